@@ -1,0 +1,48 @@
+// Read-only views of model bytes: a memory-mapped file, or memory the caller owns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sdk/runtime/status.h"
+
+namespace kite {
+
+/// A read-only byte range backed by a file mapping (owned) or by caller memory (borrowed).
+/// Move-only. The bytes stay valid until the object is destroyed. Thread-compatible: the
+/// bytes may be read from any thread concurrently.
+class FileMap {
+ public:
+  FileMap() = default;
+  FileMap(FileMap&& other);
+  FileMap& operator=(FileMap&& other);
+  FileMap(const FileMap&) = delete;
+  FileMap& operator=(const FileMap&) = delete;
+  ~FileMap();
+
+  /// Maps the whole regular file at `path` read-only. Fails with kIo naming the path when it
+  /// is missing, unreadable, a directory, or empty.
+  static Result<FileMap> OpenPath(const char* path);
+
+  /// Maps the file open as `fd` (read-only; the descriptor is not closed and may be closed
+  /// by the caller right after this call).
+  static Result<FileMap> OpenFd(int fd);
+
+  /// Wraps caller memory without copying; the caller keeps it alive and unchanged for the
+  /// lifetime of this object.
+  static FileMap Borrow(const void* data, size_t size);
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  /// True when the bytes come from a mapping this object owns.
+  bool is_mapped() const { return mapped_; }
+
+ private:
+  void Release();
+
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+};
+
+}  // namespace kite

@@ -1,0 +1,89 @@
+#include "platform/file_map.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kite {
+namespace {
+
+// Maps `fd` after checking it is a non-empty regular file; `what` names it in errors.
+Result<FileMap> MapDescriptor(int fd, const char* what, FileMap (*wrap)(const void*, size_t)) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    return Status::Make(Error::kIo, "cannot stat %s: %s", what, strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return Status::Make(Error::kIo, "%s is a directory, not a model file", what);
+  if (!S_ISREG(st.st_mode)) return Status::Make(Error::kIo, "%s is not a regular file", what);
+  if (st.st_size == 0) return Status::Make(Error::kInvalidFormat, "%s is empty (0 bytes)", what);
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) {
+    return Status::Make(Error::kIo, "cannot map %s (%lld bytes): %s", what,
+                        static_cast<long long>(st.st_size), strerror(errno));
+  }
+  return wrap(p, static_cast<size_t>(st.st_size));
+}
+
+}  // namespace
+
+FileMap::FileMap(FileMap&& other) { *this = static_cast<FileMap&&>(other); }
+
+FileMap& FileMap::operator=(FileMap&& other) {
+  if (this != &other) {
+    Release();
+    data_ = other.data_;
+    size_ = other.size_;
+    mapped_ = other.mapped_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+    other.mapped_ = false;
+  }
+  return *this;
+}
+
+FileMap::~FileMap() { Release(); }
+
+void FileMap::Release() {
+  if (mapped_ && data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  data_ = nullptr;
+  size_ = 0;
+  mapped_ = false;
+}
+
+FileMap FileMap::Borrow(const void* data, size_t size) {
+  FileMap m;
+  m.data_ = static_cast<const uint8_t*>(data);
+  m.size_ = size;
+  m.mapped_ = false;
+  return m;
+}
+
+Result<FileMap> FileMap::OpenPath(const char* path) {
+  if (path == nullptr || path[0] == '\0') return Status::Make(Error::kInvalidArgument, "model path is empty");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Make(Error::kIo, "cannot open '%s': %s", path, strerror(errno));
+  char what[Status::kMaxMessage / 2];
+  snprintf(what, sizeof(what), "'%s'", path);
+  Result<FileMap> r = MapDescriptor(fd, what, [](const void* p, size_t n) {
+    FileMap m = Borrow(p, n);
+    m.mapped_ = true;
+    return m;
+  });
+  close(fd);
+  return r;
+}
+
+Result<FileMap> FileMap::OpenFd(int fd) {
+  if (fd < 0) return Status::Make(Error::kInvalidArgument, "file descriptor %d is invalid", fd);
+  return MapDescriptor(fd, "the model file descriptor", [](const void* p, size_t n) {
+    FileMap m = Borrow(p, n);
+    m.mapped_ = true;
+    return m;
+  });
+}
+
+}  // namespace kite

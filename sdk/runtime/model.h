@@ -1,0 +1,123 @@
+// A loaded .kite model: the validated view of a mapped file. Immutable after Open() and
+// safe to share between threads and sessions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "platform/file_map.h"
+#include "sdk/runtime/status.h"
+#include "sdk/runtime/tokenizer.h"
+
+namespace kite {
+
+namespace schema {
+struct Model;
+}
+
+/// Current file format version (major * 1000 + minor). Files of another major are refused.
+inline constexpr uint32_t kFormatVersion = 1000;
+/// First segment alignment (so weights can be mapped zero-copy on 16 KiB-page systems).
+inline constexpr uint64_t kDataAlignment = 16384;
+/// Alignment of every segment and tensor inside the file.
+inline constexpr uint64_t kTensorAlignment = 64;
+/// Magic of the metadata checksum record that follows the size-prefixed FlatBuffer.
+inline constexpr char kChecksumMagic[4] = {'K', 'C', 'R', 'C'};
+
+/// Element types (values match kite.schema.DType).
+enum class DType : uint8_t { kF32 = 0, kF16 = 1, kQ8C = 2, kQ4G = 3, kQ4GS24 = 4 };
+/// Byte layouts (values match kite.schema.Layout).
+enum class Layout : uint8_t { kRowMajor = 0, kQ4RowGroups = 1 };
+
+/// Short name of a dtype ("f32", "q4_g", ...).
+const char* DTypeName(DType t);
+
+/// A tensor's bytes inside the mapped file. Vectors have rows == 1.
+struct TensorView {
+  const char* name = nullptr;
+  DType dtype = DType::kF32;
+  Layout layout = Layout::kRowMajor;
+  uint32_t rows = 0;
+  uint32_t cols = 0;
+  uint32_t group_size = 0;     ///< Q4_G: elements per group; 0 otherwise
+  const void* data = nullptr;  ///< 64-byte aligned
+  uint64_t data_size = 0;
+  const void* scales = nullptr;  ///< Q4_G: f16 [rows][groups]; Q8_C: f32 [rows]
+  uint64_t scales_size = 0;
+  /// Q4_G: groups per row, ceil(cols / group_size).
+  uint32_t groups() const { return group_size ? (cols + group_size - 1) / group_size : 0; }
+};
+
+/// Weights of one decoder layer.
+struct LayerWeights {
+  TensorView attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
+};
+
+/// Architecture hyper-parameters (see kite.schema.Config).
+struct ModelConfig {
+  uint32_t dim = 0;
+  uint32_t hidden_dim = 0;
+  uint32_t n_layers = 0;
+  uint32_t n_heads = 0;
+  uint32_t n_kv_heads = 0;
+  uint32_t head_dim = 0;
+  uint32_t vocab_size = 0;
+  uint32_t max_seq_len = 0;
+  float rope_theta = 10000.0f;
+  float norm_eps = 1e-5f;
+  bool tied_embeddings = false;
+
+  uint32_t q_dim() const { return n_heads * head_dim; }
+  uint32_t kv_dim() const { return n_kv_heads * head_dim; }
+};
+
+/// Options for opening a model.
+struct ModelOptions {
+  /// Check the CRC-32C of every weight segment at load (reads the whole file once).
+  /// The metadata checksum is always checked.
+  bool verify_checksums = false;
+};
+
+/// A validated model. Created by Open(); owns (or borrows) the file bytes.
+class Model {
+ public:
+  /// Validates `bytes` as a .kite file and builds the model view: size-prefixed FlatBuffer
+  /// with identifier "KITE", metadata checksum, the FlatBuffers Verifier, the format
+  /// version, the config's ranges, then every segment and tensor (offsets, sizes, shapes,
+  /// dtypes, alignment, with uint64 overflow checks) and the tokenizer tables. Errors name
+  /// the tensor or field at fault. Allocates only the model object itself.
+  static Result<std::unique_ptr<Model>> Open(FileMap bytes, const ModelOptions& options);
+
+  /// Recomputes the CRC-32C of every segment and compares it with the stored value.
+  /// Thread-safe. Fails with kInvalidFormat naming the first bad segment.
+  Status VerifyChecksums() const;
+
+  const ModelConfig& config() const { return config_; }
+  const TensorView& tok_embeddings() const { return tok_embeddings_; }
+  const TensorView& norm() const { return norm_; }
+  /// The output head (the token embedding when tied).
+  const TensorView& output() const { return output_; }
+  const LayerWeights& layer(uint32_t i) const { return layers_[i]; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  /// The verified FlatBuffer root (for tools such as kite-inspect).
+  const schema::Model* schema_root() const { return root_; }
+  const FileMap& bytes() const { return bytes_; }
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+ private:
+  Model() = default;
+  Status Load(const ModelOptions& options);
+
+  FileMap bytes_;
+  const schema::Model* root_ = nullptr;
+  ModelConfig config_;
+  TensorView tok_embeddings_, norm_, output_;
+  std::unique_ptr<LayerWeights[]> layers_;
+  Tokenizer tokenizer_;
+};
+
+}  // namespace kite

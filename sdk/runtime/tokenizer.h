@@ -1,0 +1,81 @@
+// Text <-> token ids, reading its tables in place from the mapped model file.
+// Encoding and decoding never allocate: callers pass the output buffers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sdk/runtime/status.h"
+
+namespace kite {
+
+/// Tokenizer algorithm (values match kite.schema.TokenizerType).
+enum class TokenizerKind : uint8_t { kNone = 0, kScoreBpe = 1 };
+
+/// Token kinds (values match kite.schema.TokenType, as SentencePiece's).
+enum class TokenKind : uint8_t {
+  kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6
+};
+
+/// Borrowed pointers to the tokenizer tables (normally inside the mapped .kite file, see
+/// sdk/schema/kite.fbs table Tokenizer). The loader validates them before building a view:
+/// every array has the documented length, every offset and id is in range.
+struct TokenizerView {
+  TokenizerKind kind = TokenizerKind::kNone;
+  uint32_t vocab_size = 0;
+  /// All pieces, each followed by a NUL byte; piece i starts at pieces + piece_offsets[i].
+  const char* pieces = nullptr;
+  const uint32_t* piece_offsets = nullptr;  ///< vocab_size + 1 entries
+  const float* scores = nullptr;            ///< vocab_size entries
+  const uint8_t* types = nullptr;           ///< vocab_size TokenKind values
+  const uint32_t* sorted_ids = nullptr;     ///< ids sorted by piece bytes (memcmp, shorter first)
+  const int32_t* byte_ids = nullptr;        ///< 256 entries (byte -> BYTE token id or -1), or null
+  int32_t bos_id = -1;
+  int32_t eos_id = -1;
+  int32_t unk_id = -1;
+  const int32_t* stop_ids = nullptr;  ///< tokens that end generation
+  uint32_t n_stop_ids = 0;
+  bool add_dummy_prefix = true;
+  uint32_t max_piece_length = 0;
+};
+
+/// Encoder/decoder over a TokenizerView. Immutable after construction and safe to use from
+/// many threads at once. The view's memory must outlive the Tokenizer.
+class Tokenizer {
+ public:
+  Tokenizer() = default;
+  explicit Tokenizer(const TokenizerView& view) : v_(view) {}
+
+  const TokenizerView& view() const { return v_; }
+  uint32_t vocab_size() const { return v_.vocab_size; }
+
+  /// Worst-case number of ids Encode() needs before merging for `len` bytes of text
+  /// (one per byte, plus BOS and the dummy prefix). Capacity of at least this always works.
+  static size_t MaxTokensFor(size_t len) { return len + 2; }
+
+  /// Encodes `len` bytes of UTF-8 `text` (BOS first when `add_bos` and the model has one).
+  /// Writes the ids to out[0..*n_out). `out` doubles as working space: if the text needs
+  /// more than `capacity` ids before merging, returns kOutOfMemory naming the capacity
+  /// needed. Invalid UTF-8 is encoded byte by byte (byte fallback) or as unk. No heap.
+  Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
+                size_t* n_out) const;
+
+  /// The text of `token` when it follows `prev` (-1 when it is the first): a NUL-terminated
+  /// string pointing into the tables, or into `byte_buf` for byte tokens. Control and
+  /// unknown-kind tokens give "". After BOS, a leading space (the dummy prefix) is dropped.
+  /// Returns "" for ids out of range.
+  const char* Piece(int32_t prev, int32_t token, char byte_buf[2]) const;
+
+  /// Decodes `n` ids into `out` (NUL-terminated), as the concatenation of Piece() of each
+  /// id after the previous one. *len_out gets the text length (without NUL). Fails with
+  /// kOutOfMemory when `capacity` is too small, kInvalidArgument for an id out of range.
+  Status Decode(const int32_t* ids, size_t n, char* out, size_t capacity, size_t* len_out) const;
+
+  /// True when `token` ends generation (one of the stop ids).
+  bool IsStop(int32_t token) const;
+
+ private:
+  TokenizerView v_;
+};
+
+}  // namespace kite

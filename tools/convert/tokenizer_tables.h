@@ -1,0 +1,39 @@
+// Owned tokenizer tables as the converter builds them, before they are written into the
+// .kite file (sdk/schema/kite.fbs table Tokenizer). Host tools only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sdk/runtime/tokenizer.h"
+
+namespace kite::convert {
+
+/// The tokenizer of a model, with every derived table filled by Finalize().
+struct TokenizerTables {
+  TokenizerKind kind = TokenizerKind::kScoreBpe;
+  std::vector<std::string> pieces;      ///< raw bytes of each piece (SentencePiece U+2581 already a space)
+  std::vector<float> scores;            ///< one per piece
+  std::vector<uint8_t> types;           ///< TokenKind per piece
+  int32_t bos_id = -1;
+  int32_t eos_id = -1;
+  int32_t unk_id = -1;
+  std::vector<int32_t> stop_ids;
+  bool add_dummy_prefix = true;
+
+  // Derived by Finalize():
+  std::string blob;                     ///< pieces, each followed by NUL
+  std::vector<uint32_t> piece_offsets;  ///< size() + 1 entries into blob
+  std::vector<uint32_t> sorted_ids;     ///< ids sorted by piece bytes (memcmp order, shorter first)
+  std::vector<int32_t> byte_ids;        ///< 256 entries: BYTE token for each byte value, or -1
+  uint32_t max_piece_length = 0;
+
+  /// Fills the derived tables from pieces/scores/types. Call after any change.
+  void Finalize();
+
+  /// A view over these tables (valid while this object lives and is not modified).
+  TokenizerView View() const;
+};
+
+}  // namespace kite::convert
