@@ -36,4 +36,8 @@ struct TokenizerTables {
   TokenizerView View() const;
 };
 
+/// If `piece` is a byte-fallback spelling, exactly "<0xHH>" with two hex digits (either
+/// case), stores the byte value in *value and returns true; otherwise returns false.
+bool ParseBytePiece(const std::string& piece, uint8_t* value);
+
 }  // namespace kite::convert

@@ -1,0 +1,248 @@
+/*
+ * Kite: run language models on small devices. The public C API (C99).
+ *
+ * This is the only header an application needs. It exposes opaque handles and plain C
+ * types; no C++ types cross it. Every call that can fail returns a kite_status; the text
+ * of the failure is readable from the object (kite_model_last_error,
+ * kite_session_last_error) or, for calls that create an object, from kite_last_error()
+ * (thread-local).
+ *
+ * Threading: a kite_model is immutable after it is opened and may be shared by any number
+ * of threads and sessions. A kite_session is used by one thread at a time; only
+ * kite_session_cancel may be called from another thread.
+ *
+ * Memory: kite_session_memory_required() reports a session's whole working memory before
+ * it exists; pass your own arena to kite_session_create() to control where it lives.
+ * After a session is created, generation allocates nothing.
+ */
+#ifndef KITE_KITE_H_
+#define KITE_KITE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this header. kite_version() gives the library's. */
+#define KITE_VERSION_MAJOR 0
+#define KITE_VERSION_MINOR 1
+#define KITE_VERSION_PATCH 0
+
+/** Outcome of a call. Values are stable. */
+typedef enum kite_status {
+  KITE_OK = 0,
+  KITE_ERR_INVALID_ARGUMENT = 1, /**< an argument or option is out of range or null */
+  KITE_ERR_IO = 2,               /**< a file could not be opened, mapped or read */
+  KITE_ERR_INVALID_MODEL = 3,    /**< the model file is malformed, truncated or corrupted */
+  KITE_ERR_UNSUPPORTED = 4,      /**< the file needs a feature this build lacks */
+  KITE_ERR_OUT_OF_MEMORY = 5,    /**< an arena or output buffer is too small, or no memory */
+  KITE_ERR_CONTEXT_FULL = 6,     /**< the prompt does not fit the free context */
+  KITE_ERR_CANCELLED = 7,        /**< cancelled by the caller */
+  KITE_ERR_INTERNAL = 8          /**< a bug in Kite */
+} kite_status;
+
+/** Why kite_generate stopped. */
+typedef enum kite_stop_reason {
+  KITE_STOP_MAX_TOKENS = 0,   /**< max_tokens were generated */
+  KITE_STOP_END_TOKEN = 1,    /**< the model produced an end token */
+  KITE_STOP_CALLBACK = 2,     /**< the token callback returned KITE_STOP */
+  KITE_STOP_CONTEXT_FULL = 3, /**< the context window filled up */
+  KITE_STOP_CANCELLED = 4     /**< kite_session_cancel was called */
+} kite_stop_reason;
+
+/** An opened model (immutable, shareable across threads). */
+typedef struct kite_model kite_model;
+/** A generation session over a model (one KV cache, one arena). */
+typedef struct kite_session kite_session;
+
+/** Library version as "MAJOR.MINOR.PATCH". Static string, never null. */
+const char* kite_version(void);
+
+/** Short description of a status ("invalid model file", ...). Static string, never null. */
+const char* kite_status_string(kite_status status);
+
+/**
+ * Message of the last failed call that returned no object (kite_model_open_*,
+ * kite_session_create, ...) on this thread. "" when none. Valid until the next Kite call on
+ * this thread.
+ */
+const char* kite_last_error(void);
+
+/* ------------------------------------------------------------------------------------- */
+/* Models                                                                                 */
+
+/** Options for opening a model. Initialise with kite_model_options_init(). */
+typedef struct kite_model_options {
+  uint32_t struct_size; /**< sizeof(kite_model_options), set by init */
+  /** Nonzero: check the CRC-32C of every weight segment while opening (reads the whole
+      file once). The metadata checksum is always checked. Default 0. */
+  int32_t verify_checksums;
+} kite_model_options;
+
+/** Fills `options` with defaults. */
+void kite_model_options_init(kite_model_options* options);
+
+/**
+ * Opens the .kite file at `path` by memory-mapping it (weights are used in place).
+ * `options` may be NULL for defaults. On success *model receives a handle to free with
+ * kite_model_close(). On failure *model is NULL and kite_last_error() says why.
+ */
+kite_status kite_model_open_file(const char* path, const kite_model_options* options,
+                                 kite_model** model);
+
+/** Like kite_model_open_file for an open file descriptor (not closed, may be closed after). */
+kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_model** model);
+
+/**
+ * Opens a model held in memory (e.g. in flash), without copying. The `size` bytes at `data`
+ * must stay valid and unchanged until kite_model_close(). For zero-copy kernels `data`
+ * should be 64-byte aligned.
+ */
+kite_status kite_model_open_memory(const void* data, size_t size, const kite_model_options* options,
+                                   kite_model** model);
+
+/** Frees a model. Every session of it must be destroyed first. NULL is ignored. */
+void kite_model_close(kite_model* model);
+
+/** Architecture summary of a model. */
+typedef struct kite_model_info {
+  uint32_t struct_size; /**< set to sizeof(kite_model_info) before the call */
+  uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim;
+  uint32_t vocab_size;
+  uint32_t max_seq_len; /**< longest context the model supports, in tokens */
+  int32_t bos_id, eos_id; /**< -1 when absent */
+  uint64_t file_bytes;
+} kite_model_info;
+
+/** Fills `info` (its struct_size must be set). */
+kite_status kite_model_get_info(const kite_model* model, kite_model_info* info);
+
+/* ------------------------------------------------------------------------------------- */
+/* Tokenizer                                                                              */
+
+/**
+ * Encodes `len` bytes of UTF-8 `text` into `tokens` (room for `capacity` ids), BOS first
+ * when `add_bos` is nonzero. *n_tokens receives the count. The buffer is also the encoder's
+ * working space: it needs one id per byte of text plus 2 before merging; a smaller buffer
+ * fails with KITE_ERR_OUT_OF_MEMORY. Thread-safe; allocates nothing.
+ */
+kite_status kite_tokenize(const kite_model* model, const char* text, size_t len, int32_t add_bos,
+                          int32_t* tokens, size_t capacity, size_t* n_tokens);
+
+/**
+ * Decodes `n` ids into `text` (room for `capacity` bytes, NUL-terminated). *len receives the
+ * text length. Thread-safe; allocates nothing.
+ */
+kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size_t n, char* text,
+                            size_t capacity, size_t* len);
+
+/* ------------------------------------------------------------------------------------- */
+/* Sessions                                                                               */
+
+/** Options that size a session. Initialise with kite_session_options_init(). */
+typedef struct kite_session_options {
+  uint32_t struct_size; /**< sizeof(kite_session_options), set by init */
+  /** Longest prompt + generation in tokens, 1..the model's max_seq_len. Default 512.
+      The KV cache grows linearly with it. */
+  uint32_t max_context;
+  /** Worker threads; >= 1. Default 1. */
+  uint32_t threads;
+} kite_session_options;
+
+/** Fills `options` with defaults (max_context 512, threads 1). */
+void kite_session_options_init(kite_session_options* options);
+
+/**
+ * Bytes of working memory (KV cache, activations, scratch) a session with `options` needs.
+ * Fails with KITE_ERR_INVALID_ARGUMENT for options out of range, naming the option.
+ */
+kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,
+                                         size_t* bytes);
+
+/**
+ * Creates a session. With `arena` NULL the session allocates its working memory; otherwise
+ * `arena` (64-byte aligned, at least kite_session_memory_required() bytes, owned by the
+ * caller) is used and must outlive the session. The model must outlive the session.
+ */
+kite_status kite_session_create(const kite_model* model, const kite_session_options* options,
+                                void* arena, size_t arena_size, kite_session** session);
+
+/** Frees a session (not a caller-provided arena). NULL is ignored. */
+void kite_session_destroy(kite_session* session);
+
+/** Message of the last failure on this session; "" when none. Valid until the next call. */
+const char* kite_session_last_error(const kite_session* session);
+
+/** Empties the session's context. */
+kite_status kite_session_reset(kite_session* session);
+
+/** Tokens currently in the session's context. */
+uint32_t kite_session_position(const kite_session* session);
+
+/**
+ * Appends `n` token ids to the context (prefill) and computes the next-token logits,
+ * readable with kite_session_logits(). Fails with KITE_ERR_CONTEXT_FULL (changing nothing)
+ * when they do not fit.
+ */
+kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n);
+
+/** Next-token logits after the last feed/generate step: *n_logits = vocab_size floats,
+    valid until the next call on the session. */
+kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits);
+
+/** Asks a running kite_generate to stop after the current token. Thread-safe. */
+void kite_session_cancel(kite_session* session);
+
+/** Returned by a token callback. */
+#define KITE_CONTINUE 0
+#define KITE_STOP 1
+
+/**
+ * Called once per generated token with its text (`piece`, NUL-terminated, valid during the
+ * call; may be "" for control tokens and may hold part of a multi-byte UTF-8 character),
+ * its id and the user pointer. Return KITE_CONTINUE or KITE_STOP.
+ */
+typedef int (*kite_token_callback)(const char* piece, int32_t token, void* user);
+
+/** Options of one kite_generate call. Initialise with kite_generate_options_init(). */
+typedef struct kite_generate_options {
+  uint32_t struct_size; /**< sizeof(kite_generate_options), set by init */
+  int32_t max_tokens;   /**< most tokens to generate, >= 0. Default 256 */
+  float temperature;    /**< 0 = greedy (default); otherwise 0 < t <= 100 */
+  int32_t top_k;        /**< keep the k most likely tokens; 0 = off (default) */
+  float top_p;          /**< nucleus sampling mass in (0, 1]; 1 = off (default) */
+  uint64_t seed;        /**< random seed for sampling. Default 0 */
+  int32_t add_bos;      /**< nonzero: start an empty session with BOS. Default 1 */
+} kite_generate_options;
+
+/** Fills `options` with defaults. */
+void kite_generate_options_init(kite_generate_options* options);
+
+/** Figures of one kite_generate call. */
+typedef struct kite_generate_stats {
+  uint32_t struct_size; /**< set to sizeof(kite_generate_stats) before the call */
+  uint32_t prompt_tokens;
+  uint32_t generated_tokens;
+  kite_stop_reason stop_reason;
+  double prefill_ms;     /**< time to process the prompt */
+  double decode_ms;      /**< time from the prompt's end to the last token */
+  double first_token_ms; /**< time from the call to the first token */
+} kite_generate_stats;
+
+/**
+ * Encodes `prompt` (NUL-terminated UTF-8), appends it to the session's context and
+ * generates up to max_tokens tokens, calling `callback` (may be NULL) for each. A prompt
+ * that does not fit the free context fails with KITE_ERR_CONTEXT_FULL and changes nothing.
+ * `options` may be NULL for defaults; `stats` may be NULL. Allocates nothing.
+ */
+kite_status kite_generate(kite_session* session, const char* prompt,
+                          const kite_generate_options* options, kite_token_callback callback,
+                          void* user, kite_generate_stats* stats);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KITE_KITE_H_ */

@@ -1,0 +1,20 @@
+// Expands one stored row to f32 (embedding lookup).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::kernels {
+
+/// Dequantizes one Q4_ROW_GROUPS row (`groups` groups of `group`, f16 `scales` of that row)
+/// into `cols` floats (cols <= groups * group). Pure; thread-safe.
+void q4_row_dequant_ref(size_t cols, size_t groups, size_t group, const uint8_t* row,
+                        const uint16_t* scales, float* out);
+
+/// Converts `cols` f16 values to f32.
+void f16_row_dequant_ref(size_t cols, const uint16_t* row, float* out);
+
+/// Dequantizes `cols` int8 values with one f32 scale.
+void q8_row_dequant_ref(size_t cols, const int8_t* row, float scale, float* out);
+
+}  // namespace kite::kernels

@@ -1,0 +1,330 @@
+// The C API (sdk/include/kite/kite.h) over the C++ runtime.
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "kite/kite.h"
+#include "platform/file_map.h"
+#include "sdk/runtime/model.h"
+#include "sdk/runtime/session.h"
+
+#if defined(KITE_SINGLE_THREADED)
+#define KITE_THREAD_LOCAL
+#else
+#define KITE_THREAD_LOCAL thread_local
+#endif
+
+struct kite_model {
+  std::unique_ptr<kite::Model> model;
+};
+
+struct kite_session {
+  std::unique_ptr<kite::Session> session;
+  char last_error[kite::Status::kMaxMessage];
+};
+
+namespace {
+
+KITE_THREAD_LOCAL char g_last_error[kite::Status::kMaxMessage];
+
+kite_status ToC(kite::Error e) { return static_cast<kite_status>(e); }
+
+void CopyMessage(char* dst, const char* src) {
+  std::snprintf(dst, kite::Status::kMaxMessage, "%s", src);
+}
+
+// Records `s` as the thread's last error (for calls that return no object).
+kite_status Fail(const kite::Status& s) {
+  CopyMessage(g_last_error, s.message());
+  return ToC(s.code());
+}
+
+kite_status Fail(kite::Error code, const char* message) {
+  return Fail(kite::Status::Make(code, "%s", message));
+}
+
+// Records `s` on the session and returns its code.
+kite_status Record(kite_session* session, const kite::Status& s) {
+  CopyMessage(session->last_error, s.message());
+  return ToC(s.code());
+}
+
+kite::ModelOptions ModelOptionsFrom(const kite_model_options* o) {
+  kite::ModelOptions m;
+  if (o != nullptr && o->struct_size >= offsetof(kite_model_options, verify_checksums) + sizeof(int32_t)) {
+    m.verify_checksums = o->verify_checksums != 0;
+  }
+  return m;
+}
+
+kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite_model_options* options,
+                     kite_model** out) {
+  if (!bytes.ok()) return Fail(bytes.status());
+  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), ModelOptionsFrom(options));
+  if (!model.ok()) return Fail(model.status());
+  kite_model* handle = new (std::nothrow) kite_model();
+  if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the model handle");
+  handle->model = static_cast<std::unique_ptr<kite::Model>&&>(model.value());
+  *out = handle;
+  g_last_error[0] = '\0';
+  return KITE_OK;
+}
+
+kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
+  if (o == nullptr) return kite::Status::Ok();
+  KITE_CHECK_OR_RETURN(o->struct_size == sizeof(kite_session_options), kite::Error::kInvalidArgument,
+                       "session options: struct_size %u is not %zu (call kite_session_options_init)",
+                       o->struct_size, sizeof(kite_session_options));
+  out->max_context = o->max_context;
+  out->threads = o->threads;
+  return kite::Status::Ok();
+}
+
+}  // namespace
+
+extern "C" {
+
+#define KITE_STRINGIFY2(x) #x
+#define KITE_STRINGIFY(x) KITE_STRINGIFY2(x)
+
+const char* kite_version(void) {
+  return KITE_STRINGIFY(KITE_VERSION_MAJOR) "." KITE_STRINGIFY(KITE_VERSION_MINOR) "." KITE_STRINGIFY(
+      KITE_VERSION_PATCH);
+}
+
+const char* kite_status_string(kite_status status) {
+  return kite::ErrorName(static_cast<kite::Error>(status));
+}
+
+const char* kite_last_error(void) { return g_last_error; }
+
+void kite_model_options_init(kite_model_options* options) {
+  if (options == nullptr) return;
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+}
+
+kite_status kite_model_open_file(const char* path, const kite_model_options* options,
+                                 kite_model** model) {
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
+  *model = nullptr;
+  if (path == nullptr) return Fail(kite::Error::kInvalidArgument, "model path is null");
+  return OpenWith(kite::FileMap::OpenPath(path), options, model);
+}
+
+kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_model** model) {
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
+  *model = nullptr;
+  return OpenWith(kite::FileMap::OpenFd(fd), options, model);
+}
+
+kite_status kite_model_open_memory(const void* data, size_t size, const kite_model_options* options,
+                                   kite_model** model) {
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
+  *model = nullptr;
+  if (data == nullptr) return Fail(kite::Error::kInvalidArgument, "model data pointer is null");
+  return OpenWith(kite::FileMap::Borrow(data, size), options, model);
+}
+
+void kite_model_close(kite_model* model) { delete model; }
+
+kite_status kite_model_get_info(const kite_model* model, kite_model_info* info) {
+  if (model == nullptr || info == nullptr) return Fail(kite::Error::kInvalidArgument, "model or info is null");
+  if (info->struct_size != sizeof(kite_model_info)) {
+    return Fail(kite::Error::kInvalidArgument, "kite_model_info.struct_size must be sizeof(kite_model_info)");
+  }
+  const kite::ModelConfig& c = model->model->config();
+  const kite::TokenizerView& t = model->model->tokenizer().view();
+  info->dim = c.dim;
+  info->hidden_dim = c.hidden_dim;
+  info->n_layers = c.n_layers;
+  info->n_heads = c.n_heads;
+  info->n_kv_heads = c.n_kv_heads;
+  info->head_dim = c.head_dim;
+  info->vocab_size = c.vocab_size;
+  info->max_seq_len = c.max_seq_len;
+  info->bos_id = t.bos_id;
+  info->eos_id = t.eos_id;
+  info->file_bytes = model->model->bytes().size();
+  return KITE_OK;
+}
+
+kite_status kite_tokenize(const kite_model* model, const char* text, size_t len, int32_t add_bos,
+                          int32_t* tokens, size_t capacity, size_t* n_tokens) {
+  if (model == nullptr || n_tokens == nullptr || (text == nullptr && len > 0) ||
+      (tokens == nullptr && capacity > 0)) {
+    return Fail(kite::Error::kInvalidArgument, "kite_tokenize: null argument");
+  }
+  const kite::Tokenizer& tok = model->model->tokenizer();
+  if (tok.view().kind == kite::TokenizerKind::kNone) {
+    return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
+  }
+  kite::Status s = tok.Encode(text, len, add_bos != 0, tokens, capacity, n_tokens);
+  return s.ok() ? KITE_OK : Fail(s);
+}
+
+kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size_t n, char* text,
+                            size_t capacity, size_t* len) {
+  if (model == nullptr || len == nullptr || (tokens == nullptr && n > 0) || text == nullptr) {
+    return Fail(kite::Error::kInvalidArgument, "kite_detokenize: null argument");
+  }
+  kite::Status s = model->model->tokenizer().Decode(tokens, n, text, capacity, len);
+  return s.ok() ? KITE_OK : Fail(s);
+}
+
+void kite_session_options_init(kite_session_options* options) {
+  if (options == nullptr) return;
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+  kite::SessionOptions defaults;
+  options->max_context = defaults.max_context;
+  options->threads = defaults.threads;
+}
+
+kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,
+                                         size_t* bytes) {
+  if (model == nullptr || bytes == nullptr) return Fail(kite::Error::kInvalidArgument, "model or bytes is null");
+  kite::SessionOptions o;
+  kite::Status s = SessionOptionsFrom(options, &o);
+  if (!s.ok()) return Fail(s);
+  auto plan = kite::PlanSessionMemory(*model->model, o);
+  if (!plan.ok()) return Fail(plan.status());
+  *bytes = plan->total_bytes;
+  return KITE_OK;
+}
+
+kite_status kite_session_create(const kite_model* model, const kite_session_options* options,
+                                void* arena, size_t arena_size, kite_session** session) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session output pointer is null");
+  *session = nullptr;
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model is null");
+  kite::SessionOptions o;
+  kite::Status s = SessionOptionsFrom(options, &o);
+  if (!s.ok()) return Fail(s);
+  auto created = kite::Session::Create(model->model.get(), o, arena, arena_size);
+  if (!created.ok()) return Fail(created.status());
+  kite_session* handle = new (std::nothrow) kite_session();
+  if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the session handle");
+  handle->session = static_cast<std::unique_ptr<kite::Session>&&>(created.value());
+  handle->last_error[0] = '\0';
+  *session = handle;
+  return KITE_OK;
+}
+
+void kite_session_destroy(kite_session* session) { delete session; }
+
+const char* kite_session_last_error(const kite_session* session) {
+  return session != nullptr ? session->last_error : "session is null";
+}
+
+kite_status kite_session_reset(kite_session* session) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  session->session->Reset();
+  return KITE_OK;
+}
+
+uint32_t kite_session_position(const kite_session* session) {
+  return session != nullptr ? session->session->position() : 0;
+}
+
+kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (tokens == nullptr && n > 0) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "tokens is null"));
+  }
+  return Record(session, session->session->Feed(tokens, n, true));
+}
+
+kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits) {
+  if (session == nullptr || logits == nullptr || n_logits == nullptr) {
+    return Fail(kite::Error::kInvalidArgument, "kite_session_logits: null argument");
+  }
+  *logits = session->session->logits();
+  *n_logits = session->session->model().config().vocab_size;
+  return KITE_OK;
+}
+
+void kite_session_cancel(kite_session* session) {
+  if (session != nullptr) session->session->Cancel();
+}
+
+void kite_generate_options_init(kite_generate_options* options) {
+  if (options == nullptr) return;
+  std::memset(options, 0, sizeof(*options));
+  options->struct_size = sizeof(*options);
+  options->max_tokens = 256;
+  options->temperature = 0.0f;
+  options->top_k = 0;
+  options->top_p = 1.0f;
+  options->seed = 0;
+  options->add_bos = 1;
+}
+
+namespace {
+
+struct CallbackBridge {
+  kite_token_callback callback;
+  void* user;
+};
+
+bool CallUser(const char* piece, int32_t token, void* user) {
+  const CallbackBridge* b = static_cast<const CallbackBridge*>(user);
+  return b->callback(piece, token, b->user) == KITE_CONTINUE;
+}
+
+}  // namespace
+
+kite_status kite_generate(kite_session* session, const char* prompt,
+                          const kite_generate_options* options, kite_token_callback callback,
+                          void* user, kite_generate_stats* stats) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (prompt == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "prompt is null"));
+  }
+  kite_generate_options o;
+  kite_generate_options_init(&o);
+  if (options != nullptr) {
+    if (options->struct_size != sizeof(kite_generate_options)) {
+      return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                                "generate options: struct_size %u is not %zu (call "
+                                                "kite_generate_options_init)",
+                                                options->struct_size, sizeof(kite_generate_options)));
+    }
+    o = *options;
+  }
+  if (o.max_tokens < 0) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "max_tokens %d is negative", o.max_tokens));
+  }
+  if (o.top_k < 0) {
+    return Record(session,
+                  kite::Status::Make(kite::Error::kInvalidArgument, "top_k %d is negative", o.top_k));
+  }
+  if (stats != nullptr && stats->struct_size != sizeof(kite_generate_stats)) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "kite_generate_stats.struct_size must be set"));
+  }
+  kite::GenerateParams p;
+  p.max_tokens = static_cast<uint32_t>(o.max_tokens);
+  p.sampler.temperature = o.temperature;
+  p.sampler.top_k = static_cast<uint32_t>(o.top_k);
+  p.sampler.top_p = o.top_p;
+  p.sampler.seed = o.seed;
+  p.add_bos = o.add_bos != 0;
+  CallbackBridge bridge{callback, user};
+  kite::GenerateStats st;
+  kite::Status s = session->session->Generate(prompt, std::strlen(prompt), p,
+                                              callback != nullptr ? CallUser : nullptr, &bridge, &st);
+  if (s.ok() && stats != nullptr) {
+    stats->prompt_tokens = st.prompt_tokens;
+    stats->generated_tokens = st.generated_tokens;
+    stats->stop_reason = static_cast<kite_stop_reason>(st.stop_reason);
+    stats->prefill_ms = static_cast<double>(st.prefill_ns) / 1e6;
+    stats->decode_ms = static_cast<double>(st.decode_ns) / 1e6;
+    stats->first_token_ms = static_cast<double>(st.first_token_ns) / 1e6;
+  }
+  return Record(session, s);
+}
+
+}  // extern "C"

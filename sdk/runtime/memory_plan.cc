@@ -1,0 +1,77 @@
+#include "sdk/runtime/memory_plan.h"
+
+#include "sdk/runtime/sampler.h"
+
+namespace kite {
+namespace {
+
+constexpr size_t kAlign = 64;
+
+// Appends `bytes` to the plan (64-byte aligned) and returns the offset.
+size_t Take(size_t* cursor, uint64_t bytes) {
+  const size_t offset = *cursor;
+  *cursor += static_cast<size_t>((bytes + kAlign - 1) / kAlign * kAlign);
+  return offset;
+}
+
+// Widest activation a q4 kernel quantizes, padded to whole groups, and the most groups.
+void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) {
+  *elements = 0;
+  *groups = 0;
+  const auto visit = [&](const TensorView& t) {
+    if (t.dtype != DType::kQ4G) return;
+    const uint64_t g = t.groups();
+    if (g * t.group_size > *elements) *elements = g * t.group_size;
+    if (g > *groups) *groups = g;
+  };
+  visit(model.output());
+  for (uint32_t i = 0; i < model.config().n_layers; ++i) {
+    const LayerWeights& l = model.layer(i);
+    for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) visit(*t);
+  }
+}
+
+}  // namespace
+
+Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options) {
+  const ModelConfig& c = model.config();
+  KITE_CHECK_OR_RETURN(options.max_context >= 1 && options.max_context <= c.max_seq_len,
+                       Error::kInvalidArgument,
+                       "max_context %u is out of range: it must be between 1 and the model's "
+                       "max_seq_len %u",
+                       options.max_context, c.max_seq_len);
+  KITE_CHECK_OR_RETURN(options.threads >= 1 && options.threads <= kMaxThreads,
+                       Error::kInvalidArgument, "threads %u is out of range [1, %u]",
+                       options.threads, kMaxThreads);
+  const uint64_t ctx = options.max_context;
+  MemoryPlan p;
+  size_t cursor = 0;
+  const uint64_t f = sizeof(float);
+  p.x = Take(&cursor, c.dim * f);
+  p.xb = Take(&cursor, (c.dim > c.q_dim() ? c.dim : c.q_dim()) * f);
+  p.xb2 = Take(&cursor, c.dim * f);
+  p.hb = Take(&cursor, c.hidden_dim * f);
+  p.hb2 = Take(&cursor, c.hidden_dim * f);
+  p.q = Take(&cursor, c.q_dim() * f);
+  p.att = Take(&cursor, c.n_heads * ctx * f);
+  p.logits = Take(&cursor, c.vocab_size * f);
+  p.activation_bytes = cursor;
+  // Config limits (model.cc) keep these products far below 2^63.
+  const uint64_t kv = static_cast<uint64_t>(c.n_layers) * ctx * c.kv_dim() * f;
+  p.key_cache = Take(&cursor, kv);
+  p.value_cache = Take(&cursor, kv);
+  p.kv_cache_bytes = cursor - p.activation_bytes;
+  uint64_t q_elements = 0, q_groups = 0;
+  QuantScratchSize(model, &q_elements, &q_groups);
+  p.xq = Take(&cursor, q_elements);
+  p.xq_scales = Take(&cursor, q_groups * f);
+  p.sampler = Take(&cursor, static_cast<uint64_t>(c.vocab_size) * sizeof(ProbIndex));
+  // Prompt encoding needs one id per byte before merging; 4 bytes per context token is
+  // more than any real prompt that fits the context.
+  p.token_capacity = static_cast<uint32_t>(4 * ctx + 16);
+  p.tokens = Take(&cursor, static_cast<uint64_t>(p.token_capacity) * sizeof(int32_t));
+  p.total_bytes = cursor;
+  return p;
+}
+
+}  // namespace kite

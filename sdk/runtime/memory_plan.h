@@ -1,0 +1,46 @@
+// The session memory planner: one arena, laid out before anything runs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sdk/runtime/model.h"
+#include "sdk/runtime/status.h"
+
+namespace kite {
+
+/// Options that size a session.
+struct SessionOptions {
+  /// Longest sequence (prompt + generated tokens) the session holds, in tokens;
+  /// 1 <= max_context <= the model's max_seq_len.
+  uint32_t max_context = 512;
+  /// Worker threads for the kernels; 1 <= threads <= kMaxThreads.
+  uint32_t threads = 1;
+};
+
+inline constexpr uint32_t kMaxThreads = 256;
+
+/// Byte offsets of every buffer in the session arena (all 64-byte aligned) and the total.
+struct MemoryPlan {
+  size_t total_bytes = 0;
+  // Activations (f32).
+  size_t x = 0, xb = 0, xb2 = 0, hb = 0, hb2 = 0, q = 0, att = 0, logits = 0;
+  // KV cache: [n_layers][max_context][kv_dim] f32 each.
+  size_t key_cache = 0, value_cache = 0;
+  // Dynamically quantized activation (int8) and its per-group scales (f32).
+  size_t xq = 0, xq_scales = 0;
+  // Sampler candidates: vocab_size ProbIndex.
+  size_t sampler = 0;
+  // Token ids: prompt encoding scratch of `token_capacity` int32.
+  size_t tokens = 0;
+  uint32_t token_capacity = 0;
+  // Sizes of the parts, for reports.
+  size_t kv_cache_bytes = 0;
+  size_t activation_bytes = 0;
+};
+
+/// Validates `options` against `model` (naming the bad option) and lays out the arena.
+/// Deterministic: the same model and options always give the same plan. No allocation.
+Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options);
+
+}  // namespace kite

@@ -1,0 +1,426 @@
+#include "sdk/runtime/model.h"
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "sdk/runtime/crc32c.h"
+#include "sdk/runtime/tensor_names.h"
+#include "sdk/schema/kite_generated.h"
+
+namespace kite {
+namespace {
+
+// Upper limits that keep every derived size far from overflow and reject absurd configs.
+constexpr uint32_t kMaxDim = 1u << 16;
+constexpr uint32_t kMaxLayers = 1024;
+constexpr uint32_t kMaxHeads = 1024;
+constexpr uint32_t kMaxVocab = 1u << 22;
+constexpr uint32_t kMaxSeqLen = 1u << 22;
+constexpr uint32_t kMaxGroup = 4096;
+
+bool AddOverflows(uint64_t a, uint64_t b, uint64_t* sum) {
+  *sum = a + b;
+  return *sum < a;
+}
+
+bool MulOverflows(uint64_t a, uint64_t b, uint64_t* product) {
+  if (a != 0 && b > UINT64_MAX / a) return true;
+  *product = a * b;
+  return false;
+}
+
+uint64_t RoundUp(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
+
+// Resolves an extent to file bytes after checking it lies inside its segment and the file.
+Status ResolveExtent(const Model& model, const char* tensor, const char* what,
+                     const schema::Extent& e, uint64_t expected_size, const void** out) {
+  const auto* segments = model.schema_root()->segments();
+  KITE_CHECK_OR_RETURN(e.segment() < segments->size(), Error::kInvalidFormat,
+                       "tensor '%s': %s extent names segment %u but the file has %u segments",
+                       tensor, what, e.segment(), segments->size());
+  const schema::Segment* seg = segments->Get(e.segment());
+  uint64_t end = 0;
+  KITE_CHECK_OR_RETURN(!AddOverflows(e.offset(), e.size(), &end) && end <= seg->size(),
+                       Error::kInvalidFormat,
+                       "tensor '%s': %s extent [%llu, +%llu) lies outside segment %u (%llu bytes)",
+                       tensor, what, static_cast<unsigned long long>(e.offset()),
+                       static_cast<unsigned long long>(e.size()), e.segment(),
+                       static_cast<unsigned long long>(seg->size()));
+  KITE_CHECK_OR_RETURN(e.size() == expected_size, Error::kInvalidFormat,
+                       "tensor '%s': %s has %llu bytes but its shape and dtype need %llu", tensor,
+                       what, static_cast<unsigned long long>(e.size()),
+                       static_cast<unsigned long long>(expected_size));
+  KITE_CHECK_OR_RETURN((seg->offset() + e.offset()) % kTensorAlignment == 0, Error::kInvalidFormat,
+                       "tensor '%s': %s is not %llu-byte aligned", tensor, what,
+                       static_cast<unsigned long long>(kTensorAlignment));
+  *out = model.bytes().data() + seg->offset() + e.offset();
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* DTypeName(DType t) {
+  switch (t) {
+    case DType::kF32: return "f32";
+    case DType::kF16: return "f16";
+    case DType::kQ8C: return "q8_c";
+    case DType::kQ4G: return "q4_g";
+    case DType::kQ4GS24: return "q4_g_s24";
+  }
+  return "unknown";
+}
+
+Model::~Model() = default;
+
+Result<std::unique_ptr<Model>> Model::Open(FileMap bytes, const ModelOptions& options) {
+  std::unique_ptr<Model> model(new (std::nothrow) Model());
+  if (!model) return Status::Make(Error::kOutOfMemory, "cannot allocate the model object");
+  model->bytes_ = static_cast<FileMap&&>(bytes);
+  KITE_RETURN_IF_ERROR(model->Load(options));
+  return Result<std::unique_ptr<Model>>(static_cast<std::unique_ptr<Model>&&>(model));
+}
+
+Status Model::VerifyChecksums() const {
+  const auto* segments = root_->segments();
+  for (uint32_t i = 0; i < segments->size(); ++i) {
+    const schema::Segment* s = segments->Get(i);
+    const uint32_t crc = Crc32c(bytes_.data() + s->offset(), s->size());
+    KITE_CHECK_OR_RETURN(crc == s->crc32c(), Error::kInvalidFormat,
+                         "segment %u (file bytes %llu..%llu) is corrupted: CRC-32C is %08x, the "
+                         "file records %08x",
+                         i, static_cast<unsigned long long>(s->offset()),
+                         static_cast<unsigned long long>(s->offset() + s->size()), crc,
+                         s->crc32c());
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Checks the envelope: size prefix, identifier, metadata checksum, FlatBuffers Verifier.
+Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** root) {
+  KITE_CHECK_OR_RETURN(size >= 16, Error::kInvalidFormat,
+                       "file is too small to be a .kite model (%zu bytes)", size);
+  KITE_CHECK_OR_RETURN(flatbuffers::BufferHasIdentifier(data, schema::ModelIdentifier(), true),
+                       Error::kInvalidFormat,
+                       "not a .kite model: file identifier is '%.4s', expected 'KITE'",
+                       reinterpret_cast<const char*>(data + 8));
+  uint32_t fb_size = 0;
+  std::memcpy(&fb_size, data, 4);
+  const uint64_t fb_total = static_cast<uint64_t>(fb_size) + 4;
+  const uint64_t record = RoundUp(fb_total, 8);
+  KITE_CHECK_OR_RETURN(record + 8 <= size, Error::kInvalidFormat,
+                       "file is truncated: metadata needs %llu bytes but the file has %zu",
+                       static_cast<unsigned long long>(record + 8), size);
+  KITE_CHECK_OR_RETURN(std::memcmp(data + record, kChecksumMagic, 4) == 0, Error::kInvalidFormat,
+                       "metadata checksum record is missing at byte %llu",
+                       static_cast<unsigned long long>(record));
+  uint32_t stored = 0;
+  std::memcpy(&stored, data + record + 4, 4);
+  const uint32_t crc = Crc32c(data, fb_total);
+  KITE_CHECK_OR_RETURN(crc == stored, Error::kInvalidFormat,
+                       "metadata is corrupted: CRC-32C is %08x, the file records %08x", crc,
+                       stored);
+  flatbuffers::Verifier verifier(data, fb_total, /*max_depth=*/64, /*max_tables=*/1u << 22);
+  KITE_CHECK_OR_RETURN(schema::VerifySizePrefixedModelBuffer(verifier), Error::kInvalidFormat,
+                       "metadata fails FlatBuffers verification (malformed tables)");
+  *root = schema::GetSizePrefixedModel(data);
+  return Status::Ok();
+}
+
+Status CheckConfig(const schema::Config& c, ModelConfig* out) {
+  const char* arch = c.architecture() ? c.architecture()->c_str() : "";
+  KITE_CHECK_OR_RETURN(std::strcmp(arch, "llama") == 0, Error::kUnsupported,
+                       "architecture '%s' is not supported (supported: llama)", arch);
+  struct Field {
+    const char* name;
+    uint32_t value;
+    uint32_t max;
+  } fields[] = {
+      {"dim", c.dim(), kMaxDim},           {"hidden_dim", c.hidden_dim(), kMaxDim * 8},
+      {"n_layers", c.n_layers(), kMaxLayers}, {"n_heads", c.n_heads(), kMaxHeads},
+      {"n_kv_heads", c.n_kv_heads(), kMaxHeads}, {"head_dim", c.head_dim(), 1024},
+      {"vocab_size", c.vocab_size(), kMaxVocab}, {"max_seq_len", c.max_seq_len(), kMaxSeqLen},
+  };
+  for (const Field& f : fields) {
+    KITE_CHECK_OR_RETURN(f.value >= 1 && f.value <= f.max, Error::kInvalidFormat,
+                         "config.%s = %u is out of range [1, %u]", f.name, f.value, f.max);
+  }
+  KITE_CHECK_OR_RETURN(c.n_heads() % c.n_kv_heads() == 0, Error::kInvalidFormat,
+                       "config.n_heads = %u is not a multiple of n_kv_heads = %u", c.n_heads(),
+                       c.n_kv_heads());
+  KITE_CHECK_OR_RETURN(c.head_dim() % 2 == 0, Error::kInvalidFormat,
+                       "config.head_dim = %u is odd (RoPE rotates pairs)", c.head_dim());
+  KITE_CHECK_OR_RETURN(c.n_heads() * c.head_dim() <= kMaxDim, Error::kInvalidFormat,
+                       "config: n_heads * head_dim = %u is too large",
+                       c.n_heads() * c.head_dim());
+  KITE_CHECK_OR_RETURN(c.rope_theta() > 0.0f && c.norm_eps() >= 0.0f && c.norm_eps() < 1.0f,
+                       Error::kInvalidFormat, "config: rope_theta %g or norm_eps %g out of range",
+                       static_cast<double>(c.rope_theta()), static_cast<double>(c.norm_eps()));
+  KITE_CHECK_OR_RETURN(c.rope_style() == schema::RopeStyle::INTERLEAVED &&
+                           c.activation() == schema::Activation::SILU,
+                       Error::kUnsupported, "config: unsupported rope_style or activation");
+  out->dim = c.dim();
+  out->hidden_dim = c.hidden_dim();
+  out->n_layers = c.n_layers();
+  out->n_heads = c.n_heads();
+  out->n_kv_heads = c.n_kv_heads();
+  out->head_dim = c.head_dim();
+  out->vocab_size = c.vocab_size();
+  out->max_seq_len = c.max_seq_len();
+  out->rope_theta = c.rope_theta();
+  out->norm_eps = c.norm_eps();
+  out->tied_embeddings = c.tied_embeddings();
+  return Status::Ok();
+}
+
+Status CheckSegments(const schema::Model& root, uint64_t file_size) {
+  KITE_CHECK_OR_RETURN(root.file_size() == file_size, Error::kInvalidFormat,
+                       "file is %llu bytes but its header says %llu (truncated or appended to)",
+                       static_cast<unsigned long long>(file_size),
+                       static_cast<unsigned long long>(root.file_size()));
+  KITE_CHECK_OR_RETURN(root.data_offset() % kDataAlignment == 0 && root.data_offset() <= file_size,
+                       Error::kInvalidFormat, "data_offset %llu is not a multiple of %llu inside the file",
+                       static_cast<unsigned long long>(root.data_offset()),
+                       static_cast<unsigned long long>(kDataAlignment));
+  const auto* segments = root.segments();
+  for (uint32_t i = 0; i < segments->size(); ++i) {
+    const schema::Segment* s = segments->Get(i);
+    uint64_t end = 0;
+    KITE_CHECK_OR_RETURN(s->offset() >= root.data_offset() && s->offset() % kTensorAlignment == 0,
+                         Error::kInvalidFormat,
+                         "segment %u starts at %llu: before the data or not %llu-byte aligned", i,
+                         static_cast<unsigned long long>(s->offset()),
+                         static_cast<unsigned long long>(kTensorAlignment));
+    KITE_CHECK_OR_RETURN(!AddOverflows(s->offset(), s->size(), &end) && end <= file_size,
+                         Error::kInvalidFormat,
+                         "segment %u [%llu, +%llu) runs past the end of the file (%llu bytes)", i,
+                         static_cast<unsigned long long>(s->offset()),
+                         static_cast<unsigned long long>(s->size()),
+                         static_cast<unsigned long long>(file_size));
+  }
+  return Status::Ok();
+}
+
+const schema::Tensor* FindTensor(const schema::Model& root, const char* name) {
+  const auto* tensors = root.tensors();
+  for (uint32_t i = 0; i < tensors->size(); ++i) {
+    if (std::strcmp(tensors->Get(i)->name()->c_str(), name) == 0) return tensors->Get(i);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// Looks up `name`, checks it against the expected shape (cols == 0: a vector of `rows`),
+// its dtype/layout against what the kernels accept, and resolves its bytes.
+static Status BindTensor(const Model& model, const char* name, uint32_t rows, uint32_t cols,
+                         TensorView* out) {
+  const schema::Tensor* t = FindTensor(*model.schema_root(), name);
+  KITE_CHECK_OR_RETURN(t != nullptr, Error::kInvalidFormat, "tensor '%s' is missing", name);
+  const auto* shape = t->shape();
+  const bool vector = cols == 0;
+  if (vector) {
+    KITE_CHECK_OR_RETURN(shape->size() == 1 && shape->Get(0) == rows, Error::kInvalidFormat,
+                         "tensor '%s': shape must be [%u]", name, rows);
+  } else {
+    KITE_CHECK_OR_RETURN(shape->size() == 2 && shape->Get(0) == rows && shape->Get(1) == cols,
+                         Error::kInvalidFormat, "tensor '%s': shape must be [%u, %u] for this config",
+                         name, rows, cols);
+  }
+  out->name = t->name()->c_str();
+  out->rows = vector ? 1 : rows;
+  out->cols = vector ? rows : cols;
+  out->dtype = static_cast<DType>(t->dtype());
+  out->layout = static_cast<Layout>(t->layout());
+  out->group_size = 0;
+  out->scales = nullptr;
+  out->scales_size = 0;
+  const uint64_t n = static_cast<uint64_t>(out->rows) * out->cols;  // < 2^39 by config limits
+  uint64_t data_bytes = 0;
+  uint64_t scale_bytes = 0;
+  switch (out->dtype) {
+    case DType::kF32:
+      KITE_CHECK_OR_RETURN(out->layout == Layout::kRowMajor, Error::kInvalidFormat,
+                           "tensor '%s': f32 data must use the row-major layout", name);
+      data_bytes = n * 4;
+      break;
+    case DType::kQ4G: {
+      KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported, "tensor '%s': q4_g vectors are not supported",
+                           name);
+      KITE_CHECK_OR_RETURN(out->layout == Layout::kQ4RowGroups, Error::kUnsupported,
+                           "tensor '%s': q4_g layout %u is not supported by this build", name,
+                           static_cast<unsigned>(out->layout));
+      const uint32_t g = t->group_size();
+      KITE_CHECK_OR_RETURN(g >= 2 && g <= kMaxGroup && g % 2 == 0, Error::kInvalidFormat,
+                           "tensor '%s': group_size %u must be even and in [2, %u]", name, g,
+                           kMaxGroup);
+      out->group_size = g;
+      const uint64_t groups = out->groups();
+      data_bytes = static_cast<uint64_t>(out->rows) * groups * (g / 2);
+      scale_bytes = static_cast<uint64_t>(out->rows) * groups * 2;
+      break;
+    }
+    default:
+      return Status::Make(Error::kUnsupported, "tensor '%s': dtype %s is not supported by this build",
+                          name, DTypeName(out->dtype));
+  }
+  KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "data", *t->data(), data_bytes, &out->data));
+  out->data_size = data_bytes;
+  if (scale_bytes != 0) {
+    KITE_CHECK_OR_RETURN(t->scales() != nullptr, Error::kInvalidFormat,
+                         "tensor '%s': scales are missing", name);
+    KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "scales", *t->scales(), scale_bytes, &out->scales));
+    out->scales_size = scale_bytes;
+  }
+  return Status::Ok();
+}
+
+static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView* v) {
+  if (t == nullptr || t->type() == schema::TokenizerType::NONE) {
+    v->kind = TokenizerKind::kNone;
+    return Status::Ok();
+  }
+  KITE_CHECK_OR_RETURN(t->type() == schema::TokenizerType::SCORE_BPE, Error::kUnsupported,
+                       "tokenizer type %u is not supported by this build",
+                       static_cast<unsigned>(t->type()));
+  KITE_CHECK_OR_RETURN(t->pieces() && t->piece_offsets() && t->scores() && t->types() &&
+                           t->sorted_ids(),
+                       Error::kInvalidFormat, "tokenizer: a required table is missing");
+  const auto* offsets = t->piece_offsets();
+  const uint32_t blob = t->pieces()->size();
+  KITE_CHECK_OR_RETURN(offsets->size() == vocab + 1 && t->scores()->size() == vocab &&
+                           t->types()->size() == vocab && t->sorted_ids()->size() == vocab,
+                       Error::kInvalidFormat,
+                       "tokenizer: table sizes do not match vocab_size %u (offsets %u, scores %u, "
+                       "types %u, sorted_ids %u)",
+                       vocab, offsets->size(), t->scores()->size(), t->types()->size(),
+                       t->sorted_ids()->size());
+  const uint8_t* pieces = t->pieces()->data();
+  KITE_CHECK_OR_RETURN(offsets->Get(0) == 0 && offsets->Get(vocab) == blob, Error::kInvalidFormat,
+                       "tokenizer: piece offsets do not cover the piece table");
+  uint32_t max_len = 0;
+  for (uint32_t i = 0; i < vocab; ++i) {
+    const uint32_t a = offsets->Get(i), b = offsets->Get(i + 1);
+    KITE_CHECK_OR_RETURN(a < b && b <= blob && pieces[b - 1] == '\0' &&
+                             std::memchr(pieces + a, '\0', b - 1 - a) == nullptr,
+                         Error::kInvalidFormat, "tokenizer: piece %u is malformed", i);
+    max_len = b - 1 - a > max_len ? b - 1 - a : max_len;
+    const uint8_t type = static_cast<uint8_t>(t->types()->Get(i));
+    KITE_CHECK_OR_RETURN(type >= 1 && type <= 6, Error::kInvalidFormat,
+                         "tokenizer: token %u has unknown type %u", i, type);
+    KITE_CHECK_OR_RETURN(t->sorted_ids()->Get(i) < vocab, Error::kInvalidFormat,
+                         "tokenizer: sorted_ids[%u] = %u is not a token id", i,
+                         t->sorted_ids()->Get(i));
+  }
+  // Lookups binary-search sorted_ids, so its order is part of memory safety's contract.
+  for (uint32_t i = 1; i < vocab; ++i) {
+    const uint32_t a = t->sorted_ids()->Get(i - 1), b = t->sorted_ids()->Get(i);
+    const uint32_t la = offsets->Get(a + 1) - offsets->Get(a) - 1;
+    const uint32_t lb = offsets->Get(b + 1) - offsets->Get(b) - 1;
+    const int c = std::memcmp(pieces + offsets->Get(a), pieces + offsets->Get(b), la < lb ? la : lb);
+    KITE_CHECK_OR_RETURN(c < 0 || (c == 0 && la <= lb), Error::kInvalidFormat,
+                         "tokenizer: sorted_ids is not sorted at %u", i);
+  }
+  const int32_t* byte_ids = nullptr;
+  if (t->byte_ids() && t->byte_ids()->size() != 0) {
+    KITE_CHECK_OR_RETURN(t->byte_ids()->size() == 256, Error::kInvalidFormat,
+                         "tokenizer: byte_ids has %u entries, expected 256", t->byte_ids()->size());
+    for (uint32_t b = 0; b < 256; ++b) {
+      const int32_t id = t->byte_ids()->Get(b);
+      KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
+                           "tokenizer: byte_ids[%u] = %d is not a token id", b, id);
+    }
+    byte_ids = t->byte_ids()->data();
+  }
+  const int32_t ids[3] = {t->bos_id(), t->eos_id(), t->unk_id()};
+  for (int32_t id : ids) {
+    KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
+                         "tokenizer: special token id %d is out of range", id);
+  }
+  if (t->stop_ids()) {
+    for (uint32_t i = 0; i < t->stop_ids()->size(); ++i) {
+      const int32_t id = t->stop_ids()->Get(i);
+      KITE_CHECK_OR_RETURN(id >= 0 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
+                           "tokenizer: stop id %d is out of range", id);
+    }
+  }
+  v->kind = TokenizerKind::kScoreBpe;
+  v->vocab_size = vocab;
+  v->pieces = reinterpret_cast<const char*>(pieces);
+  v->piece_offsets = offsets->data();
+  v->scores = t->scores()->data();
+  v->types = reinterpret_cast<const uint8_t*>(t->types()->data());
+  v->sorted_ids = t->sorted_ids()->data();
+  v->byte_ids = byte_ids;
+  v->bos_id = t->bos_id();
+  v->eos_id = t->eos_id();
+  v->unk_id = t->unk_id();
+  v->stop_ids = t->stop_ids() ? t->stop_ids()->data() : nullptr;
+  v->n_stop_ids = t->stop_ids() ? t->stop_ids()->size() : 0;
+  v->add_dummy_prefix = t->add_dummy_prefix();
+  v->max_piece_length = max_len;
+  return Status::Ok();
+}
+
+Status Model::Load(const ModelOptions& options) {
+  KITE_RETURN_IF_ERROR(CheckEnvelope(bytes_.data(), bytes_.size(), &root_));
+  const uint32_t version = root_->format_version();
+  KITE_CHECK_OR_RETURN(version / 1000 == kFormatVersion / 1000, Error::kUnsupported,
+                       "file format version %u.%u is not supported (this build reads %u.x)",
+                       version / 1000, version % 1000, kFormatVersion / 1000);
+  KITE_RETURN_IF_ERROR(CheckConfig(*root_->config(), &config_));
+  KITE_RETURN_IF_ERROR(CheckSegments(*root_, bytes_.size()));
+  if (options.verify_checksums) KITE_RETURN_IF_ERROR(VerifyChecksums());
+
+  const ModelConfig& c = config_;
+  KITE_RETURN_IF_ERROR(BindTensor(*this, names::kTokEmbeddings, c.vocab_size, c.dim, &tok_embeddings_));
+  KITE_RETURN_IF_ERROR(BindTensor(*this, names::kNorm, c.dim, 0, &norm_));
+  if (c.tied_embeddings) {
+    KITE_CHECK_OR_RETURN(FindTensor(*root_, names::kOutput) == nullptr, Error::kInvalidFormat,
+                         "config says the output head is tied, but tensor 'output' is present");
+    output_ = tok_embeddings_;
+  } else {
+    KITE_RETURN_IF_ERROR(BindTensor(*this, names::kOutput, c.vocab_size, c.dim, &output_));
+  }
+  layers_.reset(new (std::nothrow) LayerWeights[c.n_layers]);
+  KITE_CHECK_OR_RETURN(layers_ != nullptr, Error::kOutOfMemory, "cannot allocate %u layer tables",
+                       c.n_layers);
+  for (uint32_t i = 0; i < c.n_layers; ++i) {
+    LayerWeights& l = layers_[i];
+    struct Binding {
+      const char* suffix;
+      uint32_t rows, cols;
+      TensorView* view;
+    } bindings[] = {
+        {names::kAttentionNorm, c.dim, 0, &l.attention_norm},
+        {names::kWq, c.q_dim(), c.dim, &l.wq},
+        {names::kWk, c.kv_dim(), c.dim, &l.wk},
+        {names::kWv, c.kv_dim(), c.dim, &l.wv},
+        {names::kWo, c.dim, c.q_dim(), &l.wo},
+        {names::kFfnNorm, c.dim, 0, &l.ffn_norm},
+        {names::kW1, c.hidden_dim, c.dim, &l.w1},
+        {names::kW2, c.dim, c.hidden_dim, &l.w2},
+        {names::kW3, c.hidden_dim, c.dim, &l.w3},
+    };
+    for (const Binding& b : bindings) {
+      char name[96];
+      std::snprintf(name, sizeof(name), "layers.%u.%s", i, b.suffix);
+      KITE_RETURN_IF_ERROR(BindTensor(*this, name, b.rows, b.cols, b.view));
+    }
+  }
+  // Norm weights are read as f32 by the kernels.
+  KITE_CHECK_OR_RETURN(norm_.dtype == DType::kF32, Error::kUnsupported, "tensor 'norm' must be f32");
+  for (uint32_t i = 0; i < c.n_layers; ++i) {
+    KITE_CHECK_OR_RETURN(layers_[i].attention_norm.dtype == DType::kF32 &&
+                             layers_[i].ffn_norm.dtype == DType::kF32,
+                         Error::kUnsupported, "layer %u: norm weights must be f32", i);
+  }
+  TokenizerView view;
+  KITE_RETURN_IF_ERROR(BuildTokenizer(root_->tokenizer(), c.vocab_size, &view));
+  tokenizer_ = Tokenizer(view);
+  return Status::Ok();
+}
+
+}  // namespace kite

@@ -1,0 +1,148 @@
+#include "sdk/runtime/session.h"
+
+#include <new>
+
+#include "platform/clock.h"
+
+namespace kite {
+
+Result<std::unique_ptr<Session>> Session::Create(const Model* model, const SessionOptions& options,
+                                                 void* arena, size_t arena_size) {
+  KITE_CHECK_OR_RETURN(model != nullptr, Error::kInvalidArgument, "model is null");
+  KITE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanSessionMemory(*model, options));
+  std::unique_ptr<Session> s(new (std::nothrow) Session());
+  KITE_CHECK_OR_RETURN(s != nullptr, Error::kOutOfMemory, "cannot allocate the session object");
+  if (arena != nullptr) {
+    KITE_CHECK_OR_RETURN(arena_size >= plan.total_bytes, Error::kOutOfMemory,
+                         "arena is %zu bytes but this session needs %zu", arena_size,
+                         plan.total_bytes);
+    KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(arena) % 64 == 0, Error::kInvalidArgument,
+                         "arena must be 64-byte aligned");
+    s->arena_ = static_cast<uint8_t*>(arena);
+  } else {
+    s->arena_ = static_cast<uint8_t*>(
+        ::operator new(plan.total_bytes, std::align_val_t(64), std::nothrow));
+    KITE_CHECK_OR_RETURN(s->arena_ != nullptr, Error::kOutOfMemory,
+                         "cannot allocate the %zu-byte session arena", plan.total_bytes);
+    s->owns_arena_ = true;
+  }
+  s->model_ = model;
+  s->options_ = options;
+  s->plan_ = plan;
+  uint8_t* a = s->arena_;
+  ForwardBuffers& b = s->buffers_;
+  b.x = reinterpret_cast<float*>(a + plan.x);
+  b.xb = reinterpret_cast<float*>(a + plan.xb);
+  b.xb2 = reinterpret_cast<float*>(a + plan.xb2);
+  b.hb = reinterpret_cast<float*>(a + plan.hb);
+  b.hb2 = reinterpret_cast<float*>(a + plan.hb2);
+  b.q = reinterpret_cast<float*>(a + plan.q);
+  b.att = reinterpret_cast<float*>(a + plan.att);
+  b.logits = reinterpret_cast<float*>(a + plan.logits);
+  b.key_cache = reinterpret_cast<float*>(a + plan.key_cache);
+  b.value_cache = reinterpret_cast<float*>(a + plan.value_cache);
+  b.xq = reinterpret_cast<int8_t*>(a + plan.xq);
+  b.xq_scales = reinterpret_cast<float*>(a + plan.xq_scales);
+  b.max_context = options.max_context;
+  s->sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
+  s->tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
+  s->transformer_ = Transformer(model, &kernels::SelectKernels(kernels::Isa::kBest), b);
+  return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
+}
+
+Session::~Session() {
+  if (owns_arena_) ::operator delete(arena_, std::align_val_t(64));
+}
+
+void Session::Reset() {
+  pos_ = 0;
+  last_token_ = -1;
+}
+
+Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
+  const uint32_t vocab = model_->config().vocab_size;
+  KITE_CHECK_OR_RETURN(n <= options_.max_context - pos_, Error::kContextFull,
+                       "%zu tokens do not fit: %u of the context's %u positions are free", n,
+                       options_.max_context - pos_, options_.max_context);
+  for (size_t i = 0; i < n; ++i) {
+    KITE_CHECK_OR_RETURN(tokens[i] >= 0 && static_cast<uint32_t>(tokens[i]) < vocab,
+                         Error::kInvalidArgument, "token %d at index %zu is out of range [0, %u)",
+                         tokens[i], i, vocab);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    transformer_.Forward(tokens[i], pos_, want_logits && i + 1 == n);
+    ++pos_;
+    last_token_ = tokens[i];
+  }
+  return Status::Ok();
+}
+
+Status Session::Generate(const char* prompt, size_t prompt_len, const GenerateParams& params,
+                         TokenCallback callback, void* user, GenerateStats* stats) {
+  KITE_RETURN_IF_ERROR(ValidateSamplerParams(params.sampler));
+  KITE_CHECK_OR_RETURN(prompt != nullptr || prompt_len == 0, Error::kInvalidArgument,
+                       "prompt is null");
+  const uint64_t start = NowNanoseconds();
+  GenerateStats st;
+  cancel_.store(false, std::memory_order_relaxed);
+
+  const Tokenizer& tok = model_->tokenizer();
+  KITE_CHECK_OR_RETURN(tok.view().kind != TokenizerKind::kNone, Error::kUnsupported,
+                       "the model file has no tokenizer");
+  size_t n_prompt = 0;
+  Status enc = tok.Encode(prompt, prompt_len, params.add_bos && pos_ == 0, tokens_,
+                          plan_.token_capacity, &n_prompt);
+  if (enc.code() == Error::kOutOfMemory) {
+    return Status::Make(Error::kContextFull,
+                        "prompt is too long: %zu bytes cannot fit this session's context of %u "
+                        "tokens (raise max_context)",
+                        prompt_len, options_.max_context);
+  }
+  KITE_RETURN_IF_ERROR(enc);
+  KITE_CHECK_OR_RETURN(n_prompt > 0 || pos_ > 0, Error::kInvalidArgument,
+                       "the prompt is empty and BOS is off: there is nothing to start from");
+  KITE_CHECK_OR_RETURN(n_prompt <= options_.max_context - pos_, Error::kContextFull,
+                       "prompt is %zu tokens but only %u of the context's %u positions are free",
+                       n_prompt, options_.max_context - pos_, options_.max_context);
+  KITE_RETURN_IF_ERROR(Feed(tokens_, n_prompt, true));
+  st.prompt_tokens = static_cast<uint32_t>(n_prompt);
+  const uint64_t prefill_end = NowNanoseconds();
+  st.prefill_ns = prefill_end - start;
+
+  Sampler sampler(params.sampler, model_->config().vocab_size, sampler_scratch_);
+  char byte_buf[2];
+  st.stop_reason = StopReason::kMaxTokens;
+  while (st.generated_tokens < params.max_tokens) {
+    if (cancel_.load(std::memory_order_relaxed)) {
+      st.stop_reason = StopReason::kCancelled;
+      break;
+    }
+    const int32_t next = sampler.Sample(buffers_.logits);
+    if (tok.IsStop(next)) {
+      st.stop_reason = StopReason::kStopToken;
+      break;
+    }
+    const char* piece = tok.Piece(last_token_, next, byte_buf);
+    ++st.generated_tokens;
+    if (st.generated_tokens == 1) st.first_token_ns = NowNanoseconds() - start;
+    const bool go_on = callback == nullptr || callback(piece, next, user);
+    if (pos_ >= options_.max_context) {
+      last_token_ = next;
+      st.stop_reason = StopReason::kContextFull;
+      break;
+    }
+    // Feed the token even when stopping, so the context matches what the caller saw.
+    const bool more = go_on && st.generated_tokens < params.max_tokens;
+    transformer_.Forward(next, pos_++, more);
+    last_token_ = next;
+    if (!go_on) {
+      st.stop_reason = StopReason::kCallback;
+      break;
+    }
+  }
+  st.decode_ns = NowNanoseconds() - prefill_end;
+  if (stats != nullptr) *stats = st;
+  return Status::Ok();
+}
+
+}  // namespace kite

@@ -1,0 +1,106 @@
+// A generation session: one KV cache and one arena over a shared, immutable Model.
+// After Create() nothing on the generate path allocates.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "sdk/kernels/dispatch.h"
+#include "sdk/runtime/memory_plan.h"
+#include "sdk/runtime/model.h"
+#include "sdk/runtime/sampler.h"
+#include "sdk/runtime/status.h"
+#include "sdk/runtime/transformer.h"
+
+namespace kite {
+
+/// Parameters of one Generate() call.
+struct GenerateParams {
+  uint32_t max_tokens = 256;  ///< most tokens to generate (0: only process the prompt)
+  SamplerParams sampler;
+  bool add_bos = true;  ///< start the prompt with BOS (only when the session is empty)
+};
+
+/// Why generation ended.
+enum class StopReason : int32_t {
+  kMaxTokens = 0,   ///< max_tokens were generated
+  kStopToken = 1,   ///< the model produced an end token (not passed to the callback)
+  kCallback = 2,    ///< the callback asked to stop
+  kContextFull = 3, ///< the context window is full
+  kCancelled = 4,   ///< Cancel() was called
+};
+
+/// Figures of one Generate() call. Times in nanoseconds.
+struct GenerateStats {
+  uint32_t prompt_tokens = 0;
+  uint32_t generated_tokens = 0;
+  uint64_t prefill_ns = 0;  ///< processing the prompt
+  uint64_t decode_ns = 0;   ///< from the first sampled token to the end
+  uint64_t first_token_ns = 0;  ///< from the call to the first token handed to the callback
+  StopReason stop_reason = StopReason::kMaxTokens;
+};
+
+/// Called for each generated token with its text (see Tokenizer::Piece) and id. Return
+/// true to continue, false to stop. Runs on the generating thread.
+using TokenCallback = bool (*)(const char* piece, int32_t token, void* user);
+
+/// A session. Not thread-safe except Cancel(); use one per thread. The Model must outlive it.
+class Session {
+ public:
+  /// Plans memory for `options` and binds the arena. With `arena` == nullptr the session
+  /// allocates (and owns) one arena of plan.total_bytes; otherwise `arena` (64-byte
+  /// aligned, at least PlanSessionMemory().total_bytes, owned by the caller and outliving
+  /// the session) is used and nothing is allocated but the session object.
+  static Result<std::unique_ptr<Session>> Create(const Model* model, const SessionOptions& options,
+                                                 void* arena, size_t arena_size);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Appends `n` tokens to the context (prefill); when `want_logits`, logits() then holds
+  /// the prediction after the last one. Fails without changing state when a token is out
+  /// of range or the tokens do not fit the remaining context.
+  Status Feed(const int32_t* tokens, size_t n, bool want_logits);
+
+  /// Encodes `prompt`, feeds it and generates up to params.max_tokens tokens, calling
+  /// `callback` (may be null) for each. Continues the existing context; Reset() starts
+  /// over. A prompt that does not fit the free context fails with kContextFull and changes
+  /// nothing. `stats` may be null.
+  Status Generate(const char* prompt, size_t prompt_len, const GenerateParams& params,
+                  TokenCallback callback, void* user, GenerateStats* stats);
+
+  /// Empties the context (the KV cache is overwritten lazily).
+  void Reset();
+  /// Asks a running Generate() to stop after the current token. Thread-safe.
+  void Cancel() { cancel_.store(true, std::memory_order_relaxed); }
+
+  /// Next-token logits (vocab_size floats) after the last Feed/Generate step.
+  const float* logits() const { return buffers_.logits; }
+  /// Tokens currently in the context.
+  uint32_t position() const { return pos_; }
+  const MemoryPlan& plan() const { return plan_; }
+  const SessionOptions& options() const { return options_; }
+  const Model& model() const { return *model_; }
+  /// Scratch for encoding prompts: plan().token_capacity ids.
+  int32_t* token_scratch() { return tokens_; }
+
+ private:
+  Session() = default;
+
+  const Model* model_ = nullptr;
+  SessionOptions options_;
+  MemoryPlan plan_;
+  uint8_t* arena_ = nullptr;
+  bool owns_arena_ = false;
+  ForwardBuffers buffers_{};
+  Transformer transformer_;
+  ProbIndex* sampler_scratch_ = nullptr;
+  int32_t* tokens_ = nullptr;
+  uint32_t pos_ = 0;
+  int32_t last_token_ = -1;
+  std::atomic<bool> cancel_{false};
+};
+
+}  // namespace kite

@@ -1,0 +1,429 @@
+#include "sdk/runtime/tokenizer.h"
+
+#include <cstring>
+
+namespace kite {
+namespace {
+
+// A byte range inside the tables or the caller's text (not NUL-terminated).
+struct ByteSpan {
+  const char* data;
+  size_t size;
+};
+
+// llama2.c starts its best-merge search at this score and only takes strictly higher ones,
+// so pieces scored at or below it never merge. Kept for identical results.
+constexpr float kNoMergeScore = -1e10f;
+
+ByteSpan PieceBytes(const TokenizerView& v, int32_t id) {
+  const uint32_t begin = v.piece_offsets[id];
+  const uint32_t end = v.piece_offsets[id + 1];
+  return {v.pieces + begin, end - begin - 1};  // the -1 drops the NUL after each piece
+}
+
+bool InVocab(const TokenizerView& v, int32_t id) {
+  return id >= 0 && static_cast<uint32_t>(id) < v.vocab_size;
+}
+
+// Pieces that user text may turn into. Control, unknown, byte and unused pieces only come
+// from their ids, never from matching their spelling (so typing "<0x41>" or "\n<s>\n"
+// does not produce those tokens).
+bool IsTextPiece(const TokenizerView& v, int32_t id) {
+  const uint8_t kind = v.types[id];
+  return kind == static_cast<uint8_t>(TokenKind::kNormal) ||
+         kind == static_cast<uint8_t>(TokenKind::kUserDefined);
+}
+
+int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
+  const size_t common = a_size < b_size ? a_size : b_size;
+  if (common > 0) {
+    const int r = std::memcmp(a, b, common);
+    if (r != 0) return r;
+  }
+  return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+}
+
+// Three-way comparison of the concatenation `head + tail` with `piece`, in the order of
+// sorted_ids (bytewise, a proper prefix first), without building the concatenation.
+int CompareJoined(ByteSpan head, ByteSpan tail, ByteSpan piece) {
+  if (head.size >= piece.size) {
+    const int r = CompareBytes(head.data, head.size, piece.data, piece.size);
+    if (r != 0) return r;
+    // head == piece: the joined string is equal when the tail is empty, else longer.
+    return tail.size == 0 ? 0 : 1;
+  }
+  if (head.size > 0) {
+    const int r = std::memcmp(head.data, piece.data, head.size);
+    if (r != 0) return r;
+  }
+  return CompareBytes(tail.data, tail.size, piece.data + head.size, piece.size - head.size);
+}
+
+// The text piece spelled `head + tail`, or -1. Among several ids with the same spelling
+// the lowest text-piece id wins (sorted_ids breaks ties by id).
+int32_t FindTextPiece(const TokenizerView& v, ByteSpan head, ByteSpan tail) {
+  if (head.size + tail.size > v.max_piece_length) return -1;
+  size_t lo = 0;
+  size_t hi = v.vocab_size;
+  while (lo < hi) {  // first sorted position whose piece is >= head + tail
+    const size_t mid = lo + (hi - lo) / 2;
+    const int32_t id = static_cast<int32_t>(v.sorted_ids[mid]);
+    if (CompareJoined(head, tail, PieceBytes(v, id)) > 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  for (; lo < v.vocab_size; ++lo) {
+    const int32_t id = static_cast<int32_t>(v.sorted_ids[lo]);
+    if (CompareJoined(head, tail, PieceBytes(v, id)) != 0) break;
+    if (IsTextPiece(v, id)) return id;
+  }
+  return -1;
+}
+
+// Appends ids to the caller's array, counting past its capacity so the error can say how
+// much is needed.
+class TokenWriter {
+ public:
+  TokenWriter(int32_t* out, size_t capacity) : out_(out), capacity_(capacity) {}
+  void Push(int32_t id) {
+    if (count_ < capacity_) out_[count_] = id;
+    ++count_;
+  }
+  size_t count() const { return count_; }
+  bool overflowed() const { return count_ > capacity_; }
+
+ private:
+  int32_t* out_;
+  size_t capacity_;
+  size_t count_ = 0;
+};
+
+// Emits the tokens of one UTF-8 character (or stray byte run): its piece when the vocabulary
+// has one, else one byte token per byte, else the unknown token.
+Status EncodeCharacter(const TokenizerView& v, ByteSpan character, size_t text_offset,
+                       TokenWriter* writer) {
+  const int32_t id = FindTextPiece(v, character, ByteSpan{nullptr, 0});
+  if (id >= 0) {
+    writer->Push(id);
+    return Status::Ok();
+  }
+  bool all_bytes_have_tokens = v.byte_ids != nullptr;
+  for (size_t i = 0; all_bytes_have_tokens && i < character.size; ++i) {
+    const int32_t byte_id = v.byte_ids[static_cast<uint8_t>(character.data[i])];
+    all_bytes_have_tokens = InVocab(v, byte_id);
+  }
+  if (all_bytes_have_tokens) {
+    for (size_t i = 0; i < character.size; ++i) {
+      writer->Push(v.byte_ids[static_cast<uint8_t>(character.data[i])]);
+    }
+    return Status::Ok();
+  }
+  KITE_CHECK_OR_RETURN(InVocab(v, v.unk_id), Error::kInvalidArgument,
+                       "text byte 0x%02X at offset %zu has no token (the vocabulary has no "
+                       "byte fallback and no unknown token)",
+                       static_cast<unsigned>(static_cast<uint8_t>(character.data[0])),
+                       text_offset);
+  writer->Push(v.unk_id);
+  return Status::Ok();
+}
+
+bool IsContinuationByte(char c) { return (static_cast<uint8_t>(c) & 0xC0) == 0x80; }
+
+// --- Merging --------------------------------------------------------------------------
+//
+// The rule (llama2.c's): repeatedly replace the adjacent pair whose joined spelling is the
+// highest-scored text piece (the leftmost pair on ties) by that piece, until no pair joins.
+// Merged-away positions are marked dead (-1) instead of shifting the array, so positions
+// keep their order. A dead run only follows a token that absorbed it, whose piece holds at
+// least one byte per absorbed position, so skipping dead runs costs at most
+// max_piece_length steps.
+
+constexpr int32_t kDead = -1;
+
+size_t NextAlive(const int32_t* tokens, size_t i, size_t n) {
+  ++i;
+  while (i < n && tokens[i] == kDead) ++i;
+  return i;
+}
+
+// The alive position before i, or n when there is none.
+size_t PrevAlive(const int32_t* tokens, size_t i, size_t n) {
+  while (i > 0) {
+    --i;
+    if (tokens[i] != kDead) return i;
+  }
+  return n;
+}
+
+// The piece that alive position i would become by joining with the next alive token, or -1
+// when they do not join (or the piece is scored too low to ever merge).
+int32_t PairCandidate(const TokenizerView& v, const int32_t* tokens, size_t i, size_t n) {
+  const size_t j = NextAlive(tokens, i, n);
+  if (j >= n) return -1;
+  if (!IsTextPiece(v, tokens[i]) || !IsTextPiece(v, tokens[j])) return -1;
+  const int32_t joined = FindTextPiece(v, PieceBytes(v, tokens[i]), PieceBytes(v, tokens[j]));
+  if (joined < 0 || !(v.scores[joined] > kNoMergeScore)) return -1;
+  return joined;
+}
+
+// Merges the pair at alive position i into `joined`.
+void MergeAt(int32_t* tokens, size_t i, size_t n, int32_t joined) {
+  tokens[NextAlive(tokens, i, n)] = kDead;
+  tokens[i] = joined;
+}
+
+// Moves the alive tokens to the front; returns their count.
+size_t Compact(int32_t* tokens, size_t n) {
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (tokens[i] != kDead) tokens[kept++] = tokens[i];
+  }
+  return kept;
+}
+
+// O(n^2) lookups: finds the best pair by looking every pair up again. Needs no memory.
+size_t MergeByRescanning(const TokenizerView& v, int32_t* tokens, size_t n) {
+  for (;;) {
+    float best_score = kNoMergeScore;
+    int32_t best_id = -1;
+    size_t best_pos = 0;
+    // Position 0 is never dead: merges only kill the right token of a pair.
+    for (size_t i = 0; i < n; i = NextAlive(tokens, i, n)) {
+      const int32_t joined = PairCandidate(v, tokens, i, n);
+      if (joined >= 0 && v.scores[joined] > best_score) {
+        best_score = v.scores[joined];
+        best_id = joined;
+        best_pos = i;
+      }
+    }
+    if (best_id < 0) break;
+    MergeAt(tokens, best_pos, n, best_id);
+  }
+  return Compact(tokens, n);
+}
+
+// O(n log n): caches each position's pair candidate and keeps a tournament tree over the
+// positions whose root is the best pair (highest score, then leftmost). A merge changes
+// only the candidates of the merged position and of its left neighbour.
+class CachedMerger {
+ public:
+  /// Needs kScratchPerToken * n entries at `scratch` (n for candidates, n for the tree).
+  static constexpr size_t kScratchPerToken = 2;
+
+  CachedMerger(const TokenizerView& v, int32_t* tokens, size_t n, int32_t* scratch)
+      : v_(v), tokens_(tokens), n_(n), candidates_(scratch), tree_(scratch + n) {}
+
+  size_t Run() {
+    for (size_t i = 0; i < n_; ++i) candidates_[i] = PairCandidate(v_, tokens_, i, n_);
+    // Internal nodes 1..n-1; node k has children 2k and 2k+1; index n + i is position i.
+    for (size_t k = n_ - 1; k >= 1; --k) tree_[k] = Better(Child(2 * k), Child(2 * k + 1));
+    while (n_ >= 2) {
+      const size_t best = static_cast<size_t>(tree_[1]);
+      if (candidates_[best] < 0) break;
+      const size_t right = NextAlive(tokens_, best, n_);
+      MergeAt(tokens_, best, n_, candidates_[best]);
+      SetCandidate(right, -1);
+      SetCandidate(best, PairCandidate(v_, tokens_, best, n_));
+      const size_t left = PrevAlive(tokens_, best, n_);
+      if (left < n_) SetCandidate(left, PairCandidate(v_, tokens_, left, n_));
+    }
+    return Compact(tokens_, n_);
+  }
+
+ private:
+  int32_t Child(size_t node) const {
+    return node >= n_ ? static_cast<int32_t>(node - n_) : tree_[node];
+  }
+
+  // The position whose pair merges first: a higher score, then the lower position.
+  int32_t Better(int32_t a, int32_t b) const {
+    const int32_t ca = candidates_[a];
+    const int32_t cb = candidates_[b];
+    if (ca < 0) return cb < 0 ? (a < b ? a : b) : b;
+    if (cb < 0) return a;
+    if (v_.scores[ca] != v_.scores[cb]) return v_.scores[ca] > v_.scores[cb] ? a : b;
+    return a < b ? a : b;
+  }
+
+  void SetCandidate(size_t pos, int32_t joined) {
+    candidates_[pos] = joined;
+    for (size_t k = (pos + n_) / 2; k >= 1; k /= 2) {
+      tree_[k] = Better(Child(2 * k), Child(2 * k + 1));
+    }
+  }
+
+  const TokenizerView& v_;
+  int32_t* tokens_;
+  size_t n_;
+  int32_t* candidates_;
+  int32_t* tree_;  // tree_[0] is unused
+};
+
+// Merges tokens[0..n) in place and returns the new count. `spare` entries after them may
+// be used as scratch: with enough, the fast path runs; results are identical either way.
+size_t MergePairs(const TokenizerView& v, int32_t* tokens, size_t n, size_t spare) {
+  if (n < 2) return n;
+  if (n <= static_cast<size_t>(INT32_MAX) && spare / CachedMerger::kScratchPerToken >= n) {
+    return CachedMerger(v, tokens, n, tokens + n).Run();
+  }
+  return MergeByRescanning(v, tokens, n);
+}
+
+// The byte a BYTE token stands for: parsed from its "<0xAB>" spelling, else looked up in
+// byte_ids. False when neither gives one.
+bool ByteTokenValue(const TokenizerView& v, int32_t id, ByteSpan piece, uint8_t* value) {
+  if (piece.size == 6 && piece.data[0] == '<' && piece.data[1] == '0' && piece.data[2] == 'x' &&
+      piece.data[5] == '>') {
+    unsigned parsed = 0;
+    bool hex = true;
+    for (size_t i = 3; i < 5; ++i) {
+      const char c = piece.data[i];
+      unsigned digit;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<unsigned>(c - '0');
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<unsigned>(c - 'A' + 10);
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<unsigned>(c - 'a' + 10);
+      } else {
+        hex = false;
+        break;
+      }
+      parsed = parsed * 16 + digit;
+    }
+    if (hex) {
+      *value = static_cast<uint8_t>(parsed);
+      return true;
+    }
+  }
+  if (v.byte_ids != nullptr) {
+    for (unsigned b = 0; b < 256; ++b) {
+      if (v.byte_ids[b] == id) {
+        *value = static_cast<uint8_t>(b);
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// Piece() with an explicit length, so that a byte token for 0x00 survives in Decode().
+// `token` must be in range. The result points into the tables or into `byte_buf`.
+ByteSpan TokenText(const TokenizerView& v, int32_t prev, int32_t token, char byte_buf[2]) {
+  const uint8_t kind = v.types[token];
+  if (kind == static_cast<uint8_t>(TokenKind::kControl) ||
+      kind == static_cast<uint8_t>(TokenKind::kUnknown)) {
+    return {"", 0};
+  }
+  ByteSpan piece = PieceBytes(v, token);
+  if (kind == static_cast<uint8_t>(TokenKind::kByte)) {
+    uint8_t value = 0;
+    if (!ByteTokenValue(v, token, piece, &value)) return {"", 0};
+    byte_buf[0] = static_cast<char>(value);
+    byte_buf[1] = '\0';
+    return {byte_buf, 1};
+  }
+  // As llama2.c: the first piece after BOS loses the space the encoder's dummy prefix added.
+  if (v.add_dummy_prefix && prev >= 0 && prev == v.bos_id && piece.size > 0 &&
+      piece.data[0] == ' ') {
+    ++piece.data;
+    --piece.size;
+  }
+  return piece;
+}
+
+}  // namespace
+
+Status Tokenizer::Encode(const char* text, size_t len, bool add_bos, int32_t* out,
+                         size_t capacity, size_t* n_out) const {
+  KITE_CHECK_OR_RETURN(n_out != nullptr, Error::kInvalidArgument, "Encode: n_out is null");
+  *n_out = 0;
+  KITE_CHECK_OR_RETURN(text != nullptr || len == 0, Error::kInvalidArgument,
+                       "Encode: text is null");
+  KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
+                       "Encode: out is null");
+  KITE_CHECK_OR_RETURN(v_.kind == TokenizerKind::kScoreBpe && v_.vocab_size > 0,
+                       Error::kUnsupported, "Encode: the model has no score-BPE tokenizer");
+
+  TokenWriter writer(out, capacity);
+  if (add_bos && InVocab(v_, v_.bos_id)) writer.Push(v_.bos_id);
+  const size_t first_text_token = writer.count();
+
+  // The dummy prefix: a space before the text, so the first word is spelled as a
+  // mid-sentence word. A vocabulary without a " " piece gets none (Piece() could not
+  // strip it again after BOS).
+  if (len > 0 && v_.add_dummy_prefix) {
+    const int32_t space = FindTextPiece(v_, ByteSpan{" ", 1}, ByteSpan{nullptr, 0});
+    if (space >= 0) writer.Push(space);
+  }
+
+  // Characters as llama2.c splits them: a byte and up to three continuation bytes after it.
+  // Invalid UTF-8 thus still makes groups of 1..4 bytes, which fall back to byte tokens.
+  size_t start = 0;
+  while (start < len) {
+    size_t end = start + 1;
+    while (end < len && end - start < 4 && IsContinuationByte(text[end])) ++end;
+    KITE_RETURN_IF_ERROR(
+        EncodeCharacter(v_, ByteSpan{text + start, end - start}, start, &writer));
+    start = end;
+  }
+
+  KITE_CHECK_OR_RETURN(!writer.overflowed(), Error::kOutOfMemory,
+                       "Encode: %zu bytes of text need %zu token slots before merging, "
+                       "capacity is %zu",
+                       len, writer.count(), capacity);
+
+  const size_t n_text = writer.count() - first_text_token;
+  const size_t spare = capacity - writer.count();
+  *n_out = first_text_token + MergePairs(v_, out + first_text_token, n_text, spare);
+  return Status::Ok();
+}
+
+const char* Tokenizer::Piece(int32_t prev, int32_t token, char byte_buf[2]) const {
+  if (!InVocab(v_, token)) return "";
+  return TokenText(v_, prev, token, byte_buf).data;
+}
+
+Status Tokenizer::Decode(const int32_t* ids, size_t n, char* out, size_t capacity,
+                         size_t* len_out) const {
+  KITE_CHECK_OR_RETURN(len_out != nullptr, Error::kInvalidArgument, "Decode: len_out is null");
+  *len_out = 0;
+  KITE_CHECK_OR_RETURN(ids != nullptr || n == 0, Error::kInvalidArgument, "Decode: ids is null");
+  KITE_CHECK_OR_RETURN(out != nullptr && capacity > 0, Error::kOutOfMemory,
+                       "Decode: the output buffer has no room for the terminating NUL");
+  out[0] = '\0';
+
+  // Text length first, so a too-small buffer is reported with the size it needs.
+  size_t needed = 0;
+  char byte_buf[2];
+  for (size_t i = 0; i < n; ++i) {
+    KITE_CHECK_OR_RETURN(InVocab(v_, ids[i]), Error::kInvalidArgument,
+                         "Decode: token id %d at index %zu is outside the vocabulary [0, %u)",
+                         static_cast<int>(ids[i]), i, static_cast<unsigned>(v_.vocab_size));
+    needed += TokenText(v_, i > 0 ? ids[i - 1] : -1, ids[i], byte_buf).size;
+  }
+  KITE_CHECK_OR_RETURN(needed < capacity, Error::kOutOfMemory,
+                       "Decode: the text needs %zu bytes plus a NUL, capacity is %zu", needed,
+                       capacity);
+
+  size_t length = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const ByteSpan text = TokenText(v_, i > 0 ? ids[i - 1] : -1, ids[i], byte_buf);
+    if (text.size > 0) std::memcpy(out + length, text.data, text.size);
+    length += text.size;
+  }
+  out[length] = '\0';
+  *len_out = length;
+  return Status::Ok();
+}
+
+bool Tokenizer::IsStop(int32_t token) const {
+  for (uint32_t i = 0; i < v_.n_stop_ids; ++i) {
+    if (v_.stop_ids[i] == token) return true;
+  }
+  return false;
+}
+
+}  // namespace kite

@@ -1,0 +1,144 @@
+// kite-convert command line parsing, input format detection and tokenizer discovery.
+#include "tools/convert/cli_options.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tools/convert/input_files.h"
+
+namespace kite::convert {
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::string UsageError(const Args& args) {
+  auto r = ParseCommandLine(args);
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.ok() || absl::IsInvalidArgument(r.status()));
+  return r.ok() ? std::string() : std::string(r.status().message());
+}
+
+TEST(CliOptions, Defaults) {
+  auto o = ParseCommandLine({"in.bin", "-o", "out.kite"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->help);
+  EXPECT_EQ(o->input, "in.bin");
+  EXPECT_EQ(o->output, "out.kite");
+  EXPECT_EQ(o->tokenizer, "");
+  EXPECT_EQ(o->convert.quant, QuantMode::kF32);
+  EXPECT_EQ(o->convert.group_size, 32u);
+}
+
+TEST(CliOptions, AllOptionsBothSpellings) {
+  auto o = ParseCommandLine(
+      {"--quant", "q4", "--group-size=64", "in.bin", "--tokenizer=tok.bin", "--output", "x.kite"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->input, "in.bin");
+  EXPECT_EQ(o->output, "x.kite");
+  EXPECT_EQ(o->tokenizer, "tok.bin");
+  EXPECT_EQ(o->convert.quant, QuantMode::kQ4);
+  EXPECT_EQ(o->convert.group_size, 64u);
+  EXPECT_EQ(OptionsForProvenance(*o), "--quant q4 --group-size 64 --tokenizer tok.bin");
+}
+
+TEST(CliOptions, Help) {
+  for (const char* flag : {"-h", "--help"}) {
+    auto h = ParseCommandLine({"in.bin", flag});
+    ASSERT_TRUE(h.ok()) << flag;
+    EXPECT_TRUE(h->help) << flag;
+  }
+  const std::string text = HelpText();
+  for (const char* word : {"--tokenizer", "--quant", "--group-size", "--output", "-o",
+                           "Default: f32", "Default: 32", "Example"}) {
+    EXPECT_NE(text.find(word), std::string::npos) << word;
+  }
+}
+
+TEST(CliOptions, UsageErrors) {
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--frobnicate"}).find("unknown option '--frobnicate'"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o"}).find("-o needs a value"), std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant"}).find("--quant needs a value"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q3"}).find("f32 or q4"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--group-size", "33"})
+                .find("32, 64 or 128"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--group-size", "-32"})
+                .find("32, 64 or 128"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--group-size", "1e9"})
+                .find("32, 64 or 128"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--group-size", "64"}).find("--quant q4"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"-o", "x"}).find("no input"), std::string::npos);
+  EXPECT_NE(UsageError({"in.bin"}).find("no output"), std::string::npos);
+  EXPECT_NE(UsageError({"a.bin", "b.bin", "-o", "x"}).find("more than one input"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "--output=", "x"}).find("non-empty"), std::string::npos);
+}
+
+std::string TempDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "/kite_cli_" + name;
+  mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+TEST(InputFiles, DetectsFormats) {
+  const std::string dir = TempDir("detect");
+  auto detect = [](const std::string& p) {
+    auto f = DetectInputFormat(p);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return f.ok() ? *f : InputFormat::kDirectory;
+  };
+  EXPECT_EQ(detect(std::string(KITE_SHARED_MODELS) + "/stories260K.bin"), InputFormat::kLlama2c);
+  EXPECT_EQ(detect(std::string(KITE_SHARED_MODELS) + "/stories260K.gguf"), InputFormat::kGguf);
+  WriteFile(dir + "/a.kite", std::string("\x10\0\0\0\x08\0\0\0KITE", 12));
+  EXPECT_EQ(detect(dir + "/a.kite"), InputFormat::kKite);
+  WriteFile(dir + "/v1.bin", std::string("24ka\x01\0\0\0", 8));
+  EXPECT_EQ(detect(dir + "/v1.bin"), InputFormat::kLlama2cExport);
+  WriteFile(dir + "/m.safetensors", std::string("\x20\0\0\0\0\0\0\0{\"a\":1}", 15));
+  EXPECT_EQ(detect(dir + "/m.safetensors"), InputFormat::kSafetensors);
+  EXPECT_EQ(detect(dir), InputFormat::kDirectory);
+  const std::string hf = TempDir("detect_hf");
+  WriteFile(hf + "/config.json", "{}");
+  EXPECT_EQ(detect(hf), InputFormat::kHuggingFaceDir);
+
+  auto missing = DetectInputFormat(dir + "/nope.bin");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(absl::IsNotFound(missing.status()));
+  EXPECT_NE(missing.status().message().find("nope.bin"), std::string::npos);
+}
+
+TEST(InputFiles, FindsTokenizerBeside) {
+  auto found = FindTokenizerBeside(std::string(KITE_SHARED_MODELS) + "/stories260K.bin", 512);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, std::string(KITE_SHARED_MODELS) + "/tok512.bin");
+
+  const std::string dir = TempDir("tok");
+  std::remove((dir + "/tokenizer.bin").c_str());
+  auto none = FindTokenizerBeside(dir + "/model.bin", 32000);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("tok32000.bin"), std::string::npos);
+  EXPECT_NE(none.status().message().find("--tokenizer"), std::string::npos);
+
+  WriteFile(dir + "/tokenizer.bin", "x");
+  auto generic = FindTokenizerBeside(dir + "/model.bin", 32000);
+  ASSERT_TRUE(generic.ok());
+  EXPECT_EQ(*generic, dir + "/tokenizer.bin");
+  std::remove((dir + "/tokenizer.bin").c_str());
+}
+
+}  // namespace
+}  // namespace kite::convert

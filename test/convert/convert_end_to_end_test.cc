@@ -1,0 +1,216 @@
+// Runs the kite-convert and kite-inspect binaries as a user would: stories260K.bin to f32 and
+// q4 .kite files, usage errors, unsupported inputs, corrupted outputs.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+struct ToolRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A scratch folder for this test binary's outputs.
+const std::string& WorkDir() {
+  static const std::string dir = [] {
+    std::string templ = ::testing::TempDir() + "/kite_convert_e2e_XXXXXX";
+    const char* made = mkdtemp(templ.data());
+    return std::string(made ? made : "/tmp");
+  }();
+  return dir;
+}
+
+ToolRun RunTool(const char* binary, const std::vector<std::string>& args) {
+  std::string cmd = Quote(binary);
+  for (const std::string& a : args) cmd += " " + Quote(a);
+  const std::string out = WorkDir() + "/stdout.txt";
+  const std::string err = WorkDir() + "/stderr.txt";
+  cmd += " >" + Quote(out) + " 2>" + Quote(err);
+  ToolRun r;
+  const int status = std::system(cmd.c_str());
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadText(out);
+  r.err = ReadText(err);
+  return r;
+}
+
+ToolRun Convert(const std::vector<std::string>& args) { return RunTool(KITE_CONVERT_BIN, args); }
+ToolRun Inspect(const std::vector<std::string>& args) { return RunTool(KITE_INSPECT_BIN, args); }
+
+std::string Shared(const std::string& name) { return std::string(KITE_SHARED_MODELS) + "/" + name; }
+std::string Out(const std::string& name) { return WorkDir() + "/" + name; }
+
+long long FileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+constexpr long long kF32WeightBytes = 260032LL * 4;  // stories260K parameters, 4 bytes each
+
+TEST(ConvertEndToEnd, Stories260KF32) {
+  const std::string out = Out("stories260K-f32.kite");
+  const ToolRun r = Convert({Shared("stories260K.bin"), "--tokenizer", Shared("tok512.bin"),
+                         "--quant", "f32", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const long long size = FileSize(out);
+  // Weights + one 16 KiB metadata page + at most 63 bytes of padding per tensor/segment.
+  EXPECT_GE(size, kF32WeightBytes + 16384);
+  EXPECT_LE(size, kF32WeightBytes + 16384 + 64 * 60);
+  EXPECT_TRUE(Contains(r.out, "parameters:   260032")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "file bytes:   " + std::to_string(size))) << r.out;
+  EXPECT_TRUE(Contains(r.out, "layers.4.feed_forward.w2")) << r.out;
+  EXPECT_TRUE(Contains(r.err, "[47/47] norm 64 f32 ... done")) << r.err;
+  EXPECT_EQ(FileSize(out + ".tmp"), -1);
+}
+
+TEST(ConvertEndToEnd, Stories260KQ4IsMuchSmaller) {
+  const std::string out = Out("stories260K-q4.kite");
+  const ToolRun r = Convert({Shared("stories260K.bin"), "--tokenizer", Shared("tok512.bin"),
+                         "--quant", "q4", "--group-size", "32", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const long long size = FileSize(out);
+  // 4 bits + an f16 scale per 32 weights (4.5 bits/weight) plus f32 norms.
+  EXPECT_GT(size, 260032LL * 9 / 16);
+  EXPECT_LT(size, kF32WeightBytes / 4 + 16384 + 64 * 60);
+  EXPECT_TRUE(Contains(r.out, "q4_g")) << r.out;
+  EXPECT_TRUE(Contains(r.err, "layers.0.attention.wq 64x64 q4_g ... done")) << r.err;
+}
+
+TEST(ConvertEndToEnd, FindsTheTokenizerBesideTheInput) {
+  const std::string out = Out("auto-tok.kite");
+  const ToolRun r = Convert({Shared("stories260K.bin"), "--output=" + out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.err, "using tokenizer " + Shared("tok512.bin"))) << r.err;
+}
+
+TEST(ConvertEndToEnd, InspectAndVerifyTheOutputs) {
+  for (const char* quant : {"f32", "q4"}) {
+    const std::string out = Out(std::string("inspect-") + quant + ".kite");
+    ASSERT_EQ(Convert({Shared("stories260K.bin"), "--quant", quant, "-o", out}).exit_code, 0);
+    const ToolRun r = Inspect({out, "--verify"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(Contains(r.out, "checksums: OK")) << r.out;
+    EXPECT_TRUE(Contains(r.out, "source stories260K.bin (llama2c)")) << r.out;
+    EXPECT_TRUE(Contains(r.out, "vocab 512, bos 1, eos 2")) << r.out;
+    EXPECT_TRUE(Contains(r.out, "segments (6)")) << r.out;
+    const ToolRun j = Inspect({out, "--json"});
+    ASSERT_EQ(j.exit_code, 0) << j.err;
+    EXPECT_TRUE(Contains(j.out, "\"name\": \"layers.4.feed_forward.w3\"")) << j.out;
+  }
+}
+
+TEST(ConvertEndToEnd, InspectReportsCorruption) {
+  const std::string out = Out("corrupt.kite");
+  ASSERT_EQ(Convert({Shared("stories260K.bin"), "-o", out}).exit_code, 0);
+  std::string bytes = ReadText(out);
+  ASSERT_GT(bytes.size(), 20000u);
+  bytes[bytes.size() - 100] ^= 0x01;  // inside the last segment (layer 4)
+  std::ofstream(out, std::ios::binary | std::ios::trunc) << bytes;
+  ToolRun r = Inspect({out, "--verify"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "segment 5")) << r.err;
+  EXPECT_TRUE(Contains(r.out, "checksums: FAILED")) << r.out;
+  EXPECT_EQ(Inspect({out}).exit_code, 0);  // without --verify only the metadata is checked
+
+  bytes.resize(bytes.size() - 1000);
+  std::ofstream(out, std::ios::binary | std::ios::trunc) << bytes;
+  r = Inspect({out});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "truncated")) << r.err;
+}
+
+TEST(ConvertEndToEnd, UsageErrorsExitWithTwo) {
+  ToolRun r = Convert({Shared("stories260K.bin"), "-o", Out("x.kite"), "--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unknown option '--bogus'")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "--help")) << r.err;
+
+  r = Convert({Shared("stories260K.bin"), "-o"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "needs a value")) << r.err;
+
+  r = Convert({Shared("stories260K.bin"), "--quant", "q4", "--group-size", "7", "-o", "x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "--group-size must be 32, 64 or 128")) << r.err;
+
+  r = Convert({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "no input")) << r.err;
+
+  r = Convert({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.out, "--group-size")) << r.out;
+
+  EXPECT_EQ(Inspect({}).exit_code, 2);
+  EXPECT_EQ(Inspect({"a.kite", "--frob"}).exit_code, 2);
+}
+
+TEST(ConvertEndToEnd, FailuresExitWithOneAndWriteNothing) {
+  ToolRun r = Convert({Out("missing.bin"), "-o", Out("missing.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "missing.bin")) << r.err;
+
+  r = Convert({Shared("stories260K.gguf"), "-o", Out("gguf.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "GGUF")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "not supported yet")) << r.err;
+  EXPECT_EQ(FileSize(Out("gguf.kite")), -1);
+
+  // A truncated checkpoint: the error gives both sizes, and an existing output survives.
+  std::string ckpt = ReadText(Shared("stories260K.bin"));
+  ckpt.resize(ckpt.size() - 40);
+  std::ofstream(Out("short.bin"), std::ios::binary) << ckpt;
+  std::ofstream(Out("keep.kite"), std::ios::binary) << "previous";
+  r = Convert({Out("short.bin"), "--tokenizer", Shared("tok512.bin"), "-o", Out("keep.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "truncated")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "1056540")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "1056500")) << r.err;
+  EXPECT_EQ(ReadText(Out("keep.kite")), "previous");
+  EXPECT_EQ(FileSize(Out("keep.kite.tmp")), -1);
+
+  // No tokenizer beside the input and none given.
+  r = Convert({Out("short.bin"), "-o", Out("notok.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "--tokenizer")) << r.err;
+
+  // A tokenizer of the wrong vocabulary size.
+  r = Convert({Shared("stories260K.bin"), "--tokenizer", Shared("tokenizer-llama2-32k.bin"), "-o",
+               Out("wrongtok.kite")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(FileSize(Out("wrongtok.kite")), -1);
+
+  // Refuses to overwrite its own input.
+  std::ofstream(Out("self.bin"), std::ios::binary) << ReadText(Shared("stories260K.bin"));
+  r = Convert({Out("self.bin"), "--tokenizer", Shared("tok512.bin"), "-o", Out("self.bin")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "overwrite an input")) << r.err;
+}
+
+}  // namespace

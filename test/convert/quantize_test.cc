@@ -1,0 +1,194 @@
+// Q4_G quantizer: hand-computed nibbles and scales, padding, error bounds.
+#include "tools/convert/quantize.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "sdk/kernels/fp16.h"
+
+namespace kite::convert {
+namespace {
+
+std::vector<uint8_t> GroupBytes(const Q4Matrix& m, uint64_t row, uint64_t group) {
+  const uint64_t n = m.group_size / 2;
+  const auto begin = m.data.begin() + static_cast<std::ptrdiff_t>((row * m.groups() + group) * n);
+  return std::vector<uint8_t>(begin, begin + static_cast<std::ptrdiff_t>(n));
+}
+
+TEST(QuantizeQ4G, FiveColumnsKnownAnswer) {
+  // max |x| is 4 -> d = 4 / -8 = -0.5 (exact in f16, bits 0xB800).
+  // q = round(x / d) = [-2, 4, -8, -1, round(0.5) = 1] -> stored q + 8 = [6, 12, 0, 7, 9].
+  const float x[5] = {1.0f, -2.0f, 4.0f, 0.5f, -0.25f};
+  auto q = QuantizeQ4G(x, 1, 5, 32);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->groups(), 1u);
+  ASSERT_EQ(q->data.size(), 16u);
+  ASSERT_EQ(q->scales.size(), 1u);
+  EXPECT_EQ(q->scales[0], 0xB800);
+  std::vector<uint8_t> expected(16, 0x88);  // padding columns: q = 0 in both nibbles
+  expected[0] = 0xC6;                       // element 0 = 6 (low), element 1 = 12 (high)
+  expected[1] = 0x70;                       // element 2 = 0, element 3 = 7
+  expected[2] = 0x89;                       // element 4 = 9, element 5 = padding 8
+  EXPECT_EQ(q->data, expected);
+
+  const std::vector<float> back = DequantizeQ4G(*q);
+  const std::vector<float> want = {1.0f, -2.0f, 4.0f, 0.5f, -0.5f};
+  EXPECT_EQ(back, want);
+}
+
+TEST(QuantizeQ4G, NegativeMaxGivesPositiveScale) {
+  // max |x| is -3 -> d = -3 / -8 = 0.375 (f16 0x3600); q = [-8, 4, 0, 2] -> [0, 12, 8, 10].
+  const float x[4] = {-3.0f, 1.5f, 0.0f, 0.75f};
+  auto q = QuantizeQ4G(x, 1, 4, 32);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->scales[0], 0x3600);
+  EXPECT_EQ(q->data[0], 0xC0);
+  EXPECT_EQ(q->data[1], 0xA8);
+  EXPECT_EQ(q->data[2], 0x88);
+  EXPECT_EQ(DequantizeQ4G(*q), std::vector<float>(x, x + 4));
+}
+
+TEST(QuantizeQ4G, PositiveMaxMapsToMinusEightAndOppositeClampsToSeven) {
+  // Tie on magnitude: the first (8) wins, d = -1; 8 -> q = -8, -8 -> q = 8 clamped to 7.
+  const float x[2] = {8.0f, -8.0f};
+  auto q = QuantizeQ4G(x, 1, 2, 32);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->scales[0], FloatToHalf(-1.0f));
+  EXPECT_EQ(q->data[0], 0xF0);  // 0 low (q = -8), 15 high (q = 7)
+  EXPECT_EQ(DequantizeQ4G(*q), (std::vector<float>{8.0f, -7.0f}));
+}
+
+TEST(QuantizeQ4G, AllZeroGroupHasZeroScaleAndZeroQuants) {
+  std::vector<float> x(64, 0.0f);
+  x[3] = 2.0f;  // group 0 non-zero, group 1 all zero
+  auto q = QuantizeQ4G(x.data(), 1, 64, 32);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->scales.size(), 2u);
+  EXPECT_EQ(q->scales[0], FloatToHalf(-0.25f));
+  EXPECT_EQ(q->scales[1], 0);
+  EXPECT_EQ(GroupBytes(*q, 0, 1), std::vector<uint8_t>(16, 0x88));
+  EXPECT_EQ(q->data[1], 0x08);  // element 3 = q -8 -> 0 in the high nibble, element 2 -> 8
+}
+
+TEST(QuantizeQ4G, ScaleIsRoundedToHalfBeforeQuantizing) {
+  // d = 0.1 / -8 = -0.0125 is not representable in f16; the stored d must be the rounded
+  // one and q computed with it, so dequantization uses exactly the stored scale.
+  const float x[3] = {0.1f, -0.05f, 0.0123f};
+  auto q = QuantizeQ4G(x, 1, 3, 32);
+  ASSERT_TRUE(q.ok());
+  const float d = HalfToFloat(q->scales[0]);
+  EXPECT_EQ(q->scales[0], FloatToHalf(0.1f / -8.0f));
+  const std::vector<float> back = DequantizeQ4G(*q);
+  for (int i = 0; i < 3; ++i) {
+    const float qi = std::round(x[i] / d);
+    EXPECT_EQ(back[i], std::fmax(-8.0f, std::fmin(7.0f, qi)) * d) << i;
+  }
+}
+
+TEST(QuantizeQ4G, OddColumns172PadLastGroupWithZeros) {
+  const uint64_t rows = 3, cols = 172;
+  std::vector<float> x(rows * cols);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 0.2f;
+  for (uint32_t group_size : {32u, 64u, 128u}) {
+    auto q = QuantizeQ4G(x.data(), rows, cols, group_size);
+    ASSERT_TRUE(q.ok()) << q.status();
+    const uint64_t groups = (cols + group_size - 1) / group_size;  // 6, 3, 2
+    EXPECT_EQ(q->groups(), groups);
+    EXPECT_EQ(q->data.size(), rows * groups * group_size / 2);
+    EXPECT_EQ(q->scales.size(), rows * groups);
+    // Padding columns cols..groups*group_size of the last group hold q = 0 (nibble 8).
+    for (uint64_t r = 0; r < rows; ++r) {
+      const std::vector<uint8_t> last = GroupBytes(*q, r, groups - 1);
+      for (uint64_t c = cols; c < groups * group_size; ++c) {
+        const uint64_t i = c % group_size;
+        const int nibble = i % 2 == 0 ? (last[i / 2] & 0xF) : (last[i / 2] >> 4);
+        EXPECT_EQ(nibble, 8) << "row " << r << " col " << c << " group size " << group_size;
+      }
+    }
+    // Every element is within one step of its group scale.
+    const std::vector<float> back = DequantizeQ4G(*q);
+    ASSERT_EQ(back.size(), x.size());
+    for (uint64_t r = 0; r < rows; ++r) {
+      for (uint64_t c = 0; c < cols; ++c) {
+        const float d = std::fabs(HalfToFloat(q->scales[r * groups + c / group_size]));
+        EXPECT_LE(std::fabs(x[r * cols + c] - back[r * cols + c]), d * 1.001f);
+      }
+    }
+  }
+}
+
+TEST(QuantizeQ4G, RandomErrorBounds) {
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  const uint64_t rows = 64, cols = 96;
+  std::vector<float> x(rows * cols);
+  for (float& v : x) v = normal(rng);
+  double previous = 0.0;
+  for (uint32_t group_size : {32u, 64u, 128u}) {
+    auto q = QuantizeQ4G(x.data(), rows, cols, group_size);
+    ASSERT_TRUE(q.ok());
+    const std::vector<float> back = DequantizeQ4G(*q);
+    // The group maximum comes back to f16 precision.
+    for (uint64_t r = 0; r < rows; ++r) {
+      for (uint64_t g = 0; g < q->groups(); ++g) {
+        float m = 0.0f, m_back = 0.0f;
+        for (uint64_t c = g * group_size; c < std::min<uint64_t>(cols, (g + 1) * group_size); ++c) {
+          if (std::fabs(x[r * cols + c]) > std::fabs(m)) {
+            m = x[r * cols + c];
+            m_back = back[r * cols + c];
+          }
+        }
+        EXPECT_NEAR(m_back, m, std::fabs(m) * 1e-3f);
+      }
+    }
+    const double err = RelativeRmsError(x.data(), back.data(), x.size());
+    // 4-bit symmetric groups on Gaussian weights: about 0.1; larger groups are worse.
+    EXPECT_GT(err, 0.02) << group_size;
+    EXPECT_LT(err, 0.2) << group_size;
+    EXPECT_GE(err, previous) << group_size;
+    previous = err;
+  }
+}
+
+TEST(QuantizeQ4G, RejectsBadInput) {
+  const float x[4] = {1, 2, 3, 4};
+  for (uint32_t g : {0u, 1u, 16u, 31u, 48u, 256u}) {
+    EXPECT_FALSE(QuantizeQ4G(x, 1, 4, g).ok()) << g;
+    EXPECT_FALSE(ValidateGroupSize(g).ok()) << g;
+  }
+  EXPECT_FALSE(QuantizeQ4G(x, 0, 4, 32).ok());
+  EXPECT_FALSE(QuantizeQ4G(x, 1, 0, 32).ok());
+
+  const float nan[2] = {1.0f, std::numeric_limits<float>::quiet_NaN()};
+  auto q = QuantizeQ4G(nan, 1, 2, 32);
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("column 1"), std::string::npos) << q.status();
+
+  const float huge[1] = {1e6f};  // scale 1e6 / 8 overflows f16
+  EXPECT_FALSE(QuantizeQ4G(huge, 1, 1, 32).ok());
+}
+
+TEST(QuantizeQ4G, TinyValuesUnderflowToZeroScale) {
+  const float x[2] = {1e-9f, -1e-9f};  // d = 1.25e-10 is below the smallest f16 subnormal
+  auto q = QuantizeQ4G(x, 1, 2, 32);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->scales[0], 0);
+  EXPECT_EQ(q->data[0], 0x88);
+}
+
+TEST(RelativeRmsError, KnownValues) {
+  const float a[4] = {1, 1, 1, 1};
+  const float b[4] = {1, 1, 1, 0};
+  EXPECT_DOUBLE_EQ(RelativeRmsError(a, a, 4), 0.0);
+  EXPECT_DOUBLE_EQ(RelativeRmsError(a, b, 4), 0.5);
+  const float z[2] = {0, 0};
+  const float nz[2] = {0, 1};
+  EXPECT_DOUBLE_EQ(RelativeRmsError(z, z, 2), 0.0);
+  EXPECT_TRUE(std::isinf(RelativeRmsError(z, nz, 2)));
+}
+
+}  // namespace
+}  // namespace kite::convert

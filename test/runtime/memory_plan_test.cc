@@ -1,0 +1,49 @@
+// The session arena is planned before anything runs, and it must not grow unnoticed.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "kite/kite.h"
+#include "sdk/runtime/memory_plan.h"
+#include "test/common/test_paths.h"
+
+namespace {
+
+TEST(MemoryPlan, Stories260KContext512IsPinned) {
+  auto bytes = kite::FileMap::OpenPath(kite::test::TestModel("stories260K-q4.kite").c_str());
+  ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), kite::ModelOptions());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  kite::SessionOptions o;
+  o.max_context = 512;
+  auto plan = kite::PlanSessionMemory(**model, o);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  // KV cache: 2 (k, v) * 5 layers * 512 positions * 32 kv_dim * 4 bytes.
+  EXPECT_EQ(plan->kv_cache_bytes, 2u * 5 * 512 * 32 * 4);
+  std::printf("arena for stories260K q4, context 512: %zu bytes (KV cache %zu, activations %zu)\n",
+              plan->total_bytes, plan->kv_cache_bytes, plan->activation_bytes);
+  // Threshold: fails if the arena grows past today's figure plus 1%.
+  EXPECT_LE(plan->total_bytes, 700000u);
+  EXPECT_GE(plan->total_bytes, plan->kv_cache_bytes);
+  // Deterministic and linear in the context.
+  o.max_context = 256;
+  auto half = kite::PlanSessionMemory(**model, o);
+  ASSERT_TRUE(half.ok());
+  EXPECT_EQ(half->kv_cache_bytes * 2, plan->kv_cache_bytes);
+  EXPECT_LT(half->total_bytes, plan->total_bytes);
+}
+
+TEST(MemoryPlan, CApiReportsTheSameFigure) {
+  kite_model* model = nullptr;
+  ASSERT_EQ(kite_model_open_file(kite::test::TestModel("stories260K-f32.kite").c_str(), nullptr, &model),
+            KITE_OK);
+  kite_session_options o;
+  kite_session_options_init(&o);
+  o.max_context = 512;
+  size_t bytes = 0;
+  ASSERT_EQ(kite_session_memory_required(model, &o, &bytes), KITE_OK);
+  EXPECT_GT(bytes, 2u * 5 * 512 * 32 * 4);
+  kite_model_close(model);
+}
+
+}  // namespace

@@ -1,0 +1,97 @@
+// Generation allocates nothing: every malloc and operator new between the first and the
+// last generated token is counted, and the count must be 0.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "kite/kite.h"
+#include "test/common/test_paths.h"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+// Replacing malloc itself: glibc routes every allocation (malloc, calloc via malloc's
+// siblings below, operator new) through these symbols in this binary.
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_calloc(size_t, size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+extern "C" void* malloc(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t a, size_t b) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  return __libc_calloc(a, b);
+}
+extern "C" void* realloc(void* p, size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  return __libc_realloc(p, n);
+}
+void* operator new(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+  void* p = __libc_malloc(n ? n : 1);
+  if (p == nullptr) std::abort();
+  return p;
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace {
+
+struct Counter {
+  int tokens = 0;
+};
+
+// Starts counting at the first token and keeps counting until generate returns.
+int OnToken(const char*, int32_t, void* user) {
+  Counter* c = static_cast<Counter*>(user);
+  if (c->tokens++ == 0) g_counting.store(true);
+  return KITE_CONTINUE;
+}
+
+void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p) {
+  kite_model* model = nullptr;
+  ASSERT_EQ(kite_model_open_file(kite::test::TestModel(model_name).c_str(), nullptr, &model), KITE_OK);
+  kite_session_options so;
+  kite_session_options_init(&so);
+  so.max_context = 256;
+  kite_session* session = nullptr;
+  ASSERT_EQ(kite_session_create(model, &so, nullptr, 0, &session), KITE_OK);
+  kite_generate_options go;
+  kite_generate_options_init(&go);
+  go.max_tokens = 100;
+  go.temperature = temperature;
+  go.top_k = top_k;
+  go.top_p = top_p;
+  go.seed = 5;
+  kite_generate_stats stats;
+  stats.struct_size = sizeof(stats);
+  Counter counter;
+  g_allocations.store(0);
+  const kite_status s = kite_generate(session, "Once upon a time", &go, OnToken, &counter, &stats);
+  g_counting.store(false);
+  ASSERT_EQ(s, KITE_OK) << kite_session_last_error(session);
+  EXPECT_GT(counter.tokens, 10);
+  EXPECT_EQ(g_allocations.load(), 0) << "allocations during generation of " << counter.tokens << " tokens";
+  // The counter works: an allocation while counting is seen.
+  g_counting.store(true);
+  void* volatile p = std::malloc(16);
+  g_counting.store(false);
+  std::free(p);
+  EXPECT_EQ(g_allocations.load(), 1);
+  kite_session_destroy(session);
+  kite_model_close(model);
+}
+
+TEST(NoAllocation, GreedyQ4) { ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f); }
+TEST(NoAllocation, SampledTopPF32) { ExpectNoAllocations("stories260K-f32.kite", 0.9f, 0, 0.9f); }
+TEST(NoAllocation, SampledTopKQ4) { ExpectNoAllocations("stories260K-q4.kite", 1.0f, 40, 1.0f); }
+
+}  // namespace

@@ -1,0 +1,90 @@
+#include "tools/convert/convert_tensors.h"
+
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/convert/quantize.h"
+
+namespace kite::convert {
+
+const char* QuantModeName(QuantMode mode) {
+  switch (mode) {
+    case QuantMode::kF32: return "f32";
+    case QuantMode::kQ4: return "q4";
+  }
+  return "?";
+}
+
+DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
+  if (options.quant == QuantMode::kQ4 && source.shape.size() == 2) return DType::kQ4G;
+  return DType::kF32;
+}
+
+absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
+                                         const ConvertOptions& options) {
+  auto fail = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor \"", source.name, "\": ", what));
+  };
+  if (source.shape.empty() || source.shape.size() > 2) {
+    return fail(absl::StrFormat("%d-D tensors are not supported", source.shape.size()));
+  }
+  if (source.data.size() != source.elements()) {
+    return fail(absl::StrFormat("has %d values for %d elements", source.data.size(),
+                                source.elements()));
+  }
+  KiteTensor out;
+  out.name = source.name;
+  out.shape = source.shape;
+  out.dtype = StoredDType(source, options);
+  if (out.dtype == DType::kF32) {
+    for (size_t i = 0; i < source.data.size(); ++i) {
+      if (!std::isfinite(source.data[i])) {
+        return fail(absl::StrFormat("non-finite value %g at element %d", source.data[i], i));
+      }
+    }
+    out.layout = Layout::kRowMajor;
+    out.data.resize(source.data.size() * sizeof(float));
+    std::memcpy(out.data.data(), source.data.data(), out.data.size());
+    return out;
+  }
+
+  absl::StatusOr<Q4Matrix> q =
+      QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size);
+  if (!q.ok()) return fail(q.status().message());
+  const std::vector<float> restored = DequantizeQ4G(*q);
+  out.layout = Layout::kQ4RowGroups;
+  out.group_size = options.group_size;
+  out.quant_rel_rms_error = static_cast<float>(
+      RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+  out.data = std::move(q->data);
+  // Scales are stored as little-endian f16 (the hosts we build on are little-endian).
+  out.scales.resize(q->scales.size() * sizeof(uint16_t));
+  std::memcpy(out.scales.data(), q->scales.data(), out.scales.size());
+  return out;
+}
+
+absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
+                                                       const ConvertOptions& options,
+                                                       ConvertProgress* progress) {
+  if (options.quant == QuantMode::kQ4) {
+    if (absl::Status s = ValidateGroupSize(options.group_size); !s.ok()) return s;
+  }
+  std::vector<KiteTensor> out;
+  const size_t total = source->tensors.size();
+  out.reserve(total);
+  for (size_t i = 0; i < total; ++i) {
+    SourceTensor& t = source->tensors[i];
+    if (progress != nullptr) progress->Begin(i, total, t, StoredDType(t, options));
+    absl::StatusOr<KiteTensor> converted = ConvertTensor(t, options);
+    if (!converted.ok()) return converted.status();
+    std::vector<float>().swap(t.data);
+    out.push_back(std::move(*converted));
+    if (progress != nullptr) progress->End(i, total, out.back());
+  }
+  return out;
+}
+
+}  // namespace kite::convert

@@ -1,0 +1,54 @@
+// Turns source f32 tensors into stored .kite tensors: f32 as is, or Q4_G for every 2-D
+// weight (norm vectors always stay f32). Host tools only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tools/convert/kite_writer.h"
+#include "tools/convert/source_model.h"
+
+namespace kite::convert {
+
+/// How weights are stored.
+enum class QuantMode {
+  kF32,  ///< every tensor f32
+  kQ4,   ///< 2-D weights Q4_G (Q4_ROW_GROUPS), vectors f32
+};
+
+/// Short name of a mode as the command line spells it ("f32", "q4").
+const char* QuantModeName(QuantMode mode);
+
+/// Conversion settings.
+struct ConvertOptions {
+  QuantMode quant = QuantMode::kF32;
+  uint32_t group_size = 32;  ///< Q4_G group size (32, 64 or 128); ignored for f32
+};
+
+/// Receives progress while tensors convert. Default methods do nothing.
+class ConvertProgress {
+ public:
+  virtual ~ConvertProgress() = default;
+  /// Tensor `index` (0-based) of `total` starts; it will be stored as `dtype`.
+  virtual void Begin(size_t index, size_t total, const SourceTensor& source, DType dtype) {}
+  /// Tensor `index` of `total` is done.
+  virtual void End(size_t index, size_t total, const KiteTensor& stored) {}
+};
+
+/// The dtype `source` gets under `options` (F32 for vectors and in f32 mode, else Q4_G).
+DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
+
+/// Converts one tensor, filling quant_rel_rms_error (0 for f32). Fails on a non-finite
+/// value or an unsupported shape; the error names the tensor.
+absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source, const ConvertOptions& options);
+
+/// Converts every tensor of `source` in order, reporting to `progress` (may be null). Each
+/// source tensor's data is released once converted, so peak memory stays near one copy of
+/// the model; `source->tensors` keep their names and shapes.
+absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
+                                                       const ConvertOptions& options,
+                                                       ConvertProgress* progress);
+
+}  // namespace kite::convert

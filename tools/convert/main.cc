@@ -1,0 +1,158 @@
+// kite-convert: converts a model checkpoint into a .kite file. See HelpText() for usage.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/convert/cli_options.h"
+#include "tools/convert/convert_tensors.h"
+#include "tools/convert/input_files.h"
+#include "tools/convert/kite_writer.h"
+#include "tools/convert/llama2c_checkpoint.h"
+#include "tools/convert/llama2c_tokenizer.h"
+#include "tools/convert/report.h"
+
+#ifndef KITE_VERSION
+#define KITE_VERSION "0.0.0"
+#endif
+
+namespace kite::convert {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "[ i/n] name shape dtype ... done" per tensor on stderr; on a terminal each line
+// overwrites the previous one.
+class ProgressPrinter : public ConvertProgress {
+ public:
+  ProgressPrinter() : tty_(isatty(fileno(stderr)) == 1) {}
+
+  void Begin(size_t index, size_t total, const SourceTensor& source, DType dtype) override {
+    const int width = static_cast<int>(absl::StrCat(total).size());
+    std::fprintf(stderr, "%s[%*zu/%zu] %s %s %s ... ", tty_ ? "\r\033[K" : "", width, index + 1,
+                 total, source.name.c_str(), ShapeString(source.shape).c_str(), DTypeName(dtype));
+    std::fflush(stderr);
+    open_ = true;
+  }
+  void End(size_t index, size_t total, const KiteTensor& stored) override {
+    std::fputs(tty_ && index + 1 < total ? "done" : "done\n", stderr);
+    std::fflush(stderr);
+    open_ = tty_ && index + 1 < total;
+  }
+  // Ends an unfinished line (before an error message).
+  void Break() {
+    if (open_) std::fputs("\n", stderr);
+    open_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool open_ = false;
+};
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "kite-convert: error: %s\n", std::string(status.message()).c_str());
+  return kExitFailure;
+}
+
+int Run(const std::vector<std::string>& args) {
+  absl::StatusOr<CliOptions> parsed = ParseCommandLine(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "kite-convert: %s\nRun 'kite-convert --help' for usage.\n",
+                 std::string(parsed.status().message()).c_str());
+    return kExitUsage;
+  }
+  CliOptions options = *parsed;
+  if (options.help) {
+    std::fputs(HelpText().c_str(), stdout);
+    return 0;
+  }
+
+  absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
+  if (!format.ok()) return Fail(format.status());
+  if (*format != InputFormat::kLlama2c) {
+    return Fail(absl::UnimplementedError(absl::StrCat(
+        options.input, " looks like a ", InputFormatName(*format),
+        "; converting that format is not supported yet (supported: llama2.c legacy "
+        "checkpoints)")));
+  }
+  if (SameFile(options.input, options.output) ||
+      (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output))) {
+    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
+                 options.output.c_str());
+    return kExitUsage;
+  }
+
+  absl::StatusOr<Llama2cHeader> header = ReadLlama2cHeader(options.input);
+  if (!header.ok()) return Fail(header.status());
+  if (options.tokenizer.empty()) {
+    absl::StatusOr<std::string> found = FindTokenizerBeside(options.input, header->vocab());
+    if (!found.ok()) return Fail(found.status());
+    options.tokenizer = *found;
+    std::fprintf(stderr, "using tokenizer %s (found beside the input; --tokenizer overrides)\n",
+                 options.tokenizer.c_str());
+  }
+  absl::StatusOr<TokenizerTables> tokenizer =
+      ReadLlama2cTokenizer(options.tokenizer, static_cast<int32_t>(header->vocab()));
+  if (!tokenizer.ok()) return Fail(tokenizer.status());
+  tokenizer->Finalize();
+
+  std::fprintf(stderr, "reading %s (llama2.c checkpoint)\n", options.input.c_str());
+  absl::StatusOr<SourceModel> source = ReadLlama2cCheckpoint(options.input);
+  if (!source.ok()) return Fail(source.status());
+  const SourceConfig& c = source->config;
+  std::fprintf(stderr,
+               "config: dim %u, hidden %u, layers %u, heads %u, kv heads %u, vocab %u, "
+               "seq_len %u, %s classifier\n",
+               c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size,
+               c.max_seq_len, c.tied_embeddings ? "shared" : "separate");
+
+  KiteModel model;
+  model.config = source->config;
+  model.tokenizer = &*tokenizer;
+  model.provenance.source = BaseName(options.input);
+  model.provenance.source_format = "llama2c";
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  CliOptions recorded = options;
+  recorded.tokenizer = BaseName(options.tokenizer);
+  model.provenance.options = OptionsForProvenance(recorded);
+
+  ProgressPrinter progress;
+  absl::StatusOr<std::vector<KiteTensor>> tensors =
+      ConvertTensors(&*source, options.convert, &progress);
+  if (!tensors.ok()) {
+    progress.Break();
+    return Fail(tensors.status());
+  }
+  model.tensors = std::move(*tensors);
+
+  std::fprintf(stderr, "writing %s\n", options.output.c_str());
+  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
+  if (!written.ok()) return Fail(written.status());
+  std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
+  return 0;
+}
+
+}  // namespace
+}  // namespace kite::convert
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return kite::convert::Run(args);
+}

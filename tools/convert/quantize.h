@@ -1,0 +1,52 @@
+// Q4_G weight quantization: symmetric 4-bit groups along the input dimension with one f16
+// scale per group, in the Q4_ROW_GROUPS byte layout of sdk/schema/kite.fbs. Host tools only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace kite::convert {
+
+/// Group size used when none is given.
+inline constexpr uint32_t kDefaultGroupSize = 32;
+
+/// A [rows, cols] matrix in the Q4_ROW_GROUPS layout. Owns its bytes.
+struct Q4Matrix {
+  uint64_t rows = 0;
+  uint64_t cols = 0;
+  uint32_t group_size = 0;
+  /// rows * groups() * group_size / 2 bytes: group after group, row after row. Byte j of
+  /// a group holds element 2j in its low nibble and 2j+1 in its high nibble, each as q + 8.
+  std::vector<uint8_t> data;
+  /// rows * groups() IEEE half scales (bits), row-major. Element value = q * scale.
+  std::vector<uint16_t> scales;
+
+  /// Groups per row: ceil(cols / group_size).
+  uint64_t groups() const { return group_size ? (cols + group_size - 1) / group_size : 0; }
+};
+
+/// Checks a Q4_G group size: a positive even number, one of 32, 64 or 128.
+absl::Status ValidateGroupSize(uint32_t group_size);
+
+/// Quantizes the row-major [rows, cols] f32 matrix `w` (rows * cols values).
+/// Per group: m = the value of largest magnitude (the first one on ties), scale d = m / -8
+/// rounded to f16, q = clamp(round(x / d), -8, 7) with round-half-away-from-zero, so m
+/// itself becomes -8. A group whose f16 scale is 0 (all zeros, or values too small for
+/// f16) stores d = 0 and q = 0. Columns past `cols` in the last group are q = 0.
+/// Fails for an invalid group size, an empty matrix, a non-finite value, or a scale that
+/// overflows f16 (|m| > 8 * 65504); the error gives the row and column.
+absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t cols,
+                                     uint32_t group_size);
+
+/// Expands a Q4Matrix back to row-major [rows, cols] f32 (q * scale, padding dropped).
+std::vector<float> DequantizeQ4G(const Q4Matrix& m);
+
+/// rms(a - b) / rms(a) over `n` values, computed in double. Returns 0 when a and b are
+/// equal, including the all-zero case; returns +infinity when rms(a) is 0 but b differs.
+double RelativeRmsError(const float* a, const float* b, size_t n);
+
+}  // namespace kite::convert

@@ -1,0 +1,300 @@
+// kite-inspect: prints what a .kite file holds (header, config, tokenizer, provenance,
+// tensors, segments) after the runtime loader has validated it; optionally verifies every
+// segment checksum.
+//
+// Usage: kite-inspect FILE [--verify] [--json]
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "platform/file_map.h"
+#include "sdk/runtime/model.h"
+#include "sdk/runtime/status.h"
+#include "sdk/schema/kite_generated.h"
+
+namespace kite::inspect {
+namespace {
+
+namespace fb = ::kite::schema;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kHelp =
+    "Usage: kite-inspect FILE [--verify] [--json]\n"
+    "\n"
+    "Validates a .kite file with the Kite loader and prints its header, config,\n"
+    "tokenizer, provenance, tensor table and segments.\n"
+    "\n"
+    "Options\n"
+    "  --verify    Also recompute the CRC-32C of every segment (reads the whole file);\n"
+    "              prints \"checksums: OK\" or fails naming the bad segment.\n"
+    "  --json      Print one JSON object instead of text.\n"
+    "  -h, --help  Show this help.\n"
+    "\n"
+    "Exit status: 0 valid, 1 invalid file or checksum mismatch, 2 bad command line.\n";
+
+struct Options {
+  std::string path;
+  bool verify = false;
+  bool json = false;
+};
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+std::string ShapeString(const flatbuffers::Vector<uint64_t>* shape) {
+  std::vector<uint64_t> dims(shape->begin(), shape->end());
+  return absl::StrJoin(dims, "x");
+}
+
+std::string IdList(const flatbuffers::Vector<int32_t>* ids) {
+  if (ids == nullptr) return "";
+  std::vector<int32_t> v(ids->begin(), ids->end());
+  return absl::StrJoin(v, ",");
+}
+
+uint64_t TensorBytes(const fb::Tensor* t) {
+  return t->data()->size() + (t->scales() ? t->scales()->size() : 0);
+}
+
+// Absolute file offset of a tensor's data (its segment's offset plus the extent offset).
+uint64_t TensorFileOffset(const fb::Model* m, const fb::Tensor* t) {
+  return m->segments()->Get(t->data()->segment())->offset() + t->data()->offset();
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+void PrintText(const fb::Model* m) {
+  const uint32_t v = m->format_version();
+  std::printf("format version: %u.%u\n", v / 1000, v % 1000);
+  std::printf("file size:      %llu bytes\n", static_cast<unsigned long long>(m->file_size()));
+  std::printf("data offset:    %llu\n", static_cast<unsigned long long>(m->data_offset()));
+
+  const fb::Config* c = m->config();
+  std::printf("\nconfig\n");
+  std::printf("  architecture  %s\n", Str(c->architecture()).c_str());
+  std::printf("  dim %u, hidden_dim %u, n_layers %u, n_heads %u, n_kv_heads %u, head_dim %u\n",
+              c->dim(), c->hidden_dim(), c->n_layers(), c->n_heads(), c->n_kv_heads(),
+              c->head_dim());
+  std::printf("  vocab_size %u, max_seq_len %u, rope_theta %g (%s), norm_eps %g, %s\n",
+              c->vocab_size(), c->max_seq_len(), c->rope_theta(),
+              fb::EnumNameRopeStyle(c->rope_style()), c->norm_eps(),
+              fb::EnumNameActivation(c->activation()));
+  std::printf("  output head   %s\n", c->tied_embeddings() ? "tied to tok_embeddings" : "separate");
+
+  std::printf("\ntokenizer\n");
+  if (const fb::Tokenizer* t = m->tokenizer()) {
+    const uint32_t n = t->piece_offsets() && t->piece_offsets()->size() > 0
+                           ? t->piece_offsets()->size() - 1
+                           : 0;
+    std::printf("  type %s, vocab %u, bos %d, eos %d, unk %d, stop ids [%s]\n",
+                fb::EnumNameTokenizerType(t->type()), n, t->bos_id(), t->eos_id(), t->unk_id(),
+                IdList(t->stop_ids()).c_str());
+    std::printf("  add_dummy_prefix %s, max_piece_length %u, byte tokens %s\n",
+                t->add_dummy_prefix() ? "yes" : "no", t->max_piece_length(),
+                t->byte_ids() && t->byte_ids()->size() == 256 ? "yes" : "no");
+  } else {
+    std::printf("  (none)\n");
+  }
+
+  std::printf("\nprovenance\n");
+  if (const fb::Provenance* p = m->provenance()) {
+    std::printf("  source %s (%s)\n", Str(p->source()).c_str(), Str(p->source_format()).c_str());
+    std::printf("  converter %s, options: %s\n", Str(p->converter_version()).c_str(),
+                Str(p->options()).c_str());
+  } else {
+    std::printf("  (none)\n");
+  }
+
+  size_t w = 6;
+  for (const fb::Tensor* t : *m->tensors()) w = std::max<size_t>(w, t->name()->size());
+  const int width = static_cast<int>(w);
+  std::printf("\ntensors (%u)\n", m->tensors()->size());
+  std::printf("  %-*s  %-10s  %-8s  %-13s  %5s  %3s  %12s  %10s  %9s\n", width, "name", "shape",
+              "dtype", "layout", "group", "seg", "file offset", "bytes", "rel.error");
+  uint64_t params = 0, tensor_bytes = 0;
+  for (const fb::Tensor* t : *m->tensors()) {
+    uint64_t n = 1;
+    for (uint64_t d : *t->shape()) n *= d;
+    params += n;
+    tensor_bytes += TensorBytes(t);
+    std::printf("  %-*s  %-10s  %-8s  %-13s  %5u  %3u  %12llu  %10llu  %9.6f\n", width,
+                t->name()->c_str(), ShapeString(t->shape()).c_str(), fb::EnumNameDType(t->dtype()),
+                fb::EnumNameLayout(t->layout()), t->group_size(), t->data()->segment(),
+                static_cast<unsigned long long>(TensorFileOffset(m, t)),
+                static_cast<unsigned long long>(TensorBytes(t)), t->quant_rel_rms_error());
+  }
+  std::printf("  parameters %llu, tensor bytes %llu (%.3f bits/weight)\n",
+              static_cast<unsigned long long>(params),
+              static_cast<unsigned long long>(tensor_bytes),
+              params ? static_cast<double>(tensor_bytes) * 8.0 / static_cast<double>(params) : 0.0);
+
+  std::printf("\nsegments (%u)\n", m->segments()->size());
+  std::printf("  %3s  %12s  %12s  %10s\n", "#", "offset", "size", "crc32c");
+  for (uint32_t i = 0; i < m->segments()->size(); ++i) {
+    const fb::Segment* s = m->segments()->Get(i);
+    std::printf("  %3u  %12llu  %12llu  0x%08x\n", i, static_cast<unsigned long long>(s->offset()),
+                static_cast<unsigned long long>(s->size()), s->crc32c());
+  }
+}
+
+void PrintJson(const fb::Model* m, bool verified) {
+  std::string out = "{\n";
+  absl::StrAppendFormat(&out, "  \"format_version\": %d,\n  \"file_size\": %d,\n",
+                        m->format_version(), m->file_size());
+  absl::StrAppendFormat(&out, "  \"data_offset\": %d,\n", m->data_offset());
+  const fb::Config* c = m->config();
+  absl::StrAppendFormat(
+      &out,
+      "  \"config\": {\"architecture\": %s, \"dim\": %d, \"hidden_dim\": %d, \"n_layers\": %d, "
+      "\"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, \"vocab_size\": %d, "
+      "\"max_seq_len\": %d, \"rope_theta\": %g, \"norm_eps\": %g, \"rope_style\": %s, "
+      "\"activation\": %s, \"tied_embeddings\": %s},\n",
+      JsonString(Str(c->architecture())), c->dim(), c->hidden_dim(), c->n_layers(), c->n_heads(),
+      c->n_kv_heads(), c->head_dim(), c->vocab_size(), c->max_seq_len(), c->rope_theta(),
+      c->norm_eps(), JsonString(fb::EnumNameRopeStyle(c->rope_style())),
+      JsonString(fb::EnumNameActivation(c->activation())),
+      c->tied_embeddings() ? "true" : "false");
+  if (const fb::Tokenizer* t = m->tokenizer()) {
+    const uint32_t n = t->piece_offsets() && t->piece_offsets()->size() > 0
+                           ? t->piece_offsets()->size() - 1
+                           : 0;
+    absl::StrAppendFormat(
+        &out,
+        "  \"tokenizer\": {\"type\": %s, \"vocab_size\": %d, \"bos_id\": %d, \"eos_id\": %d, "
+        "\"unk_id\": %d, \"stop_ids\": [%s], \"add_dummy_prefix\": %s, "
+        "\"max_piece_length\": %d},\n",
+        JsonString(fb::EnumNameTokenizerType(t->type())), n, t->bos_id(), t->eos_id(),
+        t->unk_id(), IdList(t->stop_ids()), t->add_dummy_prefix() ? "true" : "false",
+        t->max_piece_length());
+  } else {
+    out += "  \"tokenizer\": null,\n";
+  }
+  if (const fb::Provenance* p = m->provenance()) {
+    absl::StrAppendFormat(&out,
+                          "  \"provenance\": {\"source\": %s, \"source_format\": %s, "
+                          "\"converter_version\": %s, \"options\": %s},\n",
+                          JsonString(Str(p->source())), JsonString(Str(p->source_format())),
+                          JsonString(Str(p->converter_version())), JsonString(Str(p->options())));
+  } else {
+    out += "  \"provenance\": null,\n";
+  }
+  out += "  \"tensors\": [\n";
+  for (uint32_t i = 0; i < m->tensors()->size(); ++i) {
+    const fb::Tensor* t = m->tensors()->Get(i);
+    std::vector<uint64_t> dims(t->shape()->begin(), t->shape()->end());
+    absl::StrAppendFormat(
+        &out,
+        "    {\"name\": %s, \"shape\": [%s], \"dtype\": %s, \"layout\": %s, \"group_size\": %d, "
+        "\"segment\": %d, \"offset\": %d, \"file_offset\": %d, \"data_bytes\": %d, "
+        "\"scale_bytes\": %d, \"quant_rel_rms_error\": %g}%s\n",
+        JsonString(t->name()->str()), absl::StrJoin(dims, ", "),
+        JsonString(fb::EnumNameDType(t->dtype())), JsonString(fb::EnumNameLayout(t->layout())),
+        t->group_size(), t->data()->segment(), t->data()->offset(), TensorFileOffset(m, t),
+        t->data()->size(), t->scales() ? t->scales()->size() : 0, t->quant_rel_rms_error(),
+        i + 1 < m->tensors()->size() ? "," : "");
+  }
+  out += "  ],\n  \"segments\": [\n";
+  for (uint32_t i = 0; i < m->segments()->size(); ++i) {
+    const fb::Segment* s = m->segments()->Get(i);
+    absl::StrAppendFormat(&out, "    {\"offset\": %d, \"size\": %d, \"crc32c\": %d}%s\n",
+                          s->offset(), s->size(), s->crc32c(),
+                          i + 1 < m->segments()->size() ? "," : "");
+  }
+  absl::StrAppendFormat(&out, "  ],\n  \"checksums_verified\": %s\n}\n",
+                        verified ? "true" : "false");
+  std::fputs(out.c_str(), stdout);
+}
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "kite-inspect: %s\nRun 'kite-inspect --help' for usage.\n",
+               message.c_str());
+  return kExitUsage;
+}
+
+int Run(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    } else if (arg == "--verify") {
+      o.verify = true;
+    } else if (arg == "--json") {
+      o.json = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage(absl::StrCat("unknown option '", arg, "'"));
+    } else if (!o.path.empty()) {
+      return Usage("give exactly one FILE");
+    } else {
+      o.path = arg;
+    }
+  }
+  if (o.path.empty()) return Usage("no FILE given");
+
+  Result<FileMap> map = FileMap::OpenPath(o.path.c_str());
+  if (!map.ok()) {
+    std::fprintf(stderr, "kite-inspect: %s: %s\n", o.path.c_str(), map.status().message());
+    return kExitFailure;
+  }
+  ModelOptions options;
+  Result<std::unique_ptr<Model>> model = Model::Open(std::move(map.value()), options);
+  if (!model.ok()) {
+    std::fprintf(stderr, "kite-inspect: %s: %s: %s\n", o.path.c_str(),
+                 ErrorName(model.status().code()), model.status().message());
+    return kExitFailure;
+  }
+  const Model& m = *model.value();
+  if (o.json) {
+    if (o.verify) {
+      const Status s = m.VerifyChecksums();
+      if (!s.ok()) {
+        std::fprintf(stderr, "kite-inspect: %s: %s\n", o.path.c_str(), s.message());
+        return kExitFailure;
+      }
+    }
+    PrintJson(m.schema_root(), o.verify);
+    return 0;
+  }
+  PrintText(m.schema_root());
+  if (o.verify) {
+    const Status s = m.VerifyChecksums();
+    if (!s.ok()) {
+      std::printf("\nchecksums: FAILED\n");
+      std::fprintf(stderr, "kite-inspect: %s: %s\n", o.path.c_str(), s.message());
+      return kExitFailure;
+    }
+    std::printf("\nchecksums: OK\n");
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace kite::inspect
+
+int main(int argc, char** argv) { return kite::inspect::Run(argc, argv); }
