@@ -12,7 +12,7 @@ const char* IsaName(Isa isa) {
 
 namespace {
 constexpr KernelTable kScalarTable = {
-    Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref,
+    Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref, q8c_matvec_ref,
     rmsnorm_ref,  rope_ref,       softmax_ref,     swiglu_ref,
 };
 }  // namespace

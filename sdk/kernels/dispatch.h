@@ -5,6 +5,7 @@
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/q4-matvec/q4-matvec.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
+#include "sdk/kernels/q8c-matvec/q8c-matvec.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/softmax/softmax.h"
@@ -24,6 +25,7 @@ struct KernelTable {
   F32MatvecFn f32_matvec;
   Q8QuantizeFn q8_quantize;
   Q4MatvecFn q4_matvec;
+  Q8cMatvecFn q8c_matvec;
   RmsNormFn rmsnorm;
   RopeFn rope;
   SoftmaxFn softmax;

@@ -65,10 +65,12 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   QuantScratchSize(model, &q_elements, &q_groups);
   p.xq = Take(&cursor, q_elements);
   p.xq_scales = Take(&cursor, q_groups * f);
+  p.xq_sums = Take(&cursor, q_groups * sizeof(int32_t));
   p.sampler = Take(&cursor, static_cast<uint64_t>(c.vocab_size) * sizeof(ProbIndex));
-  // Prompt encoding needs one id per byte before merging; 4 bytes per context token is
-  // more than any real prompt that fits the context.
-  p.token_capacity = static_cast<uint32_t>(4 * ctx + 16);
+  // Prompt encoding needs one id per byte before merging, and its fast merge path three
+  // times that: 12 ids per context position covers any prompt of up to 4 bytes per token,
+  // more than a prompt that fits the context needs.
+  p.token_capacity = static_cast<uint32_t>(12 * ctx + 16);
   p.tokens = Take(&cursor, static_cast<uint64_t>(p.token_capacity) * sizeof(int32_t));
   p.total_bytes = cursor;
   return p;

@@ -28,7 +28,7 @@ struct MemoryPlan {
   // KV cache: [n_layers][max_context][kv_dim] f32 each.
   size_t key_cache = 0, value_cache = 0;
   // Dynamically quantized activation (int8) and its per-group scales (f32).
-  size_t xq = 0, xq_scales = 0;
+  size_t xq = 0, xq_scales = 0, xq_sums = 0;
   // Sampler candidates: vocab_size ProbIndex.
   size_t sampler = 0;
   // Token ids: prompt encoding scratch of `token_capacity` int32.

@@ -24,12 +24,6 @@ bool AddOverflows(uint64_t a, uint64_t b, uint64_t* sum) {
   return *sum < a;
 }
 
-bool MulOverflows(uint64_t a, uint64_t b, uint64_t* product) {
-  if (a != 0 && b > UINT64_MAX / a) return true;
-  *product = a * b;
-  return false;
-}
-
 uint64_t RoundUp(uint64_t x, uint64_t to) { return (x + to - 1) / to * to; }
 
 // Resolves an extent to file bytes after checking it lies inside its segment and the file.
@@ -104,8 +98,8 @@ Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** roo
                        "file is too small to be a .kite model (%zu bytes)", size);
   KITE_CHECK_OR_RETURN(flatbuffers::BufferHasIdentifier(data, schema::ModelIdentifier(), true),
                        Error::kInvalidFormat,
-                       "not a .kite model: file identifier is '%.4s', expected 'KITE'",
-                       reinterpret_cast<const char*>(data + 8));
+                       "not a .kite model: file identifier is %02x %02x %02x %02x, expected 'KITE'",
+                       data[8], data[9], data[10], data[11]);
   uint32_t fb_size = 0;
   std::memcpy(&fb_size, data, 4);
   const uint64_t fb_total = static_cast<uint64_t>(fb_size) + 4;
@@ -237,6 +231,7 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
   out->group_size = 0;
   out->scales = nullptr;
   out->scales_size = 0;
+  out->mins = nullptr;
   const uint64_t n = static_cast<uint64_t>(out->rows) * out->cols;  // < 2^39 by config limits
   uint64_t data_bytes = 0;
   uint64_t scale_bytes = 0;
@@ -245,6 +240,12 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
       KITE_CHECK_OR_RETURN(out->layout == Layout::kRowMajor, Error::kInvalidFormat,
                            "tensor '%s': f32 data must use the row-major layout", name);
       data_bytes = n * 4;
+      break;
+    case DType::kQ8C:
+      KITE_CHECK_OR_RETURN(!vector && out->layout == Layout::kRowMajor, Error::kInvalidFormat,
+                           "tensor '%s': q8_c needs a matrix in the row-major layout", name);
+      data_bytes = n;
+      scale_bytes = static_cast<uint64_t>(out->rows) * 4;
       break;
     case DType::kQ4G: {
       KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported, "tensor '%s': q4_g vectors are not supported",
@@ -273,6 +274,11 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
                          "tensor '%s': scales are missing", name);
     KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "scales", *t->scales(), scale_bytes, &out->scales));
     out->scales_size = scale_bytes;
+  }
+  if (t->mins() != nullptr) {
+    KITE_CHECK_OR_RETURN(out->dtype == DType::kQ4G, Error::kInvalidFormat,
+                         "tensor '%s': only q4_g tensors may have mins", name);
+    KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "mins", *t->mins(), scale_bytes, &out->mins));
   }
   return Status::Ok();
 }

@@ -45,6 +45,7 @@ struct TensorView {
   uint64_t data_size = 0;
   const void* scales = nullptr;  ///< Q4_G: f16 [rows][groups]; Q8_C: f32 [rows]
   uint64_t scales_size = 0;
+  const void* mins = nullptr;  ///< Q4_G, optional: f16 offsets [rows][groups]; else null
   /// Q4_G: groups per row, ceil(cols / group_size).
   uint32_t groups() const { return group_size ? (cols + group_size - 1) / group_size : 0; }
 };

@@ -43,6 +43,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   b.value_cache = reinterpret_cast<float*>(a + plan.value_cache);
   b.xq = reinterpret_cast<int8_t*>(a + plan.xq);
   b.xq_scales = reinterpret_cast<float*>(a + plan.xq_scales);
+  b.xq_sums = reinterpret_cast<int32_t*>(a + plan.xq_sums);
   b.max_context = options.max_context;
   s->sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
   s->tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);

@@ -1,5 +1,6 @@
 #include "sdk/runtime/tokenizer.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace kite {
@@ -215,11 +216,12 @@ class CachedMerger {
   CachedMerger(const TokenizerView& v, int32_t* tokens, size_t n, int32_t* scratch)
       : v_(v), tokens_(tokens), n_(n), candidates_(scratch), tree_(scratch + n) {}
 
+  /// Merges until no pair joins; returns the new count. Needs n >= 2.
   size_t Run() {
     for (size_t i = 0; i < n_; ++i) candidates_[i] = PairCandidate(v_, tokens_, i, n_);
     // Internal nodes 1..n-1; node k has children 2k and 2k+1; index n + i is position i.
     for (size_t k = n_ - 1; k >= 1; --k) tree_[k] = Better(Child(2 * k), Child(2 * k + 1));
-    while (n_ >= 2) {
+    for (;;) {
       const size_t best = static_cast<size_t>(tree_[1]);
       if (candidates_[best] < 0) break;
       const size_t right = NextAlive(tokens_, best, n_);
@@ -271,42 +273,29 @@ size_t MergePairs(const TokenizerView& v, int32_t* tokens, size_t n, size_t spar
   return MergeByRescanning(v, tokens, n);
 }
 
-// The byte a BYTE token stands for: parsed from its "<0xAB>" spelling, else looked up in
-// byte_ids. False when neither gives one.
-bool ByteTokenValue(const TokenizerView& v, int32_t id, ByteSpan piece, uint8_t* value) {
-  if (piece.size == 6 && piece.data[0] == '<' && piece.data[1] == '0' && piece.data[2] == 'x' &&
-      piece.data[5] == '>') {
-    unsigned parsed = 0;
-    bool hex = true;
-    for (size_t i = 3; i < 5; ++i) {
-      const char c = piece.data[i];
-      unsigned digit;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<unsigned>(c - '0');
-      } else if (c >= 'A' && c <= 'F') {
-        digit = static_cast<unsigned>(c - 'A' + 10);
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<unsigned>(c - 'a' + 10);
-      } else {
-        hex = false;
-        break;
-      }
-      parsed = parsed * 16 + digit;
-    }
-    if (hex) {
-      *value = static_cast<uint8_t>(parsed);
-      return true;
-    }
+// The byte a BYTE token stands for, parsed from its "<0xAB>" spelling (the spelling that
+// byte_ids was built from). False for any other spelling.
+bool ParseBytePiece(ByteSpan piece, uint8_t* value) {
+  if (piece.size != 6 || std::memcmp(piece.data, "<0x", 3) != 0 || piece.data[5] != '>') {
+    return false;
   }
-  if (v.byte_ids != nullptr) {
-    for (unsigned b = 0; b < 256; ++b) {
-      if (v.byte_ids[b] == id) {
-        *value = static_cast<uint8_t>(b);
-        return true;
-      }
+  unsigned parsed = 0;
+  for (size_t i = 3; i < 5; ++i) {
+    const char c = piece.data[i];
+    unsigned digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<unsigned>(c - '0');
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<unsigned>(c - 'A' + 10);
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<unsigned>(c - 'a' + 10);
+    } else {
+      return false;
     }
+    parsed = parsed * 16 + digit;
   }
-  return false;
+  *value = static_cast<uint8_t>(parsed);
+  return true;
 }
 
 // Piece() with an explicit length, so that a byte token for 0x00 survives in Decode().
@@ -317,21 +306,24 @@ ByteSpan TokenText(const TokenizerView& v, int32_t prev, int32_t token, char byt
       kind == static_cast<uint8_t>(TokenKind::kUnknown)) {
     return {"", 0};
   }
-  ByteSpan piece = PieceBytes(v, token);
+  ByteSpan text = PieceBytes(v, token);
   if (kind == static_cast<uint8_t>(TokenKind::kByte)) {
     uint8_t value = 0;
-    if (!ByteTokenValue(v, token, piece, &value)) return {"", 0};
+    if (!ParseBytePiece(text, &value)) return {"", 0};
     byte_buf[0] = static_cast<char>(value);
     byte_buf[1] = '\0';
-    return {byte_buf, 1};
+    text = {byte_buf, 1};
   }
-  // As llama2.c: the first piece after BOS loses the space the encoder's dummy prefix added.
-  if (v.add_dummy_prefix && prev >= 0 && prev == v.bos_id && piece.size > 0 &&
-      piece.data[0] == ' ') {
-    ++piece.data;
-    --piece.size;
+  // The first token after BOS loses the space that Encode()'s dummy prefix added. As in
+  // Hugging Face's Llama decoder this applies after byte fallback, so a dummy prefix that
+  // had to be spelled <0x20> is dropped too (llama2.c would print it; its vocabularies
+  // always have a " " piece, so its encoder never emits <0x20> first).
+  if (v.add_dummy_prefix && prev >= 0 && prev == v.bos_id && text.size > 0 &&
+      text.data[0] == ' ') {
+    ++text.data;
+    --text.size;
   }
-  return piece;
+  return text;
 }
 
 }  // namespace
@@ -351,12 +343,12 @@ Status Tokenizer::Encode(const char* text, size_t len, bool add_bos, int32_t* ou
   if (add_bos && InVocab(v_, v_.bos_id)) writer.Push(v_.bos_id);
   const size_t first_text_token = writer.count();
 
-  // The dummy prefix: a space before the text, so the first word is spelled as a
-  // mid-sentence word. A vocabulary without a " " piece gets none (Piece() could not
-  // strip it again after BOS).
+  // The dummy prefix: a space before the text, so that the first word is spelled like a
+  // mid-sentence word. It is encoded like any character (piece, byte token or <unk>); with
+  // no token for a space at all it is left out.
   if (len > 0 && v_.add_dummy_prefix) {
-    const int32_t space = FindTextPiece(v_, ByteSpan{" ", 1}, ByteSpan{nullptr, 0});
-    if (space >= 0) writer.Push(space);
+    const Status space = EncodeCharacter(v_, ByteSpan{" ", 1}, 0, &writer);
+    (void)space;
   }
 
   // Characters as llama2.c splits them: a byte and up to three continuation bytes after it.
@@ -391,7 +383,9 @@ Status Tokenizer::Decode(const int32_t* ids, size_t n, char* out, size_t capacit
   KITE_CHECK_OR_RETURN(len_out != nullptr, Error::kInvalidArgument, "Decode: len_out is null");
   *len_out = 0;
   KITE_CHECK_OR_RETURN(ids != nullptr || n == 0, Error::kInvalidArgument, "Decode: ids is null");
-  KITE_CHECK_OR_RETURN(out != nullptr && capacity > 0, Error::kOutOfMemory,
+  KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
+                       "Decode: out is null");
+  KITE_CHECK_OR_RETURN(capacity > 0, Error::kOutOfMemory,
                        "Decode: the output buffer has no room for the terminating NUL");
   out[0] = '\0';
 

@@ -14,9 +14,14 @@ void Transformer::Linear(const TensorView& w, const float* x, float* y) {
       k_->f32_matvec(w.rows, w.cols, static_cast<const float*>(w.data), x, y);
       return;
     case DType::kQ4G:
-      k_->q8_quantize(w.cols, w.group_size, x, b_.xq, b_.xq_scales);
+      k_->q8_quantize(w.cols, w.group_size, x, b_.xq, b_.xq_scales, b_.xq_sums);
       k_->q4_matvec(w.rows, w.groups(), w.group_size, static_cast<const uint8_t*>(w.data),
-                    static_cast<const uint16_t*>(w.scales), b_.xq, b_.xq_scales, y);
+                    static_cast<const uint16_t*>(w.scales), static_cast<const uint16_t*>(w.mins),
+                    b_.xq, b_.xq_scales, b_.xq_sums, y);
+      return;
+    case DType::kQ8C:
+      k_->q8c_matvec(w.rows, w.cols, static_cast<const int8_t*>(w.data),
+                     static_cast<const float*>(w.scales), x, y);
       return;
     default:
       assert(false && "dtype rejected by the loader");
@@ -34,9 +39,16 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
       kernels::q4_row_dequant_ref(
           t.cols, groups, t.group_size,
           static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row) * groups * (t.group_size / 2),
-          static_cast<const uint16_t*>(t.scales) + static_cast<size_t>(row) * groups, out);
+          static_cast<const uint16_t*>(t.scales) + static_cast<size_t>(row) * groups,
+          t.mins ? static_cast<const uint16_t*>(t.mins) + static_cast<size_t>(row) * groups : nullptr,
+          out);
       return;
     }
+    case DType::kQ8C:
+      kernels::q8_row_dequant_ref(t.cols,
+                                  static_cast<const int8_t*>(t.data) + static_cast<size_t>(row) * t.cols,
+                                  static_cast<const float*>(t.scales)[row], out);
+      return;
     default:
       assert(false && "dtype rejected by the loader");
   }

@@ -23,6 +23,7 @@ struct ForwardBuffers {
   float* value_cache;  ///< [n_layers * max_context * kv_dim]
   int8_t* xq;          ///< quantized activation scratch
   float* xq_scales;    ///< its per-group scales
+  int32_t* xq_sums;    ///< its per-group sums of quantized values
   uint32_t max_context;
 };
 

@@ -43,7 +43,23 @@ TEST(CliOptions, AllOptionsBothSpellings) {
   EXPECT_EQ(o->tokenizer, "tok.bin");
   EXPECT_EQ(o->convert.quant, QuantMode::kQ4);
   EXPECT_EQ(o->convert.group_size, 64u);
-  EXPECT_EQ(OptionsForProvenance(*o), "--quant q4 --group-size 64 --tokenizer tok.bin");
+  EXPECT_EQ(OptionsForProvenance(*o),
+            "--quant q4 --group-size 64 --q4-groups asym --keep-8bit tok_embeddings,output "
+            "--tokenizer tok.bin");
+}
+
+TEST(CliOptions, Q4GroupsAndKeep8Bit) {
+  auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--q4-groups", "sym",
+                             "--keep-8bit", "none"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->convert.q4_asymmetric);
+  EXPECT_TRUE(o->convert.keep_8bit.empty());
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--keep-8bit", "output,layers.0.attention.wq"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.keep_8bit, (std::vector<std::string>{"output", "layers.0.attention.wq"}));
+  EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--q4-groups", "odd"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--keep-8bit", "output"}).ok());
+  EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--keep-8bit", "a,,b"}).ok());
 }
 
 TEST(CliOptions, Help) {

@@ -252,9 +252,12 @@ TEST(KiteWriter, Q4FileLayout) {
   const std::string path = TempPath("q4.kite");
   auto w = WriteTiny(QuantMode::kQ4, path);
   CheckFile(*w);
-  // Matrices are Q4_G with scales, norms stay f32.
+  // Matrices are Q4_G with scales and mins (asymmetric by default), the embedding and
+  // output head Q8_C with per-row scales, norms f32.
   for (const KiteTensor& t : w->model.tensors) {
-    EXPECT_EQ(t.dtype, t.shape.size() == 2 ? DType::kQ4G : DType::kF32) << t.name;
+    const bool keep8 = t.name == "tok_embeddings" || t.name == "output";
+    EXPECT_EQ(t.dtype, t.shape.size() != 2 ? DType::kF32 : keep8 ? DType::kQ8C : DType::kQ4G) << t.name;
+    if (t.dtype == DType::kQ4G) EXPECT_EQ(t.mins.size(), t.scales.size()) << t.name;
   }
   std::remove(path.c_str());
 }

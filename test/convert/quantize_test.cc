@@ -1,6 +1,7 @@
 // Q4_G quantizer: hand-computed nibbles and scales, padding, error bounds.
 #include "tools/convert/quantize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -22,7 +23,7 @@ TEST(QuantizeQ4G, FiveColumnsKnownAnswer) {
   // max |x| is 4 -> d = 4 / -8 = -0.5 (exact in f16, bits 0xB800).
   // q = round(x / d) = [-2, 4, -8, -1, round(0.5) = 1] -> stored q + 8 = [6, 12, 0, 7, 9].
   const float x[5] = {1.0f, -2.0f, 4.0f, 0.5f, -0.25f};
-  auto q = QuantizeQ4G(x, 1, 5, 32);
+  auto q = QuantizeQ4G(x, 1, 5, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->groups(), 1u);
   ASSERT_EQ(q->data.size(), 16u);
@@ -42,7 +43,7 @@ TEST(QuantizeQ4G, FiveColumnsKnownAnswer) {
 TEST(QuantizeQ4G, NegativeMaxGivesPositiveScale) {
   // max |x| is -3 -> d = -3 / -8 = 0.375 (f16 0x3600); q = [-8, 4, 0, 2] -> [0, 12, 8, 10].
   const float x[4] = {-3.0f, 1.5f, 0.0f, 0.75f};
-  auto q = QuantizeQ4G(x, 1, 4, 32);
+  auto q = QuantizeQ4G(x, 1, 4, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->scales[0], 0x3600);
   EXPECT_EQ(q->data[0], 0xC0);
@@ -54,7 +55,7 @@ TEST(QuantizeQ4G, NegativeMaxGivesPositiveScale) {
 TEST(QuantizeQ4G, PositiveMaxMapsToMinusEightAndOppositeClampsToSeven) {
   // Tie on magnitude: the first (8) wins, d = -1; 8 -> q = -8, -8 -> q = 8 clamped to 7.
   const float x[2] = {8.0f, -8.0f};
-  auto q = QuantizeQ4G(x, 1, 2, 32);
+  auto q = QuantizeQ4G(x, 1, 2, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->scales[0], FloatToHalf(-1.0f));
   EXPECT_EQ(q->data[0], 0xF0);  // 0 low (q = -8), 15 high (q = 7)
@@ -64,7 +65,7 @@ TEST(QuantizeQ4G, PositiveMaxMapsToMinusEightAndOppositeClampsToSeven) {
 TEST(QuantizeQ4G, AllZeroGroupHasZeroScaleAndZeroQuants) {
   std::vector<float> x(64, 0.0f);
   x[3] = 2.0f;  // group 0 non-zero, group 1 all zero
-  auto q = QuantizeQ4G(x.data(), 1, 64, 32);
+  auto q = QuantizeQ4G(x.data(), 1, 64, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok());
   ASSERT_EQ(q->scales.size(), 2u);
   EXPECT_EQ(q->scales[0], FloatToHalf(-0.25f));
@@ -77,7 +78,7 @@ TEST(QuantizeQ4G, ScaleIsRoundedToHalfBeforeQuantizing) {
   // d = 0.1 / -8 = -0.0125 is not representable in f16; the stored d must be the rounded
   // one and q computed with it, so dequantization uses exactly the stored scale.
   const float x[3] = {0.1f, -0.05f, 0.0123f};
-  auto q = QuantizeQ4G(x, 1, 3, 32);
+  auto q = QuantizeQ4G(x, 1, 3, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok());
   const float d = HalfToFloat(q->scales[0]);
   EXPECT_EQ(q->scales[0], FloatToHalf(0.1f / -8.0f));
@@ -93,7 +94,7 @@ TEST(QuantizeQ4G, OddColumns172PadLastGroupWithZeros) {
   std::vector<float> x(rows * cols);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 0.2f;
   for (uint32_t group_size : {32u, 64u, 128u}) {
-    auto q = QuantizeQ4G(x.data(), rows, cols, group_size);
+    auto q = QuantizeQ4G(x.data(), rows, cols, group_size, ScaleRule::kMaxAbs);
     ASSERT_TRUE(q.ok()) << q.status();
     const uint64_t groups = (cols + group_size - 1) / group_size;  // 6, 3, 2
     EXPECT_EQ(q->groups(), groups);
@@ -128,7 +129,7 @@ TEST(QuantizeQ4G, RandomErrorBounds) {
   for (float& v : x) v = normal(rng);
   double previous = 0.0;
   for (uint32_t group_size : {32u, 64u, 128u}) {
-    auto q = QuantizeQ4G(x.data(), rows, cols, group_size);
+    auto q = QuantizeQ4G(x.data(), rows, cols, group_size, ScaleRule::kMaxAbs);
     ASSERT_TRUE(q.ok());
     const std::vector<float> back = DequantizeQ4G(*q);
     // The group maximum comes back to f16 precision.
@@ -163,7 +164,7 @@ TEST(QuantizeQ4G, RejectsBadInput) {
   EXPECT_FALSE(QuantizeQ4G(x, 1, 0, 32).ok());
 
   const float nan[2] = {1.0f, std::numeric_limits<float>::quiet_NaN()};
-  auto q = QuantizeQ4G(nan, 1, 2, 32);
+  auto q = QuantizeQ4G(nan, 1, 2, 32, ScaleRule::kMaxAbs);
   ASSERT_FALSE(q.ok());
   EXPECT_NE(q.status().message().find("column 1"), std::string::npos) << q.status();
 
@@ -173,7 +174,7 @@ TEST(QuantizeQ4G, RejectsBadInput) {
 
 TEST(QuantizeQ4G, TinyValuesUnderflowToZeroScale) {
   const float x[2] = {1e-9f, -1e-9f};  // d = 1.25e-10 is below the smallest f16 subnormal
-  auto q = QuantizeQ4G(x, 1, 2, 32);
+  auto q = QuantizeQ4G(x, 1, 2, 32, ScaleRule::kMaxAbs);
   ASSERT_TRUE(q.ok());
   EXPECT_EQ(q->scales[0], 0);
   EXPECT_EQ(q->data[0], 0x88);
@@ -188,6 +189,80 @@ TEST(RelativeRmsError, KnownValues) {
   const float nz[2] = {0, 1};
   EXPECT_DOUBLE_EQ(RelativeRmsError(z, z, 2), 0.0);
   EXPECT_TRUE(std::isinf(RelativeRmsError(z, nz, 2)));
+}
+
+TEST(QuantizeQ4G, ScaleSearchNeverLosesToMaxAbs) {
+  std::mt19937 rng(21);
+  std::student_t_distribution<float> heavy(3.0f);  // outliers, as real weights have
+  for (uint64_t cols : {5u, 32u, 172u}) {
+    std::vector<float> x(16 * cols);
+    for (float& v : x) v = 0.02f * heavy(rng);
+    auto plain = QuantizeQ4G(x.data(), 16, cols, 32, ScaleRule::kMaxAbs);
+    auto searched = QuantizeQ4G(x.data(), 16, cols, 32, ScaleRule::kSearch);
+    ASSERT_TRUE(plain.ok() && searched.ok());
+    const auto a = DequantizeQ4G(*plain);
+    const auto b = DequantizeQ4G(*searched);
+    // Per group, the searched error is at most the max-abs error (the candidate set holds it).
+    for (uint64_t r = 0; r < 16; ++r) {
+      for (uint64_t g = 0; g < plain->groups(); ++g) {
+        double ea = 0, eb = 0;
+        for (uint64_t c = g * 32; c < std::min<uint64_t>(cols, g * 32 + 32); ++c) {
+          const double va = x[r * cols + c] - a[r * cols + c], vb = x[r * cols + c] - b[r * cols + c];
+          ea += va * va;
+          eb += vb * vb;
+        }
+        ASSERT_LE(eb, ea * (1 + 1e-12) + 1e-30) << "row " << r << " group " << g;
+      }
+    }
+    const double err_plain = RelativeRmsError(x.data(), a.data(), x.size());
+    const double err_search = RelativeRmsError(x.data(), b.data(), x.size());
+    EXPECT_LT(err_search, err_plain) << cols;
+  }
+}
+
+TEST(QuantizeQ4GAsymmetric, BeatsSymmetricAndHandlesConstantGroups) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> d(0.3f, 0.1f);  // off-centre groups favour an offset
+  std::vector<float> x(8 * 172);
+  for (float& v : x) v = d(rng);
+  auto sym = QuantizeQ4G(x.data(), 8, 172, 32);
+  auto asym = QuantizeQ4GAsymmetric(x.data(), 8, 172, 32);
+  ASSERT_TRUE(sym.ok() && asym.ok());
+  EXPECT_EQ(asym->mins.size(), asym->scales.size());
+  EXPECT_TRUE(sym->mins.empty());
+  const auto a = DequantizeQ4G(*sym), b = DequantizeQ4G(*asym);
+  EXPECT_LT(RelativeRmsError(x.data(), b.data(), x.size()),
+            RelativeRmsError(x.data(), a.data(), x.size()));
+  // Every element is within one step (plus f16 rounding) of its value.
+  for (uint64_t r = 0; r < 8; ++r) {
+    for (uint64_t c = 0; c < 172; ++c) {
+      const float step = HalfToFloat(asym->scales[r * asym->groups() + c / 32]);
+      EXPECT_NEAR(b[r * 172 + c], x[r * 172 + c], step * 1.01f + 1e-3f);
+    }
+  }
+  const float constant[4] = {0.25f, 0.25f, 0.25f, 0.25f};
+  auto c = QuantizeQ4GAsymmetric(constant, 1, 4, 32);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->scales[0], 0);
+  EXPECT_EQ(DequantizeQ4G(*c), std::vector<float>(4, 0.25f));
+  const float nan[2] = {0.0f, std::nanf("")};
+  EXPECT_FALSE(QuantizeQ4GAsymmetric(nan, 1, 2, 32).ok());
+}
+
+TEST(QuantizeQ8C, PerRowScaleKnownAnswer) {
+  const float x[6] = {1.27f, -0.5f, 0.0f, 0.0f, 0.0f, 0.0f};
+  auto q = QuantizeQ8C(x, 2, 3);
+  ASSERT_TRUE(q.ok());
+  EXPECT_FLOAT_EQ(q->scales[0], 0.01f);
+  EXPECT_EQ(q->data[0], 127);
+  EXPECT_EQ(q->data[1], -50);
+  EXPECT_EQ(q->scales[1], 0.0f);
+  EXPECT_EQ(q->data[4], 0);
+  const auto back = DequantizeQ8C(*q);
+  EXPECT_NEAR(back[1], -0.5f, 1e-6);
+  const float bad[1] = {std::numeric_limits<float>::infinity()};
+  EXPECT_FALSE(QuantizeQ8C(bad, 1, 1).ok());
+  EXPECT_FALSE(QuantizeQ8C(x, 0, 3).ok());
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 //     in name order),
 //   - pseudo-random mutations of the seeds (bit flips, byte overwrites, 32-bit boundary
 //     values, truncations, insertions, deletions, splices), or random bytes when there are
-//     no seeds, until --mutations=N inputs (default 2000) or --max-seconds=S (default 5)
+//     no seeds, until --mutations=N inputs (default 5000) or --max-seconds=S (default 5)
 //     of run time, whichever comes first.
 // Each input sits in its own exactly-sized heap block, so AddressSanitizer catches reads
 // past its end. The PRNG seed (--seed=N, default 1) fixes the whole sequence.
@@ -190,7 +190,7 @@ void Usage(const char* argv0) {
 
 int main(int argc, char** argv) {
   if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
-  uint64_t mutations = 2000;
+  uint64_t mutations = 5000;
   uint64_t max_seconds = 5;
   uint64_t seed = 1;
   std::vector<std::filesystem::path> seed_files;

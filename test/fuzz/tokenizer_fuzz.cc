@@ -30,18 +30,20 @@ using kite::Tokenizer;
 // Text from the input is capped: rescanning merges are O(n^2).
 constexpr size_t kMaxTextBytes = 384;
 
-// How many entries `bytes` holds when walked as (score, len, piece) records after the
-// 4-byte header, so that an input with a mutated vocabulary size still parses.
-int32_t CountEntries(const std::string& bytes) {
+// How many whole (score, len, piece) records follow the 4-byte header, and where they end,
+// so that an input whose vocabulary size or tail was mutated still parses.
+int32_t CountEntries(const std::string& bytes, size_t* end) {
   size_t offset = 4;
   int32_t count = 0;
   while (offset + 8 <= bytes.size() && count < (1 << 20)) {
-    uint32_t len;
-    std::memcpy(&len, bytes.data() + offset + 4, 4);  // the fuzz hosts are little-endian
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + offset + 4);
+    const uint32_t len = static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+                         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
     if (len > bytes.size() - offset - 8) break;
     offset += 8 + len;
     ++count;
   }
+  *end = offset < bytes.size() ? offset : bytes.size();
   return count;
 }
 
@@ -104,7 +106,7 @@ void CheckDecodeOfArbitraryIds(const Tokenizer& tok, const uint8_t* data, size_t
   int32_t prev = -1;
   for (int32_t id : ids) {
     const char* piece = tok.Piece(prev, id, byte_buf);
-    FUZZ_CHECK(piece != nullptr && std::strlen(piece) <= v.max_piece_length + 1);
+    FUZZ_CHECK(piece != nullptr && std::strlen(piece) <= v.max_piece_length);
     prev = id;
   }
   std::vector<char> text(ids.size() * (v.max_piece_length + 1) + 1);
@@ -114,28 +116,30 @@ void CheckDecodeOfArbitraryIds(const Tokenizer& tok, const uint8_t* data, size_t
   if (!s.ok()) FUZZ_CHECK(s.code() == Error::kInvalidArgument);
 }
 
+void Exercise(const std::string& file, const uint8_t* data, size_t size, int32_t vocab_size) {
+  auto tables = kite::convert::ParseLlama2cTokenizer(file, vocab_size, "fuzz input");
+  if (!tables.ok()) {
+    FUZZ_CHECK(!tables.status().message().empty());
+    return;
+  }
+  const Tokenizer tok(tables->View());
+  FUZZ_CHECK(tok.IsStop(1) && tok.IsStop(2));
+  CheckEncodeDecode(tok, "");
+  CheckEncodeDecode(tok, "Once upon a time, a little dog saw a big red ball.\nThe end.");
+  const size_t tail = size < kMaxTextBytes ? size : kMaxTextBytes;
+  CheckEncodeDecode(tok, std::string(reinterpret_cast<const char*>(data) + size - tail, tail));
+  CheckDecodeOfArbitraryIds(tok, data, size);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
-  const int32_t walked = CountEntries(bytes);
-  for (const int32_t vocab_size : {int32_t{512}, walked}) {
-    if (vocab_size == 512 && walked == 512 && &vocab_size != nullptr) {
-      // parsed below as `walked`
-    }
-    auto tables = kite::convert::ParseLlama2cTokenizer(bytes, vocab_size, "fuzz input");
-    if (!tables.ok()) {
-      FUZZ_CHECK(!tables.status().message().empty());
-      continue;
-    }
-    const Tokenizer tok(tables->View());
-    FUZZ_CHECK(tok.IsStop(1) && tok.IsStop(2));
-    CheckEncodeDecode(tok, "");
-    CheckEncodeDecode(tok, "Once upon a time, a little dog saw a big red ball.\nThe end.");
-    const size_t tail = size < kMaxTextBytes ? size : kMaxTextBytes;
-    CheckEncodeDecode(tok, bytes.substr(size - tail));
-    CheckDecodeOfArbitraryIds(tok, data, size);
-    if (walked == 512) break;  // the same parse twice teaches nothing
-  }
+  // As given, with stories260K's vocabulary size (most seeds are tok512.bin).
+  Exercise(bytes, data, size, 512);
+  // Cut to the records it holds, with their count as the vocabulary size.
+  size_t end = 0;
+  const int32_t walked = CountEntries(bytes, &end);
+  if (walked != 512 || end != size) Exercise(bytes.substr(0, end), data, size, walked);
   return 0;
 }

@@ -71,13 +71,19 @@ TEST(Q8Quantize, ScalesRoundingAndPadding) {
   x[5] = -4.0f;  // the group's max magnitude
   std::vector<int8_t> q(64, 99);
   std::vector<float> s(2);
-  k::q8_quantize_ref(n, group, x.data(), q.data(), s.data());
+  std::vector<int32_t> sums(2);
+  k::q8_quantize_ref(n, group, x.data(), q.data(), s.data(), sums.data());
   EXPECT_FLOAT_EQ(s[0], 4.0f / 127.0f);
   EXPECT_EQ(q[5], -127);
+  for (size_t g = 0; g < 2; ++g) {
+    int32_t sum = 0;
+    for (size_t i = g * group; i < (g + 1) * group; ++i) sum += q[i];
+    EXPECT_EQ(sums[g], sum);
+  }
   for (size_t i = 0; i < n; ++i) EXPECT_NEAR(q[i] * s[i / group], x[i], s[i / group] * 0.5001f);
   for (size_t i = n; i < 64; ++i) EXPECT_EQ(q[i], 0) << "padding at " << i;
   std::vector<float> zeros(32, 0.0f);
-  k::q8_quantize_ref(32, 32, zeros.data(), q.data(), s.data());
+  k::q8_quantize_ref(32, 32, zeros.data(), q.data(), s.data(), sums.data());
   EXPECT_EQ(s[0], 0.0f);
   EXPECT_EQ(q[0], 0);
 }
@@ -95,6 +101,7 @@ std::vector<uint8_t> PackQ4(const std::vector<int>& q, size_t rows, size_t padde
 
 TEST(Q4Matvec, MatchesIntegerFormulaOnOddShapes) {
   std::mt19937 rng(4);
+  for (bool with_mins : {false, true})
   for (size_t group : {32, 64}) {
     for (size_t rows : {1, 5, 33}) {
       for (size_t cols : {1, 31, 172, 200}) {
@@ -105,28 +112,62 @@ TEST(Q4Matvec, MatchesIntegerFormulaOnOddShapes) {
         }
         std::vector<uint16_t> ws(rows * groups);
         for (auto& s : ws) s = kite::FloatToHalf(0.01f + (rng() % 100) / 1000.0f);
+        std::vector<uint16_t> wm(rows * groups);
+        for (auto& m : wm) m = kite::FloatToHalf((static_cast<int>(rng() % 200) - 100) / 1000.0f);
+        const uint16_t* mins = with_mins ? wm.data() : nullptr;
         const auto packed = PackQ4(qw, rows, padded);
         const auto x = Random(cols, 5);
         std::vector<int8_t> qx(padded);
         std::vector<float> xs(groups);
-        k::q8_quantize_ref(cols, group, x.data(), qx.data(), xs.data());
+        std::vector<int32_t> sums(groups);
+        k::q8_quantize_ref(cols, group, x.data(), qx.data(), xs.data(), sums.data());
         std::vector<float> y(rows);
-        k::q4_matvec_ref(rows, groups, group, packed.data(), ws.data(), qx.data(), xs.data(), y.data());
+        k::q4_matvec_ref(rows, groups, group, packed.data(), ws.data(), mins, qx.data(), xs.data(),
+                         sums.data(), y.data());
         for (size_t r = 0; r < rows; ++r) {
           double expect = 0;
           for (size_t g = 0; g < groups; ++g) {
             long dot = 0;
-            for (size_t j = 0; j < group; ++j) dot += qw[r * padded + g * group + j] * qx[g * group + j];
+            long xsum = 0;
+            for (size_t j = 0; j < group; ++j) {
+              dot += qw[r * padded + g * group + j] * qx[g * group + j];
+              xsum += qx[g * group + j];
+            }
             expect += static_cast<double>(kite::HalfToFloat(ws[r * groups + g])) * xs[g] * dot;
+            if (with_mins) expect += static_cast<double>(kite::HalfToFloat(wm[r * groups + g])) * xs[g] * xsum;
           }
           ASSERT_NEAR(y[r], expect, 1e-4 * (1 + std::fabs(expect))) << rows << "x" << cols << " g" << group;
         }
         // The row dequantizer reads the same layout.
         std::vector<float> row(cols);
-        k::q4_row_dequant_ref(cols, groups, group, packed.data(), ws.data(), row.data());
+        k::q4_row_dequant_ref(cols, groups, group, packed.data(), ws.data(), mins, row.data());
         for (size_t c = 0; c < cols; ++c) {
-          ASSERT_EQ(row[c], qw[c] * kite::HalfToFloat(ws[c / group]));
+          ASSERT_EQ(row[c], qw[c] * kite::HalfToFloat(ws[c / group]) +
+                                (with_mins ? kite::HalfToFloat(wm[c / group]) : 0.0f));
         }
+      }
+    }
+  }
+}
+
+TEST(Q8cMatvec, MatchesDoubleOnOddShapes) {
+  std::mt19937 rng(9);
+  for (size_t rows : {1, 4, 19}) {
+    for (size_t cols : {1, 13, 64}) {
+      std::vector<int8_t> w(rows * cols);
+      for (auto& v : w) v = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+      const auto scales = Random(rows, 10, 0.01f);
+      const auto x = Random(cols, 11);
+      std::vector<float> y(rows);
+      k::q8c_matvec_ref(rows, cols, w.data(), scales.data(), x.data(), y.data());
+      for (size_t r = 0; r < rows; ++r) {
+        double acc = 0;
+        for (size_t c = 0; c < cols; ++c) acc += static_cast<double>(w[r * cols + c]) * x[c];
+        acc *= scales[r];
+        ASSERT_NEAR(y[r], acc, 1e-4 * (1 + std::fabs(acc)));
+        std::vector<float> row(cols);
+        k::q8_row_dequant_ref(cols, w.data() + r * cols, scales[r], row.data());
+        for (size_t c = 0; c < cols; ++c) ASSERT_EQ(row[c], w[r * cols + c] * scales[r]);
       }
     }
   }
@@ -183,6 +224,7 @@ TEST(Dispatch, TableIsComplete) {
   const k::KernelTable& t = k::SelectKernels(k::Isa::kBest);
   EXPECT_NE(t.f32_matvec, nullptr);
   EXPECT_NE(t.q4_matvec, nullptr);
+  EXPECT_NE(t.q8c_matvec, nullptr);
   EXPECT_NE(t.q8_quantize, nullptr);
   EXPECT_NE(t.rmsnorm, nullptr);
   EXPECT_NE(t.rope, nullptr);

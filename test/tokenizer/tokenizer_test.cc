@@ -269,7 +269,8 @@ TEST(Tok512Test, PiecesOfSpecialAndByteTokens) {
   EXPECT_STREQ(tok.Piece(-1, 2, byte_buf), "");    // EOS "\n</s>\n"
   EXPECT_STREQ(tok.Piece(-1, 13, byte_buf), "\n");  // <0x0A>
   EXPECT_EQ(byte_buf[0], '\n');
-  EXPECT_STREQ(tok.Piece(1, 35, byte_buf), " ");  // <0x20> after BOS is a real space
+  EXPECT_STREQ(tok.Piece(-1, 35, byte_buf), " ");  // <0x20>
+  EXPECT_STREQ(tok.Piece(1, 35, byte_buf), "");    // after BOS it is the dummy prefix
   EXPECT_STREQ(tok.Piece(-1, 512, byte_buf), "");
   EXPECT_STREQ(tok.Piece(-1, -1, byte_buf), "");
   EXPECT_TRUE(tok.IsStop(1));
@@ -412,6 +413,21 @@ TEST(Llama2VocabTest, MatchesSentencePieceOracle) {
   EXPECT_EQ(matched, 46);
 }
 
+// Characters are a byte plus up to three continuation bytes (llama2.c's split), so a 4-byte
+// character can match a piece, and stray continuation bytes stick to the character before
+// them. Expected ids from a line-by-line Python port of run.c's encode().
+TEST(Llama2VocabTest, SplitsCharactersLikeLlama2c) {
+  const TokenizerTables* tables = LoadOnce("tokenizer-llama2-32k.bin", 32000);
+  ASSERT_NE(tables, nullptr);
+  const Tokenizer tok(tables->View());
+  ASSERT_EQ(tables->pieces[31494], "\xF0\x9F\x8C\x8D");  // U+1F30D, a whole piece
+  EXPECT_EQ(EncodeOk(tok, "Hello \xF0\x9F\x8C\x8D!", false),
+            (std::vector<int32_t>{15043, 29871, 31494, 29991}));
+  // "!" + two continuation bytes is one unknown character: three byte tokens.
+  EXPECT_EQ(EncodeOk(tok, "Hello \xF0\x9F\x8C\x8D!\x8D\x8D", false),
+            (std::vector<int32_t>{15043, 29871, 31494, 3 + '!', 3 + 0x8D, 3 + 0x8D}));
+}
+
 // --- Merge rules on hand-built vocabularies -------------------------------------------
 
 struct Entry {
@@ -509,10 +525,23 @@ TEST(MergeRulesTest, DuplicatePiecesResolveToTheLowestId) {
   EXPECT_EQ(EncodeOk(tok, "ab", false), (std::vector<int32_t>{8}));
 }
 
-TEST(MergeRulesTest, NoDummyPrefixWithoutASpacePiece) {
+TEST(MergeRulesTest, DummyPrefixWithoutASpacePieceUsesByteFallback) {
+  std::vector<Entry> e = BaseEntries();
+  e.pop_back();                                   // drop " "
+  e.push_back({"<0x20>", 0, TokenKind::kByte});   // 7
+  e.push_back({" a", -1, kN});                    // 8: unreachable, " " is only a byte token
+  const TokenizerTables t = MakeTables(e, true);
+  const Tokenizer tok(t.View());
+  EXPECT_EQ(EncodeOk(tok, "ab", true), (std::vector<int32_t>{1, 7, 3, 4}));
+  EXPECT_EQ(DecodeOk(tok, EncodeOk(tok, "ab", true)), "ab");
+  EXPECT_EQ(DecodeOk(tok, EncodeOk(tok, " ab", true)), " ab");
+}
+
+TEST(MergeRulesTest, NoDummyPrefixWithoutAnyTokenForASpace) {
   std::vector<Entry> e = BaseEntries();
   e.pop_back();  // drop " "
-  const TokenizerTables t = MakeTables(e, true);
+  TokenizerTables t = MakeTables(e, true);
+  t.unk_id = -1;
   const Tokenizer tok(t.View());
   EXPECT_EQ(EncodeOk(tok, "ab", true), (std::vector<int32_t>{1, 3, 4}));
   EXPECT_EQ(DecodeOk(tok, EncodeOk(tok, "ab", true)), "ab");

@@ -3,6 +3,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "tools/convert/quantize.h"
 
 namespace kite::convert {
@@ -38,6 +40,14 @@ std::string HelpText() {
       "                        128. Default: ",
       kDefaultGroupSize,
       ". Only with --quant q4.\n"
+      "  --q4-groups asym|sym  With --quant q4: 'asym' stores an f16 scale and an f16\n"
+      "                        offset per group (5 bits/weight, lower error; default),\n"
+      "                        'sym' a scale only (4.5 bits/weight).\n"
+      "  --keep-8bit LIST      With --quant q4: comma-separated tensor names stored as\n"
+      "                        8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
+      "                        'none'. Default: tok_embeddings,output (the embedding is\n"
+      "                        also the classifier when tied; both are the most\n"
+      "                        sensitive weights).\n"
       "  -h, --help            Show this help.\n"
       "\n"
       "Progress goes to stderr; a per-tensor table (shape, dtype, bytes, relative RMS\n"
@@ -52,6 +62,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   CliOptions o;
   bool quant_set = false;
   bool group_size_set = false;
+  bool keep_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -79,7 +90,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
       }
     }
     const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
-                       name == "--quant" || name == "--group-size";
+                       name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
+                       name == "--q4-groups";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -100,6 +112,21 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         return Usage(absl::StrCat("--quant must be f32 or q4, not '", value, "'"));
       }
       quant_set = true;
+    } else if (name == "--q4-groups") {
+      if (value != "asym" && value != "sym") {
+        return Usage(absl::StrCat("--q4-groups must be asym or sym, not '", value, "'"));
+      }
+      o.convert.q4_asymmetric = value == "asym";
+      keep_set = true;
+    } else if (name == "--keep-8bit") {
+      o.convert.keep_8bit.clear();
+      if (value != "none") {
+        for (absl::string_view part : absl::StrSplit(value, ',')) {
+          if (part.empty()) return Usage(absl::StrCat("--keep-8bit has an empty name in '", value, "'"));
+          o.convert.keep_8bit.emplace_back(part);
+        }
+      }
+      keep_set = true;
     } else {  // --group-size
       uint32_t g = 0;
       if (!absl::SimpleAtoi(value, &g) || !ValidateGroupSize(g).ok()) {
@@ -115,12 +142,19 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     return Usage(quant_set ? "--group-size only applies to --quant q4"
                            : "--group-size only applies to --quant q4 (the default is f32)");
   }
+  if (keep_set && o.convert.quant != QuantMode::kQ4) {
+    return Usage("--keep-8bit and --q4-groups only apply to --quant q4");
+  }
   return o;
 }
 
 std::string OptionsForProvenance(const CliOptions& o) {
   std::string s = absl::StrCat("--quant ", QuantModeName(o.convert.quant));
-  if (o.convert.quant == QuantMode::kQ4) absl::StrAppend(&s, " --group-size ", o.convert.group_size);
+  if (o.convert.quant == QuantMode::kQ4) {
+    absl::StrAppend(&s, " --group-size ", o.convert.group_size, " --q4-groups ",
+                    o.convert.q4_asymmetric ? "asym" : "sym", " --keep-8bit ",
+                    o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));
+  }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);
   return s;
 }

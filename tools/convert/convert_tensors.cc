@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "tools/convert/quantize.h"
 
 namespace kite::convert {
@@ -19,8 +20,11 @@ const char* QuantModeName(QuantMode mode) {
 }
 
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
-  if (options.quant == QuantMode::kQ4 && source.shape.size() == 2) return DType::kQ4G;
-  return DType::kF32;
+  if (options.quant != QuantMode::kQ4 || source.shape.size() != 2) return DType::kF32;
+  for (const std::string& name : options.keep_8bit) {
+    if (name == source.name) return DType::kQ8C;
+  }
+  return DType::kQ4G;
 }
 
 absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
@@ -51,8 +55,25 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     return out;
   }
 
+  if (out.dtype == DType::kQ8C) {
+    absl::StatusOr<Q8Matrix> q = QuantizeQ8C(source.data.data(), source.shape[0], source.shape[1]);
+    if (!q.ok()) return fail(q.status().message());
+    const std::vector<float> restored = DequantizeQ8C(*q);
+    out.layout = Layout::kRowMajor;
+    out.quant_rel_rms_error = static_cast<float>(
+        RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    out.data.resize(q->data.size());
+    std::memcpy(out.data.data(), q->data.data(), out.data.size());
+    out.scales.resize(q->scales.size() * sizeof(float));
+    std::memcpy(out.scales.data(), q->scales.data(), out.scales.size());
+    return out;
+  }
+
   absl::StatusOr<Q4Matrix> q =
-      QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size);
+      options.q4_asymmetric
+          ? QuantizeQ4GAsymmetric(source.data.data(), source.shape[0], source.shape[1],
+                                  options.group_size)
+          : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size);
   if (!q.ok()) return fail(q.status().message());
   const std::vector<float> restored = DequantizeQ4G(*q);
   out.layout = Layout::kQ4RowGroups;
@@ -63,6 +84,8 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   // Scales are stored as little-endian f16 (the hosts we build on are little-endian).
   out.scales.resize(q->scales.size() * sizeof(uint16_t));
   std::memcpy(out.scales.data(), q->scales.data(), out.scales.size());
+  out.mins.resize(q->mins.size() * sizeof(uint16_t));
+  if (!out.mins.empty()) std::memcpy(out.mins.data(), q->mins.data(), out.mins.size());
   return out;
 }
 

@@ -1,9 +1,10 @@
-// Turns source f32 tensors into stored .kite tensors: f32 as is, or Q4_G for every 2-D
-// weight (norm vectors always stay f32). Host tools only.
+// Turns source f32 tensors into stored .kite tensors: f32 as is, or Q4_G for 2-D weights
+// (Q8_C for the ones kept at 8 bits; norm vectors always stay f32). Host tools only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -15,8 +16,15 @@ namespace kite::convert {
 /// How weights are stored.
 enum class QuantMode {
   kF32,  ///< every tensor f32
-  kQ4,   ///< 2-D weights Q4_G (Q4_ROW_GROUPS), vectors f32
+  kQ4,   ///< 2-D weights Q4_G (Q4_ROW_GROUPS) or Q8_C (keep_8bit), vectors f32
 };
+
+/// Tensors kept at 8 bits in q4 mode unless told otherwise: the token embedding (which is
+/// also the classifier when tied) and the output head, the most sensitive weights.
+inline const std::vector<std::string>& DefaultKeep8Bit() {
+  static const std::vector<std::string> names = {"tok_embeddings", "output"};
+  return names;
+}
 
 /// Short name of a mode as the command line spells it ("f32", "q4").
 const char* QuantModeName(QuantMode mode);
@@ -25,6 +33,11 @@ const char* QuantModeName(QuantMode mode);
 struct ConvertOptions {
   QuantMode quant = QuantMode::kF32;
   uint32_t group_size = 32;  ///< Q4_G group size (32, 64 or 128); ignored for f32
+  /// q4 mode: asymmetric groups (f16 scale + f16 min, 5 bits/weight) when true; scale
+  /// only (4.5 bits/weight) when false.
+  bool q4_asymmetric = true;
+  /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
+  std::vector<std::string> keep_8bit = DefaultKeep8Bit();
 };
 
 /// Receives progress while tensors convert. Default methods do nothing.
@@ -37,7 +50,8 @@ class ConvertProgress {
   virtual void End(size_t index, size_t total, const KiteTensor& stored) {}
 };
 
-/// The dtype `source` gets under `options` (F32 for vectors and in f32 mode, else Q4_G).
+/// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C for
+/// names in keep_8bit, else Q4_G.
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
 
 /// Converts one tensor, filling quant_rel_rms_error (0 for f32). Fails on a non-finite

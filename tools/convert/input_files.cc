@@ -30,9 +30,9 @@ const char* InputFormatName(InputFormat format) {
   switch (format) {
     case InputFormat::kLlama2c: return "llama2.c legacy checkpoint";
     case InputFormat::kLlama2cExport: return "llama2.c version 1/2 export";
-    case InputFormat::kGguf: return "GGUF";
-    case InputFormat::kKite: return ".kite";
-    case InputFormat::kSafetensors: return "safetensors";
+    case InputFormat::kGguf: return "GGUF file";
+    case InputFormat::kKite: return ".kite file";
+    case InputFormat::kSafetensors: return "safetensors file";
     case InputFormat::kHuggingFaceDir: return "Hugging Face model folder";
     case InputFormat::kDirectory: return "directory";
   }

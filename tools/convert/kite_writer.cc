@@ -29,6 +29,7 @@ struct Placement {
   uint32_t segment = 0;
   uint64_t data_offset = 0;
   uint64_t scales_offset = 0;  // valid when the tensor has scales
+  uint64_t mins_offset = 0;    // valid when the tensor has mins
 };
 
 // One segment: its tensors (indices into KiteModel::tensors, in write order), padded size
@@ -62,6 +63,11 @@ void VisitSegment(const KiteModel& model, const SegmentPlan& seg,
       pad_to(placements[i].scales_offset);
       sink(t.scales.data(), t.scales.size());
       pos += t.scales.size();
+    }
+    if (!t.mins.empty()) {
+      pad_to(placements[i].mins_offset);
+      sink(t.mins.data(), t.mins.size());
+      pos += t.mins.size();
     }
   }
   pad_to(seg.size);
@@ -119,10 +125,12 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     const Placement& p = placements[i];
     const fb::Extent data(p.segment, p.data_offset, t.data.size());
     const fb::Extent scales(p.segment, p.scales_offset, t.scales.size());
+    const fb::Extent mins(p.segment, p.mins_offset, t.mins.size());
     tensors.push_back(fb::CreateTensorDirect(*fbb, t.name.c_str(), &t.shape, ToSchema(t.dtype),
                                              ToSchema(t.layout), t.group_size, &data,
                                              t.scales.empty() ? nullptr : &scales,
-                                             t.quant_rel_rms_error));
+                                             t.quant_rel_rms_error,
+                                             t.mins.empty() ? nullptr : &mins));
   }
   std::vector<flatbuffers::Offset<fb::Segment>> segs;
   segs.reserve(segments.size());
@@ -157,21 +165,18 @@ class PendingFile {
   // Appends bytes; errors are sticky and reported by Commit().
   void Write(const void* data, size_t size) {
     if (size == 0 || !ok_) return;
-    if (std::fwrite(data, 1, size, file_) != size) {
-      ok_ = false;
-      errno_ = errno;
-    }
+    if (std::fwrite(data, 1, size, file_) != size) SetError();
     written_ += size;
   }
   uint64_t written() const { return written_; }
 
   // Flushes, syncs and closes the temporary file, then renames it to the final path.
   absl::Status Commit() {
-    if (ok_ && std::fflush(file_) != 0) ok_ = false, errno_ = errno;
-    if (ok_ && fsync(fileno(file_)) != 0) ok_ = false, errno_ = errno;
+    if (ok_ && std::fflush(file_) != 0) SetError();
+    if (ok_ && fsync(fileno(file_)) != 0) SetError();
     const int close_rc = std::fclose(file_);
     file_ = nullptr;
-    if (ok_ && close_rc != 0) ok_ = false, errno_ = errno;
+    if (ok_ && close_rc != 0) SetError();
     if (!ok_) return absl::ErrnoToStatus(errno_, absl::StrCat(tmp_, ": write failed"));
     if (std::rename(tmp_.c_str(), final_.c_str()) != 0) {
       return absl::ErrnoToStatus(errno, absl::StrCat("cannot rename ", tmp_, " to ", final_));
@@ -181,6 +186,11 @@ class PendingFile {
   }
 
  private:
+  void SetError() {
+    ok_ = false;
+    errno_ = errno;
+  }
+
   std::string tmp_;
   std::string final_;
   std::FILE* file_ = nullptr;
@@ -228,7 +238,7 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
     case DType::kF16: {
       const uint64_t expected = rows * cols * (t.dtype == DType::kF32 ? 4 : 2);
       if (t.layout != Layout::kRowMajor) return fail("F32/F16 tensors must be ROW_MAJOR");
-      if (t.data.size() != expected || !t.scales.empty()) {
+      if (t.data.size() != expected || !t.scales.empty() || !t.mins.empty()) {
         return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales)",
                                     t.data.size(), expected));
       }
@@ -243,6 +253,18 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
       if (t.data.size() != data || t.scales.size() != scales) {
         return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
                                     t.scales.size(), data, scales));
+      }
+      if (!t.mins.empty() && t.mins.size() != scales) {
+        return fail(absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales));
+      }
+      return absl::OkStatus();
+    }
+    case DType::kQ8C: {
+      if (t.layout != Layout::kRowMajor) return fail("Q8_C tensors must be ROW_MAJOR");
+      if (!t.mins.empty()) return fail("Q8_C tensors have no mins");
+      if (t.data.size() != rows * cols || t.scales.size() != rows * 4) {
+        return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
+                                    t.scales.size(), rows * cols, rows * 4));
       }
       return absl::OkStatus();
     }
@@ -285,6 +307,10 @@ absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std:
       if (!t.scales.empty()) {
         placements[i].scales_offset = RoundUp(pos, kTensorAlignment);
         pos = placements[i].scales_offset + t.scales.size();
+      }
+      if (!t.mins.empty()) {
+        placements[i].mins_offset = RoundUp(pos, kTensorAlignment);
+        pos = placements[i].mins_offset + t.mins.size();
       }
     }
     seg.size = RoundUp(pos, kTensorAlignment);

@@ -22,6 +22,7 @@ struct KiteTensor {
   uint32_t group_size = 0;          ///< Q4_G only
   std::vector<uint8_t> data;        ///< the data extent, exactly as stored
   std::vector<uint8_t> scales;      ///< the scales extent (Q4_G: f16 LE); empty when none
+  std::vector<uint8_t> mins;        ///< Q4_G asymmetric: the mins extent (f16 LE); else empty
   float quant_rel_rms_error = 0.0f; ///< rms(source - stored) / rms(source)
 };
 
@@ -54,8 +55,8 @@ struct KiteFileSummary {
 /// 1 + i for "layers.<i>.*". Fails for a malformed layer name or i >= n_layers.
 absl::StatusOr<uint32_t> SegmentForTensor(const std::string& name, uint32_t n_layers);
 
-/// Checks one tensor before writing: non-empty unique-able name, 1-D or 2-D shape, and
-/// data/scales sizes that match dtype, layout, shape and group size.
+/// Checks one tensor before writing: a non-empty name, a 1-D or 2-D shape, and data and
+/// scales sizes that match its dtype, layout, shape and group size.
 absl::Status ValidateKiteTensor(const KiteTensor& tensor);
 
 /// Writes `model` to `path`. Segments: the non-layer tensors first, then one per layer,

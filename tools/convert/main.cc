@@ -66,6 +66,26 @@ bool SameFile(const std::string& a, const std::string& b) {
          sa.st_ino == sb.st_ino;
 }
 
+// Why `path`, recognized as `format`, cannot be converted (yet).
+absl::Status UnsupportedInput(const std::string& path, InputFormat format) {
+  constexpr const char* kSupported = "supported today: llama2.c legacy checkpoints";
+  switch (format) {
+    case InputFormat::kDirectory:
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " is a directory, not a checkpoint file (", kSupported, ")"));
+    case InputFormat::kKite:
+      return absl::InvalidArgumentError(absl::StrCat(path, " is already a .kite file"));
+    case InputFormat::kLlama2cExport:
+      return absl::UnimplementedError(absl::StrCat(
+          path, " is a llama2.c version 1/2 export (magic \"ak42\"), which is not supported "
+          "yet; export the legacy format (llama2.c export.py --version 0)"));
+    default:
+      return absl::UnimplementedError(absl::StrCat(path, " is a ", InputFormatName(format),
+                                                   "; converting it is not supported yet (",
+                                                   kSupported, ")"));
+  }
+}
+
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "kite-convert: error: %s\n", std::string(status.message()).c_str());
   return kExitFailure;
@@ -86,12 +106,7 @@ int Run(const std::vector<std::string>& args) {
 
   absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
   if (!format.ok()) return Fail(format.status());
-  if (*format != InputFormat::kLlama2c) {
-    return Fail(absl::UnimplementedError(absl::StrCat(
-        options.input, " looks like a ", InputFormatName(*format),
-        "; converting that format is not supported yet (supported: llama2.c legacy "
-        "checkpoints)")));
-  }
+  if (*format != InputFormat::kLlama2c) return Fail(UnsupportedInput(options.input, *format));
   if (SameFile(options.input, options.output) ||
       (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output))) {
     std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",

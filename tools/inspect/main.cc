@@ -142,9 +142,10 @@ void PrintText(const fb::Model* m) {
     for (uint64_t d : *t->shape()) n *= d;
     params += n;
     tensor_bytes += TensorBytes(t);
-    std::printf("  %-*s  %-10s  %-8s  %-13s  %5u  %3u  %12llu  %10llu  %9.6f\n", width,
+    const std::string group = t->group_size() ? absl::StrCat(t->group_size()) : "-";
+    std::printf("  %-*s  %-10s  %-8s  %-13s  %5s  %3u  %12llu  %10llu  %9.6f\n", width,
                 t->name()->c_str(), ShapeString(t->shape()).c_str(), fb::EnumNameDType(t->dtype()),
-                fb::EnumNameLayout(t->layout()), t->group_size(), t->data()->segment(),
+                fb::EnumNameLayout(t->layout()), group.c_str(), t->data()->segment(),
                 static_cast<unsigned long long>(TensorFileOffset(m, t)),
                 static_cast<unsigned long long>(TensorBytes(t)), t->quant_rel_rms_error());
   }

@@ -6,7 +6,8 @@
 namespace kite::kernels {
 
 void q4_matvec_ref(size_t rows, size_t groups, size_t group, const uint8_t* w,
-                   const uint16_t* wscales, const int8_t* qx, const float* xscales, float* y) {
+                   const uint16_t* wscales, const uint16_t* wmins, const int8_t* qx,
+                   const float* xscales, const int32_t* xsums, float* y) {
   assert(group > 0 && group % 2 == 0);
   const size_t group_bytes = group / 2;
   for (size_t r = 0; r < rows; ++r) {
@@ -21,7 +22,9 @@ void q4_matvec_ref(size_t rows, size_t groups, size_t group, const uint8_t* w,
         const int32_t hi = static_cast<int32_t>(block[j] >> 4) - 8;
         dot += lo * xg[2 * j] + hi * xg[2 * j + 1];
       }
-      acc += HalfToFloat(wscales[r * groups + g]) * xscales[g] * static_cast<float>(dot);
+      float group_sum = HalfToFloat(wscales[r * groups + g]) * static_cast<float>(dot);
+      if (wmins != nullptr) group_sum += HalfToFloat(wmins[r * groups + g]) * static_cast<float>(xsums[g]);
+      acc += xscales[g] * group_sum;
     }
     y[r] = acc;
   }

@@ -8,11 +8,14 @@ namespace kite::kernels {
 
 /// Quantizes `n` floats of `x` to int8 in groups of `group` (even, > 0):
 /// scale[g] = max|x| over the group / 127 (0 for an all-zero group), q = round(x / scale).
-/// Writes ceil(n / group) * group values to `q` (elements past n are 0) and ceil(n / group)
-/// scales. Pure; thread-safe.
-using Q8QuantizeFn = void (*)(size_t n, size_t group, const float* x, int8_t* q, float* scales);
+/// Writes ceil(n / group) * group values to `q` (elements past n are 0), ceil(n / group)
+/// scales, and per group the sum of its q values to `sums` (used by kernels for weights
+/// with offsets). Pure; thread-safe.
+using Q8QuantizeFn = void (*)(size_t n, size_t group, const float* x, int8_t* q, float* scales,
+                              int32_t* sums);
 
 /// Scalar reference (the specification).
-void q8_quantize_ref(size_t n, size_t group, const float* x, int8_t* q, float* scales);
+void q8_quantize_ref(size_t n, size_t group, const float* x, int8_t* q, float* scales,
+                     int32_t* sums);
 
 }  // namespace kite::kernels

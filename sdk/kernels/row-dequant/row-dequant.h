@@ -6,10 +6,11 @@
 
 namespace kite::kernels {
 
-/// Dequantizes one Q4_ROW_GROUPS row (`groups` groups of `group`, f16 `scales` of that row)
-/// into `cols` floats (cols <= groups * group). Pure; thread-safe.
+/// Dequantizes one Q4_ROW_GROUPS row (`groups` groups of `group`, f16 `scales` and
+/// optional f16 `mins` of that row, or null) into `cols` floats (cols <= groups * group).
+/// Pure; thread-safe.
 void q4_row_dequant_ref(size_t cols, size_t groups, size_t group, const uint8_t* row,
-                        const uint16_t* scales, float* out);
+                        const uint16_t* scales, const uint16_t* mins, float* out);
 
 /// Converts `cols` f16 values to f32.
 void f16_row_dequant_ref(size_t cols, const uint16_t* row, float* out);

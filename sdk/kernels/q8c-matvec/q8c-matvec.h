@@ -1,0 +1,19 @@
+// int8-weight (one f32 scale per row) x f32-activation matrix-vector product, for tensors
+// kept at 8 bits (embeddings / output head).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::kernels {
+
+/// y[r] = scales[r] * sum_c w[r * cols + c] * x[c], r in [0, rows). `w` is row-major int8
+/// (Q8_C, ROW_MAJOR). Pure; thread-safe on disjoint row ranges.
+using Q8cMatvecFn = void (*)(size_t rows, size_t cols, const int8_t* w, const float* scales,
+                             const float* x, float* y);
+
+/// Scalar reference (the specification).
+void q8c_matvec_ref(size_t rows, size_t cols, const int8_t* w, const float* scales, const float* x,
+                    float* y);
+
+}  // namespace kite::kernels
