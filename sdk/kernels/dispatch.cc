@@ -1,25 +1,152 @@
 #include "sdk/kernels/dispatch.h"
 
+#include <cstdlib>
+
+#include "platform/cpu_features.h"
+
 namespace kite::kernels {
 
 const char* IsaName(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvxVnni: return "avxvnni";
+    case Isa::kAvx512Vnni: return "avx512vnni";
     case Isa::kBest: return "best";
   }
   return "unknown";
 }
 
 namespace {
+
+bool EqualsIgnoreCase(const char* a, const char* b) {
+  for (; *a != '\0' && *b != '\0'; ++a, ++b) {
+    char ca = *a, cb = *b;
+    if (ca >= 'A' && ca <= 'Z') ca = static_cast<char>(ca - 'A' + 'a');
+    if (cb >= 'A' && cb <= 'Z') cb = static_cast<char>(cb - 'A' + 'a');
+    if (ca != cb) return false;
+  }
+  return *a == *b;
+}
+
+constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni};
+constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
+
+// Tables list the families in KernelTable order: f32_matvec, q8_quantize, q4_matvec,
+// q8c_matvec, rmsnorm, rope, softmax, swiglu, qd8_q4r16_gemm.
 constexpr KernelTable kScalarTable = {
-    Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref, q8c_matvec_ref,
-    rmsnorm_ref,  rope_ref,       softmax_ref,     swiglu_ref,
+    Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref,      q8c_matvec_ref,
+    rmsnorm_ref,  rope_ref,       softmax_ref,     swiglu_ref,         qd8_q4r16_gemm_ref,
 };
+
+#if defined(KITE_KERNELS_X86)
+constexpr KernelTable kAvx2Table = {
+    Isa::kAvx2,  f32_matvec_ref, q8_quantize_ref, q4_matvec_ref,      q8c_matvec_ref,
+    rmsnorm_ref, rope_ref,       softmax_ref,     swiglu_ref,         qd8_q4r16_gemm_avx2,
+};
+#if defined(KITE_KERNELS_AVXVNNI)
+constexpr KernelTable kAvxVnniTable = {
+    Isa::kAvxVnni, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref, q8c_matvec_ref,
+    rmsnorm_ref,   rope_ref,       softmax_ref,     swiglu_ref,    qd8_q4r16_gemm_avxvnni,
+};
+#endif
+constexpr KernelTable kAvx512VnniTable = {
+    Isa::kAvx512Vnni, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref, q8c_matvec_ref,
+    rmsnorm_ref,      rope_ref,       softmax_ref,     swiglu_ref,    qd8_q4r16_gemm_avx512vnni,
+};
+#endif
+
+// The table compiled for `isa`, or null when this build has none.
+const KernelTable* TableFor(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return &kScalarTable;
+#if defined(KITE_KERNELS_X86)
+    case Isa::kAvx2: return &kAvx2Table;
+#if defined(KITE_KERNELS_AVXVNNI)
+    case Isa::kAvxVnni: return &kAvxVnniTable;
+#endif
+    case Isa::kAvx512Vnni: return &kAvx512VnniTable;
+#endif
+    default: return nullptr;
+  }
+}
+
+bool CpuRuns(Isa isa) {
+  const CpuFeatures& f = GetCpuFeatures();
+  const bool avx2 = f.avx2 && f.fma && f.f16c;
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2: return avx2;
+    case Isa::kAvxVnni: return avx2 && f.avx_vnni;
+    case Isa::kAvx512Vnni:
+      return avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512_vnni;
+    case Isa::kBest: return false;
+  }
+  return false;
+}
+
+struct SupportedList {
+  const KernelTable* tables[kNumIsas];
+  size_t n;
+};
+
+SupportedList BuildSupportedList() {
+  SupportedList list{};
+  for (Isa isa : kAllIsas) {
+    if (IsaSupported(isa)) list.tables[list.n++] = TableFor(isa);
+  }
+  return list;
+}
+
+const SupportedList& Supported() {
+  static const SupportedList list = BuildSupportedList();
+  return list;
+}
+
 }  // namespace
 
+Isa ParseIsa(const char* name, bool* ok) {
+  if (name != nullptr) {
+    for (Isa isa : kAllIsas) {
+      if (EqualsIgnoreCase(name, IsaName(isa))) {
+        if (ok != nullptr) *ok = true;
+        return isa;
+      }
+    }
+    if (EqualsIgnoreCase(name, IsaName(Isa::kBest))) {
+      if (ok != nullptr) *ok = true;
+      return Isa::kBest;
+    }
+  }
+  if (ok != nullptr) *ok = false;
+  return Isa::kBest;
+}
+
+Isa MaxIsaFromEnvironment(bool* valid) {
+  const char* value = std::getenv("KITE_ISA");
+  if (value == nullptr || value[0] == '\0') {
+    if (valid != nullptr) *valid = true;
+    return Isa::kBest;
+  }
+  return ParseIsa(value, valid);
+}
+
+bool IsaSupported(Isa isa) { return TableFor(isa) != nullptr && CpuRuns(isa); }
+
 const KernelTable& SelectKernels(Isa max_isa) {
-  (void)max_isa;
-  return kScalarTable;
+  const SupportedList& list = Supported();
+  // Ascending order: the last table at or below the ceiling is the best one.
+  const KernelTable* best = list.tables[0];
+  for (size_t i = 1; i < list.n; ++i) {
+    if (static_cast<int>(list.tables[i]->isa) <= static_cast<int>(max_isa)) best = list.tables[i];
+  }
+  return *best;
+}
+
+const KernelTable* const* AllSupportedKernelTables(size_t* n) {
+  const SupportedList& list = Supported();
+  if (n != nullptr) *n = list.n;
+  return list.tables;
 }
 
 }  // namespace kite::kernels

@@ -2,10 +2,13 @@
 // loaded. Hot code calls through the table and never asks which ISA it runs on.
 #pragma once
 
+#include <cstddef>
+
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/q4-matvec/q4-matvec.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/softmax/softmax.h"
@@ -13,13 +16,28 @@
 
 namespace kite::kernels {
 
-/// Instruction sets, lowest first. A request for one picks the best available at or below it.
-enum class Isa : int { kScalar = 0, kBest = 1000 };
+/// Instruction sets, lowest first. A request for one picks the best available at or below
+/// it. kAvx2 means AVX2 + FMA + F16C; kAvxVnni adds AVX-VNNI (256-bit vpdpbusd);
+/// kAvx512Vnni means AVX-512 F/BW/VL/VNNI + FMA + F16C (it does not need AVX-VNNI).
+enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3, kBest = 1000 };
 
-/// Name of an ISA ("scalar", ...).
+/// Name of an ISA: "scalar", "avx2", "avxvnni", "avx512vnni", "best" ("unknown" otherwise).
+/// The returned string is static.
 const char* IsaName(Isa isa);
 
-/// Function pointers of every kernel family for one ISA. Immutable; shared freely.
+/// Parses an ISA name as printed by IsaName (ASCII case-insensitive). Returns kBest and
+/// sets *ok = false (when `ok` is non-null) for null or unknown names; otherwise sets
+/// *ok = true. Pure; thread-safe.
+Isa ParseIsa(const char* name, bool* ok = nullptr);
+
+/// The ISA ceiling requested by the environment variable KITE_ISA (a name accepted by
+/// ParseIsa). Unset or empty: kBest with *valid = true. Set to an unknown name: kBest with
+/// *valid = false, so the caller can warn. `valid` may be null. Reads the environment with
+/// getenv: do not call concurrently with setenv/putenv.
+Isa MaxIsaFromEnvironment(bool* valid = nullptr);
+
+/// Function pointers of every kernel family for one ISA. Immutable; shared freely. Every
+/// pointer is non-null; families without a faster variant point at their *_ref kernel.
 struct KernelTable {
   Isa isa;
   F32MatvecFn f32_matvec;
@@ -30,10 +48,20 @@ struct KernelTable {
   RopeFn rope;
   SoftmaxFn softmax;
   SwigluFn swiglu;
+  Qd8Q4r16GemmFn qd8_q4r16_gemm;  ///< Q4_R16_G32 weights x q8 activations (decode/prefill).
 };
 
-/// The best table this CPU supports at or below `max_isa`. Thread-safe; the result is a
-/// static object valid for the program's lifetime.
+/// True when this build has kernels for `isa` and this CPU (and OS) can run them.
+/// kScalar is always supported; kBest is not an ISA (false). Thread-safe.
+bool IsaSupported(Isa isa);
+
+/// The best table this build and CPU support at or below `max_isa` (kScalar at worst).
+/// Thread-safe; the result is a static object valid for the program's lifetime.
 const KernelTable& SelectKernels(Isa max_isa);
+
+/// Every table this build and CPU support, in ascending ISA order (the scalar one first);
+/// stores their number in *n. The array and tables are static, valid for the program's
+/// lifetime. Thread-safe. Meant for tests and benchmarks that run every variant.
+const KernelTable* const* AllSupportedKernelTables(size_t* n);
 
 }  // namespace kite::kernels

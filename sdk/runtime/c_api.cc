@@ -50,18 +50,30 @@ kite_status Record(kite_session* session, const kite::Status& s) {
   return ToC(s.code());
 }
 
-kite::ModelOptions ModelOptionsFrom(const kite_model_options* o) {
-  kite::ModelOptions m;
-  if (o != nullptr && o->struct_size >= offsetof(kite_model_options, verify_checksums) + sizeof(int32_t)) {
-    m.verify_checksums = o->verify_checksums != 0;
+kite::Status ModelOptionsFrom(const kite_model_options* o, kite::ModelOptions* m) {
+  const char* isa = nullptr;
+  if (o != nullptr) {
+    KITE_CHECK_OR_RETURN(o->struct_size == sizeof(kite_model_options), kite::Error::kInvalidArgument,
+                         "model options: struct_size %u is not %zu (call kite_model_options_init)",
+                         o->struct_size, sizeof(kite_model_options));
+    m->verify_checksums = o->verify_checksums != 0;
+    isa = o->max_isa;
   }
-  return m;
+  bool valid = true;
+  m->max_isa = isa != nullptr ? kite::kernels::ParseIsa(isa, &valid) : kite::kernels::MaxIsaFromEnvironment(&valid);
+  KITE_CHECK_OR_RETURN(valid, kite::Error::kInvalidArgument,
+                       "instruction set '%s' is unknown (use scalar, avx2, avxvnni, avx512vnni or best)",
+                       isa != nullptr ? isa : "(KITE_ISA)");
+  return kite::Status::Ok();
 }
 
 kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite_model_options* options,
                      kite_model** out) {
   if (!bytes.ok()) return Fail(bytes.status());
-  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), ModelOptionsFrom(options));
+  kite::ModelOptions model_options;
+  kite::Status s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), model_options);
   if (!model.ok()) return Fail(model.status());
   kite_model* handle = new (std::nothrow) kite_model();
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the model handle");
@@ -78,6 +90,7 @@ kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOpti
                        o->struct_size, sizeof(kite_session_options));
   out->max_context = o->max_context;
   out->threads = o->threads;
+  out->prefill_chunk = o->prefill_chunk;
   return kite::Status::Ok();
 }
 
@@ -180,6 +193,7 @@ void kite_session_options_init(kite_session_options* options) {
   kite::SessionOptions defaults;
   options->max_context = defaults.max_context;
   options->threads = defaults.threads;
+  options->prefill_chunk = defaults.prefill_chunk;
 }
 
 kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,

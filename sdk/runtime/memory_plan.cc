@@ -43,16 +43,20 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   KITE_CHECK_OR_RETURN(options.threads >= 1 && options.threads <= kMaxThreads,
                        Error::kInvalidArgument, "threads %u is out of range [1, %u]",
                        options.threads, kMaxThreads);
+  KITE_CHECK_OR_RETURN(options.prefill_chunk >= 1 && options.prefill_chunk <= kMaxPrefillChunk,
+                       Error::kInvalidArgument, "prefill_chunk %u is out of range [1, %u]",
+                       options.prefill_chunk, kMaxPrefillChunk);
   const uint64_t ctx = options.max_context;
+  const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;
   size_t cursor = 0;
   const uint64_t f = sizeof(float);
-  p.x = Take(&cursor, c.dim * f);
-  p.xb = Take(&cursor, (c.dim > c.q_dim() ? c.dim : c.q_dim()) * f);
-  p.xb2 = Take(&cursor, c.dim * f);
-  p.hb = Take(&cursor, c.hidden_dim * f);
-  p.hb2 = Take(&cursor, c.hidden_dim * f);
-  p.q = Take(&cursor, c.q_dim() * f);
+  p.x = Take(&cursor, chunk * c.dim * f);
+  p.xb = Take(&cursor, chunk * (c.dim > c.q_dim() ? c.dim : c.q_dim()) * f);
+  p.xb2 = Take(&cursor, chunk * c.dim * f);
+  p.hb = Take(&cursor, chunk * c.hidden_dim * f);
+  p.hb2 = Take(&cursor, chunk * c.hidden_dim * f);
+  p.q = Take(&cursor, chunk * c.q_dim() * f);
   p.att = Take(&cursor, c.n_heads * ctx * f);
   p.logits = Take(&cursor, c.vocab_size * f);
   p.activation_bytes = cursor;
@@ -63,9 +67,11 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   p.kv_cache_bytes = cursor - p.activation_bytes;
   uint64_t q_elements = 0, q_groups = 0;
   QuantScratchSize(model, &q_elements, &q_groups);
-  p.xq = Take(&cursor, q_elements);
-  p.xq_scales = Take(&cursor, q_groups * f);
-  p.xq_sums = Take(&cursor, q_groups * sizeof(int32_t));
+  p.xq_stride = q_elements;
+  p.xq_groups = q_groups;
+  p.xq = Take(&cursor, chunk * q_elements);
+  p.xq_scales = Take(&cursor, chunk * q_groups * f);
+  p.xq_sums = Take(&cursor, chunk * q_groups * sizeof(int32_t));
   p.sampler = Take(&cursor, static_cast<uint64_t>(c.vocab_size) * sizeof(ProbIndex));
   // Prompt encoding needs one id per byte before merging, and its fast merge path three
   // times that: 12 ids per context position covers any prompt of up to 4 bytes per token,

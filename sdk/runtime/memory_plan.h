@@ -16,11 +16,17 @@ struct SessionOptions {
   uint32_t max_context = 512;
   /// Worker threads for the kernels; 1 <= threads <= kMaxThreads.
   uint32_t threads = 1;
+  /// Most prompt tokens processed together as one matrix product during prefill;
+  /// 1 <= prefill_chunk <= kMaxPrefillChunk. Larger is faster up to a point and costs
+  /// activation memory proportional to it.
+  uint32_t prefill_chunk = 64;
 };
 
 inline constexpr uint32_t kMaxThreads = 256;
+inline constexpr uint32_t kMaxPrefillChunk = 1024;
 
 /// Byte offsets of every buffer in the session arena (all 64-byte aligned) and the total.
+/// Per-token buffers hold prefill_chunk rows.
 struct MemoryPlan {
   size_t total_bytes = 0;
   // Activations (f32).
@@ -29,6 +35,7 @@ struct MemoryPlan {
   size_t key_cache = 0, value_cache = 0;
   // Dynamically quantized activation (int8) and its per-group scales (f32).
   size_t xq = 0, xq_scales = 0, xq_sums = 0;
+  size_t xq_stride = 0, xq_groups = 0;  // per-token capacity, in values and groups
   // Sampler candidates: vocab_size ProbIndex.
   size_t sampler = 0;
   // Token ids: prompt encoding scratch of `token_capacity` int32.

@@ -6,6 +6,9 @@
 
 #include "sdk/runtime/crc32c.h"
 #include "sdk/runtime/tensor_names.h"
+#if KITE_WITH_XNNPACK
+#include "sdk/backends/xnnpack/dense_linear.h"
+#endif
 #include "sdk/schema/kite_generated.h"
 
 namespace kite {
@@ -64,6 +67,48 @@ const char* DTypeName(DType t) {
   }
   return "unknown";
 }
+
+#if KITE_WITH_XNNPACK
+struct Model::DenseOps {
+  std::unique_ptr<xnnpack::DenseLinear[]> ops;
+};
+
+Status Model::CreateDenseOperators() {
+  const ModelConfig& c = config_;
+  const uint32_t xb = c.dim > c.q_dim() ? c.dim : c.q_dim();
+  struct Role {
+    TensorView* t;
+    uint32_t x_stride, y_stride;
+  };
+  const size_t max_ops = static_cast<size_t>(c.n_layers) * 7 + 1;
+  dense_.reset(new (std::nothrow) DenseOps());
+  KITE_CHECK_OR_RETURN(dense_ != nullptr, Error::kOutOfMemory, "cannot allocate XNNPACK tables");
+  dense_->ops.reset(new (std::nothrow) xnnpack::DenseLinear[max_ops]);
+  KITE_CHECK_OR_RETURN(dense_->ops != nullptr, Error::kOutOfMemory, "cannot allocate XNNPACK tables");
+  size_t next = 0;
+  const auto create = [&](const Role& r) -> Status {
+    if (r.t->dtype != DType::kF32 || r.t->rows < 1) return Status::Ok();
+    KITE_ASSIGN_OR_RETURN(dense_->ops[next],
+                          xnnpack::DenseLinear::Create(r.t->rows, r.t->cols, r.x_stride, r.y_stride,
+                                                       static_cast<const float*>(r.t->data)));
+    r.t->dense = &dense_->ops[next++];
+    return Status::Ok();
+  };
+  for (uint32_t i = 0; i < c.n_layers; ++i) {
+    LayerWeights& l = layers_[i];
+    const Role roles[] = {{&l.wq, xb, c.q_dim()},     {&l.wk, xb, c.kv_dim()},
+                          {&l.wv, xb, c.kv_dim()},     {&l.wo, xb, c.dim},
+                          {&l.w1, xb, c.hidden_dim},   {&l.w3, xb, c.hidden_dim},
+                          {&l.w2, c.hidden_dim, xb}};
+    for (const Role& r : roles) KITE_RETURN_IF_ERROR(create(r));
+  }
+  KITE_RETURN_IF_ERROR(create(Role{&output_, c.dim, c.vocab_size}));
+  return Status::Ok();
+}
+#else
+struct Model::DenseOps {};
+Status Model::CreateDenseOperators() { return Status::Ok(); }
+#endif
 
 Model::~Model() = default;
 
@@ -250,17 +295,24 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
     case DType::kQ4G: {
       KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported, "tensor '%s': q4_g vectors are not supported",
                            name);
-      KITE_CHECK_OR_RETURN(out->layout == Layout::kQ4RowGroups, Error::kUnsupported,
-                           "tensor '%s': q4_g layout %u is not supported by this build", name,
-                           static_cast<unsigned>(out->layout));
       const uint32_t g = t->group_size();
       KITE_CHECK_OR_RETURN(g >= 2 && g <= kMaxGroup && g % 2 == 0, Error::kInvalidFormat,
                            "tensor '%s': group_size %u must be even and in [2, %u]", name, g,
                            kMaxGroup);
       out->group_size = g;
       const uint64_t groups = out->groups();
-      data_bytes = static_cast<uint64_t>(out->rows) * groups * (g / 2);
-      scale_bytes = static_cast<uint64_t>(out->rows) * groups * 2;
+      if (out->layout == Layout::kQ4RowGroups) {
+        data_bytes = static_cast<uint64_t>(out->rows) * groups * (g / 2);
+        scale_bytes = static_cast<uint64_t>(out->rows) * groups * 2;
+      } else if (out->layout == Layout::kQ4R16G32) {
+        KITE_CHECK_OR_RETURN(g == 32, Error::kInvalidFormat,
+                             "tensor '%s': layout q4_r16_g32 needs group_size 32, not %u", name, g);
+        // Blocks of 16 rows x 32 columns: 256 nibble bytes + 16 scales + 16 offsets.
+        data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * groups * 320;
+      } else {
+        return Status::Make(Error::kUnsupported, "tensor '%s': q4_g layout %u is not supported by this build",
+                            name, static_cast<unsigned>(out->layout));
+      }
       break;
     }
     default:
@@ -276,8 +328,9 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
     out->scales_size = scale_bytes;
   }
   if (t->mins() != nullptr) {
-    KITE_CHECK_OR_RETURN(out->dtype == DType::kQ4G, Error::kInvalidFormat,
-                         "tensor '%s': only q4_g tensors may have mins", name);
+    KITE_CHECK_OR_RETURN(out->dtype == DType::kQ4G && out->layout == Layout::kQ4RowGroups,
+                         Error::kInvalidFormat,
+                         "tensor '%s': only q4_g row-group tensors may have mins", name);
     KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "mins", *t->mins(), scale_bytes, &out->mins));
   }
   return Status::Ok();
@@ -426,6 +479,10 @@ Status Model::Load(const ModelOptions& options) {
   TokenizerView view;
   KITE_RETURN_IF_ERROR(BuildTokenizer(root_->tokenizer(), c.vocab_size, &view));
   tokenizer_ = Tokenizer(view);
+  kernels_ = &kernels::SelectKernels(options.max_isa);
+  if (options.use_xnnpack && kernels_->isa != kernels::Isa::kScalar) {
+    KITE_RETURN_IF_ERROR(CreateDenseOperators());
+  }
   return Status::Ok();
 }
 

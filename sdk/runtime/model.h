@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "platform/file_map.h"
+#include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/status.h"
 #include "sdk/runtime/tokenizer.h"
 
@@ -28,7 +29,7 @@ inline constexpr char kChecksumMagic[4] = {'K', 'C', 'R', 'C'};
 /// Element types (values match kite.schema.DType).
 enum class DType : uint8_t { kF32 = 0, kF16 = 1, kQ8C = 2, kQ4G = 3, kQ4GS24 = 4 };
 /// Byte layouts (values match kite.schema.Layout).
-enum class Layout : uint8_t { kRowMajor = 0, kQ4RowGroups = 1 };
+enum class Layout : uint8_t { kRowMajor = 0, kQ4RowGroups = 1, kQ4R16G32 = 2 };
 
 /// Short name of a dtype ("f32", "q4_g", ...).
 const char* DTypeName(DType t);
@@ -46,6 +47,9 @@ struct TensorView {
   const void* scales = nullptr;  ///< Q4_G: f16 [rows][groups]; Q8_C: f32 [rows]
   uint64_t scales_size = 0;
   const void* mins = nullptr;  ///< Q4_G, optional: f16 offsets [rows][groups]; else null
+  /// Dense f32 matrices: the XNNPACK operator computing with them (a
+  /// xnnpack::DenseLinear), or null when the kernels run them.
+  void* dense = nullptr;
   /// Q4_G: groups per row, ceil(cols / group_size).
   uint32_t groups() const { return group_size ? (cols + group_size - 1) / group_size : 0; }
 };
@@ -78,6 +82,12 @@ struct ModelOptions {
   /// Check the CRC-32C of every weight segment at load (reads the whole file once).
   /// The metadata checksum is always checked.
   bool verify_checksums = false;
+  /// Highest instruction set the kernels may use (lower it to test slower paths). The
+  /// kernels are chosen once, at load, from this and the CPU's features.
+  kernels::Isa max_isa = kernels::Isa::kBest;
+  /// Run dense f32 matrices on XNNPACK when the build has it (ignored when max_isa is
+  /// scalar: the scalar path is the reference).
+  bool use_xnnpack = true;
 };
 
 /// A validated model. Created by Open(); owns (or borrows) the file bytes.
@@ -101,6 +111,8 @@ class Model {
   const TensorView& output() const { return output_; }
   const LayerWeights& layer(uint32_t i) const { return layers_[i]; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  /// The kernels chosen for this CPU at load (shared by every session).
+  const kernels::KernelTable& kernels() const { return *kernels_; }
   /// The verified FlatBuffer root (for tools such as kite-inspect).
   const schema::Model* schema_root() const { return root_; }
   const FileMap& bytes() const { return bytes_; }
@@ -112,6 +124,7 @@ class Model {
  private:
   Model() = default;
   Status Load(const ModelOptions& options);
+  Status CreateDenseOperators();
 
   FileMap bytes_;
   const schema::Model* root_ = nullptr;
@@ -119,6 +132,10 @@ class Model {
   TensorView tok_embeddings_, norm_, output_;
   std::unique_ptr<LayerWeights[]> layers_;
   Tokenizer tokenizer_;
+  const kernels::KernelTable* kernels_ = nullptr;
+  // XNNPACK operators (xnnpack::DenseLinear) for dense f32 matrices, when used.
+  struct DenseOps;
+  std::unique_ptr<DenseOps> dense_;
 };
 
 }  // namespace kite

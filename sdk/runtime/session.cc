@@ -26,6 +26,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
                          "cannot allocate the %zu-byte session arena", plan.total_bytes);
     s->owns_arena_ = true;
   }
+  KITE_ASSIGN_OR_RETURN(s->pool_, ThreadPool::Create(options.threads));
   s->model_ = model;
   s->options_ = options;
   s->plan_ = plan;
@@ -44,10 +45,13 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   b.xq = reinterpret_cast<int8_t*>(a + plan.xq);
   b.xq_scales = reinterpret_cast<float*>(a + plan.xq_scales);
   b.xq_sums = reinterpret_cast<int32_t*>(a + plan.xq_sums);
+  b.xq_stride = plan.xq_stride;
+  b.xq_groups = plan.xq_groups;
   b.max_context = options.max_context;
+  b.max_batch = options.prefill_chunk;
   s->sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
   s->tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
-  s->transformer_ = Transformer(model, &kernels::SelectKernels(kernels::Isa::kBest), b);
+  s->transformer_ = Transformer(model, &model->kernels(), &s->pool_, b);
   return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
 }
 
@@ -70,11 +74,15 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
                          Error::kInvalidArgument, "token %d at index %zu is out of range [0, %u)",
                          tokens[i], i, vocab);
   }
-  for (size_t i = 0; i < n; ++i) {
-    transformer_.Forward(tokens[i], pos_, want_logits && i + 1 == n);
-    ++pos_;
-    last_token_ = tokens[i];
+  // The prompt runs in chunks of prefill_chunk tokens, each as matrix products.
+  for (size_t i = 0; i < n;) {
+    const uint32_t chunk = static_cast<uint32_t>(
+        n - i < options_.prefill_chunk ? n - i : options_.prefill_chunk);
+    transformer_.Forward(tokens + i, chunk, pos_, want_logits && i + chunk == n);
+    pos_ += chunk;
+    i += chunk;
   }
+  if (n > 0) last_token_ = tokens[n - 1];
   return Status::Ok();
 }
 
@@ -134,7 +142,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     }
     // Feed the token even when stopping, so the context matches what the caller saw.
     const bool more = go_on && st.generated_tokens < params.max_tokens;
-    transformer_.Forward(next, pos_++, more);
+    transformer_.Forward(&next, 1, pos_++, more);
     last_token_ = next;
     if (!go_on) {
       st.stop_reason = StopReason::kCallback;

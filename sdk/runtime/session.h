@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "platform/thread_pool.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/memory_plan.h"
 #include "sdk/runtime/model.h"
@@ -95,6 +96,7 @@ class Session {
   uint8_t* arena_ = nullptr;
   bool owns_arena_ = false;
   ForwardBuffers buffers_{};
+  ThreadPool pool_;
   Transformer transformer_;
   ProbIndex* sampler_scratch_ = nullptr;
   int32_t* tokens_ = nullptr;

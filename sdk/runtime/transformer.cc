@@ -5,27 +5,145 @@
 #include <cstring>
 
 #include "sdk/kernels/row-dequant/row-dequant.h"
+#if KITE_WITH_XNNPACK
+#include "sdk/backends/xnnpack/dense_linear.h"
+#endif
 
 namespace kite {
+namespace {
 
-void Transformer::Linear(const TensorView& w, const float* x, float* y) {
+// One Linear call, shared by the threads that each compute a range of output rows.
+struct LinearTask {
+  const kernels::KernelTable* k;
+  const TensorView* w;
+  uint32_t n;  // tokens
+  const float* x;
+  size_t x_stride;
+  float* y;
+  size_t y_stride;
+  const int8_t* xq;  // quantized x, `padded` values per token
+  const float* xscale;
+  const int32_t* xsum;
+  size_t padded;
+  size_t groups;
+};
+
+// Rows [begin, end) of W x for every token (units: rows; 16-row blocks for Q4_R16_G32).
+void LinearRange(void* context, size_t begin, size_t end) {
+  const LinearTask& t = *static_cast<const LinearTask*>(context);
+  const TensorView& w = *t.w;
+  const size_t rows = end - begin;
   switch (w.dtype) {
-    case DType::kF32:
-      k_->f32_matvec(w.rows, w.cols, static_cast<const float*>(w.data), x, y);
+    case DType::kF32: {
+      const float* wr = static_cast<const float*>(w.data) + begin * w.cols;
+      for (uint32_t i = 0; i < t.n; ++i) {
+        t.k->f32_matvec(rows, w.cols, wr, t.x + i * t.x_stride, t.y + i * t.y_stride + begin);
+      }
       return;
+    }
+    case DType::kQ8C: {
+      const int8_t* wr = static_cast<const int8_t*>(w.data) + begin * w.cols;
+      const float* sr = static_cast<const float*>(w.scales) + begin;
+      for (uint32_t i = 0; i < t.n; ++i) {
+        t.k->q8c_matvec(rows, w.cols, wr, sr, t.x + i * t.x_stride, t.y + i * t.y_stride + begin);
+      }
+      return;
+    }
     case DType::kQ4G:
-      k_->q8_quantize(w.cols, w.group_size, x, b_.xq, b_.xq_scales, b_.xq_sums);
-      k_->q4_matvec(w.rows, w.groups(), w.group_size, static_cast<const uint8_t*>(w.data),
-                    static_cast<const uint16_t*>(w.scales), static_cast<const uint16_t*>(w.mins),
-                    b_.xq, b_.xq_scales, b_.xq_sums, y);
-      return;
-    case DType::kQ8C:
-      k_->q8c_matvec(w.rows, w.cols, static_cast<const int8_t*>(w.data),
-                     static_cast<const float*>(w.scales), x, y);
-      return;
+      break;
     default:
       assert(false && "dtype rejected by the loader");
+      return;
   }
+  if (w.layout == Layout::kQ4R16G32) {
+    const size_t row0 = begin * 16;
+    const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
+    t.k->qd8_q4r16_gemm(t.n, row_end - row0, t.groups,
+                        static_cast<const uint8_t*>(w.data) + begin * t.groups * 320, t.xq,
+                        t.xscale, t.xsum, t.y + row0, t.y_stride);
+    return;
+  }
+  const size_t group_bytes = w.group_size / 2;
+  const uint8_t* wr = static_cast<const uint8_t*>(w.data) + begin * t.groups * group_bytes;
+  const uint16_t* sr = static_cast<const uint16_t*>(w.scales) + begin * t.groups;
+  const uint16_t* mr = w.mins ? static_cast<const uint16_t*>(w.mins) + begin * t.groups : nullptr;
+  for (uint32_t i = 0; i < t.n; ++i) {
+    t.k->q4_matvec(rows, t.groups, w.group_size, wr, sr, mr, t.xq + i * t.padded,
+                   t.xscale + i * t.groups, t.xsum + i * t.groups, t.y + i * t.y_stride + begin);
+  }
+}
+
+// One attention call, split over heads.
+struct AttentionTask {
+  const kernels::KernelTable* k;
+  const ModelConfig* c;
+  const ForwardBuffers* b;
+  uint32_t layer, n, pos;
+};
+
+void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
+  const AttentionTask& t = *static_cast<const AttentionTask*>(context);
+  const ModelConfig& c = *t.c;
+  const ForwardBuffers& b = *t.b;
+  const uint32_t hd = c.head_dim;
+  const uint32_t kv_dim = c.kv_dim();
+  const uint32_t q_per_kv = c.n_heads / c.n_kv_heads;
+  const size_t xb_stride = c.dim > c.q_dim() ? c.dim : c.q_dim();
+  const size_t layer_off = static_cast<size_t>(t.layer) * b.max_context * kv_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (size_t h = head_begin; h < head_end; ++h) {
+    float* att = b.att + h * b.max_context;
+    const size_t kv_off = layer_off + (h / q_per_kv) * hd;
+    for (uint32_t i = 0; i < t.n; ++i) {
+      const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
+      const uint32_t last = t.pos + i;  // causal: this token sees positions 0..last
+      for (uint32_t p = 0; p <= last; ++p) {
+        const float* key = b.key_cache + kv_off + static_cast<size_t>(p) * kv_dim;
+        float score = 0.0f;
+        for (uint32_t j = 0; j < hd; ++j) score += q[j] * key[j];
+        att[p] = score * scale;
+      }
+      t.k->softmax(last + 1, att);
+      float* out = b.xb + i * xb_stride + h * hd;
+      std::memset(out, 0, hd * sizeof(float));
+      for (uint32_t p = 0; p <= last; ++p) {
+        const float* v = b.value_cache + kv_off + static_cast<size_t>(p) * kv_dim;
+        const float a = att[p];
+        for (uint32_t j = 0; j < hd; ++j) out[j] += a * v[j];
+      }
+    }
+  }
+}
+
+// Tile of rows (or 16-row blocks) per task: a few tasks per thread to even out the load.
+size_t RowTile(size_t units, size_t threads) {
+  const size_t tasks = threads * 4;
+  return units <= tasks ? 1 : (units + tasks - 1) / tasks;
+}
+
+}  // namespace
+
+void Transformer::Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
+                         size_t y_stride) {
+#if KITE_WITH_XNNPACK
+  if (w.dense != nullptr) {
+    static_cast<xnnpack::DenseLinear*>(w.dense)->Run(n, x, y, pool_->native());
+    return;
+  }
+#endif
+  LinearTask t{k_, &w, n, x, x_stride, y, y_stride, b_.xq, b_.xq_scales, b_.xq_sums, 0, 0};
+  size_t units = w.rows;
+  if (w.dtype == DType::kQ4G) {
+    t.groups = w.groups();
+    t.padded = t.groups * w.group_size;
+    // Activations are quantized once per call, each token row `padded` values long.
+    for (uint32_t i = 0; i < n; ++i) {
+      k_->q8_quantize(w.cols, w.group_size, x + i * x_stride, b_.xq + i * t.padded,
+                      b_.xq_scales + i * t.groups, b_.xq_sums + i * t.groups);
+    }
+    if (w.layout == Layout::kQ4R16G32) units = (w.rows + 15) / 16;
+  }
+  pool_->ParallelFor(units, RowTile(units, pool_->threads()), LinearRange, &t);
 }
 
 void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
@@ -34,87 +152,87 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
       std::memcpy(out, static_cast<const float*>(t.data) + static_cast<size_t>(row) * t.cols,
                   t.cols * sizeof(float));
       return;
-    case DType::kQ4G: {
-      const size_t groups = t.groups();
-      kernels::q4_row_dequant_ref(
-          t.cols, groups, t.group_size,
-          static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row) * groups * (t.group_size / 2),
-          static_cast<const uint16_t*>(t.scales) + static_cast<size_t>(row) * groups,
-          t.mins ? static_cast<const uint16_t*>(t.mins) + static_cast<size_t>(row) * groups : nullptr,
-          out);
-      return;
-    }
     case DType::kQ8C:
       kernels::q8_row_dequant_ref(t.cols,
                                   static_cast<const int8_t*>(t.data) + static_cast<size_t>(row) * t.cols,
                                   static_cast<const float*>(t.scales)[row], out);
+      return;
+    case DType::kQ4G:
+      if (t.layout == Layout::kQ4RowGroups) {
+        const size_t groups = t.groups();
+        kernels::q4_row_dequant_ref(
+            t.cols, groups, t.group_size,
+            static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row) * groups * (t.group_size / 2),
+            static_cast<const uint16_t*>(t.scales) + static_cast<size_t>(row) * groups,
+            t.mins ? static_cast<const uint16_t*>(t.mins) + static_cast<size_t>(row) * groups : nullptr,
+            out);
+        return;
+      }
+      kernels::q4r16_row_dequant_ref(t.cols, t.groups(), static_cast<const uint8_t*>(t.data), row, out);
       return;
     default:
       assert(false && "dtype rejected by the loader");
   }
 }
 
-void Transformer::Attention(uint32_t layer, uint32_t pos) {
+void Transformer::Attention(uint32_t layer, uint32_t n, uint32_t pos) {
   const ModelConfig& c = model_->config();
-  const uint32_t hd = c.head_dim;
-  const uint32_t kv_dim = c.kv_dim();
-  const uint32_t group = c.n_heads / c.n_kv_heads;  // query heads per KV head
-  const size_t layer_off = static_cast<size_t>(layer) * b_.max_context * kv_dim;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (uint32_t h = 0; h < c.n_heads; ++h) {
-    const float* q = b_.q + h * hd;
-    float* att = b_.att + static_cast<size_t>(h) * b_.max_context;
-    const size_t kv_off = layer_off + (h / group) * hd;
-    for (uint32_t t = 0; t <= pos; ++t) {
-      const float* k = b_.key_cache + kv_off + static_cast<size_t>(t) * kv_dim;
-      float score = 0.0f;
-      for (uint32_t i = 0; i < hd; ++i) score += q[i] * k[i];
-      att[t] = score * scale;
-    }
-    k_->softmax(pos + 1, att);
-    float* out = b_.xb + h * hd;
-    std::memset(out, 0, hd * sizeof(float));
-    for (uint32_t t = 0; t <= pos; ++t) {
-      const float* v = b_.value_cache + kv_off + static_cast<size_t>(t) * kv_dim;
-      const float a = att[t];
-      for (uint32_t i = 0; i < hd; ++i) out[i] += a * v[i];
-    }
-  }
+  AttentionTask t{k_, &c, &b_, layer, n, pos};
+  pool_->ParallelFor(c.n_heads, 1, AttentionHeads, &t);
 }
 
-void Transformer::Forward(int32_t token, uint32_t pos, bool want_logits) {
+void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits) {
   const ModelConfig& c = model_->config();
-  assert(token >= 0 && static_cast<uint32_t>(token) < c.vocab_size);
-  assert(pos < b_.max_context);
+  assert(n >= 1 && n <= b_.max_batch && pos + n <= b_.max_context);
   const uint32_t dim = c.dim;
   const uint32_t kv_dim = c.kv_dim();
-  EmbeddingRow(model_->tok_embeddings(), static_cast<uint32_t>(token), b_.x);
+  const size_t xb_stride = dim > c.q_dim() ? dim : c.q_dim();
+  for (uint32_t i = 0; i < n; ++i) {
+    assert(tokens[i] >= 0 && static_cast<uint32_t>(tokens[i]) < c.vocab_size);
+    EmbeddingRow(model_->tok_embeddings(), static_cast<uint32_t>(tokens[i]), b_.x + i * dim);
+  }
 
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_->layer(l);
-    k_->rmsnorm(dim, b_.x, static_cast<const float*>(w.attention_norm.data), c.norm_eps, b_.xb);
+    for (uint32_t i = 0; i < n; ++i) {
+      k_->rmsnorm(dim, b_.x + i * dim, static_cast<const float*>(w.attention_norm.data), c.norm_eps,
+                  b_.xb + i * xb_stride);
+    }
+    // K and V rows go straight into the cache: consecutive positions are kv_dim apart.
     const size_t cache_row = (static_cast<size_t>(l) * b_.max_context + pos) * kv_dim;
-    float* k_row = b_.key_cache + cache_row;
-    float* v_row = b_.value_cache + cache_row;
-    Linear(w.wq, b_.xb, b_.q);
-    Linear(w.wk, b_.xb, k_row);
-    Linear(w.wv, b_.xb, v_row);
-    k_->rope(c.n_heads, c.head_dim, pos, c.rope_theta, b_.q);
-    k_->rope(c.n_kv_heads, c.head_dim, pos, c.rope_theta, k_row);
-    Attention(l, pos);
-    Linear(w.wo, b_.xb, b_.xb2);
-    for (uint32_t i = 0; i < dim; ++i) b_.x[i] += b_.xb2[i];
+    float* k_rows = b_.key_cache + cache_row;
+    float* v_rows = b_.value_cache + cache_row;
+    Linear(w.wq, n, b_.xb, xb_stride, b_.q, c.q_dim());
+    Linear(w.wk, n, b_.xb, xb_stride, k_rows, kv_dim);
+    Linear(w.wv, n, b_.xb, xb_stride, v_rows, kv_dim);
+    for (uint32_t i = 0; i < n; ++i) {
+      k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
+      k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
+    }
+    Attention(l, n, pos);
+    Linear(w.wo, n, b_.xb, xb_stride, b_.xb2, dim);
+    for (uint32_t i = 0; i < n * dim; ++i) b_.x[i] += b_.xb2[i];
 
-    k_->rmsnorm(dim, b_.x, static_cast<const float*>(w.ffn_norm.data), c.norm_eps, b_.xb);
-    Linear(w.w1, b_.xb, b_.hb);
-    Linear(w.w3, b_.xb, b_.hb2);
-    k_->swiglu(c.hidden_dim, b_.hb, b_.hb2);
-    Linear(w.w2, b_.hb, b_.xb);
-    for (uint32_t i = 0; i < dim; ++i) b_.x[i] += b_.xb[i];
+    for (uint32_t i = 0; i < n; ++i) {
+      k_->rmsnorm(dim, b_.x + i * dim, static_cast<const float*>(w.ffn_norm.data), c.norm_eps,
+                  b_.xb + i * xb_stride);
+    }
+    Linear(w.w1, n, b_.xb, xb_stride, b_.hb, c.hidden_dim);
+    Linear(w.w3, n, b_.xb, xb_stride, b_.hb2, c.hidden_dim);
+    for (uint32_t i = 0; i < n; ++i) {
+      k_->swiglu(c.hidden_dim, b_.hb + i * c.hidden_dim, b_.hb2 + i * c.hidden_dim);
+    }
+    Linear(w.w2, n, b_.hb, c.hidden_dim, b_.xb, xb_stride);
+    for (uint32_t i = 0; i < n; ++i) {
+      float* x = b_.x + i * dim;
+      const float* d = b_.xb + i * xb_stride;
+      for (uint32_t j = 0; j < dim; ++j) x[j] += d[j];
+    }
   }
   if (!want_logits) return;
-  k_->rmsnorm(dim, b_.x, static_cast<const float*>(model_->norm().data), c.norm_eps, b_.x);
-  Linear(model_->output(), b_.x, b_.logits);
+  float* last = b_.x + (n - 1) * dim;
+  k_->rmsnorm(dim, last, static_cast<const float*>(model_->norm().data), c.norm_eps, last);
+  Linear(model_->output(), 1, last, dim, b_.logits, c.vocab_size);
 }
 
 }  // namespace kite

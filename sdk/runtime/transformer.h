@@ -1,56 +1,70 @@
-// The Llama-style decoder forward pass over one token (RMSNorm, interleaved RoPE, GQA
-// attention with a KV cache, SwiGLU feed-forward, shared or separate classifier).
+// The Llama-style decoder forward pass (RMSNorm, interleaved RoPE, GQA attention with a KV
+// cache, SwiGLU feed-forward, shared or separate classifier) over a chunk of tokens: a
+// decode step is a chunk of one, prefill runs the prompt in chunks as matrix products.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
+#include "platform/thread_pool.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/model.h"
 
 namespace kite {
 
-/// Arena-backed buffers the forward pass works in (sizes from MemoryPlan).
+/// Arena-backed buffers the forward pass works in (sizes from MemoryPlan). Per-token
+/// buffers hold `max_batch` rows.
 struct ForwardBuffers {
-  float* x;            ///< [dim] residual stream
-  float* xb;           ///< [max(dim, q_dim)]
-  float* xb2;          ///< [dim]
-  float* hb;           ///< [hidden_dim]
-  float* hb2;          ///< [hidden_dim]
-  float* q;            ///< [q_dim]
-  float* att;          ///< [n_heads * max_context]
-  float* logits;       ///< [vocab_size]
-  float* key_cache;    ///< [n_layers * max_context * kv_dim]
-  float* value_cache;  ///< [n_layers * max_context * kv_dim]
-  int8_t* xq;          ///< quantized activation scratch
-  float* xq_scales;    ///< its per-group scales
-  int32_t* xq_sums;    ///< its per-group sums of quantized values
+  uint32_t max_batch;   ///< most tokens per Forward() call (the prefill chunk)
   uint32_t max_context;
+  float* x;            ///< [max_batch][dim] residual stream
+  float* xb;           ///< [max_batch][max(dim, q_dim)]
+  float* xb2;          ///< [max_batch][dim]
+  float* hb;           ///< [max_batch][hidden_dim]
+  float* hb2;          ///< [max_batch][hidden_dim]
+  float* q;            ///< [max_batch][q_dim]
+  float* att;          ///< [n_heads][max_context] attention scores, one row per head
+  float* logits;       ///< [vocab_size], for the last token of a chunk
+  float* key_cache;    ///< [n_layers][max_context][kv_dim]
+  float* value_cache;  ///< [n_layers][max_context][kv_dim]
+  int8_t* xq;          ///< [max_batch][xq_stride] quantized activations
+  float* xq_scales;    ///< [max_batch][xq_groups] their per-group scales
+  int32_t* xq_sums;    ///< [max_batch][xq_groups] their per-group sums
+  size_t xq_stride;    ///< int8 values per token row (widest padded input)
+  size_t xq_groups;    ///< groups per token row
 };
 
-/// Runs the model one token at a time. Holds no memory of its own; not thread-safe (one
-/// per session). Kernels are picked by the caller once (KernelTable).
+/// Runs the model. Holds no memory of its own; not thread-safe (one per session). Kernels
+/// are picked once by the caller (KernelTable); work is spread over `pool`.
 class Transformer {
  public:
   Transformer() = default;
-  Transformer(const Model* model, const kernels::KernelTable* kernels, const ForwardBuffers& buffers)
-      : model_(model), k_(kernels), b_(buffers) {}
+  Transformer(const Model* model, const kernels::KernelTable* kernels, ThreadPool* pool,
+              const ForwardBuffers& buffers)
+      : model_(model), k_(kernels), pool_(pool), b_(buffers) {}
 
-  /// Processes `token` at position `pos` (pos < max_context, token < vocab_size: the
-  /// caller checks), appending to the KV cache. When `want_logits`, writes the next-token
-  /// logits to buffers().logits.
-  void Forward(int32_t token, uint32_t pos, bool want_logits);
+  /// Processes tokens[0..n) at positions pos..pos+n-1 (1 <= n <= max_batch,
+  /// pos + n <= max_context, every token < vocab_size: the caller checks), appending to
+  /// the KV cache. When `want_logits`, writes the logits after the last token to
+  /// buffers().logits.
+  void Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits);
 
   const ForwardBuffers& buffers() const { return b_; }
+  const kernels::KernelTable& kernels() const { return *k_; }
 
  private:
-  // y = W x for any supported weight dtype.
-  void Linear(const TensorView& w, const float* x, float* y);
+  // y[t] = W x[t] for t < n; x rows are `x_stride` floats apart, y rows `y_stride`.
+  void Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
+              size_t y_stride);
   // Writes row `row` of an embedding-shaped tensor to `out` as f32.
   void EmbeddingRow(const TensorView& t, uint32_t row, float* out);
-  void Attention(uint32_t layer, uint32_t pos);
+  // Causal attention of the chunk's queries over the cache of `layer` (positions up to
+  // pos + i for token i); writes each head's output into xb.
+  void Attention(uint32_t layer, uint32_t n, uint32_t pos);
 
   const Model* model_ = nullptr;
   const kernels::KernelTable* k_ = nullptr;
+  ThreadPool* pool_ = nullptr;
   ForwardBuffers b_{};
 };
 

@@ -176,7 +176,7 @@ TEST_F(BadModelFile, HostileTensorExtents) {
                     }),
                     KITE_ERR_INVALID_MODEL, wq);
   EXPECT_OPEN_FAILS(EditMetadata(good_, [&](kite::schema::Model* m) {
-                      FindTensor(m, wq)->mutable_scales()->mutate_size(2);
+                      FindTensor(m, "tok_embeddings")->mutable_scales()->mutate_size(2);
                     }),
                     KITE_ERR_INVALID_MODEL, "scales");
 }
@@ -198,6 +198,18 @@ TEST_F(BadModelFile, HostileShapesAndDtypes) {
                       FindTensor(m, "layers.1.attention.wk")->mutate_group_size(7);
                     }),
                     KITE_ERR_INVALID_MODEL, "group_size");
+  EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
+                      FindTensor(m, "layers.1.attention.wk")->mutate_group_size(64);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "group_size 32");
+  EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
+                      FindTensor(m, "layers.3.feed_forward.w1")->mutate_layout(kite::schema::Layout::Q4_ROW_GROUPS);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "layers.3.feed_forward.w1");
+  EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
+                      FindTensor(m, "layers.3.feed_forward.w1")->mutate_layout(static_cast<kite::schema::Layout>(9));
+                    }),
+                    KITE_ERR_UNSUPPORTED, "layout 9");
   EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
                       FindTensor(m, "layers.1.attention.wk")->mutate_dtype(static_cast<kite::schema::DType>(77));
                     }),

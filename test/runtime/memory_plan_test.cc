@@ -22,8 +22,9 @@ TEST(MemoryPlan, Stories260KContext512IsPinned) {
   EXPECT_EQ(plan->kv_cache_bytes, 2u * 5 * 512 * 32 * 4);
   std::printf("arena for stories260K q4, context 512: %zu bytes (KV cache %zu, activations %zu)\n",
               plan->total_bytes, plan->kv_cache_bytes, plan->activation_bytes);
-  // Threshold: fails if the arena grows past today's 713,024 bytes plus 1%.
-  EXPECT_LE(plan->total_bytes, 720000u);
+  // Threshold: fails if the arena (default prefill_chunk 64) grows past today's 871,488
+  // bytes plus 1%.
+  EXPECT_LE(plan->total_bytes, 880000u);
   EXPECT_GE(plan->total_bytes, plan->kv_cache_bytes);
   // Deterministic and linear in the context.
   o.max_context = 256;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tools/convert/quantize.h"
+#include "tools/convert/synthetic.h"
 
 namespace kite::convert {
 namespace {
@@ -19,13 +20,32 @@ absl::Status Usage(const std::string& message) {
 std::string HelpText() {
   return absl::StrCat(
       "Usage: kite-convert INPUT [options] -o OUT.kite\n"
+      "       kite-convert --synthetic NAME [--vocab N] [--seed S] [options] -o OUT.kite\n"
       "\n"
-      "Converts a model checkpoint into a .kite file for the Kite runtime.\n"
+      "Converts a model checkpoint into a .kite file for the Kite runtime, or makes a\n"
+      "model with random weights at a real model's shape (for benchmarks).\n"
       "\n"
       "INPUT\n"
       "  A llama2.c legacy checkpoint (.bin with the 7-integer header). GGUF files,\n"
       "  Hugging Face folders and llama2.c v1/v2 exports are recognized but not\n"
       "  supported yet.\n"
+      "\n"
+      "Synthetic models (no INPUT, nothing downloaded)\n"
+      "  --synthetic NAME      Generate deterministic pseudo-random weights (roughly\n"
+      "                        normal, std 0.02; norms 1.0) and a synthetic tokenizer\n"
+      "                        (<unk> <s> </s>, 256 byte tokens, then printable filler\n"
+      "                        pieces) at the shape NAME. The text it generates is\n"
+      "                        gibberish: these files measure speed and memory only.\n"
+      "                        Shapes:\n",
+      SyntheticModelTable(),
+      "  --vocab N             Vocabulary size instead of the shape's own (",
+      kSyntheticMinVocab, "..", kSyntheticMaxVocab, "),\n"
+      "                        e.g. smollm-135m --vocab 32000.\n"
+      "  --seed S              Seed of the weights (an unsigned integer). Default: 0.\n"
+      "                        The same NAME, --vocab, --seed and options always give\n"
+      "                        the same file.\n"
+      "  --threads N           Tensors generated and quantized at once. Default: one\n"
+      "                        per CPU.\n"
       "\n"
       "Options\n"
       "  -o, --output PATH     The .kite file to write (required). It is written to\n"
@@ -55,7 +75,8 @@ std::string HelpText() {
       "Exit status: 0 success, 1 conversion failed, 2 bad command line.\n"
       "\n"
       "Example\n"
-      "  kite-convert stories260K.bin --tokenizer tok512.bin --quant q4 -o stories260K-q4.kite\n");
+      "  kite-convert stories260K.bin --tokenizer tok512.bin --quant q4 -o stories260K-q4.kite\n"
+      "  kite-convert --synthetic tinyllama-1.1b --quant q4 -o tinyllama-q4.kite\n");
 }
 
 absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args) {
@@ -63,6 +84,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   bool quant_set = false;
   bool group_size_set = false;
   bool keep_set = false;
+  bool vocab_set = false;
+  bool seed_set = false;
+  bool threads_set = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -91,7 +115,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     }
     const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
                        name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
-                       name == "--q4-groups";
+                       name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
+                       name == "--seed" || name == "--threads";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -112,6 +137,25 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         return Usage(absl::StrCat("--quant must be f32 or q4, not '", value, "'"));
       }
       quant_set = true;
+    } else if (name == "--synthetic") {
+      o.synthetic = value;
+    } else if (name == "--vocab") {
+      if (!absl::SimpleAtoi(value, &o.vocab) || o.vocab < kSyntheticMinVocab ||
+          o.vocab > kSyntheticMaxVocab) {
+        return Usage(absl::StrCat("--vocab must be an integer in [", kSyntheticMinVocab, ", ",
+                                  kSyntheticMaxVocab, "], not '", value, "'"));
+      }
+      vocab_set = true;
+    } else if (name == "--seed") {
+      if (!absl::SimpleAtoi(value, &o.seed)) {
+        return Usage(absl::StrCat("--seed must be an unsigned integer, not '", value, "'"));
+      }
+      seed_set = true;
+    } else if (name == "--threads") {
+      if (!absl::SimpleAtoi(value, &o.threads) || o.threads < 1 || o.threads > 1024) {
+        return Usage(absl::StrCat("--threads must be an integer in [1, 1024], not '", value, "'"));
+      }
+      threads_set = true;
     } else if (name == "--q4-groups") {
       if (value != "asym" && value != "sym") {
         return Usage(absl::StrCat("--q4-groups must be asym or sym, not '", value, "'"));
@@ -136,7 +180,22 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
       group_size_set = true;
     }
   }
-  if (o.input.empty()) return Usage("no input checkpoint given (see --help)");
+  if (!o.synthetic.empty()) {
+    if (!o.input.empty()) {
+      return Usage(absl::StrCat("give either an input checkpoint or --synthetic, not both ('",
+                                o.input, "' and --synthetic ", o.synthetic, ")"));
+    }
+    if (!o.tokenizer.empty()) {
+      return Usage("--tokenizer does not apply to --synthetic (it makes its own tokenizer)");
+    }
+    absl::StatusOr<SourceConfig> config = SyntheticConfig(o.synthetic, o.vocab);
+    if (!config.ok()) return Usage(std::string(config.status().message()));
+  } else if (vocab_set || seed_set || threads_set) {
+    return Usage("--vocab, --seed and --threads only apply to --synthetic NAME");
+  }
+  if (o.input.empty() && o.synthetic.empty()) {
+    return Usage("no input checkpoint given (or --synthetic NAME; see --help)");
+  }
   if (o.output.empty()) return Usage("no output file given: add -o OUT.kite");
   if (group_size_set && o.convert.quant != QuantMode::kQ4) {
     return Usage(quant_set ? "--group-size only applies to --quant q4"
@@ -156,6 +215,10 @@ std::string OptionsForProvenance(const CliOptions& o) {
                     o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);
+  if (!o.synthetic.empty()) {
+    absl::StrAppend(&s, " --synthetic ", o.synthetic, " --seed ", o.seed);
+    if (o.vocab > 0) absl::StrAppend(&s, " --vocab ", o.vocab);
+  }
   return s;
 }
 

@@ -13,22 +13,30 @@ namespace kite::convert {
 /// Parsed kite-convert options.
 struct CliOptions {
   bool help = false;        ///< --help / -h given: print HelpText() and exit 0
-  std::string input;        ///< the checkpoint to convert
+  std::string input;        ///< the checkpoint to convert (empty with --synthetic)
   std::string tokenizer;    ///< --tokenizer; empty: look beside the input
   std::string output;       ///< -o / --output
   ConvertOptions convert;   ///< --quant, --group-size
+  /// --synthetic NAME: generate random weights at this shape (see synthetic.h) instead of
+  /// reading an input; empty otherwise.
+  std::string synthetic;
+  int64_t vocab = 0;        ///< --vocab N (with --synthetic); 0: the shape's own vocabulary
+  uint64_t seed = 0;        ///< --seed S (with --synthetic)
+  unsigned threads = 0;     ///< --threads N (with --synthetic); 0: one per CPU
 };
 
 /// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".
-/// Any problem (unknown option, missing or bad value, no input, no output, two inputs) is
-/// an InvalidArgument error whose message is meant for the user; callers exit with 2.
+/// Any problem (unknown option, missing or bad value, no input, no output, two inputs, an
+/// input together with --synthetic, an unknown synthetic shape) is an InvalidArgument error
+/// whose message is meant for the user; callers exit with 2.
 absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args);
 
 /// The --help text: usage, every option with its default, and an example.
 std::string HelpText();
 
 /// The options as a canonical command-line fragment, recorded in the file's provenance
-/// (e.g. "--quant q4 --group-size 32 --tokenizer tok512.bin").
+/// (e.g. "--quant q4 --group-size 32 --tokenizer tok512.bin"; a synthetic model adds
+/// " --synthetic NAME --seed S" and, when given, " --vocab N").
 std::string OptionsForProvenance(const CliOptions& options);
 
 }  // namespace kite::convert

@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "tools/convert/quantize.h"
 
 namespace kite::convert {
@@ -26,6 +28,42 @@ DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
   }
   return DType::kQ4G;
 }
+
+namespace {
+
+// Repacks a row-group Q4 matrix (group 32) into Q4_R16_G32: unsigned nibbles u = q + 8,
+// scale d, offset o = min - 8 d (so that w = d u + o), then the kernels' block order.
+// Returns the packed bytes; *restored gets the weights the packed form holds.
+std::vector<uint8_t> PackForKernels(const Q4Matrix& q, std::vector<float>* restored) {
+  const uint64_t groups = q.groups();
+  const uint64_t padded = groups * 32;
+  std::vector<uint8_t> u(q.rows * padded);
+  std::vector<uint16_t> o(q.rows * groups);
+  for (uint64_t r = 0; r < q.rows; ++r) {
+    for (uint64_t c = 0; c < padded; ++c) {
+      const uint8_t byte = q.data[(r * padded + c) / 2];
+      u[r * padded + c] = (c % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+    }
+    for (uint64_t g = 0; g < groups; ++g) {
+      const float d = HalfToFloat(q.scales[r * groups + g]);
+      const float m = q.mins.empty() ? 0.0f : HalfToFloat(q.mins[r * groups + g]);
+      o[r * groups + g] = FloatToHalf(m - 8.0f * d);
+    }
+  }
+  std::vector<uint8_t> packed(kernels::Q4R16PackedBytes(q.rows, q.cols));
+  kernels::PackQ4R16(q.rows, q.cols, u.data(), q.scales.data(), o.data(), packed.data());
+  restored->resize(q.rows * q.cols);
+  for (uint64_t r = 0; r < q.rows; ++r) {
+    for (uint64_t c = 0; c < q.cols; ++c) {
+      const uint64_t g = c / 32;
+      (*restored)[r * q.cols + c] = HalfToFloat(q.scales[r * groups + g]) * u[r * padded + c] +
+                                    HalfToFloat(o[r * groups + g]);
+    }
+  }
+  return packed;
+}
+
+}  // namespace
 
 absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
                                          const ConvertOptions& options) {
@@ -75,9 +113,17 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
                                   options.group_size)
           : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size);
   if (!q.ok()) return fail(q.status().message());
+  out.group_size = options.group_size;
+  if (options.q4_packed && options.group_size == 32) {
+    std::vector<float> restored;
+    out.data = PackForKernels(*q, &restored);
+    out.layout = Layout::kQ4R16G32;
+    out.quant_rel_rms_error = static_cast<float>(
+        RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    return out;
+  }
   const std::vector<float> restored = DequantizeQ4G(*q);
   out.layout = Layout::kQ4RowGroups;
-  out.group_size = options.group_size;
   out.quant_rel_rms_error = static_cast<float>(
       RelativeRmsError(source.data.data(), restored.data(), restored.size()));
   out.data = std::move(q->data);

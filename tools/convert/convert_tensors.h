@@ -36,6 +36,11 @@ struct ConvertOptions {
   /// q4 mode: asymmetric groups (f16 scale + f16 min, 5 bits/weight) when true; scale
   /// only (4.5 bits/weight) when false.
   bool q4_asymmetric = true;
+  /// q4 mode with group_size 32: store the kernels' packed layout Q4_R16_G32 (blocks of 16
+  /// rows, scales and offsets beside their nibbles) when true; the plain row-group layout
+  /// (Q4_ROW_GROUPS, read by the reference kernels only) when false. Other group sizes
+  /// always use row groups.
+  bool q4_packed = true;
   /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
   std::vector<std::string> keep_8bit = DefaultKeep8Bit();
 };

@@ -245,7 +245,16 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
       return absl::OkStatus();
     }
     case DType::kQ4G: {
-      if (t.layout != Layout::kQ4RowGroups) return fail("Q4_G tensors must be Q4_ROW_GROUPS");
+      if (t.layout == Layout::kQ4R16G32) {
+        if (t.group_size != 32) return fail("Q4_R16_G32 tensors need group size 32");
+        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 320;
+        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                      t.data.size(), bytes));
+        }
+        return absl::OkStatus();
+      }
+      if (t.layout != Layout::kQ4RowGroups) return fail("Q4_G tensors must be Q4_ROW_GROUPS or Q4_R16_G32");
       if (t.group_size == 0 || t.group_size % 2 != 0) return fail("group size must be even");
       const uint64_t groups = (cols + t.group_size - 1) / t.group_size;
       const uint64_t data = rows * groups * t.group_size / 2;

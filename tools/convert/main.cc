@@ -2,8 +2,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,7 @@
 #include "tools/convert/llama2c_checkpoint.h"
 #include "tools/convert/llama2c_tokenizer.h"
 #include "tools/convert/report.h"
+#include "tools/convert/synthetic.h"
 
 #ifndef KITE_VERSION
 #define KITE_VERSION "0.0.0"
@@ -55,6 +59,41 @@ class ProgressPrinter : public ConvertProgress {
   bool open_ = false;
 };
 
+// Progress of a parallel conversion: one line per finished tensor, "[done/total] name shape
+// dtype", in completion order (on a terminal each line overwrites the previous one).
+class CompletionPrinter : public ConvertProgress {
+ public:
+  CompletionPrinter() : tty_(isatty(fileno(stderr)) == 1) {}
+
+  void End(size_t index, size_t total, const KiteTensor& stored) override {
+    ++finished_;
+    const int width = static_cast<int>(absl::StrCat(total).size());
+    const bool last = finished_ == total;
+    std::fprintf(stderr, "%s[%*zu/%zu] %s %s %s done%s", tty_ ? "\r\033[K" : "", width,
+                 finished_, total, stored.name.c_str(), ShapeString(stored.shape).c_str(),
+                 DTypeName(stored.dtype), tty_ && !last ? "" : "\n");
+    std::fflush(stderr);
+    open_ = tty_ && !last;
+  }
+  void Break() {
+    if (open_) std::fputs("\n", stderr);
+    open_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool open_ = false;
+  size_t finished_ = 0;
+};
+
+void PrintConfig(const SourceConfig& c) {
+  std::fprintf(stderr,
+               "config: dim %u, hidden %u, layers %u, heads %u, kv heads %u, vocab %u, "
+               "seq_len %u, %s classifier\n",
+               c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size,
+               c.max_seq_len, c.tied_embeddings ? "shared" : "separate");
+}
+
 std::string BaseName(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -91,6 +130,48 @@ int Fail(const absl::Status& status) {
   return kExitFailure;
 }
 
+// kite-convert --synthetic NAME: generates the weights tensor by tensor on worker threads,
+// converting and freeing each one, so the f32 model never exists in memory as a whole.
+int RunSynthetic(const CliOptions& options) {
+  absl::StatusOr<SourceConfig> config = SyntheticConfig(options.synthetic, options.vocab);
+  if (!config.ok()) return Fail(config.status());
+  const unsigned threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::fprintf(stderr, "generating synthetic %s (seed %llu, %u threads)\n",
+               options.synthetic.c_str(), static_cast<unsigned long long>(options.seed),
+               threads);
+  PrintConfig(*config);
+
+  const TokenizerTables tokenizer = MakeSyntheticTokenizer(config->vocab_size);
+  KiteModel model;
+  model.config = *config;
+  model.tokenizer = &tokenizer;
+  model.provenance.source = absl::StrCat("synthetic:", options.synthetic);
+  model.provenance.source_format = "synthetic";
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  model.provenance.options = OptionsForProvenance(options);
+
+  const auto start = std::chrono::steady_clock::now();
+  CompletionPrinter progress;
+  absl::StatusOr<std::vector<KiteTensor>> tensors = ConvertSyntheticTensors(
+      SyntheticTensorShapes(*config), options.seed, options.convert, &progress, threads);
+  if (!tensors.ok()) {
+    progress.Break();
+    return Fail(tensors.status());
+  }
+  model.tensors = std::move(*tensors);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "generated and converted %zu tensors in %.1f s\n", model.tensors.size(),
+               seconds);
+
+  std::fprintf(stderr, "writing %s\n", options.output.c_str());
+  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
+  if (!written.ok()) return Fail(written.status());
+  std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
+  return 0;
+}
+
 int Run(const std::vector<std::string>& args) {
   absl::StatusOr<CliOptions> parsed = ParseCommandLine(args);
   if (!parsed.ok()) {
@@ -103,6 +184,7 @@ int Run(const std::vector<std::string>& args) {
     std::fputs(HelpText().c_str(), stdout);
     return 0;
   }
+  if (!options.synthetic.empty()) return RunSynthetic(options);
 
   absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
   if (!format.ok()) return Fail(format.status());
@@ -131,12 +213,7 @@ int Run(const std::vector<std::string>& args) {
   std::fprintf(stderr, "reading %s (llama2.c checkpoint)\n", options.input.c_str());
   absl::StatusOr<SourceModel> source = ReadLlama2cCheckpoint(options.input);
   if (!source.ok()) return Fail(source.status());
-  const SourceConfig& c = source->config;
-  std::fprintf(stderr,
-               "config: dim %u, hidden %u, layers %u, heads %u, kv heads %u, vocab %u, "
-               "seq_len %u, %s classifier\n",
-               c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size,
-               c.max_seq_len, c.tied_embeddings ? "shared" : "separate");
+  PrintConfig(source->config);
 
   KiteModel model;
   model.config = source->config;

@@ -79,6 +79,10 @@ typedef struct kite_model_options {
   /** Nonzero: check the CRC-32C of every weight segment while opening (reads the whole
       file once). The metadata checksum is always checked. Default 0. */
   int32_t verify_checksums;
+  /** Highest instruction set the kernels may use: NULL or "best" (default), or "scalar",
+      "avx2", "avxvnni", "avx512vnni" to force a lower one (for testing). The environment
+      variable KITE_ISA sets the default. */
+  const char* max_isa;
 } kite_model_options;
 
 /** Fills `options` with defaults. */
@@ -149,9 +153,12 @@ typedef struct kite_session_options {
   uint32_t max_context;
   /** Worker threads; >= 1. Default 1. */
   uint32_t threads;
+  /** Most prompt tokens processed together during prefill, 1..1024. Default 64. Larger
+      chunks are faster up to a point; activation memory grows with the chunk. */
+  uint32_t prefill_chunk;
 } kite_session_options;
 
-/** Fills `options` with defaults (max_context 512, threads 1). */
+/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64). */
 void kite_session_options_init(kite_session_options* options);
 
 /**

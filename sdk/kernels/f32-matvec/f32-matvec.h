@@ -13,4 +13,16 @@ using F32MatvecFn = void (*)(size_t rows, size_t cols, const float* w, const flo
 /// Scalar reference (the specification).
 void f32_matvec_ref(size_t rows, size_t cols, const float* w, const float* x, float* y);
 
+/// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Sums in a different order than the reference: |y - y_ref| <= 1e-5 * sum_c |w x|
+/// in practice.
+void f32_matvec_avx2(size_t rows, size_t cols, const float* w, const float* x, float* y);
+
+/// AVX-512 variant; the CPU must support AVX512F/BW/VL/DQ + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Sums in a different order than the reference: |y - y_ref| <= 1e-5 * sum_c |w x|
+/// in practice.
+void f32_matvec_avx512(size_t rows, size_t cols, const float* w, const float* x, float* y);
+
 }  // namespace kite::kernels

@@ -18,4 +18,18 @@ using Q8QuantizeFn = void (*)(size_t n, size_t group, const float* x, int8_t* q,
 void q8_quantize_ref(size_t n, size_t group, const float* x, int8_t* q, float* scales,
                      int32_t* sums);
 
+/// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Bit-identical to the reference (q, scales, sums and padding), for every input
+/// including zeros, denormals, inf and NaN.
+void q8_quantize_avx2(size_t n, size_t group, const float* x, int8_t* q, float* scales,
+                      int32_t* sums);
+
+/// AVX-512 variant; the CPU must support AVX512F/BW/VL/DQ + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Bit-identical to the reference (q, scales, sums and padding), for every input
+/// including zeros, denormals, inf and NaN.
+void q8_quantize_avx512(size_t n, size_t group, const float* x, int8_t* q, float* scales,
+                        int32_t* sums);
+
 }  // namespace kite::kernels

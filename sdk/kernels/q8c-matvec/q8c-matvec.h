@@ -16,4 +16,18 @@ using Q8cMatvecFn = void (*)(size_t rows, size_t cols, const int8_t* w, const fl
 void q8c_matvec_ref(size_t rows, size_t cols, const int8_t* w, const float* scales, const float* x,
                     float* y);
 
+/// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Sums in a different order than the reference: |y - y_ref| <= 1e-5 *
+/// |scales[r]| * sum_c |w x| in practice.
+void q8c_matvec_avx2(size_t rows, size_t cols, const int8_t* w, const float* scales,
+                     const float* x, float* y);
+
+/// AVX-512 variant; the CPU must support AVX512F/BW/VL/DQ + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Sums in a different order than the reference: |y - y_ref| <= 1e-5 *
+/// |scales[r]| * sum_c |w x| in practice.
+void q8c_matvec_avx512(size_t rows, size_t cols, const int8_t* w, const float* scales,
+                       const float* x, float* y);
+
 }  // namespace kite::kernels

@@ -12,4 +12,18 @@ using RopeFn = void (*)(size_t n_heads, size_t head_dim, size_t pos, float theta
 /// Scalar reference (the specification).
 void rope_ref(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
 
+/// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Computes the head_dim / 2 angles with libm exactly as the reference, then rotates
+/// all heads with vector multiplies and adds (no FMA): same results as the reference.
+/// Uses 2 KB of stack; no other memory.
+void rope_avx2(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
+
+/// AVX-512 variant; the CPU must support AVX512F/BW/VL/DQ + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Computes the head_dim / 2 angles with libm exactly as the reference, then rotates
+/// all heads with vector multiplies and adds (no FMA): same results as the reference.
+/// Uses 2 KB of stack; no other memory.
+void rope_avx512(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
+
 }  // namespace kite::kernels

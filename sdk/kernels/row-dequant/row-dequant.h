@@ -12,6 +12,10 @@ namespace kite::kernels {
 void q4_row_dequant_ref(size_t cols, size_t groups, size_t group, const uint8_t* row,
                         const uint16_t* scales, const uint16_t* mins, float* out);
 
+/// Dequantizes row `row` of a Q4_R16_G32 tensor (`data` is the tensor's data extent,
+/// `groups` = ceil(cols / 32)) into `cols` floats. Pure; thread-safe.
+void q4r16_row_dequant_ref(size_t cols, size_t groups, const uint8_t* data, size_t row, float* out);
+
 /// Converts `cols` f16 values to f32.
 void f16_row_dequant_ref(size_t cols, const uint16_t* row, float* out);
 

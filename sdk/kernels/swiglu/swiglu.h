@@ -11,4 +11,16 @@ using SwigluFn = void (*)(size_t n, float* gate, const float* up);
 /// Scalar reference (the specification).
 void swiglu_ref(size_t n, float* gate, const float* up);
 
+/// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Uses a polynomial exp (max error 1 ulp, sdk/kernels/simd/): relative difference
+/// to the reference a few ulp.
+void swiglu_avx2(size_t n, float* gate, const float* up);
+
+/// AVX-512 variant; the CPU must support AVX512F/BW/VL/DQ + FMA (x86-64 builds with GCC or
+/// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
+/// Uses a polynomial exp (max error 1 ulp, sdk/kernels/simd/): relative difference
+/// to the reference a few ulp.
+void swiglu_avx512(size_t n, float* gate, const float* up);
+
 }  // namespace kite::kernels

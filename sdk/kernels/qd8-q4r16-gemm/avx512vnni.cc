@@ -1,0 +1,170 @@
+// qd8-q4r16-gemm with AVX-512 VNNI: one zmm lane per row of a 16-row block, so a 64-byte
+// slice of a block feeds vpdpbusd directly with 4 activation bytes broadcast to all lanes.
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma -mf16c.
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_ps()
+// (GCC PR 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cassert>
+#include <cstring>
+
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+
+namespace kite::kernels {
+namespace {
+
+// Tokens sharing one pass over a row block's weights (prefill reuses each unpacked block
+// for all of them). 8 keeps 8 unpacked weights + 8 accumulators + 8 dot products in the
+// 32 zmm registers.
+constexpr size_t kTokenTile = 8;
+// Groups whose xscale * xsum products are computed at once into a stack buffer (so the
+// inner loop reads them with a broadcast memory operand).
+constexpr size_t kGroupChunk = 64;
+
+// Dot products start from the bits of 1.5 * 2^23 instead of 0: |dot| <= 32 * 15 * 128 <
+// 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and one
+// subtraction replaces an int->float conversion.
+constexpr int32_t kMagicBits = 0x4B400000;
+constexpr float kMagic = 12582912.0f;
+
+inline __m512i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm512_set1_epi32(v);
+}
+
+// acc += u * (4 bytes at x broadcast to every lane). GCC does not fold the broadcast into
+// vpdpbusd's memory operand by itself; spelled out, it saves a separate vpbroadcastd per
+// product.
+struct Bytes4 {
+  int8_t b[4];
+};
+inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
+#if defined(__GNUC__)
+  __asm__("vpdpbusd %2%{1to16%}, %1, %0"
+          : "+v"(acc)
+          : "v"(u), "m"(*reinterpret_cast<const Bytes4*>(x)));
+  return acc;
+#else
+  return _mm512_dpbusd_epi32(acc, u, Broadcast4(x));
+#endif
+}
+
+// y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
+template <size_t T>
+void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+               const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask) {
+  // Fewer tokens than the dot product latency: split each dot product in two chains.
+  constexpr bool kSplit = T <= 2;
+  const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
+  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
+  const __m512 magic = _mm512_set1_ps(kMagic);
+  const size_t x_stride = groups * kQ4R16GroupSize;
+  __m512 acc[T];
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  alignas(64) float xsx[T][kGroupChunk];
+
+  for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
+    const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
+    for (size_t t = 0; t < T; ++t) {
+      for (size_t g = 0; g < gn; g += 16) {
+        const size_t n = gn - g < 16 ? gn - g : 16;
+        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+        const __m512 s = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
+        const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
+        _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(s, _mm512_cvtepi32_ps(c)));
+      }
+    }
+    for (size_t g = 0; g < gn; ++g) {
+      const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
+      // Slice p holds, per row (one dword lane), columns p*4..p*4+3 in the low nibbles and
+      // 16+p*4..16+p*4+3 in the high nibbles.
+      __m512i lo[4], hi[4];
+#pragma GCC unroll 4
+      for (size_t p = 0; p < 4; ++p) {
+        const __m512i v = _mm512_loadu_si512(blk + p * 64);
+        lo[p] = _mm512_and_si512(v, nibble_mask);
+        hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble_mask);
+      }
+      const __m512 d = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
+      const __m512 o = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) {
+        const int8_t* x = xq + t * x_stride + (g0 + g) * kQ4R16GroupSize;
+        // vpdpbusd multiplies unsigned bytes (the nibbles) by signed bytes (activations):
+        // exactly u * xq, summed 4 at a time into each row's int32 lane.
+        __m512i s0 = magic_bits;
+        __m512i s1 = kSplit ? _mm512_setzero_si512() : magic_bits;
+#pragma GCC unroll 4
+        for (size_t p = 0; p < 4; ++p) s0 = DotBroadcast(s0, lo[p], x + p * 4);
+        if (kSplit) {
+#pragma GCC unroll 4
+          for (size_t p = 0; p < 4; ++p) {
+            s1 = DotBroadcast(s1, hi[p], x + 16 + p * 4);
+          }
+          s0 = _mm512_add_epi32(s0, s1);
+        } else {
+#pragma GCC unroll 4
+          for (size_t p = 0; p < 4; ++p) {
+            s0 = DotBroadcast(s0, hi[p], x + 16 + p * 4);
+          }
+        }
+        const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s0), magic);
+        const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
+        acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
+        acc[t] = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[t][g]), acc[t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                               const int8_t* xq, const float* xscale, const int32_t* xsum,
+                               float* y, size_t y_stride) {
+  assert(m >= 1 && rows >= 1 && groups >= 1);
+  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
+  assert(y != nullptr && y_stride >= rows);
+  const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
+  const size_t x_stride = groups * kQ4R16GroupSize;
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
+    const size_t block_rows = rows - b * kQ4R16BlockRows;
+    const __mmask16 mask =
+        block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
+                         : static_cast<__mmask16>((1u << block_rows) - 1u);
+    float* yb = y + b * kQ4R16BlockRows;
+    size_t t = 0;
+    for (; t + kTokenTile <= m; t += kTokenTile) {
+      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
+                            xsum + t * groups, yb + t * y_stride, y_stride, mask);
+    }
+    const int8_t* xt = xq + t * x_stride;
+    const float* st = xscale + t * groups;
+    const int32_t* ct = xsum + t * groups;
+    float* yt = yb + t * y_stride;
+    switch (m - t) {
+      case 0: break;
+      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 4: BlockTile<4>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 5: BlockTile<5>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 6: BlockTile<6>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 7: BlockTile<7>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      default: assert(false);
+    }
+  }
+}
+
+}  // namespace kite::kernels

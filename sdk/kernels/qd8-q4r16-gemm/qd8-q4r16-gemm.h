@@ -1,0 +1,67 @@
+// 4-bit weights (layout Q4_R16_G32) x dynamically quantized int8 activations -> f32:
+// the matrix products of decode (m = 1 token, bound by memory bandwidth) and prefill
+// (m tokens at once, bound by int8 compute).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::kernels {
+
+/// Rows per block of the Q4_R16_G32 layout (the weight matrix's rows are padded to it).
+inline constexpr size_t kQ4R16BlockRows = 16;
+/// Columns per block = the quantization group (activations use the same group).
+inline constexpr size_t kQ4R16GroupSize = 32;
+/// Bytes per 16 x 32 block: 256 bytes of nibbles, 16 f16 scales, 16 f16 offsets.
+inline constexpr size_t kQ4R16BlockBytes = 320;
+/// Byte offsets of the scales and offsets inside a block.
+inline constexpr size_t kQ4R16ScalesOffset = 256;
+inline constexpr size_t kQ4R16OffsetsOffset = 288;
+
+/// y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_{j<32} u[r][g][j] * xq[t][g][j]
+///                                 + o[r][g] * xsum[t][g])
+/// for tokens t < m and output rows r < rows, i.e. y = x * W^T with W[r][k] = d * u + o.
+///
+/// - `m`: number of tokens (activation rows), >= 1.
+/// - `rows`: output rows to write, >= 1. The kernel reads ceil(rows / 16) row blocks.
+/// - `groups`: K / 32 (the padded input width in groups), >= 1.
+/// - `w`: Q4_R16_G32 data (sdk/schema/kite.fbs) starting at the first 16-row block to
+///   compute: ceil(rows / 16) * groups * 320 bytes; no alignment required. To split rows
+///   between threads, pass w + (first_row / 16) * groups * 320 with first_row a multiple
+///   of 16, and y + first_row.
+/// - `xq`: int8 activations, token t at xq + t * groups * 32 (from q8_quantize with
+///   group 32; any int8 value, including -128, is handled exactly).
+/// - `xscale`, `xsum`: per token t and group g at [t * groups + g]: the f32 scale and the
+///   int32 sum of the group's 32 xq values (must be consistent with xq).
+/// - `y`: output, token t's row r at y[t * y_stride + r]; `y_stride` >= rows (in floats).
+///   Only those m * rows floats are written; nothing else in y is touched.
+///
+/// Integer dot products are exact; the f32 accumulation over groups may differ between
+/// variants in order (results agree to float rounding). Kernels assert their
+/// preconditions, allocate nothing, and are pure: thread-safe when calls write disjoint
+/// parts of y.
+using Qd8Q4r16GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                                const int8_t* xq, const float* xscale, const int32_t* xsum,
+                                float* y, size_t y_stride);
+
+/// Scalar reference (the specification); runs anywhere.
+void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                        const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                        size_t y_stride);
+
+/// AVX2 + FMA + F16C (vpmaddubsw + vpmaddwd). Only call when the CPU has them.
+void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                         const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                         size_t y_stride);
+
+/// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
+void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                            const int8_t* xq, const float* xscale, const int32_t* xsum,
+                            float* y, size_t y_stride);
+
+/// AVX-512 F/BW/VL/VNNI (512-bit vpdpbusd) + FMA + F16C. Only call when the CPU has them.
+void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                               const int8_t* xq, const float* xscale, const int32_t* xsum,
+                               float* y, size_t y_stride);
+
+}  // namespace kite::kernels

@@ -1,0 +1,45 @@
+// Scalar reference for qd8-q4r16-gemm: the specification the optimized variants match.
+// It reads the Q4_R16_G32 layout byte by byte, exactly as kite.fbs describes it.
+#include <cassert>
+
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+
+namespace kite::kernels {
+
+void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                        const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                        size_t y_stride) {
+  assert(m >= 1 && rows >= 1 && groups >= 1);
+  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
+  assert(y != nullptr && y_stride >= rows);
+  for (size_t t = 0; t < m; ++t) {
+    for (size_t r = 0; r < rows; ++r) {
+      const size_t block = r / kQ4R16BlockRows;
+      const size_t rr = r % kQ4R16BlockRows;
+      float acc = 0.0f;
+      for (size_t g = 0; g < groups; ++g) {
+        const uint8_t* blk = w + (block * groups + g) * kQ4R16BlockBytes;
+        const int8_t* x = xq + (t * groups + g) * kQ4R16GroupSize;
+        int32_t dot = 0;
+        for (size_t p = 0; p < 4; ++p) {
+          for (size_t j = 0; j < 4; ++j) {
+            // Low nibble: column p*4+j of the group; high nibble: column 16+p*4+j.
+            const uint8_t byte = blk[p * 64 + rr * 4 + j];
+            dot += static_cast<int32_t>(byte & 0x0F) * x[p * 4 + j];
+            dot += static_cast<int32_t>(byte >> 4) * x[16 + p * 4 + j];
+          }
+        }
+        const uint8_t* dp = blk + kQ4R16ScalesOffset + 2 * rr;
+        const uint8_t* op = blk + kQ4R16OffsetsOffset + 2 * rr;
+        const float d = HalfToFloat(static_cast<uint16_t>(dp[0] | (dp[1] << 8)));
+        const float o = HalfToFloat(static_cast<uint16_t>(op[0] | (op[1] << 8)));
+        const size_t tg = t * groups + g;
+        acc += xscale[tg] * (d * static_cast<float>(dot) + o * static_cast<float>(xsum[tg]));
+      }
+      y[t * y_stride + r] = acc;
+    }
+  }
+}
+
+}  // namespace kite::kernels

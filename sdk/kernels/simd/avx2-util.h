@@ -1,0 +1,53 @@
+// Small AVX2 helpers (tail masks, horizontal reductions) shared by the *-avx2 kernel files.
+// Include only from files compiled with -mavx2 -mfma: everything here is static inline, so
+// each file gets its own copy built for its own ISA.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::kernels {
+
+/// Lane mask for _mm256_maskload/maskstore: lane i is set iff i < remaining (all lanes for
+/// remaining >= 8).
+static inline __m256i TailMaskAvx2(size_t remaining) {
+  const int r = remaining < 8 ? static_cast<int>(remaining) : 8;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/// Sum of the 8 lanes.
+static inline float ReduceAddAvx2(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// Maximum of the 8 lanes (no NaN expected).
+static inline float ReduceMaxAvx2(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_max_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/// Sum of the 8 int32 lanes (wrapping).
+static inline int32_t ReduceAddEpi32Avx2(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/// {sum(a), sum(b), sum(c), sum(d)}.
+static inline __m128 ReduceAdd4Avx2(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 b4 = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+  const __m128 c4 = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+  const __m128 d4 = _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+  return _mm_hadd_ps(_mm_hadd_ps(a4, b4), _mm_hadd_ps(c4, d4));
+}
+
+}  // namespace kite::kernels

@@ -1,0 +1,158 @@
+// kite-bench, run as a user would on a tiny synthetic model (made here with
+// kite-convert --synthetic stories260k): the JSON fields exist and are positive, the table
+// prints, and bad options / bad models fail with the documented exit codes. No timing
+// assertions: performance is measured by kite-bench, never asserted by a test.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "test/common/json_lite.h"
+
+namespace {
+
+struct ToolRun {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const std::string& WorkDir() {
+  static const std::string dir = [] {
+    std::string templ = ::testing::TempDir() + "/kite_bench_smoke_XXXXXX";
+    const char* made = mkdtemp(templ.data());
+    return std::string(made ? made : "/tmp");
+  }();
+  return dir;
+}
+
+std::string Out(const std::string& name) { return WorkDir() + "/" + name; }
+
+ToolRun RunTool(const char* binary, const std::vector<std::string>& args) {
+  std::string cmd = std::string("'") + binary + "'";
+  for (const std::string& a : args) cmd += " '" + a + "'";
+  cmd += " >'" + Out("stdout.txt") + "' 2>'" + Out("stderr.txt") + "'";
+  ToolRun r;
+  const int status = std::system(cmd.c_str());
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadText(Out("stdout.txt"));
+  r.err = ReadText(Out("stderr.txt"));
+  return r;
+}
+
+ToolRun Bench(const std::vector<std::string>& args) { return RunTool(KITE_BENCH_BIN, args); }
+
+// The synthetic stories260k model, converted once.
+const std::string& Model() {
+  static const std::string path = [] {
+    const std::string p = Out("synthetic-stories260k-q4.kite");
+    const ToolRun r =
+        RunTool(KITE_CONVERT_BIN, {"--synthetic", "stories260k", "--quant", "q4", "-o", p});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return p;
+  }();
+  return path;
+}
+
+// The number after "key": in `json`, or -1 when the key is missing or not a number.
+double Number(const std::string& json, const std::string& key) {
+  const size_t at = kite::test::JsonFindKey(json, key);
+  if (at == std::string::npos) return -1;
+  const char* begin = json.c_str() + at;
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  return end == begin ? -1 : v;
+}
+
+bool Contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST(BenchSmoke, JsonFieldsArePositive) {
+  const ToolRun r = Bench({"-m", Model(), "-p", "8", "-n", "8", "-r", "2", "-t", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // One JSON object on one line.
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.front(), '{');
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;
+  for (const char* key : {"prefill_tok_s", "prefill_tok_s_min", "prefill_tok_s_max",
+                          "decode_tok_s", "decode_tok_s_min", "decode_tok_s_max", "ttft_ms",
+                          "load_ms", "peak_rss_bytes", "model_bytes", "arena_bytes",
+                          "weight_bytes_per_token", "decode_bytes_per_token",
+                          "prefill_ops_per_token"}) {
+    EXPECT_GT(Number(r.out, key), 0) << key << " in " << r.out;
+  }
+  EXPECT_EQ(Number(r.out, "prompt_tokens"), 8);
+  EXPECT_EQ(Number(r.out, "gen_tokens"), 8);
+  EXPECT_EQ(Number(r.out, "repetitions"), 2);
+  EXPECT_EQ(Number(r.out, "threads"), 1);
+  EXPECT_EQ(Number(r.out, "context"), 16);
+  EXPECT_LE(Number(r.out, "decode_tok_s_min"), Number(r.out, "decode_tok_s"));
+  EXPECT_GE(Number(r.out, "decode_tok_s_max"), Number(r.out, "decode_tok_s"));
+  EXPECT_FALSE(Contains(r.out, "bandwidth_gb_s"));  // only with --roofline
+}
+
+TEST(BenchSmoke, RooflineFields) {
+  const ToolRun r = Bench({"-m", Model(), "-p", "8", "-n", "8", "-r", "2", "-t", "2", "--json",
+                           "--roofline", "--bw-mib", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(Number(r.out, "bandwidth_gb_s"), 0) << r.out;
+  EXPECT_GT(Number(r.out, "decode_roof_tok_s"), 0) << r.out;
+  EXPECT_GT(Number(r.out, "decode_roof_fraction"), 0) << r.out;
+  EXPECT_GE(Number(r.out, "int8_gops"), 0) << r.out;  // 0 on CPUs without an int8 dot loop
+  EXPECT_GE(Number(r.out, "prefill_roof_fraction"), 0) << r.out;
+  std::string isa;
+  EXPECT_TRUE(kite::test::JsonString(r.out, "int8_isa", &isa)) << r.out;
+}
+
+TEST(BenchSmoke, HumanTable) {
+  const ToolRun r = Bench({"-m", Model(), "-p", "4", "-n", "4", "-r", "1", "--warmup", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* word : {"prefill (tok/s)", "decode (tok/s)", "ttft (ms)", "load (ms)",
+                           "peak RSS", "median"}) {
+    EXPECT_TRUE(Contains(r.out, word)) << word << " in " << r.out;
+  }
+}
+
+TEST(BenchSmoke, ErrorsAndHelp) {
+  ToolRun r = Bench({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* word : {"--roofline", "--json", "-p", "-n", "-t", "-r", "-c", "--warmup",
+                           "time to first token", "Gops"}) {
+    EXPECT_TRUE(Contains(r.out, word)) << word;
+  }
+  r = Bench({"-m", Model(), "--frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unknown option '--frobnicate'")) << r.err;
+  r = Bench({"-m", Model(), "-p", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Bench({"-m", Model(), "-p", "abc"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Bench({"-p", "8"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "no model")) << r.err;
+  r = Bench({"-m", Model(), "-p", "8", "-n", "8", "-c", "10"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = Bench({"-m", Model(), "-p", "500", "-n", "100"});  // beyond max_seq_len 512
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "max_seq_len")) << r.err;
+
+  r = Bench({"-m", Out("missing.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "missing.kite")) << r.err;
+  std::ofstream(Out("garbage.kite"), std::ios::binary) << std::string(40000, 'x');
+  r = Bench({"-m", Out("garbage.kite")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(Contains(r.err, "cannot open")) << r.err;
+}
+
+}  // namespace

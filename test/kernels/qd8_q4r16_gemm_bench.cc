@@ -1,0 +1,195 @@
+// Micro-benchmarks of qd8-q4r16-gemm, every variant this CPU supports, single thread, at
+// TinyLlama-1.1B shapes:
+//   m = 1  (decode): weights stream from DRAM (the benchmark cycles through >= 1 GiB of
+//          copies, as a real model's 0.6 GB per token would); reported as bytes/s of
+//          weights. "m1_cached" repeats one copy (L2/L3-resident) for comparison.
+//   m = 64 (prefill): reported as int8 ops/s, 2 * m * rows * cols ops per call.
+// Two roofline probes run first: a streaming read of 1 GiB (bytes/s) and a vpdpbusd loop
+// (int8 ops/s). Not a test: run by hand, e.g.
+//   qd8_q4r16_gemm_bench --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+#include "platform/cpu_features.h"
+#include "sdk/kernels/dispatch.h"
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/q8-quantize/q8-quantize.h"
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+
+namespace {
+
+namespace k = kite::kernels;
+
+constexpr size_t kColdPoolBytes = size_t{1} << 30;
+
+struct Shape {
+  size_t rows, cols;
+  const char* what;
+};
+constexpr Shape kShapes[] = {
+    {2048, 2048, "attn_q/o"},
+    {5632, 2048, "ffn_gate/up"},
+    {2048, 5632, "ffn_down"},
+    {32000, 2048, "lm_head"},
+};
+
+// 64-byte aligned, uninitialized-free byte buffer.
+struct Buffer {
+  explicit Buffer(size_t n) : storage(new uint8_t[n + 64]) {
+    data = storage.get() + (64 - reinterpret_cast<uintptr_t>(storage.get()) % 64) % 64;
+    size = n;
+  }
+  std::unique_ptr<uint8_t[]> storage;
+  uint8_t* data;
+  size_t size;
+};
+
+// `copies` back-to-back copies of one packed random rows x cols matrix.
+struct WeightPool {
+  size_t rows = 0, cols = 0, matrix_bytes = 0, copies = 0;
+  std::unique_ptr<Buffer> bytes;
+};
+
+WeightPool* GetPool(size_t rows, size_t cols, bool cold) {
+  static WeightPool pool;
+  const size_t matrix_bytes = k::Q4R16PackedBytes(rows, cols);
+  const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
+  if (pool.rows == rows && pool.cols == cols && pool.copies == copies) return &pool;
+  pool.bytes.reset();
+  const size_t groups = (cols + 31) / 32;
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> nibble(0, 15);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f), offset(-0.4f, 0.0f);
+  std::vector<uint8_t> u(rows * groups * 32);
+  for (auto& v : u) v = static_cast<uint8_t>(nibble(rng));
+  std::vector<uint16_t> d(rows * groups), o(rows * groups);
+  for (auto& v : d) v = kite::FloatToHalf(scale(rng));
+  for (auto& v : o) v = kite::FloatToHalf(offset(rng));
+  pool.bytes = std::make_unique<Buffer>(matrix_bytes * copies);
+  k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), pool.bytes->data);
+  for (size_t c = 1; c < copies; ++c) {
+    std::memcpy(pool.bytes->data + c * matrix_bytes, pool.bytes->data, matrix_bytes);
+  }
+  pool.rows = rows;
+  pool.cols = cols;
+  pool.matrix_bytes = matrix_bytes;
+  pool.copies = copies;
+  return &pool;
+}
+
+void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m, bool cold) {
+  const size_t groups = (shape.cols + 31) / 32;
+  WeightPool* pool = GetPool(shape.rows, shape.cols, cold);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(shape.cols);
+  std::vector<int8_t> xq(m * groups * 32);
+  std::vector<float> xscale(m * groups);
+  std::vector<int32_t> xsum(m * groups);
+  for (size_t t = 0; t < m; ++t) {
+    for (float& v : x) v = dist(rng);
+    k::q8_quantize_ref(shape.cols, 32, x.data(), xq.data() + t * groups * 32,
+                       xscale.data() + t * groups, xsum.data() + t * groups);
+  }
+  std::vector<float> y(m * shape.rows);
+  size_t copy = 0;
+  for (auto _ : state) {
+    fn(m, shape.rows, groups, pool->bytes->data + copy * pool->matrix_bytes, xq.data(),
+       xscale.data(), xsum.data(), y.data(), shape.rows);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+    if (++copy == pool->copies) copy = 0;
+  }
+  const auto iterations = static_cast<int64_t>(state.iterations());
+  state.SetBytesProcessed(iterations * static_cast<int64_t>(pool->matrix_bytes));
+  state.counters["int8_ops"] = benchmark::Counter(
+      static_cast<double>(iterations) * 2.0 * static_cast<double>(m * shape.rows * groups * 32),
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// Streaming read bandwidth: sums 1 GiB with 256-bit loads (enough to saturate DRAM).
+__attribute__((target("avx2"))) void BM_ReadBandwidth(benchmark::State& state) {
+  Buffer buf(kColdPoolBytes);
+  std::memset(buf.data, 1, buf.size);
+  for (auto _ : state) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t i = 0; i < buf.size; i += 128) {
+      a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i)));
+      a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 32)));
+      a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 64)));
+      a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 96)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(buf.size));
+}
+
+// Int8 peak: independent 512-bit vpdpbusd chains (64 multiply-adds = 128 ops each).
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void BM_Int8PeakAvx512Vnni(
+    benchmark::State& state) {
+  constexpr int kChains = 12;
+  constexpr int64_t kSteps = 1 << 20;
+  __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (auto _ : state) {
+    __m512i acc[kChains];
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_epi32(i);
+    for (int64_t s = 0; s < kSteps; ++s) {
+#pragma GCC unroll 12
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+      __asm__ volatile("" : "+v"(a), "+v"(b));
+    }
+    for (int i = 1; i < kChains; ++i) acc[0] = _mm512_add_epi32(acc[0], acc[i]);
+    benchmark::DoNotOptimize(acc[0]);
+  }
+  state.counters["int8_ops"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kSteps * kChains * 128.0,
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  benchmark::RegisterBenchmark("roofline/read_bandwidth_1GiB", BM_ReadBandwidth)
+      ->Unit(benchmark::kMillisecond);
+  if (kite::GetCpuFeatures().avx512_vnni) {
+    benchmark::RegisterBenchmark("roofline/int8_peak_avx512vnni", BM_Int8PeakAvx512Vnni)
+        ->Unit(benchmark::kMillisecond);
+  }
+#endif
+  size_t n = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n);
+  for (const Shape& shape : kShapes) {
+    for (int mode = 0; mode < 3; ++mode) {  // m1 cold, m1 cached, m64
+      for (size_t i = 0; i < n; ++i) {
+        const size_t m = mode == 2 ? 64 : 1;
+        const bool cold = mode == 0;
+        const std::string name = std::string("qd8_q4r16_gemm/") + k::IsaName(tables[i]->isa) +
+                                 (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
+                                 std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Gemm, tables[i]->qd8_q4r16_gemm,
+                                               shape, m, cold);
+        b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
+      }
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,454 @@
+// qd8-q4r16-gemm tester: the packer against the layout text of kite.fbs, the reference
+// against a double-precision formula on the unpacked weights, and every variant this CPU
+// supports against the reference, on shapes that hit the edges (partial row blocks, one
+// group, token counts around the tile sizes, group counts around the chunk size).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "platform/cpu_features.h"
+#include "sdk/kernels/dispatch.h"
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/q8-quantize/q8-quantize.h"
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+
+namespace {
+
+namespace k = kite::kernels;
+using kite::FloatToHalf;
+using kite::HalfToFloat;
+
+constexpr size_t kGroup = 32;
+
+enum class WeightKind {
+  kRandom,      // u uniform, scales of both signs, arbitrary offsets
+  kSymmetric,   // o = -8 d (the converter's symmetric groups)
+  kZeroBlocks,  // every third 16x32 block all zero (u = d = o = 0), some u = 0 with d != 0
+  kExtreme,     // u = 15 everywhere: the largest integer dot products
+};
+
+enum class ActKind {
+  kQuantized,  // q8_quantize_ref of random floats (as the runtime produces them)
+  kFullRange,  // any int8 in [-128, 127], also in the padding columns
+  kExtreme,    // all -128: with u = 15 the worst case for int16 partial sums
+};
+
+struct Weights {
+  size_t rows = 0, cols = 0, groups = 0, padded_cols = 0;
+  std::vector<uint8_t> u;   // rows x padded_cols; padding columns hold 8, as packed
+  std::vector<uint16_t> d;  // rows x groups
+  std::vector<uint16_t> o;  // rows x groups
+  std::vector<uint8_t> packed;
+};
+
+Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng) {
+  Weights w;
+  w.rows = rows;
+  w.cols = cols;
+  w.groups = (cols + kGroup - 1) / kGroup;
+  w.padded_cols = w.groups * kGroup;
+  w.u.assign(rows * w.padded_cols, 8);
+  w.d.assign(rows * w.groups, 0);
+  w.o.assign(rows * w.groups, 0);
+  std::uniform_int_distribution<int> nibble(0, 15);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  std::uniform_real_distribution<float> offset(-0.5f, 0.5f);
+  std::bernoulli_distribution coin(0.5);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < cols; ++c) {
+      w.u[r * w.padded_cols + c] =
+          static_cast<uint8_t>(kind == WeightKind::kExtreme ? 15 : nibble(rng));
+    }
+    for (size_t g = 0; g < w.groups; ++g) {
+      const float d = coin(rng) || kind == WeightKind::kSymmetric ? scale(rng) : -scale(rng);
+      const uint16_t dh = FloatToHalf(d);
+      w.d[r * w.groups + g] = dh;
+      // -8 d is exact in f16 (an exponent change).
+      w.o[r * w.groups + g] =
+          kind == WeightKind::kSymmetric ? FloatToHalf(-8.0f * HalfToFloat(dh)) : FloatToHalf(offset(rng));
+    }
+  }
+  if (kind == WeightKind::kZeroBlocks) {
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t g = 0; g < w.groups; ++g) {
+        const size_t block = (r / 16) * w.groups + g;
+        if (block % 3 == 0) {
+          w.d[r * w.groups + g] = 0;
+          w.o[r * w.groups + g] = 0;
+        }
+        if (block % 3 != 2) {
+          for (size_t c = g * kGroup; c < (g + 1) * kGroup && c < cols; ++c) w.u[r * w.padded_cols + c] = 0;
+        }
+      }
+    }
+  }
+  w.packed.assign(k::Q4R16PackedBytes(rows, cols), 0xA5);
+  k::PackQ4R16(rows, cols, w.u.data(), w.d.data(), w.o.data(), w.packed.data());
+  return w;
+}
+
+struct Acts {
+  size_t m = 0, groups = 0;
+  std::vector<int8_t> q;    // m x groups x 32
+  std::vector<float> scale;  // m x groups
+  std::vector<int32_t> sum;  // m x groups
+};
+
+Acts MakeActs(size_t m, size_t cols, ActKind kind, std::mt19937& rng) {
+  Acts a;
+  a.m = m;
+  a.groups = (cols + kGroup - 1) / kGroup;
+  const size_t padded = a.groups * kGroup;
+  a.q.assign(m * padded, 0);
+  a.scale.assign(m * a.groups, 0.0f);
+  a.sum.assign(m * a.groups, 0);
+  if (kind == ActKind::kQuantized) {
+    std::normal_distribution<float> x(0.0f, 1.0f);
+    std::vector<float> row(cols);
+    for (size_t t = 0; t < m; ++t) {
+      for (float& v : row) v = x(rng);
+      k::q8_quantize_ref(cols, kGroup, row.data(), a.q.data() + t * padded,
+                         a.scale.data() + t * a.groups, a.sum.data() + t * a.groups);
+    }
+    return a;
+  }
+  std::uniform_int_distribution<int> any(-128, 127);
+  std::uniform_real_distribution<float> scale(0.0005f, 0.02f);
+  for (size_t t = 0; t < m; ++t) {
+    for (size_t g = 0; g < a.groups; ++g) {
+      int32_t s = 0;
+      for (size_t j = 0; j < kGroup; ++j) {
+        const int8_t v = static_cast<int8_t>(kind == ActKind::kExtreme ? -128 : any(rng));
+        a.q[t * padded + g * kGroup + j] = v;
+        s += v;
+      }
+      a.sum[t * a.groups + g] = s;
+      a.scale[t * a.groups + g] = scale(rng);
+    }
+  }
+  return a;
+}
+
+// The formula in double on the unpacked weights, plus the magnitude of its terms
+// (sum over groups of |xscale * d * dot| + |xscale * o * xsum|), which bounds the
+// rounding error of any f32 evaluation order.
+void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
+                     std::vector<double>* mag) {
+  y->assign(a.m * w.rows, 0.0);
+  mag->assign(a.m * w.rows, 0.0);
+  for (size_t t = 0; t < a.m; ++t) {
+    for (size_t r = 0; r < w.rows; ++r) {
+      double acc = 0.0, abs_acc = 0.0;
+      for (size_t g = 0; g < w.groups; ++g) {
+        const double d = HalfToFloat(w.d[r * w.groups + g]);
+        const double o = HalfToFloat(w.o[r * w.groups + g]);
+        const double xs = a.scale[t * a.groups + g];
+        double dot = 0.0, sum = 0.0;
+        for (size_t j = 0; j < kGroup; ++j) {
+          const double x = a.q[(t * a.groups + g) * kGroup + j];
+          dot += w.u[r * w.padded_cols + g * kGroup + j] * x;
+          sum += x;
+        }
+        EXPECT_EQ(sum, a.sum[t * a.groups + g]);
+        acc += xs * (d * dot + o * sum);
+        abs_acc += std::fabs(xs * d * dot) + std::fabs(xs * o * sum);
+      }
+      (*y)[t * w.rows + r] = acc;
+      (*mag)[t * w.rows + r] = abs_acc;
+    }
+  }
+}
+
+constexpr float kCanary = -7777.25f;
+constexpr double kTolerance = 1e-5;
+
+// Runs `fn` with y_stride > rows into a canary-filled buffer; checks the canaries and
+// returns the m x rows results.
+testing::AssertionResult Run(k::Qd8Q4r16GemmFn fn, const Weights& w, const Acts& a,
+                             std::vector<float>* out) {
+  const size_t y_stride = w.rows + 3;
+  std::vector<float> y(a.m * y_stride + 5, kCanary);
+  fn(a.m, w.rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), y.data(),
+     y_stride);
+  out->assign(a.m * w.rows, 0.0f);
+  for (size_t i = 0; i < y.size(); ++i) {
+    const size_t t = i / y_stride, r = i % y_stride;
+    if (t < a.m && r < w.rows) {
+      (*out)[t * w.rows + r] = y[i];
+    } else if (std::memcmp(&y[i], &kCanary, sizeof(float)) != 0) {
+      return testing::AssertionFailure() << "wrote y[" << i << "] outside the m x rows output";
+    }
+  }
+  return testing::AssertionSuccess();
+}
+
+testing::AssertionResult Close(const std::vector<float>& got, const std::vector<double>& want,
+                               const std::vector<double>& mag, size_t rows) {
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
+    if (!(err <= kTolerance * mag[i] + 1e-30)) {
+      return testing::AssertionFailure()
+             << "token " << i / rows << " row " << i % rows << ": got " << got[i] << ", want "
+             << want[i] << " (term magnitude " << mag[i] << ")";
+    }
+  }
+  return testing::AssertionSuccess();
+}
+
+std::vector<double> ToDouble(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+struct Case {
+  WeightKind weights;
+  ActKind acts;
+  const char* name;
+};
+constexpr Case kCases[] = {
+    {WeightKind::kRandom, ActKind::kQuantized, "random/quantized"},
+    {WeightKind::kSymmetric, ActKind::kFullRange, "symmetric/full-range"},
+    {WeightKind::kZeroBlocks, ActKind::kQuantized, "zero-blocks/quantized"},
+    {WeightKind::kExtreme, ActKind::kExtreme, "u=15/x=-128"},
+};
+
+// Checks the reference against the double formula, then every supported variant against
+// the reference, for one shape.
+void CheckShape(size_t rows, size_t groups, size_t m, size_t cols_short, std::mt19937& rng) {
+  size_t n_tables = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+  const size_t cols = groups * kGroup - cols_short;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(testing::Message() << c.name << " rows=" << rows << " groups=" << groups
+                                    << " cols=" << cols << " m=" << m);
+    const Weights w = MakeWeights(rows, cols, c.weights, rng);
+    const Acts a = MakeActs(m, cols, c.acts, rng);
+    std::vector<double> want, mag;
+    DoubleReference(w, a, &want, &mag);
+    std::vector<float> ref;
+    ASSERT_TRUE(Run(k::qd8_q4r16_gemm_ref, w, a, &ref));
+    ASSERT_TRUE(Close(ref, want, mag, rows)) << "reference vs double formula";
+    for (size_t i = 0; i < n_tables; ++i) {
+      std::vector<float> got;
+      ASSERT_TRUE(Run(tables[i]->qd8_q4r16_gemm, w, a, &got)) << k::IsaName(tables[i]->isa);
+      ASSERT_TRUE(Close(got, ToDouble(ref), mag, rows)) << k::IsaName(tables[i]->isa) << " vs ref";
+    }
+  }
+}
+
+TEST(Qd8Q4r16Gemm, VariantsMatchReferenceOnOddShapes) {
+  std::mt19937 rng(1234);
+  for (size_t rows : {1, 15, 16, 17, 33, 100}) {
+    for (size_t groups : {1, 2, 3, 6}) {
+      for (size_t m : {1, 2, 3, 5, 8, 13}) {
+        CheckShape(rows, groups, m, (rows + m) % 2 == 0 ? 0 : 7, rng);
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
+// Group counts around the kernels' group chunk (64) and token counts around the tiles.
+TEST(Qd8Q4r16Gemm, VariantsMatchReferenceOnLongRows) {
+  std::mt19937 rng(99);
+  for (size_t groups : {63, 64, 65, 130}) {
+    for (size_t m : {1, 4, 9, 17}) {
+      CheckShape(groups % 2 == 0 ? 17 : 40, groups, m, 0, rng);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+// Threads split rows by 16-row blocks: computing two block ranges separately (w and y
+// offset) must give exactly the single call's result.
+TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
+  std::mt19937 rng(7);
+  const size_t rows = 100, groups = 5, m = 11;
+  const Weights w = MakeWeights(rows, groups * kGroup, WeightKind::kRandom, rng);
+  const Acts a = MakeActs(m, groups * kGroup, ActKind::kQuantized, rng);
+  size_t n_tables = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+  for (size_t i = 0; i < n_tables; ++i) {
+    SCOPED_TRACE(k::IsaName(tables[i]->isa));
+    const k::Qd8Q4r16GemmFn fn = tables[i]->qd8_q4r16_gemm;
+    std::vector<float> whole(m * rows), split(m * rows);
+    fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), whole.data(), rows);
+    const size_t first = 48;  // 3 blocks
+    fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), split.data(), rows);
+    fn(m, rows - first, groups, w.packed.data() + (first / 16) * groups * k::kQ4R16BlockBytes,
+       a.q.data(), a.scale.data(), a.sum.data(), split.data() + first, rows);
+    EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
+  }
+}
+
+TEST(Q4R16Pack, LayoutMatchesSchemaText) {
+  std::mt19937 rng(5);
+  const size_t rows = 33, cols = 70;  // 3 row blocks (15 padding rows), 3 groups (26 padding columns)
+  const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
+  ASSERT_EQ(k::Q4R16PackedBytes(rows, cols), size_t{3 * 3 * 320});
+  ASSERT_EQ(w.packed.size(), size_t{3 * 3 * 320});
+  for (size_t r = 0; r < 48; ++r) {
+    for (size_t g = 0; g < 3; ++g) {
+      // Block (b, g) at (b * groups + g) * 320; inside it, kite.fbs: byte p*64 + r*4 + j holds
+      // u[r][p*4 + j] (low nibble) and u[r][16 + p*4 + j] (high nibble).
+      const uint8_t* blk = w.packed.data() + ((r / 16) * 3 + g) * 320;
+      const size_t rr = r % 16;
+      for (size_t c = 0; c < 32; ++c) {
+        const size_t byte = (c % 16) / 4 * 64 + rr * 4 + c % 4;
+        const unsigned got = c < 16 ? blk[byte] & 0x0Fu : blk[byte] >> 4;
+        const size_t col = g * 32 + c;
+        const unsigned want = r < rows && col < cols ? w.u[r * w.padded_cols + col] : 8u;
+        ASSERT_EQ(got, want) << "row " << r << " col " << col;
+      }
+      uint16_t d, o;
+      std::memcpy(&d, blk + 256 + 2 * rr, 2);  // little-endian host
+      std::memcpy(&o, blk + 288 + 2 * rr, 2);
+      EXPECT_EQ(d, r < rows ? w.d[r * 3 + g] : 0) << "row " << r;
+      EXPECT_EQ(o, r < rows ? w.o[r * 3 + g] : 0) << "row " << r;
+    }
+  }
+}
+
+TEST(Q4R16Pack, UnpackAndDequantizeRoundTrip) {
+  std::mt19937 rng(11);
+  for (size_t rows : {1, 16, 17, 45}) {
+    for (size_t cols : {1, 31, 32, 33, 100}) {
+      const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
+      std::vector<uint8_t> u(rows * w.padded_cols, 0xFF);
+      std::vector<uint16_t> d(rows * w.groups), o(rows * w.groups);
+      k::UnpackQ4R16(rows, cols, w.packed.data(), u.data(), d.data(), o.data());
+      EXPECT_EQ(u, w.u) << rows << "x" << cols;  // padding columns come back as 8
+      EXPECT_EQ(d, w.d);
+      EXPECT_EQ(o, w.o);
+      // Repacking the unpacked matrix reproduces the bytes.
+      std::vector<uint8_t> again(w.packed.size(), 0);
+      k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), again.data());
+      EXPECT_EQ(again, w.packed);
+      std::vector<float> row(cols + 1, kCanary);
+      for (size_t r = 0; r < rows; ++r) {
+        k::DequantizeQ4R16Row(cols, w.packed.data(), r, row.data());
+        for (size_t c = 0; c < cols; ++c) {
+          const size_t g = c / kGroup;
+          const float want = HalfToFloat(w.d[r * w.groups + g]) * w.u[r * w.padded_cols + c] +
+                             HalfToFloat(w.o[r * w.groups + g]);
+          ASSERT_EQ(row[c], want) << "row " << r << " col " << c;
+        }
+        ASSERT_EQ(row[cols], kCanary);
+      }
+    }
+  }
+}
+
+TEST(Dispatch, ParseIsaNames) {
+  const k::Isa all[] = {k::Isa::kScalar, k::Isa::kAvx2, k::Isa::kAvxVnni, k::Isa::kAvx512Vnni,
+                        k::Isa::kBest};
+  for (k::Isa isa : all) {
+    bool ok = false;
+    EXPECT_EQ(k::ParseIsa(k::IsaName(isa), &ok), isa);
+    EXPECT_TRUE(ok) << k::IsaName(isa);
+  }
+  EXPECT_STREQ(k::IsaName(k::Isa::kAvx512Vnni), "avx512vnni");
+  EXPECT_EQ(k::ParseIsa("AVX2"), k::Isa::kAvx2);
+  EXPECT_EQ(k::ParseIsa("AvxVnni"), k::Isa::kAvxVnni);
+  for (const char* bad : {"", "avx", "avx2 ", "neon", "avx512", "bestest"}) {
+    bool ok = true;
+    EXPECT_EQ(k::ParseIsa(bad, &ok), k::Isa::kBest) << bad;
+    EXPECT_FALSE(ok) << '"' << bad << '"';
+  }
+  bool ok = true;
+  EXPECT_EQ(k::ParseIsa(nullptr, &ok), k::Isa::kBest);
+  EXPECT_FALSE(ok);
+  EXPECT_LT(static_cast<int>(k::Isa::kScalar), static_cast<int>(k::Isa::kAvx2));
+  EXPECT_LT(static_cast<int>(k::Isa::kAvx2), static_cast<int>(k::Isa::kAvxVnni));
+  EXPECT_LT(static_cast<int>(k::Isa::kAvxVnni), static_cast<int>(k::Isa::kAvx512Vnni));
+  EXPECT_LT(static_cast<int>(k::Isa::kAvx512Vnni), static_cast<int>(k::Isa::kBest));
+}
+
+TEST(Dispatch, KiteIsaEnvironment) {
+  const char* saved = std::getenv("KITE_ISA");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  bool valid = false;
+  unsetenv("KITE_ISA");
+  EXPECT_EQ(k::MaxIsaFromEnvironment(&valid), k::Isa::kBest);
+  EXPECT_TRUE(valid);
+  setenv("KITE_ISA", "", 1);
+  EXPECT_EQ(k::MaxIsaFromEnvironment(&valid), k::Isa::kBest);
+  EXPECT_TRUE(valid);
+  setenv("KITE_ISA", "avx2", 1);
+  EXPECT_EQ(k::MaxIsaFromEnvironment(&valid), k::Isa::kAvx2);
+  EXPECT_TRUE(valid);
+  setenv("KITE_ISA", "scalar", 1);
+  EXPECT_EQ(k::MaxIsaFromEnvironment(&valid), k::Isa::kScalar);
+  EXPECT_TRUE(valid);
+  setenv("KITE_ISA", "avx-512", 1);
+  EXPECT_EQ(k::MaxIsaFromEnvironment(&valid), k::Isa::kBest);
+  EXPECT_FALSE(valid);
+  EXPECT_EQ(k::MaxIsaFromEnvironment(), k::Isa::kBest);  // null out-param is fine
+  if (saved != nullptr) {
+    setenv("KITE_ISA", saved_value.c_str(), 1);
+  } else {
+    unsetenv("KITE_ISA");
+  }
+}
+
+TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
+  size_t n = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n);
+  ASSERT_GE(n, 1u);
+  EXPECT_EQ(tables[0]->isa, k::Isa::kScalar);
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(k::IsaSupported(tables[i]->isa));
+    if (i > 0) EXPECT_LT(static_cast<int>(tables[i - 1]->isa), static_cast<int>(tables[i]->isa));
+  }
+  std::printf("supported kernel tables:");
+  for (size_t i = 0; i < n; ++i) std::printf(" %s", k::IsaName(tables[i]->isa));
+  std::printf("\n");
+
+  const k::Isa levels[] = {k::Isa::kScalar, k::Isa::kAvx2, k::Isa::kAvxVnni, k::Isa::kAvx512Vnni,
+                           k::Isa::kBest};
+  for (k::Isa ceiling : levels) {
+    const k::KernelTable& t = k::SelectKernels(ceiling);
+    SCOPED_TRACE(k::IsaName(ceiling));
+    EXPECT_LE(static_cast<int>(t.isa), static_cast<int>(ceiling));
+    EXPECT_TRUE(k::IsaSupported(t.isa));
+    if (k::IsaSupported(ceiling)) EXPECT_EQ(t.isa, ceiling);
+    EXPECT_NE(t.f32_matvec, nullptr);
+    EXPECT_NE(t.q8_quantize, nullptr);
+    EXPECT_NE(t.q4_matvec, nullptr);
+    EXPECT_NE(t.q8c_matvec, nullptr);
+    EXPECT_NE(t.rmsnorm, nullptr);
+    EXPECT_NE(t.rope, nullptr);
+    EXPECT_NE(t.softmax, nullptr);
+    EXPECT_NE(t.swiglu, nullptr);
+    EXPECT_NE(t.qd8_q4r16_gemm, nullptr);
+  }
+  EXPECT_EQ(&k::SelectKernels(k::Isa::kBest), tables[n - 1]);
+  EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16_gemm, &k::qd8_q4r16_gemm_ref);
+  EXPECT_FALSE(k::IsaSupported(k::Isa::kBest));
+}
+
+TEST(CpuFeatures, ConsistentWithTheCompilersDetector) {
+  const kite::CpuFeatures& f = kite::GetCpuFeatures();
+  EXPECT_EQ(&f, &kite::GetCpuFeatures());
+  EXPECT_FALSE(f.neon || f.dotprod || f.i8mm);
+  if (f.avx512bw || f.avx512vl || f.avx512_vnni) EXPECT_TRUE(f.avx512f);
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+  __builtin_cpu_init();
+  EXPECT_EQ(f.avx2, __builtin_cpu_supports("avx2") != 0);
+  EXPECT_EQ(f.fma, __builtin_cpu_supports("fma") != 0);
+  EXPECT_EQ(f.avx512f, __builtin_cpu_supports("avx512f") != 0);
+  EXPECT_EQ(f.avx512bw, __builtin_cpu_supports("avx512bw") != 0);
+  EXPECT_EQ(f.avx512vl, __builtin_cpu_supports("avx512vl") != 0);
+  EXPECT_EQ(f.avx512_vnni, __builtin_cpu_supports("avx512vnni") != 0);
+#endif
+  std::printf("cpu: avx2=%d fma=%d f16c=%d avx_vnni=%d avx512f=%d bw=%d vl=%d avx512_vnni=%d\n",
+              f.avx2, f.fma, f.f16c, f.avx_vnni, f.avx512f, f.avx512bw, f.avx512vl,
+              f.avx512_vnni);
+}
+
+}  // namespace

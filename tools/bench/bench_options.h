@@ -1,0 +1,40 @@
+// The kite-bench command line: options, parsing and help text. Host tools only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kite::bench {
+
+/// Parsed kite-bench options. Defaults are the values --help shows.
+struct BenchOptions {
+  bool help = false;         ///< -h / --help: print BenchHelpText() and exit 0
+  std::string model;         ///< -m / --model: the .kite file (required)
+  uint32_t prompt = 128;     ///< -p: prompt tokens fed in one prefill call (>= 1)
+  uint32_t generate = 64;    ///< -n: single-token decode steps after the prompt (>= 1)
+  uint32_t threads = 2;      ///< -t: session threads (>= 1)
+  uint32_t repetitions = 5;  ///< -r: measured runs (>= 1)
+  uint32_t warmup = 1;       ///< --warmup: unmeasured runs before them (>= 0)
+  /// -c: the session's max_context; 0 means prompt + generate (the least that fits).
+  uint32_t context = 0;
+  bool json = false;         ///< --json: one JSON object on stdout instead of the table
+  bool roofline = false;     ///< --roofline: measure bandwidth and int8 peak, compare
+  uint32_t bandwidth_mib = 1024;  ///< --bw-mib: buffer read by the bandwidth test (>= 1)
+
+  /// The context the session is created with.
+  uint32_t effective_context() const { return context ? context : prompt + generate; }
+};
+
+/// Parses the arguments after the program name. Accepts "--opt VALUE", "--opt=VALUE" and
+/// "-x VALUE". Any problem (unknown option, missing or bad value, no model, a context
+/// smaller than prompt + generate) is an InvalidArgument error meant for the user;
+/// callers exit with 2.
+absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
+
+/// The --help text: usage, each option with its default, and what each metric means.
+std::string BenchHelpText();
+
+}  // namespace kite::bench

@@ -1,0 +1,403 @@
+// kite-bench: load time, prefill and decode speed, time to first token, memory, and the
+// same against this machine's roofline. See BenchHelpText() for the options and metrics.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "kite/kite.h"
+#include "tools/bench/bench_options.h"
+#include "tools/bench/model_costs.h"
+#include "tools/bench/roofline.h"
+
+namespace kite::bench {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Median, min and max of a set of measurements.
+struct Summary {
+  double median = 0, min = 0, max = 0;
+};
+
+Summary Summarize(std::vector<double> v) {
+  Summary s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+// The process's peak resident set in bytes: VmHWM, else ru_maxrss.
+uint64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "VmHWM: %llu kB", &kib) == 1) return kib * 1024;
+  }
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0) return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+  return 0;
+}
+
+// Deterministic pseudo-random ids in [3, vocab) (past the usual control tokens).
+std::vector<int32_t> PromptIds(uint32_t count, uint32_t vocab) {
+  std::vector<int32_t> ids(count);
+  uint64_t state = 0x2545F4914F6CDD1Dull;
+  const uint32_t span = vocab > 3 ? vocab - 3 : 1;
+  for (int32_t& id : ids) {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    id = static_cast<int32_t>(3 + state % span);
+  }
+  if (vocab <= 3) std::fill(ids.begin(), ids.end(), 0);
+  return ids;
+}
+
+int32_t Argmax(const float* logits, size_t n) {
+  size_t best = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  return static_cast<int32_t>(best);
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string Mb(double bytes) { return absl::StrFormat("%.1f MB", bytes / 1e6); }
+
+// Everything measured, for either output format.
+struct Results {
+  BenchOptions options;
+  uint32_t context = 0;
+  kite_model_info info{};
+  uint64_t model_bytes = 0;
+  uint64_t arena_bytes = 0;
+  uint64_t peak_rss_bytes = 0;
+  ModelCosts costs;
+  Summary load_ms, prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
+  bool roofline = false;
+  Bandwidth bandwidth;
+  Int8Peak int8;
+  double decode_bytes_per_token = 0;
+  double prefill_ops_per_token = 0;
+  double decode_roof_tok_s = 0;
+  double prefill_roof_tok_s = 0;
+};
+
+// measured / roof, or 0 when the roof is unknown.
+double Fraction(double measured, double roof) { return roof > 0 ? measured / roof : 0; }
+
+void PrintJson(const Results& r) {
+  const BenchOptions& o = r.options;
+  std::string j = "{";
+  auto num = [&j](const char* key, double v) { absl::StrAppendFormat(&j, "\"%s\": %.6g, ", key, v); };
+  auto u64 = [&j](const char* key, uint64_t v) { absl::StrAppendFormat(&j, "\"%s\": %d, ", key, v); };
+  auto summary = [&](const char* key, const Summary& s) {
+    num(key, s.median);
+    num(absl::StrCat(key, "_min").c_str(), s.min);
+    num(absl::StrCat(key, "_max").c_str(), s.max);
+  };
+  absl::StrAppend(&j, "\"model\": ", JsonString(o.model), ", ");
+  absl::StrAppend(&j, "\"kite_version\": ", JsonString(kite_version()), ", ");
+  u64("prompt_tokens", o.prompt);
+  u64("gen_tokens", o.generate);
+  u64("threads", o.threads);
+  u64("repetitions", o.repetitions);
+  u64("warmup", o.warmup);
+  u64("context", r.context);
+  u64("dim", r.info.dim);
+  u64("n_layers", r.info.n_layers);
+  u64("vocab_size", r.info.vocab_size);
+  summary("load_ms", r.load_ms);
+  summary("prefill_tok_s", r.prefill_tok_s);
+  summary("decode_tok_s", r.decode_tok_s);
+  summary("ttft_ms", r.ttft_ms);
+  summary("prefill_ms", r.prefill_ms);
+  summary("decode_ms", r.decode_ms);
+  u64("peak_rss_bytes", r.peak_rss_bytes);
+  u64("model_bytes", r.model_bytes);
+  u64("arena_bytes", r.arena_bytes);
+  u64("kv_cache_bytes", r.costs.kv_cache_bytes);
+  u64("weight_bytes_per_token", r.costs.weight_bytes_per_token);
+  u64("kv_bytes_per_position", r.costs.kv_bytes_per_position);
+  u64("layer_matmul_params", r.costs.layer_matmul_params);
+  num("decode_bytes_per_token", r.decode_bytes_per_token);
+  num("prefill_ops_per_token", r.prefill_ops_per_token);
+  if (r.roofline) {
+    num("bandwidth_gb_s", r.bandwidth.gb_per_s);
+    u64("bandwidth_buffer_bytes", r.bandwidth.buffer_bytes);
+    absl::StrAppend(&j, "\"bandwidth_isa\": ", JsonString(r.bandwidth.isa), ", ");
+    num("int8_gops", r.int8.gops);
+    absl::StrAppend(&j, "\"int8_isa\": ", JsonString(r.int8.isa), ", ");
+    num("decode_roof_tok_s", r.decode_roof_tok_s);
+    num("decode_roof_fraction", Fraction(r.decode_tok_s.median, r.decode_roof_tok_s));
+    num("prefill_roof_tok_s", r.prefill_roof_tok_s);
+    num("prefill_roof_fraction", Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
+  }
+  j.resize(j.size() - 2);  // the last ", "
+  j += "}\n";
+  std::fputs(j.c_str(), stdout);
+}
+
+void PrintTable(const Results& r) {
+  const BenchOptions& o = r.options;
+  std::string s;
+  absl::StrAppendFormat(&s, "kite-bench %s  model %s (%s)\n", kite_version(), o.model,
+                        Mb(static_cast<double>(r.model_bytes)));
+  absl::StrAppendFormat(&s,
+                        "  dim %u, %u layers, %u/%u heads, vocab %u, %s head\n",
+                        r.info.dim, r.info.n_layers, r.info.n_heads, r.info.n_kv_heads,
+                        r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate");
+  absl::StrAppendFormat(&s,
+                        "  threads %u, prompt %u, decode %u, context %u, %u repetitions "
+                        "(+%u warmup)\n\n",
+                        o.threads, o.prompt, o.generate, r.context, o.repetitions, o.warmup);
+  absl::StrAppendFormat(&s, "  %-18s %12s %12s %12s\n", "metric", "median", "min", "max");
+  auto row = [&s](const char* name, const Summary& v) {
+    absl::StrAppendFormat(&s, "  %-18s %12.2f %12.2f %12.2f\n", name, v.median, v.min, v.max);
+  };
+  row("load (ms)", r.load_ms);
+  row("prefill (tok/s)", r.prefill_tok_s);
+  row("decode (tok/s)", r.decode_tok_s);
+  row("ttft (ms)", r.ttft_ms);
+  absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s\n  arena         %s "
+                            "(KV cache %s)\n",
+                        Mb(static_cast<double>(r.peak_rss_bytes)),
+                        Mb(static_cast<double>(r.model_bytes)),
+                        Mb(static_cast<double>(r.arena_bytes)),
+                        Mb(static_cast<double>(r.costs.kv_cache_bytes)));
+  if (r.roofline) {
+    absl::StrAppendFormat(&s, "\nroofline (%u threads)\n", o.threads);
+    absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
+                          r.bandwidth.gb_per_s, r.bandwidth.isa, r.bandwidth.runs,
+                          Mb(static_cast<double>(r.bandwidth.buffer_bytes)));
+    if (r.int8.gops > 0) {
+      absl::StrAppendFormat(&s, "  int8 peak       %8.1f Gops/s (%s, best of %u)\n", r.int8.gops,
+                            r.int8.isa, r.int8.runs);
+    } else {
+      absl::StrAppendFormat(&s, "  int8 peak       not measured (no int8 dot loop for this CPU)\n");
+    }
+    absl::StrAppendFormat(
+        &s,
+        "  decode   %s/token (weights %s + KV %s at %.1f positions)\n"
+        "           roof %.2f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
+        Mb(r.decode_bytes_per_token), Mb(static_cast<double>(r.costs.weight_bytes_per_token)),
+        Mb(r.decode_bytes_per_token - static_cast<double>(r.costs.weight_bytes_per_token)),
+        o.prompt + (o.generate + 1) / 2.0, r.decode_roof_tok_s, r.decode_tok_s.median,
+        100 * Fraction(r.decode_tok_s.median, r.decode_roof_tok_s));
+    if (r.int8.gops > 0) {
+      absl::StrAppendFormat(
+          &s,
+          "  prefill  %.3f Gop/token\n"
+          "           roof %.1f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
+          r.prefill_ops_per_token / 1e9, r.prefill_roof_tok_s, r.prefill_tok_s.median,
+          100 * Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
+    }
+  }
+  std::fputs(s.c_str(), stdout);
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "kite-bench: %s\n", message.c_str());
+  return kExitFailure;
+}
+
+// Opens the model and creates a session; on failure returns the message in *error.
+bool OpenAndCreate(const BenchOptions& o, const kite_session_options& so, kite_model** model,
+                   kite_session** session, std::string* error) {
+  *model = nullptr;
+  *session = nullptr;
+  if (kite_model_open_file(o.model.c_str(), nullptr, model) != KITE_OK) {
+    *error = absl::StrCat("cannot open ", o.model, ": ", kite_last_error());
+    return false;
+  }
+  if (kite_session_create(*model, &so, nullptr, 0, session) != KITE_OK) {
+    *error = absl::StrCat("cannot create a session: ", kite_last_error());
+    kite_model_close(*model);
+    *model = nullptr;
+    return false;
+  }
+  return true;
+}
+
+int Run(const std::vector<std::string>& args) {
+  absl::StatusOr<BenchOptions> parsed = ParseBenchArgs(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "kite-bench: %s\nRun 'kite-bench --help' for usage.\n",
+                 std::string(parsed.status().message()).c_str());
+    return kExitUsage;
+  }
+  const BenchOptions& o = *parsed;
+  if (o.help) {
+    std::fputs(BenchHelpText().c_str(), stdout);
+    return 0;
+  }
+
+  Results r;
+  r.options = o;
+  r.context = o.effective_context();
+
+  // First open: the model's shape, the session's memory and the per-token costs.
+  kite_model* model = nullptr;
+  if (kite_model_open_file(o.model.c_str(), nullptr, &model) != KITE_OK) {
+    return Fail(absl::StrCat("cannot open ", o.model, ": ", kite_last_error()));
+  }
+  r.info.struct_size = sizeof(r.info);
+  kite_model_get_info(model, &r.info);
+  r.model_bytes = r.info.file_bytes;
+  if (r.context > r.info.max_seq_len) {
+    kite_model_close(model);
+    std::fprintf(stderr,
+                 "kite-bench: context %u (-c, or -p + -n) exceeds the model's max_seq_len %u\n",
+                 r.context, r.info.max_seq_len);
+    return kExitUsage;
+  }
+  kite_session_options so;
+  kite_session_options_init(&so);
+  so.max_context = r.context;
+  so.threads = o.threads;
+  size_t arena = 0;
+  if (kite_session_memory_required(model, &so, &arena) != KITE_OK) {
+    const std::string message = kite_last_error();
+    kite_model_close(model);
+    return Fail(absl::StrCat("session options rejected: ", message));
+  }
+  r.arena_bytes = arena;
+  kite_model_close(model);
+  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads);
+  if (!costs.ok()) return Fail(std::string(costs.status().message()));
+  r.costs = *costs;
+
+  const bool tty = isatty(fileno(stderr)) == 1;
+  auto progress = [tty](const std::string& what) {
+    if (tty) std::fprintf(stderr, "\r\033[K%s", what.c_str());
+  };
+
+  // Load: a fresh model and session each time.
+  std::vector<double> load_ms;
+  for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {
+    progress(absl::StrFormat("load %u/%u", run + 1, o.warmup + o.repetitions));
+    kite_session* session = nullptr;
+    std::string error;
+    const auto start = Clock::now();
+    if (!OpenAndCreate(o, so, &model, &session, &error)) return Fail(error);
+    const double ms = MsSince(start);
+    kite_session_destroy(session);
+    kite_model_close(model);
+    if (run >= o.warmup) load_ms.push_back(ms);
+  }
+
+  // Prefill and decode on one model and session, reset before each run.
+  kite_session* session = nullptr;
+  std::string error;
+  if (!OpenAndCreate(o, so, &model, &session, &error)) return Fail(error);
+  const std::vector<int32_t> prompt = PromptIds(o.prompt, r.info.vocab_size);
+  std::vector<double> prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
+  for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {
+    progress(absl::StrFormat("run %u/%u", run + 1, o.warmup + o.repetitions));
+    kite_session_reset(session);
+    const float* logits = nullptr;
+    size_t n_logits = 0;
+    const auto start = Clock::now();
+    kite_status s = kite_session_feed(session, prompt.data(), prompt.size());
+    const double feed_ms = MsSince(start);
+    if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
+    if (s != KITE_OK) {
+      error = absl::StrCat("prefill failed: ", kite_session_last_error(session));
+      break;
+    }
+    int32_t token = Argmax(logits, n_logits);
+    const double first_ms = MsSince(start);
+
+    const auto decode_start = Clock::now();
+    for (uint32_t i = 0; i < o.generate && s == KITE_OK; ++i) {
+      s = kite_session_feed(session, &token, 1);
+      if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
+      if (s == KITE_OK) token = Argmax(logits, n_logits);
+    }
+    const double step_ms = MsSince(decode_start);
+    if (s != KITE_OK) {
+      error = absl::StrCat("decode failed: ", kite_session_last_error(session));
+      break;
+    }
+    if (run < o.warmup) continue;
+    prefill_ms.push_back(feed_ms);
+    decode_ms.push_back(step_ms);
+    prefill_tok_s.push_back(o.prompt / (feed_ms / 1e3));
+    decode_tok_s.push_back(o.generate / (step_ms / 1e3));
+    ttft_ms.push_back(first_ms);
+  }
+  if (tty) std::fputs("\r\033[K", stderr);
+  kite_session_destroy(session);
+  kite_model_close(model);
+  if (!error.empty()) return Fail(error);
+  r.peak_rss_bytes = PeakRssBytes();
+
+  r.load_ms = Summarize(load_ms);
+  r.prefill_tok_s = Summarize(prefill_tok_s);
+  r.decode_tok_s = Summarize(decode_tok_s);
+  r.ttft_ms = Summarize(ttft_ms);
+  r.prefill_ms = Summarize(prefill_ms);
+  r.decode_ms = Summarize(decode_ms);
+  r.decode_bytes_per_token = DecodeBytesPerToken(r.costs, o.prompt, o.generate);
+  r.prefill_ops_per_token = PrefillOpsPerToken(r.costs, o.prompt);
+
+  if (o.roofline) {
+    progress("measuring read bandwidth");
+    r.bandwidth = MeasureReadBandwidth(o.threads, uint64_t{o.bandwidth_mib} << 20, 5);
+    progress("measuring int8 peak");
+    r.int8 = MeasureInt8Peak(o.threads, 3);
+    if (tty) std::fputs("\r\033[K", stderr);
+    r.roofline = true;
+    r.decode_roof_tok_s = r.bandwidth.gb_per_s * 1e9 / r.decode_bytes_per_token;
+    r.prefill_roof_tok_s = r.int8.gops * 1e9 / r.prefill_ops_per_token;
+  }
+
+  if (o.json) {
+    PrintJson(r);
+  } else {
+    PrintTable(r);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace kite::bench
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return kite::bench::Run(args);
+}

@@ -1,0 +1,36 @@
+// This machine's roofs: memory read bandwidth and int8 dot-product peak, measured with a
+// given number of threads. Host tools only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kite::bench {
+
+/// Result of MeasureReadBandwidth.
+struct Bandwidth {
+  double gb_per_s = 0;        ///< best run, 1e9 bytes per second
+  uint64_t buffer_bytes = 0;  ///< bytes read per run
+  unsigned threads = 0;
+  unsigned runs = 0;
+  std::string isa;            ///< "avx512", "avx2" or "portable": the loads used
+};
+
+/// Result of MeasureInt8Peak.
+struct Int8Peak {
+  double gops = 0;   ///< best run, 1e9 int8 ops per second (one multiply-add = 2 ops); 0 if not measured
+  unsigned threads = 0;
+  unsigned runs = 0;
+  std::string isa;   ///< "avx512-vnni", "avx2", or "none" when no int8 dot loop fits this CPU
+};
+
+/// Allocates and fills a `bytes` buffer (rounded up to 4 KiB), then `runs` times lets
+/// `threads` threads sum equal slices of it at once; returns the best rate. Frees the buffer.
+Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs);
+
+/// `runs` times lets `threads` threads run a register-resident int8 dot loop for about
+/// 0.2 s each and returns the best aggregate rate. Uses AVX512-VNNI vpdpbusd when the CPU
+/// has it, else the AVX2 vpmaddubsw sequence, else measures nothing (gops 0, isa "none").
+Int8Peak MeasureInt8Peak(unsigned threads, unsigned runs);
+
+}  // namespace kite::bench
