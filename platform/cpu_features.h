@@ -15,6 +15,7 @@ struct CpuFeatures {
   bool avx_vnni = false;     ///< AVX-VNNI: VEX-encoded vpdpbusd on 128/256-bit registers.
   bool avx512f = false;      ///< AVX-512 Foundation (and the OS saves ZMM/opmask state).
   bool avx512bw = false;     ///< AVX-512 byte/word instructions.
+  bool avx512dq = false;     ///< AVX-512 doubleword/quadword instructions.
   bool avx512vl = false;     ///< AVX-512 on 128/256-bit registers.
   bool avx512_vnni = false;  ///< AVX-512 VNNI: EVEX vpdpbusd.
   // Arm (placeholders until the Arm port: always false for now).

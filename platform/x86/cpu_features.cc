@@ -68,6 +68,7 @@ CpuFeatures Detect() {
   if (os_zmm) {
     f.avx512f = Bit(l7.ebx, 16);
     f.avx512bw = f.avx512f && Bit(l7.ebx, 30);
+    f.avx512dq = f.avx512f && Bit(l7.ebx, 17);
     f.avx512vl = f.avx512f && Bit(l7.ebx, 31);
     f.avx512_vnni = f.avx512f && Bit(l7.ecx, 11);
   }

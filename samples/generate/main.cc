@@ -21,6 +21,9 @@ usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
   -n, --max-tokens N   tokens to generate, >= 0 (default 256)
   -c, --ctx N          context length in tokens, 1..the model's max (default: min(512, max))
   -t, --threads N      worker threads, >= 1 (default 1)
+      --prefill-chunk N prompt tokens processed together, 1..1024 (default 64)
+      --isa NAME       highest instruction set to use: scalar, avx2, avxvnni,
+                       avx512vnni or best (default best, or $KITE_ISA)
       --temp T         sampling temperature, 0 = greedy (default 0.8)
       --top-k K        keep the K most likely tokens, 0 = off (default 0)
       --top-p P        nucleus sampling mass in (0, 1], 1 = off (default 0.9)
@@ -40,6 +43,8 @@ struct Options {
   long max_tokens = 256;
   long ctx = 0;  // 0: pick from the model
   long threads = 1;
+  long prefill_chunk = 64;
+  std::string isa;
   double temp = 0.8;
   long top_k = 0;
   double top_p = 0.9;
@@ -107,6 +112,10 @@ Options Parse(int argc, char** argv) {
       o.ctx = ParseLong(a, value(), 1, 1 << 24);
     } else if (is("-t", "--threads")) {
       o.threads = ParseLong(a, value(), 1, 256);
+    } else if (is("--prefill-chunk", nullptr)) {
+      o.prefill_chunk = ParseLong(a, value(), 1, 1024);
+    } else if (is("--isa", nullptr)) {
+      o.isa = value();
     } else if (is("--temp", nullptr)) {
       o.temp = ParseDouble(a, value(), 0.0, 100.0, false);
     } else if (is("--top-k", nullptr)) {
@@ -206,6 +215,7 @@ int main(int argc, char** argv) {
   kite_model_options mo;
   kite_model_options_init(&mo);
   mo.verify_checksums = o.verify ? 1 : 0;
+  mo.max_isa = o.isa.empty() ? nullptr : o.isa.c_str();
   kite_model* model = nullptr;
   kite_status s = kite_model_open_file(o.model.c_str(), &mo, &model);
   if (s != KITE_OK) return Fail("cannot open model", s, kite_last_error());
@@ -219,6 +229,7 @@ int main(int argc, char** argv) {
   so.max_context = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
                              : (info.max_seq_len < 512 ? info.max_seq_len : 512);
   so.threads = static_cast<uint32_t>(o.threads);
+  so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);
   if (s != KITE_OK) {
@@ -287,6 +298,7 @@ int main(int argc, char** argv) {
     std::puts(j.c_str());
   } else {
     std::fputs("\n", stdout);
+    std::fflush(stdout);
     std::fprintf(stderr,
                  "[%u prompt tokens in %.2f ms, %u tokens generated at %.1f tok/s, first token "
                  "%.2f ms, stop: %s]\n",

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 
+#include "sdk/kernels/attention/attention.h"
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/q4-matvec/q4-matvec.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
@@ -18,7 +19,8 @@ namespace kite::kernels {
 
 /// Instruction sets, lowest first. A request for one picks the best available at or below
 /// it. kAvx2 means AVX2 + FMA + F16C; kAvxVnni adds AVX-VNNI (256-bit vpdpbusd);
-/// kAvx512Vnni means AVX-512 F/BW/VL/VNNI + FMA + F16C (it does not need AVX-VNNI).
+/// kAvx512Vnni means AVX-512 F/BW/VL/DQ/VNNI + AVX2 + FMA + F16C (it does not need AVX-VNNI;
+/// every AVX-512 VNNI CPU has DQ, which the AVX-512 elementwise kernels use).
 enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3, kBest = 1000 };
 
 /// Name of an ISA: "scalar", "avx2", "avxvnni", "avx512vnni", "best" ("unknown" otherwise).
@@ -49,6 +51,7 @@ struct KernelTable {
   SoftmaxFn softmax;
   SwigluFn swiglu;
   Qd8Q4r16GemmFn qd8_q4r16_gemm;  ///< Q4_R16_G32 weights x q8 activations (decode/prefill).
+  AttentionFn attention;          ///< one head of causal attention over the KV cache
 };
 
 /// True when this build has kernels for `isa` and this CPU (and OS) can run them.

@@ -35,4 +35,8 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND
   set_source_files_properties(${KITE_ELEMENTWISE_AVX512_SOURCES}
     TARGET_DIRECTORY kite_kernels
     PROPERTIES COMPILE_OPTIONS "${KITE_AVX512_OPTIONS}")
+  # rope promises the reference's exact arithmetic: keep GCC from fusing its multiplies and
+  # adds into FMAs (C++ defaults to -ffp-contract=fast).
+  set_property(SOURCE ${KITE_ELEMENTWISE_DIR}/rope/avx2.cc ${KITE_ELEMENTWISE_DIR}/rope/avx512.cc
+    TARGET_DIRECTORY kite_kernels APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
 endif()

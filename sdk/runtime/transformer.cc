@@ -95,22 +95,10 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
     float* att = b.att + h * b.max_context;
     const size_t kv_off = layer_off + (h / q_per_kv) * hd;
     for (uint32_t i = 0; i < t.n; ++i) {
-      const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
-      const uint32_t last = t.pos + i;  // causal: this token sees positions 0..last
-      for (uint32_t p = 0; p <= last; ++p) {
-        const float* key = b.key_cache + kv_off + static_cast<size_t>(p) * kv_dim;
-        float score = 0.0f;
-        for (uint32_t j = 0; j < hd; ++j) score += q[j] * key[j];
-        att[p] = score * scale;
-      }
-      t.k->softmax(last + 1, att);
-      float* out = b.xb + i * xb_stride + h * hd;
-      std::memset(out, 0, hd * sizeof(float));
-      for (uint32_t p = 0; p <= last; ++p) {
-        const float* v = b.value_cache + kv_off + static_cast<size_t>(p) * kv_dim;
-        const float a = att[p];
-        for (uint32_t j = 0; j < hd; ++j) out[j] += a * v[j];
-      }
+      // Causal: token i sees positions 0..pos + i.
+      t.k->attention(hd, t.pos + i + 1, b.q + static_cast<size_t>(i) * c.q_dim() + h * hd,
+                     b.key_cache + kv_off, b.value_cache + kv_off, kv_dim, scale, att,
+                     b.xb + i * xb_stride + h * hd);
     }
   }
 }
@@ -120,6 +108,10 @@ size_t RowTile(size_t units, size_t threads) {
   const size_t tasks = threads * 4;
   return units <= tasks ? 1 : (units + tasks - 1) / tasks;
 }
+
+// Below this many multiply-adds a loop runs on the calling thread: waking the pool costs
+// more than it saves.
+constexpr size_t kMinParallelWork = 1 << 14;
 
 }  // namespace
 
@@ -142,6 +134,10 @@ void Transformer::Linear(const TensorView& w, uint32_t n, const float* x, size_t
                       b_.xq_scales + i * t.groups, b_.xq_sums + i * t.groups);
     }
     if (w.layout == Layout::kQ4R16G32) units = (w.rows + 15) / 16;
+  }
+  if (static_cast<size_t>(n) * w.rows * w.cols < kMinParallelWork) {
+    LinearRange(&t, 0, units);
+    return;
   }
   pool_->ParallelFor(units, RowTile(units, pool_->threads()), LinearRange, &t);
 }
@@ -178,6 +174,11 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
 void Transformer::Attention(uint32_t layer, uint32_t n, uint32_t pos) {
   const ModelConfig& c = model_->config();
   AttentionTask t{k_, &c, &b_, layer, n, pos};
+  const size_t work = static_cast<size_t>(n) * (pos + n) * c.q_dim();
+  if (work < kMinParallelWork) {
+    AttentionHeads(&t, 0, c.n_heads);
+    return;
+  }
   pool_->ParallelFor(c.n_heads, 1, AttentionHeads, &t);
 }
 

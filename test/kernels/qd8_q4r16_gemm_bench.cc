@@ -127,14 +127,18 @@ __attribute__((target("avx2"))) void BM_ReadBandwidth(benchmark::State& state) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t i = 0; i < buf.size; i += 128) {
       a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i)));
-      a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 32)));
-      a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 64)));
-      a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 96)));
+      a1 = _mm256_add_epi64(a1,
+                            _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 32)));
+      a2 = _mm256_add_epi64(a2,
+                            _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 64)));
+      a3 = _mm256_add_epi64(a3,
+                            _mm256_load_si256(reinterpret_cast<const __m256i*>(buf.data + i + 96)));
     }
     __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
     benchmark::DoNotOptimize(s);
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(buf.size));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(buf.size));
 }
 
 // Int8 peak: independent 512-bit vpdpbusd chains (64 multiply-adds = 128 ops each).
@@ -154,9 +158,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void BM_Int8PeakAvx512Vnn
     for (int i = 1; i < kChains; ++i) acc[0] = _mm512_add_epi32(acc[0], acc[i]);
     benchmark::DoNotOptimize(acc[0]);
   }
-  state.counters["int8_ops"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) * kSteps * kChains * 128.0,
-      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  state.counters["int8_ops"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * kSteps * kChains * 128.0,
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 #endif
 
@@ -179,8 +183,11 @@ int main(int argc, char** argv) {
         const size_t m = mode == 2 ? 64 : 1;
         const bool cold = mode == 0;
         const std::string name = std::string("qd8_q4r16_gemm/") + k::IsaName(tables[i]->isa) +
-                                 (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
-                                 std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+                                 (mode == 0   ? "/m1"
+                                  : mode == 1 ? "/m1_cached"
+                                              : "/m64") +
+                                 "/" + std::to_string(shape.rows) + "x" +
+                                 std::to_string(shape.cols);
         auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Gemm, tables[i]->qd8_q4r16_gemm,
                                                shape, m, cold);
         b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);

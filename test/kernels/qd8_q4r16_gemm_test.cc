@@ -72,8 +72,8 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
       const uint16_t dh = FloatToHalf(d);
       w.d[r * w.groups + g] = dh;
       // -8 d is exact in f16 (an exponent change).
-      w.o[r * w.groups + g] =
-          kind == WeightKind::kSymmetric ? FloatToHalf(-8.0f * HalfToFloat(dh)) : FloatToHalf(offset(rng));
+      w.o[r * w.groups + g] = kind == WeightKind::kSymmetric ? FloatToHalf(-8.0f * HalfToFloat(dh))
+                                                             : FloatToHalf(offset(rng));
     }
   }
   if (kind == WeightKind::kZeroBlocks) {
@@ -85,7 +85,8 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
           w.o[r * w.groups + g] = 0;
         }
         if (block % 3 != 2) {
-          for (size_t c = g * kGroup; c < (g + 1) * kGroup && c < cols; ++c) w.u[r * w.padded_cols + c] = 0;
+          for (size_t c = g * kGroup; c < (g + 1) * kGroup && c < cols; ++c)
+            w.u[r * w.padded_cols + c] = 0;
         }
       }
     }
@@ -97,7 +98,7 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
 
 struct Acts {
   size_t m = 0, groups = 0;
-  std::vector<int8_t> q;    // m x groups x 32
+  std::vector<int8_t> q;     // m x groups x 32
   std::vector<float> scale;  // m x groups
   std::vector<int32_t> sum;  // m x groups
 };
@@ -277,9 +278,11 @@ TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
     SCOPED_TRACE(k::IsaName(tables[i]->isa));
     const k::Qd8Q4r16GemmFn fn = tables[i]->qd8_q4r16_gemm;
     std::vector<float> whole(m * rows), split(m * rows);
-    fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), whole.data(), rows);
+    fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), whole.data(),
+       rows);
     const size_t first = 48;  // 3 blocks
-    fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), split.data(), rows);
+    fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), split.data(),
+       rows);
     fn(m, rows - first, groups, w.packed.data() + (first / 16) * groups * k::kQ4R16BlockBytes,
        a.q.data(), a.scale.data(), a.sum.data(), split.data() + first, rows);
     EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
@@ -288,7 +291,8 @@ TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
 
 TEST(Q4R16Pack, LayoutMatchesSchemaText) {
   std::mt19937 rng(5);
-  const size_t rows = 33, cols = 70;  // 3 row blocks (15 padding rows), 3 groups (26 padding columns)
+  const size_t rows = 33,
+               cols = 70;  // 3 row blocks (15 padding rows), 3 groups (26 padding columns)
   const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
   ASSERT_EQ(k::Q4R16PackedBytes(rows, cols), size_t{3 * 3 * 320});
   ASSERT_EQ(w.packed.size(), size_t{3 * 3 * 320});
@@ -436,18 +440,19 @@ TEST(CpuFeatures, ConsistentWithTheCompilersDetector) {
   const kite::CpuFeatures& f = kite::GetCpuFeatures();
   EXPECT_EQ(&f, &kite::GetCpuFeatures());
   EXPECT_FALSE(f.neon || f.dotprod || f.i8mm);
-  if (f.avx512bw || f.avx512vl || f.avx512_vnni) EXPECT_TRUE(f.avx512f);
+  if (f.avx512bw || f.avx512dq || f.avx512vl || f.avx512_vnni) EXPECT_TRUE(f.avx512f);
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
   __builtin_cpu_init();
   EXPECT_EQ(f.avx2, __builtin_cpu_supports("avx2") != 0);
   EXPECT_EQ(f.fma, __builtin_cpu_supports("fma") != 0);
   EXPECT_EQ(f.avx512f, __builtin_cpu_supports("avx512f") != 0);
   EXPECT_EQ(f.avx512bw, __builtin_cpu_supports("avx512bw") != 0);
+  EXPECT_EQ(f.avx512dq, __builtin_cpu_supports("avx512dq") != 0);
   EXPECT_EQ(f.avx512vl, __builtin_cpu_supports("avx512vl") != 0);
   EXPECT_EQ(f.avx512_vnni, __builtin_cpu_supports("avx512vnni") != 0);
 #endif
-  std::printf("cpu: avx2=%d fma=%d f16c=%d avx_vnni=%d avx512f=%d bw=%d vl=%d avx512_vnni=%d\n",
-              f.avx2, f.fma, f.f16c, f.avx_vnni, f.avx512f, f.avx512bw, f.avx512vl,
+  std::printf("cpu: avx2=%d fma=%d f16c=%d avx_vnni=%d avx512f=%d bw=%d dq=%d vl=%d vnni=%d\n",
+              f.avx2, f.fma, f.f16c, f.avx_vnni, f.avx512f, f.avx512bw, f.avx512dq, f.avx512vl,
               f.avx512_vnni);
 }
 

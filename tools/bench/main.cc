@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -96,7 +97,19 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
-std::string Mb(double bytes) { return absl::StrFormat("%.1f MB", bytes / 1e6); }
+// Bytes in decimal units: "812.3 kB", "85.6 MB", "1.24 GB".
+std::string Mb(double bytes) {
+  if (bytes >= 1e9) return absl::StrFormat("%.2f GB", bytes / 1e9);
+  if (bytes >= 1e6) return absl::StrFormat("%.1f MB", bytes / 1e6);
+  return absl::StrFormat("%.1f kB", bytes / 1e3);
+}
+
+// Ops in decimal units: "455.2 kop", "213.4 Mop", "2.20 Gop".
+std::string Ops(double ops) {
+  if (ops >= 1e9) return absl::StrFormat("%.2f Gop", ops / 1e9);
+  if (ops >= 1e6) return absl::StrFormat("%.1f Mop", ops / 1e6);
+  return absl::StrFormat("%.1f kop", ops / 1e3);
+}
 
 // Everything measured, for either output format.
 struct Results {
@@ -115,6 +128,8 @@ struct Results {
   double prefill_ops_per_token = 0;
   double decode_roof_tok_s = 0;
   double prefill_roof_tok_s = 0;
+  double load_average = -1;  ///< the system's 1-minute load average at the start; -1 unknown
+  unsigned cpus = 0;         ///< CPUs online
 };
 
 // measured / roof, or 0 when the roof is unknown.
@@ -141,6 +156,8 @@ void PrintJson(const Results& r) {
   u64("dim", r.info.dim);
   u64("n_layers", r.info.n_layers);
   u64("vocab_size", r.info.vocab_size);
+  u64("cpus", r.cpus);
+  num("load_average_1m", r.load_average);
   summary("load_ms", r.load_ms);
   summary("prefill_tok_s", r.prefill_tok_s);
   summary("decode_tok_s", r.decode_tok_s);
@@ -183,8 +200,14 @@ void PrintTable(const Results& r) {
                         r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate");
   absl::StrAppendFormat(&s,
                         "  threads %u, prompt %u, decode %u, context %u, %u repetitions "
-                        "(+%u warmup)\n\n",
+                        "(+%u warmup)\n",
                         o.threads, o.prompt, o.generate, r.context, o.repetitions, o.warmup);
+  if (r.load_average >= 0) {
+    // Other processes competing for the CPUs make every figure below noisy.
+    absl::StrAppendFormat(&s, "  system load average %.2f on %u CPUs at the start\n",
+                          r.load_average, r.cpus);
+  }
+  s += "\n";
   absl::StrAppendFormat(&s, "  %-18s %12s %12s %12s\n", "metric", "median", "min", "max");
   auto row = [&s](const char* name, const Summary& v) {
     absl::StrAppendFormat(&s, "  %-18s %12.2f %12.2f %12.2f\n", name, v.median, v.min, v.max);
@@ -200,7 +223,7 @@ void PrintTable(const Results& r) {
                         Mb(static_cast<double>(r.arena_bytes)),
                         Mb(static_cast<double>(r.costs.kv_cache_bytes)));
   if (r.roofline) {
-    absl::StrAppendFormat(&s, "\nroofline (%u threads)\n", o.threads);
+    absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
                           r.bandwidth.gb_per_s, r.bandwidth.isa, r.bandwidth.runs,
                           Mb(static_cast<double>(r.bandwidth.buffer_bytes)));
@@ -221,9 +244,9 @@ void PrintTable(const Results& r) {
     if (r.int8.gops > 0) {
       absl::StrAppendFormat(
           &s,
-          "  prefill  %.3f Gop/token\n"
+          "  prefill  %s/token\n"
           "           roof %.1f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
-          r.prefill_ops_per_token / 1e9, r.prefill_roof_tok_s, r.prefill_tok_s.median,
+          Ops(r.prefill_ops_per_token), r.prefill_roof_tok_s, r.prefill_tok_s.median,
           100 * Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
     }
   }
@@ -269,37 +292,27 @@ int Run(const std::vector<std::string>& args) {
   Results r;
   r.options = o;
   r.context = o.effective_context();
+  double load[1];
+  if (getloadavg(load, 1) == 1) r.load_average = load[0];
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  r.cpus = cpus > 0 ? static_cast<unsigned>(cpus) : 0;
 
-  // First open: the model's shape, the session's memory and the per-token costs.
-  kite_model* model = nullptr;
-  if (kite_model_open_file(o.model.c_str(), nullptr, &model) != KITE_OK) {
-    return Fail(absl::StrCat("cannot open ", o.model, ": ", kite_last_error()));
+  // The per-token costs (a C++ open of the model, closed again) also check the options
+  // against the model before anything is timed.
+  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads);
+  if (!costs.ok()) {
+    if (absl::IsInvalidArgument(costs.status())) {
+      std::fprintf(stderr, "kite-bench: %s\n", std::string(costs.status().message()).c_str());
+      return kExitUsage;
+    }
+    return Fail(std::string(costs.status().message()));
   }
-  r.info.struct_size = sizeof(r.info);
-  kite_model_get_info(model, &r.info);
-  r.model_bytes = r.info.file_bytes;
-  if (r.context > r.info.max_seq_len) {
-    kite_model_close(model);
-    std::fprintf(stderr,
-                 "kite-bench: context %u (-c, or -p + -n) exceeds the model's max_seq_len %u\n",
-                 r.context, r.info.max_seq_len);
-    return kExitUsage;
-  }
+  r.costs = *costs;
   kite_session_options so;
   kite_session_options_init(&so);
   so.max_context = r.context;
   so.threads = o.threads;
-  size_t arena = 0;
-  if (kite_session_memory_required(model, &so, &arena) != KITE_OK) {
-    const std::string message = kite_last_error();
-    kite_model_close(model);
-    return Fail(absl::StrCat("session options rejected: ", message));
-  }
-  r.arena_bytes = arena;
-  kite_model_close(model);
-  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads);
-  if (!costs.ok()) return Fail(std::string(costs.status().message()));
-  r.costs = *costs;
+  kite_model* model = nullptr;
 
   const bool tty = isatty(fileno(stderr)) == 1;
   auto progress = [tty](const std::string& what) {
@@ -324,6 +337,11 @@ int Run(const std::vector<std::string>& args) {
   kite_session* session = nullptr;
   std::string error;
   if (!OpenAndCreate(o, so, &model, &session, &error)) return Fail(error);
+  r.info.struct_size = sizeof(r.info);
+  kite_model_get_info(model, &r.info);
+  r.model_bytes = r.info.file_bytes;
+  size_t arena = 0;
+  if (kite_session_memory_required(model, &so, &arena) == KITE_OK) r.arena_bytes = arena;
   const std::vector<int32_t> prompt = PromptIds(o.prompt, r.info.vocab_size);
   std::vector<double> prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
   for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {

@@ -16,9 +16,13 @@ namespace kite::bench {
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
                                              uint32_t threads) {
   Result<FileMap> bytes = FileMap::OpenPath(path.c_str());
-  if (!bytes.ok()) return absl::InvalidArgumentError(bytes.status().message());
+  if (!bytes.ok()) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", bytes.status().message()));
+  }
   Result<std::unique_ptr<Model>> opened = Model::Open(std::move(*bytes), ModelOptions{});
-  if (!opened.ok()) return absl::InvalidArgumentError(opened.status().message());
+  if (!opened.ok()) {
+    return absl::DataLossError(absl::StrCat("cannot open ", path, ": ", opened.status().message()));
+  }
   const Model& model = **opened;
   const ModelConfig& config = model.config();
 
@@ -43,11 +47,19 @@ absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t c
                              (c.tied_embeddings ? c.embedding_bytes : 0);
   c.head_params = uint64_t{c.vocab_size} * c.dim;
 
+  if (context > config.max_seq_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "context ", context, " (-c, or -p + -n) exceeds the model's max_seq_len ",
+        config.max_seq_len));
+  }
   SessionOptions options;
   options.max_context = context;
   options.threads = threads;
   Result<MemoryPlan> plan = PlanSessionMemory(model, options);
-  if (!plan.ok()) return absl::InvalidArgumentError(plan.status().message());
+  if (!plan.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("session options rejected: ", plan.status().message()));
+  }
   c.kv_cache_bytes = plan->kv_cache_bytes;
   c.kv_bytes_per_position = context ? plan->kv_cache_bytes / context : 0;
   return c;

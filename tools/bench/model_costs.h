@@ -27,8 +27,10 @@ struct ModelCosts {
 };
 
 /// Opens `path` with the C++ runtime (mapped, not read) and computes the costs for a
-/// session of `context` positions and `threads` threads. Fails with the loader's or the
-/// planner's message.
+/// session of `context` positions and `threads` threads. Fails with NotFound or DataLoss
+/// (with the loader's message) when the file cannot be opened as a model, and with
+/// InvalidArgument when `context` exceeds the model's max_seq_len or the planner rejects
+/// the session options.
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
                                              uint32_t threads);
 

@@ -139,9 +139,9 @@ void ChooseAsymmetric(const float* x, uint64_t n, float lo, float hi, uint16_t* 
                       uint16_t* m_out) {
   const float range = hi - lo;
   double best = -1.0;
-  // Trim up to 15% off either end of the range: clipping a lone outlier can pay for
+  // Trim up to 10% off either end of the range: clipping a lone outlier can pay for
   // itself in the resolution the other values get.
-  const float trims[] = {0.0f, 0.025f, 0.05f, 0.1f, 0.15f};
+  const float trims[] = {0.0f, 0.05f, 0.1f};
   for (float a : trims) {
     for (float b : trims) {
       const float d0 = (range * (1.0f - a - b)) / 15.0f;

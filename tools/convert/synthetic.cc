@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "sdk/runtime/tensor_names.h"
 
 namespace kite::convert {
@@ -32,7 +34,7 @@ constexpr Shape kShapes[] = {
      "TinyLlama 1.1B"},
     {"smollm-135m", 576, 1536, 30, 9, 3, 49152, 2048, 10000.0f, 1e-5f, true, "SmolLM 135M"},
     {"llama-3.2-1b", 2048, 8192, 16, 32, 8, 128256, 131072, 500000.0f, 1e-5f, true,
-     "Llama 3.2 1B (plain RoPE: its llama3 frequency scaling is not modelled)"},
+     "Llama 3.2 1B (plain RoPE; its llama3 frequency scaling is not modelled)"},
     {"qwen2.5-0.5b", 896, 4864, 24, 14, 2, 151936, 32768, 1000000.0f, 1e-6f, true,
      "Qwen2.5 0.5B without its q/k/v bias (the runtime has no attention bias yet)"},
     {"stories260k", 64, 172, 5, 8, 4, 512, 512, 10000.0f, 1e-5f, true,
@@ -92,14 +94,31 @@ const std::vector<std::string>& SyntheticModelNames() {
 }
 
 std::string SyntheticModelTable() {
+  // "  name" padded to column 24, then the description wrapped at 80 columns.
+  constexpr size_t kIndent = 24, kWidth = 80;
   std::string out;
   for (const Shape& s : kShapes) {
-    absl::StrAppendFormat(&out,
-                          "  %-15s dim %u, ffn %u, %u layers, %u/%u heads, vocab %u, ctx %u, "
-                          "rope %g, %s\n  %15s %s\n",
-                          s.name, s.dim, s.hidden_dim, s.n_layers, s.n_heads, s.n_kv_heads,
-                          s.vocab_size, s.max_seq_len, s.rope_theta,
-                          s.tied ? "tied head" : "separate head", "", s.note);
+    const std::string text = absl::StrFormat(
+        "%s: dim %u, ffn %u, %u layers, %u/%u heads, vocab %u, context %u, rope theta %.0f, "
+        "%s.",
+        s.note, s.dim, s.hidden_dim, s.n_layers, s.n_heads, s.n_kv_heads, s.vocab_size,
+        s.max_seq_len, s.rope_theta, s.tied ? "tied head" : "separate head");
+    std::string line = absl::StrFormat("  %-*s", kIndent - 2, s.name);
+    size_t used = kIndent;
+    for (absl::string_view word : absl::StrSplit(text, ' ')) {
+      if (used > kIndent && used + 1 + word.size() > kWidth) {
+        absl::StrAppend(&out, line, "\n");
+        line = std::string(kIndent, ' ');
+        used = kIndent;
+      }
+      if (used > kIndent) {
+        line += ' ';
+        ++used;
+      }
+      absl::StrAppend(&line, word);
+      used += word.size();
+    }
+    absl::StrAppend(&out, line, "\n");
   }
   return out;
 }

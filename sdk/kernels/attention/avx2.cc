@@ -91,8 +91,8 @@ void WeightedSum(size_t n_pos, const float* w, const float* values, size_t strid
 }
 
 // WeightedSum for the last head_dim % 8 floats (lanes in `m`).
-void WeightedSumMasked(__m256i m, size_t n_pos, const float* w, const float* values,
-                       size_t stride, float* out) {
+void WeightedSumMasked(__m256i m, size_t n_pos, const float* w, const float* values, size_t stride,
+                       float* out) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   size_t p = 0;
   for (; p + 2 <= n_pos; p += 2) {
@@ -101,11 +101,15 @@ void WeightedSumMasked(__m256i m, size_t n_pos, const float* w, const float* val
     acc1 = _mm256_fmadd_ps(_mm256_set1_ps(w[p + 1]), _mm256_maskload_ps(v0 + stride, m), acc1);
   }
   if (p < n_pos) {
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(w[p]), _mm256_maskload_ps(values + p * stride, m),
-                           acc0);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(w[p]), _mm256_maskload_ps(values + p * stride, m), acc0);
   }
   _mm256_maskstore_ps(out, m, _mm256_add_ps(acc0, acc1));
 }
+
+using WeightedSumFn = void (*)(size_t, const float*, const float*, size_t, float*);
+constexpr WeightedSumFn kWeightedSum[8] = {WeightedSum<1>, WeightedSum<2>, WeightedSum<3>,
+                                           WeightedSum<4>, WeightedSum<5>, WeightedSum<6>,
+                                           WeightedSum<7>, WeightedSum<8>};
 
 }  // namespace
 
@@ -119,17 +123,7 @@ void attention_avx2(size_t head_dim, size_t n_pos, const float* q, const float* 
   size_t j = 0;
   while (head_dim - j >= 8) {
     const size_t vecs = (head_dim - j) / 8 < 8 ? (head_dim - j) / 8 : 8;
-    const float* v = values + j;
-    switch (vecs) {
-      case 1: WeightedSum<1>(n_pos, scores, v, kv_stride, out + j); break;
-      case 2: WeightedSum<2>(n_pos, scores, v, kv_stride, out + j); break;
-      case 3: WeightedSum<3>(n_pos, scores, v, kv_stride, out + j); break;
-      case 4: WeightedSum<4>(n_pos, scores, v, kv_stride, out + j); break;
-      case 5: WeightedSum<5>(n_pos, scores, v, kv_stride, out + j); break;
-      case 6: WeightedSum<6>(n_pos, scores, v, kv_stride, out + j); break;
-      case 7: WeightedSum<7>(n_pos, scores, v, kv_stride, out + j); break;
-      default: WeightedSum<8>(n_pos, scores, v, kv_stride, out + j); break;
-    }
+    kWeightedSum[vecs - 1](n_pos, scores, values + j, kv_stride, out + j);
     j += 8 * vecs;
   }
   if (j < head_dim) {

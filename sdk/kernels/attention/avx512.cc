@@ -94,11 +94,16 @@ void WeightedSumMasked(__mmask16 m, size_t n_pos, const float* w, const float* v
     acc1 = _mm512_fmadd_ps(_mm512_set1_ps(w[p + 1]), _mm512_maskz_loadu_ps(m, v0 + stride), acc1);
   }
   if (p < n_pos) {
-    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(w[p]), _mm512_maskz_loadu_ps(m, values + p * stride),
-                           acc0);
+    acc0 =
+        _mm512_fmadd_ps(_mm512_set1_ps(w[p]), _mm512_maskz_loadu_ps(m, values + p * stride), acc0);
   }
   _mm512_mask_storeu_ps(out, m, _mm512_add_ps(acc0, acc1));
 }
+
+using WeightedSumFn = void (*)(size_t, const float*, const float*, size_t, float*);
+constexpr WeightedSumFn kWeightedSum[8] = {WeightedSum<1>, WeightedSum<2>, WeightedSum<3>,
+                                           WeightedSum<4>, WeightedSum<5>, WeightedSum<6>,
+                                           WeightedSum<7>, WeightedSum<8>};
 
 }  // namespace
 
@@ -113,17 +118,7 @@ void attention_avx512(size_t head_dim, size_t n_pos, const float* q, const float
   size_t j = 0;
   while (head_dim - j >= 16) {
     const size_t vecs = (head_dim - j) / 16 < 8 ? (head_dim - j) / 16 : 8;
-    const float* v = values + j;
-    switch (vecs) {
-      case 1: WeightedSum<1>(n_pos, scores, v, kv_stride, out + j); break;
-      case 2: WeightedSum<2>(n_pos, scores, v, kv_stride, out + j); break;
-      case 3: WeightedSum<3>(n_pos, scores, v, kv_stride, out + j); break;
-      case 4: WeightedSum<4>(n_pos, scores, v, kv_stride, out + j); break;
-      case 5: WeightedSum<5>(n_pos, scores, v, kv_stride, out + j); break;
-      case 6: WeightedSum<6>(n_pos, scores, v, kv_stride, out + j); break;
-      case 7: WeightedSum<7>(n_pos, scores, v, kv_stride, out + j); break;
-      default: WeightedSum<8>(n_pos, scores, v, kv_stride, out + j); break;
-    }
+    kWeightedSum[vecs - 1](n_pos, scores, values + j, kv_stride, out + j);
     j += 16 * vecs;
   }
   if (j < head_dim) {

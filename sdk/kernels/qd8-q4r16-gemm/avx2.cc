@@ -1,6 +1,12 @@
 // qd8-q4r16-gemm with AVX2: vpmaddubsw + vpmaddwd. A ymm register holds 8 rows (one dword
-// lane each), so a 16-row block is computed as two 8-row halves, each half reading the
-// 32-byte half of every 64-byte slice. Compiled with -mavx2 -mfma -mf16c.
+// lane each), so a 16-row block is computed as two 8-row halves, each reading the 32-byte
+// half of every 64-byte slice: one half per pass for prefill tiles, both halves in one
+// pass for a single token. Compiled with -mavx2 -mfma -mf16c.
+//
+// vpmaddubsw multiplies unsigned bytes (nibbles, <= 15) by signed bytes (|xq| <= 128) and
+// adds adjacent pairs into int16: |pair| <= 3840. A group contributes 8 such pair sums per
+// int16 lane (4 slices x low/high nibbles), at most 30720 < 32767, so they accumulate in
+// int16 without saturating; one vpmaddwd with ones then widens each row's lane to int32.
 #include <immintrin.h>
 
 #include <cassert>
@@ -11,8 +17,9 @@
 namespace kite::kernels {
 namespace {
 
-// Tokens sharing one pass over a half block (16 ymm registers: 8 unpacked weights,
-// 4 accumulators, scales, offsets and temporaries).
+// Tokens sharing one pass over a half block (prefill): the half block's 8 unpacked weight
+// vectors stay in registers for all of them (4 measured best; the token-interleaved order
+// of the VNNI variants makes GCC reassociate the int16 sums and spill here).
 constexpr size_t kTokenTile = 4;
 // Groups whose xscale * xsum products are computed at once into a stack buffer.
 constexpr size_t kGroupChunk = 64;
@@ -39,11 +46,80 @@ void ScaledSums(size_t groups, size_t g0, size_t gn, const float* xscale, const 
   }
 }
 
+// Prefetches the 5 cache lines of one 320-byte block.
+inline void PrefetchBlock(const uint8_t* blk) {
+  const char* p = reinterpret_cast<const char*>(blk);
+  _mm_prefetch(p, _MM_HINT_T0);
+  _mm_prefetch(p + 64, _MM_HINT_T0);
+  _mm_prefetch(p + 128, _MM_HINT_T0);
+  _mm_prefetch(p + 192, _MM_HINT_T0);
+  _mm_prefetch(p + 256, _MM_HINT_T0);
+}
+
+// Stores the first n (<= 8) lanes of v to y.
+inline void StoreRows(float* y, __m256 v, size_t n) {
+  if (n == 8) {
+    _mm256_storeu_ps(y, v);
+  } else {
+    alignas(32) float tmp[8];
+    _mm256_store_ps(tmp, v);
+    for (size_t i = 0; i < n; ++i) y[i] = tmp[i];
+  }
+}
+
+// One token (decode): both 8-row halves in the same pass, so every block is read once
+// from memory, with separate chains per half and for the scale and offset terms. Prefetches
+// the block row `next` when not null.
+void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
+                   const int32_t* xsum, float* y, size_t block_rows, const uint8_t* next) {
+  const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc_d[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc_o[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* blk = wb + g * kQ4R16BlockBytes;
+    if (next != nullptr) PrefetchBlock(next + g * kQ4R16BlockBytes);
+    const int8_t* xg = x + g * kQ4R16GroupSize;
+    __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // int16 pair sums
+#pragma GCC unroll 4
+    for (size_t p = 0; p < 4; ++p) {
+      const __m256i x_lo = Broadcast4(xg + p * 4);
+      const __m256i x_hi = Broadcast4(xg + 16 + p * 4);
+#pragma GCC unroll 2
+      for (size_t h = 0; h < 2; ++h) {
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+        s[h] = _mm256_add_epi16(s[h], _mm256_maddubs_epi16(_mm256_and_si256(v, nibble_mask), x_lo));
+        s[h] = _mm256_add_epi16(
+            s[h],
+            _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask), x_hi));
+      }
+    }
+    const __m256 xs = _mm256_set1_ps(xscale[g]);
+    const __m256 xsx = _mm256_set1_ps(xscale[g] * static_cast<float>(xsum[g]));
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const __m256 d = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
+      const __m256 o = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
+      const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(s[h], ones));
+      acc_d[h] = _mm256_fmadd_ps(_mm256_mul_ps(dot, xs), d, acc_d[h]);
+      acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
+    }
+  }
+  StoreRows(y, _mm256_add_ps(acc_d[0], acc_o[0]), block_rows < 8 ? block_rows : 8);
+  if (block_rows > 8) {
+    StoreRows(y + 8, _mm256_add_ps(acc_d[1], acc_o[1]), block_rows - 8 < 8 ? block_rows - 8 : 8);
+  }
+}
+
 // y[t][r] for T tokens and the 8 rows of half `h` of one block; `n` rows (<= 8) stored.
+// Prefetches the block row `next` when not null.
 template <size_t T>
 void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
-                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
-                   size_t n) {
+                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* next) {
   const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   const size_t x_stride = groups * kQ4R16GroupSize;
@@ -57,6 +133,7 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
     ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
+      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kQ4R16BlockBytes);
       // Slice p (64 bytes) holds per row columns p*4..p*4+3 (low nibbles) and
       // 16+p*4..16+p*4+3 (high nibbles); rows 8h..8h+7 are its bytes [32h, 32h + 32).
       __m256i lo[4], hi[4];
@@ -74,10 +151,7 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
 #pragma GCC unroll 4
       for (size_t t = 0; t < T; ++t) {
         const int8_t* x = xq + t * x_stride + (g0 + g) * kQ4R16GroupSize;
-        // vpmaddubsw multiplies unsigned bytes (nibbles, <= 15) by signed bytes (|xq| <=
-        // 128) and adds pairs: |pair| <= 3840, so the 8 pair sums of a group (4 slices x
-        // low/high) stay below 30720 and add up in int16 without saturating. vpmaddwd with
-        // ones then sums adjacent int16 into each row's int32 lane.
+        // Two int16 chains (low / high nibbles), widened to int32 once (see the top).
         __m256i s0 = _mm256_maddubs_epi16(lo[0], Broadcast4(x));
         __m256i s1 = _mm256_maddubs_epi16(hi[0], Broadcast4(x + 16));
 #pragma GCC unroll 4
@@ -93,32 +167,25 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
       }
     }
   }
-  for (size_t t = 0; t < T; ++t) {
-    if (n == 8) {
-      _mm256_storeu_ps(y + t * y_stride, acc[t]);
-    } else {
-      alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, acc[t]);
-      for (size_t i = 0; i < n; ++i) y[t * y_stride + i] = tmp[i];
-    }
-  }
+  for (size_t t = 0; t < T; ++t) StoreRows(y + t * y_stride, acc[t], n);
 }
 
 template <size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, size_t block_rows) {
-  HalfBlockTile<T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8);
+               const int32_t* xsum, float* y, size_t y_stride, size_t block_rows,
+               const uint8_t* next) {
+  HalfBlockTile<T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8,
+                   next);
   if (block_rows > 8) {
     const size_t n = block_rows - 8 < 8 ? block_rows - 8 : 8;
-    HalfBlockTile<T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n);
+    HalfBlockTile<T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n, nullptr);
   }
 }
 
 }  // namespace
 
-void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum,
-                            float* y, size_t y_stride) {
+void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -128,20 +195,23 @@ void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
     const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
     const size_t block_rows = rows - b * kQ4R16BlockRows;
     float* yb = y + b * kQ4R16BlockRows;
+    // The first pass over this block row prefetches the next one.
+    const uint8_t* next = b + 1 < blocks ? wb + groups * kQ4R16BlockBytes : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
-                            xsum + t * groups, yb + t * y_stride, y_stride, block_rows);
+      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+                            yb + t * y_stride, y_stride, block_rows, t == 0 ? next : nullptr);
     }
     const int8_t* xt = xq + t * x_stride;
     const float* st = xscale + t * groups;
     const int32_t* ct = xsum + t * groups;
     float* yt = yb + t * y_stride;
+    const uint8_t* pf = t == 0 ? next : nullptr;
     switch (m - t) {
       case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
+      case 1: BlockOneToken(groups, wb, xt, st, ct, yt, block_rows, pf); break;
+      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
+      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
       default: assert(false);
     }
   }

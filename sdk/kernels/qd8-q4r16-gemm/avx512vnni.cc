@@ -17,9 +17,10 @@
 namespace kite::kernels {
 namespace {
 
-// Tokens sharing one pass over a row block's weights (prefill reuses each unpacked block
-// for all of them). 8 keeps 8 unpacked weights + 8 accumulators + 8 dot products in the
-// 32 zmm registers.
+// Tokens sharing one pass over a row block's weights: each 64-byte weight slice is
+// unpacked once for all of them (prefill), and their 8 dot-product chains interleave.
+// 8 accumulators + 8 dot products + weights and constants fit the 32 zmm registers
+// (12 measured no faster).
 constexpr size_t kTokenTile = 8;
 // Groups whose xscale * xsum products are computed at once into a stack buffer (so the
 // inner loop reads them with a broadcast memory operand).
@@ -31,35 +32,43 @@ constexpr size_t kGroupChunk = 64;
 constexpr int32_t kMagicBits = 0x4B400000;
 constexpr float kMagic = 12582912.0f;
 
-inline __m512i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return _mm512_set1_epi32(v);
-}
-
-// acc += u * (4 bytes at x broadcast to every lane). GCC does not fold the broadcast into
-// vpdpbusd's memory operand by itself; spelled out, it saves a separate vpbroadcastd per
-// product.
+// acc += u * (the 4 bytes at x, broadcast to every lane): vpdpbusd multiplies unsigned
+// bytes (the nibbles) by signed bytes (the activations), exactly u * xq, and adds the 4
+// products of each dword lane (one row) to it. GCC does not fold the broadcast into the
+// memory operand by itself; spelled out, it saves a vpbroadcastd per product.
 struct Bytes4 {
   int8_t b[4];
 };
 inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
 #if defined(__GNUC__)
-  __asm__("vpdpbusd %2%{1to16%}, %1, %0"
+  __asm__("vpdpbusd {%2%{1to16%}, %1, %0|%0, %1, %2%{1to16%}}"
           : "+v"(acc)
           : "v"(u), "m"(*reinterpret_cast<const Bytes4*>(x)));
   return acc;
 #else
-  return _mm512_dpbusd_epi32(acc, u, Broadcast4(x));
+  int32_t v;
+  std::memcpy(&v, x, sizeof(v));
+  return _mm512_dpbusd_epi32(acc, u, _mm512_set1_epi32(v));
 #endif
 }
 
+// Prefetches the 5 cache lines of one 320-byte block.
+inline void PrefetchBlock(const uint8_t* blk) {
+  const char* p = reinterpret_cast<const char*>(blk);
+  _mm_prefetch(p, _MM_HINT_T0);
+  _mm_prefetch(p + 64, _MM_HINT_T0);
+  _mm_prefetch(p + 128, _MM_HINT_T0);
+  _mm_prefetch(p + 192, _MM_HINT_T0);
+  _mm_prefetch(p + 256, _MM_HINT_T0);
+}
+
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
+// When `next` is not null, also prefetches that block row (the next one), so its first
+// pass does not wait for memory.
 template <size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask) {
-  // Fewer tokens than the dot product latency: split each dot product in two chains.
-  constexpr bool kSplit = T <= 2;
+               const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
+               const uint8_t* next) {
   const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
   const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
   const __m512 magic = _mm512_set1_ps(kMagic);
@@ -82,14 +91,24 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     }
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
+      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kQ4R16BlockBytes);
+      const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
+      __m512i s[T];
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) s[t] = magic_bits;
       // Slice p holds, per row (one dword lane), columns p*4..p*4+3 in the low nibbles and
-      // 16+p*4..16+p*4+3 in the high nibbles.
-      __m512i lo[4], hi[4];
+      // 16+p*4..16+p*4+3 in the high nibbles. Tokens are interleaved so consecutive
+      // vpdpbusd are independent.
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {
         const __m512i v = _mm512_loadu_si512(blk + p * 64);
-        lo[p] = _mm512_and_si512(v, nibble_mask);
-        hi[p] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble_mask);
+        const __m512i lo = _mm512_and_si512(v, nibble_mask);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble_mask);
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          s[t] = DotBroadcast(s[t], lo, x0 + t * x_stride + p * 4);
+          s[t] = DotBroadcast(s[t], hi, x0 + t * x_stride + 16 + p * 4);
+        }
       }
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
@@ -97,26 +116,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
-        const int8_t* x = xq + t * x_stride + (g0 + g) * kQ4R16GroupSize;
-        // vpdpbusd multiplies unsigned bytes (the nibbles) by signed bytes (activations):
-        // exactly u * xq, summed 4 at a time into each row's int32 lane.
-        __m512i s0 = magic_bits;
-        __m512i s1 = kSplit ? _mm512_setzero_si512() : magic_bits;
-#pragma GCC unroll 4
-        for (size_t p = 0; p < 4; ++p) s0 = DotBroadcast(s0, lo[p], x + p * 4);
-        if (kSplit) {
-#pragma GCC unroll 4
-          for (size_t p = 0; p < 4; ++p) {
-            s1 = DotBroadcast(s1, hi[p], x + 16 + p * 4);
-          }
-          s0 = _mm512_add_epi32(s0, s1);
-        } else {
-#pragma GCC unroll 4
-          for (size_t p = 0; p < 4; ++p) {
-            s0 = DotBroadcast(s0, hi[p], x + 16 + p * 4);
-          }
-        }
-        const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s0), magic);
+        const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
         const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
         acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
         acc[t] = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[t][g]), acc[t]);
@@ -130,8 +130,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 }  // namespace
 
 void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, const int32_t* xsum,
-                               float* y, size_t y_stride) {
+                               const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                               size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -140,28 +140,30 @@ void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
     const size_t block_rows = rows - b * kQ4R16BlockRows;
-    const __mmask16 mask =
-        block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
-                         : static_cast<__mmask16>((1u << block_rows) - 1u);
+    const __mmask16 mask = block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                            : static_cast<__mmask16>((1u << block_rows) - 1u);
     float* yb = y + b * kQ4R16BlockRows;
+    // The first pass over this block row prefetches the next one.
+    const uint8_t* next = b + 1 < blocks ? wb + groups * kQ4R16BlockBytes : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
-                            xsum + t * groups, yb + t * y_stride, y_stride, mask);
+      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+                            yb + t * y_stride, y_stride, mask, t == 0 ? next : nullptr);
     }
     const int8_t* xt = xq + t * x_stride;
     const float* st = xscale + t * groups;
     const int32_t* ct = xsum + t * groups;
     float* yt = yb + t * y_stride;
+    const uint8_t* pf = t == 0 ? next : nullptr;
     switch (m - t) {
       case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 4: BlockTile<4>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 5: BlockTile<5>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 6: BlockTile<6>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
-      case 7: BlockTile<7>(groups, wb, xt, st, ct, yt, y_stride, mask); break;
+      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 4: BlockTile<4>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 5: BlockTile<5>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 6: BlockTile<6>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 7: BlockTile<7>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
       default: assert(false);
     }
   }

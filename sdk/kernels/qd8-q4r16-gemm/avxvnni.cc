@@ -1,6 +1,7 @@
 // qd8-q4r16-gemm with AVX-VNNI: 256-bit vpdpbusd. A ymm register holds 8 rows (one dword
-// lane each), so a 16-row block is computed as two 8-row halves, each half reading the
-// 32-byte half of every 64-byte slice. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
+// lane each), so a 16-row block is computed as two 8-row halves, each reading the 32-byte
+// half of every 64-byte slice: one half per pass for prefill tiles, both halves in one
+// pass for a single token. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
 #include <immintrin.h>
 
 #include <cassert>
@@ -11,9 +12,10 @@
 namespace kite::kernels {
 namespace {
 
-// Tokens sharing one pass over a half block (16 ymm registers: 8 unpacked weights,
-// 4 accumulators, scales, offsets and temporaries).
-constexpr size_t kTokenTile = 4;
+// Tokens sharing one pass over a half block (prefill): each weight slice is unpacked once
+// for all of them and their dot-product chains interleave. 5 dot products + 5 accumulators
+// + weights and constants fit the 16 ymm registers (measured best of 3..6).
+constexpr size_t kTokenTile = 5;
 // Groups whose xscale * xsum products are computed at once into a stack buffer.
 constexpr size_t kGroupChunk = 64;
 
@@ -44,18 +46,86 @@ void ScaledSums(size_t groups, size_t g0, size_t gn, const float* xscale, const 
   }
 }
 
+// Prefetches the 5 cache lines of one 320-byte block.
+inline void PrefetchBlock(const uint8_t* blk) {
+  const char* p = reinterpret_cast<const char*>(blk);
+  _mm_prefetch(p, _MM_HINT_T0);
+  _mm_prefetch(p + 64, _MM_HINT_T0);
+  _mm_prefetch(p + 128, _MM_HINT_T0);
+  _mm_prefetch(p + 192, _MM_HINT_T0);
+  _mm_prefetch(p + 256, _MM_HINT_T0);
+}
+
+// Stores the first n (<= 8) lanes of v to y.
+inline void StoreRows(float* y, __m256 v, size_t n) {
+  if (n == 8) {
+    _mm256_storeu_ps(y, v);
+  } else {
+    alignas(32) float tmp[8];
+    _mm256_store_ps(tmp, v);
+    for (size_t i = 0; i < n; ++i) y[i] = tmp[i];
+  }
+}
+
+// One token (decode): both 8-row halves in the same pass, so every block is read once
+// from memory, with separate chains per half and for the scale and offset terms. Prefetches
+// the block row `next` when not null.
+void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
+                   const int32_t* xsum, float* y, size_t block_rows, const uint8_t* next) {
+  const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+  const __m256i magic_bits = _mm256_set1_epi32(kMagicBits);
+  const __m256 magic = _mm256_set1_ps(kMagic);
+  __m256 acc_d[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m256 acc_o[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* blk = wb + g * kQ4R16BlockBytes;
+    if (next != nullptr) PrefetchBlock(next + g * kQ4R16BlockBytes);
+    const int8_t* xg = x + g * kQ4R16GroupSize;
+    __m256i s[2] = {magic_bits, magic_bits};
+#pragma GCC unroll 4
+    for (size_t p = 0; p < 4; ++p) {
+      const __m256i x_lo = Broadcast4(xg + p * 4);
+      const __m256i x_hi = Broadcast4(xg + 16 + p * 4);
+#pragma GCC unroll 2
+      for (size_t h = 0; h < 2; ++h) {
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+        s[h] = _mm256_dpbusd_avx_epi32(s[h], _mm256_and_si256(v, nibble_mask), x_lo);
+        s[h] = _mm256_dpbusd_avx_epi32(s[h], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask),
+                                       x_hi);
+      }
+    }
+    const __m256 xs = _mm256_set1_ps(xscale[g]);
+    const __m256 xsx = _mm256_set1_ps(xscale[g] * static_cast<float>(xsum[g]));
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const __m256 d = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
+      const __m256 o = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
+      const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s[h]), magic);
+      acc_d[h] = _mm256_fmadd_ps(_mm256_mul_ps(dot, xs), d, acc_d[h]);
+      acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
+    }
+  }
+  StoreRows(y, _mm256_add_ps(acc_d[0], acc_o[0]), block_rows < 8 ? block_rows : 8);
+  if (block_rows > 8) {
+    StoreRows(y + 8, _mm256_add_ps(acc_d[1], acc_o[1]), block_rows - 8 < 8 ? block_rows - 8 : 8);
+  }
+}
+
 // y[t][r] for T tokens and the 8 rows of half `h` of one block; `n` rows (<= 8) stored.
+// Prefetches the block row `next` when not null.
 template <size_t T>
 void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
-                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
-                   size_t n) {
-  constexpr bool kSplit = T <= 2;
+                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* next) {
   const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
   const __m256i magic_bits = _mm256_set1_epi32(kMagicBits);
   const __m256 magic = _mm256_set1_ps(kMagic);
   const size_t x_stride = groups * kQ4R16GroupSize;
   __m256 acc[T];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   alignas(32) float xsx[T][kGroupChunk];
 
@@ -64,75 +134,60 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
     ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
+      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kQ4R16BlockBytes);
+      const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
+      __m256i s[T];
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) s[t] = magic_bits;
       // Slice p (64 bytes) holds per row columns p*4..p*4+3 (low nibbles) and
       // 16+p*4..16+p*4+3 (high nibbles); rows 8h..8h+7 are its bytes [32h, 32h + 32).
-      __m256i lo[4], hi[4];
+      // Tokens are interleaved so consecutive vpdpbusd are independent.
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {
         const __m256i v =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
-        lo[p] = _mm256_and_si256(v, nibble_mask);
-        hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask);
+        const __m256i lo = _mm256_and_si256(v, nibble_mask);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask);
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          // vpdpbusd: unsigned nibbles times signed activations, 4 products per row lane.
+          s[t] = _mm256_dpbusd_avx_epi32(s[t], lo, Broadcast4(x0 + t * x_stride + p * 4));
+          s[t] = _mm256_dpbusd_avx_epi32(s[t], hi, Broadcast4(x0 + t * x_stride + 16 + p * 4));
+        }
       }
       const __m256 d = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
       const __m256 o = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
-        const int8_t* x = xq + t * x_stride + (g0 + g) * kQ4R16GroupSize;
-        // vpdpbusd: unsigned nibbles times signed activations, 4 products per row lane.
-        __m256i s0 = magic_bits;
-        __m256i s1 = kSplit ? _mm256_setzero_si256() : magic_bits;
-#pragma GCC unroll 4
-        for (size_t p = 0; p < 4; ++p) {
-          s0 = _mm256_dpbusd_avx_epi32(s0, lo[p], Broadcast4(x + p * 4));
-        }
-        if (kSplit) {
-#pragma GCC unroll 4
-          for (size_t p = 0; p < 4; ++p) {
-            s1 = _mm256_dpbusd_avx_epi32(s1, hi[p], Broadcast4(x + 16 + p * 4));
-          }
-          s0 = _mm256_add_epi32(s0, s1);
-        } else {
-#pragma GCC unroll 4
-          for (size_t p = 0; p < 4; ++p) {
-            s0 = _mm256_dpbusd_avx_epi32(s0, hi[p], Broadcast4(x + 16 + p * 4));
-          }
-        }
-        const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s0), magic);
+        const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s[t]), magic);
         const __m256 sx = _mm256_mul_ps(dot, _mm256_set1_ps(xscale[t * groups + g0 + g]));
         acc[t] = _mm256_fmadd_ps(sx, d, acc[t]);
         acc[t] = _mm256_fmadd_ps(o, _mm256_set1_ps(xsx[t][g]), acc[t]);
       }
     }
   }
-  for (size_t t = 0; t < T; ++t) {
-    if (n == 8) {
-      _mm256_storeu_ps(y + t * y_stride, acc[t]);
-    } else {
-      alignas(32) float tmp[8];
-      _mm256_store_ps(tmp, acc[t]);
-      for (size_t i = 0; i < n; ++i) y[t * y_stride + i] = tmp[i];
-    }
-  }
+  for (size_t t = 0; t < T; ++t) StoreRows(y + t * y_stride, acc[t], n);
 }
 
 template <size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, size_t block_rows) {
-  HalfBlockTile<T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8);
+               const int32_t* xsum, float* y, size_t y_stride, size_t block_rows,
+               const uint8_t* next) {
+  HalfBlockTile<T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8,
+                   next);
   if (block_rows > 8) {
     const size_t n = block_rows - 8 < 8 ? block_rows - 8 : 8;
-    HalfBlockTile<T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n);
+    HalfBlockTile<T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n, nullptr);
   }
 }
 
 }  // namespace
 
 void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum,
-                            float* y, size_t y_stride) {
+                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                            size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -142,20 +197,24 @@ void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t*
     const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
     const size_t block_rows = rows - b * kQ4R16BlockRows;
     float* yb = y + b * kQ4R16BlockRows;
+    // The first pass over this block row prefetches the next one.
+    const uint8_t* next = b + 1 < blocks ? wb + groups * kQ4R16BlockBytes : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
-                            xsum + t * groups, yb + t * y_stride, y_stride, block_rows);
+      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+                            yb + t * y_stride, y_stride, block_rows, t == 0 ? next : nullptr);
     }
     const int8_t* xt = xq + t * x_stride;
     const float* st = xscale + t * groups;
     const int32_t* ct = xsum + t * groups;
     float* yt = yb + t * y_stride;
+    const uint8_t* pf = t == 0 ? next : nullptr;
     switch (m - t) {
       case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, block_rows); break;
+      case 1: BlockOneToken(groups, wb, xt, st, ct, yt, block_rows, pf); break;
+      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
+      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
+      case 4: BlockTile<4>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
       default: assert(false);
     }
   }

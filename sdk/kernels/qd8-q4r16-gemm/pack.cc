@@ -31,8 +31,8 @@ size_t Q4R16PackedBytes(size_t rows, size_t cols) {
   return CeilDiv(rows, kQ4R16BlockRows) * CeilDiv(cols, kQ4R16GroupSize) * kQ4R16BlockBytes;
 }
 
-void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d,
-               const uint16_t* o, uint8_t* out) {
+void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
+               uint8_t* out) {
   assert(u != nullptr && d != nullptr && o != nullptr && out != nullptr);
   const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
   const size_t padded_cols = groups * kQ4R16GroupSize;
@@ -102,7 +102,8 @@ void DequantizeQ4R16Row(size_t cols, const uint8_t* packed, size_t row, float* o
       const size_t col = g * kQ4R16GroupSize + c;
       if (col >= cols) break;
       const uint8_t byte = blk[NibbleByte(rr, c)];
-      const uint8_t v = IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
+      const uint8_t v =
+          IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
       out[col] = d * static_cast<float>(v) + o;
     }
   }

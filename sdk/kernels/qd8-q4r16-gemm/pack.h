@@ -17,8 +17,8 @@ size_t Q4R16PackedBytes(size_t rows, size_t cols);
 /// - `d`, `o`: rows x ceil(cols/32) f16 bits (scale, offset) per row and group, row-major.
 /// - `out`: Q4R16PackedBytes(rows, cols) bytes, fully written (padding rows get u = 8,
 ///   d = o = 0). Caller owns all buffers. Pure; thread-safe on distinct outputs.
-void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d,
-               const uint16_t* o, uint8_t* out);
+void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
+               uint8_t* out);
 
 /// Inverse of PackQ4R16 for the `rows` real rows: fills `u` (rows x padded_cols, padding
 /// columns included as stored), `d` and `o` (rows x ceil(cols/32)). Any of the three may

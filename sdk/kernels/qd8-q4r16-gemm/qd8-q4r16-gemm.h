@@ -32,36 +32,36 @@ inline constexpr size_t kQ4R16OffsetsOffset = 288;
 /// - `xq`: int8 activations, token t at xq + t * groups * 32 (from q8_quantize with
 ///   group 32; any int8 value, including -128, is handled exactly).
 /// - `xscale`, `xsum`: per token t and group g at [t * groups + g]: the f32 scale and the
-///   int32 sum of the group's 32 xq values (must be consistent with xq).
+///   int32 sum of the group's 32 xq values (used as given, not recomputed).
 /// - `y`: output, token t's row r at y[t * y_stride + r]; `y_stride` >= rows (in floats).
-///   Only those m * rows floats are written; nothing else in y is touched.
+///   Only those m * rows floats are written; nothing else in y is touched. y must not
+///   overlap the inputs.
 ///
-/// Integer dot products are exact; the f32 accumulation over groups may differ between
-/// variants in order (results agree to float rounding). Kernels assert their
-/// preconditions, allocate nothing, and are pure: thread-safe when calls write disjoint
-/// parts of y.
+/// Integer dot products are exact; the f32 arithmetic per group and across groups may
+/// differ between variants in order (they agree with the reference to float rounding of
+/// the terms' magnitudes, tested at 1e-5). Kernels assert their preconditions, allocate
+/// nothing (a few KiB of stack), and are pure: thread-safe when calls write disjoint parts
+/// of y. All pointers are borrowed for the duration of the call.
 using Qd8Q4r16GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                 const int8_t* xq, const float* xscale, const int32_t* xsum,
                                 float* y, size_t y_stride);
 
 /// Scalar reference (the specification); runs anywhere.
-void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                        const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                        size_t y_stride);
+void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                        const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
 
 /// AVX2 + FMA + F16C (vpmaddubsw + vpmaddwd). Only call when the CPU has them.
-void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                         const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                         size_t y_stride);
+void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
 
 /// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
 void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum,
-                            float* y, size_t y_stride);
+                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                            size_t y_stride);
 
 /// AVX-512 F/BW/VL/VNNI (512-bit vpdpbusd) + FMA + F16C. Only call when the CPU has them.
 void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, const int32_t* xsum,
-                               float* y, size_t y_stride);
+                               const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                               size_t y_stride);
 
 }  // namespace kite::kernels

@@ -7,9 +7,8 @@
 
 namespace kite::kernels {
 
-void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                        const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                        size_t y_stride) {
+void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                        const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
