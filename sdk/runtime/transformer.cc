@@ -12,15 +12,23 @@
 namespace kite {
 namespace {
 
-// One Linear call, shared by the threads that each compute a range of output rows.
+// One matrix of a Linear call: y = W x, with its first work unit in the call's range.
+struct LinearPart {
+  const TensorView* w;
+  float* y;
+  size_t y_stride;
+  size_t first_unit;
+  size_t units;  // rows, or 16-row blocks for Q4_R16_G32
+};
+
+// One Linear call (up to 3 matrices sharing the input x), split over threads by units.
 struct LinearTask {
   const kernels::KernelTable* k;
-  const TensorView* w;
+  LinearPart parts[3];
+  size_t n_parts;
   uint32_t n;  // tokens
   const float* x;
   size_t x_stride;
-  float* y;
-  size_t y_stride;
   const int8_t* xq;  // quantized x, `padded` values per token
   const float* xscale;
   const int32_t* xsum;
@@ -28,16 +36,17 @@ struct LinearTask {
   size_t groups;
 };
 
-// Rows [begin, end) of W x for every token (units: rows; 16-row blocks for Q4_R16_G32).
-void LinearRange(void* context, size_t begin, size_t end) {
-  const LinearTask& t = *static_cast<const LinearTask*>(context);
-  const TensorView& w = *t.w;
+// Units [begin, end) of one part, for every token.
+void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t end) {
+  const TensorView& w = *part.w;
   const size_t rows = end - begin;
+  float* y = part.y;
+  const size_t ys = part.y_stride;
   switch (w.dtype) {
     case DType::kF32: {
       const float* wr = static_cast<const float*>(w.data) + begin * w.cols;
       for (uint32_t i = 0; i < t.n; ++i) {
-        t.k->f32_matvec(rows, w.cols, wr, t.x + i * t.x_stride, t.y + i * t.y_stride + begin);
+        t.k->f32_matvec(rows, w.cols, wr, t.x + i * t.x_stride, y + i * ys + begin);
       }
       return;
     }
@@ -45,7 +54,7 @@ void LinearRange(void* context, size_t begin, size_t end) {
       const int8_t* wr = static_cast<const int8_t*>(w.data) + begin * w.cols;
       const float* sr = static_cast<const float*>(w.scales) + begin;
       for (uint32_t i = 0; i < t.n; ++i) {
-        t.k->q8c_matvec(rows, w.cols, wr, sr, t.x + i * t.x_stride, t.y + i * t.y_stride + begin);
+        t.k->q8c_matvec(rows, w.cols, wr, sr, t.x + i * t.x_stride, y + i * ys + begin);
       }
       return;
     }
@@ -60,7 +69,7 @@ void LinearRange(void* context, size_t begin, size_t end) {
     const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
     t.k->qd8_q4r16_gemm(t.n, row_end - row0, t.groups,
                         static_cast<const uint8_t*>(w.data) + begin * t.groups * 320, t.xq,
-                        t.xscale, t.xsum, t.y + row0, t.y_stride);
+                        t.xscale, t.xsum, y + row0, ys);
     return;
   }
   const size_t group_bytes = w.group_size / 2;
@@ -69,7 +78,18 @@ void LinearRange(void* context, size_t begin, size_t end) {
   const uint16_t* mr = w.mins ? static_cast<const uint16_t*>(w.mins) + begin * t.groups : nullptr;
   for (uint32_t i = 0; i < t.n; ++i) {
     t.k->q4_matvec(rows, t.groups, w.group_size, wr, sr, mr, t.xq + i * t.padded,
-                   t.xscale + i * t.groups, t.xsum + i * t.groups, t.y + i * t.y_stride + begin);
+                   t.xscale + i * t.groups, t.xsum + i * t.groups, y + i * ys + begin);
+  }
+}
+
+// Units [begin, end) of the whole call, across its parts.
+void LinearRange(void* context, size_t begin, size_t end) {
+  const LinearTask& t = *static_cast<const LinearTask*>(context);
+  for (size_t p = 0; p < t.n_parts; ++p) {
+    const LinearPart& part = t.parts[p];
+    const size_t lo = begin > part.first_unit ? begin : part.first_unit;
+    const size_t hi = end < part.first_unit + part.units ? end : part.first_unit + part.units;
+    if (lo < hi) PartRange(t, part, lo - part.first_unit, hi - part.first_unit);
   }
 }
 
@@ -103,6 +123,19 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
   }
 }
 
+// True when the matrices can share one quantized input and one parallel loop.
+bool SameInputFormat(const Transformer::LinearOutput* outs, size_t count) {
+  for (size_t i = 1; i < count; ++i) {
+    const TensorView& a = *outs[0].w;
+    const TensorView& b = *outs[i].w;
+    if (a.dtype != b.dtype || a.layout != b.layout || a.group_size != b.group_size ||
+        (a.dense == nullptr) != (b.dense == nullptr)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Tile of rows (or 16-row blocks) per task: a few tasks per thread to even out the load.
 size_t RowTile(size_t units, size_t threads) {
   const size_t tasks = threads * 4;
@@ -117,25 +150,51 @@ constexpr size_t kMinParallelWork = 1 << 14;
 
 void Transformer::Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
                          size_t y_stride) {
+  const LinearOutput out{&w, y, y_stride};
+  Linears(&out, 1, n, x, x_stride);
+}
+
+void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, const float* x,
+                          size_t x_stride) {
+  assert(count >= 1 && count <= 3);
 #if KITE_WITH_XNNPACK
-  if (w.dense != nullptr) {
-    static_cast<xnnpack::DenseLinear*>(w.dense)->Run(n, x, y, pool_->native());
+  if (outs[0].w->dense != nullptr) {
+    for (size_t i = 0; i < count; ++i) {
+      static_cast<xnnpack::DenseLinear*>(outs[i].w->dense)->Run(n, x, outs[i].y, pool_->native());
+    }
     return;
   }
 #endif
-  LinearTask t{k_, &w, n, x, x_stride, y, y_stride, b_.xq, b_.xq_scales, b_.xq_sums, 0, 0};
-  size_t units = w.rows;
-  if (w.dtype == DType::kQ4G) {
-    t.groups = w.groups();
-    t.padded = t.groups * w.group_size;
-    // Activations are quantized once per call, each token row `padded` values long.
+  LinearTask t{};
+  t.k = k_;
+  t.n_parts = count;
+  t.n = n;
+  t.x = x;
+  t.x_stride = x_stride;
+  t.xq = b_.xq;
+  t.xscale = b_.xq_scales;
+  t.xsum = b_.xq_sums;
+  const TensorView& first = *outs[0].w;
+  if (first.dtype == DType::kQ4G) {
+    t.groups = first.groups();
+    t.padded = t.groups * first.group_size;
+    // Activations are quantized once per call (the parts share x), each token row
+    // `padded` values long.
     for (uint32_t i = 0; i < n; ++i) {
-      k_->q8_quantize(w.cols, w.group_size, x + i * x_stride, b_.xq + i * t.padded,
+      k_->q8_quantize(first.cols, first.group_size, x + i * x_stride, b_.xq + i * t.padded,
                       b_.xq_scales + i * t.groups, b_.xq_sums + i * t.groups);
     }
-    if (w.layout == Layout::kQ4R16G32) units = (w.rows + 15) / 16;
   }
-  if (static_cast<size_t>(n) * w.rows * w.cols < kMinParallelWork) {
+  size_t units = 0, work = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const TensorView& w = *outs[i].w;
+    assert(w.dtype == first.dtype && w.cols == first.cols && w.group_size == first.group_size);
+    const size_t u = w.layout == Layout::kQ4R16G32 ? (w.rows + 15) / 16 : w.rows;
+    t.parts[i] = LinearPart{&w, outs[i].y, outs[i].y_stride, units, u};
+    units += u;
+    work += static_cast<size_t>(n) * w.rows * w.cols;
+  }
+  if (work < kMinParallelWork) {
     LinearRange(&t, 0, units);
     return;
   }
@@ -203,9 +262,12 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
     const size_t cache_row = (static_cast<size_t>(l) * b_.max_context + pos) * kv_dim;
     float* k_rows = b_.key_cache + cache_row;
     float* v_rows = b_.value_cache + cache_row;
-    Linear(w.wq, n, b_.xb, xb_stride, b_.q, c.q_dim());
-    Linear(w.wk, n, b_.xb, xb_stride, k_rows, kv_dim);
-    Linear(w.wv, n, b_.xb, xb_stride, v_rows, kv_dim);
+    const LinearOutput qkv[] = {{&w.wq, b_.q, c.q_dim()}, {&w.wk, k_rows, kv_dim}, {&w.wv, v_rows, kv_dim}};
+    Linears(qkv, SameInputFormat(qkv, 3) ? 3 : 1, n, b_.xb, xb_stride);
+    if (!SameInputFormat(qkv, 3)) {
+      Linear(w.wk, n, b_.xb, xb_stride, k_rows, kv_dim);
+      Linear(w.wv, n, b_.xb, xb_stride, v_rows, kv_dim);
+    }
     for (uint32_t i = 0; i < n; ++i) {
       k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
       k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
@@ -218,8 +280,9 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       k_->rmsnorm(dim, b_.x + i * dim, static_cast<const float*>(w.ffn_norm.data), c.norm_eps,
                   b_.xb + i * xb_stride);
     }
-    Linear(w.w1, n, b_.xb, xb_stride, b_.hb, c.hidden_dim);
-    Linear(w.w3, n, b_.xb, xb_stride, b_.hb2, c.hidden_dim);
+    const LinearOutput gate_up[] = {{&w.w1, b_.hb, c.hidden_dim}, {&w.w3, b_.hb2, c.hidden_dim}};
+    Linears(gate_up, SameInputFormat(gate_up, 2) ? 2 : 1, n, b_.xb, xb_stride);
+    if (!SameInputFormat(gate_up, 2)) Linear(w.w3, n, b_.xb, xb_stride, b_.hb2, c.hidden_dim);
     for (uint32_t i = 0; i < n; ++i) {
       k_->swiglu(c.hidden_dim, b_.hb + i * c.hidden_dim, b_.hb2 + i * c.hidden_dim);
     }

@@ -52,10 +52,20 @@ class Transformer {
   const ForwardBuffers& buffers() const { return b_; }
   const kernels::KernelTable& kernels() const { return *k_; }
 
+  /// One matrix of a Linears() call and where its output rows go.
+  struct LinearOutput {
+    const TensorView* w;
+    float* y;
+    size_t y_stride;
+  };
+
  private:
   // y[t] = W x[t] for t < n; x rows are `x_stride` floats apart, y rows `y_stride`.
   void Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
               size_t y_stride);
+  // Several matrices over the same input (q/k/v, gate/up) in one parallel loop, with the
+  // input quantized once. All must share dtype, layout, group size and cols.
+  void Linears(const LinearOutput* outs, size_t count, uint32_t n, const float* x, size_t x_stride);
   // Writes row `row` of an embedding-shaped tensor to `out` as f32.
   void EmbeddingRow(const TensorView& t, uint32_t row, float* out);
   // Causal attention of the chunk's queries over the cache of `layer` (positions up to

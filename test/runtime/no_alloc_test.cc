@@ -56,12 +56,14 @@ int OnToken(const char*, int32_t, void* user) {
   return KITE_CONTINUE;
 }
 
-void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p) {
+void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p,
+                         uint32_t threads = 1) {
   kite_model* model = nullptr;
   ASSERT_EQ(kite_model_open_file(kite::test::TestModel(model_name).c_str(), nullptr, &model), KITE_OK);
   kite_session_options so;
   kite_session_options_init(&so);
   so.max_context = 256;
+  so.threads = threads;
   kite_session* session = nullptr;
   ASSERT_EQ(kite_session_create(model, &so, nullptr, 0, &session), KITE_OK);
   kite_generate_options go;
@@ -93,5 +95,8 @@ void ExpectNoAllocations(const char* model_name, float temperature, int top_k, f
 TEST(NoAllocation, GreedyQ4) { ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f); }
 TEST(NoAllocation, SampledTopPF32) { ExpectNoAllocations("stories260K-f32.kite", 0.9f, 0, 0.9f); }
 TEST(NoAllocation, SampledTopKQ4) { ExpectNoAllocations("stories260K-q4.kite", 1.0f, 40, 1.0f); }
+// Two threads: the pool's parallel loops and XNNPACK (f32) allocate nothing either.
+TEST(NoAllocation, TwoThreadsQ4) { ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f, 2); }
+TEST(NoAllocation, TwoThreadsF32Xnnpack) { ExpectNoAllocations("stories260K-f32.kite", 0.0f, 0, 1.0f, 2); }
 
 }  // namespace
