@@ -37,9 +37,11 @@ FileMap& FileMap::operator=(FileMap&& other) {
     Release();
     data_ = other.data_;
     size_ = other.size_;
+    mapped_size_ = other.mapped_size_;
     mapped_ = other.mapped_;
     other.data_ = nullptr;
     other.size_ = 0;
+    other.mapped_size_ = 0;
     other.mapped_ = false;
   }
   return *this;
@@ -48,9 +50,10 @@ FileMap& FileMap::operator=(FileMap&& other) {
 FileMap::~FileMap() { Release(); }
 
 void FileMap::Release() {
-  if (mapped_ && data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+  if (mapped_ && data_ != nullptr) munmap(const_cast<uint8_t*>(data_), mapped_size_);
   data_ = nullptr;
   size_ = 0;
+  mapped_size_ = 0;
   mapped_ = false;
 }
 
@@ -71,6 +74,7 @@ Result<FileMap> FileMap::OpenPath(const char* path) {
   Result<FileMap> r = MapDescriptor(fd, what, [](const void* p, size_t n) {
     FileMap m = Borrow(p, n);
     m.mapped_ = true;
+    m.mapped_size_ = n;
     return m;
   });
   close(fd);
@@ -82,8 +86,66 @@ Result<FileMap> FileMap::OpenFd(int fd) {
   return MapDescriptor(fd, "the model file descriptor", [](const void* p, size_t n) {
     FileMap m = Borrow(p, n);
     m.mapped_ = true;
+    m.mapped_size_ = n;
     return m;
   });
+}
+
+Result<FileMap> FileMap::ReadPathToHugePages(const char* path) {
+  if (path == nullptr || path[0] == '\0') return Status::Make(Error::kInvalidArgument, "model path is empty");
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Make(Error::kIo, "cannot open '%s': %s", path, strerror(errno));
+  struct stat st;
+  Status bad;
+  if (fstat(fd, &st) != 0) {
+    bad = Status::Make(Error::kIo, "cannot stat '%s': %s", path, strerror(errno));
+  } else if (S_ISDIR(st.st_mode)) {
+    bad = Status::Make(Error::kIo, "'%s' is a directory, not a model file", path);
+  } else if (!S_ISREG(st.st_mode)) {
+    bad = Status::Make(Error::kIo, "'%s' is not a regular file", path);
+  } else if (st.st_size == 0) {
+    bad = Status::Make(Error::kInvalidFormat, "'%s' is empty (0 bytes)", path);
+  }
+  if (!bad.ok()) {
+    close(fd);
+    return bad;
+  }
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t size = static_cast<size_t>(st.st_size);
+  const size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
+  // Over-allocate by one huge page so the buffer can start on a 2 MiB boundary.
+  void* raw = mmap(nullptr, rounded + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) {
+    close(fd);
+    return Status::Make(Error::kOutOfMemory, "cannot allocate %zu bytes to load '%s': %s", rounded,
+                        path, strerror(errno));
+  }
+  uint8_t* base = static_cast<uint8_t*>(raw);
+  const size_t lead = (kHuge - reinterpret_cast<uintptr_t>(base) % kHuge) % kHuge;
+  if (lead != 0) munmap(base, lead);
+  munmap(base + lead + rounded, kHuge - lead);
+  base += lead;
+  madvise(base, rounded, MADV_HUGEPAGE);  // a hint: without THP this is plain memory
+  // read() rather than copying from a mapping: the page cache is not mapped into this
+  // process, so its resident size holds one copy of the weights, not two.
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t got = read(fd, base + done, size - done);
+    if (got <= 0) {
+      const int err = got < 0 ? errno : EIO;
+      close(fd);
+      munmap(base, rounded);
+      return Status::Make(Error::kIo, "cannot read '%s' at byte %zu: %s", path, done, strerror(err));
+    }
+    done += static_cast<size_t>(got);
+  }
+  close(fd);
+  FileMap m;
+  m.data_ = base;
+  m.size_ = size;
+  m.mapped_size_ = rounded;
+  m.mapped_ = true;
+  return m;
 }
 
 }  // namespace kite

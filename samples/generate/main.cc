@@ -29,6 +29,8 @@ usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
       --top-p P        nucleus sampling mass in (0, 1], 1 = off (default 0.9)
       --seed S         random seed (default: from the clock; printed with --json)
       --verify         check the model's segment checksums while opening
+      --huge-pages     read the model into huge pages instead of mapping it
+                       (faster decode on large models, slower open)
       --json           print one JSON object (prompt_token_ids, generated_token_ids,
                        text, timings, ...) instead of streaming text
   -h, --help           this help
@@ -51,6 +53,7 @@ struct Options {
   unsigned long long seed = 0;
   bool seed_given = false;
   bool verify = false;
+  bool huge_pages = false;
   bool json = false;
 };
 
@@ -131,6 +134,8 @@ Options Parse(int argc, char** argv) {
         UsageError("%s expects a non-negative integer, got '%s'", a, v);
       }
       o.seed_given = true;
+    } else if (is("--huge-pages", nullptr)) {
+      o.huge_pages = true;
     } else if (is("--verify", nullptr)) {
       o.verify = true;
     } else if (is("--json", nullptr)) {
@@ -215,6 +220,7 @@ int main(int argc, char** argv) {
   kite_model_options mo;
   kite_model_options_init(&mo);
   mo.verify_checksums = o.verify ? 1 : 0;
+  mo.huge_pages = o.huge_pages ? 1 : 0;
   mo.max_isa = o.isa.empty() ? nullptr : o.isa.c_str();
   kite_model* model = nullptr;
   kite_status s = kite_model_open_file(o.model.c_str(), &mo, &model);

@@ -123,7 +123,10 @@ kite_status kite_model_open_file(const char* path, const kite_model_options* opt
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
   *model = nullptr;
   if (path == nullptr) return Fail(kite::Error::kInvalidArgument, "model path is null");
-  return OpenWith(kite::FileMap::OpenPath(path), options, model);
+  const bool huge = options != nullptr && options->struct_size == sizeof(kite_model_options) &&
+                    options->huge_pages != 0;
+  return OpenWith(huge ? kite::FileMap::ReadPathToHugePages(path) : kite::FileMap::OpenPath(path),
+                  options, model);
 }
 
 kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_model** model) {

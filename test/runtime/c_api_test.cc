@@ -52,7 +52,7 @@ TEST(CApi, VersionAndStatusStrings) {
   EXPECT_STRNE(kite_status_string(static_cast<kite_status>(99)), "");
 }
 
-TEST(CApi, OpenFromPathFdAndMemoryGiveTheSameTokens) {
+TEST(CApi, OpenFromPathFdMemoryAndHugePagesGiveTheSameTokens) {
   kite_model* by_path = nullptr;
   ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &by_path), KITE_OK);
   const int fd = open(kModel.c_str(), O_RDONLY);
@@ -66,6 +66,14 @@ TEST(CApi, OpenFromPathFdAndMemoryGiveTheSameTokens) {
   std::memcpy(mem, bytes.data(), bytes.size());
   kite_model* by_mem = nullptr;
   ASSERT_EQ(kite_model_open_memory(mem, bytes.size(), nullptr, &by_mem), KITE_OK) << kite_last_error();
+  kite_model_options huge_options;
+  kite_model_options_init(&huge_options);
+  huge_options.huge_pages = 1;
+  kite_model* by_huge = nullptr;
+  ASSERT_EQ(kite_model_open_file(kModel.c_str(), &huge_options, &by_huge), KITE_OK) << kite_last_error();
+  kite_model* missing = nullptr;
+  EXPECT_EQ(kite_model_open_file("/nonexistent.kite", &huge_options, &missing), KITE_ERR_IO);
+  EXPECT_EQ(kite_model_open_file(::testing::TempDir().c_str(), &huge_options, &missing), KITE_ERR_IO);
 
   kite_model_info info;
   info.struct_size = sizeof(info);
@@ -79,7 +87,7 @@ TEST(CApi, OpenFromPathFdAndMemoryGiveTheSameTokens) {
   EXPECT_EQ(info.file_bytes, bytes.size());
 
   std::vector<int32_t> reference;
-  for (kite_model* m : {by_path, by_fd, by_mem}) {
+  for (kite_model* m : {by_path, by_fd, by_mem, by_huge}) {
     kite_session* s = NewSession(m);
     const auto ids = GenerateGreedy(s, "Once upon a time", 20);
     EXPECT_EQ(ids.size(), 20u);
@@ -90,6 +98,7 @@ TEST(CApi, OpenFromPathFdAndMemoryGiveTheSameTokens) {
   kite_model_close(by_path);
   kite_model_close(by_fd);
   kite_model_close(by_mem);
+  kite_model_close(by_huge);
   ::operator delete(mem, std::align_val_t(64));
 }
 

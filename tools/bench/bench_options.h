@@ -21,6 +21,7 @@ struct BenchOptions {
   /// -c: the session's max_context; 0 means prompt + generate (the least that fits).
   uint32_t context = 0;
   bool json = false;         ///< --json: one JSON object on stdout instead of the table
+  bool huge_pages = false;   ///< --huge-pages: load the model into huge pages (kite_model_options)
   bool roofline = false;     ///< --roofline: measure bandwidth and int8 peak, compare
   uint32_t bandwidth_mib = 1024;  ///< --bw-mib: buffer read by the bandwidth test (>= 1)
 

@@ -150,6 +150,7 @@ void PrintJson(const Results& r) {
   u64("prompt_tokens", o.prompt);
   u64("gen_tokens", o.generate);
   u64("threads", o.threads);
+  u64("huge_pages", o.huge_pages ? 1 : 0);
   u64("repetitions", o.repetitions);
   u64("warmup", o.warmup);
   u64("context", r.context);
@@ -263,7 +264,10 @@ bool OpenAndCreate(const BenchOptions& o, const kite_session_options& so, kite_m
                    kite_session** session, std::string* error) {
   *model = nullptr;
   *session = nullptr;
-  if (kite_model_open_file(o.model.c_str(), nullptr, model) != KITE_OK) {
+  kite_model_options mo;
+  kite_model_options_init(&mo);
+  mo.huge_pages = o.huge_pages ? 1 : 0;
+  if (kite_model_open_file(o.model.c_str(), &mo, model) != KITE_OK) {
     *error = absl::StrCat("cannot open ", o.model, ": ", kite_last_error());
     return false;
   }

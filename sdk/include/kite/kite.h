@@ -83,6 +83,11 @@ typedef struct kite_model_options {
       "avx2", "avxvnni", "avx512vnni" to force a lower one (for testing). The environment
       variable KITE_ISA sets the default. */
   const char* max_isa;
+  /** Nonzero (file paths only): read the file into memory backed by transparent huge
+      pages instead of mapping it. Decode streams the weights with far fewer TLB misses
+      (measured up to 2x faster on one thread), at the cost of reading the whole file at
+      open and of private memory instead of shared page cache. Default 0 (map). */
+  int32_t huge_pages;
 } kite_model_options;
 
 /** Fills `options` with defaults. */
