@@ -17,6 +17,24 @@ absl::Status ValidateGroupSize(uint32_t group_size) {
 
 namespace {
 
+// A zeroed matrix of the right size after checking the arguments.
+absl::StatusOr<Q4Matrix> NewQ4Matrix(uint64_t rows, uint64_t cols, uint32_t group_size,
+                                     bool asymmetric) {
+  if (absl::Status s = ValidateGroupSize(group_size); !s.ok()) return s;
+  if (rows == 0 || cols == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("cannot quantize an empty %dx%d matrix", rows, cols));
+  }
+  Q4Matrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.group_size = group_size;
+  m.data.assign(rows * m.groups() * (group_size / 2), 0);
+  m.scales.assign(rows * m.groups(), 0);
+  if (asymmetric) m.mins.assign(rows * m.groups(), 0);
+  return m;
+}
+
 // Quantizes one value with scale d (d != 0) to [-8, 7].
 int QuantizeNibble(float x, float d) {
   const float q = std::round(x / d);
@@ -67,23 +85,25 @@ uint16_t ChooseScale(const float* x, uint64_t n, float max_value, ScaleRule rule
   return best;
 }
 
+// Quantizes the `n` values of one group with scale d and offset mn (d = 0: all q = 0) and
+// writes its nibbles to `out`; elements n..group_size-1 are padding (q = 0).
+void WriteGroup(const float* x, uint64_t n, float d, float mn, uint8_t* out, uint32_t group_size) {
+  for (uint64_t i = 0; i < group_size; ++i) {
+    const int q = (i < n && d != 0.0f) ? QuantizeNibble(x[i] - mn, d) : 0;
+    // Element i goes to byte i/2: even elements in the low nibble, odd in the high.
+    const uint8_t nibble = static_cast<uint8_t>(q + 8);
+    out[i / 2] |= (i % 2 == 0) ? nibble : static_cast<uint8_t>(nibble << 4);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t cols,
                                      uint32_t group_size, ScaleRule rule) {
-  if (absl::Status s = ValidateGroupSize(group_size); !s.ok()) return s;
-  if (rows == 0 || cols == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("cannot quantize an empty %dx%d matrix", rows, cols));
-  }
-  Q4Matrix m;
-  m.rows = rows;
-  m.cols = cols;
-  m.group_size = group_size;
+  absl::StatusOr<Q4Matrix> made = NewQ4Matrix(rows, cols, group_size, /*asymmetric=*/false);
+  if (!made.ok()) return made.status();
+  Q4Matrix& m = *made;
   const uint64_t groups = m.groups();
-  const uint64_t group_bytes = group_size / 2;
-  m.data.assign(rows * groups * group_bytes, 0);
-  m.scales.assign(rows * groups, 0);
 
   for (uint64_t r = 0; r < rows; ++r) {
     const float* row = w + r * cols;
@@ -108,17 +128,11 @@ absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t col
       }
       m.scales[r * groups + g] = d_bits;
 
-      uint8_t* out = m.data.data() + (r * groups + g) * group_bytes;
-      for (uint64_t i = 0; i < group_size; ++i) {
-        const uint64_t c = begin + i;
-        const int q = (c < end && d != 0.0f) ? QuantizeNibble(row[c], d) : 0;
-        // Element i goes to byte i/2: even elements in the low nibble, odd in the high.
-        const uint8_t nibble = static_cast<uint8_t>(q + 8);
-        out[i / 2] |= (i % 2 == 0) ? nibble : static_cast<uint8_t>(nibble << 4);
-      }
+      WriteGroup(row + begin, end - begin, d, 0.0f,
+                 m.data.data() + (r * groups + g) * (group_size / 2), group_size);
     }
   }
-  return m;
+  return made;
 }
 
 namespace {
@@ -189,20 +203,10 @@ void ChooseAsymmetric(const float* x, uint64_t n, float lo, float hi, uint16_t* 
 
 absl::StatusOr<Q4Matrix> QuantizeQ4GAsymmetric(const float* w, uint64_t rows, uint64_t cols,
                                                uint32_t group_size) {
-  if (absl::Status s = ValidateGroupSize(group_size); !s.ok()) return s;
-  if (rows == 0 || cols == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("cannot quantize an empty %dx%d matrix", rows, cols));
-  }
-  Q4Matrix m;
-  m.rows = rows;
-  m.cols = cols;
-  m.group_size = group_size;
+  absl::StatusOr<Q4Matrix> made = NewQ4Matrix(rows, cols, group_size, /*asymmetric=*/true);
+  if (!made.ok()) return made.status();
+  Q4Matrix& m = *made;
   const uint64_t groups = m.groups();
-  const uint64_t group_bytes = group_size / 2;
-  m.data.assign(rows * groups * group_bytes, 0);
-  m.scales.assign(rows * groups, 0);
-  m.mins.assign(rows * groups, 0);
   for (uint64_t r = 0; r < rows; ++r) {
     const float* row = w + r * cols;
     for (uint64_t g = 0; g < groups; ++g) {
@@ -226,16 +230,11 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GAsymmetric(const float* w, uint64_t rows, ui
       m.scales[r * groups + g] = d_bits;
       m.mins[r * groups + g] = m_bits;
       const float d = HalfToFloat(d_bits), mn = HalfToFloat(m_bits);
-      uint8_t* out = m.data.data() + (r * groups + g) * group_bytes;
-      for (uint64_t i = 0; i < group_size; ++i) {
-        const uint64_t c = begin + i;
-        const int q = (c < end && d != 0.0f) ? QuantizeNibble(row[c] - mn, d) : 0;
-        const uint8_t nibble = static_cast<uint8_t>(q + 8);
-        out[i / 2] |= (i % 2 == 0) ? nibble : static_cast<uint8_t>(nibble << 4);
-      }
+      WriteGroup(row + begin, end - begin, d, mn,
+                 m.data.data() + (r * groups + g) * (group_size / 2), group_size);
     }
   }
-  return m;
+  return made;
 }
 
 absl::StatusOr<Q8Matrix> QuantizeQ8C(const float* w, uint64_t rows, uint64_t cols) {
