@@ -1,0 +1,165 @@
+// kite-eval as a user runs it: a model against itself gives KL 0 and full agreement, q4
+// against f32 gives the agreement measured when q4 was designed, windows follow --ctx, and
+// bad options or mismatched models fail with the documented exit codes.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "test/common/json_lite.h"
+#include "test/common/test_paths.h"
+
+namespace {
+
+// Runs `command` through the shell; returns its exit code and its stdout in *out.
+int RunShell(const std::string& command, std::string* out) {
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  const int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// kite-eval with `args`; stderr (progress, errors) goes to *err when given, else away.
+int RunEval(const std::string& args, std::string* out, std::string* err = nullptr) {
+  const std::string err_path = ::testing::TempDir() + "kite_eval_stderr.txt";
+  const int code = RunShell(std::string(KITE_EVAL_BIN) + " " + args + " 2>" + err_path, out);
+  if (err != nullptr) kite::test::ReadWholeFile(err_path, err);
+  return code;
+}
+
+// The number after the first `"key":` at or after `from`; NaN when absent or null.
+double JsonNumber(const std::string& json, const std::string& key, size_t from = 0) {
+  const size_t pos = kite::test::JsonFindKey(json, key, from);
+  if (pos == std::string::npos) return NAN;
+  char* end = nullptr;
+  const double v = std::strtod(json.c_str() + pos, &end);
+  return end == json.c_str() + pos ? NAN : v;
+}
+
+std::string Tokens() { return kite::test::SharedModel("eval/stories260K-samples-dev.tokens.json"); }
+std::string F32() { return kite::test::TestModel("stories260K-f32.kite"); }
+std::string Q4() { return kite::test::TestModel("stories260K-q4.kite"); }
+
+// Sum of the "tokens" of every chunk, and their count.
+void SumChunks(const std::string& json, double* tokens, int* count) {
+  *tokens = 0;
+  *count = 0;
+  size_t pos = kite::test::JsonFindKey(json, "chunks");
+  ASSERT_NE(pos, std::string::npos) << json;
+  while ((pos = kite::test::JsonFindKey(json, "tokens", pos)) != std::string::npos) {
+    *tokens += std::strtod(json.c_str() + pos, nullptr);
+    ++*count;
+  }
+}
+
+TEST(EvalCli, ModelAgainstItselfAgreesExactly) {
+  std::string out;
+  ASSERT_EQ(
+      RunEval("-m " + F32() + " --reference " + F32() + " --tokens " + Tokens() + " --json", &out),
+      0)
+      << out;
+  const double ppl = JsonNumber(out, "ppl");
+  std::printf("stories260K f32 perplexity on the dev stories: %.4f\n", ppl);
+  EXPECT_TRUE(std::isfinite(ppl));
+  EXPECT_GT(ppl, 1.0);
+  EXPECT_LT(ppl, 10.0);
+  EXPECT_EQ(ppl, JsonNumber(out, "ref_ppl"));
+  EXPECT_LT(std::fabs(JsonNumber(out, "kld")), 1e-9);
+  EXPECT_EQ(JsonNumber(out, "top1"), 1.0);
+  EXPECT_EQ(JsonNumber(out, "rms_dp"), 0.0);
+  double tokens;
+  int chunks;
+  SumChunks(out, &tokens, &chunks);
+  EXPECT_EQ(chunks, 100);  // one per story: all are shorter than the default context
+  EXPECT_GT(tokens, 20000);
+  EXPECT_EQ(tokens, JsonNumber(out, "tokens"));
+}
+
+TEST(EvalCli, Q4AgainstF32) {
+  std::string out, err;
+  ASSERT_EQ(RunEval("-m " + Q4() + " --reference " + F32() + " --tokens " + Tokens(), &out, &err),
+            0)
+      << out << err;
+  std::printf("%s", out.c_str());
+  EXPECT_NE(out.find("worst chunk: story"), std::string::npos) << out;
+  EXPECT_NE(err.find("(100%)"), std::string::npos) << err;  // progress on stderr
+
+  ASSERT_EQ(
+      RunEval("-m " + Q4() + " --reference " + F32() + " --tokens " + Tokens() + " --json", &out),
+      0)
+      << out;
+  const double top1 = JsonNumber(out, "top1");
+  EXPECT_GT(top1, 0.85);
+  EXPECT_LT(top1, 0.95);
+  EXPECT_GT(JsonNumber(out, "kld"), 0.0);
+  EXPECT_GT(JsonNumber(out, "rms_dp"), 0.0);
+  EXPECT_GT(JsonNumber(out, "ppl"), JsonNumber(out, "ref_ppl") * 0.9);
+}
+
+TEST(EvalCli, TextIsCutIntoWindowsOfCtxTokens) {
+  const std::string text = ::testing::TempDir() + "kite_eval_text.txt";
+  std::ofstream(text) << "Once upon a time, there was a little dog named Max. He liked to play.";
+  std::string out;
+  ASSERT_EQ(RunEval("-m " + Q4() + " --text " + text + " --ctx 8 --json", &out), 0) << out;
+  double tokens;
+  int chunks;
+  SumChunks(out, &tokens, &chunks);
+  EXPECT_GE(chunks, 2);
+  EXPECT_EQ(tokens, JsonNumber(out, "tokens"));
+  // Every full window of 8 tokens predicts 7; the first starts at 0, the second at 8.
+  const size_t first = kite::test::JsonFindKey(out, "chunks");
+  EXPECT_EQ(JsonNumber(out, "tokens", first), 7);
+  EXPECT_EQ(JsonNumber(out, "start", kite::test::JsonFindKey(out, "start", first) + 1), 8);
+  EXPECT_TRUE(std::isfinite(JsonNumber(out, "ppl")));
+}
+
+TEST(EvalCli, BadOptionsAndInputs) {
+  std::string out, err;
+  EXPECT_EQ(RunEval("--tokens " + Tokens(), &out, &err), 2);
+  EXPECT_NE(err.find("model is required"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4(), &out, &err), 2);
+  EXPECT_NE(err.find("--text FILE or --tokens"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --text a --tokens b", &out, &err), 2);
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " --ctx 1", &out, &err), 2);
+  EXPECT_NE(err.find("--ctx"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " --ctx 100000", &out, &err), 2);
+  EXPECT_NE(err.find("max_seq_len"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " -t abc", &out, &err), 2);
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " --bogus", &out, &err), 2);
+  EXPECT_NE(err.find("unknown option '--bogus'"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens", &out, &err), 2);
+
+  EXPECT_EQ(RunEval("-m /nonexistent.kite --tokens " + Tokens(), &out, &err), 1);
+  EXPECT_NE(err.find("/nonexistent.kite"), std::string::npos) << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens /nonexistent.json", &out, &err), 1);
+  EXPECT_NE(err.find("/nonexistent.json"), std::string::npos) << err;
+  const std::string bad = ::testing::TempDir() + "kite_eval_bad.json";
+  std::ofstream(bad) << R"({"stories": [{"token_ids": [1, 2, 99999]}]})";
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + bad, &out, &err), 1);
+  EXPECT_NE(err.find("outside the vocabulary"), std::string::npos) << err;
+
+  const std::string other = ::testing::TempDir() + "kite_eval_vocab600.kite";
+  ASSERT_EQ(RunShell(std::string(KITE_CONVERT_BIN) + " --synthetic stories260k --vocab 600 -o " +
+                         other + " >/dev/null 2>&1",
+                     &out),
+            0);
+  EXPECT_EQ(RunEval("-m " + Q4() + " --reference " + other + " --tokens " + Tokens(), &out, &err),
+            1);
+  EXPECT_NE(err.find("different vocabulary sizes"), std::string::npos) << err;
+  std::remove(other.c_str());
+
+  EXPECT_EQ(RunEval("--help", &out), 0);
+  EXPECT_NE(out.find("--reference"), std::string::npos);
+  EXPECT_NE(out.find("KL(P_ref || P_model)"), std::string::npos);
+}
+
+}  // namespace

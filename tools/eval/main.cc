@@ -1,0 +1,535 @@
+// kite-eval: teacher-forced evaluation of a .kite model (perplexity), optionally against a
+// reference model run in lock-step (KL divergence, top-1 agreement, RMS delta-p). Uses only
+// the public C API. See kUsage for the options and the exact definitions.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kite/kite.h"
+#include "test/common/json_lite.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+constexpr const char* kUsage = R"(kite-eval: teacher-forced evaluation of a .kite model
+
+usage: kite-eval -m MODEL.kite [--reference REF.kite] (--text FILE | --tokens FILE.json)
+                 [--ctx N] [--json] [-t THREADS]
+
+  -m, --model PATH       model to evaluate (.kite), required
+  -r, --reference PATH   reference model (.kite) run in lock-step on the same tokens; it
+                         must have the same vocabulary size
+      --tokens FILE      JSON token file: a top-level object whose "stories" array holds
+                         objects with "token_ids": [...] (each story normally starts with
+                         BOS). Each story is one chunk, evaluated from a fresh context.
+      --text FILE        UTF-8 text: encoded as a whole (BOS first), then cut into
+                         consecutive windows of --ctx tokens; each window is one chunk,
+                         evaluated from a fresh context.
+  -c, --ctx N            context window in tokens, 2..the models' max_seq_len
+                         (default: min(512, max_seq_len)). A story longer than N tokens is
+                         cut into consecutive, non-overlapping windows of N tokens, each
+                         from a fresh context; a window of one token predicts nothing.
+  -t, --threads N        worker threads per session, >= 1 (default 1)
+      --json             print one JSON object instead of the summary
+  -h, --help             this help
+
+Method (teacher forcing): the tokens of a chunk are fed one at a time with
+kite_session_feed; after token t the model's logits give a distribution P over the
+vocabulary for token t+1 (softmax, computed in double with log-sum-exp). A chunk of n
+tokens gives n-1 positions. Every figure is a mean over positions; the totals weight every
+position equally (not every chunk).
+
+  ppl      exp(mean over positions of -ln P_model(true next token))
+  acc      fraction of positions where argmax P_model is the true next token
+With --reference (P_ref is the reference's distribution at the same position):
+  kld      mean over positions of KL(P_ref || P_model) = sum_v P_ref(v) ln(P_ref(v)/P_model(v)),
+           in nats
+  top1     fraction of positions where argmax P_model == argmax P_ref (top-1 agreement)
+  rms_dp   sqrt(mean over positions of mean over the V vocabulary entries of
+           (P_model(v) - P_ref(v))^2)
+  ref_ppl  the reference's own perplexity, ref_acc its own accuracy
+
+Output: a summary with the totals and the worst chunk (highest kld with --reference,
+otherwise highest ppl); --json prints one object with the totals ("ppl", "acc", "tokens"
+= positions evaluated, and with --reference "kld", "top1", "rms_dp", "ref_ppl", "ref_acc")
+and "chunks", one object per chunk with the same figures plus "story" (the story index,
+or -1 for --text), "start" (offset of the chunk's first token in its story or text) and
+"tokens". Progress goes to stderr.
+
+Exit status: 0 success, 1 failure (unreadable or invalid files, models that cannot be
+compared), 2 usage error.
+
+example:
+  kite-eval -m stories260K-q4.kite --reference stories260K-f32.kite \
+      --tokens ../shared/models/eval/stories260K-samples-dev.tokens.json
+)";
+
+struct Options {
+  std::string model;
+  std::string reference;
+  std::string text_path;
+  std::string tokens_path;
+  long ctx = 0;  // 0: pick from the models
+  long threads = 1;
+  bool json = false;
+};
+
+[[noreturn]] void UsageError(const char* fmt, const char* a, const char* b = "") {
+  std::fprintf(stderr, "kite-eval: ");
+  std::fprintf(stderr, fmt, a, b);
+  std::fprintf(stderr, "\nrun 'kite-eval --help' for usage\n");
+  std::exit(kExitUsage);
+}
+
+[[noreturn]] void Fail(const char* fmt, const char* a, const char* b = "") {
+  std::fprintf(stderr, "kite-eval: ");
+  std::fprintf(stderr, fmt, a, b);
+  std::fprintf(stderr, "\n");
+  std::exit(kExitFailure);
+}
+
+long ParseLong(const char* flag, const char* v, long lo, long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long x = std::strtol(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0')
+    UsageError("%s expects an integer, got '%s'", flag, v);
+  if (x < lo || x > hi) {
+    std::fprintf(stderr, "kite-eval: %s %ld is out of range [%ld, %ld]\n", flag, x, lo, hi);
+    std::exit(kExitUsage);
+  }
+  return x;
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    const auto is = [&](const char* s, const char* l) {
+      return std::strcmp(a, s) == 0 || (l != nullptr && std::strcmp(a, l) == 0);
+    };
+    const auto value = [&]() -> const char* {
+      if (i + 1 >= argc) UsageError("%s needs a value", a);
+      return argv[++i];
+    };
+    if (is("-h", "--help")) {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (is("-m", "--model")) {
+      o.model = value();
+    } else if (is("-r", "--reference")) {
+      o.reference = value();
+    } else if (is("--text", nullptr)) {
+      o.text_path = value();
+    } else if (is("--tokens", nullptr)) {
+      o.tokens_path = value();
+    } else if (is("-c", "--ctx")) {
+      o.ctx = ParseLong(a, value(), 2, 1 << 24);
+    } else if (is("-t", "--threads")) {
+      o.threads = ParseLong(a, value(), 1, 256);
+    } else if (is("--json", nullptr)) {
+      o.json = true;
+    } else {
+      UsageError("unknown option '%s'", a);
+    }
+  }
+  if (o.model.empty()) UsageError("%s", "a model is required (-m MODEL.kite)");
+  if (o.text_path.empty() == o.tokens_path.empty()) {
+    UsageError("%s", "give exactly one input: --text FILE or --tokens FILE.json");
+  }
+  return o;
+}
+
+// A contiguous run of tokens evaluated from a fresh context.
+struct Chunk {
+  long story = -1;   // index in the token file, -1 for --text
+  size_t start = 0;  // offset of the first token in its story or text
+  std::vector<int32_t> ids;
+};
+
+// Cuts `ids` into consecutive windows of at most `ctx` tokens; windows of one token
+// predict nothing and are dropped.
+void AppendWindows(const std::vector<int32_t>& ids, long story, size_t ctx,
+                   std::vector<Chunk>* chunks) {
+  for (size_t start = 0; start + 1 < ids.size(); start += ctx) {
+    Chunk c;
+    c.story = story;
+    c.start = start;
+    c.ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(start),
+                 ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), start + ctx)));
+    if (c.ids.size() >= 2) chunks->push_back(std::move(c));
+  }
+}
+
+std::vector<Chunk> LoadTokenFile(const std::string& path, uint32_t vocab, size_t ctx) {
+  std::string json;
+  if (!kite::test::ReadWholeFile(path, &json))
+    Fail("cannot read %s: %s", path.c_str(), std::strerror(errno));
+  size_t pos = kite::test::JsonFindKey(json, "stories");
+  if (pos == std::string::npos) Fail("%s: no \"stories\" array", path.c_str());
+  std::vector<Chunk> chunks;
+  long story = 0;
+  std::vector<int64_t> raw;
+  for (pos = kite::test::JsonFindKey(json, "token_ids", pos); pos != std::string::npos;
+       pos = kite::test::JsonFindKey(json, "token_ids", pos), ++story) {
+    if (!kite::test::JsonReadIntArray(json, pos, &raw, &pos)) {
+      Fail("%s: story %s: \"token_ids\" is not an array of integers", path.c_str(),
+           std::to_string(story).c_str());
+    }
+    std::vector<int32_t> ids(raw.size());
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] < 0 || raw[i] >= static_cast<int64_t>(vocab)) {
+        const std::string what = "story " + std::to_string(story) + ", token " + std::to_string(i) +
+                                 ": id " + std::to_string(raw[i]) +
+                                 " is outside the vocabulary [0, " + std::to_string(vocab) + ")";
+        Fail("%s: %s", path.c_str(), what.c_str());
+      }
+      ids[i] = static_cast<int32_t>(raw[i]);
+    }
+    AppendWindows(ids, story, ctx, &chunks);
+  }
+  if (story == 0) Fail("%s: no story has \"token_ids\"", path.c_str());
+  return chunks;
+}
+
+std::vector<Chunk> LoadTextFile(const std::string& path, const kite_model* model, size_t ctx) {
+  std::string text;
+  if (!kite::test::ReadWholeFile(path, &text))
+    Fail("cannot read %s: %s", path.c_str(), std::strerror(errno));
+  // Three ids per byte lets the encoder take its fast merge path (see kite_tokenize).
+  std::vector<int32_t> ids(3 * (text.size() + 2));
+  size_t n = 0;
+  if (kite_tokenize(model, text.data(), text.size(), 1, ids.data(), ids.size(), &n) != KITE_OK) {
+    Fail("cannot encode %s: %s", path.c_str(), kite_last_error());
+  }
+  ids.resize(n);
+  std::vector<Chunk> chunks;
+  AppendWindows(ids, -1, ctx, &chunks);
+  return chunks;
+}
+
+// Sums over positions; ToFigures() turns them into means.
+struct Accumulator {
+  size_t positions = 0;
+  double nll = 0, ref_nll = 0, kld = 0, sq_dp = 0;
+  size_t correct = 0, ref_correct = 0, agree = 0;
+
+  void Add(const Accumulator& o) {
+    positions += o.positions;
+    nll += o.nll;
+    ref_nll += o.ref_nll;
+    kld += o.kld;
+    sq_dp += o.sq_dp;
+    correct += o.correct;
+    ref_correct += o.ref_correct;
+    agree += o.agree;
+  }
+};
+
+// The figures of kUsage for one chunk or for all.
+struct Figures {
+  size_t tokens = 0;
+  double ppl = 0, acc = 0, kld = 0, top1 = 0, rms_dp = 0, ref_ppl = 0, ref_acc = 0;
+};
+
+Figures ToFigures(const Accumulator& a) {
+  Figures f;
+  f.tokens = a.positions;
+  if (a.positions == 0) return f;
+  const double n = static_cast<double>(a.positions);
+  f.ppl = std::exp(a.nll / n);
+  f.acc = static_cast<double>(a.correct) / n;
+  f.kld = a.kld / n;
+  f.top1 = static_cast<double>(a.agree) / n;
+  f.rms_dp = std::sqrt(a.sq_dp / n);
+  f.ref_ppl = std::exp(a.ref_nll / n);
+  f.ref_acc = static_cast<double>(a.ref_correct) / n;
+  return f;
+}
+
+// Log-probabilities of `logits` (log-sum-exp in double) into *logp; returns the argmax.
+size_t LogSoftmax(const float* logits, size_t n, std::vector<double>* logp) {
+  size_t best = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (logits[i] > logits[best]) best = i;
+  }
+  const double max = logits[best];
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
+  const double log_z = max + std::log(sum);
+  for (size_t i = 0; i < n; ++i) (*logp)[i] = static_cast<double>(logits[i]) - log_z;
+  return best;
+}
+
+// A model opened with one session of `ctx` tokens.
+struct Runner {
+  std::string path;
+  kite_model* model = nullptr;
+  kite_session* session = nullptr;
+  kite_model_info info{};
+
+  ~Runner() {
+    kite_session_destroy(session);
+    kite_model_close(model);
+  }
+
+  void Open(const std::string& file) {
+    path = file;
+    if (kite_model_open_file(path.c_str(), nullptr, &model) != KITE_OK) {
+      Fail("cannot open model %s: %s", path.c_str(), kite_last_error());
+    }
+    info.struct_size = sizeof(info);
+    if (kite_model_get_info(model, &info) != KITE_OK)
+      Fail("%s: cannot read the model info", path.c_str());
+  }
+
+  void CreateSession(uint32_t ctx, uint32_t threads) {
+    kite_session_options so;
+    kite_session_options_init(&so);
+    so.max_context = ctx;
+    so.threads = threads;
+    if (kite_session_create(model, &so, nullptr, 0, &session) != KITE_OK) {
+      Fail("%s: cannot create a session: %s", path.c_str(), kite_last_error());
+    }
+  }
+
+  void Reset() {
+    if (kite_session_reset(session) != KITE_OK)
+      Fail("%s: reset failed: %s", path.c_str(), kite_session_last_error(session));
+  }
+
+  // Feeds one token and returns the next-token logits (vocab_size floats).
+  const float* Feed(int32_t id) {
+    if (kite_session_feed(session, &id, 1) != KITE_OK)
+      Fail("%s: feed failed: %s", path.c_str(), kite_session_last_error(session));
+    const float* logits = nullptr;
+    size_t n = 0;
+    if (kite_session_logits(session, &logits, &n) != KITE_OK || n != info.vocab_size) {
+      Fail("%s: cannot read the logits: %s", path.c_str(), kite_session_last_error(session));
+    }
+    return logits;
+  }
+};
+
+// Progress on stderr: rewritten in place on a terminal, else one line per 10%.
+class Progress {
+ public:
+  explicit Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+
+  void Update(size_t done) {
+    if (total_ == 0) return;
+    const int tenth = static_cast<int>(10 * done / total_);
+    if (tty_) {
+      if (done != total_ && done % 256 != 0) return;
+      std::fprintf(stderr, "\rkite-eval: %zu/%zu positions (%.0f%%)", done, total_,
+                   100.0 * static_cast<double>(done) / static_cast<double>(total_));
+      if (done == total_) std::fputc('\n', stderr);
+    } else if (tenth > last_tenth_) {
+      last_tenth_ = tenth;
+      std::fprintf(stderr, "kite-eval: %zu/%zu positions (%d%%)\n", done, total_, tenth * 10);
+    }
+  }
+
+ private:
+  size_t total_;
+  bool tty_;
+  int last_tenth_ = 0;
+};
+
+void AppendJsonString(std::string* out, const std::string& s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      *out += buf;
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+  out->push_back('"');
+}
+
+// JSON has no NaN or infinity; those become null.
+void AppendJsonNumber(std::string* out, const char* key, double v, bool comma = true) {
+  char buf[96];
+  if (std::isfinite(v)) {
+    std::snprintf(buf, sizeof(buf), "\"%s\": %.10g%s", key, v, comma ? ", " : "");
+  } else {
+    std::snprintf(buf, sizeof(buf), "\"%s\": null%s", key, comma ? ", " : "");
+  }
+  *out += buf;
+}
+
+void AppendFigures(std::string* out, const Figures& f, bool with_ref) {
+  *out += "\"tokens\": " + std::to_string(f.tokens) + ", ";
+  AppendJsonNumber(out, "ppl", f.ppl);
+  AppendJsonNumber(out, "acc", f.acc, with_ref);
+  if (with_ref) {
+    AppendJsonNumber(out, "kld", f.kld);
+    AppendJsonNumber(out, "top1", f.top1);
+    AppendJsonNumber(out, "rms_dp", f.rms_dp);
+    AppendJsonNumber(out, "ref_ppl", f.ref_ppl);
+    AppendJsonNumber(out, "ref_acc", f.ref_acc, false);
+  }
+}
+
+std::string ChunkName(const Chunk& c) {
+  const std::string range =
+      "tokens " + std::to_string(c.start) + "-" + std::to_string(c.start + c.ids.size() - 1);
+  if (c.story < 0) return "window at " + range;
+  return "story " + std::to_string(c.story) + " (" + range + ")";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  const bool with_ref = !o.reference.empty();
+
+  Runner model, ref;
+  model.Open(o.model);
+  uint32_t max_seq = model.info.max_seq_len;
+  if (with_ref) {
+    ref.Open(o.reference);
+    if (ref.info.vocab_size != model.info.vocab_size) {
+      const std::string sizes =
+          std::to_string(model.info.vocab_size) + " vs " + std::to_string(ref.info.vocab_size);
+      Fail("the model and the reference have different vocabulary sizes (%s)", sizes.c_str());
+    }
+    max_seq = std::min(max_seq, ref.info.max_seq_len);
+  }
+  if (max_seq < 2) Fail("%s: max_seq_len is below 2 tokens", o.model.c_str());
+  if (o.ctx > static_cast<long>(max_seq)) {
+    std::fprintf(stderr, "kite-eval: --ctx %ld exceeds the max_seq_len of the model%s (%u)\n",
+                 o.ctx, with_ref ? "s" : "", max_seq);
+    std::exit(kExitUsage);
+  }
+  const uint32_t ctx = o.ctx > 0 ? static_cast<uint32_t>(o.ctx) : std::min<uint32_t>(512, max_seq);
+
+  const std::vector<Chunk> chunks = o.tokens_path.empty()
+                                        ? LoadTextFile(o.text_path, model.model, ctx)
+                                        : LoadTokenFile(o.tokens_path, model.info.vocab_size, ctx);
+  size_t total = 0;
+  for (const Chunk& c : chunks) total += c.ids.size() - 1;
+  if (total == 0)
+    Fail("%s: nothing to evaluate (no chunk has two tokens)",
+         (o.tokens_path.empty() ? o.text_path : o.tokens_path).c_str());
+
+  // A session holds one window; the last token of a window is never fed (nothing to predict).
+  model.CreateSession(ctx, static_cast<uint32_t>(o.threads));
+  if (with_ref) ref.CreateSession(ctx, static_cast<uint32_t>(o.threads));
+
+  const size_t vocab = model.info.vocab_size;
+  std::vector<double> logp(vocab), ref_logp(vocab);
+  std::vector<Accumulator> per_chunk(chunks.size());
+  Progress progress(total);
+  size_t done = 0;
+  const auto start_time = std::chrono::steady_clock::now();
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    const std::vector<int32_t>& ids = chunks[ci].ids;
+    Accumulator& acc = per_chunk[ci];
+    model.Reset();
+    if (with_ref) ref.Reset();
+    for (size_t t = 0; t + 1 < ids.size(); ++t) {
+      const size_t next = static_cast<size_t>(ids[t + 1]);
+      const size_t best = LogSoftmax(model.Feed(ids[t]), vocab, &logp);
+      acc.nll -= logp[next];
+      acc.correct += best == next;
+      if (with_ref) {
+        const size_t ref_best = LogSoftmax(ref.Feed(ids[t]), vocab, &ref_logp);
+        acc.ref_nll -= ref_logp[next];
+        acc.ref_correct += ref_best == next;
+        acc.agree += ref_best == best;
+        double kl = 0, sq = 0;
+        for (size_t v = 0; v < vocab; ++v) {
+          const double p_ref = std::exp(ref_logp[v]);
+          const double p = std::exp(logp[v]);
+          kl += p_ref * (ref_logp[v] - logp[v]);
+          sq += (p - p_ref) * (p - p_ref);
+        }
+        acc.kld += kl;
+        acc.sq_dp += sq / static_cast<double>(vocab);
+      }
+      ++acc.positions;
+      progress.Update(++done);
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+
+  Accumulator sum;
+  for (const Accumulator& a : per_chunk) sum.Add(a);
+  const Figures all = ToFigures(sum);
+  std::vector<Figures> figures;
+  figures.reserve(chunks.size());
+  size_t worst = 0;
+  for (size_t ci = 0; ci < chunks.size(); ++ci) {
+    figures.push_back(ToFigures(per_chunk[ci]));
+    const double score = with_ref ? figures[ci].kld : figures[ci].ppl;
+    const double worst_score = with_ref ? figures[worst].kld : figures[worst].ppl;
+    if (score > worst_score || std::isnan(score)) worst = ci;
+  }
+
+  if (o.json) {
+    std::string j = "{\"model\": ";
+    AppendJsonString(&j, o.model);
+    if (with_ref) {
+      j += ", \"reference\": ";
+      AppendJsonString(&j, o.reference);
+    }
+    j += o.tokens_path.empty() ? ", \"text\": " : ", \"token_file\": ";
+    AppendJsonString(&j, o.tokens_path.empty() ? o.text_path : o.tokens_path);
+    j += ", \"ctx\": " + std::to_string(ctx) + ", \"vocab_size\": " + std::to_string(vocab) + ", ";
+    AppendJsonNumber(&j, "seconds", seconds);
+    AppendFigures(&j, all, with_ref);
+    j += ", \"worst_chunk\": " + std::to_string(worst) + ", \"chunks\": [";
+    for (size_t ci = 0; ci < chunks.size(); ++ci) {
+      j += ci == 0 ? "\n  {" : ",\n  {";
+      j += "\"story\": " + std::to_string(chunks[ci].story) +
+           ", \"start\": " + std::to_string(chunks[ci].start) + ", ";
+      AppendFigures(&j, figures[ci], with_ref);
+      j += "}";
+    }
+    j += "]}\n";
+    std::fputs(j.c_str(), stdout);
+    return 0;
+  }
+
+  std::printf("kite-eval: %s", o.model.c_str());
+  if (with_ref) std::printf(" against %s", o.reference.c_str());
+  std::printf("\n  %zu chunks, %zu positions, ctx %u, %.2f s (%.0f positions/s)\n", chunks.size(),
+              all.tokens, ctx, seconds, static_cast<double>(all.tokens) / std::max(seconds, 1e-9));
+  if (with_ref) {
+    std::printf("  ppl      %.4f   (reference %.4f)\n", all.ppl, all.ref_ppl);
+    std::printf("  acc      %.2f%%   (reference %.2f%%)   next-token accuracy\n", 100 * all.acc,
+                100 * all.ref_acc);
+    std::printf("  kld      %.6f nats   KL(P_ref || P_model)\n", all.kld);
+    std::printf("  top1     %.2f%%   top-1 agreement with the reference\n", 100 * all.top1);
+    std::printf("  rms_dp   %.6f\n", all.rms_dp);
+    const Figures& w = figures[worst];
+    std::printf(
+        "  worst chunk: %s: kld %.6f, top1 %.2f%%, ppl %.4f (reference %.4f), %zu positions\n",
+        ChunkName(chunks[worst]).c_str(), w.kld, 100 * w.top1, w.ppl, w.ref_ppl, w.tokens);
+  } else {
+    std::printf("  ppl      %.4f\n", all.ppl);
+    std::printf("  acc      %.2f%%   next-token accuracy\n", 100 * all.acc);
+    const Figures& w = figures[worst];
+    std::printf("  worst chunk: %s: ppl %.4f, acc %.2f%%, %zu positions\n",
+                ChunkName(chunks[worst]).c_str(), w.ppl, 100 * w.acc, w.tokens);
+  }
+  return 0;
+}
