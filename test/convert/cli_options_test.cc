@@ -58,6 +58,14 @@ TEST(CliOptions, Q4GroupsAndKeep8Bit) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->convert.keep_8bit, (std::vector<std::string>{"output", "layers.0.attention.wq"}));
   EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--q4-groups", "odd"}).ok());
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--q4-groups", "sym-maxabs"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->convert.q4_asymmetric);
+  EXPECT_EQ(o->convert.q4_scale_rule, ScaleRule::kMaxAbs);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q8"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.quant, QuantMode::kQ8);
+  EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q8", "--keep-8bit", "none"}).ok());
   EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--keep-8bit", "output"}).ok());
   EXPECT_FALSE(ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--keep-8bit", "a,,b"}).ok());
 }
@@ -81,7 +89,7 @@ TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"in.bin", "-o"}).find("-o needs a value"), std::string::npos);
   EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant"}).find("--quant needs a value"),
             std::string::npos);
-  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q3"}).find("f32 or q4"),
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q3"}).find("f32, q8 or q4"),
             std::string::npos);
   EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--group-size", "33"})
                 .find("32, 64 or 128"),

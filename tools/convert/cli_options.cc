@@ -52,17 +52,22 @@ std::string HelpText() {
       "                        PATH.tmp first and renamed when complete.\n"
       "  --tokenizer PATH      The llama2.c tokenizer file. Default: tok<vocab>.bin or\n"
       "                        tokenizer.bin in the folder of INPUT.\n"
-      "  --quant f32|q4        How to store the weights. Default: f32.\n"
+      "  --quant f32|q8|q4     How to store the weights. Default: f32.\n"
       "                          f32  every tensor as 32-bit float\n"
+      "                          q8   2-D weights as int8 with one f32 scale per row\n"
+      "                               (Q8_C), norm vectors as f32\n"
       "                          q4   2-D weights as 4-bit groups with an f16 scale\n"
       "                               (Q4_G), norm vectors as f32\n"
       "  --group-size N        Q4_G group size along the input dimension: 32, 64 or\n"
       "                        128. Default: ",
       kDefaultGroupSize,
       ". Only with --quant q4.\n"
-      "  --q4-groups asym|sym  With --quant q4: 'asym' stores an f16 scale and an f16\n"
+      "  --q4-groups asym|sym|sym-maxabs\n"
+      "                        With --quant q4: 'asym' stores an f16 scale and an f16\n"
       "                        offset per group (5 bits/weight, lower error; default),\n"
-      "                        'sym' a scale only (4.5 bits/weight).\n"
+      "                        'sym' a scale only (4.5 bits/weight), both with a\n"
+      "                        searched scale; 'sym-maxabs' the plain max-abs scale\n"
+      "                        (the naive baseline, for comparisons).\n"
       "  --keep-8bit LIST      With --quant q4: comma-separated tensor names stored as\n"
       "                        8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
       "                        'none'. Default: tok_embeddings,output (the embedding is\n"
@@ -131,10 +136,12 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     } else if (name == "--quant") {
       if (value == "f32") {
         o.convert.quant = QuantMode::kF32;
+      } else if (value == "q8" || value == "q8_c") {
+        o.convert.quant = QuantMode::kQ8;
       } else if (value == "q4" || value == "q4_g") {
         o.convert.quant = QuantMode::kQ4;
       } else {
-        return Usage(absl::StrCat("--quant must be f32 or q4, not '", value, "'"));
+        return Usage(absl::StrCat("--quant must be f32, q8 or q4, not '", value, "'"));
       }
       quant_set = true;
     } else if (name == "--synthetic") {
@@ -157,10 +164,11 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
       }
       threads_set = true;
     } else if (name == "--q4-groups") {
-      if (value != "asym" && value != "sym") {
-        return Usage(absl::StrCat("--q4-groups must be asym or sym, not '", value, "'"));
+      if (value != "asym" && value != "sym" && value != "sym-maxabs") {
+        return Usage(absl::StrCat("--q4-groups must be asym, sym or sym-maxabs, not '", value, "'"));
       }
       o.convert.q4_asymmetric = value == "asym";
+      o.convert.q4_scale_rule = value == "sym-maxabs" ? ScaleRule::kMaxAbs : ScaleRule::kSearch;
       keep_set = true;
     } else if (name == "--keep-8bit") {
       o.convert.keep_8bit.clear();
@@ -211,7 +219,10 @@ std::string OptionsForProvenance(const CliOptions& o) {
   std::string s = absl::StrCat("--quant ", QuantModeName(o.convert.quant));
   if (o.convert.quant == QuantMode::kQ4) {
     absl::StrAppend(&s, " --group-size ", o.convert.group_size, " --q4-groups ",
-                    o.convert.q4_asymmetric ? "asym" : "sym", " --keep-8bit ",
+                    o.convert.q4_asymmetric                          ? "asym"
+                    : o.convert.q4_scale_rule == ScaleRule::kMaxAbs ? "sym-maxabs"
+                                                                      : "sym",
+                    " --keep-8bit ",
                     o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);

@@ -17,12 +17,14 @@ const char* QuantModeName(QuantMode mode) {
   switch (mode) {
     case QuantMode::kF32: return "f32";
     case QuantMode::kQ4: return "q4";
+    case QuantMode::kQ8: return "q8";
   }
   return "?";
 }
 
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
-  if (options.quant != QuantMode::kQ4 || source.shape.size() != 2) return DType::kF32;
+  if (options.quant == QuantMode::kF32 || source.shape.size() != 2) return DType::kF32;
+  if (options.quant == QuantMode::kQ8) return DType::kQ8C;
   for (const std::string& name : options.keep_8bit) {
     if (name == source.name) return DType::kQ8C;
   }
@@ -111,7 +113,8 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       options.q4_asymmetric
           ? QuantizeQ4GAsymmetric(source.data.data(), source.shape[0], source.shape[1],
                                   options.group_size)
-          : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size);
+          : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size,
+                        options.q4_scale_rule);
   if (!q.ok()) return fail(q.status().message());
   out.group_size = options.group_size;
   if (options.q4_packed && options.group_size == 32) {

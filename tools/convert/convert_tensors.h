@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "tools/convert/kite_writer.h"
+#include "tools/convert/quantize.h"
 #include "tools/convert/source_model.h"
 
 namespace kite::convert {
@@ -17,6 +18,7 @@ namespace kite::convert {
 enum class QuantMode {
   kF32,  ///< every tensor f32
   kQ4,   ///< 2-D weights Q4_G (Q4_ROW_GROUPS) or Q8_C (keep_8bit), vectors f32
+  kQ8,   ///< 2-D weights Q8_C (int8, one f32 scale per row), vectors f32
 };
 
 /// Tensors kept at 8 bits in q4 mode unless told otherwise: the token embedding (which is
@@ -36,6 +38,8 @@ struct ConvertOptions {
   /// q4 mode: asymmetric groups (f16 scale + f16 min, 5 bits/weight) when true; scale
   /// only (4.5 bits/weight) when false.
   bool q4_asymmetric = true;
+  /// q4 mode, symmetric groups: how each group's scale is chosen.
+  ScaleRule q4_scale_rule = ScaleRule::kSearch;
   /// q4 mode with group_size 32: store the kernels' packed layout Q4_R16_G32 (blocks of 16
   /// rows, scales and offsets beside their nibbles) when true; the plain row-group layout
   /// (Q4_ROW_GROUPS, read by the reference kernels only) when false. Other group sizes
@@ -55,8 +59,8 @@ class ConvertProgress {
   virtual void End(size_t index, size_t total, const KiteTensor& stored) {}
 };
 
-/// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C for
-/// names in keep_8bit, else Q4_G.
+/// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C in q8
+/// mode and for names in keep_8bit, else Q4_G.
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
 
 /// Converts one tensor, filling quant_rel_rms_error (0 for f32). Fails on a non-finite
