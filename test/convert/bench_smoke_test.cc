@@ -13,40 +13,21 @@
 
 #include "gtest/gtest.h"
 #include "test/common/json_lite.h"
+#include "test/common/tool_run.h"
 
 namespace {
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 const std::string& WorkDir() {
-  static const std::string dir = [] {
-    std::string templ = ::testing::TempDir() + "/kite_bench_smoke_XXXXXX";
-    const char* made = mkdtemp(templ.data());
-    return std::string(made ? made : "/tmp");
-  }();
+  static const std::string dir = kite::test::MakeScratchDir("kite_bench_smoke");
   return dir;
 }
 
 std::string Out(const std::string& name) { return WorkDir() + "/" + name; }
 
+using kite::test::ToolRun;
+
 ToolRun RunTool(const char* binary, const std::vector<std::string>& args) {
-  std::string cmd = std::string("'") + binary + "'";
-  for (const std::string& a : args) cmd += " '" + a + "'";
-  cmd += " >'" + Out("stdout.txt") + "' 2>'" + Out("stderr.txt") + "'";
-  ToolRun r;
-  const int status = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadText(Out("stdout.txt"));
-  r.err = ReadText(Out("stderr.txt"));
-  return r;
+  return kite::test::RunTool(binary, args, WorkDir());
 }
 
 ToolRun Bench(const std::vector<std::string>& args) { return RunTool(KITE_BENCH_BIN, args); }

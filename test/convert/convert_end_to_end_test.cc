@@ -12,48 +12,21 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "test/common/tool_run.h"
 
 namespace {
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 // A scratch folder for this test binary's outputs.
 const std::string& WorkDir() {
-  static const std::string dir = [] {
-    std::string templ = ::testing::TempDir() + "/kite_convert_e2e_XXXXXX";
-    const char* made = mkdtemp(templ.data());
-    return std::string(made ? made : "/tmp");
-  }();
+  static const std::string dir = kite::test::MakeScratchDir("kite_convert_e2e");
   return dir;
 }
 
+using kite::test::ReadText;
+using kite::test::ToolRun;
+
 ToolRun RunTool(const char* binary, const std::vector<std::string>& args) {
-  std::string cmd = Quote(binary);
-  for (const std::string& a : args) cmd += " " + Quote(a);
-  const std::string out = WorkDir() + "/stdout.txt";
-  const std::string err = WorkDir() + "/stderr.txt";
-  cmd += " >" + Quote(out) + " 2>" + Quote(err);
-  ToolRun r;
-  const int status = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadText(out);
-  r.err = ReadText(err);
-  return r;
+  return kite::test::RunTool(binary, args, WorkDir());
 }
 
 ToolRun Convert(const std::vector<std::string>& args) { return RunTool(KITE_CONVERT_BIN, args); }

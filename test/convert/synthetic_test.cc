@@ -16,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "kite/kite.h"
+#include "test/common/tool_run.h"
 #include "tools/convert/cli_options.h"
 
 namespace kite::convert {
@@ -263,37 +264,18 @@ TEST(SyntheticCli, UsageErrors) {
 
 // --- The binary, end to end --------------------------------------------------------------
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 const std::string& WorkDir() {
-  static const std::string dir = [] {
-    std::string templ = ::testing::TempDir() + "/kite_synthetic_XXXXXX";
-    const char* made = mkdtemp(templ.data());
-    return std::string(made ? made : "/tmp");
-  }();
+  static const std::string dir = kite::test::MakeScratchDir("kite_synthetic");
   return dir;
 }
 
 std::string Out(const std::string& name) { return WorkDir() + "/" + name; }
 
+using kite::test::ReadText;
+using kite::test::ToolRun;
+
 ToolRun Convert(const std::vector<std::string>& args) {
-  std::string cmd = std::string("'") + KITE_CONVERT_BIN + "'";
-  for (const std::string& a : args) cmd += " '" + a + "'";
-  cmd += " >'" + Out("stdout.txt") + "' 2>'" + Out("stderr.txt") + "'";
-  ToolRun r;
-  const int status = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadText(Out("stdout.txt"));
-  r.err = ReadText(Out("stderr.txt"));
-  return r;
+  return kite::test::RunTool(KITE_CONVERT_BIN, args, WorkDir());
 }
 
 TEST(SyntheticEndToEnd, SameSeedSameBytes) {
