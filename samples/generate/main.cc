@@ -33,10 +33,16 @@ usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
                        (faster decode on large models, slower open)
       --json           print one JSON object (prompt_token_ids, generated_token_ids,
                        text, timings, ...) instead of streaming text
+      --chat           chat with the model in its chat format (see kite-convert
+                       --chat-format): each line read from stdin is a user turn (EOF
+                       ends); with -p, one turn with that text. The conversation stays
+                       in the session: each turn feeds only its new tokens.
+      --system TEXT    with --chat: a system message that starts the conversation
   -h, --help           this help
 
-example:
+examples:
   kite-generate -m models/stories260K-q4.kite -p "Once upon a time" -n 128 --temp 0
+  kite-generate -m qwen2.5-0.5b-instruct-q4.kite --chat --system "Be brief."
 )";
 
 struct Options {
@@ -55,6 +61,10 @@ struct Options {
   bool verify = false;
   bool huge_pages = false;
   bool json = false;
+  bool chat = false;
+  bool prompt_given = false;
+  bool system_given = false;
+  std::string system;
 };
 
 [[noreturn]] void UsageError(const char* fmt, const char* a, const char* b = "") {
@@ -109,6 +119,12 @@ Options Parse(int argc, char** argv) {
       o.model = value();
     } else if (is("-p", "--prompt")) {
       o.prompt = value();
+      o.prompt_given = true;
+    } else if (is("--chat", nullptr)) {
+      o.chat = true;
+    } else if (is("--system", nullptr)) {
+      o.system = value();
+      o.system_given = true;
     } else if (is("-n", "--max-tokens")) {
       o.max_tokens = ParseLong(a, value(), 0, 1 << 24);
     } else if (is("-c", "--ctx")) {
@@ -145,6 +161,8 @@ Options Parse(int argc, char** argv) {
     }
   }
   if (o.model.empty()) UsageError("%s", "a model is required (-m MODEL.kite)");
+  if (o.chat && o.json) UsageError("%s", "--chat and --json cannot be combined");
+  if (o.system_given && !o.chat) UsageError("%s", "--system needs --chat");
   return o;
 }
 
@@ -212,6 +230,99 @@ int Fail(const char* what, kite_status s, const char* message) {
   return 1;
 }
 
+// One conversation message (owned strings).
+struct Turn {
+  std::string role, content;
+};
+
+// The whole conversation in the model's chat format, ending with the assistant header.
+bool FormatConversation(const kite_model* model, const std::vector<Turn>& turns,
+                        std::string* text) {
+  std::vector<kite_chat_message> messages;
+  for (const Turn& t : turns) messages.push_back({t.role.c_str(), t.content.c_str()});
+  size_t len = 0;
+  text->resize(4096);
+  kite_status s = kite_chat_format(model, messages.data(), messages.size(), 1, &(*text)[0],
+                                   text->size(), &len);
+  if (s == KITE_ERR_OUT_OF_MEMORY) {
+    text->resize(len + 1);
+    s = kite_chat_format(model, messages.data(), messages.size(), 1, &(*text)[0], text->size(),
+                         &len);
+  }
+  if (s != KITE_OK) {
+    Fail("cannot format the conversation", s, kite_last_error());
+    return false;
+  }
+  text->resize(len);
+  return true;
+}
+
+// kite-generate --chat: one turn per stdin line (or the -p text), feeding each turn's new
+// tokens to the session and streaming the answer.
+int RunChat(const Options& o, kite_model* model, kite_session* session,
+            const kite_generate_options& base, uint32_t max_context) {
+  int turn = 0;
+  kite_generate_options go = base;
+  go.add_bos = 0;  // the turn's tokens (BOS included on the first) are fed before generating
+  std::vector<Turn> turns;
+  if (o.system_given) turns.push_back({"system", o.system});
+  // The text the session's context holds, as the chat format spells it.
+  std::string in_context;
+  const bool interactive = !o.prompt_given;
+  std::string line;
+  while (true) {
+    if (o.prompt_given) {
+      line = o.prompt;
+    } else {
+      std::fputs("> ", stderr);
+      std::fflush(stderr);
+      line.clear();
+      int c;
+      while ((c = std::fgetc(stdin)) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+      if (c == EOF && line.empty()) break;
+    }
+    turns.push_back({"user", line});
+    std::string text;
+    if (!FormatConversation(model, turns, &text)) return 1;
+    // Earlier turns format the same way, so only the new part needs feeding; if the
+    // formatter rewrote history (e.g. trimmed an answer), start the context over.
+    std::string delta;
+    if (text.compare(0, in_context.size(), in_context) == 0) {
+      delta = text.substr(in_context.size());
+    } else {
+      kite_session_reset(session);
+      delta = text;
+    }
+    std::vector<int32_t> ids(delta.size() + 2);
+    size_t n = 0;
+    kite_status s = kite_tokenize_special(model, delta.data(), delta.size(),
+                                          kite_session_position(session) == 0 ? 1 : 0,
+                                          ids.data(), ids.size(), &n);
+    if (s != KITE_OK) return Fail("cannot tokenize the turn", s, kite_last_error());
+    s = kite_session_feed(session, ids.data(), n);
+    if (s != KITE_OK) return Fail("cannot feed the turn", s, kite_session_last_error(session));
+    Collected answer;
+    answer.stream = true;
+    kite_generate_stats stats;
+    stats.struct_size = sizeof(stats);
+    s = kite_generate(session, "", &go, OnToken, &answer, &stats);
+    std::fputs("\n", stdout);
+    std::fflush(stdout);
+    if (s != KITE_OK) return Fail("generation failed", s, kite_session_last_error(session));
+    ++turn;
+    std::fprintf(stderr, "[turn %d: fed %zu new tokens, generated %u, context %u of %u]\n",
+                 turn, n, stats.generated_tokens, kite_session_position(session), max_context);
+    turns.push_back({"assistant", answer.text});
+    in_context = text + answer.text;
+    if (stats.stop_reason == KITE_STOP_CONTEXT_FULL) {
+      std::fprintf(stderr, "kite-generate: the context is full; ending the chat\n");
+      break;
+    }
+    if (!interactive) break;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,6 +364,13 @@ int main(int argc, char** argv) {
   go.seed = o.seed_given ? o.seed
                          : static_cast<unsigned long long>(
                                std::chrono::steady_clock::now().time_since_epoch().count());
+
+  if (o.chat) {
+    const int rc = RunChat(o, model, session, go, so.max_context);
+    kite_session_destroy(session);
+    kite_model_close(model);
+    return rc;
+  }
 
   Collected collected;
   collected.stream = !o.json;

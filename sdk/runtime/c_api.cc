@@ -189,6 +189,43 @@ kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size
   return s.ok() ? KITE_OK : Fail(s);
 }
 
+kite_chat_format_id kite_model_chat_format(const kite_model* model) {
+  if (model == nullptr) return KITE_CHAT_FORMAT_NONE;
+  return static_cast<kite_chat_format_id>(model->model->chat_style().format);
+}
+
+kite_status kite_chat_format(const kite_model* model, const kite_chat_message* messages, size_t n,
+                             int32_t add_generation_prompt, char* buf, size_t capacity,
+                             size_t* len) {
+  if (model == nullptr || len == nullptr || (messages == nullptr && n > 0) ||
+      (buf == nullptr && capacity > 0)) {
+    return Fail(kite::Error::kInvalidArgument, "kite_chat_format: null argument");
+  }
+  static_assert(sizeof(kite_chat_message) == sizeof(kite::ChatMessage),
+                "kite_chat_message and kite::ChatMessage must match");
+  kite::Status s = kite::FormatChat(model->model->chat_style(),
+                                    reinterpret_cast<const kite::ChatMessage*>(messages), n,
+                                    add_generation_prompt != 0, buf, capacity, len);
+  return s.ok() ? KITE_OK : Fail(s);
+}
+
+kite_status kite_tokenize_special(const kite_model* model, const char* text, size_t len,
+                                  int32_t add_bos, int32_t* tokens, size_t capacity,
+                                  size_t* n_tokens) {
+  if (model == nullptr || n_tokens == nullptr || (text == nullptr && len > 0) ||
+      (tokens == nullptr && capacity > 0)) {
+    return Fail(kite::Error::kInvalidArgument, "kite_tokenize_special: null argument");
+  }
+  const kite::Tokenizer& tok = model->model->tokenizer();
+  if (tok.view().kind == kite::TokenizerKind::kNone) {
+    return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
+  }
+  // BOS only for models whose prompts start with it (as sessions do).
+  kite::Status s = kite::EncodeWithSpecialTokens(tok, text, len, add_bos != 0 && tok.view().add_bos,
+                                                 tokens, capacity, n_tokens);
+  return s.ok() ? KITE_OK : Fail(s);
+}
+
 void kite_session_options_init(kite_session_options* options) {
   if (options == nullptr) return;
   std::memset(options, 0, sizeof(*options));

@@ -35,6 +35,9 @@ void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) 
 
 Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options) {
   const ModelConfig& c = model.config();
+  KITE_CHECK_OR_RETURN(!model.vocab_only(), Error::kUnsupported,
+                       "this model file holds only a tokenizer (converted with --vocab-only): "
+                       "it can tokenize but has no weights to run a session");
   KITE_CHECK_OR_RETURN(options.max_context >= 1 && options.max_context <= c.max_seq_len,
                        Error::kInvalidArgument,
                        "max_context %u is out of range: it must be between 1 and the model's "

@@ -1,5 +1,6 @@
 #include "sdk/runtime/model.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -112,6 +113,27 @@ Status Model::CreateDenseOperators() { return Status::Ok(); }
 
 Model::~Model() = default;
 
+void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
+                     float high_freq_factor, uint32_t original_max_seq_len) {
+  const double kPi = 3.14159265358979323846;
+  const double old_len = static_cast<double>(original_max_seq_len);
+  const double low_wavelen = old_len / low_freq_factor;    // longer waves: fully scaled
+  const double high_wavelen = old_len / high_freq_factor;  // shorter waves: unchanged
+  for (uint32_t i = 0; i < n; ++i) {
+    const double f = inv_freq[i];
+    const double wavelen = 2.0 * kPi / f;
+    double scaled = f;
+    if (wavelen > low_wavelen) {
+      scaled = f / factor;
+    } else if (wavelen >= high_wavelen) {
+      const double smooth =
+          (old_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+      scaled = (1.0 - smooth) * f / factor + smooth * f;
+    }
+    inv_freq[i] = static_cast<float>(scaled);
+  }
+}
+
 Result<std::unique_ptr<Model>> Model::Open(FileMap bytes, const ModelOptions& options) {
   std::unique_ptr<Model> model(new (std::nothrow) Model());
   if (!model) return Status::Make(Error::kOutOfMemory, "cannot allocate the model object");
@@ -211,6 +233,27 @@ Status CheckConfig(const schema::Config& c, ModelConfig* out) {
   out->rope_theta = c.rope_theta();
   out->norm_eps = c.norm_eps();
   out->tied_embeddings = c.tied_embeddings();
+  out->attention_bias = c.attention_bias();
+  KITE_CHECK_OR_RETURN(c.rope_scaling() == schema::RopeScaling::NONE ||
+                           c.rope_scaling() == schema::RopeScaling::LLAMA3,
+                       Error::kUnsupported, "config: rope_scaling %u is not supported by this build",
+                       static_cast<unsigned>(c.rope_scaling()));
+  if (c.rope_scaling() == schema::RopeScaling::LLAMA3) {
+    // Negated comparisons also reject NaN.
+    KITE_CHECK_OR_RETURN(!(c.rope_scaling_factor() <= 0.0f || c.rope_scaling_factor() > 1e6f) &&
+                             !(c.rope_low_freq_factor() <= 0.0f) &&
+                             !(c.rope_high_freq_factor() <= c.rope_low_freq_factor()) &&
+                             !(c.rope_high_freq_factor() > 1e6f) &&
+                             c.rope_original_max_seq_len() >= 1 &&
+                             c.rope_original_max_seq_len() <= kMaxSeqLen,
+                         Error::kInvalidFormat,
+                         "config: llama3 rope scaling (factor %g, low %g, high %g, original "
+                         "context %u) is out of range",
+                         static_cast<double>(c.rope_scaling_factor()),
+                         static_cast<double>(c.rope_low_freq_factor()),
+                         static_cast<double>(c.rope_high_freq_factor()),
+                         c.rope_original_max_seq_len());
+  }
   return Status::Ok();
 }
 
@@ -341,8 +384,9 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
     v->kind = TokenizerKind::kNone;
     return Status::Ok();
   }
-  KITE_CHECK_OR_RETURN(t->type() == schema::TokenizerType::SCORE_BPE, Error::kUnsupported,
-                       "tokenizer type %u is not supported by this build",
+  const bool byte_level = t->type() == schema::TokenizerType::BYTE_BPE;
+  KITE_CHECK_OR_RETURN(t->type() == schema::TokenizerType::SCORE_BPE || byte_level,
+                       Error::kUnsupported, "tokenizer type %u is not supported by this build",
                        static_cast<unsigned>(t->type()));
   KITE_CHECK_OR_RETURN(t->pieces() && t->piece_offsets() && t->scores() && t->types() &&
                            t->sorted_ids(),
@@ -362,8 +406,9 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
   uint32_t max_len = 0;
   for (uint32_t i = 0; i < vocab; ++i) {
     const uint32_t a = offsets->Get(i), b = offsets->Get(i + 1);
+    // Byte-level pieces are raw bytes and may hold NUL (their length comes from offsets).
     KITE_CHECK_OR_RETURN(a < b && b <= blob && pieces[b - 1] == '\0' &&
-                             std::memchr(pieces + a, '\0', b - 1 - a) == nullptr,
+                             (byte_level || std::memchr(pieces + a, '\0', b - 1 - a) == nullptr),
                          Error::kInvalidFormat, "tokenizer: piece %u is malformed", i);
     max_len = b - 1 - a > max_len ? b - 1 - a : max_len;
     const uint8_t type = static_cast<uint8_t>(t->types()->Get(i));
@@ -393,6 +438,52 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
     }
     byte_ids = t->byte_ids()->data();
   }
+  KITE_CHECK_OR_RETURN(!byte_level || byte_ids != nullptr, Error::kInvalidFormat,
+                       "tokenizer: a byte-level tokenizer needs byte_ids (256 entries)");
+  const schema::BpeMerge* merges = nullptr;
+  uint32_t n_merges = 0;
+  if (byte_level) {
+    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->pretokenizer()) <= 4, Error::kInvalidFormat,
+                         "tokenizer: unknown pre-tokenizer %u",
+                         static_cast<unsigned>(t->pretokenizer()));
+    if (t->merges() != nullptr && t->merges()->size() != 0) {
+      merges = t->merges()->Get(0);
+      n_merges = t->merges()->size();
+    }
+    const auto piece_len = [&](uint32_t id) { return offsets->Get(id + 1) - offsets->Get(id) - 1; };
+    for (uint32_t i = 0; i < n_merges; ++i) {
+      const schema::BpeMerge& m = merges[i];
+      KITE_CHECK_OR_RETURN(m.left() < vocab && m.right() < vocab && m.result() < vocab,
+                           Error::kInvalidFormat, "tokenizer: merge %u names a token id >= %u",
+                           i, vocab);
+      KITE_CHECK_OR_RETURN(i == 0 || merges[i - 1].left() < m.left() ||
+                               (merges[i - 1].left() == m.left() &&
+                                merges[i - 1].right() < m.right()),
+                           Error::kInvalidFormat,
+                           "tokenizer: merges are not sorted by (left, right) at %u", i);
+      // The result must spell the two pieces joined; the encoder relies on a merged token
+      // covering one byte of text per position it absorbed.
+      const uint32_t ll = piece_len(m.left()), lr = piece_len(m.right());
+      KITE_CHECK_OR_RETURN(
+          piece_len(m.result()) == ll + lr &&
+              std::memcmp(pieces + offsets->Get(m.result()), pieces + offsets->Get(m.left()),
+                          ll) == 0 &&
+              std::memcmp(pieces + offsets->Get(m.result()) + ll,
+                          pieces + offsets->Get(m.right()), lr) == 0,
+          Error::kInvalidFormat,
+          "tokenizer: merge %u: token %u is not tokens %u and %u joined", i, m.result(),
+          m.left(), m.right());
+    }
+    for (uint32_t b = 0; b < 256; ++b) {
+      const int32_t id = byte_ids[b];
+      KITE_CHECK_OR_RETURN(id < 0 || (piece_len(static_cast<uint32_t>(id)) == 1 &&
+                                      pieces[offsets->Get(static_cast<uint32_t>(id))] ==
+                                          static_cast<uint8_t>(b)),
+                           Error::kInvalidFormat,
+                           "tokenizer: byte_ids[%u] = %d is not the one-byte piece of that byte",
+                           b, id);
+    }
+  }
   const int32_t ids[3] = {t->bos_id(), t->eos_id(), t->unk_id()};
   for (int32_t id : ids) {
     KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
@@ -405,7 +496,7 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
                            "tokenizer: stop id %d is out of range", id);
     }
   }
-  v->kind = TokenizerKind::kScoreBpe;
+  v->kind = byte_level ? TokenizerKind::kByteBpe : TokenizerKind::kScoreBpe;
   v->vocab_size = vocab;
   v->pieces = reinterpret_cast<const char*>(pieces);
   v->piece_offsets = offsets->data();
@@ -420,6 +511,31 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
   v->n_stop_ids = t->stop_ids() ? t->stop_ids()->size() : 0;
   v->add_dummy_prefix = t->add_dummy_prefix();
   v->max_piece_length = max_len;
+  static_assert(sizeof(schema::BpeMerge) == sizeof(BpeMerge), "BpeMerge layouts differ");
+  v->merges = reinterpret_cast<const BpeMerge*>(merges);
+  v->n_merges = n_merges;
+  v->pretokenizer = static_cast<PreTokenizerKind>(t->pretokenizer());
+  v->ignore_merges = t->ignore_merges();
+  v->add_bos = t->add_bos();
+  return Status::Ok();
+}
+
+// A tokenizer-only file: no tensors or segments, a config with just vocab_size.
+static Status LoadVocabOnly(const schema::Model& root, ModelConfig* config, Tokenizer* tokenizer) {
+  const uint32_t vocab = root.config()->vocab_size();
+  KITE_CHECK_OR_RETURN(vocab >= 1 && vocab <= kMaxVocab, Error::kInvalidFormat,
+                       "config.vocab_size = %u is out of range [1, %u]", vocab, kMaxVocab);
+  KITE_CHECK_OR_RETURN(root.tensors()->size() == 0 && root.segments()->size() == 0,
+                       Error::kInvalidFormat,
+                       "a vocabulary-only file must not have tensors or segments");
+  KITE_CHECK_OR_RETURN(root.tokenizer() != nullptr &&
+                           root.tokenizer()->type() != schema::TokenizerType::NONE,
+                       Error::kInvalidFormat, "a vocabulary-only file has no tokenizer");
+  *config = ModelConfig();
+  config->vocab_size = vocab;
+  TokenizerView view;
+  KITE_RETURN_IF_ERROR(BuildTokenizer(root.tokenizer(), vocab, &view));
+  *tokenizer = Tokenizer(view);
   return Status::Ok();
 }
 
@@ -429,6 +545,20 @@ Status Model::Load(const ModelOptions& options) {
   KITE_CHECK_OR_RETURN(version / 1000 == kFormatVersion / 1000, Error::kUnsupported,
                        "file format version %u.%u is not supported (this build reads %u.x)",
                        version / 1000, version % 1000, kFormatVersion / 1000);
+  {
+    const uint8_t format = static_cast<uint8_t>(root_->chat_format());
+    const auto* tmpl = root_->chat_template();
+    chat_style_ = ChatStyleFor(format <= static_cast<uint8_t>(ChatFormat::kGemma)
+                                   ? static_cast<ChatFormat>(format)
+                                   : ChatFormat::kNone,
+                               tmpl ? tmpl->c_str() : nullptr, tmpl ? tmpl->size() : 0);
+  }
+  if (root_->vocab_only()) {
+    KITE_RETURN_IF_ERROR(CheckSegments(*root_, bytes_.size()));
+    vocab_only_ = true;
+    kernels_ = &kernels::SelectKernels(options.max_isa);
+    return LoadVocabOnly(*root_, &config_, &tokenizer_);
+  }
   KITE_RETURN_IF_ERROR(CheckConfig(*root_->config(), &config_));
   KITE_RETURN_IF_ERROR(CheckSegments(*root_, bytes_.size()));
   if (options.verify_checksums) KITE_RETURN_IF_ERROR(VerifyChecksums());
@@ -468,6 +598,40 @@ Status Model::Load(const ModelOptions& options) {
       std::snprintf(name, sizeof(name), "layers.%u.%s", i, b.suffix);
       KITE_RETURN_IF_ERROR(BindTensor(*this, name, b.rows, b.cols, b.view));
     }
+  }
+  if (c.attention_bias) {
+    for (uint32_t i = 0; i < c.n_layers; ++i) {
+      LayerWeights& l = layers_[i];
+      struct Bias {
+        const char* suffix;
+        uint32_t n;
+        TensorView* view;
+      } biases[] = {{names::kBq, c.q_dim(), &l.bq}, {names::kBk, c.kv_dim(), &l.bk},
+                    {names::kBv, c.kv_dim(), &l.bv}};
+      for (const Bias& b : biases) {
+        char name[96];
+        std::snprintf(name, sizeof(name), "layers.%u.%s", i, b.suffix);
+        KITE_RETURN_IF_ERROR(BindTensor(*this, name, b.n, 0, b.view));
+        KITE_CHECK_OR_RETURN(b.view->dtype == DType::kF32, Error::kUnsupported,
+                             "tensor '%s' must be f32", name);
+      }
+    }
+  }
+  const schema::Config& sc = *root_->config();
+  if (sc.rope_scaling() == schema::RopeScaling::LLAMA3) {
+    const uint32_t pairs = c.head_dim / 2;
+    rope_inv_freq_.reset(new (std::nothrow) float[pairs]);
+    KITE_CHECK_OR_RETURN(rope_inv_freq_ != nullptr, Error::kOutOfMemory,
+                         "cannot allocate the RoPE frequency table");
+    for (uint32_t i = 0; i < pairs; ++i) {
+      // The same float expression as the RoPE kernels use without scaling.
+      rope_inv_freq_[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
+                                                            static_cast<float>(c.head_dim));
+    }
+    ScaleRopeLlama3(rope_inv_freq_.get(), pairs, sc.rope_scaling_factor(),
+                    sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
+                    sc.rope_original_max_seq_len());
+    config_.rope_inv_freq = rope_inv_freq_.get();
   }
   // Norm weights are read as f32 by the kernels.
   KITE_CHECK_OR_RETURN(norm_.dtype == DType::kF32, Error::kUnsupported, "tensor 'norm' must be f32");

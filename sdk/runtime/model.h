@@ -8,6 +8,7 @@
 
 #include "platform/file_map.h"
 #include "sdk/kernels/dispatch.h"
+#include "sdk/runtime/chat.h"
 #include "sdk/runtime/status.h"
 #include "sdk/runtime/tokenizer.h"
 
@@ -57,6 +58,8 @@ struct TensorView {
 /// Weights of one decoder layer.
 struct LayerWeights {
   TensorView attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
+  /// f32 q/k/v biases when config().attention_bias (data null otherwise).
+  TensorView bq, bk, bv;
 };
 
 /// Architecture hyper-parameters (see kite.schema.Config).
@@ -72,10 +75,24 @@ struct ModelConfig {
   float rope_theta = 10000.0f;
   float norm_eps = 1e-5f;
   bool tied_embeddings = false;
+  /// q/k/v projections add bias vectors (LayerWeights::bq/bk/bv).
+  bool attention_bias = false;
+  /// Per-pair RoPE inverse frequencies (head_dim / 2 floats, radians per position) when
+  /// the file asks for frequency scaling (Llama 3 "rope_scaling"); owned by the Model.
+  /// Null: the kernels' plain theta^(-2i/head_dim).
+  const float* rope_inv_freq = nullptr;
 
   uint32_t q_dim() const { return n_heads * head_dim; }
   uint32_t kv_dim() const { return n_kv_heads * head_dim; }
 };
+
+/// Llama 3 RoPE frequency scaling (kite.schema.RopeScaling.LLAMA3): rescales the
+/// n = head_dim / 2 base inverse frequencies `inv_freq` (radians per position) in place.
+/// `original_max_seq_len` is the context length the base frequencies were trained for.
+/// Requires factor > 0 and high_freq_factor > low_freq_factor > 0. Pure; used at load
+/// and by tests.
+void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
+                     float high_freq_factor, uint32_t original_max_seq_len);
 
 /// Options for opening a model.
 struct ModelOptions {
@@ -111,6 +128,13 @@ class Model {
   const TensorView& output() const { return output_; }
   const LayerWeights& layer(uint32_t i) const { return layers_[i]; }
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  /// How conversations are formatted for this model (from the file's chat_format and
+  /// chat_template; format kNone when the file has none or an unknown one).
+  const ChatStyle& chat_style() const { return chat_style_; }
+  /// True for a tokenizer-only file (kite-convert --vocab-only): config() then holds only
+  /// vocab_size, there are no weights (the tensor accessors must not be used) and sessions
+  /// cannot be created.
+  bool vocab_only() const { return vocab_only_; }
   /// The kernels chosen for this CPU at load (shared by every session).
   const kernels::KernelTable& kernels() const { return *kernels_; }
   /// The verified FlatBuffer root (for tools such as kite-inspect).
@@ -132,6 +156,9 @@ class Model {
   TensorView tok_embeddings_, norm_, output_;
   std::unique_ptr<LayerWeights[]> layers_;
   Tokenizer tokenizer_;
+  bool vocab_only_ = false;
+  std::unique_ptr<float[]> rope_inv_freq_;  // see ModelConfig::rope_inv_freq
+  ChatStyle chat_style_;
   const kernels::KernelTable* kernels_ = nullptr;
   // XNNPACK operators (xnnpack::DenseLinear) for dense f32 matrices, when used.
   struct DenseOps;

@@ -99,8 +99,9 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   KITE_CHECK_OR_RETURN(tok.view().kind != TokenizerKind::kNone, Error::kUnsupported,
                        "the model file has no tokenizer");
   size_t n_prompt = 0;
-  Status enc = tok.Encode(prompt, prompt_len, params.add_bos && pos_ == 0, tokens_,
-                          plan_.token_capacity, &n_prompt);
+  // BOS starts the context only for models whose tokenizer uses it (GPT-2 style ones do not).
+  Status enc = tok.Encode(prompt, prompt_len, params.add_bos && tok.view().add_bos && pos_ == 0,
+                          tokens_, plan_.token_capacity, &n_prompt);
   if (enc.code() == Error::kOutOfMemory) {
     return Status::Make(Error::kContextFull,
                         "prompt is too long: %zu bytes cannot fit this session's context of %u "

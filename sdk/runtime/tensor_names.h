@@ -18,5 +18,10 @@ inline constexpr const char* kFfnNorm = "ffn_norm";              ///< [dim]
 inline constexpr const char* kW1 = "feed_forward.w1";            ///< [hidden, dim] gate
 inline constexpr const char* kW2 = "feed_forward.w2";            ///< [dim, hidden] down
 inline constexpr const char* kW3 = "feed_forward.w3";            ///< [hidden, dim] up
+// Optional q/k/v biases (config.attention_bias, e.g. Qwen2), f32 vectors added right after
+// the projections (before RoPE). Rows follow the same interleaved-pair order as wq/wk.
+inline constexpr const char* kBq = "attention.bq";               ///< [n_heads*head_dim]
+inline constexpr const char* kBk = "attention.bk";               ///< [n_kv_heads*head_dim]
+inline constexpr const char* kBv = "attention.bv";               ///< [n_kv_heads*head_dim]
 
 }  // namespace kite::names

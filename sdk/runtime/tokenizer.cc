@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "sdk/runtime/tokenizer_bpe.h"
+
 namespace kite {
 namespace {
 
@@ -336,8 +338,13 @@ Status Tokenizer::Encode(const char* text, size_t len, bool add_bos, int32_t* ou
                        "Encode: text is null");
   KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
                        "Encode: out is null");
-  KITE_CHECK_OR_RETURN(v_.kind == TokenizerKind::kScoreBpe && v_.vocab_size > 0,
-                       Error::kUnsupported, "Encode: the model has no score-BPE tokenizer");
+  KITE_CHECK_OR_RETURN(
+      (v_.kind == TokenizerKind::kScoreBpe || v_.kind == TokenizerKind::kByteBpe) &&
+          v_.vocab_size > 0,
+      Error::kUnsupported, "Encode: the model has no tokenizer");
+  if (v_.kind == TokenizerKind::kByteBpe) {
+    return EncodeByteBpe(v_, text, len, add_bos, out, capacity, n_out);
+  }
 
   TokenWriter writer(out, capacity);
   if (add_bos && InVocab(v_, v_.bos_id)) writer.Push(v_.bos_id);

@@ -10,7 +10,22 @@
 namespace kite {
 
 /// Tokenizer algorithm (values match kite.schema.TokenizerType).
-enum class TokenizerKind : uint8_t { kNone = 0, kScoreBpe = 1 };
+enum class TokenizerKind : uint8_t { kNone = 0, kScoreBpe = 1, kByteBpe = 2 };
+
+/// How byte-level BPE splits text before merging (values match kite.schema.PreTokenizer;
+/// see sdk/runtime/pretokenizer.h for the exact rules).
+enum class PreTokenizerKind : uint8_t {
+  kNone = 0, kGpt2 = 1, kLlama3 = 2, kQwen2 = 3, kSmolLm = 4
+};
+
+/// One byte-level BPE merge (layout matches kite.schema.BpeMerge: four little-endian
+/// uint32): the adjacent tokens `left` and `right` become `result`; lower ranks merge first.
+struct BpeMerge {
+  uint32_t left;
+  uint32_t right;
+  uint32_t rank;
+  uint32_t result;
+};
 
 /// Token kinds (values match kite.schema.TokenType, as SentencePiece's).
 enum class TokenKind : uint8_t {
@@ -37,6 +52,16 @@ struct TokenizerView {
   uint32_t n_stop_ids = 0;
   bool add_dummy_prefix = true;
   uint32_t max_piece_length = 0;
+  // Byte-level BPE (kByteBpe) only. byte_ids then maps each byte to its single-byte piece.
+  /// Merges sorted by (left, right), no duplicate pair; every id < vocab_size.
+  const BpeMerge* merges = nullptr;
+  uint32_t n_merges = 0;
+  PreTokenizerKind pretokenizer = PreTokenizerKind::kNone;
+  /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
+  bool ignore_merges = false;
+  /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos
+  /// argument is not affected).
+  bool add_bos = true;
 };
 
 /// Encoder/decoder over a TokenizerView. Immutable after construction and safe to use from
@@ -57,6 +82,9 @@ class Tokenizer {
   /// Writes the ids to out[0..*n_out). `out` doubles as working space: if the text needs
   /// more than `capacity` ids before merging, returns kOutOfMemory naming the capacity
   /// needed. Invalid UTF-8 is encoded byte by byte (byte fallback) or as unk. No heap.
+  /// Byte-level BPE starts from one id per byte (plus BOS). For both kinds, a capacity of
+  /// 3 * MaxTokensFor(len) lets merging take its O(n log n) path; less still works, by
+  /// rescanning. Special-token text (e.g. "<|endoftext|>") is encoded as plain text.
   Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
                 size_t* n_out) const;
 

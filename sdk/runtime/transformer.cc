@@ -142,6 +142,30 @@ size_t RowTile(size_t units, size_t threads) {
   return units <= tasks ? 1 : (units + tasks - 1) / tasks;
 }
 
+// y += bias (an f32 vector of y's length).
+void AddBias(const TensorView& bias, float* y) {
+  const float* b = static_cast<const float*>(bias.data);
+  for (uint32_t j = 0; j < bias.cols; ++j) y[j] += b[j];
+}
+
+// Interleaved-pair RoPE with precomputed per-pair inverse frequencies (scaled RoPE, e.g.
+// Llama 3); otherwise the same arithmetic as the rope kernels' reference.
+void RopeWithFrequencies(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
+                         float* x) {
+  for (size_t i = 0; i < head_dim; i += 2) {
+    const float angle = static_cast<float>(pos) * inv_freq[i / 2];
+    const float c = std::cos(angle);
+    const float s = std::sin(angle);
+    for (size_t h = 0; h < n_heads; ++h) {
+      float* v = x + h * head_dim + i;
+      const float v0 = v[0];
+      const float v1 = v[1];
+      v[0] = v0 * c - v1 * s;
+      v[1] = v0 * s + v1 * c;
+    }
+  }
+}
+
 // Below this many multiply-adds a loop runs on the calling thread: waking the pool costs
 // more than it saves.
 constexpr size_t kMinParallelWork = 1 << 14;
@@ -268,9 +292,22 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       Linear(w.wk, n, b_.xb, xb_stride, k_rows, kv_dim);
       Linear(w.wv, n, b_.xb, xb_stride, v_rows, kv_dim);
     }
+    if (c.attention_bias) {
+      for (uint32_t i = 0; i < n; ++i) {
+        AddBias(w.bq, b_.q + i * c.q_dim());
+        AddBias(w.bk, k_rows + i * kv_dim);
+        AddBias(w.bv, v_rows + i * kv_dim);
+      }
+    }
     for (uint32_t i = 0; i < n; ++i) {
-      k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
-      k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
+      if (c.rope_inv_freq != nullptr) {
+        RopeWithFrequencies(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq, b_.q + i * c.q_dim());
+        RopeWithFrequencies(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq,
+                            k_rows + i * kv_dim);
+      } else {
+        k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
+        k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
+      }
     }
     Attention(l, n, pos);
     Linear(w.wo, n, b_.xb, xb_stride, b_.xb2, dim);

@@ -149,11 +149,15 @@ TEST(ConvertEndToEnd, FailuresExitWithOneAndWriteNothing) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "missing.bin")) << r.err;
 
-  r = Convert({Shared("stories260K.gguf"), "-o", Out("gguf.kite")});
+  // A recognized but unsupported input (a llama2.c version 1/2 export, magic "ak42"; GGUF
+  // and Hugging Face folders convert now).
+  std::ofstream(Out("export.bin"), std::ios::binary) << std::string("24ka\x02\0\0\0", 8)
+                                                     << std::string(256, '\0');
+  r = Convert({Out("export.bin"), "-o", Out("export.kite")});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(Contains(r.err, "GGUF")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "version 1/2 export")) << r.err;
   EXPECT_TRUE(Contains(r.err, "not supported yet")) << r.err;
-  EXPECT_EQ(FileSize(Out("gguf.kite")), -1);
+  EXPECT_EQ(FileSize(Out("export.kite")), -1);
 
   // A truncated checkpoint: the error gives both sizes, and an existing output survives.
   std::string ckpt = ReadText(Shared("stories260K.bin"));

@@ -59,6 +59,55 @@ TEST(GenerateCli, StreamsText) {
   EXPECT_NE(out.find("tokens generated"), std::string::npos) << out;
 }
 
+// "[turn T: fed F new tokens, generated G, context C of M]" lines of a --chat run.
+struct TurnLine {
+  int fed = 0, generated = 0, context = 0;
+};
+std::vector<TurnLine> TurnLines(const std::string& out) {
+  std::vector<TurnLine> turns;
+  for (size_t at = out.find("[turn "); at != std::string::npos; at = out.find("[turn ", at + 1)) {
+    int t = 0, max = 0;
+    TurnLine l;
+    if (std::sscanf(out.c_str() + at, "[turn %d: fed %d new tokens, generated %d, context %d of %d]",
+                    &t, &l.fed, &l.generated, &l.context, &max) == 5) {
+      turns.push_back(l);
+    }
+  }
+  return turns;
+}
+
+TEST(GenerateCli, ChatFeedsOnlyEachNewTurn) {
+  // Two user lines on stdin; the model (no chat format: "role: content" lines) answers each.
+  const std::string input = ::testing::TempDir() + "/kite_chat_input.txt";
+  FILE* f = std::fopen(input.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("Once upon a time\nThe little dog\n", f);
+  std::fclose(f);
+  std::string out;
+  ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-hf-f32.kite") +
+                            " --chat --system 'Tell a story.' -n 8 --temp 0 < " + input,
+                        &out),
+            0)
+      << out;
+  const std::vector<TurnLine> turns = TurnLines(out);
+  ASSERT_EQ(turns.size(), 2u) << out;
+  // Turn 1 feeds the whole prompt; turn 2 only what follows the context (the second user
+  // message and the headers), so the context grows by exactly what was fed and generated.
+  EXPECT_EQ(turns[0].context, turns[0].fed + turns[0].generated) << out;
+  EXPECT_EQ(turns[1].context, turns[0].context + turns[1].fed + turns[1].generated) << out;
+  EXPECT_LT(turns[1].fed, turns[0].fed + 10) << out;
+
+  // -p with --chat: a single turn.
+  ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-hf-f32.kite") +
+                            " --chat -p 'Once upon a time' -n 4 --temp 0 < /dev/null",
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(TurnLines(out).size(), 1u) << out;
+  EXPECT_EQ(RunGenerate("-m x.kite --system hi", &out), 2);
+  EXPECT_NE(out.find("--system needs --chat"), std::string::npos) << out;
+}
+
 TEST(GenerateCli, BadOptionsExit2WithMessage) {
   std::string out;
   EXPECT_EQ(RunGenerate("-p hi", &out), 2);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "tools/convert/chat_detect.h"
 #include "tools/convert/quantize.h"
 #include "tools/convert/synthetic.h"
 
@@ -26,9 +27,19 @@ std::string HelpText() {
       "model with random weights at a real model's shape (for benchmarks).\n"
       "\n"
       "INPUT\n"
-      "  A llama2.c legacy checkpoint (.bin with the 7-integer header). GGUF files,\n"
-      "  Hugging Face folders and llama2.c v1/v2 exports are recognized but not\n"
-      "  supported yet.\n"
+      "  A llama2.c legacy checkpoint (.bin with the 7-integer header), or a Hugging\n"
+      "  Face model folder (config.json with LlamaForCausalLM or Qwen2ForCausalLM, and\n"
+      "  model.safetensors or model-*.safetensors shards with\n"
+      "  model.safetensors.index.json; F32, F16 or BF16), or a GGUF file (llama\n"
+      "  architecture; F32, F16, BF16 or Q8_0 tensors; its vocabulary becomes the\n"
+      "  tokenizer). llama2.c v1/v2 exports are recognized but not supported yet.\n"
+      "\n"
+      "Tokenizer only\n"
+      "  --vocab-only          Write just the tokenizer of INPUT: a GGUF file (also a\n"
+      "                        vocabulary-only one), a Hugging Face tokenizer.json or a\n"
+      "                        folder holding one. The .kite file has no weights; it\n"
+      "                        works with kite-tokenize and kite_tokenize(), not for\n"
+      "                        generation.\n"
       "\n"
       "Synthetic models (no INPUT, nothing downloaded)\n"
       "  --synthetic NAME      Generate deterministic pseudo-random weights (roughly\n"
@@ -51,7 +62,8 @@ std::string HelpText() {
       "  -o, --output PATH     The .kite file to write (required). It is written to\n"
       "                        PATH.tmp first and renamed when complete.\n"
       "  --tokenizer PATH      The llama2.c tokenizer file. Default: tok<vocab>.bin or\n"
-      "                        tokenizer.bin in the folder of INPUT.\n"
+      "                        tokenizer.bin in the folder of INPUT (a Hugging Face\n"
+      "                        folder: its tokenizer.json).\n"
       "  --quant f32|q8|q4     How to store the weights. Default: f32.\n"
       "                          f32  every tensor as 32-bit float\n"
       "                          q8   2-D weights as int8 with one f32 scale per row\n"
@@ -73,6 +85,10 @@ std::string HelpText() {
       "                        'none'. Default: tok_embeddings,output (the embedding is\n"
       "                        also the classifier when tied; both are the most\n"
       "                        sensitive weights).\n"
+      "  --chat-format NAME    Prompt format for chat (kite-generate --chat):\n"
+      "                        none, llama2, llama3, chatml, phi3 or gemma. Default:\n"
+      "                        detected from the source's chat template or special\n"
+      "                        tokens (none when there are neither).\n"
       "  -h, --help            Show this help.\n"
       "\n"
       "Progress goes to stderr; a per-tensor table (shape, dtype, bytes, relative RMS\n"
@@ -81,7 +97,9 @@ std::string HelpText() {
       "\n"
       "Example\n"
       "  kite-convert stories260K.bin --tokenizer tok512.bin --quant q4 -o stories260K-q4.kite\n"
-      "  kite-convert --synthetic tinyllama-1.1b --quant q4 -o tinyllama-q4.kite\n");
+      "  kite-convert --synthetic tinyllama-1.1b --quant q4 -o tinyllama-q4.kite\n"
+      "  kite-convert stories260K.gguf --quant f32 -o stories260K-f32.kite\n"
+      "  kite-convert --vocab-only ggml-vocab-gpt-2.gguf -o gpt2-vocab.kite\n");
 }
 
 absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args) {
@@ -97,6 +115,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     if (arg == "-h" || arg == "--help") {
       o.help = true;
       return o;
+    }
+    if (arg == "--vocab-only") {
+      o.vocab_only = true;
+      continue;
     }
     if (arg.empty() || arg[0] != '-' || arg == "-") {
       if (!o.input.empty()) {
@@ -121,7 +143,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
                        name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
                        name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
-                       name == "--seed" || name == "--threads";
+                       name == "--seed" || name == "--threads" || name == "--chat-format";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -144,6 +166,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         return Usage(absl::StrCat("--quant must be f32, q8 or q4, not '", value, "'"));
       }
       quant_set = true;
+    } else if (name == "--chat-format") {
+      absl::StatusOr<ChatFormatId> format = ParseChatFormatName(value);
+      if (!format.ok()) return Usage(std::string(format.status().message()));
+      o.chat_format = ChatFormatName(*format);
     } else if (name == "--synthetic") {
       o.synthetic = value;
     } else if (name == "--vocab") {
@@ -201,6 +227,11 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   } else if (vocab_set || seed_set || threads_set) {
     return Usage("--vocab, --seed and --threads only apply to --synthetic NAME");
   }
+  if (o.vocab_only && (!o.synthetic.empty() || quant_set || group_size_set || keep_set ||
+                       !o.tokenizer.empty())) {
+    return Usage("--vocab-only takes only an input and -o (no --synthetic, --tokenizer, "
+                 "--quant or q4 options)");
+  }
   if (o.input.empty() && o.synthetic.empty()) {
     return Usage("no input checkpoint given (or --synthetic NAME; see --help)");
   }
@@ -226,6 +257,8 @@ std::string OptionsForProvenance(const CliOptions& o) {
                     o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);
+  if (!o.chat_format.empty()) absl::StrAppend(&s, " --chat-format ", o.chat_format);
+  if (o.vocab_only) s = "--vocab-only";
   if (!o.synthetic.empty()) {
     absl::StrAppend(&s, " --synthetic ", o.synthetic, " --seed ", o.seed);
     if (o.vocab > 0) absl::StrAppend(&s, " --vocab ", o.vocab);

@@ -23,6 +23,12 @@ struct CliOptions {
   int64_t vocab = 0;        ///< --vocab N (with --synthetic); 0: the shape's own vocabulary
   uint64_t seed = 0;        ///< --seed S (with --synthetic)
   unsigned threads = 0;     ///< --threads N (with --synthetic); 0: one per CPU
+  /// --chat-format NAME (none, llama2, llama3, chatml, phi3, gemma): overrides the format
+  /// detected from the chat template; empty when not given.
+  std::string chat_format;
+  /// --vocab-only: write only the tokenizer of INPUT (a GGUF file, a tokenizer.json or a
+  /// folder holding one) into a .kite file with no weights.
+  bool vocab_only = false;
 };
 
 /// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".

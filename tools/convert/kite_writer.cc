@@ -99,7 +99,11 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
   auto config = fb::CreateConfigDirect(
       *fbb, c.architecture.c_str(), c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
       c.head_dim, c.vocab_size, c.max_seq_len, c.rope_theta, c.norm_eps,
-      fb::RopeStyle::INTERLEAVED, fb::Activation::SILU, c.tied_embeddings);
+      fb::RopeStyle::INTERLEAVED, fb::Activation::SILU, c.tied_embeddings, c.attention_bias,
+      c.rope_scaling == SourceConfig::RopeScaling::kLlama3 ? fb::RopeScaling::LLAMA3
+                                                           : fb::RopeScaling::NONE,
+      c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
+      c.rope_original_max_seq_len);
 
   flatbuffers::Offset<fb::Tokenizer> tokenizer = 0;
   if (model.tokenizer != nullptr) {
@@ -113,9 +117,15 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     auto sorted = fbb->CreateVector(t.sorted_ids);
     auto byte_ids = fbb->CreateVector(t.byte_ids);
     auto stop_ids = fbb->CreateVector(t.stop_ids);
+    std::vector<fb::BpeMerge> merges;
+    merges.reserve(t.merges.size());
+    for (const BpeMerge& m : t.merges) merges.emplace_back(m.left, m.right, m.rank, m.result);
+    auto merges_vec = merges.empty() ? 0 : fbb->CreateVectorOfStructs(merges);
     tokenizer = fb::CreateTokenizer(*fbb, static_cast<fb::TokenizerType>(t.kind), pieces, offsets,
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
-                                    t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length);
+                                    t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
+                                    merges_vec, static_cast<fb::PreTokenizer>(t.pretokenizer),
+                                    t.ignore_merges, t.add_bos);
   }
 
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
@@ -141,7 +151,10 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
   auto provenance = fb::CreateProvenanceDirect(*fbb, pv.source.c_str(), pv.source_format.c_str(),
                                                pv.converter_version.c_str(), pv.options.c_str());
   auto root = fb::CreateModelDirect(*fbb, kFormatVersion, config, tokenizer, &tensors, &segs,
-                                    data_offset, file_size, provenance);
+                                    data_offset, file_size, provenance, model.vocab_only,
+                                    model.chat_template.empty() ? nullptr
+                                                                : model.chat_template.c_str(),
+                                    static_cast<fb::ChatFormat>(model.chat_format));
   fb::FinishSizePrefixedModelBuffer(*fbb, root);
 }
 
@@ -285,7 +298,10 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
 
 absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std::string& path) {
   // Assign tensors to segments and place their extents.
-  std::vector<SegmentPlan> segments(1 + model.config.n_layers);
+  if (model.vocab_only && (model.tokenizer == nullptr || !model.tensors.empty())) {
+    return absl::InvalidArgumentError("a vocabulary-only file needs a tokenizer and no tensors");
+  }
+  std::vector<SegmentPlan> segments(model.vocab_only ? 0 : 1 + model.config.n_layers);
   std::vector<Placement> placements(model.tensors.size());
   std::set<std::string> seen;
   for (size_t i = 0; i < model.tensors.size(); ++i) {

@@ -41,6 +41,13 @@ struct KiteModel {
   std::vector<KiteTensor> tensors;
   const TokenizerTables* tokenizer = nullptr;
   KiteProvenance provenance;
+  /// The source's chat template (Jinja text), stored verbatim; empty when none.
+  std::string chat_template;
+  /// kite.schema.ChatFormat value (0 = NONE); see sdk/runtime/chat.h.
+  uint8_t chat_format = 0;
+  /// A tokenizer-only file (kite-convert --vocab-only): needs a tokenizer and no tensors;
+  /// written with no segments, and config is stored as given (only vocab_size matters).
+  bool vocab_only = false;
 };
 
 /// What was written.

@@ -25,6 +25,16 @@ struct SourceConfig {
   float norm_eps = 1e-5f;
   /// True when the output head reuses "tok_embeddings" (no "output" tensor).
   bool tied_embeddings = true;
+  /// True when q/k/v have bias vectors "layers.<i>.attention.b{q,k,v}" (Qwen2).
+  bool attention_bias = false;
+  /// RoPE frequency scaling (kite.schema.RopeScaling). kLlama3 is Llama 3.1/3.2's
+  /// "rope_scaling": {"rope_type": "llama3", ...}; the four numbers below belong to it.
+  enum class RopeScaling { kNone, kLlama3 };
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  float rope_scaling_factor = 1.0f;
+  float rope_low_freq_factor = 1.0f;
+  float rope_high_freq_factor = 4.0f;
+  uint32_t rope_original_max_seq_len = 0;  ///< original_max_position_embeddings, tokens
 };
 
 /// One weight tensor, row-major f32. Matrices have shape [rows, cols] (rows = output

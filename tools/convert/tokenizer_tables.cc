@@ -57,6 +57,19 @@ void TokenizerTables::Finalize() {
                    [this](uint32_t a, uint32_t b) { return PieceLess(pieces[a], pieces[b]); });
 
   byte_ids.assign(256, -1);
+  if (kind == TokenizerKind::kByteBpe) {
+    for (size_t id = 0; id < n; ++id) {
+      if (pieces[id].size() != 1 || types[id] != static_cast<uint8_t>(TokenKind::kNormal)) {
+        continue;
+      }
+      int32_t& slot = byte_ids[static_cast<uint8_t>(pieces[id][0])];
+      if (slot < 0) slot = static_cast<int32_t>(id);
+    }
+    std::sort(merges.begin(), merges.end(), [](const BpeMerge& a, const BpeMerge& b) {
+      return a.left != b.left ? a.left < b.left : a.right < b.right;
+    });
+    return;
+  }
   for (size_t id = 0; id < n; ++id) {
     if (types[id] != static_cast<uint8_t>(TokenKind::kByte)) continue;
     uint8_t value = 0;
@@ -83,6 +96,11 @@ TokenizerView TokenizerTables::View() const {
   v.n_stop_ids = static_cast<uint32_t>(stop_ids.size());
   v.add_dummy_prefix = add_dummy_prefix;
   v.max_piece_length = max_piece_length;
+  v.merges = merges.data();
+  v.n_merges = static_cast<uint32_t>(merges.size());
+  v.pretokenizer = pretokenizer;
+  v.ignore_merges = ignore_merges;
+  v.add_bos = add_bos;
   return v;
 }
 

@@ -21,15 +21,24 @@ struct TokenizerTables {
   int32_t unk_id = -1;
   std::vector<int32_t> stop_ids;
   bool add_dummy_prefix = true;
+  /// Whether prompts start with BOS (the source's add_bos_token).
+  bool add_bos = true;
+  // Byte-level BPE (kByteBpe) only; pieces then hold raw bytes.
+  std::vector<BpeMerge> merges;         ///< any order; Finalize() sorts them by (left, right)
+  PreTokenizerKind pretokenizer = PreTokenizerKind::kNone;
+  bool ignore_merges = false;           ///< take a pre-token whole when it is a piece
 
   // Derived by Finalize():
   std::string blob;                     ///< pieces, each followed by NUL
   std::vector<uint32_t> piece_offsets;  ///< size() + 1 entries into blob
   std::vector<uint32_t> sorted_ids;     ///< ids sorted by piece bytes (memcmp order, shorter first)
-  std::vector<int32_t> byte_ids;        ///< 256 entries: BYTE token for each byte value, or -1
+  /// 256 entries, -1 when none: the BYTE token ("<0xHH>") of each byte value, or for
+  /// byte-level BPE the lowest-id NORMAL piece that is exactly that one byte.
+  std::vector<int32_t> byte_ids;
   uint32_t max_piece_length = 0;
 
-  /// Fills the derived tables from pieces/scores/types. Call after any change.
+  /// Fills the derived tables from pieces/scores/types (and sorts merges). Call after any
+  /// change.
   void Finalize();
 
   /// A view over these tables (valid while this object lives and is not modified).

@@ -93,6 +93,9 @@ void PrintText(const fb::Model* m) {
   std::printf("format version: %u.%u\n", v / 1000, v % 1000);
   std::printf("file size:      %llu bytes\n", static_cast<unsigned long long>(m->file_size()));
   std::printf("data offset:    %llu\n", static_cast<unsigned long long>(m->data_offset()));
+  if (m->vocab_only()) {
+    std::printf("vocabulary only: a tokenizer with no weights (kite-convert --vocab-only)\n");
+  }
 
   const fb::Config* c = m->config();
   std::printf("\nconfig\n");
@@ -105,6 +108,16 @@ void PrintText(const fb::Model* m) {
               fb::EnumNameRopeStyle(c->rope_style()), c->norm_eps(),
               fb::EnumNameActivation(c->activation()));
   std::printf("  output head   %s\n", c->tied_embeddings() ? "tied to tok_embeddings" : "separate");
+  if (c->attention_bias()) std::printf("  q/k/v biases  yes\n");
+  if (c->rope_scaling() != fb::RopeScaling::NONE) {
+    std::printf("  rope scaling  %s: factor %g, low_freq_factor %g, high_freq_factor %g, "
+                "original context %u\n",
+                fb::EnumNameRopeScaling(c->rope_scaling()), c->rope_scaling_factor(),
+                c->rope_low_freq_factor(), c->rope_high_freq_factor(),
+                c->rope_original_max_seq_len());
+  }
+  std::printf("  chat format   %s%s\n", fb::EnumNameChatFormat(m->chat_format()),
+              m->chat_template() ? " (chat template stored)" : "");
 
   std::printf("\ntokenizer\n");
   if (const fb::Tokenizer* t = m->tokenizer()) {
@@ -117,6 +130,13 @@ void PrintText(const fb::Model* m) {
     std::printf("  add_dummy_prefix %s, max_piece_length %u, byte tokens %s\n",
                 t->add_dummy_prefix() ? "yes" : "no", t->max_piece_length(),
                 t->byte_ids() && t->byte_ids()->size() == 256 ? "yes" : "no");
+    std::printf("  add_bos %s", t->add_bos() ? "yes" : "no");
+    if (t->type() == fb::TokenizerType::BYTE_BPE) {
+      std::printf(", merges %u, pre-tokenizer %s, ignore_merges %s",
+                  t->merges() ? t->merges()->size() : 0u,
+                  fb::EnumNamePreTokenizer(t->pretokenizer()), t->ignore_merges() ? "yes" : "no");
+    }
+    std::printf("\n");
   } else {
     std::printf("  (none)\n");
   }
@@ -168,6 +188,7 @@ void PrintJson(const fb::Model* m, bool verified) {
   absl::StrAppendFormat(&out, "  \"format_version\": %d,\n  \"file_size\": %d,\n",
                         m->format_version(), m->file_size());
   absl::StrAppendFormat(&out, "  \"data_offset\": %d,\n", m->data_offset());
+  absl::StrAppendFormat(&out, "  \"vocab_only\": %s,\n", m->vocab_only() ? "true" : "false");
   const fb::Config* c = m->config();
   absl::StrAppendFormat(
       &out,
@@ -188,10 +209,13 @@ void PrintJson(const fb::Model* m, bool verified) {
         &out,
         "  \"tokenizer\": {\"type\": %s, \"vocab_size\": %d, \"bos_id\": %d, \"eos_id\": %d, "
         "\"unk_id\": %d, \"stop_ids\": [%s], \"add_dummy_prefix\": %s, "
-        "\"max_piece_length\": %d},\n",
+        "\"max_piece_length\": %d, \"add_bos\": %s, \"merges\": %d, \"pretokenizer\": %s, "
+        "\"ignore_merges\": %s},\n",
         JsonString(fb::EnumNameTokenizerType(t->type())), n, t->bos_id(), t->eos_id(),
         t->unk_id(), IdList(t->stop_ids()), t->add_dummy_prefix() ? "true" : "false",
-        t->max_piece_length());
+        t->max_piece_length(), t->add_bos() ? "true" : "false",
+        t->merges() ? t->merges()->size() : 0u, JsonString(fb::EnumNamePreTokenizer(t->pretokenizer())),
+        t->ignore_merges() ? "true" : "false");
   } else {
     out += "  \"tokenizer\": null,\n";
   }

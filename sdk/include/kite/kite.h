@@ -148,6 +148,50 @@ kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size
                             size_t capacity, size_t* len);
 
 /* ------------------------------------------------------------------------------------- */
+/* Chat                                                                                   */
+
+/** Prompt formats of chat models (kite_model_chat_format). */
+typedef enum kite_chat_format_id {
+  KITE_CHAT_FORMAT_NONE = 0,   /**< not a chat model: messages become "role: content\n" */
+  KITE_CHAT_FORMAT_LLAMA2 = 1, /**< "[INST] ... [/INST]" (Llama 2 chat) */
+  KITE_CHAT_FORMAT_LLAMA3 = 2, /**< "<|start_header_id|>role<|end_header_id|>..." (Llama 3) */
+  KITE_CHAT_FORMAT_CHATML = 3, /**< "<|im_start|>role\n...<|im_end|>" (Qwen, SmolLM2) */
+  KITE_CHAT_FORMAT_PHI3 = 4,   /**< "<|user|>\n...<|end|>" (Phi-3) */
+  KITE_CHAT_FORMAT_GEMMA = 5   /**< "<start_of_turn>user\n...<end_of_turn>" (Gemma) */
+} kite_chat_format_id;
+
+/** One message of a conversation. Both strings are NUL-terminated UTF-8, borrowed. */
+typedef struct kite_chat_message {
+  const char* role;    /**< "system", "user" or "assistant" */
+  const char* content; /**< the message text */
+} kite_chat_message;
+
+/** The model's chat format (chosen by kite-convert; KITE_CHAT_FORMAT_NONE when none). */
+kite_chat_format_id kite_model_chat_format(const kite_model* model);
+
+/**
+ * Formats `messages[0..n)` with the model's chat format into `buf` (room for `capacity`
+ * bytes, NUL-terminated). With `add_generation_prompt` nonzero the text ends with the
+ * header that opens the assistant's answer. The BOS token is not written (sessions add it).
+ * *len receives the length the text needs (without NUL) even when it does not fit; then the
+ * call fails with KITE_ERR_OUT_OF_MEMORY. See docs/models.md for how each format renders.
+ * Thread-safe; allocates nothing.
+ */
+kite_status kite_chat_format(const kite_model* model, const kite_chat_message* messages, size_t n,
+                             int32_t add_generation_prompt, char* buf, size_t capacity, size_t* len);
+
+/**
+ * Like kite_tokenize, but special-token text in `text` (control pieces of the vocabulary
+ * such as "<|im_start|>" or "<|eot_id|>") becomes the special token's id instead of being
+ * spelled out: use it on kite_chat_format's output. Unlike kite_tokenize, BOS is added only
+ * when `add_bos` is nonzero and the model's prompts start with BOS (as sessions do).
+ * Thread-safe; allocates nothing.
+ */
+kite_status kite_tokenize_special(const kite_model* model, const char* text, size_t len,
+                                  int32_t add_bos, int32_t* tokens, size_t capacity,
+                                  size_t* n_tokens);
+
+/* ------------------------------------------------------------------------------------- */
 /* Sessions                                                                               */
 
 /** Options that size a session. Initialise with kite_session_options_init(). */

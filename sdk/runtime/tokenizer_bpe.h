@@ -1,0 +1,26 @@
+// Byte-level BPE encoding (GPT-2, Llama 3, Qwen2), the half of Tokenizer::Encode for
+// TokenizerKind::kByteBpe. Internal to sdk/runtime.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "sdk/runtime/status.h"
+#include "sdk/runtime/tokenizer.h"
+
+namespace kite {
+
+/// Encodes `len` bytes of `text` with the byte-level BPE tables of `v` (kind kByteBpe):
+/// BOS first when `add_bos` and the model has one, then each pre-token (pretokenizer.h)
+/// merged separately. `out` holds the result and is the working space: it needs one entry
+/// per byte of text (plus BOS), else kOutOfMemory naming the capacity needed; with three
+/// times that much the merges run in O(n log n) per pre-token, else by rescanning (the same
+/// result). A byte without a single-byte piece fails with kInvalidArgument. No heap.
+Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool add_bos,
+                     int32_t* out, size_t capacity, size_t* n_out);
+
+/// The lowest id of a NORMAL or USER_DEFINED piece spelled exactly bytes[0..n), or -1
+/// (binary search of sorted_ids).
+int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n);
+
+}  // namespace kite

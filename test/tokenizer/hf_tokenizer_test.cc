@@ -1,0 +1,232 @@
+// Hugging Face tokenizer.json import (tools/convert/hf_tokenizer.cc): the real GPT-2 file
+// against the GGUF vocabulary it was generated from, small hand-written files for each
+// supported flavour and for the errors, and the byte-level alphabet.
+#include "tools/convert/hf_tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "sdk/runtime/tokenizer.h"
+#include "test/common/test_paths.h"
+#include "test/common/tool_run.h"
+#include "tools/convert/byte_level.h"
+#include "tools/convert/gguf_model.h"
+#include "tools/convert/gguf_reader.h"
+
+namespace kite::convert {
+namespace {
+
+std::vector<int32_t> Encode(const TokenizerTables& t, const std::string& text) {
+  const Tokenizer tok(t.View());
+  std::vector<int32_t> ids(3 * (text.size() + 2));
+  size_t n = 0;
+  const Status s = tok.Encode(text.data(), text.size(), false, ids.data(), ids.size(), &n);
+  EXPECT_TRUE(s.ok()) << s.message();
+  ids.resize(s.ok() ? n : 0);
+  return ids;
+}
+
+absl::StatusOr<TokenizerTables> FromText(const std::string& tokenizer_json,
+                                         const std::string& config_json = "") {
+  absl::StatusOr<json::Value> doc = json::Parse(tokenizer_json);
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  if (!doc.ok()) return doc.status();
+  absl::StatusOr<json::Value> config = json::Value();
+  if (!config_json.empty()) config = json::Parse(config_json);
+  EXPECT_TRUE(config.ok()) << config.status();
+  return HfTokenizerFromJson(*doc, &*config, "test.json");
+}
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// A byte-level file with a handful of pieces; `merges` is the JSON array text.
+std::string ByteLevelJson(const std::string& merges, const std::string& pre_tokenizer,
+                          bool ignore_merges = false) {
+  return R"({"version": "1.0", "added_tokens": [{"id": 10, "content": "<|endoftext|>",
+      "special": true}], "normalizer": null, "pre_tokenizer": )" +
+         pre_tokenizer + R"(, "model": {"type": "BPE", "ignore_merges": )" +
+         (ignore_merges ? "true" : "false") +
+         R"(, "vocab": {"h": 0, "e": 1, "l": 2, "o": 3, "Ġ": 4, "he": 5, "ll": 6, "hell": 7,
+      "hello": 8, "Ġh": 9, "<|endoftext|>": 10}, "merges": )" +
+         merges + "}}";
+}
+
+constexpr char kGpt2Pre[] =
+    R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": true})";
+
+TEST(HfTokenizerTest, Gpt2FileMatchesTheGgufVocabularyItCameFrom) {
+  absl::StatusOr<TokenizerTables> json =
+      LoadHfTokenizerFromPath(test::SharedModel("tokenizers/gpt2-tokenizer.json"));
+  ASSERT_TRUE(json.ok()) << json.status();
+  absl::StatusOr<GgufFile> g = ReadGgufFile(test::SharedModel("tokenizers/ggml-vocab-gpt-2.gguf"));
+  ASSERT_TRUE(g.ok());
+  absl::StatusOr<TokenizerTables> gguf = TokenizerFromGguf(*g);
+  ASSERT_TRUE(gguf.ok());
+  EXPECT_EQ(json->kind, TokenizerKind::kByteBpe);
+  EXPECT_EQ(json->pretokenizer, PreTokenizerKind::kGpt2);
+  EXPECT_EQ(json->pieces, gguf->pieces);
+  EXPECT_EQ(json->types, gguf->types);
+  ASSERT_EQ(json->merges.size(), gguf->merges.size());
+  for (size_t i = 0; i < json->merges.size(); ++i) {
+    ASSERT_EQ(json->merges[i].left, gguf->merges[i].left) << i;
+    ASSERT_EQ(json->merges[i].right, gguf->merges[i].right) << i;
+    ASSERT_EQ(json->merges[i].rank, gguf->merges[i].rank) << i;
+    ASSERT_EQ(json->merges[i].result, gguf->merges[i].result) << i;
+  }
+  EXPECT_EQ(json->eos_id, 50256);  // guessed from <|endoftext|> (no tokenizer_config.json)
+  EXPECT_FALSE(json->add_bos);
+  EXPECT_EQ(Encode(*json, "Hello world"), (std::vector<int32_t>{15496, 995}));
+}
+
+TEST(HfTokenizerTest, MergesByRankAsStringsOrPairs) {
+  const std::string strings = R"(["h e", "l l", "he ll", "hell o", "Ġ h"])";
+  const std::string pairs = R"([["h", "e"], ["l", "l"], ["he", "ll"], ["hell", "o"], ["Ġ", "h"]])";
+  absl::StatusOr<TokenizerTables> a = FromText(ByteLevelJson(strings, kGpt2Pre));
+  absl::StatusOr<TokenizerTables> b = FromText(ByteLevelJson(pairs, kGpt2Pre));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->merges.size(), 5u);
+  ASSERT_EQ(b->merges.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(a->merges[i].result, b->merges[i].result);
+  // "h e" (rank 0) beats "Ġ h" (rank 4), so " hello" is Ġ + hello, not Ġh + ...
+  EXPECT_EQ(Encode(*a, " hello"), (std::vector<int32_t>{4, 8}));
+  EXPECT_EQ(Encode(*b, "hello"), (std::vector<int32_t>{8}));
+  EXPECT_EQ(a->types[10], static_cast<uint8_t>(TokenKind::kControl));
+  EXPECT_EQ(a->pieces[4], " ");
+}
+
+TEST(HfTokenizerTest, RecognisesLlama3AndQwen2Regexes) {
+  const char* llama3 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3})"
+      R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  const char* qwen2 =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
+      R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  const auto pre = [](const std::string& regex) {
+    return R"({"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": ")" +
+           JsonEscape(regex) +
+           R"("}, "behavior": "Isolated", "invert": false}, {"type": "ByteLevel",
+           "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]})";
+  };
+  absl::StatusOr<TokenizerTables> l = FromText(ByteLevelJson("[]", pre(llama3), true));
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->pretokenizer, PreTokenizerKind::kLlama3);
+  EXPECT_TRUE(l->ignore_merges);
+  // ignore_merges: a pre-token that is a piece is taken whole even without merges.
+  EXPECT_EQ(Encode(*l, "hello"), (std::vector<int32_t>{8}));
+  absl::StatusOr<TokenizerTables> q = FromText(ByteLevelJson("[]", pre(qwen2)));
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->pretokenizer, PreTokenizerKind::kQwen2);
+  EXPECT_EQ(Encode(*q, "hello"), (std::vector<int32_t>{0, 1, 2, 2, 3}));
+  absl::StatusOr<TokenizerTables> smol = FromText(ByteLevelJson("[]", R"({"type": "Sequence",
+      "pretokenizers": [{"type": "Digits", "individual_digits": true},
+                        {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]})"));
+  ASSERT_TRUE(smol.ok()) << smol.status();
+  EXPECT_EQ(smol->pretokenizer, PreTokenizerKind::kSmolLm);
+  absl::StatusOr<TokenizerTables> other = FromText(ByteLevelJson("[]", pre("\\w+|\\s+")));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(other.status().message().find("Split regex"), std::string::npos) << other.status();
+}
+
+TEST(HfTokenizerTest, SentencePieceStyleBecomesScoreBpe) {
+  const std::string doc = R"({"added_tokens": [
+      {"id": 0, "content": "<unk>", "special": true},
+      {"id": 1, "content": "<s>", "special": true},
+      {"id": 2, "content": "</s>", "special": true}],
+    "normalizer": {"type": "Sequence", "normalizers": [
+      {"type": "Prepend", "prepend": "▁"},
+      {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+    "pre_tokenizer": null,
+    "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+      "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x41>": 3, "▁": 4, "a": 5, "b": 6,
+                "▁a": 7, "ab": 8, "▁ab": 9},
+      "merges": ["▁ a", "a b", "▁a b"]}})";
+  absl::StatusOr<TokenizerTables> t = FromText(doc);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->kind, TokenizerKind::kScoreBpe);
+  EXPECT_TRUE(t->add_dummy_prefix);
+  EXPECT_TRUE(t->add_bos);
+  EXPECT_EQ(t->bos_id, 1);
+  EXPECT_EQ(t->eos_id, 2);
+  EXPECT_EQ(t->unk_id, 0);
+  EXPECT_EQ(t->types[0], static_cast<uint8_t>(TokenKind::kUnknown));
+  EXPECT_EQ(t->types[3], static_cast<uint8_t>(TokenKind::kByte));
+  EXPECT_EQ(t->pieces[9], " ab");
+  EXPECT_EQ(Encode(*t, "ab"), (std::vector<int32_t>{9}));
+  EXPECT_EQ(Encode(*t, "A"), (std::vector<int32_t>{4, 3}));  // byte fallback
+  // tokenizer_config.json overrides the guesses.
+  absl::StatusOr<TokenizerTables> c = FromText(
+      doc, R"({"bos_token": {"content": "</s>"}, "eos_token": "<s>", "add_bos_token": false})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->bos_id, 2);
+  EXPECT_EQ(c->eos_id, 1);
+  EXPECT_FALSE(c->add_bos);
+}
+
+TEST(HfTokenizerTest, ReadsAFolderWithTokenizerConfig) {
+  static const std::string dir = test::MakeScratchDir("hf_tokenizer");
+  const auto write = [](const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  };
+  write(dir + "/tokenizer.json", ByteLevelJson(R"(["h e"])", kGpt2Pre));
+  write(dir + "/tokenizer_config.json",
+        R"({"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "add_bos_token": true})");
+  TokenizerTables t;
+  ASSERT_TRUE(LoadHfTokenizer(dir, &t).ok());
+  EXPECT_EQ(t.bos_id, 10);
+  EXPECT_EQ(t.eos_id, 10);
+  EXPECT_TRUE(t.add_bos);
+  absl::StatusOr<TokenizerTables> by_file = LoadHfTokenizerFromPath(dir + "/tokenizer.json");
+  ASSERT_TRUE(by_file.ok()) << by_file.status();
+  EXPECT_TRUE(by_file->add_bos);
+  EXPECT_TRUE(absl::IsNotFound(LoadHfTokenizer(dir + "/missing", &t)));
+}
+
+TEST(HfTokenizerTest, RejectsUnsupportedFiles) {
+  const auto code = [](const std::string& text) {
+    absl::StatusOr<TokenizerTables> t = FromText(text);
+    return t.ok() ? absl::StatusCode::kOk : t.status().code();
+  };
+  EXPECT_EQ(code(R"({"model": {"type": "WordPiece", "vocab": {"a": 0}}})"),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(code(ByteLevelJson("[3]", kGpt2Pre)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(ByteLevelJson(R"(["he"])", kGpt2Pre)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(ByteLevelJson("[]", R"({"type": "ByteLevel", "add_prefix_space": true})")),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(code(ByteLevelJson("[]", R"({"type": "Whitespace"})")),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ(code(R"({"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []},
+                     "pre_tokenizer": {"type": "ByteLevel"}})"),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ByteLevelTest, AlphabetRoundTrips) {
+  EXPECT_EQ(ByteToUnicode(' '), 0x120u);
+  EXPECT_EQ(ByteToUnicode('\n'), 0x10Au);
+  EXPECT_EQ(ByteToUnicode('A'), static_cast<uint32_t>('A'));
+  EXPECT_EQ(ByteToUnicode(0xAD), 0x143u);
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  std::string back;
+  ASSERT_TRUE(ByteLevelToBytes(BytesToByteLevel(all), &back));
+  EXPECT_EQ(back, all);
+  EXPECT_FALSE(ByteLevelToBytes("\xE2\x96\x81", &back));  // U+2581 is not in the alphabet
+  EXPECT_FALSE(ByteLevelToBytes(" ", &back));             // a raw space is not either
+}
+
+}  // namespace
+}  // namespace kite::convert
