@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/convert/calibration.h"
+#include "tools/convert/distill.h"
+#include "tools/convert/compress_model.h"
 #include "tools/convert/convert_tensors.h"
 
 namespace kite::convert {
@@ -23,6 +26,16 @@ struct CliOptions {
   int64_t vocab = 0;        ///< --vocab N (with --synthetic); 0: the shape's own vocabulary
   uint64_t seed = 0;        ///< --seed S (with --synthetic)
   unsigned threads = 0;     ///< --threads N (with --synthetic); 0: one per CPU
+  /// --calib FILE: calibration text (GPTQ, Wanda, --bpw); empty when not given.
+  std::string calib;
+  size_t calib_tokens = kDefaultCalibTokens;  ///< --calib-tokens N
+  PruneMethod prune = PruneMethod::kNone;     ///< --prune METHOD
+  float sparsity = 0.0f;  ///< --sparsity S (unstructured pruning); 0.5 for 2:4
+  double bpw = 0.0;       ///< --bpw B: mixed-precision budget; 0 when not given
+  /// --distill: after quantization, tune norm weights and quantization scales towards the
+  /// f32 model on the --calib text (distill.h).
+  bool distill = false;
+  DistillOptions distill_options;  ///< --distill-steps N, --distill-lr X
 };
 
 /// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".
