@@ -33,31 +33,33 @@ constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx51
 constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
 
 // Tables list the families in KernelTable order: f32_matvec, q8_quantize, q4_matvec,
-// q8c_matvec, rmsnorm, rope, softmax, swiglu, qd8_q4r16_gemm, attention. q4_matvec (the
-// row-group layout) has only the reference: the converter writes Q4_R16_G32 for speed.
+// q8c_matvec, rmsnorm, rope, softmax, swiglu, qd8_q4r16_gemm, attention, qd8_q4s24_gemm,
+// qd8_q4r16s_gemm.
+// q4_matvec (the row-group layout) has only the reference: the converter writes Q4_R16_G32
+// for speed.
 constexpr KernelTable kScalarTable = {
     Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref,      q8c_matvec_ref,
     rmsnorm_ref,  rope_ref,       softmax_ref,     swiglu_ref,         qd8_q4r16_gemm_ref,
-    attention_ref,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
 };
 
 #if defined(KITE_KERNELS_X86)
 constexpr KernelTable kAvx2Table = {
     Isa::kAvx2,   f32_matvec_avx2, q8_quantize_avx2, q4_matvec_ref,      q8c_matvec_avx2,
     rmsnorm_avx2, rope_avx2,       softmax_avx2,     swiglu_avx2,        qd8_q4r16_gemm_avx2,
-    attention_avx2,
+    attention_avx2, qd8_q4s24_gemm_avx2, qd8_q4r16s_gemm_avx2,
 };
 #if defined(KITE_KERNELS_AVXVNNI)
 constexpr KernelTable kAvxVnniTable = {
     Isa::kAvxVnni, f32_matvec_avx2, q8_quantize_avx2, q4_matvec_ref, q8c_matvec_avx2,
     rmsnorm_avx2,  rope_avx2,       softmax_avx2,     swiglu_avx2,   qd8_q4r16_gemm_avxvnni,
-    attention_avx2,
+    attention_avx2, qd8_q4s24_gemm_avxvnni, qd8_q4r16s_gemm_avxvnni,
 };
 #endif
 constexpr KernelTable kAvx512VnniTable = {
     Isa::kAvx512Vnni, f32_matvec_avx512, q8_quantize_avx512, q4_matvec_ref, q8c_matvec_avx512,
     rmsnorm_avx512,   rope_avx512,       softmax_avx512,     swiglu_avx512, qd8_q4r16_gemm_avx512vnni,
-    attention_avx512,
+    attention_avx512, qd8_q4s24_gemm_avx512vnni, qd8_q4r16s_gemm_avx512vnni,
 };
 #endif
 

@@ -19,9 +19,11 @@ void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) 
   *elements = 0;
   *groups = 0;
   const auto visit = [&](const TensorView& t) {
-    if (t.dtype != DType::kQ4G) return;
-    const uint64_t g = t.groups();
-    if (g * t.group_size > *elements) *elements = g * t.group_size;
+    if (t.dtype != DType::kQ4G && t.dtype != DType::kQ4GS24) return;
+    // Q4_G_S24 activations are quantized in groups of 32 (its scale groups are 64 wide).
+    const uint64_t size = t.dtype == DType::kQ4GS24 ? 32 : t.group_size;
+    const uint64_t g = (t.cols + size - 1) / size;
+    if (g * size > *elements) *elements = g * size;
     if (g > *groups) *groups = g;
   };
   visit(model.output());

@@ -352,10 +352,30 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
                              "tensor '%s': layout q4_r16_g32 needs group_size 32, not %u", name, g);
         // Blocks of 16 rows x 32 columns: 256 nibble bytes + 16 scales + 16 offsets.
         data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * groups * 320;
+      } else if (out->layout == Layout::kQ4R16G32S) {
+        KITE_CHECK_OR_RETURN(g == 32, Error::kInvalidFormat,
+                             "tensor '%s': layout q4_r16_g32_s needs group_size 32, not %u", name, g);
+        // Blocks of 16 rows x 32 columns: 256 nibble bytes + 16 scales.
+        data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * groups * 288;
       } else {
         return Status::Make(Error::kUnsupported, "tensor '%s': q4_g layout %u is not supported by this build",
                             name, static_cast<unsigned>(out->layout));
       }
+      break;
+    }
+    case DType::kQ4GS24: {
+      KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported,
+                           "tensor '%s': q4_g_s24 vectors are not supported", name);
+      KITE_CHECK_OR_RETURN(out->layout == Layout::kQ4S24R16G64, Error::kUnsupported,
+                           "tensor '%s': q4_g_s24 layout %u is not supported by this build", name,
+                           static_cast<unsigned>(out->layout));
+      KITE_CHECK_OR_RETURN(t->group_size() == 64, Error::kInvalidFormat,
+                           "tensor '%s': layout q4s24_r16_g64 needs group_size 64, not %u", name,
+                           t->group_size());
+      out->group_size = 64;
+      // Blocks of 16 rows x 64 columns: two sub-blocks of 128 nibble and 64 position
+      // bytes, then 16 f16 scales.
+      data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * out->groups() * 416;
       break;
     }
     default:

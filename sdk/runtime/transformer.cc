@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
 #if KITE_WITH_XNNPACK
 #include "sdk/backends/xnnpack/dense_linear.h"
@@ -18,7 +20,7 @@ struct LinearPart {
   float* y;
   size_t y_stride;
   size_t first_unit;
-  size_t units;  // rows, or 16-row blocks for Q4_R16_G32
+  size_t units;  // rows, or 16-row blocks for Q4_R16_G32(_S) and Q4S24_R16_G64
 };
 
 // One Linear call (up to 3 matrices sharing the input x), split over threads by units.
@@ -60,6 +62,14 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
     }
     case DType::kQ4G:
       break;
+    case DType::kQ4GS24: {
+      const size_t row0 = begin * 16;
+      const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
+      t.k->qd8_q4s24_gemm(t.n, row_end - row0, t.groups,
+                          static_cast<const uint8_t*>(w.data) + begin * w.groups() * 416, t.xq,
+                          t.xscale, y + row0, ys);
+      return;
+    }
     default:
       assert(false && "dtype rejected by the loader");
       return;
@@ -70,6 +80,14 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
     t.k->qd8_q4r16_gemm(t.n, row_end - row0, t.groups,
                         static_cast<const uint8_t*>(w.data) + begin * t.groups * 320, t.xq,
                         t.xscale, t.xsum, y + row0, ys);
+    return;
+  }
+  if (w.layout == Layout::kQ4R16G32S) {
+    const size_t row0 = begin * 16;
+    const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
+    t.k->qd8_q4r16s_gemm(t.n, row_end - row0, t.groups,
+                         static_cast<const uint8_t*>(w.data) + begin * t.groups * 288, t.xq,
+                         t.xscale, t.xsum, y + row0, ys);
     return;
   }
   const size_t group_bytes = w.group_size / 2;
@@ -199,13 +217,15 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   t.xscale = b_.xq_scales;
   t.xsum = b_.xq_sums;
   const TensorView& first = *outs[0].w;
-  if (first.dtype == DType::kQ4G) {
-    t.groups = first.groups();
-    t.padded = t.groups * first.group_size;
+  if (first.dtype == DType::kQ4G || first.dtype == DType::kQ4GS24) {
+    // Q4_G_S24 quantizes activations in groups of 32 (its scales cover 64 columns).
+    const size_t act_group = first.dtype == DType::kQ4GS24 ? 32 : first.group_size;
+    t.groups = (first.cols + act_group - 1) / act_group;
+    t.padded = t.groups * act_group;
     // Activations are quantized once per call (the parts share x), each token row
     // `padded` values long.
     for (uint32_t i = 0; i < n; ++i) {
-      k_->q8_quantize(first.cols, first.group_size, x + i * x_stride, b_.xq + i * t.padded,
+      k_->q8_quantize(first.cols, act_group, x + i * x_stride, b_.xq + i * t.padded,
                       b_.xq_scales + i * t.groups, b_.xq_sums + i * t.groups);
     }
   }
@@ -213,7 +233,9 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   for (size_t i = 0; i < count; ++i) {
     const TensorView& w = *outs[i].w;
     assert(w.dtype == first.dtype && w.cols == first.cols && w.group_size == first.group_size);
-    const size_t u = w.layout == Layout::kQ4R16G32 ? (w.rows + 15) / 16 : w.rows;
+    const bool blocks = w.layout == Layout::kQ4R16G32 || w.layout == Layout::kQ4S24R16G64 ||
+                        w.layout == Layout::kQ4R16G32S;
+    const size_t u = blocks ? (w.rows + 15) / 16 : w.rows;
     t.parts[i] = LinearPart{&w, outs[i].y, outs[i].y_stride, units, u};
     units += u;
     work += static_cast<size_t>(n) * w.rows * w.cols;
@@ -247,7 +269,14 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
             out);
         return;
       }
+      if (t.layout == Layout::kQ4R16G32S) {
+        kernels::DequantizeQ4R16SRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+        return;
+      }
       kernels::q4r16_row_dequant_ref(t.cols, t.groups(), static_cast<const uint8_t*>(t.data), row, out);
+      return;
+    case DType::kQ4GS24:
+      kernels::DequantizeQ4S24Row(t.cols, static_cast<const uint8_t*>(t.data), row, out);
       return;
     default:
       assert(false && "dtype rejected by the loader");

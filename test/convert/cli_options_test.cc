@@ -83,6 +83,42 @@ TEST(CliOptions, Help) {
   }
 }
 
+TEST(CliOptions, Distill) {
+  auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                             "--distill", "--distill-steps", "50", "--distill-lr=0.004"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->distill);
+  EXPECT_EQ(o->distill_options.steps, 50u);
+  EXPECT_DOUBLE_EQ(o->distill_options.learning_rate, 0.004);
+  EXPECT_NE(OptionsForProvenance(*o).find("--distill --distill-steps 50 --distill-lr 0.004"),
+            std::string::npos);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q8", "--calib", "c.txt", "--distill"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->distill_options.steps, DistillOptions{}.steps);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->distill);
+  EXPECT_EQ(OptionsForProvenance(*o).find("distill"), std::string::npos);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--distill"}).find("--calib"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--calib", "c.txt", "--distill"}).find("q4 or q8"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--distill-steps", "5"})
+                .find("need --distill"),
+            std::string::npos);
+  for (const char* bad : {"0", "-3", "x"}) {
+    EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill",
+                          "--distill-steps", bad})
+                  .find("--distill-steps must be"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill",
+                        "--distill-lr", "0.5"})
+                .find("--distill-lr must be"),
+            std::string::npos);
+}
+
 TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"in.bin", "-o", "x", "--frobnicate"}).find("unknown option '--frobnicate'"),
             std::string::npos);
@@ -117,6 +153,81 @@ std::string TempDir(const std::string& name) {
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
+}
+
+TEST(CliOptions, CalibrationPruningAndBudget) {
+  auto o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt",
+                             "--calib-tokens", "4096", "--prune", "wanda", "--sparsity",
+                             "0.5", "--bpw", "5.5"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->calib, "c.txt");
+  EXPECT_EQ(o->calib_tokens, 4096u);
+  EXPECT_TRUE(o->convert.gptq);
+  EXPECT_EQ(o->prune, PruneMethod::kWanda);
+  EXPECT_FLOAT_EQ(o->sparsity, 0.5f);
+  EXPECT_DOUBLE_EQ(o->bpw, 5.5);
+  EXPECT_TRUE(o->convert.keep_8bit.empty());  // --bpw decides
+  EXPECT_FALSE(o->convert.sparse_24);
+  EXPECT_EQ(OptionsForProvenance(*o),
+            "--quant q4 --group-size 32 --q4-groups asym --keep-8bit none --calib c.txt "
+            "--calib-tokens 4096 --gptq on --prune wanda --sparsity 0.5 --bpw 5.5");
+
+  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib=c.txt",
+                        "--gptq=off", "--prune", "2:4"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->convert.gptq);
+  EXPECT_EQ(o->prune, PruneMethod::k24);
+  EXPECT_FLOAT_EQ(o->sparsity, 0.5f);
+  EXPECT_TRUE(o->convert.sparse_24);
+  EXPECT_EQ(o->convert.keep_8bit, DefaultKeep8Bit());
+
+  // Without --calib nothing is calibrated; magnitude pruning of an f32 model is fine.
+  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--prune", "magnitude", "--sparsity", "0.3"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->convert.gptq);
+  EXPECT_FALSE(o->convert.sparse_24);
+  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--bpw", "6", "--calib",
+                        "c.txt", "--keep-8bit", "tok_embeddings"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.keep_8bit, std::vector<std::string>{"tok_embeddings"});
+}
+
+TEST(CliOptions, CalibrationPruningAndBudgetErrors) {
+  const Args base = {"in.bin", "-o", "o.kite"};
+  auto with = [&](Args extra) {
+    Args a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return UsageError(a);
+  };
+  EXPECT_NE(with({"--prune", "wanda", "--sparsity", "0.5"}).find("--calib"), std::string::npos);
+  EXPECT_NE(with({"--prune", "2:4-wanda"}).find("--calib"), std::string::npos);
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "1.5"}).find("0 < S < 1"),
+            std::string::npos);
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "0"}).find("0 < S < 1"),
+            std::string::npos);
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "nan"}).find("0 < S < 1"),
+            std::string::npos);
+  EXPECT_NE(with({"--prune", "magnitude"}).find("needs --sparsity"), std::string::npos);
+  EXPECT_NE(with({"--sparsity", "0.5"}).find("needs --prune"), std::string::npos);
+  EXPECT_NE(with({"--prune", "2:4", "--sparsity", "0.7"}).find("2:4"), std::string::npos);
+  EXPECT_NE(with({"--prune", "half"}).find("--prune must be"), std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--gptq", "on"}).find("--calib"), std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--gptq", "maybe", "--calib", "c"}).find("on, off or act-order"),
+            std::string::npos);
+  EXPECT_NE(with({"--calib", "c.txt"}).find("--calib is used by"), std::string::npos);
+  EXPECT_NE(with({"--calib-tokens", "100"}).find("needs --calib"), std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--calib", "c", "--calib-tokens", "1"}).find("[2, 1000000]"),
+            std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--bpw", "5"}).find("--calib"), std::string::npos);
+  EXPECT_NE(with({"--quant", "q8", "--calib", "c", "--bpw", "5"}).find("--quant q4"),
+            std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--calib", "c", "--bpw", "0"}).find("(0, 32]"),
+            std::string::npos);
+  EXPECT_NE(with({"--quant", "q4", "--calib", "c", "--bpw", "-3"}).find("(0, 32]"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"--synthetic", "stories260k", "-o", "o.kite", "--prune", "2:4"})
+                .find("--synthetic"),
+            std::string::npos);
 }
 
 TEST(InputFiles, DetectsFormats) {

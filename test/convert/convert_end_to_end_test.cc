@@ -98,6 +98,67 @@ TEST(ConvertEndToEnd, InspectAndVerifyTheOutputs) {
   }
 }
 
+TEST(ConvertEndToEnd, CalibratedPruningAndBudget) {
+  const std::string calib = Out("calib.txt");
+  {
+    std::ofstream f(calib);
+    f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
+         "park with her dog. One day, the dog ran away.\n\n"
+         "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
+  }
+  const std::string out = Out("wanda-bpw.kite");
+  const ToolRun r = Convert({Shared("stories260K.bin"), "--quant", "q4", "--calib", calib,
+                             "--prune", "wanda", "--sparsity", "0.5", "--bpw", "6", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.err, "calibration: ")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "tokens in 2 sequences")) << r.err;
+  EXPECT_TRUE(Contains(r.err, "pruned (wanda, compensated): 50.00%")) << r.err;
+  EXPECT_TRUE(Contains(r.out, "KL q4 only")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "combined KL on the calibration text")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "q8_c")) << r.out;  // the budget kept something at 8 bits
+  const ToolRun v = Inspect({out, "--verify"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_TRUE(Contains(v.out, "--prune wanda --sparsity 0.5 --bpw 6")) << v.out;
+
+  // Wanda without calibration text is a usage error; a missing text fails the conversion.
+  EXPECT_EQ(Convert({Shared("stories260K.bin"), "--quant", "q4", "--prune", "wanda",
+                     "--sparsity", "0.5", "-o", Out("x.kite")}).exit_code, 2);
+  const ToolRun missing = Convert({Shared("stories260K.bin"), "--quant", "q4", "--calib",
+                                   Out("no-such-calib.txt"), "-o", Out("y.kite")});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_TRUE(Contains(missing.err, "cannot open")) << missing.err;
+  EXPECT_EQ(FileSize(Out("y.kite")), -1);
+}
+
+// --distill end to end: prints its progress and the KL before and after, which drops, and
+// writes a file that verifies and records the options.
+TEST(ConvertEndToEnd, Distill) {
+  const std::string calib = Out("distill-calib.txt");
+  {
+    std::ofstream f(calib);
+    f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
+         "park with her dog. One day, the dog ran away. Lily was sad and looked for him.\n\n"
+         "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
+  }
+  const std::string out = Out("distill.kite");
+  const ToolRun r = Convert({Shared("stories260K.bin"), "--quant", "q4", "--calib", calib,
+                             "--gptq", "off", "--distill", "--distill-steps", "25", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.err, "step 25/25  KL ")) << r.err;
+  const size_t at = r.err.find("KL on the calibration text ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  double before = 0.0, after = 0.0;
+  ASSERT_EQ(std::sscanf(r.err.c_str() + at, "KL on the calibration text %lf -> %lf", &before,
+                        &after),
+            2)
+      << r.err;
+  EXPECT_GT(before, 0.0);
+  EXPECT_LT(after, before);
+  const ToolRun v = Inspect({out, "--verify"});
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_TRUE(Contains(v.out, "--distill --distill-steps 25")) << v.out;
+}
+
 TEST(ConvertEndToEnd, InspectReportsCorruption) {
   const std::string out = Out("corrupt.kite");
   ASSERT_EQ(Convert({Shared("stories260K.bin"), "-o", out}).exit_code, 0);

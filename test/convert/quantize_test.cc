@@ -9,6 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "sdk/kernels/fp16.h"
+#include "tools/convert/convert_tensors.h"
 
 namespace kite::convert {
 namespace {
@@ -263,6 +264,43 @@ TEST(QuantizeQ8C, PerRowScaleKnownAnswer) {
   const float bad[1] = {std::numeric_limits<float>::infinity()};
   EXPECT_FALSE(QuantizeQ8C(bad, 1, 1).ok());
   EXPECT_FALSE(QuantizeQ8C(x, 0, 3).ok());
+}
+
+}  // namespace
+}  // namespace kite::convert
+
+namespace kite::convert {
+namespace {
+
+// --q4-groups sym-compact: the offset-free packed layout holds the same weights as the
+// symmetric Q4_R16_G32 (o = -8 d is exact in f16), in 288 instead of 320 bytes per block.
+TEST(ConvertTensor, OffsetFreeLayoutHoldsTheSymmetricWeights) {
+  SourceTensor t;
+  t.name = "layers.0.feed_forward.w1";
+  t.shape = {40, 70};
+  t.data.resize(40 * 70);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  for (float& v : t.data) v = normal(rng);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = false;
+  std::vector<float> with_offsets, compact;
+  auto a = ConvertTensor(t, options, &with_offsets);
+  options.q4_offset_free = true;
+  auto b = ConvertTensor(t, options, &compact);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->layout, Layout::kQ4R16G32);
+  EXPECT_EQ(b->layout, Layout::kQ4R16G32S);
+  EXPECT_EQ(a->data.size(), 3u * 3u * 320u);  // ceil(40/16) row blocks x ceil(70/32) groups
+  EXPECT_EQ(b->data.size(), 3u * 3u * 288u);
+  EXPECT_EQ(compact, with_offsets);
+  EXPECT_EQ(a->quant_rel_rms_error, b->quant_rel_rms_error);
+  // Asymmetric groups keep their offsets whatever the flag.
+  options.q4_asymmetric = true;
+  auto c = ConvertTensor(t, options);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->layout, Layout::kQ4R16G32);
 }
 
 }  // namespace

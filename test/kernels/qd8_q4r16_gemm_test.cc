@@ -289,6 +289,55 @@ TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
   }
 }
 
+// The offset-free layout Q4_R16_G32_S: with symmetric groups (o = -8 d, exact in f16) every
+// variant must give bit for bit what the same variant gives on Q4_R16_G32, including when
+// the rows are split by 16-row blocks.
+TEST(Qd8Q4r16sGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
+  std::mt19937 rng(4321);
+  size_t n_tables = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+  for (size_t rows : {1, 17, 33, 100}) {
+    for (size_t groups : {1, 3, 65}) {
+      for (size_t m : {1, 3, 8, 13}) {
+        const size_t cols = groups * kGroup - (rows % 2 == 0 ? 0 : 5);
+        SCOPED_TRACE(testing::Message() << "rows=" << rows << " groups=" << groups << " m=" << m);
+        const Weights w = MakeWeights(rows, cols, WeightKind::kSymmetric, rng);
+        const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
+        std::vector<uint8_t> packed_s(k::Q4R16SPackedBytes(rows, cols), 0xA5);
+        ASSERT_EQ(packed_s.size(), w.packed.size() / 320 * 288);
+        k::PackQ4R16S(rows, cols, w.u.data(), w.d.data(), packed_s.data());
+        // Each 288-byte block is the 320-byte block without its offsets.
+        for (size_t b = 0; b < packed_s.size() / 288; ++b) {
+          ASSERT_EQ(0, std::memcmp(packed_s.data() + b * 288, w.packed.data() + b * 320, 288));
+        }
+        std::vector<float> row_s(cols), row_o(cols);
+        k::DequantizeQ4R16SRow(cols, packed_s.data(), rows - 1, row_s.data());
+        k::DequantizeQ4R16Row(cols, w.packed.data(), rows - 1, row_o.data());
+        EXPECT_EQ(row_s, row_o);
+        for (size_t i = 0; i <= n_tables; ++i) {
+          const k::Qd8Q4r16GemmFn with_o = i == 0 ? k::qd8_q4r16_gemm_ref : tables[i - 1]->qd8_q4r16_gemm;
+          const k::Qd8Q4r16GemmFn without = i == 0 ? k::qd8_q4r16s_gemm_ref : tables[i - 1]->qd8_q4r16s_gemm;
+          SCOPED_TRACE(i == 0 ? "ref" : k::IsaName(tables[i - 1]->isa));
+          std::vector<float> y_o(m * rows), y_s(m * rows), y_split(m * rows);
+          with_o(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(),
+                 y_o.data(), rows);
+          without(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(), a.sum.data(),
+                  y_s.data(), rows);
+          EXPECT_EQ(0, std::memcmp(y_o.data(), y_s.data(), y_o.size() * sizeof(float)));
+          if (rows > 16) {
+            without(m, 16, groups, packed_s.data(), a.q.data(), a.scale.data(), a.sum.data(),
+                    y_split.data(), rows);
+            without(m, rows - 16, groups, packed_s.data() + groups * k::kQ4R16SBlockBytes,
+                    a.q.data(), a.scale.data(), a.sum.data(), y_split.data() + 16, rows);
+            EXPECT_EQ(0, std::memcmp(y_s.data(), y_split.data(), y_s.size() * sizeof(float)));
+          }
+        }
+        if (HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
 TEST(Q4R16Pack, LayoutMatchesSchemaText) {
   std::mt19937 rng(5);
   const size_t rows = 33,
@@ -430,9 +479,11 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
     EXPECT_NE(t.softmax, nullptr);
     EXPECT_NE(t.swiglu, nullptr);
     EXPECT_NE(t.qd8_q4r16_gemm, nullptr);
+    EXPECT_NE(t.qd8_q4r16s_gemm, nullptr);
   }
   EXPECT_EQ(&k::SelectKernels(k::Isa::kBest), tables[n - 1]);
   EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16_gemm, &k::qd8_q4r16_gemm_ref);
+  EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16s_gemm, &k::qd8_q4r16s_gemm_ref);
   EXPECT_FALSE(k::IsaSupported(k::Isa::kBest));
 }
 

@@ -216,6 +216,64 @@ TEST_F(BadModelFile, HostileShapesAndDtypes) {
                     KITE_ERR_UNSUPPORTED, "layers.1.attention.wk");
 }
 
+// The 2:4 sparse layout (Q4_G_S24 / Q4S24_R16_G64): its group size, layout and data size
+// are checked, and a dense tensor relabelled as sparse is refused.
+TEST(BadSparseModelFile, HostileQ4S24Tensors) {
+  const Bytes good = ReadModel("stories260K-q4s24.kite");
+  std::string msg;
+  ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
+  const char* w1 = "layers.2.feed_forward.w1";
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, w1)->mutate_group_size(32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "group_size 64");
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, w1)->mutate_layout(kite::schema::Layout::Q4_R16_G32);
+                    }),
+                    KITE_ERR_UNSUPPORTED, w1);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* data = FindTensor(m, w1)->mutable_data();
+                      data->mutate_size(data->size() - 416);
+                    }),
+                    KITE_ERR_INVALID_MODEL, w1);
+  // A sparse tensor's extent read as dense Q4_R16_G32 is too short.
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      kite::schema::Tensor* t = FindTensor(m, w1);
+                      t->mutate_dtype(kite::schema::DType::Q4_G);
+                      t->mutate_layout(kite::schema::Layout::Q4_R16_G32);
+                      t->mutate_group_size(32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, w1);
+  // A dense tensor relabelled as sparse: the layout does not match the dtype.
+  const Bytes dense = ReadModel("stories260K-q4.kite");
+  EXPECT_OPEN_FAILS(EditMetadata(dense, [&](kite::schema::Model* m) {
+                      FindTensor(m, w1)->mutate_dtype(kite::schema::DType::Q4_G_S24);
+                    }),
+                    KITE_ERR_UNSUPPORTED, w1);
+}
+
+// The offset-free layout (Q4_R16_G32_S): its group size and data size are checked, and
+// its extent relabelled as Q4_R16_G32 (320-byte blocks) is too short.
+TEST(BadCompactModelFile, HostileQ4R16STensors) {
+  const Bytes good = ReadModel("stories260K-q4s.kite");
+  std::string msg;
+  ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
+  const char* w2 = "layers.1.feed_forward.w2";
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, w2)->mutate_group_size(64);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "group_size 32");
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* data = FindTensor(m, w2)->mutable_data();
+                      data->mutate_size(data->size() - 288);
+                    }),
+                    KITE_ERR_INVALID_MODEL, w2);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, w2)->mutate_layout(kite::schema::Layout::Q4_R16_G32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, w2);
+}
+
 TEST_F(BadModelFile, HostileSegmentsAndHeader) {
   EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
                       m->mutable_segments()->GetMutableObject(0)->mutate_size(UINT64_MAX - 1);

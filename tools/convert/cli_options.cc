@@ -74,12 +74,15 @@ std::string HelpText() {
       "                        128. Default: ",
       kDefaultGroupSize,
       ". Only with --quant q4.\n"
-      "  --q4-groups asym|sym|sym-maxabs\n"
+      "  --q4-groups asym|sym|sym-compact|sym-maxabs\n"
       "                        With --quant q4: 'asym' stores an f16 scale and an f16\n"
       "                        offset per group (5 bits/weight, lower error; default),\n"
-      "                        'sym' a scale only (4.5 bits/weight), both with a\n"
-      "                        searched scale; 'sym-maxabs' the plain max-abs scale\n"
-      "                        (the naive baseline, for comparisons).\n"
+      "                        'sym' a scale only (stored with o = -8d in the packed\n"
+      "                        layout, so also 5 bits/weight), both with a searched\n"
+      "                        scale; 'sym-compact' like sym in the offset-free layout\n"
+      "                        Q4_R16_G32_S (4.5 bits/weight; --distill cannot tune it\n"
+      "                        yet); 'sym-maxabs' the plain max-abs scale (the naive\n"
+      "                        baseline, for comparisons).\n"
       "  --keep-8bit LIST      With --quant q4: comma-separated tensor names stored as\n"
       "                        8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
       "                        'none'. Default: tok_embeddings,output (the embedding is\n"
@@ -89,6 +92,58 @@ std::string HelpText() {
       "                        none, llama2, llama3, chatml, phi3 or gemma. Default:\n"
       "                        detected from the source's chat template or special\n"
       "                        tokens (none when there are neither).\n"
+      "\n"
+      "Calibration, GPTQ, pruning and mixed precision (llama2.c input only)\n"
+      "  --calib FILE          Calibration text (UTF-8; documents separated by blank\n"
+      "                        lines), tokenized with the model's own tokenizer and run\n"
+      "                        through the f32 model to collect each linear layer's\n"
+      "                        input statistics. Enables GPTQ for --quant q4, Wanda\n"
+      "                        pruning and --bpw. Use text that is not your evaluation\n"
+      "                        text (tools/make-calib-text.sh makes some).\n"
+      "  --calib-tokens N      At most N calibration tokens (2..1000000). Default: ",
+      kDefaultCalibTokens, ".\n"
+      "  --gptq on|off|act-order\n"
+      "                        With --calib: quantize every 4-bit matrix (not the token\n"
+      "                        embedding) with GPTQ error compensation, and make up\n"
+      "                        for pruned weights the same way (SparseGPT-style, on\n"
+      "                        the mask --prune chose). Default: on with --calib.\n"
+      "                        'act-order' quantizes columns by decreasing input\n"
+      "                        energy, with group scales fitted before compensation.\n"
+      "  --prune METHOD        Prune the layers' weight matrices (not the embedding or\n"
+      "                        head) before quantizing:\n"
+      "                          magnitude  the lowest |W| of each output row\n"
+      "                          wanda      the lowest |W| * ||X_j|| (needs --calib)\n"
+      "                          2:4        2 of every 4 weights along the input, by |W|\n"
+      "                          2:4-wanda  2:4 by |W| * ||X_j|| (needs --calib)\n"
+      "                        With --calib, the kept weights compensate (see --gptq).\n"
+      "                        With --quant q4, 2:4 methods also store the 2:4 sparse\n"
+      "                        layout (as --sparse 2:4).\n"
+      "  --sparsity S          Fraction pruned per row by magnitude/wanda, 0 < S < 1\n"
+      "                        (required for them; 2:4 is always 0.5).\n"
+      "  --sparse 2:4          With --quant q4: store the layers' weight matrices 2:4\n"
+      "                        sparse (Q4_G_S24: 3.25 bits/weight, faster\n"
+      "                        decode). Matrices not 2:4 yet are pruned by |W| (or by\n"
+      "                        --prune 2:4 / 2:4-wanda first); kept values get a\n"
+      "                        symmetric 4-bit scale search. Also for --synthetic.\n"
+      "  --bpw B               With --quant q4 and --calib: measure each matrix's\n"
+      "                        sensitivity (KL of the model output on the calibration\n"
+      "                        text with only that matrix at 4 bits) and keep the most\n"
+      "                        sensitive ones at 8 bits while all tensor bytes stay\n"
+      "                        within B bits per parameter. Combines with --keep-8bit\n"
+      "                        (those always stay 8-bit; default none when --bpw is\n"
+      "                        given). Prints the measurements and the choice.\n"
+      "  --distill             With --calib (q4 or q8): after quantization (and pruning),\n"
+      "                        tune the RMSNorm weights and the quantization scales and\n"
+      "                        offsets (codes stay fixed) with Adam so that the model's\n"
+      "                        next-token distribution matches the f32 model's on the\n"
+      "                        calibration text (mean KL). Prints the KL as it goes.\n"
+      "                        After --prune it first tunes the kept f32 weights the\n"
+      "                        same way (pruned ones stay 0). Uses --calib-tokens\n"
+      "                        tokens: give it more (e.g. 65536) to generalize.\n"
+      "  --distill-steps N     Adam steps (2 sequences each). Default: ", DistillOptions{}.steps, "\n"
+      "  --distill-lr X        Peak relative change per step, cosine-decayed. Default: ",
+      DistillOptions{}.learning_rate, "\n"
+      "\n"
       "  -h, --help            Show this help.\n"
       "\n"
       "Progress goes to stderr; a per-tensor table (shape, dtype, bytes, relative RMS\n"
@@ -110,6 +165,11 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   bool vocab_set = false;
   bool seed_set = false;
   bool threads_set = false;
+  bool calib_tokens_set = false;
+  bool gptq_set = false;
+  bool sparsity_set = false;
+  bool distill_set = false;  // --distill-steps or --distill-lr given
+  bool keep_named = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -128,6 +188,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
       o.input = arg;
       continue;
     }
+    if (arg == "--distill") {  // a flag: no value
+      o.distill = true;
+      continue;
+    }
     // The option's value: after '=' or the next argument.
     std::string name = arg;
     std::string value;
@@ -143,7 +207,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
                        name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
                        name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
-                       name == "--seed" || name == "--threads" || name == "--chat-format";
+                       name == "--seed" || name == "--threads" || name == "--chat-format" ||
+                       name == "--calib" || name == "--calib-tokens" || name == "--gptq" || name == "--prune" ||
+                       name == "--sparsity" || name == "--bpw" || name == "--distill-steps" ||
+                       name == "--distill-lr" || name == "--sparse";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -189,14 +256,73 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         return Usage(absl::StrCat("--threads must be an integer in [1, 1024], not '", value, "'"));
       }
       threads_set = true;
+    } else if (name == "--calib") {
+      o.calib = value;
+    } else if (name == "--calib-tokens") {
+      if (!absl::SimpleAtoi(value, &o.calib_tokens) || o.calib_tokens < 2 ||
+          o.calib_tokens > 1000000) {
+        return Usage(absl::StrCat("--calib-tokens must be an integer in [2, 1000000], not '",
+                                  value, "'"));
+      }
+      calib_tokens_set = true;
+    } else if (name == "--gptq") {
+      if (value != "on" && value != "off" && value != "act-order") {
+        return Usage(absl::StrCat("--gptq must be on, off or act-order, not '", value, "'"));
+      }
+      o.convert.gptq = value != "off";
+      o.convert.gptq_act_order = value == "act-order";
+      gptq_set = true;
+    } else if (name == "--prune") {
+      if (value == "magnitude") {
+        o.prune = PruneMethod::kMagnitude;
+      } else if (value == "wanda") {
+        o.prune = PruneMethod::kWanda;
+      } else if (value == "2:4") {
+        o.prune = PruneMethod::k24;
+      } else if (value == "2:4-wanda") {
+        o.prune = PruneMethod::k24Wanda;
+      } else {
+        return Usage(absl::StrCat("--prune must be magnitude, wanda, 2:4 or 2:4-wanda, not '",
+                                  value, "'"));
+      }
+    } else if (name == "--sparsity") {
+      if (!absl::SimpleAtof(value, &o.sparsity) || !(o.sparsity > 0.0f && o.sparsity < 1.0f)) {
+        return Usage(absl::StrCat("--sparsity must be a number with 0 < S < 1, not '", value,
+                                  "'"));
+      }
+      sparsity_set = true;
+    } else if (name == "--distill-steps") {
+      if (!absl::SimpleAtoi(value, &o.distill_options.steps) || o.distill_options.steps < 1 ||
+          o.distill_options.steps > 100000) {
+        return Usage(absl::StrCat("--distill-steps must be an integer in [1, 100000], not '",
+                                  value, "'"));
+      }
+      distill_set = true;
+    } else if (name == "--distill-lr") {
+      if (!absl::SimpleAtod(value, &o.distill_options.learning_rate) ||
+          !(o.distill_options.learning_rate > 0.0 && o.distill_options.learning_rate <= 0.1)) {
+        return Usage(absl::StrCat("--distill-lr must be a number in (0, 0.1], not '", value, "'"));
+      }
+      distill_set = true;
+    } else if (name == "--sparse") {
+      if (value != "2:4") return Usage(absl::StrCat("--sparse must be 2:4, not '", value, "'"));
+      o.convert.sparse_24 = true;
+    } else if (name == "--bpw") {
+      if (!absl::SimpleAtod(value, &o.bpw) || !(o.bpw > 0.0 && o.bpw <= 32.0)) {
+        return Usage(absl::StrCat("--bpw must be a number of bits per weight in (0, 32], not '",
+                                  value, "'"));
+      }
     } else if (name == "--q4-groups") {
-      if (value != "asym" && value != "sym" && value != "sym-maxabs") {
-        return Usage(absl::StrCat("--q4-groups must be asym, sym or sym-maxabs, not '", value, "'"));
+      if (value != "asym" && value != "sym" && value != "sym-maxabs" && value != "sym-compact") {
+        return Usage(absl::StrCat(
+            "--q4-groups must be asym, sym, sym-compact or sym-maxabs, not '", value, "'"));
       }
       o.convert.q4_asymmetric = value == "asym";
+      o.convert.q4_offset_free = value == "sym-compact";
       o.convert.q4_scale_rule = value == "sym-maxabs" ? ScaleRule::kMaxAbs : ScaleRule::kSearch;
       keep_set = true;
     } else if (name == "--keep-8bit") {
+      keep_named = true;
       o.convert.keep_8bit.clear();
       if (value != "none") {
         for (absl::string_view part : absl::StrSplit(value, ',')) {
@@ -243,6 +369,61 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (keep_set && o.convert.quant != QuantMode::kQ4) {
     return Usage("--keep-8bit and --q4-groups only apply to --quant q4");
   }
+  const bool q4 = o.convert.quant == QuantMode::kQ4;
+  const bool has_calib = !o.calib.empty();
+  if (!o.synthetic.empty() && (has_calib || o.prune != PruneMethod::kNone || o.bpw > 0.0)) {
+    return Usage("--calib, --prune and --bpw do not apply to --synthetic models");
+  }
+  if (calib_tokens_set && !has_calib) return Usage("--calib-tokens needs --calib FILE");
+  if (distill_set && !o.distill) return Usage("--distill-steps and --distill-lr need --distill");
+  if (o.distill && o.convert.quant == QuantMode::kF32) {
+    return Usage("--distill tunes quantization scales: use --quant q4 or q8");
+  }
+  if (o.distill && !has_calib) {
+    return Usage("--distill trains on calibration text: add --calib FILE");
+  }
+  if (gptq_set && !q4 && o.prune == PruneMethod::kNone) {
+    return Usage("--gptq only applies to --quant q4 or --prune");
+  }
+  if (gptq_set && o.convert.gptq && !has_calib) {
+    return Usage("--gptq on needs calibration data: add --calib FILE");
+  }
+  if (PruneNeedsCalibration(o.prune) && !has_calib) {
+    return Usage(absl::StrCat("--prune ", PruneMethodName(o.prune),
+                              " scores weights with activation norms: add --calib FILE"));
+  }
+  const bool structured = o.prune == PruneMethod::k24 || o.prune == PruneMethod::k24Wanda;
+  if (sparsity_set && o.prune == PruneMethod::kNone) {
+    return Usage("--sparsity needs --prune magnitude or --prune wanda");
+  }
+  if (sparsity_set && structured && o.sparsity != 0.5f) {
+    return Usage("2:4 pruning is always 50% sparse: drop --sparsity");
+  }
+  if (structured) o.sparsity = 0.5f;
+  // 2:4 with 4-bit weights: store the layers' matrices in the sparse layout.
+  if (structured && q4) o.convert.sparse_24 = true;
+  if (!sparsity_set && !structured && o.prune != PruneMethod::kNone) {
+    return Usage(absl::StrCat("--prune ", PruneMethodName(o.prune), " needs --sparsity S"));
+  }
+  if (o.convert.sparse_24) {
+    if (!q4) return Usage("--sparse 2:4 needs --quant q4");
+    if (o.prune == PruneMethod::kMagnitude || o.prune == PruneMethod::kWanda) {
+      return Usage("--sparse 2:4 combines with --prune 2:4 or 2:4-wanda only");
+    }
+  }
+  if (o.bpw > 0.0 && !q4) return Usage("--bpw only applies to --quant q4");
+  if (o.bpw > 0.0 && !has_calib) {
+    return Usage("--bpw measures sensitivities on calibration text: add --calib FILE");
+  }
+  // --bpw decides what stays 8-bit; only tensors named explicitly are forced.
+  if (o.bpw > 0.0 && !keep_named) o.convert.keep_8bit.clear();
+  if (has_calib && !q4 && o.prune == PruneMethod::kNone && !o.distill) {
+    return Usage("--calib is used by --quant q4 (GPTQ, --bpw), --prune and --distill only");
+  }
+  if (o.convert.q4_offset_free && o.distill) {
+    return Usage("--distill cannot tune --q4-groups sym-compact yet (use sym or asym)");
+  }
+  if (!has_calib) o.convert.gptq = false;
   return o;
 }
 
@@ -252,9 +433,29 @@ std::string OptionsForProvenance(const CliOptions& o) {
     absl::StrAppend(&s, " --group-size ", o.convert.group_size, " --q4-groups ",
                     o.convert.q4_asymmetric                          ? "asym"
                     : o.convert.q4_scale_rule == ScaleRule::kMaxAbs ? "sym-maxabs"
+                    : o.convert.q4_offset_free                       ? "sym-compact"
                                                                       : "sym",
                     " --keep-8bit ",
                     o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));
+  }
+  if (!o.calib.empty()) {
+    absl::StrAppend(&s, " --calib ", o.calib, " --calib-tokens ", o.calib_tokens);
+    if (o.convert.quant == QuantMode::kQ4 || o.prune != PruneMethod::kNone) {
+      absl::StrAppend(&s, " --gptq ",
+                      !o.convert.gptq ? "off" : o.convert.gptq_act_order ? "act-order" : "on");
+    }
+  }
+  if (o.prune != PruneMethod::kNone) {
+    absl::StrAppend(&s, " --prune ", PruneMethodName(o.prune));
+    if (o.prune == PruneMethod::kMagnitude || o.prune == PruneMethod::kWanda) {
+      absl::StrAppend(&s, " --sparsity ", o.sparsity);
+    }
+  }
+  if (o.convert.sparse_24) absl::StrAppend(&s, " --sparse 2:4");
+  if (o.bpw > 0.0) absl::StrAppend(&s, " --bpw ", o.bpw);
+  if (o.distill) {
+    absl::StrAppend(&s, " --distill --distill-steps ", o.distill_options.steps, " --distill-lr ",
+                    o.distill_options.learning_rate);
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);
   if (!o.chat_format.empty()) absl::StrAppend(&s, " --chat-format ", o.chat_format);

@@ -6,6 +6,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/convert/calibration.h"
+#include "tools/convert/distill.h"
+#include "tools/convert/compress_model.h"
 #include "tools/convert/convert_tensors.h"
 
 namespace kite::convert {
@@ -29,6 +32,16 @@ struct CliOptions {
   /// --vocab-only: write only the tokenizer of INPUT (a GGUF file, a tokenizer.json or a
   /// folder holding one) into a .kite file with no weights.
   bool vocab_only = false;
+  /// --calib FILE: calibration text (GPTQ, Wanda, --bpw); empty when not given.
+  std::string calib;
+  size_t calib_tokens = kDefaultCalibTokens;  ///< --calib-tokens N
+  PruneMethod prune = PruneMethod::kNone;     ///< --prune METHOD
+  float sparsity = 0.0f;  ///< --sparsity S (unstructured pruning); 0.5 for 2:4
+  double bpw = 0.0;       ///< --bpw B: mixed-precision budget; 0 when not given
+  /// --distill: after quantization, tune norm weights and quantization scales towards the
+  /// f32 model on the --calib text (distill.h).
+  bool distill = false;
+  DistillOptions distill_options;  ///< --distill-steps N, --distill-lr X
 };
 
 /// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".

@@ -9,6 +9,11 @@
 #include "absl/strings/string_view.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "tools/convert/calibration.h"
+#include "tools/convert/compress_model.h"
+#include "tools/convert/gptq.h"
+#include "tools/convert/prune.h"
 #include "tools/convert/quantize.h"
 
 namespace kite::convert {
@@ -28,6 +33,7 @@ DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
   for (const std::string& name : options.keep_8bit) {
     if (name == source.name) return DType::kQ8C;
   }
+  if (options.sparse_24 && IsPrunableWeight(source.name, source.shape)) return DType::kQ4GS24;
   return DType::kQ4G;
 }
 
@@ -35,11 +41,27 @@ namespace {
 
 // Repacks a row-group Q4 matrix (group 32) into Q4_R16_G32: unsigned nibbles u = q + 8,
 // scale d, offset o = min - 8 d (so that w = d u + o), then the kernels' block order.
+// With `offset_free`, symmetric matrices (no mins) go to Q4_R16_G32_S instead.
 // Returns the packed bytes; *restored gets the weights the packed form holds.
-std::vector<uint8_t> PackForKernels(const Q4Matrix& q, std::vector<float>* restored) {
+std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
+                                    std::vector<float>* restored) {
   const uint64_t groups = q.groups();
   const uint64_t padded = groups * 32;
   std::vector<uint8_t> u(q.rows * padded);
+  if (offset_free && q.mins.empty()) {
+    // Symmetric groups: the offset-free Q4_R16_G32_S, w = d * u + (-8 d).
+    for (uint64_t i = 0; i < q.rows * padded; ++i) {
+      const uint8_t byte = q.data[i / 2];
+      u[i] = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+    }
+    std::vector<uint8_t> packed(kernels::Q4R16SPackedBytes(q.rows, q.cols));
+    kernels::PackQ4R16S(q.rows, q.cols, u.data(), q.scales.data(), packed.data());
+    restored->resize(q.rows * q.cols);
+    for (uint64_t r = 0; r < q.rows; ++r) {
+      kernels::DequantizeQ4R16SRow(q.cols, packed.data(), r, restored->data() + r * q.cols);
+    }
+    return packed;
+  }
   std::vector<uint16_t> o(q.rows * groups);
   for (uint64_t r = 0; r < q.rows; ++r) {
     for (uint64_t c = 0; c < padded; ++c) {
@@ -68,7 +90,8 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, std::vector<float>* resto
 }  // namespace
 
 absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
-                                         const ConvertOptions& options) {
+                                         const ConvertOptions& options,
+                                         std::vector<float>* restored_out) {
   auto fail = [&](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat("tensor \"", source.name, "\": ", what));
   };
@@ -92,6 +115,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     out.layout = Layout::kRowMajor;
     out.data.resize(source.data.size() * sizeof(float));
     std::memcpy(out.data.data(), source.data.data(), out.data.size());
+    if (restored_out != nullptr) *restored_out = source.data;
     return out;
   }
 
@@ -106,26 +130,72 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     std::memcpy(out.data.data(), q->data.data(), out.data.size());
     out.scales.resize(q->scales.size() * sizeof(float));
     std::memcpy(out.scales.data(), q->scales.data(), out.scales.size());
+    if (restored_out != nullptr) *restored_out = restored;
     return out;
   }
 
-  absl::StatusOr<Q4Matrix> q =
-      options.q4_asymmetric
-          ? QuantizeQ4GAsymmetric(source.data.data(), source.shape[0], source.shape[1],
-                                  options.group_size)
-          : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1], options.group_size,
-                        options.q4_scale_rule);
+  if (out.dtype == DType::kQ4GS24) {
+    const size_t rows = source.shape[0], cols = source.shape[1];
+    std::vector<float> w = source.data;
+    if (!kernels::IsTwoFourSparse(rows, cols, w.data())) {
+      const LinearInputStats* s =
+          options.calibration != nullptr ? options.calibration->Find(source.name) : nullptr;
+      std::vector<float> norms;
+      if (s != nullptr && s->cols == cols) norms = s->ColumnNorms();
+      Prune24(w.data(), rows, cols, norms.empty() ? nullptr : norms.data());
+    }
+    out.data.resize(kernels::Q4S24PackedBytes(rows, cols));
+    if (!kernels::PackQ4S24(rows, cols, w.data(), out.data.data())) {
+      return fail("has a non-finite value");
+    }
+    out.layout = Layout::kQ4S24R16G64;
+    out.group_size = 64;
+    std::vector<float> restored(rows * cols);
+    for (size_t r = 0; r < rows; ++r) {
+      kernels::DequantizeQ4S24Row(cols, out.data.data(), r, restored.data() + r * cols);
+    }
+    // Against the source: the error counts pruning and quantization.
+    out.quant_rel_rms_error = static_cast<float>(
+        RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    if (restored_out != nullptr) *restored_out = std::move(restored);
+    return out;
+  }
+
+  const LinearInputStats* stats =
+      options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
+          ? options.calibration->Find(source.name)
+          : nullptr;
+  absl::StatusOr<Q4Matrix> q;
+  if (stats != nullptr && stats->cols == source.shape[1]) {
+    GptqOptions gptq;
+    gptq.group_size = options.group_size;
+    gptq.asymmetric = options.q4_asymmetric;
+    gptq.scale_rule = options.q4_scale_rule;
+    gptq.keep_zeros = options.gptq_keep_zeros;
+    gptq.act_order = options.gptq_act_order;
+    q = QuantizeQ4GGptq(source.data.data(), source.shape[0], source.shape[1], stats->xtx.data(),
+                        gptq);
+  } else {
+    q = options.q4_asymmetric
+            ? QuantizeQ4GAsymmetric(source.data.data(), source.shape[0], source.shape[1],
+                                    options.group_size)
+            : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1],
+                          options.group_size, options.q4_scale_rule);
+  }
   if (!q.ok()) return fail(q.status().message());
   out.group_size = options.group_size;
   if (options.q4_packed && options.group_size == 32) {
     std::vector<float> restored;
-    out.data = PackForKernels(*q, &restored);
-    out.layout = Layout::kQ4R16G32;
+    const bool offset_free = options.q4_offset_free && q->mins.empty();
+    out.data = PackForKernels(*q, offset_free, &restored);
+    out.layout = offset_free ? Layout::kQ4R16G32S : Layout::kQ4R16G32;
     out.quant_rel_rms_error = static_cast<float>(
         RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    if (restored_out != nullptr) *restored_out = std::move(restored);
     return out;
   }
   const std::vector<float> restored = DequantizeQ4G(*q);
+  if (restored_out != nullptr) *restored_out = restored;
   out.layout = Layout::kQ4RowGroups;
   out.quant_rel_rms_error = static_cast<float>(
       RelativeRmsError(source.data.data(), restored.data(), restored.size()));
@@ -143,6 +213,9 @@ absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
                                                        ConvertProgress* progress) {
   if (options.quant == QuantMode::kQ4) {
     if (absl::Status s = ValidateGroupSize(options.group_size); !s.ok()) return s;
+  }
+  if (options.sparse_24 && options.quant != QuantMode::kQ4) {
+    return absl::InvalidArgumentError("2:4 sparse storage needs q4 mode");
   }
   std::vector<KiteTensor> out;
   const size_t total = source->tensors.size();

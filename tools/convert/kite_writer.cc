@@ -267,7 +267,18 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
         }
         return absl::OkStatus();
       }
-      if (t.layout != Layout::kQ4RowGroups) return fail("Q4_G tensors must be Q4_ROW_GROUPS or Q4_R16_G32");
+      if (t.layout == Layout::kQ4R16G32S) {
+        if (t.group_size != 32) return fail("Q4_R16_G32_S tensors need group size 32");
+        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 288;
+        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                      t.data.size(), bytes));
+        }
+        return absl::OkStatus();
+      }
+      if (t.layout != Layout::kQ4RowGroups) {
+        return fail("Q4_G tensors must be Q4_ROW_GROUPS, Q4_R16_G32 or Q4_R16_G32_S");
+      }
       if (t.group_size == 0 || t.group_size % 2 != 0) return fail("group size must be even");
       const uint64_t groups = (cols + t.group_size - 1) / t.group_size;
       const uint64_t data = rows * groups * t.group_size / 2;
@@ -278,6 +289,17 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
       }
       if (!t.mins.empty() && t.mins.size() != scales) {
         return fail(absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales));
+      }
+      return absl::OkStatus();
+    }
+    case DType::kQ4GS24: {
+      if (t.layout != Layout::kQ4S24R16G64) return fail("Q4_G_S24 tensors must be Q4S24_R16_G64");
+      if (t.group_size != 64) return fail("Q4S24_R16_G64 tensors need group size 64");
+      if (t.shape.size() != 2) return fail("Q4_G_S24 tensors must be matrices");
+      const uint64_t bytes = (rows + 15) / 16 * ((cols + 63) / 64) * 416;
+      if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+        return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                    t.data.size(), bytes));
       }
       return absl::OkStatus();
     }

@@ -9,14 +9,18 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/convert/calibration.h"
 #include "tools/convert/chat_detect.h"
 #include "tools/convert/cli_options.h"
+#include "tools/convert/compress_model.h"
 #include "tools/convert/convert_tensors.h"
-#include "tools/convert/hf_model.h"
+#include "tools/convert/distill.h"
 #include "tools/convert/gguf_model.h"
 #include "tools/convert/gguf_reader.h"
+#include "tools/convert/hf_model.h"
 #include "tools/convert/hf_tokenizer.h"
 #include "tools/convert/input_files.h"
 #include "tools/convert/kite_writer.h"
@@ -422,6 +426,15 @@ int Run(const std::vector<std::string>& args) {
   absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
   if (!format.ok()) return Fail(format.status());
   if (options.vocab_only) return RunVocabOnly(options, *format);
+  const bool compresses = !options.calib.empty() || options.prune != PruneMethod::kNone ||
+                          options.bpw > 0.0 || options.distill;
+  if (compresses && *format != InputFormat::kLlama2c) {
+    // Calibration runs the source through the float forward pass, which is wired to the
+    // llama2.c reader only so far; refuse rather than ignore the options.
+    return Fail(absl::UnimplementedError(
+        "--calib, --prune, --bpw and --distill work on llama2.c checkpoints only for now; "
+        "convert this GGUF / Hugging Face input without them"));
+  }
   if (*format == InputFormat::kGguf) return RunGguf(options);
   if (*format == InputFormat::kHuggingFaceDir) return RunHuggingFace(options);
   if (*format != InputFormat::kLlama2c) return Fail(UnsupportedInput(options.input, *format));
@@ -463,6 +476,68 @@ int Run(const std::vector<std::string>& args) {
   recorded.tokenizer = BaseName(options.tokenizer);
   model.provenance.options = OptionsForProvenance(recorded);
 
+  // Calibration, pruning and the mixed-precision choice, all on the f32 source.
+  CalibrationStats calibration;
+  std::vector<std::vector<int32_t>> calib_sequences;
+  if (!options.calib.empty()) {
+    absl::StatusOr<std::string> text = ReadTextFile(options.calib);
+    if (!text.ok()) return Fail(text.status());
+    absl::StatusOr<std::vector<std::vector<int32_t>>> sequences = TokenizeCalibrationText(
+        *text, *tokenizer, source->config.max_seq_len, options.calib_tokens);
+    if (!sequences.ok()) return Fail(sequences.status());
+    calib_sequences = std::move(*sequences);
+    size_t tokens = 0;
+    for (const auto& seq : calib_sequences) tokens += seq.size();
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<CalibrationStats> stats = Calibrate(*source, calib_sequences);
+    if (!stats.ok()) return Fail(stats.status());
+    calibration = std::move(*stats);
+    std::fprintf(stderr, "calibration: %zu tokens in %zu sequences from %s (%.1f s)\n", tokens,
+                 calib_sequences.size(), options.calib.c_str(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (options.convert.quant == QuantMode::kQ4 && options.convert.gptq) {
+      options.convert.calibration = &calibration;
+    }
+  }
+  // --distill's teacher: the f32 weights before pruning and quantization.
+  SourceModel teacher;
+  if (options.distill) teacher = *source;
+  if (options.prune != PruneMethod::kNone) {
+    const bool compensate = !options.calib.empty() && options.convert.gptq;
+    absl::StatusOr<double> zeros =
+        PruneModel(&*source, options.prune, options.sparsity,
+                   options.calib.empty() ? nullptr : &calibration, compensate);
+    if (!zeros.ok()) return Fail(zeros.status());
+    std::fprintf(stderr, "pruned (%s%s): %.2f%% of the layers' weights are zero\n",
+                 PruneMethodName(options.prune), compensate ? ", compensated" : "",
+                 100.0 * *zeros);
+    options.convert.gptq_keep_zeros = true;
+  }
+  if (options.bpw > 0.0) {
+    std::fprintf(stderr, "measuring sensitivities for --bpw %g ...\n", options.bpw);
+    absl::StatusOr<std::vector<TensorSensitivity>> chosen =
+        ChooseMixedPrecision(*source, options.convert, calib_sequences, options.bpw);
+    if (!chosen.ok()) return Fail(chosen.status());
+    std::fputs(FormatSensitivities(*chosen).c_str(), stdout);
+    options.convert.keep_8bit.clear();
+    for (const TensorSensitivity& t : *chosen) {
+      if (t.chosen_8bit) options.convert.keep_8bit.push_back(t.name);
+    }
+  }
+  if (options.distill && options.prune != PruneMethod::kNone) {
+    // Pruning removed weights: first let the kept f32 weights make up for them.
+    const DistillOptions& d = options.distill_options;
+    std::fprintf(stderr, "distilling the pruned f32 weights: %zu steps, lr %g\n", d.steps,
+                 d.learning_rate);
+    absl::StatusOr<DistillReport> tuned = DistillSourceWeights(
+        teacher, calib_sequences, d, &*source, [](size_t step, size_t total, double kl) {
+          std::fprintf(stderr, "  step %zu/%zu  KL %.5f\n", step, total, kl);
+        });
+    if (!tuned.ok()) return Fail(tuned.status());
+    std::fprintf(stderr, "tuned %zu weights in %.1f s: KL on the calibration text %.5f -> %.5f\n",
+                 tuned->parameters, tuned->seconds, tuned->kl_before, tuned->kl_after);
+  }
+
   ProgressPrinter progress;
   absl::StatusOr<std::vector<KiteTensor>> tensors =
       ConvertTensors(&*source, options.convert, &progress);
@@ -471,6 +546,21 @@ int Run(const std::vector<std::string>& args) {
     return Fail(tensors.status());
   }
   model.tensors = std::move(*tensors);
+  if (options.distill) {
+    const DistillOptions& d = options.distill_options;
+    std::fprintf(stderr, "distilling: %zu steps, lr %g, against the f32 model on %s\n", d.steps,
+                 d.learning_rate, options.calib.c_str());
+    absl::StatusOr<DistillReport> distilled = DistillStoredTensors(
+        teacher, calib_sequences, d, &model.tensors, [](size_t step, size_t total, double kl) {
+          std::fprintf(stderr, "  step %zu/%zu  KL %.5f\n", step, total, kl);
+        });
+    if (!distilled.ok()) return Fail(distilled.status());
+    std::fprintf(stderr,
+                 "distilled %zu values in %.1f s: KL on the calibration text %.5f -> %.5f%s\n",
+                 distilled->parameters, distilled->seconds, distilled->kl_before,
+                 distilled->kl_after,
+                 distilled->kl_after < distilled->kl_before ? "" : " (no gain: kept as quantized)");
+  }
 
   std::fprintf(stderr, "writing %s\n", options.output.c_str());
   absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);

@@ -17,6 +17,10 @@
 namespace kite::kernels {
 namespace {
 
+// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym, o = -8 d).
+template <bool kSym>
+constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+
 // Tokens sharing one pass over a half block (prefill): the half block's 8 unpacked weight
 // vectors stay in registers for all of them (4 measured best; the token-interleaved order
 // of the VNNI variants makes GCC reassociate the int16 sums and spill here).
@@ -70,6 +74,7 @@ inline void StoreRows(float* y, __m256 v, size_t n) {
 // One token (decode): both 8-row halves in the same pass, so every block is read once
 // from memory, with separate chains per half and for the scale and offset terms. Prefetches
 // the block row `next` when not null.
+template <bool kSym>
 void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
                    const int32_t* xsum, float* y, size_t block_rows, const uint8_t* next) {
   const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
@@ -77,8 +82,8 @@ void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const floa
   __m256 acc_d[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   __m256 acc_o[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ4R16BlockBytes;
-    if (next != nullptr) PrefetchBlock(next + g * kQ4R16BlockBytes);
+    const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
+    if (next != nullptr) PrefetchBlock(next + g * kBlockBytesOf<kSym>);
     const int8_t* xg = x + g * kQ4R16GroupSize;
     __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // int16 pair sums
 #pragma GCC unroll 4
@@ -101,8 +106,9 @@ void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const floa
     for (size_t h = 0; h < 2; ++h) {
       const __m256 d = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
+      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
+                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                 blk + kQ4R16OffsetsOffset + h * 16)));
       const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(s[h], ones));
       acc_d[h] = _mm256_fmadd_ps(_mm256_mul_ps(dot, xs), d, acc_d[h]);
       acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
@@ -116,7 +122,7 @@ void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const floa
 
 // y[t][r] for T tokens and the 8 rows of half `h` of one block; `n` rows (<= 8) stored.
 // Prefetches the block row `next` when not null.
-template <size_t T>
+template <bool kSym, size_t T>
 void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
                    const float* xscale, const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
@@ -132,8 +138,8 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
     ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
     for (size_t g = 0; g < gn; ++g) {
-      const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
-      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kQ4R16BlockBytes);
+      const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
+      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kBlockBytesOf<kSym>);
       // Slice p (64 bytes) holds per row columns p*4..p*4+3 (low nibbles) and
       // 16+p*4..16+p*4+3 (high nibbles); rows 8h..8h+7 are its bytes [32h, 32h + 32).
       __m256i lo[4], hi[4];
@@ -146,8 +152,9 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
       }
       const __m256 d = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
+      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
+                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+                                 blk + kQ4R16OffsetsOffset + h * 16)));
 #pragma GCC unroll 4
       for (size_t t = 0; t < T; ++t) {
         const int8_t* x = xq + t * x_stride + (g0 + g) * kQ4R16GroupSize;
@@ -170,21 +177,20 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
   for (size_t t = 0; t < T; ++t) StoreRows(y + t * y_stride, acc[t], n);
 }
 
-template <size_t T>
+template <bool kSym, size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t block_rows,
                const uint8_t* next) {
-  HalfBlockTile<T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8,
+  HalfBlockTile<kSym, T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8,
                    next);
   if (block_rows > 8) {
     const size_t n = block_rows - 8 < 8 ? block_rows - 8 : 8;
-    HalfBlockTile<T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n, nullptr);
+    HalfBlockTile<kSym, T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n, nullptr);
   }
 }
 
-}  // namespace
-
-void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+template <bool kSym>
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
@@ -192,14 +198,14 @@ void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
   const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const size_t x_stride = groups * kQ4R16GroupSize;
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
+    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
     const size_t block_rows = rows - b * kQ4R16BlockRows;
     float* yb = y + b * kQ4R16BlockRows;
     // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + groups * kQ4R16BlockBytes : nullptr;
+    const uint8_t* next = b + 1 < blocks ? wb + groups * kBlockBytesOf<kSym> : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+      BlockTile<kSym, kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
                             yb + t * y_stride, y_stride, block_rows, t == 0 ? next : nullptr);
     }
     const int8_t* xt = xq + t * x_stride;
@@ -209,12 +215,26 @@ void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
     const uint8_t* pf = t == 0 ? next : nullptr;
     switch (m - t) {
       case 0: break;
-      case 1: BlockOneToken(groups, wb, xt, st, ct, yt, block_rows, pf); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
+      case 1: BlockOneToken<kSym>(groups, wb, xt, st, ct, yt, block_rows, pf); break;
+      case 2: BlockTile<kSym, 2>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
+      case 3: BlockTile<kSym, 3>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
       default: assert(false);
     }
   }
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                   size_t y_stride) {
+  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16s_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                   size_t y_stride) {
+  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -17,6 +17,10 @@
 namespace kite::kernels {
 namespace {
 
+// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym, o = -8 d).
+template <bool kSym>
+constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+
 // Tokens sharing one pass over a row block's weights: each 64-byte weight slice is
 // unpacked once for all of them (prefill), and their 8 dot-product chains interleave.
 // 8 accumulators + 8 dot products + weights and constants fit the 32 zmm registers
@@ -65,7 +69,7 @@ inline void PrefetchBlock(const uint8_t* blk) {
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
 // When `next` is not null, also prefetches that block row (the next one), so its first
 // pass does not wait for memory.
-template <size_t T>
+template <bool kSym, size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
                const uint8_t* next) {
@@ -90,8 +94,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
     }
     for (size_t g = 0; g < gn; ++g) {
-      const uint8_t* blk = wb + (g0 + g) * kQ4R16BlockBytes;
-      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kQ4R16BlockBytes);
+      const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
+      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kBlockBytesOf<kSym>);
       const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
       __m512i s[T];
 #pragma GCC unroll 8
@@ -112,8 +116,9 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
-      const __m512 o = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+      const __m512 o = kSym ? _mm512_mul_ps(d, _mm512_set1_ps(-8.0f))
+                           : _mm512_cvtph_ps(_mm256_loadu_si256(
+                                 reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
         const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
@@ -127,9 +132,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
-}  // namespace
-
-void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+template <bool kSym>
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                                size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
@@ -138,16 +142,16 @@ void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8
   const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const size_t x_stride = groups * kQ4R16GroupSize;
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
+    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
     const size_t block_rows = rows - b * kQ4R16BlockRows;
     const __mmask16 mask = block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
                                             : static_cast<__mmask16>((1u << block_rows) - 1u);
     float* yb = y + b * kQ4R16BlockRows;
     // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + groups * kQ4R16BlockBytes : nullptr;
+    const uint8_t* next = b + 1 < blocks ? wb + groups * kBlockBytesOf<kSym> : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+      BlockTile<kSym, kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
                             yb + t * y_stride, y_stride, mask, t == 0 ? next : nullptr);
     }
     const int8_t* xt = xq + t * x_stride;
@@ -157,16 +161,30 @@ void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8
     const uint8_t* pf = t == 0 ? next : nullptr;
     switch (m - t) {
       case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 4: BlockTile<4>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 5: BlockTile<5>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 6: BlockTile<6>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 7: BlockTile<7>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 1: BlockTile<kSym, 1>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 2: BlockTile<kSym, 2>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 3: BlockTile<kSym, 3>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 4: BlockTile<kSym, 4>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 5: BlockTile<kSym, 5>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 6: BlockTile<kSym, 6>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
+      case 7: BlockTile<kSym, 7>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
       default: assert(false);
     }
   }
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                   size_t y_stride) {
+  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16s_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                   size_t y_stride) {
+  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -31,15 +31,17 @@ size_t Q4R16PackedBytes(size_t rows, size_t cols) {
   return CeilDiv(rows, kQ4R16BlockRows) * CeilDiv(cols, kQ4R16GroupSize) * kQ4R16BlockBytes;
 }
 
-void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
-               uint8_t* out) {
-  assert(u != nullptr && d != nullptr && o != nullptr && out != nullptr);
+namespace {
+
+// Packs into blocks of `block_bytes`: Q4_R16_G32 (o given) or Q4_R16_G32_S (o null).
+void Pack(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
+          uint8_t* out, size_t block_bytes) {
   const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
   const size_t padded_cols = groups * kQ4R16GroupSize;
   const size_t blocks = CeilDiv(rows, kQ4R16BlockRows);
   for (size_t b = 0; b < blocks; ++b) {
     for (size_t g = 0; g < groups; ++g) {
-      uint8_t* blk = out + (b * groups + g) * kQ4R16BlockBytes;
+      uint8_t* blk = out + (b * groups + g) * block_bytes;
       for (size_t rr = 0; rr < kQ4R16BlockRows; ++rr) {
         const size_t r = b * kQ4R16BlockRows + rr;
         for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
@@ -58,10 +60,46 @@ void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, co
           }
         }
         const uint16_t dh = r < rows ? d[r * groups + g] : 0;
-        const uint16_t oh = r < rows ? o[r * groups + g] : 0;
         StoreHalf(blk + kQ4R16ScalesOffset + 2 * rr, dh);
-        StoreHalf(blk + kQ4R16OffsetsOffset + 2 * rr, oh);
+        if (o != nullptr) StoreHalf(blk + kQ4R16OffsetsOffset + 2 * rr, r < rows ? o[r * groups + g] : 0);
       }
+    }
+  }
+}
+
+}  // namespace
+
+void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
+               uint8_t* out) {
+  assert(u != nullptr && d != nullptr && o != nullptr && out != nullptr);
+  Pack(rows, cols, u, d, o, out, kQ4R16BlockBytes);
+}
+
+size_t Q4R16SPackedBytes(size_t rows, size_t cols) {
+  return CeilDiv(rows, kQ4R16BlockRows) * CeilDiv(cols, kQ4R16GroupSize) * kQ4R16SBlockBytes;
+}
+
+void PackQ4R16S(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out) {
+  assert(u != nullptr && d != nullptr && out != nullptr);
+  Pack(rows, cols, u, d, nullptr, out, kQ4R16SBlockBytes);
+}
+
+void DequantizeQ4R16SRow(size_t cols, const uint8_t* packed, size_t row, float* out) {
+  assert(packed != nullptr && out != nullptr);
+  const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
+  const size_t b = row / kQ4R16BlockRows;
+  const size_t rr = row % kQ4R16BlockRows;
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* blk = packed + (b * groups + g) * kQ4R16SBlockBytes;
+    const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
+    const float o = -8.0f * d;
+    for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
+      const size_t col = g * kQ4R16GroupSize + c;
+      if (col >= cols) break;
+      const uint8_t byte = blk[NibbleByte(rr, c)];
+      const uint8_t v =
+          IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
+      out[col] = d * static_cast<float>(v) + o;
     }
   }
 }

@@ -31,4 +31,15 @@ void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, ui
 /// Writes `cols` floats. Pure; thread-safe.
 void DequantizeQ4R16Row(size_t cols, const uint8_t* packed, size_t row, float* out);
 
+/// Bytes of a rows x cols matrix in the offset-free Q4_R16_G32_S:
+/// ceil(rows/16) * ceil(cols/32) * 288.
+size_t Q4R16SPackedBytes(size_t rows, size_t cols);
+
+/// PackQ4R16 for Q4_R16_G32_S: the same nibbles and scales, no offsets (the weight is
+/// d * (u - 8)). `out`: Q4R16SPackedBytes(rows, cols) bytes, fully written.
+void PackQ4R16S(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out);
+
+/// DequantizeQ4R16Row for Q4_R16_G32_S: out[k] = d * u + o with o = -8 d, in f32.
+void DequantizeQ4R16SRow(size_t cols, const uint8_t* packed, size_t row, float* out);
+
 }  // namespace kite::kernels

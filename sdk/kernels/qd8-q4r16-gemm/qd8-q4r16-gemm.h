@@ -17,6 +17,9 @@ inline constexpr size_t kQ4R16BlockBytes = 320;
 /// Byte offsets of the scales and offsets inside a block.
 inline constexpr size_t kQ4R16ScalesOffset = 256;
 inline constexpr size_t kQ4R16OffsetsOffset = 288;
+/// Bytes per 16 x 32 block of the offset-free layout Q4_R16_G32_S: the same 256 bytes of
+/// nibbles and 16 f16 scales, no offsets (w = d * (u - 8)).
+inline constexpr size_t kQ4R16SBlockBytes = 288;
 
 /// y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_{j<32} u[r][g][j] * xq[t][g][j]
 ///                                 + o[r][g] * xsum[t][g])
@@ -63,5 +66,20 @@ void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t*
 void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                                size_t y_stride);
+
+/// The same product for the offset-free layout Q4_R16_G32_S (blocks of kQ4R16SBlockBytes,
+/// W[r][k] = d * (u - 8), i.e. o = -8 d): same arguments and guarantees as above, with `w`
+/// ceil(rows / 16) * groups * 288 bytes. One function per variant, as above.
+void qd8_q4r16s_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
+void qd8_q4r16s_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride);
+void qd8_q4r16s_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                             size_t y_stride);
+void qd8_q4r16s_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                                const int8_t* xq, const float* xscale, const int32_t* xsum,
+                                float* y, size_t y_stride);
 
 }  // namespace kite::kernels

@@ -7,8 +7,13 @@
 
 namespace kite::kernels {
 
-void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                        const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+namespace {
+
+// kSym: the offset-free layout Q4_R16_G32_S (288-byte blocks, o = -8 d).
+template <bool kSym>
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+  constexpr size_t kBlockBytes = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -18,7 +23,7 @@ void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, 
       const size_t rr = r % kQ4R16BlockRows;
       float acc = 0.0f;
       for (size_t g = 0; g < groups; ++g) {
-        const uint8_t* blk = w + (block * groups + g) * kQ4R16BlockBytes;
+        const uint8_t* blk = w + (block * groups + g) * kBlockBytes;
         const int8_t* x = xq + (t * groups + g) * kQ4R16GroupSize;
         int32_t dot = 0;
         for (size_t p = 0; p < 4; ++p) {
@@ -30,15 +35,30 @@ void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, 
           }
         }
         const uint8_t* dp = blk + kQ4R16ScalesOffset + 2 * rr;
-        const uint8_t* op = blk + kQ4R16OffsetsOffset + 2 * rr;
         const float d = HalfToFloat(static_cast<uint16_t>(dp[0] | (dp[1] << 8)));
-        const float o = HalfToFloat(static_cast<uint16_t>(op[0] | (op[1] << 8)));
+        float o = -8.0f * d;
+        if (!kSym) {
+          const uint8_t* op = blk + kQ4R16OffsetsOffset + 2 * rr;
+          o = HalfToFloat(static_cast<uint16_t>(op[0] | (op[1] << 8)));
+        }
         const size_t tg = t * groups + g;
         acc += xscale[tg] * (d * static_cast<float>(dot) + o * static_cast<float>(xsum[tg]));
       }
       y[t * y_stride + r] = acc;
     }
   }
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                        const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16s_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -1,0 +1,163 @@
+// qd8-q4s24-gemm with AVX-512 VNNI: one zmm lane per row of a 16-row block. Instead of
+// expanding the 2:4 weights to dense, vpshufb gathers for every row the activations its
+// kept values multiply (the positions are the shuffle indices), so each 64-byte slice of
+// kept values feeds one vpdpbusd. Compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512vnni -mfma -mf16c.
+//
+// Numerics. vpdpbusd multiplies unsigned by signed bytes, and both operands are signed
+// here, so the activations are biased to a = xq + 128 (xq ^ 0x80, exact for -128 too) and
+// the weights enter as b = 16 q (nibble u in the high half of the byte, xor 0x80 = 16u -
+// 128): sum a*b = 16 sum q*xq + 2048 sum q. The second term depends on the weights only and
+// is subtracted once per block for all tokens. |16 sum q*xq| <= 16 * 16 * 8 * 128 < 2^22.
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_ps()
+// (GCC PR 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cassert>
+
+#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+
+namespace kite::kernels {
+namespace {
+
+// Tokens sharing one pass over a row block's weights (prefill): the unpacked weights and
+// shuffle indices of a sub-block are built once for all of them.
+constexpr size_t kTokenTile = 8;
+
+// Dot products start from the bits of 1.5 * 2^23 (minus the weight-only term): the final
+// int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
+constexpr int32_t kMagicBits = 0x4B400000;
+constexpr float kMagic = 12582912.0f;
+
+// vpternlogd immediates: (a & b) ^ c and (a & b) | c.
+constexpr int kAndXor = 0x6A;
+constexpr int kAndOr = 0xEA;
+
+// Prefetches the 7 cache lines of one 416-byte block (wherever it starts).
+inline void PrefetchBlock(const uint8_t* blk) {
+  const char* p = reinterpret_cast<const char*>(blk);
+  for (size_t i = 0; i < kQ4S24BlockBytes; i += 64) _mm_prefetch(p + i, _MM_HINT_T0);
+}
+
+// acc[t] += xscale[t][g] * d16 * (16 * dot of sub-block `sb` with group g of token t), for
+// T tokens and the 16 rows of a block.
+template <size_t T>
+inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* xq,
+                     const float* xscale, __m512 d16, __m512* acc) {
+  const __m512i hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i pos_mask = _mm512_set1_epi8(0x03);
+  // Shuffle index offsets: slice s covers quads 2(s%2) and 2(s%2)+1 of its 16-column half:
+  // byte j of a row's dword indexes 8 (s % 2) + 4 (j / 2) + position.
+  const __m512i off_even = _mm512_set1_epi32(0x04040000);
+  const __m512i off_odd = _mm512_set1_epi32(0x0C0C0808);
+  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
+  const __m512 magic = _mm512_set1_ps(kMagic);
+  const size_t x_stride = groups * kQ4S24GroupSize;
+  const __m512i n0 = _mm512_loadu_si512(sb);
+  const __m512i n1 = _mm512_loadu_si512(sb + 64);
+  const __m512i pos = _mm512_loadu_si512(sb + kQ4S24PositionsOffset);
+  // Slices 0, 1: low nibbles of chunks 0, 1; slices 2, 3: their high nibbles.
+  const __m512i w0 = _mm512_ternarylogic_epi32(_mm512_slli_epi16(n0, 4), hi_mask, bias, kAndXor);
+  const __m512i w1 = _mm512_ternarylogic_epi32(_mm512_slli_epi16(n1, 4), hi_mask, bias, kAndXor);
+  const __m512i w2 = _mm512_ternarylogic_epi32(n0, hi_mask, bias, kAndXor);
+  const __m512i w3 = _mm512_ternarylogic_epi32(n1, hi_mask, bias, kAndXor);
+  // Position of slice s, byte j: bits [2s, 2s + 2) of byte j.
+  const __m512i i0 = _mm512_ternarylogic_epi32(pos, pos_mask, off_even, kAndOr);
+  const __m512i i1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 2), pos_mask, off_odd, kAndOr);
+  const __m512i i2 =
+      _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 4), pos_mask, off_even, kAndOr);
+  const __m512i i3 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 6), pos_mask, off_odd, kAndOr);
+  // 2048 * sum q per row, as 128 * sum of the b operands.
+  __m512i c = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w0);
+  c = _mm512_dpbusd_epi32(c, bias, w1);
+  c = _mm512_dpbusd_epi32(c, bias, w2);
+  c = _mm512_dpbusd_epi32(c, bias, w3);
+  const __m512i start = _mm512_sub_epi32(magic_bits, c);
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) {
+    const int8_t* x = xq + t * x_stride + g * kQ4S24GroupSize;
+    // Each 128-bit lane gets the same 16 activations, so vpshufb's in-lane indices work.
+    const __m512i xlo = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), bias);
+    const __m512i xhi = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 16))), bias);
+    __m512i s = _mm512_dpbusd_epi32(start, _mm512_shuffle_epi8(xlo, i0), w0);
+    s = _mm512_dpbusd_epi32(s, _mm512_shuffle_epi8(xlo, i1), w1);
+    s = _mm512_dpbusd_epi32(s, _mm512_shuffle_epi8(xhi, i2), w2);
+    s = _mm512_dpbusd_epi32(s, _mm512_shuffle_epi8(xhi, i3), w3);
+    const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s), magic);
+    const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g]));
+    acc[t] = _mm512_fmadd_ps(sx, d16, acc[t]);
+  }
+}
+
+// y[t][r] for T tokens and the 16 rows of one block row (rows outside `mask` not stored).
+// Prefetches the block row `next` when not null.
+template <size_t T>
+void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale, float* y,
+               size_t y_stride, __mmask16 mask, const uint8_t* next) {
+  const __m512 sixteenth = _mm512_set1_ps(1.0f / 16.0f);
+  __m512 acc[T];
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (size_t g = 0; g < groups; g += 2) {
+    const uint8_t* blk = wb + g / 2 * kQ4S24BlockBytes;
+    if (next != nullptr) PrefetchBlock(next + g / 2 * kQ4S24BlockBytes);
+    const __m512 d16 = _mm512_mul_ps(
+        _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4S24ScalesOffset))),
+        sixteenth);
+    SubBlock<T>(blk, g, groups, xq, xscale, d16, acc);
+    if (g + 1 < groups) SubBlock<T>(blk + kQ4S24SubBlockBytes, g + 1, groups, xq, xscale, d16, acc);
+  }
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
+}
+
+}  // namespace
+
+void qd8_q4s24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                               const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
+  assert(m >= 1 && rows >= 1 && groups >= 1);
+  assert(w != nullptr && xq != nullptr && xscale != nullptr);
+  assert(y != nullptr && y_stride >= rows);
+  const size_t blocks = (rows + kQ4S24BlockRows - 1) / kQ4S24BlockRows;
+  const size_t x_stride = groups * kQ4S24GroupSize;
+  const size_t row_block_bytes = (groups + 1) / 2 * kQ4S24BlockBytes;
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t* wb = w + b * row_block_bytes;
+    const size_t block_rows = rows - b * kQ4S24BlockRows;
+    const __mmask16 mask = block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                            : static_cast<__mmask16>((1u << block_rows) - 1u);
+    float* yb = y + b * kQ4S24BlockRows;
+    // The first pass over this block row prefetches the next one.
+    const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
+    size_t t = 0;
+    for (; t + kTokenTile <= m; t += kTokenTile) {
+      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, yb + t * y_stride,
+                            y_stride, mask, t == 0 ? next : nullptr);
+    }
+    const int8_t* xt = xq + t * x_stride;
+    const float* st = xscale + t * groups;
+    float* yt = yb + t * y_stride;
+    const uint8_t* pf = t == 0 ? next : nullptr;
+    switch (m - t) {
+      case 0: break;
+      case 1: BlockTile<1>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 2: BlockTile<2>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 3: BlockTile<3>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 4: BlockTile<4>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 5: BlockTile<5>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 6: BlockTile<6>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      case 7: BlockTile<7>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
+      default: assert(false);
+    }
+  }
+}
+
+}  // namespace kite::kernels

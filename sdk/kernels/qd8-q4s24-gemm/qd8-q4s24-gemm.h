@@ -1,0 +1,77 @@
+// 2:4 sparse 4-bit weights (dtype Q4_G_S24, layout Q4S24_R16_G64) x dynamically quantized
+// int8 activations -> f32: the matrix products of decode (m = 1, bound by memory bandwidth,
+// where the 3.25 bits per weight of this layout pay off) and prefill (m tokens at once).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::kernels {
+
+/// Rows per block of the Q4S24_R16_G64 layout (the weight matrix's rows are padded to it).
+inline constexpr size_t kQ4S24BlockRows = 16;
+/// Columns per block: one f16 scale per row covers them (the tensor's group_size).
+inline constexpr size_t kQ4S24BlockCols = 64;
+/// Columns per sub-block = the activation quantization group.
+inline constexpr size_t kQ4S24GroupSize = 32;
+/// Kept (stored) values per row and sub-block: 2 of every 4 columns.
+inline constexpr size_t kQ4S24Kept = 16;
+/// Bytes per 16 x 32 sub-block: 128 bytes of nibbles, then 64 bytes of positions.
+inline constexpr size_t kQ4S24SubBlockBytes = 192;
+inline constexpr size_t kQ4S24PositionsOffset = 128;
+/// Bytes per 16 x 64 block: two sub-blocks, then 16 f16 scales at kQ4S24ScalesOffset.
+inline constexpr size_t kQ4S24BlockBytes = 416;
+inline constexpr size_t kQ4S24ScalesOffset = 384;
+
+/// y[t][r] = sum_g xscale[t][g] * d[r][g / 2] * sum_{i<16} (u[r][g][i] - 8) * xq[t][g][c(r,g,i)]
+/// for tokens t < m and output rows r < rows, i.e. y = x * W^T where row r of W holds, in
+/// the 32 columns of group g, the 16 kept values d * (u - 8) at columns c(r, g, i) =
+/// 4 * (i / 2) + p[r][g][i] (2 per aligned quad of 4 columns) and zeros elsewhere. The scale
+/// d is shared by groups 2k and 2k + 1. u, p and d are read from the Q4S24_R16_G64 layout
+/// (sdk/schema/kite.fbs).
+///
+/// - `m`: number of tokens (activation rows), >= 1.
+/// - `rows`: output rows to write, >= 1. The kernel reads ceil(rows / 16) row blocks.
+/// - `groups`: K / 32 (the padded input width in activation groups), >= 1. The weights
+///   have ceil(groups / 2) column blocks; with odd `groups`, the last block's second
+///   sub-block (padding) is not read.
+/// - `w`: Q4S24_R16_G64 data starting at the first 16-row block to compute:
+///   ceil(rows / 16) * ceil(groups / 2) * 416 bytes; no alignment required. To split rows
+///   between threads, pass w + (first_row / 16) * ceil(groups / 2) * 416 with first_row a
+///   multiple of 16, and y + first_row.
+/// - `xq`: int8 activations, token t at xq + t * groups * 32 (from q8_quantize with group
+///   32; any int8 value, including -128, is handled exactly).
+/// - `xscale`: per token t and group g at [t * groups + g], the f32 activation scale.
+///   (The group sums q8_quantize also writes are not needed: the symmetric weights have no
+///   offset.)
+/// - `y`: output, token t's row r at y[t * y_stride + r]; `y_stride` >= rows (in floats).
+///   Only those m * rows floats are written. y must not overlap the inputs.
+///
+/// Integer dot products are exact; the f32 arithmetic across groups may differ between
+/// variants in order (tested against the reference at 1e-5 relative to the terms'
+/// magnitudes). Kernels assert their preconditions, allocate nothing (a few KiB of stack)
+/// and are pure: thread-safe when calls write disjoint parts of y. All pointers are
+/// borrowed for the duration of the call.
+using Qd8Q4s24GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                                const int8_t* xq, const float* xscale, float* y,
+                                size_t y_stride);
+
+/// Scalar reference (the specification); runs anywhere.
+void qd8_q4s24_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                        const float* xscale, float* y, size_t y_stride);
+
+/// AVX2 + FMA + F16C (vpshufb gathers the kept activations, vpmaddubsw + vpmaddwd). Only
+/// call when the CPU has them.
+void qd8_q4s24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, float* y, size_t y_stride);
+
+/// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
+void qd8_q4s24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                            const int8_t* xq, const float* xscale, float* y, size_t y_stride);
+
+/// AVX-512 F/BW/VL/VNNI (vpshufb gathers the kept activations, 512-bit vpdpbusd) + FMA +
+/// F16C. Only call when the CPU has them.
+void qd8_q4s24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                               const int8_t* xq, const float* xscale, float* y, size_t y_stride);
+
+}  // namespace kite::kernels

@@ -1,0 +1,303 @@
+// Distillation: gradients of the KL with respect to norm weights, Q4 group scales and
+// offsets and Q8_C row scales agree with central finite differences; tuning lowers the KL
+// and writes values that the stored tensors then hold.
+#include "tools/convert/distill.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/runtime/tensor_names.h"
+#include "tools/convert/convert_tensors.h"
+#include "tools/convert/llama_float.h"
+#include "tools/convert/prune.h"
+
+namespace kite::convert {
+namespace {
+
+// A random Llama with 64-wide matrices (two Q4 groups per row) and 2 layers.
+SourceModel TinySource(uint32_t seed) {
+  SourceModel m;
+  SourceConfig& c = m.config;
+  c.dim = 64;
+  c.hidden_dim = 96;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 16;
+  c.vocab_size = 32;
+  c.max_seq_len = 64;
+  c.tied_embeddings = true;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto add = [&](const std::string& name, std::vector<uint64_t> shape, float mean, float sd) {
+    SourceTensor t;
+    t.name = name;
+    t.shape = std::move(shape);
+    t.data.resize(t.elements());
+    for (float& x : t.data) x = mean + sd * normal(rng);
+    m.tensors.push_back(std::move(t));
+  };
+  add(names::kTokEmbeddings, {32, 64}, 0.0f, 0.5f);
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    add(p + names::kAttentionNorm, {64}, 1.0f, 0.2f);
+    add(p + names::kWq, {64, 64}, 0.0f, 0.15f);
+    add(p + names::kWk, {32, 64}, 0.0f, 0.15f);
+    add(p + names::kWv, {32, 64}, 0.0f, 0.15f);
+    add(p + names::kWo, {64, 64}, 0.0f, 0.15f);
+    add(p + names::kFfnNorm, {64}, 1.0f, 0.2f);
+    add(p + names::kW1, {96, 64}, 0.0f, 0.15f);
+    add(p + names::kW2, {64, 96}, 0.0f, 0.12f);
+    add(p + names::kW3, {96, 64}, 0.0f, 0.15f);
+  }
+  add(names::kNorm, {64}, 1.0f, 0.2f);
+  return m;
+}
+
+std::vector<KiteTensor> Convert(const SourceModel& source, const ConvertOptions& options) {
+  SourceModel copy = source;
+  absl::StatusOr<std::vector<KiteTensor>> t = ConvertTensors(&copy, options, nullptr);
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : std::vector<KiteTensor>{};
+}
+
+std::vector<std::vector<int32_t>> RandomSequences(size_t count, size_t length, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> token(0, 31);
+  std::vector<std::vector<int32_t>> out(count, std::vector<int32_t>(length));
+  for (auto& s : out) {
+    for (int32_t& t : s) t = token(rng);
+  }
+  return out;
+}
+
+std::vector<float> TeacherLogits(const SourceModel& m, const std::vector<int32_t>& tokens) {
+  std::vector<float> logits(tokens.size() * m.config.vocab_size);
+  EXPECT_TRUE(ForwardFloat(m, tokens.data(), tokens.size(), logits.data(), nullptr).ok());
+  return logits;
+}
+
+struct Layouts {
+  const char* name;
+  bool packed;
+  bool asymmetric;
+  bool sparse_24 = false;
+};
+
+class DistillGradientTest : public ::testing::TestWithParam<Layouts> {};
+
+TEST_P(DistillGradientTest, MatchesFiniteDifferences) {
+  const SourceModel source = TinySource(3);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_packed = GetParam().packed;
+  options.q4_asymmetric = GetParam().asymmetric;
+  options.sparse_24 = GetParam().sparse_24;
+  const std::vector<KiteTensor> tensors = Convert(source, options);
+  if (options.sparse_24) {
+    ASSERT_EQ(tensors[2].dtype, DType::kQ4GS24);  // layers.0.attention.wq
+  }
+  ASSERT_FALSE(tensors.empty());
+  DistillOptions precise;
+  precise.double_precision = true;
+  absl::StatusOr<DistillModel> model = DistillModel::Create(source.config, tensors, precise);
+  ASSERT_TRUE(model.ok()) << model.status();
+
+  const std::vector<int32_t> tokens = RandomSequences(1, 12, 5)[0];
+  const std::vector<float> teacher = TeacherLogits(source, tokens);
+  std::vector<double> values = model->initial_values();
+  const std::vector<double>& units = model->units();
+  std::vector<double> grad;
+  absl::StatusOr<double> loss =
+      model->LossAndGradient(values, tokens.data(), tokens.size(), teacher.data(), &grad);
+  ASSERT_TRUE(loss.ok());
+  EXPECT_GT(*loss, 1e-4);  // quantization changed the model
+  ASSERT_EQ(grad.size(), values.size());
+  // The float model (what the converter trains) agrees with the double one.
+  absl::StatusOr<DistillModel> fast = DistillModel::Create(source.config, tensors, DistillOptions{});
+  ASSERT_TRUE(fast.ok());
+  std::vector<double> fast_grad;
+  const double fast_loss =
+      *fast->LossAndGradient(values, tokens.data(), tokens.size(), teacher.data(), &fast_grad);
+  EXPECT_NEAR(fast_loss, *loss, 1e-4 * *loss);
+  double dot = 0.0, n1 = 0.0, n2 = 0.0;
+  for (size_t i = 0; i < grad.size(); ++i) {
+    dot += grad[i] * fast_grad[i];
+    n1 += grad[i] * grad[i];
+    n2 += fast_grad[i] * fast_grad[i];
+  }
+  EXPECT_GT(dot / std::sqrt(n1 * n2), 0.9999);
+
+  // 64 + 2 * (64 + 64) * ... : count the kinds through their sizes: every value is checked
+  // on a stride that visits norms, scales and offsets of every tensor.
+  size_t checked = 0, nonzero = 0;
+  for (size_t i = 0; i < values.size(); i += 7) {
+    if (units[i] == 0.0) continue;
+    const double h = 1e-6 * std::max(std::fabs(values[i]), 1e-2);
+    const double saved = values[i];
+    values[i] = saved + h;
+    const double up = *model->LossAndGradient(values, tokens.data(), tokens.size(), teacher.data(), nullptr);
+    values[i] = saved - h;
+    const double down = *model->LossAndGradient(values, tokens.data(), tokens.size(), teacher.data(), nullptr);
+    values[i] = saved;
+    const double numeric = (up - down) / (2 * h);
+    EXPECT_LE(std::fabs(numeric - grad[i]),
+              1e-3 * std::max(std::fabs(numeric), std::fabs(grad[i])) + 1e-8)
+        << "value " << i << ": numeric " << numeric << " analytic " << grad[i];
+    ++checked;
+    nonzero += std::fabs(grad[i]) > 1e-6;
+  }
+  EXPECT_GT(checked, 150u);
+  EXPECT_GT(nonzero, checked / 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, DistillGradientTest,
+                         ::testing::Values(Layouts{"packed_asym", true, true},
+                                           Layouts{"rowgroups_asym", false, true},
+                                           Layouts{"rowgroups_sym", false, false},
+                                           Layouts{"sparse24", true, false, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DistillTest, TuningLowersKlAndIsStored) {
+  const SourceModel source = TinySource(4);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = false;  // coarser, so there is more to recover
+  std::vector<KiteTensor> tensors = Convert(source, options);
+  const std::vector<KiteTensor> original = tensors;
+  const auto sequences = RandomSequences(6, 16, 9);
+  DistillOptions d;
+  d.steps = 60;
+  d.learning_rate = 5e-3;
+  d.log_every = 20;
+  size_t calls = 0;
+  absl::StatusOr<DistillReport> report = DistillStoredTensors(
+      source, sequences, d, &tensors, [&](size_t step, size_t total, double kl) {
+        ++calls;
+        EXPECT_EQ(total, 60u);
+        EXPECT_EQ(step % 20, 0u);
+        EXPECT_GT(kl, 0.0);
+      });
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(calls, 3u);
+  EXPECT_EQ(report->positions, 6u * 16u);
+  EXPECT_LT(report->kl_after, 0.8 * report->kl_before)
+      << report->kl_before << " -> " << report->kl_after;
+
+  // The stored tensors now hold the tuned values: rebuilding from them gives kl_after, and
+  // the codes (nibbles outside the scales) are unchanged.
+  absl::StatusOr<DistillModel> tuned = DistillModel::Create(source.config, tensors, DistillOptions{});
+  ASSERT_TRUE(tuned.ok());
+  double total = 0.0;
+  for (const auto& s : sequences) {
+    const std::vector<float> teacher = TeacherLogits(source, s);
+    total += *tuned->LossAndGradient(tuned->initial_values(), s.data(), s.size(), teacher.data(),
+                                     nullptr);
+  }
+  EXPECT_NEAR(total / sequences.size(), report->kl_after, 1e-9);
+  ASSERT_EQ(tensors.size(), original.size());
+  size_t changed = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    ASSERT_EQ(tensors[i].data.size(), original[i].data.size());
+    changed += tensors[i].data != original[i].data || tensors[i].scales != original[i].scales;
+    if (tensors[i].layout == Layout::kQ4R16G32) {
+      // Nibble bytes [0, 256) of every 320-byte block are untouched.
+      for (size_t b = 0; b < tensors[i].data.size(); b += 320) {
+        ASSERT_TRUE(std::equal(tensors[i].data.begin() + b, tensors[i].data.begin() + b + 256,
+                               original[i].data.begin() + b))
+            << tensors[i].name;
+      }
+    }
+  }
+  EXPECT_GT(changed, tensors.size() / 2);
+}
+
+TEST(DistillTest, SparseTuningKeepsPrunedWeightsZero) {
+  const SourceModel source = TinySource(5);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.sparse_24 = true;
+  std::vector<KiteTensor> tensors = Convert(source, options);
+  const std::vector<KiteTensor> original = tensors;
+  DistillOptions d;
+  d.steps = 40;
+  d.learning_rate = 5e-3;
+  absl::StatusOr<DistillReport> report =
+      DistillStoredTensors(source, RandomSequences(4, 16, 2), d, &tensors, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_LT(report->kl_after, report->kl_before);
+  size_t sparse = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].dtype != DType::kQ4GS24) continue;
+    ++sparse;
+    const size_t rows = tensors[i].shape[0], cols = tensors[i].shape[1];
+    std::vector<float> before(cols), after(cols);
+    size_t moved = 0;
+    for (size_t r = 0; r < rows; ++r) {
+      kernels::DequantizeQ4S24Row(cols, original[i].data.data(), r, before.data());
+      kernels::DequantizeQ4S24Row(cols, tensors[i].data.data(), r, after.data());
+      for (size_t c = 0; c < cols; ++c) {
+        ASSERT_EQ(before[c] == 0.0f, after[c] == 0.0f) << tensors[i].name << " " << r << "," << c;
+        moved += before[c] != after[c];
+      }
+    }
+    EXPECT_GT(moved, 0u) << tensors[i].name;
+  }
+  EXPECT_EQ(sparse, 14u);
+}
+
+TEST(DistillTest, SourceWeightsRecoverPruningAndKeepTheMask) {
+  const SourceModel teacher = TinySource(6);
+  SourceModel student = teacher;
+  for (SourceTensor& t : student.tensors) {
+    if (t.shape.size() == 2 && t.name != names::kTokEmbeddings) {
+      Prune24(t.data.data(), t.shape[0], t.shape[1], nullptr);
+    }
+  }
+  const SourceModel pruned = student;
+  DistillOptions d;
+  d.steps = 40;
+  d.learning_rate = 5e-3;
+  absl::StatusOr<DistillReport> report =
+      DistillSourceWeights(teacher, RandomSequences(4, 16, 8), d, &student, nullptr);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_LT(report->kl_after, 0.8 * report->kl_before)
+      << report->kl_before << " -> " << report->kl_after;
+  size_t moved = 0;
+  for (size_t i = 0; i < student.tensors.size(); ++i) {
+    const std::vector<float>& a = pruned.tensors[i].data;
+    const std::vector<float>& b = student.tensors[i].data;
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t j = 0; j < a.size(); ++j) {
+      if (a[j] == 0.0f) ASSERT_EQ(b[j], 0.0f) << student.tensors[i].name << "[" << j << "]";
+      moved += a[j] != b[j];
+    }
+    if (student.tensors[i].shape.size() == 2 && student.tensors[i].name != names::kTokEmbeddings) {
+      EXPECT_TRUE(Is24Sparse(b.data(), student.tensors[i].shape[0], student.tensors[i].shape[1]));
+    }
+  }
+  EXPECT_GT(moved, 1000u);
+}
+
+TEST(DistillTest, RejectsUnusableInput) {
+  const SourceModel source = TinySource(4);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  std::vector<KiteTensor> tensors = Convert(source, options);
+  const std::vector<std::vector<int32_t>> too_short = {{1}};
+  EXPECT_FALSE(DistillStoredTensors(source, too_short, DistillOptions{}, &tensors, nullptr).ok());
+  const std::vector<std::vector<int32_t>> bad_token = {{1, 32}};
+  EXPECT_FALSE(DistillStoredTensors(source, bad_token, DistillOptions{}, &tensors, nullptr).ok());
+  std::vector<KiteTensor> missing = tensors;
+  missing.pop_back();
+  EXPECT_FALSE(DistillModel::Create(source.config, missing, DistillOptions{}).ok());
+}
+
+}  // namespace
+}  // namespace kite::convert

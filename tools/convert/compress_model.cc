@@ -1,0 +1,258 @@
+#include "tools/convert/compress_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/convert/gptq.h"
+#include "tools/convert/llama_float.h"
+#include "tools/convert/prune.h"
+
+namespace kite::convert {
+
+const char* PruneMethodName(PruneMethod method) {
+  switch (method) {
+    case PruneMethod::kNone: return "none";
+    case PruneMethod::kMagnitude: return "magnitude";
+    case PruneMethod::kWanda: return "wanda";
+    case PruneMethod::k24: return "2:4";
+    case PruneMethod::k24Wanda: return "2:4-wanda";
+  }
+  return "?";
+}
+
+bool IsPrunableWeight(const std::string& name, const std::vector<uint64_t>& shape) {
+  return shape.size() == 2 && absl::StartsWith(name, "layers.");
+}
+
+absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float sparsity,
+                                  const CalibrationStats* stats, bool compensate) {
+  uint64_t zeros = 0, total = 0;
+  for (SourceTensor& t : model->tensors) {
+    if (!IsPrunableWeight(t.name, t.shape) || method == PruneMethod::kNone) continue;
+    const size_t rows = t.shape[0], cols = t.shape[1];
+    std::vector<float> norms;
+    const LinearInputStats* found = stats == nullptr ? nullptr : stats->Find(t.name);
+    if (found != nullptr && found->cols != cols) found = nullptr;
+    if (PruneNeedsCalibration(method)) {
+      if (found == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("tensor \"", t.name, "\": no calibration statistics for Wanda"));
+      }
+      norms = found->ColumnNorms();
+    }
+    const std::vector<float> original = compensate && found != nullptr ? t.data
+                                                                       : std::vector<float>();
+    const float* act = norms.empty() ? nullptr : norms.data();
+    absl::Status s = (method == PruneMethod::k24 || method == PruneMethod::k24Wanda)
+                         ? CheckedPrune24(t.data.data(), rows, cols, act)
+                         : CheckedPruneUnstructured(t.data.data(), rows, cols, sparsity, act);
+    if (s.ok() && !original.empty()) {
+      std::vector<uint8_t> mask(t.data.size());
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = t.data[i] == 0.0f;
+      t.data = original;
+      s = CompensatePruning(t.data.data(), rows, cols, mask.data(), found->xtx.data());
+    }
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("tensor \"", t.name, "\": ",
+                                                                s.message()));
+    for (float v : t.data) zeros += v == 0.0f;
+    total += t.data.size();
+  }
+  return total == 0 ? 0.0 : static_cast<double>(zeros) / static_cast<double>(total);
+}
+
+namespace {
+
+// The pointer of `weights` that holds tensor `name` (both head and embedding when tied),
+// or null for vectors and unknown names.
+std::vector<const float**> WeightSlots(LlamaWeights& w, const std::string& name) {
+  if (name == "tok_embeddings") {
+    if (w.config.tied_embeddings) return {&w.tok_embeddings, &w.output};
+    return {&w.tok_embeddings};
+  }
+  if (name == "output") return {&w.output};
+  if (!absl::StartsWith(name, "layers.")) return {};
+  const size_t dot = name.find('.', 7);
+  size_t layer = 0;
+  if (dot == std::string::npos || !absl::SimpleAtoi(name.substr(7, dot - 7), &layer) ||
+      layer >= w.layers.size()) {
+    return {};
+  }
+  LlamaWeights::Layer& l = w.layers[layer];
+  const std::string suffix = name.substr(dot + 1);
+  if (suffix == "attention.wq") return {&l.wq};
+  if (suffix == "attention.wk") return {&l.wk};
+  if (suffix == "attention.wv") return {&l.wv};
+  if (suffix == "attention.wo") return {&l.wo};
+  if (suffix == "feed_forward.w1") return {&l.w1};
+  if (suffix == "feed_forward.w2") return {&l.w2};
+  if (suffix == "feed_forward.w3") return {&l.w3};
+  return {};
+}
+
+uint64_t StoredBytes(const KiteTensor& t) { return t.data.size() + t.scales.size() + t.mins.size(); }
+
+// Mean KL(reference || weights) over all positions of `sequences`.
+absl::StatusOr<double> MeanKl(const LlamaWeights& weights,
+                              const std::vector<std::vector<int32_t>>& sequences,
+                              const std::vector<std::vector<float>>& reference) {
+  const size_t vocab = weights.config.vocab_size;
+  double sum = 0.0;
+  size_t positions = 0;
+  std::vector<float> logits;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const size_t T = sequences[i].size();
+    logits.resize(T * vocab);
+    absl::Status s = ForwardFloat<float>(weights, sequences[i].data(), T, logits.data(),
+                                         nullptr, nullptr);
+    if (!s.ok()) return s;
+    sum += MeanKlDivergence<float>(reference[i].data(), logits.data(), T, vocab, nullptr) *
+           static_cast<double>(T);
+    positions += T;
+  }
+  return positions == 0 ? 0.0 : sum / static_cast<double>(positions);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
+    const SourceModel& model, const ConvertOptions& options,
+    const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight) {
+  if (options.quant != QuantMode::kQ4) {
+    return absl::InvalidArgumentError("a bits/weight budget needs --quant q4");
+  }
+  absl::StatusOr<LlamaWeights> base = LlamaWeightsOf(model);
+  if (!base.ok()) return base.status();
+  const size_t vocab = model.config.vocab_size;
+  std::vector<std::vector<float>> reference(sequences.size());
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    reference[i].resize(sequences[i].size() * vocab);
+    absl::Status s = ForwardFloat<float>(*base, sequences[i].data(), sequences[i].size(),
+                                         reference[i].data(), nullptr, nullptr);
+    if (!s.ok()) return s;
+  }
+
+  ConvertOptions q4 = options;
+  q4.keep_8bit.clear();
+  ConvertOptions q8 = options;
+  q8.quant = QuantMode::kQ8;
+
+  uint64_t parameters = 0, fixed_bytes = 0;
+  std::vector<TensorSensitivity> rows;
+  std::vector<std::vector<float>> restored_q4, restored_q8;
+  for (const SourceTensor& t : model.tensors) {
+    parameters += t.elements();
+    if (t.shape.size() != 2) {
+      fixed_bytes += t.elements() * sizeof(float);
+      continue;
+    }
+    TensorSensitivity row;
+    row.name = t.name;
+    row.index = restored_q4.size();
+    row.forced_8bit = std::find(options.keep_8bit.begin(), options.keep_8bit.end(), t.name) !=
+                      options.keep_8bit.end();
+    for (int bits : {4, 8}) {
+      std::vector<float> restored;
+      absl::StatusOr<KiteTensor> stored = ConvertTensor(t, bits == 4 ? q4 : q8, &restored);
+      if (!stored.ok()) return stored.status();
+      LlamaWeights patched = *base;
+      for (const float** slot : WeightSlots(patched, t.name)) *slot = restored.data();
+      absl::StatusOr<double> kl = MeanKl(patched, sequences, reference);
+      if (!kl.ok()) return kl.status();
+      (bits == 4 ? row.kl_q4 : row.kl_q8) = *kl;
+      (bits == 4 ? row.bytes_q4 : row.bytes_q8) = StoredBytes(*stored);
+      (bits == 4 ? restored_q4 : restored_q8).push_back(std::move(restored));
+    }
+    rows.push_back(row);
+  }
+
+  const double budget = bits_per_weight * static_cast<double>(parameters) / 8.0;
+  uint64_t bytes = fixed_bytes;
+  for (TensorSensitivity& r : rows) bytes += r.forced_8bit ? r.bytes_q8 : r.bytes_q4;
+  if (static_cast<double>(bytes) > budget) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--bpw %g is below what the 4-bit layout needs: %.3f bits/weight with every "
+        "tensor at 4 bits%s",
+        bits_per_weight, 8.0 * static_cast<double>(bytes) / static_cast<double>(parameters),
+        options.keep_8bit.empty() ? "" : " except --keep-8bit"));
+  }
+  // Two greedy orders: KL saved per extra byte, and KL saved. Isolated sensitivities
+  // do not add up exactly, so both choices are measured together and the better kept.
+  auto greedy = [&](bool per_byte) {
+    std::vector<TensorSensitivity*> order;
+    for (TensorSensitivity& r : rows) {
+      if (!r.forced_8bit && r.bytes_q8 > r.bytes_q4) order.push_back(&r);
+    }
+    auto gain = [&](const TensorSensitivity* r) {
+      const double saved = r->kl_q4 - r->kl_q8;
+      return per_byte ? saved / static_cast<double>(r->bytes_q8 - r->bytes_q4) : saved;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](const TensorSensitivity* a, const TensorSensitivity* b) {
+                       return gain(a) > gain(b);
+                     });
+    std::vector<bool> chosen(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) chosen[i] = rows[i].forced_8bit;
+    uint64_t total = bytes;
+    for (TensorSensitivity* r : order) {
+      if (!(gain(r) > 0.0)) break;
+      const uint64_t extra = r->bytes_q8 - r->bytes_q4;
+      if (static_cast<double>(total + extra) <= budget) {
+        chosen[static_cast<size_t>(r - rows.data())] = true;
+        total += extra;
+      }
+    }
+    return chosen;
+  };
+  auto measure = [&](const std::vector<bool>& chosen) -> absl::StatusOr<double> {
+    LlamaWeights patched = *base;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::vector<float>& v = chosen[i] ? restored_q8[rows[i].index]
+                                              : restored_q4[rows[i].index];
+      for (const float** slot : WeightSlots(patched, rows[i].name)) *slot = v.data();
+    }
+    return MeanKl(patched, sequences, reference);
+  };
+  const std::vector<bool> by_ratio = greedy(true), by_gain = greedy(false);
+  absl::StatusOr<double> kl_ratio = measure(by_ratio);
+  if (!kl_ratio.ok()) return kl_ratio.status();
+  absl::StatusOr<double> kl_gain = by_gain == by_ratio ? kl_ratio : measure(by_gain);
+  if (!kl_gain.ok()) return kl_gain.status();
+  const std::vector<bool>& best = *kl_gain < *kl_ratio ? by_gain : by_ratio;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].chosen_8bit = best[i];
+    rows[i].kl_choice_per_byte = *kl_ratio;
+    rows[i].kl_choice_by_gain = *kl_gain;
+  }
+  return rows;
+}
+
+std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
+  std::vector<const TensorSensitivity*> sorted;
+  for (const TensorSensitivity& r : rows) sorted.push_back(&r);
+  std::stable_sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+    return a->kl_q4 - a->kl_q8 > b->kl_q4 - b->kl_q8;
+  });
+  size_t width = 6;
+  for (const TensorSensitivity& r : rows) width = std::max(width, r.name.size());
+  std::string out = absl::StrFormat("%-*s  %12s  %12s  %9s  %9s  %s\n", static_cast<int>(width),
+                                    "tensor", "KL q4 only", "KL q8 only", "bytes q4",
+                                    "bytes q8", "stored");
+  for (const TensorSensitivity* r : sorted) {
+    absl::StrAppendFormat(&out, "%-*s  %12.6f  %12.6f  %9d  %9d  %s\n", static_cast<int>(width),
+                          r->name, r->kl_q4, r->kl_q8, r->bytes_q4, r->bytes_q8,
+                          r->forced_8bit ? "q8 (--keep-8bit)" : r->chosen_8bit ? "q8" : "q4");
+  }
+  if (!rows.empty()) {
+    absl::StrAppendFormat(&out,
+                          "combined KL on the calibration text: %.6f greedy by KL per byte, "
+                          "%.6f greedy by KL; kept the lower\n",
+                          rows[0].kl_choice_per_byte, rows[0].kl_choice_by_gain);
+  }
+  return out;
+}
+
+}  // namespace kite::convert
