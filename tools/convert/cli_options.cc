@@ -1,5 +1,7 @@
 #include "tools/convert/cli_options.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +18,12 @@ absl::Status Usage(const std::string& message) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& ConvertTargets() {
+  static const std::vector<std::string> targets = {
+      "x86-avx2", "x86-avx512", "aarch64", "aarch64-dotprod", "aarch64-i8mm", "armv7", "generic"};
+  return targets;
+}
 
 std::string HelpText() {
   return absl::StrCat(
@@ -73,6 +81,12 @@ std::string HelpText() {
       "                        'none'. Default: tok_embeddings,output (the embedding is\n"
       "                        also the classifier when tied; both are the most\n"
       "                        sensitive weights).\n"
+      "  --target NAME         The CPU the file is meant for: x86-avx2, x86-avx512,\n"
+      "                        aarch64, aarch64-dotprod, aarch64-i8mm, armv7 or\n"
+      "                        generic. Today every target gets the same layout\n"
+      "                        (q4: Q4_R16_G32), which the kernels of every CPU read,\n"
+      "                        so any file runs anywhere; the name is recorded in the\n"
+      "                        file's provenance. Default: not recorded.\n"
       "  -h, --help            Show this help.\n"
       "\n"
       "Progress goes to stderr; a per-tensor table (shape, dtype, bytes, relative RMS\n"
@@ -121,7 +135,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
                        name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
                        name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
-                       name == "--seed" || name == "--threads";
+                       name == "--seed" || name == "--threads" || name == "--target";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -144,6 +158,13 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         return Usage(absl::StrCat("--quant must be f32, q8 or q4, not '", value, "'"));
       }
       quant_set = true;
+    } else if (name == "--target") {
+      const std::vector<std::string>& targets = ConvertTargets();
+      if (std::find(targets.begin(), targets.end(), value) == targets.end()) {
+        return Usage(absl::StrCat("unknown --target '", value,
+                                  "' (valid targets: ", absl::StrJoin(targets, ", "), ")"));
+      }
+      o.target = value;
     } else if (name == "--synthetic") {
       o.synthetic = value;
     } else if (name == "--vocab") {
@@ -230,6 +251,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
     absl::StrAppend(&s, " --synthetic ", o.synthetic, " --seed ", o.seed);
     if (o.vocab > 0) absl::StrAppend(&s, " --vocab ", o.vocab);
   }
+  if (!o.target.empty()) absl::StrAppend(&s, " --target ", o.target);
   return s;
 }
 
