@@ -18,14 +18,14 @@ struct CpuFeatures {
   bool avx512dq = false;     ///< AVX-512 doubleword/quadword instructions.
   bool avx512vl = false;     ///< AVX-512 on 128/256-bit registers.
   bool avx512_vnni = false;  ///< AVX-512 VNNI: EVEX vpdpbusd.
-  // Arm (placeholders until the Arm port: always false for now).
-  bool neon = false;     ///< Advanced SIMD.
-  bool dotprod = false;  ///< sdot/udot.
-  bool i8mm = false;     ///< smmla/ummla.
+  // Arm (Linux/Android: from getauxval hardware capabilities).
+  bool neon = false;     ///< Advanced SIMD (aarch64 ASIMD; on 32-bit Arm NEON + VFPv4).
+  bool dotprod = false;  ///< sdot/udot (aarch64 only; implies neon).
+  bool i8mm = false;     ///< smmla/ummla (aarch64 only; implies neon).
 };
 
-/// The features of this CPU. Detected on the first call (cpuid/xgetbv on x86; all false on
-/// other targets for now), then cached. Thread-safe; the reference stays valid for the
+/// The features of this CPU. Detected on the first call (cpuid/xgetbv on x86, getauxval on
+/// Arm Linux; all false on other targets), then cached. Thread-safe; the reference stays valid for the
 /// program's lifetime. Performs no allocation.
 const CpuFeatures& GetCpuFeatures();
 

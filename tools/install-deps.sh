@@ -9,6 +9,11 @@ packages=(
   libxnnpack-dev libpthreadpool-dev
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Raspberry Pi cross builds, tested under qemu user mode (tools/make-sysroot.sh fetches
+  # the target libraries into build/ itself; nothing of another architecture is installed).
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
+  # Cortex-M7 firmware build, run on qemu-system-arm (mps2-an500) with semihosting.
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 )
 
 missing=()

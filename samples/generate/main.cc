@@ -23,7 +23,8 @@ usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
   -t, --threads N      worker threads, >= 1 (default 1)
       --prefill-chunk N prompt tokens processed together, 1..1024 (default 64)
       --isa NAME       highest instruction set to use: scalar, avx2, avxvnni,
-                       avx512vnni or best (default best, or $KITE_ISA)
+                       avx512vnni, neon, neondot, i8mm or best (default best,
+                       or $KITE_ISA)
       --temp T         sampling temperature, 0 = greedy (default 0.8)
       --top-k K        keep the K most likely tokens, 0 = off (default 0)
       --top-p P        nucleus sampling mass in (0, 1], 1 = off (default 0.9)

@@ -12,6 +12,9 @@ const char* IsaName(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kNeon: return "neon";
+    case Isa::kNeonDot: return "neondot";
+    case Isa::kNeonI8mm: return "i8mm";
     case Isa::kBest: return "best";
   }
   return "unknown";
@@ -29,7 +32,8 @@ bool EqualsIgnoreCase(const char* a, const char* b) {
   return *a == *b;
 }
 
-constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni};
+constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,    Isa::kAvxVnni,  Isa::kAvx512Vnni,
+                            Isa::kNeon,   Isa::kNeonDot, Isa::kNeonI8mm};
 constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
 
 // Tables list the families in KernelTable order: f32_matvec, q8_quantize, q4_matvec,
@@ -63,6 +67,31 @@ constexpr KernelTable kAvx512VnniTable = {
 };
 #endif
 
+#if defined(KITE_KERNELS_ARM)
+// q8-quantize, rmsnorm, rope and softmax have one NEON variant each, shared by the three Arm
+// tables; f32/q8c matvec, swiglu, attention and the 2:4 sparse and offset-free 4-bit GEMMs
+// use their reference on Arm so far. Only the dense 4-bit GEMM uses dotprod / i8mm.
+constexpr KernelTable kNeonTable = {
+    Isa::kNeon,   f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
+    rmsnorm_neon, rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neon,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+};
+#if defined(KITE_KERNELS_NEONDOT)
+constexpr KernelTable kNeonDotTable = {
+    Isa::kNeonDot, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
+    rmsnorm_neon,  rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neondot,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+};
+#endif
+#if defined(KITE_KERNELS_I8MM)
+constexpr KernelTable kNeonI8mmTable = {
+    Isa::kNeonI8mm, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
+    rmsnorm_neon,   rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_i8mm,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+};
+#endif
+#endif
+
 // The table compiled for `isa`, or null when this build has none.
 const KernelTable* TableFor(Isa isa) {
   switch (isa) {
@@ -73,6 +102,15 @@ const KernelTable* TableFor(Isa isa) {
     case Isa::kAvxVnni: return &kAvxVnniTable;
 #endif
     case Isa::kAvx512Vnni: return &kAvx512VnniTable;
+#endif
+#if defined(KITE_KERNELS_ARM)
+    case Isa::kNeon: return &kNeonTable;
+#if defined(KITE_KERNELS_NEONDOT)
+    case Isa::kNeonDot: return &kNeonDotTable;
+#endif
+#if defined(KITE_KERNELS_I8MM)
+    case Isa::kNeonI8mm: return &kNeonI8mmTable;
+#endif
 #endif
     default: return nullptr;
   }
@@ -87,9 +125,16 @@ bool CpuRuns(Isa isa) {
     case Isa::kAvxVnni: return avx2 && f.avx_vnni;
     case Isa::kAvx512Vnni:
       return avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512_vnni;
+    case Isa::kNeon: return f.neon;
+    case Isa::kNeonDot: return f.neon && f.dotprod;
+    case Isa::kNeonI8mm: return f.neon && f.dotprod && f.i8mm;
     case Isa::kBest: return false;
   }
   return false;
+}
+
+bool IsArm(Isa isa) {
+  return isa == Isa::kNeon || isa == Isa::kNeonDot || isa == Isa::kNeonI8mm;
 }
 
 struct SupportedList {
@@ -142,10 +187,13 @@ bool IsaSupported(Isa isa) { return TableFor(isa) != nullptr && CpuRuns(isa); }
 
 const KernelTable& SelectKernels(Isa max_isa) {
   const SupportedList& list = Supported();
-  // Ascending order: the last table at or below the ceiling is the best one.
+  // Ascending order: the last table at or below the ceiling (and of the ceiling's
+  // architecture, unless it is kBest) is the best one.
   const KernelTable* best = list.tables[0];
   for (size_t i = 1; i < list.n; ++i) {
-    if (static_cast<int>(list.tables[i]->isa) <= static_cast<int>(max_isa)) best = list.tables[i];
+    const Isa isa = list.tables[i]->isa;
+    const bool same_arch = max_isa == Isa::kBest || IsArm(isa) == IsArm(max_isa);
+    if (same_arch && static_cast<int>(isa) <= static_cast<int>(max_isa)) best = list.tables[i];
   }
   return *best;
 }

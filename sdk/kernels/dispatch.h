@@ -18,14 +18,30 @@
 
 namespace kite::kernels {
 
-/// Instruction sets, lowest first. A request for one picks the best available at or below
-/// it. kAvx2 means AVX2 + FMA + F16C; kAvxVnni adds AVX-VNNI (256-bit vpdpbusd);
+/// Instruction sets, lowest first within each architecture. A request for one picks the
+/// best available at or below it on the same architecture; a ceiling naming the other
+/// architecture's ISA (e.g. KITE_ISA=avx2 on Arm) leaves only the scalar kernels.
+///
+/// x86-64: kAvx2 means AVX2 + FMA + F16C; kAvxVnni adds AVX-VNNI (256-bit vpdpbusd);
 /// kAvx512Vnni means AVX-512 F/BW/VL/DQ/VNNI + AVX2 + FMA + F16C (it does not need AVX-VNNI;
 /// every AVX-512 VNNI CPU has DQ, which the AVX-512 elementwise kernels use).
-enum class Isa : int { kScalar = 0, kAvx2 = 1, kAvxVnni = 2, kAvx512Vnni = 3, kBest = 1000 };
+///
+/// Arm: kNeon is Advanced SIMD (aarch64, or armv7 with NEON + VFPv4); kNeonDot adds the
+/// dot product instructions (sdot, aarch64 only); kNeonI8mm adds the int8 matrix multiply
+/// (smmla, aarch64 only; dispatch also requires dotprod, which every such CPU has).
+enum class Isa : int {
+  kScalar = 0,
+  kAvx2 = 1,
+  kAvxVnni = 2,
+  kAvx512Vnni = 3,
+  kNeon = 11,
+  kNeonDot = 12,
+  kNeonI8mm = 13,
+  kBest = 1000,
+};
 
-/// Name of an ISA: "scalar", "avx2", "avxvnni", "avx512vnni", "best" ("unknown" otherwise).
-/// The returned string is static.
+/// Name of an ISA: "scalar", "avx2", "avxvnni", "avx512vnni", "neon", "neondot", "i8mm",
+/// "best" ("unknown" otherwise). The returned string is static.
 const char* IsaName(Isa isa);
 
 /// Parses an ISA name as printed by IsaName (ASCII case-insensitive). Returns kBest and

@@ -1,6 +1,7 @@
-# The attention family (all targets) and the x86-64 AVX2 / AVX-512 variants of the
+# The attention family (all targets), the x86-64 AVX2 / AVX-512 variants of the
 # elementwise and small matvec families (q8-quantize, q8c-matvec, f32-matvec, rmsnorm,
-# softmax, swiglu, rope, attention). Included from sdk/kernels/CMakeLists.txt after
+# softmax, swiglu, rope, attention), and their Arm NEON variants (q8-quantize, rmsnorm,
+# softmax, rope so far). Included from sdk/kernels/CMakeLists.txt after
 # kite_kernels is defined.
 #
 # Each ISA file gets its own flags, so the rest of the library still runs on any x86-64 and
@@ -38,5 +39,26 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" AND
   # rope promises the reference's exact arithmetic: keep GCC from fusing its multiplies and
   # adds into FMAs (C++ defaults to -ffp-contract=fast).
   set_property(SOURCE ${KITE_ELEMENTWISE_DIR}/rope/avx2.cc ${KITE_ELEMENTWISE_DIR}/rope/avx512.cc
+    TARGET_DIRECTORY kite_kernels APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
+endif()
+
+# Arm NEON variants (aarch64, and armv7 with NEON; KITE_KERNELS_ARM_TARGET and
+# KITE_NEON_OPTIONS come from sdk/kernels/CMakeLists.txt). One neon.cc per family serves all
+# three Arm tables (neon, neondot, i8mm).
+if(KITE_KERNELS_ARM_TARGET)
+  set(KITE_ELEMENTWISE_NEON_FAMILIES q8-quantize rmsnorm softmax rope)
+  set(KITE_ELEMENTWISE_NEON_SOURCES)
+  foreach(family IN LISTS KITE_ELEMENTWISE_NEON_FAMILIES)
+    list(APPEND KITE_ELEMENTWISE_NEON_SOURCES ${KITE_ELEMENTWISE_DIR}/${family}/neon.cc)
+  endforeach()
+  target_sources(kite_kernels PRIVATE ${KITE_ELEMENTWISE_NEON_SOURCES})
+  if(KITE_NEON_OPTIONS)
+    set_source_files_properties(${KITE_ELEMENTWISE_NEON_SOURCES}
+      TARGET_DIRECTORY kite_kernels
+      PROPERTIES COMPILE_OPTIONS "${KITE_NEON_OPTIONS}")
+  endif()
+  # rope promises the reference's exact arithmetic: no fused multiply-adds, in the variant
+  # and, since FMA is baseline on aarch64, in the reference too (as written, like on x86-64).
+  set_property(SOURCE ${KITE_ELEMENTWISE_DIR}/rope/neon.cc ${KITE_ELEMENTWISE_DIR}/rope/ref.cc
     TARGET_DIRECTORY kite_kernels APPEND PROPERTY COMPILE_OPTIONS -ffp-contract=off)
 endif()

@@ -15,12 +15,16 @@
 #define KITE_THREAD_LOCAL thread_local
 #endif
 
+// Handles own their object, unless it was built in caller storage (in_place): then closing
+// only ends the objects' lifetimes and the storage returns to the caller.
 struct kite_model {
-  std::unique_ptr<kite::Model> model;
+  kite::Model* model = nullptr;
+  bool in_place = false;
 };
 
 struct kite_session {
-  std::unique_ptr<kite::Session> session;
+  kite::Session* session = nullptr;
+  bool in_place = false;
   char last_error[kite::Status::kMaxMessage];
 };
 
@@ -29,6 +33,14 @@ namespace {
 KITE_THREAD_LOCAL char g_last_error[kite::Status::kMaxMessage];
 
 kite_status ToC(kite::Error e) { return static_cast<kite_status>(e); }
+
+// Caller storage for in-place objects starts with the C handle, then the C++ object.
+template <typename Handle>
+constexpr size_t HandleBytes() {
+  return (sizeof(Handle) + 15) / 16 * 16;
+}
+static_assert(kite::Model::kStorageAlignment == 16 && kite::Session::kStorageAlignment == 16,
+              "HandleBytes keeps the C++ object 16-byte aligned");
 
 void CopyMessage(char* dst, const char* src) {
   std::snprintf(dst, kite::Status::kMaxMessage, "%s", src);
@@ -62,7 +74,8 @@ kite::Status ModelOptionsFrom(const kite_model_options* o, kite::ModelOptions* m
   bool valid = true;
   m->max_isa = isa != nullptr ? kite::kernels::ParseIsa(isa, &valid) : kite::kernels::MaxIsaFromEnvironment(&valid);
   KITE_CHECK_OR_RETURN(valid, kite::Error::kInvalidArgument,
-                       "instruction set '%s' is unknown (use scalar, avx2, avxvnni, avx512vnni or best)",
+                       "instruction set '%s' is unknown (use scalar, avx2, avxvnni, avx512vnni, neon, "
+                       "neondot, i8mm or best)",
                        isa != nullptr ? isa : "(KITE_ISA)");
   return kite::Status::Ok();
 }
@@ -77,7 +90,7 @@ kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite_model_options
   if (!model.ok()) return Fail(model.status());
   kite_model* handle = new (std::nothrow) kite_model();
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the model handle");
-  handle->model = static_cast<std::unique_ptr<kite::Model>&&>(model.value());
+  handle->model = model.value().release();
   *out = handle;
   g_last_error[0] = '\0';
   return KITE_OK;
@@ -143,7 +156,61 @@ kite_status kite_model_open_memory(const void* data, size_t size, const kite_mod
   return OpenWith(kite::FileMap::Borrow(data, size), options, model);
 }
 
-void kite_model_close(kite_model* model) { delete model; }
+kite_status kite_model_storage_required(const void* data, size_t size, size_t* bytes) {
+  if (bytes == nullptr) return Fail(kite::Error::kInvalidArgument, "bytes is null");
+  auto needed = kite::Model::StorageBytesFor(data, size);
+  if (!needed.ok()) return Fail(needed.status());
+  *bytes = HandleBytes<kite_model>() + needed.value();
+  return KITE_OK;
+}
+
+kite_status kite_model_open_memory_in(const void* data, size_t size, const kite_model_options* options,
+                                      void* storage, size_t storage_size, kite_model** model) {
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
+  *model = nullptr;
+  if (data == nullptr) return Fail(kite::Error::kInvalidArgument, "model data pointer is null");
+  if (storage == nullptr) return Fail(kite::Error::kInvalidArgument, "model storage is null");
+  if (reinterpret_cast<uintptr_t>(storage) % 16 != 0) {
+    return Fail(kite::Error::kInvalidArgument, "model storage must be 16-byte aligned");
+  }
+  constexpr size_t head = HandleBytes<kite_model>();
+  if (storage_size < head) {
+    return Fail(kite::Status::Make(kite::Error::kOutOfMemory,
+                                   "model storage is %zu bytes, too small for the handle alone "
+                                   "(see kite_model_storage_required)",
+                                   storage_size));
+  }
+  kite::ModelOptions model_options;
+  kite::Status s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  auto opened = kite::Model::OpenInPlace(kite::FileMap::Borrow(data, size), model_options,
+                                         static_cast<uint8_t*>(storage) + head, storage_size - head);
+  if (!opened.ok()) {
+    if (opened.status().code() != kite::Error::kOutOfMemory) return Fail(opened.status());
+    size_t needed = 0;
+    if (kite_model_storage_required(data, size, &needed) != KITE_OK) return Fail(opened.status());
+    return Fail(kite::Status::Make(kite::Error::kOutOfMemory,
+                                   "model storage is %zu bytes but this model needs %zu",
+                                   storage_size, needed));
+  }
+  kite_model* handle = new (storage) kite_model();
+  handle->model = opened.value();
+  handle->in_place = true;
+  *model = handle;
+  g_last_error[0] = '\0';
+  return KITE_OK;
+}
+
+void kite_model_close(kite_model* model) {
+  if (model == nullptr) return;
+  if (model->in_place) {
+    kite::Model::DestroyInPlace(model->model);
+    model->~kite_model();
+  } else {
+    delete model->model;
+    delete model;
+  }
+}
 
 kite_status kite_model_get_info(const kite_model* model, kite_model_info* info) {
   if (model == nullptr || info == nullptr) return Fail(kite::Error::kInvalidArgument, "model or info is null");
@@ -256,17 +323,62 @@ kite_status kite_session_create(const kite_model* model, const kite_session_opti
   kite::SessionOptions o;
   kite::Status s = SessionOptionsFrom(options, &o);
   if (!s.ok()) return Fail(s);
-  auto created = kite::Session::Create(model->model.get(), o, arena, arena_size);
+  auto created = kite::Session::Create(model->model, o, arena, arena_size);
   if (!created.ok()) return Fail(created.status());
   kite_session* handle = new (std::nothrow) kite_session();
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the session handle");
-  handle->session = static_cast<std::unique_ptr<kite::Session>&&>(created.value());
+  handle->session = created.value().release();
   handle->last_error[0] = '\0';
   *session = handle;
   return KITE_OK;
 }
 
-void kite_session_destroy(kite_session* session) { delete session; }
+size_t kite_session_storage_required(void) {
+  return HandleBytes<kite_session>() + kite::Session::StorageBytes();
+}
+
+kite_status kite_session_create_in(const kite_model* model, const kite_session_options* options,
+                                   void* arena, size_t arena_size, void* storage,
+                                   size_t storage_size, kite_session** session) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session output pointer is null");
+  *session = nullptr;
+  if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model is null");
+  if (storage == nullptr) return Fail(kite::Error::kInvalidArgument, "session storage is null");
+  if (reinterpret_cast<uintptr_t>(storage) % 16 != 0) {
+    return Fail(kite::Error::kInvalidArgument, "session storage must be 16-byte aligned");
+  }
+  if (storage_size < kite_session_storage_required()) {
+    return Fail(kite::Status::Make(kite::Error::kOutOfMemory,
+                                   "session storage is %zu bytes but a session needs %zu",
+                                   storage_size, kite_session_storage_required()));
+  }
+  kite::SessionOptions o;
+  kite::Status s = SessionOptionsFrom(options, &o);
+  if (!s.ok()) return Fail(s);
+  constexpr size_t head = HandleBytes<kite_session>();
+  auto created = kite::Session::CreateInPlace(model->model, o, arena, arena_size,
+                                              static_cast<uint8_t*>(storage) + head,
+                                              storage_size - head);
+  if (!created.ok()) return Fail(created.status());
+  kite_session* handle = new (storage) kite_session();
+  handle->session = created.value();
+  handle->in_place = true;
+  handle->last_error[0] = '\0';
+  *session = handle;
+  g_last_error[0] = '\0';
+  return KITE_OK;
+}
+
+void kite_session_destroy(kite_session* session) {
+  if (session == nullptr) return;
+  if (session->in_place) {
+    kite::Session::DestroyInPlace(session->session);
+    session->~kite_session();
+  } else {
+    delete session->session;
+    delete session;
+  }
+}
 
 const char* kite_session_last_error(const kite_session* session) {
   return session != nullptr ? session->last_error : "session is null";

@@ -111,7 +111,9 @@ struct Model::DenseOps {};
 Status Model::CreateDenseOperators() { return Status::Ok(); }
 #endif
 
-Model::~Model() = default;
+Model::~Model() {
+  if (owns_layers_) delete[] layers_;
+}
 
 void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
                      float high_freq_factor, uint32_t original_max_seq_len) {
@@ -593,9 +595,16 @@ Status Model::Load(const ModelOptions& options) {
   } else {
     KITE_RETURN_IF_ERROR(BindTensor(*this, names::kOutput, c.vocab_size, c.dim, &output_));
   }
-  layers_.reset(new (std::nothrow) LayerWeights[c.n_layers]);
-  KITE_CHECK_OR_RETURN(layers_ != nullptr, Error::kOutOfMemory, "cannot allocate %u layer tables",
-                       c.n_layers);
+  if (layers_ != nullptr) {
+    KITE_CHECK_OR_RETURN(c.n_layers <= layer_capacity_, Error::kOutOfMemory,
+                         "model storage holds %u layer tables but the model has %u layers",
+                         layer_capacity_, c.n_layers);
+  } else {
+    layers_ = new (std::nothrow) LayerWeights[c.n_layers];
+    KITE_CHECK_OR_RETURN(layers_ != nullptr, Error::kOutOfMemory,
+                         "cannot allocate %u layer tables", c.n_layers);
+    owns_layers_ = true;
+  }
   for (uint32_t i = 0; i < c.n_layers; ++i) {
     LayerWeights& l = layers_[i];
     struct Binding {
@@ -668,6 +677,58 @@ Status Model::Load(const ModelOptions& options) {
     KITE_RETURN_IF_ERROR(CreateDenseOperators());
   }
   return Status::Ok();
+}
+
+size_t Model::StorageBytes(uint32_t n_layers) {
+  const size_t head = (sizeof(Model) + alignof(LayerWeights) - 1) / alignof(LayerWeights) *
+                      alignof(LayerWeights);
+  return head + static_cast<size_t>(n_layers) * sizeof(LayerWeights);
+}
+
+Result<size_t> Model::StorageBytesFor(const void* data, size_t size) {
+  KITE_CHECK_OR_RETURN(data != nullptr, Error::kInvalidArgument, "model data pointer is null");
+  const schema::Model* root = nullptr;
+  KITE_RETURN_IF_ERROR(CheckEnvelope(static_cast<const uint8_t*>(data), size, &root));
+  ModelConfig config;
+  KITE_RETURN_IF_ERROR(CheckConfig(*root->config(), &config));
+  return StorageBytes(config.n_layers);
+}
+
+Result<Model*> Model::OpenInPlace(FileMap bytes, const ModelOptions& options, void* storage,
+                                  size_t storage_size) {
+  static_assert(alignof(Model) <= kStorageAlignment && alignof(LayerWeights) <= kStorageAlignment,
+                "kStorageAlignment is too small for the model objects");
+  KITE_CHECK_OR_RETURN(storage != nullptr, Error::kInvalidArgument, "model storage is null");
+  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(storage) % kStorageAlignment == 0,
+                       Error::kInvalidArgument, "model storage must be %zu-byte aligned",
+                       kStorageAlignment);
+  const size_t head = StorageBytes(0);
+  KITE_CHECK_OR_RETURN(storage_size >= head, Error::kOutOfMemory,
+                       "model storage is %zu bytes but even a model without layers needs %zu",
+                       storage_size, head);
+  Model* model = new (storage) Model();
+  model->bytes_ = static_cast<FileMap&&>(bytes);
+  model->layers_ = reinterpret_cast<LayerWeights*>(static_cast<uint8_t*>(storage) + head);
+  const size_t capacity = (storage_size - head) / sizeof(LayerWeights);
+  model->layer_capacity_ = static_cast<uint32_t>(capacity < kMaxLayers ? capacity : kMaxLayers);
+  for (uint32_t i = 0; i < model->layer_capacity_; ++i) new (&model->layers_[i]) LayerWeights();
+  ModelOptions in_place = options;
+  in_place.use_xnnpack = false;
+  Status s = model->Load(in_place);
+  if (!s.ok()) {
+    if (s.code() == Error::kOutOfMemory && model->config_.n_layers > model->layer_capacity_) {
+      s = Status::Make(Error::kOutOfMemory,
+                       "model storage is %zu bytes but this model (%u layers) needs %zu",
+                       storage_size, model->config_.n_layers, StorageBytes(model->config_.n_layers));
+    }
+    DestroyInPlace(model);
+    return s;
+  }
+  return model;
+}
+
+void Model::DestroyInPlace(Model* model) {
+  if (model != nullptr) model->~Model();
 }
 
 }  // namespace kite

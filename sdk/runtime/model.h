@@ -119,6 +119,28 @@ class Model {
   /// the tensor or field at fault. Allocates only the model object itself.
   static Result<std::unique_ptr<Model>> Open(FileMap bytes, const ModelOptions& options);
 
+  /// Bytes of caller storage OpenInPlace needs for a model with `n_layers` layers: the
+  /// Model object and its layer table (the weights stay in the file bytes). Fixed for a
+  /// given build and layer count.
+  static size_t StorageBytes(uint32_t n_layers);
+
+  /// StorageBytes for the .kite file at `data`: checks its envelope (identifier, metadata
+  /// checksum, FlatBuffers Verifier) and config, nothing else. Allocates nothing.
+  static Result<size_t> StorageBytesFor(const void* data, size_t size);
+
+  /// Like Open, but builds the model inside `storage` (at least StorageBytes(n_layers)
+  /// bytes, aligned to kStorageAlignment, owned by the caller and kept until the model is
+  /// destroyed) and allocates nothing: options.use_xnnpack is ignored (XNNPACK allocates),
+  /// so dense f32 matrices run on Kite's kernels. Too small or misaligned storage fails
+  /// with kOutOfMemory / kInvalidArgument naming what is needed. End the model with
+  /// DestroyInPlace(); `storage` is then the caller's again.
+  static Result<Model*> OpenInPlace(FileMap bytes, const ModelOptions& options, void* storage,
+                                    size_t storage_size);
+  /// Ends a model made by OpenInPlace (null is ignored). Frees nothing.
+  static void DestroyInPlace(Model* model);
+  /// Alignment OpenInPlace requires of its storage.
+  static constexpr size_t kStorageAlignment = 16;
+
   /// Recomputes the CRC-32C of every segment and compares it with the stored value.
   /// Thread-safe. Fails with kInvalidFormat naming the first bad segment.
   Status VerifyChecksums() const;
@@ -149,6 +171,8 @@ class Model {
 
  private:
   Model() = default;
+  // Validates and binds the file. Uses the layer table preset in layers_ (in-place models,
+  // layer_capacity_ entries) or allocates one.
   Status Load(const ModelOptions& options);
   Status CreateDenseOperators();
 
@@ -156,7 +180,9 @@ class Model {
   const schema::Model* root_ = nullptr;
   ModelConfig config_;
   TensorView tok_embeddings_, norm_, output_;
-  std::unique_ptr<LayerWeights[]> layers_;
+  LayerWeights* layers_ = nullptr;
+  uint32_t layer_capacity_ = 0;  // entries of a caller-provided (in-place) layer table
+  bool owns_layers_ = false;     // layers_ came from new[] (Open), not from caller storage
   Tokenizer tokenizer_;
   bool vocab_only_ = false;
   std::unique_ptr<float[]> rope_inv_freq_;  // see ModelConfig::rope_inv_freq

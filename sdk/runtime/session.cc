@@ -6,6 +6,15 @@
 
 namespace kite {
 
+Status Session::CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size) {
+  KITE_CHECK_OR_RETURN(arena_size >= plan.total_bytes, Error::kOutOfMemory,
+                       "arena is %zu bytes but this session needs %zu", arena_size,
+                       plan.total_bytes);
+  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(arena) % 64 == 0, Error::kInvalidArgument,
+                       "arena must be 64-byte aligned");
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Session>> Session::Create(const Model* model, const SessionOptions& options,
                                                  void* arena, size_t arena_size) {
   KITE_CHECK_OR_RETURN(model != nullptr, Error::kInvalidArgument, "model is null");
@@ -13,11 +22,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   std::unique_ptr<Session> s(new (std::nothrow) Session());
   KITE_CHECK_OR_RETURN(s != nullptr, Error::kOutOfMemory, "cannot allocate the session object");
   if (arena != nullptr) {
-    KITE_CHECK_OR_RETURN(arena_size >= plan.total_bytes, Error::kOutOfMemory,
-                         "arena is %zu bytes but this session needs %zu", arena_size,
-                         plan.total_bytes);
-    KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(arena) % 64 == 0, Error::kInvalidArgument,
-                         "arena must be 64-byte aligned");
+    KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
     s->arena_ = static_cast<uint8_t*>(arena);
   } else {
     s->arena_ = static_cast<uint8_t*>(
@@ -26,12 +31,50 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
                          "cannot allocate the %zu-byte session arena", plan.total_bytes);
     s->owns_arena_ = true;
   }
-  KITE_ASSIGN_OR_RETURN(s->pool_, ThreadPool::Create(options.threads));
-  s->model_ = model;
-  s->options_ = options;
-  s->plan_ = plan;
-  uint8_t* a = s->arena_;
-  ForwardBuffers& b = s->buffers_;
+  KITE_RETURN_IF_ERROR(s->Bind(model, options, plan, s->arena_));
+  return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
+}
+
+size_t Session::StorageBytes() { return sizeof(Session); }
+
+Result<Session*> Session::CreateInPlace(const Model* model, const SessionOptions& options,
+                                        void* arena, size_t arena_size, void* storage,
+                                        size_t storage_size) {
+  static_assert(alignof(Session) <= kStorageAlignment, "kStorageAlignment is too small");
+  KITE_CHECK_OR_RETURN(model != nullptr, Error::kInvalidArgument, "model is null");
+  KITE_CHECK_OR_RETURN(arena != nullptr, Error::kInvalidArgument,
+                       "an in-place session needs a caller arena (arena is null)");
+  KITE_CHECK_OR_RETURN(storage != nullptr, Error::kInvalidArgument, "session storage is null");
+  KITE_CHECK_OR_RETURN(storage_size >= sizeof(Session), Error::kOutOfMemory,
+                       "session storage is %zu bytes but the session object needs %zu",
+                       storage_size, sizeof(Session));
+  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(storage) % kStorageAlignment == 0,
+                       Error::kInvalidArgument, "session storage must be %zu-byte aligned",
+                       kStorageAlignment);
+  KITE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanSessionMemory(*model, options));
+  KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
+  Session* s = new (storage) Session();
+  s->arena_ = static_cast<uint8_t*>(arena);
+  const Status bound = s->Bind(model, options, plan, s->arena_);
+  if (!bound.ok()) {
+    DestroyInPlace(s);
+    return bound;
+  }
+  return s;
+}
+
+void Session::DestroyInPlace(Session* session) {
+  if (session != nullptr) session->~Session();
+}
+
+Status Session::Bind(const Model* model, const SessionOptions& options, const MemoryPlan& plan,
+                     uint8_t* arena) {
+  KITE_ASSIGN_OR_RETURN(pool_, ThreadPool::Create(options.threads));
+  model_ = model;
+  options_ = options;
+  plan_ = plan;
+  uint8_t* a = arena;
+  ForwardBuffers& b = buffers_;
   b.x = reinterpret_cast<float*>(a + plan.x);
   b.xb = reinterpret_cast<float*>(a + plan.xb);
   b.xb2 = reinterpret_cast<float*>(a + plan.xb2);
@@ -49,10 +92,10 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   b.xq_groups = plan.xq_groups;
   b.max_context = options.max_context;
   b.max_batch = options.prefill_chunk;
-  s->sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
-  s->tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
-  s->transformer_ = Transformer(model, &model->kernels(), &s->pool_, b);
-  return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
+  sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
+  tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
+  transformer_ = Transformer(model, &model->kernels(), &pool_, b);
+  return Status::Ok();
 }
 
 Session::~Session() {

@@ -56,6 +56,21 @@ class Session {
   /// the session) is used and nothing is allocated but the session object.
   static Result<std::unique_ptr<Session>> Create(const Model* model, const SessionOptions& options,
                                                  void* arena, size_t arena_size);
+
+  /// Bytes of caller storage CreateInPlace needs for the session object (the arena is
+  /// separate). Fixed for a build.
+  static size_t StorageBytes();
+  /// Alignment CreateInPlace requires of its storage.
+  static constexpr size_t kStorageAlignment = 16;
+
+  /// Like Create with a caller arena (required here), but the session object is built in
+  /// `storage` (at least StorageBytes() bytes, kStorageAlignment-aligned, owned by the
+  /// caller and kept until DestroyInPlace): nothing is allocated.
+  static Result<Session*> CreateInPlace(const Model* model, const SessionOptions& options,
+                                        void* arena, size_t arena_size, void* storage,
+                                        size_t storage_size);
+  /// Ends a session made by CreateInPlace (null is ignored). Frees nothing.
+  static void DestroyInPlace(Session* session);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -89,6 +104,11 @@ class Session {
 
  private:
   Session() = default;
+  // Binds a fresh session to `model` and the planned `arena` (already checked).
+  Status Bind(const Model* model, const SessionOptions& options, const MemoryPlan& plan,
+              uint8_t* arena);
+  // Checks a caller arena against `plan`.
+  static Status CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size);
 
   const Model* model_ = nullptr;
   SessionOptions options_;

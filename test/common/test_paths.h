@@ -11,10 +11,11 @@ inline std::string SharedModel(const std::string& name) {
   return std::string(KITE_SHARED_MODELS) + "/" + name;
 }
 
-/// Path of a converted test model: "stories260K-f32.kite" or "stories260K-q4.kite",
-/// written by the fixture tests fixture_convert_* (see test/runtime/CMakeLists.txt).
+/// Path of a converted test model: "stories260K-f32.kite" or "stories260K-q4.kite", in
+/// KITE_TEST_MODELS_DIR: written by the fixture tests fixture_convert_* of this build (see
+/// test/runtime/CMakeLists.txt), or, in cross builds, by the native build's fixtures.
 inline std::string TestModel(const std::string& name) {
-  return std::string(KITE_BINARY_DIR) + "/test-models/" + name;
+  return std::string(KITE_TEST_MODELS_DIR) + "/" + name;
 }
 
 }  // namespace kite::test

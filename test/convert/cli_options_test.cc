@@ -145,6 +145,33 @@ TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"in.bin", "--output=", "x"}).find("non-empty"), std::string::npos);
 }
 
+TEST(CliOptions, Target) {
+  auto none = ParseCommandLine({"in.bin", "-o", "x.kite", "--quant", "q4"});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->target, "");
+  EXPECT_EQ(OptionsForProvenance(*none).find("--target"), std::string::npos);
+  ASSERT_EQ(ConvertTargets().size(), 7u);
+  for (const std::string& target : ConvertTargets()) {
+    auto o = ParseCommandLine({"in.bin", "-o", "x.kite", "--quant", "q4", "--target", target});
+    ASSERT_TRUE(o.ok()) << target << ": " << o.status();
+    EXPECT_EQ(o->target, target);
+    // Same options otherwise: the target changes nothing but the provenance record.
+    EXPECT_EQ(o->convert.group_size, none->convert.group_size);
+    EXPECT_EQ(OptionsForProvenance(*o), OptionsForProvenance(*none) + " --target " + target);
+  }
+  auto eq = ParseCommandLine({"in.bin", "-o", "x.kite", "--target=aarch64-dotprod"});
+  ASSERT_TRUE(eq.ok()) << eq.status();
+  EXPECT_EQ(eq->target, "aarch64-dotprod");
+  const std::string bad = UsageError({"in.bin", "-o", "x", "--target", "riscv"});
+  EXPECT_NE(bad.find("unknown --target 'riscv'"), std::string::npos) << bad;
+  for (const char* name : {"x86-avx2", "x86-avx512", "aarch64-i8mm", "armv7", "generic"}) {
+    EXPECT_NE(bad.find(name), std::string::npos) << name << " missing from: " << bad;
+  }
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--target"}).find("--target needs a value"),
+            std::string::npos);
+  EXPECT_NE(HelpText().find("--target NAME"), std::string::npos);
+}
+
 std::string TempDir(const std::string& name) {
   const std::string dir = ::testing::TempDir() + "/kite_cli_" + name;
   mkdir(dir.c_str(), 0755);

@@ -6,6 +6,11 @@ kite_add_test(elementwise_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/elementwise_test.cc
   LIBS kite_kernels
   LABELS kernels)
+if(KITE_KERNELS_ARM_TARGET)
+  # The NEON variants exist (sdk/kernels/CMakeLists.txt): test them.
+  target_compile_definitions(elementwise_test PRIVATE KITE_TEST_ARM_KERNELS=1)
+  target_link_libraries(elementwise_test PRIVATE kite_platform)
+endif()
 
 find_package(benchmark CONFIG QUIET)
 if(benchmark_FOUND)

@@ -1,5 +1,5 @@
 // Tester of the elementwise, small matvec and attention kernel families: every compiled
-// AVX2 / AVX-512 variant against the family's ref (the specification), on odd sizes that hit
+// AVX2 / AVX-512 / NEON variant against the family's ref (the specification), on odd sizes that hit
 // every vector tail, unaligned pointers and extreme values. Variants the CPU cannot run are
 // skipped. Bit-exact where the header promises it (q8-quantize, rope), otherwise within a
 // bound derived from the summation-order difference.
@@ -23,6 +23,10 @@
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/softmax/softmax.h"
 #include "sdk/kernels/swiglu/swiglu.h"
+
+#if defined(KITE_TEST_ARM_KERNELS)
+#include "platform/cpu_features.h"
+#endif
 
 #if defined(__x86_64__)
 // The vector exp helpers are static inline functions for ISA-specific files; compile them here
@@ -230,6 +234,8 @@ TEST(F32Exp, Avx512WithinOneUlp) {
   CheckExp(ExpArrayAvx512);
 }
 
+#endif  // __x86_64__
+
 // ---------------------------------------------------------------------------------------
 // One parameterized suite per family; the parameter is the variant.
 
@@ -261,11 +267,28 @@ std::string VariantName(const testing::TestParamInfo<Variant<Fn>>& info) {
   return info.param.name;
 }
 
+// KITE_INSTANTIATE_VARIANTS: families with variants on x86-64 (AVX2, AVX-512) and Arm
+// (NEON); KITE_INSTANTIATE_X86_VARIANTS: families with x86-64 variants only so far.
+#if defined(__x86_64__)
 #define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family)                                              \
   INSTANTIATE_TEST_SUITE_P(Isa, Suite,                                                            \
                            testing::Values(Variant<Fn>{"avx2", k::family##_avx2, HasAvx2},        \
                                            Variant<Fn>{"avx512", k::family##_avx512, HasAvx512}), \
                            VariantName<Fn>)
+#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) KITE_INSTANTIATE_VARIANTS(Suite, Fn, family)
+#elif defined(KITE_TEST_ARM_KERNELS)
+bool HasNeon() { return kite::GetCpuFeatures().neon; }
+#define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family) \
+  INSTANTIATE_TEST_SUITE_P(                          \
+      Isa, Suite, testing::Values(Variant<Fn>{"neon", k::family##_neon, HasNeon}), VariantName<Fn>)
+#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) \
+  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
+#else
+#define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family) \
+  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
+#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) \
+  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
+#endif
 
 // ---------------------------------------------------------------------------------------
 // q8-quantize: bit-identical q (with padding), scales and sums.
@@ -327,7 +350,7 @@ TEST_P(Q8QuantizeTest, BitIdenticalToRef) {
 // in different orders), on unaligned pointers.
 
 using Q8cMatvecTest = VariantTest<k::Q8cMatvecFn>;
-KITE_INSTANTIATE_VARIANTS(Q8cMatvecTest, k::Q8cMatvecFn, q8c_matvec);
+KITE_INSTANTIATE_X86_VARIANTS(Q8cMatvecTest, k::Q8cMatvecFn, q8c_matvec);
 
 TEST_P(Q8cMatvecTest, MatchesRef) {
   for (size_t rows : {1, 3, 4, 5, 17, 64}) {
@@ -358,7 +381,7 @@ TEST_P(Q8cMatvecTest, MatchesRef) {
 }
 
 using F32MatvecTest = VariantTest<k::F32MatvecFn>;
-KITE_INSTANTIATE_VARIANTS(F32MatvecTest, k::F32MatvecFn, f32_matvec);
+KITE_INSTANTIATE_X86_VARIANTS(F32MatvecTest, k::F32MatvecFn, f32_matvec);
 
 TEST_P(F32MatvecTest, MatchesRef) {
   for (size_t rows : {1, 3, 4, 5, 17, 64}) {
@@ -471,7 +494,7 @@ TEST_P(SoftmaxTest, MatchesRef) {
 // swiglu: relative 2e-6 (a few ulp), extreme gates.
 
 using SwigluTest = VariantTest<k::SwigluFn>;
-KITE_INSTANTIATE_VARIANTS(SwigluTest, k::SwigluFn, swiglu);
+KITE_INSTANTIATE_X86_VARIANTS(SwigluTest, k::SwigluFn, swiglu);
 
 TEST_P(SwigluTest, MatchesRef) {
   const float special[] = {0.0f,   -0.0f,   88.0f,  -88.0f,  89.0f, -89.0f, 100.0f,  -100.0f,
@@ -527,7 +550,7 @@ TEST_P(RopeTest, BitIdenticalToRef) {
 // softmax itself; out by that relative amount of sum_p w_p |v_pj|.
 
 using AttentionTest = VariantTest<k::AttentionFn>;
-KITE_INSTANTIATE_VARIANTS(AttentionTest, k::AttentionFn, attention);
+KITE_INSTANTIATE_X86_VARIANTS(AttentionTest, k::AttentionFn, attention);
 
 void CheckAttention(k::AttentionFn fn, size_t head_dim, size_t n_pos, float q_scale,
                     const std::string& what) {
@@ -578,7 +601,5 @@ TEST_P(AttentionTest, MatchesRef) {
   }
   CheckAttention(fn(), 64, 4096, 1.0f, "head_dim 64 n_pos 4096");
 }
-
-#endif  // __x86_64__
 
 }  // namespace

@@ -243,6 +243,12 @@ void CheckShape(size_t rows, size_t groups, size_t m, size_t cols_short, std::mt
 }
 
 TEST(Qd8Q4r16Gemm, VariantsMatchReferenceOnOddShapes) {
+  size_t n_tables = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+  std::printf("qd8-q4r16-gemm variants run against ref (the others are skipped: not built, or "
+              "not supported by this CPU):");
+  for (size_t i = 0; i < n_tables; ++i) std::printf(" %s", k::IsaName(tables[i]->isa));
+  std::printf("\n");
   std::mt19937 rng(1234);
   for (size_t rows : {1, 15, 16, 17, 33, 100}) {
     for (size_t groups : {1, 2, 3, 6}) {
@@ -398,8 +404,8 @@ TEST(Q4R16Pack, UnpackAndDequantizeRoundTrip) {
 }
 
 TEST(Dispatch, ParseIsaNames) {
-  const k::Isa all[] = {k::Isa::kScalar, k::Isa::kAvx2, k::Isa::kAvxVnni, k::Isa::kAvx512Vnni,
-                        k::Isa::kBest};
+  const k::Isa all[] = {k::Isa::kScalar, k::Isa::kAvx2,    k::Isa::kAvxVnni,  k::Isa::kAvx512Vnni,
+                        k::Isa::kNeon,   k::Isa::kNeonDot, k::Isa::kNeonI8mm, k::Isa::kBest};
   for (k::Isa isa : all) {
     bool ok = false;
     EXPECT_EQ(k::ParseIsa(k::IsaName(isa), &ok), isa);
@@ -408,7 +414,10 @@ TEST(Dispatch, ParseIsaNames) {
   EXPECT_STREQ(k::IsaName(k::Isa::kAvx512Vnni), "avx512vnni");
   EXPECT_EQ(k::ParseIsa("AVX2"), k::Isa::kAvx2);
   EXPECT_EQ(k::ParseIsa("AvxVnni"), k::Isa::kAvxVnni);
-  for (const char* bad : {"", "avx", "avx2 ", "neon", "avx512", "bestest"}) {
+  EXPECT_EQ(k::ParseIsa("NEON"), k::Isa::kNeon);
+  EXPECT_EQ(k::ParseIsa("neondot"), k::Isa::kNeonDot);
+  EXPECT_EQ(k::ParseIsa("i8mm"), k::Isa::kNeonI8mm);
+  for (const char* bad : {"", "avx", "avx2 ", "neon2", "sve", "avx512", "bestest"}) {
     bool ok = true;
     EXPECT_EQ(k::ParseIsa(bad, &ok), k::Isa::kBest) << bad;
     EXPECT_FALSE(ok) << '"' << bad << '"';
@@ -419,7 +428,10 @@ TEST(Dispatch, ParseIsaNames) {
   EXPECT_LT(static_cast<int>(k::Isa::kScalar), static_cast<int>(k::Isa::kAvx2));
   EXPECT_LT(static_cast<int>(k::Isa::kAvx2), static_cast<int>(k::Isa::kAvxVnni));
   EXPECT_LT(static_cast<int>(k::Isa::kAvxVnni), static_cast<int>(k::Isa::kAvx512Vnni));
-  EXPECT_LT(static_cast<int>(k::Isa::kAvx512Vnni), static_cast<int>(k::Isa::kBest));
+  EXPECT_LT(static_cast<int>(k::Isa::kAvx512Vnni), static_cast<int>(k::Isa::kNeon));
+  EXPECT_LT(static_cast<int>(k::Isa::kNeon), static_cast<int>(k::Isa::kNeonDot));
+  EXPECT_LT(static_cast<int>(k::Isa::kNeonDot), static_cast<int>(k::Isa::kNeonI8mm));
+  EXPECT_LT(static_cast<int>(k::Isa::kNeonI8mm), static_cast<int>(k::Isa::kBest));
 }
 
 TEST(Dispatch, KiteIsaEnvironment) {
@@ -462,12 +474,28 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
   for (size_t i = 0; i < n; ++i) std::printf(" %s", k::IsaName(tables[i]->isa));
   std::printf("\n");
 
-  const k::Isa levels[] = {k::Isa::kScalar, k::Isa::kAvx2, k::Isa::kAvxVnni, k::Isa::kAvx512Vnni,
-                           k::Isa::kBest};
+  const k::Isa levels[] = {k::Isa::kScalar, k::Isa::kAvx2,    k::Isa::kAvxVnni,
+                           k::Isa::kAvx512Vnni, k::Isa::kNeon,    k::Isa::kNeonDot,
+                           k::Isa::kNeonI8mm,   k::Isa::kBest};
+  const auto is_arm = [](k::Isa isa) {
+    return isa == k::Isa::kNeon || isa == k::Isa::kNeonDot || isa == k::Isa::kNeonI8mm;
+  };
   for (k::Isa ceiling : levels) {
     const k::KernelTable& t = k::SelectKernels(ceiling);
     SCOPED_TRACE(k::IsaName(ceiling));
     EXPECT_LE(static_cast<int>(t.isa), static_cast<int>(ceiling));
+    // A ceiling of the other architecture leaves the scalar kernels only.
+    if (ceiling != k::Isa::kBest && t.isa != k::Isa::kScalar) {
+      EXPECT_EQ(is_arm(t.isa), is_arm(ceiling));
+    }
+    if (ceiling != k::Isa::kBest && ceiling != k::Isa::kScalar) {
+      bool other_arch_supported = false;
+      for (size_t i = 0; i < n; ++i) {
+        other_arch_supported |= tables[i]->isa != k::Isa::kScalar &&
+                                is_arm(tables[i]->isa) != is_arm(ceiling);
+      }
+      if (other_arch_supported) EXPECT_EQ(t.isa, k::Isa::kScalar);
+    }
     EXPECT_TRUE(k::IsaSupported(t.isa));
     if (k::IsaSupported(ceiling)) EXPECT_EQ(t.isa, ceiling);
     EXPECT_NE(t.f32_matvec, nullptr);
@@ -490,7 +518,18 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
 TEST(CpuFeatures, ConsistentWithTheCompilersDetector) {
   const kite::CpuFeatures& f = kite::GetCpuFeatures();
   EXPECT_EQ(&f, &kite::GetCpuFeatures());
+#if defined(__aarch64__) || defined(__arm__)
+  EXPECT_FALSE(f.avx2 || f.fma || f.avx512f || f.avx_vnni);
+  if (f.dotprod || f.i8mm) EXPECT_TRUE(f.neon);
+#if defined(__aarch64__)
+  EXPECT_TRUE(f.neon);  // Advanced SIMD is part of ARMv8-A
+#else
+  EXPECT_FALSE(f.dotprod || f.i8mm);  // the 32-bit build has no dotprod/i8mm kernels
+#endif
+  std::printf("cpu: neon=%d dotprod=%d i8mm=%d\n", f.neon, f.dotprod, f.i8mm);
+#else
   EXPECT_FALSE(f.neon || f.dotprod || f.i8mm);
+#endif
   if (f.avx512bw || f.avx512dq || f.avx512vl || f.avx512_vnni) EXPECT_TRUE(f.avx512f);
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
   __builtin_cpu_init();
@@ -502,9 +541,11 @@ TEST(CpuFeatures, ConsistentWithTheCompilersDetector) {
   EXPECT_EQ(f.avx512vl, __builtin_cpu_supports("avx512vl") != 0);
   EXPECT_EQ(f.avx512_vnni, __builtin_cpu_supports("avx512vnni") != 0);
 #endif
+#if defined(__x86_64__) || defined(__i386__)
   std::printf("cpu: avx2=%d fma=%d f16c=%d avx_vnni=%d avx512f=%d bw=%d dq=%d vl=%d vnni=%d\n",
               f.avx2, f.fma, f.f16c, f.avx_vnni, f.avx512f, f.avx512bw, f.avx512dq, f.avx512vl,
               f.avx512_vnni);
+#endif
 }
 
 }  // namespace

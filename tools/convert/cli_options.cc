@@ -1,5 +1,7 @@
 #include "tools/convert/cli_options.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -17,6 +19,12 @@ absl::Status Usage(const std::string& message) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& ConvertTargets() {
+  static const std::vector<std::string> targets = {
+      "x86-avx2", "x86-avx512", "aarch64", "aarch64-dotprod", "aarch64-i8mm", "armv7", "generic"};
+  return targets;
+}
 
 std::string HelpText() {
   return absl::StrCat(
@@ -92,6 +100,12 @@ std::string HelpText() {
       "                        none, llama2, llama3, chatml, phi3 or gemma. Default:\n"
       "                        detected from the source's chat template or special\n"
       "                        tokens (none when there are neither).\n"
+      "  --target NAME         The CPU the file is meant for: x86-avx2, x86-avx512,\n"
+      "                        aarch64, aarch64-dotprod, aarch64-i8mm, armv7 or\n"
+      "                        generic. Today every target gets the same layout\n"
+      "                        (q4: Q4_R16_G32), which the kernels of every CPU read,\n"
+      "                        so any file runs anywhere; the name is recorded in the\n"
+      "                        file's provenance. Default: not recorded.\n"
       "\n"
       "Calibration, GPTQ, pruning and mixed precision (llama2.c input only)\n"
       "  --calib FILE          Calibration text (UTF-8; documents separated by blank\n"
@@ -208,9 +222,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
                        name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
                        name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
                        name == "--seed" || name == "--threads" || name == "--chat-format" ||
-                       name == "--calib" || name == "--calib-tokens" || name == "--gptq" || name == "--prune" ||
-                       name == "--sparsity" || name == "--bpw" || name == "--distill-steps" ||
-                       name == "--distill-lr" || name == "--sparse";
+                       name == "--calib" || name == "--calib-tokens" || name == "--gptq" ||
+                       name == "--prune" || name == "--sparsity" || name == "--bpw" ||
+                       name == "--distill-steps" || name == "--distill-lr" || name == "--sparse" ||
+                       name == "--target";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
@@ -237,6 +252,13 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
       absl::StatusOr<ChatFormatId> format = ParseChatFormatName(value);
       if (!format.ok()) return Usage(std::string(format.status().message()));
       o.chat_format = ChatFormatName(*format);
+    } else if (name == "--target") {
+      const std::vector<std::string>& targets = ConvertTargets();
+      if (std::find(targets.begin(), targets.end(), value) == targets.end()) {
+        return Usage(absl::StrCat("unknown --target '", value,
+                                  "' (valid targets: ", absl::StrJoin(targets, ", "), ")"));
+      }
+      o.target = value;
     } else if (name == "--synthetic") {
       o.synthetic = value;
     } else if (name == "--vocab") {
@@ -464,6 +486,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
     absl::StrAppend(&s, " --synthetic ", o.synthetic, " --seed ", o.seed);
     if (o.vocab > 0) absl::StrAppend(&s, " --vocab ", o.vocab);
   }
+  if (!o.target.empty()) absl::StrAppend(&s, " --target ", o.target);
   return s;
 }
 

@@ -42,7 +42,15 @@ struct CliOptions {
   /// f32 model on the --calib text (distill.h).
   bool distill = false;
   DistillOptions distill_options;  ///< --distill-steps N, --distill-lr X
+  /// --target NAME: the CPU the file is meant for (one of ConvertTargets()); empty when not
+  /// given. Every target gets the same weight layout today (Q4_R16_G32 for q4 with group
+  /// 32), which every kernel reads: it is recorded in the provenance only.
+  std::string target;
 };
+
+/// The names --target accepts: x86-avx2, x86-avx512, aarch64, aarch64-dotprod,
+/// aarch64-i8mm, armv7, generic. The array is static.
+const std::vector<std::string>& ConvertTargets();
 
 /// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".
 /// Any problem (unknown option, missing or bad value, no input, no output, two inputs, an
@@ -55,7 +63,7 @@ std::string HelpText();
 
 /// The options as a canonical command-line fragment, recorded in the file's provenance
 /// (e.g. "--quant q4 --group-size 32 --tokenizer tok512.bin"; a synthetic model adds
-/// " --synthetic NAME --seed S" and, when given, " --vocab N").
+/// " --synthetic NAME --seed S" and, when given, " --vocab N"; " --target NAME" when given).
 std::string OptionsForProvenance(const CliOptions& options);
 
 }  // namespace kite::convert

@@ -13,7 +13,9 @@
  *
  * Memory: kite_session_memory_required() reports a session's whole working memory before
  * it exists; pass your own arena to kite_session_create() to control where it lives.
- * After a session is created, generation allocates nothing.
+ * After a session is created, generation allocates nothing. Firmware without a heap uses
+ * kite_model_open_memory_in() and kite_session_create_in(): the model and session objects
+ * then live in caller storage too, and Kite never allocates at all.
  */
 #ifndef KITE_KITE_H_
 #define KITE_KITE_H_
@@ -80,8 +82,8 @@ typedef struct kite_model_options {
       file once). The metadata checksum is always checked. Default 0. */
   int32_t verify_checksums;
   /** Highest instruction set the kernels may use: NULL or "best" (default), or "scalar",
-      "avx2", "avxvnni", "avx512vnni" to force a lower one (for testing). The environment
-      variable KITE_ISA sets the default. */
+      "avx2", "avxvnni", "avx512vnni" (x86-64), "neon", "neondot", "i8mm" (Arm) to force a
+      lower one (for testing). The environment variable KITE_ISA sets the default. */
   const char* max_isa;
   /** Nonzero (file paths only): read the file into memory backed by transparent huge
       pages instead of mapping it. Decode streams the weights with far fewer TLB misses
@@ -112,7 +114,29 @@ kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_m
 kite_status kite_model_open_memory(const void* data, size_t size, const kite_model_options* options,
                                    kite_model** model);
 
-/** Frees a model. Every session of it must be destroyed first. NULL is ignored. */
+/**
+ * Bytes of caller storage kite_model_open_memory_in() needs for the model at `data`
+ * (`size` bytes): the model handle and its per-layer tables, not the weights, which stay
+ * at `data`. Checks the file's identifier, metadata checksum and config only. The figure
+ * depends on the layer count and the build (pointer size); allocates nothing.
+ */
+kite_status kite_model_storage_required(const void* data, size_t size, size_t* bytes);
+
+/**
+ * Opens a model held in memory like kite_model_open_memory(), but builds the model handle
+ * and its tables in `storage` (`storage_size` bytes, 16-byte aligned, at least
+ * kite_model_storage_required(); owned by the caller, kept unchanged until
+ * kite_model_close()) instead of allocating them: with kite_session_create_in() no heap is
+ * used at all. Dense f32 matrices run on Kite's own kernels (the XNNPACK path, which
+ * allocates, is not used). Too small a storage fails with KITE_ERR_OUT_OF_MEMORY and the
+ * size needed in kite_last_error(). kite_model_close() ends the model and frees nothing.
+ */
+kite_status kite_model_open_memory_in(const void* data, size_t size,
+                                      const kite_model_options* options, void* storage,
+                                      size_t storage_size, kite_model** model);
+
+/** Closes a model. Every session of it must be destroyed first. NULL is ignored. A model
+    opened with kite_model_open_memory_in() is ended and its storage left to the caller. */
 void kite_model_close(kite_model* model);
 
 /** Architecture summary of a model. */
@@ -225,7 +249,24 @@ kite_status kite_session_memory_required(const kite_model* model, const kite_ses
 kite_status kite_session_create(const kite_model* model, const kite_session_options* options,
                                 void* arena, size_t arena_size, kite_session** session);
 
-/** Frees a session (not a caller-provided arena). NULL is ignored. */
+/**
+ * Bytes of caller storage kite_session_create_in() needs for the session object itself
+ * (the arena is separate). Constant for a build (it depends on the pointer size).
+ */
+size_t kite_session_storage_required(void);
+
+/**
+ * Like kite_session_create() with a caller arena (`arena` must not be NULL), but the
+ * session object is built in `storage` (`storage_size` bytes, 16-byte aligned, at least
+ * kite_session_storage_required(); owned by the caller, kept until
+ * kite_session_destroy()): nothing is allocated. Firmware uses this with a static arena.
+ */
+kite_status kite_session_create_in(const kite_model* model, const kite_session_options* options,
+                                   void* arena, size_t arena_size, void* storage,
+                                   size_t storage_size, kite_session** session);
+
+/** Destroys a session; frees neither a caller-provided arena nor kite_session_create_in()
+    storage. NULL is ignored. */
 void kite_session_destroy(kite_session* session);
 
 /** Message of the last failure on this session; "" when none. Valid until the next call. */

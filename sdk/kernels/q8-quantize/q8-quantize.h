@@ -32,4 +32,10 @@ void q8_quantize_avx2(size_t n, size_t group, const float* x, int8_t* q, float* 
 void q8_quantize_avx512(size_t n, size_t group, const float* x, int8_t* q, float* scales,
                         int32_t* sums);
 
+/// NEON variant (aarch64, or armv7 with NEON + VFPv4; dispatch checks the features). Same
+/// contract and thread safety as the reference. Bit-identical to the reference (q, scales,
+/// sums and padding), for every input including zeros, denormals, inf and NaN.
+void q8_quantize_neon(size_t n, size_t group, const float* x, int8_t* q, float* scales,
+                      int32_t* sums);
+
 }  // namespace kite::kernels

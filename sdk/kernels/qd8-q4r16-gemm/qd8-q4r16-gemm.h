@@ -82,4 +82,19 @@ void qd8_q4r16s_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint
                                 const int8_t* xq, const float* xscale, const int32_t* xsum,
                                 float* y, size_t y_stride);
 
+/// NEON (aarch64, or armv7 with NEON + VFPv4): vmlal.s8 into int16, widened to int32.
+/// Only call when the CPU has NEON.
+void qd8_q4r16_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
+
+/// NEON dot product (sdot; aarch64 with the dotprod extension). Only call when the CPU has it.
+void qd8_q4r16_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                            size_t y_stride);
+
+/// Int8 matrix multiply (smmla, two tokens at a time; aarch64 with i8mm) plus dotprod for a
+/// single or last odd token. Only call when the CPU has both i8mm and dotprod.
+void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
+
 }  // namespace kite::kernels

@@ -23,4 +23,10 @@ void rmsnorm_avx2(size_t n, const float* x, const float* weight, float eps, floa
 /// (relative difference ~1e-6); the scaling pass is the same arithmetic.
 void rmsnorm_avx512(size_t n, const float* x, const float* weight, float eps, float* out);
 
+/// NEON variant (aarch64, or armv7 with NEON + VFPv4; dispatch checks the features). Same
+/// contract and thread safety as the reference. The sum of squares is accumulated in a
+/// different order than the reference (relative difference ~1e-6); the scaling pass is the
+/// same arithmetic (armv7 NEON flushes denormal results to zero).
+void rmsnorm_neon(size_t n, const float* x, const float* weight, float eps, float* out);
+
 }  // namespace kite::kernels

@@ -26,4 +26,11 @@ void rope_avx2(size_t n_heads, size_t head_dim, size_t pos, float theta, float* 
 /// Uses 2 KB of stack; no other memory.
 void rope_avx512(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
 
+/// NEON variant (aarch64, or armv7 with NEON + VFPv4; dispatch checks the features). Same
+/// contract and thread safety as the reference. Computes the head_dim / 2 angles with libm
+/// exactly as the reference, then rotates 4 pairs per step with separate multiplies and
+/// adds: same results as the reference (for normal values; armv7 NEON flushes denormals).
+/// Uses 2 KB of stack; no other memory.
+void rope_neon(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
+
 }  // namespace kite::kernels

@@ -23,4 +23,10 @@ void softmax_avx2(size_t n, float* x);
 /// relative difference to the reference ~1e-6.
 void softmax_avx512(size_t n, float* x);
 
+/// NEON variant (aarch64, or armv7 with NEON + VFPv4; dispatch checks the features). Same
+/// contract and thread safety as the reference. Uses a polynomial exp (a few ulp,
+/// sdk/kernels/simd/f32-exp-neon.h) and a blocked sum: relative difference to the reference
+/// ~1e-6.
+void softmax_neon(size_t n, float* x);
+
 }  // namespace kite::kernels

@@ -1,0 +1,84 @@
+// Small NEON helpers shared by the Arm kernel files (aarch64, and armv7 with NEON + VFPv4).
+// Every function is static inline, so each kernel file gets its own copy compiled with its
+// own -march flags and nothing is merged across ISA files at link time.
+#pragma once
+
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace kite::kernels {
+
+/// Four f16 values (IEEE binary16 bits, little-endian, no alignment) widened exactly to f32.
+/// On armv7 the including file must be compiled with -mfp16-format=ieee.
+static inline float32x4_t LoadHalf4Neon(const uint8_t* p) {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
+}
+
+/// The 4 bytes at p (no alignment) repeated twice in an int8x8.
+static inline int8x8_t Broadcast4x2Neon(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return vreinterpret_s8_s32(vdup_n_s32(v));
+}
+
+/// The 4 bytes at p (no alignment) repeated four times in an int8x16.
+static inline int8x16_t Broadcast4x4Neon(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+
+/// {a0 + a1, a2 + a3, b0 + b1, b2 + b3}.
+static inline int32x4_t PairwiseAddNeon(int32x4_t a, int32x4_t b) {
+#if defined(__aarch64__)
+  return vpaddq_s32(a, b);
+#else
+  return vcombine_s32(vpadd_s32(vget_low_s32(a), vget_high_s32(a)),
+                      vpadd_s32(vget_low_s32(b), vget_high_s32(b)));
+#endif
+}
+
+/// a0 + a1 + a2 + a3 (in the order (a0 + a1) + (a2 + a3) on armv7, a tree on aarch64).
+static inline float ReduceAddNeon(float32x4_t a) {
+#if defined(__aarch64__)
+  return vaddvq_f32(a);
+#else
+  const float32x2_t s = vadd_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpadd_f32(s, s), 0);
+#endif
+}
+
+/// Sum of the four int32 lanes.
+static inline int32_t ReduceAddS32Neon(int32x4_t a) {
+#if defined(__aarch64__)
+  return vaddvq_s32(a);
+#else
+  const int32x2_t s = vadd_s32(vget_low_s32(a), vget_high_s32(a));
+  return vget_lane_s32(vpadd_s32(s, s), 0);
+#endif
+}
+
+/// Largest of the four lanes (vmaxq semantics: NaN propagates).
+static inline float ReduceMaxNeon(float32x4_t a) {
+#if defined(__aarch64__)
+  return vmaxvq_f32(a);
+#else
+  const float32x2_t m = vmax_f32(vget_low_f32(a), vget_high_f32(a));
+  return vget_lane_f32(vpmax_f32(m, m), 0);
+#endif
+}
+
+/// Stores the first n (<= 4) lanes of v to y.
+static inline void StoreLanesNeon(float* y, float32x4_t v, size_t n) {
+  if (n >= 4) {
+    vst1q_f32(y, v);
+  } else {
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    for (size_t i = 0; i < n; ++i) y[i] = tmp[i];
+  }
+}
+
+}  // namespace kite::kernels
