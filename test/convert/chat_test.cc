@@ -41,10 +41,12 @@ std::string Phi3GgufTemplate() {
   return gguf.substr(at + key.size() + 12, len);
 }
 
+// The style points into `tmpl`, which must outlive it (hence no temporaries).
 ChatStyle StyleOf(const std::string& tmpl) {
   const ChatFormatId id = convert::DetectChatFormatFromTemplate(tmpl);
   return ChatStyleFor(static_cast<ChatFormat>(id), tmpl.data(), tmpl.size());
 }
+ChatStyle StyleOf(std::string&& tmpl) = delete;
 
 std::string Format(const ChatStyle& style, const std::vector<ChatMessage>& messages,
                    bool add_generation_prompt) {
@@ -126,7 +128,8 @@ TEST(ChatDetect, CommandLineOption) {
 }
 
 TEST(ChatFormat, Qwen25Template) {
-  const ChatStyle style = StyleOf(Template("Qwen-Qwen2.5-7B-Instruct.jinja"));
+  const std::string tmpl = Template("Qwen-Qwen2.5-7B-Instruct.jinja");
+  const ChatStyle style = StyleOf(tmpl);
   ASSERT_EQ(style.format, ChatFormat::kChatMl);
   EXPECT_EQ(Format(style, kWithSystem, false),
             "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
@@ -143,7 +146,8 @@ TEST(ChatFormat, Qwen25Template) {
 }
 
 TEST(ChatFormat, Llama32Template) {
-  const ChatStyle style = StyleOf(Template("meta-llama-Llama-3.2-3B-Instruct.jinja"));
+  const std::string tmpl = Template("meta-llama-Llama-3.2-3B-Instruct.jinja");
+  const ChatStyle style = StyleOf(tmpl);
   ASSERT_EQ(style.format, ChatFormat::kLlama3);
   EXPECT_TRUE(style.llama3_dates);
   EXPECT_EQ(Format(style, kWithSystem, false),
@@ -169,7 +173,8 @@ TEST(ChatFormat, Llama32Template) {
 }
 
 TEST(ChatFormat, Phi35Template) {
-  const ChatStyle style = StyleOf(Template("microsoft-Phi-3.5-mini-instruct.jinja"));
+  const std::string tmpl = Template("microsoft-Phi-3.5-mini-instruct.jinja");
+  const ChatStyle style = StyleOf(tmpl);
   ASSERT_EQ(style.format, ChatFormat::kPhi3);
   // The template appends eos_token when there is no generation prompt; Kite does not.
   EXPECT_EQ(Format(style, kWithSystem, false),
@@ -185,7 +190,8 @@ TEST(ChatFormat, Phi35Template) {
 }
 
 TEST(ChatFormat, Phi3GgufTemplate) {
-  const ChatStyle style = StyleOf(Phi3GgufTemplate());
+  const std::string tmpl = Phi3GgufTemplate();
+  const ChatStyle style = StyleOf(tmpl);
   ASSERT_EQ(style.format, ChatFormat::kPhi3);
   // Phi-3-mini's template writes "<|assistant|>\n" after every user message itself.
   EXPECT_EQ(Format(style, kUserTurns, true),
@@ -194,7 +200,8 @@ TEST(ChatFormat, Phi3GgufTemplate) {
 }
 
 TEST(ChatFormat, Gemma2Template) {
-  const ChatStyle style = StyleOf(Template("google-gemma-2-2b-it.jinja"));
+  const std::string tmpl = Template("google-gemma-2-2b-it.jinja");
+  const ChatStyle style = StyleOf(tmpl);
   ASSERT_EQ(style.format, ChatFormat::kGemma);
   EXPECT_EQ(Format(style, kUserTurns, true),
             "<start_of_turn>user\nHello!<end_of_turn>\n"
