@@ -4,44 +4,15 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <new>
 
 #include "kite/kite.h"
+#include "test/common/alloc_counter.h"
 #include "test/common/test_paths.h"
 
 namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
+std::atomic<bool>& g_counting = kite::test::CountingAllocations();
+std::atomic<long>& g_allocations = kite::test::AllocationCount();
 }  // namespace
-
-// Replacing malloc itself: glibc routes every allocation (malloc, calloc via malloc's
-// siblings below, operator new) through these symbols in this binary.
-extern "C" void* __libc_malloc(size_t);
-extern "C" void* __libc_calloc(size_t, size_t);
-extern "C" void* __libc_realloc(void*, size_t);
-extern "C" void* malloc(size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t a, size_t b) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_calloc(a, b);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return __libc_realloc(p, n);
-}
-void* operator new(size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  void* p = __libc_malloc(n ? n : 1);
-  if (p == nullptr) std::abort();
-  return p;
-}
-void* operator new[](size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
