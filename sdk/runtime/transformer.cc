@@ -6,6 +6,7 @@
 
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
 #if KITE_WITH_XNNPACK
 #include "sdk/backends/xnnpack/dense_linear.h"
@@ -166,24 +167,6 @@ void AddBias(const TensorView& bias, float* y) {
   for (uint32_t j = 0; j < bias.cols; ++j) y[j] += b[j];
 }
 
-// Interleaved-pair RoPE with precomputed per-pair inverse frequencies (scaled RoPE, e.g.
-// Llama 3); otherwise the same arithmetic as the rope kernels' reference.
-void RopeWithFrequencies(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
-                         float* x) {
-  for (size_t i = 0; i < head_dim; i += 2) {
-    const float angle = static_cast<float>(pos) * inv_freq[i / 2];
-    const float c = std::cos(angle);
-    const float s = std::sin(angle);
-    for (size_t h = 0; h < n_heads; ++h) {
-      float* v = x + h * head_dim + i;
-      const float v0 = v[0];
-      const float v1 = v[1];
-      v[0] = v0 * c - v1 * s;
-      v[1] = v0 * s + v1 * c;
-    }
-  }
-}
-
 // Below this many multiply-adds a loop runs on the calling thread: waking the pool costs
 // more than it saves.
 constexpr size_t kMinParallelWork = 1 << 14;
@@ -330,9 +313,10 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
     }
     for (uint32_t i = 0; i < n; ++i) {
       if (c.rope_inv_freq != nullptr) {
-        RopeWithFrequencies(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq, b_.q + i * c.q_dim());
-        RopeWithFrequencies(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq,
-                            k_rows + i * kv_dim);
+        kernels::rope_freqs_ref(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq,
+                                b_.q + i * c.q_dim());
+        kernels::rope_freqs_ref(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq,
+                                k_rows + i * kv_dim);
       } else {
         k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
         k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);

@@ -12,6 +12,12 @@ using RopeFn = void (*)(size_t n_heads, size_t head_dim, size_t pos, float theta
 /// Scalar reference (the specification).
 void rope_ref(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x);
 
+/// The same rotation with the head_dim / 2 inverse frequencies given (angle pos *
+/// inv_freq[i], e.g. Llama 3's scaled RoPE, computed once at load) instead of derived from
+/// theta. Scalar only: scaled models are rare on the devices Kite targets. Pure.
+void rope_freqs_ref(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
+                    float* x);
+
 /// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
 /// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
 /// Computes the head_dim / 2 angles with libm exactly as the reference, then rotates
