@@ -245,9 +245,12 @@ TEST(Qd8Q4s24Gemm, EveryIsaHasAVariant) {
   EXPECT_EQ(tables[0]->qd8_q4s24_gemm, &k::qd8_q4s24_gemm_ref);
   for (size_t i = 0; i < n_tables; ++i) {
     EXPECT_NE(tables[i]->qd8_q4s24_gemm, nullptr) << k::IsaName(tables[i]->isa);
+#if defined(__x86_64__)
+    // Every x86 ISA has its own 2:4 kernel (Arm runs the reference so far).
     if (tables[i]->isa != k::Isa::kScalar) {
       EXPECT_NE(tables[i]->qd8_q4s24_gemm, &k::qd8_q4s24_gemm_ref) << k::IsaName(tables[i]->isa);
     }
+#endif
   }
 }
 
