@@ -1,5 +1,5 @@
-// Micro-benchmarks of qd8-q4r16-gemm, every variant this CPU supports, single thread, at
-// TinyLlama-1.1B shapes:
+// Micro-benchmarks of qd8-q4r16-gemm (layout Q4_R16_G32) and qd8-q4r16s-gemm (offset-free
+// Q4_R16_G32_S), every variant this CPU supports, single thread, at TinyLlama-1.1B shapes:
 //   m = 1  (decode): weights stream from DRAM (the benchmark cycles through >= 1 GiB of
 //          copies, as a real model's 0.6 GB per token would); reported as bytes/s of
 //          weights. "m1_cached" repeats one copy (L2/L3-resident) for comparison.
@@ -58,14 +58,18 @@ struct Buffer {
 // `copies` back-to-back copies of one packed random rows x cols matrix.
 struct WeightPool {
   size_t rows = 0, cols = 0, matrix_bytes = 0, copies = 0;
+  bool sym = false;
   std::unique_ptr<Buffer> bytes;
 };
 
-WeightPool* GetPool(size_t rows, size_t cols, bool cold) {
+// `sym`: the offset-free layout Q4_R16_G32_S instead of Q4_R16_G32.
+WeightPool* GetPool(size_t rows, size_t cols, bool cold, bool sym) {
   static WeightPool pool;
-  const size_t matrix_bytes = k::Q4R16PackedBytes(rows, cols);
+  const size_t matrix_bytes = sym ? k::Q4R16SPackedBytes(rows, cols) : k::Q4R16PackedBytes(rows, cols);
   const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
-  if (pool.rows == rows && pool.cols == cols && pool.copies == copies) return &pool;
+  if (pool.rows == rows && pool.cols == cols && pool.copies == copies && pool.sym == sym) {
+    return &pool;
+  }
   pool.bytes.reset();
   const size_t groups = (cols + 31) / 32;
   std::mt19937 rng(42);
@@ -77,7 +81,11 @@ WeightPool* GetPool(size_t rows, size_t cols, bool cold) {
   for (auto& v : d) v = kite::FloatToHalf(scale(rng));
   for (auto& v : o) v = kite::FloatToHalf(offset(rng));
   pool.bytes = std::make_unique<Buffer>(matrix_bytes * copies);
-  k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), pool.bytes->data);
+  if (sym) {
+    k::PackQ4R16S(rows, cols, u.data(), d.data(), pool.bytes->data);
+  } else {
+    k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), pool.bytes->data);
+  }
   for (size_t c = 1; c < copies; ++c) {
     std::memcpy(pool.bytes->data + c * matrix_bytes, pool.bytes->data, matrix_bytes);
   }
@@ -85,12 +93,14 @@ WeightPool* GetPool(size_t rows, size_t cols, bool cold) {
   pool.cols = cols;
   pool.matrix_bytes = matrix_bytes;
   pool.copies = copies;
+  pool.sym = sym;
   return &pool;
 }
 
-void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m, bool cold) {
+void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m, bool cold,
+             bool sym) {
   const size_t groups = (shape.cols + 31) / 32;
-  WeightPool* pool = GetPool(shape.rows, shape.cols, cold);
+  WeightPool* pool = GetPool(shape.rows, shape.cols, cold, sym);
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> x(shape.cols);
@@ -179,18 +189,20 @@ int main(int argc, char** argv) {
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n);
   for (const Shape& shape : kShapes) {
     for (int mode = 0; mode < 3; ++mode) {  // m1 cold, m1 cached, m64
-      for (size_t i = 0; i < n; ++i) {
-        const size_t m = mode == 2 ? 64 : 1;
-        const bool cold = mode == 0;
-        const std::string name = std::string("qd8_q4r16_gemm/") + k::IsaName(tables[i]->isa) +
-                                 (mode == 0   ? "/m1"
-                                  : mode == 1 ? "/m1_cached"
-                                              : "/m64") +
-                                 "/" + std::to_string(shape.rows) + "x" +
-                                 std::to_string(shape.cols);
-        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_Gemm, tables[i]->qd8_q4r16_gemm,
-                                               shape, m, cold);
-        b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
+      for (const bool sym : {false, true}) {
+        for (size_t i = 0; i < n; ++i) {
+          const size_t m = mode == 2 ? 64 : 1;
+          const bool cold = mode == 0;
+          const std::string name =
+              std::string(sym ? "qd8_q4r16s_gemm/" : "qd8_q4r16_gemm/") +
+              k::IsaName(tables[i]->isa) +
+              (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
+              std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+          auto* b = benchmark::RegisterBenchmark(
+              name.c_str(), BM_Gemm, sym ? tables[i]->qd8_q4r16s_gemm : tables[i]->qd8_q4r16_gemm,
+              shape, m, cold, sym);
+          b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
+        }
       }
     }
   }

@@ -80,7 +80,11 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   __m512 acc[T];
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  // Asymmetric layout: xscale * xsum per token and group, for the offset term. Offset-free
+  // layout: each dot product's starting bits, magic - 8 * xsum, so the accumulated integer
+  // is already sum (u - 8) * xq (|.| <= 32 * 8 * 128 < 2^22) and no offset term is needed.
   alignas(64) float xsx[T][kGroupChunk];
+  alignas(64) int32_t xinit[T][kGroupChunk];
 
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
@@ -88,9 +92,13 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       for (size_t g = 0; g < gn; g += 16) {
         const size_t n = gn - g < 16 ? gn - g : 16;
         const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-        const __m512 s = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
         const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
-        _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(s, _mm512_cvtepi32_ps(c)));
+        if (kSym) {
+          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, _mm512_slli_epi32(c, 3)));
+        } else {
+          const __m512 s = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
+          _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(s, _mm512_cvtepi32_ps(c)));
+        }
       }
     }
     for (size_t g = 0; g < gn; ++g) {
@@ -99,7 +107,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
       __m512i s[T];
 #pragma GCC unroll 8
-      for (size_t t = 0; t < T; ++t) s[t] = magic_bits;
+      for (size_t t = 0; t < T; ++t) s[t] = kSym ? _mm512_set1_epi32(xinit[t][g]) : magic_bits;
       // Slice p holds, per row (one dword lane), columns p*4..p*4+3 in the low nibbles and
       // 16+p*4..16+p*4+3 in the high nibbles. Tokens are interleaved so consecutive
       // vpdpbusd are independent.
@@ -116,15 +124,23 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
-      const __m512 o = kSym ? _mm512_mul_ps(d, _mm512_set1_ps(-8.0f))
-                           : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                 reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+      if (kSym) {
 #pragma GCC unroll 8
-      for (size_t t = 0; t < T; ++t) {
-        const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
-        const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
-        acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
-        acc[t] = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[t][g]), acc[t]);
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
+          const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
+          acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
+        }
+      } else {
+        const __m512 o = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
+          const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
+          acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
+          acc[t] = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[t][g]), acc[t]);
+        }
       }
     }
   }
