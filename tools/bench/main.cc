@@ -150,6 +150,7 @@ void PrintJson(const Results& r) {
   u64("prompt_tokens", o.prompt);
   u64("gen_tokens", o.generate);
   u64("threads", o.threads);
+  u64("prefill_chunk", o.batch);
   u64("huge_pages", o.huge_pages ? 1 : 0);
   u64("repetitions", o.repetitions);
   u64("warmup", o.warmup);
@@ -200,9 +201,10 @@ void PrintTable(const Results& r) {
                         r.info.dim, r.info.n_layers, r.info.n_heads, r.info.n_kv_heads,
                         r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate");
   absl::StrAppendFormat(&s,
-                        "  threads %u, prompt %u, decode %u, context %u, %u repetitions "
-                        "(+%u warmup)\n",
-                        o.threads, o.prompt, o.generate, r.context, o.repetitions, o.warmup);
+                        "  threads %u, prompt %u (chunks of %u), decode %u, context %u, "
+                        "%u repetitions (+%u warmup)\n",
+                        o.threads, o.prompt, o.batch, o.generate, r.context, o.repetitions,
+                        o.warmup);
   if (r.load_average >= 0) {
     // Other processes competing for the CPUs make every figure below noisy.
     absl::StrAppendFormat(&s, "  system load average %.2f on %u CPUs at the start\n",
@@ -303,7 +305,7 @@ int Run(const std::vector<std::string>& args) {
 
   // The per-token costs (a C++ open of the model, closed again) also check the options
   // against the model before anything is timed.
-  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads);
+  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads, o.batch);
   if (!costs.ok()) {
     if (absl::IsInvalidArgument(costs.status())) {
       std::fprintf(stderr, "kite-bench: %s\n", std::string(costs.status().message()).c_str());
@@ -316,6 +318,7 @@ int Run(const std::vector<std::string>& args) {
   kite_session_options_init(&so);
   so.max_context = r.context;
   so.threads = o.threads;
+  so.prefill_chunk = o.batch;
   kite_model* model = nullptr;
 
   const bool tty = isatty(fileno(stderr)) == 1;

@@ -14,7 +14,7 @@
 namespace kite::bench {
 
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
-                                             uint32_t threads) {
+                                             uint32_t threads, uint32_t chunk) {
   Result<FileMap> bytes = FileMap::OpenPath(path.c_str());
   if (!bytes.ok()) {
     return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", bytes.status().message()));
@@ -55,6 +55,7 @@ absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t c
   SessionOptions options;
   options.max_context = context;
   options.threads = threads;
+  options.prefill_chunk = chunk;
   Result<MemoryPlan> plan = PlanSessionMemory(model, options);
   if (!plan.ok()) {
     return absl::InvalidArgumentError(
