@@ -77,9 +77,23 @@ TEST(BenchSmoke, JsonFieldsArePositive) {
   EXPECT_EQ(Number(r.out, "repetitions"), 2);
   EXPECT_EQ(Number(r.out, "threads"), 1);
   EXPECT_EQ(Number(r.out, "context"), 16);
+  EXPECT_EQ(Number(r.out, "prefill_chunk"), 64);
   EXPECT_LE(Number(r.out, "decode_tok_s_min"), Number(r.out, "decode_tok_s"));
   EXPECT_GE(Number(r.out, "decode_tok_s_max"), Number(r.out, "decode_tok_s"));
   EXPECT_FALSE(Contains(r.out, "bandwidth_gb_s"));  // only with --roofline
+}
+
+TEST(BenchSmoke, PrefillChunk) {
+  // -b 3 runs the 8-token prompt as chunks of 3, 3 and 2 tokens.
+  const ToolRun r = Bench({"-m", Model(), "-p", "8", "-n", "2", "-r", "1", "-b", "3", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "prefill_chunk"), 3);
+  EXPECT_GT(Number(r.out, "prefill_tok_s"), 0) << r.out;
+  for (const char* bad : {"0", "1025", "x"}) {
+    const ToolRun e = Bench({"-m", Model(), "-b", bad});
+    EXPECT_EQ(e.exit_code, 2) << bad;
+    EXPECT_TRUE(Contains(e.err, "-b must be an integer in [1, 1024]")) << e.err;
+  }
 }
 
 TEST(BenchSmoke, RooflineFields) {
@@ -107,7 +121,7 @@ TEST(BenchSmoke, HumanTable) {
 TEST(BenchSmoke, ErrorsAndHelp) {
   ToolRun r = Bench({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* word : {"--roofline", "--json", "-p", "-n", "-t", "-r", "-c", "--warmup",
+  for (const char* word : {"--roofline", "--json", "-p", "-n", "-t", "-b", "-r", "-c", "--warmup",
                            "time to first token", "Gops"}) {
     EXPECT_TRUE(Contains(r.out, word)) << word;
   }
