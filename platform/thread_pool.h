@@ -1,6 +1,14 @@
 // The runtime's one thread pool: parallel loops over an index range, with no allocation
 // per call. On hosts it wraps pthreadpool (the pool XNNPACK uses); a single-threaded
 // build runs every loop inline.
+//
+// Busy machines: a parallel loop returns only when every thread has finished its part, so
+// a worker that another process keeps off its core (a scheduler time slice: milliseconds)
+// stalls every loop, and a decode step runs about a hundred loops. The host pool therefore
+// watches how long the caller waits for its workers after finishing its own tiles. After
+// kStallStreak loops in a row each waited longer than the caller worked (plus
+// kStallSlackNs), it runs the next kInlineCalls loops on the caller alone, then tries the
+// workers again. Results do not change: every tile computes the same thing on any thread.
 #pragma once
 
 #include <cstddef>
@@ -28,8 +36,19 @@ class ThreadPool {
   static Result<ThreadPool> Create(size_t threads);
 
   /// Calls fn(context, begin, end) over [0, n) in tiles of `tile` items (the last may be
-  /// shorter), spread over the pool's threads; returns when all are done.
+  /// shorter), spread over the pool's threads; returns when all are done. While the pool
+  /// has fallen back to the caller (see above), one call fn(context, 0, n) instead.
   void ParallelFor(size_t n, size_t tile, RangeFn fn, void* context);
+
+  /// Consecutive stalled loops that make the pool fall back to the caller alone.
+  static constexpr unsigned kStallStreak = 4;
+  /// Loops run on the caller alone after such a streak, before the workers are tried again.
+  static constexpr unsigned kInlineCalls = 1024;
+  /// A loop is stalled when the caller waited more than its own work plus this (ns).
+  static constexpr long long kStallSlackNs = 200000;
+
+  /// Loops run on the caller alone so far because workers stalled (for tests and stats).
+  unsigned long long inline_fallback_calls() const { return inline_total_; }
 
   size_t threads() const { return threads_; }
   /// The underlying pthreadpool_t (for libraries that share the pool, e.g. XNNPACK), or
@@ -39,6 +58,9 @@ class ThreadPool {
  private:
   void* pool_ = nullptr;
   size_t threads_ = 1;
+  unsigned stalled_streak_ = 0;     // consecutive stalled parallel loops
+  unsigned inline_left_ = 0;        // loops still to run on the caller alone
+  unsigned long long inline_total_ = 0;
 };
 
 }  // namespace kite

@@ -1,20 +1,36 @@
 #include "platform/thread_pool.h"
 
+#include <pthread.h>
 #include <pthreadpool.h>
+#include <time.h>
 
 namespace kite {
 namespace {
+
+long long NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
 
 struct Task {
   ThreadPool::RangeFn fn;
   void* context;
   size_t n;
+  pthread_t caller;
+  long long caller_busy_ns;  // written by the caller's tiles only
 };
 
 void RunTile(void* task, size_t begin, size_t tile) {
-  const Task* t = static_cast<const Task*>(task);
+  Task* t = static_cast<Task*>(task);
   const size_t end = begin + tile < t->n ? begin + tile : t->n;
+  if (!pthread_equal(pthread_self(), t->caller)) {
+    t->fn(t->context, begin, end);
+    return;
+  }
+  const long long start = NowNs();
   t->fn(t->context, begin, end);
+  t->caller_busy_ns += NowNs() - start;
 }
 
 }  // namespace
@@ -26,6 +42,9 @@ ThreadPool& ThreadPool::operator=(ThreadPool&& other) {
     if (pool_ != nullptr) pthreadpool_destroy(static_cast<pthreadpool_t>(pool_));
     pool_ = other.pool_;
     threads_ = other.threads_;
+    stalled_streak_ = other.stalled_streak_;
+    inline_left_ = other.inline_left_;
+    inline_total_ = other.inline_total_;
     other.pool_ = nullptr;
     other.threads_ = 1;
   }
@@ -54,9 +73,25 @@ void ThreadPool::ParallelFor(size_t n, size_t tile, RangeFn fn, void* context) {
     fn(context, 0, n);
     return;
   }
-  Task task{fn, context, n};
+  if (inline_left_ > 0) {
+    --inline_left_;
+    ++inline_total_;
+    fn(context, 0, n);
+    return;
+  }
+  Task task{fn, context, n, pthread_self(), 0};
+  const long long start = NowNs();
   pthreadpool_parallelize_1d_tile_1d(static_cast<pthreadpool_t>(pool_), RunTile, &task, n, tile,
                                      /*flags=*/0);
+  const long long waited = NowNs() - start - task.caller_busy_ns;
+  if (waited > task.caller_busy_ns + kStallSlackNs) {
+    if (++stalled_streak_ >= kStallStreak) {
+      stalled_streak_ = 0;
+      inline_left_ = kInlineCalls;
+    }
+  } else {
+    stalled_streak_ = 0;
+  }
 }
 
 }  // namespace kite

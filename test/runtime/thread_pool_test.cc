@@ -1,0 +1,102 @@
+// The host thread pool: every item runs exactly once, and the fall-back to the caller when
+// workers stall (platform/thread_pool.h).
+#include "platform/thread_pool.h"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace kite {
+namespace {
+
+struct Coverage {
+  std::vector<std::atomic<int>> hits;
+  explicit Coverage(size_t n) : hits(n) {}
+};
+
+void CountItems(void* context, size_t begin, size_t end) {
+  auto* c = static_cast<Coverage*>(context);
+  for (size_t i = begin; i < end; ++i) c->hits[i].fetch_add(1);
+}
+
+TEST(ThreadPool, EveryItemRunsOnce) {
+  for (size_t threads : {1, 2, 3}) {
+    Result<ThreadPool> pool = ThreadPool::Create(threads);
+    ASSERT_TRUE(pool.ok()) << pool.status().message();
+    for (size_t n : {1, 2, 7, 64, 1000}) {
+      for (size_t tile : {0, 1, 3, 64, 5000}) {
+        Coverage c(n);
+        pool->ParallelFor(n, tile, CountItems, &c);
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(c.hits[i].load(), 1) << "threads " << threads << " n " << n << " tile "
+                                         << tile << " item " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(ThreadPool, RejectsZeroThreads) { EXPECT_FALSE(ThreadPool::Create(0).ok()); }
+
+// Tiles on the caller spin for `caller_us`; tiles on a worker sleep for `worker_us` (a
+// worker that another process keeps off its core). Records whether a worker ran a tile.
+struct Slow {
+  pthread_t caller;
+  int caller_us;
+  int worker_us;
+  std::atomic<bool> worker_ran{false};
+};
+
+void SlowItems(void* context, size_t, size_t) {
+  auto* s = static_cast<Slow*>(context);
+  if (pthread_equal(pthread_self(), s->caller)) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(s->caller_us);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    return;
+  }
+  s->worker_ran = true;
+  std::this_thread::sleep_for(std::chrono::microseconds(s->worker_us));
+}
+
+TEST(ThreadPool, FallsBackToTheCallerWhileWorkersStall) {
+  Result<ThreadPool> made = ThreadPool::Create(2);
+  ASSERT_TRUE(made.ok());
+  ThreadPool& pool = *made;
+  // Each loop's worker tile takes 10 ms while the caller works 1 ms: the caller waits.
+  Slow slow;
+  slow.caller = pthread_self();
+  slow.caller_us = 1000;
+  slow.worker_us = 10000;
+  int loops = 0;
+  while (pool.inline_fallback_calls() == 0 && loops < 200) {
+    pool.ParallelFor(2, 1, SlowItems, &slow);
+    ++loops;
+  }
+  ASSERT_GT(pool.inline_fallback_calls(), 0u) << "no fall-back after " << loops << " loops";
+  EXPECT_GE(loops, static_cast<int>(ThreadPool::kStallStreak));
+  // The loop above ended on the first loop run by the caller alone. The next
+  // kInlineCalls - 1 loops run there too: every item, none on a worker.
+  EXPECT_EQ(pool.inline_fallback_calls(), 1u);
+  slow.worker_ran = false;
+  for (unsigned i = 2; i < ThreadPool::kInlineCalls; ++i) {
+    Coverage c(8);
+    pool.ParallelFor(8, 1, CountItems, &c);
+    for (auto& h : c.hits) ASSERT_EQ(h.load(), 1);
+  }
+  pool.ParallelFor(2, 1, SlowItems, &slow);
+  EXPECT_FALSE(slow.worker_ran.load());
+  EXPECT_EQ(pool.inline_fallback_calls(), ThreadPool::kInlineCalls);
+  // Then the workers are tried again: with fast workers, a worker gets tiles.
+  slow.caller_us = 200;
+  slow.worker_us = 0;
+  for (int i = 0; i < 2000 && !slow.worker_ran.load(); ++i) pool.ParallelFor(64, 1, SlowItems, &slow);
+  EXPECT_TRUE(slow.worker_ran.load());
+}
+
+}  // namespace
+}  // namespace kite
