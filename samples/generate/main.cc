@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "kite/kite.h"
 
 namespace {
@@ -20,7 +22,9 @@ usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
   -p, --prompt TEXT    prompt text (default: empty, the model starts from BOS)
   -n, --max-tokens N   tokens to generate, >= 0 (default 256)
   -c, --ctx N          context length in tokens, 1..the model's max (default: min(512, max))
-  -t, --threads N      worker threads, >= 1 (default 1)
+  -t, --threads N      threads, the caller's included, 1..256 (default: the
+                       online CPUs, at most 4). While another process keeps a
+                       worker off its core, loops fall back to one thread.
       --prefill-chunk N prompt tokens processed together, 1..1024 (default 64)
       --isa NAME       highest instruction set to use: scalar, avx2, avxvnni,
                        avx512vnni, neon, neondot, i8mm or best (default best,
@@ -46,12 +50,19 @@ examples:
   kite-generate -m qwen2.5-0.5b-instruct-q4.kite --chat --system "Be brief."
 )";
 
+// The online CPUs, at most 4 (the cores of a Raspberry Pi; beyond that, decode is bound
+// by memory bandwidth, and phones' extra cores are slow ones).
+long DefaultThreads() {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
+}
+
 struct Options {
   std::string model;
   std::string prompt;
   long max_tokens = 256;
   long ctx = 0;  // 0: pick from the model
-  long threads = 1;
+  long threads = 0;  // 0: DefaultThreads()
   long prefill_chunk = 64;
   std::string isa;
   double temp = 0.8;
@@ -346,7 +357,7 @@ int main(int argc, char** argv) {
   kite_session_options_init(&so);
   so.max_context = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
                              : (info.max_seq_len < 512 ? info.max_seq_len : 512);
-  so.threads = static_cast<uint32_t>(o.threads);
+  so.threads = static_cast<uint32_t>(o.threads > 0 ? o.threads : DefaultThreads());
   so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);

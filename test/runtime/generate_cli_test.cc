@@ -1,10 +1,11 @@
 // kite-generate as a user runs it: --json with greedy decoding reproduces the golden ids;
 // bad options exit 2 with a message.
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,23 @@ TEST(GenerateCli, JsonGreedyMatchesGolden) {
   EXPECT_TRUE(kite::test::JsonString(out, "text", &text));
   EXPECT_FALSE(text.empty());
   EXPECT_NE(out.find("\"decode_tok_s\""), std::string::npos);
+}
+
+TEST(GenerateCli, ThreadsDefaultToTheCpusAtMostFour) {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  const long want = cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
+  for (const char* threads : {"", " -t 3"}) {
+    std::string out;
+    ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") +
+                              " -p 'Once' -n 4 --temp 0 --json" + threads,
+                          &out),
+              0)
+        << out;
+    const std::string key = "\"threads\": ";
+    const size_t at = out.find(key);
+    ASSERT_NE(at, std::string::npos) << out;
+    EXPECT_EQ(std::atol(out.c_str() + at + key.size()), threads[0] == '\0' ? want : 3) << out;
+  }
 }
 
 TEST(GenerateCli, StreamsText) {
