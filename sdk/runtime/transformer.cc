@@ -156,10 +156,35 @@ bool SameInputFormat(const Transformer::LinearOutput* outs, size_t count) {
 }
 
 // Tile of rows (or 16-row blocks) per task: a few tasks per thread to even out the load.
-size_t RowTile(size_t units, size_t threads) {
-  const size_t tasks = threads * 4;
+// Prefill (tokens > 1) takes finer tiles: its tiles are long, so the uneven end of a loop
+// costs more than the extra tasks.
+size_t RowTile(size_t units, size_t threads, uint32_t tokens) {
+  const size_t tasks = threads * (tokens > 1 ? 16 : 4);
   return units <= tasks ? 1 : (units + tasks - 1) / tasks;
 }
+
+// Quantizes token rows [begin, end) of a Linear call's input (one parallel loop over the
+// tokens of a prefill chunk).
+struct QuantizeTask {
+  const kernels::KernelTable* k;
+  const float* x;
+  size_t x_stride, cols, act_group, padded, groups;
+  int8_t* xq;
+  float* xscale;
+  int32_t* xsum;
+};
+
+void QuantizeRows(void* context, size_t begin, size_t end) {
+  const QuantizeTask& q = *static_cast<const QuantizeTask*>(context);
+  for (size_t i = begin; i < end; ++i) {
+    q.k->q8_quantize(q.cols, q.act_group, q.x + i * q.x_stride, q.xq + i * q.padded,
+                     q.xscale + i * q.groups, q.xsum + i * q.groups);
+  }
+}
+
+// Token rows per task when a prefill chunk's activations are quantized in parallel; below
+// 2 tasks' worth the caller quantizes alone.
+constexpr size_t kQuantizeRowsPerTask = 4;
 
 // y += bias (an f32 vector of y's length).
 void AddBias(const TensorView& bias, float* y) {
@@ -207,9 +232,12 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
     t.padded = t.groups * act_group;
     // Activations are quantized once per call (the parts share x), each token row
     // `padded` values long.
-    for (uint32_t i = 0; i < n; ++i) {
-      k_->q8_quantize(first.cols, act_group, x + i * x_stride, b_.xq + i * t.padded,
-                      b_.xq_scales + i * t.groups, b_.xq_sums + i * t.groups);
+    QuantizeTask q{k_, x, x_stride, first.cols, act_group, t.padded, t.groups,
+                   b_.xq, b_.xq_scales, b_.xq_sums};
+    if (n >= 2 * kQuantizeRowsPerTask) {
+      pool_->ParallelFor(n, kQuantizeRowsPerTask, QuantizeRows, &q);
+    } else {
+      QuantizeRows(&q, 0, n);
     }
   }
   size_t units = 0, work = 0;
@@ -227,7 +255,7 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
     LinearRange(&t, 0, units);
     return;
   }
-  pool_->ParallelFor(units, RowTile(units, pool_->threads()), LinearRange, &t);
+  pool_->ParallelFor(units, RowTile(units, pool_->threads(), n), LinearRange, &t);
 }
 
 void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
