@@ -78,6 +78,9 @@ TEST(BenchSmoke, JsonFieldsArePositive) {
   EXPECT_EQ(Number(r.out, "threads"), 1);
   EXPECT_EQ(Number(r.out, "context"), 16);
   EXPECT_EQ(Number(r.out, "prefill_chunk"), 64);
+  // Present, and at most everything resident (0 when the page cache has no 2 MiB folios).
+  EXPECT_GE(Number(r.out, "huge_mapped_bytes"), 0) << r.out;
+  EXPECT_LE(Number(r.out, "huge_mapped_bytes"), Number(r.out, "peak_rss_bytes")) << r.out;
   EXPECT_LE(Number(r.out, "decode_tok_s_min"), Number(r.out, "decode_tok_s"));
   EXPECT_GE(Number(r.out, "decode_tok_s_max"), Number(r.out, "decode_tok_s"));
   EXPECT_FALSE(Contains(r.out, "bandwidth_gb_s"));  // only with --roofline
@@ -113,7 +116,7 @@ TEST(BenchSmoke, HumanTable) {
   const ToolRun r = Bench({"-m", Model(), "-p", "4", "-n", "4", "-r", "1", "--warmup", "0"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* word : {"prefill (tok/s)", "decode (tok/s)", "ttft (ms)", "load (ms)",
-                           "peak RSS", "median"}) {
+                           "peak RSS", "median", "in 2 MiB pages"}) {
     EXPECT_TRUE(Contains(r.out, word)) << word << " in " << r.out;
   }
 }

@@ -59,6 +59,23 @@ uint64_t PeakRssBytes() {
   return 0;
 }
 
+// Bytes of this process's memory mapped with 2 MiB pages: file pages (FilePmdMapped, the
+// mapped model when the page cache holds it in 2 MiB folios) plus anonymous ones
+// (AnonHugePages: --huge-pages). 0 where /proc/self/smaps_rollup is missing.
+uint64_t HugeMappedBytes() {
+  std::ifstream smaps("/proc/self/smaps_rollup");
+  std::string line;
+  uint64_t total = 0;
+  while (std::getline(smaps, line)) {
+    unsigned long long kib = 0;
+    if (std::sscanf(line.c_str(), "FilePmdMapped: %llu kB", &kib) == 1 ||
+        std::sscanf(line.c_str(), "AnonHugePages: %llu kB", &kib) == 1) {
+      total += kib * 1024;
+    }
+  }
+  return total;
+}
+
 // Deterministic pseudo-random ids in [3, vocab) (past the usual control tokens).
 std::vector<int32_t> PromptIds(uint32_t count, uint32_t vocab) {
   std::vector<int32_t> ids(count);
@@ -119,6 +136,7 @@ struct Results {
   uint64_t model_bytes = 0;
   uint64_t arena_bytes = 0;
   uint64_t peak_rss_bytes = 0;
+  uint64_t huge_mapped_bytes = 0;
   ModelCosts costs;
   Summary load_ms, prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
   bool roofline = false;
@@ -167,6 +185,7 @@ void PrintJson(const Results& r) {
   summary("prefill_ms", r.prefill_ms);
   summary("decode_ms", r.decode_ms);
   u64("peak_rss_bytes", r.peak_rss_bytes);
+  u64("huge_mapped_bytes", r.huge_mapped_bytes);
   u64("model_bytes", r.model_bytes);
   u64("arena_bytes", r.arena_bytes);
   u64("kv_cache_bytes", r.costs.kv_cache_bytes);
@@ -219,10 +238,11 @@ void PrintTable(const Results& r) {
   row("prefill (tok/s)", r.prefill_tok_s);
   row("decode (tok/s)", r.decode_tok_s);
   row("ttft (ms)", r.ttft_ms);
-  absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s\n  arena         %s "
-                            "(KV cache %s)\n",
+  absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s (%s in 2 MiB pages)\n"
+                            "  arena         %s (KV cache %s)\n",
                         Mb(static_cast<double>(r.peak_rss_bytes)),
                         Mb(static_cast<double>(r.model_bytes)),
+                        Mb(static_cast<double>(r.huge_mapped_bytes)),
                         Mb(static_cast<double>(r.arena_bytes)),
                         Mb(static_cast<double>(r.costs.kv_cache_bytes)));
   if (r.roofline) {
@@ -386,6 +406,7 @@ int Run(const std::vector<std::string>& args) {
     ttft_ms.push_back(first_ms);
   }
   if (tty) std::fputs("\r\033[K", stderr);
+  r.huge_mapped_bytes = HugeMappedBytes();
   kite_session_destroy(session);
   kite_model_close(model);
   if (!error.empty()) return Fail(error);
