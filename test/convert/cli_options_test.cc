@@ -119,6 +119,39 @@ TEST(CliOptions, Distill) {
             std::string::npos);
 }
 
+TEST(CliOptions, DistillCodes) {
+  // Code training, its step size, and the offset-free layout.
+  auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--q4-groups",
+                             "sym-compact", "--calib", "c.txt", "--distill", "--distill-codes",
+                             "on", "--distill-code-lr=0.02"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->distill_options.train_codes);
+  EXPECT_DOUBLE_EQ(o->distill_options.code_learning_rate, 0.02);
+  EXPECT_TRUE(o->convert.q4_offset_free);
+  EXPECT_NE(OptionsForProvenance(*o).find("--distill-codes on --distill-code-lr 0.02"),
+            std::string::npos);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                        "--distill", "--distill-codes", "off"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->distill_options.train_codes);
+  EXPECT_NE(OptionsForProvenance(*o).find("--distill-codes off"), std::string::npos);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt", "--distill"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->distill_options.train_codes);  // the default
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill",
+                        "--distill-codes", "yes"})
+                .find("--distill-codes must be on or off"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill",
+                        "--distill-code-lr", "0"})
+                .find("--distill-code-lr must be"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill-codes",
+                        "on"})
+                .find("need --distill"),
+            std::string::npos);
+}
+
 TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"in.bin", "-o", "x", "--frobnicate"}).find("unknown option '--frobnicate'"),
             std::string::npos);

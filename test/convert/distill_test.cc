@@ -1,6 +1,8 @@
 // Distillation: gradients of the KL with respect to norm weights, Q4 group scales and
 // offsets and Q8_C row scales agree with central finite differences; tuning lowers the KL
-// and writes values that the stored tensors then hold.
+// and writes values that the stored tensors then hold; training the codes (straight-through)
+// moves them, lowers the KL even when they train alone, stores exactly the trained codes, and
+// keeps the codes of pruned weights.
 #include "tools/convert/distill.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "sdk/runtime/tensor_names.h"
 #include "tools/convert/convert_tensors.h"
@@ -88,6 +91,7 @@ struct Layouts {
   bool packed;
   bool asymmetric;
   bool sparse_24 = false;
+  bool offset_free = false;
 };
 
 class DistillGradientTest : public ::testing::TestWithParam<Layouts> {};
@@ -99,13 +103,18 @@ TEST_P(DistillGradientTest, MatchesFiniteDifferences) {
   options.q4_packed = GetParam().packed;
   options.q4_asymmetric = GetParam().asymmetric;
   options.sparse_24 = GetParam().sparse_24;
+  options.q4_offset_free = GetParam().offset_free;
   const std::vector<KiteTensor> tensors = Convert(source, options);
+  if (options.q4_offset_free) {
+    ASSERT_EQ(tensors[2].layout, Layout::kQ4R16G32S);  // layers.0.attention.wq
+  }
   if (options.sparse_24) {
     ASSERT_EQ(tensors[2].dtype, DType::kQ4GS24);  // layers.0.attention.wq
   }
   ASSERT_FALSE(tensors.empty());
   DistillOptions precise;
   precise.double_precision = true;
+  precise.train_codes = false;  // latent codes have a straight-through, not a true, gradient
   absl::StatusOr<DistillModel> model = DistillModel::Create(source.config, tensors, precise);
   ASSERT_TRUE(model.ok()) << model.status();
 
@@ -120,7 +129,9 @@ TEST_P(DistillGradientTest, MatchesFiniteDifferences) {
   EXPECT_GT(*loss, 1e-4);  // quantization changed the model
   ASSERT_EQ(grad.size(), values.size());
   // The float model (what the converter trains) agrees with the double one.
-  absl::StatusOr<DistillModel> fast = DistillModel::Create(source.config, tensors, DistillOptions{});
+  DistillOptions single;
+  single.train_codes = false;
+  absl::StatusOr<DistillModel> fast = DistillModel::Create(source.config, tensors, single);
   ASSERT_TRUE(fast.ok());
   std::vector<double> fast_grad;
   const double fast_loss =
@@ -161,7 +172,8 @@ INSTANTIATE_TEST_SUITE_P(Layouts, DistillGradientTest,
                          ::testing::Values(Layouts{"packed_asym", true, true},
                                            Layouts{"rowgroups_asym", false, true},
                                            Layouts{"rowgroups_sym", false, false},
-                                           Layouts{"sparse24", true, false, true}),
+                                           Layouts{"sparse24", true, false, true},
+                                           Layouts{"packed_offset_free", true, false, false, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DistillTest, TuningLowersKlAndIsStored) {
@@ -176,6 +188,7 @@ TEST(DistillTest, TuningLowersKlAndIsStored) {
   d.steps = 60;
   d.learning_rate = 5e-3;
   d.log_every = 20;
+  d.train_codes = false;  // scales only: the codes must stay
   size_t calls = 0;
   absl::StatusOr<DistillReport> report = DistillStoredTensors(
       source, sequences, d, &tensors, [&](size_t step, size_t total, double kl) {
@@ -216,6 +229,133 @@ TEST(DistillTest, TuningLowersKlAndIsStored) {
     }
   }
   EXPECT_GT(changed, tensors.size() / 2);
+}
+
+// Distills `tensors` of `source` on fixed random sequences (60 steps); returns the report.
+// `codes_only` trains the latent codes alone (no norms, scales or offsets).
+DistillReport DistillFor(const SourceModel& source, bool train_codes,
+                         std::vector<KiteTensor>* tensors, const SourceModel* frozen = nullptr,
+                         bool codes_only = false) {
+  DistillOptions d;
+  d.steps = 60;
+  d.learning_rate = 5e-3;
+  d.train_codes = train_codes;
+  d.code_learning_rate = 0.01;
+  d.frozen_zeros = frozen;
+  if (codes_only) d.train_norms = d.train_q4 = d.train_q8 = false;
+  absl::StatusOr<DistillReport> report =
+      DistillStoredTensors(source, RandomSequences(6, 16, 9), d, tensors, nullptr);
+  EXPECT_TRUE(report.ok()) << report.status();
+  return report.ok() ? *report : DistillReport{};
+}
+
+// The number of codes that differ between two converted models of the same shapes.
+size_t DifferentCodes(const SourceModel& source, const std::vector<KiteTensor>& a,
+                      const std::vector<KiteTensor>& b) {
+  DistillOptions codes;
+  codes.train_codes = true;
+  absl::StatusOr<DistillModel> ma = DistillModel::Create(source.config, a, codes);
+  absl::StatusOr<DistillModel> mb = DistillModel::Create(source.config, b, codes);
+  EXPECT_TRUE(ma.ok() && mb.ok());
+  return ma.ok() && mb.ok() ? ma->ChangedCodes(mb->initial_values()) : 0;
+}
+
+struct CodeLayout {
+  const char* name;
+  bool asymmetric;
+  bool offset_free;
+  bool packed;
+};
+
+class DistillCodesTest : public ::testing::TestWithParam<CodeLayout> {};
+
+TEST_P(DistillCodesTest, StraightThroughMovesCodesAndIsStored) {
+  const SourceModel source = TinySource(4);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = GetParam().asymmetric;
+  options.q4_offset_free = GetParam().offset_free;
+  options.q4_packed = GetParam().packed;
+  const std::vector<KiteTensor> original = Convert(source, options);
+  std::vector<KiteTensor> scales_only = original, with_codes = original;
+  const DistillReport s = DistillFor(source, false, &scales_only);
+  const DistillReport c = DistillFor(source, true, &with_codes);
+  EXPECT_EQ(s.codes_changed, 0u);
+  EXPECT_EQ(DifferentCodes(source, original, scales_only), 0u);
+  // Codes moved, and the stored bytes hold exactly the moved codes.
+  EXPECT_GT(c.codes_changed, 50u);
+  EXPECT_EQ(DifferentCodes(source, original, with_codes), c.codes_changed);
+  EXPECT_GT(c.parameters, s.parameters + 10000);
+  EXPECT_DOUBLE_EQ(c.kl_before, s.kl_before);
+  EXPECT_LT(c.kl_after, 0.5 * c.kl_before) << c.kl_before << " -> " << c.kl_after;
+  // The stored file gives kl_after.
+  absl::StatusOr<DistillModel> tuned =
+      DistillModel::Create(source.config, with_codes, DistillOptions{});
+  ASSERT_TRUE(tuned.ok());
+  double total = 0.0;
+  for (const auto& seq : RandomSequences(6, 16, 9)) {
+    const std::vector<float> teacher = TeacherLogits(source, seq);
+    total += *tuned->LossAndGradient(tuned->initial_values(), seq.data(), seq.size(),
+                                     teacher.data(), nullptr);
+  }
+  EXPECT_NEAR(total / 6, c.kl_after, 1e-9);
+}
+
+TEST_P(DistillCodesTest, CodesAloneLowerTheKl) {
+  const SourceModel source = TinySource(4);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = GetParam().asymmetric;
+  options.q4_offset_free = GetParam().offset_free;
+  options.q4_packed = GetParam().packed;
+  const std::vector<KiteTensor> original = Convert(source, options);
+  std::vector<KiteTensor> tensors = original;
+  const DistillReport c = DistillFor(source, true, &tensors, nullptr, /*codes_only=*/true);
+  // Only the codes of the 4-bit matrices train: 2 layers of 64x64 (2), 32x64 (2), 96x64 (2)
+  // and 64x96; the embedding is 8-bit.
+  EXPECT_EQ(c.parameters, 2u * (2 * 64 * 64 + 2 * 32 * 64 + 3 * 96 * 64));
+  EXPECT_GT(c.codes_changed, 100u);
+  EXPECT_EQ(DifferentCodes(source, original, tensors), c.codes_changed);
+  EXPECT_LT(c.kl_after, 0.2 * c.kl_before) << c.kl_before << " -> " << c.kl_after;
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, DistillCodesTest,
+                         ::testing::Values(CodeLayout{"packed_asym", true, false, true},
+                                           CodeLayout{"packed_offset_free", false, true, true},
+                                           CodeLayout{"rowgroups_sym", false, false, false}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(DistillTest, CodeTrainingKeepsPrunedCodes) {
+  const SourceModel teacher = TinySource(7);
+  SourceModel pruned = teacher;
+  for (SourceTensor& t : pruned.tensors) {
+    if (t.shape.size() == 2 && t.name != names::kTokEmbeddings) {
+      Prune24(t.data.data(), t.shape[0], t.shape[1], nullptr);
+    }
+  }
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = false;
+  options.q4_offset_free = true;  // symmetric: a pruned weight is stored as exactly 0
+  std::vector<KiteTensor> tensors = Convert(pruned, options);
+  const DistillReport c = DistillFor(teacher, true, &tensors, &pruned);
+  EXPECT_GT(c.codes_changed, 100u);
+  size_t zeros = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].layout != Layout::kQ4R16G32S) continue;
+    const SourceTensor& src = pruned.tensors[i];
+    const size_t rows = src.shape[0], cols = src.shape[1];
+    std::vector<float> row(cols);
+    for (size_t r = 0; r < rows; ++r) {
+      kernels::DequantizeQ4R16SRow(cols, tensors[i].data.data(), r, row.data());
+      for (size_t k = 0; k < cols; ++k) {
+        if (src.data[r * cols + k] != 0.0f) continue;
+        ++zeros;
+        ASSERT_EQ(row[k], 0.0f) << src.name << " " << r << "," << k;
+      }
+    }
+  }
+  EXPECT_GT(zeros, 10000u);
 }
 
 TEST(DistillTest, SparseTuningKeepsPrunedWeightsZero) {

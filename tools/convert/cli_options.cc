@@ -88,9 +88,8 @@ std::string HelpText() {
       "                        'sym' a scale only (stored with o = -8d in the packed\n"
       "                        layout, so also 5 bits/weight), both with a searched\n"
       "                        scale; 'sym-compact' like sym in the offset-free layout\n"
-      "                        Q4_R16_G32_S (4.5 bits/weight; --distill cannot tune it\n"
-      "                        yet); 'sym-maxabs' the plain max-abs scale (the naive\n"
-      "                        baseline, for comparisons).\n"
+      "                        Q4_R16_G32_S (4.5 bits/weight); 'sym-maxabs' the plain\n"
+      "                        max-abs scale (the naive baseline, for comparisons).\n"
       "  --keep-8bit LIST      With --quant q4: comma-separated tensor names stored as\n"
       "                        8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
       "                        'none'. Default: tok_embeddings,output (the embedding is\n"
@@ -147,16 +146,29 @@ std::string HelpText() {
       "                        (those always stay 8-bit; default none when --bpw is\n"
       "                        given). Prints the measurements and the choice.\n"
       "  --distill             With --calib (q4 or q8): after quantization (and pruning),\n"
-      "                        tune the RMSNorm weights and the quantization scales and\n"
-      "                        offsets (codes stay fixed) with Adam so that the model's\n"
-      "                        next-token distribution matches the f32 model's on the\n"
-      "                        calibration text (mean KL). Prints the KL as it goes.\n"
+      "                        tune the RMSNorm weights, the quantization scales and\n"
+      "                        offsets and (see --distill-codes) the 4-bit codes with\n"
+      "                        Adam so that the model's next-token distribution\n"
+      "                        matches the f32 model's on the calibration text (mean\n"
+      "                        KL). Prints the KL as it goes.\n"
       "                        After --prune it first tunes the kept f32 weights the\n"
       "                        same way (pruned ones stay 0). Uses --calib-tokens\n"
       "                        tokens: give it more (e.g. 65536) to generalize.\n"
       "  --distill-steps N     Adam steps (2 sequences each). Default: ", DistillOptions{}.steps, "\n"
       "  --distill-lr X        Peak relative change per step, cosine-decayed. Default: ",
       DistillOptions{}.learning_rate, "\n"
+      "  --distill-codes on|off\n"
+      "                        With --distill: 'on' also trains the codes of dense\n"
+      "                        4-bit matrices (quantization-aware training: a latent\n"
+      "                        real copy of each code, starting at the f32 weight's\n"
+      "                        place on the grid, rounded in the forward pass,\n"
+      "                        straight-through gradient); 'off' keeps the codes as\n"
+      "                        quantized. 2:4 sparse and 8-bit codes and pruned weights\n"
+      "                        stay fixed. Default: ",
+      DistillOptions{}.train_codes ? "on" : "off", "\n"
+      "  --distill-code-lr X   With --distill-codes on: peak step of a latent code per\n"
+      "                        Adam step, in code units. Default: ",
+      DistillOptions{}.code_learning_rate, "\n"
       "\n"
       "  -h, --help            Show this help.\n"
       "\n"
@@ -224,7 +236,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
                        name == "--seed" || name == "--threads" || name == "--chat-format" ||
                        name == "--calib" || name == "--calib-tokens" || name == "--gptq" ||
                        name == "--prune" || name == "--sparsity" || name == "--bpw" ||
-                       name == "--distill-steps" || name == "--distill-lr" || name == "--sparse" ||
+                       name == "--distill-steps" || name == "--distill-lr" ||
+                       name == "--distill-codes" || name == "--distill-code-lr" ||
+                       name == "--sparse" ||
                        name == "--target";
     if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
     if (!has_value) {
@@ -320,6 +334,20 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
                                   value, "'"));
       }
       distill_set = true;
+    } else if (name == "--distill-codes") {
+      if (value != "on" && value != "off") {
+        return Usage(absl::StrCat("--distill-codes must be on or off, not '", value, "'"));
+      }
+      o.distill_options.train_codes = value == "on";
+      distill_set = true;
+    } else if (name == "--distill-code-lr") {
+      if (!absl::SimpleAtod(value, &o.distill_options.code_learning_rate) ||
+          !(o.distill_options.code_learning_rate > 0.0 &&
+            o.distill_options.code_learning_rate <= 1.0)) {
+        return Usage(
+            absl::StrCat("--distill-code-lr must be a number in (0, 1], not '", value, "'"));
+      }
+      distill_set = true;
     } else if (name == "--distill-lr") {
       if (!absl::SimpleAtod(value, &o.distill_options.learning_rate) ||
           !(o.distill_options.learning_rate > 0.0 && o.distill_options.learning_rate <= 0.1)) {
@@ -397,7 +425,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     return Usage("--calib, --prune and --bpw do not apply to --synthetic models");
   }
   if (calib_tokens_set && !has_calib) return Usage("--calib-tokens needs --calib FILE");
-  if (distill_set && !o.distill) return Usage("--distill-steps and --distill-lr need --distill");
+  if (distill_set && !o.distill) {
+    return Usage("--distill-steps, --distill-lr and --distill-codes need --distill");
+  }
   if (o.distill && o.convert.quant == QuantMode::kF32) {
     return Usage("--distill tunes quantization scales: use --quant q4 or q8");
   }
@@ -442,9 +472,6 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (has_calib && !q4 && o.prune == PruneMethod::kNone && !o.distill) {
     return Usage("--calib is used by --quant q4 (GPTQ, --bpw), --prune and --distill only");
   }
-  if (o.convert.q4_offset_free && o.distill) {
-    return Usage("--distill cannot tune --q4-groups sym-compact yet (use sym or asym)");
-  }
   if (!has_calib) o.convert.gptq = false;
   return o;
 }
@@ -477,7 +504,11 @@ std::string OptionsForProvenance(const CliOptions& o) {
   if (o.bpw > 0.0) absl::StrAppend(&s, " --bpw ", o.bpw);
   if (o.distill) {
     absl::StrAppend(&s, " --distill --distill-steps ", o.distill_options.steps, " --distill-lr ",
-                    o.distill_options.learning_rate);
+                    o.distill_options.learning_rate, " --distill-codes ",
+                    o.distill_options.train_codes ? "on" : "off");
+    if (o.distill_options.train_codes) {
+      absl::StrAppend(&s, " --distill-code-lr ", o.distill_options.code_learning_rate);
+    }
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);
   if (!o.chat_format.empty()) absl::StrAppend(&s, " --chat-format ", o.chat_format);

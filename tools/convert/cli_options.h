@@ -38,10 +38,11 @@ struct CliOptions {
   PruneMethod prune = PruneMethod::kNone;     ///< --prune METHOD
   float sparsity = 0.0f;  ///< --sparsity S (unstructured pruning); 0.5 for 2:4
   double bpw = 0.0;       ///< --bpw B: mixed-precision budget; 0 when not given
-  /// --distill: after quantization, tune norm weights and quantization scales towards the
-  /// f32 model on the --calib text (distill.h).
+  /// --distill: after quantization, tune norm weights, quantization scales and (by default)
+  /// 4-bit codes towards the f32 model on the --calib text (distill.h).
   bool distill = false;
-  DistillOptions distill_options;  ///< --distill-steps N, --distill-lr X
+  /// --distill-steps N, --distill-lr X, --distill-codes on|off, --distill-code-lr X
+  DistillOptions distill_options;
   /// --target NAME: the CPU the file is meant for (one of ConvertTargets()); empty when not
   /// given. Every target gets the same weight layout today (Q4_R16_G32 for q4 with group
   /// 32), which every kernel reads: it is recorded in the provenance only.

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "sdk/runtime/tensor_names.h"
 #include "tools/convert/llama_float.h"
@@ -93,11 +94,33 @@ size_t S24ScaleOffset(size_t r, size_t g, size_t groups) {
   return ((r / 16) * groups + g) * 416 + 384 + 2 * (r % 16);
 }
 
+// Byte offset of the f16 scale of row r, group g in Q4_R16_G32_S (sdk/schema/kite.fbs).
+size_t R16SScaleOffset(size_t r, size_t g, size_t groups) {
+  return ((r / kernels::kQ4R16BlockRows) * groups + g) * kernels::kQ4R16SBlockBytes +
+         kernels::kQ4R16ScalesOffset + 2 * (r % kernels::kQ4R16BlockRows);
+}
+
+// The f32 data of the tensor called `name` in `model`, or null (absent or released).
+const std::vector<float>* DataOf(const SourceModel* model, const std::string& name,
+                                 size_t elements) {
+  if (model == nullptr) return nullptr;
+  for (const SourceTensor& t : model->tensors) {
+    if (t.name == name && t.data.size() == elements) return &t.data;
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+double DistillModel::Block::CodeAt(const double* values, size_t i) const {
+  if (!has_latent) return code[i];
+  return std::clamp(std::nearbyint(values[latent + i]), code_min, code_max);
+}
 
 absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
                                                   const std::vector<KiteTensor>& tensors,
-                                                  const DistillOptions& options) {
+                                                  const DistillOptions& options,
+                                                  const SourceModel* teacher) {
   DistillModel m;
   m.config_ = config;
   m.double_ = options.double_precision;
@@ -195,6 +218,29 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       }
       for (uint16_t h : d) scales.push_back(HalfToFloat(h));
       for (uint16_t h : o) offsets.push_back(HalfToFloat(h));
+    } else if (t.dtype == DType::kQ4G && t.shape.size() == 2 && t.layout == Layout::kQ4R16G32S) {
+      if (t.data.size() != kernels::Q4R16SPackedBytes(rows, cols)) {
+        return fail("bad Q4_R16_G32_S size");
+      }
+      const size_t groups = (cols + 31) / 32;
+      b.kind = Block::kQ4R16S;
+      b.group = 32;
+      b.groups = groups;
+      b.code.resize(rows * cols);
+      std::vector<float> row(cols);
+      for (size_t r = 0; r < rows; ++r) {
+        kernels::DequantizeQ4R16SRow(cols, t.data.data(), r, row.data());
+        for (size_t g = 0; g < groups; ++g) {
+          uint16_t h;
+          std::memcpy(&h, t.data.data() + R16SScaleOffset(r, g, groups), sizeof(h));
+          const float d = HalfToFloat(h);
+          scales.push_back(d);
+          // w = d (u - 8) exactly (an f16 times a small integer): the division is exact.
+          for (size_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) {
+            b.code[r * cols + c] = d != 0.0f ? std::nearbyint(row[c] / d) : 0.0;
+          }
+        }
+      }
     } else if (t.dtype == DType::kQ4GS24 && t.shape.size() == 2 &&
                t.layout == Layout::kQ4S24R16G64) {
       if (t.data.size() != kernels::Q4S24PackedBytes(rows, cols)) return fail("bad Q4S24 size");
@@ -224,8 +270,8 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
     const bool train = b.kind == Block::kNorm ? options.train_norms
                        : b.kind == Block::kQ8  ? options.train_q8
                                                : options.train_q4;
-    const bool half =
-        b.kind == Block::kQ4RowGroups || b.kind == Block::kQ4R16 || b.kind == Block::kQ4S24;
+    const bool half = b.kind == Block::kQ4RowGroups || b.kind == Block::kQ4R16 ||
+                      b.kind == Block::kQ4R16S || b.kind == Block::kQ4S24;
     for (size_t j = 0; j < scales.size(); ++j) {
       m.initial_.push_back(scales[j]);
       m.units_.push_back(train ? scales[j] : 0.0);
@@ -236,8 +282,40 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
       m.half_.push_back(true);
     }
+    if (options.train_codes && b.kind != Block::kQ4S24 && half) {
+      // Latent codes, in code units; pruned weights (0 in frozen_zeros) keep theirs.
+      const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
+      const double unit = options.code_learning_rate / options.learning_rate;
+      b.has_latent = true;
+      b.latent = m.initial_.size();
+      b.code_min = b.kind == Block::kQ4R16 ? 0.0 : -8.0;
+      b.code_max = b.code_min + 15.0;
+      const std::vector<float>* reference =
+          options.latent_from_teacher ? DataOf(teacher, t.name, rows * cols) : nullptr;
+      for (size_t j = 0; j < rows * cols; ++j) {
+        double z = b.code[j];
+        const size_t g = (j / cols) * b.groups + (j % cols) / b.group;
+        if (reference != nullptr && scales[g] != 0.0) {
+          const double position =
+              ((*reference)[j] - (offsets.empty() ? 0.0 : offsets[g])) / scales[g];
+          z += std::clamp(position - z, -0.49, 0.49);
+        }
+        m.initial_.push_back(z);
+        m.units_.push_back(pruned != nullptr && (*pruned)[j] == 0.0f ? 0.0 : unit);
+        m.half_.push_back(false);
+      }
+    }
     m.dense_[i].resize(rows * cols);
     m.blocks_.push_back(std::move(b));
+  }
+  // Second-moment groups: one per value, one per matrix of latent codes.
+  std::vector<size_t> run(m.initial_.size(), 1);  // values sharing a group, from here
+  for (const Block& b : m.blocks_) {
+    if (b.has_latent) run[b.latent] = b.rows * b.cols;
+  }
+  m.moment_group_.resize(m.initial_.size());
+  for (size_t j = 0, group = 0; j < m.initial_.size(); j += run[j], ++group) {
+    std::fill_n(m.moment_group_.begin() + j, run[j], group);
   }
   m.BuildWeights(m.initial_, &m.dense_);
   if (!m.double_) {
@@ -275,7 +353,8 @@ void DistillModel::BuildWeights(const std::vector<double>& values,
     for (size_t r = 0; r < b.rows; ++r) {
       for (size_t c = 0; c < b.cols; ++c) {
         const size_t g = r * b.groups + c / b.group;
-        w[r * b.cols + c] = static_cast<Real>(s[g] * b.code[r * b.cols + c] + (o ? o[g] : 0.0));
+        w[r * b.cols + c] =
+            static_cast<Real>(s[g] * b.CodeAt(values.data(), r * b.cols + c) + (o ? o[g] : 0.0));
       }
     }
   }
@@ -331,13 +410,17 @@ absl::StatusOr<double> DistillModel::Pass(const std::vector<double>& values,
       std::copy(dw.begin(), dw.end(), ds);
       continue;
     }
-    // w = s code + o: dL/ds = sum dL/dw * code, dL/do = sum dL/dw over the group.
+    // w = s code + o: dL/ds = sum dL/dw * code, dL/do = sum dL/dw over the group, and
+    // (straight-through) dL/dz = dL/dw * s for a latent code z.
+    const double* scale = values.data() + b.first;
+    double* dz = b.has_latent ? grad->data() + b.latent : nullptr;
     for (size_t r = 0; r < b.rows; ++r) {
       for (size_t c = 0; c < b.cols; ++c) {
-        const size_t gi = r * b.groups + c / b.group;
-        const double d = dw[r * b.cols + c];
-        ds[gi] += d * b.code[r * b.cols + c];
+        const size_t i = r * b.cols + c, gi = r * b.groups + c / b.group;
+        const double d = dw[i];
+        ds[gi] += d * b.CodeAt(values.data(), i);
         if (dof) dof[gi] += d;
+        if (dz) dz[i] = d * scale[gi];
       }
     }
   }
@@ -350,6 +433,44 @@ std::vector<double> DistillModel::Round(const std::vector<double>& values) const
     out[i] = half_[i] ? RoundHalf(values[i]) : static_cast<double>(static_cast<float>(values[i]));
   }
   return out;
+}
+
+namespace {
+
+// The unsigned nibbles (code + `bias`) of a 32-column-group block under `values`, row-major
+// over rows x padded columns, padding columns as stored (or 8 when nothing is stored).
+std::vector<uint8_t> Nibbles(const DistillModel::Block& b, const std::vector<double>& values,
+                             double bias) {
+  const size_t padded = b.groups * 32;
+  std::vector<uint8_t> u = b.nibbles;
+  if (u.empty()) u.assign(b.rows * padded, 8);
+  for (size_t r = 0; r < b.rows; ++r) {
+    for (size_t c = 0; c < b.cols; ++c) {
+      u[r * padded + c] = static_cast<uint8_t>(b.CodeAt(values.data(), r * b.cols + c) + bias);
+    }
+  }
+  return u;
+}
+
+}  // namespace
+
+void DistillModel::ClampLatents(std::vector<double>* values) const {
+  for (const Block& b : blocks_) {
+    if (!b.has_latent) continue;
+    double* z = values->data() + b.latent;
+    for (size_t i = 0; i < b.rows * b.cols; ++i) {
+      z[i] = std::clamp(z[i], b.code_min - 0.5, b.code_max + 0.5);
+    }
+  }
+}
+
+size_t DistillModel::ChangedCodes(const std::vector<double>& values) const {
+  size_t changed = 0;
+  for (const Block& b : blocks_) {
+    if (!b.has_latent) continue;
+    for (size_t i = 0; i < b.rows * b.cols; ++i) changed += b.CodeAt(values.data(), i) != b.code[i];
+  }
+  return changed;
 }
 
 void DistillModel::WriteBack(const std::vector<double>& values, const SourceModel* reference,
@@ -368,6 +489,17 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         StoreAs(std::vector<float>(s, s + b.rows), &t.scales);
         break;
       case Block::kQ4RowGroups: {
+        if (b.has_latent) {  // the trained codes, q + 8 in each nibble
+          for (size_t r = 0; r < b.rows; ++r) {
+            for (size_t c = 0; c < b.cols; ++c) {
+              const size_t e = r * b.groups * b.group + c;
+              const uint8_t u = static_cast<uint8_t>(b.CodeAt(v.data(), r * b.cols + c) + 8.0);
+              uint8_t& byte = t.data[e / 2];
+              byte = e % 2 == 0 ? static_cast<uint8_t>((byte & 0xF0) | u)
+                                : static_cast<uint8_t>((byte & 0x0F) | (u << 4));
+            }
+          }
+        }
         std::vector<uint16_t> h(n);
         for (size_t j = 0; j < n; ++j) h[j] = FloatToHalf(static_cast<float>(s[j]));
         StoreAs(h, &t.scales);
@@ -383,7 +515,15 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
           d[j] = FloatToHalf(static_cast<float>(s[j]));
           o[j] = FloatToHalf(static_cast<float>(s[n + j]));
         }
-        kernels::PackQ4R16(b.rows, b.cols, b.nibbles.data(), d.data(), o.data(), t.data.data());
+        const std::vector<uint8_t> u = b.has_latent ? Nibbles(b, v, 0.0) : b.nibbles;
+        kernels::PackQ4R16(b.rows, b.cols, u.data(), d.data(), o.data(), t.data.data());
+        break;
+      }
+      case Block::kQ4R16S: {
+        std::vector<uint16_t> d(n);
+        for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
+        const std::vector<uint8_t> u = Nibbles(b, v, 8.0);
+        kernels::PackQ4R16S(b.rows, b.cols, u.data(), d.data(), t.data.data());
         break;
       }
       case Block::kQ4S24:
@@ -404,7 +544,7 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         for (size_t c = 0; c < b.cols; ++c) {
           const size_t g = r * b.groups + c / b.group;
           restored[r * b.cols + c] =
-              static_cast<float>(s[g] * b.code[r * b.cols + c] + (o ? o[g] : 0.0));
+              static_cast<float>(s[g] * b.CodeAt(v.data(), r * b.cols + c) + (o ? o[g] : 0.0));
         }
       }
       t.quant_rel_rms_error =
@@ -420,7 +560,8 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<LlamaWeights> tw = LlamaWeightsOf(teacher);
   if (!tw.ok()) return tw.status();
-  absl::StatusOr<DistillModel> model = DistillModel::Create(teacher.config, *tensors, options);
+  absl::StatusOr<DistillModel> model =
+      DistillModel::Create(teacher.config, *tensors, options, &teacher);
   if (!model.ok()) return model.status();
 
   // The teacher's logits, computed once.
@@ -464,9 +605,16 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   report.kl_before = *before;
   for (double u : units) report.parameters += u != 0.0;
 
-  // Adam on theta = (value - initial) / unit.
+  // Adam on theta = (value - initial) / unit. A step divides by the larger of the value's
+  // second moment and its moment group's mean one (a matrix of latent codes; a value alone
+  // otherwise): no value steps more than the learning rate, and codes whose gradient is
+  // small against their matrix's move proportionally less.
   const size_t n = values.size();
-  std::vector<double> m1(n, 0.0), m2(n, 0.0), grad, step_grad(n);
+  const std::vector<size_t>& group_of = model->moment_groups();
+  const size_t moment_groups = group_of.empty() ? 0 : group_of.back() + 1;
+  std::vector<double> group_size(moment_groups, 0.0), group_sq(moment_groups);
+  for (size_t j = 0; j < n; ++j) group_size[group_of[j]] += units[j] != 0.0;
+  std::vector<double> m1(n, 0.0), m2(n, 0.0), m2_group(moment_groups, 0.0), grad, step_grad(n);
   const double beta1 = 0.9, beta2 = 0.999, eps = 1e-12;
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), 0);
@@ -495,13 +643,25 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
     const double lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(kPi * progress_frac)));
     const double c1 = 1.0 - std::pow(beta1, static_cast<double>(step));
     const double c2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+    std::fill(group_sq.begin(), group_sq.end(), 0.0);
     for (size_t j = 0; j < n; ++j) {
       if (units[j] == 0.0) continue;
       const double g = step_grad[j] * units[j];  // gradient with respect to theta
       m1[j] = beta1 * m1[j] + (1 - beta1) * g;
       m2[j] = beta2 * m2[j] + (1 - beta2) * g * g;
-      values[j] -= lr * (m1[j] / c1) / (std::sqrt(m2[j] / c2) + eps) * units[j];
+      group_sq[group_of[j]] += g * g;
     }
+    for (size_t k = 0; k < moment_groups; ++k) {
+      if (group_size[k] > 0.0) {
+        m2_group[k] = beta2 * m2_group[k] + (1 - beta2) * group_sq[k] / group_size[k];
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      if (units[j] == 0.0) continue;
+      const double v = std::max(m2[j], m2_group[group_of[j]]);
+      values[j] -= lr * (m1[j] / c1) / (std::sqrt(v / c2) + eps) * units[j];
+    }
+    model->ClampLatents(&values);
     if (progress && options.log_every > 0 && step % options.log_every == 0) {
       progress(step, options.steps, logged_kl / static_cast<double>(logged));
       logged_kl = 0.0;
@@ -515,6 +675,7 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   if (!after.ok()) return after.status();
   if (*after < report.kl_before) {
     report.kl_after = *after;
+    report.codes_changed = model->ChangedCodes(rounded);
     model->WriteBack(rounded, &teacher, tensors);
   } else {
     report.kl_after = report.kl_before;

@@ -538,6 +538,13 @@ int Run(const std::vector<std::string>& args) {
                  tuned->parameters, tuned->seconds, tuned->kl_before, tuned->kl_after);
   }
 
+  // --distill-codes after pruning: the pruned weights (exact zeros) keep their codes.
+  SourceModel pruned;
+  if (options.distill && options.distill_options.train_codes &&
+      options.prune != PruneMethod::kNone) {
+    pruned = *source;
+    options.distill_options.frozen_zeros = &pruned;
+  }
   ProgressPrinter progress;
   absl::StatusOr<std::vector<KiteTensor>> tensors =
       ConvertTensors(&*source, options.convert, &progress);
@@ -560,6 +567,9 @@ int Run(const std::vector<std::string>& args) {
                  distilled->parameters, distilled->seconds, distilled->kl_before,
                  distilled->kl_after,
                  distilled->kl_after < distilled->kl_before ? "" : " (no gain: kept as quantized)");
+    if (d.train_codes && options.convert.quant == QuantMode::kQ4) {
+      std::fprintf(stderr, "  %zu 4-bit codes changed\n", distilled->codes_changed);
+    }
   }
 
   std::fprintf(stderr, "writing %s\n", options.output.c_str());
