@@ -85,10 +85,13 @@ typedef struct kite_model_options {
       "avx2", "avxvnni", "avx512vnni" (x86-64), "neon", "neondot", "i8mm" (Arm) to force a
       lower one (for testing). The environment variable KITE_ISA sets the default. */
   const char* max_isa;
-  /** Nonzero (file paths only): read the file into memory backed by transparent huge
-      pages instead of mapping it. Decode streams the weights with far fewer TLB misses
-      (measured up to 2x faster on one thread), at the cost of reading the whole file at
-      open and of private memory instead of shared page cache. Default 0 (map). */
+  /** Nonzero (file paths only): read the file into private memory backed by transparent
+      huge pages instead of mapping it. The default mapping already gets 2 MiB pages where
+      the OS keeps the file in 2 MiB page-cache folios (Linux >= 6.16 with ext4, for files
+      kite-convert wrote or that were read in through a Kite mapping): decode then streams
+      the weights with far fewer TLB misses. This option guarantees huge pages elsewhere, at
+      the cost of reading the whole file at open and of private memory instead of shared
+      page cache. Default 0 (map). */
   int32_t huge_pages;
 } kite_model_options;
 
