@@ -269,14 +269,19 @@ struct CodeLayout {
 
 class DistillCodesTest : public ::testing::TestWithParam<CodeLayout> {};
 
-TEST_P(DistillCodesTest, StraightThroughMovesCodesAndIsStored) {
-  const SourceModel source = TinySource(4);
+// 4-bit conversion options for one CodeLayout.
+ConvertOptions CodeLayoutOptions(const CodeLayout& layout) {
   ConvertOptions options;
   options.quant = QuantMode::kQ4;
-  options.q4_asymmetric = GetParam().asymmetric;
-  options.q4_offset_free = GetParam().offset_free;
-  options.q4_packed = GetParam().packed;
-  const std::vector<KiteTensor> original = Convert(source, options);
+  options.q4_asymmetric = layout.asymmetric;
+  options.q4_offset_free = layout.offset_free;
+  options.q4_packed = layout.packed;
+  return options;
+}
+
+TEST_P(DistillCodesTest, StraightThroughMovesCodesAndIsStored) {
+  const SourceModel source = TinySource(4);
+  const std::vector<KiteTensor> original = Convert(source, CodeLayoutOptions(GetParam()));
   std::vector<KiteTensor> scales_only = original, with_codes = original;
   const DistillReport s = DistillFor(source, false, &scales_only);
   const DistillReport c = DistillFor(source, true, &with_codes);
@@ -303,12 +308,7 @@ TEST_P(DistillCodesTest, StraightThroughMovesCodesAndIsStored) {
 
 TEST_P(DistillCodesTest, CodesAloneLowerTheKl) {
   const SourceModel source = TinySource(4);
-  ConvertOptions options;
-  options.quant = QuantMode::kQ4;
-  options.q4_asymmetric = GetParam().asymmetric;
-  options.q4_offset_free = GetParam().offset_free;
-  options.q4_packed = GetParam().packed;
-  const std::vector<KiteTensor> original = Convert(source, options);
+  const std::vector<KiteTensor> original = Convert(source, CodeLayoutOptions(GetParam()));
   std::vector<KiteTensor> tensors = original;
   const DistillReport c = DistillFor(source, true, &tensors, nullptr, /*codes_only=*/true);
   // Only the codes of the 4-bit matrices train: 2 layers of 64x64 (2), 32x64 (2), 96x64 (2)

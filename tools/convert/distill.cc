@@ -100,6 +100,32 @@ size_t R16SScaleOffset(size_t r, size_t g, size_t groups) {
          kernels::kQ4R16ScalesOffset + 2 * (r % kernels::kQ4R16BlockRows);
 }
 
+// For layouts whose weights are exactly d * code per group (an f16 scale times a small
+// integer: Q4_R16_G32_S with code = u - 8, Q4S24_R16_G64 with zeros for pruned weights):
+// appends every group's scale to `scales` and fills `code` (rows * cols), reading each row
+// through `dequantize_row` and the scale of row r, group g at data + scale_offset(r, g,
+// groups). The division is exact.
+void ReadScaledCodes(size_t rows, size_t cols, size_t group, const uint8_t* data,
+                     void (*dequantize_row)(size_t, const uint8_t*, size_t, float*),
+                     size_t (*scale_offset)(size_t, size_t, size_t), std::vector<double>* code,
+                     std::vector<double>* scales) {
+  const size_t groups = (cols + group - 1) / group;
+  code->resize(rows * cols);
+  std::vector<float> row(cols);
+  for (size_t r = 0; r < rows; ++r) {
+    dequantize_row(cols, data, r, row.data());
+    for (size_t g = 0; g < groups; ++g) {
+      uint16_t h;
+      std::memcpy(&h, data + scale_offset(r, g, groups), sizeof(h));
+      const float d = HalfToFloat(h);
+      scales->push_back(d);
+      for (size_t c = g * group; c < std::min(cols, g * group + group); ++c) {
+        (*code)[r * cols + c] = d != 0.0f ? std::nearbyint(row[c] / d) : 0.0;
+      }
+    }
+  }
+}
+
 // The f32 data of the tensor called `name` in `model`, or null (absent or released).
 const std::vector<float>* DataOf(const SourceModel* model, const std::string& name,
                                  size_t elements) {
@@ -226,21 +252,8 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.kind = Block::kQ4R16S;
       b.group = 32;
       b.groups = groups;
-      b.code.resize(rows * cols);
-      std::vector<float> row(cols);
-      for (size_t r = 0; r < rows; ++r) {
-        kernels::DequantizeQ4R16SRow(cols, t.data.data(), r, row.data());
-        for (size_t g = 0; g < groups; ++g) {
-          uint16_t h;
-          std::memcpy(&h, t.data.data() + R16SScaleOffset(r, g, groups), sizeof(h));
-          const float d = HalfToFloat(h);
-          scales.push_back(d);
-          // w = d (u - 8) exactly (an f16 times a small integer): the division is exact.
-          for (size_t c = g * 32; c < std::min(cols, g * 32 + 32); ++c) {
-            b.code[r * cols + c] = d != 0.0f ? std::nearbyint(row[c] / d) : 0.0;
-          }
-        }
-      }
+      ReadScaledCodes(rows, cols, 32, t.data.data(), kernels::DequantizeQ4R16SRow,
+                      R16SScaleOffset, &b.code, &scales);
     } else if (t.dtype == DType::kQ4GS24 && t.shape.size() == 2 &&
                t.layout == Layout::kQ4S24R16G64) {
       if (t.data.size() != kernels::Q4S24PackedBytes(rows, cols)) return fail("bad Q4S24 size");
@@ -248,21 +261,8 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.kind = Block::kQ4S24;
       b.group = 64;
       b.groups = groups;
-      b.code.resize(rows * cols);
-      std::vector<float> row(cols);
-      for (size_t r = 0; r < rows; ++r) {
-        kernels::DequantizeQ4S24Row(cols, t.data.data(), r, row.data());
-        for (size_t g = 0; g < groups; ++g) {
-          uint16_t h;
-          std::memcpy(&h, t.data.data() + S24ScaleOffset(r, g, groups), sizeof(h));
-          const float d = HalfToFloat(h);
-          scales.push_back(d);
-          // w = d * code exactly (an f16 times a small integer), so the division is exact.
-          for (size_t c = g * 64; c < std::min(cols, g * 64 + 64); ++c) {
-            b.code[r * cols + c] = d != 0.0f ? std::nearbyint(row[c] / d) : 0.0;
-          }
-        }
-      }
+      ReadScaledCodes(rows, cols, 64, t.data.data(), kernels::DequantizeQ4S24Row, S24ScaleOffset,
+                      &b.code, &scales);
     } else {
       return fail(absl::StrFormat("dtype %s with layout %d is not supported",
                                   DTypeName(t.dtype), static_cast<int>(t.layout)));
