@@ -69,25 +69,25 @@ constexpr KernelTable kAvx512VnniTable = {
 
 #if defined(KITE_KERNELS_ARM)
 // q8-quantize, rmsnorm, rope and softmax have one NEON variant each, shared by the three Arm
-// tables; f32/q8c matvec, swiglu, attention and the 2:4 sparse and offset-free 4-bit GEMMs
-// use their reference on Arm so far. Only the dense 4-bit GEMM uses dotprod / i8mm.
+// tables; f32/q8c matvec, swiglu, attention and the 2:4 sparse 4-bit GEMM use their
+// reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use dotprod / i8mm.
 constexpr KernelTable kNeonTable = {
     Isa::kNeon,   f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
     rmsnorm_neon, rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neon,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_neon,
 };
 #if defined(KITE_KERNELS_NEONDOT)
 constexpr KernelTable kNeonDotTable = {
     Isa::kNeonDot, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
     rmsnorm_neon,  rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neondot,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_neondot,
 };
 #endif
 #if defined(KITE_KERNELS_I8MM)
 constexpr KernelTable kNeonI8mmTable = {
     Isa::kNeonI8mm, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
     rmsnorm_neon,   rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_i8mm,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
+    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_i8mm,
 };
 #endif
 #endif

@@ -20,8 +20,13 @@
 namespace kite::kernels {
 namespace {
 
+// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym: w = d (u - 8)).
+template <bool kSym>
+constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+
 // y[t][r] for tokens t0 = xq row 0 and t1 = row 1 and the rows of one 16-row block; `n`
 // rows (<= 16) stored.
+template <bool kSym>
 void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n) {
   const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
@@ -29,7 +34,7 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   float32x4_t acc0[4], acc1[4];  // token 0 / token 1, one vector per quad of rows
   for (size_t q = 0; q < 4; ++q) acc0[q] = acc1[q] = vdupq_n_f32(0.0f);
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ4R16BlockBytes;
+    const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
     const int8_t* x0 = xq + g * kQ4R16GroupSize;
     const int8_t* x1 = x0 + x_stride;
     // a[k]: both tokens' columns k*8..k*8+7 (k = 0, 1: low-nibble columns; 2, 3: high).
@@ -38,6 +43,9 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     const float xs0 = xscale[g], xs1 = xscale[groups + g];
     const float xsx0 = xs0 * static_cast<float>(xsum[g]);
     const float xsx1 = xs1 * static_cast<float>(xsum[groups + g]);
+    // Offset-free: each tile starts at -8 sum x of its token, {t0, t0, t1, t1}.
+    const int32_t s0 = kSym ? -8 * xsum[g] : 0, s1 = kSym ? -8 * xsum[groups + g] : 0;
+    const int32x4_t start = vcombine_s32(vdup_n_s32(s0), vdup_n_s32(s1));
     for (size_t q = 0; q < 4; ++q) {
       int8x16_t lo[4], hi[4];
       for (size_t p = 0; p < 4; ++p) {
@@ -46,7 +54,7 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
       }
       // c01 = {t0 r0, t0 r1, t1 r0, t1 r1}, c23 the same for rows 2-3 of the quad.
-      int32x4_t c01 = vdupq_n_s32(0), c23 = vdupq_n_s32(0);
+      int32x4_t c01 = start, c23 = start;
       for (size_t k = 0; k < 2; ++k) {
         const int32x4_t l0 = vreinterpretq_s32_s8(lo[2 * k]);
         const int32x4_t l1 = vreinterpretq_s32_s8(lo[2 * k + 1]);
@@ -63,11 +71,13 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       const float32x4_t dot0 = vcvtq_f32_s32(vreinterpretq_s32_s64(vzip1q_s64(c01_64, c23_64)));
       const float32x4_t dot1 = vcvtq_f32_s32(vreinterpretq_s32_s64(vzip2q_s64(c01_64, c23_64)));
       const float32x4_t d = LoadHalf4Neon(blk + kQ4R16ScalesOffset + q * 8);
-      const float32x4_t o = LoadHalf4Neon(blk + kQ4R16OffsetsOffset + q * 8);
       acc0[q] = vfmaq_f32(acc0[q], vmulq_n_f32(dot0, xs0), d);
-      acc0[q] = vfmaq_n_f32(acc0[q], o, xsx0);
       acc1[q] = vfmaq_f32(acc1[q], vmulq_n_f32(dot1, xs1), d);
-      acc1[q] = vfmaq_n_f32(acc1[q], o, xsx1);
+      if (!kSym) {
+        const float32x4_t o = LoadHalf4Neon(blk + kQ4R16OffsetsOffset + q * 8);
+        acc0[q] = vfmaq_n_f32(acc0[q], o, xsx0);
+        acc1[q] = vfmaq_n_f32(acc1[q], o, xsx1);
+      }
     }
   }
   for (size_t q = 0; q < 4 && q * 4 < n; ++q) {
@@ -76,10 +86,9 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   }
 }
 
-}  // namespace
-
-void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+template <bool kSym>
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -87,20 +96,34 @@ void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
   const size_t x_stride = groups * kQ4R16GroupSize;
   const size_t pairs = m / 2;
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
+    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
     const size_t r0 = b * kQ4R16BlockRows;
     const size_t n = rows - r0 < kQ4R16BlockRows ? rows - r0 : kQ4R16BlockRows;
     for (size_t i = 0; i < pairs; ++i) {
       const size_t t = 2 * i;
-      BlockPair(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                y + t * y_stride + r0, y_stride, n);
+      BlockPair<kSym>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+                      y + t * y_stride + r0, y_stride, n);
     }
   }
   if (m % 2 != 0) {
     const size_t t = m - 1;
-    qd8_q4r16_gemm_neondot(1, rows, groups, w, xq + t * x_stride, xscale + t * groups,
-                           xsum + t * groups, y + t * y_stride, y_stride);
+    (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(
+        1, rows, groups, w, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+        y + t * y_stride, y_stride);
   }
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride) {
+  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

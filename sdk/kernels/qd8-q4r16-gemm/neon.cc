@@ -27,8 +27,12 @@ constexpr size_t kTokenTile = 4;
 constexpr size_t kTokenTile = 2;
 #endif
 
+// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym: w = d (u - 8)).
+template <bool kSym>
+constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+
 // y[t][r] for T tokens and the rows of one 16-row block; `n` rows (<= 16) stored.
-template <size_t T>
+template <bool kSym, size_t T>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n) {
   const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
@@ -38,10 +42,11 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     for (size_t q = 0; q < 4; ++q) acc[t][q] = vdupq_n_f32(0.0f);
   }
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ4R16BlockBytes;
+    const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
     // Activations of each token, 4 columns repeated twice: [t][p] low, [t][4 + p] high.
     int8x8_t xr[T][8];
     float xs[T], xsx[T];
+    int32_t xsum8[T];
     for (size_t t = 0; t < T; ++t) {
       const int8_t* x = xq + t * x_stride + g * kQ4R16GroupSize;
       for (size_t p = 0; p < 4; ++p) {
@@ -50,6 +55,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
       xs[t] = xscale[t * groups + g];
       xsx[t] = xs[t] * static_cast<float>(xsum[t * groups + g]);
+      xsum8[t] = 8 * xsum[t * groups + g];
     }
     for (size_t q = 0; q < 4; ++q) {
       int8x16_t lo[4], hi[4];
@@ -59,7 +65,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
       }
       const float32x4_t d = LoadHalf4Neon(blk + kQ4R16ScalesOffset + q * 8);
-      const float32x4_t o = LoadHalf4Neon(blk + kQ4R16OffsetsOffset + q * 8);
+      const float32x4_t o =
+          kSym ? vdupq_n_f32(0.0f) : LoadHalf4Neon(blk + kQ4R16OffsetsOffset + q * 8);
       for (size_t t = 0; t < T; ++t) {
         int16x8_t s01 = vdupq_n_s16(0);  // rows 0-1 of the quad, 4 columns each
         int16x8_t s23 = vdupq_n_s16(0);  // rows 2-3
@@ -69,10 +76,12 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
           s23 = vmlal_s8(s23, vget_high_s8(lo[p]), xr[t][p]);
           s23 = vmlal_s8(s23, vget_high_s8(hi[p]), xr[t][4 + p]);
         }
-        const int32x4_t dot = PairwiseAddNeon(vpaddlq_s16(s01), vpaddlq_s16(s23));
+        int32x4_t dot = PairwiseAddNeon(vpaddlq_s16(s01), vpaddlq_s16(s23));
+        // Offset-free: sum (u - 8) x = sum u x - 8 sum x, exactly, in int32.
+        if (kSym) dot = vsubq_s32(dot, vdupq_n_s32(xsum8[t]));
         const float32x4_t dot_f = vcvtq_f32_s32(dot);
         acc[t][q] = vfmaq_f32(acc[t][q], vmulq_n_f32(dot_f, xs[t]), d);
-        acc[t][q] = vfmaq_f32(acc[t][q], o, vdupq_n_f32(xsx[t]));
+        if (!kSym) acc[t][q] = vfmaq_f32(acc[t][q], o, vdupq_n_f32(xsx[t]));
       }
     }
   }
@@ -83,29 +92,41 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   }
 }
 
-}  // namespace
-
-void qd8_q4r16_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+template <bool kSym>
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
   const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const size_t x_stride = groups * kQ4R16GroupSize;
   for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kQ4R16BlockBytes;
+    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
     const size_t r0 = b * kQ4R16BlockRows;
     const size_t n = rows - r0 < kQ4R16BlockRows ? rows - r0 : kQ4R16BlockRows;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                            y + t * y_stride + r0, y_stride, n);
+      BlockTile<kSym, kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
+                                  xsum + t * groups, y + t * y_stride + r0, y_stride, n);
     }
     for (; t < m; ++t) {
-      BlockTile<1>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                   y + t * y_stride + r0, y_stride, n);
+      BlockTile<kSym, 1>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+                         y + t * y_stride + r0, y_stride, n);
     }
   }
+}
+
+}  // namespace
+
+void qd8_q4r16_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16s_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride) {
+  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

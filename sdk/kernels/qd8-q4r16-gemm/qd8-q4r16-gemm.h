@@ -97,4 +97,17 @@ void qd8_q4r16_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t*
 void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
 
+/// The Arm variants for the offset-free layout Q4_R16_G32_S (same contract as
+/// qd8_q4r16s_gemm_ref; each one only when its CPU features are there, as above). The -8 is
+/// folded into the integer dot product (sum (u - 8) x = sum u x - 8 xsum, exact).
+void qd8_q4r16s_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride);
+void qd8_q4r16s_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                             size_t y_stride);
+void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride);
+
 }  // namespace kite::kernels
