@@ -102,16 +102,21 @@ void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const floa
     }
     const __m256 xs = _mm256_set1_ps(xscale[g]);
     const __m256 xsx = _mm256_set1_ps(xscale[g] * static_cast<float>(xsum[g]));
+    const __m256i xsum8 = _mm256_set1_epi32(8 * xsum[g]);
 #pragma GCC unroll 2
     for (size_t h = 0; h < 2; ++h) {
       const __m256 d = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
-                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-                                 blk + kQ4R16OffsetsOffset + h * 16)));
-      const __m256 dot = _mm256_cvtepi32_ps(_mm256_madd_epi16(s[h], ones));
+      __m256i dot_i = _mm256_madd_epi16(s[h], ones);
+      // Offset-free: sum (u - 8) x = sum u x - 8 sum x, exactly, with no offset term.
+      if (kSym) dot_i = _mm256_sub_epi32(dot_i, xsum8);
+      const __m256 dot = _mm256_cvtepi32_ps(dot_i);
       acc_d[h] = _mm256_fmadd_ps(_mm256_mul_ps(dot, xs), d, acc_d[h]);
-      acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
+      if (!kSym) {
+        const __m256 o = _mm256_cvtph_ps(_mm_loadu_si128(
+            reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
+        acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
+      }
     }
   }
   StoreRows(y, _mm256_add_ps(acc_d[0], acc_o[0]), block_rows < 8 ? block_rows : 8);
@@ -136,7 +141,7 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
 
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
-    ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
+    if (!kSym) ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
       if (next != nullptr) PrefetchBlock(next + (g0 + g) * kBlockBytesOf<kSym>);
@@ -152,7 +157,7 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
       }
       const __m256 d = _mm256_cvtph_ps(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
+      const __m256 o = kSym ? _mm256_setzero_ps()
                            : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
                                  blk + kQ4R16OffsetsOffset + h * 16)));
 #pragma GCC unroll 4
@@ -166,11 +171,15 @@ void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
           s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(lo[p], Broadcast4(x + p * 4)));
           s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(hi[p], Broadcast4(x + 16 + p * 4)));
         }
-        const __m256i dot_i = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
+        __m256i dot_i = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
+        // Offset-free: sum (u - 8) x = sum u x - 8 sum x, exactly, with no offset term.
+        if (kSym) {
+          dot_i = _mm256_sub_epi32(dot_i, _mm256_set1_epi32(8 * xsum[t * groups + g0 + g]));
+        }
         const __m256 dot = _mm256_cvtepi32_ps(dot_i);
         const __m256 sx = _mm256_mul_ps(dot, _mm256_set1_ps(xscale[t * groups + g0 + g]));
         acc[t] = _mm256_fmadd_ps(sx, d, acc[t]);
-        acc[t] = _mm256_fmadd_ps(o, _mm256_set1_ps(xsx[t][g]), acc[t]);
+        if (!kSym) acc[t] = _mm256_fmadd_ps(o, _mm256_set1_ps(xsx[t][g]), acc[t]);
       }
     }
   }
