@@ -130,6 +130,38 @@ TEST(ConvertEndToEnd, CalibratedPruningAndBudget) {
   EXPECT_EQ(FileSize(Out("y.kite")), -1);
 }
 
+// Calibration (GPTQ here) runs on every input format: the llama2.c checkpoint, the same
+// weights as a sharded f32 Hugging Face folder and as GGUF give byte-identical weights.
+TEST(ConvertEndToEnd, CalibrationWorksOnEveryInputFormat) {
+  const std::string calib = Out("formats-calib.txt");
+  {
+    std::ofstream f(calib);
+    f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
+         "park with her dog. One day, the dog ran away.\n\n"
+         "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
+  }
+  const std::vector<std::pair<std::string, std::vector<std::string>>> inputs = {
+      {"llama2c", {Shared("stories260K.bin")}},
+      {"hf", {Shared("hf/stories260K-hf-f32-sharded"), "--tokenizer", Shared("tok512.bin")}},
+      {"gguf", {Shared("stories260K.gguf")}},
+  };
+  std::vector<std::string> weights;
+  for (const auto& [name, args] : inputs) {
+    std::vector<std::string> a = args;
+    const std::string out = Out("calib-" + name + ".kite");
+    a.insert(a.end(), {"--quant", "q4", "--calib", calib, "-o", out});
+    const ToolRun r = Convert(a);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_TRUE(Contains(r.err, "calibration: ")) << name << ": " << r.err;
+    std::ifstream f(out, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 16384u) << name;
+    weights.push_back(bytes.substr(16384));  // the weight segments, after the metadata page
+  }
+  EXPECT_TRUE(weights[0] == weights[1]) << "Hugging Face input gave other weights";
+  EXPECT_TRUE(weights[0] == weights[2]) << "GGUF input gave other weights";
+}
+
 // --distill end to end: prints its progress and the KL before and after, which drops, and
 // writes a file that verifies and records the options.
 TEST(ConvertEndToEnd, Distill) {

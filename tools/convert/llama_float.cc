@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sdk/runtime/model.h"
 #include "sdk/runtime/tensor_names.h"
 
 namespace kite::convert {
@@ -103,25 +104,33 @@ void RmsNormBack(const Real* x, const Real* inv, const Real* weight, const Real*
   }
 }
 
-// The RoPE angle of pair `i` (even) at position `pos`, computed in float exactly as
-// sdk/kernels/rope/ref.cc does.
-void RopeCosSin(size_t i, size_t head_dim, size_t pos, float theta, float* c, float* s) {
-  const float freq = 1.0f / std::pow(theta, static_cast<float>(i) / static_cast<float>(head_dim));
-  const float angle = static_cast<float>(pos) * freq;
-  *c = std::cos(angle);
-  *s = std::sin(angle);
+// The head_dim / 2 inverse RoPE frequencies of `c`, computed in float exactly as the
+// runtime does (sdk/runtime/model.cc): theta^(-2i / head_dim), rescaled for Llama 3.
+std::vector<float> RopeInverseFrequencies(const SourceConfig& c) {
+  std::vector<float> inv_freq(c.head_dim / 2);
+  for (size_t i = 0; i < inv_freq.size(); ++i) {
+    inv_freq[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
+                                                    static_cast<float>(c.head_dim));
+  }
+  if (c.rope_scaling == SourceConfig::RopeScaling::kLlama3) {
+    ScaleRopeLlama3(inv_freq.data(), static_cast<uint32_t>(inv_freq.size()),
+                    c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
+                    c.rope_original_max_seq_len);
+  }
+  return inv_freq;
 }
 
-// Rotates each interleaved pair of every head of token rows x[T, heads * head_dim];
-// `inverse` applies the transposed rotation (the backward pass).
+// Rotates each interleaved pair of every head of token rows x[T, heads * head_dim] by
+// angle t * inv_freq[i / 2] (as sdk/kernels/rope/ref.cc); `inverse` applies the transposed
+// rotation (the backward pass).
 template <typename Real>
-void Rope(Real* x, size_t T, size_t heads, size_t head_dim, float theta, bool inverse) {
+void Rope(Real* x, size_t T, size_t heads, size_t head_dim, const std::vector<float>& inv_freq,
+          bool inverse) {
   for (size_t t = 0; t < T; ++t) {
     for (size_t i = 0; i < head_dim; i += 2) {
-      float cf, sf;
-      RopeCosSin(i, head_dim, t, theta, &cf, &sf);
-      const Real c = cf;
-      const Real s = inverse ? -sf : sf;
+      const float angle = static_cast<float>(t) * inv_freq[i / 2];
+      const Real c = std::cos(angle);
+      const Real s = inverse ? -std::sin(angle) : std::sin(angle);
       for (size_t h = 0; h < heads; ++h) {
         Real* v = x + t * heads * head_dim + h * head_dim + i;
         const Real v0 = v[0], v1 = v[1];
@@ -153,6 +162,11 @@ absl::Status CheckConfig(const SourceConfig& c) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "unsupported attention shape: %u heads, %u kv heads, head_dim %u", c.n_heads,
         c.n_kv_heads, c.head_dim));
+  }
+  if (c.attention_bias) {
+    return absl::UnimplementedError(
+        "the model has q/k/v biases (Qwen2), which the float model used for calibration and "
+        "distillation does not compute yet");
   }
   return absl::OkStatus();
 }
@@ -258,6 +272,7 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
   const size_t n_heads = c.n_heads, q_per_kv = c.n_heads / c.n_kv_heads;
   const size_t q_dim = n_heads * hd, kv_dim = size_t{c.n_kv_heads} * hd;
   const Real scale = static_cast<Real>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const std::vector<float> inv_freq = RopeInverseFrequencies(c);
 
   std::vector<Real> x(T * dim), xn(T * dim), inv(T), q(T * q_dim), k(T * kv_dim),
       v(T * kv_dim), attn(T * q_dim), tmp(T * dim), h1(T * hidden), h3(T * hidden), row(T);
@@ -285,8 +300,8 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
     MatMulWt(xn.data(), T, dim, L.wq, q_dim, q.data());
     MatMulWt(xn.data(), T, dim, L.wk, kv_dim, k.data());
     MatMulWt(xn.data(), T, dim, L.wv, kv_dim, v.data());
-    Rope(q.data(), T, n_heads, hd, c.rope_theta, false);
-    Rope(k.data(), T, c.n_kv_heads, hd, c.rope_theta, false);
+    Rope(q.data(), T, n_heads, hd, inv_freq, false);
+    Rope(k.data(), T, c.n_kv_heads, hd, inv_freq, false);
     if (tl) {
       tl->q = q;
       tl->k = k;
@@ -387,6 +402,7 @@ void BackwardFloat(const LlamaWeightsT<Real>& w, const LlamaTapeT<Real>& tape,
   RmsNormBack(tape.x_final.data(), tape.inv_final.data(), w.norm, dxn.data(), T, dim, dx.data(),
               grads->norm.data());
 
+  const std::vector<float> inv_freq = RopeInverseFrequencies(c);
   std::vector<Real> dh(T * hidden), dh1(T * hidden), dh3(T * hidden), dattn(T * q_dim),
       dq(T * q_dim), dk(T * kv_dim), dv(T * kv_dim), dp(T);
   for (size_t l = c.n_layers; l-- > 0;) {
@@ -451,8 +467,8 @@ void BackwardFloat(const LlamaWeightsT<Real>& w, const LlamaTapeT<Real>& tape,
         }
       }
     }
-    Rope(dq.data(), T, n_heads, hd, c.rope_theta, true);
-    Rope(dk.data(), T, c.n_kv_heads, hd, c.rope_theta, true);
+    Rope(dq.data(), T, n_heads, hd, inv_freq, true);
+    Rope(dk.data(), T, c.n_kv_heads, hd, inv_freq, true);
     std::fill(dxn.begin(), dxn.end(), Real(0));
     MatMulBackInput(dq.data(), T, q_dim, L.wq, dim, dxn.data());
     MatMulBackInput(dk.data(), T, kv_dim, L.wk, dim, dxn.data());

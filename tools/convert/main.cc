@@ -202,280 +202,20 @@ ChatFormatId ChooseChatFormat(const CliOptions& options, const std::string& chat
   });
 }
 
-// Embedding matrices often have more rows than the tokenizer has tokens (Qwen2.5: 151936
-// rows, 151665 tokens): the runtime wants one table entry per row, so the extra rows get
-// UNUSED placeholder pieces that text never produces.
-absl::Status PadVocabulary(uint32_t vocab_size, TokenizerTables* t) {
-  if (t->pieces.size() > vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tokenizer.json has ", t->pieces.size(), " tokens but config.json's vocab_size is ",
-        vocab_size, " (the embedding has too few rows)"));
-  }
-  const size_t first_pad = t->pieces.size();
-  if (first_pad < vocab_size) {
-    std::fprintf(stderr, "padding the vocabulary from %zu to %u tokens (unused embedding rows)\n",
-                 first_pad, vocab_size);
-  }
-  t->scores.resize(first_pad, 0.0f);
-  t->types.resize(first_pad, static_cast<uint8_t>(TokenKind::kNormal));
-  for (size_t i = first_pad; i < vocab_size; ++i) {
-    t->pieces.push_back(absl::StrCat("<|kite_unused_", i, "|>"));
-    t->scores.push_back(0.0f);
-    t->types.push_back(static_cast<uint8_t>(TokenKind::kUnused));
-  }
-  return absl::OkStatus();
+// True when `options` ask for calibration, pruning, mixed precision or distillation, all
+// of which need the whole f32 model in memory.
+bool Compresses(const CliOptions& options) {
+  return !options.calib.empty() || options.prune != PruneMethod::kNone || options.bpw > 0.0 ||
+         options.distill;
 }
 
-// kite-convert FOLDER: a Hugging Face model folder (see tools/convert/hf_model.h).
-int RunHuggingFace(CliOptions options) {
-  const std::string& folder = options.input;
-  const std::string tokenizer_json = JoinPath(folder, "tokenizer.json");
-  struct stat st;
-  const bool has_tokenizer_json = stat(tokenizer_json.c_str(), &st) == 0;
-  if (options.tokenizer.empty() && !has_tokenizer_json) {
-    return Fail(absl::NotFoundError(absl::StrCat(
-        folder, " has no tokenizer.json; pass the tokenizer with --tokenizer FILE "
-                "(a llama2.c tokenizer.bin)")));
-  }
-  if (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output)) {
-    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
-                 options.output.c_str());
-    return kExitUsage;
-  }
-
-  std::fprintf(stderr, "reading %s (Hugging Face folder)\n", folder.c_str());
-  absl::StatusOr<HfWeights> hf = HfWeights::Open(folder);
-  if (!hf.ok()) return Fail(hf.status());
-  const SourceConfig& config = hf->hf().config;
-  PrintConfig(config);
-
-  absl::StatusOr<TokenizerTables> tokenizer = absl::UnknownError("");
-  if (!options.tokenizer.empty()) {
-    tokenizer = ReadLlama2cTokenizer(options.tokenizer, static_cast<int32_t>(config.vocab_size));
-  } else {
-    std::fprintf(stderr, "reading %s\n", tokenizer_json.c_str());
-    tokenizer = LoadHfTokenizerFromPath(folder);
-    if (tokenizer.ok()) {
-      absl::Status padded = PadVocabulary(config.vocab_size, &*tokenizer);
-      if (!padded.ok()) return Fail(padded);
-    }
-  }
-  if (!tokenizer.ok()) return Fail(tokenizer.status());
-  tokenizer->Finalize();
-  std::vector<std::string> warnings;
-  ApplyTokenHints(hf->hf().hints, &*tokenizer, &warnings);
-  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-
-  KiteModel model;
-  model.config = config;
-  model.tokenizer = &*tokenizer;
-  model.chat_template = hf->hf().hints.chat_template;
-  const ChatFormatId chat = ChooseChatFormat(options, model.chat_template, *tokenizer);
-  model.chat_format = static_cast<uint8_t>(chat);
-  std::fprintf(stderr, "architecture %s, chat format %s\n", hf->hf().architecture_name.c_str(),
-               ChatFormatName(chat));
-  model.provenance.source = BaseName(folder.back() == '/' ? folder.substr(0, folder.size() - 1)
-                                                          : folder);
-  model.provenance.source_format = "huggingface";
-  model.provenance.converter_version = "kite-convert " KITE_VERSION;
-  CliOptions recorded = options;
-  recorded.tokenizer = BaseName(options.tokenizer);
-  model.provenance.options = OptionsForProvenance(recorded);
-
-  // One tensor in f32 at a time: read, convert, free (a 1B model would need 5 GB at once).
-  if (options.convert.quant == QuantMode::kQ4) {
-    if (absl::Status s = ValidateGroupSize(options.convert.group_size); !s.ok()) return Fail(s);
-  }
-  ProgressPrinter progress;
-  const size_t total = hf->tensors().size();
-  for (size_t i = 0; i < total; ++i) {
-    SourceTensor t;
-    absl::Status loaded = hf->Load(i, &t);
-    if (loaded.ok()) progress.Begin(i, total, t, StoredDType(t, options.convert));
-    absl::StatusOr<KiteTensor> converted =
-        loaded.ok() ? ConvertTensor(t, options.convert) : absl::StatusOr<KiteTensor>(loaded);
-    if (!converted.ok()) {
-      progress.Break();
-      return Fail(converted.status());
-    }
-    model.tensors.push_back(*std::move(converted));
-    progress.End(i, total, model.tensors.back());
-  }
-
-  std::fprintf(stderr, "writing %s\n", options.output.c_str());
-  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
-  if (!written.ok()) return Fail(written.status());
-  std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
-  return 0;
-}
-
-// The chat template a GGUF file carries (tokenizer.chat_template), or "".
-std::string GgufChatTemplate(const GgufFile& gguf) {
-  absl::StatusOr<std::string> t = gguf.GetString("tokenizer.chat_template");
-  return t.ok() ? *t : std::string();
-}
-
-// kite-convert MODEL.gguf: a llama.cpp model file with its vocabulary (gguf_model.h).
-int RunGguf(const CliOptions& options) {
-  if (!options.tokenizer.empty()) {
-    std::fprintf(stderr, "kite-convert: --tokenizer does not apply to GGUF input (the file "
-                         "carries its own vocabulary)\n");
-    return kExitUsage;
-  }
-  if (SameFile(options.input, options.output)) {
-    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
-                 options.output.c_str());
-    return kExitUsage;
-  }
-  std::fprintf(stderr, "reading %s (GGUF)\n", options.input.c_str());
-  absl::StatusOr<GgufFile> gguf = ReadGgufFile(options.input);
-  if (!gguf.ok()) return Fail(gguf.status());
-  if (gguf->tensors().empty()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        options.input, " holds no tensors (a vocabulary-only GGUF); use --vocab-only to "
-        "convert its tokenizer")));
-  }
-  absl::StatusOr<SourceModel> source = SourceModelFromGguf(*gguf);
-  if (!source.ok()) return Fail(source.status());
-  absl::StatusOr<TokenizerTables> tokenizer = TokenizerFromGguf(*gguf);
-  if (!tokenizer.ok()) return Fail(tokenizer.status());
-  PrintConfig(source->config);
-
-  KiteModel model;
-  model.config = source->config;
-  model.tokenizer = &*tokenizer;
-  model.chat_template = GgufChatTemplate(*gguf);
-  model.chat_format =
-      static_cast<uint8_t>(ChooseChatFormat(options, model.chat_template, *tokenizer));
-  model.provenance.source = BaseName(options.input);
-  model.provenance.source_format = "gguf";
-  model.provenance.converter_version = "kite-convert " KITE_VERSION;
-  model.provenance.options = OptionsForProvenance(options);
-
-  ProgressPrinter progress;
-  absl::StatusOr<std::vector<KiteTensor>> tensors =
-      ConvertTensors(&*source, options.convert, &progress);
-  if (!tensors.ok()) {
-    progress.Break();
-    return Fail(tensors.status());
-  }
-  model.tensors = std::move(*tensors);
-  std::fprintf(stderr, "writing %s\n", options.output.c_str());
-  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
-  if (!written.ok()) return Fail(written.status());
-  std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
-  return 0;
-}
-
-// kite-convert --vocab-only INPUT: a .kite file holding only INPUT's tokenizer.
-int RunVocabOnly(const CliOptions& options, InputFormat format) {
-  if (SameFile(options.input, options.output)) {
-    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
-                 options.output.c_str());
-    return kExitUsage;
-  }
-  absl::StatusOr<TokenizerTables> tokenizer = absl::UnknownError("");
-  std::string chat_template;
-  std::string source_format;
-  if (format == InputFormat::kGguf) {
-    absl::StatusOr<GgufFile> gguf = ReadGgufFile(options.input);
-    if (!gguf.ok()) return Fail(gguf.status());
-    tokenizer = TokenizerFromGguf(*gguf);
-    chat_template = GgufChatTemplate(*gguf);
-    source_format = "gguf";
-  } else {
-    tokenizer = LoadHfTokenizerFromPath(options.input);
-    source_format = "tokenizer.json";
-  }
-  if (!tokenizer.ok()) return Fail(tokenizer.status());
-
-  KiteModel model;
-  model.vocab_only = true;
-  model.config.architecture = "";
-  model.config.vocab_size = static_cast<uint32_t>(tokenizer->pieces.size());
-  model.tokenizer = &*tokenizer;
-  model.chat_template = chat_template;
-  model.chat_format = static_cast<uint8_t>(ChooseChatFormat(options, chat_template, *tokenizer));
-  model.provenance.source = BaseName(options.input);
-  model.provenance.source_format = source_format;
-  model.provenance.converter_version = "kite-convert " KITE_VERSION;
-  model.provenance.options = OptionsForProvenance(options);
-  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
-  if (!written.ok()) return Fail(written.status());
-  std::printf("wrote %s: vocabulary only, %u tokens (%s), %llu bytes\n", options.output.c_str(),
-              model.config.vocab_size,
-              tokenizer->kind == TokenizerKind::kByteBpe ? "byte-level BPE" : "SentencePiece BPE",
-              static_cast<unsigned long long>(written->file_size));
-  return 0;
-}
-
-int Run(const std::vector<std::string>& args) {
-  absl::StatusOr<CliOptions> parsed = ParseCommandLine(args);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "kite-convert: %s\nRun 'kite-convert --help' for usage.\n",
-                 std::string(parsed.status().message()).c_str());
-    return kExitUsage;
-  }
-  CliOptions options = *parsed;
-  if (options.help) {
-    std::fputs(HelpText().c_str(), stdout);
-    return 0;
-  }
-  if (!options.synthetic.empty()) return RunSynthetic(options);
-
-  absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
-  if (!format.ok()) return Fail(format.status());
-  if (options.vocab_only) return RunVocabOnly(options, *format);
-  const bool compresses = !options.calib.empty() || options.prune != PruneMethod::kNone ||
-                          options.bpw > 0.0 || options.distill;
-  if (compresses && *format != InputFormat::kLlama2c) {
-    // Calibration runs the source through the float forward pass, which is wired to the
-    // llama2.c reader only so far; refuse rather than ignore the options.
-    return Fail(absl::UnimplementedError(
-        "--calib, --prune, --bpw and --distill work on llama2.c checkpoints only for now; "
-        "convert this GGUF / Hugging Face input without them"));
-  }
-  if (*format == InputFormat::kGguf) return RunGguf(options);
-  if (*format == InputFormat::kHuggingFaceDir) return RunHuggingFace(options);
-  if (*format != InputFormat::kLlama2c) return Fail(UnsupportedInput(options.input, *format));
-  if (SameFile(options.input, options.output) ||
-      (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output))) {
-    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
-                 options.output.c_str());
-    return kExitUsage;
-  }
-
-  absl::StatusOr<Llama2cHeader> header = ReadLlama2cHeader(options.input);
-  if (!header.ok()) return Fail(header.status());
-  if (options.tokenizer.empty()) {
-    absl::StatusOr<std::string> found = FindTokenizerBeside(options.input, header->vocab());
-    if (!found.ok()) return Fail(found.status());
-    options.tokenizer = *found;
-    std::fprintf(stderr, "using tokenizer %s (found beside the input; --tokenizer overrides)\n",
-                 options.tokenizer.c_str());
-  }
-  absl::StatusOr<TokenizerTables> tokenizer =
-      ReadLlama2cTokenizer(options.tokenizer, static_cast<int32_t>(header->vocab()));
-  if (!tokenizer.ok()) return Fail(tokenizer.status());
-  tokenizer->Finalize();
-
-  std::fprintf(stderr, "reading %s (llama2.c checkpoint)\n", options.input.c_str());
-  absl::StatusOr<SourceModel> source = ReadLlama2cCheckpoint(options.input);
-  if (!source.ok()) return Fail(source.status());
-  PrintConfig(source->config);
-
-  KiteModel model;
-  model.config = source->config;
-  model.tokenizer = &*tokenizer;
-  // llama2.c files carry no template: only --chat-format (or the vocabulary) decides.
-  model.chat_format = static_cast<uint8_t>(ChooseChatFormat(options, "", *tokenizer));
-  model.provenance.source = BaseName(options.input);
-  model.provenance.source_format = "llama2c";
-  model.provenance.converter_version = "kite-convert " KITE_VERSION;
-  CliOptions recorded = options;
-  recorded.tokenizer = BaseName(options.tokenizer);
-  model.provenance.options = OptionsForProvenance(recorded);
-
+// The common end of every whole-model conversion: calibration, pruning and the
+// mixed-precision choice on the f32 `source` (each only when asked for), conversion,
+// distillation, and writing `options.output`. `model` already holds the config, tokenizer
+// and provenance. Returns the process exit status.
+int CompressAndWrite(CliOptions options, SourceModel* source, const TokenizerTables& tokenizer,
+                     KiteModel* model_out) {
+  KiteModel& model = *model_out;
   // Calibration, pruning and the mixed-precision choice, all on the f32 source.
   CalibrationStats calibration;
   std::vector<std::vector<int32_t>> calib_sequences;
@@ -483,7 +223,7 @@ int Run(const std::vector<std::string>& args) {
     absl::StatusOr<std::string> text = ReadTextFile(options.calib);
     if (!text.ok()) return Fail(text.status());
     absl::StatusOr<std::vector<std::vector<int32_t>>> sequences = TokenizeCalibrationText(
-        *text, *tokenizer, source->config.max_seq_len, options.calib_tokens);
+        *text, tokenizer, source->config.max_seq_len, options.calib_tokens);
     if (!sequences.ok()) return Fail(sequences.status());
     calib_sequences = std::move(*sequences);
     size_t tokens = 0;
@@ -577,6 +317,272 @@ int Run(const std::vector<std::string>& args) {
   if (!written.ok()) return Fail(written.status());
   std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
   return 0;
+}
+
+// Embedding matrices often have more rows than the tokenizer has tokens (Qwen2.5: 151936
+// rows, 151665 tokens): the runtime wants one table entry per row, so the extra rows get
+// UNUSED placeholder pieces that text never produces.
+absl::Status PadVocabulary(uint32_t vocab_size, TokenizerTables* t) {
+  if (t->pieces.size() > vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokenizer.json has ", t->pieces.size(), " tokens but config.json's vocab_size is ",
+        vocab_size, " (the embedding has too few rows)"));
+  }
+  const size_t first_pad = t->pieces.size();
+  if (first_pad < vocab_size) {
+    std::fprintf(stderr, "padding the vocabulary from %zu to %u tokens (unused embedding rows)\n",
+                 first_pad, vocab_size);
+  }
+  t->scores.resize(first_pad, 0.0f);
+  t->types.resize(first_pad, static_cast<uint8_t>(TokenKind::kNormal));
+  for (size_t i = first_pad; i < vocab_size; ++i) {
+    t->pieces.push_back(absl::StrCat("<|kite_unused_", i, "|>"));
+    t->scores.push_back(0.0f);
+    t->types.push_back(static_cast<uint8_t>(TokenKind::kUnused));
+  }
+  return absl::OkStatus();
+}
+
+// kite-convert FOLDER: a Hugging Face model folder (see tools/convert/hf_model.h).
+int RunHuggingFace(CliOptions options) {
+  const std::string& folder = options.input;
+  const std::string tokenizer_json = JoinPath(folder, "tokenizer.json");
+  struct stat st;
+  const bool has_tokenizer_json = stat(tokenizer_json.c_str(), &st) == 0;
+  if (options.tokenizer.empty() && !has_tokenizer_json) {
+    return Fail(absl::NotFoundError(absl::StrCat(
+        folder, " has no tokenizer.json; pass the tokenizer with --tokenizer FILE "
+                "(a llama2.c tokenizer.bin)")));
+  }
+  if (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output)) {
+    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
+                 options.output.c_str());
+    return kExitUsage;
+  }
+
+  std::fprintf(stderr, "reading %s (Hugging Face folder)\n", folder.c_str());
+  absl::StatusOr<HfWeights> hf = HfWeights::Open(folder);
+  if (!hf.ok()) return Fail(hf.status());
+  const SourceConfig& config = hf->hf().config;
+  PrintConfig(config);
+
+  absl::StatusOr<TokenizerTables> tokenizer = absl::UnknownError("");
+  if (!options.tokenizer.empty()) {
+    tokenizer = ReadLlama2cTokenizer(options.tokenizer, static_cast<int32_t>(config.vocab_size));
+  } else {
+    std::fprintf(stderr, "reading %s\n", tokenizer_json.c_str());
+    tokenizer = LoadHfTokenizerFromPath(folder);
+    if (tokenizer.ok()) {
+      absl::Status padded = PadVocabulary(config.vocab_size, &*tokenizer);
+      if (!padded.ok()) return Fail(padded);
+    }
+  }
+  if (!tokenizer.ok()) return Fail(tokenizer.status());
+  tokenizer->Finalize();
+  std::vector<std::string> warnings;
+  ApplyTokenHints(hf->hf().hints, &*tokenizer, &warnings);
+  for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+
+  KiteModel model;
+  model.config = config;
+  model.tokenizer = &*tokenizer;
+  model.chat_template = hf->hf().hints.chat_template;
+  const ChatFormatId chat = ChooseChatFormat(options, model.chat_template, *tokenizer);
+  model.chat_format = static_cast<uint8_t>(chat);
+  std::fprintf(stderr, "architecture %s, chat format %s\n", hf->hf().architecture_name.c_str(),
+               ChatFormatName(chat));
+  model.provenance.source = BaseName(folder.back() == '/' ? folder.substr(0, folder.size() - 1)
+                                                          : folder);
+  model.provenance.source_format = "huggingface";
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  CliOptions recorded = options;
+  recorded.tokenizer = BaseName(options.tokenizer);
+  model.provenance.options = OptionsForProvenance(recorded);
+
+  if (Compresses(options)) {
+    // Calibration and distillation run the whole f32 model: read every tensor first.
+    SourceModel source;
+    source.config = config;
+    for (size_t i = 0; i < hf->tensors().size(); ++i) {
+      SourceTensor t;
+      if (absl::Status s = hf->Load(i, &t); !s.ok()) return Fail(s);
+      source.tensors.push_back(std::move(t));
+    }
+    return CompressAndWrite(options, &source, *tokenizer, &model);
+  }
+  // One tensor in f32 at a time: read, convert, free (a 1B model would need 5 GB at once).
+  if (options.convert.quant == QuantMode::kQ4) {
+    if (absl::Status s = ValidateGroupSize(options.convert.group_size); !s.ok()) return Fail(s);
+  }
+  ProgressPrinter progress;
+  const size_t total = hf->tensors().size();
+  for (size_t i = 0; i < total; ++i) {
+    SourceTensor t;
+    absl::Status loaded = hf->Load(i, &t);
+    if (loaded.ok()) progress.Begin(i, total, t, StoredDType(t, options.convert));
+    absl::StatusOr<KiteTensor> converted =
+        loaded.ok() ? ConvertTensor(t, options.convert) : absl::StatusOr<KiteTensor>(loaded);
+    if (!converted.ok()) {
+      progress.Break();
+      return Fail(converted.status());
+    }
+    model.tensors.push_back(*std::move(converted));
+    progress.End(i, total, model.tensors.back());
+  }
+
+  std::fprintf(stderr, "writing %s\n", options.output.c_str());
+  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
+  if (!written.ok()) return Fail(written.status());
+  std::fputs(FormatReport(model.tensors, *written, options.output).c_str(), stdout);
+  return 0;
+}
+
+// The chat template a GGUF file carries (tokenizer.chat_template), or "".
+std::string GgufChatTemplate(const GgufFile& gguf) {
+  absl::StatusOr<std::string> t = gguf.GetString("tokenizer.chat_template");
+  return t.ok() ? *t : std::string();
+}
+
+// kite-convert MODEL.gguf: a llama.cpp model file with its vocabulary (gguf_model.h).
+int RunGguf(const CliOptions& options) {
+  if (!options.tokenizer.empty()) {
+    std::fprintf(stderr, "kite-convert: --tokenizer does not apply to GGUF input (the file "
+                         "carries its own vocabulary)\n");
+    return kExitUsage;
+  }
+  if (SameFile(options.input, options.output)) {
+    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
+                 options.output.c_str());
+    return kExitUsage;
+  }
+  std::fprintf(stderr, "reading %s (GGUF)\n", options.input.c_str());
+  absl::StatusOr<GgufFile> gguf = ReadGgufFile(options.input);
+  if (!gguf.ok()) return Fail(gguf.status());
+  if (gguf->tensors().empty()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        options.input, " holds no tensors (a vocabulary-only GGUF); use --vocab-only to "
+        "convert its tokenizer")));
+  }
+  absl::StatusOr<SourceModel> source = SourceModelFromGguf(*gguf);
+  if (!source.ok()) return Fail(source.status());
+  absl::StatusOr<TokenizerTables> tokenizer = TokenizerFromGguf(*gguf);
+  if (!tokenizer.ok()) return Fail(tokenizer.status());
+  PrintConfig(source->config);
+
+  KiteModel model;
+  model.config = source->config;
+  model.tokenizer = &*tokenizer;
+  model.chat_template = GgufChatTemplate(*gguf);
+  model.chat_format =
+      static_cast<uint8_t>(ChooseChatFormat(options, model.chat_template, *tokenizer));
+  model.provenance.source = BaseName(options.input);
+  model.provenance.source_format = "gguf";
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  model.provenance.options = OptionsForProvenance(options);
+  return CompressAndWrite(options, &*source, *tokenizer, &model);
+}
+
+// kite-convert --vocab-only INPUT: a .kite file holding only INPUT's tokenizer.
+int RunVocabOnly(const CliOptions& options, InputFormat format) {
+  if (SameFile(options.input, options.output)) {
+    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
+                 options.output.c_str());
+    return kExitUsage;
+  }
+  absl::StatusOr<TokenizerTables> tokenizer = absl::UnknownError("");
+  std::string chat_template;
+  std::string source_format;
+  if (format == InputFormat::kGguf) {
+    absl::StatusOr<GgufFile> gguf = ReadGgufFile(options.input);
+    if (!gguf.ok()) return Fail(gguf.status());
+    tokenizer = TokenizerFromGguf(*gguf);
+    chat_template = GgufChatTemplate(*gguf);
+    source_format = "gguf";
+  } else {
+    tokenizer = LoadHfTokenizerFromPath(options.input);
+    source_format = "tokenizer.json";
+  }
+  if (!tokenizer.ok()) return Fail(tokenizer.status());
+
+  KiteModel model;
+  model.vocab_only = true;
+  model.config.architecture = "";
+  model.config.vocab_size = static_cast<uint32_t>(tokenizer->pieces.size());
+  model.tokenizer = &*tokenizer;
+  model.chat_template = chat_template;
+  model.chat_format = static_cast<uint8_t>(ChooseChatFormat(options, chat_template, *tokenizer));
+  model.provenance.source = BaseName(options.input);
+  model.provenance.source_format = source_format;
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  model.provenance.options = OptionsForProvenance(options);
+  absl::StatusOr<KiteFileSummary> written = WriteKiteFile(model, options.output);
+  if (!written.ok()) return Fail(written.status());
+  std::printf("wrote %s: vocabulary only, %u tokens (%s), %llu bytes\n", options.output.c_str(),
+              model.config.vocab_size,
+              tokenizer->kind == TokenizerKind::kByteBpe ? "byte-level BPE" : "SentencePiece BPE",
+              static_cast<unsigned long long>(written->file_size));
+  return 0;
+}
+
+int Run(const std::vector<std::string>& args) {
+  absl::StatusOr<CliOptions> parsed = ParseCommandLine(args);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "kite-convert: %s\nRun 'kite-convert --help' for usage.\n",
+                 std::string(parsed.status().message()).c_str());
+    return kExitUsage;
+  }
+  CliOptions options = *parsed;
+  if (options.help) {
+    std::fputs(HelpText().c_str(), stdout);
+    return 0;
+  }
+  if (!options.synthetic.empty()) return RunSynthetic(options);
+
+  absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
+  if (!format.ok()) return Fail(format.status());
+  if (options.vocab_only) return RunVocabOnly(options, *format);
+  if (*format == InputFormat::kGguf) return RunGguf(options);
+  if (*format == InputFormat::kHuggingFaceDir) return RunHuggingFace(options);
+  if (*format != InputFormat::kLlama2c) return Fail(UnsupportedInput(options.input, *format));
+  if (SameFile(options.input, options.output) ||
+      (!options.tokenizer.empty() && SameFile(options.tokenizer, options.output))) {
+    std::fprintf(stderr, "kite-convert: the output %s would overwrite an input file\n",
+                 options.output.c_str());
+    return kExitUsage;
+  }
+
+  absl::StatusOr<Llama2cHeader> header = ReadLlama2cHeader(options.input);
+  if (!header.ok()) return Fail(header.status());
+  if (options.tokenizer.empty()) {
+    absl::StatusOr<std::string> found = FindTokenizerBeside(options.input, header->vocab());
+    if (!found.ok()) return Fail(found.status());
+    options.tokenizer = *found;
+    std::fprintf(stderr, "using tokenizer %s (found beside the input; --tokenizer overrides)\n",
+                 options.tokenizer.c_str());
+  }
+  absl::StatusOr<TokenizerTables> tokenizer =
+      ReadLlama2cTokenizer(options.tokenizer, static_cast<int32_t>(header->vocab()));
+  if (!tokenizer.ok()) return Fail(tokenizer.status());
+  tokenizer->Finalize();
+
+  std::fprintf(stderr, "reading %s (llama2.c checkpoint)\n", options.input.c_str());
+  absl::StatusOr<SourceModel> source = ReadLlama2cCheckpoint(options.input);
+  if (!source.ok()) return Fail(source.status());
+  PrintConfig(source->config);
+
+  KiteModel model;
+  model.config = source->config;
+  model.tokenizer = &*tokenizer;
+  // llama2.c files carry no template: only --chat-format (or the vocabulary) decides.
+  model.chat_format = static_cast<uint8_t>(ChooseChatFormat(options, "", *tokenizer));
+  model.provenance.source = BaseName(options.input);
+  model.provenance.source_format = "llama2c";
+  model.provenance.converter_version = "kite-convert " KITE_VERSION;
+  CliOptions recorded = options;
+  recorded.tokenizer = BaseName(options.tokenizer);
+  model.provenance.options = OptionsForProvenance(recorded);
+
+  return CompressAndWrite(options, &*source, *tokenizer, &model);
 }
 
 }  // namespace
