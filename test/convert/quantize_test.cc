@@ -266,6 +266,45 @@ TEST(QuantizeQ8C, PerRowScaleKnownAnswer) {
   EXPECT_FALSE(QuantizeQ8C(x, 0, 3).ok());
 }
 
+// A group never spans more than the row needs: --group-size 128 on 64- and 20-column rows
+// stores groups of 64 and 32 (the same values as asking for those sizes), and keeps 128 on
+// a 172-column row.
+TEST(ConvertTensor, GroupSizeIsCappedAtTheRowWidth) {
+  auto make = [](uint64_t rows, uint64_t cols) {
+    SourceTensor t;
+    t.name = "layers.0.attention.wq";
+    t.shape = {rows, cols};
+    t.data.resize(rows * cols);
+    std::mt19937 rng(static_cast<unsigned>(cols));
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    for (float& v : t.data) v = normal(rng);
+    return t;
+  };
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_packed = false;
+  struct Case {
+    uint64_t cols;
+    uint32_t want;
+  };
+  for (const Case c : {Case{64, 64}, Case{20, 32}, Case{172, 128}}) {
+    const SourceTensor t = make(8, c.cols);
+    options.group_size = 128;
+    absl::StatusOr<KiteTensor> big = ConvertTensor(t, options);
+    ASSERT_TRUE(big.ok()) << big.status();
+    EXPECT_EQ(big->group_size, c.want) << c.cols << " columns";
+    EXPECT_EQ(big->layout, Layout::kQ4RowGroups);
+    const uint64_t groups = (c.cols + c.want - 1) / c.want;
+    EXPECT_EQ(big->data.size(), 8 * groups * c.want / 2) << c.cols << " columns";
+    options.group_size = c.want;
+    absl::StatusOr<KiteTensor> same = ConvertTensor(t, options);
+    ASSERT_TRUE(same.ok());
+    EXPECT_EQ(big->data, same->data);
+    EXPECT_EQ(big->scales, same->scales);
+    EXPECT_EQ(big->mins, same->mins);
+  }
+}
+
 }  // namespace
 }  // namespace kite::convert
 

@@ -81,7 +81,10 @@ std::string HelpText() {
       "  --group-size N        Q4_G group size along the input dimension: 32, 64 or\n"
       "                        128. Default: ",
       kDefaultGroupSize,
-      ". Only with --quant q4.\n"
+      ". Only with --quant q4. Sizes other than 32\n"
+      "                        store the unpacked Q4_ROW_GROUPS layout. A matrix with\n"
+      "                        at most N/2 columns gets the smallest size covering\n"
+      "                        its rows (64 columns: groups of 64).\n"
       "  --q4-groups asym|sym|sym-compact|sym-maxabs\n"
       "                        With --quant q4: 'asym' stores an f16 scale and an f16\n"
       "                        offset per group (5 bits/weight, lower error; default),\n"

@@ -161,6 +161,10 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     return out;
   }
 
+  // A group never spans more than the row needs: 64 columns with --group-size 128 use
+  // groups of 64 (128 would store 64 padding codes per row).
+  uint32_t gs = options.group_size;
+  while (gs > 32 && gs / 2 >= source.shape[1]) gs /= 2;
   const LinearInputStats* stats =
       options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
           ? options.calibration->Find(source.name)
@@ -168,7 +172,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   absl::StatusOr<Q4Matrix> q;
   if (stats != nullptr && stats->cols == source.shape[1]) {
     GptqOptions gptq;
-    gptq.group_size = options.group_size;
+    gptq.group_size = gs;
     gptq.asymmetric = options.q4_asymmetric;
     gptq.scale_rule = options.q4_scale_rule;
     gptq.keep_zeros = options.gptq_keep_zeros;
@@ -178,13 +182,13 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   } else {
     q = options.q4_asymmetric
             ? QuantizeQ4GAsymmetric(source.data.data(), source.shape[0], source.shape[1],
-                                    options.group_size)
+                                    gs)
             : QuantizeQ4G(source.data.data(), source.shape[0], source.shape[1],
-                          options.group_size, options.q4_scale_rule);
+                          gs, options.q4_scale_rule);
   }
   if (!q.ok()) return fail(q.status().message());
-  out.group_size = options.group_size;
-  if (options.q4_packed && options.group_size == 32) {
+  out.group_size = gs;
+  if (options.q4_packed && gs == 32) {
     std::vector<float> restored;
     const bool offset_free = options.q4_offset_free && q->mins.empty();
     out.data = PackForKernels(*q, offset_free, &restored);

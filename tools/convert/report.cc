@@ -14,7 +14,7 @@ ReportTotals ComputeTotals(const std::vector<KiteTensor>& tensors) {
     uint64_t n = 1;
     for (uint64_t d : k.shape) n *= d;
     t.parameters += n;
-    t.tensor_bytes += k.data.size() + k.scales.size();
+    t.tensor_bytes += k.data.size() + k.scales.size() + k.mins.size();
   }
   return t;
 }
@@ -34,7 +34,7 @@ std::string FormatReport(const std::vector<KiteTensor>& tensors, const KiteFileS
   for (const KiteTensor& t : tensors) {
     absl::StrAppendFormat(&out, "%-*s  %-10s  %-5s  %12d  %10.6f\n", w, t.name,
                           ShapeString(t.shape), DTypeName(t.dtype),
-                          t.data.size() + t.scales.size(), t.quant_rel_rms_error);
+                          t.data.size() + t.scales.size() + t.mins.size(), t.quant_rel_rms_error);
   }
   const ReportTotals totals = ComputeTotals(tensors);
   absl::StrAppendFormat(&out, "\ntensors:      %d\n", tensors.size());

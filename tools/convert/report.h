@@ -13,7 +13,7 @@ namespace kite::convert {
 /// Totals over a set of stored tensors.
 struct ReportTotals {
   uint64_t parameters = 0;    ///< elements over all tensors
-  uint64_t tensor_bytes = 0;  ///< data + scales bytes over all tensors (no padding)
+  uint64_t tensor_bytes = 0;  ///< data, scales and mins bytes over all tensors (no padding)
   /// tensor_bytes * 8 / parameters (0 when there are no parameters).
   double bits_per_weight() const {
     return parameters ? static_cast<double>(tensor_bytes) * 8.0 / static_cast<double>(parameters)
