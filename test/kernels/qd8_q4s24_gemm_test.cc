@@ -451,4 +451,49 @@ TEST(Q4S24Pack, RejectsMatricesThatAreNot24Sparse) {
   EXPECT_FALSE(k::PackQ4S24(1, 4, n.data(), out.data()));
 }
 
+// Packing with given scales stores d * code exactly (the converter's code training repacks
+// this way), and the stored columns are two per quad, every non-zero among them.
+TEST(Q4S24Pack, GivenScalesStoreCodesExactlyAndStoredColumnsCoverNonZeros) {
+  std::mt19937 rng(37);
+  for (size_t cols : {7, 64, 93}) {
+    SCOPED_TRACE(testing::Message() << cols << " columns");
+    const size_t rows = 18, col_blocks = (cols + 63) / 64;
+    const std::vector<float> src = MakeSparse(rows, cols, rng);
+    std::vector<uint8_t> packed(k::Q4S24PackedBytes(rows, cols));
+    ASSERT_TRUE(k::PackQ4S24(rows, cols, src.data(), packed.data()));
+    std::vector<uint16_t> scales(rows * col_blocks);
+    std::vector<float> w(rows * cols);
+    std::uniform_int_distribution<int> code(-8, 7);
+    std::uniform_int_distribution<int> scale_bits(0x1000, 0x2C00);  // positive f16 values
+    for (size_t r = 0; r < rows; ++r) {
+      std::vector<uint8_t> stored(cols);
+      k::Q4S24StoredColumns(cols, packed.data(), r, stored.data());
+      for (size_t c0 = 0; c0 < cols; c0 += 4) {
+        size_t n = 0;
+        for (size_t c = c0; c < c0 + 4 && c < cols; ++c) {
+          n += stored[c];
+          if (src[r * cols + c] != 0.0f) EXPECT_EQ(stored[c], 1) << r << "," << c;
+        }
+        // A short last quad may have stored values in the padding columns.
+        if (c0 + 4 <= cols) EXPECT_EQ(n, 2u) << r << "," << c0;
+      }
+      for (size_t b = 0; b < col_blocks; ++b) {
+        scales[r * col_blocks + b] = static_cast<uint16_t>(scale_bits(rng));
+      }
+      // New codes on the stored columns, d * code in f32.
+      for (size_t c = 0; c < cols; ++c) {
+        const float d = HalfToFloat(scales[r * col_blocks + c / 64]);
+        w[r * cols + c] = stored[c] ? d * static_cast<float>(code(rng)) : 0.0f;
+      }
+    }
+    std::vector<uint8_t> repacked(packed.size());
+    ASSERT_TRUE(k::PackQ4S24(rows, cols, w.data(), repacked.data(), scales.data()));
+    std::vector<float> row(cols);
+    for (size_t r = 0; r < rows; ++r) {
+      k::DequantizeQ4S24Row(cols, repacked.data(), r, row.data());
+      for (size_t c = 0; c < cols; ++c) ASSERT_EQ(row[c], w[r * cols + c]) << r << "," << c;
+    }
+  }
+}
+
 }  // namespace

@@ -164,13 +164,14 @@ std::string HelpText() {
       "  --distill-lr X        Peak relative change per step, cosine-decayed. Default: ",
       DistillOptions{}.learning_rate, "\n"
       "  --distill-codes on|off\n"
-      "                        With --distill: 'on' also trains the codes of dense\n"
+      "                        With --distill: 'on' also trains the codes of the\n"
       "                        4-bit matrices (quantization-aware training: a latent\n"
       "                        real copy of each code, starting at the f32 weight's\n"
       "                        place on the grid, rounded in the forward pass,\n"
       "                        straight-through gradient); 'off' keeps the codes as\n"
-      "                        quantized. 2:4 sparse and 8-bit codes and pruned weights\n"
-      "                        stay fixed. Default: ",
+      "                        quantized. 2:4 sparse matrices train the codes of\n"
+      "                        their kept values (the pattern stays). 8-bit codes and\n"
+      "                        pruned weights stay fixed. Default: ",
       DistillOptions{}.train_codes ? "on" : "off", "\n"
       "  --distill-code-lr X   With --distill-codes on: peak step of a latent code per\n"
       "                        Adam step, in code units. Default: ",

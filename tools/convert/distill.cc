@@ -1,6 +1,7 @@
 #include "tools/convert/distill.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -282,26 +283,39 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
       m.half_.push_back(true);
     }
-    if (options.train_codes && b.kind != Block::kQ4S24 && half) {
-      // Latent codes, in code units; pruned weights (0 in frozen_zeros) keep theirs.
+    if (options.train_codes && half) {
+      // Latent codes, in code units. Fixed at their code: pruned weights (0 in
+      // frozen_zeros) and, in the 2:4 layout, every column that holds no stored value.
       const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
+      std::vector<uint8_t> stored;
+      if (b.kind == Block::kQ4S24) {
+        stored.resize(rows * cols);
+        for (size_t r = 0; r < rows; ++r) {
+          kernels::Q4S24StoredColumns(cols, t.data.data(), r, stored.data() + r * cols);
+        }
+      }
       const double unit = options.code_learning_rate / options.learning_rate;
       b.has_latent = true;
       b.latent = m.initial_.size();
       b.code_min = b.kind == Block::kQ4R16 ? 0.0 : -8.0;
       b.code_max = b.code_min + 15.0;
+      // The weights that were quantized: after pruning the pruned (and tuned) ones.
       const std::vector<float>* reference =
-          options.latent_from_teacher ? DataOf(teacher, t.name, rows * cols) : nullptr;
+          !options.latent_from_teacher ? nullptr
+          : pruned != nullptr          ? pruned
+                                       : DataOf(teacher, t.name, rows * cols);
       for (size_t j = 0; j < rows * cols; ++j) {
+        const bool fixed =
+            (pruned != nullptr && (*pruned)[j] == 0.0f) || (!stored.empty() && !stored[j]);
         double z = b.code[j];
         const size_t g = (j / cols) * b.groups + (j % cols) / b.group;
-        if (reference != nullptr && scales[g] != 0.0) {
+        if (!fixed && reference != nullptr && scales[g] != 0.0) {
           const double position =
               ((*reference)[j] - (offsets.empty() ? 0.0 : offsets[g])) / scales[g];
           z += std::clamp(position - z, -0.49, 0.49);
         }
         m.initial_.push_back(z);
-        m.units_.push_back(pruned != nullptr && (*pruned)[j] == 0.0f ? 0.0 : unit);
+        m.units_.push_back(fixed ? 0.0 : unit);
         m.half_.push_back(false);
       }
     }
@@ -526,14 +540,32 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         kernels::PackQ4R16S(b.rows, b.cols, u.data(), d.data(), t.data.data());
         break;
       }
-      case Block::kQ4S24:
+      case Block::kQ4S24: {
+        std::vector<uint16_t> d(n);
+        for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
+        if (b.has_latent) {
+          // Repack d * code with the given scales: the codes are stored exactly, and a
+          // column whose code is 0 is a zero wherever the packer puts it.
+          std::vector<float> w(b.rows * b.cols);
+          for (size_t r = 0; r < b.rows; ++r) {
+            for (size_t c = 0; c < b.cols; ++c) {
+              w[r * b.cols + c] = HalfToFloat(d[r * b.groups + c / b.group]) *
+                                  static_cast<float>(b.CodeAt(v.data(), r * b.cols + c));
+            }
+          }
+          const bool packed = kernels::PackQ4S24(b.rows, b.cols, w.data(), t.data.data(), d.data());
+          assert(packed);  // the stored columns keep the 2:4 pattern
+          (void)packed;
+          break;
+        }
         for (size_t r = 0; r < b.rows; ++r) {
           for (size_t g = 0; g < b.groups; ++g) {
-            const uint16_t h = FloatToHalf(static_cast<float>(s[r * b.groups + g]));
-            std::memcpy(t.data.data() + S24ScaleOffset(r, g, b.groups), &h, sizeof(h));
+            std::memcpy(t.data.data() + S24ScaleOffset(r, g, b.groups), &d[r * b.groups + g],
+                        sizeof(uint16_t));
           }
         }
         break;
+      }
     }
     if (reference == nullptr || b.kind == Block::kNorm || b.kind == Block::kDense) continue;
     for (const SourceTensor& src : reference->tensors) {

@@ -64,6 +64,27 @@ uint16_t SearchScale(const float* v) {
   return best;
 }
 
+// Calls fn(column, u, d) for each stored value of row `row` whose column is < cols.
+template <typename Fn>
+void ForEachStored(size_t cols, const uint8_t* packed, size_t row, Fn fn) {
+  const size_t col_blocks = CeilDiv(cols, kQ4S24BlockCols);
+  const size_t b = row / kQ4S24BlockRows;
+  const size_t rr = row % kQ4S24BlockRows;
+  for (size_t cb = 0; cb < col_blocks; ++cb) {
+    const uint8_t* blk = packed + (b * col_blocks + cb) * kQ4S24BlockBytes;
+    const float d = HalfToFloat(LoadHalf(blk + kQ4S24ScalesOffset + 2 * rr));
+    for (size_t k = 0; k < kBlockKept; ++k) {
+      const uint8_t* sub = blk + (k / kQ4S24Kept) * kQ4S24SubBlockBytes;
+      const size_t i = k % kQ4S24Kept;
+      const uint8_t byte = sub[NibbleByte(rr, i)];
+      const int u = IsHighNibble(i) ? (byte >> 4) : (byte & 0x0F);
+      const size_t p = (sub[PositionByte(rr, i)] >> PositionShift(i)) & 3;
+      const size_t c = cb * kQ4S24BlockCols + 4 * (k / 2) + p;
+      if (c < cols) fn(c, u, d);
+    }
+  }
+}
+
 }  // namespace
 
 size_t Q4S24PackedBytes(size_t rows, size_t cols) {
@@ -83,7 +104,8 @@ bool IsTwoFourSparse(size_t rows, size_t cols, const float* w) {
   return true;
 }
 
-bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out) {
+bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
+               const uint16_t* scales) {
   assert(w != nullptr && out != nullptr);
   for (size_t i = 0; i < rows * cols; ++i) {
     if (!std::isfinite(w[i])) return false;
@@ -129,7 +151,9 @@ bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out) {
             kept[quad * 2 + 1] = tv;
           }
         }
-        const uint16_t dh = r < rows ? SearchScale(kept) : 0;
+        const uint16_t dh = r >= rows            ? 0
+                            : scales != nullptr ? scales[r * col_blocks + cb]
+                                                : SearchScale(kept);
         const float d = HalfToFloat(dh);
         const float inv = d > 0.0f ? 1.0f / d : 0.0f;
         for (size_t k = 0; k < kBlockKept; ++k) {
@@ -152,23 +176,16 @@ bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out) {
 
 void DequantizeQ4S24Row(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
-  const size_t col_blocks = CeilDiv(cols, kQ4S24BlockCols);
-  const size_t b = row / kQ4S24BlockRows;
-  const size_t rr = row % kQ4S24BlockRows;
   for (size_t c = 0; c < cols; ++c) out[c] = 0.0f;
-  for (size_t cb = 0; cb < col_blocks; ++cb) {
-    const uint8_t* blk = packed + (b * col_blocks + cb) * kQ4S24BlockBytes;
-    const float d = HalfToFloat(LoadHalf(blk + kQ4S24ScalesOffset + 2 * rr));
-    for (size_t k = 0; k < kBlockKept; ++k) {
-      const uint8_t* sub = blk + (k / kQ4S24Kept) * kQ4S24SubBlockBytes;
-      const size_t i = k % kQ4S24Kept;
-      const uint8_t byte = sub[NibbleByte(rr, i)];
-      const int u = IsHighNibble(i) ? (byte >> 4) : (byte & 0x0F);
-      const size_t p = (sub[PositionByte(rr, i)] >> PositionShift(i)) & 3;
-      const size_t c = cb * kQ4S24BlockCols + 4 * (k / 2) + p;
-      if (c < cols) out[c] += d * static_cast<float>(u - 8);
-    }
-  }
+  ForEachStored(cols, packed, row, [&](size_t c, int u, float d) {
+    out[c] += d * static_cast<float>(u - 8);
+  });
+}
+
+void Q4S24StoredColumns(size_t cols, const uint8_t* packed, size_t row, uint8_t* out) {
+  assert(packed != nullptr && out != nullptr);
+  for (size_t c = 0; c < cols; ++c) out[c] = 0;
+  ForEachStored(cols, packed, row, [&](size_t c, int, float) { out[c] = 1; });
 }
 
 }  // namespace kite::kernels

@@ -27,13 +27,24 @@ bool IsTwoFourSparse(size_t rows, size_t cols, const float* w);
 /// 7); u = q + 8. An all-zero block stores d = 0. Padding rows store u = 8, positions 0,
 /// d = 0.
 ///
+/// When `scales` is not null it gives the f16 scale (bits) of row r, block b at
+/// scales[r * ceil(cols / 64) + b], used instead of the search: weights that are d times an
+/// integer in [-8, 7] are then stored exactly (the converter's code training repacks this
+/// way).
+///
 /// Returns false, leaving `out` unspecified, when `w` is not 2:4 sparse (IsTwoFourSparse)
 /// or holds a non-finite value. Allocates nothing. Pure; thread-safe on distinct outputs.
-bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out);
+bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
+               const uint16_t* scales = nullptr);
 
 /// Dequantizes row `row` of a packed matrix with `cols` columns to f32: out[c] is the sum
 /// of d * (u - 8) over the row's kept values at column c (0 where none is), for c < cols;
 /// kept values at columns >= cols are ignored. Writes `cols` floats. Pure; thread-safe.
 void DequantizeQ4S24Row(size_t cols, const uint8_t* packed, size_t row, float* out);
+
+/// Marks the columns of row `row` that hold one of the row's stored values (two per quad,
+/// whatever their value, zeros included): out[c] = 1 there, 0 elsewhere, for c < cols.
+/// Writes `cols` bytes. Pure; thread-safe.
+void Q4S24StoredColumns(size_t cols, const uint8_t* packed, size_t row, uint8_t* out);
 
 }  // namespace kite::kernels
