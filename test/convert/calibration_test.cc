@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "test/common/test_paths.h"
 #include "tools/convert/compress_model.h"
@@ -174,8 +175,8 @@ TEST(ChooseMixedPrecision, RespectsTheBudget) {
   for (const TensorSensitivity& r : *rows) {
     EXPECT_GT(r.kl_q4, r.kl_q8) << r.name;
     EXPECT_GT(r.bytes_q8, r.bytes_q4) << r.name;
-    bytes += r.chosen_8bit ? r.bytes_q8 : r.bytes_q4;
-    chosen += r.chosen_8bit;
+    bytes += r.bytes(r.chosen);
+    chosen += r.chosen == Precision::kQ8;
   }
   EXPECT_LE(8.0 * static_cast<double>(bytes) / static_cast<double>(parameters), 5.6);
   EXPECT_GT(chosen, 0u);
@@ -185,8 +186,59 @@ TEST(ChooseMixedPrecision, RespectsTheBudget) {
   rows = ChooseMixedPrecision(model, options, *seqs, 5.8);
   ASSERT_TRUE(rows.ok()) << rows.status();
   for (const TensorSensitivity& r : *rows) {
-    if (r.name == "tok_embeddings") EXPECT_TRUE(r.forced_8bit && r.chosen_8bit);
+    if (r.name == "tok_embeddings") EXPECT_TRUE(r.forced_8bit && r.chosen == Precision::kQ8);
   }
+}
+
+// Below the all-4-bit size (4.73 bits/weight offset-free on this model, whose 172-wide rows
+// pad) the budget stores the least sensitive tensors in groups of 64 and keeps the rest.
+TEST(ChooseMixedPrecision, CoarseGroupsFitABudgetBelowAllFourBit) {
+  const SourceModel model = Stories260K();
+  const TokenizerTables tok = Tok512();
+  auto seqs = TokenizeCalibrationText("Once upon a time, there was a girl named Lily. She liked "
+                                      "to play in the park with her dog.", tok, 512, 100);
+  ASSERT_TRUE(seqs.ok());
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.keep_8bit.clear();
+  options.q4_asymmetric = false;
+  options.q4_offset_free = true;
+  uint64_t parameters = 0, fixed = 0;
+  for (const SourceTensor& t : model.tensors) {
+    parameters += t.elements();
+    if (t.shape.size() != 2) fixed += 4 * t.elements();
+  }
+  const absl::StatusOr<std::vector<TensorSensitivity>> too_small =
+      ChooseMixedPrecision(model, options, *seqs, 4.0);
+  ASSERT_FALSE(too_small.ok());
+  EXPECT_TRUE(absl::StrContains(too_small.status().message(), "in groups of 64"))
+      << too_small.status();
+  auto rows = ChooseMixedPrecision(model, options, *seqs, 4.5);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  uint64_t bytes = fixed;
+  size_t coarse = 0, q4 = 0;
+  for (const TensorSensitivity& r : *rows) {
+    EXPECT_EQ(r.coarse_group_size, 64u) << r.name;
+    EXPECT_LT(r.bytes_coarse, r.bytes_q4) << r.name;
+    bytes += r.bytes(r.chosen);
+    coarse += r.chosen == Precision::kQ4Coarse;
+    q4 += r.chosen == Precision::kQ4;
+  }
+  EXPECT_LE(8.0 * static_cast<double>(bytes) / static_cast<double>(parameters), 4.5);
+  EXPECT_GT(coarse, 0u);
+  EXPECT_GT(q4, 0u);
+  // The choice converts to that many bytes.
+  for (const TensorSensitivity& r : *rows) {
+    if (r.chosen == Precision::kQ4Coarse) {
+      options.group_size_for.emplace_back(r.name, r.coarse_group_size);
+    }
+  }
+  SourceModel copy = model;
+  absl::StatusOr<std::vector<KiteTensor>> tensors = ConvertTensors(&copy, options, nullptr);
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
+  uint64_t converted = 0;
+  for (const KiteTensor& t : *tensors) converted += t.data.size() + t.scales.size() + t.mins.size();
+  EXPECT_EQ(converted, bytes);
 }
 
 }  // namespace

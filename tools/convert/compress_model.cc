@@ -1,6 +1,7 @@
 #include "tools/convert/compress_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "absl/strings/match.h"
@@ -139,10 +140,32 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   q4.keep_8bit.clear();
   ConvertOptions q8 = options;
   q8.quant = QuantMode::kQ8;
+  ConvertOptions coarse = q4;
+  coarse.group_size = options.group_size * 2;
 
   uint64_t parameters = 0, fixed_bytes = 0;
   std::vector<TensorSensitivity> rows;
-  std::vector<std::vector<float>> restored_q4, restored_q8;
+  // Dequantized weights of each measured tensor, by precision (Precision order).
+  std::vector<std::array<std::vector<float>, 3>> restored;
+  // Stores tensor `t` (row `row`) at `p`: its bytes, its KL alone, its weights.
+  auto measure_one = [&](const SourceTensor& t, Precision p,
+                         TensorSensitivity* row) -> absl::Status {
+    const ConvertOptions& o = p == Precision::kQ8 ? q8 : p == Precision::kQ4 ? q4 : coarse;
+    std::vector<float> weights;
+    absl::StatusOr<KiteTensor> stored = ConvertTensor(t, o, &weights);
+    if (!stored.ok()) return stored.status();
+    LlamaWeights patched = *base;
+    for (const float** slot : WeightSlots(patched, t.name)) *slot = weights.data();
+    absl::StatusOr<double> kl = MeanKl(patched, sequences, reference);
+    if (!kl.ok()) return kl.status();
+    (p == Precision::kQ8 ? row->kl_q8 : p == Precision::kQ4 ? row->kl_q4 : row->kl_coarse) = *kl;
+    (p == Precision::kQ8   ? row->bytes_q8
+     : p == Precision::kQ4 ? row->bytes_q4
+                           : row->bytes_coarse) = StoredBytes(*stored);
+    if (p == Precision::kQ4Coarse) row->coarse_group_size = stored->group_size;
+    restored[row->index][static_cast<size_t>(p)] = std::move(weights);
+    return absl::OkStatus();
+  };
   for (const SourceTensor& t : model.tensors) {
     parameters += t.elements();
     if (t.shape.size() != 2) {
@@ -151,79 +174,97 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     }
     TensorSensitivity row;
     row.name = t.name;
-    row.index = restored_q4.size();
+    row.index = restored.size();
     row.forced_8bit = std::find(options.keep_8bit.begin(), options.keep_8bit.end(), t.name) !=
                       options.keep_8bit.end();
-    for (int bits : {4, 8}) {
-      std::vector<float> restored;
-      absl::StatusOr<KiteTensor> stored = ConvertTensor(t, bits == 4 ? q4 : q8, &restored);
-      if (!stored.ok()) return stored.status();
-      LlamaWeights patched = *base;
-      for (const float** slot : WeightSlots(patched, t.name)) *slot = restored.data();
-      absl::StatusOr<double> kl = MeanKl(patched, sequences, reference);
-      if (!kl.ok()) return kl.status();
-      (bits == 4 ? row.kl_q4 : row.kl_q8) = *kl;
-      (bits == 4 ? row.bytes_q4 : row.bytes_q8) = StoredBytes(*stored);
-      (bits == 4 ? restored_q4 : restored_q8).push_back(std::move(restored));
+    restored.emplace_back();
+    for (Precision p : {Precision::kQ4, Precision::kQ8}) {
+      if (absl::Status s = measure_one(t, p, &row); !s.ok()) return s;
     }
     rows.push_back(row);
   }
 
   const double budget = bits_per_weight * static_cast<double>(parameters) / 8.0;
-  uint64_t bytes = fixed_bytes;
-  for (TensorSensitivity& r : rows) bytes += r.forced_8bit ? r.bytes_q8 : r.bytes_q4;
-  if (static_cast<double>(bytes) > budget) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--bpw %g is below what the 4-bit layout needs: %.3f bits/weight with every "
-        "tensor at 4 bits%s",
-        bits_per_weight, 8.0 * static_cast<double>(bytes) / static_cast<double>(parameters),
-        options.keep_8bit.empty() ? "" : " except --keep-8bit"));
-  }
-  // Two greedy orders: KL saved per extra byte, and KL saved. Isolated sensitivities
-  // do not add up exactly, so both choices are measured together and the better kept.
-  auto greedy = [&](bool per_byte) {
-    std::vector<TensorSensitivity*> order;
-    for (TensorSensitivity& r : rows) {
-      if (!r.forced_8bit && r.bytes_q8 > r.bytes_q4) order.push_back(&r);
-    }
-    auto gain = [&](const TensorSensitivity* r) {
-      const double saved = r->kl_q4 - r->kl_q8;
-      return per_byte ? saved / static_cast<double>(r->bytes_q8 - r->bytes_q4) : saved;
-    };
-    std::stable_sort(order.begin(), order.end(),
-                     [&](const TensorSensitivity* a, const TensorSensitivity* b) {
-                       return gain(a) > gain(b);
-                     });
-    std::vector<bool> chosen(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) chosen[i] = rows[i].forced_8bit;
-    uint64_t total = bytes;
-    for (TensorSensitivity* r : order) {
-      if (!(gain(r) > 0.0)) break;
-      const uint64_t extra = r->bytes_q8 - r->bytes_q4;
-      if (static_cast<double>(total + extra) <= budget) {
-        chosen[static_cast<size_t>(r - rows.data())] = true;
-        total += extra;
+  auto total_bytes = [&](Precision start) {
+    uint64_t bytes = fixed_bytes;
+    for (const TensorSensitivity& r : rows) bytes += r.bytes(r.forced_8bit ? Precision::kQ8 : start);
+    return bytes;
+  };
+  Precision start = Precision::kQ4;
+  if (static_cast<double>(total_bytes(Precision::kQ4)) > budget) {
+    // Too big at 4 bits: measure the coarse groups too and start from them.
+    const bool can_coarsen = options.group_size * 2 <= 128 && !options.sparse_24;
+    uint64_t smallest = total_bytes(Precision::kQ4);
+    if (can_coarsen) {
+      size_t i = 0;
+      for (const SourceTensor& t : model.tensors) {
+        if (t.shape.size() != 2) continue;
+        TensorSensitivity& row = rows[i++];
+        if (absl::Status s = measure_one(t, Precision::kQ4Coarse, &row); !s.ok()) return s;
       }
+      smallest = total_bytes(Precision::kQ4Coarse);
+    }
+    if (static_cast<double>(smallest) > budget) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--bpw %g is below what the 4-bit layouts need: %.3f bits/weight with every "
+          "tensor at 4 bits%s%s",
+          bits_per_weight, 8.0 * static_cast<double>(smallest) / static_cast<double>(parameters),
+          can_coarsen ? absl::StrCat(" in groups of ", options.group_size * 2) : "",
+          options.keep_8bit.empty() ? "" : " except --keep-8bit"));
+    }
+    start = Precision::kQ4Coarse;
+  }
+  // Greedy upgrades in two orders: KL saved per extra byte, and KL saved. Isolated
+  // sensitivities do not add up exactly, so both choices are measured together and the
+  // better kept.
+  auto greedy = [&](bool per_byte) {
+    std::vector<Precision> chosen(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      chosen[i] = rows[i].forced_8bit ? Precision::kQ8 : start;
+    }
+    uint64_t total = total_bytes(start);
+    for (;;) {
+      size_t best = rows.size();
+      Precision best_to = Precision::kQ4;
+      double best_score = 0.0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i].forced_8bit) continue;
+        for (Precision to : {Precision::kQ4, Precision::kQ8}) {
+          const TensorSensitivity& r = rows[i];
+          if (to <= chosen[i] || r.bytes(to) <= r.bytes(chosen[i])) continue;
+          const uint64_t extra = r.bytes(to) - r.bytes(chosen[i]);
+          const double saved = r.kl(chosen[i]) - r.kl(to);
+          if (!(saved > 0.0) || static_cast<double>(total + extra) > budget) continue;
+          const double score = per_byte ? saved / static_cast<double>(extra) : saved;
+          if (best == rows.size() || score > best_score) {
+            best = i;
+            best_to = to;
+            best_score = score;
+          }
+        }
+      }
+      if (best == rows.size()) break;
+      total += rows[best].bytes(best_to) - rows[best].bytes(chosen[best]);
+      chosen[best] = best_to;
     }
     return chosen;
   };
-  auto measure = [&](const std::vector<bool>& chosen) -> absl::StatusOr<double> {
+  auto measure = [&](const std::vector<Precision>& chosen) -> absl::StatusOr<double> {
     LlamaWeights patched = *base;
     for (size_t i = 0; i < rows.size(); ++i) {
-      const std::vector<float>& v = chosen[i] ? restored_q8[rows[i].index]
-                                              : restored_q4[rows[i].index];
+      const std::vector<float>& v = restored[rows[i].index][static_cast<size_t>(chosen[i])];
       for (const float** slot : WeightSlots(patched, rows[i].name)) *slot = v.data();
     }
     return MeanKl(patched, sequences, reference);
   };
-  const std::vector<bool> by_ratio = greedy(true), by_gain = greedy(false);
+  const std::vector<Precision> by_ratio = greedy(true), by_gain = greedy(false);
   absl::StatusOr<double> kl_ratio = measure(by_ratio);
   if (!kl_ratio.ok()) return kl_ratio.status();
   absl::StatusOr<double> kl_gain = by_gain == by_ratio ? kl_ratio : measure(by_gain);
   if (!kl_gain.ok()) return kl_gain.status();
-  const std::vector<bool>& best = *kl_gain < *kl_ratio ? by_gain : by_ratio;
+  const std::vector<Precision>& best = *kl_gain < *kl_ratio ? by_gain : by_ratio;
   for (size_t i = 0; i < rows.size(); ++i) {
-    rows[i].chosen_8bit = best[i];
+    rows[i].chosen = best[i];
     rows[i].kl_choice_per_byte = *kl_ratio;
     rows[i].kl_choice_by_gain = *kl_gain;
   }
@@ -236,15 +277,30 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
   std::stable_sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
     return a->kl_q4 - a->kl_q8 > b->kl_q4 - b->kl_q8;
   });
+  const bool coarse = !rows.empty() && rows[0].coarse_group_size != 0;
   size_t width = 6;
   for (const TensorSensitivity& r : rows) width = std::max(width, r.name.size());
-  std::string out = absl::StrFormat("%-*s  %12s  %12s  %9s  %9s  %s\n", static_cast<int>(width),
-                                    "tensor", "KL q4 only", "KL q8 only", "bytes q4",
-                                    "bytes q8", "stored");
+  const int w = static_cast<int>(width);
+  std::string out = absl::StrFormat("%-*s  %12s  %12s  %9s  %9s  ", w, "tensor", "KL q4 only",
+                                    "KL q8 only", "bytes q4", "bytes q8");
+  if (coarse) {
+    absl::StrAppendFormat(&out, "%14s  %12s  ", "KL coarse only", "bytes coarse");
+  }
+  out += "stored\n";
   for (const TensorSensitivity* r : sorted) {
-    absl::StrAppendFormat(&out, "%-*s  %12.6f  %12.6f  %9d  %9d  %s\n", static_cast<int>(width),
-                          r->name, r->kl_q4, r->kl_q8, r->bytes_q4, r->bytes_q8,
-                          r->forced_8bit ? "q8 (--keep-8bit)" : r->chosen_8bit ? "q8" : "q4");
+    absl::StrAppendFormat(&out, "%-*s  %12.6f  %12.6f  %9d  %9d  ", w, r->name, r->kl_q4,
+                          r->kl_q8, r->bytes_q4, r->bytes_q8);
+    if (coarse) absl::StrAppendFormat(&out, "%14.6f  %12d  ", r->kl_coarse, r->bytes_coarse);
+    if (r->forced_8bit) {
+      out += "q8 (--keep-8bit)";
+    } else if (r->chosen == Precision::kQ8) {
+      out += "q8";
+    } else if (r->chosen == Precision::kQ4Coarse) {
+      absl::StrAppend(&out, "q4, groups of ", r->coarse_group_size);
+    } else {
+      out += "q4";
+    }
+    out += "\n";
   }
   if (!rows.empty()) {
     absl::StrAppendFormat(&out,

@@ -45,33 +45,54 @@ bool IsPrunableWeight(const std::string& name, const std::vector<uint64_t>& shap
 absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float sparsity,
                                   const CalibrationStats* stats, bool compensate = false);
 
+/// How --bpw stores one 2-D tensor, from the fewest bytes to the most.
+enum class Precision {
+  kQ4Coarse,  ///< 4-bit in groups twice the requested size (Q4_ROW_GROUPS), only to fit a budget
+  kQ4,        ///< 4-bit as the options ask
+  kQ8,        ///< Q8_C
+};
+
 /// One tensor's measured sensitivity to 4-bit quantization.
 struct TensorSensitivity {
   std::string name;
   /// Mean KL(f32 || model) over the calibration positions, in nats, when only this tensor
-  /// is stored at 4 bits (everything else f32), and when only it is stored at 8 bits.
+  /// is stored at 4 bits (everything else f32), when only it is stored at 8 bits, and
+  /// (when the budget needed them) when only it is stored at 4 bits in coarse groups.
   double kl_q4 = 0.0;
   double kl_q8 = 0.0;
+  double kl_coarse = 0.0;
   uint64_t bytes_q4 = 0;  ///< stored bytes of this tensor at 4 bits (data + scales + mins)
   uint64_t bytes_q8 = 0;  ///< and at 8 bits
+  uint64_t bytes_coarse = 0;  ///< and at 4 bits in coarse groups (0: not measured)
+  uint32_t coarse_group_size = 0;  ///< the coarse group size (0: not measured)
   bool forced_8bit = false;  ///< named in keep_8bit: 8 bits whatever the budget
-  bool chosen_8bit = false;  ///< the budget keeps it at 8 bits
+  Precision chosen = Precision::kQ4;  ///< what the budget stores
   /// Mean KL of the whole choice, all chosen tensors quantized together, for the two
   /// greedy orders tried (the same in every row).
   double kl_choice_per_byte = 0.0;
   double kl_choice_by_gain = 0.0;
   size_t index = 0;  ///< position among the measured 2-D tensors (internal)
+
+  /// Mean KL and bytes at `p`.
+  double kl(Precision p) const {
+    return p == Precision::kQ8 ? kl_q8 : p == Precision::kQ4 ? kl_q4 : kl_coarse;
+  }
+  uint64_t bytes(Precision p) const {
+    return p == Precision::kQ8 ? bytes_q8 : p == Precision::kQ4 ? bytes_q4 : bytes_coarse;
+  }
 };
 
 /// Mixed precision: measures every 2-D tensor's sensitivity on `sequences` (ForwardFloat
-/// of `model`, which must still hold its data) and chooses the tensors kept at 8 bits
-/// (Q8_C) so that the bytes of all tensors (norms and scales included) stay within
-/// `bits_per_weight` per parameter: two greedy choices (by KL saved per extra byte, and by
-/// KL saved) are each measured with all their tensors quantized at once, and the one with
-/// the lower KL wins. Tensors in
-/// `options.keep_8bit` are always 8-bit. Returns the measurements with the choice; the
-/// caller puts the chosen names in keep_8bit. Fails when even the all-4-bit file (plus
-/// the forced tensors) exceeds the budget; the message gives the minimum.
+/// of `model`, which must still hold its data) and chooses how each is stored so that the
+/// bytes of all tensors (norms and scales included) stay within `bits_per_weight` per
+/// parameter. Every tensor starts at 4 bits; when that exceeds the budget, every tensor
+/// starts in coarse 4-bit groups (twice options.group_size, if that is at most 128)
+/// instead. Greedy upgrades (coarse to 4-bit, coarse or 4-bit to 8-bit), in two orders
+/// (by KL saved per extra byte, and by KL saved), are each measured with all tensors
+/// quantized at once, and the one with the lower KL wins. Tensors in `options.keep_8bit`
+/// are always 8-bit. Returns the measurements with the choice; the caller puts the 8-bit
+/// names in keep_8bit and the coarse ones in group_size_for. Fails when even the smallest
+/// file (plus the forced tensors) exceeds the budget; the message gives the minimum.
 absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceModel& model, const ConvertOptions& options,
     const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight);

@@ -164,6 +164,10 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   // A group never spans more than the row needs: 64 columns with --group-size 128 use
   // groups of 64 (128 would store 64 padding codes per row).
   uint32_t gs = options.group_size;
+  for (const auto& [name, size] : options.group_size_for) {
+    if (name == source.name) gs = size;
+  }
+  if (absl::Status s = ValidateGroupSize(gs); !s.ok()) return fail(s.message());
   while (gs > 32 && gs / 2 >= source.shape[1]) gs /= 2;
   const LinearInputStats* stats =
       options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"

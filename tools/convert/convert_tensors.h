@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -53,6 +54,9 @@ struct ConvertOptions {
   bool q4_offset_free = false;
   /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
   std::vector<std::string> keep_8bit = DefaultKeep8Bit();
+  /// q4 mode: (tensor name, group size) pairs overriding `group_size` for those tensors
+  /// (--bpw picks coarser groups for the least sensitive ones).
+  std::vector<std::pair<std::string, uint32_t>> group_size_for;
   /// q4 mode: per-layer input statistics from calibration (not owned; must outlive the
   /// conversion), or null. When set and `gptq` is true, every Q4_G matrix that has
   /// statistics, except the token embedding, is quantized with GPTQ (gptq.h).

@@ -261,7 +261,10 @@ int CompressAndWrite(CliOptions options, SourceModel* source, const TokenizerTab
     std::fputs(FormatSensitivities(*chosen).c_str(), stdout);
     options.convert.keep_8bit.clear();
     for (const TensorSensitivity& t : *chosen) {
-      if (t.chosen_8bit) options.convert.keep_8bit.push_back(t.name);
+      if (t.chosen == Precision::kQ8) options.convert.keep_8bit.push_back(t.name);
+      if (t.chosen == Precision::kQ4Coarse) {
+        options.convert.group_size_for.emplace_back(t.name, t.coarse_group_size);
+      }
     }
   }
   if (options.distill && options.prune != PruneMethod::kNone) {
