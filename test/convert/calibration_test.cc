@@ -151,15 +151,25 @@ TEST(PruneModel, MethodsOnStories260K) {
   EXPECT_GT(moved, a->data.size() / 4);
 }
 
-TEST(ChooseMixedPrecision, RespectsTheBudget) {
-  const SourceModel model = Stories260K();
-  const TokenizerTables tok = Tok512();
-  auto seqs = TokenizeCalibrationText("Once upon a time, there was a girl named Lily. She liked "
-                                      "to play in the park with her dog.", tok, 512, 100);
-  ASSERT_TRUE(seqs.ok());
+// A short calibration text for the budget tests.
+absl::StatusOr<std::vector<std::vector<int32_t>>> BudgetSequences() {
+  return TokenizeCalibrationText("Once upon a time, there was a girl named Lily. She liked "
+                                 "to play in the park with her dog.", Tok512(), 512, 100);
+}
+
+// q4 options with nothing kept at 8 bits.
+ConvertOptions AllFourBit() {
   ConvertOptions options;
   options.quant = QuantMode::kQ4;
   options.keep_8bit.clear();
+  return options;
+}
+
+TEST(ChooseMixedPrecision, RespectsTheBudget) {
+  const SourceModel model = Stories260K();
+  const auto seqs = BudgetSequences();
+  ASSERT_TRUE(seqs.ok());
+  ConvertOptions options = AllFourBit();
   uint64_t parameters = 0;
   for (const SourceTensor& t : model.tensors) parameters += t.elements();
 
@@ -194,13 +204,9 @@ TEST(ChooseMixedPrecision, RespectsTheBudget) {
 // pad) the budget stores the least sensitive tensors in groups of 64 and keeps the rest.
 TEST(ChooseMixedPrecision, CoarseGroupsFitABudgetBelowAllFourBit) {
   const SourceModel model = Stories260K();
-  const TokenizerTables tok = Tok512();
-  auto seqs = TokenizeCalibrationText("Once upon a time, there was a girl named Lily. She liked "
-                                      "to play in the park with her dog.", tok, 512, 100);
+  const auto seqs = BudgetSequences();
   ASSERT_TRUE(seqs.ok());
-  ConvertOptions options;
-  options.quant = QuantMode::kQ4;
-  options.keep_8bit.clear();
+  ConvertOptions options = AllFourBit();
   options.q4_asymmetric = false;
   options.q4_offset_free = true;
   uint64_t parameters = 0, fixed = 0;

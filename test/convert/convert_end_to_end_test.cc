@@ -98,14 +98,18 @@ TEST(ConvertEndToEnd, InspectAndVerifyTheOutputs) {
   }
 }
 
+// Writes two short stories, separated by a blank line, to Out(name); returns the path.
+std::string WriteCalibText(const std::string& name) {
+  const std::string path = Out(name);
+  std::ofstream f(path);
+  f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
+       "park with her dog. One day, the dog ran away.\n\n"
+       "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
+  return path;
+}
+
 TEST(ConvertEndToEnd, CalibratedPruningAndBudget) {
-  const std::string calib = Out("calib.txt");
-  {
-    std::ofstream f(calib);
-    f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
-         "park with her dog. One day, the dog ran away.\n\n"
-         "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
-  }
+  const std::string calib = WriteCalibText("calib.txt");
   const std::string out = Out("wanda-bpw.kite");
   const ToolRun r = Convert({Shared("stories260K.bin"), "--quant", "q4", "--calib", calib,
                              "--prune", "wanda", "--sparsity", "0.5", "--bpw", "6", "-o", out});
@@ -133,13 +137,7 @@ TEST(ConvertEndToEnd, CalibratedPruningAndBudget) {
 // Calibration (GPTQ here) runs on every input format: the llama2.c checkpoint, the same
 // weights as a sharded f32 Hugging Face folder and as GGUF give byte-identical weights.
 TEST(ConvertEndToEnd, CalibrationWorksOnEveryInputFormat) {
-  const std::string calib = Out("formats-calib.txt");
-  {
-    std::ofstream f(calib);
-    f << "Once upon a time, there was a little girl named Lily. She liked to play in the "
-         "park with her dog. One day, the dog ran away.\n\n"
-         "Tom had a big red ball. He gave it to his friend Sue, and they played all day.\n";
-  }
+  const std::string calib = WriteCalibText("formats-calib.txt");
   const std::vector<std::pair<std::string, std::vector<std::string>>> inputs = {
       {"llama2c", {Shared("stories260K.bin")}},
       {"hf", {Shared("hf/stories260K-hf-f32-sharded"), "--tokenizer", Shared("tok512.bin")}},

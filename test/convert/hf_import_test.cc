@@ -667,19 +667,25 @@ TEST(HfSynthetic, Qwen2WithBiasesInF16MatchesReference) {
   EXPECT_LT(MaxDiff(got, want), 2e-4);
 }
 
-TEST(HfSynthetic, Llama3RopeScalingInBf16MatchesReference) {
+// A tiny tied Llama with Llama 3 RoPE scaling (weights from `seed`). Wavelengths 6.3, 63,
+// 628, 6283 against original context 64: one pair unchanged, one smoothed, two divided by
+// the factor.
+TinyModel TinyLlama3(int seed) {
   TinyShape shape;
   shape.head_dim = 8;
   shape.heads = 2;
   shape.kv_heads = 1;
-  TinyModel m = MakeTiny(/*bias=*/false, /*tied=*/true, 2, shape);
-  // Wavelengths 6.3, 63, 628, 6283 against original context 64: one pair unchanged, one
-  // smoothed, two divided by the factor.
+  TinyModel m = MakeTiny(/*bias=*/false, /*tied=*/true, seed, shape);
   m.theta = 10000.0;
   m.factor = 8.0;
   m.low = 1.0;
   m.high = 4.0;
   m.original = 64;
+  return m;
+}
+
+TEST(HfSynthetic, Llama3RopeScalingInBf16MatchesReference) {
+  const TinyModel m = TinyLlama3(2);
   const std::string folder = WorkDir() + "/tiny-llama3";
   WriteFolder(m, folder, "LlamaForCausalLM", "BF16");
   const std::vector<int32_t> tokens = SomeTokens(60);
@@ -696,16 +702,7 @@ TEST(HfSynthetic, Llama3RopeScalingInBf16MatchesReference) {
 // The float model behind --calib and --distill applies Llama 3's RoPE scaling too: its
 // logits after the last token match the reference.
 TEST(HfSynthetic, FloatModelAppliesLlama3RopeScaling) {
-  TinyShape shape;
-  shape.head_dim = 8;
-  shape.heads = 2;
-  shape.kv_heads = 1;
-  TinyModel m = MakeTiny(/*bias=*/false, /*tied=*/true, 4, shape);
-  m.theta = 10000.0;
-  m.factor = 8.0;
-  m.low = 1.0;
-  m.high = 4.0;
-  m.original = 64;
+  const TinyModel m = TinyLlama3(4);
   const std::string folder = WorkDir() + "/tiny-llama3-float";
   WriteFolder(m, folder, "LlamaForCausalLM", "BF16");
   const std::vector<int32_t> tokens = SomeTokens(60);
