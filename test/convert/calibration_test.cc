@@ -141,6 +141,14 @@ TEST(PruneModel, MethodsOnStories260K) {
   ASSERT_TRUE(PruneModel(&wanda, PruneMethod::kWanda, 0.5f, &*stats).ok());
   ASSERT_TRUE(PruneModel(&compensated, PruneMethod::kWanda, 0.5f, &*stats, true).ok());
   // Same mask; the compensated model's kept weights moved.
+  SourceModel sparsegpt = Stories260K();
+  EXPECT_FALSE(PruneModel(&sparsegpt, PruneMethod::k24SparseGpt, 0.5f, nullptr).ok());
+  ASSERT_TRUE(PruneModel(&sparsegpt, PruneMethod::k24SparseGpt, 0.5f, &*stats).ok());
+  for (const SourceTensor& t : sparsegpt.tensors) {
+    if (IsPrunableWeight(t.name, t.shape)) {
+      EXPECT_TRUE(Is24Sparse(t.data.data(), t.shape[0], t.shape[1])) << t.name;
+    }
+  }
   const SourceTensor* a = Find(wanda, "layers.1.feed_forward.w2");
   const SourceTensor* b = Find(compensated, "layers.1.feed_forward.w2");
   size_t moved = 0;

@@ -2,6 +2,7 @@
 // than it when they are correlated, and pruned weights kept at zero.
 #include "tools/convert/gptq.h"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -141,6 +142,51 @@ TEST(Gptq, DeadColumnsAndErrors) {
   EXPECT_FALSE(QuantizeQ4GGptq(nan_w.data(), kRows, kCols, h.data(), options).ok());
   options.group_size = 48;
   EXPECT_FALSE(QuantizeQ4GGptq(w.data(), kRows, kCols, h.data(), options).ok());
+}
+
+// With H = 2I, [H^-1]_jj is the same for every column and nothing is compensated: the
+// SparseGPT mask is the magnitude 2:4 mask. Trailing groups of 3 and 2 columns too.
+TEST(PruneSparseGpt24, IdentityHessianIsMagnitudeTwoFour) {
+  constexpr size_t kRows = 5, kCols = 19;
+  std::vector<float> w = RandomMatrix(kRows, kCols, 11);
+  std::vector<float> expected = w;
+  Prune24(expected.data(), kRows, kCols, nullptr);
+  const std::vector<double> h = Identity(kCols, 2.0);
+  ASSERT_TRUE(PruneSparseGpt24(w.data(), kRows, kCols, h.data()).ok());
+  EXPECT_EQ(w, expected);
+}
+
+// On correlated inputs the adaptive mask loses less output than the fixed masks chosen
+// before compensating (by |W| and by Wanda's |W| * ||X_j||), summed over several matrices,
+// and the result is 2:4.
+TEST(PruneSparseGpt24, AdaptiveMaskBeatsFixedMasksOnCorrelatedInputs) {
+  constexpr size_t kRows = 16, kCols = 64;
+  double e_sparsegpt = 0.0, e_magnitude = 0.0, e_wanda = 0.0;
+  for (uint32_t seed = 20; seed < 25; ++seed) {
+    const std::vector<float> w = RandomMatrix(kRows, kCols, seed);
+    const std::vector<double> h = CorrelatedXtX(kCols, 512, seed + 100);
+    std::vector<float> adaptive = w;
+    ASSERT_TRUE(PruneSparseGpt24(adaptive.data(), kRows, kCols, h.data()).ok());
+    EXPECT_TRUE(Is24Sparse(adaptive.data(), kRows, kCols));
+    e_sparsegpt += HessianWeightedError(w.data(), adaptive.data(), kRows, kCols, h.data());
+    std::vector<float> act(kCols);
+    for (size_t j = 0; j < kCols; ++j) act[j] = static_cast<float>(std::sqrt(h[j * kCols + j]));
+    const float* const masks[] = {nullptr, act.data()};
+    for (const float* a : masks) {
+      std::vector<float> fixed = w;
+      Prune24(fixed.data(), kRows, kCols, a);
+      std::vector<uint8_t> mask(w.size());
+      for (size_t i = 0; i < w.size(); ++i) mask[i] = fixed[i] == 0.0f;
+      fixed = w;
+      ASSERT_TRUE(CompensatePruning(fixed.data(), kRows, kCols, mask.data(), h.data()).ok());
+      (a == nullptr ? e_magnitude : e_wanda) +=
+          HessianWeightedError(w.data(), fixed.data(), kRows, kCols, h.data());
+    }
+  }
+  EXPECT_LT(e_sparsegpt, e_magnitude);
+  EXPECT_LT(e_sparsegpt, e_wanda);
+  std::vector<float> w = RandomMatrix(2, 8, 1);
+  EXPECT_FALSE(PruneSparseGpt24(w.data(), 2, 8, nullptr).ok());
 }
 
 }  // namespace

@@ -134,6 +134,11 @@ std::string HelpText() {
       "                          wanda      the lowest |W| * ||X_j|| (needs --calib)\n"
       "                          2:4        2 of every 4 weights along the input, by |W|\n"
       "                          2:4-wanda  2:4 by |W| * ||X_j|| (needs --calib)\n"
+      "                          2:4-sparsegpt\n"
+      "                                     2:4 chosen column group by column group\n"
+      "                                     while compensating (SparseGPT: lowest\n"
+      "                                     w^2 / [H^-1]_jj; needs --calib; always\n"
+      "                                     compensates)\n"
       "                        With --calib, the kept weights compensate (see --gptq).\n"
       "                        With --quant q4, 2:4 methods also store the 2:4 sparse\n"
       "                        layout (as --sparse 2:4).\n"
@@ -142,7 +147,7 @@ std::string HelpText() {
       "  --sparse 2:4          With --quant q4: store the layers' weight matrices 2:4\n"
       "                        sparse (Q4_G_S24: 3.25 bits/weight, faster\n"
       "                        decode). Matrices not 2:4 yet are pruned by |W| (or by\n"
-      "                        --prune 2:4 / 2:4-wanda first); kept values get a\n"
+      "                        a --prune 2:4 method first); kept values get a\n"
       "                        symmetric 4-bit scale search. Also for --synthetic.\n"
       "  --bpw B               With --quant q4 and --calib: measure each matrix's\n"
       "                        sensitivity (KL of the model output on the calibration\n"
@@ -324,8 +329,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
         o.prune = PruneMethod::k24;
       } else if (value == "2:4-wanda") {
         o.prune = PruneMethod::k24Wanda;
+      } else if (value == "2:4-sparsegpt") {
+        o.prune = PruneMethod::k24SparseGpt;
       } else {
-        return Usage(absl::StrCat("--prune must be magnitude, wanda, 2:4 or 2:4-wanda, not '",
+        return Usage(absl::StrCat("--prune must be magnitude, wanda, 2:4, 2:4-wanda or 2:4-sparsegpt, not '",
                                   value, "'"));
       }
     } else if (name == "--sparsity") {
@@ -451,7 +458,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     return Usage(absl::StrCat("--prune ", PruneMethodName(o.prune),
                               " scores weights with activation norms: add --calib FILE"));
   }
-  const bool structured = o.prune == PruneMethod::k24 || o.prune == PruneMethod::k24Wanda;
+  const bool structured = PruneIsTwoFour(o.prune);
   if (sparsity_set && o.prune == PruneMethod::kNone) {
     return Usage("--sparsity needs --prune magnitude or --prune wanda");
   }
@@ -467,7 +474,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (o.convert.sparse_24) {
     if (!q4) return Usage("--sparse 2:4 needs --quant q4");
     if (o.prune == PruneMethod::kMagnitude || o.prune == PruneMethod::kWanda) {
-      return Usage("--sparse 2:4 combines with --prune 2:4 or 2:4-wanda only");
+      return Usage("--sparse 2:4 combines with the --prune 2:4 methods only");
     }
   }
   if (o.bpw > 0.0 && !q4) return Usage("--bpw only applies to --quant q4");

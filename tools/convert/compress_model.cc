@@ -21,6 +21,7 @@ const char* PruneMethodName(PruneMethod method) {
     case PruneMethod::kWanda: return "wanda";
     case PruneMethod::k24: return "2:4";
     case PruneMethod::k24Wanda: return "2:4-wanda";
+    case PruneMethod::k24SparseGpt: return "2:4-sparsegpt";
   }
   return "?";
 }
@@ -40,15 +41,24 @@ absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float 
     if (found != nullptr && found->cols != cols) found = nullptr;
     if (PruneNeedsCalibration(method)) {
       if (found == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("tensor \"", t.name, "\": no calibration statistics for Wanda"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "tensor \"", t.name, "\": no calibration statistics for ", PruneMethodName(method)));
       }
       norms = found->ColumnNorms();
+    }
+    if (method == PruneMethod::k24SparseGpt) {
+      if (absl::Status s = PruneSparseGpt24(t.data.data(), rows, cols, found->xtx.data());
+          !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("tensor \"", t.name, "\": ", s.message()));
+      }
+      for (float v : t.data) zeros += v == 0.0f;
+      total += t.data.size();
+      continue;
     }
     const std::vector<float> original = compensate && found != nullptr ? t.data
                                                                        : std::vector<float>();
     const float* act = norms.empty() ? nullptr : norms.data();
-    absl::Status s = (method == PruneMethod::k24 || method == PruneMethod::k24Wanda)
+    absl::Status s = PruneIsTwoFour(method)
                          ? CheckedPrune24(t.data.data(), rows, cols, act)
                          : CheckedPruneUnstructured(t.data.data(), rows, cols, sparsity, act);
     if (s.ok() && !original.empty()) {

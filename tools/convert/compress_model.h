@@ -23,6 +23,7 @@ enum class PruneMethod {
   kWanda,       ///< unstructured, per output row, score |W| * ||X_j|| (needs calibration)
   k24,          ///< 2:4, score |W|
   k24Wanda,     ///< 2:4, score |W| * ||X_j|| (needs calibration)
+  k24SparseGpt, ///< 2:4, mask chosen during the compensation sweep (needs calibration)
 };
 
 /// The command-line spelling of `method` ("none", "magnitude", "wanda", "2:4", "2:4-wanda").
@@ -30,7 +31,14 @@ const char* PruneMethodName(PruneMethod method);
 
 /// True for the methods that score with activation norms.
 inline bool PruneNeedsCalibration(PruneMethod method) {
-  return method == PruneMethod::kWanda || method == PruneMethod::k24Wanda;
+  return method == PruneMethod::kWanda || method == PruneMethod::k24Wanda ||
+         method == PruneMethod::k24SparseGpt;
+}
+
+/// True for the 2:4 methods.
+inline bool PruneIsTwoFour(PruneMethod method) {
+  return method == PruneMethod::k24 || method == PruneMethod::k24Wanda ||
+         method == PruneMethod::k24SparseGpt;
 }
 
 /// True when `name` is a weight matrix that pruning touches: the 2-D tensors of the
@@ -38,8 +46,8 @@ inline bool PruneNeedsCalibration(PruneMethod method) {
 bool IsPrunableWeight(const std::string& name, const std::vector<uint64_t>& shape);
 
 /// Prunes every prunable weight of `model` in place. `sparsity` is used by the
-/// unstructured methods (0 < sparsity < 1). Wanda methods need `stats` with an entry for
-/// every prunable weight. With `compensate` (and `stats`), the kept weights are then
+/// unstructured methods (0 < sparsity < 1). Wanda and SparseGPT need `stats` with an entry
+/// for every prunable weight; SparseGPT always compensates (it picks its mask while doing so). With `compensate` (and `stats`), the kept weights are then
 /// adjusted to make up for the pruned ones (CompensatePruning, SparseGPT-style with the
 /// mask chosen by `method`). Returns the fraction of prunable weights that are zero after.
 absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float sparsity,

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "sdk/kernels/fp16.h"
+#include "tools/convert/prune.h"
 
 namespace kite::convert {
 namespace {
@@ -226,9 +227,14 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
   return m;
 }
 
-absl::Status CompensatePruning(float* w, uint64_t rows, uint64_t cols, const uint8_t* pruned,
-                               const double* xtx, double damp) {
-  if (w == nullptr || pruned == nullptr || rows == 0 || cols == 0) {
+namespace {
+
+// CompensatePruning's sweep over each row. With `choose_24`, `mask` is written, not read:
+// at the start of each group of 4 columns the row's 2 weights of lowest w^2 / [H^-1]_jj
+// (the compensated weights so far; SparseGPT's 2:4 rule) are marked pruned.
+absl::Status Compensate(float* w, uint64_t rows, uint64_t cols, uint8_t* mask,
+                        const double* xtx, double damp, bool choose_24) {
+  if (w == nullptr || mask == nullptr || rows == 0 || cols == 0) {
     return absl::InvalidArgumentError("nothing to compensate");
   }
   if (xtx == nullptr) return absl::InvalidArgumentError("compensation needs calibration statistics");
@@ -244,18 +250,43 @@ absl::Status CompensatePruning(float* w, uint64_t rows, uint64_t cols, const uin
   std::vector<double> row(cols);
   for (uint64_t r = 0; r < rows; ++r) {
     float* out = w + r * cols;
-    const uint8_t* mask = pruned + r * cols;
+    uint8_t* m = mask + r * cols;
     for (uint64_t j = 0; j < cols; ++j) row[j] = out[j];
     for (uint64_t i = 0; i < cols; ++i) {
-      if (!mask[i]) continue;
+      if (choose_24 && i % 4 == 0) {
+        // |w| / U_jj orders like w^2 / [H^-1]_jj (U is the upper Cholesky factor of H^-1).
+        const uint64_t n = std::min<uint64_t>(4, cols - i);
+        float score[4];
+        for (uint64_t k = 0; k < n; ++k) {
+          score[k] = static_cast<float>(std::fabs(row[i + k]) / u[(i + k) * cols + i + k]);
+        }
+        Prune24(score, 1, n, nullptr);
+        for (uint64_t k = 0; k < n; ++k) m[i + k] = score[k] == 0.0f;
+      }
+      if (!m[i]) continue;
       const double* ui = u.data() + i * cols;
       const double err = row[i] / ui[i];
       for (uint64_t j = i + 1; j < cols; ++j) row[j] -= err * ui[j];
       row[i] = 0.0;
     }
-    for (uint64_t j = 0; j < cols; ++j) out[j] = mask[j] ? 0.0f : static_cast<float>(row[j]);
+    for (uint64_t j = 0; j < cols; ++j) out[j] = m[j] ? 0.0f : static_cast<float>(row[j]);
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CompensatePruning(float* w, uint64_t rows, uint64_t cols, const uint8_t* pruned,
+                               const double* xtx, double damp) {
+  if (pruned == nullptr) return absl::InvalidArgumentError("nothing to compensate");
+  std::vector<uint8_t> mask(pruned, pruned + rows * cols);
+  return Compensate(w, rows, cols, mask.data(), xtx, damp, false);
+}
+
+absl::Status PruneSparseGpt24(float* w, uint64_t rows, uint64_t cols, const double* xtx,
+                              double damp) {
+  std::vector<uint8_t> mask(rows * cols);
+  return Compensate(w, rows, cols, mask.data(), xtx, damp, true);
 }
 
 double HessianWeightedError(const float* w, const float* v, uint64_t rows, uint64_t cols,

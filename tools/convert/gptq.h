@@ -56,6 +56,13 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
 absl::Status CompensatePruning(float* w, uint64_t rows, uint64_t cols, const uint8_t* pruned,
                                const double* xtx, double damp = 0.01);
 
+/// SparseGPT 2:4 pruning: the same sweep as CompensatePruning, but the mask is chosen as
+/// the sweep reaches each aligned group of 4 columns: in every row the 2 weights (after the
+/// compensation so far) of lowest w^2 / [H^-1]_jj are pruned (a trailing group of n < 4
+/// columns prunes n - 2). The result is 2:4 sparse. Fails like CompensatePruning.
+absl::Status PruneSparseGpt24(float* w, uint64_t rows, uint64_t cols, const double* xtx,
+                              double damp = 0.01);
+
 /// sum over rows r of (w_r - v_r)^T H (w_r - v_r) = ||X (W - V)^T||_F^2 for H = X^T X:
 /// the squared output error of replacing weights `w` by `v` on the calibration inputs.
 double HessianWeightedError(const float* w, const float* v, uint64_t rows, uint64_t cols,
