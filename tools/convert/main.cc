@@ -249,7 +249,8 @@ int CompressAndWrite(CliOptions options, SourceModel* source, const TokenizerTab
                    options.calib.empty() ? nullptr : &calibration, compensate);
     if (!zeros.ok()) return Fail(zeros.status());
     std::fprintf(stderr, "pruned (%s%s): %.2f%% of the layers' weights are zero\n",
-                 PruneMethodName(options.prune), compensate ? ", compensated" : "",
+                 PruneMethodName(options.prune),
+                 compensate || options.prune == PruneMethod::k24SparseGpt ? ", compensated" : "",
                  100.0 * *zeros);
     options.convert.gptq_keep_zeros = true;
   }
