@@ -131,7 +131,8 @@ absl::StatusOr<double> MeanKl(const LlamaWeights& weights,
 
 absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceModel& model, const ConvertOptions& options,
-    const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight) {
+    const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight,
+    const SensitivityProgressFn& progress) {
   if (options.quant != QuantMode::kQ4) {
     return absl::InvalidArgumentError("a bits/weight budget needs --quant q4");
   }
@@ -157,6 +158,8 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   std::vector<TensorSensitivity> rows;
   // Dequantized weights of each measured tensor, by precision (Precision order).
   std::vector<std::array<std::vector<float>, 3>> restored;
+  size_t done = 0, planned = 0;
+  for (const SourceTensor& t : model.tensors) planned += t.shape.size() == 2 ? 2 : 0;
   // Stores tensor `t` (row `row`) at `p`: its bytes, its KL alone, its weights.
   auto measure_one = [&](const SourceTensor& t, Precision p,
                          TensorSensitivity* row) -> absl::Status {
@@ -174,6 +177,8 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
                            : row->bytes_coarse) = StoredBytes(*stored);
     if (p == Precision::kQ4Coarse) row->coarse_group_size = stored->group_size;
     restored[row->index][static_cast<size_t>(p)] = std::move(weights);
+    ++done;
+    if (progress) progress(t.name, done, planned);
     return absl::OkStatus();
   };
   for (const SourceTensor& t : model.tensors) {
@@ -206,6 +211,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const bool can_coarsen = options.group_size * 2 <= 128 && !options.sparse_24;
     uint64_t smallest = total_bytes(Precision::kQ4);
     if (can_coarsen) {
+      planned += rows.size();
       size_t i = 0;
       for (const SourceTensor& t : model.tensors) {
         if (t.shape.size() != 2) continue;

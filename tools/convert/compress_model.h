@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -101,9 +102,14 @@ struct TensorSensitivity {
 /// are always 8-bit. Returns the measurements with the choice; the caller puts the 8-bit
 /// names in keep_8bit and the coarse ones in group_size_for. Fails when even the smallest
 /// file (plus the forced tensors) exceeds the budget; the message gives the minimum.
+/// `progress` (may be empty) is called after each measurement with the tensor's name, the
+/// measurements done and the number planned so far (the coarse ones are added when needed).
+using SensitivityProgressFn =
+    std::function<void(const std::string& name, size_t done, size_t planned)>;
 absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceModel& model, const ConvertOptions& options,
-    const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight);
+    const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight,
+    const SensitivityProgressFn& progress = {});
 
 /// The measurements and the choice as a table for the terminal, most sensitive first.
 std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows);

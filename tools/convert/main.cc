@@ -257,7 +257,11 @@ int CompressAndWrite(CliOptions options, SourceModel* source, const TokenizerTab
   if (options.bpw > 0.0) {
     std::fprintf(stderr, "measuring sensitivities for --bpw %g ...\n", options.bpw);
     absl::StatusOr<std::vector<TensorSensitivity>> chosen =
-        ChooseMixedPrecision(*source, options.convert, calib_sequences, options.bpw);
+        ChooseMixedPrecision(*source, options.convert, calib_sequences, options.bpw,
+                             [](const std::string& name, size_t done, size_t planned) {
+                               std::fprintf(stderr, "  [%zu/%zu] %s\n", done, planned,
+                                            name.c_str());
+                             });
     if (!chosen.ok()) return Fail(chosen.status());
     std::fputs(FormatSensitivities(*chosen).c_str(), stdout);
     options.convert.keep_8bit.clear();
