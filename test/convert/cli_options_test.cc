@@ -92,6 +92,11 @@ TEST(CliOptions, Distill) {
   EXPECT_DOUBLE_EQ(o->distill_options.learning_rate, 0.004);
   EXPECT_NE(OptionsForProvenance(*o).find("--distill --distill-steps 50 --distill-lr 0.004"),
             std::string::npos);
+  EXPECT_EQ(o->distill_options.threads, 0u);  // one per CPU
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                        "--distill", "--threads", "2"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->distill_options.threads, 2u);
   o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q8", "--calib", "c.txt", "--distill"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->distill_options.steps, DistillOptions{}.steps);

@@ -450,6 +450,36 @@ TEST(DistillTest, SourceWeightsRecoverPruningAndKeepTheMask) {
   EXPECT_GT(moved, 1000u);
 }
 
+// The threads run a step's sequences at once; the result is the same whatever their number.
+TEST(DistillTest, ThreadsDoNotChangeTheResult) {
+  const SourceModel source = TinySource(8);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  const std::vector<KiteTensor> original = Convert(source, options);
+  std::vector<std::vector<KiteTensor>> results;
+  std::vector<double> kl;
+  for (size_t threads : {1, 2, 3}) {
+    std::vector<KiteTensor> tensors = original;
+    DistillOptions d;
+    d.steps = 20;
+    d.sequences_per_step = 3;
+    d.threads = threads;
+    absl::StatusOr<DistillReport> report =
+        DistillStoredTensors(source, RandomSequences(5, 16, 4), d, &tensors, nullptr);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_LT(report->kl_after, report->kl_before);
+    kl.push_back(report->kl_after);
+    results.push_back(std::move(tensors));
+  }
+  for (size_t r = 1; r < results.size(); ++r) {
+    EXPECT_EQ(kl[r], kl[0]);
+    for (size_t i = 0; i < original.size(); ++i) {
+      EXPECT_TRUE(results[r][i].data == results[0][i].data) << original[i].name;
+      EXPECT_TRUE(results[r][i].scales == results[0][i].scales) << original[i].name;
+    }
+  }
+}
+
 TEST(DistillTest, RejectsUnusableInput) {
   const SourceModel source = TinySource(4);
   ConvertOptions options;

@@ -245,6 +245,8 @@ TEST(SyntheticCli, UsageErrors) {
             std::string::npos);
   EXPECT_NE(UsageError({"in.bin", "--seed", "1", "-o", "x"}).find("only apply to --synthetic"),
             std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "--threads", "2", "-o", "x"}).find("--threads only applies"),
+            std::string::npos);
   EXPECT_NE(UsageError({"--synthetic", "stories260k", "--vocab", "12", "-o", "x"}).find("--vocab"),
             std::string::npos);
   EXPECT_NE(UsageError({"--synthetic", "stories260k", "--vocab", "abc", "-o", "x"}).find("--vocab"),

@@ -63,8 +63,8 @@ std::string HelpText() {
       "  --seed S              Seed of the weights (an unsigned integer). Default: 0.\n"
       "                        The same NAME, --vocab, --seed and options always give\n"
       "                        the same file.\n"
-      "  --threads N           Tensors generated and quantized at once. Default: one\n"
-      "                        per CPU.\n"
+      "  --threads N           Tensors generated and quantized at once (also the\n"
+      "                        threads of --distill). Default: one per CPU.\n"
       "\n"
       "Options\n"
       "  -o, --output PATH     The .kite file to write (required). It is written to\n"
@@ -111,7 +111,7 @@ std::string HelpText() {
       "\n"
       "Calibration, GPTQ, pruning and mixed precision\n"
       "  These work on every input format. They hold the whole model in f32 in memory\n"
-      "  (4 bytes per parameter) and run it single-threaded on the host, which suits\n"
+      "  (4 bytes per parameter) and run it in float on the host, which suits\n"
       "  small models. Models with q/k/v biases (Qwen2) cannot be calibrated yet.\n"
       "  --calib FILE          Calibration text (UTF-8; documents separated by blank\n"
       "                        lines), tokenized with the model's own tokenizer and run\n"
@@ -414,8 +414,12 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     }
     absl::StatusOr<SourceConfig> config = SyntheticConfig(o.synthetic, o.vocab);
     if (!config.ok()) return Usage(std::string(config.status().message()));
-  } else if (vocab_set || seed_set || threads_set) {
-    return Usage("--vocab, --seed and --threads only apply to --synthetic NAME");
+  } else if (vocab_set || seed_set) {
+    return Usage("--vocab and --seed only apply to --synthetic NAME");
+  } else if (threads_set && !o.distill) {
+    return Usage("--threads only applies to --synthetic NAME and --distill");
+  } else if (threads_set) {
+    o.distill_options.threads = o.threads;
   }
   if (o.vocab_only && (!o.synthetic.empty() || quant_set || group_size_set || keep_set ||
                        !o.tokenizer.empty())) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -135,6 +136,21 @@ const std::vector<float>* DataOf(const SourceModel* model, const std::string& na
     if (t.name == name && t.data.size() == elements) return &t.data;
   }
   return nullptr;
+}
+
+// Calls fn(item, worker) for every item in [0, n) on `workers` threads (worker 0 is the
+// caller); item i runs on worker i % workers.
+template <typename Fn>
+void ForEachParallel(size_t n, size_t workers, const Fn& fn) {
+  workers = std::max<size_t>(1, std::min(workers, n));
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) {
+    pool.emplace_back([&fn, n, w, workers] {
+      for (size_t i = w; i < n; i += workers) fn(i, w);
+    });
+  }
+  for (size_t i = 0; i < n; i += workers) fn(i, 0);
+  for (std::thread& t : pool) t.join();
 }
 
 }  // namespace
@@ -355,7 +371,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
 
 template <typename Real>
 void DistillModel::BuildWeights(const std::vector<double>& values,
-                                std::vector<std::vector<Real>>* dense) {
+                                std::vector<std::vector<Real>>* dense) const {
   for (const Block& b : blocks_) {
     std::vector<Real>& w = (*dense)[b.tensor];
     const double* s = values.data() + b.first;
@@ -382,11 +398,20 @@ absl::StatusOr<double> DistillModel::LossAndGradient(const std::vector<double>& 
                  : Pass(values, tokens, T, teacher_logits, grad, &dense_f_);
 }
 
+absl::StatusOr<double> DistillModel::LossAndGradient(const std::vector<double>& values,
+                                                     const int32_t* tokens, size_t T,
+                                                     const float* teacher_logits,
+                                                     std::vector<double>* grad,
+                                                     Workspace* workspace) const {
+  return double_ ? Pass(values, tokens, T, teacher_logits, grad, &workspace->dense)
+                 : Pass(values, tokens, T, teacher_logits, grad, &workspace->dense_f);
+}
+
 template <typename Real>
 absl::StatusOr<double> DistillModel::Pass(const std::vector<double>& values,
                                           const int32_t* tokens, size_t T,
                                           const float* teacher_logits, std::vector<double>* grad,
-                                          std::vector<std::vector<Real>>* dense) {
+                                          std::vector<std::vector<Real>>* dense) const {
   BuildWeights(values, dense);
   LlamaWeightsT<Real> view;
   view.config = config_;
@@ -619,14 +644,33 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   }
   if (seqs.empty()) return absl::InvalidArgumentError("distill: no calibration sequence of 2+ tokens");
 
+  // One workspace per thread; results are gathered per item and summed in item order, so
+  // the thread count does not change them.
+  const size_t threads =
+      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<DistillModel::Workspace> workspaces;
+  for (size_t w = 0; w < threads; ++w) workspaces.push_back(model->NewWorkspace());
+  std::vector<absl::StatusOr<double>> item_kl;
+  // item_kl[i] = the KL (and grads[i] its gradient, when grads is not null) of sequence
+  // index(i), for i in [0, n).
+  auto run = [&](size_t n, const std::vector<double>& values, const auto& index,
+                 std::vector<std::vector<double>>* grads) {
+    item_kl.assign(n, absl::StatusOr<double>(0.0));
+    ForEachParallel(n, threads, [&](size_t i, size_t worker) {
+      const size_t q = index(i);
+      item_kl[i] = model->LossAndGradient(values, seqs[q]->data(), seqs[q]->size(),
+                                          teacher_logits[q].data(),
+                                          grads != nullptr ? &(*grads)[i] : nullptr,
+                                          &workspaces[worker]);
+    });
+  };
   // Mean KL over all positions (sequences weighted by length).
   auto evaluate = [&](const std::vector<double>& values) -> absl::StatusOr<double> {
+    run(seqs.size(), values, [](size_t i) { return i; }, nullptr);
     double total = 0.0;
     for (size_t i = 0; i < seqs.size(); ++i) {
-      absl::StatusOr<double> kl = model->LossAndGradient(values, seqs[i]->data(), seqs[i]->size(),
-                                                         teacher_logits[i].data(), nullptr);
-      if (!kl.ok()) return kl.status();
-      total += *kl * static_cast<double>(seqs[i]->size());
+      if (!item_kl[i].ok()) return item_kl[i].status();
+      total += *item_kl[i] * static_cast<double>(seqs[i]->size());
     }
     return total / static_cast<double>(report.positions);
   };
@@ -646,7 +690,7 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   const size_t moment_groups = group_of.empty() ? 0 : group_of.back() + 1;
   std::vector<double> group_size(moment_groups, 0.0), group_sq(moment_groups);
   for (size_t j = 0; j < n; ++j) group_size[group_of[j]] += units[j] != 0.0;
-  std::vector<double> m1(n, 0.0), m2(n, 0.0), m2_group(moment_groups, 0.0), grad, step_grad(n);
+  std::vector<double> m1(n, 0.0), m2(n, 0.0), m2_group(moment_groups, 0.0), step_grad(n);
   const double beta1 = 0.9, beta2 = 0.999, eps = 1e-12;
   std::vector<size_t> order(seqs.size());
   std::iota(order.begin(), order.end(), 0);
@@ -656,20 +700,23 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   double logged_kl = 0.0;
   size_t logged = 0;
   const size_t per_step = std::max<size_t>(1, options.sequences_per_step);
+  std::vector<size_t> picked(per_step);
+  std::vector<std::vector<double>> grads(per_step);
   for (size_t step = 1; step <= options.steps; ++step) {
-    std::fill(step_grad.begin(), step_grad.end(), 0.0);
     for (size_t k = 0; k < per_step; ++k) {
       if (next == order.size()) {
         std::shuffle(order.begin(), order.end(), rng);
         next = 0;
       }
-      const size_t i = order[next++];
-      absl::StatusOr<double> kl = model->LossAndGradient(values, seqs[i]->data(), seqs[i]->size(),
-                                                         teacher_logits[i].data(), &grad);
-      if (!kl.ok()) return kl.status();
-      logged_kl += *kl;
+      picked[k] = order[next++];
+    }
+    run(per_step, values, [&](size_t k) { return picked[k]; }, &grads);
+    std::fill(step_grad.begin(), step_grad.end(), 0.0);
+    for (size_t k = 0; k < per_step; ++k) {
+      if (!item_kl[k].ok()) return item_kl[k].status();
+      logged_kl += *item_kl[k];
       ++logged;
-      for (size_t j = 0; j < n; ++j) step_grad[j] += grad[j] / static_cast<double>(per_step);
+      for (size_t j = 0; j < n; ++j) step_grad[j] += grads[k][j] / static_cast<double>(per_step);
     }
     const double progress_frac = static_cast<double>(step - 1) / static_cast<double>(options.steps);
     const double lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(kPi * progress_frac)));

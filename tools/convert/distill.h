@@ -44,6 +44,9 @@ struct DistillOptions {
   size_t steps = 300;            ///< Adam steps
   double learning_rate = 3e-3;   ///< peak relative change per step (cosine decay to 10%)
   size_t sequences_per_step = 2; ///< calibration sequences per step (gradient averaged)
+  /// Threads running a step's sequences (and the KL evaluations) at once; 0: one per CPU.
+  /// The result does not depend on it: the gradients are summed in sequence order.
+  size_t threads = 0;
   /// Longer calibration sequences are cut into windows of at most this many tokens.
   size_t window = 256;
   bool train_norms = true;       ///< RMSNorm weights
@@ -116,6 +119,19 @@ class DistillModel {
                                          const int32_t* tokens, size_t T,
                                          const float* teacher_logits, std::vector<double>* grad);
 
+  /// The dense weights one pass builds from the values. A thread calling LossAndGradient
+  /// concurrently with others needs its own (NewWorkspace); the calls are then thread-safe.
+  struct Workspace {
+    std::vector<std::vector<double>> dense;
+    std::vector<std::vector<float>> dense_f;
+  };
+  Workspace NewWorkspace() const { return Workspace{dense_, dense_f_}; }
+  /// LossAndGradient with the buffers of `workspace`.
+  absl::StatusOr<double> LossAndGradient(const std::vector<double>& values,
+                                         const int32_t* tokens, size_t T,
+                                         const float* teacher_logits, std::vector<double>* grad,
+                                         Workspace* workspace) const;
+
   /// Per value, the index of its group for Adam's second moment (0, 1, ..., ascending):
   /// every value is its own group except the latent codes of one matrix, which share one.
   /// Adam divides a step by the larger of the value's and its group's second moment, so a
@@ -166,11 +182,12 @@ class DistillModel {
  private:
   DistillModel() = default;
   template <typename Real>
-  void BuildWeights(const std::vector<double>& values, std::vector<std::vector<Real>>* dense);
+  void BuildWeights(const std::vector<double>& values,
+                    std::vector<std::vector<Real>>* dense) const;
   template <typename Real>
   absl::StatusOr<double> Pass(const std::vector<double>& values, const int32_t* tokens,
                               size_t T, const float* teacher_logits, std::vector<double>* grad,
-                              std::vector<std::vector<Real>>* dense);
+                              std::vector<std::vector<Real>>* dense) const;
 
   SourceConfig config_;
   std::vector<Block> blocks_;
