@@ -246,6 +246,18 @@ TEST(CliOptions, CalibrationPruningAndBudget) {
   EXPECT_TRUE(o->convert.sparse_24);
   EXPECT_EQ(o->convert.keep_8bit, DefaultKeep8Bit());
 
+  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt",
+                        "--prune", "2:4-sparsegpt"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->prune, PruneMethod::k24SparseGpt);
+  EXPECT_FLOAT_EQ(o->sparsity, 0.5f);
+  EXPECT_TRUE(o->convert.sparse_24);
+  EXPECT_NE(OptionsForProvenance(*o).find("--prune 2:4-sparsegpt"), std::string::npos);
+  const absl::StatusOr<CliOptions> no_calib =
+      ParseCommandLine({"in.bin", "-o", "o.kite", "--prune", "2:4-sparsegpt"});
+  ASSERT_FALSE(no_calib.ok());
+  EXPECT_NE(no_calib.status().message().find("add --calib"), std::string::npos);
+
   // Without --calib nothing is calibrated; magnitude pruning of an f32 model is fine.
   o = ParseCommandLine({"in.bin", "-o", "o.kite", "--prune", "magnitude", "--sparsity", "0.3"});
   ASSERT_TRUE(o.ok()) << o.status();

@@ -460,7 +460,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   }
   if (PruneNeedsCalibration(o.prune) && !has_calib) {
     return Usage(absl::StrCat("--prune ", PruneMethodName(o.prune),
-                              " scores weights with activation norms: add --calib FILE"));
+                              o.prune == PruneMethod::k24SparseGpt
+                                  ? " chooses its mask from calibration statistics: add --calib FILE"
+                                  : " scores weights with activation norms: add --calib FILE"));
   }
   const bool structured = PruneIsTwoFour(o.prune);
   if (sparsity_set && o.prune == PruneMethod::kNone) {
