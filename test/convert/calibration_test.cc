@@ -227,8 +227,19 @@ TEST(ChooseMixedPrecision, CoarseGroupsFitABudgetBelowAllFourBit) {
   ASSERT_FALSE(too_small.ok());
   EXPECT_TRUE(absl::StrContains(too_small.status().message(), "in groups of 64"))
       << too_small.status();
-  auto rows = ChooseMixedPrecision(model, options, *seqs, 4.5);
+  auto rows = ChooseMixedPrecision(model, options, *seqs, 4.5, {}, /*threads=*/2);
   ASSERT_TRUE(rows.ok()) << rows.status();
+  // One thread measures the same.
+  size_t calls = 0;
+  auto serial = ChooseMixedPrecision(
+      model, options, *seqs, 4.5, [&](const std::string&, size_t, size_t) { ++calls; }, 1);
+  ASSERT_TRUE(serial.ok()) << serial.status();
+  EXPECT_EQ(calls, 3 * rows->size());
+  for (size_t i = 0; i < rows->size(); ++i) {
+    EXPECT_EQ((*rows)[i].kl_q4, (*serial)[i].kl_q4) << (*rows)[i].name;
+    EXPECT_EQ((*rows)[i].kl_coarse, (*serial)[i].kl_coarse) << (*rows)[i].name;
+    EXPECT_EQ((*rows)[i].chosen, (*serial)[i].chosen) << (*rows)[i].name;
+  }
   uint64_t bytes = fixed;
   size_t coarse = 0, q4 = 0;
   for (const TensorSensitivity& r : *rows) {

@@ -64,7 +64,7 @@ std::string HelpText() {
       "                        The same NAME, --vocab, --seed and options always give\n"
       "                        the same file.\n"
       "  --threads N           Tensors generated and quantized at once (also the\n"
-      "                        threads of --distill). Default: one per CPU.\n"
+      "                        threads of --distill and --bpw). Default: one per CPU.\n"
       "\n"
       "Options\n"
       "  -o, --output PATH     The .kite file to write (required). It is written to\n"
@@ -416,8 +416,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     if (!config.ok()) return Usage(std::string(config.status().message()));
   } else if (vocab_set || seed_set) {
     return Usage("--vocab and --seed only apply to --synthetic NAME");
-  } else if (threads_set && !o.distill) {
-    return Usage("--threads only applies to --synthetic NAME and --distill");
+  } else if (threads_set && !o.distill && !(o.bpw > 0.0)) {
+    return Usage("--threads only applies to --synthetic NAME, --distill and --bpw");
   } else if (threads_set) {
     o.distill_options.threads = o.threads;
   }

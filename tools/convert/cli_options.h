@@ -25,7 +25,7 @@ struct CliOptions {
   std::string synthetic;
   int64_t vocab = 0;        ///< --vocab N (with --synthetic); 0: the shape's own vocabulary
   uint64_t seed = 0;        ///< --seed S (with --synthetic)
-  unsigned threads = 0;     ///< --threads N (with --synthetic); 0: one per CPU
+  unsigned threads = 0;     ///< --threads N (--synthetic, --distill, --bpw); 0: one per CPU
   /// --chat-format NAME (none, llama2, llama3, chatml, phi3, gemma): overrides the format
   /// detected from the chat template; empty when not given.
   std::string chat_format;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "tools/convert/gptq.h"
 #include "tools/convert/llama_float.h"
+#include "tools/convert/parallel.h"
 #include "tools/convert/prune.h"
 
 namespace kite::convert {
@@ -132,7 +134,7 @@ absl::StatusOr<double> MeanKl(const LlamaWeights& weights,
 absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceModel& model, const ConvertOptions& options,
     const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight,
-    const SensitivityProgressFn& progress) {
+    const SensitivityProgressFn& progress, size_t threads) {
   if (options.quant != QuantMode::kQ4) {
     return absl::InvalidArgumentError("a bits/weight budget needs --quant q4");
   }
@@ -158,11 +160,30 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   std::vector<TensorSensitivity> rows;
   // Dequantized weights of each measured tensor, by precision (Precision order).
   std::vector<std::array<std::vector<float>, 3>> restored;
-  size_t done = 0, planned = 0;
-  for (const SourceTensor& t : model.tensors) planned += t.shape.size() == 2 ? 2 : 0;
-  // Stores tensor `t` (row `row`) at `p`: its bytes, its KL alone, its weights.
-  auto measure_one = [&](const SourceTensor& t, Precision p,
-                         TensorSensitivity* row) -> absl::Status {
+  // The 2-D tensors, one row each; measured below, on `threads` threads.
+  std::vector<const SourceTensor*> matrices;
+  for (const SourceTensor& t : model.tensors) {
+    parameters += t.elements();
+    if (t.shape.size() != 2) {
+      fixed_bytes += t.elements() * sizeof(float);
+      continue;
+    }
+    TensorSensitivity row;
+    row.name = t.name;
+    row.index = rows.size();
+    row.forced_8bit = std::find(options.keep_8bit.begin(), options.keep_8bit.end(), t.name) !=
+                      options.keep_8bit.end();
+    rows.push_back(row);
+    matrices.push_back(&t);
+  }
+  restored.resize(rows.size());
+  std::mutex progress_mutex;
+  size_t done = 0, planned = 2 * rows.size();
+  // Stores matrix `i` at `p`: its bytes, its KL alone, its weights. Calls for different
+  // (i, p) touch different fields and may run at once.
+  auto measure_one = [&](size_t i, Precision p) -> absl::Status {
+    const SourceTensor& t = *matrices[i];
+    TensorSensitivity* row = &rows[i];
     const ConvertOptions& o = p == Precision::kQ8 ? q8 : p == Precision::kQ4 ? q4 : coarse;
     std::vector<float> weights;
     absl::StatusOr<KiteTensor> stored = ConvertTensor(t, o, &weights);
@@ -176,28 +197,26 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
      : p == Precision::kQ4 ? row->bytes_q4
                            : row->bytes_coarse) = StoredBytes(*stored);
     if (p == Precision::kQ4Coarse) row->coarse_group_size = stored->group_size;
-    restored[row->index][static_cast<size_t>(p)] = std::move(weights);
-    ++done;
-    if (progress) progress(t.name, done, planned);
+    restored[i][static_cast<size_t>(p)] = std::move(weights);
+    if (progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      progress(t.name, ++done, planned);
+    }
     return absl::OkStatus();
   };
-  for (const SourceTensor& t : model.tensors) {
-    parameters += t.elements();
-    if (t.shape.size() != 2) {
-      fixed_bytes += t.elements() * sizeof(float);
-      continue;
+  // Measures every matrix at each of `precisions`; the first failure in item order wins.
+  auto measure_all = [&](std::initializer_list<Precision> precisions) -> absl::Status {
+    const std::vector<Precision> ps(precisions);
+    std::vector<absl::Status> status(rows.size() * ps.size());
+    ForEachParallel(status.size(), ThreadsOrCpus(threads), [&](size_t item, size_t) {
+      status[item] = measure_one(item / ps.size(), ps[item % ps.size()]);
+    });
+    for (const absl::Status& s : status) {
+      if (!s.ok()) return s;
     }
-    TensorSensitivity row;
-    row.name = t.name;
-    row.index = restored.size();
-    row.forced_8bit = std::find(options.keep_8bit.begin(), options.keep_8bit.end(), t.name) !=
-                      options.keep_8bit.end();
-    restored.emplace_back();
-    for (Precision p : {Precision::kQ4, Precision::kQ8}) {
-      if (absl::Status s = measure_one(t, p, &row); !s.ok()) return s;
-    }
-    rows.push_back(row);
-  }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = measure_all({Precision::kQ4, Precision::kQ8}); !s.ok()) return s;
 
   const double budget = bits_per_weight * static_cast<double>(parameters) / 8.0;
   auto total_bytes = [&](Precision start) {
@@ -212,12 +231,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     uint64_t smallest = total_bytes(Precision::kQ4);
     if (can_coarsen) {
       planned += rows.size();
-      size_t i = 0;
-      for (const SourceTensor& t : model.tensors) {
-        if (t.shape.size() != 2) continue;
-        TensorSensitivity& row = rows[i++];
-        if (absl::Status s = measure_one(t, Precision::kQ4Coarse, &row); !s.ok()) return s;
-      }
+      if (absl::Status s = measure_all({Precision::kQ4Coarse}); !s.ok()) return s;
       smallest = total_bytes(Precision::kQ4Coarse);
     }
     if (static_cast<double>(smallest) > budget) {

@@ -103,13 +103,15 @@ struct TensorSensitivity {
 /// names in keep_8bit and the coarse ones in group_size_for. Fails when even the smallest
 /// file (plus the forced tensors) exceeds the budget; the message gives the minimum.
 /// `progress` (may be empty) is called after each measurement with the tensor's name, the
-/// measurements done and the number planned so far (the coarse ones are added when needed).
+/// measurements done and the number planned so far (the coarse ones are added when needed);
+/// calls are serialized but may come from any thread. The measurements run on `threads`
+/// threads (0: one per CPU); the result does not depend on it.
 using SensitivityProgressFn =
     std::function<void(const std::string& name, size_t done, size_t planned)>;
 absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceModel& model, const ConvertOptions& options,
     const std::vector<std::vector<int32_t>>& sequences, double bits_per_weight,
-    const SensitivityProgressFn& progress = {});
+    const SensitivityProgressFn& progress = {}, size_t threads = 0);
 
 /// The measurements and the choice as a table for the terminal, most sensitive first.
 std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows);

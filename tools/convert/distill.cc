@@ -7,7 +7,6 @@
 #include <cstring>
 #include <numeric>
 #include <random>
-#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +18,7 @@
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "sdk/runtime/tensor_names.h"
 #include "tools/convert/llama_float.h"
+#include "tools/convert/parallel.h"
 #include "tools/convert/quantize.h"
 
 namespace kite::convert {
@@ -136,21 +136,6 @@ const std::vector<float>* DataOf(const SourceModel* model, const std::string& na
     if (t.name == name && t.data.size() == elements) return &t.data;
   }
   return nullptr;
-}
-
-// Calls fn(item, worker) for every item in [0, n) on `workers` threads (worker 0 is the
-// caller); item i runs on worker i % workers.
-template <typename Fn>
-void ForEachParallel(size_t n, size_t workers, const Fn& fn) {
-  workers = std::max<size_t>(1, std::min(workers, n));
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) {
-    pool.emplace_back([&fn, n, w, workers] {
-      for (size_t i = w; i < n; i += workers) fn(i, w);
-    });
-  }
-  for (size_t i = 0; i < n; i += workers) fn(i, 0);
-  for (std::thread& t : pool) t.join();
 }
 
 }  // namespace
@@ -646,8 +631,7 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
 
   // One workspace per thread; results are gathered per item and summed in item order, so
   // the thread count does not change them.
-  const size_t threads =
-      options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads = ThreadsOrCpus(options.threads);
   std::vector<DistillModel::Workspace> workspaces;
   for (size_t w = 0; w < threads; ++w) workspaces.push_back(model->NewWorkspace());
   std::vector<absl::StatusOr<double>> item_kl;

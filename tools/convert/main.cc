@@ -261,7 +261,8 @@ int CompressAndWrite(CliOptions options, SourceModel* source, const TokenizerTab
                              [](const std::string& name, size_t done, size_t planned) {
                                std::fprintf(stderr, "  [%zu/%zu] %s\n", done, planned,
                                             name.c_str());
-                             });
+                             },
+                             options.threads);
     if (!chosen.ok()) return Fail(chosen.status());
     std::fputs(FormatSensitivities(*chosen).c_str(), stdout);
     options.convert.keep_8bit.clear();
