@@ -331,14 +331,19 @@ INSTANTIATE_TEST_SUITE_P(Layouts, DistillCodesTest,
                                            CodeLayout{"sparse24", false, false, true, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(DistillTest, CodeTrainingKeepsPrunedCodes) {
-  const SourceModel teacher = TinySource(7);
-  SourceModel pruned = teacher;
-  for (SourceTensor& t : pruned.tensors) {
+// `model` with every matrix but the embedding pruned 2:4 by magnitude.
+SourceModel PrunedTwoFour(SourceModel model) {
+  for (SourceTensor& t : model.tensors) {
     if (t.shape.size() == 2 && t.name != names::kTokEmbeddings) {
       Prune24(t.data.data(), t.shape[0], t.shape[1], nullptr);
     }
   }
+  return model;
+}
+
+TEST(DistillTest, CodeTrainingKeepsPrunedCodes) {
+  const SourceModel teacher = TinySource(7);
+  SourceModel pruned = PrunedTwoFour(teacher);
   ConvertOptions options;
   options.quant = QuantMode::kQ4;
   options.q4_asymmetric = false;
@@ -419,12 +424,7 @@ TEST(DistillTest, SparseTuningKeepsPrunedWeightsZero) {
 
 TEST(DistillTest, SourceWeightsRecoverPruningAndKeepTheMask) {
   const SourceModel teacher = TinySource(6);
-  SourceModel student = teacher;
-  for (SourceTensor& t : student.tensors) {
-    if (t.shape.size() == 2 && t.name != names::kTokEmbeddings) {
-      Prune24(t.data.data(), t.shape[0], t.shape[1], nullptr);
-    }
-  }
+  SourceModel student = PrunedTwoFour(teacher);
   const SourceModel pruned = student;
   DistillOptions d;
   d.steps = 40;
