@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 
 namespace kite {
 

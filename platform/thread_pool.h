@@ -13,7 +13,7 @@
 
 #include <cstddef>
 
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 
 namespace kite {
 

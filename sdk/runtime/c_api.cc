@@ -6,7 +6,7 @@
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/session.h"
 
 #if defined(KITE_SINGLE_THREADED)

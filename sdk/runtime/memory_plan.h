@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/runtime/model.h"
-#include "sdk/runtime/status.h"
+#include "sdk/runtime/loader/model.h"
+#include "sdk/base/status.h"
 
 namespace kite {
 

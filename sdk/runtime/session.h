@@ -10,9 +10,9 @@
 #include "platform/thread_pool.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/memory_plan.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/sampler.h"
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 #include "sdk/runtime/transformer.h"
 
 namespace kite {

@@ -8,7 +8,7 @@
 
 #include "platform/thread_pool.h"
 #include "sdk/kernels/dispatch.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 
 namespace kite {
 

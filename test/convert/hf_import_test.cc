@@ -20,7 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "kite/kite.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/common/json.h"

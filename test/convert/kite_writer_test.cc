@@ -17,8 +17,8 @@
 #include "flatbuffers/flatbuffers.h"
 #include "gtest/gtest.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/crc32c.h"
-#include "sdk/runtime/model.h"
+#include "sdk/format/crc32c.h"
+#include "sdk/runtime/loader/model.h"
 #include "sdk/schema/kite_generated.h"
 #include "tools/convert/convert_tensors.h"
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/pretokenizer.h"
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/pretokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/convert/gguf_model.h"
 #include "tools/convert/gguf_reader.h"
 

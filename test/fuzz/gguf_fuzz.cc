@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/convert/gguf_model.h"
 #include "tools/convert/gguf_reader.h"
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/common/json.h"
 #include "tools/convert/hf_tokenizer.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "sdk/runtime/crc32c.h"
+#include "sdk/format/crc32c.h"
 
 namespace {
 

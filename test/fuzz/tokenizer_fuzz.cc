@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/convert/llama2c_tokenizer.h"
 
 namespace {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "sdk/runtime/crc32c.h"
+#include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
 #include "test/common/json_lite.h"
 #include "test/common/test_paths.h"

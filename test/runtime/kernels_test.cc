@@ -10,7 +10,7 @@
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
-#include "sdk/runtime/crc32c.h"
+#include "sdk/format/crc32c.h"
 
 namespace k = kite::kernels;
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "platform/file_map.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "test/common/tool_run.h"
 #include "tools/convert/byte_level.h"
 #include "tools/convert/kite_writer.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sdk/kernels/fp16.h"
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/convert/gguf_model.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/convert/byte_level.h"

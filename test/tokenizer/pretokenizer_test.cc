@@ -1,7 +1,7 @@
 // The hand-written pre-tokenizers (sdk/runtime/pretokenizer.cc) against splits worked out
 // from the GPT-2, Llama 3 and Qwen2 regular expressions, the UTF-8 decoder and the Unicode
 // classes.
-#include "sdk/runtime/pretokenizer.h"
+#include "sdk/runtime/tokenizer/pretokenizer.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "platform/file_map.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "test/common/alloc_counter.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"

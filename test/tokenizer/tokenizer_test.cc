@@ -1,7 +1,7 @@
-// Runtime tokenizer (sdk/runtime/tokenizer.cc) against llama2.c's outputs for stories260K,
+// Runtime tokenizer (sdk/runtime/tokenizer/tokenizer.cc) against llama2.c's outputs for stories260K,
 // against Hugging Face's Llama 2 tokenizer on llama.cpp's oracle strings, and on
 // hand-built vocabularies that pin the merge rules.
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 

@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "platform/file_map.h"
 #include "sdk/runtime/memory_plan.h"
-#include "sdk/runtime/model.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/runtime/loader/model.h"
+#include "sdk/format/tensor_names.h"
 #include "sdk/schema/kite_generated.h"
 
 namespace kite::bench {

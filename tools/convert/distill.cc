@@ -16,7 +16,7 @@
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/tensor_names.h"
 #include "tools/convert/llama_float.h"
 #include "tools/convert/parallel.h"
 #include "tools/convert/quantize.h"

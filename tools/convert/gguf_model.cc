@@ -8,7 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "sdk/kernels/fp16.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/tensor_names.h"
 #include "tools/convert/byte_level.h"
 
 namespace kite::convert {

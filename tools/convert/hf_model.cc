@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/tensor_names.h"
 #include "tools/common/json.h"
 #include "tools/convert/safetensors_reader.h"
 

@@ -15,7 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "flatbuffers/flatbuffers.h"
-#include "sdk/runtime/crc32c.h"
+#include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
 
 namespace kite::convert {

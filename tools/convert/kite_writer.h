@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 #include "tools/convert/source_model.h"
 #include "tools/convert/tokenizer_tables.h"
 
@@ -15,7 +15,7 @@ namespace kite::convert {
 
 /// One tensor, already in its stored dtype and layout. Owns its bytes.
 struct KiteTensor {
-  std::string name;                 ///< see sdk/runtime/tensor_names.h
+  std::string name;                 ///< see sdk/format/tensor_names.h
   std::vector<uint64_t> shape;      ///< [rows, cols] or [n]
   DType dtype = DType::kF32;
   Layout layout = Layout::kRowMajor;

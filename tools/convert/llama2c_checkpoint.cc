@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/tensor_names.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "The llama2.c reader assumes a little-endian host (the files are little-endian)."

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sdk/runtime/model.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/runtime/loader/model.h"
+#include "sdk/format/tensor_names.h"
 
 namespace kite::convert {
 namespace {
@@ -105,7 +105,7 @@ void RmsNormBack(const Real* x, const Real* inv, const Real* weight, const Real*
 }
 
 // The head_dim / 2 inverse RoPE frequencies of `c`, computed in float exactly as the
-// runtime does (sdk/runtime/model.cc): theta^(-2i / head_dim), rescaled for Llama 3.
+// runtime does (sdk/runtime/loader/model.cc): theta^(-2i / head_dim), rescaled for Llama 3.
 std::vector<float> RopeInverseFrequencies(const SourceConfig& c) {
   std::vector<float> inv_freq(c.head_dim / 2);
   for (size_t i = 0; i < inv_freq.size(); ++i) {

@@ -30,7 +30,7 @@ class LinearCapture {
 };
 
 /// Non-owning pointers to every weight of a Llama model, row-major, with the shapes of
-/// sdk/runtime/tensor_names.h. `Real` is float for real use; double serves gradient checks.
+/// sdk/format/tensor_names.h. `Real` is float for real use; double serves gradient checks.
 template <typename Real>
 struct LlamaWeightsT {
   /// Pointers to one layer's weights.

@@ -1,5 +1,5 @@
 // A model as a checkpoint reader produces it: the architecture config and every weight as
-// an owned f32 tensor with a Kite tensor name (sdk/runtime/tensor_names.h). Readers of all
+// an owned f32 tensor with a Kite tensor name (sdk/format/tensor_names.h). Readers of all
 // input formats (llama2.c, later GGUF and Hugging Face) fill this; the converter consumes it.
 // Host tools only.
 #pragma once

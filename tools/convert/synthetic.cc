@@ -14,7 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/tensor_names.h"
 
 namespace kite::convert {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 namespace kite::convert {
 

@@ -14,8 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/model.h"
-#include "sdk/runtime/status.h"
+#include "sdk/runtime/loader/model.h"
+#include "sdk/base/status.h"
 #include "sdk/schema/kite_generated.h"
 
 namespace kite::inspect {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <mutex>
 
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 
 namespace kite::xnnpack {
 

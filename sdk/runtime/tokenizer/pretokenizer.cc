@@ -1,6 +1,6 @@
-#include "sdk/runtime/pretokenizer.h"
+#include "sdk/runtime/tokenizer/pretokenizer.h"
 
-#include "sdk/runtime/unicode_tables.h"
+#include "sdk/runtime/tokenizer/unicode_tables.h"
 
 namespace kite {
 namespace {

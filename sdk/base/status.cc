@@ -1,4 +1,4 @@
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 
 #include <cstdio>
 

@@ -1,8 +1,8 @@
-#include "sdk/runtime/tokenizer_bpe.h"
+#include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 
 #include <cstring>
 
-#include "sdk/runtime/pretokenizer.h"
+#include "sdk/runtime/tokenizer/pretokenizer.h"
 
 namespace kite {
 namespace {

@@ -10,14 +10,14 @@
 //           Face's Digits(individual_digits) + ByteLevel; llama.cpp's "smollm")
 //
 // \p{L} and \p{N} are the Unicode general categories L* and N*, \s the White_Space property
-// (sdk/runtime/unicode_tables.h). A byte that does not start valid UTF-8 counts as one
+// (sdk/runtime/tokenizer/unicode_tables.h). A byte that does not start valid UTF-8 counts as one
 // character of none of these classes.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 namespace kite {
 

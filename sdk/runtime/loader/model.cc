@@ -1,12 +1,12 @@
-#include "sdk/runtime/model.h"
+#include "sdk/runtime/loader/model.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <new>
 
-#include "sdk/runtime/crc32c.h"
-#include "sdk/runtime/tensor_names.h"
+#include "sdk/format/crc32c.h"
+#include "sdk/format/tensor_names.h"
 #if KITE_WITH_XNNPACK
 #include "sdk/backends/xnnpack/dense_linear.h"
 #endif

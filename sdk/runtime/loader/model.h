@@ -9,8 +9,8 @@
 #include "platform/file_map.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/chat.h"
-#include "sdk/runtime/status.h"
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/base/status.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 namespace kite {
 

@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/runtime/status.h"
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/base/status.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 namespace kite {
 

@@ -1,9 +1,9 @@
-#include "sdk/runtime/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 
 #include <cstdint>
 #include <cstring>
 
-#include "sdk/runtime/tokenizer_bpe.h"
+#include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 
 namespace kite {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/runtime/status.h"
+#include "sdk/base/status.h"
 
 namespace kite {
 
@@ -13,7 +13,7 @@ namespace kite {
 enum class TokenizerKind : uint8_t { kNone = 0, kScoreBpe = 1, kByteBpe = 2 };
 
 /// How byte-level BPE splits text before merging (values match kite.schema.PreTokenizer;
-/// see sdk/runtime/pretokenizer.h for the exact rules).
+/// see sdk/runtime/tokenizer/pretokenizer.h for the exact rules).
 enum class PreTokenizerKind : uint8_t {
   kNone = 0, kGpt2 = 1, kLlama3 = 2, kQwen2 = 3, kSmolLm = 4
 };

@@ -1,4 +1,4 @@
-#include "sdk/runtime/crc32c.h"
+#include "sdk/format/crc32c.h"
 
 namespace kite {
 namespace {
