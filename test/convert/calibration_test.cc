@@ -1,6 +1,6 @@
 // Calibration statistics, calibration text tokenization, whole-model pruning and the
 // mixed-precision choice, on hand-made inputs and on stories260K.
-#include "tools/convert/calibration.h"
+#include "tools/convert/compress/calibration.h"
 
 #include <cmath>
 #include <string>
@@ -9,10 +9,10 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "test/common/test_paths.h"
-#include "tools/convert/compress_model.h"
-#include "tools/convert/llama2c_checkpoint.h"
-#include "tools/convert/llama2c_tokenizer.h"
-#include "tools/convert/prune.h"
+#include "tools/convert/compress/compress_model.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
+#include "tools/convert/tokenizer/llama2c_tokenizer.h"
+#include "tools/convert/compress/prune.h"
 
 namespace kite::convert {
 namespace {

@@ -13,9 +13,9 @@
 #include "sdk/runtime/chat.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
-#include "tools/convert/chat_detect.h"
+#include "tools/convert/tokenizer/chat_detect.h"
 #include "tools/convert/cli_options.h"
-#include "tools/convert/tokenizer_tables.h"
+#include "tools/convert/tokenizer/tokenizer_tables.h"
 
 namespace kite {
 namespace {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tools/convert/input_files.h"
+#include "tools/convert/source/input_files.h"
 
 namespace kite::convert {
 namespace {

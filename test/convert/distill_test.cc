@@ -3,7 +3,7 @@
 // and writes values that the stored tensors then hold; training the codes (straight-through)
 // moves them, lowers the KL even when they train alone, stores exactly the trained codes, and
 // keeps the codes of pruned weights.
-#include "tools/convert/distill.h"
+#include "tools/convert/compress/distill.h"
 
 #include <gtest/gtest.h>
 
@@ -16,9 +16,9 @@
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "sdk/format/tensor_names.h"
-#include "tools/convert/convert_tensors.h"
-#include "tools/convert/llama_float.h"
-#include "tools/convert/prune.h"
+#include "tools/convert/write/convert_tensors.h"
+#include "tools/convert/compress/llama_float.h"
+#include "tools/convert/compress/prune.h"
 
 namespace kite::convert {
 namespace {

@@ -1,14 +1,14 @@
 // GPTQ: equal to round-to-nearest when the inputs are uncorrelated, lower output error
 // than it when they are correlated, and pruned weights kept at zero.
-#include "tools/convert/gptq.h"
+#include "tools/convert/compress/gptq.h"
 
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tools/convert/prune.h"
-#include "tools/convert/quantize.h"
+#include "tools/convert/compress/prune.h"
+#include "tools/convert/compress/quantize.h"
 
 namespace kite::convert {
 namespace {

@@ -24,11 +24,11 @@
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/common/json.h"
-#include "tools/convert/hf_config.h"
-#include "tools/convert/hf_model.h"
-#include "tools/convert/llama2c_checkpoint.h"
-#include "tools/convert/llama_float.h"
-#include "tools/convert/safetensors_reader.h"
+#include "tools/convert/source/hf_config.h"
+#include "tools/convert/source/hf_model.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
+#include "tools/convert/compress/llama_float.h"
+#include "tools/convert/source/safetensors_reader.h"
 
 namespace kite::convert {
 namespace {

@@ -1,7 +1,7 @@
 // .kite writer: the envelope (size prefix, identifier, KCRC record), the Verifier, alignment
 // of the data offset and of every extent, segment checksums, round-tripped metadata, and
 // that failures leave no file behind.
-#include "tools/convert/kite_writer.h"
+#include "tools/convert/write/kite_writer.h"
 
 #include <sys/stat.h>
 
@@ -20,7 +20,7 @@
 #include "sdk/format/crc32c.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/schema/kite_generated.h"
-#include "tools/convert/convert_tensors.h"
+#include "tools/convert/write/convert_tensors.h"
 
 namespace kite::convert {
 namespace {

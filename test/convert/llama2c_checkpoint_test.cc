@@ -1,6 +1,6 @@
 // llama2.c legacy checkpoint reader: the real stories260K.bin, a synthetic unshared-classifier
 // checkpoint, and malformed files.
-#include "tools/convert/llama2c_checkpoint.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
 
 #include <cstdio>
 #include <cstring>

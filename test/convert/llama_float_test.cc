@@ -1,6 +1,6 @@
 // The host float Llama forward reproduces llama2.c's goldens on stories260K, reports every
 // linear layer's input, and its backward pass agrees with central finite differences.
-#include "tools/convert/llama_float.h"
+#include "tools/convert/compress/llama_float.h"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 
 #include "test/common/json_lite.h"
 #include "test/common/test_paths.h"
-#include "tools/convert/llama2c_checkpoint.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
 
 namespace kite::convert {
 namespace {

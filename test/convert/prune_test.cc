@@ -1,6 +1,6 @@
 // Pruning: magnitude and Wanda scores, unstructured per row and 2:4, on hand-computed
 // matrices.
-#include "tools/convert/prune.h"
+#include "tools/convert/compress/prune.h"
 
 #include <cmath>
 #include <random>

@@ -1,5 +1,5 @@
 // Q4_G quantizer: hand-computed nibbles and scales, padding, error bounds.
-#include "tools/convert/quantize.h"
+#include "tools/convert/compress/quantize.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "sdk/kernels/fp16.h"
-#include "tools/convert/convert_tensors.h"
+#include "tools/convert/write/convert_tensors.h"
 
 namespace kite::convert {
 namespace {

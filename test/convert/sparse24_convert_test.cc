@@ -10,7 +10,7 @@
 
 #include "sdk/kernels/qd8-q4s24-gemm/pack.h"
 #include "tools/convert/cli_options.h"
-#include "tools/convert/convert_tensors.h"
+#include "tools/convert/write/convert_tensors.h"
 
 namespace {
 

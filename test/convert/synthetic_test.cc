@@ -1,7 +1,7 @@
 // kite-convert --synthetic: the named shapes (config only, nothing generated for the big
 // ones), --vocab, the tokenizer, determinism, the command line, and a synthetic model
 // converted by the binary, opened and run through the C API.
-#include "tools/convert/synthetic.h"
+#include "tools/convert/source/synthetic.h"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -13,8 +13,8 @@
 
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 #include "sdk/runtime/tokenizer/tokenizer.h"
-#include "tools/convert/gguf_model.h"
-#include "tools/convert/gguf_reader.h"
+#include "tools/convert/source/gguf_model.h"
+#include "tools/convert/source/gguf_reader.h"
 
 namespace {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
-#include "tools/convert/gguf_model.h"
-#include "tools/convert/gguf_reader.h"
+#include "tools/convert/source/gguf_model.h"
+#include "tools/convert/source/gguf_reader.h"
 
 namespace {
 

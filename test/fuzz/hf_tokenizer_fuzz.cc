@@ -10,7 +10,7 @@
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/common/json.h"
-#include "tools/convert/hf_tokenizer.h"
+#include "tools/convert/tokenizer/hf_tokenizer.h"
 
 namespace {
 

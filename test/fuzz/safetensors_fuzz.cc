@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/convert/safetensors_reader.h"
+#include "tools/convert/source/safetensors_reader.h"
 
 #define FUZZ_CHECK(cond)                                                              \
   do {                                                                                \

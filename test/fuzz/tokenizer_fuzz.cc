@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
-#include "tools/convert/llama2c_tokenizer.h"
+#include "tools/convert/tokenizer/llama2c_tokenizer.h"
 
 namespace {
 

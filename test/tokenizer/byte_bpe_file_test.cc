@@ -10,8 +10,8 @@
 #include "platform/file_map.h"
 #include "sdk/runtime/loader/model.h"
 #include "test/common/tool_run.h"
-#include "tools/convert/byte_level.h"
-#include "tools/convert/kite_writer.h"
+#include "tools/convert/tokenizer/byte_level.h"
+#include "tools/convert/write/kite_writer.h"
 
 namespace kite::convert {
 namespace {

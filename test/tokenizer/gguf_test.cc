@@ -1,4 +1,4 @@
-// GGUF reading (tools/convert/gguf_reader.cc) on the shared files and on hostile
+// GGUF reading (tools/convert/source/gguf_reader.cc) on the shared files and on hostile
 // hand-built ones, GGUF model import against the llama2.c checkpoint it was converted from,
 // and GGUF vocabularies as tokenizer tables.
 #include <gtest/gtest.h>
@@ -11,9 +11,9 @@
 #include "sdk/runtime/tokenizer/tokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
-#include "tools/convert/gguf_model.h"
-#include "tools/convert/gguf_reader.h"
-#include "tools/convert/llama2c_checkpoint.h"
+#include "tools/convert/source/gguf_model.h"
+#include "tools/convert/source/gguf_reader.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
 
 namespace kite::convert {
 namespace {

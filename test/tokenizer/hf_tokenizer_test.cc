@@ -1,7 +1,7 @@
-// Hugging Face tokenizer.json import (tools/convert/hf_tokenizer.cc): the real GPT-2 file
+// Hugging Face tokenizer.json import (tools/convert/tokenizer/hf_tokenizer.cc): the real GPT-2 file
 // against the GGUF vocabulary it was generated from, small hand-written files for each
 // supported flavour and for the errors, and the byte-level alphabet.
-#include "tools/convert/hf_tokenizer.h"
+#include "tools/convert/tokenizer/hf_tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -12,9 +12,9 @@
 #include "sdk/runtime/tokenizer/tokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
-#include "tools/convert/byte_level.h"
-#include "tools/convert/gguf_model.h"
-#include "tools/convert/gguf_reader.h"
+#include "tools/convert/tokenizer/byte_level.h"
+#include "tools/convert/source/gguf_model.h"
+#include "tools/convert/source/gguf_reader.h"
 
 namespace kite::convert {
 namespace {

@@ -1,5 +1,5 @@
 // The llama2.c tokenizer.bin reader and the derived tables (tools/convert).
-#include "tools/convert/llama2c_tokenizer.h"
+#include "tools/convert/tokenizer/llama2c_tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "test/common/json_lite.h"
-#include "tools/convert/tokenizer_tables.h"
+#include "tools/convert/tokenizer/tokenizer_tables.h"
 
 namespace kite::convert {
 namespace {

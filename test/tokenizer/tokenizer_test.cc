@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "test/common/json_lite.h"
-#include "tools/convert/llama2c_tokenizer.h"
-#include "tools/convert/tokenizer_tables.h"
+#include "tools/convert/tokenizer/llama2c_tokenizer.h"
+#include "tools/convert/tokenizer/tokenizer_tables.h"
 
 namespace kite {
 namespace {

@@ -7,9 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "tools/convert/chat_detect.h"
-#include "tools/convert/quantize.h"
-#include "tools/convert/synthetic.h"
+#include "tools/convert/tokenizer/chat_detect.h"
+#include "tools/convert/compress/quantize.h"
+#include "tools/convert/source/synthetic.h"
 
 namespace kite::convert {
 namespace {

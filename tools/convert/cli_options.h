@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "tools/convert/calibration.h"
-#include "tools/convert/distill.h"
-#include "tools/convert/compress_model.h"
-#include "tools/convert/convert_tensors.h"
+#include "tools/convert/compress/calibration.h"
+#include "tools/convert/compress/distill.h"
+#include "tools/convert/compress/compress_model.h"
+#include "tools/convert/write/convert_tensors.h"
 
 namespace kite::convert {
 

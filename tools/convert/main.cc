@@ -12,22 +12,22 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "tools/convert/calibration.h"
-#include "tools/convert/chat_detect.h"
+#include "tools/convert/compress/calibration.h"
+#include "tools/convert/tokenizer/chat_detect.h"
 #include "tools/convert/cli_options.h"
-#include "tools/convert/compress_model.h"
-#include "tools/convert/convert_tensors.h"
-#include "tools/convert/distill.h"
-#include "tools/convert/gguf_model.h"
-#include "tools/convert/gguf_reader.h"
-#include "tools/convert/hf_model.h"
-#include "tools/convert/hf_tokenizer.h"
-#include "tools/convert/input_files.h"
-#include "tools/convert/kite_writer.h"
-#include "tools/convert/llama2c_checkpoint.h"
-#include "tools/convert/llama2c_tokenizer.h"
-#include "tools/convert/report.h"
-#include "tools/convert/synthetic.h"
+#include "tools/convert/compress/compress_model.h"
+#include "tools/convert/write/convert_tensors.h"
+#include "tools/convert/compress/distill.h"
+#include "tools/convert/source/gguf_model.h"
+#include "tools/convert/source/gguf_reader.h"
+#include "tools/convert/source/hf_model.h"
+#include "tools/convert/tokenizer/hf_tokenizer.h"
+#include "tools/convert/source/input_files.h"
+#include "tools/convert/write/kite_writer.h"
+#include "tools/convert/source/llama2c_checkpoint.h"
+#include "tools/convert/tokenizer/llama2c_tokenizer.h"
+#include "tools/convert/write/report.h"
+#include "tools/convert/source/synthetic.h"
 
 #ifndef KITE_VERSION
 #define KITE_VERSION "0.0.0"
@@ -352,7 +352,7 @@ absl::Status PadVocabulary(uint32_t vocab_size, TokenizerTables* t) {
   return absl::OkStatus();
 }
 
-// kite-convert FOLDER: a Hugging Face model folder (see tools/convert/hf_model.h).
+// kite-convert FOLDER: a Hugging Face model folder (see tools/convert/source/hf_model.h).
 int RunHuggingFace(CliOptions options) {
   const std::string& folder = options.input;
   const std::string tokenizer_json = JoinPath(folder, "tokenizer.json");

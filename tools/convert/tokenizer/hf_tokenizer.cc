@@ -1,0 +1,483 @@
+#include "tools/convert/tokenizer/hf_tokenizer.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <unordered_map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "tools/convert/tokenizer/byte_level.h"
+
+namespace kite::convert {
+namespace {
+
+constexpr int64_t kMaxVocab = int64_t{1} << 22;
+// At or below llama2.c's no-merge floor (-1e10): pieces that no merge makes never merge.
+constexpr float kNeverMerges = -1e10f;
+constexpr char kMetaSpace[] = "\xE2\x96\x81";  // U+2581
+
+// The regexes of the Split pre-tokenizer, as tokenizer.json spells them.
+constexpr char kGpt2Regex[] =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr char kLlama3Regex[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3})"
+    R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr char kQwen2Regex[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
+    R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+std::string Join(const std::string& folder, const std::string& name) {
+  return folder.empty() || folder.back() == '/' ? folder + name : folder + "/" + name;
+}
+
+// The "type" of a JSON object, or "".
+std::string TypeOf(const json::Value* v) {
+  if (v == nullptr || !v->is_object()) return "";
+  const json::Value* t = v->Find("type");
+  return t != nullptr && t->is_string() ? t->str() : "";
+}
+
+bool BoolField(const json::Value& v, const char* key, bool fallback) {
+  const json::Value* f = v.Find(key);
+  return f != nullptr && f->is_bool() ? f->boolean() : fallback;
+}
+
+// A special-token entry of tokenizer_config.json: "<s>" or {"content": "<s>", ...}.
+std::string TokenContent(const json::Value* v) {
+  if (v == nullptr) return "";
+  if (v->is_string()) return v->str();
+  if (v->is_object()) {
+    const json::Value* c = v->Find("content");
+    if (c != nullptr && c->is_string()) return c->str();
+  }
+  return "";
+}
+
+// How the byte-level pre-tokenizer splits, from the pre_tokenizer object.
+absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std::string& where) {
+  const std::string type = TypeOf(&pre);
+  if (type == "ByteLevel") {
+    if (BoolField(pre, "add_prefix_space", false)) {
+      return absl::UnimplementedError(
+          absl::StrCat(where, ": pre_tokenizer ByteLevel with add_prefix_space is not supported"));
+    }
+    if (!BoolField(pre, "use_regex", true)) return PreTokenizerKind::kNone;
+    return PreTokenizerKind::kGpt2;
+  }
+  if (type == "Sequence") {
+    const json::Value* list = pre.Find("pretokenizers");
+    if (list == nullptr || !list->is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": pre_tokenizer Sequence has no list"));
+    }
+    PreTokenizerKind kind = PreTokenizerKind::kNone;
+    bool split_seen = false;
+    bool byte_level_seen = false;
+    bool digits_seen = false;
+    for (const json::Value& p : list->array()) {
+      const std::string t = TypeOf(&p);
+      if (t == "Digits" && !split_seen && !byte_level_seen && !digits_seen &&
+          BoolField(p, "individual_digits", false)) {
+        digits_seen = true;  // SmolLM: each digit alone, then the GPT-2 split
+      } else if (t == "Split" && !split_seen && !digits_seen) {
+        const json::Value* pattern = p.Find("pattern");
+        const json::Value* regex = pattern != nullptr ? pattern->Find("Regex") : nullptr;
+        const json::Value* b = p.Find("behavior");
+        if (regex == nullptr || !regex->is_string() || BoolField(p, "invert", false) ||
+            (b != nullptr && (!b->is_string() || b->str() != "Isolated"))) {
+          return absl::UnimplementedError(absl::StrCat(
+              where, ": only a Split pre-tokenizer with an isolated Regex pattern is supported"));
+        }
+        if (regex->str() == kGpt2Regex) {
+          kind = PreTokenizerKind::kGpt2;
+        } else if (regex->str() == kLlama3Regex) {
+          kind = PreTokenizerKind::kLlama3;
+        } else if (regex->str() == kQwen2Regex) {
+          kind = PreTokenizerKind::kQwen2;
+        } else {
+          return absl::UnimplementedError(absl::StrCat(
+              where, ": the Split regex is not one Kite implements (GPT-2, Llama 3, Qwen2): ",
+              regex->str()));
+        }
+        split_seen = true;
+      } else if (t == "ByteLevel" && !byte_level_seen) {
+        if (BoolField(p, "add_prefix_space", false)) {
+          return absl::UnimplementedError(absl::StrCat(
+              where, ": pre_tokenizer ByteLevel with add_prefix_space is not supported"));
+        }
+        if (BoolField(p, "use_regex", true)) {
+          if (split_seen) {
+            return absl::UnimplementedError(
+                absl::StrCat(where, ": a Split followed by a regex ByteLevel is not supported"));
+          }
+          kind = PreTokenizerKind::kGpt2;
+        }
+        byte_level_seen = true;
+      } else {
+        return absl::UnimplementedError(
+            absl::StrCat(where, ": pre-tokenizer '", t, "' in the Sequence is not supported"));
+      }
+    }
+    if (!byte_level_seen) {
+      return absl::UnimplementedError(
+          absl::StrCat(where, ": a pre_tokenizer Sequence without ByteLevel is not supported"));
+    }
+    if (digits_seen) {
+      if (kind != PreTokenizerKind::kGpt2) {
+        return absl::UnimplementedError(
+            absl::StrCat(where, ": Digits is only supported before a regex ByteLevel (SmolLM)"));
+      }
+      return PreTokenizerKind::kSmolLm;
+    }
+    return kind;
+  }
+  return absl::UnimplementedError(
+      absl::StrCat(where, ": pre_tokenizer '", type, "' is not supported for byte-level BPE"));
+}
+
+// True when the normalizer / pre_tokenizer spell spaces as U+2581 (SentencePiece style),
+// and whether a U+2581 is prepended to the text.
+bool IsMetaspaceStyle(const json::Value* normalizer, const json::Value* pre, bool* prepend) {
+  *prepend = false;
+  bool meta = false;
+  const auto visit_normalizer = [&](const json::Value& n) {
+    const std::string t = TypeOf(&n);
+    if (t == "Prepend") {
+      const json::Value* p = n.Find("prepend");
+      if (p != nullptr && p->is_string() && p->str() == kMetaSpace) *prepend = true;
+    } else if (t == "Replace") {
+      const json::Value* c = n.Find("content");
+      if (c != nullptr && c->is_string() && c->str() == kMetaSpace) meta = true;
+    }
+  };
+  if (TypeOf(normalizer) == "Sequence") {
+    const json::Value* list = normalizer->Find("normalizers");
+    if (list != nullptr) {
+      for (const json::Value& n : list->array()) visit_normalizer(n);
+    }
+  } else if (normalizer != nullptr && normalizer->is_object()) {
+    visit_normalizer(*normalizer);
+  }
+  if (TypeOf(pre) == "Metaspace") {
+    meta = true;
+    const json::Value* scheme = pre->Find("prepend_scheme");
+    if (scheme != nullptr && scheme->is_string()) {
+      *prepend = scheme->str() != "never";
+    } else {
+      *prepend = BoolField(*pre, "add_prefix_space", true);
+    }
+  }
+  return meta;
+}
+
+// Whether the post_processor adds BOS first (a TemplateProcessing whose "single" starts with
+// a special token).
+bool PostProcessorAddsBos(const json::Value* post, std::string* bos_content) {
+  if (post == nullptr || !post->is_object()) return false;
+  const std::string t = TypeOf(post);
+  if (t == "Sequence") {
+    const json::Value* list = post->Find("processors");
+    if (list == nullptr) return false;
+    for (const json::Value& p : list->array()) {
+      if (PostProcessorAddsBos(&p, bos_content)) return true;
+    }
+    return false;
+  }
+  if (t != "TemplateProcessing") return false;
+  const json::Value* single = post->Find("single");
+  if (single == nullptr || !single->is_array() || single->array().empty()) return false;
+  const json::Value* special = single->array()[0].Find("SpecialToken");
+  if (special == nullptr) return false;
+  const json::Value* id = special->Find("id");
+  if (id != nullptr && id->is_string()) *bos_content = id->str();
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
+                                                    const json::Value* config,
+                                                    const std::string& where) {
+  if (!doc.is_object()) return absl::InvalidArgumentError(absl::StrCat(where, ": not an object"));
+  const json::Value* model = doc.Find("model");
+  if (model == nullptr || !model->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": no \"model\" object"));
+  }
+  const std::string model_type = TypeOf(model);
+  if (model_type != "BPE") {
+    return absl::UnimplementedError(
+        absl::StrCat(where, ": model type '", model_type, "' is not supported (only BPE)"));
+  }
+  const json::Value* vocab = model->Find("vocab");
+  if (vocab == nullptr || !vocab->is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": model.vocab is not an object"));
+  }
+
+  // Every id, from the vocabulary and the added tokens.
+  std::vector<std::string> pieces;
+  std::vector<bool> filled;
+  std::vector<uint8_t> types;
+  const auto place = [&](const std::string& piece, const json::Value& id_value, uint8_t type,
+                         const char* what) -> absl::Status {
+    int64_t id = 0;
+    if (!id_value.GetInt64(&id) || id < 0 || id >= kMaxVocab) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": ", what, " '", piece, "' has an invalid id (0..", kMaxVocab - 1, ")"));
+    }
+    if (static_cast<size_t>(id) >= pieces.size()) {
+      pieces.resize(id + 1);
+      filled.resize(id + 1, false);
+      types.resize(id + 1, static_cast<uint8_t>(TokenKind::kUnused));
+    }
+    if (filled[id] && pieces[id] != piece) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: id %d is used by both '%s' and '%s'", where, id, pieces[id], piece));
+    }
+    pieces[id] = piece;
+    filled[id] = true;
+    types[id] = type;
+    return absl::OkStatus();
+  };
+  for (const auto& [piece, id] : vocab->object()) {
+    if (absl::Status s = place(piece, id, static_cast<uint8_t>(TokenKind::kNormal), "token");
+        !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<std::pair<std::string, int32_t>> special_tokens;
+  if (const json::Value* added = doc.Find("added_tokens"); added != nullptr && added->is_array()) {
+    for (const json::Value& a : added->array()) {
+      const json::Value* content = a.Find("content");
+      const json::Value* id = a.Find("id");
+      if (content == nullptr || !content->is_string() || id == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": an added_tokens entry lacks content or id"));
+      }
+      const bool special = BoolField(a, "special", false);
+      const uint8_t type =
+          static_cast<uint8_t>(special ? TokenKind::kControl : TokenKind::kUserDefined);
+      if (absl::Status s = place(content->str(), *id, type, "added token"); !s.ok()) return s;
+      int64_t v = 0;
+      id->GetInt64(&v);
+      special_tokens.emplace_back(content->str(), static_cast<int32_t>(v));
+    }
+  }
+  if (pieces.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": empty vocabulary"));
+  size_t holes = 0;
+  for (bool f : filled) holes += !f;
+  if (holes > 0) {
+    std::fprintf(stderr, "warning: %s: %zu ids have no token; they become unused pieces\n",
+                 where.c_str(), holes);
+  }
+
+  // Merges in rank order: "left right" or ["left", "right"].
+  std::vector<std::pair<std::string, std::string>> merges;
+  if (const json::Value* list = model->Find("merges"); list != nullptr) {
+    if (!list->is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": model.merges is not an array"));
+    }
+    merges.reserve(list->array().size());
+    for (size_t i = 0; i < list->array().size(); ++i) {
+      const json::Value& m = list->array()[i];
+      if (m.is_string()) {
+        const size_t space = m.str().find(' ', 1);
+        if (space == std::string::npos) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "%s: model.merges[%d] = \"%s\" is not \"left right\"", where, i, m.str()));
+        }
+        merges.emplace_back(m.str().substr(0, space), m.str().substr(space + 1));
+      } else if (m.is_array() && m.array().size() == 2 && m.array()[0].is_string() &&
+                 m.array()[1].is_string()) {
+        merges.emplace_back(m.array()[0].str(), m.array()[1].str());
+      } else {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s: model.merges[%d] is neither \"left right\" nor [left, right]", where, i));
+      }
+    }
+  }
+
+  // Special ids: tokenizer_config.json, else well-known spellings.
+  const auto id_of = [&](const std::string& content) -> int32_t {
+    if (content.empty()) return -1;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (filled[i] && pieces[i] == content) return static_cast<int32_t>(i);
+    }
+    return -1;
+  };
+  const auto first_of = [&](std::initializer_list<const char*> names) -> int32_t {
+    for (const char* n : names) {
+      const int32_t id = id_of(n);
+      if (id >= 0) return id;
+    }
+    return -1;
+  };
+  int32_t bos = -1, eos = -1, unk = -1;
+  bool add_bos_known = false, add_bos = false;
+  if (config != nullptr && config->is_object()) {
+    bos = id_of(TokenContent(config->Find("bos_token")));
+    eos = id_of(TokenContent(config->Find("eos_token")));
+    unk = id_of(TokenContent(config->Find("unk_token")));
+    if (const json::Value* a = config->Find("add_bos_token"); a != nullptr && a->is_bool()) {
+      add_bos_known = true;
+      add_bos = a->boolean();
+    }
+  }
+  if (bos < 0) bos = first_of({"<s>", "<|begin_of_text|>"});
+  if (eos < 0) eos = first_of({"</s>", "<|end_of_text|>", "<|endoftext|>"});
+  if (unk < 0) {
+    const json::Value* u = model->Find("unk_token");
+    unk = u != nullptr && u->is_string() ? id_of(u->str()) : -1;
+  }
+  std::string template_bos;
+  const bool post_adds_bos = PostProcessorAddsBos(doc.Find("post_processor"), &template_bos);
+  std::vector<int32_t> stop_ids;
+  if (eos >= 0) stop_ids.push_back(eos);
+  for (const char* name : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|eom_id|>"}) {
+    for (const auto& [content, id] : special_tokens) {
+      if (content == name && std::find(stop_ids.begin(), stop_ids.end(), id) == stop_ids.end()) {
+        stop_ids.push_back(id);
+      }
+    }
+  }
+
+  const json::Value* normalizer = doc.Find("normalizer");
+  const json::Value* pre = doc.Find("pre_tokenizer");
+  bool prepend = false;
+  const bool metaspace = IsMetaspaceStyle(normalizer, pre, &prepend);
+  const bool byte_fallback = BoolField(*model, "byte_fallback", false);
+
+  if (!metaspace && !byte_fallback) {
+    if (pre == nullptr || pre->is_null()) {
+      return absl::UnimplementedError(absl::StrCat(
+          where, ": no pre_tokenizer: neither byte-level nor SentencePiece-style BPE"));
+    }
+    if (TypeOf(normalizer) == "NFC") {
+      // Qwen2's files ask for NFC. Kite does not normalize: text is taken as given (like
+      // llama.cpp), which only matters for text that is not already NFC.
+      std::fprintf(stderr, "warning: %s: the NFC normalizer is not applied; pass NFC text\n",
+                   where.c_str());
+    } else if (normalizer != nullptr && !normalizer->is_null()) {
+      return absl::UnimplementedError(absl::StrCat(
+          where, ": a normalizer with byte-level BPE is not supported (", TypeOf(normalizer), ")"));
+    }
+    absl::StatusOr<PreTokenizerKind> kind = ByteLevelKind(*pre, where);
+    if (!kind.ok()) return kind.status();
+    ByteBpeSource src;
+    src.tokens = pieces;
+    src.types = types;
+    src.merges = std::move(merges);
+    src.pretokenizer = *kind;
+    src.ignore_merges = BoolField(*model, "ignore_merges", false);
+    src.bos_id = bos;
+    src.eos_id = eos;
+    src.unk_id = unk;
+    src.stop_ids = stop_ids;
+    src.add_bos = add_bos_known ? add_bos : post_adds_bos;
+    size_t dropped = 0;
+    absl::StatusOr<TokenizerTables> t = BuildByteBpeTables(src, &dropped);
+    if (!t.ok()) {
+      return absl::Status(t.status().code(), absl::StrCat(where, ": ", t.status().message()));
+    }
+    if (dropped > 0) {
+      std::fprintf(stderr,
+                   "warning: %s: %zu of %zu merges were dropped (a piece missing or special, "
+                   "or a repeated pair)\n",
+                   where.c_str(), dropped, src.merges.size());
+    }
+    return t;
+  }
+
+  // SentencePiece-style BPE.
+  TokenizerTables t;
+  t.kind = TokenizerKind::kScoreBpe;
+  t.pieces.resize(pieces.size());
+  t.types = types;
+  t.scores.assign(pieces.size(), kNeverMerges);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    std::string& p = t.pieces[i];
+    const std::string& src = pieces[i];
+    for (size_t k = 0; k < src.size();) {
+      if (src.compare(k, 3, kMetaSpace) == 0) {
+        p.push_back(' ');
+        k += 3;
+      } else {
+        p.push_back(src[k++]);
+      }
+    }
+    uint8_t byte = 0;
+    if (types[i] == static_cast<uint8_t>(TokenKind::kNormal) && ParseBytePiece(src, &byte)) {
+      t.types[i] = static_cast<uint8_t>(TokenKind::kByte);
+    }
+  }
+  if (unk >= 0) t.types[unk] = static_cast<uint8_t>(TokenKind::kUnknown);
+  std::unordered_map<std::string, int32_t> by_piece;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (filled[i]) by_piece.emplace(pieces[i], static_cast<int32_t>(i));
+  }
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto joined = by_piece.find(merges[rank].first + merges[rank].second);
+    if (joined == by_piece.end()) continue;
+    float& score = t.scores[joined->second];
+    score = std::max(score, -static_cast<float>(rank));
+  }
+  t.bos_id = bos;
+  t.eos_id = eos;
+  t.unk_id = unk;
+  t.stop_ids = stop_ids;
+  t.add_dummy_prefix = prepend;
+  t.add_bos = add_bos_known ? add_bos : true;
+  t.Finalize();
+  return t;
+}
+
+absl::Status LoadHfTokenizer(const std::string& folder, TokenizerTables* out) {
+  const std::string path = Join(folder, "tokenizer.json");
+  absl::StatusOr<json::Value> doc = json::ParseFile(path);
+  if (!doc.ok()) return doc.status();
+  const std::string config_path = Join(folder, "tokenizer_config.json");
+  absl::StatusOr<json::Value> config = json::Value();
+  if (IsFile(config_path)) {
+    config = json::ParseFile(config_path);
+    if (!config.ok()) return config.status();
+  }
+  absl::StatusOr<TokenizerTables> t = HfTokenizerFromJson(*doc, &*config, path);
+  if (!t.ok()) return t.status();
+  *out = *std::move(t);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TokenizerTables> LoadHfTokenizerFromPath(const std::string& path) {
+  TokenizerTables t;
+  if (IsDir(path)) {
+    if (!IsFile(Join(path, "tokenizer.json"))) {
+      return absl::NotFoundError(absl::StrCat(path, " has no tokenizer.json"));
+    }
+    if (absl::Status s = LoadHfTokenizer(path, &t); !s.ok()) return s;
+    return t;
+  }
+  absl::StatusOr<json::Value> doc = json::ParseFile(path);
+  if (!doc.ok()) return doc.status();
+  const size_t slash = path.rfind('/');
+  const std::string config_path =
+      (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+      "tokenizer_config.json";
+  absl::StatusOr<json::Value> config = json::Value();
+  if (IsFile(config_path)) {
+    config = json::ParseFile(config_path);
+    if (!config.ok()) return config.status();
+  }
+  return HfTokenizerFromJson(*doc, &*config, path);
+}
+
+}  // namespace kite::convert

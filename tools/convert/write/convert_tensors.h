@@ -1,0 +1,105 @@
+// Turns source f32 tensors into stored .kite tensors: f32 as is, or Q4_G for 2-D weights
+// (Q8_C for the ones kept at 8 bits; norm vectors always stay f32). Host tools only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tools/convert/write/kite_writer.h"
+#include "tools/convert/compress/quantize.h"
+#include "tools/convert/source/source_model.h"
+
+namespace kite::convert {
+
+class CalibrationStats;  // tools/convert/compress/calibration.h
+
+/// How weights are stored.
+enum class QuantMode {
+  kF32,  ///< every tensor f32
+  kQ4,   ///< 2-D weights Q4_G (Q4_ROW_GROUPS) or Q8_C (keep_8bit), vectors f32
+  kQ8,   ///< 2-D weights Q8_C (int8, one f32 scale per row), vectors f32
+};
+
+/// Tensors kept at 8 bits in q4 mode unless told otherwise: the token embedding (which is
+/// also the classifier when tied) and the output head, the most sensitive weights.
+inline const std::vector<std::string>& DefaultKeep8Bit() {
+  static const std::vector<std::string> names = {"tok_embeddings", "output"};
+  return names;
+}
+
+/// Short name of a mode as the command line spells it ("f32", "q4").
+const char* QuantModeName(QuantMode mode);
+
+/// Conversion settings.
+struct ConvertOptions {
+  QuantMode quant = QuantMode::kF32;
+  uint32_t group_size = 32;  ///< Q4_G group size (32, 64 or 128); ignored for f32
+  /// q4 mode: asymmetric groups (f16 scale + f16 min, 5 bits/weight) when true; scale
+  /// only (4.5 bits/weight) when false.
+  bool q4_asymmetric = true;
+  /// q4 mode, symmetric groups: how each group's scale is chosen.
+  ScaleRule q4_scale_rule = ScaleRule::kSearch;
+  /// q4 mode with group_size 32: store the kernels' packed layout Q4_R16_G32 (blocks of 16
+  /// rows, scales and offsets beside their nibbles) when true; the plain row-group layout
+  /// (Q4_ROW_GROUPS, read by the reference kernels only) when false. Other group sizes
+  /// always use row groups.
+  bool q4_packed = true;
+  /// q4 mode, packed, symmetric groups: store the offset-free Q4_R16_G32_S (4.5 bits/weight)
+  /// instead of Q4_R16_G32 with o = -8 d (5 bits/weight). Off by default until every
+  /// reader of packed tensors in the tools (distillation) supports it.
+  bool q4_offset_free = false;
+  /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
+  std::vector<std::string> keep_8bit = DefaultKeep8Bit();
+  /// q4 mode: (tensor name, group size) pairs overriding `group_size` for those tensors
+  /// (--bpw picks coarser groups for the least sensitive ones).
+  std::vector<std::pair<std::string, uint32_t>> group_size_for;
+  /// q4 mode: per-layer input statistics from calibration (not owned; must outlive the
+  /// conversion), or null. When set and `gptq` is true, every Q4_G matrix that has
+  /// statistics, except the token embedding, is quantized with GPTQ (gptq.h).
+  const CalibrationStats* calibration = nullptr;
+  bool gptq = true;  ///< see `calibration`
+  /// GPTQ: weights that are exactly 0 are pruned ones and stay at the group's value
+  /// nearest 0 (set after pruning; see GptqOptions::keep_zeros).
+  bool gptq_keep_zeros = false;
+  bool gptq_act_order = false;  ///< GPTQ: see GptqOptions::act_order
+  /// q4 mode: store the layers' weight matrices (IsPrunableWeight, not in keep_8bit) as 2:4
+  /// sparse Q4_G_S24 (layout Q4S24_R16_G64, its own group of 64; 3.25 bits/weight). A matrix
+  /// that is not 2:4 sparse yet is pruned to 2:4 first: by |W| * ||X_j|| when `calibration`
+  /// has its statistics (Wanda), else by |W|. Its kept values are quantized symmetric
+  /// 4-bit with a searched scale per row and 64 columns (sdk/kernels/qd8-q4s24-gemm/pack.h).
+  bool sparse_24 = false;
+};
+
+/// Receives progress while tensors convert. Default methods do nothing.
+class ConvertProgress {
+ public:
+  virtual ~ConvertProgress() = default;
+  /// Tensor `index` (0-based) of `total` starts; it will be stored as `dtype`.
+  virtual void Begin(size_t index, size_t total, const SourceTensor& source, DType dtype) {}
+  /// Tensor `index` of `total` is done.
+  virtual void End(size_t index, size_t total, const KiteTensor& stored) {}
+};
+
+/// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C in q8
+/// mode and for names in keep_8bit, Q4_G_S24 for the layers' matrices with sparse_24, else
+/// Q4_G.
+DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
+
+/// Converts one tensor, filling quant_rel_rms_error (0 for f32). Fails on a non-finite
+/// value or an unsupported shape; the error names the tensor. `restored`, when not null,
+/// receives the values the stored tensor holds, as f32 (the source values for f32).
+absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source, const ConvertOptions& options,
+                                         std::vector<float>* restored = nullptr);
+
+/// Converts every tensor of `source` in order, reporting to `progress` (may be null). Each
+/// source tensor's data is released once converted, so peak memory stays near one copy of
+/// the model; `source->tensors` keep their names and shapes.
+absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
+                                                       const ConvertOptions& options,
+                                                       ConvertProgress* progress);
+
+}  // namespace kite::convert

@@ -1,0 +1,426 @@
+#include "tools/convert/write/kite_writer.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "flatbuffers/flatbuffers.h"
+#include "sdk/format/crc32c.h"
+#include "sdk/schema/kite_generated.h"
+
+namespace kite::convert {
+namespace {
+
+namespace fb = ::kite::schema;
+
+uint64_t RoundUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+// Where one tensor's extents land inside its segment.
+struct Placement {
+  uint32_t segment = 0;
+  uint64_t data_offset = 0;
+  uint64_t scales_offset = 0;  // valid when the tensor has scales
+  uint64_t mins_offset = 0;    // valid when the tensor has mins
+};
+
+// One segment: its tensors (indices into KiteModel::tensors, in write order), padded size
+// and checksum. `offset` is absolute and depends on the file's data offset.
+struct SegmentPlan {
+  std::vector<size_t> tensors;
+  uint64_t size = 0;
+  uint32_t crc = 0;
+  uint64_t offset = 0;
+};
+
+// Feeds the bytes of a segment, padding included, to `sink` in file order.
+void VisitSegment(const KiteModel& model, const SegmentPlan& seg,
+                  const std::vector<Placement>& placements,
+                  const std::function<void(const void*, size_t)>& sink) {
+  static const uint8_t kZeros[kTensorAlignment] = {};
+  uint64_t pos = 0;
+  auto pad_to = [&](uint64_t target) {
+    while (pos < target) {
+      const uint64_t n = target - pos < kTensorAlignment ? target - pos : kTensorAlignment;
+      sink(kZeros, static_cast<size_t>(n));
+      pos += n;
+    }
+  };
+  for (size_t i : seg.tensors) {
+    const KiteTensor& t = model.tensors[i];
+    pad_to(placements[i].data_offset);
+    sink(t.data.data(), t.data.size());
+    pos += t.data.size();
+    if (!t.scales.empty()) {
+      pad_to(placements[i].scales_offset);
+      sink(t.scales.data(), t.scales.size());
+      pos += t.scales.size();
+    }
+    if (!t.mins.empty()) {
+      pad_to(placements[i].mins_offset);
+      sink(t.mins.data(), t.mins.size());
+      pos += t.mins.size();
+    }
+  }
+  pad_to(seg.size);
+}
+
+fb::DType ToSchema(DType d) { return static_cast<fb::DType>(d); }
+fb::Layout ToSchema(Layout l) { return static_cast<fb::Layout>(l); }
+
+absl::Status ValidateTokenizer(const TokenizerTables& tok, uint32_t vocab_size) {
+  const size_t n = tok.pieces.size();
+  if (n != vocab_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "tokenizer has %d pieces but the model's vocab_size is %d", n, vocab_size));
+  }
+  if (tok.scores.size() != n || tok.types.size() != n || tok.piece_offsets.size() != n + 1 ||
+      tok.sorted_ids.size() != n || (!tok.byte_ids.empty() && tok.byte_ids.size() != 256)) {
+    return absl::InvalidArgumentError(
+        "tokenizer tables are inconsistent (was TokenizerTables::Finalize() called?)");
+  }
+  return absl::OkStatus();
+}
+
+// Builds the size-prefixed FlatBuffer for the given layout.
+void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segments,
+                   const std::vector<Placement>& placements, uint64_t data_offset,
+                   uint64_t file_size, flatbuffers::FlatBufferBuilder* fbb) {
+  fbb->Clear();
+  const SourceConfig& c = model.config;
+  auto config = fb::CreateConfigDirect(
+      *fbb, c.architecture.c_str(), c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
+      c.head_dim, c.vocab_size, c.max_seq_len, c.rope_theta, c.norm_eps,
+      fb::RopeStyle::INTERLEAVED, fb::Activation::SILU, c.tied_embeddings, c.attention_bias,
+      c.rope_scaling == SourceConfig::RopeScaling::kLlama3 ? fb::RopeScaling::LLAMA3
+                                                           : fb::RopeScaling::NONE,
+      c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
+      c.rope_original_max_seq_len);
+
+  flatbuffers::Offset<fb::Tokenizer> tokenizer = 0;
+  if (model.tokenizer != nullptr) {
+    const TokenizerTables& t = *model.tokenizer;
+    auto pieces = fbb->CreateVector(reinterpret_cast<const uint8_t*>(t.blob.data()), t.blob.size());
+    auto offsets = fbb->CreateVector(t.piece_offsets);
+    auto scores = fbb->CreateVector(t.scores);
+    std::vector<fb::TokenType> types(t.types.size());
+    for (size_t i = 0; i < t.types.size(); ++i) types[i] = static_cast<fb::TokenType>(t.types[i]);
+    auto types_vec = fbb->CreateVector(types);
+    auto sorted = fbb->CreateVector(t.sorted_ids);
+    auto byte_ids = fbb->CreateVector(t.byte_ids);
+    auto stop_ids = fbb->CreateVector(t.stop_ids);
+    std::vector<fb::BpeMerge> merges;
+    merges.reserve(t.merges.size());
+    for (const BpeMerge& m : t.merges) merges.emplace_back(m.left, m.right, m.rank, m.result);
+    auto merges_vec = merges.empty() ? 0 : fbb->CreateVectorOfStructs(merges);
+    tokenizer = fb::CreateTokenizer(*fbb, static_cast<fb::TokenizerType>(t.kind), pieces, offsets,
+                                    scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
+                                    t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
+                                    merges_vec, static_cast<fb::PreTokenizer>(t.pretokenizer),
+                                    t.ignore_merges, t.add_bos);
+  }
+
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  tensors.reserve(model.tensors.size());
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const KiteTensor& t = model.tensors[i];
+    const Placement& p = placements[i];
+    const fb::Extent data(p.segment, p.data_offset, t.data.size());
+    const fb::Extent scales(p.segment, p.scales_offset, t.scales.size());
+    const fb::Extent mins(p.segment, p.mins_offset, t.mins.size());
+    tensors.push_back(fb::CreateTensorDirect(*fbb, t.name.c_str(), &t.shape, ToSchema(t.dtype),
+                                             ToSchema(t.layout), t.group_size, &data,
+                                             t.scales.empty() ? nullptr : &scales,
+                                             t.quant_rel_rms_error,
+                                             t.mins.empty() ? nullptr : &mins));
+  }
+  std::vector<flatbuffers::Offset<fb::Segment>> segs;
+  segs.reserve(segments.size());
+  for (const SegmentPlan& s : segments) {
+    segs.push_back(fb::CreateSegment(*fbb, data_offset + s.offset, s.size, s.crc));
+  }
+  const KiteProvenance& pv = model.provenance;
+  auto provenance = fb::CreateProvenanceDirect(*fbb, pv.source.c_str(), pv.source_format.c_str(),
+                                               pv.converter_version.c_str(), pv.options.c_str());
+  auto root = fb::CreateModelDirect(*fbb, kFormatVersion, config, tokenizer, &tensors, &segs,
+                                    data_offset, file_size, provenance, model.vocab_only,
+                                    model.chat_template.empty() ? nullptr
+                                                                : model.chat_template.c_str(),
+                                    static_cast<fb::ChatFormat>(model.chat_format));
+  fb::FinishSizePrefixedModelBuffer(*fbb, root);
+}
+
+// A file being written at `tmp_path`, removed on destruction unless Commit() succeeded.
+class PendingFile {
+ public:
+  PendingFile(std::string tmp_path, std::string final_path)
+      : tmp_(std::move(tmp_path)), final_(std::move(final_path)) {}
+  ~PendingFile() {
+    if (file_ != nullptr) std::fclose(file_);
+    if (!committed_) std::remove(tmp_.c_str());
+  }
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+
+  absl::Status Open() {
+    file_ = std::fopen(tmp_.c_str(), "wb");
+    if (file_ == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat(tmp_, ": cannot create"));
+    // With a 2 MiB buffer, stdio writes whole 2 MiB blocks at 2 MiB-aligned offsets, so the
+    // page cache can hold the new file in 2 MiB folios, which the runtime's mapping then
+    // maps with huge pages (far fewer TLB misses while decode streams the weights).
+    // (glibc ignores the size unless it is given the buffer.)
+    buffer_.reset(new char[kWriteBlock]);
+    setvbuf(file_, buffer_.get(), _IOFBF, kWriteBlock);
+    return absl::OkStatus();
+  }
+  // Appends bytes; errors are sticky and reported by Commit().
+  void Write(const void* data, size_t size) {
+    if (size == 0 || !ok_) return;
+    if (std::fwrite(data, 1, size, file_) != size) SetError();
+    written_ += size;
+  }
+  uint64_t written() const { return written_; }
+
+  // Flushes, syncs and closes the temporary file, then renames it to the final path.
+  absl::Status Commit() {
+    if (ok_ && std::fflush(file_) != 0) SetError();
+    if (ok_ && fsync(fileno(file_)) != 0) SetError();
+    const int close_rc = std::fclose(file_);
+    file_ = nullptr;
+    if (ok_ && close_rc != 0) SetError();
+    if (!ok_) return absl::ErrnoToStatus(errno_, absl::StrCat(tmp_, ": write failed"));
+    if (std::rename(tmp_.c_str(), final_.c_str()) != 0) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("cannot rename ", tmp_, " to ", final_));
+    }
+    committed_ = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  void SetError() {
+    ok_ = false;
+    errno_ = errno;
+  }
+
+  static constexpr size_t kWriteBlock = size_t{2} << 20;
+
+  std::string tmp_;
+  std::string final_;
+  std::FILE* file_ = nullptr;
+  std::unique_ptr<char[]> buffer_;  // stdio's buffer: file_ is closed before it is freed
+  bool ok_ = true;
+  int errno_ = 0;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<uint32_t> SegmentForTensor(const std::string& name, uint32_t n_layers) {
+  constexpr absl::string_view kPrefix = "layers.";
+  const absl::string_view n(name);
+  if (n.substr(0, kPrefix.size()) != kPrefix) return 0u;
+  const absl::string_view rest = n.substr(kPrefix.size());
+  const size_t dot = rest.find('.');
+  uint32_t layer = 0;
+  if (dot == absl::string_view::npos || dot == 0 || dot + 1 == rest.size() ||
+      !absl::SimpleAtoi(rest.substr(0, dot), &layer)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor \"", name, "\": expected a name of the form layers.<i>.<suffix>"));
+  }
+  if (layer >= n_layers) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "tensor \"%s\": layer %d is out of range (the model has %d layers)", name, layer,
+        n_layers));
+  }
+  return layer + 1;
+}
+
+absl::Status ValidateKiteTensor(const KiteTensor& t) {
+  auto fail = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor \"", t.name, "\": ", what));
+  };
+  if (t.name.empty()) return absl::InvalidArgumentError("a tensor has an empty name");
+  if (t.shape.empty() || t.shape.size() > 2) return fail("shape must have 1 or 2 dimensions");
+  const uint64_t rows = t.shape.size() == 2 ? t.shape[0] : 1;
+  const uint64_t cols = t.shape.back();
+  if (rows == 0 || cols == 0 || rows > (1ull << 32) || cols > (1ull << 32)) {
+    return fail("shape dimensions must be in 1..2^32");
+  }
+  switch (t.dtype) {
+    case DType::kF32:
+    case DType::kF16: {
+      const uint64_t expected = rows * cols * (t.dtype == DType::kF32 ? 4 : 2);
+      if (t.layout != Layout::kRowMajor) return fail("F32/F16 tensors must be ROW_MAJOR");
+      if (t.data.size() != expected || !t.scales.empty() || !t.mins.empty()) {
+        return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales)",
+                                    t.data.size(), expected));
+      }
+      return absl::OkStatus();
+    }
+    case DType::kQ4G: {
+      if (t.layout == Layout::kQ4R16G32) {
+        if (t.group_size != 32) return fail("Q4_R16_G32 tensors need group size 32");
+        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 320;
+        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                      t.data.size(), bytes));
+        }
+        return absl::OkStatus();
+      }
+      if (t.layout == Layout::kQ4R16G32S) {
+        if (t.group_size != 32) return fail("Q4_R16_G32_S tensors need group size 32");
+        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 288;
+        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                      t.data.size(), bytes));
+        }
+        return absl::OkStatus();
+      }
+      if (t.layout != Layout::kQ4RowGroups) {
+        return fail("Q4_G tensors must be Q4_ROW_GROUPS, Q4_R16_G32 or Q4_R16_G32_S");
+      }
+      if (t.group_size == 0 || t.group_size % 2 != 0) return fail("group size must be even");
+      const uint64_t groups = (cols + t.group_size - 1) / t.group_size;
+      const uint64_t data = rows * groups * t.group_size / 2;
+      const uint64_t scales = rows * groups * 2;
+      if (t.data.size() != data || t.scales.size() != scales) {
+        return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
+                                    t.scales.size(), data, scales));
+      }
+      if (!t.mins.empty() && t.mins.size() != scales) {
+        return fail(absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales));
+      }
+      return absl::OkStatus();
+    }
+    case DType::kQ4GS24: {
+      if (t.layout != Layout::kQ4S24R16G64) return fail("Q4_G_S24 tensors must be Q4S24_R16_G64");
+      if (t.group_size != 64) return fail("Q4S24_R16_G64 tensors need group size 64");
+      if (t.shape.size() != 2) return fail("Q4_G_S24 tensors must be matrices");
+      const uint64_t bytes = (rows + 15) / 16 * ((cols + 63) / 64) * 416;
+      if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
+        return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
+                                    t.data.size(), bytes));
+      }
+      return absl::OkStatus();
+    }
+    case DType::kQ8C: {
+      if (t.layout != Layout::kRowMajor) return fail("Q8_C tensors must be ROW_MAJOR");
+      if (!t.mins.empty()) return fail("Q8_C tensors have no mins");
+      if (t.data.size() != rows * cols || t.scales.size() != rows * 4) {
+        return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
+                                    t.scales.size(), rows * cols, rows * 4));
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return fail(absl::StrFormat("dtype %d is not supported by the writer",
+                                  static_cast<int>(t.dtype)));
+  }
+}
+
+absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std::string& path) {
+  // Assign tensors to segments and place their extents.
+  if (model.vocab_only && (model.tokenizer == nullptr || !model.tensors.empty())) {
+    return absl::InvalidArgumentError("a vocabulary-only file needs a tokenizer and no tensors");
+  }
+  std::vector<SegmentPlan> segments(model.vocab_only ? 0 : 1 + model.config.n_layers);
+  std::vector<Placement> placements(model.tensors.size());
+  std::set<std::string> seen;
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const KiteTensor& t = model.tensors[i];
+    if (absl::Status s = ValidateKiteTensor(t); !s.ok()) return s;
+    if (!seen.insert(t.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("duplicate tensor \"", t.name, "\""));
+    }
+    absl::StatusOr<uint32_t> seg = SegmentForTensor(t.name, model.config.n_layers);
+    if (!seg.ok()) return seg.status();
+    segments[*seg].tensors.push_back(i);
+  }
+  if (model.tokenizer != nullptr) {
+    if (absl::Status s = ValidateTokenizer(*model.tokenizer, model.config.vocab_size); !s.ok()) {
+      return s;
+    }
+  }
+  uint64_t relative = 0;  // segment offsets relative to the data offset
+  for (uint32_t s = 0; s < segments.size(); ++s) {
+    SegmentPlan& seg = segments[s];
+    seg.offset = relative;
+    uint64_t pos = 0;
+    for (size_t i : seg.tensors) {
+      const KiteTensor& t = model.tensors[i];
+      placements[i].segment = s;
+      placements[i].data_offset = RoundUp(pos, kTensorAlignment);
+      pos = placements[i].data_offset + t.data.size();
+      if (!t.scales.empty()) {
+        placements[i].scales_offset = RoundUp(pos, kTensorAlignment);
+        pos = placements[i].scales_offset + t.scales.size();
+      }
+      if (!t.mins.empty()) {
+        placements[i].mins_offset = RoundUp(pos, kTensorAlignment);
+        pos = placements[i].mins_offset + t.mins.size();
+      }
+    }
+    seg.size = RoundUp(pos, kTensorAlignment);
+    relative += seg.size;
+    uint32_t crc = 0;
+    VisitSegment(model, seg, placements,
+                 [&crc](const void* p, size_t n) { crc = Crc32c(p, n, crc); });
+    seg.crc = crc;
+  }
+
+  // The metadata holds the data offset, which depends on the metadata size. Every such
+  // field is a fixed-size scalar that is never 0, so a rebuild keeps the size and this
+  // settles on the second pass at the latest.
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  uint64_t data_offset = kDataAlignment;
+  uint64_t metadata_end = 0;
+  for (int pass = 0;; ++pass) {
+    BuildMetadata(model, segments, placements, data_offset, data_offset + relative, &fbb);
+    metadata_end = RoundUp(fbb.GetSize(), 8) + 8;
+    const uint64_t needed = RoundUp(metadata_end, kDataAlignment);
+    if (needed <= data_offset) break;
+    if (pass >= 3) return absl::InternalError("metadata layout did not converge");
+    data_offset = needed;
+  }
+  const uint64_t file_size = data_offset + relative;
+
+  PendingFile out(path + ".tmp", path);
+  if (absl::Status s = out.Open(); !s.ok()) return s;
+  out.Write(fbb.GetBufferPointer(), fbb.GetSize());
+  const uint8_t zeros[8] = {};
+  out.Write(zeros, RoundUp(fbb.GetSize(), 8) - fbb.GetSize());
+  const uint32_t meta_crc = Crc32c(fbb.GetBufferPointer(), fbb.GetSize());
+  uint8_t record[8];
+  std::memcpy(record, kChecksumMagic, 4);
+  for (int b = 0; b < 4; ++b) record[4 + b] = static_cast<uint8_t>(meta_crc >> (8 * b));
+  out.Write(record, sizeof(record));
+  std::vector<uint8_t> gap(data_offset - metadata_end, 0);
+  out.Write(gap.data(), gap.size());
+  for (const SegmentPlan& seg : segments) {
+    VisitSegment(model, seg, placements, [&out](const void* p, size_t n) { out.Write(p, n); });
+  }
+  if (out.written() != file_size) {
+    return absl::InternalError(absl::StrFormat("wrote %d bytes, planned %d", out.written(),
+                                               file_size));
+  }
+  if (absl::Status s = out.Commit(); !s.ok()) return s;
+
+  KiteFileSummary summary;
+  summary.metadata_bytes = fbb.GetSize();
+  summary.data_offset = data_offset;
+  summary.file_size = file_size;
+  summary.segments = static_cast<uint32_t>(segments.size());
+  return summary;
+}
+
+}  // namespace kite::convert
