@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config curl ca-certificates
+  build-essential cmake ninja-build pkg-config curl ca-certificates python3
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev
   libabsl-dev
