@@ -201,7 +201,8 @@ TEST(CliOptions, Target) {
   ASSERT_TRUE(eq.ok()) << eq.status();
   EXPECT_EQ(eq->target, "aarch64-dotprod");
   const std::string bad = UsageError({"in.bin", "-o", "x", "--target", "riscv"});
-  EXPECT_NE(bad.find("unknown --target 'riscv'"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("--target must be x86-avx2, "), std::string::npos) << bad;
+  EXPECT_NE(bad.find("not 'riscv'"), std::string::npos) << bad;
   for (const char* name : {"x86-avx2", "x86-avx512", "aarch64-i8mm", "armv7", "generic"}) {
     EXPECT_NE(bad.find(name), std::string::npos) << name << " missing from: " << bad;
   }
@@ -278,11 +279,11 @@ TEST(CliOptions, CalibrationPruningAndBudgetErrors) {
   };
   EXPECT_NE(with({"--prune", "wanda", "--sparsity", "0.5"}).find("--calib"), std::string::npos);
   EXPECT_NE(with({"--prune", "2:4-wanda"}).find("--calib"), std::string::npos);
-  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "1.5"}).find("0 < S < 1"),
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "1.5"}).find("must be a number in (0, 1)"),
             std::string::npos);
-  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "0"}).find("0 < S < 1"),
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "0"}).find("must be a number in (0, 1)"),
             std::string::npos);
-  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "nan"}).find("0 < S < 1"),
+  EXPECT_NE(with({"--prune", "magnitude", "--sparsity", "nan"}).find("must be a number in (0, 1)"),
             std::string::npos);
   EXPECT_NE(with({"--prune", "magnitude"}).find("needs --sparsity"), std::string::npos);
   EXPECT_NE(with({"--sparsity", "0.5"}).find("needs --prune"), std::string::npos);

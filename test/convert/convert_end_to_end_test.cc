@@ -231,8 +231,20 @@ TEST(ConvertEndToEnd, UsageErrorsExitWithTwo) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(Contains(r.out, "--group-size")) << r.out;
 
+  EXPECT_TRUE(Contains(r.out, "rename it over the old one")) << r.out;
+
   EXPECT_EQ(Inspect({}).exit_code, 2);
-  EXPECT_EQ(Inspect({"a.kite", "--frob"}).exit_code, 2);
+  r = Inspect({"a.kite", "--frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unknown option '--frob'")) << r.err;
+  r = Inspect({"a.kite", "b.kite"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "give exactly one FILE")) << r.err;
+  r = Inspect({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.out, "--verify")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "renaming")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "SIGBUS")) << r.out;
 }
 
 TEST(ConvertEndToEnd, FailuresExitWithOneAndWriteNothing) {

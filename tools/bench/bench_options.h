@@ -15,7 +15,8 @@ struct BenchOptions {
   std::string model;         ///< -m / --model: the .kite file (required)
   uint32_t prompt = 128;     ///< -p: prompt tokens fed in one prefill call (>= 1)
   uint32_t generate = 64;    ///< -n: single-token decode steps after the prompt (>= 1)
-  uint32_t threads = 2;      ///< -t: session threads (>= 1)
+  /// -t: session threads (1..1024; Run() caps it at the online CPUs, with a warning)
+  uint32_t threads = 2;
   uint32_t batch = 64;       ///< -b: prefill chunk, kite_session_options.prefill_chunk (>= 1)
   uint32_t repetitions = 5;  ///< -r: measured runs (>= 1)
   uint32_t warmup = 1;       ///< --warmup: unmeasured runs before them (>= 0)
