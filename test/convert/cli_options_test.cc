@@ -181,6 +181,17 @@ TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"a.bin", "b.bin", "-o", "x"}).find("more than one input"),
             std::string::npos);
   EXPECT_NE(UsageError({"in.bin", "--output=", "x"}).find("non-empty"), std::string::npos);
+  // The shared parser's conventions (tools/common/flags.h).
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--qaunt", "q4"}).find("did you mean '--quant'?"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--distill=on"}).find("--distill takes no value"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--seed", "-1", "--synthetic", "stories260k"})
+                .find("--seed must be an integer >= 0, not '-1'"),
+            std::string::npos);
+  auto dashed = ParseCommandLine({"-o", "x.kite", "--", "-model.bin"});
+  ASSERT_TRUE(dashed.ok()) << dashed.status();
+  EXPECT_EQ(dashed->input, "-model.bin");
 }
 
 TEST(CliOptions, Target) {

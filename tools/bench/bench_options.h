@@ -31,8 +31,8 @@ struct BenchOptions {
   uint32_t effective_context() const { return context ? context : prompt + generate; }
 };
 
-/// Parses the arguments after the program name. Accepts "--opt VALUE", "--opt=VALUE" and
-/// "-x VALUE". Any problem (unknown option, missing or bad value, no model, a context
+/// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
+/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad value, no model, a context
 /// smaller than prompt + generate) is an InvalidArgument error meant for the user;
 /// callers exit with 2.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);

@@ -2,7 +2,7 @@
 // tensors, segments) after the runtime loader has validated it; optionally verifies every
 // segment checksum.
 //
-// Usage: kite-inspect FILE [--verify] [--json]
+// Usage: kite-inspect FILE [--verify] [--json] (or -m FILE)
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -254,6 +254,7 @@ flags::FlagSpec MakeSpec(Options* o) {
   spec.help_column = 16;
   spec.header =
       "Usage: kite-inspect FILE [--verify] [--json]\n"
+      "       kite-inspect -m FILE [--verify] [--json]\n"
       "\n"
       "Validates a .kite file with the Kite loader and prints its header, config,\n"
       "tokenizer, provenance, tensor table and segments.\n"
@@ -266,6 +267,9 @@ flags::FlagSpec MakeSpec(Options* o) {
       "mapped kills the process with SIGBUS).\n"
       "Exit status: 0 valid, 1 invalid file or checksum mismatch, 2 bad command line.\n";
   spec.flags = {
+      flags::String('m', "model", "FILE", &o->path,
+                    "The .kite file, as with the other tools (or give FILE\n"
+                    "alone)."),
       flags::Switch(0, "verify", &o->verify,
                     "Also recompute the CRC-32C of every segment (reads the\n"
                     "whole file); prints \"checksums: OK\" or fails naming the\n"
@@ -285,9 +289,11 @@ int Run(int argc, char** argv) {
     std::fputs(flags::HelpText(spec).c_str(), stdout);
     return 0;
   }
-  if (parsed.positionals.size() > 1) return Usage("give exactly one FILE");
-  if (parsed.positionals.empty() || parsed.positionals[0].empty()) return Usage("no FILE given");
-  o.path = parsed.positionals[0];
+  if (parsed.positionals.size() + (o.path.empty() ? 0 : 1) > 1) {
+    return Usage("give exactly one FILE");
+  }
+  if (!parsed.positionals.empty()) o.path = parsed.positionals[0];
+  if (o.path.empty()) return Usage("no FILE given");
 
   Result<FileMap> map = FileMap::OpenPath(o.path.c_str());
   if (!map.ok()) {
