@@ -1,6 +1,6 @@
 // kite-generate: stream text from a .kite model. Uses only the public C API (kite/kite.h).
-#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,39 +11,23 @@
 #include <unistd.h>
 
 #include "kite/kite.h"
+#include "tools/common/flags.h"
 
 namespace {
 
-constexpr const char* kUsage = R"(kite-generate: generate text with a .kite model
+// The kite-generate help text around the flag table (see MakeSpec).
+constexpr const char* kHeader = R"(kite-generate: generate text with a .kite model
 
 usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
 
-  -m, --model PATH     model file (.kite), required
-  -p, --prompt TEXT    prompt text (default: empty, the model starts from BOS)
-  -n, --max-tokens N   tokens to generate, >= 0 (default 256)
-  -c, --ctx N          context length in tokens, 1..the model's max (default: min(512, max))
-  -t, --threads N      threads, the caller's included, 1..256 (default: the
-                       online CPUs, at most 4). While another process keeps a
-                       worker off its core, loops fall back to one thread.
-      --prefill-chunk N prompt tokens processed together, 1..1024 (default 64)
-      --isa NAME       highest instruction set to use: scalar, avx2, avxvnni,
-                       avx512vnni, neon, neondot, i8mm or best (default best,
-                       or $KITE_ISA)
-      --temp T         sampling temperature, 0 = greedy (default 0.8)
-      --top-k K        keep the K most likely tokens, 0 = off (default 0)
-      --top-p P        nucleus sampling mass in (0, 1], 1 = off (default 0.9)
-      --seed S         random seed (default: from the clock; printed with --json)
-      --verify         check the model's segment checksums while opening
-      --huge-pages     read the model into huge pages instead of mapping it
-                       (faster decode on large models, slower open)
-      --json           print one JSON object (prompt_token_ids, generated_token_ids,
-                       text, timings, ...) instead of streaming text
-      --chat           chat with the model in its chat format (see kite-convert
-                       --chat-format): each line read from stdin is a user turn (EOF
-                       ends); with -p, one turn with that text. The conversation stays
-                       in the session: each turn feeds only its new tokens.
-      --system TEXT    with --chat: a system message that starts the conversation
-  -h, --help           this help
+)";
+
+constexpr const char* kFooter = R"(
+The model is memory-mapped: replace a .kite file by writing a new one and renaming it
+over the old one, never by rewriting it in place (a file truncated while mapped kills
+the process with SIGBUS).
+Exit status: 0 success, 1 failure (the model cannot be opened or run, the prompt does
+not fit the context), 2 bad command line.
 
 examples:
   kite-generate -m models/stories260K-q4.kite -p "Once upon a time" -n 128 --temp 0
@@ -79,103 +63,89 @@ struct Options {
   std::string system;
 };
 
-[[noreturn]] void UsageError(const char* fmt, const char* a, const char* b = "") {
-  std::fprintf(stderr, "kite-generate: ");
-  std::fprintf(stderr, fmt, a, b);
-  std::fprintf(stderr, "\nrun 'kite-generate --help' for usage\n");
-  std::exit(2);
+// The kite-generate flag table, writing into *o.
+kite::flags::FlagSpec MakeSpec(Options* o) {
+  namespace flags = kite::flags;
+  flags::FlagSpec spec;
+  spec.program = "kite-generate";
+  spec.help_column = 23;
+  spec.header = kHeader;
+  spec.footer = kFooter;
+  spec.flags = {
+      flags::String('m', "model", "PATH", &o->model, "model file (.kite), required"),
+      flags::String('p', "prompt", "TEXT", &o->prompt,
+                    "prompt text (default: empty, the model starts from BOS)")
+          .AllowEmpty(),
+      flags::Int<long>('n', "max-tokens", "N", &o->max_tokens, 0, 1 << 24,
+                       "tokens to generate, >= 0 (default 256)"),
+      flags::Int<long>('c', "ctx", "N", &o->ctx, 1, 1 << 24,
+                       "context length in tokens, 1..the model's max (default: min(512, max))"),
+      flags::Int<long>('t', "threads", "N", &o->threads, 1, 256,
+                       "threads, the caller's included, 1..256 (default: the\n"
+                       "online CPUs, at most 4; more than the online CPUs are\n"
+                       "capped at their count, with a warning). While another\n"
+                       "process keeps a worker off its core, loops fall back to\n"
+                       "one thread."),
+      flags::Int<long>(0, "prefill-chunk", "N", &o->prefill_chunk, 1, 1024,
+                       "prompt tokens processed together, 1..1024 (default 64)"),
+      flags::String(0, "isa", "NAME", &o->isa,
+                    "highest instruction set to use: scalar, avx2, avxvnni,\n"
+                    "avx512vnni, neon, neondot, i8mm or best (default best,\n"
+                    "or $KITE_ISA)"),
+      flags::Number<double>(0, "temp", "T", &o->temp, 0.0, 100.0, flags::Ends::kClosed,
+                            "sampling temperature, 0 = greedy (default 0.8)"),
+      flags::Int<long>(0, "top-k", "K", &o->top_k, 0, 1 << 24,
+                       "keep the K most likely tokens, 0 = off (default 0)"),
+      flags::Number<double>(0, "top-p", "P", &o->top_p, 0.0, 1.0, flags::Ends::kOpenLow,
+                            "nucleus sampling mass in (0, 1], 1 = off (default 0.9)"),
+      flags::Int<unsigned long long>(0, "seed", "S", &o->seed, 0, ULLONG_MAX,
+                                     "random seed (default: from the clock; printed with --json)"),
+      flags::Switch(0, "verify", &o->verify, "check the model's segment checksums while opening"),
+      flags::Switch(0, "huge-pages", &o->huge_pages,
+                    "read the model into huge pages instead of mapping it\n"
+                    "(faster decode on large models, slower open)"),
+      flags::Switch(0, "json", &o->json,
+                    "print one JSON object (prompt_token_ids, generated_token_ids,\n"
+                    "text, timings, ...) instead of streaming text"),
+      flags::Switch(0, "chat", &o->chat,
+                    "chat with the model in its chat format (see kite-convert\n"
+                    "--chat-format): each line read from stdin is a user turn (EOF\n"
+                    "ends); with -p, one turn with that text. The conversation stays\n"
+                    "in the session: each turn feeds only its new tokens."),
+      flags::String(0, "system", "TEXT", &o->system,
+                    "with --chat: a system message that starts the conversation")
+          .AllowEmpty(),
+  };
+  return spec;
 }
 
-long ParseLong(const char* flag, const char* v, long lo, long hi) {
-  char* end = nullptr;
-  errno = 0;
-  const long x = std::strtol(v, &end, 10);
-  if (errno != 0 || end == v || *end != '\0') UsageError("%s expects an integer, got '%s'", flag, v);
-  if (x < lo || x > hi) {
-    std::fprintf(stderr, "kite-generate: %s %ld is out of range [%ld, %ld]\n", flag, x, lo, hi);
-    std::exit(2);
+// Parses the command line into *o. Returns -1 to go on, or the exit status when done: 0
+// after printing the help, 2 after printing a bad command line's error.
+int Parse(int argc, char** argv, Options* o) {
+  const kite::flags::FlagSpec spec = MakeSpec(o);
+  const kite::flags::ParsedArgs parsed =
+      kite::flags::Parse(spec, std::vector<std::string>(argv + 1, argv + argc));
+  if (parsed.ok() && parsed.help) {
+    std::fputs(kite::flags::HelpText(spec).c_str(), stdout);
+    return kite::flags::kExitOk;
   }
-  return x;
-}
-
-double ParseDouble(const char* flag, const char* v, double lo, double hi, bool lo_open) {
-  char* end = nullptr;
-  errno = 0;
-  const double x = std::strtod(v, &end);
-  if (errno != 0 || end == v || *end != '\0' || !std::isfinite(x)) {
-    UsageError("%s expects a number, got '%s'", flag, v);
+  o->prompt_given = parsed.Given("prompt");
+  o->seed_given = parsed.Given("seed");
+  o->system_given = parsed.Given("system");
+  std::string error = parsed.error;
+  if (error.empty() && !parsed.positionals.empty()) {
+    error = "unexpected argument '" + parsed.positionals[0] + "' (the prompt is given with -p)";
   }
-  if ((lo_open ? x <= lo : x < lo) || x > hi) {
-    std::fprintf(stderr, "kite-generate: %s %g is out of range %s%g, %g]\n", flag, x,
-                 lo_open ? "(" : "[", lo, hi);
-    std::exit(2);
+  if (error.empty() && o->model.empty()) error = "a model is required (-m MODEL.kite)";
+  if (error.empty() && o->chat && o->json) error = "--chat and --json cannot be combined";
+  if (error.empty() && o->system_given && !o->chat) error = "--system needs --chat";
+  if (!error.empty()) {
+    std::fputs(kite::flags::UsageError("kite-generate", error).c_str(), stderr);
+    return kite::flags::kExitUsage;
   }
-  return x;
-}
-
-Options Parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    const auto is = [&](const char* s, const char* l) {
-      return std::strcmp(a, s) == 0 || (l != nullptr && std::strcmp(a, l) == 0);
-    };
-    const auto value = [&]() -> const char* {
-      if (i + 1 >= argc) UsageError("%s needs a value", a);
-      return argv[++i];
-    };
-    if (is("-h", "--help")) {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (is("-m", "--model")) {
-      o.model = value();
-    } else if (is("-p", "--prompt")) {
-      o.prompt = value();
-      o.prompt_given = true;
-    } else if (is("--chat", nullptr)) {
-      o.chat = true;
-    } else if (is("--system", nullptr)) {
-      o.system = value();
-      o.system_given = true;
-    } else if (is("-n", "--max-tokens")) {
-      o.max_tokens = ParseLong(a, value(), 0, 1 << 24);
-    } else if (is("-c", "--ctx")) {
-      o.ctx = ParseLong(a, value(), 1, 1 << 24);
-    } else if (is("-t", "--threads")) {
-      o.threads = ParseLong(a, value(), 1, 256);
-    } else if (is("--prefill-chunk", nullptr)) {
-      o.prefill_chunk = ParseLong(a, value(), 1, 1024);
-    } else if (is("--isa", nullptr)) {
-      o.isa = value();
-    } else if (is("--temp", nullptr)) {
-      o.temp = ParseDouble(a, value(), 0.0, 100.0, false);
-    } else if (is("--top-k", nullptr)) {
-      o.top_k = ParseLong(a, value(), 0, 1 << 24);
-    } else if (is("--top-p", nullptr)) {
-      o.top_p = ParseDouble(a, value(), 0.0, 1.0, true);
-    } else if (is("--seed", nullptr)) {
-      const char* v = value();
-      char* end = nullptr;
-      errno = 0;
-      o.seed = std::strtoull(v, &end, 10);
-      if (errno != 0 || end == v || *end != '\0' || v[0] == '-') {
-        UsageError("%s expects a non-negative integer, got '%s'", a, v);
-      }
-      o.seed_given = true;
-    } else if (is("--huge-pages", nullptr)) {
-      o.huge_pages = true;
-    } else if (is("--verify", nullptr)) {
-      o.verify = true;
-    } else if (is("--json", nullptr)) {
-      o.json = true;
-    } else {
-      UsageError("unknown option '%s'", a);
-    }
-  }
-  if (o.model.empty()) UsageError("%s", "a model is required (-m MODEL.kite)");
-  if (o.chat && o.json) UsageError("%s", "--chat and --json cannot be combined");
-  if (o.system_given && !o.chat) UsageError("%s", "--system needs --chat");
-  return o;
+  const std::string capped = kite::flags::CapThreads("-t", &o->threads);
+  if (!capped.empty()) std::fprintf(stderr, "kite-generate: warning: %s\n", capped.c_str());
+  return -1;
 }
 
 void AppendJsonString(std::string* out, const std::string& s) {
@@ -222,8 +192,19 @@ const char* StopReasonName(kite_stop_reason r) {
 
 struct Collected {
   bool stream = false;
+  // Streaming: printed before the first piece, so a prompt the session refuses is never
+  // echoed (null: nothing to echo).
+  const std::string* echo = nullptr;
+  bool echoed = false;
   std::string text;
   std::vector<int32_t> ids;
+
+  // Prints the echo once.
+  void Echo() {
+    if (echo == nullptr || echoed) return;
+    std::fputs(echo->c_str(), stdout);
+    echoed = true;
+  }
 };
 
 int OnToken(const char* piece, int32_t token, void* user) {
@@ -231,6 +212,7 @@ int OnToken(const char* piece, int32_t token, void* user) {
   c->ids.push_back(token);
   c->text += piece;
   if (c->stream) {
+    c->Echo();
     std::fputs(piece, stdout);
     std::fflush(stdout);
   }
@@ -338,7 +320,9 @@ int RunChat(const Options& o, kite_model* model, kite_session* session,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = Parse(argc, argv);
+  Options o;
+  const int parse_status = Parse(argc, argv, &o);
+  if (parse_status >= 0) return parse_status;
 
   kite_model_options mo;
   kite_model_options_init(&mo);
@@ -384,17 +368,36 @@ int main(int argc, char** argv) {
     return rc;
   }
 
+  // Check the prompt before printing any of it: one longer than the context fails here,
+  // with the sizes, and nothing of it is echoed (kite_generate checks again, BOS included).
+  {
+    std::vector<int32_t> ids(o.prompt.size() + 2);
+    size_t n = 0;
+    s = kite_tokenize(model, o.prompt.data(), o.prompt.size(), 0, ids.data(), ids.size(), &n);
+    const bool fits = s == KITE_OK && n <= so.max_context;
+    if (s != KITE_OK) {
+      Fail("cannot tokenize the prompt", s, kite_last_error());
+    } else if (!fits) {
+      std::fprintf(stderr,
+                   "kite-generate: the prompt is %zu tokens, more than the context of %u tokens "
+                   "(-c; this model allows up to %u)\n",
+                   n, so.max_context, info.max_seq_len);
+    }
+    if (!fits) {
+      kite_session_destroy(session);
+      kite_model_close(model);
+      return 1;
+    }
+  }
+
   Collected collected;
   collected.stream = !o.json;
-  if (!o.json) {
-    std::fputs(o.prompt.c_str(), stdout);
-    std::fflush(stdout);
-  }
+  collected.echo = &o.prompt;
   kite_generate_stats stats;
   stats.struct_size = sizeof(stats);
   s = kite_generate(session, o.prompt.c_str(), &go, OnToken, &collected, &stats);
   if (s != KITE_OK) {
-    if (!o.json) std::fputs("\n", stdout);
+    if (collected.echoed) std::fputs("\n", stdout);
     const int rc = Fail("generation failed", s, kite_session_last_error(session));
     kite_session_destroy(session);
     kite_model_close(model);
@@ -433,6 +436,7 @@ int main(int argc, char** argv) {
     j += buf;
     std::puts(j.c_str());
   } else {
+    collected.Echo();  // no token was generated
     std::fputs("\n", stdout);
     std::fflush(stdout);
     std::fprintf(stderr,

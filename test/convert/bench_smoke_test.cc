@@ -121,11 +121,25 @@ TEST(BenchSmoke, HumanTable) {
   }
 }
 
+// -t above the online CPUs is capped at their count, with a warning on stderr.
+TEST(BenchSmoke, ThreadsAboveTheCpusAreCapped) {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1 || cpus >= 1024) GTEST_SKIP() << "needs fewer than 1024 CPUs (-t is at most 1024)";
+  const ToolRun r = Bench({"-m", Model(), "-p", "4", "-n", "2", "-r", "1", "--warmup", "0", "-t",
+                           std::to_string(cpus + 1), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "threads"), cpus) << r.out;
+  EXPECT_TRUE(Contains(r.err, "kite-bench: warning: -t " + std::to_string(cpus + 1) +
+                                  " is more than the " + std::to_string(cpus) + " online CPU"))
+      << r.err;
+}
+
 TEST(BenchSmoke, ErrorsAndHelp) {
   ToolRun r = Bench({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* word : {"--roofline", "--json", "-p", "-n", "-t", "-b", "-r", "-c", "--warmup",
-                           "time to first token", "Gops"}) {
+                           "time to first token", "Gops", "renaming it", "SIGBUS",
+                           "capped at their count"}) {
     EXPECT_TRUE(Contains(r.out, word)) << word;
   }
   r = Bench({"-m", Model(), "--frobnicate"});
@@ -133,6 +147,16 @@ TEST(BenchSmoke, ErrorsAndHelp) {
   EXPECT_TRUE(Contains(r.err, "unknown option '--frobnicate'")) << r.err;
   r = Bench({"-m", Model(), "-p", "0"});
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "-p must be an integer in [1, 1048576], not '0'")) << r.err;
+  r = Bench({"-m", Model(), "--reps=x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "--reps must be an integer in [1, 100000], not 'x'")) << r.err;
+  r = Bench({"-m", Model(), "--jsn"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "did you mean '--json'")) << r.err;
+  r = Bench({"-m", Model(), "extra"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unexpected argument 'extra'")) << r.err;
   r = Bench({"-m", Model(), "-p", "abc"});
   EXPECT_EQ(r.exit_code, 2);
   r = Bench({"-p", "8"});

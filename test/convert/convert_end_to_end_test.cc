@@ -92,6 +92,10 @@ TEST(ConvertEndToEnd, InspectAndVerifyTheOutputs) {
     EXPECT_TRUE(Contains(r.out, "source stories260K.bin (llama2c)")) << r.out;
     EXPECT_TRUE(Contains(r.out, "vocab 512, bos 1, eos 2")) << r.out;
     EXPECT_TRUE(Contains(r.out, "segments (6)")) << r.out;
+    // -m FILE, as with the other tools.
+    const ToolRun m = Inspect({"-m", out});
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_TRUE(Contains(m.out, "segments (6)")) << m.out;
     const ToolRun j = Inspect({out, "--json"});
     ASSERT_EQ(j.exit_code, 0) << j.err;
     EXPECT_TRUE(Contains(j.out, "\"name\": \"layers.4.feed_forward.w3\"")) << j.out;
@@ -231,8 +235,23 @@ TEST(ConvertEndToEnd, UsageErrorsExitWithTwo) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_TRUE(Contains(r.out, "--group-size")) << r.out;
 
+  EXPECT_TRUE(Contains(r.out, "rename it over the old one")) << r.out;
+
   EXPECT_EQ(Inspect({}).exit_code, 2);
-  EXPECT_EQ(Inspect({"a.kite", "--frob"}).exit_code, 2);
+  r = Inspect({"a.kite", "--frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(Contains(r.err, "unknown option '--frob'")) << r.err;
+  for (const std::vector<std::string>& two : {std::vector<std::string>{"a.kite", "b.kite"},
+                                              std::vector<std::string>{"a.kite", "-m", "b.kite"}}) {
+    r = Inspect(two);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_TRUE(Contains(r.err, "give exactly one FILE")) << r.err;
+  }
+  r = Inspect({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.out, "--verify")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "renaming")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "SIGBUS")) << r.out;
 }
 
 TEST(ConvertEndToEnd, FailuresExitWithOneAndWriteNothing) {

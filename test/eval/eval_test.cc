@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -160,6 +161,33 @@ TEST(EvalCli, BadOptionsAndInputs) {
   EXPECT_EQ(RunEval("--help", &out), 0);
   EXPECT_NE(out.find("--reference"), std::string::npos);
   EXPECT_NE(out.find("KL(P_ref || P_model)"), std::string::npos);
+  EXPECT_NE(out.find("renaming it"), std::string::npos) << out;
+  EXPECT_NE(out.find("SIGBUS"), std::string::npos) << out;
+  EXPECT_NE(out.find("capped at their count"), std::string::npos) << out;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " --ctx=1", &out, &err), 2);
+  EXPECT_NE(err.find("--ctx must be an integer in [2, 16777216], not '1'"), std::string::npos)
+      << err;
+  EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " stray", &out, &err), 2);
+  EXPECT_NE(err.find("unexpected argument 'stray'"), std::string::npos) << err;
+}
+
+// -t above the online CPUs is capped at their count, with a warning on stderr.
+TEST(EvalCli, ThreadsAboveTheCpusAreCapped) {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1 || cpus >= 256) GTEST_SKIP() << "needs fewer than 256 CPUs (-t is at most 256)";
+  const std::string text = ::testing::TempDir() + "kite_eval_threads.txt";
+  std::ofstream(text) << "Once upon a time, there was a little dog.";
+  std::string out, err;
+  ASSERT_EQ(RunEval("-m " + Q4() + " --text " + text + " --ctx 8 --json -t " +
+                        std::to_string(cpus + 1),
+                    &out, &err),
+            0)
+      << err;
+  EXPECT_NE(err.find("kite-eval: warning: -t " + std::to_string(cpus + 1) + " is more than the " +
+                     std::to_string(cpus) + " online CPU"),
+            std::string::npos)
+      << err;
+  EXPECT_TRUE(std::isfinite(JsonNumber(out, "ppl"))) << out;
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ TEST(GenerateCli, JsonGreedyMatchesGolden) {
 TEST(GenerateCli, ThreadsDefaultToTheCpusAtMostFour) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   const long want = cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
-  for (const char* threads : {"", " -t 3"}) {
+  // An explicit -t is kept (1 differs from the default on any machine with 2 CPUs or more).
+  for (const char* threads : {"", " -t 1"}) {
     std::string out;
     ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") +
                               " -p 'Once' -n 4 --temp 0 --json" + threads,
@@ -63,7 +64,7 @@ TEST(GenerateCli, ThreadsDefaultToTheCpusAtMostFour) {
     const std::string key = "\"threads\": ";
     const size_t at = out.find(key);
     ASSERT_NE(at, std::string::npos) << out;
-    EXPECT_EQ(std::atol(out.c_str() + at + key.size()), threads[0] == '\0' ? want : 3) << out;
+    EXPECT_EQ(std::atol(out.c_str() + at + key.size()), threads[0] == '\0' ? want : 1) << out;
   }
 }
 
@@ -126,6 +127,75 @@ TEST(GenerateCli, ChatFeedsOnlyEachNewTurn) {
   EXPECT_NE(out.find("--system needs --chat"), std::string::npos) << out;
 }
 
+// -t above the online CPUs made every parallel step wait on threads that have no core
+// (prefill ~1000x slower): it is capped at the CPU count, with a warning on stderr.
+TEST(GenerateCli, ThreadsAboveTheCpusAreCapped) {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus < 1 || cpus >= 256) GTEST_SKIP() << "needs fewer than 256 CPUs (-t is at most 256)";
+  std::string out;
+  ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") +
+                            " -p 'Once' -n 4 --temp 0 --json -t " + std::to_string(cpus + 1),
+                        &out),
+            0)
+      << out;
+  const std::string key = "\"threads\": ";
+  const size_t at = out.find(key);
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_EQ(std::atol(out.c_str() + at + key.size()), cpus) << out;
+  EXPECT_NE(out.find("warning: -t " + std::to_string(cpus + 1) + " is more than the " +
+                     std::to_string(cpus) + " online CPU"),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunGenerate("--help", &out), 0);
+  EXPECT_NE(out.find("capped at their count"), std::string::npos) << out;
+}
+
+// A prompt that cannot fit the context fails before any of it is printed.
+TEST(GenerateCli, PromptLongerThanTheContextIsNotEchoed) {
+  std::string prompt;
+  for (int i = 0; i < 20; ++i) prompt += "The zebra ate a purple muffin. ";
+  std::string out;
+  EXPECT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") + " -c 16 -p '" +
+                            prompt + "' -n 4 --temp 0",
+                        &out),
+            1);
+  EXPECT_EQ(out.find("zebra"), std::string::npos) << out;
+  EXPECT_NE(out.find("more than the context of 16 tokens"), std::string::npos) << out;
+
+  // The edge the first check lets through (it counts without BOS): the session refuses the
+  // prompt, and still nothing of it is printed.
+  prompt = "The zebra ate a purple muffin.";
+  ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") + " -p '" + prompt +
+                            "' -n 1 --temp 0 --json",
+                        &out),
+            0)
+      << out;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(kite::test::JsonIntArray(out, "prompt_token_ids", &ids)) << out;
+  ASSERT_GE(ids.size(), 3u);
+  EXPECT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") + " -c " +
+                            std::to_string(ids.size() - 1) + " -p '" + prompt + "' -n 4 --temp 0",
+                        &out),
+            1);
+  EXPECT_EQ(out.find("zebra"), std::string::npos) << out;
+  EXPECT_NE(out.find("generation failed"), std::string::npos) << out;
+
+  // A prompt that fits is still echoed, also when nothing is generated.
+  ASSERT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") + " -p '" + prompt +
+                            "' -n 0 --temp 0",
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(out.rfind(prompt + "\n", 0), 0u) << out;
+}
+
+TEST(GenerateCli, HelpSaysToReplaceModelsByRename) {
+  std::string out;
+  ASSERT_EQ(RunGenerate("--help", &out), 0);
+  EXPECT_NE(out.find("renaming it"), std::string::npos) << out;
+  EXPECT_NE(out.find("SIGBUS"), std::string::npos) << out;
+}
+
 TEST(GenerateCli, BadOptionsExit2WithMessage) {
   std::string out;
   EXPECT_EQ(RunGenerate("-p hi", &out), 2);
@@ -136,6 +206,12 @@ TEST(GenerateCli, BadOptionsExit2WithMessage) {
   EXPECT_EQ(RunGenerate("-m x.kite --top-p 0", &out), 2);
   EXPECT_EQ(RunGenerate("-m x.kite --bogus", &out), 2);
   EXPECT_NE(out.find("unknown option '--bogus'"), std::string::npos) << out;
+  EXPECT_EQ(RunGenerate("-m x.kite --temp=2 --thread 2", &out), 2);
+  EXPECT_NE(out.find("did you mean '--threads'"), std::string::npos) << out;
+  EXPECT_EQ(RunGenerate("-m x.kite -t 0", &out), 2);
+  EXPECT_NE(out.find("-t must be an integer in [1, 256], not '0'"), std::string::npos) << out;
+  EXPECT_EQ(RunGenerate("-m x.kite stray", &out), 2);
+  EXPECT_NE(out.find("unexpected argument 'stray'"), std::string::npos) << out;
   EXPECT_EQ(RunGenerate("-m /nonexistent.kite", &out), 1);
   EXPECT_NE(out.find("/nonexistent.kite"), std::string::npos) << out;
   EXPECT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") + " -c 100000", &out), 1);

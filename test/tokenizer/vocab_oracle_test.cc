@@ -201,6 +201,14 @@ TEST(KiteTokenizeTest, EncodesDecodesAndReportsErrors) {
   r = test::RunTool(bin, {"--help"}, dir);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("--decode IDS"), std::string::npos);
+  EXPECT_NE(r.out.find("renaming"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SIGBUS"), std::string::npos) << r.out;
+  r = test::RunTool(bin, {"-m", model, "--text"}, dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("option --text needs a value"), std::string::npos) << r.err;
+  r = test::RunTool(bin, {"-m", model, "--text", ""}, dir);  // an empty text encodes to nothing
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "\n");
 }
 
 // kite-convert's command-line checks for GGUF and --vocab-only input.

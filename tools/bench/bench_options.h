@@ -15,7 +15,8 @@ struct BenchOptions {
   std::string model;         ///< -m / --model: the .kite file (required)
   uint32_t prompt = 128;     ///< -p: prompt tokens fed in one prefill call (>= 1)
   uint32_t generate = 64;    ///< -n: single-token decode steps after the prompt (>= 1)
-  uint32_t threads = 2;      ///< -t: session threads (>= 1)
+  /// -t: session threads (1..1024; Run() caps it at the online CPUs, with a warning)
+  uint32_t threads = 2;
   uint32_t batch = 64;       ///< -b: prefill chunk, kite_session_options.prefill_chunk (>= 1)
   uint32_t repetitions = 5;  ///< -r: measured runs (>= 1)
   uint32_t warmup = 1;       ///< --warmup: unmeasured runs before them (>= 0)
@@ -30,8 +31,8 @@ struct BenchOptions {
   uint32_t effective_context() const { return context ? context : prompt + generate; }
 };
 
-/// Parses the arguments after the program name. Accepts "--opt VALUE", "--opt=VALUE" and
-/// "-x VALUE". Any problem (unknown option, missing or bad value, no model, a context
+/// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
+/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad value, no model, a context
 /// smaller than prompt + generate) is an InvalidArgument error meant for the user;
 /// callers exit with 2.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);

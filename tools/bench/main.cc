@@ -17,6 +17,7 @@
 #include "tools/bench/bench_options.h"
 #include "tools/bench/model_costs.h"
 #include "tools/bench/roofline.h"
+#include "tools/common/flags.h"
 
 namespace kite::bench {
 namespace {
@@ -305,15 +306,17 @@ bool OpenAndCreate(const BenchOptions& o, const kite_session_options& so, kite_m
 int Run(const std::vector<std::string>& args) {
   absl::StatusOr<BenchOptions> parsed = ParseBenchArgs(args);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "kite-bench: %s\nRun 'kite-bench --help' for usage.\n",
-                 std::string(parsed.status().message()).c_str());
+    std::fputs(flags::UsageError("kite-bench", std::string(parsed.status().message())).c_str(),
+               stderr);
     return kExitUsage;
   }
-  const BenchOptions& o = *parsed;
+  BenchOptions o = *parsed;
   if (o.help) {
     std::fputs(BenchHelpText().c_str(), stdout);
     return 0;
   }
+  const std::string capped = flags::CapThreads("-t", &o.threads);
+  if (!capped.empty()) std::fprintf(stderr, "kite-bench: warning: %s\n", capped.c_str());
 
   Results r;
   r.options = o;

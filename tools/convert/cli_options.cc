@@ -1,15 +1,15 @@
 #include "tools/convert/cli_options.h"
 
 #include <algorithm>
+#include <cstdint>
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "tools/convert/tokenizer/chat_detect.h"
 #include "tools/convert/compress/quantize.h"
 #include "tools/convert/source/synthetic.h"
+#include "tools/common/flags.h"
 
 namespace kite::convert {
 namespace {
@@ -26,8 +26,18 @@ const std::vector<std::string>& ConvertTargets() {
   return targets;
 }
 
-std::string HelpText() {
-  return absl::StrCat(
+namespace {
+
+// --gptq and --q4-groups values, applied to ConvertOptions after parsing.
+enum class Gptq { kOn, kOff, kActOrder };
+enum class Q4Groups { kAsym, kSym, kSymCompact, kSymMaxAbs };
+
+// The kite-convert flag table, writing into *o and *gptq, *groups, *keep_named.
+flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep_named) {
+  flags::FlagSpec spec;
+  spec.program = "kite-convert";
+  spec.help_column = 24;
+  spec.header =
       "Usage: kite-convert INPUT [options] -o OUT.kite\n"
       "       kite-convert --synthetic NAME [--vocab N] [--seed S] [options] -o OUT.kite\n"
       "\n"
@@ -41,368 +51,279 @@ std::string HelpText() {
       "  model.safetensors.index.json; F32, F16 or BF16), or a GGUF file (llama\n"
       "  architecture; F32, F16, BF16 or Q8_0 tensors; its vocabulary becomes the\n"
       "  tokenizer). llama2.c v1/v2 exports are recognized but not supported yet.\n"
-      "\n"
-      "Tokenizer only\n"
-      "  --vocab-only          Write just the tokenizer of INPUT: a GGUF file (also a\n"
-      "                        vocabulary-only one), a Hugging Face tokenizer.json or a\n"
-      "                        folder holding one. The .kite file has no weights; it\n"
-      "                        works with kite-tokenize and kite_tokenize(), not for\n"
-      "                        generation.\n"
-      "\n"
-      "Synthetic models (no INPUT, nothing downloaded)\n"
-      "  --synthetic NAME      Generate deterministic pseudo-random weights (roughly\n"
-      "                        normal, std 0.02; norms 1.0) and a synthetic tokenizer\n"
-      "                        (<unk> <s> </s>, 256 byte tokens, then printable filler\n"
-      "                        pieces) at the shape NAME. The text it generates is\n"
-      "                        gibberish: these files measure speed and memory only.\n"
-      "                        Shapes:\n",
-      SyntheticModelTable(),
-      "  --vocab N             Vocabulary size instead of the shape's own (",
-      kSyntheticMinVocab, "..", kSyntheticMaxVocab, "),\n"
-      "                        e.g. smollm-135m --vocab 32000.\n"
-      "  --seed S              Seed of the weights (an unsigned integer). Default: 0.\n"
-      "                        The same NAME, --vocab, --seed and options always give\n"
-      "                        the same file.\n"
-      "  --threads N           Tensors generated and quantized at once (also the\n"
-      "                        threads of --distill and --bpw). Default: one per CPU.\n"
-      "\n"
-      "Options\n"
-      "  -o, --output PATH     The .kite file to write (required). It is written to\n"
-      "                        PATH.tmp first and renamed when complete.\n"
-      "  --tokenizer PATH      The llama2.c tokenizer file. Default: tok<vocab>.bin or\n"
-      "                        tokenizer.bin in the folder of INPUT (a Hugging Face\n"
-      "                        folder: its tokenizer.json).\n"
-      "  --quant f32|q8|q4     How to store the weights. Default: f32.\n"
-      "                          f32  every tensor as 32-bit float\n"
-      "                          q8   2-D weights as int8 with one f32 scale per row\n"
-      "                               (Q8_C), norm vectors as f32\n"
-      "                          q4   2-D weights as 4-bit groups with an f16 scale\n"
-      "                               (Q4_G), norm vectors as f32\n"
-      "  --group-size N        Q4_G group size along the input dimension: 32, 64 or\n"
-      "                        128. Default: ",
-      kDefaultGroupSize,
-      ". Only with --quant q4. Sizes other than 32\n"
-      "                        store the unpacked Q4_ROW_GROUPS layout. A matrix with\n"
-      "                        at most N/2 columns gets the smallest size covering\n"
-      "                        its rows (64 columns: groups of 64).\n"
-      "  --q4-groups asym|sym|sym-compact|sym-maxabs\n"
-      "                        With --quant q4: 'asym' stores an f16 scale and an f16\n"
-      "                        offset per group (5 bits/weight, lower error; default),\n"
-      "                        'sym' a scale only (stored with o = -8d in the packed\n"
-      "                        layout, so also 5 bits/weight), both with a searched\n"
-      "                        scale; 'sym-compact' like sym in the offset-free layout\n"
-      "                        Q4_R16_G32_S (4.5 bits/weight); 'sym-maxabs' the plain\n"
-      "                        max-abs scale (the naive baseline, for comparisons).\n"
-      "  --keep-8bit LIST      With --quant q4: comma-separated tensor names stored as\n"
-      "                        8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
-      "                        'none'. Default: tok_embeddings,output (the embedding is\n"
-      "                        also the classifier when tied; both are the most\n"
-      "                        sensitive weights).\n"
-      "  --chat-format NAME    Prompt format for chat (kite-generate --chat):\n"
-      "                        none, llama2, llama3, chatml, phi3 or gemma. Default:\n"
-      "                        detected from the source's chat template or special\n"
-      "                        tokens (none when there are neither).\n"
-      "  --target NAME         The CPU the file is meant for: x86-avx2, x86-avx512,\n"
-      "                        aarch64, aarch64-dotprod, aarch64-i8mm, armv7 or\n"
-      "                        generic. Today every target gets the same layout\n"
-      "                        (q4: Q4_R16_G32), which the kernels of every CPU read,\n"
-      "                        so any file runs anywhere; the name is recorded in the\n"
-      "                        file's provenance. Default: not recorded.\n"
-      "\n"
-      "Calibration, GPTQ, pruning and mixed precision\n"
-      "  These work on every input format. They hold the whole model in f32 in memory\n"
-      "  (4 bytes per parameter) and run it in float on the host, which suits\n"
-      "  small models. Models with q/k/v biases (Qwen2) cannot be calibrated yet.\n"
-      "  --calib FILE          Calibration text (UTF-8; documents separated by blank\n"
-      "                        lines), tokenized with the model's own tokenizer and run\n"
-      "                        through the f32 model to collect each linear layer's\n"
-      "                        input statistics. Enables GPTQ for --quant q4, Wanda\n"
-      "                        pruning and --bpw. Use text that is not your evaluation\n"
-      "                        text (tools/make-calib-text.sh makes some).\n"
-      "  --calib-tokens N      At most N calibration tokens (2..1000000). Default: ",
-      kDefaultCalibTokens, ".\n"
-      "  --gptq on|off|act-order\n"
-      "                        With --calib: quantize every 4-bit matrix (not the token\n"
-      "                        embedding) with GPTQ error compensation, and make up\n"
-      "                        for pruned weights the same way (SparseGPT-style, on\n"
-      "                        the mask --prune chose). Default: on with --calib.\n"
-      "                        'act-order' quantizes columns by decreasing input\n"
-      "                        energy, with group scales fitted before compensation.\n"
-      "  --prune METHOD        Prune the layers' weight matrices (not the embedding or\n"
-      "                        head) before quantizing:\n"
-      "                          magnitude  the lowest |W| of each output row\n"
-      "                          wanda      the lowest |W| * ||X_j|| (needs --calib)\n"
-      "                          2:4        2 of every 4 weights along the input, by |W|\n"
-      "                          2:4-wanda  2:4 by |W| * ||X_j|| (needs --calib)\n"
-      "                          2:4-sparsegpt\n"
-      "                                     2:4 chosen column group by column group\n"
-      "                                     while compensating (SparseGPT: lowest\n"
-      "                                     w^2 / [H^-1]_jj; needs --calib; always\n"
-      "                                     compensates)\n"
-      "                        With --calib, the kept weights compensate (see --gptq).\n"
-      "                        With --quant q4, 2:4 methods also store the 2:4 sparse\n"
-      "                        layout (as --sparse 2:4).\n"
-      "  --sparsity S          Fraction pruned per row by magnitude/wanda, 0 < S < 1\n"
-      "                        (required for them; 2:4 is always 0.5).\n"
-      "  --sparse 2:4          With --quant q4: store the layers' weight matrices 2:4\n"
-      "                        sparse (Q4_G_S24: 3.25 bits/weight, faster\n"
-      "                        decode). Matrices not 2:4 yet are pruned by |W| (or by\n"
-      "                        a --prune 2:4 method first); kept values get a\n"
-      "                        symmetric 4-bit scale search. Also for --synthetic.\n"
-      "  --bpw B               With --quant q4 and --calib: measure each matrix's\n"
-      "                        sensitivity (KL of the model output on the calibration\n"
-      "                        text with only that matrix at 4 bits) and keep the most\n"
-      "                        sensitive ones at 8 bits while all tensor bytes stay\n"
-      "                        within B bits per parameter. Combines with --keep-8bit\n"
-      "                        (those always stay 8-bit; default none when --bpw is\n"
-      "                        given). Prints the measurements and the choice.\n"
-      "  --distill             With --calib (q4 or q8): after quantization (and pruning),\n"
-      "                        tune the RMSNorm weights, the quantization scales and\n"
-      "                        offsets and (see --distill-codes) the 4-bit codes with\n"
-      "                        Adam so that the model's next-token distribution\n"
-      "                        matches the f32 model's on the calibration text (mean\n"
-      "                        KL). Prints the KL as it goes.\n"
-      "                        After --prune it first tunes the kept f32 weights the\n"
-      "                        same way (pruned ones stay 0). Uses --calib-tokens\n"
-      "                        tokens: give it more (e.g. 65536) to generalize.\n"
-      "  --distill-steps N     Adam steps (2 sequences each). Default: ", DistillOptions{}.steps, "\n"
-      "  --distill-lr X        Peak relative change per step, cosine-decayed. Default: ",
-      DistillOptions{}.learning_rate, "\n"
-      "  --distill-codes on|off\n"
-      "                        With --distill: 'on' also trains the codes of the\n"
-      "                        4-bit matrices (quantization-aware training: a latent\n"
-      "                        real copy of each code, starting at the f32 weight's\n"
-      "                        place on the grid, rounded in the forward pass,\n"
-      "                        straight-through gradient); 'off' keeps the codes as\n"
-      "                        quantized. 2:4 sparse matrices train the codes of\n"
-      "                        their kept values (the pattern stays). 8-bit codes and\n"
-      "                        pruned weights stay fixed. Default: ",
-      DistillOptions{}.train_codes ? "on" : "off", "\n"
-      "  --distill-code-lr X   With --distill-codes on: peak step of a latent code per\n"
-      "                        Adam step, in code units. Default: ",
-      DistillOptions{}.code_learning_rate, "\n"
-      "\n"
-      "  -h, --help            Show this help.\n"
+      "\n";
+  spec.footer =
       "\n"
       "Progress goes to stderr; a per-tensor table (shape, dtype, bytes, relative RMS\n"
       "error) and totals go to stdout.\n"
+      "The runtime memory-maps .kite files: to replace one that may be in use, write\n"
+      "the new file elsewhere and rename it over the old one (kite-convert itself\n"
+      "writes OUT.kite.tmp and renames it); never rewrite or truncate it in place, as\n"
+      "that kills every process that has it mapped (SIGBUS).\n"
       "Exit status: 0 success, 1 conversion failed, 2 bad command line.\n"
       "\n"
       "Example\n"
       "  kite-convert stories260K.bin --tokenizer tok512.bin --quant q4 -o stories260K-q4.kite\n"
       "  kite-convert --synthetic tinyllama-1.1b --quant q4 -o tinyllama-q4.kite\n"
       "  kite-convert stories260K.gguf --quant f32 -o stories260K-f32.kite\n"
-      "  kite-convert --vocab-only ggml-vocab-gpt-2.gguf -o gpt2-vocab.kite\n");
+      "  kite-convert --vocab-only ggml-vocab-gpt-2.gguf -o gpt2-vocab.kite\n";
+  std::vector<flags::Choice<std::string>> targets;
+  for (const std::string& t : ConvertTargets()) targets.push_back({t, t});
+  const DistillOptions distill_defaults;
+  spec.flags = {
+      flags::Heading("Tokenizer only\n"),
+      flags::Switch(0, "vocab-only", &o->vocab_only,
+                    "Write just the tokenizer of INPUT: a GGUF file (also a\n"
+                    "vocabulary-only one), a Hugging Face tokenizer.json or a\n"
+                    "folder holding one. The .kite file has no weights; it\n"
+                    "works with kite-tokenize and kite_tokenize(), not for\n"
+                    "generation."),
+      flags::Heading("\nSynthetic models (no INPUT, nothing downloaded)\n"),
+      flags::String(0, "synthetic", "NAME", &o->synthetic,
+                    "Generate deterministic pseudo-random weights (roughly\n"
+                    "normal, std 0.02; norms 1.0) and a synthetic tokenizer\n"
+                    "(<unk> <s> </s>, 256 byte tokens, then printable filler\n"
+                    "pieces) at the shape NAME. The text it generates is\n"
+                    "gibberish: these files measure speed and memory only.\n"
+                    "Shapes:"),
+      flags::Heading(SyntheticModelTable()),
+      flags::Int<int64_t>(0, "vocab", "N", &o->vocab, kSyntheticMinVocab, kSyntheticMaxVocab,
+                          absl::StrCat("Vocabulary size instead of the shape's own (",
+                                       kSyntheticMinVocab, "..", kSyntheticMaxVocab,
+                                       "),\ne.g. smollm-135m --vocab 32000.")),
+      flags::Int<uint64_t>(0, "seed", "S", &o->seed, 0, UINT64_MAX,
+                           "Seed of the weights (an unsigned integer). Default: 0.\n"
+                           "The same NAME, --vocab, --seed and options always give\n"
+                           "the same file."),
+      flags::Int<unsigned>(0, "threads", "N", &o->threads, 1, 1024,
+                           "Tensors generated and quantized at once (also the\n"
+                           "threads of --distill and --bpw), 1..1024. Default: one\n"
+                           "per CPU."),
+      flags::Heading("\nOptions\n"),
+      flags::String('o', "output", "PATH", &o->output,
+                    "The .kite file to write (required). It is written to\n"
+                    "PATH.tmp first and renamed when complete."),
+      flags::String(0, "tokenizer", "PATH", &o->tokenizer,
+                    "The llama2.c tokenizer file. Default: tok<vocab>.bin or\n"
+                    "tokenizer.bin in the folder of INPUT (a Hugging Face\n"
+                    "folder: its tokenizer.json)."),
+      flags::Enum<QuantMode>(0, "quant", "f32|q8|q4", &o->convert.quant,
+                             {{"f32", QuantMode::kF32},
+                              {"q8", QuantMode::kQ8},
+                              {"q4", QuantMode::kQ4},
+                              {"q8_c", QuantMode::kQ8, /*alias=*/true},
+                              {"q4_g", QuantMode::kQ4, /*alias=*/true}},
+                             "How to store the weights. Default: f32.\n"
+                             "  f32  every tensor as 32-bit float\n"
+                             "  q8   2-D weights as int8 with one f32 scale per row\n"
+                             "       (Q8_C), norm vectors as f32\n"
+                             "  q4   2-D weights as 4-bit groups with an f16 scale\n"
+                             "       (Q4_G), norm vectors as f32"),
+      flags::Enum<uint32_t>(0, "group-size", "N", &o->convert.group_size,
+                            {{"32", 32}, {"64", 64}, {"128", 128}},
+                            absl::StrCat(
+                                "Q4_G group size along the input dimension: 32, 64 or\n"
+                                "128. Default: ",
+                                kDefaultGroupSize,
+                                ". Only with --quant q4. Sizes other than 32\n"
+                                "store the unpacked Q4_ROW_GROUPS layout. A matrix with\n"
+                                "at most N/2 columns gets the smallest size covering\n"
+                                "its rows (64 columns: groups of 64).")),
+      flags::Enum<Q4Groups>(0, "q4-groups", "asym|sym|sym-compact|sym-maxabs", groups,
+                            {{"asym", Q4Groups::kAsym},
+                             {"sym", Q4Groups::kSym},
+                             {"sym-compact", Q4Groups::kSymCompact},
+                             {"sym-maxabs", Q4Groups::kSymMaxAbs}},
+                            "With --quant q4: 'asym' stores an f16 scale and an f16\n"
+                            "offset per group (5 bits/weight, lower error; default),\n"
+                            "'sym' a scale only (stored with o = -8d in the packed\n"
+                            "layout, so also 5 bits/weight), both with a searched\n"
+                            "scale; 'sym-compact' like sym in the offset-free layout\n"
+                            "Q4_R16_G32_S (4.5 bits/weight); 'sym-maxabs' the plain\n"
+                            "max-abs scale (the naive baseline, for comparisons)."),
+      flags::Custom(
+          0, "keep-8bit", "LIST",
+          [o, keep_named](const std::string& name, const std::string& value) -> std::string {
+            *keep_named = true;
+            o->convert.keep_8bit.clear();
+            if (value == "none") return "";
+            for (absl::string_view part : absl::StrSplit(value, ',')) {
+              if (part.empty()) return absl::StrCat(name, " has an empty name in '", value, "'");
+              o->convert.keep_8bit.emplace_back(part);
+            }
+            return "";
+          },
+          "With --quant q4: comma-separated tensor names stored as\n"
+          "8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
+          "'none'. Default: tok_embeddings,output (the embedding is\n"
+          "also the classifier when tied; both are the most\n"
+          "sensitive weights)."),
+      flags::Custom(
+          0, "chat-format", "NAME",
+          [o](const std::string&, const std::string& value) -> std::string {
+            absl::StatusOr<ChatFormatId> format = ParseChatFormatName(value);
+            if (!format.ok()) return std::string(format.status().message());
+            o->chat_format = ChatFormatName(*format);
+            return "";
+          },
+          "Prompt format for chat (kite-generate --chat):\n"
+          "none, llama2, llama3, chatml, phi3 or gemma. Default:\n"
+          "detected from the source's chat template or special\n"
+          "tokens (none when there are neither)."),
+      flags::Enum<std::string>(0, "target", "NAME", &o->target, targets,
+                               "The CPU the file is meant for: x86-avx2, x86-avx512,\n"
+                               "aarch64, aarch64-dotprod, aarch64-i8mm, armv7 or\n"
+                               "generic. Today every target gets the same layout\n"
+                               "(q4: Q4_R16_G32), which the kernels of every CPU read,\n"
+                               "so any file runs anywhere; the name is recorded in the\n"
+                               "file's provenance. Default: not recorded."),
+      flags::Heading(
+          "\n"
+          "Calibration, GPTQ, pruning and mixed precision\n"
+          "  These work on every input format. They hold the whole model in f32 in memory\n"
+          "  (4 bytes per parameter) and run it in float on the host, which suits\n"
+          "  small models. Models with q/k/v biases (Qwen2) cannot be calibrated yet.\n"),
+      flags::String(0, "calib", "FILE", &o->calib,
+                    "Calibration text (UTF-8; documents separated by blank\n"
+                    "lines), tokenized with the model's own tokenizer and run\n"
+                    "through the f32 model to collect each linear layer's\n"
+                    "input statistics. Enables GPTQ for --quant q4, Wanda\n"
+                    "pruning and --bpw. Use text that is not your evaluation\n"
+                    "text (tools/make-calib-text.sh makes some)."),
+      flags::Int<size_t>(0, "calib-tokens", "N", &o->calib_tokens, 2, 1000000,
+                         absl::StrCat("At most N calibration tokens (2..1000000). Default: ",
+                                      kDefaultCalibTokens, ".")),
+      flags::Enum<Gptq>(0, "gptq", "on|off|act-order", gptq,
+                        {{"on", Gptq::kOn}, {"off", Gptq::kOff}, {"act-order", Gptq::kActOrder}},
+                        "With --calib: quantize every 4-bit matrix (not the token\n"
+                        "embedding) with GPTQ error compensation, and make up\n"
+                        "for pruned weights the same way (SparseGPT-style, on\n"
+                        "the mask --prune chose). Default: on with --calib.\n"
+                        "'act-order' quantizes columns by decreasing input\n"
+                        "energy, with group scales fitted before compensation."),
+      flags::Enum<PruneMethod>(0, "prune", "METHOD", &o->prune,
+                               {{"magnitude", PruneMethod::kMagnitude},
+                                {"wanda", PruneMethod::kWanda},
+                                {"2:4", PruneMethod::k24},
+                                {"2:4-wanda", PruneMethod::k24Wanda},
+                                {"2:4-sparsegpt", PruneMethod::k24SparseGpt}},
+                               "Prune the layers' weight matrices (not the embedding or\n"
+                               "head) before quantizing:\n"
+                               "  magnitude  the lowest |W| of each output row\n"
+                               "  wanda      the lowest |W| * ||X_j|| (needs --calib)\n"
+                               "  2:4        2 of every 4 weights along the input, by |W|\n"
+                               "  2:4-wanda  2:4 by |W| * ||X_j|| (needs --calib)\n"
+                               "  2:4-sparsegpt\n"
+                               "             2:4 chosen column group by column group\n"
+                               "             while compensating (SparseGPT: lowest\n"
+                               "             w^2 / [H^-1]_jj; needs --calib; always\n"
+                               "             compensates)\n"
+                               "With --calib, the kept weights compensate (see --gptq).\n"
+                               "With --quant q4, 2:4 methods also store the 2:4 sparse\n"
+                               "layout (as --sparse 2:4)."),
+      flags::Number<float>(0, "sparsity", "S", &o->sparsity, 0.0, 1.0, flags::Ends::kOpen,
+                           "Fraction pruned per row by magnitude/wanda, 0 < S < 1\n"
+                           "(required for them; 2:4 is always 0.5)."),
+      flags::Enum<bool>(0, "sparse", "2:4", &o->convert.sparse_24, {{"2:4", true}},
+                        "With --quant q4: store the layers' weight matrices 2:4\n"
+                        "sparse (Q4_G_S24: 3.25 bits/weight, faster\n"
+                        "decode). Matrices not 2:4 yet are pruned by |W| (or by\n"
+                        "a --prune 2:4 method first); kept values get a\n"
+                        "symmetric 4-bit scale search. Also for --synthetic."),
+      flags::Number<double>(0, "bpw", "B", &o->bpw, 0.0, 32.0, flags::Ends::kOpenLow,
+                            "With --quant q4 and --calib: measure each matrix's\n"
+                            "sensitivity (KL of the model output on the calibration\n"
+                            "text with only that matrix at 4 bits) and keep the most\n"
+                            "sensitive ones at 8 bits while all tensor bytes stay\n"
+                            "within B bits per parameter, 0 < B <= 32. Combines with\n"
+                            "--keep-8bit (those always stay 8-bit; default none when\n"
+                            "--bpw is given). Prints the measurements and the choice."),
+      flags::Switch(0, "distill", &o->distill,
+                    "With --calib (q4 or q8): after quantization (and pruning),\n"
+                    "tune the RMSNorm weights, the quantization scales and\n"
+                    "offsets and (see --distill-codes) the 4-bit codes with\n"
+                    "Adam so that the model's next-token distribution\n"
+                    "matches the f32 model's on the calibration text (mean\n"
+                    "KL). Prints the KL as it goes.\n"
+                    "After --prune it first tunes the kept f32 weights the\n"
+                    "same way (pruned ones stay 0). Uses --calib-tokens\n"
+                    "tokens: give it more (e.g. 65536) to generalize."),
+      flags::Int<size_t>(0, "distill-steps", "N", &o->distill_options.steps, 1, 100000,
+                         absl::StrCat("Adam steps (2 sequences each), 1..100000. Default: ",
+                                      distill_defaults.steps)),
+      flags::Number<double>(0, "distill-lr", "X", &o->distill_options.learning_rate, 0.0, 0.1,
+                            flags::Ends::kOpenLow,
+                            absl::StrCat("Peak relative change per step, cosine-decayed,\n"
+                                         "0 < X <= 0.1. Default: ",
+                                         distill_defaults.learning_rate)),
+      flags::Enum<bool>(0, "distill-codes", "on|off", &o->distill_options.train_codes,
+                        {{"on", true}, {"off", false}},
+                        absl::StrCat("With --distill: 'on' also trains the codes of the\n"
+                                     "4-bit matrices (quantization-aware training: a latent\n"
+                                     "real copy of each code, starting at the f32 weight's\n"
+                                     "place on the grid, rounded in the forward pass,\n"
+                                     "straight-through gradient); 'off' keeps the codes as\n"
+                                     "quantized. 2:4 sparse matrices train the codes of\n"
+                                     "their kept values (the pattern stays). 8-bit codes and\n"
+                                     "pruned weights stay fixed. Default: ",
+                                     distill_defaults.train_codes ? "on" : "off")),
+      flags::Number<double>(0, "distill-code-lr", "X", &o->distill_options.code_learning_rate,
+                            0.0, 1.0, flags::Ends::kOpenLow,
+                            absl::StrCat("With --distill-codes on: peak step of a latent code per\n"
+                                         "Adam step, in code units, 0 < X <= 1. Default: ",
+                                         distill_defaults.code_learning_rate)),
+  };
+  return spec;
+}
+
+}  // namespace
+
+std::string HelpText() {
+  CliOptions o;
+  Gptq gptq = Gptq::kOn;
+  Q4Groups groups = Q4Groups::kAsym;
+  bool keep_named = false;
+  return flags::HelpText(MakeSpec(&o, &gptq, &groups, &keep_named));
 }
 
 absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args) {
   CliOptions o;
-  bool quant_set = false;
-  bool group_size_set = false;
-  bool keep_set = false;
-  bool vocab_set = false;
-  bool seed_set = false;
-  bool threads_set = false;
-  bool calib_tokens_set = false;
-  bool gptq_set = false;
-  bool sparsity_set = false;
-  bool distill_set = false;  // --distill-steps or --distill-lr given
+  Gptq gptq = Gptq::kOn;
+  Q4Groups groups = Q4Groups::kAsym;
   bool keep_named = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-      return o;
-    }
-    if (arg == "--vocab-only") {
-      o.vocab_only = true;
-      continue;
-    }
-    if (arg.empty() || arg[0] != '-' || arg == "-") {
-      if (!o.input.empty()) {
-        return Usage(absl::StrCat("more than one input given: '", o.input, "' and '", arg,
-                                  "' (kite-convert converts one model at a time)"));
-      }
-      o.input = arg;
-      continue;
-    }
-    if (arg == "--distill") {  // a flag: no value
-      o.distill = true;
-      continue;
-    }
-    // The option's value: after '=' or the next argument.
-    std::string name = arg;
-    std::string value;
-    bool has_value = false;
-    if (absl::StartsWith(arg, "--")) {
-      const size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        name = arg.substr(0, eq);
-        value = arg.substr(eq + 1);
-        has_value = true;
-      }
-    }
-    const bool known = name == "-o" || name == "--output" || name == "--tokenizer" ||
-                       name == "--quant" || name == "--group-size" || name == "--keep-8bit" ||
-                       name == "--q4-groups" || name == "--synthetic" || name == "--vocab" ||
-                       name == "--seed" || name == "--threads" || name == "--chat-format" ||
-                       name == "--calib" || name == "--calib-tokens" || name == "--gptq" ||
-                       name == "--prune" || name == "--sparsity" || name == "--bpw" ||
-                       name == "--distill-steps" || name == "--distill-lr" ||
-                       name == "--distill-codes" || name == "--distill-code-lr" ||
-                       name == "--sparse" ||
-                       name == "--target";
-    if (!known) return Usage(absl::StrCat("unknown option '", name, "' (see --help)"));
-    if (!has_value) {
-      if (i + 1 >= args.size()) return Usage(absl::StrCat("option ", name, " needs a value"));
-      value = args[++i];
-    }
-    if (value.empty()) return Usage(absl::StrCat("option ", name, " needs a non-empty value"));
-
-    if (name == "-o" || name == "--output") {
-      o.output = value;
-    } else if (name == "--tokenizer") {
-      o.tokenizer = value;
-    } else if (name == "--quant") {
-      if (value == "f32") {
-        o.convert.quant = QuantMode::kF32;
-      } else if (value == "q8" || value == "q8_c") {
-        o.convert.quant = QuantMode::kQ8;
-      } else if (value == "q4" || value == "q4_g") {
-        o.convert.quant = QuantMode::kQ4;
-      } else {
-        return Usage(absl::StrCat("--quant must be f32, q8 or q4, not '", value, "'"));
-      }
-      quant_set = true;
-    } else if (name == "--chat-format") {
-      absl::StatusOr<ChatFormatId> format = ParseChatFormatName(value);
-      if (!format.ok()) return Usage(std::string(format.status().message()));
-      o.chat_format = ChatFormatName(*format);
-    } else if (name == "--target") {
-      const std::vector<std::string>& targets = ConvertTargets();
-      if (std::find(targets.begin(), targets.end(), value) == targets.end()) {
-        return Usage(absl::StrCat("unknown --target '", value,
-                                  "' (valid targets: ", absl::StrJoin(targets, ", "), ")"));
-      }
-      o.target = value;
-    } else if (name == "--synthetic") {
-      o.synthetic = value;
-    } else if (name == "--vocab") {
-      if (!absl::SimpleAtoi(value, &o.vocab) || o.vocab < kSyntheticMinVocab ||
-          o.vocab > kSyntheticMaxVocab) {
-        return Usage(absl::StrCat("--vocab must be an integer in [", kSyntheticMinVocab, ", ",
-                                  kSyntheticMaxVocab, "], not '", value, "'"));
-      }
-      vocab_set = true;
-    } else if (name == "--seed") {
-      if (!absl::SimpleAtoi(value, &o.seed)) {
-        return Usage(absl::StrCat("--seed must be an unsigned integer, not '", value, "'"));
-      }
-      seed_set = true;
-    } else if (name == "--threads") {
-      if (!absl::SimpleAtoi(value, &o.threads) || o.threads < 1 || o.threads > 1024) {
-        return Usage(absl::StrCat("--threads must be an integer in [1, 1024], not '", value, "'"));
-      }
-      threads_set = true;
-    } else if (name == "--calib") {
-      o.calib = value;
-    } else if (name == "--calib-tokens") {
-      if (!absl::SimpleAtoi(value, &o.calib_tokens) || o.calib_tokens < 2 ||
-          o.calib_tokens > 1000000) {
-        return Usage(absl::StrCat("--calib-tokens must be an integer in [2, 1000000], not '",
-                                  value, "'"));
-      }
-      calib_tokens_set = true;
-    } else if (name == "--gptq") {
-      if (value != "on" && value != "off" && value != "act-order") {
-        return Usage(absl::StrCat("--gptq must be on, off or act-order, not '", value, "'"));
-      }
-      o.convert.gptq = value != "off";
-      o.convert.gptq_act_order = value == "act-order";
-      gptq_set = true;
-    } else if (name == "--prune") {
-      if (value == "magnitude") {
-        o.prune = PruneMethod::kMagnitude;
-      } else if (value == "wanda") {
-        o.prune = PruneMethod::kWanda;
-      } else if (value == "2:4") {
-        o.prune = PruneMethod::k24;
-      } else if (value == "2:4-wanda") {
-        o.prune = PruneMethod::k24Wanda;
-      } else if (value == "2:4-sparsegpt") {
-        o.prune = PruneMethod::k24SparseGpt;
-      } else {
-        return Usage(absl::StrCat("--prune must be magnitude, wanda, 2:4, 2:4-wanda or 2:4-sparsegpt, not '",
-                                  value, "'"));
-      }
-    } else if (name == "--sparsity") {
-      if (!absl::SimpleAtof(value, &o.sparsity) || !(o.sparsity > 0.0f && o.sparsity < 1.0f)) {
-        return Usage(absl::StrCat("--sparsity must be a number with 0 < S < 1, not '", value,
-                                  "'"));
-      }
-      sparsity_set = true;
-    } else if (name == "--distill-steps") {
-      if (!absl::SimpleAtoi(value, &o.distill_options.steps) || o.distill_options.steps < 1 ||
-          o.distill_options.steps > 100000) {
-        return Usage(absl::StrCat("--distill-steps must be an integer in [1, 100000], not '",
-                                  value, "'"));
-      }
-      distill_set = true;
-    } else if (name == "--distill-codes") {
-      if (value != "on" && value != "off") {
-        return Usage(absl::StrCat("--distill-codes must be on or off, not '", value, "'"));
-      }
-      o.distill_options.train_codes = value == "on";
-      distill_set = true;
-    } else if (name == "--distill-code-lr") {
-      if (!absl::SimpleAtod(value, &o.distill_options.code_learning_rate) ||
-          !(o.distill_options.code_learning_rate > 0.0 &&
-            o.distill_options.code_learning_rate <= 1.0)) {
-        return Usage(
-            absl::StrCat("--distill-code-lr must be a number in (0, 1], not '", value, "'"));
-      }
-      distill_set = true;
-    } else if (name == "--distill-lr") {
-      if (!absl::SimpleAtod(value, &o.distill_options.learning_rate) ||
-          !(o.distill_options.learning_rate > 0.0 && o.distill_options.learning_rate <= 0.1)) {
-        return Usage(absl::StrCat("--distill-lr must be a number in (0, 0.1], not '", value, "'"));
-      }
-      distill_set = true;
-    } else if (name == "--sparse") {
-      if (value != "2:4") return Usage(absl::StrCat("--sparse must be 2:4, not '", value, "'"));
-      o.convert.sparse_24 = true;
-    } else if (name == "--bpw") {
-      if (!absl::SimpleAtod(value, &o.bpw) || !(o.bpw > 0.0 && o.bpw <= 32.0)) {
-        return Usage(absl::StrCat("--bpw must be a number of bits per weight in (0, 32], not '",
-                                  value, "'"));
-      }
-    } else if (name == "--q4-groups") {
-      if (value != "asym" && value != "sym" && value != "sym-maxabs" && value != "sym-compact") {
-        return Usage(absl::StrCat(
-            "--q4-groups must be asym, sym, sym-compact or sym-maxabs, not '", value, "'"));
-      }
-      o.convert.q4_asymmetric = value == "asym";
-      o.convert.q4_offset_free = value == "sym-compact";
-      o.convert.q4_scale_rule = value == "sym-maxabs" ? ScaleRule::kMaxAbs : ScaleRule::kSearch;
-      keep_set = true;
-    } else if (name == "--keep-8bit") {
-      keep_named = true;
-      o.convert.keep_8bit.clear();
-      if (value != "none") {
-        for (absl::string_view part : absl::StrSplit(value, ',')) {
-          if (part.empty()) return Usage(absl::StrCat("--keep-8bit has an empty name in '", value, "'"));
-          o.convert.keep_8bit.emplace_back(part);
-        }
-      }
-      keep_set = true;
-    } else {  // --group-size
-      uint32_t g = 0;
-      if (!absl::SimpleAtoi(value, &g) || !ValidateGroupSize(g).ok()) {
-        return Usage(absl::StrCat("--group-size must be 32, 64 or 128, not '", value, "'"));
-      }
-      o.convert.group_size = g;
-      group_size_set = true;
-    }
+  const flags::ParsedArgs parsed = flags::Parse(MakeSpec(&o, &gptq, &groups, &keep_named), args);
+  if (!parsed.ok()) return Usage(parsed.error);
+  if (parsed.help) {
+    o.help = true;
+    return o;
+  }
+  if (parsed.positionals.size() > 1) {
+    return Usage(absl::StrCat("more than one input given: '", parsed.positionals[0], "' and '",
+                              parsed.positionals[1],
+                              "' (kite-convert converts one model at a time)"));
+  }
+  if (!parsed.positionals.empty()) o.input = parsed.positionals[0];
+  // The cross-flag checks below look at what was given, not only at the values.
+  const bool quant_set = parsed.Given("quant");
+  const bool group_size_set = parsed.Given("group-size");
+  const bool keep_set = parsed.Given("keep-8bit") || parsed.Given("q4-groups");
+  const bool vocab_set = parsed.Given("vocab");
+  const bool seed_set = parsed.Given("seed");
+  const bool threads_set = parsed.Given("threads");
+  const bool calib_tokens_set = parsed.Given("calib-tokens");
+  const bool gptq_set = parsed.Given("gptq");
+  const bool sparsity_set = parsed.Given("sparsity");
+  const bool distill_set = parsed.Given("distill-steps") || parsed.Given("distill-lr") ||
+                           parsed.Given("distill-codes") || parsed.Given("distill-code-lr");
+  if (gptq_set) {
+    o.convert.gptq = gptq != Gptq::kOff;
+    o.convert.gptq_act_order = gptq == Gptq::kActOrder;
+  }
+  if (parsed.Given("q4-groups")) {
+    o.convert.q4_asymmetric = groups == Q4Groups::kAsym;
+    o.convert.q4_offset_free = groups == Q4Groups::kSymCompact;
+    o.convert.q4_scale_rule =
+        groups == Q4Groups::kSymMaxAbs ? ScaleRule::kMaxAbs : ScaleRule::kSearch;
   }
   if (!o.synthetic.empty()) {
     if (!o.input.empty()) {

@@ -53,8 +53,10 @@ struct CliOptions {
 /// aarch64-i8mm, armv7, generic. The array is static.
 const std::vector<std::string>& ConvertTargets();
 
-/// Parses the arguments after the program name. Accepts "--opt VALUE" and "--opt=VALUE".
-/// Any problem (unknown option, missing or bad value, no input, no output, two inputs, an
+/// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
+/// "--opt VALUE", "--opt=VALUE", "-o VALUE", "--" before an input that starts with '-'), then
+/// checks the options against each other (e.g. --sparsity only with --prune magnitude or
+/// wanda). Any problem (unknown option, missing or bad value, no input, no output, two inputs, an
 /// input together with --synthetic, an unknown synthetic shape) is an InvalidArgument error
 /// whose message is meant for the user; callers exit with 2.
 absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args);

@@ -1,6 +1,6 @@
 // kite-eval: teacher-forced evaluation of a .kite model (perplexity), optionally against a
 // reference model run in lock-step (KL divergence, top-1 agreement, RMS delta-p). Uses only
-// the public C API. See kUsage for the options and the exact definitions.
+// the public C API. See MakeSpec and kFooter for the options and the exact definitions.
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,35 +14,23 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "tools/common/flags.h"
 #include "test/common/json_lite.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitFailure = kite::flags::kExitFailure;
+constexpr int kExitUsage = kite::flags::kExitUsage;
 
-constexpr const char* kUsage = R"(kite-eval: teacher-forced evaluation of a .kite model
+// The kite-eval help text around the flag table (see MakeSpec).
+constexpr const char* kHeader = R"(kite-eval: teacher-forced evaluation of a .kite model
 
 usage: kite-eval -m MODEL.kite [--reference REF.kite] (--text FILE | --tokens FILE.json)
                  [--ctx N] [--json] [-t THREADS]
 
-  -m, --model PATH       model to evaluate (.kite), required
-  -r, --reference PATH   reference model (.kite) run in lock-step on the same tokens; it
-                         must have the same vocabulary size
-      --tokens FILE      JSON token file: a top-level object whose "stories" array holds
-                         objects with "token_ids": [...] (each story normally starts with
-                         BOS). Each story is one chunk, evaluated from a fresh context.
-      --text FILE        UTF-8 text: encoded as a whole (BOS first), then cut into
-                         consecutive windows of --ctx tokens; each window is one chunk,
-                         evaluated from a fresh context.
-  -c, --ctx N            context window in tokens, 2..the models' max_seq_len
-                         (default: min(512, max_seq_len)). A story longer than N tokens is
-                         cut into consecutive, non-overlapping windows of N tokens, each
-                         from a fresh context; a window of one token predicts nothing.
-  -t, --threads N        worker threads per session, >= 1 (default 1)
-      --json             print one JSON object instead of the summary
-  -h, --help             this help
+)";
 
+constexpr const char* kFooter = R"(
 Method (teacher forcing): the tokens of a chunk are fed one at a time with
 kite_session_feed; after token t the model's logits give a distribution P over the
 vocabulary for token t+1 (softmax, computed in double with log-sum-exp). A chunk of n
@@ -66,6 +54,10 @@ and "chunks", one object per chunk with the same figures plus "story" (the story
 or -1 for --text), "start" (offset of the chunk's first token in its story or text) and
 "tokens". Progress goes to stderr.
 
+Models are memory-mapped: replace a .kite file by writing a new one and renaming it over
+the old one, never by rewriting it in place (a file truncated while mapped kills the
+process with SIGBUS).
+
 Exit status: 0 success, 1 failure (unreadable or invalid files, models that cannot be
 compared), 2 usage error.
 
@@ -84,13 +76,6 @@ struct Options {
   bool json = false;
 };
 
-[[noreturn]] void UsageError(const char* fmt, const char* a, const char* b = "") {
-  std::fprintf(stderr, "kite-eval: ");
-  std::fprintf(stderr, fmt, a, b);
-  std::fprintf(stderr, "\nrun 'kite-eval --help' for usage\n");
-  std::exit(kExitUsage);
-}
-
 [[noreturn]] void Fail(const char* fmt, const char* a, const char* b = "") {
   std::fprintf(stderr, "kite-eval: ");
   std::fprintf(stderr, fmt, a, b);
@@ -98,56 +83,65 @@ struct Options {
   std::exit(kExitFailure);
 }
 
-long ParseLong(const char* flag, const char* v, long lo, long hi) {
-  char* end = nullptr;
-  errno = 0;
-  const long x = std::strtol(v, &end, 10);
-  if (errno != 0 || end == v || *end != '\0')
-    UsageError("%s expects an integer, got '%s'", flag, v);
-  if (x < lo || x > hi) {
-    std::fprintf(stderr, "kite-eval: %s %ld is out of range [%ld, %ld]\n", flag, x, lo, hi);
-    std::exit(kExitUsage);
-  }
-  return x;
+// The kite-eval flag table, writing into *o.
+kite::flags::FlagSpec MakeSpec(Options* o) {
+  namespace flags = kite::flags;
+  flags::FlagSpec spec;
+  spec.program = "kite-eval";
+  spec.header = kHeader;
+  spec.footer = kFooter;
+  spec.help_column = 25;
+  spec.flags = {
+      flags::String('m', "model", "PATH", &o->model, "model to evaluate (.kite), required"),
+      flags::String('r', "reference", "PATH", &o->reference,
+                    "reference model (.kite) run in lock-step on the same tokens; it\n"
+                    "must have the same vocabulary size"),
+      flags::String(0, "tokens", "FILE", &o->tokens_path,
+                    "JSON token file: a top-level object whose \"stories\" array holds\n"
+                    "objects with \"token_ids\": [...] (each story normally starts with\n"
+                    "BOS). Each story is one chunk, evaluated from a fresh context."),
+      flags::String(0, "text", "FILE", &o->text_path,
+                    "UTF-8 text: encoded as a whole (BOS first), then cut into\n"
+                    "consecutive windows of --ctx tokens; each window is one chunk,\n"
+                    "evaluated from a fresh context."),
+      flags::Int<long>('c', "ctx", "N", &o->ctx, 2, 1 << 24,
+                       "context window in tokens, 2..the models' max_seq_len\n"
+                       "(default: min(512, max_seq_len)). A story longer than N tokens is\n"
+                       "cut into consecutive, non-overlapping windows of N tokens, each\n"
+                       "from a fresh context; a window of one token predicts nothing."),
+      flags::Int<long>('t', "threads", "N", &o->threads, 1, 256,
+                       "worker threads per session, 1..256 (default 1); more than\n"
+                       "the online CPUs are capped at their count, with a warning"),
+      flags::Switch(0, "json", &o->json, "print one JSON object instead of the summary"),
+  };
+  return spec;
 }
 
-Options Parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    const auto is = [&](const char* s, const char* l) {
-      return std::strcmp(a, s) == 0 || (l != nullptr && std::strcmp(a, l) == 0);
-    };
-    const auto value = [&]() -> const char* {
-      if (i + 1 >= argc) UsageError("%s needs a value", a);
-      return argv[++i];
-    };
-    if (is("-h", "--help")) {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (is("-m", "--model")) {
-      o.model = value();
-    } else if (is("-r", "--reference")) {
-      o.reference = value();
-    } else if (is("--text", nullptr)) {
-      o.text_path = value();
-    } else if (is("--tokens", nullptr)) {
-      o.tokens_path = value();
-    } else if (is("-c", "--ctx")) {
-      o.ctx = ParseLong(a, value(), 2, 1 << 24);
-    } else if (is("-t", "--threads")) {
-      o.threads = ParseLong(a, value(), 1, 256);
-    } else if (is("--json", nullptr)) {
-      o.json = true;
-    } else {
-      UsageError("unknown option '%s'", a);
-    }
+// Parses the command line into *o. Returns -1 to go on, or the exit status when done: 0
+// after printing the help, kExitUsage after printing a bad command line's error.
+int Parse(int argc, char** argv, Options* o) {
+  const kite::flags::FlagSpec spec = MakeSpec(o);
+  const kite::flags::ParsedArgs parsed =
+      kite::flags::Parse(spec, std::vector<std::string>(argv + 1, argv + argc));
+  std::string error = parsed.error;
+  if (parsed.ok() && parsed.help) {
+    std::fputs(kite::flags::HelpText(spec).c_str(), stdout);
+    return 0;
   }
-  if (o.model.empty()) UsageError("%s", "a model is required (-m MODEL.kite)");
-  if (o.text_path.empty() == o.tokens_path.empty()) {
-    UsageError("%s", "give exactly one input: --text FILE or --tokens FILE.json");
+  if (error.empty() && !parsed.positionals.empty()) {
+    error = "unexpected argument '" + parsed.positionals[0] + "' (the model is given with -m)";
   }
-  return o;
+  if (error.empty() && o->model.empty()) error = "a model is required (-m MODEL.kite)";
+  if (error.empty() && o->text_path.empty() == o->tokens_path.empty()) {
+    error = "give exactly one input: --text FILE or --tokens FILE.json";
+  }
+  if (!error.empty()) {
+    std::fputs(kite::flags::UsageError("kite-eval", error).c_str(), stderr);
+    return kExitUsage;
+  }
+  const std::string capped = kite::flags::CapThreads("-t", &o->threads);
+  if (!capped.empty()) std::fprintf(stderr, "kite-eval: warning: %s\n", capped.c_str());
+  return -1;
 }
 
 // A contiguous run of tokens evaluated from a fresh context.
@@ -236,7 +230,7 @@ struct Accumulator {
   }
 };
 
-// The figures of kUsage for one chunk or for all.
+// The figures of kFooter for one chunk or for all.
 struct Figures {
   size_t tokens = 0;
   double ppl = 0, acc = 0, kld = 0, top1 = 0, rms_dp = 0, ref_ppl = 0, ref_acc = 0;
@@ -397,7 +391,9 @@ std::string ChunkName(const Chunk& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = Parse(argc, argv);
+  Options o;
+  const int parse_status = Parse(argc, argv, &o);
+  if (parse_status >= 0) return parse_status;
   const bool with_ref = !o.reference.empty();
 
   Runner model, ref;

@@ -2,7 +2,7 @@
 // tensors, segments) after the runtime loader has validated it; optionally verifies every
 // segment checksum.
 //
-// Usage: kite-inspect FILE [--verify] [--json]
+// Usage: kite-inspect FILE [--verify] [--json] (or -m FILE)
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -17,28 +17,15 @@
 #include "sdk/runtime/loader/model.h"
 #include "sdk/base/status.h"
 #include "sdk/schema/kite_generated.h"
+#include "tools/common/flags.h"
 
 namespace kite::inspect {
 namespace {
 
 namespace fb = ::kite::schema;
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
-
-constexpr const char* kHelp =
-    "Usage: kite-inspect FILE [--verify] [--json]\n"
-    "\n"
-    "Validates a .kite file with the Kite loader and prints its header, config,\n"
-    "tokenizer, provenance, tensor table and segments.\n"
-    "\n"
-    "Options\n"
-    "  --verify    Also recompute the CRC-32C of every segment (reads the whole file);\n"
-    "              prints \"checksums: OK\" or fails naming the bad segment.\n"
-    "  --json      Print one JSON object instead of text.\n"
-    "  -h, --help  Show this help.\n"
-    "\n"
-    "Exit status: 0 valid, 1 invalid file or checksum mismatch, 2 bad command line.\n";
+constexpr int kExitFailure = flags::kExitFailure;
+constexpr int kExitUsage = flags::kExitUsage;
 
 struct Options {
   std::string path;
@@ -256,30 +243,56 @@ void PrintJson(const fb::Model* m, bool verified) {
 }
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "kite-inspect: %s\nRun 'kite-inspect --help' for usage.\n",
-               message.c_str());
+  std::fputs(flags::UsageError("kite-inspect", message).c_str(), stderr);
   return kExitUsage;
+}
+
+// The kite-inspect command line, writing into *o.
+flags::FlagSpec MakeSpec(Options* o) {
+  flags::FlagSpec spec;
+  spec.program = "kite-inspect";
+  spec.help_column = 16;
+  spec.header =
+      "Usage: kite-inspect FILE [--verify] [--json]\n"
+      "       kite-inspect -m FILE [--verify] [--json]\n"
+      "\n"
+      "Validates a .kite file with the Kite loader and prints its header, config,\n"
+      "tokenizer, provenance, tensor table and segments.\n"
+      "\n"
+      "Options\n";
+  spec.footer =
+      "\n"
+      "The file is memory-mapped: replace a .kite file by writing a new one and renaming\n"
+      "it over the old one, never by rewriting it in place (a file truncated while\n"
+      "mapped kills the process with SIGBUS).\n"
+      "Exit status: 0 valid, 1 invalid file or checksum mismatch, 2 bad command line.\n";
+  spec.flags = {
+      flags::String('m', "model", "FILE", &o->path,
+                    "The .kite file, as with the other tools (or give FILE\n"
+                    "alone)."),
+      flags::Switch(0, "verify", &o->verify,
+                    "Also recompute the CRC-32C of every segment (reads the\n"
+                    "whole file); prints \"checksums: OK\" or fails naming the\n"
+                    "bad segment."),
+      flags::Switch(0, "json", &o->json, "Print one JSON object instead of text."),
+  };
+  return spec;
 }
 
 int Run(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    } else if (arg == "--verify") {
-      o.verify = true;
-    } else if (arg == "--json") {
-      o.json = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      return Usage(absl::StrCat("unknown option '", arg, "'"));
-    } else if (!o.path.empty()) {
-      return Usage("give exactly one FILE");
-    } else {
-      o.path = arg;
-    }
+  const flags::FlagSpec spec = MakeSpec(&o);
+  const flags::ParsedArgs parsed =
+      flags::Parse(spec, std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) return Usage(parsed.error);
+  if (parsed.help) {
+    std::fputs(flags::HelpText(spec).c_str(), stdout);
+    return 0;
   }
+  if (parsed.positionals.size() + (o.path.empty() ? 0 : 1) > 1) {
+    return Usage("give exactly one FILE");
+  }
+  if (!parsed.positionals.empty()) o.path = parsed.positionals[0];
   if (o.path.empty()) return Usage("no FILE given");
 
   Result<FileMap> map = FileMap::OpenPath(o.path.c_str());

@@ -1,6 +1,6 @@
 // kite-tokenize: encodes text into token ids, or decodes ids into text, with the tokenizer
 // stored in a .kite file (a full model or a `kite-convert --vocab-only` file). Uses only the
-// public C API. See kHelp for usage.
+// public C API. See MakeSpec for usage.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,41 +11,68 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "kite/kite.h"
+#include "tools/common/flags.h"
 
 namespace {
 
-constexpr int kExitFailure = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitFailure = kite::flags::kExitFailure;
+constexpr int kExitUsage = kite::flags::kExitUsage;
 
-constexpr const char* kHelp =
-    "Usage: kite-tokenize -m FILE.kite (--text STR | --file PATH) [--bos] [--json]\n"
-    "       kite-tokenize -m FILE.kite --decode IDS\n"
-    "\n"
-    "Encodes text into token ids, or decodes token ids into text, with the tokenizer of a\n"
-    "Kite file (a converted model, or a tokenizer-only file from kite-convert --vocab-only).\n"
-    "\n"
-    "Options\n"
-    "  -m, --model FILE  The .kite file whose tokenizer to use (required).\n"
-    "  --text STR        Encode STR (its bytes exactly as given).\n"
-    "  --file PATH       Encode the whole file at PATH (bytes as they are; '-' reads stdin).\n"
-    "  --bos             Put the model's BOS token first. Default: no BOS. Special-token\n"
-    "                    text such as <|endoftext|> is always encoded as plain text.\n"
-    "  --json            Print {\"ids\": [...]} instead of space-separated ids.\n"
-    "  --decode IDS      Decode token ids, separated by commas and/or spaces (e.g.\n"
-    "                    \"15496,995\" or \"15496 995\"), and print the text exactly (no\n"
-    "                    newline is added).\n"
-    "  -h, --help        Show this help.\n"
-    "\n"
-    "Output: the ids on one line (\"15496 995\"), or with --decode the text.\n"
-    "Exit status: 0 success, 1 failure (bad file, id out of range), 2 bad command line.\n"
-    "\n"
-    "Examples\n"
-    "  kite-tokenize -m gpt2-vocab.kite --text \"Hello world\"      # 15496 995\n"
-    "  kite-tokenize -m gpt2-vocab.kite --decode 15496,995        # Hello world\n";
+// The parsed command line.
+struct Options {
+  std::string model_path, text, file, decode;
+  bool bos = false, json = false;
+};
+
+// The kite-tokenize flag table, writing into *o.
+kite::flags::FlagSpec MakeSpec(Options* o) {
+  namespace flags = kite::flags;
+  flags::FlagSpec spec;
+  spec.program = "kite-tokenize";
+  spec.help_column = 22;
+  spec.header =
+      "Usage: kite-tokenize -m FILE.kite (--text STR | --file PATH) [--bos] [--json]\n"
+      "       kite-tokenize -m FILE.kite --decode IDS\n"
+      "\n"
+      "Encodes text into token ids, or decodes token ids into text, with the tokenizer of a\n"
+      "Kite file (a converted model, or a tokenizer-only file from kite-convert --vocab-only).\n"
+      "\n"
+      "Options\n";
+  spec.footer =
+      "\n"
+      "Output: the ids on one line (\"15496 995\"), or with --decode the text.\n"
+      "The file is memory-mapped: replace a .kite file by writing a new one and renaming\n"
+      "it over the old one, never by rewriting it in place (a file truncated while\n"
+      "mapped kills the process with SIGBUS).\n"
+      "Exit status: 0 success, 1 failure (bad file, id out of range), 2 bad command line.\n"
+      "\n"
+      "Examples\n"
+      "  kite-tokenize -m gpt2-vocab.kite --text \"Hello world\"      # 15496 995\n"
+      "  kite-tokenize -m gpt2-vocab.kite --decode 15496,995        # Hello world\n";
+  spec.flags = {
+      flags::String('m', "model", "FILE", &o->model_path,
+                    "The .kite file whose tokenizer to use (required)."),
+      flags::String(0, "text", "STR", &o->text, "Encode STR (its bytes exactly as given).")
+          .AllowEmpty(),
+      flags::String(0, "file", "PATH", &o->file,
+                    "Encode the whole file at PATH (bytes as they are; '-'\n"
+                    "reads stdin)."),
+      flags::Switch(0, "bos", &o->bos,
+                    "Put the model's BOS token first. Default: no BOS.\n"
+                    "Special-token text such as <|endoftext|> is always\n"
+                    "encoded as plain text."),
+      flags::Switch(0, "json", &o->json, "Print {\"ids\": [...]} instead of space-separated ids."),
+      flags::String(0, "decode", "IDS", &o->decode,
+                    "Decode token ids, separated by commas and/or spaces\n"
+                    "(e.g. \"15496,995\" or \"15496 995\"), and print the text\n"
+                    "exactly (no newline is added).")
+          .AllowEmpty(),
+  };
+  return spec;
+}
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "kite-tokenize: %s\nRun 'kite-tokenize --help' for usage.\n",
-               message.c_str());
+  std::fputs(kite::flags::UsageError("kite-tokenize", message).c_str(), stderr);
   return kExitUsage;
 }
 
@@ -61,37 +88,24 @@ bool ReadAll(const std::string& path, std::string* out) {
 }
 
 int Run(int argc, char** argv) {
-  std::string model_path, text, file, decode;
-  bool have_text = false, have_file = false, have_decode = false, bos = false, json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kHelp, stdout);
-      return 0;
-    } else if (arg == "-m" || arg == "--model") {
-      if (!value(&model_path)) return Usage(arg + " needs a file");
-    } else if (arg == "--text") {
-      if (!value(&text)) return Usage("--text needs a string");
-      have_text = true;
-    } else if (arg == "--file") {
-      if (!value(&file)) return Usage("--file needs a path");
-      have_file = true;
-    } else if (arg == "--decode") {
-      if (!value(&decode)) return Usage("--decode needs token ids");
-      have_decode = true;
-    } else if (arg == "--bos") {
-      bos = true;
-    } else if (arg == "--json") {
-      json = true;
-    } else {
-      return Usage(absl::StrCat("unknown argument '", arg, "'"));
-    }
+  Options o;
+  const kite::flags::FlagSpec spec = MakeSpec(&o);
+  const kite::flags::ParsedArgs parsed =
+      kite::flags::Parse(spec, std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) return Usage(parsed.error);
+  if (parsed.help) {
+    std::fputs(kite::flags::HelpText(spec).c_str(), stdout);
+    return 0;
   }
+  if (!parsed.positionals.empty()) {
+    return Usage(absl::StrCat("unexpected argument '", parsed.positionals[0], "'"));
+  }
+  const std::string& model_path = o.model_path;
+  const std::string& decode = o.decode;
+  const std::string& file = o.file;
+  std::string text = o.text;
+  const bool have_text = parsed.Given("text"), have_file = parsed.Given("file"),
+             have_decode = parsed.Given("decode"), bos = o.bos, json = o.json;
   if (model_path.empty()) return Usage("no model given: add -m FILE.kite");
   if (have_text + have_file + have_decode != 1) {
     return Usage("give exactly one of --text, --file and --decode");
