@@ -24,6 +24,7 @@
 #include "tools/convert/tokenizer/hf_tokenizer.h"
 #include "tools/convert/source/input_files.h"
 #include "tools/convert/write/kite_writer.h"
+#include "tools/convert/write/output_file.h"
 #include "tools/convert/source/llama2c_checkpoint.h"
 #include "tools/convert/tokenizer/llama2c_tokenizer.h"
 #include "tools/convert/write/report.h"
@@ -545,6 +546,8 @@ int Run(const std::vector<std::string>& args) {
     std::fputs(HelpText().c_str(), stdout);
     return 0;
   }
+  InstallTemporaryCleanupHandlers();
+  if (absl::Status s = CheckOutputReplaceable(options.output); !s.ok()) return Fail(s);
   if (!options.synthetic.empty()) return RunSynthetic(options);
 
   absl::StatusOr<InputFormat> format = DetectInputFormat(options.input);
