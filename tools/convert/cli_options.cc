@@ -114,7 +114,7 @@ std::string HelpText() {
       "Calibration, GPTQ, pruning and mixed precision\n"
       "  These work on every input format. They hold the whole model in f32 in memory\n"
       "  (4 bytes per parameter) and run it in float on the host, which suits\n"
-      "  small models. Models with q/k/v biases (Qwen2) cannot be calibrated yet.\n"
+      "  small models.\n"
       "  --calib FILE          Calibration text (UTF-8; documents separated by blank\n"
       "                        lines), tokenized with the model's own tokenizer and run\n"
       "                        through the f32 model to collect each linear layer's\n"
