@@ -480,6 +480,51 @@ TEST(DistillTest, ThreadsDoNotChangeTheResult) {
   }
 }
 
+// Qwen2's q/k/v biases are applied in every pass (the model equals its f32 teacher: KL 0)
+// and never tuned (only the norm weights are values).
+TEST(DistillTest, Qwen2BiasesAreAppliedAndFrozen) {
+  SourceModel source = TinySource(5);
+  source.config.attention_bias = true;
+  std::mt19937 rng(6);
+  std::normal_distribution<float> normal(0.0f, 0.5f);
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    for (const auto& [name, n] : {std::make_pair(names::kBq, 64), std::make_pair(names::kBk, 32),
+                                  std::make_pair(names::kBv, 32)}) {
+      SourceTensor t;
+      t.name = p + name;
+      t.shape = {static_cast<uint64_t>(n)};
+      for (int i = 0; i < n; ++i) t.data.push_back(normal(rng));
+      source.tensors.push_back(std::move(t));
+    }
+  }
+  const std::vector<KiteTensor> tensors = Convert(source, ConvertOptions{});  // all f32
+  DistillOptions d;
+  absl::StatusOr<DistillModel> model = DistillModel::Create(source.config, tensors, d, &source);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->initial_values().size(), 2u * 2 * 64 + 64);  // the norms only
+  const std::vector<int32_t> tokens = RandomSequences(1, 12, 3)[0];
+  const std::vector<float> teacher = TeacherLogits(source, tokens);
+  std::vector<double> grad;
+  absl::StatusOr<double> kl =
+      model->LossAndGradient(model->initial_values(), tokens.data(), tokens.size(),
+                             teacher.data(), &grad);
+  ASSERT_TRUE(kl.ok()) << kl.status();
+  EXPECT_LT(*kl, 1e-6);
+  // Without the biases the teacher is far from the model.
+  SourceModel plain = source;
+  for (SourceTensor& t : plain.tensors) {
+    if (t.shape.size() == 1 && t.name.find("attention.b") != std::string::npos) {
+      std::fill(t.data.begin(), t.data.end(), 0.0f);
+    }
+  }
+  const std::vector<float> plain_teacher = TeacherLogits(plain, tokens);
+  kl = model->LossAndGradient(model->initial_values(), tokens.data(), tokens.size(),
+                              plain_teacher.data(), nullptr);
+  ASSERT_TRUE(kl.ok()) << kl.status();
+  EXPECT_GT(*kl, 1e-3);
+}
+
 TEST(DistillTest, RejectsUnusableInput) {
   const SourceModel source = TinySource(4);
   ConvertOptions options;

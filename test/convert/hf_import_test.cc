@@ -716,23 +716,49 @@ TEST(HfSynthetic, FloatModelAppliesLlama3RopeScaling) {
   EXPECT_LT(MaxDiff(last, want), 2e-4);
 }
 
-// q/k/v biases are not in the float model yet: calibrating a Qwen2 folder fails, naming
-// why, and writes nothing.
-TEST(HfSynthetic, CalibratingBiasedAttentionFailsClearly) {
+// The float model behind --calib, --bpw and --distill applies Qwen2's q/k/v biases as the
+// runtime does: its logits after the last token match the runtime's f32 forward.
+TEST(HfSynthetic, FloatModelMatchesTheRuntimeWithQwen2Biases) {
   const TinyModel m = MakeTiny(/*bias=*/true, /*tied=*/false, 5);
+  const std::string folder = WorkDir() + "/tiny-qwen2-float";
+  WriteFolder(m, folder, "Qwen2ForCausalLM", "F16");
+  const std::vector<int32_t> tokens = SomeTokens(12);
+  absl::StatusOr<HfImport> hf = ReadHfModel(folder);
+  ASSERT_TRUE(hf.ok()) << hf.status();
+  ASSERT_TRUE(hf->model.config.attention_bias);
+  const size_t vocab = hf->model.config.vocab_size;
+  std::vector<float> logits(tokens.size() * vocab);
+  ASSERT_TRUE(ForwardFloat(hf->model, tokens.data(), tokens.size(), logits.data(), nullptr).ok());
+  const std::vector<float> last(logits.end() - vocab, logits.end());
+  const std::vector<float> runtime = RuntimeLogits(folder, tokens);
+  ASSERT_EQ(runtime.size(), vocab);
+  double worst = 0.0;
+  for (size_t i = 0; i < vocab; ++i) worst = std::max(worst, double{std::fabs(last[i] - runtime[i])});
+  EXPECT_LT(worst, 2e-4);
+  // The biases matter at this tolerance.
+  ASSERT_GT(MaxDiff(runtime, ReferenceLogits(m, tokens, false, ReferenceInvFreq(m))), 1e-2);
+}
+
+// Calibration (GPTQ) and distillation run on a Qwen2 folder and give a file the runtime
+// loads.
+TEST(HfSynthetic, CalibratingAndDistillingQwen2Works) {
+  const TinyModel m = MakeTiny(/*bias=*/true, /*tied=*/false, 6);
   const std::string folder = WorkDir() + "/tiny-qwen2-calib";
   WriteFolder(m, folder, "Qwen2ForCausalLM", "F16");
   const std::string calib = WorkDir() + "/qwen2-calib.txt";
-  std::ofstream(calib) << "Once upon a time there was a cat.\n";
+  std::ofstream(calib) << "Once upon a time there was a cat.\n\nThe dog ran to the park.\n";
   const std::string out = WorkDir() + "/tiny-qwen2-calib.kite";
   const kite::test::ToolRun r = kite::test::RunTool(
       KITE_CONVERT_BIN, {folder, "--tokenizer", SharedModel("tok512.bin"), "--quant", "q4",
-                         "--calib", calib, "-o", out},
+                         "--calib", calib, "--distill", "--distill-steps", "4", "--threads", "1",
+                         "-o", out},
       WorkDir());
-  EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("q/k/v biases"), std::string::npos) << r.err;
-  struct stat st;
-  EXPECT_NE(stat(out.c_str(), &st), 0) << "a failed conversion left " << out;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("calibration: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("distilled "), std::string::npos) << r.err;
+  kite_model* model = nullptr;
+  ASSERT_EQ(kite_model_open_file(out.c_str(), nullptr, &model), KITE_OK) << kite_last_error();
+  kite_model_close(model);
 }
 
 TEST(HfSynthetic, TokenizerJsonIsReadAndPaddedToTheEmbedding) {

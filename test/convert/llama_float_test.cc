@@ -119,16 +119,16 @@ TEST(LlamaFloatTest, RejectsBadInput) {
   EXPECT_FALSE(LlamaWeightsOf(missing).ok());
 }
 
-// A tiny random model in double, owning its weights.
+// A tiny random model in double, owning its weights; with q/k/v biases when `bias`.
 struct TinyModel {
   SourceConfig config;
   std::vector<double> emb, norm, output;
   struct Layer {
-    std::vector<double> an, wq, wk, wv, wo, fn, w1, w2, w3;
+    std::vector<double> an, wq, wk, wv, wo, fn, w1, w2, w3, bq, bk, bv;
   };
   std::vector<Layer> layers;
 
-  explicit TinyModel(bool tied) {
+  explicit TinyModel(bool tied, bool bias = false) {
     config.dim = 16;
     config.hidden_dim = 24;
     config.n_layers = 2;
@@ -137,6 +137,7 @@ struct TinyModel {
     config.head_dim = 4;
     config.vocab_size = 32;
     config.tied_embeddings = tied;
+    config.attention_bias = bias;
     std::mt19937 rng(7);
     std::normal_distribution<double> normal(0.0, 0.4);
     auto fill = [&](std::vector<double>* v, size_t n, double mean) {
@@ -158,6 +159,11 @@ struct TinyModel {
       fill(&L.w1, h * d, 0.0);
       fill(&L.w2, d * h, 0.0);
       fill(&L.w3, h * d, 0.0);
+      if (bias) {
+        fill(&L.bq, q, 0.0);
+        fill(&L.bk, kv, 0.0);
+        fill(&L.bv, kv, 0.0);
+      }
     }
   }
 
@@ -170,6 +176,11 @@ struct TinyModel {
     for (const Layer& L : layers) {
       w.layers.push_back({L.an.data(), L.wq.data(), L.wk.data(), L.wv.data(), L.wo.data(),
                           L.fn.data(), L.w1.data(), L.w2.data(), L.w3.data()});
+      if (config.attention_bias) {
+        w.layers.back().bq = L.bq.data();
+        w.layers.back().bk = L.bk.data();
+        w.layers.back().bv = L.bv.data();
+      }
     }
     return w;
   }
@@ -185,8 +196,8 @@ double Loss(const TinyModel& m, const std::vector<int32_t>& tokens,
                                   m.config.vocab_size, nullptr);
 }
 
-void CheckGradients(bool tied) {
-  TinyModel m(tied);
+void CheckGradients(bool tied, bool bias = false) {
+  TinyModel m(tied, bias);
   const std::vector<int32_t> tokens = {3, 17, 0, 31, 17, 9, 22, 5, 3};
   const size_t T = tokens.size(), V = m.config.vocab_size;
   std::mt19937 rng(11);
@@ -225,6 +236,11 @@ void CheckGradients(bool tied) {
                                  {p + "w1", &L.w1, &G.w1},
                                  {p + "w2", &L.w2, &G.w2},
                                  {p + "w3", &L.w3, &G.w3}});
+    if (bias) {
+      params.insert(params.end(), {{p + "bq", &L.bq, &G.bq},
+                                   {p + "bk", &L.bk, &G.bk},
+                                   {p + "bv", &L.bv, &G.bv}});
+    }
   }
   const double h = 1e-5;
   size_t checked = 0;
@@ -256,6 +272,40 @@ void CheckGradients(bool tied) {
 
 TEST(LlamaFloatTest, GradientsMatchFiniteDifferencesTied) { CheckGradients(true); }
 TEST(LlamaFloatTest, GradientsMatchFiniteDifferencesUntied) { CheckGradients(false); }
+TEST(LlamaFloatTest, GradientsMatchFiniteDifferencesWithBiases) { CheckGradients(false, true); }
+
+// The q/k/v biases change the logits, and weights that disagree with the config about
+// them are refused.
+TEST(LlamaFloatTest, BiasesAreAppliedAndChecked) {
+  const TinyModel m(/*tied=*/true, /*bias=*/true);
+  const std::vector<int32_t> tokens = {3, 17, 0, 31, 17};
+  const size_t V = m.config.vocab_size;
+  std::vector<double> with(tokens.size() * V), without(tokens.size() * V);
+  ASSERT_TRUE(ForwardFloat<double>(m.View(), tokens.data(), tokens.size(), with.data(), nullptr,
+                                   nullptr)
+                  .ok());
+  TinyModel zero = m;
+  for (TinyModel::Layer& L : zero.layers) {
+    for (auto* b : {&L.bq, &L.bk, &L.bv}) std::fill(b->begin(), b->end(), 0.0);
+  }
+  ASSERT_TRUE(ForwardFloat<double>(zero.View(), tokens.data(), tokens.size(), without.data(),
+                                   nullptr, nullptr)
+                  .ok());
+  double worst = 0.0;
+  for (size_t i = 0; i < with.size(); ++i) worst = std::max(worst, std::fabs(with[i] - without[i]));
+  EXPECT_GT(worst, 1e-2);
+
+  LlamaWeightsT<double> missing = m.View();
+  missing.layers[1].bk = nullptr;
+  EXPECT_FALSE(ForwardFloat<double>(missing, tokens.data(), tokens.size(), with.data(), nullptr,
+                                    nullptr)
+                   .ok());
+  LlamaWeightsT<double> extra = TinyModel(true).View();
+  extra.layers[0].bq = m.layers[0].bq.data();
+  EXPECT_FALSE(ForwardFloat<double>(extra, tokens.data(), tokens.size(), with.data(), nullptr,
+                                    nullptr)
+                   .ok());
+}
 
 TEST(LlamaFloatTest, KlOfEqualLogitsIsZeroAndKnownOtherwise) {
   const std::vector<double> a = {0.0, 0.0};

@@ -101,8 +101,10 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                            "per CPU."),
       flags::Heading("\nOptions\n"),
       flags::String('o', "output", "PATH", &o->output,
-                    "The .kite file to write (required). It is written to\n"
-                    "PATH.tmp first and renamed when complete."),
+                    "The .kite file to write (required): a new path or a\n"
+                    "regular file (never a link, FIFO or device). It is\n"
+                    "written to a unique PATH.XXXXXX.tmp beside it first and\n"
+                    "renamed when complete (removed on failure or Ctrl-C)."),
       flags::String(0, "tokenizer", "PATH", &o->tokenizer,
                     "The llama2.c tokenizer file. Default: tok<vocab>.bin or\n"
                     "tokenizer.bin in the folder of INPUT (a Hugging Face\n"
@@ -182,7 +184,7 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
           "Calibration, GPTQ, pruning and mixed precision\n"
           "  These work on every input format. They hold the whole model in f32 in memory\n"
           "  (4 bytes per parameter) and run it in float on the host, which suits\n"
-          "  small models. Models with q/k/v biases (Qwen2) cannot be calibrated yet.\n"),
+          "  small models.\n"),
       flags::String(0, "calib", "FILE", &o->calib,
                     "Calibration text (UTF-8; documents separated by blank\n"
                     "lines), tokenized with the model's own tokenizer and run\n"

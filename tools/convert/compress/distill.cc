@@ -26,9 +26,10 @@ namespace {
 
 // Which weight of the model a tensor name is.
 enum Slot {
-  kAttentionNorm, kWq, kWk, kWv, kWo, kFfnNorm, kW1, kW2, kW3, kTok, kFinalNorm, kOutput,
-  kUnknown
+  kAttentionNorm, kWq, kWk, kWv, kWo, kFfnNorm, kW1, kW2, kW3, kBq, kBk, kBv,  // per layer
+  kTok, kFinalNorm, kOutput, kUnknown
 };
+constexpr int kLayerSlots = kBv + 1;
 
 Slot SlotOf(const std::string& name, uint32_t n_layers, size_t* layer) {
   if (name == names::kTokEmbeddings) return kTok;
@@ -41,10 +42,10 @@ Slot SlotOf(const std::string& name, uint32_t n_layers, size_t* layer) {
     return kUnknown;
   }
   *layer = l;
-  const char* suffixes[] = {names::kAttentionNorm, names::kWq, names::kWk, names::kWv,
-                            names::kWo,            names::kFfnNorm, names::kW1, names::kW2,
-                            names::kW3};
-  for (int s = 0; s < 9; ++s) {
+  const char* suffixes[kLayerSlots] = {
+      names::kAttentionNorm, names::kWq, names::kWk, names::kWv, names::kWo, names::kFfnNorm,
+      names::kW1,            names::kW2, names::kW3, names::kBq, names::kBk, names::kBv};
+  for (int s = 0; s < kLayerSlots; ++s) {
     if (parts[2] == suffixes[s]) return static_cast<Slot>(s);
   }
   return kUnknown;
@@ -57,8 +58,9 @@ std::vector<Real>* GradOf(LlamaGradsT<Real>* g, Slot slot, size_t layer) {
   if (slot == kFinalNorm) return &g->norm;
   if (slot == kOutput) return &g->output;
   auto& L = g->layers[layer];
-  std::vector<Real>* per_layer[] = {&L.attention_norm, &L.wq, &L.wk, &L.wv, &L.wo,
-                                      &L.ffn_norm,       &L.w1, &L.w2, &L.w3};
+  std::vector<Real>* per_layer[kLayerSlots] = {&L.attention_norm, &L.wq, &L.wk, &L.wv,
+                                                &L.wo, &L.ffn_norm, &L.w1, &L.w2, &L.w3,
+                                                &L.bq, &L.bk, &L.bv};
   return per_layer[slot];
 }
 
@@ -69,8 +71,9 @@ const Real** ViewSlot(LlamaWeightsT<Real>* w, Slot slot, size_t layer) {
   if (slot == kFinalNorm) return &w->norm;
   if (slot == kOutput) return &w->output;
   auto& L = w->layers[layer];
-  const Real** per_layer[] = {&L.attention_norm, &L.wq, &L.wk, &L.wv, &L.wo,
-                                &L.ffn_norm,       &L.w1, &L.w2, &L.w3};
+  const Real** per_layer[kLayerSlots] = {&L.attention_norm, &L.wq, &L.wk, &L.wv,
+                                          &L.wo, &L.ffn_norm, &L.w1, &L.w2, &L.w3,
+                                          &L.bq, &L.bk, &L.bv};
   return per_layer[slot];
 }
 
@@ -174,7 +177,10 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       if (t.data.size() != rows * cols * sizeof(float)) return fail("bad data size");
       const std::vector<float> v = BytesAs<float>(t.data);
       const bool matrix = t.shape.size() == 2;
-      if (matrix ? !options.train_f32_matrices : !options.train_norms) {
+      size_t layer = 0;
+      const Slot slot = SlotOf(t.name, config.n_layers, &layer);
+      const bool bias = slot == kBq || slot == kBk || slot == kBv;  // applied, never tuned
+      if (matrix ? !options.train_f32_matrices : (!options.train_norms || bias)) {
         m.dense_[i].assign(v.begin(), v.end());  // frozen
         continue;
       }

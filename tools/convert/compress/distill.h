@@ -3,7 +3,8 @@
 // tuned with Adam so that the quantized model's next-token distribution matches the f32
 // source model's on calibration text (mean KL(P_f32 || P_quantized)). The integer codes
 // stay as quantized unless DistillOptions::train_codes is set (quantization-aware training
-// with a straight-through estimator, below); pruned weights stay zero. Host tools only.
+// with a straight-through estimator, below); pruned weights stay zero. q/k/v biases
+// (Qwen2) are applied in every pass but never tuned. Host tools only.
 //
 // Parameterization (all trained with one Adam learning rate, as relative changes):
 // - an RMSNorm weight g = g0 (1 + a);

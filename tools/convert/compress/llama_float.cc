@@ -71,6 +71,22 @@ void MatMulBackWeight(const Real* dy, const Real* x, size_t T, size_t rows, size
   }
 }
 
+// y[t, j] += bias[j] for every token row t of y[T, n].
+template <typename Real>
+void AddBias(const Real* bias, size_t T, size_t n, Real* y) {
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t j = 0; j < n; ++j) y[t * n + j] += bias[j];
+  }
+}
+
+// sum[j] += sum over t of dy[t, j] (the gradient of AddBias's bias).
+template <typename Real>
+void SumRows(const Real* dy, size_t T, size_t n, Real* sum) {
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t j = 0; j < n; ++j) sum[j] += dy[t * n + j];
+  }
+}
+
 // out = weight * x / rms(x) per token; inv[t] = 1 / rms. The sum of squares is in double.
 template <typename Real>
 void RmsNorm(const Real* x, size_t T, size_t n, const Real* weight, float eps, Real* out,
@@ -163,11 +179,6 @@ absl::Status CheckConfig(const SourceConfig& c) {
         "unsupported attention shape: %u heads, %u kv heads, head_dim %u", c.n_heads,
         c.n_kv_heads, c.head_dim));
   }
-  if (c.attention_bias) {
-    return absl::UnimplementedError(
-        "the model has q/k/v biases (Qwen2), which the float model used for calibration and "
-        "distillation does not compute yet");
-  }
   return absl::OkStatus();
 }
 
@@ -219,6 +230,11 @@ absl::StatusOr<LlamaWeights> LlamaWeightsOf(const SourceModel& model) {
     get(LayerName(l, names::kW1), c.hidden_dim, c.dim, &L.w1);
     get(LayerName(l, names::kW2), c.dim, c.hidden_dim, &L.w2);
     get(LayerName(l, names::kW3), c.hidden_dim, c.dim, &L.w3);
+    if (c.attention_bias) {
+      get(LayerName(l, names::kBq), q_dim, 0, &L.bq);
+      get(LayerName(l, names::kBk), kv_dim, 0, &L.bk);
+      get(LayerName(l, names::kBv), kv_dim, 0, &L.bv);
+    }
   }
   get(names::kNorm, c.dim, 0, &w.norm);
   if (c.tied_embeddings) {
@@ -248,6 +264,9 @@ void LlamaGradsT<Real>::Reset(const SourceConfig& c) {
     zero(&L.w1, hidden * dim);
     zero(&L.w2, dim * hidden);
     zero(&L.w3, hidden * dim);
+    zero(&L.bq, c.attention_bias ? q_dim : 0);
+    zero(&L.bk, c.attention_bias ? kv_dim : 0);
+    zero(&L.bv, c.attention_bias ? kv_dim : 0);
   }
   zero(&norm, dim);
   zero(&output, c.tied_embeddings ? 0 : size_t{c.vocab_size} * dim);
@@ -261,6 +280,15 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
   if (T == 0) return absl::InvalidArgumentError("no tokens to run");
   if (w.layers.size() != c.n_layers) {
     return absl::InvalidArgumentError("weights have the wrong number of layers");
+  }
+  for (const typename LlamaWeightsT<Real>::Layer& L : w.layers) {
+    const bool has = L.bq != nullptr && L.bk != nullptr && L.bv != nullptr;
+    const bool none = L.bq == nullptr && L.bk == nullptr && L.bv == nullptr;
+    if (c.attention_bias ? !has : !none) {
+      return absl::InvalidArgumentError(c.attention_bias
+                                            ? "the config has q/k/v biases but the weights lack them"
+                                            : "the weights have q/k/v biases the config does not");
+    }
   }
   for (size_t t = 0; t < T; ++t) {
     if (tokens[t] < 0 || static_cast<uint32_t>(tokens[t]) >= c.vocab_size) {
@@ -300,6 +328,11 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
     MatMulWt(xn.data(), T, dim, L.wq, q_dim, q.data());
     MatMulWt(xn.data(), T, dim, L.wk, kv_dim, k.data());
     MatMulWt(xn.data(), T, dim, L.wv, kv_dim, v.data());
+    if (c.attention_bias) {
+      AddBias(L.bq, T, q_dim, q.data());
+      AddBias(L.bk, T, kv_dim, k.data());
+      AddBias(L.bv, T, kv_dim, v.data());
+    }
     Rope(q.data(), T, n_heads, hd, inv_freq, false);
     Rope(k.data(), T, c.n_kv_heads, hd, inv_freq, false);
     if (tl) {
@@ -469,6 +502,11 @@ void BackwardFloat(const LlamaWeightsT<Real>& w, const LlamaTapeT<Real>& tape,
     }
     Rope(dq.data(), T, n_heads, hd, inv_freq, true);
     Rope(dk.data(), T, c.n_kv_heads, hd, inv_freq, true);
+    if (c.attention_bias) {
+      SumRows(dq.data(), T, q_dim, gl.bq.data());
+      SumRows(dk.data(), T, kv_dim, gl.bk.data());
+      SumRows(dv.data(), T, kv_dim, gl.bv.data());
+    }
     std::fill(dxn.begin(), dxn.end(), Real(0));
     MatMulBackInput(dq.data(), T, q_dim, L.wq, dim, dxn.data());
     MatMulBackInput(dk.data(), T, kv_dim, L.wk, dim, dxn.data());

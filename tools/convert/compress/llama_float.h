@@ -1,7 +1,7 @@
 // A plain host-side Llama forward and backward pass in floating point, for calibration
 // (activation capture) and distillation. It computes what sdk/runtime/transformer.cc
-// computes (RMSNorm, interleaved-pair RoPE, causal GQA attention, SwiGLU, tied or untied
-// head) over a whole sequence at once, with full attention and no KV cache. Simple and
+// computes (RMSNorm, q/k/v biases when the config has them (Qwen2), interleaved-pair RoPE,
+// causal GQA attention, SwiGLU, tied or untied head) over a whole sequence at once, with full attention and no KV cache. Simple and
 // cache-friendly rather than fast; single-threaded. Host tools only.
 #pragma once
 
@@ -44,6 +44,10 @@ struct LlamaWeightsT {
     const Real* w1 = nullptr;              ///< [hidden_dim, dim]
     const Real* w2 = nullptr;              ///< [dim, hidden_dim]
     const Real* w3 = nullptr;              ///< [hidden_dim, dim]
+    /// q/k/v biases, added before RoPE; set exactly when config.attention_bias.
+    const Real* bq = nullptr;              ///< [n_heads * head_dim]
+    const Real* bk = nullptr;              ///< [n_kv_heads * head_dim]
+    const Real* bv = nullptr;              ///< [n_kv_heads * head_dim]
   };
   SourceConfig config;
   const Real* tok_embeddings = nullptr;  ///< [vocab, dim]
@@ -59,7 +63,8 @@ using LlamaWeights = LlamaWeightsT<float>;
 /// Points a LlamaWeights at the tensors of `model`, which must outlive it. Fails, naming
 /// the tensor, when one is missing, has the wrong shape or lacks its data (for example
 /// after ConvertTensors released it), or when the config is inconsistent
-/// (n_heads * head_dim, n_heads divisible by n_kv_heads, odd head_dim).
+/// (n_heads * head_dim, n_heads divisible by n_kv_heads, odd head_dim). With
+/// config.attention_bias the biases "layers.<i>.attention.b{q,k,v}" are required too.
 absl::StatusOr<LlamaWeights> LlamaWeightsOf(const SourceModel& model);
 
 /// Activations of one forward pass kept for BackwardFloat. Filled by ForwardFloat; the
@@ -98,6 +103,7 @@ struct LlamaGradsT {
   /// One layer's gradients.
   struct Layer {
     std::vector<Real> attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3;
+    std::vector<Real> bq, bk, bv;  ///< empty unless config.attention_bias
   };
   std::vector<Real> tok_embeddings;  ///< embedding lookups, plus the head when tied
   std::vector<Layer> layers;
@@ -112,7 +118,7 @@ struct LlamaGradsT {
 /// every position to `logits` ([T, vocab] row-major) unless it is null. Calls `capture`
 /// (when not null, float only) with every linear layer's input; fills `tape` (when not
 /// null) for BackwardFloat. Fails on T = 0, a token outside [0, vocab) or inconsistent
-/// weights.
+/// weights (biases missing with config.attention_bias, or present without it).
 template <typename Real>
 absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, size_t T,
                           Real* logits, LinearCapture* capture, LlamaTapeT<Real>* tape);

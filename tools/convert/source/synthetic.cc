@@ -252,52 +252,15 @@ TokenizerTables MakeSyntheticTokenizer(uint32_t vocab_size) {
 absl::StatusOr<std::vector<KiteTensor>> ConvertSyntheticTensors(
     const std::vector<SourceTensor>& shapes, uint64_t seed, const ConvertOptions& options,
     ConvertProgress* progress, unsigned threads) {
-  const size_t total = shapes.size();
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(total, 1)));
-
-  std::vector<std::optional<KiteTensor>> done(total);
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex mu;  // guards `error` and the progress callbacks
-  absl::Status error;
-
-  auto work = [&] {
-    for (;;) {
-      if (failed.load(std::memory_order_relaxed)) return;
-      const size_t i = next.fetch_add(1);
-      if (i >= total) return;
-      SourceTensor t;
-      t.name = shapes[i].name;
-      t.shape = shapes[i].shape;
-      if (progress != nullptr) {
-        std::lock_guard<std::mutex> lock(mu);
-        progress->Begin(i, total, t, StoredDType(t, options));
-      }
-      FillSyntheticTensor(seed, &t);
-      absl::StatusOr<KiteTensor> converted = ConvertTensor(t, options);
-      std::vector<float>().swap(t.data);
-      std::lock_guard<std::mutex> lock(mu);
-      if (!converted.ok()) {
-        if (error.ok()) error = converted.status();
-        failed.store(true);
-        return;
-      }
-      done[i] = std::move(*converted);
-      if (progress != nullptr) progress->End(i, total, *done[i]);
-    }
-  };
-
-  std::vector<std::thread> pool;
-  for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work);
-  work();
-  for (std::thread& th : pool) th.join();
-  if (!error.ok()) return error;
-
-  std::vector<KiteTensor> out;
-  out.reserve(total);
-  for (std::optional<KiteTensor>& t : done) out.push_back(std::move(*t));
-  return out;
+  return ConvertTensorsInParallel(
+      shapes,
+      [&](size_t i, SourceTensor* t) {
+        t->name = shapes[i].name;
+        t->shape = shapes[i].shape;
+        FillSyntheticTensor(seed, t);
+        return absl::OkStatus();
+      },
+      options, progress, threads);
 }
 
 }  // namespace kite::convert

@@ -1,7 +1,12 @@
 #include "tools/convert/write/convert_tensors.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -237,6 +242,56 @@ absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
     out.push_back(std::move(*converted));
     if (progress != nullptr) progress->End(i, total, out.back());
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<KiteTensor>> ConvertTensorsInParallel(
+    const std::vector<SourceTensor>& shapes, const TensorLoader& load,
+    const ConvertOptions& options, ConvertProgress* progress, unsigned threads) {
+  const size_t total = shapes.size();
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(total, 1)));
+
+  std::vector<std::optional<KiteTensor>> done(total);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards `error` and the progress callbacks
+  absl::Status error;
+
+  auto work = [&] {
+    for (;;) {
+      if (failed.load(std::memory_order_relaxed)) return;
+      const size_t i = next.fetch_add(1);
+      if (i >= total) return;
+      if (progress != nullptr) {
+        std::lock_guard<std::mutex> lock(mu);
+        progress->Begin(i, total, shapes[i], StoredDType(shapes[i], options));
+      }
+      SourceTensor t;
+      const absl::Status loaded = load(i, &t);
+      absl::StatusOr<KiteTensor> converted =
+          loaded.ok() ? ConvertTensor(t, options) : absl::StatusOr<KiteTensor>(loaded);
+      std::vector<float>().swap(t.data);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!converted.ok()) {
+        if (error.ok()) error = converted.status();
+        failed.store(true);
+        return;
+      }
+      done[i] = std::move(*converted);
+      if (progress != nullptr) progress->End(i, total, *done[i]);
+    }
+  };
+
+  std::vector<std::thread> pool;
+  for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& th : pool) th.join();
+  if (!error.ok()) return error;
+
+  std::vector<KiteTensor> out;
+  out.reserve(total);
+  for (std::optional<KiteTensor>& t : done) out.push_back(std::move(*t));
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,5 +102,19 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source, const Conve
 absl::StatusOr<std::vector<KiteTensor>> ConvertTensors(SourceModel* source,
                                                        const ConvertOptions& options,
                                                        ConvertProgress* progress);
+
+/// Reads tensor `index` (0-based, in the order of the shapes) into *out as f32: its name,
+/// shape and data. Called from several threads at once.
+using TensorLoader = std::function<absl::Status(size_t index, SourceTensor* out)>;
+
+/// Loads and converts the tensors `shapes` names (names and shapes; their data is ignored)
+/// on up to `threads` threads (0: one per CPU). Each worker loads one tensor with `load`,
+/// converts it with ConvertTensor and frees the f32 values, so peak memory is the converted
+/// model plus about two f32 copies of the tensors in flight. The result is in the order of
+/// `shapes` and does not depend on `threads`. `progress` (may be null) is called under a
+/// lock, possibly out of order, from the worker threads. The first error stops the work.
+absl::StatusOr<std::vector<KiteTensor>> ConvertTensorsInParallel(
+    const std::vector<SourceTensor>& shapes, const TensorLoader& load,
+    const ConvertOptions& options, ConvertProgress* progress, unsigned threads);
 
 }  // namespace kite::convert

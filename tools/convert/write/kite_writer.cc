@@ -1,12 +1,7 @@
 #include "tools/convert/write/kite_writer.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <functional>
-#include <memory>
 #include <set>
 #include <utility>
 
@@ -17,6 +12,7 @@
 #include "flatbuffers/flatbuffers.h"
 #include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
+#include "tools/convert/write/output_file.h"
 
 namespace kite::convert {
 namespace {
@@ -158,70 +154,6 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
                                     static_cast<fb::ChatFormat>(model.chat_format));
   fb::FinishSizePrefixedModelBuffer(*fbb, root);
 }
-
-// A file being written at `tmp_path`, removed on destruction unless Commit() succeeded.
-class PendingFile {
- public:
-  PendingFile(std::string tmp_path, std::string final_path)
-      : tmp_(std::move(tmp_path)), final_(std::move(final_path)) {}
-  ~PendingFile() {
-    if (file_ != nullptr) std::fclose(file_);
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  PendingFile(const PendingFile&) = delete;
-  PendingFile& operator=(const PendingFile&) = delete;
-
-  absl::Status Open() {
-    file_ = std::fopen(tmp_.c_str(), "wb");
-    if (file_ == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat(tmp_, ": cannot create"));
-    // With a 2 MiB buffer, stdio writes whole 2 MiB blocks at 2 MiB-aligned offsets, so the
-    // page cache can hold the new file in 2 MiB folios, which the runtime's mapping then
-    // maps with huge pages (far fewer TLB misses while decode streams the weights).
-    // (glibc ignores the size unless it is given the buffer.)
-    buffer_.reset(new char[kWriteBlock]);
-    setvbuf(file_, buffer_.get(), _IOFBF, kWriteBlock);
-    return absl::OkStatus();
-  }
-  // Appends bytes; errors are sticky and reported by Commit().
-  void Write(const void* data, size_t size) {
-    if (size == 0 || !ok_) return;
-    if (std::fwrite(data, 1, size, file_) != size) SetError();
-    written_ += size;
-  }
-  uint64_t written() const { return written_; }
-
-  // Flushes, syncs and closes the temporary file, then renames it to the final path.
-  absl::Status Commit() {
-    if (ok_ && std::fflush(file_) != 0) SetError();
-    if (ok_ && fsync(fileno(file_)) != 0) SetError();
-    const int close_rc = std::fclose(file_);
-    file_ = nullptr;
-    if (ok_ && close_rc != 0) SetError();
-    if (!ok_) return absl::ErrnoToStatus(errno_, absl::StrCat(tmp_, ": write failed"));
-    if (std::rename(tmp_.c_str(), final_.c_str()) != 0) {
-      return absl::ErrnoToStatus(errno, absl::StrCat("cannot rename ", tmp_, " to ", final_));
-    }
-    committed_ = true;
-    return absl::OkStatus();
-  }
-
- private:
-  void SetError() {
-    ok_ = false;
-    errno_ = errno;
-  }
-
-  static constexpr size_t kWriteBlock = size_t{2} << 20;
-
-  std::string tmp_;
-  std::string final_;
-  std::FILE* file_ = nullptr;
-  std::unique_ptr<char[]> buffer_;  // stdio's buffer: file_ is closed before it is freed
-  bool ok_ = true;
-  int errno_ = 0;
-  uint64_t written_ = 0;
-  bool committed_ = false;
-};
 
 }  // namespace
 
@@ -394,7 +326,7 @@ absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std:
   }
   const uint64_t file_size = data_offset + relative;
 
-  PendingFile out(path + ".tmp", path);
+  PendingOutputFile out(path);
   if (absl::Status s = out.Open(); !s.ok()) return s;
   out.Write(fbb.GetBufferPointer(), fbb.GetSize());
   const uint8_t zeros[8] = {};

@@ -68,8 +68,10 @@ absl::Status ValidateKiteTensor(const KiteTensor& tensor);
 
 /// Writes `model` to `path`. Segments: the non-layer tensors first, then one per layer,
 /// each tensor extent (data, then scales) and each segment 64-byte aligned and zero padded.
-/// The file is written to `path + ".tmp"` and renamed over `path` only when complete; on
-/// failure the temporary file is removed and an existing `path` is left untouched.
+/// `path` must not exist or be a regular file (CheckOutputReplaceable: never a link, FIFO
+/// or device). The file is written to a unique temporary beside `path` and renamed over it
+/// only when complete (PendingOutputFile); on failure the temporary is removed and an
+/// existing `path` is left untouched.
 absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std::string& path);
 
 }  // namespace kite::convert
