@@ -453,10 +453,8 @@ kite_status kite_session_logits(const kite_session* session, const float** logit
   if (*logits == nullptr) {
     return Record(session,
                   kite::Status::Make(kite::Error::kInvalidArgument,
-                                     "the session has no logits: feed tokens first (a fresh "
-                                     "or reset session has none, nor has one whose last "
-                                     "kite_generate stopped on max_tokens, the callback or "
-                                     "a cancel)"));
+                                     "the session has no logits yet: a fresh or reset "
+                                     "session has none until tokens are fed or generated"));
   }
   *n_logits = session->session->model().config().vocab_size;
   return Succeed(session);

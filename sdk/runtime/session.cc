@@ -182,13 +182,6 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     if (stats != nullptr) *stats = st;
   }
   KITE_RETURN_IF_ERROR(fed);
-  if (!logits_valid_) {
-    // An empty prompt continues a context whose last token was fed without its
-    // prediction (the previous call stopped there): compute it now, rewriting the same
-    // cache entries.
-    transformer_.Forward(&last_token_, 1, pos_ - 1, true);
-    logits_valid_ = true;
-  }
   st.prompt_tokens = static_cast<uint32_t>(n_prompt);
   const uint64_t prefill_end = NowNanoseconds();
   st.prefill_ns = prefill_end - start;
@@ -217,11 +210,11 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
       st.stop_reason = cancelled ? StopReason::kCancelled : StopReason::kContextFull;
       break;
     }
-    // Feed the token even when stopping, so the context matches what the caller saw.
-    const bool more = go_on && !cancelled && st.generated_tokens < params.max_tokens;
-    transformer_.Forward(&next, 1, pos_++, more);
+    // Feed the token even when stopping, so the context matches what the caller saw, and
+    // predict after it even then (one classifier product per call), so that logits() and
+    // a continuing Generate() start from the context's real last token.
+    transformer_.Forward(&next, 1, pos_++, true);
     last_token_ = next;
-    logits_valid_ = more;
     if (cancelled) {
       st.stop_reason = StopReason::kCancelled;
       break;

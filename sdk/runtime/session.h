@@ -99,10 +99,9 @@ class Session {
   /// context.
   void Cancel() { cancel_.store(true, std::memory_order_release); }
 
-  /// Next-token logits (vocab_size floats) after the last Feed/Generate step, or null when
-  /// there are none: on a fresh or reset session, and after a Generate whose last token
-  /// was fed without computing its prediction (it stopped at max_tokens, on the callback
-  /// or on a cancel).
+  /// Next-token logits (vocab_size floats): the prediction after the context's last
+  /// token. Null when there is none: on a fresh or reset session until a Feed or
+  /// Generate completes.
   const float* logits() const { return logits_valid_ ? buffers_.logits : nullptr; }
   /// Tokens currently in the context.
   uint32_t position() const { return pos_; }

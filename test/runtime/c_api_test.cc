@@ -412,15 +412,26 @@ TEST_F(CApiSession, LogitsOnlyWhenThereIsAPrediction) {
   EXPECT_EQ(kite_session_feed(session_, ids, 4), KITE_ERR_CANCELLED);
   EXPECT_EQ(kite_session_logits(session_, &logits, &n), KITE_ERR_INVALID_ARGUMENT);
 
-  // Generation that stops at max_tokens feeds its last token without a prediction.
+  // After generation (stopped at max_tokens), the prediction after the last generated
+  // token: the same as feeding the prompt and the generated ids to a fresh session.
   kite_status st = KITE_OK;
-  Collect(session_, "Once", 5, &st);
+  kite_generate_stats stats;
+  stats.struct_size = sizeof(stats);
+  const auto generated = Collect(session_, "Once", 5, &st, &stats);
   ASSERT_EQ(st, KITE_OK);
-  EXPECT_EQ(kite_session_logits(session_, &logits, &n), KITE_ERR_INVALID_ARGUMENT);
-  // max_tokens 0 only processes the prompt: its prediction is there.
-  Collect(session_, " the", 0, &st);
-  ASSERT_EQ(st, KITE_OK);
-  EXPECT_EQ(kite_session_logits(session_, &logits, &n), KITE_OK);
+  ASSERT_EQ(generated.size(), 5u);
+  ASSERT_EQ(kite_session_logits(session_, &logits, &n), KITE_OK);
+  const std::vector<float> after_generate(logits, logits + n);
+  int32_t prompt[16];
+  size_t n_prompt = 0;
+  ASSERT_EQ(kite_tokenize(model_, "Once", 4, 1, prompt, 16, &n_prompt), KITE_OK);
+  std::vector<int32_t> all(prompt, prompt + n_prompt);
+  all.insert(all.end(), generated.begin(), generated.end());
+  kite_session* fresh = NewSession(model_, 256);
+  ASSERT_EQ(kite_session_feed(fresh, all.data(), all.size()), KITE_OK);
+  ASSERT_EQ(kite_session_logits(fresh, &logits, &n), KITE_OK);
+  for (size_t i = 0; i < n; ++i) ASSERT_NEAR(after_generate[i], logits[i], 1e-3f) << i;
+  kite_session_destroy(fresh);
 }
 
 // Continuing with an empty prompt after a call that stopped at max_tokens predicts from

@@ -347,11 +347,10 @@ uint32_t kite_session_position(const kite_session* session);
 kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n);
 
 /**
- * The next-token logits: the model's prediction after the last token in the context,
- * *n_logits = vocab_size floats, valid until the next call on the session. A session may
- * have none: a fresh or reset one, one whose last kite_session_feed() was cancelled
- * before any, and one whose last kite_generate() stopped on max_tokens, on the callback
- * or on a cancel (its last token is in the context but was not run for a prediction). Then
+ * The next-token logits: the model's prediction after the last token in the context
+ * (after kite_generate, the last generated token), *n_logits = vocab_size floats, valid
+ * until the next call on the session. A fresh or reset session has none until a
+ * kite_session_feed() or kite_generate() adds tokens (a cancelled one adds none): then
  * the call fails with KITE_ERR_INVALID_ARGUMENT, *logits = NULL and *n_logits = 0.
  */
 kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits);
