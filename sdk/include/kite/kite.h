@@ -12,8 +12,8 @@
  * always describes the latest status-returning call (of the thread, or on the session).
  * Functions that return no kite_status (kite_version, the *_init functions, closing,
  * destroying, kite_session_position, kite_session_cancel, ...) leave both unchanged.
- * On failure, output pointers documented as "set to NULL on failure" are NULL; other
- * outputs are unspecified unless documented.
+ * On failure, the handle that an open or create function outputs is set to NULL; other
+ * outputs are unspecified unless the function documents them.
  *
  * Versioned structs. A struct whose first field is `uint32_t struct_size` (the option
  * structs, kite_model_info, kite_generate_stats) is versioned: the caller sets struct_size
