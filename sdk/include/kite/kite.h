@@ -366,7 +366,8 @@ kite_status kite_session_logits(const kite_session* session, const float** logit
  *  - a prompt (or feed) whose prefill is interrupted is rolled back: the context is as
  *    before the call;
  *  - tokens already generated were handed to the callback and stay in the context, the
- *    last one included; kite_generate's stats are filled (stop_reason
+ *    last one included (unless the context had no room left for it, as with
+ *    KITE_STOP_CONTEXT_FULL); kite_generate's stats are filled (stop_reason
  *    KITE_STOP_CANCELLED, generated_tokens counts them).
  * A cancel that arrives after the running call's last check stops the next call;
  * kite_session_reset() withdraws it.
