@@ -1,4 +1,5 @@
 // kite-generate: stream text from a .kite model. Uses only the public C API (kite/kite.h).
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -229,25 +230,27 @@ struct Turn {
   std::string role, content;
 };
 
-// The whole conversation in the model's chat format, ending with the assistant header.
-bool FormatConversation(const kite_model* model, const std::vector<Turn>& turns,
-                        std::string* text) {
+// The ids of the whole conversation in the model's chat format (BOS first, ending with
+// the assistant header). kite_chat_tokenize keeps the messages plain text: a line holding
+// "<|end|>" or "<|im_start|>" cannot forge a turn.
+bool TokenizeConversation(const kite_model* model, const std::vector<Turn>& turns,
+                          std::vector<int32_t>* ids) {
   std::vector<kite_chat_message> messages;
   for (const Turn& t : turns) messages.push_back({t.role.c_str(), t.content.c_str()});
-  size_t len = 0;
-  text->resize(4096);
-  kite_status s = kite_chat_format(model, messages.data(), messages.size(), 1, &(*text)[0],
-                                   text->size(), &len);
+  size_t n = 0;
+  ids->resize(4096);
+  kite_status s = kite_chat_tokenize(model, messages.data(), messages.size(), 1, 1, ids->data(),
+                                     ids->size(), &n);
   if (s == KITE_ERR_OUT_OF_MEMORY) {
-    text->resize(len + 1);
-    s = kite_chat_format(model, messages.data(), messages.size(), 1, &(*text)[0], text->size(),
-                         &len);
+    ids->resize(n);
+    s = kite_chat_tokenize(model, messages.data(), messages.size(), 1, 1, ids->data(),
+                           ids->size(), &n);
   }
   if (s != KITE_OK) {
-    Fail("cannot format the conversation", s, kite_last_error());
+    Fail("cannot tokenize the conversation", s, kite_last_error());
     return false;
   }
-  text->resize(len);
+  ids->resize(n);
   return true;
 }
 
@@ -260,8 +263,8 @@ int RunChat(const Options& o, kite_model* model, kite_session* session,
   go.add_bos = 0;  // the turn's tokens (BOS included on the first) are fed before generating
   std::vector<Turn> turns;
   if (o.system_given) turns.push_back({"system", o.system});
-  // The text the session's context holds, as the chat format spells it.
-  std::string in_context;
+  // The ids the session's context holds.
+  std::vector<int32_t> in_context;
   const bool interactive = !o.prompt_given;
   std::string line;
   while (true) {
@@ -276,24 +279,18 @@ int RunChat(const Options& o, kite_model* model, kite_session* session,
       if (c == EOF && line.empty()) break;
     }
     turns.push_back({"user", line});
-    std::string text;
-    if (!FormatConversation(model, turns, &text)) return 1;
-    // Earlier turns format the same way, so only the new part needs feeding; if the
-    // formatter rewrote history (e.g. trimmed an answer), start the context over.
-    std::string delta;
-    if (text.compare(0, in_context.size(), in_context) == 0) {
-      delta = text.substr(in_context.size());
-    } else {
+    std::vector<int32_t> ids;
+    if (!TokenizeConversation(model, turns, &ids)) return 1;
+    // Earlier turns tokenize the same way, so only the new ids need feeding; if they
+    // differ (the formatter trimmed an answer, or its text tokenizes differently from the
+    // ids generated), start the context over.
+    size_t start = in_context.size();
+    if (ids.size() < start || !std::equal(in_context.begin(), in_context.end(), ids.begin())) {
       kite_session_reset(session);
-      delta = text;
+      start = 0;
     }
-    std::vector<int32_t> ids(delta.size() + 2);
-    size_t n = 0;
-    kite_status s = kite_tokenize_special(model, delta.data(), delta.size(),
-                                          kite_session_position(session) == 0 ? 1 : 0,
-                                          ids.data(), ids.size(), &n);
-    if (s != KITE_OK) return Fail("cannot tokenize the turn", s, kite_last_error());
-    s = kite_session_feed(session, ids.data(), n);
+    const size_t n = ids.size() - start;
+    kite_status s = kite_session_feed(session, ids.data() + start, n);
     if (s != KITE_OK) return Fail("cannot feed the turn", s, kite_session_last_error(session));
     Collected answer;
     answer.stream = true;
@@ -307,7 +304,8 @@ int RunChat(const Options& o, kite_model* model, kite_session* session,
     std::fprintf(stderr, "[turn %d: fed %zu new tokens, generated %u, context %u of %u]\n",
                  turn, n, stats.generated_tokens, kite_session_position(session), max_context);
     turns.push_back({"assistant", answer.text});
-    in_context = text + answer.text;
+    in_context = ids;
+    in_context.insert(in_context.end(), answer.ids.begin(), answer.ids.end());
     if (stats.stop_reason == KITE_STOP_CONTEXT_FULL) {
       std::fprintf(stderr, "kite-generate: the context is full; ending the chat\n");
       break;

@@ -6,6 +6,7 @@
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
+#include "sdk/runtime/chat.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/session.h"
 
@@ -25,7 +26,9 @@ struct kite_model {
 struct kite_session {
   kite::Session* session = nullptr;
   bool in_place = false;
-  char last_error[kite::Status::kMaxMessage];
+  // Written by every status-returning call on the session (kite_session_logits included,
+  // hence mutable).
+  mutable char last_error[kite::Status::kMaxMessage];
 };
 
 namespace {
@@ -46,28 +49,45 @@ void CopyMessage(char* dst, const char* src) {
   std::snprintf(dst, kite::Status::kMaxMessage, "%s", src);
 }
 
-// Records `s` as the thread's last error (for calls that return no object).
-kite_status Fail(const kite::Status& s) {
+// The error rule of kite.h: every function that returns a kite_status ends by reporting
+// its outcome here. The message ("" on success) becomes the calling thread's last error
+// and, for a call on a session, the session's too.
+kite_status Record(const kite_session* session, const kite::Status& s) {
   CopyMessage(g_last_error, s.message());
+  if (session != nullptr) CopyMessage(session->last_error, s.message());
   return ToC(s.code());
 }
+
+kite_status Fail(const kite::Status& s) { return Record(nullptr, s); }
 
 kite_status Fail(kite::Error code, const char* message) {
   return Fail(kite::Status::Make(code, "%s", message));
 }
 
-// Records `s` on the session and returns its code.
-kite_status Record(kite_session* session, const kite::Status& s) {
-  CopyMessage(session->last_error, s.message());
-  return ToC(s.code());
+// Success of a call (on `session` when not null).
+kite_status Succeed(const kite_session* session = nullptr) {
+  g_last_error[0] = '\0';
+  if (session != nullptr) session->last_error[0] = '\0';
+  return KITE_OK;
+}
+
+// The struct_size rule of kite.h: the sizes this library knows for a versioned struct.
+// Every struct is at its first published version, whose size is sizeof; a library with a
+// larger version would accept the older sizes too and default the fields beyond them.
+template <typename T>
+kite::Status CheckStructSize(const T& t, const char* name, const char* how) {
+  KITE_CHECK_OR_RETURN(t.struct_size == sizeof(T), kite::Error::kInvalidArgument,
+                       "%s.struct_size is %u, a size this library does not know (it knows %zu; "
+                       "%s)",
+                       name, t.struct_size, sizeof(T), how);
+  return kite::Status::Ok();
 }
 
 kite::Status ModelOptionsFrom(const kite_model_options* o, kite::ModelOptions* m) {
   const char* isa = nullptr;
   if (o != nullptr) {
-    KITE_CHECK_OR_RETURN(o->struct_size == sizeof(kite_model_options), kite::Error::kInvalidArgument,
-                         "model options: struct_size %u is not %zu (call kite_model_options_init)",
-                         o->struct_size, sizeof(kite_model_options));
+    KITE_RETURN_IF_ERROR(
+        CheckStructSize(*o, "kite_model_options", "call kite_model_options_init"));
     m->verify_checksums = o->verify_checksums != 0;
     isa = o->max_isa;
   }
@@ -80,27 +100,22 @@ kite::Status ModelOptionsFrom(const kite_model_options* o, kite::ModelOptions* m
   return kite::Status::Ok();
 }
 
-kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite_model_options* options,
+kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite::ModelOptions& model_options,
                      kite_model** out) {
   if (!bytes.ok()) return Fail(bytes.status());
-  kite::ModelOptions model_options;
-  kite::Status s = ModelOptionsFrom(options, &model_options);
-  if (!s.ok()) return Fail(s);
   auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), model_options);
   if (!model.ok()) return Fail(model.status());
   kite_model* handle = new (std::nothrow) kite_model();
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the model handle");
   handle->model = model.value().release();
   *out = handle;
-  g_last_error[0] = '\0';
-  return KITE_OK;
+  return Succeed();
 }
 
 kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
   if (o == nullptr) return kite::Status::Ok();
-  KITE_CHECK_OR_RETURN(o->struct_size == sizeof(kite_session_options), kite::Error::kInvalidArgument,
-                       "session options: struct_size %u is not %zu (call kite_session_options_init)",
-                       o->struct_size, sizeof(kite_session_options));
+  KITE_RETURN_IF_ERROR(
+      CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
   out->max_context = o->max_context;
   out->threads = o->threads;
   out->prefill_chunk = o->prefill_chunk;
@@ -136,16 +151,21 @@ kite_status kite_model_open_file(const char* path, const kite_model_options* opt
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
   *model = nullptr;
   if (path == nullptr) return Fail(kite::Error::kInvalidArgument, "model path is null");
-  const bool huge = options != nullptr && options->struct_size == sizeof(kite_model_options) &&
-                    options->huge_pages != 0;
+  kite::ModelOptions model_options;
+  kite::Status s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  const bool huge = options != nullptr && options->huge_pages != 0;
   return OpenWith(huge ? kite::FileMap::ReadPathToHugePages(path) : kite::FileMap::OpenPath(path),
-                  options, model);
+                  model_options, model);
 }
 
 kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_model** model) {
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
   *model = nullptr;
-  return OpenWith(kite::FileMap::OpenFd(fd), options, model);
+  kite::ModelOptions model_options;
+  kite::Status s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  return OpenWith(kite::FileMap::OpenFd(fd), model_options, model);
 }
 
 kite_status kite_model_open_memory(const void* data, size_t size, const kite_model_options* options,
@@ -153,7 +173,10 @@ kite_status kite_model_open_memory(const void* data, size_t size, const kite_mod
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
   *model = nullptr;
   if (data == nullptr) return Fail(kite::Error::kInvalidArgument, "model data pointer is null");
-  return OpenWith(kite::FileMap::Borrow(data, size), options, model);
+  kite::ModelOptions model_options;
+  kite::Status s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  return OpenWith(kite::FileMap::Borrow(data, size), model_options, model);
 }
 
 kite_status kite_model_storage_required(const void* data, size_t size, size_t* bytes) {
@@ -161,7 +184,7 @@ kite_status kite_model_storage_required(const void* data, size_t size, size_t* b
   auto needed = kite::Model::StorageBytesFor(data, size);
   if (!needed.ok()) return Fail(needed.status());
   *bytes = HandleBytes<kite_model>() + needed.value();
-  return KITE_OK;
+  return Succeed();
 }
 
 kite_status kite_model_open_memory_in(const void* data, size_t size, const kite_model_options* options,
@@ -197,8 +220,7 @@ kite_status kite_model_open_memory_in(const void* data, size_t size, const kite_
   handle->model = opened.value();
   handle->in_place = true;
   *model = handle;
-  g_last_error[0] = '\0';
-  return KITE_OK;
+  return Succeed();
 }
 
 void kite_model_close(kite_model* model) {
@@ -214,9 +236,9 @@ void kite_model_close(kite_model* model) {
 
 kite_status kite_model_get_info(const kite_model* model, kite_model_info* info) {
   if (model == nullptr || info == nullptr) return Fail(kite::Error::kInvalidArgument, "model or info is null");
-  if (info->struct_size != sizeof(kite_model_info)) {
-    return Fail(kite::Error::kInvalidArgument, "kite_model_info.struct_size must be sizeof(kite_model_info)");
-  }
+  kite::Status checked =
+      CheckStructSize(*info, "kite_model_info", "set it to sizeof(kite_model_info)");
+  if (!checked.ok()) return Fail(checked);
   const kite::ModelConfig& c = model->model->config();
   const kite::TokenizerView& t = model->model->tokenizer().view();
   info->dim = c.dim;
@@ -230,7 +252,7 @@ kite_status kite_model_get_info(const kite_model* model, kite_model_info* info) 
   info->bos_id = t.bos_id;
   info->eos_id = t.eos_id;
   info->file_bytes = model->model->bytes().size();
-  return KITE_OK;
+  return Succeed();
 }
 
 kite_status kite_tokenize(const kite_model* model, const char* text, size_t len, int32_t add_bos,
@@ -244,7 +266,7 @@ kite_status kite_tokenize(const kite_model* model, const char* text, size_t len,
     return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
   }
   kite::Status s = tok.Encode(text, len, add_bos != 0, tokens, capacity, n_tokens);
-  return s.ok() ? KITE_OK : Fail(s);
+  return Record(nullptr, s);
 }
 
 kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size_t n, char* text,
@@ -253,7 +275,7 @@ kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size
     return Fail(kite::Error::kInvalidArgument, "kite_detokenize: null argument");
   }
   kite::Status s = model->model->tokenizer().Decode(tokens, n, text, capacity, len);
-  return s.ok() ? KITE_OK : Fail(s);
+  return Record(nullptr, s);
 }
 
 kite_chat_format_id kite_model_chat_format(const kite_model* model) {
@@ -273,7 +295,7 @@ kite_status kite_chat_format(const kite_model* model, const kite_chat_message* m
   kite::Status s = kite::FormatChat(model->model->chat_style(),
                                     reinterpret_cast<const kite::ChatMessage*>(messages), n,
                                     add_generation_prompt != 0, buf, capacity, len);
-  return s.ok() ? KITE_OK : Fail(s);
+  return Record(nullptr, s);
 }
 
 kite_status kite_tokenize_special(const kite_model* model, const char* text, size_t len,
@@ -290,7 +312,26 @@ kite_status kite_tokenize_special(const kite_model* model, const char* text, siz
   // BOS only for models whose prompts start with it (as sessions do).
   kite::Status s = kite::EncodeWithSpecialTokens(tok, text, len, add_bos != 0 && tok.view().add_bos,
                                                  tokens, capacity, n_tokens);
-  return s.ok() ? KITE_OK : Fail(s);
+  return Record(nullptr, s);
+}
+
+kite_status kite_chat_tokenize(const kite_model* model, const kite_chat_message* messages,
+                               size_t n, int32_t add_generation_prompt, int32_t add_bos,
+                               int32_t* tokens, size_t capacity, size_t* n_tokens) {
+  if (model == nullptr || n_tokens == nullptr || (messages == nullptr && n > 0) ||
+      (tokens == nullptr && capacity > 0)) {
+    return Fail(kite::Error::kInvalidArgument, "kite_chat_tokenize: null argument");
+  }
+  const kite::Tokenizer& tok = model->model->tokenizer();
+  if (tok.view().kind == kite::TokenizerKind::kNone) {
+    return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
+  }
+  // BOS only for models whose prompts start with it (as sessions do).
+  kite::Status s = kite::EncodeChat(model->model->chat_style(), tok,
+                                    reinterpret_cast<const kite::ChatMessage*>(messages), n,
+                                    add_generation_prompt != 0, add_bos != 0 && tok.view().add_bos,
+                                    tokens, capacity, n_tokens);
+  return Record(nullptr, s);
 }
 
 void kite_session_options_init(kite_session_options* options) {
@@ -312,7 +353,7 @@ kite_status kite_session_memory_required(const kite_model* model, const kite_ses
   auto plan = kite::PlanSessionMemory(*model->model, o);
   if (!plan.ok()) return Fail(plan.status());
   *bytes = plan->total_bytes;
-  return KITE_OK;
+  return Succeed();
 }
 
 kite_status kite_session_create(const kite_model* model, const kite_session_options* options,
@@ -330,7 +371,7 @@ kite_status kite_session_create(const kite_model* model, const kite_session_opti
   handle->session = created.value().release();
   handle->last_error[0] = '\0';
   *session = handle;
-  return KITE_OK;
+  return Succeed();
 }
 
 size_t kite_session_storage_required(void) {
@@ -365,8 +406,7 @@ kite_status kite_session_create_in(const kite_model* model, const kite_session_o
   handle->in_place = true;
   handle->last_error[0] = '\0';
   *session = handle;
-  g_last_error[0] = '\0';
-  return KITE_OK;
+  return Succeed();
 }
 
 void kite_session_destroy(kite_session* session) {
@@ -387,7 +427,7 @@ const char* kite_session_last_error(const kite_session* session) {
 kite_status kite_session_reset(kite_session* session) {
   if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
   session->session->Reset();
-  return KITE_OK;
+  return Succeed(session);
 }
 
 uint32_t kite_session_position(const kite_session* session) {
@@ -403,12 +443,21 @@ kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size
 }
 
 kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits) {
-  if (session == nullptr || logits == nullptr || n_logits == nullptr) {
-    return Fail(kite::Error::kInvalidArgument, "kite_session_logits: null argument");
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (logits == nullptr || n_logits == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "kite_session_logits: null argument"));
   }
   *logits = session->session->logits();
+  *n_logits = 0;
+  if (*logits == nullptr) {
+    return Record(session,
+                  kite::Status::Make(kite::Error::kInvalidArgument,
+                                     "the session has no logits yet: a fresh or reset "
+                                     "session has none until tokens are fed or generated"));
+  }
   *n_logits = session->session->model().config().vocab_size;
-  return KITE_OK;
+  return Succeed(session);
 }
 
 void kite_session_cancel(kite_session* session) {
@@ -451,12 +500,9 @@ kite_status kite_generate(kite_session* session, const char* prompt,
   kite_generate_options o;
   kite_generate_options_init(&o);
   if (options != nullptr) {
-    if (options->struct_size != sizeof(kite_generate_options)) {
-      return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
-                                                "generate options: struct_size %u is not %zu (call "
-                                                "kite_generate_options_init)",
-                                                options->struct_size, sizeof(kite_generate_options)));
-    }
+    kite::Status checked = CheckStructSize(*options, "kite_generate_options",
+                                           "call kite_generate_options_init");
+    if (!checked.ok()) return Record(session, checked);
     o = *options;
   }
   if (o.max_tokens < 0) {
@@ -467,9 +513,10 @@ kite_status kite_generate(kite_session* session, const char* prompt,
     return Record(session,
                   kite::Status::Make(kite::Error::kInvalidArgument, "top_k %d is negative", o.top_k));
   }
-  if (stats != nullptr && stats->struct_size != sizeof(kite_generate_stats)) {
-    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
-                                              "kite_generate_stats.struct_size must be set"));
+  if (stats != nullptr) {
+    kite::Status checked =
+        CheckStructSize(*stats, "kite_generate_stats", "set it to sizeof(kite_generate_stats)");
+    if (!checked.ok()) return Record(session, checked);
   }
   kite::GenerateParams p;
   p.max_tokens = static_cast<uint32_t>(o.max_tokens);
@@ -482,7 +529,7 @@ kite_status kite_generate(kite_session* session, const char* prompt,
   kite::GenerateStats st;
   kite::Status s = session->session->Generate(prompt, std::strlen(prompt), p,
                                               callback != nullptr ? CallUser : nullptr, &bridge, &st);
-  if (s.ok() && stats != nullptr) {
+  if ((s.ok() || s.code() == kite::Error::kCancelled) && stats != nullptr) {
     stats->prompt_tokens = st.prompt_tokens;
     stats->generated_tokens = st.generated_tokens;
     stats->stop_reason = static_cast<kite_stop_reason>(st.stop_reason);

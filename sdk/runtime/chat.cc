@@ -5,28 +5,96 @@
 namespace kite {
 namespace {
 
-// Appends to a caller buffer, counting the full length even past the capacity.
+int32_t SpecialAt(const TokenizerView& v, const char* text, size_t avail, size_t* len);
+
+// Turns rendered chat text into ids as it is written (EncodeChat): plain text is encoded
+// with Tokenizer::Encode, split only at the special pieces found in template text.
+class ChatEncoder {
+ public:
+  ChatEncoder(const Tokenizer& tokenizer, const char* text, bool add_bos, int32_t* out,
+              size_t capacity)
+      : tok_(tokenizer), text_(text), bos_(add_bos), out_(out), capacity_(capacity) {}
+
+  // Template text text_[at, at + n), already written: its special pieces become ids.
+  void Template(size_t at, size_t n) {
+    for (size_t k = 0; k < n && status_.ok();) {
+      size_t special_len = 0;
+      const int32_t id =
+          text_[at + k] == '<' ? SpecialAt(tok_.view(), text_ + at + k, n - k, &special_len) : -1;
+      if (id < 0) {
+        ++k;
+        continue;
+      }
+      Flush(at + k);
+      if (!status_.ok()) return;
+      if (n_ >= capacity_) {
+        status_ = Status::Make(Error::kOutOfMemory, "need more than %zu ids", capacity_);
+        return;
+      }
+      out_[n_++] = id;
+      k += special_len;
+      segment_ = at + k;
+    }
+  }
+
+  // Encodes the plain text before `end` (BOS first, once).
+  void Flush(size_t end) {
+    if (!status_.ok() || (end == segment_ && !bos_)) return;
+    size_t k = 0;
+    status_ = tok_.Encode(text_ + segment_, end - segment_, bos_, out_ + n_, capacity_ - n_, &k);
+    n_ += k;
+    bos_ = false;
+    segment_ = end;
+  }
+
+  const Status& status() const { return status_; }
+  size_t count() const { return n_; }
+
+ private:
+  const Tokenizer& tok_;
+  const char* text_;
+  bool bos_;
+  int32_t* out_;
+  size_t capacity_;
+  size_t n_ = 0;
+  size_t segment_ = 0;  // start of the plain text not yet encoded
+  Status status_;
+};
+
+// Appends to a caller buffer, counting the full length even past the capacity. Template
+// text (Put) and caller text (PutText: roles and contents) are told apart: with an
+// encoder, only template text may hold special tokens.
 class Writer {
  public:
-  Writer(char* out, size_t capacity) : out_(out), capacity_(capacity) {}
+  Writer(char* out, size_t capacity, ChatEncoder* encoder = nullptr)
+      : out_(out), capacity_(capacity), encoder_(encoder) {}
 
   void Put(const char* s, size_t n) {
+    const size_t at = len_;
+    PutText(s, n);
+    if (encoder_ != nullptr) encoder_->Template(at, n);
+  }
+  void Put(const char* s) { Put(s, std::strlen(s)); }
+
+  void PutText(const char* s, size_t n) {
     if (len_ < capacity_) {
       const size_t room = capacity_ - len_;
       std::memcpy(out_ + len_, s, n < room ? n : room);
     }
     len_ += n;
   }
-  void Put(const char* s) { Put(s, std::strlen(s)); }
+  void PutText(const char* s) { PutText(s, std::strlen(s)); }
 
-  // Appends `s` without leading and trailing whitespace (Jinja's `trim`).
+  // Appends caller text `s` without leading and trailing whitespace (Jinja's `trim`).
   void PutTrimmed(const char* s) {
     size_t n = std::strlen(s);
     size_t b = 0;
     while (b < n && IsSpace(s[b])) ++b;
     while (n > b && IsSpace(s[n - 1])) --n;
-    Put(s + b, n - b);
+    PutText(s + b, n - b);
   }
+
+  size_t length() const { return len_; }
 
   // NUL-terminates and reports.
   Status Finish(size_t* len_out) {
@@ -49,6 +117,7 @@ class Writer {
  private:
   char* out_;
   size_t capacity_;
+  ChatEncoder* encoder_;
   size_t len_ = 0;
 };
 
@@ -77,7 +146,7 @@ void FormatLlama3(const ChatStyle& style, const ChatMessage* m, size_t n, Writer
   }
   for (size_t i = first; i < n; ++i) {
     w->Put("<|start_header_id|>");
-    w->Put(m[i].role);
+    w->PutText(m[i].role);
     w->Put("<|end_header_id|>\n\n");
     w->PutTrimmed(m[i].content);
     w->Put("<|eot_id|>");
@@ -87,14 +156,14 @@ void FormatLlama3(const ChatStyle& style, const ChatMessage* m, size_t n, Writer
 void FormatChatMl(const ChatStyle& style, const ChatMessage* m, size_t n, Writer* w) {
   if ((n == 0 || !RoleIs(m[0], "system")) && style.default_system != nullptr) {
     w->Put("<|im_start|>system\n");
-    w->Put(style.default_system, style.default_system_len);
+    w->PutText(style.default_system, style.default_system_len);
     w->Put("<|im_end|>\n");
   }
   for (size_t i = 0; i < n; ++i) {
     w->Put("<|im_start|>");
-    w->Put(m[i].role);
+    w->PutText(m[i].role);
     w->Put("\n");
-    w->Put(m[i].content);
+    w->PutText(m[i].content);
     w->Put("<|im_end|>\n");
   }
 }
@@ -107,7 +176,7 @@ void FormatPhi3(const ChatMessage* m, size_t n, Writer* w) {
                                                   : nullptr;
     if (tag == nullptr) continue;  // the template drops other roles
     w->Put(tag);
-    w->Put(m[i].content);
+    w->PutText(m[i].content);
     w->Put("<|end|>\n");
   }
 }
@@ -121,7 +190,7 @@ void FormatGemma(const ChatMessage* m, size_t n, Writer* w) {
   }
   for (; i < n; ++i) {
     w->Put("<start_of_turn>");
-    w->Put(RoleIs(m[i], "assistant") ? "model" : m[i].role);
+    w->PutText(RoleIs(m[i], "assistant") ? "model" : m[i].role);
     w->Put("\n");
     if (system != nullptr && RoleIs(m[i], "user")) {
       w->PutTrimmed(system);
@@ -148,7 +217,7 @@ void FormatLlama2(const ChatMessage* m, size_t n, Writer* w) {
       w->Put("[INST] ");
       if (system != nullptr) {
         w->Put("<<SYS>>\n");
-        w->Put(system);
+        w->PutText(system);
         w->Put("\n<</SYS>>\n\n");
         system = nullptr;
       }
@@ -166,9 +235,9 @@ void FormatLlama2(const ChatMessage* m, size_t n, Writer* w) {
 
 void FormatPlain(const ChatMessage* m, size_t n, Writer* w) {
   for (size_t i = 0; i < n; ++i) {
-    w->Put(m[i].role);
+    w->PutText(m[i].role);
     w->Put(": ");
-    w->Put(m[i].content);
+    w->PutText(m[i].content);
     w->Put("\n");
   }
 }
@@ -254,44 +323,96 @@ ChatStyle ChatStyleFor(ChatFormat format, const char* t, size_t len) {
   return style;
 }
 
-Status FormatChat(const ChatStyle& style, const ChatMessage* messages, size_t n,
-                  bool add_generation_prompt, char* out, size_t capacity, size_t* len_out) {
+namespace {
+
+Status CheckMessages(const ChatMessage* messages, size_t n) {
   KITE_CHECK_OR_RETURN(n == 0 || messages != nullptr, Error::kInvalidArgument,
                        "messages is null");
-  KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
-                       "the output buffer is null");
   for (size_t i = 0; i < n; ++i) {
     KITE_CHECK_OR_RETURN(messages[i].role != nullptr && messages[i].content != nullptr,
                          Error::kInvalidArgument, "message %zu has a null role or content", i);
   }
-  Writer w(out, capacity);
+  return Status::Ok();
+}
+
+void Render(const ChatStyle& style, const ChatMessage* messages, size_t n,
+            bool add_generation_prompt, Writer* w) {
   switch (style.format) {
     case ChatFormat::kLlama3:
-      FormatLlama3(style, messages, n, &w);
-      if (add_generation_prompt) w.Put("<|start_header_id|>assistant<|end_header_id|>\n\n");
+      FormatLlama3(style, messages, n, w);
+      if (add_generation_prompt) w->Put("<|start_header_id|>assistant<|end_header_id|>\n\n");
       break;
     case ChatFormat::kChatMl:
-      FormatChatMl(style, messages, n, &w);
-      if (add_generation_prompt) w.Put("<|im_start|>assistant\n");
+      FormatChatMl(style, messages, n, w);
+      if (add_generation_prompt) w->Put("<|im_start|>assistant\n");
       break;
     case ChatFormat::kPhi3:
-      FormatPhi3(messages, n, &w);
-      if (add_generation_prompt) w.Put("<|assistant|>\n");
+      FormatPhi3(messages, n, w);
+      if (add_generation_prompt) w->Put("<|assistant|>\n");
       break;
     case ChatFormat::kGemma:
-      FormatGemma(messages, n, &w);
-      if (add_generation_prompt) w.Put("<start_of_turn>model\n");
+      FormatGemma(messages, n, w);
+      if (add_generation_prompt) w->Put("<start_of_turn>model\n");
       break;
     case ChatFormat::kLlama2:
       // "[/INST]" already invites the answer.
-      FormatLlama2(messages, n, &w);
+      FormatLlama2(messages, n, w);
       break;
     case ChatFormat::kNone:
-      FormatPlain(messages, n, &w);
-      if (add_generation_prompt) w.Put("assistant: ");
+      FormatPlain(messages, n, w);
+      if (add_generation_prompt) w->Put("assistant: ");
       break;
   }
+}
+
+}  // namespace
+
+Status FormatChat(const ChatStyle& style, const ChatMessage* messages, size_t n,
+                  bool add_generation_prompt, char* out, size_t capacity, size_t* len_out) {
+  KITE_RETURN_IF_ERROR(CheckMessages(messages, n));
+  KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
+                       "the output buffer is null");
+  Writer w(out, capacity);
+  Render(style, messages, n, add_generation_prompt, &w);
   return w.Finish(len_out);
+}
+
+size_t ChatTokensNeeded(size_t text_len) {
+  return Tokenizer::MaxTokensFor(text_len) + (text_len + 1 + sizeof(int32_t) - 1) / sizeof(int32_t);
+}
+
+Status EncodeChat(const ChatStyle& style, const Tokenizer& tokenizer, const ChatMessage* messages,
+                  size_t n, bool add_generation_prompt, bool add_bos, int32_t* out,
+                  size_t capacity, size_t* n_out) {
+  KITE_CHECK_OR_RETURN(n_out != nullptr, Error::kInvalidArgument, "n_out is null");
+  *n_out = 0;
+  KITE_RETURN_IF_ERROR(CheckMessages(messages, n));
+  KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
+                       "the id buffer is null");
+  Writer measure(nullptr, 0);
+  Render(style, messages, n, add_generation_prompt, &measure);
+  const size_t len = measure.length();
+  const size_t needed = ChatTokensNeeded(len);
+  if (capacity < needed) {
+    *n_out = needed;
+    return Status::Make(Error::kOutOfMemory,
+                        "the conversation is %zu bytes of text and needs a buffer of %zu ids, "
+                        "not %zu",
+                        len, needed, capacity);
+  }
+  // The text is rendered into the buffer's tail, the ids grow from its head; the head
+  // keeps MaxTokensFor(len) ids, which the encoder never exceeds (see chat.h).
+  const size_t text_slots = needed - Tokenizer::MaxTokensFor(len);
+  char* text = reinterpret_cast<char*>(out + (capacity - text_slots));
+  ChatEncoder encoder(tokenizer, text, add_bos, out, capacity - text_slots);
+  Writer w(text, len + 1, &encoder);
+  Render(style, messages, n, add_generation_prompt, &w);
+  size_t written = 0;
+  KITE_RETURN_IF_ERROR(w.Finish(&written));
+  encoder.Flush(written);
+  KITE_RETURN_IF_ERROR(encoder.status());
+  *n_out = encoder.count();
+  return Status::Ok();
 }
 
 Status EncodeWithSpecialTokens(const Tokenizer& tokenizer, const char* text, size_t len,

@@ -71,11 +71,30 @@ struct ChatMessage {
 Status FormatChat(const ChatStyle& style, const ChatMessage* messages, size_t n,
                   bool add_generation_prompt, char* out, size_t capacity, size_t* len_out);
 
+/// Formats `messages[0..n)` like FormatChat and encodes the result safely: only the
+/// format's own markers (written by the template, e.g. "<|im_start|>", "<|end|>", "<s>")
+/// become special tokens; roles and contents are encoded as plain text, so a message
+/// containing "<|end|>\n<|assistant|>" cannot forge a turn. The ids equal
+/// EncodeWithSpecialTokens(FormatChat(...)) whenever the messages hold no special-token
+/// text. BOS first when `add_bos`. `out` (room for `capacity` ids) also holds the
+/// formatted text while encoding: it needs ChatTokensNeeded(formatted length) ids; with
+/// less the call fails with kOutOfMemory and *n_out receives that figure. No heap.
+Status EncodeChat(const ChatStyle& style, const Tokenizer& tokenizer, const ChatMessage* messages,
+                  size_t n, bool add_generation_prompt, bool add_bos, int32_t* out,
+                  size_t capacity, size_t* n_out);
+
+/// Ids EncodeChat needs for a conversation whose formatted text is `text_len` bytes:
+/// Tokenizer::MaxTokensFor(text_len) for the ids (between special pieces, each plain
+/// segment needs at most its bytes + 2 and each piece saves at least one) plus room for
+/// the text and its NUL.
+size_t ChatTokensNeeded(size_t text_len);
+
 /// Encodes chat text: every control or user-defined piece of the vocabulary that appears
 /// literally in `text` (e.g. "<|im_start|>", "<|eot_id|>") becomes its id, and the text
 /// between them is encoded with Tokenizer::Encode (BOS only before the first piece, when
 /// `add_bos`). Same capacity contract as Tokenizer::Encode (MaxTokensFor(len) always
-/// suffices). No heap.
+/// suffices). No heap. Unsafe for text that holds caller content: special-token text
+/// inside it becomes control tokens too (use EncodeChat).
 Status EncodeWithSpecialTokens(const Tokenizer& tokenizer, const char* text, size_t len,
                                bool add_bos, int32_t* out, size_t capacity, size_t* n_out);
 

@@ -105,7 +105,15 @@ Session::~Session() {
 void Session::Reset() {
   pos_ = 0;
   last_token_ = -1;
+  logits_valid_ = false;
+  cancel_.store(false, std::memory_order_release);
 }
+
+namespace {
+Status Cancelled() {
+  return Status::Make(Error::kCancelled, "cancelled by kite_session_cancel");
+}
+}  // namespace
 
 Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
   const uint32_t vocab = model_->config().vocab_size;
@@ -117,15 +125,26 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
                          Error::kInvalidArgument, "token %d at index %zu is out of range [0, %u)",
                          tokens[i], i, vocab);
   }
-  // The prompt runs in chunks of prefill_chunk tokens, each as matrix products.
+  if (TakeCancel()) return Cancelled();
+  // The prompt runs in chunks of prefill_chunk tokens, each as matrix products. A cancel
+  // between chunks rolls the context back: later positions are overwritten lazily and
+  // only the last chunk writes the logits, so the state before the call is intact.
+  const uint32_t start = pos_;
   for (size_t i = 0; i < n;) {
+    if (i > 0 && TakeCancel()) {
+      pos_ = start;
+      return Cancelled();
+    }
     const uint32_t chunk = static_cast<uint32_t>(
         n - i < options_.prefill_chunk ? n - i : options_.prefill_chunk);
     transformer_.Forward(tokens + i, chunk, pos_, want_logits && i + chunk == n);
     pos_ += chunk;
     i += chunk;
   }
-  if (n > 0) last_token_ = tokens[n - 1];
+  if (n > 0) {
+    last_token_ = tokens[n - 1];
+    logits_valid_ = want_logits;
+  }
   return Status::Ok();
 }
 
@@ -136,7 +155,6 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
                        "prompt is null");
   const uint64_t start = NowNanoseconds();
   GenerateStats st;
-  cancel_.store(false, std::memory_order_relaxed);
 
   const Tokenizer& tok = model_->tokenizer();
   KITE_CHECK_OR_RETURN(tok.view().kind != TokenizerKind::kNone, Error::kUnsupported,
@@ -157,7 +175,13 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   KITE_CHECK_OR_RETURN(n_prompt <= options_.max_context - pos_, Error::kContextFull,
                        "prompt is %zu tokens but only %u of the context's %u positions are free",
                        n_prompt, options_.max_context - pos_, options_.max_context);
-  KITE_RETURN_IF_ERROR(Feed(tokens_, n_prompt, true));
+  const Status fed = Feed(tokens_, n_prompt, true);
+  if (fed.code() == Error::kCancelled) {
+    st.stop_reason = StopReason::kCancelled;
+    st.prefill_ns = NowNanoseconds() - start;
+    if (stats != nullptr) *stats = st;
+  }
+  KITE_RETURN_IF_ERROR(fed);
   st.prompt_tokens = static_cast<uint32_t>(n_prompt);
   const uint64_t prefill_end = NowNanoseconds();
   st.prefill_ns = prefill_end - start;
@@ -166,7 +190,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   char byte_buf[2];
   st.stop_reason = StopReason::kMaxTokens;
   while (st.generated_tokens < params.max_tokens) {
-    if (cancel_.load(std::memory_order_relaxed)) {
+    if (TakeCancel()) {
       st.stop_reason = StopReason::kCancelled;
       break;
     }
@@ -179,15 +203,22 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     ++st.generated_tokens;
     if (st.generated_tokens == 1) st.first_token_ns = NowNanoseconds() - start;
     const bool go_on = callback == nullptr || callback(piece, next, user);
+    // A cancel from the callback (or from another thread meanwhile) stops this call.
+    const bool cancelled = TakeCancel();
     if (pos_ >= options_.max_context) {
       last_token_ = next;
-      st.stop_reason = StopReason::kContextFull;
+      st.stop_reason = cancelled ? StopReason::kCancelled : StopReason::kContextFull;
       break;
     }
-    // Feed the token even when stopping, so the context matches what the caller saw.
-    const bool more = go_on && st.generated_tokens < params.max_tokens;
-    transformer_.Forward(&next, 1, pos_++, more);
+    // Feed the token even when stopping, so the context matches what the caller saw, and
+    // predict after it even then (one classifier product per call), so that logits() and
+    // a continuing Generate() start from the context's real last token.
+    transformer_.Forward(&next, 1, pos_++, true);
     last_token_ = next;
+    if (cancelled) {
+      st.stop_reason = StopReason::kCancelled;
+      break;
+    }
     if (!go_on) {
       st.stop_reason = StopReason::kCallback;
       break;
@@ -195,7 +226,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   }
   st.decode_ns = NowNanoseconds() - prefill_end;
   if (stats != nullptr) *stats = st;
-  return Status::Ok();
+  return st.stop_reason == StopReason::kCancelled ? Cancelled() : Status::Ok();
 }
 
 }  // namespace kite

@@ -77,23 +77,32 @@ class Session {
 
   /// Appends `n` tokens to the context (prefill); when `want_logits`, logits() then holds
   /// the prediction after the last one. Fails without changing state when a token is out
-  /// of range or the tokens do not fit the remaining context.
+  /// of range or the tokens do not fit the remaining context. Honours Cancel() (see
+  /// there): a cancelled Feed returns kCancelled and leaves the context as it was.
   Status Feed(const int32_t* tokens, size_t n, bool want_logits);
 
   /// Encodes `prompt`, feeds it and generates up to params.max_tokens tokens, calling
   /// `callback` (may be null) for each. Continues the existing context; Reset() starts
   /// over. A prompt that does not fit the free context fails with kContextFull and changes
-  /// nothing. `stats` may be null.
+  /// nothing. `stats` may be null; it is filled on success and on kCancelled.
   Status Generate(const char* prompt, size_t prompt_len, const GenerateParams& params,
                   TokenCallback callback, void* user, GenerateStats* stats);
 
-  /// Empties the context (the KV cache is overwritten lazily).
+  /// Empties the context (the KV cache is overwritten lazily), drops the logits and
+  /// withdraws a pending Cancel().
   void Reset();
-  /// Asks a running Generate() to stop after the current token. Thread-safe.
-  void Cancel() { cancel_.store(true, std::memory_order_relaxed); }
+  /// Cancels the running Feed()/Generate(), or, when none runs, the next one. Thread-safe.
+  /// The call checks after validating its arguments (a call failing on them leaves the
+  /// cancel pending), before each prefill chunk and after each generated token; the first
+  /// call that sees the cancel consumes it and returns kCancelled. An interrupted prefill
+  /// is rolled back; tokens already generated (and handed to the callback) stay in the
+  /// context.
+  void Cancel() { cancel_.store(true, std::memory_order_release); }
 
-  /// Next-token logits (vocab_size floats) after the last Feed/Generate step.
-  const float* logits() const { return buffers_.logits; }
+  /// Next-token logits (vocab_size floats): the prediction after the context's last
+  /// token. Null when there is none: on a fresh or reset session until a Feed or
+  /// Generate completes.
+  const float* logits() const { return logits_valid_ ? buffers_.logits : nullptr; }
   /// Tokens currently in the context.
   uint32_t position() const { return pos_; }
   const MemoryPlan& plan() const { return plan_; }
@@ -120,8 +129,15 @@ class Session {
   Transformer transformer_;
   ProbIndex* sampler_scratch_ = nullptr;
   int32_t* tokens_ = nullptr;
+  // Consumes a pending Cancel(): true when there was one.
+  bool TakeCancel() {
+    return cancel_.load(std::memory_order_relaxed) &&
+           cancel_.exchange(false, std::memory_order_acq_rel);
+  }
+
   uint32_t pos_ = 0;
   int32_t last_token_ = -1;
+  bool logits_valid_ = false;  // buffers_.logits holds the prediction after the context
   std::atomic<bool> cancel_{false};
 };
 

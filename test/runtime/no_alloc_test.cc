@@ -70,4 +70,45 @@ TEST(NoAllocation, SampledTopKQ4) { ExpectNoAllocations("stories260K-q4.kite", 1
 TEST(NoAllocation, TwoThreadsQ4) { ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f, 2); }
 TEST(NoAllocation, TwoThreadsF32Xnnpack) { ExpectNoAllocations("stories260K-f32.kite", 0.0f, 0, 1.0f, 2); }
 
+// A cancelled generation (cancel from the callback) and kite_chat_tokenize allocate nothing
+// either.
+TEST(NoAllocation, CancelAndChatTokenize) {
+  kite_model* model = nullptr;
+  ASSERT_EQ(kite_model_open_file(kite::test::TestModel("stories260K-q4.kite").c_str(), nullptr,
+                                 &model),
+            KITE_OK);
+  kite_session* session = nullptr;
+  ASSERT_EQ(kite_session_create(model, nullptr, nullptr, 0, &session), KITE_OK);
+  kite_generate_options go;
+  kite_generate_options_init(&go);
+  go.max_tokens = 50;
+  struct Ctx {
+    kite_session* s;
+    int n;
+  } ctx{session, 0};
+  kite_generate_stats stats;
+  stats.struct_size = sizeof(stats);
+  const kite_chat_message messages[] = {{"system", "Tell a story."}, {"user", "Once upon a time"}};
+  int32_t ids[256];
+  size_t n = 0;
+  g_allocations.store(0);
+  g_counting.store(true);
+  const kite_status cancelled = kite_generate(session, "Once upon a time", &go,
+                                              [](const char*, int32_t, void* u) {
+                                                Ctx* c = static_cast<Ctx*>(u);
+                                                if (++c->n == 5) kite_session_cancel(c->s);
+                                                return KITE_CONTINUE;
+                                              },
+                                              &ctx, &stats);
+  const kite_status tokenized = kite_chat_tokenize(model, messages, 2, 1, 1, ids, 256, &n);
+  g_counting.store(false);
+  EXPECT_EQ(cancelled, KITE_ERR_CANCELLED);
+  EXPECT_EQ(stats.generated_tokens, 5u);
+  EXPECT_EQ(tokenized, KITE_OK) << kite_last_error();
+  EXPECT_GT(n, 5u);
+  EXPECT_EQ(g_allocations.load(), 0);
+  kite_session_destroy(session);
+  kite_model_close(model);
+}
+
 }  // namespace

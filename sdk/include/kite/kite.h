@@ -2,10 +2,32 @@
  * Kite: run language models on small devices. The public C API (C99).
  *
  * This is the only header an application needs. It exposes opaque handles and plain C
- * types; no C++ types cross it. Every call that can fail returns a kite_status; the text
- * of the failure is readable from the object (kite_model_last_error,
- * kite_session_last_error) or, for calls that create an object, from kite_last_error()
- * (thread-local).
+ * types; no C++ types cross it. Three rules hold for every function below.
+ *
+ * Errors. Every function that returns a kite_status reports its outcome as a message
+ * (NUL-terminated UTF-8): "" on success, why it failed otherwise. The message goes to
+ * the calling thread's last error, read with kite_last_error(), and, when the function
+ * takes a kite_session, to that session too, read with kite_session_last_error(). Each
+ * such call replaces the message: it is cleared by a success and set by a failure, so it
+ * always describes the latest status-returning call (of the thread, or on the session).
+ * Functions that return no kite_status (kite_version, the *_init functions, closing,
+ * destroying, kite_session_position, kite_session_cancel, ...) leave both unchanged.
+ * On failure, the handle that an open or create function outputs is set to NULL; other
+ * outputs are unspecified unless the function documents them.
+ *
+ * Versioned structs. A struct whose first field is `uint32_t struct_size` (the option
+ * structs, kite_model_info, kite_generate_stats) is versioned: the caller sets struct_size
+ * to sizeof the struct as its kite.h declares it (the *_init functions do this; set it
+ * yourself for kite_model_info and kite_generate_stats). The library reads, or for output
+ * structs writes, only fields that lie within the first struct_size bytes, and accepts
+ * the size of every published version of the struct; a newer library gives the fields an
+ * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
+ * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
+ * before the call does anything. This header is the first version of every struct: its
+ * sizeof is the only size accepted. An options pointer may be NULL for the defaults.
+ *
+ * Platform specifics (file mapping, huge pages, threads on firmware) are described in
+ * docs/c-api.md; the contracts below hold on every platform.
  *
  * Threading: a kite_model is immutable after it is opened and may be shared by any number
  * of threads and sessions. A kite_session is used by one thread at a time; only
@@ -66,9 +88,11 @@ const char* kite_version(void);
 const char* kite_status_string(kite_status status);
 
 /**
- * Message of the last failed call that returned no object (kite_model_open_*,
- * kite_session_create, ...) on this thread. "" when none. Valid until the next Kite call on
- * this thread.
+ * The calling thread's last error: the message of its latest call that returned a
+ * kite_status ("" after a success, or before any call). Never null. The pointer stays
+ * valid for the thread's life; the text changes with the thread's next status-returning
+ * call. (Builds with KITE_SINGLE_THREADED, for firmware without threads, keep one
+ * message for the whole program.)
  */
 const char* kite_last_error(void);
 
@@ -85,17 +109,16 @@ typedef struct kite_model_options {
       "avx2", "avxvnni", "avx512vnni" (x86-64), "neon", "neondot", "i8mm" (Arm) to force a
       lower one (for testing). The environment variable KITE_ISA sets the default. */
   const char* max_isa;
-  /** Nonzero (file paths only): read the file into private memory backed by transparent
-      huge pages instead of mapping it. The default mapping already gets 2 MiB pages where
-      the OS keeps the file in 2 MiB page-cache folios (Linux >= 6.16 with ext4, for files
-      kite-convert wrote or that were read in through a Kite mapping): decode then streams
-      the weights with far fewer TLB misses. This option guarantees huge pages elsewhere, at
-      the cost of reading the whole file at open and of private memory instead of shared
-      page cache. Default 0 (map). */
+  /** Nonzero (kite_model_open_file only; ignored by the other open functions): read the
+      file into private memory backed by huge pages instead of mapping it, for fewer TLB
+      misses while decoding, at the cost of reading the whole file at open and of private
+      memory instead of shared page cache. Where the default mapping already gets huge
+      pages, and where this option is available, is OS-specific: see docs/c-api.md.
+      Default 0 (map). */
   int32_t huge_pages;
 } kite_model_options;
 
-/** Fills `options` with defaults. */
+/** Fills `options` with defaults and sets its struct_size. NULL is ignored. */
 void kite_model_options_init(kite_model_options* options);
 
 /**
@@ -152,7 +175,7 @@ typedef struct kite_model_info {
   uint64_t file_bytes;
 } kite_model_info;
 
-/** Fills `info` (its struct_size must be set). */
+/** Fills `info`; set info->struct_size first (see "Versioned structs" above). */
 kite_status kite_model_get_info(const kite_model* model, kite_model_info* info);
 
 /* ------------------------------------------------------------------------------------- */
@@ -203,14 +226,40 @@ kite_chat_format_id kite_model_chat_format(const kite_model* model);
  * *len receives the length the text needs (without NUL) even when it does not fit; then the
  * call fails with KITE_ERR_OUT_OF_MEMORY. See docs/models.md for how each format renders.
  * Thread-safe; allocates nothing.
+ *
+ * For display and logging. To run a conversation use kite_chat_tokenize(): the text
+ * holds the messages verbatim, so passing it to kite_tokenize_special() would turn
+ * special-token text inside a message (e.g. "<|end|>\n<|assistant|>") into real control
+ * tokens and let the message forge turns.
  */
 kite_status kite_chat_format(const kite_model* model, const kite_chat_message* messages, size_t n,
                              int32_t add_generation_prompt, char* buf, size_t capacity, size_t* len);
 
 /**
- * Like kite_tokenize, but special-token text in `text` (control pieces of the vocabulary
- * such as "<|im_start|>" or "<|eot_id|>") becomes the special token's id instead of being
- * spelled out: use it on kite_chat_format's output. Unlike kite_tokenize, BOS is added only
+ * Formats `messages[0..n)` like kite_chat_format() and tokenizes the result safely: the
+ * format's own markers (such as "<|im_start|>", "<|eot_id|>", "<|end|>", "<s>") become
+ * their special tokens, while roles and message contents are tokenized as plain text, so
+ * special-token text inside a message stays text and cannot forge a turn. For messages
+ * without such text the ids are those of kite_tokenize_special() on kite_chat_format()'s
+ * output. BOS comes first when `add_bos` is nonzero and the model's prompts start with
+ * BOS (as sessions do). (Llama 2's "[INST]" markers are plain text in its vocabulary, so
+ * that format cannot tell them from message text.)
+ *
+ * `tokens` (room for `capacity` ids) also holds the formatted text while the call works:
+ * it needs L + 2 + (L + 4) / 4 ids, L being the formatted length kite_chat_format()
+ * reports. With fewer the call fails with KITE_ERR_OUT_OF_MEMORY and *n_tokens receives
+ * the capacity needed (call with capacity 0 to ask); on success *n_tokens receives the
+ * count. Thread-safe; allocates nothing.
+ */
+kite_status kite_chat_tokenize(const kite_model* model, const kite_chat_message* messages,
+                               size_t n, int32_t add_generation_prompt, int32_t add_bos,
+                               int32_t* tokens, size_t capacity, size_t* n_tokens);
+
+/**
+ * Like kite_tokenize, but special-token text anywhere in `text` (control pieces of the
+ * vocabulary such as "<|im_start|>" or "<|eot_id|>") becomes the special token's id
+ * instead of being spelled out. Only for trusted text: never for text holding user input
+ * (use kite_chat_tokenize() for conversations). Unlike kite_tokenize, BOS is added only
  * when `add_bos` is nonzero and the model's prompts start with BOS (as sessions do).
  * Thread-safe; allocates nothing.
  */
@@ -234,7 +283,8 @@ typedef struct kite_session_options {
   uint32_t prefill_chunk;
 } kite_session_options;
 
-/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64). */
+/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64) and sets
+    its struct_size. NULL is ignored. */
 void kite_session_options_init(kite_session_options* options);
 
 /**
@@ -272,10 +322,16 @@ kite_status kite_session_create_in(const kite_model* model, const kite_session_o
     storage. NULL is ignored. */
 void kite_session_destroy(kite_session* session);
 
-/** Message of the last failure on this session; "" when none. Valid until the next call. */
+/**
+ * The session's last error: the message of the latest status-returning call on it (""
+ * after a success). For a NULL session, a static "session is null". Valid until the
+ * session's next status-returning call or its destruction; readable from any thread
+ * while no call runs on the session.
+ */
 const char* kite_session_last_error(const kite_session* session);
 
-/** Empties the session's context. */
+/** Empties the session's context, drops its logits and withdraws a pending
+    kite_session_cancel(). */
 kite_status kite_session_reset(kite_session* session);
 
 /** Tokens currently in the session's context. */
@@ -284,15 +340,38 @@ uint32_t kite_session_position(const kite_session* session);
 /**
  * Appends `n` token ids to the context (prefill) and computes the next-token logits,
  * readable with kite_session_logits(). Fails with KITE_ERR_CONTEXT_FULL (changing nothing)
- * when they do not fit.
+ * when they do not fit, and KITE_ERR_INVALID_ARGUMENT for an id outside the vocabulary.
+ * Honours kite_session_cancel(): a cancelled feed returns KITE_ERR_CANCELLED and leaves
+ * the context (and the logits) as they were.
  */
 kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n);
 
-/** Next-token logits after the last feed/generate step: *n_logits = vocab_size floats,
-    valid until the next call on the session. */
+/**
+ * The next-token logits: the model's prediction after the last token in the context
+ * (after kite_generate, the last generated token), *n_logits = vocab_size floats, valid
+ * until the next call on the session. A fresh or reset session has none until a
+ * kite_session_feed() or kite_generate() adds tokens (a cancelled one adds none): then
+ * the call fails with KITE_ERR_INVALID_ARGUMENT, *logits = NULL and *n_logits = 0.
+ */
 kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits);
 
-/** Asks a running kite_generate to stop after the current token. Thread-safe. */
+/**
+ * Cancels the session's running kite_session_feed() or kite_generate(), or, when none
+ * runs, the next one. Thread-safe (it sets an atomic flag); may be called from a token
+ * callback. The call that sees the cancel consumes it and returns
+ * KITE_ERR_CANCELLED:
+ *  - it checks after validating its arguments (a call that fails on them, or with
+ *    KITE_ERR_CONTEXT_FULL, leaves the cancel pending), before each prefill chunk, and
+ *    right after each token's callback returns;
+ *  - a prompt (or feed) whose prefill is interrupted is rolled back: the context is as
+ *    before the call;
+ *  - tokens already generated were handed to the callback and stay in the context, the
+ *    last one included (unless the context had no room left for it, as with
+ *    KITE_STOP_CONTEXT_FULL); kite_generate's stats are filled (stop_reason
+ *    KITE_STOP_CANCELLED, generated_tokens counts them).
+ * A cancel that arrives after the running call's last check stops the next call;
+ * kite_session_reset() withdraws it.
+ */
 void kite_session_cancel(kite_session* session);
 
 /** Returned by a token callback. */
@@ -317,7 +396,7 @@ typedef struct kite_generate_options {
   int32_t add_bos;      /**< nonzero: start an empty session with BOS. Default 1 */
 } kite_generate_options;
 
-/** Fills `options` with defaults. */
+/** Fills `options` with defaults and sets its struct_size. NULL is ignored. */
 void kite_generate_options_init(kite_generate_options* options);
 
 /** Figures of one kite_generate call. */
@@ -325,17 +404,22 @@ typedef struct kite_generate_stats {
   uint32_t struct_size; /**< set to sizeof(kite_generate_stats) before the call */
   uint32_t prompt_tokens;
   uint32_t generated_tokens;
-  kite_stop_reason stop_reason;
+  kite_stop_reason stop_reason; /**< KITE_STOP_CANCELLED exactly when the call returned
+                                     KITE_ERR_CANCELLED */
   double prefill_ms;     /**< time to process the prompt */
   double decode_ms;      /**< time from the prompt's end to the last token */
   double first_token_ms; /**< time from the call to the first token */
 } kite_generate_stats;
 
 /**
- * Encodes `prompt` (NUL-terminated UTF-8), appends it to the session's context and
- * generates up to max_tokens tokens, calling `callback` (may be NULL) for each. A prompt
- * that does not fit the free context fails with KITE_ERR_CONTEXT_FULL and changes nothing.
- * `options` may be NULL for defaults; `stats` may be NULL. Allocates nothing.
+ * Encodes `prompt` (NUL-terminated UTF-8; special-token text in it is plain text),
+ * appends it to the session's context and generates up to max_tokens tokens, calling
+ * `callback` (may be NULL) for each. Every generated token is appended to the context; an
+ * end token stops generation without being passed on or appended. An empty prompt
+ * continues the context. A prompt that does not fit the free context fails with
+ * KITE_ERR_CONTEXT_FULL and changes nothing. A cancel (kite_session_cancel) makes it
+ * return KITE_ERR_CANCELLED. `options` may be NULL for defaults; `stats` may be NULL, and
+ * is filled when the call returns KITE_OK or KITE_ERR_CANCELLED. Allocates nothing.
  */
 kite_status kite_generate(kite_session* session, const char* prompt,
                           const kite_generate_options* options, kite_token_callback callback,
