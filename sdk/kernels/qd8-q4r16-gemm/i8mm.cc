@@ -12,17 +12,14 @@
 // activations of those columns are 8 contiguous bytes, so no repacking of x is needed.
 #include <arm_neon.h>
 
-#include <cassert>
-
+#include "sdk/kernels/qd8-q4r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/neon-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym: w = d (u - 8)).
-template <bool kSym>
-constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+using qd8_q4r16::kBlockBytesOf;
 
 // y[t][r] for tokens t0 = xq row 0 and t1 = row 1 and the rows of one 16-row block; `n`
 // rows (<= 16) stored.
@@ -86,44 +83,34 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   }
 }
 
-template <bool kSym>
-void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  const size_t pairs = m / 2;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
-    const size_t r0 = b * kQ4R16BlockRows;
-    const size_t n = rows - r0 < kQ4R16BlockRows ? rows - r0 : kQ4R16BlockRows;
-    for (size_t i = 0; i < pairs; ++i) {
-      const size_t t = 2 * i;
-      BlockPair<kSym>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                      y + t * y_stride + r0, y_stride, n);
+// The driver's policy: pairs of tokens through smmla; a single token (decode, or the last
+// of an odd count) through the dotprod variant, one block row at a time.
+struct I8mm {
+  static constexpr size_t kTokenTile = 2;
+  template <bool kSym, size_t T>
+  static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+                   const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* /*next*/) {
+    if constexpr (T == 2) {
+      BlockPair<kSym>(groups, wb, xq, xscale, xsum, y, y_stride, n);
+    } else {
+      (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(1, n, groups, wb, xq, xscale,
+                                                                xsum, y, y_stride);
     }
   }
-  if (m % 2 != 0) {
-    const size_t t = m - 1;
-    (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(
-        1, rows, groups, w, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-        y + t * y_stride, y_stride);
-  }
-}
+};
 
 }  // namespace
 
 void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<I8mm, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride) {
-  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<I8mm, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels
