@@ -14,6 +14,7 @@
 #include "sdk/kernels/qd8-q4r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/avx512-util.h"
 
 namespace kite::kernels {
 namespace {
@@ -146,9 +147,7 @@ struct Avx512Vnni {
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    const __mmask16 mask = n >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                   : static_cast<__mmask16>((1u << n) - 1u);
-    BlockTile<kSym, T>(groups, wb, xq, xscale, xsum, y, y_stride, mask, next);
+    BlockTile<kSym, T>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
   }
 };
 

@@ -13,6 +13,7 @@
 #include <arm_neon.h>
 
 #include "sdk/kernels/qd8-q4r16-gemm/driver.h"
+#include "sdk/kernels/qd8-q4r16-gemm/neon-tiles.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/neon-util.h"
 
@@ -26,7 +27,6 @@ using qd8_q4r16::kBlockBytesOf;
 template <bool kSym>
 void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n) {
-  const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
   const size_t x_stride = groups * kQ4R16GroupSize;
   float32x4_t acc0[4], acc1[4];  // token 0 / token 1, one vector per quad of rows
   for (size_t q = 0; q < 4; ++q) acc0[q] = acc1[q] = vdupq_n_f32(0.0f);
@@ -45,11 +45,7 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     const int32x4_t start = vcombine_s32(vdup_n_s32(s0), vdup_n_s32(s1));
     for (size_t q = 0; q < 4; ++q) {
       int8x16_t lo[4], hi[4];
-      for (size_t p = 0; p < 4; ++p) {
-        const uint8x16_t v = vld1q_u8(blk + p * 64 + q * 16);
-        lo[p] = vreinterpretq_s8_u8(vandq_u8(v, nibble_mask));
-        hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-      }
+      qd8_q4r16::UnpackQuad(blk, q, lo, hi);
       // c01 = {t0 r0, t0 r1, t1 r0, t1 r1}, c23 the same for rows 2-3 of the quad.
       int32x4_t c01 = start, c23 = start;
       for (size_t k = 0; k < 2; ++k) {

@@ -1,10 +1,11 @@
-// The NEON tile of qd8-q4r16-gemm, shared by neon.cc (vmlal.s8) and neondot.cc (sdot): T
-// tokens over the 16 rows of a block, one quad of 4 rows (one float32x4 accumulator per
-// token) at a time. In a 64-byte slice p of a block, each 16-byte vector holds a quad x 4
-// bytes: row r's bytes are columns p*4..p*4+3 (low nibbles) and 16+p*4..16+p*4+3 (high
-// nibbles). The ISA file supplies the integer dot step as a policy (see NeonTile). Include
-// only from the Arm ISA files: everything here is instantiated with the includer's internal
-// policy, so each file gets its own copy built with its own -march.
+// The NEON tile of qd8-q4r16-gemm, shared by neon.cc (vmlal.s8) and neondot.cc (sdot;
+// i8mm.cc uses its UnpackQuad): T tokens over the 16 rows of a block, one quad of 4 rows (one
+// float32x4 accumulator per token) at a time. In a 64-byte slice p of a block, each 16-byte
+// vector holds a quad x 4 bytes: row r's bytes are columns p*4..p*4+3 (low nibbles) and
+// 16+p*4..16+p*4+3 (high nibbles). The ISA file supplies the integer dot step as a policy
+// (see NeonTile). Include only from the Arm ISA files: everything here is static inline or
+// instantiated with the includer's internal policy, so each file gets its own copy built
+// with its own -march.
 #pragma once
 
 #include <arm_neon.h>
@@ -28,6 +29,17 @@ namespace kite::kernels::qd8_q4r16 {
 //       // the quad's 4 row dot products sum u * x over the group (lo[p] / hi[p]: the low /
 //       // high nibbles of slice p), minus 8 xsum when kSym (offset-free: sum (u - 8) x)
 
+// The nibbles of quad q (rows 4q..4q+3) of a block: lo[p] / hi[p] the low / high nibbles of
+// slice p, as int8 (0..15).
+static inline void UnpackQuad(const uint8_t* blk, size_t q, int8x16_t* lo, int8x16_t* hi) {
+  const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
+  for (size_t p = 0; p < 4; ++p) {
+    const uint8x16_t v = vld1q_u8(blk + p * 64 + q * 16);
+    lo[p] = vreinterpretq_s8_u8(vandq_u8(v, nibble_mask));
+    hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+  }
+}
+
 // Policy of qd8_q4r16::Gemm built from the dot step D.
 template <class D>
 struct NeonTile {
@@ -39,7 +51,6 @@ struct NeonTile {
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* /*next*/) {
-    const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
     const size_t x_stride = groups * kQ4R16GroupSize;
     float32x4_t acc[T][4];
     for (size_t t = 0; t < T; ++t) {
@@ -58,11 +69,7 @@ struct NeonTile {
       }
       for (size_t q = 0; q < 4; ++q) {
         int8x16_t lo[4], hi[4];
-        for (size_t p = 0; p < 4; ++p) {
-          const uint8x16_t v = vld1q_u8(blk + p * 64 + q * 16);
-          lo[p] = vreinterpretq_s8_u8(vandq_u8(v, nibble_mask));
-          hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-        }
+        UnpackQuad(blk, q, lo, hi);
         const float32x4_t d = LoadHalf4Neon(blk + kQ4R16ScalesOffset + q * 8);
         const float32x4_t o =
             kSym ? vdupq_n_f32(0.0f) : LoadHalf4Neon(blk + kQ4R16OffsetsOffset + q * 8);
