@@ -30,11 +30,9 @@ constexpr size_t kTile = 8;
 // inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
 
-// Dot products start from the bits of 1.5 * 2^23 instead of 0: |dot| <= 32 * 15 * 128 <
+// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 instead of 0: |dot| <= 32 * 15 * 128 <
 // 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and one
 // subtraction replaces an int->float conversion.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
 
 // acc += u * (the 4 bytes at x, broadcast to every lane): vpdpbusd multiplies unsigned
 // bytes (the nibbles) by signed bytes (the activations), exactly u * xq, and adds the 4
@@ -64,8 +62,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
                const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
                const uint8_t* next) {
   const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
-  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
-  const __m512 magic = _mm512_set1_ps(kMagic);
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
   const size_t x_stride = groups * kQ4R16GroupSize;
   __m512 acc[T];
 #pragma GCC unroll 8

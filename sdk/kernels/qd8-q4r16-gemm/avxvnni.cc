@@ -10,10 +10,8 @@
 namespace kite::kernels {
 namespace {
 
-// Dot products start from the bits of 1.5 * 2^23: |dot| < 2^22, so the final int32 bits
+// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23: |dot| < 2^22, so the final int32 bits
 // read as a float are exactly 1.5 * 2^23 + dot (a subtraction instead of a conversion).
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
 
 struct AvxVnniDot {
   // Tokens sharing one pass over a half block (prefill): each weight slice is unpacked once
@@ -23,12 +21,12 @@ struct AvxVnniDot {
   // Offset-free: the offset term with o = -8 d.
   static constexpr bool kSymOffsetTerm = true;
 
-  static __m256i Start() { return _mm256_set1_epi32(kMagicBits); }
+  static __m256i Start() { return _mm256_set1_epi32(kF32MagicBits); }
   // vpdpbusd: unsigned nibbles times signed activations, 4 products per row lane.
   static __m256i Add(__m256i s, __m256i u, __m256i x) { return _mm256_dpbusd_avx_epi32(s, u, x); }
   template <bool kSym>
   static __m256 ToFloat(__m256i s, int32_t /*xsum*/) {
-    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kMagic));
+    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kF32Magic));
   }
 
   // Tokens are interleaved so consecutive vpdpbusd are independent.

@@ -29,10 +29,8 @@ namespace {
 // shuffle indices of a sub-block are built once for all of them.
 constexpr size_t kTile = 8;
 
-// Dot products start from the bits of 1.5 * 2^23 (minus the weight-only term): the final
+// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 (minus the weight-only term): the final
 // int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
 
 // vpternlogd immediates: (a & b) ^ c and (a & b) | c.
 constexpr int kAndXor = 0x6A;
@@ -50,8 +48,8 @@ inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* x
   // byte j of a row's dword indexes 8 (s % 2) + 4 (j / 2) + position.
   const __m512i off_even = _mm512_set1_epi32(0x04040000);
   const __m512i off_odd = _mm512_set1_epi32(0x0C0C0808);
-  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
-  const __m512 magic = _mm512_set1_ps(kMagic);
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
   const size_t x_stride = groups * kQ4S24GroupSize;
   const __m512i n0 = _mm512_loadu_si512(sb);
   const __m512i n1 = _mm512_loadu_si512(sb + 64);

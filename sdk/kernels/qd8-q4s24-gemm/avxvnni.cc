@@ -10,14 +10,13 @@
 #include "sdk/kernels/qd8-q4s24-gemm/avx2-tiles.h"
 #include "sdk/kernels/qd8-q4s24-gemm/driver.h"
 #include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/simd/avx2-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Dot products start from the bits of 1.5 * 2^23 (minus the weight-only term): the final
+// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 (minus the weight-only term): the final
 // int32 bits, read as a float, are exactly 1.5 * 2^23 + dot.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
 
 struct AvxVnniDot {
   // Tokens sharing one pass over a block row (prefill). Each token keeps two accumulators
@@ -30,14 +29,14 @@ struct AvxVnniDot {
     c = _mm256_dpbusd_avx_epi32(c, bias, q[1]);
     c = _mm256_dpbusd_avx_epi32(c, bias, q[2]);
     c = _mm256_dpbusd_avx_epi32(c, bias, q[3]);
-    return _mm256_sub_epi32(_mm256_set1_epi32(kMagicBits), c);
+    return _mm256_sub_epi32(_mm256_set1_epi32(kF32MagicBits), c);
   }
   static __m256 Dot(__m256i start, const __m256i (&a)[4], const __m256i (&q)[4]) {
     __m256i s = _mm256_dpbusd_avx_epi32(start, a[0], q[0]);
     s = _mm256_dpbusd_avx_epi32(s, a[1], q[1]);
     s = _mm256_dpbusd_avx_epi32(s, a[2], q[2]);
     s = _mm256_dpbusd_avx_epi32(s, a[3], q[3]);
-    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kMagic));
+    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kF32Magic));
   }
 };
 

@@ -11,6 +11,12 @@
 
 namespace kite::kernels {
 
+/// 1.5 * 2^23 and its bits as an int32. An integer accumulator started at kF32MagicBits that
+/// ends at kF32MagicBits + v with |v| < 2^22, read as a float, is exactly kF32Magic + v: one
+/// subtraction of kF32Magic replaces the int32 -> float conversion.
+inline constexpr int32_t kF32MagicBits = 0x4B400000;
+inline constexpr float kF32Magic = 12582912.0f;
+
 /// Lane mask for _mm256_maskload/maskstore: lane i is set iff i < remaining (all lanes for
 /// remaining >= 8).
 static inline __m256i TailMaskAvx2(size_t remaining) {
