@@ -30,9 +30,9 @@ constexpr size_t kTile = 8;
 // inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
 
-// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 instead of 0: |dot| <= 32 * 15 * 128 <
-// 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and one
-// subtraction replaces an int->float conversion.
+// Dot products start from kF32MagicBits (simd/avx2-util.h) instead of 0: |dot| <= 32 * 15 *
+// 128 < 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and
+// one subtraction replaces an int->float conversion.
 
 // acc += u * (the 4 bytes at x, broadcast to every lane): vpdpbusd multiplies unsigned
 // bytes (the nibbles) by signed bytes (the activations), exactly u * xq, and adds the 4

@@ -10,8 +10,8 @@
 namespace kite::kernels {
 namespace {
 
-// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23: |dot| < 2^22, so the final int32 bits
-// read as a float are exactly 1.5 * 2^23 + dot (a subtraction instead of a conversion).
+// Dot products start from kF32MagicBits (simd/avx2-util.h): |dot| < 2^22, so the final int32
+// bits read as a float are exactly 1.5 * 2^23 + dot (a subtraction instead of a conversion).
 
 struct AvxVnniDot {
   // Tokens sharing one pass over a half block (prefill): each weight slice is unpacked once

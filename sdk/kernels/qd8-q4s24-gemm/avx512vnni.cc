@@ -29,8 +29,8 @@ namespace {
 // shuffle indices of a sub-block are built once for all of them.
 constexpr size_t kTile = 8;
 
-// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 (minus the weight-only term): the final
-// int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
+// Dot products start from kF32MagicBits (simd/avx2-util.h) minus the weight-only term: the
+// final int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
 
 // vpternlogd immediates: (a & b) ^ c and (a & b) | c.
 constexpr int kAndXor = 0x6A;

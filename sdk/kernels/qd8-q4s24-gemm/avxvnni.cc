@@ -15,8 +15,8 @@
 namespace kite::kernels {
 namespace {
 
-// Dot products start from kF32MagicBits, the bits of 1.5 * 2^23 (minus the weight-only term): the final
-// int32 bits, read as a float, are exactly 1.5 * 2^23 + dot.
+// Dot products start from kF32MagicBits (simd/avx2-util.h) minus the weight-only term: the
+// final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot.
 
 struct AvxVnniDot {
   // Tokens sharing one pass over a block row (prefill). Each token keeps two accumulators

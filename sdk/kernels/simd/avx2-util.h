@@ -1,4 +1,5 @@
-// Small AVX2 helpers (tail masks, horizontal reductions, broadcasts, stores) shared by the *-avx2 kernel files.
+// Small AVX2 helpers (tail masks, horizontal reductions, broadcasts, stores, prefetch,
+// constants) shared by the x86 kernel files.
 // Include only from files compiled with -mavx2 -mfma: everything here is static inline, so
 // each file gets its own copy built for its own ISA.
 #pragma once
