@@ -36,59 +36,117 @@ constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,    Isa::kAvxVnni,  Isa::kA
                             Isa::kNeon,   Isa::kNeonDot, Isa::kNeonI8mm};
 constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
 
-// Tables list the families in KernelTable order: f32_matvec, q8_quantize, q4_matvec,
-// q8c_matvec, rmsnorm, rope, softmax, swiglu, qd8_q4r16_gemm, attention, qd8_q4s24_gemm,
-// qd8_q4r16s_gemm.
-// q4_matvec (the row-group layout) has only the reference: the converter writes Q4_R16_G32
-// for speed.
-constexpr KernelTable kScalarTable = {
-    Isa::kScalar, f32_matvec_ref, q8_quantize_ref, q4_matvec_ref,      q8c_matvec_ref,
-    rmsnorm_ref,  rope_ref,       softmax_ref,     swiglu_ref,         qd8_q4r16_gemm_ref,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_ref,
-};
+// Each table is the one below it (scalar for the first of an architecture) with only what
+// differs overridden by name. Families without a faster variant keep their reference:
+// q4_matvec (the row-group layout; the converter writes Q4_R16_G32 for speed) and
+// rope_freqs (scaled RoPE, rare on the devices Kite targets) everywhere.
+constexpr KernelTable MakeScalarTable() {
+  KernelTable t{};
+  t.isa = Isa::kScalar;
+  t.f32_matvec = f32_matvec_ref;
+  t.q8_quantize = q8_quantize_ref;
+  t.q4_matvec = q4_matvec_ref;
+  t.q8c_matvec = q8c_matvec_ref;
+  t.rmsnorm = rmsnorm_ref;
+  t.rope = rope_ref;
+  t.rope_freqs = rope_freqs_ref;
+  t.swiglu = swiglu_ref;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_ref;
+  t.attention = attention_ref;
+  t.qd8_q4s24_gemm = qd8_q4s24_gemm_ref;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_ref;
+  return t;
+}
+constexpr KernelTable kScalarTable = MakeScalarTable();
 
 #if defined(KITE_KERNELS_X86)
-constexpr KernelTable kAvx2Table = {
-    Isa::kAvx2,   f32_matvec_avx2, q8_quantize_avx2, q4_matvec_ref,      q8c_matvec_avx2,
-    rmsnorm_avx2, rope_avx2,       softmax_avx2,     swiglu_avx2,        qd8_q4r16_gemm_avx2,
-    attention_avx2, qd8_q4s24_gemm_avx2, qd8_q4r16s_gemm_avx2,
-};
+constexpr KernelTable MakeAvx2Table() {
+  KernelTable t = kScalarTable;
+  t.isa = Isa::kAvx2;
+  t.f32_matvec = f32_matvec_avx2;
+  t.q8_quantize = q8_quantize_avx2;
+  t.q8c_matvec = q8c_matvec_avx2;
+  t.rmsnorm = rmsnorm_avx2;
+  t.rope = rope_avx2;
+  t.swiglu = swiglu_avx2;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx2;
+  t.attention = attention_avx2;
+  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx2;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx2;
+  return t;
+}
+constexpr KernelTable kAvx2Table = MakeAvx2Table();
+
 #if defined(KITE_KERNELS_AVXVNNI)
-constexpr KernelTable kAvxVnniTable = {
-    Isa::kAvxVnni, f32_matvec_avx2, q8_quantize_avx2, q4_matvec_ref, q8c_matvec_avx2,
-    rmsnorm_avx2,  rope_avx2,       softmax_avx2,     swiglu_avx2,   qd8_q4r16_gemm_avxvnni,
-    attention_avx2, qd8_q4s24_gemm_avxvnni, qd8_q4r16s_gemm_avxvnni,
-};
+// AVX2 plus the 256-bit vpdpbusd GEMMs.
+constexpr KernelTable MakeAvxVnniTable() {
+  KernelTable t = kAvx2Table;
+  t.isa = Isa::kAvxVnni;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avxvnni;
+  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avxvnni;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avxvnni;
+  return t;
+}
+constexpr KernelTable kAvxVnniTable = MakeAvxVnniTable();
 #endif
-constexpr KernelTable kAvx512VnniTable = {
-    Isa::kAvx512Vnni, f32_matvec_avx512, q8_quantize_avx512, q4_matvec_ref, q8c_matvec_avx512,
-    rmsnorm_avx512,   rope_avx512,       softmax_avx512,     swiglu_avx512, qd8_q4r16_gemm_avx512vnni,
-    attention_avx512, qd8_q4s24_gemm_avx512vnni, qd8_q4r16s_gemm_avx512vnni,
-};
+
+// AVX-512 does not need AVX-VNNI (see Isa), so it starts from the AVX2 table; it replaces
+// every family AVX2 has.
+constexpr KernelTable MakeAvx512VnniTable() {
+  KernelTable t = kAvx2Table;
+  t.isa = Isa::kAvx512Vnni;
+  t.f32_matvec = f32_matvec_avx512;
+  t.q8_quantize = q8_quantize_avx512;
+  t.q8c_matvec = q8c_matvec_avx512;
+  t.rmsnorm = rmsnorm_avx512;
+  t.rope = rope_avx512;
+  t.swiglu = swiglu_avx512;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx512vnni;
+  t.attention = attention_avx512;
+  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx512vnni;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx512vnni;
+  return t;
+}
+constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();
 #endif
 
 #if defined(KITE_KERNELS_ARM)
-// q8-quantize, rmsnorm, rope and softmax have one NEON variant each, shared by the three Arm
-// tables; f32/q8c matvec, swiglu, attention and the 2:4 sparse 4-bit GEMM use their
-// reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use dotprod / i8mm.
-constexpr KernelTable kNeonTable = {
-    Isa::kNeon,   f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
-    rmsnorm_neon, rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neon,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_neon,
-};
+// q8-quantize, rmsnorm and rope have one NEON variant each, shared by the three Arm tables;
+// f32/q8c matvec, swiglu, attention and the 2:4 sparse 4-bit GEMM use their reference on Arm
+// so far. Only the dense 4-bit GEMMs (both layouts) use dotprod / i8mm.
+constexpr KernelTable MakeNeonTable() {
+  KernelTable t = kScalarTable;
+  t.isa = Isa::kNeon;
+  t.q8_quantize = q8_quantize_neon;
+  t.rmsnorm = rmsnorm_neon;
+  t.rope = rope_neon;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_neon;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_neon;
+  return t;
+}
+constexpr KernelTable kNeonTable = MakeNeonTable();
+
 #if defined(KITE_KERNELS_NEONDOT)
-constexpr KernelTable kNeonDotTable = {
-    Isa::kNeonDot, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
-    rmsnorm_neon,  rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_neondot,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_neondot,
-};
+constexpr KernelTable MakeNeonDotTable() {
+  KernelTable t = kNeonTable;
+  t.isa = Isa::kNeonDot;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_neondot;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_neondot;
+  return t;
+}
+constexpr KernelTable kNeonDotTable = MakeNeonDotTable();
 #endif
+
 #if defined(KITE_KERNELS_I8MM)
-constexpr KernelTable kNeonI8mmTable = {
-    Isa::kNeonI8mm, f32_matvec_ref, q8_quantize_neon, q4_matvec_ref,      q8c_matvec_ref,
-    rmsnorm_neon,   rope_neon,      softmax_neon,     swiglu_ref,         qd8_q4r16_gemm_i8mm,
-    attention_ref, qd8_q4s24_gemm_ref, qd8_q4r16s_gemm_i8mm,
-};
+// i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
+constexpr KernelTable MakeNeonI8mmTable() {
+  KernelTable t = kNeonDotTable;
+  t.isa = Isa::kNeonI8mm;
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_i8mm;
+  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_i8mm;
+  return t;
+}
+constexpr KernelTable kNeonI8mmTable = MakeNeonI8mmTable();
 #endif
 #endif
 

@@ -13,7 +13,6 @@
 #include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rope/rope.h"
-#include "sdk/kernels/softmax/softmax.h"
 #include "sdk/kernels/swiglu/swiglu.h"
 
 namespace kite::kernels {
@@ -57,6 +56,7 @@ Isa MaxIsaFromEnvironment(bool* valid = nullptr);
 
 /// Function pointers of every kernel family for one ISA. Immutable; shared freely. Every
 /// pointer is non-null; families without a faster variant point at their *_ref kernel.
+/// (softmax has no entry: only the attention kernels call it, each its own ISA's variant.)
 struct KernelTable {
   Isa isa;
   F32MatvecFn f32_matvec;
@@ -65,7 +65,7 @@ struct KernelTable {
   Q8cMatvecFn q8c_matvec;
   RmsNormFn rmsnorm;
   RopeFn rope;
-  SoftmaxFn softmax;
+  RopeFreqsFn rope_freqs;  ///< RoPE with given inverse frequencies (e.g. Llama 3 scaled)
   SwigluFn swiglu;
   Qd8Q4r16GemmFn qd8_q4r16_gemm;  ///< Q4_R16_G32 weights x q8 activations (decode/prefill).
   AttentionFn attention;          ///< one head of causal attention over the KV cache

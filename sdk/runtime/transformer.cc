@@ -341,10 +341,8 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
     }
     for (uint32_t i = 0; i < n; ++i) {
       if (c.rope_inv_freq != nullptr) {
-        kernels::rope_freqs_ref(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq,
-                                b_.q + i * c.q_dim());
-        kernels::rope_freqs_ref(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq,
-                                k_rows + i * kv_dim);
+        k_->rope_freqs(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq, b_.q + i * c.q_dim());
+        k_->rope_freqs(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq, k_rows + i * kv_dim);
       } else {
         k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
         k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);

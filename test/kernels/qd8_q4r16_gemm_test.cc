@@ -514,7 +514,9 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
     EXPECT_NE(t.q8c_matvec, nullptr);
     EXPECT_NE(t.rmsnorm, nullptr);
     EXPECT_NE(t.rope, nullptr);
-    EXPECT_NE(t.softmax, nullptr);
+    EXPECT_NE(t.rope_freqs, nullptr);
+    EXPECT_NE(t.attention, nullptr);
+    EXPECT_NE(t.qd8_q4s24_gemm, nullptr);
     EXPECT_NE(t.swiglu, nullptr);
     EXPECT_NE(t.qd8_q4r16_gemm, nullptr);
     EXPECT_NE(t.qd8_q4r16s_gemm, nullptr);

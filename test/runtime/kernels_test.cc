@@ -10,6 +10,7 @@
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
+#include "sdk/kernels/softmax/softmax.h"
 #include "sdk/format/crc32c.h"
 
 namespace k = kite::kernels;
@@ -228,7 +229,7 @@ TEST(Dispatch, TableIsComplete) {
   EXPECT_NE(t.q8_quantize, nullptr);
   EXPECT_NE(t.rmsnorm, nullptr);
   EXPECT_NE(t.rope, nullptr);
-  EXPECT_NE(t.softmax, nullptr);
+  EXPECT_NE(t.rope_freqs, nullptr);
   EXPECT_NE(t.swiglu, nullptr);
   EXPECT_EQ(&k::SelectKernels(k::Isa::kScalar), &k::SelectKernels(k::Isa::kScalar));
   EXPECT_STREQ(k::IsaName(k::Isa::kScalar), "scalar");

@@ -8,6 +8,7 @@
 
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/matvec-avx2.h"
 
 namespace kite::kernels {
 namespace {
@@ -50,37 +51,32 @@ inline __m128 Dot4(size_t cols, const float* w0, const float* w1, const float* w
                         _mm256_add_ps(a3, b3));
 }
 
+// The dot product of x with one row w0, as Dot4 computes each of its four.
+inline float Dot1(size_t cols, const float* w0, const float* x) {
+  __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();
+  size_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), _mm256_loadu_ps(x + c), a0);
+    b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c + 8), _mm256_loadu_ps(x + c + 8), b0);
+  }
+  for (; c < cols; c += 8) {
+    const __mmask8 m = TailMask8(cols - c);
+    a0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(m, w0 + c), _mm256_maskz_loadu_ps(m, x + c), a0);
+  }
+  return ReduceAddAvx2(_mm256_add_ps(a0, b0));
+}
+
 }  // namespace
 
 void f32_matvec_avx512(size_t rows, size_t cols, const float* w, const float* x, float* y) {
   assert(w != nullptr && x != nullptr && y != nullptr);
-  // The rows are split into 4 contiguous quarters walked in lockstep (rows t, t + q, t + 2q,
-  // t + 3q): each stream's loads then move through consecutive rows, which keeps the hardware
-  // prefetchers trained (4 adjacent rows at a time are much slower from DRAM on Zen 5).
-  const size_t q = rows / 4;
-  for (size_t t = 0; t < q; ++t) {
-    const float* w0 = w + t * cols;
-    alignas(16) float out[4];
-    _mm_store_ps(out, Dot4(cols, w0, w0 + q * cols, w0 + 2 * q * cols, w0 + 3 * q * cols, x));
-    y[t] = out[0];
-    y[t + q] = out[1];
-    y[t + 2 * q] = out[2];
-    y[t + 3 * q] = out[3];
-  }
-  for (size_t r = 4 * q; r < rows; ++r) {
-    const float* w0 = w + r * cols;
-    __m256 a0 = _mm256_setzero_ps(), b0 = _mm256_setzero_ps();
-    size_t c = 0;
-    for (; c + 16 <= cols; c += 16) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), _mm256_loadu_ps(x + c), a0);
-      b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c + 8), _mm256_loadu_ps(x + c + 8), b0);
-    }
-    for (; c < cols; c += 8) {
-      const __mmask8 m = TailMask8(cols - c);
-      a0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(m, w0 + c), _mm256_maskz_loadu_ps(m, x + c), a0);
-    }
-    y[r] = ReduceAddAvx2(_mm256_add_ps(a0, b0));
-  }
+  MatvecQuartersX86(
+      rows, y,
+      [&](size_t t, size_t q) {
+        const float* w0 = w + t * cols;
+        return Dot4(cols, w0, w0 + q * cols, w0 + 2 * q * cols, w0 + 3 * q * cols, x);
+      },
+      [&](size_t r) { return Dot1(cols, w + r * cols, x); });
 }
 
 }  // namespace kite::kernels

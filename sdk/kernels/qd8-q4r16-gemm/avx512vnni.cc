@@ -9,32 +9,30 @@
 #endif
 #include <immintrin.h>
 
-#include <cassert>
 #include <cstring>
 
+#include "sdk/kernels/qd8-q4r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/avx512-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym, o = -8 d).
-template <bool kSym>
-constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+using qd8_q4r16::kBlockBytesOf;
 
 // Tokens sharing one pass over a row block's weights: each 64-byte weight slice is
 // unpacked once for all of them (prefill), and their 8 dot-product chains interleave.
 // 8 accumulators + 8 dot products + weights and constants fit the 32 zmm registers
 // (12 measured no faster).
-constexpr size_t kTokenTile = 8;
+constexpr size_t kTile = 8;
 // Groups whose xscale * xsum products are computed at once into a stack buffer (so the
 // inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
 
-// Dot products start from the bits of 1.5 * 2^23 instead of 0: |dot| <= 32 * 15 * 128 <
-// 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and one
-// subtraction replaces an int->float conversion.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
+// Dot products start from kF32MagicBits (simd/avx2-util.h) instead of 0: |dot| <= 32 * 15 *
+// 128 < 2^22, so the final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot, and
+// one subtraction replaces an int->float conversion.
 
 // acc += u * (the 4 bytes at x, broadcast to every lane): vpdpbusd multiplies unsigned
 // bytes (the nibbles) by signed bytes (the activations), exactly u * xq, and adds the 4
@@ -56,16 +54,6 @@ inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
 #endif
 }
 
-// Prefetches the 5 cache lines of one 320-byte block.
-inline void PrefetchBlock(const uint8_t* blk) {
-  const char* p = reinterpret_cast<const char*>(blk);
-  _mm_prefetch(p, _MM_HINT_T0);
-  _mm_prefetch(p + 64, _MM_HINT_T0);
-  _mm_prefetch(p + 128, _MM_HINT_T0);
-  _mm_prefetch(p + 192, _MM_HINT_T0);
-  _mm_prefetch(p + 256, _MM_HINT_T0);
-}
-
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
 // When `next` is not null, also prefetches that block row (the next one), so its first
 // pass does not wait for memory.
@@ -74,8 +62,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
                const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
                const uint8_t* next) {
   const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
-  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
-  const __m512 magic = _mm512_set1_ps(kMagic);
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
   const size_t x_stride = groups * kQ4R16GroupSize;
   __m512 acc[T];
 #pragma GCC unroll 8
@@ -103,7 +91,9 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     }
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
-      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kBlockBytesOf<kSym>);
+      if (next != nullptr) {
+        PrefetchBytesX86(next + (g0 + g) * kBlockBytesOf<kSym>, kQ4R16BlockBytes);
+      }
       const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
       __m512i s[T];
 #pragma GCC unroll 8
@@ -148,59 +138,29 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
-template <bool kSym>
-void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                               size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
-    const size_t block_rows = rows - b * kQ4R16BlockRows;
-    const __mmask16 mask = block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                            : static_cast<__mmask16>((1u << block_rows) - 1u);
-    float* yb = y + b * kQ4R16BlockRows;
-    // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + groups * kBlockBytesOf<kSym> : nullptr;
-    size_t t = 0;
-    for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kSym, kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                            yb + t * y_stride, y_stride, mask, t == 0 ? next : nullptr);
-    }
-    const int8_t* xt = xq + t * x_stride;
-    const float* st = xscale + t * groups;
-    const int32_t* ct = xsum + t * groups;
-    float* yt = yb + t * y_stride;
-    const uint8_t* pf = t == 0 ? next : nullptr;
-    switch (m - t) {
-      case 0: break;
-      case 1: BlockTile<kSym, 1>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 2: BlockTile<kSym, 2>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 3: BlockTile<kSym, 3>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 4: BlockTile<kSym, 4>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 5: BlockTile<kSym, 5>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 6: BlockTile<kSym, 6>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      case 7: BlockTile<kSym, 7>(groups, wb, xt, st, ct, yt, y_stride, mask, pf); break;
-      default: assert(false);
-    }
+// The driver's policy: tiles of up to kTokenTile tokens over whole 16-row blocks.
+struct Avx512Vnni {
+  static constexpr size_t kTokenTile = kTile;
+  template <bool kSym, size_t T>
+  static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+                   const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* next) {
+    BlockTile<kSym, T>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
   }
-}
+};
 
 }  // namespace
 
 void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                    const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                    size_t y_stride) {
-  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<Avx512Vnni, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 void qd8_q4r16s_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                    const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                    size_t y_stride) {
-  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<Avx512Vnni, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

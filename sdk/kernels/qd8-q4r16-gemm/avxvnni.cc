@@ -1,243 +1,74 @@
-// qd8-q4r16-gemm with AVX-VNNI: 256-bit vpdpbusd. A ymm register holds 8 rows (one dword
-// lane each), so a 16-row block is computed as two 8-row halves, each reading the 32-byte
-// half of every 64-byte slice: one half per pass for prefill tiles, both halves in one
-// pass for a single token. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
+// qd8-q4r16-gemm with AVX-VNNI: 256-bit vpdpbusd, in the 256-bit tiles of avx2-tiles.h.
+// Compiled with -mavx2 -mavxvnni -mfma -mf16c.
 #include <immintrin.h>
 
-#include <cassert>
-#include <cstring>
-
+#include "sdk/kernels/qd8-q4r16-gemm/avx2-tiles.h"
+#include "sdk/kernels/qd8-q4r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+#include "sdk/kernels/simd/avx2-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym, o = -8 d).
-template <bool kSym>
-constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+// Dot products start from kF32MagicBits (simd/avx2-util.h): |dot| < 2^22, so the final int32
+// bits read as a float are exactly 1.5 * 2^23 + dot (a subtraction instead of a conversion).
 
-// Tokens sharing one pass over a half block (prefill): each weight slice is unpacked once
-// for all of them and their dot-product chains interleave. 5 dot products + 5 accumulators
-// + weights and constants fit the 16 ymm registers (measured best of 3..6).
-constexpr size_t kTokenTile = 5;
-// Groups whose xscale * xsum products are computed at once into a stack buffer.
-constexpr size_t kGroupChunk = 64;
+struct AvxVnniDot {
+  // Tokens sharing one pass over a half block (prefill): each weight slice is unpacked once
+  // for all of them and their dot-product chains interleave. 5 dot products + 5 accumulators
+  // + weights and constants fit the 16 ymm registers (measured best of 3..6).
+  static constexpr size_t kTokenTile = 5;
+  // Offset-free: the offset term with o = -8 d.
+  static constexpr bool kSymOffsetTerm = true;
 
-// Dot products start from the bits of 1.5 * 2^23: |dot| < 2^22, so the final int32 bits
-// read as a float are exactly 1.5 * 2^23 + dot (a subtraction instead of a conversion).
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
-
-inline __m256i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return _mm256_set1_epi32(v);
-}
-
-// xsx[t][g] = xscale[t][g0 + g] * xsum[t][g0 + g] for g < gn.
-template <size_t T>
-void ScaledSums(size_t groups, size_t g0, size_t gn, const float* xscale, const int32_t* xsum,
-                float (*xsx)[kGroupChunk]) {
-  for (size_t t = 0; t < T; ++t) {
-    const float* s = xscale + t * groups + g0;
-    const int32_t* c = xsum + t * groups + g0;
-    size_t g = 0;
-    for (; g + 8 <= gn; g += 8) {
-      const __m256i ci = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + g));
-      _mm256_store_ps(&xsx[t][g], _mm256_mul_ps(_mm256_loadu_ps(s + g), _mm256_cvtepi32_ps(ci)));
-    }
-    for (; g < gn; ++g) xsx[t][g] = s[g] * static_cast<float>(c[g]);
+  static __m256i Start() { return _mm256_set1_epi32(kF32MagicBits); }
+  // vpdpbusd: unsigned nibbles times signed activations, 4 products per row lane.
+  static __m256i Add(__m256i s, __m256i u, __m256i x) { return _mm256_dpbusd_avx_epi32(s, u, x); }
+  template <bool kSym>
+  static __m256 ToFloat(__m256i s, int32_t /*xsum*/) {
+    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kF32Magic));
   }
-}
 
-// Prefetches the 5 cache lines of one 320-byte block.
-inline void PrefetchBlock(const uint8_t* blk) {
-  const char* p = reinterpret_cast<const char*>(blk);
-  _mm_prefetch(p, _MM_HINT_T0);
-  _mm_prefetch(p + 64, _MM_HINT_T0);
-  _mm_prefetch(p + 128, _MM_HINT_T0);
-  _mm_prefetch(p + 192, _MM_HINT_T0);
-  _mm_prefetch(p + 256, _MM_HINT_T0);
-}
-
-// Stores the first n (<= 8) lanes of v to y.
-inline void StoreRows(float* y, __m256 v, size_t n) {
-  if (n == 8) {
-    _mm256_storeu_ps(y, v);
-  } else {
-    alignas(32) float tmp[8];
-    _mm256_store_ps(tmp, v);
-    for (size_t i = 0; i < n; ++i) y[i] = tmp[i];
-  }
-}
-
-// One token (decode): both 8-row halves in the same pass, so every block is read once
-// from memory, with separate chains per half and for the scale and offset terms. Prefetches
-// the block row `next` when not null.
-template <bool kSym>
-void BlockOneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
-                   const int32_t* xsum, float* y, size_t block_rows, const uint8_t* next) {
-  const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
-  const __m256i magic_bits = _mm256_set1_epi32(kMagicBits);
-  const __m256 magic = _mm256_set1_ps(kMagic);
-  __m256 acc_d[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-  __m256 acc_o[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-  for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
-    if (next != nullptr) PrefetchBlock(next + g * kBlockBytesOf<kSym>);
-    const int8_t* xg = x + g * kQ4R16GroupSize;
-    __m256i s[2] = {magic_bits, magic_bits};
+  // Tokens are interleaved so consecutive vpdpbusd are independent.
+  template <size_t T, class F>
+  static void GroupChains(const uint8_t* blk, size_t h, const int8_t* x0, size_t x_stride,
+                          F&& consume) {
+    const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+    __m256i s[T];
+#pragma GCC unroll 8
+    for (size_t t = 0; t < T; ++t) s[t] = Start();
+    // Slice p (64 bytes) holds per row columns p*4..p*4+3 (low nibbles) and
+    // 16+p*4..16+p*4+3 (high nibbles); rows 8h..8h+7 are its bytes [32h, 32h + 32).
 #pragma GCC unroll 4
     for (size_t p = 0; p < 4; ++p) {
-      const __m256i x_lo = Broadcast4(xg + p * 4);
-      const __m256i x_hi = Broadcast4(xg + 16 + p * 4);
-#pragma GCC unroll 2
-      for (size_t h = 0; h < 2; ++h) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
-        s[h] = _mm256_dpbusd_avx_epi32(s[h], _mm256_and_si256(v, nibble_mask), x_lo);
-        s[h] = _mm256_dpbusd_avx_epi32(s[h], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask),
-                                       x_hi);
-      }
-    }
-    const __m256 xs = _mm256_set1_ps(xscale[g]);
-    const __m256 xsx = _mm256_set1_ps(xscale[g] * static_cast<float>(xsum[g]));
-#pragma GCC unroll 2
-    for (size_t h = 0; h < 2; ++h) {
-      const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
-                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-                                 blk + kQ4R16OffsetsOffset + h * 16)));
-      const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s[h]), magic);
-      acc_d[h] = _mm256_fmadd_ps(_mm256_mul_ps(dot, xs), d, acc_d[h]);
-      acc_o[h] = _mm256_fmadd_ps(o, xsx, acc_o[h]);
-    }
-  }
-  StoreRows(y, _mm256_add_ps(acc_d[0], acc_o[0]), block_rows < 8 ? block_rows : 8);
-  if (block_rows > 8) {
-    StoreRows(y + 8, _mm256_add_ps(acc_d[1], acc_o[1]), block_rows - 8 < 8 ? block_rows - 8 : 8);
-  }
-}
-
-// y[t][r] for T tokens and the 8 rows of half `h` of one block; `n` rows (<= 8) stored.
-// Prefetches the block row `next` when not null.
-template <bool kSym, size_t T>
-void HalfBlockTile(size_t groups, const uint8_t* wb, size_t h, const int8_t* xq,
-                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride, size_t n,
-                   const uint8_t* next) {
-  const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
-  const __m256i magic_bits = _mm256_set1_epi32(kMagicBits);
-  const __m256 magic = _mm256_set1_ps(kMagic);
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  __m256 acc[T];
-#pragma GCC unroll 8
-  for (size_t t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  alignas(32) float xsx[T][kGroupChunk];
-
-  for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
-    const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
-    ScaledSums<T>(groups, g0, gn, xscale, xsum, xsx);
-    for (size_t g = 0; g < gn; ++g) {
-      const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
-      if (next != nullptr) PrefetchBlock(next + (g0 + g) * kBlockBytesOf<kSym>);
-      const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
-      __m256i s[T];
-#pragma GCC unroll 8
-      for (size_t t = 0; t < T; ++t) s[t] = magic_bits;
-      // Slice p (64 bytes) holds per row columns p*4..p*4+3 (low nibbles) and
-      // 16+p*4..16+p*4+3 (high nibbles); rows 8h..8h+7 are its bytes [32h, 32h + 32).
-      // Tokens are interleaved so consecutive vpdpbusd are independent.
-#pragma GCC unroll 4
-      for (size_t p = 0; p < 4; ++p) {
-        const __m256i v =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
-        const __m256i lo = _mm256_and_si256(v, nibble_mask);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask);
-#pragma GCC unroll 8
-        for (size_t t = 0; t < T; ++t) {
-          // vpdpbusd: unsigned nibbles times signed activations, 4 products per row lane.
-          s[t] = _mm256_dpbusd_avx_epi32(s[t], lo, Broadcast4(x0 + t * x_stride + p * 4));
-          s[t] = _mm256_dpbusd_avx_epi32(s[t], hi, Broadcast4(x0 + t * x_stride + 16 + p * 4));
-        }
-      }
-      const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4R16ScalesOffset + h * 16)));
-      const __m256 o = kSym ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f))
-                           : _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-                                 blk + kQ4R16OffsetsOffset + h * 16)));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+      const __m256i lo = _mm256_and_si256(v, nibble_mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask);
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
-        const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s[t]), magic);
-        const __m256 sx = _mm256_mul_ps(dot, _mm256_set1_ps(xscale[t * groups + g0 + g]));
-        acc[t] = _mm256_fmadd_ps(sx, d, acc[t]);
-        acc[t] = _mm256_fmadd_ps(o, _mm256_set1_ps(xsx[t][g]), acc[t]);
+        s[t] = Add(s[t], lo, Broadcast4Avx2(x0 + t * x_stride + p * 4));
+        s[t] = Add(s[t], hi, Broadcast4Avx2(x0 + t * x_stride + 16 + p * 4));
       }
     }
+#pragma GCC unroll 8
+    for (size_t t = 0; t < T; ++t) consume(t, s[t]);
   }
-  for (size_t t = 0; t < T; ++t) StoreRows(y + t * y_stride, acc[t], n);
-}
+};
 
-template <bool kSym, size_t T>
-void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, size_t block_rows,
-               const uint8_t* next) {
-  HalfBlockTile<kSym, T>(groups, wb, 0, xq, xscale, xsum, y, y_stride, block_rows < 8 ? block_rows : 8,
-                   next);
-  if (block_rows > 8) {
-    const size_t n = block_rows - 8 < 8 ? block_rows - 8 : 8;
-    HalfBlockTile<kSym, T>(groups, wb, 1, xq, xscale, xsum, y + 8, y_stride, n, nullptr);
-  }
-}
-
-template <bool kSym>
-void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                            size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
-    const size_t block_rows = rows - b * kQ4R16BlockRows;
-    float* yb = y + b * kQ4R16BlockRows;
-    // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + groups * kBlockBytesOf<kSym> : nullptr;
-    size_t t = 0;
-    for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kSym, kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                            yb + t * y_stride, y_stride, block_rows, t == 0 ? next : nullptr);
-    }
-    const int8_t* xt = xq + t * x_stride;
-    const float* st = xscale + t * groups;
-    const int32_t* ct = xsum + t * groups;
-    float* yt = yb + t * y_stride;
-    const uint8_t* pf = t == 0 ? next : nullptr;
-    switch (m - t) {
-      case 0: break;
-      case 1: BlockOneToken<kSym>(groups, wb, xt, st, ct, yt, block_rows, pf); break;
-      case 2: BlockTile<kSym, 2>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
-      case 3: BlockTile<kSym, 3>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
-      case 4: BlockTile<kSym, 4>(groups, wb, xt, st, ct, yt, y_stride, block_rows, pf); break;
-      default: assert(false);
-    }
-  }
-}
+using AvxVnni = qd8_q4r16::Ymm<AvxVnniDot>;
 
 }  // namespace
 
 void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                   size_t y_stride) {
-  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                            size_t y_stride) {
+  qd8_q4r16::Gemm<AvxVnni, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 void qd8_q4r16s_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                   const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                   size_t y_stride) {
-  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                             size_t y_stride) {
+  qd8_q4r16::Gemm<AvxVnni, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

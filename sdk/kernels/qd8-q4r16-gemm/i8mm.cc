@@ -12,24 +12,21 @@
 // activations of those columns are 8 contiguous bytes, so no repacking of x is needed.
 #include <arm_neon.h>
 
-#include <cassert>
-
+#include "sdk/kernels/qd8-q4r16-gemm/driver.h"
+#include "sdk/kernels/qd8-q4r16-gemm/neon-tiles.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/neon-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym: w = d (u - 8)).
-template <bool kSym>
-constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+using qd8_q4r16::kBlockBytesOf;
 
 // y[t][r] for tokens t0 = xq row 0 and t1 = row 1 and the rows of one 16-row block; `n`
 // rows (<= 16) stored.
 template <bool kSym>
 void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n) {
-  const uint8x16_t nibble_mask = vdupq_n_u8(0x0F);
   const size_t x_stride = groups * kQ4R16GroupSize;
   float32x4_t acc0[4], acc1[4];  // token 0 / token 1, one vector per quad of rows
   for (size_t q = 0; q < 4; ++q) acc0[q] = acc1[q] = vdupq_n_f32(0.0f);
@@ -48,11 +45,7 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     const int32x4_t start = vcombine_s32(vdup_n_s32(s0), vdup_n_s32(s1));
     for (size_t q = 0; q < 4; ++q) {
       int8x16_t lo[4], hi[4];
-      for (size_t p = 0; p < 4; ++p) {
-        const uint8x16_t v = vld1q_u8(blk + p * 64 + q * 16);
-        lo[p] = vreinterpretq_s8_u8(vandq_u8(v, nibble_mask));
-        hi[p] = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
-      }
+      qd8_q4r16::UnpackQuad(blk, q, lo, hi);
       // c01 = {t0 r0, t0 r1, t1 r0, t1 r1}, c23 the same for rows 2-3 of the quad.
       int32x4_t c01 = start, c23 = start;
       for (size_t k = 0; k < 2; ++k) {
@@ -86,44 +79,34 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   }
 }
 
-template <bool kSym>
-void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  const size_t pairs = m / 2;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * groups * kBlockBytesOf<kSym>;
-    const size_t r0 = b * kQ4R16BlockRows;
-    const size_t n = rows - r0 < kQ4R16BlockRows ? rows - r0 : kQ4R16BlockRows;
-    for (size_t i = 0; i < pairs; ++i) {
-      const size_t t = 2 * i;
-      BlockPair<kSym>(groups, wb, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-                      y + t * y_stride + r0, y_stride, n);
+// The driver's policy: pairs of tokens through smmla; a single token (decode, or the last
+// of an odd count) through the dotprod variant, one block row at a time.
+struct I8mm {
+  static constexpr size_t kTokenTile = 2;
+  template <bool kSym, size_t T>
+  static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+                   const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* /*next*/) {
+    if constexpr (T == 2) {
+      BlockPair<kSym>(groups, wb, xq, xscale, xsum, y, y_stride, n);
+    } else {
+      (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(1, n, groups, wb, xq, xscale,
+                                                                xsum, y, y_stride);
     }
   }
-  if (m % 2 != 0) {
-    const size_t t = m - 1;
-    (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(
-        1, rows, groups, w, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
-        y + t * y_stride, y_stride);
-  }
-}
+};
 
 }  // namespace
 
 void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<I8mm, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride) {
-  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  qd8_q4r16::Gemm<I8mm, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

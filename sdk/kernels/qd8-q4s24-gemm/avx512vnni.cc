@@ -17,31 +17,24 @@
 #endif
 #include <immintrin.h>
 
-#include <cassert>
-
+#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
 #include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/avx512-util.h"
 
 namespace kite::kernels {
 namespace {
 
 // Tokens sharing one pass over a row block's weights (prefill): the unpacked weights and
 // shuffle indices of a sub-block are built once for all of them.
-constexpr size_t kTokenTile = 8;
+constexpr size_t kTile = 8;
 
-// Dot products start from the bits of 1.5 * 2^23 (minus the weight-only term): the final
-// int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
+// Dot products start from kF32MagicBits (simd/avx2-util.h) minus the weight-only term: the
+// final int32 bits, read as a float, are exactly 1.5 * 2^23 + 16 * dot.
 
 // vpternlogd immediates: (a & b) ^ c and (a & b) | c.
 constexpr int kAndXor = 0x6A;
 constexpr int kAndOr = 0xEA;
-
-// Prefetches the 7 cache lines of one 416-byte block (wherever it starts).
-inline void PrefetchBlock(const uint8_t* blk) {
-  const char* p = reinterpret_cast<const char*>(blk);
-  for (size_t i = 0; i < kQ4S24BlockBytes; i += 64) _mm_prefetch(p + i, _MM_HINT_T0);
-}
 
 // acc[t] += xscale[t][g] * d16 * (16 * dot of sub-block `sb` with group g of token t), for
 // T tokens and the 16 rows of a block.
@@ -55,8 +48,8 @@ inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* x
   // byte j of a row's dword indexes 8 (s % 2) + 4 (j / 2) + position.
   const __m512i off_even = _mm512_set1_epi32(0x04040000);
   const __m512i off_odd = _mm512_set1_epi32(0x0C0C0808);
-  const __m512i magic_bits = _mm512_set1_epi32(kMagicBits);
-  const __m512 magic = _mm512_set1_ps(kMagic);
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
   const size_t x_stride = groups * kQ4S24GroupSize;
   const __m512i n0 = _mm512_loadu_si512(sb);
   const __m512i n1 = _mm512_loadu_si512(sb + 64);
@@ -107,7 +100,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (size_t g = 0; g < groups; g += 2) {
     const uint8_t* blk = wb + g / 2 * kQ4S24BlockBytes;
-    if (next != nullptr) PrefetchBlock(next + g / 2 * kQ4S24BlockBytes);
+    if (next != nullptr) PrefetchBytesX86(next + g / 2 * kQ4S24BlockBytes, kQ4S24BlockBytes);
     const __m512 d16 = _mm512_mul_ps(
         _mm512_cvtph_ps(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4S24ScalesOffset))),
@@ -119,45 +112,21 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
+// The driver's policy: tiles of up to kTokenTile tokens over whole 16-row blocks.
+struct Avx512Vnni {
+  static constexpr size_t kTokenTile = kTile;
+  template <size_t T>
+  static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+                   float* y, size_t y_stride, size_t n, const uint8_t* next) {
+    BlockTile<T>(groups, wb, xq, xscale, y, y_stride, TailMask16(n), next);
+  }
+};
+
 }  // namespace
 
 void qd8_q4s24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4S24BlockRows - 1) / kQ4S24BlockRows;
-  const size_t x_stride = groups * kQ4S24GroupSize;
-  const size_t row_block_bytes = (groups + 1) / 2 * kQ4S24BlockBytes;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * row_block_bytes;
-    const size_t block_rows = rows - b * kQ4S24BlockRows;
-    const __mmask16 mask = block_rows >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                            : static_cast<__mmask16>((1u << block_rows) - 1u);
-    float* yb = y + b * kQ4S24BlockRows;
-    // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
-    size_t t = 0;
-    for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, yb + t * y_stride,
-                            y_stride, mask, t == 0 ? next : nullptr);
-    }
-    const int8_t* xt = xq + t * x_stride;
-    const float* st = xscale + t * groups;
-    float* yt = yb + t * y_stride;
-    const uint8_t* pf = t == 0 ? next : nullptr;
-    switch (m - t) {
-      case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 4: BlockTile<4>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 5: BlockTile<5>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 6: BlockTile<6>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      case 7: BlockTile<7>(groups, wb, xt, st, yt, y_stride, mask, pf); break;
-      default: assert(false);
-    }
-  }
+  qd8_q4s24::Gemm<Avx512Vnni>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -1,158 +1,50 @@
-// qd8-q4s24-gemm with AVX-VNNI: the AVX2 variant's structure (8 rows per ymm, both halves
-// of a block in one pass, vpshufb gathering each row's activations by position) with
-// 256-bit vpdpbusd doing the multiply-adds. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
+// qd8-q4s24-gemm with AVX-VNNI: 256-bit vpdpbusd doing the multiply-adds, in the 256-bit tile
+// of avx2-tiles.h. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
 //
-// Numerics. vpdpbusd multiplies unsigned by signed bytes; both operands are signed here,
-// so the activations are biased to a = xq + 128 (xq ^ 0x80) and the weights enter as
-// b = q = u - 8: sum a*b = sum q*xq + 128 sum q. The weight-only term is computed once per
-// block (vpdpbusd with 128) and subtracted from the starting value, shared by all tokens.
-// |sum q*xq| <= 16 * 8 * 128 < 2^22, so the 1.5 * 2^23 float trick converts exactly.
+// Numerics (a = xq + 128, b = q = u - 8, see avx2-tiles.h). The weight-only term 128 sum q is
+// computed once per half block (vpdpbusd with 128) and subtracted from the starting value,
+// shared by all tokens. |sum q*xq| <= 16 * 8 * 128 < 2^22, so the 1.5 * 2^23 float trick
+// converts exactly.
 #include <immintrin.h>
 
-#include <cassert>
-
+#include "sdk/kernels/qd8-q4s24-gemm/avx2-tiles.h"
+#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
 #include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/simd/avx2-util.h"
 
 namespace kite::kernels {
 namespace {
 
-// Tokens sharing one pass over a block row (prefill). Each token keeps two accumulators
-// (one per half).
-constexpr size_t kTokenTile = 4;
+// Dot products start from kF32MagicBits (simd/avx2-util.h) minus the weight-only term: the
+// final int32 bits, read as a float, are exactly 1.5 * 2^23 + dot.
 
-// Dot products start from the bits of 1.5 * 2^23 (minus the weight-only term): the final
-// int32 bits, read as a float, are exactly 1.5 * 2^23 + dot.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;
+struct AvxVnniDot {
+  // Tokens sharing one pass over a block row (prefill). Each token keeps two accumulators
+  // (one per half).
+  static constexpr size_t kTokenTile = 4;
 
-// Prefetches the 7 cache lines of one 416-byte block (wherever it starts).
-inline void PrefetchBlock(const uint8_t* blk) {
-  const char* p = reinterpret_cast<const char*>(blk);
-  for (size_t i = 0; i < kQ4S24BlockBytes; i += 64) _mm_prefetch(p + i, _MM_HINT_T0);
-}
-
-// Stores the first n (<= 8) lanes of v to y.
-inline void StoreRows(float* y, __m256 v, size_t n) {
-  if (n == 8) {
-    _mm256_storeu_ps(y, v);
-  } else {
-    alignas(32) float tmp[8];
-    _mm256_store_ps(tmp, v);
-    for (size_t i = 0; i < n; ++i) y[i] = tmp[i];
+  // The starting value: magic bits - 128 * sum q per row.
+  static __m256i WeightTerm(__m256i bias, const __m256i (&q)[4]) {
+    __m256i c = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), bias, q[0]);
+    c = _mm256_dpbusd_avx_epi32(c, bias, q[1]);
+    c = _mm256_dpbusd_avx_epi32(c, bias, q[2]);
+    c = _mm256_dpbusd_avx_epi32(c, bias, q[3]);
+    return _mm256_sub_epi32(_mm256_set1_epi32(kF32MagicBits), c);
   }
-}
-
-inline __m256i Load256(const uint8_t* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-// The 16 activations at x, biased by 128, in both 128-bit lanes.
-inline __m256i Table(const int8_t* x, __m256i bias) {
-  return _mm256_xor_si256(
-      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), bias);
-}
-
-// y[t][r] for T tokens and the rows of one block (block_rows of them stored).
-template <size_t T>
-void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale, float* y,
-               size_t y_stride, size_t block_rows, const uint8_t* next) {
-  const __m256i lo_mask = _mm256_set1_epi8(0x0F);
-  const __m256i eight = _mm256_set1_epi8(8);
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i pos_mask = _mm256_set1_epi8(0x03);
-  const __m256i magic_bits = _mm256_set1_epi32(kMagicBits);
-  const __m256 magic = _mm256_set1_ps(kMagic);
-  // Shuffle index offsets (see avx512vnni.cc): 8 (s % 2) + 4 (j / 2) for byte j of slice s.
-  const __m256i off_even = _mm256_set1_epi32(0x04040000);
-  const __m256i off_odd = _mm256_set1_epi32(0x0C0C0808);
-  const size_t x_stride = groups * kQ4S24GroupSize;
-  __m256 acc[T][2];
-  for (size_t t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-
-  for (size_t g = 0; g < groups; ++g) {
-    // Group g is sub-block g % 2 of column block g / 2, whose scales it shares.
-    const uint8_t* blk = wb + g / 2 * kQ4S24BlockBytes;
-    const uint8_t* sub = blk + g % 2 * kQ4S24SubBlockBytes;
-    if (next != nullptr && g % 2 == 0) PrefetchBlock(next + g / 2 * kQ4S24BlockBytes);
-#pragma GCC unroll 2
-    for (size_t h = 0; h < 2; ++h) {
-      const __m256i n0 = Load256(sub + h * 32);
-      const __m256i n1 = Load256(sub + 64 + h * 32);
-      const __m256i pos = Load256(sub + kQ4S24PositionsOffset + h * 32);
-      const __m256i q0 = _mm256_sub_epi8(_mm256_and_si256(n0, lo_mask), eight);
-      const __m256i q1 = _mm256_sub_epi8(_mm256_and_si256(n1, lo_mask), eight);
-      const __m256i q2 = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(n0, 4), lo_mask), eight);
-      const __m256i q3 = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(n1, 4), lo_mask), eight);
-      const __m256i i0 = _mm256_or_si256(_mm256_and_si256(pos, pos_mask), off_even);
-      const __m256i i1 =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pos, 2), pos_mask), off_odd);
-      const __m256i i2 =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pos, 4), pos_mask), off_even);
-      const __m256i i3 =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pos, 6), pos_mask), off_odd);
-      // 128 * sum q per row.
-      __m256i c = _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), bias, q0);
-      c = _mm256_dpbusd_avx_epi32(c, bias, q1);
-      c = _mm256_dpbusd_avx_epi32(c, bias, q2);
-      c = _mm256_dpbusd_avx_epi32(c, bias, q3);
-      const __m256i start = _mm256_sub_epi32(magic_bits, c);
-      const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4S24ScalesOffset + h * 16)));
-#pragma GCC unroll 4
-      for (size_t t = 0; t < T; ++t) {
-        const int8_t* x = xq + t * x_stride + g * kQ4S24GroupSize;
-        const __m256i xlo = Table(x, bias);
-        const __m256i xhi = Table(x + 16, bias);
-        __m256i s = _mm256_dpbusd_avx_epi32(start, _mm256_shuffle_epi8(xlo, i0), q0);
-        s = _mm256_dpbusd_avx_epi32(s, _mm256_shuffle_epi8(xlo, i1), q1);
-        s = _mm256_dpbusd_avx_epi32(s, _mm256_shuffle_epi8(xhi, i2), q2);
-        s = _mm256_dpbusd_avx_epi32(s, _mm256_shuffle_epi8(xhi, i3), q3);
-        const __m256 dot = _mm256_sub_ps(_mm256_castsi256_ps(s), magic);
-        const __m256 sx = _mm256_mul_ps(dot, _mm256_set1_ps(xscale[t * groups + g]));
-        acc[t][h] = _mm256_fmadd_ps(sx, d, acc[t][h]);
-      }
-    }
+  static __m256 Dot(__m256i start, const __m256i (&a)[4], const __m256i (&q)[4]) {
+    __m256i s = _mm256_dpbusd_avx_epi32(start, a[0], q[0]);
+    s = _mm256_dpbusd_avx_epi32(s, a[1], q[1]);
+    s = _mm256_dpbusd_avx_epi32(s, a[2], q[2]);
+    s = _mm256_dpbusd_avx_epi32(s, a[3], q[3]);
+    return _mm256_sub_ps(_mm256_castsi256_ps(s), _mm256_set1_ps(kF32Magic));
   }
-  for (size_t t = 0; t < T; ++t) {
-    StoreRows(y + t * y_stride, acc[t][0], block_rows < 8 ? block_rows : 8);
-    if (block_rows > 8) {
-      StoreRows(y + t * y_stride + 8, acc[t][1], block_rows - 8 < 8 ? block_rows - 8 : 8);
-    }
-  }
-}
+};
 
 }  // namespace
 
 void qd8_q4s24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                             const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t blocks = (rows + kQ4S24BlockRows - 1) / kQ4S24BlockRows;
-  const size_t x_stride = groups * kQ4S24GroupSize;
-  const size_t row_block_bytes = (groups + 1) / 2 * kQ4S24BlockBytes;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * row_block_bytes;
-    const size_t block_rows = rows - b * kQ4S24BlockRows;
-    float* yb = y + b * kQ4S24BlockRows;
-    const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
-    size_t t = 0;
-    for (; t + kTokenTile <= m; t += kTokenTile) {
-      BlockTile<kTokenTile>(groups, wb, xq + t * x_stride, xscale + t * groups, yb + t * y_stride,
-                            y_stride, block_rows, t == 0 ? next : nullptr);
-    }
-    const int8_t* xt = xq + t * x_stride;
-    const float* st = xscale + t * groups;
-    float* yt = yb + t * y_stride;
-    const uint8_t* pf = t == 0 ? next : nullptr;
-    switch (m - t) {
-      case 0: break;
-      case 1: BlockTile<1>(groups, wb, xt, st, yt, y_stride, block_rows, pf); break;
-      case 2: BlockTile<2>(groups, wb, xt, st, yt, y_stride, block_rows, pf); break;
-      case 3: BlockTile<3>(groups, wb, xt, st, yt, y_stride, block_rows, pf); break;
-      default: assert(false);
-    }
-  }
+  qd8_q4s24::Gemm<qd8_q4s24::Ymm<AvxVnniDot>>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 
 }  // namespace kite::kernels

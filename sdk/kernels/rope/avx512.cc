@@ -1,10 +1,10 @@
 // rope, AVX-512: per call, cos/sin of the head_dim / 2 angles with libm (as the reference),
 // laid out per lane, then every head rotated 8 pairs per vector.
 #include <immintrin.h>
-#include <math.h>
 
 #include <cassert>
 
+#include "sdk/kernels/rope/lane-table.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/simd/avx512-util.h"
 
@@ -18,19 +18,7 @@ void rope_avx512(size_t n_heads, size_t head_dim, size_t pos, float theta, float
   alignas(64) float sin_lane[kChunk];  // {-s0, s0, -s1, s1, ...}
   for (size_t d0 = 0; d0 < head_dim; d0 += kChunk) {
     const size_t len = head_dim - d0 < kChunk ? head_dim - d0 : kChunk;
-    for (size_t i = 0; i < len; i += 2) {
-      const float freq =
-          1.0f / powf(theta, static_cast<float>(d0 + i) / static_cast<float>(head_dim));
-      const float angle = static_cast<float>(pos) * freq;
-      const float c = cosf(angle);
-      const float s = sinf(angle);
-      cos_lane[i] = c;
-      cos_lane[i + 1] = c;
-      sin_lane[i] = -s;
-      sin_lane[i + 1] = s;
-    }
-    // Lanes past len up to the vector width (read, never stored) are defined as 0.
-    for (size_t i = len; i % 16 != 0; ++i) cos_lane[i] = sin_lane[i] = 0.0f;
+    RopeLaneTable(head_dim, pos, theta, d0, len, 16, cos_lane, sin_lane);
     // (v0, v1) -> (v0 c - v1 s, v1 c + v0 s): x * cos_lane + pair_swap(x) * sin_lane with
     // separate multiplies and adds, which is the reference's arithmetic exactly.
     for (size_t h = 0; h < n_heads; ++h) {

@@ -17,6 +17,9 @@ void rope_ref(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x
 /// theta. Scalar only: scaled models are rare on the devices Kite targets. Pure.
 void rope_freqs_ref(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
                     float* x);
+/// Signature of rope_freqs_ref (the kernel table's rope_freqs entry).
+using RopeFreqsFn = void (*)(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
+                             float* x);
 
 /// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
 /// Clang only; dispatch checks the features). Same contract and thread safety as the reference.
