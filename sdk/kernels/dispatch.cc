@@ -53,8 +53,8 @@ constexpr KernelTable MakeScalarTable() {
   t.swiglu = swiglu_ref;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_ref;
   t.attention = attention_ref;
-  t.qd8_q4s24_gemm = qd8_q4s24_gemm_ref;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_ref;
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_ref;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
@@ -71,8 +71,8 @@ constexpr KernelTable MakeAvx2Table() {
   t.swiglu = swiglu_avx2;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx2;
   t.attention = attention_avx2;
-  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx2;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx2;
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx2;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx2;
   return t;
 }
 constexpr KernelTable kAvx2Table = MakeAvx2Table();
@@ -83,8 +83,8 @@ constexpr KernelTable MakeAvxVnniTable() {
   KernelTable t = kAvx2Table;
   t.isa = Isa::kAvxVnni;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_avxvnni;
-  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avxvnni;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avxvnni;
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avxvnni;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avxvnni;
   return t;
 }
 constexpr KernelTable kAvxVnniTable = MakeAvxVnniTable();
@@ -103,8 +103,8 @@ constexpr KernelTable MakeAvx512VnniTable() {
   t.swiglu = swiglu_avx512;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx512vnni;
   t.attention = attention_avx512;
-  t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx512vnni;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx512vnni;
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx512vnni;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx512vnni;
   return t;
 }
 constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();
@@ -121,7 +121,7 @@ constexpr KernelTable MakeNeonTable() {
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_neon;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_neon;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_neon;
   return t;
 }
 constexpr KernelTable kNeonTable = MakeNeonTable();
@@ -131,7 +131,7 @@ constexpr KernelTable MakeNeonDotTable() {
   KernelTable t = kNeonTable;
   t.isa = Isa::kNeonDot;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_neondot;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_neondot;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_neondot;
   return t;
 }
 constexpr KernelTable kNeonDotTable = MakeNeonDotTable();
@@ -143,7 +143,7 @@ constexpr KernelTable MakeNeonI8mmTable() {
   KernelTable t = kNeonDotTable;
   t.isa = Isa::kNeonI8mm;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_i8mm;
-  t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_i8mm;
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_i8mm;
   return t;
 }
 constexpr KernelTable kNeonI8mmTable = MakeNeonI8mmTable();

@@ -10,7 +10,7 @@
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/swiglu/swiglu.h"
@@ -69,8 +69,8 @@ struct KernelTable {
   SwigluFn swiglu;
   Qd8Q4r16GemmFn qd8_q4r16_gemm;  ///< Q4_R16_G32 weights x q8 activations (decode/prefill).
   AttentionFn attention;          ///< one head of causal attention over the KV cache
-  Qd8Q4s24GemmFn qd8_q4s24_gemm;  ///< 2:4 sparse Q4S24_R16_G32 weights x q8 activations
-  Qd8Q4r16GemmFn qd8_q4r16s_gemm;  ///< offset-free Q4_R16_G32_S weights x q8 activations
+  Qd8Q4sp24GemmFn qd8_q4sp24_gemm;  ///< 2:4 sparse Q4_SP24_R16_G64 weights x q8 activations
+  Qd8Q4r16GemmFn qd8_q4r16sym_gemm;  ///< offset-free Q4_R16_G32_SYM weights x q8 activations
 };
 
 /// True when this build has kernels for `isa` and this CPU (and OS) can run them.

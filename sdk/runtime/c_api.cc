@@ -262,7 +262,7 @@ kite_status kite_tokenize(const kite_model* model, const char* text, size_t len,
     return Fail(kite::Error::kInvalidArgument, "kite_tokenize: null argument");
   }
   const kite::Tokenizer& tok = model->model->tokenizer();
-  if (tok.view().kind == kite::TokenizerKind::kNone) {
+  if (tok.view().kind == kite::TokenizerType::NONE) {
     return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
   }
   kite::Status s = tok.Encode(text, len, add_bos != 0, tokens, capacity, n_tokens);
@@ -306,7 +306,7 @@ kite_status kite_tokenize_special(const kite_model* model, const char* text, siz
     return Fail(kite::Error::kInvalidArgument, "kite_tokenize_special: null argument");
   }
   const kite::Tokenizer& tok = model->model->tokenizer();
-  if (tok.view().kind == kite::TokenizerKind::kNone) {
+  if (tok.view().kind == kite::TokenizerType::NONE) {
     return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
   }
   // BOS only for models whose prompts start with it (as sessions do).
@@ -323,7 +323,7 @@ kite_status kite_chat_tokenize(const kite_model* model, const kite_chat_message*
     return Fail(kite::Error::kInvalidArgument, "kite_chat_tokenize: null argument");
   }
   const kite::Tokenizer& tok = model->model->tokenizer();
-  if (tok.view().kind == kite::TokenizerKind::kNone) {
+  if (tok.view().kind == kite::TokenizerType::NONE) {
     return Fail(kite::Error::kUnsupported, "the model file has no tokenizer");
   }
   // BOS only for models whose prompts start with it (as sessions do).

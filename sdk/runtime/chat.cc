@@ -271,8 +271,8 @@ int32_t SpecialAt(const TokenizerView& v, const char* text, size_t avail, size_t
     if (text[n - 1] != '>') continue;
     const int32_t id = FindPiece(v, text, n);
     if (id < 0) continue;
-    const TokenKind kind = static_cast<TokenKind>(v.types[id]);
-    if (kind == TokenKind::kControl || kind == TokenKind::kUserDefined) {
+    const TokenType kind = static_cast<TokenType>(v.types[id]);
+    if (kind == TokenType::CONTROL || kind == TokenType::USER_DEFINED) {
       best = id;
       *len = n;
     }
@@ -282,26 +282,14 @@ int32_t SpecialAt(const TokenizerView& v, const char* text, size_t avail, size_t
 
 }  // namespace
 
-const char* ChatFormatName(ChatFormat format) {
-  switch (format) {
-    case ChatFormat::kNone: return "none";
-    case ChatFormat::kLlama2: return "llama2";
-    case ChatFormat::kLlama3: return "llama3";
-    case ChatFormat::kChatMl: return "chatml";
-    case ChatFormat::kPhi3: return "phi3";
-    case ChatFormat::kGemma: return "gemma";
-  }
-  return "none";
-}
-
 ChatStyle ChatStyleFor(ChatFormat format, const char* t, size_t len) {
   ChatStyle style;
   style.format = format;
   if (t == nullptr) len = 0;
-  if (format == ChatFormat::kLlama3) {
+  if (format == ChatFormat::LLAMA3) {
     style.llama3_dates = Find(t, len, "Cutting Knowledge Date") != nullptr;
   }
-  if (format == ChatFormat::kChatMl) {
+  if (format == ChatFormat::CHATML) {
     // The Jinja source spells the newline as the two characters '\' 'n'.
     static const char kOpen[] = "<|im_start|>system\\n";
     for (const char* at = Find(t, len, kOpen); at != nullptr;
@@ -338,27 +326,27 @@ Status CheckMessages(const ChatMessage* messages, size_t n) {
 void Render(const ChatStyle& style, const ChatMessage* messages, size_t n,
             bool add_generation_prompt, Writer* w) {
   switch (style.format) {
-    case ChatFormat::kLlama3:
+    case ChatFormat::LLAMA3:
       FormatLlama3(style, messages, n, w);
       if (add_generation_prompt) w->Put("<|start_header_id|>assistant<|end_header_id|>\n\n");
       break;
-    case ChatFormat::kChatMl:
+    case ChatFormat::CHATML:
       FormatChatMl(style, messages, n, w);
       if (add_generation_prompt) w->Put("<|im_start|>assistant\n");
       break;
-    case ChatFormat::kPhi3:
+    case ChatFormat::PHI3:
       FormatPhi3(messages, n, w);
       if (add_generation_prompt) w->Put("<|assistant|>\n");
       break;
-    case ChatFormat::kGemma:
+    case ChatFormat::GEMMA:
       FormatGemma(messages, n, w);
       if (add_generation_prompt) w->Put("<start_of_turn>model\n");
       break;
-    case ChatFormat::kLlama2:
+    case ChatFormat::LLAMA2:
       // "[/INST]" already invites the answer.
       FormatLlama2(messages, n, w);
       break;
-    case ChatFormat::kNone:
+    case ChatFormat::NONE:
       FormatPlain(messages, n, w);
       if (add_generation_prompt) w->Put("assistant: ");
       break;

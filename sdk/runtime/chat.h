@@ -7,26 +7,18 @@
 #include <cstdint>
 
 #include "sdk/base/status.h"
+#include "sdk/format/format.h"
 #include "sdk/runtime/tokenizer/tokenizer.h"
 
 namespace kite {
 
-/// Prompt formats (values match kite.schema.ChatFormat and KITE_CHAT_FORMAT_* in kite.h).
-enum class ChatFormat : uint8_t {
-  kNone = 0,    ///< no chat format: messages are joined by newlines (see FormatChat)
-  kLlama2 = 1,  ///< "[INST] <<SYS>>\n...\n<</SYS>>\n\nuser [/INST] answer </s><s>[INST] ..."
-  kLlama3 = 2,  ///< "<|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>"
-  kChatMl = 3,  ///< "<|im_start|>role\ncontent<|im_end|>\n" (Qwen, SmolLM2)
-  kPhi3 = 4,    ///< "<|role|>\ncontent<|end|>\n"
-  kGemma = 5,   ///< "<start_of_turn>role\ncontent<end_of_turn>\n", assistant -> "model"
-};
-
-/// Short name: "none", "llama2", "llama3", "chatml", "phi3", "gemma" ("none" when unknown).
-const char* ChatFormatName(ChatFormat format);
+// The prompt formats are kite::ChatFormat (sdk/format/format.h, generated from the
+// ChatFormat enum of sdk/schema/kite.fbs); ChatFormatName() is declared there too.
+// NONE: messages are joined by newlines (see FormatChat).
 
 /// A format plus the details a model's own template adds. Built by ChatStyleFor().
 struct ChatStyle {
-  ChatFormat format = ChatFormat::kNone;
+  ChatFormat format = ChatFormat::NONE;
   /// kLlama3: start with a system block "Cutting Knowledge Date: December 2023\nToday Date:
   /// 26 Jul 2024\n\n" + system message (Llama 3.1 / 3.2 templates). Kite always uses the
   /// templates' own fallback date so prompts are reproducible.

@@ -19,9 +19,9 @@ void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) 
   *elements = 0;
   *groups = 0;
   const auto visit = [&](const TensorView& t) {
-    if (t.dtype != DType::kQ4G && t.dtype != DType::kQ4GS24) return;
-    // Q4_G_S24 activations are quantized in groups of 32 (its scale groups are 64 wide).
-    const uint64_t size = t.dtype == DType::kQ4GS24 ? 32 : t.group_size;
+    if (t.dtype != DType::Q4_G && t.dtype != DType::Q4_G_SP24) return;
+    // Q4_G_SP24 activations are quantized in groups of 32 (its scale groups are 64 wide).
+    const uint64_t size = t.dtype == DType::Q4_G_SP24 ? kQ4SP24GroupSize : t.group_size;
     const uint64_t g = (t.cols + size - 1) / size;
     if (g * size > *elements) *elements = g * size;
     if (g > *groups) *groups = g;

@@ -157,7 +157,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   GenerateStats st;
 
   const Tokenizer& tok = model_->tokenizer();
-  KITE_CHECK_OR_RETURN(tok.view().kind != TokenizerKind::kNone, Error::kUnsupported,
+  KITE_CHECK_OR_RETURN(tok.view().kind != TokenizerType::NONE, Error::kUnsupported,
                        "the model file has no tokenizer");
   size_t n_prompt = 0;
   // BOS starts the context only for models whose tokenizer uses it (GPT-2 style ones do not).

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
 #if KITE_WITH_XNNPACK
@@ -21,7 +21,9 @@ struct LinearPart {
   float* y;
   size_t y_stride;
   size_t first_unit;
-  size_t units;  // rows, or 16-row blocks for Q4_R16_G32(_S) and Q4S24_R16_G64
+  size_t units;       // rows of blocks (Encoding::block_rows rows each; 1 for row layouts)
+  size_t unit_rows;   // rows per unit
+  size_t unit_bytes;  // bytes of one unit of w.data (RowBlockBytes)
 };
 
 // One Linear call (up to 3 matrices sharing the input x), split over threads by units.
@@ -46,14 +48,14 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
   float* y = part.y;
   const size_t ys = part.y_stride;
   switch (w.dtype) {
-    case DType::kF32: {
+    case DType::F32: {
       const float* wr = static_cast<const float*>(w.data) + begin * w.cols;
       for (uint32_t i = 0; i < t.n; ++i) {
         t.k->f32_matvec(rows, w.cols, wr, t.x + i * t.x_stride, y + i * ys + begin);
       }
       return;
     }
-    case DType::kQ8C: {
+    case DType::Q8_C: {
       const int8_t* wr = static_cast<const int8_t*>(w.data) + begin * w.cols;
       const float* sr = static_cast<const float*>(w.scales) + begin;
       for (uint32_t i = 0; i < t.n; ++i) {
@@ -61,38 +63,31 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
       }
       return;
     }
-    case DType::kQ4G:
+    case DType::Q4_G:
       break;
-    case DType::kQ4GS24: {
-      const size_t row0 = begin * 16;
-      const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
-      t.k->qd8_q4s24_gemm(t.n, row_end - row0, t.groups,
-                          static_cast<const uint8_t*>(w.data) + begin * w.groups() * 416, t.xq,
-                          t.xscale, y + row0, ys);
+    case DType::Q4_G_SP24: {
+      const size_t row0 = begin * part.unit_rows;
+      const size_t row_end = end * part.unit_rows < w.rows ? end * part.unit_rows : w.rows;
+      t.k->qd8_q4sp24_gemm(t.n, row_end - row0, t.groups,
+                           static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes, t.xq,
+                           t.xscale, y + row0, ys);
       return;
     }
     default:
       assert(false && "dtype rejected by the loader");
       return;
   }
-  if (w.layout == Layout::kQ4R16G32) {
-    const size_t row0 = begin * 16;
-    const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
-    t.k->qd8_q4r16_gemm(t.n, row_end - row0, t.groups,
-                        static_cast<const uint8_t*>(w.data) + begin * t.groups * 320, t.xq,
-                        t.xscale, t.xsum, y + row0, ys);
+  if (w.layout == Layout::Q4_R16_G32 || w.layout == Layout::Q4_R16_G32_SYM) {
+    const size_t row0 = begin * part.unit_rows;
+    const size_t row_end = end * part.unit_rows < w.rows ? end * part.unit_rows : w.rows;
+    const auto gemm =
+        w.layout == Layout::Q4_R16_G32 ? t.k->qd8_q4r16_gemm : t.k->qd8_q4r16sym_gemm;
+    gemm(t.n, row_end - row0, t.groups,
+         static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes, t.xq, t.xscale, t.xsum,
+         y + row0, ys);
     return;
   }
-  if (w.layout == Layout::kQ4R16G32S) {
-    const size_t row0 = begin * 16;
-    const size_t row_end = end * 16 < w.rows ? end * 16 : w.rows;
-    t.k->qd8_q4r16s_gemm(t.n, row_end - row0, t.groups,
-                         static_cast<const uint8_t*>(w.data) + begin * t.groups * 288, t.xq,
-                         t.xscale, t.xsum, y + row0, ys);
-    return;
-  }
-  const size_t group_bytes = w.group_size / 2;
-  const uint8_t* wr = static_cast<const uint8_t*>(w.data) + begin * t.groups * group_bytes;
+  const uint8_t* wr = static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes;
   const uint16_t* sr = static_cast<const uint16_t*>(w.scales) + begin * t.groups;
   const uint16_t* mr = w.mins ? static_cast<const uint16_t*>(w.mins) + begin * t.groups : nullptr;
   for (uint32_t i = 0; i < t.n; ++i) {
@@ -225,9 +220,9 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   t.xscale = b_.xq_scales;
   t.xsum = b_.xq_sums;
   const TensorView& first = *outs[0].w;
-  if (first.dtype == DType::kQ4G || first.dtype == DType::kQ4GS24) {
-    // Q4_G_S24 quantizes activations in groups of 32 (its scales cover 64 columns).
-    const size_t act_group = first.dtype == DType::kQ4GS24 ? 32 : first.group_size;
+  if (first.dtype == DType::Q4_G || first.dtype == DType::Q4_G_SP24) {
+    // Q4_G_SP24 quantizes activations in groups of 32 (its scales cover 64 columns).
+    const size_t act_group = first.dtype == DType::Q4_G_SP24 ? kQ4SP24GroupSize : first.group_size;
     t.groups = (first.cols + act_group - 1) / act_group;
     t.padded = t.groups * act_group;
     // Activations are quantized once per call (the parts share x), each token row
@@ -244,10 +239,11 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   for (size_t i = 0; i < count; ++i) {
     const TensorView& w = *outs[i].w;
     assert(w.dtype == first.dtype && w.cols == first.cols && w.group_size == first.group_size);
-    const bool blocks = w.layout == Layout::kQ4R16G32 || w.layout == Layout::kQ4S24R16G64 ||
-                        w.layout == Layout::kQ4R16G32S;
-    const size_t u = blocks ? (w.rows + 15) / 16 : w.rows;
-    t.parts[i] = LinearPart{&w, outs[i].y, outs[i].y_stride, units, u};
+    // The loader accepted only encodings of the format's table.
+    const Encoding& enc = *FindEncoding(w.dtype, w.layout);
+    const size_t u = (w.rows + enc.block_rows - 1) / enc.block_rows;
+    t.parts[i] = LinearPart{&w, outs[i].y, outs[i].y_stride, units, u, enc.block_rows,
+                            static_cast<size_t>(RowBlockBytes(enc, w.cols, w.group_size))};
     units += u;
     work += static_cast<size_t>(n) * w.rows * w.cols;
   }
@@ -260,17 +256,17 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
 
 void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
   switch (t.dtype) {
-    case DType::kF32:
+    case DType::F32:
       std::memcpy(out, static_cast<const float*>(t.data) + static_cast<size_t>(row) * t.cols,
                   t.cols * sizeof(float));
       return;
-    case DType::kQ8C:
+    case DType::Q8_C:
       kernels::q8_row_dequant_ref(t.cols,
                                   static_cast<const int8_t*>(t.data) + static_cast<size_t>(row) * t.cols,
                                   static_cast<const float*>(t.scales)[row], out);
       return;
-    case DType::kQ4G:
-      if (t.layout == Layout::kQ4RowGroups) {
+    case DType::Q4_G:
+      if (t.layout == Layout::Q4_ROW_GROUPS) {
         const size_t groups = t.groups();
         kernels::q4_row_dequant_ref(
             t.cols, groups, t.group_size,
@@ -280,14 +276,14 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
             out);
         return;
       }
-      if (t.layout == Layout::kQ4R16G32S) {
-        kernels::DequantizeQ4R16SRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+      if (t.layout == Layout::Q4_R16_G32_SYM) {
+        kernels::DequantizeQ4R16SymRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
         return;
       }
       kernels::q4r16_row_dequant_ref(t.cols, t.groups(), static_cast<const uint8_t*>(t.data), row, out);
       return;
-    case DType::kQ4GS24:
-      kernels::DequantizeQ4S24Row(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+    case DType::Q4_G_SP24:
+      kernels::DequantizeQ4SP24Row(t.cols, static_cast<const uint8_t*>(t.data), row, out);
       return;
     default:
       assert(false && "dtype rejected by the loader");

@@ -20,8 +20,6 @@
 namespace kite {
 namespace {
 
-using convert::ChatFormatId;
-
 std::string Template(const std::string& name) {
   const std::string text =
       kite::test::ReadText(kite::test::SharedModel("tokenizers/templates/" + name));
@@ -43,7 +41,7 @@ std::string Phi3GgufTemplate() {
 
 // The style points into `tmpl`, which must outlive it (hence no temporaries).
 ChatStyle StyleOf(const std::string& tmpl) {
-  const ChatFormatId id = convert::DetectChatFormatFromTemplate(tmpl);
+  const ChatFormat id = convert::DetectChatFormatFromTemplate(tmpl);
   return ChatStyleFor(static_cast<ChatFormat>(id), tmpl.data(), tmpl.size());
 }
 ChatStyle StyleOf(std::string&& tmpl) = delete;
@@ -67,31 +65,30 @@ const std::vector<ChatMessage> kUserTurns = {
 
 TEST(ChatDetect, ReferenceTemplates) {
   EXPECT_EQ(convert::DetectChatFormatFromTemplate(Template("Qwen-Qwen2.5-7B-Instruct.jinja")),
-            ChatFormatId::kChatMl);
+            ChatFormat::CHATML);
   EXPECT_EQ(convert::DetectChatFormatFromTemplate(
                 Template("meta-llama-Llama-3.2-3B-Instruct.jinja")),
-            ChatFormatId::kLlama3);
+            ChatFormat::LLAMA3);
   EXPECT_EQ(convert::DetectChatFormatFromTemplate(
                 Template("microsoft-Phi-3.5-mini-instruct.jinja")),
-            ChatFormatId::kPhi3);
+            ChatFormat::PHI3);
   EXPECT_EQ(convert::DetectChatFormatFromTemplate(Template("google-gemma-2-2b-it.jinja")),
-            ChatFormatId::kGemma);
+            ChatFormat::GEMMA);
   const std::string phi3 = Phi3GgufTemplate();
   ASSERT_EQ(phi3.size(), 269u);
-  EXPECT_EQ(convert::DetectChatFormatFromTemplate(phi3), ChatFormatId::kPhi3);
+  EXPECT_EQ(convert::DetectChatFormatFromTemplate(phi3), ChatFormat::PHI3);
   EXPECT_EQ(convert::DetectChatFormatFromTemplate(
                 "{% for m in messages %}{{ bos_token + '[INST] ' + m['content'] + ' [/INST]' }}"),
-            ChatFormatId::kLlama2);
-  EXPECT_EQ(convert::DetectChatFormatFromTemplate("{{ messages }}"), ChatFormatId::kNone);
-  EXPECT_EQ(convert::DetectChatFormatFromTemplate(""), ChatFormatId::kNone);
+            ChatFormat::LLAMA2);
+  EXPECT_EQ(convert::DetectChatFormatFromTemplate("{{ messages }}"), ChatFormat::NONE);
+  EXPECT_EQ(convert::DetectChatFormatFromTemplate(""), ChatFormat::NONE);
 }
 
 TEST(ChatDetect, NamesAndVocabularyFallback) {
   for (const char* name : {"none", "llama2", "llama3", "chatml", "phi3", "gemma"}) {
-    absl::StatusOr<ChatFormatId> f = convert::ParseChatFormatName(name);
+    absl::StatusOr<ChatFormat> f = convert::ParseChatFormatName(name);
     ASSERT_TRUE(f.ok()) << name;
-    EXPECT_STREQ(convert::ChatFormatName(*f), name);
-    EXPECT_STREQ(ChatFormatName(static_cast<ChatFormat>(*f)), name);
+    EXPECT_STREQ(ChatFormatName(*f), name);
   }
   EXPECT_TRUE(convert::ParseChatFormatName("ChatML").ok());
   EXPECT_FALSE(convert::ParseChatFormatName("alpaca").ok());
@@ -104,14 +101,14 @@ TEST(ChatDetect, NamesAndVocabularyFallback) {
     };
   };
   EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<|im_start|>", "<|im_end|>"})),
-            ChatFormatId::kChatMl);
+            ChatFormat::CHATML);
   EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<|start_header_id|>"})),
-            ChatFormatId::kLlama3);
+            ChatFormat::LLAMA3);
   EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<|user|>", "<|end|>"})),
-            ChatFormatId::kPhi3);
-  EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<|user|>"})), ChatFormatId::kNone);
+            ChatFormat::PHI3);
+  EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<|user|>"})), ChatFormat::NONE);
   EXPECT_EQ(convert::DetectChatFormatFromVocabulary(has({"<start_of_turn>"})),
-            ChatFormatId::kGemma);
+            ChatFormat::GEMMA);
 }
 
 TEST(ChatDetect, CommandLineOption) {
@@ -130,7 +127,7 @@ TEST(ChatDetect, CommandLineOption) {
 TEST(ChatFormat, Qwen25Template) {
   const std::string tmpl = Template("Qwen-Qwen2.5-7B-Instruct.jinja");
   const ChatStyle style = StyleOf(tmpl);
-  ASSERT_EQ(style.format, ChatFormat::kChatMl);
+  ASSERT_EQ(style.format, ChatFormat::CHATML);
   EXPECT_EQ(Format(style, kWithSystem, false),
             "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
             "<|im_start|>user\nHello!<|im_end|>\n"
@@ -148,7 +145,7 @@ TEST(ChatFormat, Qwen25Template) {
 TEST(ChatFormat, Llama32Template) {
   const std::string tmpl = Template("meta-llama-Llama-3.2-3B-Instruct.jinja");
   const ChatStyle style = StyleOf(tmpl);
-  ASSERT_EQ(style.format, ChatFormat::kLlama3);
+  ASSERT_EQ(style.format, ChatFormat::LLAMA3);
   EXPECT_TRUE(style.llama3_dates);
   EXPECT_EQ(Format(style, kWithSystem, false),
             "<|start_header_id|>system<|end_header_id|>\n\n"
@@ -164,7 +161,7 @@ TEST(ChatFormat, Llama32Template) {
             "<|start_header_id|>user<|end_header_id|>\n\nTell me a joke.<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\n");
   // A Llama 3.0-style template (no date block): system is an ordinary message.
-  const ChatStyle plain = ChatStyleFor(ChatFormat::kLlama3, nullptr, 0);
+  const ChatStyle plain = ChatStyleFor(ChatFormat::LLAMA3, nullptr, 0);
   EXPECT_EQ(Format(plain, kWithSystem, true),
             "<|start_header_id|>system<|end_header_id|>\n\nYou are a helpful assistant.<|eot_id|>"
             "<|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|>"
@@ -175,7 +172,7 @@ TEST(ChatFormat, Llama32Template) {
 TEST(ChatFormat, Phi35Template) {
   const std::string tmpl = Template("microsoft-Phi-3.5-mini-instruct.jinja");
   const ChatStyle style = StyleOf(tmpl);
-  ASSERT_EQ(style.format, ChatFormat::kPhi3);
+  ASSERT_EQ(style.format, ChatFormat::PHI3);
   // The template appends eos_token when there is no generation prompt; Kite does not.
   EXPECT_EQ(Format(style, kWithSystem, false),
             "<|system|>\nYou are a helpful assistant.<|end|>\n"
@@ -192,7 +189,7 @@ TEST(ChatFormat, Phi35Template) {
 TEST(ChatFormat, Phi3GgufTemplate) {
   const std::string tmpl = Phi3GgufTemplate();
   const ChatStyle style = StyleOf(tmpl);
-  ASSERT_EQ(style.format, ChatFormat::kPhi3);
+  ASSERT_EQ(style.format, ChatFormat::PHI3);
   // Phi-3-mini's template writes "<|assistant|>\n" after every user message itself.
   EXPECT_EQ(Format(style, kUserTurns, true),
             "<|user|>\nHello!<|end|>\n<|assistant|>\nHi there!<|end|>\n"
@@ -202,7 +199,7 @@ TEST(ChatFormat, Phi3GgufTemplate) {
 TEST(ChatFormat, Gemma2Template) {
   const std::string tmpl = Template("google-gemma-2-2b-it.jinja");
   const ChatStyle style = StyleOf(tmpl);
-  ASSERT_EQ(style.format, ChatFormat::kGemma);
+  ASSERT_EQ(style.format, ChatFormat::GEMMA);
   EXPECT_EQ(Format(style, kUserTurns, true),
             "<start_of_turn>user\nHello!<end_of_turn>\n"
             "<start_of_turn>model\nHi there!<end_of_turn>\n"
@@ -215,29 +212,29 @@ TEST(ChatFormat, Gemma2Template) {
 }
 
 TEST(ChatFormat, Llama2AndNone) {
-  const ChatStyle llama2 = ChatStyleFor(ChatFormat::kLlama2, nullptr, 0);
+  const ChatStyle llama2 = ChatStyleFor(ChatFormat::LLAMA2, nullptr, 0);
   const std::vector<ChatMessage> four = {kWithSystem[0], kWithSystem[1], kWithSystem[2],
                                          {"user", "Tell me a joke."}};
   EXPECT_EQ(Format(llama2, four, true),
             "[INST] <<SYS>>\nYou are a helpful assistant.\n<</SYS>>\n\nHello! [/INST] "
             "Hi there! </s><s>[INST] Tell me a joke. [/INST]");
-  const ChatStyle none = ChatStyleFor(ChatFormat::kNone, nullptr, 0);
+  const ChatStyle none = ChatStyleFor(ChatFormat::NONE, nullptr, 0);
   EXPECT_EQ(Format(none, kUserTurns, true),
             "user: Hello!\nassistant: Hi there!\nuser: Tell me a joke.\nassistant: ");
 }
 
 TEST(ChatFormat, TrimmingFollowsTheTemplates) {
   const std::vector<ChatMessage> spaced = {{"user", "  Hello!\n"}};
-  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::kChatMl, nullptr, 0), spaced, false),
+  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::CHATML, nullptr, 0), spaced, false),
             "<|im_start|>user\n  Hello!\n<|im_end|>\n");
-  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::kGemma, nullptr, 0), spaced, false),
+  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::GEMMA, nullptr, 0), spaced, false),
             "<start_of_turn>user\nHello!<end_of_turn>\n");
-  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::kLlama3, nullptr, 0), spaced, false),
+  EXPECT_EQ(Format(ChatStyleFor(ChatFormat::LLAMA3, nullptr, 0), spaced, false),
             "<|start_header_id|>user<|end_header_id|>\n\nHello!<|eot_id|>");
 }
 
 TEST(ChatFormat, BufferTooSmall) {
-  const ChatStyle style = ChatStyleFor(ChatFormat::kChatMl, nullptr, 0);
+  const ChatStyle style = ChatStyleFor(ChatFormat::CHATML, nullptr, 0);
   const std::string full = Format(style, kUserTurns, true);
   for (size_t cap : {size_t{0}, size_t{1}, size_t{10}, full.size()}) {
     std::vector<char> buf(cap + 1, 'x');
@@ -261,14 +258,14 @@ TEST(ChatFormat, BufferTooSmall) {
 
 TEST(ChatEncode, SpecialPiecesBecomeTheirIds) {
   convert::TokenizerTables t;
-  t.kind = TokenizerKind::kScoreBpe;
+  t.kind = TokenizerType::SCORE_BPE;
   t.add_dummy_prefix = false;
   t.pieces = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "<", "|", ">", "u", "s",
               "e", "r", "\n", "H", "i"};
-  t.types.assign(t.pieces.size(), static_cast<uint8_t>(TokenKind::kNormal));
-  t.types[0] = static_cast<uint8_t>(TokenKind::kUnknown);
-  t.types[1] = t.types[2] = t.types[3] = static_cast<uint8_t>(TokenKind::kControl);
-  t.types[4] = static_cast<uint8_t>(TokenKind::kUserDefined);
+  t.types.assign(t.pieces.size(), static_cast<uint8_t>(TokenType::NORMAL));
+  t.types[0] = static_cast<uint8_t>(TokenType::UNKNOWN);
+  t.types[1] = t.types[2] = t.types[3] = static_cast<uint8_t>(TokenType::CONTROL);
+  t.types[4] = static_cast<uint8_t>(TokenType::USER_DEFINED);
   t.unk_id = 0;
   t.bos_id = 1;
   t.eos_id = 2;

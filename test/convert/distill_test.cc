@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/format/tensor_names.h"
 #include "tools/convert/write/convert_tensors.h"
 #include "tools/convert/compress/llama_float.h"
@@ -106,10 +106,10 @@ TEST_P(DistillGradientTest, MatchesFiniteDifferences) {
   options.q4_offset_free = GetParam().offset_free;
   const std::vector<KiteTensor> tensors = Convert(source, options);
   if (options.q4_offset_free) {
-    ASSERT_EQ(tensors[2].layout, Layout::kQ4R16G32S);  // layers.0.attention.wq
+    ASSERT_EQ(tensors[2].layout, Layout::Q4_R16_G32_SYM);  // layers.0.attention.wq
   }
   if (options.sparse_24) {
-    ASSERT_EQ(tensors[2].dtype, DType::kQ4GS24);  // layers.0.attention.wq
+    ASSERT_EQ(tensors[2].dtype, DType::Q4_G_SP24);  // layers.0.attention.wq
   }
   ASSERT_FALSE(tensors.empty());
   DistillOptions precise;
@@ -219,7 +219,7 @@ TEST(DistillTest, TuningLowersKlAndIsStored) {
   for (size_t i = 0; i < tensors.size(); ++i) {
     ASSERT_EQ(tensors[i].data.size(), original[i].data.size());
     changed += tensors[i].data != original[i].data || tensors[i].scales != original[i].scales;
-    if (tensors[i].layout == Layout::kQ4R16G32) {
+    if (tensors[i].layout == Layout::Q4_R16_G32) {
       // Nibble bytes [0, 256) of every 320-byte block are untouched.
       for (size_t b = 0; b < tensors[i].data.size(); b += 320) {
         ASSERT_TRUE(std::equal(tensors[i].data.begin() + b, tensors[i].data.begin() + b + 256,
@@ -353,12 +353,12 @@ TEST(DistillTest, CodeTrainingKeepsPrunedCodes) {
   EXPECT_GT(c.codes_changed, 100u);
   size_t zeros = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    if (tensors[i].layout != Layout::kQ4R16G32S) continue;
+    if (tensors[i].layout != Layout::Q4_R16_G32_SYM) continue;
     const SourceTensor& src = pruned.tensors[i];
     const size_t rows = src.shape[0], cols = src.shape[1];
     std::vector<float> row(cols);
     for (size_t r = 0; r < rows; ++r) {
-      kernels::DequantizeQ4R16SRow(cols, tensors[i].data.data(), r, row.data());
+      kernels::DequantizeQ4R16SymRow(cols, tensors[i].data.data(), r, row.data());
       for (size_t k = 0; k < cols; ++k) {
         if (src.data[r * cols + k] != 0.0f) continue;
         ++zeros;
@@ -393,7 +393,7 @@ TEST(DistillTest, SparseTuningKeepsPrunedWeightsZero) {
     EXPECT_EQ(report->codes_changed > 0, codes);
     size_t sparse = 0, flips = 0;
     for (size_t i = 0; i < tensors.size(); ++i) {
-      if (tensors[i].dtype != DType::kQ4GS24) continue;
+      if (tensors[i].dtype != DType::Q4_G_SP24) continue;
       ++sparse;
       const size_t rows = tensors[i].shape[0], cols = tensors[i].shape[1];
       std::vector<float> before(cols), after(rows * cols);
@@ -401,9 +401,9 @@ TEST(DistillTest, SparseTuningKeepsPrunedWeightsZero) {
       size_t moved = 0;
       for (size_t r = 0; r < rows; ++r) {
         float* a = after.data() + r * cols;
-        kernels::DequantizeQ4S24Row(cols, original[i].data.data(), r, before.data());
-        kernels::DequantizeQ4S24Row(cols, tensors[i].data.data(), r, a);
-        kernels::Q4S24StoredColumns(cols, original[i].data.data(), r, stored.data());
+        kernels::DequantizeQ4SP24Row(cols, original[i].data.data(), r, before.data());
+        kernels::DequantizeQ4SP24Row(cols, tensors[i].data.data(), r, a);
+        kernels::Q4SP24StoredColumns(cols, original[i].data.data(), r, stored.data());
         for (size_t c = 0; c < cols; ++c) {
           if (!codes) {
             ASSERT_EQ(before[c] == 0.0f, a[c] == 0.0f) << tensors[i].name << " " << r << "," << c;

@@ -293,7 +293,7 @@ TEST(ConvertTensor, GroupSizeIsCappedAtTheRowWidth) {
     absl::StatusOr<KiteTensor> big = ConvertTensor(t, options);
     ASSERT_TRUE(big.ok()) << big.status();
     EXPECT_EQ(big->group_size, c.want) << c.cols << " columns";
-    EXPECT_EQ(big->layout, Layout::kQ4RowGroups);
+    EXPECT_EQ(big->layout, Layout::Q4_ROW_GROUPS);
     const uint64_t groups = (c.cols + c.want - 1) / c.want;
     EXPECT_EQ(big->data.size(), 8 * groups * c.want / 2) << c.cols << " columns";
     options.group_size = c.want;
@@ -329,8 +329,8 @@ TEST(ConvertTensor, OffsetFreeLayoutHoldsTheSymmetricWeights) {
   options.q4_offset_free = true;
   auto b = ConvertTensor(t, options, &compact);
   ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_EQ(a->layout, Layout::kQ4R16G32);
-  EXPECT_EQ(b->layout, Layout::kQ4R16G32S);
+  EXPECT_EQ(a->layout, Layout::Q4_R16_G32);
+  EXPECT_EQ(b->layout, Layout::Q4_R16_G32_SYM);
   EXPECT_EQ(a->data.size(), 3u * 3u * 320u);  // ceil(40/16) row blocks x ceil(70/32) groups
   EXPECT_EQ(b->data.size(), 3u * 3u * 288u);
   EXPECT_EQ(compact, with_offsets);
@@ -339,7 +339,7 @@ TEST(ConvertTensor, OffsetFreeLayoutHoldsTheSymmetricWeights) {
   options.q4_asymmetric = true;
   auto c = ConvertTensor(t, options);
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->layout, Layout::kQ4R16G32);
+  EXPECT_EQ(c->layout, Layout::Q4_R16_G32);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // kite-convert's 2:4 sparse storage (ConvertOptions::sparse_24, --sparse 2:4): which
-// tensors become Q4_G_S24, that they are pruned to 2:4 when needed and keep an existing
+// tensors become Q4_G_SP24, that they are pruned to 2:4 when needed and keep an existing
 // 2:4 pattern, and the command line that sets it.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/format/format.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "tools/convert/cli_options.h"
 #include "tools/convert/write/convert_tensors.h"
 
@@ -43,10 +44,10 @@ TEST(Sparse24Convert, LayerMatricesBecomeQ4GS24) {
   std::vector<float> restored;
   auto t = kite::convert::ConvertTensor(src, SparseQ4(), &restored);
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->dtype, DType::kQ4GS24);
-  EXPECT_EQ(t->layout, Layout::kQ4S24R16G64);
+  EXPECT_EQ(t->dtype, DType::Q4_G_SP24);
+  EXPECT_EQ(t->layout, Layout::Q4_SP24_R16_G64);
   EXPECT_EQ(t->group_size, 64u);
-  EXPECT_EQ(t->data.size(), kite::kernels::Q4S24PackedBytes(40, 100));
+  EXPECT_EQ(t->data.size(), kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 40, 100, kite::kQ4SP24BlockCols));
   EXPECT_EQ(t->data.size(), size_t{3 * 2 * 416});
   EXPECT_TRUE(t->scales.empty());
   ASSERT_EQ(restored.size(), src.data.size());
@@ -90,24 +91,24 @@ TEST(Sparse24Convert, ExistingTwoFourPatternIsKept) {
 
 TEST(Sparse24Convert, EmbeddingHeadAndVectorsStayDense) {
   const ConvertOptions o = SparseQ4();
-  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("tok_embeddings", 32, 64, 3), o), DType::kQ8C);
-  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("output", 32, 64, 3), o), DType::kQ8C);
+  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("tok_embeddings", 32, 64, 3), o), DType::Q8_C);
+  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("output", 32, 64, 3), o), DType::Q8_C);
   ConvertOptions all4 = o;
   all4.keep_8bit.clear();
-  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("output", 32, 64, 3), all4), DType::kQ4G);
+  EXPECT_EQ(kite::convert::StoredDType(RandomTensor("output", 32, 64, 3), all4), DType::Q4_G);
   SourceTensor norm;
   norm.name = "layers.0.ffn_norm";
   norm.shape = {64};
   norm.data.assign(64, 1.0f);
-  EXPECT_EQ(kite::convert::StoredDType(norm, o), DType::kF32);
+  EXPECT_EQ(kite::convert::StoredDType(norm, o), DType::F32);
   ConvertOptions keep = o;
   keep.keep_8bit.push_back("layers.0.attention.wk");
   EXPECT_EQ(kite::convert::StoredDType(RandomTensor("layers.0.attention.wk", 32, 64, 3), keep),
-            DType::kQ8C);
+            DType::Q8_C);
   ConvertOptions dense = o;
   dense.sparse_24 = false;
   EXPECT_EQ(kite::convert::StoredDType(RandomTensor("layers.0.attention.wk", 32, 64, 3), dense),
-            DType::kQ4G);
+            DType::Q4_G);
 }
 
 TEST(Sparse24Convert, NonFiniteWeightIsAnErrorNamingTheTensor) {

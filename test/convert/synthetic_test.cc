@@ -155,25 +155,25 @@ TEST(Synthetic, TokenizerLayout) {
     ASSERT_EQ(t.pieces.size(), vocab);
     ASSERT_EQ(t.scores.size(), vocab);
     ASSERT_EQ(t.types.size(), vocab);
-    EXPECT_EQ(t.kind, TokenizerKind::kScoreBpe);
+    EXPECT_EQ(t.kind, TokenizerType::SCORE_BPE);
     EXPECT_EQ(t.pieces[0], "<unk>");
     EXPECT_EQ(t.pieces[1], "<s>");
     EXPECT_EQ(t.pieces[2], "</s>");
-    EXPECT_EQ(t.types[0], static_cast<uint8_t>(TokenKind::kUnknown));
-    EXPECT_EQ(t.types[1], static_cast<uint8_t>(TokenKind::kControl));
-    EXPECT_EQ(t.types[2], static_cast<uint8_t>(TokenKind::kControl));
+    EXPECT_EQ(t.types[0], static_cast<uint8_t>(TokenType::UNKNOWN));
+    EXPECT_EQ(t.types[1], static_cast<uint8_t>(TokenType::CONTROL));
+    EXPECT_EQ(t.types[2], static_cast<uint8_t>(TokenType::CONTROL));
     EXPECT_EQ(t.unk_id, 0);
     EXPECT_EQ(t.bos_id, 1);
     EXPECT_EQ(t.eos_id, 2);
     for (int b = 0; b < 256; ++b) {
-      EXPECT_EQ(t.types[3 + b], static_cast<uint8_t>(TokenKind::kByte));
+      EXPECT_EQ(t.types[3 + b], static_cast<uint8_t>(TokenType::BYTE));
       EXPECT_EQ(t.byte_ids[b], 3 + b);
     }
     EXPECT_EQ(t.pieces[3 + 0x41], "<0x41>");
     std::set<std::string> distinct(t.pieces.begin(), t.pieces.end());
     EXPECT_EQ(distinct.size(), vocab);
     for (uint32_t id = 259; id < vocab; ++id) {
-      EXPECT_EQ(t.types[id], static_cast<uint8_t>(TokenKind::kNormal));
+      EXPECT_EQ(t.types[id], static_cast<uint8_t>(TokenType::NORMAL));
       for (char c : t.pieces[id]) ASSERT_TRUE(c >= 0x20 && c < 0x7F) << id;
       if (id > 259) EXPECT_LT(t.scores[id], t.scores[id - 1]) << id;
     }

@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size > kMaxTextBytes) return 0;
   kite::TokenizerView view = g_tables->View();
-  view.pretokenizer = static_cast<kite::PreTokenizerKind>(1 + data[0] % 4);
+  view.pretokenizer = static_cast<kite::PreTokenizerType>(1 + data[0] % 4);
   view.ignore_merges = (data[0] & 0x80) != 0;
   const kite::Tokenizer tok(view);
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);

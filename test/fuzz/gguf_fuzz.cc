@@ -39,7 +39,7 @@ void CheckTokenizer(const kite::convert::TokenizerTables& t) {
   std::vector<char> out(n * (t.max_piece_length + 8) + 1);
   size_t len = 0;
   FUZZ_CHECK(tok.Decode(ids.data(), n, out.data(), out.size(), &len).ok());
-  if (t.kind == kite::TokenizerKind::kByteBpe) {
+  if (t.kind == kite::TokenizerType::BYTE_BPE) {
     // Every byte starts as its single-byte piece and merges keep the bytes: exact.
     FUZZ_CHECK(std::string(out.data(), len) == text);
   }

@@ -46,6 +46,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<char> out(n * (t->max_piece_length + 8) + 1);
   size_t len = 0;
   FUZZ_CHECK(tok.Decode(ids.data(), n, out.data(), out.size(), &len).ok());
-  if (t->kind == kite::TokenizerKind::kByteBpe) FUZZ_CHECK(std::string(out.data(), len) == text);
+  if (t->kind == kite::TokenizerType::BYTE_BPE) FUZZ_CHECK(std::string(out.data(), len) == text);
   return 0;
 }

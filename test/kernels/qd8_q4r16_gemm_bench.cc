@@ -1,5 +1,5 @@
-// Micro-benchmarks of qd8-q4r16-gemm (layout Q4_R16_G32) and qd8-q4r16s-gemm (offset-free
-// Q4_R16_G32_S), every variant this CPU supports, single thread, at TinyLlama-1.1B shapes:
+// Micro-benchmarks of qd8-q4r16-gemm (layout Q4_R16_G32) and qd8-q4r16sym-gemm (offset-free
+// Q4_R16_G32_SYM), every variant this CPU supports, single thread, at TinyLlama-1.1B shapes:
 //   m = 1  (decode): weights stream from DRAM (the benchmark cycles through >= 1 GiB of
 //          copies, as a real model's 0.6 GB per token would); reported as bytes/s of
 //          weights. "m1_cached" repeats one copy (L2/L3-resident) for comparison.
@@ -21,6 +21,7 @@
 #endif
 
 #include "platform/cpu_features.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
@@ -62,10 +63,10 @@ struct WeightPool {
   std::unique_ptr<Buffer> bytes;
 };
 
-// `sym`: the offset-free layout Q4_R16_G32_S instead of Q4_R16_G32.
+// `sym`: the offset-free layout Q4_R16_G32_SYM instead of Q4_R16_G32.
 WeightPool* GetPool(size_t rows, size_t cols, bool cold, bool sym) {
   static WeightPool pool;
-  const size_t matrix_bytes = sym ? k::Q4R16SPackedBytes(rows, cols) : k::Q4R16PackedBytes(rows, cols);
+  const size_t matrix_bytes = sym ? kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols, kite::kQ4R16GroupSize) : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize);
   const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
   if (pool.rows == rows && pool.cols == cols && pool.copies == copies && pool.sym == sym) {
     return &pool;
@@ -82,7 +83,7 @@ WeightPool* GetPool(size_t rows, size_t cols, bool cold, bool sym) {
   for (auto& v : o) v = kite::FloatToHalf(offset(rng));
   pool.bytes = std::make_unique<Buffer>(matrix_bytes * copies);
   if (sym) {
-    k::PackQ4R16S(rows, cols, u.data(), d.data(), pool.bytes->data);
+    k::PackQ4R16Sym(rows, cols, u.data(), d.data(), pool.bytes->data);
   } else {
     k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), pool.bytes->data);
   }
@@ -194,12 +195,12 @@ int main(int argc, char** argv) {
           const size_t m = mode == 2 ? 64 : 1;
           const bool cold = mode == 0;
           const std::string name =
-              std::string(sym ? "qd8_q4r16s_gemm/" : "qd8_q4r16_gemm/") +
+              std::string(sym ? "qd8_q4r16sym_gemm/" : "qd8_q4r16_gemm/") +
               k::IsaName(tables[i]->isa) +
               (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
               std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
           auto* b = benchmark::RegisterBenchmark(
-              name.c_str(), BM_Gemm, sym ? tables[i]->qd8_q4r16s_gemm : tables[i]->qd8_q4r16_gemm,
+              name.c_str(), BM_Gemm, sym ? tables[i]->qd8_q4r16sym_gemm : tables[i]->qd8_q4r16_gemm,
               shape, m, cold, sym);
           b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
         }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "platform/cpu_features.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
@@ -91,7 +92,7 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
       }
     }
   }
-  w.packed.assign(k::Q4R16PackedBytes(rows, cols), 0xA5);
+  w.packed.assign(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize), 0xA5);
   k::PackQ4R16(rows, cols, w.u.data(), w.d.data(), w.o.data(), w.packed.data());
   return w;
 }
@@ -289,16 +290,16 @@ TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
     const size_t first = 48;  // 3 blocks
     fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), split.data(),
        rows);
-    fn(m, rows - first, groups, w.packed.data() + (first / 16) * groups * k::kQ4R16BlockBytes,
+    fn(m, rows - first, groups, w.packed.data() + (first / 16) * groups * kite::kQ4R16BlockBytes,
        a.q.data(), a.scale.data(), a.sum.data(), split.data() + first, rows);
     EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
   }
 }
 
-// The offset-free layout Q4_R16_G32_S: with symmetric groups (o = -8 d, exact in f16) every
+// The offset-free layout Q4_R16_G32_SYM: with symmetric groups (o = -8 d, exact in f16) every
 // variant must give bit for bit what the same variant gives on Q4_R16_G32, including when
 // the rows are split by 16-row blocks.
-TEST(Qd8Q4r16sGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
+TEST(Qd8Q4r16symGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
   std::mt19937 rng(4321);
   size_t n_tables = 0;
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
@@ -309,15 +310,15 @@ TEST(Qd8Q4r16sGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
         SCOPED_TRACE(testing::Message() << "rows=" << rows << " groups=" << groups << " m=" << m);
         const Weights w = MakeWeights(rows, cols, WeightKind::kSymmetric, rng);
         const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
-        std::vector<uint8_t> packed_s(k::Q4R16SPackedBytes(rows, cols), 0xA5);
+        std::vector<uint8_t> packed_s(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols, kite::kQ4R16GroupSize), 0xA5);
         ASSERT_EQ(packed_s.size(), w.packed.size() / 320 * 288);
-        k::PackQ4R16S(rows, cols, w.u.data(), w.d.data(), packed_s.data());
+        k::PackQ4R16Sym(rows, cols, w.u.data(), w.d.data(), packed_s.data());
         // Each 288-byte block is the 320-byte block without its offsets.
         for (size_t b = 0; b < packed_s.size() / 288; ++b) {
           ASSERT_EQ(0, std::memcmp(packed_s.data() + b * 288, w.packed.data() + b * 320, 288));
         }
         std::vector<float> row_s(cols), row_o(cols);
-        k::DequantizeQ4R16SRow(cols, packed_s.data(), rows - 1, row_s.data());
+        k::DequantizeQ4R16SymRow(cols, packed_s.data(), rows - 1, row_s.data());
         k::DequantizeQ4R16Row(cols, w.packed.data(), rows - 1, row_o.data());
         EXPECT_EQ(row_s, row_o);
         std::vector<double> want, mag;
@@ -326,12 +327,12 @@ TEST(Qd8Q4r16sGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
         std::vector<float> ref_o(m * rows), ref_s(m * rows);
         k::qd8_q4r16_gemm_ref(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(),
                               a.sum.data(), ref_o.data(), rows);
-        k::qd8_q4r16s_gemm_ref(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(),
+        k::qd8_q4r16sym_gemm_ref(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(),
                                a.sum.data(), ref_s.data(), rows);
         EXPECT_EQ(0, std::memcmp(ref_o.data(), ref_s.data(), ref_o.size() * sizeof(float)));
         for (size_t i = 0; i <= n_tables; ++i) {
           const k::Qd8Q4r16GemmFn without =
-              i == 0 ? k::qd8_q4r16s_gemm_ref : tables[i - 1]->qd8_q4r16s_gemm;
+              i == 0 ? k::qd8_q4r16sym_gemm_ref : tables[i - 1]->qd8_q4r16sym_gemm;
           SCOPED_TRACE(i == 0 ? "ref" : k::IsaName(tables[i - 1]->isa));
           // Optimized variants may fold the -8 into the integer dot product (fewer float
           // operations), so they agree with the reference to float rounding, like every
@@ -343,7 +344,7 @@ TEST(Qd8Q4r16sGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
           if (rows > 16) {
             without(m, 16, groups, packed_s.data(), a.q.data(), a.scale.data(), a.sum.data(),
                     y_split.data(), rows);
-            without(m, rows - 16, groups, packed_s.data() + groups * k::kQ4R16SBlockBytes,
+            without(m, rows - 16, groups, packed_s.data() + groups * kite::kQ4R16SymBlockBytes,
                     a.q.data(), a.scale.data(), a.sum.data(), y_split.data() + 16, rows);
             EXPECT_EQ(0, std::memcmp(y_s.data(), y_split.data(), y_s.size() * sizeof(float)));
           }
@@ -359,7 +360,7 @@ TEST(Q4R16Pack, LayoutMatchesSchemaText) {
   const size_t rows = 33,
                cols = 70;  // 3 row blocks (15 padding rows), 3 groups (26 padding columns)
   const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
-  ASSERT_EQ(k::Q4R16PackedBytes(rows, cols), size_t{3 * 3 * 320});
+  ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize), size_t{3 * 3 * 320});
   ASSERT_EQ(w.packed.size(), size_t{3 * 3 * 320});
   for (size_t r = 0; r < 48; ++r) {
     for (size_t g = 0; g < 3; ++g) {
@@ -516,14 +517,14 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
     EXPECT_NE(t.rope, nullptr);
     EXPECT_NE(t.rope_freqs, nullptr);
     EXPECT_NE(t.attention, nullptr);
-    EXPECT_NE(t.qd8_q4s24_gemm, nullptr);
+    EXPECT_NE(t.qd8_q4sp24_gemm, nullptr);
     EXPECT_NE(t.swiglu, nullptr);
     EXPECT_NE(t.qd8_q4r16_gemm, nullptr);
-    EXPECT_NE(t.qd8_q4r16s_gemm, nullptr);
+    EXPECT_NE(t.qd8_q4r16sym_gemm, nullptr);
   }
   EXPECT_EQ(&k::SelectKernels(k::Isa::kBest), tables[n - 1]);
   EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16_gemm, &k::qd8_q4r16_gemm_ref);
-  EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16s_gemm, &k::qd8_q4r16s_gemm_ref);
+  EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16sym_gemm, &k::qd8_q4r16sym_gemm_ref);
   EXPECT_FALSE(k::IsaSupported(k::Isa::kBest));
 }
 

@@ -216,10 +216,10 @@ TEST_F(BadModelFile, HostileShapesAndDtypes) {
                     KITE_ERR_UNSUPPORTED, "layers.1.attention.wk");
 }
 
-// The 2:4 sparse layout (Q4_G_S24 / Q4S24_R16_G64): its group size, layout and data size
+// The 2:4 sparse layout (Q4_G_SP24 / Q4_SP24_R16_G64): its group size, layout and data size
 // are checked, and a dense tensor relabelled as sparse is refused.
-TEST(BadSparseModelFile, HostileQ4S24Tensors) {
-  const Bytes good = ReadModel("stories260K-q4s24.kite");
+TEST(BadSparseModelFile, HostileQ4SP24Tensors) {
+  const Bytes good = ReadModel("stories260K-q4sp24.kite");
   std::string msg;
   ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
   const char* w1 = "layers.2.feed_forward.w1";
@@ -247,14 +247,14 @@ TEST(BadSparseModelFile, HostileQ4S24Tensors) {
   // A dense tensor relabelled as sparse: the layout does not match the dtype.
   const Bytes dense = ReadModel("stories260K-q4.kite");
   EXPECT_OPEN_FAILS(EditMetadata(dense, [&](kite::schema::Model* m) {
-                      FindTensor(m, w1)->mutate_dtype(kite::schema::DType::Q4_G_S24);
+                      FindTensor(m, w1)->mutate_dtype(kite::schema::DType::Q4_G_SP24);
                     }),
                     KITE_ERR_UNSUPPORTED, w1);
 }
 
-// The offset-free layout (Q4_R16_G32_S): its group size and data size are checked, and
+// The offset-free layout (Q4_R16_G32_SYM): its group size and data size are checked, and
 // its extent relabelled as Q4_R16_G32 (320-byte blocks) is too short.
-TEST(BadCompactModelFile, HostileQ4R16STensors) {
+TEST(BadCompactModelFile, HostileQ4R16SymTensors) {
   const Bytes good = ReadModel("stories260K-q4s.kite");
   std::string msg;
   ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;

@@ -1,5 +1,5 @@
 // The 2:4 sparse 4-bit model (kite-convert --quant q4 --sparse 2:4, layers stored as
-// Q4_G_S24): its file is at most 0.75x the dense 4-bit file, it loads and generates, and
+// Q4_G_SP24): its file is at most 0.75x the dense 4-bit file, it loads and generates, and
 // every kernel path (ISA levels, threads, prefill chunks) computes the scalar path's logits.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@
 namespace {
 
 const char* const kIsas[] = {"scalar", "avx2", "avxvnni", "avx512vnni", "best"};
-const char* const kSparseModel = "stories260K-q4s24.kite";
+const char* const kSparseModel = "stories260K-q4sp24.kite";
 
 struct PathRun {
   std::vector<int32_t> generated;

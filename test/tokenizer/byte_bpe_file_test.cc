@@ -23,8 +23,8 @@ ByteBpeSource SmallSource() {
   s.tokens.push_back("he");       // 256
   s.tokens.push_back("hel");      // 257
   s.tokens.push_back("<|end|>");  // 258
-  s.types.assign(s.tokens.size(), static_cast<uint8_t>(TokenKind::kNormal));
-  s.types[258] = static_cast<uint8_t>(TokenKind::kControl);
+  s.types.assign(s.tokens.size(), static_cast<uint8_t>(TokenType::NORMAL));
+  s.types[258] = static_cast<uint8_t>(TokenType::CONTROL);
   s.merges = {{"h", "e"}, {"he", "l"}};
   s.eos_id = 258;
   s.stop_ids = {258};
@@ -53,7 +53,7 @@ TEST(ByteBpeFileTest, WritesLoadsAndEncodes) {
   ASSERT_TRUE(model.ok()) << model.status().message();
   const Tokenizer& tok = model.value()->tokenizer();
   EXPECT_TRUE(model.value()->vocab_only());
-  EXPECT_EQ(tok.view().kind, TokenizerKind::kByteBpe);
+  EXPECT_EQ(tok.view().kind, TokenizerType::BYTE_BPE);
   EXPECT_EQ(tok.view().n_merges, 2u);
   int32_t ids[16];
   size_t n = 0;

@@ -411,11 +411,11 @@ TEST(GgufTokenizerTest, Stories260KVocabularyEncodesTheGoldenPrompt) {
   ASSERT_TRUE(g.ok());
   absl::StatusOr<TokenizerTables> t = TokenizerFromGguf(*g);
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->kind, TokenizerKind::kScoreBpe);
+  EXPECT_EQ(t->kind, TokenizerType::SCORE_BPE);
   ASSERT_EQ(t->pieces.size(), 512u);
   EXPECT_EQ(t->pieces[1], "<s>");
-  EXPECT_EQ(t->types[1], static_cast<uint8_t>(TokenKind::kControl));
-  EXPECT_EQ(t->types[3], static_cast<uint8_t>(TokenKind::kByte));
+  EXPECT_EQ(t->types[1], static_cast<uint8_t>(TokenType::CONTROL));
+  EXPECT_EQ(t->types[3], static_cast<uint8_t>(TokenType::BYTE));
   EXPECT_EQ(t->byte_ids['A'], 3 + 'A');
   EXPECT_EQ(t->bos_id, 1);
   EXPECT_EQ(t->eos_id, 2);
@@ -434,13 +434,13 @@ TEST(GgufTokenizerTest, Gpt2VocabularyIsByteLevel) {
   ASSERT_TRUE(g.ok());
   absl::StatusOr<TokenizerTables> t = TokenizerFromGguf(*g);
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->kind, TokenizerKind::kByteBpe);
-  EXPECT_EQ(t->pretokenizer, PreTokenizerKind::kGpt2);
+  EXPECT_EQ(t->kind, TokenizerType::BYTE_BPE);
+  EXPECT_EQ(t->pretokenizer, PreTokenizerType::GPT2);
   EXPECT_EQ(t->merges.size(), 50000u);
   EXPECT_FALSE(t->add_bos);
   EXPECT_EQ(t->pieces[995], " world");  // "Ġworld" in raw bytes
   EXPECT_EQ(t->pieces[50256], "<|endoftext|>");
-  EXPECT_EQ(t->types[50256], static_cast<uint8_t>(TokenKind::kControl));
+  EXPECT_EQ(t->types[50256], static_cast<uint8_t>(TokenType::CONTROL));
   EXPECT_EQ(t->stop_ids, (std::vector<int32_t>{50256}));
   for (int b = 0; b < 256; ++b) ASSERT_GE(t->byte_ids[b], 0) << b;
 }

@@ -72,8 +72,8 @@ TEST(HfTokenizerTest, Gpt2FileMatchesTheGgufVocabularyItCameFrom) {
   ASSERT_TRUE(g.ok());
   absl::StatusOr<TokenizerTables> gguf = TokenizerFromGguf(*g);
   ASSERT_TRUE(gguf.ok());
-  EXPECT_EQ(json->kind, TokenizerKind::kByteBpe);
-  EXPECT_EQ(json->pretokenizer, PreTokenizerKind::kGpt2);
+  EXPECT_EQ(json->kind, TokenizerType::BYTE_BPE);
+  EXPECT_EQ(json->pretokenizer, PreTokenizerType::GPT2);
   EXPECT_EQ(json->pieces, gguf->pieces);
   EXPECT_EQ(json->types, gguf->types);
   ASSERT_EQ(json->merges.size(), gguf->merges.size());
@@ -101,7 +101,7 @@ TEST(HfTokenizerTest, MergesByRankAsStringsOrPairs) {
   // "h e" (rank 0) beats "Ġ h" (rank 4), so " hello" is Ġ + hello, not Ġh + ...
   EXPECT_EQ(Encode(*a, " hello"), (std::vector<int32_t>{4, 8}));
   EXPECT_EQ(Encode(*b, "hello"), (std::vector<int32_t>{8}));
-  EXPECT_EQ(a->types[10], static_cast<uint8_t>(TokenKind::kControl));
+  EXPECT_EQ(a->types[10], static_cast<uint8_t>(TokenType::CONTROL));
   EXPECT_EQ(a->pieces[4], " ");
 }
 
@@ -120,19 +120,19 @@ TEST(HfTokenizerTest, RecognisesLlama3AndQwen2Regexes) {
   };
   absl::StatusOr<TokenizerTables> l = FromText(ByteLevelJson("[]", pre(llama3), true));
   ASSERT_TRUE(l.ok()) << l.status();
-  EXPECT_EQ(l->pretokenizer, PreTokenizerKind::kLlama3);
+  EXPECT_EQ(l->pretokenizer, PreTokenizerType::LLAMA3);
   EXPECT_TRUE(l->ignore_merges);
   // ignore_merges: a pre-token that is a piece is taken whole even without merges.
   EXPECT_EQ(Encode(*l, "hello"), (std::vector<int32_t>{8}));
   absl::StatusOr<TokenizerTables> q = FromText(ByteLevelJson("[]", pre(qwen2)));
   ASSERT_TRUE(q.ok()) << q.status();
-  EXPECT_EQ(q->pretokenizer, PreTokenizerKind::kQwen2);
+  EXPECT_EQ(q->pretokenizer, PreTokenizerType::QWEN2);
   EXPECT_EQ(Encode(*q, "hello"), (std::vector<int32_t>{0, 1, 2, 2, 3}));
   absl::StatusOr<TokenizerTables> smol = FromText(ByteLevelJson("[]", R"({"type": "Sequence",
       "pretokenizers": [{"type": "Digits", "individual_digits": true},
                         {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]})"));
   ASSERT_TRUE(smol.ok()) << smol.status();
-  EXPECT_EQ(smol->pretokenizer, PreTokenizerKind::kSmolLm);
+  EXPECT_EQ(smol->pretokenizer, PreTokenizerType::SMOLLM);
   absl::StatusOr<TokenizerTables> other = FromText(ByteLevelJson("[]", pre("\\w+|\\s+")));
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), absl::StatusCode::kUnimplemented);
@@ -154,14 +154,14 @@ TEST(HfTokenizerTest, SentencePieceStyleBecomesScoreBpe) {
       "merges": ["▁ a", "a b", "▁a b"]}})";
   absl::StatusOr<TokenizerTables> t = FromText(doc);
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->kind, TokenizerKind::kScoreBpe);
+  EXPECT_EQ(t->kind, TokenizerType::SCORE_BPE);
   EXPECT_TRUE(t->add_dummy_prefix);
   EXPECT_TRUE(t->add_bos);
   EXPECT_EQ(t->bos_id, 1);
   EXPECT_EQ(t->eos_id, 2);
   EXPECT_EQ(t->unk_id, 0);
-  EXPECT_EQ(t->types[0], static_cast<uint8_t>(TokenKind::kUnknown));
-  EXPECT_EQ(t->types[3], static_cast<uint8_t>(TokenKind::kByte));
+  EXPECT_EQ(t->types[0], static_cast<uint8_t>(TokenType::UNKNOWN));
+  EXPECT_EQ(t->types[3], static_cast<uint8_t>(TokenType::BYTE));
   EXPECT_EQ(t->pieces[9], " ab");
   EXPECT_EQ(Encode(*t, "ab"), (std::vector<int32_t>{9}));
   EXPECT_EQ(Encode(*t, "A"), (std::vector<int32_t>{4, 3}));  // byte fallback

@@ -17,7 +17,7 @@ namespace {
 
 const std::string kModels = KITE_SHARED_MODELS;
 
-uint8_t Kind(TokenKind k) { return static_cast<uint8_t>(k); }
+uint8_t Kind(TokenType k) { return static_cast<uint8_t>(k); }
 
 // Builds llama2.c tokenizer bytes: header, then (score, len, bytes) per entry.
 class FileBuilder {
@@ -71,21 +71,21 @@ TEST(Llama2cTokenizerTest, ReadsTok512) {
   ASSERT_TRUE(result.ok()) << result.status();
   const TokenizerTables& t = *result;
   ASSERT_EQ(t.pieces.size(), 512u);
-  EXPECT_EQ(t.kind, TokenizerKind::kScoreBpe);
+  EXPECT_EQ(t.kind, TokenizerType::SCORE_BPE);
   EXPECT_EQ(t.pieces[0], "<unk>");
   EXPECT_EQ(t.pieces[1], "\n<s>\n");
   EXPECT_EQ(t.pieces[2], "\n</s>\n");
   EXPECT_EQ(t.pieces[259], " t");
   EXPECT_EQ(t.scores[260], -1.0f);
   EXPECT_EQ(t.scores[511], -252.0f);
-  EXPECT_EQ(t.types[0], Kind(TokenKind::kUnknown));
-  EXPECT_EQ(t.types[1], Kind(TokenKind::kControl));
-  EXPECT_EQ(t.types[2], Kind(TokenKind::kControl));
+  EXPECT_EQ(t.types[0], Kind(TokenType::UNKNOWN));
+  EXPECT_EQ(t.types[1], Kind(TokenType::CONTROL));
+  EXPECT_EQ(t.types[2], Kind(TokenType::CONTROL));
   for (int b = 0; b < 256; ++b) {
-    EXPECT_EQ(t.types[3 + b], Kind(TokenKind::kByte)) << b;
+    EXPECT_EQ(t.types[3 + b], Kind(TokenType::BYTE)) << b;
     EXPECT_EQ(t.byte_ids[b], 3 + b) << b;
   }
-  for (size_t id = 259; id < 512; ++id) EXPECT_EQ(t.types[id], Kind(TokenKind::kNormal)) << id;
+  for (size_t id = 259; id < 512; ++id) EXPECT_EQ(t.types[id], Kind(TokenType::NORMAL)) << id;
   EXPECT_EQ(t.bos_id, 1);
   EXPECT_EQ(t.eos_id, 2);
   EXPECT_EQ(t.unk_id, 0);
@@ -138,7 +138,7 @@ TEST(Llama2cTokenizerTest, SortOrderIsBytewiseWithPrefixesFirst) {
   // "" < "a" < "a\x01" < "aa" < "ab" < "b" < "\xC3\xA9" (bytes compare unsigned).
   EXPECT_EQ(t.sorted_ids, (std::vector<uint32_t>{5, 2, 4, 6, 1, 0, 3}));
   EXPECT_EQ(t.scores.size(), 7u);
-  EXPECT_EQ(t.types[0], Kind(TokenKind::kNormal));
+  EXPECT_EQ(t.types[0], Kind(TokenType::NORMAL));
 }
 
 TEST(Llama2cTokenizerTest, BytePieceSpelling) {
@@ -159,7 +159,7 @@ TEST(Llama2cTokenizerTest, Id0IsUnknownOnlyWhenSpelledUnk) {
   auto result = ParseLlama2cTokenizer(b.bytes(), 3, "custom");
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->unk_id, -1);
-  EXPECT_EQ(result->types[0], Kind(TokenKind::kNormal));
+  EXPECT_EQ(result->types[0], Kind(TokenType::NORMAL));
 }
 
 TEST(Llama2cTokenizerTest, RejectsWrongVocabSize) {

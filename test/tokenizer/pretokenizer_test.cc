@@ -12,7 +12,7 @@
 namespace kite {
 namespace {
 
-std::vector<std::string> Split(PreTokenizerKind kind, const std::string& text) {
+std::vector<std::string> Split(PreTokenizerType kind, const std::string& text) {
   std::vector<std::string> pieces;
   for (size_t pos = 0; pos < text.size();) {
     const size_t end = NextPreToken(kind, text.data(), text.size(), pos);
@@ -28,7 +28,7 @@ std::vector<std::string> Split(PreTokenizerKind kind, const std::string& text) {
 using V = std::vector<std::string>;
 
 TEST(PreTokenizerTest, Gpt2) {
-  const auto k = PreTokenizerKind::kGpt2;
+  const auto k = PreTokenizerType::GPT2;
   EXPECT_EQ(Split(k, "Hello world"), (V{"Hello", " world"}));
   // \s+(?!\S) leaves the last space to the word after it.
   EXPECT_EQ(Split(k, "   Hello"), (V{"  ", " Hello"}));
@@ -50,7 +50,7 @@ TEST(PreTokenizerTest, Gpt2) {
 }
 
 TEST(PreTokenizerTest, Llama3) {
-  const auto k = PreTokenizerKind::kLlama3;
+  const auto k = PreTokenizerType::LLAMA3;
   EXPECT_EQ(Split(k, "Hello world"), (V{"Hello", " world"}));
   // Contractions ignore case; numbers go in groups of up to three digits.
   EXPECT_EQ(Split(k, "I'M HERE"), (V{"I", "'M", " HERE"}));
@@ -68,13 +68,13 @@ TEST(PreTokenizerTest, Llama3) {
 }
 
 TEST(PreTokenizerTest, Qwen2SplitsEveryDigit) {
-  const auto k = PreTokenizerKind::kQwen2;
+  const auto k = PreTokenizerType::QWEN2;
   EXPECT_EQ(Split(k, "12345"), (V{"1", "2", "3", "4", "5"}));
   EXPECT_EQ(Split(k, "I'VE 2 cats"), (V{"I", "'VE", " ", "2", " cats"}));
 }
 
 TEST(PreTokenizerTest, SmolLmIsolatesDigitsThenSplitsLikeGpt2) {
-  const auto k = PreTokenizerKind::kSmolLm;
+  const auto k = PreTokenizerType::SMOLLM;
   EXPECT_EQ(Split(k, "x 3.5 y"), (V{"x", " ", "3", ".", "5", " y"}));
   // A whitespace run before a digit ends its fragment, so it is kept whole.
   EXPECT_EQ(Split(k, "hello  2"), (V{"hello", "  ", "2"}));
@@ -83,7 +83,7 @@ TEST(PreTokenizerTest, SmolLmIsolatesDigitsThenSplitsLikeGpt2) {
 }
 
 TEST(PreTokenizerTest, NoneKeepsTheWholeText) {
-  EXPECT_EQ(Split(PreTokenizerKind::kNone, "a b c"), (V{"a b c"}));
+  EXPECT_EQ(Split(PreTokenizerType::NONE, "a b c"), (V{"a b c"}));
 }
 
 TEST(Utf8Test, DecodesValidAndRejectsInvalidSequences) {

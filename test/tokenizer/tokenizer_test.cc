@@ -433,7 +433,7 @@ TEST(Llama2VocabTest, SplitsCharactersLikeLlama2c) {
 struct Entry {
   const char* piece;
   float score;
-  TokenKind kind;
+  TokenType kind;
 };
 
 TokenizerTables MakeTables(const std::vector<Entry>& entries, bool dummy_prefix) {
@@ -452,12 +452,12 @@ TokenizerTables MakeTables(const std::vector<Entry>& entries, bool dummy_prefix)
   return t;
 }
 
-constexpr TokenKind kN = TokenKind::kNormal;
+constexpr TokenType kN = TokenType::NORMAL;
 
 std::vector<Entry> BaseEntries() {
-  return {{"<unk>", 0, TokenKind::kUnknown},
-          {"<s>", 0, TokenKind::kControl},
-          {"</s>", 0, TokenKind::kControl},
+  return {{"<unk>", 0, TokenType::UNKNOWN},
+          {"<s>", 0, TokenType::CONTROL},
+          {"</s>", 0, TokenType::CONTROL},
           {"a", -10, kN},   // 3
           {"b", -10, kN},   // 4
           {"x", -10, kN},   // 5
@@ -505,8 +505,8 @@ TEST(MergeRulesTest, PiecesScoredAtOrBelowLlama2cFloorNeverMerge) {
 
 TEST(MergeRulesTest, TextNeverSpellsControlOrByteTokens) {
   std::vector<Entry> e = BaseEntries();
-  e.push_back({"xy", 0, TokenKind::kControl});  // 8
-  e.push_back({"<0x61>", 0, TokenKind::kByte});  // 9: byte fallback for 'a'
+  e.push_back({"xy", 0, TokenType::CONTROL});  // 8
+  e.push_back({"<0x61>", 0, TokenType::BYTE});  // 9: byte fallback for 'a'
   e.push_back({"<", -10, kN});                   // 10
   const TokenizerTables t = MakeTables(e, false);
   const Tokenizer tok(t.View());
@@ -528,7 +528,7 @@ TEST(MergeRulesTest, DuplicatePiecesResolveToTheLowestId) {
 TEST(MergeRulesTest, DummyPrefixWithoutASpacePieceUsesByteFallback) {
   std::vector<Entry> e = BaseEntries();
   e.pop_back();                                   // drop " "
-  e.push_back({"<0x20>", 0, TokenKind::kByte});   // 7
+  e.push_back({"<0x20>", 0, TokenType::BYTE});   // 7
   e.push_back({" a", -1, kN});                    // 8: unreachable, " " is only a byte token
   const TokenizerTables t = MakeTables(e, true);
   const Tokenizer tok(t.View());

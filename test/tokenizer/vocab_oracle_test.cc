@@ -108,7 +108,7 @@ TEST_P(VocabOracleTest, Encodes46of46AndRoundTrips) {
   ASSERT_NE(model, nullptr);
   ASSERT_TRUE(model->vocab_only());
   const Tokenizer& tok = model->tokenizer();
-  ASSERT_EQ(tok.view().kind, v.byte_level ? TokenizerKind::kByteBpe : TokenizerKind::kScoreBpe);
+  ASSERT_EQ(tok.view().kind, v.byte_level ? TokenizerType::BYTE_BPE : TokenizerType::SCORE_BPE);
 
   int matched = 0;
   for (size_t i = 0; i < tests.size(); ++i) {

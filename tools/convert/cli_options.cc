@@ -141,7 +141,7 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                             "'sym' a scale only (stored with o = -8d in the packed\n"
                             "layout, so also 5 bits/weight), both with a searched\n"
                             "scale; 'sym-compact' like sym in the offset-free layout\n"
-                            "Q4_R16_G32_S (4.5 bits/weight); 'sym-maxabs' the plain\n"
+                            "Q4_R16_G32_SYM (4.5 bits/weight); 'sym-maxabs' the plain\n"
                             "max-abs scale (the naive baseline, for comparisons)."),
       flags::Custom(
           0, "keep-8bit", "LIST",
@@ -163,7 +163,7 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
       flags::Custom(
           0, "chat-format", "NAME",
           [o](const std::string&, const std::string& value) -> std::string {
-            absl::StatusOr<ChatFormatId> format = ParseChatFormatName(value);
+            absl::StatusOr<ChatFormat> format = ParseChatFormatName(value);
             if (!format.ok()) return std::string(format.status().message());
             o->chat_format = ChatFormatName(*format);
             return "";
@@ -228,7 +228,7 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                            "(required for them; 2:4 is always 0.5)."),
       flags::Enum<bool>(0, "sparse", "2:4", &o->convert.sparse_24, {{"2:4", true}},
                         "With --quant q4: store the layers' weight matrices 2:4\n"
-                        "sparse (Q4_G_S24: 3.25 bits/weight, faster\n"
+                        "sparse (Q4_G_SP24: 3.25 bits/weight, faster\n"
                         "decode). Matrices not 2:4 yet are pruned by |W| (or by\n"
                         "a --prune 2:4 method first); kept values get a\n"
                         "symmetric 4-bit scale search. Also for --synthetic."),

@@ -84,15 +84,15 @@ void PrintConfig(const SourceConfig& c) {
 }
 
 // The chat format: --chat-format, else from the template, else from the vocabulary.
-ChatFormatId ChooseChatFormat(const CliOptions& options, const std::string& chat_template,
+ChatFormat ChooseChatFormat(const CliOptions& options, const std::string& chat_template,
                               const TokenizerTables& tokenizer) {
   if (!options.chat_format.empty()) {
-    absl::StatusOr<ChatFormatId> forced = ParseChatFormatName(options.chat_format);
+    absl::StatusOr<ChatFormat> forced = ParseChatFormatName(options.chat_format);
     if (forced.ok()) return *forced;
   }
   if (!chat_template.empty()) {
-    const ChatFormatId from_template = DetectChatFormatFromTemplate(chat_template);
-    if (from_template != ChatFormatId::kNone) return from_template;
+    const ChatFormat from_template = DetectChatFormatFromTemplate(chat_template);
+    if (from_template != ChatFormat::NONE) return from_template;
   }
   return DetectChatFormatFromVocabulary([&](const char* piece) {
     for (const std::string& p : tokenizer.pieces) {
@@ -283,7 +283,7 @@ int RunConversion(const CliOptions& options, SourceReader* source) {
   model.tokenizer = &d.tokenizer;
   model.chat_template = d.chat_template;
   if (d.detect_chat_format) {
-    const ChatFormatId chat = ChooseChatFormat(options, d.chat_template, d.tokenizer);
+    const ChatFormat chat = ChooseChatFormat(options, d.chat_template, d.tokenizer);
     model.chat_format = static_cast<uint8_t>(chat);
     if (!d.architecture_name.empty()) {
       std::fprintf(stderr, "architecture %s, chat format %s\n", d.architecture_name.c_str(),
@@ -307,7 +307,7 @@ int RunConversion(const CliOptions& options, SourceReader* source) {
   if (d.vocab_only) {
     std::printf("wrote %s: vocabulary only, %u tokens (%s), %llu bytes\n",
                 options.output.c_str(), model.config.vocab_size,
-                d.tokenizer.kind == TokenizerKind::kByteBpe ? "byte-level BPE"
+                d.tokenizer.kind == TokenizerType::BYTE_BPE ? "byte-level BPE"
                                                             : "SentencePiece BPE",
                 static_cast<unsigned long long>(written->file_size));
   } else {

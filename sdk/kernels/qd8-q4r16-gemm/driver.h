@@ -16,9 +16,9 @@
 
 namespace kite::kernels::qd8_q4r16 {
 
-/// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_S (kSym: w = d (u - 8)).
+/// Bytes per block: Q4_R16_G32, or the offset-free Q4_R16_G32_SYM (kSym: w = d (u - 8)).
 template <bool kSym>
-inline constexpr size_t kBlockBytesOf = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+inline constexpr size_t kBlockBytesOf = kSym ? kQ4R16SymBlockBytes : kQ4R16BlockBytes;
 
 // The policy P of Gemm provides:
 //   static constexpr size_t kTokenTile;  // tokens per full tile, >= 1

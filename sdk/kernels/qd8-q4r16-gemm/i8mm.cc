@@ -90,7 +90,7 @@ struct I8mm {
     if constexpr (T == 2) {
       BlockPair<kSym>(groups, wb, xq, xscale, xsum, y, y_stride, n);
     } else {
-      (kSym ? qd8_q4r16s_gemm_neondot : qd8_q4r16_gemm_neondot)(1, n, groups, wb, xq, xscale,
+      (kSym ? qd8_q4r16sym_gemm_neondot : qd8_q4r16_gemm_neondot)(1, n, groups, wb, xq, xscale,
                                                                 xsum, y, y_stride);
     }
   }
@@ -103,7 +103,7 @@ void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
   qd8_q4r16::Gemm<I8mm, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
-void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride) {
   qd8_q4r16::Gemm<I8mm, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);

@@ -27,13 +27,9 @@ uint16_t LoadHalf(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] 
 
 }  // namespace
 
-size_t Q4R16PackedBytes(size_t rows, size_t cols) {
-  return CeilDiv(rows, kQ4R16BlockRows) * CeilDiv(cols, kQ4R16GroupSize) * kQ4R16BlockBytes;
-}
-
 namespace {
 
-// Packs into blocks of `block_bytes`: Q4_R16_G32 (o given) or Q4_R16_G32_S (o null).
+// Packs into blocks of `block_bytes`: Q4_R16_G32 (o given) or Q4_R16_G32_SYM (o null).
 void Pack(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
           uint8_t* out, size_t block_bytes) {
   const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
@@ -75,22 +71,18 @@ void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, co
   Pack(rows, cols, u, d, o, out, kQ4R16BlockBytes);
 }
 
-size_t Q4R16SPackedBytes(size_t rows, size_t cols) {
-  return CeilDiv(rows, kQ4R16BlockRows) * CeilDiv(cols, kQ4R16GroupSize) * kQ4R16SBlockBytes;
-}
-
-void PackQ4R16S(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out) {
+void PackQ4R16Sym(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out) {
   assert(u != nullptr && d != nullptr && out != nullptr);
-  Pack(rows, cols, u, d, nullptr, out, kQ4R16SBlockBytes);
+  Pack(rows, cols, u, d, nullptr, out, kQ4R16SymBlockBytes);
 }
 
-void DequantizeQ4R16SRow(size_t cols, const uint8_t* packed, size_t row, float* out) {
+void DequantizeQ4R16SymRow(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
   const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
   const size_t b = row / kQ4R16BlockRows;
   const size_t rr = row % kQ4R16BlockRows;
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = packed + (b * groups + g) * kQ4R16SBlockBytes;
+    const uint8_t* blk = packed + (b * groups + g) * kQ4R16SymBlockBytes;
     const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
     const float o = -8.0f * d;
     for (size_t c = 0; c < kQ4R16GroupSize; ++c) {

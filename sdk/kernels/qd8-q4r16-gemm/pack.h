@@ -7,16 +7,16 @@
 
 namespace kite::kernels {
 
-/// Bytes of a rows x cols matrix in Q4_R16_G32: ceil(rows/16) * ceil(cols/32) * 320.
-size_t Q4R16PackedBytes(size_t rows, size_t cols);
+// Packed sizes come from the format: PackedBytes(DType::Q4_G, Layout::Q4_R16_G32 or
+// Layout::Q4_R16_G32_SYM, rows, cols, 32) in sdk/format/format.h.
 
 /// Packs a 4-bit group-quantized matrix (w = d * u + o per group of 32 columns).
 /// - `u`: rows x padded_cols bytes, padded_cols = ceil(cols/32) * 32, one unsigned nibble
 ///   value (0..15) per byte, row-major. Entries at columns >= cols are ignored (written as
 ///   u = 8, the layout's padding value).
 /// - `d`, `o`: rows x ceil(cols/32) f16 bits (scale, offset) per row and group, row-major.
-/// - `out`: Q4R16PackedBytes(rows, cols) bytes, fully written (padding rows get u = 8,
-///   d = o = 0). Caller owns all buffers. Pure; thread-safe on distinct outputs.
+/// - `out`: the packed size of the Q4_R16_G32 matrix bytes, fully written (padding rows
+///   get u = 8, d = o = 0). Caller owns all buffers. Pure; thread-safe on distinct outputs.
 void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
                uint8_t* out);
 
@@ -31,15 +31,12 @@ void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, ui
 /// Writes `cols` floats. Pure; thread-safe.
 void DequantizeQ4R16Row(size_t cols, const uint8_t* packed, size_t row, float* out);
 
-/// Bytes of a rows x cols matrix in the offset-free Q4_R16_G32_S:
-/// ceil(rows/16) * ceil(cols/32) * 288.
-size_t Q4R16SPackedBytes(size_t rows, size_t cols);
+/// PackQ4R16 for Q4_R16_G32_SYM: the same nibbles and scales, no offsets (the weight is
+/// d * (u - 8)). `out`: the packed size of the Q4_R16_G32_SYM matrix, fully
+/// written.
+void PackQ4R16Sym(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out);
 
-/// PackQ4R16 for Q4_R16_G32_S: the same nibbles and scales, no offsets (the weight is
-/// d * (u - 8)). `out`: Q4R16SPackedBytes(rows, cols) bytes, fully written.
-void PackQ4R16S(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, uint8_t* out);
-
-/// DequantizeQ4R16Row for Q4_R16_G32_S: out[k] = d * u + o with o = -8 d, in f32.
-void DequantizeQ4R16SRow(size_t cols, const uint8_t* packed, size_t row, float* out);
+/// DequantizeQ4R16Row for Q4_R16_G32_SYM: out[k] = d * u + o with o = -8 d, in f32.
+void DequantizeQ4R16SymRow(size_t cols, const uint8_t* packed, size_t row, float* out);
 
 }  // namespace kite::kernels

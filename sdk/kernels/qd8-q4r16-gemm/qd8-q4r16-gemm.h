@@ -6,20 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "sdk/format/blocks.h"
+
 namespace kite::kernels {
 
-/// Rows per block of the Q4_R16_G32 layout (the weight matrix's rows are padded to it).
-inline constexpr size_t kQ4R16BlockRows = 16;
-/// Columns per block = the quantization group (activations use the same group).
-inline constexpr size_t kQ4R16GroupSize = 32;
-/// Bytes per 16 x 32 block: 256 bytes of nibbles, 16 f16 scales, 16 f16 offsets.
-inline constexpr size_t kQ4R16BlockBytes = 320;
-/// Byte offsets of the scales and offsets inside a block.
-inline constexpr size_t kQ4R16ScalesOffset = 256;
-inline constexpr size_t kQ4R16OffsetsOffset = 288;
-/// Bytes per 16 x 32 block of the offset-free layout Q4_R16_G32_S: the same 256 bytes of
-/// nibbles and 16 f16 scales, no offsets (w = d * (u - 8)).
-inline constexpr size_t kQ4R16SBlockBytes = 288;
+// Block geometry (kQ4R16BlockRows, kQ4R16GroupSize, kQ4R16BlockBytes,
+// kQ4R16SymBlockBytes, ...) lives with the format: sdk/format/blocks.h.
 
 /// y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_{j<32} u[r][g][j] * xq[t][g][j]
 ///                                 + o[r][g] * xsum[t][g])
@@ -67,18 +59,18 @@ void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8
                                const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                                size_t y_stride);
 
-/// The same product for the offset-free layout Q4_R16_G32_S (blocks of kQ4R16SBlockBytes,
+/// The same product for the offset-free layout Q4_R16_G32_SYM (blocks of kQ4R16SymBlockBytes,
 /// W[r][k] = d * (u - 8), i.e. o = -8 d): same arguments and guarantees as above, with `w`
 /// ceil(rows / 16) * groups * 288 bytes. One function per variant, as above.
-void qd8_q4r16s_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+void qd8_q4r16sym_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-void qd8_q4r16s_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride);
-void qd8_q4r16s_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                              const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                              size_t y_stride);
-void qd8_q4r16s_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                 const int8_t* xq, const float* xscale, const int32_t* xsum,
                                 float* y, size_t y_stride);
 
@@ -97,16 +89,16 @@ void qd8_q4r16_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t*
 void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
 
-/// The Arm variants for the offset-free layout Q4_R16_G32_S (same contract as
-/// qd8_q4r16s_gemm_ref; each one only when its CPU features are there, as above). The -8 is
+/// The Arm variants for the offset-free layout Q4_R16_G32_SYM (same contract as
+/// qd8_q4r16sym_gemm_ref; each one only when its CPU features are there, as above). The -8 is
 /// folded into the integer dot product (sum (u - 8) x = sum u x - 8 xsum, exact).
-void qd8_q4r16s_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride);
-void qd8_q4r16s_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
                              const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                              size_t y_stride);
-void qd8_q4r16s_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4r16sym_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
                           const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
                           size_t y_stride);
 

@@ -9,11 +9,11 @@ namespace kite::kernels {
 
 namespace {
 
-// kSym: the offset-free layout Q4_R16_G32_S (288-byte blocks, o = -8 d).
+// kSym: the offset-free layout Q4_R16_G32_SYM (288-byte blocks, o = -8 d).
 template <bool kSym>
 void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
           const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  constexpr size_t kBlockBytes = kSym ? kQ4R16SBlockBytes : kQ4R16BlockBytes;
+  constexpr size_t kBlockBytes = kSym ? kQ4R16SymBlockBytes : kQ4R16BlockBytes;
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
   assert(y != nullptr && y_stride >= rows);
@@ -56,7 +56,7 @@ void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, 
   Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
-void qd8_q4r16s_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+void qd8_q4r16sym_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
   Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }

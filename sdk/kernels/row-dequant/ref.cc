@@ -1,6 +1,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "sdk/format/blocks.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
 
@@ -19,19 +20,19 @@ void q4_row_dequant_ref(size_t cols, size_t groups, size_t group, const uint8_t*
 }
 
 void q4r16_row_dequant_ref(size_t cols, size_t groups, const uint8_t* data, size_t row, float* out) {
-  const size_t r = row % 16;
-  const uint8_t* row_block = data + (row / 16) * groups * 320;
+  const size_t r = row % kQ4R16BlockRows;
+  const uint8_t* row_block = data + (row / kQ4R16BlockRows) * groups * kQ4R16BlockBytes;
   for (size_t c = 0; c < cols; ++c) {
-    const uint8_t* block = row_block + (c / 32) * 320;
-    const size_t e = c % 32;
+    const uint8_t* block = row_block + (c / kQ4R16GroupSize) * kQ4R16BlockBytes;
+    const size_t e = c % kQ4R16GroupSize;
     // Elements 0..15 of a group sit in low nibbles, 16..31 in high nibbles, 4 per row per
     // 64-byte slice (see kite.fbs, Layout Q4_R16_G32).
     const size_t lane = e % 16;
     const uint8_t byte = block[(lane / 4) * 64 + r * 4 + lane % 4];
     const uint32_t u = e < 16 ? (byte & 0x0Fu) : (byte >> 4);
     uint16_t d, o;
-    std::memcpy(&d, block + 256 + 2 * r, 2);
-    std::memcpy(&o, block + 288 + 2 * r, 2);
+    std::memcpy(&d, block + kQ4R16ScalesOffset + 2 * r, 2);
+    std::memcpy(&o, block + kQ4R16OffsetsOffset + 2 * r, 2);
     out[c] = HalfToFloat(d) * static_cast<float>(u) + HalfToFloat(o);
   }
 }

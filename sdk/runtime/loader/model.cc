@@ -21,7 +21,6 @@ constexpr uint32_t kMaxLayers = 1024;
 constexpr uint32_t kMaxHeads = 1024;
 constexpr uint32_t kMaxVocab = 1u << 22;
 constexpr uint32_t kMaxSeqLen = 1u << 22;
-constexpr uint32_t kMaxGroup = 4096;
 
 bool AddOverflows(uint64_t a, uint64_t b, uint64_t* sum) {
   *sum = a + b;
@@ -58,17 +57,6 @@ Status ResolveExtent(const Model& model, const char* tensor, const char* what,
 
 }  // namespace
 
-const char* DTypeName(DType t) {
-  switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kQ8C: return "q8_c";
-    case DType::kQ4G: return "q4_g";
-    case DType::kQ4GS24: return "q4_g_s24";
-  }
-  return "unknown";
-}
-
 #if KITE_WITH_XNNPACK
 struct Model::DenseOps {
   std::unique_ptr<xnnpack::DenseLinear[]> ops;
@@ -88,7 +76,7 @@ Status Model::CreateDenseOperators() {
   KITE_CHECK_OR_RETURN(dense_->ops != nullptr, Error::kOutOfMemory, "cannot allocate XNNPACK tables");
   size_t next = 0;
   const auto create = [&](const Role& r) -> Status {
-    if (r.t->dtype != DType::kF32 || r.t->rows < 1) return Status::Ok();
+    if (r.t->dtype != DType::F32 || r.t->rows < 1) return Status::Ok();
     KITE_ASSIGN_OR_RETURN(dense_->ops[next],
                           xnnpack::DenseLinear::Create(r.t->rows, r.t->cols, r.x_stride, r.y_stride,
                                                        static_cast<const float*>(r.t->data)));
@@ -316,74 +304,48 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
   out->name = t->name()->c_str();
   out->rows = vector ? 1 : rows;
   out->cols = vector ? rows : cols;
-  out->dtype = static_cast<DType>(t->dtype());
-  out->layout = static_cast<Layout>(t->layout());
+  out->dtype = t->dtype();
+  out->layout = t->layout();
   out->group_size = 0;
   out->scales = nullptr;
   out->scales_size = 0;
   out->mins = nullptr;
-  const uint64_t n = static_cast<uint64_t>(out->rows) * out->cols;  // < 2^39 by config limits
-  uint64_t data_bytes = 0;
-  uint64_t scale_bytes = 0;
+  // Which dtypes this build computes with; the sizes come from the format's table.
   switch (out->dtype) {
-    case DType::kF32:
-      KITE_CHECK_OR_RETURN(out->layout == Layout::kRowMajor, Error::kInvalidFormat,
-                           "tensor '%s': f32 data must use the row-major layout", name);
-      data_bytes = n * 4;
+    case DType::F32:
+    case DType::Q8_C:
+    case DType::Q4_G:
+    case DType::Q4_G_SP24:
       break;
-    case DType::kQ8C:
-      KITE_CHECK_OR_RETURN(!vector && out->layout == Layout::kRowMajor, Error::kInvalidFormat,
-                           "tensor '%s': q8_c needs a matrix in the row-major layout", name);
-      data_bytes = n;
-      scale_bytes = static_cast<uint64_t>(out->rows) * 4;
-      break;
-    case DType::kQ4G: {
-      KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported, "tensor '%s': q4_g vectors are not supported",
-                           name);
-      const uint32_t g = t->group_size();
-      KITE_CHECK_OR_RETURN(g >= 2 && g <= kMaxGroup && g % 2 == 0, Error::kInvalidFormat,
-                           "tensor '%s': group_size %u must be even and in [2, %u]", name, g,
-                           kMaxGroup);
-      out->group_size = g;
-      const uint64_t groups = out->groups();
-      if (out->layout == Layout::kQ4RowGroups) {
-        data_bytes = static_cast<uint64_t>(out->rows) * groups * (g / 2);
-        scale_bytes = static_cast<uint64_t>(out->rows) * groups * 2;
-      } else if (out->layout == Layout::kQ4R16G32) {
-        KITE_CHECK_OR_RETURN(g == 32, Error::kInvalidFormat,
-                             "tensor '%s': layout q4_r16_g32 needs group_size 32, not %u", name, g);
-        // Blocks of 16 rows x 32 columns: 256 nibble bytes + 16 scales + 16 offsets.
-        data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * groups * 320;
-      } else if (out->layout == Layout::kQ4R16G32S) {
-        KITE_CHECK_OR_RETURN(g == 32, Error::kInvalidFormat,
-                             "tensor '%s': layout q4_r16_g32_s needs group_size 32, not %u", name, g);
-        // Blocks of 16 rows x 32 columns: 256 nibble bytes + 16 scales.
-        data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * groups * 288;
-      } else {
-        return Status::Make(Error::kUnsupported, "tensor '%s': q4_g layout %u is not supported by this build",
-                            name, static_cast<unsigned>(out->layout));
-      }
-      break;
-    }
-    case DType::kQ4GS24: {
-      KITE_CHECK_OR_RETURN(!vector, Error::kUnsupported,
-                           "tensor '%s': q4_g_s24 vectors are not supported", name);
-      KITE_CHECK_OR_RETURN(out->layout == Layout::kQ4S24R16G64, Error::kUnsupported,
-                           "tensor '%s': q4_g_s24 layout %u is not supported by this build", name,
-                           static_cast<unsigned>(out->layout));
-      KITE_CHECK_OR_RETURN(t->group_size() == 64, Error::kInvalidFormat,
-                           "tensor '%s': layout q4s24_r16_g64 needs group_size 64, not %u", name,
-                           t->group_size());
-      out->group_size = 64;
-      // Blocks of 16 rows x 64 columns: two sub-blocks of 128 nibble and 64 position
-      // bytes, then 16 f16 scales.
-      data_bytes = (static_cast<uint64_t>(out->rows) + 15) / 16 * out->groups() * 416;
-      break;
-    }
     default:
       return Status::Make(Error::kUnsupported, "tensor '%s': dtype %s is not supported by this build",
                           name, DTypeName(out->dtype));
   }
+  KITE_CHECK_OR_RETURN(!vector || out->dtype == DType::F32, Error::kUnsupported,
+                       "tensor '%s': %s vectors are not supported", name, DTypeName(out->dtype));
+  const Encoding* enc = FindEncoding(out->dtype, out->layout);
+  if (enc == nullptr) {
+    KITE_CHECK_OR_RETURN(out->dtype != DType::F32 && out->dtype != DType::Q8_C,
+                         Error::kInvalidFormat,
+                         "tensor '%s': %s data must use the row-major layout", name,
+                         DTypeName(out->dtype));
+    return Status::Make(Error::kUnsupported,
+                        "tensor '%s': %s layout %u is not supported by this build", name,
+                        DTypeName(out->dtype), static_cast<unsigned>(out->layout));
+  }
+  if (enc->group_size != 0) {
+    const uint32_t g = t->group_size();
+    KITE_CHECK_OR_RETURN(enc->group_size != kAnyEvenGroup || GroupSizeValid(*enc, g),
+                         Error::kInvalidFormat,
+                         "tensor '%s': group_size %u must be even and in [2, %u]", name, g,
+                         kMaxGroupSize);
+    KITE_CHECK_OR_RETURN(GroupSizeValid(*enc, g), Error::kInvalidFormat,
+                         "tensor '%s': layout %s needs group_size %u, not %u", name,
+                         LayoutName(out->layout), enc->group_size, g);
+    out->group_size = g;
+  }
+  const uint64_t data_bytes = PackedBytes(*enc, out->rows, out->cols, out->group_size);
+  const uint64_t scale_bytes = ScalesBytes(*enc, out->rows, out->cols, out->group_size);
   KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "data", *t->data(), data_bytes, &out->data));
   out->data_size = data_bytes;
   if (scale_bytes != 0) {
@@ -393,8 +355,7 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
     out->scales_size = scale_bytes;
   }
   if (t->mins() != nullptr) {
-    KITE_CHECK_OR_RETURN(out->dtype == DType::kQ4G && out->layout == Layout::kQ4RowGroups,
-                         Error::kInvalidFormat,
+    KITE_CHECK_OR_RETURN(enc->mins, Error::kInvalidFormat,
                          "tensor '%s': only q4_g row-group tensors may have mins", name);
     KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "mins", *t->mins(), scale_bytes, &out->mins));
   }
@@ -403,7 +364,7 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
 
 static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView* v) {
   if (t == nullptr || t->type() == schema::TokenizerType::NONE) {
-    v->kind = TokenizerKind::kNone;
+    v->kind = TokenizerType::NONE;
     return Status::Ok();
   }
   const bool byte_level = t->type() == schema::TokenizerType::BYTE_BPE;
@@ -518,7 +479,7 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
                            "tokenizer: stop id %d is out of range", id);
     }
   }
-  v->kind = byte_level ? TokenizerKind::kByteBpe : TokenizerKind::kScoreBpe;
+  v->kind = byte_level ? TokenizerType::BYTE_BPE : TokenizerType::SCORE_BPE;
   v->vocab_size = vocab;
   v->pieces = reinterpret_cast<const char*>(pieces);
   v->piece_offsets = offsets->data();
@@ -536,7 +497,7 @@ static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, Tokeniz
   static_assert(sizeof(schema::BpeMerge) == sizeof(BpeMerge), "BpeMerge layouts differ");
   v->merges = reinterpret_cast<const BpeMerge*>(merges);
   v->n_merges = n_merges;
-  v->pretokenizer = static_cast<PreTokenizerKind>(t->pretokenizer());
+  v->pretokenizer = t->pretokenizer();
   v->ignore_merges = t->ignore_merges();
   v->add_bos = t->add_bos();
   return Status::Ok();
@@ -568,11 +529,10 @@ Status Model::Load(const ModelOptions& options) {
                        "file format version %u.%u is not supported (this build reads %u.x)",
                        version / 1000, version % 1000, kFormatVersion / 1000);
   {
-    const uint8_t format = static_cast<uint8_t>(root_->chat_format());
+    // An unknown (newer) chat format loads as NONE.
+    const ChatFormat format = root_->chat_format();
     const auto* tmpl = root_->chat_template();
-    chat_style_ = ChatStyleFor(format <= static_cast<uint8_t>(ChatFormat::kGemma)
-                                   ? static_cast<ChatFormat>(format)
-                                   : ChatFormat::kNone,
+    chat_style_ = ChatStyleFor(format <= ChatFormat::MAX ? format : ChatFormat::NONE,
                                tmpl ? tmpl->c_str() : nullptr, tmpl ? tmpl->size() : 0);
   }
   if (root_->vocab_only()) {
@@ -641,7 +601,7 @@ Status Model::Load(const ModelOptions& options) {
         char name[96];
         std::snprintf(name, sizeof(name), "layers.%u.%s", i, b.suffix);
         KITE_RETURN_IF_ERROR(BindTensor(*this, name, b.n, 0, b.view));
-        KITE_CHECK_OR_RETURN(b.view->dtype == DType::kF32, Error::kUnsupported,
+        KITE_CHECK_OR_RETURN(b.view->dtype == DType::F32, Error::kUnsupported,
                              "tensor '%s' must be f32", name);
       }
     }
@@ -663,10 +623,10 @@ Status Model::Load(const ModelOptions& options) {
     config_.rope_inv_freq = rope_inv_freq_.get();
   }
   // Norm weights are read as f32 by the kernels.
-  KITE_CHECK_OR_RETURN(norm_.dtype == DType::kF32, Error::kUnsupported, "tensor 'norm' must be f32");
+  KITE_CHECK_OR_RETURN(norm_.dtype == DType::F32, Error::kUnsupported, "tensor 'norm' must be f32");
   for (uint32_t i = 0; i < c.n_layers; ++i) {
-    KITE_CHECK_OR_RETURN(layers_[i].attention_norm.dtype == DType::kF32 &&
-                             layers_[i].ffn_norm.dtype == DType::kF32,
+    KITE_CHECK_OR_RETURN(layers_[i].attention_norm.dtype == DType::F32 &&
+                             layers_[i].ffn_norm.dtype == DType::F32,
                          Error::kUnsupported, "layer %u: norm weights must be f32", i);
   }
   TokenizerView view;

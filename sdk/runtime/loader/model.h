@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "platform/file_map.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/chat.h"
 #include "sdk/base/status.h"
@@ -14,37 +15,14 @@
 
 namespace kite {
 
-namespace schema {
-struct Model;
-}
-
-/// Current file format version (major * 1000 + minor). Files of another major are refused.
-inline constexpr uint32_t kFormatVersion = 1000;
-/// First segment alignment (so weights can be mapped zero-copy on 16 KiB-page systems).
-inline constexpr uint64_t kDataAlignment = 16384;
-/// Alignment of every segment and tensor inside the file.
-inline constexpr uint64_t kTensorAlignment = 64;
-/// Magic of the metadata checksum record that follows the size-prefixed FlatBuffer.
-inline constexpr char kChecksumMagic[4] = {'K', 'C', 'R', 'C'};
-
-/// Element types (values match kite.schema.DType).
-enum class DType : uint8_t { kF32 = 0, kF16 = 1, kQ8C = 2, kQ4G = 3, kQ4GS24 = 4 };
-/// Byte layouts (values match kite.schema.Layout).
-enum class Layout : uint8_t {
-  kRowMajor = 0, kQ4RowGroups = 1, kQ4R16G32 = 2, kQ4S24R16G64 = 3, kQ4R16G32S = 4
-};
-
-/// Short name of a dtype ("f32", "q4_g", ...).
-const char* DTypeName(DType t);
-
 /// A tensor's bytes inside the mapped file. Vectors have rows == 1.
 struct TensorView {
   const char* name = nullptr;
-  DType dtype = DType::kF32;
-  Layout layout = Layout::kRowMajor;
+  DType dtype = DType::F32;
+  Layout layout = Layout::ROW_MAJOR;
   uint32_t rows = 0;
   uint32_t cols = 0;
-  uint32_t group_size = 0;     ///< Q4_G, Q4_G_S24: elements per group; 0 otherwise
+  uint32_t group_size = 0;     ///< Q4_G, Q4_G_SP24: elements per group; 0 otherwise
   const void* data = nullptr;  ///< 64-byte aligned
   uint64_t data_size = 0;
   const void* scales = nullptr;  ///< Q4_G: f16 [rows][groups]; Q8_C: f32 [rows]
@@ -53,7 +31,7 @@ struct TensorView {
   /// Dense f32 matrices: the XNNPACK operator computing with them (a
   /// xnnpack::DenseLinear), or null when the kernels run them.
   void* dense = nullptr;
-  /// Q4_G, Q4_G_S24: groups per row, ceil(cols / group_size).
+  /// Q4_G, Q4_G_SP24: groups per row, ceil(cols / group_size).
   uint32_t groups() const { return group_size ? (cols + group_size - 1) / group_size : 0; }
 };
 

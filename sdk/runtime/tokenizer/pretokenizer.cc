@@ -213,18 +213,18 @@ size_t DecodeUtf8(const char* text, size_t len, size_t pos, uint32_t* cp) {
   return n;
 }
 
-size_t NextPreToken(PreTokenizerKind kind, const char* text, size_t len, size_t pos) {
+size_t NextPreToken(PreTokenizerType kind, const char* text, size_t len, size_t pos) {
   const Scanner s(text, len);
   switch (kind) {
-    case PreTokenizerKind::kGpt2:
+    case PreTokenizerType::GPT2:
       return NextGpt2(s, pos, /*isolate_digits=*/false);
-    case PreTokenizerKind::kSmolLm:
+    case PreTokenizerType::SMOLLM:
       return NextGpt2(s, pos, /*isolate_digits=*/true);
-    case PreTokenizerKind::kLlama3:
+    case PreTokenizerType::LLAMA3:
       return NextLlama3(s, pos, /*digits_of_three=*/true);
-    case PreTokenizerKind::kQwen2:
+    case PreTokenizerType::QWEN2:
       return NextLlama3(s, pos, /*digits_of_three=*/false);
-    case PreTokenizerKind::kNone:
+    case PreTokenizerType::NONE:
       break;
   }
   return len;

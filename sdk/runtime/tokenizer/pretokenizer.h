@@ -37,6 +37,6 @@ inline constexpr uint32_t kInvalidCodepoint = 0xFFFFFFFFu;
 
 /// The end of the pre-token that starts at text[pos] (pos < len): a position in
 /// (pos, len]. kNone returns len (the whole rest is one piece).
-size_t NextPreToken(PreTokenizerKind kind, const char* text, size_t len, size_t pos);
+size_t NextPreToken(PreTokenizerType kind, const char* text, size_t len, size_t pos);
 
 }  // namespace kite

@@ -33,8 +33,8 @@ bool InVocab(const TokenizerView& v, int32_t id) {
 // does not produce those tokens).
 bool IsTextPiece(const TokenizerView& v, int32_t id) {
   const uint8_t kind = v.types[id];
-  return kind == static_cast<uint8_t>(TokenKind::kNormal) ||
-         kind == static_cast<uint8_t>(TokenKind::kUserDefined);
+  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
+         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
 }
 
 int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
@@ -304,12 +304,12 @@ bool ParseBytePiece(ByteSpan piece, uint8_t* value) {
 // `token` must be in range. The result points into the tables or into `byte_buf`.
 ByteSpan TokenText(const TokenizerView& v, int32_t prev, int32_t token, char byte_buf[2]) {
   const uint8_t kind = v.types[token];
-  if (kind == static_cast<uint8_t>(TokenKind::kControl) ||
-      kind == static_cast<uint8_t>(TokenKind::kUnknown)) {
+  if (kind == static_cast<uint8_t>(TokenType::CONTROL) ||
+      kind == static_cast<uint8_t>(TokenType::UNKNOWN)) {
     return {"", 0};
   }
   ByteSpan text = PieceBytes(v, token);
-  if (kind == static_cast<uint8_t>(TokenKind::kByte)) {
+  if (kind == static_cast<uint8_t>(TokenType::BYTE)) {
     uint8_t value = 0;
     if (!ParseBytePiece(text, &value)) return {"", 0};
     byte_buf[0] = static_cast<char>(value);
@@ -339,10 +339,10 @@ Status Tokenizer::Encode(const char* text, size_t len, bool add_bos, int32_t* ou
   KITE_CHECK_OR_RETURN(out != nullptr || capacity == 0, Error::kInvalidArgument,
                        "Encode: out is null");
   KITE_CHECK_OR_RETURN(
-      (v_.kind == TokenizerKind::kScoreBpe || v_.kind == TokenizerKind::kByteBpe) &&
+      (v_.kind == TokenizerType::SCORE_BPE || v_.kind == TokenizerType::BYTE_BPE) &&
           v_.vocab_size > 0,
       Error::kUnsupported, "Encode: the model has no tokenizer");
-  if (v_.kind == TokenizerKind::kByteBpe) {
+  if (v_.kind == TokenizerType::BYTE_BPE) {
     return EncodeByteBpe(v_, text, len, add_bos, out, capacity, n_out);
   }
 

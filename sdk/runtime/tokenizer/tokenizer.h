@@ -6,17 +6,14 @@
 #include <cstdint>
 
 #include "sdk/base/status.h"
+#include "sdk/format/format.h"
 
 namespace kite {
 
-/// Tokenizer algorithm (values match kite.schema.TokenizerType).
-enum class TokenizerKind : uint8_t { kNone = 0, kScoreBpe = 1, kByteBpe = 2 };
-
-/// How byte-level BPE splits text before merging (values match kite.schema.PreTokenizer;
-/// see sdk/runtime/tokenizer/pretokenizer.h for the exact rules).
-enum class PreTokenizerKind : uint8_t {
-  kNone = 0, kGpt2 = 1, kLlama3 = 2, kQwen2 = 3, kSmolLm = 4
-};
+// The tokenizer's enums come from sdk/schema/kite.fbs (see sdk/format/format.h):
+// TokenizerType (the algorithm), PreTokenizerType (how byte-level BPE splits text before
+// merging; sdk/runtime/tokenizer/pretokenizer.h has the exact rules) and TokenType (a
+// token's kind, as SentencePiece's).
 
 /// One byte-level BPE merge (layout matches kite.schema.BpeMerge: four little-endian
 /// uint32): the adjacent tokens `left` and `right` become `result`; lower ranks merge first.
@@ -27,22 +24,17 @@ struct BpeMerge {
   uint32_t result;
 };
 
-/// Token kinds (values match kite.schema.TokenType, as SentencePiece's).
-enum class TokenKind : uint8_t {
-  kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6
-};
-
 /// Borrowed pointers to the tokenizer tables (normally inside the mapped .kite file, see
 /// sdk/schema/kite.fbs table Tokenizer). The loader validates them before building a view:
 /// every array has the documented length, every offset and id is in range.
 struct TokenizerView {
-  TokenizerKind kind = TokenizerKind::kNone;
+  TokenizerType kind = TokenizerType::NONE;
   uint32_t vocab_size = 0;
   /// All pieces, each followed by a NUL byte; piece i starts at pieces + piece_offsets[i].
   const char* pieces = nullptr;
   const uint32_t* piece_offsets = nullptr;  ///< vocab_size + 1 entries
   const float* scores = nullptr;            ///< vocab_size entries
-  const uint8_t* types = nullptr;           ///< vocab_size TokenKind values
+  const uint8_t* types = nullptr;           ///< vocab_size TokenType values
   const uint32_t* sorted_ids = nullptr;     ///< ids sorted by piece bytes (memcmp, shorter first)
   const int32_t* byte_ids = nullptr;        ///< 256 entries (byte -> BYTE token id or -1), or null
   int32_t bos_id = -1;
@@ -56,7 +48,7 @@ struct TokenizerView {
   /// Merges sorted by (left, right), no duplicate pair; every id < vocab_size.
   const BpeMerge* merges = nullptr;
   uint32_t n_merges = 0;
-  PreTokenizerKind pretokenizer = PreTokenizerKind::kNone;
+  PreTokenizerType pretokenizer = PreTokenizerType::NONE;
   /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
   bool ignore_merges = false;
   /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos

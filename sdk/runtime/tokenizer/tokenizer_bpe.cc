@@ -11,8 +11,8 @@ constexpr int32_t kDead = -1;
 constexpr int32_t kNoMerge = -1;
 
 bool IsTextKind(uint8_t kind) {
-  return kind == static_cast<uint8_t>(TokenKind::kNormal) ||
-         kind == static_cast<uint8_t>(TokenKind::kUserDefined);
+  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
+         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
 }
 
 // Index in v.merges of the merge of (left, right), or kNoMerge.

@@ -1,5 +1,5 @@
 // Byte-level BPE encoding (GPT-2, Llama 3, Qwen2), the half of Tokenizer::Encode for
-// TokenizerKind::kByteBpe. Internal to sdk/runtime.
+// TokenizerType::BYTE_BPE. Internal to sdk/runtime.
 #pragma once
 
 #include <cstddef>

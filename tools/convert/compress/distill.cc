@@ -15,7 +15,8 @@
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
+#include "sdk/format/format.h"
 #include "sdk/format/tensor_names.h"
 #include "tools/convert/compress/llama_float.h"
 #include "tools/convert/compress/parallel.h"
@@ -94,19 +95,20 @@ constexpr double kPi = 3.14159265358979323846;
 
 double RoundHalf(double v) { return HalfToFloat(FloatToHalf(static_cast<float>(v))); }
 
-// Byte offset of the f16 scale of row r, column block g in Q4S24_R16_G64 (sdk/schema/kite.fbs).
-size_t S24ScaleOffset(size_t r, size_t g, size_t groups) {
-  return ((r / 16) * groups + g) * 416 + 384 + 2 * (r % 16);
+// Byte offset of the f16 scale of row r, column block g in Q4_SP24_R16_G64 (sdk/format/blocks.h).
+size_t SP24ScaleOffset(size_t r, size_t g, size_t groups) {
+  return ((r / kQ4SP24BlockRows) * groups + g) * kQ4SP24BlockBytes + kQ4SP24ScalesOffset +
+         2 * (r % kQ4SP24BlockRows);
 }
 
-// Byte offset of the f16 scale of row r, group g in Q4_R16_G32_S (sdk/schema/kite.fbs).
-size_t R16SScaleOffset(size_t r, size_t g, size_t groups) {
-  return ((r / kernels::kQ4R16BlockRows) * groups + g) * kernels::kQ4R16SBlockBytes +
-         kernels::kQ4R16ScalesOffset + 2 * (r % kernels::kQ4R16BlockRows);
+// Byte offset of the f16 scale of row r, group g in Q4_R16_G32_SYM (sdk/format/blocks.h).
+size_t R16SymScaleOffset(size_t r, size_t g, size_t groups) {
+  return ((r / kQ4R16BlockRows) * groups + g) * kQ4R16SymBlockBytes + kQ4R16ScalesOffset +
+         2 * (r % kQ4R16BlockRows);
 }
 
 // For layouts whose weights are exactly d * code per group (an f16 scale times a small
-// integer: Q4_R16_G32_S with code = u - 8, Q4S24_R16_G64 with zeros for pruned weights):
+// integer: Q4_R16_G32_SYM with code = u - 8, Q4_SP24_R16_G64 with zeros for pruned weights):
 // appends every group's scale to `scales` and fills `code` (rows * cols), reading each row
 // through `dequantize_row` and the scale of row r, group g at data + scale_offset(r, g,
 // groups). The division is exact.
@@ -173,8 +175,18 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
     b.cols = cols;
     b.first = m.initial_.size();
     std::vector<double> scales, offsets;
-    if (t.dtype == DType::kF32) {
-      if (t.data.size() != rows * cols * sizeof(float)) return fail("bad data size");
+    // Every extent must have the size the format's table gives its encoding.
+    const Encoding* enc = FindEncoding(t.dtype, t.layout);
+    if (enc == nullptr || !GroupSizeValid(*enc, t.group_size)) {
+      return fail(absl::StrFormat("dtype %s with layout %s is not supported", DTypeName(t.dtype),
+                                  LayoutName(t.layout)));
+    }
+    if (t.data.size() != PackedBytes(*enc, rows, cols, t.group_size) ||
+        t.scales.size() != ScalesBytes(*enc, rows, cols, t.group_size) ||
+        (!t.mins.empty() && (!enc->mins || t.mins.size() != t.scales.size()))) {
+      return fail(absl::StrFormat("bad %s sizes", LayoutName(t.layout)));
+    }
+    if (t.dtype == DType::F32) {
       const std::vector<float> v = BytesAs<float>(t.data);
       const bool matrix = t.shape.size() == 2;
       size_t layer = 0;
@@ -204,10 +216,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.group = cols;
       b.groups = 1;
       scales.assign(v.begin(), v.end());
-    } else if (t.dtype == DType::kQ8C && t.layout == Layout::kRowMajor && t.shape.size() == 2) {
-      if (t.data.size() != rows * cols || t.scales.size() != rows * sizeof(float)) {
-        return fail("bad Q8_C sizes");
-      }
+    } else if (t.dtype == DType::Q8_C && t.layout == Layout::ROW_MAJOR && t.shape.size() == 2) {
       const std::vector<int8_t> q = BytesAs<int8_t>(t.data);
       const std::vector<float> s = BytesAs<float>(t.scales);
       b.kind = Block::kQ8;
@@ -215,13 +224,9 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.groups = 1;
       b.code.assign(q.begin(), q.end());
       scales.assign(s.begin(), s.end());
-    } else if (t.dtype == DType::kQ4G && t.shape.size() == 2 &&
-               t.layout == Layout::kQ4RowGroups && t.group_size > 0 && t.group_size % 2 == 0) {
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
+               t.layout == Layout::Q4_ROW_GROUPS) {
       const size_t gs = t.group_size, groups = (cols + gs - 1) / gs;
-      if (t.data.size() != rows * groups * gs / 2 || t.scales.size() != rows * groups * 2 ||
-          (!t.mins.empty() && t.mins.size() != t.scales.size())) {
-        return fail("bad Q4_ROW_GROUPS sizes");
-      }
       b.kind = Block::kQ4RowGroups;
       b.group = gs;
       b.groups = groups;
@@ -236,50 +241,45 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       }
       for (uint16_t h : BytesAs<uint16_t>(t.scales)) scales.push_back(HalfToFloat(h));
       for (uint16_t h : BytesAs<uint16_t>(t.mins)) offsets.push_back(HalfToFloat(h));
-    } else if (t.dtype == DType::kQ4G && t.shape.size() == 2 && t.layout == Layout::kQ4R16G32) {
-      if (t.data.size() != kernels::Q4R16PackedBytes(rows, cols)) return fail("bad Q4_R16_G32 size");
-      const size_t groups = (cols + 31) / 32;
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 && t.layout == Layout::Q4_R16_G32) {
+      const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
       b.kind = Block::kQ4R16;
-      b.group = 32;
+      b.group = kQ4R16GroupSize;
       b.groups = groups;
       b.has_offset = true;
-      b.nibbles.resize(rows * groups * 32);
+      b.nibbles.resize(rows * groups * kQ4R16GroupSize);
       std::vector<uint16_t> d(rows * groups), o(rows * groups);
       kernels::UnpackQ4R16(rows, cols, t.data.data(), b.nibbles.data(), d.data(), o.data());
       b.code.resize(rows * cols);
       for (size_t r = 0; r < rows; ++r) {
-        for (size_t c = 0; c < cols; ++c) b.code[r * cols + c] = b.nibbles[r * groups * 32 + c];
+        for (size_t c = 0; c < cols; ++c) b.code[r * cols + c] = b.nibbles[r * groups * kQ4R16GroupSize + c];
       }
       for (uint16_t h : d) scales.push_back(HalfToFloat(h));
       for (uint16_t h : o) offsets.push_back(HalfToFloat(h));
-    } else if (t.dtype == DType::kQ4G && t.shape.size() == 2 && t.layout == Layout::kQ4R16G32S) {
-      if (t.data.size() != kernels::Q4R16SPackedBytes(rows, cols)) {
-        return fail("bad Q4_R16_G32_S size");
-      }
-      const size_t groups = (cols + 31) / 32;
-      b.kind = Block::kQ4R16S;
-      b.group = 32;
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 && t.layout == Layout::Q4_R16_G32_SYM) {
+      const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+      b.kind = Block::kQ4R16Sym;
+      b.group = kQ4R16GroupSize;
       b.groups = groups;
-      ReadScaledCodes(rows, cols, 32, t.data.data(), kernels::DequantizeQ4R16SRow,
-                      R16SScaleOffset, &b.code, &scales);
-    } else if (t.dtype == DType::kQ4GS24 && t.shape.size() == 2 &&
-               t.layout == Layout::kQ4S24R16G64) {
-      if (t.data.size() != kernels::Q4S24PackedBytes(rows, cols)) return fail("bad Q4S24 size");
-      const size_t groups = (cols + 63) / 64;
-      b.kind = Block::kQ4S24;
-      b.group = 64;
+      ReadScaledCodes(rows, cols, kQ4R16GroupSize, t.data.data(), kernels::DequantizeQ4R16SymRow,
+                      R16SymScaleOffset, &b.code, &scales);
+    } else if (t.dtype == DType::Q4_G_SP24 && t.shape.size() == 2 &&
+               t.layout == Layout::Q4_SP24_R16_G64) {
+      const size_t groups = (cols + kQ4SP24BlockCols - 1) / kQ4SP24BlockCols;
+      b.kind = Block::kQ4SP24;
+      b.group = kQ4SP24BlockCols;
       b.groups = groups;
-      ReadScaledCodes(rows, cols, 64, t.data.data(), kernels::DequantizeQ4S24Row, S24ScaleOffset,
-                      &b.code, &scales);
+      ReadScaledCodes(rows, cols, kQ4SP24BlockCols, t.data.data(), kernels::DequantizeQ4SP24Row,
+                      SP24ScaleOffset, &b.code, &scales);
     } else {
-      return fail(absl::StrFormat("dtype %s with layout %d is not supported",
-                                  DTypeName(t.dtype), static_cast<int>(t.layout)));
+      return fail(absl::StrFormat("dtype %s with layout %s is not supported",
+                                  DTypeName(t.dtype), LayoutName(t.layout)));
     }
     const bool train = b.kind == Block::kNorm ? options.train_norms
                        : b.kind == Block::kQ8  ? options.train_q8
                                                : options.train_q4;
     const bool half = b.kind == Block::kQ4RowGroups || b.kind == Block::kQ4R16 ||
-                      b.kind == Block::kQ4R16S || b.kind == Block::kQ4S24;
+                      b.kind == Block::kQ4R16Sym || b.kind == Block::kQ4SP24;
     for (size_t j = 0; j < scales.size(); ++j) {
       m.initial_.push_back(scales[j]);
       m.units_.push_back(train ? scales[j] : 0.0);
@@ -295,10 +295,10 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       // frozen_zeros) and, in the 2:4 layout, every column that holds no stored value.
       const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
       std::vector<uint8_t> stored;
-      if (b.kind == Block::kQ4S24) {
+      if (b.kind == Block::kQ4SP24) {
         stored.resize(rows * cols);
         for (size_t r = 0; r < rows; ++r) {
-          kernels::Q4S24StoredColumns(cols, t.data.data(), r, stored.data() + r * cols);
+          kernels::Q4SP24StoredColumns(cols, t.data.data(), r, stored.data() + r * cols);
         }
       }
       const double unit = options.code_learning_rate / options.learning_rate;
@@ -471,7 +471,7 @@ namespace {
 // over rows x padded columns, padding columns as stored (or 8 when nothing is stored).
 std::vector<uint8_t> Nibbles(const DistillModel::Block& b, const std::vector<double>& values,
                              double bias) {
-  const size_t padded = b.groups * 32;
+  const size_t padded = b.groups * kQ4R16GroupSize;
   std::vector<uint8_t> u = b.nibbles;
   if (u.empty()) u.assign(b.rows * padded, 8);
   for (size_t r = 0; r < b.rows; ++r) {
@@ -549,14 +549,14 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         kernels::PackQ4R16(b.rows, b.cols, u.data(), d.data(), o.data(), t.data.data());
         break;
       }
-      case Block::kQ4R16S: {
+      case Block::kQ4R16Sym: {
         std::vector<uint16_t> d(n);
         for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
         const std::vector<uint8_t> u = Nibbles(b, v, 8.0);
-        kernels::PackQ4R16S(b.rows, b.cols, u.data(), d.data(), t.data.data());
+        kernels::PackQ4R16Sym(b.rows, b.cols, u.data(), d.data(), t.data.data());
         break;
       }
-      case Block::kQ4S24: {
+      case Block::kQ4SP24: {
         std::vector<uint16_t> d(n);
         for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
         if (b.has_latent) {
@@ -569,14 +569,14 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
                                   static_cast<float>(b.CodeAt(v.data(), r * b.cols + c));
             }
           }
-          const bool packed = kernels::PackQ4S24(b.rows, b.cols, w.data(), t.data.data(), d.data());
+          const bool packed = kernels::PackQ4SP24(b.rows, b.cols, w.data(), t.data.data(), d.data());
           assert(packed);  // the stored columns keep the 2:4 pattern
           (void)packed;
           break;
         }
         for (size_t r = 0; r < b.rows; ++r) {
           for (size_t g = 0; g < b.groups; ++g) {
-            std::memcpy(t.data.data() + S24ScaleOffset(r, g, b.groups), &d[r * b.groups + g],
+            std::memcpy(t.data.data() + SP24ScaleOffset(r, g, b.groups), &d[r * b.groups + g],
                         sizeof(uint16_t));
           }
         }

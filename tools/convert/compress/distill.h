@@ -8,21 +8,21 @@
 //
 // Parameterization (all trained with one Adam learning rate, as relative changes):
 // - an RMSNorm weight g = g0 (1 + a);
-// - a Q4 group (Q4_R16_G32: w = d u + o; Q4_R16_G32_S: w = d (u - 8); Q4_ROW_GROUPS:
+// - a Q4 group (Q4_R16_G32: w = d u + o; Q4_R16_G32_SYM: w = d (u - 8); Q4_ROW_GROUPS:
 //   w = d q (+ m)): d = d0 (1 + b) and,
 //   when the group has an offset (always in Q4_R16_G32, where symmetric groups store
 //   o = -8 d), o = o0 + |d0| c: the offset moves in units of the original step size and is
 //   trained independently of d;
-// - a 2:4 sparse group (Q4S24_R16_G64: w = d (u - 8) at its kept columns, 0 elsewhere):
+// - a 2:4 sparse group (Q4_SP24_R16_G64: w = d (u - 8) at its kept columns, 0 elsewhere):
 //   d = d0 (1 + b); the kept positions and codes stay, so pruned weights stay zero;
 // - a Q8_C row scale s = s0 (1 + e);
-// - with train_codes, every code of a dense Q4 matrix (Q4_R16_G32, Q4_R16_G32_S,
+// - with train_codes, every code of a dense Q4 matrix (Q4_R16_G32, Q4_R16_G32_SYM,
 //   Q4_ROW_GROUPS) through a latent real copy z that starts near the stored code (see
 //   latent_from_teacher): the forward pass uses code = clamp(round(z)) (0..15 for u,
 //   -8..7 for q), the backward pass hands
 //   dL/dw * d to z as if the rounding were the identity (straight-through estimator), and
 //   z moves in code units (its step size is code_learning_rate). The final rounding gives
-//   the stored codes. 2:4 sparse codes (Q4S24_R16_G64) and Q8_C codes stay fixed.
+//   the stored codes. 2:4 sparse codes (Q4_SP24_R16_G64) and Q8_C codes stay fixed.
 // The tuned values are rounded to the stored precision (f16 for Q4, f32 otherwise) and
 // written back into the tensors' bytes, repacking Q4 blocks with their (possibly trained)
 // codes.
@@ -160,7 +160,7 @@ class DistillModel {
 
   /// One tunable tensor (internal; public for the implementation's helpers).
   struct Block {
-    enum Kind { kNorm, kDense, kQ4RowGroups, kQ4R16, kQ4R16S, kQ4S24, kQ8 } kind = kNorm;
+    enum Kind { kNorm, kDense, kQ4RowGroups, kQ4R16, kQ4R16Sym, kQ4SP24, kQ8 } kind = kNorm;
     size_t tensor = 0;          ///< index in the tensors
     std::string name;
     size_t rows = 0, cols = 0;  ///< vectors: rows = 1
@@ -204,7 +204,7 @@ class DistillModel {
 };
 
 /// Tunes `tensors` (the converted model: F32 norms and matrices, Q8_C, Q4_G in
-/// Q4_R16_G32, Q4_R16_G32_S or Q4_ROW_GROUPS, Q4_G_S24 in Q4S24_R16_G64) towards the f32
+/// Q4_R16_G32, Q4_R16_G32_SYM or Q4_ROW_GROUPS, Q4_G_SP24 in Q4_SP24_R16_G64) towards the f32
 /// `teacher` (same names and config, data present) on the calibration `sequences` (token
 /// ids; cut into options.window tokens, pieces shorter than 2 tokens dropped), and writes
 /// the tuned values (and, with train_codes, codes) back into their bytes. Tensors of other

@@ -18,7 +18,7 @@ constexpr uint32_t kMaxVocab = 1u << 22;  // as the runtime's loader
 
 // Token types as llama.cpp writes them (0 undefined, then SentencePiece's 1..6).
 uint8_t KindFromGgufType(double t) {
-  return t >= 1 && t <= 6 ? static_cast<uint8_t>(t) : static_cast<uint8_t>(TokenKind::kNormal);
+  return t >= 1 && t <= 6 ? static_cast<uint8_t>(t) : static_cast<uint8_t>(TokenType::NORMAL);
 }
 
 // An optional token id key: -1 when absent; an error when present but not a valid id.
@@ -54,15 +54,15 @@ std::string SentencePieceToText(const std::string& piece) {
   return out;
 }
 
-absl::StatusOr<PreTokenizerKind> PreTokenizerFromName(const std::string& pre, bool* ignore_merges) {
+absl::StatusOr<PreTokenizerType> PreTokenizerFromName(const std::string& pre, bool* ignore_merges) {
   *ignore_merges = false;
-  if (pre == "gpt-2" || pre == "default") return PreTokenizerKind::kGpt2;
+  if (pre == "gpt-2" || pre == "default") return PreTokenizerType::GPT2;
   if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
     *ignore_merges = true;
-    return PreTokenizerKind::kLlama3;
+    return PreTokenizerType::LLAMA3;
   }
-  if (pre == "qwen2") return PreTokenizerKind::kQwen2;
-  if (pre == "smollm") return PreTokenizerKind::kSmolLm;
+  if (pre == "qwen2") return PreTokenizerType::QWEN2;
+  if (pre == "smollm") return PreTokenizerType::SMOLLM;
   return absl::UnimplementedError(absl::StrCat(
       "tokenizer.ggml.pre '", pre,
       "' is not supported (supported: gpt-2, default, llama-bpe, llama3, llama-v3, qwen2, "
@@ -165,7 +165,7 @@ absl::StatusOr<TokenizerTables> TokenizerFromGguf(const GgufFile& g) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tokenizer.ggml.tokens has %d entries (1..%d supported)", n, kMaxVocab));
   }
-  std::vector<uint8_t> types(n, static_cast<uint8_t>(TokenKind::kNormal));
+  std::vector<uint8_t> types(n, static_cast<uint8_t>(TokenType::NORMAL));
   if (g.Find("tokenizer.ggml.token_type") != nullptr) {
     absl::StatusOr<std::vector<double>> raw = g.GetNumberArray("tokenizer.ggml.token_type");
     if (!raw.ok()) return raw.status();
@@ -192,7 +192,7 @@ absl::StatusOr<TokenizerTables> TokenizerFromGguf(const GgufFile& g) {
 
   if (*model == "llama") {
     TokenizerTables t;
-    t.kind = TokenizerKind::kScoreBpe;
+    t.kind = TokenizerType::SCORE_BPE;
     t.pieces.reserve(n);
     for (const std::string& piece : *tokens) t.pieces.push_back(SentencePieceToText(piece));
     t.types = types;
@@ -228,7 +228,7 @@ absl::StatusOr<TokenizerTables> TokenizerFromGguf(const GgufFile& g) {
       if (!absl::IsNotFound(pre.status())) return pre.status();
       pre = std::string("default");
     }
-    absl::StatusOr<PreTokenizerKind> kind = PreTokenizerFromName(*pre, &src.ignore_merges);
+    absl::StatusOr<PreTokenizerType> kind = PreTokenizerFromName(*pre, &src.ignore_merges);
     if (!kind.ok()) return kind.status();
     src.pretokenizer = *kind;
     src.tokens = *std::move(tokens);

@@ -86,11 +86,11 @@ absl::Status PadVocabulary(uint32_t vocab_size, TokenizerTables* t) {
                  first_pad, vocab_size);
   }
   t->scores.resize(first_pad, 0.0f);
-  t->types.resize(first_pad, static_cast<uint8_t>(TokenKind::kNormal));
+  t->types.resize(first_pad, static_cast<uint8_t>(TokenType::NORMAL));
   for (size_t i = first_pad; i < vocab_size; ++i) {
     t->pieces.push_back(absl::StrCat("<|kite_unused_", i, "|>"));
     t->scores.push_back(0.0f);
-    t->types.push_back(static_cast<uint8_t>(TokenKind::kUnused));
+    t->types.push_back(static_cast<uint8_t>(TokenType::UNUSED));
   }
   return absl::OkStatus();
 }

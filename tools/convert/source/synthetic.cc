@@ -216,19 +216,19 @@ absl::StatusOr<SourceModel> MakeSyntheticModel(const std::string& name, int64_t 
 
 TokenizerTables MakeSyntheticTokenizer(uint32_t vocab_size) {
   TokenizerTables t;
-  t.kind = TokenizerKind::kScoreBpe;
+  t.kind = TokenizerType::SCORE_BPE;
   t.pieces.reserve(vocab_size);
   t.scores.reserve(vocab_size);
   t.types.reserve(vocab_size);
-  auto add = [&t](std::string piece, float score, TokenKind kind) {
+  auto add = [&t](std::string piece, float score, TokenType kind) {
     t.pieces.push_back(std::move(piece));
     t.scores.push_back(score);
     t.types.push_back(static_cast<uint8_t>(kind));
   };
-  add("<unk>", 0.0f, TokenKind::kUnknown);
-  add("<s>", 0.0f, TokenKind::kControl);
-  add("</s>", 0.0f, TokenKind::kControl);
-  for (int b = 0; b < 256; ++b) add(absl::StrFormat("<0x%02X>", b), 0.0f, TokenKind::kByte);
+  add("<unk>", 0.0f, TokenType::UNKNOWN);
+  add("<s>", 0.0f, TokenType::CONTROL);
+  add("</s>", 0.0f, TokenType::CONTROL);
+  for (int b = 0; b < 256; ++b) add(absl::StrFormat("<0x%02X>", b), 0.0f, TokenType::BYTE);
   uint64_t k = 0;
   while (t.pieces.size() < vocab_size) {
     std::string piece = FillerPiece(k++);
@@ -238,7 +238,7 @@ TokenizerTables MakeSyntheticTokenizer(uint32_t vocab_size) {
       continue;
     }
     const float score = -static_cast<float>(t.pieces.size() - kSyntheticMinVocab + 1);
-    add(std::move(piece), score, TokenKind::kNormal);
+    add(std::move(piece), score, TokenType::NORMAL);
   }
   t.unk_id = 0;
   t.bos_id = 1;

@@ -90,22 +90,22 @@ absl::StatusOr<TokenizerTables> BuildByteBpeTables(const ByteBpeSource& source,
         absl::StrFormat("%d token types for %d tokens", source.types.size(), n));
   }
   TokenizerTables t;
-  t.kind = TokenizerKind::kByteBpe;
+  t.kind = TokenizerType::BYTE_BPE;
   t.add_dummy_prefix = false;
   t.add_bos = source.add_bos;
   t.pretokenizer = source.pretokenizer;
   t.ignore_merges = source.ignore_merges;
   t.pieces.resize(n);
-  t.types.assign(n, static_cast<uint8_t>(TokenKind::kNormal));
+  t.types.assign(n, static_cast<uint8_t>(TokenType::NORMAL));
   t.scores.assign(n, 0.0f);
   for (size_t id = 0; id < n; ++id) {
     const uint8_t type =
-        source.types.empty() ? static_cast<uint8_t>(TokenKind::kNormal) : source.types[id];
+        source.types.empty() ? static_cast<uint8_t>(TokenType::NORMAL) : source.types[id];
     if (type < 1 || type > 6) {
       return absl::InvalidArgumentError(absl::StrFormat("token %d has unknown type %d", id, type));
     }
     t.types[id] = type;
-    if (type != static_cast<uint8_t>(TokenKind::kNormal) ||
+    if (type != static_cast<uint8_t>(TokenType::NORMAL) ||
         !ByteLevelToBytes(source.tokens[id], &t.pieces[id])) {
       t.pieces[id] = source.tokens[id];
     }
@@ -142,8 +142,8 @@ absl::StatusOr<TokenizerTables> BuildByteBpeTables(const ByteBpeSource& source,
     const auto r = by_spelling.find(right);
     const auto joined = by_spelling.find(left + right);
     const auto is_text = [&](uint32_t id) {
-      return t.types[id] == static_cast<uint8_t>(TokenKind::kNormal) ||
-             t.types[id] == static_cast<uint8_t>(TokenKind::kUserDefined);
+      return t.types[id] == static_cast<uint8_t>(TokenType::NORMAL) ||
+             t.types[id] == static_cast<uint8_t>(TokenType::USER_DEFINED);
     };
     if (l == by_spelling.end() || r == by_spelling.end() || joined == by_spelling.end() ||
         !is_text(l->second) || !is_text(r->second) || !is_text(joined->second) ||

@@ -31,10 +31,10 @@ std::string BytesToByteLevel(absl::string_view bytes);
 /// A byte-level BPE vocabulary as the source files give it.
 struct ByteBpeSource {
   std::vector<std::string> tokens;  ///< byte-level spelling (special tokens: literal text)
-  std::vector<uint8_t> types;       ///< TokenKind per token (empty: all NORMAL)
+  std::vector<uint8_t> types;       ///< TokenType per token (empty: all NORMAL)
   /// Merges in rank order (the first merges first), as (left, right) byte-level spellings.
   std::vector<std::pair<std::string, std::string>> merges;
-  PreTokenizerKind pretokenizer = PreTokenizerKind::kGpt2;
+  PreTokenizerType pretokenizer = PreTokenizerType::GPT2;
   bool ignore_merges = false;
   int32_t bos_id = -1;
   int32_t eos_id = -1;

@@ -65,15 +65,15 @@ std::string TokenContent(const json::Value* v) {
 }
 
 // How the byte-level pre-tokenizer splits, from the pre_tokenizer object.
-absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std::string& where) {
+absl::StatusOr<PreTokenizerType> ByteLevelKind(const json::Value& pre, const std::string& where) {
   const std::string type = TypeOf(&pre);
   if (type == "ByteLevel") {
     if (BoolField(pre, "add_prefix_space", false)) {
       return absl::UnimplementedError(
           absl::StrCat(where, ": pre_tokenizer ByteLevel with add_prefix_space is not supported"));
     }
-    if (!BoolField(pre, "use_regex", true)) return PreTokenizerKind::kNone;
-    return PreTokenizerKind::kGpt2;
+    if (!BoolField(pre, "use_regex", true)) return PreTokenizerType::NONE;
+    return PreTokenizerType::GPT2;
   }
   if (type == "Sequence") {
     const json::Value* list = pre.Find("pretokenizers");
@@ -81,7 +81,7 @@ absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": pre_tokenizer Sequence has no list"));
     }
-    PreTokenizerKind kind = PreTokenizerKind::kNone;
+    PreTokenizerType kind = PreTokenizerType::NONE;
     bool split_seen = false;
     bool byte_level_seen = false;
     bool digits_seen = false;
@@ -100,11 +100,11 @@ absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std
               where, ": only a Split pre-tokenizer with an isolated Regex pattern is supported"));
         }
         if (regex->str() == kGpt2Regex) {
-          kind = PreTokenizerKind::kGpt2;
+          kind = PreTokenizerType::GPT2;
         } else if (regex->str() == kLlama3Regex) {
-          kind = PreTokenizerKind::kLlama3;
+          kind = PreTokenizerType::LLAMA3;
         } else if (regex->str() == kQwen2Regex) {
-          kind = PreTokenizerKind::kQwen2;
+          kind = PreTokenizerType::QWEN2;
         } else {
           return absl::UnimplementedError(absl::StrCat(
               where, ": the Split regex is not one Kite implements (GPT-2, Llama 3, Qwen2): ",
@@ -121,7 +121,7 @@ absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std
             return absl::UnimplementedError(
                 absl::StrCat(where, ": a Split followed by a regex ByteLevel is not supported"));
           }
-          kind = PreTokenizerKind::kGpt2;
+          kind = PreTokenizerType::GPT2;
         }
         byte_level_seen = true;
       } else {
@@ -134,11 +134,11 @@ absl::StatusOr<PreTokenizerKind> ByteLevelKind(const json::Value& pre, const std
           absl::StrCat(where, ": a pre_tokenizer Sequence without ByteLevel is not supported"));
     }
     if (digits_seen) {
-      if (kind != PreTokenizerKind::kGpt2) {
+      if (kind != PreTokenizerType::GPT2) {
         return absl::UnimplementedError(
             absl::StrCat(where, ": Digits is only supported before a regex ByteLevel (SmolLM)"));
       }
-      return PreTokenizerKind::kSmolLm;
+      return PreTokenizerType::SMOLLM;
     }
     return kind;
   }
@@ -238,7 +238,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     if (static_cast<size_t>(id) >= pieces.size()) {
       pieces.resize(id + 1);
       filled.resize(id + 1, false);
-      types.resize(id + 1, static_cast<uint8_t>(TokenKind::kUnused));
+      types.resize(id + 1, static_cast<uint8_t>(TokenType::UNUSED));
     }
     if (filled[id] && pieces[id] != piece) {
       return absl::InvalidArgumentError(
@@ -250,7 +250,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     return absl::OkStatus();
   };
   for (const auto& [piece, id] : vocab->object()) {
-    if (absl::Status s = place(piece, id, static_cast<uint8_t>(TokenKind::kNormal), "token");
+    if (absl::Status s = place(piece, id, static_cast<uint8_t>(TokenType::NORMAL), "token");
         !s.ok()) {
       return s;
     }
@@ -266,7 +266,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       }
       const bool special = BoolField(a, "special", false);
       const uint8_t type =
-          static_cast<uint8_t>(special ? TokenKind::kControl : TokenKind::kUserDefined);
+          static_cast<uint8_t>(special ? TokenType::CONTROL : TokenType::USER_DEFINED);
       if (absl::Status s = place(content->str(), *id, type, "added token"); !s.ok()) return s;
       int64_t v = 0;
       id->GetInt64(&v);
@@ -371,7 +371,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       return absl::UnimplementedError(absl::StrCat(
           where, ": a normalizer with byte-level BPE is not supported (", TypeOf(normalizer), ")"));
     }
-    absl::StatusOr<PreTokenizerKind> kind = ByteLevelKind(*pre, where);
+    absl::StatusOr<PreTokenizerType> kind = ByteLevelKind(*pre, where);
     if (!kind.ok()) return kind.status();
     ByteBpeSource src;
     src.tokens = pieces;
@@ -400,7 +400,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
 
   // SentencePiece-style BPE.
   TokenizerTables t;
-  t.kind = TokenizerKind::kScoreBpe;
+  t.kind = TokenizerType::SCORE_BPE;
   t.pieces.resize(pieces.size());
   t.types = types;
   t.scores.assign(pieces.size(), kNeverMerges);
@@ -416,11 +416,11 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       }
     }
     uint8_t byte = 0;
-    if (types[i] == static_cast<uint8_t>(TokenKind::kNormal) && ParseBytePiece(src, &byte)) {
-      t.types[i] = static_cast<uint8_t>(TokenKind::kByte);
+    if (types[i] == static_cast<uint8_t>(TokenType::NORMAL) && ParseBytePiece(src, &byte)) {
+      t.types[i] = static_cast<uint8_t>(TokenType::BYTE);
     }
   }
-  if (unk >= 0) t.types[unk] = static_cast<uint8_t>(TokenKind::kUnknown);
+  if (unk >= 0) t.types[unk] = static_cast<uint8_t>(TokenType::UNKNOWN);
   std::unordered_map<std::string, int32_t> by_piece;
   for (size_t i = 0; i < pieces.size(); ++i) {
     if (filled[i]) by_piece.emplace(pieces[i], static_cast<int32_t>(i));

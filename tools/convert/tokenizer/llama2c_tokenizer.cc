@@ -54,11 +54,11 @@ class ByteReader {
 };
 
 uint8_t KindOf(int32_t id, const std::string& piece) {
-  if (id == kBosId || id == kEosId) return static_cast<uint8_t>(TokenKind::kControl);
-  if (id == kUnkId && piece == "<unk>") return static_cast<uint8_t>(TokenKind::kUnknown);
+  if (id == kBosId || id == kEosId) return static_cast<uint8_t>(TokenType::CONTROL);
+  if (id == kUnkId && piece == "<unk>") return static_cast<uint8_t>(TokenType::UNKNOWN);
   uint8_t byte_value;
-  if (ParseBytePiece(piece, &byte_value)) return static_cast<uint8_t>(TokenKind::kByte);
-  return static_cast<uint8_t>(TokenKind::kNormal);
+  if (ParseBytePiece(piece, &byte_value)) return static_cast<uint8_t>(TokenType::BYTE);
+  return static_cast<uint8_t>(TokenType::NORMAL);
 }
 
 }  // namespace
@@ -86,7 +86,7 @@ absl::StatusOr<TokenizerTables> ParseLlama2cTokenizer(absl::string_view bytes,
   }
 
   TokenizerTables tables;
-  tables.kind = TokenizerKind::kScoreBpe;
+  tables.kind = TokenizerType::SCORE_BPE;
   // Each entry takes at least 8 bytes, which bounds the reservation for a hostile size.
   const size_t plausible_entries = std::min<size_t>(vocab_size, reader.remaining() / 8);
   tables.pieces.reserve(plausible_entries);
@@ -136,7 +136,7 @@ absl::StatusOr<TokenizerTables> ParseLlama2cTokenizer(absl::string_view bytes,
 
   tables.bos_id = kBosId;
   tables.eos_id = kEosId;
-  tables.unk_id = tables.types[kUnkId] == static_cast<uint8_t>(TokenKind::kUnknown) ? kUnkId : -1;
+  tables.unk_id = tables.types[kUnkId] == static_cast<uint8_t>(TokenType::UNKNOWN) ? kUnkId : -1;
   // llama2.c models end a story by sampling BOS (run.c stops when it does), and never
   // emit EOS in practice; both stop generation.
   tables.stop_ids = {kEosId, kBosId};

@@ -37,7 +37,7 @@ void TokenizerTables::Finalize() {
   const size_t n = pieces.size();
   // Missing per-piece values default to score 0 and NORMAL, so every array has n entries.
   scores.resize(n, 0.0f);
-  types.resize(n, static_cast<uint8_t>(TokenKind::kNormal));
+  types.resize(n, static_cast<uint8_t>(TokenType::NORMAL));
 
   blob.clear();
   piece_offsets.assign(1, 0);
@@ -57,9 +57,9 @@ void TokenizerTables::Finalize() {
                    [this](uint32_t a, uint32_t b) { return PieceLess(pieces[a], pieces[b]); });
 
   byte_ids.assign(256, -1);
-  if (kind == TokenizerKind::kByteBpe) {
+  if (kind == TokenizerType::BYTE_BPE) {
     for (size_t id = 0; id < n; ++id) {
-      if (pieces[id].size() != 1 || types[id] != static_cast<uint8_t>(TokenKind::kNormal)) {
+      if (pieces[id].size() != 1 || types[id] != static_cast<uint8_t>(TokenType::NORMAL)) {
         continue;
       }
       int32_t& slot = byte_ids[static_cast<uint8_t>(pieces[id][0])];
@@ -71,7 +71,7 @@ void TokenizerTables::Finalize() {
     return;
   }
   for (size_t id = 0; id < n; ++id) {
-    if (types[id] != static_cast<uint8_t>(TokenKind::kByte)) continue;
+    if (types[id] != static_cast<uint8_t>(TokenType::BYTE)) continue;
     uint8_t value = 0;
     if (ParseBytePiece(pieces[id], &value) && byte_ids[value] < 0) {
       byte_ids[value] = static_cast<int32_t>(id);

@@ -12,10 +12,10 @@ namespace kite::convert {
 
 /// The tokenizer of a model, with every derived table filled by Finalize().
 struct TokenizerTables {
-  TokenizerKind kind = TokenizerKind::kScoreBpe;
+  TokenizerType kind = TokenizerType::SCORE_BPE;
   std::vector<std::string> pieces;      ///< raw bytes of each piece (SentencePiece U+2581 already a space)
   std::vector<float> scores;            ///< one per piece
-  std::vector<uint8_t> types;           ///< TokenKind per piece
+  std::vector<uint8_t> types;           ///< TokenType per piece
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   int32_t unk_id = -1;
@@ -25,7 +25,7 @@ struct TokenizerTables {
   bool add_bos = true;
   // Byte-level BPE (kByteBpe) only; pieces then hold raw bytes.
   std::vector<BpeMerge> merges;         ///< any order; Finalize() sorts them by (left, right)
-  PreTokenizerKind pretokenizer = PreTokenizerKind::kNone;
+  PreTokenizerType pretokenizer = PreTokenizerType::NONE;
   bool ignore_merges = false;           ///< take a pre-token whole when it is a piece
 
   // Derived by Finalize():

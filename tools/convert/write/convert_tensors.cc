@@ -12,9 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "tools/convert/compress/calibration.h"
 #include "tools/convert/compress/compress_model.h"
 #include "tools/convert/compress/gptq.h"
@@ -33,20 +34,20 @@ const char* QuantModeName(QuantMode mode) {
 }
 
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
-  if (options.quant == QuantMode::kF32 || source.shape.size() != 2) return DType::kF32;
-  if (options.quant == QuantMode::kQ8) return DType::kQ8C;
+  if (options.quant == QuantMode::kF32 || source.shape.size() != 2) return DType::F32;
+  if (options.quant == QuantMode::kQ8) return DType::Q8_C;
   for (const std::string& name : options.keep_8bit) {
-    if (name == source.name) return DType::kQ8C;
+    if (name == source.name) return DType::Q8_C;
   }
-  if (options.sparse_24 && IsPrunableWeight(source.name, source.shape)) return DType::kQ4GS24;
-  return DType::kQ4G;
+  if (options.sparse_24 && IsPrunableWeight(source.name, source.shape)) return DType::Q4_G_SP24;
+  return DType::Q4_G;
 }
 
 namespace {
 
 // Repacks a row-group Q4 matrix (group 32) into Q4_R16_G32: unsigned nibbles u = q + 8,
 // scale d, offset o = min - 8 d (so that w = d u + o), then the kernels' block order.
-// With `offset_free`, symmetric matrices (no mins) go to Q4_R16_G32_S instead.
+// With `offset_free`, symmetric matrices (no mins) go to Q4_R16_G32_SYM instead.
 // Returns the packed bytes; *restored gets the weights the packed form holds.
 std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
                                     std::vector<float>* restored) {
@@ -54,16 +55,16 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
   const uint64_t padded = groups * 32;
   std::vector<uint8_t> u(q.rows * padded);
   if (offset_free && q.mins.empty()) {
-    // Symmetric groups: the offset-free Q4_R16_G32_S, w = d * u + (-8 d).
+    // Symmetric groups: the offset-free Q4_R16_G32_SYM, w = d * u + (-8 d).
     for (uint64_t i = 0; i < q.rows * padded; ++i) {
       const uint8_t byte = q.data[i / 2];
       u[i] = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
     }
-    std::vector<uint8_t> packed(kernels::Q4R16SPackedBytes(q.rows, q.cols));
-    kernels::PackQ4R16S(q.rows, q.cols, u.data(), q.scales.data(), packed.data());
+    std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, q.rows, q.cols, kite::kQ4R16GroupSize));
+    kernels::PackQ4R16Sym(q.rows, q.cols, u.data(), q.scales.data(), packed.data());
     restored->resize(q.rows * q.cols);
     for (uint64_t r = 0; r < q.rows; ++r) {
-      kernels::DequantizeQ4R16SRow(q.cols, packed.data(), r, restored->data() + r * q.cols);
+      kernels::DequantizeQ4R16SymRow(q.cols, packed.data(), r, restored->data() + r * q.cols);
     }
     return packed;
   }
@@ -79,7 +80,7 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
       o[r * groups + g] = FloatToHalf(m - 8.0f * d);
     }
   }
-  std::vector<uint8_t> packed(kernels::Q4R16PackedBytes(q.rows, q.cols));
+  std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, q.rows, q.cols, kite::kQ4R16GroupSize));
   kernels::PackQ4R16(q.rows, q.cols, u.data(), q.scales.data(), o.data(), packed.data());
   restored->resize(q.rows * q.cols);
   for (uint64_t r = 0; r < q.rows; ++r) {
@@ -111,24 +112,24 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   out.name = source.name;
   out.shape = source.shape;
   out.dtype = StoredDType(source, options);
-  if (out.dtype == DType::kF32) {
+  if (out.dtype == DType::F32) {
     for (size_t i = 0; i < source.data.size(); ++i) {
       if (!std::isfinite(source.data[i])) {
         return fail(absl::StrFormat("non-finite value %g at element %d", source.data[i], i));
       }
     }
-    out.layout = Layout::kRowMajor;
+    out.layout = Layout::ROW_MAJOR;
     out.data.resize(source.data.size() * sizeof(float));
     std::memcpy(out.data.data(), source.data.data(), out.data.size());
     if (restored_out != nullptr) *restored_out = source.data;
     return out;
   }
 
-  if (out.dtype == DType::kQ8C) {
+  if (out.dtype == DType::Q8_C) {
     absl::StatusOr<Q8Matrix> q = QuantizeQ8C(source.data.data(), source.shape[0], source.shape[1]);
     if (!q.ok()) return fail(q.status().message());
     const std::vector<float> restored = DequantizeQ8C(*q);
-    out.layout = Layout::kRowMajor;
+    out.layout = Layout::ROW_MAJOR;
     out.quant_rel_rms_error = static_cast<float>(
         RelativeRmsError(source.data.data(), restored.data(), restored.size()));
     out.data.resize(q->data.size());
@@ -139,7 +140,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     return out;
   }
 
-  if (out.dtype == DType::kQ4GS24) {
+  if (out.dtype == DType::Q4_G_SP24) {
     const size_t rows = source.shape[0], cols = source.shape[1];
     std::vector<float> w = source.data;
     if (!kernels::IsTwoFourSparse(rows, cols, w.data())) {
@@ -149,15 +150,15 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       if (s != nullptr && s->cols == cols) norms = s->ColumnNorms();
       Prune24(w.data(), rows, cols, norms.empty() ? nullptr : norms.data());
     }
-    out.data.resize(kernels::Q4S24PackedBytes(rows, cols));
-    if (!kernels::PackQ4S24(rows, cols, w.data(), out.data.data())) {
+    out.data.resize(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols));
+    if (!kernels::PackQ4SP24(rows, cols, w.data(), out.data.data())) {
       return fail("has a non-finite value");
     }
-    out.layout = Layout::kQ4S24R16G64;
+    out.layout = Layout::Q4_SP24_R16_G64;
     out.group_size = 64;
     std::vector<float> restored(rows * cols);
     for (size_t r = 0; r < rows; ++r) {
-      kernels::DequantizeQ4S24Row(cols, out.data.data(), r, restored.data() + r * cols);
+      kernels::DequantizeQ4SP24Row(cols, out.data.data(), r, restored.data() + r * cols);
     }
     // Against the source: the error counts pruning and quantization.
     out.quant_rel_rms_error = static_cast<float>(
@@ -201,7 +202,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     std::vector<float> restored;
     const bool offset_free = options.q4_offset_free && q->mins.empty();
     out.data = PackForKernels(*q, offset_free, &restored);
-    out.layout = offset_free ? Layout::kQ4R16G32S : Layout::kQ4R16G32;
+    out.layout = offset_free ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
     out.quant_rel_rms_error = static_cast<float>(
         RelativeRmsError(source.data.data(), restored.data(), restored.size()));
     if (restored_out != nullptr) *restored_out = std::move(restored);
@@ -209,7 +210,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   }
   const std::vector<float> restored = DequantizeQ4G(*q);
   if (restored_out != nullptr) *restored_out = restored;
-  out.layout = Layout::kQ4RowGroups;
+  out.layout = Layout::Q4_ROW_GROUPS;
   out.quant_rel_rms_error = static_cast<float>(
       RelativeRmsError(source.data.data(), restored.data(), restored.size()));
   out.data = std::move(q->data);

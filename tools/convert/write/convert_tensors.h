@@ -49,7 +49,7 @@ struct ConvertOptions {
   /// (Q4_ROW_GROUPS, read by the reference kernels only) when false. Other group sizes
   /// always use row groups.
   bool q4_packed = true;
-  /// q4 mode, packed, symmetric groups: store the offset-free Q4_R16_G32_S (4.5 bits/weight)
+  /// q4 mode, packed, symmetric groups: store the offset-free Q4_R16_G32_SYM (4.5 bits/weight)
   /// instead of Q4_R16_G32 with o = -8 d (5 bits/weight). Off by default until every
   /// reader of packed tensors in the tools (distillation) supports it.
   bool q4_offset_free = false;
@@ -68,10 +68,10 @@ struct ConvertOptions {
   bool gptq_keep_zeros = false;
   bool gptq_act_order = false;  ///< GPTQ: see GptqOptions::act_order
   /// q4 mode: store the layers' weight matrices (IsPrunableWeight, not in keep_8bit) as 2:4
-  /// sparse Q4_G_S24 (layout Q4S24_R16_G64, its own group of 64; 3.25 bits/weight). A matrix
+  /// sparse Q4_G_SP24 (layout Q4_SP24_R16_G64, its own group of 64; 3.25 bits/weight). A matrix
   /// that is not 2:4 sparse yet is pruned to 2:4 first: by |W| * ||X_j|| when `calibration`
   /// has its statistics (Wanda), else by |W|. Its kept values are quantized symmetric
-  /// 4-bit with a searched scale per row and 64 columns (sdk/kernels/qd8-q4s24-gemm/pack.h).
+  /// 4-bit with a searched scale per row and 64 columns (sdk/kernels/qd8-q4sp24-gemm/pack.h).
   bool sparse_24 = false;
 };
 
@@ -86,7 +86,7 @@ class ConvertProgress {
 };
 
 /// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C in q8
-/// mode and for names in keep_8bit, Q4_G_S24 for the layers' matrices with sparse_24, else
+/// mode and for names in keep_8bit, Q4_G_SP24 for the layers' matrices with sparse_24, else
 /// Q4_G.
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
 

@@ -189,18 +189,18 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
     return fail("shape dimensions must be in 1..2^32");
   }
   switch (t.dtype) {
-    case DType::kF32:
-    case DType::kF16: {
-      const uint64_t expected = rows * cols * (t.dtype == DType::kF32 ? 4 : 2);
-      if (t.layout != Layout::kRowMajor) return fail("F32/F16 tensors must be ROW_MAJOR");
+    case DType::F32:
+    case DType::F16: {
+      const uint64_t expected = rows * cols * (t.dtype == DType::F32 ? 4 : 2);
+      if (t.layout != Layout::ROW_MAJOR) return fail("F32/F16 tensors must be ROW_MAJOR");
       if (t.data.size() != expected || !t.scales.empty() || !t.mins.empty()) {
         return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales)",
                                     t.data.size(), expected));
       }
       return absl::OkStatus();
     }
-    case DType::kQ4G: {
-      if (t.layout == Layout::kQ4R16G32) {
+    case DType::Q4_G: {
+      if (t.layout == Layout::Q4_R16_G32) {
         if (t.group_size != 32) return fail("Q4_R16_G32 tensors need group size 32");
         const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 320;
         if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
@@ -209,8 +209,8 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
         }
         return absl::OkStatus();
       }
-      if (t.layout == Layout::kQ4R16G32S) {
-        if (t.group_size != 32) return fail("Q4_R16_G32_S tensors need group size 32");
+      if (t.layout == Layout::Q4_R16_G32_SYM) {
+        if (t.group_size != 32) return fail("Q4_R16_G32_SYM tensors need group size 32");
         const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 288;
         if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
           return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
@@ -218,8 +218,8 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
         }
         return absl::OkStatus();
       }
-      if (t.layout != Layout::kQ4RowGroups) {
-        return fail("Q4_G tensors must be Q4_ROW_GROUPS, Q4_R16_G32 or Q4_R16_G32_S");
+      if (t.layout != Layout::Q4_ROW_GROUPS) {
+        return fail("Q4_G tensors must be Q4_ROW_GROUPS, Q4_R16_G32 or Q4_R16_G32_SYM");
       }
       if (t.group_size == 0 || t.group_size % 2 != 0) return fail("group size must be even");
       const uint64_t groups = (cols + t.group_size - 1) / t.group_size;
@@ -234,10 +234,10 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
       }
       return absl::OkStatus();
     }
-    case DType::kQ4GS24: {
-      if (t.layout != Layout::kQ4S24R16G64) return fail("Q4_G_S24 tensors must be Q4S24_R16_G64");
-      if (t.group_size != 64) return fail("Q4S24_R16_G64 tensors need group size 64");
-      if (t.shape.size() != 2) return fail("Q4_G_S24 tensors must be matrices");
+    case DType::Q4_G_SP24: {
+      if (t.layout != Layout::Q4_SP24_R16_G64) return fail("Q4_G_SP24 tensors must be Q4_SP24_R16_G64");
+      if (t.group_size != 64) return fail("Q4_SP24_R16_G64 tensors need group size 64");
+      if (t.shape.size() != 2) return fail("Q4_G_SP24 tensors must be matrices");
       const uint64_t bytes = (rows + 15) / 16 * ((cols + 63) / 64) * 416;
       if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
         return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
@@ -245,8 +245,8 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
       }
       return absl::OkStatus();
     }
-    case DType::kQ8C: {
-      if (t.layout != Layout::kRowMajor) return fail("Q8_C tensors must be ROW_MAJOR");
+    case DType::Q8_C: {
+      if (t.layout != Layout::ROW_MAJOR) return fail("Q8_C tensors must be ROW_MAJOR");
       if (!t.mins.empty()) return fail("Q8_C tensors have no mins");
       if (t.data.size() != rows * cols || t.scales.size() != rows * 4) {
         return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "sdk/runtime/loader/model.h"
+#include "sdk/format/format.h"
 #include "tools/convert/source/source_model.h"
 #include "tools/convert/tokenizer/tokenizer_tables.h"
 
@@ -17,8 +17,8 @@ namespace kite::convert {
 struct KiteTensor {
   std::string name;                 ///< see sdk/format/tensor_names.h
   std::vector<uint64_t> shape;      ///< [rows, cols] or [n]
-  DType dtype = DType::kF32;
-  Layout layout = Layout::kRowMajor;
+  DType dtype = DType::F32;
+  Layout layout = Layout::ROW_MAJOR;
   uint32_t group_size = 0;          ///< Q4_G only
   std::vector<uint8_t> data;        ///< the data extent, exactly as stored
   std::vector<uint8_t> scales;      ///< the scales extent (Q4_G: f16 LE); empty when none

@@ -1,4 +1,4 @@
-// qd8-q4s24-gemm with AVX-VNNI: 256-bit vpdpbusd doing the multiply-adds, in the 256-bit tile
+// qd8-q4sp24-gemm with AVX-VNNI: 256-bit vpdpbusd doing the multiply-adds, in the 256-bit tile
 // of avx2-tiles.h. Compiled with -mavx2 -mavxvnni -mfma -mf16c.
 //
 // Numerics (a = xq + 128, b = q = u - 8, see avx2-tiles.h). The weight-only term 128 sum q is
@@ -7,9 +7,9 @@
 // converts exactly.
 #include <immintrin.h>
 
-#include "sdk/kernels/qd8-q4s24-gemm/avx2-tiles.h"
-#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/avx2-tiles.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/driver.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 
 namespace kite::kernels {
@@ -42,9 +42,9 @@ struct AvxVnniDot {
 
 }  // namespace
 
-void qd8_q4s24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4sp24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                             const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
-  qd8_q4s24::Gemm<qd8_q4s24::Ymm<AvxVnniDot>>(m, rows, groups, w, xq, xscale, y, y_stride);
+  qd8_q4sp24::Gemm<qd8_q4sp24::Ymm<AvxVnniDot>>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -1,11 +1,11 @@
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 
 #include <cassert>
 #include <cmath>
 #include <cstring>
 
 #include "sdk/kernels/fp16.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 
 namespace kite::kernels {
 namespace {
@@ -21,7 +21,7 @@ size_t CeilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
 size_t NibbleByte(size_t rr, size_t i) { return (i / 4 % 2) * 64 + rr * 4 + i % 4; }
 bool IsHighNibble(size_t i) { return i >= 8; }
 // Position byte of kept value i and its bit shift inside the byte.
-size_t PositionByte(size_t rr, size_t i) { return kQ4S24PositionsOffset + rr * 4 + i % 4; }
+size_t PositionByte(size_t rr, size_t i) { return kQ4SP24PositionsOffset + rr * 4 + i % 4; }
 unsigned PositionShift(size_t i) { return static_cast<unsigned>(2 * (i / 4)); }
 
 uint16_t LoadHalf(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
@@ -32,7 +32,7 @@ int QuantizeValue(float v, float inv_d) {
   return static_cast<int>(q);
 }
 
-constexpr size_t kBlockKept = 2 * kQ4S24Kept;  // kept values per row and 64-column block
+constexpr size_t kBlockKept = 2 * kQ4SP24Kept;  // kept values per row and 64-column block
 
 // The f16 scale with the least squared error for a row's 32 kept values (see pack.h).
 uint16_t SearchScale(const float* v) {
@@ -67,29 +67,25 @@ uint16_t SearchScale(const float* v) {
 // Calls fn(column, u, d) for each stored value of row `row` whose column is < cols.
 template <typename Fn>
 void ForEachStored(size_t cols, const uint8_t* packed, size_t row, Fn fn) {
-  const size_t col_blocks = CeilDiv(cols, kQ4S24BlockCols);
-  const size_t b = row / kQ4S24BlockRows;
-  const size_t rr = row % kQ4S24BlockRows;
+  const size_t col_blocks = CeilDiv(cols, kQ4SP24BlockCols);
+  const size_t b = row / kQ4SP24BlockRows;
+  const size_t rr = row % kQ4SP24BlockRows;
   for (size_t cb = 0; cb < col_blocks; ++cb) {
-    const uint8_t* blk = packed + (b * col_blocks + cb) * kQ4S24BlockBytes;
-    const float d = HalfToFloat(LoadHalf(blk + kQ4S24ScalesOffset + 2 * rr));
+    const uint8_t* blk = packed + (b * col_blocks + cb) * kQ4SP24BlockBytes;
+    const float d = HalfToFloat(LoadHalf(blk + kQ4SP24ScalesOffset + 2 * rr));
     for (size_t k = 0; k < kBlockKept; ++k) {
-      const uint8_t* sub = blk + (k / kQ4S24Kept) * kQ4S24SubBlockBytes;
-      const size_t i = k % kQ4S24Kept;
+      const uint8_t* sub = blk + (k / kQ4SP24Kept) * kQ4SP24SubBlockBytes;
+      const size_t i = k % kQ4SP24Kept;
       const uint8_t byte = sub[NibbleByte(rr, i)];
       const int u = IsHighNibble(i) ? (byte >> 4) : (byte & 0x0F);
       const size_t p = (sub[PositionByte(rr, i)] >> PositionShift(i)) & 3;
-      const size_t c = cb * kQ4S24BlockCols + 4 * (k / 2) + p;
+      const size_t c = cb * kQ4SP24BlockCols + 4 * (k / 2) + p;
       if (c < cols) fn(c, u, d);
     }
   }
 }
 
 }  // namespace
-
-size_t Q4S24PackedBytes(size_t rows, size_t cols) {
-  return CeilDiv(rows, kQ4S24BlockRows) * CeilDiv(cols, kQ4S24BlockCols) * kQ4S24BlockBytes;
-}
 
 bool IsTwoFourSparse(size_t rows, size_t cols, const float* w) {
   assert(w != nullptr || rows * cols == 0);
@@ -104,21 +100,21 @@ bool IsTwoFourSparse(size_t rows, size_t cols, const float* w) {
   return true;
 }
 
-bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
+bool PackQ4SP24(size_t rows, size_t cols, const float* w, uint8_t* out,
                const uint16_t* scales) {
   assert(w != nullptr && out != nullptr);
   for (size_t i = 0; i < rows * cols; ++i) {
     if (!std::isfinite(w[i])) return false;
   }
   if (!IsTwoFourSparse(rows, cols, w)) return false;
-  const size_t col_blocks = CeilDiv(cols, kQ4S24BlockCols);
-  const size_t blocks = CeilDiv(rows, kQ4S24BlockRows);
-  std::memset(out, 0, Q4S24PackedBytes(rows, cols));
+  const size_t col_blocks = CeilDiv(cols, kQ4SP24BlockCols);
+  const size_t blocks = CeilDiv(rows, kQ4SP24BlockRows);
+  std::memset(out, 0, blocks * col_blocks * kQ4SP24BlockBytes);
   for (size_t b = 0; b < blocks; ++b) {
     for (size_t cb = 0; cb < col_blocks; ++cb) {
-      uint8_t* blk = out + (b * col_blocks + cb) * kQ4S24BlockBytes;
-      for (size_t rr = 0; rr < kQ4S24BlockRows; ++rr) {
-        const size_t r = b * kQ4S24BlockRows + rr;
+      uint8_t* blk = out + (b * col_blocks + cb) * kQ4SP24BlockBytes;
+      for (size_t rr = 0; rr < kQ4SP24BlockRows; ++rr) {
+        const size_t r = b * kQ4SP24BlockRows + rr;
         // Kept value k of the row in this block: sub-block k / 16, quad k / 2 of the block.
         float kept[kBlockKept] = {};
         uint8_t pos[kBlockKept] = {};
@@ -128,7 +124,7 @@ bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
           size_t n = 0;
           bool used[4] = {};
           for (size_t p = 0; p < 4; ++p) {
-            const size_t c = cb * kQ4S24BlockCols + quad * 4 + p;
+            const size_t c = cb * kQ4SP24BlockCols + quad * 4 + p;
             if (c < cols && w[r * cols + c] != 0.0f) {
               kept[quad * 2 + n] = w[r * cols + c];
               pos[quad * 2 + n] = static_cast<uint8_t>(p);
@@ -157,8 +153,8 @@ bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
         const float d = HalfToFloat(dh);
         const float inv = d > 0.0f ? 1.0f / d : 0.0f;
         for (size_t k = 0; k < kBlockKept; ++k) {
-          uint8_t* sub = blk + (k / kQ4S24Kept) * kQ4S24SubBlockBytes;
-          const size_t i = k % kQ4S24Kept;
+          uint8_t* sub = blk + (k / kQ4SP24Kept) * kQ4SP24SubBlockBytes;
+          const size_t i = k % kQ4SP24Kept;
           const uint8_t u =
               d > 0.0f ? static_cast<uint8_t>(QuantizeValue(kept[k], inv) + 8) : kZeroNibble;
           uint8_t& byte = sub[NibbleByte(rr, i)];
@@ -166,15 +162,15 @@ bool PackQ4S24(size_t rows, size_t cols, const float* w, uint8_t* out,
                                  : static_cast<uint8_t>((byte & 0xF0) | u);
           sub[PositionByte(rr, i)] |= static_cast<uint8_t>(pos[k] << PositionShift(i));
         }
-        blk[kQ4S24ScalesOffset + 2 * rr] = static_cast<uint8_t>(dh & 0xFF);
-        blk[kQ4S24ScalesOffset + 2 * rr + 1] = static_cast<uint8_t>(dh >> 8);
+        blk[kQ4SP24ScalesOffset + 2 * rr] = static_cast<uint8_t>(dh & 0xFF);
+        blk[kQ4SP24ScalesOffset + 2 * rr + 1] = static_cast<uint8_t>(dh >> 8);
       }
     }
   }
   return true;
 }
 
-void DequantizeQ4S24Row(size_t cols, const uint8_t* packed, size_t row, float* out) {
+void DequantizeQ4SP24Row(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
   for (size_t c = 0; c < cols; ++c) out[c] = 0.0f;
   ForEachStored(cols, packed, row, [&](size_t c, int u, float d) {
@@ -182,7 +178,7 @@ void DequantizeQ4S24Row(size_t cols, const uint8_t* packed, size_t row, float* o
   });
 }
 
-void Q4S24StoredColumns(size_t cols, const uint8_t* packed, size_t row, uint8_t* out) {
+void Q4SP24StoredColumns(size_t cols, const uint8_t* packed, size_t row, uint8_t* out) {
   assert(packed != nullptr && out != nullptr);
   for (size_t c = 0; c < cols; ++c) out[c] = 0;
   ForEachStored(cols, packed, row, [&](size_t c, int, float) { out[c] = 1; });

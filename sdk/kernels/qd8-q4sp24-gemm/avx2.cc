@@ -1,4 +1,4 @@
-// qd8-q4s24-gemm with AVX2: vpmaddubsw + vpmaddwd, in the 256-bit tile of avx2-tiles.h.
+// qd8-q4sp24-gemm with AVX2: vpmaddubsw + vpmaddwd, in the 256-bit tile of avx2-tiles.h.
 // Compiled with -mavx2 -mfma -mf16c.
 //
 // Numerics (a = xq + 128, b = q = u - 8, see avx2-tiles.h). Per int16 lane (2 products):
@@ -7,9 +7,9 @@
 // one vpmaddwd widens each row's two lanes to int32.
 #include <immintrin.h>
 
-#include "sdk/kernels/qd8-q4s24-gemm/avx2-tiles.h"
-#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/avx2-tiles.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/driver.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 
 namespace kite::kernels {
 namespace {
@@ -37,9 +37,9 @@ struct Avx2Dot {
 
 }  // namespace
 
-void qd8_q4s24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+void qd8_q4sp24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, float* y, size_t y_stride) {
-  qd8_q4s24::Gemm<qd8_q4s24::Ymm<Avx2Dot>>(m, rows, groups, w, xq, xscale, y, y_stride);
+  qd8_q4sp24::Gemm<qd8_q4sp24::Ymm<Avx2Dot>>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -1,11 +1,11 @@
-// Micro-benchmarks of qd8-q4s24-gemm (2:4 sparse 4-bit) beside qd8-q4r16-gemm (dense
+// Micro-benchmarks of qd8-q4sp24-gemm (2:4 sparse 4-bit) beside qd8-q4r16-gemm (dense
 // 4-bit), every variant this CPU supports, single thread, at TinyLlama-1.1B shapes:
 //   m = 1  (decode): weights stream from DRAM (the benchmark cycles through >= 1 GiB of
 //          copies); reported as bytes/s of weights and as time per call, so the dense and
 //          sparse rows of one shape compare directly. "m1_cached" repeats one copy.
 //   m = 64 (prefill): time per call and dense-equivalent int8 ops/s (2 * m * rows * cols).
 // Not a test: run by hand, e.g.
-//   qd8_q4s24_gemm_bench --benchmark_counters_tabular=true --benchmark_filter=m1/
+//   qd8_q4sp24_gemm_bench --benchmark_counters_tabular=true --benchmark_filter=m1/
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -15,11 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 
 namespace {
 
@@ -50,7 +51,7 @@ struct WeightPool {
 
 WeightPool* GetPool(bool sparse, size_t rows, size_t cols, bool cold) {
   static WeightPool pool;
-  const size_t matrix_bytes = sparse ? k::Q4S24PackedBytes(rows, cols) : k::Q4R16PackedBytes(rows, cols);
+  const size_t matrix_bytes = sparse ? kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols) : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize);
   const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
   if (pool.sparse == sparse && pool.rows == rows && pool.cols == cols && pool.copies == copies) {
     return &pool;
@@ -60,8 +61,8 @@ WeightPool* GetPool(bool sparse, size_t rows, size_t cols, bool cold) {
   std::mt19937 rng(42);
   std::uniform_int_distribution<int> byte(0, 255);
   for (size_t i = 0; i < matrix_bytes; ++i) pool.bytes->data[i] = static_cast<uint8_t>(byte(rng));
-  const size_t block = sparse ? k::kQ4S24BlockBytes : k::kQ4R16BlockBytes;
-  const size_t scales = sparse ? k::kQ4S24ScalesOffset : k::kQ4R16ScalesOffset;
+  const size_t block = sparse ? kite::kQ4SP24BlockBytes : kite::kQ4R16BlockBytes;
+  const size_t scales = sparse ? kite::kQ4SP24ScalesOffset : kite::kQ4R16ScalesOffset;
   const size_t scale_bytes = sparse ? 32 : 64;  // dense: scales and offsets
   const uint16_t h = kite::FloatToHalf(0.01f);
   for (size_t b = 0; b < matrix_bytes / block; ++b) {
@@ -100,7 +101,7 @@ void BM_Gemm(benchmark::State& state, const k::KernelTable* table, bool sparse, 
   for (auto _ : state) {
     const uint8_t* w = pool->bytes->data + copy * pool->matrix_bytes;
     if (sparse) {
-      table->qd8_q4s24_gemm(m, shape.rows, groups, w, xq.data(), xscale.data(), y.data(),
+      table->qd8_q4sp24_gemm(m, shape.rows, groups, w, xq.data(), xscale.data(), y.data(),
                             shape.rows);
     } else {
       table->qd8_q4r16_gemm(m, shape.rows, groups, w, xq.data(), xscale.data(), xsum.data(),
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
         for (bool sparse : {false, true}) {
           const size_t m = mode == 2 ? 64 : 1;
           const std::string name =
-              std::string(sparse ? "qd8_q4s24_gemm/" : "qd8_q4r16_gemm/") +
+              std::string(sparse ? "qd8_q4sp24_gemm/" : "qd8_q4r16_gemm/") +
               k::IsaName(tables[i]->isa) +
               (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
               std::to_string(shape.rows) + "x" + std::to_string(shape.cols);

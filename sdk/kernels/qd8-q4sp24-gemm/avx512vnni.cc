@@ -1,4 +1,4 @@
-// qd8-q4s24-gemm with AVX-512 VNNI: one zmm lane per row of a 16-row block. Instead of
+// qd8-q4sp24-gemm with AVX-512 VNNI: one zmm lane per row of a 16-row block. Instead of
 // expanding the 2:4 weights to dense, vpshufb gathers for every row the activations its
 // kept values multiply (the positions are the shuffle indices), so each 64-byte slice of
 // kept values feeds one vpdpbusd. Compiled with -mavx512f -mavx512bw -mavx512vl
@@ -17,8 +17,8 @@
 #endif
 #include <immintrin.h>
 
-#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/driver.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 #include "sdk/kernels/simd/avx512-util.h"
 
@@ -50,10 +50,10 @@ inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* x
   const __m512i off_odd = _mm512_set1_epi32(0x0C0C0808);
   const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
   const __m512 magic = _mm512_set1_ps(kF32Magic);
-  const size_t x_stride = groups * kQ4S24GroupSize;
+  const size_t x_stride = groups * kQ4SP24GroupSize;
   const __m512i n0 = _mm512_loadu_si512(sb);
   const __m512i n1 = _mm512_loadu_si512(sb + 64);
-  const __m512i pos = _mm512_loadu_si512(sb + kQ4S24PositionsOffset);
+  const __m512i pos = _mm512_loadu_si512(sb + kQ4SP24PositionsOffset);
   // Slices 0, 1: low nibbles of chunks 0, 1; slices 2, 3: their high nibbles.
   const __m512i w0 = _mm512_ternarylogic_epi32(_mm512_slli_epi16(n0, 4), hi_mask, bias, kAndXor);
   const __m512i w1 = _mm512_ternarylogic_epi32(_mm512_slli_epi16(n1, 4), hi_mask, bias, kAndXor);
@@ -73,7 +73,7 @@ inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* x
   const __m512i start = _mm512_sub_epi32(magic_bits, c);
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) {
-    const int8_t* x = xq + t * x_stride + g * kQ4S24GroupSize;
+    const int8_t* x = xq + t * x_stride + g * kQ4SP24GroupSize;
     // Each 128-bit lane gets the same 16 activations, so vpshufb's in-lane indices work.
     const __m512i xlo = _mm512_xor_si512(
         _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))), bias);
@@ -99,14 +99,14 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (size_t g = 0; g < groups; g += 2) {
-    const uint8_t* blk = wb + g / 2 * kQ4S24BlockBytes;
-    if (next != nullptr) PrefetchBytesX86(next + g / 2 * kQ4S24BlockBytes, kQ4S24BlockBytes);
+    const uint8_t* blk = wb + g / 2 * kQ4SP24BlockBytes;
+    if (next != nullptr) PrefetchBytesX86(next + g / 2 * kQ4SP24BlockBytes, kQ4SP24BlockBytes);
     const __m512 d16 = _mm512_mul_ps(
         _mm512_cvtph_ps(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4S24ScalesOffset))),
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4SP24ScalesOffset))),
         sixteenth);
     SubBlock<T>(blk, g, groups, xq, xscale, d16, acc);
-    if (g + 1 < groups) SubBlock<T>(blk + kQ4S24SubBlockBytes, g + 1, groups, xq, xscale, d16, acc);
+    if (g + 1 < groups) SubBlock<T>(blk + kQ4SP24SubBlockBytes, g + 1, groups, xq, xscale, d16, acc);
   }
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
@@ -124,9 +124,9 @@ struct Avx512Vnni {
 
 }  // namespace
 
-void qd8_q4s24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4sp24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
-  qd8_q4s24::Gemm<Avx512Vnni>(m, rows, groups, w, xq, xscale, y, y_stride);
+  qd8_q4sp24::Gemm<Avx512Vnni>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -1,4 +1,4 @@
-// 2:4 sparse 4-bit weights (dtype Q4_G_S24, layout Q4S24_R16_G64) x dynamically quantized
+// 2:4 sparse 4-bit weights (dtype Q4_G_SP24, layout Q4_SP24_R16_G64) x dynamically quantized
 // int8 activations -> f32: the matrix products of decode (m = 1, bound by memory bandwidth,
 // where the 3.25 bits per weight of this layout pay off) and prefill (m tokens at once).
 #pragma once
@@ -6,28 +6,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "sdk/format/blocks.h"
+
 namespace kite::kernels {
 
-/// Rows per block of the Q4S24_R16_G64 layout (the weight matrix's rows are padded to it).
-inline constexpr size_t kQ4S24BlockRows = 16;
-/// Columns per block: one f16 scale per row covers them (the tensor's group_size).
-inline constexpr size_t kQ4S24BlockCols = 64;
-/// Columns per sub-block = the activation quantization group.
-inline constexpr size_t kQ4S24GroupSize = 32;
-/// Kept (stored) values per row and sub-block: 2 of every 4 columns.
-inline constexpr size_t kQ4S24Kept = 16;
-/// Bytes per 16 x 32 sub-block: 128 bytes of nibbles, then 64 bytes of positions.
-inline constexpr size_t kQ4S24SubBlockBytes = 192;
-inline constexpr size_t kQ4S24PositionsOffset = 128;
-/// Bytes per 16 x 64 block: two sub-blocks, then 16 f16 scales at kQ4S24ScalesOffset.
-inline constexpr size_t kQ4S24BlockBytes = 416;
-inline constexpr size_t kQ4S24ScalesOffset = 384;
+// Block geometry (kQ4SP24BlockRows, kQ4SP24BlockCols, kQ4SP24BlockBytes, ...) lives with
+// the format: sdk/format/blocks.h.
 
 /// y[t][r] = sum_g xscale[t][g] * d[r][g / 2] * sum_{i<16} (u[r][g][i] - 8) * xq[t][g][c(r,g,i)]
 /// for tokens t < m and output rows r < rows, i.e. y = x * W^T where row r of W holds, in
 /// the 32 columns of group g, the 16 kept values d * (u - 8) at columns c(r, g, i) =
 /// 4 * (i / 2) + p[r][g][i] (2 per aligned quad of 4 columns) and zeros elsewhere. The scale
-/// d is shared by groups 2k and 2k + 1. u, p and d are read from the Q4S24_R16_G64 layout
+/// d is shared by groups 2k and 2k + 1. u, p and d are read from the Q4_SP24_R16_G64 layout
 /// (sdk/schema/kite.fbs).
 ///
 /// - `m`: number of tokens (activation rows), >= 1.
@@ -35,7 +25,7 @@ inline constexpr size_t kQ4S24ScalesOffset = 384;
 /// - `groups`: K / 32 (the padded input width in activation groups), >= 1. The weights
 ///   have ceil(groups / 2) column blocks; with odd `groups`, the last block's second
 ///   sub-block (padding) is not read.
-/// - `w`: Q4S24_R16_G64 data starting at the first 16-row block to compute:
+/// - `w`: Q4_SP24_R16_G64 data starting at the first 16-row block to compute:
 ///   ceil(rows / 16) * ceil(groups / 2) * 416 bytes; no alignment required. To split rows
 ///   between threads, pass w + (first_row / 16) * ceil(groups / 2) * 416 with first_row a
 ///   multiple of 16, and y + first_row.
@@ -52,26 +42,26 @@ inline constexpr size_t kQ4S24ScalesOffset = 384;
 /// magnitudes). Kernels assert their preconditions, allocate nothing (a few KiB of stack)
 /// and are pure: thread-safe when calls write disjoint parts of y. All pointers are
 /// borrowed for the duration of the call.
-using Qd8Q4s24GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
+using Qd8Q4sp24GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                 const int8_t* xq, const float* xscale, float* y,
                                 size_t y_stride);
 
 /// Scalar reference (the specification); runs anywhere.
-void qd8_q4s24_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+void qd8_q4sp24_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                         const float* xscale, float* y, size_t y_stride);
 
 /// AVX2 + FMA + F16C (vpshufb gathers the kept activations, vpmaddubsw + vpmaddwd). Only
 /// call when the CPU has them.
-void qd8_q4s24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
+void qd8_q4sp24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, float* y, size_t y_stride);
 
 /// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
-void qd8_q4s24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4sp24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                             const int8_t* xq, const float* xscale, float* y, size_t y_stride);
 
 /// AVX-512 F/BW/VL/VNNI (vpshufb gathers the kept activations, 512-bit vpdpbusd) + FMA +
 /// F16C. Only call when the CPU has them.
-void qd8_q4s24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
+void qd8_q4sp24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, float* y, size_t y_stride);
 
 }  // namespace kite::kernels

@@ -1,4 +1,4 @@
-// The 256-bit tile of qd8-q4s24-gemm, shared by avx2.cc (vpmaddubsw) and avxvnni.cc
+// The 256-bit tile of qd8-q4sp24-gemm, shared by avx2.cc (vpmaddubsw) and avxvnni.cc
 // (vpdpbusd): vpshufb gathers, per row, the activations the kept values multiply (positions
 // are the shuffle indices). A ymm register holds 8 rows (one dword lane each), so a 16-row
 // block is two 8-row halves, each reading the 32-byte half of every 64-byte slice; both halves
@@ -17,11 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/kernels/qd8-q4s24-gemm/driver.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/driver.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 
-namespace kite::kernels::qd8_q4s24 {
+namespace kite::kernels::qd8_q4sp24 {
 
 // The dot-step policy D of Ymm<D> provides:
 //   static constexpr size_t kTokenTile;   // tokens per prefill tile
@@ -31,7 +31,7 @@ namespace kite::kernels::qd8_q4s24 {
 //   static __m256 Dot(__m256i weight_term, const __m256i (&a)[4], const __m256i (&q)[4]);
 //       // the 8 rows' sum q*xq as floats, from the gathered biased activations a[s] of slice s
 
-// Policy of qd8_q4s24::Gemm built from the dot step D.
+// Policy of qd8_q4sp24::Gemm built from the dot step D.
 template <class D>
 struct Ymm {
   static constexpr size_t kTokenTile = D::kTokenTile;
@@ -47,22 +47,22 @@ struct Ymm {
     // Shuffle index offsets (see avx512vnni.cc): 8 (s % 2) + 4 (j / 2) for byte j of slice s.
     const __m256i off_even = _mm256_set1_epi32(0x04040000);
     const __m256i off_odd = _mm256_set1_epi32(0x0C0C0808);
-    const size_t x_stride = groups * kQ4S24GroupSize;
+    const size_t x_stride = groups * kQ4SP24GroupSize;
     __m256 acc[T][2];
     for (size_t t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
 
     for (size_t g = 0; g < groups; ++g) {
       // Group g is sub-block g % 2 of column block g / 2, whose scales it shares.
-      const uint8_t* blk = wb + g / 2 * kQ4S24BlockBytes;
-      const uint8_t* sub = blk + g % 2 * kQ4S24SubBlockBytes;
+      const uint8_t* blk = wb + g / 2 * kQ4SP24BlockBytes;
+      const uint8_t* sub = blk + g % 2 * kQ4SP24SubBlockBytes;
       if (next != nullptr && g % 2 == 0) {
-        PrefetchBytesX86(next + g / 2 * kQ4S24BlockBytes, kQ4S24BlockBytes);
+        PrefetchBytesX86(next + g / 2 * kQ4SP24BlockBytes, kQ4SP24BlockBytes);
       }
 #pragma GCC unroll 2
       for (size_t h = 0; h < 2; ++h) {
         const __m256i n0 = Load256(sub + h * 32);
         const __m256i n1 = Load256(sub + 64 + h * 32);
-        const __m256i pos = Load256(sub + kQ4S24PositionsOffset + h * 32);
+        const __m256i pos = Load256(sub + kQ4SP24PositionsOffset + h * 32);
         const __m256i q[4] = {
             _mm256_sub_epi8(_mm256_and_si256(n0, lo_mask), eight),
             _mm256_sub_epi8(_mm256_and_si256(n1, lo_mask), eight),
@@ -77,10 +77,10 @@ struct Ymm {
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pos, 6), pos_mask), off_odd);
         const __m256i wt = D::WeightTerm(bias, q);
         const __m256 d = _mm256_cvtph_ps(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4S24ScalesOffset + h * 16)));
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ4SP24ScalesOffset + h * 16)));
 #pragma GCC unroll 4
         for (size_t t = 0; t < T; ++t) {
-          const int8_t* x = xq + t * x_stride + g * kQ4S24GroupSize;
+          const int8_t* x = xq + t * x_stride + g * kQ4SP24GroupSize;
           const __m256i xlo = Table(x, bias);
           const __m256i xhi = Table(x + 16, bias);
           const __m256i a[4] = {_mm256_shuffle_epi8(xlo, i0), _mm256_shuffle_epi8(xlo, i1),
@@ -108,4 +108,4 @@ struct Ymm {
   }
 };
 
-}  // namespace kite::kernels::qd8_q4s24
+}  // namespace kite::kernels::qd8_q4sp24

@@ -1,4 +1,4 @@
-// qd8-q4s24-gemm tester: the reference against a double-precision formula on weights
+// qd8-q4sp24-gemm tester: the reference against a double-precision formula on weights
 // decoded from the layout text of kite.fbs, every variant this CPU supports against the
 // reference on shapes that hit the edges (partial row blocks, one group, cols < 32, token
 // counts around the tile sizes), and the packer: layout bytes, round trip against a naive
@@ -12,11 +12,12 @@
 #include <random>
 #include <vector>
 
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
-#include "sdk/kernels/qd8-q4s24-gemm/pack.h"
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 
 namespace {
 
@@ -171,7 +172,7 @@ constexpr double kTolerance = 1e-5;
 
 // Runs `fn` with y_stride > rows into a canary-filled buffer; checks the canaries and
 // returns the m x rows results.
-testing::AssertionResult RunKernel(k::Qd8Q4s24GemmFn fn, const Weights& w, const Acts& a,
+testing::AssertionResult RunKernel(k::Qd8Q4sp24GemmFn fn, const Weights& w, const Acts& a,
                              std::vector<float>* out) {
   const size_t y_stride = w.rows + 3;
   std::vector<float> y(a.m * y_stride + 5, kCanary);
@@ -228,33 +229,33 @@ void CheckShape(size_t rows, size_t cols, size_t m, std::mt19937& rng) {
     std::vector<double> want, mag;
     DoubleReference(w, a, &want, &mag);
     std::vector<float> ref;
-    ASSERT_TRUE(RunKernel(k::qd8_q4s24_gemm_ref, w, a, &ref));
+    ASSERT_TRUE(RunKernel(k::qd8_q4sp24_gemm_ref, w, a, &ref));
     ASSERT_TRUE(Close(ref, want, mag, rows)) << "reference vs double formula";
     for (size_t i = 0; i < n_tables; ++i) {
       std::vector<float> got;
-      ASSERT_TRUE(RunKernel(tables[i]->qd8_q4s24_gemm, w, a, &got)) << k::IsaName(tables[i]->isa);
+      ASSERT_TRUE(RunKernel(tables[i]->qd8_q4sp24_gemm, w, a, &got)) << k::IsaName(tables[i]->isa);
       ASSERT_TRUE(Close(got, ToDouble(ref), mag, rows)) << k::IsaName(tables[i]->isa) << " vs ref";
     }
   }
 }
 
-TEST(Qd8Q4s24Gemm, EveryIsaHasAVariant) {
+TEST(Qd8Q4sp24Gemm, EveryIsaHasAVariant) {
   size_t n_tables = 0;
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
   ASSERT_GE(n_tables, 1u);
-  EXPECT_EQ(tables[0]->qd8_q4s24_gemm, &k::qd8_q4s24_gemm_ref);
+  EXPECT_EQ(tables[0]->qd8_q4sp24_gemm, &k::qd8_q4sp24_gemm_ref);
   for (size_t i = 0; i < n_tables; ++i) {
-    EXPECT_NE(tables[i]->qd8_q4s24_gemm, nullptr) << k::IsaName(tables[i]->isa);
+    EXPECT_NE(tables[i]->qd8_q4sp24_gemm, nullptr) << k::IsaName(tables[i]->isa);
 #if defined(__x86_64__)
     // Every x86 ISA has its own 2:4 kernel (Arm runs the reference so far).
     if (tables[i]->isa != k::Isa::kScalar) {
-      EXPECT_NE(tables[i]->qd8_q4s24_gemm, &k::qd8_q4s24_gemm_ref) << k::IsaName(tables[i]->isa);
+      EXPECT_NE(tables[i]->qd8_q4sp24_gemm, &k::qd8_q4sp24_gemm_ref) << k::IsaName(tables[i]->isa);
     }
 #endif
   }
 }
 
-TEST(Qd8Q4s24Gemm, VariantsMatchReferenceOnOddShapes) {
+TEST(Qd8Q4sp24Gemm, VariantsMatchReferenceOnOddShapes) {
   std::mt19937 rng(1234);
   for (size_t rows : {1, 15, 16, 17, 33, 100}) {
     for (size_t cols : {5, 31, 32, 45, 64, 96, 185}) {
@@ -266,7 +267,7 @@ TEST(Qd8Q4s24Gemm, VariantsMatchReferenceOnOddShapes) {
   }
 }
 
-TEST(Qd8Q4s24Gemm, VariantsMatchReferenceOnLongRows) {
+TEST(Qd8Q4sp24Gemm, VariantsMatchReferenceOnLongRows) {
   std::mt19937 rng(99);
   for (size_t groups : {63, 64, 65, 176}) {
     for (size_t m : {1, 7, 16}) {
@@ -278,7 +279,7 @@ TEST(Qd8Q4s24Gemm, VariantsMatchReferenceOnLongRows) {
 
 // Threads split rows by 16-row blocks: computing two block ranges separately (w and y
 // offset) must give exactly the single call's result.
-TEST(Qd8Q4s24Gemm, RowBlockSplitMatchesWholeCall) {
+TEST(Qd8Q4sp24Gemm, RowBlockSplitMatchesWholeCall) {
   std::mt19937 rng(7);
   const size_t rows = 100, groups = 5, m = 11;
   const Weights w = MakeWeights(rows, groups * kGroup, WeightKind::kRandom, rng);
@@ -287,13 +288,13 @@ TEST(Qd8Q4s24Gemm, RowBlockSplitMatchesWholeCall) {
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
   for (size_t i = 0; i < n_tables; ++i) {
     SCOPED_TRACE(k::IsaName(tables[i]->isa));
-    const k::Qd8Q4s24GemmFn fn = tables[i]->qd8_q4s24_gemm;
+    const k::Qd8Q4sp24GemmFn fn = tables[i]->qd8_q4sp24_gemm;
     std::vector<float> whole(m * rows), split(m * rows);
     fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), whole.data(), rows);
     const size_t first = 48;  // 3 blocks
     fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), split.data(), rows);
     fn(m, rows - first, groups,
-       w.packed.data() + (first / 16) * w.col_blocks * k::kQ4S24BlockBytes,
+       w.packed.data() + (first / 16) * w.col_blocks * kite::kQ4SP24BlockBytes,
        a.q.data(), a.scale.data(), split.data() + first, rows);
     EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
   }
@@ -323,7 +324,7 @@ std::vector<float> MakeSparse(size_t rows, size_t cols, std::mt19937& rng) {
   return w;
 }
 
-TEST(Q4S24Pack, PackThenReferenceMatchesDequantizedMatmul) {
+TEST(Q4SP24Pack, PackThenReferenceMatchesDequantizedMatmul) {
   std::mt19937 rng(31);
   for (size_t rows : {1, 16, 21, 40}) {
     for (size_t cols : {3, 31, 32, 45, 128}) {
@@ -335,15 +336,15 @@ TEST(Q4S24Pack, PackThenReferenceMatchesDequantizedMatmul) {
       w.cols = cols;
       w.groups = (cols + kGroup - 1) / kGroup;
       w.col_blocks = (cols + 63) / 64;
-      ASSERT_EQ(k::Q4S24PackedBytes(rows, cols), (rows + 15) / 16 * w.col_blocks * kBlock);
-      w.packed.assign(k::Q4S24PackedBytes(rows, cols), 0xA5);
-      ASSERT_TRUE(k::PackQ4S24(rows, cols, src.data(), w.packed.data()));
+      ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols), (rows + 15) / 16 * w.col_blocks * kBlock);
+      w.packed.assign(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols), 0xA5);
+      ASSERT_TRUE(k::PackQ4SP24(rows, cols, src.data(), w.packed.data()));
       // Dequantized rows: zeros stay zero, and the error is small.
       std::vector<float> deq(rows * cols);
       double err2 = 0.0, src2 = 0.0;
       for (size_t r = 0; r < rows; ++r) {
         std::vector<float> row(cols + 1, kCanary);
-        k::DequantizeQ4S24Row(cols, w.packed.data(), r, row.data());
+        k::DequantizeQ4SP24Row(cols, w.packed.data(), r, row.data());
         ASSERT_EQ(row[cols], kCanary);
         for (size_t c = 0; c < cols; ++c) {
           const float s = src[r * cols + c];
@@ -359,7 +360,7 @@ TEST(Q4S24Pack, PackThenReferenceMatchesDequantizedMatmul) {
       const size_t m = 3;
       const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
       std::vector<float> got;
-      ASSERT_TRUE(RunKernel(k::qd8_q4s24_gemm_ref, w, a, &got));
+      ASSERT_TRUE(RunKernel(k::qd8_q4sp24_gemm_ref, w, a, &got));
       for (size_t t = 0; t < m; ++t) {
         for (size_t r = 0; r < rows; ++r) {
           double want = 0.0, mag = 0.0;
@@ -375,13 +376,13 @@ TEST(Q4S24Pack, PackThenReferenceMatchesDequantizedMatmul) {
   }
 }
 
-TEST(Q4S24Pack, LayoutMatchesSchemaText) {
+TEST(Q4SP24Pack, LayoutMatchesSchemaText) {
   // Row 0 of a 1 x 8 matrix: quad 0 keeps columns 1 and 3, quad 1 only column 6 (completed
   // with position 0 holding zero). amax = 0.7 is -7 * 0.1 or 7 * 0.1 for the search.
   const float src[8] = {0.0f, 0.7f, 0.0f, -0.3f, 0.0f, 0.0f, -0.7f, 0.0f};
-  std::vector<uint8_t> packed(k::Q4S24PackedBytes(1, 8), 0xA5);
+  std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 1, 8, kite::kQ4SP24BlockCols), 0xA5);
   ASSERT_EQ(packed.size(), kBlock);
-  ASSERT_TRUE(k::PackQ4S24(1, 8, src, packed.data()));
+  ASSERT_TRUE(k::PackQ4SP24(1, 8, src, packed.data()));
   uint16_t dh;
   std::memcpy(&dh, packed.data() + 384, 2);
   const float d = HalfToFloat(dh);
@@ -425,49 +426,49 @@ TEST(Q4S24Pack, LayoutMatchesSchemaText) {
   }
 }
 
-TEST(Q4S24Pack, RejectsMatricesThatAreNot24Sparse) {
-  std::vector<uint8_t> out(k::Q4S24PackedBytes(2, 9));
+TEST(Q4SP24Pack, RejectsMatricesThatAreNot24Sparse) {
+  std::vector<uint8_t> out(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 2, 9, kite::kQ4SP24BlockCols));
   // Three non-zeros in the second quad of row 1.
   std::vector<float> w(2 * 9, 0.0f);
   w[0] = 1.0f;
   w[9 + 4] = 1.0f;
   w[9 + 5] = -2.0f;
   EXPECT_TRUE(k::IsTwoFourSparse(2, 9, w.data()));
-  EXPECT_TRUE(k::PackQ4S24(2, 9, w.data(), out.data()));
+  EXPECT_TRUE(k::PackQ4SP24(2, 9, w.data(), out.data()));
   w[9 + 7] = 0.5f;
   EXPECT_FALSE(k::IsTwoFourSparse(2, 9, w.data()));
-  EXPECT_FALSE(k::PackQ4S24(2, 9, w.data(), out.data()));
+  EXPECT_FALSE(k::PackQ4SP24(2, 9, w.data(), out.data()));
   // A short last quad (columns 8..10 of 11) with three non-zeros.
   std::vector<float> v(11, 0.0f);
   v[8] = v[9] = v[10] = 1.0f;
   EXPECT_FALSE(k::IsTwoFourSparse(1, 11, v.data()));
-  EXPECT_FALSE(k::PackQ4S24(1, 11, v.data(), out.data()));
+  EXPECT_FALSE(k::PackQ4SP24(1, 11, v.data(), out.data()));
   // A non-finite value.
   std::vector<float> n(4, 0.0f);
   n[2] = std::numeric_limits<float>::infinity();
   EXPECT_TRUE(k::IsTwoFourSparse(1, 4, n.data()));
-  EXPECT_FALSE(k::PackQ4S24(1, 4, n.data(), out.data()));
+  EXPECT_FALSE(k::PackQ4SP24(1, 4, n.data(), out.data()));
   n[2] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_FALSE(k::PackQ4S24(1, 4, n.data(), out.data()));
+  EXPECT_FALSE(k::PackQ4SP24(1, 4, n.data(), out.data()));
 }
 
 // Packing with given scales stores d * code exactly (the converter's code training repacks
 // this way), and the stored columns are two per quad, every non-zero among them.
-TEST(Q4S24Pack, GivenScalesStoreCodesExactlyAndStoredColumnsCoverNonZeros) {
+TEST(Q4SP24Pack, GivenScalesStoreCodesExactlyAndStoredColumnsCoverNonZeros) {
   std::mt19937 rng(37);
   for (size_t cols : {7, 64, 93}) {
     SCOPED_TRACE(testing::Message() << cols << " columns");
     const size_t rows = 18, col_blocks = (cols + 63) / 64;
     const std::vector<float> src = MakeSparse(rows, cols, rng);
-    std::vector<uint8_t> packed(k::Q4S24PackedBytes(rows, cols));
-    ASSERT_TRUE(k::PackQ4S24(rows, cols, src.data(), packed.data()));
+    std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols));
+    ASSERT_TRUE(k::PackQ4SP24(rows, cols, src.data(), packed.data()));
     std::vector<uint16_t> scales(rows * col_blocks);
     std::vector<float> w(rows * cols);
     std::uniform_int_distribution<int> code(-8, 7);
     std::uniform_int_distribution<int> scale_bits(0x1000, 0x2C00);  // positive f16 values
     for (size_t r = 0; r < rows; ++r) {
       std::vector<uint8_t> stored(cols);
-      k::Q4S24StoredColumns(cols, packed.data(), r, stored.data());
+      k::Q4SP24StoredColumns(cols, packed.data(), r, stored.data());
       for (size_t c0 = 0; c0 < cols; c0 += 4) {
         size_t n = 0;
         for (size_t c = c0; c < c0 + 4 && c < cols; ++c) {
@@ -487,10 +488,10 @@ TEST(Q4S24Pack, GivenScalesStoreCodesExactlyAndStoredColumnsCoverNonZeros) {
       }
     }
     std::vector<uint8_t> repacked(packed.size());
-    ASSERT_TRUE(k::PackQ4S24(rows, cols, w.data(), repacked.data(), scales.data()));
+    ASSERT_TRUE(k::PackQ4SP24(rows, cols, w.data(), repacked.data(), scales.data()));
     std::vector<float> row(cols);
     for (size_t r = 0; r < rows; ++r) {
-      k::DequantizeQ4S24Row(cols, repacked.data(), r, row.data());
+      k::DequantizeQ4SP24Row(cols, repacked.data(), r, row.data());
       for (size_t c = 0; c < cols; ++c) ASSERT_EQ(row[c], w[r * cols + c]) << r << "," << c;
     }
   }

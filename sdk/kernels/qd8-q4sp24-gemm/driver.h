@@ -1,9 +1,9 @@
-// The loop every optimized qd8-q4s24-gemm variant shares: 16-row blocks, tokens in tiles of
+// The loop every optimized qd8-q4sp24-gemm variant shares: 16-row blocks, tokens in tiles of
 // the variant's width, the last m % width tokens as one narrower tile, and the prefetch of the
 // next block row during the first tile's pass over a block row.
 //
 // An ISA file defines a policy struct (the inner step) in its anonymous namespace and calls
-// qd8_q4s24::Gemm<Policy> from its entry point. The template is instantiated in that file,
+// qd8_q4sp24::Gemm<Policy> from its entry point. The template is instantiated in that file,
 // with that file's ISA flags, and (its policy having internal linkage) is never merged with
 // another file's copy at link time. Include only from the ISA files.
 #pragma once
@@ -12,9 +12,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "sdk/kernels/qd8-q4s24-gemm/qd8-q4s24-gemm.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 
-namespace kite::kernels::qd8_q4s24 {
+namespace kite::kernels::qd8_q4sp24 {
 
 // The policy P of Gemm provides:
 //   static constexpr size_t kTokenTile;  // tokens per full tile, >= 1
@@ -41,7 +41,7 @@ inline void NarrowTile(size_t r, size_t groups, const uint8_t* wb, const int8_t*
   }
 }
 
-/// The product of the family contract (qd8-q4s24-gemm.h), through policy P.
+/// The product of the family contract (qd8-q4sp24-gemm.h), through policy P.
 template <class P>
 void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
           const float* xscale, float* y, size_t y_stride) {
@@ -49,13 +49,13 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
   assert(w != nullptr && xq != nullptr && xscale != nullptr);
   assert(y != nullptr && y_stride >= rows);
   constexpr size_t kTile = P::kTokenTile;
-  const size_t blocks = (rows + kQ4S24BlockRows - 1) / kQ4S24BlockRows;
-  const size_t x_stride = groups * kQ4S24GroupSize;
-  const size_t row_block_bytes = (groups + 1) / 2 * kQ4S24BlockBytes;
+  const size_t blocks = (rows + kQ4SP24BlockRows - 1) / kQ4SP24BlockRows;
+  const size_t x_stride = groups * kQ4SP24GroupSize;
+  const size_t row_block_bytes = (groups + 1) / 2 * kQ4SP24BlockBytes;
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* wb = w + b * row_block_bytes;
-    const size_t r0 = b * kQ4S24BlockRows;
-    const size_t n = rows - r0 < kQ4S24BlockRows ? rows - r0 : kQ4S24BlockRows;
+    const size_t r0 = b * kQ4SP24BlockRows;
+    const size_t n = rows - r0 < kQ4SP24BlockRows ? rows - r0 : kQ4SP24BlockRows;
     float* yb = y + r0;
     // The first pass over this block row prefetches the next one.
     const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
@@ -71,4 +71,4 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
   }
 }
 
-}  // namespace kite::kernels::qd8_q4s24
+}  // namespace kite::kernels::qd8_q4sp24

@@ -1,0 +1,57 @@
+// Block geometry of the packed 4-bit layouts (sdk/schema/kite.fbs has the byte-exact text,
+// docs/file-format.md the table). The format table (sdk/format/format.cc), the kernels that
+// read the blocks and the packers that write them all take their numbers from here.
+// Constants only: safe to include from any layer at or above sdk/format.
+#pragma once
+
+#include <cstddef>
+
+namespace kite {
+
+// Q4_R16_G32 and Q4_R16_G32_SYM (dtype Q4_G, group_size 32): blocks of 16 rows x 32 columns.
+
+/// Rows per block (a matrix's rows are padded to a multiple of it).
+inline constexpr size_t kQ4R16BlockRows = 16;
+/// Columns per block = the quantization group (activations use the same group).
+inline constexpr size_t kQ4R16GroupSize = 32;
+/// Bytes of nibbles at the start of every block (16 rows x 32 columns x 4 bits).
+inline constexpr size_t kQ4R16NibbleBytes = 256;
+/// Byte offset of the 16 f16 scales d[r] inside a block.
+inline constexpr size_t kQ4R16ScalesOffset = 256;
+/// Byte offset of the 16 f16 offsets o[r] inside a Q4_R16_G32 block.
+inline constexpr size_t kQ4R16OffsetsOffset = 288;
+/// Bytes per Q4_R16_G32 block: nibbles, 16 f16 scales, 16 f16 offsets (w = d * u + o).
+inline constexpr size_t kQ4R16BlockBytes = 320;
+/// Bytes per Q4_R16_G32_SYM block: nibbles and 16 f16 scales, no offsets (w = d * (u - 8)).
+inline constexpr size_t kQ4R16SymBlockBytes = 288;
+
+// Q4_SP24_R16_G64 (dtype Q4_G_SP24, group_size 64): 2:4 sparse blocks of 16 rows x 64
+// columns, each two 32-column sub-blocks followed by the scales.
+
+/// Rows per block (a matrix's rows are padded to a multiple of it).
+inline constexpr size_t kQ4SP24BlockRows = 16;
+/// Columns per block: one f16 scale per row covers them (the tensor's group_size).
+inline constexpr size_t kQ4SP24BlockCols = 64;
+/// Columns per sub-block = the activation quantization group of this layout.
+inline constexpr size_t kQ4SP24GroupSize = 32;
+/// Kept (stored) values per row and sub-block: 2 of every 4 columns.
+inline constexpr size_t kQ4SP24Kept = 16;
+/// Bytes per 16 x 32 sub-block: 128 bytes of nibbles, then 64 bytes of positions.
+inline constexpr size_t kQ4SP24SubBlockBytes = 192;
+/// Byte offset of the positions inside a sub-block.
+inline constexpr size_t kQ4SP24PositionsOffset = 128;
+/// Bytes per 16 x 64 block: two sub-blocks, then 16 f16 scales at kQ4SP24ScalesOffset.
+inline constexpr size_t kQ4SP24BlockBytes = 416;
+inline constexpr size_t kQ4SP24ScalesOffset = 384;
+
+static_assert(kQ4R16ScalesOffset == kQ4R16NibbleBytes &&
+                  kQ4R16OffsetsOffset == kQ4R16ScalesOffset + 2 * kQ4R16BlockRows &&
+                  kQ4R16BlockBytes == kQ4R16OffsetsOffset + 2 * kQ4R16BlockRows &&
+                  kQ4R16SymBlockBytes == kQ4R16ScalesOffset + 2 * kQ4R16BlockRows,
+              "Q4_R16_G32 blocks: nibbles, then f16 scales, then (asymmetric only) f16 offsets");
+static_assert(kQ4SP24SubBlockBytes == kQ4SP24PositionsOffset + kQ4SP24BlockRows * 4 &&
+                  kQ4SP24ScalesOffset == 2 * kQ4SP24SubBlockBytes &&
+                  kQ4SP24BlockBytes == kQ4SP24ScalesOffset + 2 * kQ4SP24BlockRows,
+              "Q4_SP24_R16_G64 blocks: two sub-blocks, then f16 scales");
+
+}  // namespace kite
