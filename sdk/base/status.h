@@ -11,7 +11,8 @@
 
 namespace kite {
 
-/// What kind of failure happened. Values match kite_status in kite.h.
+/// What kind of failure happened. kite_status in kite.h mirrors it (checked in
+/// sdk/runtime/c_api_mirror.cc).
 enum class Error : int32_t {
   kOk = 0,
   /// A caller-supplied argument or option is out of range or inconsistent.

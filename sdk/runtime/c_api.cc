@@ -6,6 +6,7 @@
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
+#include "sdk/runtime/c_api_mirror.h"
 #include "sdk/runtime/chat.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/session.h"
@@ -35,8 +36,6 @@ namespace {
 
 KITE_THREAD_LOCAL char g_last_error[kite::Status::kMaxMessage];
 
-kite_status ToC(kite::Error e) { return static_cast<kite_status>(e); }
-
 // Caller storage for in-place objects starts with the C handle, then the C++ object.
 template <typename Handle>
 constexpr size_t HandleBytes() {
@@ -55,7 +54,7 @@ void CopyMessage(char* dst, const char* src) {
 kite_status Record(const kite_session* session, const kite::Status& s) {
   CopyMessage(g_last_error, s.message());
   if (session != nullptr) CopyMessage(session->last_error, s.message());
-  return ToC(s.code());
+  return kite::capi::ToCStatus(s.code());
 }
 
 kite_status Fail(const kite::Status& s) { return Record(nullptr, s); }
@@ -135,7 +134,9 @@ const char* kite_version(void) {
 }
 
 const char* kite_status_string(kite_status status) {
-  return kite::ErrorName(static_cast<kite::Error>(status));
+  // Unknown values read as "internal error" rather than an arbitrary cast.
+  if (status < KITE_OK || status > KITE_ERR_INTERNAL) return "unknown error";
+  return kite::ErrorName(kite::capi::FromCStatus(status));
 }
 
 const char* kite_last_error(void) { return g_last_error; }
@@ -280,7 +281,7 @@ kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size
 
 kite_chat_format_id kite_model_chat_format(const kite_model* model) {
   if (model == nullptr) return KITE_CHAT_FORMAT_NONE;
-  return static_cast<kite_chat_format_id>(model->model->chat_style().format);
+  return kite::capi::ToCChatFormat(model->model->chat_style().format);
 }
 
 kite_status kite_chat_format(const kite_model* model, const kite_chat_message* messages, size_t n,
@@ -532,7 +533,7 @@ kite_status kite_generate(kite_session* session, const char* prompt,
   if ((s.ok() || s.code() == kite::Error::kCancelled) && stats != nullptr) {
     stats->prompt_tokens = st.prompt_tokens;
     stats->generated_tokens = st.generated_tokens;
-    stats->stop_reason = static_cast<kite_stop_reason>(st.stop_reason);
+    stats->stop_reason = kite::capi::ToCStopReason(st.stop_reason);
     stats->prefill_ms = static_cast<double>(st.prefill_ns) / 1e6;
     stats->decode_ms = static_cast<double>(st.decode_ns) / 1e6;
     stats->first_token_ms = static_cast<double>(st.first_token_ns) / 1e6;

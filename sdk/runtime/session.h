@@ -24,7 +24,8 @@ struct GenerateParams {
   bool add_bos = true;  ///< start the prompt with BOS (only when the session is empty)
 };
 
-/// Why generation ended.
+/// Why generation ended. kite_stop_reason in kite.h mirrors it (checked in
+/// sdk/runtime/c_api_mirror.cc).
 enum class StopReason : int32_t {
   kMaxTokens = 0,   ///< max_tokens were generated
   kStopToken = 1,   ///< the model produced an end token (not passed to the callback)

@@ -284,7 +284,7 @@ int RunConversion(const CliOptions& options, SourceReader* source) {
   model.chat_template = d.chat_template;
   if (d.detect_chat_format) {
     const ChatFormat chat = ChooseChatFormat(options, d.chat_template, d.tokenizer);
-    model.chat_format = static_cast<uint8_t>(chat);
+    model.chat_format = chat;
     if (!d.architecture_name.empty()) {
       std::fprintf(stderr, "architecture %s, chat format %s\n", d.architecture_name.c_str(),
                    ChatFormatName(chat));

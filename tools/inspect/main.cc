@@ -141,7 +141,7 @@ void PrintText(const fb::Model* m) {
   for (const fb::Tensor* t : *m->tensors()) w = std::max<size_t>(w, t->name()->size());
   const int width = static_cast<int>(w);
   std::printf("\ntensors (%u)\n", m->tensors()->size());
-  std::printf("  %-*s  %-10s  %-8s  %-13s  %5s  %3s  %12s  %10s  %9s\n", width, "name", "shape",
+  std::printf("  %-*s  %-10s  %-9s  %-15s  %5s  %3s  %12s  %10s  %9s\n", width, "name", "shape",
               "dtype", "layout", "group", "seg", "file offset", "bytes", "rel.error");
   uint64_t params = 0, tensor_bytes = 0;
   for (const fb::Tensor* t : *m->tensors()) {
@@ -150,7 +150,7 @@ void PrintText(const fb::Model* m) {
     params += n;
     tensor_bytes += TensorBytes(t);
     const std::string group = t->group_size() ? absl::StrCat(t->group_size()) : "-";
-    std::printf("  %-*s  %-10s  %-8s  %-13s  %5s  %3u  %12llu  %10llu  %9.6f\n", width,
+    std::printf("  %-*s  %-10s  %-9s  %-15s  %5s  %3u  %12llu  %10llu  %9.6f\n", width,
                 t->name()->c_str(), ShapeString(t->shape()).c_str(), fb::EnumNameDType(t->dtype()),
                 fb::EnumNameLayout(t->layout()), group.c_str(), t->data()->segment(),
                 static_cast<unsigned long long>(TensorFileOffset(m, t)),

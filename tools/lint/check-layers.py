@@ -8,7 +8,7 @@ Layers, lowest first (a file may include its own layer and any layer below it):
   2 kernels    sdk/kernels/              kernel families and the dispatch table
   2 backends   sdk/backends/             XNNPACK (and later Vulkan)
   3 runtime    sdk/runtime/              loader, tokenizer, forward pass, sessions
-  4 c-api      sdk/include/kite/kite.h, sdk/runtime/c_api*.cc
+  4 c-api      sdk/include/kite/kite.h, sdk/runtime/c_api*.{h,cc}
   5 tools      tools/, samples/          host programs; samples may use tools/common/
   - test/ may include anything.
 platform and format are side by side: neither includes the other. kernels and backends are
@@ -38,7 +38,7 @@ def layer_of(path):
         return (2, 'kernels')
     if path.startswith('sdk/backends/'):
         return (2, 'backends')
-    if path.startswith('sdk/include/') or re.match(r'sdk/runtime/c_api[^/]*\.cc$', path):
+    if path.startswith('sdk/include/') or re.match(r'sdk/runtime/c_api[^/]*\.(cc|h)$', path):
         return (4, 'c-api')
     if path.startswith('sdk/runtime/'):
         return (3, 'runtime')

@@ -70,9 +70,6 @@ void VisitSegment(const KiteModel& model, const SegmentPlan& seg,
   pad_to(seg.size);
 }
 
-fb::DType ToSchema(DType d) { return static_cast<fb::DType>(d); }
-fb::Layout ToSchema(Layout l) { return static_cast<fb::Layout>(l); }
-
 absl::Status ValidateTokenizer(const TokenizerTables& tok, uint32_t vocab_size) {
   const size_t n = tok.pieces.size();
   if (n != vocab_size) {
@@ -118,10 +115,10 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     merges.reserve(t.merges.size());
     for (const BpeMerge& m : t.merges) merges.emplace_back(m.left, m.right, m.rank, m.result);
     auto merges_vec = merges.empty() ? 0 : fbb->CreateVectorOfStructs(merges);
-    tokenizer = fb::CreateTokenizer(*fbb, static_cast<fb::TokenizerType>(t.kind), pieces, offsets,
+    tokenizer = fb::CreateTokenizer(*fbb, t.kind, pieces, offsets,
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
                                     t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
-                                    merges_vec, static_cast<fb::PreTokenizer>(t.pretokenizer),
+                                    merges_vec, t.pretokenizer,
                                     t.ignore_merges, t.add_bos);
   }
 
@@ -133,8 +130,8 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     const fb::Extent data(p.segment, p.data_offset, t.data.size());
     const fb::Extent scales(p.segment, p.scales_offset, t.scales.size());
     const fb::Extent mins(p.segment, p.mins_offset, t.mins.size());
-    tensors.push_back(fb::CreateTensorDirect(*fbb, t.name.c_str(), &t.shape, ToSchema(t.dtype),
-                                             ToSchema(t.layout), t.group_size, &data,
+    tensors.push_back(fb::CreateTensorDirect(*fbb, t.name.c_str(), &t.shape, t.dtype,
+                                             t.layout, t.group_size, &data,
                                              t.scales.empty() ? nullptr : &scales,
                                              t.quant_rel_rms_error,
                                              t.mins.empty() ? nullptr : &mins));
@@ -151,7 +148,7 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
                                     data_offset, file_size, provenance, model.vocab_only,
                                     model.chat_template.empty() ? nullptr
                                                                 : model.chat_template.c_str(),
-                                    static_cast<fb::ChatFormat>(model.chat_format));
+                                    model.chat_format);
   fb::FinishSizePrefixedModelBuffer(*fbb, root);
 }
 
@@ -188,76 +185,33 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
   if (rows == 0 || cols == 0 || rows > (1ull << 32) || cols > (1ull << 32)) {
     return fail("shape dimensions must be in 1..2^32");
   }
-  switch (t.dtype) {
-    case DType::F32:
-    case DType::F16: {
-      const uint64_t expected = rows * cols * (t.dtype == DType::F32 ? 4 : 2);
-      if (t.layout != Layout::ROW_MAJOR) return fail("F32/F16 tensors must be ROW_MAJOR");
-      if (t.data.size() != expected || !t.scales.empty() || !t.mins.empty()) {
-        return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales)",
-                                    t.data.size(), expected));
-      }
-      return absl::OkStatus();
-    }
-    case DType::Q4_G: {
-      if (t.layout == Layout::Q4_R16_G32) {
-        if (t.group_size != 32) return fail("Q4_R16_G32 tensors need group size 32");
-        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 320;
-        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
-          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
-                                      t.data.size(), bytes));
-        }
-        return absl::OkStatus();
-      }
-      if (t.layout == Layout::Q4_R16_G32_SYM) {
-        if (t.group_size != 32) return fail("Q4_R16_G32_SYM tensors need group size 32");
-        const uint64_t bytes = (rows + 15) / 16 * ((cols + 31) / 32) * 288;
-        if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
-          return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
-                                      t.data.size(), bytes));
-        }
-        return absl::OkStatus();
-      }
-      if (t.layout != Layout::Q4_ROW_GROUPS) {
-        return fail("Q4_G tensors must be Q4_ROW_GROUPS, Q4_R16_G32 or Q4_R16_G32_SYM");
-      }
-      if (t.group_size == 0 || t.group_size % 2 != 0) return fail("group size must be even");
-      const uint64_t groups = (cols + t.group_size - 1) / t.group_size;
-      const uint64_t data = rows * groups * t.group_size / 2;
-      const uint64_t scales = rows * groups * 2;
-      if (t.data.size() != data || t.scales.size() != scales) {
-        return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
-                                    t.scales.size(), data, scales));
-      }
-      if (!t.mins.empty() && t.mins.size() != scales) {
-        return fail(absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales));
-      }
-      return absl::OkStatus();
-    }
-    case DType::Q4_G_SP24: {
-      if (t.layout != Layout::Q4_SP24_R16_G64) return fail("Q4_G_SP24 tensors must be Q4_SP24_R16_G64");
-      if (t.group_size != 64) return fail("Q4_SP24_R16_G64 tensors need group size 64");
-      if (t.shape.size() != 2) return fail("Q4_G_SP24 tensors must be matrices");
-      const uint64_t bytes = (rows + 15) / 16 * ((cols + 63) / 64) * 416;
-      if (t.data.size() != bytes || !t.scales.empty() || !t.mins.empty()) {
-        return fail(absl::StrFormat("data is %d bytes, expected %d (and no scales or mins)",
-                                    t.data.size(), bytes));
-      }
-      return absl::OkStatus();
-    }
-    case DType::Q8_C: {
-      if (t.layout != Layout::ROW_MAJOR) return fail("Q8_C tensors must be ROW_MAJOR");
-      if (!t.mins.empty()) return fail("Q8_C tensors have no mins");
-      if (t.data.size() != rows * cols || t.scales.size() != rows * 4) {
-        return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
-                                    t.scales.size(), rows * cols, rows * 4));
-      }
-      return absl::OkStatus();
-    }
-    default:
-      return fail(absl::StrFormat("dtype %d is not supported by the writer",
-                                  static_cast<int>(t.dtype)));
+  // Sizes and group rules come from the format's table (sdk/format/format.h).
+  const Encoding* e = FindEncoding(t.dtype, t.layout);
+  if (e == nullptr) {
+    return fail(absl::StrFormat("dtype %s cannot be stored in layout %s", DTypeName(t.dtype),
+                                LayoutName(t.layout)));
   }
+  if (!GroupSizeValid(*e, t.group_size)) {
+    return fail(e->group_size == kAnyEvenGroup
+                    ? absl::StrFormat("group size %d must be even and in [2, %d]", t.group_size,
+                                      kMaxGroupSize)
+                    : absl::StrFormat("%s tensors need group size %d", LayoutName(t.layout),
+                                      e->group_size));
+  }
+  if (e->block_rows > 1 && t.shape.size() != 2) {
+    return fail(absl::StrFormat("%s tensors must be matrices", LayoutName(t.layout)));
+  }
+  const uint64_t data = PackedBytes(*e, rows, cols, t.group_size);
+  const uint64_t scales = ScalesBytes(*e, rows, cols, t.group_size);
+  if (t.data.size() != data || t.scales.size() != scales) {
+    return fail(absl::StrFormat("data/scales are %d/%d bytes, expected %d/%d", t.data.size(),
+                                t.scales.size(), data, scales));
+  }
+  if (!t.mins.empty() && (!e->mins || t.mins.size() != scales)) {
+    return fail(e->mins ? absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales)
+                        : absl::StrFormat("%s tensors have no mins", LayoutName(t.layout)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std::string& path) {

@@ -43,8 +43,8 @@ struct KiteModel {
   KiteProvenance provenance;
   /// The source's chat template (Jinja text), stored verbatim; empty when none.
   std::string chat_template;
-  /// kite.schema.ChatFormat value (0 = NONE); see sdk/runtime/chat.h.
-  uint8_t chat_format = 0;
+  /// How the runtime formats conversations (see sdk/runtime/chat.h).
+  ChatFormat chat_format = ChatFormat::NONE;
   /// A tokenizer-only file (kite-convert --vocab-only): needs a tokenizer and no tensors;
   /// written with no segments, and config is stored as given (only vocab_size matters).
   bool vocab_only = false;
