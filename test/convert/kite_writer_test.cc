@@ -256,7 +256,10 @@ TEST(KiteWriter, Q4FileLayout) {
   // output head Q8_C with per-row scales, norms f32.
   for (const KiteTensor& t : w->model.tensors) {
     const bool keep8 = t.name == "tok_embeddings" || t.name == "output";
-    EXPECT_EQ(t.dtype, t.shape.size() != 2 ? DType::F32 : keep8 ? DType::Q8_C : DType::Q4_G) << t.name;
+    EXPECT_EQ(t.dtype, t.shape.size() != 2 ? DType::F32
+                       : keep8             ? DType::Q8_C
+                                           : DType::Q4_G)
+        << t.name;
     if (t.dtype == DType::Q4_G) EXPECT_EQ(t.mins.size(), t.scales.size()) << t.name;
   }
   std::remove(path.c_str());

@@ -39,7 +39,7 @@ ConvertOptions SparseQ4() {
   return o;
 }
 
-TEST(Sparse24Convert, LayerMatricesBecomeQ4GS24) {
+TEST(Sparse24Convert, LayerMatricesBecomeQ4GSp24) {
   const SourceTensor src = RandomTensor("layers.0.feed_forward.w2", 40, 100, 1);
   std::vector<float> restored;
   auto t = kite::convert::ConvertTensor(src, SparseQ4(), &restored);
@@ -47,7 +47,8 @@ TEST(Sparse24Convert, LayerMatricesBecomeQ4GS24) {
   EXPECT_EQ(t->dtype, DType::Q4_G_SP24);
   EXPECT_EQ(t->layout, Layout::Q4_SP24_R16_G64);
   EXPECT_EQ(t->group_size, 64u);
-  EXPECT_EQ(t->data.size(), kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 40, 100, kite::kQ4SP24BlockCols));
+  EXPECT_EQ(t->data.size(), kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64,
+                                              40, 100, kite::kQ4SP24BlockCols));
   EXPECT_EQ(t->data.size(), size_t{3 * 2 * 416});
   EXPECT_TRUE(t->scales.empty());
   ASSERT_EQ(restored.size(), src.data.size());

@@ -66,7 +66,11 @@ struct WeightPool {
 // `sym`: the offset-free layout Q4_R16_G32_SYM instead of Q4_R16_G32.
 WeightPool* GetPool(size_t rows, size_t cols, bool cold, bool sym) {
   static WeightPool pool;
-  const size_t matrix_bytes = sym ? kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols, kite::kQ4R16GroupSize) : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize);
+  const size_t matrix_bytes =
+      sym ? kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols,
+                              kite::kQ4R16GroupSize)
+          : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols,
+                              kite::kQ4R16GroupSize);
   const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
   if (pool.rows == rows && pool.cols == cols && pool.copies == copies && pool.sym == sym) {
     return &pool;
@@ -194,11 +198,13 @@ int main(int argc, char** argv) {
         for (size_t i = 0; i < n; ++i) {
           const size_t m = mode == 2 ? 64 : 1;
           const bool cold = mode == 0;
-          const std::string name =
-              std::string(sym ? "qd8_q4r16sym_gemm/" : "qd8_q4r16_gemm/") +
-              k::IsaName(tables[i]->isa) +
-              (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
-              std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+          const std::string name = std::string(sym ? "qd8_q4r16sym_gemm/" : "qd8_q4r16_gemm/") +
+                                   k::IsaName(tables[i]->isa) +
+                                   (mode == 0   ? "/m1"
+                                    : mode == 1 ? "/m1_cached"
+                                                : "/m64") +
+                                   "/" + std::to_string(shape.rows) + "x" +
+                                   std::to_string(shape.cols);
           auto* b = benchmark::RegisterBenchmark(
               name.c_str(), BM_Gemm, sym ? tables[i]->qd8_q4r16sym_gemm : tables[i]->qd8_q4r16_gemm,
               shape, m, cold, sym);

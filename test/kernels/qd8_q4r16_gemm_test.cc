@@ -92,7 +92,9 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
       }
     }
   }
-  w.packed.assign(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize), 0xA5);
+  w.packed.assign(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols,
+                                    kite::kQ4R16GroupSize),
+                  0xA5);
   k::PackQ4R16(rows, cols, w.u.data(), w.d.data(), w.o.data(), w.packed.data());
   return w;
 }
@@ -310,7 +312,10 @@ TEST(Qd8Q4r16symGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
         SCOPED_TRACE(testing::Message() << "rows=" << rows << " groups=" << groups << " m=" << m);
         const Weights w = MakeWeights(rows, cols, WeightKind::kSymmetric, rng);
         const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
-        std::vector<uint8_t> packed_s(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols, kite::kQ4R16GroupSize), 0xA5);
+        std::vector<uint8_t> packed_s(
+            kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols,
+                              kite::kQ4R16GroupSize),
+            0xA5);
         ASSERT_EQ(packed_s.size(), w.packed.size() / 320 * 288);
         k::PackQ4R16Sym(rows, cols, w.u.data(), w.d.data(), packed_s.data());
         // Each 288-byte block is the 320-byte block without its offsets.
@@ -328,7 +333,7 @@ TEST(Qd8Q4r16symGemm, EqualsTheOffsetLayoutOnSymmetricGroups) {
         k::qd8_q4r16_gemm_ref(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(),
                               a.sum.data(), ref_o.data(), rows);
         k::qd8_q4r16sym_gemm_ref(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(),
-                               a.sum.data(), ref_s.data(), rows);
+                                 a.sum.data(), ref_s.data(), rows);
         EXPECT_EQ(0, std::memcmp(ref_o.data(), ref_s.data(), ref_o.size() * sizeof(float)));
         for (size_t i = 0; i <= n_tables; ++i) {
           const k::Qd8Q4r16GemmFn without =
@@ -360,7 +365,9 @@ TEST(Q4R16Pack, LayoutMatchesSchemaText) {
   const size_t rows = 33,
                cols = 70;  // 3 row blocks (15 padding rows), 3 groups (26 padding columns)
   const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
-  ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize), size_t{3 * 3 * 320});
+  ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols,
+                              kite::kQ4R16GroupSize),
+            size_t{3 * 3 * 320});
   ASSERT_EQ(w.packed.size(), size_t{3 * 3 * 320});
   for (size_t r = 0; r < 48; ++r) {
     for (size_t g = 0; g < 3; ++g) {

@@ -51,7 +51,11 @@ struct WeightPool {
 
 WeightPool* GetPool(bool sparse, size_t rows, size_t cols, bool cold) {
   static WeightPool pool;
-  const size_t matrix_bytes = sparse ? kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols) : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols, kite::kQ4R16GroupSize);
+  const size_t matrix_bytes =
+      sparse ? kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols,
+                                 kite::kQ4SP24BlockCols)
+             : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols,
+                                 kite::kQ4R16GroupSize);
   const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
   if (pool.sparse == sparse && pool.rows == rows && pool.cols == cols && pool.copies == copies) {
     return &pool;
@@ -102,7 +106,7 @@ void BM_Gemm(benchmark::State& state, const k::KernelTable* table, bool sparse, 
     const uint8_t* w = pool->bytes->data + copy * pool->matrix_bytes;
     if (sparse) {
       table->qd8_q4sp24_gemm(m, shape.rows, groups, w, xq.data(), xscale.data(), y.data(),
-                            shape.rows);
+                             shape.rows);
     } else {
       table->qd8_q4r16_gemm(m, shape.rows, groups, w, xq.data(), xscale.data(), xsum.data(),
                             y.data(), shape.rows);
@@ -128,11 +132,13 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < n; ++i) {
         for (bool sparse : {false, true}) {
           const size_t m = mode == 2 ? 64 : 1;
-          const std::string name =
-              std::string(sparse ? "qd8_q4sp24_gemm/" : "qd8_q4r16_gemm/") +
-              k::IsaName(tables[i]->isa) +
-              (mode == 0 ? "/m1" : mode == 1 ? "/m1_cached" : "/m64") + "/" +
-              std::to_string(shape.rows) + "x" + std::to_string(shape.cols);
+          const std::string name = std::string(sparse ? "qd8_q4sp24_gemm/" : "qd8_q4r16_gemm/") +
+                                   k::IsaName(tables[i]->isa) +
+                                   (mode == 0   ? "/m1"
+                                    : mode == 1 ? "/m1_cached"
+                                                : "/m64") +
+                                   "/" + std::to_string(shape.rows) + "x" +
+                                   std::to_string(shape.cols);
           benchmark::RegisterBenchmark(name.c_str(), BM_Gemm, tables[i], sparse, shape, m,
                                        mode == 0)
               ->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);

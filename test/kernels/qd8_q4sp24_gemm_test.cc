@@ -71,7 +71,8 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
         if (kind == WeightKind::kZeroBlocks) {
           if (id % 3 == 0) d = 0;
           if (id % 3 == 1 && rr % 2 == 0) {
-            for (size_t h = 0; h < 4; ++h) std::memset(blk + h / 2 * kSub + h % 2 * 64 + rr * 4, 0x88, 4);
+            for (size_t h = 0; h < 4; ++h)
+              std::memset(blk + h / 2 * kSub + h % 2 * 64 + rr * 4, 0x88, 4);
           }
         }
         std::memcpy(blk + 384 + 2 * rr, &d, 2);  // little-endian host
@@ -156,7 +157,8 @@ void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
         double d;
         DecodeRowGroup(w, r, g, q, col, &d);
         double dot = 0.0;
-        for (size_t i = 0; i < 16; ++i) dot += q[i] * static_cast<double>(a.q[(t * a.groups + g) * kGroup + col[i]]);
+        for (size_t i = 0; i < 16; ++i)
+          dot += q[i] * static_cast<double>(a.q[(t * a.groups + g) * kGroup + col[i]]);
         const double xs = a.scale[t * a.groups + g];
         acc += xs * d * dot;
         abs_acc += std::fabs(xs * d * dot);
@@ -173,7 +175,7 @@ constexpr double kTolerance = 1e-5;
 // Runs `fn` with y_stride > rows into a canary-filled buffer; checks the canaries and
 // returns the m x rows results.
 testing::AssertionResult RunKernel(k::Qd8Q4sp24GemmFn fn, const Weights& w, const Acts& a,
-                             std::vector<float>* out) {
+                                   std::vector<float>* out) {
   const size_t y_stride = w.rows + 3;
   std::vector<float> y(a.m * y_stride + 5, kCanary);
   fn(a.m, w.rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), y.data(), y_stride);
@@ -222,8 +224,8 @@ void CheckShape(size_t rows, size_t cols, size_t m, std::mt19937& rng) {
   size_t n_tables = 0;
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
   for (const Case& c : kCases) {
-    SCOPED_TRACE(testing::Message() << c.name << " rows=" << rows << " cols=" << cols
-                                    << " m=" << m);
+    SCOPED_TRACE(testing::Message()
+                 << c.name << " rows=" << rows << " cols=" << cols << " m=" << m);
     const Weights w = MakeWeights(rows, cols, c.weights, rng);
     const Acts a = MakeActs(m, cols, c.acts, rng);
     std::vector<double> want, mag;
@@ -294,8 +296,8 @@ TEST(Qd8Q4sp24Gemm, RowBlockSplitMatchesWholeCall) {
     const size_t first = 48;  // 3 blocks
     fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), split.data(), rows);
     fn(m, rows - first, groups,
-       w.packed.data() + (first / 16) * w.col_blocks * kite::kQ4SP24BlockBytes,
-       a.q.data(), a.scale.data(), split.data() + first, rows);
+       w.packed.data() + (first / 16) * w.col_blocks * kite::kQ4SP24BlockBytes, a.q.data(),
+       a.scale.data(), split.data() + first, rows);
     EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
   }
 }
@@ -315,7 +317,8 @@ std::vector<float> MakeSparse(size_t rows, size_t cols, std::mt19937& rng) {
       for (int drop = static_cast<int>(n) - k_keep; drop > 0; --drop) {
         size_t smallest = n;
         for (size_t i = 0; i < n; ++i) {
-          if (q[i] != 0.0f && (smallest == n || std::fabs(q[i]) < std::fabs(q[smallest]))) smallest = i;
+          if (q[i] != 0.0f && (smallest == n || std::fabs(q[i]) < std::fabs(q[smallest])))
+            smallest = i;
         }
         if (smallest < n) q[smallest] = 0.0f;
       }
@@ -336,8 +339,12 @@ TEST(Q4SP24Pack, PackThenReferenceMatchesDequantizedMatmul) {
       w.cols = cols;
       w.groups = (cols + kGroup - 1) / kGroup;
       w.col_blocks = (cols + 63) / 64;
-      ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols), (rows + 15) / 16 * w.col_blocks * kBlock);
-      w.packed.assign(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols), 0xA5);
+      ASSERT_EQ(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols,
+                                  kite::kQ4SP24BlockCols),
+                (rows + 15) / 16 * w.col_blocks * kBlock);
+      w.packed.assign(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows,
+                                        cols, kite::kQ4SP24BlockCols),
+                      0xA5);
       ASSERT_TRUE(k::PackQ4SP24(rows, cols, src.data(), w.packed.data()));
       // Dequantized rows: zeros stay zero, and the error is small.
       std::vector<float> deq(rows * cols);
@@ -365,7 +372,8 @@ TEST(Q4SP24Pack, PackThenReferenceMatchesDequantizedMatmul) {
         for (size_t r = 0; r < rows; ++r) {
           double want = 0.0, mag = 0.0;
           for (size_t c = 0; c < cols; ++c) {
-            const double x = double{a.scale[t * a.groups + c / kGroup]} * a.q[t * a.groups * kGroup + c];
+            const double x =
+                double{a.scale[t * a.groups + c / kGroup]} * a.q[t * a.groups * kGroup + c];
             want += deq[r * cols + c] * x;
             mag += std::fabs(deq[r * cols + c] * x);
           }
@@ -380,7 +388,10 @@ TEST(Q4SP24Pack, LayoutMatchesSchemaText) {
   // Row 0 of a 1 x 8 matrix: quad 0 keeps columns 1 and 3, quad 1 only column 6 (completed
   // with position 0 holding zero). amax = 0.7 is -7 * 0.1 or 7 * 0.1 for the search.
   const float src[8] = {0.0f, 0.7f, 0.0f, -0.3f, 0.0f, 0.0f, -0.7f, 0.0f};
-  std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 1, 8, kite::kQ4SP24BlockCols), 0xA5);
+  std::vector<uint8_t> packed(
+      kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 1, 8,
+                        kite::kQ4SP24BlockCols),
+      0xA5);
   ASSERT_EQ(packed.size(), kBlock);
   ASSERT_TRUE(k::PackQ4SP24(1, 8, src, packed.data()));
   uint16_t dh;
@@ -427,7 +438,8 @@ TEST(Q4SP24Pack, LayoutMatchesSchemaText) {
 }
 
 TEST(Q4SP24Pack, RejectsMatricesThatAreNot24Sparse) {
-  std::vector<uint8_t> out(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, 2, 9, kite::kQ4SP24BlockCols));
+  std::vector<uint8_t> out(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64,
+                                             2, 9, kite::kQ4SP24BlockCols));
   // Three non-zeros in the second quad of row 1.
   std::vector<float> w(2 * 9, 0.0f);
   w[0] = 1.0f;
@@ -460,7 +472,8 @@ TEST(Q4SP24Pack, GivenScalesStoreCodesExactlyAndStoredColumnsCoverNonZeros) {
     SCOPED_TRACE(testing::Message() << cols << " columns");
     const size_t rows = 18, col_blocks = (cols + 63) / 64;
     const std::vector<float> src = MakeSparse(rows, cols, rng);
-    std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols));
+    std::vector<uint8_t> packed(kite::PackedBytes(
+        kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols));
     ASSERT_TRUE(k::PackQ4SP24(rows, cols, src.data(), packed.data()));
     std::vector<uint16_t> scales(rows * col_blocks);
     std::vector<float> w(rows * cols);

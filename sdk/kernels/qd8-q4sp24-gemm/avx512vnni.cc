@@ -61,10 +61,12 @@ inline void SubBlock(const uint8_t* sb, size_t g, size_t groups, const int8_t* x
   const __m512i w3 = _mm512_ternarylogic_epi32(n1, hi_mask, bias, kAndXor);
   // Position of slice s, byte j: bits [2s, 2s + 2) of byte j.
   const __m512i i0 = _mm512_ternarylogic_epi32(pos, pos_mask, off_even, kAndOr);
-  const __m512i i1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 2), pos_mask, off_odd, kAndOr);
+  const __m512i i1 =
+      _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 2), pos_mask, off_odd, kAndOr);
   const __m512i i2 =
       _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 4), pos_mask, off_even, kAndOr);
-  const __m512i i3 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 6), pos_mask, off_odd, kAndOr);
+  const __m512i i3 =
+      _mm512_ternarylogic_epi32(_mm512_srli_epi16(pos, 6), pos_mask, off_odd, kAndOr);
   // 2048 * sum q per row, as 128 * sum of the b operands.
   __m512i c = _mm512_dpbusd_epi32(_mm512_setzero_si512(), bias, w0);
   c = _mm512_dpbusd_epi32(c, bias, w1);
@@ -106,7 +108,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4SP24ScalesOffset))),
         sixteenth);
     SubBlock<T>(blk, g, groups, xq, xscale, d16, acc);
-    if (g + 1 < groups) SubBlock<T>(blk + kQ4SP24SubBlockBytes, g + 1, groups, xq, xscale, d16, acc);
+    if (g + 1 < groups)
+      SubBlock<T>(blk + kQ4SP24SubBlockBytes, g + 1, groups, xq, xscale, d16, acc);
   }
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
@@ -125,7 +128,7 @@ struct Avx512Vnni {
 }  // namespace
 
 void qd8_q4sp24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
+                                const int8_t* xq, const float* xscale, float* y, size_t y_stride) {
   qd8_q4sp24::Gemm<Avx512Vnni>(m, rows, groups, w, xq, xscale, y, y_stride);
 }
 

@@ -12,12 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "sdk/format/format.h"
+#include "sdk/format/tensor_names.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
-#include "sdk/format/format.h"
-#include "sdk/format/tensor_names.h"
 #include "tools/convert/compress/llama_float.h"
 #include "tools/convert/compress/parallel.h"
 #include "tools/convert/compress/quantize.h"
@@ -224,8 +224,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.groups = 1;
       b.code.assign(q.begin(), q.end());
       scales.assign(s.begin(), s.end());
-    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
-               t.layout == Layout::Q4_ROW_GROUPS) {
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 && t.layout == Layout::Q4_ROW_GROUPS) {
       const size_t gs = t.group_size, groups = (cols + gs - 1) / gs;
       b.kind = Block::kQ4RowGroups;
       b.group = gs;
@@ -252,11 +251,13 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       kernels::UnpackQ4R16(rows, cols, t.data.data(), b.nibbles.data(), d.data(), o.data());
       b.code.resize(rows * cols);
       for (size_t r = 0; r < rows; ++r) {
-        for (size_t c = 0; c < cols; ++c) b.code[r * cols + c] = b.nibbles[r * groups * kQ4R16GroupSize + c];
+        for (size_t c = 0; c < cols; ++c)
+          b.code[r * cols + c] = b.nibbles[r * groups * kQ4R16GroupSize + c];
       }
       for (uint16_t h : d) scales.push_back(HalfToFloat(h));
       for (uint16_t h : o) offsets.push_back(HalfToFloat(h));
-    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 && t.layout == Layout::Q4_R16_G32_SYM) {
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
+               t.layout == Layout::Q4_R16_G32_SYM) {
       const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
       b.kind = Block::kQ4R16Sym;
       b.group = kQ4R16GroupSize;
@@ -272,8 +273,8 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       ReadScaledCodes(rows, cols, kQ4SP24BlockCols, t.data.data(), kernels::DequantizeQ4SP24Row,
                       SP24ScaleOffset, &b.code, &scales);
     } else {
-      return fail(absl::StrFormat("dtype %s with layout %s is not supported",
-                                  DTypeName(t.dtype), LayoutName(t.layout)));
+      return fail(absl::StrFormat("dtype %s with layout %s is not supported", DTypeName(t.dtype),
+                                  LayoutName(t.layout)));
     }
     const bool train = b.kind == Block::kNorm ? options.train_norms
                        : b.kind == Block::kQ8  ? options.train_q8
@@ -569,7 +570,8 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
                                   static_cast<float>(b.CodeAt(v.data(), r * b.cols + c));
             }
           }
-          const bool packed = kernels::PackQ4SP24(b.rows, b.cols, w.data(), t.data.data(), d.data());
+          const bool packed =
+              kernels::PackQ4SP24(b.rows, b.cols, w.data(), t.data.data(), d.data());
           assert(packed);  // the stored columns keep the 2:4 pattern
           (void)packed;
           break;

@@ -60,7 +60,8 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
       const uint8_t byte = q.data[i / 2];
       u[i] = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
     }
-    std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, q.rows, q.cols, kite::kQ4R16GroupSize));
+    std::vector<uint8_t> packed(
+        PackedBytes(DType::Q4_G, Layout::Q4_R16_G32_SYM, q.rows, q.cols, kQ4R16GroupSize));
     kernels::PackQ4R16Sym(q.rows, q.cols, u.data(), q.scales.data(), packed.data());
     restored->resize(q.rows * q.cols);
     for (uint64_t r = 0; r < q.rows; ++r) {
@@ -80,7 +81,8 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
       o[r * groups + g] = FloatToHalf(m - 8.0f * d);
     }
   }
-  std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, q.rows, q.cols, kite::kQ4R16GroupSize));
+  std::vector<uint8_t> packed(
+      PackedBytes(DType::Q4_G, Layout::Q4_R16_G32, q.rows, q.cols, kQ4R16GroupSize));
   kernels::PackQ4R16(q.rows, q.cols, u.data(), q.scales.data(), o.data(), packed.data());
   restored->resize(q.rows * q.cols);
   for (uint64_t r = 0; r < q.rows; ++r) {
@@ -150,12 +152,13 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       if (s != nullptr && s->cols == cols) norms = s->ColumnNorms();
       Prune24(w.data(), rows, cols, norms.empty() ? nullptr : norms.data());
     }
-    out.data.resize(kite::PackedBytes(kite::DType::Q4_G_SP24, kite::Layout::Q4_SP24_R16_G64, rows, cols, kite::kQ4SP24BlockCols));
+    out.data.resize(
+        PackedBytes(DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, rows, cols, kQ4SP24BlockCols));
     if (!kernels::PackQ4SP24(rows, cols, w.data(), out.data.data())) {
       return fail("has a non-finite value");
     }
     out.layout = Layout::Q4_SP24_R16_G64;
-    out.group_size = 64;
+    out.group_size = kQ4SP24BlockCols;
     std::vector<float> restored(rows * cols);
     for (size_t r = 0; r < rows; ++r) {
       kernels::DequantizeQ4SP24Row(cols, out.data.data(), r, restored.data() + r * cols);
@@ -198,7 +201,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   }
   if (!q.ok()) return fail(q.status().message());
   out.group_size = gs;
-  if (options.q4_packed && gs == 32) {
+  if (options.q4_packed && gs == kQ4R16GroupSize) {
     std::vector<float> restored;
     const bool offset_free = options.q4_offset_free && q->mins.empty();
     out.data = PackForKernels(*q, offset_free, &restored);
