@@ -6,19 +6,18 @@ namespace {
 // The encodings of the format: one row per (dtype, layout) pair a file may hold.
 // kite.fbs describes each layout's bytes exactly; docs/file-format.md has this table.
 constexpr Encoding kEncodings[] = {
-    // dtype, layout, group_size, block rows x cols, block bytes,
-    // scale bytes, scales per group, mins, kernel family
-    {DType::F32, Layout::ROW_MAJOR, 0, 1, 1, 4, 0, false, false, "f32-matvec"},
-    {DType::F16, Layout::ROW_MAJOR, 0, 1, 1, 2, 0, false, false, ""},
-    {DType::Q8_C, Layout::ROW_MAJOR, 0, 1, 1, 1, 4, false, false, "q8c-matvec"},
-    {DType::Q4_G, Layout::Q4_ROW_GROUPS, kAnyEvenGroup, 1, 0, 0, 2, true, true,
-     "q4-matvec"},
+    // dtype, layout, group_size, block rows x cols, block bytes, scale bytes,
+    // scales per group, mins (the kernel family of each: docs/file-format.md)
+    {DType::F32, Layout::ROW_MAJOR, 0, 1, 1, 4, 0, false, false},
+    {DType::F16, Layout::ROW_MAJOR, 0, 1, 1, 2, 0, false, false},
+    {DType::Q8_C, Layout::ROW_MAJOR, 0, 1, 1, 1, 4, false, false},
+    {DType::Q4_G, Layout::Q4_ROW_GROUPS, kAnyEvenGroup, 1, 0, 0, 2, true, true},
     {DType::Q4_G, Layout::Q4_R16_G32, kQ4R16GroupSize, kQ4R16BlockRows,
-     kQ4R16GroupSize, kQ4R16BlockBytes, 0, false, false, "qd8-q4r16-gemm"},
+     kQ4R16GroupSize, kQ4R16BlockBytes, 0, false, false},
     {DType::Q4_G, Layout::Q4_R16_G32_SYM, kQ4R16GroupSize, kQ4R16BlockRows,
-     kQ4R16GroupSize, kQ4R16SymBlockBytes, 0, false, false, "qd8-q4r16-gemm (sym)"},
+     kQ4R16GroupSize, kQ4R16SymBlockBytes, 0, false, false},
     {DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, kQ4SP24BlockCols,
-     kQ4SP24BlockRows, kQ4SP24BlockCols, kQ4SP24BlockBytes, 0, false, false, "qd8-q4sp24-gemm"},
+     kQ4SP24BlockRows, kQ4SP24BlockCols, kQ4SP24BlockBytes, 0, false, false},
 };
 
 uint64_t CeilDiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }

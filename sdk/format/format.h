@@ -57,8 +57,6 @@ struct Encoding {
   uint32_t scale_bytes;  ///< bytes per entry of the scales extent; 0: there is none
   bool scales_per_group; ///< scales: one entry per row and group (else one per row)
   bool mins;             ///< may carry a mins extent shaped like the scales
-  /// Kernel family that computes with it ("" for none).
-  const char* kernels;
 };
 
 /// The entry for `dtype` stored in `layout`, or null when the format has no such pair.
