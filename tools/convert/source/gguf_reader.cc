@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/common/input_file.h"
 
 namespace kite::convert {
 namespace {
@@ -588,15 +589,11 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
 }
 
 absl::StatusOr<GgufFile> ReadGgufFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  absl::StatusOr<std::string> contents = tools::ReadInputFile(path);
+  if (!contents.ok()) return contents.status();
+  std::vector<uint8_t> bytes(contents->begin(), contents->end());
+  contents->clear();
+  contents->shrink_to_fit();
   absl::StatusOr<GgufFile> file = ParseGguf(std::move(bytes));
   if (!file.ok()) {
     return absl::Status(file.status().code(), absl::StrCat(path, ": ", file.status().message()));

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/common/json.h"
+#include "tools/common/input_file.h"
 
 namespace kite::convert {
 namespace {
@@ -206,15 +207,10 @@ float Bf16ToFloat(uint16_t b) {
 absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   SafetensorsFile file;
   file.path_ = path;
-  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file.fd_ < 0) {
-    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
-  struct stat st;
-  if (fstat(file.fd_, &st) != 0) {
-    return absl::DataLossError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t size = 0;
+  absl::StatusOr<int> fd = tools::OpenInputFile(path, &size);
+  if (!fd.ok()) return fd.status();
+  file.fd_ = *fd;
   // Read the length first, then exactly the header (bounded by the parser's checks).
   std::string head(8, '\0');
   const ssize_t got = pread(file.fd_, head.data(), 8, 0);
