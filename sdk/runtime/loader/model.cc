@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "sdk/base/quote.h"
 #include "sdk/format/crc32c.h"
@@ -114,8 +115,15 @@ struct Model::DenseOps {};
 Status Model::CreateDenseOperators() { return Status::Ok(); }
 #endif
 
-Model::~Model() {
-  if (owns_layers_) delete[] layers_;
+// The arena never runs destructors of what it holds.
+static_assert(std::is_trivially_destructible<LayerWeights>::value,
+              "LayerWeights lives in the model's arena");
+
+Model::~Model() = default;
+
+// Floats of the RoPE frequency table a config needs: head_dim / 2 with Llama 3 scaling.
+static uint32_t RopeTableFloats(const schema::Config& c) {
+  return c.rope_scaling() == schema::RopeScaling::LLAMA3 ? c.head_dim() / 2 : 0;
 }
 
 void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
@@ -463,16 +471,18 @@ Status Model::Load(const ModelOptions& options) {
   } else {
     KITE_RETURN_IF_ERROR(BindTensor(*this, names::kOutput, c.vocab_size, c.dim, &output_));
   }
-  if (layers_ != nullptr) {
-    KITE_CHECK_OR_RETURN(c.n_layers <= layer_capacity_, Error::kOutOfMemory,
-                         "model storage holds %u layer tables but the model has %u layers",
-                         layer_capacity_, c.n_layers);
-  } else {
-    layers_ = new (std::nothrow) LayerWeights[c.n_layers];
-    KITE_CHECK_OR_RETURN(layers_ != nullptr, Error::kOutOfMemory,
-                         "cannot allocate %u layer tables", c.n_layers);
-    owns_layers_ = true;
+  const uint32_t rope_floats = RopeTableFloats(*root_->config());
+  const size_t table_bytes = TableBytes(c.n_layers, rope_floats);
+  if (arena_.data() == nullptr) {
+    KITE_ASSIGN_OR_RETURN(arena_, Arena::Allocate(table_bytes, alignof(LayerWeights),
+                                                  "the model's layer and RoPE tables"));
   }
+  layers_ = arena_.TakeArray<LayerWeights>(c.n_layers);
+  float* rope_table = rope_floats != 0 ? arena_.TakeArray<float>(rope_floats) : nullptr;
+  KITE_CHECK_OR_RETURN(layers_ != nullptr && (rope_floats == 0 || rope_table != nullptr),
+                       Error::kOutOfMemory,
+                       "model storage has %zu bytes for tables but this model needs %zu",
+                       arena_.size(), table_bytes);
   for (uint32_t i = 0; i < c.n_layers; ++i) {
     LayerWeights& l = layers_[i];
     struct Binding {
@@ -516,19 +526,16 @@ Status Model::Load(const ModelOptions& options) {
   }
   const schema::Config& sc = *root_->config();
   if (sc.rope_scaling() == schema::RopeScaling::LLAMA3) {
-    const uint32_t pairs = c.head_dim / 2;
-    rope_inv_freq_.reset(new (std::nothrow) float[pairs]);
-    KITE_CHECK_OR_RETURN(rope_inv_freq_ != nullptr, Error::kOutOfMemory,
-                         "cannot allocate the RoPE frequency table");
+    const uint32_t pairs = rope_floats;
     for (uint32_t i = 0; i < pairs; ++i) {
       // The same float expression as the RoPE kernels use without scaling.
-      rope_inv_freq_[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
+      rope_table[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
                                                             static_cast<float>(c.head_dim));
     }
-    ScaleRopeLlama3(rope_inv_freq_.get(), pairs, sc.rope_scaling_factor(),
+    ScaleRopeLlama3(rope_table, pairs, sc.rope_scaling_factor(),
                     sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
                     sc.rope_original_max_seq_len());
-    config_.rope_inv_freq = rope_inv_freq_.get();
+    config_.rope_inv_freq = rope_table;
   }
   // Norm weights are read as f32 by the kernels.
   KITE_CHECK_OR_RETURN(norm_.dtype == DType::kF32, Error::kUnsupported, "tensor 'norm' must be f32");
@@ -547,10 +554,17 @@ Status Model::Load(const ModelOptions& options) {
   return Status::Ok();
 }
 
-size_t Model::StorageBytes(uint32_t n_layers) {
-  const size_t head = (sizeof(Model) + alignof(LayerWeights) - 1) / alignof(LayerWeights) *
-                      alignof(LayerWeights);
-  return head + static_cast<size_t>(n_layers) * sizeof(LayerWeights);
+size_t Model::TableBytes(uint32_t n_layers, uint32_t rope_table_floats) {
+  ArenaLayout layout;
+  layout.Add(static_cast<size_t>(n_layers) * sizeof(LayerWeights), alignof(LayerWeights));
+  if (rope_table_floats != 0) {
+    layout.Add(static_cast<size_t>(rope_table_floats) * sizeof(float), alignof(float));
+  }
+  return layout.total_bytes();
+}
+
+size_t Model::StorageBytes(uint32_t n_layers, uint32_t rope_table_floats) {
+  return AlignUp(sizeof(Model), kStorageAlignment) + TableBytes(n_layers, rope_table_floats);
 }
 
 Result<size_t> Model::StorageBytesFor(const void* data, size_t size) {
@@ -559,35 +573,37 @@ Result<size_t> Model::StorageBytesFor(const void* data, size_t size) {
   KITE_RETURN_IF_ERROR(CheckEnvelope(static_cast<const uint8_t*>(data), size, &root));
   ModelConfig config;
   KITE_RETURN_IF_ERROR(CheckConfig(*root->config(), &config));
-  return StorageBytes(config.n_layers);
+  return StorageBytes(config.n_layers, RopeTableFloats(*root->config()));
 }
 
 Result<Model*> Model::OpenInPlace(FileMap bytes, const ModelOptions& options, void* storage,
                                   size_t storage_size) {
   static_assert(alignof(Model) <= kStorageAlignment && alignof(LayerWeights) <= kStorageAlignment,
                 "kStorageAlignment is too small for the model objects");
-  KITE_CHECK_OR_RETURN(storage != nullptr, Error::kInvalidArgument, "model storage is null");
-  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(storage) % kStorageAlignment == 0,
-                       Error::kInvalidArgument, "model storage must be %zu-byte aligned",
-                       kStorageAlignment);
+  KITE_ASSIGN_OR_RETURN(Arena storage_arena,
+                        Arena::Borrow(storage, storage_size, kStorageAlignment, "model storage"));
   const size_t head = StorageBytes(0);
-  KITE_CHECK_OR_RETURN(storage_size >= head, Error::kOutOfMemory,
+  KITE_CHECK_OR_RETURN(storage_arena.Take(head, kStorageAlignment) != nullptr,
+                       Error::kOutOfMemory,
                        "model storage is %zu bytes but even a model without layers needs %zu",
                        storage_size, head);
   Model* model = new (storage) Model();
   model->bytes_ = static_cast<FileMap&&>(bytes);
-  model->layers_ = reinterpret_cast<LayerWeights*>(static_cast<uint8_t*>(storage) + head);
-  const size_t capacity = (storage_size - head) / sizeof(LayerWeights);
-  model->layer_capacity_ = static_cast<uint32_t>(capacity < kMaxLayers ? capacity : kMaxLayers);
-  for (uint32_t i = 0; i < model->layer_capacity_; ++i) new (&model->layers_[i]) LayerWeights();
+  // The tables go in the rest of the storage, after the Model object.
+  KITE_ASSIGN_OR_RETURN(model->arena_,
+                        Arena::Borrow(static_cast<uint8_t*>(storage) + head, storage_size - head,
+                                      alignof(LayerWeights), "model storage"));
   ModelOptions in_place = options;
   in_place.use_xnnpack = false;
   Status s = model->Load(in_place);
   if (!s.ok()) {
-    if (s.code() == Error::kOutOfMemory && model->config_.n_layers > model->layer_capacity_) {
+    if (s.code() == Error::kOutOfMemory && model->root_ != nullptr &&
+        model->config_.n_layers != 0) {
       s = Status::Make(Error::kOutOfMemory,
                        "model storage is %zu bytes but this model (%u layers) needs %zu",
-                       storage_size, model->config_.n_layers, StorageBytes(model->config_.n_layers));
+                       storage_size, model->config_.n_layers,
+                       StorageBytes(model->config_.n_layers,
+                                    RopeTableFloats(*model->root_->config())));
     }
     DestroyInPlace(model);
     return s;
