@@ -15,9 +15,9 @@
 
 #include "kite/kite.h"
 #include "absl/status/statusor.h"
-#include "tools/common/input_file.h"
 #include "tools/common/flags.h"
 #include "test/common/json_lite.h"
+#include "tools/common/input_file.h"
 
 namespace {
 

@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "kite/kite.h"
-#include "tools/common/input_file.h"
 #include "tools/common/flags.h"
+#include "tools/common/input_file.h"
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "tools/common/input_file.h"
+#include "tools/common/quote_name.h"
 
 namespace kite::convert {
 namespace {
@@ -87,11 +88,11 @@ class Cursor {
 };
 
 absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
-  const std::string what = absl::StrCat("value of '", key, "'");
+  const std::string what = absl::StrCat("value of ", tools::QuoteName(key));
   absl::StatusOr<uint32_t> type = c->Read<uint32_t>(what);
   if (!type.ok()) return type.status();
   if (!KnownType(*type)) {
-    return absl::DataLossError(absl::StrFormat("key '%s': unknown value type %d", key, *type));
+    return absl::DataLossError(absl::StrFormat("key %s: unknown value type %d", tools::QuoteName(key), *type));
   }
   v->type = static_cast<GgufType>(*type);
   const uint64_t scalar = ScalarSize(v->type);
@@ -110,7 +111,7 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
       case GgufType::kBool:
         if (raw[0] > 1) {
           return absl::DataLossError(
-              absl::StrFormat("key '%s': bool value %d is neither 0 nor 1", key, raw[0]));
+              absl::StrFormat("key %s: bool value %d is neither 0 nor 1", tools::QuoteName(key), raw[0]));
         }
         v->u = raw[0];
         break;
@@ -171,7 +172,7 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   if (!count.ok()) return count.status();
   if (!KnownType(*elem) || static_cast<GgufType>(*elem) == GgufType::kArray) {
     return absl::DataLossError(absl::StrFormat(
-        "key '%s': array element type %d is not supported (unknown, or a nested array)", key,
+        "key %s: array element type %d is not supported (unknown, or a nested array)", tools::QuoteName(key),
         *elem));
   }
   v->elem_type = static_cast<GgufType>(*elem);
@@ -181,7 +182,7 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   const uint64_t min_size = elem_size > 0 ? elem_size : 8;
   if (*count > c->remaining() / min_size) {
     return absl::DataLossError(absl::StrFormat(
-        "key '%s': array of %d elements cannot fit in the %d bytes left in the file", key, *count,
+        "key %s: array of %d elements cannot fit in the %d bytes left in the file", tools::QuoteName(key), *count,
         c->remaining()));
   }
   if (elem_size > 0) {
@@ -191,7 +192,7 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
       for (uint64_t k = 0; k < *count; ++k) {
         if (v->elems[k] > 1) {
           return absl::DataLossError(
-              absl::StrFormat("key '%s': bool element %d is neither 0 nor 1", key, k));
+              absl::StrFormat("key %s: bool element %d is neither 0 nor 1", tools::QuoteName(key), k));
         }
       }
     }
@@ -208,7 +209,7 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
 
 absl::Status WrongType(absl::string_view key, const GgufValue& v, absl::string_view wanted) {
   return absl::InvalidArgumentError(
-      absl::StrCat("GGUF key '", key, "' is ", GgufTypeName(v.type), ", expected ", wanted));
+      absl::StrCat("GGUF key ", tools::QuoteName(key), " is ", GgufTypeName(v.type), ", expected ", wanted));
 }
 
 bool IsUnsigned(GgufType t) {
@@ -373,14 +374,14 @@ const GgufTensor* GgufFile::FindTensor(absl::string_view name) const {
 
 absl::StatusOr<std::string> GgufFile::GetString(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kString) return WrongType(key, *v, "string");
   return std::string(v->s);
 }
 
 absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsUnsigned(v->type)) return v->u;
   if (IsSigned(v->type) && v->i >= 0) return static_cast<uint64_t>(v->i);
   return WrongType(key, *v, "a non-negative integer");
@@ -388,7 +389,7 @@ absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
 
 absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsSigned(v->type)) return v->i;
   if (IsUnsigned(v->type) && v->u <= static_cast<uint64_t>(INT64_MAX)) {
     return static_cast<int64_t>(v->u);
@@ -398,7 +399,7 @@ absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
 
 absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type == GgufType::kF32 || v->type == GgufType::kF64) return v->f;
   if (IsUnsigned(v->type)) return static_cast<double>(v->u);
   if (IsSigned(v->type)) return static_cast<double>(v->i);
@@ -407,14 +408,14 @@ absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
 
 absl::StatusOr<bool> GgufFile::GetBool(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kBool) return WrongType(key, *v, "bool");
   return v->u != 0;
 }
 
 absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || v->elem_type != GgufType::kString) {
     return WrongType(key, *v, "an array of strings");
   }
@@ -423,7 +424,7 @@ absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_v
 
 absl::StatusOr<std::vector<double>> GgufFile::GetNumberArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || ScalarSize(v->elem_type) == 0) {
     return WrongType(key, *v, "an array of numbers");
   }
@@ -480,7 +481,7 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     absl::StatusOr<absl::string_view> key = c.ReadString(absl::StrCat("key ", k));
     if (!key.ok()) return key.status();
     if (!keys.insert(*key).second) {
-      return absl::DataLossError(absl::StrCat("key '", *key, "' appears twice"));
+      return absl::DataLossError(absl::StrCat("key ", tools::QuoteName(*key), " appears twice"));
     }
     GgufValue value;
     if (absl::Status s = ReadValue(&c, std::string(*key), &value); !s.ok()) return s;
@@ -509,9 +510,9 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     if (!name.ok()) return name.status();
     t.name = std::string(*name);
     if (!names.insert(t.name).second) {
-      return absl::DataLossError(absl::StrCat("tensor '", t.name, "' appears twice"));
+      return absl::DataLossError(absl::StrCat("tensor ", tools::QuoteName(t.name), " appears twice"));
     }
-    const std::string what = absl::StrCat("tensor '", t.name, "'");
+    const std::string what = absl::StrCat("tensor ", tools::QuoteName(t.name));
     absl::StatusOr<uint32_t> n_dims = c.Read<uint32_t>(what);
     if (!n_dims.ok()) return n_dims.status();
     if (*n_dims < 1 || *n_dims > kMaxDims) {
@@ -569,9 +570,9 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     GgufTensor& t = file.tensors_[k];
     if (t.offset > data_size || t.size > data_size - t.offset) {
       return absl::DataLossError(absl::StrFormat(
-          "tensor '%s': its %d bytes at data offset %d run past the end of the file (the data "
+          "tensor %s: its %d bytes at data offset %d run past the end of the file (the data "
           "section holds %d bytes)",
-          t.name, t.size, t.offset, data_size));
+          tools::QuoteName(t.name), t.size, t.offset, data_size));
     }
     t.data = file.bytes_.data() + data_start + t.offset;
     order.emplace_back(t.offset, k);
@@ -580,9 +581,7 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
   for (size_t k = 1; k < order.size(); ++k) {
     const GgufTensor& prev = file.tensors_[order[k - 1].second];
     if (prev.offset + prev.size > order[k].first) {
-      return absl::DataLossError(absl::StrCat("tensors '", prev.name, "' and '",
-                                              file.tensors_[order[k].second].name,
-                                              "' overlap in the data section"));
+      return absl::DataLossError(absl::StrCat("tensors ", tools::QuoteName(prev.name), " and ", tools::QuoteName(file.tensors_[order[k].second].name), " overlap in the data section"));
     }
   }
   return file;

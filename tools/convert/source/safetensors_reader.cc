@@ -10,8 +10,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "tools/common/json.h"
 #include "tools/common/input_file.h"
+#include "tools/common/json.h"
+#include "tools/common/quote_name.h"
 
 namespace kite::convert {
 namespace {
@@ -34,7 +35,7 @@ bool GetUint64(const json::Value& v, uint64_t* out) {
 
 absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& name, const json::Value& v,
                                             absl::string_view file) {
-  const std::string where = absl::StrCat("tensor '", name, "'");
+  const std::string where = absl::StrCat("tensor ", tools::QuoteName(name));
   if (!v.is_object()) return Corrupt(file, absl::StrCat(where, " is not an object"));
   SafetensorsEntry e;
   e.name = name;
@@ -139,7 +140,7 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     absl::StatusOr<SafetensorsEntry> e = ParseEntry(name, value, file);
     if (!e.ok()) return e.status();
     if (e->end > data_bytes) {
-      return Corrupt(file, absl::StrCat("tensor '", name, "' ends at data byte ", e->end,
+      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(name), " ends at data byte ", e->end,
                                         " but the data section has only ", data_bytes,
                                         " bytes (truncated file?)"));
     }
@@ -153,7 +154,7 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
   });
   for (size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i]->name == sorted[i - 1]->name) {
-      return Corrupt(file, absl::StrCat("tensor '", sorted[i]->name, "' appears twice"));
+      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(sorted[i]->name), " appears twice"));
     }
   }
   std::sort(sorted.begin(), sorted.end(), [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
@@ -164,8 +165,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     const SafetensorsEntry& cur = *sorted[i];
     // Empty tensors occupy no bytes, so they cannot overlap anything.
     if (cur.begin < prev.end && cur.begin != cur.end) {
-      return Corrupt(file, absl::StrCat("tensors '", prev.name, "' [", prev.begin, ", ", prev.end,
-                                        ") and '", cur.name, "' [", cur.begin, ", ", cur.end,
+      return Corrupt(file, absl::StrCat("tensors ", tools::QuoteName(prev.name), " [", prev.begin, ", ", prev.end,
+                                        ") and ", tools::QuoteName(cur.name), " [", cur.begin, ", ", cur.end,
                                         ") overlap"));
     }
   }
@@ -264,7 +265,7 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ReadF32(const SafetensorsEnt
     const ssize_t r = pread(fd_, raw.data() + done, bytes - done,
                             static_cast<off_t>(header_.data_start + entry.begin + done));
     if (r <= 0) {
-      return absl::DataLossError(absl::StrCat(path_, ": tensor '", entry.name, "': read ", done,
+      return absl::DataLossError(absl::StrCat(path_, ": tensor ", tools::QuoteName(entry.name), ": read ", done,
                                               " of ", bytes, " bytes (truncated file?)"));
     }
     done += static_cast<uint64_t>(r);
