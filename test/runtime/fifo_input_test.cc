@@ -48,6 +48,7 @@ TEST_F(FifoInputTest, ModelFileInEveryTool) {
 TEST_F(FifoInputTest, TextInputs) {
   const std::string model = std::string(KITE_TEST_MODELS_DIR) + "/stories260K-q4.kite";
   ExpectFastFailure(KITE_EVAL_BIN, {"-m", model, "--text", fifo_}, fifo_);
+  ExpectFastFailure(KITE_EVAL_BIN, {"-m", model, "--tokens", fifo_}, fifo_);
   ExpectFastFailure(KITE_TOKENIZE_BIN, {"-m", model, "--file", fifo_}, fifo_);
 }
 

@@ -168,9 +168,9 @@ void AppendWindows(const std::vector<int32_t>& ids, long story, size_t ctx,
 }
 
 std::vector<Chunk> LoadTokenFile(const std::string& path, uint32_t vocab, size_t ctx) {
-  std::string json;
-  if (!kite::test::ReadWholeFile(path, &json))
-    Fail("cannot read %s: %s", path.c_str(), std::strerror(errno));
+  absl::StatusOr<std::string> contents = kite::tools::ReadInputFile(path);
+  if (!contents.ok()) Fail("%s", std::string(contents.status().message()).c_str());
+  const std::string& json = *contents;
   size_t pos = kite::test::JsonFindKey(json, "stories");
   if (pos == std::string::npos) Fail("%s: no \"stories\" array", path.c_str());
   std::vector<Chunk> chunks;
