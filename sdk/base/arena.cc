@@ -40,8 +40,8 @@ Result<Arena> Arena::Allocate(size_t size, size_t alignment, const char* what) {
   Arena a;
   if (size == 0) return a;
   void* p = ::operator new(size, std::align_val_t(alignment), std::nothrow);
-  KITE_CHECK_OR_RETURN(p != nullptr, Error::kOutOfMemory, "cannot allocate %zu bytes for %s",
-                       size, what);
+  KITE_CHECK_OR_RETURN(p != nullptr, Error::kOutOfMemory, "cannot allocate %zu bytes for %s", size,
+                       what);
   a.data_ = static_cast<uint8_t*>(p);
   a.size_ = size;
   a.alignment_ = alignment;

@@ -24,7 +24,8 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   KITE_CHECK_OR_RETURN(s != nullptr, Error::kOutOfMemory, "cannot allocate the session object");
   if (arena != nullptr) {
     KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
-    KITE_ASSIGN_OR_RETURN(s->arena_, Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
+    KITE_ASSIGN_OR_RETURN(s->arena_,
+                          Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
   } else {
     KITE_ASSIGN_OR_RETURN(s->arena_, Arena::Allocate(plan.total_bytes, kSessionArenaAlignment,
                                                      "the session arena"));
@@ -52,7 +53,8 @@ Result<Session*> Session::CreateInPlace(const Model* model, const SessionOptions
   KITE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanSessionMemory(*model, options));
   KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
   Session* s = new (storage) Session();
-  KITE_ASSIGN_OR_RETURN(s->arena_, Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
+  KITE_ASSIGN_OR_RETURN(s->arena_,
+                        Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
   const Status bound = s->Bind(model, options, plan, s->TakePlannedBuffers(plan));
   if (!bound.ok()) {
     DestroyInPlace(s);

@@ -20,14 +20,14 @@ TEST(QuoteTest, PlainNamesAreOnlyQuoted) {
   EXPECT_EQ(std::string(Quoted(static_cast<const char*>(nullptr)).c_str()), "(null)");
 }
 
-TEST(QuoteTest, QuotesAndBackslashesAreEscaped) {
-  EXPECT_EQ(Q("a'b\\c"), "'a\\'b\\\\c'");
-}
+TEST(QuoteTest, QuotesAndBackslashesAreEscaped) { EXPECT_EQ(Q("a'b\\c"), "'a\\'b\\\\c'"); }
 
 TEST(QuoteTest, ControlBytesNeverReachTheTerminal) {
   // An ANSI escape sequence (clear screen), BEL, DEL, a C1 CSI (U+009B) and newlines.
   EXPECT_EQ(Q("\x1b[2J\x07x\x7f"), "'\\x1b[2J\\x07x\\x7f'");
-  EXPECT_EQ(Q("\xc2\x9b" "31m"), "'\\xc2\\x9b31m'");
+  EXPECT_EQ(Q("\xc2\x9b"
+              "31m"),
+            "'\\xc2\\x9b31m'");
   EXPECT_EQ(Q("a\nb\rc\td"), "'a\\nb\\rc\\td'");
 }
 
@@ -36,11 +36,12 @@ TEST(QuoteTest, EmbeddedNulIsShownNotTruncating) {
 }
 
 TEST(QuoteTest, Utf8PassesIllFormedBytesAreEscaped) {
-  EXPECT_EQ(Q("caf\xc3\xa9 \xe2\x96\x81x \xf0\x9f\x98\x80"), "'caf\xc3\xa9 \xe2\x96\x81x \xf0\x9f\x98\x80'");
+  EXPECT_EQ(Q("caf\xc3\xa9 \xe2\x96\x81x \xf0\x9f\x98\x80"),
+            "'caf\xc3\xa9 \xe2\x96\x81x \xf0\x9f\x98\x80'");
   EXPECT_EQ(Q("\xff\xfe"), "'\\xff\\xfe'");
-  EXPECT_EQ(Q("\xc0\xaf"), "'\\xc0\\xaf'");          // overlong '/'
+  EXPECT_EQ(Q("\xc0\xaf"), "'\\xc0\\xaf'");           // overlong '/'
   EXPECT_EQ(Q("\xed\xa0\x80"), "'\\xed\\xa0\\x80'");  // a surrogate
-  EXPECT_EQ(Q("\xe2\x96"), "'\\xe2\\x96'");          // truncated sequence
+  EXPECT_EQ(Q("\xe2\x96"), "'\\xe2\\x96'");           // truncated sequence
 }
 
 TEST(QuoteTest, LongInputIsBounded) {

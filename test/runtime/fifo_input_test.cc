@@ -62,8 +62,8 @@ TEST_F(FifoInputTest, EveryConverterInput) {
                     {models + "/stories260K.bin", "--tokenizer", fifo_, "-o", out}, fifo_);
   // Calibration text.
   ExpectFastFailure(KITE_CONVERT_BIN,
-                    {models + "/stories260K.bin", "--tokenizer", models + "/tok512.bin",
-                     "--quant", "q4", "--calib", fifo_, "-o", out},
+                    {models + "/stories260K.bin", "--tokenizer", models + "/tok512.bin", "--quant",
+                     "q4", "--calib", fifo_, "-o", out},
                     fifo_);
   // A file of a Hugging Face folder: the weights, then config.json.
   for (const char* victim : {"model.safetensors", "config.json"}) {
@@ -79,8 +79,8 @@ TEST_F(FifoInputTest, EveryConverterInput) {
       }
     }
     const std::string fifo_file = hf + "/" + victim;
-    std::vector<std::string> full = {"20", KITE_CONVERT_BIN, hf, "--tokenizer",
-                                     models + "/tok512.bin", "-o", out};
+    std::vector<std::string> full = {
+        "20", KITE_CONVERT_BIN, hf, "--tokenizer", models + "/tok512.bin", "-o", out};
     const ToolRun r = RunTool("timeout", full, dir_);
     SCOPED_TRACE(std::string(victim) + "\nstderr: " + r.err);
     EXPECT_NE(r.exit_code, 124) << "timed out: the converter blocked on the FIFO";

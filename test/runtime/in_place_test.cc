@@ -160,7 +160,8 @@ TEST(InPlace, Q4OpenGenerateCloseAllocatesNothingAndMatchesTheHeapPath) {
 // counts it, and opening in place allocates nothing.
 TEST(InPlace, Llama3RopeTableLivesInTheCallerStorage) {
   std::string plain_bytes;
-  ASSERT_TRUE(kite::test::ReadWholeFile(kite::test::TestModel("stories260K-q4.kite"), &plain_bytes));
+  ASSERT_TRUE(
+      kite::test::ReadWholeFile(kite::test::TestModel("stories260K-q4.kite"), &plain_bytes));
   const kite::test::KiteBytes plain(plain_bytes.begin(), plain_bytes.end());
   std::string json = kite::test::MetadataJson(plain);
   json = kite::test::SetJsonField(json, "config", "rope_scaling", "LLAMA3");

@@ -51,8 +51,8 @@ TEST_F(LoaderChecksTest, RoundTripOfTheGoodFileStillOpens) {
 }
 
 TEST_F(LoaderChecksTest, NonFiniteConfigFloats) {
-  for (const char* field : {"rope_theta", "norm_eps", "rope_scaling_factor",
-                            "rope_low_freq_factor", "rope_high_freq_factor"}) {
+  for (const char* field : {"rope_theta", "norm_eps", "rope_scaling_factor", "rope_low_freq_factor",
+                            "rope_high_freq_factor"}) {
     for (const char* value : {"nan", "inf", "-inf"}) {
       SCOPED_TRACE(std::string(field) + " = " + value);
       ExpectRefused(WithField(good_, "config", field, value), std::string("config.") + field);
@@ -60,8 +60,9 @@ TEST_F(LoaderChecksTest, NonFiniteConfigFloats) {
   }
   // With Llama 3 scaling on, a NaN factor used to slip through the range check.
   const std::string llama3 = SetJsonField(MetadataJson(good_), "config", "rope_scaling", "LLAMA3");
-  ExpectRefused(WithMetadataJson(good_, SetJsonField(llama3, "config", "rope_scaling_factor", "nan")),
-                "config.rope_scaling_factor");
+  ExpectRefused(
+      WithMetadataJson(good_, SetJsonField(llama3, "config", "rope_scaling_factor", "nan")),
+      "config.rope_scaling_factor");
 }
 
 TEST_F(LoaderChecksTest, NanTokenizerScore) {
@@ -103,29 +104,31 @@ TEST_F(LoaderChecksTest, DuplicateTensorName) {
 
 TEST_F(LoaderChecksTest, LayerCountDisagreesWithTensors) {
   // Fewer layers than the tensors describe: the extra layer's tensors are named.
-  ExpectRefused(EditMetadata(good_, [](schema::Model* m) { m->mutable_config()->mutate_n_layers(4); }),
-                "config.n_layers = 4 but tensor 'layers.4.");
+  ExpectRefused(
+      EditMetadata(good_, [](schema::Model* m) { m->mutable_config()->mutate_n_layers(4); }),
+      "config.n_layers = 4 but tensor 'layers.4.");
   // More layers than the tensors hold.
-  ExpectRefused(EditMetadata(good_, [](schema::Model* m) { m->mutable_config()->mutate_n_layers(6); }),
-                "config.n_layers = 6");
+  ExpectRefused(
+      EditMetadata(good_, [](schema::Model* m) { m->mutable_config()->mutate_n_layers(6); }),
+      "config.n_layers = 6");
 }
 
 TEST_F(LoaderChecksTest, OverlappingSegments) {
-  ExpectRefused(EditMetadata(good_,
-                             [](schema::Model* m) {
-                               auto* segments = m->mutable_segments();
-                               ASSERT_GE(segments->size(), 2u);
-                               segments->GetMutableObject(1)->mutate_offset(
-                                   segments->Get(0)->offset());
-                             }),
-                "segment 1");
-  ExpectRefused(EditMetadata(good_,
-                             [](schema::Model* m) {
-                               auto* segments = m->mutable_segments();
-                               segments->GetMutableObject(1)->mutate_offset(
-                                   segments->Get(0)->offset());
-                             }),
-                "overlaps segment 0");
+  ExpectRefused(
+      EditMetadata(good_,
+                   [](schema::Model* m) {
+                     auto* segments = m->mutable_segments();
+                     ASSERT_GE(segments->size(), 2u);
+                     segments->GetMutableObject(1)->mutate_offset(segments->Get(0)->offset());
+                   }),
+      "segment 1");
+  ExpectRefused(
+      EditMetadata(good_,
+                   [](schema::Model* m) {
+                     auto* segments = m->mutable_segments();
+                     segments->GetMutableObject(1)->mutate_offset(segments->Get(0)->offset());
+                   }),
+      "overlaps segment 0");
 }
 
 TEST_F(LoaderChecksTest, UntrustedNamesAreQuoted) {

@@ -14,8 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/loader/model.h"
 #include "sdk/base/status.h"
+#include "sdk/runtime/loader/model.h"
 #include "sdk/schema/kite_generated.h"
 #include "tools/common/flags.h"
 #include "tools/common/quote_name.h"
@@ -40,7 +40,8 @@ struct Options {
 std::string Str(const flatbuffers::String* s) {
   if (s == nullptr) return std::string();
   for (uint8_t b : *s) {
-    if (b < 0x20 || b >= 0x7f) return kite::tools::QuoteName(absl::string_view(s->c_str(), s->size()));
+    if (b < 0x20 || b >= 0x7f)
+      return kite::tools::QuoteName(absl::string_view(s->c_str(), s->size()));
   }
   return s->str();
 }
@@ -161,9 +162,9 @@ void PrintText(const fb::Model* m) {
     tensor_bytes += TensorBytes(t);
     const std::string group = t->group_size() ? absl::StrCat(t->group_size()) : "-";
     std::printf("  %-*s  %-10s  %-8s  %-13s  %5s  %3u  %12llu  %10llu  %9.6f\n", width,
-                Str(t->name()).c_str(), ShapeString(t->shape()).c_str(), fb::EnumNameDType(t->dtype()),
-                fb::EnumNameLayout(t->layout()), group.c_str(), t->data()->segment(),
-                static_cast<unsigned long long>(TensorFileOffset(m, t)),
+                Str(t->name()).c_str(), ShapeString(t->shape()).c_str(),
+                fb::EnumNameDType(t->dtype()), fb::EnumNameLayout(t->layout()), group.c_str(),
+                t->data()->segment(), static_cast<unsigned long long>(TensorFileOffset(m, t)),
                 static_cast<unsigned long long>(TensorBytes(t)), t->quant_rel_rms_error());
   }
   std::printf("  parameters %llu, tensor bytes %llu (%.3f bits/weight)\n",

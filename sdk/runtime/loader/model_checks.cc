@@ -85,9 +85,10 @@ Status CheckTensorTable(const schema::Model& root, const ModelConfig& config) {
     const flatbuffers::String* a = tensors->Get(i)->name();
     for (uint32_t j = 0; j < i; ++j) {
       const flatbuffers::String* b = tensors->Get(j)->name();
-      KITE_CHECK_OR_RETURN(a->size() != b->size() || std::memcmp(a->data(), b->data(), a->size()) != 0,
-                           Error::kInvalidFormat, "tensor name %s appears twice (tensors %u and %u)",
-                           Quoted(a->data(), a->size()).c_str(), j, i);
+      KITE_CHECK_OR_RETURN(
+          a->size() != b->size() || std::memcmp(a->data(), b->data(), a->size()) != 0,
+          Error::kInvalidFormat, "tensor name %s appears twice (tensors %u and %u)",
+          Quoted(a->data(), a->size()).c_str(), j, i);
     }
   }
   return Status::Ok();

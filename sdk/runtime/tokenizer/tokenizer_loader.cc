@@ -16,9 +16,9 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   KITE_CHECK_OR_RETURN(t->type() == schema::TokenizerType::SCORE_BPE || byte_level,
                        Error::kUnsupported, "tokenizer type %u is not supported by this build",
                        static_cast<unsigned>(t->type()));
-  KITE_CHECK_OR_RETURN(t->pieces() && t->piece_offsets() && t->scores() && t->types() &&
-                           t->sorted_ids(),
-                       Error::kInvalidFormat, "tokenizer: a required table is missing");
+  KITE_CHECK_OR_RETURN(
+      t->pieces() && t->piece_offsets() && t->scores() && t->types() && t->sorted_ids(),
+      Error::kInvalidFormat, "tokenizer: a required table is missing");
   const auto* offsets = t->piece_offsets();
   const uint32_t blob = t->pieces()->size();
   KITE_CHECK_OR_RETURN(offsets->size() == vocab + 1 && t->scores()->size() == vocab &&
@@ -56,7 +56,8 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
     const uint32_t a = t->sorted_ids()->Get(i - 1), b = t->sorted_ids()->Get(i);
     const uint32_t la = offsets->Get(a + 1) - offsets->Get(a) - 1;
     const uint32_t lb = offsets->Get(b + 1) - offsets->Get(b) - 1;
-    const int c = std::memcmp(pieces + offsets->Get(a), pieces + offsets->Get(b), la < lb ? la : lb);
+    const int c =
+        std::memcmp(pieces + offsets->Get(a), pieces + offsets->Get(b), la < lb ? la : lb);
     // Strictly ascending by (piece, id): equal pieces keep id order. With vocab entries that
     // are all token ids, this also makes sorted_ids a permutation (no id twice, none missing).
     KITE_CHECK_OR_RETURN(c < 0 || (c == 0 && (la < lb || (la == lb && a < b))),
@@ -92,34 +93,31 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
     for (uint32_t i = 0; i < n_merges; ++i) {
       const schema::BpeMerge& m = merges[i];
       KITE_CHECK_OR_RETURN(m.left() < vocab && m.right() < vocab && m.result() < vocab,
-                           Error::kInvalidFormat, "tokenizer: merge %u names a token id >= %u",
-                           i, vocab);
-      KITE_CHECK_OR_RETURN(i == 0 || merges[i - 1].left() < m.left() ||
-                               (merges[i - 1].left() == m.left() &&
-                                merges[i - 1].right() < m.right()),
-                           Error::kInvalidFormat,
-                           "tokenizer: merges are not sorted by (left, right) at %u", i);
+                           Error::kInvalidFormat, "tokenizer: merge %u names a token id >= %u", i,
+                           vocab);
+      KITE_CHECK_OR_RETURN(
+          i == 0 || merges[i - 1].left() < m.left() ||
+              (merges[i - 1].left() == m.left() && merges[i - 1].right() < m.right()),
+          Error::kInvalidFormat, "tokenizer: merges are not sorted by (left, right) at %u", i);
       // The result must spell the two pieces joined; the encoder relies on a merged token
       // covering one byte of text per position it absorbed.
       const uint32_t ll = piece_len(m.left()), lr = piece_len(m.right());
-      KITE_CHECK_OR_RETURN(
-          piece_len(m.result()) == ll + lr &&
-              std::memcmp(pieces + offsets->Get(m.result()), pieces + offsets->Get(m.left()),
-                          ll) == 0 &&
-              std::memcmp(pieces + offsets->Get(m.result()) + ll,
-                          pieces + offsets->Get(m.right()), lr) == 0,
-          Error::kInvalidFormat,
-          "tokenizer: merge %u: token %u is not tokens %u and %u joined", i, m.result(),
-          m.left(), m.right());
+      KITE_CHECK_OR_RETURN(piece_len(m.result()) == ll + lr &&
+                               std::memcmp(pieces + offsets->Get(m.result()),
+                                           pieces + offsets->Get(m.left()), ll) == 0 &&
+                               std::memcmp(pieces + offsets->Get(m.result()) + ll,
+                                           pieces + offsets->Get(m.right()), lr) == 0,
+                           Error::kInvalidFormat,
+                           "tokenizer: merge %u: token %u is not tokens %u and %u joined", i,
+                           m.result(), m.left(), m.right());
     }
     for (uint32_t b = 0; b < 256; ++b) {
       const int32_t id = byte_ids[b];
-      KITE_CHECK_OR_RETURN(id < 0 || (piece_len(static_cast<uint32_t>(id)) == 1 &&
-                                      pieces[offsets->Get(static_cast<uint32_t>(id))] ==
-                                          static_cast<uint8_t>(b)),
-                           Error::kInvalidFormat,
-                           "tokenizer: byte_ids[%u] = %d is not the one-byte piece of that byte",
-                           b, id);
+      KITE_CHECK_OR_RETURN(
+          id < 0 || (piece_len(static_cast<uint32_t>(id)) == 1 &&
+                     pieces[offsets->Get(static_cast<uint32_t>(id))] == static_cast<uint8_t>(b)),
+          Error::kInvalidFormat,
+          "tokenizer: byte_ids[%u] = %d is not the one-byte piece of that byte", b, id);
     }
   }
   const int32_t ids[3] = {t->bos_id(), t->eos_id(), t->unk_id()};

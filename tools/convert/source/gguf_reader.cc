@@ -92,7 +92,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   absl::StatusOr<uint32_t> type = c->Read<uint32_t>(what);
   if (!type.ok()) return type.status();
   if (!KnownType(*type)) {
-    return absl::DataLossError(absl::StrFormat("key %s: unknown value type %d", tools::QuoteName(key), *type));
+    return absl::DataLossError(
+        absl::StrFormat("key %s: unknown value type %d", tools::QuoteName(key), *type));
   }
   v->type = static_cast<GgufType>(*type);
   const uint64_t scalar = ScalarSize(v->type);
@@ -110,8 +111,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
         break;
       case GgufType::kBool:
         if (raw[0] > 1) {
-          return absl::DataLossError(
-              absl::StrFormat("key %s: bool value %d is neither 0 nor 1", tools::QuoteName(key), raw[0]));
+          return absl::DataLossError(absl::StrFormat("key %s: bool value %d is neither 0 nor 1",
+                                                     tools::QuoteName(key), raw[0]));
         }
         v->u = raw[0];
         break;
@@ -172,8 +173,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   if (!count.ok()) return count.status();
   if (!KnownType(*elem) || static_cast<GgufType>(*elem) == GgufType::kArray) {
     return absl::DataLossError(absl::StrFormat(
-        "key %s: array element type %d is not supported (unknown, or a nested array)", tools::QuoteName(key),
-        *elem));
+        "key %s: array element type %d is not supported (unknown, or a nested array)",
+        tools::QuoteName(key), *elem));
   }
   v->elem_type = static_cast<GgufType>(*elem);
   v->count = *count;
@@ -181,9 +182,9 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   // Every element takes at least elem_size bytes (8 for a string's length).
   const uint64_t min_size = elem_size > 0 ? elem_size : 8;
   if (*count > c->remaining() / min_size) {
-    return absl::DataLossError(absl::StrFormat(
-        "key %s: array of %d elements cannot fit in the %d bytes left in the file", tools::QuoteName(key), *count,
-        c->remaining()));
+    return absl::DataLossError(
+        absl::StrFormat("key %s: array of %d elements cannot fit in the %d bytes left in the file",
+                        tools::QuoteName(key), *count, c->remaining()));
   }
   if (elem_size > 0) {
     v->elems = c->here();
@@ -191,8 +192,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
     if (v->elem_type == GgufType::kBool) {
       for (uint64_t k = 0; k < *count; ++k) {
         if (v->elems[k] > 1) {
-          return absl::DataLossError(
-              absl::StrFormat("key %s: bool element %d is neither 0 nor 1", tools::QuoteName(key), k));
+          return absl::DataLossError(absl::StrFormat("key %s: bool element %d is neither 0 nor 1",
+                                                     tools::QuoteName(key), k));
         }
       }
     }
@@ -208,8 +209,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
 }
 
 absl::Status WrongType(absl::string_view key, const GgufValue& v, absl::string_view wanted) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("GGUF key ", tools::QuoteName(key), " is ", GgufTypeName(v.type), ", expected ", wanted));
+  return absl::InvalidArgumentError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is ",
+                                                 GgufTypeName(v.type), ", expected ", wanted));
 }
 
 bool IsUnsigned(GgufType t) {
@@ -374,14 +375,16 @@ const GgufTensor* GgufFile::FindTensor(absl::string_view name) const {
 
 absl::StatusOr<std::string> GgufFile::GetString(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kString) return WrongType(key, *v, "string");
   return std::string(v->s);
 }
 
 absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsUnsigned(v->type)) return v->u;
   if (IsSigned(v->type) && v->i >= 0) return static_cast<uint64_t>(v->i);
   return WrongType(key, *v, "a non-negative integer");
@@ -389,7 +392,8 @@ absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
 
 absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsSigned(v->type)) return v->i;
   if (IsUnsigned(v->type) && v->u <= static_cast<uint64_t>(INT64_MAX)) {
     return static_cast<int64_t>(v->u);
@@ -399,7 +403,8 @@ absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
 
 absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type == GgufType::kF32 || v->type == GgufType::kF64) return v->f;
   if (IsUnsigned(v->type)) return static_cast<double>(v->u);
   if (IsSigned(v->type)) return static_cast<double>(v->i);
@@ -408,14 +413,16 @@ absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
 
 absl::StatusOr<bool> GgufFile::GetBool(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kBool) return WrongType(key, *v, "bool");
   return v->u != 0;
 }
 
 absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || v->elem_type != GgufType::kString) {
     return WrongType(key, *v, "an array of strings");
   }
@@ -424,7 +431,8 @@ absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_v
 
 absl::StatusOr<std::vector<double>> GgufFile::GetNumberArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || ScalarSize(v->elem_type) == 0) {
     return WrongType(key, *v, "an array of numbers");
   }
@@ -510,7 +518,8 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     if (!name.ok()) return name.status();
     t.name = std::string(*name);
     if (!names.insert(t.name).second) {
-      return absl::DataLossError(absl::StrCat("tensor ", tools::QuoteName(t.name), " appears twice"));
+      return absl::DataLossError(
+          absl::StrCat("tensor ", tools::QuoteName(t.name), " appears twice"));
     }
     const std::string what = absl::StrCat("tensor ", tools::QuoteName(t.name));
     absl::StatusOr<uint32_t> n_dims = c.Read<uint32_t>(what);
@@ -581,7 +590,9 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
   for (size_t k = 1; k < order.size(); ++k) {
     const GgufTensor& prev = file.tensors_[order[k - 1].second];
     if (prev.offset + prev.size > order[k].first) {
-      return absl::DataLossError(absl::StrCat("tensors ", tools::QuoteName(prev.name), " and ", tools::QuoteName(file.tensors_[order[k].second].name), " overlap in the data section"));
+      return absl::DataLossError(absl::StrCat("tensors ", tools::QuoteName(prev.name), " and ",
+                                              tools::QuoteName(file.tensors_[order[k].second].name),
+                                              " overlap in the data section"));
     }
   }
   return file;

@@ -140,8 +140,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     absl::StatusOr<SafetensorsEntry> e = ParseEntry(name, value, file);
     if (!e.ok()) return e.status();
     if (e->end > data_bytes) {
-      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(name), " ends at data byte ", e->end,
-                                        " but the data section has only ", data_bytes,
+      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(name), " ends at data byte ",
+                                        e->end, " but the data section has only ", data_bytes,
                                         " bytes (truncated file?)"));
     }
     header.tensors.push_back(*std::move(e));
@@ -154,7 +154,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
   });
   for (size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i]->name == sorted[i - 1]->name) {
-      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(sorted[i]->name), " appears twice"));
+      return Corrupt(file,
+                     absl::StrCat("tensor ", tools::QuoteName(sorted[i]->name), " appears twice"));
     }
   }
   std::sort(sorted.begin(), sorted.end(), [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
@@ -165,9 +166,9 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     const SafetensorsEntry& cur = *sorted[i];
     // Empty tensors occupy no bytes, so they cannot overlap anything.
     if (cur.begin < prev.end && cur.begin != cur.end) {
-      return Corrupt(file, absl::StrCat("tensors ", tools::QuoteName(prev.name), " [", prev.begin, ", ", prev.end,
-                                        ") and ", tools::QuoteName(cur.name), " [", cur.begin, ", ", cur.end,
-                                        ") overlap"));
+      return Corrupt(file, absl::StrCat("tensors ", tools::QuoteName(prev.name), " [", prev.begin,
+                                        ", ", prev.end, ") and ", tools::QuoteName(cur.name), " [",
+                                        cur.begin, ", ", cur.end, ") overlap"));
     }
   }
   return header;
@@ -265,8 +266,9 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ReadF32(const SafetensorsEnt
     const ssize_t r = pread(fd_, raw.data() + done, bytes - done,
                             static_cast<off_t>(header_.data_start + entry.begin + done));
     if (r <= 0) {
-      return absl::DataLossError(absl::StrCat(path_, ": tensor ", tools::QuoteName(entry.name), ": read ", done,
-                                              " of ", bytes, " bytes (truncated file?)"));
+      return absl::DataLossError(absl::StrCat(path_, ": tensor ", tools::QuoteName(entry.name),
+                                              ": read ", done, " of ", bytes,
+                                              " bytes (truncated file?)"));
     }
     done += static_cast<uint64_t>(r);
   }
