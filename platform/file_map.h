@@ -20,8 +20,10 @@ class FileMap {
   FileMap& operator=(const FileMap&) = delete;
   ~FileMap();
 
-  /// Maps the whole regular file at `path` read-only. Fails with kIo naming the path when it
-  /// is missing, unreadable, a directory, or empty.
+  /// Maps the whole regular file at `path` read-only. Never blocks on a FIFO or device (the
+  /// file is opened with OpenRegularFile, platform/input_file.h). Fails with kIo naming the
+  /// path when it is missing, unreadable or not a regular file (saying what it is: a
+  /// directory, a FIFO, a character device...), kInvalidFormat when it is empty.
   static Result<FileMap> OpenPath(const char* path);
 
   /// Maps the file open as `fd` (read-only; the descriptor is not closed and may be closed

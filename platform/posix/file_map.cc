@@ -1,5 +1,8 @@
 #include "platform/file_map.h"
 
+#include "platform/input_file.h"
+#include "sdk/base/quote.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,8 +20,9 @@ Result<FileMap> MapDescriptor(int fd, const char* what, FileMap (*wrap)(const vo
   if (fstat(fd, &st) != 0) {
     return Status::Make(Error::kIo, "cannot stat %s: %s", what, strerror(errno));
   }
-  if (S_ISDIR(st.st_mode)) return Status::Make(Error::kIo, "%s is a directory, not a model file", what);
-  if (!S_ISREG(st.st_mode)) return Status::Make(Error::kIo, "%s is not a regular file", what);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::Make(Error::kIo, "%s is %s, not a regular file", what, FileKindName(st.st_mode));
+  }
   if (st.st_size == 0) return Status::Make(Error::kInvalidFormat, "%s is empty (0 bytes)", what);
   void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED) {
@@ -74,11 +78,10 @@ FileMap FileMap::Borrow(const void* data, size_t size) {
 
 Result<FileMap> FileMap::OpenPath(const char* path) {
   if (path == nullptr || path[0] == '\0') return Status::Make(Error::kInvalidArgument, "model path is empty");
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Make(Error::kIo, "cannot open '%s': %s", path, strerror(errno));
-  char what[Status::kMaxMessage / 2];
-  snprintf(what, sizeof(what), "'%s'", path);
-  Result<FileMap> r = MapDescriptor(fd, what, [](const void* p, size_t n) {
+  uint64_t size = 0;
+  KITE_ASSIGN_OR_RETURN(const int fd, OpenRegularFile(path, &size));
+  (void)size;
+  Result<FileMap> r = MapDescriptor(fd, Quoted(path).c_str(), [](const void* p, size_t n) {
     FileMap m = Borrow(p, n);
     m.mapped_ = true;
     m.mapped_size_ = n;
@@ -100,32 +103,21 @@ Result<FileMap> FileMap::OpenFd(int fd) {
 
 Result<FileMap> FileMap::ReadPathToHugePages(const char* path) {
   if (path == nullptr || path[0] == '\0') return Status::Make(Error::kInvalidArgument, "model path is empty");
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Make(Error::kIo, "cannot open '%s': %s", path, strerror(errno));
-  struct stat st;
-  Status bad;
-  if (fstat(fd, &st) != 0) {
-    bad = Status::Make(Error::kIo, "cannot stat '%s': %s", path, strerror(errno));
-  } else if (S_ISDIR(st.st_mode)) {
-    bad = Status::Make(Error::kIo, "'%s' is a directory, not a model file", path);
-  } else if (!S_ISREG(st.st_mode)) {
-    bad = Status::Make(Error::kIo, "'%s' is not a regular file", path);
-  } else if (st.st_size == 0) {
-    bad = Status::Make(Error::kInvalidFormat, "'%s' is empty (0 bytes)", path);
-  }
-  if (!bad.ok()) {
+  uint64_t file_size = 0;
+  KITE_ASSIGN_OR_RETURN(const int fd, OpenRegularFile(path, &file_size));
+  if (file_size == 0) {
     close(fd);
-    return bad;
+    return Status::Make(Error::kInvalidFormat, "%s is empty (0 bytes)", Quoted(path).c_str());
   }
   constexpr size_t kHuge = size_t{2} << 20;
-  const size_t size = static_cast<size_t>(st.st_size);
+  const size_t size = static_cast<size_t>(file_size);
   const size_t rounded = (size + kHuge - 1) / kHuge * kHuge;
   // Over-allocate by one huge page so the buffer can start on a 2 MiB boundary.
   void* raw = mmap(nullptr, rounded + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) {
     close(fd);
-    return Status::Make(Error::kOutOfMemory, "cannot allocate %zu bytes to load '%s': %s", rounded,
-                        path, strerror(errno));
+    return Status::Make(Error::kOutOfMemory, "cannot allocate %zu bytes to load %s: %s", rounded,
+                        Quoted(path).c_str(), strerror(errno));
   }
   uint8_t* base = static_cast<uint8_t*>(raw);
   const size_t lead = (kHuge - reinterpret_cast<uintptr_t>(base) % kHuge) % kHuge;
@@ -142,7 +134,8 @@ Result<FileMap> FileMap::ReadPathToHugePages(const char* path) {
       const int err = got < 0 ? errno : EIO;
       close(fd);
       munmap(base, rounded);
-      return Status::Make(Error::kIo, "cannot read '%s' at byte %zu: %s", path, done, strerror(err));
+      return Status::Make(Error::kIo, "cannot read %s at byte %zu: %s", Quoted(path).c_str(), done,
+                          strerror(err));
     }
     done += static_cast<size_t>(got);
   }

@@ -6,6 +6,7 @@
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
+#include "sdk/base/arena.h"
 #include "sdk/runtime/c_api_mirror.h"
 #include "sdk/runtime/chat.h"
 #include "sdk/runtime/loader/model.h"
@@ -43,6 +44,21 @@ constexpr size_t HandleBytes() {
 }
 static_assert(kite::Model::kStorageAlignment == 16 && kite::Session::kStorageAlignment == 16,
               "HandleBytes keeps the C++ object 16-byte aligned");
+
+// Caller storage of an in-place object, split by one arena: the C handle's bytes first
+// (*handle_bytes), the rest for the C++ object (*rest, *rest_size). `what` names the
+// storage in errors (null, misaligned, too small for the handle).
+template <typename Handle>
+kite::Status SplitStorage(void* storage, size_t storage_size, const char* what,
+                          void** handle_bytes, void** rest, size_t* rest_size) {
+  KITE_ASSIGN_OR_RETURN(kite::Arena arena, kite::Arena::Borrow(storage, storage_size, 16, what));
+  *handle_bytes = arena.Take(HandleBytes<Handle>(), 16);
+  KITE_CHECK_OR_RETURN(*handle_bytes != nullptr, kite::Error::kOutOfMemory,
+                       "%s is %zu bytes, too small for the handle alone", what, storage_size);
+  *rest = arena.data() + arena.used();
+  *rest_size = arena.size() - arena.used();
+  return kite::Status::Ok();
+}
 
 void CopyMessage(char* dst, const char* src) {
   std::snprintf(dst, kite::Status::kMaxMessage, "%s", src);
@@ -193,22 +209,17 @@ kite_status kite_model_open_memory_in(const void* data, size_t size, const kite_
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model output pointer is null");
   *model = nullptr;
   if (data == nullptr) return Fail(kite::Error::kInvalidArgument, "model data pointer is null");
-  if (storage == nullptr) return Fail(kite::Error::kInvalidArgument, "model storage is null");
-  if (reinterpret_cast<uintptr_t>(storage) % 16 != 0) {
-    return Fail(kite::Error::kInvalidArgument, "model storage must be 16-byte aligned");
-  }
-  constexpr size_t head = HandleBytes<kite_model>();
-  if (storage_size < head) {
-    return Fail(kite::Status::Make(kite::Error::kOutOfMemory,
-                                   "model storage is %zu bytes, too small for the handle alone "
-                                   "(see kite_model_storage_required)",
-                                   storage_size));
-  }
-  kite::ModelOptions model_options;
-  kite::Status s = ModelOptionsFrom(options, &model_options);
+  void* handle_bytes = nullptr;
+  void* rest = nullptr;
+  size_t rest_size = 0;
+  kite::Status s = SplitStorage<kite_model>(storage, storage_size, "model storage", &handle_bytes,
+                                            &rest, &rest_size);
   if (!s.ok()) return Fail(s);
-  auto opened = kite::Model::OpenInPlace(kite::FileMap::Borrow(data, size), model_options,
-                                         static_cast<uint8_t*>(storage) + head, storage_size - head);
+  kite::ModelOptions model_options;
+  s = ModelOptionsFrom(options, &model_options);
+  if (!s.ok()) return Fail(s);
+  auto opened = kite::Model::OpenInPlace(kite::FileMap::Borrow(data, size), model_options, rest,
+                                         rest_size);
   if (!opened.ok()) {
     if (opened.status().code() != kite::Error::kOutOfMemory) return Fail(opened.status());
     size_t needed = 0;
@@ -217,7 +228,7 @@ kite_status kite_model_open_memory_in(const void* data, size_t size, const kite_
                                    "model storage is %zu bytes but this model needs %zu",
                                    storage_size, needed));
   }
-  kite_model* handle = new (storage) kite_model();
+  kite_model* handle = new (handle_bytes) kite_model();
   handle->model = opened.value();
   handle->in_place = true;
   *model = handle;
@@ -385,24 +396,24 @@ kite_status kite_session_create_in(const kite_model* model, const kite_session_o
   if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session output pointer is null");
   *session = nullptr;
   if (model == nullptr) return Fail(kite::Error::kInvalidArgument, "model is null");
-  if (storage == nullptr) return Fail(kite::Error::kInvalidArgument, "session storage is null");
-  if (reinterpret_cast<uintptr_t>(storage) % 16 != 0) {
-    return Fail(kite::Error::kInvalidArgument, "session storage must be 16-byte aligned");
-  }
-  if (storage_size < kite_session_storage_required()) {
+  if (storage != nullptr && storage_size < kite_session_storage_required()) {
     return Fail(kite::Status::Make(kite::Error::kOutOfMemory,
                                    "session storage is %zu bytes but a session needs %zu",
                                    storage_size, kite_session_storage_required()));
   }
-  kite::SessionOptions o;
-  kite::Status s = SessionOptionsFrom(options, &o);
+  void* handle_bytes = nullptr;
+  void* rest = nullptr;
+  size_t rest_size = 0;
+  kite::Status s = SplitStorage<kite_session>(storage, storage_size, "session storage",
+                                              &handle_bytes, &rest, &rest_size);
   if (!s.ok()) return Fail(s);
-  constexpr size_t head = HandleBytes<kite_session>();
-  auto created = kite::Session::CreateInPlace(model->model, o, arena, arena_size,
-                                              static_cast<uint8_t*>(storage) + head,
-                                              storage_size - head);
+  kite::SessionOptions o;
+  s = SessionOptionsFrom(options, &o);
+  if (!s.ok()) return Fail(s);
+  auto created =
+      kite::Session::CreateInPlace(model->model, o, arena, arena_size, rest, rest_size);
   if (!created.ok()) return Fail(created.status());
-  kite_session* handle = new (storage) kite_session();
+  kite_session* handle = new (handle_bytes) kite_session();
   handle->session = created.value();
   handle->in_place = true;
   handle->last_error[0] = '\0';

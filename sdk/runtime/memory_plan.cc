@@ -1,16 +1,15 @@
 #include "sdk/runtime/memory_plan.h"
 
+#include "sdk/base/arena.h"
 #include "sdk/runtime/sampler.h"
 
 namespace kite {
 namespace {
 
-constexpr size_t kAlign = 64;
-
-// Appends `bytes` to the plan (64-byte aligned) and returns the offset.
+// Appends `bytes` to the plan (padded to whole aligned blocks) and returns the offset.
 size_t Take(size_t* cursor, uint64_t bytes) {
   const size_t offset = *cursor;
-  *cursor += static_cast<size_t>((bytes + kAlign - 1) / kAlign * kAlign);
+  *cursor += AlignUp(static_cast<size_t>(bytes), kSessionArenaAlignment);
   return offset;
 }
 

@@ -23,6 +23,8 @@ struct SessionOptions {
 };
 
 inline constexpr uint32_t kMaxThreads = 256;
+/// Alignment of the session arena and of every buffer in it, in bytes.
+inline constexpr size_t kSessionArenaAlignment = 64;
 inline constexpr uint32_t kMaxPrefillChunk = 1024;
 
 /// Byte offsets of every buffer in the session arena (all 64-byte aligned) and the total.

@@ -10,8 +10,9 @@ Status Session::CheckArena(const MemoryPlan& plan, const void* arena, size_t are
   KITE_CHECK_OR_RETURN(arena_size >= plan.total_bytes, Error::kOutOfMemory,
                        "arena is %zu bytes but this session needs %zu", arena_size,
                        plan.total_bytes);
-  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(arena) % 64 == 0, Error::kInvalidArgument,
-                       "arena must be 64-byte aligned");
+  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(arena) % kSessionArenaAlignment == 0,
+                       Error::kInvalidArgument, "arena must be %zu-byte aligned",
+                       kSessionArenaAlignment);
   return Status::Ok();
 }
 
@@ -23,15 +24,13 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
   KITE_CHECK_OR_RETURN(s != nullptr, Error::kOutOfMemory, "cannot allocate the session object");
   if (arena != nullptr) {
     KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
-    s->arena_ = static_cast<uint8_t*>(arena);
+    KITE_ASSIGN_OR_RETURN(s->arena_,
+                          Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
   } else {
-    s->arena_ = static_cast<uint8_t*>(
-        ::operator new(plan.total_bytes, std::align_val_t(64), std::nothrow));
-    KITE_CHECK_OR_RETURN(s->arena_ != nullptr, Error::kOutOfMemory,
-                         "cannot allocate the %zu-byte session arena", plan.total_bytes);
-    s->owns_arena_ = true;
+    KITE_ASSIGN_OR_RETURN(s->arena_, Arena::Allocate(plan.total_bytes, kSessionArenaAlignment,
+                                                     "the session arena"));
   }
-  KITE_RETURN_IF_ERROR(s->Bind(model, options, plan, s->arena_));
+  KITE_RETURN_IF_ERROR(s->Bind(model, options, plan, s->TakePlannedBuffers(plan)));
   return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
 }
 
@@ -54,8 +53,9 @@ Result<Session*> Session::CreateInPlace(const Model* model, const SessionOptions
   KITE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanSessionMemory(*model, options));
   KITE_RETURN_IF_ERROR(CheckArena(plan, arena, arena_size));
   Session* s = new (storage) Session();
-  s->arena_ = static_cast<uint8_t*>(arena);
-  const Status bound = s->Bind(model, options, plan, s->arena_);
+  KITE_ASSIGN_OR_RETURN(s->arena_,
+                        Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
+  const Status bound = s->Bind(model, options, plan, s->TakePlannedBuffers(plan));
   if (!bound.ok()) {
     DestroyInPlace(s);
     return bound;
@@ -98,8 +98,11 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   return Status::Ok();
 }
 
-Session::~Session() {
-  if (owns_arena_) ::operator delete(arena_, std::align_val_t(64));
+Session::~Session() = default;
+
+uint8_t* Session::TakePlannedBuffers(const MemoryPlan& plan) {
+  // CheckArena (caller memory) or Arena::Allocate (heap) made room for the whole plan.
+  return static_cast<uint8_t*>(arena_.Take(plan.total_bytes, kSessionArenaAlignment));
 }
 
 void Session::Reset() {

@@ -9,6 +9,7 @@
 
 #include "platform/thread_pool.h"
 #include "sdk/kernels/dispatch.h"
+#include "sdk/base/arena.h"
 #include "sdk/runtime/memory_plan.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/sampler.h"
@@ -123,8 +124,10 @@ class Session {
   const Model* model_ = nullptr;
   SessionOptions options_;
   MemoryPlan plan_;
-  uint8_t* arena_ = nullptr;
-  bool owns_arena_ = false;
+  // Every planned buffer: caller memory (borrowed) or one heap block the session owns.
+  Arena arena_;
+  // The arena's bytes for `plan` (the arena was sized or checked for it).
+  uint8_t* TakePlannedBuffers(const MemoryPlan& plan);
   ForwardBuffers buffers_{};
   ThreadPool pool_;
   Transformer transformer_;

@@ -17,6 +17,7 @@
 #include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
 #include "test/common/json_lite.h"
+#include "test/common/kite_file_edit.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -45,19 +46,8 @@ kite_status OpenBytes(const Bytes& bytes, bool verify, std::string* message) {
   return s;
 }
 
-// Applies `edit` to the metadata of a copy of `good`, then re-seals the metadata checksum
-// so that the loader's structural checks (not the CRC) must catch the damage.
-Bytes EditMetadata(const Bytes& good, const std::function<void(kite::schema::Model*)>& edit) {
-  Bytes b = good;
-  edit(kite::schema::GetMutableSizePrefixedModel(b.data()));
-  uint32_t fb_size = 0;
-  std::memcpy(&fb_size, b.data(), 4);
-  const size_t total = fb_size + 4u;
-  const size_t record = (total + 7) / 8 * 8;
-  const uint32_t crc = kite::Crc32c(b.data(), total);
-  std::memcpy(b.data() + record + 4, &crc, 4);
-  return b;
-}
+// Metadata edits re-seal the checksum (test/common/kite_file_edit.h).
+using kite::test::EditMetadata;
 
 kite::schema::Tensor* FindTensor(kite::schema::Model* m, const char* name) {
   auto* tensors = m->mutable_tensors();
@@ -302,7 +292,7 @@ TEST_F(BadModelFile, HostileConfig) {
       KITE_ERR_INVALID_MODEL, "n_kv_heads");
   EXPECT_OPEN_FAILS(
       EditMetadata(good_, [](kite::schema::Model* m) { m->mutable_config()->mutate_n_layers(6); }),
-      KITE_ERR_INVALID_MODEL, "layers.5");
+      KITE_ERR_INVALID_MODEL, "config.n_layers = 6");
   EXPECT_OPEN_FAILS(
       EditMetadata(good_, [](kite::schema::Model* m) { m->mutable_config()->mutate_vocab_size(600); }),
       KITE_ERR_INVALID_MODEL, "tok_embeddings");

@@ -12,6 +12,7 @@
 #include "kite/kite.h"
 #include "test/common/json_lite.h"
 #include "test/common/alloc_counter.h"
+#include "test/common/kite_file_edit.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -28,10 +29,8 @@ struct AlignedFile {
   size_t size = 0;
 };
 
-AlignedFile Load(const std::string& path) {
+AlignedFile FromBytes(const std::string& bytes) {
   AlignedFile f;
-  std::string bytes;
-  EXPECT_TRUE(kite::test::ReadWholeFile(path, &bytes)) << path;
   f.buffer.resize(bytes.size() + 64);
   uint8_t* p = f.buffer.data();
   p += (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64;
@@ -39,6 +38,12 @@ AlignedFile Load(const std::string& path) {
   f.data = p;
   f.size = bytes.size();
   return f;
+}
+
+AlignedFile Load(const std::string& path) {
+  std::string bytes;
+  EXPECT_TRUE(kite::test::ReadWholeFile(path, &bytes)) << path;
+  return FromBytes(bytes);
 }
 
 // Caller storage with room to spare, handed out at a chosen alignment.
@@ -147,6 +152,45 @@ TEST(InPlace, Q4OpenGenerateCloseAllocatesNothingAndMatchesTheHeapPath) {
     EXPECT_EQ(allocations, 0) << isa;
     ASSERT_EQ(in_place.ids.size(), 64u) << isa;
     EXPECT_EQ(in_place.ids, GenerateOnHeap(file, isa, 64)) << isa;
+  }
+}
+
+// Issue 12 item 10: a Llama 3 RoPE-scaling model (stories260K-q4 with llama3 scaling set
+// in its config) keeps its frequency table in the caller storage too: the storage size
+// counts it, and opening in place allocates nothing.
+TEST(InPlace, Llama3RopeTableLivesInTheCallerStorage) {
+  std::string plain_bytes;
+  ASSERT_TRUE(
+      kite::test::ReadWholeFile(kite::test::TestModel("stories260K-q4.kite"), &plain_bytes));
+  const kite::test::KiteBytes plain(plain_bytes.begin(), plain_bytes.end());
+  std::string json = kite::test::MetadataJson(plain);
+  json = kite::test::SetJsonField(json, "config", "rope_scaling", "LLAMA3");
+  json = kite::test::SetJsonField(json, "config", "rope_scaling_factor", "8.0");
+  json = kite::test::SetJsonField(json, "config", "rope_original_max_seq_len", "64");
+  const kite::test::KiteBytes llama3 = kite::test::WithMetadataJson(plain, json);
+  const AlignedFile file = FromBytes(std::string(llama3.begin(), llama3.end()));
+  const AlignedFile plain_file = FromBytes(plain_bytes);
+
+  size_t need = 0, plain_need = 0;
+  ASSERT_EQ(kite_model_storage_required(file.data, file.size, &need), KITE_OK) << kite_last_error();
+  ASSERT_EQ(kite_model_storage_required(plain_file.data, plain_file.size, &plain_need), KITE_OK);
+  const size_t table_bytes = 8 / 2 * sizeof(float);  // head_dim 8: 4 inverse frequencies
+  EXPECT_GE(need, plain_need + table_bytes);
+
+  Storage storage;
+  uint8_t* ms = storage.Aligned(need, 16);
+  kite_model* model = nullptr;
+  EXPECT_EQ(kite_model_open_memory_in(file.data, file.size, nullptr, ms, need - 1, &model),
+            KITE_ERR_OUT_OF_MEMORY);
+  EXPECT_NE(std::strstr(kite_last_error(), std::to_string(need).c_str()), nullptr)
+      << kite_last_error();
+
+  for (const char* isa : {"scalar", "best"}) {
+    long allocations = -1;
+    const Collected in_place = GenerateInPlace(file, isa, 32, &allocations);
+    EXPECT_EQ(allocations, 0) << isa;
+    ASSERT_EQ(in_place.ids.size(), 32u) << isa;
+    EXPECT_EQ(in_place.ids, GenerateOnHeap(file, isa, 32)) << isa;
   }
 }
 

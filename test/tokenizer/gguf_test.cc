@@ -263,6 +263,23 @@ TEST(GgufReaderTest, RejectsHostileTensorInfos) {
   }
 }
 
+// Issue 18 defect 8: names read from the file reach messages quoted and escaped, never as
+// raw terminal escapes or with an embedded NUL cutting the message short.
+TEST(GgufReaderTest, HostileNamesInMessagesAreEscaped) {
+  const std::vector<uint8_t> f4 = F32Bytes({1, 2, 3, 4});
+  const std::string evil("\x1b]0;owned\x07\0tail", 15);
+  absl::StatusOr<GgufFile> g =
+      ParseGguf(GgufBuilder().Tensor(evil, {4}, 0, f4).Tensor(evil, {4}, 0, f4).Finish());
+  ASSERT_FALSE(g.ok());
+  const std::string m(g.status().message());
+  EXPECT_NE(m.find("tensor '\\x1b]0;owned\\x07\\x00tail' appears twice"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\x1b'), std::string::npos) << m;
+  g = ParseGguf(GgufBuilder().KvU32(evil, 1).KvU32(evil, 2).Finish());
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(std::string(g.status().message()).find("key '\\x1b]0;owned"), std::string::npos)
+      << g.status();
+}
+
 TEST(GgufModelTest, Stories260KMatchesTheLlama2cCheckpoint) {
   absl::StatusOr<GgufFile> g = ReadGgufFile(test::SharedModel("stories260K.gguf"));
   ASSERT_TRUE(g.ok()) << g.status();

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/common/input_file.h"
 
 namespace kite::json {
 
@@ -438,19 +439,9 @@ class Parser {
 absl::StatusOr<Value> Parse(std::string_view text) { return Parser(text).Document(); }
 
 absl::StatusOr<Value> ParseFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
-  std::string bytes;
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) bytes.append(buffer, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  absl::StatusOr<Value> value = Parse(bytes);
+  absl::StatusOr<std::string> bytes = tools::ReadInputFile(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<Value> value = Parse(*bytes);
   if (!value.ok()) {
     return absl::Status(value.status().code(),
                         absl::StrCat(path, ": ", value.status().message()));

@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "absl/status/statusor.h"
 #include "tools/common/flags.h"
 #include "test/common/json_lite.h"
+#include "tools/common/input_file.h"
 
 namespace {
 
@@ -166,9 +168,9 @@ void AppendWindows(const std::vector<int32_t>& ids, long story, size_t ctx,
 }
 
 std::vector<Chunk> LoadTokenFile(const std::string& path, uint32_t vocab, size_t ctx) {
-  std::string json;
-  if (!kite::test::ReadWholeFile(path, &json))
-    Fail("cannot read %s: %s", path.c_str(), std::strerror(errno));
+  absl::StatusOr<std::string> contents = kite::tools::ReadInputFile(path);
+  if (!contents.ok()) Fail("%s", std::string(contents.status().message()).c_str());
+  const std::string& json = *contents;
   size_t pos = kite::test::JsonFindKey(json, "stories");
   if (pos == std::string::npos) Fail("%s: no \"stories\" array", path.c_str());
   std::vector<Chunk> chunks;
@@ -197,9 +199,9 @@ std::vector<Chunk> LoadTokenFile(const std::string& path, uint32_t vocab, size_t
 }
 
 std::vector<Chunk> LoadTextFile(const std::string& path, const kite_model* model, size_t ctx) {
-  std::string text;
-  if (!kite::test::ReadWholeFile(path, &text))
-    Fail("cannot read %s: %s", path.c_str(), std::strerror(errno));
+  absl::StatusOr<std::string> contents = kite::tools::ReadInputFile(path);
+  if (!contents.ok()) Fail("%s", std::string(contents.status().message()).c_str());
+  const std::string& text = *contents;
   // Three ids per byte lets the encoder take its fast merge path (see kite_tokenize).
   std::vector<int32_t> ids(3 * (text.size() + 2));
   size_t n = 0;

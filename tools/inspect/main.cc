@@ -14,10 +14,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "platform/file_map.h"
-#include "sdk/runtime/loader/model.h"
 #include "sdk/base/status.h"
+#include "sdk/runtime/loader/model.h"
 #include "sdk/schema/kite_generated.h"
 #include "tools/common/flags.h"
+#include "tools/common/quote_name.h"
 
 namespace kite::inspect {
 namespace {
@@ -33,7 +34,17 @@ struct Options {
   bool json = false;
 };
 
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+// A string from the file for display: as is when it is all printable ASCII, otherwise
+// quoted and escaped (kite::Quoted), so no control byte from a hostile file reaches the
+// terminal.
+std::string Str(const flatbuffers::String* s) {
+  if (s == nullptr) return std::string();
+  for (uint8_t b : *s) {
+    if (b < 0x20 || b >= 0x7f)
+      return kite::tools::QuoteName(absl::string_view(s->c_str(), s->size()));
+  }
+  return s->str();
+}
 
 std::string ShapeString(const flatbuffers::Vector<uint64_t>* shape) {
   std::vector<uint64_t> dims(shape->begin(), shape->end());
@@ -151,9 +162,9 @@ void PrintText(const fb::Model* m) {
     tensor_bytes += TensorBytes(t);
     const std::string group = t->group_size() ? absl::StrCat(t->group_size()) : "-";
     std::printf("  %-*s  %-10s  %-9s  %-15s  %5s  %3u  %12llu  %10llu  %9.6f\n", width,
-                t->name()->c_str(), ShapeString(t->shape()).c_str(), fb::EnumNameDType(t->dtype()),
-                fb::EnumNameLayout(t->layout()), group.c_str(), t->data()->segment(),
-                static_cast<unsigned long long>(TensorFileOffset(m, t)),
+                Str(t->name()).c_str(), ShapeString(t->shape()).c_str(),
+                fb::EnumNameDType(t->dtype()), fb::EnumNameLayout(t->layout()), group.c_str(),
+                t->data()->segment(), static_cast<unsigned long long>(TensorFileOffset(m, t)),
                 static_cast<unsigned long long>(TensorBytes(t)), t->quant_rel_rms_error());
   }
   std::printf("  parameters %llu, tensor bytes %llu (%.3f bits/weight)\n",

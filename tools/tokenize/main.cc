@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "kite/kite.h"
 #include "tools/common/flags.h"
+#include "tools/common/input_file.h"
 
 namespace {
 
@@ -77,8 +78,16 @@ int Usage(const std::string& message) {
 }
 
 bool ReadAll(const std::string& path, std::string* out) {
-  std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
+  if (path != "-") {
+    absl::StatusOr<std::string> contents = kite::tools::ReadInputFile(path);
+    if (!contents.ok()) {
+      std::fprintf(stderr, "kite-tokenize: %s\n", std::string(contents.status().message()).c_str());
+      return false;
+    }
+    *out = std::move(*contents);
+    return true;
+  }
+  std::FILE* f = stdin;
   char buf[1 << 16];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);

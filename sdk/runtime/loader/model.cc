@@ -4,9 +4,13 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
+#include "sdk/base/quote.h"
 #include "sdk/format/crc32c.h"
 #include "sdk/format/tensor_names.h"
+#include "sdk/runtime/loader/model_checks.h"
+#include "sdk/runtime/tokenizer/tokenizer_loader.h"
 #if KITE_WITH_XNNPACK
 #include "sdk/backends/xnnpack/dense_linear.h"
 #endif
@@ -99,8 +103,15 @@ struct Model::DenseOps {};
 Status Model::CreateDenseOperators() { return Status::Ok(); }
 #endif
 
-Model::~Model() {
-  if (owns_layers_) delete[] layers_;
+// The arena never runs destructors of what it holds.
+static_assert(std::is_trivially_destructible<LayerWeights>::value,
+              "LayerWeights lives in the model's arena");
+
+Model::~Model() = default;
+
+// Floats of the RoPE frequency table a config needs: head_dim / 2 with Llama 3 scaling.
+static uint32_t RopeTableFloats(const schema::Config& c) {
+  return c.rope_scaling() == schema::RopeScaling::LLAMA3 ? c.head_dim() / 2 : 0;
 }
 
 void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
@@ -183,7 +194,10 @@ Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** roo
 Status CheckConfig(const schema::Config& c, ModelConfig* out) {
   const char* arch = c.architecture() ? c.architecture()->c_str() : "";
   KITE_CHECK_OR_RETURN(std::strcmp(arch, "llama") == 0, Error::kUnsupported,
-                       "architecture '%s' is not supported (supported: llama)", arch);
+                       "architecture %s is not supported (supported: llama)",
+                       Quoted(c.architecture() ? c.architecture()->data() : "",
+                              c.architecture() ? c.architecture()->size() : 0)
+                           .c_str());
   struct Field {
     const char* name;
     uint32_t value;
@@ -362,147 +376,6 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
   return Status::Ok();
 }
 
-static Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView* v) {
-  if (t == nullptr || t->type() == schema::TokenizerType::NONE) {
-    v->kind = TokenizerType::NONE;
-    return Status::Ok();
-  }
-  const bool byte_level = t->type() == schema::TokenizerType::BYTE_BPE;
-  KITE_CHECK_OR_RETURN(t->type() == schema::TokenizerType::SCORE_BPE || byte_level,
-                       Error::kUnsupported, "tokenizer type %u is not supported by this build",
-                       static_cast<unsigned>(t->type()));
-  KITE_CHECK_OR_RETURN(t->pieces() && t->piece_offsets() && t->scores() && t->types() &&
-                           t->sorted_ids(),
-                       Error::kInvalidFormat, "tokenizer: a required table is missing");
-  const auto* offsets = t->piece_offsets();
-  const uint32_t blob = t->pieces()->size();
-  KITE_CHECK_OR_RETURN(offsets->size() == vocab + 1 && t->scores()->size() == vocab &&
-                           t->types()->size() == vocab && t->sorted_ids()->size() == vocab,
-                       Error::kInvalidFormat,
-                       "tokenizer: table sizes do not match vocab_size %u (offsets %u, scores %u, "
-                       "types %u, sorted_ids %u)",
-                       vocab, offsets->size(), t->scores()->size(), t->types()->size(),
-                       t->sorted_ids()->size());
-  const uint8_t* pieces = t->pieces()->data();
-  KITE_CHECK_OR_RETURN(offsets->Get(0) == 0 && offsets->Get(vocab) == blob, Error::kInvalidFormat,
-                       "tokenizer: piece offsets do not cover the piece table");
-  uint32_t max_len = 0;
-  for (uint32_t i = 0; i < vocab; ++i) {
-    const uint32_t a = offsets->Get(i), b = offsets->Get(i + 1);
-    // Byte-level pieces are raw bytes and may hold NUL (their length comes from offsets).
-    KITE_CHECK_OR_RETURN(a < b && b <= blob && pieces[b - 1] == '\0' &&
-                             (byte_level || std::memchr(pieces + a, '\0', b - 1 - a) == nullptr),
-                         Error::kInvalidFormat, "tokenizer: piece %u is malformed", i);
-    max_len = b - 1 - a > max_len ? b - 1 - a : max_len;
-    const uint8_t type = static_cast<uint8_t>(t->types()->Get(i));
-    KITE_CHECK_OR_RETURN(type >= 1 && type <= 6, Error::kInvalidFormat,
-                         "tokenizer: token %u has unknown type %u", i, type);
-    KITE_CHECK_OR_RETURN(t->sorted_ids()->Get(i) < vocab, Error::kInvalidFormat,
-                         "tokenizer: sorted_ids[%u] = %u is not a token id", i,
-                         t->sorted_ids()->Get(i));
-  }
-  // Lookups binary-search sorted_ids, so its order is part of memory safety's contract.
-  for (uint32_t i = 1; i < vocab; ++i) {
-    const uint32_t a = t->sorted_ids()->Get(i - 1), b = t->sorted_ids()->Get(i);
-    const uint32_t la = offsets->Get(a + 1) - offsets->Get(a) - 1;
-    const uint32_t lb = offsets->Get(b + 1) - offsets->Get(b) - 1;
-    const int c = std::memcmp(pieces + offsets->Get(a), pieces + offsets->Get(b), la < lb ? la : lb);
-    KITE_CHECK_OR_RETURN(c < 0 || (c == 0 && la <= lb), Error::kInvalidFormat,
-                         "tokenizer: sorted_ids is not sorted at %u", i);
-  }
-  const int32_t* byte_ids = nullptr;
-  if (t->byte_ids() && t->byte_ids()->size() != 0) {
-    KITE_CHECK_OR_RETURN(t->byte_ids()->size() == 256, Error::kInvalidFormat,
-                         "tokenizer: byte_ids has %u entries, expected 256", t->byte_ids()->size());
-    for (uint32_t b = 0; b < 256; ++b) {
-      const int32_t id = t->byte_ids()->Get(b);
-      KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
-                           "tokenizer: byte_ids[%u] = %d is not a token id", b, id);
-    }
-    byte_ids = t->byte_ids()->data();
-  }
-  KITE_CHECK_OR_RETURN(!byte_level || byte_ids != nullptr, Error::kInvalidFormat,
-                       "tokenizer: a byte-level tokenizer needs byte_ids (256 entries)");
-  const schema::BpeMerge* merges = nullptr;
-  uint32_t n_merges = 0;
-  if (byte_level) {
-    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->pretokenizer()) <= 4, Error::kInvalidFormat,
-                         "tokenizer: unknown pre-tokenizer %u",
-                         static_cast<unsigned>(t->pretokenizer()));
-    if (t->merges() != nullptr && t->merges()->size() != 0) {
-      merges = t->merges()->Get(0);
-      n_merges = t->merges()->size();
-    }
-    const auto piece_len = [&](uint32_t id) { return offsets->Get(id + 1) - offsets->Get(id) - 1; };
-    for (uint32_t i = 0; i < n_merges; ++i) {
-      const schema::BpeMerge& m = merges[i];
-      KITE_CHECK_OR_RETURN(m.left() < vocab && m.right() < vocab && m.result() < vocab,
-                           Error::kInvalidFormat, "tokenizer: merge %u names a token id >= %u",
-                           i, vocab);
-      KITE_CHECK_OR_RETURN(i == 0 || merges[i - 1].left() < m.left() ||
-                               (merges[i - 1].left() == m.left() &&
-                                merges[i - 1].right() < m.right()),
-                           Error::kInvalidFormat,
-                           "tokenizer: merges are not sorted by (left, right) at %u", i);
-      // The result must spell the two pieces joined; the encoder relies on a merged token
-      // covering one byte of text per position it absorbed.
-      const uint32_t ll = piece_len(m.left()), lr = piece_len(m.right());
-      KITE_CHECK_OR_RETURN(
-          piece_len(m.result()) == ll + lr &&
-              std::memcmp(pieces + offsets->Get(m.result()), pieces + offsets->Get(m.left()),
-                          ll) == 0 &&
-              std::memcmp(pieces + offsets->Get(m.result()) + ll,
-                          pieces + offsets->Get(m.right()), lr) == 0,
-          Error::kInvalidFormat,
-          "tokenizer: merge %u: token %u is not tokens %u and %u joined", i, m.result(),
-          m.left(), m.right());
-    }
-    for (uint32_t b = 0; b < 256; ++b) {
-      const int32_t id = byte_ids[b];
-      KITE_CHECK_OR_RETURN(id < 0 || (piece_len(static_cast<uint32_t>(id)) == 1 &&
-                                      pieces[offsets->Get(static_cast<uint32_t>(id))] ==
-                                          static_cast<uint8_t>(b)),
-                           Error::kInvalidFormat,
-                           "tokenizer: byte_ids[%u] = %d is not the one-byte piece of that byte",
-                           b, id);
-    }
-  }
-  const int32_t ids[3] = {t->bos_id(), t->eos_id(), t->unk_id()};
-  for (int32_t id : ids) {
-    KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
-                         "tokenizer: special token id %d is out of range", id);
-  }
-  if (t->stop_ids()) {
-    for (uint32_t i = 0; i < t->stop_ids()->size(); ++i) {
-      const int32_t id = t->stop_ids()->Get(i);
-      KITE_CHECK_OR_RETURN(id >= 0 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
-                           "tokenizer: stop id %d is out of range", id);
-    }
-  }
-  v->kind = byte_level ? TokenizerType::BYTE_BPE : TokenizerType::SCORE_BPE;
-  v->vocab_size = vocab;
-  v->pieces = reinterpret_cast<const char*>(pieces);
-  v->piece_offsets = offsets->data();
-  v->scores = t->scores()->data();
-  v->types = reinterpret_cast<const uint8_t*>(t->types()->data());
-  v->sorted_ids = t->sorted_ids()->data();
-  v->byte_ids = byte_ids;
-  v->bos_id = t->bos_id();
-  v->eos_id = t->eos_id();
-  v->unk_id = t->unk_id();
-  v->stop_ids = t->stop_ids() ? t->stop_ids()->data() : nullptr;
-  v->n_stop_ids = t->stop_ids() ? t->stop_ids()->size() : 0;
-  v->add_dummy_prefix = t->add_dummy_prefix();
-  v->max_piece_length = max_len;
-  static_assert(sizeof(schema::BpeMerge) == sizeof(BpeMerge), "BpeMerge layouts differ");
-  v->merges = reinterpret_cast<const BpeMerge*>(merges);
-  v->n_merges = n_merges;
-  v->pretokenizer = t->pretokenizer();
-  v->ignore_merges = t->ignore_merges();
-  v->add_bos = t->add_bos();
-  return Status::Ok();
-}
-
 // A tokenizer-only file: no tensors or segments, a config with just vocab_size.
 static Status LoadVocabOnly(const schema::Model& root, ModelConfig* config, Tokenizer* tokenizer) {
   const uint32_t vocab = root.config()->vocab_size();
@@ -541,8 +414,11 @@ Status Model::Load(const ModelOptions& options) {
     kernels_ = &kernels::SelectKernels(options.max_isa);
     return LoadVocabOnly(*root_, &config_, &tokenizer_);
   }
+  KITE_RETURN_IF_ERROR(CheckConfigFloats(*root_->config()));
   KITE_RETURN_IF_ERROR(CheckConfig(*root_->config(), &config_));
   KITE_RETURN_IF_ERROR(CheckSegments(*root_, bytes_.size()));
+  KITE_RETURN_IF_ERROR(CheckSegmentsDisjoint(*root_));
+  KITE_RETURN_IF_ERROR(CheckTensorTable(*root_, config_));
   if (options.verify_checksums) KITE_RETURN_IF_ERROR(VerifyChecksums());
 
   const ModelConfig& c = config_;
@@ -555,16 +431,18 @@ Status Model::Load(const ModelOptions& options) {
   } else {
     KITE_RETURN_IF_ERROR(BindTensor(*this, names::kOutput, c.vocab_size, c.dim, &output_));
   }
-  if (layers_ != nullptr) {
-    KITE_CHECK_OR_RETURN(c.n_layers <= layer_capacity_, Error::kOutOfMemory,
-                         "model storage holds %u layer tables but the model has %u layers",
-                         layer_capacity_, c.n_layers);
-  } else {
-    layers_ = new (std::nothrow) LayerWeights[c.n_layers];
-    KITE_CHECK_OR_RETURN(layers_ != nullptr, Error::kOutOfMemory,
-                         "cannot allocate %u layer tables", c.n_layers);
-    owns_layers_ = true;
+  const uint32_t rope_floats = RopeTableFloats(*root_->config());
+  const size_t table_bytes = TableBytes(c.n_layers, rope_floats);
+  if (arena_.data() == nullptr) {
+    KITE_ASSIGN_OR_RETURN(arena_, Arena::Allocate(table_bytes, alignof(LayerWeights),
+                                                  "the model's layer and RoPE tables"));
   }
+  layers_ = arena_.TakeArray<LayerWeights>(c.n_layers);
+  float* rope_table = rope_floats != 0 ? arena_.TakeArray<float>(rope_floats) : nullptr;
+  KITE_CHECK_OR_RETURN(layers_ != nullptr && (rope_floats == 0 || rope_table != nullptr),
+                       Error::kOutOfMemory,
+                       "model storage has %zu bytes for tables but this model needs %zu",
+                       arena_.size(), table_bytes);
   for (uint32_t i = 0; i < c.n_layers; ++i) {
     LayerWeights& l = layers_[i];
     struct Binding {
@@ -608,19 +486,16 @@ Status Model::Load(const ModelOptions& options) {
   }
   const schema::Config& sc = *root_->config();
   if (sc.rope_scaling() == schema::RopeScaling::LLAMA3) {
-    const uint32_t pairs = c.head_dim / 2;
-    rope_inv_freq_.reset(new (std::nothrow) float[pairs]);
-    KITE_CHECK_OR_RETURN(rope_inv_freq_ != nullptr, Error::kOutOfMemory,
-                         "cannot allocate the RoPE frequency table");
+    const uint32_t pairs = rope_floats;
     for (uint32_t i = 0; i < pairs; ++i) {
       // The same float expression as the RoPE kernels use without scaling.
-      rope_inv_freq_[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
+      rope_table[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
                                                             static_cast<float>(c.head_dim));
     }
-    ScaleRopeLlama3(rope_inv_freq_.get(), pairs, sc.rope_scaling_factor(),
+    ScaleRopeLlama3(rope_table, pairs, sc.rope_scaling_factor(),
                     sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
                     sc.rope_original_max_seq_len());
-    config_.rope_inv_freq = rope_inv_freq_.get();
+    config_.rope_inv_freq = rope_table;
   }
   // Norm weights are read as f32 by the kernels.
   KITE_CHECK_OR_RETURN(norm_.dtype == DType::F32, Error::kUnsupported, "tensor 'norm' must be f32");
@@ -639,10 +514,17 @@ Status Model::Load(const ModelOptions& options) {
   return Status::Ok();
 }
 
-size_t Model::StorageBytes(uint32_t n_layers) {
-  const size_t head = (sizeof(Model) + alignof(LayerWeights) - 1) / alignof(LayerWeights) *
-                      alignof(LayerWeights);
-  return head + static_cast<size_t>(n_layers) * sizeof(LayerWeights);
+size_t Model::TableBytes(uint32_t n_layers, uint32_t rope_table_floats) {
+  ArenaLayout layout;
+  layout.Add(static_cast<size_t>(n_layers) * sizeof(LayerWeights), alignof(LayerWeights));
+  if (rope_table_floats != 0) {
+    layout.Add(static_cast<size_t>(rope_table_floats) * sizeof(float), alignof(float));
+  }
+  return layout.total_bytes();
+}
+
+size_t Model::StorageBytes(uint32_t n_layers, uint32_t rope_table_floats) {
+  return AlignUp(sizeof(Model), kStorageAlignment) + TableBytes(n_layers, rope_table_floats);
 }
 
 Result<size_t> Model::StorageBytesFor(const void* data, size_t size) {
@@ -651,35 +533,37 @@ Result<size_t> Model::StorageBytesFor(const void* data, size_t size) {
   KITE_RETURN_IF_ERROR(CheckEnvelope(static_cast<const uint8_t*>(data), size, &root));
   ModelConfig config;
   KITE_RETURN_IF_ERROR(CheckConfig(*root->config(), &config));
-  return StorageBytes(config.n_layers);
+  return StorageBytes(config.n_layers, RopeTableFloats(*root->config()));
 }
 
 Result<Model*> Model::OpenInPlace(FileMap bytes, const ModelOptions& options, void* storage,
                                   size_t storage_size) {
   static_assert(alignof(Model) <= kStorageAlignment && alignof(LayerWeights) <= kStorageAlignment,
                 "kStorageAlignment is too small for the model objects");
-  KITE_CHECK_OR_RETURN(storage != nullptr, Error::kInvalidArgument, "model storage is null");
-  KITE_CHECK_OR_RETURN(reinterpret_cast<uintptr_t>(storage) % kStorageAlignment == 0,
-                       Error::kInvalidArgument, "model storage must be %zu-byte aligned",
-                       kStorageAlignment);
+  KITE_ASSIGN_OR_RETURN(Arena storage_arena,
+                        Arena::Borrow(storage, storage_size, kStorageAlignment, "model storage"));
   const size_t head = StorageBytes(0);
-  KITE_CHECK_OR_RETURN(storage_size >= head, Error::kOutOfMemory,
+  KITE_CHECK_OR_RETURN(storage_arena.Take(head, kStorageAlignment) != nullptr,
+                       Error::kOutOfMemory,
                        "model storage is %zu bytes but even a model without layers needs %zu",
                        storage_size, head);
   Model* model = new (storage) Model();
   model->bytes_ = static_cast<FileMap&&>(bytes);
-  model->layers_ = reinterpret_cast<LayerWeights*>(static_cast<uint8_t*>(storage) + head);
-  const size_t capacity = (storage_size - head) / sizeof(LayerWeights);
-  model->layer_capacity_ = static_cast<uint32_t>(capacity < kMaxLayers ? capacity : kMaxLayers);
-  for (uint32_t i = 0; i < model->layer_capacity_; ++i) new (&model->layers_[i]) LayerWeights();
+  // The tables go in the rest of the storage, after the Model object.
+  KITE_ASSIGN_OR_RETURN(model->arena_,
+                        Arena::Borrow(static_cast<uint8_t*>(storage) + head, storage_size - head,
+                                      alignof(LayerWeights), "model storage"));
   ModelOptions in_place = options;
   in_place.use_xnnpack = false;
   Status s = model->Load(in_place);
   if (!s.ok()) {
-    if (s.code() == Error::kOutOfMemory && model->config_.n_layers > model->layer_capacity_) {
+    if (s.code() == Error::kOutOfMemory && model->root_ != nullptr &&
+        model->config_.n_layers != 0) {
       s = Status::Make(Error::kOutOfMemory,
                        "model storage is %zu bytes but this model (%u layers) needs %zu",
-                       storage_size, model->config_.n_layers, StorageBytes(model->config_.n_layers));
+                       storage_size, model->config_.n_layers,
+                       StorageBytes(model->config_.n_layers,
+                                    RopeTableFloats(*model->root_->config())));
     }
     DestroyInPlace(model);
     return s;

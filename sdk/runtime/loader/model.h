@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "platform/file_map.h"
+#include "sdk/base/arena.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/runtime/chat.h"
@@ -97,16 +98,18 @@ class Model {
   /// the tensor or field at fault. Allocates only the model object itself.
   static Result<std::unique_ptr<Model>> Open(FileMap bytes, const ModelOptions& options);
 
-  /// Bytes of caller storage OpenInPlace needs for a model with `n_layers` layers: the
-  /// Model object and its layer table (the weights stay in the file bytes). Fixed for a
-  /// given build and layer count.
-  static size_t StorageBytes(uint32_t n_layers);
+  /// Bytes of caller storage OpenInPlace needs for a model with `n_layers` layers and a
+  /// RoPE frequency table of `rope_table_floats` floats (head_dim / 2 with Llama 3 scaling,
+  /// else 0): the Model object, its layer table and the RoPE table (the weights stay in the
+  /// file bytes). Fixed for a given build and arguments.
+  static size_t StorageBytes(uint32_t n_layers, uint32_t rope_table_floats = 0);
 
-  /// StorageBytes for the .kite file at `data`: checks its envelope (identifier, metadata
-  /// checksum, FlatBuffers Verifier) and config, nothing else. Allocates nothing.
+  /// StorageBytes for the .kite file at `data` (its layer count and RoPE table): checks its
+  /// envelope (identifier, metadata checksum, FlatBuffers Verifier) and config, nothing
+  /// else. Allocates nothing.
   static Result<size_t> StorageBytesFor(const void* data, size_t size);
 
-  /// Like Open, but builds the model inside `storage` (at least StorageBytes(n_layers)
+  /// Like Open, but builds the model inside `storage` (at least StorageBytesFor(file)
   /// bytes, aligned to kStorageAlignment, owned by the caller and kept until the model is
   /// destroyed) and allocates nothing: options.use_xnnpack is ignored (XNNPACK allocates),
   /// so dense f32 matrices run on Kite's kernels. Too small or misaligned storage fails
@@ -149,21 +152,21 @@ class Model {
 
  private:
   Model() = default;
-  // Validates and binds the file. Uses the layer table preset in layers_ (in-place models,
-  // layer_capacity_ entries) or allocates one.
+  // Validates and binds the file. Takes the layer and RoPE tables from arena_: caller
+  // storage (in-place models) or, when arena_ is empty, one heap block sized for them.
   Status Load(const ModelOptions& options);
+  // Bytes of the layer and RoPE tables, as laid out in arena_.
+  static size_t TableBytes(uint32_t n_layers, uint32_t rope_table_floats);
   Status CreateDenseOperators();
 
   FileMap bytes_;
   const schema::Model* root_ = nullptr;
   ModelConfig config_;
   TensorView tok_embeddings_, norm_, output_;
-  LayerWeights* layers_ = nullptr;
-  uint32_t layer_capacity_ = 0;  // entries of a caller-provided (in-place) layer table
-  bool owns_layers_ = false;     // layers_ came from new[] (Open), not from caller storage
+  Arena arena_;                    // the layer and RoPE tables (caller storage or heap)
+  LayerWeights* layers_ = nullptr;  // config_.n_layers entries in arena_
   Tokenizer tokenizer_;
   bool vocab_only_ = false;
-  std::unique_ptr<float[]> rope_inv_freq_;  // see ModelConfig::rope_inv_freq
   ChatStyle chat_style_;
   const kernels::KernelTable* kernels_ = nullptr;
   // XNNPACK operators (xnnpack::DenseLinear) for dense f32 matrices, when used.

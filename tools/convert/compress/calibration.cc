@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/common/input_file.h"
 
 namespace kite::convert {
 
@@ -115,12 +116,7 @@ absl::StatusOr<CalibrationStats> Calibrate(const SourceModel& model,
 }
 
 absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return buffer.str();
+  return tools::ReadInputFile(path);
 }
 
 }  // namespace kite::convert

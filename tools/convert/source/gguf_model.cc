@@ -7,8 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "sdk/kernels/fp16.h"
 #include "sdk/format/tensor_names.h"
+#include "sdk/kernels/fp16.h"
+#include "tools/common/quote_name.h"
 #include "tools/convert/tokenizer/byte_level.h"
 
 namespace kite::convert {
@@ -64,8 +65,8 @@ absl::StatusOr<PreTokenizerType> PreTokenizerFromName(const std::string& pre, bo
   if (pre == "qwen2") return PreTokenizerType::QWEN2;
   if (pre == "smollm") return PreTokenizerType::SMOLLM;
   return absl::UnimplementedError(absl::StrCat(
-      "tokenizer.ggml.pre '", pre,
-      "' is not supported (supported: gpt-2, default, llama-bpe, llama3, llama-v3, qwen2, "
+      "tokenizer.ggml.pre ", tools::QuoteName(pre),
+      " is not supported (supported: gpt-2, default, llama-bpe, llama3, llama-v3, qwen2, "
       "smollm)"));
 }
 
@@ -76,7 +77,8 @@ absl::StatusOr<SourceTensor> ReadTensor(const GgufFile& g, const std::string& gg
                                         uint64_t cols) {
   const GgufTensor* t = g.FindTensor(gguf_name);
   if (t == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor '", gguf_name, "' is missing"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", tools::QuoteName(gguf_name), " is missing"));
   }
   const bool vector = cols == 0;
   const bool shape_ok = vector ? (t->ne.size() == 1 && t->ne[0] == rows)
@@ -127,14 +129,14 @@ absl::StatusOr<SourceTensor> ReadTensor(const GgufFile& g, const std::string& gg
       break;
     default:
       return absl::UnimplementedError(absl::StrCat(
-          "tensor '", gguf_name, "' is ", GgmlTypeName(t->type),
+          "tensor ", tools::QuoteName(gguf_name), " is ", GgmlTypeName(t->type),
           "; only F32, F16, BF16 and Q8_0 GGUF tensors can be converted (re-export the model "
           "at f16 and let kite-convert quantize it)"));
   }
   for (float v : out.data) {
     if (!std::isfinite(v)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("tensor '", gguf_name, "' holds a NaN or infinite value"));
+          absl::StrCat("tensor ", tools::QuoteName(gguf_name), " holds a NaN or infinite value"));
     }
   }
   return out;
@@ -267,16 +269,16 @@ absl::StatusOr<TokenizerTables> TokenizerFromGguf(const GgufFile& g) {
     return t;
   }
   return absl::UnimplementedError(absl::StrCat(
-      "tokenizer.ggml.model '", *model,
-      "' is not supported (supported: llama = SentencePiece BPE, gpt2 = byte-level BPE)"));
+      "tokenizer.ggml.model ", tools::QuoteName(*model),
+      " is not supported (supported: llama = SentencePiece BPE, gpt2 = byte-level BPE)"));
 }
 
 absl::StatusOr<SourceModel> SourceModelFromGguf(const GgufFile& g) {
   absl::StatusOr<std::string> arch = g.GetString("general.architecture");
   if (!arch.ok()) return arch.status();
   if (*arch != "llama") {
-    return absl::UnimplementedError(
-        absl::StrCat("GGUF architecture '", *arch, "' is not supported (supported: llama)"));
+    return absl::UnimplementedError(absl::StrCat("GGUF architecture ", tools::QuoteName(*arch),
+                                                 " is not supported (supported: llama)"));
   }
   if (g.FindTensor("rope_freqs.weight") != nullptr) {
     return absl::UnimplementedError(

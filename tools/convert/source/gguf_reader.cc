@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/common/input_file.h"
+#include "tools/common/quote_name.h"
 
 namespace kite::convert {
 namespace {
@@ -86,11 +88,12 @@ class Cursor {
 };
 
 absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
-  const std::string what = absl::StrCat("value of '", key, "'");
+  const std::string what = absl::StrCat("value of ", tools::QuoteName(key));
   absl::StatusOr<uint32_t> type = c->Read<uint32_t>(what);
   if (!type.ok()) return type.status();
   if (!KnownType(*type)) {
-    return absl::DataLossError(absl::StrFormat("key '%s': unknown value type %d", key, *type));
+    return absl::DataLossError(
+        absl::StrFormat("key %s: unknown value type %d", tools::QuoteName(key), *type));
   }
   v->type = static_cast<GgufType>(*type);
   const uint64_t scalar = ScalarSize(v->type);
@@ -108,8 +111,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
         break;
       case GgufType::kBool:
         if (raw[0] > 1) {
-          return absl::DataLossError(
-              absl::StrFormat("key '%s': bool value %d is neither 0 nor 1", key, raw[0]));
+          return absl::DataLossError(absl::StrFormat("key %s: bool value %d is neither 0 nor 1",
+                                                     tools::QuoteName(key), raw[0]));
         }
         v->u = raw[0];
         break;
@@ -170,8 +173,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   if (!count.ok()) return count.status();
   if (!KnownType(*elem) || static_cast<GgufType>(*elem) == GgufType::kArray) {
     return absl::DataLossError(absl::StrFormat(
-        "key '%s': array element type %d is not supported (unknown, or a nested array)", key,
-        *elem));
+        "key %s: array element type %d is not supported (unknown, or a nested array)",
+        tools::QuoteName(key), *elem));
   }
   v->elem_type = static_cast<GgufType>(*elem);
   v->count = *count;
@@ -179,9 +182,9 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
   // Every element takes at least elem_size bytes (8 for a string's length).
   const uint64_t min_size = elem_size > 0 ? elem_size : 8;
   if (*count > c->remaining() / min_size) {
-    return absl::DataLossError(absl::StrFormat(
-        "key '%s': array of %d elements cannot fit in the %d bytes left in the file", key, *count,
-        c->remaining()));
+    return absl::DataLossError(
+        absl::StrFormat("key %s: array of %d elements cannot fit in the %d bytes left in the file",
+                        tools::QuoteName(key), *count, c->remaining()));
   }
   if (elem_size > 0) {
     v->elems = c->here();
@@ -189,8 +192,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
     if (v->elem_type == GgufType::kBool) {
       for (uint64_t k = 0; k < *count; ++k) {
         if (v->elems[k] > 1) {
-          return absl::DataLossError(
-              absl::StrFormat("key '%s': bool element %d is neither 0 nor 1", key, k));
+          return absl::DataLossError(absl::StrFormat("key %s: bool element %d is neither 0 nor 1",
+                                                     tools::QuoteName(key), k));
         }
       }
     }
@@ -206,8 +209,8 @@ absl::Status ReadValue(Cursor* c, const std::string& key, GgufValue* v) {
 }
 
 absl::Status WrongType(absl::string_view key, const GgufValue& v, absl::string_view wanted) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("GGUF key '", key, "' is ", GgufTypeName(v.type), ", expected ", wanted));
+  return absl::InvalidArgumentError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is ",
+                                                 GgufTypeName(v.type), ", expected ", wanted));
 }
 
 bool IsUnsigned(GgufType t) {
@@ -372,14 +375,16 @@ const GgufTensor* GgufFile::FindTensor(absl::string_view name) const {
 
 absl::StatusOr<std::string> GgufFile::GetString(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kString) return WrongType(key, *v, "string");
   return std::string(v->s);
 }
 
 absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsUnsigned(v->type)) return v->u;
   if (IsSigned(v->type) && v->i >= 0) return static_cast<uint64_t>(v->i);
   return WrongType(key, *v, "a non-negative integer");
@@ -387,7 +392,8 @@ absl::StatusOr<uint64_t> GgufFile::GetUint(absl::string_view key) const {
 
 absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (IsSigned(v->type)) return v->i;
   if (IsUnsigned(v->type) && v->u <= static_cast<uint64_t>(INT64_MAX)) {
     return static_cast<int64_t>(v->u);
@@ -397,7 +403,8 @@ absl::StatusOr<int64_t> GgufFile::GetInt(absl::string_view key) const {
 
 absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type == GgufType::kF32 || v->type == GgufType::kF64) return v->f;
   if (IsUnsigned(v->type)) return static_cast<double>(v->u);
   if (IsSigned(v->type)) return static_cast<double>(v->i);
@@ -406,14 +413,16 @@ absl::StatusOr<double> GgufFile::GetFloat(absl::string_view key) const {
 
 absl::StatusOr<bool> GgufFile::GetBool(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kBool) return WrongType(key, *v, "bool");
   return v->u != 0;
 }
 
 absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || v->elem_type != GgufType::kString) {
     return WrongType(key, *v, "an array of strings");
   }
@@ -422,7 +431,8 @@ absl::StatusOr<std::vector<std::string>> GgufFile::GetStringArray(absl::string_v
 
 absl::StatusOr<std::vector<double>> GgufFile::GetNumberArray(absl::string_view key) const {
   const GgufValue* v = Find(key);
-  if (v == nullptr) return absl::NotFoundError(absl::StrCat("GGUF key '", key, "' is missing"));
+  if (v == nullptr)
+    return absl::NotFoundError(absl::StrCat("GGUF key ", tools::QuoteName(key), " is missing"));
   if (v->type != GgufType::kArray || ScalarSize(v->elem_type) == 0) {
     return WrongType(key, *v, "an array of numbers");
   }
@@ -479,7 +489,7 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     absl::StatusOr<absl::string_view> key = c.ReadString(absl::StrCat("key ", k));
     if (!key.ok()) return key.status();
     if (!keys.insert(*key).second) {
-      return absl::DataLossError(absl::StrCat("key '", *key, "' appears twice"));
+      return absl::DataLossError(absl::StrCat("key ", tools::QuoteName(*key), " appears twice"));
     }
     GgufValue value;
     if (absl::Status s = ReadValue(&c, std::string(*key), &value); !s.ok()) return s;
@@ -508,9 +518,10 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     if (!name.ok()) return name.status();
     t.name = std::string(*name);
     if (!names.insert(t.name).second) {
-      return absl::DataLossError(absl::StrCat("tensor '", t.name, "' appears twice"));
+      return absl::DataLossError(
+          absl::StrCat("tensor ", tools::QuoteName(t.name), " appears twice"));
     }
-    const std::string what = absl::StrCat("tensor '", t.name, "'");
+    const std::string what = absl::StrCat("tensor ", tools::QuoteName(t.name));
     absl::StatusOr<uint32_t> n_dims = c.Read<uint32_t>(what);
     if (!n_dims.ok()) return n_dims.status();
     if (*n_dims < 1 || *n_dims > kMaxDims) {
@@ -568,9 +579,9 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
     GgufTensor& t = file.tensors_[k];
     if (t.offset > data_size || t.size > data_size - t.offset) {
       return absl::DataLossError(absl::StrFormat(
-          "tensor '%s': its %d bytes at data offset %d run past the end of the file (the data "
+          "tensor %s: its %d bytes at data offset %d run past the end of the file (the data "
           "section holds %d bytes)",
-          t.name, t.size, t.offset, data_size));
+          tools::QuoteName(t.name), t.size, t.offset, data_size));
     }
     t.data = file.bytes_.data() + data_start + t.offset;
     order.emplace_back(t.offset, k);
@@ -579,24 +590,20 @@ absl::StatusOr<GgufFile> ParseGguf(std::vector<uint8_t> bytes) {
   for (size_t k = 1; k < order.size(); ++k) {
     const GgufTensor& prev = file.tensors_[order[k - 1].second];
     if (prev.offset + prev.size > order[k].first) {
-      return absl::DataLossError(absl::StrCat("tensors '", prev.name, "' and '",
-                                              file.tensors_[order[k].second].name,
-                                              "' overlap in the data section"));
+      return absl::DataLossError(absl::StrCat("tensors ", tools::QuoteName(prev.name), " and ",
+                                              tools::QuoteName(file.tensors_[order[k].second].name),
+                                              " overlap in the data section"));
     }
   }
   return file;
 }
 
 absl::StatusOr<GgufFile> ReadGgufFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("cannot open ", path));
-  std::vector<uint8_t> bytes;
-  uint8_t buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) bytes.insert(bytes.end(), buf, buf + n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  absl::StatusOr<std::string> contents = tools::ReadInputFile(path);
+  if (!contents.ok()) return contents.status();
+  std::vector<uint8_t> bytes(contents->begin(), contents->end());
+  contents->clear();
+  contents->shrink_to_fit();
   absl::StatusOr<GgufFile> file = ParseGguf(std::move(bytes));
   if (!file.ok()) {
     return absl::Status(file.status().code(), absl::StrCat(path, ": ", file.status().message()));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "sdk/format/tensor_names.h"
 #include "tools/common/json.h"
+#include "tools/common/quote_name.h"
 #include "tools/convert/source/safetensors_reader.h"
 
 namespace kite::convert {
@@ -87,7 +88,7 @@ absl::StatusOr<std::map<std::string, std::string>> ReadIndex(const std::string& 
     }
     if (!out.emplace(name, file.str()).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ": weight_map names tensor '", name, "' twice"));
+          absl::StrCat(path, ": weight_map names tensor ", tools::QuoteName(name), " twice"));
     }
   }
   return out;
@@ -177,8 +178,9 @@ absl::StatusOr<HfWeights> HfWeights::Open(const std::string& folder) {
     for (const auto& [file_name, file] : files) {
       for (const SafetensorsEntry& e : file->header().tensors) {
         if (where.find(e.name) == where.end()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              file->path(), " holds tensor '", e.name, "', which ", index_path, " does not list"));
+          return absl::InvalidArgumentError(absl::StrCat(file->path(), " holds tensor ",
+                                                         tools::QuoteName(e.name), ", which ",
+                                                         index_path, " does not list"));
         }
       }
     }
@@ -189,9 +191,10 @@ absl::StatusOr<HfWeights> HfWeights::Open(const std::string& folder) {
   for (const Wanted& w : wanted) used.insert(w.hf_name);
   for (const auto& [name, file] : where) {
     if (used.count(name) == 0 && !Ignorable(name, c)) {
-      return absl::UnimplementedError(absl::StrCat(
-          "tensor '", name, "' in ", JoinPath(folder, file), " is not used by Kite's ",
-          out.hf_.architecture_name, " (a feature Kite does not support?)"));
+      return absl::UnimplementedError(
+          absl::StrCat("tensor ", tools::QuoteName(name), " in ", JoinPath(folder, file),
+                       " is not used by Kite's ", out.hf_.architecture_name,
+                       " (a feature Kite does not support?)"));
     }
   }
 
@@ -199,7 +202,7 @@ absl::StatusOr<HfWeights> HfWeights::Open(const std::string& folder) {
     auto it = where.find(w.hf_name);
     if (it == where.end()) {
       return absl::NotFoundError(absl::StrCat(
-          "tensor '", w.hf_name, "' is missing: ",
+          "tensor ", tools::QuoteName(w.hf_name), " is missing: ",
           indexed ? absl::StrCat(index_path, " does not list it")
                   : absl::StrCat(single, " does not hold it"),
           w.kite_name == names::kOutput ? " (config.json says tie_word_embeddings false)" : ""));
@@ -207,14 +210,14 @@ absl::StatusOr<HfWeights> HfWeights::Open(const std::string& folder) {
     const SafetensorsFile& file = *files.at(it->second);
     const SafetensorsEntry* entry = file.header().Find(w.hf_name);
     if (entry == nullptr) {
-      return absl::NotFoundError(absl::StrCat("tensor '", w.hf_name, "' is missing from ",
-                                              file.path(), " (where ", index_path,
-                                              " says it is)"));
+      return absl::NotFoundError(absl::StrCat("tensor ", tools::QuoteName(w.hf_name),
+                                              " is missing from ", file.path(), " (where ",
+                                              index_path, " says it is)"));
     }
     if (entry->shape != w.shape) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor '", w.hf_name, "' in ", file.path(), " has shape ", ShapeText(entry->shape),
-          " but config.json implies ", ShapeText(w.shape)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor ", tools::QuoteName(w.hf_name), " in ", file.path(), " has shape ",
+                       ShapeText(entry->shape), " but config.json implies ", ShapeText(w.shape)));
     }
     SourceTensor t;
     t.name = w.kite_name;

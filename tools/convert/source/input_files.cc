@@ -1,6 +1,7 @@
 #include "tools/convert/source/input_files.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tools/common/input_file.h"
 
 namespace kite::convert {
 namespace {
@@ -49,11 +51,13 @@ absl::StatusOr<InputFormat> DetectInputFormat(const std::string& path) {
     return IsRegularFile(path + sep + "config.json") ? InputFormat::kHuggingFaceDir
                                                       : InputFormat::kDirectory;
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::ErrnoToStatus(errno, absl::StrCat("input ", path));
+  uint64_t size = 0;
+  absl::StatusOr<int> fd = tools::OpenInputFile(path, &size);
+  if (!fd.ok()) return fd.status();
   uint8_t head[12] = {};
-  const size_t n = std::fread(head, 1, sizeof(head), f);
-  std::fclose(f);
+  const ssize_t got = pread(*fd, head, sizeof(head), 0);
+  close(*fd);
+  const size_t n = got > 0 ? static_cast<size_t>(got) : 0;
 
   if (n >= 4 && std::memcmp(head, "GGUF", 4) == 0) return InputFormat::kGguf;
   if (n >= 12 && std::memcmp(head + 8, "KITE", 4) == 0) return InputFormat::kKite;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "sdk/format/tensor_names.h"
+#include "tools/common/input_file.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "The llama2.c reader assumes a little-endian host (the files are little-endian)."
@@ -101,20 +102,7 @@ absl::Status ErrnoError(int err, const std::string& path, const char* what) {
 
 // Opens `path` as a regular file and returns its size in *size.
 absl::StatusOr<int> OpenRegularFile(const std::string& path, uint64_t* size) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(errno, path, "cannot open");
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    const int err = errno;
-    close(fd);
-    return ErrnoError(err, path, "cannot stat");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
-  }
-  *size = static_cast<uint64_t>(st.st_size);
-  return fd;
+  return tools::OpenInputFile(path, size);
 }
 
 // Reads exactly `bytes` bytes at `offset` into `dst`.

@@ -10,7 +10,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "tools/common/input_file.h"
 #include "tools/common/json.h"
+#include "tools/common/quote_name.h"
 
 namespace kite::convert {
 namespace {
@@ -33,7 +35,7 @@ bool GetUint64(const json::Value& v, uint64_t* out) {
 
 absl::StatusOr<SafetensorsEntry> ParseEntry(const std::string& name, const json::Value& v,
                                             absl::string_view file) {
-  const std::string where = absl::StrCat("tensor '", name, "'");
+  const std::string where = absl::StrCat("tensor ", tools::QuoteName(name));
   if (!v.is_object()) return Corrupt(file, absl::StrCat(where, " is not an object"));
   SafetensorsEntry e;
   e.name = name;
@@ -138,8 +140,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     absl::StatusOr<SafetensorsEntry> e = ParseEntry(name, value, file);
     if (!e.ok()) return e.status();
     if (e->end > data_bytes) {
-      return Corrupt(file, absl::StrCat("tensor '", name, "' ends at data byte ", e->end,
-                                        " but the data section has only ", data_bytes,
+      return Corrupt(file, absl::StrCat("tensor ", tools::QuoteName(name), " ends at data byte ",
+                                        e->end, " but the data section has only ", data_bytes,
                                         " bytes (truncated file?)"));
     }
     header.tensors.push_back(*std::move(e));
@@ -152,7 +154,8 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
   });
   for (size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i]->name == sorted[i - 1]->name) {
-      return Corrupt(file, absl::StrCat("tensor '", sorted[i]->name, "' appears twice"));
+      return Corrupt(file,
+                     absl::StrCat("tensor ", tools::QuoteName(sorted[i]->name), " appears twice"));
     }
   }
   std::sort(sorted.begin(), sorted.end(), [](const SafetensorsEntry* a, const SafetensorsEntry* b) {
@@ -163,9 +166,9 @@ absl::StatusOr<SafetensorsHeader> ParseSafetensorsHeader(absl::string_view bytes
     const SafetensorsEntry& cur = *sorted[i];
     // Empty tensors occupy no bytes, so they cannot overlap anything.
     if (cur.begin < prev.end && cur.begin != cur.end) {
-      return Corrupt(file, absl::StrCat("tensors '", prev.name, "' [", prev.begin, ", ", prev.end,
-                                        ") and '", cur.name, "' [", cur.begin, ", ", cur.end,
-                                        ") overlap"));
+      return Corrupt(file, absl::StrCat("tensors ", tools::QuoteName(prev.name), " [", prev.begin,
+                                        ", ", prev.end, ") and ", tools::QuoteName(cur.name), " [",
+                                        cur.begin, ", ", cur.end, ") overlap"));
     }
   }
   return header;
@@ -206,15 +209,10 @@ float Bf16ToFloat(uint16_t b) {
 absl::StatusOr<SafetensorsFile> SafetensorsFile::Open(const std::string& path) {
   SafetensorsFile file;
   file.path_ = path;
-  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file.fd_ < 0) {
-    return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
-  }
-  struct stat st;
-  if (fstat(file.fd_, &st) != 0) {
-    return absl::DataLossError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  uint64_t size = 0;
+  absl::StatusOr<int> fd = tools::OpenInputFile(path, &size);
+  if (!fd.ok()) return fd.status();
+  file.fd_ = *fd;
   // Read the length first, then exactly the header (bounded by the parser's checks).
   std::string head(8, '\0');
   const ssize_t got = pread(file.fd_, head.data(), 8, 0);
@@ -268,8 +266,9 @@ absl::StatusOr<std::vector<float>> SafetensorsFile::ReadF32(const SafetensorsEnt
     const ssize_t r = pread(fd_, raw.data() + done, bytes - done,
                             static_cast<off_t>(header_.data_start + entry.begin + done));
     if (r <= 0) {
-      return absl::DataLossError(absl::StrCat(path_, ": tensor '", entry.name, "': read ", done,
-                                              " of ", bytes, " bytes (truncated file?)"));
+      return absl::DataLossError(absl::StrCat(path_, ": tensor ", tools::QuoteName(entry.name),
+                                              ": read ", done, " of ", bytes,
+                                              " bytes (truncated file?)"));
     }
     done += static_cast<uint64_t>(r);
   }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/common/quote_name.h"
 #include "tools/convert/tokenizer/byte_level.h"
 
 namespace kite::convert {
@@ -125,8 +126,8 @@ absl::StatusOr<PreTokenizerType> ByteLevelKind(const json::Value& pre, const std
         }
         byte_level_seen = true;
       } else {
-        return absl::UnimplementedError(
-            absl::StrCat(where, ": pre-tokenizer '", t, "' in the Sequence is not supported"));
+        return absl::UnimplementedError(absl::StrCat(where, ": pre-tokenizer ", tools::QuoteName(t),
+                                                     " in the Sequence is not supported"));
       }
     }
     if (!byte_level_seen) {
@@ -142,8 +143,8 @@ absl::StatusOr<PreTokenizerType> ByteLevelKind(const json::Value& pre, const std
     }
     return kind;
   }
-  return absl::UnimplementedError(
-      absl::StrCat(where, ": pre_tokenizer '", type, "' is not supported for byte-level BPE"));
+  return absl::UnimplementedError(absl::StrCat(where, ": pre_tokenizer ", tools::QuoteName(type),
+                                               " is not supported for byte-level BPE"));
 }
 
 // True when the normalizer / pre_tokenizer spell spaces as U+2581 (SentencePiece style),
@@ -216,8 +217,8 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
   }
   const std::string model_type = TypeOf(model);
   if (model_type != "BPE") {
-    return absl::UnimplementedError(
-        absl::StrCat(where, ": model type '", model_type, "' is not supported (only BPE)"));
+    return absl::UnimplementedError(absl::StrCat(
+        where, ": model type ", tools::QuoteName(model_type), " is not supported (only BPE)"));
   }
   const json::Value* vocab = model->Find("vocab");
   if (vocab == nullptr || !vocab->is_object()) {
@@ -232,8 +233,9 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
                          const char* what) -> absl::Status {
     int64_t id = 0;
     if (!id_value.GetInt64(&id) || id < 0 || id >= kMaxVocab) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": ", what, " '", piece, "' has an invalid id (0..", kMaxVocab - 1, ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", what, " ", tools::QuoteName(piece), " has an invalid id (0..",
+                       kMaxVocab - 1, ")"));
     }
     if (static_cast<size_t>(id) >= pieces.size()) {
       pieces.resize(id + 1);
@@ -241,8 +243,9 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       types.resize(id + 1, static_cast<uint8_t>(TokenType::UNUSED));
     }
     if (filled[id] && pieces[id] != piece) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("%s: id %d is used by both '%s' and '%s'", where, id, pieces[id], piece));
+      return absl::InvalidArgumentError(absl::StrFormat("%s: id %d is used by both %s and %s",
+                                                        where, id, tools::QuoteName(pieces[id]),
+                                                        tools::QuoteName(piece)));
     }
     pieces[id] = piece;
     filled[id] = true;

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "tools/common/input_file.h"
 
 namespace kite::convert {
 namespace {
@@ -147,16 +148,9 @@ absl::StatusOr<TokenizerTables> ParseLlama2cTokenizer(absl::string_view bytes,
 
 absl::StatusOr<TokenizerTables> ReadLlama2cTokenizer(const std::string& path,
                                                      int32_t vocab_size) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open the tokenizer file"));
-  }
-  std::ostringstream contents;
-  contents << file.rdbuf();
-  if (file.bad()) {
-    return absl::DataLossError(absl::StrCat(path, ": read error"));
-  }
-  return ParseLlama2cTokenizer(contents.str(), vocab_size, path);
+  absl::StatusOr<std::string> contents = tools::ReadInputFile(path);
+  if (!contents.ok()) return contents.status();
+  return ParseLlama2cTokenizer(*contents, vocab_size, path);
 }
 
 }  // namespace kite::convert
