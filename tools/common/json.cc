@@ -301,6 +301,11 @@ absl::StatusOr<Value> Parse(std::string_view text, std::string_view source) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") {
     return ErrorAt(text, source, 0, "a byte order mark is not allowed");
   }
+  // nlohmann takes a NUL byte for the end of the input, which would hide what follows it;
+  // no JSON text holds one (inside strings it must be escaped).
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return ErrorAt(text, source, nul, "a NUL byte is not allowed");
+  }
   const char* const begin = text.data();
   const char* end_of_read = begin;
   Builder builder(begin, &end_of_read);
