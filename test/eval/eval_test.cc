@@ -171,6 +171,47 @@ TEST(EvalCli, BadOptionsAndInputs) {
   EXPECT_NE(err.find("unexpected argument 'stray'"), std::string::npos) << err;
 }
 
+// Issue 18 defect 9: --tokens is parsed as JSON against its shape, not scanned for keys.
+TEST(EvalCli, TokenFileIsParsedStrictly) {
+  const std::string path = ::testing::TempDir() + "kite_eval_strict.json";
+  std::string out, err;
+  // Garbage around the document.
+  for (const char* text : {R"(junk {"stories": [{"token_ids": [1, 2, 3]}]})",
+                           R"({"stories": [{"token_ids": [1, 2, 3]}]} junk)",
+                           R"({"stories": [{"token_ids": [1, 2, 3]}]}})"}) {
+    std::ofstream(path) << text;
+    EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + path, &out, &err), 1) << text;
+    EXPECT_NE(err.find(path + ": JSON byte "), std::string::npos) << err;
+  }
+  // A "token_ids" outside "stories" is not a story.
+  std::ofstream(path) << R"({"stories": [{"seed": 1, "token_ids": [1, 2, 3]}],)"
+                         R"( "extra": {"token_ids": [1, 2, 3, 4, 5]}})";
+  ASSERT_EQ(RunEval("-m " + Q4() + " --tokens " + path + " --json", &out, &err), 0) << err;
+  double tokens;
+  int chunks;
+  SumChunks(out, &tokens, &chunks);
+  EXPECT_EQ(chunks, 1) << out;
+  EXPECT_EQ(tokens, 2) << out;
+  // Documents of the wrong shape name what is wrong.
+  const std::pair<const char*, const char*> bad_shapes[] = {
+      {R"([1, 2])", "the document is not an object"},
+      {R"({"token_ids": [1, 2]})", "no \"stories\" array"},
+      {R"({"stories": {"token_ids": [1, 2]}})", "no \"stories\" array"},
+      {R"({"stories": []})", "no story"},
+      {R"({"stories": [[1, 2]]})", "story 0 is not an object"},
+      {R"({"stories": [{"ids": [1, 2]}]})", "story 0 has no \"token_ids\" array"},
+      {R"({"stories": [{"token_ids": [1, 2.5]}]})", "story 0: \"token_ids\" is not an array of integers"},
+      {R"({"stories": [{"token_ids": [1, "2"]}]})", "story 0: \"token_ids\" is not an array of integers"},
+      {R"({"stories": [{"token_ids": [1, 2], "token_ids": [3]}]})", "duplicate key"},
+  };
+  for (const auto& [text, message] : bad_shapes) {
+    std::ofstream(path) << text;
+    EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + path, &out, &err), 1) << text;
+    EXPECT_NE(err.find(message), std::string::npos) << text << ": " << err;
+  }
+  std::remove(path.c_str());
+}
+
 // -t above the online CPUs is capped at their count, with a warning on stderr.
 TEST(EvalCli, ThreadsAboveTheCpusAreCapped) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
