@@ -3,6 +3,7 @@
 // "JSON byte B (line L, column C)"; an accepted one is written back out by the one writer,
 // parsed again, and must give an equal tree.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
