@@ -173,6 +173,10 @@ TEST(JsonTest, NumbersOutOfRange) {
   EXPECT_TRUE(MustParse("9223372036854775807").GetInt64(&i));
   EXPECT_EQ(i, std::numeric_limits<int64_t>::max());
   EXPECT_FALSE(MustParse("18446744073709551615").GetInt64(&i));  // above int64
+  uint64_t u = 0;
+  EXPECT_TRUE(MustParse("18446744073709551615").GetUint64(&u));
+  EXPECT_EQ(u, std::numeric_limits<uint64_t>::max());
+  EXPECT_FALSE(MustParse("-1").GetUint64(&u));
 }
 
 TEST(JsonTest, RejectsInvalidUtf8) {
@@ -263,6 +267,10 @@ TEST(JsonTest, WriteNumbers) {
   EXPECT_EQ(Write(Value::Number(2.0)), "2.0");  // a double stays a double
   EXPECT_EQ(Write(Value::Number(std::nan(""))), "null");
   EXPECT_EQ(Write(Value::Number(-INFINITY)), "null");
+  EXPECT_EQ(Write(Value::Uint(std::numeric_limits<uint64_t>::max())), "18446744073709551615");
+  EXPECT_EQ(Write(Value::Uint(7)), "7");
+  EXPECT_EQ(Write(Value::Decimals(2.0 / 3.0, 3)), "0.667");
+  EXPECT_EQ(Write(Value::Decimals(12.5, 3)), "12.5");
   EXPECT_EQ(Write(Value::Rounded(2.0 / 3.0, 6)), "0.666667");
   EXPECT_EQ(Write(Value::Rounded(1234567.0, 6)), "1234570.0");
   EXPECT_EQ(Write(Value::Rounded(0.1f, 9)), "0.100000001");

@@ -53,6 +53,25 @@ Value Value::Int(int64_t i) {
   return v;
 }
 
+Value Value::Uint(uint64_t u) {
+  if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Int(static_cast<int64_t>(u));
+  }
+  Value v;
+  v.type_ = Type::kNumber;
+  v.unsigned_ = true;
+  v.uint_ = u;
+  v.number_ = static_cast<double>(u);
+  return v;
+}
+
+Value Value::Decimals(double d, int decimals) {
+  if (!std::isfinite(d)) return Number(d);
+  char text[400];  // DBL_MAX has 309 digits before the point
+  std::snprintf(text, sizeof(text), "%.*f", decimals, d);
+  return Number(std::strtod(text, nullptr));
+}
+
 Value Value::Rounded(double d, int significant) {
   if (!std::isfinite(d)) return Number(d);
   // The shortest text that reads back as the rounded double is the "%.*g" text itself
@@ -108,12 +127,26 @@ const Value* Value::Find(std::string_view key) const {
   return nullptr;
 }
 
+bool Value::GetUint64(uint64_t* out) const {
+  if (type_ != Type::kNumber) return false;
+  if (unsigned_) {
+    *out = uint_;
+    return true;
+  }
+  if (integer_ && int_ >= 0) {
+    *out = static_cast<uint64_t>(int_);
+    return true;
+  }
+  return false;
+}
+
 bool Value::GetInt64(int64_t* out) const {
   if (type_ != Type::kNumber) return false;
   if (integer_) {
     *out = int_;
     return true;
   }
+  if (unsigned_) return false;  // above INT64_MAX
   constexpr double kExact = 9007199254740992.0;  // 2^53
   if (!(number_ >= -kExact && number_ <= kExact)) return false;
   if (std::floor(number_) != number_) return false;
@@ -134,12 +167,7 @@ class Builder {
   bool null() { return Put(Value()); }
   bool boolean(bool b) { return Put(Value::Bool(b)); }
   bool number_integer(int64_t i) { return Put(Value::Int(i)); }
-  bool number_unsigned(uint64_t u) {
-    if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return Put(Value::Int(static_cast<int64_t>(u)));
-    }
-    return Put(Value::Number(static_cast<double>(u)));
-  }
+  bool number_unsigned(uint64_t u) { return Put(Value::Uint(u)); }
   bool number_float(double d, const std::string& /*text*/) { return Put(Value::Number(d)); }
   bool string(std::string& s) { return Put(Value::String(std::move(s))); }
   bool binary(nlohmann::json::binary_t& /*bytes*/) { return Fail("binary values are not JSON"); }
@@ -277,7 +305,9 @@ nlohmann::ordered_json ToNlohmann(const Value& v) {
     case Type::kBool: return v.boolean();
     case Type::kNumber: {
       int64_t i;
+      uint64_t u;
       if (v.is_integer() && v.GetInt64(&i)) return i;
+      if (v.is_integer() && v.GetUint64(&u)) return u;
       return v.number();
     }
     case Type::kString: return v.str();

@@ -42,10 +42,15 @@ class Value {
   static Value Number(double d);
   /// An integer: written without a fraction; number() returns it as double.
   static Value Int(int64_t i);
+  /// An unsigned integer (a seed, a byte count): written exactly, without a fraction.
+  static Value Uint(uint64_t u);
   /// `d` rounded to `significant` significant decimal digits (as printf's "%.*g" would show
   /// it), so that Write prints at most those digits. NaN and infinities are kept (written
   /// as null).
   static Value Rounded(double d, int significant);
+  /// `d` rounded to `decimals` digits after the point (as printf's "%.*f" would show it);
+  /// Write prints no trailing zeros. NaN and infinities are kept (written as null).
+  static Value Decimals(double d, int decimals);
   static Value String(std::string s);
   static Value Array(std::vector<Value> items);
   static Value Object(Members members);
@@ -55,9 +60,12 @@ class Value {
   bool is_null() const { return type_ == Type::kNull; }
   bool is_bool() const { return type_ == Type::kBool; }
   bool is_number() const { return type_ == Type::kNumber; }
-  /// True for numbers made by Int or read as integers (no fraction or exponent, in int64
-  /// range); Write prints them without a fraction.
-  bool is_integer() const { return type_ == Type::kNumber && integer_; }
+  /// True for numbers made by Int or Uint or read as integers (no fraction or exponent, in
+  /// int64 or uint64 range); Write prints them without a fraction.
+  bool is_integer() const { return type_ == Type::kNumber && (integer_ || unsigned_); }
+  /// True when this is_integer() and holds a uint64 (made by Uint, or read as an integer
+  /// above INT64_MAX); *out receives it. False otherwise (*out untouched).
+  bool GetUint64(uint64_t* out) const;
   bool is_string() const { return type_ == Type::kString; }
   bool is_array() const { return type_ == Type::kArray; }
   bool is_object() const { return type_ == Type::kObject; }
@@ -84,17 +92,19 @@ class Value {
   /// object). Linear in the number of members.
   const Value* Find(std::string_view key) const;
 
-  /// True when this is an integer (is_integer(): exact over all of int64) or a number with
-  /// an integral value that a double holds exactly (|v| <= 2^53); *out receives it. False
-  /// otherwise (*out untouched).
+  /// True when this is an integer in int64 range (made by Int or Uint, or read as an
+  /// integer: exact) or a number with an integral value that a double holds exactly
+  /// (|v| <= 2^53); *out receives it. False otherwise (*out untouched).
   bool GetInt64(int64_t* out) const;
 
  private:
   Type type_ = Type::kNull;
   bool bool_ = false;
-  bool integer_ = false;  // made by Int (or parsed as an integer in int64 range)
+  bool integer_ = false;   // made by Int (or read as an integer in int64 range)
+  bool unsigned_ = false;  // made by Uint (or read as an integer above INT64_MAX)
   double number_ = 0.0;
-  int64_t int_ = 0;  // the value when integer_
+  int64_t int_ = 0;    // the value when integer_
+  uint64_t uint_ = 0;  // the value when unsigned_
   std::string string_;
   std::vector<Value> array_;
   Members object_;
