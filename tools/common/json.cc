@@ -176,7 +176,8 @@ class Builder {
   bool key(std::string& k) {
     Frame& top = open_.back();
     if (!top.keys.insert(k).second) {
-      return Fail(absl::StrCat("duplicate key \"", absl::CHexEscape(std::string(k)), "\" in an object"));
+      // Escaped: the key comes from an untrusted file and goes to a terminal.
+      return Fail(absl::StrCat("duplicate key \"", absl::CHexEscape(k), "\" in an object"));
     }
     top.key = std::move(k);
     return true;
@@ -188,7 +189,8 @@ class Builder {
   bool parse_error(size_t position, const std::string& /*last_token*/,
                    const nlohmann::detail::exception& ex) {
     // nlohmann's text is "[json.exception.KIND.ID] parse error at line L, column C: WHAT";
-    // keep WHAT (the position is reported in bytes by the caller).
+    // keep WHAT (ErrorAt reports the position). nlohmann shows control characters of the
+    // input as <U+XXXX>, so none reaches a terminal raw.
     std::string_view what = ex.what();
     if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
       what.remove_prefix(bracket + 2);

@@ -5,8 +5,9 @@
 //
 // Parse() builds a tree of Values. Objects keep their members in file order; a duplicate
 // key is an error. Strings are stored as UTF-8 with escapes decoded. Numbers are stored as
-// double (integers up to 2^53 are exact); integers written by Value::Int stay integers.
-// Write() prints a tree as JSON text.
+// double; integers (read without fraction or exponent, or made by Int/Uint) also keep their
+// exact 64-bit value. Write() prints a tree as JSON text; to build one, start from a null
+// Value and Add members (or Push elements).
 #pragma once
 
 #include <cstdint>
@@ -48,8 +49,8 @@ class Value {
   /// it), so that Write prints at most those digits. NaN and infinities are kept (written
   /// as null).
   static Value Rounded(double d, int significant);
-  /// `d` rounded to `decimals` digits after the point (as printf's "%.*f" would show it);
-  /// Write prints no trailing zeros. NaN and infinities are kept (written as null).
+  /// `d` rounded to `decimals` (0..60) digits after the point (as printf's "%.*f" would show
+  /// it); Write prints no trailing zeros. NaN and infinities are kept (written as null).
   static Value Decimals(double d, int decimals);
   static Value String(std::string s);
   static Value Array(std::vector<Value> items);
