@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config curl ca-certificates python3
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev
-  libabsl-dev
+  libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # Raspberry Pi cross builds, tested under qemu user mode (tools/make-sysroot.sh fetches
   # the target libraries into build/ itself; nothing of another architecture is installed).

@@ -10,7 +10,8 @@
 # architecture only, so the host's dpkg database and apt configuration are never changed
 # (no `dpkg --add-architecture`). The sysroot holds the target's glibc (headers, crt files,
 # ld-linux), libstdc++/libgcc runtime, XNNPACK + pthreadpool + cpuinfo, FlatBuffers headers,
-# GoogleTest/GoogleMock and Abseil (for the tokenizer test). The cross compiler is the
+# GoogleTest/GoogleMock, and Abseil and nlohmann-json (the tests read their JSON goldens with
+# the tools' JSON library, tools/common/json.h). The cross compiler is the
 # Debian package (g++-aarch64-linux-gnu / g++-arm-linux-gnueabihf), used with --sysroot;
 # qemu runs the tests with `-L DIR` (toolchains/qemu-run.sh).
 #
@@ -33,6 +34,7 @@ packages=(
   libflatbuffers2 libflatbuffers-dev
   libgtest-dev libgmock-dev
   libabsl20220623 libabsl-dev
+  nlohmann-json3-dev
 )
 
 marker="$sysroot/.kite-sysroot-done"

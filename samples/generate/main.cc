@@ -1,4 +1,5 @@
-// kite-generate: stream text from a .kite model. Uses only the public C API (kite/kite.h).
+// kite-generate: stream text from a .kite model. Uses only the public C API (kite/kite.h),
+// plus the tools' flag parser and JSON writer.
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -13,6 +14,7 @@
 
 #include "kite/kite.h"
 #include "tools/common/flags.h"
+#include "tools/common/json.h"
 
 namespace {
 
@@ -149,35 +151,11 @@ int Parse(int argc, char** argv, Options* o) {
   return -1;
 }
 
-void AppendJsonString(std::string* out, const std::string& s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-void AppendIds(std::string* out, const std::vector<int32_t>& ids) {
-  out->push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) *out += ", ";
-    *out += std::to_string(ids[i]);
-  }
-  out->push_back(']');
+// The ids as a JSON array.
+kite::json::Value IdArray(const std::vector<int32_t>& ids) {
+  kite::json::Value out = kite::json::Value::Array({});
+  for (int32_t id : ids) out.Push(kite::json::Value::Int(id));
+  return out;
 }
 
 const char* StopReasonName(kite_stop_reason r) {
@@ -412,27 +390,28 @@ int main(int argc, char** argv) {
     kite_tokenize(model, o.prompt.data(), o.prompt.size(), go.add_bos, prompt_ids.data(),
                   prompt_ids.size(), &n);
     prompt_ids.resize(n);
-    std::string j = "{\"model\": ";
-    AppendJsonString(&j, o.model);
-    j += ", \"prompt\": ";
-    AppendJsonString(&j, o.prompt);
-    j += ", \"prompt_token_ids\": ";
-    AppendIds(&j, prompt_ids);
-    j += ", \"generated_token_ids\": ";
-    AppendIds(&j, collected.ids);
-    j += ", \"text\": ";
-    AppendJsonString(&j, collected.text);
-    char buf[512];
-    std::snprintf(buf, sizeof(buf),
-                  ", \"stop_reason\": \"%s\", \"seed\": %llu, \"temperature\": %g, \"top_k\": %ld, "
-                  "\"top_p\": %g, \"context\": %u, \"threads\": %u, \"timings\": {\"prefill_ms\": "
-                  "%.3f, \"decode_ms\": %.3f, \"first_token_ms\": %.3f, \"prefill_tok_s\": %.1f, "
-                  "\"decode_tok_s\": %.1f}}",
-                  StopReasonName(stats.stop_reason), static_cast<unsigned long long>(go.seed),
-                  o.temp, o.top_k, o.top_p, so.max_context, so.threads, stats.prefill_ms,
-                  stats.decode_ms, stats.first_token_ms, prefill_tok_s, decode_tok_s);
-    j += buf;
-    std::puts(j.c_str());
+    using kite::json::Value;
+    Value timings;
+    timings.Add("prefill_ms", Value::Decimals(stats.prefill_ms, 3))
+        .Add("decode_ms", Value::Decimals(stats.decode_ms, 3))
+        .Add("first_token_ms", Value::Decimals(stats.first_token_ms, 3))
+        .Add("prefill_tok_s", Value::Decimals(prefill_tok_s, 1))
+        .Add("decode_tok_s", Value::Decimals(decode_tok_s, 1));
+    Value j;
+    j.Add("model", Value::String(o.model))
+        .Add("prompt", Value::String(o.prompt))
+        .Add("prompt_token_ids", IdArray(prompt_ids))
+        .Add("generated_token_ids", IdArray(collected.ids))
+        .Add("text", Value::String(collected.text))
+        .Add("stop_reason", Value::String(StopReasonName(stats.stop_reason)))
+        .Add("seed", Value::Uint(go.seed))
+        .Add("temperature", Value::Rounded(o.temp, 6))
+        .Add("top_k", Value::Int(o.top_k))
+        .Add("top_p", Value::Rounded(o.top_p, 6))
+        .Add("context", Value::Int(so.max_context))
+        .Add("threads", Value::Int(so.threads))
+        .Add("timings", std::move(timings));
+    std::puts(kite::json::Write(j).c_str());
   } else {
     collected.Echo();  // no token was generated
     std::fputs("\n", stdout);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -12,7 +13,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/tool_run.h"
 
 namespace {
@@ -44,14 +45,11 @@ const std::string& Model() {
   return path;
 }
 
-// The number after "key": in `json`, or -1 when the key is missing or not a number.
+// The number member `key` of the JSON object in `json`, or -1 when it is missing or not a
+// number (a document that is not JSON fails the test).
 double Number(const std::string& json, const std::string& key) {
-  const size_t at = kite::test::JsonFindKey(json, key);
-  if (at == std::string::npos) return -1;
-  const char* begin = json.c_str() + at;
-  char* end = nullptr;
-  const double v = std::strtod(begin, &end);
-  return end == begin ? -1 : v;
+  const double v = kite::test::JsonNumber(kite::test::ParseJson(json), key);
+  return std::isnan(v) ? -1 : v;
 }
 
 bool Contains(const std::string& haystack, const std::string& needle) {
@@ -109,7 +107,7 @@ TEST(BenchSmoke, RooflineFields) {
   EXPECT_GE(Number(r.out, "int8_gops"), 0) << r.out;  // 0 on CPUs without an int8 dot loop
   EXPECT_GE(Number(r.out, "prefill_roof_fraction"), 0) << r.out;
   std::string isa;
-  EXPECT_TRUE(kite::test::JsonString(r.out, "int8_isa", &isa)) << r.out;
+  EXPECT_TRUE(kite::test::JsonString(kite::test::ParseJson(r.out), "int8_isa", &isa)) << r.out;
 }
 
 TEST(BenchSmoke, HumanTable) {

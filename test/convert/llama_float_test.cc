@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 #include "tools/convert/source/llama2c_checkpoint.h"
 
@@ -31,9 +31,8 @@ const SourceModel& Stories260K() {
 class GoldenForwardTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GoldenForwardTest, FirstLogitsAndGreedyIdsMatch) {
-  std::string json;
-  ASSERT_TRUE(kite::test::ReadWholeFile(kite::test::SharedModel(std::string("goldens/") + GetParam()),
-                                        &json));
+  const kite::json::Value json =
+      kite::test::LoadJson(kite::test::SharedModel(std::string("goldens/") + GetParam()));
   std::vector<int64_t> prompt, generated;
   std::vector<double> first_logits;
   ASSERT_TRUE(kite::test::JsonIntArray(json, "prompt_token_ids", &prompt));

@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -37,13 +39,21 @@ int RunEval(const std::string& args, std::string* out, std::string* err = nullpt
   return code;
 }
 
-// The number after the first `"key":` at or after `from`; NaN when absent or null.
-double JsonNumber(const std::string& json, const std::string& key, size_t from = 0) {
-  const size_t pos = kite::test::JsonFindKey(json, key, from);
-  if (pos == std::string::npos) return NAN;
-  char* end = nullptr;
-  const double v = std::strtod(json.c_str() + pos, &end);
-  return end == json.c_str() + pos ? NAN : v;
+// The number member `key` of the top-level object of kite-eval's --json output; NaN when
+// absent or null.
+double JsonNumber(const std::string& json, const std::string& key) {
+  return kite::test::JsonNumber(kite::test::ParseJson(json), key);
+}
+
+// The objects of the "chunks" array of kite-eval's --json output.
+std::vector<kite::json::Value> Chunks(const std::string& json) {
+  const kite::json::Value doc = kite::test::ParseJson(json);
+  const kite::json::Value* chunks = doc.Find("chunks");
+  if (chunks == nullptr || !chunks->is_array()) {
+    ADD_FAILURE() << "no \"chunks\" array in " << json;
+    return {};
+  }
+  return chunks->array();
 }
 
 std::string Tokens() { return kite::test::SharedModel("eval/stories260K-samples-dev.tokens.json"); }
@@ -54,10 +64,8 @@ std::string Q4() { return kite::test::TestModel("stories260K-q4.kite"); }
 void SumChunks(const std::string& json, double* tokens, int* count) {
   *tokens = 0;
   *count = 0;
-  size_t pos = kite::test::JsonFindKey(json, "chunks");
-  ASSERT_NE(pos, std::string::npos) << json;
-  while ((pos = kite::test::JsonFindKey(json, "tokens", pos)) != std::string::npos) {
-    *tokens += std::strtod(json.c_str() + pos, nullptr);
+  for (const kite::json::Value& chunk : Chunks(json)) {
+    *tokens += kite::test::JsonNumber(chunk, "tokens");
     ++*count;
   }
 }
@@ -117,9 +125,11 @@ TEST(EvalCli, TextIsCutIntoWindowsOfCtxTokens) {
   EXPECT_GE(chunks, 2);
   EXPECT_EQ(tokens, JsonNumber(out, "tokens"));
   // Every full window of 8 tokens predicts 7; the first starts at 0, the second at 8.
-  const size_t first = kite::test::JsonFindKey(out, "chunks");
-  EXPECT_EQ(JsonNumber(out, "tokens", first), 7);
-  EXPECT_EQ(JsonNumber(out, "start", kite::test::JsonFindKey(out, "start", first) + 1), 8);
+  const std::vector<kite::json::Value> list = Chunks(out);
+  ASSERT_GE(list.size(), 2u) << out;
+  EXPECT_EQ(kite::test::JsonNumber(list[0], "tokens"), 7);
+  EXPECT_EQ(kite::test::JsonNumber(list[0], "start"), 0);
+  EXPECT_EQ(kite::test::JsonNumber(list[1], "start"), 8);
   EXPECT_TRUE(std::isfinite(JsonNumber(out, "ppl")));
 }
 
@@ -169,6 +179,47 @@ TEST(EvalCli, BadOptionsAndInputs) {
       << err;
   EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + Tokens() + " stray", &out, &err), 2);
   EXPECT_NE(err.find("unexpected argument 'stray'"), std::string::npos) << err;
+}
+
+// Issue 18 defect 9: --tokens is parsed as JSON against its shape, not scanned for keys.
+TEST(EvalCli, TokenFileIsParsedStrictly) {
+  const std::string path = ::testing::TempDir() + "kite_eval_strict.json";
+  std::string out, err;
+  // Garbage around the document.
+  for (const char* text : {R"(junk {"stories": [{"token_ids": [1, 2, 3]}]})",
+                           R"({"stories": [{"token_ids": [1, 2, 3]}]} junk)",
+                           R"({"stories": [{"token_ids": [1, 2, 3]}]}})"}) {
+    std::ofstream(path) << text;
+    EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + path, &out, &err), 1) << text;
+    EXPECT_NE(err.find(path + ": JSON byte "), std::string::npos) << err;
+  }
+  // A "token_ids" outside "stories" is not a story.
+  std::ofstream(path) << R"({"stories": [{"seed": 1, "token_ids": [1, 2, 3]}],)"
+                         R"( "extra": {"token_ids": [1, 2, 3, 4, 5]}})";
+  ASSERT_EQ(RunEval("-m " + Q4() + " --tokens " + path + " --json", &out, &err), 0) << err;
+  double tokens;
+  int chunks;
+  SumChunks(out, &tokens, &chunks);
+  EXPECT_EQ(chunks, 1) << out;
+  EXPECT_EQ(tokens, 2) << out;
+  // Documents of the wrong shape name what is wrong.
+  const std::pair<const char*, const char*> bad_shapes[] = {
+      {R"([1, 2])", "the document is not an object"},
+      {R"({"token_ids": [1, 2]})", "no \"stories\" array"},
+      {R"({"stories": {"token_ids": [1, 2]}})", "no \"stories\" array"},
+      {R"({"stories": []})", "no story"},
+      {R"({"stories": [[1, 2]]})", "story 0 is not an object"},
+      {R"({"stories": [{"ids": [1, 2]}]})", "story 0 has no \"token_ids\" array"},
+      {R"({"stories": [{"token_ids": [1, 2.5]}]})", "story 0: \"token_ids\" is not an array of"},
+      {R"({"stories": [{"token_ids": [1, "2"]}]})", "story 0: \"token_ids\" is not an array of"},
+      {R"({"stories": [{"token_ids": [1, 2], "token_ids": [3]}]})", "duplicate key"},
+  };
+  for (const auto& [text, message] : bad_shapes) {
+    std::ofstream(path) << text;
+    EXPECT_EQ(RunEval("-m " + Q4() + " --tokens " + path, &out, &err), 1) << text;
+    EXPECT_NE(err.find(message), std::string::npos) << text << ": " << err;
+  }
+  std::remove(path.c_str());
 }
 
 // -t above the online CPUs is capped at their count, with a warning on stderr.

@@ -16,8 +16,8 @@
 #include "kite/kite.h"
 #include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
-#include "test/common/json_lite.h"
 #include "test/common/kite_file_edit.h"
+#include "test/common/read_file.h"
 #include "test/common/test_paths.h"
 
 namespace {

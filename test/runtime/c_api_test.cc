@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/read_file.h"
 #include "test/common/test_paths.h"
 
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -24,9 +24,8 @@ struct Golden {
 };
 
 Golden LoadGolden(const std::string& file) {
-  std::string json;
   Golden g;
-  EXPECT_TRUE(kite::test::ReadWholeFile(kite::test::SharedModel("goldens/" + file), &json)) << file;
+  const kite::json::Value json = kite::test::LoadJson(kite::test::SharedModel("goldens/" + file));
   EXPECT_TRUE(kite::test::JsonString(json, "prompt", &g.prompt));
   EXPECT_TRUE(kite::test::JsonIntArray(json, "prompt_token_ids", &g.prompt_ids));
   EXPECT_TRUE(kite::test::JsonIntArray(json, "generated_token_ids", &g.generated_ids));

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/alloc_counter.h"
 #include "test/common/kite_file_edit.h"
 #include "test/common/test_paths.h"
@@ -195,9 +195,8 @@ TEST(InPlace, Llama3RopeTableLivesInTheCallerStorage) {
 }
 
 TEST(InPlace, F32MatchesTheReferenceGoldens) {
-  std::string json;
-  ASSERT_TRUE(kite::test::ReadWholeFile(
-      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"), &json));
+  const kite::json::Value json = kite::test::LoadJson(
+      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"));
   std::vector<int64_t> golden;
   ASSERT_TRUE(kite::test::JsonIntArray(json, "generated_token_ids", &golden));
   const AlignedFile file = Load(kite::test::TestModel("stories260K-f32.kite"));

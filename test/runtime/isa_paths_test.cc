@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -72,9 +72,8 @@ PathRun Generate(const std::string& model_name, const char* isa, uint32_t thread
 }
 
 std::vector<int32_t> GoldenIds(const char* key) {
-  std::string json;
-  EXPECT_TRUE(kite::test::ReadWholeFile(
-      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"), &json));
+  const kite::json::Value json = kite::test::LoadJson(
+      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"));
   std::vector<int64_t> ids;
   EXPECT_TRUE(kite::test::JsonIntArray(json, key, &ids));
   return std::vector<int32_t>(ids.begin(), ids.end());

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/read_file.h"
 #include "test/common/kite_file_edit.h"
 #include "test/common/test_paths.h"
 

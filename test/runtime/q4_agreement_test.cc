@@ -8,23 +8,16 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
 namespace {
 
 std::vector<std::vector<int32_t>> LoadStories() {
-  std::string json;
-  EXPECT_TRUE(kite::test::ReadWholeFile(
-      kite::test::SharedModel("eval/stories260K-samples-dev.tokens.json"), &json));
   std::vector<std::vector<int32_t>> stories;
-  size_t pos = kite::test::JsonFindKey(json, "stories");
-  while ((pos = kite::test::JsonFindKey(json, "token_ids", pos)) != std::string::npos) {
-    std::vector<int64_t> ids;
-    size_t end = 0;
-    EXPECT_TRUE(kite::test::JsonReadIntArray(json, pos, &ids, &end));
+  for (const std::vector<int64_t>& ids : kite::test::StoryTokenIds(
+           kite::test::SharedModel("eval/stories260K-samples-dev.tokens.json"))) {
     stories.emplace_back(ids.begin(), ids.end());
-    pos = end;
   }
   return stories;
 }

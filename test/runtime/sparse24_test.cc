@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kite/kite.h"
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -60,9 +60,8 @@ PathRun Generate(const char* isa, uint32_t threads, uint32_t chunk,
 }
 
 std::vector<int32_t> Prompt() {
-  std::string json;
-  EXPECT_TRUE(kite::test::ReadWholeFile(
-      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"), &json));
+  const kite::json::Value json = kite::test::LoadJson(
+      kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json"));
   std::vector<int64_t> ids;
   EXPECT_TRUE(kite::test::JsonIntArray(json, "prompt_token_ids", &ids));
   return std::vector<int32_t>(ids.begin(), ids.end());

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "test/common/json_lite.h"
+#include "test/common/read_file.h"
 #include "tools/convert/tokenizer/tokenizer_tables.h"
 
 namespace kite::convert {
@@ -241,28 +241,6 @@ TEST(Llama2cTokenizerTest, MissingFileIsNotFound) {
   const std::string path = kModels + "/no-such-tokenizer.bin";
   auto result = ReadLlama2cTokenizer(path, 512);
   ExpectError(result, absl::StatusCode::kNotFound, {path});
-}
-
-TEST(JsonLiteTest, ReadsStringsWithEscapesAndArrays) {
-  const std::string json =
-      R"({"text": "a\"b\\c\n\u00e9\ud83e\udd99/\/", "ids": [1, -2, 30],)"
-      R"( "x": [0.5, -1e-3], "empty": [], "q": "\"ids\": [9]"})";
-  std::string text;
-  ASSERT_TRUE(test::JsonString(json, "text", &text));
-  EXPECT_EQ(text, "a\"b\\c\n\xC3\xA9\xF0\x9F\xA6\x99//");
-  std::vector<int64_t> ids;
-  ASSERT_TRUE(test::JsonIntArray(json, "ids", &ids));
-  EXPECT_EQ(ids, (std::vector<int64_t>{1, -2, 30}));
-  std::vector<double> x;
-  ASSERT_TRUE(test::JsonNumberArray(json, "x", &x));
-  EXPECT_EQ(x, (std::vector<double>{0.5, -1e-3}));
-  ASSERT_TRUE(test::JsonIntArray(json, "empty", &ids));
-  EXPECT_TRUE(ids.empty());
-  // The escaped key inside the "q" string is not a key.
-  size_t after_first = test::JsonFindKey(json, "ids");
-  EXPECT_EQ(test::JsonFindKey(json, "ids", after_first), std::string::npos);
-  EXPECT_FALSE(test::JsonIntArray(json, "missing", &ids));
-  EXPECT_FALSE(test::JsonIntArray(json, "text", &ids));
 }
 
 }  // namespace

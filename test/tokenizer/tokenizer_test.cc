@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "test/common/json_lite.h"
+#include "test/common/json_fixture.h"
 #include "tools/convert/tokenizer/llama2c_tokenizer.h"
 #include "tools/convert/tokenizer/tokenizer_tables.h"
 
@@ -94,8 +94,7 @@ struct Golden {
 
 Golden ReadGolden(const std::string& name) {
   Golden g;
-  std::string json;
-  EXPECT_TRUE(test::ReadWholeFile(kModels + "/goldens/" + name, &json)) << name;
+  const json::Value json = test::LoadJson(kModels + "/goldens/" + name);
   std::vector<int64_t> values;
   EXPECT_TRUE(test::JsonString(json, "prompt", &g.prompt)) << name;
   EXPECT_TRUE(test::JsonIntArray(json, "prompt_token_ids", &values)) << name;
@@ -153,18 +152,13 @@ TEST(Tok512Test, DecodesSampledStoriesExactly) {
   const TokenizerTables* tables = LoadOnce("tok512.bin", 512);
   ASSERT_NE(tables, nullptr);
   const Tokenizer tok(tables->View());
-  std::string json, text;
-  ASSERT_TRUE(test::ReadWholeFile(kModels + "/eval/stories260K-samples-dev.tokens.json", &json));
+  std::string text;
   ASSERT_TRUE(test::ReadWholeFile(kModels + "/eval/stories260K-samples-dev.txt", &text));
 
   size_t text_pos = 0;
-  size_t key_pos = 0;
   int stories = 0;
-  for (;;) {
-    key_pos = test::JsonFindKey(json, "token_ids", key_pos);
-    if (key_pos == std::string::npos) break;
-    std::vector<int64_t> values;
-    ASSERT_TRUE(test::JsonReadIntArray(json, key_pos, &values, &key_pos)) << "story " << stories;
+  for (const std::vector<int64_t>& values :
+       test::StoryTokenIds(kModels + "/eval/stories260K-samples-dev.tokens.json")) {
     const std::string story = DecodeOk(tok, ToIds(values));
     const std::string separator = stories == 0 ? "" : "\n\n";
     ASSERT_EQ(text.compare(text_pos, separator.size(), separator), 0) << "before story " << stories;

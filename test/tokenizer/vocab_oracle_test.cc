@@ -185,7 +185,7 @@ TEST(KiteTokenizeTest, EncodesDecodesAndReportsErrors) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "15496 995\n");
   r = test::RunTool(bin, {"-m", model, "--text", " Hello world", "--json"}, dir);
-  EXPECT_EQ(r.out, "{\"ids\": [18435, 995]}\n");
+  EXPECT_EQ(r.out, "{\"ids\":[18435,995]}\n");
   r = test::RunTool(bin, {"-m", model, "--decode", "15496, 995"}, dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "Hello world");

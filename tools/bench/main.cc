@@ -18,6 +18,7 @@
 #include "tools/bench/model_costs.h"
 #include "tools/bench/roofline.h"
 #include "tools/common/flags.h"
+#include "tools/common/json.h"
 
 namespace kite::bench {
 namespace {
@@ -100,21 +101,6 @@ int32_t Argmax(const float* logits, size_t n) {
   return static_cast<int32_t>(best);
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 // Bytes in decimal units: "812.3 kB", "85.6 MB", "1.24 GB".
 std::string Mb(double bytes) {
   if (bytes >= 1e9) return absl::StrFormat("%.2f GB", bytes / 1e9);
@@ -155,17 +141,20 @@ struct Results {
 double Fraction(double measured, double roof) { return roof > 0 ? measured / roof : 0; }
 
 void PrintJson(const Results& r) {
+  using json::Value;
   const BenchOptions& o = r.options;
-  std::string j = "{";
-  auto num = [&j](const char* key, double v) { absl::StrAppendFormat(&j, "\"%s\": %.6g, ", key, v); };
-  auto u64 = [&j](const char* key, uint64_t v) { absl::StrAppendFormat(&j, "\"%s\": %d, ", key, v); };
-  auto summary = [&](const char* key, const Summary& s) {
-    num(key, s.median);
-    num(absl::StrCat(key, "_min").c_str(), s.min);
-    num(absl::StrCat(key, "_max").c_str(), s.max);
+  Value j;
+  auto num = [&j](const std::string& key, double v) { j.Add(key, Value::Rounded(v, 6)); };
+  auto u64 = [&j](const std::string& key, uint64_t v) {
+    j.Add(key, Value::Int(static_cast<int64_t>(v)));
   };
-  absl::StrAppend(&j, "\"model\": ", JsonString(o.model), ", ");
-  absl::StrAppend(&j, "\"kite_version\": ", JsonString(kite_version()), ", ");
+  auto summary = [&](const std::string& key, const Summary& s) {
+    num(key, s.median);
+    num(key + "_min", s.min);
+    num(key + "_max", s.max);
+  };
+  j.Add("model", Value::String(o.model));
+  j.Add("kite_version", Value::String(kite_version()));
   u64("prompt_tokens", o.prompt);
   u64("gen_tokens", o.generate);
   u64("threads", o.threads);
@@ -198,17 +187,15 @@ void PrintJson(const Results& r) {
   if (r.roofline) {
     num("bandwidth_gb_s", r.bandwidth.gb_per_s);
     u64("bandwidth_buffer_bytes", r.bandwidth.buffer_bytes);
-    absl::StrAppend(&j, "\"bandwidth_isa\": ", JsonString(r.bandwidth.isa), ", ");
+    j.Add("bandwidth_isa", Value::String(r.bandwidth.isa));
     num("int8_gops", r.int8.gops);
-    absl::StrAppend(&j, "\"int8_isa\": ", JsonString(r.int8.isa), ", ");
+    j.Add("int8_isa", Value::String(r.int8.isa));
     num("decode_roof_tok_s", r.decode_roof_tok_s);
     num("decode_roof_fraction", Fraction(r.decode_tok_s.median, r.decode_roof_tok_s));
     num("prefill_roof_tok_s", r.prefill_roof_tok_s);
     num("prefill_roof_fraction", Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
   }
-  j.resize(j.size() - 2);  // the last ", "
-  j += "}\n";
-  std::fputs(j.c_str(), stdout);
+  std::printf("%s\n", json::Write(j).c_str());
 }
 
 void PrintTable(const Results& r) {

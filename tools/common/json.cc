@@ -1,16 +1,20 @@
 #include "tools/common/json.h"
 
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iterator>
-#include <system_error>
+#include <limits>
+#include <unordered_set>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
 #include "tools/common/input_file.h"
 
 namespace kite::json {
@@ -41,6 +45,43 @@ Value Value::Number(double d) {
   return v;
 }
 
+Value Value::Int(int64_t i) {
+  Value v;
+  v.type_ = Type::kNumber;
+  v.integer_ = true;
+  v.int_ = i;
+  v.number_ = static_cast<double>(i);
+  return v;
+}
+
+Value Value::Uint(uint64_t u) {
+  if (u <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Int(static_cast<int64_t>(u));
+  }
+  Value v;
+  v.type_ = Type::kNumber;
+  v.unsigned_ = true;
+  v.uint_ = u;
+  v.number_ = static_cast<double>(u);
+  return v;
+}
+
+Value Value::Decimals(double d, int decimals) {
+  if (!std::isfinite(d)) return Number(d);
+  char text[400];  // DBL_MAX has 309 digits before the point
+  std::snprintf(text, sizeof(text), "%.*f", decimals, d);
+  return Number(std::strtod(text, nullptr));
+}
+
+Value Value::Rounded(double d, int significant) {
+  if (!std::isfinite(d)) return Number(d);
+  // The shortest text that reads back as the rounded double is the "%.*g" text itself
+  // (without trailing zeros), which is what Write prints.
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*g", significant, d);
+  return Number(std::strtod(text, nullptr));
+}
+
 Value Value::String(std::string s) {
   Value v;
   v.type_ = Type::kString;
@@ -68,6 +109,18 @@ const std::string& Value::str() const { return string_; }
 const std::vector<Value>& Value::array() const { return array_; }
 const Value::Members& Value::object() const { return object_; }
 
+Value& Value::Add(std::string key, Value value) {
+  if (type_ == Type::kNull) type_ = Type::kObject;
+  object_.emplace_back(std::move(key), std::move(value));
+  return *this;
+}
+
+Value& Value::Push(Value value) {
+  if (type_ == Type::kNull) type_ = Type::kArray;
+  array_.push_back(std::move(value));
+  return *this;
+}
+
 const Value* Value::Find(std::string_view key) const {
   for (const auto& member : object_) {
     if (member.first == key) return &member.second;
@@ -75,8 +128,26 @@ const Value* Value::Find(std::string_view key) const {
   return nullptr;
 }
 
+bool Value::GetUint64(uint64_t* out) const {
+  if (type_ != Type::kNumber) return false;
+  if (unsigned_) {
+    *out = uint_;
+    return true;
+  }
+  if (integer_ && int_ >= 0) {
+    *out = static_cast<uint64_t>(int_);
+    return true;
+  }
+  return false;
+}
+
 bool Value::GetInt64(int64_t* out) const {
   if (type_ != Type::kNumber) return false;
+  if (integer_) {
+    *out = int_;
+    return true;
+  }
+  if (unsigned_) return false;  // above INT64_MAX
   constexpr double kExact = 9007199254740992.0;  // 2^53
   if (!(number_ >= -kExact && number_ <= kExact)) return false;
   if (std::floor(number_) != number_) return false;
@@ -86,367 +157,213 @@ bool Value::GetInt64(int64_t* out) const {
 
 namespace {
 
-class Parser {
+// Builds a Value tree from nlohmann's SAX events, enforcing what nlohmann leaves open:
+// unique keys and the depth limit. Each handler returns false to stop the parse.
+class Builder {
  public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  // `end_of_read` points at the reader's position (just past the last byte it consumed).
+  Builder(const char* begin, const char* const* end_of_read)
+      : begin_(begin), end_of_read_(end_of_read) {}
 
-  absl::StatusOr<Value> Document() {
-    SkipSpace();
-    Value root;
-    if (!ParseValue(&root, 0)) return error_;
-    SkipSpace();
-    if (pos_ != text_.size()) {
-      Fail("end of document after the top-level value");
-      return error_;
+  bool null() { return Put(Value()); }
+  bool boolean(bool b) { return Put(Value::Bool(b)); }
+  bool number_integer(int64_t i) { return Put(Value::Int(i)); }
+  bool number_unsigned(uint64_t u) { return Put(Value::Uint(u)); }
+  bool number_float(double d, const std::string& /*text*/) { return Put(Value::Number(d)); }
+  bool string(std::string& s) { return Put(Value::String(std::move(s))); }
+  bool binary(nlohmann::json::binary_t& /*bytes*/) { return Fail("binary values are not JSON"); }
+
+  bool start_object(size_t /*size*/) { return Open(Type::kObject); }
+  bool key(std::string& k) {
+    Frame& top = open_.back();
+    if (!top.keys.insert(k).second) {
+      // Escaped: the key comes from an untrusted file and goes to a terminal.
+      return Fail(absl::StrCat("duplicate key \"", absl::CHexEscape(k), "\" in an object"));
     }
-    return root;
+    top.key = std::move(k);
+    return true;
   }
+  bool end_object() { return Close(); }
+  bool start_array(size_t /*size*/) { return Open(Type::kArray); }
+  bool end_array() { return Close(); }
 
- private:
-  // Records an error at the current position; returns false for `return Fail(...)`.
-  bool Fail(std::string_view expected) { return FailAt(pos_, expected); }
-
-  bool FailAt(size_t at, std::string_view expected) {
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < at && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
+  bool parse_error(size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& ex) {
+    // nlohmann's text is "[json.exception.KIND.ID] parse error at line L, column C: WHAT";
+    // keep WHAT (ErrorAt reports the position). nlohmann shows control characters of the
+    // input as <U+XXXX>, so none reaches a terminal raw.
+    std::string_view what = ex.what();
+    if (const size_t bracket = what.find("] "); bracket != std::string_view::npos) {
+      what.remove_prefix(bracket + 2);
+    }
+    if (what.rfind("parse error", 0) == 0) {
+      if (const size_t colon = what.find(": "); colon != std::string_view::npos) {
+        what.remove_prefix(colon + 2);
       }
     }
-    std::string found;
-    if (at >= text_.size()) {
-      found = "end of input";
-    } else {
-      const unsigned char c = static_cast<unsigned char>(text_[at]);
-      found = (c >= 0x20 && c < 0x7f) ? absl::StrFormat("'%c'", c)
-                                      : absl::StrFormat("byte 0x%02X", c);
-    }
-    error_ = absl::InvalidArgumentError(absl::StrFormat(
-        "JSON line %d, column %d: expected %s, found %s", line, column,
-        std::string(expected), found));
+    error_byte_ = position > 0 ? position - 1 : 0;
+    error_ = std::string(what);
     return false;
   }
 
-  void SkipSpace() {
-    while (pos_ < text_.size()) {
-      const char c = text_[pos_];
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
-      ++pos_;
-    }
+  Value& root() { return root_; }
+  const std::string& error() const { return error_; }
+  size_t error_byte() const { return error_byte_; }
+
+ private:
+  struct Frame {
+    Value value;
+    std::string key;                      // the member being read (objects)
+    std::unordered_set<std::string> keys;  // every key so far (objects)
+  };
+
+  bool Fail(std::string message) {
+    const size_t read = static_cast<size_t>(*end_of_read_ - begin_);
+    error_byte_ = read > 0 ? read - 1 : 0;  // the last byte read: where the problem shows
+    error_ = std::move(message);
+    return false;
   }
 
-  bool Literal(std::string_view word) {
-    if (text_.substr(pos_, word.size()) != word) {
-      return Fail(absl::StrCat("'", std::string(word), "'"));
+  bool Open(Type type) {
+    if (open_.size() >= static_cast<size_t>(kMaxDepth)) {
+      return Fail(absl::StrCat("arrays and objects nest more than ", kMaxDepth, " deep"));
     }
-    pos_ += word.size();
+    open_.emplace_back();
+    open_.back().value = type == Type::kObject ? Value::Object({}) : Value::Array({});
     return true;
   }
 
-  bool ParseValue(Value* out, int depth) {
-    if (pos_ >= text_.size()) return Fail("a value");
-    switch (text_[pos_]) {
-      case '{': return ParseObject(out, depth + 1);
-      case '[': return ParseArray(out, depth + 1);
-      case '"': {
-        std::string s;
-        if (!ParseString(&s)) return false;
-        *out = Value::String(std::move(s));
-        return true;
-      }
-      case 't':
-        if (!Literal("true")) return false;
-        *out = Value::Bool(true);
-        return true;
-      case 'f':
-        if (!Literal("false")) return false;
-        *out = Value::Bool(false);
-        return true;
-      case 'n':
-        if (!Literal("null")) return false;
-        *out = Value::Null();
-        return true;
-      default:
-        return ParseNumber(out);
-    }
+  bool Close() {
+    Value done = std::move(open_.back().value);
+    open_.pop_back();
+    return Put(std::move(done));
   }
 
-  bool ParseObject(Value* out, int depth) {
-    if (depth > kMaxDepth) return Fail(absl::StrCat("nesting at most ", kMaxDepth, " deep"));
-    ++pos_;  // '{'
-    // Members collect on a stack shared by all objects, then move once into an exactly
-    // sized vector (no regrowth of each object's own vector).
-    const size_t mark = member_stack_.size();
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
-      *out = Value::Object({});
-      return true;
-    }
-    while (true) {
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != '"') return Fail("a string key");
-      std::string key;
-      if (!ParseString(&key)) return false;
-      SkipSpace();
-      if (pos_ >= text_.size() || text_[pos_] != ':') return Fail("':' after an object key");
-      ++pos_;
-      SkipSpace();
-      Value value;
-      if (!ParseValue(&value, depth)) return false;
-      member_stack_.emplace_back(std::move(key), std::move(value));
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == '}') {
-        ++pos_;
-        break;
-      }
-      return Fail("',' or '}' in an object");
-    }
-    Value::Members members(std::make_move_iterator(member_stack_.begin() + mark),
-                           std::make_move_iterator(member_stack_.end()));
-    member_stack_.resize(mark);
-    *out = Value::Object(std::move(members));
-    return true;
-  }
-
-  bool ParseArray(Value* out, int depth) {
-    if (depth > kMaxDepth) return Fail(absl::StrCat("nesting at most ", kMaxDepth, " deep"));
-    ++pos_;  // '['
-    const size_t mark = item_stack_.size();
-    SkipSpace();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      *out = Value::Array({});
-      return true;
-    }
-    while (true) {
-      SkipSpace();
-      Value item;
-      if (!ParseValue(&item, depth)) return false;
-      item_stack_.push_back(std::move(item));
-      SkipSpace();
-      if (pos_ < text_.size() && text_[pos_] == ',') {
-        ++pos_;
-        continue;
-      }
-      if (pos_ < text_.size() && text_[pos_] == ']') {
-        ++pos_;
-        break;
-      }
-      return Fail("',' or ']' in an array");
-    }
-    std::vector<Value> items(std::make_move_iterator(item_stack_.begin() + mark),
-                             std::make_move_iterator(item_stack_.end()));
-    item_stack_.resize(mark);
-    *out = Value::Array(std::move(items));
-    return true;
-  }
-
-  static int HexDigit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
-  // Reads the 4 hex digits after "\u" at pos_ (pos_ on the 'u').
-  bool ReadHex4(uint32_t* out) {
-    uint32_t v = 0;
-    for (int i = 1; i <= 4; ++i) {
-      if (pos_ + i >= text_.size() || HexDigit(text_[pos_ + i]) < 0) {
-        return FailAt(pos_ + i, "4 hex digits after \\u");
-      }
-      v = v << 4 | static_cast<uint32_t>(HexDigit(text_[pos_ + i]));
-    }
-    pos_ += 5;
-    *out = v;
-    return true;
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* s) {
-    if (cp < 0x80) {
-      s->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      s->push_back(static_cast<char>(0xC0 | cp >> 6));
-      s->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      s->push_back(static_cast<char>(0xE0 | cp >> 12));
-      s->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
-      s->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  bool Put(Value v) {
+    if (open_.empty()) {
+      root_ = std::move(v);
+    } else if (Frame& top = open_.back(); top.value.is_array()) {
+      top.value.Push(std::move(v));
     } else {
-      s->push_back(static_cast<char>(0xF0 | cp >> 18));
-      s->push_back(static_cast<char>(0x80 | (cp >> 12 & 0x3F)));
-      s->push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
-      s->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      top.value.Add(std::move(top.key), std::move(v));
     }
-  }
-
-  // Length of the valid UTF-8 sequence starting at `at` (a non-ASCII lead byte), or 0.
-  size_t Utf8SequenceLength(size_t at) const {
-    const auto byte = [&](size_t i) { return static_cast<unsigned char>(text_[i]); };
-    const unsigned char c = byte(at);
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 4;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if (at + n > text_.size()) return 0;
-    for (size_t i = 1; i < n; ++i) {
-      if ((byte(at + i) & 0xC0) != 0x80) return 0;
-      cp = cp << 6 | (byte(at + i) & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are invalid.
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return 0;
-    }
-    return n;
-  }
-
-  bool ParseString(std::string* out) {
-    ++pos_;  // opening quote
-    while (true) {
-      // Copy the run of plain bytes in one go (the common case in tokenizer vocabularies).
-      const size_t start = pos_;
-      while (pos_ < text_.size()) {
-        const unsigned char c = static_cast<unsigned char>(text_[pos_]);
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-        ++pos_;
-      }
-      out->append(text_.data() + start, pos_ - start);
-      if (pos_ >= text_.size()) return Fail("'\"' to close the string");
-      const unsigned char c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return true;
-      }
-      if (c < 0x20) return Fail("a string character (control characters must be escaped)");
-      if (c >= 0x80) {
-        const size_t n = Utf8SequenceLength(pos_);
-        if (n == 0) return Fail("valid UTF-8 in a string");
-        out->append(text_.data() + pos_, n);
-        pos_ += n;
-        continue;
-      }
-      // Backslash escape.
-      ++pos_;
-      if (pos_ >= text_.size()) return Fail("an escape character after '\\'");
-      switch (text_[pos_]) {
-        case '"': out->push_back('"'); ++pos_; break;
-        case '\\': out->push_back('\\'); ++pos_; break;
-        case '/': out->push_back('/'); ++pos_; break;
-        case 'b': out->push_back('\b'); ++pos_; break;
-        case 'f': out->push_back('\f'); ++pos_; break;
-        case 'n': out->push_back('\n'); ++pos_; break;
-        case 'r': out->push_back('\r'); ++pos_; break;
-        case 't': out->push_back('\t'); ++pos_; break;
-        case 'u': {
-          const size_t escape_at = pos_ - 1;
-          uint32_t cp = 0;
-          if (!ReadHex4(&cp)) return false;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return FailAt(escape_at, "a high surrogate before a low surrogate \\u escape");
-          }
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (pos_ + 1 >= text_.size() || text_[pos_] != '\\' || text_[pos_ + 1] != 'u') {
-              return FailAt(escape_at, "a low surrogate \\u escape after a high surrogate");
-            }
-            ++pos_;
-            uint32_t low = 0;
-            if (!ReadHex4(&low)) return false;
-            if (low < 0xDC00 || low > 0xDFFF) {
-              return FailAt(escape_at, "a low surrogate \\u escape after a high surrogate");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          AppendUtf8(cp, out);
-          break;
-        }
-        default:
-          return Fail("one of \" \\ / b f n r t u after '\\'");
-      }
-    }
-  }
-
-  bool ParseNumber(Value* out) {
-    const size_t start = pos_;
-    const auto digit = [&](size_t i) { return i < text_.size() && text_[i] >= '0' && text_[i] <= '9'; };
-    size_t p = pos_;
-    if (p < text_.size() && text_[p] == '-') ++p;
-    if (!digit(p)) return FailAt(p, p == start ? "a value" : "a digit after '-'");
-    if (text_[p] == '0') {
-      ++p;
-      if (digit(p)) return FailAt(p, "no leading zeros in a number");
-    } else {
-      while (digit(p)) ++p;
-    }
-    if (p < text_.size() && text_[p] == '.') {
-      ++p;
-      if (!digit(p)) return FailAt(p, "a digit after the decimal point");
-      while (digit(p)) ++p;
-    }
-    if (p < text_.size() && (text_[p] == 'e' || text_[p] == 'E')) {
-      ++p;
-      if (p < text_.size() && (text_[p] == '+' || text_[p] == '-')) ++p;
-      if (!digit(p)) return FailAt(p, "a digit in the exponent");
-      while (digit(p)) ++p;
-    }
-    double d = 0.0;
-    const auto result = std::from_chars(text_.data() + start, text_.data() + p, d);
-    if (result.ec == std::errc::result_out_of_range) {
-      // Underflow to (signed) zero is harmless; overflow to infinity is not representable.
-      if (std::isinf(d) || d == 0.0) {
-        const char* first = text_.data() + start;
-        char* end = nullptr;
-        const std::string copy(first, p - start);
-        d = std::strtod(copy.c_str(), &end);
-        if (std::isinf(d)) return FailAt(start, "a number within double range");
-      }
-    } else if (result.ec != std::errc() || result.ptr != text_.data() + p) {
-      return FailAt(start, "a number");
-    }
-    pos_ = p;
-    *out = Value::Number(d);
     return true;
   }
 
-  std::string_view text_;
-  size_t pos_ = 0;
-  // Children of the arrays/objects being parsed, innermost last.
-  std::vector<Value> item_stack_;
-  Value::Members member_stack_;
-  absl::Status error_;
+  const char* begin_;
+  const char* const* end_of_read_;
+  std::vector<Frame> open_;
+  Value root_;
+  std::string error_;
+  size_t error_byte_ = 0;
 };
+
+// A byte iterator that records how far the parser has read (for Builder's own errors).
+class TrackingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  TrackingIterator(const char* at, const char** end_of_read) : at_(at), end_of_read_(end_of_read) {}
+  reference operator*() const { return *at_; }
+  TrackingIterator& operator++() {
+    *end_of_read_ = ++at_;
+    return *this;
+  }
+  TrackingIterator operator++(int) {
+    TrackingIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const TrackingIterator& other) const { return at_ == other.at_; }
+  bool operator!=(const TrackingIterator& other) const { return at_ != other.at_; }
+
+ private:
+  const char* at_;
+  const char** end_of_read_;
+};
+
+absl::Status ErrorAt(std::string_view text, std::string_view source, size_t byte,
+                     std::string_view what) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%s%sJSON byte %d (line %d, column %d): %s", std::string(source),
+      source.empty() ? "" : ": ", byte, line, column, std::string(what)));
+}
+
+nlohmann::ordered_json ToNlohmann(const Value& v) {
+  switch (v.type()) {
+    case Type::kNull: return nullptr;
+    case Type::kBool: return v.boolean();
+    case Type::kNumber: {
+      int64_t i;
+      uint64_t u;
+      if (v.is_integer() && v.GetInt64(&i)) return i;
+      if (v.is_integer() && v.GetUint64(&u)) return u;
+      return v.number();
+    }
+    case Type::kString: return v.str();
+    case Type::kArray: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const Value& item : v.array()) out.push_back(ToNlohmann(item));
+      return out;
+    }
+    case Type::kObject: {
+      nlohmann::ordered_json out = nlohmann::ordered_json::object();
+      for (const auto& [key, item] : v.object()) out.emplace(key, ToNlohmann(item));
+      return out;
+    }
+  }
+  return nullptr;
+}
 
 }  // namespace
 
-absl::StatusOr<Value> Parse(std::string_view text) { return Parser(text).Document(); }
+absl::StatusOr<Value> Parse(std::string_view text, std::string_view source) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    return ErrorAt(text, source, 0, "a byte order mark is not allowed");
+  }
+  // nlohmann takes a NUL byte for the end of the input, which would hide what follows it;
+  // no JSON text holds one (inside strings it must be escaped).
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return ErrorAt(text, source, nul, "a NUL byte is not allowed");
+  }
+  const char* const begin = text.data();
+  const char* end_of_read = begin;
+  Builder builder(begin, &end_of_read);
+  try {
+    const bool ok = nlohmann::json::sax_parse(
+        TrackingIterator(begin, &end_of_read), TrackingIterator(begin + text.size(), &end_of_read),
+        &builder, nlohmann::json::input_format_t::json, /*strict=*/true,
+        /*ignore_comments=*/false);
+    if (!ok) return ErrorAt(text, source, builder.error_byte(), builder.error());
+  } catch (const std::exception& e) {  // nothing but allocation failures is expected here
+    return absl::ResourceExhaustedError(
+        absl::StrCat(std::string(source), source.empty() ? "" : ": ", "JSON: ", e.what()));
+  }
+  return std::move(builder.root());
+}
+
+std::string Write(const Value& value, int indent) {
+  return ToNlohmann(value).dump(indent, ' ', /*ensure_ascii=*/false,
+                                nlohmann::ordered_json::error_handler_t::replace);
+}
 
 absl::StatusOr<Value> ParseFile(const std::string& path) {
   absl::StatusOr<std::string> bytes = tools::ReadInputFile(path);
   if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<Value> value = Parse(*bytes);
-  if (!value.ok()) {
-    return absl::Status(value.status().code(),
-                        absl::StrCat(path, ": ", value.status().message()));
-  }
-  return value;
+  return Parse(*bytes, path);
 }
 
 }  // namespace kite::json

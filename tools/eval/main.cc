@@ -1,6 +1,7 @@
 // kite-eval: teacher-forced evaluation of a .kite model (perplexity), optionally against a
 // reference model run in lock-step (KL divergence, top-1 agreement, RMS delta-p). Uses only
-// the public C API. See MakeSpec and kFooter for the options and the exact definitions.
+// the public C API (and the tools' JSON reader and writer). See MakeSpec and kFooter for the
+// options and the exact definitions.
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,8 +17,8 @@
 #include "kite/kite.h"
 #include "absl/status/statusor.h"
 #include "tools/common/flags.h"
-#include "test/common/json_lite.h"
 #include "tools/common/input_file.h"
+#include "tools/common/json.h"
 
 namespace {
 
@@ -167,34 +168,43 @@ void AppendWindows(const std::vector<int32_t>& ids, long story, size_t ctx,
   }
 }
 
+// Reads a token file: a JSON object whose "stories" array holds objects, each with a
+// "token_ids" array of integer ids in [0, vocab); other members are ignored. Anything else
+// (malformed JSON, another shape, an id outside the vocabulary) is fatal, naming the place.
 std::vector<Chunk> LoadTokenFile(const std::string& path, uint32_t vocab, size_t ctx) {
-  absl::StatusOr<std::string> contents = kite::tools::ReadInputFile(path);
-  if (!contents.ok()) Fail("%s", std::string(contents.status().message()).c_str());
-  const std::string& json = *contents;
-  size_t pos = kite::test::JsonFindKey(json, "stories");
-  if (pos == std::string::npos) Fail("%s: no \"stories\" array", path.c_str());
+  absl::StatusOr<kite::json::Value> doc = kite::json::ParseFile(path);
+  if (!doc.ok()) Fail("%s", std::string(doc.status().message()).c_str());
+  if (!doc->is_object()) Fail("%s: the document is not an object", path.c_str());
+  const kite::json::Value* stories = doc->Find("stories");
+  if (stories == nullptr || !stories->is_array()) {
+    Fail("%s: no \"stories\" array at the top level", path.c_str());
+  }
+  if (stories->array().empty()) Fail("%s: no story in \"stories\"", path.c_str());
   std::vector<Chunk> chunks;
-  long story = 0;
-  std::vector<int64_t> raw;
-  for (pos = kite::test::JsonFindKey(json, "token_ids", pos); pos != std::string::npos;
-       pos = kite::test::JsonFindKey(json, "token_ids", pos), ++story) {
-    if (!kite::test::JsonReadIntArray(json, pos, &raw, &pos)) {
-      Fail("%s: story %s: \"token_ids\" is not an array of integers", path.c_str(),
-           std::to_string(story).c_str());
+  for (size_t story = 0; story < stories->array().size(); ++story) {
+    const kite::json::Value& s = stories->array()[story];
+    const std::string name = "story " + std::to_string(story);
+    if (!s.is_object()) Fail("%s: %s is not an object", path.c_str(), name.c_str());
+    const kite::json::Value* token_ids = s.Find("token_ids");
+    if (token_ids == nullptr || !token_ids->is_array()) {
+      Fail("%s: %s has no \"token_ids\" array", path.c_str(), name.c_str());
     }
-    std::vector<int32_t> ids(raw.size());
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] < 0 || raw[i] >= static_cast<int64_t>(vocab)) {
-        const std::string what = "story " + std::to_string(story) + ", token " + std::to_string(i) +
-                                 ": id " + std::to_string(raw[i]) +
-                                 " is outside the vocabulary [0, " + std::to_string(vocab) + ")";
+    std::vector<int32_t> ids(token_ids->array().size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      int64_t id;
+      if (!token_ids->array()[i].is_integer() || !token_ids->array()[i].GetInt64(&id)) {
+        Fail("%s: %s: \"token_ids\" is not an array of integers", path.c_str(), name.c_str());
+      }
+      if (id < 0 || id >= static_cast<int64_t>(vocab)) {
+        const std::string what = name + ", token " + std::to_string(i) + ": id " +
+                                 std::to_string(id) + " is outside the vocabulary [0, " +
+                                 std::to_string(vocab) + ")";
         Fail("%s: %s", path.c_str(), what.c_str());
       }
-      ids[i] = static_cast<int32_t>(raw[i]);
+      ids[i] = static_cast<int32_t>(id);
     }
-    AppendWindows(ids, story, ctx, &chunks);
+    AppendWindows(ids, static_cast<long>(story), ctx, &chunks);
   }
-  if (story == 0) Fail("%s: no story has \"token_ids\"", path.c_str());
   return chunks;
 }
 
@@ -342,44 +352,18 @@ class Progress {
   int last_tenth_ = 0;
 };
 
-void AppendJsonString(std::string* out, const std::string& s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      *out += buf;
-    } else {
-      out->push_back(static_cast<char>(c));
-    }
-  }
-  out->push_back('"');
-}
-
-// JSON has no NaN or infinity; those become null.
-void AppendJsonNumber(std::string* out, const char* key, double v, bool comma = true) {
-  char buf[96];
-  if (std::isfinite(v)) {
-    std::snprintf(buf, sizeof(buf), "\"%s\": %.10g%s", key, v, comma ? ", " : "");
-  } else {
-    std::snprintf(buf, sizeof(buf), "\"%s\": null%s", key, comma ? ", " : "");
-  }
-  *out += buf;
-}
-
-void AppendFigures(std::string* out, const Figures& f, bool with_ref) {
-  *out += "\"tokens\": " + std::to_string(f.tokens) + ", ";
-  AppendJsonNumber(out, "ppl", f.ppl);
-  AppendJsonNumber(out, "acc", f.acc, with_ref);
+// Adds the figures to the JSON object *out: NaN and infinities become null.
+void AddFigures(kite::json::Value* out, const Figures& f, bool with_ref) {
+  using kite::json::Value;
+  out->Add("tokens", Value::Int(static_cast<int64_t>(f.tokens)));
+  out->Add("ppl", Value::Rounded(f.ppl, 10));
+  out->Add("acc", Value::Rounded(f.acc, 10));
   if (with_ref) {
-    AppendJsonNumber(out, "kld", f.kld);
-    AppendJsonNumber(out, "top1", f.top1);
-    AppendJsonNumber(out, "rms_dp", f.rms_dp);
-    AppendJsonNumber(out, "ref_ppl", f.ref_ppl);
-    AppendJsonNumber(out, "ref_acc", f.ref_acc, false);
+    out->Add("kld", Value::Rounded(f.kld, 10));
+    out->Add("top1", Value::Rounded(f.top1, 10));
+    out->Add("rms_dp", Value::Rounded(f.rms_dp, 10));
+    out->Add("ref_ppl", Value::Rounded(f.ref_ppl, 10));
+    out->Add("ref_acc", Value::Rounded(f.ref_acc, 10));
   }
 }
 
@@ -483,27 +467,29 @@ int main(int argc, char** argv) {
   }
 
   if (o.json) {
-    std::string j = "{\"model\": ";
-    AppendJsonString(&j, o.model);
-    if (with_ref) {
-      j += ", \"reference\": ";
-      AppendJsonString(&j, o.reference);
+    using kite::json::Value;
+    Value j;
+    j.Add("model", Value::String(o.model));
+    if (with_ref) j.Add("reference", Value::String(o.reference));
+    if (o.tokens_path.empty()) {
+      j.Add("text", Value::String(o.text_path));
+    } else {
+      j.Add("token_file", Value::String(o.tokens_path));
     }
-    j += o.tokens_path.empty() ? ", \"text\": " : ", \"token_file\": ";
-    AppendJsonString(&j, o.tokens_path.empty() ? o.text_path : o.tokens_path);
-    j += ", \"ctx\": " + std::to_string(ctx) + ", \"vocab_size\": " + std::to_string(vocab) + ", ";
-    AppendJsonNumber(&j, "seconds", seconds);
-    AppendFigures(&j, all, with_ref);
-    j += ", \"worst_chunk\": " + std::to_string(worst) + ", \"chunks\": [";
+    j.Add("ctx", Value::Int(ctx)).Add("vocab_size", Value::Int(vocab));
+    j.Add("seconds", Value::Rounded(seconds, 10));
+    AddFigures(&j, all, with_ref);
+    j.Add("worst_chunk", Value::Int(static_cast<int64_t>(worst)));
+    Value list = Value::Array({});
     for (size_t ci = 0; ci < chunks.size(); ++ci) {
-      j += ci == 0 ? "\n  {" : ",\n  {";
-      j += "\"story\": " + std::to_string(chunks[ci].story) +
-           ", \"start\": " + std::to_string(chunks[ci].start) + ", ";
-      AppendFigures(&j, figures[ci], with_ref);
-      j += "}";
+      Value chunk;
+      chunk.Add("story", Value::Int(chunks[ci].story))
+          .Add("start", Value::Int(static_cast<int64_t>(chunks[ci].start)));
+      AddFigures(&chunk, figures[ci], with_ref);
+      list.Push(std::move(chunk));
     }
-    j += "]}\n";
-    std::fputs(j.c_str(), stdout);
+    j.Add("chunks", std::move(list));
+    std::printf("%s\n", kite::json::Write(j).c_str());
     return 0;
   }
 

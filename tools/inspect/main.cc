@@ -18,6 +18,7 @@
 #include "sdk/runtime/loader/model.h"
 #include "sdk/schema/kite_generated.h"
 #include "tools/common/flags.h"
+#include "tools/common/json.h"
 #include "tools/common/quote_name.h"
 
 namespace kite::inspect {
@@ -66,24 +67,13 @@ uint64_t TensorFileOffset(const fb::Model* m, const fb::Tensor* t) {
   return m->segments()->Get(t->data()->segment())->offset() + t->data()->offset();
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+// The id list as a JSON array (empty when absent).
+json::Value IdArray(const flatbuffers::Vector<int32_t>* ids) {
+  json::Value out = json::Value::Array({});
+  if (ids != nullptr) {
+    for (int32_t id : *ids) out.Push(json::Value::Int(id));
   }
-  return out + "\"";
+  return out;
 }
 
 void PrintText(const fb::Model* m) {
@@ -182,75 +172,94 @@ void PrintText(const fb::Model* m) {
 }
 
 void PrintJson(const fb::Model* m, bool verified) {
-  std::string out = "{\n";
-  absl::StrAppendFormat(&out, "  \"format_version\": %d,\n  \"file_size\": %d,\n",
-                        m->format_version(), m->file_size());
-  absl::StrAppendFormat(&out, "  \"data_offset\": %d,\n", m->data_offset());
-  absl::StrAppendFormat(&out, "  \"vocab_only\": %s,\n", m->vocab_only() ? "true" : "false");
+  using json::Value;
+  auto str = [](const std::string& v) { return Value::String(v); };
+  auto num = [](double v) { return Value::Rounded(v, 6); };  // as "%g" showed it
+  Value out;
+  out.Add("format_version", Value::Int(m->format_version()))
+      .Add("file_size", Value::Int(static_cast<int64_t>(m->file_size())))
+      .Add("data_offset", Value::Int(static_cast<int64_t>(m->data_offset())))
+      .Add("vocab_only", Value::Bool(m->vocab_only()));
   const fb::Config* c = m->config();
-  absl::StrAppendFormat(
-      &out,
-      "  \"config\": {\"architecture\": %s, \"dim\": %d, \"hidden_dim\": %d, \"n_layers\": %d, "
-      "\"n_heads\": %d, \"n_kv_heads\": %d, \"head_dim\": %d, \"vocab_size\": %d, "
-      "\"max_seq_len\": %d, \"rope_theta\": %g, \"norm_eps\": %g, \"rope_style\": %s, "
-      "\"activation\": %s, \"tied_embeddings\": %s},\n",
-      JsonString(Str(c->architecture())), c->dim(), c->hidden_dim(), c->n_layers(), c->n_heads(),
-      c->n_kv_heads(), c->head_dim(), c->vocab_size(), c->max_seq_len(), c->rope_theta(),
-      c->norm_eps(), JsonString(fb::EnumNameRopeStyle(c->rope_style())),
-      JsonString(fb::EnumNameActivation(c->activation())),
-      c->tied_embeddings() ? "true" : "false");
+  Value config;
+  config.Add("architecture", str(Str(c->architecture())))
+      .Add("dim", Value::Int(c->dim()))
+      .Add("hidden_dim", Value::Int(c->hidden_dim()))
+      .Add("n_layers", Value::Int(c->n_layers()))
+      .Add("n_heads", Value::Int(c->n_heads()))
+      .Add("n_kv_heads", Value::Int(c->n_kv_heads()))
+      .Add("head_dim", Value::Int(c->head_dim()))
+      .Add("vocab_size", Value::Int(c->vocab_size()))
+      .Add("max_seq_len", Value::Int(c->max_seq_len()))
+      .Add("rope_theta", num(c->rope_theta()))
+      .Add("norm_eps", num(c->norm_eps()))
+      .Add("rope_style", str(fb::EnumNameRopeStyle(c->rope_style())))
+      .Add("activation", str(fb::EnumNameActivation(c->activation())))
+      .Add("tied_embeddings", Value::Bool(c->tied_embeddings()));
+  out.Add("config", std::move(config));
   if (const fb::Tokenizer* t = m->tokenizer()) {
     const uint32_t n = t->piece_offsets() && t->piece_offsets()->size() > 0
                            ? t->piece_offsets()->size() - 1
                            : 0;
-    absl::StrAppendFormat(
-        &out,
-        "  \"tokenizer\": {\"type\": %s, \"vocab_size\": %d, \"bos_id\": %d, \"eos_id\": %d, "
-        "\"unk_id\": %d, \"stop_ids\": [%s], \"add_dummy_prefix\": %s, "
-        "\"max_piece_length\": %d, \"add_bos\": %s, \"merges\": %d, \"pretokenizer\": %s, "
-        "\"ignore_merges\": %s},\n",
-        JsonString(fb::EnumNameTokenizerType(t->type())), n, t->bos_id(), t->eos_id(),
-        t->unk_id(), IdList(t->stop_ids()), t->add_dummy_prefix() ? "true" : "false",
-        t->max_piece_length(), t->add_bos() ? "true" : "false",
-        t->merges() ? t->merges()->size() : 0u, JsonString(fb::EnumNamePreTokenizer(t->pretokenizer())),
-        t->ignore_merges() ? "true" : "false");
+    Value tokenizer;
+    tokenizer.Add("type", str(fb::EnumNameTokenizerType(t->type())))
+        .Add("vocab_size", Value::Int(n))
+        .Add("bos_id", Value::Int(t->bos_id()))
+        .Add("eos_id", Value::Int(t->eos_id()))
+        .Add("unk_id", Value::Int(t->unk_id()))
+        .Add("stop_ids", IdArray(t->stop_ids()))
+        .Add("add_dummy_prefix", Value::Bool(t->add_dummy_prefix()))
+        .Add("max_piece_length", Value::Int(t->max_piece_length()))
+        .Add("add_bos", Value::Bool(t->add_bos()))
+        .Add("merges", Value::Int(t->merges() ? t->merges()->size() : 0))
+        .Add("pretokenizer", str(fb::EnumNamePreTokenizer(t->pretokenizer())))
+        .Add("ignore_merges", Value::Bool(t->ignore_merges()));
+    out.Add("tokenizer", std::move(tokenizer));
   } else {
-    out += "  \"tokenizer\": null,\n";
+    out.Add("tokenizer", Value::Null());
   }
   if (const fb::Provenance* p = m->provenance()) {
-    absl::StrAppendFormat(&out,
-                          "  \"provenance\": {\"source\": %s, \"source_format\": %s, "
-                          "\"converter_version\": %s, \"options\": %s},\n",
-                          JsonString(Str(p->source())), JsonString(Str(p->source_format())),
-                          JsonString(Str(p->converter_version())), JsonString(Str(p->options())));
+    Value provenance;
+    provenance.Add("source", str(Str(p->source())))
+        .Add("source_format", str(Str(p->source_format())))
+        .Add("converter_version", str(Str(p->converter_version())))
+        .Add("options", str(Str(p->options())));
+    out.Add("provenance", std::move(provenance));
   } else {
-    out += "  \"provenance\": null,\n";
+    out.Add("provenance", Value::Null());
   }
-  out += "  \"tensors\": [\n";
+  Value tensors = Value::Array({});
   for (uint32_t i = 0; i < m->tensors()->size(); ++i) {
     const fb::Tensor* t = m->tensors()->Get(i);
-    std::vector<uint64_t> dims(t->shape()->begin(), t->shape()->end());
-    absl::StrAppendFormat(
-        &out,
-        "    {\"name\": %s, \"shape\": [%s], \"dtype\": %s, \"layout\": %s, \"group_size\": %d, "
-        "\"segment\": %d, \"offset\": %d, \"file_offset\": %d, \"data_bytes\": %d, "
-        "\"scale_bytes\": %d, \"quant_rel_rms_error\": %g}%s\n",
-        JsonString(t->name()->str()), absl::StrJoin(dims, ", "),
-        JsonString(fb::EnumNameDType(t->dtype())), JsonString(fb::EnumNameLayout(t->layout())),
-        t->group_size(), t->data()->segment(), t->data()->offset(), TensorFileOffset(m, t),
-        t->data()->size(), t->scales() ? t->scales()->size() : 0, t->quant_rel_rms_error(),
-        i + 1 < m->tensors()->size() ? "," : "");
+    Value shape = Value::Array({});
+    for (uint64_t d : *t->shape()) shape.Push(Value::Int(static_cast<int64_t>(d)));
+    Value tensor;
+    tensor.Add("name", str(t->name()->str()))
+        .Add("shape", std::move(shape))
+        .Add("dtype", str(fb::EnumNameDType(t->dtype())))
+        .Add("layout", str(fb::EnumNameLayout(t->layout())))
+        .Add("group_size", Value::Int(t->group_size()))
+        .Add("segment", Value::Int(t->data()->segment()))
+        .Add("offset", Value::Int(static_cast<int64_t>(t->data()->offset())))
+        .Add("file_offset", Value::Int(static_cast<int64_t>(TensorFileOffset(m, t))))
+        .Add("data_bytes", Value::Int(static_cast<int64_t>(t->data()->size())))
+        .Add("scale_bytes", Value::Int(t->scales() ? static_cast<int64_t>(t->scales()->size()) : 0))
+        .Add("quant_rel_rms_error", num(t->quant_rel_rms_error()));
+    tensors.Push(std::move(tensor));
   }
-  out += "  ],\n  \"segments\": [\n";
+  out.Add("tensors", std::move(tensors));
+  Value segments = Value::Array({});
   for (uint32_t i = 0; i < m->segments()->size(); ++i) {
     const fb::Segment* s = m->segments()->Get(i);
-    absl::StrAppendFormat(&out, "    {\"offset\": %d, \"size\": %d, \"crc32c\": %d}%s\n",
-                          s->offset(), s->size(), s->crc32c(),
-                          i + 1 < m->segments()->size() ? "," : "");
+    Value segment;
+    segment.Add("offset", Value::Int(static_cast<int64_t>(s->offset())))
+        .Add("size", Value::Int(static_cast<int64_t>(s->size())))
+        .Add("crc32c", Value::Int(s->crc32c()));
+    segments.Push(std::move(segment));
   }
-  absl::StrAppendFormat(&out, "  ],\n  \"checksums_verified\": %s\n}\n",
-                        verified ? "true" : "false");
-  std::fputs(out.c_str(), stdout);
+  out.Add("segments", std::move(segments));
+  out.Add("checksums_verified", Value::Bool(verified));
+  std::printf("%s\n", json::Write(out, 2).c_str());
 }
 
 int Usage(const std::string& message) {

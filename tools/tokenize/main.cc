@@ -13,6 +13,7 @@
 #include "kite/kite.h"
 #include "tools/common/flags.h"
 #include "tools/common/input_file.h"
+#include "tools/common/json.h"
 
 namespace {
 
@@ -166,12 +167,16 @@ int Run(int argc, char** argv) {
         KITE_OK) {
       std::fprintf(stderr, "kite-tokenize: %s\n", kite_last_error());
       rc = kExitFailure;
+    } else if (json) {
+      kite::json::Value ids = kite::json::Value::Array({});
+      for (size_t i = 0; i < n; ++i) ids.Push(kite::json::Value::Int(out[i]));
+      kite::json::Value doc;
+      doc.Add("ids", std::move(ids));
+      std::printf("%s\n", kite::json::Write(doc).c_str());
     } else {
-      std::string line = json ? "{\"ids\": [" : "";
-      for (size_t i = 0; i < n; ++i) {
-        absl::StrAppend(&line, i == 0 ? "" : (json ? ", " : " "), out[i]);
-      }
-      line += json ? "]}\n" : "\n";
+      std::string line;
+      for (size_t i = 0; i < n; ++i) absl::StrAppend(&line, i == 0 ? "" : " ", out[i]);
+      line += "\n";
       std::fputs(line.c_str(), stdout);
     }
   }
