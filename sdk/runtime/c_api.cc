@@ -135,7 +135,13 @@ const char* kite_version(void) {
 }
 
 const char* kite_status_string(kite_status status) {
-  return kite::ErrorName(static_cast<kite::Error>(status));
+  // C callers may pass any int. In C++ a kite_status holding a value outside its
+  // enumerators' range (0..15) must not be loaded as the enum (undefined; clang's UBSan
+  // flags -2, found by c_api_fuzz): read the bits as the int they are.
+  int code = 0;
+  static_assert(sizeof(status) == sizeof(code), "kite_status has the size of an int");
+  std::memcpy(&code, &status, sizeof(code));
+  return kite::ErrorName(static_cast<kite::Error>(code));
 }
 
 const char* kite_last_error(void) { return g_last_error; }

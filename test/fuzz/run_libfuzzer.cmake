@@ -7,7 +7,7 @@
 # WORK is emptied first; the seeds (files, or every regular file of a folder) are copied to
 # WORK/corpus, where libFuzzer also adds the inputs it finds interesting, so the source tree
 # is never written. Crash inputs land in WORK/ (-artifact_prefix). The script prints one
-# summary line, "fuzz NAME: E executions in S s (R/s), coverage C, features F, corpus N",
+# summary line, "fuzz NAME: E executions in S s (R/s), coverage C, features F, corpus N, peak RSS M MB",
 # also written to WORK/stats.txt, and fails when libFuzzer reports a crash, a leak, a
 # timeout or an out-of-memory input (naming the saved input).
 foreach(var FUZZER NAME WORK)
@@ -58,13 +58,17 @@ set(rate "?")
 set(cov "?")
 set(ft "?")
 set(corpus "?")
-if(out MATCHES "stat::number_of_executed_units: ([0-9]+)")
+set(rss "?")
+if(out MATCHES "stat::number_of_executed_units:[ \t]*([0-9]+)")
   set(execs "${CMAKE_MATCH_1}")
+endif()
+if(out MATCHES "stat::peak_rss_mb:[ \t]*([0-9]+)")
+  set(rss "${CMAKE_MATCH_1}")
 endif()
 if(out MATCHES "Done [0-9]+ runs in ([0-9]+) second")
   set(seconds "${CMAKE_MATCH_1}")
 endif()
-if(out MATCHES "stat::average_exec_per_sec: ([0-9]+)")
+if(out MATCHES "stat::average_exec_per_sec:[ \t]*([0-9]+)")
   set(rate "${CMAKE_MATCH_1}")
 endif()
 # The last status line (INITED/NEW/REDUCE/pulse/DONE) has the final coverage and corpus size.
@@ -77,7 +81,7 @@ if(n_lines GREATER 0)
   set(ft "${CMAKE_MATCH_2}")
   set(corpus "${CMAKE_MATCH_3}")
 endif()
-set(summary "fuzz ${NAME}: ${execs} executions in ${seconds} s (${rate}/s), coverage ${cov}, features ${ft}, corpus ${corpus}")
+set(summary "fuzz ${NAME}: ${execs} executions in ${seconds} s (${rate}/s), coverage ${cov}, features ${ft}, corpus ${corpus}, peak RSS ${rss} MB")
 file(WRITE "${WORK}/stats.txt" "${summary}\n")
 
 if(NOT status EQUAL 0)
