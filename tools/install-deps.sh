@@ -9,6 +9,8 @@ packages=(
   libxnnpack-dev libpthreadpool-dev
   libabsl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # Coverage-guided fuzzing (the fuzz preset): clang with libFuzzer and its sanitizers.
+  clang-14 libclang-rt-14-dev
   # Raspberry Pi cross builds, tested under qemu user mode (tools/make-sysroot.sh fetches
   # the target libraries into build/ itself; nothing of another architecture is installed).
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user

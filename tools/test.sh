@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The test job, from a fresh checkout: install dependencies if missing, build and run the
-# whole ctest suite in the release preset; then the Arm Linux cross builds (aarch64, armv7)
-# with their tests under qemu user mode; then the Cortex-M7 firmware under qemu-system-arm;
-# then the whole suite under ASan + UBSan.
+# whole ctest suite in the release preset; then coverage-guided fuzzing (libFuzzer, 20 s
+# per target) and the threaded tests under ThreadSanitizer; then the Arm Linux cross builds
+# (aarch64, armv7) with their tests under qemu user mode; then the Cortex-M7 firmware under
+# qemu-system-arm; then the whole suite under ASan + UBSan.
 #
 # Usage: tools/test.sh
+#   KITE_SKIP_FUZZ=1   skips the libFuzzer build and runs (fuzz preset)
+#   KITE_SKIP_TSAN=1   skips the ThreadSanitizer build and tests (tsan preset)
 #   KITE_SKIP_CROSS=1  skips the Arm cross builds and qemu tests
 #   KITE_SKIP_FIRMWARE=1  skips the Cortex-M7 firmware build and its qemu-system-arm test
 #   KITE_SKIP_ASAN=1   skips the sanitizer pass
@@ -36,6 +39,30 @@ release_tests() {
   ctest --preset release -j"$jobs"
 }
 step "release: build and test" release_tests
+
+# --- Fuzzing and ThreadSanitizer ------------------------------------------------------
+# Both presets build only what they test (no tools, no samples) and read the .kite models
+# the release tests just converted. The fuzz preset (clang-14, ASan + UBSan) runs every
+# target for KITE_FUZZ_SECONDS (20) from a copy of its seeds (test/fuzz/run_libfuzzer.cmake)
+# and prints executions per target; the tsan preset (gcc -fsanitize=thread) runs the
+# thread pool, concurrent sessions and cancel tests. See docs/security.md.
+if [ "${KITE_SKIP_FUZZ:-0}" != "1" ]; then
+  fuzz_tests() {
+    cmake --preset fuzz >/dev/null
+    cmake --build --preset fuzz -j"$jobs"
+    ctest --preset fuzz -j"$jobs"
+    cat build/fuzz/test/fuzz/*.run/stats.txt
+  }
+  step "fuzz: libFuzzer build and 20 s per target" fuzz_tests
+fi
+if [ "${KITE_SKIP_TSAN:-0}" != "1" ]; then
+  tsan_tests() {
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan -j"$jobs"
+    ctest --preset tsan -j"$jobs"
+  }
+  step "tsan: build and test the threaded tests (ThreadSanitizer)" tsan_tests
+fi
 
 if [ "${KITE_SKIP_CROSS:-0}" != "1" ]; then
   cross_start=$SECONDS

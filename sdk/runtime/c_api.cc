@@ -150,9 +150,14 @@ const char* kite_version(void) {
 }
 
 const char* kite_status_string(kite_status status) {
-  // Unknown values read as "internal error" rather than an arbitrary cast.
-  if (status < KITE_OK || status > KITE_ERR_INTERNAL) return "unknown error";
-  return kite::ErrorName(kite::capi::FromCStatus(status));
+  // C callers may pass any int. In C++ a kite_status holding a value outside its
+  // enumerators' range must not be loaded as the enum (undefined; clang's UBSan flags -2,
+  // found by c_api_fuzz): read the bits as the int they are.
+  int code = 0;
+  static_assert(sizeof(status) == sizeof(code), "kite_status has the size of an int");
+  std::memcpy(&code, &status, sizeof(code));
+  if (code < KITE_OK || code > KITE_ERR_INTERNAL) return "unknown error";
+  return kite::ErrorName(kite::capi::FromCStatus(static_cast<kite_status>(code)));
 }
 
 const char* kite_last_error(void) { return g_last_error; }

@@ -361,10 +361,12 @@ kite_status kite_session_logits(const kite_session* session, const float** logit
  * callback. The call that sees the cancel consumes it and returns
  * KITE_ERR_CANCELLED:
  *  - it checks after validating its arguments (a call that fails on them, or with
- *    KITE_ERR_CONTEXT_FULL, leaves the cancel pending), before each prefill chunk, and
- *    right after each token's callback returns;
+ *    KITE_ERR_CONTEXT_FULL, leaves the cancel pending), before each prefill chunk, before
+ *    each token is sampled, and right after each token's callback returns;
  *  - a prompt (or feed) whose prefill is interrupted is rolled back: the context is as
- *    before the call;
+ *    before the call; a cancel seen once kite_generate's prefill is complete (before its
+ *    first token) keeps the prompt in the context and generates nothing
+ *    (stats: prompt_tokens counts it, generated_tokens is 0);
  *  - tokens already generated were handed to the callback and stay in the context, the
  *    last one included (unless the context had no room left for it, as with
  *    KITE_STOP_CONTEXT_FULL); kite_generate's stats are filled (stop_reason
