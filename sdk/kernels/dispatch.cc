@@ -53,6 +53,7 @@ constexpr KernelTable MakeScalarTable() {
   t.swiglu = swiglu_ref;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_ref;
   t.attention = attention_ref;
+  t.attention_q8kv = attention_q8kv_ref;
   t.qd8_q4s24_gemm = qd8_q4s24_gemm_ref;
   t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_ref;
   return t;
@@ -71,6 +72,7 @@ constexpr KernelTable MakeAvx2Table() {
   t.swiglu = swiglu_avx2;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx2;
   t.attention = attention_avx2;
+  t.attention_q8kv = attention_q8kv_avx2;
   t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx2;
   t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx2;
   return t;
@@ -103,6 +105,7 @@ constexpr KernelTable MakeAvx512VnniTable() {
   t.swiglu = swiglu_avx512;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx512vnni;
   t.attention = attention_avx512;
+  t.attention_q8kv = attention_q8kv_avx512;
   t.qd8_q4s24_gemm = qd8_q4s24_gemm_avx512vnni;
   t.qd8_q4r16s_gemm = qd8_q4r16s_gemm_avx512vnni;
   return t;

@@ -71,6 +71,7 @@ struct KernelTable {
   AttentionFn attention;          ///< one head of causal attention over the KV cache
   Qd8Q4s24GemmFn qd8_q4s24_gemm;  ///< 2:4 sparse Q4S24_R16_G32 weights x q8 activations
   Qd8Q4r16GemmFn qd8_q4r16s_gemm;  ///< offset-free Q4_R16_G32_S weights x q8 activations
+  AttentionQ8kvFn attention_q8kv;  ///< attention over an int8 KV cache (SessionOptions::kv_type)
 };
 
 /// True when this build has kernels for `isa` and this CPU (and OS) can run them.
