@@ -247,7 +247,8 @@ void PrintTable(const Results& r) {
                         Mb(static_cast<double>(r.model_bytes)),
                         Mb(static_cast<double>(r.huge_mapped_bytes)),
                         Mb(static_cast<double>(r.arena_bytes)),
-                        Mb(static_cast<double>(r.costs.kv_cache_bytes)), kite::flags::KvTypeName(o.kv));
+                        Mb(static_cast<double>(r.costs.kv_cache_bytes)),
+                        kite::flags::KvTypeName(o.kv));
   if (r.roofline) {
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
@@ -330,7 +331,8 @@ int Run(const std::vector<std::string>& args) {
 
   // The per-token costs (a C++ open of the model, closed again) also check the options
   // against the model before anything is timed.
-  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads, o.batch, o.kv);
+  absl::StatusOr<ModelCosts> costs =
+      ComputeModelCosts(o.model, r.context, o.threads, o.batch, o.kv);
   if (!costs.ok()) {
     if (absl::IsInvalidArgument(costs.status())) {
       std::fprintf(stderr, "kite-bench: %s\n", std::string(costs.status().message()).c_str());

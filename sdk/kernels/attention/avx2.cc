@@ -121,7 +121,9 @@ inline __m256 LoadQ8x8(const int8_t* p) {
 // The first n < 8 int8 at p widened to f32, the other lanes 0 (reads only n bytes).
 inline __m256 LoadQ8Tail(const int8_t* p, size_t n) {
   uint64_t bits = 0;
-  for (size_t i = 0; i < n; ++i) bits |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  for (size_t i = 0; i < n; ++i) {
+    bits |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  }
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bits))));
 }
 
