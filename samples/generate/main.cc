@@ -15,6 +15,7 @@
 #include "kite/kite.h"
 #include "tools/common/flags.h"
 #include "tools/common/json.h"
+#include "tools/common/kv_flag.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ struct Options {
   long ctx = 0;  // 0: pick from the model
   long threads = 0;  // 0: DefaultThreads()
   long prefill_chunk = 64;
+  uint32_t kv = KITE_KV_F32;
   std::string isa;
   double temp = 0.8;
   long top_k = 0;
@@ -91,6 +93,8 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                        "one thread."),
       flags::Int<long>(0, "prefill-chunk", "N", &o->prefill_chunk, 1, 1024,
                        "prompt tokens processed together, 1..1024 (default 64)"),
+      flags::KvTypeFlag(&o->kv, "KV cache type: f32 (default) or int8 (one scale per KV\n"
+                                "head and position; about 1/4 to 3/8 of the memory)"),
       flags::String(0, "isa", "NAME", &o->isa,
                     "highest instruction set to use: scalar, avx2, avxvnni,\n"
                     "avx512vnni, neon, neondot, i8mm or best (default best,\n"
@@ -319,6 +323,7 @@ int main(int argc, char** argv) {
                              : (info.max_seq_len < 512 ? info.max_seq_len : 512);
   so.threads = static_cast<uint32_t>(o.threads > 0 ? o.threads : DefaultThreads());
   so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
+  so.kv_type = o.kv;
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);
   if (s != KITE_OK) {

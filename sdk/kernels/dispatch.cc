@@ -55,6 +55,7 @@ constexpr KernelTable MakeScalarTable() {
   t.attention = attention_ref;
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_ref;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
+  t.attention_q8kv = attention_q8kv_ref;
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
@@ -73,6 +74,7 @@ constexpr KernelTable MakeAvx2Table() {
   t.attention = attention_avx2;
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx2;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx2;
+  t.attention_q8kv = attention_q8kv_avx2;
   return t;
 }
 constexpr KernelTable kAvx2Table = MakeAvx2Table();
@@ -105,6 +107,7 @@ constexpr KernelTable MakeAvx512VnniTable() {
   t.attention = attention_avx512;
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx512vnni;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx512vnni;
+  t.attention_q8kv = attention_q8kv_avx512;
   return t;
 }
 constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();

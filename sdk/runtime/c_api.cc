@@ -1,4 +1,5 @@
 // The C API (sdk/include/kite/kite.h) over the C++ runtime.
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -87,8 +88,9 @@ kite_status Succeed(const kite_session* session = nullptr) {
 }
 
 // The struct_size rule of kite.h: the sizes this library knows for a versioned struct.
-// Every struct is at its first published version, whose size is sizeof; a library with a
-// larger version would accept the older sizes too and default the fields beyond them.
+// Every struct but kite_session_options is at its first published version, whose size is
+// sizeof; a struct at a later version also accepts the older sizes and defaults the fields
+// beyond them (SessionOptionsFrom).
 template <typename T>
 kite::Status CheckStructSize(const T& t, const char* name, const char* how) {
   KITE_CHECK_OR_RETURN(t.struct_size == sizeof(T), kite::Error::kInvalidArgument,
@@ -127,13 +129,22 @@ kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite::ModelOptions
   return Succeed();
 }
 
+// kite_session_options version 1 ended before kv_type (the struct_size rule in kite.h).
+constexpr size_t kSessionOptionsV1Size = offsetof(kite_session_options, kv_type);
+
 kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
   if (o == nullptr) return kite::Status::Ok();
-  KITE_RETURN_IF_ERROR(
-      CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
+  if (o->struct_size != kSessionOptionsV1Size) {
+    KITE_RETURN_IF_ERROR(
+        CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
+  }
   out->max_context = o->max_context;
   out->threads = o->threads;
   out->prefill_chunk = o->prefill_chunk;
+  if (o->struct_size > kSessionOptionsV1Size) {
+    // Checked by PlanSessionMemory, which names kv_type.
+    out->kv_type = static_cast<kite::KvType>(o->kv_type);
+  }
   return kite::Status::Ok();
 }
 
@@ -359,6 +370,7 @@ void kite_session_options_init(kite_session_options* options) {
   options->max_context = defaults.max_context;
   options->threads = defaults.threads;
   options->prefill_chunk = defaults.prefill_chunk;
+  options->kv_type = static_cast<uint32_t>(defaults.kv_type);
 }
 
 kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,

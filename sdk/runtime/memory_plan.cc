@@ -50,6 +50,12 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   KITE_CHECK_OR_RETURN(options.prefill_chunk >= 1 && options.prefill_chunk <= kMaxPrefillChunk,
                        Error::kInvalidArgument, "prefill_chunk %u is out of range [1, %u]",
                        options.prefill_chunk, kMaxPrefillChunk);
+  KITE_CHECK_OR_RETURN(options.kv_type == KvType::kF32 || options.kv_type == KvType::kInt8,
+                       Error::kInvalidArgument, "kv_type %u is unknown (0: f32, 1: int8)",
+                       static_cast<uint32_t>(options.kv_type));
+  KITE_CHECK_OR_RETURN(options.kv_type != KvType::kInt8 || c.head_dim % 2 == 0,
+                       Error::kUnsupported,
+                       "kv_type int8 needs an even head_dim, and this model's is %u", c.head_dim);
   const uint64_t ctx = options.max_context;
   const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;
@@ -65,10 +71,24 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   p.logits = Take(&cursor, c.vocab_size * f);
   p.activation_bytes = cursor;
   // Config limits (model.cc) keep these products far below 2^63.
-  const uint64_t kv = static_cast<uint64_t>(c.n_layers) * ctx * c.kv_dim() * f;
+  const bool int8_kv = options.kv_type == KvType::kInt8;
+  const uint64_t kv_rows = static_cast<uint64_t>(c.n_layers) * ctx;
+  const uint64_t kv = kv_rows * c.kv_dim() * (int8_kv ? 1 : f);
   p.key_cache = Take(&cursor, kv);
   p.value_cache = Take(&cursor, kv);
+  if (int8_kv) {
+    p.key_scales = Take(&cursor, kv_rows * c.n_kv_heads * f);
+    p.value_scales = Take(&cursor, kv_rows * c.n_kv_heads * f);
+  }
   p.kv_cache_bytes = cursor - p.activation_bytes;
+  if (int8_kv) {
+    // The chunk's f32 K and V rows wait in hb / hb2 (free until the feed-forward) when those
+    // hold them, in buffers of their own otherwise.
+    const bool reuse = c.hidden_dim >= c.kv_dim();
+    p.k_rows = reuse ? p.hb : Take(&cursor, chunk * c.kv_dim() * f);
+    p.v_rows = reuse ? p.hb2 : Take(&cursor, chunk * c.kv_dim() * f);
+    p.kv_sums = Take(&cursor, c.n_kv_heads * sizeof(int32_t));
+  }
   uint64_t q_elements = 0, q_groups = 0;
   QuantScratchSize(model, &q_elements, &q_groups);
   p.xq_stride = q_elements;

@@ -9,6 +9,12 @@
 
 namespace kite {
 
+/// Element type of a session's KV cache.
+enum class KvType : uint32_t {
+  kF32 = 0,   ///< f32 keys and values (exact)
+  kInt8 = 1,  ///< int8 keys and values, one f32 scale per KV head per position (absmax / 127)
+};
+
 /// Options that size a session.
 struct SessionOptions {
   /// Longest sequence (prompt + generated tokens) the session holds, in tokens;
@@ -20,6 +26,9 @@ struct SessionOptions {
   /// 1 <= prefill_chunk <= kMaxPrefillChunk. Larger is faster up to a point and costs
   /// activation memory proportional to it.
   uint32_t prefill_chunk = 64;
+  /// KV cache element type. kInt8 takes (head_dim + 4) / (4 head_dim) of the f32 cache's
+  /// memory (3/8 at head_dim 8, about 1/4 at 64 and up) at a small accuracy cost.
+  KvType kv_type = KvType::kF32;
 };
 
 inline constexpr uint32_t kMaxThreads = 256;
@@ -33,8 +42,13 @@ struct MemoryPlan {
   size_t total_bytes = 0;
   // Activations (f32).
   size_t x = 0, xb = 0, xb2 = 0, hb = 0, hb2 = 0, q = 0, att = 0, logits = 0;
-  // KV cache: [n_layers][max_context][kv_dim] f32 each.
+  // KV cache: [n_layers][max_context][kv_dim] each, f32 or (KvType::kInt8) int8.
   size_t key_cache = 0, value_cache = 0;
+  // KvType::kInt8 only (0 otherwise): the scales, [n_layers][max_context][n_kv_heads] f32
+  // each; the f32 K and V rows of a chunk before they are quantized ([prefill_chunk][kv_dim]
+  // each; they share hb / hb2 when those are wide enough); q8_quantize's per-head sums
+  // (n_kv_heads int32, unused).
+  size_t key_scales = 0, value_scales = 0, k_rows = 0, v_rows = 0, kv_sums = 0;
   // Dynamically quantized activation (int8) and its per-group scales (f32).
   size_t xq = 0, xq_scales = 0, xq_sums = 0;
   size_t xq_stride = 0, xq_groups = 0;  // per-token capacity, in values and groups

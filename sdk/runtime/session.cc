@@ -83,8 +83,18 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   b.q = reinterpret_cast<float*>(a + plan.q);
   b.att = reinterpret_cast<float*>(a + plan.att);
   b.logits = reinterpret_cast<float*>(a + plan.logits);
-  b.key_cache = reinterpret_cast<float*>(a + plan.key_cache);
-  b.value_cache = reinterpret_cast<float*>(a + plan.value_cache);
+  if (options.kv_type == KvType::kInt8) {
+    b.key_cache_q8 = reinterpret_cast<int8_t*>(a + plan.key_cache);
+    b.value_cache_q8 = reinterpret_cast<int8_t*>(a + plan.value_cache);
+    b.key_scales = reinterpret_cast<float*>(a + plan.key_scales);
+    b.value_scales = reinterpret_cast<float*>(a + plan.value_scales);
+    b.k_rows = reinterpret_cast<float*>(a + plan.k_rows);
+    b.v_rows = reinterpret_cast<float*>(a + plan.v_rows);
+    b.kv_sums = reinterpret_cast<int32_t*>(a + plan.kv_sums);
+  } else {
+    b.key_cache = reinterpret_cast<float*>(a + plan.key_cache);
+    b.value_cache = reinterpret_cast<float*>(a + plan.value_cache);
+  }
   b.xq = reinterpret_cast<int8_t*>(a + plan.xq);
   b.xq_scales = reinterpret_cast<float*>(a + plan.xq_scales);
   b.xq_sums = reinterpret_cast<int32_t*>(a + plan.xq_sums);

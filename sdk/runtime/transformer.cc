@@ -127,12 +127,22 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (size_t h = head_begin; h < head_end; ++h) {
     float* att = b.att + h * b.max_context;
-    const size_t kv_off = layer_off + (h / q_per_kv) * hd;
+    const size_t kv_head = h / q_per_kv;
+    const size_t kv_off = layer_off + kv_head * hd;
+    // int8 KV: the head's scales, n_kv_heads apart per position.
+    const size_t scale_off = static_cast<size_t>(t.layer) * b.max_context * c.n_kv_heads + kv_head;
     for (uint32_t i = 0; i < t.n; ++i) {
       // Causal: token i sees positions 0..pos + i.
-      t.k->attention(hd, t.pos + i + 1, b.q + static_cast<size_t>(i) * c.q_dim() + h * hd,
-                     b.key_cache + kv_off, b.value_cache + kv_off, kv_dim, scale, att,
-                     b.xb + i * xb_stride + h * hd);
+      const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
+      float* out = b.xb + i * xb_stride + h * hd;
+      if (b.key_cache_q8 != nullptr) {
+        t.k->attention_q8kv(hd, t.pos + i + 1, q, b.key_cache_q8 + kv_off,
+                            b.key_scales + scale_off, b.value_cache_q8 + kv_off,
+                            b.value_scales + scale_off, kv_dim, c.n_kv_heads, scale, att, out);
+      } else {
+        t.k->attention(hd, t.pos + i + 1, q, b.key_cache + kv_off, b.value_cache + kv_off, kv_dim,
+                       scale, att, out);
+      }
     }
   }
 }
@@ -318,10 +328,12 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       k_->rmsnorm(dim, b_.x + i * dim, static_cast<const float*>(w.attention_norm.data), c.norm_eps,
                   b_.xb + i * xb_stride);
     }
-    // K and V rows go straight into the cache: consecutive positions are kv_dim apart.
-    const size_t cache_row = (static_cast<size_t>(l) * b_.max_context + pos) * kv_dim;
-    float* k_rows = b_.key_cache + cache_row;
-    float* v_rows = b_.value_cache + cache_row;
+    // K and V rows go straight into an f32 cache (consecutive positions are kv_dim apart);
+    // for an int8 cache they are staged in f32 and quantized after RoPE.
+    const bool int8_kv = b_.key_cache_q8 != nullptr;
+    const size_t cache_row = static_cast<size_t>(l) * b_.max_context + pos;
+    float* k_rows = int8_kv ? b_.k_rows : b_.key_cache + cache_row * kv_dim;
+    float* v_rows = int8_kv ? b_.v_rows : b_.value_cache + cache_row * kv_dim;
     const LinearOutput qkv[] = {{&w.wq, b_.q, c.q_dim()}, {&w.wk, k_rows, kv_dim}, {&w.wv, v_rows, kv_dim}};
     Linears(qkv, SameInputFormat(qkv, 3) ? 3 : 1, n, b_.xb, xb_stride);
     if (!SameInputFormat(qkv, 3)) {
@@ -342,6 +354,16 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       } else {
         k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
         k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
+      }
+    }
+    if (int8_kv) {
+      // Per head: scale = max|x| / 127, q = round(x / scale) (q8_quantize, one group per head).
+      for (uint32_t i = 0; i < n; ++i) {
+        const size_t row = cache_row + i;
+        k_->q8_quantize(kv_dim, c.head_dim, k_rows + i * kv_dim, b_.key_cache_q8 + row * kv_dim,
+                        b_.key_scales + row * c.n_kv_heads, b_.kv_sums);
+        k_->q8_quantize(kv_dim, c.head_dim, v_rows + i * kv_dim, b_.value_cache_q8 + row * kv_dim,
+                        b_.value_scales + row * c.n_kv_heads, b_.kv_sums);
       }
     }
     Attention(l, n, pos);

@@ -25,8 +25,16 @@ struct ForwardBuffers {
   float* q;            ///< [max_batch][q_dim]
   float* att;          ///< [n_heads][max_context] attention scores, one row per head
   float* logits;       ///< [vocab_size], for the last token of a chunk
-  float* key_cache;    ///< [n_layers][max_context][kv_dim]
-  float* value_cache;  ///< [n_layers][max_context][kv_dim]
+  float* key_cache;    ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)
+  float* value_cache;  ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)
+  // The int8 KV cache (all null for f32 KV): rows as above, one scale per KV head per row.
+  int8_t* key_cache_q8;    ///< [n_layers][max_context][kv_dim]
+  int8_t* value_cache_q8;  ///< [n_layers][max_context][kv_dim]
+  float* key_scales;       ///< [n_layers][max_context][n_kv_heads]
+  float* value_scales;     ///< [n_layers][max_context][n_kv_heads]
+  float* k_rows;           ///< [max_batch][kv_dim] a chunk's f32 keys before quantization
+  float* v_rows;           ///< [max_batch][kv_dim] its f32 values (may alias hb / hb2)
+  int32_t* kv_sums;        ///< [n_kv_heads] q8_quantize's sums (unused)
   int8_t* xq;          ///< [max_batch][xq_stride] quantized activations
   float* xq_scales;    ///< [max_batch][xq_groups] their per-group scales
   int32_t* xq_sums;    ///< [max_batch][xq_groups] their per-group sums

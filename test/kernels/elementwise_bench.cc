@@ -101,6 +101,30 @@ void BM_Attention(benchmark::State& state, k::AttentionFn fn, bool (*supported)(
   SetGBps(state, static_cast<double>(2 * n_pos * head_dim * 4));  // K and V bytes read
 }
 
+// attention_q8kv on the same shapes: int8 rows (4 KV heads apart) and one scale per row.
+void BM_AttentionQ8kv(benchmark::State& state, k::AttentionQ8kvFn fn, bool (*supported)()) {
+  if (!supported()) return state.SkipWithError("ISA not supported");
+  const size_t head_dim = static_cast<size_t>(state.range(0));
+  const size_t n_pos = static_cast<size_t>(state.range(1));
+  const size_t stride = 4 * head_dim;
+  const auto q = Normal(head_dim, 1);
+  std::vector<int8_t> keys(n_pos * stride), values(n_pos * stride);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+    values[i] = static_cast<int8_t>((i * 91) % 255 - 127);
+  }
+  const std::vector<float> key_scales(n_pos * 4, 0.02f), value_scales(n_pos * 4, 0.03f);
+  std::vector<float> scores(n_pos), out(head_dim);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (auto _ : state) {
+    fn(head_dim, n_pos, q.data(), keys.data(), key_scales.data(), values.data(),
+       value_scales.data(), stride, 4, scale, scores.data(), out.data());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  SetGBps(state, static_cast<double>(2 * n_pos * (head_dim + 4)));  // K, V and scale bytes
+}
+
 void BM_RmsNorm(benchmark::State& state, k::RmsNormFn fn, bool (*supported)()) {
   if (!supported()) return state.SkipWithError("ISA not supported");
   const size_t n = static_cast<size_t>(state.range(0));
@@ -198,7 +222,10 @@ KITE_BENCH_VARIANTS(BM_Q8cMatvec, q8c_matvec,
 KITE_BENCH_VARIANTS(BM_F32Matvec, f32_matvec,
                     ->Args({2048, 2048})->Args({256, 2048})->Unit(benchmark::kMicrosecond));
 KITE_BENCH_VARIANTS(BM_Attention, attention,
-                    ->Args({64, 512})->Args({128, 4096})->Args({8, 256})
+                    ->Args({64, 512})->Args({128, 4096})->Args({8, 256})->Args({8, 512})
+                    ->Unit(benchmark::kMicrosecond));
+KITE_BENCH_VARIANTS(BM_AttentionQ8kv, attention_q8kv,
+                    ->Args({64, 512})->Args({128, 4096})->Args({8, 256})->Args({8, 512})
                     ->Unit(benchmark::kMicrosecond));
 KITE_BENCH_VARIANTS(BM_RmsNorm, rmsnorm, ->Arg(2048)->Arg(32000));
 KITE_BENCH_VARIANTS(BM_Softmax, softmax, ->Arg(2048)->Arg(32000));

@@ -602,4 +602,113 @@ TEST_P(AttentionTest, MatchesRef) {
   CheckAttention(fn(), 64, 4096, 1.0f, "head_dim 64 n_pos 4096");
 }
 
+// ---------------------------------------------------------------------------------------
+// attention_q8kv: the reference against attention_ref over the dequantized cache, and every
+// variant against the reference with the bound of attention (the dequantized magnitudes).
+
+// An int8 cache of n_pos rows `stride` apart and its per-position scales (`scale_stride`
+// apart), with the same rows dequantized to f32 for the checks.
+struct Q8Cache {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  std::vector<float> dequant;
+};
+
+Q8Cache MakeQ8Cache(size_t n_pos, size_t stride, size_t scale_stride, uint32_t seed) {
+  Q8Cache c;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> value(-127, 127);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  c.q.resize(n_pos * stride);
+  c.scales.resize(n_pos * scale_stride);
+  c.dequant.resize(n_pos * stride);
+  for (auto& v : c.q) v = static_cast<int8_t>(value(rng));
+  for (auto& s : c.scales) s = scale(rng);
+  for (size_t p = 0; p < n_pos; ++p) {
+    for (size_t j = 0; j < stride; ++j) {
+      c.dequant[p * stride + j] = c.scales[p * scale_stride] * c.q[p * stride + j];
+    }
+  }
+  return c;
+}
+
+TEST(AttentionQ8kvRef, MatchesF32AttentionOnDequantizedCache) {
+  for (size_t head_dim : {1, 8, 17, 64}) {
+    for (size_t n_pos : {1, 2, 17, 300}) {
+      const size_t stride = head_dim * 2 + 3, scale_stride = 4;
+      const auto q = Normal(head_dim, 5, 4.0f);
+      const Q8Cache keys = MakeQ8Cache(n_pos, stride, scale_stride, 6);
+      const Q8Cache values = MakeQ8Cache(n_pos, stride, scale_stride, 7);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+      std::vector<float> w(n_pos), out(head_dim), w_f32(n_pos), out_f32(head_dim);
+      k::attention_q8kv_ref(head_dim, n_pos, q.data(), keys.q.data(), keys.scales.data(),
+                            values.q.data(), values.scales.data(), stride, scale_stride, scale,
+                            w.data(), out.data());
+      k::attention_ref(head_dim, n_pos, q.data(), keys.dequant.data(), values.dequant.data(),
+                       stride, scale, w_f32.data(), out_f32.data());
+      for (size_t p = 0; p < n_pos; ++p) EXPECT_NEAR(w[p], w_f32[p], 1e-5) << p;
+      for (size_t j = 0; j < head_dim; ++j) EXPECT_NEAR(out[j], out_f32[j], 1e-5) << j;
+    }
+  }
+}
+
+using AttentionQ8kvTest = VariantTest<k::AttentionQ8kvFn>;
+KITE_INSTANTIATE_X86_VARIANTS(AttentionQ8kvTest, k::AttentionQ8kvFn, attention_q8kv);
+
+void CheckAttentionQ8kv(k::AttentionQ8kvFn fn, size_t head_dim, size_t n_pos, float q_scale,
+                        const std::string& what) {
+  const size_t stride = head_dim * 3 + 5, scale_stride = 3;  // unaligned rows and scales
+  auto q_buf = Normal(head_dim + 1, static_cast<uint32_t>(head_dim), std::fabs(q_scale));
+  if (q_scale < 0) {
+    for (float& v : q_buf) v = -std::fabs(v);
+  }
+  const float* q = q_buf.data() + 1;
+  // Rows end at the last element of their buffer: a variant reading past a row tail fails
+  // under the sanitizers.
+  const Q8Cache keys = MakeQ8Cache(n_pos, stride, scale_stride, static_cast<uint32_t>(n_pos + 1));
+  const Q8Cache values = MakeQ8Cache(n_pos, stride, scale_stride, static_cast<uint32_t>(n_pos + 2));
+  const std::vector<int8_t> k_tight(keys.q.begin(), keys.q.end() - (stride - head_dim));
+  const std::vector<int8_t> v_tight(values.q.begin(), values.q.end() - (stride - head_dim));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  std::vector<float> w_ref(n_pos), out_ref(head_dim), w(n_pos + 1, kNan), out(head_dim + 1, kNan);
+  k::attention_q8kv_ref(head_dim, n_pos, q, k_tight.data(), keys.scales.data(), v_tight.data(),
+                        values.scales.data(), stride, scale_stride, scale, w_ref.data(),
+                        out_ref.data());
+  fn(head_dim, n_pos, q, k_tight.data(), keys.scales.data(), v_tight.data(), values.scales.data(),
+     stride, scale_stride, scale, w.data(), out.data());
+  ASSERT_TRUE(std::isnan(w[n_pos]) && std::isnan(out[head_dim])) << what << ": wrote past end";
+
+  double score_err = 0;
+  for (size_t p = 0; p < n_pos; ++p) {
+    double mag = 0;
+    for (size_t j = 0; j < head_dim; ++j)
+      mag += std::fabs(static_cast<double>(q[j]) * keys.dequant[p * stride + j]);
+    score_err = std::fmax(score_err, 1e-6 * scale * mag);
+  }
+  const double rel = 2 * score_err + 1e-5;
+  ExpectAllClose(w.data(), w_ref.data(), RelTol(w_ref.data(), n_pos, rel, 1e-37), n_pos,
+                 what + " weights");
+  std::vector<double> tol(head_dim);
+  for (size_t j = 0; j < head_dim; ++j) {
+    double mag = 0;
+    for (size_t p = 0; p < n_pos; ++p) mag += w_ref[p] * std::fabs(values.dequant[p * stride + j]);
+    tol[j] = rel * mag + 1e-30;
+  }
+  ExpectAllClose(out.data(), out_ref.data(), tol, head_dim, what + " out");
+}
+
+TEST_P(AttentionQ8kvTest, MatchesRef) {
+  for (size_t head_dim : {1, 3, 7, 8, 9, 17, 24, 64, 80, 128, 129, 200}) {
+    for (size_t n_pos : {1, 2, 3, 5, 17, 300}) {
+      const std::string at =
+          "head_dim " + std::to_string(head_dim) + " n_pos " + std::to_string(n_pos);
+      CheckAttentionQ8kv(fn(), head_dim, n_pos, 1.0f, at);
+      CheckAttentionQ8kv(fn(), head_dim, n_pos, 30.0f, at + " peaked");
+      CheckAttentionQ8kv(fn(), head_dim, n_pos, 0.0f, at + " zero q");
+      CheckAttentionQ8kv(fn(), head_dim, n_pos, -2.0f, at + " negative q");
+    }
+  }
+  CheckAttentionQ8kv(fn(), 64, 4096, 1.0f, "head_dim 64 n_pos 4096");
+}
+
 }  // namespace

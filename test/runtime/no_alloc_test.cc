@@ -28,13 +28,14 @@ int OnToken(const char*, int32_t, void* user) {
 }
 
 void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p,
-                         uint32_t threads = 1) {
+                         uint32_t threads = 1, uint32_t kv_type = KITE_KV_F32) {
   kite_model* model = nullptr;
   ASSERT_EQ(kite_model_open_file(kite::test::TestModel(model_name).c_str(), nullptr, &model), KITE_OK);
   kite_session_options so;
   kite_session_options_init(&so);
   so.max_context = 256;
   so.threads = threads;
+  so.kv_type = kv_type;
   kite_session* session = nullptr;
   ASSERT_EQ(kite_session_create(model, &so, nullptr, 0, &session), KITE_OK);
   kite_generate_options go;
@@ -69,6 +70,13 @@ TEST(NoAllocation, SampledTopKQ4) { ExpectNoAllocations("stories260K-q4.kite", 1
 // Two threads: the pool's parallel loops and XNNPACK (f32) allocate nothing either.
 TEST(NoAllocation, TwoThreadsQ4) { ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f, 2); }
 TEST(NoAllocation, TwoThreadsF32Xnnpack) { ExpectNoAllocations("stories260K-f32.kite", 0.0f, 0, 1.0f, 2); }
+// The int8 KV cache quantizes K and V rows into the arena: nothing allocated either.
+TEST(NoAllocation, Int8KvQ4) {
+  ExpectNoAllocations("stories260K-q4.kite", 0.0f, 0, 1.0f, 1, KITE_KV_INT8);
+}
+TEST(NoAllocation, Int8KvTwoThreadsF32) {
+  ExpectNoAllocations("stories260K-f32.kite", 0.9f, 0, 0.9f, 2, KITE_KV_INT8);
+}
 
 // A cancelled generation (cancel from the callback) and kite_chat_tokenize allocate nothing
 // either.

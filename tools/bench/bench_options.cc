@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/common/flags.h"
+#include "tools/common/kv_flag.h"
 
 namespace kite::bench {
 namespace {
@@ -15,7 +16,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
   spec.help_column = 22;
   spec.header =
       "Usage: kite-bench -m MODEL.kite [-p 128] [-n 64] [-t 2] [-b 64] [-r 5] [-c CTX]\n"
-      "                  [--warmup 1] [--json] [--huge-pages] [--roofline [--bw-mib 1024]]\n"
+      "                  [--kv f32|int8] [--warmup 1] [--json] [--huge-pages]\n"
+      "                  [--roofline [--bw-mib 1024]]\n"
       "\n"
       "Measures how fast a .kite model loads, reads a prompt (prefill) and generates\n"
       "(decode) on this machine, through the public C API.\n"
@@ -89,6 +91,9 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       flags::Int<uint32_t>('c', "context", "N", &o->context, 1, 1u << 22,
                            "Session max_context (sizes the KV cache). Default: the\n"
                            "prompt plus the decode steps."),
+      flags::KvTypeFlag(&o->kv, "KV cache element type (kite_session_options.kv_type):\n"
+                                "f32, or int8 with one scale per KV head and\n"
+                                "position. Default: f32."),
       flags::Switch(0, "json", &o->json, "Print one JSON object instead of the table."),
       flags::Switch(0, "huge-pages", &o->huge_pages,
                     "Read the model into huge pages instead of mapping it\n"

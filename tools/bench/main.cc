@@ -19,6 +19,7 @@
 #include "tools/bench/roofline.h"
 #include "tools/common/flags.h"
 #include "tools/common/json.h"
+#include "tools/common/kv_flag.h"
 
 namespace kite::bench {
 namespace {
@@ -179,6 +180,7 @@ void PrintJson(const Results& r) {
   u64("model_bytes", r.model_bytes);
   u64("arena_bytes", r.arena_bytes);
   u64("kv_cache_bytes", r.costs.kv_cache_bytes);
+  j.Add("kv_type", Value::String(kite::flags::KvTypeName(o.kv)));
   u64("weight_bytes_per_token", r.costs.weight_bytes_per_token);
   u64("kv_bytes_per_position", r.costs.kv_bytes_per_position);
   u64("layer_matmul_params", r.costs.layer_matmul_params);
@@ -227,12 +229,13 @@ void PrintTable(const Results& r) {
   row("decode (tok/s)", r.decode_tok_s);
   row("ttft (ms)", r.ttft_ms);
   absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s (%s in 2 MiB pages)\n"
-                            "  arena         %s (KV cache %s)\n",
+                            "  arena         %s (KV cache %s, %s)\n",
                         Mb(static_cast<double>(r.peak_rss_bytes)),
                         Mb(static_cast<double>(r.model_bytes)),
                         Mb(static_cast<double>(r.huge_mapped_bytes)),
                         Mb(static_cast<double>(r.arena_bytes)),
-                        Mb(static_cast<double>(r.costs.kv_cache_bytes)));
+                        Mb(static_cast<double>(r.costs.kv_cache_bytes)),
+                        kite::flags::KvTypeName(o.kv));
   if (r.roofline) {
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
@@ -315,7 +318,8 @@ int Run(const std::vector<std::string>& args) {
 
   // The per-token costs (a C++ open of the model, closed again) also check the options
   // against the model before anything is timed.
-  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, r.context, o.threads, o.batch);
+  absl::StatusOr<ModelCosts> costs =
+      ComputeModelCosts(o.model, r.context, o.threads, o.batch, o.kv);
   if (!costs.ok()) {
     if (absl::IsInvalidArgument(costs.status())) {
       std::fprintf(stderr, "kite-bench: %s\n", std::string(costs.status().message()).c_str());
@@ -329,6 +333,7 @@ int Run(const std::vector<std::string>& args) {
   so.max_context = r.context;
   so.threads = o.threads;
   so.prefill_chunk = o.batch;
+  so.kv_type = o.kv;
   kite_model* model = nullptr;
 
   const bool tty = isatty(fileno(stderr)) == 1;

@@ -14,7 +14,8 @@
 namespace kite::bench {
 
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
-                                             uint32_t threads, uint32_t chunk) {
+                                             uint32_t threads, uint32_t chunk,
+                                             uint32_t kv_type) {
   Result<FileMap> bytes = FileMap::OpenPath(path.c_str());
   if (!bytes.ok()) {
     return absl::NotFoundError(absl::StrCat("cannot open ", path, ": ", bytes.status().message()));
@@ -56,6 +57,7 @@ absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t c
   options.max_context = context;
   options.threads = threads;
   options.prefill_chunk = chunk;
+  options.kv_type = static_cast<KvType>(kv_type);
   Result<MemoryPlan> plan = PlanSessionMemory(model, options);
   if (!plan.ok()) {
     return absl::InvalidArgumentError(

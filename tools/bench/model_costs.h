@@ -27,12 +27,14 @@ struct ModelCosts {
 };
 
 /// Opens `path` with the C++ runtime (mapped, not read) and computes the costs for a
-/// session of `context` positions, `threads` threads and prefill chunks of `chunk` tokens. Fails with NotFound or DataLoss
+/// session of `context` positions, `threads` threads, prefill chunks of `chunk` tokens and
+/// a KV cache of `kv_type` (a kite_kv_type value). Fails with NotFound or DataLoss
 /// (with the loader's message) when the file cannot be opened as a model, and with
 /// InvalidArgument when `context` exceeds the model's max_seq_len or the planner rejects
 /// the session options.
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
-                                             uint32_t threads, uint32_t chunk);
+                                             uint32_t threads, uint32_t chunk,
+                                             uint32_t kv_type);
 
 /// Bytes read per decode token averaged over `generate` steps after a `prompt`-token
 /// prompt: weight_bytes_per_token + kv_bytes_per_position * (prompt + (generate + 1) / 2),

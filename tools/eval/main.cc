@@ -19,6 +19,7 @@
 #include "tools/common/flags.h"
 #include "tools/common/input_file.h"
 #include "tools/common/json.h"
+#include "tools/common/kv_flag.h"
 
 namespace {
 
@@ -29,7 +30,7 @@ constexpr int kExitUsage = kite::flags::kExitUsage;
 constexpr const char* kHeader = R"(kite-eval: teacher-forced evaluation of a .kite model
 
 usage: kite-eval -m MODEL.kite [--reference REF.kite] (--text FILE | --tokens FILE.json)
-                 [--ctx N] [--json] [-t THREADS]
+                 [--ctx N] [--kv f32|int8] [--ref-kv f32|int8] [--json] [-t THREADS]
 
 )";
 
@@ -67,6 +68,9 @@ compared), 2 usage error.
 example:
   kite-eval -m stories260K-q4.kite --reference stories260K-f32.kite \
       --tokens ../shared/models/eval/stories260K-samples-dev.tokens.json
+  # the int8 KV cache against the f32 one, same weights:
+  kite-eval -m stories260K-q4.kite --kv int8 --reference stories260K-q4.kite \
+      --tokens ../shared/models/eval/stories260K-samples-dev.tokens.json
 )";
 
 struct Options {
@@ -76,6 +80,8 @@ struct Options {
   std::string tokens_path;
   long ctx = 0;  // 0: pick from the models
   long threads = 1;
+  uint32_t kv = KITE_KV_F32;      // the model's KV cache type
+  uint32_t ref_kv = KITE_KV_F32;  // the reference's
   bool json = false;
 };
 
@@ -115,6 +121,10 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
       flags::Int<long>('t', "threads", "N", &o->threads, 1, 256,
                        "worker threads per session, 1..256 (default 1); more than\n"
                        "the online CPUs are capped at their count, with a warning"),
+      flags::KvTypeFlag(&o->kv, "KV cache type of the model's session (default f32); int8\n"
+                                "keeps one scale per KV head per position"),
+      flags::KvTypeFlag(&o->ref_kv, "KV cache type of the reference's session (default f32)",
+                        "ref-kv"),
       flags::Switch(0, "json", &o->json, "print one JSON object instead of the summary"),
   };
   return spec;
@@ -299,11 +309,12 @@ struct Runner {
       Fail("%s: cannot read the model info", path.c_str());
   }
 
-  void CreateSession(uint32_t ctx, uint32_t threads) {
+  void CreateSession(uint32_t ctx, uint32_t threads, uint32_t kv_type) {
     kite_session_options so;
     kite_session_options_init(&so);
     so.max_context = ctx;
     so.threads = threads;
+    so.kv_type = kv_type;
     if (kite_session_create(model, &so, nullptr, 0, &session) != KITE_OK) {
       Fail("%s: cannot create a session: %s", path.c_str(), kite_last_error());
     }
@@ -412,8 +423,8 @@ int main(int argc, char** argv) {
          (o.tokens_path.empty() ? o.text_path : o.tokens_path).c_str());
 
   // A session holds one window; the last token of a window is never fed (nothing to predict).
-  model.CreateSession(ctx, static_cast<uint32_t>(o.threads));
-  if (with_ref) ref.CreateSession(ctx, static_cast<uint32_t>(o.threads));
+  model.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.kv);
+  if (with_ref) ref.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.ref_kv);
 
   const size_t vocab = model.info.vocab_size;
   std::vector<double> logp(vocab), ref_logp(vocab);

@@ -23,8 +23,11 @@
  * the size of every published version of the struct; a newer library gives the fields an
  * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
  * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
- * before the call does anything. This header is the first version of every struct: its
- * sizeof is the only size accepted. An options pointer may be NULL for the defaults.
+ * before the call does anything. This header is the first version of every struct (its
+ * sizeof is the only size accepted) except kite_session_options, at its second: version 1
+ * ended before kv_type, and its size, offsetof(kite_session_options, kv_type), is accepted
+ * too (kv_type then defaults to KITE_KV_F32). An options pointer may be NULL for the
+ * defaults.
  *
  * Platform specifics (file mapping, huge pages, threads on firmware) are described in
  * docs/c-api.md; the contracts below hold on every platform.
@@ -270,6 +273,15 @@ kite_status kite_tokenize_special(const kite_model* model, const char* text, siz
 /* ------------------------------------------------------------------------------------- */
 /* Sessions                                                                               */
 
+/** Element type of a session's KV cache (kite_session_options.kv_type). */
+typedef enum kite_kv_type {
+  KITE_KV_F32 = 0, /**< f32 keys and values: exact (the default) */
+  /** int8 keys and values with one f32 scale per KV head per position (symmetric, max|x| /
+      127), quantized as they are written: (head_dim + 4) / (4 head_dim) of the f32 cache's
+      bytes (3/8 at head_dim 8, about 1/4 from head_dim 64), slightly less exact. */
+  KITE_KV_INT8 = 1
+} kite_kv_type;
+
 /** Options that size a session. Initialise with kite_session_options_init(). */
 typedef struct kite_session_options {
   uint32_t struct_size; /**< sizeof(kite_session_options), set by init */
@@ -281,10 +293,14 @@ typedef struct kite_session_options {
   /** Most prompt tokens processed together during prefill, 1..1024. Default 64. Larger
       chunks are faster up to a point; activation memory grows with the chunk. */
   uint32_t prefill_chunk;
+  /** KV cache element type, a kite_kv_type (KITE_KV_F32 or KITE_KV_INT8). Default
+      KITE_KV_F32. Added in version 2 of this struct (see "Versioned structs"). Another
+      value fails with KITE_ERR_INVALID_ARGUMENT naming kv_type. */
+  uint32_t kv_type;
 } kite_session_options;
 
-/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64) and sets
-    its struct_size. NULL is ignored. */
+/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
+    KITE_KV_F32) and sets its struct_size. NULL is ignored. */
 void kite_session_options_init(kite_session_options* options);
 
 /**
