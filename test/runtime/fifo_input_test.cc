@@ -38,6 +38,13 @@ class FifoInputTest : public ::testing::Test {
   std::string dir_, fifo_;
 };
 
+TEST_F(FifoInputTest, InspectNamesTheFileOnce) {
+  const ToolRun r = RunTool("timeout", {"20", KITE_INSPECT_BIN, fifo_}, dir_);
+  const size_t first = r.err.find(fifo_);
+  ASSERT_NE(first, std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(fifo_, first + 1), std::string::npos) << r.err;
+}
+
 TEST_F(FifoInputTest, ModelFileInEveryTool) {
   ExpectFastFailure(KITE_INSPECT_BIN, {fifo_}, fifo_);
   ExpectFastFailure(KITE_GENERATE_BIN, {"-m", fifo_, "-p", "Once"}, fifo_);

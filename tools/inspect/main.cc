@@ -317,7 +317,8 @@ int Run(int argc, char** argv) {
 
   Result<FileMap> map = FileMap::OpenPath(o.path.c_str());
   if (!map.ok()) {
-    std::fprintf(stderr, "kite-inspect: %s: %s\n", o.path.c_str(), map.status().message());
+    // The file map's message already names the path.
+    std::fprintf(stderr, "kite-inspect: %s\n", map.status().message());
     return kExitFailure;
   }
   ModelOptions options;
