@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 #include "kite/kite.h"
 #include "platform/file_map.h"
@@ -163,11 +164,12 @@ const char* kite_version(void) {
 const char* kite_status_string(kite_status status) {
   // C callers may pass any int. In C++ a kite_status holding a value outside its
   // enumerators' range must not be loaded as the enum (undefined; clang's UBSan flags -2,
-  // found by c_api_fuzz): read the bits as the int they are.
-  int code = 0;
-  static_assert(sizeof(status) == sizeof(code), "kite_status has the size of an int");
+  // found by c_api_fuzz): read the bits as the underlying integer type they are (int on
+  // Linux; smaller where enums are short, as on arm-none-eabi).
+  std::underlying_type_t<kite_status> code;
   std::memcpy(&code, &status, sizeof(code));
-  if (code < KITE_OK || code > KITE_ERR_INTERNAL) return "unknown error";
+  const long value = static_cast<long>(code);
+  if (value < KITE_OK || value > KITE_ERR_INTERNAL) return "unknown error";
   return kite::ErrorName(kite::capi::FromCStatus(static_cast<kite_status>(code)));
 }
 
