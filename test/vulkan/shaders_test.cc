@@ -33,14 +33,17 @@ namespace k = kite::kernels;
 constexpr uint64_t kTimeoutNs = 10000000000ull;  // 10 s: lavapipe on a busy CI machine
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
 
-// One device for the whole suite (creating an instance costs tens of milliseconds).
+// One device for the whole suite (creating an instance costs tens of milliseconds),
+// destroyed at exit (the leak checker of the asan preset sees it released).
+kite::Result<vk::Device> CreateDevice() {
+  setenv(vk::kAllowCpuEnv, "1", 1);
+  return vk::Device::Create(vk::DeviceOptionsFromEnvironment());
+}
+
 vk::Device* TheDevice() {
-  static kite::Result<vk::Device>* device = [] {
-    setenv(vk::kAllowCpuEnv, "1", 1);
-    return new kite::Result<vk::Device>(vk::Device::Create(vk::DeviceOptionsFromEnvironment()));
-  }();
-  if (!device->ok()) return nullptr;
-  return &device->value();
+  static kite::Result<vk::Device> device = CreateDevice();
+  if (!device.ok()) return nullptr;
+  return &device.value();
 }
 
 #define REQUIRE_DEVICE(d)                                                                 \
