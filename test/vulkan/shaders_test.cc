@@ -24,44 +24,17 @@
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
+#include "test/vulkan/vulkan_test_util.h"
 
 namespace {
 
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
-constexpr uint64_t kTimeoutNs = 10000000000ull;  // 10 s: lavapipe on a busy CI machine
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
-
-// One device for the whole suite (creating an instance costs tens of milliseconds),
-// destroyed at exit (the leak checker of the asan preset sees it released).
-kite::Result<vk::Device> CreateDevice() {
-  setenv(vk::kAllowCpuEnv, "1", 1);
-  return vk::Device::Create(vk::DeviceOptionsFromEnvironment());
-}
-
-vk::Device* TheDevice() {
-  static kite::Result<vk::Device> device = CreateDevice();
-  if (!device.ok()) return nullptr;
-  return &device.value();
-}
-
-#define REQUIRE_DEVICE(d)                                                                 \
-  vk::Device* d = TheDevice();                                                            \
-  ASSERT_NE(d, nullptr) << "no Vulkan device (install mesa-vulkan-drivers: lavapipe): " \
-                        << vk::Device::Create(vk::DeviceOptions{true}).status().message()
-
-// A buffer holding a copy of `data`.
-template <typename T>
-vk::Buffer Upload(const vk::Device& device, const std::vector<T>& data, const char* what) {
-  kite::Result<vk::Buffer> b = vk::Buffer::Create(device, data.size() * sizeof(T), what);
-  if (!b.ok()) {  // no Buffer to return: stop here rather than use an empty Result
-    std::fprintf(stderr, "Buffer::Create(%s): %s\n", what, b.status().message());
-    std::abort();
-  }
-  std::memcpy(b->data(), data.data(), data.size() * sizeof(T));
-  return std::move(b.value());
-}
+using kite::vulkan::test::kTimeoutNs;
+using kite::vulkan::test::TheDevice;
+using kite::vulkan::test::Upload;
 
 struct MatvecCase {
   size_t m, rows, cols;
