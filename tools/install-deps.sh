@@ -16,6 +16,9 @@ packages=(
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
   # Cortex-M7 firmware build, run on qemu-system-arm (mps2-an500) with semihosting.
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+  # Vulkan backend (KITE_WITH_VULKAN): loader and headers, lavapipe (the CPU Vulkan device
+  # the tests run on), the GLSL compiler and SPIR-V validator the build runs, vulkaninfo.
+  libvulkan-dev mesa-vulkan-drivers glslc glslang-tools spirv-tools vulkan-tools
 )
 
 missing=()

@@ -6,7 +6,7 @@ Layers, lowest first (a file may include its own layer and any layer below it):
   1 platform   platform/                 file mapping, clock, CPU features, thread pool
   1 format     sdk/format/, sdk/schema/  the .kite byte layouts, names and checksums
   2 kernels    sdk/kernels/              kernel families and the dispatch table
-  2 backends   sdk/backends/             XNNPACK (and later Vulkan)
+  2 backends   sdk/backends/             XNNPACK, Vulkan
   3 runtime    sdk/runtime/              loader, tokenizer, forward pass, sessions
   4 c-api      sdk/include/kite/kite.h, sdk/runtime/c_api*.{h,cc}
   5 tools      tools/, samples/          host programs; samples may use tools/common/

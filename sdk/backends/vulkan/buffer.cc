@@ -1,0 +1,76 @@
+#include "sdk/backends/vulkan/buffer.h"
+
+#include <utility>
+
+#include "sdk/backends/vulkan/vk_status.h"
+
+namespace kite::vulkan {
+
+Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* what) {
+  KITE_CHECK_OR_RETURN(bytes > 0, Error::kInvalidArgument, "Vulkan buffer '%s' of 0 bytes",
+                       what);
+  const uint64_t size = (bytes + 3) / 4 * 4;
+  const uint64_t range = device.properties().limits.maxStorageBufferRange;
+  KITE_CHECK_OR_RETURN(size <= range, Error::kUnsupported,
+                       "Vulkan buffer '%s' needs %llu bytes, more than the device's "
+                       "maxStorageBufferRange (%llu bytes)",
+                       what, static_cast<unsigned long long>(size),
+                       static_cast<unsigned long long>(range));
+  Buffer b;
+  b.device_ = device.handle();
+  b.size_ = size;
+  VkBufferCreateInfo info = {};
+  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  info.size = size;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  KITE_RETURN_IF_ERROR(VkCheck(vkCreateBuffer(b.device_, &info, nullptr, &b.buffer_),
+                               "vkCreateBuffer"));
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(b.device_, b.buffer_, &req);
+  const int type = device.FindMemoryType(
+      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+  KITE_CHECK_OR_RETURN(type >= 0, Error::kUnsupported,
+                       "Vulkan buffer '%s': the device has no host-visible coherent memory",
+                       what);
+  VkMemoryAllocateInfo alloc = {};
+  alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  alloc.allocationSize = req.size;
+  alloc.memoryTypeIndex = static_cast<uint32_t>(type);
+  KITE_RETURN_IF_ERROR(VkCheck(vkAllocateMemory(b.device_, &alloc, nullptr, &b.memory_),
+                               "vkAllocateMemory"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(vkBindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(vkMapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory"));
+  return Result<Buffer>(std::move(b));
+}
+
+Buffer::Buffer(Buffer&& other)
+    : device_(other.device_),
+      buffer_(other.buffer_),
+      memory_(other.memory_),
+      mapped_(other.mapped_),
+      size_(other.size_) {
+  other.buffer_ = VK_NULL_HANDLE;
+  other.memory_ = VK_NULL_HANDLE;
+  other.mapped_ = nullptr;
+}
+
+Buffer::~Buffer() {
+  if (buffer_ != VK_NULL_HANDLE) vkDestroyBuffer(device_, buffer_, nullptr);
+  if (memory_ != VK_NULL_HANDLE) vkFreeMemory(device_, memory_, nullptr);  // unmaps too
+}
+
+Status CheckBufferSize(const char* shader, const Buffer* buffer, uint64_t bytes,
+                       const char* what) {
+  KITE_CHECK_OR_RETURN(buffer != nullptr, Error::kInvalidArgument, "%s: no '%s' buffer",
+                       shader, what);
+  KITE_CHECK_OR_RETURN(buffer->size() >= bytes, Error::kInvalidArgument,
+                       "%s: buffer '%s' holds %llu bytes, the shape needs %llu", shader, what,
+                       static_cast<unsigned long long>(buffer->size()),
+                       static_cast<unsigned long long>(bytes));
+  return Status::Ok();
+}
+
+}  // namespace kite::vulkan

@@ -1,0 +1,268 @@
+#include "sdk/backends/vulkan/device.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "sdk/backends/vulkan/vk_status.h"
+
+namespace kite::vulkan {
+
+namespace {
+
+// More physical devices than any machine has; the rest are ignored.
+constexpr uint32_t kMaxPhysicalDevices = 16;
+constexpr uint32_t kMaxQueueFamilies = 32;
+
+// Lower is better: discrete, integrated, virtual, other GPU, then CPU.
+int Rank(VkPhysicalDeviceType type) {
+  switch (type) {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 4;
+    default: return 3;
+  }
+}
+
+// The first queue family with compute, preferring one without graphics (a dedicated
+// compute queue); -1 when there is none.
+int ComputeQueueFamily(VkPhysicalDevice physical) {
+  VkQueueFamilyProperties families[kMaxQueueFamilies];
+  uint32_t count = kMaxQueueFamilies;
+  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families);
+  int any = -1;
+  for (uint32_t i = 0; i < count; ++i) {
+    if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) == 0 || families[i].queueCount == 0) {
+      continue;
+    }
+    if ((families[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) == 0) return static_cast<int>(i);
+    if (any < 0) any = static_cast<int>(i);
+  }
+  return any;
+}
+
+DeviceFacts FactsOf(const VkPhysicalDeviceProperties& p, bool has_compute_queue) {
+  DeviceFacts f;
+  f.name = p.deviceName;
+  f.api_version = p.apiVersion;
+  f.type = p.deviceType;
+  f.has_compute_queue = has_compute_queue;
+  f.max_shared_memory_bytes = p.limits.maxComputeSharedMemorySize;
+  f.max_workgroup_invocations = p.limits.maxComputeWorkGroupInvocations;
+  f.max_workgroup_size_x = p.limits.maxComputeWorkGroupSize[0];
+  f.max_storage_buffers = p.limits.maxPerStageDescriptorStorageBuffers;
+  return f;
+}
+
+// Appends "; " (after the first note) and a printf-style note to `buf` of capacity `cap`,
+// truncating.
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void AppendNote(char* buf, size_t cap, const char* format, ...) {
+  size_t len = std::strlen(buf);
+  if (len > 0 && len + 2 < cap) {
+    buf[len++] = ';';
+    buf[len++] = ' ';
+    buf[len] = '\0';
+  }
+  if (len + 1 >= cap) return;
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf + len, cap - len, format, args);
+  va_end(args);
+}
+
+}  // namespace
+
+DeviceOptions DeviceOptionsFromEnvironment() {
+  DeviceOptions options;
+  const char* allow = std::getenv(kAllowCpuEnv);
+  options.allow_cpu = allow != nullptr && std::strcmp(allow, "1") == 0;
+  return options;
+}
+
+Result<Device> Device::Create(const DeviceOptions& options) {
+  Device d;
+  VkApplicationInfo app = {};
+  app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
+  app.pApplicationName = "kite";
+  app.pEngineName = "kite";
+  app.apiVersion = kRequiredApiVersion;
+  VkInstanceCreateInfo instance_info = {};
+  instance_info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+  instance_info.pApplicationInfo = &app;
+  VkResult r = vkCreateInstance(&instance_info, nullptr, &d.instance_);
+  if (r == VK_ERROR_INCOMPATIBLE_DRIVER) {
+    return Status::Make(Error::kUnsupported,
+                        "no Vulkan 1.1 driver is installed (vkCreateInstance: %s)",
+                        VkResultName(r));
+  }
+  KITE_RETURN_IF_ERROR(VkCheck(r, "vkCreateInstance"));
+
+  VkPhysicalDevice physicals[kMaxPhysicalDevices];
+  uint32_t count = kMaxPhysicalDevices;
+  r = vkEnumeratePhysicalDevices(d.instance_, &count, physicals);
+  if (r != VK_INCOMPLETE) KITE_RETURN_IF_ERROR(VkCheck(r, "vkEnumeratePhysicalDevices"));
+  if (count == 0) {
+    return Status::Make(Error::kUnsupported,
+                        "no Vulkan device: the Vulkan loader found no driver with a device");
+  }
+
+  // Why each device was passed over, for the message when none is chosen.
+  char skipped[Status::kMaxMessage];
+  skipped[0] = '\0';
+  int best = -1;
+  int best_rank = 0;
+  int best_family = -1;
+  for (uint32_t i = 0; i < count; ++i) {
+    VkPhysicalDeviceProperties p;
+    vkGetPhysicalDeviceProperties(physicals[i], &p);
+    const int family = ComputeQueueFamily(physicals[i]);
+    const DeviceFacts facts = FactsOf(p, family >= 0);
+    if (IsCpuDevice(p.deviceType) && !options.allow_cpu) {
+      AppendNote(skipped, sizeof(skipped), "'%s' is a CPU device (%s=1 allows it)", p.deviceName,
+                 kAllowCpuEnv);
+      continue;
+    }
+    const Status fit = CheckRequirements(facts);
+    if (!fit.ok()) {
+      AppendNote(skipped, sizeof(skipped), "%s", fit.message());
+      continue;
+    }
+    if (best < 0 || Rank(p.deviceType) < best_rank) {
+      best = static_cast<int>(i);
+      best_rank = Rank(p.deviceType);
+      best_family = family;
+    }
+  }
+  if (best < 0) {
+    return Status::Make(Error::kUnsupported, "no suitable Vulkan device: %s", skipped);
+  }
+
+  d.physical_ = physicals[best];
+  d.queue_family_ = static_cast<uint32_t>(best_family);
+  vkGetPhysicalDeviceProperties(d.physical_, &d.properties_);
+  vkGetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
+  d.facts_ = FactsOf(d.properties_, true);
+
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo queue_info = {};
+  queue_info.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+  queue_info.queueFamilyIndex = d.queue_family_;
+  queue_info.queueCount = 1;
+  queue_info.pQueuePriorities = &priority;
+  VkDeviceCreateInfo device_info = {};
+  device_info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  device_info.queueCreateInfoCount = 1;
+  device_info.pQueueCreateInfos = &queue_info;
+  KITE_RETURN_IF_ERROR(
+      VkCheck(vkCreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
+  vkGetDeviceQueue(d.device_, d.queue_family_, 0, &d.queue_);
+
+  VkCommandPoolCreateInfo pool_info = {};
+  pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  pool_info.queueFamilyIndex = d.queue_family_;
+  KITE_RETURN_IF_ERROR(VkCheck(vkCreateCommandPool(d.device_, &pool_info, nullptr, &d.pool_),
+                               "vkCreateCommandPool"));
+  VkCommandBufferAllocateInfo alloc = {};
+  alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  alloc.commandPool = d.pool_;
+  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  alloc.commandBufferCount = 1;
+  KITE_RETURN_IF_ERROR(VkCheck(vkAllocateCommandBuffers(d.device_, &alloc, &d.commands_),
+                               "vkAllocateCommandBuffers"));
+  VkFenceCreateInfo fence_info = {};
+  fence_info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  KITE_RETURN_IF_ERROR(
+      VkCheck(vkCreateFence(d.device_, &fence_info, nullptr, &d.fence_), "vkCreateFence"));
+  return Result<Device>(std::move(d));
+}
+
+Device::Device(Device&& other)
+    : instance_(other.instance_),
+      physical_(other.physical_),
+      device_(other.device_),
+      queue_(other.queue_),
+      queue_family_(other.queue_family_),
+      pool_(other.pool_),
+      commands_(other.commands_),
+      fence_(other.fence_),
+      properties_(other.properties_),
+      memory_(other.memory_),
+      facts_(other.facts_),
+      failed_(other.failed_) {
+  facts_.name = properties_.deviceName;
+  other.instance_ = VK_NULL_HANDLE;
+  other.device_ = VK_NULL_HANDLE;
+  other.pool_ = VK_NULL_HANDLE;
+  other.commands_ = VK_NULL_HANDLE;
+  other.fence_ = VK_NULL_HANDLE;
+}
+
+Device::~Device() { Release(); }
+
+void Device::Release() {
+  if (device_ != VK_NULL_HANDLE) {
+    // After a timeout the queue may still be busy; a lost device returns at once.
+    vkDeviceWaitIdle(device_);
+    if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device_, fence_, nullptr);
+    if (pool_ != VK_NULL_HANDLE) vkDestroyCommandPool(device_, pool_, nullptr);
+    vkDestroyDevice(device_, nullptr);
+  }
+  if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
+  instance_ = VK_NULL_HANDLE;
+  device_ = VK_NULL_HANDLE;
+}
+
+int Device::FindMemoryType(uint32_t type_bits, VkMemoryPropertyFlags flags) const {
+  int found = -1;
+  for (uint32_t i = 0; i < memory_.memoryTypeCount; ++i) {
+    if ((type_bits & (1u << i)) == 0) continue;
+    const VkMemoryPropertyFlags has = memory_.memoryTypes[i].propertyFlags;
+    if ((has & flags) != flags) continue;
+    if ((has & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) != 0) return static_cast<int>(i);
+    if (found < 0) found = static_cast<int>(i);
+  }
+  return found;
+}
+
+Result<VkCommandBuffer> Device::Begin() {
+  if (!failed_.ok()) return failed_;
+  KITE_RETURN_IF_ERROR(VkCheck(vkResetCommandBuffer(commands_, 0), "vkResetCommandBuffer"));
+  VkCommandBufferBeginInfo begin = {};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  KITE_RETURN_IF_ERROR(VkCheck(vkBeginCommandBuffer(commands_, &begin), "vkBeginCommandBuffer"));
+  return commands_;
+}
+
+Status Device::SubmitAndWait(uint64_t timeout_ns) {
+  if (!failed_.ok()) return failed_;
+  KITE_RETURN_IF_ERROR(VkCheck(vkEndCommandBuffer(commands_), "vkEndCommandBuffer"));
+  KITE_RETURN_IF_ERROR(VkCheck(vkResetFences(device_, 1, &fence_), "vkResetFences"));
+  VkSubmitInfo submit = {};
+  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &commands_;
+  Status s = VkCheck(vkQueueSubmit(queue_, 1, &submit, fence_), "vkQueueSubmit");
+  if (s.ok()) {
+    const VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
+    if (r == VK_TIMEOUT) {
+      s = Status::Make(Error::kInternal,
+                       "Vulkan device '%s' did not finish its work within %llu ms",
+                       properties_.deviceName,
+                       static_cast<unsigned long long>(timeout_ns / 1000000));
+    } else {
+      s = VkCheck(r, "vkWaitForFences");
+    }
+  }
+  if (!s.ok() && s.code() != Error::kOutOfMemory) failed_ = s;
+  return s;
+}
+
+}  // namespace kite::vulkan

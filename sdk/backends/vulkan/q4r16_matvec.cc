@@ -1,0 +1,77 @@
+#include "sdk/backends/vulkan/q4r16_matvec.h"
+
+#include <utility>
+
+#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/format/format.h"
+
+namespace kite::vulkan {
+
+namespace {
+
+constexpr char kName[] = "q4r16_matvec";
+
+// The shader's push-constant block.
+struct Push {
+  uint32_t rows;
+  uint32_t groups;
+  uint32_t y_stride;
+};
+
+}  // namespace
+
+Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
+                                        uint32_t workgroup_size) {
+  KITE_ASSIGN_OR_RETURN(const uint32_t wg,
+                        ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
+  // The block geometry comes from the format (sdk/format/blocks.h), in 32-bit words.
+  const uint32_t spec[] = {
+      wg,
+      static_cast<uint32_t>((symmetric ? kQ4R16SymBlockBytes : kQ4R16BlockBytes) / 4),
+      static_cast<uint32_t>(kQ4R16ScalesOffset / 4),
+      static_cast<uint32_t>(kQ4R16OffsetsOffset / 4),
+      symmetric ? 1u : 0u,
+  };
+  const ShaderCode code = Q4R16MatvecShader();
+  PipelineDesc desc;
+  desc.name = kName;
+  desc.spirv = code.spirv;
+  desc.spirv_words = code.words;
+  desc.bindings = 5;
+  desc.push_bytes = sizeof(Push);
+  desc.spec = spec;
+  desc.spec_count = sizeof(spec) / sizeof(spec[0]);
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  return Q4R16Matvec(std::move(pipeline), device, symmetric, wg);
+}
+
+Status Q4R16Matvec::Record(VkCommandBuffer commands, const Q4R16MatvecArgs& a) {
+  KITE_CHECK_OR_RETURN(a.m >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_stride >= a.rows,
+                       Error::kInvalidArgument,
+                       "%s: bad shape m=%u rows=%u groups=%u y_stride=%u", kName, a.m, a.rows,
+                       a.groups, a.y_stride);
+  const uint64_t m = a.m, groups = a.groups;
+  const Layout layout = symmetric_ ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, 
+      a.w, PackedBytes(DType::Q4_G, layout, a.rows, groups * kQ4R16GroupSize, kQ4R16GroupSize),
+      "w"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4R16GroupSize, "xq"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.y, ((m - 1) * a.y_stride + a.rows) * 4, "y"));
+  // Every word index the shader forms must fit in 32 bits: it holds for buffers within
+  // maxStorageBufferRange (< 4 GiB), which Buffer::Create enforces.
+  const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
+  const uint32_t* max_groups = device_->properties().limits.maxComputeWorkGroupCount;
+  KITE_CHECK_OR_RETURN(blocks <= max_groups[0] && a.m <= max_groups[1], Error::kUnsupported,
+                       "%s: %u row blocks x %u tokens exceed the device's workgroup count "
+                       "limits (%u x %u)",
+                       kName, blocks, a.m, max_groups[0], max_groups[1]);
+  const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
+  pipeline_.Bind(buffers);
+  const Push push = {a.rows, a.groups, a.y_stride};
+  pipeline_.Record(commands, &push, blocks, a.m);
+  return Status::Ok();
+}
+
+}  // namespace kite::vulkan

@@ -1,0 +1,59 @@
+// What a Vulkan device must offer to run Kite's baseline shaders, as a pure check over a
+// few facts about the device (so the refusal messages are testable without a device).
+// The baseline needs only Vulkan 1.1, 32-bit storage buffers and fp32 arithmetic, and fits
+// the smallest devices Kite targets (Raspberry Pi 5's V3DV: 16 KiB of shared memory, 256
+// invocations per workgroup). Faster variants (fp16, int8, integer dot) are optional.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+
+#include "sdk/base/status.h"
+
+namespace kite::vulkan {
+
+/// Lowest Vulkan version a device must report (apiVersion of its properties).
+inline constexpr uint32_t kRequiredApiVersion = VK_API_VERSION_1_1;
+/// Shared memory a compute workgroup must be able to use, in bytes (the shaders use at most
+/// this much).
+inline constexpr uint32_t kRequiredSharedMemoryBytes = 16384;
+/// Smallest workgroup (invocations along x) every shader runs with; the device's limit
+/// must reach it.
+inline constexpr uint32_t kMinWorkgroupSize = 64;
+/// Largest workgroup a shader is built for (the shared-memory arrays are sized by it).
+inline constexpr uint32_t kMaxWorkgroupSize = 256;
+/// Most storage buffers one shader binds (q4r16_matvec: w, xq, xscale, xsum, y).
+inline constexpr uint32_t kRequiredStorageBuffers = 5;
+
+/// The facts CheckRequirements looks at, read from vkGetPhysicalDeviceProperties and the
+/// queue families. Plain data; `name` is borrowed (NUL-terminated).
+struct DeviceFacts {
+  const char* name = "";
+  uint32_t api_version = 0;                  ///< VkPhysicalDeviceProperties::apiVersion
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  bool has_compute_queue = false;            ///< a queue family with VK_QUEUE_COMPUTE_BIT
+  uint32_t max_shared_memory_bytes = 0;      ///< limits.maxComputeSharedMemorySize
+  uint32_t max_workgroup_invocations = 0;    ///< limits.maxComputeWorkGroupInvocations
+  uint32_t max_workgroup_size_x = 0;         ///< limits.maxComputeWorkGroupSize[0]
+  uint32_t max_storage_buffers = 0;          ///< limits.maxPerStageDescriptorStorageBuffers
+};
+
+/// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a
+/// message naming the device and every requirement it misses, e.g.
+/// "Vulkan device 'X' lacks: Vulkan 1.1 (has 1.0.3), a compute queue". Pure; thread-safe.
+Status CheckRequirements(const DeviceFacts& facts);
+
+/// True for a device that runs on the CPU (VK_PHYSICAL_DEVICE_TYPE_CPU, e.g. lavapipe).
+bool IsCpuDevice(VkPhysicalDeviceType type);
+
+/// Lower-case name of a device type: "discrete GPU", "integrated GPU", "virtual GPU",
+/// "CPU", "other". Static string.
+const char* DeviceTypeName(VkPhysicalDeviceType type);
+
+/// The largest workgroup size (invocations along x) the shaders may use on a device with
+/// these facts: a power of two in [kMinWorkgroupSize, kMaxWorkgroupSize] within the
+/// device's limits. Requires CheckRequirements(facts) to be ok. Pure.
+uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
+
+}  // namespace kite::vulkan

@@ -1,0 +1,21 @@
+// The SPIR-V of every shader, compiled from shaders/*.comp by glslc at build time and
+// checked by spirv-val (CMakeLists.txt), embedded as uint32 words.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kite::vulkan {
+
+/// One shader's SPIR-V: `words` uint32 words. Static storage.
+struct ShaderCode {
+  const uint32_t* spirv;
+  size_t words;
+};
+
+/// shaders/q4r16_matvec.comp: Q4_R16_G32(_SYM) x int8 matvec (Q4R16Matvec).
+ShaderCode Q4R16MatvecShader();
+/// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
+ShaderCode RmsNormShader();
+
+}  // namespace kite::vulkan

@@ -1,0 +1,77 @@
+#version 450
+// 4-bit weights in the Q4_R16_G32 (or Q4_R16_G32_SYM) layout times int8 activations, the
+// decode matvec: the same contract as qd8_q4r16_gemm_ref (sdk/kernels/qd8-q4r16-gemm/),
+//   y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_j u[r][g][j] * xq[t][g][j]
+//                                   + o[r][g] * xsum[t][g]),
+// reading the converter's bytes as stored (sdk/schema/kite.fbs, docs/file-format.md).
+// Baseline: 32-bit storage and fp32 arithmetic only (bytes are unpacked from uint words).
+//
+// One workgroup per 16-row block (gl_WorkGroupID.x) and token (gl_WorkGroupID.y). Of its
+// WG invocations, invocation i takes row i % 16 of the block and every (WG/16)-th group
+// starting at i / 16, so 16 neighbouring invocations read 16 neighbouring words of a block.
+// The partial sums are then added across groups in shared memory (WG floats).
+
+// Specialization constants (set by q4r16_matvec.cc from sdk/format/blocks.h):
+layout(local_size_x_id = 0) in;  // WG: 16 x a power of two, <= 256
+layout(constant_id = 1) const uint kBlockWords = 80;    // words per 16 x 32 block
+layout(constant_id = 2) const uint kScalesWord = 64;    // word offset of the 16 f16 scales
+layout(constant_id = 3) const uint kOffsetsWord = 72;   // word offset of the 16 f16 offsets
+layout(constant_id = 4) const bool kSymmetric = false;  // no offsets: o = -8 d
+
+layout(set = 0, binding = 0) readonly buffer Weights { uint w[]; };
+layout(set = 0, binding = 1) readonly buffer Activations { uint xq[]; };  // 4 int8 per word
+layout(set = 0, binding = 2) readonly buffer ActScales { float xscale[]; };
+layout(set = 0, binding = 3) readonly buffer ActSums { int xsum[]; };
+layout(set = 0, binding = 4) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint rows;      // output rows to write
+  uint groups;    // K / 32
+  uint y_stride;  // floats between tokens' outputs
+} p;
+
+const uint kRowsPerBlock = 16;
+shared float partial[gl_WorkGroupSize.x];
+
+void main() {
+  const uint lane = gl_LocalInvocationID.x;
+  const uint rr = lane % kRowsPerBlock;
+  const uint lanes = gl_WorkGroupSize.x / kRowsPerBlock;
+  const uint block = gl_WorkGroupID.x;
+  const uint t = gl_WorkGroupID.y;
+
+  float acc = 0.0;
+  for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
+    const uint base = (block * p.groups + g) * kBlockWords;
+    const uint xbase = (t * p.groups + g) * 8;
+    int dot = 0;
+    for (uint q = 0; q < 4; ++q) {
+      // Word q*16 + rr: byte j holds u[rr][4q+j] (low nibble) and u[rr][16+4q+j] (high).
+      const uint wq = w[base + q * 16 + rr];
+      const int xlo = int(xq[xbase + q]);
+      const int xhi = int(xq[xbase + 4 + q]);
+      for (int j = 0; j < 4; ++j) {
+        dot += int(bitfieldExtract(wq, 8 * j, 4)) * bitfieldExtract(xlo, 8 * j, 8);
+        dot += int(bitfieldExtract(wq, 8 * j + 4, 4)) * bitfieldExtract(xhi, 8 * j, 8);
+      }
+    }
+    const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
+    const float d = (rr & 1u) == 0u ? d2.x : d2.y;
+    float o = -8.0 * d;
+    if (!kSymmetric) {
+      const vec2 o2 = unpackHalf2x16(w[base + kOffsetsWord + rr / 2]);
+      o = (rr & 1u) == 0u ? o2.x : o2.y;
+    }
+    const uint tg = t * p.groups + g;
+    acc += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
+  }
+
+  partial[lane] = acc;
+  barrier();
+  for (uint s = gl_WorkGroupSize.x / 2; s >= kRowsPerBlock; s /= 2) {
+    if (lane < s) partial[lane] += partial[lane + s];
+    barrier();
+  }
+  const uint r = block * kRowsPerBlock + lane;
+  if (lane < kRowsPerBlock && r < p.rows) y[t * p.y_stride + r] = partial[lane];
+}

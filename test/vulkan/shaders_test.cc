@@ -1,0 +1,262 @@
+// Every Vulkan shader against its CPU reference kernel, on lavapipe (KITE_VULKAN_ALLOW_CPU=1
+// is set here), on shapes off the tiles: one row, rows and columns that are not multiples of
+// the 16-row block or the 32-column group, several tokens with a row stride, and every
+// workgroup size. The 4-bit weights are packed by PackQ4R16 / PackQ4R16Sym, the converter's
+// packer, so the shader reads the bytes a .kite file holds.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/q4r16_matvec.h"
+#include "sdk/backends/vulkan/rmsnorm.h"
+#include "sdk/format/format.h"
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/q8-quantize/q8-quantize.h"
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+#include "sdk/kernels/rmsnorm/rmsnorm.h"
+#include "test/vulkan/vulkan_test_util.h"
+
+namespace {
+
+namespace vk = kite::vulkan;
+namespace k = kite::kernels;
+
+constexpr size_t kGroup = kite::kQ4R16GroupSize;
+using kite::vulkan::test::kTimeoutNs;
+using kite::vulkan::test::TheDevice;
+using kite::vulkan::test::Upload;
+
+struct MatvecCase {
+  size_t m, rows, cols;
+  bool symmetric;
+  uint32_t workgroup;  // 0: the device's largest
+};
+
+std::string Name(const MatvecCase& c) {
+  return "m=" + std::to_string(c.m) + " rows=" + std::to_string(c.rows) +
+         " cols=" + std::to_string(c.cols) + (c.symmetric ? " sym" : "") +
+         " wg=" + std::to_string(c.workgroup);
+}
+
+void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
+  SCOPED_TRACE(Name(c));
+  const size_t groups = (c.cols + kGroup - 1) / kGroup;
+  const size_t padded = groups * kGroup;
+  // Weights: random nibbles, f16 scales of both signs, offsets (o = -8 d when symmetric).
+  std::uniform_int_distribution<int> nibble(0, 15);
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  std::uniform_real_distribution<float> offset(-0.5f, 0.5f);
+  std::bernoulli_distribution coin(0.5);
+  std::vector<uint8_t> u(c.rows * padded, 8);
+  std::vector<uint16_t> d(c.rows * groups), o(c.rows * groups);
+  for (size_t r = 0; r < c.rows; ++r) {
+    for (size_t col = 0; col < c.cols; ++col) u[r * padded + col] = static_cast<uint8_t>(nibble(rng));
+    for (size_t g = 0; g < groups; ++g) {
+      d[r * groups + g] = kite::FloatToHalf(coin(rng) ? scale(rng) : -scale(rng));
+      o[r * groups + g] = kite::FloatToHalf(offset(rng));
+    }
+  }
+  const kite::Layout layout = c.symmetric ? kite::Layout::Q4_R16_G32_SYM : kite::Layout::Q4_R16_G32;
+  std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, layout, c.rows, c.cols, kGroup));
+  if (c.symmetric) {
+    k::PackQ4R16Sym(c.rows, c.cols, u.data(), d.data(), packed.data());
+  } else {
+    k::PackQ4R16(c.rows, c.cols, u.data(), d.data(), o.data(), packed.data());
+  }
+  // Activations: random floats quantized as the runtime does (zeros past cols).
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<int8_t> xq(c.m * padded);
+  std::vector<float> xscale(c.m * groups);
+  std::vector<int32_t> xsum(c.m * groups);
+  for (size_t t = 0; t < c.m; ++t) {
+    std::vector<float> x(c.cols);
+    for (float& v : x) v = normal(rng);
+    k::q8_quantize_ref(c.cols, kGroup, x.data(), xq.data() + t * padded,
+                       xscale.data() + t * groups, xsum.data() + t * groups);
+  }
+  const size_t y_stride = c.m > 1 ? c.rows + 3 : c.rows;  // a gap the shader must not touch
+  constexpr float kUntouched = -12345.0f;
+  std::vector<float> want((c.m - 1) * y_stride + c.rows, kUntouched);
+  if (c.symmetric) {
+    k::qd8_q4r16sym_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
+                             xsum.data(), want.data(), y_stride);
+  } else {
+    k::qd8_q4r16_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
+                          xsum.data(), want.data(), y_stride);
+  }
+
+  vk::Buffer bw = Upload(device, packed, "w");
+  vk::Buffer bxq = Upload(device, xq, "xq");
+  vk::Buffer bxs = Upload(device, xscale, "xscale");
+  vk::Buffer bsum = Upload(device, xsum, "xsum");
+  vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
+  kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  kite::Result<VkCommandBuffer> commands = device.Begin();
+  ASSERT_TRUE(commands.ok()) << commands.status().message();
+  vk::Q4R16MatvecArgs args;
+  args.m = static_cast<uint32_t>(c.m);
+  args.rows = static_cast<uint32_t>(c.rows);
+  args.groups = static_cast<uint32_t>(groups);
+  args.y_stride = static_cast<uint32_t>(y_stride);
+  args.w = &bw;
+  args.xq = &bxq;
+  args.xscale = &bxs;
+  args.xsum = &bsum;
+  args.y = &by;
+  const kite::Status recorded = op->Record(*commands, args);
+  ASSERT_TRUE(recorded.ok()) << recorded.message();
+  const kite::Status done = device.SubmitAndWait(kTimeoutNs);
+  ASSERT_TRUE(done.ok()) << done.message();
+
+  // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
+  // products are exact; only the order of the f32 additions differs).
+  const float* got = static_cast<const float*>(by.data());
+  for (size_t t = 0; t < c.m; ++t) {
+    for (size_t r = 0; r < y_stride && t * y_stride + r < want.size(); ++r) {
+      const size_t i = t * y_stride + r;
+      if (r >= c.rows) {
+        EXPECT_EQ(got[i], kUntouched) << "gap at token " << t << " row " << r << " written";
+        continue;
+      }
+      double magnitude = 0.0;
+      for (size_t g = 0; g < groups; ++g) {
+        double dot = 0.0, wsum = 0.0;
+        for (size_t j = 0; j < kGroup; ++j) {
+          dot += std::fabs(static_cast<double>(u[r * padded + g * kGroup + j]) *
+                           xq[t * padded + g * kGroup + j]);
+        }
+        const double dd = std::fabs(kite::HalfToFloat(d[r * groups + g]));
+        const double oo = c.symmetric ? 8.0 * dd : std::fabs(kite::HalfToFloat(o[r * groups + g]));
+        wsum = dd * dot + oo * std::fabs(static_cast<double>(xsum[t * groups + g]));
+        magnitude += std::fabs(xscale[t * groups + g]) * wsum;
+      }
+      ASSERT_NEAR(got[i], want[i], 4e-6 * magnitude + 1e-30)
+          << "token " << t << " row " << r;
+    }
+  }
+}
+
+TEST(VulkanQ4R16Matvec, MatchesCpuReferenceOnOddShapes) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(1234);
+  const MatvecCase cases[] = {
+      {1, 1, 32, false, 0},     // one row, one group
+      {1, 1, 50, false, 64},    // one row, a partial group
+      {1, 17, 100, false, 0},   // a partial row block, partial group
+      {1, 33, 199, true, 16},   // symmetric, smallest workgroup
+      {1, 16, 32, true, 256},
+      {1, 100, 288, false, 128},
+      {1, 257, 1000, false, 0}, // more groups than lanes
+      {1, 250, 1000, true, 64},
+      {3, 19, 70, false, 0},    // several tokens with a row stride
+      {2, 48, 512, true, 32},
+  };
+  for (const MatvecCase& c : cases) RunMatvecCase(*device, c, rng);
+}
+
+TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
+  REQUIRE_DEVICE(device);
+  kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, 0);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  // 17 rows x 2 groups need 2 row blocks x 2 groups x 320 bytes; give one block row.
+  vk::Buffer w = Upload(*device, std::vector<uint8_t>(2 * 320), "w");
+  vk::Buffer xq = Upload(*device, std::vector<int8_t>(64), "xq");
+  vk::Buffer xs = Upload(*device, std::vector<float>(2), "xscale");
+  vk::Buffer xsum = Upload(*device, std::vector<int32_t>(2), "xsum");
+  vk::Buffer y = Upload(*device, std::vector<float>(17), "y");
+  vk::Q4R16MatvecArgs args;
+  args.rows = 17;
+  args.groups = 2;
+  args.y_stride = 17;
+  args.w = &w;
+  args.xq = &xq;
+  args.xscale = &xs;
+  args.xsum = &xsum;
+  args.y = &y;
+  kite::Status s = op->Record(VK_NULL_HANDLE, args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'w' holds 640 bytes, the shape needs 1280");
+  args.rows = 16;
+  args.y_stride = 15;
+  s = op->Record(VK_NULL_HANDLE, args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("bad shape"), std::string::npos) << s.message();
+}
+
+TEST(VulkanQ4R16Matvec, RefusesWorkgroupSizesTheShaderCannotUse) {
+  REQUIRE_DEVICE(device);
+  for (uint32_t wg : {8u, 48u, 512u}) {
+    kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, wg);
+    ASSERT_FALSE(op.ok()) << wg;
+    EXPECT_EQ(op.status().code(), kite::Error::kInvalidArgument);
+    EXPECT_NE(std::string(op.status().message()).find("workgroup size"), std::string::npos);
+  }
+}
+
+TEST(VulkanBuffer, RefusesSizesBeyondTheBindingLimit) {
+  REQUIRE_DEVICE(device);
+  const uint64_t range = device->properties().limits.maxStorageBufferRange;
+  kite::Result<vk::Buffer> b = vk::Buffer::Create(*device, range + 4, "big tensor");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), kite::Error::kUnsupported);
+  EXPECT_NE(std::string(b.status().message()).find("'big tensor'"), std::string::npos);
+  EXPECT_NE(std::string(b.status().message()).find("maxStorageBufferRange"), std::string::npos);
+  EXPECT_EQ(vk::Buffer::Create(*device, 0, "empty").status().code(),
+            kite::Error::kInvalidArgument);
+}
+
+TEST(VulkanRmsNorm, MatchesCpuReference) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  struct Case {
+    uint32_t rows, n, workgroup;
+  };
+  for (const Case& c : {Case{1, 1, 0}, Case{1, 7, 1}, Case{2, 64, 64}, Case{3, 257, 0},
+                        Case{1, 4096, 256}, Case{5, 1000, 32}}) {
+    SCOPED_TRACE("rows=" + std::to_string(c.rows) + " n=" + std::to_string(c.n) +
+                 " wg=" + std::to_string(c.workgroup));
+    std::vector<float> x(c.rows * c.n), weight(c.n), want(c.rows * c.n);
+    for (float& v : x) v = normal(rng);
+    for (float& v : weight) v = normal(rng);
+    const float eps = 1e-5f;
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      k::rmsnorm_ref(c.n, x.data() + r * c.n, weight.data(), eps, want.data() + r * c.n);
+    }
+    vk::Buffer bx = Upload(*device, x, "x");
+    vk::Buffer bw = Upload(*device, weight, "weight");
+    vk::Buffer bo = Upload(*device, std::vector<float>(x.size()), "out");
+    kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, c.workgroup);
+    ASSERT_TRUE(op.ok()) << op.status().message();
+    kite::Result<VkCommandBuffer> commands = device->Begin();
+    ASSERT_TRUE(commands.ok()) << commands.status().message();
+    vk::RmsNormArgs args;
+    args.rows = c.rows;
+    args.n = c.n;
+    args.eps = eps;
+    args.x = &bx;
+    args.weight = &bw;
+    args.out = &bo;
+    const kite::Status recorded = op->Record(*commands, args);
+    ASSERT_TRUE(recorded.ok()) << recorded.message();
+    const kite::Status done = device->SubmitAndWait(kTimeoutNs);
+    ASSERT_TRUE(done.ok()) << done.message();
+    const float* got = static_cast<const float*>(bo.data());
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;
+    }
+  }
+}
+
+}  // namespace

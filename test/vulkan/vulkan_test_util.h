@@ -1,0 +1,53 @@
+// Helpers of the Vulkan tests: one device per test binary (lavapipe allowed), buffers
+// filled from vectors, and the "no device" failure message.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+
+namespace kite::vulkan::test {
+
+/// Longest wait for one submission: lavapipe on a busy CI machine.
+inline constexpr uint64_t kTimeoutNs = 10000000000ull;
+
+/// The binary's device, created on first use with KITE_VULKAN_ALLOW_CPU=1 (set here) and
+/// destroyed at exit (so the asan preset's leak checker sees it released); null when
+/// there is none.
+inline Device* TheDevice() {
+  static Result<Device> device = [] {
+    setenv(kAllowCpuEnv, "1", 1);
+    return Device::Create(DeviceOptionsFromEnvironment());
+  }();
+  return device.ok() ? &device.value() : nullptr;
+}
+
+/// A buffer holding a copy of `data`; stops the test binary when it cannot be created.
+template <typename T>
+Buffer Upload(const Device& device, const std::vector<T>& data, const char* what) {
+  Result<Buffer> b = Buffer::Create(device, data.size() * sizeof(T), what);
+  if (!b.ok()) {  // no Buffer to return: stop here rather than use an empty Result
+    std::fprintf(stderr, "Buffer::Create(%s): %s\n", what, b.status().message());
+    std::abort();
+  }
+  std::memcpy(b->data(), data.data(), data.size() * sizeof(T));
+  return std::move(b.value());
+}
+
+}  // namespace kite::vulkan::test
+
+/// Declares `Device* d` = TheDevice() and fails the test (with the reason) when null.
+#define REQUIRE_DEVICE(d)                                                                    \
+  ::kite::vulkan::Device* d = ::kite::vulkan::test::TheDevice();                             \
+  ASSERT_NE(d, nullptr) << "no Vulkan device (install mesa-vulkan-drivers: lavapipe): "    \
+                        << ::kite::vulkan::Device::Create(::kite::vulkan::DeviceOptions{true}) \
+                               .status()                                                    \
+                               .message()
