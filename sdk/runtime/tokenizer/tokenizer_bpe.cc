@@ -24,13 +24,13 @@ int32_t FindMerge(const TokenizerView& v, int32_t left, int32_t right) {
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo) / 2;
     const BpeMerge& m = v.merges[mid];
-    if (m.left < l || (m.left == l && m.right < r)) {
+    if (m.left() < l || (m.left() == l && m.right() < r)) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  if (lo < v.n_merges && v.merges[lo].left == l && v.merges[lo].right == r) {
+  if (lo < v.n_merges && v.merges[lo].left() == l && v.merges[lo].right() == r) {
     return static_cast<int32_t>(lo);
   }
   return kNoMerge;
@@ -59,7 +59,7 @@ int32_t Candidate(const TokenizerView& v, const int32_t* tokens, size_t i, size_
 
 void Apply(const TokenizerView& v, int32_t* tokens, size_t i, size_t n, int32_t merge) {
   tokens[NextAlive(tokens, i, n)] = kDead;
-  tokens[i] = static_cast<int32_t>(v.merges[merge].result);
+  tokens[i] = static_cast<int32_t>(v.merges[merge].result());
 }
 
 size_t Compact(int32_t* tokens, size_t n) {
@@ -82,7 +82,7 @@ size_t MergeByRescanning(const TokenizerView& v, int32_t* tokens, size_t n) {
     size_t best_pos = 0;
     for (size_t i = 0; i < n; i = NextAlive(tokens, i, n)) {
       const int32_t m = Candidate(v, tokens, i, n);
-      if (m != kNoMerge && (best == kNoMerge || v.merges[m].rank < v.merges[best].rank)) {
+      if (m != kNoMerge && (best == kNoMerge || v.merges[m].rank() < v.merges[best].rank())) {
         best = m;
         best_pos = i;
       }
@@ -129,8 +129,8 @@ class RankMerger {
     const int32_t mb = candidates_[b];
     if (ma == kNoMerge) return mb == kNoMerge ? (a < b ? a : b) : b;
     if (mb == kNoMerge) return a;
-    const uint32_t ra = v_.merges[ma].rank;
-    const uint32_t rb = v_.merges[mb].rank;
+    const uint32_t ra = v_.merges[ma].rank();
+    const uint32_t rb = v_.merges[mb].rank();
     if (ra != rb) return ra < rb ? a : b;
     return a < b ? a : b;
   }
