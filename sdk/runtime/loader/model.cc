@@ -1,6 +1,5 @@
 #include "sdk/runtime/loader/model.h"
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -469,8 +468,8 @@ Status Model::Load(const ModelOptions& options) {
     const uint32_t pairs = rope_floats;
     kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, rope_table);
     kernels::ScaleRopeLlama3(rope_table, pairs, sc.rope_scaling_factor(),
-                    sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
-                    sc.rope_original_max_seq_len());
+                             sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
+                             sc.rope_original_max_seq_len());
     config_.rope_inv_freq = rope_table;
   }
   // Norm weights are read as f32 by the kernels.

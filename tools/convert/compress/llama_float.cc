@@ -127,8 +127,8 @@ std::vector<float> RopeInverseFrequencies(const SourceConfig& c) {
   kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, inv_freq.data());
   if (c.rope_scaling == SourceConfig::RopeScaling::kLlama3) {
     kernels::ScaleRopeLlama3(inv_freq.data(), static_cast<uint32_t>(inv_freq.size()),
-                    c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
-                    c.rope_original_max_seq_len);
+                             c.rope_scaling_factor, c.rope_low_freq_factor,
+                             c.rope_high_freq_factor, c.rope_original_max_seq_len);
   }
   return inv_freq;
 }
