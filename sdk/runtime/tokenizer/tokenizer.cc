@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "sdk/runtime/tokenizer/pair_merger.h"
+#include "sdk/runtime/tokenizer/bpe_common.h"
 #include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 
 namespace kite {
@@ -33,25 +33,15 @@ bool InVocab(const TokenizerView& v, int32_t id) {
 // from their ids, never from matching their spelling (so typing "<0x41>" or "\n<s>\n"
 // does not produce those tokens).
 bool IsTextPiece(const TokenizerView& v, int32_t id) {
-  const uint8_t kind = v.types[id];
-  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
-         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
-}
-
-int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
-  const size_t common = a_size < b_size ? a_size : b_size;
-  if (common > 0) {
-    const int r = std::memcmp(a, b, common);
-    if (r != 0) return r;
-  }
-  return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+  return tokenizer_internal::IsTextKind(v.types[id]);
 }
 
 // Three-way comparison of the concatenation `head + tail` with `piece`, in the order of
 // sorted_ids (bytewise, a proper prefix first), without building the concatenation.
 int CompareJoined(ByteSpan head, ByteSpan tail, ByteSpan piece) {
   if (head.size >= piece.size) {
-    const int r = CompareBytes(head.data, head.size, piece.data, piece.size);
+    const int r =
+        tokenizer_internal::CompareBytes(head.data, head.size, piece.data, piece.size);
     if (r != 0) return r;
     // head == piece: the joined string is equal when the tail is empty, else longer.
     return tail.size == 0 ? 0 : 1;
@@ -60,7 +50,8 @@ int CompareJoined(ByteSpan head, ByteSpan tail, ByteSpan piece) {
     const int r = std::memcmp(head.data, piece.data, head.size);
     if (r != 0) return r;
   }
-  return CompareBytes(tail.data, tail.size, piece.data + head.size, piece.size - head.size);
+  return tokenizer_internal::CompareBytes(tail.data, tail.size, piece.data + head.size,
+                                          piece.size - head.size);
 }
 
 // The text piece spelled `head + tail`, or -1. Among several ids with the same spelling
@@ -139,9 +130,9 @@ bool IsContinuationByte(char c) { return (static_cast<uint8_t>(c) & 0xC0) == 0x8
 //
 // The rule (llama2.c's): repeatedly replace the adjacent pair whose joined spelling is the
 // highest-scored text piece (the leftmost pair on ties) by that piece, until no pair joins.
-// The loop itself is shared with byte-level BPE (pair_merger.h).
+// The loop itself is shared with byte-level BPE (bpe_common.h).
 
-// Score BPE as a pair_merger.h Rule: a candidate is the piece a pair joins into.
+// Score BPE as a bpe_common.h Rule: a candidate is the piece a pair joins into.
 class ScoreRule {
  public:
   explicit ScoreRule(const TokenizerView& v) : v_(v) {}

@@ -2,18 +2,13 @@
 
 #include <cstring>
 
-#include "sdk/runtime/tokenizer/pair_merger.h"
+#include "sdk/runtime/tokenizer/bpe_common.h"
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 
 namespace kite {
 namespace {
 
 constexpr int32_t kNoMerge = -1;
-
-bool IsTextKind(uint8_t kind) {
-  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
-         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
-}
 
 // Index in v.merges of the merge of (left, right), or kNoMerge.
 int32_t FindMerge(const TokenizerView& v, int32_t left, int32_t right) {
@@ -37,7 +32,7 @@ int32_t FindMerge(const TokenizerView& v, int32_t left, int32_t right) {
 }
 
 // Merging repeats "join the adjacent pair of lowest rank, the leftmost on ties" until no
-// pair has a merge; the loop is shared with score BPE (pair_merger.h). This is its Rule: a
+// pair has a merge; the loop is shared with score BPE (bpe_common.h). This is its Rule: a
 // candidate is an index in v.merges.
 class RankRule {
  public:
@@ -71,15 +66,6 @@ size_t MergeRanked(const TokenizerView& v, int32_t* tokens, size_t n, size_t spa
   return tokenizer_internal::MergeByRescanning(rule, tokens, n);
 }
 
-int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
-  const size_t common = a_size < b_size ? a_size : b_size;
-  if (common > 0) {
-    const int r = std::memcmp(a, b, common);
-    if (r != 0) return r;
-  }
-  return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
-}
-
 }  // namespace
 
 int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) {
@@ -88,7 +74,8 @@ int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) 
   size_t hi = v.vocab_size;
   const auto compare = [&](uint32_t id) {
     const uint32_t begin = v.piece_offsets[id];
-    return CompareBytes(v.pieces + begin, v.piece_offsets[id + 1] - begin - 1, bytes, n);
+    return tokenizer_internal::CompareBytes(v.pieces + begin, v.piece_offsets[id + 1] - begin - 1,
+                                            bytes, n);
   };
   while (lo < hi) {
     const size_t mid = lo + (hi - lo) / 2;
@@ -99,7 +86,9 @@ int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) 
     }
   }
   for (; lo < v.vocab_size && compare(v.sorted_ids[lo]) == 0; ++lo) {
-    if (IsTextKind(v.types[v.sorted_ids[lo]])) return static_cast<int32_t>(v.sorted_ids[lo]);
+    if (tokenizer_internal::IsTextKind(v.types[v.sorted_ids[lo]])) {
+      return static_cast<int32_t>(v.sorted_ids[lo]);
+    }
   }
   return -1;
 }

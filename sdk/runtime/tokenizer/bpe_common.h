@@ -1,5 +1,6 @@
-// The pair-merging loop both BPE tokenizers share (tokenizer.cc: SentencePiece-style score
-// BPE; tokenizer_bpe.cc: byte-level rank BPE). Internal to sdk/runtime/tokenizer/.
+// What both BPE tokenizers share (tokenizer.cc: SentencePiece-style score BPE;
+// tokenizer_bpe.cc: byte-level rank BPE): which pieces text may become, the byte order of
+// the sorted piece table, and the pair-merging loop. Internal to sdk/runtime/tokenizer/.
 //
 // The loop: repeatedly join the adjacent pair that a Rule ranks first (the leftmost on
 // ties) until no pair joins. Merged-away positions are marked dead (kDeadToken) instead of
@@ -20,8 +21,29 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include "sdk/format/format.h"
 
 namespace kite::tokenizer_internal {
+
+/// Whether a piece of this TokenType may come from matching text: NORMAL and USER_DEFINED.
+/// Control, unknown, byte and unused pieces only come from their ids.
+inline bool IsTextKind(uint8_t kind) {
+  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
+         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
+}
+
+/// Three-way comparison of the byte strings a[0..a_size) and b[0..b_size) in the order of
+/// TokenizerView::sorted_ids (memcmp, a prefix first): < 0, 0 or > 0.
+inline int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
+  const size_t common = a_size < b_size ? a_size : b_size;
+  if (common > 0) {
+    const int r = std::memcmp(a, b, common);
+    if (r != 0) return r;
+  }
+  return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+}
 
 /// Marks a position whose token was merged into its left neighbour.
 inline constexpr int32_t kDeadToken = -1;
