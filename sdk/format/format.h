@@ -25,6 +25,10 @@ using ChatFormat = schema::ChatFormat;
 using TokenizerType = schema::TokenizerType;
 using PreTokenizerType = schema::PreTokenizer;
 using TokenType = schema::TokenType;
+/// One byte-level BPE merge as the file stores it (kite.fbs struct BpeMerge: four
+/// little-endian uint32, read through left(), right(), rank(), result()). The runtime
+/// tokenizer reads the file's array in place; the converter builds and writes the same type.
+using BpeMerge = schema::BpeMerge;
 
 /// Current file format version (major * 1000 + minor). Files of another major are refused.
 inline constexpr uint32_t kFormatVersion = 1000;

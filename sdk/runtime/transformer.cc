@@ -278,9 +278,11 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
     case DType::Q4_G:
       if (t.layout == Layout::Q4_ROW_GROUPS) {
         const size_t groups = t.groups();
+        const size_t row_bytes = static_cast<size_t>(
+            RowBlockBytes(*FindEncoding(t.dtype, t.layout), t.cols, t.group_size));
         kernels::q4_row_dequant_ref(
             t.cols, groups, t.group_size,
-            static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row) * groups * (t.group_size / 2),
+            static_cast<const uint8_t*>(t.data) + static_cast<size_t>(row) * row_bytes,
             static_cast<const uint16_t*>(t.scales) + static_cast<size_t>(row) * groups,
             t.mins ? static_cast<const uint16_t*>(t.mins) + static_cast<size_t>(row) * groups : nullptr,
             out);

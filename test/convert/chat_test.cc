@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "kite/kite.h"
 #include "sdk/runtime/chat.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/convert/tokenizer/chat_detect.h"

@@ -20,7 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "kite/kite.h"
-#include "sdk/runtime/loader/model.h"
+#include "sdk/kernels/rope/rope.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
 #include "tools/common/json.h"
@@ -814,7 +814,7 @@ TEST(HfSynthetic, ScaleRopeLlama3MatchesFormula) {
   const std::vector<double> want = ReferenceInvFreq(m);
   std::vector<float> got(8);
   for (int j = 0; j < 8; ++j) got[j] = static_cast<float>(1.0 / std::pow(500000.0, 2.0 * j / 16));
-  kite::ScaleRopeLlama3(got.data(), 8, 32.0f, 1.0f, 4.0f, 8192);
+  kite::kernels::ScaleRopeLlama3(got.data(), 8, 32.0f, 1.0f, 4.0f, 8192);
   int changed = 0;
   for (int j = 0; j < 8; ++j) {
     EXPECT_NEAR(got[j] / want[j], 1.0, 1e-5) << j;

@@ -13,18 +13,11 @@
 
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/source/gguf_model.h"
 #include "tools/convert/source/gguf_reader.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 kite::convert::TokenizerTables* g_tables = nullptr;
 

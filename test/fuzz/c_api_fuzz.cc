@@ -21,16 +21,9 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 constexpr size_t kMaxCalls = 64;
 constexpr size_t kSlots = 2;

@@ -21,17 +21,10 @@
 
 #include "sdk/runtime/chat.h"
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/tokenizer/llama2c_tokenizer.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 using kite::ChatFormat;
 using kite::ChatMessage;

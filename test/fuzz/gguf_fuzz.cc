@@ -10,18 +10,11 @@
 #include <vector>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/source/gguf_model.h"
 #include "tools/convert/source/gguf_reader.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 void CheckTokenizer(const kite::convert::TokenizerTables& t) {
   const kite::Tokenizer tok(t.View());

@@ -9,20 +9,9 @@
 #include <vector>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "test/fuzz/fuzz_check.h"
 #include "tools/common/json.h"
 #include "tools/convert/tokenizer/hf_tokenizer.h"
-
-namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::StatusOr<kite::json::Value> doc =

@@ -8,20 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "test/fuzz/fuzz_check.h"
 #include "tools/common/json.h"
 
 namespace {
 
 using kite::json::Type;
 using kite::json::Value;
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 bool Equal(const Value& a, const Value& b) {
   if (a.type() != b.type()) return false;

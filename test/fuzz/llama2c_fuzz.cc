@@ -15,17 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/source/llama2c_checkpoint.h"
 
 namespace {
-
-#define FUZZ_CHECK(cond)                                                            \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                 \
-    }                                                                               \
-  } while (0)
 
 constexpr uint64_t kMaxResizedBytes = 1 << 20;
 

@@ -8,15 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/source/safetensors_reader.h"
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using kite::convert::SafetensorsEntry;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "test/fuzz/fuzz_check.h"
 #include "tools/convert/tokenizer/llama2c_tokenizer.h"
 
 namespace {
@@ -18,14 +19,6 @@ namespace {
 using kite::Error;
 using kite::Status;
 using kite::Tokenizer;
-
-#define FUZZ_CHECK(cond)                                                              \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                   \
-    }                                                                                 \
-  } while (0)
 
 // Text from the input is capped: rescanning merges are O(n^2).
 constexpr size_t kMaxTextBytes = 384;

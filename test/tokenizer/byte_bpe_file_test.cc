@@ -82,10 +82,10 @@ TEST(ByteBpeFileTest, LoaderRefusesInconsistentMerges) {
     EXPECT_NE(std::strstr(model.status().message(), needle), nullptr) << model.status().message();
   };
   TokenizerTables t = *good;
-  t.merges[0].result = 257;  // "h" + "e" is not "hel"
+  t.merges[0].mutate_result(257);  // "h" + "e" is not "hel"
   expect_refused(t, "is not tokens");
   t = *good;
-  t.merges[1].right = 9999;
+  t.merges[1].mutate_right(9999);
   expect_refused(t, "token id >=");
   t = *good;
   std::swap(t.merges[0], t.merges[1]);  // writer keeps the order it is given

@@ -486,7 +486,7 @@ TEST(GgufTokenizerTest, RejectsUnknownModelsPreTokenizersAndIds) {
     ASSERT_TRUE(t.ok()) << pre << ": " << t.status();
     EXPECT_EQ(t->ignore_merges, std::string(pre) == "llama-bpe");
     ASSERT_EQ(t->merges.size(), 1u);
-    EXPECT_EQ(t->merges[0].result, 2u);
+    EXPECT_EQ(t->merges[0].result(), 2u);
   }
   g = ParseGguf(vocab("gpt2", "qwen2").KvU32("tokenizer.ggml.eos_token_id", 3).Finish());
   ASSERT_TRUE(g.ok());

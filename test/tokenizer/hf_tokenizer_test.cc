@@ -78,10 +78,10 @@ TEST(HfTokenizerTest, Gpt2FileMatchesTheGgufVocabularyItCameFrom) {
   EXPECT_EQ(json->types, gguf->types);
   ASSERT_EQ(json->merges.size(), gguf->merges.size());
   for (size_t i = 0; i < json->merges.size(); ++i) {
-    ASSERT_EQ(json->merges[i].left, gguf->merges[i].left) << i;
-    ASSERT_EQ(json->merges[i].right, gguf->merges[i].right) << i;
-    ASSERT_EQ(json->merges[i].rank, gguf->merges[i].rank) << i;
-    ASSERT_EQ(json->merges[i].result, gguf->merges[i].result) << i;
+    ASSERT_EQ(json->merges[i].left(), gguf->merges[i].left()) << i;
+    ASSERT_EQ(json->merges[i].right(), gguf->merges[i].right()) << i;
+    ASSERT_EQ(json->merges[i].rank(), gguf->merges[i].rank()) << i;
+    ASSERT_EQ(json->merges[i].result(), gguf->merges[i].result()) << i;
   }
   EXPECT_EQ(json->eos_id, 50256);  // guessed from <|endoftext|> (no tokenizer_config.json)
   EXPECT_FALSE(json->add_bos);
@@ -97,7 +97,7 @@ TEST(HfTokenizerTest, MergesByRankAsStringsOrPairs) {
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(a->merges.size(), 5u);
   ASSERT_EQ(b->merges.size(), 5u);
-  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(a->merges[i].result, b->merges[i].result);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(a->merges[i].result(), b->merges[i].result());
   // "h e" (rank 0) beats "Ġ h" (rank 4), so " hello" is Ġ + hello, not Ġh + ...
   EXPECT_EQ(Encode(*a, " hello"), (std::vector<int32_t>{4, 8}));
   EXPECT_EQ(Encode(*b, "hello"), (std::vector<int32_t>{8}));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "test/common/read_file.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/convert/tokenizer/tokenizer_tables.h"
 
 namespace kite::convert {

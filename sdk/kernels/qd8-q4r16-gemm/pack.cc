@@ -18,6 +18,12 @@ size_t CeilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
 size_t NibbleByte(size_t rr, size_t c) { return (c % 16 / 4) * 64 + rr * 4 + c % 4; }
 bool IsHighNibble(size_t c) { return c >= 16; }
 
+// The unsigned nibble u (0..15) of column c of block row rr in the block at `blk`.
+uint8_t NibbleAt(const uint8_t* blk, size_t rr, size_t c) {
+  const uint8_t byte = blk[NibbleByte(rr, c)];
+  return IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
+}
+
 void StoreHalf(uint8_t* p, uint16_t h) {
   p[0] = static_cast<uint8_t>(h & 0xFF);
   p[1] = static_cast<uint8_t>(h >> 8);
@@ -63,6 +69,26 @@ void Pack(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const u
   }
 }
 
+// One row of a Q4_R16_G32 matrix (`offsets`: blocks of kQ4R16BlockBytes, w = d u + o) or
+// of a Q4_R16_G32_SYM one (blocks of kQ4R16SymBlockBytes, w = d u - 8 d).
+void DequantizeRow(size_t cols, const uint8_t* packed, size_t row, bool offsets, float* out) {
+  const size_t block_bytes = offsets ? kQ4R16BlockBytes : kQ4R16SymBlockBytes;
+  const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
+  const size_t b = row / kQ4R16BlockRows;
+  const size_t rr = row % kQ4R16BlockRows;
+  for (size_t g = 0; g < groups; ++g) {
+    const uint8_t* blk = packed + (b * groups + g) * block_bytes;
+    const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
+    const float o =
+        offsets ? HalfToFloat(LoadHalf(blk + kQ4R16OffsetsOffset + 2 * rr)) : -8.0f * d;
+    for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
+      const size_t col = g * kQ4R16GroupSize + c;
+      if (col >= cols) break;
+      out[col] = d * static_cast<float>(NibbleAt(blk, rr, c)) + o;
+    }
+  }
+}
+
 }  // namespace
 
 void PackQ4R16(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const uint16_t* o,
@@ -78,22 +104,7 @@ void PackQ4R16Sym(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d,
 
 void DequantizeQ4R16SymRow(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
-  const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
-  const size_t b = row / kQ4R16BlockRows;
-  const size_t rr = row % kQ4R16BlockRows;
-  for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = packed + (b * groups + g) * kQ4R16SymBlockBytes;
-    const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
-    const float o = -8.0f * d;
-    for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
-      const size_t col = g * kQ4R16GroupSize + c;
-      if (col >= cols) break;
-      const uint8_t byte = blk[NibbleByte(rr, c)];
-      const uint8_t v =
-          IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
-      out[col] = d * static_cast<float>(v) + o;
-    }
-  }
+  DequantizeRow(cols, packed, row, /*offsets=*/false, out);
 }
 
 void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, uint16_t* d,
@@ -108,9 +119,7 @@ void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, ui
       const uint8_t* blk = packed + (b * groups + g) * kQ4R16BlockBytes;
       if (u != nullptr) {
         for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
-          const uint8_t byte = blk[NibbleByte(rr, c)];
-          u[r * padded_cols + g * kQ4R16GroupSize + c] =
-              IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
+          u[r * padded_cols + g * kQ4R16GroupSize + c] = NibbleAt(blk, rr, c);
         }
       }
       if (d != nullptr) d[r * groups + g] = LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr);
@@ -121,22 +130,7 @@ void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, ui
 
 void DequantizeQ4R16Row(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
-  const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
-  const size_t b = row / kQ4R16BlockRows;
-  const size_t rr = row % kQ4R16BlockRows;
-  for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = packed + (b * groups + g) * kQ4R16BlockBytes;
-    const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
-    const float o = HalfToFloat(LoadHalf(blk + kQ4R16OffsetsOffset + 2 * rr));
-    for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
-      const size_t col = g * kQ4R16GroupSize + c;
-      if (col >= cols) break;
-      const uint8_t byte = blk[NibbleByte(rr, c)];
-      const uint8_t v =
-          IsHighNibble(c) ? static_cast<uint8_t>(byte >> 4) : static_cast<uint8_t>(byte & 0x0F);
-      out[col] = d * static_cast<float>(v) + o;
-    }
-  }
+  DequantizeRow(cols, packed, row, /*offsets=*/true, out);
 }
 
 }  // namespace kite::kernels

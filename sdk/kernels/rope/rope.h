@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace kite::kernels {
 
@@ -20,6 +21,19 @@ void rope_freqs_ref(size_t n_heads, size_t head_dim, size_t pos, const float* in
 /// Signature of rope_freqs_ref (the kernel table's rope_freqs entry).
 using RopeFreqsFn = void (*)(size_t n_heads, size_t head_dim, size_t pos, const float* inv_freq,
                              float* x);
+
+/// Fills inv_freq[0 .. head_dim / 2) with the unscaled inverse frequencies (radians per
+/// position) theta^(-2i / head_dim), computed in float exactly as rope_ref computes them.
+/// `head_dim` is even. Pure; used at load (a scaled model's table) and by the converter.
+void RopeInverseFrequencies(size_t head_dim, float theta, float* inv_freq);
+
+/// Llama 3 RoPE frequency scaling (kite.schema.RopeScaling.LLAMA3): rescales the
+/// n = head_dim / 2 base inverse frequencies `inv_freq` (radians per position) in place.
+/// `original_max_seq_len` is the context length the base frequencies were trained for.
+/// Requires factor > 0 and high_freq_factor > low_freq_factor > 0. Pure; one definition for
+/// the runtime's table (sdk/runtime/loader) and the converter's float model.
+void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
+                     float high_freq_factor, uint32_t original_max_seq_len);
 
 /// AVX2 variant; the CPU must support AVX2 + FMA (x86-64 builds with GCC or
 /// Clang only; dispatch checks the features). Same contract and thread safety as the reference.

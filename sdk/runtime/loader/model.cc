@@ -1,6 +1,5 @@
 #include "sdk/runtime/loader/model.h"
 
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <new>
@@ -9,6 +8,7 @@
 #include "sdk/base/quote.h"
 #include "sdk/format/crc32c.h"
 #include "sdk/format/tensor_names.h"
+#include "sdk/kernels/rope/rope.h"
 #include "sdk/runtime/loader/model_checks.h"
 #include "sdk/runtime/tokenizer/tokenizer_loader.h"
 #if KITE_WITH_XNNPACK
@@ -112,27 +112,6 @@ Model::~Model() = default;
 // Floats of the RoPE frequency table a config needs: head_dim / 2 with Llama 3 scaling.
 static uint32_t RopeTableFloats(const schema::Config& c) {
   return c.rope_scaling() == schema::RopeScaling::LLAMA3 ? c.head_dim() / 2 : 0;
-}
-
-void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
-                     float high_freq_factor, uint32_t original_max_seq_len) {
-  const double kPi = 3.14159265358979323846;
-  const double old_len = static_cast<double>(original_max_seq_len);
-  const double low_wavelen = old_len / low_freq_factor;    // longer waves: fully scaled
-  const double high_wavelen = old_len / high_freq_factor;  // shorter waves: unchanged
-  for (uint32_t i = 0; i < n; ++i) {
-    const double f = inv_freq[i];
-    const double wavelen = 2.0 * kPi / f;
-    double scaled = f;
-    if (wavelen > low_wavelen) {
-      scaled = f / factor;
-    } else if (wavelen >= high_wavelen) {
-      const double smooth =
-          (old_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
-      scaled = (1.0 - smooth) * f / factor + smooth * f;
-    }
-    inv_freq[i] = static_cast<float>(scaled);
-  }
 }
 
 Result<std::unique_ptr<Model>> Model::Open(FileMap bytes, const ModelOptions& options) {
@@ -487,14 +466,10 @@ Status Model::Load(const ModelOptions& options) {
   const schema::Config& sc = *root_->config();
   if (sc.rope_scaling() == schema::RopeScaling::LLAMA3) {
     const uint32_t pairs = rope_floats;
-    for (uint32_t i = 0; i < pairs; ++i) {
-      // The same float expression as the RoPE kernels use without scaling.
-      rope_table[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
-                                                            static_cast<float>(c.head_dim));
-    }
-    ScaleRopeLlama3(rope_table, pairs, sc.rope_scaling_factor(),
-                    sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
-                    sc.rope_original_max_seq_len());
+    kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, rope_table);
+    kernels::ScaleRopeLlama3(rope_table, pairs, sc.rope_scaling_factor(),
+                             sc.rope_low_freq_factor(), sc.rope_high_freq_factor(),
+                             sc.rope_original_max_seq_len());
     config_.rope_inv_freq = rope_table;
   }
   // Norm weights are read as f32 by the kernels.

@@ -67,14 +67,6 @@ struct ModelConfig {
   uint32_t kv_dim() const { return n_kv_heads * head_dim; }
 };
 
-/// Llama 3 RoPE frequency scaling (kite.schema.RopeScaling.LLAMA3): rescales the
-/// n = head_dim / 2 base inverse frequencies `inv_freq` (radians per position) in place.
-/// `original_max_seq_len` is the context length the base frequencies were trained for.
-/// Requires factor > 0 and high_freq_factor > low_freq_factor > 0. Pure; used at load
-/// and by tests.
-void ScaleRopeLlama3(float* inv_freq, uint32_t n, float factor, float low_freq_factor,
-                     float high_freq_factor, uint32_t original_max_seq_len);
-
 /// Options for opening a model.
 struct ModelOptions {
   /// Check the CRC-32C of every weight segment at load (reads the whole file once).

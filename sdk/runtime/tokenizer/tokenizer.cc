@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "sdk/runtime/tokenizer/bpe_common.h"
 #include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 
 namespace kite {
@@ -32,25 +33,15 @@ bool InVocab(const TokenizerView& v, int32_t id) {
 // from their ids, never from matching their spelling (so typing "<0x41>" or "\n<s>\n"
 // does not produce those tokens).
 bool IsTextPiece(const TokenizerView& v, int32_t id) {
-  const uint8_t kind = v.types[id];
-  return kind == static_cast<uint8_t>(TokenType::NORMAL) ||
-         kind == static_cast<uint8_t>(TokenType::USER_DEFINED);
-}
-
-int CompareBytes(const char* a, size_t a_size, const char* b, size_t b_size) {
-  const size_t common = a_size < b_size ? a_size : b_size;
-  if (common > 0) {
-    const int r = std::memcmp(a, b, common);
-    if (r != 0) return r;
-  }
-  return a_size < b_size ? -1 : (a_size > b_size ? 1 : 0);
+  return tokenizer_internal::IsTextKind(v.types[id]);
 }
 
 // Three-way comparison of the concatenation `head + tail` with `piece`, in the order of
 // sorted_ids (bytewise, a proper prefix first), without building the concatenation.
 int CompareJoined(ByteSpan head, ByteSpan tail, ByteSpan piece) {
   if (head.size >= piece.size) {
-    const int r = CompareBytes(head.data, head.size, piece.data, piece.size);
+    const int r =
+        tokenizer_internal::CompareBytes(head.data, head.size, piece.data, piece.size);
     if (r != 0) return r;
     // head == piece: the joined string is equal when the tail is empty, else longer.
     return tail.size == 0 ? 0 : 1;
@@ -59,7 +50,8 @@ int CompareJoined(ByteSpan head, ByteSpan tail, ByteSpan piece) {
     const int r = std::memcmp(head.data, piece.data, head.size);
     if (r != 0) return r;
   }
-  return CompareBytes(tail.data, tail.size, piece.data + head.size, piece.size - head.size);
+  return tokenizer_internal::CompareBytes(tail.data, tail.size, piece.data + head.size,
+                                          piece.size - head.size);
 }
 
 // The text piece spelled `head + tail`, or -1. Among several ids with the same spelling
@@ -138,141 +130,46 @@ bool IsContinuationByte(char c) { return (static_cast<uint8_t>(c) & 0xC0) == 0x8
 //
 // The rule (llama2.c's): repeatedly replace the adjacent pair whose joined spelling is the
 // highest-scored text piece (the leftmost pair on ties) by that piece, until no pair joins.
-// Merged-away positions are marked dead (-1) instead of shifting the array, so positions
-// keep their order. A dead run only follows a token that absorbed it, whose piece holds at
-// least one byte per absorbed position, so skipping dead runs costs at most
-// max_piece_length steps.
+// The loop itself is shared with byte-level BPE (bpe_common.h).
 
-constexpr int32_t kDead = -1;
-
-size_t NextAlive(const int32_t* tokens, size_t i, size_t n) {
-  ++i;
-  while (i < n && tokens[i] == kDead) ++i;
-  return i;
-}
-
-// The alive position before i, or n when there is none.
-size_t PrevAlive(const int32_t* tokens, size_t i, size_t n) {
-  while (i > 0) {
-    --i;
-    if (tokens[i] != kDead) return i;
-  }
-  return n;
-}
-
-// The piece that alive position i would become by joining with the next alive token, or -1
-// when they do not join (or the piece is scored too low to ever merge).
-int32_t PairCandidate(const TokenizerView& v, const int32_t* tokens, size_t i, size_t n) {
-  const size_t j = NextAlive(tokens, i, n);
-  if (j >= n) return -1;
-  if (!IsTextPiece(v, tokens[i]) || !IsTextPiece(v, tokens[j])) return -1;
-  const int32_t joined = FindTextPiece(v, PieceBytes(v, tokens[i]), PieceBytes(v, tokens[j]));
-  if (joined < 0 || !(v.scores[joined] > kNoMergeScore)) return -1;
-  return joined;
-}
-
-// Merges the pair at alive position i into `joined`.
-void MergeAt(int32_t* tokens, size_t i, size_t n, int32_t joined) {
-  tokens[NextAlive(tokens, i, n)] = kDead;
-  tokens[i] = joined;
-}
-
-// Moves the alive tokens to the front; returns their count.
-size_t Compact(int32_t* tokens, size_t n) {
-  size_t kept = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if (tokens[i] != kDead) tokens[kept++] = tokens[i];
-  }
-  return kept;
-}
-
-// O(n^2) lookups: finds the best pair by looking every pair up again. Needs no memory.
-size_t MergeByRescanning(const TokenizerView& v, int32_t* tokens, size_t n) {
-  for (;;) {
-    float best_score = kNoMergeScore;
-    int32_t best_id = -1;
-    size_t best_pos = 0;
-    // Position 0 is never dead: merges only kill the right token of a pair.
-    for (size_t i = 0; i < n; i = NextAlive(tokens, i, n)) {
-      const int32_t joined = PairCandidate(v, tokens, i, n);
-      if (joined >= 0 && v.scores[joined] > best_score) {
-        best_score = v.scores[joined];
-        best_id = joined;
-        best_pos = i;
-      }
-    }
-    if (best_id < 0) break;
-    MergeAt(tokens, best_pos, n, best_id);
-  }
-  return Compact(tokens, n);
-}
-
-// O(n log n): caches each position's pair candidate and keeps a tournament tree over the
-// positions whose root is the best pair (highest score, then leftmost). A merge changes
-// only the candidates of the merged position and of its left neighbour.
-class CachedMerger {
+// Score BPE as a bpe_common.h Rule: a candidate is the piece a pair joins into.
+class ScoreRule {
  public:
-  /// Needs kScratchPerToken * n entries at `scratch` (n for candidates, n for the tree).
-  static constexpr size_t kScratchPerToken = 2;
+  explicit ScoreRule(const TokenizerView& v) : v_(v) {}
 
-  CachedMerger(const TokenizerView& v, int32_t* tokens, size_t n, int32_t* scratch)
-      : v_(v), tokens_(tokens), n_(n), candidates_(scratch), tree_(scratch + n) {}
+  // The piece that alive position i would become by joining with the next alive token, or
+  // -1 when they do not join (or the piece is scored too low to ever merge).
+  int32_t Candidate(const int32_t* tokens, size_t i, size_t n) const {
+    const size_t j = tokenizer_internal::NextAlive(tokens, i, n);
+    if (j >= n) return -1;
+    if (!IsTextPiece(v_, tokens[i]) || !IsTextPiece(v_, tokens[j])) return -1;
+    const int32_t joined = FindTextPiece(v_, PieceBytes(v_, tokens[i]), PieceBytes(v_, tokens[j]));
+    if (joined < 0 || !(v_.scores[joined] > kNoMergeScore)) return -1;
+    return joined;
+  }
 
-  /// Merges until no pair joins; returns the new count. Needs n >= 2.
-  size_t Run() {
-    for (size_t i = 0; i < n_; ++i) candidates_[i] = PairCandidate(v_, tokens_, i, n_);
-    // Internal nodes 1..n-1; node k has children 2k and 2k+1; index n + i is position i.
-    for (size_t k = n_ - 1; k >= 1; --k) tree_[k] = Better(Child(2 * k), Child(2 * k + 1));
-    for (;;) {
-      const size_t best = static_cast<size_t>(tree_[1]);
-      if (candidates_[best] < 0) break;
-      const size_t right = NextAlive(tokens_, best, n_);
-      MergeAt(tokens_, best, n_, candidates_[best]);
-      SetCandidate(right, -1);
-      SetCandidate(best, PairCandidate(v_, tokens_, best, n_));
-      const size_t left = PrevAlive(tokens_, best, n_);
-      if (left < n_) SetCandidate(left, PairCandidate(v_, tokens_, left, n_));
-    }
-    return Compact(tokens_, n_);
+  // Higher scores merge first.
+  bool Precedes(int32_t a, int32_t b) const { return v_.scores[a] > v_.scores[b]; }
+
+  void Apply(int32_t* tokens, size_t i, size_t n, int32_t joined) const {
+    tokens[tokenizer_internal::NextAlive(tokens, i, n)] = tokenizer_internal::kDeadToken;
+    tokens[i] = joined;
   }
 
  private:
-  int32_t Child(size_t node) const {
-    return node >= n_ ? static_cast<int32_t>(node - n_) : tree_[node];
-  }
-
-  // The position whose pair merges first: a higher score, then the lower position.
-  int32_t Better(int32_t a, int32_t b) const {
-    const int32_t ca = candidates_[a];
-    const int32_t cb = candidates_[b];
-    if (ca < 0) return cb < 0 ? (a < b ? a : b) : b;
-    if (cb < 0) return a;
-    if (v_.scores[ca] != v_.scores[cb]) return v_.scores[ca] > v_.scores[cb] ? a : b;
-    return a < b ? a : b;
-  }
-
-  void SetCandidate(size_t pos, int32_t joined) {
-    candidates_[pos] = joined;
-    for (size_t k = (pos + n_) / 2; k >= 1; k /= 2) {
-      tree_[k] = Better(Child(2 * k), Child(2 * k + 1));
-    }
-  }
-
   const TokenizerView& v_;
-  int32_t* tokens_;
-  size_t n_;
-  int32_t* candidates_;
-  int32_t* tree_;  // tree_[0] is unused
 };
 
 // Merges tokens[0..n) in place and returns the new count. `spare` entries after them may
 // be used as scratch: with enough, the fast path runs; results are identical either way.
 size_t MergePairs(const TokenizerView& v, int32_t* tokens, size_t n, size_t spare) {
   if (n < 2) return n;
-  if (n <= static_cast<size_t>(INT32_MAX) && spare / CachedMerger::kScratchPerToken >= n) {
-    return CachedMerger(v, tokens, n, tokens + n).Run();
+  const ScoreRule rule(v);
+  if (n <= static_cast<size_t>(INT32_MAX) &&
+      spare / tokenizer_internal::CachedPairMerger<ScoreRule>::kScratchPerToken >= n) {
+    return tokenizer_internal::CachedPairMerger<ScoreRule>(rule, tokens, n, tokens + n).Run();
   }
-  return MergeByRescanning(v, tokens, n);
+  return tokenizer_internal::MergeByRescanning(rule, tokens, n);
 }
 
 // The byte a BYTE token stands for, parsed from its "<0xAB>" spelling (the spelling that

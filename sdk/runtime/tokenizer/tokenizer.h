@@ -13,16 +13,7 @@ namespace kite {
 // The tokenizer's enums come from sdk/schema/kite.fbs (see sdk/format/format.h):
 // TokenizerType (the algorithm), PreTokenizerType (how byte-level BPE splits text before
 // merging; sdk/runtime/tokenizer/pretokenizer.h has the exact rules) and TokenType (a
-// token's kind, as SentencePiece's).
-
-/// One byte-level BPE merge (layout matches kite.schema.BpeMerge: four little-endian
-/// uint32): the adjacent tokens `left` and `right` become `result`; lower ranks merge first.
-struct BpeMerge {
-  uint32_t left;
-  uint32_t right;
-  uint32_t rank;
-  uint32_t result;
-};
+// token's kind, as SentencePiece's). BpeMerge, the merge record, is the schema's struct too.
 
 /// Borrowed pointers to the tokenizer tables (normally inside the mapped .kite file, see
 /// sdk/schema/kite.fbs table Tokenizer). The loader validates them before building a view:

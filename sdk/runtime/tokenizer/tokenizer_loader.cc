@@ -79,7 +79,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   }
   KITE_CHECK_OR_RETURN(!byte_level || byte_ids != nullptr, Error::kInvalidFormat,
                        "tokenizer: a byte-level tokenizer needs byte_ids (256 entries)");
-  const schema::BpeMerge* merges = nullptr;
+  const BpeMerge* merges = nullptr;
   uint32_t n_merges = 0;
   if (byte_level) {
     KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->pretokenizer()) <= 4, Error::kInvalidFormat,
@@ -91,7 +91,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
     }
     const auto piece_len = [&](uint32_t id) { return offsets->Get(id + 1) - offsets->Get(id) - 1; };
     for (uint32_t i = 0; i < n_merges; ++i) {
-      const schema::BpeMerge& m = merges[i];
+      const BpeMerge& m = merges[i];
       KITE_CHECK_OR_RETURN(m.left() < vocab && m.right() < vocab && m.result() < vocab,
                            Error::kInvalidFormat, "tokenizer: merge %u names a token id >= %u", i,
                            vocab);
@@ -147,8 +147,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   v->n_stop_ids = t->stop_ids() ? t->stop_ids()->size() : 0;
   v->add_dummy_prefix = t->add_dummy_prefix();
   v->max_piece_length = max_len;
-  static_assert(sizeof(schema::BpeMerge) == sizeof(BpeMerge), "BpeMerge layouts differ");
-  v->merges = reinterpret_cast<const BpeMerge*>(merges);
+  v->merges = merges;
   v->n_merges = n_merges;
   v->pretokenizer = t->pretokenizer();
   v->ignore_merges = t->ignore_merges();

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sdk/runtime/tokenizer/tokenizer.h"
 #include "tools/common/input_file.h"
 
 namespace kite::convert {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
 #include "tools/convert/compress/prune.h"
 
@@ -158,7 +159,8 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
   m.cols = cols;
   m.group_size = gs;
   const uint64_t groups = m.groups();
-  m.data.assign(rows * groups * (gs / 2), 0x88);  // padding columns: q = 0
+  // Padding columns: q = 0.
+  m.data.assign(PackedBytes(DType::Q4_G, Layout::Q4_ROW_GROUPS, rows, cols, gs), 0x88);
   m.scales.assign(rows * groups, 0);
   if (options.asymmetric) m.mins.assign(rows * groups, 0);
   if (dequantized != nullptr) dequantized->assign(rows * cols, 0.0f);

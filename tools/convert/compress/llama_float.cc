@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "sdk/runtime/loader/model.h"
 #include "sdk/format/tensor_names.h"
+#include "sdk/kernels/rope/rope.h"
 
 namespace kite::convert {
 namespace {
@@ -120,18 +120,15 @@ void RmsNormBack(const Real* x, const Real* inv, const Real* weight, const Real*
   }
 }
 
-// The head_dim / 2 inverse RoPE frequencies of `c`, computed in float exactly as the
-// runtime does (sdk/runtime/loader/model.cc): theta^(-2i / head_dim), rescaled for Llama 3.
+// The head_dim / 2 inverse RoPE frequencies of `c`, computed as the runtime does (one
+// definition, sdk/kernels/rope/rope.h): theta^(-2i / head_dim), rescaled for Llama 3.
 std::vector<float> RopeInverseFrequencies(const SourceConfig& c) {
   std::vector<float> inv_freq(c.head_dim / 2);
-  for (size_t i = 0; i < inv_freq.size(); ++i) {
-    inv_freq[i] = 1.0f / std::pow(c.rope_theta, static_cast<float>(2 * i) /
-                                                    static_cast<float>(c.head_dim));
-  }
+  kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, inv_freq.data());
   if (c.rope_scaling == SourceConfig::RopeScaling::kLlama3) {
-    ScaleRopeLlama3(inv_freq.data(), static_cast<uint32_t>(inv_freq.size()),
-                    c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
-                    c.rope_original_max_seq_len);
+    kernels::ScaleRopeLlama3(inv_freq.data(), static_cast<uint32_t>(inv_freq.size()),
+                             c.rope_scaling_factor, c.rope_low_freq_factor,
+                             c.rope_high_freq_factor, c.rope_original_max_seq_len);
   }
   return inv_freq;
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
 
 namespace kite::convert {
@@ -29,7 +30,7 @@ absl::StatusOr<Q4Matrix> NewQ4Matrix(uint64_t rows, uint64_t cols, uint32_t grou
   m.rows = rows;
   m.cols = cols;
   m.group_size = group_size;
-  m.data.assign(rows * m.groups() * (group_size / 2), 0);
+  m.data.assign(PackedBytes(DType::Q4_G, Layout::Q4_ROW_GROUPS, rows, cols, group_size), 0);
   m.scales.assign(rows * m.groups(), 0);
   if (asymmetric) m.mins.assign(rows * m.groups(), 0);
   return m;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "sdk/runtime/tokenizer/tokenizer.h"
+
 namespace kite::convert {
 namespace {
 
@@ -66,7 +68,7 @@ void TokenizerTables::Finalize() {
       if (slot < 0) slot = static_cast<int32_t>(id);
     }
     std::sort(merges.begin(), merges.end(), [](const BpeMerge& a, const BpeMerge& b) {
-      return a.left != b.left ? a.left < b.left : a.right < b.right;
+      return a.left() != b.left() ? a.left() < b.left() : a.right() < b.right();
     });
     return;
   }

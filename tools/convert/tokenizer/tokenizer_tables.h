@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "sdk/runtime/tokenizer/tokenizer.h"
+#include "sdk/format/format.h"
+
+namespace kite {
+struct TokenizerView;  // sdk/runtime/tokenizer/tokenizer.h, which callers of View() include
+}  // namespace kite
 
 namespace kite::convert {
 

@@ -52,7 +52,7 @@ namespace {
 std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
                                     std::vector<float>* restored) {
   const uint64_t groups = q.groups();
-  const uint64_t padded = groups * 32;
+  const uint64_t padded = groups * kQ4R16GroupSize;
   std::vector<uint8_t> u(q.rows * padded);
   if (offset_free && q.mins.empty()) {
     // Symmetric groups: the offset-free Q4_R16_G32_SYM, w = d * u + (-8 d).
@@ -87,7 +87,7 @@ std::vector<uint8_t> PackForKernels(const Q4Matrix& q, bool offset_free,
   restored->resize(q.rows * q.cols);
   for (uint64_t r = 0; r < q.rows; ++r) {
     for (uint64_t c = 0; c < q.cols; ++c) {
-      const uint64_t g = c / 32;
+      const uint64_t g = c / kQ4R16GroupSize;
       (*restored)[r * q.cols + c] = HalfToFloat(q.scales[r * groups + g]) * u[r * padded + c] +
                                     HalfToFloat(o[r * groups + g]);
     }

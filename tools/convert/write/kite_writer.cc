@@ -111,10 +111,7 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     auto sorted = fbb->CreateVector(t.sorted_ids);
     auto byte_ids = fbb->CreateVector(t.byte_ids);
     auto stop_ids = fbb->CreateVector(t.stop_ids);
-    std::vector<fb::BpeMerge> merges;
-    merges.reserve(t.merges.size());
-    for (const BpeMerge& m : t.merges) merges.emplace_back(m.left, m.right, m.rank, m.result);
-    auto merges_vec = merges.empty() ? 0 : fbb->CreateVectorOfStructs(merges);
+    auto merges_vec = t.merges.empty() ? 0 : fbb->CreateVectorOfStructs(t.merges);
     tokenizer = fb::CreateTokenizer(*fbb, t.kind, pieces, offsets,
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
                                     t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
