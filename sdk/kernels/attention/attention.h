@@ -1,5 +1,7 @@
 // One head of causal attention over the KV cache: softmax(scale * q K^T) V, with the cache
-// in f32 (attention) or in int8 with one scale per position (attention_q8kv).
+// in f32 (attention) or in int8 with one scale per position (attention_q8kv). ref.cc is the
+// specification; the SIMD variants share one driver (driver.h) and differ only in their
+// vector operations.
 #pragma once
 
 #include <cstddef>
