@@ -49,6 +49,7 @@ struct Avx2 {
     _mm_storeu_ps(y, _mm_mul_ps(ReduceAdd4Avx2(a0, a1, a2, a3), _mm_loadu_ps(s)));
   }
   static void Softmax(size_t n, float* x) { softmax_avx2(n, x); }
+  static float Half(uint16_t h) { return _cvtsh_ss(h); }
 };
 
 }  // namespace
@@ -60,11 +61,11 @@ void attention_avx2(size_t head_dim, size_t n_pos, const float* q, const float* 
 }
 
 void attention_q8kv_avx2(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
-                         const float* key_scales, const int8_t* values,
-                         const float* value_scales, size_t kv_stride, size_t scale_stride,
+                         const uint16_t* key_params, const int8_t* values,
+                         const uint16_t* value_params, size_t kv_stride, size_t param_stride,
                          float scale, float* scores, float* out) {
-  attention_driver::AttentionQ8kv<Avx2>(head_dim, n_pos, q, keys, key_scales, values,
-                                        value_scales, kv_stride, scale_stride, scale, scores, out);
+  attention_driver::AttentionQ8kv<Avx2>(head_dim, n_pos, q, keys, key_params, values,
+                                        value_params, kv_stride, param_stride, scale, scores, out);
 }
 
 }  // namespace kite::kernels

@@ -1,8 +1,10 @@
 // The one driver of the SIMD attention variants (attention and attention_q8kv on every ISA):
 // scores as 4 dot products at a time, the ISA's softmax, then the weighted sum of value rows
 // with up to V::kMaxVecs output vectors held in registers per pass over the positions and a
-// masked pass for the last head_dim % V::kLanes values. The key / value rows are f32 (scale 1)
-// or int8 times a per-position scale; each ISA file supplies only its vector operations.
+// masked pass for the last head_dim % V::kLanes values. The key / value rows are f32, or int8
+// codes c with a per-position f16 scale d and offset m (x = d c + m): the scale multiplies the
+// dot product / weight, the offsets add m q_sum to a score and sum_p w_p m_p to every output.
+// Each ISA file supplies only its vector operations.
 //
 // Instantiate only from an ISA file, with a V defined in that file's anonymous namespace: the
 // instantiations then have internal linkage, so nothing compiled with one ISA's flags can be
@@ -27,6 +29,7 @@
 //   void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], float* y)
 //                                                     y[i] = Reduce(a_i) * s[i], i < 4
 //   void Softmax(size_t n, float* x)                  the ISA's softmax
+//   float Half(uint16_t h)                            IEEE f16 bits to f32, exactly
 #pragma once
 
 #include <cassert>
@@ -36,30 +39,38 @@
 
 namespace kite::kernels::attention_driver {
 
-/// Rows of keys or values: row p is the head_dim elements at data + p * stride, times
-/// scales[p * scale_stride] for int8 (f32 rows have no scale: `scales` is unused).
+/// Rows of keys or values: row p is the head_dim elements at data + p * stride; for int8,
+/// element j stands for d_p * row[j] + m_p with the f16 bits d_p = params[p * param_stride],
+/// m_p = params[p * param_stride + 1] (f32 rows have neither: `params` is unused).
 template <class V, typename Elem>
 struct Rows {
+  static constexpr bool kF32 = std::is_same_v<Elem, float>;
   const Elem* data;
   size_t stride;
-  const float* scales;
-  size_t scale_stride;
+  const uint16_t* params;
+  size_t param_stride;
 
   const Elem* Row(size_t p) const { return data + p * stride; }
   // 1 for f32 rows: multiplying by it is exact, so the f32 path keeps its arithmetic.
   float Scale(size_t p) const {
-    if constexpr (std::is_same_v<Elem, float>) {
+    if constexpr (kF32) {
       return 1.0f;
     } else {
-      return scales[p * scale_stride];
+      return V::Half(params[p * param_stride]);
     }
   }
+  float Offset(size_t p) const { return V::Half(params[p * param_stride + 1]); }  // int8 only
 };
 
-// scores[p] = (scale * s_p) * (q . k_p), p in [0, n_pos), 4 keys at a time.
+// scores[p] = (scale * d_p) * (q . k_p) [+ (scale * m_p) * q_sum for int8], p in [0, n_pos),
+// 4 keys at a time.
 template <class V, typename Elem>
 void Scores(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem>& keys,
             float scale, float* scores) {
+  [[maybe_unused]] float q_sum = 0.0f;
+  if constexpr (!Rows<V, Elem>::kF32) {
+    for (size_t j = 0; j < head_dim; ++j) q_sum += q[j];
+  }
   using Vec = typename V::Vec;
   constexpr size_t kLanes = V::kLanes;
   const size_t full = head_dim / kLanes * kLanes;
@@ -89,6 +100,9 @@ void Scores(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem>& 
     const float s[4] = {scale * keys.Scale(p), scale * keys.Scale(p + 1),
                         scale * keys.Scale(p + 2), scale * keys.Scale(p + 3)};
     V::Reduce4(a0, a1, a2, a3, s, scores + p);
+    if constexpr (!Rows<V, Elem>::kF32) {
+      for (size_t i = 0; i < 4; ++i) scores[p + i] += (scale * keys.Offset(p + i)) * q_sum;
+    }
   }
   for (; p < n_pos; ++p) {
     const Elem* k0 = keys.Row(p);
@@ -96,10 +110,11 @@ void Scores(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem>& 
     for (size_t j = 0; j < full; j += kLanes) a0 = V::Fma(V::Load(q + j), V::Load(k0 + j), a0);
     if (rest != 0) a0 = V::Fma(q_tail, V::LoadTail(tail, k0 + full), a0);
     scores[p] = V::Reduce(a0) * (scale * keys.Scale(p));
+    if constexpr (!Rows<V, Elem>::kF32) scores[p] += (scale * keys.Offset(p)) * q_sum;
   }
 }
 
-// out[0, kLanes kVecs) = sum_p (w[p] s_p) * v_p[col, col + kLanes kVecs).
+// out[0, kLanes kVecs) = sum_p (w[p] d_p) * v_p[col, col + kLanes kVecs).
 template <class V, typename Elem, int kVecs>
 void WeightedSum(size_t n_pos, const float* w, const Rows<V, Elem>& values, size_t col,
                  float* out) {
@@ -175,9 +190,9 @@ void Attention(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem
   assert(head_dim > 0 && n_pos > 0 && keys.stride >= head_dim && values.stride >= head_dim);
   assert(q != nullptr && keys.data != nullptr && values.data != nullptr && scores != nullptr &&
          out != nullptr);
-  [[maybe_unused]] constexpr bool kF32 = std::is_same_v<Elem, float>;
-  assert(kF32 || (keys.scales != nullptr && values.scales != nullptr && keys.scale_stride >= 1 &&
-                  values.scale_stride >= 1));
+  constexpr bool kF32 = Rows<V, Elem>::kF32;
+  assert(kF32 || (keys.params != nullptr && values.params != nullptr && keys.param_stride >= 2 &&
+                  values.param_stride >= 2));
   constexpr size_t kLanes = V::kLanes;
   Scores(head_dim, n_pos, q, keys, scale, scores);
   V::Softmax(n_pos, scores);
@@ -189,6 +204,11 @@ void Attention(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem
     j += kLanes * vecs;
   }
   if (j < head_dim) WeightedSumTail(V::TailOf(head_dim - j), n_pos, scores, values, j, out + j);
+  if constexpr (!kF32) {
+    float offset = 0.0f;  // sum_p w_p m_p
+    for (size_t p = 0; p < n_pos; ++p) offset += scores[p] * values.Offset(p);
+    for (j = 0; j < head_dim; ++j) out[j] += offset;
+  }
 }
 
 /// attention (f32 cache) through the driver.
@@ -200,14 +220,14 @@ void AttentionF32(size_t head_dim, size_t n_pos, const float* q, const float* ke
   Attention(head_dim, n_pos, q, k, v, scale, scores, out);
 }
 
-/// attention_q8kv (int8 cache, per-position scales) through the driver.
+/// attention_q8kv (int8 cache, per-position f16 scale and offset) through the driver.
 template <class V>
 void AttentionQ8kv(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
-                   const float* key_scales, const int8_t* values, const float* value_scales,
-                   size_t kv_stride, size_t scale_stride, float scale, float* scores,
-                   float* out) {
-  const Rows<V, int8_t> k{keys, kv_stride, key_scales, scale_stride};
-  const Rows<V, int8_t> v{values, kv_stride, value_scales, scale_stride};
+                   const uint16_t* key_params, const int8_t* values,
+                   const uint16_t* value_params, size_t kv_stride, size_t param_stride,
+                   float scale, float* scores, float* out) {
+  const Rows<V, int8_t> k{keys, kv_stride, key_params, param_stride};
+  const Rows<V, int8_t> v{values, kv_stride, value_params, param_stride};
   Attention(head_dim, n_pos, q, k, v, scale, scores, out);
 }
 
