@@ -34,8 +34,8 @@ TEST(MemoryPlan, Stories260KContext512IsPinned) {
   EXPECT_LT(half->total_bytes, plan->total_bytes);
 }
 
-// int8 KV: one byte per element plus one f32 scale per KV head per position, for K and V:
-// 2 * 5 layers * 512 positions * (32 + 4 heads * 4) bytes = 3/8 of the f32 cache.
+// int8 KV: one byte per element plus an f16 scale and offset per KV head per position, for K
+// and V: 2 * 5 layers * 512 positions * (32 + 4 heads * 2 * 2) bytes = 3/8 of the f32 cache.
 TEST(MemoryPlan, Int8KvCacheIsThreeEighthsOfF32) {
   auto bytes = kite::FileMap::OpenPath(kite::test::TestModel("stories260K-q4.kite").c_str());
   ASSERT_TRUE(bytes.ok()) << bytes.status().message();
