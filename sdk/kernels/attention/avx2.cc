@@ -45,8 +45,10 @@ struct Avx2 {
   static void Store(float* y, Vec v) { _mm256_storeu_ps(y, v); }
   static void StoreTail(const Tail& t, float* y, Vec v) { _mm256_maskstore_ps(y, t.mask, v); }
   static float Reduce(Vec v) { return ReduceAddAvx2(v); }
-  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], float* y) {
-    _mm_storeu_ps(y, _mm_mul_ps(ReduceAdd4Avx2(a0, a1, a2, a3), _mm_loadu_ps(s)));
+  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
+                      float* y) {
+    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4Avx2(a0, a1, a2, a3), _mm_loadu_ps(s)),
+                                _mm_loadu_ps(t)));
   }
   static void Softmax(size_t n, float* x) { softmax_avx2(n, x); }
   static float Half(uint16_t h) { return _cvtsh_ss(h); }

@@ -26,8 +26,8 @@
 //                                                     only those n
 //   void Store(float*, Vec), StoreTail(Tail, float*, Vec)
 //   float Reduce(Vec)                                 sum of the lanes
-//   void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], float* y)
-//                                                     y[i] = Reduce(a_i) * s[i], i < 4
+//   void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
+//                float* y)                            y[i] = Reduce(a_i) * s[i] + t[i], i < 4
 //   void Softmax(size_t n, float* x)                  the ISA's softmax
 //   float Half(uint16_t h)                            IEEE f16 bits to f32, exactly
 #pragma once
@@ -99,10 +99,12 @@ void Scores(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem>& 
     }
     const float s[4] = {scale * keys.Scale(p), scale * keys.Scale(p + 1),
                         scale * keys.Scale(p + 2), scale * keys.Scale(p + 3)};
-    V::Reduce4(a0, a1, a2, a3, s, scores + p);
+    // f32: adding 0 leaves every score as it was (-0 becomes +0: the same after softmax).
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if constexpr (!Rows<V, Elem>::kF32) {
-      for (size_t i = 0; i < 4; ++i) scores[p + i] += (scale * keys.Offset(p + i)) * q_sum;
+      for (size_t i = 0; i < 4; ++i) t[i] = (scale * keys.Offset(p + i)) * q_sum;
     }
+    V::Reduce4(a0, a1, a2, a3, s, t, scores + p);
   }
   for (; p < n_pos; ++p) {
     const Elem* k0 = keys.Row(p);
@@ -205,8 +207,15 @@ void Attention(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem
   }
   if (j < head_dim) WeightedSumTail(V::TailOf(head_dim - j), n_pos, scores, values, j, out + j);
   if constexpr (!kF32) {
-    float offset = 0.0f;  // sum_p w_p m_p
-    for (size_t p = 0; p < n_pos; ++p) offset += scores[p] * values.Offset(p);
+    // sum_p w_p m_p, in 4 independent sums (one long chain of dependent adds would cost more
+    // than the rest at small head_dim).
+    float o[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    size_t p = 0;
+    for (; p + 4 <= n_pos; p += 4) {
+      for (size_t i = 0; i < 4; ++i) o[i] += scores[p + i] * values.Offset(p + i);
+    }
+    for (; p < n_pos; ++p) o[0] += scores[p] * values.Offset(p);
+    const float offset = (o[0] + o[1]) + (o[2] + o[3]);
     for (j = 0; j < head_dim; ++j) out[j] += offset;
   }
 }

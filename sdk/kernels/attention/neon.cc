@@ -47,7 +47,8 @@ struct Neon {
   static void Store(float* y, Vec v) { vst1q_f32(y, v); }
   static void StoreTail(Tail n, float* y, Vec v) { StoreLanesNeon(y, v, n); }
   static float Reduce(Vec v) { return ReduceAddNeon(v); }
-  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], float* y) {
+  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
+                      float* y) {
 #if defined(__aarch64__)
     const Vec sums = vpaddq_f32(vpaddq_f32(a0, a1), vpaddq_f32(a2, a3));
 #else
@@ -55,7 +56,7 @@ struct Neon {
                             ReduceAddNeon(a3)};
     const Vec sums = vld1q_f32(lanes);
 #endif
-    vst1q_f32(y, vmulq_f32(sums, vld1q_f32(s)));
+    vst1q_f32(y, vaddq_f32(vmulq_f32(sums, vld1q_f32(s)), vld1q_f32(t)));
   }
   static void Softmax(size_t n, float* x) { softmax_neon(n, x); }
   static float Half(uint16_t h) {
