@@ -69,8 +69,8 @@ void attention_q8kv_avx2(size_t head_dim, size_t n_pos, const float* q, const in
                          const uint16_t* value_params, size_t kv_stride, size_t param_stride,
                          float scale, float* scores, float* out);
 
-/// AVX-512 variant (AVX512F/BW/VL/DQ + FMA; dispatch checks the features). Same contract as
-/// the reference; the softmax is softmax_avx512.
+/// AVX-512 variant (AVX512F/BW/VL/DQ + FMA + F16C; dispatch checks the features). Same
+/// contract as the reference; the softmax is softmax_avx512.
 void attention_q8kv_avx512(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
                            const uint16_t* key_params, const int8_t* values,
                            const uint16_t* value_params, size_t kv_stride,

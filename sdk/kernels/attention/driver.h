@@ -185,7 +185,7 @@ void WeightedSumTail(typename V::Tail tail, size_t n_pos, const float* w,
 }
 
 /// The contract of AttentionQ8kvFn (sdk/kernels/attention/attention.h) for int8 rows, and of
-/// AttentionFn for f32 rows (their scales unused).
+/// AttentionFn for f32 rows (their params unused).
 template <class V, typename Elem>
 void Attention(size_t head_dim, size_t n_pos, const float* q, const Rows<V, Elem>& keys,
                const Rows<V, Elem>& values, float scale, float* scores, float* out) {
