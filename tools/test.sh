@@ -14,9 +14,9 @@
 #
 # The cross part builds a target sysroot per architecture once (tools/make-sysroot.sh, cached
 # under build/), builds the aarch64 and armv7 presets (tests only: no tools, no samples),
-# and runs their `cross`-labelled tests (kernel testers, goldens, ISA paths, tokenizer) on
-# the .kite models the release build converted: aarch64 on three emulated CPUs (cortex-a72:
-# NEON; cortex-a76: + dotprod; max: + i8mm), armv7 on cortex-a7.
+# and runs their `cross`-labelled tests (kernel testers, goldens, ISA paths, int8 KV cache,
+# tokenizer) on the .kite models the release build converted: aarch64 on three emulated CPUs
+# (cortex-a72: NEON; cortex-a76: + dotprod; max: + i8mm), armv7 on cortex-a7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

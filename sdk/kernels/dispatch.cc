@@ -114,15 +114,17 @@ constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();
 #endif
 
 #if defined(KITE_KERNELS_ARM)
-// q8-quantize, rmsnorm and rope have one NEON variant each, shared by the three Arm tables;
-// f32/q8c matvec, swiglu, attention and the 2:4 sparse 4-bit GEMM use their reference on Arm
-// so far. Only the dense 4-bit GEMMs (both layouts) use dotprod / i8mm.
+// q8-quantize, rmsnorm, rope and attention_q8kv have one NEON variant each, shared by the
+// three Arm tables; f32/q8c matvec, swiglu, attention (f32 cache) and the 2:4 sparse 4-bit
+// GEMM use their reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use
+// dotprod / i8mm.
 constexpr KernelTable MakeNeonTable() {
   KernelTable t = kScalarTable;
   t.isa = Isa::kNeon;
   t.q8_quantize = q8_quantize_neon;
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
+  t.attention_q8kv = attention_q8kv_neon;
   t.qd8_q4r16_gemm = qd8_q4r16_gemm_neon;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_neon;
   return t;

@@ -53,9 +53,6 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   KITE_CHECK_OR_RETURN(options.kv_type == KvType::kF32 || options.kv_type == KvType::kInt8,
                        Error::kInvalidArgument, "kv_type %u is unknown (0: f32, 1: int8)",
                        static_cast<uint32_t>(options.kv_type));
-  KITE_CHECK_OR_RETURN(options.kv_type != KvType::kInt8 || c.head_dim % 2 == 0,
-                       Error::kUnsupported,
-                       "kv_type int8 needs an even head_dim, and this model's is %u", c.head_dim);
   const uint64_t ctx = options.max_context;
   const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;
@@ -77,8 +74,9 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   p.key_cache = Take(&cursor, kv);
   p.value_cache = Take(&cursor, kv);
   if (int8_kv) {
-    p.key_scales = Take(&cursor, kv_rows * c.n_kv_heads * f);
-    p.value_scales = Take(&cursor, kv_rows * c.n_kv_heads * f);
+    // An f16 scale and offset per KV head per row (kernels::q8kv_quantize).
+    p.key_params = Take(&cursor, kv_rows * c.n_kv_heads * 2 * sizeof(uint16_t));
+    p.value_params = Take(&cursor, kv_rows * c.n_kv_heads * 2 * sizeof(uint16_t));
   }
   p.kv_cache_bytes = cursor - p.activation_bytes;
   if (int8_kv) {
@@ -87,7 +85,6 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
     const bool reuse = c.hidden_dim >= c.kv_dim();
     p.k_rows = reuse ? p.hb : Take(&cursor, chunk * c.kv_dim() * f);
     p.v_rows = reuse ? p.hb2 : Take(&cursor, chunk * c.kv_dim() * f);
-    p.kv_sums = Take(&cursor, c.n_kv_heads * sizeof(int32_t));
   }
   uint64_t q_elements = 0, q_groups = 0;
   QuantScratchSize(model, &q_elements, &q_groups);

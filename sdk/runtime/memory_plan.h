@@ -12,7 +12,7 @@ namespace kite {
 /// Element type of a session's KV cache.
 enum class KvType : uint32_t {
   kF32 = 0,   ///< f32 keys and values (exact)
-  kInt8 = 1,  ///< int8 keys and values, one f32 scale per KV head per position (absmax / 127)
+  kInt8 = 1,  ///< int8 keys and values, an f16 scale and offset per KV head per position
 };
 
 /// Options that size a session.
@@ -44,11 +44,11 @@ struct MemoryPlan {
   size_t x = 0, xb = 0, xb2 = 0, hb = 0, hb2 = 0, q = 0, att = 0, logits = 0;
   // KV cache: [n_layers][max_context][kv_dim] each, f32 or (KvType::kInt8) int8.
   size_t key_cache = 0, value_cache = 0;
-  // KvType::kInt8 only (0 otherwise): the scales, [n_layers][max_context][n_kv_heads] f32
-  // each; the f32 K and V rows of a chunk before they are quantized ([prefill_chunk][kv_dim]
-  // each; they share hb / hb2 when those are wide enough); q8_quantize's per-head sums
-  // (n_kv_heads int32, unused).
-  size_t key_scales = 0, value_scales = 0, k_rows = 0, v_rows = 0, kv_sums = 0;
+  // KvType::kInt8 only (0 otherwise): the f16 scale and offset of every head's row,
+  // [n_layers][max_context][n_kv_heads][2] uint16 each (kernels::q8kv_quantize); the f32 K
+  // and V rows of a chunk before they are quantized ([prefill_chunk][kv_dim] each; they share
+  // hb / hb2 when those are wide enough).
+  size_t key_params = 0, value_params = 0, k_rows = 0, v_rows = 0;
   // Dynamically quantized activation (int8) and its per-group scales (f32).
   size_t xq = 0, xq_scales = 0, xq_sums = 0;
   size_t xq_stride = 0, xq_groups = 0;  // per-token capacity, in values and groups

@@ -86,11 +86,10 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   if (options.kv_type == KvType::kInt8) {
     b.key_cache_q8 = reinterpret_cast<int8_t*>(a + plan.key_cache);
     b.value_cache_q8 = reinterpret_cast<int8_t*>(a + plan.value_cache);
-    b.key_scales = reinterpret_cast<float*>(a + plan.key_scales);
-    b.value_scales = reinterpret_cast<float*>(a + plan.value_scales);
+    b.key_params = reinterpret_cast<uint16_t*>(a + plan.key_params);
+    b.value_params = reinterpret_cast<uint16_t*>(a + plan.value_params);
     b.k_rows = reinterpret_cast<float*>(a + plan.k_rows);
     b.v_rows = reinterpret_cast<float*>(a + plan.v_rows);
-    b.kv_sums = reinterpret_cast<int32_t*>(a + plan.kv_sums);
   } else {
     b.key_cache = reinterpret_cast<float*>(a + plan.key_cache);
     b.value_cache = reinterpret_cast<float*>(a + plan.value_cache);

@@ -129,16 +129,18 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
     float* att = b.att + h * b.max_context;
     const size_t kv_head = h / q_per_kv;
     const size_t kv_off = layer_off + kv_head * hd;
-    // int8 KV: the head's scales, n_kv_heads apart per position.
-    const size_t scale_off = static_cast<size_t>(t.layer) * b.max_context * c.n_kv_heads + kv_head;
+    // int8 KV: the head's scale and offset, 2 n_kv_heads apart per position.
+    const size_t param_off =
+        (static_cast<size_t>(t.layer) * b.max_context * c.n_kv_heads + kv_head) * 2;
     for (uint32_t i = 0; i < t.n; ++i) {
       // Causal: token i sees positions 0..pos + i.
       const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
       float* out = b.xb + i * xb_stride + h * hd;
       if (b.key_cache_q8 != nullptr) {
         t.k->attention_q8kv(hd, t.pos + i + 1, q, b.key_cache_q8 + kv_off,
-                            b.key_scales + scale_off, b.value_cache_q8 + kv_off,
-                            b.value_scales + scale_off, kv_dim, c.n_kv_heads, scale, att, out);
+                            b.key_params + param_off, b.value_cache_q8 + kv_off,
+                            b.value_params + param_off, kv_dim, 2 * c.n_kv_heads, scale, att,
+                            out);
       } else {
         t.k->attention(hd, t.pos + i + 1, q, b.key_cache + kv_off, b.value_cache + kv_off, kv_dim,
                        scale, att, out);
@@ -359,13 +361,15 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       }
     }
     if (int8_kv) {
-      // Per head: scale = max|x| / 127, q = round(x / scale) (q8_quantize, one group per head).
+      // Per head: int8 codes over the head's own [min, max], f16 scale and offset.
       for (uint32_t i = 0; i < n; ++i) {
         const size_t row = cache_row + i;
-        k_->q8_quantize(kv_dim, c.head_dim, k_rows + i * kv_dim, b_.key_cache_q8 + row * kv_dim,
-                        b_.key_scales + row * c.n_kv_heads, b_.kv_sums);
-        k_->q8_quantize(kv_dim, c.head_dim, v_rows + i * kv_dim, b_.value_cache_q8 + row * kv_dim,
-                        b_.value_scales + row * c.n_kv_heads, b_.kv_sums);
+        kernels::q8kv_quantize(kv_dim, c.head_dim, k_rows + i * kv_dim,
+                               b_.key_cache_q8 + row * kv_dim,
+                               b_.key_params + row * c.n_kv_heads * 2);
+        kernels::q8kv_quantize(kv_dim, c.head_dim, v_rows + i * kv_dim,
+                               b_.value_cache_q8 + row * kv_dim,
+                               b_.value_params + row * c.n_kv_heads * 2);
       }
     }
     Attention(l, n, pos);

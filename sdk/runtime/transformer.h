@@ -27,14 +27,14 @@ struct ForwardBuffers {
   float* logits;       ///< [vocab_size], for the last token of a chunk
   float* key_cache;    ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)
   float* value_cache;  ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)
-  // The int8 KV cache (all null for f32 KV): rows as above, one scale per KV head per row.
+  // The int8 KV cache (all null for f32 KV): rows as above, and per KV head per row an f16
+  // scale and offset (kernels::q8kv_quantize).
   int8_t* key_cache_q8;    ///< [n_layers][max_context][kv_dim]
   int8_t* value_cache_q8;  ///< [n_layers][max_context][kv_dim]
-  float* key_scales;       ///< [n_layers][max_context][n_kv_heads]
-  float* value_scales;     ///< [n_layers][max_context][n_kv_heads]
+  uint16_t* key_params;    ///< [n_layers][max_context][n_kv_heads][2] (scale, offset)
+  uint16_t* value_params;  ///< [n_layers][max_context][n_kv_heads][2] (scale, offset)
   float* k_rows;           ///< [max_batch][kv_dim] a chunk's f32 keys before quantization
   float* v_rows;           ///< [max_batch][kv_dim] its f32 values (may alias hb / hb2)
-  int32_t* kv_sums;        ///< [n_kv_heads] q8_quantize's sums (unused)
   int8_t* xq;          ///< [max_batch][xq_stride] quantized activations
   float* xq_scales;    ///< [max_batch][xq_groups] their per-group scales
   int32_t* xq_sums;    ///< [max_batch][xq_groups] their per-group sums

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sdk/kernels/attention/attention.h"
+#include "sdk/kernels/fp16.h"
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
@@ -101,7 +102,8 @@ void BM_Attention(benchmark::State& state, k::AttentionFn fn, bool (*supported)(
   SetGBps(state, static_cast<double>(2 * n_pos * head_dim * 4));  // K and V bytes read
 }
 
-// attention_q8kv on the same shapes: int8 rows (4 KV heads apart) and one scale per row.
+// attention_q8kv on the same shapes: int8 rows (4 KV heads apart) and an f16 scale and
+// offset per row.
 void BM_AttentionQ8kv(benchmark::State& state, k::AttentionQ8kvFn fn, bool (*supported)()) {
   if (!supported()) return state.SkipWithError("ISA not supported");
   const size_t head_dim = static_cast<size_t>(state.range(0));
@@ -113,16 +115,23 @@ void BM_AttentionQ8kv(benchmark::State& state, k::AttentionQ8kvFn fn, bool (*sup
     keys[i] = static_cast<int8_t>((i * 37) % 255 - 127);
     values[i] = static_cast<int8_t>((i * 91) % 255 - 127);
   }
-  const std::vector<float> key_scales(n_pos * 4, 0.02f), value_scales(n_pos * 4, 0.03f);
+  // f16 scale and offset per row (4 KV heads: 8 values apart).
+  std::vector<uint16_t> key_params(n_pos * 8), value_params(n_pos * 8);
+  for (size_t i = 0; i < key_params.size(); i += 2) {
+    key_params[i] = kite::FloatToHalf(0.02f);
+    key_params[i + 1] = kite::FloatToHalf(0.1f);
+    value_params[i] = kite::FloatToHalf(0.03f);
+    value_params[i + 1] = kite::FloatToHalf(-0.2f);
+  }
   std::vector<float> scores(n_pos), out(head_dim);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (auto _ : state) {
-    fn(head_dim, n_pos, q.data(), keys.data(), key_scales.data(), values.data(),
-       value_scales.data(), stride, 4, scale, scores.data(), out.data());
+    fn(head_dim, n_pos, q.data(), keys.data(), key_params.data(), values.data(),
+       value_params.data(), stride, 8, scale, scores.data(), out.data());
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  SetGBps(state, static_cast<double>(2 * n_pos * (head_dim + 4)));  // K, V and scale bytes
+  SetGBps(state, static_cast<double>(2 * n_pos * (head_dim + 4)));  // K, V, scale and offset
 }
 
 void BM_RmsNorm(benchmark::State& state, k::RmsNormFn fn, bool (*supported)()) {

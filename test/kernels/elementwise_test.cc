@@ -17,6 +17,7 @@
 
 #include "sdk/kernels/attention/attention.h"
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
+#include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
@@ -606,27 +607,35 @@ TEST_P(AttentionTest, MatchesRef) {
 // attention_q8kv: the reference against attention_ref over the dequantized cache, and every
 // variant against the reference with the bound of attention (the dequantized magnitudes).
 
-// An int8 cache of n_pos rows `stride` apart and its per-position scales (`scale_stride`
-// apart), with the same rows dequantized to f32 for the checks.
+// An int8 cache of n_pos rows `stride` apart and their per-position f16 scale and offset
+// (params, `param_stride` apart), with the same rows dequantized to f32 (d c + m) and their
+// magnitudes |d c| + |m| (what bounds the kernels' rounding) for the checks.
 struct Q8Cache {
   std::vector<int8_t> q;
-  std::vector<float> scales;
+  std::vector<uint16_t> params;
   std::vector<float> dequant;
+  std::vector<float> magnitude;
 };
 
-Q8Cache MakeQ8Cache(size_t n_pos, size_t stride, size_t scale_stride, uint32_t seed) {
+Q8Cache MakeQ8Cache(size_t n_pos, size_t stride, size_t param_stride, uint32_t seed) {
   Q8Cache c;
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> value(-127, 127);
+  std::uniform_int_distribution<int> value(-128, 127);
   std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  std::uniform_real_distribution<float> offset(-0.5f, 0.5f);
   c.q.resize(n_pos * stride);
-  c.scales.resize(n_pos * scale_stride);
+  c.params.resize(n_pos * param_stride);
   c.dequant.resize(n_pos * stride);
+  c.magnitude.resize(n_pos * stride);
   for (auto& v : c.q) v = static_cast<int8_t>(value(rng));
-  for (auto& s : c.scales) s = scale(rng);
   for (size_t p = 0; p < n_pos; ++p) {
+    c.params[p * param_stride] = kite::FloatToHalf(scale(rng));
+    c.params[p * param_stride + 1] = kite::FloatToHalf(offset(rng));
+    const float d = kite::HalfToFloat(c.params[p * param_stride]);
+    const float m = kite::HalfToFloat(c.params[p * param_stride + 1]);
     for (size_t j = 0; j < stride; ++j) {
-      c.dequant[p * stride + j] = c.scales[p * scale_stride] * c.q[p * stride + j];
+      c.dequant[p * stride + j] = d * c.q[p * stride + j] + m;
+      c.magnitude[p * stride + j] = std::fabs(d * c.q[p * stride + j]) + std::fabs(m);
     }
   }
   return c;
@@ -635,14 +644,14 @@ Q8Cache MakeQ8Cache(size_t n_pos, size_t stride, size_t scale_stride, uint32_t s
 TEST(AttentionQ8kvRef, MatchesF32AttentionOnDequantizedCache) {
   for (size_t head_dim : {1, 8, 17, 64}) {
     for (size_t n_pos : {1, 2, 17, 300}) {
-      const size_t stride = head_dim * 2 + 3, scale_stride = 4;
+      const size_t stride = head_dim * 2 + 3, param_stride = 4;
       const auto q = Normal(head_dim, 5, 4.0f);
-      const Q8Cache keys = MakeQ8Cache(n_pos, stride, scale_stride, 6);
-      const Q8Cache values = MakeQ8Cache(n_pos, stride, scale_stride, 7);
+      const Q8Cache keys = MakeQ8Cache(n_pos, stride, param_stride, 6);
+      const Q8Cache values = MakeQ8Cache(n_pos, stride, param_stride, 7);
       const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
       std::vector<float> w(n_pos), out(head_dim), w_f32(n_pos), out_f32(head_dim);
-      k::attention_q8kv_ref(head_dim, n_pos, q.data(), keys.q.data(), keys.scales.data(),
-                            values.q.data(), values.scales.data(), stride, scale_stride, scale,
+      k::attention_q8kv_ref(head_dim, n_pos, q.data(), keys.q.data(), keys.params.data(),
+                            values.q.data(), values.params.data(), stride, param_stride, scale,
                             w.data(), out.data());
       k::attention_ref(head_dim, n_pos, q.data(), keys.dequant.data(), values.dequant.data(),
                        stride, scale, w_f32.data(), out_f32.data());
@@ -652,12 +661,55 @@ TEST(AttentionQ8kvRef, MatchesF32AttentionOnDequantizedCache) {
   }
 }
 
+// q8kv_quantize: every value within d / 2 of d c + m (codes and params as documented), on
+// rows centred at 0, rows sharing a large offset (keys after RoPE), constant rows and rows
+// with one outlier; the offset rows keep the error of their own range, far below what one
+// max|x| / 127 scale over the row would give.
+TEST(Q8kvQuantize, WithinHalfAStepOfEveryValue) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> noise(0.0f, 1.0f);
+  for (size_t group : {2, 8, 64, 128}) {
+    for (float offset : {0.0f, 3.0f, -40.0f, 1000.0f}) {
+      for (float spread : {0.0f, 1e-3f, 0.5f, 20.0f}) {
+        const std::string at = "group " + std::to_string(group) + " offset " +
+                               std::to_string(offset) + " spread " + std::to_string(spread);
+        const size_t n = 3 * group;
+        std::vector<float> x(n);
+        for (auto& v : x) v = offset + spread * noise(rng);
+        x[group + 1] = offset + 50.0f * spread;  // an outlier in the second group
+        std::vector<int8_t> q(n);
+        std::vector<uint16_t> params(2 * 3, 0xFFFF);
+        k::q8kv_quantize(n, group, x.data(), q.data(), params.data());
+        for (size_t g = 0; g < 3; ++g) {
+          const float d = kite::HalfToFloat(params[2 * g]);
+          const float m = kite::HalfToFloat(params[2 * g + 1]);
+          float lo = x[g * group], hi = x[g * group];
+          for (size_t i = g * group; i < (g + 1) * group; ++i) {
+            lo = std::fmin(lo, x[i]);
+            hi = std::fmax(hi, x[i]);
+          }
+          ASSERT_TRUE(std::isfinite(d) && d >= 0.0f) << at;
+          // The step stays close to the range's own: (hi - lo) / 255, plus what rounding the
+          // offset to f16 costs (2^-11 of it, spread over 127 codes).
+          EXPECT_LE(d, (hi - lo) / 255.0f * 1.002f + std::fabs(m) * 0x1p-11f / 127.0f * 1.01f +
+                           1e-7f)
+              << at;
+          const float slop = 1e-6f * std::fmax(std::fabs(lo), std::fabs(hi));
+          for (size_t i = g * group; i < (g + 1) * group; ++i) {
+            EXPECT_LE(std::fabs(d * q[i] + m - x[i]), 0.5f * d + slop) << at << " i " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 using AttentionQ8kvTest = VariantTest<k::AttentionQ8kvFn>;
-KITE_INSTANTIATE_X86_VARIANTS(AttentionQ8kvTest, k::AttentionQ8kvFn, attention_q8kv);
+KITE_INSTANTIATE_VARIANTS(AttentionQ8kvTest, k::AttentionQ8kvFn, attention_q8kv);
 
 void CheckAttentionQ8kv(k::AttentionQ8kvFn fn, size_t head_dim, size_t n_pos, float q_scale,
                         const std::string& what) {
-  const size_t stride = head_dim * 3 + 5, scale_stride = 3;  // unaligned rows and scales
+  const size_t stride = head_dim * 3 + 5, param_stride = 3;  // unaligned rows and params
   auto q_buf = Normal(head_dim + 1, static_cast<uint32_t>(head_dim), std::fabs(q_scale));
   if (q_scale < 0) {
     for (float& v : q_buf) v = -std::fabs(v);
@@ -665,24 +717,24 @@ void CheckAttentionQ8kv(k::AttentionQ8kvFn fn, size_t head_dim, size_t n_pos, fl
   const float* q = q_buf.data() + 1;
   // Rows end at the last element of their buffer: a variant reading past a row tail fails
   // under the sanitizers.
-  const Q8Cache keys = MakeQ8Cache(n_pos, stride, scale_stride, static_cast<uint32_t>(n_pos + 1));
-  const Q8Cache values = MakeQ8Cache(n_pos, stride, scale_stride, static_cast<uint32_t>(n_pos + 2));
+  const Q8Cache keys = MakeQ8Cache(n_pos, stride, param_stride, static_cast<uint32_t>(n_pos + 1));
+  const Q8Cache values = MakeQ8Cache(n_pos, stride, param_stride, static_cast<uint32_t>(n_pos + 2));
   const std::vector<int8_t> k_tight(keys.q.begin(), keys.q.end() - (stride - head_dim));
   const std::vector<int8_t> v_tight(values.q.begin(), values.q.end() - (stride - head_dim));
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> w_ref(n_pos), out_ref(head_dim), w(n_pos + 1, kNan), out(head_dim + 1, kNan);
-  k::attention_q8kv_ref(head_dim, n_pos, q, k_tight.data(), keys.scales.data(), v_tight.data(),
-                        values.scales.data(), stride, scale_stride, scale, w_ref.data(),
+  k::attention_q8kv_ref(head_dim, n_pos, q, k_tight.data(), keys.params.data(), v_tight.data(),
+                        values.params.data(), stride, param_stride, scale, w_ref.data(),
                         out_ref.data());
-  fn(head_dim, n_pos, q, k_tight.data(), keys.scales.data(), v_tight.data(), values.scales.data(),
-     stride, scale_stride, scale, w.data(), out.data());
+  fn(head_dim, n_pos, q, k_tight.data(), keys.params.data(), v_tight.data(), values.params.data(),
+     stride, param_stride, scale, w.data(), out.data());
   ASSERT_TRUE(std::isnan(w[n_pos]) && std::isnan(out[head_dim])) << what << ": wrote past end";
 
   double score_err = 0;
   for (size_t p = 0; p < n_pos; ++p) {
     double mag = 0;
     for (size_t j = 0; j < head_dim; ++j)
-      mag += std::fabs(static_cast<double>(q[j]) * keys.dequant[p * stride + j]);
+      mag += std::fabs(static_cast<double>(q[j])) * keys.magnitude[p * stride + j];
     score_err = std::fmax(score_err, 1e-6 * scale * mag);
   }
   const double rel = 2 * score_err + 1e-5;
@@ -691,7 +743,7 @@ void CheckAttentionQ8kv(k::AttentionQ8kvFn fn, size_t head_dim, size_t n_pos, fl
   std::vector<double> tol(head_dim);
   for (size_t j = 0; j < head_dim; ++j) {
     double mag = 0;
-    for (size_t p = 0; p < n_pos; ++p) mag += w_ref[p] * std::fabs(values.dequant[p * stride + j]);
+    for (size_t p = 0; p < n_pos; ++p) mag += w_ref[p] * values.magnitude[p * stride + j];
     tol[j] = rel * mag + 1e-30;
   }
   ExpectAllClose(out.data(), out_ref.data(), tol, head_dim, what + " out");

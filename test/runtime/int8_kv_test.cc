@@ -125,18 +125,20 @@ TEST_P(Int8KvTest, StaysCloseToF32Kv) {
                   "%d/%d\n",
                   GetParam().model, isa, golden, a.max_abs_diff, a.top1_agree, a.steps);
       EXPECT_LE(a.max_abs_diff, GetParam().max_abs_diff) << isa << " " << golden;
-      // 94%: today 95-99% (the 4-bit model's "once upon a time" is the lowest).
+      // 94%: today 96-99% (the 4-bit model's "once upon a time" is the lowest).
       EXPECT_GE(a.top1_agree * 100, a.steps * 94) << isa << " " << golden;
       EXPECT_GT(a.max_abs_diff, 0.0) << "the int8 cache was not used";
     }
   }
 }
 
-// Bounds: today's largest difference over both prompts and ISAs (0.9 for the f32 model,
-// 2.5 for the 4-bit one, whose logits are larger) with some margin.
+// Bounds: today's largest difference over both prompts and ISAs (0.51 for the f32 model,
+// 1.28 for the 4-bit one, whose logits are larger; x86-64 AVX-512 and scalar, aarch64 NEON
+// under qemu) with some margin. The symmetric format before the asymmetric one (one f32
+// max|x| / 127 scale per head) reached 0.9 and 2.5: it fails these.
 INSTANTIATE_TEST_SUITE_P(Stories260K, Int8KvTest,
-                         ::testing::Values(Case{"stories260K-f32.kite", 1.5},
-                                           Case{"stories260K-q4.kite", 3.5}),
+                         ::testing::Values(Case{"stories260K-f32.kite", 0.8},
+                                           Case{"stories260K-q4.kite", 2.0}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return std::string(info.param.model).find("q4") != std::string::npos
                                       ? std::string("q4")

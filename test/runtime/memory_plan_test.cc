@@ -34,8 +34,8 @@ TEST(MemoryPlan, Stories260KContext512IsPinned) {
   EXPECT_LT(half->total_bytes, plan->total_bytes);
 }
 
-// int8 KV: one byte per element plus one f32 scale per KV head per position, for K and V:
-// 2 * 5 layers * 512 positions * (32 + 4 heads * 4) bytes = 3/8 of the f32 cache.
+// int8 KV: one byte per element plus an f16 scale and offset per KV head per position, for K
+// and V: 2 * 5 layers * 512 positions * (32 + 4 heads * 2 * 2) bytes = 3/8 of the f32 cache.
 TEST(MemoryPlan, Int8KvCacheIsThreeEighthsOfF32) {
   auto bytes = kite::FileMap::OpenPath(kite::test::TestModel("stories260K-q4.kite").c_str());
   ASSERT_TRUE(bytes.ok()) << bytes.status().message();
@@ -47,12 +47,12 @@ TEST(MemoryPlan, Int8KvCacheIsThreeEighthsOfF32) {
   o.kv_type = kite::KvType::kInt8;
   auto int8 = kite::PlanSessionMemory(**model, o);
   ASSERT_TRUE(f32.ok() && int8.ok());
-  EXPECT_EQ(int8->kv_cache_bytes, 2u * 5 * 512 * (32 + 4 * 4));
+  // Per layer and position, K and V: 32 int8 and an f16 scale and offset per KV head (4).
+  EXPECT_EQ(int8->kv_cache_bytes, 2u * 5 * 512 * (32 + 4 * 2 * 2));
   EXPECT_EQ(int8->kv_cache_bytes * 8, f32->kv_cache_bytes * 3);
   // The whole arena shrinks by the KV difference: the f32 K/V staging rows share hb / hb2
-  // (hidden_dim 172 >= kv_dim 32), only the per-head sums (64 bytes aligned) are added.
-  EXPECT_EQ(int8->total_bytes + (f32->kv_cache_bytes - int8->kv_cache_bytes) - 64,
-            f32->total_bytes);
+  // (hidden_dim 172 >= kv_dim 32), nothing is added.
+  EXPECT_EQ(int8->total_bytes + (f32->kv_cache_bytes - int8->kv_cache_bytes), f32->total_bytes);
   EXPECT_EQ(int8->k_rows, int8->hb);
   EXPECT_EQ(int8->v_rows, int8->hb2);
   std::printf("arena for stories260K q4, context 512, int8 KV: %zu bytes (KV cache %zu)\n",
@@ -69,12 +69,11 @@ TEST(MemoryPlan, CApiReportsTheSameFigure) {
   size_t bytes = 0;
   ASSERT_EQ(kite_session_memory_required(model, &o, &bytes), KITE_OK);
   EXPECT_GT(bytes, 2u * 5 * 512 * 32 * 4);
-  // kite_session_memory_required reflects the int8 KV cache: 5/8 of the f32 KV bytes fewer,
-  // less the 64 bytes of q8_quantize's per-head sums (so more than half of the KV saved).
+  // kite_session_memory_required reflects the int8 KV cache: 5/8 of the f32 KV bytes fewer.
   o.kv_type = KITE_KV_INT8;
   size_t int8_bytes = 0;
   ASSERT_EQ(kite_session_memory_required(model, &o, &int8_bytes), KITE_OK);
-  EXPECT_EQ(bytes - int8_bytes, 2u * 5 * 512 * 32 * 4 * 5 / 8 - 64);
+  EXPECT_EQ(bytes - int8_bytes, 2u * 5 * 512 * 32 * 4 * 5 / 8);
   EXPECT_LE(int8_bytes + 2u * 5 * 512 * 32 * 4 / 2, bytes);
   kite_model_close(model);
 }

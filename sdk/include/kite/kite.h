@@ -276,9 +276,10 @@ kite_status kite_tokenize_special(const kite_model* model, const char* text, siz
 /** Element type of a session's KV cache (kite_session_options.kv_type). */
 typedef enum kite_kv_type {
   KITE_KV_F32 = 0, /**< f32 keys and values: exact (the default) */
-  /** int8 keys and values with one f32 scale per KV head per position (symmetric, max|x| /
-      127), quantized as they are written: (head_dim + 4) / (4 head_dim) of the f32 cache's
-      bytes (3/8 at head_dim 8, about 1/4 from head_dim 64), slightly less exact. */
+  /** int8 keys and values with an f16 scale and offset per KV head per position (the 256
+      codes span the head's own range), quantized as they are written: (head_dim + 4) /
+      (4 head_dim) of the f32 cache's bytes (3/8 at head_dim 8, about 1/4 from head_dim 64),
+      slightly less exact. */
   KITE_KV_INT8 = 1
 } kite_kv_type;
 
