@@ -24,7 +24,7 @@ namespace {
 
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
-using kite::vulkan::test::kTimeoutNs;
+using kite::vulkan::test::RunOp;
 using kite::vulkan::test::Upload;
 
 std::unique_ptr<kite::Model> OpenModel(const std::string& name) {
@@ -66,8 +66,6 @@ void CheckMatrix(vk::Device& device, const kite::TensorView& t, std::mt19937& rn
   vk::Buffer by = Upload(device, std::vector<float>(t.rows), "y");
   kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, sym, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  kite::Result<VkCommandBuffer> commands = device.Begin();
-  ASSERT_TRUE(commands.ok()) << commands.status().message();
   vk::Q4R16MatvecArgs args;
   args.rows = t.rows;
   args.groups = static_cast<uint32_t>(groups);
@@ -77,10 +75,7 @@ void CheckMatrix(vk::Device& device, const kite::TensorView& t, std::mt19937& rn
   args.xscale = &bxs;
   args.xsum = &bsum;
   args.y = &by;
-  const kite::Status recorded = op->Record(*commands, args);
-  ASSERT_TRUE(recorded.ok()) << recorded.message();
-  const kite::Status done = device.SubmitAndWait(kTimeoutNs);
-  ASSERT_TRUE(done.ok()) << done.message();
+  ASSERT_TRUE(RunOp(device, *op, args));
   const float* got = static_cast<const float*>(by.data());
   float scale = 0.0f;
   for (float v : want) scale = std::fmax(scale, std::fabs(v));
@@ -134,8 +129,6 @@ TEST(VulkanModelWeights, RmsNormWithTheFileNormWeights) {
   vk::Buffer bo = Upload(*device, std::vector<float>(x.size()), "out");
   kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  kite::Result<VkCommandBuffer> commands = device->Begin();
-  ASSERT_TRUE(commands.ok()) << commands.status().message();
   vk::RmsNormArgs args;
   args.rows = rows;
   args.n = n;
@@ -143,8 +136,7 @@ TEST(VulkanModelWeights, RmsNormWithTheFileNormWeights) {
   args.x = &bx;
   args.weight = &bw;
   args.out = &bo;
-  ASSERT_TRUE(op->Record(*commands, args).ok());
-  ASSERT_TRUE(device->SubmitAndWait(kTimeoutNs).ok());
+  ASSERT_TRUE(RunOp(*device, *op, args));
   const float* got = static_cast<const float*>(bo.data());
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;

@@ -32,7 +32,7 @@ namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
-using kite::vulkan::test::kTimeoutNs;
+using kite::vulkan::test::RunOp;
 using kite::vulkan::test::TheDevice;
 using kite::vulkan::test::Upload;
 
@@ -102,8 +102,6 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
   kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  kite::Result<VkCommandBuffer> commands = device.Begin();
-  ASSERT_TRUE(commands.ok()) << commands.status().message();
   vk::Q4R16MatvecArgs args;
   args.m = static_cast<uint32_t>(c.m);
   args.rows = static_cast<uint32_t>(c.rows);
@@ -114,10 +112,7 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   args.xscale = &bxs;
   args.xsum = &bsum;
   args.y = &by;
-  const kite::Status recorded = op->Record(*commands, args);
-  ASSERT_TRUE(recorded.ok()) << recorded.message();
-  const kite::Status done = device.SubmitAndWait(kTimeoutNs);
-  ASSERT_TRUE(done.ok()) << done.message();
+  ASSERT_TRUE(RunOp(device, *op, args));
 
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
   // products are exact; only the order of the f32 additions differs).
@@ -239,8 +234,6 @@ TEST(VulkanRmsNorm, MatchesCpuReference) {
     vk::Buffer bo = Upload(*device, std::vector<float>(x.size()), "out");
     kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, c.workgroup);
     ASSERT_TRUE(op.ok()) << op.status().message();
-    kite::Result<VkCommandBuffer> commands = device->Begin();
-    ASSERT_TRUE(commands.ok()) << commands.status().message();
     vk::RmsNormArgs args;
     args.rows = c.rows;
     args.n = c.n;
@@ -248,10 +241,7 @@ TEST(VulkanRmsNorm, MatchesCpuReference) {
     args.x = &bx;
     args.weight = &bw;
     args.out = &bo;
-    const kite::Status recorded = op->Record(*commands, args);
-    ASSERT_TRUE(recorded.ok()) << recorded.message();
-    const kite::Status done = device->SubmitAndWait(kTimeoutNs);
-    ASSERT_TRUE(done.ok()) << done.message();
+    ASSERT_TRUE(RunOp(*device, *op, args));
     const float* got = static_cast<const float*>(bo.data());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;

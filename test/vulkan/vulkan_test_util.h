@@ -19,6 +19,21 @@ namespace kite::vulkan::test {
 /// Longest wait for one submission: lavapipe on a busy CI machine.
 inline constexpr uint64_t kTimeoutNs = 10000000000ull;
 
+/// Records `op` (a Q4R16Matvec, RmsNorm, ...) with `args` into a new command buffer of
+/// `device`, submits it and waits: success, or the failing step with its message.
+template <class Op, class Args>
+::testing::AssertionResult RunOp(Device& device, Op& op, const Args& args) {
+  Result<VkCommandBuffer> commands = device.Begin();
+  if (!commands.ok()) {
+    return ::testing::AssertionFailure() << "Begin: " << commands.status().message();
+  }
+  Status s = op.Record(*commands, args);
+  if (!s.ok()) return ::testing::AssertionFailure() << "Record: " << s.message();
+  s = device.SubmitAndWait(kTimeoutNs);
+  if (!s.ok()) return ::testing::AssertionFailure() << "SubmitAndWait: " << s.message();
+  return ::testing::AssertionSuccess();
+}
+
 /// The binary's device, created on first use with KITE_VULKAN_ALLOW_CPU=1 (set here) and
 /// destroyed at exit (so the asan preset's leak checker sees it released); null when
 /// there is none.
