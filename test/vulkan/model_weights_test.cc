@@ -75,7 +75,7 @@ void CheckMatrix(vk::Device& device, const kite::TensorView& t, std::mt19937& rn
   args.xscale = &bxs;
   args.xsum = &bsum;
   args.y = &by;
-  ASSERT_TRUE(RunOp(device, *op, args));
+  ASSERT_TRUE(RunOp(device, *op, args, 1));
   const float* got = static_cast<const float*>(by.data());
   float scale = 0.0f;
   for (float v : want) scale = std::fmax(scale, std::fabs(v));
@@ -130,13 +130,13 @@ TEST(VulkanModelWeights, RmsNormWithTheFileNormWeights) {
   kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::RmsNormArgs args;
-  args.rows = rows;
+  args.max_tokens = rows;
   args.n = n;
   args.eps = eps;
   args.x = &bx;
   args.weight = &bw;
   args.out = &bo;
-  ASSERT_TRUE(RunOp(*device, *op, args));
+  ASSERT_TRUE(RunOp(*device, *op, args, rows));
   const float* got = static_cast<const float*>(bo.data());
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;

@@ -32,6 +32,7 @@ namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
+using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::TheDevice;
 using kite::vulkan::test::Upload;
@@ -103,7 +104,7 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4R16MatvecArgs args;
-  args.m = static_cast<uint32_t>(c.m);
+  args.max_tokens = static_cast<uint32_t>(c.m);
   args.rows = static_cast<uint32_t>(c.rows);
   args.groups = static_cast<uint32_t>(groups);
   args.y_stride = static_cast<uint32_t>(y_stride);
@@ -112,7 +113,7 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   args.xscale = &bxs;
   args.xsum = &bsum;
   args.y = &by;
-  ASSERT_TRUE(RunOp(device, *op, args));
+  ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m)));
 
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
   // products are exact; only the order of the f32 additions differs).
@@ -179,12 +180,12 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
   args.xscale = &xs;
   args.xsum = &xsum;
   args.y = &y;
-  kite::Status s = op->Record(VK_NULL_HANDLE, args);
+  kite::Status s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'w' holds 640 bytes, the shape needs 1280");
   args.rows = 16;
   args.y_stride = 15;
-  s = op->Record(VK_NULL_HANDLE, args);
+  s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("bad shape"), std::string::npos) << s.message();
 }
@@ -235,13 +236,13 @@ TEST(VulkanRmsNorm, MatchesCpuReference) {
     kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, c.workgroup);
     ASSERT_TRUE(op.ok()) << op.status().message();
     vk::RmsNormArgs args;
-    args.rows = c.rows;
+    args.max_tokens = c.rows;
     args.n = c.n;
     args.eps = eps;
     args.x = &bx;
     args.weight = &bw;
     args.out = &bo;
-    ASSERT_TRUE(RunOp(*device, *op, args));
+    ASSERT_TRUE(RunOp(*device, *op, args, c.rows));
     const float* got = static_cast<const float*>(bo.data());
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;

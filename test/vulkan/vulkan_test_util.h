@@ -13,23 +13,31 @@
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/pipeline.h"
 
 namespace kite::vulkan::test {
 
 /// Longest wait for one submission: lavapipe on a busy CI machine.
 inline constexpr uint64_t kTimeoutNs = 10000000000ull;
 
-/// Records `op` (a Q4R16Matvec, RmsNorm, ...) with `args` into a new command buffer of
-/// `device`, submits it and waits: success, or the failing step with its message.
+/// Prepares `op` (a Q4R16Matvec, RmsNorm, ...) with `args` from a pool of its own, records
+/// it for `n_tokens` tokens at position `pos` into a new command buffer of `device`,
+/// submits it and waits: success, or the failing step with its message.
 template <class Op, class Args>
-::testing::AssertionResult RunOp(Device& device, Op& op, const Args& args) {
+::testing::AssertionResult RunOp(Device& device, const Op& op, const Args& args,
+                                 uint32_t n_tokens, uint32_t pos = 0) {
+  Result<DescriptorPool> pool = DescriptorPool::Create(device, 1, kMaxBindings);
+  if (!pool.ok()) return ::testing::AssertionFailure() << "pool: " << pool.status().message();
+  Result<Dispatch> dispatch = op.Prepare(*pool, args);
+  if (!dispatch.ok()) {
+    return ::testing::AssertionFailure() << "Prepare: " << dispatch.status().message();
+  }
   Result<VkCommandBuffer> commands = device.Begin();
   if (!commands.ok()) {
     return ::testing::AssertionFailure() << "Begin: " << commands.status().message();
   }
-  Status s = op.Record(*commands, args);
-  if (!s.ok()) return ::testing::AssertionFailure() << "Record: " << s.message();
-  s = device.SubmitAndWait(kTimeoutNs);
+  dispatch->Record(*commands, n_tokens, pos);
+  Status s = device.SubmitAndWait(kTimeoutNs);
   if (!s.ok()) return ::testing::AssertionFailure() << "SubmitAndWait: " << s.message();
   return ::testing::AssertionSuccess();
 }
@@ -43,6 +51,16 @@ inline Device* TheDevice() {
     return Device::Create(DeviceOptionsFromEnvironment());
   }();
   return device.ok() ? &device.value() : nullptr;
+}
+
+/// Prepares `op` with `args` from a pool of its own and returns the status (for tests of
+/// the shape checks).
+template <class Op, class Args>
+Status PrepareStatus(const Device& device, const Op& op, const Args& args) {
+  Result<DescriptorPool> pool = DescriptorPool::Create(device, 1, kMaxBindings);
+  if (!pool.ok()) return pool.status();
+  Result<Dispatch> dispatch = op.Prepare(*pool, args);
+  return dispatch.ok() ? Status::Ok() : dispatch.status();
 }
 
 /// A buffer holding a copy of `data`; stops the test binary when it cannot be created.

@@ -1,6 +1,8 @@
 #include "sdk/backends/vulkan/pipeline.h"
 
+#include <cassert>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "sdk/backends/vulkan/vk_status.h"
@@ -33,7 +35,8 @@ Result<uint32_t> ChooseWorkgroupSize(const Device& device, uint32_t workgroup_si
 
 Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc) {
   KITE_CHECK_OR_RETURN(desc.bindings <= kMaxBindings && desc.spec_count <= kMaxSpecConstants &&
-                           desc.push_bytes % 4 == 0 && desc.spirv != nullptr &&
+                           desc.push_bytes % 4 == 0 && desc.push_bytes >= kPushHeaderWords * 4 &&
+                           desc.push_bytes <= kMaxPushWords * 4 && desc.spirv != nullptr &&
                            desc.spirv_words > 0,
                        Error::kInvalidArgument, "shader '%s': bad pipeline description",
                        desc.name);
@@ -44,6 +47,9 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
                        device.properties().limits.maxPushConstantsSize);
   Pipeline p;
   p.device_ = device.handle();
+  p.name_ = desc.name;
+  p.max_groups_[0] = device.properties().limits.maxComputeWorkGroupCount[0];
+  p.max_groups_[1] = device.properties().limits.maxComputeWorkGroupCount[1];
   p.bindings_ = desc.bindings;
   p.push_bytes_ = desc.push_bytes;
 
@@ -104,53 +110,56 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
                                                       &pipeline_info, nullptr, &p.pipeline_),
                              "vkCreateComputePipelines", desc.name));
 
-  VkDescriptorPoolSize pool_size = {};
-  pool_size.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  pool_size.descriptorCount = desc.bindings > 0 ? desc.bindings : 1;
-  VkDescriptorPoolCreateInfo pool_info = {};
-  pool_info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  pool_info.maxSets = 1;
-  pool_info.poolSizeCount = 1;
-  pool_info.pPoolSizes = &pool_size;
-  KITE_RETURN_IF_ERROR(Check(vkCreateDescriptorPool(p.device_, &pool_info, nullptr, &p.pool_),
-                             "vkCreateDescriptorPool", desc.name));
-  VkDescriptorSetAllocateInfo set_alloc = {};
-  set_alloc.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  set_alloc.descriptorPool = p.pool_;
-  set_alloc.descriptorSetCount = 1;
-  set_alloc.pSetLayouts = &p.set_layout_;
-  KITE_RETURN_IF_ERROR(Check(vkAllocateDescriptorSets(p.device_, &set_alloc, &p.set_),
-                             "vkAllocateDescriptorSets", desc.name));
   return Result<Pipeline>(std::move(p));
 }
 
 Pipeline::Pipeline(Pipeline&& other)
     : device_(other.device_),
+      name_(other.name_),
+      max_groups_{other.max_groups_[0], other.max_groups_[1]},
       bindings_(other.bindings_),
       push_bytes_(other.push_bytes_),
       module_(other.module_),
       set_layout_(other.set_layout_),
       layout_(other.layout_),
-      pipeline_(other.pipeline_),
-      pool_(other.pool_),
-      set_(other.set_) {
+      pipeline_(other.pipeline_) {
   other.module_ = VK_NULL_HANDLE;
   other.set_layout_ = VK_NULL_HANDLE;
   other.layout_ = VK_NULL_HANDLE;
   other.pipeline_ = VK_NULL_HANDLE;
-  other.pool_ = VK_NULL_HANDLE;
-  other.set_ = VK_NULL_HANDLE;
 }
 
 Pipeline::~Pipeline() {
-  if (pool_ != VK_NULL_HANDLE) vkDestroyDescriptorPool(device_, pool_, nullptr);  // frees set_
   if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
   if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
   if (set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
   if (module_ != VK_NULL_HANDLE) vkDestroyShaderModule(device_, module_, nullptr);
 }
 
-void Pipeline::Bind(const Buffer* const* buffers) {
+Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* buffers,
+                                   const void* op_push, uint32_t groups_x,
+                                   uint32_t max_tokens, uint32_t max_pos) const {
+  for (uint32_t i = 0; i < bindings_; ++i) {
+    KITE_CHECK_OR_RETURN(buffers[i] != nullptr, Error::kInvalidArgument,
+                         "shader '%s': binding %u has no buffer", name_, i);
+  }
+  KITE_CHECK_OR_RETURN(groups_x >= 1 && max_tokens >= 1, Error::kInvalidArgument,
+                       "shader '%s': %u workgroups for %u tokens", name_, groups_x, max_tokens);
+  KITE_CHECK_OR_RETURN(groups_x <= max_groups_[0] && max_tokens <= max_groups_[1],
+                       Error::kUnsupported,
+                       "shader '%s': %u x %u workgroups exceed the device's limits (%u x %u)",
+                       name_, groups_x, max_tokens, max_groups_[0], max_groups_[1]);
+  VkDescriptorSetAllocateInfo alloc = {};
+  alloc.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+  alloc.descriptorPool = pool.handle();
+  alloc.descriptorSetCount = 1;
+  alloc.pSetLayouts = &set_layout_;
+  Dispatch d;
+  const VkResult r = vkAllocateDescriptorSets(device_, &alloc, &d.set_);
+  KITE_CHECK_OR_RETURN(r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL,
+                       Error::kOutOfMemory, "shader '%s': the descriptor pool is exhausted",
+                       name_);
+  KITE_RETURN_IF_ERROR(Check(r, "vkAllocateDescriptorSets", name_));
   VkDescriptorBufferInfo infos[kMaxBindings] = {};
   VkWriteDescriptorSet writes[kMaxBindings] = {};
   for (uint32_t i = 0; i < bindings_; ++i) {
@@ -158,24 +167,37 @@ void Pipeline::Bind(const Buffer* const* buffers) {
     infos[i].offset = 0;
     infos[i].range = VK_WHOLE_SIZE;
     writes[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    writes[i].dstSet = set_;
+    writes[i].dstSet = d.set_;
     writes[i].dstBinding = i;
     writes[i].descriptorCount = 1;
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
   vkUpdateDescriptorSets(device_, bindings_, writes, 0, nullptr);
+  d.pipeline_ = this;
+  d.name_ = name_;
+  d.groups_x_ = groups_x;
+  d.max_tokens_ = max_tokens;
+  d.max_pos_ = max_pos;
+  d.push_words_ = push_bytes_ / 4;
+  if (push_bytes_ > kPushHeaderWords * 4) {
+    std::memcpy(d.push_ + kPushHeaderWords, op_push, push_bytes_ - kPushHeaderWords * 4);
+  }
+  return d;
 }
 
-void Pipeline::Record(VkCommandBuffer commands, const void* push, uint32_t groups_x,
-                      uint32_t groups_y) const {
-  vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
-  vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set_, 0,
+void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const {
+  assert(pipeline_ != nullptr && n_tokens >= 1 && n_tokens <= max_tokens_ && pos <= max_pos_);
+  uint32_t push[kMaxPushWords];
+  std::memcpy(push, push_, sizeof(push));
+  push[0] = n_tokens;
+  push[1] = pos;
+  const Pipeline& p = *pipeline_;
+  vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline_);
+  vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout_, 0, 1, &set_, 0,
                           nullptr);
-  if (push_bytes_ > 0) {
-    vkCmdPushConstants(commands, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
-  }
-  vkCmdDispatch(commands, groups_x, groups_y, 1);
+  vkCmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4, push);
+  vkCmdDispatch(commands, groups_x_, n_tokens, 1);
   VkMemoryBarrier barrier = {};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
@@ -183,6 +205,34 @@ void Pipeline::Record(VkCommandBuffer commands, const void* push, uint32_t group
   vkCmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
                        &barrier, 0, nullptr, 0, nullptr);
+}
+
+Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max_sets,
+                                              uint32_t max_buffers) {
+  KITE_CHECK_OR_RETURN(max_sets > 0 && max_buffers > 0, Error::kInvalidArgument,
+                       "a descriptor pool for %u sets of %u buffers", max_sets, max_buffers);
+  DescriptorPool p;
+  p.device_ = device.handle();
+  VkDescriptorPoolSize size = {};
+  size.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  size.descriptorCount = max_buffers;
+  VkDescriptorPoolCreateInfo info = {};
+  info.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  info.maxSets = max_sets;
+  info.poolSizeCount = 1;
+  info.pPoolSizes = &size;
+  KITE_RETURN_IF_ERROR(
+      VkCheck(vkCreateDescriptorPool(p.device_, &info, nullptr, &p.pool_), "vkCreateDescriptorPool"));
+  return Result<DescriptorPool>(std::move(p));
+}
+
+DescriptorPool::DescriptorPool(DescriptorPool&& other)
+    : device_(other.device_), pool_(other.pool_) {
+  other.pool_ = VK_NULL_HANDLE;
+}
+
+DescriptorPool::~DescriptorPool() {
+  if (pool_ != VK_NULL_HANDLE) vkDestroyDescriptorPool(device_, pool_, nullptr);  // frees sets
 }
 
 }  // namespace kite::vulkan

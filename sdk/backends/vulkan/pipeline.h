@@ -1,6 +1,15 @@
-// A compute pipeline with its descriptor set: one shader, N storage-buffer bindings
-// (0..N-1), push constants, and specialization constants 0..M-1 (constant 0 is the
-// workgroup size along x in every Kite shader).
+// Compute pipelines, the descriptor sets that bind buffers to them, and prepared dispatches.
+//
+// Every Kite shader follows one convention, so a forward pass can be recorded the same way
+// for any op:
+//   - N storage buffers at bindings 0..N-1 of set 0, bound whole;
+//   - specialization constant 0 is the workgroup size along x; others are per shader;
+//   - the push-constant block starts with `uint n_tokens; uint pos;` (the call's tokens and
+//     the position of its first token), followed by the op's own fields, fixed when the
+//     dispatch is prepared;
+//   - the dispatch is groups_x x n_tokens workgroups: gl_WorkGroupID.y is the token.
+// Pipelines and descriptor sets are made once (at session creation); a call only records
+// prepared dispatches with its n_tokens and pos, which allocates nothing.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -17,20 +26,85 @@ namespace kite::vulkan {
 /// Most bindings and specialization constants a pipeline may have.
 inline constexpr uint32_t kMaxBindings = 8;
 inline constexpr uint32_t kMaxSpecConstants = 8;
+/// Largest push-constant block, in 32-bit words (the 128 bytes every device offers).
+inline constexpr uint32_t kMaxPushWords = 32;
+/// Words of the push block every shader starts with: n_tokens, pos.
+inline constexpr uint32_t kPushHeaderWords = 2;
+
+/// A pool of descriptor sets from which a session's dispatches are prepared. Move-only;
+/// the Device must outlive it, and it must outlive the sets (Dispatches) taken from it.
+/// Not thread-safe.
+class DescriptorPool {
+ public:
+  /// Room for `max_sets` sets binding `max_buffers` storage buffers in all. Errors:
+  /// zero counts (kInvalidArgument); Vulkan failures per VkCheck.
+  static Result<DescriptorPool> Create(const Device& device, uint32_t max_sets,
+                                       uint32_t max_buffers);
+
+  DescriptorPool(DescriptorPool&& other);
+  DescriptorPool(const DescriptorPool&) = delete;
+  DescriptorPool& operator=(const DescriptorPool&) = delete;
+  DescriptorPool& operator=(DescriptorPool&&) = delete;
+  ~DescriptorPool();
+
+  VkDescriptorPool handle() const { return pool_; }
+
+ private:
+  DescriptorPool() = default;
+
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkDescriptorPool pool_ = VK_NULL_HANDLE;
+};
+
+class Pipeline;
+
+/// One op's work prepared once: its pipeline, a descriptor set with the buffers bound, the
+/// op's push fields and its workgroups along x. Recording allocates nothing. Copyable (it
+/// borrows the pipeline and the set: both must outlive it).
+class Dispatch {
+ public:
+  Dispatch() = default;
+
+  /// Records the dispatch for `n_tokens` tokens (1 <= n_tokens <= max_tokens()) starting at
+  /// position `pos` (<= max_pos()), followed by a barrier that makes its writes visible to
+  /// later shader reads and to the host. Asserts on arguments out of range.
+  void Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const;
+
+  /// The shader's name (for messages and per-kernel timings).
+  const char* name() const { return name_; }
+  /// Most tokens the bound buffers hold.
+  uint32_t max_tokens() const { return max_tokens_; }
+  /// Largest starting position the bound buffers allow.
+  uint32_t max_pos() const { return max_pos_; }
+
+ private:
+  friend class Pipeline;
+
+  const Pipeline* pipeline_ = nullptr;
+  const char* name_ = "";
+  VkDescriptorSet set_ = VK_NULL_HANDLE;
+  uint32_t groups_x_ = 0;
+  uint32_t max_tokens_ = 0;
+  uint32_t max_pos_ = 0;
+  uint32_t push_words_ = 0;
+  uint32_t push_[kMaxPushWords] = {};
+};
 
 /// What to build. All pointers are borrowed for the duration of Pipeline::Create.
 struct PipelineDesc {
-  const char* name = "";             ///< the shader's name, for messages
+  const char* name = "";             ///< the shader's name (static storage), for messages
   const uint32_t* spirv = nullptr;   ///< SPIR-V words
   size_t spirv_words = 0;
   uint32_t bindings = 0;             ///< storage buffers at bindings 0..bindings-1 of set 0
-  uint32_t push_bytes = 0;           ///< size of the push-constant block (multiple of 4)
+  uint32_t push_bytes = 0;           ///< size of the push-constant block: a multiple of 4,
+                                     ///< >= 8 (the n_tokens/pos header), <= kMaxPushWords*4
   const uint32_t* spec = nullptr;    ///< values of specialization constants 0..spec_count-1
   uint32_t spec_count = 0;
 };
 
-/// Move-only owner of the shader module, layouts, pipeline, descriptor pool and its one
-/// descriptor set. The Device must outlive it. Not thread-safe.
+/// Move-only owner of the shader module, layouts and pipeline. The Device must outlive it.
+/// Thread-compatible: after Create, its const methods may run on several threads (each
+/// with its own DescriptorPool).
 class Pipeline {
  public:
   /// Builds the pipeline. Errors: counts above kMaxBindings/kMaxSpecConstants or a push
@@ -44,28 +118,33 @@ class Pipeline {
   Pipeline& operator=(Pipeline&&) = delete;
   ~Pipeline();
 
-  /// Points binding i (i < bindings) at buffers[i], whole. Updates the descriptor set, so it
-  /// must not be called while a submitted command buffer that uses this pipeline runs.
-  void Bind(const Buffer* const* buffers);
+  /// Prepares a dispatch: a descriptor set from `pool` with binding i pointing at
+  /// buffers[i] (i < bindings, each whole), the op's push fields (`op_push`: push_bytes -
+  /// 8 bytes, the words after the n_tokens/pos header) and `groups_x` workgroups along x,
+  /// for calls of up to `max_tokens` tokens starting at positions up to `max_pos`. The
+  /// caller has checked the shapes against the buffers for those bounds. Errors: a null
+  /// buffer or groups beyond the device's limits (kInvalidArgument / kUnsupported, naming
+  /// the shader), the pool exhausted (kOutOfMemory).
+  Result<Dispatch> Prepare(DescriptorPool& pool, const Buffer* const* buffers,
+                           const void* op_push, uint32_t groups_x, uint32_t max_tokens,
+                           uint32_t max_pos) const;
 
-  /// Records the pipeline, its descriptor set, `push` (push_bytes bytes) and a dispatch of
-  /// groups_x x groups_y workgroups into `commands`, followed by a barrier that makes the
-  /// shader's writes visible to later shader reads and to the host.
-  void Record(VkCommandBuffer commands, const void* push, uint32_t groups_x,
-              uint32_t groups_y) const;
+  const char* name() const { return name_; }
 
  private:
   Pipeline() = default;
 
+  friend class Dispatch;
+
   VkDevice device_ = VK_NULL_HANDLE;
+  const char* name_ = "";
+  uint32_t max_groups_[2] = {};
   uint32_t bindings_ = 0;
   uint32_t push_bytes_ = 0;
   VkShaderModule module_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;
   VkPipeline pipeline_ = VK_NULL_HANDLE;
-  VkDescriptorPool pool_ = VK_NULL_HANDLE;
-  VkDescriptorSet set_ = VK_NULL_HANDLE;
 };
 
 /// Checks `workgroup_size` for a shader whose workgroups are at least `min_size` wide

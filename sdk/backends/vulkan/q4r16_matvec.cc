@@ -11,11 +11,13 @@ namespace {
 
 constexpr char kName[] = "q4r16_matvec";
 
-// The shader's push-constant block.
+// The shader's push fields after the n_tokens/pos header.
 struct Push {
   uint32_t rows;
   uint32_t groups;
   uint32_t y_stride;
+  uint32_t y_offset;
+  uint32_t y_pos_stride;
 };
 
 }  // namespace
@@ -38,40 +40,35 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
   desc.spirv = code.spirv;
   desc.spirv_words = code.words;
   desc.bindings = 5;
-  desc.push_bytes = sizeof(Push);
+  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
   desc.spec = spec;
   desc.spec_count = sizeof(spec) / sizeof(spec[0]);
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
-  return Q4R16Matvec(std::move(pipeline), device, symmetric, wg);
+  return Q4R16Matvec(std::move(pipeline), symmetric, wg);
 }
 
-Status Q4R16Matvec::Record(VkCommandBuffer commands, const Q4R16MatvecArgs& a) {
-  KITE_CHECK_OR_RETURN(a.m >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_stride >= a.rows,
+Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {
+  KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_stride >= a.rows,
                        Error::kInvalidArgument,
-                       "%s: bad shape m=%u rows=%u groups=%u y_stride=%u", kName, a.m, a.rows,
-                       a.groups, a.y_stride);
-  const uint64_t m = a.m, groups = a.groups;
+                       "%s: bad shape max_tokens=%u rows=%u groups=%u y_stride=%u", kName,
+                       a.max_tokens, a.rows, a.groups, a.y_stride);
+  const uint64_t m = a.max_tokens, groups = a.groups;
   const Layout layout = symmetric_ ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, 
-      a.w, PackedBytes(DType::Q4_G, layout, a.rows, groups * kQ4R16GroupSize, kQ4R16GroupSize),
+  KITE_RETURN_IF_ERROR(CheckBufferSize(
+      kName, a.w, PackedBytes(DType::Q4_G, layout, a.rows, groups * kQ4R16GroupSize, kQ4R16GroupSize),
       "w"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4R16GroupSize, "xq"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.y, ((m - 1) * a.y_stride + a.rows) * 4, "y"));
-  // Every word index the shader forms must fit in 32 bits: it holds for buffers within
+  const uint64_t y_end = a.y_offset + static_cast<uint64_t>(a.max_pos) * a.y_pos_stride +
+                         (m - 1) * a.y_stride + a.rows;
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.y, y_end * 4, "y"));
+  // Every word index the shader forms fits in 32 bits: buffers are within
   // maxStorageBufferRange (< 4 GiB), which Buffer::Create enforces.
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
-  const uint32_t* max_groups = device_->properties().limits.maxComputeWorkGroupCount;
-  KITE_CHECK_OR_RETURN(blocks <= max_groups[0] && a.m <= max_groups[1], Error::kUnsupported,
-                       "%s: %u row blocks x %u tokens exceed the device's workgroup count "
-                       "limits (%u x %u)",
-                       kName, blocks, a.m, max_groups[0], max_groups[1]);
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
-  pipeline_.Bind(buffers);
-  const Push push = {a.rows, a.groups, a.y_stride};
-  pipeline_.Record(commands, &push, blocks, a.m);
-  return Status::Ok();
+  const Push push = {a.rows, a.groups, a.y_stride, a.y_offset, a.y_pos_stride};
+  return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 
 }  // namespace kite::vulkan

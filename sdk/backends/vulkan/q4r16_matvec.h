@@ -16,21 +16,28 @@
 
 namespace kite::vulkan {
 
-/// Shape and buffers of one product y = x W^T for tokens t < m. Buffers are borrowed.
+/// Shape and buffers of the product y = x W^T for the tokens t < n_tokens of a call
+/// starting at position pos. Output row r of token t goes to float index
+///   y_offset + pos * y_pos_stride + t * y_stride + r,
+/// so a product can write into a KV cache (y_pos_stride = y_stride = the cache's row) or a
+/// part of a wider output (y_offset: the first row of a split matrix). Buffers are borrowed.
 struct Q4R16MatvecArgs {
-  uint32_t m = 1;         ///< tokens (activation rows), >= 1
-  uint32_t rows = 0;      ///< output rows, >= 1
-  uint32_t groups = 0;    ///< input width / 32 (padded), >= 1
-  uint32_t y_stride = 0;  ///< floats between tokens' outputs, >= rows
+  uint32_t max_tokens = 1;    ///< most tokens a call may have (activation rows), >= 1
+  uint32_t max_pos = 0;       ///< largest starting position a call may have
+  uint32_t rows = 0;          ///< output rows, >= 1
+  uint32_t groups = 0;        ///< input width / 32 (padded), >= 1
+  uint32_t y_stride = 0;      ///< floats between tokens' outputs, >= rows
+  uint32_t y_offset = 0;      ///< float index of token 0's row 0 at position 0
+  uint32_t y_pos_stride = 0;  ///< floats the output moves per position (0: fixed)
   const Buffer* w = nullptr;       ///< ceil(rows/16) * groups blocks, from offset 0
-  const Buffer* xq = nullptr;      ///< m * groups * 32 int8
-  const Buffer* xscale = nullptr;  ///< m * groups f32
-  const Buffer* xsum = nullptr;    ///< m * groups int32
-  const Buffer* y = nullptr;       ///< (m - 1) * y_stride + rows f32 written
+  const Buffer* xq = nullptr;      ///< max_tokens * groups * 32 int8
+  const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
+  const Buffer* xsum = nullptr;    ///< max_tokens * groups int32
+  const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
 };
 
 /// The compiled shader for one layout and workgroup size. Move-only; the Device must
-/// outlive it. Not thread-safe.
+/// outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class Q4R16Matvec {
  public:
   /// `symmetric`: Q4_R16_G32_SYM blocks (288 bytes, o = -8 d), else Q4_R16_G32 (320 bytes).
@@ -40,22 +47,17 @@ class Q4R16Matvec {
                                     uint32_t workgroup_size);
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
-  /// (kInvalidArgument / kUnsupported naming the buffer or limit), then binds the buffers
-  /// and records the dispatch into `commands`. Binding updates this object's descriptor
-  /// set: record it at most once per submission.
-  Status Record(VkCommandBuffer commands, const Q4R16MatvecArgs& args);
+  /// (kInvalidArgument / kUnsupported naming the buffer or limit) and prepares the
+  /// dispatch (a descriptor set from `pool`).
+  Result<Dispatch> Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
 
  private:
-  Q4R16Matvec(Pipeline&& pipeline, const Device& device, bool symmetric, uint32_t wg)
-      : pipeline_(static_cast<Pipeline&&>(pipeline)),
-        device_(&device),
-        symmetric_(symmetric),
-        workgroup_size_(wg) {}
+  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), workgroup_size_(wg) {}
 
   Pipeline pipeline_;
-  const Device* device_;
   bool symmetric_;
   uint32_t workgroup_size_;
 };

@@ -1,5 +1,6 @@
 #include "sdk/backends/vulkan/rmsnorm.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "sdk/backends/vulkan/shaders.h"
@@ -10,9 +11,11 @@ namespace {
 
 constexpr char kName[] = "rmsnorm";
 
-// The shader's push-constant block.
+// The shader's push fields after the n_tokens/pos header.
 struct Push {
   uint32_t n;
+  uint32_t x_stride;
+  uint32_t out_stride;
   float eps;
 };
 
@@ -27,31 +30,29 @@ Result<RmsNorm> RmsNorm::Create(const Device& device, uint32_t workgroup_size) {
   desc.spirv = code.spirv;
   desc.spirv_words = code.words;
   desc.bindings = 3;
-  desc.push_bytes = sizeof(Push);
+  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
   desc.spec = spec;
   desc.spec_count = 1;
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
-  return RmsNorm(std::move(pipeline), device, wg);
+  return RmsNorm(std::move(pipeline), wg);
 }
 
-Status RmsNorm::Record(VkCommandBuffer commands, const RmsNormArgs& a) {
-  KITE_CHECK_OR_RETURN(a.rows >= 1 && a.n >= 1, Error::kInvalidArgument,
-                       "%s: bad shape rows=%u n=%u", kName, a.rows, a.n);
-  const uint64_t total = static_cast<uint64_t>(a.rows) * a.n * 4;
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.x, total, "x"));
+Result<Dispatch> RmsNorm::Prepare(DescriptorPool& pool, const RmsNormArgs& a) const {
+  const uint32_t xs = a.x_stride == 0 ? a.n : a.x_stride;
+  const uint32_t os = a.out_stride == 0 ? a.n : a.out_stride;
+  KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.n >= 1 && xs >= a.n && os >= a.n,
+                       Error::kInvalidArgument,
+                       "%s: bad shape max_tokens=%u n=%u x_stride=%u out_stride=%u", kName,
+                       a.max_tokens, a.n, xs, os);
+  const uint64_t last = a.max_tokens - 1;
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.x, (last * xs + a.n) * 4, "x"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.weight, static_cast<uint64_t>(a.n) * 4, "weight"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.out, total, "out"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.out, (last * os + a.n) * 4, "out"));
   KITE_CHECK_OR_RETURN(a.out != a.x, Error::kInvalidArgument,
                        "%s: 'out' must be another buffer than 'x'", kName);
-  const uint32_t max_groups = device_->properties().limits.maxComputeWorkGroupCount[0];
-  KITE_CHECK_OR_RETURN(a.rows <= max_groups, Error::kUnsupported,
-                       "%s: %u vectors exceed the device's workgroup count limit (%u)", kName,
-                       a.rows, max_groups);
   const Buffer* buffers[] = {a.x, a.weight, a.out};
-  pipeline_.Bind(buffers);
-  const Push push = {a.n, a.eps};
-  pipeline_.Record(commands, &push, a.rows, 1);
-  return Status::Ok();
+  const Push push = {a.n, xs, os, a.eps};
+  return pipeline_.Prepare(pool, buffers, &push, 1, a.max_tokens, UINT32_MAX);
 }
 
 }  // namespace kite::vulkan

@@ -14,38 +14,38 @@
 
 namespace kite::vulkan {
 
-/// Shape and buffers of one normalisation. Buffers are borrowed; `out` must differ from
-/// `x`.
+/// Shape and buffers of the normalisation of a call's token rows. Buffers are borrowed;
+/// `out` must differ from `x`.
 struct RmsNormArgs {
-  uint32_t rows = 1;               ///< vectors, >= 1; vector v at float offset v * n
-  uint32_t n = 0;                  ///< floats per vector, >= 1
-  float eps = 0.0f;                ///< added to the mean square
-  const Buffer* x = nullptr;       ///< rows * n f32
+  uint32_t max_tokens = 1;  ///< most tokens (vectors) a call may have, >= 1
+  uint32_t n = 0;           ///< floats per vector, >= 1
+  uint32_t x_stride = 0;    ///< floats between tokens' vectors in x, >= n (0: n)
+  uint32_t out_stride = 0;  ///< floats between tokens' vectors in out, >= n (0: n)
+  float eps = 0.0f;         ///< added to the mean square
+  const Buffer* x = nullptr;       ///< max_tokens vectors, x_stride apart, f32
   const Buffer* weight = nullptr;  ///< n f32
-  const Buffer* out = nullptr;     ///< rows * n f32 written
+  const Buffer* out = nullptr;     ///< max_tokens vectors, out_stride apart, f32 written
 };
 
-/// The compiled shader for one workgroup size. Move-only; the Device must outlive it. Not
-/// thread-safe.
+/// The compiled shader for one workgroup size. Move-only; the Device must outlive it, and
+/// it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class RmsNorm {
  public:
   /// `workgroup_size`: a power of two in [1, device.max_workgroup_size()], or 0 for the
   /// device's largest.
   static Result<RmsNorm> Create(const Device& device, uint32_t workgroup_size);
 
-  /// Checks the shape against the buffers and the device's limits, binds the buffers and
-  /// records the dispatch into `commands` (record at most once per submission, as
-  /// Q4R16Matvec::Record).
-  Status Record(VkCommandBuffer commands, const RmsNormArgs& args);
+  /// Checks the shape against the buffers and prepares the dispatch (one workgroup per
+  /// token) with a descriptor set from `pool`.
+  Result<Dispatch> Prepare(DescriptorPool& pool, const RmsNormArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
 
  private:
-  RmsNorm(Pipeline&& pipeline, const Device& device, uint32_t wg)
-      : pipeline_(static_cast<Pipeline&&>(pipeline)), device_(&device), workgroup_size_(wg) {}
+  RmsNorm(Pipeline&& pipeline, uint32_t wg)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), workgroup_size_(wg) {}
 
   Pipeline pipeline_;
-  const Device* device_;
   uint32_t workgroup_size_;
 };
 

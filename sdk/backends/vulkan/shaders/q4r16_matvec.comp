@@ -25,9 +25,13 @@ layout(set = 0, binding = 3) readonly buffer ActSums { int xsum[]; };
 layout(set = 0, binding = 4) writeonly buffer Output { float y[]; };
 
 layout(push_constant) uniform Push {
-  uint rows;      // output rows to write
-  uint groups;    // K / 32
-  uint y_stride;  // floats between tokens' outputs
+  uint n_tokens;      // the call's tokens (= the workgroups along y)
+  uint pos;           // position of the call's first token
+  uint rows;          // output rows to write
+  uint groups;        // K / 32
+  uint y_stride;      // floats between tokens' outputs
+  uint y_offset;      // float index of token 0's row 0 at position 0
+  uint y_pos_stride;  // floats the output moves per position
 } p;
 
 const uint kRowsPerBlock = 16;
@@ -73,5 +77,7 @@ void main() {
     barrier();
   }
   const uint r = block * kRowsPerBlock + lane;
-  if (lane < kRowsPerBlock && r < p.rows) y[t * p.y_stride + r] = partial[lane];
+  if (lane < kRowsPerBlock && r < p.rows) {
+    y[p.y_offset + p.pos * p.y_pos_stride + t * p.y_stride + r] = partial[lane];
+  }
 }
