@@ -1,0 +1,87 @@
+// The forward pass on a Vulkan device: the same contract as Transformer::Forward (a chunk of
+// tokens at consecutive positions, appending to a KV cache, the logits after the last one)
+// for a Model whose weights a VulkanModel holds on the device.
+//
+// Split in two, as the CPU path is: a VulkanModel (per model: the device and the weights,
+// uploaded once, shared by every session) and a VulkanForward (per session: activations,
+// the KV cache, descriptor sets, the command buffer; made at session creation so that a
+// call records prepared dispatches and allocates nothing).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/base/status.h"
+#include "sdk/runtime/loader/model.h"
+
+namespace kite {
+
+/// How a VulkanModel is built.
+struct VulkanModelOptions {
+  /// Device choice (DeviceOptionsFromEnvironment(): a CPU device only when
+  /// KITE_VULKAN_ALLOW_CPU=1).
+  vulkan::DeviceOptions device;
+  /// Largest buffer one tensor (or part of one) may occupy, in bytes; 0: the device's
+  /// maxStorageBufferRange. Tensors above it are split by row blocks into several buffers
+  /// (tests lower it to split every tensor of a small model).
+  uint64_t max_binding_bytes = 0;
+};
+
+/// A model's weights on a Vulkan device, uploaded once. Immutable after Create and shared
+/// by the sessions of its model (thread-safe: sessions on several threads each make their
+/// own VulkanForward from it). The Model must outlive it.
+class VulkanModel {
+ public:
+  /// Opens a device and uploads every tensor the forward pass reads. Errors: no usable
+  /// device (the device's reason), a dtype/layout or shape the shaders do not run
+  /// (kUnsupported naming the tensor and its encoding), out of device memory.
+  static Result<std::unique_ptr<VulkanModel>> Create(const Model& model,
+                                                     const VulkanModelOptions& options);
+  ~VulkanModel();
+
+  const Model& model() const;
+  /// The device's name (VkPhysicalDeviceProperties::deviceName) and type, for notices.
+  const char* device_name() const;
+  bool is_cpu_device() const;
+
+  // ... implementation details (device, per-tensor buffers with their row parts, pipelines
+  // compiled once per model) are the implementer's.
+};
+
+/// Per-kernel GPU time of the last Forward call (when profiling is on).
+struct VulkanKernelTime {
+  const char* name;  ///< the shader's name (static storage)
+  uint32_t calls;    ///< dispatches of it in the call
+  double ms;         ///< their summed GPU time, from timestamp queries
+};
+
+/// One session's forward pass on the device. Not thread-safe (one per session); several
+/// may run at once on different threads over one VulkanModel.
+class VulkanForward {
+ public:
+  /// Buffers for chunks of up to `max_batch` tokens and a context of `max_context` tokens
+  /// (f32 KV cache in device memory), descriptor sets and a command buffer. `profile`:
+  /// record timestamp queries around every dispatch (kernel_times()). Errors: out of
+  /// device memory, limits of the device (named).
+  static Result<std::unique_ptr<VulkanForward>> Create(const VulkanModel& model,
+                                                       uint32_t max_batch,
+                                                       uint32_t max_context, bool profile);
+  ~VulkanForward();
+
+  /// Processes tokens[0..n) at positions pos..pos+n-1 (1 <= n <= max_batch, pos + n <=
+  /// max_context, tokens < vocab_size: the caller checks), appending to the KV cache. When
+  /// `want_logits`, the logits after the last token are in logits() afterwards. A device
+  /// failure (lost device, timeout) returns its status; the session is then unusable and
+  /// every later call returns the same error.
+  Status Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits);
+
+  /// vocab_size floats on the host, valid after a Forward with want_logits.
+  const float* logits() const;
+
+  /// Per-kernel times of the last Forward (empty unless created with `profile`); `count`
+  /// receives the number of entries.
+  const VulkanKernelTime* kernel_times(uint32_t* count) const;
+};
+
+}  // namespace kite
