@@ -15,6 +15,7 @@
 #include "kite/kite.h"
 #include "tools/common/flags.h"
 #include "tools/common/json.h"
+#include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
 
 namespace {
@@ -53,6 +54,7 @@ struct Options {
   long threads = 0;  // 0: DefaultThreads()
   long prefill_chunk = 64;
   uint32_t kv = KITE_KV_F32;
+  uint32_t backend = KITE_BACKEND_CPU;
   std::string isa;
   double temp = 0.8;
   long top_k = 0;
@@ -95,6 +97,8 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                        "prompt tokens processed together, 1..1024 (default 64)"),
       flags::KvTypeFlag(&o->kv, "KV cache type: f32 (default) or int8 (one scale per KV\n"
                                 "head and position; about 1/4 to 3/8 of the memory)"),
+      flags::BackendFlag(&o->backend, std::string("where the forward pass runs.\n") +
+                                          flags::kBackendHelp),
       flags::String(0, "isa", "NAME", &o->isa,
                     "highest instruction set to use: scalar, avx2, avxvnni,\n"
                     "avx512vnni, neon, neondot, i8mm or best (default best,\n"
@@ -324,6 +328,7 @@ int main(int argc, char** argv) {
   so.threads = static_cast<uint32_t>(o.threads > 0 ? o.threads : DefaultThreads());
   so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
   so.kv_type = o.kv;
+  so.backend = o.backend;
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);
   if (s != KITE_OK) {
@@ -331,6 +336,7 @@ int main(int argc, char** argv) {
     kite_model_close(model);
     return rc;
   }
+  kite::flags::PrintBackendNotice("kite-generate", session);
 
   kite_generate_options go;
   kite_generate_options_init(&go);

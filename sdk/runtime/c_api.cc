@@ -12,6 +12,7 @@
 #include "sdk/runtime/c_api_mirror.h"
 #include "sdk/runtime/chat.h"
 #include "sdk/runtime/loader/model.h"
+#include "sdk/runtime/model_backends.h"
 #include "sdk/runtime/session.h"
 
 #if defined(KITE_SINGLE_THREADED)
@@ -24,6 +25,9 @@
 // only ends the objects' lifetimes and the storage returns to the caller.
 struct kite_model {
   kite::Model* model = nullptr;
+  // The model's compute-backend state (its weights on a Vulkan device), shared by its
+  // sessions; null for an in-place model (its sessions run on the CPU).
+  kite::ModelBackends* backends = nullptr;
   bool in_place = false;
 };
 
@@ -123,29 +127,32 @@ kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite::ModelOptions
   if (!bytes.ok()) return Fail(bytes.status());
   auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), model_options);
   if (!model.ok()) return Fail(model.status());
-  kite_model* handle = new (std::nothrow) kite_model();
+  std::unique_ptr<kite::ModelBackends> backends(new (std::nothrow) kite::ModelBackends());
+  kite_model* handle = backends != nullptr ? new (std::nothrow) kite_model() : nullptr;
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the model handle");
   handle->model = model.value().release();
+  handle->backends = backends.release();
   *out = handle;
   return Succeed();
 }
 
-// kite_session_options version 1 ended before kv_type (the struct_size rule in kite.h).
+// kite_session_options version 1 ended before kv_type, version 2 before backend (the
+// struct_size rule in kite.h).
 constexpr size_t kSessionOptionsV1Size = offsetof(kite_session_options, kv_type);
+constexpr size_t kSessionOptionsV2Size = offsetof(kite_session_options, backend);
 
 kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
   if (o == nullptr) return kite::Status::Ok();
-  if (o->struct_size != kSessionOptionsV1Size) {
+  if (o->struct_size != kSessionOptionsV1Size && o->struct_size != kSessionOptionsV2Size) {
     KITE_RETURN_IF_ERROR(
         CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
   }
   out->max_context = o->max_context;
   out->threads = o->threads;
   out->prefill_chunk = o->prefill_chunk;
-  if (o->struct_size > kSessionOptionsV1Size) {
-    // Checked by PlanSessionMemory, which names kv_type.
-    out->kv_type = static_cast<kite::KvType>(o->kv_type);
-  }
+  // kv_type and backend are checked by PlanSessionMemory, which names them.
+  if (o->struct_size > kSessionOptionsV1Size) out->kv_type = static_cast<kite::KvType>(o->kv_type);
+  if (o->struct_size > kSessionOptionsV2Size) out->backend = static_cast<kite::Backend>(o->backend);
   return kite::Status::Ok();
 }
 
@@ -259,6 +266,7 @@ void kite_model_close(kite_model* model) {
     kite::Model::DestroyInPlace(model->model);
     model->~kite_model();
   } else {
+    delete model->backends;  // before the model its weights were uploaded from
     delete model->model;
     delete model;
   }
@@ -373,6 +381,7 @@ void kite_session_options_init(kite_session_options* options) {
   options->threads = defaults.threads;
   options->prefill_chunk = defaults.prefill_chunk;
   options->kv_type = static_cast<uint32_t>(defaults.kv_type);
+  options->backend = static_cast<uint32_t>(defaults.backend);
 }
 
 kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,
@@ -395,7 +404,7 @@ kite_status kite_session_create(const kite_model* model, const kite_session_opti
   kite::SessionOptions o;
   kite::Status s = SessionOptionsFrom(options, &o);
   if (!s.ok()) return Fail(s);
-  auto created = kite::Session::Create(model->model, o, arena, arena_size);
+  auto created = kite::Session::Create(model->model, o, arena, arena_size, model->backends);
   if (!created.ok()) return Fail(created.status());
   kite_session* handle = new (std::nothrow) kite_session();
   if (handle == nullptr) return Fail(kite::Error::kOutOfMemory, "cannot allocate the session handle");
@@ -463,6 +472,15 @@ kite_status kite_session_reset(kite_session* session) {
 
 uint32_t kite_session_position(const kite_session* session) {
   return session != nullptr ? session->session->position() : 0;
+}
+
+kite_backend kite_session_backend(const kite_session* session) {
+  return session != nullptr ? kite::capi::ToCBackend(session->session->backend())
+                            : KITE_BACKEND_CPU;
+}
+
+const char* kite_session_backend_notice(const kite_session* session) {
+  return session != nullptr ? session->session->backend_notice() : "";
 }
 
 kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n) {

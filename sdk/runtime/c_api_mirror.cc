@@ -33,6 +33,13 @@ KITE_MIRRORS(KITE_CHAT_FORMAT_GEMMA, ChatFormat::GEMMA);
 // A new schema chat format needs its KITE_CHAT_FORMAT_* value (and a line above).
 static_assert(ChatFormat::MAX == ChatFormat::GEMMA, "kite_chat_format_id lacks a chat format");
 
+KITE_MIRRORS(KITE_KV_F32, KvType::kF32);
+KITE_MIRRORS(KITE_KV_INT8, KvType::kInt8);
+
+KITE_MIRRORS(KITE_BACKEND_CPU, Backend::kCpu);
+KITE_MIRRORS(KITE_BACKEND_VULKAN, Backend::kVulkan);
+KITE_MIRRORS(KITE_BACKEND_AUTO, Backend::kAuto);
+
 #undef KITE_MIRRORS
 
 }  // namespace
@@ -44,6 +51,8 @@ Error FromCStatus(kite_status s) {
 }
 
 kite_stop_reason ToCStopReason(StopReason r) { return static_cast<kite_stop_reason>(r); }
+
+kite_backend ToCBackend(Backend b) { return static_cast<kite_backend>(b); }
 
 kite_chat_format_id ToCChatFormat(ChatFormat f) {
   return f <= ChatFormat::MAX ? static_cast<kite_chat_format_id>(f) : KITE_CHAT_FORMAT_NONE;

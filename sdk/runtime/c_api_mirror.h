@@ -21,5 +21,7 @@ Error FromCStatus(kite_status s);
 kite_stop_reason ToCStopReason(StopReason r);
 /// The C chat format id of a C++ (schema) chat format.
 kite_chat_format_id ToCChatFormat(ChatFormat f);
+/// The C value of a resolved backend (kCpu or kVulkan).
+kite_backend ToCBackend(Backend b);
 
 }  // namespace kite::capi

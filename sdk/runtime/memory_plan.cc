@@ -53,6 +53,10 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   KITE_CHECK_OR_RETURN(options.kv_type == KvType::kF32 || options.kv_type == KvType::kInt8,
                        Error::kInvalidArgument, "kv_type %u is unknown (0: f32, 1: int8)",
                        static_cast<uint32_t>(options.kv_type));
+  KITE_CHECK_OR_RETURN(options.backend == Backend::kCpu || options.backend == Backend::kVulkan ||
+                           options.backend == Backend::kAuto,
+                       Error::kInvalidArgument, "backend %u is unknown (0: cpu, 1: vulkan, 2: auto)",
+                       static_cast<uint32_t>(options.backend));
   const uint64_t ctx = options.max_context;
   const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;

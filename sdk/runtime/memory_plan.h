@@ -15,6 +15,14 @@ enum class KvType : uint32_t {
   kInt8 = 1,  ///< int8 keys and values, an f16 scale and offset per KV head per position
 };
 
+/// Where a session's forward pass runs. kite_backend in kite.h mirrors it (checked in
+/// sdk/runtime/c_api_mirror.cc).
+enum class Backend : uint32_t {
+  kCpu = 0,     ///< the CPU kernels
+  kVulkan = 1,  ///< a Vulkan device (an error when there is none or it cannot run the model)
+  kAuto = 2,    ///< a Vulkan GPU that passed the start-up self-check, else the CPU
+};
+
 /// Options that size a session.
 struct SessionOptions {
   /// Longest sequence (prompt + generated tokens) the session holds, in tokens;
@@ -29,6 +37,9 @@ struct SessionOptions {
   /// KV cache element type. kInt8 takes (head_dim + 4) / (4 head_dim) of the f32 cache's
   /// memory (3/8 at head_dim 8, about 1/4 at 64 and up) at a small accuracy cost.
   KvType kv_type = KvType::kF32;
+  /// Where the forward pass runs (Session::Create resolves kAuto). The memory plan is the
+  /// same for every backend: the CPU buffers also serve the self-check and the logits.
+  Backend backend = Backend::kCpu;
 };
 
 inline constexpr uint32_t kMaxThreads = 256;

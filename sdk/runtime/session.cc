@@ -1,8 +1,13 @@
 #include "sdk/runtime/session.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "platform/clock.h"
+#include "sdk/runtime/model_backends.h"
+#include "sdk/runtime/logits_check.h"
 
 namespace kite {
 
@@ -17,7 +22,8 @@ Status Session::CheckArena(const MemoryPlan& plan, const void* arena, size_t are
 }
 
 Result<std::unique_ptr<Session>> Session::Create(const Model* model, const SessionOptions& options,
-                                                 void* arena, size_t arena_size) {
+                                                 void* arena, size_t arena_size,
+                                                 ModelBackends* backends) {
   KITE_CHECK_OR_RETURN(model != nullptr, Error::kInvalidArgument, "model is null");
   KITE_ASSIGN_OR_RETURN(MemoryPlan plan, PlanSessionMemory(*model, options));
   std::unique_ptr<Session> s(new (std::nothrow) Session());
@@ -31,6 +37,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model* model, const Sessi
                                                      "the session arena"));
   }
   KITE_RETURN_IF_ERROR(s->Bind(model, options, plan, s->TakePlannedBuffers(plan)));
+  KITE_RETURN_IF_ERROR(s->ChooseBackend(backends));
   return Result<std::unique_ptr<Session>>(static_cast<std::unique_ptr<Session>&&>(s));
 }
 
@@ -55,7 +62,8 @@ Result<Session*> Session::CreateInPlace(const Model* model, const SessionOptions
   Session* s = new (storage) Session();
   KITE_ASSIGN_OR_RETURN(s->arena_,
                         Arena::Borrow(arena, arena_size, kSessionArenaAlignment, "arena"));
-  const Status bound = s->Bind(model, options, plan, s->TakePlannedBuffers(plan));
+  Status bound = s->Bind(model, options, plan, s->TakePlannedBuffers(plan));
+  if (bound.ok()) bound = s->ChooseBackend(nullptr);
   if (!bound.ok()) {
     DestroyInPlace(s);
     return bound;
@@ -109,6 +117,105 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
 
 Session::~Session() = default;
 
+Status Session::ChooseBackend(ModelBackends* backends) {
+  backend_ = Backend::kCpu;
+  notice_[0] = '\0';
+  const Backend want = options_.backend;
+  if (want == Backend::kCpu) return Status::Ok();
+#if KITE_WITH_VULKAN
+  // Why the Vulkan path cannot run, or Ok.
+  Status why = Status::Ok();
+  const VulkanModel* vm = nullptr;
+  if (backends == nullptr) {
+    why = Status::Make(Error::kUnsupported,
+                       "Vulkan needs a model opened with its own storage (in-place models and "
+                       "sessions run on the CPU)");
+  } else if (options_.kv_type != KvType::kF32) {
+    why = Status::Make(Error::kUnsupported, "the Vulkan backend keeps an f32 KV cache only "
+                                            "(kv_type int8 runs on the CPU)");
+  } else {
+    Result<const VulkanModel*> got = backends->Vulkan(*model_);
+    if (got.ok()) {
+      vm = got.value();
+    } else {
+      why = got.status();
+    }
+  }
+  if (vm != nullptr) {
+    Result<std::unique_ptr<VulkanForward>> made = VulkanForward::Create(
+        *vm, options_.prefill_chunk, options_.max_context, /*profile=*/false);
+    if (made.ok()) {
+      gpu_ = static_cast<std::unique_ptr<VulkanForward>&&>(made.value());
+    } else {
+      why = made.status();
+    }
+  }
+  if (want == Backend::kVulkan) {
+    KITE_RETURN_IF_ERROR(why);
+    backend_ = Backend::kVulkan;
+    return Status::Ok();
+  }
+  // kAuto: the device must also pass the self-check, run once per model.
+  if (why.ok() && backends->self_check() == 0) {
+    // The model's first token (BOS when it has one) through both paths from position 0;
+    // Reset() discards it (the KV cache is overwritten lazily).
+    const int32_t bos = model_->tokenizer().view().bos_id;
+    const int32_t token = bos >= 0 && static_cast<uint32_t>(bos) < model_->config().vocab_size ? bos : 0;
+    const Status ran = gpu_->Forward(&token, 1, 0, true);
+    char notice[Status::kMaxMessage];
+    if (!ran.ok()) {
+      std::snprintf(notice, sizeof(notice), "Vulkan self-check failed: %.170s", ran.message());
+      backends->RecordSelfCheck(false, notice);
+    } else {
+      transformer_.Forward(&token, 1, 0, true);
+      const uint32_t vocab = model_->config().vocab_size;
+      const LogitsComparison c = CompareLogits(gpu_->logits(), buffers_.logits, vocab);
+      if (c.agree) {
+        backends->RecordSelfCheck(true, "");
+      } else {
+        std::snprintf(notice, sizeof(notice),
+                      "Vulkan device '%s' failed the self-check (logit %u differs by %g, "
+                      "allowed %g)",
+                      vm->device_name(), c.worst_index, static_cast<double>(c.worst_diff),
+                      static_cast<double>(c.tolerance));
+        backends->RecordSelfCheck(false, notice);
+      }
+    }
+  }
+  if (why.ok() && backends->self_check() < 0) {
+    why = Status::Make(Error::kUnsupported, "%s", backends->self_check_notice());
+  }
+  if (why.ok()) {
+    backend_ = Backend::kVulkan;
+    return Status::Ok();
+  }
+  gpu_.reset();
+  std::snprintf(notice_, sizeof(notice_), "backend auto: running on the CPU (%.160s)", why.message());
+  return Status::Ok();
+#else
+  (void)backends;
+  KITE_CHECK_OR_RETURN(want != Backend::kVulkan, Error::kUnsupported,
+                       "this build has no Vulkan backend (built with KITE_WITH_VULKAN=OFF)");
+  std::snprintf(notice_, sizeof(notice_),
+                "backend auto: running on the CPU (this build has no Vulkan backend)");
+  return Status::Ok();
+#endif
+}
+
+Status Session::RunForward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits) {
+#if KITE_WITH_VULKAN
+  if (gpu_ != nullptr) {
+    KITE_RETURN_IF_ERROR(gpu_->Forward(tokens, n, pos, want_logits));
+    if (want_logits) {
+      std::memcpy(buffers_.logits, gpu_->logits(), model_->config().vocab_size * sizeof(float));
+    }
+    return Status::Ok();
+  }
+#endif
+  transformer_.Forward(tokens, n, pos, want_logits);
+  return Status::Ok();
+}
+
 uint8_t* Session::TakePlannedBuffers(const MemoryPlan& plan) {
   // CheckArena (caller memory) or Arena::Allocate (heap) made room for the whole plan.
   return static_cast<uint8_t*>(arena_.Take(plan.total_bytes, kSessionArenaAlignment));
@@ -149,7 +256,12 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
     }
     const uint32_t chunk = static_cast<uint32_t>(
         n - i < options_.prefill_chunk ? n - i : options_.prefill_chunk);
-    transformer_.Forward(tokens + i, chunk, pos_, want_logits && i + chunk == n);
+    const Status ran = RunForward(tokens + i, chunk, pos_, want_logits && i + chunk == n);
+    if (!ran.ok()) {
+      pos_ = start;
+      logits_valid_ = false;
+      return ran;
+    }
     pos_ += chunk;
     i += chunk;
   }
@@ -225,7 +337,13 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     // Feed the token even when stopping, so the context matches what the caller saw, and
     // predict after it even then (one classifier product per call), so that logits() and
     // a continuing Generate() start from the context's real last token.
-    transformer_.Forward(&next, 1, pos_++, true);
+    const Status ran = RunForward(&next, 1, pos_, true);
+    if (!ran.ok()) {
+      // The token was handed out but is not in the context; the device is unusable.
+      logits_valid_ = false;
+      return ran;
+    }
+    ++pos_;
     last_token_ = next;
     if (cancelled) {
       st.stop_reason = StopReason::kCancelled;

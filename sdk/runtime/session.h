@@ -18,6 +18,11 @@
 
 namespace kite {
 
+class ModelBackends;
+#if KITE_WITH_VULKAN
+class VulkanForward;
+#endif
+
 /// Parameters of one Generate() call.
 struct GenerateParams {
   uint32_t max_tokens = 256;  ///< most tokens to generate (0: only process the prompt)
@@ -56,8 +61,17 @@ class Session {
   /// allocates (and owns) one arena of plan.total_bytes; otherwise `arena` (64-byte
   /// aligned, at least PlanSessionMemory().total_bytes, owned by the caller and outliving
   /// the session) is used and nothing is allocated but the session object.
+  ///
+  /// options.backend: kCpu runs the CPU kernels. kVulkan runs the forward pass on the
+  /// model's Vulkan device (`backends` holds the model's weights there, made by the first
+  /// session that asks); without a usable device it fails with the device's reason. kAuto
+  /// takes the Vulkan device only when it is a GPU (or a CPU device allowed by
+  /// KITE_VULKAN_ALLOW_CPU=1) and passes a self-check (one token through both paths, the
+  /// logits compared), else runs on the CPU and says why in backend_notice(). A null
+  /// `backends` means no Vulkan for this session.
   static Result<std::unique_ptr<Session>> Create(const Model* model, const SessionOptions& options,
-                                                 void* arena, size_t arena_size);
+                                                 void* arena, size_t arena_size,
+                                                 ModelBackends* backends = nullptr);
 
   /// Bytes of caller storage CreateInPlace needs for the session object (the arena is
   /// separate). Fixed for a build.
@@ -67,7 +81,8 @@ class Session {
 
   /// Like Create with a caller arena (required here), but the session object is built in
   /// `storage` (at least StorageBytes() bytes, kStorageAlignment-aligned, owned by the
-  /// caller and kept until DestroyInPlace): nothing is allocated.
+  /// caller and kept until DestroyInPlace): nothing is allocated. In-place sessions run on
+  /// the CPU: kVulkan fails with kUnsupported, kAuto runs on the CPU with a notice.
   static Result<Session*> CreateInPlace(const Model* model, const SessionOptions& options,
                                         void* arena, size_t arena_size, void* storage,
                                         size_t storage_size);
@@ -108,6 +123,11 @@ class Session {
   /// Tokens currently in the context.
   uint32_t position() const { return pos_; }
   const MemoryPlan& plan() const { return plan_; }
+  /// Where the forward pass runs: kCpu or kVulkan (kAuto resolved at creation).
+  Backend backend() const { return backend_; }
+  /// Why options.backend = kAuto chose the CPU (one line, e.g. "no suitable Vulkan device:
+  /// ..."); "" otherwise.
+  const char* backend_notice() const { return notice_; }
   const SessionOptions& options() const { return options_; }
   const Model& model() const { return *model_; }
   /// Scratch for encoding prompts: plan().token_capacity ids.
@@ -118,6 +138,12 @@ class Session {
   // Binds a fresh session to `model` and the planned `arena` (already checked).
   Status Bind(const Model* model, const SessionOptions& options, const MemoryPlan& plan,
               uint8_t* arena);
+  // Resolves options_.backend: makes gpu_ for kVulkan (or kAuto when the device qualifies
+  // and passes the self-check), else leaves the CPU path with notice_ set.
+  Status ChooseBackend(ModelBackends* backends);
+  // One forward step on the session's backend (logits, when wanted, land in
+  // buffers_.logits). Only the Vulkan path can fail (a lost device).
+  Status RunForward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits);
   // Checks a caller arena against `plan`.
   static Status CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size);
 
@@ -138,6 +164,12 @@ class Session {
     return cancel_.load(std::memory_order_relaxed) &&
            cancel_.exchange(false, std::memory_order_acq_rel);
   }
+
+  Backend backend_ = Backend::kCpu;
+  char notice_[Status::kMaxMessage] = {};
+#if KITE_WITH_VULKAN
+  std::unique_ptr<VulkanForward> gpu_;
+#endif
 
   uint32_t pos_ = 0;
   int32_t last_token_ = -1;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tools/common/flags.h"
+#include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
 
 namespace kite::bench {
@@ -16,7 +17,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
   spec.help_column = 22;
   spec.header =
       "Usage: kite-bench -m MODEL.kite [-p 128] [-n 64] [-t 2] [-b 64] [-r 5] [-c CTX]\n"
-      "                  [--kv f32|int8] [--warmup 1] [--json] [--huge-pages]\n"
+      "                  [--kv f32|int8] [--backend cpu|vulkan|auto] [--warmup 1]\n"
+      "                  [--json] [--huge-pages]\n"
       "                  [--roofline [--bw-mib 1024]]\n"
       "\n"
       "Measures how fast a .kite model loads, reads a prompt (prefill) and generates\n"
@@ -94,6 +96,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       flags::KvTypeFlag(&o->kv, "KV cache element type (kite_session_options.kv_type):\n"
                                 "f32, or int8 with one scale per KV head and\n"
                                 "position. Default: f32."),
+      flags::BackendFlag(&o->backend, std::string("Where the forward pass runs.\n") +
+                                          flags::kBackendHelp),
       flags::Switch(0, "json", &o->json, "Print one JSON object instead of the table."),
       flags::Switch(0, "huge-pages", &o->huge_pages,
                     "Read the model into huge pages instead of mapping it\n"

@@ -27,6 +27,7 @@ struct BenchOptions {
   bool roofline = false;     ///< --roofline: measure bandwidth and int8 peak, compare
   uint32_t bandwidth_mib = 1024;  ///< --bw-mib: buffer read by the bandwidth test (>= 1)
   uint32_t kv = 0;  ///< --kv: kite_session_options.kv_type (KITE_KV_F32 or KITE_KV_INT8)
+  uint32_t backend = 0;  ///< --backend: kite_session_options.backend (a kite_backend)
 
   /// The context the session is created with.
   uint32_t effective_context() const { return context ? context : prompt + generate; }

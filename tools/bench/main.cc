@@ -19,6 +19,7 @@
 #include "tools/bench/roofline.h"
 #include "tools/common/flags.h"
 #include "tools/common/json.h"
+#include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
 
 namespace kite::bench {
@@ -125,6 +126,7 @@ struct Results {
   uint64_t arena_bytes = 0;
   uint64_t peak_rss_bytes = 0;
   uint64_t huge_mapped_bytes = 0;
+  uint32_t backend = 0;  // the kite_backend the session ran on (auto resolved)
   ModelCosts costs;
   Summary load_ms, prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
   bool roofline = false;
@@ -181,6 +183,7 @@ void PrintJson(const Results& r) {
   u64("arena_bytes", r.arena_bytes);
   u64("kv_cache_bytes", r.costs.kv_cache_bytes);
   j.Add("kv_type", Value::String(kite::flags::KvTypeName(o.kv)));
+  j.Add("backend", Value::String(kite::flags::BackendName(r.backend)));
   u64("weight_bytes_per_token", r.costs.weight_bytes_per_token);
   u64("kv_bytes_per_position", r.costs.kv_bytes_per_position);
   u64("layer_matmul_params", r.costs.layer_matmul_params);
@@ -229,13 +232,13 @@ void PrintTable(const Results& r) {
   row("decode (tok/s)", r.decode_tok_s);
   row("ttft (ms)", r.ttft_ms);
   absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s (%s in 2 MiB pages)\n"
-                            "  arena         %s (KV cache %s, %s)\n",
+                            "  arena         %s (KV cache %s, %s)\n  backend       %s\n",
                         Mb(static_cast<double>(r.peak_rss_bytes)),
                         Mb(static_cast<double>(r.model_bytes)),
                         Mb(static_cast<double>(r.huge_mapped_bytes)),
                         Mb(static_cast<double>(r.arena_bytes)),
                         Mb(static_cast<double>(r.costs.kv_cache_bytes)),
-                        kite::flags::KvTypeName(o.kv));
+                        kite::flags::KvTypeName(o.kv), kite::flags::BackendName(r.backend));
   if (r.roofline) {
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
@@ -334,6 +337,7 @@ int Run(const std::vector<std::string>& args) {
   so.threads = o.threads;
   so.prefill_chunk = o.batch;
   so.kv_type = o.kv;
+  so.backend = o.backend;
   kite_model* model = nullptr;
 
   const bool tty = isatty(fileno(stderr)) == 1;
@@ -359,6 +363,8 @@ int Run(const std::vector<std::string>& args) {
   kite_session* session = nullptr;
   std::string error;
   if (!OpenAndCreate(o, so, &model, &session, &error)) return Fail(error);
+  kite::flags::PrintBackendNotice("kite-bench", session);
+  r.backend = static_cast<uint32_t>(kite_session_backend(session));
   r.info.struct_size = sizeof(r.info);
   kite_model_get_info(model, &r.info);
   r.model_bytes = r.info.file_bytes;

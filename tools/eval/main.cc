@@ -19,6 +19,7 @@
 #include "tools/common/flags.h"
 #include "tools/common/input_file.h"
 #include "tools/common/json.h"
+#include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
 
 namespace {
@@ -30,7 +31,8 @@ constexpr int kExitUsage = kite::flags::kExitUsage;
 constexpr const char* kHeader = R"(kite-eval: teacher-forced evaluation of a .kite model
 
 usage: kite-eval -m MODEL.kite [--reference REF.kite] (--text FILE | --tokens FILE.json)
-                 [--ctx N] [--kv f32|int8] [--ref-kv f32|int8] [--json] [-t THREADS]
+                 [--ctx N] [--kv f32|int8] [--ref-kv f32|int8] [--backend cpu|vulkan|auto]
+                 [--ref-backend cpu|vulkan|auto] [--json] [-t THREADS]
 
 )";
 
@@ -82,6 +84,8 @@ struct Options {
   long threads = 1;
   uint32_t kv = KITE_KV_F32;      // the model's KV cache type
   uint32_t ref_kv = KITE_KV_F32;  // the reference's
+  uint32_t backend = KITE_BACKEND_CPU;      // where the model's session runs
+  uint32_t ref_backend = KITE_BACKEND_CPU;  // the reference's
   bool json = false;
 };
 
@@ -125,6 +129,13 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                                 "keeps one scale per KV head per position"),
       flags::KvTypeFlag(&o->ref_kv, "KV cache type of the reference's session (default f32)",
                         "ref-kv"),
+      flags::BackendFlag(&o->backend, std::string("where the model's session runs.\n") +
+                                          flags::kBackendHelp),
+      flags::BackendFlag(&o->ref_backend,
+                         "where the reference's session runs (default cpu); e.g. the\n"
+                         "same file with --backend vulkan --ref-backend cpu measures\n"
+                         "the Vulkan path's divergence from the CPU's",
+                         "ref-backend"),
       flags::Switch(0, "json", &o->json, "print one JSON object instead of the summary"),
   };
   return spec;
@@ -309,15 +320,17 @@ struct Runner {
       Fail("%s: cannot read the model info", path.c_str());
   }
 
-  void CreateSession(uint32_t ctx, uint32_t threads, uint32_t kv_type) {
+  void CreateSession(uint32_t ctx, uint32_t threads, uint32_t kv_type, uint32_t backend) {
     kite_session_options so;
     kite_session_options_init(&so);
     so.max_context = ctx;
     so.threads = threads;
     so.kv_type = kv_type;
+    so.backend = backend;
     if (kite_session_create(model, &so, nullptr, 0, &session) != KITE_OK) {
       Fail("%s: cannot create a session: %s", path.c_str(), kite_last_error());
     }
+    kite::flags::PrintBackendNotice("kite-eval", session);
   }
 
   void Reset() {
@@ -423,8 +436,8 @@ int main(int argc, char** argv) {
          (o.tokens_path.empty() ? o.text_path : o.tokens_path).c_str());
 
   // A session holds one window; the last token of a window is never fed (nothing to predict).
-  model.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.kv);
-  if (with_ref) ref.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.ref_kv);
+  model.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.kv, o.backend);
+  if (with_ref) ref.CreateSession(ctx, static_cast<uint32_t>(o.threads), o.ref_kv, o.ref_backend);
 
   const size_t vocab = model.info.vocab_size;
   std::vector<double> logp(vocab), ref_logp(vocab);

@@ -24,10 +24,11 @@
  * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
  * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
  * before the call does anything. This header is the first version of every struct (its
- * sizeof is the only size accepted) except kite_session_options, at its second: version 1
- * ended before kv_type, and its size, offsetof(kite_session_options, kv_type), is accepted
- * too (kv_type then defaults to KITE_KV_F32). An options pointer may be NULL for the
- * defaults.
+ * sizeof is the only size accepted) except kite_session_options, at its third: version 1
+ * ended before kv_type and version 2 before backend, and their sizes,
+ * offsetof(kite_session_options, kv_type) and offsetof(kite_session_options, backend),
+ * are accepted too (the missing fields default to KITE_KV_F32 and KITE_BACKEND_CPU). An
+ * options pointer may be NULL for the defaults.
  *
  * Platform specifics (file mapping, huge pages, threads on firmware) are described in
  * docs/c-api.md; the contracts below hold on every platform.
@@ -283,6 +284,23 @@ typedef enum kite_kv_type {
   KITE_KV_INT8 = 1
 } kite_kv_type;
 
+/** Where a session's forward pass runs (kite_session_options.backend). See
+    docs/vulkan.md. */
+typedef enum kite_backend {
+  /** The CPU kernels (default). */
+  KITE_BACKEND_CPU = 0,
+  /** The model's Vulkan device: a GPU, or a CPU device such as lavapipe when the
+      environment sets KITE_VULKAN_ALLOW_CPU=1. kite_session_create fails with the reason
+      (KITE_ERR_UNSUPPORTED) when there is none, the build has no Vulkan backend, the
+      device lacks a required feature or the model uses an encoding the shaders do not run.
+      The model's weights are uploaded once, by its first Vulkan session, and shared. */
+  KITE_BACKEND_VULKAN = 1,
+  /** The Vulkan device when it qualifies (as above) and passes a self-check (one token
+      through both paths, logits compared), else the CPU: session creation then succeeds
+      and kite_session_backend_notice() says why (one line, for the user). */
+  KITE_BACKEND_AUTO = 2
+} kite_backend;
+
 /** Options that size a session. Initialise with kite_session_options_init(). */
 typedef struct kite_session_options {
   uint32_t struct_size; /**< sizeof(kite_session_options), set by init */
@@ -298,10 +316,15 @@ typedef struct kite_session_options {
       KITE_KV_F32. Added in version 2 of this struct (see "Versioned structs"). Another
       value fails with KITE_ERR_INVALID_ARGUMENT naming kv_type. */
   uint32_t kv_type;
+  /** Where the forward pass runs, a kite_backend. Default KITE_BACKEND_CPU. Added in
+      version 3 of this struct. Another value fails with KITE_ERR_INVALID_ARGUMENT naming
+      backend. The Vulkan path needs kv_type KITE_KV_F32 and a model that is not in place
+      (kite_model_open_in); `auto` falls back to the CPU otherwise. */
+  uint32_t backend;
 } kite_session_options;
 
 /** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
-    KITE_KV_F32) and sets its struct_size. NULL is ignored. */
+    KITE_KV_F32, backend KITE_BACKEND_CPU) and sets its struct_size. NULL is ignored. */
 void kite_session_options_init(kite_session_options* options);
 
 /**
@@ -353,6 +376,16 @@ kite_status kite_session_reset(kite_session* session);
 
 /** Tokens currently in the session's context. */
 uint32_t kite_session_position(const kite_session* session);
+
+/** The backend the session runs on: KITE_BACKEND_CPU or KITE_BACKEND_VULKAN (never AUTO;
+    KITE_BACKEND_CPU for a NULL session). Leaves the last error unchanged. */
+kite_backend kite_session_backend(const kite_session* session);
+
+/** When the session was created with KITE_BACKEND_AUTO and runs on the CPU: why, as one
+    line for the user (e.g. "backend auto: running on the CPU (no suitable Vulkan device:
+    ...)"); "" otherwise or for a NULL session. Valid while the session lives. Leaves the
+    last error unchanged. */
+const char* kite_session_backend_notice(const kite_session* session);
 
 /**
  * Appends `n` token ids to the context (prefill) and computes the next-token logits,
