@@ -152,7 +152,10 @@ kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOpti
   out->prefill_chunk = o->prefill_chunk;
   // kv_type and backend are checked by PlanSessionMemory, which names them.
   if (o->struct_size > kSessionOptionsV1Size) out->kv_type = static_cast<kite::KvType>(o->kv_type);
-  if (o->struct_size > kSessionOptionsV2Size) out->backend = static_cast<kite::Backend>(o->backend);
+  if (o->struct_size > kSessionOptionsV2Size) {
+    out->backend = static_cast<kite::Backend>(o->backend);
+    out->profile = o->profile != 0;
+  }
   return kite::Status::Ok();
 }
 
@@ -481,6 +484,28 @@ kite_backend kite_session_backend(const kite_session* session) {
 
 const char* kite_session_backend_notice(const kite_session* session) {
   return session != nullptr ? session->session->backend_notice() : "";
+}
+
+kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_time* times,
+                                      size_t capacity, size_t* count) {
+  if (session == nullptr || count == nullptr) {
+    return Fail(kite::Error::kInvalidArgument, "session or count is null");
+  }
+  if (times == nullptr && capacity > 0) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "times is null but capacity is %zu", capacity));
+  }
+  uint32_t n = 0;
+  const kite::KernelTime* all = nullptr;
+  const kite::Status s = session->session->kernel_times(&all, &n);
+  if (!s.ok()) return Record(session, s);
+  *count = n;
+  for (size_t i = 0; i < n && i < capacity; ++i) {
+    times[i].name = all[i].name;
+    times[i].calls = all[i].calls;
+    times[i].ms = all[i].ms;
+  }
+  return Succeed(session);
 }
 
 kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n) {

@@ -40,6 +40,8 @@ struct SessionOptions {
   /// Where the forward pass runs (Session::Create resolves kAuto). The memory plan is the
   /// same for every backend: the CPU buffers also serve the self-check and the logits.
   Backend backend = Backend::kCpu;
+  /// Time every GPU kernel of a Vulkan session (Session::kernel_times). Ignored on the CPU.
+  bool profile = false;
 };
 
 inline constexpr uint32_t kMaxThreads = 256;

@@ -143,7 +143,7 @@ Status Session::ChooseBackend(ModelBackends* backends) {
   }
   if (vm != nullptr) {
     Result<std::unique_ptr<VulkanForward>> made = VulkanForward::Create(
-        *vm, options_.prefill_chunk, options_.max_context, /*profile=*/false);
+        *vm, options_.prefill_chunk, options_.max_context, options_.profile);
     if (made.ok()) {
       gpu_ = static_cast<std::unique_ptr<VulkanForward>&&>(made.value());
     } else {
@@ -202,10 +202,37 @@ Status Session::ChooseBackend(ModelBackends* backends) {
 #endif
 }
 
+#if KITE_WITH_VULKAN
+void Session::AddKernelTimes() {
+  uint32_t n = 0;
+  const VulkanKernelTime* last = gpu_->kernel_times(&n);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t j = 0;
+    while (j < n_kernel_times_ && std::strcmp(kernel_times_[j].name, last[i].name) != 0) ++j;
+    if (j == n_kernel_times_) {
+      if (n_kernel_times_ < kMaxKernelTimes) {
+        kernel_times_[n_kernel_times_++].name = last[i].name;
+      } else {
+        j = kMaxKernelTimes - 1;
+      }
+    }
+    kernel_times_[j].calls += last[i].calls;
+    kernel_times_[j].ms += last[i].ms;
+  }
+}
+#endif
+
+Status Session::kernel_times(const KernelTime** times, uint32_t* count) const {
+  *times = kernel_times_;
+  *count = n_kernel_times_;
+  return profile_status_;
+}
+
 Status Session::RunForward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits) {
 #if KITE_WITH_VULKAN
   if (gpu_ != nullptr) {
     KITE_RETURN_IF_ERROR(gpu_->Forward(tokens, n, pos, want_logits));
+    if (options_.profile) AddKernelTimes();
     if (want_logits) {
       std::memcpy(buffers_.logits, gpu_->logits(), model_->config().vocab_size * sizeof(float));
     }
@@ -223,6 +250,8 @@ uint8_t* Session::TakePlannedBuffers(const MemoryPlan& plan) {
 
 void Session::Reset() {
   pos_ = 0;
+  n_kernel_times_ = 0;
+  for (KernelTime& t : kernel_times_) t = KernelTime();
   last_token_ = -1;
   logits_valid_ = false;
   cancel_.store(false, std::memory_order_release);

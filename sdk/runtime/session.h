@@ -54,6 +54,16 @@ struct GenerateStats {
 /// true to continue, false to stop. Runs on the generating thread.
 using TokenCallback = bool (*)(const char* piece, int32_t token, void* user);
 
+/// GPU time of one kernel, summed over its dispatches (Session::kernel_times).
+struct KernelTime {
+  const char* name = "";  ///< the shader's name (static storage)
+  uint32_t calls = 0;     ///< dispatches
+  double ms = 0.0;        ///< summed GPU time
+};
+
+/// Most distinct kernels Session::kernel_times keeps (more are summed under the last).
+inline constexpr uint32_t kMaxKernelTimes = 32;
+
 /// A session. Not thread-safe except Cancel(); use one per thread. The Model must outlive it.
 class Session {
  public:
@@ -125,6 +135,10 @@ class Session {
   const MemoryPlan& plan() const { return plan_; }
   /// Where the forward pass runs: kCpu or kVulkan (kAuto resolved at creation).
   Backend backend() const { return backend_; }
+  /// Per-kernel GPU times summed over every forward step since creation or Reset(), in the
+  /// order kernels first ran (*times: *count entries, valid until the next call). None on
+  /// the CPU or without options.profile. kUnsupported when the device cannot time kernels.
+  Status kernel_times(const KernelTime** times, uint32_t* count) const;
   /// Why options.backend = kAuto chose the CPU (one line, e.g. "no suitable Vulkan device:
   /// ..."); "" otherwise.
   const char* backend_notice() const { return notice_; }
@@ -144,6 +158,10 @@ class Session {
   // One forward step on the session's backend (logits, when wanted, land in
   // buffers_.logits). Only the Vulkan path can fail (a lost device).
   Status RunForward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits);
+#if KITE_WITH_VULKAN
+  // Adds the last Vulkan forward step's kernel times to kernel_times_.
+  void AddKernelTimes();
+#endif
   // Checks a caller arena against `plan`.
   static Status CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size);
 
@@ -170,6 +188,9 @@ class Session {
 #if KITE_WITH_VULKAN
   std::unique_ptr<VulkanForward> gpu_;
 #endif
+  KernelTime kernel_times_[kMaxKernelTimes];
+  uint32_t n_kernel_times_ = 0;
+  Status profile_status_;  // why kernel times are missing (a device without timestamps)
 
   uint32_t pos_ = 0;
   int32_t last_token_ = -1;

@@ -35,6 +35,13 @@ double MsSince(Clock::time_point start) {
 }
 
 // Median, min and max of a set of measurements.
+// One GPU kernel's times in a profiled run, split into prefill and decode.
+struct KernelTimes {
+  std::string name;
+  uint32_t decode_calls = 0, prefill_calls = 0;
+  double decode_ms = 0, prefill_ms = 0;
+};
+
 struct Summary {
   double median = 0, min = 0, max = 0;
 };
@@ -127,6 +134,7 @@ struct Results {
   uint64_t peak_rss_bytes = 0;
   uint64_t huge_mapped_bytes = 0;
   uint32_t backend = 0;  // the kite_backend the session ran on (auto resolved)
+  std::vector<KernelTimes> kernels;  // Vulkan: per-kernel GPU times of one profiled run
   ModelCosts costs;
   Summary load_ms, prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
   bool roofline = false;
@@ -200,6 +208,17 @@ void PrintJson(const Results& r) {
     num("prefill_roof_tok_s", r.prefill_roof_tok_s);
     num("prefill_roof_fraction", Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
   }
+  if (!r.kernels.empty()) {
+    std::vector<Value> kernels;
+    for (const KernelTimes& k : r.kernels) {
+      kernels.push_back(Value::Object({{"name", Value::String(k.name)},
+                                       {"prefill_calls", Value::Uint(k.prefill_calls)},
+                                       {"prefill_ms", Value::Rounded(k.prefill_ms, 4)},
+                                       {"decode_calls", Value::Uint(k.decode_calls)},
+                                       {"decode_ms", Value::Rounded(k.decode_ms, 4)}}));
+    }
+    j.Add("gpu_kernels", Value::Array(std::move(kernels)));
+  }
   std::printf("%s\n", json::Write(j).c_str());
 }
 
@@ -267,6 +286,25 @@ void PrintTable(const Results& r) {
           100 * Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
     }
   }
+  if (!r.kernels.empty()) {
+    double prefill = 0, decode = 0;
+    for (const KernelTimes& k : r.kernels) {
+      prefill += k.prefill_ms;
+      decode += k.decode_ms;
+    }
+    const double tokens = o.generate > 0 ? o.generate : 1;
+    absl::StrAppendFormat(&s,
+                          "\nGPU kernels (one profiled run; timestamps, summed per shader)\n"
+                          "  %-16s %12s %7s %16s %7s\n",
+                          "kernel", "prefill ms", "share", "decode ms/token", "share");
+    for (const KernelTimes& k : r.kernels) {
+      absl::StrAppendFormat(&s, "  %-16s %12.3f %6.1f%% %16.4f %6.1f%%\n", k.name, k.prefill_ms,
+                            100 * Fraction(k.prefill_ms, prefill), k.decode_ms / tokens,
+                            100 * Fraction(k.decode_ms, decode));
+    }
+    absl::StrAppendFormat(&s, "  %-16s %12.3f %7s %16.4f\n", "total", prefill, "",
+                          decode / tokens);
+  }
   std::fputs(s.c_str(), stdout);
 }
 
@@ -276,6 +314,75 @@ int Fail(const std::string& message) {
 }
 
 // Opens the model and creates a session; on failure returns the message in *error.
+// Times of one prefill + greedy decode run (Clock milliseconds).
+struct RunTimes {
+  double feed_ms = 0, first_ms = 0, step_ms = 0;
+};
+
+// Kernel times of a profiled session now (empty when it has none).
+std::vector<KernelTimes> ReadKernelTimes(const kite_session* session, std::string* error) {
+  size_t n = 0;
+  if (kite_session_kernel_times(session, nullptr, 0, &n) != KITE_OK) {
+    *error = absl::StrCat("cannot read the kernel times: ", kite_session_last_error(session));
+    return {};
+  }
+  std::vector<kite_kernel_time> raw(n);
+  kite_session_kernel_times(session, raw.data(), raw.size(), &n);
+  std::vector<KernelTimes> out;
+  for (const kite_kernel_time& t : raw) out.push_back({t.name, t.calls, 0, t.ms, 0});
+  return out;
+}
+
+// Resets `session`, feeds `prompt` and decodes `generate` greedy tokens one feed at a
+// time. With `kernels`, also reads the session's kernel times after the prefill and at
+// the end (the session must be profiled). On failure *error says what failed.
+RunTimes RunOnce(kite_session* session, const std::vector<int32_t>& prompt, uint32_t generate,
+                 std::vector<KernelTimes>* kernels, std::string* error) {
+  RunTimes t;
+  kite_session_reset(session);
+  const float* logits = nullptr;
+  size_t n_logits = 0;
+  const auto start = Clock::now();
+  kite_status s = kite_session_feed(session, prompt.data(), prompt.size());
+  t.feed_ms = MsSince(start);
+  if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
+  if (s != KITE_OK) {
+    *error = absl::StrCat("prefill failed: ", kite_session_last_error(session));
+    return t;
+  }
+  std::vector<KernelTimes> after_prefill;
+  if (kernels != nullptr) after_prefill = ReadKernelTimes(session, error);
+  int32_t token = Argmax(logits, n_logits);
+  t.first_ms = MsSince(start);
+
+  const auto decode_start = Clock::now();
+  for (uint32_t i = 0; i < generate && s == KITE_OK; ++i) {
+    s = kite_session_feed(session, &token, 1);
+    if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
+    if (s == KITE_OK) token = Argmax(logits, n_logits);
+  }
+  t.step_ms = MsSince(decode_start);
+  if (s != KITE_OK) {
+    *error = absl::StrCat("decode failed: ", kite_session_last_error(session));
+    return t;
+  }
+  if (kernels != nullptr && error->empty()) {
+    // Prefill's share by name; the decode's is the rest.
+    *kernels = ReadKernelTimes(session, error);
+    for (KernelTimes& k : *kernels) {
+      for (const KernelTimes& p : after_prefill) {
+        if (p.name == k.name) {
+          k.prefill_ms = p.decode_ms;
+          k.prefill_calls = p.decode_calls;
+        }
+      }
+      k.decode_ms -= k.prefill_ms;
+      k.decode_calls -= k.prefill_calls;
+    }
+  }
+  return t;
+}
+
 bool OpenAndCreate(const BenchOptions& o, const kite_session_options& so, kite_model** model,
                    kite_session** session, std::string* error) {
   *model = nullptr;
@@ -374,37 +481,28 @@ int Run(const std::vector<std::string>& args) {
   std::vector<double> prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
   for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {
     progress(absl::StrFormat("run %u/%u", run + 1, o.warmup + o.repetitions));
-    kite_session_reset(session);
-    const float* logits = nullptr;
-    size_t n_logits = 0;
-    const auto start = Clock::now();
-    kite_status s = kite_session_feed(session, prompt.data(), prompt.size());
-    const double feed_ms = MsSince(start);
-    if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
-    if (s != KITE_OK) {
-      error = absl::StrCat("prefill failed: ", kite_session_last_error(session));
-      break;
-    }
-    int32_t token = Argmax(logits, n_logits);
-    const double first_ms = MsSince(start);
-
-    const auto decode_start = Clock::now();
-    for (uint32_t i = 0; i < o.generate && s == KITE_OK; ++i) {
-      s = kite_session_feed(session, &token, 1);
-      if (s == KITE_OK) s = kite_session_logits(session, &logits, &n_logits);
-      if (s == KITE_OK) token = Argmax(logits, n_logits);
-    }
-    const double step_ms = MsSince(decode_start);
-    if (s != KITE_OK) {
-      error = absl::StrCat("decode failed: ", kite_session_last_error(session));
-      break;
-    }
+    const RunTimes t = RunOnce(session, prompt, o.generate, nullptr, &error);
+    if (!error.empty()) break;
     if (run < o.warmup) continue;
-    prefill_ms.push_back(feed_ms);
-    decode_ms.push_back(step_ms);
-    prefill_tok_s.push_back(o.prompt / (feed_ms / 1e3));
-    decode_tok_s.push_back(o.generate / (step_ms / 1e3));
-    ttft_ms.push_back(first_ms);
+    prefill_ms.push_back(t.feed_ms);
+    decode_ms.push_back(t.step_ms);
+    prefill_tok_s.push_back(o.prompt / (t.feed_ms / 1e3));
+    decode_tok_s.push_back(o.generate / (t.step_ms / 1e3));
+    ttft_ms.push_back(t.first_ms);
+  }
+  if (error.empty() && r.backend == KITE_BACKEND_VULKAN) {
+    // One more run in a profiled session: per-kernel GPU times (timestamps cost a little
+    // speed, so the measured runs above are not profiled).
+    progress("profiling the GPU kernels");
+    kite_session_options po = so;
+    po.profile = 1;
+    kite_session* profiled = nullptr;
+    if (kite_session_create(model, &po, nullptr, 0, &profiled) != KITE_OK) {
+      error = absl::StrCat("cannot create the profiled session: ", kite_last_error());
+    } else {
+      RunOnce(profiled, prompt, o.generate, &r.kernels, &error);
+      kite_session_destroy(profiled);
+    }
   }
   if (tty) std::fputs("\r\033[K", stderr);
   r.huge_mapped_bytes = HugeMappedBytes();

@@ -321,6 +321,10 @@ typedef struct kite_session_options {
       backend. The Vulkan path needs kv_type KITE_KV_F32 and a model that is not in place
       (kite_model_open_in); `auto` falls back to the CPU otherwise. */
   uint32_t backend;
+  /** Nonzero: time every GPU kernel of a Vulkan session with timestamp queries (read them
+      with kite_session_kernel_times; it costs a little speed). Ignored on the CPU. Default
+      0. Added in version 3 of this struct. */
+  uint32_t profile;
 } kite_session_options;
 
 /** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
@@ -404,6 +408,25 @@ kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size
  * the call fails with KITE_ERR_INVALID_ARGUMENT, *logits = NULL and *n_logits = 0.
  */
 kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits);
+
+/** GPU time of one kernel (shader), summed over its dispatches. */
+typedef struct kite_kernel_time {
+  const char* name; /**< the shader's name (static storage), e.g. "q4r16_matvec" */
+  uint32_t calls;   /**< dispatches of it */
+  double ms;        /**< their summed GPU time, in milliseconds */
+} kite_kernel_time;
+
+/**
+ * Per-kernel GPU times of a Vulkan session created with kite_session_options.profile,
+ * summed over every forward step since the session was created or last reset, in the order
+ * the kernels first ran: at most `capacity` entries are written to `times`, and *count
+ * receives the number there are (call with capacity 0 to size the array). A CPU session,
+ * or one without profile, has none (*count = 0, KITE_OK). Fails with
+ * KITE_ERR_UNSUPPORTED when the device cannot time kernels (no timestamp support on its
+ * compute queue), naming that.
+ */
+kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_time* times,
+                                      size_t capacity, size_t* count);
 
 /**
  * Cancels the session's running kite_session_feed() or kite_generate(), or, when none

@@ -19,3 +19,10 @@ Status VulkanForward::Forward(const int32_t*, uint32_t, uint32_t, bool) { return
 const float* VulkanForward::logits() const { return nullptr; }
 
 }  // namespace kite
+
+namespace kite {
+const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
+  *count = 0;
+  return nullptr;
+}
+}  // namespace kite
