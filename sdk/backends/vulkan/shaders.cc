@@ -12,9 +12,17 @@ constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
 
+// Matrix and input ops (vkmat).
+constexpr uint32_t kQ8Quantize[] = {
+#include "sdk/backends/vulkan/shaders/q8_quantize.spv.inc"
+};
+
 }  // namespace
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
+
+// Matrix and input ops (vkmat).
+ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
 
 }  // namespace kite::vulkan

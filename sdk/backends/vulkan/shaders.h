@@ -18,4 +18,8 @@ ShaderCode Q4R16MatvecShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 
+// Matrix and input ops (vkmat).
+/// shaders/q8_quantize.comp: f32 rows to int8 groups of 32 (Q8Quantize).
+ShaderCode Q8QuantizeShader();
+
 }  // namespace kite::vulkan
