@@ -12,9 +12,17 @@ constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
 
+// Element-wise ops, RoPE and attention.
+constexpr uint32_t kElementwise[] = {
+#include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
+};
+
 }  // namespace
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
+
+// Element-wise ops, RoPE and attention.
+ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 
 }  // namespace kite::vulkan

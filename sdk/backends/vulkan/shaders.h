@@ -18,4 +18,8 @@ ShaderCode Q4R16MatvecShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 
+// Element-wise ops, RoPE and attention.
+/// shaders/elementwise.comp: add and SwiGLU (Elementwise).
+ShaderCode ElementwiseShader();
+
 }  // namespace kite::vulkan
