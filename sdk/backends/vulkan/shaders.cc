@@ -16,6 +16,10 @@ constexpr uint32_t kRmsNorm[] = {
 constexpr uint32_t kQ8Quantize[] = {
 #include "sdk/backends/vulkan/shaders/q8_quantize.spv.inc"
 };
+// Element-wise ops, RoPE and attention.
+constexpr uint32_t kElementwise[] = {
+#include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
+};
 
 }  // namespace
 
@@ -24,5 +28,7 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 
 // Matrix and input ops (vkmat).
 ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
+// Element-wise ops, RoPE and attention.
+ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 
 }  // namespace kite::vulkan

@@ -21,5 +21,8 @@ ShaderCode RmsNormShader();
 // Matrix and input ops (vkmat).
 /// shaders/q8_quantize.comp: f32 rows to int8 groups of 32 (Q8Quantize).
 ShaderCode Q8QuantizeShader();
+// Element-wise ops, RoPE and attention.
+/// shaders/elementwise.comp: add and SwiGLU (Elementwise).
+ShaderCode ElementwiseShader();
 
 }  // namespace kite::vulkan
