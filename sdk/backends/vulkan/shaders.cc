@@ -16,6 +16,9 @@ constexpr uint32_t kRmsNorm[] = {
 constexpr uint32_t kElementwise[] = {
 #include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
 };
+constexpr uint32_t kRope[] = {
+#include "sdk/backends/vulkan/shaders/rope.spv.inc"
+};
 
 }  // namespace
 
@@ -24,5 +27,6 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
+ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
 
 }  // namespace kite::vulkan

@@ -21,5 +21,7 @@ ShaderCode RmsNormShader();
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();
+/// shaders/rope.comp: rotary position embedding (Rope).
+ShaderCode RopeShader();
 
 }  // namespace kite::vulkan
