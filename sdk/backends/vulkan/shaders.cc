@@ -20,6 +20,9 @@ constexpr uint32_t kQ8Quantize[] = {
 constexpr uint32_t kElementwise[] = {
 #include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
 };
+constexpr uint32_t kRope[] = {
+#include "sdk/backends/vulkan/shaders/rope.spv.inc"
+};
 
 }  // namespace
 
@@ -30,5 +33,6 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
+ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
 
 }  // namespace kite::vulkan

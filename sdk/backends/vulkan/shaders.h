@@ -24,5 +24,7 @@ ShaderCode Q8QuantizeShader();
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();
+/// shaders/rope.comp: rotary position embedding (Rope).
+ShaderCode RopeShader();
 
 }  // namespace kite::vulkan
