@@ -16,6 +16,12 @@ constexpr uint32_t kRmsNorm[] = {
 constexpr uint32_t kQ8Quantize[] = {
 #include "sdk/backends/vulkan/shaders/q8_quantize.spv.inc"
 };
+constexpr uint32_t kF32Matvec[] = {
+#include "sdk/backends/vulkan/shaders/f32_matvec.spv.inc"
+};
+constexpr uint32_t kQ8CMatvec[] = {
+#include "sdk/backends/vulkan/shaders/q8c_matvec.spv.inc"
+};
 
 }  // namespace
 
@@ -24,5 +30,7 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 
 // Matrix and input ops (vkmat).
 ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
+ShaderCode F32MatvecShader() { return {kF32Matvec, sizeof(kF32Matvec) / 4}; }
+ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
 
 }  // namespace kite::vulkan
