@@ -19,6 +19,9 @@ constexpr uint32_t kElementwise[] = {
 constexpr uint32_t kRope[] = {
 #include "sdk/backends/vulkan/shaders/rope.spv.inc"
 };
+constexpr uint32_t kAttention[] = {
+#include "sdk/backends/vulkan/shaders/attention.spv.inc"
+};
 
 }  // namespace
 
@@ -28,5 +31,6 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
+ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
 
 }  // namespace kite::vulkan

@@ -23,5 +23,7 @@ ShaderCode RmsNormShader();
 ShaderCode ElementwiseShader();
 /// shaders/rope.comp: rotary position embedding (Rope).
 ShaderCode RopeShader();
+/// shaders/attention.comp: causal attention over an f32 KV cache (Attention).
+ShaderCode AttentionShader();
 
 }  // namespace kite::vulkan
