@@ -29,6 +29,9 @@ constexpr uint32_t kElementwise[] = {
 constexpr uint32_t kRope[] = {
 #include "sdk/backends/vulkan/shaders/rope.spv.inc"
 };
+constexpr uint32_t kAttention[] = {
+#include "sdk/backends/vulkan/shaders/attention.spv.inc"
+};
 
 }  // namespace
 
@@ -42,5 +45,6 @@ ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
+ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
 
 }  // namespace kite::vulkan

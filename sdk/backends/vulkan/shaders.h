@@ -30,5 +30,7 @@ ShaderCode Q8CMatvecShader();
 ShaderCode ElementwiseShader();
 /// shaders/rope.comp: rotary position embedding (Rope).
 ShaderCode RopeShader();
+/// shaders/attention.comp: causal attention over an f32 KV cache (Attention).
+ShaderCode AttentionShader();
 
 }  // namespace kite::vulkan
