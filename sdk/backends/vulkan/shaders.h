@@ -25,6 +25,10 @@ ShaderCode Q8QuantizeShader();
 ShaderCode F32MatvecShader();
 /// shaders/q8c_matvec.comp: Q8_C (int8 rows, f32 row scales) matrix times f32 rows (Q8CMatvec).
 ShaderCode Q8CMatvecShader();
+/// shaders/embedding_{f32,q8c,q4r16}.comp: table rows to f32 (Embedding).
+ShaderCode EmbeddingF32Shader();
+ShaderCode EmbeddingQ8CShader();
+ShaderCode EmbeddingQ4R16Shader();
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();
