@@ -91,6 +91,10 @@ class VulkanForward {
   /// receives the number of entries.
   const VulkanKernelTime* kernel_times(uint32_t* count) const;
 
+  /// True when created with `profile` and the device's queue has timestamps
+  /// (timestampValidBits > 0 and a timestampPeriod); else kernel_times() stays empty.
+  bool profiling() const;
+
   /// Buffers, prepared dispatches, command stream and query pool (forward.cc).
   struct State;
 
