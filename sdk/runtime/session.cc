@@ -150,6 +150,12 @@ Status Session::ChooseBackend(ModelBackends* backends) {
       why = made.status();
     }
   }
+  if (why.ok() && options_.profile && !gpu_->profiling()) {
+    profile_status_ = Status::Make(Error::kUnsupported,
+                                   "Vulkan device '%s' cannot time kernels (no timestamps on its "
+                                   "compute queue)",
+                                   vm->device_name());
+  }
   if (want == Backend::kVulkan) {
     KITE_RETURN_IF_ERROR(why);
     backend_ = Backend::kVulkan;

@@ -183,7 +183,7 @@ TEST(BackendChoice, Int8KvUnderAutoRunsOnTheCpuAndSaysWhy) {
 }
 
 // lavapipe (a CPU device, allowed here) runs the same greedy tokens as the CPU kernels.
-TEST(BackendChoice, DISABLED_VulkanAndAutoGiveTheCpuTokens) {  // enabled with the forward pass
+TEST(BackendChoice, VulkanAndAutoGiveTheCpuTokens) {
   AllowCpuDevice(true);
   for (const std::string& path : {kQ4, kF32}) {
     SCOPED_TRACE(path);

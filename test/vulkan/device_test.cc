@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
+#include "sdk/backends/vulkan/command_stream.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/requirements.h"
 #include "sdk/backends/vulkan/vk_status.h"
@@ -138,6 +140,67 @@ TEST(VulkanDevice, CpuDeviceChosenWhenAllowed) {
   kite::Result<VkCommandBuffer> commands = d->Begin();
   ASSERT_TRUE(commands.ok()) << commands.status().message();
   EXPECT_TRUE(d->SubmitAndWait(1000000000ull).ok());
+}
+
+// Command streams of one device on several threads at once: each submits and waits on its
+// own fence; the queue submissions are serialised by the device.
+TEST(VulkanCommandStream, StreamsOnSeveralThreads) {
+  setenv(vk::kAllowCpuEnv, "1", 1);
+  kite::Result<vk::Device> d = vk::Device::Create(vk::DeviceOptionsFromEnvironment());
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  bool ok[4] = {};
+  std::thread threads[4];
+  for (int i = 0; i < 4; ++i) {
+    threads[i] = std::thread([&, i] {
+      kite::Result<vk::CommandStream> s = vk::CommandStream::Create(*d);
+      if (!s.ok()) return;
+      bool all = true;
+      for (int round = 0; round < 50 && all; ++round) {
+        all = s->Begin().ok() && s->SubmitAndWait(10000000000ull).ok();
+      }
+      ok[i] = all;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (bool b : ok) EXPECT_TRUE(b);
+}
+
+// A submission that does not finish in time fails its stream (every later call returns
+// the same error, without hanging); the device's other streams work once the queue moves
+// on (they share it, so they wait behind the stuck work).
+TEST(VulkanCommandStream, TimeoutFailsOnlyThatStream) {
+  setenv(vk::kAllowCpuEnv, "1", 1);
+  kite::Result<vk::Device> d = vk::Device::Create(vk::DeviceOptionsFromEnvironment());
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  VkEventCreateInfo info = {};
+  info.sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO;
+  VkEvent event = VK_NULL_HANDLE;
+  ASSERT_EQ(vkCreateEvent(d->handle(), &info, nullptr, &event), VK_SUCCESS);
+  {
+    kite::Result<vk::CommandStream> stuck = vk::CommandStream::Create(*d);
+    ASSERT_TRUE(stuck.ok()) << stuck.status().message();
+    kite::Result<VkCommandBuffer> cmd = stuck->Begin();
+    ASSERT_TRUE(cmd.ok());
+    // Waits for an event the host sets only after the timeout.
+    vkCmdWaitEvents(*cmd, 1, &event, VK_PIPELINE_STAGE_HOST_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, nullptr, 0, nullptr, 0, nullptr);
+    const kite::Status s = stuck->SubmitAndWait(20000000ull);  // 20 ms
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(std::string(s.message()).find("did not finish its work within 20 ms"),
+              std::string::npos)
+        << s.message();
+    EXPECT_STREQ(stuck->Begin().status().message(), s.message());
+    EXPECT_STREQ(stuck->SubmitAndWait(1000000000ull).message(), s.message());
+
+    // Let the stuck work end (the stream's destructor would wait for it).
+    ASSERT_EQ(vkSetEvent(d->handle(), event), VK_SUCCESS);
+    kite::Result<vk::CommandStream> other = vk::CommandStream::Create(*d);
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE(other->Begin().ok());
+    EXPECT_TRUE(other->SubmitAndWait(10000000000ull).ok());
+    EXPECT_STREQ(stuck->Begin().status().message(), s.message());
+  }
+  vkDestroyEvent(d->handle(), event, nullptr);
 }
 
 TEST(VulkanDevice, NoDriverIsAStatus) {

@@ -69,7 +69,7 @@ void CheckMatrix(vk::Device& device, const kite::TensorView& t, std::mt19937& rn
   vk::Q4R16MatvecArgs args;
   args.rows = t.rows;
   args.groups = static_cast<uint32_t>(groups);
-  args.y_stride = t.rows;
+  args.y_at.stride = t.rows;
   args.w = &bw;
   args.xq = &bxq;
   args.xscale = &bxs;

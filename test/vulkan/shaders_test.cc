@@ -41,12 +41,17 @@ struct MatvecCase {
   size_t m, rows, cols;
   bool symmetric;
   uint32_t workgroup;  // 0: the device's largest
+  // The output's RowAddress beyond the default (stride rows, or rows + 3 for several
+  // tokens): a call at position `pos` writing at y_offset + pos * y_pos_stride.
+  uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
 };
 
 std::string Name(const MatvecCase& c) {
   return "m=" + std::to_string(c.m) + " rows=" + std::to_string(c.rows) +
          " cols=" + std::to_string(c.cols) + (c.symmetric ? " sym" : "") +
-         " wg=" + std::to_string(c.workgroup);
+         " wg=" + std::to_string(c.workgroup) + " pos=" + std::to_string(c.pos) +
+         " y_offset=" + std::to_string(c.y_offset) +
+         " y_pos_stride=" + std::to_string(c.y_pos_stride);
 }
 
 void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
@@ -85,15 +90,18 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
     k::q8_quantize_ref(c.cols, kGroup, x.data(), xq.data() + t * padded,
                        xscale.data() + t * groups, xsum.data() + t * groups);
   }
-  const size_t y_stride = c.m > 1 ? c.rows + 3 : c.rows;  // a gap the shader must not touch
+  // A KV-cache write (y_pos_stride set) has no gap; otherwise several tokens leave a gap
+  // between rows, and every element outside the rows must stay untouched.
+  const size_t y_stride = c.y_pos_stride != 0 ? c.y_pos_stride : c.m > 1 ? c.rows + 3 : c.rows;
+  const size_t y_start = c.y_offset + static_cast<size_t>(c.pos) * c.y_pos_stride;
   constexpr float kUntouched = -12345.0f;
-  std::vector<float> want((c.m - 1) * y_stride + c.rows, kUntouched);
+  std::vector<float> want(y_start + (c.m - 1) * y_stride + c.rows + 5, kUntouched);
   if (c.symmetric) {
     k::qd8_q4r16sym_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
-                             xsum.data(), want.data(), y_stride);
+                             xsum.data(), want.data() + y_start, y_stride);
   } else {
     k::qd8_q4r16_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
-                          xsum.data(), want.data(), y_stride);
+                          xsum.data(), want.data() + y_start, y_stride);
   }
 
   vk::Buffer bw = Upload(device, packed, "w");
@@ -107,24 +115,26 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   args.max_tokens = static_cast<uint32_t>(c.m);
   args.rows = static_cast<uint32_t>(c.rows);
   args.groups = static_cast<uint32_t>(groups);
-  args.y_stride = static_cast<uint32_t>(y_stride);
+  args.max_pos = c.pos;
+  args.y_at = {c.y_offset, c.y_pos_stride, static_cast<uint32_t>(y_stride)};
   args.w = &bw;
   args.xq = &bxq;
   args.xscale = &bxs;
   args.xsum = &bsum;
   args.y = &by;
-  ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m)));
+  ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
 
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
   // products are exact; only the order of the f32 additions differs).
   const float* got = static_cast<const float*>(by.data());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const bool in_row = i >= y_start && (i - y_start) / y_stride < c.m &&
+                        (i - y_start) % y_stride < c.rows;
+    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
+  }
   for (size_t t = 0; t < c.m; ++t) {
-    for (size_t r = 0; r < y_stride && t * y_stride + r < want.size(); ++r) {
-      const size_t i = t * y_stride + r;
-      if (r >= c.rows) {
-        EXPECT_EQ(got[i], kUntouched) << "gap at token " << t << " row " << r << " written";
-        continue;
-      }
+    for (size_t r = 0; r < c.rows; ++r) {
+      const size_t i = y_start + t * y_stride + r;
       double magnitude = 0.0;
       for (size_t g = 0; g < groups; ++g) {
         double dot = 0.0, wsum = 0.0;
@@ -157,6 +167,9 @@ TEST(VulkanQ4R16Matvec, MatchesCpuReferenceOnOddShapes) {
       {1, 250, 1000, true, 64},
       {3, 19, 70, false, 0},    // several tokens with a row stride
       {2, 48, 512, true, 32},
+      // KV-cache writes: rows at position pos of a cache of rows-wide rows (after an offset).
+      {3, 40, 96, false, 0, 5, 0, 40},
+      {1, 17, 64, true, 32, 9, 11, 17},
   };
   for (const MatvecCase& c : cases) RunMatvecCase(*device, c, rng);
 }
@@ -174,7 +187,7 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
   vk::Q4R16MatvecArgs args;
   args.rows = 17;
   args.groups = 2;
-  args.y_stride = 17;
+  args.y_at.stride = 17;
   args.w = &w;
   args.xq = &xq;
   args.xscale = &xs;
@@ -184,10 +197,16 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'w' holds 640 bytes, the shape needs 1280");
   args.rows = 16;
-  args.y_stride = 15;
+  args.y_at.stride = 15;
   s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("bad shape"), std::string::npos) << s.message();
+  // Position 1 of a cache of 16-float rows needs 32 floats of y.
+  args.y_at = {0, 16, 16};
+  args.max_pos = 1;
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'y' holds 68 bytes, the shape needs 128");
 }
 
 TEST(VulkanQ4R16Matvec, RefusesWorkgroupSizesTheShaderCannotUse) {

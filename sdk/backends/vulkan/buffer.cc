@@ -6,7 +6,8 @@
 
 namespace kite::vulkan {
 
-Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* what) {
+Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* what,
+                              Memory memory) {
   KITE_CHECK_OR_RETURN(bytes > 0, Error::kInvalidArgument, "Vulkan buffer '%s' of 0 bytes",
                        what);
   const uint64_t size = (bytes + 3) / 4 * 4;
@@ -22,17 +23,25 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   VkBufferCreateInfo info = {};
   info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   info.size = size;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   KITE_RETURN_IF_ERROR(VkCheck(vkCreateBuffer(b.device_, &info, nullptr, &b.buffer_),
                                "vkCreateBuffer"));
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(b.device_, b.buffer_, &req);
+  constexpr VkMemoryPropertyFlags kMappable =
+      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const bool device_local = memory == Memory::kDeviceLocal;
   const int type = device.FindMemoryType(
-      req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+      req.memoryTypeBits,
+      device_local ? static_cast<VkMemoryPropertyFlags>(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
+                   : kMappable);
   KITE_CHECK_OR_RETURN(type >= 0, Error::kUnsupported,
-                       "Vulkan buffer '%s': the device has no host-visible coherent memory",
-                       what);
+                       "Vulkan buffer '%s': the device has no %s memory", what,
+                       device_local ? "device-local" : "host-visible coherent");
+  const bool mappable =
+      (device.memory().memoryTypes[type].propertyFlags & kMappable) == kMappable;
   VkMemoryAllocateInfo alloc = {};
   alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   alloc.allocationSize = req.size;
@@ -41,8 +50,10 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
                                "vkAllocateMemory"));
   KITE_RETURN_IF_ERROR(
       VkCheck(vkBindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
-  KITE_RETURN_IF_ERROR(
-      VkCheck(vkMapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory"));
+  if (mappable) {
+    KITE_RETURN_IF_ERROR(VkCheck(vkMapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_),
+                                 "vkMapMemory"));
+  }
   return Result<Buffer>(std::move(b));
 }
 

@@ -1,5 +1,8 @@
-// A storage buffer in host-visible, host-coherent memory, mapped for its whole life: the
-// host writes inputs and reads results through data(), shaders bind it as a storage buffer.
+// A storage buffer, either in host-visible, host-coherent memory, mapped for its whole life
+// (the host writes inputs and reads results through data()), or in device-local memory
+// (weights, activations, the KV cache; mapped too when that memory is also host-visible,
+// as on unified-memory devices). Shaders bind it as a storage buffer; transfers may copy
+// to and from it.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -11,17 +14,28 @@
 
 namespace kite::vulkan {
 
+/// Where a buffer's memory lives.
+enum class Memory {
+  /// Host-visible and coherent (device-local too when the device has such memory); always
+  /// mapped.
+  kHostVisible,
+  /// Device-local; mapped only when the chosen memory type is also host-visible and
+  /// coherent (unified memory), else data() is null and the host reaches it by transfers.
+  kDeviceLocal,
+};
+
 /// Move-only owner of a VkBuffer and its memory. The Device must outlive it. Not
 /// thread-safe; the host must not touch data() while the GPU runs work that uses it.
 class Buffer {
  public:
-  /// A buffer of `bytes` bytes (rounded up to a multiple of 4), usable as a storage buffer,
-  /// in memory the host can map (device-local too when the device has such memory, as on
-  /// unified-memory devices). `what` names its contents in error messages. Errors: `bytes`
-  /// is 0 (kInvalidArgument), above the device's maxStorageBufferRange (kUnsupported, the
-  /// message gives both sizes), or no host-visible coherent memory (kUnsupported); Vulkan
-  /// failures per VkCheck.
-  static Result<Buffer> Create(const Device& device, uint64_t bytes, const char* what);
+  /// A buffer of `bytes` bytes (rounded up to a multiple of 4), usable as a storage buffer
+  /// and as a transfer source and destination, in `memory` (see Memory). `what` names its
+  /// contents in error messages (static storage or outliving the call). Errors: `bytes` is
+  /// 0 (kInvalidArgument), above the device's maxStorageBufferRange (kUnsupported, the
+  /// message gives both sizes), or no memory of the kind (kUnsupported); Vulkan failures
+  /// per VkCheck (out of device memory: kOutOfMemory).
+  static Result<Buffer> Create(const Device& device, uint64_t bytes, const char* what,
+                               Memory memory = Memory::kHostVisible);
 
   Buffer(Buffer&& other);
   Buffer(const Buffer&) = delete;
@@ -32,7 +46,8 @@ class Buffer {
   VkBuffer handle() const { return buffer_; }
   /// Usable size in bytes (the size asked for, rounded up to a multiple of 4).
   uint64_t size() const { return size_; }
-  /// The mapped bytes, size() of them, valid while the buffer lives.
+  /// The mapped bytes, size() of them, valid while the buffer lives; null for device-local
+  /// memory the host cannot map.
   void* data() const { return mapped_; }
 
  private:

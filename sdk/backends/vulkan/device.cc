@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "sdk/backends/vulkan/command_stream.h"
 #include "sdk/backends/vulkan/vk_status.h"
 
 namespace kite::vulkan {
@@ -144,15 +145,16 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   }
 
   d.physical_ = physicals[best];
-  d.queue_family_ = static_cast<uint32_t>(best_family);
+  d.queue_->family = static_cast<uint32_t>(best_family);
   vkGetPhysicalDeviceProperties(d.physical_, &d.properties_);
   vkGetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
   d.facts_ = FactsOf(d.properties_, true);
+  std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;
   VkDeviceQueueCreateInfo queue_info = {};
   queue_info.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-  queue_info.queueFamilyIndex = d.queue_family_;
+  queue_info.queueFamilyIndex = d.queue_->family;
   queue_info.queueCount = 1;
   queue_info.pQueuePriorities = &priority;
   VkDeviceCreateInfo device_info = {};
@@ -161,57 +163,35 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   device_info.pQueueCreateInfos = &queue_info;
   KITE_RETURN_IF_ERROR(
       VkCheck(vkCreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
-  vkGetDeviceQueue(d.device_, d.queue_family_, 0, &d.queue_);
-
-  VkCommandPoolCreateInfo pool_info = {};
-  pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-  pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  pool_info.queueFamilyIndex = d.queue_family_;
-  KITE_RETURN_IF_ERROR(VkCheck(vkCreateCommandPool(d.device_, &pool_info, nullptr, &d.pool_),
-                               "vkCreateCommandPool"));
-  VkCommandBufferAllocateInfo alloc = {};
-  alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  alloc.commandPool = d.pool_;
-  alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  alloc.commandBufferCount = 1;
-  KITE_RETURN_IF_ERROR(VkCheck(vkAllocateCommandBuffers(d.device_, &alloc, &d.commands_),
-                               "vkAllocateCommandBuffers"));
-  VkFenceCreateInfo fence_info = {};
-  fence_info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
-  KITE_RETURN_IF_ERROR(
-      VkCheck(vkCreateFence(d.device_, &fence_info, nullptr, &d.fence_), "vkCreateFence"));
+  vkGetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);
+  KITE_ASSIGN_OR_RETURN(CommandStream stream, CommandStream::Create(d));
+  d.stream_.reset(new CommandStream(std::move(stream)));
   return Result<Device>(std::move(d));
 }
+
+Device::Device() : queue_(new SharedQueue) {}
 
 Device::Device(Device&& other)
     : instance_(other.instance_),
       physical_(other.physical_),
       device_(other.device_),
-      queue_(other.queue_),
-      queue_family_(other.queue_family_),
-      pool_(other.pool_),
-      commands_(other.commands_),
-      fence_(other.fence_),
+      queue_(std::move(other.queue_)),
+      stream_(std::move(other.stream_)),
       properties_(other.properties_),
       memory_(other.memory_),
-      facts_(other.facts_),
-      failed_(other.failed_) {
+      facts_(other.facts_) {
   facts_.name = properties_.deviceName;
   other.instance_ = VK_NULL_HANDLE;
   other.device_ = VK_NULL_HANDLE;
-  other.pool_ = VK_NULL_HANDLE;
-  other.commands_ = VK_NULL_HANDLE;
-  other.fence_ = VK_NULL_HANDLE;
 }
 
 Device::~Device() { Release(); }
 
 void Device::Release() {
   if (device_ != VK_NULL_HANDLE) {
+    stream_.reset();
     // After a timeout the queue may still be busy; a lost device returns at once.
     vkDeviceWaitIdle(device_);
-    if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device_, fence_, nullptr);
-    if (pool_ != VK_NULL_HANDLE) vkDestroyCommandPool(device_, pool_, nullptr);
     vkDestroyDevice(device_, nullptr);
   }
   if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
@@ -231,38 +211,13 @@ int Device::FindMemoryType(uint32_t type_bits, VkMemoryPropertyFlags flags) cons
   return found;
 }
 
-Result<VkCommandBuffer> Device::Begin() {
-  if (!failed_.ok()) return failed_;
-  KITE_RETURN_IF_ERROR(VkCheck(vkResetCommandBuffer(commands_, 0), "vkResetCommandBuffer"));
-  VkCommandBufferBeginInfo begin = {};
-  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  KITE_RETURN_IF_ERROR(VkCheck(vkBeginCommandBuffer(commands_, &begin), "vkBeginCommandBuffer"));
-  return commands_;
+Status SharedQueue::Submit(const VkSubmitInfo& submit, VkFence fence) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return VkCheck(vkQueueSubmit(queue, 1, &submit, fence), "vkQueueSubmit");
 }
 
-Status Device::SubmitAndWait(uint64_t timeout_ns) {
-  if (!failed_.ok()) return failed_;
-  KITE_RETURN_IF_ERROR(VkCheck(vkEndCommandBuffer(commands_), "vkEndCommandBuffer"));
-  KITE_RETURN_IF_ERROR(VkCheck(vkResetFences(device_, 1, &fence_), "vkResetFences"));
-  VkSubmitInfo submit = {};
-  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  submit.commandBufferCount = 1;
-  submit.pCommandBuffers = &commands_;
-  Status s = VkCheck(vkQueueSubmit(queue_, 1, &submit, fence_), "vkQueueSubmit");
-  if (s.ok()) {
-    const VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
-    if (r == VK_TIMEOUT) {
-      s = Status::Make(Error::kInternal,
-                       "Vulkan device '%s' did not finish its work within %llu ms",
-                       properties_.deviceName,
-                       static_cast<unsigned long long>(timeout_ns / 1000000));
-    } else {
-      s = VkCheck(r, "vkWaitForFences");
-    }
-  }
-  if (!s.ok() && s.code() != Error::kOutOfMemory) failed_ = s;
-  return s;
-}
+Result<VkCommandBuffer> Device::Begin() { return stream_->Begin(); }
+
+Status Device::SubmitAndWait(uint64_t timeout_ns) { return stream_->SubmitAndWait(timeout_ns); }
 
 }  // namespace kite::vulkan

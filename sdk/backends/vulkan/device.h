@@ -1,10 +1,13 @@
 // A Vulkan device for Kite's compute shaders: the instance, the chosen physical device, one
-// compute queue, and one reusable command buffer with its fence.
+// compute queue shared by every thread (submissions serialised by a mutex), and one
+// command stream of its own for single-threaded callers (the op tests).
 #pragma once
 
 #include <vulkan/vulkan.h>
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 
 #include "sdk/backends/vulkan/requirements.h"
 #include "sdk/base/status.h"
@@ -26,8 +29,27 @@ struct DeviceOptions {
 /// Reads the environment: not thread-safe against concurrent setenv.
 DeviceOptions DeviceOptionsFromEnvironment();
 
+class CommandStream;
+
+/// The device's compute queue and the lock around its submissions. Stable in memory while
+/// the Device lives (moving the Device keeps it), so command streams may point at it.
+struct SharedQueue {
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t family = 0;
+  /// vkQueueSubmit needs the queue externally synchronised: held around every submission.
+  std::mutex mutex;
+  char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE] = {};
+
+  /// Submits `submit` to the queue, signalling `fence`, under the lock: safe from several
+  /// threads at once. Errors: VkCheck of vkQueueSubmit.
+  Status Submit(const VkSubmitInfo& submit, VkFence fence);
+};
+
 /// An open device. Move-only; the destructor waits for the device to go idle and releases
-/// everything. One thread at a time: Begin/SubmitAndWait share one command buffer.
+/// everything. Thread safety: the const methods (properties, memory types, Submit, and
+/// creating CommandStreams, buffers and pipelines from it) may be called from several
+/// threads at once; Begin/SubmitAndWait use the device's own command stream and are for
+/// one thread at a time (sessions each make a CommandStream instead).
 class Device {
  public:
   /// Creates an instance (Vulkan 1.1, no layers or extensions) and opens the best device:
@@ -56,31 +78,31 @@ class Device {
   /// with all of `flags`, preferring one that is also DEVICE_LOCAL; -1 when there is none.
   int FindMemoryType(uint32_t type_bits, VkMemoryPropertyFlags flags) const;
 
-  /// Resets the command buffer and begins recording into it (one-time submit). The buffer
-  /// is owned by the device; record into it, then call SubmitAndWait.
+  /// The memory types and heaps of the device.
+  const VkPhysicalDeviceMemoryProperties& memory() const { return memory_; }
+
+  /// The compute queue every command stream submits to (SharedQueue::Submit locks it).
+  SharedQueue& queue() const { return *queue_; }
+
+  /// The device's own command stream (CommandStream::Begin): for one thread at a time.
   Result<VkCommandBuffer> Begin();
 
-  /// Ends the command buffer, submits it and waits for it at most `timeout_ns`. A timeout
-  /// or a lost device returns an error and marks the device failed: every later Begin
-  /// returns the same error (no hang, no crash).
+  /// CommandStream::SubmitAndWait of the device's own stream: a timeout or a lost device
+  /// returns an error and marks that stream failed (every later Begin returns the error).
   Status SubmitAndWait(uint64_t timeout_ns);
 
  private:
-  Device() = default;
+  Device();
   void Release();
 
   VkInstance instance_ = VK_NULL_HANDLE;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;
-  VkQueue queue_ = VK_NULL_HANDLE;
-  uint32_t queue_family_ = 0;
-  VkCommandPool pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer commands_ = VK_NULL_HANDLE;
-  VkFence fence_ = VK_NULL_HANDLE;
+  std::unique_ptr<SharedQueue> queue_;
+  std::unique_ptr<CommandStream> stream_;  ///< Begin/SubmitAndWait's stream
   VkPhysicalDeviceProperties properties_ = {};
   VkPhysicalDeviceMemoryProperties memory_ = {};
   DeviceFacts facts_;
-  Status failed_;  ///< not ok after a timeout or device loss
 };
 
 }  // namespace kite::vulkan

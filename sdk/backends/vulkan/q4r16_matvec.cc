@@ -15,9 +15,7 @@ constexpr char kName[] = "q4r16_matvec";
 struct Push {
   uint32_t rows;
   uint32_t groups;
-  uint32_t y_stride;
-  uint32_t y_offset;
-  uint32_t y_pos_stride;
+  RowAddress y;
 };
 
 }  // namespace
@@ -48,10 +46,10 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {
-  KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_stride >= a.rows,
-                       Error::kInvalidArgument,
-                       "%s: bad shape max_tokens=%u rows=%u groups=%u y_stride=%u", kName,
-                       a.max_tokens, a.rows, a.groups, a.y_stride);
+  KITE_CHECK_OR_RETURN(
+      a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,
+      Error::kInvalidArgument, "%s: bad shape max_tokens=%u rows=%u groups=%u y stride=%u",
+      kName, a.max_tokens, a.rows, a.groups, a.y_at.stride);
   const uint64_t m = a.max_tokens, groups = a.groups;
   const Layout layout = symmetric_ ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
   KITE_RETURN_IF_ERROR(CheckBufferSize(
@@ -60,14 +58,12 @@ Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArg
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4R16GroupSize, "xq"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
-  const uint64_t y_end = a.y_offset + static_cast<uint64_t>(a.max_pos) * a.y_pos_stride +
-                         (m - 1) * a.y_stride + a.rows;
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.y, y_end * 4, "y"));
+  KITE_RETURN_IF_ERROR(CheckRows(kName, a.y, a.y_at, a.max_pos, a.max_tokens, a.rows, 4, "y"));
   // Every word index the shader forms fits in 32 bits: buffers are within
   // maxStorageBufferRange (< 4 GiB), which Buffer::Create enforces.
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
-  const Push push = {a.rows, a.groups, a.y_stride, a.y_offset, a.y_pos_stride};
+  const Push push = {a.rows, a.groups, a.y_at};
   return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 

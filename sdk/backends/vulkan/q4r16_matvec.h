@@ -12,23 +12,22 @@
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
 
 /// Shape and buffers of the product y = x W^T for the tokens t < n_tokens of a call
 /// starting at position pos. Output row r of token t goes to float index
-///   y_offset + pos * y_pos_stride + t * y_stride + r,
-/// so a product can write into a KV cache (y_pos_stride = y_stride = the cache's row) or a
-/// part of a wider output (y_offset: the first row of a split matrix). Buffers are borrowed.
+///   y.offset + pos * y.pos_stride + t * y.stride + r   (RowAddress, rows.h),
+/// so a product can write into a KV cache (y.pos_stride = y.stride = the cache's row) or a
+/// part of a wider output (y.offset: the first row of a split matrix). Buffers are borrowed.
 struct Q4R16MatvecArgs {
   uint32_t max_tokens = 1;    ///< most tokens a call may have (activation rows), >= 1
   uint32_t max_pos = 0;       ///< largest starting position a call may have
   uint32_t rows = 0;          ///< output rows, >= 1
   uint32_t groups = 0;        ///< input width / 32 (padded), >= 1
-  uint32_t y_stride = 0;      ///< floats between tokens' outputs, >= rows
-  uint32_t y_offset = 0;      ///< float index of token 0's row 0 at position 0
-  uint32_t y_pos_stride = 0;  ///< floats the output moves per position (0: fixed)
+  RowAddress y_at;            ///< the output rows; y_at.stride >= rows
   const Buffer* w = nullptr;       ///< ceil(rows/16) * groups blocks, from offset 0
   const Buffer* xq = nullptr;      ///< max_tokens * groups * 32 int8
   const Buffer* xscale = nullptr;  ///< max_tokens * groups f32

@@ -12,9 +12,51 @@ constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
 
+// Matrix and input ops (vkmat).
+constexpr uint32_t kQ8Quantize[] = {
+#include "sdk/backends/vulkan/shaders/q8_quantize.spv.inc"
+};
+constexpr uint32_t kF32Matvec[] = {
+#include "sdk/backends/vulkan/shaders/f32_matvec.spv.inc"
+};
+constexpr uint32_t kQ8CMatvec[] = {
+#include "sdk/backends/vulkan/shaders/q8c_matvec.spv.inc"
+};
+constexpr uint32_t kEmbeddingF32[] = {
+#include "sdk/backends/vulkan/shaders/embedding_f32.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ8C[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q8c.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ4R16[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q4r16.spv.inc"
+};
+// Element-wise ops, RoPE and attention.
+constexpr uint32_t kElementwise[] = {
+#include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
+};
+constexpr uint32_t kRope[] = {
+#include "sdk/backends/vulkan/shaders/rope.spv.inc"
+};
+constexpr uint32_t kAttention[] = {
+#include "sdk/backends/vulkan/shaders/attention.spv.inc"
+};
+
 }  // namespace
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
+
+// Matrix and input ops (vkmat).
+ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
+ShaderCode F32MatvecShader() { return {kF32Matvec, sizeof(kF32Matvec) / 4}; }
+ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
+ShaderCode EmbeddingF32Shader() { return {kEmbeddingF32, sizeof(kEmbeddingF32) / 4}; }
+ShaderCode EmbeddingQ8CShader() { return {kEmbeddingQ8C, sizeof(kEmbeddingQ8C) / 4}; }
+ShaderCode EmbeddingQ4R16Shader() { return {kEmbeddingQ4R16, sizeof(kEmbeddingQ4R16) / 4}; }
+// Element-wise ops, RoPE and attention.
+ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
+ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
+ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
 
 }  // namespace kite::vulkan

@@ -1,28 +1,558 @@
-// Placeholder until the forward pass lands (branch vkfwd): every entry point reports that
-// the Vulkan forward pass is not finished.
 #include "sdk/runtime/vulkan/forward.h"
 
+#include <cassert>
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "sdk/backends/vulkan/command_stream.h"
+#include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
+#include "sdk/backends/vulkan/vk_status.h"
+#include "sdk/format/format.h"
+#include "sdk/kernels/rope/rope.h"
+#include "sdk/runtime/vulkan/model_state.h"
+
 namespace kite {
 
-Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model&, const VulkanModelOptions& o) {
-  KITE_ASSIGN_OR_RETURN(vulkan::Device d, vulkan::Device::Create(o.device));
-  (void)d;
-  return Status::Make(Error::kUnsupported, "the Vulkan forward pass is not finished");
+using vk_runtime::DeviceTensor;
+using vk_runtime::TensorPart;
+using vulkan::Buffer;
+using vulkan::Dispatch;
+using vulkan::RowAddress;
+
+namespace {
+
+// Makes `*slot` hold the op `Op::Create(args...)` returns.
+template <class Op, class... Args>
+Status Build(std::optional<Op>* slot, Args... args) {
+  KITE_ASSIGN_OR_RETURN(Op op, Op::Create(args...));
+  slot->emplace(std::move(op));
+  return Status::Ok();
 }
+
+bool IsQ4(const TensorView& t) { return t.dtype == DType::Q4_G; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// VulkanModel
+
+VulkanModel::VulkanModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
 VulkanModel::~VulkanModel() = default;
-const char* VulkanModel::device_name() const { return ""; }
-Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel&, uint32_t, uint32_t, bool) {
-  return Status::Make(Error::kUnsupported, "the Vulkan forward pass is not finished");
+
+Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
+                                                         const VulkanModelOptions& options) {
+  KITE_CHECK_OR_RETURN(!model.vocab_only(), Error::kInvalidArgument,
+                       "a tokenizer-only model has no weights to run on Vulkan");
+  const ModelConfig& c = model.config();
+  std::unique_ptr<State> s(new State);
+  s->model = &model;
+  KITE_ASSIGN_OR_RETURN(vulkan::Device device, vulkan::Device::Create(options.device));
+  s->device.reset(new vulkan::Device(std::move(device)));
+  const vulkan::Device& d = *s->device;
+  vk_runtime::WeightOptions wo;
+  wo.max_binding_bytes = options.max_binding_bytes;
+  wo.force_staging = options.force_staging;
+  KITE_ASSIGN_OR_RETURN(vk_runtime::DeviceWeights weights,
+                        vk_runtime::DeviceWeights::Upload(d, model, wo));
+  s->weights.emplace(std::move(weights));
+
+  KITE_ASSIGN_OR_RETURN(Buffer freqs, Buffer::Create(d, c.head_dim / 2 * 4, "rope_freqs"));
+  float* inv_freq = static_cast<float*>(freqs.data());
+  if (c.rope_inv_freq != nullptr) {
+    std::memcpy(inv_freq, c.rope_inv_freq, c.head_dim / 2 * sizeof(float));
+  } else {
+    kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, inv_freq);
+  }
+  s->rope_freqs.emplace(std::move(freqs));
+
+  const TensorView& emb = model.tok_embeddings();
+  KITE_RETURN_IF_ERROR(Build(&s->embedding, std::cref(d), emb.dtype, emb.layout, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), 0u));
+  return std::unique_ptr<VulkanModel>(new VulkanModel(std::move(s)));
 }
+
+const Model& VulkanModel::model() const { return *state_->model; }
+const char* VulkanModel::device_name() const {
+  return state_->device->properties().deviceName;
+}
+bool VulkanModel::is_cpu_device() const {
+  return vulkan::IsCpuDevice(state_->device->properties().deviceType);
+}
+
+// ---------------------------------------------------------------------------------------
+// VulkanForward
+
+namespace {
+
+// When a prepared dispatch is recorded, and with which (n_tokens, pos).
+enum class When : uint8_t {
+  kChunk,      // every call: (n, pos)
+  kLogitsAll,  // calls that want logits: (n, pos)
+  kLogitsLast  // calls that want logits, on the chunk's last token only: (1, n - 1)
+};
+
+struct Step {
+  Dispatch dispatch;
+  When when;
+  uint32_t kernel;  // index into State::kernel_times
+};
+
+}  // namespace
+
+struct VulkanForward::State {
+  const VulkanModel::State* m = nullptr;
+  uint32_t max_batch = 0, max_context = 0;
+  std::optional<vulkan::CommandStream> stream;
+  std::optional<vulkan::DescriptorPool> pool;
+  std::vector<Buffer> buffers;  // reserved once: the pointers below point into it
+  const Buffer *tokens = nullptr, *logits = nullptr, *x = nullptr, *xb = nullptr,
+               *xb2 = nullptr, *q = nullptr, *hb = nullptr, *hb2 = nullptr, *xq = nullptr,
+               *xscale = nullptr, *xsum = nullptr;
+  std::vector<const Buffer*> key_cache, value_cache;  // per layer
+  std::vector<Step> steps;
+  // Profiling: one timestamp before the first dispatch and one after each.
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueryPool queries = VK_NULL_HANDLE;
+  double ns_per_tick = 0;
+  uint64_t tick_mask = 0;
+  std::vector<VulkanKernelTime> kernel_times;  // one per shader name
+  std::vector<uint64_t> stamps;
+  std::vector<uint32_t> recorded;  // kernel of each dispatch of the last call
+  uint32_t profiled_kernels = 0;   // entries of kernel_times valid after the last call
+  Status failed;
+
+  ~State() {
+    if (queries != VK_NULL_HANDLE) vkDestroyQueryPool(device, queries, nullptr);
+  }
+};
+
+namespace {
+
+// Prepares the dispatches of a forward pass in order (or, when counting, only counts the
+// descriptor sets they need).
+class Planner {
+ public:
+  Planner(VulkanForward::State* s, bool counting) : s_(s), counting_(counting) {}
+
+  template <class Op, class Args>
+  Status Add(const Op& op, const Args& args, When when) {
+    ++sets_;
+    if (counting_) return Status::Ok();
+    KITE_ASSIGN_OR_RETURN(Dispatch d, op.Prepare(*s_->pool, args));
+    uint32_t kernel = 0;
+    while (kernel < s_->kernel_times.size() &&
+           std::strcmp(s_->kernel_times[kernel].name, d.name()) != 0) {
+      ++kernel;
+    }
+    if (kernel == s_->kernel_times.size()) s_->kernel_times.push_back({d.name(), 0, 0.0});
+    s_->steps.push_back({d, when, kernel});
+    return Status::Ok();
+  }
+
+  uint32_t sets() const { return sets_; }
+  // Most tokens and largest position of a dispatch recorded `when`.
+  uint32_t MaxTokens(When when) const { return when == When::kLogitsLast ? 1 : s_->max_batch; }
+  uint32_t MaxPos(When when) const {
+    return when == When::kLogitsLast ? s_->max_batch - 1 : s_->max_context - 1;
+  }
+
+ private:
+  VulkanForward::State* s_;
+  bool counting_;
+  uint32_t sets_ = 0;
+};
+
+// Where one matrix's output rows go.
+struct Output {
+  const DeviceTensor* w;
+  const Buffer* y;
+  RowAddress y_at;
+};
+
+// y = W x for each output (all reading the same `cols` floats of x at x_at): one dispatch
+// per part of each matrix; 4-bit matrices share one quantization of x.
+Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
+                  const Output* outs, size_t count, const Buffer* x, RowAddress x_at,
+                  uint32_t cols, When when) {
+  const uint32_t max_tokens = p.MaxTokens(when), max_pos = p.MaxPos(when);
+  bool quantize = false;
+  for (size_t i = 0; i < count; ++i) quantize = quantize || IsQ4(*outs[i].w->view);
+  const uint32_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  if (quantize) {
+    vulkan::Q8QuantizeArgs a;
+    a.max_tokens = max_tokens;
+    a.max_pos = max_pos;
+    a.cols = cols;
+    a.x_at = x_at;
+    a.x = x;
+    a.xq = s.xq;
+    a.xscale = s.xscale;
+    a.xsum = s.xsum;
+    KITE_RETURN_IF_ERROR(p.Add(*m.q8_quantize, a, when));
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const DeviceTensor& w = *outs[i].w;
+    for (uint32_t k = 0; k < w.part_count; ++k) {
+      const TensorPart& part = w.parts[k];
+      RowAddress y_at = outs[i].y_at;
+      y_at.offset += part.row_begin;
+      switch (w.view->dtype) {
+        case DType::Q4_G: {
+          vulkan::Q4R16MatvecArgs a;
+          a.max_tokens = max_tokens;
+          a.max_pos = max_pos;
+          a.rows = part.row_count;
+          a.groups = groups;
+          a.y_at = y_at;
+          a.w = part.data;
+          a.xq = s.xq;
+          a.xscale = s.xscale;
+          a.xsum = s.xsum;
+          a.y = outs[i].y;
+          const bool sym = w.view->layout == Layout::Q4_R16_G32_SYM;
+          KITE_RETURN_IF_ERROR(p.Add(sym ? *m.q4r16sym_matvec : *m.q4r16_matvec, a, when));
+          break;
+        }
+        case DType::Q8_C: {
+          vulkan::Q8CMatvecArgs a;
+          a.max_tokens = max_tokens;
+          a.max_pos = max_pos;
+          a.rows = part.row_count;
+          a.cols = cols;
+          a.x_at = x_at;
+          a.y_at = y_at;
+          a.w = part.data;
+          a.scales = part.scales;
+          a.x = x;
+          a.y = outs[i].y;
+          KITE_RETURN_IF_ERROR(p.Add(*m.q8c_matvec, a, when));
+          break;
+        }
+        default: {  // F32 (DeviceWeights accepted nothing else)
+          vulkan::F32MatvecArgs a;
+          a.max_tokens = max_tokens;
+          a.max_pos = max_pos;
+          a.rows = part.row_count;
+          a.cols = cols;
+          a.x_at = x_at;
+          a.y_at = y_at;
+          a.w = part.data;
+          a.x = x;
+          a.y = outs[i].y;
+          KITE_RETURN_IF_ERROR(p.Add(*m.f32_matvec, a, when));
+          break;
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status AddRmsNorm(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
+                  const DeviceTensor& weight, uint32_t out_stride, When when) {
+  vulkan::RmsNormArgs a;
+  a.max_tokens = p.MaxTokens(when);
+  a.n = m.model->config().dim;
+  a.x_stride = a.n;
+  a.out_stride = out_stride;
+  a.eps = m.model->config().norm_eps;
+  a.x = s.x;
+  a.weight = weight.parts[0].data;
+  a.out = s.xb;
+  return p.Add(*m.rmsnorm, a, when);
+}
+
+// a += b over n floats per token (b_at all zero: one vector for every token).
+Status AddAdd(Planner& p, const vulkan::Elementwise& op, uint32_t n, const Buffer* a,
+              RowAddress a_at, const Buffer* b, RowAddress b_at) {
+  vulkan::ElementwiseArgs e;
+  e.max_tokens = p.MaxTokens(When::kChunk);
+  e.max_pos = p.MaxPos(When::kChunk);
+  e.n = n;
+  e.a_at = a_at;
+  e.b_at = b_at;
+  e.a = a;
+  e.b = b;
+  return p.Add(op, e, When::kChunk);
+}
+
+Status AddRope(Planner& p, const VulkanModel::State& m, uint32_t heads, const Buffer* x,
+               RowAddress x_at) {
+  vulkan::RopeArgs a;
+  a.max_tokens = p.MaxTokens(When::kChunk);
+  a.max_pos = p.MaxPos(When::kChunk);
+  a.heads = heads;
+  a.head_dim = m.model->config().head_dim;
+  a.x_at = x_at;
+  a.x = x;
+  a.inv_freq = &*m.rope_freqs;
+  return p.Add(*m.rope, a, When::kChunk);
+}
+
+// The whole forward pass, in order.
+Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s) {
+  const ModelConfig& c = m.model->config();
+  const vk_runtime::DeviceWeights& w = *m.weights;
+  const uint32_t dim = c.dim, kv_dim = c.kv_dim(), q_dim = c.q_dim(), hidden = c.hidden_dim;
+  const uint32_t xb_stride = dim > q_dim ? dim : q_dim;
+  const RowAddress x_rows{0, 0, dim}, xb_rows{0, 0, xb_stride}, q_rows{0, 0, q_dim},
+      hb_rows{0, 0, hidden}, cache_rows{0, kv_dim, kv_dim}, vector{0, 0, 0};
+
+  for (uint32_t k = 0; k < w.embedding().part_count; ++k) {
+    const TensorPart& part = w.embedding().parts[k];
+    vulkan::EmbeddingArgs a;
+    a.max_tokens = p.MaxTokens(When::kChunk);
+    a.max_pos = p.MaxPos(When::kChunk);
+    a.cols = dim;
+    a.row_begin = part.row_begin;
+    a.row_count = part.row_count;
+    a.out_at = x_rows;
+    a.tokens = s.tokens;
+    a.table = part.data;
+    a.scales = part.scales;
+    a.out = s.x;
+    KITE_RETURN_IF_ERROR(p.Add(*m.embedding, a, When::kChunk));
+  }
+
+  for (uint32_t l = 0; l < c.n_layers; ++l) {
+    const vk_runtime::LayerTensors& t = w.layer(l);
+    const Buffer* k_cache = s.key_cache[l];
+    const Buffer* v_cache = s.value_cache[l];
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, xb_stride, When::kChunk));
+    const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_cache, cache_rows},
+                          {&t.wv, v_cache, cache_rows}};
+    KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
+    if (c.attention_bias) {
+      KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, q_dim, s.q, q_rows, t.bq.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(
+          AddAdd(p, *m.add, kv_dim, k_cache, cache_rows, t.bk.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(
+          AddAdd(p, *m.add, kv_dim, v_cache, cache_rows, t.bv.parts[0].data, vector));
+    }
+    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
+    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_cache, cache_rows));
+
+    vulkan::AttentionArgs att;
+    att.max_tokens = p.MaxTokens(When::kChunk);
+    att.max_pos = p.MaxPos(When::kChunk);
+    att.n_heads = c.n_heads;
+    att.n_kv_heads = c.n_kv_heads;
+    att.head_dim = c.head_dim;
+    att.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    att.q_at = q_rows;
+    att.out_at = xb_rows;
+    att.q = s.q;
+    att.keys = k_cache;
+    att.values = v_cache;
+    att.out = s.xb;
+    KITE_RETURN_IF_ERROR(p.Add(*m.attention, att, When::kChunk));
+
+    const Output wo[] = {{&t.wo, s.xb2, x_rows}};
+    KITE_RETURN_IF_ERROR(AddLinears(p, m, s, wo, 1, s.xb, xb_rows, q_dim, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb2, x_rows));
+
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.ffn_norm, xb_stride, When::kChunk));
+    const Output gate_up[] = {{&t.w1, s.hb, hb_rows}, {&t.w3, s.hb2, hb_rows}};
+    KITE_RETURN_IF_ERROR(AddLinears(p, m, s, gate_up, 2, s.xb, xb_rows, dim, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddAdd(p, *m.swiglu, hidden, s.hb, hb_rows, s.hb2, hb_rows));
+    const Output down[] = {{&t.w2, s.xb, xb_rows}};
+    KITE_RETURN_IF_ERROR(AddLinears(p, m, s, down, 1, s.hb, hb_rows, hidden, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb, xb_rows));
+  }
+
+  // The final norm of every row of the chunk (RmsNorm has no row addressing), then the
+  // head on the last row only: position n - 1 of xb's rows.
+  KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, w.norm(), xb_stride, When::kLogitsAll));
+  const Output head[] = {{&w.output(), s.logits, RowAddress{0, 0, c.vocab_size}}};
+  return AddLinears(p, m, s, head, 1, s.xb, RowAddress{0, xb_stride, xb_stride}, dim,
+                    When::kLogitsLast);
+}
+
+// Timestamp queries when the device's queue supports them; else leaves s.queries null.
+Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
+  VkQueueFamilyProperties families[32];
+  uint32_t count = 32;
+  vkGetPhysicalDeviceQueueFamilyProperties(d.physical(), &count, families);
+  const uint32_t family = d.queue().family;
+  const uint32_t bits = family < count ? families[family].timestampValidBits : 0;
+  const float period = d.properties().limits.timestampPeriod;
+  if (bits == 0 || !(period > 0.0f)) return Status::Ok();  // kernel_times() stays empty
+  s.ns_per_tick = period;
+  s.tick_mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+  VkQueryPoolCreateInfo info = {};
+  info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+  info.queryType = VK_QUERY_TYPE_TIMESTAMP;
+  info.queryCount = static_cast<uint32_t>(s.steps.size() + 1);
+  KITE_RETURN_IF_ERROR(
+      vulkan::VkCheck(vkCreateQueryPool(d.handle(), &info, nullptr, &s.queries),
+                      "vkCreateQueryPool"));
+  s.stamps.resize(s.steps.size() + 1);
+  s.recorded.resize(s.steps.size());
+  return Status::Ok();
+}
+
+}  // namespace
+
+VulkanForward::VulkanForward(std::unique_ptr<State> state) : state_(std::move(state)) {}
 VulkanForward::~VulkanForward() = default;
-Status VulkanForward::Forward(const int32_t*, uint32_t, uint32_t, bool) { return Status::Ok(); }
-const float* VulkanForward::logits() const { return nullptr; }
 
-}  // namespace kite
+Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& model,
+                                                             uint32_t max_batch,
+                                                             uint32_t max_context,
+                                                             bool profile) {
+  const VulkanModel::State& m = model.state();
+  const ModelConfig& c = m.model->config();
+  KITE_CHECK_OR_RETURN(max_batch >= 1 && max_context >= 1 && max_batch <= max_context,
+                       Error::kInvalidArgument,
+                       "Vulkan forward pass: max_batch %u and max_context %u (need 1 <= "
+                       "max_batch <= max_context)",
+                       max_batch, max_context);
+  const vulkan::Device& d = *m.device;
+  std::unique_ptr<State> s(new State);
+  s->m = &m;
+  s->device = d.handle();
+  s->max_batch = max_batch;
+  s->max_context = max_context;
+  KITE_ASSIGN_OR_RETURN(vulkan::CommandStream stream, vulkan::CommandStream::Create(d));
+  s->stream.emplace(std::move(stream));
 
-namespace kite {
-const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
-  *count = 0;
-  return nullptr;
+  // Buffers (memory formula in docs/vulkan.md). The KV caches have max_batch - 1 rows of
+  // slack: a dispatch is checked for max_batch tokens at any position up to max_context - 1.
+  const uint64_t batch = max_batch;
+  const uint32_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hidden = c.hidden_dim;
+  const uint32_t xb_stride = dim > q_dim ? dim : q_dim;
+  uint32_t widest = dim > q_dim ? dim : q_dim;
+  widest = widest > hidden ? widest : hidden;
+  const uint64_t groups = (widest + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  const uint64_t cache_bytes = (static_cast<uint64_t>(max_context) + max_batch - 1) * kv_dim * 4;
+  s->buffers.reserve(11 + 2 * c.n_layers);
+  auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
+                  const Buffer** out) -> Status {
+    KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
+    s->buffers.push_back(std::move(b));
+    *out = &s->buffers.back();
+    return Status::Ok();
+  };
+  constexpr vulkan::Memory kHost = vulkan::Memory::kHostVisible;
+  constexpr vulkan::Memory kDevice = vulkan::Memory::kDeviceLocal;
+  KITE_RETURN_IF_ERROR(make(batch * 4, "tokens", kHost, &s->tokens));
+  KITE_RETURN_IF_ERROR(make(c.vocab_size * 4ull, "logits", kHost, &s->logits));
+  KITE_RETURN_IF_ERROR(make(batch * dim * 4, "x", kDevice, &s->x));
+  KITE_RETURN_IF_ERROR(make(batch * xb_stride * 4, "xb", kDevice, &s->xb));
+  KITE_RETURN_IF_ERROR(make(batch * dim * 4, "xb2", kDevice, &s->xb2));
+  KITE_RETURN_IF_ERROR(make(batch * q_dim * 4, "q", kDevice, &s->q));
+  KITE_RETURN_IF_ERROR(make(batch * hidden * 4, "hb", kDevice, &s->hb));
+  KITE_RETURN_IF_ERROR(make(batch * hidden * 4, "hb2", kDevice, &s->hb2));
+  KITE_RETURN_IF_ERROR(make(batch * groups * kQ4R16GroupSize, "xq", kDevice, &s->xq));
+  KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xscale", kDevice, &s->xscale));
+  KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xsum", kDevice, &s->xsum));
+  s->key_cache.resize(c.n_layers);
+  s->value_cache.resize(c.n_layers);
+  for (uint32_t l = 0; l < c.n_layers; ++l) {
+    KITE_RETURN_IF_ERROR(make(cache_bytes, "key cache", kDevice, &s->key_cache[l]));
+    KITE_RETURN_IF_ERROR(make(cache_bytes, "value cache", kDevice, &s->value_cache[l]));
+  }
+
+  // Zero every device buffer once (no stale bits in padding that a shader might read).
+  KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
+  for (const Buffer& b : s->buffers) vkCmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
+  VkMemoryBarrier barrier = {};
+  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       0, 1, &barrier, 0, nullptr, 0, nullptr);
+  KITE_RETURN_IF_ERROR(s->stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs));
+
+  // Count the descriptor sets, make the pool, then prepare every dispatch.
+  Planner counter(s.get(), true);
+  KITE_RETURN_IF_ERROR(PlanForward(counter, m, *s));
+  KITE_ASSIGN_OR_RETURN(vulkan::DescriptorPool pool,
+                        vulkan::DescriptorPool::Create(d, counter.sets(),
+                                                       counter.sets() * vulkan::kMaxBindings));
+  s->pool.emplace(std::move(pool));
+  s->steps.reserve(counter.sets());
+  Planner planner(s.get(), false);
+  KITE_RETURN_IF_ERROR(PlanForward(planner, m, *s));
+  if (profile) KITE_RETURN_IF_ERROR(SetUpProfiling(d, *s));
+  return std::unique_ptr<VulkanForward>(new VulkanForward(std::move(s)));
 }
+
+Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
+                              bool want_logits) {
+  State& s = *state_;
+  if (!s.failed.ok()) return s.failed;
+  assert(n >= 1 && n <= s.max_batch && pos + n <= s.max_context);
+  std::memcpy(s.tokens->data(), tokens, n * sizeof(int32_t));
+  Result<VkCommandBuffer> begun = s.stream->Begin();
+  if (!begun.ok()) {
+    if (!s.stream->failed().ok()) s.failed = begun.status();
+    return begun.status();
+  }
+  const VkCommandBuffer cmd = *begun;
+  if (s.queries != VK_NULL_HANDLE) {
+    vkCmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
+  }
+  uint32_t recorded = 0;
+  for (const Step& step : s.steps) {
+    if (step.when != When::kChunk && !want_logits) continue;
+    if (step.when == When::kLogitsLast) {
+      step.dispatch.Record(cmd, 1, n - 1);
+    } else {
+      step.dispatch.Record(cmd, n, pos);
+    }
+    if (s.queries != VK_NULL_HANDLE) {
+      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
+      s.recorded[recorded] = step.kernel;
+    }
+    ++recorded;
+  }
+  const Status done = s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs);
+  if (!done.ok()) {
+    if (!s.stream->failed().ok()) s.failed = done;
+    return done;
+  }
+  if (s.queries != VK_NULL_HANDLE) {
+    s.profiled_kernels = 0;
+    for (VulkanKernelTime& k : s.kernel_times) k.calls = 0, k.ms = 0.0;
+    const VkResult r = vkGetQueryPoolResults(
+        s.device, s.queries, 0, recorded + 1, (recorded + 1) * sizeof(uint64_t), s.stamps.data(),
+        sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    KITE_RETURN_IF_ERROR(vulkan::VkCheck(r, "vkGetQueryPoolResults"));
+    for (uint32_t i = 0; i < recorded; ++i) {
+      const uint64_t ticks = (s.stamps[i + 1] - s.stamps[i]) & s.tick_mask;
+      VulkanKernelTime& k = s.kernel_times[s.recorded[i]];
+      k.calls += 1;
+      k.ms += static_cast<double>(ticks) * s.ns_per_tick * 1e-6;
+    }
+    s.profiled_kernels = static_cast<uint32_t>(s.kernel_times.size());
+  }
+  return Status::Ok();
+}
+
+const float* VulkanForward::logits() const {
+  return static_cast<const float*>(state_->logits->data());
+}
+
+const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
+  *count = state_->profiled_kernels;
+  return state_->kernel_times.data();
+}
+
+bool VulkanForward::profiling() const { return state_->queries != VK_NULL_HANDLE; }
+
 }  // namespace kite

@@ -26,6 +26,9 @@ struct VulkanModelOptions {
   /// maxStorageBufferRange. Tensors above it are split by row blocks into several buffers
   /// (tests lower it to split every tensor of a small model).
   uint64_t max_binding_bytes = 0;
+  /// Upload through a staging buffer even where device-local memory is host-visible
+  /// (unified memory, lavapipe): the path of discrete GPUs, for tests.
+  bool force_staging = false;
 };
 
 /// A model's weights on a Vulkan device, uploaded once. Immutable after Create and shared
@@ -45,8 +48,13 @@ class VulkanModel {
   const char* device_name() const;
   bool is_cpu_device() const;
 
-  // ... implementation details (device, per-tensor buffers with their row parts, pipelines
-  // compiled once per model) are the implementer's.
+  /// The device, the uploaded weights and the pipelines (sdk/runtime/vulkan/model_state.h).
+  struct State;
+  const State& state() const { return *state_; }
+
+ private:
+  explicit VulkanModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 /// Per-kernel GPU time of the last Forward call (when profiling is on).
@@ -82,6 +90,17 @@ class VulkanForward {
   /// Per-kernel times of the last Forward (empty unless created with `profile`); `count`
   /// receives the number of entries.
   const VulkanKernelTime* kernel_times(uint32_t* count) const;
+
+  /// True when created with `profile` and the device's queue has timestamps
+  /// (timestampValidBits > 0 and a timestampPeriod); else kernel_times() stays empty.
+  bool profiling() const;
+
+  /// Buffers, prepared dispatches, command stream and query pool (forward.cc).
+  struct State;
+
+ private:
+  explicit VulkanForward(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace kite

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // 4-bit weights in the Q4_R16_G32 (or Q4_R16_G32_SYM) layout times int8 activations, the
 // decode matvec: the same contract as qd8_q4r16_gemm_ref (sdk/kernels/qd8-q4r16-gemm/),
 //   y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_j u[r][g][j] * xq[t][g][j]
@@ -29,10 +30,12 @@ layout(push_constant) uniform Push {
   uint pos;           // position of the call's first token
   uint rows;          // output rows to write
   uint groups;        // K / 32
-  uint y_stride;      // floats between tokens' outputs
-  uint y_offset;      // float index of token 0's row 0 at position 0
-  uint y_pos_stride;  // floats the output moves per position
+  uint y_offset;      // y's RowAddress (rows.glsl)
+  uint y_pos_stride;
+  uint y_stride;
 } p;
+
+#include "rows.glsl"
 
 const uint kRowsPerBlock = 16;
 shared float partial[gl_WorkGroupSize.x];
@@ -78,6 +81,6 @@ void main() {
   }
   const uint r = block * kRowsPerBlock + lane;
   if (lane < kRowsPerBlock && r < p.rows) {
-    y[p.y_offset + p.pos * p.y_pos_stride + t * p.y_stride + r] = partial[lane];
+    y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t) + r] = partial[lane];
   }
 }

@@ -1,0 +1,70 @@
+// Causal grouped-query attention on the GPU over an f32 KV cache in device memory: the
+// contract of attention_ref (sdk/kernels/attention/) for every query head of every token of
+// a call. Token t of a call starting at position pos attends to positions 0 .. pos + t of
+// the cache (the call's own K/V rows are written there first). The softmax is computed
+// online over tiles of positions (shaders/attention.comp), so the shared memory does not
+// grow with the context; the scores are added in the CPU's order, the exponentials and the
+// weighted sums differ by float rounding (the tests state the tolerance).
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
+#include "sdk/base/status.h"
+
+namespace kite::vulkan {
+
+/// Largest head_dim the attention shader holds (its shared arrays of q and the output).
+inline constexpr uint32_t kAttentionMaxHeadDim = 256;
+
+/// Shape and buffers of one attention call. Query head h of token t reads the head_dim
+/// floats at q row t + h * head_dim and writes out row t + h * head_dim; it uses KV head
+/// h / (n_heads / n_kv_heads), whose key (value) of position p is the head_dim floats at
+///   cache_offset + p * kv_dim + kv_head * head_dim,  kv_dim = n_kv_heads * head_dim
+/// of `keys` (`values`): one layer's [max_context][kv_dim] cache, or a layer of a cache
+/// holding all layers (cache_offset = layer * max_context * kv_dim). Buffers are borrowed;
+/// `out` must not overlap q or the caches.
+struct AttentionArgs {
+  uint32_t max_tokens = 1;  ///< most tokens a call may have, >= 1
+  uint32_t max_pos = 0;     ///< largest starting position a call may have
+  uint32_t n_heads = 0;     ///< query heads, a multiple of n_kv_heads
+  uint32_t n_kv_heads = 0;  ///< key/value heads, >= 1
+  uint32_t head_dim = 0;    ///< floats per head, 1 .. kAttentionMaxHeadDim
+  float scale = 0.0f;       ///< multiplies q . k: 1 / sqrt(head_dim) for the models Kite runs
+  RowAddress q_at;          ///< q rows (n_heads * head_dim floats each)
+  RowAddress out_at;        ///< output rows (n_heads * head_dim floats written each)
+  uint32_t cache_offset = 0;  ///< float index of position 0's row in keys and values
+  const Buffer* q = nullptr;       ///< f32
+  const Buffer* keys = nullptr;    ///< f32, rows up to position max_pos + max_tokens - 1
+  const Buffer* values = nullptr;  ///< f32, the same rows
+  const Buffer* out = nullptr;     ///< f32, written
+};
+
+/// The compiled shader for one workgroup size. Move-only; the Device must outlive it, and
+/// it must outlive its Dispatches. Thread-compatible (see Pipeline).
+class Attention {
+ public:
+  /// `workgroup_size`: positions per tile, a power of two in [1,
+  /// device.max_workgroup_size()], or 0 for the device's largest.
+  static Result<Attention> Create(const Device& device, uint32_t workgroup_size);
+
+  /// Checks the shape against the buffers (kInvalidArgument naming the op and buffer) and
+  /// prepares the dispatch: one workgroup per query head and token.
+  Result<Dispatch> Prepare(DescriptorPool& pool, const AttentionArgs& args) const;
+
+  uint32_t workgroup_size() const { return workgroup_size_; }
+
+ private:
+  Attention(Pipeline&& pipeline, uint32_t wg)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), workgroup_size_(wg) {}
+
+  Pipeline pipeline_;
+  uint32_t workgroup_size_;
+};
+
+}  // namespace kite::vulkan

@@ -1,0 +1,44 @@
+// What a VulkanModel holds (internal to sdk/runtime/vulkan/): the device, the uploaded
+// weights and the pipelines of every op the forward pass records, compiled once per model
+// and shared (const) by its sessions.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "sdk/backends/vulkan/attention.h"
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/elementwise.h"
+#include "sdk/backends/vulkan/embedding.h"
+#include "sdk/backends/vulkan/f32_matvec.h"
+#include "sdk/backends/vulkan/q4r16_matvec.h"
+#include "sdk/backends/vulkan/q8_quantize.h"
+#include "sdk/backends/vulkan/q8c_matvec.h"
+#include "sdk/backends/vulkan/rmsnorm.h"
+#include "sdk/backends/vulkan/rope.h"
+#include "sdk/runtime/vulkan/forward.h"
+#include "sdk/runtime/vulkan/weights.h"
+
+namespace kite {
+
+struct VulkanModel::State {
+  const Model* model = nullptr;
+  std::unique_ptr<vulkan::Device> device;  // declared first: destroyed last
+  std::optional<vk_runtime::DeviceWeights> weights;
+  /// RoPE's head_dim / 2 inverse frequencies (the model's scaled table, or theta's).
+  std::optional<vulkan::Buffer> rope_freqs;
+  // Pipelines, made once (std::optional: the ops have no empty state). Every op the
+  // forward pass may record is built; the embedding's for its table's encoding only.
+  std::optional<vulkan::Embedding> embedding;
+  std::optional<vulkan::RmsNorm> rmsnorm;
+  std::optional<vulkan::Q8Quantize> q8_quantize;
+  std::optional<vulkan::Q4R16Matvec> q4r16_matvec, q4r16sym_matvec;
+  std::optional<vulkan::F32Matvec> f32_matvec;
+  std::optional<vulkan::Q8CMatvec> q8c_matvec;
+  std::optional<vulkan::Elementwise> add, swiglu;
+  std::optional<vulkan::Rope> rope;
+  std::optional<vulkan::Attention> attention;
+};
+
+}  // namespace kite

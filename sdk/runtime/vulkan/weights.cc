@@ -1,0 +1,234 @@
+#include "sdk/runtime/vulkan/weights.h"
+
+#include <cstring>
+#include <utility>
+
+#include "sdk/backends/vulkan/command_stream.h"
+#include "sdk/format/format.h"
+
+namespace kite::vk_runtime {
+
+namespace {
+
+// Largest staging buffer an upload uses (a part larger than this gets one of its size).
+constexpr uint64_t kStagingBytes = 16ull << 20;
+// Offsets inside the staging buffer are aligned to this (any copy alignment suffices).
+constexpr uint64_t kStagingAlign = 16;
+
+// One tensor to place, and where its DeviceTensor goes.
+struct Planned {
+  const TensorView* view;
+  DeviceTensor* out;
+  bool vector;        // one f32 part, read whole (norms, biases)
+  uint32_t part_rows;  // rows per part (whole row blocks)
+  uint32_t parts;
+};
+
+// One buffer's bytes in the file.
+struct Copy {
+  vulkan::Buffer* dst;
+  const void* src;
+  uint64_t bytes;
+};
+
+Status Unsupported(const TensorView& t, const char* why) {
+  return Status::Make(Error::kUnsupported,
+                      "tensor '%s' (%s, %s): %s", t.name, DTypeName(t.dtype),
+                      LayoutName(t.layout), why);
+}
+
+// Plans `t`'s parts within `limit` bytes per buffer.
+Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
+            std::vector<Planned>* plan) {
+  Planned p{&t, out, vector, t.rows, 1};
+  if (vector) {
+    if (t.dtype != DType::F32) return Unsupported(t, "vectors must be f32 on Vulkan");
+    if (t.data_size > limit) {
+      return Status::Make(Error::kUnsupported,
+                          "tensor '%s': %llu bytes exceed the Vulkan binding limit of %llu "
+                          "bytes (vectors are not split)",
+                          t.name, static_cast<unsigned long long>(t.data_size),
+                          static_cast<unsigned long long>(limit));
+    }
+    plan->push_back(p);
+    return Status::Ok();
+  }
+  if (!MatrixEncodingSupported(t)) {
+    return Unsupported(t, "the Vulkan backend runs f32, q8_c and q4_g in Q4_R16_G32(_SYM)");
+  }
+  const Encoding& enc = *FindEncoding(t.dtype, t.layout);
+  const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
+  // Q8_C parts also hold one f32 scale per row in a buffer of their own.
+  const uint64_t per_block = block_bytes > 4ull * enc.block_rows ? block_bytes
+                                                                 : 4ull * enc.block_rows;
+  if (per_block > limit) {
+    return Status::Make(Error::kUnsupported,
+                        "tensor '%s': one block of %u rows takes %llu bytes, above the Vulkan "
+                        "binding limit of %llu bytes",
+                        t.name, enc.block_rows, static_cast<unsigned long long>(per_block),
+                        static_cast<unsigned long long>(limit));
+  }
+  const uint64_t blocks = (t.rows + enc.block_rows - 1) / enc.block_rows;
+  const uint64_t blocks_per_part = limit / per_block < blocks ? limit / per_block : blocks;
+  p.part_rows = static_cast<uint32_t>(blocks_per_part * enc.block_rows);
+  p.parts = static_cast<uint32_t>((blocks + blocks_per_part - 1) / blocks_per_part);
+  plan->push_back(p);
+  return Status::Ok();
+}
+
+// Writes `c`'s bytes at `dst` (its buffer's size), zeroing the rounding tail.
+void Fill(const Copy& c, void* dst) {
+  std::memcpy(dst, c.src, c.bytes);
+  std::memset(static_cast<char*>(dst) + c.bytes, 0, c.dst->size() - c.bytes);
+}
+
+// Copies through staging buffers of at most kStagingBytes (or the largest buffer).
+Status Stage(const vulkan::Device& device, const std::vector<Copy>& copies) {
+  uint64_t largest = 0, total = 0;
+  for (const Copy& c : copies) {
+    largest = c.dst->size() > largest ? c.dst->size() : largest;
+    total += (c.dst->size() + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
+  }
+  if (copies.empty()) return Status::Ok();
+  uint64_t size = total < kStagingBytes ? total : kStagingBytes;
+  size = size > largest ? size : largest;
+  KITE_ASSIGN_OR_RETURN(vulkan::Buffer staging,
+                        vulkan::Buffer::Create(device, size, "weight staging"));
+  KITE_ASSIGN_OR_RETURN(vulkan::CommandStream stream, vulkan::CommandStream::Create(device));
+  size_t next = 0;
+  while (next < copies.size()) {
+    KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, stream.Begin());
+    uint64_t offset = 0;
+    while (next < copies.size() && offset + copies[next].dst->size() <= staging.size()) {
+      const Copy& c = copies[next++];
+      Fill(c, static_cast<char*>(staging.data()) + offset);
+      VkBufferCopy region = {};
+      region.srcOffset = offset;
+      region.size = c.dst->size();
+      vkCmdCopyBuffer(cmd, staging.handle(), c.dst->handle(), 1, &region);
+      offset += (c.dst->size() + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
+    }
+    VkMemoryBarrier barrier = {};
+    barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr, 0,
+                         nullptr);
+    KITE_RETURN_IF_ERROR(stream.SubmitAndWait(kSubmitTimeoutNs));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool MatrixEncodingSupported(const TensorView& t) {
+  switch (t.dtype) {
+    case DType::F32:
+    case DType::Q8_C:
+      return t.layout == Layout::ROW_MAJOR;
+    case DType::Q4_G:
+      return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM;
+    default:
+      return false;
+  }
+}
+
+Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const Model& model,
+                                            const WeightOptions& options) {
+  const ModelConfig& c = model.config();
+  const uint64_t range = device.properties().limits.maxStorageBufferRange;
+  const uint64_t limit = options.max_binding_bytes != 0 && options.max_binding_bytes < range
+                             ? options.max_binding_bytes
+                             : range;
+  DeviceWeights w;
+  w.layers_.resize(c.n_layers);
+  std::vector<Planned> plan;
+  KITE_RETURN_IF_ERROR(Plan(model.tok_embeddings(), &w.embedding_, false, limit, &plan));
+  KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
+  const bool tied = &model.output() == &model.tok_embeddings() ||
+                    model.output().data == model.tok_embeddings().data;
+  if (!tied) KITE_RETURN_IF_ERROR(Plan(model.output(), &w.output_, false, limit, &plan));
+  for (uint32_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = model.layer(l);
+    LayerTensors& lt = w.layers_[l];
+    KITE_RETURN_IF_ERROR(Plan(lw.attention_norm, &lt.attention_norm, true, limit, &plan));
+    KITE_RETURN_IF_ERROR(Plan(lw.ffn_norm, &lt.ffn_norm, true, limit, &plan));
+    const TensorView* matrices[] = {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w1, &lw.w2, &lw.w3};
+    DeviceTensor* outs[] = {&lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.w1, &lt.w2, &lt.w3};
+    for (size_t i = 0; i < 7; ++i) {
+      KITE_RETURN_IF_ERROR(Plan(*matrices[i], outs[i], false, limit, &plan));
+    }
+    if (c.attention_bias) {
+      KITE_RETURN_IF_ERROR(Plan(lw.bq, &lt.bq, true, limit, &plan));
+      KITE_RETURN_IF_ERROR(Plan(lw.bk, &lt.bk, true, limit, &plan));
+      KITE_RETURN_IF_ERROR(Plan(lw.bv, &lt.bv, true, limit, &plan));
+    }
+  }
+
+  size_t parts = 0, buffers = 0;
+  for (const Planned& p : plan) {
+    parts += p.parts;
+    buffers += p.parts * (p.view->dtype == DType::Q8_C ? 2 : 1);
+  }
+  // Parts and tensors point into these: no reallocation after this.
+  w.parts_.reserve(parts);
+  w.buffers_.reserve(buffers);
+  std::vector<Copy> copies;
+  copies.reserve(buffers);
+  for (const Planned& p : plan) {
+    const TensorView& t = *p.view;
+    const Encoding& enc = *FindEncoding(t.dtype, t.layout);
+    const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
+    p.out->view = &t;
+    p.out->parts = w.parts_.data() + w.parts_.size();
+    p.out->part_count = p.parts;
+    for (uint32_t i = 0; i < p.parts; ++i) {
+      TensorPart part;
+      part.row_begin = i * p.part_rows;
+      part.row_count = t.rows - part.row_begin < p.part_rows ? t.rows - part.row_begin
+                                                             : p.part_rows;
+      const uint64_t offset = part.row_begin / enc.block_rows * block_bytes;
+      uint64_t bytes = (part.row_count + enc.block_rows - 1) / enc.block_rows * block_bytes;
+      if (offset + bytes > t.data_size) bytes = t.data_size - offset;
+      KITE_ASSIGN_OR_RETURN(vulkan::Buffer data,
+                            vulkan::Buffer::Create(device, bytes, t.name,
+                                                   vulkan::Memory::kDeviceLocal));
+      w.buffers_.push_back(std::move(data));
+      part.data = &w.buffers_.back();
+      copies.push_back({&w.buffers_.back(), static_cast<const char*>(t.data) + offset, bytes});
+      if (t.dtype == DType::Q8_C) {
+        KITE_ASSIGN_OR_RETURN(vulkan::Buffer scales,
+                              vulkan::Buffer::Create(device, part.row_count * 4ull, t.name,
+                                                     vulkan::Memory::kDeviceLocal));
+        w.buffers_.push_back(std::move(scales));
+        part.scales = &w.buffers_.back();
+        copies.push_back({&w.buffers_.back(),
+                          static_cast<const float*>(t.scales) + part.row_begin,
+                          part.row_count * 4ull});
+      }
+      w.parts_.push_back(part);
+    }
+  }
+  if (tied) {
+    w.output_ = w.embedding_;
+    w.output_.view = &model.output();
+  }
+
+  // Mappable device-local memory (unified memory) is written directly unless the staging
+  // path is forced; the rest goes through staging buffers.
+  std::vector<Copy> staged;
+  for (const Copy& copy : copies) {
+    w.bytes_ += copy.dst->size();
+    if (copy.dst->data() != nullptr && !options.force_staging) {
+      Fill(copy, copy.dst->data());
+    } else {
+      staged.push_back(copy);
+    }
+  }
+  w.staged_ = !staged.empty();
+  KITE_RETURN_IF_ERROR(Stage(device, staged));
+  return Result<DeviceWeights>(std::move(w));
+}
+
+}  // namespace kite::vk_runtime

@@ -1,0 +1,97 @@
+// A model's tensors in device memory (internal to the runtime's Vulkan path): every tensor
+// the forward pass reads, uploaded once, and split by whole row blocks into parts no larger
+// than the binding limit.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/base/status.h"
+#include "sdk/runtime/loader/model.h"
+
+namespace kite::vk_runtime {
+
+/// Longest wait for one submission (an upload batch or a forward call) before the device
+/// is declared stuck: generous for a CPU device running a long prefill chunk.
+inline constexpr uint64_t kSubmitTimeoutNs = 60000000000ull;
+
+/// Rows [row_begin, row_begin + row_count) of a tensor in device buffers of their own:
+/// `data` holds those rows' data bytes from offset 0 (whole row blocks), `scales` their
+/// per-row f32 scales (Q8_C; null otherwise).
+struct TensorPart {
+  uint32_t row_begin = 0;
+  uint32_t row_count = 0;
+  const vulkan::Buffer* data = nullptr;
+  const vulkan::Buffer* scales = nullptr;
+};
+
+/// One tensor on the device: its view in the file and its parts (at least one; vectors and
+/// tensors within the binding limit have exactly one). Null view: the tensor is absent
+/// (biases of a model without them).
+struct DeviceTensor {
+  const TensorView* view = nullptr;
+  const TensorPart* parts = nullptr;
+  uint32_t part_count = 0;
+};
+
+/// The device tensors of one decoder layer.
+struct LayerTensors {
+  DeviceTensor attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, bq, bk, bv;
+};
+
+/// How weights are placed.
+struct WeightOptions {
+  /// Largest buffer of one part, in bytes (0: the device's maxStorageBufferRange).
+  uint64_t max_binding_bytes = 0;
+  /// Copy through a staging buffer even where the device-local memory is mappable (the
+  /// path of discrete GPUs; tests force it on unified-memory devices such as lavapipe).
+  bool force_staging = false;
+};
+
+/// The uploaded tensors of a model. Immutable after Upload; shared by the sessions
+/// (thread-safe to read). The Device and the Model must outlive it.
+class DeviceWeights {
+ public:
+  /// Checks that every tensor's encoding is one the shaders run (else kUnsupported naming
+  /// the tensor and its dtype/layout), splits matrices into parts (a row block above the
+  /// limit: kUnsupported naming the tensor), creates device-local buffers and copies the
+  /// file's bytes into them, directly when the memory is mappable (and not
+  /// options.force_staging), else through a staging buffer. Tied embeddings are uploaded
+  /// once. Errors: the above; out of device memory; device failures.
+  static Result<DeviceWeights> Upload(const vulkan::Device& device, const Model& model,
+                                      const WeightOptions& options);
+
+  DeviceWeights(DeviceWeights&&) = default;
+  DeviceWeights(const DeviceWeights&) = delete;
+  DeviceWeights& operator=(const DeviceWeights&) = delete;
+
+  const DeviceTensor& embedding() const { return embedding_; }
+  const DeviceTensor& norm() const { return norm_; }
+  /// The classifier head (the embedding's parts when tied).
+  const DeviceTensor& output() const { return output_; }
+  const LayerTensors& layer(uint32_t i) const { return layers_[i]; }
+  /// Bytes of device memory the weights occupy.
+  uint64_t bytes() const { return bytes_; }
+  /// Number of buffers (parts' data and scales).
+  size_t buffer_count() const { return buffers_.size(); }
+  /// True when the bytes went through a staging buffer.
+  bool staged() const { return staged_; }
+
+ private:
+  DeviceWeights() = default;
+
+  std::vector<vulkan::Buffer> buffers_;  // reserved once: parts point into it
+  std::vector<TensorPart> parts_;        // reserved once: tensors point into it
+  DeviceTensor embedding_, norm_, output_;
+  std::vector<LayerTensors> layers_;
+  uint64_t bytes_ = 0;
+  bool staged_ = false;
+};
+
+/// True when the Vulkan forward pass runs matrices (and embeddings) of `t`'s encoding:
+/// F32, Q8_C, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM.
+bool MatrixEncodingSupported(const TensorView& t);
+
+}  // namespace kite::vk_runtime

@@ -1,0 +1,195 @@
+// The attention shader against attention_ref: head_dim 8 (stories260K), 48 (odd) and 64 to
+// 256, grouped queries 1:1, 2:1 and 4:1, contexts of 1 to ~700 positions (several tiles of
+// the online softmax), several tokens per call at pos > 0, q and out rows addressed with
+// gaps (out's stride is max(dim, q_dim) in the forward pass) that must stay untouched, a
+// cache offset (one layer of a cache of all layers) and several workgroup sizes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sdk/backends/vulkan/attention.h"
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/kernels/attention/attention.h"
+#include "test/vulkan/vulkan_test_util.h"
+
+namespace {
+
+namespace vk = kite::vulkan;
+namespace k = kite::kernels;
+
+using kite::vulkan::test::PrepareStatus;
+using kite::vulkan::test::RunOp;
+using kite::vulkan::test::Upload;
+
+constexpr float kUntouched = -12345.0f;
+
+struct Case {
+  uint32_t n_tokens, pos, n_heads, n_kv_heads, head_dim;
+  float q_scale;          // spread of q (larger: sharper softmax)
+  uint32_t out_gap;       // floats between a token's output row and the next one's
+  uint32_t cache_offset;  // rows of another layer before this one's position 0
+  uint32_t workgroup;     // 0: the device's largest
+};
+
+std::string Name(const Case& c) {
+  return "tokens=" + std::to_string(c.n_tokens) + " pos=" + std::to_string(c.pos) +
+         " heads=" + std::to_string(c.n_heads) + "/" + std::to_string(c.n_kv_heads) +
+         " head_dim=" + std::to_string(c.head_dim) + " q_scale=" + std::to_string(c.q_scale) +
+         " wg=" + std::to_string(c.workgroup);
+}
+
+// Largest error seen, in units of 2^-24 * sum_p w_p |v_p[j]| (the output's magnitude).
+double RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
+  SCOPED_TRACE(Name(c));
+  const uint32_t q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
+  const uint32_t rows = c.pos + c.n_tokens;  // the cache holds the call's own rows too
+  const uint32_t offset = c.cache_offset * kv_dim;
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> q(c.n_tokens * q_dim), keys(offset + rows * kv_dim),
+      values(offset + rows * kv_dim);
+  for (float& v : q) v = c.q_scale * normal(rng);
+  for (float& v : keys) v = normal(rng);
+  for (float& v : values) v = normal(rng);
+  const uint32_t out_stride = q_dim + c.out_gap;
+  std::vector<float> want((c.n_tokens - 1) * out_stride + q_dim, kUntouched);
+  std::vector<float> magnitude(want.size(), 0.0f);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  std::vector<float> scores(rows);
+  for (uint32_t t = 0; t < c.n_tokens; ++t) {
+    for (uint32_t h = 0; h < c.n_heads; ++h) {
+      const size_t kv = offset + (h / (c.n_heads / c.n_kv_heads)) * c.head_dim;
+      const size_t o = t * out_stride + h * c.head_dim;
+      const uint32_t n_pos = c.pos + t + 1;
+      k::attention_ref(c.head_dim, n_pos, q.data() + t * q_dim + h * c.head_dim,
+                       keys.data() + kv, values.data() + kv, kv_dim, scale, scores.data(),
+                       want.data() + o);
+      for (uint32_t j = 0; j < c.head_dim; ++j) {
+        double m = 0.0;
+        for (uint32_t p = 0; p < n_pos; ++p) m += scores[p] * std::fabs(values[kv + p * kv_dim + j]);
+        magnitude[o + j] = static_cast<float>(m);
+      }
+    }
+  }
+  vk::Buffer bq = Upload(device, q, "q");
+  vk::Buffer bk = Upload(device, keys, "keys");
+  vk::Buffer bv = Upload(device, values, "values");
+  vk::Buffer bo = Upload(device, std::vector<float>(want.size(), kUntouched), "out");
+  kite::Result<vk::Attention> op = vk::Attention::Create(device, c.workgroup);
+  EXPECT_TRUE(op.ok()) << op.status().message();
+  if (!op.ok()) return 0.0;
+  vk::AttentionArgs args;
+  args.max_tokens = c.n_tokens;
+  args.max_pos = c.pos;
+  args.n_heads = c.n_heads;
+  args.n_kv_heads = c.n_kv_heads;
+  args.head_dim = c.head_dim;
+  args.scale = scale;
+  args.q_at.stride = q_dim;  // the chunk's own rows: no position stride
+  args.out_at.stride = out_stride;
+  args.cache_offset = offset;
+  args.q = &bq;
+  args.keys = &bk;
+  args.values = &bv;
+  args.out = &bo;
+  const ::testing::AssertionResult ran = RunOp(device, *op, args, c.n_tokens, c.pos);
+  EXPECT_TRUE(ran);
+  if (!ran) return 0.0;
+  const float* got = static_cast<const float*>(bo.data());
+  double worst = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == kUntouched) {
+      EXPECT_EQ(got[i], kUntouched) << "gap element " << i << " written";
+      continue;
+    }
+    const double err = std::fabs(static_cast<double>(got[i]) - want[i]) /
+                       (0x1p-24 * magnitude[i] + 1e-30);
+    worst = err > worst ? err : worst;
+    // Tolerance: 64 half-ulps of the output's magnitude sum_p w_p |v_p[j]|. The scores are
+    // the CPU's (same order, no fused multiply-add); Vulkan's exp may be off by 3 + 2|x| ulps
+    // (x = s_p - max, small for the weights that matter), and the online softmax rescales
+    // and adds the weighted values in another order (a few ulps per tile).
+    EXPECT_LE(err, 64.0) << "element " << i << " got " << got[i] << " want " << want[i];
+  }
+  return worst;
+}
+
+TEST(VulkanAttention, MatchesCpuReference) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(2024);
+  const Case cases[] = {
+      {1, 0, 1, 1, 8, 1.0f, 0, 0, 0},        // one position
+      {4, 0, 8, 4, 8, 1.0f, 0, 0, 0},        // stories260K (8 heads of 8, 2:1), prefill
+      {2, 37, 8, 4, 8, 3.0f, 0, 1, 1},       // a workgroup of one, after a cache offset
+      {3, 300, 8, 2, 48, 1.0f, 16, 0, 64},   // odd head_dim, 4:1, 5 tiles, an output gap
+      {5, 690, 4, 4, 64, 2.0f, 0, 3, 256},   // 1:1, contexts 691..695 (3 tiles)
+      {2, 255, 8, 2, 64, 1.0f, 128, 0, 128}, // 4:1 at a tile boundary (256, 257 positions)
+      {1, 700, 14, 2, 64, 1.0f, 0, 0, 0},    // Qwen2-0.5B's heads (7:1) at 701 positions
+      {2, 99, 2, 1, 128, 1.0f, 0, 0, 32},    // head wider than the workgroup
+      {1, 10, 2, 2, 256, 1.0f, 0, 0, 0},     // the largest head
+  };
+  double worst = 0.0;
+  for (const Case& c : cases) {
+    const double w = RunCase(*device, c, rng);
+    worst = w > worst ? w : worst;
+  }
+  std::printf("largest attention error: %.2f half-ulps of the output's magnitude\n", worst);
+}
+
+TEST(VulkanAttention, RefusesBadShapesAndSmallBuffers) {
+  REQUIRE_DEVICE(device);
+  kite::Result<vk::Attention> op = vk::Attention::Create(*device, 0);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  // 4 heads of 8 over 2 KV heads: q rows of 32 floats, cache rows of 16.
+  vk::Buffer q = Upload(*device, std::vector<float>(64), "q");
+  vk::Buffer keys = Upload(*device, std::vector<float>(16 * 10), "keys");
+  vk::Buffer values = Upload(*device, std::vector<float>(16 * 10), "values");
+  vk::Buffer out = Upload(*device, std::vector<float>(64), "out");
+  vk::AttentionArgs args;
+  args.max_tokens = 2;
+  args.max_pos = 8;  // positions up to 9: the ten rows
+  args.n_heads = 4;
+  args.n_kv_heads = 2;
+  args.head_dim = 8;
+  args.scale = 0.35f;
+  args.q_at.stride = 32;
+  args.out_at.stride = 32;
+  args.q = &q;
+  args.keys = &keys;
+  args.values = &values;
+  args.out = &out;
+  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  args.max_pos = 9;
+  kite::Status s = PrepareStatus(*device, *op, args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");
+  args.max_pos = 8;
+  args.cache_offset = 16;  // a layer after another
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");
+  args.cache_offset = 0;
+  args.out_at.stride = 31;
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_STREQ(s.message(), "attention: rows of 'out' overlap: stride 31 < row length 32");
+  args.out_at.stride = 32;
+  args.out = &q;
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_STREQ(s.message(),
+               "attention: 'out' must be another buffer than 'q', 'keys' and 'values'");
+  args.out = &out;
+  args.n_kv_heads = 3;
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_NE(std::string(s.message()).find("attention: bad shape"), std::string::npos)
+      << s.message();
+  args.n_kv_heads = 1;
+  args.n_heads = 1;
+  args.head_dim = 257;
+  s = PrepareStatus(*device, *op, args);
+  EXPECT_NE(std::string(s.message()).find("head_dim=257"), std::string::npos) << s.message();
+}
+
+}  // namespace
