@@ -32,7 +32,8 @@ constexpr const char* kHeader = R"(kite-eval: teacher-forced evaluation of a .ki
 
 usage: kite-eval -m MODEL.kite [--reference REF.kite] (--text FILE | --tokens FILE.json)
                  [--ctx N] [--kv f32|int8] [--ref-kv f32|int8] [--backend cpu|vulkan|auto]
-                 [--ref-backend cpu|vulkan|auto] [--json] [-t THREADS]
+                 [--ref-backend cpu|vulkan|auto] [--isa NAME] [--ref-isa NAME]
+                 [--json] [-t THREADS]
 
 )";
 
@@ -84,6 +85,7 @@ struct Options {
   long threads = 1;
   uint32_t kv = KITE_KV_F32;      // the model's KV cache type
   uint32_t ref_kv = KITE_KV_F32;  // the reference's
+  std::string isa, ref_isa;                 // highest instruction sets ("": best or $KITE_ISA)
   uint32_t backend = KITE_BACKEND_CPU;      // where the model's session runs
   uint32_t ref_backend = KITE_BACKEND_CPU;  // the reference's
   bool json = false;
@@ -129,6 +131,13 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                                 "keeps one scale per KV head per position"),
       flags::KvTypeFlag(&o->ref_kv, "KV cache type of the reference's session (default f32)",
                         "ref-kv"),
+      flags::String(0, "isa", "NAME", &o->isa,
+                    "highest instruction set of the model's kernels: scalar, avx2,\n"
+                    "avxvnni, avx512vnni, neon, neondot, i8mm or best (default best,\n"
+                    "or $KITE_ISA)"),
+      flags::String(0, "ref-isa", "NAME", &o->ref_isa,
+                    "the same for the reference; e.g. --ref-isa scalar measures the\n"
+                    "SIMD kernels' divergence from the scalar reference"),
       flags::BackendFlag(&o->backend, std::string("where the model's session runs.\n") +
                                           flags::kBackendHelp),
       flags::BackendFlag(&o->ref_backend,
@@ -310,9 +319,13 @@ struct Runner {
     kite_model_close(model);
   }
 
-  void Open(const std::string& file) {
+  // `isa`: kite_model_options.max_isa ("" for the default: best, or $KITE_ISA).
+  void Open(const std::string& file, const std::string& isa) {
     path = file;
-    if (kite_model_open_file(path.c_str(), nullptr, &model) != KITE_OK) {
+    kite_model_options mo;
+    kite_model_options_init(&mo);
+    if (!isa.empty()) mo.max_isa = isa.c_str();
+    if (kite_model_open_file(path.c_str(), &mo, &model) != KITE_OK) {
       Fail("cannot open model %s: %s", path.c_str(), kite_last_error());
     }
     info.struct_size = sizeof(info);
@@ -407,10 +420,10 @@ int main(int argc, char** argv) {
   const bool with_ref = !o.reference.empty();
 
   Runner model, ref;
-  model.Open(o.model);
+  model.Open(o.model, o.isa);
   uint32_t max_seq = model.info.max_seq_len;
   if (with_ref) {
-    ref.Open(o.reference);
+    ref.Open(o.reference, o.ref_isa);
     if (ref.info.vocab_size != model.info.vocab_size) {
       const std::string sizes =
           std::to_string(model.info.vocab_size) + " vs " + std::to_string(ref.info.vocab_size);
