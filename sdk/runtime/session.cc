@@ -143,7 +143,8 @@ Status Session::ChooseBackend(ModelBackends* backends) {
   }
   if (vm != nullptr) {
     Result<std::unique_ptr<VulkanForward>> made = VulkanForward::Create(
-        *vm, options_.prefill_chunk, options_.max_context, options_.profile);
+        *vm, options_.prefill_chunk < options_.max_context ? options_.prefill_chunk : options_.max_context,
+        options_.max_context, options_.profile);
     if (made.ok()) {
       gpu_ = static_cast<std::unique_ptr<VulkanForward>&&>(made.value());
     } else {
