@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/format/format.h"
 
 namespace kite::vulkan {
@@ -24,24 +24,10 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
                                         uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
-  // The block geometry comes from the format (sdk/format/blocks.h), in 32-bit words.
-  const uint32_t spec[] = {
-      wg,
-      static_cast<uint32_t>((symmetric ? kQ4R16SymBlockBytes : kQ4R16BlockBytes) / 4),
-      static_cast<uint32_t>(kQ4R16ScalesOffset / 4),
-      static_cast<uint32_t>(kQ4R16OffsetsOffset / 4),
-      symmetric ? 1u : 0u,
-  };
-  const ShaderCode code = Q4R16MatvecShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 5;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = sizeof(spec) / sizeof(spec[0]);
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  const Q4R16Spec spec = MakeQ4R16Spec(wg, symmetric);
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, Q4R16MatvecShader(), 5, sizeof(Push),
+                                         spec.values, 5));
   return Q4R16Matvec(std::move(pipeline), symmetric, wg);
 }
 
