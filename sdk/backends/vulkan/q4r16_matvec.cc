@@ -21,14 +21,20 @@ struct Push {
 }  // namespace
 
 Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
-                                        uint32_t workgroup_size) {
+                                        uint32_t workgroup_size, uint32_t tile_tokens) {
+  KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4R16MaxTileTokens,
+                       Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", kName,
+                       tile_tokens, kQ4R16MaxTileTokens);
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
-  const Q4R16Spec spec = MakeQ4R16Spec(wg, symmetric);
+  const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
+  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5).
+  const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
+                           tile_tokens};
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
-                        CreateOpPipeline(device, kName, Q4R16MatvecShader(), 5, sizeof(Push),
-                                         spec.values, 5));
-  return Q4R16Matvec(std::move(pipeline), symmetric, wg);
+                        CreateOpPipeline(device, kName, Q4R16MatvecShader(), 5, sizeof(Push), spec,
+                                         sizeof(spec) / sizeof(spec[0])));
+  return Q4R16Matvec(std::move(pipeline), symmetric, wg, tile_tokens);
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {
