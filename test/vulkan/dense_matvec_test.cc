@@ -166,8 +166,9 @@ TEST(VulkanDenseMatvec, Q8CMatchesCpuReference) {
 
 TEST(VulkanDenseMatvec, RefusesBuffersTooSmallForTheShape) {
   REQUIRE_DEVICE(device);
-  kite::Result<vk::DenseMatvec> f32 = vk::DenseMatvec::Create(*device, DType::F32, 0);
-  kite::Result<vk::DenseMatvec> q8c = vk::DenseMatvec::Create(*device, DType::Q8_C, 0);
+  // The per-dtype names the forward pass uses (dense_matvec.h).
+  kite::Result<vk::F32Matvec> f32 = vk::F32Matvec::Create(*device, 0);
+  kite::Result<vk::Q8CMatvec> q8c = vk::Q8CMatvec::Create(*device, 0);
   ASSERT_TRUE(f32.ok() && q8c.ok());
   kite::Result<vk::DenseMatvec> f16 = vk::DenseMatvec::Create(*device, DType::F16, 0);
   EXPECT_EQ(f16.status().code(), kite::Error::kUnsupported);

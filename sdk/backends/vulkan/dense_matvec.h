@@ -61,4 +61,25 @@ class DenseMatvec {
   uint32_t workgroup_size_;
 };
 
+/// DenseMatvec for one dtype fixed at compile time, created as the other ops are
+/// (`Create(device, workgroup_size)`). Same ownership and thread safety.
+template <DType kDType>
+class DenseMatvecOf : public DenseMatvec {
+ public:
+  static Result<DenseMatvecOf> Create(const Device& device, uint32_t workgroup_size) {
+    KITE_ASSIGN_OR_RETURN(DenseMatvec op, DenseMatvec::Create(device, kDType, workgroup_size));
+    return DenseMatvecOf(static_cast<DenseMatvec&&>(op));
+  }
+
+ private:
+  explicit DenseMatvecOf(DenseMatvec&& op) : DenseMatvec(static_cast<DenseMatvec&&>(op)) {}
+};
+
+/// The matvec on F32 weights (f32_matvec.comp); its args leave `scales` null.
+using F32Matvec = DenseMatvecOf<DType::F32>;
+using F32MatvecArgs = DenseMatvecArgs;
+/// The matvec on Q8_C weights (q8c_matvec.comp).
+using Q8CMatvec = DenseMatvecOf<DType::Q8_C>;
+using Q8CMatvecArgs = DenseMatvecArgs;
+
 }  // namespace kite::vulkan

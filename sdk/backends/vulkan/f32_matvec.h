@@ -1,0 +1,4 @@
+// F32Matvec and F32MatvecArgs: the dense matvec for one dtype, declared in dense_matvec.h.
+#pragma once
+
+#include "sdk/backends/vulkan/dense_matvec.h"
