@@ -505,8 +505,11 @@ typedef struct kite_generate_stats {
 /**
  * Encodes `prompt` (NUL-terminated UTF-8; special-token text in it is plain text),
  * appends it to the session's context and generates up to max_tokens tokens, calling
- * `callback` (may be NULL) for each. Every generated token is appended to the context; an
- * end token stops generation without being passed on or appended. An empty prompt
+ * `callback` (may be NULL) for each as kite_token_callback describes. Every generated token
+ * is appended to the context; an end token stops generation without being passed on or
+ * appended; a stop string stops it after the token that completed it (KITE_STOP_STRING).
+ * Options out of range fail with KITE_ERR_INVALID_ARGUMENT naming the field, changing
+ * nothing. An empty prompt
  * continues the context. A prompt that does not fit the free context fails with
  * KITE_ERR_CONTEXT_FULL and changes nothing. A cancel (kite_session_cancel) makes it
  * return KITE_ERR_CANCELLED. `options` may be NULL for defaults; `stats` may be NULL, and
