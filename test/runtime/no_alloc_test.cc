@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 
 #include "kite/kite.h"
@@ -28,7 +29,8 @@ int OnToken(const char*, int32_t, void* user) {
 }
 
 void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p,
-                         uint32_t threads = 1, uint32_t kv_type = KITE_KV_F32) {
+                         uint32_t threads = 1, uint32_t kv_type = KITE_KV_F32,
+                         bool extras = false) {
   kite_model* model = nullptr;
   ASSERT_EQ(kite_model_open_file(kite::test::TestModel(model_name).c_str(), nullptr, &model), KITE_OK);
   kite_session_options so;
@@ -45,6 +47,21 @@ void ExpectNoAllocations(const char* model_name, float temperature, int top_k, f
   go.top_k = top_k;
   go.top_p = top_p;
   go.seed = 5;
+  // Version 2's options: penalties over the recent-token ring, logit bias, stop strings
+  // held back in the text buffer, all in the session arena.
+  const kite_logit_bias bias[] = {{7, 0.5f}, {13, -INFINITY}};
+  const char* stop[] = {"zzq", "\nThe end"};
+  if (extras) {
+    go.min_p = 0.05f;
+    go.repetition_penalty = 1.2f;
+    go.frequency_penalty = 0.3f;
+    go.presence_penalty = 0.3f;
+    go.penalty_last_n = 128;
+    go.logit_bias = bias;
+    go.n_logit_bias = 2;
+    go.stop = stop;
+    go.n_stop = 2;
+  }
   kite_generate_stats stats;
   stats.struct_size = sizeof(stats);
   Counter counter;
@@ -117,6 +134,14 @@ TEST(NoAllocation, CancelAndChatTokenize) {
   EXPECT_EQ(g_allocations.load(), 0);
   kite_session_destroy(session);
   kite_model_close(model);
+}
+
+// Min-p, the penalties, logit bias and stop strings allocate nothing either.
+TEST(NoAllocation, PenaltiesBiasAndStopStringsQ4) {
+  ExpectNoAllocations("stories260K-q4.kite", 0.9f, 0, 0.95f, 1, KITE_KV_F32, true);
+}
+TEST(NoAllocation, GreedyPenaltiesBiasAndStopStringsF32) {
+  ExpectNoAllocations("stories260K-f32.kite", 0.0f, 0, 1.0f, 1, KITE_KV_F32, true);
 }
 
 }  // namespace
