@@ -280,40 +280,38 @@ TEST(GenerateCli, SamplingFlagsStopStringsAndPromptFile) {
   std::remove(file.c_str());
 }
 
-TEST(GenerateCli, BadSamplingFlagsExit2WithMessage) {
-  std::string out;
-  EXPECT_EQ(RunGenerate("-m x.kite --min-p 1.5", &out), 2);
-  EXPECT_NE(out.find("--min-p must be a number in [0, 1]"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite --repeat-penalty 0", &out), 2);
-  EXPECT_NE(out.find("--repeat-penalty"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite --repeat-last-n 1025", &out), 2);
-  EXPECT_NE(out.find("--repeat-last-n must be an integer in [0, 1024]"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite --frequency-penalty -1", &out), 2);
-  EXPECT_EQ(RunGenerate("-m x.kite --presence-penalty nan", &out), 2);
-  EXPECT_EQ(RunGenerate("-m x.kite --logit-bias 5", &out), 2);
-  EXPECT_NE(out.find("--logit-bias must be ID=BIAS"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite --logit-bias=-1=2", &out), 2);
-  EXPECT_EQ(RunGenerate("-m x.kite --logit-bias 3=inf", &out), 2);
-  EXPECT_EQ(RunGenerate("-m x.kite --stop ''", &out), 2);
-  EXPECT_EQ(RunGenerate("-m x.kite"
-                            " --stop a --stop b --stop c --stop d --stop e --stop f --stop g"
-                            " --stop h --stop i",
-                        &out),
-            2);
-  EXPECT_NE(out.find("--stop may be given at most 8 times"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite -p hi -f prompt.txt", &out), 2);
-  EXPECT_NE(out.find("-p and -f cannot be combined"), std::string::npos) << out;
-  // -f reads regular files only, and says which file it could not read.
-  EXPECT_EQ(RunGenerate("-m x.kite -f /nonexistent-prompt.txt", &out), 1);
-  EXPECT_NE(out.find("/nonexistent-prompt.txt"), std::string::npos) << out;
-  EXPECT_EQ(RunGenerate("-m x.kite -f /tmp", &out), 1);
-  EXPECT_NE(out.find("not a regular file"), std::string::npos) << out;
-  // An id outside the vocabulary is refused by the library, naming the field.
-  EXPECT_EQ(RunGenerate("-m " + kite::test::TestModel("stories260K-q4.kite") +
-                            " -n 2 --logit-bias 99999=1",
-                        &out),
-            1);
-  EXPECT_NE(out.find("logit_bias[0].token"), std::string::npos) << out;
+TEST(GenerateCli, BadSamplingFlagsFailWithMessage) {
+  const std::string model = kite::test::TestModel("stories260K-q4.kite");
+  struct Case {
+    std::string args;
+    int exit_code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"-m x.kite --min-p 1.5", 2, "--min-p must be a number in [0, 1]"},
+      {"-m x.kite --repeat-penalty 0", 2, "--repeat-penalty must be a number in (0, 100]"},
+      {"-m x.kite --repeat-last-n 1025", 2, "--repeat-last-n must be an integer in [0, 1024]"},
+      {"-m x.kite --frequency-penalty -1", 2, "--frequency-penalty"},
+      {"-m x.kite --presence-penalty nan", 2, "--presence-penalty"},
+      {"-m x.kite --logit-bias 5", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --logit-bias=-1=2", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --logit-bias 3=inf", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --stop ''", 2, "--stop"},
+      {"-m x.kite --stop a --stop b --stop c --stop d --stop e --stop f --stop g --stop h"
+       " --stop i",
+       2, "--stop may be given at most 8 times"},
+      {"-m x.kite -p hi -f prompt.txt", 2, "-p and -f cannot be combined"},
+      // -f reads regular files only, and says which file it could not read.
+      {"-m x.kite -f /nonexistent-prompt.txt", 1, "/nonexistent-prompt.txt"},
+      {"-m x.kite -f /tmp", 1, "not a regular file"},
+      // An id outside the vocabulary is refused by the library, naming the field.
+      {"-m " + model + " -n 2 --logit-bias 99999=1", 1, "logit_bias[0].token"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    EXPECT_EQ(RunGenerate(c.args, &out), c.exit_code) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << c.args << "\n" << out;
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "test/common/every_generate_option.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -209,19 +210,9 @@ TEST_F(GenerateOptions, AbsurdValuesFailNamingTheField) {
 
 // The same seed gives the same tokens with every option on; another seed differs.
 TEST_F(GenerateOptions, DeterministicForASeed) {
-  const kite_logit_bias bias[] = {{5, 1.5f}, {13, -INFINITY}};
-  const char* stop[] = {"zzzz"};
+  kite::test::TurnOnEveryGenerateOption(&o_);
   o_.temperature = 1.0f;
   o_.top_p = 0.95f;
-  o_.min_p = 0.02f;
-  o_.repetition_penalty = 1.2f;
-  o_.frequency_penalty = 0.1f;
-  o_.presence_penalty = 0.2f;
-  o_.penalty_last_n = 32;
-  o_.logit_bias = bias;
-  o_.n_logit_bias = 2;
-  o_.stop = stop;
-  o_.n_stop = 1;
   o_.seed = 1234;
   const Outcome a = Generate("Once upon a time");
   const Outcome b = Generate("Once upon a time");
@@ -230,7 +221,7 @@ TEST_F(GenerateOptions, DeterministicForASeed) {
   EXPECT_EQ(a.ids, b.ids);
   EXPECT_EQ(a.Text(), b.Text());
   EXPECT_NE(a.ids, c.ids);
-  for (int32_t t : a.ids) EXPECT_NE(t, 13) << "a banned token was drawn";
+  for (int32_t t : a.ids) EXPECT_NE(t, kite::test::kBannedToken) << "a banned token was drawn";
 }
 
 // A presence penalty far above the logits' spread over a window covering the whole

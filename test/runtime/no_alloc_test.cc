@@ -3,11 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cmath>
 #include <cstdlib>
 
 #include "kite/kite.h"
 #include "test/common/alloc_counter.h"
+#include "test/common/every_generate_option.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -49,19 +49,7 @@ void ExpectNoAllocations(const char* model_name, float temperature, int top_k, f
   go.seed = 5;
   // Version 2's options: penalties over the recent-token ring, logit bias, stop strings
   // held back in the text buffer, all in the session arena.
-  const kite_logit_bias bias[] = {{7, 0.5f}, {13, -INFINITY}};
-  const char* stop[] = {"zzq", "\nThe end"};
-  if (extras) {
-    go.min_p = 0.05f;
-    go.repetition_penalty = 1.2f;
-    go.frequency_penalty = 0.3f;
-    go.presence_penalty = 0.3f;
-    go.penalty_last_n = 128;
-    go.logit_bias = bias;
-    go.n_logit_bias = 2;
-    go.stop = stop;
-    go.n_stop = 2;
-  }
+  if (extras) kite::test::TurnOnEveryGenerateOption(&go);
   kite_generate_stats stats;
   stats.struct_size = sizeof(stats);
   Counter counter;
