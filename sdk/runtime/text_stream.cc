@@ -130,11 +130,11 @@ const char* TextStream::Push(const char* piece, bool* stopped) {
   for (const char* p = piece; *p != '\0' && len_ + 4 < capacity_; ++p) {
     AppendByte(static_cast<uint8_t>(*p));
   }
-  // The earliest complete stop string ends the text before it.
+  // The complete stop string that starts first ends the text before it.
   size_t end = len_;
   for (uint32_t s = 0; s < n_stop_; ++s) {
     const size_t m = stop_len_[s];
-    for (size_t at = 0; at + m <= end; ++at) {
+    for (size_t at = 0; at < end && at + m <= len_; ++at) {
       if (std::memcmp(out_ + at, stop_[s], m) == 0) {
         end = at;
         *stopped = true;

@@ -69,6 +69,9 @@ TEST(TextStream, StopStringAcrossPiecesIsNeverShown) {
   // The earliest of several stop strings wins.
   EXPECT_EQ(Stream({"xx ba", "r foo"}, {"foo", "bar"}, false, &at), (Strings{"xx ", ""}));
   EXPECT_EQ(at, 1);
+  // ... by where it starts, even when a shorter one, listed first, ends sooner.
+  EXPECT_EQ(Stream({"abcd"}, {"cd", "bcd"}, false, &at), (Strings{"a"}));
+  EXPECT_EQ(at, 0);
 }
 
 TEST(TextStream, HeldTextIsReleasedWhenTheMatchFailsAndAtFlush) {
