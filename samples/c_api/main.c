@@ -25,10 +25,9 @@ static void usage(FILE* out, const char* argv0) {
 
 static int print_piece(const char* piece, int32_t token, void* user) {
   int* count = (int*)user;
-  (void)token;
   fputs(piece, stdout);
   fflush(stdout);
-  ++*count;
+  if (token >= 0) ++*count; /* token -1: text held back until the end, not a token */
   return KITE_CONTINUE;
 }
 

@@ -56,7 +56,8 @@ static int CheckFits(const char* what, size_t needed, size_t have) {
 
 static int OnToken(const char* piece, int32_t token, void* user) {
   (void)user;
-  if (g_n_ids < KITE_FW_TOKENS) g_ids[g_n_ids++] = token;
+  /* token -1 carries text held back until the end, not a token. */
+  if (token >= 0 && g_n_ids < KITE_FW_TOKENS) g_ids[g_n_ids++] = token;
   semihosting_write(piece);
   return KITE_CONTINUE;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 
 #include "kite/kite.h"
 #include "tools/common/flags.h"
+#include "tools/common/input_file.h"
 #include "tools/common/json.h"
 #include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
@@ -23,7 +25,7 @@ namespace {
 // The kite-generate help text around the flag table (see MakeSpec).
 constexpr const char* kHeader = R"(kite-generate: generate text with a .kite model
 
-usage: kite-generate -m MODEL.kite [-p PROMPT] [options]
+usage: kite-generate -m MODEL.kite [-p PROMPT | -f FILE] [options]
 
 )";
 
@@ -37,6 +39,8 @@ not fit the context), 2 bad command line.
 examples:
   kite-generate -m models/stories260K-q4.kite -p "Once upon a time" -n 128 --temp 0
   kite-generate -m qwen2.5-0.5b-instruct-q4.kite --chat --system "Be brief."
+  kite-generate -m model.kite -f prompt.txt --repeat-penalty 1.1 --min-p 0.05 \
+      --stop $'\nUser:' --logit-bias 13=-inf
 )";
 
 // The online CPUs, at most 4 (the cores of a Raspberry Pi; beyond that, decode is bound
@@ -68,7 +72,49 @@ struct Options {
   bool prompt_given = false;
   bool system_given = false;
   std::string system;
+  std::string prompt_file;  // -f: the prompt is this file's text
+  double min_p = 0.0;
+  double repeat_penalty = 1.0;
+  long repeat_last_n = 64;
+  double frequency_penalty = 0.0;
+  double presence_penalty = 0.0;
+  std::vector<std::string> stop;
+  std::vector<kite_logit_bias> logit_bias;
+  bool raw_pieces = false;
 };
+
+// --stop STR: one more stop string (up to KITE_MAX_STOP_STRINGS, each at most
+// KITE_MAX_STOP_STRING_BYTES; the library checks that it is valid UTF-8).
+std::string AddStop(Options* o, const std::string& name, const std::string& value) {
+  if (o->stop.size() >= KITE_MAX_STOP_STRINGS) {
+    return name + " may be given at most " + std::to_string(KITE_MAX_STOP_STRINGS) + " times";
+  }
+  if (value.size() > KITE_MAX_STOP_STRING_BYTES) {
+    return name + " must be at most " + std::to_string(KITE_MAX_STOP_STRING_BYTES) +
+           " bytes long, not " + std::to_string(value.size());
+  }
+  o->stop.push_back(value);
+  return "";
+}
+
+// --logit-bias ID=BIAS: a token id >= 0 and a finite number, or -inf to ban the token (the
+// library checks the id against the vocabulary).
+std::string AddLogitBias(Options* o, const std::string& name, const std::string& value) {
+  const std::string bad = name + " must be ID=BIAS (a token id >= 0 and a number, or -inf " +
+                          "to ban the token), not '" + value + "'";
+  const size_t eq = value.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) return bad;
+  const std::string id_text = value.substr(0, eq), bias_text = value.substr(eq + 1);
+  char* end = nullptr;
+  errno = 0;
+  const long long id = std::strtoll(id_text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0' || id < 0 || id > INT32_MAX) return bad;
+  const double bias = std::strtod(bias_text.c_str(), &end);
+  const bool banned = bias_text == "-inf";
+  if (*end != '\0' || (!banned && !std::isfinite(bias))) return bad;
+  o->logit_bias.push_back({static_cast<int32_t>(id), banned ? -INFINITY : static_cast<float>(bias)});
+  return "";
+}
 
 // The kite-generate flag table, writing into *o.
 kite::flags::FlagSpec MakeSpec(Options* o) {
@@ -83,6 +129,8 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
       flags::String('p', "prompt", "TEXT", &o->prompt,
                     "prompt text (default: empty, the model starts from BOS)")
           .AllowEmpty(),
+      flags::String('f', "file", "FILE", &o->prompt_file,
+                    "read the prompt from FILE (a regular file; not with -p)"),
       flags::Int<long>('n', "max-tokens", "N", &o->max_tokens, 0, 1 << 24,
                        "tokens to generate, >= 0 (default 256)"),
       flags::Int<long>('c', "ctx", "N", &o->ctx, 1, 1 << 24,
@@ -111,6 +159,42 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                             "nucleus sampling mass in (0, 1], 1 = off (default 0.9)"),
       flags::Int<unsigned long long>(0, "seed", "S", &o->seed, 0, ULLONG_MAX,
                                      "random seed (default: from the clock; printed with --json)"),
+      flags::Number<double>(0, "min-p", "P", &o->min_p, 0.0, 1.0, flags::Ends::kClosed,
+                            "keep tokens at least P times as likely as the most\n"
+                            "likely one, in [0, 1], 0 = off (default 0)"),
+      flags::Number<double>(0, "repeat-penalty", "R", &o->repeat_penalty, 0.0, 100.0,
+                            flags::Ends::kOpenLow,
+                            "divide the positive logits (multiply the negative ones)\n"
+                            "of tokens in the last --repeat-last-n by R, in (0, 100],\n"
+                            "1 = off (default 1)"),
+      flags::Int<long>(0, "repeat-last-n", "N", &o->repeat_last_n, 0, KITE_MAX_PENALTY_LAST_N,
+                       "context tokens the penalties look back over, 0.." +
+                           std::to_string(KITE_MAX_PENALTY_LAST_N) + ",\n0 = off (default 64)"),
+      flags::Number<double>(0, "frequency-penalty", "F", &o->frequency_penalty, 0.0, 100.0,
+                            flags::Ends::kClosed,
+                            "subtract F per occurrence in that window, in [0, 100],\n"
+                            "0 = off (default 0)"),
+      flags::Number<double>(0, "presence-penalty", "F", &o->presence_penalty, 0.0, 100.0,
+                            flags::Ends::kClosed,
+                            "subtract F once from tokens in that window, in [0, 100],\n"
+                            "0 = off (default 0)"),
+      flags::Custom(0, "stop", "STR",
+                    [o](const std::string& name, const std::string& value) {
+                      return AddStop(o, name, value);
+                    },
+                    "stop when the text contains STR, which is not printed\n"
+                    "(repeatable: up to " + std::to_string(KITE_MAX_STOP_STRINGS) +
+                        ", each 1.." + std::to_string(KITE_MAX_STOP_STRING_BYTES) +
+                        " bytes; default none)"),
+      flags::Custom(0, "logit-bias", "ID=BIAS",
+                    [o](const std::string& name, const std::string& value) {
+                      return AddLogitBias(o, name, value);
+                    },
+                    "add BIAS to token ID's logit; -inf bans the token\n"
+                    "(repeatable; default none)"),
+      flags::Switch(0, "raw-pieces", &o->raw_pieces,
+                    "print each token's bytes as they come, even part of a\n"
+                    "character (default: whole UTF-8 characters only)"),
       flags::Switch(0, "verify", &o->verify, "check the model's segment checksums while opening"),
       flags::Switch(0, "huge-pages", &o->huge_pages,
                     "read the model into huge pages instead of mapping it\n"
@@ -150,12 +234,25 @@ int Parse(int argc, char** argv, Options* o) {
   if (error.empty() && o->model.empty()) error = "a model is required (-m MODEL.kite)";
   if (error.empty() && o->chat && o->json) error = "--chat and --json cannot be combined";
   if (error.empty() && o->system_given && !o->chat) error = "--system needs --chat";
+  if (error.empty() && o->prompt_given && parsed.Given("file")) {
+    error = "-p and -f cannot be combined (give the prompt one way)";
+  }
   if (!error.empty()) {
     std::fputs(kite::flags::UsageError("kite-generate", error).c_str(), stderr);
     return kite::flags::kExitUsage;
   }
   const std::string capped = kite::flags::CapThreads("-t", &o->threads);
   if (!capped.empty()) std::fprintf(stderr, "kite-generate: warning: %s\n", capped.c_str());
+  if (parsed.Given("file")) {
+    const absl::StatusOr<std::string> text = kite::tools::ReadInputFile(o->prompt_file);
+    if (!text.ok()) {
+      std::fprintf(stderr, "kite-generate: cannot read the prompt: %s\n",
+                   std::string(text.status().message()).c_str());
+      return kite::flags::kExitFailure;
+    }
+    o->prompt = *text;
+    o->prompt_given = true;
+  }
   return -1;
 }
 
@@ -173,6 +270,7 @@ const char* StopReasonName(kite_stop_reason r) {
     case KITE_STOP_CALLBACK: return "callback";
     case KITE_STOP_CONTEXT_FULL: return "context_full";
     case KITE_STOP_CANCELLED: return "cancelled";
+    case KITE_STOP_STRING: return "stop_string";
   }
   return "unknown";
 }
@@ -196,7 +294,7 @@ struct Collected {
 
 int OnToken(const char* piece, int32_t token, void* user) {
   Collected* c = static_cast<Collected*>(user);
-  c->ids.push_back(token);
+  if (token >= 0) c->ids.push_back(token);  // -1: the text held back at the end
   c->text += piece;
   if (c->stream) {
     c->Echo();
@@ -347,6 +445,18 @@ int main(int argc, char** argv) {
   go.seed = o.seed_given ? o.seed
                          : static_cast<unsigned long long>(
                                std::chrono::steady_clock::now().time_since_epoch().count());
+  go.min_p = static_cast<float>(o.min_p);
+  go.repetition_penalty = static_cast<float>(o.repeat_penalty);
+  go.penalty_last_n = static_cast<int32_t>(o.repeat_last_n);
+  go.frequency_penalty = static_cast<float>(o.frequency_penalty);
+  go.presence_penalty = static_cast<float>(o.presence_penalty);
+  go.logit_bias = o.logit_bias.data();
+  go.n_logit_bias = o.logit_bias.size();
+  std::vector<const char*> stop;
+  for (const std::string& st : o.stop) stop.push_back(st.c_str());
+  go.stop = stop.data();
+  go.n_stop = stop.size();
+  go.raw_pieces = o.raw_pieces ? 1 : 0;
 
   if (o.chat) {
     const int rc = RunChat(o, model, session, go, so.max_context);
@@ -419,6 +529,11 @@ int main(int argc, char** argv) {
         .Add("temperature", Value::Rounded(o.temp, 6))
         .Add("top_k", Value::Int(o.top_k))
         .Add("top_p", Value::Rounded(o.top_p, 6))
+        .Add("min_p", Value::Rounded(o.min_p, 6))
+        .Add("repeat_penalty", Value::Rounded(o.repeat_penalty, 6))
+        .Add("repeat_last_n", Value::Int(o.repeat_last_n))
+        .Add("frequency_penalty", Value::Rounded(o.frequency_penalty, 6))
+        .Add("presence_penalty", Value::Rounded(o.presence_penalty, 6))
         .Add("context", Value::Int(so.max_context))
         .Add("threads", Value::Int(so.threads))
         .Add("timings", std::move(timings));

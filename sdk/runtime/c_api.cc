@@ -548,9 +548,41 @@ void kite_generate_options_init(kite_generate_options* options) {
   options->top_p = 1.0f;
   options->seed = 0;
   options->add_bos = 1;
+  kite::SamplerParams defaults;
+  options->min_p = defaults.min_p;
+  options->repetition_penalty = defaults.repetition_penalty;
+  options->frequency_penalty = defaults.frequency_penalty;
+  options->presence_penalty = defaults.presence_penalty;
+  options->penalty_last_n = static_cast<int32_t>(defaults.penalty_last_n);
+  options->raw_pieces = 0;
+  options->logit_bias = nullptr;
+  options->n_logit_bias = 0;
+  options->stop = nullptr;
+  options->n_stop = 0;
 }
 
 namespace {
+
+// kite_generate_options version 1 ended with add_bos; its sizeof rounded that up to the
+// struct's alignment (the struct_size rule in kite.h).
+constexpr size_t kGenerateOptionsV1Size =
+    kite::AlignUp(offsetof(kite_generate_options, reserved), alignof(kite_generate_options));
+static_assert(kGenerateOptionsV1Size <= offsetof(kite_generate_options, min_p),
+              "version 2 fields must lie beyond version 1's size");
+
+// Reads the caller's options (NULL: the defaults) into *o, giving the fields beyond an
+// older struct_size their defaults.
+kite::Status GenerateOptionsFrom(const kite_generate_options* options, kite_generate_options* o) {
+  kite_generate_options_init(o);
+  if (options == nullptr) return kite::Status::Ok();
+  if (options->struct_size != kGenerateOptionsV1Size) {
+    KITE_RETURN_IF_ERROR(
+        CheckStructSize(*options, "kite_generate_options", "call kite_generate_options_init"));
+  }
+  std::memcpy(o, options, options->struct_size);
+  o->struct_size = sizeof(*o);
+  return kite::Status::Ok();
+}
 
 struct CallbackBridge {
   kite_token_callback callback;
@@ -572,13 +604,8 @@ kite_status kite_generate(kite_session* session, const char* prompt,
     return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "prompt is null"));
   }
   kite_generate_options o;
-  kite_generate_options_init(&o);
-  if (options != nullptr) {
-    kite::Status checked = CheckStructSize(*options, "kite_generate_options",
-                                           "call kite_generate_options_init");
-    if (!checked.ok()) return Record(session, checked);
-    o = *options;
-  }
+  kite::Status read = GenerateOptionsFrom(options, &o);
+  if (!read.ok()) return Record(session, read);
   if (o.max_tokens < 0) {
     return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
                                               "max_tokens %d is negative", o.max_tokens));
@@ -586,6 +613,10 @@ kite_status kite_generate(kite_session* session, const char* prompt,
   if (o.top_k < 0) {
     return Record(session,
                   kite::Status::Make(kite::Error::kInvalidArgument, "top_k %d is negative", o.top_k));
+  }
+  if (o.penalty_last_n < 0) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "penalty_last_n %d is negative", o.penalty_last_n));
   }
   if (stats != nullptr) {
     kite::Status checked =
@@ -598,7 +629,17 @@ kite_status kite_generate(kite_session* session, const char* prompt,
   p.sampler.top_k = static_cast<uint32_t>(o.top_k);
   p.sampler.top_p = o.top_p;
   p.sampler.seed = o.seed;
+  p.sampler.min_p = o.min_p;
+  p.sampler.repetition_penalty = o.repetition_penalty;
+  p.sampler.frequency_penalty = o.frequency_penalty;
+  p.sampler.presence_penalty = o.presence_penalty;
+  p.sampler.penalty_last_n = static_cast<uint32_t>(o.penalty_last_n);
+  p.sampler.logit_bias = kite::capi::FromCLogitBias(o.logit_bias);
+  p.sampler.n_logit_bias = o.n_logit_bias;
   p.add_bos = o.add_bos != 0;
+  p.stop = o.stop;
+  p.n_stop = o.n_stop;
+  p.raw_pieces = o.raw_pieces != 0;
   CallbackBridge bridge{callback, user};
   kite::GenerateStats st;
   kite::Status s = session->session->Generate(prompt, std::strlen(prompt), p,

@@ -1,6 +1,8 @@
 // The one place where the C API's enums are checked against the C++ definitions.
 #include "sdk/runtime/c_api_mirror.h"
 
+#include <cstddef>
+
 namespace kite::capi {
 namespace {
 
@@ -23,6 +25,16 @@ KITE_MIRRORS(KITE_STOP_END_TOKEN, StopReason::kStopToken);
 KITE_MIRRORS(KITE_STOP_CALLBACK, StopReason::kCallback);
 KITE_MIRRORS(KITE_STOP_CONTEXT_FULL, StopReason::kContextFull);
 KITE_MIRRORS(KITE_STOP_CANCELLED, StopReason::kCancelled);
+KITE_MIRRORS(KITE_STOP_STRING, StopReason::kStopString);
+
+KITE_MIRRORS(KITE_MAX_STOP_STRINGS, kMaxStopStrings);
+KITE_MIRRORS(KITE_MAX_STOP_STRING_BYTES, kMaxStopStringBytes);
+KITE_MIRRORS(KITE_MAX_PENALTY_LAST_N, kMaxPenaltyLastN);
+
+static_assert(sizeof(kite_logit_bias) == sizeof(LogitBias) &&
+                  offsetof(kite_logit_bias, token) == offsetof(LogitBias, token) &&
+                  offsetof(kite_logit_bias, bias) == offsetof(LogitBias, bias),
+              "kite_logit_bias must have LogitBias's layout");
 
 KITE_MIRRORS(KITE_CHAT_FORMAT_NONE, ChatFormat::NONE);
 KITE_MIRRORS(KITE_CHAT_FORMAT_LLAMA2, ChatFormat::LLAMA2);
@@ -43,6 +55,10 @@ KITE_MIRRORS(KITE_BACKEND_AUTO, Backend::kAuto);
 #undef KITE_MIRRORS
 
 }  // namespace
+
+const LogitBias* FromCLogitBias(const kite_logit_bias* b) {
+  return reinterpret_cast<const LogitBias*>(b);
+}
 
 kite_status ToCStatus(Error e) { return static_cast<kite_status>(e); }
 

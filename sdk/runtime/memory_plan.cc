@@ -2,6 +2,7 @@
 
 #include "sdk/base/arena.h"
 #include "sdk/runtime/sampler.h"
+#include "sdk/runtime/text_stream.h"
 
 namespace kite {
 namespace {
@@ -103,6 +104,12 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   // more than a prompt that fits the context needs.
   p.token_capacity = static_cast<uint32_t>(12 * ctx + 16);
   p.tokens = Take(&cursor, static_cast<uint64_t>(p.token_capacity) * sizeof(int32_t));
+  // The context never holds more than max_context tokens, so a shorter ring sees them all.
+  p.recent_capacity = static_cast<uint32_t>(ctx < kMaxPenaltyLastN ? ctx : kMaxPenaltyLastN);
+  p.recent_tokens = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
+  p.penalty_window = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
+  p.text_capacity = TextStream::BufferBytes(model.tokenizer().view().max_piece_length);
+  p.text = Take(&cursor, p.text_capacity);
   p.total_bytes = cursor;
   return p;
 }

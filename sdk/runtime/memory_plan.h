@@ -70,6 +70,14 @@ struct MemoryPlan {
   // Token ids: prompt encoding scratch of `token_capacity` int32.
   size_t tokens = 0;
   uint32_t token_capacity = 0;
+  // The context's last `recent_capacity` token ids (a ring, for the sampler's penalties)
+  // and as many ids of scratch for the penalty window: min(max_context, kMaxPenaltyLastN)
+  // int32 each.
+  size_t recent_tokens = 0, penalty_window = 0;
+  uint32_t recent_capacity = 0;
+  // The generated text held back for the callback (TextStream): `text_capacity` bytes.
+  size_t text = 0;
+  size_t text_capacity = 0;
   // Sizes of the parts, for reports.
   size_t kv_cache_bytes = 0;
   size_t activation_bytes = 0;

@@ -110,6 +110,9 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   b.max_context = options.max_context;
   b.max_batch = options.prefill_chunk;
   sampler_scratch_ = reinterpret_cast<ProbIndex*>(a + plan.sampler);
+  recent_ = RecentTokens(reinterpret_cast<int32_t*>(a + plan.recent_tokens), plan.recent_capacity);
+  penalty_window_ = reinterpret_cast<int32_t*>(a + plan.penalty_window);
+  text_ = reinterpret_cast<char*>(a + plan.text);
   tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
   transformer_ = Transformer(model, &model->kernels(), &pool_, b);
   return Status::Ok();
@@ -261,6 +264,7 @@ void Session::Reset() {
   for (KernelTime& t : kernel_times_) t = KernelTime();
   last_token_ = -1;
   logits_valid_ = false;
+  recent_.Clear();
   cancel_.store(false, std::memory_order_release);
 }
 
@@ -304,13 +308,15 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
   if (n > 0) {
     last_token_ = tokens[n - 1];
     logits_valid_ = want_logits;
+    recent_.Push(tokens, n);
   }
   return Status::Ok();
 }
 
 Status Session::Generate(const char* prompt, size_t prompt_len, const GenerateParams& params,
                          TokenCallback callback, void* user, GenerateStats* stats) {
-  KITE_RETURN_IF_ERROR(ValidateSamplerParams(params.sampler));
+  KITE_RETURN_IF_ERROR(ValidateSamplerParams(params.sampler, model_->config().vocab_size));
+  KITE_RETURN_IF_ERROR(TextStream::ValidateStopStrings(params.stop, params.n_stop));
   KITE_CHECK_OR_RETURN(prompt != nullptr || prompt_len == 0, Error::kInvalidArgument,
                        "prompt is null");
   const uint64_t start = NowNanoseconds();
@@ -346,7 +352,9 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
   const uint64_t prefill_end = NowNanoseconds();
   st.prefill_ns = prefill_end - start;
 
-  Sampler sampler(params.sampler, model_->config().vocab_size, sampler_scratch_);
+  Sampler sampler(params.sampler, model_->config().vocab_size, sampler_scratch_,
+                  penalty_window_);
+  TextStream text(text_, plan_.text_capacity, params.stop, params.n_stop, params.raw_pieces);
   char byte_buf[2];
   st.stop_reason = StopReason::kMaxTokens;
   while (st.generated_tokens < params.max_tokens) {
@@ -354,20 +362,23 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
       st.stop_reason = StopReason::kCancelled;
       break;
     }
-    const int32_t next = sampler.Sample(buffers_.logits);
+    const int32_t next = sampler.Sample(buffers_.logits, &recent_);
     if (tok.IsStop(next)) {
       st.stop_reason = StopReason::kStopToken;
       break;
     }
-    const char* piece = tok.Piece(last_token_, next, byte_buf);
+    bool stop_string = false;
+    const char* shown = text.Push(tok.Piece(last_token_, next, byte_buf), &stop_string);
     ++st.generated_tokens;
     if (st.generated_tokens == 1) st.first_token_ns = NowNanoseconds() - start;
-    const bool go_on = callback == nullptr || callback(piece, next, user);
+    const bool go_on = callback == nullptr || callback(shown, next, user);
     // A cancel from the callback (or from another thread meanwhile) stops this call.
     const bool cancelled = TakeCancel();
     if (pos_ >= options_.max_context) {
       last_token_ = next;
-      st.stop_reason = cancelled ? StopReason::kCancelled : StopReason::kContextFull;
+      st.stop_reason = cancelled     ? StopReason::kCancelled
+                       : stop_string ? StopReason::kStopString
+                                     : StopReason::kContextFull;
       break;
     }
     // Feed the token even when stopping, so the context matches what the caller saw, and
@@ -381,14 +392,24 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     }
     ++pos_;
     last_token_ = next;
+    recent_.Push(&next, 1);
     if (cancelled) {
       st.stop_reason = StopReason::kCancelled;
+      break;
+    }
+    if (stop_string) {
+      st.stop_reason = StopReason::kStopString;
       break;
     }
     if (!go_on) {
       st.stop_reason = StopReason::kCallback;
       break;
     }
+  }
+  // Text held back for a stop string that never came, or a character left incomplete.
+  if (st.stop_reason != StopReason::kStopString && callback != nullptr) {
+    const char* rest = text.Flush();
+    if (rest[0] != '\0') callback(rest, -1, user);
   }
   st.decode_ns = NowNanoseconds() - prefill_end;
   if (stats != nullptr) *stats = st;

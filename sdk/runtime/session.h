@@ -14,6 +14,7 @@
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/sampler.h"
 #include "sdk/base/status.h"
+#include "sdk/runtime/text_stream.h"
 #include "sdk/runtime/transformer.h"
 
 namespace kite {
@@ -28,6 +29,14 @@ struct GenerateParams {
   uint32_t max_tokens = 256;  ///< most tokens to generate (0: only process the prompt)
   SamplerParams sampler;
   bool add_bos = true;  ///< start the prompt with BOS (only when the session is empty)
+  /// Stop strings: `n_stop` NUL-terminated UTF-8 strings (borrowed for the call), at most
+  /// kMaxStopStrings, each 1..kMaxStopStringBytes bytes. Generation stops (kStopString)
+  /// once the text contains one; it is never passed to the callback (see TextStream).
+  const char* const* stop = nullptr;
+  size_t n_stop = 0;
+  /// False: the callback gets whole UTF-8 characters (TextStream). True: each token's own
+  /// piece, bytes as they are (held back only for stop strings).
+  bool raw_pieces = false;
 };
 
 /// Why generation ended. kite_stop_reason in kite.h mirrors it (checked in
@@ -38,6 +47,7 @@ enum class StopReason : int32_t {
   kCallback = 2,    ///< the callback asked to stop
   kContextFull = 3, ///< the context window is full
   kCancelled = 4,   ///< Cancel() was called
+  kStopString = 5,  ///< the text reached a stop string (GenerateParams::stop)
 };
 
 /// Figures of one Generate() call. Times in nanoseconds.
@@ -50,8 +60,10 @@ struct GenerateStats {
   StopReason stop_reason = StopReason::kMaxTokens;
 };
 
-/// Called for each generated token with its text (see Tokenizer::Piece) and id. Return
-/// true to continue, false to stop. Runs on the generating thread.
+/// Called for each generated token with its id and the text it completes (see
+/// GenerateParams::raw_pieces and TextStream: maybe "" while text is held back), and once
+/// more with token -1 when the call ends with text still held back (its return value is
+/// then ignored). Return true to continue, false to stop. Runs on the generating thread.
 using TokenCallback = bool (*)(const char* piece, int32_t token, void* user);
 
 /// GPU time of one kernel, summed over its dispatches (Session::kernel_times).
@@ -109,7 +121,8 @@ class Session {
   Status Feed(const int32_t* tokens, size_t n, bool want_logits);
 
   /// Encodes `prompt`, feeds it and generates up to params.max_tokens tokens, calling
-  /// `callback` (may be null) for each. Continues the existing context; Reset() starts
+  /// `callback` (may be null) for each (see TokenCallback). Invalid params fail with
+  /// kInvalidArgument naming the field, before anything changes. Continues the existing context; Reset() starts
   /// over. A prompt that does not fit the free context fails with kContextFull and changes
   /// nothing. `stats` may be null; it is filled on success and on kCancelled.
   Status Generate(const char* prompt, size_t prompt_len, const GenerateParams& params,
@@ -177,6 +190,11 @@ class Session {
   Transformer transformer_;
   ProbIndex* sampler_scratch_ = nullptr;
   int32_t* tokens_ = nullptr;
+  // The context's last tokens (for the penalties) and the sampler's window scratch.
+  RecentTokens recent_;
+  int32_t* penalty_window_ = nullptr;
+  // TextStream's buffer (plan_.text_capacity bytes).
+  char* text_ = nullptr;
   // Consumes a pending Cancel(): true when there was one.
   bool TakeCancel() {
     return cancel_.load(std::memory_order_relaxed) &&

@@ -1,5 +1,5 @@
 // kite-generate as a user runs it: --json with greedy decoding reproduces the golden ids;
-// bad options exit 2 with a message.
+// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias and -f.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -226,6 +226,92 @@ TEST(GenerateCli, BadOptionsExit2WithMessage) {
   EXPECT_NE(out.find("max_context"), std::string::npos) << out;
   EXPECT_EQ(RunGenerate("--help", &out), 0);
   EXPECT_NE(out.find("--max-tokens"), std::string::npos);
+}
+
+// The string `key` of a JSON object ("" when missing).
+std::string StringField(const kite::json::Value& object, const char* key) {
+  std::string s;
+  EXPECT_TRUE(kite::test::JsonString(object, key, &s)) << key;
+  return s;
+}
+
+// The sampling flags reach kite_generate: --stop ends the text before the stop string,
+// --logit-bias -inf bans a token, --repeat-penalty changes greedy output, and -f reads the
+// prompt from a file.
+TEST(GenerateCli, SamplingFlagsStopStringsAndPromptFile) {
+  const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") + " -n 40 --temp 0 --json";
+  std::string out;
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time'", &out), 0) << out;
+  const kite::json::Value plain = JsonLine(out);
+  const std::string text = StringField(plain, "text");
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(kite::test::JsonIntArray(plain, "generated_token_ids", &ids));
+  ASSERT_GT(text.size(), 20u);
+  const std::string stop = text.substr(15, 5);
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time' --stop 'never' --stop '" + stop + "'", &out),
+            0)
+      << out;
+  const kite::json::Value stopped = JsonLine(out);
+  EXPECT_EQ(StringField(stopped, "stop_reason"), "stop_string");
+  EXPECT_EQ(StringField(stopped, "text"), text.substr(0, text.find(stop)));
+
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time' --logit-bias " + std::to_string(ids[0]) +
+                            "=-inf",
+                        &out),
+            0)
+      << out;
+  std::vector<int64_t> banned;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &banned));
+  for (int64_t t : banned) EXPECT_NE(t, ids[0]);
+
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time' --repeat-penalty 100 --repeat-last-n 1024",
+                        &out),
+            0)
+      << out;
+  EXPECT_NE(StringField(JsonLine(out), "text"), text);
+
+  const std::string file = ::testing::TempDir() + "generate_cli_prompt.txt";
+  FILE* f = std::fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("Once upon a time", f);
+  std::fclose(f);
+  ASSERT_EQ(RunGenerate(base + " -f " + file, &out), 0) << out;
+  EXPECT_EQ(StringField(JsonLine(out), "text"), text);
+  std::remove(file.c_str());
+}
+
+TEST(GenerateCli, BadSamplingFlagsFailWithMessage) {
+  const std::string model = kite::test::TestModel("stories260K-q4.kite");
+  struct Case {
+    std::string args;
+    int exit_code;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"-m x.kite --min-p 1.5", 2, "--min-p must be a number in [0, 1]"},
+      {"-m x.kite --repeat-penalty 0", 2, "--repeat-penalty must be a number in (0, 100]"},
+      {"-m x.kite --repeat-last-n 1025", 2, "--repeat-last-n must be an integer in [0, 1024]"},
+      {"-m x.kite --frequency-penalty -1", 2, "--frequency-penalty"},
+      {"-m x.kite --presence-penalty nan", 2, "--presence-penalty"},
+      {"-m x.kite --logit-bias 5", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --logit-bias=-1=2", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --logit-bias 3=inf", 2, "--logit-bias must be ID=BIAS"},
+      {"-m x.kite --stop ''", 2, "--stop"},
+      {"-m x.kite --stop a --stop b --stop c --stop d --stop e --stop f --stop g --stop h"
+       " --stop i",
+       2, "--stop may be given at most 8 times"},
+      {"-m x.kite -p hi -f prompt.txt", 2, "-p and -f cannot be combined"},
+      // -f reads regular files only, and says which file it could not read.
+      {"-m x.kite -f /nonexistent-prompt.txt", 1, "/nonexistent-prompt.txt"},
+      {"-m x.kite -f /tmp", 1, "not a regular file"},
+      // An id outside the vocabulary is refused by the library, naming the field.
+      {"-m " + model + " -n 2 --logit-bias 99999=1", 1, "logit_bias[0].token"},
+  };
+  for (const Case& c : cases) {
+    std::string out;
+    EXPECT_EQ(RunGenerate(c.args, &out), c.exit_code) << c.args << "\n" << out;
+    EXPECT_NE(out.find(c.message), std::string::npos) << c.args << "\n" << out;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "kite/kite.h"
 #include "test/common/alloc_counter.h"
+#include "test/common/every_generate_option.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -28,7 +29,8 @@ int OnToken(const char*, int32_t, void* user) {
 }
 
 void ExpectNoAllocations(const char* model_name, float temperature, int top_k, float top_p,
-                         uint32_t threads = 1, uint32_t kv_type = KITE_KV_F32) {
+                         uint32_t threads = 1, uint32_t kv_type = KITE_KV_F32,
+                         bool extras = false) {
   kite_model* model = nullptr;
   ASSERT_EQ(kite_model_open_file(kite::test::TestModel(model_name).c_str(), nullptr, &model), KITE_OK);
   kite_session_options so;
@@ -45,6 +47,9 @@ void ExpectNoAllocations(const char* model_name, float temperature, int top_k, f
   go.top_k = top_k;
   go.top_p = top_p;
   go.seed = 5;
+  // Version 2's options: penalties over the recent-token ring, logit bias, stop strings
+  // held back in the text buffer, all in the session arena.
+  if (extras) kite::test::TurnOnEveryGenerateOption(&go);
   kite_generate_stats stats;
   stats.struct_size = sizeof(stats);
   Counter counter;
@@ -117,6 +122,14 @@ TEST(NoAllocation, CancelAndChatTokenize) {
   EXPECT_EQ(g_allocations.load(), 0);
   kite_session_destroy(session);
   kite_model_close(model);
+}
+
+// Min-p, the penalties, logit bias and stop strings allocate nothing either.
+TEST(NoAllocation, PenaltiesBiasAndStopStringsQ4) {
+  ExpectNoAllocations("stories260K-q4.kite", 0.9f, 0, 0.95f, 1, KITE_KV_F32, true);
+}
+TEST(NoAllocation, GreedyPenaltiesBiasAndStopStringsF32) {
+  ExpectNoAllocations("stories260K-f32.kite", 0.0f, 0, 1.0f, 1, KITE_KV_F32, true);
 }
 
 }  // namespace

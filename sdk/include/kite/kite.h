@@ -24,11 +24,14 @@
  * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
  * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
  * before the call does anything. This header is the first version of every struct (its
- * sizeof is the only size accepted) except kite_session_options, at its third: version 1
- * ended before kv_type and version 2 before backend, and their sizes,
+ * sizeof is the only size accepted) except two: kite_session_options, at its third
+ * (version 1 ended before kv_type and version 2 before backend, and their sizes,
  * offsetof(kite_session_options, kv_type) and offsetof(kite_session_options, backend),
- * are accepted too (the missing fields default to KITE_KV_F32 and KITE_BACKEND_CPU). An
- * options pointer may be NULL for the defaults.
+ * are accepted too; the missing fields default to KITE_KV_F32 and KITE_BACKEND_CPU), and
+ * kite_generate_options, at its second (version 1 ended with add_bos; its size, which is
+ * offsetof(kite_generate_options, min_p) on 32- and 64-bit Arm and x86-64, is accepted
+ * too, and the later fields then take their defaults). An options pointer may be NULL for
+ * the defaults.
  *
  * Platform specifics (file mapping, huge pages, threads on firmware) are described in
  * docs/c-api.md; the contracts below hold on every platform.
@@ -77,7 +80,8 @@ typedef enum kite_stop_reason {
   KITE_STOP_END_TOKEN = 1,    /**< the model produced an end token */
   KITE_STOP_CALLBACK = 2,     /**< the token callback returned KITE_STOP */
   KITE_STOP_CONTEXT_FULL = 3, /**< the context window filled up */
-  KITE_STOP_CANCELLED = 4     /**< kite_session_cancel was called */
+  KITE_STOP_CANCELLED = 4,    /**< kite_session_cancel was called */
+  KITE_STOP_STRING = 5        /**< the text reached a stop string (kite_generate_options.stop) */
 } kite_stop_reason;
 
 /** An opened model (immutable, shareable across threads). */
@@ -454,13 +458,48 @@ void kite_session_cancel(kite_session* session);
 #define KITE_STOP 1
 
 /**
- * Called once per generated token with its text (`piece`, NUL-terminated, valid during the
- * call; may be "" for control tokens and may hold part of a multi-byte UTF-8 character),
- * its id and the user pointer. Return KITE_CONTINUE or KITE_STOP.
+ * Called once per generated token with its id (`token`), the text it completes (`piece`,
+ * NUL-terminated UTF-8, valid during the call) and the user pointer. Return KITE_CONTINUE
+ * or KITE_STOP. Control tokens have no text. By default (raw_pieces 0) the text is always
+ * whole, valid UTF-8 characters: a character split across tokens is held back and passed
+ * with the token that completes it, so `piece` may be "" and may hold the end of earlier
+ * tokens' text; an ill-formed byte sequence in the model's output is passed as U+FFFD.
+ * Text that may be the start of a stop string (kite_generate_options.stop) is held back
+ * too; a completed stop string and the text after it are never passed. When the call ends
+ * with text still held back (a character left incomplete, or the start of a stop string
+ * that never completed), the callback is called once more with that text and token -1;
+ * that call's return value is ignored. With raw_pieces nonzero, `piece` is the token's
+ * own text, bytes as they are (possibly part of a multi-byte character), held back only
+ * for stop strings.
  */
 typedef int (*kite_token_callback)(const char* piece, int32_t token, void* user);
 
-/** Options of one kite_generate call. Initialise with kite_generate_options_init(). */
+/** Most stop strings one kite_generate call takes (kite_generate_options.n_stop). */
+#define KITE_MAX_STOP_STRINGS 8
+/** Longest stop string, in bytes. */
+#define KITE_MAX_STOP_STRING_BYTES 64
+/** Longest window of the penalties (kite_generate_options.penalty_last_n), in tokens. */
+#define KITE_MAX_PENALTY_LAST_N 1024
+
+/** A bias added to one token's logit before sampling (kite_generate_options.logit_bias). */
+typedef struct kite_logit_bias {
+  int32_t token; /**< token id, in [0, vocab_size) */
+  float bias;    /**< added to the logit: finite, or -INFINITY to ban the token */
+} kite_logit_bias;
+
+/**
+ * Options of one kite_generate call. Initialise with kite_generate_options_init().
+ *
+ * The logits are adjusted, on a copy, in this order: logit_bias; repetition_penalty
+ * (llama.cpp's rule: a positive logit is divided by it, a negative one multiplied);
+ * frequency_penalty times the token's count in the window and presence_penalty once, both
+ * subtracted. The window is the context's last penalty_last_n tokens (prompt and generated
+ * ones, of this and earlier calls since the last reset). Then greedy (temperature 0) picks
+ * the largest; otherwise temperature, min_p, top_k and top_p filter, in that order, and a
+ * token is drawn. The same options, seed and context give the same tokens. Any field out
+ * of its range (NaN included) fails with KITE_ERR_INVALID_ARGUMENT naming the field, before
+ * anything is generated.
+ */
 typedef struct kite_generate_options {
   uint32_t struct_size; /**< sizeof(kite_generate_options), set by init */
   int32_t max_tokens;   /**< most tokens to generate, >= 0. Default 256 */
@@ -469,6 +508,40 @@ typedef struct kite_generate_options {
   float top_p;          /**< nucleus sampling mass in (0, 1]; 1 = off (default) */
   uint64_t seed;        /**< random seed for sampling. Default 0 */
   int32_t add_bos;      /**< nonzero: start an empty session with BOS. Default 1 */
+  /** Padding that ends version 1 of this struct; ignored. (It keeps the fields below,
+      added in version 2, past version 1's size on every ABI.) */
+  int32_t reserved;
+  /** Keep only tokens whose probability (after the temperature) is at least min_p times
+      the most likely token's; in [0, 1]. 0 = off (default). Version 2. */
+  float min_p;
+  /** Repetition penalty for tokens in the window, in (0, 100]; > 1 discourages repeats.
+      1 = off (default). Version 2. */
+  float repetition_penalty;
+  /** Subtracted from a token's logit once per occurrence in the window, in [0, 100].
+      0 = off (default). Version 2. */
+  float frequency_penalty;
+  /** Subtracted once from the logit of a token present in the window, in [0, 100].
+      0 = off (default). Version 2. */
+  float presence_penalty;
+  /** Tokens the penalties look back over, 0..KITE_MAX_PENALTY_LAST_N (a window longer than
+      the context sees the whole context). 0 turns the penalties off. Default 64.
+      Version 2. */
+  int32_t penalty_last_n;
+  /** Nonzero: the callback gets each token's own bytes instead of whole UTF-8
+      characters (see kite_token_callback). Default 0. Version 2. */
+  int32_t raw_pieces;
+  /** n_logit_bias biases (borrowed for the call, owned by the caller; may be NULL when
+      n_logit_bias is 0). A token listed twice gets both. Default NULL. Version 2. */
+  const kite_logit_bias* logit_bias;
+  size_t n_logit_bias; /**< entries of logit_bias. Default 0. Version 2 */
+  /** n_stop stop strings (the array and the strings are borrowed for the call, owned by
+      the caller): NUL-terminated UTF-8, each 1..KITE_MAX_STOP_STRING_BYTES bytes. Once the
+      generated text contains one, generation stops (KITE_STOP_STRING); the token that
+      completed it stays in the context but the stop string is never passed to the
+      callback. Matched across token boundaries, on the text the callback would see.
+      Default NULL. Version 2. */
+  const char* const* stop;
+  size_t n_stop; /**< entries of stop, 0..KITE_MAX_STOP_STRINGS. Default 0. Version 2 */
 } kite_generate_options;
 
 /** Fills `options` with defaults and sets its struct_size. NULL is ignored. */
@@ -489,8 +562,11 @@ typedef struct kite_generate_stats {
 /**
  * Encodes `prompt` (NUL-terminated UTF-8; special-token text in it is plain text),
  * appends it to the session's context and generates up to max_tokens tokens, calling
- * `callback` (may be NULL) for each. Every generated token is appended to the context; an
- * end token stops generation without being passed on or appended. An empty prompt
+ * `callback` (may be NULL) for each as kite_token_callback describes. Every generated token
+ * is appended to the context; an end token stops generation without being passed on or
+ * appended; a stop string stops it after the token that completed it (KITE_STOP_STRING).
+ * Options out of range fail with KITE_ERR_INVALID_ARGUMENT naming the field, changing
+ * nothing. An empty prompt
  * continues the context. A prompt that does not fit the free context fails with
  * KITE_ERR_CONTEXT_FULL and changes nothing. A cancel (kite_session_cancel) makes it
  * return KITE_ERR_CANCELLED. `options` may be NULL for defaults; `stats` may be NULL, and
