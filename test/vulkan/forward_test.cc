@@ -369,6 +369,7 @@ TEST_P(VulkanForwardTest, ProfilingSumsTimesPerShader) {
   ASSERT_GT(count, 0u);
   uint32_t attention_calls = 0;
   for (uint32_t i = 0; i < count; ++i) {
+    std::printf("%-16s %3u calls %8.3f ms\n", times[i].name, times[i].calls, times[i].ms);
     EXPECT_GE(times[i].ms, 0.0) << times[i].name;
     if (std::strcmp(times[i].name, "attention") == 0) attention_calls = times[i].calls;
   }

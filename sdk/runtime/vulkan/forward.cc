@@ -35,6 +35,15 @@ Status Build(std::optional<Op>* slot, Args... args) {
 
 bool IsQ4(const TensorView& t) { return t.dtype == DType::Q4_G; }
 
+// Workgroup size of the shaders whose invocations share one row of `width` floats (dense
+// matvecs, RMSNorm): the largest power of two not above the width (at least 32), within the
+// device's limit. Small models waste most of a 256-wide workgroup otherwise.
+uint32_t RowWorkgroup(const vulkan::Device& d, uint32_t width) {
+  uint32_t wg = 32;
+  while (wg * 2 <= width && wg * 2 <= d.max_workgroup_size()) wg *= 2;
+  return wg < d.max_workgroup_size() ? wg : d.max_workgroup_size();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -71,12 +80,13 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
 
   const TensorView& emb = model.tok_embeddings();
   KITE_RETURN_IF_ERROR(Build(&s->embedding, std::cref(d), emb.dtype, emb.layout, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), 0u));
+  const uint32_t row_wg = RowWorkgroup(d, c.dim);
+  KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), row_wg));
+  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
