@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/backends/vulkan/op.h"
 
 namespace kite::vulkan {
 
@@ -35,27 +35,15 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
                        "q4_r16_g32 or q4_r16_g32_sym)",
                        kName, DTypeName(dtype), LayoutName(layout));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
-  const bool symmetric = layout == Layout::Q4_R16_G32_SYM;
-  // Q4_R16: the block geometry from the format (sdk/format/blocks.h), in 32-bit words.
-  const uint32_t spec[] = {
-      wg,
-      static_cast<uint32_t>((symmetric ? kQ4R16SymBlockBytes : kQ4R16BlockBytes) / 4),
-      static_cast<uint32_t>(kQ4R16ScalesOffset / 4),
-      static_cast<uint32_t>(kQ4R16OffsetsOffset / 4),
-      symmetric ? 1u : 0u,
-  };
+  // Q4_R16 shaders take the block geometry as specialization constants 1..4.
+  const Q4R16Spec spec = MakeQ4R16Spec(wg, layout == Layout::Q4_R16_G32_SYM);
   const ShaderCode code = dtype == DType::F32    ? EmbeddingF32Shader()
                           : dtype == DType::Q8_C ? EmbeddingQ8CShader()
                                                  : EmbeddingQ4R16Shader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = dtype == DType::Q8_C ? 4 : 3;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = IsQ4R16(dtype, layout) ? sizeof(spec) / sizeof(spec[0]) : 1;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, code, dtype == DType::Q8_C ? 4 : 3,
+                                         sizeof(Push), spec.values,
+                                         IsQ4R16(dtype, layout) ? 5 : 1));
   return Embedding(std::move(pipeline), dtype, layout, wg);
 }
 
