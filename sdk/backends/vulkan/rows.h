@@ -28,6 +28,14 @@ struct RowAddress {
   }
 };
 
+/// Rows each workgroup computes when an op gives every workgroup whole output rows: the
+/// fewest that keep the workgroups along x within 65535, the least
+/// maxComputeWorkGroupCount[0] Vulkan allows (1 for up to 65535 rows). Pure.
+inline uint32_t RowsPerWorkgroup(uint32_t rows) {
+  constexpr uint32_t kMaxGroupsX = 65535;
+  return rows <= kMaxGroupsX ? 1 : (rows + kMaxGroupsX - 1) / kMaxGroupsX;
+}
+
 /// Checks that `buffer` (named `what` in messages of `shader`) holds the rows `at`
 /// addresses, `row_len` elements of `element_bytes` each, for calls of up to `max_tokens`
 /// (>= 1) tokens at positions up to `max_pos`; and, when max_tokens > 1, that the tokens'

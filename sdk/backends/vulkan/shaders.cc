@@ -12,6 +12,17 @@ constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
 
+// Matrix and input ops (vkmat).
+constexpr uint32_t kQ8Quantize[] = {
+#include "sdk/backends/vulkan/shaders/q8_quantize.spv.inc"
+};
+constexpr uint32_t kF32Matvec[] = {
+#include "sdk/backends/vulkan/shaders/f32_matvec.spv.inc"
+};
+constexpr uint32_t kQ8CMatvec[] = {
+#include "sdk/backends/vulkan/shaders/q8c_matvec.spv.inc"
+};
+
 // Element-wise ops, RoPE and attention.
 constexpr uint32_t kElementwise[] = {
 #include "sdk/backends/vulkan/shaders/elementwise.spv.inc"
@@ -27,6 +38,11 @@ constexpr uint32_t kAttention[] = {
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
+
+// Matrix and input ops (vkmat).
+ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
+ShaderCode F32MatvecShader() { return {kF32Matvec, sizeof(kF32Matvec) / 4}; }
+ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
 
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }

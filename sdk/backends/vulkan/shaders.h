@@ -18,6 +18,14 @@ ShaderCode Q4R16MatvecShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 
+// Matrix and input ops (vkmat).
+/// shaders/q8_quantize.comp: f32 rows to int8 groups of 32 (Q8Quantize).
+ShaderCode Q8QuantizeShader();
+/// shaders/f32_matvec.comp: f32 row-major matrix times f32 rows (F32Matvec).
+ShaderCode F32MatvecShader();
+/// shaders/q8c_matvec.comp: Q8_C (int8 rows, f32 row scales) matrix times f32 rows (Q8CMatvec).
+ShaderCode Q8CMatvecShader();
+
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();

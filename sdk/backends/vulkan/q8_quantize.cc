@@ -1,0 +1,54 @@
+#include "sdk/backends/vulkan/q8_quantize.h"
+
+#include <utility>
+
+#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/format/format.h"
+
+namespace kite::vulkan {
+
+namespace {
+
+constexpr char kName[] = "q8_quantize";
+
+// The shader's push fields after the n_tokens/pos header.
+struct Push {
+  uint32_t cols;
+  uint32_t groups;
+  RowAddress x;
+};
+
+}  // namespace
+
+Result<Q8Quantize> Q8Quantize::Create(const Device& device, uint32_t workgroup_size) {
+  KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
+  const uint32_t spec[] = {wg, static_cast<uint32_t>(kQ4R16GroupSize / 4)};
+  const ShaderCode code = Q8QuantizeShader();
+  PipelineDesc desc;
+  desc.name = kName;
+  desc.spirv = code.spirv;
+  desc.spirv_words = code.words;
+  desc.bindings = 4;
+  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
+  desc.spec = spec;
+  desc.spec_count = 2;
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  return Q8Quantize(std::move(pipeline), wg);
+}
+
+Result<Dispatch> Q8Quantize::Prepare(DescriptorPool& pool, const Q8QuantizeArgs& a) const {
+  KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.cols >= 1, Error::kInvalidArgument,
+                       "%s: bad shape max_tokens=%u cols=%u", kName, a.max_tokens, a.cols);
+  const uint32_t groups = (a.cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  const uint64_t m = a.max_tokens;
+  KITE_RETURN_IF_ERROR(CheckRows(kName, a.x, a.x_at, a.max_pos, a.max_tokens, a.cols, 4, "x"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4R16GroupSize, "xq"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
+  const Buffer* buffers[] = {a.x, a.xq, a.xscale, a.xsum};
+  const Push push = {a.cols, groups, a.x_at};
+  return pipeline_.Prepare(pool, buffers, &push, (groups + workgroup_size_ - 1) / workgroup_size_,
+                           a.max_tokens, a.max_pos);
+}
+
+}  // namespace kite::vulkan
