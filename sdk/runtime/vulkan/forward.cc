@@ -85,6 +85,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -114,9 +117,13 @@ enum class When : uint8_t {
   kLogitsLast  // calls that want logits, on the chunk's last token only: (1, n - 1)
 };
 
+// Which calls record a dispatch, by their token count (decode and prefill variants).
+enum class Tokens : uint8_t { kAny, kOne, kSeveral };
+
 struct Step {
   Dispatch dispatch;
   When when;
+  Tokens tokens;
   uint32_t kernel;  // index into State::kernel_times
 };
 
@@ -158,7 +165,7 @@ class Planner {
   Planner(VulkanForward::State* s, bool counting) : s_(s), counting_(counting) {}
 
   template <class Op, class Args>
-  Status Add(const Op& op, const Args& args, When when) {
+  Status Add(const Op& op, const Args& args, When when, Tokens tokens = Tokens::kAny) {
     ++sets_;
     if (counting_) return Status::Ok();
     KITE_ASSIGN_OR_RETURN(Dispatch d, op.Prepare(*s_->pool, args));
@@ -168,7 +175,7 @@ class Planner {
       ++kernel;
     }
     if (kernel == s_->kernel_times.size()) s_->kernel_times.push_back({d.name(), 0, 0.0});
-    s_->steps.push_back({d, when, kernel});
+    s_->steps.push_back({d, when, tokens, kernel});
     return Status::Ok();
   }
 
@@ -233,7 +240,15 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
           a.xsum = s.xsum;
           a.y = outs[i].y;
           const bool sym = w.view->layout == Layout::Q4_R16_G32_SYM;
-          KITE_RETURN_IF_ERROR(p.Add(sym ? *m.q4r16sym_matvec : *m.q4r16_matvec, a, when));
+          const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
+          if (max_tokens == 1) {
+            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when));
+          } else {
+            // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
+            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
+            KITE_RETURN_IF_ERROR(
+                p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral));
+          }
           break;
         }
         case DType::Q8_C: {
@@ -520,6 +535,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   uint32_t recorded = 0;
   for (const Step& step : s.steps) {
     if (step.when != When::kChunk && !want_logits) continue;
+    if (step.tokens != Tokens::kAny && (step.tokens == Tokens::kOne) != (n == 1)) continue;
     if (step.when == When::kLogitsLast) {
       step.dispatch.Record(cmd, 1, n - 1);
     } else {
