@@ -88,8 +88,8 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens));
-  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), row_wg));
-  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), row_wg));
+  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
+  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
@@ -251,8 +251,8 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
           }
           break;
         }
-        case DType::Q8_C: {
-          vulkan::Q8CMatvecArgs a;
+        default: {  // F32 or Q8_C (DeviceWeights accepted nothing else)
+          vulkan::DenseMatvecArgs a;
           a.max_tokens = max_tokens;
           a.max_pos = max_pos;
           a.rows = part.row_count;
@@ -260,24 +260,11 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
           a.x_at = x_at;
           a.y_at = y_at;
           a.w = part.data;
-          a.scales = part.scales;
+          a.scales = part.scales;  // null for F32
           a.x = x;
           a.y = outs[i].y;
-          KITE_RETURN_IF_ERROR(p.Add(*m.q8c_matvec, a, when));
-          break;
-        }
-        default: {  // F32 (DeviceWeights accepted nothing else)
-          vulkan::F32MatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.cols = cols;
-          a.x_at = x_at;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.x = x;
-          a.y = outs[i].y;
-          KITE_RETURN_IF_ERROR(p.Add(*m.f32_matvec, a, when));
+          const bool q8 = w.view->dtype == DType::Q8_C;
+          KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
           break;
         }
       }

@@ -36,8 +36,7 @@ struct VulkanModel::State {
   /// The tiled variants (kQ4R16MaxTileTokens tokens per workgroup) for calls of several
   /// tokens (prefill).
   std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;
-  std::optional<vulkan::F32Matvec> f32_matvec;
-  std::optional<vulkan::Q8CMatvec> q8c_matvec;
+  std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;
   std::optional<vulkan::Attention> attention;
