@@ -1,4 +1,4 @@
-// F32Matvec and Q8CMatvec (shaders/f32_matvec.comp, q8c_matvec.comp) against
+// DenseMatvec for F32 and Q8_C weights (shaders/f32_matvec.comp, q8c_matvec.comp) against
 // f32_matvec_ref and q8c_matvec_ref: one row, widths that are not a multiple of 4 (int8
 // rows starting inside a word) or of the workgroup, more rows than 65535 workgroups
 // (several rows per workgroup), several tokens read and written through RowAddresses with
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "sdk/backends/vulkan/buffer.h"
-#include "sdk/backends/vulkan/f32_matvec.h"
-#include "sdk/backends/vulkan/q8c_matvec.h"
+#include "sdk/backends/vulkan/dense_matvec.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
 #include "test/vulkan/vulkan_test_util.h"
@@ -24,6 +24,7 @@ namespace {
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
+using kite::DType;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::Upload;
@@ -79,26 +80,24 @@ Io MakeIo(const Case& c, std::mt19937& rng) {
   return io;
 }
 
-// sum_c |w[c] x[c]| for a weight row and token t's input row.
-template <typename W>
-double RowMagnitude(const Case& c, const Io& io, const W* row, uint32_t t) {
-  const float* x = io.x.data() + io.x_at.EndElements(c.pos, t + 1, 0);
-  double magnitude = 0.0;
-  for (uint32_t i = 0; i < c.cols; ++i) magnitude += std::fabs(static_cast<double>(row[i]) * x[i]);
-  return magnitude;
-}
-
-// Checks every output element: the rows against `want` within tol(t, r), the rest
+// Checks every output element: the rows against `want` within the kernels' tolerance
+// 1e-5 * sum_c |w x| * scale (`w`: the weights as floats, `scales`: 1 for F32), the rest
 // untouched.
-template <typename Tol>
-void Check(const Case& c, const Io& io, const vk::Buffer& y, Tol tol) {
+void Check(const Case& c, const Io& io, const std::vector<float>& w,
+           const std::vector<float>& scales, const vk::Buffer& y) {
   const float* got = static_cast<const float*>(y.data());
   std::vector<bool> in_row(io.want.size(), false);
   for (uint32_t t = 0; t < c.m; ++t) {
+    const float* x = io.x.data() + io.x_at.EndElements(c.pos, t + 1, 0);
     const uint64_t start = io.y_at.EndElements(c.pos, t + 1, 0);
     for (uint32_t r = 0; r < c.rows; ++r) {
+      double magnitude = 0.0;
+      for (uint32_t i = 0; i < c.cols; ++i) {
+        magnitude += std::fabs(static_cast<double>(w[size_t{r} * c.cols + i]) * x[i]);
+      }
       in_row[start + r] = true;
-      ASSERT_NEAR(got[start + r], io.want[start + r], tol(t, r)) << "token " << t << " row " << r;
+      ASSERT_NEAR(got[start + r], io.want[start + r], 1e-5 * magnitude * scales[r] + 1e-30)
+          << "token " << t << " row " << r;
     }
   }
   for (size_t i = 0; i < io.want.size(); ++i) {
@@ -106,93 +105,79 @@ void Check(const Case& c, const Io& io, const vk::Buffer& y, Tol tol) {
   }
 }
 
-TEST(VulkanF32Matvec, MatchesCpuReference) {
-  REQUIRE_DEVICE(device);
-  std::mt19937 rng(7);
+// One case for weights of `dtype` (F32: normal floats; Q8_C: random codes and row scales).
+void RunCase(vk::Device& device, DType dtype, const Case& c, std::mt19937& rng) {
+  SCOPED_TRACE(std::string(kite::DTypeName(dtype)) + " " + Name(c));
+  const bool q8 = dtype == DType::Q8_C;
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (const Case& c : kCases) {
-    SCOPED_TRACE(Name(c));
-    std::vector<float> w(static_cast<size_t>(c.rows) * c.cols);
-    for (float& v : w) v = normal(rng);
-    Io io = MakeIo(c, rng);
-    for (uint32_t t = 0; t < c.m; ++t) {
-      k::f32_matvec_ref(c.rows, c.cols, w.data(),
-                        io.x.data() + io.x_at.EndElements(c.pos, t + 1, 0),
-                        io.want.data() + io.y_at.EndElements(c.pos, t + 1, 0));
-    }
-    vk::Buffer bw = Upload(*device, w, "w");
-    vk::Buffer bx = Upload(*device, io.x, "x");
-    vk::Buffer by = Upload(*device, std::vector<float>(io.want.size(), kUntouched), "y");
-    kite::Result<vk::F32Matvec> op = vk::F32Matvec::Create(*device, c.workgroup);
-    ASSERT_TRUE(op.ok()) << op.status().message();
-    vk::F32MatvecArgs args;
-    args.max_tokens = c.m;
-    args.max_pos = c.pos;
-    args.rows = c.rows;
-    args.cols = c.cols;
-    args.x_at = io.x_at;
-    args.y_at = io.y_at;
-    args.w = &bw;
-    args.x = &bx;
-    args.y = &by;
-    ASSERT_TRUE(RunOp(*device, *op, args, c.m, c.pos));
-    Check(c, io, by, [&](uint32_t t, uint32_t r) {
-      return 1e-5 * RowMagnitude(c, io, w.data() + size_t{r} * c.cols, t) + 1e-30;
-    });
-  }
-}
-
-TEST(VulkanQ8CMatvec, MatchesCpuReference) {
-  REQUIRE_DEVICE(device);
-  std::mt19937 rng(8);
   std::uniform_int_distribution<int> code(-128, 127);
   std::uniform_real_distribution<float> scale(0.0005f, 0.05f);
-  for (const Case& c : kCases) {
-    SCOPED_TRACE(Name(c));
-    std::vector<int8_t> w(static_cast<size_t>(c.rows) * c.cols);
-    for (int8_t& v : w) v = static_cast<int8_t>(code(rng));
-    std::vector<float> scales(c.rows);
-    for (float& s : scales) s = scale(rng);
-    Io io = MakeIo(c, rng);
-    for (uint32_t t = 0; t < c.m; ++t) {
-      k::q8c_matvec_ref(c.rows, c.cols, w.data(), scales.data(),
-                        io.x.data() + io.x_at.EndElements(c.pos, t + 1, 0),
-                        io.want.data() + io.y_at.EndElements(c.pos, t + 1, 0));
-    }
-    vk::Buffer bw = Upload(*device, w, "w");
-    vk::Buffer bs = Upload(*device, scales, "scales");
-    vk::Buffer bx = Upload(*device, io.x, "x");
-    vk::Buffer by = Upload(*device, std::vector<float>(io.want.size(), kUntouched), "y");
-    kite::Result<vk::Q8CMatvec> op = vk::Q8CMatvec::Create(*device, c.workgroup);
-    ASSERT_TRUE(op.ok()) << op.status().message();
-    vk::Q8CMatvecArgs args;
-    args.max_tokens = c.m;
-    args.max_pos = c.pos;
-    args.rows = c.rows;
-    args.cols = c.cols;
-    args.x_at = io.x_at;
-    args.y_at = io.y_at;
-    args.w = &bw;
-    args.scales = &bs;
-    args.x = &bx;
-    args.y = &by;
-    ASSERT_TRUE(RunOp(*device, *op, args, c.m, c.pos));
-    Check(c, io, by, [&](uint32_t t, uint32_t r) {
-      return 1e-5 * RowMagnitude(c, io, w.data() + size_t{r} * c.cols, t) * scales[r] + 1e-30;
-    });
+  std::vector<float> w(static_cast<size_t>(c.rows) * c.cols), scales(c.rows, 1.0f);
+  std::vector<int8_t> codes(q8 ? w.size() : 0);
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (q8) codes[i] = static_cast<int8_t>(code(rng));
+    w[i] = q8 ? codes[i] : normal(rng);
   }
+  if (q8) {
+    for (float& s : scales) s = scale(rng);
+  }
+  Io io = MakeIo(c, rng);
+  for (uint32_t t = 0; t < c.m; ++t) {
+    const float* x = io.x.data() + io.x_at.EndElements(c.pos, t + 1, 0);
+    float* y = io.want.data() + io.y_at.EndElements(c.pos, t + 1, 0);
+    if (q8) {
+      k::q8c_matvec_ref(c.rows, c.cols, codes.data(), scales.data(), x, y);
+    } else {
+      k::f32_matvec_ref(c.rows, c.cols, w.data(), x, y);
+    }
+  }
+  vk::Buffer bw = q8 ? Upload(device, codes, "w") : Upload(device, w, "w");
+  vk::Buffer bs = Upload(device, scales, "scales");
+  vk::Buffer bx = Upload(device, io.x, "x");
+  vk::Buffer by = Upload(device, std::vector<float>(io.want.size(), kUntouched), "y");
+  kite::Result<vk::DenseMatvec> op = vk::DenseMatvec::Create(device, dtype, c.workgroup);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  vk::DenseMatvecArgs args;
+  args.max_tokens = c.m;
+  args.max_pos = c.pos;
+  args.rows = c.rows;
+  args.cols = c.cols;
+  args.x_at = io.x_at;
+  args.y_at = io.y_at;
+  args.w = &bw;
+  args.scales = q8 ? &bs : nullptr;  // F32 binds none
+  args.x = &bx;
+  args.y = &by;
+  ASSERT_TRUE(RunOp(device, *op, args, c.m, c.pos));
+  Check(c, io, w, scales, by);
+}
+
+TEST(VulkanDenseMatvec, F32MatchesCpuReference) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(7);
+  for (const Case& c : kCases) RunCase(*device, DType::F32, c, rng);
+}
+
+TEST(VulkanDenseMatvec, Q8CMatchesCpuReference) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(8);
+  for (const Case& c : kCases) RunCase(*device, DType::Q8_C, c, rng);
 }
 
 TEST(VulkanDenseMatvec, RefusesBuffersTooSmallForTheShape) {
   REQUIRE_DEVICE(device);
+  // The per-dtype names the forward pass uses (dense_matvec.h).
   kite::Result<vk::F32Matvec> f32 = vk::F32Matvec::Create(*device, 0);
   kite::Result<vk::Q8CMatvec> q8c = vk::Q8CMatvec::Create(*device, 0);
   ASSERT_TRUE(f32.ok() && q8c.ok());
+  kite::Result<vk::DenseMatvec> f16 = vk::DenseMatvec::Create(*device, DType::F16, 0);
+  EXPECT_EQ(f16.status().code(), kite::Error::kUnsupported);
+  EXPECT_STREQ(f16.status().message(), "dense matvec: no shader for f16 weights (f32, q8_c)");
   vk::Buffer w = Upload(*device, std::vector<float>(3 * 5), "w");  // 60 bytes
   vk::Buffer s = Upload(*device, std::vector<float>(2), "scales");
   vk::Buffer x = Upload(*device, std::vector<float>(5), "x");
   vk::Buffer y = Upload(*device, std::vector<float>(3), "y");
-  vk::F32MatvecArgs a;
+  vk::DenseMatvecArgs a;
   a.rows = 3;
   a.cols = 5;
   a.w = &w;
@@ -214,22 +199,23 @@ TEST(VulkanDenseMatvec, RefusesBuffersTooSmallForTheShape) {
   EXPECT_NE(std::string(PrepareStatus(*device, *f32, a).message()).find("bad shape"),
             std::string::npos);
 
-  vk::Q8CMatvecArgs b;
-  b.rows = 3;
-  b.cols = 20;
-  b.w = &w;
-  b.scales = &s;
-  b.x = &x;
-  b.y = &y;
-  EXPECT_STREQ(PrepareStatus(*device, *q8c, b).message(),
+  // Q8_C: 20 int8 columns fit w's 60 bytes; the scales and x are checked.
+  a = vk::DenseMatvecArgs{};
+  a.rows = 3;
+  a.cols = 20;
+  a.w = &w;
+  a.scales = &s;
+  a.x = &x;
+  a.y = &y;
+  EXPECT_STREQ(PrepareStatus(*device, *q8c, a).message(),
                "q8c_matvec: buffer 'scales' holds 8 bytes, the shape needs 12");
-  b.scales = &y;
-  EXPECT_STREQ(PrepareStatus(*device, *q8c, b).message(),
+  a.scales = &y;
+  EXPECT_STREQ(PrepareStatus(*device, *q8c, a).message(),
                "q8c_matvec: buffer 'x' holds 20 bytes, the shape needs 80");
-  b.cols = 5;
-  b.max_tokens = 2;
-  b.x_at.stride = 4;
-  EXPECT_STREQ(PrepareStatus(*device, *q8c, b).message(),
+  a.cols = 5;
+  a.max_tokens = 2;
+  a.x_at.stride = 4;
+  EXPECT_STREQ(PrepareStatus(*device, *q8c, a).message(),
                "q8c_matvec: rows of 'x' overlap: stride 4 < row length 5");
 }
 

@@ -44,6 +44,7 @@ struct MatvecCase {
   // The output's RowAddress beyond the default (stride rows, or rows + 3 for several
   // tokens): a call at position `pos` writing at y_offset + pos * y_pos_stride.
   uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
+  uint32_t tile = 1;  // tokens per workgroup: > 1 is the tiled GEMM for prefill
 };
 
 std::string Name(const MatvecCase& c) {
@@ -51,7 +52,7 @@ std::string Name(const MatvecCase& c) {
          " cols=" + std::to_string(c.cols) + (c.symmetric ? " sym" : "") +
          " wg=" + std::to_string(c.workgroup) + " pos=" + std::to_string(c.pos) +
          " y_offset=" + std::to_string(c.y_offset) +
-         " y_pos_stride=" + std::to_string(c.y_pos_stride);
+         " y_pos_stride=" + std::to_string(c.y_pos_stride) + " tile=" + std::to_string(c.tile);
 }
 
 void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
@@ -109,7 +110,7 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   vk::Buffer bxs = Upload(device, xscale, "xscale");
   vk::Buffer bsum = Upload(device, xsum, "xsum");
   vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
-  kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup);
+  kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup, c.tile);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4R16MatvecArgs args;
   args.max_tokens = static_cast<uint32_t>(c.m);
@@ -170,6 +171,12 @@ TEST(VulkanQ4R16Matvec, MatchesCpuReferenceOnOddShapes) {
       // KV-cache writes: rows at position pos of a cache of rows-wide rows (after an offset).
       {3, 40, 96, false, 0, 5, 0, 40},
       {1, 17, 64, true, 32, 9, 11, 17},
+      // The tiled GEMM: full and partial tiles, fewer tokens than a tile, a KV-cache write.
+      {8, 33, 199, false, 0, 0, 0, 0, 8},
+      {13, 17, 100, true, 64, 0, 0, 0, 8},
+      {3, 100, 288, false, 16, 0, 0, 0, 4},
+      {5, 40, 96, false, 256, 6, 3, 40, 2},
+      {9, 250, 1000, true, 0, 0, 0, 0, 8},
   };
   for (const MatvecCase& c : cases) RunMatvecCase(*device, c, rng);
 }
@@ -207,6 +214,57 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
   s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'y' holds 68 bytes, the shape needs 128");
+}
+
+TEST(VulkanQ4R16Matvec, TiledGemmEqualsTheMatvecExactly) {
+  // Every tile adds in the same order, so prefill (tiled) and decode (T = 1) agree bit for
+  // bit: tokens do not change with the chunking of a prompt.
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(77);
+  const uint32_t m = 11, rows = 40, groups = 5;
+  std::uniform_int_distribution<uint32_t> word;
+  std::vector<uint32_t> w((rows + 15) / 16 * groups * 80), xq(m * groups * 8);
+  for (uint32_t& v : w) v = word(rng);
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (i % 80 >= 64) w[i] = 0x2C002C00u;  // f16 scales and offsets 1/16: finite products
+  }
+  for (uint32_t& v : xq) v = word(rng);
+  std::vector<float> xscale(m * groups, 0.01f);
+  std::vector<int32_t> xsum(m * groups, 7);
+  vk::Buffer bw = Upload(*device, w, "w");
+  vk::Buffer bxq = Upload(*device, xq, "xq");
+  vk::Buffer bxs = Upload(*device, xscale, "xscale");
+  vk::Buffer bsum = Upload(*device, xsum, "xsum");
+  std::vector<float> outputs[2];
+  const uint32_t tiles[2] = {1, 8};
+  for (int i = 0; i < 2; ++i) {
+    vk::Buffer by = Upload(*device, std::vector<float>(m * rows), "y");
+    kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, 64, tiles[i]);
+    ASSERT_TRUE(op.ok()) << op.status().message();
+    EXPECT_EQ(op->tile_tokens(), tiles[i]);
+    vk::Q4R16MatvecArgs args;
+    args.max_tokens = m;
+    args.rows = rows;
+    args.groups = groups;
+    args.y_at.stride = rows;
+    args.w = &bw;
+    args.xq = &bxq;
+    args.xscale = &bxs;
+    args.xsum = &bsum;
+    args.y = &by;
+    ASSERT_TRUE(RunOp(*device, *op, args, m));
+    const float* got = static_cast<const float*>(by.data());
+    outputs[i].assign(got, got + m * rows);
+  }
+  for (size_t i = 0; i < outputs[0].size(); ++i) {
+    ASSERT_EQ(outputs[1][i], outputs[0][i]) << "token " << i / rows << " row " << i % rows;
+  }
+  for (uint32_t bad : {0u, vk::kQ4R16MaxTileTokens + 1}) {
+    kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, 0, bad);
+    ASSERT_FALSE(op.ok());
+    EXPECT_EQ(op.status().code(), kite::Error::kInvalidArgument);
+    EXPECT_NE(std::string(op.status().message()).find("tile of"), std::string::npos);
+  }
 }
 
 TEST(VulkanQ4R16Matvec, RefusesWorkgroupSizesTheShaderCannotUse) {

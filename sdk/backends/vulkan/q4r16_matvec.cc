@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/format/format.h"
 
 namespace kite::vulkan {
@@ -21,28 +21,20 @@ struct Push {
 }  // namespace
 
 Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
-                                        uint32_t workgroup_size) {
+                                        uint32_t workgroup_size, uint32_t tile_tokens) {
+  KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4R16MaxTileTokens,
+                       Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", kName,
+                       tile_tokens, kQ4R16MaxTileTokens);
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
-  // The block geometry comes from the format (sdk/format/blocks.h), in 32-bit words.
-  const uint32_t spec[] = {
-      wg,
-      static_cast<uint32_t>((symmetric ? kQ4R16SymBlockBytes : kQ4R16BlockBytes) / 4),
-      static_cast<uint32_t>(kQ4R16ScalesOffset / 4),
-      static_cast<uint32_t>(kQ4R16OffsetsOffset / 4),
-      symmetric ? 1u : 0u,
-  };
-  const ShaderCode code = Q4R16MatvecShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 5;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = sizeof(spec) / sizeof(spec[0]);
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
-  return Q4R16Matvec(std::move(pipeline), symmetric, wg);
+  const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
+  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5).
+  const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
+                           tile_tokens};
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, Q4R16MatvecShader(), 5, sizeof(Push), spec,
+                                         sizeof(spec) / sizeof(spec[0])));
+  return Q4R16Matvec(std::move(pipeline), symmetric, wg, tile_tokens);
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {

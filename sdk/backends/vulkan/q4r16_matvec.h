@@ -1,5 +1,6 @@
-// The decode matvec on the GPU: Q4_R16_G32 (or Q4_R16_G32_SYM) weights, as the converter
-// stores them, times int8 activations from q8_quantize (group 32). Same contract and
+// The decode matvec on the GPU, and its tiled GEMM variant for prefill (several tokens per
+// workgroup): Q4_R16_G32 (or Q4_R16_G32_SYM) weights, as the converter stores them, times
+// int8 activations from q8_quantize (group 32). Same contract and
 // arithmetic as qd8_q4r16_gemm_ref (sdk/kernels/qd8-q4r16-gemm/): integer dot products are
 // exact; the f32 sums across groups are added in another order (agreement to float
 // rounding of the terms' magnitudes).
@@ -35,15 +36,23 @@ struct Q4R16MatvecArgs {
   const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
 };
 
-/// The compiled shader for one layout and workgroup size. Move-only; the Device must
+/// Most tokens a Q4R16Matvec workgroup may take (the shader's kMaxTile).
+inline constexpr uint32_t kQ4R16MaxTileTokens = 8;
+
+/// The compiled shader for one layout, workgroup size and token tile. Move-only; the Device must
 /// outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class Q4R16Matvec {
  public:
   /// `symmetric`: Q4_R16_G32_SYM blocks (288 bytes, o = -8 d), else Q4_R16_G32 (320 bytes).
   /// `workgroup_size`: invocations per workgroup, a power of two in [16,
   /// device.max_workgroup_size()], or 0 for device.max_workgroup_size().
+  /// `tile_tokens`: tokens per workgroup, in [1, kQ4R16MaxTileTokens]. 1 is the decode
+  /// matvec; more is the tiled GEMM for prefill (calls of several tokens), which reads each
+  /// weight word once per tile and uses workgroup_size * tile_tokens floats of shared
+  /// memory (8 KiB at 256 x 8). Every tile size adds in the same order: the outputs are
+  /// identical. Errors: a tile size out of range (kInvalidArgument).
   static Result<Q4R16Matvec> Create(const Device& device, bool symmetric,
-                                    uint32_t workgroup_size);
+                                    uint32_t workgroup_size, uint32_t tile_tokens = 1);
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
   /// (kInvalidArgument / kUnsupported naming the buffer or limit) and prepares the
@@ -51,14 +60,17 @@ class Q4R16Matvec {
   Result<Dispatch> Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
+  uint32_t tile_tokens() const { return tile_tokens_; }
 
  private:
-  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg)
-      : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), workgroup_size_(wg) {}
+  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg, uint32_t tile)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), workgroup_size_(wg),
+        tile_tokens_(tile) {}
 
   Pipeline pipeline_;
   bool symmetric_;
   uint32_t workgroup_size_;
+  uint32_t tile_tokens_;
 };
 
 }  // namespace kite::vulkan

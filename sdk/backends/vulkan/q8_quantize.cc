@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "sdk/backends/vulkan/shaders.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/format/format.h"
 
 namespace kite::vulkan {
@@ -23,16 +23,8 @@ struct Push {
 Result<Q8Quantize> Q8Quantize::Create(const Device& device, uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
   const uint32_t spec[] = {wg, static_cast<uint32_t>(kQ4R16GroupSize / 4)};
-  const ShaderCode code = Q8QuantizeShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 4;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = 2;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, Q8QuantizeShader(), 4, sizeof(Push), spec, 2));
   return Q8Quantize(std::move(pipeline), wg);
 }
 

@@ -22,6 +22,15 @@ constexpr uint32_t kF32Matvec[] = {
 constexpr uint32_t kQ8CMatvec[] = {
 #include "sdk/backends/vulkan/shaders/q8c_matvec.spv.inc"
 };
+constexpr uint32_t kEmbeddingF32[] = {
+#include "sdk/backends/vulkan/shaders/embedding_f32.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ8C[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q8c.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ4R16[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q4r16.spv.inc"
+};
 
 // Element-wise ops, RoPE and attention.
 constexpr uint32_t kElementwise[] = {
@@ -43,6 +52,9 @@ ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 ShaderCode Q8QuantizeShader() { return {kQ8Quantize, sizeof(kQ8Quantize) / 4}; }
 ShaderCode F32MatvecShader() { return {kF32Matvec, sizeof(kF32Matvec) / 4}; }
 ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
+ShaderCode EmbeddingF32Shader() { return {kEmbeddingF32, sizeof(kEmbeddingF32) / 4}; }
+ShaderCode EmbeddingQ8CShader() { return {kEmbeddingQ8C, sizeof(kEmbeddingQ8C) / 4}; }
+ShaderCode EmbeddingQ4R16Shader() { return {kEmbeddingQ4R16, sizeof(kEmbeddingQ4R16) / 4}; }
 
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }

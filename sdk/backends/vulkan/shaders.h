@@ -21,10 +21,15 @@ ShaderCode RmsNormShader();
 // Matrix and input ops (vkmat).
 /// shaders/q8_quantize.comp: f32 rows to int8 groups of 32 (Q8Quantize).
 ShaderCode Q8QuantizeShader();
-/// shaders/f32_matvec.comp: f32 row-major matrix times f32 rows (F32Matvec).
+/// shaders/f32_matvec.comp: f32 row-major matrix times f32 rows (DenseMatvec, F32).
 ShaderCode F32MatvecShader();
-/// shaders/q8c_matvec.comp: Q8_C (int8 rows, f32 row scales) matrix times f32 rows (Q8CMatvec).
+/// shaders/q8c_matvec.comp: Q8_C matrix (int8 rows, f32 row scales) times f32 rows
+/// (DenseMatvec, Q8_C).
 ShaderCode Q8CMatvecShader();
+/// shaders/embedding_{f32,q8c,q4r16}.comp: table rows to f32 (Embedding).
+ShaderCode EmbeddingF32Shader();
+ShaderCode EmbeddingQ8CShader();
+ShaderCode EmbeddingQ4R16Shader();
 
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).

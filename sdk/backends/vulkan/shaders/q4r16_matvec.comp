@@ -7,10 +7,13 @@
 // reading the converter's bytes as stored (sdk/schema/kite.fbs, docs/file-format.md).
 // Baseline: 32-bit storage and fp32 arithmetic only (bytes are unpacked from uint words).
 //
-// One workgroup per 16-row block (gl_WorkGroupID.x) and token (gl_WorkGroupID.y). Of its
-// WG invocations, invocation i takes row i % 16 of the block and every (WG/16)-th group
-// starting at i / 16, so 16 neighbouring invocations read 16 neighbouring words of a block.
-// The partial sums are then added across groups in shared memory (WG floats).
+// One workgroup per 16-row block (gl_WorkGroupID.x) and tile of T tokens: workgroup y
+// takes tokens [y * T, y * T + T) of the call (T = kTileTokens; the dispatch has n_tokens
+// workgroups along y, and those past the call's tokens return at once). T = 1 is the decode
+// matvec; T > 1 (prefill) reads each weight word once for T tokens. Of its WG invocations,
+// invocation i takes row i % 16 of the block and every (WG/16)-th group starting at i / 16,
+// so 16 neighbouring invocations read 16 neighbouring words of a block. The partial sums are
+// then added across groups in shared memory (WG * T floats), the same order for every T.
 
 // Specialization constants (set by q4r16_matvec.cc from sdk/format/blocks.h):
 layout(local_size_x_id = 0) in;  // WG: 16 x a power of two, <= 256
@@ -18,6 +21,7 @@ layout(constant_id = 1) const uint kBlockWords = 80;    // words per 16 x 32 blo
 layout(constant_id = 2) const uint kScalesWord = 64;    // word offset of the 16 f16 scales
 layout(constant_id = 3) const uint kOffsetsWord = 72;   // word offset of the 16 f16 offsets
 layout(constant_id = 4) const bool kSymmetric = false;  // no offsets: o = -8 d
+layout(constant_id = 5) const uint kTileTokens = 1;     // T: tokens per workgroup, <= 8
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 layout(set = 0, binding = 1) readonly buffer Activations { uint xq[]; };  // 4 int8 per word
@@ -38,30 +42,24 @@ layout(push_constant) uniform Push {
 #include "rows.glsl"
 
 const uint kRowsPerBlock = 16;
-shared float partial[gl_WorkGroupSize.x];
+const uint kMaxTile = 8;
+shared float partial[gl_WorkGroupSize.x * kTileTokens];
 
 void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint rr = lane % kRowsPerBlock;
   const uint lanes = gl_WorkGroupSize.x / kRowsPerBlock;
   const uint block = gl_WorkGroupID.x;
-  const uint t = gl_WorkGroupID.y;
+  const uint t0 = gl_WorkGroupID.y * kTileTokens;
+  if (t0 >= p.n_tokens) return;  // the whole workgroup: no tokens left for this tile
 
-  float acc = 0.0;
+  float acc[kMaxTile];
+  for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
   for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
     const uint base = (block * p.groups + g) * kBlockWords;
-    const uint xbase = (t * p.groups + g) * 8;
-    int dot = 0;
-    for (uint q = 0; q < 4; ++q) {
-      // Word q*16 + rr: byte j holds u[rr][4q+j] (low nibble) and u[rr][16+4q+j] (high).
-      const uint wq = w[base + q * 16 + rr];
-      const int xlo = int(xq[xbase + q]);
-      const int xhi = int(xq[xbase + 4 + q]);
-      for (int j = 0; j < 4; ++j) {
-        dot += int(bitfieldExtract(wq, 8 * j, 4)) * bitfieldExtract(xlo, 8 * j, 8);
-        dot += int(bitfieldExtract(wq, 8 * j + 4, 4)) * bitfieldExtract(xhi, 8 * j, 8);
-      }
-    }
+    // Word q*16 + rr: byte j holds u[rr][4q+j] (low nibble) and u[rr][16+4q+j] (high).
+    uint wq[4];
+    for (uint q = 0; q < 4; ++q) wq[q] = w[base + q * 16 + rr];
     const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
     const float d = (rr & 1u) == 0u ? d2.x : d2.y;
     float o = -8.0 * d;
@@ -69,18 +67,38 @@ void main() {
       const vec2 o2 = unpackHalf2x16(w[base + kOffsetsWord + rr / 2]);
       o = (rr & 1u) == 0u ? o2.x : o2.y;
     }
-    const uint tg = t * p.groups + g;
-    acc += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
+    for (uint k = 0; k < kTileTokens; ++k) {
+      const uint t = t0 + k;
+      if (t >= p.n_tokens) break;
+      const uint xbase = (t * p.groups + g) * 8;
+      int dot = 0;
+      for (uint q = 0; q < 4; ++q) {
+        const int xlo = int(xq[xbase + q]);
+        const int xhi = int(xq[xbase + 4 + q]);
+        for (int j = 0; j < 4; ++j) {
+          dot += int(bitfieldExtract(wq[q], 8 * j, 4)) * bitfieldExtract(xlo, 8 * j, 8);
+          dot += int(bitfieldExtract(wq[q], 8 * j + 4, 4)) * bitfieldExtract(xhi, 8 * j, 8);
+        }
+      }
+      const uint tg = t * p.groups + g;
+      acc[k] += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
+    }
   }
 
-  partial[lane] = acc;
+  const uint wg = gl_WorkGroupSize.x;
+  for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] = acc[k];
   barrier();
-  for (uint s = gl_WorkGroupSize.x / 2; s >= kRowsPerBlock; s /= 2) {
-    if (lane < s) partial[lane] += partial[lane + s];
+  for (uint s = wg / 2; s >= kRowsPerBlock; s /= 2) {
+    if (lane < s) {
+      for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] += partial[k * wg + lane + s];
+    }
     barrier();
   }
   const uint r = block * kRowsPerBlock + lane;
   if (lane < kRowsPerBlock && r < p.rows) {
-    y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t) + r] = partial[lane];
+    for (uint k = 0; k < kTileTokens && t0 + k < p.n_tokens; ++k) {
+      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] =
+          partial[k * wg + lane];
+    }
   }
 }

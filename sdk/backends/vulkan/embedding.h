@@ -1,0 +1,66 @@
+// Embedding lookup on the GPU: each token's row of the table, dequantized to f32, the
+// contract of Transformer::EmbeddingRow (sdk/runtime/transformer.cc) for F32, Q8_C
+// (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref) and Q4_R16_G32_SYM
+// (DequantizeQ4R16SymRow) tables, bit for bit (no fused multiply-add). A table may be split
+// by rows into parts (one Buffer each, e.g. to stay within maxStorageBufferRange): one
+// dispatch per part writes the tokens whose rows it holds and skips the others.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
+#include "sdk/base/status.h"
+#include "sdk/format/format.h"
+
+namespace kite::vulkan {
+
+/// Shape and buffers of the lookup of a call's tokens in one part of a table: token t's id
+/// is tokens[t]; when row_begin <= id < row_begin + row_count its row (`cols` floats) is
+/// written at out_at (RowAddress, rows.h), else nothing is written for it. Buffers are
+/// borrowed.
+struct EmbeddingArgs {
+  uint32_t max_tokens = 1;  ///< most tokens a call may have, >= 1
+  uint32_t max_pos = 0;     ///< largest starting position a call may have
+  uint32_t cols = 0;        ///< floats per row (the table's columns), >= 1
+  uint32_t row_begin = 0;   ///< the part's first table row (Q4_R16 layouts: a multiple of 16)
+  uint32_t row_count = 0;   ///< the part's rows, >= 1
+  RowAddress out_at;        ///< the output rows (stride >= cols for several tokens)
+  const Buffer* tokens = nullptr;  ///< max_tokens uint32 token ids
+  const Buffer* table = nullptr;   ///< the part's data extent, as the .kite file stores it
+  const Buffer* scales = nullptr;  ///< Q8_C: the part's row_count f32 scales; else unused
+  const Buffer* out = nullptr;     ///< f32 written, addressed by out_at
+};
+
+/// The compiled shader for one table encoding and workgroup size. Move-only; the Device
+/// must outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
+class Embedding {
+ public:
+  /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM; others
+  /// are kUnsupported naming them. `workgroup_size`: a power of two in [1,
+  /// device.max_workgroup_size()], or 0 for the device's largest (an invocation per column).
+  static Result<Embedding> Create(const Device& device, DType dtype, Layout layout,
+                                  uint32_t workgroup_size);
+
+  /// Checks the shape against the buffers (kInvalidArgument naming the buffer) and
+  /// prepares the dispatch with a descriptor set from `pool`.
+  Result<Dispatch> Prepare(DescriptorPool& pool, const EmbeddingArgs& args) const;
+
+  uint32_t workgroup_size() const { return workgroup_size_; }
+
+ private:
+  Embedding(Pipeline&& pipeline, DType dtype, Layout layout, uint32_t wg)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), dtype_(dtype), layout_(layout),
+        workgroup_size_(wg) {}
+
+  Pipeline pipeline_;
+  DType dtype_;
+  Layout layout_;
+  uint32_t workgroup_size_;
+};
+
+}  // namespace kite::vulkan

@@ -1,0 +1,216 @@
+// Embedding (shaders/embedding_*.comp) against the CPU's row dequantization of each table
+// encoding (Transformer::EmbeddingRow: memcpy for F32, q8_row_dequant_ref,
+// q4r16_row_dequant_ref, DequantizeQ4R16SymRow), compared exactly: tables split into two
+// parts by rows (one dispatch each), token ids in either part, repeated, and past the
+// table (never written), rows written through a RowAddress at a position with an offset and
+// gaps that must stay untouched, widths with partial groups, several workgroup sizes.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/embedding.h"
+#include "sdk/format/format.h"
+#include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/row-dequant/row-dequant.h"
+#include "test/vulkan/vulkan_test_util.h"
+
+namespace {
+
+namespace vk = kite::vulkan;
+namespace k = kite::kernels;
+
+using kite::DType;
+using kite::Layout;
+using kite::vulkan::test::PrepareStatus;
+using kite::vulkan::test::RunOp;
+using kite::vulkan::test::Upload;
+
+constexpr float kUntouched = -12345.0f;
+constexpr uint32_t kRows = 40;   // table rows
+constexpr uint32_t kSplit = 16;  // the second part's first row (a Q4_R16 block boundary)
+
+// A random table in one encoding: its bytes as the file stores them (and the Q8_C scales),
+// the bytes and scales of each part [0, kSplit) and [kSplit, kRows), and the CPU's rows.
+struct Table {
+  std::vector<uint8_t> part_bytes[2];
+  std::vector<float> part_scales[2];
+  std::vector<float> rows;  // kRows x cols, the CPU's dequantization
+};
+
+Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
+  Table t;
+  t.rows.resize(size_t{kRows} * cols);
+  std::vector<uint8_t> bytes;
+  std::vector<float> scales;
+  if (dtype == DType::F32) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (float& v : t.rows) v = normal(rng);
+    bytes.resize(t.rows.size() * 4);
+    std::memcpy(bytes.data(), t.rows.data(), bytes.size());
+  } else if (dtype == DType::Q8_C) {
+    std::uniform_int_distribution<int> code(-128, 127);
+    std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+    bytes.resize(t.rows.size());
+    for (uint8_t& b : bytes) b = static_cast<uint8_t>(code(rng));
+    scales.resize(kRows);
+    for (float& s : scales) s = scale(rng);
+    for (uint32_t r = 0; r < kRows; ++r) {
+      k::q8_row_dequant_ref(cols, reinterpret_cast<const int8_t*>(bytes.data()) + size_t{r} * cols,
+                            scales[r], t.rows.data() + size_t{r} * cols);
+    }
+  } else {
+    const bool sym = layout == Layout::Q4_R16_G32_SYM;
+    const size_t groups = (cols + 31) / 32;
+    std::uniform_int_distribution<int> nibble(0, 15);
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    std::vector<uint8_t> u(size_t{kRows} * groups * 32);
+    for (uint8_t& v : u) v = static_cast<uint8_t>(nibble(rng));
+    std::vector<uint16_t> d(kRows * groups), o(kRows * groups);
+    for (uint16_t& v : d) v = kite::FloatToHalf(scale(rng));
+    for (uint16_t& v : o) v = kite::FloatToHalf(10.0f * scale(rng));
+    bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, 32));
+    if (sym) {
+      k::PackQ4R16Sym(kRows, cols, u.data(), d.data(), bytes.data());
+    } else {
+      k::PackQ4R16(kRows, cols, u.data(), d.data(), o.data(), bytes.data());
+    }
+    for (uint32_t r = 0; r < kRows; ++r) {
+      float* out = t.rows.data() + size_t{r} * cols;
+      if (sym) {
+        k::DequantizeQ4R16SymRow(cols, bytes.data(), r, out);
+      } else {
+        k::q4r16_row_dequant_ref(cols, groups, bytes.data(), r, out);
+      }
+    }
+  }
+  // Parts: the data extent of rows [0, kSplit) comes first (kSplit is a block boundary).
+  const size_t split = kite::PackedBytes(dtype, layout, kSplit, cols,
+                                         dtype == DType::Q4_G ? 32 : 0);
+  t.part_bytes[0].assign(bytes.begin(), bytes.begin() + split);
+  t.part_bytes[1].assign(bytes.begin() + split, bytes.end());
+  if (!scales.empty()) {
+    t.part_scales[0].assign(scales.begin(), scales.begin() + kSplit);
+    t.part_scales[1].assign(scales.begin() + kSplit, scales.end());
+  }
+  return t;
+}
+
+struct Case {
+  DType dtype;
+  Layout layout;
+  uint32_t cols, workgroup, pos;
+  vk::RowAddress out_at;  // stride 0: cols
+};
+
+void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
+  SCOPED_TRACE(std::string(kite::DTypeName(c.dtype)) + "/" + kite::LayoutName(c.layout) +
+               " cols=" + std::to_string(c.cols) + " wg=" + std::to_string(c.workgroup) +
+               " pos=" + std::to_string(c.pos));
+  const Table table = MakeTable(c.dtype, c.layout, c.cols, rng);
+  const std::vector<uint32_t> ids = {3, kRows - 1, kSplit, kRows, 0, 3, kSplit - 1, 1000000};
+  const uint32_t m = static_cast<uint32_t>(ids.size());
+  vk::RowAddress at = c.out_at;
+  if (at.stride == 0) at.stride = c.cols;
+  std::vector<float> want(at.EndElements(c.pos, m, c.cols) + 3, kUntouched);
+  for (uint32_t t = 0; t < m; ++t) {
+    if (ids[t] >= kRows) continue;  // in no part: never written
+    std::memcpy(want.data() + at.EndElements(c.pos, t + 1, 0),
+                table.rows.data() + size_t{ids[t]} * c.cols, c.cols * sizeof(float));
+  }
+
+  kite::Result<vk::Embedding> op = vk::Embedding::Create(device, c.dtype, c.layout, c.workgroup);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  vk::Buffer tokens = Upload(device, ids, "tokens");
+  vk::Buffer out = Upload(device, std::vector<float>(want.size(), kUntouched), "out");
+  for (int part = 0; part < 2; ++part) {
+    vk::Buffer bytes = Upload(device, table.part_bytes[part], "table");
+    // Only Q8_C binds scales (the other encodings get null).
+    vk::Buffer scales = Upload(device,
+                               table.part_scales[part].empty() ? std::vector<float>(1)
+                                                               : table.part_scales[part],
+                               "scales");
+    vk::EmbeddingArgs args;
+    args.max_tokens = m;
+    args.max_pos = c.pos;
+    args.cols = c.cols;
+    args.row_begin = part == 0 ? 0 : kSplit;
+    args.row_count = part == 0 ? kSplit : kRows - kSplit;
+    args.out_at = at;
+    args.tokens = &tokens;
+    args.table = &bytes;
+    args.scales = table.part_scales[part].empty() ? nullptr : &scales;
+    args.out = &out;
+    ASSERT_TRUE(RunOp(device, *op, args, m, c.pos)) << "part " << part;
+  }
+  const float* got = static_cast<const float*>(out.data());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << "element " << i << (want[i] == kUntouched ? " (untouched)" : "");
+  }
+}
+
+TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(5);
+  const DType f32 = DType::F32, q8 = DType::Q8_C, q4 = DType::Q4_G;
+  const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM;
+  const Case cases[] = {
+      {f32, rm, 1, 0, 0, {}},           {f32, rm, 100, 32, 3, {5, 100, 100}},
+      {q8, rm, 1, 1, 0, {}},            {q8, rm, 5, 0, 0, {0, 0, 8}},  // rows inside words
+      {q8, rm, 291, 64, 2, {1, 300, 300}},
+      {q4, r16, 1, 0, 0, {}},           {q4, r16, 50, 16, 0, {0, 0, 53}},
+      {q4, r16, 288, 0, 4, {7, 288, 288}},
+      {q4, sym, 33, 1, 0, {}},          {q4, sym, 172, 256, 1, {0, 180, 180}},
+  };
+  for (const Case& c : cases) RunCase(*device, c, rng);
+}
+
+TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
+  REQUIRE_DEVICE(device);
+  kite::Result<vk::Embedding> bad = vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_ROW_GROUPS, 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), kite::Error::kUnsupported);
+  EXPECT_NE(std::string(bad.status().message()).find("q4_g tables in layout q4_row_groups"),
+            std::string::npos)
+      << bad.status().message();
+
+  kite::Result<vk::Embedding> op = vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_R16_G32, 0);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+  vk::Buffer tokens = Upload(*device, std::vector<uint32_t>(2), "tokens");
+  vk::Buffer table = Upload(*device, std::vector<uint8_t>(320), "table");  // one block
+  vk::Buffer out = Upload(*device, std::vector<float>(32), "out");
+  vk::EmbeddingArgs args;
+  args.max_tokens = 2;
+  args.cols = 16;
+  args.row_count = 16;
+  args.out_at.stride = 16;
+  args.tokens = &tokens;
+  args.table = &table;
+  args.out = &out;
+  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  args.row_count = 17;
+  EXPECT_STREQ(PrepareStatus(*device, *op, args).message(),
+               "embedding: buffer 'table' holds 320 bytes, the shape needs 640");
+  args.row_count = 16;
+  args.max_tokens = 3;
+  EXPECT_STREQ(PrepareStatus(*device, *op, args).message(),
+               "embedding: buffer 'tokens' holds 8 bytes, the shape needs 12");
+  args.max_tokens = 2;
+  args.row_begin = 8;
+  kite::Status s = PrepareStatus(*device, *op, args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("parts start on a 16-row block"), std::string::npos)
+      << s.message();
+  args.row_begin = 0;
+  args.max_pos = 1;
+  args.out_at.pos_stride = 16;
+  EXPECT_STREQ(PrepareStatus(*device, *op, args).message(),
+               "embedding: buffer 'out' holds 128 bytes, the shape needs 192");
+}
+
+}  // namespace
