@@ -25,12 +25,7 @@ namespace {
 
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
-
-using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
-using kite::vulkan::test::Upload;
-
-constexpr float kUntouched = -12345.0f;
+namespace vt = kite::vulkan::test;
 
 struct Case {
   uint32_t n_tokens, pos, n_heads, n_kv_heads, head_dim;
@@ -79,7 +74,7 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
     }
   }
   const uint32_t out_stride = q_dim + c.out_gap;
-  std::vector<float> want((c.n_tokens - 1) * out_stride + q_dim, kUntouched);
+  std::vector<float> want((c.n_tokens - 1) * out_stride + q_dim, vt::kUntouched);
   std::vector<float> magnitude(want.size(), 0.0f);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   std::vector<float> scores(rows);
@@ -107,13 +102,13 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
       }
     }
   }
-  vk::Buffer bq = Upload(device, q, "q");
-  vk::Buffer bk = int8 ? Upload(device, key_codes, "keys") : Upload(device, keys, "keys");
-  vk::Buffer bv = int8 ? Upload(device, value_codes, "values") : Upload(device, values, "values");
+  vk::Buffer bq = vt::Upload(device, q, "q");
+  vk::Buffer bk = int8 ? vt::Upload(device, key_codes, "keys") : vt::Upload(device, keys, "keys");
+  vk::Buffer bv = int8 ? vt::Upload(device, value_codes, "values") : vt::Upload(device, values, "values");
   std::vector<uint16_t> params = key_params;  // the keys' then the values'
   params.insert(params.end(), value_params.begin(), value_params.end());
-  vk::Buffer bp = Upload(device, params, "params");
-  vk::Buffer bo = Upload(device, std::vector<float>(want.size(), kUntouched), "out");
+  vk::Buffer bp = vt::Upload(device, params, "params");
+  vk::Buffer bo = vt::Upload(device, std::vector<float>(want.size(), vt::kUntouched), "out");
   kite::Result<vk::Attention> op = vk::Attention::Create(device, type, c.workgroup);
   EXPECT_TRUE(op.ok()) << op.status().message();
   if (!op.ok()) return 0.0;
@@ -134,14 +129,14 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
   args.keys = &bk;
   args.values = &bv;
   args.out = &bo;
-  const ::testing::AssertionResult ran = RunOp(device, *op, args, c.n_tokens, c.pos);
+  const ::testing::AssertionResult ran = vt::RunOp(device, *op, args, c.n_tokens, c.pos);
   EXPECT_TRUE(ran);
   if (!ran) return 0.0;
   const float* got = static_cast<const float*>(bo.data());
   double worst = 0.0;
   for (size_t i = 0; i < want.size(); ++i) {
-    if (want[i] == kUntouched) {
-      EXPECT_EQ(got[i], kUntouched) << "gap element " << i << " written";
+    if (want[i] == vt::kUntouched) {
+      EXPECT_EQ(got[i], vt::kUntouched) << "gap element " << i << " written";
       continue;
     }
     const double err = std::fabs(static_cast<double>(got[i]) - want[i]) /
@@ -193,10 +188,10 @@ TEST(VulkanAttention, RefusesBadShapesAndSmallBuffers) {
   kite::Result<vk::Attention> op = vk::Attention::Create(*device, vk::KvCacheType::kF32, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
   // 4 heads of 8 over 2 KV heads: q rows of 32 floats, cache rows of 16.
-  vk::Buffer q = Upload(*device, std::vector<float>(64), "q");
-  vk::Buffer keys = Upload(*device, std::vector<float>(16 * 10), "keys");
-  vk::Buffer values = Upload(*device, std::vector<float>(16 * 10), "values");
-  vk::Buffer out = Upload(*device, std::vector<float>(64), "out");
+  vk::Buffer q = vt::Upload(*device, std::vector<float>(64), "q");
+  vk::Buffer keys = vt::Upload(*device, std::vector<float>(16 * 10), "keys");
+  vk::Buffer values = vt::Upload(*device, std::vector<float>(16 * 10), "values");
+  vk::Buffer out = vt::Upload(*device, std::vector<float>(64), "out");
   vk::AttentionArgs args;
   args.max_tokens = 2;
   args.max_pos = 8;  // positions up to 9: the ten rows
@@ -210,55 +205,55 @@ TEST(VulkanAttention, RefusesBadShapesAndSmallBuffers) {
   args.keys = &keys;
   args.values = &values;
   args.out = &out;
-  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  EXPECT_TRUE(vt::PrepareStatus(*device, *op, args).ok());
   args.max_pos = 9;
-  kite::Status s = PrepareStatus(*device, *op, args);
+  kite::Status s = vt::PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");
   args.max_pos = 8;
   args.cache_offset = 16;  // a layer after another
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");
   args.cache_offset = 0;
   args.out_at.stride = 31;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "attention: rows of 'out' overlap: stride 31 < row length 32");
   args.out_at.stride = 32;
   args.out = &q;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(),
                "attention: 'out' must be another buffer than 'q', 'keys' and 'values'");
   args.out = &out;
   args.n_kv_heads = 3;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_NE(std::string(s.message()).find("attention: bad shape"), std::string::npos)
       << s.message();
   args.n_kv_heads = 1;
   args.n_heads = 1;
   args.head_dim = 257;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_NE(std::string(s.message()).find("head_dim=257"), std::string::npos) << s.message();
 
   // An int8 cache: bytes, with a parameter word per KV head and position.
   kite::Result<vk::Attention> int8 = vk::Attention::Create(*device, vk::KvCacheType::kInt8, 0);
   ASSERT_TRUE(int8.ok()) << int8.status().message();
-  vk::Buffer params = Upload(*device, std::vector<uint32_t>(2 * 2 * 10), "params");
+  vk::Buffer params = vt::Upload(*device, std::vector<uint32_t>(2 * 2 * 10), "params");
   args.n_heads = 4;
   args.n_kv_heads = 2;
   args.head_dim = 8;
   args.value_param_offset = 20;  // the keys' 10 rows of 2 words, then the values'
   args.params = &params;
-  EXPECT_TRUE(PrepareStatus(*device, *int8, args).ok());  // 160 of the 640 bytes
+  EXPECT_TRUE(vt::PrepareStatus(*device, *int8, args).ok());  // 160 of the 640 bytes
   args.value_param_offset = 22;
-  s = PrepareStatus(*device, *int8, args);
+  s = vt::PrepareStatus(*device, *int8, args);
   EXPECT_STREQ(s.message(), "attention: buffer 'params' holds 160 bytes, the shape needs 168");
   args.value_param_offset = 20;
   args.cache_offset = 2;
-  s = PrepareStatus(*device, *int8, args);
+  s = vt::PrepareStatus(*device, *int8, args);
   EXPECT_STREQ(s.message(), "attention: int8 cache_offset 2 is not a multiple of 4");
   args.cache_offset = 0;
   args.params = nullptr;
-  EXPECT_STREQ(PrepareStatus(*device, *int8, args).message(), "attention: no 'params' buffer");
+  EXPECT_STREQ(vt::PrepareStatus(*device, *int8, args).message(), "attention: no 'params' buffer");
 }
 
 // Runs Q8kvQuantize on `rows` rows of random values (spread `spread`) written at pos into a
@@ -286,9 +281,9 @@ void RunQuantizeCase(vk::Device& device, uint32_t n_tokens, uint32_t pos, uint32
     k::q8kv_quantize(kv_dim, head_dim, x.data() + t * kv_dim, want_codes.data() + r * kv_dim,
                      want_params.data() + r * n_kv_heads * 2);
   }
-  vk::Buffer bx = Upload(device, x, "x");
-  vk::Buffer bc = Upload(device, std::vector<int8_t>(want_codes.size(), kByte), "codes");
-  vk::Buffer bp = Upload(device, std::vector<uint16_t>(want_params.size(), kHalf), "params");
+  vk::Buffer bx = vt::Upload(device, x, "x");
+  vk::Buffer bc = vt::Upload(device, std::vector<int8_t>(want_codes.size(), kByte), "codes");
+  vk::Buffer bp = vt::Upload(device, std::vector<uint16_t>(want_params.size(), kHalf), "params");
   kite::Result<vk::Q8kvQuantize> op = vk::Q8kvQuantize::Create(device, workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q8kvQuantizeArgs args;
@@ -302,7 +297,7 @@ void RunQuantizeCase(vk::Device& device, uint32_t n_tokens, uint32_t pos, uint32
   args.x = &bx;
   args.codes = &bc;
   args.params = &bp;
-  ASSERT_TRUE(RunOp(device, *op, args, n_tokens, pos));
+  ASSERT_TRUE(vt::RunOp(device, *op, args, n_tokens, pos));
   const int8_t* codes = static_cast<const int8_t*>(bc.data());
   const uint16_t* params = static_cast<const uint16_t*>(bp.data());
   for (size_t i = 0; i < want_codes.size(); ++i) {
@@ -329,27 +324,27 @@ TEST(VulkanQ8kvQuantize, RefusesBadShapesAndSmallBuffers) {
   REQUIRE_DEVICE(device);
   kite::Result<vk::Q8kvQuantize> op = vk::Q8kvQuantize::Create(*device, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  vk::Buffer x = Upload(*device, std::vector<float>(16), "x");
-  vk::Buffer codes = Upload(*device, std::vector<int8_t>(16), "codes");
-  vk::Buffer params = Upload(*device, std::vector<uint32_t>(2), "params");
+  vk::Buffer x = vt::Upload(*device, std::vector<float>(16), "x");
+  vk::Buffer codes = vt::Upload(*device, std::vector<int8_t>(16), "codes");
+  vk::Buffer params = vt::Upload(*device, std::vector<uint32_t>(2), "params");
   vk::Q8kvQuantizeArgs args;
   args.n_kv_heads = 2;
   args.head_dim = 8;
   args.x = &x;
   args.codes = &codes;
   args.params = &params;
-  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  EXPECT_TRUE(vt::PrepareStatus(*device, *op, args).ok());
   args.codes_at.offset = 2;
-  kite::Status s = PrepareStatus(*device, *op, args);
+  kite::Status s = vt::PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("q8kv_quantize: bad shape"), std::string::npos)
       << s.message();
   args.codes_at.offset = 4;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "q8kv_quantize: buffer 'codes' holds 16 bytes, the shape needs 20");
   args.codes_at.offset = 0;
   args.params_at.offset = 1;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "q8kv_quantize: buffer 'params' holds 8 bytes, the shape needs 12");
 }
 
