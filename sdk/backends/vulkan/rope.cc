@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/shaders.h"
 
 namespace kite::vulkan {
@@ -23,16 +24,8 @@ struct Push {
 Result<Rope> Rope::Create(const Device& device, uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
   const uint32_t spec[] = {wg};
-  const ShaderCode code = RopeShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 2;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = 1;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, RopeShader(), 2, sizeof(Push), spec, 1));
   return Rope(std::move(pipeline), wg);
 }
 
