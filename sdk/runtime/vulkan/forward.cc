@@ -93,7 +93,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), vulkan::KvCacheType::kF32, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->attention_q8, std::cref(d), vulkan::KvCacheType::kInt8, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q8kv_quantize, std::cref(d), 0u));
   return std::unique_ptr<VulkanModel>(new VulkanModel(std::move(s)));
 }
 
@@ -138,7 +140,12 @@ struct VulkanForward::State {
   const Buffer *tokens = nullptr, *logits = nullptr, *x = nullptr, *xb = nullptr,
                *xb2 = nullptr, *q = nullptr, *hb = nullptr, *hb2 = nullptr, *xq = nullptr,
                *xscale = nullptr, *xsum = nullptr;
-  std::vector<const Buffer*> key_cache, value_cache;  // per layer
+  // Per layer: the K and V caches (f32 rows, or int8 codes), and for int8 the f16
+  // (scale, offset) pairs, keys' then values' (kv_params_values words in).
+  std::vector<const Buffer*> key_cache, value_cache, kv_params;
+  bool int8_kv = false;
+  const Buffer *k_rows = nullptr, *v_rows = nullptr;  // int8: a chunk's f32 K and V rows
+  uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
   VkDevice device = VK_NULL_HANDLE;
@@ -341,21 +348,39 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
 
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const vk_runtime::LayerTensors& t = w.layer(l);
+    // K and V rows go straight into an f32 cache; for an int8 cache they are staged in f32
+    // and quantized after RoPE.
     const Buffer* k_cache = s.key_cache[l];
     const Buffer* v_cache = s.value_cache[l];
+    const Buffer* k_dst = s.int8_kv ? s.k_rows : k_cache;
+    const Buffer* v_dst = s.int8_kv ? s.v_rows : v_cache;
+    const RowAddress kv_at = s.int8_kv ? RowAddress{0, 0, kv_dim} : cache_rows;
     KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, xb_stride, When::kChunk));
-    const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_cache, cache_rows},
-                          {&t.wv, v_cache, cache_rows}};
+    const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_dst, kv_at}, {&t.wv, v_dst, kv_at}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
     if (c.attention_bias) {
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, q_dim, s.q, q_rows, t.bq.parts[0].data, vector));
-      KITE_RETURN_IF_ERROR(
-          AddAdd(p, *m.add, kv_dim, k_cache, cache_rows, t.bk.parts[0].data, vector));
-      KITE_RETURN_IF_ERROR(
-          AddAdd(p, *m.add, kv_dim, v_cache, cache_rows, t.bv.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, k_dst, kv_at, t.bk.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, v_dst, kv_at, t.bv.parts[0].data, vector));
     }
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
-    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_cache, cache_rows));
+    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_dst, kv_at));
+    if (s.int8_kv) {
+      for (int v = 0; v < 2; ++v) {
+        vulkan::Q8kvQuantizeArgs a;
+        a.max_tokens = p.MaxTokens(When::kChunk);
+        a.max_pos = p.MaxPos(When::kChunk);
+        a.n_kv_heads = c.n_kv_heads;
+        a.head_dim = c.head_dim;
+        a.x_at = kv_at;
+        a.codes_at = cache_rows;
+        a.params_at = RowAddress{v ? s.kv_params_values : 0, c.n_kv_heads, c.n_kv_heads};
+        a.x = v ? v_dst : k_dst;
+        a.codes = v ? v_cache : k_cache;
+        a.params = s.kv_params[l];
+        KITE_RETURN_IF_ERROR(p.Add(*m.q8kv_quantize, a, When::kChunk));
+      }
+    }
 
     vulkan::AttentionArgs att;
     att.max_tokens = p.MaxTokens(When::kChunk);
@@ -370,7 +395,11 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     att.keys = k_cache;
     att.values = v_cache;
     att.out = s.xb;
-    KITE_RETURN_IF_ERROR(p.Add(*m.attention, att, When::kChunk));
+    if (s.int8_kv) {
+      att.value_param_offset = s.kv_params_values;
+      att.params = s.kv_params[l];
+    }
+    KITE_RETURN_IF_ERROR(p.Add(s.int8_kv ? *m.attention_q8 : *m.attention, att, When::kChunk));
 
     const Output wo[] = {{&t.wo, s.xb2, x_rows}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, wo, 1, s.xb, xb_rows, q_dim, When::kChunk));
@@ -424,7 +453,7 @@ VulkanForward::~VulkanForward() = default;
 Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& model,
                                                              uint32_t max_batch,
                                                              uint32_t max_context,
-                                                             bool profile) {
+                                                             bool profile, KvType kv_type) {
   const VulkanModel::State& m = model.state();
   const ModelConfig& c = m.model->config();
   KITE_CHECK_OR_RETURN(max_batch >= 1 && max_context >= 1 && max_batch <= max_context,
@@ -449,8 +478,14 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   uint32_t widest = dim > q_dim ? dim : q_dim;
   widest = widest > hidden ? widest : hidden;
   const uint64_t groups = (widest + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
-  const uint64_t cache_bytes = (static_cast<uint64_t>(max_context) + max_batch - 1) * kv_dim * 4;
-  s->buffers.reserve(11 + 2 * c.n_layers);
+  const uint64_t cache_rows = static_cast<uint64_t>(max_context) + max_batch - 1;
+  s->int8_kv = kv_type == KvType::kInt8;
+  KITE_CHECK_OR_RETURN(!s->int8_kv || c.head_dim % 4 == 0, Error::kUnsupported,
+                       "an int8 KV cache on Vulkan needs head_dim a multiple of 4 (it is %u)",
+                       c.head_dim);
+  const uint64_t cache_bytes = cache_rows * kv_dim * (s->int8_kv ? 1 : 4);
+  s->kv_params_values = static_cast<uint32_t>(cache_rows * c.n_kv_heads);
+  s->buffers.reserve(13 + 3 * c.n_layers);
   auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
                   const Buffer** out) -> Status {
     KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
@@ -473,9 +508,18 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xsum", kDevice, &s->xsum));
   s->key_cache.resize(c.n_layers);
   s->value_cache.resize(c.n_layers);
+  s->kv_params.resize(c.n_layers);
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     KITE_RETURN_IF_ERROR(make(cache_bytes, "key cache", kDevice, &s->key_cache[l]));
     KITE_RETURN_IF_ERROR(make(cache_bytes, "value cache", kDevice, &s->value_cache[l]));
+    if (s->int8_kv) {
+      KITE_RETURN_IF_ERROR(make(2ull * s->kv_params_values * 4, "KV cache scales and offsets",
+                                kDevice, &s->kv_params[l]));
+    }
+  }
+  if (s->int8_kv) {
+    KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "k rows", kDevice, &s->k_rows));
+    KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).

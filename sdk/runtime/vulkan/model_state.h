@@ -14,6 +14,7 @@
 #include "sdk/backends/vulkan/dense_matvec.h"
 #include "sdk/backends/vulkan/q4r16_matvec.h"
 #include "sdk/backends/vulkan/q8_quantize.h"
+#include "sdk/backends/vulkan/q8kv_quantize.h"
 #include "sdk/backends/vulkan/rmsnorm.h"
 #include "sdk/backends/vulkan/rope.h"
 #include "sdk/runtime/vulkan/forward.h"
@@ -39,7 +40,8 @@ struct VulkanModel::State {
   std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;
-  std::optional<vulkan::Attention> attention;
+  std::optional<vulkan::Attention> attention, attention_q8;  // f32 and int8 KV caches
+  std::optional<vulkan::Q8kvQuantize> q8kv_quantize;
 };
 
 }  // namespace kite
