@@ -159,6 +159,7 @@ struct VulkanForward::State {
   Status failed;
 
   ~State() {
+    stream.reset();  // first: waits for work still using the buffers (after a timeout)
     if (queries != VK_NULL_HANDLE) vkDestroyQueryPool(device, queries, nullptr);
   }
 };

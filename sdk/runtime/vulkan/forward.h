@@ -66,7 +66,7 @@ struct VulkanKernelTime {
 };
 
 /// One session's forward pass on the device. Not thread-safe (one per session); several
-/// may run at once on different threads over one VulkanModel.
+/// may run at once on different threads over one VulkanModel, which must outlive them.
 class VulkanForward {
  public:
   /// Buffers for chunks of up to `max_batch` tokens and a context of `max_context` tokens
