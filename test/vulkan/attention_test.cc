@@ -211,6 +211,10 @@ TEST(VulkanAttention, RefusesBadShapesAndSmallBuffers) {
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");
   args.max_pos = 8;
+  args.scale = 0.0f;  // left unset
+  s = vt::PrepareStatus(*device, *op, args);
+  EXPECT_STREQ(s.message(), "attention: scale 0 is not a positive finite number");
+  args.scale = 0.35f;
   args.cache_offset = 16;  // a layer after another
   s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "attention: buffer 'keys' holds 640 bytes, the shape needs 704");

@@ -1,6 +1,6 @@
 // The RoPE shader against rope_ref (theta, through RopeInverseFrequencies' table) and
-// rope_freqs_ref (a Llama 3 scaled table), at small and large positions (up to 50000: the
-// shader computes its own sine and cosine), on q rows and on K rows in a cache (RowAddress
+// rope_freqs_ref (a Llama 3 scaled table), at small and large positions (up to
+// kRopeMaxPosition: the shader computes its own sine and cosine), on q rows and on K rows in a cache (RowAddress
 // with a position stride), with gaps that must stay untouched and several workgroup sizes.
 #include <gtest/gtest.h>
 
@@ -109,6 +109,8 @@ TEST(VulkanRope, MatchesCpuReferenceAtSmallAndLargePositions) {
       {2, 4000, 32, 64, {0, 0, 2048}, 0.0f, 256},     // Llama 3 scaled frequencies
       {1, 32767, 8, 128, {}, 10000.0f, 0},
       {3, 49997, 4, 64, {0, 0, 256}, 0.0f, 128},
+      {3, 102941, 2, 64, {0, 0, 128}, 10000.0f, 0},  // j = 65534..65536 (pair 0)
+      {4, 204997, 2, 64, {0, 0, 128}, 500000.0f, 64},  // up to kRopeMaxPosition
   };
   double worst = 0.0;
   for (const Case& c : cases) {
@@ -144,6 +146,15 @@ TEST(VulkanRope, RefusesBadShapesAndSmallBuffers) {
   args.x_at.pos_stride = 64;
   s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "rope: buffer 'x' holds 256 bytes, the shape needs 768");
+  args.x_at.pos_stride = 0;
+  args.max_pos = vk::kRopeMaxPosition;
+  EXPECT_TRUE(vt::PrepareStatus(*device, *op, args).ok());
+  args.max_tokens = 2;
+  args.x_at.stride = 64;
+  args.x = &f;  // checked after the position
+  s = vt::PrepareStatus(*device, *op, args);
+  EXPECT_EQ(s.code(), kite::Error::kUnsupported);
+  EXPECT_STREQ(s.message(), "rope: position 205001 is beyond the 205000 the shader rotates accurately");
 }
 
 }  // namespace

@@ -46,6 +46,10 @@ Result<Dispatch> Attention::Prepare(DescriptorPool& pool, const AttentionArgs& a
                        "(n_heads a multiple of n_kv_heads, head_dim <= %u)",
                        kName, a.max_tokens, a.n_heads, a.n_kv_heads, a.head_dim,
                        kAttentionMaxHeadDim);
+  // A scale left at 0 would give every position the same weight: refused, not averaged.
+  KITE_CHECK_OR_RETURN(a.scale > 0.0f && a.scale < 3.0e38f, Error::kInvalidArgument,
+                       "%s: scale %g is not a positive finite number", kName,
+                       static_cast<double>(a.scale));
   const uint32_t q_dim = a.n_heads * a.head_dim;
   const uint32_t kv_dim = a.n_kv_heads * a.head_dim;
   KITE_RETURN_IF_ERROR(CheckRows(kName, a.q, a.q_at, a.max_pos, a.max_tokens, q_dim, 4, "q"));

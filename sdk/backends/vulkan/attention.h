@@ -47,7 +47,7 @@ struct AttentionArgs {
   uint32_t n_heads = 0;     ///< query heads, a multiple of n_kv_heads
   uint32_t n_kv_heads = 0;  ///< key/value heads, >= 1
   uint32_t head_dim = 0;    ///< floats per head, 1 .. kAttentionMaxHeadDim
-  float scale = 0.0f;       ///< multiplies q . k: 1 / sqrt(head_dim) for the models Kite runs
+  float scale = 0.0f;       ///< multiplies q . k, > 0: 1 / sqrt(head_dim) for Kite's models
   RowAddress q_at;          ///< q rows (n_heads * head_dim floats each)
   RowAddress out_at;        ///< output rows (n_heads * head_dim floats written each)
   uint32_t cache_offset = 0;  ///< element index of position 0's row in keys and values

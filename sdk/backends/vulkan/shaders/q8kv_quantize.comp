@@ -65,11 +65,11 @@ void main() {
   const uint t = gl_WorkGroupID.y;
   if (g >= p.n_kv_heads) return;
   const uint hd = p.head_dim;
-  const uint in_ = RowStart(p.x_offset, p.x_pos_stride, p.x_stride, p.pos, t) + g * hd;
-  float lo = x[in_], hi = x[in_];
+  const uint src = RowStart(p.x_offset, p.x_pos_stride, p.x_stride, p.pos, t) + g * hd;
+  float lo = x[src], hi = x[src];
   for (uint i = 1; i < hd; ++i) {
-    lo = min(lo, x[in_ + i]);
-    hi = max(hi, x[in_ + i]);
+    lo = min(lo, x[src + i]);
+    hi = max(hi, x[src + i]);
   }
   precise const float m_exact = lo + 128.0 * DivExact(hi - lo, 255.0);
   const uint m_bits = FloatToHalf(clamp(m_exact, -kMaxHalf, kMaxHalf));
@@ -90,7 +90,7 @@ void main() {
   for (uint j = 0; j < hd / 4; ++j) {
     uint word = 0u;
     for (uint k = 0; k < 4; ++k) {
-      precise const float v = (x[in_ + 4 * j + k] - m) * inv;
+      precise const float v = (x[src + 4 * j + k] - m) * inv;
       const float c = roundEven(v);
       // As the CPU clamps: a NaN code fails both comparisons and gives -128.
       const float clamped = c >= 127.0 ? 127.0 : (c >= -128.0 ? c : -128.0);
