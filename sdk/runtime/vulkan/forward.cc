@@ -115,7 +115,6 @@ namespace {
 // When a prepared dispatch is recorded, and with which (n_tokens, pos).
 enum class When : uint8_t {
   kChunk,      // every call: (n, pos)
-  kLogitsAll,  // calls that want logits: (n, pos)
   kLogitsLast  // calls that want logits, on the chunk's last token only: (1, n - 1)
 };
 
@@ -281,13 +280,15 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
   return Status::Ok();
 }
 
+// xb rows = RMSNorm(x rows) with `weight`.
 Status AddRmsNorm(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
-                  const DeviceTensor& weight, uint32_t out_stride, When when) {
+                  const DeviceTensor& weight, RowAddress x_at, RowAddress out_at, When when) {
   vulkan::RmsNormArgs a;
   a.max_tokens = p.MaxTokens(when);
+  a.max_pos = p.MaxPos(when);
   a.n = m.model->config().dim;
-  a.x_stride = a.n;
-  a.out_stride = out_stride;
+  a.x_at = x_at;
+  a.out_at = out_at;
   a.eps = m.model->config().norm_eps;
   a.x = s.x;
   a.weight = weight.parts[0].data;
@@ -356,7 +357,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     const Buffer* k_dst = s.int8_kv ? s.k_rows : k_cache;
     const Buffer* v_dst = s.int8_kv ? s.v_rows : v_cache;
     const RowAddress kv_at = s.int8_kv ? RowAddress{0, 0, kv_dim} : cache_rows;
-    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, xb_stride, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, x_rows, xb_rows, When::kChunk));
     const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_dst, kv_at}, {&t.wv, v_dst, kv_at}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
     if (c.attention_bias) {
@@ -406,7 +407,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, wo, 1, s.xb, xb_rows, q_dim, When::kChunk));
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb2, x_rows));
 
-    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.ffn_norm, xb_stride, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.ffn_norm, x_rows, xb_rows, When::kChunk));
     const Output gate_up[] = {{&t.w1, s.hb, hb_rows}, {&t.w3, s.hb2, hb_rows}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, gate_up, 2, s.xb, xb_rows, dim, When::kChunk));
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.swiglu, hidden, s.hb, hb_rows, s.hb2, hb_rows));
@@ -415,12 +416,12 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb, xb_rows));
   }
 
-  // The final norm of every row of the chunk (RmsNorm has no row addressing), then the
-  // head on the last row only: position n - 1 of xb's rows.
-  KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, w.norm(), xb_stride, When::kLogitsAll));
+  // The final norm and the head on the chunk's last token only: recorded with n_tokens = 1
+  // at pos = n - 1, x's row at n - 1 (pos_stride = its row), into xb's first row.
+  const RowAddress last_x{0, dim, 0}, first_xb{0, 0, 0};
+  KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, w.norm(), last_x, first_xb, When::kLogitsLast));
   const Output head[] = {{&w.output(), s.logits, RowAddress{0, 0, c.vocab_size}}};
-  return AddLinears(p, m, s, head, 1, s.xb, RowAddress{0, xb_stride, xb_stride}, dim,
-                    When::kLogitsLast);
+  return AddLinears(p, m, s, head, 1, s.xb, first_xb, dim, When::kLogitsLast);
 }
 
 // Timestamp queries when the device's queue supports them; else leaves s.queries null.
