@@ -243,6 +243,15 @@ float MaxDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return d;
 }
 
+// The largest MaxDiff of two runs' logits over their common steps.
+float WorstStep(const Greedy& a, const Greedy& b) {
+  float worst = 0.0f;
+  for (size_t i = 0; i < a.logits.size() && i < b.logits.size(); ++i) {
+    worst = std::max(worst, MaxDiff(a.logits[i], b.logits[i]));
+  }
+  return worst;
+}
+
 struct ForwardCase {
   const char* file;
   float logit_tolerance;  // max |vulkan - cpu| over every logit of every step
@@ -289,10 +298,7 @@ TEST_P(VulkanForwardTest, GoldenPromptsMatchTheCpu) {
     ASSERT_NE(f, nullptr);
     const Greedy gpu = RunVulkan(*f, vocab_, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
     EXPECT_EQ(gpu.tokens, cpu.tokens);
-    float worst = 0.0f;
-    for (size_t i = 0; i < cpu.logits.size() && i < gpu.logits.size(); ++i) {
-      worst = std::max(worst, MaxDiff(gpu.logits[i], cpu.logits[i]));
-    }
+    const float worst = WorstStep(gpu, cpu);
     EXPECT_LE(worst, fc.logit_tolerance);
     std::printf("%s %s: max |logit diff| %.3g over %zu steps\n", fc.file, file, worst,
                 cpu.logits.size());
@@ -309,10 +315,7 @@ TEST_P(VulkanForwardTest, Int8KvCacheMatchesTheCpu) {
   ASSERT_NE(f, nullptr);
   const Greedy gpu = RunVulkan(*f, vocab_, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
   EXPECT_EQ(gpu.tokens, cpu.tokens);
-  float worst = 0.0f;
-  for (size_t i = 0; i < cpu.logits.size() && i < gpu.logits.size(); ++i) {
-    worst = std::max(worst, MaxDiff(gpu.logits[i], cpu.logits[i]));
-  }
+  const float worst = WorstStep(gpu, cpu);
   EXPECT_LE(worst, GetParam().int8_kv_tolerance);
   std::printf("%s int8 KV: max |logit diff| %.3g over %zu steps\n", GetParam().file, worst,
               cpu.logits.size());
