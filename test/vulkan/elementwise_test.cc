@@ -20,12 +20,7 @@ namespace {
 
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
-
-using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
-using kite::vulkan::test::Upload;
-
-constexpr float kUntouched = -12345.0f;
+namespace vt = kite::vulkan::test;
 
 struct Case {
   uint32_t n_tokens, pos, n;
@@ -47,7 +42,7 @@ void RunCase(vk::Device& device, vk::ElementwiseOp op, const Case& c, std::mt199
   std::normal_distribution<float> normal(0.0f, 3.0f);
   const uint64_t a_size = c.a_at.EndElements(c.pos, c.n_tokens, c.n);
   const uint64_t b_size = c.b_at.EndElements(c.pos, c.n_tokens, c.n);
-  std::vector<float> a(a_size, kUntouched), b(b_size);
+  std::vector<float> a(a_size, vt::kUntouched), b(b_size);
   for (float& v : b) v = normal(rng);
   for (uint32_t t = 0; t < c.n_tokens; ++t) {
     const uint64_t row = c.a_at.offset + uint64_t{c.pos} * c.a_at.pos_stride + t * c.a_at.stride;
@@ -65,8 +60,8 @@ void RunCase(vk::Device& device, vk::ElementwiseOp op, const Case& c, std::mt199
       k::swiglu_ref(c.n, wa, rb);
     }
   }
-  vk::Buffer ba = Upload(device, a, "a");
-  vk::Buffer bb = Upload(device, b, "b");
+  vk::Buffer ba = vt::Upload(device, a, "a");
+  vk::Buffer bb = vt::Upload(device, b, "b");
   kite::Result<vk::Elementwise> pipeline = vk::Elementwise::Create(device, op, c.workgroup);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status().message();
   vk::ElementwiseArgs args;
@@ -77,10 +72,10 @@ void RunCase(vk::Device& device, vk::ElementwiseOp op, const Case& c, std::mt199
   args.b_at = c.b_at;
   args.a = &ba;
   args.b = &bb;
-  ASSERT_TRUE(RunOp(device, *pipeline, args, c.n_tokens, c.pos));
+  ASSERT_TRUE(vt::RunOp(device, *pipeline, args, c.n_tokens, c.pos));
   const float* got = static_cast<const float*>(ba.data());
   for (size_t i = 0; i < want.size(); ++i) {
-    if (op == vk::ElementwiseOp::kAdd || a[i] == kUntouched) {
+    if (op == vk::ElementwiseOp::kAdd || a[i] == vt::kUntouched) {
       // One f32 addition, correctly rounded on both sides; the gaps are not written.
       ASSERT_EQ(got[i], want[i]) << "element " << i;
     } else {
@@ -125,35 +120,35 @@ TEST(VulkanElementwise, RefusesBadShapesAndSmallBuffers) {
   kite::Result<vk::Elementwise> swiglu =
       vk::Elementwise::Create(*device, vk::ElementwiseOp::kSwiGlu, 0);
   ASSERT_TRUE(swiglu.ok()) << swiglu.status().message();
-  vk::Buffer a = Upload(*device, std::vector<float>(20), "a");
-  vk::Buffer b = Upload(*device, std::vector<float>(10), "b");
+  vk::Buffer a = vt::Upload(*device, std::vector<float>(20), "a");
+  vk::Buffer b = vt::Upload(*device, std::vector<float>(10), "b");
   vk::ElementwiseArgs args;
   args.max_tokens = 2;
   args.n = 10;
   args.a_at.stride = 10;
   args.a = &a;
   args.b = &b;
-  EXPECT_TRUE(PrepareStatus(*device, *add, args).ok());
+  EXPECT_TRUE(vt::PrepareStatus(*device, *add, args).ok());
   args.max_pos = 1;
   args.a_at.pos_stride = 10;  // positions up to 1: a needs 30 floats
-  kite::Status s = PrepareStatus(*device, *add, args);
+  kite::Status s = vt::PrepareStatus(*device, *add, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "add: buffer 'a' holds 80 bytes, the shape needs 120");
   args.max_pos = 0;
   args.b_at.stride = 10;
-  s = PrepareStatus(*device, *swiglu, args);
+  s = vt::PrepareStatus(*device, *swiglu, args);
   EXPECT_STREQ(s.message(), "swiglu: buffer 'b' holds 40 bytes, the shape needs 80");
   args.n = 0;
-  s = PrepareStatus(*device, *swiglu, args);
+  s = vt::PrepareStatus(*device, *swiglu, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "swiglu: bad shape max_tokens=2 n=0");
   args.n = 10;
   args.a_at.stride = 9;  // token rows of a (written) may not overlap
-  s = PrepareStatus(*device, *add, args);
+  s = vt::PrepareStatus(*device, *add, args);
   EXPECT_STREQ(s.message(), "add: rows of 'a' overlap: stride 9 < row length 10");
   args.a_at.stride = 10;
   args.b = nullptr;
-  EXPECT_STREQ(PrepareStatus(*device, *add, args).message(), "add: no 'b' buffer");
+  EXPECT_STREQ(vt::PrepareStatus(*device, *add, args).message(), "add: no 'b' buffer");
 }
 
 }  // namespace

@@ -132,6 +132,8 @@ TEST(VulkanModelWeights, RmsNormWithTheFileNormWeights) {
   vk::RmsNormArgs args;
   args.max_tokens = rows;
   args.n = n;
+  args.x_at.stride = n;
+  args.out_at.stride = n;
   args.eps = eps;
   args.x = &bx;
   args.weight = &bw;

@@ -1,6 +1,6 @@
 // The RoPE shader against rope_ref (theta, through RopeInverseFrequencies' table) and
-// rope_freqs_ref (a Llama 3 scaled table), at small and large positions (up to 50000: the
-// shader computes its own sine and cosine), on q rows and on K rows in a cache (RowAddress
+// rope_freqs_ref (a Llama 3 scaled table), at small and large positions (up to
+// kRopeMaxPosition: the shader computes its own sine and cosine), on q rows and on K rows in a cache (RowAddress
 // with a position stride), with gaps that must stay untouched and several workgroup sizes.
 #include <gtest/gtest.h>
 
@@ -20,12 +20,7 @@ namespace {
 
 namespace vk = kite::vulkan;
 namespace k = kite::kernels;
-
-using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
-using kite::vulkan::test::Upload;
-
-constexpr float kUntouched = -12345.0f;
+namespace vt = kite::vulkan::test;
 
 struct Case {
   uint32_t n_tokens, pos, heads, head_dim;
@@ -50,7 +45,7 @@ double RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
     k::ScaleRopeLlama3(inv_freq.data(), c.head_dim / 2, 32.0f, 1.0f, 4.0f, 8192);
   }
   std::normal_distribution<float> normal(0.0f, 2.0f);
-  std::vector<float> x(c.x_at.EndElements(c.pos, c.n_tokens, row), kUntouched);
+  std::vector<float> x(c.x_at.EndElements(c.pos, c.n_tokens, row), vt::kUntouched);
   std::vector<size_t> starts;
   for (uint32_t t = 0; t < c.n_tokens; ++t) {
     starts.push_back(c.x_at.offset + size_t{c.pos} * c.x_at.pos_stride + t * c.x_at.stride);
@@ -64,8 +59,8 @@ double RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
       k::rope_ref(c.heads, c.head_dim, c.pos + t, c.theta, want.data() + starts[t]);
     }
   }
-  vk::Buffer bx = Upload(device, x, "x");
-  vk::Buffer bf = Upload(device, inv_freq, "inv_freq");
+  vk::Buffer bx = vt::Upload(device, x, "x");
+  vk::Buffer bf = vt::Upload(device, inv_freq, "inv_freq");
   kite::Result<vk::Rope> op = vk::Rope::Create(device, c.workgroup);
   EXPECT_TRUE(op.ok()) << op.status().message();
   if (!op.ok()) return 0.0;
@@ -77,14 +72,14 @@ double RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   args.x_at = c.x_at;
   args.x = &bx;
   args.inv_freq = &bf;
-  const ::testing::AssertionResult ran = RunOp(device, *op, args, c.n_tokens, c.pos);
+  const ::testing::AssertionResult ran = vt::RunOp(device, *op, args, c.n_tokens, c.pos);
   EXPECT_TRUE(ran);
   if (!ran) return 0.0;
   const float* got = static_cast<const float*>(bx.data());
   double worst = 0.0;
   for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i] == kUntouched) {
-      EXPECT_EQ(got[i], kUntouched) << "gap element " << i << " written";
+    if (x[i] == vt::kUntouched) {
+      EXPECT_EQ(got[i], vt::kUntouched) << "gap element " << i << " written";
       continue;
     }
     // The pair's magnitude: the element and its partner (pairs start at even offsets of a
@@ -114,6 +109,8 @@ TEST(VulkanRope, MatchesCpuReferenceAtSmallAndLargePositions) {
       {2, 4000, 32, 64, {0, 0, 2048}, 0.0f, 256},     // Llama 3 scaled frequencies
       {1, 32767, 8, 128, {}, 10000.0f, 0},
       {3, 49997, 4, 64, {0, 0, 256}, 0.0f, 128},
+      {3, 102941, 2, 64, {0, 0, 128}, 10000.0f, 0},  // j = 65534..65536 (pair 0)
+      {4, 204997, 2, 64, {0, 0, 128}, 500000.0f, 64},  // up to kRopeMaxPosition
   };
   double worst = 0.0;
   for (const Case& c : cases) {
@@ -127,28 +124,37 @@ TEST(VulkanRope, RefusesBadShapesAndSmallBuffers) {
   REQUIRE_DEVICE(device);
   kite::Result<vk::Rope> op = vk::Rope::Create(*device, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  vk::Buffer x = Upload(*device, std::vector<float>(64), "x");
-  vk::Buffer f = Upload(*device, std::vector<float>(8), "inv_freq");
+  vk::Buffer x = vt::Upload(*device, std::vector<float>(64), "x");
+  vk::Buffer f = vt::Upload(*device, std::vector<float>(8), "inv_freq");
   vk::RopeArgs args;
   args.heads = 4;
   args.head_dim = 16;
   args.x = &x;
   args.inv_freq = &f;
-  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  EXPECT_TRUE(vt::PrepareStatus(*device, *op, args).ok());
   args.head_dim = 15;
-  kite::Status s = PrepareStatus(*device, *op, args);
+  kite::Status s = vt::PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "rope: bad shape max_tokens=1 heads=4 head_dim=15");
   args.head_dim = 32;
   args.heads = 2;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "rope: buffer 'inv_freq' holds 32 bytes, the shape needs 64");
   args.head_dim = 16;
   args.heads = 4;
   args.max_pos = 2;
   args.x_at.pos_stride = 64;
-  s = PrepareStatus(*device, *op, args);
+  s = vt::PrepareStatus(*device, *op, args);
   EXPECT_STREQ(s.message(), "rope: buffer 'x' holds 256 bytes, the shape needs 768");
+  args.x_at.pos_stride = 0;
+  args.max_pos = vk::kRopeMaxPosition;
+  EXPECT_TRUE(vt::PrepareStatus(*device, *op, args).ok());
+  args.max_tokens = 2;
+  args.x_at.stride = 64;
+  args.x = &f;  // checked after the position
+  s = vt::PrepareStatus(*device, *op, args);
+  EXPECT_EQ(s.code(), kite::Error::kUnsupported);
+  EXPECT_STREQ(s.message(), "rope: position 205001 is beyond the 205000 the shader rotates accurately");
 }
 
 }  // namespace

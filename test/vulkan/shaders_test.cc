@@ -315,6 +315,8 @@ TEST(VulkanRmsNorm, MatchesCpuReference) {
     vk::RmsNormArgs args;
     args.max_tokens = c.rows;
     args.n = c.n;
+    args.x_at.stride = c.n;
+    args.out_at.stride = c.n;
     args.eps = eps;
     args.x = &bx;
     args.weight = &bw;
@@ -325,6 +327,67 @@ TEST(VulkanRmsNorm, MatchesCpuReference) {
       ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;
     }
   }
+}
+
+// Rows at RowAddresses: a chunk's last row alone (n_tokens = 1 at pos = rows - 1, the rows'
+// stride as pos_stride) into a row with an offset, and rows at a position with gaps that
+// stay untouched.
+TEST(VulkanRmsNorm, RowAddressing) {
+  REQUIRE_DEVICE(device);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const uint32_t n = 72, rows = 5, gap = 3, stride = n + gap;
+  std::vector<float> x(rows * stride), weight(n);
+  for (float& v : x) v = normal(rng);
+  for (float& v : weight) v = normal(rng);
+  const float eps = 1e-5f;
+  vk::Buffer bx = Upload(*device, x, "x");
+  vk::Buffer bw = Upload(*device, weight, "weight");
+  kite::Result<vk::RmsNorm> op = vk::RmsNorm::Create(*device, 32);
+  ASSERT_TRUE(op.ok()) << op.status().message();
+
+  // The last row only, to offset 7.
+  std::vector<float> want(7 + n, kite::vulkan::test::kUntouched);
+  k::rmsnorm_ref(n, &x[(rows - 1) * stride], weight.data(), eps, &want[7]);
+  vk::Buffer last = Upload(*device, std::vector<float>(want.size(), kite::vulkan::test::kUntouched), "out");
+  vk::RmsNormArgs args;
+  args.max_pos = rows - 1;
+  args.n = n;
+  args.x_at = {0, stride, 0};
+  args.out_at = {7, 0, 0};
+  args.eps = eps;
+  args.x = &bx;
+  args.weight = &bw;
+  args.out = &last;
+  ASSERT_TRUE(RunOp(*device, *op, args, 1, rows - 1));
+  const float* got = static_cast<const float*>(last.data());
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-7f) << "element " << i;
+  }
+
+  // Rows 2..4 (pos 2, three tokens) to rows of a KV-cache-like buffer at the same positions.
+  std::vector<float> want2(rows * stride, kite::vulkan::test::kUntouched);
+  for (uint32_t r = 2; r < rows; ++r) {
+    k::rmsnorm_ref(n, &x[r * stride], weight.data(), eps, &want2[r * stride]);
+  }
+  vk::Buffer cache = Upload(*device, std::vector<float>(want2.size(), kite::vulkan::test::kUntouched), "out");
+  args.max_tokens = 3;
+  args.max_pos = 2;
+  args.x_at = {0, stride, stride};
+  args.out_at = {0, stride, stride};
+  args.out = &cache;
+  ASSERT_TRUE(RunOp(*device, *op, args, 3, 2));
+  got = static_cast<const float*>(cache.data());
+  for (size_t i = 0; i < want2.size(); ++i) {
+    ASSERT_NEAR(got[i], want2[i], 2e-6f * std::fabs(want2[i]) + 1e-7f) << "element " << i;
+  }
+
+  // Overlapping rows and a buffer too small are refused by name.
+  args.out_at = {0, stride, n - 1};
+  EXPECT_NE(std::string(PrepareStatus(*device, *op, args).message()).find("rmsnorm"), std::string::npos);
+  args.out_at = {0, stride, stride};
+  args.max_pos = rows;
+  EXPECT_FALSE(PrepareStatus(*device, *op, args).ok());
 }
 
 }  // namespace

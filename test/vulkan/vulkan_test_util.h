@@ -20,6 +20,10 @@ namespace kite::vulkan::test {
 /// Longest wait for one submission: lavapipe on a busy CI machine.
 inline constexpr uint64_t kTimeoutNs = 10000000000ull;
 
+/// What tests fill output buffers with, to see that the elements outside an op's rows (gaps
+/// between rows, other positions) stay untouched.
+inline constexpr float kUntouched = -12345.0f;
+
 /// Prepares `op` (a Q4R16Matvec, RmsNorm, ...) with `args` from a pool of its own, records
 /// it for `n_tokens` tokens at position `pos` into a new command buffer of `device`,
 /// submits it and waits: success, or the failing step with its message.

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/shaders.h"
 
 namespace kite::vulkan {
@@ -17,6 +18,8 @@ struct Push {
   uint32_t q_per_kv;
   uint32_t kv_dim;
   uint32_t cache_offset;
+  uint32_t key_param_offset;
+  uint32_t value_param_offset;
   float scale;
   RowAddress q;
   RowAddress out;
@@ -24,20 +27,14 @@ struct Push {
 
 }  // namespace
 
-Result<Attention> Attention::Create(const Device& device, uint32_t workgroup_size) {
+Result<Attention> Attention::Create(const Device& device, KvCacheType cache,
+                                    uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
-  const uint32_t spec[] = {wg};
-  const ShaderCode code = AttentionShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 4;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = 1;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
-  return Attention(std::move(pipeline), wg);
+  const uint32_t spec[] = {wg, cache == KvCacheType::kInt8 ? 1u : 0u};
+  // Bindings: q, keys, values, out, params.
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, CreateOpPipeline(device, kName, AttentionShader(), 5,
+                                                            sizeof(Push), spec, 2));
+  return Attention(std::move(pipeline), cache, wg);
 }
 
 Result<Dispatch> Attention::Prepare(DescriptorPool& pool, const AttentionArgs& a) const {
@@ -49,22 +46,38 @@ Result<Dispatch> Attention::Prepare(DescriptorPool& pool, const AttentionArgs& a
                        "(n_heads a multiple of n_kv_heads, head_dim <= %u)",
                        kName, a.max_tokens, a.n_heads, a.n_kv_heads, a.head_dim,
                        kAttentionMaxHeadDim);
+  // A scale left at 0 would give every position the same weight: refused, not averaged.
+  KITE_CHECK_OR_RETURN(a.scale > 0.0f && a.scale < 3.0e38f, Error::kInvalidArgument,
+                       "%s: scale %g is not a positive finite number", kName,
+                       static_cast<double>(a.scale));
   const uint32_t q_dim = a.n_heads * a.head_dim;
   const uint32_t kv_dim = a.n_kv_heads * a.head_dim;
   KITE_RETURN_IF_ERROR(CheckRows(kName, a.q, a.q_at, a.max_pos, a.max_tokens, q_dim, 4, "q"));
   KITE_RETURN_IF_ERROR(
       CheckRows(kName, a.out, a.out_at, a.max_pos, a.max_tokens, q_dim, 4, "out"));
   // The last token sees position max_pos + max_tokens - 1.
-  const uint64_t cache_end =
-      a.cache_offset + (static_cast<uint64_t>(a.max_pos) + a.max_tokens) * kv_dim;
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.keys, cache_end * 4, "keys"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.values, cache_end * 4, "values"));
+  const uint64_t rows = static_cast<uint64_t>(a.max_pos) + a.max_tokens;
+  const bool int8 = cache_ == KvCacheType::kInt8;
+  const uint64_t cache_bytes = (a.cache_offset + rows * kv_dim) * (int8 ? 1 : 4);
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.keys, cache_bytes, "keys"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.values, cache_bytes, "values"));
+  if (int8) {
+    KITE_CHECK_OR_RETURN(a.cache_offset % 4 == 0, Error::kInvalidArgument,
+                         "%s: int8 cache_offset %u is not a multiple of 4", kName,
+                         a.cache_offset);
+    const uint64_t last = a.key_param_offset > a.value_param_offset ? a.key_param_offset
+                                                                    : a.value_param_offset;
+    KITE_RETURN_IF_ERROR(
+        CheckBufferSize(kName, a.params, (last + rows * a.n_kv_heads) * 4, "params"));
+  }
   KITE_CHECK_OR_RETURN(a.out != a.q && a.out != a.keys && a.out != a.values,
                        Error::kInvalidArgument,
                        "%s: 'out' must be another buffer than 'q', 'keys' and 'values'", kName);
-  const Buffer* buffers[] = {a.q, a.keys, a.values, a.out};
-  const Push push = {a.head_dim, a.n_heads / a.n_kv_heads, kv_dim, a.cache_offset, a.scale,
-                     a.q_at, a.out_at};
+  // An f32 cache has no params: binding 4 holds the keys again (never read).
+  const Buffer* buffers[] = {a.q, a.keys, a.values, a.out, int8 ? a.params : a.keys};
+  const Push push = {a.head_dim,         a.n_heads / a.n_kv_heads, kv_dim, a.cache_offset,
+                     a.key_param_offset, a.value_param_offset,     a.scale, a.q_at,
+                     a.out_at};
   return pipeline_.Prepare(pool, buffers, &push, a.n_heads, a.max_tokens, a.max_pos);
 }
 

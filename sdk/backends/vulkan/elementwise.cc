@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/shaders.h"
 
 namespace kite::vulkan {
@@ -23,16 +24,8 @@ Result<Elementwise> Elementwise::Create(const Device& device, ElementwiseOp op,
   const char* name = op == ElementwiseOp::kAdd ? "add" : "swiglu";
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, name));
   const uint32_t spec[] = {wg, static_cast<uint32_t>(op)};
-  const ShaderCode code = ElementwiseShader();
-  PipelineDesc desc;
-  desc.name = name;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 2;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = 2;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, CreateOpPipeline(device, name, ElementwiseShader(), 2,
+                                                            sizeof(Push), spec, 2));
   return Elementwise(std::move(pipeline), wg);
 }
 

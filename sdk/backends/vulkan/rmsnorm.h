@@ -10,21 +10,25 @@
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
 
-/// Shape and buffers of the normalisation of a call's token rows. Buffers are borrowed;
-/// `out` must differ from `x`.
+/// Shape and buffers of the normalisation of a call's token rows: token t reads `n` floats
+/// of x at x_at and writes `n` floats of out at out_at (RowAddress, rows.h: e.g. the last
+/// row of a chunk only, recorded with n_tokens = 1 and pos = n - 1, pos_stride = the row).
+/// Buffers are borrowed; `out` must differ from `x`.
 struct RmsNormArgs {
   uint32_t max_tokens = 1;  ///< most tokens (vectors) a call may have, >= 1
+  uint32_t max_pos = 0;     ///< largest starting position a call may have
   uint32_t n = 0;           ///< floats per vector, >= 1
-  uint32_t x_stride = 0;    ///< floats between tokens' vectors in x, >= n (0: n)
-  uint32_t out_stride = 0;  ///< floats between tokens' vectors in out, >= n (0: n)
+  RowAddress x_at;          ///< the input rows (stride >= n for several tokens)
+  RowAddress out_at;        ///< the output rows (stride >= n for several tokens)
   float eps = 0.0f;         ///< added to the mean square
-  const Buffer* x = nullptr;       ///< max_tokens vectors, x_stride apart, f32
+  const Buffer* x = nullptr;       ///< f32, addressed by x_at
   const Buffer* weight = nullptr;  ///< n f32
-  const Buffer* out = nullptr;     ///< max_tokens vectors, out_stride apart, f32 written
+  const Buffer* out = nullptr;     ///< f32 written, addressed by out_at
 };
 
 /// The compiled shader for one workgroup size. Move-only; the Device must outlive it, and

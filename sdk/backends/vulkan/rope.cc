@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/shaders.h"
 
 namespace kite::vulkan {
@@ -23,16 +24,8 @@ struct Push {
 Result<Rope> Rope::Create(const Device& device, uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
   const uint32_t spec[] = {wg};
-  const ShaderCode code = RopeShader();
-  PipelineDesc desc;
-  desc.name = kName;
-  desc.spirv = code.spirv;
-  desc.spirv_words = code.words;
-  desc.bindings = 2;
-  desc.push_bytes = kPushHeaderWords * 4 + sizeof(Push);
-  desc.spec = spec;
-  desc.spec_count = 1;
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, Pipeline::Create(device, desc));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                        CreateOpPipeline(device, kName, RopeShader(), 2, sizeof(Push), spec, 1));
   return Rope(std::move(pipeline), wg);
 }
 
@@ -40,6 +33,10 @@ Result<Dispatch> Rope::Prepare(DescriptorPool& pool, const RopeArgs& a) const {
   KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.heads >= 1 && a.head_dim >= 2 && a.head_dim % 2 == 0,
                        Error::kInvalidArgument, "%s: bad shape max_tokens=%u heads=%u head_dim=%u",
                        kName, a.max_tokens, a.heads, a.head_dim);
+  const uint64_t last_pos = static_cast<uint64_t>(a.max_pos) + a.max_tokens - 1;
+  KITE_CHECK_OR_RETURN(last_pos <= kRopeMaxPosition, Error::kUnsupported,
+                       "%s: position %llu is beyond the %u the shader rotates accurately", kName,
+                       static_cast<unsigned long long>(last_pos), kRopeMaxPosition);
   const uint32_t row = a.heads * a.head_dim;
   KITE_RETURN_IF_ERROR(CheckRows(kName, a.x, a.x_at, a.max_pos, a.max_tokens, row, 4, "x"));
   KITE_RETURN_IF_ERROR(

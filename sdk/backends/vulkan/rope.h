@@ -4,7 +4,8 @@
 // the table is kernels::RopeInverseFrequencies(head_dim, theta), which computes rope_ref's
 // frequencies exactly; for Llama 3 scaling it is the model's scaled table. The angle is the
 // CPU's float product; sine and cosine are the shader's own (argument reduction by pi/2 in
-// three parts, then polynomials), within a few f32 ulps of libm for positions < 51000.
+// four parts, exact for angles below ~205800 radians, then polynomials), within a few f32
+// ulps of libm's.
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -18,6 +19,10 @@
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
+
+/// Largest position RoPE rotates (the angle of pair 0 is the position: inverse frequencies
+/// are at most 1): the shader's argument reduction is exact below ~205800 radians.
+inline constexpr uint32_t kRopeMaxPosition = 205000;
 
 /// Shape and buffers of one RoPE call: `heads` heads of `head_dim` floats at the start of
 /// each token row of x. Buffers are borrowed.
@@ -39,9 +44,9 @@ class Rope {
   /// device's largest.
   static Result<Rope> Create(const Device& device, uint32_t workgroup_size);
 
-  /// Checks the shape against the buffers (kInvalidArgument naming the buffer) and prepares
-  /// the dispatch: one invocation per pair, ceil(heads * head_dim / 2 / workgroup_size)
-  /// workgroups per token.
+  /// Checks the shape against the buffers (kInvalidArgument naming the buffer) and the
+  /// positions against kRopeMaxPosition (kUnsupported), and prepares the dispatch: one
+  /// invocation per pair, ceil(heads * head_dim / 2 / workgroup_size) workgroups per token.
   Result<Dispatch> Prepare(DescriptorPool& pool, const RopeArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }

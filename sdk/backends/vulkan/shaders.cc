@@ -41,6 +41,9 @@ constexpr uint32_t kRope[] = {
 constexpr uint32_t kAttention[] = {
 #include "sdk/backends/vulkan/shaders/attention.spv.inc"
 };
+constexpr uint32_t kQ8kvQuantize[] = {
+#include "sdk/backends/vulkan/shaders/q8kv_quantize.spv.inc"
+};
 
 }  // namespace
 
@@ -58,5 +61,6 @@ ShaderCode EmbeddingQ4R16Shader() { return {kEmbeddingQ4R16, sizeof(kEmbeddingQ4
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
 ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
+ShaderCode Q8kvQuantizeShader() { return {kQ8kvQuantize, sizeof(kQ8kvQuantize) / 4}; }
 
 }  // namespace kite::vulkan

@@ -35,7 +35,9 @@ ShaderCode EmbeddingQ4R16Shader();
 ShaderCode ElementwiseShader();
 /// shaders/rope.comp: rotary position embedding (Rope).
 ShaderCode RopeShader();
-/// shaders/attention.comp: causal attention over an f32 KV cache (Attention).
+/// shaders/attention.comp: causal attention over an f32 or int8 KV cache (Attention).
 ShaderCode AttentionShader();
+/// shaders/q8kv_quantize.comp: f32 K/V rows to the int8 cache (Q8kvQuantize).
+ShaderCode Q8kvQuantizeShader();
 
 }  // namespace kite::vulkan

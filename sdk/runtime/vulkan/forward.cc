@@ -35,6 +35,15 @@ Status Build(std::optional<Op>* slot, Args... args) {
 
 bool IsQ4(const TensorView& t) { return t.dtype == DType::Q4_G; }
 
+// Workgroup size of the shaders whose invocations share one row of `width` floats (dense
+// matvecs, RMSNorm): the largest power of two not above the width (at least 32), within the
+// device's limit. Small models waste most of a 256-wide workgroup otherwise.
+uint32_t RowWorkgroup(const vulkan::Device& d, uint32_t width) {
+  uint32_t wg = 32;
+  while (wg * 2 <= width && wg * 2 <= d.max_workgroup_size()) wg *= 2;
+  return wg < d.max_workgroup_size() ? wg : d.max_workgroup_size();
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -71,16 +80,22 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
 
   const TensorView& emb = model.tok_embeddings();
   KITE_RETURN_IF_ERROR(Build(&s->embedding, std::cref(d), emb.dtype, emb.layout, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), 0u));
+  const uint32_t row_wg = RowWorkgroup(d, c.dim);
+  KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
+  KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), vulkan::KvCacheType::kF32, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->attention_q8, std::cref(d), vulkan::KvCacheType::kInt8, 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q8kv_quantize, std::cref(d), 0u));
   return std::unique_ptr<VulkanModel>(new VulkanModel(std::move(s)));
 }
 
@@ -100,13 +115,16 @@ namespace {
 // When a prepared dispatch is recorded, and with which (n_tokens, pos).
 enum class When : uint8_t {
   kChunk,      // every call: (n, pos)
-  kLogitsAll,  // calls that want logits: (n, pos)
   kLogitsLast  // calls that want logits, on the chunk's last token only: (1, n - 1)
 };
+
+// Which calls record a dispatch, by their token count (decode and prefill variants).
+enum class Tokens : uint8_t { kAny, kOne, kSeveral };
 
 struct Step {
   Dispatch dispatch;
   When when;
+  Tokens tokens;
   uint32_t kernel;  // index into State::kernel_times
 };
 
@@ -121,7 +139,12 @@ struct VulkanForward::State {
   const Buffer *tokens = nullptr, *logits = nullptr, *x = nullptr, *xb = nullptr,
                *xb2 = nullptr, *q = nullptr, *hb = nullptr, *hb2 = nullptr, *xq = nullptr,
                *xscale = nullptr, *xsum = nullptr;
-  std::vector<const Buffer*> key_cache, value_cache;  // per layer
+  // Per layer: the K and V caches (f32 rows, or int8 codes), and for int8 the f16
+  // (scale, offset) pairs, keys' then values' (kv_params_values words in).
+  std::vector<const Buffer*> key_cache, value_cache, kv_params;
+  bool int8_kv = false;
+  const Buffer *k_rows = nullptr, *v_rows = nullptr;  // int8: a chunk's f32 K and V rows
+  uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
   VkDevice device = VK_NULL_HANDLE;
@@ -135,6 +158,7 @@ struct VulkanForward::State {
   Status failed;
 
   ~State() {
+    stream.reset();  // first: waits for work still using the buffers (after a timeout)
     if (queries != VK_NULL_HANDLE) vkDestroyQueryPool(device, queries, nullptr);
   }
 };
@@ -148,7 +172,7 @@ class Planner {
   Planner(VulkanForward::State* s, bool counting) : s_(s), counting_(counting) {}
 
   template <class Op, class Args>
-  Status Add(const Op& op, const Args& args, When when) {
+  Status Add(const Op& op, const Args& args, When when, Tokens tokens = Tokens::kAny) {
     ++sets_;
     if (counting_) return Status::Ok();
     KITE_ASSIGN_OR_RETURN(Dispatch d, op.Prepare(*s_->pool, args));
@@ -158,7 +182,7 @@ class Planner {
       ++kernel;
     }
     if (kernel == s_->kernel_times.size()) s_->kernel_times.push_back({d.name(), 0, 0.0});
-    s_->steps.push_back({d, when, kernel});
+    s_->steps.push_back({d, when, tokens, kernel});
     return Status::Ok();
   }
 
@@ -223,11 +247,19 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
           a.xsum = s.xsum;
           a.y = outs[i].y;
           const bool sym = w.view->layout == Layout::Q4_R16_G32_SYM;
-          KITE_RETURN_IF_ERROR(p.Add(sym ? *m.q4r16sym_matvec : *m.q4r16_matvec, a, when));
+          const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
+          if (max_tokens == 1) {
+            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when));
+          } else {
+            // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
+            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
+            KITE_RETURN_IF_ERROR(
+                p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral));
+          }
           break;
         }
-        case DType::Q8_C: {
-          vulkan::Q8CMatvecArgs a;
+        default: {  // F32 or Q8_C (DeviceWeights accepted nothing else)
+          vulkan::DenseMatvecArgs a;
           a.max_tokens = max_tokens;
           a.max_pos = max_pos;
           a.rows = part.row_count;
@@ -235,24 +267,11 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
           a.x_at = x_at;
           a.y_at = y_at;
           a.w = part.data;
-          a.scales = part.scales;
+          a.scales = part.scales;  // null for F32
           a.x = x;
           a.y = outs[i].y;
-          KITE_RETURN_IF_ERROR(p.Add(*m.q8c_matvec, a, when));
-          break;
-        }
-        default: {  // F32 (DeviceWeights accepted nothing else)
-          vulkan::F32MatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.cols = cols;
-          a.x_at = x_at;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.x = x;
-          a.y = outs[i].y;
-          KITE_RETURN_IF_ERROR(p.Add(*m.f32_matvec, a, when));
+          const bool q8 = w.view->dtype == DType::Q8_C;
+          KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
           break;
         }
       }
@@ -261,13 +280,15 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
   return Status::Ok();
 }
 
+// xb rows = RMSNorm(x rows) with `weight`.
 Status AddRmsNorm(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
-                  const DeviceTensor& weight, uint32_t out_stride, When when) {
+                  const DeviceTensor& weight, RowAddress x_at, RowAddress out_at, When when) {
   vulkan::RmsNormArgs a;
   a.max_tokens = p.MaxTokens(when);
+  a.max_pos = p.MaxPos(when);
   a.n = m.model->config().dim;
-  a.x_stride = a.n;
-  a.out_stride = out_stride;
+  a.x_at = x_at;
+  a.out_at = out_at;
   a.eps = m.model->config().norm_eps;
   a.x = s.x;
   a.weight = weight.parts[0].data;
@@ -329,21 +350,39 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
 
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const vk_runtime::LayerTensors& t = w.layer(l);
+    // K and V rows go straight into an f32 cache; for an int8 cache they are staged in f32
+    // and quantized after RoPE.
     const Buffer* k_cache = s.key_cache[l];
     const Buffer* v_cache = s.value_cache[l];
-    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, xb_stride, When::kChunk));
-    const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_cache, cache_rows},
-                          {&t.wv, v_cache, cache_rows}};
+    const Buffer* k_dst = s.int8_kv ? s.k_rows : k_cache;
+    const Buffer* v_dst = s.int8_kv ? s.v_rows : v_cache;
+    const RowAddress kv_at = s.int8_kv ? RowAddress{0, 0, kv_dim} : cache_rows;
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, x_rows, xb_rows, When::kChunk));
+    const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_dst, kv_at}, {&t.wv, v_dst, kv_at}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
     if (c.attention_bias) {
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, q_dim, s.q, q_rows, t.bq.parts[0].data, vector));
-      KITE_RETURN_IF_ERROR(
-          AddAdd(p, *m.add, kv_dim, k_cache, cache_rows, t.bk.parts[0].data, vector));
-      KITE_RETURN_IF_ERROR(
-          AddAdd(p, *m.add, kv_dim, v_cache, cache_rows, t.bv.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, k_dst, kv_at, t.bk.parts[0].data, vector));
+      KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, v_dst, kv_at, t.bv.parts[0].data, vector));
     }
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
-    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_cache, cache_rows));
+    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_dst, kv_at));
+    if (s.int8_kv) {
+      for (int v = 0; v < 2; ++v) {
+        vulkan::Q8kvQuantizeArgs a;
+        a.max_tokens = p.MaxTokens(When::kChunk);
+        a.max_pos = p.MaxPos(When::kChunk);
+        a.n_kv_heads = c.n_kv_heads;
+        a.head_dim = c.head_dim;
+        a.x_at = kv_at;
+        a.codes_at = cache_rows;
+        a.params_at = RowAddress{v ? s.kv_params_values : 0, c.n_kv_heads, c.n_kv_heads};
+        a.x = v ? v_dst : k_dst;
+        a.codes = v ? v_cache : k_cache;
+        a.params = s.kv_params[l];
+        KITE_RETURN_IF_ERROR(p.Add(*m.q8kv_quantize, a, When::kChunk));
+      }
+    }
 
     vulkan::AttentionArgs att;
     att.max_tokens = p.MaxTokens(When::kChunk);
@@ -358,13 +397,17 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     att.keys = k_cache;
     att.values = v_cache;
     att.out = s.xb;
-    KITE_RETURN_IF_ERROR(p.Add(*m.attention, att, When::kChunk));
+    if (s.int8_kv) {
+      att.value_param_offset = s.kv_params_values;
+      att.params = s.kv_params[l];
+    }
+    KITE_RETURN_IF_ERROR(p.Add(s.int8_kv ? *m.attention_q8 : *m.attention, att, When::kChunk));
 
     const Output wo[] = {{&t.wo, s.xb2, x_rows}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, wo, 1, s.xb, xb_rows, q_dim, When::kChunk));
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb2, x_rows));
 
-    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.ffn_norm, xb_stride, When::kChunk));
+    KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.ffn_norm, x_rows, xb_rows, When::kChunk));
     const Output gate_up[] = {{&t.w1, s.hb, hb_rows}, {&t.w3, s.hb2, hb_rows}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, gate_up, 2, s.xb, xb_rows, dim, When::kChunk));
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.swiglu, hidden, s.hb, hb_rows, s.hb2, hb_rows));
@@ -373,12 +416,12 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, dim, s.x, x_rows, s.xb, xb_rows));
   }
 
-  // The final norm of every row of the chunk (RmsNorm has no row addressing), then the
-  // head on the last row only: position n - 1 of xb's rows.
-  KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, w.norm(), xb_stride, When::kLogitsAll));
+  // The final norm and the head on the chunk's last token only: recorded with n_tokens = 1
+  // at pos = n - 1, x's row at n - 1 (pos_stride = its row), into xb's first row.
+  const RowAddress last_x{0, dim, 0}, first_xb{0, 0, 0};
+  KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, w.norm(), last_x, first_xb, When::kLogitsLast));
   const Output head[] = {{&w.output(), s.logits, RowAddress{0, 0, c.vocab_size}}};
-  return AddLinears(p, m, s, head, 1, s.xb, RowAddress{0, xb_stride, xb_stride}, dim,
-                    When::kLogitsLast);
+  return AddLinears(p, m, s, head, 1, s.xb, first_xb, dim, When::kLogitsLast);
 }
 
 // Timestamp queries when the device's queue supports them; else leaves s.queries null.
@@ -412,7 +455,7 @@ VulkanForward::~VulkanForward() = default;
 Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& model,
                                                              uint32_t max_batch,
                                                              uint32_t max_context,
-                                                             bool profile) {
+                                                             bool profile, KvType kv_type) {
   const VulkanModel::State& m = model.state();
   const ModelConfig& c = m.model->config();
   KITE_CHECK_OR_RETURN(max_batch >= 1 && max_context >= 1 && max_batch <= max_context,
@@ -437,8 +480,14 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   uint32_t widest = dim > q_dim ? dim : q_dim;
   widest = widest > hidden ? widest : hidden;
   const uint64_t groups = (widest + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
-  const uint64_t cache_bytes = (static_cast<uint64_t>(max_context) + max_batch - 1) * kv_dim * 4;
-  s->buffers.reserve(11 + 2 * c.n_layers);
+  const uint64_t cache_rows = static_cast<uint64_t>(max_context) + max_batch - 1;
+  s->int8_kv = kv_type == KvType::kInt8;
+  KITE_CHECK_OR_RETURN(!s->int8_kv || c.head_dim % 4 == 0, Error::kUnsupported,
+                       "an int8 KV cache on Vulkan needs head_dim a multiple of 4 (it is %u)",
+                       c.head_dim);
+  const uint64_t cache_bytes = cache_rows * kv_dim * (s->int8_kv ? 1 : 4);
+  s->kv_params_values = static_cast<uint32_t>(cache_rows * c.n_kv_heads);
+  s->buffers.reserve(13 + 3 * c.n_layers);
   auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
                   const Buffer** out) -> Status {
     KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
@@ -461,9 +510,18 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xsum", kDevice, &s->xsum));
   s->key_cache.resize(c.n_layers);
   s->value_cache.resize(c.n_layers);
+  s->kv_params.resize(c.n_layers);
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     KITE_RETURN_IF_ERROR(make(cache_bytes, "key cache", kDevice, &s->key_cache[l]));
     KITE_RETURN_IF_ERROR(make(cache_bytes, "value cache", kDevice, &s->value_cache[l]));
+    if (s->int8_kv) {
+      KITE_RETURN_IF_ERROR(make(2ull * s->kv_params_values * 4, "KV cache scales and offsets",
+                                kDevice, &s->kv_params[l]));
+    }
+  }
+  if (s->int8_kv) {
+    KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "k rows", kDevice, &s->k_rows));
+    KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
@@ -510,6 +568,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   uint32_t recorded = 0;
   for (const Step& step : s.steps) {
     if (step.when != When::kChunk && !want_logits) continue;
+    if (step.tokens != Tokens::kAny && (step.tokens == Tokens::kOne) != (n == 1)) continue;
     if (step.when == When::kLogitsLast) {
       step.dispatch.Record(cmd, 1, n - 1);
     } else {

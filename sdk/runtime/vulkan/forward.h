@@ -14,6 +14,7 @@
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/base/status.h"
 #include "sdk/runtime/loader/model.h"
+#include "sdk/runtime/memory_plan.h"
 
 namespace kite {
 
@@ -65,16 +66,18 @@ struct VulkanKernelTime {
 };
 
 /// One session's forward pass on the device. Not thread-safe (one per session); several
-/// may run at once on different threads over one VulkanModel.
+/// may run at once on different threads over one VulkanModel, which must outlive them.
 class VulkanForward {
  public:
   /// Buffers for chunks of up to `max_batch` tokens and a context of `max_context` tokens
-  /// (f32 KV cache in device memory), descriptor sets and a command buffer. `profile`:
-  /// record timestamp queries around every dispatch (kernel_times()). Errors: out of
-  /// device memory, limits of the device (named).
+  /// (a KV cache of `kv_type` in device memory: f32, or int8 with per-head f16 scale and
+  /// offset as the CPU's), descriptor sets and a command buffer. `profile`: record
+  /// timestamp queries around every dispatch (kernel_times()). Errors: out of device
+  /// memory, limits of the device (named), an int8 cache with head_dim not a multiple of 4.
   static Result<std::unique_ptr<VulkanForward>> Create(const VulkanModel& model,
                                                        uint32_t max_batch,
-                                                       uint32_t max_context, bool profile);
+                                                       uint32_t max_context, bool profile,
+                                                       KvType kv_type = KvType::kF32);
   ~VulkanForward();
 
   /// Processes tokens[0..n) at positions pos..pos+n-1 (1 <= n <= max_batch, pos + n <=

@@ -11,10 +11,10 @@
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/elementwise.h"
 #include "sdk/backends/vulkan/embedding.h"
-#include "sdk/backends/vulkan/f32_matvec.h"
+#include "sdk/backends/vulkan/dense_matvec.h"
 #include "sdk/backends/vulkan/q4r16_matvec.h"
 #include "sdk/backends/vulkan/q8_quantize.h"
-#include "sdk/backends/vulkan/q8c_matvec.h"
+#include "sdk/backends/vulkan/q8kv_quantize.h"
 #include "sdk/backends/vulkan/rmsnorm.h"
 #include "sdk/backends/vulkan/rope.h"
 #include "sdk/runtime/vulkan/forward.h"
@@ -34,11 +34,14 @@ struct VulkanModel::State {
   std::optional<vulkan::RmsNorm> rmsnorm;
   std::optional<vulkan::Q8Quantize> q8_quantize;
   std::optional<vulkan::Q4R16Matvec> q4r16_matvec, q4r16sym_matvec;
-  std::optional<vulkan::F32Matvec> f32_matvec;
-  std::optional<vulkan::Q8CMatvec> q8c_matvec;
+  /// The tiled variants (kQ4R16MaxTileTokens tokens per workgroup) for calls of several
+  /// tokens (prefill).
+  std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;
+  std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;
-  std::optional<vulkan::Attention> attention;
+  std::optional<vulkan::Attention> attention, attention_q8;  // f32 and int8 KV caches
+  std::optional<vulkan::Q8kvQuantize> q8kv_quantize;
 };
 
 }  // namespace kite

@@ -7,10 +7,10 @@
 // The angle is the CPU's float product (Vulkan rounds f32 multiplication correctly). Its
 // sine and cosine are computed here rather than by the driver's sin/cos, whose precision
 // Vulkan leaves loose (2^-11 absolute, and only within [-pi, pi]) while angles reach the
-// context length in radians: the angle is reduced by multiples of pi/2 split in three
-// floats (Cody-Waite: the first two have 9 significant bits, so j * C1 and j * C2 are exact
-// and so are both subtractions for j < 2^15, i.e. angles below ~51000), then Taylor
-// polynomials on [-pi/4, pi/4] to 1e-9. `precise` keeps the compiler from fusing or
+// context length in radians: the angle is reduced by j multiples of pi/2 split in four
+// floats (Cody-Waite: the first three have at most 7 significant bits, so for j < 2^17,
+// i.e. angles below ~205800, the products j * C1..C3 and the three subtractions are exact
+// and only the last one rounds), then Taylor polynomials on [-pi/4, pi/4] to 1e-9. `precise` keeps the compiler from fusing or
 // reordering the reduction and the rotation (the CPU reference does not fuse either).
 // One invocation per pair; workgroups: ceil(heads * head_dim / 2 / WG) along x, tokens
 // along y. fp32 only.
@@ -32,10 +32,11 @@ layout(push_constant) uniform Push {
 #include "rows.glsl"
 
 
-// pi/2 = kC1 + kC2 + kC3 (kC1, kC2: 9 significant bits; kC3 rounded to f32).
-const float kC1 = 1.5703125;
-const float kC2 = 0.00048351287841796875;
-const float kC3 = 3.1391647326017846e-07;
+// pi/2 = kC1 + kC2 + kC3 + kC4 (kC1..kC3: 5, 7 and 7 significant bits; kC4 rounded to f32).
+const float kC1 = 1.5625;
+const float kC2 = 0.0081787109375;
+const float kC3 = 0.00011730194091796875;
+const float kC4 = 3.1391647326017846e-07;
 const float kTwoOverPi = 0.63661977236758134;
 
 // sin and cos of r in [-pi/4, pi/4] (Taylor to r^11 and r^10).
@@ -58,7 +59,7 @@ void main() {
   const uint i = k % half_dim;
   precise const float angle = float(p.pos + t) * inv_freq[i];
   const float j = roundEven(angle * kTwoOverPi);
-  precise const float r = ((angle - j * kC1) - j * kC2) - j * kC3;
+  precise const float r = (((angle - j * kC1) - j * kC2) - j * kC3) - j * kC4;
   const float s = SinSmall(r), c = CosSmall(r);
   float sin_a, cos_a;
   switch (int(j) & 3) {  // the quadrant
