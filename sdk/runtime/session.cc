@@ -133,9 +133,6 @@ Status Session::ChooseBackend(ModelBackends* backends) {
     why = Status::Make(Error::kUnsupported,
                        "Vulkan needs a model opened with its own storage (in-place models and "
                        "sessions run on the CPU)");
-  } else if (options_.kv_type != KvType::kF32) {
-    why = Status::Make(Error::kUnsupported, "the Vulkan backend keeps an f32 KV cache only "
-                                            "(kv_type int8 runs on the CPU)");
   } else {
     Result<const VulkanModel*> got = backends->Vulkan(*model_);
     if (got.ok()) {
@@ -147,7 +144,7 @@ Status Session::ChooseBackend(ModelBackends* backends) {
   if (vm != nullptr) {
     Result<std::unique_ptr<VulkanForward>> made = VulkanForward::Create(
         *vm, options_.prefill_chunk < options_.max_context ? options_.prefill_chunk : options_.max_context,
-        options_.max_context, options_.profile);
+        options_.max_context, options_.profile, options_.kv_type);
     if (made.ok()) {
       gpu_ = static_cast<std::unique_ptr<VulkanForward>&&>(made.value());
     } else {

@@ -322,8 +322,8 @@ typedef struct kite_session_options {
   uint32_t kv_type;
   /** Where the forward pass runs, a kite_backend. Default KITE_BACKEND_CPU. Added in
       version 3 of this struct. Another value fails with KITE_ERR_INVALID_ARGUMENT naming
-      backend. The Vulkan path needs kv_type KITE_KV_F32 and a model that is not in place
-      (kite_model_open_in); `auto` falls back to the CPU otherwise. */
+      backend. The Vulkan path needs a model that is not in place (kite_model_open_in);
+      `auto` falls back to the CPU otherwise. */
   uint32_t backend;
   /** Nonzero: time every GPU kernel of a Vulkan session with timestamp queries (read them
       with kite_session_kernel_times; it costs a little speed). Ignored on the CPU. Default
