@@ -4,36 +4,32 @@
 
 #include "sdk/kernels/attention/attention.h"
 #include "sdk/kernels/attention/driver.h"
-#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/lanes-avx2.h"
 #include "sdk/kernels/softmax/softmax.h"
 
 namespace kite::kernels {
 namespace {
 
-struct Avx2 {
-  using Vec = __m256;
+// The 8-float lanes of simd/lanes-avx2.h, with tails that know their length (for the int8
+// tail loads).
+struct Avx2 : F32x8 {
   struct Tail {
     __m256i mask;  // the first n lanes
     size_t n;
   };
-  static constexpr size_t kLanes = 8;
   // 8 accumulators of one set still leave registers for the loads; up to 4 vectors get a
   // second set (8 FMA chains).
   static constexpr int kMaxVecs = 8;
   static constexpr int kTwoSetVecs = 4;
 
-  static Tail TailOf(size_t n) { return Tail{TailMaskAvx2(n), n}; }
-  static Vec Zero() { return _mm256_setzero_ps(); }
-  static Vec Set1(float x) { return _mm256_set1_ps(x); }
-  static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-  static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static Vec Load(const float* p) { return _mm256_loadu_ps(p); }
+  static Tail TailOf(size_t n) { return Tail{F32x8::TailOf(n), n}; }
+  using F32x8::Load;
   // Reads exactly 8 bytes.
   static Vec Load(const int8_t* p) {
     return _mm256_cvtepi32_ps(
         _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
-  static Vec LoadTail(const Tail& t, const float* p) { return _mm256_maskload_ps(p, t.mask); }
+  static Vec LoadTail(const Tail& t, const float* p) { return F32x8::LoadTail(t.mask, p); }
   static Vec LoadTail(const Tail& t, const int8_t* p) {
     uint64_t bits = 0;
     for (size_t i = 0; i < t.n; ++i) {
@@ -42,12 +38,11 @@ struct Avx2 {
     return _mm256_cvtepi32_ps(
         _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bits))));
   }
-  static void Store(float* y, Vec v) { _mm256_storeu_ps(y, v); }
-  static void StoreTail(const Tail& t, float* y, Vec v) { _mm256_maskstore_ps(y, t.mask, v); }
-  static float Reduce(Vec v) { return ReduceAddAvx2(v); }
+  static void StoreTail(const Tail& t, float* y, Vec v) { F32x8::StoreTail(t.mask, y, v); }
+  static float Reduce(Vec v) { return ReduceAdd(v); }
   static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
                       float* y) {
-    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4Avx2(a0, a1, a2, a3), _mm_loadu_ps(s)),
+    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4(a0, a1, a2, a3), _mm_loadu_ps(s)),
                                 _mm_loadu_ps(t)));
   }
   static void Softmax(size_t n, float* x) { softmax_avx2(n, x); }

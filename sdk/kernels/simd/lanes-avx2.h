@@ -76,6 +76,8 @@ struct F32x8 {
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   }
   static float ReduceAdd(Vec v) { return ReduceAddAvx2(v); }
+  /// {sum a, sum b, sum c, sum d}.
+  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx2(a, b, c, d); }
   static float ReduceMax(Vec v) { return ReduceMaxAvx2(v); }
 
   static IVec ZeroI() { return _mm256_setzero_si256(); }

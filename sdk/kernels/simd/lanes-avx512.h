@@ -56,6 +56,7 @@ struct F32x16 {
   /// p * 2^n in one rounding, including denormal and overflowing results (vscalefps).
   static Vec MulPow2(Vec p, Vec n) { return _mm512_scalef_ps(p, n); }
   static float ReduceAdd(Vec v) { return _mm512_reduce_add_ps(v); }
+  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx512(a, b, c, d); }
   static float ReduceMax(Vec v) { return _mm512_reduce_max_ps(v); }
 
   static IVec ZeroI() { return _mm512_setzero_si512(); }
