@@ -29,6 +29,15 @@ enum class ActKind {
   kExtreme,    // all -128: with the largest weights the worst case for int16 partial sums
 };
 
+/// One combination of weights (the tester's WeightKind) and activations that a tester runs
+/// on every shape.
+template <class WeightKind>
+struct Case {
+  WeightKind weights;
+  ActKind acts;
+  const char* name;
+};
+
 /// Activations of m tokens: int8 codes, per-group scales and code sums.
 struct Acts {
   size_t m = 0, groups = 0;

@@ -123,12 +123,7 @@ void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
   }
 }
 
-struct Case {
-  WeightKind weights;
-  ActKind acts;
-  const char* name;
-};
-constexpr Case kCases[] = {
+constexpr Case<WeightKind> kCases[] = {
     {WeightKind::kRandom, ActKind::kQuantized, "random/quantized"},
     {WeightKind::kSymmetric, ActKind::kFullRange, "symmetric/full-range"},
     {WeightKind::kZeroBlocks, ActKind::kQuantized, "zero-blocks/quantized"},
@@ -139,7 +134,7 @@ constexpr Case kCases[] = {
 // the reference, for one shape.
 void CheckShape(size_t rows, size_t groups, size_t m, size_t cols_short, std::mt19937& rng) {
   const size_t cols = groups * kGroup - cols_short;
-  for (const Case& c : kCases) {
+  for (const Case<WeightKind>& c : kCases) {
     SCOPED_TRACE(testing::Message() << c.name << " rows=" << rows << " groups=" << groups
                                     << " cols=" << cols << " m=" << m);
     const Weights w = MakeWeights(rows, cols, c.weights, rng);

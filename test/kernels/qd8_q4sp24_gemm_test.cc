@@ -131,12 +131,7 @@ void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
   }
 }
 
-struct Case {
-  WeightKind weights;
-  ActKind acts;
-  const char* name;
-};
-constexpr Case kCases[] = {
+constexpr Case<WeightKind> kCases[] = {
     {WeightKind::kRandom, ActKind::kQuantized, "random/quantized"},
     {WeightKind::kRandom, ActKind::kFullRange, "random/full-range"},
     {WeightKind::kZeroBlocks, ActKind::kQuantized, "zero-blocks/quantized"},
@@ -146,7 +141,7 @@ constexpr Case kCases[] = {
 // Checks the reference against the double formula, then every supported variant against
 // the reference, for one shape.
 void CheckShape(size_t rows, size_t cols, size_t m, std::mt19937& rng) {
-  for (const Case& c : kCases) {
+  for (const Case<WeightKind>& c : kCases) {
     SCOPED_TRACE(testing::Message()
                  << c.name << " rows=" << rows << " cols=" << cols << " m=" << m);
     const Weights w = MakeWeights(rows, cols, c.weights, rng);

@@ -2,8 +2,7 @@
 // output floats in registers per pass; int8 rows are widened to f32 8 at a time.
 #include <immintrin.h>
 
-#include "sdk/kernels/attention/attention.h"
-#include "sdk/kernels/attention/driver.h"
+#include "sdk/kernels/attention/x86.h"
 #include "sdk/kernels/simd/lanes-avx2.h"
 #include "sdk/kernels/softmax/softmax.h"
 
@@ -12,7 +11,7 @@ namespace {
 
 // The 8-float lanes of simd/lanes-avx2.h, with tails that know their length (for the int8
 // tail loads).
-struct Avx2 : F32x8 {
+struct Avx2 : X86AttentionLanes<F32x8, softmax_avx2> {
   struct Tail {
     __m256i mask;  // the first n lanes
     size_t n;
@@ -39,30 +38,10 @@ struct Avx2 : F32x8 {
         _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bits))));
   }
   static void StoreTail(const Tail& t, float* y, Vec v) { F32x8::StoreTail(t.mask, y, v); }
-  static float Reduce(Vec v) { return ReduceAdd(v); }
-  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
-                      float* y) {
-    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4(a0, a1, a2, a3), _mm_loadu_ps(s)),
-                                _mm_loadu_ps(t)));
-  }
-  static void Softmax(size_t n, float* x) { softmax_avx2(n, x); }
-  static float Half(uint16_t h) { return _cvtsh_ss(h); }
 };
 
 }  // namespace
 
-void attention_avx2(size_t head_dim, size_t n_pos, const float* q, const float* keys,
-                    const float* values, size_t kv_stride, float scale, float* scores, float* out) {
-  attention_driver::AttentionF32<Avx2>(head_dim, n_pos, q, keys, values, kv_stride, scale, scores,
-                                       out);
-}
-
-void attention_q8kv_avx2(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
-                         const uint16_t* key_params, const int8_t* values,
-                         const uint16_t* value_params, size_t kv_stride, size_t param_stride,
-                         float scale, float* scores, float* out) {
-  attention_driver::AttentionQ8kv<Avx2>(head_dim, n_pos, q, keys, key_params, values,
-                                        value_params, kv_stride, param_stride, scale, scores, out);
-}
+KITE_ATTENTION_X86_VARIANTS(avx2, Avx2)
 
 }  // namespace kite::kernels

@@ -49,3 +49,17 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
 }
 
 }  // namespace kite::kernels::qd8_q4r16
+
+/// Defines qd8_q4r16_gemm_<isa> and qd8_q4r16sym_gemm_<isa> (qd8-q4r16-gemm.h) through the
+/// policy P: an ISA file's two entry points. Use inside namespace kite::kernels.
+#define KITE_QD8_Q4R16_GEMM_VARIANTS(isa, P)                                                 \
+  void qd8_q4r16_gemm_##isa(size_t m, size_t rows, size_t groups, const uint8_t* w,          \
+                            const int8_t* xq, const float* xscale, const int32_t* xsum,      \
+                            float* y, size_t y_stride) {                                     \
+    qd8_q4r16::Gemm<P, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);            \
+  }                                                                                          \
+  void qd8_q4r16sym_gemm_##isa(size_t m, size_t rows, size_t groups, const uint8_t* w,       \
+                               const int8_t* xq, const float* xscale, const int32_t* xsum,   \
+                               float* y, size_t y_stride) {                                  \
+    qd8_q4r16::Gemm<P, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);             \
+  }
