@@ -5,13 +5,12 @@
 #include <cstddef>
 
 #include "sdk/kernels/simd/f32-exp.h"
+#include "sdk/kernels/simd/lanes.h"
 
 #if KITE_EXP_LANES_AVX512
-#include "sdk/kernels/simd/lanes-avx512.h"
 #define KITE_EXP_ARRAY ExpArrayAvx512
 using Lanes = kite::kernels::F32x16;
 #else
-#include "sdk/kernels/simd/lanes-avx2.h"
 #define KITE_EXP_ARRAY ExpArrayAvx2
 using Lanes = kite::kernels::F32x8;
 #endif

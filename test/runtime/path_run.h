@@ -28,6 +28,17 @@ struct PathRun {
   std::vector<float> first_logits;  // after the prompt
 };
 
+/// The session options of a path run: a 256-token context, `threads` threads, prefill
+/// chunks of `chunk` tokens.
+inline kite_session_options PathSessionOptions(uint32_t threads, uint32_t chunk) {
+  kite_session_options so;
+  kite_session_options_init(&so);
+  so.max_context = 256;
+  so.threads = threads;
+  so.prefill_chunk = chunk;
+  return so;
+}
+
 /// Loads the test model `model_name` with the ISA ceiling `isa`, feeds `prompt`, then
 /// generates `n` greedy tokens with `threads` threads and prefill chunks of `chunk` tokens.
 /// Failures are reported with EXPECT (an empty run if the model does not open).
@@ -41,11 +52,7 @@ inline PathRun Generate(const std::string& model_name, const char* isa, uint32_t
   EXPECT_EQ(kite_model_open_file(TestModel(model_name).c_str(), &mo, &model), KITE_OK)
       << kite_last_error();
   if (model == nullptr) return run;
-  kite_session_options so;
-  kite_session_options_init(&so);
-  so.max_context = 256;
-  so.threads = threads;
-  so.prefill_chunk = chunk;
+  const kite_session_options so = PathSessionOptions(threads, chunk);
   kite_session* s = nullptr;
   EXPECT_EQ(kite_session_create(model, &so, nullptr, 0, &s), KITE_OK) << kite_last_error();
   EXPECT_EQ(kite_session_feed(s, prompt.data(), prompt.size()), KITE_OK)

@@ -3,13 +3,13 @@
 #include <immintrin.h>
 
 #include "sdk/kernels/attention/x86.h"
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/softmax.h"
 
 namespace kite::kernels {
 namespace {
 
-// The 8-float lanes of simd/lanes-avx2.h, with tails that know their length (for the int8
+// The 8-float lanes of simd/lanes.h, with tails that know their length (for the int8
 // tail loads).
 struct Avx2 : X86AttentionLanes<F32x8, softmax_avx2> {
   struct Tail {

@@ -4,13 +4,13 @@
 #include <immintrin.h>
 
 #include "sdk/kernels/attention/x86.h"
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/softmax.h"
 
 namespace kite::kernels {
 namespace {
 
-// The 16-float lanes of simd/lanes-avx512.h, plus int8 rows.
+// The 16-float lanes of simd/lanes.h, plus int8 rows.
 struct Avx512 : X86AttentionLanes<F32x16, softmax_avx512> {
   // Two sets of 8 accumulators still fit the 32 registers.
   static constexpr int kMaxVecs = 8;

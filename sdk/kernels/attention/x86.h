@@ -1,5 +1,5 @@
 // What the x86 attention variants (avx2.cc, avx512.cc) share: the driver's reductions, softmax
-// and f16 conversion on top of their lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h),
+// and f16 conversion on top of their lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h),
 // and their two entry points. Include only from those files: instantiated with their lane
 // types, everything here has internal linkage and their ISA flags.
 #pragma once

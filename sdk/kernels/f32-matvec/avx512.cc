@@ -8,7 +8,7 @@
 #include <cassert>
 
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/simd/matvec-avx2.h"
 #include "sdk/kernels/simd/matvec-masked.h"
 

@@ -1,7 +1,7 @@
 // q8-quantize, AVX-512 (F/BW/VL): the template of q8-quantize/simd.h over 16-float lanes.
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8-quantize/simd.h"
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 

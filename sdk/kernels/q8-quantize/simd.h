@@ -1,4 +1,4 @@
-// q8-quantize over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h): kLanes floats
+// q8-quantize over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h): kLanes floats
 // per step, masked tails; bit-identical to ref. Instantiate only from an ISA file with that
 // file's lane type (internal linkage, built with its flags).
 #pragma once

@@ -6,7 +6,7 @@
 #include <cassert>
 
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/simd/matvec-avx2.h"
 #include "sdk/kernels/simd/matvec-masked.h"
 

@@ -1,7 +1,7 @@
 // rmsnorm, AVX2: the template of rmsnorm/simd.h over 8-float lanes.
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rmsnorm/simd.h"
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 

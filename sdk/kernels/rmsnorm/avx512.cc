@@ -1,7 +1,7 @@
 // rmsnorm, AVX-512: the template of rmsnorm/simd.h over 16-float lanes.
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
 #include "sdk/kernels/rmsnorm/simd.h"
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 

@@ -1,4 +1,4 @@
-// rmsnorm over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h): blocked sum of
+// rmsnorm over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h): blocked sum of
 // squares, then the reference's scaling arithmetic. Instantiate only from an ISA file with
 // that file's lane type (internal linkage, built with that file's flags).
 #pragma once

@@ -1,7 +1,7 @@
 // rope, AVX2: the template of rope/simd.h over 8-float lanes (4 pairs per vector).
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/rope/simd.h"
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 

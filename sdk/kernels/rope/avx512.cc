@@ -1,7 +1,7 @@
 // rope, AVX-512: the template of rope/simd.h over 16-float lanes (8 pairs per vector).
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/rope/simd.h"
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 

@@ -1,4 +1,4 @@
-// rope over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h): per call, cos/sin of
+// rope over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h): per call, cos/sin of
 // the head_dim / 2 angles with libm (as the reference), laid out per lane, then every head
 // rotated kLanes / 2 pairs per vector. Instantiate only from an ISA file with that file's lane
 // type (internal linkage, built with its flags, which include -ffp-contract=off).

@@ -1,7 +1,6 @@
-// Vector e^x over a lane type (F32x8 of simd/lanes-avx2.h, F32x16 of simd/lanes-avx512.h),
-// for the x86 softmax, swiglu and attention variants. Instantiate only from an ISA file
-// with that file's lane type: the instantiation then has internal linkage and is built with
-// that file's flags.
+// Vector e^x over a lane type (F32x8 / F32x16 of simd/lanes.h), for the x86 softmax, swiglu
+// and attention variants. Instantiate only from an ISA file with that file's lane type: the
+// instantiation then has internal linkage and is built with that file's flags.
 #pragma once
 
 namespace kite::kernels {

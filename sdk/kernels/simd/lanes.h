@@ -1,5 +1,8 @@
-// The lane types of the x86 elementwise templates (simd/f32-exp.h and the families' simd.h):
-// F32x8 (__m256, simd/lanes-avx2.h) and F32x16 (__m512, simd/lanes-avx512.h). Both provide
+// The lane types of the x86 templates (simd/f32-exp.h, the elementwise families' simd.h, the
+// attention driver, simd/matvec-masked.h): F32x8 (8 floats in an __m256, partial vectors
+// through lane masks), defined where AVX2 + FMA are enabled, and F32x16 (16 floats in an
+// __m512, partial vectors through __mmask16), defined where AVX-512 F/BW/VL/DQ are. Include
+// from files compiled with those flags (or under an equivalent target pragma). Both provide
 // the same static operations, so one template serves both widths:
 //
 //   Vec, IVec, Tail, kLanes      floats / int32 lanes in a vector, a partial-vector mask,
@@ -27,6 +30,18 @@
 // flags can be merged by the linker into another ISA's code.
 #pragma once
 
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__AVX2__)
+#include "sdk/kernels/simd/avx2-util.h"
+#endif
+#if defined(__AVX512F__)
+#include "sdk/kernels/simd/avx512-util.h"
+#endif
+
 /// The operations that are the same intrinsic at both widths, P the intrinsics' prefix
 /// (_mm256, _mm512) and SI their integer vector suffix (si256, si512). Expands inside a lane
 /// type that defines Vec and IVec.
@@ -52,3 +67,95 @@
   static IVec ToInt(Vec a) { return P##_cvtps_epi32(a); }                            \
   static IVec LowByte(IVec a) { return P##_srai_epi32(P##_slli_epi32(a, 24), 24); }  \
   static IVec AddI(IVec a, IVec b) { return P##_add_epi32(a, b); }
+
+namespace kite::kernels {
+namespace {
+
+#if defined(__AVX2__) && defined(__FMA__)
+/// 8 f32 lanes (AVX2 + FMA).
+struct F32x8 {
+  using Vec = __m256;
+  using IVec = __m256i;
+  using Tail = __m256i;  // lane i set iff i < n
+  static constexpr size_t kLanes = 8;
+
+  KITE_X86_LANE_OPS(_mm256, si256)
+
+  static Tail TailOf(size_t n) { return TailMaskAvx2(n); }
+  static Vec LoadTail(Tail t, const float* p) { return _mm256_maskload_ps(p, t); }
+  static Vec LoadTailOr(Tail t, const float* p, Vec rest) {
+    return _mm256_blendv_ps(rest, _mm256_maskload_ps(p, t), _mm256_castsi256_ps(t));
+  }
+  static void StoreTail(Tail t, float* p, Vec v) { _mm256_maskstore_ps(p, t, v); }
+  static Vec AddTail(Tail t, Vec a, Vec b) {
+    return _mm256_add_ps(a, _mm256_and_ps(b, _mm256_castsi256_ps(t)));
+  }
+  static Vec RoundNearest(Vec a) {
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // As 2^(n/2) * 2^(n - n/2): two normal factors built from exponent bits, the first product
+  // normal and the second rounding (into a denormal, or to inf on overflow).
+  static Vec MulPow2(Vec p, Vec n) {
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i n1 = _mm256_srai_epi32(ni, 1);
+    const __m256i n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  }
+  static float ReduceAdd(Vec v) { return ReduceAddAvx2(v); }
+  static float ReduceMax(Vec v) { return ReduceMaxAvx2(v); }
+  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx2(a, b, c, d); }
+  static IVec KeepTail(Tail t, IVec a) { return _mm256_and_si256(a, t); }
+  static int32_t ReduceAddI(IVec v) { return ReduceAddEpi32Avx2(v); }
+  static void StoreBytes(int8_t* p, IVec a, size_t n) {
+    // The saturating packs are exact for values in range.
+    const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    const __m128i q8 = _mm_packs_epi16(q16, q16);
+    if (n >= 8) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), q8);
+    } else {
+      alignas(16) int8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), q8);
+      for (size_t k = 0; k < n; ++k) p[k] = tmp[k];
+    }
+  }
+};
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
+/// 16 f32 lanes (AVX-512 F/BW/VL/DQ + FMA).
+struct F32x16 {
+  using Vec = __m512;
+  using IVec = __m512i;
+  using Tail = __mmask16;
+  static constexpr size_t kLanes = 16;
+
+  KITE_X86_LANE_OPS(_mm512, si512)
+
+  static Tail TailOf(size_t n) { return TailMask16(n); }
+  static Vec LoadTail(Tail t, const float* p) { return _mm512_maskz_loadu_ps(t, p); }
+  static Vec LoadTailOr(Tail t, const float* p, Vec rest) {
+    return _mm512_mask_loadu_ps(rest, t, p);
+  }
+  static void StoreTail(Tail t, float* p, Vec v) { _mm512_mask_storeu_ps(p, t, v); }
+  static Vec AddTail(Tail t, Vec a, Vec b) { return _mm512_mask_add_ps(a, t, a, b); }
+  static Vec RoundNearest(Vec a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // In one rounding, including denormal and overflowing results (vscalefps).
+  static Vec MulPow2(Vec p, Vec n) { return _mm512_scalef_ps(p, n); }
+  static float ReduceAdd(Vec v) { return _mm512_reduce_add_ps(v); }
+  static float ReduceMax(Vec v) { return _mm512_reduce_max_ps(v); }
+  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx512(a, b, c, d); }
+  static IVec KeepTail(Tail t, IVec a) { return _mm512_maskz_mov_epi32(t, a); }
+  static int32_t ReduceAddI(IVec v) { return _mm512_reduce_add_epi32(v); }
+  static void StoreBytes(int8_t* p, IVec a, size_t n) {
+    _mm_mask_storeu_epi8(p, TailMask16(n), _mm512_cvtepi32_epi8(a));
+  }
+};
+#endif
+
+}  // namespace
+}  // namespace kite::kernels

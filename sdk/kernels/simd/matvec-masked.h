@@ -11,7 +11,7 @@
 
 namespace kite::kernels {
 
-// The lane type V of the dot products below is a lane type of simd/lanes-*.h (Vec, Tail,
+// The lane type V of the dot products below is a lane type of simd/lanes.h (Vec, Tail,
 // kLanes, Zero, Fma, Add, TailOf, Load, LoadTail, ReduceAdd4, ReduceAdd) plus the weights:
 //   using Weight = ...;                                        // float or int8_t
 //   static Vec LoadW(const Weight* p); static Vec LoadWMasked(Tail m, const Weight* p);

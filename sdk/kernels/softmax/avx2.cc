@@ -1,5 +1,5 @@
 // softmax, AVX2: the template of softmax/simd.h over 8-float lanes.
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/simd.h"
 #include "sdk/kernels/softmax/softmax.h"
 

@@ -1,5 +1,5 @@
 // softmax, AVX-512: the template of softmax/simd.h over 16-float lanes.
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/simd.h"
 #include "sdk/kernels/softmax/softmax.h"
 

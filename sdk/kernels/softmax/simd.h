@@ -1,4 +1,4 @@
-// softmax over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h): vector max,
+// softmax over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h): vector max,
 // polynomial exp (simd/f32-exp.h) with a blocked sum, then one scaling pass. Instantiate only
 // from an ISA file with that file's lane type (internal linkage, built with its flags).
 #pragma once

@@ -1,5 +1,5 @@
 // swiglu, AVX2: the template of swiglu/simd.h over 8-float lanes.
-#include "sdk/kernels/simd/lanes-avx2.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/swiglu/simd.h"
 #include "sdk/kernels/swiglu/swiglu.h"
 

@@ -1,5 +1,5 @@
 // swiglu, AVX-512: the template of swiglu/simd.h over 16-float lanes.
-#include "sdk/kernels/simd/lanes-avx512.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/swiglu/simd.h"
 #include "sdk/kernels/swiglu/swiglu.h"
 

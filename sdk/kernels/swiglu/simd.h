@@ -1,4 +1,4 @@
-// swiglu over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes-*.h): gate = gate /
+// swiglu over a lane type (F32x8 / F32x16 of sdk/kernels/simd/lanes.h): gate = gate /
 // (1 + exp(-gate)) * up with the polynomial exp (simd/f32-exp.h). Instantiate only from an
 // ISA file with that file's lane type (internal linkage, built with its flags).
 #pragma once
