@@ -17,9 +17,8 @@ static inline void Q8QuantizeSimd(size_t n, size_t group, const float* x, int8_t
   assert(n == 0 || (x != nullptr && q != nullptr && scales != nullptr && sums != nullptr));
   using Vec = typename V::Vec;
   constexpr size_t kLanes = V::kLanes;
-  const size_t groups = (n + group - 1) / group;
-  for (size_t g = 0; g < groups; ++g) {
-    const size_t begin = g * group;
+  // Group g holds the values [begin, begin + len): `group` of them, fewer in the last group.
+  for (size_t begin = 0, g = 0; begin < n; begin += group, ++g) {
     const size_t len = n - begin < group ? n - begin : group;
     const float* xg = x + begin;
     int8_t* qg = q + begin;

@@ -42,31 +42,40 @@
 #include "sdk/kernels/simd/avx512-util.h"
 #endif
 
-/// The operations that are the same intrinsic at both widths, P the intrinsics' prefix
-/// (_mm256, _mm512) and SI their integer vector suffix (si256, si512). Expands inside a lane
-/// type that defines Vec and IVec.
-#define KITE_X86_LANE_OPS(P, SI)                                                     \
-  static Vec Zero() { return P##_setzero_ps(); }                                     \
-  static Vec Set1(float x) { return P##_set1_ps(x); }                                \
-  static Vec Load(const float* p) { return P##_loadu_ps(p); }                        \
-  static void Store(float* p, Vec v) { P##_storeu_ps(p, v); }                        \
-  static Vec Add(Vec a, Vec b) { return P##_add_ps(a, b); }                          \
-  static Vec Sub(Vec a, Vec b) { return P##_sub_ps(a, b); }                          \
-  static Vec Mul(Vec a, Vec b) { return P##_mul_ps(a, b); }                          \
-  static Vec Div(Vec a, Vec b) { return P##_div_ps(a, b); }                          \
-  static Vec Max(Vec a, Vec b) { return P##_max_ps(a, b); }                          \
-  static Vec Min(Vec a, Vec b) { return P##_min_ps(a, b); }                          \
-  static Vec Fma(Vec a, Vec b, Vec c) { return P##_fmadd_ps(a, b, c); }              \
-  static Vec Fnma(Vec a, Vec b, Vec c) { return P##_fnmadd_ps(a, b, c); }            \
-  static Vec Neg(Vec a) { return P##_xor_ps(a, P##_set1_ps(-0.0f)); }                \
-  static Vec Abs(Vec a) {                                                            \
-    return P##_and_ps(a, P##_cast##SI##_ps(P##_set1_epi32(0x7FFFFFFF)));            \
-  }                                                                                  \
-  static Vec SwapPairs(Vec a) { return P##_permute_ps(a, 0xB1); }                    \
-  static IVec ZeroI() { return P##_setzero_##SI(); }                                 \
-  static IVec ToInt(Vec a) { return P##_cvtps_epi32(a); }                            \
-  static IVec LowByte(IVec a) { return P##_srai_epi32(P##_slli_epi32(a, 24), 24); }  \
-  static IVec AddI(IVec a, IVec b) { return P##_add_epi32(a, b); }
+/// The vector types and the operations that are the same intrinsic at both widths, for
+/// vectors of BITS (256, 512) bits, and the reductions (functions of the width's util header,
+/// or intrinsics). Expands inside a lane type.
+#define KITE_X86_LANE_OPS(BITS, REDUCE_ADD, REDUCE_MAX, REDUCE_ADD4, REDUCE_ADD_I)       \
+  using Vec = __m##BITS;                                                                 \
+  using IVec = __m##BITS##i; /* BITS / 32 int32 lanes */                                 \
+  static constexpr size_t kLanes = BITS / 32;                                            \
+  static Vec Zero() { return _mm##BITS##_setzero_ps(); }                                 \
+  static Vec Set1(float x) { return _mm##BITS##_set1_ps(x); }                            \
+  static Vec Load(const float* p) { return _mm##BITS##_loadu_ps(p); }                    \
+  static void Store(float* p, Vec v) { _mm##BITS##_storeu_ps(p, v); }                    \
+  static Vec Add(Vec a, Vec b) { return _mm##BITS##_add_ps(a, b); }                      \
+  static Vec Sub(Vec a, Vec b) { return _mm##BITS##_sub_ps(a, b); }                      \
+  static Vec Mul(Vec a, Vec b) { return _mm##BITS##_mul_ps(a, b); }                      \
+  static Vec Div(Vec a, Vec b) { return _mm##BITS##_div_ps(a, b); }                      \
+  static Vec Max(Vec a, Vec b) { return _mm##BITS##_max_ps(a, b); }                      \
+  static Vec Min(Vec a, Vec b) { return _mm##BITS##_min_ps(a, b); }                      \
+  static Vec Fma(Vec a, Vec b, Vec c) { return _mm##BITS##_fmadd_ps(a, b, c); }          \
+  static Vec Fnma(Vec a, Vec b, Vec c) { return _mm##BITS##_fnmadd_ps(a, b, c); }        \
+  static Vec Neg(Vec a) { return _mm##BITS##_xor_ps(a, _mm##BITS##_set1_ps(-0.0f)); }    \
+  static Vec Abs(Vec a) {                                                                \
+    return _mm##BITS##_and_ps(a, _mm##BITS##_castsi##BITS##_ps(_mm##BITS##_set1_epi32(0x7FFFFFFF))); \
+  }                                                                                      \
+  static Vec SwapPairs(Vec a) { return _mm##BITS##_permute_ps(a, 0xB1); }                \
+  static IVec ZeroI() { return _mm##BITS##_setzero_si##BITS(); }                         \
+  static IVec ToInt(Vec a) { return _mm##BITS##_cvtps_epi32(a); }                        \
+  static IVec LowByte(IVec a) { return _mm##BITS##_srai_epi32(_mm##BITS##_slli_epi32(a, 24), 24); } \
+  static IVec AddI(IVec a, IVec b) { return _mm##BITS##_add_epi32(a, b); }               \
+  static float ReduceAdd(Vec v) { return REDUCE_ADD(v); }                                \
+  static float ReduceMax(Vec v) { return REDUCE_MAX(v); }                                \
+  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) {                                 \
+    return REDUCE_ADD4(a, b, c, d);                                                      \
+  }                                                                                      \
+  static int32_t ReduceAddI(IVec v) { return REDUCE_ADD_I(v); }
 
 namespace kite::kernels {
 namespace {
@@ -74,12 +83,8 @@ namespace {
 #if defined(__AVX2__) && defined(__FMA__)
 /// 8 f32 lanes (AVX2 + FMA).
 struct F32x8 {
-  using Vec = __m256;
-  using IVec = __m256i;
+  KITE_X86_LANE_OPS(256, ReduceAddAvx2, ReduceMaxAvx2, ReduceAdd4Avx2, ReduceAddEpi32Avx2)
   using Tail = __m256i;  // lane i set iff i < n
-  static constexpr size_t kLanes = 8;
-
-  KITE_X86_LANE_OPS(_mm256, si256)
 
   static Tail TailOf(size_t n) { return TailMaskAvx2(n); }
   static Vec LoadTail(Tail t, const float* p) { return _mm256_maskload_ps(p, t); }
@@ -104,11 +109,7 @@ struct F32x8 {
     const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
   }
-  static float ReduceAdd(Vec v) { return ReduceAddAvx2(v); }
-  static float ReduceMax(Vec v) { return ReduceMaxAvx2(v); }
-  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx2(a, b, c, d); }
   static IVec KeepTail(Tail t, IVec a) { return _mm256_and_si256(a, t); }
-  static int32_t ReduceAddI(IVec v) { return ReduceAddEpi32Avx2(v); }
   static void StoreBytes(int8_t* p, IVec a, size_t n) {
     // The saturating packs are exact for values in range.
     const __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
@@ -127,12 +128,9 @@ struct F32x8 {
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 /// 16 f32 lanes (AVX-512 F/BW/VL/DQ + FMA).
 struct F32x16 {
-  using Vec = __m512;
-  using IVec = __m512i;
+  KITE_X86_LANE_OPS(512, _mm512_reduce_add_ps, _mm512_reduce_max_ps, ReduceAdd4Avx512,
+                    _mm512_reduce_add_epi32)
   using Tail = __mmask16;
-  static constexpr size_t kLanes = 16;
-
-  KITE_X86_LANE_OPS(_mm512, si512)
 
   static Tail TailOf(size_t n) { return TailMask16(n); }
   static Vec LoadTail(Tail t, const float* p) { return _mm512_maskz_loadu_ps(t, p); }
@@ -146,11 +144,7 @@ struct F32x16 {
   }
   // In one rounding, including denormal and overflowing results (vscalefps).
   static Vec MulPow2(Vec p, Vec n) { return _mm512_scalef_ps(p, n); }
-  static float ReduceAdd(Vec v) { return _mm512_reduce_add_ps(v); }
-  static float ReduceMax(Vec v) { return _mm512_reduce_max_ps(v); }
-  static __m128 ReduceAdd4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx512(a, b, c, d); }
   static IVec KeepTail(Tail t, IVec a) { return _mm512_maskz_mov_epi32(t, a); }
-  static int32_t ReduceAddI(IVec v) { return _mm512_reduce_add_epi32(v); }
   static void StoreBytes(int8_t* p, IVec a, size_t n) {
     _mm_mask_storeu_epi8(p, TailMask16(n), _mm512_cvtepi32_epi8(a));
   }
