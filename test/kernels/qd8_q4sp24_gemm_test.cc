@@ -198,8 +198,7 @@ TEST(Qd8Q4sp24Gemm, VariantsMatchReferenceOnLongRows) {
   }
 }
 
-// Threads split rows by 16-row blocks: computing two block ranges separately (w and y
-// offset) must give exactly the single call's result.
+// Rows split between threads by 16-row blocks (CheckRowBlockSplit).
 TEST(Qd8Q4sp24Gemm, RowBlockSplitMatchesWholeCall) {
   std::mt19937 rng(7);
   const size_t rows = 100, groups = 5, m = 11;
