@@ -60,57 +60,53 @@ constexpr KernelTable MakeScalarTable() {
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
 
-#if defined(KITE_KERNELS_X86)
-constexpr KernelTable MakeAvx2Table() {
-  KernelTable t = kScalarTable;
-  t.isa = Isa::kAvx2;
-  t.f32_matvec = f32_matvec_avx2;
-  t.q8_quantize = q8_quantize_avx2;
-  t.q8c_matvec = q8c_matvec_avx2;
-  t.rmsnorm = rmsnorm_avx2;
-  t.rope = rope_avx2;
-  t.swiglu = swiglu_avx2;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx2;
-  t.attention = attention_avx2;
-  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx2;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx2;
-  t.attention_q8kv = attention_q8kv_avx2;
-  return t;
+// `base` for `isa`, with the fields `set` overrides (by name).
+template <class Set>
+constexpr KernelTable Derive(KernelTable base, Isa isa, Set set) {
+  base.isa = isa;
+  set(base);
+  return base;
 }
-constexpr KernelTable kAvx2Table = MakeAvx2Table();
+
+// The dense 4-bit GEMMs (both Q4_R16_G32 layouts) of the variant named by suffix `s`.
+#define KITE_SET_DENSE_Q4_GEMMS(t, s)    \
+  t.qd8_q4r16_gemm = qd8_q4r16_gemm_##s; \
+  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_##s
+
+#if defined(KITE_KERNELS_X86)
+// Every 4-bit GEMM (dense and 2:4 sparse) of the x86 variant named by suffix `s`.
+#define KITE_SET_X86_Q4_GEMMS(t, s) \
+  KITE_SET_DENSE_Q4_GEMMS(t, s);    \
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_##s
+
+// The families with one variant per x86 vector width (suffix `s`: avx2 or avx512); the
+// AVX-512 table replaces every family the AVX2 one has.
+#define KITE_SET_X86_VECTOR_FAMILIES(t, s) \
+  t.f32_matvec = f32_matvec_##s;           \
+  t.q8_quantize = q8_quantize_##s;         \
+  t.q8c_matvec = q8c_matvec_##s;           \
+  t.rmsnorm = rmsnorm_##s;                 \
+  t.rope = rope_##s;                       \
+  t.swiglu = swiglu_##s;                   \
+  t.attention = attention_##s;             \
+  t.attention_q8kv = attention_q8kv_##s
+
+constexpr KernelTable kAvx2Table = Derive(kScalarTable, Isa::kAvx2, [](KernelTable& t) {
+  KITE_SET_X86_VECTOR_FAMILIES(t, avx2);
+  KITE_SET_X86_Q4_GEMMS(t, avx2);
+});
 
 #if defined(KITE_KERNELS_AVXVNNI)
 // AVX2 plus the 256-bit vpdpbusd GEMMs.
-constexpr KernelTable MakeAvxVnniTable() {
-  KernelTable t = kAvx2Table;
-  t.isa = Isa::kAvxVnni;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avxvnni;
-  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avxvnni;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avxvnni;
-  return t;
-}
-constexpr KernelTable kAvxVnniTable = MakeAvxVnniTable();
+constexpr KernelTable kAvxVnniTable = Derive(
+    kAvx2Table, Isa::kAvxVnni, [](KernelTable& t) { KITE_SET_X86_Q4_GEMMS(t, avxvnni); });
 #endif
 
-// AVX-512 does not need AVX-VNNI (see Isa), so it starts from the AVX2 table; it replaces
-// every family AVX2 has.
-constexpr KernelTable MakeAvx512VnniTable() {
-  KernelTable t = kAvx2Table;
-  t.isa = Isa::kAvx512Vnni;
-  t.f32_matvec = f32_matvec_avx512;
-  t.q8_quantize = q8_quantize_avx512;
-  t.q8c_matvec = q8c_matvec_avx512;
-  t.rmsnorm = rmsnorm_avx512;
-  t.rope = rope_avx512;
-  t.swiglu = swiglu_avx512;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_avx512vnni;
-  t.attention = attention_avx512;
-  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_avx512vnni;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_avx512vnni;
-  t.attention_q8kv = attention_q8kv_avx512;
-  return t;
-}
-constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();
+// AVX-512 does not need AVX-VNNI (see Isa), so it starts from the AVX2 table.
+constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, [](KernelTable& t) {
+  KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
+  KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
+});
 #endif
 
 #if defined(KITE_KERNELS_ARM)
@@ -118,40 +114,23 @@ constexpr KernelTable kAvx512VnniTable = MakeAvx512VnniTable();
 // three Arm tables; f32/q8c matvec, swiglu, attention (f32 cache) and the 2:4 sparse 4-bit
 // GEMM use their reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use
 // dotprod / i8mm.
-constexpr KernelTable MakeNeonTable() {
-  KernelTable t = kScalarTable;
-  t.isa = Isa::kNeon;
+constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
   t.q8_quantize = q8_quantize_neon;
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
   t.attention_q8kv = attention_q8kv_neon;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_neon;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_neon;
-  return t;
-}
-constexpr KernelTable kNeonTable = MakeNeonTable();
+  KITE_SET_DENSE_Q4_GEMMS(t, neon);
+});
 
 #if defined(KITE_KERNELS_NEONDOT)
-constexpr KernelTable MakeNeonDotTable() {
-  KernelTable t = kNeonTable;
-  t.isa = Isa::kNeonDot;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_neondot;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_neondot;
-  return t;
-}
-constexpr KernelTable kNeonDotTable = MakeNeonDotTable();
+constexpr KernelTable kNeonDotTable = Derive(
+    kNeonTable, Isa::kNeonDot, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, neondot); });
 #endif
 
 #if defined(KITE_KERNELS_I8MM)
 // i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
-constexpr KernelTable MakeNeonI8mmTable() {
-  KernelTable t = kNeonDotTable;
-  t.isa = Isa::kNeonI8mm;
-  t.qd8_q4r16_gemm = qd8_q4r16_gemm_i8mm;
-  t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_i8mm;
-  return t;
-}
-constexpr KernelTable kNeonI8mmTable = MakeNeonI8mmTable();
+constexpr KernelTable kNeonI8mmTable = Derive(
+    kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, i8mm); });
 #endif
 #endif
 

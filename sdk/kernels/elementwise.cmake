@@ -5,9 +5,10 @@
 # sdk/kernels/CMakeLists.txt after kite_kernels is defined.
 #
 # Each ISA file gets its own flags, so the rest of the library still runs on any x86-64 and
-# dispatch picks a variant from the CPU features at run time. The ISA files only use
-# intrinsics and static inline helpers (sdk/kernels/simd/): no inline library function that
-# the linker could merge into non-AVX code is instantiated there.
+# dispatch picks a variant from the CPU features at run time. The x86 ISA files instantiate
+# their family's template (<family>/simd.h) with a lane type of sdk/kernels/simd/lanes.h,
+# which lives in an unnamed namespace: everything built with an ISA's flags has internal
+# linkage, so the linker cannot merge it into non-AVX code.
 set(KITE_ELEMENTWISE_DIR ${CMAKE_CURRENT_LIST_DIR})
 target_sources(kite_kernels PRIVATE ${KITE_ELEMENTWISE_DIR}/attention/ref.cc)
 

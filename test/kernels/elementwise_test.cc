@@ -30,28 +30,11 @@
 #endif
 
 #if defined(__x86_64__)
-// The vector exp helpers are static inline functions for ISA-specific files; compile them here
-// for their ISA only (target attributes), and call them only after checking the CPU.
-#include <immintrin.h>
-#if defined(__clang__)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#include "sdk/kernels/simd/f32-exp-avx2.h"
-#pragma clang attribute pop
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))), \
-                             apply_to = function)
-#include "sdk/kernels/simd/f32-exp-avx512.h"
-#pragma clang attribute pop
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#include "sdk/kernels/simd/f32-exp-avx2.h"
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,fma")
-#include "sdk/kernels/simd/f32-exp-avx512.h"
-#pragma GCC pop_options
+// Built per ISA from f32_exp_array.cc (test/kernels/elementwise.cmake): y[i] = e^x[i] for
+// i < n (a multiple of 16). Call only when the CPU has the ISA.
+void ExpArrayAvx2(size_t n, const float* x, float* y);
+void ExpArrayAvx512(size_t n, const float* x, float* y);
 #endif
-#endif  // __x86_64__
 
 namespace k = kite::kernels;
 
@@ -162,17 +145,6 @@ bool HasAvx512() {
 // The vector exp shared by softmax, swiglu and attention: at most 1 ulp from the correctly
 // rounded e^x (exhaustively measured once over all 2^32 inputs: max 1 ulp, 0.25% of inputs
 // off by one); here every 61st bit pattern plus the special values.
-
-__attribute__((target("avx2,fma"))) void ExpArrayAvx2(size_t n, const float* x, float* y) {
-  for (size_t i = 0; i < n; i += 8) _mm256_storeu_ps(y + i, k::ExpAvx2(_mm256_loadu_ps(x + i)));
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void ExpArrayAvx512(
-    size_t n, const float* x, float* y) {
-  for (size_t i = 0; i < n; i += 16) {
-    _mm512_storeu_ps(y + i, k::ExpAvx512(_mm512_loadu_ps(x + i)));
-  }
-}
 
 void CheckExp(void (*exp_array)(size_t, const float*, float*)) {
   constexpr size_t kBlock = 4096;  // a multiple of 16

@@ -11,9 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <random>
-#include <string>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -24,15 +22,14 @@
 #include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
-#include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+#include "test/kernels/qd8_gemm_bench.h"
 
 namespace {
 
 namespace k = kite::kernels;
-
-constexpr size_t kColdPoolBytes = size_t{1} << 30;
+using namespace kite::qd8_gemm_bench;  // the shared pool, loop and names (qd8_gemm_bench.h)
 
 struct Shape {
   size_t rows, cols;
@@ -45,92 +42,39 @@ constexpr Shape kShapes[] = {
     {32000, 2048, "lm_head"},
 };
 
-// 64-byte aligned, uninitialized-free byte buffer.
-struct Buffer {
-  explicit Buffer(size_t n) : storage(new uint8_t[n + 64]) {
-    data = storage.get() + (64 - reinterpret_cast<uintptr_t>(storage.get()) % 64) % 64;
-    size = n;
-  }
-  std::unique_ptr<uint8_t[]> storage;
-  uint8_t* data;
-  size_t size;
-};
-
-// `copies` back-to-back copies of one packed random rows x cols matrix.
-struct WeightPool {
-  size_t rows = 0, cols = 0, matrix_bytes = 0, copies = 0;
-  bool sym = false;
-  std::unique_ptr<Buffer> bytes;
-};
-
-// `sym`: the offset-free layout Q4_R16_G32_SYM instead of Q4_R16_G32.
-WeightPool* GetPool(size_t rows, size_t cols, bool cold, bool sym) {
-  static WeightPool pool;
+// One packed random rows x cols matrix; `sym`: the offset-free layout Q4_R16_G32_SYM instead
+// of Q4_R16_G32.
+WeightPool* GetPackedPool(size_t rows, size_t cols, bool cold, bool sym) {
   const size_t matrix_bytes =
       sym ? kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols,
                               kite::kQ4R16GroupSize)
           : kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32, rows, cols,
                               kite::kQ4R16GroupSize);
-  const size_t copies = cold ? (kColdPoolBytes + matrix_bytes - 1) / matrix_bytes : 1;
-  if (pool.rows == rows && pool.cols == cols && pool.copies == copies && pool.sym == sym) {
-    return &pool;
-  }
-  pool.bytes.reset();
-  const size_t groups = (cols + 31) / 32;
-  std::mt19937 rng(42);
-  std::uniform_int_distribution<int> nibble(0, 15);
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f), offset(-0.4f, 0.0f);
-  std::vector<uint8_t> u(rows * groups * 32);
-  for (auto& v : u) v = static_cast<uint8_t>(nibble(rng));
-  std::vector<uint16_t> d(rows * groups), o(rows * groups);
-  for (auto& v : d) v = kite::FloatToHalf(scale(rng));
-  for (auto& v : o) v = kite::FloatToHalf(offset(rng));
-  pool.bytes = std::make_unique<Buffer>(matrix_bytes * copies);
-  if (sym) {
-    k::PackQ4R16Sym(rows, cols, u.data(), d.data(), pool.bytes->data);
-  } else {
-    k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), pool.bytes->data);
-  }
-  for (size_t c = 1; c < copies; ++c) {
-    std::memcpy(pool.bytes->data + c * matrix_bytes, pool.bytes->data, matrix_bytes);
-  }
-  pool.rows = rows;
-  pool.cols = cols;
-  pool.matrix_bytes = matrix_bytes;
-  pool.copies = copies;
-  pool.sym = sym;
-  return &pool;
+  return GetPool(sym, rows, cols, matrix_bytes, cold, [&](uint8_t* data) {
+    const size_t groups = (cols + 31) / 32;
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> nibble(0, 15);
+    std::uniform_real_distribution<float> scale(0.001f, 0.05f), offset(-0.4f, 0.0f);
+    std::vector<uint8_t> u(rows * groups * 32);
+    for (auto& v : u) v = static_cast<uint8_t>(nibble(rng));
+    std::vector<uint16_t> d(rows * groups), o(rows * groups);
+    for (auto& v : d) v = kite::FloatToHalf(scale(rng));
+    for (auto& v : o) v = kite::FloatToHalf(offset(rng));
+    if (sym) {
+      k::PackQ4R16Sym(rows, cols, u.data(), d.data(), data);
+    } else {
+      k::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), data);
+    }
+  });
 }
 
-void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m, bool cold,
-             bool sym) {
-  const size_t groups = (shape.cols + 31) / 32;
-  WeightPool* pool = GetPool(shape.rows, shape.cols, cold, sym);
-  std::mt19937 rng(1);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> x(shape.cols);
-  std::vector<int8_t> xq(m * groups * 32);
-  std::vector<float> xscale(m * groups);
-  std::vector<int32_t> xsum(m * groups);
-  for (size_t t = 0; t < m; ++t) {
-    for (float& v : x) v = dist(rng);
-    k::q8_quantize_ref(shape.cols, 32, x.data(), xq.data() + t * groups * 32,
-                       xscale.data() + t * groups, xsum.data() + t * groups);
-  }
-  std::vector<float> y(m * shape.rows);
-  size_t copy = 0;
-  for (auto _ : state) {
-    fn(m, shape.rows, groups, pool->bytes->data + copy * pool->matrix_bytes, xq.data(),
-       xscale.data(), xsum.data(), y.data(), shape.rows);
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-    if (++copy == pool->copies) copy = 0;
-  }
-  const auto iterations = static_cast<int64_t>(state.iterations());
-  state.SetBytesProcessed(iterations * static_cast<int64_t>(pool->matrix_bytes));
-  state.counters["int8_ops"] = benchmark::Counter(
-      static_cast<double>(iterations) * 2.0 * static_cast<double>(m * shape.rows * groups * 32),
-      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, Mode mode, bool sym) {
+  const size_t m = Tokens(mode);
+  const WeightPool* pool = GetPackedPool(shape.rows, shape.cols, mode == Mode::kM1, sym);
+  const Acts a(m, shape.cols);
+  TimeCalls(state, *pool, m, [&](const uint8_t* w, float* y) {
+    fn(m, shape.rows, a.groups, w, a.q.data(), a.scale.data(), a.sum.data(), y, shape.rows);
+  });
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -193,22 +137,13 @@ int main(int argc, char** argv) {
   size_t n = 0;
   const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n);
   for (const Shape& shape : kShapes) {
-    for (int mode = 0; mode < 3; ++mode) {  // m1 cold, m1 cached, m64
+    for (const Mode mode : kModes) {
       for (const bool sym : {false, true}) {
         for (size_t i = 0; i < n; ++i) {
-          const size_t m = mode == 2 ? 64 : 1;
-          const bool cold = mode == 0;
-          const std::string name = std::string(sym ? "qd8_q4r16sym_gemm/" : "qd8_q4r16_gemm/") +
-                                   k::IsaName(tables[i]->isa) +
-                                   (mode == 0   ? "/m1"
-                                    : mode == 1 ? "/m1_cached"
-                                                : "/m64") +
-                                   "/" + std::to_string(shape.rows) + "x" +
-                                   std::to_string(shape.cols);
-          auto* b = benchmark::RegisterBenchmark(
-              name.c_str(), BM_Gemm, sym ? tables[i]->qd8_q4r16sym_gemm : tables[i]->qd8_q4r16_gemm,
-              shape, m, cold, sym);
-          b->Unit(m == 1 ? benchmark::kMicrosecond : benchmark::kMillisecond);
+          Register(BenchName(sym ? "qd8_q4r16sym_gemm" : "qd8_q4r16_gemm", tables[i]->isa, mode,
+                             shape.rows, shape.cols),
+                   mode, BM_Gemm, sym ? tables[i]->qd8_q4r16sym_gemm : tables[i]->qd8_q4r16_gemm,
+                   shape, mode, sym);
         }
       }
     }

@@ -20,26 +20,20 @@
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
+#include "test/kernels/qd8_gemm_tester.h"
 
 namespace {
 
 namespace k = kite::kernels;
 using kite::FloatToHalf;
 using kite::HalfToFloat;
-
-constexpr size_t kGroup = 32;
+using namespace kite::qd8_gemm_test;  // the shared tester (qd8_gemm_tester.h)
 
 enum class WeightKind {
   kRandom,      // u uniform, scales of both signs, arbitrary offsets
   kSymmetric,   // o = -8 d (the converter's symmetric groups)
   kZeroBlocks,  // every third 16x32 block all zero (u = d = o = 0), some u = 0 with d != 0
   kExtreme,     // u = 15 everywhere: the largest integer dot products
-};
-
-enum class ActKind {
-  kQuantized,  // q8_quantize_ref of random floats (as the runtime produces them)
-  kFullRange,  // any int8 in [-128, 127], also in the padding columns
-  kExtreme,    // all -128: with u = 15 the worst case for int16 partial sums
 };
 
 struct Weights {
@@ -99,48 +93,6 @@ Weights MakeWeights(size_t rows, size_t cols, WeightKind kind, std::mt19937& rng
   return w;
 }
 
-struct Acts {
-  size_t m = 0, groups = 0;
-  std::vector<int8_t> q;     // m x groups x 32
-  std::vector<float> scale;  // m x groups
-  std::vector<int32_t> sum;  // m x groups
-};
-
-Acts MakeActs(size_t m, size_t cols, ActKind kind, std::mt19937& rng) {
-  Acts a;
-  a.m = m;
-  a.groups = (cols + kGroup - 1) / kGroup;
-  const size_t padded = a.groups * kGroup;
-  a.q.assign(m * padded, 0);
-  a.scale.assign(m * a.groups, 0.0f);
-  a.sum.assign(m * a.groups, 0);
-  if (kind == ActKind::kQuantized) {
-    std::normal_distribution<float> x(0.0f, 1.0f);
-    std::vector<float> row(cols);
-    for (size_t t = 0; t < m; ++t) {
-      for (float& v : row) v = x(rng);
-      k::q8_quantize_ref(cols, kGroup, row.data(), a.q.data() + t * padded,
-                         a.scale.data() + t * a.groups, a.sum.data() + t * a.groups);
-    }
-    return a;
-  }
-  std::uniform_int_distribution<int> any(-128, 127);
-  std::uniform_real_distribution<float> scale(0.0005f, 0.02f);
-  for (size_t t = 0; t < m; ++t) {
-    for (size_t g = 0; g < a.groups; ++g) {
-      int32_t s = 0;
-      for (size_t j = 0; j < kGroup; ++j) {
-        const int8_t v = static_cast<int8_t>(kind == ActKind::kExtreme ? -128 : any(rng));
-        a.q[t * padded + g * kGroup + j] = v;
-        s += v;
-      }
-      a.sum[t * a.groups + g] = s;
-      a.scale[t * a.groups + g] = scale(rng);
-    }
-  }
-  return a;
-}
-
 // The formula in double on the unpacked weights, plus the magnitude of its terms
 // (sum over groups of |xscale * d * dot| + |xscale * o * xsum|), which bounds the
 // rounding error of any f32 evaluation order.
@@ -171,50 +123,7 @@ void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
   }
 }
 
-constexpr float kCanary = -7777.25f;
-constexpr double kTolerance = 1e-5;
-
-// Runs `fn` with y_stride > rows into a canary-filled buffer; checks the canaries and
-// returns the m x rows results.
-testing::AssertionResult Run(k::Qd8Q4r16GemmFn fn, const Weights& w, const Acts& a,
-                             std::vector<float>* out) {
-  const size_t y_stride = w.rows + 3;
-  std::vector<float> y(a.m * y_stride + 5, kCanary);
-  fn(a.m, w.rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), y.data(),
-     y_stride);
-  out->assign(a.m * w.rows, 0.0f);
-  for (size_t i = 0; i < y.size(); ++i) {
-    const size_t t = i / y_stride, r = i % y_stride;
-    if (t < a.m && r < w.rows) {
-      (*out)[t * w.rows + r] = y[i];
-    } else if (std::memcmp(&y[i], &kCanary, sizeof(float)) != 0) {
-      return testing::AssertionFailure() << "wrote y[" << i << "] outside the m x rows output";
-    }
-  }
-  return testing::AssertionSuccess();
-}
-
-testing::AssertionResult Close(const std::vector<float>& got, const std::vector<double>& want,
-                               const std::vector<double>& mag, size_t rows) {
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
-    if (!(err <= kTolerance * mag[i] + 1e-30)) {
-      return testing::AssertionFailure()
-             << "token " << i / rows << " row " << i % rows << ": got " << got[i] << ", want "
-             << want[i] << " (term magnitude " << mag[i] << ")";
-    }
-  }
-  return testing::AssertionSuccess();
-}
-
-std::vector<double> ToDouble(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-
-struct Case {
-  WeightKind weights;
-  ActKind acts;
-  const char* name;
-};
-constexpr Case kCases[] = {
+constexpr Case<WeightKind> kCases[] = {
     {WeightKind::kRandom, ActKind::kQuantized, "random/quantized"},
     {WeightKind::kSymmetric, ActKind::kFullRange, "symmetric/full-range"},
     {WeightKind::kZeroBlocks, ActKind::kQuantized, "zero-blocks/quantized"},
@@ -224,24 +133,24 @@ constexpr Case kCases[] = {
 // Checks the reference against the double formula, then every supported variant against
 // the reference, for one shape.
 void CheckShape(size_t rows, size_t groups, size_t m, size_t cols_short, std::mt19937& rng) {
-  size_t n_tables = 0;
-  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
   const size_t cols = groups * kGroup - cols_short;
-  for (const Case& c : kCases) {
+  for (const Case<WeightKind>& c : kCases) {
     SCOPED_TRACE(testing::Message() << c.name << " rows=" << rows << " groups=" << groups
                                     << " cols=" << cols << " m=" << m);
     const Weights w = MakeWeights(rows, cols, c.weights, rng);
     const Acts a = MakeActs(m, cols, c.acts, rng);
     std::vector<double> want, mag;
     DoubleReference(w, a, &want, &mag);
-    std::vector<float> ref;
-    ASSERT_TRUE(Run(k::qd8_q4r16_gemm_ref, w, a, &ref));
-    ASSERT_TRUE(Close(ref, want, mag, rows)) << "reference vs double formula";
-    for (size_t i = 0; i < n_tables; ++i) {
-      std::vector<float> got;
-      ASSERT_TRUE(Run(tables[i]->qd8_q4r16_gemm, w, a, &got)) << k::IsaName(tables[i]->isa);
-      ASSERT_TRUE(Close(got, ToDouble(ref), mag, rows)) << k::IsaName(tables[i]->isa) << " vs ref";
-    }
+    CheckVariantsAgainstRef(
+        k::qd8_q4r16_gemm_ref, [](const k::KernelTable& t) { return t.qd8_q4r16_gemm; },
+        [&](k::Qd8Q4r16GemmFn fn, std::vector<float>* out) {
+          return RunCanaried(m, rows, [&](float* y, size_t y_stride) {
+            fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), y,
+               y_stride);
+          }, out);
+        },
+        want, mag, rows);
+    if (testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -274,28 +183,17 @@ TEST(Qd8Q4r16Gemm, VariantsMatchReferenceOnLongRows) {
   }
 }
 
-// Threads split rows by 16-row blocks: computing two block ranges separately (w and y
-// offset) must give exactly the single call's result.
+// Rows split between threads by 16-row blocks (CheckRowBlockSplit).
 TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
   std::mt19937 rng(7);
   const size_t rows = 100, groups = 5, m = 11;
   const Weights w = MakeWeights(rows, groups * kGroup, WeightKind::kRandom, rng);
   const Acts a = MakeActs(m, groups * kGroup, ActKind::kQuantized, rng);
-  size_t n_tables = 0;
-  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
-  for (size_t i = 0; i < n_tables; ++i) {
-    SCOPED_TRACE(k::IsaName(tables[i]->isa));
-    const k::Qd8Q4r16GemmFn fn = tables[i]->qd8_q4r16_gemm;
-    std::vector<float> whole(m * rows), split(m * rows);
-    fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), whole.data(),
-       rows);
-    const size_t first = 48;  // 3 blocks
-    fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), a.sum.data(), split.data(),
-       rows);
-    fn(m, rows - first, groups, w.packed.data() + (first / 16) * groups * kite::kQ4R16BlockBytes,
-       a.q.data(), a.scale.data(), a.sum.data(), split.data() + first, rows);
-    EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
-  }
+  CheckRowBlockSplit(m, rows, [&](const k::KernelTable& t, size_t first_block, size_t n,
+                                   float* y, size_t y_stride) {
+    t.qd8_q4r16_gemm(m, n, groups, w.packed.data() + first_block * groups * kite::kQ4R16BlockBytes,
+                     a.q.data(), a.scale.data(), a.sum.data(), y, y_stride);
+  });
 }
 
 // The offset-free layout Q4_R16_G32_SYM: with symmetric groups (o = -8 d, exact in f16) every

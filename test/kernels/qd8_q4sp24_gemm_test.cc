@@ -18,14 +18,15 @@
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
+#include "test/kernels/qd8_gemm_tester.h"
 
 namespace {
 
 namespace k = kite::kernels;
 using kite::FloatToHalf;
 using kite::HalfToFloat;
+using namespace kite::qd8_gemm_test;  // the shared tester (qd8_gemm_tester.h)
 
-constexpr size_t kGroup = 32;
 constexpr size_t kBlock = 416;  // 16 rows x 64 columns
 constexpr size_t kSub = 192;    // 16 rows x 32 columns, without the scales
 
@@ -33,12 +34,6 @@ enum class WeightKind {
   kRandom,      // any nibbles and positions (equal positions in a quad included), scales +-
   kZeroBlocks,  // every third block has d = 0, another third u = 8 (q = 0) in some rows
   kExtreme,     // u = 0 (q = -8) everywhere: the largest integer dot products
-};
-
-enum class ActKind {
-  kQuantized,  // q8_quantize_ref of random floats (as the runtime produces them)
-  kFullRange,  // any int8 in [-128, 127], also in the padding columns
-  kExtreme,    // all -128
 };
 
 struct Weights {
@@ -109,39 +104,6 @@ void DecodeRowGroup(const Weights& w, size_t r, size_t g, int* q, size_t* col, d
   *d = HalfToFloat(dh);
 }
 
-struct Acts {
-  size_t m = 0, groups = 0;
-  std::vector<int8_t> q;     // m x groups x 32
-  std::vector<float> scale;  // m x groups
-};
-
-Acts MakeActs(size_t m, size_t cols, ActKind kind, std::mt19937& rng) {
-  Acts a;
-  a.m = m;
-  a.groups = (cols + kGroup - 1) / kGroup;
-  const size_t padded = a.groups * kGroup;
-  a.q.assign(m * padded, 0);
-  a.scale.assign(m * a.groups, 0.0f);
-  if (kind == ActKind::kQuantized) {
-    std::normal_distribution<float> x(0.0f, 1.0f);
-    std::vector<float> row(cols);
-    std::vector<int32_t> sums(a.groups);
-    for (size_t t = 0; t < m; ++t) {
-      for (float& v : row) v = x(rng);
-      k::q8_quantize_ref(cols, kGroup, row.data(), a.q.data() + t * padded,
-                         a.scale.data() + t * a.groups, sums.data());
-    }
-    return a;
-  }
-  std::uniform_int_distribution<int> any(-128, 127);
-  std::uniform_real_distribution<float> scale(0.0005f, 0.02f);
-  for (size_t i = 0; i < a.q.size(); ++i) {
-    a.q[i] = static_cast<int8_t>(kind == ActKind::kExtreme ? -128 : any(rng));
-  }
-  for (float& s : a.scale) s = scale(rng);
-  return a;
-}
-
 // The formula in double, plus the magnitude of its terms (sum over groups of
 // |xscale * d * dot|), which bounds the rounding error of any f32 evaluation order.
 void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
@@ -169,49 +131,7 @@ void DoubleReference(const Weights& w, const Acts& a, std::vector<double>* y,
   }
 }
 
-constexpr float kCanary = -7777.25f;
-constexpr double kTolerance = 1e-5;
-
-// Runs `fn` with y_stride > rows into a canary-filled buffer; checks the canaries and
-// returns the m x rows results.
-testing::AssertionResult RunKernel(k::Qd8Q4sp24GemmFn fn, const Weights& w, const Acts& a,
-                                   std::vector<float>* out) {
-  const size_t y_stride = w.rows + 3;
-  std::vector<float> y(a.m * y_stride + 5, kCanary);
-  fn(a.m, w.rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), y.data(), y_stride);
-  out->assign(a.m * w.rows, 0.0f);
-  for (size_t i = 0; i < y.size(); ++i) {
-    const size_t t = i / y_stride, r = i % y_stride;
-    if (t < a.m && r < w.rows) {
-      (*out)[t * w.rows + r] = y[i];
-    } else if (std::memcmp(&y[i], &kCanary, sizeof(float)) != 0) {
-      return testing::AssertionFailure() << "wrote y[" << i << "] outside the m x rows output";
-    }
-  }
-  return testing::AssertionSuccess();
-}
-
-testing::AssertionResult Close(const std::vector<float>& got, const std::vector<double>& want,
-                               const std::vector<double>& mag, size_t rows) {
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
-    if (!(err <= kTolerance * mag[i] + 1e-30)) {
-      return testing::AssertionFailure()
-             << "token " << i / rows << " row " << i % rows << ": got " << got[i] << ", want "
-             << want[i] << " (term magnitude " << mag[i] << ")";
-    }
-  }
-  return testing::AssertionSuccess();
-}
-
-std::vector<double> ToDouble(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-
-struct Case {
-  WeightKind weights;
-  ActKind acts;
-  const char* name;
-};
-constexpr Case kCases[] = {
+constexpr Case<WeightKind> kCases[] = {
     {WeightKind::kRandom, ActKind::kQuantized, "random/quantized"},
     {WeightKind::kRandom, ActKind::kFullRange, "random/full-range"},
     {WeightKind::kZeroBlocks, ActKind::kQuantized, "zero-blocks/quantized"},
@@ -221,23 +141,22 @@ constexpr Case kCases[] = {
 // Checks the reference against the double formula, then every supported variant against
 // the reference, for one shape.
 void CheckShape(size_t rows, size_t cols, size_t m, std::mt19937& rng) {
-  size_t n_tables = 0;
-  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
-  for (const Case& c : kCases) {
+  for (const Case<WeightKind>& c : kCases) {
     SCOPED_TRACE(testing::Message()
                  << c.name << " rows=" << rows << " cols=" << cols << " m=" << m);
     const Weights w = MakeWeights(rows, cols, c.weights, rng);
     const Acts a = MakeActs(m, cols, c.acts, rng);
     std::vector<double> want, mag;
     DoubleReference(w, a, &want, &mag);
-    std::vector<float> ref;
-    ASSERT_TRUE(RunKernel(k::qd8_q4sp24_gemm_ref, w, a, &ref));
-    ASSERT_TRUE(Close(ref, want, mag, rows)) << "reference vs double formula";
-    for (size_t i = 0; i < n_tables; ++i) {
-      std::vector<float> got;
-      ASSERT_TRUE(RunKernel(tables[i]->qd8_q4sp24_gemm, w, a, &got)) << k::IsaName(tables[i]->isa);
-      ASSERT_TRUE(Close(got, ToDouble(ref), mag, rows)) << k::IsaName(tables[i]->isa) << " vs ref";
-    }
+    CheckVariantsAgainstRef(
+        k::qd8_q4sp24_gemm_ref, [](const k::KernelTable& t) { return t.qd8_q4sp24_gemm; },
+        [&](k::Qd8Q4sp24GemmFn fn, std::vector<float>* out) {
+          return RunCanaried(m, rows, [&](float* y, size_t y_stride) {
+            fn(m, rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), y, y_stride);
+          }, out);
+        },
+        want, mag, rows);
+    if (testing::Test::HasFatalFailure()) return;
   }
 }
 
@@ -279,27 +198,18 @@ TEST(Qd8Q4sp24Gemm, VariantsMatchReferenceOnLongRows) {
   }
 }
 
-// Threads split rows by 16-row blocks: computing two block ranges separately (w and y
-// offset) must give exactly the single call's result.
+// Rows split between threads by 16-row blocks (CheckRowBlockSplit).
 TEST(Qd8Q4sp24Gemm, RowBlockSplitMatchesWholeCall) {
   std::mt19937 rng(7);
   const size_t rows = 100, groups = 5, m = 11;
   const Weights w = MakeWeights(rows, groups * kGroup, WeightKind::kRandom, rng);
   const Acts a = MakeActs(m, groups * kGroup, ActKind::kQuantized, rng);
-  size_t n_tables = 0;
-  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
-  for (size_t i = 0; i < n_tables; ++i) {
-    SCOPED_TRACE(k::IsaName(tables[i]->isa));
-    const k::Qd8Q4sp24GemmFn fn = tables[i]->qd8_q4sp24_gemm;
-    std::vector<float> whole(m * rows), split(m * rows);
-    fn(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(), whole.data(), rows);
-    const size_t first = 48;  // 3 blocks
-    fn(m, first, groups, w.packed.data(), a.q.data(), a.scale.data(), split.data(), rows);
-    fn(m, rows - first, groups,
-       w.packed.data() + (first / 16) * w.col_blocks * kite::kQ4SP24BlockBytes, a.q.data(),
-       a.scale.data(), split.data() + first, rows);
-    EXPECT_EQ(0, std::memcmp(whole.data(), split.data(), whole.size() * sizeof(float)));
-  }
+  CheckRowBlockSplit(m, rows, [&](const k::KernelTable& t, size_t first_block, size_t n,
+                                   float* y, size_t y_stride) {
+    t.qd8_q4sp24_gemm(m, n, groups,
+                      w.packed.data() + first_block * w.col_blocks * kite::kQ4SP24BlockBytes,
+                      a.q.data(), a.scale.data(), y, y_stride);
+  });
 }
 
 // A random matrix made 2:4 sparse in the test (keep the 2 largest |w| of every quad), with
@@ -367,7 +277,10 @@ TEST(Q4SP24Pack, PackThenReferenceMatchesDequantizedMatmul) {
       const size_t m = 3;
       const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
       std::vector<float> got;
-      ASSERT_TRUE(RunKernel(k::qd8_q4sp24_gemm_ref, w, a, &got));
+      ASSERT_TRUE(RunCanaried(m, rows, [&](float* y, size_t y_stride) {
+        k::qd8_q4sp24_gemm_ref(m, rows, w.groups, w.packed.data(), a.q.data(), a.scale.data(), y,
+                               y_stride);
+      }, &got));
       for (size_t t = 0; t < m; ++t) {
         for (size_t r = 0; r < rows; ++r) {
           double want = 0.0, mag = 0.0;

@@ -2,38 +2,33 @@
 // output floats in registers per pass; int8 rows are widened to f32 8 at a time.
 #include <immintrin.h>
 
-#include "sdk/kernels/attention/attention.h"
-#include "sdk/kernels/attention/driver.h"
-#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/attention/x86.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/softmax.h"
 
 namespace kite::kernels {
 namespace {
 
-struct Avx2 {
-  using Vec = __m256;
+// The 8-float lanes of simd/lanes.h, with tails that know their length (for the int8
+// tail loads).
+struct Avx2 : X86AttentionLanes<F32x8, softmax_avx2> {
   struct Tail {
     __m256i mask;  // the first n lanes
     size_t n;
   };
-  static constexpr size_t kLanes = 8;
   // 8 accumulators of one set still leave registers for the loads; up to 4 vectors get a
   // second set (8 FMA chains).
   static constexpr int kMaxVecs = 8;
   static constexpr int kTwoSetVecs = 4;
 
-  static Tail TailOf(size_t n) { return Tail{TailMaskAvx2(n), n}; }
-  static Vec Zero() { return _mm256_setzero_ps(); }
-  static Vec Set1(float x) { return _mm256_set1_ps(x); }
-  static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-  static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static Vec Load(const float* p) { return _mm256_loadu_ps(p); }
+  static Tail TailOf(size_t n) { return Tail{F32x8::TailOf(n), n}; }
+  using F32x8::Load;
   // Reads exactly 8 bytes.
   static Vec Load(const int8_t* p) {
     return _mm256_cvtepi32_ps(
         _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
   }
-  static Vec LoadTail(const Tail& t, const float* p) { return _mm256_maskload_ps(p, t.mask); }
+  static Vec LoadTail(const Tail& t, const float* p) { return F32x8::LoadTail(t.mask, p); }
   static Vec LoadTail(const Tail& t, const int8_t* p) {
     uint64_t bits = 0;
     for (size_t i = 0; i < t.n; ++i) {
@@ -42,32 +37,11 @@ struct Avx2 {
     return _mm256_cvtepi32_ps(
         _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(bits))));
   }
-  static void Store(float* y, Vec v) { _mm256_storeu_ps(y, v); }
-  static void StoreTail(const Tail& t, float* y, Vec v) { _mm256_maskstore_ps(y, t.mask, v); }
-  static float Reduce(Vec v) { return ReduceAddAvx2(v); }
-  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
-                      float* y) {
-    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4Avx2(a0, a1, a2, a3), _mm_loadu_ps(s)),
-                                _mm_loadu_ps(t)));
-  }
-  static void Softmax(size_t n, float* x) { softmax_avx2(n, x); }
-  static float Half(uint16_t h) { return _cvtsh_ss(h); }
+  static void StoreTail(const Tail& t, float* y, Vec v) { F32x8::StoreTail(t.mask, y, v); }
 };
 
 }  // namespace
 
-void attention_avx2(size_t head_dim, size_t n_pos, const float* q, const float* keys,
-                    const float* values, size_t kv_stride, float scale, float* scores, float* out) {
-  attention_driver::AttentionF32<Avx2>(head_dim, n_pos, q, keys, values, kv_stride, scale, scores,
-                                       out);
-}
-
-void attention_q8kv_avx2(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
-                         const uint16_t* key_params, const int8_t* values,
-                         const uint16_t* value_params, size_t kv_stride, size_t param_stride,
-                         float scale, float* scores, float* out) {
-  attention_driver::AttentionQ8kv<Avx2>(head_dim, n_pos, q, keys, key_params, values,
-                                        value_params, kv_stride, param_stride, scale, scores, out);
-}
+KITE_ATTENTION_X86_VARIANTS(avx2, Avx2)
 
 }  // namespace kite::kernels

@@ -3,62 +3,30 @@
 // masked byte loads for the row tails.
 #include <immintrin.h>
 
-#include "sdk/kernels/attention/attention.h"
-#include "sdk/kernels/attention/driver.h"
-#include "sdk/kernels/simd/avx512-util.h"
+#include "sdk/kernels/attention/x86.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/softmax/softmax.h"
 
 namespace kite::kernels {
 namespace {
 
-struct Avx512 {
-  using Vec = __m512;
-  using Tail = __mmask16;  // the first n lanes
-  static constexpr size_t kLanes = 16;
+// The 16-float lanes of simd/lanes.h, plus int8 rows.
+struct Avx512 : X86AttentionLanes<F32x16, softmax_avx512> {
   // Two sets of 8 accumulators still fit the 32 registers.
   static constexpr int kMaxVecs = 8;
   static constexpr int kTwoSetVecs = 8;
 
-  static Tail TailOf(size_t n) { return TailMask16(n); }
-  static Vec Zero() { return _mm512_setzero_ps(); }
-  static Vec Set1(float x) { return _mm512_set1_ps(x); }
-  static Vec Add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-  static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-  static Vec Load(const float* p) { return _mm512_loadu_ps(p); }
-  static Vec Load(const int8_t* p) { return LoadTail(TailMask16(16), p); }
-  static Vec LoadTail(Tail m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  using F32x16::Load;
+  using F32x16::LoadTail;
+  static Vec Load(const int8_t* p) { return LoadTail(TailOf(16), p); }
   // Reads only the bytes in m.
   static Vec LoadTail(Tail m, const int8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
   }
-  static void Store(float* y, Vec v) { _mm512_storeu_ps(y, v); }
-  static void StoreTail(Tail m, float* y, Vec v) { _mm512_mask_storeu_ps(y, m, v); }
-  static float Reduce(Vec v) { return _mm512_reduce_add_ps(v); }
-  static void Reduce4(Vec a0, Vec a1, Vec a2, Vec a3, const float s[4], const float t[4],
-                      float* y) {
-    _mm_storeu_ps(y, _mm_add_ps(_mm_mul_ps(ReduceAdd4Avx512(a0, a1, a2, a3), _mm_loadu_ps(s)),
-                                _mm_loadu_ps(t)));
-  }
-  static void Softmax(size_t n, float* x) { softmax_avx512(n, x); }
-  static float Half(uint16_t h) { return _cvtsh_ss(h); }
 };
 
 }  // namespace
 
-void attention_avx512(size_t head_dim, size_t n_pos, const float* q, const float* keys,
-                      const float* values, size_t kv_stride, float scale, float* scores,
-                      float* out) {
-  attention_driver::AttentionF32<Avx512>(head_dim, n_pos, q, keys, values, kv_stride, scale,
-                                         scores, out);
-}
-
-void attention_q8kv_avx512(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
-                           const uint16_t* key_params, const int8_t* values,
-                           const uint16_t* value_params, size_t kv_stride, size_t param_stride,
-                           float scale, float* scores, float* out) {
-  attention_driver::AttentionQ8kv<Avx512>(head_dim, n_pos, q, keys, key_params, values,
-                                          value_params, kv_stride, param_stride, scale, scores,
-                                          out);
-}
+KITE_ATTENTION_X86_VARIANTS(avx512, Avx512)
 
 }  // namespace kite::kernels

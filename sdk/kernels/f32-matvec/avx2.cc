@@ -23,17 +23,15 @@ struct LoadF32 {
 
 void f32_matvec_avx2(size_t rows, size_t cols, const float* w, const float* x, float* y) {
   assert(w != nullptr && x != nullptr && y != nullptr);
-  const size_t tail = cols % 8;
-  const __m256i tail_mask = TailMaskAvx2(tail);
-  const __m256 x_tail = _mm256_maskload_ps(x + (cols - tail), tail_mask);
+  const ColumnTailAvx2 ct = ColumnTailOf(cols, x);
   MatvecQuartersX86(
       rows, y,
       [&](size_t t, size_t q) {
         const float* w0 = w + t * cols;
         return Dot4Avx2<LoadF32>(cols, w0, w0 + q * cols, w0 + 2 * q * cols, w0 + 3 * q * cols,
-                                 x, tail_mask, x_tail);
+                                 x, ct.mask, ct.x);
       },
-      [&](size_t r) { return Dot1Avx2<LoadF32>(cols, w + r * cols, x, tail_mask, x_tail); });
+      [&](size_t r) { return Dot1Avx2<LoadF32>(cols, w + r * cols, x, ct.mask, ct.x); });
 }
 
 }  // namespace kite::kernels

@@ -8,32 +8,25 @@
 #include <cassert>
 
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
-#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/simd/matvec-avx2.h"
 #include "sdk/kernels/simd/matvec-masked.h"
 
 namespace kite::kernels {
 namespace {
 
-// f32 weights in 256-bit vectors (the lane type of simd/matvec-masked.h).
-struct F32Lanes256 {
+// f32 weights in 256-bit vectors with AVX-512VL mask registers for the tails (the lane type
+// of simd/matvec-masked.h).
+struct F32Lanes256 : F32x8 {
   using Weight = float;
-  using Vec = __m256;
-  using Mask = __mmask8;
-  static constexpr size_t kLanes = 8;
-  static Vec Zero() { return _mm256_setzero_ps(); }
-  static Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-  static Vec Add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-  static Mask TailMask(size_t remaining) {
+  using Tail = __mmask8;
+  static Tail TailOf(size_t remaining) {
     return remaining >= 8 ? static_cast<__mmask8>(0xFF)
                           : static_cast<__mmask8>((1u << remaining) - 1u);
   }
-  static Vec LoadX(const float* p) { return _mm256_loadu_ps(p); }
-  static Vec LoadXMasked(Mask m, const float* p) { return _mm256_maskz_loadu_ps(m, p); }
-  static Vec LoadW(const float* p) { return _mm256_loadu_ps(p); }
-  static Vec LoadWMasked(Mask m, const float* p) { return _mm256_maskz_loadu_ps(m, p); }
-  static __m128 Reduce4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx2(a, b, c, d); }
-  static float Reduce1(Vec v) { return ReduceAddAvx2(v); }
+  static Vec LoadTail(Tail m, const float* p) { return _mm256_maskz_loadu_ps(m, p); }
+  static Vec LoadW(const float* p) { return Load(p); }
+  static Vec LoadWMasked(Tail m, const float* p) { return LoadTail(m, p); }
 };
 
 }  // namespace

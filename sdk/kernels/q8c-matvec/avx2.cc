@@ -31,20 +31,18 @@ struct LoadQ8 {
 void q8c_matvec_avx2(size_t rows, size_t cols, const int8_t* w, const float* scales, const float* x,
                      float* y) {
   assert(w != nullptr && scales != nullptr && x != nullptr && y != nullptr);
-  const size_t tail = cols % 8;
-  const __m256i tail_mask = TailMaskAvx2(tail);
-  const __m256 x_tail = _mm256_maskload_ps(x + (cols - tail), tail_mask);
+  const ColumnTailAvx2 ct = ColumnTailOf(cols, x);
   MatvecQuartersX86(
       rows, y,
       [&](size_t t, size_t q) {
         const int8_t* w0 = w + t * cols;
         const __m128 dot = Dot4Avx2<LoadQ8>(cols, w0, w0 + q * cols, w0 + 2 * q * cols,
-                                            w0 + 3 * q * cols, x, tail_mask, x_tail);
+                                            w0 + 3 * q * cols, x, ct.mask, ct.x);
         return _mm_mul_ps(dot, _mm_setr_ps(scales[t], scales[t + q], scales[t + 2 * q],
                                            scales[t + 3 * q]));
       },
       [&](size_t r) {
-        return Dot1Avx2<LoadQ8>(cols, w + r * cols, x, tail_mask, x_tail) * scales[r];
+        return Dot1Avx2<LoadQ8>(cols, w + r * cols, x, ct.mask, ct.x) * scales[r];
       });
 }
 

@@ -6,7 +6,7 @@
 #include <cassert>
 
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
-#include "sdk/kernels/simd/avx512-util.h"
+#include "sdk/kernels/simd/lanes.h"
 #include "sdk/kernels/simd/matvec-avx2.h"
 #include "sdk/kernels/simd/matvec-masked.h"
 
@@ -14,26 +14,15 @@ namespace kite::kernels {
 namespace {
 
 // int8 weights widened to f32 in 512-bit vectors (the lane type of simd/matvec-masked.h).
-struct Q8Lanes512 {
+struct Q8Lanes512 : F32x16 {
   using Weight = int8_t;
-  using Vec = __m512;
-  using Mask = __mmask16;
-  static constexpr size_t kLanes = 16;
-  static Vec Zero() { return _mm512_setzero_ps(); }
-  static Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
-  static Vec Add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-  static Mask TailMask(size_t remaining) { return TailMask16(remaining); }
-  static Vec LoadX(const float* p) { return _mm512_loadu_ps(p); }
-  static Vec LoadXMasked(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static Vec LoadW(const int8_t* p) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes));
   }
-  static Vec LoadWMasked(Mask m, const int8_t* p) {
+  static Vec LoadWMasked(Tail m, const int8_t* p) {
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p)));
   }
-  static __m128 Reduce4(Vec a, Vec b, Vec c, Vec d) { return ReduceAdd4Avx512(a, b, c, d); }
-  static float Reduce1(Vec v) { return _mm512_reduce_add_ps(v); }
 };
 
 }  // namespace

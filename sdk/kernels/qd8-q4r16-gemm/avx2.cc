@@ -69,15 +69,6 @@ using Avx2 = qd8_q4r16::Ymm<Avx2Dot>;
 
 }  // namespace
 
-void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  qd8_q4r16::Gemm<Avx2, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
-
-void qd8_q4r16sym_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                          size_t y_stride) {
-  qd8_q4r16::Gemm<Avx2, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
+KITE_QD8_Q4R16_GEMM_VARIANTS(avx2, Avx2)
 
 }  // namespace kite::kernels

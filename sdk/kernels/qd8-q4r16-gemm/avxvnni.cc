@@ -59,16 +59,6 @@ using AvxVnni = qd8_q4r16::Ymm<AvxVnniDot>;
 
 }  // namespace
 
-void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                            size_t y_stride) {
-  qd8_q4r16::Gemm<AvxVnni, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
-
-void qd8_q4r16sym_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                             size_t y_stride) {
-  qd8_q4r16::Gemm<AvxVnni, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
+KITE_QD8_Q4R16_GEMM_VARIANTS(avxvnni, AvxVnni)
 
 }  // namespace kite::kernels

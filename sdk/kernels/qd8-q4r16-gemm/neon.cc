@@ -61,15 +61,6 @@ using Neon = qd8_q4r16::NeonTile<MlalDot>;
 
 }  // namespace
 
-void qd8_q4r16_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  qd8_q4r16::Gemm<Neon, false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
-
-void qd8_q4r16sym_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                          size_t y_stride) {
-  qd8_q4r16::Gemm<Neon, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
-}
+KITE_QD8_Q4R16_GEMM_VARIANTS(neon, Neon)
 
 }  // namespace kite::kernels

@@ -37,69 +37,42 @@ namespace kite::kernels {
 /// the terms' magnitudes, tested at 1e-5). Kernels assert their preconditions, allocate
 /// nothing (a few KiB of stack), and are pure: thread-safe when calls write disjoint parts
 /// of y. All pointers are borrowed for the duration of the call.
-using Qd8Q4r16GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                                const int8_t* xq, const float* xscale, const int32_t* xsum,
-                                float* y, size_t y_stride);
+using Qd8Q4r16Gemm = void(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                          size_t y_stride);
+using Qd8Q4r16GemmFn = Qd8Q4r16Gemm*;
+
+// The variants, declared through the function type above (each is defined with the same
+// parameters in its ISA file).
 
 /// Scalar reference (the specification); runs anywhere.
-void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                        const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-
+Qd8Q4r16Gemm qd8_q4r16_gemm_ref;
 /// AVX2 + FMA + F16C (vpmaddubsw + vpmaddwd). Only call when the CPU has them.
-void qd8_q4r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-
+Qd8Q4r16Gemm qd8_q4r16_gemm_avx2;
 /// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
-void qd8_q4r16_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                            size_t y_stride);
-
+Qd8Q4r16Gemm qd8_q4r16_gemm_avxvnni;
 /// AVX-512 F/BW/VL/VNNI (512-bit vpdpbusd) + FMA + F16C. Only call when the CPU has them.
-void qd8_q4r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                               size_t y_stride);
+Qd8Q4r16Gemm qd8_q4r16_gemm_avx512vnni;
+/// NEON (aarch64, or armv7 with NEON + VFPv4): vmlal.s8 into int16, widened to int32.
+/// Only call when the CPU has NEON.
+Qd8Q4r16Gemm qd8_q4r16_gemm_neon;
+/// NEON dot product (sdot; aarch64 with the dotprod extension). Only call when the CPU has it.
+Qd8Q4r16Gemm qd8_q4r16_gemm_neondot;
+/// Int8 matrix multiply (smmla, two tokens at a time; aarch64 with i8mm) plus dotprod for a
+/// single or last odd token. Only call when the CPU has both i8mm and dotprod.
+Qd8Q4r16Gemm qd8_q4r16_gemm_i8mm;
 
 /// The same product for the offset-free layout Q4_R16_G32_SYM (blocks of kQ4R16SymBlockBytes,
 /// W[r][k] = d * (u - 8), i.e. o = -8 d): same arguments and guarantees as above, with `w`
-/// ceil(rows / 16) * groups * 288 bytes. One function per variant, as above.
-void qd8_q4r16sym_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-void qd8_q4r16sym_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                          size_t y_stride);
-void qd8_q4r16sym_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                             size_t y_stride);
-void qd8_q4r16sym_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                                const int8_t* xq, const float* xscale, const int32_t* xsum,
-                                float* y, size_t y_stride);
-
-/// NEON (aarch64, or armv7 with NEON + VFPv4): vmlal.s8 into int16, widened to int32.
-/// Only call when the CPU has NEON.
-void qd8_q4r16_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-
-/// NEON dot product (sdot; aarch64 with the dotprod extension). Only call when the CPU has it.
-void qd8_q4r16_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                            size_t y_stride);
-
-/// Int8 matrix multiply (smmla, two tokens at a time; aarch64 with i8mm) plus dotprod for a
-/// single or last odd token. Only call when the CPU has both i8mm and dotprod.
-void qd8_q4r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride);
-
-/// The Arm variants for the offset-free layout Q4_R16_G32_SYM (same contract as
-/// qd8_q4r16sym_gemm_ref; each one only when its CPU features are there, as above). The -8 is
-/// folded into the integer dot product (sum (u - 8) x = sum u x - 8 xsum, exact).
-void qd8_q4r16sym_gemm_neon(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                          size_t y_stride);
-void qd8_q4r16sym_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                             const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                             size_t y_stride);
-void qd8_q4r16sym_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                          size_t y_stride);
+/// ceil(rows / 16) * groups * 288 bytes. One function per variant above, with the same CPU
+/// requirements; the Arm ones fold the -8 into the integer dot product
+/// (sum (u - 8) x = sum u x - 8 xsum, exact).
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_ref;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_avx2;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_avxvnni;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_avx512vnni;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_neon;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_neondot;
+Qd8Q4r16Gemm qd8_q4r16sym_gemm_i8mm;
 
 }  // namespace kite::kernels

@@ -1,6 +1,6 @@
-// The loop every optimized qd8-q4sp24-gemm variant shares: 16-row blocks, tokens in tiles of
-// the variant's width, the last m % width tokens as one narrower tile, and the prefetch of the
-// next block row during the first tile's pass over a block row.
+// The driver of every optimized qd8-q4sp24-gemm variant: the shared loop of
+// sdk/kernels/simd/gemm-driver.h (16-row blocks, token tiles, a narrower last tile, the
+// prefetch of the next block row) over the variant's tile.
 //
 // An ISA file defines a policy struct (the inner step) in its anonymous namespace and calls
 // qd8_q4sp24::Gemm<Policy> from its entry point. The template is instantiated in that file,
@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
+#include "sdk/kernels/simd/gemm-driver.h"
 
 namespace kite::kernels::qd8_q4sp24 {
 
@@ -25,22 +26,6 @@ namespace kite::kernels::qd8_q4sp24 {
 // family contract) and the first n rows (1 <= n <= 16) of the block row at wb; when `next`
 // is not null it may prefetch that block row (the next one).
 
-/// Calls P::Tile<r> for the runtime r, 1 <= r <= T (T < P::kTokenTile).
-template <class P, size_t T>
-inline void NarrowTile(size_t r, size_t groups, const uint8_t* wb, const int8_t* xq,
-                       const float* xscale, float* y, size_t y_stride, size_t n,
-                       const uint8_t* next) {
-  if constexpr (T >= 1) {
-    if (r == T) {
-      P::template Tile<T>(groups, wb, xq, xscale, y, y_stride, n, next);
-    } else {
-      NarrowTile<P, T - 1>(r, groups, wb, xq, xscale, y, y_stride, n, next);
-    }
-  } else {
-    assert(false);
-  }
-}
-
 /// The product of the family contract (qd8-q4sp24-gemm.h), through policy P.
 template <class P>
 void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
@@ -48,27 +33,14 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr);
   assert(y != nullptr && y_stride >= rows);
-  constexpr size_t kTile = P::kTokenTile;
-  const size_t blocks = (rows + kQ4SP24BlockRows - 1) / kQ4SP24BlockRows;
   const size_t x_stride = groups * kQ4SP24GroupSize;
-  const size_t row_block_bytes = (groups + 1) / 2 * kQ4SP24BlockBytes;
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* wb = w + b * row_block_bytes;
-    const size_t r0 = b * kQ4SP24BlockRows;
-    const size_t n = rows - r0 < kQ4SP24BlockRows ? rows - r0 : kQ4SP24BlockRows;
-    float* yb = y + r0;
-    // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
-    size_t t = 0;
-    for (; t + kTile <= m; t += kTile) {
-      P::template Tile<kTile>(groups, wb, xq + t * x_stride, xscale + t * groups,
-                              yb + t * y_stride, y_stride, n, t == 0 ? next : nullptr);
-    }
-    if (t < m) {
-      NarrowTile<P, kTile - 1>(m - t, groups, wb, xq + t * x_stride, xscale + t * groups,
-                               yb + t * y_stride, y_stride, n, t == 0 ? next : nullptr);
-    }
-  }
+  gemm_driver::ForEachTile<P::kTokenTile, kQ4SP24BlockRows>(
+      m, rows, (groups + 1) / 2 * kQ4SP24BlockBytes, w,
+      [&](auto tokens, const uint8_t* wb, size_t t, size_t r0, size_t n, const uint8_t* next) {
+        P::template Tile<decltype(tokens)::value>(groups, wb, xq + t * x_stride,
+                                                  xscale + t * groups, y + r0 + t * y_stride,
+                                                  y_stride, n, next);
+      });
 }
 
 }  // namespace kite::kernels::qd8_q4sp24

@@ -42,26 +42,22 @@ namespace kite::kernels {
 /// magnitudes). Kernels assert their preconditions, allocate nothing (a few KiB of stack)
 /// and are pure: thread-safe when calls write disjoint parts of y. All pointers are
 /// borrowed for the duration of the call.
-using Qd8Q4sp24GemmFn = void (*)(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                                const int8_t* xq, const float* xscale, float* y,
-                                size_t y_stride);
+using Qd8Q4sp24Gemm = void(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                           const int8_t* xq, const float* xscale, float* y, size_t y_stride);
+using Qd8Q4sp24GemmFn = Qd8Q4sp24Gemm*;
+
+// The variants, declared through the function type above (each is defined with the same
+// parameters in its ISA file).
 
 /// Scalar reference (the specification); runs anywhere.
-void qd8_q4sp24_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                        const float* xscale, float* y, size_t y_stride);
-
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_ref;
 /// AVX2 + FMA + F16C (vpshufb gathers the kept activations, vpmaddubsw + vpmaddwd). Only
 /// call when the CPU has them.
-void qd8_q4sp24_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, float* y, size_t y_stride);
-
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_avx2;
 /// AVX-VNNI (256-bit vpdpbusd) + AVX2 + FMA + F16C. Only call when the CPU has them.
-void qd8_q4sp24_gemm_avxvnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, float* y, size_t y_stride);
-
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_avxvnni;
 /// AVX-512 F/BW/VL/VNNI (vpshufb gathers the kept activations, 512-bit vpdpbusd) + FMA +
 /// F16C. Only call when the CPU has them.
-void qd8_q4sp24_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, float* y, size_t y_stride);
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_avx512vnni;
 
 }  // namespace kite::kernels

@@ -1,46 +1,12 @@
-// rope, AVX2: per call, cos/sin of the head_dim / 2 angles with libm (as the reference),
-// laid out per lane, then every head rotated 4 pairs per vector.
-#include <immintrin.h>
-
-#include <cassert>
-
-#include "sdk/kernels/rope/lane-table.h"
+// rope, AVX2: the template of rope/simd.h over 8-float lanes (4 pairs per vector).
 #include "sdk/kernels/rope/rope.h"
-#include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/rope/simd.h"
+#include "sdk/kernels/simd/lanes.h"
 
 namespace kite::kernels {
 
 void rope_avx2(size_t n_heads, size_t head_dim, size_t pos, float theta, float* x) {
-  assert(head_dim % 2 == 0 && (n_heads == 0 || x != nullptr));
-  // Angles are tabulated for up to kChunk lanes of a head at a time (stack only).
-  constexpr size_t kChunk = 256;
-  alignas(32) float cos_lane[kChunk];  // {c0, c0, c1, c1, ...}
-  alignas(32) float sin_lane[kChunk];  // {-s0, s0, -s1, s1, ...}
-  for (size_t d0 = 0; d0 < head_dim; d0 += kChunk) {
-    const size_t len = head_dim - d0 < kChunk ? head_dim - d0 : kChunk;
-    RopeLaneTable(head_dim, pos, theta, d0, len, 8, cos_lane, sin_lane);
-    // (v0, v1) -> (v0 c - v1 s, v1 c + v0 s): x * cos_lane + pair_swap(x) * sin_lane with
-    // separate multiplies and adds, which is the reference's arithmetic exactly.
-    for (size_t h = 0; h < n_heads; ++h) {
-      float* v = x + h * head_dim + d0;
-      size_t j = 0;
-      for (; j + 8 <= len; j += 8) {
-        const __m256 xv = _mm256_loadu_ps(v + j);
-        const __m256 r =
-            _mm256_add_ps(_mm256_mul_ps(xv, _mm256_load_ps(cos_lane + j)),
-                          _mm256_mul_ps(_mm256_permute_ps(xv, 0xB1), _mm256_load_ps(sin_lane + j)));
-        _mm256_storeu_ps(v + j, r);
-      }
-      if (j < len) {
-        const __m256i m = TailMaskAvx2(len - j);
-        const __m256 xv = _mm256_maskload_ps(v + j, m);
-        const __m256 r =
-            _mm256_add_ps(_mm256_mul_ps(xv, _mm256_load_ps(cos_lane + j)),
-                          _mm256_mul_ps(_mm256_permute_ps(xv, 0xB1), _mm256_load_ps(sin_lane + j)));
-        _mm256_maskstore_ps(v + j, m, r);
-      }
-    }
-  }
+  RopeSimd<F32x8>(n_heads, head_dim, pos, theta, x);
 }
 
 }  // namespace kite::kernels

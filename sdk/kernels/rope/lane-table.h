@@ -1,5 +1,5 @@
-// The angle table of the x86 rope variants (avx2.cc, avx512.cc), laid out per lane. Include
-// only from those files: static inline, so each gets its own copy built with its own flags
+// The angle table of the x86 rope variants (rope/simd.h), laid out per lane. Include only
+// from those variants: static inline, so each gets its own copy built with its own flags
 // (-ffp-contract=off, like the reference).
 #pragma once
 

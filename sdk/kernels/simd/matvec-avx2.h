@@ -32,6 +32,18 @@ static inline void MatvecQuartersX86(size_t rows, float* y, Dot4&& dot4, Dot1&& 
   for (size_t r = 4 * q; r < rows; ++r) y[r] = dot1(r);
 }
 
+/// The column tail of x for Dot4Avx2 / Dot1Avx2: mask = TailMaskAvx2(cols % 8) and x = the
+/// last cols % 8 floats of x, zero-padded.
+struct ColumnTailAvx2 {
+  __m256i mask;
+  __m256 x;
+};
+static inline ColumnTailAvx2 ColumnTailOf(size_t cols, const float* x) {
+  const size_t tail = cols % 8;
+  const __m256i mask = TailMaskAvx2(tail);
+  return ColumnTailAvx2{mask, _mm256_maskload_ps(x + (cols - tail), mask)};
+}
+
 // The loader L of the dot products below provides:
 //   using Weight = ...;                                  // float or int8_t
 //   static __m256 Load(const Weight* p);                 // 8 weights as floats

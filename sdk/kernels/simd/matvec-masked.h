@@ -11,18 +11,11 @@
 
 namespace kite::kernels {
 
-// The lane type V of the dot products below provides:
-//   using Weight = ...;  using Vec = ...;  using Mask = ...;   // e.g. float, __m256, __mmask8
-//   static constexpr size_t kLanes;                           // floats per Vec
-//   static Vec Zero();
-//   static Vec Fma(Vec a, Vec b, Vec c);                       // a * b + c
-//   static Vec Add(Vec a, Vec b);
-//   static Mask TailMask(size_t remaining);                   // lanes i < remaining
-//   static Vec LoadX(const float* p);  static Vec LoadXMasked(Mask m, const float* p);
-//   static Vec LoadW(const Weight* p); static Vec LoadWMasked(Mask m, const Weight* p);
+// The lane type V of the dot products below is a lane type of simd/lanes.h (Vec, Tail,
+// kLanes, Zero, Fma, Add, TailOf, Load, LoadTail, ReduceAdd4, ReduceAdd) plus the weights:
+//   using Weight = ...;                                        // float or int8_t
+//   static Vec LoadW(const Weight* p); static Vec LoadWMasked(Tail m, const Weight* p);
 //       // kLanes weights as floats; masked-off lanes are zero and not read
-//   static __m128 Reduce4(Vec a, Vec b, Vec c, Vec d);         // {sum a, sum b, sum c, sum d}
-//   static float Reduce1(Vec v);                              // sum v
 
 /// Dot products of x with rows w0..w3 (cols weights each), as {w0.x, w1.x, w2.x, w3.x}:
 /// 2 * kLanes columns per step, then kLanes at a time with a masked last step.
@@ -36,8 +29,8 @@ static inline __m128 Dot4Masked(size_t cols, const typename V::Weight* w0,
   typename V::Vec b0 = V::Zero(), b1 = V::Zero(), b2 = V::Zero(), b3 = V::Zero();
   size_t c = 0;
   for (; c + 2 * n <= cols; c += 2 * n) {
-    const typename V::Vec xa = V::LoadX(x + c);
-    const typename V::Vec xb = V::LoadX(x + c + n);
+    const typename V::Vec xa = V::Load(x + c);
+    const typename V::Vec xb = V::Load(x + c + n);
     a0 = V::Fma(V::LoadW(w0 + c), xa, a0);
     a1 = V::Fma(V::LoadW(w1 + c), xa, a1);
     a2 = V::Fma(V::LoadW(w2 + c), xa, a2);
@@ -48,14 +41,14 @@ static inline __m128 Dot4Masked(size_t cols, const typename V::Weight* w0,
     b3 = V::Fma(V::LoadW(w3 + c + n), xb, b3);
   }
   for (; c < cols; c += n) {
-    const typename V::Mask m = V::TailMask(cols - c);
-    const typename V::Vec xa = V::LoadXMasked(m, x + c);
+    const typename V::Tail m = V::TailOf(cols - c);
+    const typename V::Vec xa = V::LoadTail(m, x + c);
     a0 = V::Fma(V::LoadWMasked(m, w0 + c), xa, a0);
     a1 = V::Fma(V::LoadWMasked(m, w1 + c), xa, a1);
     a2 = V::Fma(V::LoadWMasked(m, w2 + c), xa, a2);
     a3 = V::Fma(V::LoadWMasked(m, w3 + c), xa, a3);
   }
-  return V::Reduce4(V::Add(a0, b0), V::Add(a1, b1), V::Add(a2, b2), V::Add(a3, b3));
+  return V::ReduceAdd4(V::Add(a0, b0), V::Add(a1, b1), V::Add(a2, b2), V::Add(a3, b3));
 }
 
 /// The dot product of x with one row w0, as Dot4Masked computes each of its four.
@@ -65,14 +58,14 @@ static inline float Dot1Masked(size_t cols, const typename V::Weight* w0, const 
   typename V::Vec a0 = V::Zero(), b0 = V::Zero();
   size_t c = 0;
   for (; c + 2 * n <= cols; c += 2 * n) {
-    a0 = V::Fma(V::LoadW(w0 + c), V::LoadX(x + c), a0);
-    b0 = V::Fma(V::LoadW(w0 + c + n), V::LoadX(x + c + n), b0);
+    a0 = V::Fma(V::LoadW(w0 + c), V::Load(x + c), a0);
+    b0 = V::Fma(V::LoadW(w0 + c + n), V::Load(x + c + n), b0);
   }
   for (; c < cols; c += n) {
-    const typename V::Mask m = V::TailMask(cols - c);
-    a0 = V::Fma(V::LoadWMasked(m, w0 + c), V::LoadXMasked(m, x + c), a0);
+    const typename V::Tail m = V::TailOf(cols - c);
+    a0 = V::Fma(V::LoadWMasked(m, w0 + c), V::LoadTail(m, x + c), a0);
   }
-  return V::Reduce1(V::Add(a0, b0));
+  return V::ReduceAdd(V::Add(a0, b0));
 }
 
 }  // namespace kite::kernels
