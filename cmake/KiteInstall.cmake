@@ -52,6 +52,7 @@ install(FILES ${PROJECT_BINARY_DIR}/KiteConfig.cmake ${PROJECT_BINARY_DIR}/KiteC
 # kite.pc finds its prefix from its own folder, so the tree may be installed anywhere.
 set(kite_pc_dir ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 file(RELATIVE_PATH KITE_PC_TO_PREFIX /prefix/${kite_pc_dir} /prefix)
+string(REGEX REPLACE "/$" "" KITE_PC_TO_PREFIX "${KITE_PC_TO_PREFIX}")
 list(TRANSFORM KITE_STATIC_LINK_DEPS PREPEND -l OUTPUT_VARIABLE kite_libs_private)
 list(JOIN kite_libs_private " " KITE_PC_LIBS_PRIVATE)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/kite.pc.in ${PROJECT_BINARY_DIR}/kite.pc @ONLY)
