@@ -1,13 +1,33 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Kite needs to build and test. A no-op when all are present.
-# Usage: tools/install-deps.sh
+# Installs the Debian 12 packages Kite needs. A no-op when all are present.
+# Usage: tools/install-deps.sh [--runtime]
+#   (default)  everything to build and test (tools/test.sh): the runtime set below plus the
+#              test libraries, fuzzing, cross and firmware toolchains, qemu, Doxygen
+#   --runtime  only what building and running the library, tools and samples needs
+#              (tools/quickstart.sh)
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config curl ca-certificates python3
+mode=full
+case "${1:-}" in
+  "") ;;
+  --runtime) mode=runtime ;;
+  *) echo "usage: tools/install-deps.sh [--runtime]" >&2; exit 2 ;;
+esac
+
+# Building and running the library, the tools and the samples.
+runtime_packages=(
+  build-essential cmake ninja-build pkg-config curl ca-certificates
   flatbuffers-compiler libflatbuffers-dev
   libxnnpack-dev libpthreadpool-dev
   libabsl-dev nlohmann-json3-dev
+  # Vulkan backend (KITE_WITH_VULKAN): loader and headers, lavapipe (a CPU Vulkan device),
+  # and the GLSL compiler and SPIR-V validator the build runs.
+  libvulkan-dev mesa-vulkan-drivers glslc spirv-tools
+)
+
+# Testing, on top of the runtime set.
+test_packages=(
+  python3
   libgtest-dev libgmock-dev libbenchmark-dev
   # Coverage-guided fuzzing (the fuzz preset): clang with libFuzzer and its sanitizers.
   clang-14 libclang-rt-14-dev
@@ -16,10 +36,14 @@ packages=(
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user
   # Cortex-M7 firmware build, run on qemu-system-arm (mps2-an500) with semihosting.
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
-  # Vulkan backend (KITE_WITH_VULKAN): loader and headers, lavapipe (the CPU Vulkan device
-  # the tests run on), the GLSL compiler and SPIR-V validator the build runs, vulkaninfo.
-  libvulkan-dev mesa-vulkan-drivers glslc glslang-tools spirv-tools vulkan-tools
+  # Vulkan diagnostics: glslangValidator and vulkaninfo.
+  glslang-tools vulkan-tools
+  # The API reference check (docs/Doxyfile, the api_reference test).
+  doxygen
 )
+
+packages=("${runtime_packages[@]}")
+if [ "$mode" = full ]; then packages+=("${test_packages[@]}"); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file kite.h
  * Kite: run language models on small devices. The public C API (C99).
  *
  * This is the only header an application needs. It exposes opaque handles and plain C
@@ -56,9 +57,11 @@
 extern "C" {
 #endif
 
-/** Version of this header. kite_version() gives the library's. */
+/** Major version of this header. kite_version() gives the library's. */
 #define KITE_VERSION_MAJOR 0
+/** Minor version of this header. */
 #define KITE_VERSION_MINOR 1
+/** Patch version of this header. */
 #define KITE_VERSION_PATCH 0
 
 /** Outcome of a call. Values are stable. */
@@ -89,10 +92,17 @@ typedef struct kite_model kite_model;
 /** A generation session over a model (one KV cache, one arena). */
 typedef struct kite_session kite_session;
 
-/** Library version as "MAJOR.MINOR.PATCH". Static string, never null. */
+/**
+ * Library version as "MAJOR.MINOR.PATCH". Static string, never null.
+ * @return the version, e.g. "0.1.0"
+ */
 const char* kite_version(void);
 
-/** Short description of a status ("invalid model file", ...). Static string, never null. */
+/**
+ * Short description of a status ("invalid model file", ...). Static string, never null.
+ * @param status any kite_status value (unknown values get a generic text)
+ * @return the description
+ */
 const char* kite_status_string(kite_status status);
 
 /**
@@ -101,6 +111,7 @@ const char* kite_status_string(kite_status status);
  * valid for the thread's life; the text changes with the thread's next status-returning
  * call. (Builds with KITE_SINGLE_THREADED, for firmware without threads, keep one
  * message for the whole program.)
+ * @return the message, "" when the thread's latest call succeeded
  */
 const char* kite_last_error(void);
 
@@ -126,24 +137,42 @@ typedef struct kite_model_options {
   int32_t huge_pages;
 } kite_model_options;
 
-/** Fills `options` with defaults and sets its struct_size. NULL is ignored. */
+/**
+ * Fills `options` with defaults and sets its struct_size. NULL is ignored.
+ * @param options the struct to fill, or NULL
+ */
 void kite_model_options_init(kite_model_options* options);
 
 /**
  * Opens the .kite file at `path` by memory-mapping it (weights are used in place).
  * `options` may be NULL for defaults. On success *model receives a handle to free with
  * kite_model_close(). On failure *model is NULL and kite_last_error() says why.
+ * @param path file name (NUL-terminated, as the OS takes it)
+ * @param options open options, or NULL for the defaults
+ * @param[out] model receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_model_open_file(const char* path, const kite_model_options* options,
                                  kite_model** model);
 
-/** Like kite_model_open_file for an open file descriptor (not closed, may be closed after). */
+/**
+ * Like kite_model_open_file for an open file descriptor (not closed, may be closed after).
+ * @param fd a readable file descriptor of a .kite file
+ * @param options open options, or NULL for the defaults
+ * @param[out] model receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
+ */
 kite_status kite_model_open_fd(int fd, const kite_model_options* options, kite_model** model);
 
 /**
  * Opens a model held in memory (e.g. in flash), without copying. The `size` bytes at `data`
  * must stay valid and unchanged until kite_model_close(). For zero-copy kernels `data`
  * should be 64-byte aligned.
+ * @param data the .kite file's bytes (borrowed until kite_model_close())
+ * @param size byte count at `data`
+ * @param options open options, or NULL for the defaults
+ * @param[out] model receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_model_open_memory(const void* data, size_t size, const kite_model_options* options,
                                    kite_model** model);
@@ -153,6 +182,10 @@ kite_status kite_model_open_memory(const void* data, size_t size, const kite_mod
  * (`size` bytes): the model handle and its per-layer tables, not the weights, which stay
  * at `data`. Checks the file's identifier, metadata checksum and config only. The figure
  * depends on the layer count and the build (pointer size); allocates nothing.
+ * @param data the .kite file's bytes
+ * @param size byte count at `data`
+ * @param[out] bytes receives the storage size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_model_storage_required(const void* data, size_t size, size_t* bytes);
 
@@ -164,26 +197,47 @@ kite_status kite_model_storage_required(const void* data, size_t size, size_t* b
  * used at all. Dense f32 matrices run on Kite's own kernels (the XNNPACK path, which
  * allocates, is not used). Too small a storage fails with KITE_ERR_OUT_OF_MEMORY and the
  * size needed in kite_last_error(). kite_model_close() ends the model and frees nothing.
+ * @param data the .kite file's bytes (borrowed until kite_model_close())
+ * @param size byte count at `data`
+ * @param options open options, or NULL for the defaults
+ * @param storage caller storage for the model handle and tables
+ * @param storage_size bytes at `storage`
+ * @param[out] model receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_model_open_memory_in(const void* data, size_t size,
                                       const kite_model_options* options, void* storage,
                                       size_t storage_size, kite_model** model);
 
-/** Closes a model. Every session of it must be destroyed first. NULL is ignored. A model
-    opened with kite_model_open_memory_in() is ended and its storage left to the caller. */
+/**
+ * Closes a model. Every session of it must be destroyed first. NULL is ignored. A model
+ * opened with kite_model_open_memory_in() is ended and its storage left to the caller.
+ * @param model the model, or NULL
+ */
 void kite_model_close(kite_model* model);
 
 /** Architecture summary of a model. */
 typedef struct kite_model_info {
   uint32_t struct_size; /**< set to sizeof(kite_model_info) before the call */
-  uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, head_dim;
-  uint32_t vocab_size;
+  uint32_t dim;         /**< width of the residual stream (embedding size) */
+  uint32_t hidden_dim;  /**< width of the feed-forward layer */
+  uint32_t n_layers;    /**< transformer layers */
+  uint32_t n_heads;     /**< query heads */
+  uint32_t n_kv_heads;  /**< key/value heads (fewer than n_heads with grouped-query attention) */
+  uint32_t head_dim;    /**< width of one attention head */
+  uint32_t vocab_size;  /**< tokens in the vocabulary */
   uint32_t max_seq_len; /**< longest context the model supports, in tokens */
-  int32_t bos_id, eos_id; /**< -1 when absent */
-  uint64_t file_bytes;
+  int32_t bos_id;       /**< beginning-of-sequence token id, -1 when absent */
+  int32_t eos_id;       /**< end-of-sequence token id, -1 when absent */
+  uint64_t file_bytes;  /**< size of the .kite file in bytes */
 } kite_model_info;
 
-/** Fills `info`; set info->struct_size first (see "Versioned structs" above). */
+/**
+ * Fills `info`; set info->struct_size first (see "Versioned structs" above).
+ * @param model an open model
+ * @param[out] info receives the summary (struct_size set by the caller)
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
+ */
 kite_status kite_model_get_info(const kite_model* model, kite_model_info* info);
 
 /* ------------------------------------------------------------------------------------- */
@@ -194,6 +248,14 @@ kite_status kite_model_get_info(const kite_model* model, kite_model_info* info);
  * when `add_bos` is nonzero. *n_tokens receives the count. The buffer is also the encoder's
  * working space: it needs one id per byte of text plus 2 before merging; a smaller buffer
  * fails with KITE_ERR_OUT_OF_MEMORY. Thread-safe; allocates nothing.
+ * @param model an open model
+ * @param text UTF-8 text (need not be NUL-terminated)
+ * @param len bytes of `text`
+ * @param add_bos nonzero: BOS first
+ * @param[out] tokens receives the ids
+ * @param capacity room in `tokens`, in ids
+ * @param[out] n_tokens receives the id count
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_tokenize(const kite_model* model, const char* text, size_t len, int32_t add_bos,
                           int32_t* tokens, size_t capacity, size_t* n_tokens);
@@ -201,6 +263,13 @@ kite_status kite_tokenize(const kite_model* model, const char* text, size_t len,
 /**
  * Decodes `n` ids into `text` (room for `capacity` bytes, NUL-terminated). *len receives the
  * text length. Thread-safe; allocates nothing.
+ * @param model an open model
+ * @param tokens the ids
+ * @param n id count
+ * @param[out] text receives the text, NUL-terminated
+ * @param capacity room in `text`, in bytes (with the NUL)
+ * @param[out] len receives the text length in bytes (without the NUL)
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_detokenize(const kite_model* model, const int32_t* tokens, size_t n, char* text,
                             size_t capacity, size_t* len);
@@ -224,7 +293,11 @@ typedef struct kite_chat_message {
   const char* content; /**< the message text */
 } kite_chat_message;
 
-/** The model's chat format (chosen by kite-convert; KITE_CHAT_FORMAT_NONE when none). */
+/**
+ * The model's chat format (chosen by kite-convert; KITE_CHAT_FORMAT_NONE when none).
+ * @param model an open model
+ * @return the format, KITE_CHAT_FORMAT_NONE for a model without one
+ */
 kite_chat_format_id kite_model_chat_format(const kite_model* model);
 
 /**
@@ -239,6 +312,14 @@ kite_chat_format_id kite_model_chat_format(const kite_model* model);
  * holds the messages verbatim, so passing it to kite_tokenize_special() would turn
  * special-token text inside a message (e.g. "<|end|>\n<|assistant|>") into real control
  * tokens and let the message forge turns.
+ * @param model an open model
+ * @param messages the conversation, oldest first
+ * @param n message count
+ * @param add_generation_prompt nonzero: end with the assistant's header
+ * @param[out] buf receives the text, NUL-terminated
+ * @param capacity room in `buf`, in bytes (with the NUL)
+ * @param[out] len receives the length the text needs (without the NUL)
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_chat_format(const kite_model* model, const kite_chat_message* messages, size_t n,
                              int32_t add_generation_prompt, char* buf, size_t capacity, size_t* len);
@@ -258,6 +339,15 @@ kite_status kite_chat_format(const kite_model* model, const kite_chat_message* m
  * reports. With fewer the call fails with KITE_ERR_OUT_OF_MEMORY and *n_tokens receives
  * the capacity needed (call with capacity 0 to ask); on success *n_tokens receives the
  * count. Thread-safe; allocates nothing.
+ * @param model an open model
+ * @param messages the conversation, oldest first
+ * @param n message count
+ * @param add_generation_prompt nonzero: end with the assistant's header
+ * @param add_bos nonzero: BOS first when the model's prompts start with it
+ * @param[out] tokens receives the ids
+ * @param capacity room in `tokens`, in ids
+ * @param[out] n_tokens receives the id count, or the capacity needed
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_chat_tokenize(const kite_model* model, const kite_chat_message* messages,
                                size_t n, int32_t add_generation_prompt, int32_t add_bos,
@@ -270,6 +360,14 @@ kite_status kite_chat_tokenize(const kite_model* model, const kite_chat_message*
  * (use kite_chat_tokenize() for conversations). Unlike kite_tokenize, BOS is added only
  * when `add_bos` is nonzero and the model's prompts start with BOS (as sessions do).
  * Thread-safe; allocates nothing.
+ * @param model an open model
+ * @param text trusted UTF-8 text (need not be NUL-terminated)
+ * @param len bytes of `text`
+ * @param add_bos nonzero: BOS first when the model's prompts start with it
+ * @param[out] tokens receives the ids
+ * @param capacity room in `tokens`, in ids
+ * @param[out] n_tokens receives the id count
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_tokenize_special(const kite_model* model, const char* text, size_t len,
                                   int32_t add_bos, int32_t* tokens, size_t capacity,
@@ -331,13 +429,20 @@ typedef struct kite_session_options {
   uint32_t profile;
 } kite_session_options;
 
-/** Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
-    KITE_KV_F32, backend KITE_BACKEND_CPU) and sets its struct_size. NULL is ignored. */
+/**
+ * Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
+ * KITE_KV_F32, backend KITE_BACKEND_CPU) and sets its struct_size. NULL is ignored.
+ * @param options the struct to fill, or NULL
+ */
 void kite_session_options_init(kite_session_options* options);
 
 /**
  * Bytes of working memory (KV cache, activations, scratch) a session with `options` needs.
  * Fails with KITE_ERR_INVALID_ARGUMENT for options out of range, naming the option.
+ * @param model an open model
+ * @param options session options, or NULL for the defaults
+ * @param[out] bytes receives the working memory in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_session_memory_required(const kite_model* model, const kite_session_options* options,
                                          size_t* bytes);
@@ -346,6 +451,12 @@ kite_status kite_session_memory_required(const kite_model* model, const kite_ses
  * Creates a session. With `arena` NULL the session allocates its working memory; otherwise
  * `arena` (64-byte aligned, at least kite_session_memory_required() bytes, owned by the
  * caller) is used and must outlive the session. The model must outlive the session.
+ * @param model an open model
+ * @param options session options, or NULL for the defaults
+ * @param arena caller memory for the session's working memory, or NULL to allocate it
+ * @param arena_size bytes at `arena` (ignored when it is NULL)
+ * @param[out] session receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_session_create(const kite_model* model, const kite_session_options* options,
                                 void* arena, size_t arena_size, kite_session** session);
@@ -353,6 +464,7 @@ kite_status kite_session_create(const kite_model* model, const kite_session_opti
 /**
  * Bytes of caller storage kite_session_create_in() needs for the session object itself
  * (the arena is separate). Constant for a build (it depends on the pointer size).
+ * @return the size of the session object in bytes
  */
 size_t kite_session_storage_required(void);
 
@@ -361,13 +473,24 @@ size_t kite_session_storage_required(void);
  * session object is built in `storage` (`storage_size` bytes, 16-byte aligned, at least
  * kite_session_storage_required(); owned by the caller, kept until
  * kite_session_destroy()): nothing is allocated. Firmware uses this with a static arena.
+ * @param model an open model
+ * @param options session options, or NULL for the defaults
+ * @param arena caller memory for the session's working memory (not NULL)
+ * @param arena_size bytes at `arena`
+ * @param storage caller storage for the session object
+ * @param storage_size bytes at `storage`
+ * @param[out] session receives the handle, or NULL on failure
+ * @return KITE_OK, or the failure's status (the message: kite_last_error())
  */
 kite_status kite_session_create_in(const kite_model* model, const kite_session_options* options,
                                    void* arena, size_t arena_size, void* storage,
                                    size_t storage_size, kite_session** session);
 
-/** Destroys a session; frees neither a caller-provided arena nor kite_session_create_in()
-    storage. NULL is ignored. */
+/**
+ * Destroys a session; frees neither a caller-provided arena nor kite_session_create_in()
+ * storage. NULL is ignored.
+ * @param session the session, or NULL
+ */
 void kite_session_destroy(kite_session* session);
 
 /**
@@ -375,24 +498,42 @@ void kite_session_destroy(kite_session* session);
  * after a success). For a NULL session, a static "session is null". Valid until the
  * session's next status-returning call or its destruction; readable from any thread
  * while no call runs on the session.
+ * @param session the session, or NULL
+ * @return the message, never NULL
  */
 const char* kite_session_last_error(const kite_session* session);
 
-/** Empties the session's context, drops its logits and withdraws a pending
-    kite_session_cancel(). */
+/**
+ * Empties the session's context, drops its logits and withdraws a pending
+ * kite_session_cancel().
+ * @param session the session
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
 kite_status kite_session_reset(kite_session* session);
 
-/** Tokens currently in the session's context. */
+/**
+ * Tokens currently in the session's context.
+ * @param session the session
+ * @return the token count (0 for a NULL session)
+ */
 uint32_t kite_session_position(const kite_session* session);
 
-/** The backend the session runs on: KITE_BACKEND_CPU or KITE_BACKEND_VULKAN (never AUTO;
-    KITE_BACKEND_CPU for a NULL session). Leaves the last error unchanged. */
+/**
+ * The backend the session runs on: KITE_BACKEND_CPU or KITE_BACKEND_VULKAN (never AUTO;
+ * KITE_BACKEND_CPU for a NULL session). Leaves the last error unchanged.
+ * @param session the session
+ * @return the backend in use
+ */
 kite_backend kite_session_backend(const kite_session* session);
 
-/** When the session was created with KITE_BACKEND_AUTO and runs on the CPU: why, as one
-    line for the user (e.g. "backend auto: running on the CPU (no suitable Vulkan device:
-    ...)"); "" otherwise or for a NULL session. Valid while the session lives. Leaves the
-    last error unchanged. */
+/**
+ * When the session was created with KITE_BACKEND_AUTO and runs on the CPU: why, as one
+ * line for the user (e.g. "backend auto: running on the CPU (no suitable Vulkan device:
+ * ...)"); "" otherwise or for a NULL session. Valid while the session lives. Leaves the
+ * last error unchanged.
+ * @param session the session
+ * @return the notice, or ""; never NULL
+ */
 const char* kite_session_backend_notice(const kite_session* session);
 
 /**
@@ -401,6 +542,10 @@ const char* kite_session_backend_notice(const kite_session* session);
  * when they do not fit, and KITE_ERR_INVALID_ARGUMENT for an id outside the vocabulary.
  * Honours kite_session_cancel(): a cancelled feed returns KITE_ERR_CANCELLED and leaves
  * the context (and the logits) as they were.
+ * @param session the session
+ * @param tokens the ids to append
+ * @param n id count
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
  */
 kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size_t n);
 
@@ -410,6 +555,10 @@ kite_status kite_session_feed(kite_session* session, const int32_t* tokens, size
  * until the next call on the session. A fresh or reset session has none until a
  * kite_session_feed() or kite_generate() adds tokens (a cancelled one adds none): then
  * the call fails with KITE_ERR_INVALID_ARGUMENT, *logits = NULL and *n_logits = 0.
+ * @param session the session
+ * @param[out] logits receives a pointer to vocab_size floats (owned by the session)
+ * @param[out] n_logits receives vocab_size
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
  */
 kite_status kite_session_logits(const kite_session* session, const float** logits, size_t* n_logits);
 
@@ -428,6 +577,11 @@ typedef struct kite_kernel_time {
  * or one without profile, has none (*count = 0, KITE_OK). Fails with
  * KITE_ERR_UNSUPPORTED when the device cannot time kernels (no timestamp support on its
  * compute queue), naming that.
+ * @param session the session
+ * @param[out] times receives at most `capacity` entries (may be NULL when `capacity` is 0)
+ * @param capacity room in `times`, in entries
+ * @param[out] count receives the number of kernels timed
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
  */
 kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_time* times,
                                       size_t capacity, size_t* count);
@@ -450,11 +604,13 @@ kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_t
  *    KITE_STOP_CANCELLED, generated_tokens counts them).
  * A cancel that arrives after the running call's last check stops the next call;
  * kite_session_reset() withdraws it.
+ * @param session the session (NULL is ignored)
  */
 void kite_session_cancel(kite_session* session);
 
-/** Returned by a token callback. */
+/** Returned by a token callback: go on generating. */
 #define KITE_CONTINUE 0
+/** Returned by a token callback: stop (kite_generate returns with KITE_STOP_CALLBACK). */
 #define KITE_STOP 1
 
 /**
@@ -544,14 +700,17 @@ typedef struct kite_generate_options {
   size_t n_stop; /**< entries of stop, 0..KITE_MAX_STOP_STRINGS. Default 0. Version 2 */
 } kite_generate_options;
 
-/** Fills `options` with defaults and sets its struct_size. NULL is ignored. */
+/**
+ * Fills `options` with defaults and sets its struct_size. NULL is ignored.
+ * @param options the struct to fill, or NULL
+ */
 void kite_generate_options_init(kite_generate_options* options);
 
 /** Figures of one kite_generate call. */
 typedef struct kite_generate_stats {
   uint32_t struct_size; /**< set to sizeof(kite_generate_stats) before the call */
-  uint32_t prompt_tokens;
-  uint32_t generated_tokens;
+  uint32_t prompt_tokens;    /**< tokens the prompt added to the context (BOS included) */
+  uint32_t generated_tokens; /**< tokens generated (passed to the callback) */
   kite_stop_reason stop_reason; /**< KITE_STOP_CANCELLED exactly when the call returned
                                      KITE_ERR_CANCELLED */
   double prefill_ms;     /**< time to process the prompt */
@@ -571,6 +730,13 @@ typedef struct kite_generate_stats {
  * KITE_ERR_CONTEXT_FULL and changes nothing. A cancel (kite_session_cancel) makes it
  * return KITE_ERR_CANCELLED. `options` may be NULL for defaults; `stats` may be NULL, and
  * is filled when the call returns KITE_OK or KITE_ERR_CANCELLED. Allocates nothing.
+ * @param session the session
+ * @param prompt text to append first (NUL-terminated UTF-8; "" to continue)
+ * @param options generation options, or NULL for the defaults
+ * @param callback called with each generated token, or NULL
+ * @param user passed to `callback` unchanged
+ * @param[out] stats receives the call's figures, or NULL
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
  */
 kite_status kite_generate(kite_session* session, const char* prompt,
                           const kite_generate_options* options, kite_token_callback callback,
