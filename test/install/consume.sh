@@ -40,11 +40,16 @@ export PKG_CONFIG_PATH=$prefix/$lib/pkgconfig
 # shellcheck disable=SC2046  # the flags are meant to split
 cc -o "$tmp/pc-consumer" "$here/consumer/main.c" $(pkg-config --cflags --libs kite)
 
-readelf -d "$tmp/static/kite-consumer" | grep -q 'libkite' &&
-  fail "the KITE_USE_STATIC_LIBS=ON consumer needs libkite.so"
+# Outputs are captured before grep: with pipefail, `grep -q` closing the pipe early would
+# fail the producer with SIGPIPE.
+dynamic=$(readelf -d "$tmp/static/kite-consumer")
+case $dynamic in *libkite*) fail "the KITE_USE_STATIC_LIBS=ON consumer needs libkite.so" ;; esac
 export LD_LIBRARY_PATH=$prefix/$lib
-ldd "$tmp/shared/kite-consumer" | grep -q "$prefix/$lib/libkite.so.0" ||
-  fail "the find_package consumer does not load the installed libkite.so.0"
+loaded=$(ldd "$tmp/shared/kite-consumer")
+case $loaded in
+  *"$prefix/$lib/libkite.so.0"*) ;;
+  *) fail "the find_package consumer does not load the installed libkite.so.0: $loaded" ;;
+esac
 
 want=""
 for exe in "$tmp/shared/kite-consumer" "$tmp/static/kite-consumer" "$tmp/pc-consumer"; do
