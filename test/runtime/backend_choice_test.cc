@@ -14,6 +14,7 @@
 
 #include "kite/kite.h"
 #include "sdk/runtime/logits_check.h"
+#include "test/common/greedy.h"
 #include "test/common/test_paths.h"
 
 namespace {
@@ -48,22 +49,7 @@ kite_session* Create(kite_model* m, uint32_t backend, kite_status* status,
   return s;
 }
 
-std::vector<int32_t> Greedy(kite_session* s, const char* prompt, int n) {
-  std::vector<int32_t> ids;
-  kite_generate_options o;
-  kite_generate_options_init(&o);
-  o.max_tokens = n;
-  o.temperature = 0;
-  EXPECT_EQ(kite_generate(s, prompt, &o,
-                          [](const char*, int32_t t, void* u) {
-                            static_cast<std::vector<int32_t>*>(u)->push_back(t);
-                            return KITE_CONTINUE;
-                          },
-                          &ids, nullptr),
-            KITE_OK)
-      << kite_session_last_error(s);
-  return ids;
-}
+using kite::test::GreedyTokens;
 
 // The self-check's comparison: rounding-sized differences agree; a wrong value or a NaN
 // does not, and the worst index is reported.
@@ -135,7 +121,7 @@ TEST(BackendChoice, AutoWithoutAGpuRunsOnTheCpuAndSaysWhy) {
       << kite_session_backend_notice(s);
   // The CPU path is unaffected.
   kite_session* cpu = Create(m, KITE_BACKEND_CPU, &st);
-  EXPECT_EQ(Greedy(s, "Once upon a time", 16), Greedy(cpu, "Once upon a time", 16));
+  EXPECT_EQ(GreedyTokens(s, "Once upon a time", 16), GreedyTokens(cpu, "Once upon a time", 16));
   kite_session_destroy(cpu);
   kite_session_destroy(s);
   kite_model_close(m);
@@ -175,7 +161,7 @@ TEST(BackendChoice, Int8KvRunsOnVulkan) {
   kite_session* gpu = Create(m, KITE_BACKEND_VULKAN, &st, KITE_KV_INT8);
   ASSERT_NE(gpu, nullptr) << kite_last_error();
   EXPECT_EQ(kite_session_backend(gpu), KITE_BACKEND_VULKAN);
-  EXPECT_EQ(Greedy(gpu, "Once upon a time", 24), Greedy(cpu, "Once upon a time", 24));
+  EXPECT_EQ(GreedyTokens(gpu, "Once upon a time", 24), GreedyTokens(cpu, "Once upon a time", 24));
   kite_session_destroy(gpu);
   kite_session_destroy(cpu);
   kite_model_close(m);
@@ -216,9 +202,9 @@ TEST(BackendChoice, VulkanAndAutoGiveTheCpuTokens) {
         << kite_session_backend_notice(automatic);
     EXPECT_STREQ(kite_session_backend_notice(automatic), "");
     for (const char* prompt : {"The little dog"}) {  // vulkan_forward_test runs the goldens
-      const std::vector<int32_t> want = Greedy(cpu, prompt, 24);
-      EXPECT_EQ(Greedy(gpu, prompt, 24), want) << prompt;
-      EXPECT_EQ(Greedy(automatic, prompt, 24), want) << prompt;
+      const std::vector<int32_t> want = GreedyTokens(cpu, prompt, 24);
+      EXPECT_EQ(GreedyTokens(gpu, prompt, 24), want) << prompt;
+      EXPECT_EQ(GreedyTokens(automatic, prompt, 24), want) << prompt;
       for (kite_session* s : {cpu, gpu, automatic}) kite_session_reset(s);
     }
     kite_session_destroy(automatic);

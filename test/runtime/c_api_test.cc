@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "test/common/greedy.h"
 #include "test/common/read_file.h"
 #include "test/common/test_paths.h"
 
@@ -22,24 +23,7 @@ namespace {
 
 const std::string kModel = kite::test::TestModel("stories260K-q4.kite");
 
-std::vector<int32_t> GenerateGreedy(kite_session* s, const char* prompt, int n) {
-  struct Sink {
-    std::vector<int32_t> ids;
-  } sink;
-  kite_generate_options o;
-  kite_generate_options_init(&o);
-  o.max_tokens = n;
-  o.temperature = 0;
-  EXPECT_EQ(kite_generate(s, prompt, &o,
-                          [](const char*, int32_t t, void* u) {
-                            static_cast<Sink*>(u)->ids.push_back(t);
-                            return KITE_CONTINUE;
-                          },
-                          &sink, nullptr),
-            KITE_OK)
-      << kite_session_last_error(s);
-  return sink.ids;
-}
+using kite::test::GreedyTokens;
 
 kite_session* NewSession(kite_model* m, uint32_t ctx = 128) {
   kite_session_options o;
@@ -94,7 +78,7 @@ TEST(CApi, OpenFromPathFdMemoryAndHugePagesGiveTheSameTokens) {
   std::vector<int32_t> reference;
   for (kite_model* m : {by_path, by_fd, by_mem, by_huge}) {
     kite_session* s = NewSession(m);
-    const auto ids = GenerateGreedy(s, "Once upon a time", 20);
+    const auto ids = GreedyTokens(s, "Once upon a time", 20);
     EXPECT_EQ(ids.size(), 20u);
     if (reference.empty()) reference = ids;
     EXPECT_EQ(ids, reference);
@@ -129,11 +113,11 @@ TEST(CApi, SessionsShareAModelIndependently) {
   ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
   kite_session* a = NewSession(m);
   kite_session* b = NewSession(m);
-  const auto first = GenerateGreedy(a, "The little dog", 16);
-  GenerateGreedy(b, "Once upon a time", 30);  // must not disturb session a
+  const auto first = GreedyTokens(a, "The little dog", 16);
+  GreedyTokens(b, "Once upon a time", 30);  // must not disturb session a
   kite_session_reset(a);
   EXPECT_EQ(kite_session_position(a), 0u);
-  EXPECT_EQ(GenerateGreedy(a, "The little dog", 16), first);
+  EXPECT_EQ(GreedyTokens(a, "The little dog", 16), first);
   kite_session_destroy(a);
   kite_session_destroy(b);
   kite_model_close(m);
