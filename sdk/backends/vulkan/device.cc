@@ -59,8 +59,18 @@ DeviceFacts FactsOf(const VkPhysicalDeviceProperties& p, bool has_compute_queue)
   return f;
 }
 
-// Fills facts->integer_dot_product and integer_dot_accelerated (VK_KHR_shader_integer_dot_product;
-// its feature and property structs are read through the Vulkan 1.1 *2 queries).
+// A zeroed Vulkan input/output struct with its sType and pNext set.
+template <class T>
+T Chained(VkStructureType type, void* next) {
+  T t = {};
+  t.sType = type;
+  t.pNext = next;
+  return t;
+}
+
+// Fills facts->integer_dot_product and integer_dot_accelerated
+// (VK_KHR_shader_integer_dot_product; its feature and property structs are read through the
+// Vulkan 1.1 *2 queries).
 void QueryIntegerDot(VkPhysicalDevice physical, DeviceFacts* facts) {
   uint32_t count = 0;
   if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
@@ -76,20 +86,19 @@ void QueryIntegerDot(VkPhysicalDevice physical, DeviceFacts* facts) {
     if (std::strcmp(extensions[i].extensionName,
                     VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) == 0) {
       present = true;
+      break;
     }
   }
   if (!present) return;
-  VkPhysicalDeviceShaderIntegerDotProductFeatures features = {};
-  features.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
-  VkPhysicalDeviceFeatures2 features2 = {};
-  features2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
-  features2.pNext = &features;
+  auto features = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
+  auto features2 =
+      Chained<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &features);
   vkGetPhysicalDeviceFeatures2(physical, &features2);
-  VkPhysicalDeviceShaderIntegerDotProductProperties properties = {};
-  properties.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES;
-  VkPhysicalDeviceProperties2 properties2 = {};
-  properties2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
-  properties2.pNext = &properties;
+  auto properties = Chained<VkPhysicalDeviceShaderIntegerDotProductProperties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES, nullptr);
+  auto properties2 = Chained<VkPhysicalDeviceProperties2>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &properties);
   vkGetPhysicalDeviceProperties2(physical, &properties2);
   facts->integer_dot_product = features.shaderIntegerDotProduct == VK_TRUE;
   facts->integer_dot_accelerated =
@@ -204,8 +213,8 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   // The optional integer-dot extension and feature, enabled where present (the integer-dot
   // Q4R16Matvec needs them).
   const char* const extensions[] = {VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME};
-  VkPhysicalDeviceShaderIntegerDotProductFeatures integer_dot = {};
-  integer_dot.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES;
+  auto integer_dot = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
   integer_dot.shaderIntegerDotProduct = VK_TRUE;
   if (d.facts_.integer_dot_product) {
     device_info.enabledExtensionCount = 1;
