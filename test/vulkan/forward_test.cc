@@ -403,6 +403,37 @@ TEST_P(VulkanForwardTest, ProfilingSumsTimesPerShader) {
   EXPECT_EQ(count, 0u);
 }
 
+// The integer-dot Q4_R16 shader, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe,
+// where it is not accelerated, on the plain one): the CPU's greedy tokens on a golden prompt
+// for the 4-bit model, and the plain shader's logits (the integer sums are exact either way).
+TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
+  auto model = OpenModel("stories260K-q4.kite", true);
+  ASSERT_NE(model, nullptr);
+  const uint32_t vocab = model->config().vocab_size;
+  unsetenv(kite::vulkan::kIntegerDotEnv);
+  auto plain = kite::VulkanModel::Create(*model, Options());
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  const kite::vulkan::DeviceFacts& facts = (*plain)->state().device->facts();
+  EXPECT_EQ((*plain)->integer_dot(), facts.integer_dot_product && facts.integer_dot_accelerated);
+  if (!facts.integer_dot_product) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
+  setenv(kite::vulkan::kIntegerDotEnv, "1", 1);
+  auto dot = kite::VulkanModel::Create(*model, Options());
+  unsetenv(kite::vulkan::kIntegerDotEnv);
+  ASSERT_TRUE(dot.ok()) << dot.status().message();
+  EXPECT_TRUE((*dot)->integer_dot());
+
+  const Golden g = LoadGolden(kGoldens[0]);
+  const Greedy cpu = RunCpu(*model, g.prompt);
+  auto fd = kite::VulkanForward::Create(**dot, kMaxBatch, kMaxContext, false);
+  auto fp = kite::VulkanForward::Create(**plain, kMaxBatch, kMaxContext, false);
+  ASSERT_TRUE(fd.ok() && fp.ok());
+  const Greedy gdot = RunVulkan(**fd, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
+  const Greedy gplain = RunVulkan(**fp, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
+  EXPECT_EQ(gdot.tokens, cpu.tokens);
+  EXPECT_LE(WorstStep(gdot, cpu), 0.5f);  // the q4 model's tolerance, below
+  EXPECT_LE(WorstStep(gdot, gplain), 1e-5f);
+}
+
 // f32: llama2.c's tokens; 4-bit (Q4_R16_G32 layers, Q8_C embedding and head; and the
 // symmetric layout): the CPU's tokens. Logit tolerances: f32 sums run in another order
 // (seen: 2e-5). The 4-bit models agree to ~1e-5 until an activation's int8 code rounds

@@ -55,7 +55,9 @@ std::string Name(const MatvecCase& c) {
          " y_pos_stride=" + std::to_string(c.y_pos_stride) + " tile=" + std::to_string(c.tile);
 }
 
-void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
+// Runs case `c` on the `variant` shader against the CPU reference.
+void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
+                   vk::Q4R16MatvecVariant variant) {
   SCOPED_TRACE(Name(c));
   const size_t groups = (c.cols + kGroup - 1) / kGroup;
   const size_t padded = groups * kGroup;
@@ -110,8 +112,10 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   vk::Buffer bxs = Upload(device, xscale, "xscale");
   vk::Buffer bsum = Upload(device, xsum, "xsum");
   vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
-  kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup, c.tile);
+  kite::Result<vk::Q4R16Matvec> op =
+      vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup, c.tile, variant);
   ASSERT_TRUE(op.ok()) << op.status().message();
+  EXPECT_EQ(op->integer_dot(), variant == vk::Q4R16MatvecVariant::kIntegerDot);
   vk::Q4R16MatvecArgs args;
   args.max_tokens = static_cast<uint32_t>(c.m);
   args.rows = static_cast<uint32_t>(c.rows);
@@ -154,31 +158,89 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   }
 }
 
+// Shapes off the tiles, KV-cache addressing and the tiled GEMM, for every variant.
+const MatvecCase kMatvecCases[] = {
+    {1, 1, 32, false, 0},     // one row, one group
+    {1, 1, 50, false, 64},    // one row, a partial group
+    {1, 17, 100, false, 0},   // a partial row block, partial group
+    {1, 33, 199, true, 16},   // symmetric, smallest workgroup
+    {1, 16, 32, true, 256},
+    {1, 100, 288, false, 128},
+    {1, 257, 1000, false, 0}, // more groups than lanes
+    {1, 250, 1000, true, 64},
+    {3, 19, 70, false, 0},    // several tokens with a row stride
+    {2, 48, 512, true, 32},
+    // KV-cache writes: rows at position pos of a cache of rows-wide rows (after an offset).
+    {3, 40, 96, false, 0, 5, 0, 40},
+    {1, 17, 64, true, 32, 9, 11, 17},
+    // The tiled GEMM: full and partial tiles, fewer tokens than a tile, a KV-cache write.
+    {8, 33, 199, false, 0, 0, 0, 0, 8},
+    {13, 17, 100, true, 64, 0, 0, 0, 8},
+    {3, 100, 288, false, 16, 0, 0, 0, 4},
+    {5, 40, 96, false, 256, 6, 3, 40, 2},
+    {9, 250, 1000, true, 0, 0, 0, 0, 8},
+};
+
 TEST(VulkanQ4R16Matvec, MatchesCpuReferenceOnOddShapes) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(1234);
-  const MatvecCase cases[] = {
-      {1, 1, 32, false, 0},     // one row, one group
-      {1, 1, 50, false, 64},    // one row, a partial group
-      {1, 17, 100, false, 0},   // a partial row block, partial group
-      {1, 33, 199, true, 16},   // symmetric, smallest workgroup
-      {1, 16, 32, true, 256},
-      {1, 100, 288, false, 128},
-      {1, 257, 1000, false, 0}, // more groups than lanes
-      {1, 250, 1000, true, 64},
-      {3, 19, 70, false, 0},    // several tokens with a row stride
-      {2, 48, 512, true, 32},
-      // KV-cache writes: rows at position pos of a cache of rows-wide rows (after an offset).
-      {3, 40, 96, false, 0, 5, 0, 40},
-      {1, 17, 64, true, 32, 9, 11, 17},
-      // The tiled GEMM: full and partial tiles, fewer tokens than a tile, a KV-cache write.
-      {8, 33, 199, false, 0, 0, 0, 0, 8},
-      {13, 17, 100, true, 64, 0, 0, 0, 8},
-      {3, 100, 288, false, 16, 0, 0, 0, 4},
-      {5, 40, 96, false, 256, 6, 3, 40, 2},
-      {9, 250, 1000, true, 0, 0, 0, 0, 8},
-  };
-  for (const MatvecCase& c : cases) RunMatvecCase(*device, c, rng);
+  for (const MatvecCase& c : kMatvecCases) {
+    RunMatvecCase(*device, c, rng, vk::Q4R16MatvecVariant::kPlain);
+  }
+}
+
+// True when the device runs the integer-dot shader; lavapipe (llvmpipe) must, so that the
+// integer-dot tests do not skip silently where CI runs them.
+bool HasIntegerDot(const vk::Device& device) {
+  const vk::DeviceFacts& f = device.facts();
+  if (vk::IsCpuDevice(f.type) && std::strstr(f.name, "llvmpipe") != nullptr) {
+    EXPECT_TRUE(f.integer_dot_product) << f.name << " reports no integer dot products";
+  }
+  return f.integer_dot_product;
+}
+
+TEST(VulkanQ4R16Matvec, IntegerDotVariantMatchesCpuReferenceOnOddShapes) {
+  REQUIRE_DEVICE(device);
+  if (!HasIntegerDot(*device)) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
+  // The integer dot products are exact: the same tolerance as the plain shader.
+  std::mt19937 rng(1234);
+  for (const MatvecCase& c : kMatvecCases) {
+    RunMatvecCase(*device, c, rng, vk::Q4R16MatvecVariant::kIntegerDot);
+  }
+}
+
+TEST(VulkanQ4R16Matvec, VariantChoiceFollowsTheDeviceFeatures) {
+  using V = vk::Q4R16MatvecVariant;
+  vk::DeviceFacts f;
+  f.name = "Tiny GPU";
+  // No integer dot products: plain, and kIntegerDot is refused naming the feature.
+  EXPECT_FALSE(*vk::UseIntegerDot(f, V::kAuto));
+  EXPECT_FALSE(*vk::UseIntegerDot(f, V::kPlain));
+  kite::Result<bool> refused = vk::UseIntegerDot(f, V::kIntegerDot);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), kite::Error::kUnsupported);
+  EXPECT_STREQ(refused.status().message(),
+               "q4r16_matvec: Vulkan device 'Tiny GPU' lacks integer dot products "
+               "(VK_KHR_shader_integer_dot_product, shaderIntegerDotProduct)");
+  // Present but not accelerated (lavapipe): kAuto stays plain, kIntegerDot forces it.
+  f.integer_dot_product = true;
+  EXPECT_FALSE(*vk::UseIntegerDot(f, V::kAuto));
+  EXPECT_TRUE(*vk::UseIntegerDot(f, V::kIntegerDot));
+  EXPECT_FALSE(*vk::UseIntegerDot(f, V::kPlain));
+  // Accelerated: kAuto takes it.
+  f.integer_dot_accelerated = true;
+  EXPECT_TRUE(*vk::UseIntegerDot(f, V::kAuto));
+  EXPECT_FALSE(*vk::UseIntegerDot(f, V::kPlain));
+}
+
+TEST(VulkanQ4R16Matvec, VariantFromTheEnvironment) {
+  unsetenv(vk::kIntegerDotEnv);
+  EXPECT_EQ(vk::Q4R16MatvecVariantFromEnvironment(), vk::Q4R16MatvecVariant::kAuto);
+  setenv(vk::kIntegerDotEnv, "yes", 1);
+  EXPECT_EQ(vk::Q4R16MatvecVariantFromEnvironment(), vk::Q4R16MatvecVariant::kAuto);
+  setenv(vk::kIntegerDotEnv, "1", 1);
+  EXPECT_EQ(vk::Q4R16MatvecVariantFromEnvironment(), vk::Q4R16MatvecVariant::kIntegerDot);
+  unsetenv(vk::kIntegerDotEnv);
 }
 
 TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
@@ -218,7 +280,8 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
 
 TEST(VulkanQ4R16Matvec, TiledGemmEqualsTheMatvecExactly) {
   // Every tile adds in the same order, so prefill (tiled) and decode (T = 1) agree bit for
-  // bit: tokens do not change with the chunking of a prompt.
+  // bit: tokens do not change with the chunking of a prompt. The integer-dot shader (where
+  // the device has it) differs only in how it forms the exact integer sums: the same bits.
   REQUIRE_DEVICE(device);
   std::mt19937 rng(77);
   const uint32_t m = 11, rows = 40, groups = 5;
@@ -235,11 +298,15 @@ TEST(VulkanQ4R16Matvec, TiledGemmEqualsTheMatvecExactly) {
   vk::Buffer bxq = Upload(*device, xq, "xq");
   vk::Buffer bxs = Upload(*device, xscale, "xscale");
   vk::Buffer bsum = Upload(*device, xsum, "xsum");
-  std::vector<float> outputs[2];
-  const uint32_t tiles[2] = {1, 8};
-  for (int i = 0; i < 2; ++i) {
+  std::vector<float> outputs[4];
+  const uint32_t tiles[4] = {1, 8, 1, 8};
+  const int runs = HasIntegerDot(*device) ? 4 : 2;
+  for (int i = 0; i < runs; ++i) {
     vk::Buffer by = Upload(*device, std::vector<float>(m * rows), "y");
-    kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, 64, tiles[i]);
+    const vk::Q4R16MatvecVariant variant =
+        i < 2 ? vk::Q4R16MatvecVariant::kPlain : vk::Q4R16MatvecVariant::kIntegerDot;
+    kite::Result<vk::Q4R16Matvec> op =
+        vk::Q4R16Matvec::Create(*device, false, 64, tiles[i], variant);
     ASSERT_TRUE(op.ok()) << op.status().message();
     EXPECT_EQ(op->tile_tokens(), tiles[i]);
     vk::Q4R16MatvecArgs args;
@@ -256,8 +323,11 @@ TEST(VulkanQ4R16Matvec, TiledGemmEqualsTheMatvecExactly) {
     const float* got = static_cast<const float*>(by.data());
     outputs[i].assign(got, got + m * rows);
   }
-  for (size_t i = 0; i < outputs[0].size(); ++i) {
-    ASSERT_EQ(outputs[1][i], outputs[0][i]) << "token " << i / rows << " row " << i % rows;
+  for (int run = 1; run < runs; ++run) {
+    for (size_t i = 0; i < outputs[0].size(); ++i) {
+      ASSERT_EQ(outputs[run][i], outputs[0][i])
+          << "run " << run << " token " << i / rows << " row " << i % rows;
+    }
   }
   for (uint32_t bad : {0u, vk::kQ4R16MaxTileTokens + 1}) {
     kite::Result<vk::Q4R16Matvec> op = vk::Q4R16Matvec::Create(*device, false, 0, bad);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "sdk/backends/vulkan/command_stream.h"
 #include "sdk/backends/vulkan/vk_status.h"
@@ -56,6 +57,53 @@ DeviceFacts FactsOf(const VkPhysicalDeviceProperties& p, bool has_compute_queue)
   f.max_workgroup_size_x = p.limits.maxComputeWorkGroupSize[0];
   f.max_storage_buffers = p.limits.maxPerStageDescriptorStorageBuffers;
   return f;
+}
+
+// A zeroed Vulkan input/output struct with its sType and pNext set.
+template <class T>
+T Chained(VkStructureType type, void* next) {
+  T t = {};
+  t.sType = type;
+  t.pNext = next;
+  return t;
+}
+
+// Fills facts->integer_dot_product and integer_dot_accelerated
+// (VK_KHR_shader_integer_dot_product; its feature and property structs are read through the
+// Vulkan 1.1 *2 queries).
+void QueryIntegerDot(VkPhysicalDevice physical, DeviceFacts* facts) {
+  uint32_t count = 0;
+  if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
+    return;
+  }
+  std::vector<VkExtensionProperties> extensions(count);
+  if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
+      VK_SUCCESS) {
+    return;
+  }
+  bool present = false;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (std::strcmp(extensions[i].extensionName,
+                    VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) == 0) {
+      present = true;
+      break;
+    }
+  }
+  if (!present) return;
+  auto features = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
+  auto features2 =
+      Chained<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &features);
+  vkGetPhysicalDeviceFeatures2(physical, &features2);
+  auto properties = Chained<VkPhysicalDeviceShaderIntegerDotProductProperties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES, nullptr);
+  auto properties2 = Chained<VkPhysicalDeviceProperties2>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &properties);
+  vkGetPhysicalDeviceProperties2(physical, &properties2);
+  facts->integer_dot_product = features.shaderIntegerDotProduct == VK_TRUE;
+  facts->integer_dot_accelerated =
+      facts->integer_dot_product &&
+      properties.integerDotProduct4x8BitPackedSignedAccelerated == VK_TRUE;
 }
 
 // Appends "; " (after the first note) and a printf-style note to `buf` of capacity `cap`,
@@ -149,6 +197,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   vkGetPhysicalDeviceProperties(d.physical_, &d.properties_);
   vkGetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
   d.facts_ = FactsOf(d.properties_, true);
+  QueryIntegerDot(d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;
@@ -161,6 +210,17 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   device_info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   device_info.queueCreateInfoCount = 1;
   device_info.pQueueCreateInfos = &queue_info;
+  // The optional integer-dot extension and feature, enabled where present (the integer-dot
+  // Q4R16Matvec needs them).
+  const char* const extensions[] = {VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME};
+  auto integer_dot = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
+  integer_dot.shaderIntegerDotProduct = VK_TRUE;
+  if (d.facts_.integer_dot_product) {
+    device_info.enabledExtensionCount = 1;
+    device_info.ppEnabledExtensionNames = extensions;
+    device_info.pNext = &integer_dot;
+  }
   KITE_RETURN_IF_ERROR(
       VkCheck(vkCreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
   vkGetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);

@@ -54,7 +54,9 @@ class Device {
  public:
   /// Creates an instance (Vulkan 1.1, no layers or extensions) and opens the best device:
   /// a discrete GPU, then integrated, virtual, other, and a CPU device last (only with
-  /// options.allow_cpu), among those passing CheckRequirements. Without one: a Status
+  /// options.allow_cpu), among those passing CheckRequirements. Where the device has
+  /// VK_KHR_shader_integer_dot_product (facts().integer_dot_product) it is enabled with its
+  /// feature. Without one: a Status
   /// (Error::kUnsupported) naming every device seen and why it was skipped, or saying that
   /// no Vulkan driver is installed. Never aborts.
   static Result<Device> Create(const DeviceOptions& options);
@@ -69,7 +71,7 @@ class Device {
   VkPhysicalDevice physical() const { return physical_; }
   /// Properties and limits of the chosen device (deviceName, limits, ...).
   const VkPhysicalDeviceProperties& properties() const { return properties_; }
-  /// The facts CheckRequirements passed on.
+  /// The facts CheckRequirements passed on, and the optional features found.
   const DeviceFacts& facts() const { return facts_; }
   /// Largest workgroup size the shaders may use here (MaxWorkgroupSize of facts()).
   uint32_t max_workgroup_size() const { return MaxWorkgroupSize(facts_); }

@@ -1,5 +1,7 @@
 #include "sdk/backends/vulkan/q4r16_matvec.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "sdk/backends/vulkan/op.h"
@@ -20,11 +22,33 @@ struct Push {
 
 }  // namespace
 
+Q4R16MatvecVariant Q4R16MatvecVariantFromEnvironment() {
+  const char* value = std::getenv(kIntegerDotEnv);
+  return value != nullptr && std::strcmp(value, "1") == 0 ? Q4R16MatvecVariant::kIntegerDot
+                                                          : Q4R16MatvecVariant::kAuto;
+}
+
+Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant) {
+  switch (variant) {
+    case Q4R16MatvecVariant::kPlain: return false;
+    case Q4R16MatvecVariant::kAuto:
+      return facts.integer_dot_product && facts.integer_dot_accelerated;
+    case Q4R16MatvecVariant::kIntegerDot: break;
+  }
+  KITE_CHECK_OR_RETURN(facts.integer_dot_product, Error::kUnsupported,
+                       "%s: Vulkan device '%s' lacks integer dot products "
+                       "(VK_KHR_shader_integer_dot_product, shaderIntegerDotProduct)",
+                       kName, facts.name);
+  return true;
+}
+
 Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
-                                        uint32_t workgroup_size, uint32_t tile_tokens) {
+                                        uint32_t workgroup_size, uint32_t tile_tokens,
+                                        Q4R16MatvecVariant variant) {
   KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4R16MaxTileTokens,
                        Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", kName,
                        tile_tokens, kQ4R16MaxTileTokens);
+  KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
   const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
@@ -32,9 +56,10 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
   const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
                            tile_tokens};
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
-                        CreateOpPipeline(device, kName, Q4R16MatvecShader(), 5, sizeof(Push), spec,
-                                         sizeof(spec) / sizeof(spec[0])));
-  return Q4R16Matvec(std::move(pipeline), symmetric, wg, tile_tokens);
+                        CreateOpPipeline(device, kName,
+                                         integer_dot ? Q4R16MatvecDotShader() : Q4R16MatvecShader(),
+                                         5, sizeof(Push), spec, sizeof(spec) / sizeof(spec[0])));
+  return Q4R16Matvec(std::move(pipeline), symmetric, wg, tile_tokens, integer_dot);
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {

@@ -39,6 +39,29 @@ struct Q4R16MatvecArgs {
 /// Most tokens a Q4R16Matvec workgroup may take (the shader's kMaxTile).
 inline constexpr uint32_t kQ4R16MaxTileTokens = 8;
 
+/// Which shader a Q4R16Matvec runs. The two give identical outputs (the integer dot products
+/// are exact either way); the integer-dot one (shaders/q4r16_matvec_dot.spvasm) does each
+/// 4 nibbles x 4 int8 as one packed 4x8-bit signed dot product (OpSDot).
+enum class Q4R16MatvecVariant : uint8_t {
+  kAuto,        ///< integer dot where the device has it and it is accelerated, else plain
+  kPlain,       ///< shaders/q4r16_matvec.comp (baseline: 32-bit arithmetic only)
+  kIntegerDot,  ///< the integer-dot shader; needs facts.integer_dot_product
+};
+
+/// Name of the environment variable that makes the forward pass use kIntegerDot instead of
+/// kAuto: "1" forces it (so tests run it on lavapipe, where it is not accelerated).
+inline constexpr char kIntegerDotEnv[] = "KITE_VULKAN_INTEGER_DOT";
+
+/// kIntegerDot when the environment variable kIntegerDotEnv is "1", else kAuto. Reads the
+/// environment: not thread-safe against concurrent setenv.
+Q4R16MatvecVariant Q4R16MatvecVariantFromEnvironment();
+
+/// Whether `variant` runs the integer-dot shader on a device with `facts`: kAuto when
+/// facts.integer_dot_product and facts.integer_dot_accelerated, kPlain never, kIntegerDot
+/// always, but Error::kUnsupported naming the device and the missing feature when the
+/// device lacks it. Pure; thread-safe.
+Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant);
+
 /// The compiled shader for one layout, workgroup size and token tile. Move-only; the Device must
 /// outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class Q4R16Matvec {
@@ -50,9 +73,12 @@ class Q4R16Matvec {
   /// matvec; more is the tiled GEMM for prefill (calls of several tokens), which reads each
   /// weight word once per tile and uses workgroup_size * tile_tokens floats of shared
   /// memory (8 KiB at 256 x 8). Every tile size adds in the same order: the outputs are
-  /// identical. Errors: a tile size out of range (kInvalidArgument).
+  /// identical. `variant`: the shader (UseIntegerDot decides). Errors: a tile size out of
+  /// range (kInvalidArgument); kIntegerDot on a device without integer dot products
+  /// (kUnsupported, UseIntegerDot's message).
   static Result<Q4R16Matvec> Create(const Device& device, bool symmetric,
-                                    uint32_t workgroup_size, uint32_t tile_tokens = 1);
+                                    uint32_t workgroup_size, uint32_t tile_tokens = 1,
+                                    Q4R16MatvecVariant variant = Q4R16MatvecVariant::kAuto);
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
   /// (kInvalidArgument / kUnsupported naming the buffer or limit) and prepares the
@@ -61,16 +87,19 @@ class Q4R16Matvec {
 
   uint32_t workgroup_size() const { return workgroup_size_; }
   uint32_t tile_tokens() const { return tile_tokens_; }
+  /// True when it runs the integer-dot shader.
+  bool integer_dot() const { return integer_dot_; }
 
  private:
-  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg, uint32_t tile)
+  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg, uint32_t tile, bool integer_dot)
       : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), workgroup_size_(wg),
-        tile_tokens_(tile) {}
+        tile_tokens_(tile), integer_dot_(integer_dot) {}
 
   Pipeline pipeline_;
   bool symmetric_;
   uint32_t workgroup_size_;
   uint32_t tile_tokens_;
+  bool integer_dot_;
 };
 
 }  // namespace kite::vulkan

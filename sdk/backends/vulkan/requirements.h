@@ -37,6 +37,13 @@ struct DeviceFacts {
   uint32_t max_workgroup_invocations = 0;    ///< limits.maxComputeWorkGroupInvocations
   uint32_t max_workgroup_size_x = 0;         ///< limits.maxComputeWorkGroupSize[0]
   uint32_t max_storage_buffers = 0;          ///< limits.maxPerStageDescriptorStorageBuffers
+  /// Optional: VK_KHR_shader_integer_dot_product is present and its shaderIntegerDotProduct
+  /// feature is on (Device::Create then enables both). Read for the chosen device only.
+  bool integer_dot_product = false;
+  /// VkPhysicalDeviceShaderIntegerDotProductProperties::
+  /// integerDotProduct4x8BitPackedSignedAccelerated: the packed signed 4x8-bit dot product
+  /// is faster than the plain arithmetic it replaces (lavapipe: false).
+  bool integer_dot_accelerated = false;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a

@@ -8,6 +8,10 @@ namespace {
 constexpr uint32_t kQ4R16Matvec[] = {
 #include "sdk/backends/vulkan/shaders/q4r16_matvec.spv.inc"
 };
+// Assembled by spirv-as, written by spv_to_inc.cmake.
+constexpr uint32_t kQ4R16MatvecDot[] = {
+#include "sdk/backends/vulkan/shaders/q4r16_matvec_dot.spv.inc"
+};
 constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
@@ -48,6 +52,7 @@ constexpr uint32_t kQ8kvQuantize[] = {
 }  // namespace
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
+ShaderCode Q4R16MatvecDotShader() { return {kQ4R16MatvecDot, sizeof(kQ4R16MatvecDot) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 
 // Matrix and input ops (vkmat).

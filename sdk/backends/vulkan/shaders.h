@@ -1,5 +1,6 @@
-// The SPIR-V of every shader, compiled from shaders/*.comp by glslc at build time and
-// checked by spirv-val (CMakeLists.txt), embedded as uint32 words.
+// The SPIR-V of every shader, compiled from shaders/*.comp by glslc (or assembled from
+// shaders/*.spvasm by spirv-as) at build time and checked by spirv-val (CMakeLists.txt),
+// embedded as uint32 words.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,9 @@ struct ShaderCode {
 
 /// shaders/q4r16_matvec.comp: Q4_R16_G32(_SYM) x int8 matvec (Q4R16Matvec).
 ShaderCode Q4R16MatvecShader();
+/// shaders/q4r16_matvec_dot.spvasm: the same with packed 4x8-bit integer dot products
+/// (OpSDot; Q4R16Matvec's kIntegerDot variant). Needs VK_KHR_shader_integer_dot_product.
+ShaderCode Q4R16MatvecDotShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 

@@ -83,11 +83,14 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   const uint32_t row_wg = RowWorkgroup(d, c.dim);
   KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens));
+  // kAuto (integer dot where accelerated) unless KITE_VULKAN_INTEGER_DOT=1 forces it.
+  const vulkan::Q4R16MatvecVariant variant = vulkan::Q4R16MatvecVariantFromEnvironment();
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u, 1u, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u, 1u, variant));
   KITE_RETURN_IF_ERROR(
-      Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens));
+      Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -106,6 +109,7 @@ const char* VulkanModel::device_name() const {
 bool VulkanModel::is_cpu_device() const {
   return vulkan::IsCpuDevice(state_->device->properties().deviceType);
 }
+bool VulkanModel::integer_dot() const { return state_->q4r16_matvec->integer_dot(); }
 
 // ---------------------------------------------------------------------------------------
 // VulkanForward

@@ -39,7 +39,8 @@ class VulkanModel {
  public:
   /// Opens a device and uploads every tensor the forward pass reads. Errors: no usable
   /// device (the device's reason), a dtype/layout or shape the shaders do not run
-  /// (kUnsupported naming the tensor and its encoding), out of device memory.
+  /// (kUnsupported naming the tensor and its encoding), out of device memory,
+  /// KITE_VULKAN_INTEGER_DOT=1 on a device without integer dot products.
   static Result<std::unique_ptr<VulkanModel>> Create(const Model& model,
                                                      const VulkanModelOptions& options);
   ~VulkanModel();
@@ -48,6 +49,9 @@ class VulkanModel {
   /// The device's name (VkPhysicalDeviceProperties::deviceName) and type, for notices.
   const char* device_name() const;
   bool is_cpu_device() const;
+  /// True when the Q4_R16 products run the integer-dot shader (Q4R16MatvecVariant: kAuto,
+  /// or kIntegerDot forced by KITE_VULKAN_INTEGER_DOT=1, read at Create).
+  bool integer_dot() const;
 
   /// The device, the uploaded weights and the pipelines (sdk/runtime/vulkan/model_state.h).
   struct State;

@@ -45,6 +45,17 @@ const uint kRowsPerBlock = 16;
 const uint kMaxTile = 8;
 shared float partial[gl_WorkGroupSize.x * kTileTokens];
 
+// The signed dot product of two words of 4 packed int8 each (sum over bytes j of a_j * b_j).
+// q4r16_matvec_dot.spvasm, the integer-dot variant, is this shader with this function's body
+// replaced by one OpSDotKHR (4x8-bit packed signed operands).
+int PackedDot(uint a, uint b) {
+  int sum = 0;
+  for (int j = 0; j < 4; ++j) {
+    sum += bitfieldExtract(int(a), 8 * j, 8) * bitfieldExtract(int(b), 8 * j, 8);
+  }
+  return sum;
+}
+
 void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint rr = lane % kRowsPerBlock;
@@ -71,14 +82,12 @@ void main() {
       const uint t = t0 + k;
       if (t >= p.n_tokens) break;
       const uint xbase = (t * p.groups + g) * 8;
+      // The low nibbles of word q pair with activation word q, the high ones with word 4 + q;
+      // masked to 0x0F per byte, each is 4 int8 in [0, 15].
       int dot = 0;
       for (uint q = 0; q < 4; ++q) {
-        const int xlo = int(xq[xbase + q]);
-        const int xhi = int(xq[xbase + 4 + q]);
-        for (int j = 0; j < 4; ++j) {
-          dot += int(bitfieldExtract(wq[q], 8 * j, 4)) * bitfieldExtract(xlo, 8 * j, 8);
-          dot += int(bitfieldExtract(wq[q], 8 * j + 4, 4)) * bitfieldExtract(xhi, 8 * j, 8);
-        }
+        dot += PackedDot(wq[q] & 0x0F0F0F0Fu, xq[xbase + q]);
+        dot += PackedDot((wq[q] >> 4) & 0x0F0F0F0Fu, xq[xbase + 4 + q]);
       }
       const uint tg = t * p.groups + g;
       acc[k] += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
