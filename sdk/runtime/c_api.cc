@@ -538,6 +538,33 @@ void kite_session_cancel(kite_session* session) {
   if (session != nullptr) session->session->Cancel();
 }
 
+kite_status kite_session_state_size(const kite_session* session, size_t* bytes) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (bytes == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "bytes is null"));
+  }
+  size_t written = 0;
+  // A zero-capacity save reports the size (kOutOfMemory) or why there is no state.
+  const kite::Status s = session->session->SaveState(nullptr, 0, &written);
+  if (s.code() != kite::Error::kOutOfMemory) return Record(session, s);
+  *bytes = written;
+  return Succeed(session);
+}
+
+kite_status kite_session_save_state(const kite_session* session, void* buffer, size_t capacity,
+                                    size_t* written) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (written == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "written is null"));
+  }
+  return Record(session, session->session->SaveState(buffer, capacity, written));
+}
+
+kite_status kite_session_restore_state(kite_session* session, const void* buffer, size_t size) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  return Record(session, session->session->RestoreState(buffer, size));
+}
+
 void kite_generate_options_init(kite_generate_options* options) {
   if (options == nullptr) return;
   std::memset(options, 0, sizeof(*options));

@@ -108,6 +108,7 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   p.recent_capacity = static_cast<uint32_t>(ctx < kMaxPenaltyLastN ? ctx : kMaxPenaltyLastN);
   p.recent_tokens = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
   p.penalty_window = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
+  p.context_tokens = Take(&cursor, ctx * sizeof(int32_t));
   p.text_capacity = TextStream::BufferBytes(model.tokenizer().view().max_piece_length);
   p.text = Take(&cursor, p.text_capacity);
   p.total_bytes = cursor;

@@ -75,6 +75,8 @@ struct MemoryPlan {
   // int32 each.
   size_t recent_tokens = 0, penalty_window = 0;
   uint32_t recent_capacity = 0;
+  // The context's token ids, max_context int32 (saved with the session state).
+  size_t context_tokens = 0;
   // The generated text held back for the callback (TextStream): `text_capacity` bytes.
   size_t text = 0;
   size_t text_capacity = 0;

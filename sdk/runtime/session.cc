@@ -113,6 +113,7 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   recent_ = RecentTokens(reinterpret_cast<int32_t*>(a + plan.recent_tokens), plan.recent_capacity);
   penalty_window_ = reinterpret_cast<int32_t*>(a + plan.penalty_window);
   text_ = reinterpret_cast<char*>(a + plan.text);
+  context_tokens_ = reinterpret_cast<int32_t*>(a + plan.context_tokens);
   tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
   transformer_ = Transformer(model, &model->kernels(), &pool_, b);
   return Status::Ok();
@@ -303,6 +304,7 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
     i += chunk;
   }
   if (n > 0) {
+    std::memcpy(context_tokens_ + start, tokens, n * sizeof(int32_t));
     last_token_ = tokens[n - 1];
     logits_valid_ = want_logits;
     recent_.Push(tokens, n);
@@ -387,7 +389,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
       logits_valid_ = false;
       return ran;
     }
-    ++pos_;
+    context_tokens_[pos_++] = next;
     last_token_ = next;
     recent_.Push(&next, 1);
     if (cancelled) {

@@ -608,6 +608,50 @@ kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_t
  */
 void kite_session_cancel(kite_session* session);
 
+/**
+ * Bytes kite_session_save_state() needs for the session as it is now (the size grows with
+ * the context: the KV rows of every position, plus the logits). Query it before saving.
+ * CPU sessions only: a Vulkan session fails with KITE_ERR_UNSUPPORTED.
+ * @param session the session
+ * @param[out] bytes receives the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_state_size(const kite_session* session, size_t* bytes);
+
+/**
+ * Saves the session's state into `buffer`: a versioned, checksummed record of the model's
+ * fingerprint, the options that shape the KV cache (max_context, kv_type), the context's
+ * token ids, its KV cache rows, the last token and the next-token logits (see docs/c-api.md
+ * "Session state"). Restore it with kite_session_restore_state() into a session of the same
+ * model and options, e.g. to skip re-reading a cached system prompt. The bytes are in the
+ * host's byte order. Too small a `capacity` fails with KITE_ERR_OUT_OF_MEMORY and *written
+ * receives the size needed. A Vulkan session fails with KITE_ERR_UNSUPPORTED. Allocates
+ * nothing; the session is unchanged.
+ * @param session the session
+ * @param[out] buffer receives the state (owned by the caller)
+ * @param capacity bytes available at `buffer`
+ * @param[out] written receives the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_save_state(const kite_session* session, void* buffer, size_t capacity,
+                                    size_t* written);
+
+/**
+ * Replaces the session's context with a state kite_session_save_state() wrote (from this
+ * or another session of the same model file and the same max_context and kv_type; other
+ * options such as threads may differ). Everything is checked before the session changes:
+ * a state of another model or other options, truncated or corrupted (its CRC-32C), fails
+ * with KITE_ERR_INVALID_ARGUMENT naming what differs, and the session stays as it was. On
+ * success the context, the logits and the penalties' recent tokens are those saved, and a
+ * pending kite_session_cancel() is withdrawn. A Vulkan session fails with
+ * KITE_ERR_UNSUPPORTED. Allocates nothing.
+ * @param session the session
+ * @param buffer the state (read only during the call)
+ * @param size the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_restore_state(kite_session* session, const void* buffer, size_t size);
+
 /** Returned by a token callback: go on generating. */
 #define KITE_CONTINUE 0
 /** Returned by a token callback: stop (kite_generate returns with KITE_STOP_CALLBACK). */
