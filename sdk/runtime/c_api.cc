@@ -538,6 +538,24 @@ void kite_session_cancel(kite_session* session) {
   if (session != nullptr) session->session->Cancel();
 }
 
+kite_status kite_session_tokens(const kite_session* session, int32_t* tokens, size_t capacity,
+                                size_t* n_tokens) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (n_tokens == nullptr || (tokens == nullptr && capacity > 0)) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "kite_session_tokens: null argument"));
+  }
+  const uint32_t n = session->session->position();
+  *n_tokens = n;
+  if (capacity < n) {
+    return Record(session, kite::Status::Make(kite::Error::kOutOfMemory,
+                                              "the context holds %u ids but there is room for %zu",
+                                              n, capacity));
+  }
+  if (n > 0) std::memcpy(tokens, session->session->context_tokens(), n * sizeof(int32_t));
+  return Succeed(session);
+}
+
 kite_status kite_session_state_size(const kite_session* session, size_t* bytes) {
   if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
   if (bytes == nullptr) {

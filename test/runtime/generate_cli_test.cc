@@ -1,5 +1,6 @@
 // kite-generate as a user runs it: --json with greedy decoding reproduces the golden ids;
-// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias and -f.
+// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias, -f and
+// --prompt-cache.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -312,6 +313,61 @@ TEST(GenerateCli, BadSamplingFlagsFailWithMessage) {
     EXPECT_EQ(RunGenerate(c.args, &out), c.exit_code) << c.args << "\n" << out;
     EXPECT_NE(out.find(c.message), std::string::npos) << c.args << "\n" << out;
   }
+}
+
+
+// --prompt-cache: the first run saves the prompt's state, the second restores it (and says
+// so), a longer prompt starting the same way processes only the rest, a corrupted file is
+// refused and replaced; every run prints the ids of a run without the cache.
+TEST(GenerateCli, PromptCacheGivesTheSameOutputAndIsUsedTheSecondTime) {
+  const std::string cache = ::testing::TempDir() + "/kite_prompt_cache_test.state";
+  std::remove(cache.c_str());
+  const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") +
+                           " -n 24 --temp 0.8 --seed 7 --json";
+  std::vector<int64_t> plain, plain_long, got;
+  std::string out;
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time'", &out), 0) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &plain)) << out;
+  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time there was'", &out), 0) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &plain_long));
+
+  const std::string cached = base + " --prompt-cache " + cache;
+  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_NE(out.find("no saved state yet"), std::string::npos) << out;
+  EXPECT_NE(out.find("saved"), std::string::npos) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+  EXPECT_EQ(got, plain);
+
+  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+  EXPECT_EQ(got, plain);
+
+  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time there was'", &out), 0) << out;
+  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
+  EXPECT_NE(out.find("processed 2 more"), std::string::npos) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+  EXPECT_EQ(got, plain_long);
+
+  // Flip a byte in the middle of the saved state: refused (CRC), run in full, saved again.
+  FILE* f = std::fopen(cache.c_str(), "r+b");
+  ASSERT_NE(f, nullptr);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::fseek(f, size / 2, SEEK_SET);
+  const int c = std::fgetc(f);
+  std::fseek(f, size / 2, SEEK_SET);
+  std::fputc(c ^ 0x40, f);
+  std::fclose(f);
+  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_NE(out.find("CRC-32C"), std::string::npos) << out;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+  EXPECT_EQ(got, plain);
+  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
+
+  EXPECT_EQ(RunGenerate(base + " --chat --prompt-cache " + cache + " -p hi", &out), 2) << out;
+  std::remove(cache.c_str());
 }
 
 }  // namespace

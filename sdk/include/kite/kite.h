@@ -609,6 +609,19 @@ kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_t
 void kite_session_cancel(kite_session* session);
 
 /**
+ * The token ids in the session's context, oldest first (kite_session_position() of them):
+ * those fed, generated or restored. With fewer than that `capacity` the call fails with
+ * KITE_ERR_OUT_OF_MEMORY and *n_tokens still receives the count. Allocates nothing.
+ * @param session the session
+ * @param[out] tokens receives the ids (owned by the caller; may be NULL when capacity is 0)
+ * @param capacity room at `tokens`, in ids
+ * @param[out] n_tokens receives the number of ids in the context
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_tokens(const kite_session* session, int32_t* tokens, size_t capacity,
+                                size_t* n_tokens);
+
+/**
  * Bytes kite_session_save_state() needs for the session as it is now (the size grows with
  * the context: the KV rows of every position, plus the logits). Query it before saving.
  * CPU sessions only: a Vulkan session fails with KITE_ERR_UNSUPPORTED.
