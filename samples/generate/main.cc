@@ -19,7 +19,7 @@
 #include "tools/common/json.h"
 #include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
-#include "tools/convert/write/output_file.h"
+#include "tools/common/output_file.h"
 
 namespace {
 
@@ -471,7 +471,7 @@ bool SavePromptCache(const std::string& path, const kite_session* session, std::
     *note = std::string("not saved (") + kite_session_last_error(session) + ")";
     return false;
   }
-  kite::convert::PendingOutputFile out(path);
+  kite::tools::PendingOutputFile out(path);
   absl::Status s = out.Open();
   if (s.ok()) {
     out.Write(state.data(), written);

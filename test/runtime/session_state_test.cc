@@ -1,5 +1,5 @@
-// Session state (kite_session_state_size / save_state / restore_state): a restored prompt
-// continues exactly like a fresh run fed the whole prompt (f32 and int8 KV), and a state
+// Session state (kite_session_state_size / save_state / restore_state, kite_session_tokens):
+// a restored prompt continues exactly like a fresh run fed the whole prompt (f32 and int8 KV), and a state
 // of another model or other options, truncated or corrupted, is refused naming what
 // differs, with the session unchanged (issue 14 item 3 and "Bad input").
 #include <gtest/gtest.h>
@@ -102,6 +102,13 @@ TEST_P(SessionState, RestoredSystemPromptContinuesLikeAFreshRun) {
   ASSERT_EQ(kite_session_restore_state(restored, state.data(), state.size()), KITE_OK)
       << kite_session_last_error(restored);
   EXPECT_EQ(kite_session_position(restored), system.size());
+  std::vector<int32_t> held(system.size());
+  size_t n_held = 0;
+  ASSERT_EQ(kite_session_tokens(restored, held.data(), held.size(), &n_held), KITE_OK);
+  EXPECT_EQ(held, system);
+  EXPECT_EQ(kite_session_tokens(restored, held.data(), held.size() - 1, &n_held),
+            KITE_ERR_OUT_OF_MEMORY);
+  EXPECT_EQ(n_held, system.size());
   EXPECT_EQ(Logits(restored), cached_logits);  // saved, not recomputed: bit-identical
   ASSERT_EQ(kite_session_feed(restored, user.data(), user.size()), KITE_OK);
   EXPECT_EQ(Continue(restored, 40), expected);
