@@ -136,14 +136,16 @@ kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite::ModelOptions
   return Succeed();
 }
 
-// kite_session_options version 1 ended before kv_type, version 2 before backend (the
-// struct_size rule in kite.h).
+// kite_session_options version 1 ended before kv_type, version 2 before backend, version 3
+// before context_shift (the struct_size rule in kite.h).
 constexpr size_t kSessionOptionsV1Size = offsetof(kite_session_options, kv_type);
 constexpr size_t kSessionOptionsV2Size = offsetof(kite_session_options, backend);
+constexpr size_t kSessionOptionsV3Size = offsetof(kite_session_options, context_shift);
 
 kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
   if (o == nullptr) return kite::Status::Ok();
-  if (o->struct_size != kSessionOptionsV1Size && o->struct_size != kSessionOptionsV2Size) {
+  if (o->struct_size != kSessionOptionsV1Size && o->struct_size != kSessionOptionsV2Size &&
+      o->struct_size != kSessionOptionsV3Size) {
     KITE_RETURN_IF_ERROR(
         CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
   }
@@ -155,6 +157,10 @@ kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOpti
   if (o->struct_size > kSessionOptionsV2Size) {
     out->backend = static_cast<kite::Backend>(o->backend);
     out->profile = o->profile != 0;
+  }
+  if (o->struct_size > kSessionOptionsV3Size) {
+    out->context_shift = o->context_shift != 0;
+    out->n_keep = o->n_keep;
   }
   return kite::Status::Ok();
 }

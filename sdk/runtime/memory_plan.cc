@@ -58,6 +58,11 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
                            options.backend == Backend::kAuto,
                        Error::kInvalidArgument, "backend %u is unknown (0: cpu, 1: vulkan, 2: auto)",
                        static_cast<uint32_t>(options.backend));
+  KITE_CHECK_OR_RETURN(!options.context_shift || options.n_keep + 2 <= options.max_context,
+                       Error::kInvalidArgument,
+                       "n_keep %u is too large: a context shift needs n_keep + 2 <= max_context "
+                       "(%u)",
+                       options.n_keep, options.max_context);
   const uint64_t ctx = options.max_context;
   const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;

@@ -195,6 +195,11 @@ class Session {
 #endif
   // Ok, or why the session's state cannot be saved or restored (session_state.cc).
   Status StateSupported() const;
+  // Context shift (options_.context_shift, on a full context): keeps the first n_keep
+  // tokens, drops the older half of the rest and recomputes the K/V rows of the tokens that
+  // moved, at their new positions (exactly what a fresh session fed the kept ids holds).
+  // Only the Vulkan path can fail (the context is then the kept tokens alone).
+  Status ShiftContext();
   // Checks a caller arena against `plan`.
   static Status CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size);
 

@@ -25,10 +25,12 @@
  * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
  * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
  * before the call does anything. This header is the first version of every struct (its
- * sizeof is the only size accepted) except two: kite_session_options, at its third
- * (version 1 ended before kv_type and version 2 before backend, and their sizes,
- * offsetof(kite_session_options, kv_type) and offsetof(kite_session_options, backend),
- * are accepted too; the missing fields default to KITE_KV_F32 and KITE_BACKEND_CPU), and
+ * sizeof is the only size accepted) except two: kite_session_options, at its fourth
+ * (version 1 ended before kv_type, version 2 before backend and version 3 before
+ * context_shift, and their sizes, offsetof(kite_session_options, kv_type),
+ * offsetof(kite_session_options, backend) and offsetof(kite_session_options,
+ * context_shift), are accepted too; the missing fields default to KITE_KV_F32,
+ * KITE_BACKEND_CPU and no context shift), and
  * kite_generate_options, at its second (version 1 ended with add_bos; its size, which is
  * offsetof(kite_generate_options, min_p) on 32- and 64-bit Arm and x86-64, is accepted
  * too, and the later fields then take their defaults). An options pointer may be NULL for
@@ -427,6 +429,17 @@ typedef struct kite_session_options {
       with kite_session_kernel_times; it costs a little speed). Ignored on the CPU. Default
       0. Added in version 3 of this struct. */
   uint32_t profile;
+  /** Nonzero: when generation fills the context, keep its first n_keep tokens, drop the
+      older half of the rest, recompute the K/V rows of the tokens that moved (exactly what
+      a fresh session fed the kept tokens holds) and go on, so kite_generate can run past
+      max_context. 0 (default): a full context ends generation with
+      KITE_STOP_CONTEXT_FULL. Prompts and kite_session_feed() never shift: one that does
+      not fit still fails with KITE_ERR_CONTEXT_FULL. Added in version 4 of this struct. */
+  uint32_t context_shift;
+  /** Tokens a context shift keeps at the start of the context (e.g. the system prompt);
+      with context_shift, n_keep + 2 <= max_context, else KITE_ERR_INVALID_ARGUMENT naming
+      n_keep. Default 0. Added in version 4 of this struct. */
+  uint32_t n_keep;
 } kite_session_options;
 
 /**
