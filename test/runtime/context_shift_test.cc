@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "test/common/model_suite.h"
 #include "test/common/test_paths.h"
 
 namespace {
 
-const std::string kModel = kite::test::TestModel("stories260K-q4.kite");
 constexpr uint32_t kContext = 64;
 
 kite_session* NewSession(kite_model* m, int shift, uint32_t n_keep, uint32_t chunk = 64) {
@@ -65,9 +65,9 @@ std::vector<float> Logits(kite_session* s) {
   return std::vector<float>(l, l + n);
 }
 
-TEST(ContextShift, GeneratesTenTimesTheContext) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
+class ContextShift : public kite::test::Stories260KSuite<> {};
+
+TEST_F(ContextShift, GeneratesTenTimesTheContext) {
   kite_session* s = NewSession(m, 1, 8);
   Recorded run;
   const kite_generate_stats st = Generate(s, "Once upon a time", 10 * kContext, &run);
@@ -83,12 +83,9 @@ TEST(ContextShift, GeneratesTenTimesTheContext) {
   EXPECT_GE(total, 10 * kContext);
   EXPECT_LE(kite_session_position(s), kContext);
   kite_session_destroy(s);
-  kite_model_close(m);
 }
 
-TEST(ContextShift, RightAfterAShiftTheSessionEqualsAFreshOneFedTheKeptTokens) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
+TEST_F(ContextShift, RightAfterAShiftTheSessionEqualsAFreshOneFedTheKeptTokens) {
   for (uint32_t n_keep : {0u, 6u, 20u}) {
     SCOPED_TRACE(n_keep);
     kite_session* a = NewSession(m, 1, n_keep);
@@ -116,12 +113,9 @@ TEST(ContextShift, RightAfterAShiftTheSessionEqualsAFreshOneFedTheKeptTokens) {
     kite_session_destroy(b);
     kite_session_destroy(a);
   }
-  kite_model_close(m);
 }
 
-TEST(ContextShift, OffByDefaultAndNKeepChecked) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
+TEST_F(ContextShift, OffByDefaultAndNKeepChecked) {
   kite_session* s = NewSession(m, 0, 0);
   Recorded run;
   const kite_generate_stats st = Generate(s, "Once upon a time", 10 * kContext, &run);
@@ -147,7 +141,6 @@ TEST(ContextShift, OffByDefaultAndNKeepChecked) {
   o.context_shift = 1;
   ASSERT_EQ(kite_session_create(m, &o, nullptr, 0, &bad), KITE_OK) << kite_last_error();
   kite_session_destroy(bad);
-  kite_model_close(m);
 }
 
 }  // namespace

@@ -324,30 +324,25 @@ TEST(GenerateCli, PromptCacheGivesTheSameOutputAndIsUsedTheSecondTime) {
   std::remove(cache.c_str());
   const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") +
                            " -n 24 --temp 0.8 --seed 7 --json";
-  std::vector<int64_t> plain, plain_long, got;
-  std::string out;
-  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time'", &out), 0) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &plain)) << out;
-  ASSERT_EQ(RunGenerate(base + " -p 'Once upon a time there was'", &out), 0) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &plain_long));
-
   const std::string cached = base + " --prompt-cache " + cache;
-  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  const std::string once = " -p 'Once upon a time'", longer = " -p 'Once upon a time there was'";
+  // Runs kite-generate with `args`: the generated ids; *out gets stdout and stderr.
+  std::string out;
+  const auto ids = [&out](const std::string& args) {
+    std::vector<int64_t> got;
+    EXPECT_EQ(RunGenerate(args, &out), 0) << out;
+    EXPECT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+    return got;
+  };
+  const std::vector<int64_t> plain = ids(base + once), plain_long = ids(base + longer);
+
+  EXPECT_EQ(ids(cached + once), plain);
   EXPECT_NE(out.find("no saved state yet"), std::string::npos) << out;
   EXPECT_NE(out.find("saved"), std::string::npos) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
-  EXPECT_EQ(got, plain);
-
-  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_EQ(ids(cached + once), plain);
   EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
-  EXPECT_EQ(got, plain);
-
-  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time there was'", &out), 0) << out;
-  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
-  EXPECT_NE(out.find("processed 2 more"), std::string::npos) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
-  EXPECT_EQ(got, plain_long);
+  EXPECT_EQ(ids(cached + longer), plain_long);
+  EXPECT_NE(out.find("used: restored 5 tokens, processed 2 more"), std::string::npos) << out;
 
   // Flip a byte in the middle of the saved state: refused (CRC), run in full, saved again.
   FILE* f = std::fopen(cache.c_str(), "r+b");
@@ -359,11 +354,9 @@ TEST(GenerateCli, PromptCacheGivesTheSameOutputAndIsUsedTheSecondTime) {
   std::fseek(f, size / 2, SEEK_SET);
   std::fputc(c ^ 0x40, f);
   std::fclose(f);
-  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_EQ(ids(cached + once), plain);
   EXPECT_NE(out.find("CRC-32C"), std::string::npos) << out;
-  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
-  EXPECT_EQ(got, plain);
-  ASSERT_EQ(RunGenerate(cached + " -p 'Once upon a time'", &out), 0) << out;
+  EXPECT_EQ(ids(cached + once), plain);
   EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
 
   EXPECT_EQ(RunGenerate(base + " --chat --prompt-cache " + cache + " -p hi", &out), 2) << out;

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "test/common/greedy.h"
+#include "test/common/model_suite.h"
 #include "test/common/test_paths.h"
 
 namespace {
 
-const std::string kModel = kite::test::TestModel("stories260K-q4.kite");
 const std::string kOtherModel = kite::test::TestModel("stories260K-f32.kite");
 
 const char kSystem[] = "Once upon a time, there was a little girl named Lily.";
@@ -41,22 +42,21 @@ std::vector<int32_t> Tokenize(kite_model* m, const char* text, int add_bos) {
 // Greedy ids continuing the session's context (nothing more fed), with a repetition
 // penalty so that the restored recent tokens matter too.
 std::vector<int32_t> Continue(kite_session* s, int n) {
-  std::vector<int32_t> ids;
   kite_generate_options o;
   kite_generate_options_init(&o);
   o.max_tokens = n;
   o.temperature = 0;
   o.add_bos = 0;
   o.repetition_penalty = 1.3f;
-  EXPECT_EQ(kite_generate(s, "", &o,
-                          [](const char*, int32_t t, void* u) {
-                            if (t >= 0) static_cast<std::vector<int32_t>*>(u)->push_back(t);
-                            return KITE_CONTINUE;
-                          },
-                          &ids, nullptr),
-            KITE_OK)
-      << kite_session_last_error(s);
-  return ids;
+  return kite::test::GenerateTokens(s, "", o);
+}
+
+// A new session (context 128, f32 KV) fed `text` with BOS.
+kite_session* FedSession(kite_model* m, const char* text) {
+  kite_session* s = NewSession(m);
+  const std::vector<int32_t> ids = Tokenize(m, text, 1);
+  EXPECT_EQ(kite_session_feed(s, ids.data(), ids.size()), KITE_OK);
+  return s;
 }
 
 std::vector<uint8_t> Save(kite_session* s) {
@@ -77,11 +77,9 @@ std::vector<float> Logits(kite_session* s) {
   return std::vector<float>(l, l + n);
 }
 
-class SessionState : public ::testing::TestWithParam<kite_kv_type> {};
+class SessionState : public kite::test::Stories260KSuite<::testing::TestWithParam<kite_kv_type>> {};
 
 TEST_P(SessionState, RestoredSystemPromptContinuesLikeAFreshRun) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK) << kite_last_error();
   const std::vector<int32_t> system = Tokenize(m, kSystem, 1);
   const std::vector<int32_t> user = Tokenize(m, kUser, 0);
   std::vector<int32_t> whole = system;
@@ -123,14 +121,11 @@ TEST_P(SessionState, RestoredSystemPromptContinuesLikeAFreshRun) {
   kite_session_destroy(again);
   kite_session_destroy(restored);
   kite_session_destroy(fresh);
-  kite_model_close(m);
 }
 
 INSTANTIATE_TEST_SUITE_P(KvTypes, SessionState, ::testing::Values(KITE_KV_F32, KITE_KV_INT8));
 
-TEST(SessionStateTest, EmptySessionRoundTripsWithoutLogits) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
+TEST_F(SessionState, EmptySessionRoundTripsWithoutLogits) {
   kite_session* a = NewSession(m);
   const std::vector<uint8_t> state = Save(a);
   kite_session* b = NewSession(m);
@@ -141,15 +136,10 @@ TEST(SessionStateTest, EmptySessionRoundTripsWithoutLogits) {
   EXPECT_TRUE(Logits(b).empty());
   kite_session_destroy(b);
   kite_session_destroy(a);
-  kite_model_close(m);
 }
 
-TEST(SessionStateTest, SmallBufferReportsTheSizeNeeded) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
-  kite_session* s = NewSession(m);
-  const std::vector<int32_t> ids = Tokenize(m, kSystem, 1);
-  ASSERT_EQ(kite_session_feed(s, ids.data(), ids.size()), KITE_OK);
+TEST_F(SessionState, SmallBufferReportsTheSizeNeeded) {
+  kite_session* s = FedSession(m, kSystem);
   size_t size = 0;
   ASSERT_EQ(kite_session_state_size(s, &size), KITE_OK);
   std::vector<uint8_t> small(size - 1);
@@ -161,7 +151,6 @@ TEST(SessionStateTest, SmallBufferReportsTheSizeNeeded) {
   EXPECT_EQ(kite_session_save_state(s, nullptr, 0, nullptr), KITE_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(kite_session_state_size(nullptr, &size), KITE_ERR_INVALID_ARGUMENT);
   kite_session_destroy(s);
-  kite_model_close(m);
 }
 
 // Restoring `state` into `s` fails with INVALID_ARGUMENT, a message containing `why`, and
@@ -170,11 +159,7 @@ void ExpectRefused(kite_model* m, const std::vector<uint8_t>& state, const char*
                    kite_session* s = nullptr) {
   SCOPED_TRACE(why);
   kite_session* own = nullptr;
-  const std::vector<int32_t> ids = Tokenize(m, kUser, 1);
-  if (s == nullptr) {
-    own = s = NewSession(m);
-    EXPECT_EQ(kite_session_feed(s, ids.data(), ids.size()), KITE_OK);
-  }
+  if (s == nullptr) own = s = FedSession(m, kUser);
   const uint32_t pos = kite_session_position(s);
   const std::vector<float> logits = Logits(s);
   EXPECT_EQ(kite_session_restore_state(s, state.data(), state.size()), KITE_ERR_INVALID_ARGUMENT);
@@ -183,20 +168,15 @@ void ExpectRefused(kite_model* m, const std::vector<uint8_t>& state, const char*
   EXPECT_EQ(kite_session_position(s), pos);
   EXPECT_EQ(Logits(s), logits);
   if (own != nullptr) {
-    kite_session* twin = NewSession(m);
-    EXPECT_EQ(kite_session_feed(twin, ids.data(), ids.size()), KITE_OK);
+    kite_session* twin = FedSession(m, kUser);
     EXPECT_EQ(Continue(own, 10), Continue(twin, 10));
     kite_session_destroy(twin);
     kite_session_destroy(own);
   }
 }
 
-TEST(SessionStateTest, BadStatesAreRefusedAndTheSessionIsUnchanged) {
-  kite_model* m = nullptr;
-  ASSERT_EQ(kite_model_open_file(kModel.c_str(), nullptr, &m), KITE_OK);
-  kite_session* source = NewSession(m);
-  const std::vector<int32_t> ids = Tokenize(m, kSystem, 1);
-  ASSERT_EQ(kite_session_feed(source, ids.data(), ids.size()), KITE_OK);
+TEST_F(SessionState, BadStatesAreRefusedAndTheSessionIsUnchanged) {
+  kite_session* source = FedSession(m, kSystem);
   const std::vector<uint8_t> good = Save(source);
 
   std::vector<uint8_t> truncated(good.begin(), good.end() - 1);
@@ -228,7 +208,6 @@ TEST(SessionStateTest, BadStatesAreRefusedAndTheSessionIsUnchanged) {
   kite_session_destroy(other_ctx);
   kite_session_destroy(source);
   kite_model_close(other);
-  kite_model_close(m);
 }
 
 }  // namespace
