@@ -83,6 +83,7 @@ struct Options {
   std::vector<kite_logit_bias> logit_bias;
   bool raw_pieces = false;
   std::string prompt_cache;  // --prompt-cache: the session state file ("" when off)
+  long n_keep = -1;          // --context-shift N_KEEP (-1: off)
 };
 
 // --stop STR: one more stop string (up to KITE_MAX_STOP_STRINGS, each at most
@@ -209,6 +210,10 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                     "--chat-format): each line read from stdin is a user turn (EOF\n"
                     "ends); with -p, one turn with that text. The conversation stays\n"
                     "in the session: each turn feeds only its new tokens."),
+      flags::Int<long>(0, "context-shift", "N_KEEP", &o->n_keep, 0, 1 << 24,
+                       "when generation fills the context, keep its first N_KEEP\n"
+                       "tokens, drop the older half of the rest and go on\n"
+                       "(default: a full context ends generation)"),
       flags::String(0, "prompt-cache", "FILE", &o->prompt_cache,
                     "reuse the prompt's processing: when FILE holds the state\n"
                     "of a run of this model and options whose prompt begins\n"
@@ -514,6 +519,8 @@ int main(int argc, char** argv) {
   so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
   so.kv_type = o.kv;
   so.backend = o.backend;
+  so.context_shift = o.n_keep >= 0 ? 1 : 0;
+  so.n_keep = o.n_keep >= 0 ? static_cast<uint32_t>(o.n_keep) : 0;
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);
   if (s != KITE_OK) {

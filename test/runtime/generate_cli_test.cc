@@ -1,6 +1,6 @@
 // kite-generate as a user runs it: --json with greedy decoding reproduces the golden ids;
-// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias, -f and
-// --prompt-cache.
+// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias, -f,
+// --prompt-cache and --context-shift.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -361,6 +361,24 @@ TEST(GenerateCli, PromptCacheGivesTheSameOutputAndIsUsedTheSecondTime) {
 
   EXPECT_EQ(RunGenerate(base + " --chat --prompt-cache " + cache + " -p hi", &out), 2) << out;
   std::remove(cache.c_str());
+}
+
+
+// --context-shift N_KEEP: 10x the context without stopping; without it the context fills.
+TEST(GenerateCli, ContextShiftRunsPastTheContext) {
+  const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") +
+                           " -p 'Once upon a time' -c 64 -n 640 --temp 0.8 --seed 3 --json";
+  std::string out;
+  ASSERT_EQ(RunGenerate(base + " --context-shift 5", &out), 0) << out;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &ids)) << out;
+  EXPECT_EQ(ids.size(), 640u) << out;
+  ASSERT_EQ(RunGenerate(base, &out), 0) << out;
+  std::string reason;
+  EXPECT_TRUE(kite::test::JsonString(JsonLine(out), "stop_reason", &reason)) << out;
+  EXPECT_EQ(reason, "context_full");
+  EXPECT_EQ(RunGenerate(base + " --context-shift 63", &out), 1) << out;
+  EXPECT_NE(out.find("n_keep 63 is too large"), std::string::npos) << out;
 }
 
 }  // namespace
