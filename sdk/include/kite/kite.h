@@ -444,7 +444,8 @@ typedef struct kite_session_options {
 
 /**
  * Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
- * KITE_KV_F32, backend KITE_BACKEND_CPU) and sets its struct_size. NULL is ignored.
+ * KITE_KV_F32, backend KITE_BACKEND_CPU, no profiling, no context shift) and sets its
+ * struct_size. NULL is ignored.
  * @param options the struct to fill, or NULL
  */
 void kite_session_options_init(kite_session_options* options);
