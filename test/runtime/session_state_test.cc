@@ -4,6 +4,7 @@
 // differs, with the session unchanged (issue 14 item 3 and "Bad input").
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -208,6 +209,30 @@ TEST_F(SessionState, BadStatesAreRefusedAndTheSessionIsUnchanged) {
   kite_session_destroy(other_ctx);
   kite_session_destroy(source);
   kite_model_close(other);
+}
+
+
+// A Vulkan session's KV cache lives on the device: saving and restoring say so (lavapipe
+// stands in for a GPU here; skipped without any Vulkan device).
+TEST_F(SessionState, VulkanSessionsAreUnsupported) {
+  setenv("KITE_VULKAN_ALLOW_CPU", "1", 1);
+  kite_session_options o;
+  kite_session_options_init(&o);
+  o.max_context = 128;
+  o.backend = KITE_BACKEND_VULKAN;
+  kite_session* s = nullptr;
+  if (kite_session_create(m, &o, nullptr, 0, &s) != KITE_OK) {
+    GTEST_SKIP() << "no Vulkan device: " << kite_last_error();
+  }
+  size_t size = 0;
+  EXPECT_EQ(kite_session_state_size(s, &size), KITE_ERR_UNSUPPORTED);
+  EXPECT_NE(std::string(kite_session_last_error(s)).find("Vulkan"), std::string::npos);
+  kite_session* cpu = FedSession(m, kSystem);
+  const std::vector<uint8_t> state = Save(cpu);
+  EXPECT_EQ(kite_session_restore_state(s, state.data(), state.size()), KITE_ERR_UNSUPPORTED);
+  EXPECT_EQ(kite_session_position(s), 0u);
+  kite_session_destroy(cpu);
+  kite_session_destroy(s);
 }
 
 }  // namespace
