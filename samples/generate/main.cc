@@ -19,6 +19,7 @@
 #include "tools/common/json.h"
 #include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
+#include "tools/common/output_file.h"
 
 namespace {
 
@@ -81,6 +82,8 @@ struct Options {
   std::vector<std::string> stop;
   std::vector<kite_logit_bias> logit_bias;
   bool raw_pieces = false;
+  std::string prompt_cache;  // --prompt-cache: the session state file ("" when off)
+  long n_keep = -1;          // --context-shift N_KEEP (-1: off)
 };
 
 // --stop STR: one more stop string (up to KITE_MAX_STOP_STRINGS, each at most
@@ -207,6 +210,15 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                     "--chat-format): each line read from stdin is a user turn (EOF\n"
                     "ends); with -p, one turn with that text. The conversation stays\n"
                     "in the session: each turn feeds only its new tokens."),
+      flags::Int<long>(0, "context-shift", "N_KEEP", &o->n_keep, 0, 1 << 24,
+                       "when generation fills the context, keep its first N_KEEP\n"
+                       "tokens, drop the older half of the rest and go on\n"
+                       "(default: a full context ends generation)"),
+      flags::String(0, "prompt-cache", "FILE", &o->prompt_cache,
+                    "reuse the prompt's processing: when FILE holds the state\n"
+                    "of a run of this model and options whose prompt begins\n"
+                    "this one, restore it and process only the rest; otherwise\n"
+                    "process the prompt and save its state to FILE"),
       flags::String(0, "system", "TEXT", &o->system,
                     "with --chat: a system message that starts the conversation")
           .AllowEmpty(),
@@ -234,6 +246,9 @@ int Parse(int argc, char** argv, Options* o) {
   if (error.empty() && o->model.empty()) error = "a model is required (-m MODEL.kite)";
   if (error.empty() && o->chat && o->json) error = "--chat and --json cannot be combined";
   if (error.empty() && o->system_given && !o->chat) error = "--system needs --chat";
+  if (error.empty() && o->chat && parsed.Given("prompt-cache")) {
+    error = "--prompt-cache and --chat cannot be combined";
+  }
   if (error.empty() && o->prompt_given && parsed.Given("file")) {
     error = "-p and -f cannot be combined (give the prompt one way)";
   }
@@ -399,6 +414,83 @@ int RunChat(const Options& o, kite_model* model, kite_session* session,
   return 0;
 }
 
+// kite-generate --prompt-cache: tries to restore the state saved in `path` and continue
+// it with the rest of `prompt`. True when the session now holds the whole prompt (with its
+// logits); *note says what happened. False leaves the session empty: the caller runs the
+// prompt and saves it (SavePromptCache).
+bool RestorePromptCache(const std::string& path, const kite_model* model,
+                        const kite_model_info& info, kite_session* session,
+                        const std::string& prompt, std::string* note) {
+  const absl::StatusOr<std::string> state = kite::tools::ReadInputFile(path);
+  if (!state.ok()) {
+    *note = absl::IsNotFound(state.status())
+                ? std::string("no saved state yet")
+                : "not used (" + std::string(state.status().message()) + ")";
+    return false;
+  }
+  if (kite_session_restore_state(session, state->data(), state->size()) != KITE_OK) {
+    *note = std::string("not used (") + kite_session_last_error(session) + ")";
+    return false;
+  }
+  std::vector<int32_t> cached(kite_session_position(session));
+  size_t n = 0;
+  kite_session_tokens(session, cached.data(), cached.size(), &n);
+  // The ids kite_generate would feed for the prompt: BOS first exactly when the model's
+  // tokenizer adds one, which the cached run shows.
+  const bool bos = !cached.empty() && info.bos_id >= 0 && cached[0] == info.bos_id;
+  std::vector<int32_t> ids(prompt.size() + 2);
+  if (kite_tokenize(model, prompt.data(), prompt.size(), bos ? 1 : 0, ids.data(), ids.size(),
+                    &n) != KITE_OK) {
+    n = 0;
+  }
+  ids.resize(n);
+  if (cached.empty() || cached.size() > ids.size() ||
+      !std::equal(cached.begin(), cached.end(), ids.begin())) {
+    kite_session_reset(session);
+    *note = "not used (its " + std::to_string(cached.size()) +
+            " tokens do not begin this prompt)";
+    return false;
+  }
+  const size_t rest = ids.size() - cached.size();
+  if (kite_session_feed(session, ids.data() + cached.size(), rest) != KITE_OK) {
+    *note = std::string("not used (") + kite_session_last_error(session) + ")";
+    kite_session_reset(session);
+    return false;
+  }
+  *note = "used: restored " + std::to_string(cached.size()) + " tokens, processed " +
+          std::to_string(rest) + " more";
+  return true;
+}
+
+// Saves the session's state to `path` through a temporary renamed over it. True on success;
+// *note says what happened.
+bool SavePromptCache(const std::string& path, const kite_session* session, std::string* note) {
+  size_t size = 0;
+  if (kite_session_state_size(session, &size) != KITE_OK) {
+    *note = std::string("not saved (") + kite_session_last_error(session) + ")";
+    return false;
+  }
+  std::vector<uint8_t> state(size);
+  size_t written = 0;
+  if (kite_session_save_state(session, state.data(), state.size(), &written) != KITE_OK) {
+    *note = std::string("not saved (") + kite_session_last_error(session) + ")";
+    return false;
+  }
+  kite::tools::PendingOutputFile out(path);
+  absl::Status s = out.Open();
+  if (s.ok()) {
+    out.Write(state.data(), written);
+    s = out.Commit();
+  }
+  if (!s.ok()) {
+    *note = "not saved (" + std::string(s.message()) + ")";
+    return false;
+  }
+  *note = "saved " + std::to_string(kite_session_position(session)) + " tokens (" +
+          std::to_string(written) + " bytes)";
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -427,6 +519,8 @@ int main(int argc, char** argv) {
   so.prefill_chunk = static_cast<uint32_t>(o.prefill_chunk);
   so.kv_type = o.kv;
   so.backend = o.backend;
+  so.context_shift = o.n_keep >= 0 ? 1 : 0;
+  so.n_keep = o.n_keep >= 0 ? static_cast<uint32_t>(o.n_keep) : 0;
   kite_session* session = nullptr;
   s = kite_session_create(model, &so, nullptr, 0, &session);
   if (s != KITE_OK) {
@@ -492,7 +586,41 @@ int main(int argc, char** argv) {
   collected.echo = &o.prompt;
   kite_generate_stats stats;
   stats.struct_size = sizeof(stats);
-  s = kite_generate(session, o.prompt.c_str(), &go, OnToken, &collected, &stats);
+  if (o.prompt_cache.empty()) {
+    s = kite_generate(session, o.prompt.c_str(), &go, OnToken, &collected, &stats);
+  } else {
+    // The prompt is processed first (restored, or run and saved), then generation
+    // continues the context: the same tokens as one kite_generate call.
+    const auto start = std::chrono::steady_clock::now();
+    std::string note;
+    bool ok = true;
+    size_t prompt_tokens = 0;
+    if (RestorePromptCache(o.prompt_cache, model, info, session, o.prompt, &note)) {
+      std::fprintf(stderr, "[prompt cache %s: %s]\n", o.prompt_cache.c_str(), note.c_str());
+      prompt_tokens = kite_session_position(session);
+    } else {
+      std::fprintf(stderr, "[prompt cache %s: %s]\n", o.prompt_cache.c_str(), note.c_str());
+      kite_generate_options prompt_only = go;
+      prompt_only.max_tokens = 0;
+      s = kite_generate(session, o.prompt.c_str(), &prompt_only, nullptr, nullptr, nullptr);
+      ok = s == KITE_OK;
+      if (ok) {
+        prompt_tokens = kite_session_position(session);
+        SavePromptCache(o.prompt_cache, session, &note);
+        std::fprintf(stderr, "[prompt cache %s: %s]\n", o.prompt_cache.c_str(), note.c_str());
+      }
+    }
+    const double prompt_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (ok) {
+      kite_generate_options rest = go;
+      rest.add_bos = 0;
+      s = kite_generate(session, "", &rest, OnToken, &collected, &stats);
+      stats.prompt_tokens = static_cast<uint32_t>(prompt_tokens);
+      stats.prefill_ms = prompt_ms;
+    }
+  }
   if (s != KITE_OK) {
     if (collected.echoed) std::fputs("\n", stdout);
     const int rc = Fail("generation failed", s, kite_session_last_error(session));

@@ -136,14 +136,16 @@ kite_status OpenWith(kite::Result<kite::FileMap> bytes, const kite::ModelOptions
   return Succeed();
 }
 
-// kite_session_options version 1 ended before kv_type, version 2 before backend (the
-// struct_size rule in kite.h).
+// kite_session_options version 1 ended before kv_type, version 2 before backend, version 3
+// before context_shift (the struct_size rule in kite.h).
 constexpr size_t kSessionOptionsV1Size = offsetof(kite_session_options, kv_type);
 constexpr size_t kSessionOptionsV2Size = offsetof(kite_session_options, backend);
+constexpr size_t kSessionOptionsV3Size = offsetof(kite_session_options, context_shift);
 
 kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOptions* out) {
   if (o == nullptr) return kite::Status::Ok();
-  if (o->struct_size != kSessionOptionsV1Size && o->struct_size != kSessionOptionsV2Size) {
+  if (o->struct_size != kSessionOptionsV1Size && o->struct_size != kSessionOptionsV2Size &&
+      o->struct_size != kSessionOptionsV3Size) {
     KITE_RETURN_IF_ERROR(
         CheckStructSize(*o, "kite_session_options", "call kite_session_options_init"));
   }
@@ -155,6 +157,10 @@ kite::Status SessionOptionsFrom(const kite_session_options* o, kite::SessionOpti
   if (o->struct_size > kSessionOptionsV2Size) {
     out->backend = static_cast<kite::Backend>(o->backend);
     out->profile = o->profile != 0;
+  }
+  if (o->struct_size > kSessionOptionsV3Size) {
+    out->context_shift = o->context_shift != 0;
+    out->n_keep = o->n_keep;
   }
   return kite::Status::Ok();
 }
@@ -536,6 +542,51 @@ kite_status kite_session_logits(const kite_session* session, const float** logit
 
 void kite_session_cancel(kite_session* session) {
   if (session != nullptr) session->session->Cancel();
+}
+
+kite_status kite_session_tokens(const kite_session* session, int32_t* tokens, size_t capacity,
+                                size_t* n_tokens) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (n_tokens == nullptr || (tokens == nullptr && capacity > 0)) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument,
+                                              "kite_session_tokens: null argument"));
+  }
+  const uint32_t n = session->session->position();
+  *n_tokens = n;
+  if (capacity < n) {
+    return Record(session, kite::Status::Make(kite::Error::kOutOfMemory,
+                                              "the context holds %u ids but there is room for %zu",
+                                              n, capacity));
+  }
+  if (n > 0) std::memcpy(tokens, session->session->context_tokens(), n * sizeof(int32_t));
+  return Succeed(session);
+}
+
+kite_status kite_session_state_size(const kite_session* session, size_t* bytes) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (bytes == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "bytes is null"));
+  }
+  size_t written = 0;
+  // A zero-capacity save reports the size (kOutOfMemory) or why there is no state.
+  const kite::Status s = session->session->SaveState(nullptr, 0, &written);
+  if (s.code() != kite::Error::kOutOfMemory) return Record(session, s);
+  *bytes = written;
+  return Succeed(session);
+}
+
+kite_status kite_session_save_state(const kite_session* session, void* buffer, size_t capacity,
+                                    size_t* written) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  if (written == nullptr) {
+    return Record(session, kite::Status::Make(kite::Error::kInvalidArgument, "written is null"));
+  }
+  return Record(session, session->session->SaveState(buffer, capacity, written));
+}
+
+kite_status kite_session_restore_state(kite_session* session, const void* buffer, size_t size) {
+  if (session == nullptr) return Fail(kite::Error::kInvalidArgument, "session is null");
+  return Record(session, session->session->RestoreState(buffer, size));
 }
 
 void kite_generate_options_init(kite_generate_options* options) {

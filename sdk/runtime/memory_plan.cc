@@ -58,6 +58,11 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
                            options.backend == Backend::kAuto,
                        Error::kInvalidArgument, "backend %u is unknown (0: cpu, 1: vulkan, 2: auto)",
                        static_cast<uint32_t>(options.backend));
+  KITE_CHECK_OR_RETURN(!options.context_shift || options.n_keep + 2 <= options.max_context,
+                       Error::kInvalidArgument,
+                       "n_keep %u is too large: a context shift needs n_keep + 2 <= max_context "
+                       "(%u)",
+                       options.n_keep, options.max_context);
   const uint64_t ctx = options.max_context;
   const uint64_t chunk = options.prefill_chunk;
   MemoryPlan p;
@@ -108,6 +113,7 @@ Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& o
   p.recent_capacity = static_cast<uint32_t>(ctx < kMaxPenaltyLastN ? ctx : kMaxPenaltyLastN);
   p.recent_tokens = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
   p.penalty_window = Take(&cursor, static_cast<uint64_t>(p.recent_capacity) * sizeof(int32_t));
+  p.context_tokens = Take(&cursor, ctx * sizeof(int32_t));
   p.text_capacity = TextStream::BufferBytes(model.tokenizer().view().max_piece_length);
   p.text = Take(&cursor, p.text_capacity);
   p.total_bytes = cursor;

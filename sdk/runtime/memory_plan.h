@@ -42,6 +42,13 @@ struct SessionOptions {
   Backend backend = Backend::kCpu;
   /// Time every GPU kernel of a Vulkan session (Session::kernel_times). Ignored on the CPU.
   bool profile = false;
+  /// Context shift: when generation fills the context, keep the first n_keep tokens, drop
+  /// the older half of the rest and go on (Session::Generate). Off: a full context stops
+  /// generation (StopReason::kContextFull).
+  bool context_shift = false;
+  /// Tokens kept at the start of the context by a shift (e.g. a system prompt);
+  /// n_keep + 2 <= max_context. Ignored without context_shift.
+  uint32_t n_keep = 0;
 };
 
 inline constexpr uint32_t kMaxThreads = 256;
@@ -75,6 +82,8 @@ struct MemoryPlan {
   // int32 each.
   size_t recent_tokens = 0, penalty_window = 0;
   uint32_t recent_capacity = 0;
+  // The context's token ids, max_context int32 (saved with the session state).
+  size_t context_tokens = 0;
   // The generated text held back for the callback (TextStream): `text_capacity` bytes.
   size_t text = 0;
   size_t text_capacity = 0;

@@ -113,6 +113,7 @@ Status Session::Bind(const Model* model, const SessionOptions& options, const Me
   recent_ = RecentTokens(reinterpret_cast<int32_t*>(a + plan.recent_tokens), plan.recent_capacity);
   penalty_window_ = reinterpret_cast<int32_t*>(a + plan.penalty_window);
   text_ = reinterpret_cast<char*>(a + plan.text);
+  context_tokens_ = reinterpret_cast<int32_t*>(a + plan.context_tokens);
   tokens_ = reinterpret_cast<int32_t*>(a + plan.tokens);
   transformer_ = Transformer(model, &model->kernels(), &pool_, b);
   return Status::Ok();
@@ -265,6 +266,29 @@ void Session::Reset() {
   cancel_.store(false, std::memory_order_release);
 }
 
+Status Session::ShiftContext() {
+  const uint32_t keep = options_.n_keep;  // n_keep + 2 <= max_context (PlanSessionMemory)
+  const uint32_t drop = (pos_ - keep) / 2;
+  const uint32_t end = pos_ - drop;
+  std::memmove(context_tokens_ + keep, context_tokens_ + keep + drop,
+               (end - keep) * sizeof(int32_t));
+  // The kept prefix's rows are unchanged (same tokens, same positions); the moved tokens
+  // are fed again from position keep, in prefill chunks.
+  for (uint32_t p = keep; p < end;) {
+    const uint32_t chunk = end - p < options_.prefill_chunk ? end - p : options_.prefill_chunk;
+    const Status ran = RunForward(context_tokens_ + p, chunk, p, false);
+    if (!ran.ok()) {
+      pos_ = keep;
+      return ran;
+    }
+    p += chunk;
+  }
+  pos_ = end;
+  recent_.Clear();
+  recent_.Push(context_tokens_, pos_);
+  return Status::Ok();
+}
+
 namespace {
 Status Cancelled() {
   return Status::Make(Error::kCancelled, "cancelled by kite_session_cancel");
@@ -303,6 +327,7 @@ Status Session::Feed(const int32_t* tokens, size_t n, bool want_logits) {
     i += chunk;
   }
   if (n > 0) {
+    std::memcpy(context_tokens_ + start, tokens, n * sizeof(int32_t));
     last_token_ = tokens[n - 1];
     logits_valid_ = want_logits;
     recent_.Push(tokens, n);
@@ -371,6 +396,14 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
     const bool go_on = callback == nullptr || callback(shown, next, user);
     // A cancel from the callback (or from another thread meanwhile) stops this call.
     const bool cancelled = TakeCancel();
+    if (pos_ >= options_.max_context && options_.context_shift) {
+      const Status shifted = ShiftContext();
+      if (!shifted.ok()) {
+        // As below: the token was handed out but is not in the context.
+        logits_valid_ = false;
+        return shifted;
+      }
+    }
     if (pos_ >= options_.max_context) {
       last_token_ = next;
       st.stop_reason = cancelled     ? StopReason::kCancelled
@@ -387,7 +420,7 @@ Status Session::Generate(const char* prompt, size_t prompt_len, const GeneratePa
       logits_valid_ = false;
       return ran;
     }
-    ++pos_;
+    context_tokens_[pos_++] = next;
     last_token_ = next;
     recent_.Push(&next, 1);
     if (cancelled) {

@@ -157,6 +157,24 @@ class Session {
   const char* backend_notice() const { return notice_; }
   const SessionOptions& options() const { return options_; }
   const Model& model() const { return *model_; }
+  /// The context's token ids: position() of them, valid until the next call that changes
+  /// the context.
+  const int32_t* context_tokens() const { return context_tokens_; }
+
+  /// Bytes SaveState() writes for the session as it is now (they grow with position()).
+  size_t StateBytes() const;
+  /// Writes the session's state (see docs/c-api.md "Session state": the model's
+  /// fingerprint, the options that shape the KV cache, the context's ids, its KV rows, the
+  /// last token and the logits, under a CRC-32C) to `buffer` and sets *written to its size.
+  /// A `capacity` below StateBytes() fails with kOutOfMemory (*written = the size needed).
+  /// A Vulkan session fails with kUnsupported (its KV cache lives on the device).
+  Status SaveState(void* buffer, size_t capacity, size_t* written) const;
+  /// Replaces the session's context with a state SaveState() wrote. Everything is checked
+  /// before the session changes: a state of another model or other max_context / kv_type,
+  /// truncated or corrupted, fails with kInvalidArgument naming what differs, and leaves
+  /// the session as it was. Withdraws a pending Cancel(). kUnsupported on Vulkan.
+  Status RestoreState(const void* buffer, size_t size);
+
   /// Scratch for encoding prompts: plan().token_capacity ids.
   int32_t* token_scratch() { return tokens_; }
 
@@ -175,6 +193,13 @@ class Session {
   // Adds the last Vulkan forward step's kernel times to kernel_times_.
   void AddKernelTimes();
 #endif
+  // Ok, or why the session's state cannot be saved or restored (session_state.cc).
+  Status StateSupported() const;
+  // Context shift (options_.context_shift, on a full context): keeps the first n_keep
+  // tokens, drops the older half of the rest and recomputes the K/V rows of the tokens that
+  // moved, at their new positions (exactly what a fresh session fed the kept ids holds).
+  // Only the Vulkan path can fail (the context is then the kept tokens alone).
+  Status ShiftContext();
   // Checks a caller arena against `plan`.
   static Status CheckArena(const MemoryPlan& plan, const void* arena, size_t arena_size);
 
@@ -193,6 +218,8 @@ class Session {
   // The context's last tokens (for the penalties) and the sampler's window scratch.
   RecentTokens recent_;
   int32_t* penalty_window_ = nullptr;
+  // The context's ids: context_tokens_[0..pos_) (plan_.context_tokens).
+  int32_t* context_tokens_ = nullptr;
   // TextStream's buffer (plan_.text_capacity bytes).
   char* text_ = nullptr;
   // Consumes a pending Cancel(): true when there was one.

@@ -2,7 +2,7 @@
 // nothing is replaced; the temporary is unique, never followed through a link, and gone
 // after a failure or a SIGTERM; two conversions to one path both end with a valid file.
 // Unit tests of CheckOutputReplaceable and PendingOutputFile, then kite-convert itself.
-#include "tools/convert/write/output_file.h"
+#include "tools/common/output_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,6 +26,10 @@
 #include "test/common/tool_run.h"
 
 namespace kite::convert {
+
+using tools::CheckOutputReplaceable;
+using tools::PendingOutputFile;
+
 namespace {
 
 using kite::test::ReadText;

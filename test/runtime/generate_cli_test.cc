@@ -1,5 +1,6 @@
 // kite-generate as a user runs it: --json with greedy decoding reproduces the golden ids;
-// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias and -f.
+// bad options exit 2 with a message; the sampling flags, --stop, --logit-bias, -f,
+// --prompt-cache and --context-shift.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -312,6 +313,72 @@ TEST(GenerateCli, BadSamplingFlagsFailWithMessage) {
     EXPECT_EQ(RunGenerate(c.args, &out), c.exit_code) << c.args << "\n" << out;
     EXPECT_NE(out.find(c.message), std::string::npos) << c.args << "\n" << out;
   }
+}
+
+
+// --prompt-cache: the first run saves the prompt's state, the second restores it (and says
+// so), a longer prompt starting the same way processes only the rest, a corrupted file is
+// refused and replaced; every run prints the ids of a run without the cache.
+TEST(GenerateCli, PromptCacheGivesTheSameOutputAndIsUsedTheSecondTime) {
+  const std::string cache = ::testing::TempDir() + "/kite_prompt_cache_test.state";
+  std::remove(cache.c_str());
+  const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") +
+                           " -n 24 --temp 0.8 --seed 7 --json";
+  const std::string cached = base + " --prompt-cache " + cache;
+  const std::string once = " -p 'Once upon a time'", longer = " -p 'Once upon a time there was'";
+  // Runs kite-generate with `args`: the generated ids; *out gets stdout and stderr.
+  std::string out;
+  const auto ids = [&out](const std::string& args) {
+    std::vector<int64_t> got;
+    EXPECT_EQ(RunGenerate(args, &out), 0) << out;
+    EXPECT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &got)) << out;
+    return got;
+  };
+  const std::vector<int64_t> plain = ids(base + once), plain_long = ids(base + longer);
+
+  EXPECT_EQ(ids(cached + once), plain);
+  EXPECT_NE(out.find("no saved state yet"), std::string::npos) << out;
+  EXPECT_NE(out.find("saved"), std::string::npos) << out;
+  EXPECT_EQ(ids(cached + once), plain);
+  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
+  EXPECT_EQ(ids(cached + longer), plain_long);
+  EXPECT_NE(out.find("used: restored 5 tokens, processed 2 more"), std::string::npos) << out;
+
+  // Flip a byte in the middle of the saved state: refused (CRC), run in full, saved again.
+  FILE* f = std::fopen(cache.c_str(), "r+b");
+  ASSERT_NE(f, nullptr);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  std::fseek(f, size / 2, SEEK_SET);
+  const int c = std::fgetc(f);
+  std::fseek(f, size / 2, SEEK_SET);
+  std::fputc(c ^ 0x40, f);
+  std::fclose(f);
+  EXPECT_EQ(ids(cached + once), plain);
+  EXPECT_NE(out.find("CRC-32C"), std::string::npos) << out;
+  EXPECT_EQ(ids(cached + once), plain);
+  EXPECT_NE(out.find("used: restored"), std::string::npos) << out;
+
+  EXPECT_EQ(RunGenerate(base + " --chat --prompt-cache " + cache + " -p hi", &out), 2) << out;
+  std::remove(cache.c_str());
+}
+
+
+// --context-shift N_KEEP: 10x the context without stopping; without it the context fills.
+TEST(GenerateCli, ContextShiftRunsPastTheContext) {
+  const std::string base = "-m " + kite::test::TestModel("stories260K-q4.kite") +
+                           " -p 'Once upon a time' -c 64 -n 640 --temp 0.8 --seed 3 --json";
+  std::string out;
+  ASSERT_EQ(RunGenerate(base + " --context-shift 5", &out), 0) << out;
+  std::vector<int64_t> ids;
+  ASSERT_TRUE(kite::test::JsonIntArray(JsonLine(out), "generated_token_ids", &ids)) << out;
+  EXPECT_EQ(ids.size(), 640u) << out;
+  ASSERT_EQ(RunGenerate(base, &out), 0) << out;
+  std::string reason;
+  EXPECT_TRUE(kite::test::JsonString(JsonLine(out), "stop_reason", &reason)) << out;
+  EXPECT_EQ(reason, "context_full");
+  EXPECT_EQ(RunGenerate(base + " --context-shift 63", &out), 1) << out;
+  EXPECT_NE(out.find("n_keep 63 is too large"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -10,7 +10,7 @@
 #include "tools/convert/cli_options.h"
 #include "tools/convert/pipeline.h"
 #include "tools/convert/source/source_reader.h"
-#include "tools/convert/write/output_file.h"
+#include "tools/common/output_file.h"
 
 namespace kite::convert {
 namespace {
@@ -32,8 +32,8 @@ int Run(const std::vector<std::string>& args) {
     std::fputs(HelpText().c_str(), stdout);
     return kExitSuccess;
   }
-  InstallTemporaryCleanupHandlers();
-  if (absl::Status s = CheckOutputReplaceable(options.output); !s.ok()) return Fail(s);
+  tools::InstallTemporaryCleanupHandlers();
+  if (absl::Status s = tools::CheckOutputReplaceable(options.output); !s.ok()) return Fail(s);
   if (const std::string problem = InputUsageProblem(options); !problem.empty()) {
     std::fprintf(stderr, "kite-convert: %s\n", problem.c_str());
     return kExitUsage;

@@ -25,10 +25,12 @@
  * older struct lacks their defaults. Any other struct_size (0, garbage from a struct that
  * was never initialised, a size from a newer kite.h) fails with KITE_ERR_INVALID_ARGUMENT
  * before the call does anything. This header is the first version of every struct (its
- * sizeof is the only size accepted) except two: kite_session_options, at its third
- * (version 1 ended before kv_type and version 2 before backend, and their sizes,
- * offsetof(kite_session_options, kv_type) and offsetof(kite_session_options, backend),
- * are accepted too; the missing fields default to KITE_KV_F32 and KITE_BACKEND_CPU), and
+ * sizeof is the only size accepted) except two: kite_session_options, at its fourth
+ * (version 1 ended before kv_type, version 2 before backend and version 3 before
+ * context_shift, and their sizes, offsetof(kite_session_options, kv_type),
+ * offsetof(kite_session_options, backend) and offsetof(kite_session_options,
+ * context_shift), are accepted too; the missing fields default to KITE_KV_F32,
+ * KITE_BACKEND_CPU and no context shift), and
  * kite_generate_options, at its second (version 1 ended with add_bos; its size, which is
  * offsetof(kite_generate_options, min_p) on 32- and 64-bit Arm and x86-64, is accepted
  * too, and the later fields then take their defaults). An options pointer may be NULL for
@@ -427,11 +429,23 @@ typedef struct kite_session_options {
       with kite_session_kernel_times; it costs a little speed). Ignored on the CPU. Default
       0. Added in version 3 of this struct. */
   uint32_t profile;
+  /** Nonzero: when generation fills the context, keep its first n_keep tokens, drop the
+      older half of the rest, recompute the K/V rows of the tokens that moved (exactly what
+      a fresh session fed the kept tokens holds) and go on, so kite_generate can run past
+      max_context. 0 (default): a full context ends generation with
+      KITE_STOP_CONTEXT_FULL. Prompts and kite_session_feed() never shift: one that does
+      not fit still fails with KITE_ERR_CONTEXT_FULL. Added in version 4 of this struct. */
+  uint32_t context_shift;
+  /** Tokens a context shift keeps at the start of the context (e.g. the system prompt);
+      with context_shift, n_keep + 2 <= max_context, else KITE_ERR_INVALID_ARGUMENT naming
+      n_keep. Default 0. Added in version 4 of this struct. */
+  uint32_t n_keep;
 } kite_session_options;
 
 /**
  * Fills `options` with defaults (max_context 512, threads 1, prefill_chunk 64, kv_type
- * KITE_KV_F32, backend KITE_BACKEND_CPU) and sets its struct_size. NULL is ignored.
+ * KITE_KV_F32, backend KITE_BACKEND_CPU, no profiling, no context shift) and sets its
+ * struct_size. NULL is ignored.
  * @param options the struct to fill, or NULL
  */
 void kite_session_options_init(kite_session_options* options);
@@ -607,6 +621,63 @@ kite_status kite_session_kernel_times(const kite_session* session, kite_kernel_t
  * @param session the session (NULL is ignored)
  */
 void kite_session_cancel(kite_session* session);
+
+/**
+ * The token ids in the session's context, oldest first (kite_session_position() of them):
+ * those fed, generated or restored. With fewer than that `capacity` the call fails with
+ * KITE_ERR_OUT_OF_MEMORY and *n_tokens still receives the count. Allocates nothing.
+ * @param session the session
+ * @param[out] tokens receives the ids (owned by the caller; may be NULL when capacity is 0)
+ * @param capacity room at `tokens`, in ids
+ * @param[out] n_tokens receives the number of ids in the context
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_tokens(const kite_session* session, int32_t* tokens, size_t capacity,
+                                size_t* n_tokens);
+
+/**
+ * Bytes kite_session_save_state() needs for the session as it is now (the size grows with
+ * the context: the KV rows of every position, plus the logits). Query it before saving.
+ * CPU sessions only: a Vulkan session fails with KITE_ERR_UNSUPPORTED.
+ * @param session the session
+ * @param[out] bytes receives the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_state_size(const kite_session* session, size_t* bytes);
+
+/**
+ * Saves the session's state into `buffer`: a versioned, checksummed record of the model's
+ * fingerprint, the options that shape the KV cache (max_context, kv_type), the context's
+ * token ids, its KV cache rows, the last token and the next-token logits (see docs/c-api.md
+ * "Session state"). Restore it with kite_session_restore_state() into a session of the same
+ * model and options, e.g. to skip re-reading a cached system prompt. The bytes are in the
+ * host's byte order. Too small a `capacity` fails with KITE_ERR_OUT_OF_MEMORY and *written
+ * receives the size needed. A Vulkan session fails with KITE_ERR_UNSUPPORTED. Allocates
+ * nothing; the session is unchanged.
+ * @param session the session
+ * @param[out] buffer receives the state (owned by the caller)
+ * @param capacity bytes available at `buffer`
+ * @param[out] written receives the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_save_state(const kite_session* session, void* buffer, size_t capacity,
+                                    size_t* written);
+
+/**
+ * Replaces the session's context with a state kite_session_save_state() wrote (from this
+ * or another session of the same model file and the same max_context and kv_type; other
+ * options such as threads may differ). Everything is checked before the session changes:
+ * a state of another model or other options, truncated or corrupted (its CRC-32C), fails
+ * with KITE_ERR_INVALID_ARGUMENT naming what differs, and the session stays as it was. On
+ * success the context, the logits and the penalties' recent tokens are those saved, and a
+ * pending kite_session_cancel() is withdrawn. A Vulkan session fails with
+ * KITE_ERR_UNSUPPORTED. Allocates nothing.
+ * @param session the session
+ * @param buffer the state (read only during the call)
+ * @param size the state's size in bytes
+ * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
+ */
+kite_status kite_session_restore_state(kite_session* session, const void* buffer, size_t size);
 
 /** Returned by a token callback: go on generating. */
 #define KITE_CONTINUE 0

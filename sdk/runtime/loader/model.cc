@@ -140,7 +140,9 @@ Status Model::VerifyChecksums() const {
 namespace {
 
 // Checks the envelope: size prefix, identifier, metadata checksum, FlatBuffers Verifier.
-Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** root) {
+// *metadata_crc (when not null) receives the metadata's CRC-32C.
+Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** root,
+                     uint32_t* metadata_crc = nullptr) {
   KITE_CHECK_OR_RETURN(size >= 16, Error::kInvalidFormat,
                        "file is too small to be a .kite model (%zu bytes)", size);
   KITE_CHECK_OR_RETURN(flatbuffers::BufferHasIdentifier(data, schema::ModelIdentifier(), true),
@@ -167,6 +169,7 @@ Status CheckEnvelope(const uint8_t* data, size_t size, const schema::Model** roo
   KITE_CHECK_OR_RETURN(schema::VerifySizePrefixedModelBuffer(verifier), Error::kInvalidFormat,
                        "metadata fails FlatBuffers verification (malformed tables)");
   *root = schema::GetSizePrefixedModel(data);
+  if (metadata_crc != nullptr) *metadata_crc = crc;
   return Status::Ok();
 }
 
@@ -375,7 +378,7 @@ static Status LoadVocabOnly(const schema::Model& root, ModelConfig* config, Toke
 }
 
 Status Model::Load(const ModelOptions& options) {
-  KITE_RETURN_IF_ERROR(CheckEnvelope(bytes_.data(), bytes_.size(), &root_));
+  KITE_RETURN_IF_ERROR(CheckEnvelope(bytes_.data(), bytes_.size(), &root_, &metadata_crc_));
   const uint32_t version = root_->format_version();
   KITE_CHECK_OR_RETURN(version / 1000 == kFormatVersion / 1000, Error::kUnsupported,
                        "file format version %u.%u is not supported (this build reads %u.x)",

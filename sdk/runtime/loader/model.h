@@ -137,6 +137,9 @@ class Model {
   /// The verified FlatBuffer root (for tools such as kite-inspect).
   const schema::Model* schema_root() const { return root_; }
   const FileMap& bytes() const { return bytes_; }
+  /// CRC-32C of the file's metadata (config, tokenizer, tensor table with every segment's
+  /// own CRC): with the file size, a fingerprint of the model (saved session states carry it).
+  uint32_t metadata_crc32c() const { return metadata_crc_; }
 
   ~Model();
   Model(const Model&) = delete;
@@ -153,6 +156,7 @@ class Model {
 
   FileMap bytes_;
   const schema::Model* root_ = nullptr;
+  uint32_t metadata_crc_ = 0;
   ModelConfig config_;
   TensorView tok_embeddings_, norm_, output_;
   Arena arena_;                    // the layer and RoPE tables (caller storage or heap)

@@ -12,7 +12,7 @@
 #include "flatbuffers/flatbuffers.h"
 #include "sdk/format/crc32c.h"
 #include "sdk/schema/kite_generated.h"
-#include "tools/convert/write/output_file.h"
+#include "tools/common/output_file.h"
 
 namespace kite::convert {
 namespace {
@@ -277,7 +277,7 @@ absl::StatusOr<KiteFileSummary> WriteKiteFile(const KiteModel& model, const std:
   }
   const uint64_t file_size = data_offset + relative;
 
-  PendingOutputFile out(path);
+  tools::PendingOutputFile out(path);
   if (absl::Status s = out.Open(); !s.ok()) return s;
   out.Write(fbb.GetBufferPointer(), fbb.GetSize());
   const uint8_t zeros[8] = {};

@@ -1,4 +1,4 @@
-// Replacing the converter's output path safely: only a regular file (or nothing) may be
+// Replacing a tool's output path safely (kite-convert's model, kite-generate's prompt cache): only a regular file (or nothing) may be
 // replaced, the new contents go to a unique temporary file in the same folder (never
 // through a symbolic link), and the temporary is renamed over the path only when complete.
 // Temporaries are removed on failure and, once InstallTemporaryCleanupHandlers() ran, when
@@ -13,7 +13,7 @@
 
 #include "absl/status/status.h"
 
-namespace kite::convert {
+namespace kite::tools {
 
 /// Checks that `path` may be replaced by a new file: it does not exist, or it is a regular
 /// file. Anything else fails with FailedPrecondition naming the path and what it is: a
@@ -74,4 +74,4 @@ class PendingOutputFile {
   bool committed_ = false;
 };
 
-}  // namespace kite::convert
+}  // namespace kite::tools

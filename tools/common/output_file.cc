@@ -1,4 +1,4 @@
-#include "tools/convert/write/output_file.h"
+#include "tools/common/output_file.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace kite::convert {
+namespace kite::tools {
 namespace {
 
 // With a 2 MiB buffer, stdio writes whole 2 MiB blocks at 2 MiB-aligned offsets, so the
@@ -226,4 +226,4 @@ void PendingOutputFile::Discard() {
   }
 }
 
-}  // namespace kite::convert
+}  // namespace kite::tools
