@@ -16,7 +16,8 @@ trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 fail() { echo "install_consume: $*" >&2; exit 1; }
 
-cmake --install "$build" --prefix "$prefix" >/dev/null
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" 2>&1 ||
+  fail "cmake --install failed: $(cat "$tmp/install.log")"
 for f in include/kite/kite.h $lib/libkite.a $lib/libkite.so $lib/libkite.so.0 $lib/libkite.so.0.1.0 \
          $lib/cmake/Kite/KiteConfig.cmake $lib/cmake/Kite/KiteConfigVersion.cmake \
          $lib/pkgconfig/kite.pc; do
@@ -31,11 +32,19 @@ others=$(nm -D --defined-only "$prefix/$lib/libkite.so" | awk '{print $NF}' | gr
 [ -z "$others" ] || fail "libkite.so exports symbols outside the C API: $(echo $others | head -c 400)"
 
 export CCACHE_DISABLE=1
-cmake -S "$here/consumer" -B "$tmp/shared" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$tmp/shared" >/dev/null
-cmake -S "$here/consumer" -B "$tmp/static" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
-  -DKITE_USE_STATIC_LIBS=ON >/dev/null
-cmake --build "$tmp/static" >/dev/null
+# quiet STEP COMMAND...: runs the command, printing its output only when it fails.
+quiet() {
+  local step=$1
+  shift
+  "$@" >"$tmp/step.log" 2>&1 || fail "$step failed: $(cat "$tmp/step.log")"
+}
+quiet "configuring the find_package consumer" \
+  cmake -S "$here/consumer" -B "$tmp/shared" -G Ninja -DCMAKE_PREFIX_PATH="$prefix"
+quiet "building the find_package consumer" cmake --build "$tmp/shared"
+quiet "configuring the static find_package consumer" \
+  cmake -S "$here/consumer" -B "$tmp/static" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  -DKITE_USE_STATIC_LIBS=ON
+quiet "building the static find_package consumer" cmake --build "$tmp/static"
 export PKG_CONFIG_PATH=$prefix/$lib/pkgconfig
 # shellcheck disable=SC2046  # the flags are meant to split
 cc -o "$tmp/pc-consumer" "$here/consumer/main.c" $(pkg-config --cflags --libs kite)
