@@ -40,6 +40,9 @@ test_packages=(
   glslang-tools vulkan-tools
   # The API reference check (docs/Doxyfile, the api_reference test).
   doxygen
+  # The Java binding (sdk/bindings/java, KITE_WITH_JAVA): javac, jar and the JNI headers to
+  # build it, the JVM and JUnit 4 (with Hamcrest) for its test, java_binding_test.
+  default-jdk-headless junit4
 )
 
 packages=("${runtime_packages[@]}")

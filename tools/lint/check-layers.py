@@ -10,6 +10,7 @@ Layers, lowest first (a file may include its own layer and any layer below it):
   3 runtime    sdk/runtime/              loader, tokenizer, forward pass, sessions
   4 c-api      sdk/include/kite/kite.h, sdk/runtime/c_api*.{h,cc}
   5 tools      tools/, samples/          host programs; samples may use tools/common/
+  5 bindings   sdk/bindings/<language>/  language bindings: kite.h only, like an app
   - test/ may include anything.
 platform and format are side by side: neither includes the other. kernels and backends are
 side by side too. Tools and samples never include each other's folders, except
@@ -44,6 +45,8 @@ def layer_of(path):
         return (3, 'runtime')
     if path.startswith('tools/') or path.startswith('samples/'):
         return (5, 'tools')
+    if path.startswith('sdk/bindings/'):
+        return (5, 'bindings')
     return None
 
 
@@ -59,6 +62,10 @@ def resolve(include, source_dir):
 
 
 def allowed(src, dst, src_layer, dst_layer):
+    if src_layer[1] == 'bindings' and dst_layer is not None:
+        # A binding is a client of the public header: nothing else of Kite but its own files.
+        binding = lambda p: '/'.join(p.split('/')[:3])
+        return dst.startswith('sdk/include/') or binding(src) == binding(dst)
     if dst_layer is None:
         return True
     if src_layer[1] == 'tools':
@@ -90,6 +97,12 @@ def self_test():
         'sdk/kernels/b.h': ('sdk/backends/xnnpack/dense_linear.h', False),
         'sdk/runtime/b.h': ('kite/kite.h', False),
         'samples/x/b.cc': ('tools/bench/roofline.h', False),
+        'sdk/bindings/j/a.cc': ('kite/kite.h', True),
+        'sdk/bindings/j/b.cc': ('sdk/bindings/j/local.h', True),
+        'sdk/bindings/j/c.cc': ('sdk/runtime/session.h', False),
+        'sdk/bindings/j/d.cc': ('sdk/base/status.h', False),
+        'sdk/bindings/j/e.cc': ('sdk/bindings/k/other.h', False),
+        'sdk/bindings/j/f.cc': ('sdk/runtime/c_api_mirror.h', False),
     }
     with tempfile.TemporaryDirectory() as root:
         for path, (include, _) in cases.items():
