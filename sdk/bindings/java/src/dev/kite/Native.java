@@ -17,8 +17,15 @@ final class Native {
   static final Cleaner CLEANER = Cleaner.create();
 
   static {
-    // -Dkite.jni.library=/path/libkite_jni.so loads that file; otherwise the library is
-    // found on java.library.path (on Android: the app's native library folder).
+    loadLibrary();
+  }
+
+  // -Dkite.jni.library=/path/libkite_jni.so loads that file; otherwise the library is found
+  // on java.library.path (on Android: the app's native library folder). Loading native code
+  // is a "restricted" method from Java 22 on (run with --enable-native-access=ALL-UNNAMED
+  // there to keep the JVM from warning).
+  @SuppressWarnings("restricted")
+  private static void loadLibrary() {
     String path = System.getProperty("kite.jni.library");
     if (path != null && !path.isEmpty()) {
       System.load(path);

@@ -1,5 +1,6 @@
 package dev.kite;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
 
 /**
@@ -10,6 +11,9 @@ import java.util.function.LongConsumer;
  * handle in use. Thread-safe.
  */
 final class NativeHandle {
+  /** Native handles not yet freed, in the whole process (the test checks it). */
+  static final AtomicInteger LIVE = new AtomicInteger();
+
   private final String what;
   private final LongConsumer free;
   private long handle;
@@ -25,6 +29,7 @@ final class NativeHandle {
     this.what = what;
     this.handle = handle;
     this.free = free;
+    LIVE.incrementAndGet();
   }
 
   /** Takes a reference for a call: the handle. Throws IllegalStateException when closed. */
@@ -50,7 +55,10 @@ final class NativeHandle {
         handle = 0;
       }
     }
-    if (h != 0) free.accept(h);
+    if (h != 0) {
+      free.accept(h);
+      LIVE.decrementAndGet();
+    }
   }
 
   /** Drops the owner's reference, once; later calls do nothing. */

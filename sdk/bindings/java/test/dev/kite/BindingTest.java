@@ -244,6 +244,7 @@ public class BindingTest {
 
   @Test
   public void closedObjectsThrowInsteadOfCrashing() {
+    int live = NativeHandle.LIVE.get();
     Model m = Model.open(testModel("stories260K-q8.kite").toString());
     Session s = Session.create(m);
     // Closing the model first: the session keeps the native model until it is closed.
@@ -254,8 +255,10 @@ public class BindingTest {
     assertThrows(IllegalStateException.class, m::info);
     assertThrows(IllegalStateException.class, () -> Session.create(m));
     assertEquals(4, s.generate("Once", new GenerateOptions().maxTokens(4), null).generatedTokens);
+    assertEquals("the session holds the model", live + 2, NativeHandle.LIVE.get());
     s.close();
     s.close();
+    assertEquals("both freed, once", live, NativeHandle.LIVE.get());
     s.cancel();  // a late "stop" is harmless
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> s.generate("Once", null, null));
@@ -263,6 +266,39 @@ public class BindingTest {
     assertThrows(IllegalStateException.class, () -> s.feed(new int[] {1}));
     assertThrows(IllegalStateException.class, s::reset);
     assertThrows(IllegalStateException.class, s::position);
+  }
+
+  @Test
+  public void closingInsideTheCallbackStopsAndFreesOnReturn() {
+    int live = NativeHandle.LIVE.get();
+    Session s = Session.create(model);
+    assertEquals(live + 1, NativeHandle.LIVE.get());
+    int[] calls = {0};
+    GenerateStats stats = s.generate("Once", new GenerateOptions().maxTokens(50),
+        (token, piece) -> {
+          if (++calls[0] == 2) s.close();
+          return true;
+        });
+    assertEquals(StopReason.CANCELLED, stats.stopReason);
+    assertEquals(2, stats.generatedTokens);
+    assertEquals("freed once the call returned", live, NativeHandle.LIVE.get());
+    assertThrows(IllegalStateException.class, s::position);
+  }
+
+  private static void abandonASession() {
+    Session.create(model).generate("Once", new GenerateOptions().maxTokens(2), null);
+  }
+
+  @Test
+  public void theCleanerFreesWhatWasNeverClosed() throws InterruptedException {
+    int live = NativeHandle.LIVE.get();
+    abandonASession();
+    assertEquals(live + 1, NativeHandle.LIVE.get());
+    for (int i = 0; i < 200 && NativeHandle.LIVE.get() != live; i++) {
+      System.gc();
+      Thread.sleep(10);
+    }
+    assertEquals(live, NativeHandle.LIVE.get());
   }
 
   @Test
