@@ -3,6 +3,7 @@ package dev.kite;
 import java.lang.ref.Cleaner;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongToIntFunction;
 
 /**
  * A generation session over a {@link Model} (kite_session): one context (KV cache) and its
@@ -126,24 +127,12 @@ public final class Session implements AutoCloseable {
    */
   public void feed(int[] tokens) {
     Objects.requireNonNull(tokens, "tokens");
-    long h = enter();
-    try {
-      int status = Native.sessionFeed(h, tokens);
-      if (status != Status.OK.code()) throw failure(h, status);
-    } finally {
-      leave();
-    }
+    run(h -> Native.sessionFeed(h, tokens));
   }
 
   /** Empties the context and withdraws a pending {@link #cancel()}. */
   public void reset() {
-    long h = enter();
-    try {
-      int status = Native.sessionReset(h);
-      if (status != Status.OK.code()) throw failure(h, status);
-    } finally {
-      leave();
-    }
+    run(Native::sessionReset);
   }
 
   /** Tokens currently in the context. */
@@ -179,6 +168,17 @@ public final class Session implements AutoCloseable {
   public void close() {
     cancel();
     cleanable.clean();
+  }
+
+  /** Runs a status-returning call on the handle; a failure throws with the session's error. */
+  private void run(LongToIntFunction call) {
+    long h = enter();
+    try {
+      int status = call.applyAsInt(h);
+      if (status != Status.OK.code()) throw failure(h, status);
+    } finally {
+      leave();
+    }
   }
 
   private long enter() {
