@@ -7,6 +7,7 @@
 #include <jni.h>
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "kite/kite.h"
@@ -32,9 +33,7 @@ jbyteArray NewBytes(JNIEnv* env, const char* data, size_t n) {
 }
 
 jbyteArray NewBytes(JNIEnv* env, const char* text) {
-  size_t n = 0;
-  while (text[n] != '\0') ++n;
-  return NewBytes(env, text, n);
+  return NewBytes(env, text, std::strlen(text));
 }
 
 // Copies a Java byte[] (already NUL-terminated by the Java side when it is a C string).

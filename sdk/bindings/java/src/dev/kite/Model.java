@@ -2,6 +2,7 @@ package dev.kite;
 
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 
 /**
  * An opened .kite model (kite_model): immutable, shared by any number of threads and
@@ -46,6 +47,7 @@ public final class Model implements AutoCloseable {
    * @throws KiteException when it cannot be opened (the message names the file and why)
    */
   public static Model open(String path, ModelOptions options) {
+    Objects.requireNonNull(path, "path");
     byte[] isa = options.maxIsa == null ? null : Native.cString(options.maxIsa, "maxIsa");
     long[] out = new long[1];
     int status = Native.modelOpen(
@@ -96,6 +98,7 @@ public final class Model implements AutoCloseable {
    * @throws KiteException for an id outside the vocabulary
    */
   public byte[] detokenizeBytes(int[] tokens) {
+    Objects.requireNonNull(tokens, "tokens");
     long h = handle.acquire();
     try {
       int[] status = new int[1];
