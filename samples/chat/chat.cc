@@ -275,6 +275,7 @@ class Chat {
     if (has_system_) messages_.push_back({"system", system_});
     kite_session_reset(session_);
     in_context_.clear();
+    overflowed_ = false;
   }
 
   // Sends `text` as the user's message and streams the answer. Returns false only when
@@ -332,6 +333,10 @@ class Chat {
     next.push_back({"assistant", answer.text});
     messages_ = std::move(next);
     ReadContext();
+    // An answer that leaves no room for another (a context shift let it run past the
+    // context) cannot stay with the next message: drop it, and what came before, up front
+    // rather than tokenizing its long text (the tokenizer's time grows faster than the text).
+    overflowed_ = stats.generated_tokens + AnswerRoom() >= config_.max_context;
     if (s == KITE_ERR_CANCELLED) {
       std::fprintf(stderr, "[answer cancelled: what it said so far stays in the conversation]\n");
     } else if (stats.stop_reason == KITE_STOP_CONTEXT_FULL) {
@@ -387,6 +392,7 @@ class Chat {
     messages_ = std::move(messages);
     has_system_ = !messages_.empty() && messages_[0].role == "system";
     system_ = has_system_ ? messages_[0].content : "";
+    overflowed_ = false;
     ReadContext();
     std::fprintf(stderr, "[loaded %zu messages (%u tokens) from %s]\n", messages_.size(),
                  kite_session_position(session_), path.c_str());
@@ -429,10 +435,14 @@ class Chat {
   // message alone does not fit (said on stderr; the conversation is unchanged) or the
   // tokenizer failed (failed_).
   bool FitToContext(std::vector<Message>* messages, std::vector<int32_t>* ids) {
-    const size_t room = std::min<size_t>(static_cast<size_t>(generate_.max_tokens),
-                                         config_.max_context / 4);
+    const size_t room = AnswerRoom();
     const size_t first = !messages->empty() && (*messages)[0].role == "system" ? 1 : 0;
     size_t dropped = 0;
+    if (overflowed_) {
+      // Everything but the system message and the new message goes.
+      dropped = messages->size() - first - 1;
+      messages->erase(messages->begin() + first, messages->end() - 1);
+    }
     while (true) {
       if (!Tokenize(*messages, ids)) return false;
       if (ids->size() + room <= config_.max_context || messages->size() - first <= 1) break;
@@ -460,6 +470,11 @@ class Chat {
     return true;
   }
 
+  // Room an answer needs: max_tokens, at most a quarter of the context.
+  size_t AnswerRoom() const {
+    return std::min<size_t>(static_cast<size_t>(generate_.max_tokens), config_.max_context / 4);
+  }
+
   // in_context_ = the session's context ids.
   void ReadContext() {
     size_t n = 0;
@@ -479,6 +494,7 @@ class Chat {
   std::vector<int32_t> in_context_;  // the ids the session's context holds
   int turns_ = 0;
   bool failed_ = false;
+  bool overflowed_ = false;  // the last answer alone leaves no room for another
 };
 
 }  // namespace

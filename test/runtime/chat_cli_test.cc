@@ -228,6 +228,12 @@ TEST(ChatCli, FullContextDropsTheOldestTurnsAndRefusesAnOversizedMessage) {
   EXPECT_NE(r.err.find("(the system message is kept)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("the message does not fit"), std::string::npos) << r.err;
   EXPECT_EQ(Count(r.err, "[turn "), 6u) << r.err;  // every message but the oversized one
+  // Each drop leaves the system message and the new one: the same answer every time.
+  const std::string first = Chat(args, "Once upon a time\n").out;
+  ASSERT_FALSE(first.empty());
+  std::string five;
+  for (int i = 0; i < 5; ++i) five += first;
+  EXPECT_EQ(r.out.substr(0, five.size()), five) << r.err;
 }
 
 // A running kite-chat with pipes on stdin, stdout and stderr.
@@ -321,9 +327,10 @@ class Child {
 };
 
 TEST(ChatCli, CtrlCCancelsTheAnswerAndTheNextTurnWorks) {
-  // With a context shift and no token limit to speak of, an answer runs until cancelled.
+  // With a context shift, the end tokens (EOS, and BOS, which also ends an answer) banned
+  // and no token limit to speak of, an answer runs until cancelled.
   Child chat({"-m", ChatModel(), "--temp", "0", "-n", "16000000", "-t", "1", "-c", "128",
-              "--context-shift", "0"});
+              "--context-shift", "0", "--logit-bias", "1=-inf", "--logit-bias", "2=-inf"});
   ASSERT_TRUE(chat.started());
   chat.Send("Once upon a time\n");
   ASSERT_TRUE(chat.ReadUntil([&] { return chat.out.size() > 200; })) << chat.err;
