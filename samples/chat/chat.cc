@@ -14,7 +14,6 @@
 
 #include "samples/common/run_options.h"
 #include "tools/common/input_file.h"
-#include "tools/common/output_file.h"
 
 namespace kite::chat {
 
@@ -112,13 +111,16 @@ class InterruptWatcher {
     fcntl(wake_[1], F_SETFL, O_NONBLOCK);
     g_signal_pipe_write = signal_[1];
     thread_ = std::thread([this] { Watch(); });
+    started_ = true;
+    // A SIGINT the parent ignores (e.g. a background job of a script) stays ignored.
+    sigaction(SIGINT, nullptr, &previous_);
+    if (previous_.sa_handler == SIG_IGN) return true;
     struct sigaction sa;
     std::memset(&sa, 0, sizeof(sa));
     sa.sa_handler = OnSigint;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &previous_);
-    started_ = true;
+    sigaction(SIGINT, &sa, nullptr);
     return true;
   }
 
@@ -356,12 +358,7 @@ class Chat {
       return;
     }
     const std::string bytes = EncodeConversation(messages_, state.data(), state.size());
-    kite::tools::PendingOutputFile out(path);
-    absl::Status st = out.Open();
-    if (st.ok()) {
-      out.Write(bytes.data(), bytes.size());
-      st = out.Commit();
-    }
+    const absl::Status st = kite::samples::ReplaceFile(path, bytes);
     if (!st.ok()) {
       std::fprintf(stderr, "%s: cannot save the conversation: %s\n", config_.program,
                    std::string(st.message()).c_str());

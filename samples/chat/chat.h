@@ -67,7 +67,7 @@ struct ChatConfig {
   const char* program = "kite-chat";  ///< names the tool in messages (static string)
   bool has_system = false;            ///< start (and /reset) with a system message
   std::string system;                 ///< its text
-  /// Nonzero: run one turn with `prompt` instead of reading stdin (kite-generate -p --chat).
+  /// True: run one turn with `prompt` instead of reading stdin (kite-generate -p --chat).
   bool one_turn = false;
   std::string prompt;  ///< the one turn's text
   /// The options of every answer (add_bos is ignored: the conversation's ids carry BOS).

@@ -11,6 +11,7 @@
 
 #include "tools/common/backend_flag.h"
 #include "tools/common/kv_flag.h"
+#include "tools/common/output_file.h"
 
 namespace kite::samples {
 namespace {
@@ -222,6 +223,16 @@ bool SaveSessionState(const kite_session* session, std::string* state, std::stri
   }
   state->resize(written);
   return true;
+}
+
+absl::Status ReplaceFile(const std::string& path, const std::string& bytes) {
+  kite::tools::PendingOutputFile out(path);
+  absl::Status s = out.Open();
+  if (s.ok()) {
+    out.Write(bytes.data(), bytes.size());
+    s = out.Commit();
+  }
+  return s;
 }
 
 }  // namespace kite::samples

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "kite/kite.h"
 #include "tools/common/flags.h"
 
@@ -81,5 +82,10 @@ kite_generate_options GenerateOptions(const RunOptions& o, std::vector<const cha
 /// *state. False with *error (the library's message) when it cannot be saved (e.g. a
 /// Vulkan session).
 bool SaveSessionState(const kite_session* session, std::string* state, std::string* error);
+
+/// Writes `bytes` to `path` through a temporary renamed over it (tools/common/output_file.h:
+/// only a regular file or nothing may be replaced; on failure `path` is left as it was).
+/// Errors name the path.
+absl::Status ReplaceFile(const std::string& path, const std::string& bytes);
 
 }  // namespace kite::samples

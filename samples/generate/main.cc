@@ -19,7 +19,6 @@
 #include "tools/common/flags.h"
 #include "tools/common/input_file.h"
 #include "tools/common/json.h"
-#include "tools/common/output_file.h"
 
 namespace {
 
@@ -247,12 +246,7 @@ bool SavePromptCache(const std::string& path, const kite_session* session, std::
     *note = "not saved (" + error + ")";
     return false;
   }
-  kite::tools::PendingOutputFile out(path);
-  absl::Status s = out.Open();
-  if (s.ok()) {
-    out.Write(state.data(), state.size());
-    s = out.Commit();
-  }
+  const absl::Status s = kite::samples::ReplaceFile(path, state);
   if (!s.ok()) {
     *note = "not saved (" + std::string(s.message()) + ")";
     return false;

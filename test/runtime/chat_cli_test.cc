@@ -244,6 +244,9 @@ class Child {
     if (pipe(in) != 0 || pipe(out) != 0 || pipe(err) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
+      // The test's own runner may ignore SIGINT (a background job); kite-chat keeps an
+      // ignored SIGINT ignored, so give it the default.
+      signal(SIGINT, SIG_DFL);
       dup2(in[0], 0);
       dup2(out[1], 1);
       dup2(err[1], 2);
