@@ -12,8 +12,9 @@ Layers, lowest first (a file may include its own layer and any layer below it):
   5 tools      tools/, samples/          host programs; samples may use tools/common/
   - test/ may include anything.
 platform and format are side by side: neither includes the other. kernels and backends are
-side by side too. Tools and samples never include each other's folders, except
-tools/common/ (shared host helpers: flags, JSON).
+side by side too. Tools never include each other's folders, nor samples' ones, except
+tools/common/ (shared host helpers: flags, JSON); samples may also include each other
+(samples/common/, and samples/chat/ whose conversation loop kite-generate --chat runs).
 
 Usage: tools/lint/check-layers.py [ROOT]   (exit 1 and one line per violation)
        tools/lint/check-layers.py --self-test  (checks the checker on a planted tree)
@@ -65,7 +66,8 @@ def allowed(src, dst, src_layer, dst_layer):
         if dst_layer[1] != 'tools':
             return True
         top = lambda p: p.split('/')[0] + '/' + p.split('/')[1]
-        return top(src) == top(dst) or dst.startswith('tools/common/')
+        samples = src.startswith('samples/') and dst.startswith('samples/')
+        return samples or top(src) == top(dst) or dst.startswith('tools/common/')
     if dst_layer[0] > src_layer[0]:
         return False
     if dst_layer[0] == src_layer[0] and dst_layer[1] != src_layer[1]:
@@ -90,6 +92,8 @@ def self_test():
         'sdk/kernels/b.h': ('sdk/backends/xnnpack/dense_linear.h', False),
         'sdk/runtime/b.h': ('kite/kite.h', False),
         'samples/x/b.cc': ('tools/bench/roofline.h', False),
+        'samples/x/c.cc': ('samples/y/y.h', True),
+        'tools/x/d.cc': ('samples/y/y.h', False),
     }
     with tempfile.TemporaryDirectory() as root:
         for path, (include, _) in cases.items():
