@@ -251,10 +251,10 @@ class Child {
       dup2(out[1], 1);
       dup2(err[1], 2);
       for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(KITE_CHAT_BIN));
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
+      std::vector<std::string> words = args;
+      words.insert(words.begin(), KITE_CHAT_BIN);
+      std::vector<char*> argv(words.size() + 1, nullptr);
+      for (size_t i = 0; i < words.size(); ++i) argv[i] = &words[i][0];
       execv(KITE_CHAT_BIN, argv.data());
       _exit(127);
     }
