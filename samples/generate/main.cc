@@ -1,17 +1,12 @@
 // kite-generate: stream text from a .kite model. Uses only the public C API (kite/kite.h),
-// plus the tools' flag parser and JSON writer.
+// plus the samples' shared options and chat loop (--chat) and the tools' flag parser and
+// JSON writer.
 #include <algorithm>
 #include <chrono>
-#include <climits>
-#include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 #include "kite/kite.h"
 #include "samples/chat/chat.h"
