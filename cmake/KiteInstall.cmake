@@ -58,7 +58,7 @@ list(JOIN kite_libs_private " " KITE_PC_LIBS_PRIVATE)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/kite.pc.in ${PROJECT_BINARY_DIR}/kite.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/kite.pc DESTINATION ${kite_pc_dir})
 
-foreach(tool kite-convert kite-generate kite-bench kite-eval kite-inspect kite-tokenize)
+foreach(tool kite-convert kite-generate kite-chat kite-bench kite-eval kite-inspect kite-tokenize)
   if(TARGET ${tool})
     install(TARGETS ${tool} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()

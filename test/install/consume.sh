@@ -23,7 +23,7 @@ for f in include/kite/kite.h $lib/libkite.a $lib/libkite.so $lib/libkite.so.0 $l
          $lib/pkgconfig/kite.pc; do
   [ -e "$prefix/$f" ] || fail "cmake --install did not install $f"
 done
-for tool in kite-convert kite-generate kite-bench kite-eval kite-inspect kite-tokenize; do
+for tool in kite-convert kite-generate kite-chat kite-bench kite-eval kite-inspect kite-tokenize; do
   [ -x "$prefix/bin/$tool" ] || fail "cmake --install did not install bin/$tool"
 done
 soname=$(readelf -d "$prefix/$lib/libkite.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')

@@ -13,8 +13,9 @@ Layers, lowest first (a file may include its own layer and any layer below it):
   5 bindings   sdk/bindings/<language>/  language bindings: kite.h only, like an app
   - test/ may include anything.
 platform and format are side by side: neither includes the other. kernels and backends are
-side by side too. Tools and samples never include each other's folders, except
-tools/common/ (shared host helpers: flags, JSON).
+side by side too. Tools never include each other's folders, nor samples' ones, except
+tools/common/ (shared host helpers: flags, JSON); samples may also include each other
+(samples/common/, and samples/chat/ whose conversation loop kite-generate --chat runs).
 
 Usage: tools/lint/check-layers.py [ROOT]   (exit 1 and one line per violation)
        tools/lint/check-layers.py --self-test  (checks the checker on a planted tree)
@@ -72,7 +73,8 @@ def allowed(src, dst, src_layer, dst_layer):
         if dst_layer[1] != 'tools':
             return True
         top = lambda p: p.split('/')[0] + '/' + p.split('/')[1]
-        return top(src) == top(dst) or dst.startswith('tools/common/')
+        samples = src.startswith('samples/') and dst.startswith('samples/')
+        return samples or top(src) == top(dst) or dst.startswith('tools/common/')
     if dst_layer[0] > src_layer[0]:
         return False
     if dst_layer[0] == src_layer[0] and dst_layer[1] != src_layer[1]:
@@ -103,6 +105,8 @@ def self_test():
         'sdk/bindings/j/d.cc': ('sdk/base/status.h', False),
         'sdk/bindings/j/e.cc': ('sdk/bindings/k/other.h', False),
         'sdk/bindings/j/f.cc': ('sdk/runtime/c_api_mirror.h', False),
+        'samples/x/c.cc': ('samples/y/y.h', True),
+        'tools/x/d.cc': ('samples/y/y.h', False),
     }
     with tempfile.TemporaryDirectory() as root:
         for path, (include, _) in cases.items():
