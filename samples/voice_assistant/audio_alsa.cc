@@ -1,0 +1,84 @@
+#include "samples/voice_assistant/audio_alsa.h"
+
+#include <alsa/asoundlib.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace kite::voice {
+
+absl::StatusOr<std::unique_ptr<AlsaDevice>> AlsaDevice::Open(const std::string& device,
+                                                             bool capture, int sample_rate) {
+  std::unique_ptr<AlsaDevice> d(new AlsaDevice());
+  d->name_ = device;
+  d->rate_ = sample_rate;
+  const char* what = capture ? "microphone (capture)" : "speaker (playback)";
+  const char* hint = capture ? "arecord -l lists the capture devices" : "aplay -l lists the playback devices";
+  int rc = snd_pcm_open(&d->pcm_, device.c_str(),
+                        capture ? SND_PCM_STREAM_CAPTURE : SND_PCM_STREAM_PLAYBACK, 0);
+  if (rc < 0) {
+    d->pcm_ = nullptr;
+    return absl::UnavailableError(absl::StrCat("cannot open the ALSA ", what, " device '", device,
+                                               "': ", snd_strerror(rc), " (", hint, ")"));
+  }
+  // 100 ms of latency: short enough for barge-in, long enough not to underrun.
+  rc = snd_pcm_set_params(d->pcm_, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
+                          static_cast<unsigned>(sample_rate), 1, 100000);
+  if (rc < 0) {
+    return absl::UnavailableError(absl::StrCat("the ALSA ", what, " device '", device,
+                                               "' refuses 16-bit mono at ", sample_rate, " Hz: ",
+                                               snd_strerror(rc), " (try plughw:CARD,DEV; ", hint,
+                                               ")"));
+  }
+  return d;
+}
+
+AlsaDevice::~AlsaDevice() {
+  if (pcm_ != nullptr) snd_pcm_close(pcm_);
+}
+
+absl::Status AlsaDevice::Read(int16_t* out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    const snd_pcm_sframes_t r = snd_pcm_readi(pcm_, out + got, n - got);
+    if (r < 0) {
+      if (snd_pcm_recover(pcm_, static_cast<int>(r), 1) < 0) {
+        return absl::UnavailableError(absl::StrCat("reading the ALSA device '", name_,
+                                                   "' failed: ", snd_strerror(static_cast<int>(r))));
+      }
+      continue;
+    }
+    got += static_cast<size_t>(r);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AlsaDevice::Play(const Pcm& pcm, const std::atomic<bool>* abort) {
+  const size_t chunk = static_cast<size_t>(rate_) / 20;  // 50 ms
+  for (size_t at = 0; at < pcm.samples.size();) {
+    if (abort != nullptr && abort->load()) {
+      snd_pcm_drop(pcm_);
+      snd_pcm_prepare(pcm_);
+      return absl::OkStatus();
+    }
+    const size_t n = std::min(chunk, pcm.samples.size() - at);
+    const snd_pcm_sframes_t w = snd_pcm_writei(pcm_, pcm.samples.data() + at, n);
+    if (w < 0) {
+      if (snd_pcm_recover(pcm_, static_cast<int>(w), 1) < 0) {
+        return absl::UnavailableError(absl::StrCat("playing on the ALSA device '", name_,
+                                                   "' failed: ", snd_strerror(static_cast<int>(w))));
+      }
+      continue;
+    }
+    at += static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+void AlsaDevice::Drain() {
+  snd_pcm_drain(pcm_);
+  snd_pcm_prepare(pcm_);
+}
+
+}  // namespace kite::voice
