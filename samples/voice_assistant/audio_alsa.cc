@@ -7,9 +7,16 @@
 #include "absl/strings/str_cat.h"
 
 namespace kite::voice {
+namespace {
+
+// ALSA's library prints its own diagnostics on stderr; kite-voice's messages say it once.
+void QuietAlsa(const char*, int, const char*, int, const char*, ...) {}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<AlsaDevice>> AlsaDevice::Open(const std::string& device,
                                                              bool capture, int sample_rate) {
+  snd_lib_error_set_handler(QuietAlsa);
   std::unique_ptr<AlsaDevice> d(new AlsaDevice());
   d->name_ = device;
   d->rate_ = sample_rate;

@@ -243,6 +243,11 @@ class Player {
     abort_ = true;
     cv_.notify_all();
   }
+  // True while sentences are queued or playing.
+  bool Busy() {
+    std::lock_guard<std::mutex> l(mu_);
+    return !idle_;
+  }
   // Waits until everything queued has been heard.
   void WaitIdle() {
     std::unique_lock<std::mutex> l(mu_);
@@ -331,7 +336,7 @@ class MicListener {
       u.recognize_ms = std::chrono::duration<double, std::milli>(Clock::now() - u.end).count();
       if (!heard.ok()) continue;
       u.heard = *heard;
-      const bool speaking = answerer_->busy();
+      const bool speaking = answerer_->busy() || (player_ != nullptr && player_->Busy());
       if (speaking) {
         // While an answer is spoken only "stop" counts (the rest may be our own voice).
         if (ParseCommand(u.heard).kind == CommandKind::kStop) {

@@ -51,6 +51,8 @@ bool SentenceSplitter::FindEnd(size_t* end) {
         *end = i + n;
         return true;
       }
+      // Its first bytes at the very end: wait for the rest before moving past them.
+      if (s.size() - i < n && s.compare(i, std::string::npos, w, s.size() - i) == 0) return false;
     }
     if (s[i] == '\n' && i + 1 < s.size() && s[i + 1] == '\n' && TrimmedBegin(s, 0, i) < i) {
       *end = i + 2;

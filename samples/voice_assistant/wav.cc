@@ -68,8 +68,9 @@ absl::StatusOr<Pcm> DecodeWav(std::string_view bytes, const std::string& name) {
     const size_t available = bytes.size() - body;
     if (id == "fmt ") {
       if (size < 16 || size > available) {
-        return bad(absl::StrCat("is truncated: its fmt chunk holds ", size, " bytes (needs 16, ",
-                                available, " left in the file)"));
+        return bad(size < 16 ? absl::StrCat("has a fmt chunk of ", size, " bytes (PCM needs 16)")
+                             : absl::StrCat("is truncated: its fmt chunk is ", size,
+                                            " bytes, the file has ", available, " left"));
       }
       uint16_t format = Le16(bytes, body);
       channels = Le16(bytes, body + 2);
