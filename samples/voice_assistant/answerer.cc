@@ -110,7 +110,9 @@ bool Answerer::Answer(const Request& request, std::chrono::steady_clock::time_po
     size_t n = 0;
     s = kite_chat_tokenize(model_, messages.data(), messages.size(), 1, 1, ids.data(), ids.size(),
                            &n);
+    const auto feed_start = std::chrono::steady_clock::now();
     if (s == KITE_OK) s = kite_session_feed(session_, ids.data(), n);
+    const double feed_ms = MsSince(feed_start);
     if (s != KITE_OK && s != KITE_ERR_CANCELLED) {
       *error = std::string("cannot prepare the chat prompt: ") + kite_last_error();
       return false;
@@ -118,10 +120,13 @@ bool Answerer::Answer(const Request& request, std::chrono::steady_clock::time_po
     go.add_bos = 0;
     if (s == KITE_OK) {
       s = kite_generate(session_, "", &go, OnToken, &stream, &report->stats);
+      // The prompt was fed before kite_generate: count it as its prefill.
+      report->stats.prompt_tokens = static_cast<uint32_t>(n);
+      report->stats.prefill_ms = feed_ms;
     }
   } else {
     // The prompt starts the spoken story; the model continues it.
-    stream.splitter.Push(request.prompt, &stream.ready);
+    if (request.speak_prompt) stream.splitter.Push(request.prompt, &stream.ready);
     for (const std::string& sentence : stream.ready) {
       if (!Speak(sentence, report, error)) return false;
     }

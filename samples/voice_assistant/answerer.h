@@ -17,11 +17,13 @@ namespace kite::voice {
 /// What to say: a prompt for the model, or fixed text spoken without the model.
 struct Request {
   /// The model's input. For a chat model (`chat`), the user's message, formatted with the
-  /// model's chat template (after `system` when not empty); otherwise the prompt text, which
-  /// is also spoken before the model's continuation (a story's first words).
+  /// model's chat template (after `system` when not empty); otherwise the prompt text.
   std::string prompt;
   bool chat = false;
   std::string system;
+  /// Completion models: speak the prompt before the model's continuation (a story's first
+  /// words, which the continuation completes).
+  bool speak_prompt = false;
   /// Nonzero-length: speak this text and skip the model (kite-voice's "help").
   std::string fixed_text;
 };

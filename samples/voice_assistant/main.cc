@@ -54,9 +54,11 @@ the first sentence's audio being ready) and each stage's real-time factor.
 
 constexpr const char* kFooter = R"(
 Prompts: for a completion model (no chat format, e.g. stories260K) a story command
-becomes the prompt "Once upon a time, there was {a_noun}" and the prompt is spoken with
-the model's continuation; for a chat model (e.g. Qwen2.5-0.5B-Instruct) it becomes the
-user message "Tell me a short story about {a_noun}." in the model's chat format.
+becomes the prompt "Once upon a time, there was {a_noun}", spoken with the model's
+continuation; other text is the prompt as it is, not spoken. For a chat model (e.g.
+Qwen2.5-0.5B-Instruct) a story command becomes the user message "Tell me a short story
+about {a_noun}.", other text the user message as it is, in the model's chat format; each
+answer starts a new conversation.
 Exit status: 0 success, 1 failure (a file, device or model that cannot be used), 2 bad
 command line.
 
@@ -621,6 +623,7 @@ int Run(int argc, char** argv) {
       case CommandKind::kStory:
         request.prompt = StoryPrompt(story_template, c.a_noun);
         request.chat = chat;
+        request.speak_prompt = !chat;
         request.system = o.system;
         break;
       case CommandKind::kText:
