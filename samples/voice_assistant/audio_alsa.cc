@@ -45,42 +45,36 @@ AlsaDevice::~AlsaDevice() {
   if (pcm_ != nullptr) snd_pcm_close(pcm_);
 }
 
-absl::Status AlsaDevice::Read(int16_t* out, size_t n) {
-  size_t got = 0;
-  while (got < n) {
-    const snd_pcm_sframes_t r = snd_pcm_readi(pcm_, out + got, n - got);
-    if (r < 0) {
-      if (snd_pcm_recover(pcm_, static_cast<int>(r), 1) < 0) {
-        return absl::UnavailableError(absl::StrCat("reading the ALSA device '", name_,
-                                                   "' failed: ", snd_strerror(static_cast<int>(r))));
-      }
-      continue;
-    }
-    got += static_cast<size_t>(r);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status AlsaDevice::Play(const Pcm& pcm, const std::atomic<bool>* abort) {
-  const size_t chunk = static_cast<size_t>(rate_) / 20;  // 50 ms
-  for (size_t at = 0; at < pcm.samples.size();) {
+absl::Status AlsaDevice::Transfer(int16_t* data, size_t n, const std::atomic<bool>* abort) {
+  const bool capture = snd_pcm_stream(pcm_) == SND_PCM_STREAM_CAPTURE;
+  // Playback goes in 50 ms steps, so that an abort is seen soon.
+  const size_t step = capture ? n : static_cast<size_t>(rate_) / 20;
+  for (size_t at = 0; at < n;) {
     if (abort != nullptr && abort->load()) {
       snd_pcm_drop(pcm_);
       snd_pcm_prepare(pcm_);
       return absl::OkStatus();
     }
-    const size_t n = std::min(chunk, pcm.samples.size() - at);
-    const snd_pcm_sframes_t w = snd_pcm_writei(pcm_, pcm.samples.data() + at, n);
-    if (w < 0) {
-      if (snd_pcm_recover(pcm_, static_cast<int>(w), 1) < 0) {
-        return absl::UnavailableError(absl::StrCat("playing on the ALSA device '", name_,
-                                                   "' failed: ", snd_strerror(static_cast<int>(w))));
-      }
-      continue;
+    const size_t len = std::min(step, n - at);
+    const snd_pcm_sframes_t r =
+        capture ? snd_pcm_readi(pcm_, data + at, len) : snd_pcm_writei(pcm_, data + at, len);
+    if (r >= 0) {
+      at += static_cast<size_t>(r);
+    } else if (snd_pcm_recover(pcm_, static_cast<int>(r), 1) < 0) {
+      // An overrun or underrun is recovered from; anything else ends the transfer.
+      return absl::UnavailableError(absl::StrCat(capture ? "reading" : "playing on",
+                                                 " the ALSA device '", name_, "' failed: ",
+                                                 snd_strerror(static_cast<int>(r))));
     }
-    at += static_cast<size_t>(w);
   }
   return absl::OkStatus();
+}
+
+absl::Status AlsaDevice::Read(int16_t* out, size_t n) { return Transfer(out, n, nullptr); }
+
+absl::Status AlsaDevice::Play(const Pcm& pcm, const std::atomic<bool>* abort) {
+  // Playback only reads the samples (snd_pcm_writei takes a const pointer).
+  return Transfer(const_cast<int16_t*>(pcm.samples.data()), pcm.samples.size(), abort);
 }
 
 void AlsaDevice::Drain() {

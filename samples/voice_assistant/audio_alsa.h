@@ -45,6 +45,10 @@ class AlsaDevice {
 
  private:
   AlsaDevice() = default;
+  // Reads (capture) or writes (playback) `n` samples at `data`, recovering from overruns
+  // and underruns; stops early, dropping what the card holds, when *abort becomes true.
+  absl::Status Transfer(int16_t* data, size_t n, const std::atomic<bool>* abort);
+
   _snd_pcm* pcm_ = nullptr;
   std::string name_;
   int rate_ = 0;

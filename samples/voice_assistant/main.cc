@@ -2,8 +2,7 @@
 // or typed lines), recognised by pocketsphinx against a command grammar, answered by a
 // Kite model with streaming, each sentence spoken by espeak-ng as soon as it is complete
 // (to a speaker through ALSA, or WAV files). See docs/voice-assistant.md.
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -31,6 +30,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr char kProgram[] = "kite-voice";
+// Tokens the default context keeps for the prompt (a chat template with a system message
+// and a spoken question), besides --max-tokens for the answer.
+constexpr long kPromptBudget = 256;
 
 constexpr const char* kHeader = R"(kite-voice: a voice assistant on a Kite model, offline
 
@@ -65,7 +67,7 @@ command line.
 examples:
   kite-voice -m stories260K-q4.kite --wav-in story.wav --wav-out answer.wav --temp 0
   kite-voice -m qwen2.5-0.5b-instruct-q4.kite --mic plughw:1,0 --speaker plughw:1,0
-  echo "tell me a story about a dragon" | kite-voice -m stories260K-q4.kite --text \
+  echo "tell me a story about a robot" | kite-voice -m stories260K-q4.kite --text \
       --wav-out 'answer-{n}.wav' --json
 )";
 
@@ -141,14 +143,15 @@ flags::FlagSpec MakeSpec(Options* o) {
                     "folder holding espeak-ng-data/ (default: the library's)"),
       flags::Heading("\ngeneration:\n"),
       flags::String(0, "prompt-template", "TEXT", &o->prompt_template,
-                    "the prompt of a story command; {a_noun} becomes \"a dragon\",\n"
-                    "{noun} \"dragon\" (default: see below)"),
+                    "the prompt of a story command; {a_noun} becomes \"a robot\",\n"
+                    "{noun} \"robot\" (default: see below)"),
       flags::String(0, "system", "TEXT", &o->system,
                     "chat models: a system message before each question"),
       flags::Int<long>('n', "max-tokens", "N", &o->max_tokens, 1, 1 << 20,
                        "most tokens per answer (default 96)"),
       flags::Int<long>('c', "ctx", "N", &o->ctx, 16, 1 << 24,
-                       "context length in tokens (default: min(512, the model's))"),
+                       "context length in tokens (default: 256 for the prompt plus\n"
+                       "--max-tokens, at most the model's)"),
       flags::Int<long>('t', "threads", "N", &o->threads, 1, 256,
                        "threads (default: the online CPUs, at most 4)"),
       flags::Number<double>(0, "temp", "T", &o->temp, 0.0, 100.0, flags::Ends::kClosed,
@@ -365,18 +368,6 @@ class MicListener {
   std::thread thread_;
 };
 
-const char* StopReasonName(kite_stop_reason r) {
-  switch (r) {
-    case KITE_STOP_MAX_TOKENS: return "max_tokens";
-    case KITE_STOP_END_TOKEN: return "end_token";
-    case KITE_STOP_CALLBACK: return "callback";
-    case KITE_STOP_CONTEXT_FULL: return "context_full";
-    case KITE_STOP_CANCELLED: return "cancelled";
-    case KITE_STOP_STRING: return "stop_string";
-  }
-  return "unknown";
-}
-
 const char* KindName(CommandKind k) {
   switch (k) {
     case CommandKind::kNothing: return "nothing";
@@ -420,7 +411,7 @@ void Report(const Options& o, const Utterance& u, const Command& c, const Reques
           .Add("prefill_ms", Value::Decimals(a->stats.prefill_ms, 1))
           .Add("decode_ms", Value::Decimals(a->stats.decode_ms, 1))
           .Add("tok_s", Value::Decimals(tok_s, 1))
-          .Add("stop_reason", Value::String(StopReasonName(a->stats.stop_reason)));
+          .Add("max_tokens_reached", Value::Bool(a->stats.stop_reason == KITE_STOP_MAX_TOKENS));
       Value s;
       s.Add("audio_s", Value::Decimals(speech_s, 3))
           .Add("ms", Value::Decimals(a->synth_ms, 1))
@@ -460,11 +451,6 @@ void Report(const Options& o, const Utterance& u, const Command& c, const Reques
     }
   }
   std::fflush(stdout);
-}
-
-long DefaultThreads() {
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
 }
 
 int Run(int argc, char** argv) {
@@ -524,9 +510,14 @@ int Run(int argc, char** argv) {
   kite_model_get_info(model, &info);
   kite_session_options sopt;
   kite_session_options_init(&sopt);
-  sopt.max_context = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
-                               : (info.max_seq_len < 512 ? info.max_seq_len : 512);
-  sopt.threads = static_cast<uint32_t>(o.threads > 0 ? o.threads : DefaultThreads());
+  // Each answer starts a fresh context: room for the prompt and the answer is enough (a
+  // smaller KV cache, which matters on a Pi).
+  const uint32_t wanted = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
+                                    : static_cast<uint32_t>(kPromptBudget + o.max_tokens);
+  sopt.max_context = std::min(wanted, info.max_seq_len);
+  // As kite-generate: the online CPUs, at most 4 (a Raspberry Pi's cores).
+  sopt.threads =
+      o.threads > 0 ? static_cast<uint32_t>(o.threads) : std::min(flags::OnlineCpus(), 4u);
   kite_session* session = nullptr;
   if (kite_session_create(model, &sopt, nullptr, 0, &session) != KITE_OK) {
     return Fail(std::string("cannot create a session: ") + kite_last_error());

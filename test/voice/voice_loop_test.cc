@@ -7,10 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
+#include "kite/kite.h"
+#include "samples/voice_assistant/answerer.h"
 #include "samples/voice_assistant/speaker.h"
 #include "samples/voice_assistant/wav.h"
 #include "test/common/json_fixture.h"
@@ -25,13 +31,19 @@ const std::string& Scratch() {
   return dir;
 }
 
-// Speaks `text` into `path` (22050 Hz mono, espeak-ng's default voice and rate).
-void SpeakToWav(const std::string& text, const std::string& path) {
+// The process's one espeak-ng synthesiser (default voice and rate), or null.
+Speaker* TheSpeaker() {
   static std::unique_ptr<Speaker> speaker = [] {
     absl::StatusOr<std::unique_ptr<Speaker>> s = Speaker::Open(Speaker::Options{});
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }();
+  return speaker.get();
+}
+
+// Speaks `text` into `path` (22050 Hz mono).
+void SpeakToWav(const std::string& text, const std::string& path) {
+  Speaker* speaker = TheSpeaker();
   ASSERT_NE(speaker, nullptr);
   absl::StatusOr<Pcm> pcm = speaker->Synthesize(text);
   ASSERT_TRUE(pcm.ok()) << pcm.status();
@@ -100,6 +112,62 @@ TEST(VoiceLoop, HearsThreeCommandsExactlyAndSpeaksTheAnswers) {
   std::string second_answer;
   test::JsonString(lines[1], "answer", &second_answer);
   EXPECT_EQ(third_answer, second_answer);
+}
+
+// Barge-in without a microphone: another thread cancels (as kite-voice's capture thread does
+// on "stop") once the first sentence is spoken; generation ends at once, nothing more is
+// spoken, and the next answer runs normally.
+TEST(VoiceLoop, CancelFromAnotherThreadStopsTheAnswer) {
+  kite_model* model = nullptr;
+  ASSERT_EQ(kite_model_open_file(test::TestModel("stories260K-q4.kite").c_str(), nullptr, &model),
+            KITE_OK);
+  kite_session* session = nullptr;
+  ASSERT_EQ(kite_session_create(model, nullptr, nullptr, 0, &session), KITE_OK);
+  kite_generate_options go;
+  kite_generate_options_init(&go);
+  go.max_tokens = 200;
+  Answerer* self = nullptr;
+  std::mutex mu;
+  std::condition_variable cv;
+  int heard = 0;
+  bool cancelled = false;
+  bool cancel_on_first = true;
+  std::thread canceller;
+  Answerer answerer(model, session, TheSpeaker(), go, [&](const Pcm&) {
+    std::unique_lock<std::mutex> l(mu);
+    if (++heard == 1 && cancel_on_first) {
+      canceller = std::thread([&] {
+        self->Cancel();
+        std::lock_guard<std::mutex> g(mu);
+        cancelled = true;
+        cv.notify_all();
+      });
+      cv.wait(l, [&] { return cancelled; });
+    }
+  });
+  self = &answerer;
+  Request request;
+  request.prompt = "Once upon a time, there was a robot";
+  request.speak_prompt = true;
+  AnswerReport report;
+  std::string error;
+  ASSERT_TRUE(answerer.Answer(request, std::chrono::steady_clock::now(), &report, &error)) << error;
+  canceller.join();
+  EXPECT_TRUE(report.cancelled);
+  EXPECT_EQ(report.sentences, 1);
+  EXPECT_EQ(heard, 1);
+  EXPECT_EQ(report.stats.stop_reason, KITE_STOP_CANCELLED);
+  EXPECT_LT(report.stats.generated_tokens, 200u);
+  EXPECT_FALSE(answerer.busy());
+
+  cancel_on_first = false;
+  heard = 0;
+  ASSERT_TRUE(answerer.Answer(request, std::chrono::steady_clock::now(), &report, &error)) << error;
+  EXPECT_FALSE(report.cancelled);
+  EXPECT_GT(report.sentences, 1);
+  EXPECT_EQ(heard, report.sentences);
+  kite_session_destroy(session);
+  kite_model_close(model);
 }
 
 TEST(VoiceLoop, BadInputGivesOneClearMessage) {
