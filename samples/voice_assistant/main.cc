@@ -311,6 +311,11 @@ class MicListener {
     quit_ = true;
     thread_.join();
   }
+  // True when reading the microphone failed (the reason was printed).
+  bool failed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return failed_;
+  }
   // The next utterance (blocking); false when the microphone failed.
   bool Next(Utterance* u) {
     std::unique_lock<std::mutex> l(mu_);
@@ -639,7 +644,7 @@ int Run(int argc, char** argv) {
     Report(o, u, c, &request, &a, wav_path, "");
     if (player) player->WaitIdle();
   }
-  return flags::kExitOk;
+  return listener && listener->failed() ? flags::kExitFailure : flags::kExitOk;
 }
 
 }  // namespace
