@@ -591,7 +591,6 @@ int Run(int argc, char** argv) {
   while (next(&u)) {
     const Command c = ParseCommand(u.heard);
     Request request;
-    std::string note;
     switch (c.kind) {
       case CommandKind::kNothing:
         Report(o, u, c, nullptr, nullptr, "", "nothing recognised");
