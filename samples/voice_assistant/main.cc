@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kite/kite.h"
+#include "samples/common/run_options.h"
 #include "samples/voice_assistant/answerer.h"
 #include "samples/voice_assistant/audio_alsa.h"
 #include "samples/voice_assistant/commands.h"
@@ -323,6 +324,9 @@ class MicListener {
     if (queue_.empty()) return false;
     *u = std::move(queue_.front());
     queue_.pop_front();
+    // The main thread acts on this utterance: a new answer may start, to which "stop"
+    // applies again.
+    stopped_ = false;
     return true;
   }
 
@@ -353,10 +357,14 @@ class MicListener {
       u.recognize_ms = std::chrono::duration<double, std::milli>(Clock::now() - u.end).count();
       if (!heard.ok()) continue;
       u.heard = *heard;
-      const bool speaking = answerer_->busy() || (player_ != nullptr && player_->Busy());
+      // After a "stop" the answer is winding down (the main thread may not have run yet):
+      // what is heard next is for the next turn, however long the old answer takes to end.
+      const bool speaking = !stopped_.load() && (answerer_->busy() ||
+                                                 (player_ != nullptr && player_->Busy()));
       if (speaking) {
         // While an answer is spoken only "stop" counts (the rest may be our own voice).
         if (ParseCommand(u.heard).kind == CommandKind::kStop) {
+          stopped_ = true;
           answerer_->Cancel();
           if (player_ != nullptr) player_->Abort();
           std::fprintf(stderr, "[heard \"stop\" while speaking: cancelled]\n");
@@ -373,6 +381,7 @@ class MicListener {
   Answerer* answerer_;
   Player* player_;
   std::atomic<bool> quit_{false};
+  std::atomic<bool> stopped_{false};  // "stop" cancelled the answer being spoken
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Utterance> queue_;
@@ -527,9 +536,7 @@ int Run(int argc, char** argv) {
   const uint32_t wanted = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
                                     : static_cast<uint32_t>(kPromptBudget + o.gen.max_tokens);
   sopt.max_context = std::min(wanted, info.max_seq_len);
-  // As kite-generate: the online CPUs, at most 4 (a Raspberry Pi's cores).
-  sopt.threads =
-      o.threads > 0 ? static_cast<uint32_t>(o.threads) : std::min(flags::OnlineCpus(), 4u);
+  sopt.threads = static_cast<uint32_t>(o.threads > 0 ? o.threads : samples::DefaultThreads());
   kite_session* session = nullptr;
   if (kite_session_create(model, &sopt, nullptr, 0, &session) != KITE_OK) {
     return Fail(std::string("cannot create a session: ") + kite_last_error());
