@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 #include "tools/common/input_file.h"
@@ -62,6 +64,11 @@ TEST_F(ConvertFifoTest, EveryReaderFailsFast) {
 TEST_F(ConvertFifoTest, MissingFileKeepsNotFound) {
   const absl::StatusOr<std::string> r = tools::ReadInputFile(dir_ + "/missing");
   EXPECT_TRUE(absl::IsNotFound(r.status())) << r.status();
+  // The OS's reason once, not twice ("...: No such file or directory: No such file ...").
+  const std::string m(r.status().message());
+  const std::string reason = std::strerror(ENOENT);
+  ASSERT_NE(m.find(reason), std::string::npos) << m;
+  EXPECT_EQ(m.find(reason, m.find(reason) + reason.size()), std::string::npos) << m;
 }
 
 TEST_F(ConvertFifoTest, DeviceAndDirectoryAreNamed) {

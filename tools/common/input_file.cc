@@ -16,7 +16,8 @@ absl::StatusOr<int> OpenInputFile(const std::string& path, uint64_t* size) {
   kite::Result<int> fd = kite::OpenRegularFile(path.c_str(), size, &os_error);
   if (fd.ok()) return fd.value();
   const char* message = fd.status().message();
-  if (os_error != 0) return absl::ErrnoToStatus(os_error, message);
+  // The message already ends with the OS's reason; keep only its code from errno.
+  if (os_error != 0) return absl::Status(absl::ErrnoToStatusCode(os_error), message);
   return absl::InvalidArgumentError(message);
 }
 
