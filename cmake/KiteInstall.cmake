@@ -18,8 +18,10 @@ if(KITE_WITH_XNNPACK)
   list(APPEND KITE_STATIC_LINK_DEPS XNNPACK)
 endif()
 list(APPEND KITE_STATIC_LINK_DEPS pthreadpool)
-if(KITE_WITH_VULKAN)
-  list(APPEND KITE_STATIC_LINK_DEPS vulkan)
+if(NOT KITE_PLATFORM STREQUAL "baremetal")
+  # platform/posix/dynamic_library.cc (dlopen: the Vulkan backend loads libvulkan at run
+  # time, so nothing links libvulkan itself).
+  list(APPEND KITE_STATIC_LINK_DEPS ${CMAKE_DL_LIBS})
 endif()
 list(APPEND KITE_STATIC_LINK_DEPS stdc++ m)  # the runtime is C++; apps may be plain C
 

@@ -12,8 +12,6 @@
 // prepared dispatches with its n_tokens and pos, which allocates nothing.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstddef>
 #include <cstdint>
 
@@ -52,6 +50,7 @@ class DescriptorPool {
  private:
   DescriptorPool() = default;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   VkDescriptorPool pool_ = VK_NULL_HANDLE;
 };
@@ -136,6 +135,7 @@ class Pipeline {
 
   friend class Dispatch;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   const char* name_ = "";
   uint32_t max_groups_[2] = {};

@@ -151,6 +151,7 @@ struct VulkanForward::State {
   uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
+  const vulkan::Functions* vk = nullptr;  // the device's entry points
   VkDevice device = VK_NULL_HANDLE;
   VkQueryPool queries = VK_NULL_HANDLE;
   double ns_per_tick = 0;
@@ -163,7 +164,7 @@ struct VulkanForward::State {
 
   ~State() {
     stream.reset();  // first: waits for work still using the buffers (after a timeout)
-    if (queries != VK_NULL_HANDLE) vkDestroyQueryPool(device, queries, nullptr);
+    if (queries != VK_NULL_HANDLE) vk->DestroyQueryPool(device, queries, nullptr);
   }
 };
 
@@ -432,7 +433,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
 Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   VkQueueFamilyProperties families[32];
   uint32_t count = 32;
-  vkGetPhysicalDeviceQueueFamilyProperties(d.physical(), &count, families);
+  d.vk().GetPhysicalDeviceQueueFamilyProperties(d.physical(), &count, families);
   const uint32_t family = d.queue().family;
   const uint32_t bits = family < count ? families[family].timestampValidBits : 0;
   const float period = d.properties().limits.timestampPeriod;
@@ -444,7 +445,7 @@ Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   info.queryType = VK_QUERY_TYPE_TIMESTAMP;
   info.queryCount = static_cast<uint32_t>(s.steps.size() + 1);
   KITE_RETURN_IF_ERROR(
-      vulkan::VkCheck(vkCreateQueryPool(d.handle(), &info, nullptr, &s.queries),
+      vulkan::VkCheck(d.vk().CreateQueryPool(d.handle(), &info, nullptr, &s.queries),
                       "vkCreateQueryPool"));
   s.stamps.resize(s.steps.size() + 1);
   s.recorded.resize(s.steps.size());
@@ -470,6 +471,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   const vulkan::Device& d = *m.device;
   std::unique_ptr<State> s(new State);
   s->m = &m;
+  s->vk = &d.vk();
   s->device = d.handle();
   s->max_batch = max_batch;
   s->max_context = max_context;
@@ -530,12 +532,12 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
-  for (const Buffer& b : s->buffers) vkCmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
+  for (const Buffer& b : s->buffers) s->vk->CmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
   VkMemoryBarrier barrier = {};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
   barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  s->vk->CmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        0, 1, &barrier, 0, nullptr, 0, nullptr);
   KITE_RETURN_IF_ERROR(s->stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs));
 
@@ -566,8 +568,8 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   }
   const VkCommandBuffer cmd = *begun;
   if (s.queries != VK_NULL_HANDLE) {
-    vkCmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
+    s.vk->CmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
+    s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
   }
   uint32_t recorded = 0;
   for (const Step& step : s.steps) {
@@ -579,7 +581,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
       step.dispatch.Record(cmd, n, pos);
     }
     if (s.queries != VK_NULL_HANDLE) {
-      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
+      s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
       s.recorded[recorded] = step.kernel;
     }
     ++recorded;
@@ -592,7 +594,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   if (s.queries != VK_NULL_HANDLE) {
     s.profiled_kernels = 0;
     for (VulkanKernelTime& k : s.kernel_times) k.calls = 0, k.ms = 0.0;
-    const VkResult r = vkGetQueryPoolResults(
+    const VkResult r = s.vk->GetQueryPoolResults(
         s.device, s.queries, 0, recorded + 1, (recorded + 1) * sizeof(uint64_t), s.stamps.data(),
         sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
     KITE_RETURN_IF_ERROR(vulkan::VkCheck(r, "vkGetQueryPoolResults"));
