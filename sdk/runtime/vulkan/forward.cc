@@ -25,6 +25,9 @@ using vulkan::RowAddress;
 
 namespace {
 
+// Largest piece ReadKv/WriteKv move at once (the session's staging buffer, host-visible).
+constexpr uint64_t kStateStagingBytes = 256 * 1024;
+
 // Makes `*slot` hold the op `Op::Create(args...)` returns.
 template <class Op, class... Args>
 Status Build(std::optional<Op>* slot, Args... args) {
@@ -148,6 +151,7 @@ struct VulkanForward::State {
   std::vector<const Buffer*> key_cache, value_cache, kv_params;
   bool int8_kv = false;
   const Buffer *k_rows = nullptr, *v_rows = nullptr;  // int8: a chunk's f32 K and V rows
+  const Buffer* staging = nullptr;  // host-visible: ReadKv/WriteKv's pieces
   uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
@@ -161,6 +165,13 @@ struct VulkanForward::State {
   std::vector<uint32_t> recorded;  // kernel of each dispatch of the last call
   uint32_t profiled_kernels = 0;   // entries of kernel_times valid after the last call
   Status failed;
+
+  // Returns `status`, first marking the session failed when the stream failed (a lost
+  // device or a timeout: every later call returns it).
+  Status Note(const Status& status) {
+    if (!status.ok() && !stream->failed().ok()) failed = status;
+    return status;
+  }
 
   ~State() {
     stream.reset();  // first: waits for work still using the buffers (after a timeout)
@@ -429,6 +440,17 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
   return AddLinears(p, m, s, head, 1, s.xb, first_xb, dim, When::kLogitsLast);
 }
 
+// Records a global memory barrier from (src_stage, src_access) to (dst_stage, dst_access).
+void RecordBarrier(const vulkan::Functions& vk, VkCommandBuffer cmd,
+                   VkPipelineStageFlags src_stage, VkAccessFlags src_access,
+                   VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+  VkMemoryBarrier barrier = {};
+  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  barrier.srcAccessMask = src_access;
+  barrier.dstAccessMask = dst_access;
+  vk.CmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
 // Timestamp queries when the device's queue supports them; else leaves s.queries null.
 Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   VkQueueFamilyProperties families[32];
@@ -493,7 +515,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
                        c.head_dim);
   const uint64_t cache_bytes = cache_rows * kv_dim * (s->int8_kv ? 1 : 4);
   s->kv_params_values = static_cast<uint32_t>(cache_rows * c.n_kv_heads);
-  s->buffers.reserve(13 + 3 * c.n_layers);
+  s->buffers.reserve(14 + 3 * c.n_layers);
   auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
                   const Buffer** out) -> Status {
     KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
@@ -529,16 +551,18 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "k rows", kDevice, &s->k_rows));
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
+  // The session state's transfers (ReadKv/WriteKv): pieces of at most kStateStagingBytes.
+  const uint64_t state_part_bytes = static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
+  KITE_RETURN_IF_ERROR(make(state_part_bytes < kStateStagingBytes ? state_part_bytes
+                                                                  : kStateStagingBytes,
+                            "session state staging", kHost, &s->staging));
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
   for (const Buffer& b : s->buffers) s->vk->CmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
-  VkMemoryBarrier barrier = {};
-  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-  s->vk->CmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                       0, 1, &barrier, 0, nullptr, 0, nullptr);
+  RecordBarrier(d.vk(), cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   KITE_RETURN_IF_ERROR(s->stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs));
 
   // Count the descriptor sets, make the pool, then prepare every dispatch.
@@ -562,10 +586,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   assert(n >= 1 && n <= s.max_batch && pos + n <= s.max_context);
   std::memcpy(s.tokens->data(), tokens, n * sizeof(int32_t));
   Result<VkCommandBuffer> begun = s.stream->Begin();
-  if (!begun.ok()) {
-    if (!s.stream->failed().ok()) s.failed = begun.status();
-    return begun.status();
-  }
+  if (!begun.ok()) return s.Note(begun.status());
   const VkCommandBuffer cmd = *begun;
   if (s.queries != VK_NULL_HANDLE) {
     s.vk->CmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
@@ -586,11 +607,7 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
     }
     ++recorded;
   }
-  const Status done = s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs);
-  if (!done.ok()) {
-    if (!s.stream->failed().ok()) s.failed = done;
-    return done;
-  }
+  KITE_RETURN_IF_ERROR(s.Note(s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs)));
   if (s.queries != VK_NULL_HANDLE) {
     s.profiled_kernels = 0;
     for (VulkanKernelTime& k : s.kernel_times) k.calls = 0, k.ms = 0.0;
@@ -619,5 +636,78 @@ const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
 }
 
 bool VulkanForward::profiling() const { return state_->queries != VK_NULL_HANDLE; }
+
+
+Status VulkanForward::ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst) {
+  return CopyKv(part, layer, bytes, dst, true);
+}
+
+Status VulkanForward::WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes,
+                              const void* src) {
+  return CopyKv(part, layer, bytes, const_cast<void*>(src), false);
+}
+
+Status VulkanForward::CopyKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* host,
+                             bool to_host) {
+  State& s = *state_;
+  if (!s.failed.ok()) return s.failed;
+  KITE_CHECK_OR_RETURN(layer < s.key_cache.size(), Error::kInvalidArgument,
+                       "Vulkan KV cache: layer %u of %zu", layer, s.key_cache.size());
+  const Buffer* buffer = nullptr;
+  uint64_t first = 0;
+  uint64_t capacity = 0;
+  switch (part) {
+    case VulkanKvPart::kKeys:
+    case VulkanKvPart::kValues:
+      buffer = part == VulkanKvPart::kKeys ? s.key_cache[layer] : s.value_cache[layer];
+      capacity = buffer->size();
+      break;
+    case VulkanKvPart::kKeyParams:
+    case VulkanKvPart::kValueParams:
+      buffer = s.kv_params[layer];
+      capacity = s.kv_params_values * 4ull;
+      first = part == VulkanKvPart::kKeyParams ? 0 : capacity;
+      break;
+  }
+  KITE_CHECK_OR_RETURN(buffer != nullptr, Error::kInvalidArgument,
+                       "Vulkan KV cache: an f32 cache has no scales and offsets");
+  KITE_CHECK_OR_RETURN(bytes <= capacity, Error::kInvalidArgument,
+                       "Vulkan KV cache: %llu bytes of layer %u asked, the part holds %llu",
+                       static_cast<unsigned long long>(bytes), layer,
+                       static_cast<unsigned long long>(capacity));
+  uint8_t* bytes_host = static_cast<uint8_t*>(host);
+  void* staging = s.staging->data();
+  for (uint64_t done = 0; done < bytes;) {
+    const uint64_t left = bytes - done;
+    const uint64_t n = left < s.staging->size() ? left : s.staging->size();
+    if (!to_host) std::memcpy(staging, bytes_host + done, n);
+    Result<VkCommandBuffer> begun = s.stream->Begin();
+    if (!begun.ok()) return s.Note(begun.status());
+    const VkCommandBuffer cmd = *begun;
+    // After the forward passes' shader accesses (earlier submissions), before the next ones.
+    RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    VkBufferCopy region = {};
+    region.srcOffset = to_host ? first + done : 0;
+    region.dstOffset = to_host ? 0 : first + done;
+    region.size = n;
+    s.vk->CmdCopyBuffer(cmd, to_host ? buffer->handle() : s.staging->handle(),
+                        to_host ? s.staging->handle() : buffer->handle(), 1, &region);
+    if (to_host) {
+      RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    } else {
+      RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+    KITE_RETURN_IF_ERROR(s.Note(s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs)));
+    if (to_host) std::memcpy(bytes_host + done, staging, n);
+    done += n;
+  }
+  return Status::Ok();
+}
 
 }  // namespace kite

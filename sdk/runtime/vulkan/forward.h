@@ -69,6 +69,12 @@ struct VulkanKernelTime {
   double ms;         ///< their summed GPU time, from timestamp queries
 };
 
+/// A part of one layer's KV cache, as a session state holds it (sdk/runtime/session_state.cc).
+/// Rows are laid out as in the CPU's cache: keys and values kv_dim f32 (or int8 codes) per
+/// row; for an int8 cache, the keys' and the values' n_kv_heads (scale, offset) f16 pairs
+/// per row.
+enum class VulkanKvPart : uint8_t { kKeys, kValues, kKeyParams, kValueParams };
+
 /// One session's forward pass on the device. Not thread-safe (one per session); several
 /// may run at once on different threads over one VulkanModel, which must outlive them.
 class VulkanForward {
@@ -98,6 +104,14 @@ class VulkanForward {
   /// receives the number of entries.
   const VulkanKernelTime* kernel_times(uint32_t* count) const;
 
+  /// Copies the first `bytes` of layer `layer`'s `part` of the device's KV cache to `dst`
+  /// (ReadKv) or from `src` (WriteKv; the rows then serve the next Forward calls), through
+  /// the session's staging buffer in pieces of its size: allocates nothing. Errors: a layer
+  /// or size beyond the cache, scales of an f32 cache (kInvalidArgument); a device failure,
+  /// which makes the session unusable as in Forward.
+  Status ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst);
+  Status WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, const void* src);
+
   /// True when created with `profile` and the device's queue has timestamps
   /// (timestampValidBits > 0 and a timestampPeriod); else kernel_times() stays empty.
   bool profiling() const;
@@ -107,6 +121,8 @@ class VulkanForward {
 
  private:
   explicit VulkanForward(std::unique_ptr<State> state);
+  // ReadKv (to_host) and WriteKv: `host` is read from or written to.
+  Status CopyKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* host, bool to_host);
   std::unique_ptr<State> state_;
 };
 
