@@ -195,6 +195,11 @@ class Session {
   // Adds the last Vulkan forward step's kernel times to kernel_times_.
   void AddKernelTimes();
 #endif
+  // Copies a state's payload (session_state.cc) for a context of `pos` tokens between the
+  // session and `payload`: into it when `save`, else from it (the memory the session's
+  // buffers point at, and a Vulkan session's KV cache on the device). Returns a device
+  // failure.
+  Status CopyStatePayload(uint8_t* payload, uint32_t pos, bool with_logits, bool save) const;
   // Context shift (options_.context_shift, on a full context): keeps the first n_keep
   // tokens, drops the older half of the rest and recomputes the K/V rows of the tokens that
   // moved, at their new positions (exactly what a fresh session fed the kept ids holds).

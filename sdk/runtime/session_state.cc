@@ -123,6 +123,30 @@ VulkanKvPart VulkanPart(Part part) {
 
 }  // namespace
 
+Status Session::CopyStatePayload(uint8_t* payload, uint32_t pos, bool with_logits,
+                                 bool save) const {
+  Status device;  // a Vulkan session's first failed transfer
+  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, pos,
+              with_logits,
+              [&](Part part, uint32_t layer, void* base, size_t offset, size_t bytes) {
+#if KITE_WITH_VULKAN
+                if (backend_ == Backend::kVulkan && IsKv(part)) {
+                  if (device.ok()) {
+                    device = save ? gpu_->ReadKv(VulkanPart(part), layer, bytes, payload)
+                                  : gpu_->WriteKv(VulkanPart(part), layer, bytes, payload);
+                  }
+                  payload += bytes;
+                  return;
+                }
+#endif
+                (void)part, (void)layer;
+                uint8_t* session = static_cast<uint8_t*>(base) + offset;
+                std::memcpy(save ? payload : session, save ? session : payload, bytes);
+                payload += bytes;
+              });
+  return device;
+}
+
 size_t Session::StateBytes() const {
   return sizeof(StateHeader) + PayloadBytes(model_->config(), options_, pos_, logits_valid_);
 }
@@ -140,22 +164,7 @@ Status Session::SaveState(void* buffer, size_t capacity, size_t* written) const 
   h.payload_bytes = need - sizeof(StateHeader);
   uint8_t* out = static_cast<uint8_t*>(buffer);
   uint8_t* p = out + sizeof(StateHeader);
-  Status read;  // a Vulkan session's first failed read-back
-  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, pos_,
-              logits_valid_,
-              [&](Part part, uint32_t layer, const void* base, size_t offset, size_t bytes) {
-#if KITE_WITH_VULKAN
-                if (backend_ == Backend::kVulkan && IsKv(part)) {
-                  if (read.ok()) read = gpu_->ReadKv(VulkanPart(part), layer, bytes, p);
-                  p += bytes;
-                  return;
-                }
-#endif
-                (void)part, (void)layer;
-                std::memcpy(p, static_cast<const uint8_t*>(base) + offset, bytes);
-                p += bytes;
-              });
-  KITE_RETURN_IF_ERROR(read);
+  KITE_RETURN_IF_ERROR(CopyStatePayload(p, pos_, logits_valid_, true));
   h.crc = Crc32c(&h, offsetof(StateHeader, crc));
   h.crc = Crc32c(out + sizeof(StateHeader), h.payload_bytes, h.crc);
   std::memcpy(out, &h, sizeof(h));
@@ -227,23 +236,9 @@ Status Session::RestoreState(const void* buffer, size_t size) {
                        "the state is corrupted: last token %d is out of range", h.last_token);
   // Checked: now replace the context.
   Reset();
-  Status written;  // a Vulkan session's first failed upload
-  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, h.pos,
-              h.logits_valid != 0,
-              [&](Part part, uint32_t layer, void* base, size_t offset, size_t bytes) {
-#if KITE_WITH_VULKAN
-                if (backend_ == Backend::kVulkan && IsKv(part)) {
-                  if (written.ok()) written = gpu_->WriteKv(VulkanPart(part), layer, bytes, in);
-                  in += bytes;
-                  return;
-                }
-#endif
-                (void)part, (void)layer;
-                std::memcpy(static_cast<uint8_t*>(base) + offset, in, bytes);
-                in += bytes;
-              });
   // A device failure leaves the session reset (and unusable, as after a failed Forward).
-  KITE_RETURN_IF_ERROR(written);
+  KITE_RETURN_IF_ERROR(CopyStatePayload(const_cast<uint8_t*>(in), h.pos, h.logits_valid != 0,
+                                        false));
   pos_ = h.pos;
   last_token_ = h.last_token;
   logits_valid_ = h.logits_valid != 0;

@@ -403,6 +403,27 @@ TEST_P(VulkanForwardTest, ProfilingSumsTimesPerShader) {
   EXPECT_EQ(count, 0u);
 }
 
+// Barriers follow groups of independent dispatches, not every dispatch: per layer the q, k
+// and v products share one, the two RoPEs one, the gate and up products one (no attention
+// bias, no split tensors here), and one ends the call. The tokens stay the CPU's (the
+// golden-prompt tests above run with the same recording).
+TEST_P(VulkanForwardTest, IndependentDispatchesShareABarrier) {
+  auto f = Session(true);
+  ASSERT_NE(f, nullptr);
+  if (!f->profiling()) GTEST_SKIP() << "the device's queue has no timestamps (dispatch count)";
+  const int32_t prompt[] = {1, 2, 3};
+  for (uint32_t n : {3u, 1u}) {
+    ASSERT_TRUE(f->Forward(prompt, n, n == 3 ? 0 : 3, true).ok());
+    uint32_t count = 0;
+    const kite::VulkanKernelTime* times = f->kernel_times(&count);
+    uint32_t dispatches = 0;
+    for (uint32_t i = 0; i < count; ++i) dispatches += times[i].calls;
+    const uint32_t layers = model_->config().n_layers;
+    std::printf("%u-token call: %u dispatches, %u barriers\n", n, dispatches, f->barriers());
+    EXPECT_EQ(f->barriers(), dispatches - 4 * layers) << n << " tokens";
+  }
+}
+
 // The integer-dot Q4_R16 shader, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe,
 // where it is not accelerated, on the plain one): the CPU's greedy tokens on a golden prompt
 // for the 4-bit model, and the plain shader's logits (the integer sums are exact either way).

@@ -60,35 +60,33 @@ Status Resolve(Get get, Handle handle, const char* name, const char* from, Fn* f
 
 }  // namespace
 
+// The body of a function filling the functions of `list` through `get_fn` for `handle_value`.
+#define KITE_VK_LOAD_LIST(list, get_fn, handle_value, from_text) \
+  const auto get = get_fn;                                        \
+  const auto handle = handle_value;                               \
+  const char* from = from_text;                                   \
+  list(KITE_VK_LOAD) return Status::Ok();
+
 Status LoadGlobalFunctions(Functions* vk) {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     if (g_get_instance_proc_addr == nullptr) KITE_RETURN_IF_ERROR(OpenLoader());
     vk->GetInstanceProcAddr = g_get_instance_proc_addr;
   }
-  const PFN_vkGetInstanceProcAddr get = vk->GetInstanceProcAddr;
-  const VkInstance handle = VK_NULL_HANDLE;
-  const char* from = "the Vulkan loader";
-  KITE_VK_GLOBAL_FUNCTIONS(KITE_VK_LOAD)
-  return Status::Ok();
+  KITE_VK_LOAD_LIST(KITE_VK_GLOBAL_FUNCTIONS, vk->GetInstanceProcAddr, VkInstance{VK_NULL_HANDLE},
+                    "the Vulkan loader")
 }
 
 Status LoadInstanceFunctions(VkInstance instance, Functions* vk) {
-  const PFN_vkGetInstanceProcAddr get = vk->GetInstanceProcAddr;
-  const VkInstance handle = instance;
-  const char* from = "the Vulkan instance";
-  KITE_VK_INSTANCE_FUNCTIONS(KITE_VK_LOAD)
-  return Status::Ok();
+  KITE_VK_LOAD_LIST(KITE_VK_INSTANCE_FUNCTIONS, vk->GetInstanceProcAddr, instance,
+                    "the Vulkan instance")
 }
 
 Status LoadDeviceFunctions(VkDevice device, Functions* vk) {
-  const PFN_vkGetDeviceProcAddr get = vk->GetDeviceProcAddr;
-  const VkDevice handle = device;
-  const char* from = "the Vulkan device";
-  KITE_VK_DEVICE_FUNCTIONS(KITE_VK_LOAD)
-  return Status::Ok();
+  KITE_VK_LOAD_LIST(KITE_VK_DEVICE_FUNCTIONS, vk->GetDeviceProcAddr, device, "the Vulkan device")
 }
 
+#undef KITE_VK_LOAD_LIST
 #undef KITE_VK_LOAD
 
 }  // namespace kite::vulkan

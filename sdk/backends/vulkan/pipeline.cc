@@ -187,7 +187,8 @@ Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* bu
   return d;
 }
 
-void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const {
+void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos,
+                      bool barrier) const {
   assert(pipeline_ != nullptr && n_tokens >= 1 && n_tokens <= max_tokens_ && pos <= max_pos_);
   uint32_t push[kMaxPushWords];
   std::memcpy(push, push_, sizeof(push));
@@ -199,12 +200,16 @@ void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos)
                           nullptr);
   p.vk_->CmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4, push);
   p.vk_->CmdDispatch(commands, groups_x_, n_tokens, 1);
+  if (barrier) RecordBarrier(commands);
+}
+
+void Dispatch::RecordBarrier(VkCommandBuffer commands) const {
   VkMemoryBarrier barrier = {};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask =
       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
-  p.vk_->CmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+  pipeline_->vk_->CmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
                        &barrier, 0, nullptr, 0, nullptr);
 }

@@ -65,9 +65,15 @@ class Dispatch {
   Dispatch() = default;
 
   /// Records the dispatch for `n_tokens` tokens (1 <= n_tokens <= max_tokens()) starting at
-  /// position `pos` (<= max_pos()), followed by a barrier that makes its writes visible to
-  /// later shader reads and to the host. Asserts on arguments out of range.
-  void Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const;
+  /// position `pos` (<= max_pos()), followed, when `barrier`, by RecordBarrier(). Without
+  /// it the caller records one before anything that reads this dispatch's writes (several
+  /// independent dispatches may share one). Asserts on arguments out of range.
+  void Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos,
+              bool barrier = true) const;
+
+  /// Records a barrier that makes the writes of every shader recorded before it visible
+  /// to later shader reads and writes and to the host.
+  void RecordBarrier(VkCommandBuffer commands) const;
 
   /// The shader's name (for messages and per-kernel timings).
   const char* name() const { return name_; }

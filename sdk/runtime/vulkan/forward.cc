@@ -133,6 +133,9 @@ struct Step {
   When when;
   Tokens tokens;
   uint32_t kernel;  // index into State::kernel_times
+  // Its group of independent dispatches (Planner::BeginGroup), 0 for none: no barrier
+  // between dispatches of one group, whichever of them a call records.
+  uint32_t group;
 };
 
 }  // namespace
@@ -164,6 +167,7 @@ struct VulkanForward::State {
   std::vector<uint64_t> stamps;
   std::vector<uint32_t> recorded;  // kernel of each dispatch of the last call
   uint32_t profiled_kernels = 0;   // entries of kernel_times valid after the last call
+  uint32_t barriers = 0;           // barriers the last Forward recorded
   Status failed;
 
   // Returns `status`, first marking the session failed when the stream failed (a lost
@@ -198,9 +202,15 @@ class Planner {
       ++kernel;
     }
     if (kernel == s_->kernel_times.size()) s_->kernel_times.push_back({d.name(), 0, 0.0});
-    s_->steps.push_back({d, when, tokens, kernel});
+    s_->steps.push_back({d, when, tokens, kernel, group_});
     return Status::Ok();
   }
+
+  // The dispatches added until EndGroup() neither read nor write what another of them
+  // writes (e.g. the q, k and v products of one layer): one barrier after the group instead
+  // of one after each.
+  void BeginGroup() { group_ = ++groups_; }
+  void EndGroup() { group_ = 0; }
 
   uint32_t sets() const { return sets_; }
   // Most tokens and largest position of a dispatch recorded `when`.
@@ -213,6 +223,8 @@ class Planner {
   VulkanForward::State* s_;
   bool counting_;
   uint32_t sets_ = 0;
+  uint32_t group_ = 0;   // the open group, 0 for none
+  uint32_t groups_ = 0;  // groups begun
 };
 
 // Where one matrix's output rows go.
@@ -243,6 +255,8 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
     a.xsum = s.xsum;
     KITE_RETURN_IF_ERROR(p.Add(*m.q8_quantize, a, when));
   }
+  // The products (each matrix's parts, every matrix) write disjoint rows.
+  p.BeginGroup();
   for (size_t i = 0; i < count; ++i) {
     const DeviceTensor& w = *outs[i].w;
     for (uint32_t k = 0; k < w.part_count; ++k) {
@@ -293,6 +307,7 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
       }
     }
   }
+  p.EndGroup();
   return Status::Ok();
 }
 
@@ -376,14 +391,21 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, x_rows, xb_rows, When::kChunk));
     const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_dst, kv_at}, {&t.wv, v_dst, kv_at}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
+    // Each group below works on q, k and v apart.
     if (c.attention_bias) {
+      p.BeginGroup();
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, q_dim, s.q, q_rows, t.bq.parts[0].data, vector));
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, k_dst, kv_at, t.bk.parts[0].data, vector));
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, v_dst, kv_at, t.bv.parts[0].data, vector));
+      p.EndGroup();
     }
+    p.BeginGroup();
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_dst, kv_at));
+    p.EndGroup();
     if (s.int8_kv) {
+      // K and V: their own rows, codes and (scale, offset) words.
+      p.BeginGroup();
       for (int v = 0; v < 2; ++v) {
         vulkan::Q8kvQuantizeArgs a;
         a.max_tokens = p.MaxTokens(When::kChunk);
@@ -398,6 +420,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
         a.params = s.kv_params[l];
         KITE_RETURN_IF_ERROR(p.Add(*m.q8kv_quantize, a, When::kChunk));
       }
+      p.EndGroup();
     }
 
     vulkan::AttentionArgs att;
@@ -593,19 +616,32 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
     s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
   }
   uint32_t recorded = 0;
+  s.barriers = 0;
+  const Dispatch* unfenced = nullptr;  // the last dispatch, when no barrier follows it yet
+  uint32_t group = 0;                  // the last dispatch's group
   for (const Step& step : s.steps) {
     if (step.when != When::kChunk && !want_logits) continue;
     if (step.tokens != Tokens::kAny && (step.tokens == Tokens::kOne) != (n == 1)) continue;
-    if (step.when == When::kLogitsLast) {
-      step.dispatch.Record(cmd, 1, n - 1);
-    } else {
-      step.dispatch.Record(cmd, n, pos);
+    if (unfenced != nullptr && (step.group == 0 || step.group != group)) {
+      step.dispatch.RecordBarrier(cmd);
+      ++s.barriers;
     }
+    if (step.when == When::kLogitsLast) {
+      step.dispatch.Record(cmd, 1, n - 1, false);
+    } else {
+      step.dispatch.Record(cmd, n, pos, false);
+    }
+    unfenced = &step.dispatch;
+    group = step.group;
     if (s.queries != VK_NULL_HANDLE) {
       s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
       s.recorded[recorded] = step.kernel;
     }
     ++recorded;
+  }
+  if (unfenced != nullptr) {  // the last writes, visible to the host
+    unfenced->RecordBarrier(cmd);
+    ++s.barriers;
   }
   KITE_RETURN_IF_ERROR(s.Note(s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs)));
   if (s.queries != VK_NULL_HANDLE) {
@@ -636,6 +672,8 @@ const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
 }
 
 bool VulkanForward::profiling() const { return state_->queries != VK_NULL_HANDLE; }
+
+uint32_t VulkanForward::barriers() const { return state_->barriers; }
 
 
 Status VulkanForward::ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst) {

@@ -112,6 +112,11 @@ class VulkanForward {
   Status ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst);
   Status WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, const void* src);
 
+  /// Pipeline barriers the last Forward recorded: one after each group of independent
+  /// dispatches (the q, k and v products of a layer, the gate and up products, ...) and one
+  /// at the end, so fewer than its dispatches.
+  uint32_t barriers() const;
+
   /// True when created with `profile` and the device's queue has timestamps
   /// (timestampValidBits > 0 and a timestampPeriod); else kernel_times() stays empty.
   bool profiling() const;
