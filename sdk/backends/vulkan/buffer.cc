@@ -52,8 +52,8 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   KITE_RETURN_IF_ERROR(
       VkCheck(b.vk_->BindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
   if (mappable) {
-    KITE_RETURN_IF_ERROR(VkCheck(b.vk_->MapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_),
-                                 "vkMapMemory"));
+    KITE_RETURN_IF_ERROR(VkCheck(
+        b.vk_->MapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory"));
   }
   return Result<Buffer>(std::move(b));
 }

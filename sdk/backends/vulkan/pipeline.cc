@@ -58,8 +58,9 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   module_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
   module_info.codeSize = desc.spirv_words * 4;
   module_info.pCode = desc.spirv;
-  KITE_RETURN_IF_ERROR(Check(p.vk_->CreateShaderModule(p.device_, &module_info, nullptr, &p.module_),
-                             "vkCreateShaderModule", desc.name));
+  KITE_RETURN_IF_ERROR(
+      Check(p.vk_->CreateShaderModule(p.device_, &module_info, nullptr, &p.module_),
+            "vkCreateShaderModule", desc.name));
 
   VkDescriptorSetLayoutBinding bindings[kMaxBindings] = {};
   for (uint32_t i = 0; i < desc.bindings; ++i) {
@@ -85,8 +86,9 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   layout_info.pSetLayouts = &p.set_layout_;
   layout_info.pushConstantRangeCount = desc.push_bytes > 0 ? 1 : 0;
   layout_info.pPushConstantRanges = &push;
-  KITE_RETURN_IF_ERROR(Check(p.vk_->CreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_),
-                             "vkCreatePipelineLayout", desc.name));
+  KITE_RETURN_IF_ERROR(
+      Check(p.vk_->CreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_),
+            "vkCreatePipelineLayout", desc.name));
 
   VkSpecializationMapEntry entries[kMaxSpecConstants] = {};
   for (uint32_t i = 0; i < desc.spec_count; ++i) {
@@ -197,8 +199,9 @@ void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos,
   const Pipeline& p = *pipeline_;
   p.vk_->CmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline_);
   p.vk_->CmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout_, 0, 1, &set_, 0,
-                          nullptr);
-  p.vk_->CmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4, push);
+                               nullptr);
+  p.vk_->CmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4,
+                          push);
   p.vk_->CmdDispatch(commands, groups_x_, n_tokens, 1);
   if (barrier) RecordBarrier(commands);
 }
@@ -209,9 +212,10 @@ void Dispatch::RecordBarrier(VkCommandBuffer commands) const {
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask =
       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
-  pipeline_->vk_->CmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                       &barrier, 0, nullptr, 0, nullptr);
+  pipeline_->vk_->CmdPipelineBarrier(
+      commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr,
+      0, nullptr);
 }
 
 Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max_sets,
@@ -229,8 +233,8 @@ Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max
   info.maxSets = max_sets;
   info.poolSizeCount = 1;
   info.pPoolSizes = &size;
-  KITE_RETURN_IF_ERROR(
-      VkCheck(p.vk_->CreateDescriptorPool(p.device_, &info, nullptr, &p.pool_), "vkCreateDescriptorPool"));
+  KITE_RETURN_IF_ERROR(VkCheck(p.vk_->CreateDescriptorPool(p.device_, &info, nullptr, &p.pool_),
+                               "vkCreateDescriptorPool"));
   return Result<DescriptorPool>(std::move(p));
 }
 
