@@ -27,8 +27,8 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  KITE_RETURN_IF_ERROR(VkCheck(b.vk_->CreateBuffer(b.device_, &info, nullptr, &b.buffer_),
-                               "vkCreateBuffer"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(b.vk_->CreateBuffer(b.device_, &info, nullptr, &b.buffer_), "vkCreateBuffer"));
   VkMemoryRequirements req;
   b.vk_->GetBufferMemoryRequirements(b.device_, b.buffer_, &req);
   constexpr VkMemoryPropertyFlags kMappable =
@@ -47,8 +47,8 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = static_cast<uint32_t>(type);
-  KITE_RETURN_IF_ERROR(VkCheck(b.vk_->AllocateMemory(b.device_, &alloc, nullptr, &b.memory_),
-                               "vkAllocateMemory"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(b.vk_->AllocateMemory(b.device_, &alloc, nullptr, &b.memory_), "vkAllocateMemory"));
   KITE_RETURN_IF_ERROR(
       VkCheck(b.vk_->BindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
   if (mappable) {
@@ -59,7 +59,8 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
 }
 
 Buffer::Buffer(Buffer&& other)
-    : vk_(other.vk_), device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       buffer_(other.buffer_),
       memory_(other.memory_),
       mapped_(other.mapped_),

@@ -32,7 +32,8 @@ Result<CommandStream> CommandStream::Create(const Device& device) {
 }
 
 CommandStream::CommandStream(CommandStream&& other)
-    : vk_(other.vk_), device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       queue_(other.queue_),
       pool_(other.pool_),
       commands_(other.commands_),

@@ -110,14 +110,15 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   pipeline_info.stage.pSpecializationInfo = desc.spec_count > 0 ? &spec : nullptr;
   pipeline_info.layout = p.layout_;
   KITE_RETURN_IF_ERROR(Check(p.vk_->CreateComputePipelines(p.device_, VK_NULL_HANDLE, 1,
-                                                      &pipeline_info, nullptr, &p.pipeline_),
+                                                           &pipeline_info, nullptr, &p.pipeline_),
                              "vkCreateComputePipelines", desc.name));
 
   return Result<Pipeline>(std::move(p));
 }
 
 Pipeline::Pipeline(Pipeline&& other)
-    : vk_(other.vk_), device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       name_(other.name_),
       max_groups_{other.max_groups_[0], other.max_groups_[1]},
       bindings_(other.bindings_),

@@ -154,7 +154,7 @@ struct VulkanForward::State {
   std::vector<const Buffer*> key_cache, value_cache, kv_params;
   bool int8_kv = false;
   const Buffer *k_rows = nullptr, *v_rows = nullptr;  // int8: a chunk's f32 K and V rows
-  const Buffer* staging = nullptr;  // host-visible: ReadKv/WriteKv's pieces
+  const Buffer* staging = nullptr;                    // host-visible: ReadKv/WriteKv's pieces
   uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
@@ -464,9 +464,9 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
 }
 
 // Records a global memory barrier from (src_stage, src_access) to (dst_stage, dst_access).
-void RecordBarrier(const vulkan::Functions& vk, VkCommandBuffer cmd,
-                   VkPipelineStageFlags src_stage, VkAccessFlags src_access,
-                   VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+void RecordBarrier(const vulkan::Functions& vk, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage,
+                   VkAccessFlags dst_access) {
   VkMemoryBarrier barrier = {};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = src_access;
@@ -489,9 +489,8 @@ Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
   info.queryType = VK_QUERY_TYPE_TIMESTAMP;
   info.queryCount = static_cast<uint32_t>(s.steps.size() + 1);
-  KITE_RETURN_IF_ERROR(
-      vulkan::VkCheck(d.vk().CreateQueryPool(d.handle(), &info, nullptr, &s.queries),
-                      "vkCreateQueryPool"));
+  KITE_RETURN_IF_ERROR(vulkan::VkCheck(
+      d.vk().CreateQueryPool(d.handle(), &info, nullptr, &s.queries), "vkCreateQueryPool"));
   s.stamps.resize(s.steps.size() + 1);
   s.recorded.resize(s.steps.size());
   return Status::Ok();
@@ -575,10 +574,11 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
   // The session state's transfers (ReadKv/WriteKv): pieces of at most kStateStagingBytes.
-  const uint64_t state_part_bytes = static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
-  KITE_RETURN_IF_ERROR(make(state_part_bytes < kStateStagingBytes ? state_part_bytes
-                                                                  : kStateStagingBytes,
-                            "session state staging", kHost, &s->staging));
+  const uint64_t state_part_bytes =
+      static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
+  KITE_RETURN_IF_ERROR(
+      make(state_part_bytes < kStateStagingBytes ? state_part_bytes : kStateStagingBytes,
+           "session state staging", kHost, &s->staging));
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
@@ -675,13 +675,11 @@ bool VulkanForward::profiling() const { return state_->queries != VK_NULL_HANDLE
 
 uint32_t VulkanForward::barriers() const { return state_->barriers; }
 
-
 Status VulkanForward::ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst) {
   return CopyKv(part, layer, bytes, dst, true);
 }
 
-Status VulkanForward::WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes,
-                              const void* src) {
+Status VulkanForward::WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, const void* src) {
   return CopyKv(part, layer, bytes, const_cast<void*>(src), false);
 }
 

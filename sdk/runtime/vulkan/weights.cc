@@ -113,8 +113,8 @@ Status Stage(const vulkan::Device& device, const std::vector<Copy>& copies) {
     barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
     device.vk().CmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr, 0,
-                         nullptr);
+                                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr,
+                                   0, nullptr);
     KITE_RETURN_IF_ERROR(stream.SubmitAndWait(kSubmitTimeoutNs));
   }
   return Status::Ok();
