@@ -504,7 +504,8 @@ VulkanForward::~VulkanForward() = default;
 Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& model,
                                                              uint32_t max_batch,
                                                              uint32_t max_context,
-                                                             bool profile, KvType kv_type) {
+                                                             bool profile, KvType kv_type,
+                                                             uint64_t state_staging_bytes) {
   const VulkanModel::State& m = model.state();
   const ModelConfig& c = m.model->config();
   KITE_CHECK_OR_RETURN(max_batch >= 1 && max_context >= 1 && max_batch <= max_context,
@@ -573,12 +574,12 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "k rows", kDevice, &s->k_rows));
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
-  // The session state's transfers (ReadKv/WriteKv): pieces of at most kStateStagingBytes.
-  const uint64_t state_part_bytes =
-      static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
-  KITE_RETURN_IF_ERROR(
-      make(state_part_bytes < kStateStagingBytes ? state_part_bytes : kStateStagingBytes,
-           "session state staging", kHost, &s->staging));
+  // The session state's transfers (ReadKv/WriteKv): pieces of at most kStateStagingBytes
+  // (or what the caller asked), and no more than one layer's keys.
+  uint64_t staging = state_staging_bytes > 0 ? state_staging_bytes : kStateStagingBytes;
+  const uint64_t keys_bytes = static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
+  staging = staging < keys_bytes ? staging : keys_bytes;
+  KITE_RETURN_IF_ERROR(make(staging, "session state staging", kHost, &s->staging));
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());

@@ -82,12 +82,15 @@ class VulkanForward {
   /// Buffers for chunks of up to `max_batch` tokens and a context of `max_context` tokens
   /// (a KV cache of `kv_type` in device memory: f32, or int8 with per-head f16 scale and
   /// offset as the CPU's), descriptor sets and a command buffer. `profile`: record
-  /// timestamp queries around every dispatch (kernel_times()). Errors: out of device
+  /// timestamp queries around every dispatch (kernel_times()). `state_staging_bytes`: the
+  /// largest piece ReadKv/WriteKv move at once (0: 256 KiB, or less when one layer's keys are
+  /// smaller; tests make it tiny). Errors: out of device
   /// memory, limits of the device (named), an int8 cache with head_dim not a multiple of 4.
   static Result<std::unique_ptr<VulkanForward>> Create(const VulkanModel& model,
                                                        uint32_t max_batch,
                                                        uint32_t max_context, bool profile,
-                                                       KvType kv_type = KvType::kF32);
+                                                       KvType kv_type = KvType::kF32,
+                                                       uint64_t state_staging_bytes = 0);
   ~VulkanForward();
 
   /// Processes tokens[0..n) at positions pos..pos+n-1 (1 <= n <= max_batch, pos + n <=
