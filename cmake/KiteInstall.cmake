@@ -97,5 +97,10 @@ if(CMAKE_CROSSCOMPILING)
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 endif()
+if(KITE_WITH_VULKAN)
+  # libvulkan is loaded at run time (not a NEEDED entry, so not in Depends): without it the
+  # Vulkan backend reports the missing loader and `auto` runs on the CPU.
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS libvulkan1)
+endif()
 set(CPACK_GENERATOR DEB)
 include(CPack)
