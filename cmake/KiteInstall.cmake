@@ -18,8 +18,10 @@ if(KITE_WITH_XNNPACK)
   list(APPEND KITE_STATIC_LINK_DEPS XNNPACK)
 endif()
 list(APPEND KITE_STATIC_LINK_DEPS pthreadpool)
-if(KITE_WITH_VULKAN)
-  list(APPEND KITE_STATIC_LINK_DEPS vulkan)
+if(NOT KITE_PLATFORM STREQUAL "baremetal")
+  # platform/posix/dynamic_library.cc (dlopen: the Vulkan backend loads libvulkan at run
+  # time, so nothing links libvulkan itself).
+  list(APPEND KITE_STATIC_LINK_DEPS ${CMAKE_DL_LIBS})
 endif()
 list(APPEND KITE_STATIC_LINK_DEPS stdc++ m)  # the runtime is C++; apps may be plain C
 
@@ -94,6 +96,11 @@ if(CMAKE_CROSSCOMPILING)
   list(JOIN kite_deb_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
 else()
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+endif()
+if(KITE_WITH_VULKAN)
+  # libvulkan is loaded at run time (not a NEEDED entry, so not in Depends): without it the
+  # Vulkan backend reports the missing loader and `auto` runs on the CPU.
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS libvulkan1)
 endif()
 set(CPACK_GENERATOR DEB)
 include(CPack)

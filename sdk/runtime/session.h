@@ -167,12 +167,14 @@ class Session {
   /// fingerprint, the options that shape the KV cache, the context's ids, its KV rows, the
   /// last token and the logits, under a CRC-32C) to `buffer` and sets *written to its size.
   /// A `capacity` below StateBytes() fails with kOutOfMemory (*written = the size needed).
-  /// A Vulkan session fails with kUnsupported (its KV cache lives on the device).
+  /// A Vulkan session reads its KV rows back from the device (the same format: a state
+  /// restores on either backend); a device failure is returned.
   Status SaveState(void* buffer, size_t capacity, size_t* written) const;
   /// Replaces the session's context with a state SaveState() wrote. Everything is checked
   /// before the session changes: a state of another model or other max_context / kv_type,
   /// truncated or corrupted, fails with kInvalidArgument naming what differs, and leaves
-  /// the session as it was. Withdraws a pending Cancel(). kUnsupported on Vulkan.
+  /// the session as it was. Withdraws a pending Cancel(). A Vulkan session writes the KV
+  /// rows to the device; a device failure there leaves the session reset and unusable.
   Status RestoreState(const void* buffer, size_t size);
 
   /// Scratch for encoding prompts: plan().token_capacity ids.
@@ -193,8 +195,11 @@ class Session {
   // Adds the last Vulkan forward step's kernel times to kernel_times_.
   void AddKernelTimes();
 #endif
-  // Ok, or why the session's state cannot be saved or restored (session_state.cc).
-  Status StateSupported() const;
+  // Copies a state's payload (session_state.cc) for a context of `pos` tokens between the
+  // session and `payload`: into it when `save`, else from it (the memory the session's
+  // buffers point at, and a Vulkan session's KV cache on the device). Returns a device
+  // failure.
+  Status CopyStatePayload(uint8_t* payload, uint32_t pos, bool with_logits, bool save) const;
   // Context shift (options_.context_shift, on a full context): keeps the first n_keep
   // tokens, drops the older half of the rest and recomputes the K/V rows of the tokens that
   // moved, at their new positions (exactly what a fresh session fed the kept ids holds).

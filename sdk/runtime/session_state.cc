@@ -7,11 +7,18 @@
 //   (int8 KV) for each layer: K params, V params      rows 0..pos, n_kv_heads * 2 f16 per row
 //   f32    logits[vocab_size]                         only when logits_valid
 // The CRC-32C covers the header up to its crc field, then the payload.
+//
+// The format does not depend on the backend: a Vulkan session reads its KV rows back from the
+// device (VulkanForward::ReadKv/WriteKv, laid out as the CPU's), so a state saved on one
+// backend restores on the other.
 #include <cstddef>
 #include <cstring>
 
 #include "sdk/format/crc32c.h"
 #include "sdk/runtime/session.h"
+#if KITE_WITH_VULKAN
+#include "sdk/runtime/vulkan/forward.h"
+#endif
 
 namespace kite {
 namespace {
@@ -40,37 +47,44 @@ struct StateHeader {
 };
 static_assert(sizeof(StateHeader) == 80, "StateHeader has no implicit padding");
 
-// Visits the state's parts in payload order: fn(base, offset, bytes) for `bytes` of session
-// memory at byte `offset` from `base` (base may be null when only sizes are wanted).
+// What a part of the payload holds (the KV parts are per layer).
+enum class Part : uint8_t { kTokens, kKeys, kValues, kKeyParams, kValueParams, kLogits };
+
+// Visits the state's parts in payload order: fn(part, layer, base, offset, bytes) for `bytes`
+// of the CPU session's memory at byte `offset` from `base` (base may be null when only sizes
+// are wanted; layer is 0 for the parts that are not per layer).
 template <typename Fn>
 void ForEachPart(const ModelConfig& c, const SessionOptions& o, const ForwardBuffers& b,
                  int32_t* tokens, float* logits, uint32_t pos, bool with_logits, Fn fn) {
-  fn(tokens, 0, static_cast<size_t>(pos) * sizeof(int32_t));
+  fn(Part::kTokens, 0, tokens, 0, static_cast<size_t>(pos) * sizeof(int32_t));
   const bool q8 = o.kv_type == KvType::kInt8;
   const size_t elem = q8 ? 1 : sizeof(float);
   const size_t layer_rows = static_cast<size_t>(o.max_context);
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const size_t first = l * layer_rows * c.kv_dim() * elem;
     const size_t bytes = static_cast<size_t>(pos) * c.kv_dim() * elem;
-    fn(q8 ? static_cast<void*>(b.key_cache_q8) : b.key_cache, first, bytes);
-    fn(q8 ? static_cast<void*>(b.value_cache_q8) : b.value_cache, first, bytes);
+    fn(Part::kKeys, l, q8 ? static_cast<void*>(b.key_cache_q8) : b.key_cache, first, bytes);
+    fn(Part::kValues, l, q8 ? static_cast<void*>(b.value_cache_q8) : b.value_cache, first,
+       bytes);
   }
   if (q8) {
     const size_t row = static_cast<size_t>(c.n_kv_heads) * 2;
     for (uint32_t l = 0; l < c.n_layers; ++l) {
       const size_t first = l * layer_rows * row * sizeof(uint16_t);
       const size_t bytes = static_cast<size_t>(pos) * row * sizeof(uint16_t);
-      fn(b.key_params, first, bytes);
-      fn(b.value_params, first, bytes);
+      fn(Part::kKeyParams, l, b.key_params, first, bytes);
+      fn(Part::kValueParams, l, b.value_params, first, bytes);
     }
   }
-  if (with_logits) fn(logits, 0, static_cast<size_t>(c.vocab_size) * sizeof(float));
+  if (with_logits) {
+    fn(Part::kLogits, 0, logits, 0, static_cast<size_t>(c.vocab_size) * sizeof(float));
+  }
 }
 
 size_t PayloadBytes(const ModelConfig& c, const SessionOptions& o, uint32_t pos, bool logits) {
   size_t total = 0;
   ForEachPart(c, o, ForwardBuffers{}, nullptr, nullptr, pos, logits,
-              [&](const void*, size_t, size_t bytes) { total += bytes; });
+              [&](Part, uint32_t, const void*, size_t, size_t bytes) { total += bytes; });
   return total;
 }
 
@@ -93,13 +107,44 @@ StateHeader HeaderFor(const Model& model, const SessionOptions& options) {
   return h;
 }
 
+#if KITE_WITH_VULKAN
+bool IsKv(Part part) { return part != Part::kTokens && part != Part::kLogits; }
+
+// The device's part for a KV part.
+VulkanKvPart VulkanPart(Part part) {
+  switch (part) {
+    case Part::kKeys: return VulkanKvPart::kKeys;
+    case Part::kValues: return VulkanKvPart::kValues;
+    case Part::kKeyParams: return VulkanKvPart::kKeyParams;
+    default: return VulkanKvPart::kValueParams;
+  }
+}
+#endif
+
 }  // namespace
 
-Status Session::StateSupported() const {
-  KITE_CHECK_OR_RETURN(backend_ == Backend::kCpu, Error::kUnsupported,
-                       "session state is not supported on the Vulkan backend yet (its KV "
-                       "cache lives on the device); use a CPU session");
-  return Status::Ok();
+Status Session::CopyStatePayload(uint8_t* payload, uint32_t pos, bool with_logits,
+                                 bool save) const {
+  Status device;  // a Vulkan session's first failed transfer
+  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, pos,
+              with_logits,
+              [&](Part part, uint32_t layer, void* base, size_t offset, size_t bytes) {
+#if KITE_WITH_VULKAN
+                if (backend_ == Backend::kVulkan && IsKv(part)) {
+                  if (device.ok()) {
+                    device = save ? gpu_->ReadKv(VulkanPart(part), layer, bytes, payload)
+                                  : gpu_->WriteKv(VulkanPart(part), layer, bytes, payload);
+                  }
+                  payload += bytes;
+                  return;
+                }
+#endif
+                (void)part, (void)layer;
+                uint8_t* session = static_cast<uint8_t*>(base) + offset;
+                std::memcpy(save ? payload : session, save ? session : payload, bytes);
+                payload += bytes;
+              });
+  return device;
 }
 
 size_t Session::StateBytes() const {
@@ -107,7 +152,6 @@ size_t Session::StateBytes() const {
 }
 
 Status Session::SaveState(void* buffer, size_t capacity, size_t* written) const {
-  KITE_RETURN_IF_ERROR(StateSupported());
   const size_t need = StateBytes();
   *written = need;
   KITE_CHECK_OR_RETURN(capacity >= need, Error::kOutOfMemory,
@@ -120,11 +164,7 @@ Status Session::SaveState(void* buffer, size_t capacity, size_t* written) const 
   h.payload_bytes = need - sizeof(StateHeader);
   uint8_t* out = static_cast<uint8_t*>(buffer);
   uint8_t* p = out + sizeof(StateHeader);
-  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, pos_,
-              logits_valid_, [&](const void* base, size_t offset, size_t bytes) {
-                std::memcpy(p, static_cast<const uint8_t*>(base) + offset, bytes);
-                p += bytes;
-              });
+  KITE_RETURN_IF_ERROR(CopyStatePayload(p, pos_, logits_valid_, true));
   h.crc = Crc32c(&h, offsetof(StateHeader, crc));
   h.crc = Crc32c(out + sizeof(StateHeader), h.payload_bytes, h.crc);
   std::memcpy(out, &h, sizeof(h));
@@ -132,7 +172,6 @@ Status Session::SaveState(void* buffer, size_t capacity, size_t* written) const 
 }
 
 Status Session::RestoreState(const void* buffer, size_t size) {
-  KITE_RETURN_IF_ERROR(StateSupported());
   KITE_CHECK_OR_RETURN(buffer != nullptr, Error::kInvalidArgument, "the state buffer is null");
   KITE_CHECK_OR_RETURN(size >= sizeof(StateHeader), Error::kInvalidArgument,
                        "the state is truncated: %zu bytes, shorter than its %zu-byte header",
@@ -197,11 +236,9 @@ Status Session::RestoreState(const void* buffer, size_t size) {
                        "the state is corrupted: last token %d is out of range", h.last_token);
   // Checked: now replace the context.
   Reset();
-  ForEachPart(model_->config(), options_, buffers_, context_tokens_, buffers_.logits, h.pos,
-              h.logits_valid != 0, [&](void* base, size_t offset, size_t bytes) {
-                std::memcpy(static_cast<uint8_t*>(base) + offset, in, bytes);
-                in += bytes;
-              });
+  // A device failure leaves the session reset (and unusable, as after a failed Forward).
+  KITE_RETURN_IF_ERROR(CopyStatePayload(const_cast<uint8_t*>(in), h.pos, h.logits_valid != 0,
+                                        false));
   pos_ = h.pos;
   last_token_ = h.last_token;
   logits_valid_ = h.logits_valid != 0;

@@ -1,5 +1,6 @@
 // Session state (kite_session_state_size / save_state / restore_state, kite_session_tokens):
-// a restored prompt continues exactly like a fresh run fed the whole prompt (f32 and int8 KV), and a state
+// a restored prompt continues exactly like a fresh run fed the whole prompt (f32 and int8 KV;
+// on the CPU and on Vulkan, and across them), and a state
 // of another model or other options, truncated or corrupted, is refused naming what
 // differs, with the session unchanged (issue 14 item 3 and "Bad input").
 #include <gtest/gtest.h>
@@ -212,27 +213,81 @@ TEST_F(SessionState, BadStatesAreRefusedAndTheSessionIsUnchanged) {
 }
 
 
-// A Vulkan session's KV cache lives on the device: saving and restoring say so (lavapipe
-// stands in for a GPU here; skipped without any Vulkan device).
-TEST_F(SessionState, VulkanSessionsAreUnsupported) {
+// A Vulkan session reads its KV cache back from the device into the same format: a state
+// saved on Vulkan restores into a fresh Vulkan session and continues like the
+// uninterrupted run, and restores on the CPU (and the CPU's on Vulkan) continuing like the
+// CPU's own run (lavapipe stands in for a GPU here; skipped without any Vulkan device). Bad
+// states are refused with the Vulkan session unchanged.
+kite_session* NewVulkanSession(kite_model* m, kite_kv_type kv) {
   setenv("KITE_VULKAN_ALLOW_CPU", "1", 1);
   kite_session_options o;
   kite_session_options_init(&o);
   o.max_context = 128;
+  o.kv_type = kv;
   o.backend = KITE_BACKEND_VULKAN;
   kite_session* s = nullptr;
-  if (kite_session_create(m, &o, nullptr, 0, &s) != KITE_OK) {
-    GTEST_SKIP() << "no Vulkan device: " << kite_last_error();
+  if (kite_session_create(m, &o, nullptr, 0, &s) != KITE_OK) return nullptr;
+  return s;
+}
+
+TEST_P(SessionState, VulkanStatesRestoreOnEitherBackend) {
+  const kite_kv_type kv = GetParam();
+  kite_session* vulkan = NewVulkanSession(m, kv);
+  if (vulkan == nullptr) GTEST_SKIP() << "no Vulkan device: " << kite_last_error();
+  const std::vector<int32_t> system = Tokenize(m, kSystem, 1);
+  const std::vector<int32_t> user = Tokenize(m, kUser, 0);
+
+  // The uninterrupted runs, on each backend: the system prompt, the user's text, 30 tokens.
+  kite_session* cpu = NewSession(m, 128, kv);
+  kite_session* sessions[2] = {vulkan, cpu};
+  std::vector<uint8_t> states[2];
+  std::vector<int32_t> expected[2];
+  std::vector<float> logits[2];
+  for (int b = 0; b < 2; ++b) {
+    ASSERT_EQ(kite_session_feed(sessions[b], system.data(), system.size()), KITE_OK);
+    states[b] = Save(sessions[b]);
+    logits[b] = Logits(sessions[b]);
+    ASSERT_EQ(kite_session_feed(sessions[b], user.data(), user.size()), KITE_OK);
+    expected[b] = Continue(sessions[b], 30);
+    ASSERT_EQ(expected[b].size(), 30u);
   }
-  size_t size = 0;
-  EXPECT_EQ(kite_session_state_size(s, &size), KITE_ERR_UNSUPPORTED);
-  EXPECT_NE(std::string(kite_session_last_error(s)).find("Vulkan"), std::string::npos);
-  kite_session* cpu = FedSession(m, kSystem);
-  const std::vector<uint8_t> state = Save(cpu);
-  EXPECT_EQ(kite_session_restore_state(s, state.data(), state.size()), KITE_ERR_UNSUPPORTED);
-  EXPECT_EQ(kite_session_position(s), 0u);
+  // The format does not depend on the backend: the same size.
+  EXPECT_EQ(states[0].size(), states[1].size());
+
+  // Each state restored on each backend, into fresh sessions: the saved logits exactly, then
+  // the run of the backend that continues (a Vulkan prefix differs from the CPU's only by
+  // float rounding).
+  for (int from = 0; from < 2; ++from) {
+    for (int to = 0; to < 2; ++to) {
+      SCOPED_TRACE(std::string(from == 0 ? "Vulkan" : "CPU") + " state restored on " +
+                   (to == 0 ? "Vulkan" : "the CPU"));
+      kite_session* restored = to == 0 ? NewVulkanSession(m, kv) : NewSession(m, 128, kv);
+      ASSERT_NE(restored, nullptr);
+      ASSERT_EQ(kite_session_restore_state(restored, states[from].data(), states[from].size()),
+                KITE_OK)
+          << kite_session_last_error(restored);
+      EXPECT_EQ(kite_session_position(restored), system.size());
+      EXPECT_EQ(Logits(restored), logits[from]);
+      // Saving again gives the bytes restored.
+      EXPECT_EQ(Save(restored), states[from]);
+      ASSERT_EQ(kite_session_feed(restored, user.data(), user.size()), KITE_OK);
+      EXPECT_EQ(Continue(restored, 30), expected[to]);
+      kite_session_destroy(restored);
+    }
+  }
+
+  // Bad states leave the Vulkan session as it was.
+  kite_session* target = NewVulkanSession(m, kv);
+  ASSERT_NE(target, nullptr);
+  ASSERT_EQ(kite_session_feed(target, user.data(), user.size()), KITE_OK);
+  std::vector<uint8_t> corrupted = states[0];
+  corrupted[corrupted.size() / 2] ^= 0x40;
+  ExpectRefused(m, corrupted, "CRC-32C", target);
+  ExpectRefused(m, std::vector<uint8_t>(states[0].begin(), states[0].end() - 1), "truncated",
+                target);
+  kite_session_destroy(target);
   kite_session_destroy(cpu);
-  kite_session_destroy(s);
+  kite_session_destroy(vulkan);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // missing, and "no device" / "no driver" / "only a CPU device" are clear statuses, never a
 // crash.
 #include <gtest/gtest.h>
-#include <vulkan/vulkan.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +10,7 @@
 
 #include "sdk/backends/vulkan/command_stream.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/requirements.h"
 #include "sdk/backends/vulkan/vk_status.h"
 
@@ -35,6 +35,8 @@ vk::DeviceFacts GoodFacts() {
 // True when a Vulkan GPU (not a CPU device) is present: then the "only a CPU device" case
 // cannot be observed on this machine.
 bool HasGpu() {
+  vk::Functions fn;
+  if (!vk::LoadGlobalFunctions(&fn).ok()) return false;
   VkApplicationInfo app = {};
   app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
   app.apiVersion = VK_API_VERSION_1_1;
@@ -42,17 +44,18 @@ bool HasGpu() {
   info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   info.pApplicationInfo = &app;
   VkInstance instance;
-  if (vkCreateInstance(&info, nullptr, &instance) != VK_SUCCESS) return false;
+  if (fn.CreateInstance(&info, nullptr, &instance) != VK_SUCCESS) return false;
+  if (!vk::LoadInstanceFunctions(instance, &fn).ok()) return false;
   VkPhysicalDevice devices[16];
   uint32_t count = 16;
-  vkEnumeratePhysicalDevices(instance, &count, devices);
+  fn.EnumeratePhysicalDevices(instance, &count, devices);
   bool gpu = false;
   for (uint32_t i = 0; i < count; ++i) {
     VkPhysicalDeviceProperties p;
-    vkGetPhysicalDeviceProperties(devices[i], &p);
+    fn.GetPhysicalDeviceProperties(devices[i], &p);
     gpu = gpu || p.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
   }
-  vkDestroyInstance(instance, nullptr);
+  fn.DestroyInstance(instance, nullptr);
   return gpu;
 }
 
@@ -175,14 +178,14 @@ TEST(VulkanCommandStream, TimeoutFailsOnlyThatStream) {
   VkEventCreateInfo info = {};
   info.sType = VK_STRUCTURE_TYPE_EVENT_CREATE_INFO;
   VkEvent event = VK_NULL_HANDLE;
-  ASSERT_EQ(vkCreateEvent(d->handle(), &info, nullptr, &event), VK_SUCCESS);
+  ASSERT_EQ(d->vk().CreateEvent(d->handle(), &info, nullptr, &event), VK_SUCCESS);
   {
     kite::Result<vk::CommandStream> stuck = vk::CommandStream::Create(*d);
     ASSERT_TRUE(stuck.ok()) << stuck.status().message();
     kite::Result<VkCommandBuffer> cmd = stuck->Begin();
     ASSERT_TRUE(cmd.ok());
     // Waits for an event the host sets only after the timeout.
-    vkCmdWaitEvents(*cmd, 1, &event, VK_PIPELINE_STAGE_HOST_BIT,
+    d->vk().CmdWaitEvents(*cmd, 1, &event, VK_PIPELINE_STAGE_HOST_BIT,
                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, nullptr, 0, nullptr, 0, nullptr);
     const kite::Status s = stuck->SubmitAndWait(20000000ull);  // 20 ms
     ASSERT_FALSE(s.ok());
@@ -193,14 +196,14 @@ TEST(VulkanCommandStream, TimeoutFailsOnlyThatStream) {
     EXPECT_STREQ(stuck->SubmitAndWait(1000000000ull).message(), s.message());
 
     // Let the stuck work end (the stream's destructor would wait for it).
-    ASSERT_EQ(vkSetEvent(d->handle(), event), VK_SUCCESS);
+    ASSERT_EQ(d->vk().SetEvent(d->handle(), event), VK_SUCCESS);
     kite::Result<vk::CommandStream> other = vk::CommandStream::Create(*d);
     ASSERT_TRUE(other.ok());
     ASSERT_TRUE(other->Begin().ok());
     EXPECT_TRUE(other->SubmitAndWait(10000000000ull).ok());
     EXPECT_STREQ(stuck->Begin().status().message(), s.message());
   }
-  vkDestroyEvent(d->handle(), event, nullptr);
+  d->vk().DestroyEvent(d->handle(), event, nullptr);
 }
 
 TEST(VulkanDevice, NoDriverIsAStatus) {

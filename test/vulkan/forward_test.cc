@@ -403,6 +403,74 @@ TEST_P(VulkanForwardTest, ProfilingSumsTimesPerShader) {
   EXPECT_EQ(count, 0u);
 }
 
+// The session state's KV transfers (ReadKv/WriteKv) through a 90-byte staging buffer:
+// pieces that split rows, every part of f32 and int8 caches, whole parts read back as
+// written; the first rows after a Forward as the device computed them either way; bad
+// requests refused by message.
+TEST_P(VulkanForwardTest, KvCacheMovesThroughStagingInPieces) {
+  using kite::VulkanKvPart;
+  const kite::ModelConfig& c = model_->config();
+  for (kite::KvType kv : {kite::KvType::kF32, kite::KvType::kInt8}) {
+    const bool q8 = kv == kite::KvType::kInt8;
+    SCOPED_TRACE(q8 ? "int8" : "f32");
+    auto tiny = kite::VulkanForward::Create(*vm_, kMaxBatch, kMaxContext, false, kv, 90);
+    auto whole = kite::VulkanForward::Create(*vm_, kMaxBatch, kMaxContext, false, kv);
+    ASSERT_TRUE(tiny.ok() && whole.ok());
+    const int32_t prompt[] = {1, 2, 3};
+    ASSERT_TRUE((*tiny)->Forward(prompt, 3, 0, false).ok());
+    ASSERT_TRUE((*whole)->Forward(prompt, 3, 0, false).ok());
+    std::vector<VulkanKvPart> parts = {VulkanKvPart::kKeys, VulkanKvPart::kValues};
+    if (q8) parts.insert(parts.end(), {VulkanKvPart::kKeyParams, VulkanKvPart::kValueParams});
+    for (VulkanKvPart part : parts) {
+      const bool params = part == VulkanKvPart::kKeyParams || part == VulkanKvPart::kValueParams;
+      const uint64_t row = params ? c.n_kv_heads * 4ull : c.kv_dim() * (q8 ? 1ull : 4ull);
+      // The 3 rows written: the same through 90-byte pieces as in one piece.
+      std::vector<uint8_t> a(3 * row), b(3 * row);
+      ASSERT_TRUE((*tiny)->ReadKv(part, 1, a.size(), a.data()).ok());
+      ASSERT_TRUE((*whole)->ReadKv(part, 1, b.size(), b.data()).ok());
+      EXPECT_EQ(a, b);
+      EXPECT_NE(a, std::vector<uint8_t>(a.size(), 0));
+      // A whole part written and read back.
+      std::vector<uint8_t> pattern(kMaxContext * row), back(pattern.size());
+      for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 3);
+      ASSERT_TRUE((*tiny)->WriteKv(part, c.n_layers - 1, pattern.size(), pattern.data()).ok());
+      ASSERT_TRUE((*tiny)->ReadKv(part, c.n_layers - 1, back.size(), back.data()).ok());
+      EXPECT_EQ(back, pattern);
+    }
+    std::vector<uint8_t> buf(1 << 20);
+    kite::Status s = (*tiny)->ReadKv(VulkanKvPart::kKeys, c.n_layers, 4, buf.data());
+    EXPECT_NE(std::string(s.message()).find("layer"), std::string::npos) << s.message();
+    s = (*tiny)->ReadKv(VulkanKvPart::kKeys, 0, buf.size(), buf.data());
+    EXPECT_NE(std::string(s.message()).find("the part holds"), std::string::npos) << s.message();
+    if (!q8) {
+      s = (*tiny)->ReadKv(VulkanKvPart::kKeyParams, 0, 4, buf.data());
+      EXPECT_NE(std::string(s.message()).find("an f32 cache has no scales"), std::string::npos)
+          << s.message();
+    }
+  }
+}
+
+// Barriers follow groups of independent dispatches, not every dispatch: per layer the q, k
+// and v products share one, the two RoPEs one, the gate and up products one (no attention
+// bias, no split tensors here), and one ends the call. The tokens stay the CPU's (the
+// golden-prompt tests above run with the same recording).
+TEST_P(VulkanForwardTest, IndependentDispatchesShareABarrier) {
+  auto f = Session(true);
+  ASSERT_NE(f, nullptr);
+  if (!f->profiling()) GTEST_SKIP() << "the device's queue has no timestamps (dispatch count)";
+  const int32_t prompt[] = {1, 2, 3};
+  for (uint32_t n : {3u, 1u}) {
+    ASSERT_TRUE(f->Forward(prompt, n, n == 3 ? 0 : 3, true).ok());
+    uint32_t count = 0;
+    const kite::VulkanKernelTime* times = f->kernel_times(&count);
+    uint32_t dispatches = 0;
+    for (uint32_t i = 0; i < count; ++i) dispatches += times[i].calls;
+    const uint32_t layers = model_->config().n_layers;
+    std::printf("%u-token call: %u dispatches, %u barriers\n", n, dispatches, f->barriers());
+    EXPECT_EQ(f->barriers(), dispatches - 4 * layers) << n << " tokens";
+  }
+}
+
 // The integer-dot Q4_R16 shader, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe,
 // where it is not accelerated, on the plain one): the CPU's greedy tokens on a golden prompt
 // for the 4-bit model, and the plain shader's logits (the integer sums are exact either way).

@@ -9,12 +9,11 @@
 // weighted sums differ by float rounding (the tests state the tolerance).
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"

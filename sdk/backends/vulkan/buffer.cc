@@ -18,6 +18,7 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
                        what, static_cast<unsigned long long>(size),
                        static_cast<unsigned long long>(range));
   Buffer b;
+  b.vk_ = &device.vk();
   b.device_ = device.handle();
   b.size_ = size;
   VkBufferCreateInfo info = {};
@@ -26,10 +27,10 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  KITE_RETURN_IF_ERROR(VkCheck(vkCreateBuffer(b.device_, &info, nullptr, &b.buffer_),
-                               "vkCreateBuffer"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(b.vk_->CreateBuffer(b.device_, &info, nullptr, &b.buffer_), "vkCreateBuffer"));
   VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(b.device_, b.buffer_, &req);
+  b.vk_->GetBufferMemoryRequirements(b.device_, b.buffer_, &req);
   constexpr VkMemoryPropertyFlags kMappable =
       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   const bool device_local = memory == Memory::kDeviceLocal;
@@ -46,19 +47,20 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   alloc.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = static_cast<uint32_t>(type);
-  KITE_RETURN_IF_ERROR(VkCheck(vkAllocateMemory(b.device_, &alloc, nullptr, &b.memory_),
-                               "vkAllocateMemory"));
   KITE_RETURN_IF_ERROR(
-      VkCheck(vkBindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
+      VkCheck(b.vk_->AllocateMemory(b.device_, &alloc, nullptr, &b.memory_), "vkAllocateMemory"));
+  KITE_RETURN_IF_ERROR(
+      VkCheck(b.vk_->BindBufferMemory(b.device_, b.buffer_, b.memory_, 0), "vkBindBufferMemory"));
   if (mappable) {
-    KITE_RETURN_IF_ERROR(VkCheck(vkMapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_),
-                                 "vkMapMemory"));
+    KITE_RETURN_IF_ERROR(VkCheck(
+        b.vk_->MapMemory(b.device_, b.memory_, 0, VK_WHOLE_SIZE, 0, &b.mapped_), "vkMapMemory"));
   }
   return Result<Buffer>(std::move(b));
 }
 
 Buffer::Buffer(Buffer&& other)
-    : device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       buffer_(other.buffer_),
       memory_(other.memory_),
       mapped_(other.mapped_),
@@ -69,8 +71,8 @@ Buffer::Buffer(Buffer&& other)
 }
 
 Buffer::~Buffer() {
-  if (buffer_ != VK_NULL_HANDLE) vkDestroyBuffer(device_, buffer_, nullptr);
-  if (memory_ != VK_NULL_HANDLE) vkFreeMemory(device_, memory_, nullptr);  // unmaps too
+  if (buffer_ != VK_NULL_HANDLE) vk_->DestroyBuffer(device_, buffer_, nullptr);
+  if (memory_ != VK_NULL_HANDLE) vk_->FreeMemory(device_, memory_, nullptr);  // unmaps too
 }
 
 Status CheckBufferSize(const char* shader, const Buffer* buffer, uint64_t bytes,

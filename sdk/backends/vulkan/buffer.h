@@ -5,8 +5,6 @@
 // to and from it.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/device.h"
@@ -53,6 +51,7 @@ class Buffer {
  private:
   Buffer() = default;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   VkBuffer buffer_ = VK_NULL_HANDLE;
   VkDeviceMemory memory_ = VK_NULL_HANDLE;

@@ -8,30 +8,32 @@ namespace kite::vulkan {
 
 Result<CommandStream> CommandStream::Create(const Device& device) {
   CommandStream s;
+  s.vk_ = &device.vk();
   s.device_ = device.handle();
   s.queue_ = &device.queue();
   VkCommandPoolCreateInfo pool_info = {};
   pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pool_info.queueFamilyIndex = s.queue_->family;
-  KITE_RETURN_IF_ERROR(VkCheck(vkCreateCommandPool(s.device_, &pool_info, nullptr, &s.pool_),
+  KITE_RETURN_IF_ERROR(VkCheck(s.vk_->CreateCommandPool(s.device_, &pool_info, nullptr, &s.pool_),
                                "vkCreateCommandPool"));
   VkCommandBufferAllocateInfo alloc = {};
   alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
   alloc.commandPool = s.pool_;
   alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   alloc.commandBufferCount = 1;
-  KITE_RETURN_IF_ERROR(VkCheck(vkAllocateCommandBuffers(s.device_, &alloc, &s.commands_),
+  KITE_RETURN_IF_ERROR(VkCheck(s.vk_->AllocateCommandBuffers(s.device_, &alloc, &s.commands_),
                                "vkAllocateCommandBuffers"));
   VkFenceCreateInfo fence_info = {};
   fence_info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
   KITE_RETURN_IF_ERROR(
-      VkCheck(vkCreateFence(s.device_, &fence_info, nullptr, &s.fence_), "vkCreateFence"));
+      VkCheck(s.vk_->CreateFence(s.device_, &fence_info, nullptr, &s.fence_), "vkCreateFence"));
   return Result<CommandStream>(static_cast<CommandStream&&>(s));
 }
 
 CommandStream::CommandStream(CommandStream&& other)
-    : device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       queue_(other.queue_),
       pool_(other.pool_),
       commands_(other.commands_),
@@ -47,25 +49,25 @@ CommandStream::CommandStream(CommandStream&& other)
 CommandStream::~CommandStream() {
   // Work still running after a timeout must end before its command buffer goes; a lost
   // device returns at once.
-  if (pending_) vkWaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX);
-  if (fence_ != VK_NULL_HANDLE) vkDestroyFence(device_, fence_, nullptr);
-  if (pool_ != VK_NULL_HANDLE) vkDestroyCommandPool(device_, pool_, nullptr);  // frees buffer
+  if (pending_) vk_->WaitForFences(device_, 1, &fence_, VK_TRUE, UINT64_MAX);
+  if (fence_ != VK_NULL_HANDLE) vk_->DestroyFence(device_, fence_, nullptr);
+  if (pool_ != VK_NULL_HANDLE) vk_->DestroyCommandPool(device_, pool_, nullptr);  // frees buffer
 }
 
 Result<VkCommandBuffer> CommandStream::Begin() {
   if (!failed_.ok()) return failed_;
-  KITE_RETURN_IF_ERROR(VkCheck(vkResetCommandBuffer(commands_, 0), "vkResetCommandBuffer"));
+  KITE_RETURN_IF_ERROR(VkCheck(vk_->ResetCommandBuffer(commands_, 0), "vkResetCommandBuffer"));
   VkCommandBufferBeginInfo begin = {};
   begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  KITE_RETURN_IF_ERROR(VkCheck(vkBeginCommandBuffer(commands_, &begin), "vkBeginCommandBuffer"));
+  KITE_RETURN_IF_ERROR(VkCheck(vk_->BeginCommandBuffer(commands_, &begin), "vkBeginCommandBuffer"));
   return commands_;
 }
 
 Status CommandStream::SubmitAndWait(uint64_t timeout_ns) {
   if (!failed_.ok()) return failed_;
-  KITE_RETURN_IF_ERROR(VkCheck(vkEndCommandBuffer(commands_), "vkEndCommandBuffer"));
-  KITE_RETURN_IF_ERROR(VkCheck(vkResetFences(device_, 1, &fence_), "vkResetFences"));
+  KITE_RETURN_IF_ERROR(VkCheck(vk_->EndCommandBuffer(commands_), "vkEndCommandBuffer"));
+  KITE_RETURN_IF_ERROR(VkCheck(vk_->ResetFences(device_, 1, &fence_), "vkResetFences"));
   VkSubmitInfo submit = {};
   submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   submit.commandBufferCount = 1;
@@ -73,7 +75,7 @@ Status CommandStream::SubmitAndWait(uint64_t timeout_ns) {
   Status s = queue_->Submit(submit, fence_);
   if (s.ok()) {
     pending_ = true;
-    const VkResult r = vkWaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
+    const VkResult r = vk_->WaitForFences(device_, 1, &fence_, VK_TRUE, timeout_ns);
     if (r == VK_TIMEOUT) {
       s = Status::Make(Error::kInternal,
                        "Vulkan device '%s' did not finish its work within %llu ms",

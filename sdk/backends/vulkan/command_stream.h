@@ -4,8 +4,6 @@
 // itself (SharedQueue::Submit).
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/device.h"
@@ -48,6 +46,7 @@ class CommandStream {
  private:
   CommandStream() = default;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   SharedQueue* queue_ = nullptr;
   VkCommandPool pool_ = VK_NULL_HANDLE;

@@ -8,12 +8,11 @@
 // rounding of the sum of the terms' magnitudes, as the kernels' SIMD variants state).
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"

@@ -31,10 +31,10 @@ int Rank(VkPhysicalDeviceType type) {
 
 // The first queue family with compute, preferring one without graphics (a dedicated
 // compute queue); -1 when there is none.
-int ComputeQueueFamily(VkPhysicalDevice physical) {
+int ComputeQueueFamily(const Functions& vk, VkPhysicalDevice physical) {
   VkQueueFamilyProperties families[kMaxQueueFamilies];
   uint32_t count = kMaxQueueFamilies;
-  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families);
+  vk.GetPhysicalDeviceQueueFamilyProperties(physical, &count, families);
   int any = -1;
   for (uint32_t i = 0; i < count; ++i) {
     if ((families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) == 0 || families[i].queueCount == 0) {
@@ -71,13 +71,13 @@ T Chained(VkStructureType type, void* next) {
 // Fills facts->integer_dot_product and integer_dot_accelerated
 // (VK_KHR_shader_integer_dot_product; its feature and property structs are read through the
 // Vulkan 1.1 *2 queries).
-void QueryIntegerDot(VkPhysicalDevice physical, DeviceFacts* facts) {
+void QueryIntegerDot(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
   uint32_t count = 0;
-  if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
+  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
     return;
   }
   std::vector<VkExtensionProperties> extensions(count);
-  if (vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
+  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
       VK_SUCCESS) {
     return;
   }
@@ -94,12 +94,12 @@ void QueryIntegerDot(VkPhysicalDevice physical, DeviceFacts* facts) {
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
   auto features2 =
       Chained<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &features);
-  vkGetPhysicalDeviceFeatures2(physical, &features2);
+  vk.GetPhysicalDeviceFeatures2(physical, &features2);
   auto properties = Chained<VkPhysicalDeviceShaderIntegerDotProductProperties>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES, nullptr);
   auto properties2 = Chained<VkPhysicalDeviceProperties2>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &properties);
-  vkGetPhysicalDeviceProperties2(physical, &properties2);
+  vk.GetPhysicalDeviceProperties2(physical, &properties2);
   facts->integer_dot_product = features.shaderIntegerDotProduct == VK_TRUE;
   facts->integer_dot_accelerated =
       facts->integer_dot_product &&
@@ -136,6 +136,8 @@ DeviceOptions DeviceOptionsFromEnvironment() {
 
 Result<Device> Device::Create(const DeviceOptions& options) {
   Device d;
+  Functions& vk = *d.vk_;
+  KITE_RETURN_IF_ERROR(LoadGlobalFunctions(&vk));
   VkApplicationInfo app = {};
   app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
   app.pApplicationName = "kite";
@@ -144,17 +146,18 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   VkInstanceCreateInfo instance_info = {};
   instance_info.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   instance_info.pApplicationInfo = &app;
-  VkResult r = vkCreateInstance(&instance_info, nullptr, &d.instance_);
+  VkResult r = vk.CreateInstance(&instance_info, nullptr, &d.instance_);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER) {
     return Status::Make(Error::kUnsupported,
                         "no Vulkan 1.1 driver is installed (vkCreateInstance: %s)",
                         VkResultName(r));
   }
   KITE_RETURN_IF_ERROR(VkCheck(r, "vkCreateInstance"));
+  KITE_RETURN_IF_ERROR(LoadInstanceFunctions(d.instance_, &vk));
 
   VkPhysicalDevice physicals[kMaxPhysicalDevices];
   uint32_t count = kMaxPhysicalDevices;
-  r = vkEnumeratePhysicalDevices(d.instance_, &count, physicals);
+  r = vk.EnumeratePhysicalDevices(d.instance_, &count, physicals);
   if (r != VK_INCOMPLETE) KITE_RETURN_IF_ERROR(VkCheck(r, "vkEnumeratePhysicalDevices"));
   if (count == 0) {
     return Status::Make(Error::kUnsupported,
@@ -169,8 +172,8 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   int best_family = -1;
   for (uint32_t i = 0; i < count; ++i) {
     VkPhysicalDeviceProperties p;
-    vkGetPhysicalDeviceProperties(physicals[i], &p);
-    const int family = ComputeQueueFamily(physicals[i]);
+    vk.GetPhysicalDeviceProperties(physicals[i], &p);
+    const int family = ComputeQueueFamily(*d.vk_, physicals[i]);
     const DeviceFacts facts = FactsOf(p, family >= 0);
     if (IsCpuDevice(p.deviceType) && !options.allow_cpu) {
       AppendNote(skipped, sizeof(skipped), "'%s' is a CPU device (%s=1 allows it)", p.deviceName,
@@ -194,10 +197,10 @@ Result<Device> Device::Create(const DeviceOptions& options) {
 
   d.physical_ = physicals[best];
   d.queue_->family = static_cast<uint32_t>(best_family);
-  vkGetPhysicalDeviceProperties(d.physical_, &d.properties_);
-  vkGetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
+  vk.GetPhysicalDeviceProperties(d.physical_, &d.properties_);
+  vk.GetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
   d.facts_ = FactsOf(d.properties_, true);
-  QueryIntegerDot(d.physical_, &d.facts_);
+  QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;
@@ -222,17 +225,19 @@ Result<Device> Device::Create(const DeviceOptions& options) {
     device_info.pNext = &integer_dot;
   }
   KITE_RETURN_IF_ERROR(
-      VkCheck(vkCreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
-  vkGetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);
+      VkCheck(vk.CreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
+  KITE_RETURN_IF_ERROR(LoadDeviceFunctions(d.device_, &vk));
+  vk.GetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);
   KITE_ASSIGN_OR_RETURN(CommandStream stream, CommandStream::Create(d));
   d.stream_.reset(new CommandStream(std::move(stream)));
   return Result<Device>(std::move(d));
 }
 
-Device::Device() : queue_(new SharedQueue) {}
+Device::Device() : vk_(new Functions), queue_(new SharedQueue) { queue_->vk = vk_.get(); }
 
 Device::Device(Device&& other)
-    : instance_(other.instance_),
+    : vk_(std::move(other.vk_)),
+      instance_(other.instance_),
       physical_(other.physical_),
       device_(other.device_),
       queue_(std::move(other.queue_)),
@@ -248,13 +253,15 @@ Device::Device(Device&& other)
 Device::~Device() { Release(); }
 
 void Device::Release() {
+  if (!vk_) return;  // moved from
+  const Functions& vk = *vk_;
   if (device_ != VK_NULL_HANDLE) {
     stream_.reset();
     // After a timeout the queue may still be busy; a lost device returns at once.
-    vkDeviceWaitIdle(device_);
-    vkDestroyDevice(device_, nullptr);
+    vk.DeviceWaitIdle(device_);
+    vk.DestroyDevice(device_, nullptr);
   }
-  if (instance_ != VK_NULL_HANDLE) vkDestroyInstance(instance_, nullptr);
+  if (instance_ != VK_NULL_HANDLE) vk.DestroyInstance(instance_, nullptr);
   instance_ = VK_NULL_HANDLE;
   device_ = VK_NULL_HANDLE;
 }
@@ -273,7 +280,7 @@ int Device::FindMemoryType(uint32_t type_bits, VkMemoryPropertyFlags flags) cons
 
 Status SharedQueue::Submit(const VkSubmitInfo& submit, VkFence fence) {
   std::lock_guard<std::mutex> lock(mutex);
-  return VkCheck(vkQueueSubmit(queue, 1, &submit, fence), "vkQueueSubmit");
+  return VkCheck(vk->QueueSubmit(queue, 1, &submit, fence), "vkQueueSubmit");
 }
 
 Result<VkCommandBuffer> Device::Begin() { return stream_->Begin(); }

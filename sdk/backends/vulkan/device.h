@@ -3,12 +3,11 @@
 // command stream of its own for single-threaded callers (the op tests).
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 #include <memory>
 #include <mutex>
 
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/requirements.h"
 #include "sdk/base/status.h"
 
@@ -34,6 +33,7 @@ class CommandStream;
 /// The device's compute queue and the lock around its submissions. Stable in memory while
 /// the Device lives (moving the Device keeps it), so command streams may point at it.
 struct SharedQueue {
+  const Functions* vk = nullptr;  ///< the Device's entry points
   VkQueue queue = VK_NULL_HANDLE;
   uint32_t family = 0;
   /// vkQueueSubmit needs the queue externally synchronised: held around every submission.
@@ -52,7 +52,9 @@ struct SharedQueue {
 /// one thread at a time (sessions each make a CommandStream instead).
 class Device {
  public:
-  /// Creates an instance (Vulkan 1.1, no layers or extensions) and opens the best device:
+  /// Loads libvulkan (LoadGlobalFunctions: its absence is a kUnsupported status, "Vulkan
+  /// loader libvulkan.so.1 not found: ..."), then
+  /// creates an instance (Vulkan 1.1, no layers or extensions) and opens the best device:
   /// a discrete GPU, then integrated, virtual, other, and a CPU device last (only with
   /// options.allow_cpu), among those passing CheckRequirements. Where the device has
   /// VK_KHR_shader_integer_dot_product (facts().integer_dot_product) it is enabled with its
@@ -68,6 +70,9 @@ class Device {
   ~Device();
 
   VkDevice handle() const { return device_; }
+  /// The Vulkan entry points for this device and its instance (loader.h). Stable in memory
+  /// while the Device lives (moving the Device keeps it): objects made from it keep a pointer.
+  const Functions& vk() const { return *vk_; }
   VkPhysicalDevice physical() const { return physical_; }
   /// Properties and limits of the chosen device (deviceName, limits, ...).
   const VkPhysicalDeviceProperties& properties() const { return properties_; }
@@ -97,6 +102,7 @@ class Device {
   Device();
   void Release();
 
+  std::unique_ptr<Functions> vk_;
   VkInstance instance_ = VK_NULL_HANDLE;
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
   VkDevice device_ = VK_NULL_HANDLE;

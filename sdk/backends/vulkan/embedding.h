@@ -6,12 +6,11 @@
 // dispatch per part writes the tokens whose rows it holds and skips the others.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"

@@ -46,6 +46,7 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
                        desc.name, desc.push_bytes,
                        device.properties().limits.maxPushConstantsSize);
   Pipeline p;
+  p.vk_ = &device.vk();
   p.device_ = device.handle();
   p.name_ = desc.name;
   p.max_groups_[0] = device.properties().limits.maxComputeWorkGroupCount[0];
@@ -57,8 +58,9 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   module_info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
   module_info.codeSize = desc.spirv_words * 4;
   module_info.pCode = desc.spirv;
-  KITE_RETURN_IF_ERROR(Check(vkCreateShaderModule(p.device_, &module_info, nullptr, &p.module_),
-                             "vkCreateShaderModule", desc.name));
+  KITE_RETURN_IF_ERROR(
+      Check(p.vk_->CreateShaderModule(p.device_, &module_info, nullptr, &p.module_),
+            "vkCreateShaderModule", desc.name));
 
   VkDescriptorSetLayoutBinding bindings[kMaxBindings] = {};
   for (uint32_t i = 0; i < desc.bindings; ++i) {
@@ -72,7 +74,7 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   set_info.bindingCount = desc.bindings;
   set_info.pBindings = bindings;
   KITE_RETURN_IF_ERROR(
-      Check(vkCreateDescriptorSetLayout(p.device_, &set_info, nullptr, &p.set_layout_),
+      Check(p.vk_->CreateDescriptorSetLayout(p.device_, &set_info, nullptr, &p.set_layout_),
             "vkCreateDescriptorSetLayout", desc.name));
 
   VkPushConstantRange push = {};
@@ -84,8 +86,9 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   layout_info.pSetLayouts = &p.set_layout_;
   layout_info.pushConstantRangeCount = desc.push_bytes > 0 ? 1 : 0;
   layout_info.pPushConstantRanges = &push;
-  KITE_RETURN_IF_ERROR(Check(vkCreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_),
-                             "vkCreatePipelineLayout", desc.name));
+  KITE_RETURN_IF_ERROR(
+      Check(p.vk_->CreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_),
+            "vkCreatePipelineLayout", desc.name));
 
   VkSpecializationMapEntry entries[kMaxSpecConstants] = {};
   for (uint32_t i = 0; i < desc.spec_count; ++i) {
@@ -106,15 +109,16 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
   pipeline_info.stage.pName = "main";
   pipeline_info.stage.pSpecializationInfo = desc.spec_count > 0 ? &spec : nullptr;
   pipeline_info.layout = p.layout_;
-  KITE_RETURN_IF_ERROR(Check(vkCreateComputePipelines(p.device_, VK_NULL_HANDLE, 1,
-                                                      &pipeline_info, nullptr, &p.pipeline_),
+  KITE_RETURN_IF_ERROR(Check(p.vk_->CreateComputePipelines(p.device_, VK_NULL_HANDLE, 1,
+                                                           &pipeline_info, nullptr, &p.pipeline_),
                              "vkCreateComputePipelines", desc.name));
 
   return Result<Pipeline>(std::move(p));
 }
 
 Pipeline::Pipeline(Pipeline&& other)
-    : device_(other.device_),
+    : vk_(other.vk_),
+      device_(other.device_),
       name_(other.name_),
       max_groups_{other.max_groups_[0], other.max_groups_[1]},
       bindings_(other.bindings_),
@@ -130,10 +134,10 @@ Pipeline::Pipeline(Pipeline&& other)
 }
 
 Pipeline::~Pipeline() {
-  if (pipeline_ != VK_NULL_HANDLE) vkDestroyPipeline(device_, pipeline_, nullptr);
-  if (layout_ != VK_NULL_HANDLE) vkDestroyPipelineLayout(device_, layout_, nullptr);
-  if (set_layout_ != VK_NULL_HANDLE) vkDestroyDescriptorSetLayout(device_, set_layout_, nullptr);
-  if (module_ != VK_NULL_HANDLE) vkDestroyShaderModule(device_, module_, nullptr);
+  if (pipeline_ != VK_NULL_HANDLE) vk_->DestroyPipeline(device_, pipeline_, nullptr);
+  if (layout_ != VK_NULL_HANDLE) vk_->DestroyPipelineLayout(device_, layout_, nullptr);
+  if (set_layout_ != VK_NULL_HANDLE) vk_->DestroyDescriptorSetLayout(device_, set_layout_, nullptr);
+  if (module_ != VK_NULL_HANDLE) vk_->DestroyShaderModule(device_, module_, nullptr);
 }
 
 Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* buffers,
@@ -155,7 +159,7 @@ Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* bu
   alloc.descriptorSetCount = 1;
   alloc.pSetLayouts = &set_layout_;
   Dispatch d;
-  const VkResult r = vkAllocateDescriptorSets(device_, &alloc, &d.set_);
+  const VkResult r = vk_->AllocateDescriptorSets(device_, &alloc, &d.set_);
   KITE_CHECK_OR_RETURN(r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL,
                        Error::kOutOfMemory, "shader '%s': the descriptor pool is exhausted",
                        name_);
@@ -173,7 +177,7 @@ Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* bu
     writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     writes[i].pBufferInfo = &infos[i];
   }
-  vkUpdateDescriptorSets(device_, bindings_, writes, 0, nullptr);
+  vk_->UpdateDescriptorSets(device_, bindings_, writes, 0, nullptr);
   d.pipeline_ = this;
   d.name_ = name_;
   d.groups_x_ = groups_x;
@@ -186,26 +190,33 @@ Result<Dispatch> Pipeline::Prepare(DescriptorPool& pool, const Buffer* const* bu
   return d;
 }
 
-void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const {
+void Dispatch::Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos,
+                      bool barrier) const {
   assert(pipeline_ != nullptr && n_tokens >= 1 && n_tokens <= max_tokens_ && pos <= max_pos_);
   uint32_t push[kMaxPushWords];
   std::memcpy(push, push_, sizeof(push));
   push[0] = n_tokens;
   push[1] = pos;
   const Pipeline& p = *pipeline_;
-  vkCmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline_);
-  vkCmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout_, 0, 1, &set_, 0,
-                          nullptr);
-  vkCmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4, push);
-  vkCmdDispatch(commands, groups_x_, n_tokens, 1);
+  p.vk_->CmdBindPipeline(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline_);
+  p.vk_->CmdBindDescriptorSets(commands, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout_, 0, 1, &set_, 0,
+                               nullptr);
+  p.vk_->CmdPushConstants(commands, p.layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_words_ * 4,
+                          push);
+  p.vk_->CmdDispatch(commands, groups_x_, n_tokens, 1);
+  if (barrier) RecordBarrier(commands);
+}
+
+void Dispatch::RecordBarrier(VkCommandBuffer commands) const {
   VkMemoryBarrier barrier = {};
   barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
   barrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
   barrier.dstAccessMask =
       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_READ_BIT;
-  vkCmdPipelineBarrier(commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1,
-                       &barrier, 0, nullptr, 0, nullptr);
+  pipeline_->vk_->CmdPipelineBarrier(
+      commands, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, nullptr,
+      0, nullptr);
 }
 
 Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max_sets,
@@ -213,6 +224,7 @@ Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max
   KITE_CHECK_OR_RETURN(max_sets > 0 && max_buffers > 0, Error::kInvalidArgument,
                        "a descriptor pool for %u sets of %u buffers", max_sets, max_buffers);
   DescriptorPool p;
+  p.vk_ = &device.vk();
   p.device_ = device.handle();
   VkDescriptorPoolSize size = {};
   size.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
@@ -222,18 +234,18 @@ Result<DescriptorPool> DescriptorPool::Create(const Device& device, uint32_t max
   info.maxSets = max_sets;
   info.poolSizeCount = 1;
   info.pPoolSizes = &size;
-  KITE_RETURN_IF_ERROR(
-      VkCheck(vkCreateDescriptorPool(p.device_, &info, nullptr, &p.pool_), "vkCreateDescriptorPool"));
+  KITE_RETURN_IF_ERROR(VkCheck(p.vk_->CreateDescriptorPool(p.device_, &info, nullptr, &p.pool_),
+                               "vkCreateDescriptorPool"));
   return Result<DescriptorPool>(std::move(p));
 }
 
 DescriptorPool::DescriptorPool(DescriptorPool&& other)
-    : device_(other.device_), pool_(other.pool_) {
+    : vk_(other.vk_), device_(other.device_), pool_(other.pool_) {
   other.pool_ = VK_NULL_HANDLE;
 }
 
 DescriptorPool::~DescriptorPool() {
-  if (pool_ != VK_NULL_HANDLE) vkDestroyDescriptorPool(device_, pool_, nullptr);  // frees sets
+  if (pool_ != VK_NULL_HANDLE) vk_->DestroyDescriptorPool(device_, pool_, nullptr);  // frees sets
 }
 
 }  // namespace kite::vulkan

@@ -12,8 +12,6 @@
 // prepared dispatches with its n_tokens and pos, which allocates nothing.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstddef>
 #include <cstdint>
 
@@ -52,6 +50,7 @@ class DescriptorPool {
  private:
   DescriptorPool() = default;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   VkDescriptorPool pool_ = VK_NULL_HANDLE;
 };
@@ -66,9 +65,15 @@ class Dispatch {
   Dispatch() = default;
 
   /// Records the dispatch for `n_tokens` tokens (1 <= n_tokens <= max_tokens()) starting at
-  /// position `pos` (<= max_pos()), followed by a barrier that makes its writes visible to
-  /// later shader reads and to the host. Asserts on arguments out of range.
-  void Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos) const;
+  /// position `pos` (<= max_pos()), followed, when `barrier`, by RecordBarrier(). Without
+  /// it the caller records one before anything that reads this dispatch's writes (several
+  /// independent dispatches may share one). Asserts on arguments out of range.
+  void Record(VkCommandBuffer commands, uint32_t n_tokens, uint32_t pos,
+              bool barrier = true) const;
+
+  /// Records a barrier that makes the writes of every shader recorded before it visible
+  /// to later shader reads and writes and to the host.
+  void RecordBarrier(VkCommandBuffer commands) const;
 
   /// The shader's name (for messages and per-kernel timings).
   const char* name() const { return name_; }
@@ -136,6 +141,7 @@ class Pipeline {
 
   friend class Dispatch;
 
+  const Functions* vk_ = nullptr;  // the Device's entry points
   VkDevice device_ = VK_NULL_HANDLE;
   const char* name_ = "";
   uint32_t max_groups_[2] = {};

@@ -3,12 +3,11 @@
 // group 32, bit for bit; its output is what Q4R16Matvec reads.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"

@@ -6,12 +6,11 @@
 // and heads whose range is below 2^-118 (a subnormal quotient in the exact division).
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"

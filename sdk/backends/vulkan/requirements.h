@@ -5,10 +5,9 @@
 // invocations per workgroup). Faster variants (fp16, int8, integer dot) are optional.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
 #include <cstdint>
 
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {

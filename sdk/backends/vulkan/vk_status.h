@@ -2,8 +2,7 @@
 // Error kind each maps to.
 #pragma once
 
-#include <vulkan/vulkan.h>
-
+#include "sdk/backends/vulkan/loader.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {

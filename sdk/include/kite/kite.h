@@ -638,7 +638,7 @@ kite_status kite_session_tokens(const kite_session* session, int32_t* tokens, si
 /**
  * Bytes kite_session_save_state() needs for the session as it is now (the size grows with
  * the context: the KV rows of every position, plus the logits). Query it before saving.
- * CPU sessions only: a Vulkan session fails with KITE_ERR_UNSUPPORTED.
+ * The same for a CPU and a Vulkan session of the same model and options.
  * @param session the session
  * @param[out] bytes receives the state's size in bytes
  * @return KITE_OK, or the failure's status (the message: kite_last_error() and kite_session_last_error())
@@ -652,8 +652,9 @@ kite_status kite_session_state_size(const kite_session* session, size_t* bytes);
  * "Session state"). Restore it with kite_session_restore_state() into a session of the same
  * model and options, e.g. to skip re-reading a cached system prompt. The bytes are in the
  * host's byte order. Too small a `capacity` fails with KITE_ERR_OUT_OF_MEMORY and *written
- * receives the size needed. A Vulkan session fails with KITE_ERR_UNSUPPORTED. Allocates
- * nothing; the session is unchanged.
+ * receives the size needed. A Vulkan session reads its KV rows back from the device into
+ * the same format (a state restores on either backend); a device failure is returned.
+ * Allocates nothing; the session is unchanged.
  * @param session the session
  * @param[out] buffer receives the state (owned by the caller)
  * @param capacity bytes available at `buffer`
@@ -670,8 +671,9 @@ kite_status kite_session_save_state(const kite_session* session, void* buffer, s
  * a state of another model or other options, truncated or corrupted (its CRC-32C), fails
  * with KITE_ERR_INVALID_ARGUMENT naming what differs, and the session stays as it was. On
  * success the context, the logits and the penalties' recent tokens are those saved, and a
- * pending kite_session_cancel() is withdrawn. A Vulkan session fails with
- * KITE_ERR_UNSUPPORTED. Allocates nothing.
+ * pending kite_session_cancel() is withdrawn. The state may come from a session on the
+ * other backend (CPU or Vulkan). A Vulkan session writes the KV rows to the device; a device
+ * failure there leaves the session reset and unusable. Allocates nothing.
  * @param session the session
  * @param buffer the state (read only during the call)
  * @param size the state's size in bytes

@@ -25,6 +25,9 @@ using vulkan::RowAddress;
 
 namespace {
 
+// Largest piece ReadKv/WriteKv move at once (the session's staging buffer, host-visible).
+constexpr uint64_t kStateStagingBytes = 256 * 1024;
+
 // Makes `*slot` hold the op `Op::Create(args...)` returns.
 template <class Op, class... Args>
 Status Build(std::optional<Op>* slot, Args... args) {
@@ -130,6 +133,9 @@ struct Step {
   When when;
   Tokens tokens;
   uint32_t kernel;  // index into State::kernel_times
+  // Its group of independent dispatches (Planner::BeginGroup), 0 for none: no barrier
+  // between dispatches of one group, whichever of them a call records.
+  uint32_t group;
 };
 
 }  // namespace
@@ -148,9 +154,11 @@ struct VulkanForward::State {
   std::vector<const Buffer*> key_cache, value_cache, kv_params;
   bool int8_kv = false;
   const Buffer *k_rows = nullptr, *v_rows = nullptr;  // int8: a chunk's f32 K and V rows
+  const Buffer* staging = nullptr;                    // host-visible: ReadKv/WriteKv's pieces
   uint32_t kv_params_values = 0;
   std::vector<Step> steps;
   // Profiling: one timestamp before the first dispatch and one after each.
+  const vulkan::Functions* vk = nullptr;  // the device's entry points
   VkDevice device = VK_NULL_HANDLE;
   VkQueryPool queries = VK_NULL_HANDLE;
   double ns_per_tick = 0;
@@ -159,11 +167,19 @@ struct VulkanForward::State {
   std::vector<uint64_t> stamps;
   std::vector<uint32_t> recorded;  // kernel of each dispatch of the last call
   uint32_t profiled_kernels = 0;   // entries of kernel_times valid after the last call
+  uint32_t barriers = 0;           // barriers the last Forward recorded
   Status failed;
+
+  // Returns `status`, first marking the session failed when the stream failed (a lost
+  // device or a timeout: every later call returns it).
+  Status Note(const Status& status) {
+    if (!status.ok() && !stream->failed().ok()) failed = status;
+    return status;
+  }
 
   ~State() {
     stream.reset();  // first: waits for work still using the buffers (after a timeout)
-    if (queries != VK_NULL_HANDLE) vkDestroyQueryPool(device, queries, nullptr);
+    if (queries != VK_NULL_HANDLE) vk->DestroyQueryPool(device, queries, nullptr);
   }
 };
 
@@ -186,9 +202,15 @@ class Planner {
       ++kernel;
     }
     if (kernel == s_->kernel_times.size()) s_->kernel_times.push_back({d.name(), 0, 0.0});
-    s_->steps.push_back({d, when, tokens, kernel});
+    s_->steps.push_back({d, when, tokens, kernel, group_});
     return Status::Ok();
   }
+
+  // The dispatches added until EndGroup() neither read nor write what another of them
+  // writes (e.g. the q, k and v products of one layer): one barrier after the group instead
+  // of one after each.
+  void BeginGroup() { group_ = ++groups_; }
+  void EndGroup() { group_ = 0; }
 
   uint32_t sets() const { return sets_; }
   // Most tokens and largest position of a dispatch recorded `when`.
@@ -201,6 +223,8 @@ class Planner {
   VulkanForward::State* s_;
   bool counting_;
   uint32_t sets_ = 0;
+  uint32_t group_ = 0;   // the open group, 0 for none
+  uint32_t groups_ = 0;  // groups begun
 };
 
 // Where one matrix's output rows go.
@@ -231,6 +255,8 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
     a.xsum = s.xsum;
     KITE_RETURN_IF_ERROR(p.Add(*m.q8_quantize, a, when));
   }
+  // The products (each matrix's parts, every matrix) write disjoint rows.
+  p.BeginGroup();
   for (size_t i = 0; i < count; ++i) {
     const DeviceTensor& w = *outs[i].w;
     for (uint32_t k = 0; k < w.part_count; ++k) {
@@ -281,6 +307,7 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
       }
     }
   }
+  p.EndGroup();
   return Status::Ok();
 }
 
@@ -364,14 +391,21 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     KITE_RETURN_IF_ERROR(AddRmsNorm(p, m, s, t.attention_norm, x_rows, xb_rows, When::kChunk));
     const Output qkv[] = {{&t.wq, s.q, q_rows}, {&t.wk, k_dst, kv_at}, {&t.wv, v_dst, kv_at}};
     KITE_RETURN_IF_ERROR(AddLinears(p, m, s, qkv, 3, s.xb, xb_rows, dim, When::kChunk));
+    // Each group below works on q, k and v apart.
     if (c.attention_bias) {
+      p.BeginGroup();
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, q_dim, s.q, q_rows, t.bq.parts[0].data, vector));
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, k_dst, kv_at, t.bk.parts[0].data, vector));
       KITE_RETURN_IF_ERROR(AddAdd(p, *m.add, kv_dim, v_dst, kv_at, t.bv.parts[0].data, vector));
+      p.EndGroup();
     }
+    p.BeginGroup();
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
     KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_dst, kv_at));
+    p.EndGroup();
     if (s.int8_kv) {
+      // K and V: their own rows, codes and (scale, offset) words.
+      p.BeginGroup();
       for (int v = 0; v < 2; ++v) {
         vulkan::Q8kvQuantizeArgs a;
         a.max_tokens = p.MaxTokens(When::kChunk);
@@ -386,6 +420,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
         a.params = s.kv_params[l];
         KITE_RETURN_IF_ERROR(p.Add(*m.q8kv_quantize, a, When::kChunk));
       }
+      p.EndGroup();
     }
 
     vulkan::AttentionArgs att;
@@ -428,11 +463,22 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
   return AddLinears(p, m, s, head, 1, s.xb, first_xb, dim, When::kLogitsLast);
 }
 
+// Records a global memory barrier from (src_stage, src_access) to (dst_stage, dst_access).
+void RecordBarrier(const vulkan::Functions& vk, VkCommandBuffer cmd, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage,
+                   VkAccessFlags dst_access) {
+  VkMemoryBarrier barrier = {};
+  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  barrier.srcAccessMask = src_access;
+  barrier.dstAccessMask = dst_access;
+  vk.CmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &barrier, 0, nullptr, 0, nullptr);
+}
+
 // Timestamp queries when the device's queue supports them; else leaves s.queries null.
 Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   VkQueueFamilyProperties families[32];
   uint32_t count = 32;
-  vkGetPhysicalDeviceQueueFamilyProperties(d.physical(), &count, families);
+  d.vk().GetPhysicalDeviceQueueFamilyProperties(d.physical(), &count, families);
   const uint32_t family = d.queue().family;
   const uint32_t bits = family < count ? families[family].timestampValidBits : 0;
   const float period = d.properties().limits.timestampPeriod;
@@ -443,9 +489,8 @@ Status SetUpProfiling(const vulkan::Device& d, VulkanForward::State& s) {
   info.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
   info.queryType = VK_QUERY_TYPE_TIMESTAMP;
   info.queryCount = static_cast<uint32_t>(s.steps.size() + 1);
-  KITE_RETURN_IF_ERROR(
-      vulkan::VkCheck(vkCreateQueryPool(d.handle(), &info, nullptr, &s.queries),
-                      "vkCreateQueryPool"));
+  KITE_RETURN_IF_ERROR(vulkan::VkCheck(
+      d.vk().CreateQueryPool(d.handle(), &info, nullptr, &s.queries), "vkCreateQueryPool"));
   s.stamps.resize(s.steps.size() + 1);
   s.recorded.resize(s.steps.size());
   return Status::Ok();
@@ -459,7 +504,8 @@ VulkanForward::~VulkanForward() = default;
 Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& model,
                                                              uint32_t max_batch,
                                                              uint32_t max_context,
-                                                             bool profile, KvType kv_type) {
+                                                             bool profile, KvType kv_type,
+                                                             uint64_t state_staging_bytes) {
   const VulkanModel::State& m = model.state();
   const ModelConfig& c = m.model->config();
   KITE_CHECK_OR_RETURN(max_batch >= 1 && max_context >= 1 && max_batch <= max_context,
@@ -470,6 +516,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   const vulkan::Device& d = *m.device;
   std::unique_ptr<State> s(new State);
   s->m = &m;
+  s->vk = &d.vk();
   s->device = d.handle();
   s->max_batch = max_batch;
   s->max_context = max_context;
@@ -491,7 +538,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
                        c.head_dim);
   const uint64_t cache_bytes = cache_rows * kv_dim * (s->int8_kv ? 1 : 4);
   s->kv_params_values = static_cast<uint32_t>(cache_rows * c.n_kv_heads);
-  s->buffers.reserve(13 + 3 * c.n_layers);
+  s->buffers.reserve(14 + 3 * c.n_layers);
   auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
                   const Buffer** out) -> Status {
     KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
@@ -527,16 +574,19 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "k rows", kDevice, &s->k_rows));
     KITE_RETURN_IF_ERROR(make(batch * kv_dim * 4, "v rows", kDevice, &s->v_rows));
   }
+  // The session state's transfers (ReadKv/WriteKv): pieces of at most kStateStagingBytes
+  // (or what the caller asked), and no more than one layer's keys.
+  uint64_t staging = state_staging_bytes > 0 ? state_staging_bytes : kStateStagingBytes;
+  const uint64_t keys_bytes = static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
+  staging = staging < keys_bytes ? staging : keys_bytes;
+  KITE_RETURN_IF_ERROR(make(staging, "session state staging", kHost, &s->staging));
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
-  for (const Buffer& b : s->buffers) vkCmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
-  VkMemoryBarrier barrier = {};
-  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                       0, 1, &barrier, 0, nullptr, 0, nullptr);
+  for (const Buffer& b : s->buffers) s->vk->CmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
+  RecordBarrier(d.vk(), cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   KITE_RETURN_IF_ERROR(s->stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs));
 
   // Count the descriptor sets, make the pool, then prepare every dispatch.
@@ -560,39 +610,45 @@ Status VulkanForward::Forward(const int32_t* tokens, uint32_t n, uint32_t pos,
   assert(n >= 1 && n <= s.max_batch && pos + n <= s.max_context);
   std::memcpy(s.tokens->data(), tokens, n * sizeof(int32_t));
   Result<VkCommandBuffer> begun = s.stream->Begin();
-  if (!begun.ok()) {
-    if (!s.stream->failed().ok()) s.failed = begun.status();
-    return begun.status();
-  }
+  if (!begun.ok()) return s.Note(begun.status());
   const VkCommandBuffer cmd = *begun;
   if (s.queries != VK_NULL_HANDLE) {
-    vkCmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
+    s.vk->CmdResetQueryPool(cmd, s.queries, 0, static_cast<uint32_t>(s.stamps.size()));
+    s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, s.queries, 0);
   }
   uint32_t recorded = 0;
+  s.barriers = 0;
+  const Dispatch* unfenced = nullptr;  // the last dispatch, when no barrier follows it yet
+  uint32_t group = 0;                  // the last dispatch's group
   for (const Step& step : s.steps) {
     if (step.when != When::kChunk && !want_logits) continue;
     if (step.tokens != Tokens::kAny && (step.tokens == Tokens::kOne) != (n == 1)) continue;
-    if (step.when == When::kLogitsLast) {
-      step.dispatch.Record(cmd, 1, n - 1);
-    } else {
-      step.dispatch.Record(cmd, n, pos);
+    if (unfenced != nullptr && (step.group == 0 || step.group != group)) {
+      step.dispatch.RecordBarrier(cmd);
+      ++s.barriers;
     }
+    if (step.when == When::kLogitsLast) {
+      step.dispatch.Record(cmd, 1, n - 1, false);
+    } else {
+      step.dispatch.Record(cmd, n, pos, false);
+    }
+    unfenced = &step.dispatch;
+    group = step.group;
     if (s.queries != VK_NULL_HANDLE) {
-      vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
+      s.vk->CmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, s.queries, recorded + 1);
       s.recorded[recorded] = step.kernel;
     }
     ++recorded;
   }
-  const Status done = s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs);
-  if (!done.ok()) {
-    if (!s.stream->failed().ok()) s.failed = done;
-    return done;
+  if (unfenced != nullptr) {  // the last writes, visible to the host
+    unfenced->RecordBarrier(cmd);
+    ++s.barriers;
   }
+  KITE_RETURN_IF_ERROR(s.Note(s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs)));
   if (s.queries != VK_NULL_HANDLE) {
     s.profiled_kernels = 0;
     for (VulkanKernelTime& k : s.kernel_times) k.calls = 0, k.ms = 0.0;
-    const VkResult r = vkGetQueryPoolResults(
+    const VkResult r = s.vk->GetQueryPoolResults(
         s.device, s.queries, 0, recorded + 1, (recorded + 1) * sizeof(uint64_t), s.stamps.data(),
         sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
     KITE_RETURN_IF_ERROR(vulkan::VkCheck(r, "vkGetQueryPoolResults"));
@@ -617,5 +673,78 @@ const VulkanKernelTime* VulkanForward::kernel_times(uint32_t* count) const {
 }
 
 bool VulkanForward::profiling() const { return state_->queries != VK_NULL_HANDLE; }
+
+uint32_t VulkanForward::barriers() const { return state_->barriers; }
+
+Status VulkanForward::ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst) {
+  return CopyKv(part, layer, bytes, dst, true);
+}
+
+Status VulkanForward::WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, const void* src) {
+  return CopyKv(part, layer, bytes, const_cast<void*>(src), false);
+}
+
+Status VulkanForward::CopyKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* host,
+                             bool to_host) {
+  State& s = *state_;
+  if (!s.failed.ok()) return s.failed;
+  KITE_CHECK_OR_RETURN(layer < s.key_cache.size(), Error::kInvalidArgument,
+                       "Vulkan KV cache: layer %u of %zu", layer, s.key_cache.size());
+  const Buffer* buffer = nullptr;
+  uint64_t first = 0;
+  uint64_t capacity = 0;
+  switch (part) {
+    case VulkanKvPart::kKeys:
+    case VulkanKvPart::kValues:
+      buffer = part == VulkanKvPart::kKeys ? s.key_cache[layer] : s.value_cache[layer];
+      capacity = buffer->size();
+      break;
+    case VulkanKvPart::kKeyParams:
+    case VulkanKvPart::kValueParams:
+      buffer = s.kv_params[layer];
+      capacity = s.kv_params_values * 4ull;
+      first = part == VulkanKvPart::kKeyParams ? 0 : capacity;
+      break;
+  }
+  KITE_CHECK_OR_RETURN(buffer != nullptr, Error::kInvalidArgument,
+                       "Vulkan KV cache: an f32 cache has no scales and offsets");
+  KITE_CHECK_OR_RETURN(bytes <= capacity, Error::kInvalidArgument,
+                       "Vulkan KV cache: %llu bytes of layer %u asked, the part holds %llu",
+                       static_cast<unsigned long long>(bytes), layer,
+                       static_cast<unsigned long long>(capacity));
+  uint8_t* bytes_host = static_cast<uint8_t*>(host);
+  void* staging = s.staging->data();
+  for (uint64_t done = 0; done < bytes;) {
+    const uint64_t left = bytes - done;
+    const uint64_t n = left < s.staging->size() ? left : s.staging->size();
+    if (!to_host) std::memcpy(staging, bytes_host + done, n);
+    Result<VkCommandBuffer> begun = s.stream->Begin();
+    if (!begun.ok()) return s.Note(begun.status());
+    const VkCommandBuffer cmd = *begun;
+    // After the forward passes' shader accesses (earlier submissions), before the next ones.
+    RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                  VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                  VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    VkBufferCopy region = {};
+    region.srcOffset = to_host ? first + done : 0;
+    region.dstOffset = to_host ? 0 : first + done;
+    region.size = n;
+    s.vk->CmdCopyBuffer(cmd, to_host ? buffer->handle() : s.staging->handle(),
+                        to_host ? s.staging->handle() : buffer->handle(), 1, &region);
+    if (to_host) {
+      RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    } else {
+      RecordBarrier(*s.vk, cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+    KITE_RETURN_IF_ERROR(s.Note(s.stream->SubmitAndWait(vk_runtime::kSubmitTimeoutNs)));
+    if (to_host) std::memcpy(bytes_host + done, staging, n);
+    done += n;
+  }
+  return Status::Ok();
+}
 
 }  // namespace kite

@@ -69,6 +69,12 @@ struct VulkanKernelTime {
   double ms;         ///< their summed GPU time, from timestamp queries
 };
 
+/// A part of one layer's KV cache, as a session state holds it (sdk/runtime/session_state.cc).
+/// Rows are laid out as in the CPU's cache: keys and values kv_dim f32 (or int8 codes) per
+/// row; for an int8 cache, the keys' and the values' n_kv_heads (scale, offset) f16 pairs
+/// per row.
+enum class VulkanKvPart : uint8_t { kKeys, kValues, kKeyParams, kValueParams };
+
 /// One session's forward pass on the device. Not thread-safe (one per session); several
 /// may run at once on different threads over one VulkanModel, which must outlive them.
 class VulkanForward {
@@ -76,12 +82,15 @@ class VulkanForward {
   /// Buffers for chunks of up to `max_batch` tokens and a context of `max_context` tokens
   /// (a KV cache of `kv_type` in device memory: f32, or int8 with per-head f16 scale and
   /// offset as the CPU's), descriptor sets and a command buffer. `profile`: record
-  /// timestamp queries around every dispatch (kernel_times()). Errors: out of device
+  /// timestamp queries around every dispatch (kernel_times()). `state_staging_bytes`: the
+  /// largest piece ReadKv/WriteKv move at once (0: 256 KiB, or less when one layer's keys are
+  /// smaller; tests make it tiny). Errors: out of device
   /// memory, limits of the device (named), an int8 cache with head_dim not a multiple of 4.
   static Result<std::unique_ptr<VulkanForward>> Create(const VulkanModel& model,
                                                        uint32_t max_batch,
                                                        uint32_t max_context, bool profile,
-                                                       KvType kv_type = KvType::kF32);
+                                                       KvType kv_type = KvType::kF32,
+                                                       uint64_t state_staging_bytes = 0);
   ~VulkanForward();
 
   /// Processes tokens[0..n) at positions pos..pos+n-1 (1 <= n <= max_batch, pos + n <=
@@ -98,6 +107,19 @@ class VulkanForward {
   /// receives the number of entries.
   const VulkanKernelTime* kernel_times(uint32_t* count) const;
 
+  /// Copies the first `bytes` of layer `layer`'s `part` of the device's KV cache to `dst`
+  /// (ReadKv) or from `src` (WriteKv; the rows then serve the next Forward calls), through
+  /// the session's staging buffer in pieces of its size: allocates nothing. Errors: a layer
+  /// or size beyond the cache, scales of an f32 cache (kInvalidArgument); a device failure,
+  /// which makes the session unusable as in Forward.
+  Status ReadKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* dst);
+  Status WriteKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, const void* src);
+
+  /// Pipeline barriers the last Forward recorded: one after each group of independent
+  /// dispatches (the q, k and v products of a layer, the gate and up products, ...) and one
+  /// at the end, so fewer than its dispatches.
+  uint32_t barriers() const;
+
   /// True when created with `profile` and the device's queue has timestamps
   /// (timestampValidBits > 0 and a timestampPeriod); else kernel_times() stays empty.
   bool profiling() const;
@@ -107,6 +129,8 @@ class VulkanForward {
 
  private:
   explicit VulkanForward(std::unique_ptr<State> state);
+  // ReadKv (to_host) and WriteKv: `host` is read from or written to.
+  Status CopyKv(VulkanKvPart part, uint32_t layer, uint64_t bytes, void* host, bool to_host);
   std::unique_ptr<State> state_;
 };
 

@@ -105,16 +105,16 @@ Status Stage(const vulkan::Device& device, const std::vector<Copy>& copies) {
       VkBufferCopy region = {};
       region.srcOffset = offset;
       region.size = c.dst->size();
-      vkCmdCopyBuffer(cmd, staging.handle(), c.dst->handle(), 1, &region);
+      device.vk().CmdCopyBuffer(cmd, staging.handle(), c.dst->handle(), 1, &region);
       offset += (c.dst->size() + kStagingAlign - 1) / kStagingAlign * kStagingAlign;
     }
     VkMemoryBarrier barrier = {};
     barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
     barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
     barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr, 0,
-                         nullptr);
+    device.vk().CmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &barrier, 0, nullptr,
+                                   0, nullptr);
     KITE_RETURN_IF_ERROR(stream.SubmitAndWait(kSubmitTimeoutNs));
   }
   return Status::Ok();
