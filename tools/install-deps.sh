@@ -24,9 +24,10 @@ runtime_packages=(
   # and the GLSL compiler and SPIR-V validator the build runs.
   libvulkan-dev mesa-vulkan-drivers glslc spirv-tools
   # The voice assistant sample kite-voice (KITE_WITH_VOICE): speech recognition with its
-  # English model, speech synthesis with its voices, and ALSA.
+  # English model, speech synthesis with its voices, and ALSA; the espeak-ng command speaks
+  # test commands into WAV files (the README's example).
   libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libespeak-ng-dev espeak-ng-data
-  libasound2-dev
+  libasound2-dev espeak-ng
 )
 
 # Testing, on top of the runtime set.
