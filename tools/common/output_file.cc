@@ -113,12 +113,12 @@ absl::Status CheckOutputReplaceable(const std::string& path) {
   if (S_ISREG(st.st_mode)) return absl::OkStatus();
   if (S_ISLNK(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the output ", path, " is a symbolic link; kite-convert neither writes through a link "
-        "nor replaces one: pass the path it points to, or remove it"));
+        "the output ", path, " is a symbolic link, which is neither written through nor replaced: "
+        "pass the path it points to, or remove it"));
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "the output ", path, " is ", FileTypeName(st.st_mode),
-      "; kite-convert only replaces regular files"));
+      "; only a regular file is replaced"));
 }
 
 void InstallTemporaryCleanupHandlers() {
