@@ -23,6 +23,10 @@ runtime_packages=(
   # Vulkan backend (KITE_WITH_VULKAN): loader and headers, lavapipe (a CPU Vulkan device),
   # and the GLSL compiler and SPIR-V validator the build runs.
   libvulkan-dev mesa-vulkan-drivers glslc spirv-tools
+  # The voice assistant sample kite-voice (KITE_WITH_VOICE): speech recognition with its
+  # English model, speech synthesis with its voices, and ALSA.
+  libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libespeak-ng-dev espeak-ng-data
+  libasound2-dev
 )
 
 # Testing, on top of the runtime set.
