@@ -15,8 +15,8 @@
 # Debian package (g++-aarch64-linux-gnu / g++-arm-linux-gnueabihf), used with --sysroot;
 # qemu runs the tests with `-L DIR` (toolchains/qemu-run.sh).
 #
-# Idempotent: a finished sysroot (marker file .kite-sysroot-done listing the packages) is
-# left alone; rerun with KITE_SYSROOT_FORCE=1 to rebuild it.
+# Idempotent: a finished sysroot (marker file .kite-sysroot-done listing the packages and
+# this script's checksum) is left alone; rerun with KITE_SYSROOT_FORCE=1 to rebuild it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,8 +50,8 @@ packages=(
 )
 
 marker="$sysroot/.kite-sysroot-done"
-if [ "${KITE_SYSROOT_FORCE:-0}" != "1" ] && [ -f "$marker" ] &&
-   [ "$(cat "$marker")" = "${packages[*]}" ]; then
+stamp="${packages[*]} $(sha256sum tools/make-sysroot.sh | cut -d' ' -f1)"
+if [ "${KITE_SYSROOT_FORCE:-0}" != "1" ] && [ -f "$marker" ] && [ "$(cat "$marker")" = "$stamp" ]; then
   echo "make-sysroot: $sysroot is up to date"
   exit 0
 fi
@@ -114,6 +114,16 @@ for lib in blas lapack; do
   fi
 done
 
+# A 32-bit program under qemu-user on a 64-bit host cannot list an ext4 folder: glibc's
+# 32-bit readdir fails (EOVERFLOW) on the host's 64-bit directory offsets. espeak-ng lists
+# its voice folders to find a voice by name, unless the name is a file in lang/: link the
+# voices kite-voice uses (en, espeak-ng's default, and en-us, kite-voice's) there, so the
+# armv7 tests speak. On a Pi, a 32-bit kernel gives 32-bit offsets; the links change nothing.
+if [ "$arch" = armhf ]; then
+  ln -sfn gmw/en "$sysroot/usr/lib/$triple/espeak-ng-data/lang/en"
+  ln -sfn gmw/en-US "$sysroot/usr/lib/$triple/espeak-ng-data/lang/en-us"
+fi
+
 # Every shared library must find its DT_NEEDED libraries inside the sysroot (in the loader's
 # folders or the library's own RUNPATH, which is where libpulse keeps libpulsecommon), or the
 # link (-rpath-link) or qemu fails later with a less clear message.
@@ -143,5 +153,5 @@ fi
 test -e "$sysroot/usr/lib/$triple/libc.so" || { echo "make-sysroot: no libc.so in $sysroot" >&2; exit 1; }
 test -e "$sysroot/usr/lib/$triple/libXNNPACK.so" || { echo "make-sysroot: no XNNPACK in $sysroot" >&2; exit 1; }
 
-echo "${packages[*]}" > "$marker"
+echo "$stamp" > "$marker"
 echo "make-sysroot: $sysroot ready ($(du -sh "$sysroot" | cut -f1))"

@@ -42,10 +42,15 @@ inline std::string MakeScratchDir(const std::string& prefix) {
 }
 
 /// Runs `binary` with `args` (no shell expansion of either), capturing stdout and stderr
-/// through files in `scratch_dir`.
+/// through files in `scratch_dir`. In a cross build (tests under qemu, KITE_TEST_EMULATOR)
+/// a binary under the build folder is a target program: it runs through the emulator, as
+/// the test itself does; other binaries (`timeout`, ...) are the host's.
 inline ToolRun RunTool(const std::string& binary, const std::vector<std::string>& args,
                        const std::string& scratch_dir) {
   std::string cmd = ShellQuote(binary);
+#if defined(KITE_TEST_EMULATOR) && defined(KITE_BINARY_DIR)
+  if (binary.rfind(std::string(KITE_BINARY_DIR) + "/", 0) == 0) cmd = KITE_TEST_EMULATOR + cmd;
+#endif
   for (const std::string& a : args) cmd += " " + ShellQuote(a);
   const std::string out = scratch_dir + "/stdout.txt";
   const std::string err = scratch_dir + "/stderr.txt";
