@@ -28,6 +28,8 @@ else()
     set(kite_voice_default ON)
   else()
     set(kite_voice_default OFF)
+  endif()
+  if(NOT KITE_VOICE_PKGS_FOUND AND NOT KITE_WITH_VOICE)
     message(STATUS "Voice assistant sample (kite-voice) off: needs pkg-config and pocketsphinx, "
                    "sphinxbase, espeak-ng and alsa (tools/install-deps.sh installs them)")
   endif()

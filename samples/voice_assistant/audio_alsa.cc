@@ -29,9 +29,11 @@ absl::StatusOr<std::unique_ptr<AlsaDevice>> AlsaDevice::Open(const std::string& 
     return absl::UnavailableError(absl::StrCat("cannot open the ALSA ", what, " device '", device,
                                                "': ", snd_strerror(rc), " (", hint, ")"));
   }
-  // 100 ms of latency: short enough for barge-in, long enough not to underrun.
+  // Playback: a 100 ms buffer, short enough for barge-in to silence it soon. Capture: 2 s,
+  // so that the audio keeps coming in while the capture thread recognises an utterance
+  // (a buffer only adds delay when the reader falls behind).
   rc = snd_pcm_set_params(d->pcm_, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, 1,
-                          static_cast<unsigned>(sample_rate), 1, 100000);
+                          static_cast<unsigned>(sample_rate), 1, capture ? 2000000 : 100000);
   if (rc < 0) {
     return absl::UnavailableError(absl::StrCat("the ALSA ", what, " device '", device,
                                                "' refuses 16-bit mono at ", sample_rate, " Hz: ",

@@ -33,8 +33,8 @@ class AlsaDevice {
   absl::Status Read(int16_t* out, size_t n);
 
   /// Playback: queues `pcm` (at the device's rate) on the card, blocking while the card's
-  /// buffer (100 ms) is full. When `abort` is not null and becomes true, stops within about
-  /// 50 ms and drops what the card still holds.
+  /// 100 ms buffer is full (capture devices buffer 2 s). When `abort` is not null and
+  /// becomes true, stops within about 50 ms and drops what the card still holds.
   absl::Status Play(const Pcm& pcm, const std::atomic<bool>* abort = nullptr);
 
   /// Playback: waits until everything queued has been heard.

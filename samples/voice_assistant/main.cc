@@ -85,14 +85,22 @@ struct Options {
   std::string espeak_data;
   std::string prompt_template;  // "" : DefaultStoryTemplate
   std::string system;
-  long max_tokens = 96;
   long ctx = 0;
   long threads = 0;
-  double temp = 0.8;
-  double top_p = 0.9;
-  unsigned long long seed = 0;
-  bool seed_given = false;
   bool json = false;
+  /// Sampling and length, set by the flags directly (-n, --temp, --top-p, --seed).
+  kite_generate_options gen = DefaultGeneration();
+
+  static kite_generate_options DefaultGeneration() {
+    kite_generate_options g;
+    kite_generate_options_init(&g);
+    g.max_tokens = 96;
+    g.temperature = 0.8f;
+    g.top_p = 0.9f;
+    // --seed replaces it; by default each run samples differently.
+    g.seed = static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+    return g;
+  }
 };
 
 flags::FlagSpec MakeSpec(Options* o) {
@@ -147,18 +155,18 @@ flags::FlagSpec MakeSpec(Options* o) {
                     "{noun} \"robot\" (default: see below)"),
       flags::String(0, "system", "TEXT", &o->system,
                     "chat models: a system message before each question"),
-      flags::Int<long>('n', "max-tokens", "N", &o->max_tokens, 1, 1 << 20,
+      flags::Int<int32_t>('n', "max-tokens", "N", &o->gen.max_tokens, 1, 1 << 20,
                        "most tokens per answer (default 96)"),
       flags::Int<long>('c', "ctx", "N", &o->ctx, 16, 1 << 24,
                        "context length in tokens (default: 256 for the prompt plus\n"
                        "--max-tokens, at most the model's)"),
       flags::Int<long>('t', "threads", "N", &o->threads, 1, 256,
                        "threads (default: the online CPUs, at most 4)"),
-      flags::Number<double>(0, "temp", "T", &o->temp, 0.0, 100.0, flags::Ends::kClosed,
+      flags::Number<float>(0, "temp", "T", &o->gen.temperature, 0.0, 100.0, flags::Ends::kClosed,
                             "sampling temperature, 0 = greedy (default 0.8)"),
-      flags::Number<double>(0, "top-p", "P", &o->top_p, 0.0, 1.0, flags::Ends::kOpenLow,
+      flags::Number<float>(0, "top-p", "P", &o->gen.top_p, 0.0, 1.0, flags::Ends::kOpenLow,
                             "nucleus sampling mass in (0, 1] (default 0.9)"),
-      flags::Int<unsigned long long>(0, "seed", "S", &o->seed, 0, ~0ull,
+      flags::Int<uint64_t>(0, "seed", "S", &o->gen.seed, 0, ~uint64_t{0},
                                      "random seed (default: from the clock)"),
   };
   return spec;
@@ -190,7 +198,6 @@ int Parse(int argc, char** argv, Options* o) {
     std::fputs(flags::UsageError(kProgram, error).c_str(), stderr);
     return flags::kExitUsage;
   }
-  o->seed_given = parsed.Given("seed");
   const std::string capped = flags::CapThreads("-t", &o->threads);
   if (!capped.empty()) std::fprintf(stderr, "%s: warning: %s\n", kProgram, capped.c_str());
   return -1;
@@ -303,6 +310,11 @@ class MicListener {
   ~MicListener() {
     quit_ = true;
     thread_.join();
+  }
+  // True when reading the microphone failed (the reason was printed).
+  bool failed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return failed_;
   }
   // The next utterance (blocking); false when the microphone failed.
   bool Next(Utterance* u) {
@@ -513,7 +525,7 @@ int Run(int argc, char** argv) {
   // Each answer starts a fresh context: room for the prompt and the answer is enough (a
   // smaller KV cache, which matters on a Pi).
   const uint32_t wanted = o.ctx > 0 ? static_cast<uint32_t>(o.ctx)
-                                    : static_cast<uint32_t>(kPromptBudget + o.max_tokens);
+                                    : static_cast<uint32_t>(kPromptBudget + o.gen.max_tokens);
   sopt.max_context = std::min(wanted, info.max_seq_len);
   // As kite-generate: the online CPUs, at most 4 (a Raspberry Pi's cores).
   sopt.threads =
@@ -528,17 +540,9 @@ int Run(int argc, char** argv) {
   const std::string story_template =
       o.prompt_template.empty() ? DefaultStoryTemplate(chat) : o.prompt_template;
 
-  kite_generate_options go;
-  kite_generate_options_init(&go);
-  go.max_tokens = static_cast<int32_t>(o.max_tokens);
-  go.temperature = static_cast<float>(o.temp);
-  go.top_p = static_cast<float>(o.top_p);
-  go.seed = o.seed_given ? o.seed
-                         : static_cast<unsigned long long>(Clock::now().time_since_epoch().count());
-
   std::unique_ptr<Player> player;
   if (playback) player = std::make_unique<Player>(playback.get());
-  Answerer answerer(model, session, speaker->get(), go, [&player](const Pcm& pcm) {
+  Answerer answerer(model, session, speaker->get(), o.gen, [&player](const Pcm& pcm) {
     if (player) player->Enqueue(pcm);
   });
   std::unique_ptr<MicListener> listener;
@@ -587,7 +591,6 @@ int Run(int argc, char** argv) {
   while (next(&u)) {
     const Command c = ParseCommand(u.heard);
     Request request;
-    std::string note;
     switch (c.kind) {
       case CommandKind::kNothing:
         Report(o, u, c, nullptr, nullptr, "", "nothing recognised");
@@ -640,7 +643,7 @@ int Run(int argc, char** argv) {
     Report(o, u, c, &request, &a, wav_path, "");
     if (player) player->WaitIdle();
   }
-  return flags::kExitOk;
+  return listener && listener->failed() ? flags::kExitFailure : flags::kExitOk;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <pocketsphinx.h>
+#include <sphinxbase/fsg_model.h>
+#include <sphinxbase/jsgf.h>
 
 #include <algorithm>
 #include <vector>
@@ -69,8 +71,19 @@ absl::StatusOr<std::unique_ptr<Recognizer>> Recognizer::Open(const Options& opti
           absl::StrCat("pocketsphinx could not load the language model '", lm, "'"));
     }
   } else {
-    if (ps_set_jsgf_string(r->decoder_, kGrammarSearch, options.grammar.c_str()) != 0 ||
-        ps_set_search(r->decoder_, kGrammarSearch) != 0) {
+    // What ps_set_jsgf_string does, but freeing the parsed grammar, which this version of
+    // it leaks.
+    jsgf_t* jsgf = jsgf_parse_string(options.grammar.c_str(), nullptr);
+    jsgf_rule_t* rule = jsgf != nullptr ? jsgf_get_public_rule(jsgf) : nullptr;
+    fsg_model_t* fsg =
+        rule != nullptr ? jsgf_build_fsg(jsgf, rule, ps_get_logmath(r->decoder_),
+                                         static_cast<float32>(cmd_ln_float_r(r->config_, "-lw")))
+                        : nullptr;
+    const bool set = fsg != nullptr && ps_set_fsg(r->decoder_, kGrammarSearch, fsg) == 0 &&
+                     ps_set_search(r->decoder_, kGrammarSearch) == 0;
+    if (fsg != nullptr) fsg_model_free(fsg);
+    if (jsgf != nullptr) jsgf_grammar_free(jsgf);
+    if (!set) {
       return absl::InvalidArgumentError(
           "pocketsphinx refused the command grammar (a word missing from the dictionary?)");
     }

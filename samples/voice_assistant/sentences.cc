@@ -14,7 +14,21 @@ constexpr const char* kAbbreviations[] = {"mr", "mrs", "ms", "dr", "prof", "sr",
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 bool IsTerminal(char c) { return c == '.' || c == '!' || c == '?'; }
-bool IsCloser(char c) { return c == '"' || c == '\'' || c == ')' || c == ']'; }
+// Closing quotes and brackets that stay with the sentence they end: ASCII, and the UTF-8
+// right quotes ” ’ and ».
+constexpr const char* kClosers[] = {"\"", "'", ")", "]", "\xE2\x80\x9D", "\xE2\x80\x99", "\xC2\xBB"};
+
+// The byte length of the closer or terminal at `at` in `s`: 0 when there is none, -1 when
+// the text ends inside one (more text decides).
+int CloserOrTerminal(const std::string& s, size_t at) {
+  if (IsTerminal(s[at])) return 1;
+  for (const char* c : kClosers) {
+    const size_t n = std::strlen(c);
+    if (s.compare(at, n, c) == 0) return static_cast<int>(n);
+    if (s.size() - at < n && s.compare(at, std::string::npos, c, s.size() - at) == 0) return -1;
+  }
+  return 0;
+}
 
 // Full-width sentence ends (UTF-8): a sentence ends right after them.
 constexpr const char* kWideTerminals[] = {"\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F"};
@@ -63,8 +77,9 @@ bool SentenceSplitter::FindEnd(size_t* end) {
       continue;
     }
     size_t j = i;
-    while (j < s.size() && (IsTerminal(s[j]) || IsCloser(s[j]))) ++j;
-    if (j == s.size()) return false;  // the next character decides: wait for it
+    int n = 0;
+    while (j < s.size() && (n = CloserOrTerminal(s, j)) > 0) j += static_cast<size_t>(n);
+    if (j == s.size() || n < 0) return false;  // the next character decides: wait for it
     if (!IsSpace(s[j]) || (s[i] == '.' && j == i + 1 && DotIsAbbreviation(s, i))) {
       i = j - 1;
       scan_ = j;

@@ -11,7 +11,8 @@
 namespace kite::voice {
 
 /// The splitter. A sentence ends at '.', '!' or '?' (runs of them, and closing quotes or
-/// brackets after them, stay with the sentence) once the next character is whitespace,
+/// brackets after them, ASCII or ” ’ », stay with the sentence) once the next character is
+/// whitespace,
 /// and at once after the full-width "。", "！", "？" and at a blank line. It does not end
 /// at a '.' after a known abbreviation ("Mr.", "Dr.", "e.g." ...), after a single capital
 /// letter (an initial: "J. R. R."), or inside a number ("3.14": no space follows). A '.'

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <string>
@@ -168,6 +169,67 @@ TEST(VoiceLoop, CancelFromAnotherThreadStopsTheAnswer) {
   EXPECT_EQ(heard, report.sentences);
   kite_session_destroy(session);
   kite_model_close(model);
+}
+
+// Microphone mode without a sound card: ALSA's "file" plugin (over the "null" device) reads
+// the capture stream from a raw file, as fast as kite-voice asks. The stream holds a
+// command, "stop" (which arrives while the long answer is still being generated: barge-in
+// cancels it) and "goodbye" (which ends kite-voice with status 0).
+TEST(VoiceLoop, MicrophoneModeHearsACommandAndStopCancelsIt) {
+  const std::string dir = Scratch() + "/mic";
+  ASSERT_EQ(system(("mkdir -p " + test::ShellQuote(dir)).c_str()), 0);
+  Speaker* speaker = TheSpeaker();
+  ASSERT_NE(speaker, nullptr);
+  std::string raw;
+  auto append = [&raw](const Pcm& pcm) {
+    const Pcm p = Resample(pcm, 16000);
+    raw.append(reinterpret_cast<const char*>(p.samples.data()), p.samples.size() * 2);
+  };
+  auto silence = [&append](double seconds) {
+    Pcm p;
+    p.samples.assign(static_cast<size_t>(seconds * p.sample_rate), 0);
+    append(p);
+  };
+  silence(1);
+  for (const char* said : {"tell me a story about a robot", "stop", "goodbye"}) {
+    absl::StatusOr<Pcm> pcm = speaker->Synthesize(said);
+    ASSERT_TRUE(pcm.ok()) << pcm.status();
+    append(*pcm);
+    silence(3);
+  }
+  silence(6);
+  {
+    std::FILE* f = std::fopen((dir + "/mic.raw").c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(raw.data(), 1, raw.size(), f);
+    std::fclose(f);
+    f = std::fopen((dir + "/.asoundrc").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fprintf(f, "pcm.kitevoicetest {\n  type file\n  slave.pcm \"null\"\n  file \"/dev/null\"\n"
+                    "  infile \"%s/mic.raw\"\n  format \"raw\"\n}\n", dir.c_str());
+    std::fclose(f);
+  }
+  // ALSA reads ~/.asoundrc: the child gets this folder as its HOME.
+  const char* home = std::getenv("HOME");
+  const std::string saved = home != nullptr ? home : "";
+  setenv("HOME", dir.c_str(), 1);
+  const test::ToolRun run = test::RunTool(
+      "timeout", {"60", KITE_VOICE_BIN, "-m", test::TestModel("stories260K-q4.kite"), "--mic",
+                  "kitevoicetest", "--speaker", "null", "--temp", "0", "-n", "400", "--json"},
+      dir);
+  if (home != nullptr) setenv("HOME", saved.c_str(), 1);
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  const std::vector<json::Value> lines = JsonLines(run.out);
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  std::string heard;
+  ASSERT_TRUE(test::JsonString(lines[0], "heard", &heard));
+  EXPECT_EQ(heard, "tell me a story about a robot");
+  ASSERT_NE(lines[0].Find("cancelled"), nullptr) << run.out;
+  EXPECT_TRUE(lines[0].Find("cancelled")->boolean()) << run.out;
+  EXPECT_LT(test::JsonNumber(*lines[0].Find("generation"), "tokens"), 400) << run.out;
+  EXPECT_NE(run.err.find("heard \"stop\" while speaking: cancelled"), std::string::npos) << run.err;
+  ASSERT_TRUE(test::JsonString(lines[1], "heard", &heard));
+  EXPECT_EQ(heard, "goodbye");
 }
 
 TEST(VoiceLoop, BadInputGivesOneClearMessage) {

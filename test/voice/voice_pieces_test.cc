@@ -176,6 +176,15 @@ TEST(Sentences, QuotesEllipsesAndBlankLines) {
   EXPECT_EQ(rest, "New part");
 }
 
+TEST(Sentences, CurlyClosingQuotesStayWithTheirSentence) {
+  std::string rest;
+  EXPECT_EQ(SplitBytes("\xE2\x80\x9CHello, Cat!\xE2\x80\x9D Cat said \xC2\xABno.\xC2\xBB Then",
+                       &rest),
+            (std::vector<std::string>{"\xE2\x80\x9CHello, Cat!\xE2\x80\x9D",
+                                      "Cat said \xC2\xABno.\xC2\xBB"}));
+  EXPECT_EQ(rest, "Then");
+}
+
 TEST(Sentences, Utf8IsNeverSplitAndWideStopsEndAtOnce) {
   std::string rest;
   // "Café. Ünïcode!" byte by byte, then Japanese with full-width stops (no spaces).
