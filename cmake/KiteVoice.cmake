@@ -4,22 +4,12 @@
 # libasound2-dev; tools/install-deps.sh installs them). On by default when all four are
 # found; off for firmware.
 #
-# Cross builds look for them in the target sysroot: unless the environment already points
-# pkg-config somewhere, PKG_CONFIG_LIBDIR and PKG_CONFIG_SYSROOT_DIR are set to the
-# sysroot's pkgconfig folders and the sysroot.
+# Cross builds look for them in the target sysroot: toolchains/linux-cross.cmake points
+# pkg-config at the sysroot's pkgconfig folders only.
 # Sets KITE_VOICE_DEPS: the imported target PkgConfig::KITE_VOICE_PKGS when on.
 if(KITE_PLATFORM STREQUAL "baremetal" OR NOT KITE_BUILD_SAMPLES)
   set(kite_voice_default OFF)
 else()
-  if(CMAKE_CROSSCOMPILING AND CMAKE_SYSROOT AND NOT DEFINED ENV{PKG_CONFIG_LIBDIR})
-    set(kite_voice_triple "${CMAKE_LIBRARY_ARCHITECTURE}")
-    if(NOT kite_voice_triple AND DEFINED KITE_CROSS_TRIPLE)
-      set(kite_voice_triple "${KITE_CROSS_TRIPLE}")
-    endif()
-    set(ENV{PKG_CONFIG_LIBDIR}
-        "${CMAKE_SYSROOT}/usr/lib/${kite_voice_triple}/pkgconfig:${CMAKE_SYSROOT}/usr/lib/pkgconfig:${CMAKE_SYSROOT}/usr/share/pkgconfig")
-    set(ENV{PKG_CONFIG_SYSROOT_DIR} "${CMAKE_SYSROOT}")
-  endif()
   find_package(PkgConfig QUIET)
   if(PKG_CONFIG_FOUND)
     pkg_check_modules(KITE_VOICE_PKGS QUIET IMPORTED_TARGET pocketsphinx sphinxbase espeak-ng alsa)

@@ -38,6 +38,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
+# pkg-config (the voice assistant's pocketsphinx, sphinxbase, espeak-ng and alsa) reads only
+# the sysroot's .pc files, never the host's, and prefixes their -I/-L paths with the sysroot.
+# Set here, these reach every configure run (the toolchain file is read by each one).
+set(ENV{PKG_CONFIG_SYSROOT_DIR} "${KITE_SYSROOT}")
+set(ENV{PKG_CONFIG_LIBDIR}
+  "${KITE_SYSROOT}/usr/lib/${KITE_CROSS_TRIPLE}/pkgconfig:${KITE_SYSROOT}/usr/share/pkgconfig")
+set(ENV{PKG_CONFIG_PATH} "")
+
 # Shared libraries in the sysroot (libXNNPACK.so) need their own dependencies found there.
 set(_kite_rpath_link
   "-Wl,-rpath-link,${KITE_SYSROOT}/lib/${KITE_CROSS_TRIPLE}:${KITE_SYSROOT}/usr/lib/${KITE_CROSS_TRIPLE}")

@@ -13,10 +13,11 @@
 #   KITE_SKIP_ASAN=1   skips the sanitizer pass
 #
 # The cross part builds a target sysroot per architecture once (tools/make-sysroot.sh, cached
-# under build/), builds the aarch64 and armv7 presets (tests only: no tools, no samples),
-# and runs their `cross`-labelled tests (kernel testers, goldens, ISA paths, int8 KV cache,
-# tokenizer) on the .kite models the release build converted: aarch64 on three emulated CPUs
-# (cortex-a72: NEON; cortex-a76: + dotprod; max: + i8mm), armv7 on cortex-a7.
+# under build/), builds the aarch64 and armv7 presets (tests and samples, no tools), and runs
+# their `cross`-labelled tests (kernel testers, goldens, ISA paths, int8 KV cache,
+# tokenizer, and kite-voice in WAV mode: espeak-ng, pocketsphinx and the sysroot's data on
+# the target) on the .kite models the release build converted: aarch64 on three emulated
+# CPUs (cortex-a72: NEON; cortex-a76: + dotprod; max: + i8mm), armv7 on cortex-a7.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,9 +79,10 @@ if [ "${KITE_SKIP_CROSS:-0}" != "1" ]; then
   }
   step "aarch64: build" cross_build aarch64
   step "aarch64: test under qemu -cpu cortex-a72" cross_test aarch64 cortex-a72
-  # The tokenizer has no CPU-specific code: once is enough.
+  # The tokenizer has no CPU-specific code, and the voice loop's CPU-specific part (the
+  # kernels) is covered by the goldens and ISA paths: once is enough.
   for cpu in cortex-a76 max; do
-    step "aarch64: test under qemu -cpu $cpu" cross_test aarch64 "$cpu" -LE tokenizer
+    step "aarch64: test under qemu -cpu $cpu" cross_test aarch64 "$cpu" -LE 'tokenizer|voice'
   done
   step "armv7: build" cross_build armv7
   step "armv7: test under qemu -cpu cortex-a7" cross_test armv7 cortex-a7

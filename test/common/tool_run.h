@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -41,12 +42,32 @@ inline std::string MakeScratchDir(const std::string& prefix) {
   return made != nullptr ? std::string(made) : std::string("/tmp");
 }
 
+/// The command that runs `word` when it is a program of this build folder in a cross build
+/// (KITE_TEST_EMULATOR: toolchains/qemu-run.sh with its arguments, shell-quoted, as ctest
+/// runs the tests themselves), else "".
+inline std::string EmulatorFor(const std::string& word) {
+#if defined(KITE_TEST_EMULATOR) && defined(KITE_BINARY_DIR)
+  if (word.rfind(std::string(KITE_BINARY_DIR) + "/", 0) == 0 && access(word.c_str(), X_OK) == 0) {
+    return KITE_TEST_EMULATOR;
+  }
+#endif
+  return "";
+}
+
 /// Runs `binary` with `args` (no shell expansion of either), capturing stdout and stderr
-/// through files in `scratch_dir`.
+/// through files in `scratch_dir`. In a cross build the first of `binary` and `args` that is
+/// a program of the build folder runs through the emulator (EmulatorFor), also when a host
+/// program starts it (`timeout 60 BINARY ...`).
 inline ToolRun RunTool(const std::string& binary, const std::vector<std::string>& args,
                        const std::string& scratch_dir) {
-  std::string cmd = ShellQuote(binary);
-  for (const std::string& a : args) cmd += " " + ShellQuote(a);
+  std::string cmd = EmulatorFor(binary);
+  bool emulated = !cmd.empty();
+  cmd += ShellQuote(binary);
+  for (const std::string& a : args) {
+    const std::string emulator = emulated ? "" : EmulatorFor(a);
+    emulated = emulated || !emulator.empty();
+    cmd += " " + emulator + ShellQuote(a);
+  }
   const std::string out = scratch_dir + "/stdout.txt";
   const std::string err = scratch_dir + "/stderr.txt";
   cmd += " >" + ShellQuote(out) + " 2>" + ShellQuote(err);
