@@ -1,5 +1,6 @@
 // Encoding and decoding allocate nothing: every malloc and operator new while the byte-level
-// (GPT-2) and SentencePiece (Llama 2) tokenizers encode and decode the oracle strings is
+// (GPT-2; DeepSeek LLM and Falcon through compiled split patterns) and SentencePiece
+// (Llama 2) tokenizers encode and decode the oracle strings is
 // counted, and the count must be 0. Buffers and models are set up before counting starts.
 #include <gtest/gtest.h>
 
@@ -64,6 +65,9 @@ void ExpectNoAllocations(const char* file) {
 }
 
 TEST(TokenizerNoAllocTest, ByteLevelBpe) { ExpectNoAllocations("vocab-gpt-2.kite"); }
+// Compiled split stages (SPLIT) and USER_DEFINED tokens matched before the split.
+TEST(TokenizerNoAllocTest, SplitPatternBpe) { ExpectNoAllocations("vocab-deepseek-llm.kite"); }
+TEST(TokenizerNoAllocTest, SplitPatternBpeFalcon) { ExpectNoAllocations("vocab-falcon.kite"); }
 TEST(TokenizerNoAllocTest, SentencePieceBpe) { ExpectNoAllocations("vocab-llama-spm.kite"); }
 
 }  // namespace

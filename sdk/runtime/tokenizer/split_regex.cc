@@ -14,8 +14,8 @@ SplitOp OpOf(const uint32_t* words, uint32_t pc) {
 uint32_t AOf(const uint32_t* words, uint32_t pc) { return words[1 + 2 * pc] >> 8; }
 uint32_t BOf(const uint32_t* words, uint32_t pc) { return words[2 + 2 * pc]; }
 
-// A decoded character: its code point and the bit of its general category (0 for an invalid
-// byte).
+// A decoded character: its code point and the bit of its general category (an invalid byte
+// counts as unassigned, Cn).
 struct Char {
   uint32_t cp;
   uint32_t category_bit;
@@ -25,9 +25,9 @@ struct Char {
 Char DecodeAt(const char* text, size_t pos, size_t end) {
   Char c;
   c.len = DecodeUtf8(text, end, pos, &c.cp);
-  c.category_bit = c.cp == kInvalidCodepoint
-                       ? 0u
-                       : 1u << static_cast<uint32_t>(unicode::CategoryOf(c.cp));
+  const unicode::GeneralCategory cat =
+      c.cp == kInvalidCodepoint ? unicode::GeneralCategory::kCn : unicode::CategoryOf(c.cp);
+  c.category_bit = 1u << static_cast<uint32_t>(cat);
   return c;
 }
 
@@ -36,7 +36,7 @@ bool ClassHas(const uint32_t* words, uint32_t offset, const Char& c) {
   const uint32_t n = head & 0x7FFFFFFFu;
   const bool negated = (head >> 31) != 0;
   bool in = (words[offset + 1] & c.category_bit) != 0;
-  if (!in && c.cp != kInvalidCodepoint) {
+  if (!in) {
     const uint32_t* ranges = words + offset + 2;
     uint32_t lo = 0;
     uint32_t hi = n;

@@ -18,7 +18,7 @@
 // holds when the next character is in the class, or with a = 1 when it is not or there is
 // none: (?=[..]) and (?![..])), kAssertBegin (^: start of the subject), kAssertEnd ($: end of
 // the subject). A byte that does not start valid UTF-8 is one character of code point
-// kInvalidCodepoint, in no category and no range.
+// kInvalidCodepoint (0xFFFFFFFF) and category Cn: \S and \P{L} hold it, \s and \p{L} do not.
 #pragma once
 
 #include <cstddef>

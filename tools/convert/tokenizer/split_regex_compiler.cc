@@ -57,7 +57,7 @@ struct CharSet {
   }
 };
 
-// The White_Space ranges as a set, and their complement.
+// The White_Space ranges as a set, or their complement.
 void AddWhitespace(CharSet* set, bool complement) {
   uint32_t next = 0;
   for (uint32_t i = 0; i < unicode::kWhitespaceRangeCount; ++i) {
@@ -69,7 +69,8 @@ void AddWhitespace(CharSet* set, bool complement) {
       set->Add(r.first, r.last);
     }
   }
-  if (complement && next <= kMaxCodepoint) set->Add(next, kMaxCodepoint);
+  // The complement also holds the code point the matcher gives invalid bytes.
+  if (complement) set->Add(next, kInvalidCodepoint);
 }
 
 struct Node;
