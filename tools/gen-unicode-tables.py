@@ -2,7 +2,8 @@
 """Generates sdk/runtime/tokenizer/unicode_tables.cc: the code point ranges of the Unicode general
 categories L (letters) and N (numbers), and of the White_Space property, which the
 byte-level BPE pre-tokenizers use for \\p{L}, \\p{N} and \\s; and the general category of
-every code point (kCategoryRuns, for the split-pattern engine's \\p{..} classes).
+every code point (kCategoryRuns, and kLatin1Categories for code points below 256, for the
+split-pattern engine's \\p{..} classes).
 
 Letters and numbers come from Python's unicodedata (its Unicode version is recorded in the
 output). White_Space is not exposed by unicodedata; its 25 code points (Unicode PropList.txt,
@@ -61,6 +62,12 @@ def emit_category_runs(f):
         f.write(f"    {chunk},\n")
     f.write("};\n")
     f.write(f"const uint32_t kCategoryRunCount = {len(runs)};\n\n")
+    f.write("const uint8_t kLatin1Categories[256] = {\n")
+    for i in range(0, 256, 16):
+        chunk = ", ".join(str(CATEGORIES.index(unicodedata.category(chr(cp))))
+                          for cp in range(i, i + 16))
+        f.write(f"    {chunk},\n")
+    f.write("};\n\n")
 
 
 def main():

@@ -128,6 +128,7 @@ void AddThread(const uint32_t* words, SplitScratch* s, uint32_t stamp, List* lis
 namespace unicode {
 
 GeneralCategory CategoryOf(uint32_t cp) {
+  if (cp < 256) return static_cast<GeneralCategory>(kLatin1Categories[cp]);
   // The last run starting at or before cp.
   uint32_t lo = 0;
   uint32_t hi = kCategoryRunCount;
@@ -202,11 +203,13 @@ bool FindSplitMatch(const SplitProgram& program, const char* text, size_t begin,
                     size_t from, SplitScratch* s, size_t* match_begin, size_t* match_end,
                     uint64_t* steps) {
   const uint32_t* words = program.words;
-  const uint32_t n = words[0];
-  // Marks are stamps (one per position visited), so the array needs no clearing, except
-  // once per search, since stamps restart at 1.
-  for (uint32_t i = 0; i < n; ++i) s->mark[i] = 0;
-  uint32_t stamp = 1;
+  // Marks are stamps, one per position visited, increasing across searches, so the array
+  // needs clearing only when they wrap. A search needs at most (end - from) + 2 of them.
+  if (s->stamp > UINT32_MAX - (end - from) - 2) {
+    for (uint32_t i = 0; i < kMaxSplitInstructions; ++i) s->mark[i] = 0;
+    s->stamp = 0;
+  }
+  uint32_t stamp = ++s->stamp;
   List cur{s->pcs[0], s->starts[0], 0};
   List nxt{s->pcs[1], s->starts[1], 0};
   bool matched = false;
@@ -244,6 +247,7 @@ bool FindSplitMatch(const SplitProgram& program, const char* text, size_t begin,
     nxt = t;
     pos = next_pos;
   }
+  s->stamp = stamp;
   return matched;
 }
 

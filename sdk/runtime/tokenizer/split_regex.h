@@ -70,11 +70,12 @@ struct SplitStage {
   bool invert = false;
 };
 
-/// Working memory of one search: thread lists and the closure stack, sized for
-/// kMaxSplitInstructions (about 5 KB). Owned by the caller, one per thread; contents need no
-/// initialization and are meaningless between calls.
+/// Working memory of searches: thread lists, the closure stack and visit stamps, sized for
+/// kMaxSplitInstructions (about 5 KB). Owned by the caller, one per thread; construct it
+/// (value-initialized: marks and stamp zero) and reuse it for any number of searches.
 struct SplitScratch {
-  uint32_t mark[kMaxSplitInstructions];
+  uint32_t stamp = 0;
+  uint32_t mark[kMaxSplitInstructions] = {};
   uint16_t pcs[2][kMaxSplitInstructions];
   uint32_t starts[2][kMaxSplitInstructions];
   uint16_t stack[2 * kMaxSplitInstructions + 1];

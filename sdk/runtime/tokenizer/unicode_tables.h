@@ -38,6 +38,9 @@ inline constexpr uint32_t kGeneralCategoryCount = 30;
 extern const uint32_t kCategoryRuns[];
 extern const uint32_t kCategoryRunCount;
 
+/// The categories of code points 0..255 (a shortcut for the runs).
+extern const uint8_t kLatin1Categories[256];
+
 /// The general category of code point `cp` (<= 0x10FFFF). Binary search; thread-safe.
 GeneralCategory CategoryOf(uint32_t cp);
 
