@@ -14,6 +14,7 @@
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
+#include "test/common/vocab_tests.h"
 #include "tools/convert/tokenizer/split_regex_compiler.h"
 #include "tools/convert/tokenizer/split_rules.h"
 
@@ -137,6 +138,34 @@ TEST(SplitRegexTest, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error("\\bx").find("the escape \\b"), std::string::npos);
 }
 
+// The loader's check of a stored program: every corruption is refused, naming the problem.
+TEST(SplitRegexTest, ValidationRefusesCorruptPrograms) {
+  const std::vector<uint32_t> good = Compile("[a-c]+|x(?!y)");
+  ASSERT_TRUE(ValidateSplitProgram(good.data(), static_cast<uint32_t>(good.size()), "t").ok());
+  const auto check = [&](std::vector<uint32_t> words, const char* expect) {
+    const Status s = ValidateSplitProgram(words.data(), static_cast<uint32_t>(words.size()), "t");
+    EXPECT_FALSE(s.ok()) << expect;
+    EXPECT_NE(std::string(s.message()).find(expect), std::string::npos) << s.message();
+  };
+  check({}, "empty");
+  check({0}, "0 instructions");
+  check({300}, "300 instructions");
+  std::vector<uint32_t> w = good;
+  w[1] = (w[1] & ~0xFFu) | 99;  // unknown op
+  check(w, "unknown op 99");
+  w = good;
+  ASSERT_EQ(w[1] & 0xFF, static_cast<uint32_t>(SplitOp::kSplit));
+  w[2] = 1000;  // second branch out of range
+  check(w, "out of range");
+  w = good;
+  w.resize(w.size() - 1);  // the last class loses a word
+  check(w, "out of range");
+  w = good;
+  const uint32_t cls = w[2 + 2];  // instruction 1 is the class [a-c]
+  std::swap(w[cls + 2], w[cls + 3]);  // range c-a
+  check(w, "out of range");
+}
+
 // Hugging Face's documented example of each Split behavior.
 TEST(SplitRegexTest, Behaviors) {
   const std::string t = "the-final--countdown";
@@ -182,19 +211,6 @@ Pieces HandWritten(PreTokenizerType kind, const std::string& text) {
   return pieces;
 }
 
-std::vector<std::string> OracleTexts() {
-  const std::string all =
-      test::ReadText(test::SharedModel("tokenizers/ggml-vocab-gpt-2.gguf.inp"));
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> tests;
-  for (size_t pos = 0; pos < all.size();) {
-    const size_t end = all.find(separator, pos);
-    if (end == std::string::npos) break;
-    tests.push_back(all.substr(pos, end - pos));
-    pos = end + separator.size();
-  }
-  return tests;
-}
 
 std::string RandomText(std::mt19937* rng, size_t chars) {
   static const char* const kAlphabet[] = {
@@ -216,7 +232,7 @@ TEST(SplitRegexTest, MatchesTheHandWrittenSplitters) {
                 {"llama3", PreTokenizerType::LLAMA3},
                 {"qwen2", PreTokenizerType::QWEN2},
                 {"smollm", PreTokenizerType::SMOLLM}};
-  std::vector<std::string> texts = OracleTexts();
+  std::vector<std::string> texts = test::ReadVocabTests("ggml-vocab-gpt-2.gguf.inp");
   ASSERT_EQ(texts.size(), 46u);
   std::mt19937 rng(16);
   for (int i = 0; i < 400; ++i) texts.push_back(RandomText(&rng, 1 + i % 40));

@@ -77,7 +77,8 @@ class Tokenizer {
   /// needed. Invalid UTF-8 is encoded byte by byte (byte fallback) or as unk. No heap.
   /// Byte-level BPE starts from one id per byte (plus BOS). For both kinds, a capacity of
   /// 3 * MaxTokensFor(len) lets merging take its O(n log n) path; less still works, by
-  /// rescanning. Special-token text (e.g. "<|endoftext|>") is encoded as plain text.
+  /// rescanning. Special-token text (e.g. "<|endoftext|>", CONTROL pieces) is encoded as
+  /// plain text; byte-level BPE matches USER_DEFINED pieces (added tokens) before the split.
   /// A SPLIT pre-tokenizer's matcher state (SplitScratch, about 5 KB) is on the stack.
   Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
                 size_t* n_out) const;
