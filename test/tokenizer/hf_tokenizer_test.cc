@@ -138,7 +138,7 @@ TEST(HfTokenizerTest, RecognisesLlama3AndQwen2Regexes) {
   ASSERT_TRUE(other.ok()) << other.status();
   EXPECT_EQ(other->pretokenizer, PreTokenizerType::SPLIT);
   ASSERT_EQ(other->split_rules.size(), 1u);
-  EXPECT_EQ(other->split_rules[0].behavior, SplitBehavior::kIsolated);
+  EXPECT_EQ(other->split_rules[0].behavior, SplitBehavior::ISOLATED);
   EXPECT_EQ(Encode(*other, "hello"), (std::vector<int32_t>{0, 1, 2, 2, 3}));
   // A construct the compiler lacks is named, with the JSON path of the stage.
   absl::StatusOr<TokenizerTables> bad = FromText(ByteLevelJson("[]", pre("(?<=a)b")));
@@ -160,7 +160,7 @@ TEST(HfTokenizerTest, SplitOptionsAndRefusals) {
                                    "invert": true)")));
   ASSERT_TRUE(t.ok()) << t.status();
   ASSERT_EQ(t->split_rules.size(), 1u);
-  EXPECT_EQ(t->split_rules[0].behavior, SplitBehavior::kMergedWithNext);
+  EXPECT_EQ(t->split_rules[0].behavior, SplitBehavior::MERGED_WITH_NEXT);
   EXPECT_TRUE(t->split_rules[0].invert);
   absl::StatusOr<TokenizerTables> b = FromText(
       ByteLevelJson("[]", split(R"("pattern": {"Regex": "a"}, "behavior": "Sideways")")));

@@ -66,7 +66,7 @@ std::vector<std::string> Split(const std::vector<Stage>& stages, const std::stri
 }
 
 std::vector<std::string> Split1(const std::string& pattern, const std::string& text,
-                                SplitBehavior behavior = SplitBehavior::kIsolated,
+                                SplitBehavior behavior = SplitBehavior::ISOLATED,
                                 bool invert = false) {
   return Split({{Compile(pattern), behavior, invert}}, text);
 }
@@ -169,22 +169,22 @@ TEST(SplitRegexTest, ValidationRefusesCorruptPrograms) {
 // Hugging Face's documented example of each Split behavior.
 TEST(SplitRegexTest, Behaviors) {
   const std::string t = "the-final--countdown";
-  EXPECT_EQ(Split1("-", t, SplitBehavior::kIsolated),
+  EXPECT_EQ(Split1("-", t, SplitBehavior::ISOLATED),
             (Pieces{"the", "-", "final", "-", "-", "countdown"}));
-  EXPECT_EQ(Split1("-", t, SplitBehavior::kRemoved), (Pieces{"the", "final", "countdown"}));
-  EXPECT_EQ(Split1("-", t, SplitBehavior::kMergedWithPrevious),
+  EXPECT_EQ(Split1("-", t, SplitBehavior::REMOVED), (Pieces{"the", "final", "countdown"}));
+  EXPECT_EQ(Split1("-", t, SplitBehavior::MERGED_WITH_PREVIOUS),
             (Pieces{"the-", "final-", "-", "countdown"}));
-  EXPECT_EQ(Split1("-", t, SplitBehavior::kMergedWithNext),
+  EXPECT_EQ(Split1("-", t, SplitBehavior::MERGED_WITH_NEXT),
             (Pieces{"the", "-final", "-", "-countdown"}));
-  EXPECT_EQ(Split1("-", t, SplitBehavior::kContiguous),
+  EXPECT_EQ(Split1("-", t, SplitBehavior::CONTIGUOUS),
             (Pieces{"the", "-", "final", "--", "countdown"}));
   // invert: the pattern names the pieces to keep whole; the rest is the delimiter.
-  EXPECT_EQ(Split1("[a-z]+", t, SplitBehavior::kRemoved, /*invert=*/true),
+  EXPECT_EQ(Split1("[a-z]+", t, SplitBehavior::REMOVED, /*invert=*/true),
             (Pieces{"the", "final", "countdown"}));
   EXPECT_EQ(Split1("x*", "ab"), (Pieces{"ab"}));  // empty matches are ignored
   // Stages apply in order, each to the pieces of the one before.
-  EXPECT_EQ(Split({{Compile("\\p{N}"), SplitBehavior::kIsolated, false},
-                   {Compile(convert::kGpt2SplitRegex), SplitBehavior::kIsolated, false}},
+  EXPECT_EQ(Split({{Compile("\\p{N}"), SplitBehavior::ISOLATED, false},
+                   {Compile(convert::kGpt2SplitRegex), SplitBehavior::ISOLATED, false}},
                   "ab 12 cd"),
             (Pieces{"ab", " ", "1", "2", " cd"}));
 }

@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "sdk/base/status.h"
+#include "sdk/format/format.h"
 
 namespace kite {
 
@@ -46,15 +47,10 @@ inline constexpr uint32_t kMaxSplitInstructions = 256;
 /// Most split stages one tokenizer applies in sequence.
 inline constexpr uint32_t kMaxSplitStages = 8;
 
-/// How the pieces a stage's matches and gaps make are kept (Hugging Face's
-/// SplitDelimiterBehavior; values as stored in sdk/schema/kite.fbs SplitBehavior).
-enum class SplitBehavior : uint8_t {
-  kIsolated = 0,            ///< every match and every gap is its own piece
-  kRemoved = 1,             ///< matches are dropped, gaps kept
-  kMergedWithPrevious = 2,  ///< a match joins the gap before it
-  kMergedWithNext = 3,      ///< a match joins the gap after it
-  kContiguous = 4,          ///< adjacent matches form one piece
-};
+// SplitBehavior (sdk/format/format.h, from the schema) says how a stage keeps the pieces its
+// matches and the gaps between them make: ISOLATED (each its own piece), REMOVED (matches
+// dropped), MERGED_WITH_PREVIOUS / MERGED_WITH_NEXT (a match joins the gap before / after
+// it), CONTIGUOUS (adjacent matches form one piece): Hugging Face's Split behaviors.
 
 /// A validated split program: borrowed words (normally inside the mapped .kite file).
 struct SplitProgram {
@@ -66,7 +62,7 @@ struct SplitProgram {
 /// `invert`, the gaps play the role of matches.
 struct SplitStage {
   SplitProgram program;
-  SplitBehavior behavior = SplitBehavior::kIsolated;
+  SplitBehavior behavior = SplitBehavior::ISOLATED;
   bool invert = false;
 };
 
@@ -112,14 +108,14 @@ namespace split_internal {
 // kRemoved, matches are dropped before this is asked).
 inline bool Boundary(SplitBehavior behavior, bool prev_match, bool match) {
   switch (behavior) {
-    case SplitBehavior::kMergedWithPrevious:
+    case SplitBehavior::MERGED_WITH_PREVIOUS:
       return !(match && !prev_match);
-    case SplitBehavior::kMergedWithNext:
+    case SplitBehavior::MERGED_WITH_NEXT:
       return !(prev_match && !match);
-    case SplitBehavior::kContiguous:
+    case SplitBehavior::CONTIGUOUS:
       return prev_match != match;
-    case SplitBehavior::kIsolated:
-    case SplitBehavior::kRemoved:
+    case SplitBehavior::ISOLATED:
+    case SplitBehavior::REMOVED:
       break;
   }
   return true;
@@ -139,7 +135,7 @@ Status SplitStageRange(const SplitStage* stages, uint32_t n_stages, uint32_t sta
   // One segment: [a, b) is a gap (match == false) or a match, after inversion.
   const auto segment = [&](size_t a, size_t b, bool match) -> Status {
     if (a == b) return Status::Ok();
-    if (s.behavior == SplitBehavior::kRemoved && match) {
+    if (s.behavior == SplitBehavior::REMOVED && match) {
       KITE_RETURN_IF_ERROR(SplitStageRange(stages, n_stages, stage + 1, text, piece_begin,
                                            piece_end, scratch, emit, steps));
       piece_begin = piece_end = b;

@@ -9,10 +9,6 @@
 namespace kite {
 namespace {
 
-static_assert(static_cast<int>(schema::SplitBehavior::MAX) ==
-                  static_cast<int>(SplitBehavior::kContiguous),
-              "SplitBehavior values follow the schema");
-
 // The SPLIT stages into v->split_stages (none for the other pre-tokenizers).
 Status LoadSplitStages(const schema::Tokenizer* t, TokenizerView* v) {
   v->n_split_stages = 0;
@@ -32,7 +28,7 @@ Status LoadSplitStages(const schema::Tokenizer* t, TokenizerView* v) {
     KITE_CHECK_OR_RETURN(r != nullptr && r->program() != nullptr, Error::kInvalidFormat,
                          "tokenizer: split rule %u has no program", i);
     KITE_CHECK_OR_RETURN(static_cast<uint8_t>(r->behavior()) <=
-                             static_cast<uint8_t>(schema::SplitBehavior::MAX),
+                             static_cast<uint8_t>(SplitBehavior::MAX),
                          Error::kInvalidFormat, "tokenizer: split rule %u has unknown behavior %u",
                          i, static_cast<unsigned>(r->behavior()));
     KITE_RETURN_IF_ERROR(
@@ -40,7 +36,7 @@ Status LoadSplitStages(const schema::Tokenizer* t, TokenizerView* v) {
     SplitStage& s = v->split_stages[i];
     s.program.words = r->program()->data();
     s.program.n_words = r->program()->size();
-    s.behavior = static_cast<SplitBehavior>(r->behavior());
+    s.behavior = r->behavior();
     s.invert = r->invert();
   }
   v->n_split_stages = n;

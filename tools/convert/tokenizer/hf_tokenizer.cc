@@ -66,11 +66,11 @@ absl::StatusOr<SplitBehavior> BehaviorOf(const json::Value& p, const std::string
   const json::Value* b = p.Find("behavior");
   if (b == nullptr || b->is_null()) return fallback;
   const std::pair<const char*, SplitBehavior> names[] = {
-      {"Isolated", SplitBehavior::kIsolated},
-      {"Removed", SplitBehavior::kRemoved},
-      {"MergedWithPrevious", SplitBehavior::kMergedWithPrevious},
-      {"MergedWithNext", SplitBehavior::kMergedWithNext},
-      {"Contiguous", SplitBehavior::kContiguous}};
+      {"Isolated", SplitBehavior::ISOLATED},
+      {"Removed", SplitBehavior::REMOVED},
+      {"MergedWithPrevious", SplitBehavior::MERGED_WITH_PREVIOUS},
+      {"MergedWithNext", SplitBehavior::MERGED_WITH_NEXT},
+      {"Contiguous", SplitBehavior::CONTIGUOUS}};
   for (const auto& [name, value] : names) {
     if (b->is_string() && b->str() == name) return value;
   }
@@ -118,7 +118,7 @@ absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
           absl::StrCat(path, ".pattern: a Split needs a Regex or a non-empty String"));
     }
     absl::StatusOr<SplitBehavior> behavior =
-        BehaviorOf(pre, path, SplitBehavior::kIsolated);
+        BehaviorOf(pre, path, SplitBehavior::ISOLATED);
     if (!behavior.ok()) return behavior.status();
     stage.behavior = *behavior;
     stage.invert = BoolField(pre, "invert", false);
@@ -130,7 +130,7 @@ absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
     return absl::OkStatus();
   }
   if (type == "Punctuation") {
-    absl::StatusOr<SplitBehavior> behavior = BehaviorOf(pre, path, SplitBehavior::kIsolated);
+    absl::StatusOr<SplitBehavior> behavior = BehaviorOf(pre, path, SplitBehavior::ISOLATED);
     if (!behavior.ok()) return behavior.status();
     stages->push_back({kPunctuationRegex, *behavior, false});
     return absl::OkStatus();

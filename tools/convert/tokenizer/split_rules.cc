@@ -125,7 +125,7 @@ const std::vector<TableEntry>& Table() {
 
 std::vector<SplitStageSource> Isolated(const std::vector<const char*>& patterns) {
   std::vector<SplitStageSource> stages;
-  for (const char* p : patterns) stages.push_back({p, SplitBehavior::kIsolated, false});
+  for (const char* p : patterns) stages.push_back({p, SplitBehavior::ISOLATED, false});
   return stages;
 }
 

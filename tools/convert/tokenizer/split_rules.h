@@ -18,7 +18,7 @@ extern const char kGpt2SplitRegex[];
 /// One split stage as the source gives it: a regular expression and its options.
 struct SplitStageSource {
   std::string pattern;
-  SplitBehavior behavior = SplitBehavior::kIsolated;
+  SplitBehavior behavior = SplitBehavior::ISOLATED;
   bool invert = false;
 };
 

@@ -18,7 +18,7 @@ namespace kite::convert {
 /// One compiled stage of a SPLIT pre-tokenizer (sdk/schema/kite.fbs table SplitRule).
 struct SplitRuleTables {
   std::vector<uint32_t> program;  ///< sdk/runtime/tokenizer/split_regex.h format
-  SplitBehavior behavior = SplitBehavior::kIsolated;
+  SplitBehavior behavior = SplitBehavior::ISOLATED;
   bool invert = false;
 };
 

@@ -118,7 +118,7 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
       std::vector<flatbuffers::Offset<fb::SplitRule>> rules;
       for (const SplitRuleTables& r : t.split_rules) {
         rules.push_back(fb::CreateSplitRule(*fbb, fbb->CreateVector(r.program),
-                                            static_cast<fb::SplitBehavior>(r.behavior), r.invert));
+                                            r.behavior, r.invert));
       }
       rules_vec = fbb->CreateVector(rules);
     }
