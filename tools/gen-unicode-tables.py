@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generates sdk/runtime/tokenizer/unicode_tables.cc: the code point ranges of the Unicode general
 categories L (letters) and N (numbers), and of the White_Space property, which the
-byte-level BPE pre-tokenizers use for \\p{L}, \\p{N} and \\s.
+byte-level BPE pre-tokenizers use for \\p{L}, \\p{N} and \\s; and the general category of
+every code point (kCategoryRuns, and kLatin1Categories for code points below 256, for the
+split-pattern engine's \\p{..} classes).
 
 Letters and numbers come from Python's unicodedata (its Unicode version is recorded in the
 output). White_Space is not exposed by unicodedata; its 25 code points (Unicode PropList.txt,
@@ -40,6 +42,34 @@ def emit(name, rs, f):
     f.write(f"const uint32_t k{name}RangeCount = {len(rs)};\n\n")
 
 
+# Order of kite::unicode::GeneralCategory (unicode_tables.h); Cn (unassigned) is last.
+CATEGORIES = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps",
+              "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs",
+              "Co", "Cn"]
+
+
+def emit_category_runs(f):
+    runs = []
+    prev = None
+    for cp in range(0x110000):
+        cat = CATEGORIES.index(unicodedata.category(chr(cp)))
+        if cat != prev:
+            runs.append((cp, cat))
+            prev = cat
+    f.write("const uint32_t kCategoryRuns[] = {\n")
+    for i in range(0, len(runs), 6):
+        chunk = ", ".join(f"0x{(cp << 5) | cat:X}" for cp, cat in runs[i:i + 6])
+        f.write(f"    {chunk},\n")
+    f.write("};\n")
+    f.write(f"const uint32_t kCategoryRunCount = {len(runs)};\n\n")
+    f.write("const uint8_t kLatin1Categories[256] = {\n")
+    for i in range(0, 256, 16):
+        chunk = ", ".join(str(CATEGORIES.index(unicodedata.category(chr(cp))))
+                          for cp in range(i, i + 16))
+        f.write(f"    {chunk},\n")
+    f.write("};\n\n")
+
+
 def main():
     f = sys.stdout
     letters = ranges(lambda cp: unicodedata.category(chr(cp)).startswith("L"))
@@ -51,6 +81,7 @@ def main():
     emit("Letter", letters, f)
     emit("Number", numbers, f)
     emit("Whitespace", WHITE_SPACE, f)
+    emit_category_runs(f)
     f.write("}  // namespace kite::unicode\n")
 
 

@@ -24,6 +24,7 @@ using Layout = schema::Layout;
 using ChatFormat = schema::ChatFormat;
 using TokenizerType = schema::TokenizerType;
 using PreTokenizerType = schema::PreTokenizer;
+using SplitBehavior = schema::SplitBehavior;
 using TokenType = schema::TokenType;
 /// One byte-level BPE merge as the file stores it (kite.fbs struct BpeMerge: four
 /// little-endian uint32, read through left(), right(), rank(), result()). The runtime

@@ -133,10 +133,58 @@ TEST(HfTokenizerTest, RecognisesLlama3AndQwen2Regexes) {
                         {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]})"));
   ASSERT_TRUE(smol.ok()) << smol.status();
   EXPECT_EQ(smol->pretokenizer, PreTokenizerType::SMOLLM);
+  // Any other pattern is compiled into a SPLIT stage.
   absl::StatusOr<TokenizerTables> other = FromText(ByteLevelJson("[]", pre("\\w+|\\s+")));
-  ASSERT_FALSE(other.ok());
-  EXPECT_EQ(other.status().code(), absl::StatusCode::kUnimplemented);
-  EXPECT_NE(other.status().message().find("Split regex"), std::string::npos) << other.status();
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->pretokenizer, PreTokenizerType::SPLIT);
+  ASSERT_EQ(other->split_rules.size(), 1u);
+  EXPECT_EQ(other->split_rules[0].behavior, SplitBehavior::ISOLATED);
+  EXPECT_EQ(Encode(*other, "hello"), (std::vector<int32_t>{0, 1, 2, 2, 3}));
+  // A construct the compiler lacks is named, with the JSON path of the stage.
+  absl::StatusOr<TokenizerTables> bad = FromText(ByteLevelJson("[]", pre("(?<=a)b")));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("pre_tokenizer: split stage 0: split pattern: the group "
+                                        "syntax \"(?\" at byte 1"),
+            std::string::npos)
+      << bad.status();
+}
+
+TEST(HfTokenizerTest, SplitOptionsAndRefusals) {
+  const auto split = [](const std::string& fields) {
+    return R"({"type": "Sequence", "pretokenizers": [{"type": "Split", )" + fields +
+           R"(}, {"type": "ByteLevel", "use_regex": false}]})";
+  };
+  absl::StatusOr<TokenizerTables> t = FromText(
+      ByteLevelJson("[]", split(R"("pattern": {"String": "-"}, "behavior": "MergedWithNext",
+                                   "invert": true)")));
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->split_rules.size(), 1u);
+  EXPECT_EQ(t->split_rules[0].behavior, SplitBehavior::MERGED_WITH_NEXT);
+  EXPECT_TRUE(t->split_rules[0].invert);
+  absl::StatusOr<TokenizerTables> b = FromText(
+      ByteLevelJson("[]", split(R"("pattern": {"Regex": "a"}, "behavior": "Sideways")")));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find(
+                "pre_tokenizer.pretokenizers[0].behavior: 'Sideways' is not a supported Split "
+                "behavior"),
+            std::string::npos)
+      << b.status();
+  absl::StatusOr<TokenizerTables> w = FromText(ByteLevelJson(
+      "[]", R"({"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"},
+                                                       {"type": "WhitespaceSplit"}]})"));
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find(
+                "pre_tokenizer.pretokenizers[1]: pre-tokenizer 'WhitespaceSplit' is not supported"),
+            std::string::npos)
+      << w.status();
+  absl::StatusOr<TokenizerTables> d = FromText(ByteLevelJson(
+      "[]", R"({"type": "Sequence", "pretokenizers": [{"type": "Digits"},
+                                                       {"type": "Punctuation"},
+                                                       {"type": "ByteLevel"}]})"));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->pretokenizer, PreTokenizerType::SPLIT);
+  EXPECT_EQ(d->split_rules.size(), 3u);
 }
 
 TEST(HfTokenizerTest, SentencePieceStyleBecomesScoreBpe) {

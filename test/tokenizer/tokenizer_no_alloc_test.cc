@@ -1,5 +1,6 @@
 // Encoding and decoding allocate nothing: every malloc and operator new while the byte-level
-// (GPT-2) and SentencePiece (Llama 2) tokenizers encode and decode the oracle strings is
+// (GPT-2; DeepSeek LLM and Falcon through compiled split patterns) and SentencePiece
+// (Llama 2) tokenizers encode and decode the oracle strings is
 // counted, and the count must be 0. Buffers and models are set up before counting starts.
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "test/common/alloc_counter.h"
 #include "test/common/test_paths.h"
 #include "test/common/tool_run.h"
+#include "test/common/vocab_tests.h"
 
 namespace {
 std::atomic<bool>& g_counting = kite::test::CountingAllocations();
@@ -22,26 +24,13 @@ std::atomic<long>& g_allocations = kite::test::AllocationCount();
 namespace kite {
 namespace {
 
-std::vector<std::string> OracleTexts() {
-  const std::string all = test::ReadText(test::SharedModel("tokenizers/ggml-vocab-gpt-2.gguf.inp"));
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> tests;
-  for (size_t pos = 0; pos < all.size();) {
-    const size_t end = all.find(separator, pos);
-    if (end == std::string::npos) break;
-    tests.push_back(all.substr(pos, end - pos));
-    pos = end + separator.size();
-  }
-  return tests;
-}
-
 void ExpectNoAllocations(const char* file) {
   Result<FileMap> map = FileMap::OpenPath(test::TestModel(file).c_str());
   ASSERT_TRUE(map.ok()) << map.status().message();
   Result<std::unique_ptr<Model>> model = Model::Open(static_cast<FileMap&&>(map.value()), {});
   ASSERT_TRUE(model.ok()) << model.status().message();
   const Tokenizer& tok = model.value()->tokenizer();
-  const std::vector<std::string> texts = OracleTexts();
+  const std::vector<std::string> texts = test::ReadVocabTests("ggml-vocab-gpt-2.gguf.inp");
   ASSERT_EQ(texts.size(), 46u);
   std::vector<int32_t> ids(4096);
   std::vector<char> text(1 << 16);
@@ -64,6 +53,9 @@ void ExpectNoAllocations(const char* file) {
 }
 
 TEST(TokenizerNoAllocTest, ByteLevelBpe) { ExpectNoAllocations("vocab-gpt-2.kite"); }
+// Compiled split stages (SPLIT) and USER_DEFINED tokens matched before the split.
+TEST(TokenizerNoAllocTest, SplitPatternBpe) { ExpectNoAllocations("vocab-deepseek-llm.kite"); }
+TEST(TokenizerNoAllocTest, SplitPatternBpeFalcon) { ExpectNoAllocations("vocab-falcon.kite"); }
 TEST(TokenizerNoAllocTest, SentencePieceBpe) { ExpectNoAllocations("vocab-llama-spm.kite"); }
 
 }  // namespace

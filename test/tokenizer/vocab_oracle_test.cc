@@ -1,7 +1,7 @@
 // llama.cpp's tokenizer oracles (../shared/models/tokenizers: 46 strings per vocabulary,
 // ids from Hugging Face with add_special_tokens=False) against Kite's runtime tokenizer
 // reading vocabulary-only .kite files that `kite-convert --vocab-only` wrote at test time
-// from the three GGUF vocabularies and from gpt2-tokenizer.json (fixtures in
+// from the six GGUF vocabularies and from gpt2-tokenizer.json (fixtures in
 // CMakeLists.txt). Also: the vocabulary-only file through the C API.
 #include <gtest/gtest.h>
 
@@ -30,6 +30,11 @@ const Vocab kVocabs[] = {
     {"vocab-llama-spm.kite", "llama-spm", false},
     {"vocab-phi-3.kite", "phi-3", false},
     {"vocab-gpt2-tokenizer-json.kite", "gpt-2", true},
+    // tokenizer.ggml.pre deepseek-llm and falcon: compiled split stages (SPLIT); refact: the
+    // SmolLM stages, so the built-in splitter. DeepSeek also has USER_DEFINED tokens.
+    {"vocab-deepseek-llm.kite", "deepseek-llm", true},
+    {"vocab-falcon.kite", "falcon", true},
+    {"vocab-refact.kite", "refact", true},
 };
 
 std::vector<std::string> ReadTests(const std::string& inp) {

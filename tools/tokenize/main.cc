@@ -1,7 +1,9 @@
 // kite-tokenize: encodes text into token ids, or decodes ids into text, with the tokenizer
 // stored in a .kite file (a full model or a `kite-convert --vocab-only` file). Uses only the
 // public C API. See MakeSpec for usage.
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -24,6 +26,7 @@ constexpr int kExitUsage = kite::flags::kExitUsage;
 struct Options {
   std::string model_path, text, file, decode;
   bool bos = false, json = false;
+  int bench = 0;
 };
 
 // The kite-tokenize flag table, writing into *o.
@@ -33,7 +36,7 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
   spec.program = "kite-tokenize";
   spec.help_column = 22;
   spec.header =
-      "Usage: kite-tokenize -m FILE.kite (--text STR | --file PATH) [--bos] [--json]\n"
+      "Usage: kite-tokenize -m FILE.kite (--text STR | --file PATH) [--bos] [--json] [--bench N]\n"
       "       kite-tokenize -m FILE.kite --decode IDS\n"
       "\n"
       "Encodes text into token ids, or decodes token ids into text, with the tokenizer of a\n"
@@ -64,6 +67,9 @@ kite::flags::FlagSpec MakeSpec(Options* o) {
                     "Special-token text such as <|endoftext|> is always\n"
                     "encoded as plain text."),
       flags::Switch(0, "json", &o->json, "Print {\"ids\": [...]} instead of space-separated ids."),
+      flags::Int(0, "bench", "N", &o->bench, 1, 1000,
+                 "Encode N times and print to stderr the median time of\n"
+                 "one encoding and its tokens per second."),
       flags::String(0, "decode", "IDS", &o->decode,
                     "Decode token ids, separated by commas and/or spaces\n"
                     "(e.g. \"15496,995\" or \"15496 995\"), and print the text\n"
@@ -120,7 +126,9 @@ int Run(int argc, char** argv) {
   if (have_text + have_file + have_decode != 1) {
     return Usage("give exactly one of --text, --file and --decode");
   }
-  if (have_decode && (bos || json)) return Usage("--bos and --json only apply to encoding");
+  if (have_decode && (bos || json || parsed.Given("bench"))) {
+    return Usage("--bos, --json and --bench only apply to encoding");
+  }
 
   std::vector<int32_t> ids;
   if (have_decode) {
@@ -163,8 +171,23 @@ int Run(int argc, char** argv) {
     // One id per byte plus BOS always suffices; three times that takes the fast merge path.
     std::vector<int32_t> out(3 * (text.size() + 2));
     size_t n = 0;
-    if (kite_tokenize(model, text.data(), text.size(), bos ? 1 : 0, out.data(), out.size(), &n) !=
-        KITE_OK) {
+    std::vector<double> seconds;
+    kite_status s = KITE_OK;
+    for (int run = 0; run < std::max(o.bench, 1) && s == KITE_OK; ++run) {
+      const auto start = std::chrono::steady_clock::now();
+      s = kite_tokenize(model, text.data(), text.size(), bos ? 1 : 0, out.data(), out.size(), &n);
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (s == KITE_OK && o.bench > 0) {
+      std::sort(seconds.begin(), seconds.end());
+      const double median = seconds[seconds.size() / 2];
+      std::fprintf(stderr,
+                   "kite-tokenize: %zu bytes -> %zu tokens, median %.3f ms over %d runs, "
+                   "%.0f tokens/s\n",
+                   text.size(), n, median * 1e3, o.bench, static_cast<double>(n) / median);
+    }
+    if (s != KITE_OK) {
       std::fprintf(stderr, "kite-tokenize: %s\n", kite_last_error());
       rc = kExitFailure;
     } else if (json) {

@@ -225,6 +225,7 @@ size_t NextPreToken(PreTokenizerType kind, const char* text, size_t len, size_t 
     case PreTokenizerType::QWEN2:
       return NextLlama3(s, pos, /*digits_of_three=*/false);
     case PreTokenizerType::NONE:
+    case PreTokenizerType::SPLIT:  // split_regex.h SplitText, not a single scan
       break;
   }
   return len;

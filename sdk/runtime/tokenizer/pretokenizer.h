@@ -36,7 +36,8 @@ size_t DecodeUtf8(const char* text, size_t len, size_t pos, uint32_t* cp);
 inline constexpr uint32_t kInvalidCodepoint = 0xFFFFFFFFu;
 
 /// The end of the pre-token that starts at text[pos] (pos < len): a position in
-/// (pos, len]. kNone returns len (the whole rest is one piece).
+/// (pos, len]. NONE returns len (the whole rest is one piece); so does SPLIT, whose stages
+/// split_regex.h SplitText runs.
 size_t NextPreToken(PreTokenizerType kind, const char* text, size_t len, size_t pos);
 
 }  // namespace kite

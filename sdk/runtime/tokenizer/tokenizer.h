@@ -7,6 +7,7 @@
 
 #include "sdk/base/status.h"
 #include "sdk/format/format.h"
+#include "sdk/runtime/tokenizer/split_regex.h"
 
 namespace kite {
 
@@ -40,6 +41,15 @@ struct TokenizerView {
   const BpeMerge* merges = nullptr;
   uint32_t n_merges = 0;
   PreTokenizerType pretokenizer = PreTokenizerType::NONE;
+  /// pretokenizer SPLIT: the stages (programs borrowed from the file), applied in order.
+  SplitStage split_stages[kMaxSplitStages];
+  uint32_t n_split_stages = 0;
+  /// USER_DEFINED pieces (Hugging Face's non-special added tokens) are matched in the text
+  /// before the split, longest first: bit b of user_first_bytes is set when one starts with
+  /// byte b; max_user_length is the longest one's length (0: none). IndexUserDefinedTokens
+  /// (tokenizer_bpe.h) fills both.
+  uint8_t user_first_bytes[32] = {};
+  uint32_t max_user_length = 0;
   /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
   bool ignore_merges = false;
   /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos
@@ -67,7 +77,9 @@ class Tokenizer {
   /// needed. Invalid UTF-8 is encoded byte by byte (byte fallback) or as unk. No heap.
   /// Byte-level BPE starts from one id per byte (plus BOS). For both kinds, a capacity of
   /// 3 * MaxTokensFor(len) lets merging take its O(n log n) path; less still works, by
-  /// rescanning. Special-token text (e.g. "<|endoftext|>") is encoded as plain text.
+  /// rescanning. Special-token text (e.g. "<|endoftext|>", CONTROL pieces) is encoded as
+  /// plain text; byte-level BPE matches USER_DEFINED pieces (added tokens) before the split.
+  /// A SPLIT pre-tokenizer's matcher state (SplitScratch, about 5 KB) is on the stack.
   Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
                 size_t* n_out) const;
 

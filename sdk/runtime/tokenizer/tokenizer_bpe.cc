@@ -68,7 +68,11 @@ size_t MergeRanked(const TokenizerView& v, int32_t* tokens, size_t n, size_t spa
 
 }  // namespace
 
-int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) {
+namespace {
+
+// The lowest id of a piece spelled exactly bytes[0..n) whose type passes `accept`, or -1.
+template <typename Accept>
+int32_t FindPieceBytes(const TokenizerView& v, const char* bytes, size_t n, Accept accept) {
   if (n > v.max_piece_length) return -1;
   size_t lo = 0;
   size_t hi = v.vocab_size;
@@ -86,11 +90,42 @@ int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) 
     }
   }
   for (; lo < v.vocab_size && compare(v.sorted_ids[lo]) == 0; ++lo) {
-    if (tokenizer_internal::IsTextKind(v.types[v.sorted_ids[lo]])) {
-      return static_cast<int32_t>(v.sorted_ids[lo]);
-    }
+    if (accept(v.types[v.sorted_ids[lo]])) return static_cast<int32_t>(v.sorted_ids[lo]);
   }
   return -1;
+}
+
+bool IsUserDefined(uint8_t type) { return type == static_cast<uint8_t>(TokenType::USER_DEFINED); }
+
+// The length of the longest USER_DEFINED piece starting at text[0..n) (its id in *id), or 0.
+size_t LongestUserToken(const TokenizerView& v, const char* text, size_t n, int32_t* id) {
+  const uint8_t b = static_cast<uint8_t>(text[0]);
+  if ((v.user_first_bytes[b >> 3] & (1u << (b & 7))) == 0) return 0;
+  for (size_t l = n < v.max_user_length ? n : v.max_user_length; l > 0; --l) {
+    *id = FindPieceBytes(v, text, l, IsUserDefined);
+    if (*id >= 0) return l;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void IndexUserDefinedTokens(TokenizerView* v) {
+  for (uint8_t& b : v->user_first_bytes) b = 0;
+  v->max_user_length = 0;
+  if (v->kind != TokenizerType::BYTE_BPE) return;
+  for (uint32_t id = 0; id < v->vocab_size; ++id) {
+    const uint32_t begin = v->piece_offsets[id];
+    const uint32_t n = v->piece_offsets[id + 1] - begin - 1;
+    if (!IsUserDefined(v->types[id]) || n == 0) continue;
+    const uint8_t b = static_cast<uint8_t>(v->pieces[begin]);
+    v->user_first_bytes[b >> 3] = static_cast<uint8_t>(v->user_first_bytes[b >> 3] | (1u << (b & 7)));
+    if (n > v->max_user_length) v->max_user_length = n;
+  }
+}
+
+int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) {
+  return FindPieceBytes(v, bytes, n, tokenizer_internal::IsTextKind);
 }
 
 Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool add_bos,
@@ -105,15 +140,14 @@ Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool 
                        "Encode: the byte-level tokenizer has no byte table");
   size_t count = 0;
   if (bos) out[count++] = v.bos_id;
-  for (size_t pos = 0; pos < len;) {
-    const size_t end = NextPreToken(v.pretokenizer, text, len, pos);
+  // Merges the pre-token text[pos, end) into out[count..).
+  const auto encode_piece = [&](size_t pos, size_t end) -> Status {
     const size_t m = end - pos;
     if (v.ignore_merges) {
       const int32_t whole = FindTextPieceBytes(v, text + pos, m);
       if (whole >= 0) {
         out[count++] = whole;
-        pos = end;
-        continue;
+        return Status::Ok();
       }
     }
     for (size_t i = 0; i < m; ++i) {
@@ -127,8 +161,42 @@ Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool 
     // Entries after this pre-token's bytes are free: the rest of the text needs at most
     // one per remaining byte, which `needed` reserved.
     count += MergeRanked(v, out + count, m, capacity - count - m);
-    pos = end;
+    return Status::Ok();
+  };
+  // Splits text[a, b) into pre-tokens and merges each.
+  const auto encode_text = [&](size_t a, size_t b) -> Status {
+    if (v.pretokenizer == PreTokenizerType::SPLIT) {
+      SplitScratch scratch;
+      return SplitText(v.split_stages, v.n_split_stages, text, a, b, &scratch, encode_piece);
+    }
+    for (size_t pos = a; pos < b;) {
+      const size_t end = a + NextPreToken(v.pretokenizer, text + a, b - a, pos - a);
+      KITE_RETURN_IF_ERROR(encode_piece(pos, end));
+      pos = end;
+    }
+    return Status::Ok();
+  };
+  KITE_CHECK_OR_RETURN(v.pretokenizer != PreTokenizerType::SPLIT || len <= UINT32_MAX,
+                       Error::kInvalidArgument,
+                       "Encode: %zu bytes of text are more than a split pre-tokenizer takes "
+                       "at once (4 GiB)",
+                       len);
+  size_t segment = 0;
+  if (v.max_user_length > 0) {
+    for (size_t pos = 0; pos < len;) {
+      int32_t id = -1;
+      const size_t n = LongestUserToken(v, text + pos, len - pos, &id);
+      if (n == 0) {
+        ++pos;
+        continue;
+      }
+      KITE_RETURN_IF_ERROR(encode_text(segment, pos));
+      out[count++] = id;
+      pos += n;
+      segment = pos;
+    }
   }
+  KITE_RETURN_IF_ERROR(encode_text(segment, len));
   *n_out = count;
   return Status::Ok();
 }

@@ -3,9 +3,47 @@
 #include <cmath>
 #include <cstring>
 
+#include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 #include "sdk/schema/kite_generated.h"
 
 namespace kite {
+namespace {
+
+// The SPLIT stages into v->split_stages (none for the other pre-tokenizers).
+Status LoadSplitStages(const schema::Tokenizer* t, TokenizerView* v) {
+  v->n_split_stages = 0;
+  const auto* rules = t->split_rules();
+  const uint32_t n = rules != nullptr ? rules->size() : 0;
+  if (t->pretokenizer() != PreTokenizerType::SPLIT) {
+    KITE_CHECK_OR_RETURN(n == 0, Error::kInvalidFormat,
+                         "tokenizer: split_rules given for pre-tokenizer %u",
+                         static_cast<unsigned>(t->pretokenizer()));
+    return Status::Ok();
+  }
+  KITE_CHECK_OR_RETURN(n >= 1 && n <= kMaxSplitStages, Error::kInvalidFormat,
+                       "tokenizer: the SPLIT pre-tokenizer has %u stages (1..%u)", n,
+                       kMaxSplitStages);
+  for (uint32_t i = 0; i < n; ++i) {
+    const schema::SplitRule* r = rules->Get(i);
+    KITE_CHECK_OR_RETURN(r != nullptr && r->program() != nullptr, Error::kInvalidFormat,
+                         "tokenizer: split rule %u has no program", i);
+    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(r->behavior()) <=
+                             static_cast<uint8_t>(SplitBehavior::MAX),
+                         Error::kInvalidFormat, "tokenizer: split rule %u has unknown behavior %u",
+                         i, static_cast<unsigned>(r->behavior()));
+    KITE_RETURN_IF_ERROR(
+        ValidateSplitProgram(r->program()->data(), r->program()->size(), "tokenizer"));
+    SplitStage& s = v->split_stages[i];
+    s.program.words = r->program()->data();
+    s.program.n_words = r->program()->size();
+    s.behavior = r->behavior();
+    s.invert = r->invert();
+  }
+  v->n_split_stages = n;
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView* v) {
   if (t == nullptr || t->type() == schema::TokenizerType::NONE) {
@@ -82,9 +120,11 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   const BpeMerge* merges = nullptr;
   uint32_t n_merges = 0;
   if (byte_level) {
-    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->pretokenizer()) <= 4, Error::kInvalidFormat,
-                         "tokenizer: unknown pre-tokenizer %u",
+    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->pretokenizer()) <=
+                             static_cast<uint8_t>(PreTokenizerType::MAX),
+                         Error::kInvalidFormat, "tokenizer: unknown pre-tokenizer %u",
                          static_cast<unsigned>(t->pretokenizer()));
+    KITE_RETURN_IF_ERROR(LoadSplitStages(t, v));
     if (t->merges() != nullptr && t->merges()->size() != 0) {
       merges = t->merges()->Get(0);
       n_merges = t->merges()->size();
@@ -152,6 +192,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   v->pretokenizer = t->pretokenizer();
   v->ignore_merges = t->ignore_merges();
   v->add_bos = t->add_bos();
+  IndexUserDefinedTokens(v);
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #include "sdk/kernels/fp16.h"
 #include "tools/common/quote_name.h"
 #include "tools/convert/tokenizer/byte_level.h"
+#include "tools/convert/tokenizer/split_rules.h"
 
 namespace kite::convert {
 namespace {
@@ -53,21 +54,6 @@ std::string SentencePieceToText(const std::string& piece) {
     }
   }
   return out;
-}
-
-absl::StatusOr<PreTokenizerType> PreTokenizerFromName(const std::string& pre, bool* ignore_merges) {
-  *ignore_merges = false;
-  if (pre == "gpt-2" || pre == "default") return PreTokenizerType::GPT2;
-  if (pre == "llama-bpe" || pre == "llama3" || pre == "llama-v3") {
-    *ignore_merges = true;
-    return PreTokenizerType::LLAMA3;
-  }
-  if (pre == "qwen2") return PreTokenizerType::QWEN2;
-  if (pre == "smollm") return PreTokenizerType::SMOLLM;
-  return absl::UnimplementedError(absl::StrCat(
-      "tokenizer.ggml.pre ", tools::QuoteName(pre),
-      " is not supported (supported: gpt-2, default, llama-bpe, llama3, llama-v3, qwen2, "
-      "smollm)"));
 }
 
 // The tensor `name` as f32, shaped [ne1, ne0] (or [ne0] for vectors), checked against the
@@ -230,9 +216,17 @@ absl::StatusOr<TokenizerTables> TokenizerFromGguf(const GgufFile& g) {
       if (!absl::IsNotFound(pre.status())) return pre.status();
       pre = std::string("default");
     }
-    absl::StatusOr<PreTokenizerType> kind = PreTokenizerFromName(*pre, &src.ignore_merges);
-    if (!kind.ok()) return kind.status();
-    src.pretokenizer = *kind;
+    absl::StatusOr<GgufPreTokenizer> named = GgufPreTokenizerStages(*pre);
+    if (!named.ok()) return named.status();
+    absl::StatusOr<PreTokenizerChoice> choice = ChoosePreTokenizer(named->stages);
+    if (!choice.ok()) {
+      return absl::Status(choice.status().code(),
+                          absl::StrCat("tokenizer.ggml.pre ", tools::QuoteName(*pre), ": ",
+                                       choice.status().message()));
+    }
+    src.pretokenizer = choice->kind;
+    src.split_rules = std::move(choice->rules);
+    src.ignore_merges = named->ignore_merges;
     src.tokens = *std::move(tokens);
     src.types = types;
     absl::StatusOr<std::vector<std::string>> merges = g.GetStringArray("tokenizer.ggml.merges");

@@ -94,6 +94,7 @@ absl::StatusOr<TokenizerTables> BuildByteBpeTables(const ByteBpeSource& source,
   t.add_dummy_prefix = false;
   t.add_bos = source.add_bos;
   t.pretokenizer = source.pretokenizer;
+  t.split_rules = source.split_rules;
   t.ignore_merges = source.ignore_merges;
   t.pieces.resize(n);
   t.types.assign(n, static_cast<uint8_t>(TokenType::NORMAL));

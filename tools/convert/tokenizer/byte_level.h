@@ -35,6 +35,7 @@ struct ByteBpeSource {
   /// Merges in rank order (the first merges first), as (left, right) byte-level spellings.
   std::vector<std::pair<std::string, std::string>> merges;
   PreTokenizerType pretokenizer = PreTokenizerType::GPT2;
+  std::vector<SplitRuleTables> split_rules;  ///< pretokenizer SPLIT only
   bool ignore_merges = false;
   int32_t bos_id = -1;
   int32_t eos_id = -1;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "tools/common/quote_name.h"
 #include "tools/convert/tokenizer/byte_level.h"
+#include "tools/convert/tokenizer/split_rules.h"
 
 namespace kite::convert {
 namespace {
@@ -19,16 +21,6 @@ constexpr int64_t kMaxVocab = int64_t{1} << 22;
 // At or below llama2.c's no-merge floor (-1e10): pieces that no merge makes never merge.
 constexpr float kNeverMerges = -1e10f;
 constexpr char kMetaSpace[] = "\xE2\x96\x81";  // U+2581
-
-// The regexes of the Split pre-tokenizer, as tokenizer.json spells them.
-constexpr char kGpt2Regex[] =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-constexpr char kLlama3Regex[] =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3})"
-    R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-constexpr char kQwen2Regex[] =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
-    R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 bool IsFile(const std::string& path) {
   struct stat st;
@@ -65,86 +57,121 @@ std::string TokenContent(const json::Value* v) {
   return "";
 }
 
-// How the byte-level pre-tokenizer splits, from the pre_tokenizer object.
-absl::StatusOr<PreTokenizerType> ByteLevelKind(const json::Value& pre, const std::string& where) {
+// Hugging Face's Punctuation pre-tokenizer: Unicode P and the ASCII punctuation Rust counts.
+constexpr char kPunctuationRegex[] = R"([\p{P}!-/:-@\[-`{-~])";
+
+// A tokenizer.json Split `behavior` value.
+absl::StatusOr<SplitBehavior> BehaviorOf(const json::Value& p, const std::string& path,
+                                         SplitBehavior fallback) {
+  const json::Value* b = p.Find("behavior");
+  if (b == nullptr || b->is_null()) return fallback;
+  const std::pair<const char*, SplitBehavior> names[] = {
+      {"Isolated", SplitBehavior::ISOLATED},
+      {"Removed", SplitBehavior::REMOVED},
+      {"MergedWithPrevious", SplitBehavior::MERGED_WITH_PREVIOUS},
+      {"MergedWithNext", SplitBehavior::MERGED_WITH_NEXT},
+      {"Contiguous", SplitBehavior::CONTIGUOUS}};
+  for (const auto& [name, value] : names) {
+    if (b->is_string() && b->str() == name) return value;
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      path, ".behavior: ", b->is_string() ? tools::QuoteName(b->str()) : "a non-string",
+      " is not a supported Split behavior (Isolated, Removed, MergedWithPrevious, "
+      "MergedWithNext, Contiguous)"));
+}
+
+// `text` as a regular expression matching it literally.
+std::string QuoteRegex(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::strchr("\\^$.|?*+()[]{}-", c) != nullptr) out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Appends the split stages of the pre_tokenizer object `pre` (at JSON path `path`) to
+// *stages; sets *byte_level when it holds a ByteLevel.
+absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
+                            std::vector<SplitStageSource>* stages, bool* byte_level) {
   const std::string type = TypeOf(&pre);
   if (type == "ByteLevel") {
     if (BoolField(pre, "add_prefix_space", false)) {
       return absl::UnimplementedError(
-          absl::StrCat(where, ": pre_tokenizer ByteLevel with add_prefix_space is not supported"));
+          absl::StrCat(path, ": ByteLevel with add_prefix_space is not supported"));
     }
-    if (!BoolField(pre, "use_regex", true)) return PreTokenizerType::NONE;
-    return PreTokenizerType::GPT2;
+    *byte_level = true;
+    if (BoolField(pre, "use_regex", true)) stages->push_back({kGpt2SplitRegex});
+    return absl::OkStatus();
+  }
+  if (type == "Split") {
+    const json::Value* pattern = pre.Find("pattern");
+    const json::Value* regex = pattern != nullptr ? pattern->Find("Regex") : nullptr;
+    const json::Value* literal = pattern != nullptr ? pattern->Find("String") : nullptr;
+    SplitStageSource stage;
+    if (regex != nullptr && regex->is_string()) {
+      stage.pattern = regex->str();
+    } else if (literal != nullptr && literal->is_string() && !literal->str().empty()) {
+      stage.pattern = QuoteRegex(literal->str());
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".pattern: a Split needs a Regex or a non-empty String"));
+    }
+    absl::StatusOr<SplitBehavior> behavior =
+        BehaviorOf(pre, path, SplitBehavior::ISOLATED);
+    if (!behavior.ok()) return behavior.status();
+    stage.behavior = *behavior;
+    stage.invert = BoolField(pre, "invert", false);
+    stages->push_back(std::move(stage));
+    return absl::OkStatus();
+  }
+  if (type == "Digits") {
+    stages->push_back({BoolField(pre, "individual_digits", false) ? R"(\p{N})" : R"(\p{N}+)"});
+    return absl::OkStatus();
+  }
+  if (type == "Punctuation") {
+    absl::StatusOr<SplitBehavior> behavior = BehaviorOf(pre, path, SplitBehavior::ISOLATED);
+    if (!behavior.ok()) return behavior.status();
+    stages->push_back({kPunctuationRegex, *behavior, false});
+    return absl::OkStatus();
   }
   if (type == "Sequence") {
     const json::Value* list = pre.Find("pretokenizers");
     if (list == nullptr || !list->is_array()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, ": pre_tokenizer Sequence has no list"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": a Sequence has no pretokenizers"));
     }
-    PreTokenizerType kind = PreTokenizerType::NONE;
-    bool split_seen = false;
-    bool byte_level_seen = false;
-    bool digits_seen = false;
-    for (const json::Value& p : list->array()) {
-      const std::string t = TypeOf(&p);
-      if (t == "Digits" && !split_seen && !byte_level_seen && !digits_seen &&
-          BoolField(p, "individual_digits", false)) {
-        digits_seen = true;  // SmolLM: each digit alone, then the GPT-2 split
-      } else if (t == "Split" && !split_seen && !digits_seen) {
-        const json::Value* pattern = p.Find("pattern");
-        const json::Value* regex = pattern != nullptr ? pattern->Find("Regex") : nullptr;
-        const json::Value* b = p.Find("behavior");
-        if (regex == nullptr || !regex->is_string() || BoolField(p, "invert", false) ||
-            (b != nullptr && (!b->is_string() || b->str() != "Isolated"))) {
-          return absl::UnimplementedError(absl::StrCat(
-              where, ": only a Split pre-tokenizer with an isolated Regex pattern is supported"));
-        }
-        if (regex->str() == kGpt2Regex) {
-          kind = PreTokenizerType::GPT2;
-        } else if (regex->str() == kLlama3Regex) {
-          kind = PreTokenizerType::LLAMA3;
-        } else if (regex->str() == kQwen2Regex) {
-          kind = PreTokenizerType::QWEN2;
-        } else {
-          return absl::UnimplementedError(absl::StrCat(
-              where, ": the Split regex is not one Kite implements (GPT-2, Llama 3, Qwen2): ",
-              regex->str()));
-        }
-        split_seen = true;
-      } else if (t == "ByteLevel" && !byte_level_seen) {
-        if (BoolField(p, "add_prefix_space", false)) {
-          return absl::UnimplementedError(absl::StrCat(
-              where, ": pre_tokenizer ByteLevel with add_prefix_space is not supported"));
-        }
-        if (BoolField(p, "use_regex", true)) {
-          if (split_seen) {
-            return absl::UnimplementedError(
-                absl::StrCat(where, ": a Split followed by a regex ByteLevel is not supported"));
-          }
-          kind = PreTokenizerType::GPT2;
-        }
-        byte_level_seen = true;
-      } else {
-        return absl::UnimplementedError(absl::StrCat(where, ": pre-tokenizer ", tools::QuoteName(t),
-                                                     " in the Sequence is not supported"));
-      }
+    for (size_t i = 0; i < list->array().size(); ++i) {
+      absl::Status s = AddSplitStages(list->array()[i],
+                                      absl::StrCat(path, ".pretokenizers[", i, "]"), stages,
+                                      byte_level);
+      if (!s.ok()) return s;
     }
-    if (!byte_level_seen) {
-      return absl::UnimplementedError(
-          absl::StrCat(where, ": a pre_tokenizer Sequence without ByteLevel is not supported"));
-    }
-    if (digits_seen) {
-      if (kind != PreTokenizerType::GPT2) {
-        return absl::UnimplementedError(
-            absl::StrCat(where, ": Digits is only supported before a regex ByteLevel (SmolLM)"));
-      }
-      return PreTokenizerType::SMOLLM;
-    }
-    return kind;
+    return absl::OkStatus();
   }
-  return absl::UnimplementedError(absl::StrCat(where, ": pre_tokenizer ", tools::QuoteName(type),
-                                               " is not supported for byte-level BPE"));
+  return absl::UnimplementedError(absl::StrCat(
+      path, ": pre-tokenizer ", tools::QuoteName(type),
+      " is not supported for byte-level BPE (supported: ByteLevel, Split, Digits, Punctuation, "
+      "Sequence)"));
+}
+
+// How the byte-level pre-tokenizer splits, from the pre_tokenizer object.
+absl::StatusOr<PreTokenizerChoice> ByteLevelSplit(const json::Value& pre,
+                                                  const std::string& where) {
+  const std::string path = where + ": pre_tokenizer";
+  std::vector<SplitStageSource> stages;
+  bool byte_level = false;
+  absl::Status s = AddSplitStages(pre, path, &stages, &byte_level);
+  if (!s.ok()) return s;
+  if (!byte_level) {
+    return absl::UnimplementedError(
+        absl::StrCat(path, ": byte-level BPE needs a ByteLevel pre-tokenizer"));
+  }
+  absl::StatusOr<PreTokenizerChoice> choice = ChoosePreTokenizer(stages);
+  if (!choice.ok()) {
+    return absl::Status(choice.status().code(),
+                        absl::StrCat(path, ": ", choice.status().message()));
+  }
+  return choice;
 }
 
 // True when the normalizer / pre_tokenizer spell spaces as U+2581 (SentencePiece style),
@@ -374,13 +401,14 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       return absl::UnimplementedError(absl::StrCat(
           where, ": a normalizer with byte-level BPE is not supported (", TypeOf(normalizer), ")"));
     }
-    absl::StatusOr<PreTokenizerType> kind = ByteLevelKind(*pre, where);
+    absl::StatusOr<PreTokenizerChoice> kind = ByteLevelSplit(*pre, where);
     if (!kind.ok()) return kind.status();
     ByteBpeSource src;
     src.tokens = pieces;
     src.types = types;
     src.merges = std::move(merges);
-    src.pretokenizer = *kind;
+    src.pretokenizer = kind->kind;
+    src.split_rules = std::move(kind->rules);
     src.ignore_merges = BoolField(*model, "ignore_merges", false);
     src.bos_id = bos;
     src.eos_id = eos;

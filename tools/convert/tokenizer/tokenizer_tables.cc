@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "sdk/runtime/tokenizer/tokenizer.h"
+#include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 
 namespace kite::convert {
 namespace {
@@ -101,8 +102,16 @@ TokenizerView TokenizerTables::View() const {
   v.merges = merges.data();
   v.n_merges = static_cast<uint32_t>(merges.size());
   v.pretokenizer = pretokenizer;
+  v.n_split_stages = static_cast<uint32_t>(std::min<size_t>(split_rules.size(), kMaxSplitStages));
+  for (uint32_t i = 0; i < v.n_split_stages; ++i) {
+    v.split_stages[i].program.words = split_rules[i].program.data();
+    v.split_stages[i].program.n_words = static_cast<uint32_t>(split_rules[i].program.size());
+    v.split_stages[i].behavior = split_rules[i].behavior;
+    v.split_stages[i].invert = split_rules[i].invert;
+  }
   v.ignore_merges = ignore_merges;
   v.add_bos = add_bos;
+  IndexUserDefinedTokens(&v);
   return v;
 }
 

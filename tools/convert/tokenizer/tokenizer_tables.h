@@ -7,12 +7,20 @@
 #include <vector>
 
 #include "sdk/format/format.h"
+#include "sdk/runtime/tokenizer/split_regex.h"
 
 namespace kite {
 struct TokenizerView;  // sdk/runtime/tokenizer/tokenizer.h, which callers of View() include
 }  // namespace kite
 
 namespace kite::convert {
+
+/// One compiled stage of a SPLIT pre-tokenizer (sdk/schema/kite.fbs table SplitRule).
+struct SplitRuleTables {
+  std::vector<uint32_t> program;  ///< sdk/runtime/tokenizer/split_regex.h format
+  SplitBehavior behavior = SplitBehavior::ISOLATED;
+  bool invert = false;
+};
 
 /// The tokenizer of a model, with every derived table filled by Finalize().
 struct TokenizerTables {
@@ -30,6 +38,7 @@ struct TokenizerTables {
   // Byte-level BPE (kByteBpe) only; pieces then hold raw bytes.
   std::vector<BpeMerge> merges;         ///< any order; Finalize() sorts them by (left, right)
   PreTokenizerType pretokenizer = PreTokenizerType::NONE;
+  std::vector<SplitRuleTables> split_rules;  ///< pretokenizer SPLIT: the stages, in order
   bool ignore_merges = false;           ///< take a pre-token whole when it is a piece
 
   // Derived by Finalize():

@@ -112,11 +112,21 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
     auto byte_ids = fbb->CreateVector(t.byte_ids);
     auto stop_ids = fbb->CreateVector(t.stop_ids);
     auto merges_vec = t.merges.empty() ? 0 : fbb->CreateVectorOfStructs(t.merges);
+    // Absent unless SPLIT, so that files of the other pre-tokenizers keep their bytes.
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::SplitRule>>> rules_vec = 0;
+    if (!t.split_rules.empty()) {
+      std::vector<flatbuffers::Offset<fb::SplitRule>> rules;
+      for (const SplitRuleTables& r : t.split_rules) {
+        rules.push_back(fb::CreateSplitRule(*fbb, fbb->CreateVector(r.program),
+                                            r.behavior, r.invert));
+      }
+      rules_vec = fbb->CreateVector(rules);
+    }
     tokenizer = fb::CreateTokenizer(*fbb, t.kind, pieces, offsets,
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
                                     t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
                                     merges_vec, t.pretokenizer,
-                                    t.ignore_merges, t.add_bos);
+                                    t.ignore_merges, t.add_bos, rules_vec);
   }
 
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;

@@ -1,0 +1,313 @@
+// The split-pattern engine: the compiler (tools/convert/tokenizer/split_regex_compiler.h), the
+// Pike VM matcher and SplitText (sdk/runtime/tokenizer/split_regex.h), and the GGUF name table
+// (split_rules.h). The hand-written splitters of pretokenizer.h are the oracles for the
+// patterns they implement, on the 46 llama.cpp oracle strings and on random UTF-8.
+#include "sdk/runtime/tokenizer/split_regex.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sdk/runtime/tokenizer/pretokenizer.h"
+#include "test/common/test_paths.h"
+#include "test/common/tool_run.h"
+#include "test/common/vocab_tests.h"
+#include "tools/convert/tokenizer/split_regex_compiler.h"
+#include "tools/convert/tokenizer/split_rules.h"
+
+namespace kite {
+namespace {
+
+using convert::CompileSplitPattern;
+
+std::vector<uint32_t> Compile(const std::string& pattern) {
+  absl::StatusOr<std::vector<uint32_t>> p = CompileSplitPattern(pattern);
+  EXPECT_TRUE(p.ok()) << pattern << ": " << p.status().message();
+  return p.ok() ? *p : std::vector<uint32_t>{};
+}
+
+// The first match of `pattern` in `text`, or "<none>".
+std::string First(const std::string& pattern, const std::string& text) {
+  const std::vector<uint32_t> words = Compile(pattern);
+  if (words.empty()) return "<error>";
+  SplitScratch scratch;
+  size_t b = 0, e = 0;
+  const SplitProgram prog{words.data(), static_cast<uint32_t>(words.size())};
+  if (!FindSplitMatch(prog, text.data(), 0, text.size(), 0, &scratch, &b, &e)) return "<none>";
+  return text.substr(b, e - b);
+}
+
+struct Stage {
+  std::vector<uint32_t> words;
+  SplitBehavior behavior;
+  bool invert;
+};
+
+std::vector<std::string> Split(const std::vector<Stage>& stages, const std::string& text,
+                               uint64_t* steps = nullptr) {
+  std::vector<SplitStage> s;
+  for (const Stage& st : stages) {
+    s.push_back({{st.words.data(), static_cast<uint32_t>(st.words.size())}, st.behavior,
+                 st.invert});
+  }
+  std::vector<std::string> pieces;
+  const auto emit = [&](size_t b, size_t e) {
+    pieces.push_back(text.substr(b, e - b));
+    return Status::Ok();
+  };
+  SplitScratch scratch;
+  const Status st = SplitText(s.data(), static_cast<uint32_t>(s.size()), text.data(), 0,
+                              text.size(), &scratch, emit, steps);
+  EXPECT_TRUE(st.ok()) << st.message();
+  return pieces;
+}
+
+std::vector<std::string> Split1(const std::string& pattern, const std::string& text,
+                                SplitBehavior behavior = SplitBehavior::ISOLATED,
+                                bool invert = false) {
+  return Split({{Compile(pattern), behavior, invert}}, text);
+}
+
+using Pieces = std::vector<std::string>;
+
+TEST(SplitRegexTest, Constructs) {
+  EXPECT_EQ(First("abc", "xxabcx"), "abc");
+  EXPECT_EQ(First("h\xC3\xA9", "ah\xC3\xA9"), "h\xC3\xA9");  // UTF-8 literal
+  EXPECT_EQ(First("a.c", "abc"), "abc");
+  EXPECT_EQ(First("a.c", "a\nc"), "<none>");  // . is not \n
+  EXPECT_EQ(First("x|bc", "abc"), "bc");
+  EXPECT_EQ(First("(?:ab)+", "ababa"), "abab");
+  EXPECT_EQ(First("(ab)+", "ababa"), "abab");
+  EXPECT_EQ(First("(?i:'s|'t)", "it'S"), "'S");
+  EXPECT_EQ(First("(?i)abc", "xABc"), "ABc");
+  EXPECT_EQ(First("[b-d]+", "abcde"), "bcd");
+  EXPECT_EQ(First("[^a-c]+", "abcde"), "de");
+  EXPECT_EQ(First("[\\p{L}]+", "12\xC3\xA9t\xC3\xA9!"), "\xC3\xA9t\xC3\xA9");
+  EXPECT_EQ(First("\\p{Lu}+", "abCDe"), "CD");
+  EXPECT_EQ(First("\\P{L}+", "ab12!c"), "12!");
+  EXPECT_EQ(First("\\p{N}+", "x\xC2\xBD" "3y"), "\xC2\xBD" "3");  // ½ is No
+  EXPECT_EQ(First("\\p{P}+", "a,.!b"), ",.!");
+  EXPECT_EQ(First("\\p{S}", "a+b"), "+");
+  EXPECT_EQ(First("\\p{M}", "e\xCC\x81"), "\xCC\x81");  // combining acute
+  EXPECT_EQ(First("\\s+", "a \t\nb"), " \t\n");
+  EXPECT_EQ(First("\\S+", "  ab "), "ab");
+  EXPECT_EQ(First("\\d+", "ab123"), "123");
+  EXPECT_EQ(First("\\w+", "!ab_1!"), "ab_1");
+  EXPECT_EQ(First("ab?c", "ac"), "ac");
+  EXPECT_EQ(First("ab*", "abbb"), "abbb");
+  EXPECT_EQ(First("a{2,3}", "aaaa"), "aaa");
+  EXPECT_EQ(First("a{2}", "aaaa"), "aa");
+  EXPECT_EQ(First("a{2,}", "aaaa"), "aaaa");
+  EXPECT_EQ(First("a+?", "aaa"), "a");  // lazy
+  EXPECT_EQ(First("a*?b", "aab"), "aab");
+  EXPECT_EQ(First("\\s+(?!\\S)", "  x"), " ");  // leaves the last space for the word
+  EXPECT_EQ(First("\\s+(?!\\S)", "   "), "   ");
+  EXPECT_EQ(First("a(?=b)", "acab"), "a");
+  EXPECT_EQ(First("\\s+$", "a  b  "), "  ");
+  EXPECT_EQ(First("^a", "ba"), "<none>");
+  EXPECT_EQ(First("\\x{4E00}|\\u00e9|\\x41", "\xC3\xA9"), "\xC3\xA9");
+  EXPECT_EQ(First("[\\x{4E00}-\\x{9FA5}]+", "a\xE4\xB8\x80\xE4\xB8\x81"),
+            "\xE4\xB8\x80\xE4\xB8\x81");
+}
+
+// Perl/Oniguruma semantics: the first alternative that matches wins, not the longest.
+TEST(SplitRegexTest, LeftmostFirstNotLongest) {
+  EXPECT_EQ(First("a|ab", "ab"), "a");
+  EXPECT_EQ(First("ab|a", "ab"), "ab");
+  EXPECT_EQ(First("b|ab", "ab"), "ab");  // leftmost start first
+  EXPECT_EQ(First("(a|ab)(c|bcd)", "abcd"), "abcd");
+  EXPECT_EQ(Split1("'s|'t| ?\\p{L}+", "it's"), (Pieces{"it", "'s"}));
+}
+
+TEST(SplitRegexTest, UnsupportedConstructsAreNamed) {
+  const auto error = [](const std::string& p) {
+    absl::StatusOr<std::vector<uint32_t>> r = CompileSplitPattern(p);
+    return r.ok() ? std::string("ok") : std::string(r.status().message());
+  };
+  EXPECT_NE(error("(a)\\1").find("the escape \\1"), std::string::npos) << error("(a)\\1");
+  EXPECT_NE(error("a++").find("possessive"), std::string::npos);
+  EXPECT_NE(error("(?<=a)b").find("group syntax"), std::string::npos);
+  EXPECT_NE(error("\\p{Han}").find("\\p{Han}"), std::string::npos);
+  EXPECT_NE(error("(?!ab)").find("more than one character"), std::string::npos);
+  EXPECT_NE(error("[a").find("unterminated"), std::string::npos);
+  EXPECT_NE(error("a{1000}").find("repetition count"), std::string::npos);
+  EXPECT_NE(error("(?:abcdefghij){90}").find("instructions"), std::string::npos);
+  EXPECT_NE(error("\\bx").find("the escape \\b"), std::string::npos);
+}
+
+// The loader's check of a stored program: every corruption is refused, naming the problem.
+TEST(SplitRegexTest, ValidationRefusesCorruptPrograms) {
+  const std::vector<uint32_t> good = Compile("[a-c]+|x(?!y)");
+  ASSERT_TRUE(ValidateSplitProgram(good.data(), static_cast<uint32_t>(good.size()), "t").ok());
+  const auto check = [&](std::vector<uint32_t> words, const char* expect) {
+    const Status s = ValidateSplitProgram(words.data(), static_cast<uint32_t>(words.size()), "t");
+    EXPECT_FALSE(s.ok()) << expect;
+    EXPECT_NE(std::string(s.message()).find(expect), std::string::npos) << s.message();
+  };
+  check({}, "empty");
+  check({0}, "0 instructions");
+  check({300}, "300 instructions");
+  std::vector<uint32_t> w = good;
+  w[1] = (w[1] & ~0xFFu) | 99;  // unknown op
+  check(w, "unknown op 99");
+  w = good;
+  ASSERT_EQ(w[1] & 0xFF, static_cast<uint32_t>(SplitOp::kSplit));
+  w[2] = 1000;  // second branch out of range
+  check(w, "out of range");
+  w = good;
+  w.resize(w.size() - 1);  // the last class loses a word
+  check(w, "out of range");
+  w = good;
+  const uint32_t cls = w[2 + 2];  // instruction 1 is the class [a-c]
+  std::swap(w[cls + 2], w[cls + 3]);  // range c-a
+  check(w, "out of range");
+}
+
+// Hugging Face's documented example of each Split behavior.
+TEST(SplitRegexTest, Behaviors) {
+  const std::string t = "the-final--countdown";
+  EXPECT_EQ(Split1("-", t, SplitBehavior::ISOLATED),
+            (Pieces{"the", "-", "final", "-", "-", "countdown"}));
+  EXPECT_EQ(Split1("-", t, SplitBehavior::REMOVED), (Pieces{"the", "final", "countdown"}));
+  EXPECT_EQ(Split1("-", t, SplitBehavior::MERGED_WITH_PREVIOUS),
+            (Pieces{"the-", "final-", "-", "countdown"}));
+  EXPECT_EQ(Split1("-", t, SplitBehavior::MERGED_WITH_NEXT),
+            (Pieces{"the", "-final", "-", "-countdown"}));
+  EXPECT_EQ(Split1("-", t, SplitBehavior::CONTIGUOUS),
+            (Pieces{"the", "-", "final", "--", "countdown"}));
+  // invert: the pattern names the pieces to keep whole; the rest is the delimiter.
+  EXPECT_EQ(Split1("[a-z]+", t, SplitBehavior::REMOVED, /*invert=*/true),
+            (Pieces{"the", "final", "countdown"}));
+  EXPECT_EQ(Split1("x*", "ab"), (Pieces{"ab"}));  // empty matches are ignored
+  // Stages apply in order, each to the pieces of the one before.
+  EXPECT_EQ(Split({{Compile("\\p{N}"), SplitBehavior::ISOLATED, false},
+                   {Compile(convert::kGpt2SplitRegex), SplitBehavior::ISOLATED, false}},
+                  "ab 12 cd"),
+            (Pieces{"ab", " ", "1", "2", " cd"}));
+}
+
+// The stages of `gguf_name` compiled, and the built-in splitter they must agree with.
+std::vector<Stage> StagesOf(const std::string& gguf_name) {
+  absl::StatusOr<convert::GgufPreTokenizer> named = convert::GgufPreTokenizerStages(gguf_name);
+  EXPECT_TRUE(named.ok()) << named.status().message();
+  std::vector<Stage> stages;
+  if (!named.ok()) return stages;
+  for (const convert::SplitStageSource& s : named->stages) {
+    stages.push_back({Compile(s.pattern), s.behavior, s.invert});
+  }
+  return stages;
+}
+
+Pieces HandWritten(PreTokenizerType kind, const std::string& text) {
+  Pieces pieces;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t end = NextPreToken(kind, text.data(), text.size(), pos);
+    pieces.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return pieces;
+}
+
+
+std::string RandomText(std::mt19937* rng, size_t chars) {
+  static const char* const kAlphabet[] = {
+      "a", "Z", "q", "0", "7", " ", " ", "  ", "\t", "\n", "\r", "'", "'s", "'T", "'ll", "!",
+      ".", "-", "_", "\xC3\xA9", "\xC2\xBD", "\xD0\x96", "\xE1\x9E\x80", "\xE4\xB8\x80",
+      "\xF0\x9F\xA6\x99", "\xE2\x80\x8D", "\xEF\xB8\x8F", "\xC2\xA0", "\xE3\x80\x80",
+      "\xCC\x81", "\x80", "\xFF", "\xC3", "\xE2\x85\xAB", "\xD9\xA3"};
+  std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) / sizeof(kAlphabet[0]) - 1);
+  std::string s;
+  for (size_t i = 0; i < chars; ++i) s += kAlphabet[pick(*rng)];
+  return s;
+}
+
+TEST(SplitRegexTest, MatchesTheHandWrittenSplitters) {
+  const struct {
+    const char* gguf_name;
+    PreTokenizerType kind;
+  } kCases[] = {{"gpt-2", PreTokenizerType::GPT2},
+                {"llama3", PreTokenizerType::LLAMA3},
+                {"qwen2", PreTokenizerType::QWEN2},
+                {"smollm", PreTokenizerType::SMOLLM}};
+  std::vector<std::string> texts = test::ReadVocabTests("ggml-vocab-gpt-2.gguf.inp");
+  ASSERT_EQ(texts.size(), 46u);
+  std::mt19937 rng(16);
+  for (int i = 0; i < 400; ++i) texts.push_back(RandomText(&rng, 1 + i % 40));
+  for (const auto& c : kCases) {
+    const std::vector<Stage> stages = StagesOf(c.gguf_name);
+    ASSERT_FALSE(stages.empty());
+    int differ = 0;
+    for (const std::string& t : texts) {
+      const Pieces regex = Split(stages, t);
+      const Pieces hand = HandWritten(c.kind, t);
+      EXPECT_EQ(regex, hand) << c.gguf_name << ": \"" << t << "\"";
+      differ += regex != hand;
+      if (differ > 5) break;
+    }
+  }
+}
+
+// Every name of the GGUF table converts; an unknown name is refused, listing them.
+TEST(SplitRegexTest, EveryGgufNameCompiles) {
+  const std::vector<std::string> names = convert::GgufPreTokenizerNames();
+  EXPECT_GE(names.size(), 60u);
+  for (const std::string& name : names) {
+    absl::StatusOr<convert::GgufPreTokenizer> named = convert::GgufPreTokenizerStages(name);
+    ASSERT_TRUE(named.ok()) << name;
+    absl::StatusOr<convert::PreTokenizerChoice> choice = convert::ChoosePreTokenizer(named->stages);
+    EXPECT_TRUE(choice.ok()) << name << ": " << choice.status().message();
+  }
+  absl::StatusOr<convert::GgufPreTokenizer> unknown = convert::GgufPreTokenizerStages("kimi-k2");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(std::string(unknown.status().message()).find("'kimi-k2' is not supported"),
+            std::string::npos)
+      << unknown.status().message();
+  EXPECT_NE(std::string(unknown.status().message()).find("deepseek-llm"), std::string::npos);
+  // The built-in splitters are chosen when the stages are exactly theirs.
+  EXPECT_EQ(convert::ChoosePreTokenizer(convert::GgufPreTokenizerStages("refact")->stages)->kind,
+            PreTokenizerType::SMOLLM);
+  EXPECT_EQ(convert::ChoosePreTokenizer(convert::GgufPreTokenizerStages("falcon")->stages)->kind,
+            PreTokenizerType::SPLIT);
+}
+
+// 1 MB of adversarial text: the engine's own step count stays linear in the input.
+TEST(SplitRegexTest, LinearOnOneMegabyte) {
+  const size_t n = 1 << 20;
+  std::string alternating;
+  while (alternating.size() < n) alternating += "a1 !\xC3\xA9\t";
+  const std::string inputs[] = {std::string(n, ' '), std::string(n, 'a'), std::string(n, '1'),
+                                std::string(n, '\''), std::string(n, '\n'), alternating,
+                                std::string(n - 1, ' ') + "x"};
+  for (const char* name : {"gpt-2", "llama3", "deepseek-llm", "gpt-4o"}) {
+    const std::vector<Stage> stages = StagesOf(name);
+    std::vector<SplitStage> s;
+    uint32_t longest = 0;
+    for (const Stage& st : stages) {
+      s.push_back({{st.words.data(), static_cast<uint32_t>(st.words.size())}, st.behavior,
+                   st.invert});
+      longest = std::max(longest, st.words[0]);
+    }
+    for (const std::string& text : inputs) {
+      uint64_t steps = 0;
+      size_t total = 0;
+      const auto emit = [&](size_t b, size_t e) {
+        total += e - b;
+        return Status::Ok();
+      };
+      SplitScratch scratch;
+      ASSERT_TRUE(SplitText(s.data(), static_cast<uint32_t>(s.size()), text.data(), 0,
+                            text.size(), &scratch, emit, &steps)
+                      .ok());
+      EXPECT_EQ(total, text.size()) << name;
+      // Each stage visits each instruction at most twice per byte (closure + step).
+      const uint64_t bound = 2ull * stages.size() * longest * (text.size() + 1);
+      EXPECT_LE(steps, bound) << name << " on \"" << text.substr(0, 8) << "...\"";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kite

@@ -1,0 +1,658 @@
+#include "tools/convert/tokenizer/split_regex_compiler.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "sdk/runtime/tokenizer/pretokenizer.h"
+#include "sdk/runtime/tokenizer/split_regex.h"
+#include "sdk/runtime/tokenizer/unicode_tables.h"
+
+namespace kite::convert {
+namespace {
+
+using unicode::GeneralCategory;
+
+constexpr uint32_t kMaxCodepoint = 0x10FFFF;
+constexpr uint32_t kMaxRepeat = 100;
+
+uint32_t Bit(GeneralCategory c) { return 1u << static_cast<uint32_t>(c); }
+
+// A set of code points: explicit ranges plus whole general categories.
+struct CharSet {
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  uint32_t categories = 0;
+  bool negated = false;
+
+  void Add(uint32_t a, uint32_t b) { ranges.emplace_back(a, b); }
+
+  // Sorts and merges the ranges, dropping those inside a listed category is not attempted
+  // (the matcher checks categories first, then ranges).
+  void Normalize() {
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<uint32_t, uint32_t>> merged;
+    for (const auto& r : ranges) {
+      if (!merged.empty() && r.first <= merged.back().second + 1) {
+        merged.back().second = std::max(merged.back().second, r.second);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    ranges = std::move(merged);
+  }
+
+  // Adds the other ASCII case of every ASCII letter in the ranges.
+  void FoldAsciiCase() {
+    const size_t n = ranges.size();
+    for (size_t i = 0; i < n; ++i) {
+      const auto [a, b] = ranges[i];
+      const uint32_t lo_a = std::max<uint32_t>(a, 'a'), lo_b = std::min<uint32_t>(b, 'z');
+      if (lo_a <= lo_b) Add(lo_a - 32, lo_b - 32);
+      const uint32_t up_a = std::max<uint32_t>(a, 'A'), up_b = std::min<uint32_t>(b, 'Z');
+      if (up_a <= up_b) Add(up_a + 32, up_b + 32);
+    }
+  }
+};
+
+// The White_Space ranges as a set, or their complement.
+void AddWhitespace(CharSet* set, bool complement) {
+  uint32_t next = 0;
+  for (uint32_t i = 0; i < unicode::kWhitespaceRangeCount; ++i) {
+    const unicode::CodepointRange& r = unicode::kWhitespaceRanges[i];
+    if (complement) {
+      if (r.first > next) set->Add(next, r.first - 1);
+      next = r.last + 1;
+    } else {
+      set->Add(r.first, r.last);
+    }
+  }
+  // The complement also holds the code point the matcher gives invalid bytes.
+  if (complement) set->Add(next, kInvalidCodepoint);
+}
+
+struct Node;
+using NodePtr = std::unique_ptr<Node>;
+
+struct Node {
+  enum Kind { kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd };
+  Kind kind = kEmpty;
+  uint32_t cp = 0;
+  CharSet set;
+  std::vector<NodePtr> children;
+  uint32_t min = 0;
+  uint32_t max = 0;  // kRepeat; UINT32_MAX for no bound
+  bool greedy = true;
+  bool negative = false;  // kAssertNext
+};
+
+NodePtr MakeNode(Node::Kind kind) {
+  NodePtr n = std::make_unique<Node>();
+  n->kind = kind;
+  return n;
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& p) : p_(p) {}
+
+  absl::StatusOr<NodePtr> Parse() {
+    absl::StatusOr<NodePtr> n = Alternation(false);
+    if (!n.ok()) return n;
+    if (i_ < p_.size()) return Error("unbalanced ')'");
+    return n;
+  }
+
+ private:
+  absl::Status Error(const std::string& what) const {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "split pattern: %s at byte %d of \"%s\" is not supported", what, i_, p_));
+  }
+
+  bool More() const { return i_ < p_.size(); }
+  char Peek() const { return p_[i_]; }
+
+  uint32_t NextCodepoint() {
+    uint32_t cp;
+    const size_t n = DecodeUtf8(p_.data(), p_.size(), i_, &cp);
+    i_ += n;
+    return cp;
+  }
+
+  absl::StatusOr<NodePtr> Alternation(bool fold) {
+    std::vector<NodePtr> alts;
+    while (true) {
+      absl::StatusOr<NodePtr> c = Concatenation(&fold);
+      if (!c.ok()) return c;
+      alts.push_back(*std::move(c));
+      if (More() && Peek() == '|') {
+        ++i_;
+        continue;
+      }
+      break;
+    }
+    if (alts.size() == 1) return std::move(alts[0]);
+    NodePtr n = MakeNode(Node::kAlt);
+    n->children = std::move(alts);
+    return n;
+  }
+
+  // Items up to '|' or ')'. `fold` may be switched on by an inline (?i).
+  absl::StatusOr<NodePtr> Concatenation(bool* fold) {
+    NodePtr n = MakeNode(Node::kConcat);
+    while (More() && Peek() != '|' && Peek() != ')') {
+      if (p_.compare(i_, 4, "(?i)") == 0) {
+        *fold = true;
+        i_ += 4;
+        continue;
+      }
+      absl::StatusOr<NodePtr> atom = Atom(*fold);
+      if (!atom.ok()) return atom;
+      absl::StatusOr<NodePtr> q = Quantified(*std::move(atom));
+      if (!q.ok()) return q;
+      n->children.push_back(*std::move(q));
+    }
+    return n;
+  }
+
+  absl::StatusOr<NodePtr> Quantified(NodePtr atom) {
+    while (More()) {
+      uint32_t min, max;
+      const size_t at = i_;
+      const char c = Peek();
+      if (c == '?') {
+        min = 0, max = 1, ++i_;
+      } else if (c == '*') {
+        min = 0, max = UINT32_MAX, ++i_;
+      } else if (c == '+') {
+        min = 1, max = UINT32_MAX, ++i_;
+      } else if (c == '{') {
+        ++i_;
+        if (!ParseNumber(&min)) {
+          i_ = at;
+          return Error("'{' not starting a repetition {m,n}");
+        }
+        max = min;
+        if (More() && Peek() == ',') {
+          ++i_;
+          max = UINT32_MAX;
+          if (More() && Peek() != '}' && !ParseNumber(&max)) return Error("repetition {m,n}");
+        }
+        if (!More() || Peek() != '}' || max < min) return Error("repetition {m,n}");
+        ++i_;
+        if (min > kMaxRepeat || (max != UINT32_MAX && max > kMaxRepeat)) {
+          return Error(absl::StrCat("a repetition count above ", kMaxRepeat));
+        }
+      } else {
+        break;
+      }
+      if (atom->kind == Node::kAssertNext || atom->kind == Node::kBegin ||
+          atom->kind == Node::kEnd) {
+        i_ = at;
+        return Error("a quantifier on an assertion");
+      }
+      bool greedy = true;
+      if (More() && Peek() == '?') {
+        greedy = false;
+        ++i_;
+      } else if (More() && Peek() == '+') {
+        return Error("a possessive quantifier");
+      }
+      NodePtr r = MakeNode(Node::kRepeat);
+      r->min = min;
+      r->max = max;
+      r->greedy = greedy;
+      r->children.push_back(std::move(atom));
+      atom = std::move(r);
+    }
+    return atom;
+  }
+
+  bool ParseNumber(uint32_t* value) {
+    const size_t start = i_;
+    uint64_t v = 0;
+    while (More() && Peek() >= '0' && Peek() <= '9' && v < 1000000) v = v * 10 + (p_[i_++] - '0');
+    *value = static_cast<uint32_t>(v);
+    return i_ > start;
+  }
+
+  absl::StatusOr<NodePtr> Atom(bool fold) {
+    const char c = Peek();
+    if (c == '(') return Group(fold);
+    if (c == '[') {
+      absl::StatusOr<CharSet> set = Class(fold);
+      if (!set.ok()) return set.status();
+      NodePtr n = MakeNode(Node::kSet);
+      n->set = *std::move(set);
+      return n;
+    }
+    if (c == '.') {
+      ++i_;
+      return MakeNode(Node::kAny);
+    }
+    if (c == '^') {
+      ++i_;
+      return MakeNode(Node::kBegin);
+    }
+    if (c == '$') {
+      ++i_;
+      return MakeNode(Node::kEnd);
+    }
+    if (c == '*' || c == '+' || c == '?' || c == '{') return Error("a quantifier with nothing to repeat");
+    if (c == '\\') {
+      if (i_ + 1 < p_.size() && (p_[i_ + 1] == 'A' || p_[i_ + 1] == 'z')) {
+        const bool begin = p_[i_ + 1] == 'A';
+        i_ += 2;
+        return MakeNode(begin ? Node::kBegin : Node::kEnd);
+      }
+      CharSet set;
+      uint32_t cp;
+      absl::Status s = Escape(&set, &cp, /*in_class=*/false);
+      if (!s.ok()) return s;
+      return Literal(set, cp, fold);
+    }
+    CharSet none;
+    return Literal(none, NextCodepoint(), fold);
+  }
+
+  // A literal code point (cp != UINT32_MAX) or a set from an escape.
+  NodePtr Literal(CharSet set, uint32_t cp, bool fold) {
+    if (cp != UINT32_MAX) {
+      const bool letter = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+      if (!(fold && letter)) {
+        NodePtr n = MakeNode(Node::kChar);
+        n->cp = cp;
+        return n;
+      }
+      set.Add(cp, cp);
+    }
+    if (fold) set.FoldAsciiCase();
+    NodePtr n = MakeNode(Node::kSet);
+    n->set = std::move(set);
+    return n;
+  }
+
+  absl::StatusOr<NodePtr> Group(bool fold) {
+    const size_t at = i_;
+    ++i_;  // '('
+    bool inner_fold = fold;
+    if (More() && Peek() == '?') {
+      if (p_.compare(i_, 2, "?:") == 0) {
+        i_ += 2;
+      } else if (p_.compare(i_, 3, "?i:") == 0) {
+        i_ += 3;
+        inner_fold = true;
+      } else if (p_.compare(i_, 2, "?=") == 0 || p_.compare(i_, 2, "?!") == 0) {
+        const bool negative = p_[i_ + 1] == '!';
+        i_ += 2;
+        NodePtr a = MakeNode(Node::kAssertNext);
+        a->negative = negative;
+        absl::StatusOr<CharSet> one = OneCharacter(fold);
+        if (!one.ok()) return one.status();
+        a->set = *std::move(one);
+        if (!More() || Peek() != ')') {
+          i_ = at;
+          return Error("a lookahead of more than one character");
+        }
+        ++i_;
+        return a;
+      } else {
+        return Error("the group syntax \"(?\"");
+      }
+    }
+    absl::StatusOr<NodePtr> inner = Alternation(inner_fold);
+    if (!inner.ok()) return inner;
+    if (!More() || Peek() != ')') return Error("a missing ')'");
+    ++i_;
+    return inner;
+  }
+
+  // One character of a lookahead, as a set.
+  absl::StatusOr<CharSet> OneCharacter(bool fold) {
+    if (!More()) return Error("an empty lookahead");
+    if (Peek() == '[') return Class(fold);
+    CharSet set;
+    if (Peek() == '.') {
+      ++i_;
+      set.Add('\n', '\n');
+      set.negated = true;
+      return set;
+    }
+    uint32_t cp = UINT32_MAX;
+    if (Peek() == '\\') {
+      absl::Status s = Escape(&set, &cp, /*in_class=*/false);
+      if (!s.ok()) return s;
+    } else if (Peek() == '(' || Peek() == ')' || Peek() == '|') {
+      return Error("a lookahead that is not one character");
+    } else {
+      cp = NextCodepoint();
+    }
+    if (cp != UINT32_MAX) set.Add(cp, cp);
+    if (fold) set.FoldAsciiCase();
+    return set;
+  }
+
+  // A category name after \p or \P: its mask.
+  absl::StatusOr<uint32_t> Category() {
+    std::string name;
+    if (More() && Peek() == '{') {
+      const size_t close = p_.find('}', i_);
+      if (close == std::string::npos) return Error("an unterminated \\p{");
+      name = p_.substr(i_ + 1, close - i_ - 1);
+      i_ = close + 1;
+    } else if (More()) {
+      name = std::string(1, p_[i_++]);
+    }
+    static const char* const kNames[] = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me",
+                                         "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi",
+                                         "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl",
+                                         "Zp", "Cc", "Cf", "Cs", "Co", "Cn"};
+    if (name == "L&" || name == "LC") {
+      return Bit(GeneralCategory::kLu) | Bit(GeneralCategory::kLl) | Bit(GeneralCategory::kLt);
+    }
+    uint32_t mask = 0;
+    for (uint32_t c = 0; c < unicode::kGeneralCategoryCount; ++c) {
+      const std::string full = kNames[c];
+      if (name == full || (name.size() == 1 && full[0] == name[0])) mask |= 1u << c;
+    }
+    if (mask == 0) return Error(absl::StrCat("the property \\p{", name, "}"));
+    return mask;
+  }
+
+  // An escape at p_[i_] == '\\'. Stores a single code point in *cp, or adds to *set and
+  // leaves *cp = UINT32_MAX.
+  absl::Status Escape(CharSet* set, uint32_t* cp, bool in_class) {
+    *cp = UINT32_MAX;
+    ++i_;
+    if (!More()) return Error("a trailing '\\'");
+    const char c = p_[i_++];
+    constexpr uint32_t kAll = (1u << unicode::kGeneralCategoryCount) - 1;
+    switch (c) {
+      case 't': *cp = '\t'; return absl::OkStatus();
+      case 'n': *cp = '\n'; return absl::OkStatus();
+      case 'r': *cp = '\r'; return absl::OkStatus();
+      case 'f': *cp = '\f'; return absl::OkStatus();
+      case 'v': *cp = '\v'; return absl::OkStatus();
+      case 'e': *cp = 0x1B; return absl::OkStatus();
+      case '0': *cp = 0; return absl::OkStatus();
+      case 'x':
+      case 'u': {
+        uint32_t v = 0;
+        size_t digits = 0;
+        const bool braced = c == 'x' && More() && Peek() == '{';
+        if (braced) ++i_;
+        const size_t want = braced ? 8 : (c == 'x' ? 2 : 4);
+        while (More() && digits < want && std::isxdigit(static_cast<unsigned char>(Peek()))) {
+          const char h = p_[i_++];
+          v = v * 16 + (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+          ++digits;
+        }
+        if (braced && (!More() || p_[i_++] != '}')) return Error("a \\x{...} escape");
+        if (digits == 0 || v > kMaxCodepoint) return Error("a hexadecimal escape");
+        *cp = v;
+        return absl::OkStatus();
+      }
+      case 's':
+      case 'S':
+        AddWhitespace(set, c == 'S');
+        return absl::OkStatus();
+      case 'd':
+        set->categories |= Bit(GeneralCategory::kNd);
+        return absl::OkStatus();
+      case 'D':
+        set->categories |= kAll & ~Bit(GeneralCategory::kNd);
+        return absl::OkStatus();
+      case 'w':
+      case 'W': {
+        const uint32_t word = Bit(GeneralCategory::kLu) | Bit(GeneralCategory::kLl) |
+                              Bit(GeneralCategory::kLt) | Bit(GeneralCategory::kLm) |
+                              Bit(GeneralCategory::kLo) | Bit(GeneralCategory::kMn) |
+                              Bit(GeneralCategory::kMc) | Bit(GeneralCategory::kMe) |
+                              Bit(GeneralCategory::kNd) | Bit(GeneralCategory::kPc);
+        set->categories |= c == 'w' ? word : kAll & ~word;
+        return absl::OkStatus();
+      }
+      case 'p':
+      case 'P': {
+        absl::StatusOr<uint32_t> mask = Category();
+        if (!mask.ok()) return mask.status();
+        set->categories |= c == 'p' ? *mask : kAll & ~*mask;
+        return absl::OkStatus();
+      }
+      default:
+        break;
+    }
+    if (c == 'b' && in_class) {
+      *cp = '\b';
+      return absl::OkStatus();
+    }
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      --i_;
+      return Error(absl::StrCat("the escape \\", std::string(1, c)));
+    }
+    --i_;
+    *cp = NextCodepoint();  // escaped punctuation or any non-ASCII character
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<CharSet> Class(bool fold) {
+    const size_t open = i_;
+    ++i_;  // '['
+    CharSet set;
+    if (More() && Peek() == '^') {
+      set.negated = true;
+      ++i_;
+    }
+    bool first = true;
+    while (true) {
+      if (!More()) {
+        i_ = open;
+        return Error("an unterminated '['");
+      }
+      if (Peek() == ']' && !first) {
+        ++i_;
+        break;
+      }
+      if (Peek() == '[') return Error("a nested class or class operation");
+      if (p_.compare(i_, 2, "&&") == 0) return Error("a class intersection &&");
+      first = false;
+      uint32_t lo = UINT32_MAX;
+      if (Peek() == '\\') {
+        absl::Status s = Escape(&set, &lo, /*in_class=*/true);
+        if (!s.ok()) return s;
+        if (lo == UINT32_MAX) continue;
+      } else {
+        lo = NextCodepoint();
+      }
+      uint32_t hi = lo;
+      if (i_ + 1 < p_.size() && Peek() == '-' && p_[i_ + 1] != ']') {
+        ++i_;
+        if (Peek() == '\\') {
+          CharSet not_single;
+          absl::Status s = Escape(&not_single, &hi, /*in_class=*/true);
+          if (!s.ok()) return s;
+          if (hi == UINT32_MAX) return Error("a range ending in a class escape");
+        } else {
+          hi = NextCodepoint();
+        }
+        if (hi < lo) return Error("a reversed range");
+      }
+      set.Add(lo, hi);
+    }
+    if (fold) set.FoldAsciiCase();
+    return set;
+  }
+
+  const std::string& p_;
+  size_t i_ = 0;
+};
+
+// Emits the program from the tree.
+class Emitter {
+ public:
+  absl::Status Emit(const Node& n) {
+    switch (n.kind) {
+      case Node::kEmpty:
+        return absl::OkStatus();
+      case Node::kChar:
+        Add(SplitOp::kChar, 0, n.cp);
+        return absl::OkStatus();
+      case Node::kAny:
+        Add(SplitOp::kAny, 0, 0);
+        return absl::OkStatus();
+      case Node::kSet:
+        Add(SplitOp::kClass, 0, AddClass(n.set));
+        return absl::OkStatus();
+      case Node::kAssertNext:
+        Add(SplitOp::kAssertNext, n.negative ? 1 : 0, AddClass(n.set));
+        return absl::OkStatus();
+      case Node::kBegin:
+        Add(SplitOp::kAssertBegin, 0, 0);
+        return absl::OkStatus();
+      case Node::kEnd:
+        Add(SplitOp::kAssertEnd, 0, 0);
+        return absl::OkStatus();
+      case Node::kConcat:
+        for (const NodePtr& c : n.children) {
+          absl::Status s = Emit(*c);
+          if (!s.ok()) return s;
+        }
+        return absl::OkStatus();
+      case Node::kAlt: {
+        std::vector<size_t> jumps;
+        for (size_t k = 0; k < n.children.size(); ++k) {
+          const bool last = k + 1 == n.children.size();
+          size_t split = 0;
+          if (!last) split = Add(SplitOp::kSplit, 0, 0);
+          if (!last) SetA(split, Here());
+          absl::Status s = Emit(*n.children[k]);
+          if (!s.ok()) return s;
+          if (!last) {
+            jumps.push_back(Add(SplitOp::kJmp, 0, 0));
+            SetB(split, Here());
+          }
+        }
+        for (size_t j : jumps) SetB(j, Here());
+        return absl::OkStatus();
+      }
+      case Node::kRepeat:
+        return Repeat(n);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<uint32_t>> Finish() {
+    Add(SplitOp::kMatch, 0, 0);
+    if (inst_.size() / 2 > kMaxSplitInstructions) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("split pattern: it compiles to %d instructions, more than the %d the "
+                          "runtime matcher supports",
+                          inst_.size() / 2, kMaxSplitInstructions));
+    }
+    const uint32_t n = static_cast<uint32_t>(inst_.size() / 2);
+    const uint32_t pool_base = 1 + 2 * n;
+    std::vector<uint32_t> out;
+    out.push_back(n);
+    for (size_t pc = 0; pc < n; ++pc) {
+      uint32_t b = inst_[2 * pc + 1];
+      const SplitOp op = static_cast<SplitOp>(inst_[2 * pc] & 0xFF);
+      if (op == SplitOp::kClass || op == SplitOp::kAssertNext) b += pool_base;
+      out.push_back(inst_[2 * pc]);
+      out.push_back(b);
+    }
+    out.insert(out.end(), pool_.begin(), pool_.end());
+    return out;
+  }
+
+ private:
+  absl::Status Repeat(const Node& n) {
+    const Node& body = *n.children[0];
+    for (uint32_t k = 0; k < n.min; ++k) {
+      absl::Status s = Emit(body);
+      if (!s.ok()) return s;
+      if (TooLong()) return TooLongError();
+    }
+    if (n.max == UINT32_MAX) {
+      const size_t loop = Add(SplitOp::kSplit, 0, 0);
+      const size_t body_pc = Here();
+      absl::Status s = Emit(body);
+      if (!s.ok()) return s;
+      Add(SplitOp::kJmp, 0, static_cast<uint32_t>(loop));
+      Branch(loop, body_pc, Here(), n.greedy);
+      return absl::OkStatus();
+    }
+    // Optional copies nest: x{1,3} is x(x(x)?)?; every "no" jumps to the end.
+    std::vector<size_t> splits;
+    for (uint32_t k = n.min; k < n.max; ++k) {
+      splits.push_back(Add(SplitOp::kSplit, 0, 0));
+      SetA(splits.back(), Here());
+      absl::Status s = Emit(body);
+      if (!s.ok()) return s;
+      if (TooLong()) return TooLongError();
+    }
+    for (size_t sp : splits) Branch(sp, inst_[2 * sp] >> 8, Here(), n.greedy);
+    return absl::OkStatus();
+  }
+
+  // Sets the split at `pc` to prefer `body` (greedy) or `out` (lazy).
+  void Branch(size_t pc, size_t body, size_t out, bool greedy) {
+    SetA(pc, greedy ? body : out);
+    SetB(pc, greedy ? out : body);
+  }
+
+  bool TooLong() const { return inst_.size() / 2 > 4 * kMaxSplitInstructions; }
+  absl::Status TooLongError() const {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "split pattern: repetition makes it longer than the %d instructions the runtime "
+        "matcher supports",
+        kMaxSplitInstructions));
+  }
+
+  size_t Here() const { return inst_.size() / 2; }
+  size_t Add(SplitOp op, uint32_t a, uint32_t b) {
+    inst_.push_back(static_cast<uint32_t>(op) | (a << 8));
+    inst_.push_back(b);
+    return inst_.size() / 2 - 1;
+  }
+  void SetA(size_t pc, size_t a) {
+    inst_[2 * pc] = (inst_[2 * pc] & 0xFF) | static_cast<uint32_t>(a << 8);
+  }
+  void SetB(size_t pc, size_t b) { inst_[2 * pc + 1] = static_cast<uint32_t>(b); }
+
+  // Appends the class to the pool; returns its offset within the pool.
+  uint32_t AddClass(CharSet set) {
+    set.Normalize();
+    const uint32_t offset = static_cast<uint32_t>(pool_.size());
+    pool_.push_back(static_cast<uint32_t>(set.ranges.size()) | (set.negated ? 1u << 31 : 0u));
+    pool_.push_back(set.categories);
+    for (const auto& r : set.ranges) {
+      pool_.push_back(r.first);
+      pool_.push_back(r.second);
+    }
+    return offset;
+  }
+
+  std::vector<uint32_t> inst_;  // pairs of words, class offsets relative to the pool
+  std::vector<uint32_t> pool_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<uint32_t>> CompileSplitPattern(const std::string& pattern) {
+  Parser parser(pattern);
+  absl::StatusOr<NodePtr> tree = parser.Parse();
+  if (!tree.ok()) return tree.status();
+  Emitter emitter;
+  absl::Status s = emitter.Emit(**tree);
+  if (!s.ok()) return s;
+  absl::StatusOr<std::vector<uint32_t>> program = emitter.Finish();
+  if (!program.ok()) return program.status();
+  const Status valid = ValidateSplitProgram(program->data(),
+                                            static_cast<uint32_t>(program->size()), "compiled");
+  if (!valid.ok()) return absl::InternalError(valid.message());
+  return program;
+}
+
+}  // namespace kite::convert
