@@ -136,12 +136,12 @@ TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
 }
 
 TEST(VulkanWeights, UnsupportedEncodingNamesTheTensor) {
-  auto model = OpenModel("stories260K-q4sp24.kite");
+  auto model = OpenModel("stories260K-q4g64.kite");
   ASSERT_NE(model, nullptr);
   auto vm = kite::VulkanModel::Create(*model, Options());
   ASSERT_FALSE(vm.ok());
   EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
-  EXPECT_NE(std::strstr(vm.status().message(), "q4_g_sp24"), nullptr) << vm.status().message();
+  EXPECT_NE(std::strstr(vm.status().message(), "q4_row_groups"), nullptr) << vm.status().message();
   EXPECT_NE(std::strstr(vm.status().message(), "layers.0."), nullptr) << vm.status().message();
 }
 
@@ -257,6 +257,10 @@ struct ForwardCase {
   float logit_tolerance;  // max |vulkan - cpu| over every logit of every step
   float int8_kv_tolerance;  // the same with int8 KV caches
   bool matches_golden;    // the f32 model reproduces llama2.c's tokens
+  // With int8 KV caches a token may differ from the CPU's where the CPU's own margin
+  // between the two tokens is within that step's logit difference (a near-tie resolved the
+  // other way; the run then follows the CPU's tokens, so later steps are compared too).
+  bool int8_kv_near_ties = false;
 };
 
 // Each test's model (the CPU on its reference kernels) and its weights on the device.
@@ -314,7 +318,16 @@ TEST_P(VulkanForwardTest, Int8KvCacheMatchesTheCpu) {
   auto f = Session(false, kite::KvType::kInt8);
   ASSERT_NE(f, nullptr);
   const Greedy gpu = RunVulkan(*f, vocab_, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
-  EXPECT_EQ(gpu.tokens, cpu.tokens);
+  if (GetParam().int8_kv_near_ties) {
+    ASSERT_EQ(gpu.tokens.size(), cpu.tokens.size());
+    for (size_t i = 0; i < cpu.tokens.size(); ++i) {
+      if (gpu.tokens[i] == cpu.tokens[i]) continue;
+      const float margin = cpu.logits[i][cpu.tokens[i]] - cpu.logits[i][gpu.tokens[i]];
+      EXPECT_LE(margin, MaxDiff(cpu.logits[i], gpu.logits[i])) << "step " << i;
+    }
+  } else {
+    EXPECT_EQ(gpu.tokens, cpu.tokens);
+  }
   const float worst = WorstStep(gpu, cpu);
   EXPECT_LE(worst, GetParam().int8_kv_tolerance);
   std::printf("%s int8 KV: max |logit diff| %.3g over %zu steps\n", GetParam().file, worst,
@@ -503,17 +516,21 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 }
 
 // f32: llama2.c's tokens; 4-bit (Q4_R16_G32 layers, Q8_C embedding and head; and the
-// symmetric layout): the CPU's tokens. Logit tolerances: f32 sums run in another order
-// (seen: 2e-5). The 4-bit models agree to ~1e-5 until an activation's int8 code rounds
+// symmetric and the 2:4 sparse layouts): the CPU's tokens. Logit tolerances: f32 sums run
+// in another order (seen: 2e-5). The 4-bit models agree to ~1e-5 until an activation's int8 code rounds
 // the other way (its f32 input differed by a float rounding, putting it on the other side
 // of a .5): the step's logits then move by up to ~0.3 on this tiny model and, the K/V rows
 // being cached, stay that far apart (seen: 0.29 on one golden prompt, 1e-5 on the other).
 // With int8 KV caches a K/V code may flip the same way, on f32 models too (seen: 0.009
-// f32, 0.73 q4, 0.04 q4s).
+// f32, 0.73 q4, 0.04 q4s, 0.42 q4sp24). The 2:4 sparse model (Q4_SP24_R16_G64 layers) has a
+// near-tie on the first golden prompt: at step 3 the CPU's int8-cache run prefers its token
+// by 0.24 while the logits differ by 0.34, so its int8 test allows near-ties.
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false},
-                                           ForwardCase{"stories260K-q4s.kite", 0.5f, 1.0f, false}),
+                                           ForwardCase{"stories260K-q4s.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q4sp24.kite", 0.5f, 1.0f, false,
+                                                       true}),
                          [](const ::testing::TestParamInfo<ForwardCase>& info) {
                            std::string name = info.param.file;
                            name = name.substr(12, name.size() - 12 - 5);  // "f32", "q4", ...

@@ -36,7 +36,9 @@ Status Build(std::optional<Op>* slot, Args... args) {
   return Status::Ok();
 }
 
-bool IsQ4(const TensorView& t) { return t.dtype == DType::Q4_G; }
+bool IsQ4(const TensorView& t) {
+  return t.dtype == DType::Q4_G || t.dtype == DType::Q4_G_SP24;
+}
 
 // Workgroup size of the shaders whose invocations share one row of `width` floats (dense
 // matvecs, RMSNorm): the largest power of two not above the width (at least 32), within the
@@ -94,6 +96,7 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -286,6 +289,20 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
             KITE_RETURN_IF_ERROR(
                 p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral));
           }
+          break;
+        }
+        case DType::Q4_G_SP24: {  // one workgroup row per token, decode and prefill
+          vulkan::Q4Sp24MatvecArgs a;
+          a.max_tokens = max_tokens;
+          a.max_pos = max_pos;
+          a.rows = part.row_count;
+          a.groups = groups;
+          a.y_at = y_at;
+          a.w = part.data;
+          a.xq = s.xq;
+          a.xscale = s.xscale;
+          a.y = outs[i].y;
+          KITE_RETURN_IF_ERROR(p.Add(*m.q4sp24_matvec, a, when));
           break;
         }
         default: {  // F32 or Q8_C (DeviceWeights accepted nothing else)

@@ -54,7 +54,7 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
     return Status::Ok();
   }
   if (!MatrixEncodingSupported(t)) {
-    return Unsupported(t, "the Vulkan backend runs f32, q8_c and q4_g in Q4_R16_G32(_SYM)");
+    return Unsupported(t, "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM) and q4_g_sp24");
   }
   const Encoding& enc = *FindEncoding(t.dtype, t.layout);
   const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
@@ -129,6 +129,8 @@ bool MatrixEncodingSupported(const TensorView& t) {
       return t.layout == Layout::ROW_MAJOR;
     case DType::Q4_G:
       return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM;
+    case DType::Q4_G_SP24:
+      return t.layout == Layout::Q4_SP24_R16_G64;
     default:
       return false;
   }

@@ -91,7 +91,7 @@ class DeviceWeights {
 };
 
 /// True when the Vulkan forward pass runs matrices (and embeddings) of `t`'s encoding:
-/// F32, Q8_C, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM.
+/// F32, Q8_C, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM, Q4_G_SP24 in Q4_SP24_R16_G64.
 bool MatrixEncodingSupported(const TensorView& t);
 
 }  // namespace kite::vk_runtime
