@@ -51,6 +51,9 @@ constexpr uint32_t kQ8kvQuantize[] = {
 constexpr uint32_t kQ4Sp24Matvec[] = {
 #include "sdk/backends/vulkan/shaders/q4sp24_matvec.spv.inc"
 };
+constexpr uint32_t kQ4gMatvec[] = {
+#include "sdk/backends/vulkan/shaders/q4g_matvec.spv.inc"
+};
 
 }  // namespace
 
@@ -72,5 +75,6 @@ ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
 ShaderCode Q8kvQuantizeShader() { return {kQ8kvQuantize, sizeof(kQ8kvQuantize) / 4}; }
 // The other 4-bit layouts.
 ShaderCode Q4Sp24MatvecShader() { return {kQ4Sp24Matvec, sizeof(kQ4Sp24Matvec) / 4}; }
+ShaderCode Q4gMatvecShader() { return {kQ4gMatvec, sizeof(kQ4gMatvec) / 4}; }
 
 }  // namespace kite::vulkan

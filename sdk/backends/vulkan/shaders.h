@@ -46,5 +46,7 @@ ShaderCode Q8kvQuantizeShader();
 // The other 4-bit layouts (vkq4).
 /// shaders/q4sp24_matvec.comp: Q4_SP24_R16_G64 (2:4 sparse) x int8 matvec (Q4Sp24Matvec).
 ShaderCode Q4Sp24MatvecShader();
+/// shaders/q4g_matvec.comp: Q4_ROW_GROUPS x int8 matvec (Q4gMatvec).
+ShaderCode Q4gMatvecShader();
 
 }  // namespace kite::vulkan
