@@ -54,7 +54,9 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
   std::bernoulli_distribution coin(0.5);
   std::vector<uint8_t> u(c.rows * padded, 8);
   for (size_t r = 0; r < c.rows; ++r) {
-    for (size_t col = 0; col < c.cols; ++col) u[r * padded + col] = static_cast<uint8_t>(nibble(rng));
+    for (size_t col = 0; col < c.cols; ++col) {
+      u[r * padded + col] = static_cast<uint8_t>(nibble(rng));
+    }
   }
   std::vector<uint8_t> w(c.rows * padded / 2);
   for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<uint8_t>(u[2 * i] | (u[2 * i + 1] << 4));
@@ -120,7 +122,8 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
       for (size_t g = 0; g < groups; ++g) {
         double dot = 0.0;
         for (size_t j = 0; j < c.group; ++j) {
-          dot += std::fabs((u[r * padded + g * c.group + j] - 8.0) * xq[t * padded + g * c.group + j]);
+          const size_t col = g * c.group + j;
+          dot += std::fabs((u[r * padded + col] - 8.0) * xq[t * padded + col]);
         }
         double term = std::fabs(kite::HalfToFloat(params[r * groups + g])) * dot;
         if (c.mins) {
@@ -205,8 +208,8 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
     args.group = bad;
     s = PrepareStatus(*device, *op, args);
     EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
-    EXPECT_EQ(std::string(s.message()),
-              "q4g_matvec: group of " + std::to_string(bad) + " is not a multiple of 8 in [8, 4096]");
+    EXPECT_EQ(std::string(s.message()), "q4g_matvec: group of " + std::to_string(bad) +
+                                            " is not a multiple of 8 in [8, 4096]");
   }
   EXPECT_FALSE(vk::Q4gMatvec::Create(*device, 8).ok());  // narrower than 16 rows
 }

@@ -122,7 +122,8 @@ TEST(VulkanQ8Quantize, MatchesCpuReferenceBitForBit) {
       {2, 64, 32, 6, 10, 64, 0},     {1, 200, 0, 3, 1, 200, 0},
       // Groups of Q4_ROW_GROUPS matrices (--group-size 64 and 128, any multiple of 4).
       {2, 172, 0, 0, 0, 0, 3, 64},   {3, 300, 16, 2, 5, 300, 0, 128}, {1, 10, 1, 0, 0, 0, 0, 4},
-      {2, 100, 0, 0, 0, 0, 0, 36},   {1, 4096, 0, 0, 0, 0, 0, 4096},  {2, 5000, 2, 0, 0, 0, 0, 4096},
+      {2, 100, 0, 0, 0, 0, 0, 36},   {1, 4096, 0, 0, 0, 0, 0, 4096},
+      {2, 5000, 2, 0, 0, 0, 0, 4096},
   };
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
@@ -169,8 +170,8 @@ TEST(VulkanQ8Quantize, RefusesBuffersTooSmallForTheShape) {
     args.group = bad;
     s = PrepareStatus(*device, *op, args);
     EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
-    EXPECT_EQ(std::string(s.message()),
-              "q8_quantize: group of " + std::to_string(bad) + " is not a multiple of 4 in [4, 4096]");
+    EXPECT_EQ(std::string(s.message()), "q8_quantize: group of " + std::to_string(bad) +
+                                            " is not a multiple of 4 in [4, 4096]");
   }
 }
 

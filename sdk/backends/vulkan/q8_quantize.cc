@@ -24,8 +24,8 @@ struct Push {
 Result<Q8Quantize> Q8Quantize::Create(const Device& device, uint32_t workgroup_size) {
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
   const uint32_t spec[] = {wg};
-  KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
-                        CreateOpPipeline(device, kName, Q8QuantizeShader(), 4, sizeof(Push), spec, 1));
+  KITE_ASSIGN_OR_RETURN(Pipeline pipeline, CreateOpPipeline(device, kName, Q8QuantizeShader(), 4,
+                                                            sizeof(Push), spec, 1));
   return Q8Quantize(std::move(pipeline), wg);
 }
 
