@@ -82,6 +82,21 @@ void ExpectTensorOnDevice(const DeviceTensor& t, uint64_t max_binding_bytes) {
                             p.row_count * 4),
                 0);
     }
+    if (t.view->layout == kite::Layout::Q4_ROW_GROUPS) {  // scales, then mins
+      ASSERT_NE(p.scales, nullptr);
+      const uint64_t cells = uint64_t{p.row_count} * t.view->groups();
+      const uint64_t first = uint64_t{p.row_begin} * t.view->groups();
+      const bool mins = t.view->mins != nullptr;
+      ASSERT_EQ(p.scales->size(), cells * 2 * (mins ? 2 : 1));
+      const uint16_t* got = static_cast<const uint16_t*>(p.scales->data());
+      EXPECT_EQ(std::memcmp(got, static_cast<const uint16_t*>(t.view->scales) + first, cells * 2),
+                0);
+      if (mins) {
+        EXPECT_EQ(std::memcmp(got + cells, static_cast<const uint16_t*>(t.view->mins) + first,
+                              cells * 2),
+                  0);
+      }
+    }
     row += p.row_count;
   }
   EXPECT_EQ(row, t.view->rows);
@@ -113,16 +128,20 @@ void ExpectWeightsOnDevice(const char* file, uint64_t max_binding_bytes, bool fo
 TEST(VulkanWeights, UploadedDirectly) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 0, false);
   ExpectWeightsOnDevice("stories260K-q4.kite", 0, false);
+  ExpectWeightsOnDevice("stories260K-q4sp24.kite", 0, false);
+  ExpectWeightsOnDevice("stories260K-q4g64.kite", 0, false);
 }
 
 TEST(VulkanWeights, UploadedThroughStaging) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 0, true);
   ExpectWeightsOnDevice("stories260K-q4s.kite", 0, true);
+  ExpectWeightsOnDevice("stories260K-q4g128s.kite", 0, true);
 }
 
 TEST(VulkanWeights, SplitByRowBlocks) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 1024, true);
   ExpectWeightsOnDevice("stories260K-q4.kite", 2048, false);
+  ExpectWeightsOnDevice("stories260K-q4g64.kite", 1024, true);
 }
 
 TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
@@ -133,6 +152,22 @@ TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
   ASSERT_FALSE(vm.ok());
   EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
   EXPECT_NE(std::strstr(vm.status().message(), "binding limit"), nullptr) << vm.status().message();
+}
+
+// The Q4_ROW_GROUPS fixtures cover what the forward tests below rely on: mins (the
+// asymmetric default) in groups of 64, and no mins with groups of 64 and 128 in one model.
+TEST(VulkanWeights, RowGroupFixturesHaveMinsAndMixedGroups) {
+  auto asym = OpenModel("stories260K-q4g64.kite");
+  auto sym = OpenModel("stories260K-q4g128s.kite");
+  ASSERT_TRUE(asym != nullptr && sym != nullptr);
+  const kite::LayerWeights& a = asym->layer(0);
+  EXPECT_EQ(a.wq.layout, kite::Layout::Q4_ROW_GROUPS);
+  EXPECT_NE(a.wq.mins, nullptr);
+  EXPECT_EQ(a.w2.group_size, 64u);
+  const kite::LayerWeights& b = sym->layer(0);
+  EXPECT_EQ(b.wq.mins, nullptr);
+  EXPECT_EQ(b.wq.group_size, 64u);
+  EXPECT_EQ(b.w2.group_size, 128u);
 }
 
 TEST(VulkanWeights, UnsupportedEncodingNamesTheTensor) {
