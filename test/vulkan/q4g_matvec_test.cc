@@ -24,6 +24,7 @@ namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
 using kite::vulkan::test::kUntouched;
+using kite::vulkan::test::ExpectOnlyRowsWritten;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::Upload;
@@ -93,7 +94,7 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
   vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
   kite::Result<vk::Q4gMatvec> op = vk::Q4gMatvec::Create(device, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  vk::Q4gMatvecArgs args;
+  vk::Q4MatvecArgs args;
   args.max_tokens = static_cast<uint32_t>(c.m);
   args.max_pos = c.pos;
   args.rows = static_cast<uint32_t>(c.rows);
@@ -109,11 +110,7 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
   ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
 
   const float* got = static_cast<const float*>(by.data());
-  for (size_t i = 0; i < want.size(); ++i) {
-    const bool in_row = i >= y_start && (i - y_start) / y_stride < c.m &&
-                        (i - y_start) % y_stride < c.rows;
-    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
-  }
+  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer sums are
   // exact; only the order of the f32 additions differs).
   for (size_t t = 0; t < c.m; ++t) {
@@ -167,8 +164,8 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
   vk::Buffer params = Upload(*device, std::vector<uint16_t>(6), "params");
   vk::Buffer xq = Upload(*device, std::vector<int8_t>(128), "xq");
   vk::Buffer xs = Upload(*device, std::vector<float>(2), "xscale");
-  vk::Buffer y = Upload(*device, std::vector<float>(3), "y");
-  vk::Q4gMatvecArgs args;
+  vk::Buffer y = Upload(*device, std::vector<float>(4), "y");
+  vk::Q4MatvecArgs args;
   args.rows = 3;
   args.groups = 2;
   args.group = 64;
@@ -197,7 +194,7 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
   args.y_at = {0, 3, 3};
   args.max_pos = 1;
   s = PrepareStatus(*device, *op, args);
-  EXPECT_STREQ(s.message(), "q4g_matvec: buffer 'y' holds 12 bytes, the shape needs 24");
+  EXPECT_STREQ(s.message(), "q4g_matvec: buffer 'y' holds 16 bytes, the shape needs 24");
   args.y_at = {0, 0, 2};
   args.max_pos = 0;
   s = PrepareStatus(*device, *op, args);

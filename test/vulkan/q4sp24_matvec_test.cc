@@ -27,6 +27,7 @@ namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4SP24GroupSize;
 using kite::vulkan::test::kUntouched;
+using kite::vulkan::test::ExpectOnlyRowsWritten;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::Upload;
@@ -89,7 +90,7 @@ void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
   vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
   kite::Result<vk::Q4Sp24Matvec> op = vk::Q4Sp24Matvec::Create(device, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
-  vk::Q4Sp24MatvecArgs args;
+  vk::Q4MatvecArgs args;
   args.max_tokens = static_cast<uint32_t>(c.m);
   args.max_pos = c.pos;
   args.rows = static_cast<uint32_t>(c.rows);
@@ -102,11 +103,7 @@ void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
   ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
 
   const float* got = static_cast<const float*>(by.data());
-  for (size_t i = 0; i < want.size(); ++i) {
-    const bool in_row = i >= y_start && (i - y_start) / y_stride < c.m &&
-                        (i - y_start) % y_stride < c.rows;
-    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
-  }
+  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot products
   // are exact; only the order of the f32 additions differs).
   std::vector<float> row(c.cols);
@@ -153,7 +150,7 @@ TEST(VulkanQ4Sp24Matvec, RefusesBadShapesAndBuffersTooSmall) {
   vk::Buffer xq = Upload(*device, std::vector<int8_t>(96), "xq");
   vk::Buffer xs = Upload(*device, std::vector<float>(3), "xscale");
   vk::Buffer y = Upload(*device, std::vector<float>(17), "y");
-  vk::Q4Sp24MatvecArgs args;
+  vk::Q4MatvecArgs args;
   args.rows = 17;
   args.groups = 3;
   args.y_at.stride = 17;

@@ -32,6 +32,7 @@ namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
+using kite::vulkan::test::ExpectOnlyRowsWritten;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::TheDevice;
@@ -132,11 +133,7 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
   // products are exact; only the order of the f32 additions differs).
   const float* got = static_cast<const float*>(by.data());
-  for (size_t i = 0; i < want.size(); ++i) {
-    const bool in_row = i >= y_start && (i - y_start) / y_stride < c.m &&
-                        (i - y_start) % y_stride < c.rows;
-    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
-  }
+  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
   for (size_t t = 0; t < c.m; ++t) {
     for (size_t r = 0; r < c.rows; ++r) {
       const size_t i = y_start + t * y_stride + r;

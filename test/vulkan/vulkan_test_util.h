@@ -79,6 +79,16 @@ Buffer Upload(const Device& device, const std::vector<T>& data, const char* what
   return std::move(b.value());
 }
 
+/// Expects every element of `got` (the output buffer, `size` floats) outside the rows a
+/// call wrote to be kUntouched: rows t < m of `rows` floats starting at start + t * stride.
+inline void ExpectOnlyRowsWritten(const float* got, size_t size, size_t start, size_t stride,
+                                  size_t m, size_t rows) {
+  for (size_t i = 0; i < size; ++i) {
+    const bool in_row = i >= start && (i - start) / stride < m && (i - start) % stride < rows;
+    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
+  }
+}
+
 }  // namespace kite::vulkan::test
 
 /// Declares `Device* d` = TheDevice() and fails the test (with the reason) when null.

@@ -32,21 +32,15 @@ Result<Q4gMatvec> Q4gMatvec::Create(const Device& device, uint32_t workgroup_siz
   return Q4gMatvec(std::move(pipeline), wg);
 }
 
-Result<Dispatch> Q4gMatvec::Prepare(DescriptorPool& pool, const Q4gMatvecArgs& a) const {
-  KITE_CHECK_OR_RETURN(
-      a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,
-      Error::kInvalidArgument, "%s: bad shape max_tokens=%u rows=%u groups=%u y stride=%u",
-      kName, a.max_tokens, a.rows, a.groups, a.y_at.stride);
+Result<Dispatch> Q4gMatvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {
   KITE_CHECK_OR_RETURN(a.group >= 8 && a.group <= kQ4gMaxGroup && a.group % 8 == 0,
                        Error::kInvalidArgument,
                        "%s: group of %u is not a multiple of 8 in [8, %u]", kName, a.group,
                        kQ4gMaxGroup);
-  const uint64_t m = a.max_tokens, cells = uint64_t{a.rows} * a.groups;
+  KITE_RETURN_IF_ERROR(CheckQ4Matvec(kName, a, a.group));
+  const uint64_t cells = uint64_t{a.rows} * a.groups;
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.w, cells * a.group / 2, "w"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.params, cells * 2 * (a.mins ? 2 : 1), "params"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * a.groups * a.group, "xq"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * a.groups * 4, "xscale"));
-  KITE_RETURN_IF_ERROR(CheckRows(kName, a.y, a.y_at, a.max_pos, a.max_tokens, a.rows, 4, "y"));
   // Word and half indices fit in 32 bits: buffers are within maxStorageBufferRange
   // (< 4 GiB), which Buffer::Create enforces.
   const uint32_t workgroups = (a.rows + kRowsPerWorkgroup - 1) / kRowsPerWorkgroup;

@@ -11,32 +11,11 @@
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/pipeline.h"
-#include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
-
-/// Shape and buffers of the product y = x W^T for the tokens t < n_tokens of a call
-/// starting at position pos. Output row r of token t goes to float index
-///   y_at.offset + pos * y_at.pos_stride + t * y_at.stride + r   (RowAddress, rows.h).
-/// Buffers are borrowed.
-struct Q4gMatvecArgs {
-  uint32_t max_tokens = 1;  ///< most tokens a call may have (activation rows), >= 1
-  uint32_t max_pos = 0;     ///< largest starting position a call may have
-  uint32_t rows = 0;        ///< output rows, >= 1
-  uint32_t groups = 0;      ///< groups per row: ceil(input width / group), >= 1
-  uint32_t group = 0;       ///< G: columns per group, a multiple of 8 in [8, 4096]
-  bool mins = false;        ///< params holds the mins after the scales
-  RowAddress y_at;          ///< the output rows; y_at.stride >= rows
-  const Buffer* w = nullptr;  ///< rows * groups * G / 2 bytes (the data extent's rows)
-  /// rows * groups f16 scales (row-major), then, with `mins`, rows * groups f16 mins
-  /// (starting at byte 2 * rows * groups, which need not be a multiple of 4).
-  const Buffer* params = nullptr;
-  const Buffer* xq = nullptr;      ///< max_tokens * groups * G int8 (q8_quantize, group G)
-  const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
-  const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
-};
 
 /// Most columns per group Q4gMatvec takes (the format's largest group).
 inline constexpr uint32_t kQ4gMaxGroup = 4096;
@@ -53,8 +32,10 @@ class Q4gMatvec {
 
   /// Checks the shape against the buffers' sizes (kInvalidArgument naming the op and
   /// buffer; a group that is not a multiple of 8 in [8, kQ4gMaxGroup]: kInvalidArgument)
-  /// and prepares the dispatch (a descriptor set from `pool`).
-  Result<Dispatch> Prepare(DescriptorPool& pool, const Q4gMatvecArgs& args) const;
+  /// and prepares the dispatch (a descriptor set from `pool`). Reads w (rows * groups *
+  /// group / 2 bytes), params (scales, and mins with args.mins), xq and xscale (quantized
+  /// with args.group); writes y.
+  Result<Dispatch> Prepare(DescriptorPool& pool, const Q4MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
 

@@ -35,20 +35,14 @@ Result<Q4Sp24Matvec> Q4Sp24Matvec::Create(const Device& device, uint32_t workgro
   return Q4Sp24Matvec(std::move(pipeline), wg);
 }
 
-Result<Dispatch> Q4Sp24Matvec::Prepare(DescriptorPool& pool, const Q4Sp24MatvecArgs& a) const {
-  KITE_CHECK_OR_RETURN(
-      a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,
-      Error::kInvalidArgument, "%s: bad shape max_tokens=%u rows=%u groups=%u y stride=%u",
-      kName, a.max_tokens, a.rows, a.groups, a.y_at.stride);
-  const uint64_t m = a.max_tokens, groups = a.groups;
+Result<Dispatch> Q4Sp24Matvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {
+  KITE_RETURN_IF_ERROR(CheckQ4Matvec(kName, a, kQ4SP24GroupSize));
+  const uint64_t groups = a.groups;
   KITE_RETURN_IF_ERROR(CheckBufferSize(
       kName, a.w,
       PackedBytes(DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, a.rows, groups * kQ4SP24GroupSize,
                   kQ4SP24BlockCols),
       "w"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4SP24GroupSize, "xq"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
-  KITE_RETURN_IF_ERROR(CheckRows(kName, a.y, a.y_at, a.max_pos, a.max_tokens, a.rows, 4, "y"));
   // Word indices fit in 32 bits: buffers are within maxStorageBufferRange (< 4 GiB).
   const uint32_t blocks = (a.rows + kQ4SP24BlockRows - 1) / kQ4SP24BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.y};

@@ -10,27 +10,11 @@
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/pipeline.h"
-#include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
-
-/// Shape and buffers of the product y = x W^T for the tokens t < n_tokens of a call
-/// starting at position pos. Output row r of token t goes to float index
-///   y_at.offset + pos * y_at.pos_stride + t * y_at.stride + r   (RowAddress, rows.h).
-/// Buffers are borrowed.
-struct Q4Sp24MatvecArgs {
-  uint32_t max_tokens = 1;    ///< most tokens a call may have (activation rows), >= 1
-  uint32_t max_pos = 0;       ///< largest starting position a call may have
-  uint32_t rows = 0;          ///< output rows, >= 1
-  uint32_t groups = 0;        ///< input width / 32 (padded), >= 1
-  RowAddress y_at;            ///< the output rows; y_at.stride >= rows
-  const Buffer* w = nullptr;       ///< ceil(rows/16) * ceil(groups/2) blocks of 416 bytes
-  const Buffer* xq = nullptr;      ///< max_tokens * groups * 32 int8
-  const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
-  const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
-};
 
 /// The compiled shader (shaders/q4sp24_matvec.comp) for one workgroup size. Move-only; the
 /// Device must outlive it, and it must outlive its Dispatches. Thread-compatible (see
@@ -43,8 +27,9 @@ class Q4Sp24Matvec {
   static Result<Q4Sp24Matvec> Create(const Device& device, uint32_t workgroup_size);
 
   /// Checks the shape against the buffers' sizes (kInvalidArgument naming the op and
-  /// buffer) and prepares the dispatch (a descriptor set from `pool`).
-  Result<Dispatch> Prepare(DescriptorPool& pool, const Q4Sp24MatvecArgs& args) const;
+  /// buffer) and prepares the dispatch (a descriptor set from `pool`). Reads w (ceil(rows /
+  /// 16) * ceil(groups / 2) blocks of 416 bytes), xq and xscale (group 32), writes y.
+  Result<Dispatch> Prepare(DescriptorPool& pool, const Q4MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
 

@@ -239,6 +239,19 @@ struct Output {
   RowAddress y_at;
 };
 
+// The product of one part of 4-bit matrix `t` (its layout's op), with arguments `a`.
+Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
+                   const vulkan::Q4MatvecArgs& a, When when) {
+  if (t.dtype == DType::Q4_G_SP24) return p.Add(*m.q4sp24_matvec, a, when);  // every call
+  if (t.layout == Layout::Q4_ROW_GROUPS) return p.Add(*m.q4g_matvec, a, when);  // every call
+  const bool sym = t.layout == Layout::Q4_R16_G32_SYM;
+  const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
+  if (a.max_tokens == 1) return p.Add(matvec, a, when);
+  // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
+  KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
+  return p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral);
+}
+
 // The group of the int8 activations matrix `t` reads (0: f32 activations).
 uint32_t QuantGroup(const TensorView& t) { return IsQ4(t) ? ActivationGroupSize(t) : 0; }
 
@@ -271,79 +284,38 @@ Status AddLinearsOfGroup(Planner& p, const VulkanModel::State& m, const VulkanFo
       const TensorPart& part = w.parts[k];
       RowAddress y_at = outs[i].y_at;
       y_at.offset += part.row_begin;
-      switch (w.view->dtype) {
-        case DType::Q4_G: {
-          if (w.view->layout == Layout::Q4_ROW_GROUPS) {
-            vulkan::Q4gMatvecArgs a;
-            a.max_tokens = max_tokens;
-            a.max_pos = max_pos;
-            a.rows = part.row_count;
-            a.groups = groups;
-            a.group = group;
-            a.mins = w.view->mins != nullptr;
-            a.y_at = y_at;
-            a.w = part.data;
-            a.params = part.scales;
-            a.xq = s.xq;
-            a.xscale = s.xscale;
-            a.y = outs[i].y;
-            KITE_RETURN_IF_ERROR(p.Add(*m.q4g_matvec, a, when));
-            break;
-          }
-          vulkan::Q4R16MatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.groups = groups;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.xq = s.xq;
-          a.xscale = s.xscale;
-          a.xsum = s.xsum;
-          a.y = outs[i].y;
-          const bool sym = w.view->layout == Layout::Q4_R16_G32_SYM;
-          const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
-          if (max_tokens == 1) {
-            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when));
-          } else {
-            // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
-            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
-            KITE_RETURN_IF_ERROR(
-                p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral));
-          }
-          break;
-        }
-        case DType::Q4_G_SP24: {  // one workgroup row per token, decode and prefill
-          vulkan::Q4Sp24MatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.groups = groups;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.xq = s.xq;
-          a.xscale = s.xscale;
-          a.y = outs[i].y;
-          KITE_RETURN_IF_ERROR(p.Add(*m.q4sp24_matvec, a, when));
-          break;
-        }
-        default: {  // F32 or Q8_C (DeviceWeights accepted nothing else)
-          vulkan::DenseMatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.cols = cols;
-          a.x_at = x_at;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.scales = part.scales;  // null for F32
-          a.x = x;
-          a.y = outs[i].y;
-          const bool q8 = w.view->dtype == DType::Q8_C;
-          KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
-          break;
-        }
+      if (group != 0) {
+        vulkan::Q4MatvecArgs a;
+        a.max_tokens = max_tokens;
+        a.max_pos = max_pos;
+        a.rows = part.row_count;
+        a.groups = groups;
+        a.group = group;
+        a.mins = w.view->mins != nullptr;
+        a.y_at = y_at;
+        a.w = part.data;
+        a.params = part.scales;  // Q4_ROW_GROUPS only
+        a.xq = s.xq;
+        a.xscale = s.xscale;
+        a.xsum = s.xsum;
+        a.y = outs[i].y;
+        KITE_RETURN_IF_ERROR(AddQ4Matvec(p, m, *w.view, a, when));
+        continue;
       }
+      // F32 or Q8_C (DeviceWeights accepted nothing else).
+      vulkan::DenseMatvecArgs a;
+      a.max_tokens = max_tokens;
+      a.max_pos = max_pos;
+      a.rows = part.row_count;
+      a.cols = cols;
+      a.x_at = x_at;
+      a.y_at = y_at;
+      a.w = part.data;
+      a.scales = part.scales;  // null for F32
+      a.x = x;
+      a.y = outs[i].y;
+      const bool q8 = w.view->dtype == DType::Q8_C;
+      KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
     }
   }
   p.EndGroup();

@@ -20,7 +20,7 @@ inline constexpr uint64_t kSubmitTimeoutNs = 60000000000ull;
 /// Rows [row_begin, row_begin + row_count) of a tensor in device buffers of their own:
 /// `data` holds those rows' data bytes from offset 0 (whole row blocks), `scales` their
 /// per-row f32 scales (Q8_C), or their f16 scales per row and group followed by as many f16
-/// mins when the tensor has them (Q4_ROW_GROUPS: Q4gMatvecArgs::params); null otherwise.
+/// mins when the tensor has them (Q4_ROW_GROUPS: Q4MatvecArgs::params); null otherwise.
 struct TensorPart {
   uint32_t row_begin = 0;
   uint32_t row_count = 0;
