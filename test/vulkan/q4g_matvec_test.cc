@@ -189,18 +189,8 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
   args.y_at.stride = 3;
   args.max_tokens = 2;
   s = PrepareStatus(*device, *op, args);
-  EXPECT_STREQ(s.message(), "q4g_matvec: buffer 'xq' holds 128 bytes, the shape needs 256");
+  // The shape and y checks are CheckQ4Matvec's, tested with q4r16_matvec (shaders_test.cc).
   args.max_tokens = 1;
-  args.y_at = {0, 3, 3};
-  args.max_pos = 1;
-  s = PrepareStatus(*device, *op, args);
-  EXPECT_STREQ(s.message(), "q4g_matvec: buffer 'y' holds 16 bytes, the shape needs 24");
-  args.y_at = {0, 0, 2};
-  args.max_pos = 0;
-  s = PrepareStatus(*device, *op, args);
-  EXPECT_NE(std::string(s.message()).find("q4g_matvec: bad shape"), std::string::npos)
-      << s.message();
-  args.y_at = {0, 0, 3};
   for (uint32_t bad : {0u, 4u, 36u, 4104u}) {
     args.group = bad;
     s = PrepareStatus(*device, *op, args);
