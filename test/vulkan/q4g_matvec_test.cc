@@ -25,8 +25,11 @@ namespace k = kite::kernels;
 
 using kite::vulkan::test::kUntouched;
 using kite::vulkan::test::ExpectOnlyRowsWritten;
+using kite::vulkan::test::MakeOutputRows;
+using kite::vulkan::test::MakeQ4MatvecArgs;
+using kite::vulkan::test::OutputRows;
 using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
+using kite::vulkan::test::RunQ4Matvec;
 using kite::vulkan::test::Upload;
 
 struct GroupCase {
@@ -78,39 +81,23 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
     k::q8_quantize_ref(c.cols, c.group, x.data(), xq.data() + t * padded,
                        xscale.data() + t * groups, xsum.data() + t * groups);
   }
-  const size_t y_stride = c.y_pos_stride != 0 ? c.y_pos_stride : c.m > 1 ? c.rows + 3 : c.rows;
-  const size_t y_start = c.y_offset + static_cast<size_t>(c.pos) * c.y_pos_stride;
-  std::vector<float> want(y_start + (c.m - 1) * y_stride + c.rows + 5, kUntouched);
+  const OutputRows o = MakeOutputRows(c.m, c.rows, c.pos, c.y_offset, c.y_pos_stride);
+  std::vector<float> want(o.size, kUntouched);
   for (size_t t = 0; t < c.m; ++t) {
     k::q4_matvec_ref(c.rows, groups, c.group, w.data(), params.data(), mins,
                      xq.data() + t * padded, xscale.data() + t * groups,
-                     xsum.data() + t * groups, want.data() + y_start + t * y_stride);
+                     xsum.data() + t * groups, want.data() + o.start + t * o.stride);
   }
 
-  vk::Buffer bw = Upload(device, w, "w");
-  vk::Buffer bp = Upload(device, params, "params");
-  vk::Buffer bxq = Upload(device, xq, "xq");
-  vk::Buffer bxs = Upload(device, xscale, "xscale");
-  vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
   kite::Result<vk::Q4gMatvec> op = vk::Q4gMatvec::Create(device, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4MatvecArgs args;
-  args.max_tokens = static_cast<uint32_t>(c.m);
-  args.max_pos = c.pos;
-  args.rows = static_cast<uint32_t>(c.rows);
   args.groups = static_cast<uint32_t>(groups);
   args.group = static_cast<uint32_t>(c.group);
   args.mins = c.mins;
-  args.y_at = {c.y_offset, c.y_pos_stride, static_cast<uint32_t>(y_stride)};
-  args.w = &bw;
-  args.params = &bp;
-  args.xq = &bxq;
-  args.xscale = &bxs;
-  args.y = &by;
-  ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
-
-  const float* got = static_cast<const float*>(by.data());
-  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
+  std::vector<float> got;
+  ASSERT_TRUE(RunQ4Matvec(device, *op, args, w, params, xq, xscale, o, c.pos, &got));
+  ExpectOnlyRowsWritten(got.data(), o.size, o.start, o.stride, c.m, c.rows);
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer sums are
   // exact; only the order of the f32 additions differs).
   for (size_t t = 0; t < c.m; ++t) {
@@ -128,7 +115,7 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
         }
         magnitude += std::fabs(xscale[t * groups + g]) * term;
       }
-      const size_t i = y_start + t * y_stride + r;
+      const size_t i = o.start + t * o.stride + r;
       ASSERT_NEAR(got[i], want[i], 4e-6 * magnitude + 1e-30) << "token " << t << " row " << r;
     }
   }
@@ -165,16 +152,9 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
   vk::Buffer xq = Upload(*device, std::vector<int8_t>(128), "xq");
   vk::Buffer xs = Upload(*device, std::vector<float>(2), "xscale");
   vk::Buffer y = Upload(*device, std::vector<float>(4), "y");
-  vk::Q4MatvecArgs args;
-  args.rows = 3;
-  args.groups = 2;
+  vk::Q4MatvecArgs args = MakeQ4MatvecArgs(1, 3, 2, {0, 0, 3}, &w, &xq, &xs, nullptr, &y);
   args.group = 64;
-  args.y_at.stride = 3;
-  args.w = &w;
   args.params = &params;
-  args.xq = &xq;
-  args.xscale = &xs;
-  args.y = &y;
   EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
   args.mins = true;
   kite::Status s = PrepareStatus(*device, *op, args);

@@ -28,8 +28,11 @@ namespace k = kite::kernels;
 constexpr size_t kGroup = kite::kQ4SP24GroupSize;
 using kite::vulkan::test::kUntouched;
 using kite::vulkan::test::ExpectOnlyRowsWritten;
+using kite::vulkan::test::MakeOutputRows;
+using kite::vulkan::test::MakeQ4MatvecArgs;
+using kite::vulkan::test::OutputRows;
 using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
+using kite::vulkan::test::RunQ4Matvec;
 using kite::vulkan::test::Upload;
 
 struct Sp24Case {
@@ -78,32 +81,18 @@ void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
     k::q8_quantize_ref(c.cols, kGroup, x.data(), xq.data() + t * padded,
                        xscale.data() + t * groups, xsum.data() + t * groups);
   }
-  const size_t y_stride = c.y_pos_stride != 0 ? c.y_pos_stride : c.m > 1 ? c.rows + 3 : c.rows;
-  const size_t y_start = c.y_offset + static_cast<size_t>(c.pos) * c.y_pos_stride;
-  std::vector<float> want(y_start + (c.m - 1) * y_stride + c.rows + 5, kUntouched);
+  const OutputRows o = MakeOutputRows(c.m, c.rows, c.pos, c.y_offset, c.y_pos_stride);
+  std::vector<float> want(o.size, kUntouched);
   k::qd8_q4sp24_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
-                         want.data() + y_start, y_stride);
+                         want.data() + o.start, o.stride);
 
-  vk::Buffer bw = Upload(device, packed, "w");
-  vk::Buffer bxq = Upload(device, xq, "xq");
-  vk::Buffer bxs = Upload(device, xscale, "xscale");
-  vk::Buffer by = Upload(device, std::vector<float>(want.size(), kUntouched), "y");
   kite::Result<vk::Q4Sp24Matvec> op = vk::Q4Sp24Matvec::Create(device, c.workgroup);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4MatvecArgs args;
-  args.max_tokens = static_cast<uint32_t>(c.m);
-  args.max_pos = c.pos;
-  args.rows = static_cast<uint32_t>(c.rows);
   args.groups = static_cast<uint32_t>(groups);
-  args.y_at = {c.y_offset, c.y_pos_stride, static_cast<uint32_t>(y_stride)};
-  args.w = &bw;
-  args.xq = &bxq;
-  args.xscale = &bxs;
-  args.y = &by;
-  ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
-
-  const float* got = static_cast<const float*>(by.data());
-  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
+  std::vector<float> got;
+  ASSERT_TRUE(RunQ4Matvec(device, *op, args, packed, {}, xq, xscale, o, c.pos, &got));
+  ExpectOnlyRowsWritten(got.data(), o.size, o.start, o.stride, c.m, c.rows);
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot products
   // are exact; only the order of the f32 additions differs).
   std::vector<float> row(c.cols);
@@ -115,7 +104,7 @@ void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
         magnitude += std::fabs(static_cast<double>(row[col]) * xq[t * padded + col] *
                                xscale[t * groups + col / kGroup]);
       }
-      const size_t i = y_start + t * y_stride + r;
+      const size_t i = o.start + t * o.stride + r;
       ASSERT_NEAR(got[i], want[i], 4e-6 * magnitude + 1e-30) << "token " << t << " row " << r;
     }
   }
@@ -150,14 +139,7 @@ TEST(VulkanQ4Sp24Matvec, RefusesBadShapesAndBuffersTooSmall) {
   vk::Buffer xq = Upload(*device, std::vector<int8_t>(96), "xq");
   vk::Buffer xs = Upload(*device, std::vector<float>(3), "xscale");
   vk::Buffer y = Upload(*device, std::vector<float>(17), "y");
-  vk::Q4MatvecArgs args;
-  args.rows = 17;
-  args.groups = 3;
-  args.y_at.stride = 17;
-  args.w = &w;
-  args.xq = &xq;
-  args.xscale = &xs;
-  args.y = &y;
+  vk::Q4MatvecArgs args = MakeQ4MatvecArgs(1, 17, 3, {0, 0, 17}, &w, &xq, &xs, nullptr, &y);
   kite::Status s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "q4sp24_matvec: buffer 'w' holds 832 bytes, the shape needs 1664");
