@@ -14,14 +14,19 @@ size_t Take(size_t* cursor, uint64_t bytes) {
   return offset;
 }
 
-// Widest activation a q4 kernel quantizes, padded to whole groups, and the most groups.
+}  // namespace
+
+uint32_t ActivationGroupSize(const TensorView& t) {
+  // Q4_G_SP24 activations are quantized in groups of 32 (its scale groups are 64 wide).
+  return t.dtype == DType::Q4_G_SP24 ? static_cast<uint32_t>(kQ4SP24GroupSize) : t.group_size;
+}
+
 void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) {
   *elements = 0;
   *groups = 0;
   const auto visit = [&](const TensorView& t) {
     if (t.dtype != DType::Q4_G && t.dtype != DType::Q4_G_SP24) return;
-    // Q4_G_SP24 activations are quantized in groups of 32 (its scale groups are 64 wide).
-    const uint64_t size = t.dtype == DType::Q4_G_SP24 ? kQ4SP24GroupSize : t.group_size;
+    const uint64_t size = ActivationGroupSize(t);
     const uint64_t g = (t.cols + size - 1) / size;
     if (g * size > *elements) *elements = g * size;
     if (g > *groups) *groups = g;
@@ -32,8 +37,6 @@ void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) 
     for (const TensorView* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) visit(*t);
   }
 }
-
-}  // namespace
 
 Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options) {
   const ModelConfig& c = model.config();

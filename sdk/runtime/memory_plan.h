@@ -96,4 +96,14 @@ struct MemoryPlan {
 /// Deterministic: the same model and options always give the same plan. No allocation.
 Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options);
 
+/// Elements per group of the int8 activations a 4-bit matrix `t` multiplies (q8_quantize's
+/// group): 32 for Q4_G_SP24, else t.group_size (32 for the Q4_R16 layouts, the matrix's
+/// group for Q4_ROW_GROUPS). Pure.
+uint32_t ActivationGroupSize(const TensorView& t);
+
+/// Over the model's 4-bit matrices (the layers' and the head): the widest quantized
+/// activation row, padded to whole groups of its ActivationGroupSize (`elements`, int8
+/// codes), and the most groups in one row (`groups`); both 0 without 4-bit matrices. Pure.
+void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups);
+
 }  // namespace kite

@@ -82,6 +82,21 @@ void ExpectTensorOnDevice(const DeviceTensor& t, uint64_t max_binding_bytes) {
                             p.row_count * 4),
                 0);
     }
+    if (t.view->layout == kite::Layout::Q4_ROW_GROUPS) {  // scales, then mins
+      ASSERT_NE(p.scales, nullptr);
+      const uint64_t cells = uint64_t{p.row_count} * t.view->groups();
+      const uint64_t first = uint64_t{p.row_begin} * t.view->groups();
+      const bool mins = t.view->mins != nullptr;
+      ASSERT_EQ(p.scales->size(), cells * 2 * (mins ? 2 : 1));
+      const uint16_t* got = static_cast<const uint16_t*>(p.scales->data());
+      EXPECT_EQ(std::memcmp(got, static_cast<const uint16_t*>(t.view->scales) + first, cells * 2),
+                0);
+      if (mins) {
+        EXPECT_EQ(std::memcmp(got + cells, static_cast<const uint16_t*>(t.view->mins) + first,
+                              cells * 2),
+                  0);
+      }
+    }
     row += p.row_count;
   }
   EXPECT_EQ(row, t.view->rows);
@@ -113,16 +128,20 @@ void ExpectWeightsOnDevice(const char* file, uint64_t max_binding_bytes, bool fo
 TEST(VulkanWeights, UploadedDirectly) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 0, false);
   ExpectWeightsOnDevice("stories260K-q4.kite", 0, false);
+  ExpectWeightsOnDevice("stories260K-q4sp24.kite", 0, false);
+  ExpectWeightsOnDevice("stories260K-q4g64.kite", 0, false);
 }
 
 TEST(VulkanWeights, UploadedThroughStaging) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 0, true);
   ExpectWeightsOnDevice("stories260K-q4s.kite", 0, true);
+  ExpectWeightsOnDevice("stories260K-q4g128s.kite", 0, true);
 }
 
 TEST(VulkanWeights, SplitByRowBlocks) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 1024, true);
   ExpectWeightsOnDevice("stories260K-q4.kite", 2048, false);
+  ExpectWeightsOnDevice("stories260K-q4g64.kite", 1024, true);
 }
 
 TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
@@ -135,14 +154,32 @@ TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
   EXPECT_NE(std::strstr(vm.status().message(), "binding limit"), nullptr) << vm.status().message();
 }
 
+// The Q4_ROW_GROUPS fixtures cover what the forward tests below rely on: mins (the
+// asymmetric default) in groups of 64, and no mins with groups of 64 and 128 in one model.
+TEST(VulkanWeights, RowGroupFixturesHaveMinsAndMixedGroups) {
+  auto asym = OpenModel("stories260K-q4g64.kite");
+  auto sym = OpenModel("stories260K-q4g128s.kite");
+  ASSERT_TRUE(asym != nullptr && sym != nullptr);
+  const kite::LayerWeights& a = asym->layer(0);
+  EXPECT_EQ(a.wq.layout, kite::Layout::Q4_ROW_GROUPS);
+  EXPECT_NE(a.wq.mins, nullptr);
+  EXPECT_EQ(a.w2.group_size, 64u);
+  const kite::LayerWeights& b = sym->layer(0);
+  EXPECT_EQ(b.wq.mins, nullptr);
+  EXPECT_EQ(b.wq.group_size, 64u);
+  EXPECT_EQ(b.w2.group_size, 128u);
+}
+
 TEST(VulkanWeights, UnsupportedEncodingNamesTheTensor) {
-  auto model = OpenModel("stories260K-q4sp24.kite");
+  // A Q4_ROW_GROUPS embedding table (the embedding shaders read the Q4_R16 layouts only).
+  auto model = OpenModel("stories260K-q4g64all.kite");
   ASSERT_NE(model, nullptr);
   auto vm = kite::VulkanModel::Create(*model, Options());
   ASSERT_FALSE(vm.ok());
   EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
-  EXPECT_NE(std::strstr(vm.status().message(), "q4_g_sp24"), nullptr) << vm.status().message();
-  EXPECT_NE(std::strstr(vm.status().message(), "layers.0."), nullptr) << vm.status().message();
+  EXPECT_NE(std::strstr(vm.status().message(), "q4_row_groups"), nullptr) << vm.status().message();
+  EXPECT_NE(std::strstr(vm.status().message(), "tok_embeddings"), nullptr)
+      << vm.status().message();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -257,6 +294,10 @@ struct ForwardCase {
   float logit_tolerance;  // max |vulkan - cpu| over every logit of every step
   float int8_kv_tolerance;  // the same with int8 KV caches
   bool matches_golden;    // the f32 model reproduces llama2.c's tokens
+  // With int8 KV caches a token may differ from the CPU's where the CPU's own margin
+  // between the two tokens is within that step's logit difference (a near-tie resolved the
+  // other way; the run then follows the CPU's tokens, so later steps are compared too).
+  bool int8_kv_near_ties = false;
 };
 
 // Each test's model (the CPU on its reference kernels) and its weights on the device.
@@ -314,7 +355,16 @@ TEST_P(VulkanForwardTest, Int8KvCacheMatchesTheCpu) {
   auto f = Session(false, kite::KvType::kInt8);
   ASSERT_NE(f, nullptr);
   const Greedy gpu = RunVulkan(*f, vocab_, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
-  EXPECT_EQ(gpu.tokens, cpu.tokens);
+  if (GetParam().int8_kv_near_ties) {
+    ASSERT_EQ(gpu.tokens.size(), cpu.tokens.size());
+    for (size_t i = 0; i < cpu.tokens.size(); ++i) {
+      if (gpu.tokens[i] == cpu.tokens[i]) continue;
+      const float margin = cpu.logits[i][cpu.tokens[i]] - cpu.logits[i][gpu.tokens[i]];
+      EXPECT_LE(margin, MaxDiff(cpu.logits[i], gpu.logits[i])) << "step " << i;
+    }
+  } else {
+    EXPECT_EQ(gpu.tokens, cpu.tokens);
+  }
   const float worst = WorstStep(gpu, cpu);
   EXPECT_LE(worst, GetParam().int8_kv_tolerance);
   std::printf("%s int8 KV: max |logit diff| %.3g over %zu steps\n", GetParam().file, worst,
@@ -503,17 +553,25 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 }
 
 // f32: llama2.c's tokens; 4-bit (Q4_R16_G32 layers, Q8_C embedding and head; and the
-// symmetric layout): the CPU's tokens. Logit tolerances: f32 sums run in another order
+// symmetric, the 2:4 sparse and the Q4_ROW_GROUPS layouts: groups of 64 with mins, groups
+// of 64 and 128 without): the CPU's tokens. Logit tolerances: f32 sums run in another order
 // (seen: 2e-5). The 4-bit models agree to ~1e-5 until an activation's int8 code rounds
 // the other way (its f32 input differed by a float rounding, putting it on the other side
 // of a .5): the step's logits then move by up to ~0.3 on this tiny model and, the K/V rows
 // being cached, stay that far apart (seen: 0.29 on one golden prompt, 1e-5 on the other).
 // With int8 KV caches a K/V code may flip the same way, on f32 models too (seen: 0.009
-// f32, 0.73 q4, 0.04 q4s).
+// f32, 0.73 q4, 0.04 q4s, 0.42 q4sp24, 0.6 q4g64, 0.06 q4g128s). The 2:4 sparse model
+// (Q4_SP24_R16_G64 layers) has a near-tie on the first golden prompt: at step 3 the CPU's
+// int8-cache run prefers its token by 0.24 while the logits differ by 0.34, so its int8
+// test allows near-ties.
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false},
-                                           ForwardCase{"stories260K-q4s.kite", 0.5f, 1.0f, false}),
+                                           ForwardCase{"stories260K-q4s.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q4sp24.kite", 0.5f, 1.0f, false,
+                                                       true},
+                                           ForwardCase{"stories260K-q4g64.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q4g128s.kite", 0.5f, 1.0f, false}),
                          [](const ::testing::TestParamInfo<ForwardCase>& info) {
                            std::string name = info.param.file;
                            name = name.substr(12, name.size() - 12 - 5);  // "f32", "q4", ...

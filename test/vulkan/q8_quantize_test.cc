@@ -1,4 +1,5 @@
-// Q8Quantize (shaders/q8_quantize.comp) against q8_quantize_ref with group 32, bit for bit:
+// Q8Quantize (shaders/q8_quantize.comp) against q8_quantize_ref with group 32 (and the
+// groups of Q4_ROW_GROUPS matrices: 4 to 4096), bit for bit:
 // codes, scales and sums compared exactly, on rows of 1 to 4096 floats (partial groups),
 // several tokens read through a RowAddress with a position and a gap, group maxima from
 // 2^-100 to 2^100 (the exact divisions), round-half-to-even ties and all-zero groups.
@@ -21,7 +22,6 @@ namespace {
 
 namespace vk = kite::vulkan;
 
-constexpr size_t kGroup = kite::kQ4R16GroupSize;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::Upload;
@@ -29,17 +29,18 @@ using kite::vulkan::test::Upload;
 struct Case {
   uint32_t m, cols, workgroup;  // workgroup 0: the device's largest
   uint32_t pos, x_offset, x_pos_stride, x_gap;  // x_at: stride = cols + x_gap
+  uint32_t group = kite::kQ4R16GroupSize;
 };
 
 // Group values for a token row: random magnitudes per group over a wide exponent range,
 // plus special groups (ties at .5 under scale 1, zeros, a lone value).
-std::vector<float> MakeRow(uint32_t cols, std::mt19937& rng) {
+std::vector<float> MakeRow(uint32_t cols, uint32_t group, std::mt19937& rng) {
   std::vector<float> x(cols);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> exponent(-100, 100);
   std::uniform_int_distribution<int> kind(0, 7);
-  for (uint32_t begin = 0; begin < cols; begin += kGroup) {
-    const uint32_t end = begin + kGroup < cols ? begin + kGroup : cols;
+  for (uint32_t begin = 0; begin < cols; begin += group) {
+    const uint32_t end = begin + group < cols ? begin + group : cols;
     const int k = kind(rng);
     const float magnitude = std::ldexp(1.0f, exponent(rng));
     for (uint32_t i = begin; i < end; ++i) {
@@ -60,7 +61,9 @@ std::vector<float> MakeRow(uint32_t cols, std::mt19937& rng) {
 
 void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   SCOPED_TRACE("m=" + std::to_string(c.m) + " cols=" + std::to_string(c.cols) + " wg=" +
-               std::to_string(c.workgroup) + " pos=" + std::to_string(c.pos));
+               std::to_string(c.workgroup) + " pos=" + std::to_string(c.pos) +
+               " group=" + std::to_string(c.group));
+  const size_t kGroup = c.group;
   const size_t groups = (c.cols + kGroup - 1) / kGroup;
   const uint32_t stride = c.cols + c.x_gap;
   const size_t start = c.x_offset + static_cast<size_t>(c.pos) * c.x_pos_stride;
@@ -69,7 +72,7 @@ void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   std::vector<float> want_scale(c.m * groups);
   std::vector<int32_t> want_sum(c.m * groups);
   for (uint32_t t = 0; t < c.m; ++t) {
-    const std::vector<float> row = MakeRow(c.cols, rng);
+    const std::vector<float> row = MakeRow(c.cols, c.group, rng);
     std::memcpy(x.data() + start + t * stride, row.data(), c.cols * sizeof(float));
     kite::kernels::q8_quantize_ref(c.cols, kGroup, row.data(), want_q.data() + t * groups * kGroup,
                                    want_scale.data() + t * groups, want_sum.data() + t * groups);
@@ -84,6 +87,7 @@ void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   args.max_tokens = c.m;
   args.max_pos = c.pos;
   args.cols = c.cols;
+  args.group = c.group;
   args.x_at = {c.x_offset, c.x_pos_stride, stride};
   args.x = &bx;
   args.xq = &bq;
@@ -116,6 +120,10 @@ TEST(VulkanQ8Quantize, MatchesCpuReferenceBitForBit) {
       {4, 1000, 64, 0, 0, 0, 0},     {3, 4096, 0, 0, 0, 0, 1}, {1, 4096, 256, 0, 0, 0, 0},
       // A chunk of a wider buffer at position pos (rows pos_stride apart per position).
       {2, 64, 32, 6, 10, 64, 0},     {1, 200, 0, 3, 1, 200, 0},
+      // Groups of Q4_ROW_GROUPS matrices (--group-size 64 and 128, any multiple of 4).
+      {2, 172, 0, 0, 0, 0, 3, 64},   {3, 300, 16, 2, 5, 300, 0, 128}, {1, 10, 1, 0, 0, 0, 0, 4},
+      {2, 100, 0, 0, 0, 0, 0, 36},   {1, 4096, 0, 0, 0, 0, 0, 4096},
+      {2, 5000, 2, 0, 0, 0, 0, 4096},
   };
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
@@ -153,6 +161,18 @@ TEST(VulkanQ8Quantize, RefusesBuffersTooSmallForTheShape) {
   s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_NE(std::string(s.message()).find("bad shape"), std::string::npos) << s.message();
+  // Groups of 64 over 40 columns need 64 bytes of xq per token; groups not a multiple of 4.
+  args.cols = 40;
+  args.x_at.stride = 40;
+  args.group = 64;
+  EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
+  for (uint32_t bad : {0u, 2u, 30u, 4100u}) {
+    args.group = bad;
+    s = PrepareStatus(*device, *op, args);
+    EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+    EXPECT_EQ(std::string(s.message()), "q8_quantize: group of " + std::to_string(bad) +
+                                            " is not a multiple of 4 in [4, 4096]");
+  }
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ namespace vk = kite::vulkan;
 namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
+using kite::vulkan::test::ExpectOnlyRowsWritten;
+using kite::vulkan::test::MakeQ4MatvecArgs;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
 using kite::vulkan::test::TheDevice;
@@ -116,27 +118,16 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
       vk::Q4R16Matvec::Create(device, c.symmetric, c.workgroup, c.tile, variant);
   ASSERT_TRUE(op.ok()) << op.status().message();
   EXPECT_EQ(op->integer_dot(), variant == vk::Q4R16MatvecVariant::kIntegerDot);
-  vk::Q4R16MatvecArgs args;
-  args.max_tokens = static_cast<uint32_t>(c.m);
-  args.rows = static_cast<uint32_t>(c.rows);
-  args.groups = static_cast<uint32_t>(groups);
+  vk::Q4R16MatvecArgs args = MakeQ4MatvecArgs(
+      static_cast<uint32_t>(c.m), static_cast<uint32_t>(c.rows), static_cast<uint32_t>(groups),
+      {c.y_offset, c.y_pos_stride, static_cast<uint32_t>(y_stride)}, &bw, &bxq, &bxs, &bsum, &by);
   args.max_pos = c.pos;
-  args.y_at = {c.y_offset, c.y_pos_stride, static_cast<uint32_t>(y_stride)};
-  args.w = &bw;
-  args.xq = &bxq;
-  args.xscale = &bxs;
-  args.xsum = &bsum;
-  args.y = &by;
   ASSERT_TRUE(RunOp(device, *op, args, static_cast<uint32_t>(c.m), c.pos));
 
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot
   // products are exact; only the order of the f32 additions differs).
   const float* got = static_cast<const float*>(by.data());
-  for (size_t i = 0; i < want.size(); ++i) {
-    const bool in_row = i >= y_start && (i - y_start) / y_stride < c.m &&
-                        (i - y_start) % y_stride < c.rows;
-    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
-  }
+  ExpectOnlyRowsWritten(got, want.size(), y_start, y_stride, c.m, c.rows);
   for (size_t t = 0; t < c.m; ++t) {
     for (size_t r = 0; r < c.rows; ++r) {
       const size_t i = y_start + t * y_stride + r;
@@ -253,15 +244,7 @@ TEST(VulkanQ4R16Matvec, RefusesBuffersTooSmallForTheShape) {
   vk::Buffer xs = Upload(*device, std::vector<float>(2), "xscale");
   vk::Buffer xsum = Upload(*device, std::vector<int32_t>(2), "xsum");
   vk::Buffer y = Upload(*device, std::vector<float>(17), "y");
-  vk::Q4R16MatvecArgs args;
-  args.rows = 17;
-  args.groups = 2;
-  args.y_at.stride = 17;
-  args.w = &w;
-  args.xq = &xq;
-  args.xscale = &xs;
-  args.xsum = &xsum;
-  args.y = &y;
+  vk::Q4R16MatvecArgs args = MakeQ4MatvecArgs(1, 17, 2, {0, 0, 17}, &w, &xq, &xs, &xsum, &y);
   kite::Status s = PrepareStatus(*device, *op, args);
   EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
   EXPECT_STREQ(s.message(), "q4r16_matvec: buffer 'w' holds 640 bytes, the shape needs 1280");
@@ -309,16 +292,8 @@ TEST(VulkanQ4R16Matvec, TiledGemmEqualsTheMatvecExactly) {
         vk::Q4R16Matvec::Create(*device, false, 64, tiles[i], variant);
     ASSERT_TRUE(op.ok()) << op.status().message();
     EXPECT_EQ(op->tile_tokens(), tiles[i]);
-    vk::Q4R16MatvecArgs args;
-    args.max_tokens = m;
-    args.rows = rows;
-    args.groups = groups;
-    args.y_at.stride = rows;
-    args.w = &bw;
-    args.xq = &bxq;
-    args.xscale = &bxs;
-    args.xsum = &bsum;
-    args.y = &by;
+    const vk::Q4R16MatvecArgs args =
+        MakeQ4MatvecArgs(m, rows, groups, {0, 0, rows}, &bw, &bxq, &bxs, &bsum, &by);
     ASSERT_TRUE(RunOp(*device, *op, args, m));
     const float* got = static_cast<const float*>(by.data());
     outputs[i].assign(got, got + m * rows);

@@ -13,6 +13,7 @@
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/pipeline.h"
 
 namespace kite::vulkan::test {
@@ -77,6 +78,81 @@ Buffer Upload(const Device& device, const std::vector<T>& data, const char* what
   }
   std::memcpy(b->data(), data.data(), data.size() * sizeof(T));
   return std::move(b.value());
+}
+
+/// The arguments of a 4-bit matvec (op.h) for calls of up to `max_tokens` tokens at
+/// position 0, with the given shape and buffers (`xsum` may be null where the op reads none;
+/// the Q4_ROW_GROUPS fields are set by the caller).
+inline Q4MatvecArgs MakeQ4MatvecArgs(uint32_t max_tokens, uint32_t rows, uint32_t groups,
+                                     RowAddress y_at, const Buffer* w, const Buffer* xq,
+                                     const Buffer* xscale, const Buffer* xsum, const Buffer* y) {
+  Q4MatvecArgs a;
+  a.max_tokens = max_tokens;
+  a.rows = rows;
+  a.groups = groups;
+  a.y_at = y_at;
+  a.w = w;
+  a.xq = xq;
+  a.xscale = xscale;
+  a.xsum = xsum;
+  a.y = y;
+  return a;
+}
+
+/// Where a matvec test's output rows go: `m` token rows of `rows` floats from `start`,
+/// `stride` apart, in a buffer of `size` floats (kUntouched elsewhere, 5 past the end). A
+/// call at position `pos` writes at y_offset + pos * y_pos_stride; y_pos_stride 0 is the
+/// call's own rows (3 floats apart between several tokens, to see that gaps stay untouched).
+struct OutputRows {
+  size_t m, rows, start, stride, size;
+  uint32_t y_offset, y_pos_stride;  // the RowAddress's offset and pos_stride
+};
+inline OutputRows MakeOutputRows(size_t m, size_t rows, uint32_t pos, uint32_t y_offset,
+                                 uint32_t y_pos_stride) {
+  const size_t stride = y_pos_stride != 0 ? y_pos_stride : m > 1 ? rows + 3 : rows;
+  const size_t start = y_offset + static_cast<size_t>(pos) * y_pos_stride;
+  return {m, rows, start, stride, start + (m - 1) * stride + rows + 5, y_offset, y_pos_stride};
+}
+
+/// Runs 4-bit matvec `op` (op.h) for o.m tokens at position `pos`, on buffers holding `w`,
+/// `params` (none when empty), `xq` and `xscale` and a y buffer of o.size kUntouched floats
+/// at the RowAddress of `o`; `args` gives the rest (max_tokens = o.m, max_pos = pos).
+/// Returns y's floats in `got`.
+template <class Op>
+::testing::AssertionResult RunQ4Matvec(Device& device, const Op& op, Q4MatvecArgs args,
+                                       const std::vector<uint8_t>& w,
+                                       const std::vector<uint16_t>& params,
+                                       const std::vector<int8_t>& xq,
+                                       const std::vector<float>& xscale, const OutputRows& o,
+                                       uint32_t pos, std::vector<float>* got) {
+  Buffer bw = Upload(device, w, "w");
+  Buffer bp = Upload(device, params.empty() ? std::vector<uint16_t>(2) : params, "params");
+  Buffer bxq = Upload(device, xq, "xq");
+  Buffer bxs = Upload(device, xscale, "xscale");
+  Buffer by = Upload(device, std::vector<float>(o.size, kUntouched), "y");
+  args.max_tokens = static_cast<uint32_t>(o.m);
+  args.max_pos = pos;
+  args.rows = static_cast<uint32_t>(o.rows);
+  args.y_at = {o.y_offset, o.y_pos_stride, static_cast<uint32_t>(o.stride)};
+  args.w = &bw;
+  args.params = params.empty() ? nullptr : &bp;
+  args.xq = &bxq;
+  args.xscale = &bxs;
+  args.y = &by;
+  ::testing::AssertionResult ran = RunOp(device, op, args, static_cast<uint32_t>(o.m), pos);
+  const float* y = static_cast<const float*>(by.data());
+  got->assign(y, y + o.size);
+  return ran;
+}
+
+/// Expects every element of `got` (the output buffer, `size` floats) outside the rows a
+/// call wrote to be kUntouched: rows t < m of `rows` floats starting at start + t * stride.
+inline void ExpectOnlyRowsWritten(const float* got, size_t size, size_t start, size_t stride,
+                                  size_t m, size_t rows) {
+  for (size_t i = 0; i < size; ++i) {
+    const bool in_row = i >= start && (i - start) / stride < m && (i - start) % stride < rows;
+    if (!in_row) EXPECT_EQ(got[i], kUntouched) << "element " << i << " outside the rows written";
+  }
 }
 
 }  // namespace kite::vulkan::test

@@ -28,4 +28,15 @@ Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric) {
   }};
 }
 
+Status CheckQ4Matvec(const char* name, const Q4MatvecArgs& a, uint32_t act_group) {
+  KITE_CHECK_OR_RETURN(
+      a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,
+      Error::kInvalidArgument, "%s: bad shape max_tokens=%u rows=%u groups=%u y stride=%u",
+      name, a.max_tokens, a.rows, a.groups, a.y_at.stride);
+  const uint64_t m = a.max_tokens, groups = a.groups;
+  KITE_RETURN_IF_ERROR(CheckBufferSize(name, a.xq, m * groups * act_group, "xq"));
+  KITE_RETURN_IF_ERROR(CheckBufferSize(name, a.xscale, m * groups * 4, "xscale"));
+  return CheckRows(name, a.y, a.y_at, a.max_pos, a.max_tokens, a.rows, 4, "y");
+}
+
 }  // namespace kite::vulkan

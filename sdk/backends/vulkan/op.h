@@ -1,11 +1,14 @@
-// What the ops' Create functions share: the pipeline of one shader built by the conventions
-// of pipeline.h, and the specialization constants of shaders that read Q4_R16 blocks.
+// What the ops share: the pipeline of one shader built by the conventions of pipeline.h, the
+// specialization constants of shaders that read Q4_R16 blocks, and the arguments and shape
+// checks of the 4-bit matvecs (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec).
 #pragma once
 
 #include <cstdint>
 
+#include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/rows.h"
 #include "sdk/backends/vulkan/shaders.h"
 #include "sdk/base/status.h"
 
@@ -27,5 +30,36 @@ struct Q4R16Spec {
   uint32_t values[5];
 };
 Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric);
+
+/// Shape and buffers of a 4-bit matvec y = x W^T for the tokens t < n_tokens of a call
+/// starting at position pos. Output row r of token t goes to float index
+///   y_at.offset + pos * y_at.pos_stride + t * y_at.stride + r   (RowAddress, rows.h),
+/// so a product can write into a KV cache (y_at.pos_stride = y_at.stride = the cache's row)
+/// or a part of a wider output (y_at.offset: the first row of a split matrix). The
+/// activations come from q8_quantize with the matvec's activation group A: 32 for the
+/// Q4_R16 and Q4_SP24_R16_G64 layouts, `group` for Q4_ROW_GROUPS. Buffers are borrowed; each
+/// op reads the ones its layout has (below).
+struct Q4MatvecArgs {
+  uint32_t max_tokens = 1;  ///< most tokens a call may have (activation rows), >= 1
+  uint32_t max_pos = 0;     ///< largest starting position a call may have
+  uint32_t rows = 0;        ///< output rows, >= 1
+  uint32_t groups = 0;      ///< activation groups per row: ceil(input width / A), >= 1
+  uint32_t group = 32;      ///< Q4_ROW_GROUPS: columns per group (a multiple of 8, <= 4096)
+  bool mins = false;        ///< Q4_ROW_GROUPS: `params` holds mins after the scales
+  RowAddress y_at;          ///< the output rows; y_at.stride >= rows
+  const Buffer* w = nullptr;  ///< the layout's data bytes for `rows` rows, from offset 0
+  /// Q4_ROW_GROUPS: rows * groups f16 scales (row-major), then, with `mins`, rows * groups
+  /// f16 mins (from byte 2 * rows * groups, which need not be a multiple of 4).
+  const Buffer* params = nullptr;
+  const Buffer* xq = nullptr;      ///< max_tokens * groups * A int8
+  const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
+  const Buffer* xsum = nullptr;    ///< Q4_R16: max_tokens * groups int32
+  const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
+};
+
+/// The checks every 4-bit matvec's Prepare makes, for op `name` with activation group
+/// `act_group`: the shape (kInvalidArgument "NAME: bad shape ..."), then xq, xscale and y
+/// against their buffers (CheckBufferSize, CheckRows). Pure.
+Status CheckQ4Matvec(const char* name, const Q4MatvecArgs& args, uint32_t act_group);
 
 }  // namespace kite::vulkan

@@ -63,19 +63,13 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {
-  KITE_CHECK_OR_RETURN(
-      a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,
-      Error::kInvalidArgument, "%s: bad shape max_tokens=%u rows=%u groups=%u y stride=%u",
-      kName, a.max_tokens, a.rows, a.groups, a.y_at.stride);
+  KITE_RETURN_IF_ERROR(CheckQ4Matvec(kName, a, kQ4R16GroupSize));
   const uint64_t m = a.max_tokens, groups = a.groups;
   const Layout layout = symmetric_ ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
   KITE_RETURN_IF_ERROR(CheckBufferSize(
       kName, a.w, PackedBytes(DType::Q4_G, layout, a.rows, groups * kQ4R16GroupSize, kQ4R16GroupSize),
       "w"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xq, m * groups * kQ4R16GroupSize, "xq"));
-  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xscale, m * groups * 4, "xscale"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
-  KITE_RETURN_IF_ERROR(CheckRows(kName, a.y, a.y_at, a.max_pos, a.max_tokens, a.rows, 4, "y"));
   // Every word index the shader forms fits in 32 bits: buffers are within
   // maxStorageBufferRange (< 4 GiB), which Buffer::Create enforces.
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;

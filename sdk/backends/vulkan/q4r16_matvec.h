@@ -11,29 +11,15 @@
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/loader.h"
+#include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/pipeline.h"
 #include "sdk/backends/vulkan/rows.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
 
-/// Shape and buffers of the product y = x W^T for the tokens t < n_tokens of a call
-/// starting at position pos. Output row r of token t goes to float index
-///   y.offset + pos * y.pos_stride + t * y.stride + r   (RowAddress, rows.h),
-/// so a product can write into a KV cache (y.pos_stride = y.stride = the cache's row) or a
-/// part of a wider output (y.offset: the first row of a split matrix). Buffers are borrowed.
-struct Q4R16MatvecArgs {
-  uint32_t max_tokens = 1;    ///< most tokens a call may have (activation rows), >= 1
-  uint32_t max_pos = 0;       ///< largest starting position a call may have
-  uint32_t rows = 0;          ///< output rows, >= 1
-  uint32_t groups = 0;        ///< input width / 32 (padded), >= 1
-  RowAddress y_at;            ///< the output rows; y_at.stride >= rows
-  const Buffer* w = nullptr;       ///< ceil(rows/16) * groups blocks, from offset 0
-  const Buffer* xq = nullptr;      ///< max_tokens * groups * 32 int8
-  const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
-  const Buffer* xsum = nullptr;    ///< max_tokens * groups int32
-  const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
-};
+/// Q4R16Matvec's arguments (op.h): w holds ceil(rows/16) * groups blocks; xsum is read.
+using Q4R16MatvecArgs = Q4MatvecArgs;
 
 /// Most tokens a Q4R16Matvec workgroup may take (the shader's kMaxTile).
 inline constexpr uint32_t kQ4R16MaxTileTokens = 8;

@@ -1,6 +1,7 @@
-// Activation quantization on the GPU: f32 rows to int8 groups of 32 with an f32 scale and
-// an int32 sum per group, the contract of q8_quantize_ref (sdk/kernels/q8-quantize/) with
-// group 32, bit for bit; its output is what Q4R16Matvec reads.
+// Activation quantization on the GPU: f32 rows to int8 groups (of 32, or a Q4_ROW_GROUPS
+// matrix's group) with an f32 scale and an int32 sum per group, the contract of
+// q8_quantize_ref (sdk/kernels/q8-quantize/), bit for bit; its output is what the 4-bit
+// matvecs (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec) read.
 #pragma once
 
 #include <cstdint>
@@ -14,17 +15,21 @@
 
 namespace kite::vulkan {
 
+/// Most elements per group Q8Quantize takes (the format's largest Q4_ROW_GROUPS group).
+inline constexpr uint32_t kQ8QuantizeMaxGroup = 4096;
+
 /// Shape and buffers of the quantization of a call's token rows. Token t reads `cols`
-/// floats of x at x_at (RowAddress) and writes groups = ceil(cols / 32) groups at token
-/// index t of the outputs: xq bytes [t * groups * 32, (t + 1) * groups * 32) (zeros past
-/// cols), xscale and xsum entries [t * groups, (t + 1) * groups). Buffers are borrowed.
+/// floats of x at x_at (RowAddress) and writes groups = ceil(cols / group) groups at token
+/// index t of the outputs: xq bytes [t * groups * group, (t + 1) * groups * group) (zeros
+/// past cols), xscale and xsum entries [t * groups, (t + 1) * groups). Buffers are borrowed.
 struct Q8QuantizeArgs {
   uint32_t max_tokens = 1;  ///< most tokens a call may have, >= 1
   uint32_t max_pos = 0;     ///< largest starting position a call may have
   uint32_t cols = 0;        ///< floats per row, >= 1
+  uint32_t group = 32;      ///< elements per group: a multiple of 4 in [4, kQ8QuantizeMaxGroup]
   RowAddress x_at;          ///< the input rows (stride >= cols for several tokens)
   const Buffer* x = nullptr;       ///< f32, addressed by x_at
-  const Buffer* xq = nullptr;      ///< max_tokens * groups * 32 int8 written
+  const Buffer* xq = nullptr;      ///< max_tokens * groups * group int8 written
   const Buffer* xscale = nullptr;  ///< max_tokens * groups f32 written
   const Buffer* xsum = nullptr;    ///< max_tokens * groups int32 written
 };

@@ -48,6 +48,12 @@ constexpr uint32_t kAttention[] = {
 constexpr uint32_t kQ8kvQuantize[] = {
 #include "sdk/backends/vulkan/shaders/q8kv_quantize.spv.inc"
 };
+constexpr uint32_t kQ4Sp24Matvec[] = {
+#include "sdk/backends/vulkan/shaders/q4sp24_matvec.spv.inc"
+};
+constexpr uint32_t kQ4gMatvec[] = {
+#include "sdk/backends/vulkan/shaders/q4g_matvec.spv.inc"
+};
 
 }  // namespace
 
@@ -67,5 +73,8 @@ ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}
 ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }
 ShaderCode AttentionShader() { return {kAttention, sizeof(kAttention) / 4}; }
 ShaderCode Q8kvQuantizeShader() { return {kQ8kvQuantize, sizeof(kQ8kvQuantize) / 4}; }
+// The other 4-bit layouts.
+ShaderCode Q4Sp24MatvecShader() { return {kQ4Sp24Matvec, sizeof(kQ4Sp24Matvec) / 4}; }
+ShaderCode Q4gMatvecShader() { return {kQ4gMatvec, sizeof(kQ4gMatvec) / 4}; }
 
 }  // namespace kite::vulkan

@@ -43,5 +43,10 @@ ShaderCode RopeShader();
 ShaderCode AttentionShader();
 /// shaders/q8kv_quantize.comp: f32 K/V rows to the int8 cache (Q8kvQuantize).
 ShaderCode Q8kvQuantizeShader();
+// The other 4-bit layouts (vkq4).
+/// shaders/q4sp24_matvec.comp: Q4_SP24_R16_G64 (2:4 sparse) x int8 matvec (Q4Sp24Matvec).
+ShaderCode Q4Sp24MatvecShader();
+/// shaders/q4g_matvec.comp: Q4_ROW_GROUPS x int8 matvec (Q4gMatvec).
+ShaderCode Q4gMatvecShader();
 
 }  // namespace kite::vulkan

@@ -13,6 +13,7 @@
 #include "sdk/backends/vulkan/vk_status.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/rope/rope.h"
+#include "sdk/runtime/memory_plan.h"
 #include "sdk/runtime/vulkan/model_state.h"
 
 namespace kite {
@@ -36,7 +37,9 @@ Status Build(std::optional<Op>* slot, Args... args) {
   return Status::Ok();
 }
 
-bool IsQ4(const TensorView& t) { return t.dtype == DType::Q4_G; }
+bool IsQ4(const TensorView& t) {
+  return t.dtype == DType::Q4_G || t.dtype == DType::Q4_G_SP24;
+}
 
 // Workgroup size of the shaders whose invocations share one row of `width` floats (dense
 // matvecs, RMSNorm): the largest power of two not above the width (at least 32), within the
@@ -94,6 +97,8 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), 0u));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -234,20 +239,35 @@ struct Output {
   RowAddress y_at;
 };
 
-// y = W x for each output (all reading the same `cols` floats of x at x_at): one dispatch
-// per part of each matrix; 4-bit matrices share one quantization of x.
-Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
-                  const Output* outs, size_t count, const Buffer* x, RowAddress x_at,
-                  uint32_t cols, When when) {
+// The product of one part of 4-bit matrix `t` (its layout's op), with arguments `a`.
+Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
+                   const vulkan::Q4MatvecArgs& a, When when) {
+  if (t.dtype == DType::Q4_G_SP24) return p.Add(*m.q4sp24_matvec, a, when);  // every call
+  if (t.layout == Layout::Q4_ROW_GROUPS) return p.Add(*m.q4g_matvec, a, when);  // every call
+  const bool sym = t.layout == Layout::Q4_R16_G32_SYM;
+  const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
+  if (a.max_tokens == 1) return p.Add(matvec, a, when);
+  // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
+  KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
+  return p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral);
+}
+
+// The group of the int8 activations matrix `t` reads (0: f32 activations).
+uint32_t QuantGroup(const TensorView& t) { return IsQ4(t) ? ActivationGroupSize(t) : 0; }
+
+// The outputs of AddLinears whose QuantGroup is `group`: x quantized with it (when 4-bit),
+// then their products.
+Status AddLinearsOfGroup(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
+                         const Output* outs, size_t count, uint32_t group, const Buffer* x,
+                         RowAddress x_at, uint32_t cols, When when) {
   const uint32_t max_tokens = p.MaxTokens(when), max_pos = p.MaxPos(when);
-  bool quantize = false;
-  for (size_t i = 0; i < count; ++i) quantize = quantize || IsQ4(*outs[i].w->view);
-  const uint32_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
-  if (quantize) {
+  const uint32_t groups = group != 0 ? (cols + group - 1) / group : 0;
+  if (group != 0) {
     vulkan::Q8QuantizeArgs a;
     a.max_tokens = max_tokens;
     a.max_pos = max_pos;
     a.cols = cols;
+    a.group = group;
     a.x_at = x_at;
     a.x = x;
     a.xq = s.xq;
@@ -259,55 +279,64 @@ Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::
   p.BeginGroup();
   for (size_t i = 0; i < count; ++i) {
     const DeviceTensor& w = *outs[i].w;
+    if (QuantGroup(*w.view) != group) continue;
     for (uint32_t k = 0; k < w.part_count; ++k) {
       const TensorPart& part = w.parts[k];
       RowAddress y_at = outs[i].y_at;
       y_at.offset += part.row_begin;
-      switch (w.view->dtype) {
-        case DType::Q4_G: {
-          vulkan::Q4R16MatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.groups = groups;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.xq = s.xq;
-          a.xscale = s.xscale;
-          a.xsum = s.xsum;
-          a.y = outs[i].y;
-          const bool sym = w.view->layout == Layout::Q4_R16_G32_SYM;
-          const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
-          if (max_tokens == 1) {
-            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when));
-          } else {
-            // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
-            KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
-            KITE_RETURN_IF_ERROR(
-                p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral));
-          }
-          break;
-        }
-        default: {  // F32 or Q8_C (DeviceWeights accepted nothing else)
-          vulkan::DenseMatvecArgs a;
-          a.max_tokens = max_tokens;
-          a.max_pos = max_pos;
-          a.rows = part.row_count;
-          a.cols = cols;
-          a.x_at = x_at;
-          a.y_at = y_at;
-          a.w = part.data;
-          a.scales = part.scales;  // null for F32
-          a.x = x;
-          a.y = outs[i].y;
-          const bool q8 = w.view->dtype == DType::Q8_C;
-          KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
-          break;
-        }
+      if (group != 0) {
+        vulkan::Q4MatvecArgs a;
+        a.max_tokens = max_tokens;
+        a.max_pos = max_pos;
+        a.rows = part.row_count;
+        a.groups = groups;
+        a.group = group;
+        a.mins = w.view->mins != nullptr;
+        a.y_at = y_at;
+        a.w = part.data;
+        a.params = part.scales;  // Q4_ROW_GROUPS only
+        a.xq = s.xq;
+        a.xscale = s.xscale;
+        a.xsum = s.xsum;
+        a.y = outs[i].y;
+        KITE_RETURN_IF_ERROR(AddQ4Matvec(p, m, *w.view, a, when));
+        continue;
       }
+      // F32 or Q8_C (DeviceWeights accepted nothing else).
+      vulkan::DenseMatvecArgs a;
+      a.max_tokens = max_tokens;
+      a.max_pos = max_pos;
+      a.rows = part.row_count;
+      a.cols = cols;
+      a.x_at = x_at;
+      a.y_at = y_at;
+      a.w = part.data;
+      a.scales = part.scales;  // null for F32
+      a.x = x;
+      a.y = outs[i].y;
+      const bool q8 = w.view->dtype == DType::Q8_C;
+      KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
     }
   }
   p.EndGroup();
+  return Status::Ok();
+}
+
+// y = W x for each output (all reading the same `cols` floats of x at x_at): one dispatch
+// per part of each matrix. The outputs are taken by activation group, in the order each
+// group first appears: the f32 ones, or one quantization of x shared by the 4-bit matrices
+// of one group (Q4_ROW_GROUPS matrices may differ), then their products.
+Status AddLinears(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
+                  const Output* outs, size_t count, const Buffer* x, RowAddress x_at,
+                  uint32_t cols, When when) {
+  for (size_t first = 0; first < count; ++first) {
+    const uint32_t group = QuantGroup(*outs[first].w->view);
+    bool seen = false;
+    for (size_t i = 0; i < first; ++i) seen = seen || QuantGroup(*outs[i].w->view) == group;
+    if (!seen) {
+      KITE_RETURN_IF_ERROR(AddLinearsOfGroup(p, m, s, outs, count, group, x, x_at, cols, when));
+    }
+  }
   return Status::Ok();
 }
 
@@ -530,7 +559,13 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   const uint32_t xb_stride = dim > q_dim ? dim : q_dim;
   uint32_t widest = dim > q_dim ? dim : q_dim;
   widest = widest > hidden ? widest : hidden;
-  const uint64_t groups = (widest + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  // The int8 activations: groups of 32 over the widest row, or what the model's 4-bit
+  // matrices need if more (Q4_ROW_GROUPS groups other than 32).
+  uint64_t q_elements = 0, q_groups = 0;
+  QuantScratchSize(*m.model, &q_elements, &q_groups);
+  uint64_t groups = (widest + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  q_elements = q_elements > groups * kQ4R16GroupSize ? q_elements : groups * kQ4R16GroupSize;
+  groups = q_groups > groups ? q_groups : groups;
   const uint64_t cache_rows = static_cast<uint64_t>(max_context) + max_batch - 1;
   s->int8_kv = kv_type == KvType::kInt8;
   KITE_CHECK_OR_RETURN(!s->int8_kv || c.head_dim % 4 == 0, Error::kUnsupported,
@@ -556,7 +591,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   KITE_RETURN_IF_ERROR(make(batch * q_dim * 4, "q", kDevice, &s->q));
   KITE_RETURN_IF_ERROR(make(batch * hidden * 4, "hb", kDevice, &s->hb));
   KITE_RETURN_IF_ERROR(make(batch * hidden * 4, "hb2", kDevice, &s->hb2));
-  KITE_RETURN_IF_ERROR(make(batch * groups * kQ4R16GroupSize, "xq", kDevice, &s->xq));
+  KITE_RETURN_IF_ERROR(make(batch * q_elements, "xq", kDevice, &s->xq));
   KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xscale", kDevice, &s->xscale));
   KITE_RETURN_IF_ERROR(make(batch * groups * 4, "xsum", kDevice, &s->xsum));
   s->key_cache.resize(c.n_layers);

@@ -13,6 +13,8 @@
 #include "sdk/backends/vulkan/embedding.h"
 #include "sdk/backends/vulkan/dense_matvec.h"
 #include "sdk/backends/vulkan/q4r16_matvec.h"
+#include "sdk/backends/vulkan/q4g_matvec.h"
+#include "sdk/backends/vulkan/q4sp24_matvec.h"
 #include "sdk/backends/vulkan/q8_quantize.h"
 #include "sdk/backends/vulkan/q8kv_quantize.h"
 #include "sdk/backends/vulkan/rmsnorm.h"
@@ -37,6 +39,8 @@ struct VulkanModel::State {
   /// The tiled variants (kQ4R16MaxTileTokens tokens per workgroup) for calls of several
   /// tokens (prefill).
   std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;
+  std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64, every call
+  std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS, every call
   std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;

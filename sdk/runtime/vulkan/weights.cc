@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "sdk/backends/vulkan/command_stream.h"
+#include "sdk/backends/vulkan/q4g_matvec.h"
 #include "sdk/format/format.h"
 
 namespace kite::vk_runtime {
@@ -24,12 +25,21 @@ struct Planned {
   uint32_t parts;
 };
 
-// One buffer's bytes in the file.
+// One buffer's bytes in the file: `bytes` from src, then `bytes2` from src2 (the mins after
+// the scales of a Q4_ROW_GROUPS part).
 struct Copy {
   vulkan::Buffer* dst;
   const void* src;
   uint64_t bytes;
+  const void* src2 = nullptr;
+  uint64_t bytes2 = 0;
 };
+
+// Whether a matrix part has a second buffer: Q8_C row scales, Q4_ROW_GROUPS scales (and
+// mins).
+bool HasParams(const TensorView& t) {
+  return t.dtype == DType::Q8_C || (t.dtype == DType::Q4_G && t.layout == Layout::Q4_ROW_GROUPS);
+}
 
 Status Unsupported(const TensorView& t, const char* why) {
   return Status::Make(Error::kUnsupported,
@@ -54,7 +64,9 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
     return Status::Ok();
   }
   if (!MatrixEncodingSupported(t)) {
-    return Unsupported(t, "the Vulkan backend runs f32, q8_c and q4_g in Q4_R16_G32(_SYM)");
+    return Unsupported(t,
+                       "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM) or "
+                       "Q4_ROW_GROUPS (groups a multiple of 8) and q4_g_sp24");
   }
   const Encoding& enc = *FindEncoding(t.dtype, t.layout);
   const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
@@ -79,7 +91,9 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
 // Writes `c`'s bytes at `dst` (its buffer's size), zeroing the rounding tail.
 void Fill(const Copy& c, void* dst) {
   std::memcpy(dst, c.src, c.bytes);
-  std::memset(static_cast<char*>(dst) + c.bytes, 0, c.dst->size() - c.bytes);
+  if (c.bytes2 != 0) std::memcpy(static_cast<char*>(dst) + c.bytes, c.src2, c.bytes2);
+  std::memset(static_cast<char*>(dst) + c.bytes + c.bytes2, 0,
+              c.dst->size() - c.bytes - c.bytes2);
 }
 
 // Copies through staging buffers of at most kStagingBytes (or the largest buffer).
@@ -128,7 +142,11 @@ bool MatrixEncodingSupported(const TensorView& t) {
     case DType::Q8_C:
       return t.layout == Layout::ROW_MAJOR;
     case DType::Q4_G:
-      return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM;
+      return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM ||
+             (t.layout == Layout::Q4_ROW_GROUPS && t.group_size % 8 == 0 &&
+              t.group_size <= vulkan::kQ4gMaxGroup);
+    case DType::Q4_G_SP24:
+      return t.layout == Layout::Q4_SP24_R16_G64;
     default:
       return false;
   }
@@ -144,7 +162,12 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   DeviceWeights w;
   w.layers_.resize(c.n_layers);
   std::vector<Planned> plan;
-  KITE_RETURN_IF_ERROR(Plan(model.tok_embeddings(), &w.embedding_, false, limit, &plan));
+  const TensorView& emb = model.tok_embeddings();
+  if (emb.dtype == DType::Q4_G_SP24 || emb.layout == Layout::Q4_ROW_GROUPS) {
+    return Unsupported(emb, "the Vulkan backend's embedding tables are f32, q8_c or q4_g in "
+                            "Q4_R16_G32(_SYM)");
+  }
+  KITE_RETURN_IF_ERROR(Plan(emb, &w.embedding_, false, limit, &plan));
   KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
   const bool tied = &model.output() == &model.tok_embeddings() ||
                     model.output().data == model.tok_embeddings().data;
@@ -169,7 +192,7 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   size_t parts = 0, buffers = 0;
   for (const Planned& p : plan) {
     parts += p.parts;
-    buffers += p.parts * (p.view->dtype == DType::Q8_C ? 2 : 1);
+    buffers += p.parts * (HasParams(*p.view) ? 2 : 1);
   }
   // Parts and tensors point into these: no reallocation after this.
   w.parts_.reserve(parts);
@@ -206,6 +229,20 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
         copies.push_back({&w.buffers_.back(),
                           static_cast<const float*>(t.scales) + part.row_begin,
                           part.row_count * 4ull});
+      } else if (HasParams(t)) {
+        // Q4_ROW_GROUPS: the part's f16 scales, then its mins, in one buffer.
+        const uint64_t cells = uint64_t{part.row_count} * t.groups();
+        const uint64_t first = uint64_t{part.row_begin} * t.groups();
+        KITE_ASSIGN_OR_RETURN(
+            vulkan::Buffer params,
+            vulkan::Buffer::Create(device, cells * 2 * (t.mins != nullptr ? 2 : 1), t.name,
+                                   vulkan::Memory::kDeviceLocal));
+        w.buffers_.push_back(std::move(params));
+        part.scales = &w.buffers_.back();
+        const uint16_t* mins = static_cast<const uint16_t*>(t.mins);
+        copies.push_back({&w.buffers_.back(), static_cast<const uint16_t*>(t.scales) + first,
+                          cells * 2, mins != nullptr ? mins + first : nullptr,
+                          mins != nullptr ? cells * 2 : 0});
       }
       w.parts_.push_back(part);
     }

@@ -19,7 +19,8 @@ inline constexpr uint64_t kSubmitTimeoutNs = 60000000000ull;
 
 /// Rows [row_begin, row_begin + row_count) of a tensor in device buffers of their own:
 /// `data` holds those rows' data bytes from offset 0 (whole row blocks), `scales` their
-/// per-row f32 scales (Q8_C; null otherwise).
+/// per-row f32 scales (Q8_C), or their f16 scales per row and group followed by as many f16
+/// mins when the tensor has them (Q4_ROW_GROUPS: Q4MatvecArgs::params); null otherwise.
 struct TensorPart {
   uint32_t row_begin = 0;
   uint32_t row_count = 0;
@@ -90,8 +91,9 @@ class DeviceWeights {
   bool staged_ = false;
 };
 
-/// True when the Vulkan forward pass runs matrices (and embeddings) of `t`'s encoding:
-/// F32, Q8_C, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM.
+/// True when the Vulkan forward pass runs matrices of `t`'s encoding: F32, Q8_C, Q4_G in
+/// Q4_R16_G32, Q4_R16_G32_SYM or Q4_ROW_GROUPS (groups a multiple of 8, up to 4096), Q4_G_SP24
+/// in Q4_SP24_R16_G64. Embedding tables take F32, Q8_C and the Q4_R16 layouts only.
 bool MatrixEncodingSupported(const TensorView& t);
 
 }  // namespace kite::vk_runtime
