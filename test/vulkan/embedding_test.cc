@@ -1,6 +1,7 @@
 // Embedding (shaders/embedding_*.comp) against the CPU's row dequantization of each table
 // encoding (Transformer::EmbeddingRow: memcpy for F32, q8_row_dequant_ref,
-// q4r16_row_dequant_ref, DequantizeQ4R16SymRow), compared exactly: tables split into two
+// q4r16_row_dequant_ref, DequantizeQ4R16SymRow, q4_row_dequant_ref, DequantizeQ4SP24Row),
+// compared exactly: tables split into two
 // parts by rows (one dispatch each), token ids in either part, repeated, and past the
 // table (never written), rows written through a RowAddress at a position with an offset and
 // gaps that must stay untouched, widths with partial groups, several workgroup sizes.
@@ -17,6 +18,7 @@
 #include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
 #include "test/vulkan/vulkan_test_util.h"
 
@@ -33,15 +35,55 @@ using kite::vulkan::test::Upload;
 
 constexpr float kUntouched = -12345.0f;
 constexpr uint32_t kRows = 40;   // table rows
-constexpr uint32_t kSplit = 16;  // the second part's first row (a Q4_R16 block boundary)
+constexpr uint32_t kSplit = 16;  // the second part's first row (a 16-row block boundary)
 
-// A random table in one encoding: its bytes as the file stores them (and the Q8_C scales),
-// the bytes and scales of each part [0, kSplit) and [kSplit, kRows), and the CPU's rows.
+// A random table in one encoding: its bytes as the file stores them (and the Q8_C scales
+// or the Q4_ROW_GROUPS f16 scales and mins, as raw bytes), the bytes and scales of each
+// part [0, kSplit) and [kSplit, kRows), and the CPU's rows.
 struct Table {
   std::vector<uint8_t> part_bytes[2];
-  std::vector<float> part_scales[2];
+  std::vector<uint8_t> part_scales[2];
   std::vector<float> rows;  // kRows x cols, the CPU's dequantization
 };
+
+template <typename T>
+std::vector<uint8_t> Bytes(const T* values, size_t n) {
+  std::vector<uint8_t> out(n * sizeof(T));
+  std::memcpy(out.data(), values, out.size());
+  return out;
+}
+
+// Q4_ROW_GROUPS with groups of `group` and (when `mins`) f16 mins: the part's scales buffer
+// holds its scales, then its mins.
+Table MakeRowGroupsTable(uint32_t cols, uint32_t group, bool mins, std::mt19937& rng) {
+  Table t;
+  t.rows.resize(size_t{kRows} * cols);
+  const size_t groups = (cols + group - 1) / group;
+  const size_t row_bytes = groups * group / 2;
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  std::vector<uint8_t> bytes(kRows * row_bytes);
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(byte(rng));
+  std::vector<uint16_t> d(kRows * groups), m(kRows * groups);
+  for (uint16_t& v : d) v = kite::FloatToHalf(scale(rng));
+  for (uint16_t& v : m) v = kite::FloatToHalf(10.0f * scale(rng));
+  for (uint32_t r = 0; r < kRows; ++r) {
+    k::q4_row_dequant_ref(cols, groups, group, bytes.data() + r * row_bytes, d.data() + r * groups,
+                          mins ? m.data() + r * groups : nullptr, t.rows.data() + size_t{r} * cols);
+  }
+  const uint32_t first[2] = {0, kSplit}, count[2] = {kSplit, kRows - kSplit};
+  for (int part = 0; part < 2; ++part) {
+    t.part_bytes[part].assign(bytes.begin() + first[part] * row_bytes,
+                              bytes.begin() + (first[part] + count[part]) * row_bytes);
+    const size_t cells = count[part] * groups;
+    t.part_scales[part] = Bytes(d.data() + first[part] * groups, cells);
+    if (mins) {
+      const std::vector<uint8_t> mb = Bytes(m.data() + first[part] * groups, cells);
+      t.part_scales[part].insert(t.part_scales[part].end(), mb.begin(), mb.end());
+    }
+  }
+  return t;
+}
 
 Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
   Table t;
@@ -63,6 +105,25 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     for (uint32_t r = 0; r < kRows; ++r) {
       k::q8_row_dequant_ref(cols, reinterpret_cast<const int8_t*>(bytes.data()) + size_t{r} * cols,
                             scales[r], t.rows.data() + size_t{r} * cols);
+    }
+  } else if (dtype == DType::Q4_G_SP24) {
+    // 2:4 sparse weights (two of every four columns zero, some quads with fewer), packed
+    // with the converter's scale search.
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    std::uniform_int_distribution<int> pick(0, 3);
+    std::vector<float> w(size_t{kRows} * cols, 0.0f);
+    for (uint32_t r = 0; r < kRows; ++r) {
+      for (uint32_t c0 = 0; c0 < cols; c0 += 4) {
+        for (int n = 0; n < 2; ++n) {
+          const uint32_t c = c0 + static_cast<uint32_t>(pick(rng));
+          if (c < cols) w[size_t{r} * cols + c] = normal(rng);
+        }
+      }
+    }
+    bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, 64));
+    EXPECT_TRUE(k::PackQ4SP24(kRows, cols, w.data(), bytes.data()));
+    for (uint32_t r = 0; r < kRows; ++r) {
+      k::DequantizeQ4SP24Row(cols, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
   } else {
     const bool sym = layout == Layout::Q4_R16_G32_SYM;
@@ -91,12 +152,14 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
   }
   // Parts: the data extent of rows [0, kSplit) comes first (kSplit is a block boundary).
   const size_t split = kite::PackedBytes(dtype, layout, kSplit, cols,
-                                         dtype == DType::Q4_G ? 32 : 0);
+                                         dtype == DType::Q4_G      ? 32
+                                         : dtype == DType::Q4_G_SP24 ? 64
+                                                                     : 0);
   t.part_bytes[0].assign(bytes.begin(), bytes.begin() + split);
   t.part_bytes[1].assign(bytes.begin() + split, bytes.end());
   if (!scales.empty()) {
-    t.part_scales[0].assign(scales.begin(), scales.begin() + kSplit);
-    t.part_scales[1].assign(scales.begin() + kSplit, scales.end());
+    t.part_scales[0] = Bytes(scales.data(), kSplit);
+    t.part_scales[1] = Bytes(scales.data() + kSplit, kRows - kSplit);
   }
   return t;
 }
@@ -106,13 +169,18 @@ struct Case {
   Layout layout;
   uint32_t cols, workgroup, pos;
   vk::RowAddress out_at;  // stride 0: cols
+  uint32_t group = 0;     // Q4_ROW_GROUPS only
+  bool mins = false;      // Q4_ROW_GROUPS only
 };
 
 void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   SCOPED_TRACE(std::string(kite::DTypeName(c.dtype)) + "/" + kite::LayoutName(c.layout) +
                " cols=" + std::to_string(c.cols) + " wg=" + std::to_string(c.workgroup) +
-               " pos=" + std::to_string(c.pos));
-  const Table table = MakeTable(c.dtype, c.layout, c.cols, rng);
+               " pos=" + std::to_string(c.pos) + " group=" + std::to_string(c.group) +
+               (c.mins ? " mins" : ""));
+  const Table table = c.layout == Layout::Q4_ROW_GROUPS
+                          ? MakeRowGroupsTable(c.cols, c.group, c.mins, rng)
+                          : MakeTable(c.dtype, c.layout, c.cols, rng);
   const std::vector<uint32_t> ids = {3, kRows - 1, kSplit, kRows, 0, 3, kSplit - 1, 1000000};
   const uint32_t m = static_cast<uint32_t>(ids.size());
   vk::RowAddress at = c.out_at;
@@ -130,9 +198,9 @@ void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
   vk::Buffer out = Upload(device, std::vector<float>(want.size(), kUntouched), "out");
   for (int part = 0; part < 2; ++part) {
     vk::Buffer bytes = Upload(device, table.part_bytes[part], "table");
-    // Only Q8_C binds scales (the other encodings get null).
+    // Only Q8_C and Q4_ROW_GROUPS bind scales (the other encodings get null).
     vk::Buffer scales = Upload(device,
-                               table.part_scales[part].empty() ? std::vector<float>(1)
+                               table.part_scales[part].empty() ? std::vector<uint8_t>(4)
                                                                : table.part_scales[part],
                                "scales");
     vk::EmbeddingArgs args;
@@ -141,6 +209,8 @@ void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
     args.cols = c.cols;
     args.row_begin = part == 0 ? 0 : kSplit;
     args.row_count = part == 0 ? kSplit : kRows - kSplit;
+    args.group = c.group;
+    args.mins = c.mins;
     args.out_at = at;
     args.tokens = &tokens;
     args.table = &bytes;
@@ -158,7 +228,9 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(5);
   const DType f32 = DType::F32, q8 = DType::Q8_C, q4 = DType::Q4_G;
-  const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM;
+  const DType sp24 = DType::Q4_G_SP24;
+  const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM,
+               rg = Layout::Q4_ROW_GROUPS, sp = Layout::Q4_SP24_R16_G64;
   const Case cases[] = {
       {f32, rm, 1, 0, 0, {}},           {f32, rm, 100, 32, 3, {5, 100, 100}},
       {q8, rm, 1, 1, 0, {}},            {q8, rm, 5, 0, 0, {0, 0, 8}},  // rows inside words
@@ -166,18 +238,52 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
       {q4, r16, 1, 0, 0, {}},           {q4, r16, 50, 16, 0, {0, 0, 53}},
       {q4, r16, 288, 0, 4, {7, 288, 288}},
       {q4, sym, 33, 1, 0, {}},          {q4, sym, 172, 256, 1, {0, 180, 180}},
+      // Rows of an odd number of bytes (groups of 6), words straddling rows.
+      {q4, rg, 1, 0, 0, {}, 6, false},  {q4, rg, 17, 8, 2, {3, 20, 20}, 6, true},
+      {q4, rg, 100, 32, 0, {}, 32, true}, {q4, rg, 200, 0, 1, {0, 200, 200}, 128, false},
+      {sp24, sp, 1, 0, 0, {}},          {sp24, sp, 70, 16, 3, {2, 80, 80}},
+      {sp24, sp, 192, 0, 0, {}},
   };
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
 
 TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   REQUIRE_DEVICE(device);
-  kite::Result<vk::Embedding> bad = vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_ROW_GROUPS, 0);
+  kite::Result<vk::Embedding> bad = vk::Embedding::Create(*device, DType::Q4_G, Layout::ROW_MAJOR, 0);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), kite::Error::kUnsupported);
-  EXPECT_NE(std::string(bad.status().message()).find("q4_g tables in layout q4_row_groups"),
+  EXPECT_NE(std::string(bad.status().message()).find("q4_g tables in layout row_major"),
             std::string::npos)
       << bad.status().message();
+
+  kite::Result<vk::Embedding> groups =
+      vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_ROW_GROUPS, 0);
+  ASSERT_TRUE(groups.ok()) << groups.status().message();
+  {
+    vk::Buffer tokens = Upload(*device, std::vector<uint32_t>(1), "tokens");
+    vk::Buffer table = Upload(*device, std::vector<uint8_t>(32), "table");   // 2 rows x 64
+    vk::Buffer params = Upload(*device, std::vector<uint8_t>(4), "scales");  // 2 f16 scales
+    vk::Buffer out = Upload(*device, std::vector<float>(64), "out");
+    vk::EmbeddingArgs args;
+    args.cols = 64;
+    args.row_count = 2;
+    args.group = 32;
+    args.out_at.stride = 64;
+    args.tokens = &tokens;
+    args.table = &table;
+    args.scales = &params;
+    args.out = &out;
+    EXPECT_FALSE(PrepareStatus(*device, *groups, args).ok());  // 2 x 2 groups: 8 bytes of scales
+    args.cols = 32;
+    EXPECT_TRUE(PrepareStatus(*device, *groups, args).ok());
+    args.mins = true;
+    EXPECT_STREQ(PrepareStatus(*device, *groups, args).message(),
+                 "embedding: buffer 'scales' holds 4 bytes, the shape needs 8");
+    args.mins = false;
+    args.group = 7;
+    EXPECT_STREQ(PrepareStatus(*device, *groups, args).message(),
+                 "embedding: group of 7 is not even and >= 2 (q4_row_groups)");
+  }
 
   kite::Result<vk::Embedding> op = vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_R16_G32, 0);
   ASSERT_TRUE(op.ok()) << op.status().message();

@@ -1,7 +1,8 @@
 // Embedding lookup on the GPU: each token's row of the table, dequantized to f32, the
 // contract of Transformer::EmbeddingRow (sdk/runtime/transformer.cc) for F32, Q8_C
-// (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref) and Q4_R16_G32_SYM
-// (DequantizeQ4R16SymRow) tables, bit for bit (no fused multiply-add). A table may be split
+// (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref), Q4_R16_G32_SYM
+// (DequantizeQ4R16SymRow), Q4_ROW_GROUPS (q4_row_dequant_ref) and Q4_SP24_R16_G64
+// (DequantizeQ4SP24Row) tables, bit for bit (no fused multiply-add). A table may be split
 // by rows into parts (one Buffer each, e.g. to stay within maxStorageBufferRange): one
 // dispatch per part writes the tokens whose rows it holds and skips the others.
 #pragma once
@@ -26,12 +27,18 @@ struct EmbeddingArgs {
   uint32_t max_tokens = 1;  ///< most tokens a call may have, >= 1
   uint32_t max_pos = 0;     ///< largest starting position a call may have
   uint32_t cols = 0;        ///< floats per row (the table's columns), >= 1
-  uint32_t row_begin = 0;   ///< the part's first table row (Q4_R16 layouts: a multiple of 16)
+  /// The part's first table row (the 16-row block layouts Q4_R16_* and Q4_SP24_R16_G64:
+  /// a multiple of 16).
+  uint32_t row_begin = 0;
   uint32_t row_count = 0;   ///< the part's rows, >= 1
+  uint32_t group = 0;       ///< Q4_ROW_GROUPS: the table's group size (even); else unused
+  bool mins = false;        ///< Q4_ROW_GROUPS: the table has f16 mins (after the scales)
   RowAddress out_at;        ///< the output rows (stride >= cols for several tokens)
   const Buffer* tokens = nullptr;  ///< max_tokens uint32 token ids
   const Buffer* table = nullptr;   ///< the part's data extent, as the .kite file stores it
-  const Buffer* scales = nullptr;  ///< Q8_C: the part's row_count f32 scales; else unused
+  /// Q8_C: the part's row_count f32 scales. Q4_ROW_GROUPS: the part's row_count x groups
+  /// f16 scales (row-major), then as many f16 mins when `mins`. Else unused.
+  const Buffer* scales = nullptr;
   const Buffer* out = nullptr;     ///< f32 written, addressed by out_at
 };
 
@@ -39,8 +46,8 @@ struct EmbeddingArgs {
 /// must outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class Embedding {
  public:
-  /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32 or Q4_R16_G32_SYM; others
-  /// are kUnsupported naming them. `workgroup_size`: a power of two in [1,
+  /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32, Q4_R16_G32_SYM or
+  /// Q4_ROW_GROUPS, Q4_G_SP24 in Q4_SP24_R16_G64; others are kUnsupported naming them. `workgroup_size`: a power of two in [1,
   /// device.max_workgroup_size()], or 0 for the device's largest (an invocation per column).
   static Result<Embedding> Create(const Device& device, DType dtype, Layout layout,
                                   uint32_t workgroup_size);

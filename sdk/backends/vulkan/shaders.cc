@@ -54,6 +54,12 @@ constexpr uint32_t kQ4Sp24Matvec[] = {
 constexpr uint32_t kQ4gMatvec[] = {
 #include "sdk/backends/vulkan/shaders/q4g_matvec.spv.inc"
 };
+constexpr uint32_t kEmbeddingQ4g[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q4g.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ4Sp24[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q4sp24.spv.inc"
+};
 
 }  // namespace
 
@@ -68,6 +74,8 @@ ShaderCode Q8CMatvecShader() { return {kQ8CMatvec, sizeof(kQ8CMatvec) / 4}; }
 ShaderCode EmbeddingF32Shader() { return {kEmbeddingF32, sizeof(kEmbeddingF32) / 4}; }
 ShaderCode EmbeddingQ8CShader() { return {kEmbeddingQ8C, sizeof(kEmbeddingQ8C) / 4}; }
 ShaderCode EmbeddingQ4R16Shader() { return {kEmbeddingQ4R16, sizeof(kEmbeddingQ4R16) / 4}; }
+ShaderCode EmbeddingQ4gShader() { return {kEmbeddingQ4g, sizeof(kEmbeddingQ4g) / 4}; }
+ShaderCode EmbeddingQ4Sp24Shader() { return {kEmbeddingQ4Sp24, sizeof(kEmbeddingQ4Sp24) / 4}; }
 // Element-wise ops, RoPE and attention.
 ShaderCode ElementwiseShader() { return {kElementwise, sizeof(kElementwise) / 4}; }
 ShaderCode RopeShader() { return {kRope, sizeof(kRope) / 4}; }

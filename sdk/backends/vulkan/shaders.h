@@ -30,10 +30,12 @@ ShaderCode F32MatvecShader();
 /// shaders/q8c_matvec.comp: Q8_C matrix (int8 rows, f32 row scales) times f32 rows
 /// (DenseMatvec, Q8_C).
 ShaderCode Q8CMatvecShader();
-/// shaders/embedding_{f32,q8c,q4r16}.comp: table rows to f32 (Embedding).
+/// shaders/embedding_{f32,q8c,q4r16,q4g,q4sp24}.comp: table rows to f32 (Embedding).
 ShaderCode EmbeddingF32Shader();
 ShaderCode EmbeddingQ8CShader();
 ShaderCode EmbeddingQ4R16Shader();
+ShaderCode EmbeddingQ4gShader();
+ShaderCode EmbeddingQ4Sp24Shader();
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();

@@ -400,6 +400,8 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     a.cols = dim;
     a.row_begin = part.row_begin;
     a.row_count = part.row_count;
+    a.group = w.embedding().view->group_size;
+    a.mins = w.embedding().view->mins != nullptr;
     a.out_at = x_rows;
     a.tokens = s.tokens;
     a.table = part.data;

@@ -163,10 +163,6 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   w.layers_.resize(c.n_layers);
   std::vector<Planned> plan;
   const TensorView& emb = model.tok_embeddings();
-  if (emb.dtype == DType::Q4_G_SP24 || emb.layout == Layout::Q4_ROW_GROUPS) {
-    return Unsupported(emb, "the Vulkan backend's embedding tables are f32, q8_c or q4_g in "
-                            "Q4_R16_G32(_SYM)");
-  }
   KITE_RETURN_IF_ERROR(Plan(emb, &w.embedding_, false, limit, &plan));
   KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
   const bool tied = &model.output() == &model.tok_embeddings() ||
