@@ -4,7 +4,8 @@
 # per target) and the threaded tests under ThreadSanitizer; then the Arm Linux cross builds
 # (aarch64, armv7) with their tests under qemu user mode; then the Cortex-M7 firmware under
 # qemu-system-arm; then the suite under ASan + UBSan (built at -O1 -g1 with assertions on;
-# the packaging, lint and docs tests, which run no Kite code, are left out: CMakePresets.json).
+# the packaging, lint, docs and script tests, which exercise no Kite code of their own, are
+# left out: CMakePresets.json).
 #
 # Usage: tools/test.sh
 #   KITE_SKIP_FUZZ=1   skips the libFuzzer build and runs (fuzz preset)
