@@ -158,13 +158,15 @@ absl::Status CompressAndConvert(CliOptions options, SourceModel* source,
     size_t changed = 0;
     double before = 0.0, after = 0.0;
     for (const AwqGroupReport& g : *scaled) {
+      std::fprintf(stderr, "  %-40s alpha %.3f  output error %.4g -> %.4g\n", g.name.c_str(),
+                   g.alpha, g.error_at_zero, g.error);
       changed += g.alpha > 0.0;
       before += g.error_at_zero;
       after += g.error;
     }
     std::fprintf(stderr,
-                 "activation-aware scaling: %zu of %zu groups scaled; 4-bit output error on the "
-                 "calibration text %.4g -> %.4g (%.1f s)\n",
+                 "activation-aware scaling: %zu of %zu groups scaled; 4-bit output "
+                 "error on the calibration text, summed, %.4g -> %.4g (%.1f s)\n",
                  changed, scaled->size(), before, after,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
