@@ -97,8 +97,8 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                            "the same file."),
       flags::Int<unsigned>(0, "threads", "N", &o->threads, 1, 1024,
                            "Tensors generated and quantized at once (also the\n"
-                           "threads of --distill and --bpw), 1..1024. Default: one\n"
-                           "per CPU."),
+                           "threads of --distill, --bpw and --awq), 1..1024.\n"
+                           "Default: one per CPU."),
       flags::Heading("\nOptions\n"),
       flags::String('o', "output", "PATH", &o->output,
                     "The .kite file to write (required): a new path or a\n"
