@@ -245,7 +245,8 @@ TEST(CliOptions, ActivationAwareScaling) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_FALSE(o->awq);
   EXPECT_EQ(OptionsForProvenance(*o).find("awq"), std::string::npos);
-  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt", "--awq=off"});
+  o = ParseCommandLine(
+      {"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt", "--awq=off"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_FALSE(o->awq);
 

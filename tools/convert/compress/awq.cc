@@ -166,25 +166,26 @@ void Fold(const std::vector<SourceTensor*>& matrices, LinearInputStats* stats,
 }
 
 // Searches and folds one group; appends its report.
-absl::Status ScaleGroup(const std::string& name, const std::vector<SourceTensor*>& matrices,
-                        CalibrationStats* stats, const std::vector<size_t>& channel_of,
-                        size_t channels, const std::vector<SourceTensor*>& divide_elements,
+absl::Status ScaleGroup(const std::vector<SourceTensor*>& matrices, CalibrationStats* stats,
+                        const std::vector<size_t>& channel_of, size_t channels, const std::vector<SourceTensor*>& divide_elements,
                         const std::vector<SourceTensor*>& divide_rows, const AwqOptions& options,
                         std::vector<AwqGroupReport>* reports) {
   const size_t cols = matrices[0]->shape[1];
   absl::StatusOr<LinearInputStats*> s = StatsOf(stats, matrices[0]->name, cols);
   if (!s.ok()) return s.status();
   std::vector<AwqMatrix> ms;
-  std::string label = matrices[0]->name;
+  std::string label = matrices[0]->name;  // "layers.0.attention.wq+wk+wv"
   for (size_t i = 0; i < matrices.size(); ++i) {
+    const std::string& name = matrices[i]->name;
     ms.push_back({matrices[i]->data.data(), matrices[i]->shape[0]});
-    if (i > 0) absl::StrAppend(&label, "+", matrices[i]->name.substr(matrices[i]->name.rfind('.') + 1));
+    if (i > 0) absl::StrAppend(&label, "+", name.substr(name.rfind('.') + 1));
   }
   absl::StatusOr<AwqSearchResult> found = SearchActivationScales(
       ms, cols, (*s)->xtx.data(), ChannelMeanSquares(**s, channel_of, channels), channel_of,
       options);
   if (!found.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", name, "\": ", found.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor \"", matrices[0]->name, "\": ", found.status().message()));
   }
   reports->push_back({label, found->alpha, found->error, found->error_at_zero});
   if (found->alpha == 0.0) return absl::OkStatus();
@@ -208,23 +209,21 @@ absl::Status ScaleLayer(const SourceConfig& config, const LayerTensors& t,
   if (t.bv != nullptr) value_bias.push_back(t.bv);
   const size_t dim = config.dim, hidden = config.hidden_dim;
   // wo and w2 first: their folding changes wv and w3, which the later searches then see.
-  if (absl::Status s = ScaleGroup(t.wo->name, {t.wo}, stats, value_row, kv_dim, value_bias,
-                                  {t.wv}, options, reports);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ScaleGroup(t.wq->name, {t.wq, t.wk, t.wv}, stats, {}, dim,
-                                  {t.attention_norm}, {}, options, reports);
-      !s.ok()) {
-    return s;
-  }
   if (absl::Status s =
-          ScaleGroup(t.w2->name, {t.w2}, stats, {}, hidden, {}, {t.w3}, options, reports);
+          ScaleGroup({t.wo}, stats, value_row, kv_dim, value_bias, {t.wv}, options, reports);
       !s.ok()) {
     return s;
   }
-  return ScaleGroup(t.w1->name, {t.w1, t.w3}, stats, {}, dim, {t.ffn_norm}, {}, options,
-                    reports);
+  if (absl::Status s = ScaleGroup({t.wq, t.wk, t.wv}, stats, {}, dim, {t.attention_norm}, {},
+                                  options, reports);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ScaleGroup({t.w2}, stats, {}, hidden, {}, {t.w3}, options, reports);
+      !s.ok()) {
+    return s;
+  }
+  return ScaleGroup({t.w1, t.w3}, stats, {}, dim, {t.ffn_norm}, {}, options, reports);
 }
 
 }  // namespace
