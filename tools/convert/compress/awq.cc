@@ -167,7 +167,8 @@ void Fold(const std::vector<SourceTensor*>& matrices, LinearInputStats* stats,
 
 // Searches and folds one group; appends its report.
 absl::Status ScaleGroup(const std::vector<SourceTensor*>& matrices, CalibrationStats* stats,
-                        const std::vector<size_t>& channel_of, size_t channels, const std::vector<SourceTensor*>& divide_elements,
+                        const std::vector<size_t>& channel_of, size_t channels,
+                        const std::vector<SourceTensor*>& divide_elements,
                         const std::vector<SourceTensor*>& divide_rows, const AwqOptions& options,
                         std::vector<AwqGroupReport>* reports) {
   const size_t cols = matrices[0]->shape[1];
