@@ -232,6 +232,41 @@ void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
+TEST(CliOptions, ActivationAwareScaling) {
+  auto o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--q4-groups",
+                             "sym-compact", "--calib", "c.txt", "--awq", "on", "--threads", "2"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->awq);
+  EXPECT_EQ(o->threads, 2u);
+  EXPECT_NE(OptionsForProvenance(*o).find(" --gptq on --awq on"), std::string::npos)
+      << OptionsForProvenance(*o);
+  // Off by default, and then absent from the provenance (files stay byte-identical).
+  o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->awq);
+  EXPECT_EQ(OptionsForProvenance(*o).find("awq"), std::string::npos);
+  o = ParseCommandLine(
+      {"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt", "--awq=off"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_FALSE(o->awq);
+
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--awq", "on"}).find("add --calib"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q8", "--calib", "c", "--distill",
+                        "--awq", "on"})
+                .find("--awq only applies to --quant q4"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--awq", "on",
+                        "--prune", "2:4"})
+                .find("does not combine"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--awq", "maybe"})
+                .find("awq"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"in.bin", "-o", "x", "--quant", "q4", "--threads", "2"}).find("--awq"),
+            std::string::npos);
+}
+
 TEST(CliOptions, CalibrationPruningAndBudget) {
   auto o = ParseCommandLine({"in.bin", "-o", "o.kite", "--quant", "q4", "--calib", "c.txt",
                              "--calib-tokens", "4096", "--prune", "wanda", "--sparsity",

@@ -97,8 +97,8 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                            "the same file."),
       flags::Int<unsigned>(0, "threads", "N", &o->threads, 1, 1024,
                            "Tensors generated and quantized at once (also the\n"
-                           "threads of --distill and --bpw), 1..1024. Default: one\n"
-                           "per CPU."),
+                           "threads of --distill, --bpw and --awq), 1..1024.\n"
+                           "Default: one per CPU."),
       flags::Heading("\nOptions\n"),
       flags::String('o', "output", "PATH", &o->output,
                     "The .kite file to write (required): a new path or a\n"
@@ -203,6 +203,17 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                         "the mask --prune chose). Default: on with --calib.\n"
                         "'act-order' quantizes columns by decreasing input\n"
                         "energy, with group scales fitted before compensation."),
+      flags::Enum<bool>(0, "awq", "on|off", &o->awq, {{"on", true}, {"off", false}},
+                        "With --quant q4 and --calib: activation-aware scaling\n"
+                        "(AWQ-style) before GPTQ. Each layer's input channels get\n"
+                        "scales E[x_j^2]^(a/2), the exponent a in [0,1] searched\n"
+                        "per group of matrices for the least 4-bit output error\n"
+                        "on the calibration text; the weight columns are\n"
+                        "multiplied and the scales divided out of the norm\n"
+                        "weights (wq/wk/wv, w1/w3), the value rows (wo) and\n"
+                        "w3's rows (w2), so the f32 model is unchanged. The\n"
+                        "embedding and head are not scaled. Not with --prune\n"
+                        "or --sparse. Default: off."),
       flags::Enum<PruneMethod>(0, "prune", "METHOD", &o->prune,
                                {{"magnitude", PruneMethod::kMagnitude},
                                 {"wanda", PruneMethod::kWanda},
@@ -339,8 +350,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     if (!config.ok()) return Usage(std::string(config.status().message()));
   } else if (vocab_set || seed_set) {
     return Usage("--vocab and --seed only apply to --synthetic NAME");
-  } else if (threads_set && !o.distill && !(o.bpw > 0.0)) {
-    return Usage("--threads only applies to --synthetic NAME, --distill and --bpw");
+  } else if (threads_set && !o.distill && !(o.bpw > 0.0) && !o.awq) {
+    return Usage("--threads only applies to --synthetic NAME, --distill, --bpw and --awq");
   } else if (threads_set) {
     o.distill_options.threads = o.threads;
   }
@@ -380,6 +391,13 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   }
   if (gptq_set && o.convert.gptq && !has_calib) {
     return Usage("--gptq on needs calibration data: add --calib FILE");
+  }
+  if (o.awq && !q4) return Usage("--awq only applies to --quant q4");
+  if (o.awq && !has_calib) {
+    return Usage("--awq searches its scales on calibration text: add --calib FILE");
+  }
+  if (o.awq && (o.prune != PruneMethod::kNone || o.convert.sparse_24)) {
+    return Usage("--awq does not combine with --prune or --sparse 2:4");
   }
   if (PruneNeedsCalibration(o.prune) && !has_calib) {
     return Usage(absl::StrCat("--prune ", PruneMethodName(o.prune),
@@ -437,6 +455,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
                       !o.convert.gptq ? "off" : o.convert.gptq_act_order ? "act-order" : "on");
     }
   }
+  if (o.awq) absl::StrAppend(&s, " --awq on");
   if (o.prune != PruneMethod::kNone) {
     absl::StrAppend(&s, " --prune ", PruneMethodName(o.prune));
     if (o.prune == PruneMethod::kMagnitude || o.prune == PruneMethod::kWanda) {

@@ -25,7 +25,7 @@ struct CliOptions {
   std::string synthetic;
   int64_t vocab = 0;        ///< --vocab N (with --synthetic); 0: the shape's own vocabulary
   uint64_t seed = 0;        ///< --seed S (with --synthetic)
-  unsigned threads = 0;     ///< --threads N (--synthetic, --distill, --bpw); 0: one per CPU
+  unsigned threads = 0;     ///< --threads N (--synthetic, --distill, --bpw, --awq); 0: one per CPU
   /// --chat-format NAME (none, llama2, llama3, chatml, phi3, gemma): overrides the format
   /// detected from the chat template; empty when not given.
   std::string chat_format;
@@ -35,6 +35,9 @@ struct CliOptions {
   /// --calib FILE: calibration text (GPTQ, Wanda, --bpw); empty when not given.
   std::string calib;
   size_t calib_tokens = kDefaultCalibTokens;  ///< --calib-tokens N
+  /// --awq on|off: with --quant q4 and --calib, search activation-aware input scales and
+  /// fold them into the model before quantizing (awq.h). Default off.
+  bool awq = false;
   PruneMethod prune = PruneMethod::kNone;     ///< --prune METHOD
   float sparsity = 0.0f;  ///< --sparsity S (unstructured pruning); 0.5 for 2:4
   double bpw = 0.0;       ///< --bpw B: mixed-precision budget; 0 when not given

@@ -66,6 +66,11 @@ const LinearInputStats* CalibrationStats::Find(const std::string& weight_name) c
   return found == by_name_.end() ? nullptr : found->second.get();
 }
 
+LinearInputStats* CalibrationStats::FindMutable(const std::string& weight_name) {
+  auto found = by_name_.find(weight_name);
+  return found == by_name_.end() ? nullptr : found->second.get();
+}
+
 absl::StatusOr<std::vector<std::vector<int32_t>>> TokenizeCalibrationText(
     const std::string& text, const TokenizerTables& tables, size_t window, size_t max_tokens) {
   if (window == 0 || max_tokens == 0) {

@@ -42,6 +42,9 @@ class CalibrationStats : public LinearCapture {
 
   /// The statistics of the input of `weight_name`, or null when it was never seen.
   const LinearInputStats* Find(const std::string& weight_name) const;
+  /// The same, writable (--awq rescales the statistics it folds scales into). Matrices that
+  /// share an input share the returned object.
+  LinearInputStats* FindMutable(const std::string& weight_name);
 
   /// Number of weight matrices with statistics.
   size_t size() const { return by_name_.size(); }
