@@ -57,16 +57,22 @@ void MatMulBackInput(const Real* dy, size_t T, size_t rows, const Real* W, size_
 }
 
 // dW[rows, cols] += dy[T, rows]^T * x[T, cols] (the weight gradient of MatMulWt).
+// Rows are taken kBackRowTile at a time so that their gradient rows stay in L1 while x
+// streams past; every element still adds its T terms in token order.
 template <typename Real>
 void MatMulBackWeight(const Real* dy, const Real* x, size_t T, size_t rows, size_t cols,
                       Real* dW) {
-  for (size_t t = 0; t < T; ++t) {
-    const Real* xt = x + t * cols;
-    for (size_t r = 0; r < rows; ++r) {
-      const Real a = dy[t * rows + r];
-      if (a == Real(0)) continue;
-      Real* dwr = dW + r * cols;
-      for (size_t c = 0; c < cols; ++c) dwr[c] += a * xt[c];
+  constexpr size_t kBackRowTile = 8;
+  for (size_t r0 = 0; r0 < rows; r0 += kBackRowTile) {
+    const size_t r1 = std::min(rows, r0 + kBackRowTile);
+    for (size_t t = 0; t < T; ++t) {
+      const Real* xt = x + t * cols;
+      for (size_t r = r0; r < r1; ++r) {
+        const Real a = dy[t * rows + r];
+        if (a == Real(0)) continue;
+        Real* dwr = dW + r * cols;
+        for (size_t c = 0; c < cols; ++c) dwr[c] += a * xt[c];
+      }
     }
   }
 }
