@@ -157,6 +157,38 @@ TEST(CliOptions, DistillCodes) {
             std::string::npos);
 }
 
+TEST(CliOptions, DistillScheduleAndLog) {
+  // Defaults: no held-out windows, and the provenance of older files.
+  auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                             "--distill"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->distill_options.heldout_every, 0u);
+  EXPECT_EQ(o->distill_options.warmup_steps, 0u);
+  EXPECT_EQ(OptionsForProvenance(*o).find("--distill-batch"), std::string::npos);
+  EXPECT_EQ(OptionsForProvenance(*o).find("--distill-heldout"), std::string::npos);
+  // --distill-log holds out every 10th window unless --distill-heldout says otherwise.
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                        "--distill", "--distill-log", "kl.tsv", "--distill-batch", "4",
+                        "--distill-warmup", "20", "--distill-log-every", "10"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->distill_log, "kl.tsv");
+  EXPECT_EQ(o->distill_options.heldout_every, kDistillLogHeldoutEvery);
+  EXPECT_EQ(o->distill_options.sequences_per_step, 4u);
+  EXPECT_EQ(o->distill_options.warmup_steps, 20u);
+  EXPECT_EQ(o->distill_options.log_every, 10u);
+  EXPECT_NE(OptionsForProvenance(*o).find("--distill-batch 4 --distill-warmup 20 "
+                                          "--distill-heldout 10"),
+            std::string::npos);
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
+                        "--distill", "--distill-log", "kl.tsv", "--distill-heldout", "0"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->distill_options.heldout_every, 0u);
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--distill-log",
+                        "kl.tsv"})
+                .find("need --distill"),
+            std::string::npos);
+}
+
 TEST(CliOptions, UsageErrors) {
   EXPECT_NE(UsageError({"in.bin", "-o", "x", "--frobnicate"}).find("unknown option '--frobnicate'"),
             std::string::npos);

@@ -193,6 +193,49 @@ TEST(ConvertEndToEnd, Distill) {
   EXPECT_TRUE(Contains(v.out, "--distill --distill-steps 25")) << v.out;
 }
 
+// --distill gives the same bytes for any --threads (the windows of a step, the weight
+// rebuild and the Adam update are split over the threads; every sum keeps its order), and
+// --distill-log writes the KL curve with a held-out KL, while stderr shows the speed.
+TEST(ConvertEndToEnd, DistillIsByteIdenticalForAnyThreadCountAndLogsItsCurve) {
+  std::vector<std::string> files;
+  for (const char* threads : {"1", "2"}) {
+    const std::string out = Out(std::string("distill-threads") + threads + ".kite");
+    const std::string log = Out(std::string("distill-threads") + threads + ".tsv");
+    const ToolRun r = Convert(
+        {Shared("stories260K.bin"), "--quant", "q4", "--calib",
+         Shared("eval/stories260K-samples-dev.txt"), "--calib-tokens", "3000", "--gptq", "off",
+         "--distill", "--distill-steps", "4", "--distill-batch", "3", "--distill-warmup", "1",
+         "--distill-log", log, "--distill-heldout", "4", "--distill-log-every", "2",
+         "--threads", threads, "-o", out});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(Contains(r.err, "steps/s")) << r.err;
+    EXPECT_TRUE(Contains(r.err, "held-out KL")) << r.err;
+    const std::string tsv = ReadText(log);
+    EXPECT_EQ(tsv.rfind("stage\tstep\tseconds\ttokens\ttrain_kl\theldout_kl\n", 0), 0u) << tsv;
+    for (const char* step : {"stored\t0\t", "stored\t2\t", "stored\t4\t"}) {
+      const size_t at = tsv.find(step);
+      ASSERT_NE(at, std::string::npos) << tsv;
+      const std::string row = tsv.substr(at, tsv.find('\n', at) - at);
+      std::vector<std::string> cells(1);
+      for (char ch : row) {
+        if (ch == '\t') {
+          cells.emplace_back();
+        } else {
+          cells.back() += ch;
+        }
+      }
+      ASSERT_EQ(cells.size(), 6u) << row;
+      EXPECT_GT(std::stod(cells[4]), 0.0) << row;  // train KL
+      EXPECT_GT(std::stod(cells[5]), 0.0) << row;  // held-out KL
+    }
+    files.push_back(ReadText(out));
+    const ToolRun v = Inspect({out, "--verify"});
+    EXPECT_TRUE(Contains(v.out, "--distill-batch 3 --distill-warmup 1 --distill-heldout 4"))
+        << v.out;
+  }
+  EXPECT_TRUE(files[0] == files[1]) << "--threads 2 gave other bytes than --threads 1";
+}
+
 TEST(ConvertEndToEnd, InspectReportsCorruption) {
   const std::string out = Out("corrupt.kite");
   ASSERT_EQ(Convert({Shared("stories260K.bin"), "-o", out}).exit_code, 0);

@@ -191,11 +191,12 @@ TEST(DistillTest, TuningLowersKlAndIsStored) {
   d.train_codes = false;  // scales only: the codes must stay
   size_t calls = 0;
   absl::StatusOr<DistillReport> report = DistillStoredTensors(
-      source, sequences, d, &tensors, [&](size_t step, size_t total, double kl) {
+      source, sequences, d, &tensors, [&](const DistillProgress& p) {
+        if (p.kind != DistillProgress::kLog) return;
         ++calls;
-        EXPECT_EQ(total, 60u);
-        EXPECT_EQ(step % 20, 0u);
-        EXPECT_GT(kl, 0.0);
+        EXPECT_EQ(p.total, 60u);
+        EXPECT_EQ(p.step % 20, 0u);
+        EXPECT_GT(p.train_kl, 0.0);
       });
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(calls, 3u);

@@ -262,7 +262,8 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                     "same way (pruned ones stay 0). Uses --calib-tokens\n"
                     "tokens: give it more (e.g. 65536) to generalize."),
       flags::Int<size_t>(0, "distill-steps", "N", &o->distill_options.steps, 1, 100000,
-                         absl::StrCat("Adam steps (2 sequences each), 1..100000. Default: ",
+                         absl::StrCat("Adam steps (--distill-batch windows each),\n"
+                                      "1..100000. Default: ",
                                       distill_defaults.steps)),
       flags::Number<double>(0, "distill-lr", "X", &o->distill_options.learning_rate, 0.0, 0.1,
                             flags::Ends::kOpenLow,
@@ -285,6 +286,29 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                             absl::StrCat("With --distill-codes on: peak step of a latent code per\n"
                                          "Adam step, in code units, 0 < X <= 1. Default: ",
                                          distill_defaults.code_learning_rate)),
+      flags::Int<size_t>(0, "distill-batch", "N", &o->distill_options.sequences_per_step, 1,
+                         1024,
+                         absl::StrCat("Calibration windows (of 256 tokens) per Adam step, run\n"
+                                      "on --threads threads at once, 1..1024. Default: ",
+                                      distill_defaults.sequences_per_step)),
+      flags::Int<size_t>(0, "distill-warmup", "N", &o->distill_options.warmup_steps, 0, 100000,
+                         absl::StrCat("Steps of linear learning-rate warmup before the\n"
+                                      "cosine decay, 0..100000. Default: ",
+                                      distill_defaults.warmup_steps)),
+      flags::String(0, "distill-log", "FILE", &o->distill_log,
+                    "Write the KL curve to FILE (TSV: stage, step, seconds,\n"
+                    "tokens, train KL, held-out KL) at every progress line.\n"
+                    "Holds out every 10th calibration window (see\n"
+                    "--distill-heldout) so the held-out KL is measured on text\n"
+                    "not trained on."),
+      flags::Int<size_t>(0, "distill-heldout", "K", &o->distill_options.heldout_every, 0, 1000,
+                         "Hold every K-th calibration window out of training and\n"
+                         "report its KL at every progress line, 0..1000 (0: none).\n"
+                         "Default: 10 with --distill-log, 0 otherwise."),
+      flags::Int<size_t>(0, "distill-log-every", "N", &o->distill_options.log_every, 1, 100000,
+                         absl::StrCat("Steps between progress lines (and --distill-log rows),\n"
+                                      "1..100000. Default: ",
+                                      distill_defaults.log_every)),
   };
   return spec;
 }
@@ -327,7 +351,13 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   const bool gptq_set = parsed.Given("gptq");
   const bool sparsity_set = parsed.Given("sparsity");
   const bool distill_set = parsed.Given("distill-steps") || parsed.Given("distill-lr") ||
-                           parsed.Given("distill-codes") || parsed.Given("distill-code-lr");
+                           parsed.Given("distill-codes") || parsed.Given("distill-code-lr") ||
+                           parsed.Given("distill-batch") || parsed.Given("distill-warmup") ||
+                           parsed.Given("distill-log") || parsed.Given("distill-heldout") ||
+                           parsed.Given("distill-log-every");
+  if (!o.distill_log.empty() && !parsed.Given("distill-heldout")) {
+    o.distill_options.heldout_every = kDistillLogHeldoutEvery;
+  }
   if (gptq_set) {
     o.convert.gptq = gptq != Gptq::kOff;
     o.convert.gptq_act_order = gptq == Gptq::kActOrder;
@@ -378,7 +408,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   }
   if (calib_tokens_set && !has_calib) return Usage("--calib-tokens needs --calib FILE");
   if (distill_set && !o.distill) {
-    return Usage("--distill-steps, --distill-lr and --distill-codes need --distill");
+    return Usage("--distill-steps, --distill-lr, --distill-codes and the other --distill-*"
+                 " options need --distill");
   }
   if (o.distill && o.convert.quant == QuantMode::kF32) {
     return Usage("--distill tunes quantization scales: use --quant q4 or q8");
@@ -470,6 +501,18 @@ std::string OptionsForProvenance(const CliOptions& o) {
                     o.distill_options.train_codes ? "on" : "off");
     if (o.distill_options.train_codes) {
       absl::StrAppend(&s, " --distill-code-lr ", o.distill_options.code_learning_rate);
+    }
+    // Options that change the result, only when they differ from the defaults (so files
+    // made without them keep their provenance).
+    const DistillOptions defaults;
+    if (o.distill_options.sequences_per_step != defaults.sequences_per_step) {
+      absl::StrAppend(&s, " --distill-batch ", o.distill_options.sequences_per_step);
+    }
+    if (o.distill_options.warmup_steps != defaults.warmup_steps) {
+      absl::StrAppend(&s, " --distill-warmup ", o.distill_options.warmup_steps);
+    }
+    if (o.distill_options.heldout_every != defaults.heldout_every) {
+      absl::StrAppend(&s, " --distill-heldout ", o.distill_options.heldout_every);
     }
   }
   if (!o.tokenizer.empty()) absl::StrAppend(&s, " --tokenizer ", o.tokenizer);

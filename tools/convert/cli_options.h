@@ -44,13 +44,19 @@ struct CliOptions {
   /// --distill: after quantization, tune norm weights, quantization scales and (by default)
   /// 4-bit codes towards the f32 model on the --calib text (distill.h).
   bool distill = false;
-  /// --distill-steps N, --distill-lr X, --distill-codes on|off, --distill-code-lr X
+  /// --distill-steps N, --distill-lr X, --distill-codes on|off, --distill-code-lr X,
+  /// --distill-batch N, --distill-warmup N, --distill-heldout K, --distill-log-every N
   DistillOptions distill_options;
+  /// --distill-log FILE: the KL curve as TSV (see pipeline.cc); empty when not given.
+  std::string distill_log;
   /// --target NAME: the CPU the file is meant for (one of ConvertTargets()); empty when not
   /// given. Every target gets the same weight layout today (Q4_R16_G32 for q4 with group
   /// 32), which every kernel reads: it is recorded in the provenance only.
   std::string target;
 };
+
+/// --distill-log's default --distill-heldout: every 10th calibration window is held out.
+inline constexpr size_t kDistillLogHeldoutEvery = 10;
 
 /// The names --target accepts: x86-avx2, x86-avx512, aarch64, aarch64-dotprod,
 /// aarch64-i8mm, armv7, generic. The array is static.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,9 +111,45 @@ bool Compresses(const CliOptions& options) {
          options.distill;
 }
 
-void PrintKlStep(size_t step, size_t total, double kl) {
-  std::fprintf(stderr, "  step %zu/%zu  KL %.5f\n", step, total, kl);
-}
+// Prints a distillation run's progress on stderr (the speed and, for a run longer than 10
+// minutes, a note after its first steps; the KLs at every report) and, when `log` is not
+// null, appends each KL report to it as a TSV row (the header is written by the caller).
+class DistillPrinter {
+ public:
+  DistillPrinter(const char* stage, std::FILE* log) : stage_(stage), log_(log) {}
+
+  void operator()(const DistillProgress& p) const {
+    if (p.kind == DistillProgress::kEstimate) {
+      const double total = p.seconds + p.eta_seconds;
+      std::fprintf(stderr, "  %.2f steps/s, %.0f tokens/s: about %.0f s for %zu steps%s\n",
+                   p.steps_per_second, p.seconds > 0.0 ? p.tokens / p.seconds : 0.0, total,
+                   p.total, total > 600.0 ? " (longer than 10 minutes)" : "");
+      return;
+    }
+    if (p.kind == DistillProgress::kLog) {
+      std::fprintf(stderr, "  step %zu/%zu  KL %.5f", p.step, p.total, p.train_kl);
+      if (p.heldout_kl > 0.0) std::fprintf(stderr, "  held-out KL %.5f", p.heldout_kl);
+      std::fprintf(stderr, "  %.2f steps/s  ETA %.0f s\n", p.steps_per_second, p.eta_seconds);
+    } else if (p.heldout_kl > 0.0) {
+      std::fprintf(stderr, "  step 0/%zu  KL %.5f  held-out KL %.5f\n", p.total, p.train_kl,
+                   p.heldout_kl);
+    }
+    if (log_ != nullptr) {
+      std::fprintf(log_, "%s\t%zu\t%.3f\t%zu\t%.6f\t%.6f\n", stage_, p.step, p.seconds, p.tokens,
+                   p.train_kl, p.heldout_kl);
+      std::fflush(log_);
+    }
+  }
+
+ private:
+  const char* stage_;
+  std::FILE* log_;
+};
+
+// Closes a FILE* when it goes out of scope.
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
 
 // The whole-model path: calibration, pruning, the mixed-precision choice and f32
 // distillation on `source` (each only when asked for), conversion, then distillation of
@@ -201,13 +238,24 @@ absl::Status CompressAndConvert(CliOptions options, SourceModel* source,
       }
     }
   }
+  // --distill-log: one TSV for both stages.
+  std::unique_ptr<std::FILE, FileCloser> distill_log;
+  if (options.distill && !options.distill_log.empty()) {
+    distill_log.reset(std::fopen(options.distill_log.c_str(), "w"));
+    if (distill_log == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot write the --distill-log file \"", options.distill_log, "\""));
+    }
+    std::fputs("stage\tstep\tseconds\ttokens\ttrain_kl\theldout_kl\n", distill_log.get());
+  }
   if (options.distill && options.prune != PruneMethod::kNone) {
     // Pruning removed weights: first let the kept f32 weights make up for them.
     const DistillOptions& d = options.distill_options;
     std::fprintf(stderr, "distilling the pruned f32 weights: %zu steps, lr %g\n", d.steps,
                  d.learning_rate);
     absl::StatusOr<DistillReport> tuned =
-        DistillSourceWeights(teacher, calib_sequences, d, source, PrintKlStep);
+        DistillSourceWeights(teacher, calib_sequences, d, source,
+                             DistillPrinter("f32", distill_log.get()));
     if (!tuned.ok()) return tuned.status();
     std::fprintf(stderr, "tuned %zu weights in %.1f s: KL on the calibration text %.5f -> %.5f\n",
                  tuned->parameters, tuned->seconds, tuned->kl_before, tuned->kl_after);
@@ -229,13 +277,19 @@ absl::Status CompressAndConvert(CliOptions options, SourceModel* source,
     std::fprintf(stderr, "distilling: %zu steps, lr %g, against the f32 model on %s\n", d.steps,
                  d.learning_rate, options.calib.c_str());
     absl::StatusOr<DistillReport> distilled =
-        DistillStoredTensors(teacher, calib_sequences, d, tensors, PrintKlStep);
+        DistillStoredTensors(teacher, calib_sequences, d, tensors,
+                             DistillPrinter("stored", distill_log.get()));
     if (!distilled.ok()) return distilled.status();
     std::fprintf(stderr,
                  "distilled %zu values in %.1f s: KL on the calibration text %.5f -> %.5f%s\n",
                  distilled->parameters, distilled->seconds, distilled->kl_before,
                  distilled->kl_after,
                  distilled->kl_after < distilled->kl_before ? "" : " (no gain: kept as quantized)");
+    if (distilled->heldout_positions > 0) {
+      std::fprintf(stderr, "  held-out KL (%zu positions not trained on) %.5f -> %.5f\n",
+                   distilled->heldout_positions, distilled->heldout_kl_before,
+                   distilled->heldout_kl_after);
+    }
     if (d.train_codes && options.convert.quant == QuantMode::kQ4) {
       std::fprintf(stderr, "  %zu 4-bit codes changed\n", distilled->codes_changed);
     }

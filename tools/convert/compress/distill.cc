@@ -339,7 +339,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
   for (size_t j = 0, group = 0; j < m.initial_.size(); j += run[j], ++group) {
     std::fill_n(m.moment_group_.begin() + j, run[j], group);
   }
-  m.BuildWeights(m.initial_, &m.dense_);
+  m.BuildWeights(m.initial_, 1, &m.dense_);
   if (!m.double_) {
     m.dense_f_.resize(m.dense_.size());
     for (size_t i = 0; i < m.dense_.size(); ++i) {
@@ -362,15 +362,16 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
 }
 
 template <typename Real>
-void DistillModel::BuildWeights(const std::vector<double>& values,
+void DistillModel::BuildWeights(const std::vector<double>& values, size_t threads,
                                 std::vector<std::vector<Real>>* dense) const {
-  for (const Block& b : blocks_) {
+  ForEachParallel(blocks_.size(), threads, [&](size_t i, size_t) {
+    const Block& b = blocks_[i];
     std::vector<Real>& w = (*dense)[b.tensor];
     const double* s = values.data() + b.first;
     const double* o = b.has_offset ? s + b.rows * b.groups : nullptr;
     if (b.kind == Block::kNorm || b.kind == Block::kDense) {
       std::copy(s, s + b.rows * b.cols, w.begin());
-      continue;
+      return;
     }
     for (size_t r = 0; r < b.rows; ++r) {
       for (size_t c = 0; c < b.cols; ++c) {
@@ -379,15 +380,37 @@ void DistillModel::BuildWeights(const std::vector<double>& values,
             static_cast<Real>(s[g] * b.CodeAt(values.data(), r * b.cols + c) + (o ? o[g] : 0.0));
       }
     }
+  });
+}
+
+void DistillModel::BuildWorkspace(const std::vector<double>& values, size_t threads,
+                                  Workspace* workspace) const {
+  if (double_) {
+    BuildWeights(values, threads, &workspace->dense);
+  } else {
+    BuildWeights(values, threads, &workspace->dense_f);
   }
+}
+
+absl::StatusOr<double> DistillModel::LossAndGradientBuilt(const std::vector<double>& values,
+                                                          const int32_t* tokens, size_t T,
+                                                          const float* teacher_logits,
+                                                          std::vector<double>* grad,
+                                                          const Workspace& built) const {
+  return double_ ? Pass(values, tokens, T, teacher_logits, grad, built.dense)
+                 : Pass(values, tokens, T, teacher_logits, grad, built.dense_f);
 }
 
 absl::StatusOr<double> DistillModel::LossAndGradient(const std::vector<double>& values,
                                                      const int32_t* tokens, size_t T,
                                                      const float* teacher_logits,
                                                      std::vector<double>* grad) {
-  return double_ ? Pass(values, tokens, T, teacher_logits, grad, &dense_)
-                 : Pass(values, tokens, T, teacher_logits, grad, &dense_f_);
+  if (double_) {
+    BuildWeights(values, 1, &dense_);
+    return Pass(values, tokens, T, teacher_logits, grad, dense_);
+  }
+  BuildWeights(values, 1, &dense_f_);
+  return Pass(values, tokens, T, teacher_logits, grad, dense_f_);
 }
 
 absl::StatusOr<double> DistillModel::LossAndGradient(const std::vector<double>& values,
@@ -395,23 +418,22 @@ absl::StatusOr<double> DistillModel::LossAndGradient(const std::vector<double>& 
                                                      const float* teacher_logits,
                                                      std::vector<double>* grad,
                                                      Workspace* workspace) const {
-  return double_ ? Pass(values, tokens, T, teacher_logits, grad, &workspace->dense)
-                 : Pass(values, tokens, T, teacher_logits, grad, &workspace->dense_f);
+  BuildWorkspace(values, 1, workspace);
+  return LossAndGradientBuilt(values, tokens, T, teacher_logits, grad, *workspace);
 }
 
 template <typename Real>
 absl::StatusOr<double> DistillModel::Pass(const std::vector<double>& values,
                                           const int32_t* tokens, size_t T,
                                           const float* teacher_logits, std::vector<double>* grad,
-                                          std::vector<std::vector<Real>>* dense) const {
-  BuildWeights(values, dense);
+                                          const std::vector<std::vector<Real>>& dense) const {
   LlamaWeightsT<Real> view;
   view.config = config_;
   view.layers.resize(config_.n_layers);
   for (size_t i = 0; i < names_.size(); ++i) {
     size_t layer = 0;
     const Slot slot = SlotOf(names_[i], config_.n_layers, &layer);
-    if (slot != kUnknown) *ViewSlot(&view, slot, layer) = (*dense)[i].data();
+    if (slot != kUnknown) *ViewSlot(&view, slot, layer) = dense[i].data();
   }
   if (config_.tied_embeddings) view.output = view.tok_embeddings;
 
@@ -637,41 +659,89 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   }
   if (seqs.empty()) return absl::InvalidArgumentError("distill: no calibration sequence of 2+ tokens");
 
-  // One workspace per thread; results are gathered per item and summed in item order, so
+  // Held-out windows (options.heldout_every) are evaluated, never trained on.
+  std::vector<size_t> train, heldout;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const size_t every = options.heldout_every;
+    (every > 0 && i % every == every - 1 ? heldout : train).push_back(i);
+  }
+  if (train.empty()) return absl::InvalidArgumentError("distill: every calibration window is held out");
+
+  // The dense weights are built once per pass from the values and shared by the threads,
+  // which run the sequences; results are gathered per item and summed in item order, so
   // the thread count does not change them.
   const size_t threads = ThreadsOrCpus(options.threads);
-  std::vector<DistillModel::Workspace> workspaces;
-  for (size_t w = 0; w < threads; ++w) workspaces.push_back(model->NewWorkspace());
+  DistillModel::Workspace built = model->NewWorkspace();
   std::vector<absl::StatusOr<double>> item_kl;
   // item_kl[i] = the KL (and grads[i] its gradient, when grads is not null) of sequence
   // index(i), for i in [0, n).
   auto run = [&](size_t n, const std::vector<double>& values, const auto& index,
                  std::vector<std::vector<double>>* grads) {
+    model->BuildWorkspace(values, threads, &built);
     item_kl.assign(n, absl::StatusOr<double>(0.0));
-    ForEachParallel(n, threads, [&](size_t i, size_t worker) {
+    ForEachParallel(n, threads, [&](size_t i, size_t) {
       const size_t q = index(i);
-      item_kl[i] = model->LossAndGradient(values, seqs[q]->data(), seqs[q]->size(),
-                                          teacher_logits[q].data(),
-                                          grads != nullptr ? &(*grads)[i] : nullptr,
-                                          &workspaces[worker]);
+      item_kl[i] = model->LossAndGradientBuilt(values, seqs[q]->data(), seqs[q]->size(),
+                                               teacher_logits[q].data(),
+                                               grads != nullptr ? &(*grads)[i] : nullptr, built);
     });
   };
-  // Mean KL over all positions (sequences weighted by length).
-  auto evaluate = [&](const std::vector<double>& values) -> absl::StatusOr<double> {
-    run(seqs.size(), values, [](size_t i) { return i; }, nullptr);
+  // Mean KL over the positions of the sequences `which` (sequences weighted by length),
+  // from item_kl after a run over every sequence.
+  auto mean_kl = [&](const std::vector<size_t>& which) {
     double total = 0.0;
-    for (size_t i = 0; i < seqs.size(); ++i) {
-      if (!item_kl[i].ok()) return item_kl[i].status();
+    size_t positions = 0;
+    for (size_t i : which) {
       total += *item_kl[i] * static_cast<double>(seqs[i]->size());
+      positions += seqs[i]->size();
     }
-    return total / static_cast<double>(report.positions);
+    return positions > 0 ? total / static_cast<double>(positions) : 0.0;
   };
+  // Runs every sequence (only `which` when not null) under `values`; fails on a bad pass.
+  auto evaluate = [&](const std::vector<double>& values,
+                      const std::vector<size_t>* which) -> absl::Status {
+    if (which != nullptr) {
+      run(which->size(), values, [&](size_t i) { return (*which)[i]; }, nullptr);
+    } else {
+      run(seqs.size(), values, [](size_t i) { return i; }, nullptr);
+    }
+    for (const absl::StatusOr<double>& kl : item_kl) {
+      if (!kl.ok()) return kl.status();
+    }
+    return absl::OkStatus();
+  };
+  std::vector<size_t> all(seqs.size()), first_n(heldout.size());
+  std::iota(all.begin(), all.end(), 0);
+  std::iota(first_n.begin(), first_n.end(), 0);
   const std::vector<double>& units = model->units();
   std::vector<double> values = model->initial_values();
-  absl::StatusOr<double> before = evaluate(values);
-  if (!before.ok()) return before.status();
-  report.kl_before = *before;
+  if (absl::Status st = evaluate(values, nullptr); !st.ok()) return st;
+  report.kl_before = mean_kl(all);
+  report.heldout_kl_before = mean_kl(heldout);
   for (double u : units) report.parameters += u != 0.0;
+  report.heldout_positions = 0;
+  for (size_t i : heldout) report.heldout_positions += seqs[i]->size();
+
+  const size_t per_step = std::max<size_t>(1, options.sequences_per_step);
+  const size_t window_tokens = report.positions / seqs.size();  // mean, for the estimate
+  const auto train_start = std::chrono::steady_clock::now();
+  auto emit = [&](DistillProgress::Kind kind, size_t step, double train_kl, double heldout_kl) {
+    if (!progress) return;
+    DistillProgress p;
+    p.kind = kind;
+    p.step = step;
+    p.total = options.steps;
+    p.train_kl = train_kl;
+    p.heldout_kl = heldout_kl;
+    p.tokens = step * per_step * window_tokens;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+    p.steps_per_second = p.seconds > 0.0 ? static_cast<double>(step) / p.seconds : 0.0;
+    p.eta_seconds = p.steps_per_second > 0.0
+                        ? static_cast<double>(options.steps - step) / p.steps_per_second
+                        : 0.0;
+    progress(p);
+  };
+  emit(DistillProgress::kStart, 0, mean_kl(train), report.heldout_kl_before);
 
   // Adam on theta = (value - initial) / unit. A step divides by the larger of the value's
   // second moment and its moment group's mean one (a matrix of latent codes; a value alone
@@ -682,16 +752,25 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   const size_t moment_groups = group_of.empty() ? 0 : group_of.back() + 1;
   std::vector<double> group_size(moment_groups, 0.0), group_sq(moment_groups);
   for (size_t j = 0; j < n; ++j) group_size[group_of[j]] += units[j] != 0.0;
-  std::vector<double> m1(n, 0.0), m2(n, 0.0), m2_group(moment_groups, 0.0), step_grad(n);
+  std::vector<double> m1(n, 0.0), m2(n, 0.0), m2_group(moment_groups, 0.0);
   const double beta1 = 0.9, beta2 = 0.999, eps = 1e-12;
-  std::vector<size_t> order(seqs.size());
-  std::iota(order.begin(), order.end(), 0);
+  // The update runs on chunks of whole moment groups, one chunk per item of a parallel
+  // loop: every value's arithmetic is the same in any chunking, and a group's sum of
+  // squares still adds its values in index order.
+  std::vector<size_t> chunk{0};
+  const size_t chunk_target = n / (4 * threads) + 1;
+  for (size_t j = 1; j < n; ++j) {
+    if (group_of[j] != group_of[j - 1] && j - chunk.back() >= chunk_target) chunk.push_back(j);
+  }
+  chunk.push_back(n);
+  const size_t chunks = chunk.size() - 1;
+  std::vector<size_t> order = train;
   std::mt19937 rng(1234);
   std::shuffle(order.begin(), order.end(), rng);
   size_t next = 0;
   double logged_kl = 0.0;
   size_t logged = 0;
-  const size_t per_step = std::max<size_t>(1, options.sequences_per_step);
+  const size_t estimate_at = std::min<size_t>(options.steps, kDistillEstimateSteps);
   std::vector<size_t> picked(per_step);
   std::vector<std::vector<double>> grads(per_step);
   for (size_t step = 1; step <= options.steps; ++step) {
@@ -703,38 +782,51 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
       picked[k] = order[next++];
     }
     run(per_step, values, [&](size_t k) { return picked[k]; }, &grads);
-    std::fill(step_grad.begin(), step_grad.end(), 0.0);
     for (size_t k = 0; k < per_step; ++k) {
       if (!item_kl[k].ok()) return item_kl[k].status();
       logged_kl += *item_kl[k];
       ++logged;
-      for (size_t j = 0; j < n; ++j) step_grad[j] += grads[k][j] / static_cast<double>(per_step);
     }
     const double progress_frac = static_cast<double>(step - 1) / static_cast<double>(options.steps);
-    const double lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(kPi * progress_frac)));
+    double lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(kPi * progress_frac)));
+    if (step <= options.warmup_steps) {
+      lr *= static_cast<double>(step) / static_cast<double>(options.warmup_steps + 1);
+    }
     const double c1 = 1.0 - std::pow(beta1, static_cast<double>(step));
     const double c2 = 1.0 - std::pow(beta2, static_cast<double>(step));
     std::fill(group_sq.begin(), group_sq.end(), 0.0);
-    for (size_t j = 0; j < n; ++j) {
-      if (units[j] == 0.0) continue;
-      const double g = step_grad[j] * units[j];  // gradient with respect to theta
-      m1[j] = beta1 * m1[j] + (1 - beta1) * g;
-      m2[j] = beta2 * m2[j] + (1 - beta2) * g * g;
-      group_sq[group_of[j]] += g * g;
-    }
+    ForEachParallel(chunks, threads, [&](size_t c, size_t) {
+      for (size_t j = chunk[c]; j < chunk[c + 1]; ++j) {
+        double sum = 0.0;
+        for (size_t k = 0; k < per_step; ++k) sum += grads[k][j] / static_cast<double>(per_step);
+        if (units[j] == 0.0) continue;
+        const double g = sum * units[j];  // gradient with respect to theta
+        m1[j] = beta1 * m1[j] + (1 - beta1) * g;
+        m2[j] = beta2 * m2[j] + (1 - beta2) * g * g;
+        group_sq[group_of[j]] += g * g;
+      }
+    });
     for (size_t k = 0; k < moment_groups; ++k) {
       if (group_size[k] > 0.0) {
         m2_group[k] = beta2 * m2_group[k] + (1 - beta2) * group_sq[k] / group_size[k];
       }
     }
-    for (size_t j = 0; j < n; ++j) {
-      if (units[j] == 0.0) continue;
-      const double v = std::max(m2[j], m2_group[group_of[j]]);
-      values[j] -= lr * (m1[j] / c1) / (std::sqrt(v / c2) + eps) * units[j];
-    }
+    ForEachParallel(chunks, threads, [&](size_t c, size_t) {
+      for (size_t j = chunk[c]; j < chunk[c + 1]; ++j) {
+        if (units[j] == 0.0) continue;
+        const double v = std::max(m2[j], m2_group[group_of[j]]);
+        values[j] -= lr * (m1[j] / c1) / (std::sqrt(v / c2) + eps) * units[j];
+      }
+    });
     model->ClampLatents(&values);
-    if (progress && options.log_every > 0 && step % options.log_every == 0) {
-      progress(step, options.steps, logged_kl / static_cast<double>(logged));
+    if (step == estimate_at) emit(DistillProgress::kEstimate, step, 0.0, 0.0);
+    if (options.log_every > 0 && step % options.log_every == 0) {
+      double heldout_kl = 0.0;
+      if (progress && !heldout.empty()) {
+        if (absl::Status st = evaluate(values, &heldout); !st.ok()) return st;
+        heldout_kl = mean_kl(first_n);
+      }
+      emit(DistillProgress::kLog, step, logged_kl / static_cast<double>(logged), heldout_kl);
       logged_kl = 0.0;
       logged = 0;
     }
@@ -742,14 +834,16 @@ absl::StatusOr<DistillReport> DistillStoredTensors(
   report.steps = options.steps;
 
   const std::vector<double> rounded = model->Round(values);
-  absl::StatusOr<double> after = evaluate(rounded);
-  if (!after.ok()) return after.status();
-  if (*after < report.kl_before) {
-    report.kl_after = *after;
+  if (absl::Status st = evaluate(rounded, nullptr); !st.ok()) return st;
+  const double after = mean_kl(all);
+  if (after < report.kl_before) {
+    report.kl_after = after;
+    report.heldout_kl_after = mean_kl(heldout);
     report.codes_changed = model->ChangedCodes(rounded);
     model->WriteBack(rounded, &teacher, tensors);
   } else {
     report.kl_after = report.kl_before;
+    report.heldout_kl_after = report.heldout_kl_before;
   }
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

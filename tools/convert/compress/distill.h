@@ -43,11 +43,20 @@ namespace kite::convert {
 /// Distillation settings.
 struct DistillOptions {
   size_t steps = 300;            ///< Adam steps
-  double learning_rate = 3e-3;   ///< peak relative change per step (cosine decay to 10%)
+  /// Peak relative change per step: a linear warmup over warmup_steps, then a cosine decay
+  /// to 10% at the last step.
+  double learning_rate = 3e-3;
+  /// Steps of linear warmup: step s <= warmup_steps uses s / (warmup_steps + 1) of the
+  /// cosine schedule's rate. 0: none.
+  size_t warmup_steps = 0;
   size_t sequences_per_step = 2; ///< calibration sequences per step (gradient averaged)
-  /// Threads running a step's sequences (and the KL evaluations) at once; 0: one per CPU.
-  /// The result does not depend on it: the gradients are summed in sequence order.
+  /// Threads running a step's sequences (and the KL evaluations) at once, and splitting the
+  /// weight rebuild and the Adam update; 0: one per CPU. The result does not depend on it:
+  /// the gradients are summed in sequence order and every value's update is computed alone.
   size_t threads = 0;
+  /// When k > 0, every k-th window (indices k-1, 2k-1, ...) is held out: never trained on,
+  /// its KL evaluated at every progress report (DistillProgress::heldout_kl). 0: none.
+  size_t heldout_every = 0;
   /// Longer calibration sequences are cut into windows of at most this many tokens.
   size_t window = 256;
   bool train_norms = true;       ///< RMSNorm weights
@@ -87,11 +96,39 @@ struct DistillReport {
   size_t codes_changed = 0;  ///< with train_codes: stored codes that differ from the start
   size_t positions = 0;    ///< calibration positions (tokens that predict one)
   double seconds = 0.0;    ///< wall time of the whole call
+  /// With heldout_every: the KL over the held-out windows before and after tuning (0 when
+  /// none), and their number of positions (included in `positions` and kl_before/after).
+  double heldout_kl_before = 0.0, heldout_kl_after = 0.0;
+  size_t heldout_positions = 0;
 };
 
-/// Called every log_every steps with the step number (1-based), the total, and the mean KL
-/// of the sequences of the last log_every steps (before their update).
-using DistillProgressFn = std::function<void(size_t step, size_t total, double kl)>;
+/// The step after which DistillProgress::kEstimate reports the speed (or the last step of
+/// a shorter run).
+inline constexpr size_t kDistillEstimateSteps = 5;
+
+/// A progress report of a distillation run. Times are wall seconds since training began
+/// (after the teacher's logits and the first KL evaluation).
+struct DistillProgress {
+  enum Kind {
+    kStart,     ///< step 0: train_kl and heldout_kl are the KLs before training
+    kEstimate,  ///< after kDistillEstimateSteps steps: the speed and ETA only (KLs are 0)
+    kLog,       ///< every log_every steps
+  } kind = kLog;
+  size_t step = 0;   ///< steps done (1-based after the start)
+  size_t total = 0;  ///< DistillOptions::steps
+  /// kLog: the mean KL of the sequences of the last log_every steps (before their update);
+  /// kStart: the KL over the training windows.
+  double train_kl = 0.0;
+  /// The KL over the held-out windows under the current values; 0 without them.
+  double heldout_kl = 0.0;
+  size_t tokens = 0;        ///< training tokens so far (steps x sequences x mean window)
+  double seconds = 0.0;
+  double steps_per_second = 0.0;
+  double eta_seconds = 0.0;  ///< estimated wall seconds to the last step
+};
+
+/// Receives every DistillProgress of a run (may be empty: no reports).
+using DistillProgressFn = std::function<void(const DistillProgress&)>;
 
 /// The tunable view of converted tensors: dense double weights rebuilt from the stored
 /// codes and a vector of tunable values (norm weights, Q4 scales and offsets, Q8_C row
@@ -132,6 +169,17 @@ class DistillModel {
                                          const int32_t* tokens, size_t T,
                                          const float* teacher_logits, std::vector<double>* grad,
                                          Workspace* workspace) const;
+  /// Rebuilds the dense weights of `workspace` from `values`, the tensors split over
+  /// `threads` threads (the result does not depend on their number).
+  void BuildWorkspace(const std::vector<double>& values, size_t threads,
+                      Workspace* workspace) const;
+  /// LossAndGradient on the weights `built` already holds (BuildWorkspace with the same
+  /// `values`). Reads `built` only, so any number of threads may share it.
+  absl::StatusOr<double> LossAndGradientBuilt(const std::vector<double>& values,
+                                              const int32_t* tokens, size_t T,
+                                              const float* teacher_logits,
+                                              std::vector<double>* grad,
+                                              const Workspace& built) const;
 
   /// Per value, the index of its group for Adam's second moment (0, 1, ..., ascending):
   /// every value is its own group except the latent codes of one matrix, which share one.
@@ -182,13 +230,14 @@ class DistillModel {
 
  private:
   DistillModel() = default;
+  // Fills `dense` from `values`, the blocks split over `threads` threads.
   template <typename Real>
-  void BuildWeights(const std::vector<double>& values,
+  void BuildWeights(const std::vector<double>& values, size_t threads,
                     std::vector<std::vector<Real>>* dense) const;
   template <typename Real>
   absl::StatusOr<double> Pass(const std::vector<double>& values, const int32_t* tokens,
                               size_t T, const float* teacher_logits, std::vector<double>* grad,
-                              std::vector<std::vector<Real>>* dense) const;
+                              const std::vector<std::vector<Real>>& dense) const;
 
   SourceConfig config_;
   std::vector<Block> blocks_;

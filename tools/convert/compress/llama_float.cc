@@ -57,16 +57,22 @@ void MatMulBackInput(const Real* dy, size_t T, size_t rows, const Real* W, size_
 }
 
 // dW[rows, cols] += dy[T, rows]^T * x[T, cols] (the weight gradient of MatMulWt).
+// Rows are taken kBackRowTile at a time so that their gradient rows stay in L1 while x
+// streams past; every element still adds its T terms in token order.
 template <typename Real>
 void MatMulBackWeight(const Real* dy, const Real* x, size_t T, size_t rows, size_t cols,
                       Real* dW) {
-  for (size_t t = 0; t < T; ++t) {
-    const Real* xt = x + t * cols;
-    for (size_t r = 0; r < rows; ++r) {
-      const Real a = dy[t * rows + r];
-      if (a == Real(0)) continue;
-      Real* dwr = dW + r * cols;
-      for (size_t c = 0; c < cols; ++c) dwr[c] += a * xt[c];
+  constexpr size_t kBackRowTile = 8;
+  for (size_t r0 = 0; r0 < rows; r0 += kBackRowTile) {
+    const size_t r1 = std::min(rows, r0 + kBackRowTile);
+    for (size_t t = 0; t < T; ++t) {
+      const Real* xt = x + t * cols;
+      for (size_t r = r0; r < r1; ++r) {
+        const Real a = dy[t * rows + r];
+        if (a == Real(0)) continue;
+        Real* dwr = dW + r * cols;
+        for (size_t c = 0; c < cols; ++c) dwr[c] += a * xt[c];
+      }
     }
   }
 }
@@ -300,7 +306,8 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
   const std::vector<float> inv_freq = RopeInverseFrequencies(c);
 
   std::vector<Real> x(T * dim), xn(T * dim), inv(T), q(T * q_dim), k(T * kv_dim),
-      v(T * kv_dim), attn(T * q_dim), tmp(T * dim), h1(T * hidden), h3(T * hidden), row(T);
+      v(T * kv_dim), attn(T * q_dim), tmp(T * dim), h1(T * hidden), h3(T * hidden), row(T),
+      kt(hd * T);
   for (size_t t = 0; t < T; ++t) {
     std::copy_n(w.tok_embeddings + static_cast<size_t>(tokens[t]) * dim, dim, x.data() + t * dim);
   }
@@ -340,15 +347,25 @@ absl::Status ForwardFloat(const LlamaWeightsT<Real>& w, const int32_t* tokens, s
     }
     for (size_t h = 0; h < n_heads; ++h) {
       const size_t g = h / q_per_kv;
+      if (h % q_per_kv == 0) {  // this group's keys, transposed: kt[j * T + s]
+        for (size_t s = 0; s < T; ++s) {
+          for (size_t j = 0; j < hd; ++j) kt[j * T + s] = k[s * kv_dim + g * hd + j];
+        }
+      }
       for (size_t t = 0; t < T; ++t) {
         Real* p = tl ? tl->probs.data() + (h * T + t) * T : row.data();
         const Real* qt = q.data() + t * q_dim + h * hd;
+        // Every score adds its hd products in order j = 0, 1, ..., as a plain dot product
+        // would; the loop over s vectorizes.
+        std::fill(p, p + t + 1, Real(0));
+        for (size_t j = 0; j < hd; ++j) {
+          const Real a = qt[j];
+          const Real* kj = kt.data() + j * T;
+          for (size_t s = 0; s <= t; ++s) p[s] += a * kj[s];
+        }
         Real max = -INFINITY;
         for (size_t s = 0; s <= t; ++s) {
-          const Real* ks = k.data() + s * kv_dim + g * hd;
-          Real dot = 0;
-          for (size_t j = 0; j < hd; ++j) dot += qt[j] * ks[j];
-          p[s] = dot * scale;
+          p[s] *= scale;
           max = std::max(max, p[s]);
         }
         double sum = 0.0;
