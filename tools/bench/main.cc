@@ -317,23 +317,21 @@ void PrintJson(const Results& r) {
   std::printf("%s\n", json::Write(j).c_str());
 }
 
-// The first lines of the table: the model and the system load.
-void AppendTableHeader(const Results& r, std::string* s) {
-  const BenchOptions& o = r.options;
-  absl::StrAppendFormat(s, "kite-bench %s  model %s (%s)\n", kite_version(), o.model,
+// The first lines of a table: the model, `run` (what was run, one line) and the system
+// load (other processes competing for the CPUs make every figure noisy).
+std::string TableHeader(const Results& r, const std::string& run) {
+  std::string s;
+  absl::StrAppendFormat(&s, "kite-bench %s  model %s (%s)\n", kite_version(), r.options.model,
                         Mb(static_cast<double>(r.model_bytes)));
-  absl::StrAppendFormat(s,
-                        "  dim %u, %u layers, %u/%u heads, vocab %u, %s head\n",
+  absl::StrAppendFormat(&s,
+                        "  dim %u, %u layers, %u/%u heads, vocab %u, %s head\n  %s\n",
                         r.info.dim, r.info.n_layers, r.info.n_heads, r.info.n_kv_heads,
-                        r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate");
-}
-
-// The system load line (other processes competing for the CPUs make every figure noisy).
-void AppendLoad(const Results& r, std::string* s) {
+                        r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate", run);
   if (r.load_average >= 0) {
-    absl::StrAppendFormat(s, "  system load average %.2f on %u CPUs at the start\n",
+    absl::StrAppendFormat(&s, "  system load average %.2f on %u CPUs at the start\n",
                           r.load_average, r.cpus);
   }
+  return s;
 }
 
 // "12.3%", or "-" when the roof is unknown.
@@ -344,14 +342,11 @@ std::string Percent(double measured, double roof) {
 // The --sweep table.
 void PrintSweepTable(const Results& r) {
   const BenchOptions& o = r.options;
-  std::string s;
-  AppendTableHeader(r, &s);
-  absl::StrAppendFormat(&s,
-                        "  sweep: %u decode steps after each prompt, chunks of %u, context %u, "
-                        "KV %s, %u repetitions (+%u warmup)\n",
-                        o.generate, o.batch, r.context, kite::flags::KvTypeName(o.kv),
-                        o.repetitions, o.warmup);
-  AppendLoad(r, &s);
+  std::string s = TableHeader(
+      r, absl::StrFormat("sweep: %u decode steps after each prompt, chunks of %u, context %u, "
+                         "KV %s, %u repetitions (+%u warmup)",
+                         o.generate, o.batch, r.context, kite::flags::KvTypeName(o.kv),
+                         o.repetitions, o.warmup));
   if (r.roofline) {
     absl::StrAppendFormat(&s, "\nroofline (this run)\n  %7s %14s %14s\n", "threads",
                           "read GB/s", "int8 Gops/s");
@@ -384,14 +379,11 @@ void PrintSweepTable(const Results& r) {
 
 void PrintTable(const Results& r) {
   const BenchOptions& o = r.options;
-  std::string s;
-  AppendTableHeader(r, &s);
-  absl::StrAppendFormat(&s,
-                        "  threads %u, prompt %u (chunks of %u), decode %u, context %u, "
-                        "%u repetitions (+%u warmup)\n",
-                        o.threads, o.prompt, o.batch, o.generate, r.context, o.repetitions,
-                        o.warmup);
-  AppendLoad(r, &s);
+  std::string s = TableHeader(
+      r, absl::StrFormat("threads %u, prompt %u (chunks of %u), decode %u, context %u, "
+                         "%u repetitions (+%u warmup)",
+                         o.threads, o.prompt, o.batch, o.generate, r.context, o.repetitions,
+                         o.warmup));
   s += "\n";
   absl::StrAppendFormat(&s, "  %-18s %12s %12s %12s\n", "metric", "median", "min", "max");
   auto row = [&s](const char* name, const Summary& v) {
