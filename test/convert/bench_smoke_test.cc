@@ -132,12 +132,162 @@ TEST(BenchSmoke, ThreadsAboveTheCpusAreCapped) {
       << r.err;
 }
 
+// The rows of a --sweep --json document, in run order (a document without them fails).
+std::vector<kite::json::Value> SweepRows(const kite::json::Value& doc) {
+  const kite::json::Value* rows = doc.Find("sweep");
+  EXPECT_TRUE(rows != nullptr && rows->is_array());
+  return rows != nullptr ? rows->array() : std::vector<kite::json::Value>{};
+}
+
+TEST(BenchSweep, JsonRowsForEachPromptThenLongContext) {
+  const ToolRun r = Bench({"-m", Model(), "--sweep", "--sweep-prompts", "16,1,4,4",
+                           "--sweep-threads", "1", "-n", "4", "-r", "2", "--warmup", "0",
+                           "--long-context", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r.out;  // one line
+  const kite::json::Value doc = kite::test::ParseJson(r.out);
+  // The long-context session (C = min(2048, max_seq_len 512)) is the widest.
+  EXPECT_EQ(kite::test::JsonNumber(doc, "context"), 512);
+  EXPECT_EQ(kite::test::JsonNumber(doc, "long_context"), 512);
+  EXPECT_EQ(doc.Find("roofs"), nullptr);  // only with --roofline
+  const std::vector<kite::json::Value> rows = SweepRows(doc);
+  ASSERT_EQ(rows.size(), 4u) << r.out;  // sorted, repeats dropped, then the long context
+  const double prompts[] = {1, 4, 16, 450};  // 450 = 512 * 1800 / 2048
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(kite::test::JsonNumber(rows[i], "prompt_tokens"), prompts[i]);
+    EXPECT_EQ(kite::test::JsonNumber(rows[i], "threads"), 1);
+    ASSERT_NE(rows[i].Find("long_context"), nullptr);
+    EXPECT_EQ(rows[i].Find("long_context")->boolean(), i == 3);
+    for (const char* key : {"prefill_tok_s", "prefill_tok_s_min", "prefill_tok_s_max",
+                            "prefill_ms", "decode_tok_s", "decode_ms",
+                            "decode_bytes_per_token", "prefill_ops_per_token"}) {
+      EXPECT_GT(kite::test::JsonNumber(rows[i], key), 0) << key << " in row " << i;
+    }
+    EXPECT_EQ(rows[i].Find("decode_roof_fraction"), nullptr);
+  }
+  // The long-context decode reads 450+ positions of KV: more bytes per token.
+  EXPECT_GT(kite::test::JsonNumber(rows[3], "decode_bytes_per_token"),
+            kite::test::JsonNumber(rows[2], "decode_bytes_per_token") +
+                400 * kite::test::JsonNumber(doc, "kv_bytes_per_position"));
+}
+
+TEST(BenchSweep, RoofsPerThreadCount) {
+  const ToolRun r = Bench({"-m", Model(), "--sweep", "--sweep-prompts", "2,8", "--sweep-threads",
+                           "1", "-n", "2", "-r", "1", "--roofline", "--bw-mib", "8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const kite::json::Value doc = kite::test::ParseJson(r.out);
+  const kite::json::Value* roofs = doc.Find("roofs");
+  ASSERT_TRUE(roofs != nullptr && roofs->is_array()) << r.out;
+  ASSERT_EQ(roofs->array().size(), 1u);
+  EXPECT_EQ(kite::test::JsonNumber(roofs->array()[0], "threads"), 1);
+  EXPECT_GT(kite::test::JsonNumber(roofs->array()[0], "bandwidth_gb_s"), 0);
+  EXPECT_GE(kite::test::JsonNumber(roofs->array()[0], "int8_gops"), 0);
+  const std::vector<kite::json::Value> rows = SweepRows(doc);
+  ASSERT_EQ(rows.size(), 2u);
+  for (const kite::json::Value& row : rows) {
+    EXPECT_GT(kite::test::JsonNumber(row, "decode_roof_tok_s"), 0) << r.out;
+    EXPECT_GT(kite::test::JsonNumber(row, "decode_roof_fraction"), 0) << r.out;
+    EXPECT_GE(kite::test::JsonNumber(row, "prefill_roof_fraction"), 0) << r.out;
+  }
+}
+
+// Without lists: prompts 1, 8, 32, 128 and the longest that leaves room for -n (512 - 8),
+// threads 1, 2, 4, ... and the online CPUs; one table row per pair.
+TEST(BenchSweep, DefaultListsAndTable) {
+  const ToolRun r = Bench({"-m", Model(), "--sweep", "-n", "8", "-r", "1", "--warmup", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* word : {"prompt", "threads", "prefill tok/s", "prefill ms", "int8 roof",
+                           "decode tok/s", "bw roof", "context 512"}) {
+    EXPECT_TRUE(Contains(r.out, word)) << word << " in " << r.out;
+  }
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t thread_counts = 1;
+  for (long t = 1; t < cpus; t *= 2) ++thread_counts;
+  size_t rows = 0;
+  for (const char* prompt : {"\n       1 ", "\n       8 ", "\n      32 ", "\n     128 ",
+                             "\n     504 "}) {
+    size_t found = 0;
+    for (size_t at = r.out.find(prompt); at != std::string::npos;
+         at = r.out.find(prompt, at + 1)) {
+      ++found;
+    }
+    EXPECT_EQ(found, thread_counts) << "rows for prompt" << prompt << " in " << r.out;
+    rows += found;
+  }
+  EXPECT_EQ(rows, 5 * thread_counts);
+}
+
+TEST(BenchSweep, BadListsAndLengthsAreUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {{"--sweep", "--sweep-prompts", "0"},
+       "--sweep-prompts must be a comma-separated list of integers in [1, 1048576], not '0'"},
+      {{"--sweep", "--sweep-prompts", "8,,16"}, "not '8,,16'"},
+      {{"--sweep", "--sweep-prompts", "99999999999"}, "not '99999999999'"},
+      {{"--sweep", "--sweep-threads", "0"},
+       "--sweep-threads must be a comma-separated list of integers in [1, 1024], not '0'"},
+      {{"--sweep", "--sweep-threads", "1,-2"}, "not '1,-2'"},
+      {{"--sweep-prompts", "8"}, "--sweep-prompts needs --sweep"},
+      {{"--sweep-threads", "1"}, "--sweep-threads needs --sweep"},
+      {{"--sweep", "--sweep-prompts", "600"},
+       "the sweep (longest prompt 600 + -n 64): context 664 exceeds the model's max_seq_len 512"},
+      {{"--sweep", "--sweep-prompts", "1000000"}, "exceeds the model's max_seq_len 512"},
+      {{"--sweep", "-c", "100", "--sweep-prompts", "64,128"},
+       "-c 100 is too small for the sweep prompt 128 + -n 64 = 192 tokens"},
+      {{"--sweep", "-c", "40"}, "the context 40 leaves no room for a prompt and -n 64"},
+      {{"--sweep", "--sweep-threads", "1025"}, "in [1, 1024], not '1025'"},
+      {{"--long-context", "-n", "100"},
+       "--long-context: position 450 + -n 100 does not fit in the context 512"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"-m", Model()};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const ToolRun r = Bench(args);
+    EXPECT_EQ(r.exit_code, 2) << c.message;
+    EXPECT_TRUE(Contains(r.err, c.message)) << r.err;
+  }
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus >= 1 && cpus < 1024) {
+    const ToolRun r = Bench({"-m", Model(), "--sweep", "--sweep-threads",
+                             "1," + std::to_string(cpus + 1)});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_TRUE(Contains(r.err, "--sweep-threads " + std::to_string(cpus + 1) +
+                                    " is more than the " + std::to_string(cpus) + " online CPU"))
+        << r.err;
+  }
+}
+
+// Without --sweep, --long-context adds its decode figure to the table and the JSON.
+TEST(BenchSweep, LongContextInTheSingleRun) {
+  ToolRun r = Bench({"-m", Model(), "-p", "8", "-n", "4", "-r", "1", "-t", "1", "-c", "64",
+                     "--long-context", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const kite::json::Value doc = kite::test::ParseJson(r.out);
+  EXPECT_EQ(kite::test::JsonNumber(doc, "context"), 64);
+  const kite::json::Value* lc = doc.Find("long_context");
+  ASSERT_TRUE(lc != nullptr && lc->is_object()) << r.out;
+  EXPECT_EQ(kite::test::JsonNumber(*lc, "context"), 64);        // -c
+  EXPECT_EQ(kite::test::JsonNumber(*lc, "prompt_tokens"), 56);  // 64 * 1800 / 2048
+  EXPECT_GT(kite::test::JsonNumber(*lc, "decode_tok_s"), 0);
+  EXPECT_GT(kite::test::JsonNumber(*lc, "decode_bytes_per_token"),
+            kite::test::JsonNumber(doc, "decode_bytes_per_token"));
+  r = Bench({"-m", Model(), "-p", "4", "-n", "4", "-r", "1", "--long-context", "--roofline",
+             "--bw-mib", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Contains(r.out, "(after 450 of 512 positions)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "at 452.5 positions")) << r.out;  // 450 + (4 + 1) / 2
+}
+
 TEST(BenchSmoke, ErrorsAndHelp) {
   ToolRun r = Bench({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   for (const char* word : {"--roofline", "--json", "-p", "-n", "-t", "-b", "-r", "-c", "--warmup",
                            "time to first token", "Gops", "renaming it", "SIGBUS",
-                           "capped at their count"}) {
+                           "capped at their count", "--sweep", "--sweep-prompts",
+                           "--sweep-threads", "--long-context"}) {
     EXPECT_TRUE(Contains(r.out, word)) << word;
   }
   r = Bench({"-m", Model(), "--frobnicate"});

@@ -1,5 +1,8 @@
 #include "tools/bench/bench_options.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "tools/common/flags.h"
 #include "tools/common/backend_flag.h"
@@ -10,6 +13,34 @@ namespace {
 
 absl::Status Usage(const std::string& message) { return absl::InvalidArgumentError(message); }
 
+// A comma-separated list of integers in [lo, hi] stored in *target, sorted, repeats dropped.
+flags::Flag IntList(std::string long_name, std::vector<uint32_t>* target, uint32_t lo,
+                    uint32_t hi, std::string help) {
+  return flags::Custom(
+      0, std::move(long_name), "N,N,...",
+      [target, lo, hi](const std::string& name, const std::string& value) -> std::string {
+        std::vector<uint32_t> list;
+        size_t start = 0;
+        while (true) {
+          const size_t comma = value.find(',', start);
+          const std::string item = value.substr(start, comma - start);
+          unsigned long long x = 0;
+          if (!flags::internal::ParseUnsigned(item, &x) || x < lo || x > hi) {
+            return absl::StrCat(name, " must be a comma-separated list of integers in [", lo,
+                                ", ", hi, "], not '", value, "'");
+          }
+          list.push_back(static_cast<uint32_t>(x));
+          if (comma == std::string::npos) break;
+          start = comma + 1;
+        }
+        std::sort(list.begin(), list.end());
+        list.erase(std::unique(list.begin(), list.end()), list.end());
+        *target = std::move(list);
+        return "";
+      },
+      std::move(help));
+}
+
 // The kite-bench flag table, writing into *o.
 flags::FlagSpec MakeSpec(BenchOptions* o) {
   flags::FlagSpec spec;
@@ -19,7 +50,9 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "Usage: kite-bench -m MODEL.kite [-p 128] [-n 64] [-t 2] [-b 64] [-r 5] [-c CTX]\n"
       "                  [--kv f32|int8] [--backend cpu|vulkan|auto] [--warmup 1]\n"
       "                  [--json] [--huge-pages]\n"
-      "                  [--roofline [--bw-mib 1024]]\n"
+      "                  [--roofline [--bw-mib 1024]] [--long-context]\n"
+      "       kite-bench -m MODEL.kite --sweep [--sweep-prompts 1,8,32,128,512,2048]\n"
+      "                  [--sweep-threads 1,2] [-n 64] [-r 5] [--roofline] [--json]\n"
       "\n"
       "Measures how fast a .kite model loads, reads a prompt (prefill) and generates\n"
       "(decode) on this machine, through the public C API.\n"
@@ -62,13 +95,31 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "              (logits are computed for the last prompt token only). Attention\n"
       "              score products are not counted.\n"
       "\n"
+      "Sweep (--sweep)\n"
+      "  For each thread count (a session each) and each prompt length: the prefill of\n"
+      "  that prompt into a reset session, then -n decode steps after it, -r times\n"
+      "  (+ --warmup); one table row per pair: prefill tok/s and ms, decode tok/s,\n"
+      "  and with --roofline their fractions of the prefill and decode roofs above,\n"
+      "  the roofs measured with that thread count in the same run. -p and load times\n"
+      "  are not used. The session context is -c, else the longest prompt + -n (and\n"
+      "  the long-context C below).\n"
+      "\n"
+      "Long context (--long-context)\n"
+      "  Decode after a prompt of 1800/2048 of C positions (1800 when C is 2048; C is\n"
+      "  -c, else min(2048, max_seq_len)): the prefill of that prompt fills the KV cache\n"
+      "  with real entries, so every decode step's attention reads all of them; its\n"
+      "  decode roof counts those KV bytes. A row of the sweep, or a section of the\n"
+      "  table (\"long_context\" in --json).\n"
+      "\n"
       "The model is memory-mapped: replace a .kite file by writing a new one and\n"
       "renaming it over the old one, never by rewriting it in place (a file truncated\n"
       "while mapped kills the process with SIGBUS).\n"
       "Exit status: 0 success, 1 the model could not be opened or run, 2 bad command line.\n"
       "\n"
       "Example\n"
-      "  kite-bench -m tinyllama-q4.kite -p 128 -n 32 -t 2 -r 3 --roofline\n";
+      "  kite-bench -m tinyllama-q4.kite -p 128 -n 32 -t 2 -r 3 --roofline\n"
+      "  kite-bench -m tinyllama-q4.kite --sweep --sweep-threads 1,2 --long-context \\\n"
+      "             -r 3 --roofline --json > sweep.json\n";
   spec.flags = {
       flags::String('m', "model", "PATH", &o->model, "The .kite file (required)."),
       flags::Int<uint32_t>('p', "prompt", "N", &o->prompt, 1, 1u << 20,
@@ -110,6 +161,17 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       flags::Int<uint32_t>(0, "bw-mib", "N", &o->bandwidth_mib, 1, 1u << 20,
                            "Buffer the bandwidth test reads, in MiB (>= 1 GiB measures\n"
                            "DRAM, smaller sizes may measure caches). Default: 1024."),
+      flags::Switch(0, "sweep", &o->sweep,
+                    "Run the sweep (below) instead of the single measurement."),
+      IntList("sweep-prompts", &o->sweep_prompts, 1, 1u << 20,
+              "Prompt lengths of the sweep. Default: 1, 8, 32, 128, 512,\n"
+              "2048 up to the context minus -n (and that length)."),
+      IntList("sweep-threads", &o->sweep_threads, 1, 1024,
+              "Thread counts of the sweep, each at most the online CPUs.\n"
+              "Default: 1, 2, 4, ... and the online CPUs."),
+      flags::Switch(0, "long-context", &o->long_context,
+                    "Also measure decode at position 1800 of a 2048 context\n"
+                    "(below)."),
   };
   return spec;
 }
@@ -134,11 +196,43 @@ absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args
                               "' (the model is given with -m)"));
   }
   if (o.model.empty()) return Usage("no model given: add -m MODEL.kite");
-  if (o.context != 0 && o.context < o.prompt + o.generate) {
+  for (const char* list : {"sweep-prompts", "sweep-threads"}) {
+    if (parsed.Given(list) && !o.sweep) {
+      return Usage(absl::StrCat("--", list, " needs --sweep"));
+    }
+  }
+  if (o.sweep) {
+    if (o.context != 0 && !o.sweep_prompts.empty() &&
+        o.context < o.sweep_prompts.back() + o.generate) {
+      return Usage(absl::StrCat("-c ", o.context, " is too small for the sweep prompt ",
+                                o.sweep_prompts.back(), " + -n ", o.generate, " = ",
+                                o.sweep_prompts.back() + o.generate, " tokens"));
+    }
+  } else if (o.context != 0 && o.context < o.prompt + o.generate) {
     return Usage(absl::StrCat("-c ", o.context, " is too small for -p ", o.prompt, " + -n ",
                               o.generate, " = ", o.prompt + o.generate, " tokens"));
   }
   return o;
+}
+
+std::vector<uint32_t> DefaultSweepPrompts(uint32_t limit) {
+  std::vector<uint32_t> prompts;
+  for (uint32_t p : {1u, 8u, 32u, 128u, 512u, 2048u}) {
+    if (p <= limit) prompts.push_back(p);
+  }
+  if (!prompts.empty() && prompts.back() < limit && limit < 2048) prompts.push_back(limit);
+  return prompts;
+}
+
+std::vector<uint32_t> DefaultSweepThreads(unsigned cpus) {
+  std::vector<uint32_t> threads;
+  for (uint32_t t = 1; t < cpus; t *= 2) threads.push_back(t);
+  threads.push_back(cpus > 0 ? cpus : 1);
+  return threads;
+}
+
+uint32_t LongContextPosition(uint32_t context) {
+  return static_cast<uint32_t>(uint64_t{context} * 1800 / 2048);
 }
 
 }  // namespace kite::bench

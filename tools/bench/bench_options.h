@@ -28,14 +28,39 @@ struct BenchOptions {
   uint32_t bandwidth_mib = 1024;  ///< --bw-mib: buffer read by the bandwidth test (>= 1)
   uint32_t kv = 0;  ///< --kv: kite_session_options.kv_type (KITE_KV_F32 or KITE_KV_INT8)
   uint32_t backend = 0;  ///< --backend: kite_session_options.backend (a kite_backend)
+  /// --sweep: prefill + decode at each sweep prompt length and thread count, as a table.
+  bool sweep = false;
+  /// --sweep-prompts: prompt lengths of the sweep, ascending and distinct (each >= 1);
+  /// empty means DefaultSweepPrompts() for the model.
+  std::vector<uint32_t> sweep_prompts;
+  /// --sweep-threads: thread counts of the sweep, ascending and distinct (each >= 1);
+  /// empty means DefaultSweepThreads(the online CPUs).
+  std::vector<uint32_t> sweep_threads;
+  /// --long-context: also decode after a prompt of LongContextPosition(C) tokens in a
+  /// session of C positions (C: -c, else min(2048, max_seq_len)), so that attention reads
+  /// that many real KV entries.
+  bool long_context = false;
 
   /// The context the session is created with.
   uint32_t effective_context() const { return context ? context : prompt + generate; }
 };
 
+/// The prompt lengths a sweep runs by default: 1, 8, 32, 128, 512 and 2048 up to `limit`
+/// (the longest prompt that leaves room for the decode steps), then `limit` itself when it
+/// lies between two of them. Empty when `limit` is 0.
+std::vector<uint32_t> DefaultSweepPrompts(uint32_t limit);
+
+/// The thread counts a sweep runs by default: 1, 2, 4, ... below `cpus`, then `cpus`.
+std::vector<uint32_t> DefaultSweepThreads(unsigned cpus);
+
+/// The long-context decode position in a session of `context` positions: 1800 of 2048,
+/// scaled (context * 1800 / 2048, rounded down).
+uint32_t LongContextPosition(uint32_t context);
+
 /// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
 /// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad value, no model, a context
-/// smaller than prompt + generate) is an InvalidArgument error meant for the user;
+/// smaller than prompt + generate or, with --sweep, than the longest sweep prompt + generate;
+/// --sweep-prompts / --sweep-threads without --sweep) is an InvalidArgument error meant for the user;
 /// callers exit with 2.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
 

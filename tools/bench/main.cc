@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,34 @@ std::string Ops(double ops) {
   return absl::StrFormat("%.1f kop", ops / 1e3);
 }
 
+// A machine's roofs measured with one thread count.
+struct Roofs {
+  Bandwidth bandwidth;
+  Int8Peak int8;
+};
+
+// One measured point: the prefill of a `prompt`-token prompt into a reset session of
+// `threads` threads, then `generate` greedy decode steps, over the repetitions.
+struct Point {
+  uint32_t prompt = 0, threads = 0;
+  bool long_context = false;  // the --long-context point
+  Summary prefill_tok_s, prefill_ms, decode_tok_s, decode_ms, ttft_ms;
+  double decode_bytes_per_token = 0;  // DecodeBytesPerToken: weights + the KV read
+  double prefill_ops_per_token = 0;
+  double decode_roof_tok_s = 0, prefill_roof_tok_s = 0;  // 0 when not measured
+};
+
+// Fills the point's costs from `costs` and, with `roofs`, its roofs.
+void SetCostsAndRoofs(const ModelCosts& costs, uint32_t generate, const Roofs* roofs,
+                      Point* p) {
+  p->decode_bytes_per_token = DecodeBytesPerToken(costs, p->prompt, generate);
+  p->prefill_ops_per_token = PrefillOpsPerToken(costs, p->prompt);
+  if (roofs != nullptr) {
+    p->decode_roof_tok_s = roofs->bandwidth.gb_per_s * 1e9 / p->decode_bytes_per_token;
+    p->prefill_roof_tok_s = roofs->int8.gops * 1e9 / p->prefill_ops_per_token;
+  }
+}
+
 // Everything measured, for either output format.
 struct Results {
   BenchOptions options;
@@ -136,14 +165,14 @@ struct Results {
   uint32_t backend = 0;  // the kite_backend the session ran on (auto resolved)
   std::vector<KernelTimes> kernels;  // Vulkan: per-kernel GPU times of one profiled run
   ModelCosts costs;
-  Summary load_ms, prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
+  Summary load_ms;
   bool roofline = false;
-  Bandwidth bandwidth;
-  Int8Peak int8;
-  double decode_bytes_per_token = 0;
-  double prefill_ops_per_token = 0;
-  double decode_roof_tok_s = 0;
-  double prefill_roof_tok_s = 0;
+  Roofs roofs;  // with --roofline, at -t (not --sweep)
+  Point main;   // the -p / -n measurement (not --sweep)
+  uint32_t long_context = 0;  // --long-context: the session context C; 0 without
+  Point long_point;           // --long-context, not --sweep
+  std::vector<Point> sweep;   // --sweep: rows in run order (long-context rows flagged)
+  std::vector<std::pair<uint32_t, Roofs>> sweep_roofs;  // --sweep --roofline: per thread count
   double load_average = -1;  ///< the system's 1-minute load average at the start; -1 unknown
   unsigned cpus = 0;         ///< CPUs online
 };
@@ -151,24 +180,26 @@ struct Results {
 // measured / roof, or 0 when the roof is unknown.
 double Fraction(double measured, double roof) { return roof > 0 ? measured / roof : 0; }
 
-void PrintJson(const Results& r) {
+// Adds `key` (a median), `key`_min and `key`_max.
+void AddSummary(json::Value* j, const std::string& key, const Summary& s) {
+  j->Add(key, json::Value::Rounded(s.median, 6));
+  j->Add(key + "_min", json::Value::Rounded(s.min, 6));
+  j->Add(key + "_max", json::Value::Rounded(s.max, 6));
+}
+
+// The model and run fields every JSON output starts with.
+json::Value JsonHeader(const Results& r) {
   using json::Value;
   const BenchOptions& o = r.options;
   Value j;
-  auto num = [&j](const std::string& key, double v) { j.Add(key, Value::Rounded(v, 6)); };
   auto u64 = [&j](const std::string& key, uint64_t v) {
     j.Add(key, Value::Int(static_cast<int64_t>(v)));
   };
-  auto summary = [&](const std::string& key, const Summary& s) {
-    num(key, s.median);
-    num(key + "_min", s.min);
-    num(key + "_max", s.max);
-  };
   j.Add("model", Value::String(o.model));
   j.Add("kite_version", Value::String(kite_version()));
-  u64("prompt_tokens", o.prompt);
+  if (!o.sweep) u64("prompt_tokens", o.prompt);
   u64("gen_tokens", o.generate);
-  u64("threads", o.threads);
+  if (!o.sweep) u64("threads", o.threads);
   u64("prefill_chunk", o.batch);
   u64("huge_pages", o.huge_pages ? 1 : 0);
   u64("repetitions", o.repetitions);
@@ -178,13 +209,83 @@ void PrintJson(const Results& r) {
   u64("n_layers", r.info.n_layers);
   u64("vocab_size", r.info.vocab_size);
   u64("cpus", r.cpus);
-  num("load_average_1m", r.load_average);
-  summary("load_ms", r.load_ms);
-  summary("prefill_tok_s", r.prefill_tok_s);
-  summary("decode_tok_s", r.decode_tok_s);
-  summary("ttft_ms", r.ttft_ms);
-  summary("prefill_ms", r.prefill_ms);
-  summary("decode_ms", r.decode_ms);
+  j.Add("load_average_1m", Value::Rounded(r.load_average, 6));
+  return j;
+}
+
+// The cost and (with `roofline`) roof fields of one point.
+void AddPointFields(json::Value* j, const Point& p, bool roofline) {
+  using json::Value;
+  j->Add("decode_bytes_per_token", Value::Rounded(p.decode_bytes_per_token, 6));
+  j->Add("prefill_ops_per_token", Value::Rounded(p.prefill_ops_per_token, 6));
+  if (!roofline) return;
+  j->Add("decode_roof_tok_s", Value::Rounded(p.decode_roof_tok_s, 6));
+  j->Add("decode_roof_fraction",
+         Value::Rounded(Fraction(p.decode_tok_s.median, p.decode_roof_tok_s), 6));
+  j->Add("prefill_roof_tok_s", Value::Rounded(p.prefill_roof_tok_s, 6));
+  j->Add("prefill_roof_fraction",
+         Value::Rounded(Fraction(p.prefill_tok_s.median, p.prefill_roof_tok_s), 6));
+}
+
+// The measured roofs' fields.
+void AddRoofFields(json::Value* j, const Roofs& roofs) {
+  using json::Value;
+  j->Add("bandwidth_gb_s", Value::Rounded(roofs.bandwidth.gb_per_s, 6));
+  j->Add("bandwidth_buffer_bytes", Value::Uint(roofs.bandwidth.buffer_bytes));
+  j->Add("bandwidth_isa", Value::String(roofs.bandwidth.isa));
+  j->Add("int8_gops", Value::Rounded(roofs.int8.gops, 6));
+  j->Add("int8_isa", Value::String(roofs.int8.isa));
+}
+
+// One point as its own JSON object (a sweep row, the long-context figure).
+json::Value PointJson(const Point& p, bool roofline) {
+  using json::Value;
+  Value j = Value::Object({});
+  j.Add("prompt_tokens", Value::Uint(p.prompt));
+  j.Add("threads", Value::Uint(p.threads));
+  j.Add("long_context", Value::Bool(p.long_context));
+  AddSummary(&j, "prefill_tok_s", p.prefill_tok_s);
+  AddSummary(&j, "prefill_ms", p.prefill_ms);
+  AddSummary(&j, "decode_tok_s", p.decode_tok_s);
+  AddSummary(&j, "decode_ms", p.decode_ms);
+  AddPointFields(&j, p, roofline);
+  return j;
+}
+
+void PrintJson(const Results& r) {
+  using json::Value;
+  const BenchOptions& o = r.options;
+  Value j = JsonHeader(r);
+  auto u64 = [&j](const std::string& key, uint64_t v) {
+    j.Add(key, Value::Int(static_cast<int64_t>(v)));
+  };
+  if (o.sweep) {
+    u64("weight_bytes_per_token", r.costs.weight_bytes_per_token);
+    u64("kv_bytes_per_position", r.costs.kv_bytes_per_position);
+    j.Add("kv_type", Value::String(kite::flags::KvTypeName(o.kv)));
+    j.Add("backend", Value::String(kite::flags::BackendName(r.backend)));
+    if (r.long_context) u64("long_context", r.long_context);
+    if (r.roofline) {
+      std::vector<Value> roofs;
+      for (const auto& [threads, roof] : r.sweep_roofs) {
+        Value row = Value::Object({{"threads", Value::Uint(threads)}});
+        AddRoofFields(&row, roof);
+        roofs.push_back(std::move(row));
+      }
+      j.Add("roofs", Value::Array(std::move(roofs)));
+    }
+    std::vector<Value> rows;
+    for (const Point& p : r.sweep) rows.push_back(PointJson(p, r.roofline));
+    j.Add("sweep", Value::Array(std::move(rows)));
+    std::printf("%s\n", json::Write(j).c_str());
+    return;
+  }
+  AddSummary(&j, "load_ms", r.load_ms);
+  AddSummary(&j, "prefill_tok_s", r.main.prefill_tok_s);
+  AddSummary(&j, "decode_tok_s", r.main.decode_tok_s);
+  AddSummary(&j, "ttft_ms", r.main.ttft_ms);
+  AddSummary(&j, "prefill_ms", r.main.prefill_ms);
+  AddSummary(&j, "decode_ms", r.main.decode_ms);
   u64("peak_rss_bytes", r.peak_rss_bytes);
   u64("huge_mapped_bytes", r.huge_mapped_bytes);
   u64("model_bytes", r.model_bytes);
@@ -195,18 +296,12 @@ void PrintJson(const Results& r) {
   u64("weight_bytes_per_token", r.costs.weight_bytes_per_token);
   u64("kv_bytes_per_position", r.costs.kv_bytes_per_position);
   u64("layer_matmul_params", r.costs.layer_matmul_params);
-  num("decode_bytes_per_token", r.decode_bytes_per_token);
-  num("prefill_ops_per_token", r.prefill_ops_per_token);
-  if (r.roofline) {
-    num("bandwidth_gb_s", r.bandwidth.gb_per_s);
-    u64("bandwidth_buffer_bytes", r.bandwidth.buffer_bytes);
-    j.Add("bandwidth_isa", Value::String(r.bandwidth.isa));
-    num("int8_gops", r.int8.gops);
-    j.Add("int8_isa", Value::String(r.int8.isa));
-    num("decode_roof_tok_s", r.decode_roof_tok_s);
-    num("decode_roof_fraction", Fraction(r.decode_tok_s.median, r.decode_roof_tok_s));
-    num("prefill_roof_tok_s", r.prefill_roof_tok_s);
-    num("prefill_roof_fraction", Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
+  if (r.roofline) AddRoofFields(&j, r.roofs);
+  AddPointFields(&j, r.main, r.roofline);
+  if (r.long_context) {
+    Value lc = PointJson(r.long_point, r.roofline);
+    lc.Add("context", Value::Uint(r.long_context));
+    j.Add("long_context", std::move(lc));
   }
   if (!r.kernels.empty()) {
     std::vector<Value> kernels;
@@ -222,34 +317,88 @@ void PrintJson(const Results& r) {
   std::printf("%s\n", json::Write(j).c_str());
 }
 
-void PrintTable(const Results& r) {
-  const BenchOptions& o = r.options;
+// The first lines of a table: the model, `run` (what was run, one line) and the system
+// load (other processes competing for the CPUs make every figure noisy).
+std::string TableHeader(const Results& r, const std::string& run) {
   std::string s;
-  absl::StrAppendFormat(&s, "kite-bench %s  model %s (%s)\n", kite_version(), o.model,
+  absl::StrAppendFormat(&s, "kite-bench %s  model %s (%s)\n", kite_version(), r.options.model,
                         Mb(static_cast<double>(r.model_bytes)));
   absl::StrAppendFormat(&s,
-                        "  dim %u, %u layers, %u/%u heads, vocab %u, %s head\n",
+                        "  dim %u, %u layers, %u/%u heads, vocab %u, %s head\n  %s\n",
                         r.info.dim, r.info.n_layers, r.info.n_heads, r.info.n_kv_heads,
-                        r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate");
-  absl::StrAppendFormat(&s,
-                        "  threads %u, prompt %u (chunks of %u), decode %u, context %u, "
-                        "%u repetitions (+%u warmup)\n",
-                        o.threads, o.prompt, o.batch, o.generate, r.context, o.repetitions,
-                        o.warmup);
+                        r.info.vocab_size, r.costs.tied_embeddings ? "tied" : "separate", run);
   if (r.load_average >= 0) {
-    // Other processes competing for the CPUs make every figure below noisy.
     absl::StrAppendFormat(&s, "  system load average %.2f on %u CPUs at the start\n",
                           r.load_average, r.cpus);
   }
+  return s;
+}
+
+// "12.3%", or "-" when the roof is unknown.
+std::string Percent(double measured, double roof) {
+  return roof > 0 ? absl::StrFormat("%.1f%%", 100 * measured / roof) : "-";
+}
+
+// The --sweep table.
+void PrintSweepTable(const Results& r) {
+  const BenchOptions& o = r.options;
+  std::string s = TableHeader(
+      r, absl::StrFormat("sweep: %u decode steps after each prompt, chunks of %u, context %u, "
+                         "KV %s, %u repetitions (+%u warmup)",
+                         o.generate, o.batch, r.context, kite::flags::KvTypeName(o.kv),
+                         o.repetitions, o.warmup));
+  if (r.roofline) {
+    absl::StrAppendFormat(&s, "\nroofline (this run)\n  %7s %14s %14s\n", "threads",
+                          "read GB/s", "int8 Gops/s");
+    for (const auto& [threads, roof] : r.sweep_roofs) {
+      absl::StrAppendFormat(&s, "  %7u %14.1f %14.1f\n", threads, roof.bandwidth.gb_per_s,
+                            roof.int8.gops);
+    }
+  }
+  absl::StrAppendFormat(&s, "\n  %7s %7s %13s %11s %9s %12s %9s\n", "prompt", "threads",
+                        "prefill tok/s", "prefill ms", "int8 roof", "decode tok/s",
+                        "bw roof");
+  for (const Point& p : r.sweep) {
+    absl::StrAppendFormat(&s, "  %6u%s %7u %13.2f %11.2f %9s %12.2f %9s\n", p.prompt,
+                          p.long_context ? "*" : " ", p.threads, p.prefill_tok_s.median,
+                          p.prefill_ms.median,
+                          Percent(p.prefill_tok_s.median, p.prefill_roof_tok_s),
+                          p.decode_tok_s.median,
+                          Percent(p.decode_tok_s.median, p.decode_roof_tok_s));
+  }
+  s += "\n  medians; int8 roof / bw roof: the fraction of the prefill / decode roof with\n"
+       "  the row's threads (decode bytes count the KV read at the mean decode position)\n";
+  if (r.long_context) {
+    absl::StrAppendFormat(&s, "  * long context: the decode attends to %u+ real KV entries "
+                              "(position %u of %u)\n",
+                          LongContextPosition(r.long_context),
+                          LongContextPosition(r.long_context), r.long_context);
+  }
+  std::fputs(s.c_str(), stdout);
+}
+
+void PrintTable(const Results& r) {
+  const BenchOptions& o = r.options;
+  std::string s = TableHeader(
+      r, absl::StrFormat("threads %u, prompt %u (chunks of %u), decode %u, context %u, "
+                         "%u repetitions (+%u warmup)",
+                         o.threads, o.prompt, o.batch, o.generate, r.context, o.repetitions,
+                         o.warmup));
   s += "\n";
   absl::StrAppendFormat(&s, "  %-18s %12s %12s %12s\n", "metric", "median", "min", "max");
   auto row = [&s](const char* name, const Summary& v) {
     absl::StrAppendFormat(&s, "  %-18s %12.2f %12.2f %12.2f\n", name, v.median, v.min, v.max);
   };
   row("load (ms)", r.load_ms);
-  row("prefill (tok/s)", r.prefill_tok_s);
-  row("decode (tok/s)", r.decode_tok_s);
-  row("ttft (ms)", r.ttft_ms);
+  row("prefill (tok/s)", r.main.prefill_tok_s);
+  row("decode (tok/s)", r.main.decode_tok_s);
+  row("ttft (ms)", r.main.ttft_ms);
+  if (r.long_context) {
+    absl::StrAppendFormat(&s, "  %-18s %12.2f %12.2f %12.2f   (after %u of %u positions)\n",
+                          "long decode", r.long_point.decode_tok_s.median,
+                          r.long_point.decode_tok_s.min, r.long_point.decode_tok_s.max,
+                          r.long_point.prompt, r.long_context);
+  }
   absl::StrAppendFormat(&s, "\n  peak RSS      %s\n  model file    %s (%s in 2 MiB pages)\n"
                             "  arena         %s (KV cache %s, %s)\n  backend       %s\n",
                         Mb(static_cast<double>(r.peak_rss_bytes)),
@@ -259,31 +408,39 @@ void PrintTable(const Results& r) {
                         Mb(static_cast<double>(r.costs.kv_cache_bytes)),
                         kite::flags::KvTypeName(o.kv), kite::flags::BackendName(r.backend));
   if (r.roofline) {
+    const Bandwidth& bw = r.roofs.bandwidth;
+    const Int8Peak& int8 = r.roofs.int8;
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
-                          r.bandwidth.gb_per_s, r.bandwidth.isa, r.bandwidth.runs,
-                          Mb(static_cast<double>(r.bandwidth.buffer_bytes)));
-    if (r.int8.gops > 0) {
-      absl::StrAppendFormat(&s, "  int8 peak       %8.1f Gops/s (%s, best of %u)\n", r.int8.gops,
-                            r.int8.isa, r.int8.runs);
+                          bw.gb_per_s, bw.isa, bw.runs,
+                          Mb(static_cast<double>(bw.buffer_bytes)));
+    if (int8.gops > 0) {
+      absl::StrAppendFormat(&s, "  int8 peak       %8.1f Gops/s (%s, best of %u)\n", int8.gops,
+                            int8.isa, int8.runs);
     } else {
       absl::StrAppendFormat(&s, "  int8 peak       not measured (no int8 dot loop for this CPU)\n");
     }
-    absl::StrAppendFormat(
-        &s,
-        "  decode   %s/token (weights %s + KV %s at %.1f positions)\n"
-        "           roof %.2f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
-        Mb(r.decode_bytes_per_token), Mb(static_cast<double>(r.costs.weight_bytes_per_token)),
-        Mb(r.decode_bytes_per_token - static_cast<double>(r.costs.weight_bytes_per_token)),
-        o.prompt + (o.generate + 1) / 2.0, r.decode_roof_tok_s, r.decode_tok_s.median,
-        100 * Fraction(r.decode_tok_s.median, r.decode_roof_tok_s));
-    if (r.int8.gops > 0) {
+    auto decode = [&](const char* label, const Point& p) {
+      absl::StrAppendFormat(
+          &s,
+          "  %-8s %s/token (weights %s + KV %s at %.1f positions)\n"
+          "           roof %.2f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
+          label, Mb(p.decode_bytes_per_token),
+          Mb(static_cast<double>(r.costs.weight_bytes_per_token)),
+          Mb(p.decode_bytes_per_token - static_cast<double>(r.costs.weight_bytes_per_token)),
+          p.prompt + (o.generate + 1) / 2.0, p.decode_roof_tok_s, p.decode_tok_s.median,
+          100 * Fraction(p.decode_tok_s.median, p.decode_roof_tok_s));
+    };
+    decode("decode", r.main);
+    if (r.long_context) decode("long", r.long_point);
+    if (int8.gops > 0) {
       absl::StrAppendFormat(
           &s,
           "  prefill  %s/token\n"
           "           roof %.1f tok/s, measured %.2f tok/s = %.1f%% of roof\n",
-          Ops(r.prefill_ops_per_token), r.prefill_roof_tok_s, r.prefill_tok_s.median,
-          100 * Fraction(r.prefill_tok_s.median, r.prefill_roof_tok_s));
+          Ops(r.main.prefill_ops_per_token), r.main.prefill_roof_tok_s,
+          r.main.prefill_tok_s.median,
+          100 * Fraction(r.main.prefill_tok_s.median, r.main.prefill_roof_tok_s));
     }
   }
   if (!r.kernels.empty()) {
@@ -403,6 +560,81 @@ bool OpenAndCreate(const BenchOptions& o, const kite_session_options& so, kite_m
   return true;
 }
 
+// Runs the prefill of a `prompt`-token prompt then o.generate decode steps on `session`
+// (of `threads` threads), o.warmup + o.repetitions times, and returns the point's times.
+// On failure *error says what failed.
+Point MeasurePoint(kite_session* session, uint32_t prompt, uint32_t threads, uint32_t vocab,
+                   const BenchOptions& o, const std::function<void(const std::string&)>& progress,
+                   std::string* error) {
+  Point p;
+  p.prompt = prompt;
+  p.threads = threads;
+  const std::vector<int32_t> ids = PromptIds(prompt, vocab);
+  std::vector<double> prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
+  for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {
+    progress(absl::StrFormat("prompt %u, %u thread%s: run %u/%u", prompt, threads,
+                             threads == 1 ? "" : "s", run + 1, o.warmup + o.repetitions));
+    const RunTimes t = RunOnce(session, ids, o.generate, nullptr, error);
+    if (!error->empty()) break;
+    if (run < o.warmup) continue;
+    prefill_ms.push_back(t.feed_ms);
+    decode_ms.push_back(t.step_ms);
+    prefill_tok_s.push_back(prompt / (t.feed_ms / 1e3));
+    decode_tok_s.push_back(o.generate / (t.step_ms / 1e3));
+    ttft_ms.push_back(t.first_ms);
+  }
+  p.prefill_tok_s = Summarize(prefill_tok_s);
+  p.decode_tok_s = Summarize(decode_tok_s);
+  p.ttft_ms = Summarize(ttft_ms);
+  p.prefill_ms = Summarize(prefill_ms);
+  p.decode_ms = Summarize(decode_ms);
+  return p;
+}
+
+// The roofs with `threads` threads.
+Roofs MeasureRoofs(const BenchOptions& o, uint32_t threads,
+                   const std::function<void(const std::string&)>& progress) {
+  Roofs roofs;
+  progress(absl::StrFormat("measuring read bandwidth (%u threads)", threads));
+  roofs.bandwidth = MeasureReadBandwidth(threads, uint64_t{o.bandwidth_mib} << 20, 5);
+  progress(absl::StrFormat("measuring int8 peak (%u threads)", threads));
+  roofs.int8 = MeasureInt8Peak(threads, 3);
+  return roofs;
+}
+
+// ComputeModelCosts for a context made of `what` ("-p 500 + -n 100"); a problem with the
+// options is reported as a usage error (exit 2) naming `what`, others as failures.
+absl::StatusOr<ModelCosts> CostsFor(const BenchOptions& o, uint32_t context, uint32_t threads,
+                                    const std::string& what) {
+  absl::StatusOr<ModelCosts> costs = ComputeModelCosts(o.model, context, threads, o.batch, o.kv);
+  if (!costs.ok() && absl::IsInvalidArgument(costs.status())) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", costs.status().message()));
+  }
+  return costs;
+}
+
+// Prints a CostsFor / usage failure and returns the exit status.
+int CostsFailure(const absl::Status& status) {
+  if (absl::IsInvalidArgument(status)) {
+    std::fprintf(stderr, "kite-bench: %s\n", std::string(status.message()).c_str());
+    return kExitUsage;
+  }
+  return Fail(std::string(status.message()));
+}
+
+// The long-context session context C: -c, else min(2048, max_seq_len). Checks that the
+// position and the decode steps fit in it.
+absl::StatusOr<uint32_t> LongContext(const BenchOptions& o, uint32_t max_seq_len) {
+  const uint32_t context = o.context ? o.context : std::min<uint32_t>(2048, max_seq_len);
+  const uint32_t position = LongContextPosition(context);
+  if (position < 1 || position + o.generate > context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--long-context: position ", position, " + -n ", o.generate,
+        " does not fit in the context ", context, " (-c, else min(2048, max_seq_len))"));
+  }
+  return context;
+}
+
 int Run(const std::vector<std::string>& args) {
   absl::StatusOr<BenchOptions> parsed = ParseBenchArgs(args);
   if (!parsed.ok()) {
@@ -416,11 +648,11 @@ int Run(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string capped = flags::CapThreads("-t", &o.threads);
-  if (!capped.empty()) std::fprintf(stderr, "kite-bench: warning: %s\n", capped.c_str());
+  if (!capped.empty() && !o.sweep) {
+    std::fprintf(stderr, "kite-bench: warning: %s\n", capped.c_str());
+  }
 
   Results r;
-  r.options = o;
-  r.context = o.effective_context();
   double load[1];
   if (getloadavg(load, 1) == 1) r.load_average = load[0];
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -428,16 +660,52 @@ int Run(const std::vector<std::string>& args) {
 
   // The per-token costs (a C++ open of the model, closed again) also check the options
   // against the model before anything is timed.
-  absl::StatusOr<ModelCosts> costs =
-      ComputeModelCosts(o.model, r.context, o.threads, o.batch, o.kv);
-  if (!costs.ok()) {
-    if (absl::IsInvalidArgument(costs.status())) {
-      std::fprintf(stderr, "kite-bench: %s\n", std::string(costs.status().message()).c_str());
-      return kExitUsage;
+  absl::StatusOr<ModelCosts> costs;
+  if (o.sweep) {
+    // A first look at the model for max_seq_len, which the defaults depend on.
+    costs = CostsFor(o, o.context ? o.context : 1, 1, absl::StrCat("-c ", o.context));
+    if (!costs.ok()) return CostsFailure(costs.status());
+    const uint32_t cap = o.context ? o.context : costs->max_seq_len;
+    if (o.sweep_prompts.empty()) {
+      const uint32_t longest = std::min<uint32_t>(2048, cap);
+      o.sweep_prompts = DefaultSweepPrompts(longest > o.generate ? longest - o.generate : 0);
+      if (o.sweep_prompts.empty()) {
+        return CostsFailure(absl::InvalidArgumentError(absl::StrCat(
+            "--sweep: the context ", cap, " leaves no room for a prompt and -n ", o.generate)));
+      }
     }
-    return Fail(std::string(costs.status().message()));
+    if (o.sweep_threads.empty()) o.sweep_threads = DefaultSweepThreads(r.cpus);
+    if (o.sweep_threads.back() > std::max(r.cpus, 1u)) {
+      return CostsFailure(absl::InvalidArgumentError(
+          absl::StrCat("--sweep-threads ", o.sweep_threads.back(), " is more than the ",
+                       r.cpus, " online CPUs")));
+    }
+    r.context = o.sweep_prompts.back() + o.generate;
+    if (o.long_context) {
+      absl::StatusOr<uint32_t> c = LongContext(o, costs->max_seq_len);
+      if (!c.ok()) return CostsFailure(c.status());
+      r.long_context = *c;
+      r.context = std::max(r.context, r.long_context);
+    }
+    if (o.context) r.context = o.context;
+    costs = CostsFor(o, r.context, o.sweep_threads.back(),
+                     absl::StrCat("the sweep (longest prompt ", o.sweep_prompts.back(), " + -n ",
+                                  o.generate, ")"));
+  } else {
+    r.context = o.effective_context();
+    costs = CostsFor(o, r.context, o.threads,
+                     o.context ? absl::StrCat("-c ", o.context)
+                               : absl::StrCat("-p ", o.prompt, " + -n ", o.generate));
+    if (costs.ok() && o.long_context) {
+      absl::StatusOr<uint32_t> c = LongContext(o, costs->max_seq_len);
+      if (!c.ok()) return CostsFailure(c.status());
+      r.long_context = *c;
+    }
   }
+  if (!costs.ok()) return CostsFailure(costs.status());
   r.costs = *costs;
+  r.options = o;
+  r.roofline = o.roofline;
   kite_session_options so;
   kite_session_options_init(&so);
   so.max_context = r.context;
@@ -448,9 +716,63 @@ int Run(const std::vector<std::string>& args) {
   kite_model* model = nullptr;
 
   const bool tty = isatty(fileno(stderr)) == 1;
-  auto progress = [tty](const std::string& what) {
+  const std::function<void(const std::string&)> progress = [tty](const std::string& what) {
     if (tty) std::fprintf(stderr, "\r\033[K%s", what.c_str());
   };
+
+  if (o.sweep) {
+    kite_session* session = nullptr;
+    std::string error;
+    so.threads = o.sweep_threads.front();
+    if (!OpenAndCreate(o, so, &model, &session, &error)) return Fail(error);
+    kite_session_destroy(session);
+    r.info.struct_size = sizeof(r.info);
+    kite_model_get_info(model, &r.info);
+    r.model_bytes = r.info.file_bytes;
+    for (uint32_t threads : o.sweep_threads) {
+      so.threads = threads;
+      if (kite_session_create(model, &so, nullptr, 0, &session) != KITE_OK) {
+        error = absl::StrCat("cannot create a session of ", threads,
+                             " threads: ", kite_last_error());
+        break;
+      }
+      if (threads == o.sweep_threads.front()) {
+        kite::flags::PrintBackendNotice("kite-bench", session);
+        r.backend = static_cast<uint32_t>(kite_session_backend(session));
+      }
+      std::vector<Point> points;
+      for (uint32_t prompt : o.sweep_prompts) {
+        points.push_back(
+            MeasurePoint(session, prompt, threads, r.info.vocab_size, o, progress, &error));
+        if (!error.empty()) break;
+      }
+      if (error.empty() && r.long_context) {
+        points.push_back(MeasurePoint(session, LongContextPosition(r.long_context), threads,
+                                      r.info.vocab_size, o, progress, &error));
+        points.back().long_context = true;
+      }
+      kite_session_destroy(session);
+      if (!error.empty()) break;
+      Roofs roofs;
+      if (o.roofline) {
+        roofs = MeasureRoofs(o, threads, progress);
+        r.sweep_roofs.emplace_back(threads, roofs);
+      }
+      for (Point& p : points) {
+        SetCostsAndRoofs(r.costs, o.generate, o.roofline ? &roofs : nullptr, &p);
+        r.sweep.push_back(p);
+      }
+    }
+    if (tty) std::fputs("\r\033[K", stderr);
+    kite_model_close(model);
+    if (!error.empty()) return Fail(error);
+    if (o.json) {
+      PrintJson(r);
+    } else {
+      PrintSweepTable(r);
+    }
+    return 0;
+  }
 
   // Load: a fresh model and session each time.
   std::vector<double> load_ms;
@@ -477,19 +799,7 @@ int Run(const std::vector<std::string>& args) {
   r.model_bytes = r.info.file_bytes;
   size_t arena = 0;
   if (kite_session_memory_required(model, &so, &arena) == KITE_OK) r.arena_bytes = arena;
-  const std::vector<int32_t> prompt = PromptIds(o.prompt, r.info.vocab_size);
-  std::vector<double> prefill_tok_s, decode_tok_s, ttft_ms, prefill_ms, decode_ms;
-  for (uint32_t run = 0; run < o.warmup + o.repetitions; ++run) {
-    progress(absl::StrFormat("run %u/%u", run + 1, o.warmup + o.repetitions));
-    const RunTimes t = RunOnce(session, prompt, o.generate, nullptr, &error);
-    if (!error.empty()) break;
-    if (run < o.warmup) continue;
-    prefill_ms.push_back(t.feed_ms);
-    decode_ms.push_back(t.step_ms);
-    prefill_tok_s.push_back(o.prompt / (t.feed_ms / 1e3));
-    decode_tok_s.push_back(o.generate / (t.step_ms / 1e3));
-    ttft_ms.push_back(t.first_ms);
-  }
+  r.main = MeasurePoint(session, o.prompt, o.threads, r.info.vocab_size, o, progress, &error);
   if (error.empty() && r.backend == KITE_BACKEND_VULKAN) {
     // One more run in a profiled session: per-kernel GPU times (timestamps cost a little
     // speed, so the measured runs above are not profiled).
@@ -500,36 +810,40 @@ int Run(const std::vector<std::string>& args) {
     if (kite_session_create(model, &po, nullptr, 0, &profiled) != KITE_OK) {
       error = absl::StrCat("cannot create the profiled session: ", kite_last_error());
     } else {
-      RunOnce(profiled, prompt, o.generate, &r.kernels, &error);
+      RunOnce(profiled, PromptIds(o.prompt, r.info.vocab_size), o.generate, &r.kernels, &error);
       kite_session_destroy(profiled);
     }
   }
   if (tty) std::fputs("\r\033[K", stderr);
   r.huge_mapped_bytes = HugeMappedBytes();
   kite_session_destroy(session);
+  // Peak RSS before the long-context session, whose KV cache is not the -c one's.
+  r.peak_rss_bytes = PeakRssBytes();
+  if (error.empty() && r.long_context) {
+    kite_session_options lo = so;
+    lo.max_context = r.long_context;
+    kite_session* long_session = nullptr;
+    if (kite_session_create(model, &lo, nullptr, 0, &long_session) != KITE_OK) {
+      error = absl::StrCat("cannot create the long-context session: ", kite_last_error());
+    } else {
+      r.long_point = MeasurePoint(long_session, LongContextPosition(r.long_context), o.threads,
+                                  r.info.vocab_size, o, progress, &error);
+      r.long_point.long_context = true;
+      kite_session_destroy(long_session);
+    }
+    if (tty) std::fputs("\r\033[K", stderr);
+  }
   kite_model_close(model);
   if (!error.empty()) return Fail(error);
-  r.peak_rss_bytes = PeakRssBytes();
 
   r.load_ms = Summarize(load_ms);
-  r.prefill_tok_s = Summarize(prefill_tok_s);
-  r.decode_tok_s = Summarize(decode_tok_s);
-  r.ttft_ms = Summarize(ttft_ms);
-  r.prefill_ms = Summarize(prefill_ms);
-  r.decode_ms = Summarize(decode_ms);
-  r.decode_bytes_per_token = DecodeBytesPerToken(r.costs, o.prompt, o.generate);
-  r.prefill_ops_per_token = PrefillOpsPerToken(r.costs, o.prompt);
-
   if (o.roofline) {
-    progress("measuring read bandwidth");
-    r.bandwidth = MeasureReadBandwidth(o.threads, uint64_t{o.bandwidth_mib} << 20, 5);
-    progress("measuring int8 peak");
-    r.int8 = MeasureInt8Peak(o.threads, 3);
+    r.roofs = MeasureRoofs(o, o.threads, progress);
     if (tty) std::fputs("\r\033[K", stderr);
-    r.roofline = true;
-    r.decode_roof_tok_s = r.bandwidth.gb_per_s * 1e9 / r.decode_bytes_per_token;
-    r.prefill_roof_tok_s = r.int8.gops * 1e9 / r.prefill_ops_per_token;
   }
+  const Roofs* roofs = o.roofline ? &r.roofs : nullptr;
+  SetCostsAndRoofs(r.costs, o.generate, roofs, &r.main);
+  if (r.long_context) SetCostsAndRoofs(r.costs, o.generate, roofs, &r.long_point);
 
   if (o.json) {
     PrintJson(r);

@@ -31,6 +31,7 @@ absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t c
   c.dim = config.dim;
   c.n_layers = config.n_layers;
   c.vocab_size = config.vocab_size;
+  c.max_seq_len = config.max_seq_len;
   c.tied_embeddings = config.tied_embeddings;
   for (const schema::Tensor* t : *model.schema_root()->tensors()) {
     uint64_t size = t->data()->size();
@@ -50,7 +51,7 @@ absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t c
 
   if (context > config.max_seq_len) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "context ", context, " (-c, or -p + -n) exceeds the model's max_seq_len ",
+        "context ", context, " exceeds the model's max_seq_len ",
         config.max_seq_len));
   }
   SessionOptions options;

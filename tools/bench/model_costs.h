@@ -12,6 +12,7 @@ namespace kite::bench {
 /// Per-token cost figures of one model and session shape.
 struct ModelCosts {
   uint32_t dim = 0, n_layers = 0, vocab_size = 0;
+  uint32_t max_seq_len = 0;  ///< the model's longest context, in positions
   bool tied_embeddings = false;
   uint64_t tensor_bytes = 0;         ///< data + scales + mins extents of every tensor
   uint64_t embedding_bytes = 0;      ///< the tok_embeddings tensor
@@ -30,7 +31,8 @@ struct ModelCosts {
 /// session of `context` positions, `threads` threads, prefill chunks of `chunk` tokens and
 /// a KV cache of `kv_type` (a kite_kv_type value). Fails with NotFound or DataLoss
 /// (with the loader's message) when the file cannot be opened as a model, and with
-/// InvalidArgument when `context` exceeds the model's max_seq_len or the planner rejects
+/// InvalidArgument when `context` exceeds the model's max_seq_len ("context N exceeds the
+/// model's max_seq_len M", for the caller to say where N came from) or the planner rejects
 /// the session options.
 absl::StatusOr<ModelCosts> ComputeModelCosts(const std::string& path, uint32_t context,
                                              uint32_t threads, uint32_t chunk,
