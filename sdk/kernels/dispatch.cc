@@ -110,14 +110,16 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
 #endif
 
 #if defined(KITE_KERNELS_ARM)
-// q8-quantize, rmsnorm, rope and attention_q8kv have one NEON variant each, shared by the
-// three Arm tables; f32/q8c matvec, swiglu, attention (f32 cache) and the 2:4 sparse 4-bit
-// GEMM use their reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use
-// dotprod / i8mm.
+// Every family but q4_matvec and rope_freqs (see above) has one NEON variant, shared by the
+// three Arm tables; only the dense 4-bit GEMMs use dotprod / i8mm.
 constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
+  t.f32_matvec = f32_matvec_neon;
   t.q8_quantize = q8_quantize_neon;
+  t.q8c_matvec = q8c_matvec_neon;
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
+  t.swiglu = swiglu_neon;
+  t.attention = attention_neon;
   t.attention_q8kv = attention_q8kv_neon;
   KITE_SET_DENSE_Q4_GEMMS(t, neon);
 });

@@ -70,6 +70,21 @@ static inline float ReduceMaxNeon(float32x4_t a) {
 #endif
 }
 
+/// a / b per lane. aarch64: the IEEE division (correctly rounded). armv7 (no vector divide):
+/// a times the reciprocal estimate of b refined by two Newton steps, within 2 ulp of the
+/// quotient for normal results; b = +-inf gives +-0 (vrecps treats inf * 0 as 2), b = 0
+/// gives +-inf.
+static inline float32x4_t DivNeon(float32x4_t a, float32x4_t b) {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  float32x4_t r = vrecpeq_f32(b);
+  r = vmulq_f32(r, vrecpsq_f32(b, r));
+  r = vmulq_f32(r, vrecpsq_f32(b, r));
+  return vmulq_f32(a, r);
+#endif
+}
+
 /// Stores the first n (<= 4) lanes of v to y.
 static inline void StoreLanesNeon(float* y, float32x4_t v, size_t n) {
   if (n >= 4) {
