@@ -72,16 +72,21 @@ static inline float ReduceMaxNeon(float32x4_t a) {
 
 /// a / b per lane. aarch64: the IEEE division (correctly rounded). armv7 (no vector divide):
 /// a times the reciprocal estimate of b refined by two Newton steps, within 2 ulp of the
-/// quotient for normal results; b = +-inf gives +-0 (vrecps treats inf * 0 as 2), b = 0
-/// gives +-inf.
+/// quotient for normal results. A divisor of magnitude >= 2^64 is scaled by 2^-64 first (and
+/// the product by 2^-64 after), so its reciprocal, denormal for |b| > 2^126, is not flushed
+/// to zero while the quotient is normal. b = +-inf gives +-0 (vrecps treats inf * 0 as 2),
+/// b = 0 gives +-inf.
 static inline float32x4_t DivNeon(float32x4_t a, float32x4_t b) {
 #if defined(__aarch64__)
   return vdivq_f32(a, b);
 #else
-  float32x4_t r = vrecpeq_f32(b);
-  r = vmulq_f32(r, vrecpsq_f32(b, r));
-  r = vmulq_f32(r, vrecpsq_f32(b, r));
-  return vmulq_f32(a, r);
+  const uint32x4_t big = vcageq_f32(b, vdupq_n_f32(0x1p64f));
+  const float32x4_t s = vbslq_f32(big, vdupq_n_f32(0x1p-64f), vdupq_n_f32(1.0f));
+  const float32x4_t bs = vmulq_f32(b, s);
+  float32x4_t r = vrecpeq_f32(bs);
+  r = vmulq_f32(r, vrecpsq_f32(bs, r));
+  r = vmulq_f32(r, vrecpsq_f32(bs, r));
+  return vmulq_f32(vmulq_f32(a, r), s);
 #endif
 }
 
