@@ -111,7 +111,7 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
 
 #if defined(KITE_KERNELS_ARM)
 // Every family but q4_matvec and rope_freqs (see above) has one NEON variant, shared by the
-// three Arm tables; only the dense 4-bit GEMMs use dotprod / i8mm.
+// three Arm tables; the 4-bit GEMMs use dotprod (dense and 2:4) and i8mm (dense only).
 constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
   t.f32_matvec = f32_matvec_neon;
   t.q8_quantize = q8_quantize_neon;
@@ -122,15 +122,19 @@ constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTab
   t.attention = attention_neon;
   t.attention_q8kv = attention_q8kv_neon;
   KITE_SET_DENSE_Q4_GEMMS(t, neon);
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neon;
 });
 
 #if defined(KITE_KERNELS_NEONDOT)
-constexpr KernelTable kNeonDotTable = Derive(
-    kNeonTable, Isa::kNeonDot, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, neondot); });
+constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](KernelTable& t) {
+  KITE_SET_DENSE_Q4_GEMMS(t, neondot);
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neondot;
+});
 #endif
 
 #if defined(KITE_KERNELS_I8MM)
 // i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
+// The 2:4 GEMM keeps its dotprod variant (its per-row gather does not fit smmla's 2x8 tiles).
 constexpr KernelTable kNeonI8mmTable = Derive(
     kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, i8mm); });
 #endif
