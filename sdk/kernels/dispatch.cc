@@ -38,7 +38,7 @@ constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
 
 // Each table is the one below it (scalar for the first of an architecture) with only what
 // differs overridden by name. Families without a faster variant keep their reference:
-// q4_matvec (the row-group layout; the converter writes Q4_R16_G32 for speed) and
+// q4_matvec on x86 (the row-group layout; the converter writes Q4_R16_G32 for speed) and
 // rope_freqs (scaled RoPE, rare on the devices Kite targets) everywhere.
 constexpr KernelTable MakeScalarTable() {
   KernelTable t{};
@@ -110,11 +110,12 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
 #endif
 
 #if defined(KITE_KERNELS_ARM)
-// Every family but q4_matvec and rope_freqs (see above) has one NEON variant, shared by the
+// Every family but rope_freqs (see above) has one NEON variant, shared by the
 // three Arm tables; the 4-bit GEMMs use dotprod (dense and 2:4) and i8mm (dense only).
 constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
   t.f32_matvec = f32_matvec_neon;
   t.q8_quantize = q8_quantize_neon;
+  t.q4_matvec = q4_matvec_neon;
   t.q8c_matvec = q8c_matvec_neon;
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
