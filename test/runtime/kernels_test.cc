@@ -141,7 +141,9 @@ TEST(Q4Matvec, MatchesIntegerFormulaOnOddShapes) {
                 xsum += qx[g * group + j];
               }
               expect += static_cast<double>(kite::HalfToFloat(ws[r * groups + g])) * xs[g] * dot;
-              if (with_mins) expect += static_cast<double>(kite::HalfToFloat(wm[r * groups + g])) * xs[g] * xsum;
+              if (with_mins) {
+                expect += static_cast<double>(kite::HalfToFloat(wm[r * groups + g])) * xs[g] * xsum;
+              }
             }
             ASSERT_NEAR(y[r], expect, 1e-4 * (1 + std::fabs(expect)))
                 << isa << " " << rows << "x" << cols << " g" << group;

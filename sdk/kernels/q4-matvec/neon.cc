@@ -2,14 +2,14 @@
 // the low / high nibbles minus 8 against the even / odd activations (vld2 deinterleaves
 // them), widening multiplies into int16 (each lane sums 2 products of at most 8 * 128: no
 // overflow), pairwise-accumulated into int32. A group's last group / 2 % 16 bytes take the
-// scalar path. The integer dot products are exact; the per-group float arithmetic is the
-// reference's.
+// scalar path. The integer dot products are exact; the walk and the per-group float
+// arithmetic are the reference's (rows.h).
 #include <arm_neon.h>
 
-#include <cassert>
+#include <cstdint>
 
-#include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q4-matvec/q4-matvec.h"
+#include "sdk/kernels/q4-matvec/rows.h"
 #include "sdk/kernels/simd/neon-util.h"
 
 namespace kite::kernels {
@@ -46,21 +46,7 @@ int32_t GroupDot(size_t group_bytes, const uint8_t* w, const int8_t* x) {
 void q4_matvec_neon(size_t rows, size_t groups, size_t group, const uint8_t* w,
                     const uint16_t* wscales, const uint16_t* wmins, const int8_t* qx,
                     const float* xscales, const int32_t* xsums, float* y) {
-  assert(group > 0 && group % 2 == 0);
-  const size_t group_bytes = group / 2;
-  for (size_t r = 0; r < rows; ++r) {
-    const uint8_t* row = w + r * groups * group_bytes;
-    float acc = 0.0f;
-    for (size_t g = 0; g < groups; ++g) {
-      const int32_t dot = GroupDot(group_bytes, row + g * group_bytes, qx + g * group);
-      float group_sum = HalfToFloat(wscales[r * groups + g]) * static_cast<float>(dot);
-      if (wmins != nullptr) {
-        group_sum += HalfToFloat(wmins[r * groups + g]) * static_cast<float>(xsums[g]);
-      }
-      acc += xscales[g] * group_sum;
-    }
-    y[r] = acc;
-  }
+  Q4MatvecRows(rows, groups, group, w, wscales, wmins, qx, xscales, xsums, y, GroupDot);
 }
 
 }  // namespace kite::kernels

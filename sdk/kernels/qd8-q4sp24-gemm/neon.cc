@@ -17,13 +17,7 @@ namespace kite::kernels {
 namespace {
 
 struct MullDot {
-  // Tokens sharing one pass over a block: their float accumulators (4 per token) beside the
-  // quad's 4 weight and 4 index vectors (32 vector registers on aarch64, 16 on armv7).
-#if defined(__aarch64__)
-  static constexpr size_t kTokenTile = 4;
-#else
-  static constexpr size_t kTokenTile = 2;
-#endif
+  static constexpr size_t kTokenTile = kNeonGemmTokenTile;
 
   static int32x4_t Dot(const int8x16_t (&q)[4], const int8x16_t (&a)[4]) {
     int16x8_t lo = vmull_s8(vget_low_s8(q[0]), vget_low_s8(a[0]));

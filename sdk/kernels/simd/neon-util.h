@@ -5,10 +5,20 @@
 
 #include <arm_neon.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 namespace kite::kernels {
+
+/// Tokens sharing one pass over a 16-row block in the plain-NEON 4-bit GEMM tiles: their
+/// float accumulators (4 per token, one per quad of rows) must stay in registers beside a
+/// quad's 8 weight (or weight and index) vectors: 32 vector registers on aarch64, 16 on armv7.
+#if defined(__aarch64__)
+inline constexpr size_t kNeonGemmTokenTile = 4;
+#else
+inline constexpr size_t kNeonGemmTokenTile = 2;
+#endif
 
 /// Four f16 values (IEEE binary16 bits, little-endian, no alignment) widened exactly to f32.
 /// On armv7 the including file must be compiled with -mfp16-format=ieee.
