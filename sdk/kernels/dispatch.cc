@@ -38,7 +38,7 @@ constexpr size_t kNumIsas = sizeof(kAllIsas) / sizeof(kAllIsas[0]);
 
 // Each table is the one below it (scalar for the first of an architecture) with only what
 // differs overridden by name. Families without a faster variant keep their reference:
-// q4_matvec (the row-group layout; the converter writes Q4_R16_G32 for speed) and
+// q4_matvec on x86 (the row-group layout; the converter writes Q4_R16_G32 for speed) and
 // rope_freqs (scaled RoPE, rare on the devices Kite targets) everywhere.
 constexpr KernelTable MakeScalarTable() {
   KernelTable t{};
@@ -110,25 +110,32 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
 #endif
 
 #if defined(KITE_KERNELS_ARM)
-// q8-quantize, rmsnorm, rope and attention_q8kv have one NEON variant each, shared by the
-// three Arm tables; f32/q8c matvec, swiglu, attention (f32 cache) and the 2:4 sparse 4-bit
-// GEMM use their reference on Arm so far. Only the dense 4-bit GEMMs (both layouts) use
-// dotprod / i8mm.
+// Every family but rope_freqs (see above) has one NEON variant, shared by the
+// three Arm tables; the 4-bit GEMMs use dotprod (dense and 2:4) and i8mm (dense only).
 constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
+  t.f32_matvec = f32_matvec_neon;
   t.q8_quantize = q8_quantize_neon;
+  t.q4_matvec = q4_matvec_neon;
+  t.q8c_matvec = q8c_matvec_neon;
   t.rmsnorm = rmsnorm_neon;
   t.rope = rope_neon;
+  t.swiglu = swiglu_neon;
+  t.attention = attention_neon;
   t.attention_q8kv = attention_q8kv_neon;
   KITE_SET_DENSE_Q4_GEMMS(t, neon);
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neon;
 });
 
 #if defined(KITE_KERNELS_NEONDOT)
-constexpr KernelTable kNeonDotTable = Derive(
-    kNeonTable, Isa::kNeonDot, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, neondot); });
+constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](KernelTable& t) {
+  KITE_SET_DENSE_Q4_GEMMS(t, neondot);
+  t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neondot;
+});
 #endif
 
 #if defined(KITE_KERNELS_I8MM)
 // i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
+// The 2:4 GEMM keeps its dotprod variant (its per-row gather does not fit smmla's 2x8 tiles).
 constexpr KernelTable kNeonI8mmTable = Derive(
     kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, i8mm); });
 #endif

@@ -1,8 +1,8 @@
 # The attention family (all targets), the x86-64 AVX2 / AVX-512 variants of the
 # elementwise and small matvec families (q8-quantize, q8c-matvec, f32-matvec, rmsnorm,
-# softmax, swiglu, rope, attention), and their Arm NEON variants (q8-quantize, rmsnorm,
-# softmax, rope, attention (attention_q8kv only) so far). Included from
-# sdk/kernels/CMakeLists.txt after kite_kernels is defined.
+# softmax, swiglu, rope, attention), and their Arm NEON variants (the same families, and
+# q4-matvec).
+# Included from sdk/kernels/CMakeLists.txt after kite_kernels is defined.
 #
 # Each ISA file gets its own flags, so the rest of the library still runs on any x86-64 and
 # dispatch picks a variant from the CPU features at run time. The x86 ISA files instantiate
@@ -47,7 +47,8 @@ endif()
 # KITE_NEON_OPTIONS come from sdk/kernels/CMakeLists.txt). One neon.cc per family serves all
 # three Arm tables (neon, neondot, i8mm).
 if(KITE_KERNELS_ARM_TARGET)
-  set(KITE_ELEMENTWISE_NEON_FAMILIES q8-quantize rmsnorm softmax rope attention)
+  set(KITE_ELEMENTWISE_NEON_FAMILIES
+    q8-quantize q4-matvec q8c-matvec f32-matvec rmsnorm softmax swiglu rope attention)
   set(KITE_ELEMENTWISE_NEON_SOURCES)
   foreach(family IN LISTS KITE_ELEMENTWISE_NEON_FAMILIES)
     list(APPEND KITE_ELEMENTWISE_NEON_SOURCES ${KITE_ELEMENTWISE_DIR}/${family}/neon.cc)

@@ -240,26 +240,20 @@ std::string VariantName(const testing::TestParamInfo<Variant<Fn>>& info) {
   return info.param.name;
 }
 
-// KITE_INSTANTIATE_VARIANTS: families with variants on x86-64 (AVX2, AVX-512) and Arm
-// (NEON); KITE_INSTANTIATE_X86_VARIANTS: families with x86-64 variants only so far.
+// KITE_INSTANTIATE_VARIANTS: every family's variants on x86-64 (AVX2, AVX-512) or Arm (NEON).
 #if defined(__x86_64__)
 #define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family)                                              \
   INSTANTIATE_TEST_SUITE_P(Isa, Suite,                                                            \
                            testing::Values(Variant<Fn>{"avx2", k::family##_avx2, HasAvx2},        \
                                            Variant<Fn>{"avx512", k::family##_avx512, HasAvx512}), \
                            VariantName<Fn>)
-#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) KITE_INSTANTIATE_VARIANTS(Suite, Fn, family)
 #elif defined(KITE_TEST_ARM_KERNELS)
 bool HasNeon() { return kite::GetCpuFeatures().neon; }
 #define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family) \
   INSTANTIATE_TEST_SUITE_P(                          \
       Isa, Suite, testing::Values(Variant<Fn>{"neon", k::family##_neon, HasNeon}), VariantName<Fn>)
-#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) \
-  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
 #else
 #define KITE_INSTANTIATE_VARIANTS(Suite, Fn, family) \
-  GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
-#define KITE_INSTANTIATE_X86_VARIANTS(Suite, Fn, family) \
   GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Suite)
 #endif
 
@@ -323,7 +317,7 @@ TEST_P(Q8QuantizeTest, BitIdenticalToRef) {
 // in different orders), on unaligned pointers.
 
 using Q8cMatvecTest = VariantTest<k::Q8cMatvecFn>;
-KITE_INSTANTIATE_X86_VARIANTS(Q8cMatvecTest, k::Q8cMatvecFn, q8c_matvec);
+KITE_INSTANTIATE_VARIANTS(Q8cMatvecTest, k::Q8cMatvecFn, q8c_matvec);
 
 TEST_P(Q8cMatvecTest, MatchesRef) {
   for (size_t rows : {1, 3, 4, 5, 17, 64}) {
@@ -354,7 +348,7 @@ TEST_P(Q8cMatvecTest, MatchesRef) {
 }
 
 using F32MatvecTest = VariantTest<k::F32MatvecFn>;
-KITE_INSTANTIATE_X86_VARIANTS(F32MatvecTest, k::F32MatvecFn, f32_matvec);
+KITE_INSTANTIATE_VARIANTS(F32MatvecTest, k::F32MatvecFn, f32_matvec);
 
 TEST_P(F32MatvecTest, MatchesRef) {
   for (size_t rows : {1, 3, 4, 5, 17, 64}) {
@@ -467,7 +461,7 @@ TEST_P(SoftmaxTest, MatchesRef) {
 // swiglu: relative 2e-6 (a few ulp), extreme gates.
 
 using SwigluTest = VariantTest<k::SwigluFn>;
-KITE_INSTANTIATE_X86_VARIANTS(SwigluTest, k::SwigluFn, swiglu);
+KITE_INSTANTIATE_VARIANTS(SwigluTest, k::SwigluFn, swiglu);
 
 TEST_P(SwigluTest, MatchesRef) {
   const float special[] = {0.0f,   -0.0f,   88.0f,  -88.0f,  89.0f, -89.0f, 100.0f,  -100.0f,
@@ -523,7 +517,7 @@ TEST_P(RopeTest, BitIdenticalToRef) {
 // softmax itself; out by that relative amount of sum_p w_p |v_pj|.
 
 using AttentionTest = VariantTest<k::AttentionFn>;
-KITE_INSTANTIATE_X86_VARIANTS(AttentionTest, k::AttentionFn, attention);
+KITE_INSTANTIATE_VARIANTS(AttentionTest, k::AttentionFn, attention);
 
 void CheckAttention(k::AttentionFn fn, size_t head_dim, size_t n_pos, float q_scale,
                     const std::string& what) {

@@ -167,12 +167,10 @@ TEST(Qd8Q4sp24Gemm, EveryIsaHasAVariant) {
   EXPECT_EQ(tables[0]->qd8_q4sp24_gemm, &k::qd8_q4sp24_gemm_ref);
   for (size_t i = 0; i < n_tables; ++i) {
     EXPECT_NE(tables[i]->qd8_q4sp24_gemm, nullptr) << k::IsaName(tables[i]->isa);
-#if defined(__x86_64__)
-    // Every x86 ISA has its own 2:4 kernel (Arm runs the reference so far).
+    // Every ISA, x86 and Arm, has its own 2:4 kernel.
     if (tables[i]->isa != k::Isa::kScalar) {
       EXPECT_NE(tables[i]->qd8_q4sp24_gemm, &k::qd8_q4sp24_gemm_ref) << k::IsaName(tables[i]->isa);
     }
-#endif
   }
 }
 

@@ -103,7 +103,7 @@ std::vector<uint8_t> PackQ4(const std::vector<int>& q, size_t rows, size_t padde
 TEST(Q4Matvec, MatchesIntegerFormulaOnOddShapes) {
   std::mt19937 rng(4);
   for (bool with_mins : {false, true})
-  for (size_t group : {32, 64}) {
+  for (size_t group : {6, 32, 40, 64, 128}) {
     for (size_t rows : {1, 5, 33}) {
       for (size_t cols : {1, 31, 172, 200}) {
         const size_t groups = (cols + group - 1) / group, padded = groups * group;
@@ -122,22 +122,32 @@ TEST(Q4Matvec, MatchesIntegerFormulaOnOddShapes) {
         std::vector<float> xs(groups);
         std::vector<int32_t> sums(groups);
         k::q8_quantize_ref(cols, group, x.data(), qx.data(), xs.data(), sums.data());
-        std::vector<float> y(rows);
-        k::q4_matvec_ref(rows, groups, group, packed.data(), ws.data(), mins, qx.data(), xs.data(),
-                         sums.data(), y.data());
-        for (size_t r = 0; r < rows; ++r) {
-          double expect = 0;
-          for (size_t g = 0; g < groups; ++g) {
-            long dot = 0;
-            long xsum = 0;
-            for (size_t j = 0; j < group; ++j) {
-              dot += qw[r * padded + g * group + j] * qx[g * group + j];
-              xsum += qx[g * group + j];
+        // The reference, then every supported table's variant (NEON on Arm).
+        size_t n_tables = 0;
+        const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+        for (size_t i = 0; i <= n_tables; ++i) {
+          const k::Q4MatvecFn fn = i == 0 ? k::q4_matvec_ref : tables[i - 1]->q4_matvec;
+          const char* isa = i == 0 ? "ref" : k::IsaName(tables[i - 1]->isa);
+          std::vector<float> y(rows);
+          fn(rows, groups, group, packed.data(), ws.data(), mins, qx.data(), xs.data(),
+             sums.data(), y.data());
+          for (size_t r = 0; r < rows; ++r) {
+            double expect = 0;
+            for (size_t g = 0; g < groups; ++g) {
+              long dot = 0;
+              long xsum = 0;
+              for (size_t j = 0; j < group; ++j) {
+                dot += qw[r * padded + g * group + j] * qx[g * group + j];
+                xsum += qx[g * group + j];
+              }
+              expect += static_cast<double>(kite::HalfToFloat(ws[r * groups + g])) * xs[g] * dot;
+              if (with_mins) {
+                expect += static_cast<double>(kite::HalfToFloat(wm[r * groups + g])) * xs[g] * xsum;
+              }
             }
-            expect += static_cast<double>(kite::HalfToFloat(ws[r * groups + g])) * xs[g] * dot;
-            if (with_mins) expect += static_cast<double>(kite::HalfToFloat(wm[r * groups + g])) * xs[g] * xsum;
+            ASSERT_NEAR(y[r], expect, 1e-4 * (1 + std::fabs(expect)))
+                << isa << " " << rows << "x" << cols << " g" << group;
           }
-          ASSERT_NEAR(y[r], expect, 1e-4 * (1 + std::fabs(expect))) << rows << "x" << cols << " g" << group;
         }
         // The row dequantizer reads the same layout.
         std::vector<float> row(cols);

@@ -38,6 +38,11 @@ void attention_avx512(size_t head_dim, size_t n_pos, const float* q, const float
                       const float* values, size_t kv_stride, float scale, float* scores,
                       float* out);
 
+/// NEON variant (aarch64, and armv7 with NEON + VFPv4; Arm builds only, dispatch checks the
+/// feature). Same contract as the reference; dot products and the weighted sum are blocked
+/// (different summation order), the softmax is softmax_neon.
+void attention_neon(size_t head_dim, size_t n_pos, const float* q, const float* keys,
+                    const float* values, size_t kv_stride, float scale, float* scores, float* out);
 /// Attention over an int8 KV cache. Key p is the int8 codes c = keys[p * kv_stride + j]
 /// with an f16 scale d and offset m (IEEE binary16 bits) at key_params[p * param_stride] and
 /// key_params[p * param_stride + 1]: k_p[j] = d c + m (q8kv_quantize writes this format);

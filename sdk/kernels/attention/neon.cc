@@ -1,4 +1,5 @@
-// attention_q8kv, NEON (aarch64, and armv7 with NEON + VFPv4): the driver (driver.h) over
+// attention and attention_q8kv, NEON (aarch64, and armv7 with NEON + VFPv4): the driver
+// (driver.h) over
 // 4-float vectors, up to 32 output floats in registers per pass; int8 rows are widened to
 // f32 4 at a time (reading exactly those 4 bytes).
 #include <arm_neon.h>
@@ -65,6 +66,12 @@ struct Neon {
 };
 
 }  // namespace
+
+void attention_neon(size_t head_dim, size_t n_pos, const float* q, const float* keys,
+                    const float* values, size_t kv_stride, float scale, float* scores, float* out) {
+  attention_driver::AttentionF32<Neon>(head_dim, n_pos, q, keys, values, kv_stride, scale,
+                                       scores, out);
+}
 
 void attention_q8kv_neon(size_t head_dim, size_t n_pos, const float* q, const int8_t* keys,
                          const uint16_t* key_params, const int8_t* values,

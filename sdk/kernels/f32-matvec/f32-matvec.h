@@ -26,4 +26,10 @@ void f32_matvec_avx2(size_t rows, size_t cols, const float* w, const float* x, f
 /// weights faster than 512-bit loads on Zen 5.
 void f32_matvec_avx512(size_t rows, size_t cols, const float* w, const float* x, float* y);
 
+/// NEON variant (aarch64, and armv7 with NEON + VFPv4; Arm builds only, dispatch checks the
+/// feature). Same contract and thread safety as the reference. Sums in a different order
+/// than the reference (8 column partial sums, fused multiply-adds): |y - y_ref| <= 1e-5 *
+/// sum_c |w x| in practice.
+void f32_matvec_neon(size_t rows, size_t cols, const float* w, const float* x, float* y);
+
 }  // namespace kite::kernels

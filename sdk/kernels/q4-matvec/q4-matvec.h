@@ -22,4 +22,12 @@ void q4_matvec_ref(size_t rows, size_t groups, size_t group, const uint8_t* w,
                    const uint16_t* wscales, const uint16_t* wmins, const int8_t* qx,
                    const float* xscales, const int32_t* xsums, float* y);
 
+/// NEON variant (aarch64, and armv7 with NEON + VFPv4; Arm builds only, dispatch checks the
+/// feature). Same contract and thread safety as the reference; the integer dot products are
+/// exact and the per-group float arithmetic is the reference's (results equal up to the
+/// compiler's contraction of its multiply-adds).
+void q4_matvec_neon(size_t rows, size_t groups, size_t group, const uint8_t* w,
+                    const uint16_t* wscales, const uint16_t* wmins, const int8_t* qx,
+                    const float* xscales, const int32_t* xsums, float* y);
+
 }  // namespace kite::kernels

@@ -30,4 +30,11 @@ void q8c_matvec_avx2(size_t rows, size_t cols, const int8_t* w, const float* sca
 void q8c_matvec_avx512(size_t rows, size_t cols, const int8_t* w, const float* scales,
                        const float* x, float* y);
 
+/// NEON variant (aarch64, and armv7 with NEON + VFPv4; Arm builds only, dispatch checks the
+/// feature). Same contract and thread safety as the reference. Sums in a different order
+/// than the reference: |y - y_ref| <= 1e-5 * |scales[r]| * sum_c |w x| in practice. (No
+/// dotprod variant: x is f32, and quantizing it would leave the reference's contract.)
+void q8c_matvec_neon(size_t rows, size_t cols, const int8_t* w, const float* scales,
+                     const float* x, float* y);
+
 }  // namespace kite::kernels

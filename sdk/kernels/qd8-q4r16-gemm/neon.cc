@@ -18,14 +18,7 @@ namespace kite::kernels {
 namespace {
 
 struct MlalDot {
-  // Tokens sharing one pass over a block: their float accumulators (4 per token) must stay in
-  // registers beside the 8 unpacked weight vectors of a quad (32 vector registers on
-  // aarch64, 16 on armv7).
-#if defined(__aarch64__)
-  static constexpr size_t kTokenTile = 4;
-#else
-  static constexpr size_t kTokenTile = 2;
-#endif
+  static constexpr size_t kTokenTile = kNeonGemmTokenTile;
 
   // 4 columns repeated twice: r[p] for the low nibbles of slice p, r[4 + p] for the high.
   struct Act {

@@ -59,5 +59,10 @@ Qd8Q4sp24Gemm qd8_q4sp24_gemm_avxvnni;
 /// AVX-512 F/BW/VL/VNNI (vpshufb gathers the kept activations, 512-bit vpdpbusd) + FMA +
 /// F16C. Only call when the CPU has them.
 Qd8Q4sp24Gemm qd8_q4sp24_gemm_avx512vnni;
+/// NEON (aarch64, and armv7 with NEON + VFPv4; vtbl gathers the kept activations, vmull.s8
+/// + vpadal). Arm builds only; dispatch checks the feature.
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_neon;
+/// NEON with the dot product (sdot; aarch64 builds only). Only call when the CPU has it.
+Qd8Q4sp24Gemm qd8_q4sp24_gemm_neondot;
 
 }  // namespace kite::kernels

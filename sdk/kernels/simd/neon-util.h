@@ -5,10 +5,20 @@
 
 #include <arm_neon.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 namespace kite::kernels {
+
+/// Tokens sharing one pass over a 16-row block in the plain-NEON 4-bit GEMM tiles: their
+/// float accumulators (4 per token, one per quad of rows) must stay in registers beside a
+/// quad's 8 weight (or weight and index) vectors: 32 vector registers on aarch64, 16 on armv7.
+#if defined(__aarch64__)
+inline constexpr size_t kNeonGemmTokenTile = 4;
+#else
+inline constexpr size_t kNeonGemmTokenTile = 2;
+#endif
 
 /// Four f16 values (IEEE binary16 bits, little-endian, no alignment) widened exactly to f32.
 /// On armv7 the including file must be compiled with -mfp16-format=ieee.
@@ -67,6 +77,26 @@ static inline float ReduceMaxNeon(float32x4_t a) {
 #else
   const float32x2_t m = vmax_f32(vget_low_f32(a), vget_high_f32(a));
   return vget_lane_f32(vpmax_f32(m, m), 0);
+#endif
+}
+
+/// a / b per lane. aarch64: the IEEE division (correctly rounded). armv7 (no vector divide):
+/// a times the reciprocal estimate of b refined by two Newton steps, within 2 ulp of the
+/// quotient for normal results. A divisor of magnitude >= 2^64 is scaled by 2^-64 first (and
+/// the product by 2^-64 after), so its reciprocal, denormal for |b| > 2^126, is not flushed
+/// to zero while the quotient is normal. b = +-inf gives +-0 (vrecps treats inf * 0 as 2),
+/// b = 0 gives +-inf.
+static inline float32x4_t DivNeon(float32x4_t a, float32x4_t b) {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  const uint32x4_t big = vcageq_f32(b, vdupq_n_f32(0x1p64f));
+  const float32x4_t s = vbslq_f32(big, vdupq_n_f32(0x1p-64f), vdupq_n_f32(1.0f));
+  const float32x4_t bs = vmulq_f32(b, s);
+  float32x4_t r = vrecpeq_f32(bs);
+  r = vmulq_f32(r, vrecpsq_f32(bs, r));
+  r = vmulq_f32(r, vrecpsq_f32(bs, r));
+  return vmulq_f32(vmulq_f32(a, r), s);
 #endif
 }
 

@@ -23,4 +23,11 @@ void swiglu_avx2(size_t n, float* gate, const float* up);
 /// to the reference a few ulp.
 void swiglu_avx512(size_t n, float* gate, const float* up);
 
+/// NEON variant (aarch64, and armv7 with NEON + VFPv4; Arm builds only, dispatch checks the
+/// feature). Same contract and thread safety as the reference. Uses the polynomial exp of
+/// simd/f32-exp-neon.h (a few ulp) and, on armv7, a refined reciprocal for the division
+/// (2 ulp): relative difference to the reference a few ulp (armv7 flushes denormal results
+/// to zero).
+void swiglu_neon(size_t n, float* gate, const float* up);
+
 }  // namespace kite::kernels
