@@ -52,6 +52,13 @@ struct TokenizerView {
   uint32_t max_user_length = 0;
   /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
   bool ignore_merges = false;
+  /// Hugging Face ByteLevel add_prefix_space: each piece reaching split stage
+  /// prefix_space_stage (0: the text between added tokens, whatever the pre-tokenizer;
+  /// n_split_stages: the final pieces) gets a space prepended unless it starts with one.
+  /// -1: never.
+  int32_t prefix_space_stage = -1;
+  /// Normalization of the text before anything else (normalize.h).
+  NormalizerType normalizer = NormalizerType::NONE;
   /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos
   /// argument is not affected).
   bool add_bos = true;
