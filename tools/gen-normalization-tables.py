@@ -3,9 +3,10 @@
 tokenizer's NFC and NFKC normalizers need (sdk/runtime/tokenizer/normalization_tables.h):
 
   - canonical combining classes, as runs over all code points;
-  - the full canonical (NFD) and compatibility (NFKD) decomposition of every code point
-    that has one, except the Hangul syllables (decomposed arithmetically), as UTF-8
-    strings in one shared, deduplicated pool;
+  - the full canonical decomposition (NFD) of every code point that has one, and the full
+    compatibility decomposition (NFKD) of those where it differs from NFD, except the
+    Hangul syllables (decomposed arithmetically), as UTF-8 strings in one shared,
+    deduplicated pool;
   - the canonical composition pairs (primary composites: two-character canonical
     mappings that NFC recomposes, i.e. not composition exclusions), Hangul excluded;
   - per form, the code points that may change in a normalized text ("unstable"): those the
@@ -94,10 +95,13 @@ def main():
     tables = {"NFD": [], "NFKD": []}
     unstable = {"NFC": set(), "NFKC": set()}
     for cp, c in chars():
-        for form in ("NFD", "NFKD"):
-            d = unicodedata.normalize(form, c)
-            if d != c and not is_hangul_syllable(cp):
-                tables[form].append((cp,) + intern(d))
+        nfd = unicodedata.normalize("NFD", c)
+        nfkd = unicodedata.normalize("NFKD", c)
+        if not is_hangul_syllable(cp):
+            if nfd != c:
+                tables["NFD"].append((cp,) + intern(nfd))
+            if nfkd != nfd:
+                tables["NFKD"].append((cp,) + intern(nfkd))
         for form in ("NFC", "NFKC"):
             if (unicodedata.normalize(form, c) != c or unicodedata.combining(c) != 0
                     or cp in seconds):

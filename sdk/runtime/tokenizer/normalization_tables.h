@@ -31,7 +31,8 @@ extern const char kDecompositionPool[];
 /// NFD of each code point it changes, sorted by code point.
 extern const Decomposition kCanonicalDecompositions[];
 extern const uint32_t kCanonicalDecompositionCount;
-/// NFKD of each code point it changes, sorted by code point.
+/// NFKD of each code point where it differs from NFD (for the others, NFKD is the canonical
+/// entry or the code point itself), sorted by code point.
 extern const Decomposition kCompatibilityDecompositions[];
 extern const uint32_t kCompatibilityDecompositionCount;
 

@@ -29,13 +29,10 @@ uint8_t CombiningClass(uint32_t cp) {
   return static_cast<uint8_t>(unicode::kCombiningClassRuns[lo] & 0xFF);
 }
 
-const unicode::Decomposition* FindDecomposition(NormalizerType form, uint32_t cp) {
-  const bool compat = form == NormalizerType::NFKC;
-  const unicode::Decomposition* table =
-      compat ? unicode::kCompatibilityDecompositions : unicode::kCanonicalDecompositions;
+const unicode::Decomposition* Find(const unicode::Decomposition* table, uint32_t count,
+                                   uint32_t cp) {
   uint32_t lo = 0;
-  uint32_t hi = compat ? unicode::kCompatibilityDecompositionCount
-                       : unicode::kCanonicalDecompositionCount;
+  uint32_t hi = count;
   while (lo < hi) {
     const uint32_t mid = lo + (hi - lo) / 2;
     if (table[mid].code_point < cp) {
@@ -44,11 +41,18 @@ const unicode::Decomposition* FindDecomposition(NormalizerType form, uint32_t cp
       hi = mid;
     }
   }
-  return lo < (compat ? unicode::kCompatibilityDecompositionCount
-                      : unicode::kCanonicalDecompositionCount) &&
-                 table[lo].code_point == cp
-             ? &table[lo]
-             : nullptr;
+  return lo < count && table[lo].code_point == cp ? &table[lo] : nullptr;
+}
+
+// The full decomposition of `cp` in `form` (NFKC: the compatibility entry, else the
+// canonical one), or null when it has none.
+const unicode::Decomposition* FindDecomposition(NormalizerType form, uint32_t cp) {
+  if (form == NormalizerType::NFKC) {
+    const unicode::Decomposition* d = Find(unicode::kCompatibilityDecompositions,
+                                           unicode::kCompatibilityDecompositionCount, cp);
+    if (d != nullptr) return d;
+  }
+  return Find(unicode::kCanonicalDecompositions, unicode::kCanonicalDecompositionCount, cp);
 }
 
 // The primary composite of `first` followed by `second`, or 0.
