@@ -244,6 +244,101 @@ TEST(HfTokenizerTest, ReadsAFolderWithTokenizerConfig) {
   EXPECT_TRUE(absl::IsNotFound(LoadHfTokenizer(dir + "/missing", &t)));
 }
 
+// gpt2-tokenizer.json with its normalizer and pre_tokenizer replaced by `replacement` (the
+// JSON text of both members) and, when `user_token` is set, the non-special added token
+// "<x>" as id 50257.
+std::string Gpt2Text(const std::string& replacement, bool user_token) {
+  std::string text = test::ReadText(test::SharedModel("tokenizers/gpt2-tokenizer.json"));
+  const std::string original =
+      "\"normalizer\": null,\n  \"pre_tokenizer\": {\n    \"type\": \"ByteLevel\",\n    "
+      "\"add_prefix_space\": false,\n    \"trim_offsets\": true,\n    \"use_regex\": true\n  },";
+  const size_t at = text.find(original);
+  EXPECT_NE(at, std::string::npos);
+  if (at == std::string::npos) return "";
+  text.replace(at, original.size(), replacement);
+  if (user_token) {
+    const size_t added = text.find("\"added_tokens\": [") + 17;
+    text.insert(added, R"({"id": 50257, "content": "<x>", "special": false}, )");
+  }
+  return text;
+}
+
+TokenizerTables Gpt2With(const std::string& replacement, bool user_token = false) {
+  absl::StatusOr<TokenizerTables> t = FromText(Gpt2Text(replacement, user_token));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *std::move(t) : TokenizerTables{};
+}
+
+// Hugging Face's ByteLevel add_prefix_space: each piece reaching the ByteLevel (the text
+// between added tokens, or a piece of an earlier Split) gets a space in front unless it
+// starts with one; then the ByteLevel's own regex splits it. Expected ids from the GPT-2
+// vocabulary: " hello" 23748, " world" 995, " 123" 17031, " !" 5145, " -" 532.
+TEST(HfTokenizerTest, ByteLevelAddPrefixSpace) {
+  const TokenizerTables t = Gpt2With(
+      R"("normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true,
+         "trim_offsets": true, "use_regex": true},)",
+      true);
+  EXPECT_EQ(t.prefix_space_stage, 0);
+  EXPECT_EQ(t.pretokenizer, PreTokenizerType::GPT2);
+  EXPECT_EQ(Encode(t, "hello world"), (std::vector<int32_t>{23748, 995}));
+  EXPECT_EQ(Encode(t, " hello world"), (std::vector<int32_t>{23748, 995}));
+  EXPECT_EQ(Encode(t, "123"), (std::vector<int32_t>{17031}));
+  EXPECT_EQ(Encode(t, "!"), (std::vector<int32_t>{5145}));
+  EXPECT_EQ(Encode(t, ""), (std::vector<int32_t>{}));
+  // Each segment between added tokens gets its own space.
+  EXPECT_EQ(Encode(t, "hello<x>world"), (std::vector<int32_t>{23748, 50257, 995}));
+  EXPECT_EQ(Encode(t, "<x>!"), (std::vector<int32_t>{50257, 5145}));
+
+  // After a Split, every piece gets one: "hello", "-", "world" -> " hello", " -", " world".
+  const TokenizerTables split = Gpt2With(
+      R"("normalizer": null, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+         {"type": "Split", "pattern": {"String": "-"}, "behavior": "Isolated", "invert": false},
+         {"type": "ByteLevel", "add_prefix_space": true, "use_regex": false}]},)");
+  EXPECT_EQ(split.pretokenizer, PreTokenizerType::SPLIT);
+  EXPECT_EQ(split.prefix_space_stage, 1);
+  EXPECT_EQ(Encode(split, "hello-world"), (std::vector<int32_t>{23748, 532, 995}));
+  EXPECT_EQ(Encode(split, " hello- world"), (std::vector<int32_t>{23748, 532, 995}));
+
+  // Not asked for: no space ("hello" 31373, "-" 12, "world" 6894); the file keeps -1.
+  const TokenizerTables plain = Gpt2With(
+      R"("normalizer": null, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+         {"type": "Split", "pattern": {"String": "-"}, "behavior": "Isolated", "invert": false},
+         {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]},)");
+  EXPECT_EQ(plain.prefix_space_stage, -1);
+  EXPECT_EQ(Encode(plain, "hello-world"), (std::vector<int32_t>{31373, 12, 6894}));
+
+  // Capacity: a piece per byte each with a space needs more slots than the text has bytes.
+  const Tokenizer tok(split.View());
+  std::vector<int32_t> ids(8);
+  size_t n = 0;
+  EXPECT_EQ(tok.Encode("-a-a-a-", 7, false, ids.data(), ids.size(), &n).code(),
+            Error::kOutOfMemory);
+}
+
+// NFC and NFKC normalizers are applied before the split.
+TEST(HfTokenizerTest, NormalizersAreApplied) {
+  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+      "use_regex": true},)";
+  const TokenizerTables none = Gpt2With(R"("normalizer": null, )" + pre);
+  const TokenizerTables nfc = Gpt2With(R"("normalizer": {"type": "NFC"}, )" + pre);
+  const TokenizerTables nfkc = Gpt2With(R"("normalizer": {"type": "NFKC"}, )" + pre);
+  EXPECT_EQ(nfc.normalizer, NormalizerType::NFC);
+  EXPECT_EQ(nfkc.normalizer, NormalizerType::NFKC);
+  const std::string composed = " caf\xC3\xA9 \xEA\xB0\x81";  // " café 각"
+  const std::string decomposed = " cafe\xCC\x81 \xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8";
+  EXPECT_EQ(Encode(nfc, decomposed), Encode(none, composed));
+  EXPECT_NE(Encode(none, decomposed), Encode(none, composed));
+  EXPECT_EQ(Encode(nfc, composed), Encode(none, composed));
+  // NFKC also folds compatibility forms: ﬁ, ①, full-width Ａ.
+  EXPECT_EQ(Encode(nfkc, " \xEF\xAC\x81 \xE2\x91\xA0 \xEF\xBC\xA1"), Encode(none, " fi 1 A"));
+  EXPECT_EQ(Encode(nfc, " \xEF\xAC\x81"), Encode(none, " \xEF\xAC\x81"));
+  // A normalizer Kite does not apply is refused naming it.
+  absl::StatusOr<TokenizerTables> nfd =
+      FromText(Gpt2Text(R"("normalizer": {"type": "NFD"}, )" + pre, false));
+  ASSERT_FALSE(nfd.ok());
+  EXPECT_NE(std::string(nfd.status().message()).find("NFD"), std::string::npos);
+}
+
 TEST(HfTokenizerTest, RejectsUnsupportedFiles) {
   const auto code = [](const std::string& text) {
     absl::StatusOr<TokenizerTables> t = FromText(text);
@@ -253,7 +348,9 @@ TEST(HfTokenizerTest, RejectsUnsupportedFiles) {
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ(code(ByteLevelJson("[3]", kGpt2Pre)), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(code(ByteLevelJson(R"(["he"])", kGpt2Pre)), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(code(ByteLevelJson("[]", R"({"type": "ByteLevel", "add_prefix_space": true})")),
+  EXPECT_EQ(code(ByteLevelJson("[]", R"({"type": "Sequence", "pretokenizers": [
+                {"type": "ByteLevel", "add_prefix_space": true, "use_regex": false},
+                {"type": "ByteLevel", "add_prefix_space": true}]})")),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ(code(ByteLevelJson("[]", R"({"type": "Whitespace"})")),
             absl::StatusCode::kUnimplemented);

@@ -3,7 +3,8 @@
 #include "sdk/runtime/tokenizer/unicode_tables.h"
 
 namespace kite {
-namespace {
+
+namespace unicode {
 
 bool InRanges(const unicode::CodepointRange* ranges, uint32_t count, uint32_t cp) {
   uint32_t lo = 0;
@@ -20,6 +21,13 @@ bool InRanges(const unicode::CodepointRange* ranges, uint32_t count, uint32_t cp
   }
   return false;
 }
+
+}  // namespace unicode
+
+namespace {
+
+using unicode::InRanges;
+
 
 // One decoded character of the text.
 struct Char {

@@ -52,6 +52,13 @@ struct TokenizerView {
   uint32_t max_user_length = 0;
   /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
   bool ignore_merges = false;
+  /// Hugging Face ByteLevel add_prefix_space: each piece reaching split stage
+  /// prefix_space_stage (0: the text between added tokens, whatever the pre-tokenizer;
+  /// n_split_stages: the final pieces) gets a space prepended unless it starts with one.
+  /// -1: never.
+  int32_t prefix_space_stage = -1;
+  /// Normalization of the text before anything else (normalize.h).
+  NormalizerType normalizer = NormalizerType::NONE;
   /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos
   /// argument is not affected).
   bool add_bos = true;
@@ -68,7 +75,8 @@ class Tokenizer {
   uint32_t vocab_size() const { return v_.vocab_size; }
 
   /// Worst-case number of ids Encode() needs before merging for `len` bytes of text
-  /// (one per byte, plus BOS and the dummy prefix). Capacity of at least this always works.
+  /// (one per byte, plus BOS and the dummy prefix). Capacity of at least this always works,
+  /// except for byte-level tokenizers with a normalizer or add_prefix_space (see Encode).
   static size_t MaxTokensFor(size_t len) { return len + 2; }
 
   /// Encodes `len` bytes of UTF-8 `text` (BOS first when `add_bos` and the model has one).
@@ -80,6 +88,12 @@ class Tokenizer {
   /// rescanning. Special-token text (e.g. "<|endoftext|>", CONTROL pieces) is encoded as
   /// plain text; byte-level BPE matches USER_DEFINED pieces (added tokens) before the split.
   /// A SPLIT pre-tokenizer's matcher state (SplitScratch, about 5 KB) is on the stack.
+  /// Byte-level tokenizers with a normalizer (NFC/NFKC) normalize the text first unless the
+  /// quick check finds nothing to change; the normalized text (n bytes) then takes n / 4 + 1
+  /// entries at the end of `out`, and add_prefix_space another n / 4 + 1 for one piece with
+  /// its space, beside one id per normalized byte and per prefix space: kOutOfMemory names
+  /// the capacity needed (3 * MaxTokensFor(len) is enough unless normalization grows the
+  /// text by more than half or most pieces get a space).
   Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
                 size_t* n_out) const;
 

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "sdk/runtime/tokenizer/bpe_common.h"
+#include "sdk/runtime/tokenizer/normalize.h"
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 
 namespace kite {
@@ -131,72 +132,118 @@ int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) 
 Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool add_bos,
                      int32_t* out, size_t capacity, size_t* n_out) {
   const bool bos = add_bos && v.bos_id >= 0 && static_cast<uint32_t>(v.bos_id) < v.vocab_size;
-  const size_t needed = len + (bos ? 1 : 0);
-  KITE_CHECK_OR_RETURN(needed >= len && capacity >= needed, Error::kOutOfMemory,
+  KITE_CHECK_OR_RETURN(v.byte_ids != nullptr, Error::kInvalidFormat,
+                       "Encode: the byte-level tokenizer has no byte table");
+  // The tail of `out` holds text when the tokenizer rewrites it: the normalized text (A, at
+  // the very end) and one piece with its prefix space (B, before A). Ids fill the front.
+  const char* src = text;
+  size_t n = len;
+  size_t words_a = 0;
+  if (v.normalizer != NormalizerType::NONE && !IsNormalizedQuick(v.normalizer, text, len)) {
+    n = NormalizedLength(v.normalizer, text, len);
+    words_a = n / 4 + 1;
+  }
+  const bool prefix = v.prefix_space_stage >= 0;
+  const size_t words_b = prefix ? n / 4 + 1 : 0;
+  const size_t needed = n + (bos ? 1 : 0) + (prefix ? 1 : 0) + words_a + words_b;
+  KITE_CHECK_OR_RETURN(needed >= n && capacity >= needed, Error::kOutOfMemory,
                        "Encode: %zu bytes of text need %zu token slots before merging, "
                        "capacity is %zu",
                        len, needed, capacity);
-  KITE_CHECK_OR_RETURN(v.byte_ids != nullptr, Error::kInvalidFormat,
-                       "Encode: the byte-level tokenizer has no byte table");
+  const size_t ids_capacity = capacity - words_a - words_b;
+  char* const prefixed_piece = prefix ? reinterpret_cast<char*>(out + ids_capacity) : nullptr;
+  if (words_a > 0) {
+    char* normalized = reinterpret_cast<char*>(out + ids_capacity + words_b);
+    NormalizeText(v.normalizer, text, len, normalized, n);
+    src = normalized;
+  }
   size_t count = 0;
   if (bos) out[count++] = v.bos_id;
-  // Merges the pre-token text[pos, end) into out[count..).
-  const auto encode_piece = [&](size_t pos, size_t end) -> Status {
+  // Merges the pre-token base[pos, end) into out[count..).
+  const auto encode_piece = [&](const char* base, size_t pos, size_t end) -> Status {
     const size_t m = end - pos;
+    // Prefix spaces add one id per piece beyond the text's bytes, which `needed` covers
+    // only once.
+    KITE_CHECK_OR_RETURN(ids_capacity - count >= m, Error::kOutOfMemory,
+                         "Encode: the prefix spaces of %zu bytes of text need more than %zu "
+                         "token slots",
+                         len, capacity);
     if (v.ignore_merges) {
-      const int32_t whole = FindTextPieceBytes(v, text + pos, m);
+      const int32_t whole = FindTextPieceBytes(v, base + pos, m);
       if (whole >= 0) {
         out[count++] = whole;
         return Status::Ok();
       }
     }
     for (size_t i = 0; i < m; ++i) {
-      const uint8_t byte = static_cast<uint8_t>(text[pos + i]);
+      const uint8_t byte = static_cast<uint8_t>(base[pos + i]);
       const int32_t id = v.byte_ids[byte];
       KITE_CHECK_OR_RETURN(id >= 0, Error::kInvalidArgument,
                            "text byte 0x%02X at offset %zu has no token in this vocabulary",
                            static_cast<unsigned>(byte), pos + i);
       out[count + i] = id;
     }
-    // Entries after this pre-token's bytes are free: the rest of the text needs at most
-    // one per remaining byte, which `needed` reserved.
-    count += MergeRanked(v, out + count, m, capacity - count - m);
+    // Entries after this pre-token's ids are free up to ids_capacity: the rest of the text
+    // needs at most one per remaining byte, which `needed` reserved.
+    count += MergeRanked(v, out + count, m, ids_capacity - count - m);
     return Status::Ok();
   };
-  // Splits text[a, b) into pre-tokens and merges each.
-  const auto encode_text = [&](size_t a, size_t b) -> Status {
+  SplitScratch scratch;
+  // Splits base[a, b) by the pre-tokenizer from stage `first` on (SPLIT; the built-in
+  // splitters are one stage) and merges each pre-token.
+  const auto split = [&](const char* base, size_t a, size_t b, uint32_t first) -> Status {
     if (v.pretokenizer == PreTokenizerType::SPLIT) {
-      SplitScratch scratch;
-      return SplitText(v.split_stages, v.n_split_stages, text, a, b, &scratch, encode_piece);
+      const auto emit = [&](size_t p, size_t e) { return encode_piece(base, p, e); };
+      return SplitText(v.split_stages + first, v.n_split_stages - first, base, a, b, &scratch,
+                       emit);
     }
     for (size_t pos = a; pos < b;) {
-      const size_t end = a + NextPreToken(v.pretokenizer, text + a, b - a, pos - a);
-      KITE_RETURN_IF_ERROR(encode_piece(pos, end));
+      const size_t end = a + NextPreToken(v.pretokenizer, base + a, b - a, pos - a);
+      KITE_RETURN_IF_ERROR(encode_piece(base, pos, end));
       pos = end;
     }
     return Status::Ok();
   };
-  KITE_CHECK_OR_RETURN(v.pretokenizer != PreTokenizerType::SPLIT || len <= UINT32_MAX,
+  // ByteLevel add_prefix_space: src[p, e), a piece reaching the prefix stage.
+  const uint32_t prefix_stage = prefix ? static_cast<uint32_t>(v.prefix_space_stage) : 0;
+  const auto prefix_piece = [&](size_t p, size_t e) -> Status {
+    if (src[p] == ' ') return split(src, p, e, prefix_stage);
+    prefixed_piece[0] = ' ';
+    std::memcpy(prefixed_piece + 1, src + p, e - p);
+    return split(prefixed_piece, 0, e - p + 1, prefix_stage);
+  };
+  // Splits src[a, b), text between added tokens, into pre-tokens and merges each.
+  const auto encode_text = [&](size_t a, size_t b) -> Status {
+    if (a == b) return Status::Ok();
+    if (!prefix) return split(src, a, b, 0);
+    if (prefix_stage == 0) return prefix_piece(a, b);
+    return SplitText(v.split_stages, prefix_stage, src, a, b, &scratch, prefix_piece);
+  };
+  KITE_CHECK_OR_RETURN(v.pretokenizer != PreTokenizerType::SPLIT || n < UINT32_MAX,
                        Error::kInvalidArgument,
                        "Encode: %zu bytes of text are more than a split pre-tokenizer takes "
                        "at once (4 GiB)",
-                       len);
+                       n);
   size_t segment = 0;
   if (v.max_user_length > 0) {
-    for (size_t pos = 0; pos < len;) {
+    for (size_t pos = 0; pos < n;) {
       int32_t id = -1;
-      const size_t n = LongestUserToken(v, text + pos, len - pos, &id);
-      if (n == 0) {
+      const size_t l = LongestUserToken(v, src + pos, n - pos, &id);
+      if (l == 0) {
         ++pos;
         continue;
       }
       KITE_RETURN_IF_ERROR(encode_text(segment, pos));
+      KITE_CHECK_OR_RETURN(count < ids_capacity, Error::kOutOfMemory,
+                           "Encode: the prefix spaces of %zu bytes of text need more than %zu "
+                           "token slots",
+                           len, capacity);
       out[count++] = id;
-      pos += n;
+      pos += l;
       segment = pos;
     }
   }
-  KITE_RETURN_IF_ERROR(encode_text(segment, len));
+  KITE_RETURN_IF_ERROR(encode_text(segment, n));
   *n_out = count;
   return Status::Ok();
 }

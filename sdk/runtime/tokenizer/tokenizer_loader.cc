@@ -125,6 +125,17 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
                          Error::kInvalidFormat, "tokenizer: unknown pre-tokenizer %u",
                          static_cast<unsigned>(t->pretokenizer()));
     KITE_RETURN_IF_ERROR(LoadSplitStages(t, v));
+    const int32_t max_stage = t->pretokenizer() == PreTokenizerType::SPLIT
+                                  ? static_cast<int32_t>(v->n_split_stages)
+                                  : 0;
+    KITE_CHECK_OR_RETURN(t->prefix_space_stage() >= -1 && t->prefix_space_stage() <= max_stage,
+                         Error::kInvalidFormat,
+                         "tokenizer: prefix_space_stage %d is not -1..%d",
+                         static_cast<int>(t->prefix_space_stage()), static_cast<int>(max_stage));
+    KITE_CHECK_OR_RETURN(static_cast<uint8_t>(t->normalizer()) <=
+                             static_cast<uint8_t>(NormalizerType::MAX),
+                         Error::kInvalidFormat, "tokenizer: unknown normalizer %u",
+                         static_cast<unsigned>(t->normalizer()));
     if (t->merges() != nullptr && t->merges()->size() != 0) {
       merges = t->merges()->Get(0);
       n_merges = t->merges()->size();
@@ -191,6 +202,8 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   v->n_merges = n_merges;
   v->pretokenizer = t->pretokenizer();
   v->ignore_merges = t->ignore_merges();
+  v->prefix_space_stage = t->prefix_space_stage();
+  v->normalizer = t->normalizer();
   v->add_bos = t->add_bos();
   IndexUserDefinedTokens(v);
   return Status::Ok();

@@ -24,6 +24,10 @@ extern const uint32_t kNumberRangeCount;
 extern const CodepointRange kWhitespaceRanges[];
 extern const uint32_t kWhitespaceRangeCount;
 
+/// Whether `cp` is in ranges[0..count) (sorted, disjoint). Binary search; thread-safe.
+/// Defined in pretokenizer.cc.
+bool InRanges(const CodepointRange* ranges, uint32_t count, uint32_t cp);
+
 /// Unicode general categories, in the order of the generator's CATEGORIES list (split
 /// programs store sets of them as bit masks, bit = value).
 enum class GeneralCategory : uint8_t {

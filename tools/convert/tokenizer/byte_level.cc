@@ -96,6 +96,8 @@ absl::StatusOr<TokenizerTables> BuildByteBpeTables(const ByteBpeSource& source,
   t.pretokenizer = source.pretokenizer;
   t.split_rules = source.split_rules;
   t.ignore_merges = source.ignore_merges;
+  t.prefix_space_stage = source.prefix_space_stage;
+  t.normalizer = source.normalizer;
   t.pieces.resize(n);
   t.types.assign(n, static_cast<uint8_t>(TokenType::NORMAL));
   t.scores.assign(n, 0.0f);

@@ -37,6 +37,8 @@ struct ByteBpeSource {
   PreTokenizerType pretokenizer = PreTokenizerType::GPT2;
   std::vector<SplitRuleTables> split_rules;  ///< pretokenizer SPLIT only
   bool ignore_merges = false;
+  int8_t prefix_space_stage = -1;  ///< TokenizerTables::prefix_space_stage
+  NormalizerType normalizer = NormalizerType::NONE;
   int32_t bos_id = -1;
   int32_t eos_id = -1;
   int32_t unk_id = -1;

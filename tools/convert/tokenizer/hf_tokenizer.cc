@@ -91,14 +91,20 @@ std::string QuoteRegex(const std::string& text) {
 }
 
 // Appends the split stages of the pre_tokenizer object `pre` (at JSON path `path`) to
-// *stages; sets *byte_level when it holds a ByteLevel.
+// *stages; sets *byte_level when it holds a ByteLevel, and *prefix_stage to the index of the
+// stage its add_prefix_space applies before (Hugging Face prepends a space to every piece
+// reaching the ByteLevel that does not start with one; its own regex split comes after).
 absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
-                            std::vector<SplitStageSource>* stages, bool* byte_level) {
+                            std::vector<SplitStageSource>* stages, bool* byte_level,
+                            int* prefix_stage) {
   const std::string type = TypeOf(&pre);
   if (type == "ByteLevel") {
     if (BoolField(pre, "add_prefix_space", false)) {
-      return absl::UnimplementedError(
-          absl::StrCat(path, ": ByteLevel with add_prefix_space is not supported"));
+      if (*prefix_stage >= 0) {
+        return absl::UnimplementedError(
+            absl::StrCat(path, ": a second ByteLevel with add_prefix_space is not supported"));
+      }
+      *prefix_stage = static_cast<int>(stages->size());
     }
     *byte_level = true;
     if (BoolField(pre, "use_regex", true)) stages->push_back({kGpt2SplitRegex});
@@ -143,7 +149,7 @@ absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
     for (size_t i = 0; i < list->array().size(); ++i) {
       absl::Status s = AddSplitStages(list->array()[i],
                                       absl::StrCat(path, ".pretokenizers[", i, "]"), stages,
-                                      byte_level);
+                                      byte_level, prefix_stage);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -154,19 +160,23 @@ absl::Status AddSplitStages(const json::Value& pre, const std::string& path,
       "Sequence)"));
 }
 
-// How the byte-level pre-tokenizer splits, from the pre_tokenizer object.
-absl::StatusOr<PreTokenizerChoice> ByteLevelSplit(const json::Value& pre,
-                                                  const std::string& where) {
+// How the byte-level pre-tokenizer splits, from the pre_tokenizer object; *prefix_stage as
+// AddSplitStages sets it (-1: no add_prefix_space).
+absl::StatusOr<PreTokenizerChoice> ByteLevelSplit(const json::Value& pre, const std::string& where,
+                                                  int* prefix_stage) {
   const std::string path = where + ": pre_tokenizer";
   std::vector<SplitStageSource> stages;
   bool byte_level = false;
-  absl::Status s = AddSplitStages(pre, path, &stages, &byte_level);
+  *prefix_stage = -1;
+  absl::Status s = AddSplitStages(pre, path, &stages, &byte_level, prefix_stage);
   if (!s.ok()) return s;
   if (!byte_level) {
     return absl::UnimplementedError(
         absl::StrCat(path, ": byte-level BPE needs a ByteLevel pre-tokenizer"));
   }
-  absl::StatusOr<PreTokenizerChoice> choice = ChoosePreTokenizer(stages);
+  // The built-in splitters are one stage to the runtime: a prefix space after a first
+  // stage needs the compiled stages.
+  absl::StatusOr<PreTokenizerChoice> choice = ChoosePreTokenizer(stages, *prefix_stage <= 0);
   if (!choice.ok()) {
     return absl::Status(choice.status().code(),
                         absl::StrCat(path, ": ", choice.status().message()));
@@ -392,16 +402,19 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       return absl::UnimplementedError(absl::StrCat(
           where, ": no pre_tokenizer: neither byte-level nor SentencePiece-style BPE"));
     }
+    // The runtime applies NFC (Qwen2 asks for it) and NFKC before splitting.
+    NormalizerType normalization = NormalizerType::NONE;
     if (TypeOf(normalizer) == "NFC") {
-      // Qwen2's files ask for NFC. Kite does not normalize: text is taken as given (like
-      // llama.cpp), which only matters for text that is not already NFC.
-      std::fprintf(stderr, "warning: %s: the NFC normalizer is not applied; pass NFC text\n",
-                   where.c_str());
+      normalization = NormalizerType::NFC;
+    } else if (TypeOf(normalizer) == "NFKC") {
+      normalization = NormalizerType::NFKC;
     } else if (normalizer != nullptr && !normalizer->is_null()) {
       return absl::UnimplementedError(absl::StrCat(
-          where, ": a normalizer with byte-level BPE is not supported (", TypeOf(normalizer), ")"));
+          where, ": a normalizer with byte-level BPE is not supported (",
+          tools::QuoteName(TypeOf(normalizer)), "; supported: NFC, NFKC)"));
     }
-    absl::StatusOr<PreTokenizerChoice> kind = ByteLevelSplit(*pre, where);
+    int prefix_stage = -1;
+    absl::StatusOr<PreTokenizerChoice> kind = ByteLevelSplit(*pre, where, &prefix_stage);
     if (!kind.ok()) return kind.status();
     ByteBpeSource src;
     src.tokens = pieces;
@@ -410,6 +423,8 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     src.pretokenizer = kind->kind;
     src.split_rules = std::move(kind->rules);
     src.ignore_merges = BoolField(*model, "ignore_merges", false);
+    src.prefix_space_stage = static_cast<int8_t>(prefix_stage);
+    src.normalizer = normalization;
     src.bos_id = bos;
     src.eos_id = eos;
     src.unk_id = unk;

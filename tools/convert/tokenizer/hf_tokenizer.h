@@ -3,18 +3,19 @@
 //
 // Supported: model.type "BPE" in two flavours.
 //   - Byte-level (GPT-2, Llama 3, Qwen2, SmolLM-style files): pre_tokenizer ByteLevel with
-//     use_regex (the GPT-2 split), or a Sequence of Split(Regex) + ByteLevel(use_regex false)
-//     whose regex is exactly GPT-2's, Llama 3's or Qwen2's, or Digits(individual_digits) +
-//     ByteLevel (SmolLM). Becomes BYTE_BPE.
+//     use_regex (the GPT-2 split), or a Sequence of Split / Digits / Punctuation / ByteLevel
+//     stages (built-in splitters when they are exactly GPT-2's, Llama 3's, Qwen2's or
+//     SmolLM's, else compiled split programs). ByteLevel add_prefix_space is recorded as the
+//     stage before which pieces get a leading space. Becomes BYTE_BPE.
 //   - SentencePiece-style (Llama 2, TinyLlama): byte_fallback and "▁" for spaces (a
 //     Metaspace pre-tokenizer, or Prepend/Replace "▁" normalizers). Becomes SCORE_BPE with
 //     score = -(rank of the merge that makes the piece), so the highest score is the first
 //     merge; pieces no merge makes never merge.
 // added_tokens become CONTROL ("special": true) or USER_DEFINED pieces; they are never
 // produced from plain text. Merges may be "left right" strings or [left, right] pairs.
-// An NFC normalizer (Qwen2) is accepted but not applied (text is taken as given). Anything
-// else (WordPiece, Unigram, an unknown regex, add_prefix_space, other normalizers with
-// byte-level BPE) is a clear error.
+// NFC (Qwen2) and NFKC normalizers are recorded and applied by the runtime encoder. Anything
+// else (WordPiece, Unigram, an unsupported regex, two ByteLevels with add_prefix_space,
+// other normalizers with byte-level BPE) is a clear error.
 #pragma once
 
 #include <string>

@@ -143,7 +143,7 @@ bool Same(const std::vector<SplitStageSource>& a, const std::vector<SplitStageSo
 }  // namespace
 
 absl::StatusOr<PreTokenizerChoice> ChoosePreTokenizer(
-    const std::vector<SplitStageSource>& stages) {
+    const std::vector<SplitStageSource>& stages, bool builtin_allowed) {
   PreTokenizerChoice choice;
   if (stages.empty()) return choice;
   const std::pair<PreTokenizerType, std::vector<const char*>> builtins[] = {
@@ -153,7 +153,7 @@ absl::StatusOr<PreTokenizerChoice> ChoosePreTokenizer(
       {PreTokenizerType::SMOLLM, {kDigit, kGpt2SplitRegex}},
   };
   for (const auto& [kind, patterns] : builtins) {
-    if (Same(stages, Isolated(patterns))) {
+    if (builtin_allowed && Same(stages, Isolated(patterns))) {
       choice.kind = kind;
       return choice;
     }

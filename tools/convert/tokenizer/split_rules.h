@@ -29,9 +29,11 @@ struct PreTokenizerChoice {
 };
 
 /// The built-in kind when `stages` are exactly one built-in splitter's (GPT2, LLAMA3, QWEN2,
-/// SMOLLM; none for no stages), else the compiled stages. Fails naming the stage and the
-/// construct when a pattern is not supported, or when there are more than kMaxSplitStages.
-absl::StatusOr<PreTokenizerChoice> ChoosePreTokenizer(const std::vector<SplitStageSource>& stages);
+/// SMOLLM; none for no stages) and `builtin_allowed`, else the compiled stages. Fails naming
+/// the stage and the construct when a pattern is not supported, or when there are more than
+/// kMaxSplitStages.
+absl::StatusOr<PreTokenizerChoice> ChoosePreTokenizer(const std::vector<SplitStageSource>& stages,
+                                                      bool builtin_allowed = true);
 
 /// What a llama.cpp `tokenizer.ggml.pre` name stands for.
 struct GgufPreTokenizer {

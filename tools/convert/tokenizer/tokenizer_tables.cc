@@ -110,6 +110,8 @@ TokenizerView TokenizerTables::View() const {
     v.split_stages[i].invert = split_rules[i].invert;
   }
   v.ignore_merges = ignore_merges;
+  v.prefix_space_stage = prefix_space_stage;
+  v.normalizer = normalizer;
   v.add_bos = add_bos;
   IndexUserDefinedTokens(&v);
   return v;

@@ -40,6 +40,10 @@ struct TokenizerTables {
   PreTokenizerType pretokenizer = PreTokenizerType::NONE;
   std::vector<SplitRuleTables> split_rules;  ///< pretokenizer SPLIT: the stages, in order
   bool ignore_merges = false;           ///< take a pre-token whole when it is a piece
+  /// ByteLevel add_prefix_space: the split stage whose input pieces get a leading space
+  /// (kite.fbs Tokenizer.prefix_space_stage), or -1.
+  int8_t prefix_space_stage = -1;
+  NormalizerType normalizer = NormalizerType::NONE;  ///< applied to the text first
 
   // Derived by Finalize():
   std::string blob;                     ///< pieces, each followed by NUL

@@ -126,7 +126,8 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
                                     t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
                                     merges_vec, t.pretokenizer,
-                                    t.ignore_merges, t.add_bos, rules_vec);
+                                    t.ignore_merges, t.add_bos, rules_vec,
+                                    t.prefix_space_stage, t.normalizer);
   }
 
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
