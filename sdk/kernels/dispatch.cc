@@ -56,6 +56,7 @@ constexpr KernelTable MakeScalarTable() {
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_ref;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
   t.attention_q8kv = attention_q8kv_ref;
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_ref;
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
@@ -106,6 +107,7 @@ constexpr KernelTable kAvxVnniTable = Derive(
 constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, [](KernelTable& t) {
   KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
   KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;  // the other ISAs use the reference
 });
 #endif
 

@@ -163,7 +163,8 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   w.layers_.resize(c.n_layers);
   std::vector<Planned> plan;
   const TensorView& emb = model.tok_embeddings();
-  if (emb.dtype == DType::Q4_G_SP24 || emb.layout == Layout::Q4_ROW_GROUPS) {
+  if (emb.dtype == DType::Q4_G_SP24 || emb.layout == Layout::Q4_ROW_GROUPS ||
+      emb.layout == Layout::Q4_R16_G32_CB) {
     return Unsupported(emb, "the Vulkan backend's embedding tables are f32, q8_c or q4_g in "
                             "Q4_R16_G32(_SYM)");
   }
