@@ -89,6 +89,10 @@ using Qd8Q4r16CbGemmFn = Qd8Q4r16CbGemm*;
 
 /// Scalar reference (the specification); runs anywhere.
 Qd8Q4r16CbGemm qd8_q4r16cb_gemm_ref;
+/// AVX2 + FMA + F16C (vpshufb lookup, vpmaddubsw of |xq| by sign-carrying entries).
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx2;
+/// AVX-VNNI + AVX2 + FMA + F16C (vpshufb lookup + 256-bit vpdpbusd).
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avxvnni;
 /// AVX-512 F/BW/VL/VNNI (vpshufb lookup + vpdpbusd). Only call when the CPU has them.
 Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx512vnni;
 
