@@ -15,6 +15,9 @@ constexpr uint64_t kGroup = kQ4R16GroupSize;
 constexpr int kRounds = 3;
 constexpr int kLloydIterations = 12;
 constexpr uint64_t kMaxSamples = uint64_t{1} << 18;
+// Scale candidates per group: the max-abs mapping shrunk by 0..kShrinkSteps steps of kShrink.
+constexpr int kShrinkSteps = 5;
+constexpr float kShrink = 0.04f;
 
 using Codebook = std::array<int8_t, kQ4CodebookEntries>;
 
@@ -128,7 +131,11 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
       m.codebook[i] = static_cast<int8_t>(std::clamp(c, -1.0 * kQ4CodebookMax, 1.0 * kQ4CodebookMax));
     }
     std::sort(m.codebook.begin(), m.codebook.end());
-    // Scales: least squares against the nearest-entry codes, kept when the error drops.
+    // Scales: per group the best of the current scale, a few that map the group's largest
+    // magnitude to the codebook's (shrunk by up to kShrinkSteps * kShrink, clipping the
+    // tails), each then refit by least squares against its nearest-entry codes.
+    const float cb_max = static_cast<float>(std::max(std::abs(int{m.codebook.front()}),
+                                                     std::abs(int{m.codebook.back()})));
     for (uint64_t r = 0; r < rows; ++r) {
       for (uint64_t g = 0; g < groups; ++g) {
         const uint64_t c0 = g * kGroup;
@@ -139,22 +146,33 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
         if (dg == 0.0f) continue;
         uint8_t* codes = m.codes.data() + r * padded + c0;
         double best = GroupError(wg, hg, len, dg, m.codebook, codes);
-        double num = 0.0, den = 0.0;
-        for (size_t j = 0; j < len; ++j) {
-          const double hj = hg != nullptr ? hg[j] : 1.0;
-          num += hj * wg[j] * m.codebook[codes[j]];
-          den += hj * static_cast<double>(m.codebook[codes[j]]) * m.codebook[codes[j]];
-        }
-        if (den <= 0.0) continue;
-        const uint16_t fit_bits = FloatToHalf(static_cast<float>(num / den));
-        const float fit = HalfToFloat(fit_bits);
-        if (fit == 0.0f || !std::isfinite(fit)) continue;
+        float max_abs = 0.0f;
+        for (size_t j = 0; j < len; ++j) max_abs = std::max(max_abs, std::fabs(wg[j]));
         uint8_t trial[kGroup];
-        const double e = GroupError(wg, hg, len, fit, m.codebook, trial);
-        if (e < best) {
-          dg = fit;
-          m.scales[r * groups + g] = fit_bits;
-          std::copy(trial, trial + len, codes);
+        for (int k = -1; k <= kShrinkSteps; ++k) {
+          // k = -1: the current scale; else the max-abs mapping shrunk k steps.
+          float cand = k < 0 ? dg : max_abs / cb_max * (1.0f - kShrink * static_cast<float>(k));
+          for (int refit = 0; refit < 2; ++refit) {
+            const uint16_t bits = FloatToHalf(cand);
+            const float dc = HalfToFloat(bits);
+            if (dc == 0.0f || !std::isfinite(dc)) break;
+            const double e = GroupError(wg, hg, len, dc, m.codebook, trial);
+            if (e < best) {
+              best = e;
+              dg = dc;
+              m.scales[r * groups + g] = bits;
+              std::copy(trial, trial + len, codes);
+            }
+            double num = 0.0, den = 0.0;
+            for (size_t j = 0; j < len; ++j) {
+              const double hj = hg != nullptr ? hg[j] : 1.0;
+              const double c = m.codebook[trial[j]];
+              num += hj * wg[j] * c;
+              den += hj * c * c;
+            }
+            if (den <= 0.0) break;
+            cand = static_cast<float>(num / den);
+          }
         }
       }
     }
