@@ -146,7 +146,8 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                             "max-abs scale (the naive baseline, for comparisons);\n"
                             "'codebook' the layout Q4_R16_G32_CB (4.5 bits/weight):\n"
                             "a learned 16-entry int8 codebook per matrix (k-means,\n"
-                            "weighted by --calib's input E[x^2] when given; no GPTQ)."),
+                            "weighted by --calib's input E[x^2] when given, then\n"
+                            "GPTQ codes against it unless --gptq off)."),
       flags::Custom(
           0, "keep-8bit", "LIST",
           [o, keep_named](const std::string& name, const std::string& value) -> std::string {

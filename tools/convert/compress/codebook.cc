@@ -131,9 +131,9 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
       m.codebook[i] = static_cast<int8_t>(std::clamp(c, -1.0 * kQ4CodebookMax, 1.0 * kQ4CodebookMax));
     }
     std::sort(m.codebook.begin(), m.codebook.end());
-    // Scales: per group the best of the current scale, a few that map the group's largest
-    // magnitude to the codebook's (shrunk by up to kShrinkSteps * kShrink, clipping the
-    // tails), each then refit by least squares against its nearest-entry codes.
+    // Scales: per group the best of the current scale and, in the last round, a few that
+    // map the group's largest magnitude to the codebook's (shrunk by up to kShrinkSteps *
+    // kShrink, clipping the tails), each then refit by least squares against its codes.
     const float cb_max = static_cast<float>(std::max(std::abs(int{m.codebook.front()}),
                                                      std::abs(int{m.codebook.back()})));
     for (uint64_t r = 0; r < rows; ++r) {
@@ -149,7 +149,9 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
         float max_abs = 0.0f;
         for (size_t j = 0; j < len; ++j) max_abs = std::max(max_abs, std::fabs(wg[j]));
         uint8_t trial[kGroup];
-        for (int k = -1; k <= kShrinkSteps; ++k) {
+        // Earlier rounds only refit the current scale (the codebook still moves).
+        const int last_k = round + 1 == kRounds ? kShrinkSteps : -1;
+        for (int k = -1; k <= last_k; ++k) {
           // k = -1: the current scale; else the max-abs mapping shrunk k steps.
           float cand = k < 0 ? dg : max_abs / cb_max * (1.0f - kShrink * static_cast<float>(k));
           for (int refit = 0; refit < 2; ++refit) {

@@ -198,6 +198,11 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     absl::StatusOr<Q4CodebookMatrix> cb =
         QuantizeQ4Codebook(source.data.data(), rows, cols, h.empty() ? nullptr : h.data());
     if (!cb.ok()) return fail(cb.status().message());
+    if (in != nullptr && !h.empty() && options.gptq) {
+      const absl::Status st = GptqCodebookCodes(source.data.data(), rows, cols, in->xtx.data(),
+                                                GptqOptions().damp, &*cb);
+      if (!st.ok()) return fail(st.message());
+    }
     out.layout = Layout::Q4_R16_G32_CB;
     out.group_size = gs;
     out.data.resize(PackedBytes(DType::Q4_G, Layout::Q4_R16_G32_CB, rows, cols, gs));
