@@ -15,7 +15,8 @@ constexpr uint64_t kGroup = kQ4R16GroupSize;
 constexpr int kRounds = 3;
 constexpr int kLloydIterations = 12;
 constexpr uint64_t kMaxSamples = uint64_t{1} << 18;
-// Scale candidates per group: the max-abs mapping shrunk by 0..kShrinkSteps steps of kShrink.
+// Scale candidates per group (last round): the extreme mappings shrunk by 0..kShrinkSteps
+// steps of kShrink.
 constexpr int kShrinkSteps = 5;
 constexpr float kShrink = 0.04f;
 
@@ -131,11 +132,13 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
       m.codebook[i] = static_cast<int8_t>(std::clamp(c, -1.0 * kQ4CodebookMax, 1.0 * kQ4CodebookMax));
     }
     std::sort(m.codebook.begin(), m.codebook.end());
-    // Scales: per group the best of the current scale and, in the last round, a few that
-    // map the group's largest magnitude to the codebook's (shrunk by up to kShrinkSteps *
-    // kShrink, clipping the tails), each then refit by least squares against its codes.
-    const float cb_max = static_cast<float>(std::max(std::abs(int{m.codebook.front()}),
-                                                     std::abs(int{m.codebook.back()})));
+    // Scales: per group the best of the current scale and those mapping the group's
+    // largest (or smallest) weight to the codebook's largest (smallest) entry, shrunk in the
+    // last round by up to kShrinkSteps * kShrink (clipping the tails), each then refit by
+    // least squares against its nearest-entry codes.
+    const float cb_hi = static_cast<float>(m.codebook.back());
+    const float cb_lo = static_cast<float>(m.codebook.front());
+    const int shrink_steps = round + 1 == kRounds ? kShrinkSteps : 0;
     for (uint64_t r = 0; r < rows; ++r) {
       for (uint64_t g = 0; g < groups; ++g) {
         const uint64_t c0 = g * kGroup;
@@ -146,14 +149,18 @@ absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t row
         if (dg == 0.0f) continue;
         uint8_t* codes = m.codes.data() + r * padded + c0;
         double best = GroupError(wg, hg, len, dg, m.codebook, codes);
-        float max_abs = 0.0f;
-        for (size_t j = 0; j < len; ++j) max_abs = std::max(max_abs, std::fabs(wg[j]));
+        float w_max = 0.0f, w_min = 0.0f;
+        for (size_t j = 0; j < len; ++j) {
+          w_max = std::max(w_max, wg[j]);
+          w_min = std::min(w_min, wg[j]);
+        }
+        const float bases[2] = {cb_hi > 0.0f ? w_max / cb_hi : 0.0f,
+                                cb_lo < 0.0f ? w_min / cb_lo : 0.0f};
         uint8_t trial[kGroup];
-        // Earlier rounds only refit the current scale (the codebook still moves).
-        const int last_k = round + 1 == kRounds ? kShrinkSteps : -1;
-        for (int k = -1; k <= last_k; ++k) {
-          // k = -1: the current scale; else the max-abs mapping shrunk k steps.
-          float cand = k < 0 ? dg : max_abs / cb_max * (1.0f - kShrink * static_cast<float>(k));
+        for (int k = -1; k < 2 * (shrink_steps + 1); ++k) {
+          // k = -1: the current scale; else base k % 2 shrunk k / 2 steps.
+          float cand = k < 0 ? dg
+                             : bases[k % 2] * (1.0f - kShrink * static_cast<float>(k / 2));
           for (int refit = 0; refit < 2; ++refit) {
             const uint16_t bits = FloatToHalf(cand);
             const float dc = HalfToFloat(bits);

@@ -32,8 +32,9 @@ struct Q4CodebookMatrix {
 /// runs on the scale-normalized weights w / d of a deterministic strided sample, each
 /// weighted by d^2 times `col_weight[column]` (the calibration Hessian diagonal, E[x^2] of
 /// the input; null: 1), the entries are rounded to int8, and every group picks the scale
-/// of least weighted error among its current one and (last round) a few mapping its largest
-/// magnitude to the codebook's (slightly shrunk), each also refit once by weighted least squares against
+/// of least weighted error among its current one and those mapping its largest (smallest)
+/// weight to the largest (smallest) entry (in the last round also slightly shrunk), each
+/// also refit once by weighted least squares against
 /// its nearest-entry codes. Deterministic; single-threaded. Fails (naming the row and column) on a
 /// non-finite value or a scale that overflows f16.
 absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t rows, uint64_t cols,
