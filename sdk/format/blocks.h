@@ -24,6 +24,12 @@ inline constexpr size_t kQ4R16OffsetsOffset = 288;
 inline constexpr size_t kQ4R16BlockBytes = 320;
 /// Bytes per Q4_R16_G32_SYM block: nibbles and 16 f16 scales, no offsets (w = d * (u - 8)).
 inline constexpr size_t kQ4R16SymBlockBytes = 288;
+/// Entries of the per-tensor int8 codebook of Q4_R16_G32_CB (one per 4-bit code); its
+/// blocks are Q4_R16_G32_SYM's (kQ4R16SymBlockBytes), w = d * codebook[u].
+inline constexpr size_t kQ4CodebookEntries = 16;
+/// Codebook entries lie in [-kQ4CodebookMax, kQ4CodebookMax] (-128 is excluded so that
+/// |entry * activation| pairs fit the int16 sums of AVX2's vpmaddubsw).
+inline constexpr int kQ4CodebookMax = 127;
 
 // Q4_SP24_R16_G64 (dtype Q4_G_SP24, group_size 64): 2:4 sparse blocks of 16 rows x 64
 // columns, each two 32-column sub-blocks followed by the scales.

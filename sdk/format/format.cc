@@ -7,7 +7,7 @@ namespace {
 // kite.fbs describes each layout's bytes exactly; docs/file-format.md has this table.
 constexpr Encoding kEncodings[] = {
     // dtype, layout, group_size, block rows x cols, block bytes, scale bytes,
-    // scales per group, mins (the kernel family of each: docs/file-format.md)
+    // scales per group, mins, codebook entries if any (the kernel family of each: docs/file-format.md)
     {DType::F32, Layout::ROW_MAJOR, 0, 1, 1, 4, 0, false, false},
     {DType::F16, Layout::ROW_MAJOR, 0, 1, 1, 2, 0, false, false},
     {DType::Q8_C, Layout::ROW_MAJOR, 0, 1, 1, 1, 4, false, false},
@@ -16,6 +16,8 @@ constexpr Encoding kEncodings[] = {
      kQ4R16GroupSize, kQ4R16BlockBytes, 0, false, false},
     {DType::Q4_G, Layout::Q4_R16_G32_SYM, kQ4R16GroupSize, kQ4R16BlockRows,
      kQ4R16GroupSize, kQ4R16SymBlockBytes, 0, false, false},
+    {DType::Q4_G, Layout::Q4_R16_G32_CB, kQ4R16GroupSize, kQ4R16BlockRows,
+     kQ4R16GroupSize, kQ4R16SymBlockBytes, 0, false, false, kQ4CodebookEntries},
     {DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, kQ4SP24BlockCols,
      kQ4SP24BlockRows, kQ4SP24BlockCols, kQ4SP24BlockBytes, 0, false, false},
 };
@@ -88,6 +90,7 @@ const char* LayoutName(Layout layout) {
     case Layout::Q4_R16_G32: return "q4_r16_g32";
     case Layout::Q4_SP24_R16_G64: return "q4_sp24_r16_g64";
     case Layout::Q4_R16_G32_SYM: return "q4_r16_g32_sym";
+    case Layout::Q4_R16_G32_CB: return "q4_r16_g32_cb";
   }
   return "unknown";
 }

@@ -63,6 +63,9 @@ struct Encoding {
   uint32_t scale_bytes;  ///< bytes per entry of the scales extent; 0: there is none
   bool scales_per_group; ///< scales: one entry per row and group (else one per row)
   bool mins;             ///< may carry a mins extent shaped like the scales
+  /// Entries of the tensor's int8 codebook (Tensor.codebook), required exactly when
+  /// nonzero (kQ4CodebookEntries for Q4_R16_G32_CB); 0: the tensor has none.
+  uint32_t codebook_entries = 0;
 };
 
 /// The entry for `dtype` stored in `layout`, or null when the format has no such pair.

@@ -56,6 +56,7 @@ constexpr KernelTable MakeScalarTable() {
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_ref;
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
   t.attention_q8kv = attention_q8kv_ref;
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_ref;
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
@@ -94,18 +95,23 @@ constexpr KernelTable Derive(KernelTable base, Isa isa, Set set) {
 constexpr KernelTable kAvx2Table = Derive(kScalarTable, Isa::kAvx2, [](KernelTable& t) {
   KITE_SET_X86_VECTOR_FAMILIES(t, avx2);
   KITE_SET_X86_Q4_GEMMS(t, avx2);
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx2;
 });
 
 #if defined(KITE_KERNELS_AVXVNNI)
 // AVX2 plus the 256-bit vpdpbusd GEMMs.
 constexpr KernelTable kAvxVnniTable = Derive(
-    kAvx2Table, Isa::kAvxVnni, [](KernelTable& t) { KITE_SET_X86_Q4_GEMMS(t, avxvnni); });
+    kAvx2Table, Isa::kAvxVnni, [](KernelTable& t) {
+      KITE_SET_X86_Q4_GEMMS(t, avxvnni);
+      t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avxvnni;
+    });
 #endif
 
 // AVX-512 does not need AVX-VNNI (see Isa), so it starts from the AVX2 table.
 constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, [](KernelTable& t) {
   KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
   KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;  // Arm uses the reference so far
 });
 #endif
 

@@ -77,9 +77,16 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
       assert(false && "dtype rejected by the loader");
       return;
   }
-  if (w.layout == Layout::Q4_R16_G32 || w.layout == Layout::Q4_R16_G32_SYM) {
+  if (w.layout == Layout::Q4_R16_G32 || w.layout == Layout::Q4_R16_G32_SYM ||
+      w.layout == Layout::Q4_R16_G32_CB) {
     const size_t row0 = begin * part.unit_rows;
     const size_t row_end = end * part.unit_rows < w.rows ? end * part.unit_rows : w.rows;
+    if (w.layout == Layout::Q4_R16_G32_CB) {
+      t.k->qd8_q4r16cb_gemm(t.n, row_end - row0, t.groups,
+                            static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes,
+                            w.codebook, t.xq, t.xscale, t.xsum, y + row0, ys);
+      return;
+    }
     const auto gemm =
         w.layout == Layout::Q4_R16_G32 ? t.k->qd8_q4r16_gemm : t.k->qd8_q4r16sym_gemm;
     gemm(t.n, row_end - row0, t.groups,
@@ -292,6 +299,11 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
       }
       if (t.layout == Layout::Q4_R16_G32_SYM) {
         kernels::DequantizeQ4R16SymRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+        return;
+      }
+      if (t.layout == Layout::Q4_R16_G32_CB) {
+        kernels::DequantizeQ4R16CbRow(t.cols, static_cast<const uint8_t*>(t.data), t.codebook,
+                                      row, out);
         return;
       }
       kernels::q4r16_row_dequant_ref(t.cols, t.groups(), static_cast<const uint8_t*>(t.data), row, out);

@@ -83,13 +83,21 @@ TEST(PackedBytes, BlockBitsPerWeight) {
   };
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32, 32), 5.0);
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32_SYM, 32), 4.5);
+  EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32_CB, 32), 4.5);  // + its codebook
+  // Only the codebook layout requires a codebook, of kQ4CodebookEntries.
+  size_t count = 0;
+  const Encoding* all = Encodings(&count);
+  for (size_t i = 0; i < count; ++i) {
+    EXPECT_EQ(all[i].codebook_entries,
+              all[i].layout == Layout::Q4_R16_G32_CB ? kQ4CodebookEntries : 0u);
+  }
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, 64), 3.25);
 }
 
 TEST(Encodings, EveryEntryIsFoundAndNamed) {
   size_t n = 0;
   const Encoding* table = Encodings(&n);
-  ASSERT_EQ(n, 7u);
+  ASSERT_EQ(n, 8u);
   for (size_t i = 0; i < n; ++i) {
     EXPECT_EQ(FindEncoding(table[i].dtype, table[i].layout), &table[i]);
     EXPECT_GE(table[i].block_rows, 1u);
@@ -124,6 +132,7 @@ TEST(Names, LowerCaseOfTheSchemaAndStableValues) {
   EXPECT_EQ(static_cast<int>(DType::Q4_G_SP24), 4);
   EXPECT_EQ(static_cast<int>(Layout::Q4_SP24_R16_G64), 3);
   EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_SYM), 4);
+  EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_CB), 5);
   EXPECT_STREQ(schema::EnumNameDType(DType::Q4_G_SP24), "Q4_G_SP24");
   EXPECT_STREQ(DTypeName(static_cast<DType>(200)), "unknown");
   EXPECT_STREQ(ChatFormatName(static_cast<ChatFormat>(200)), "none");

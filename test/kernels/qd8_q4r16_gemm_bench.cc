@@ -77,6 +77,21 @@ void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, Mode mo
   });
 }
 
+// The codebook layout Q4_R16_G32_CB: the offset-free pool's bytes (the same blocks) read
+// through a non-uniform codebook.
+void BM_GemmCb(benchmark::State& state, k::Qd8Q4r16CbGemmFn fn, Shape shape, Mode mode) {
+  const size_t m = Tokens(mode);
+  const WeightPool* pool = GetPackedPool(shape.rows, shape.cols, mode == Mode::kM1, true);
+  const Acts a(m, shape.cols);
+  static const int8_t kCodebook[kite::kQ4CodebookEntries] = {-127, -90, -64, -45, -31, -20, -11,
+                                                             -4,   3,   10,  19,  30,  44,  62,
+                                                             88,   127};
+  TimeCalls(state, *pool, m, [&](const uint8_t* w, float* y) {
+    fn(m, shape.rows, a.groups, w, kCodebook, a.q.data(), a.scale.data(), a.sum.data(), y,
+       shape.rows);
+  });
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 // Streaming read bandwidth: sums 1 GiB with 256-bit loads (enough to saturate DRAM).
 __attribute__((target("avx2"))) void BM_ReadBandwidth(benchmark::State& state) {
@@ -145,6 +160,10 @@ int main(int argc, char** argv) {
                    mode, BM_Gemm, sym ? tables[i]->qd8_q4r16sym_gemm : tables[i]->qd8_q4r16_gemm,
                    shape, mode, sym);
         }
+      }
+      for (size_t i = 0; i < n; ++i) {
+        Register(BenchName("qd8_q4r16cb_gemm", tables[i]->isa, mode, shape.rows, shape.cols),
+                 mode, BM_GemmCb, tables[i]->qd8_q4r16cb_gemm, shape, mode);
       }
     }
   }

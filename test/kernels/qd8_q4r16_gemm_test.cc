@@ -196,6 +196,134 @@ TEST(Qd8Q4r16Gemm, RowBlockSplitMatchesWholeCall) {
   });
 }
 
+// The codebook layout Q4_R16_G32_CB: codes packed as Q4_R16_G32_SYM packs them, each naming
+// an entry of the 16-entry int8 codebook, w = d * codebook[u].
+enum class CodebookKind {
+  kRandom,    // any values in [-127, 127]
+  kExtreme,   // +-127 only: the largest |entry * activation| (with all -128 activations)
+  kUniform,   // i - 8: the Q4_R16_G32_SYM grid
+};
+
+std::vector<int8_t> MakeCodebook(CodebookKind kind, std::mt19937& rng) {
+  std::vector<int8_t> cb(kite::kQ4CodebookEntries);
+  std::uniform_int_distribution<int> any(-kite::kQ4CodebookMax, kite::kQ4CodebookMax);
+  for (size_t i = 0; i < cb.size(); ++i) {
+    cb[i] = static_cast<int8_t>(kind == CodebookKind::kRandom    ? any(rng)
+                                : kind == CodebookKind::kExtreme ? (i % 3 == 0 ? -127 : 127)
+                                                                 : static_cast<int>(i) - 8);
+  }
+  return cb;
+}
+
+// y = x W^T in double for the codebook layout (the padding columns' activations are 0 or, for
+// kFullRange, arbitrary: the codes there are 8, so the formula reads them like the kernels).
+void DoubleCbReference(const Weights& w, const std::vector<int8_t>& cb, const Acts& a,
+                       std::vector<double>* y, std::vector<double>* mag) {
+  y->assign(a.m * w.rows, 0.0);
+  mag->assign(a.m * w.rows, 0.0);
+  for (size_t t = 0; t < a.m; ++t) {
+    for (size_t r = 0; r < w.rows; ++r) {
+      for (size_t g = 0; g < w.groups; ++g) {
+        const double d = HalfToFloat(w.d[r * w.groups + g]);
+        const double xs = a.scale[t * a.groups + g];
+        double dot = 0.0, abs_dot = 0.0;
+        for (size_t j = 0; j < kGroup; ++j) {
+          const double x = a.q[(t * a.groups + g) * kGroup + j];
+          const double v = cb[w.u[r * w.padded_cols + g * kGroup + j]] * x;
+          dot += v;
+          abs_dot += std::fabs(v);
+        }
+        (*y)[t * w.rows + r] += xs * d * dot;
+        (*mag)[t * w.rows + r] += std::fabs(xs * d) * abs_dot;
+      }
+    }
+  }
+}
+
+TEST(Qd8Q4r16cbGemm, EveryVariantMatchesTheReference) {
+  std::mt19937 rng(2718);
+  const struct {
+    WeightKind weights;
+    ActKind acts;
+    CodebookKind codebook;
+  } cases[] = {
+      {WeightKind::kRandom, ActKind::kQuantized, CodebookKind::kRandom},
+      {WeightKind::kRandom, ActKind::kFullRange, CodebookKind::kRandom},
+      {WeightKind::kZeroBlocks, ActKind::kQuantized, CodebookKind::kUniform},
+      {WeightKind::kExtreme, ActKind::kExtreme, CodebookKind::kExtreme},
+      {WeightKind::kRandom, ActKind::kExtreme, CodebookKind::kExtreme},
+  };
+  for (const auto& c : cases) {
+    for (size_t rows : {1, 15, 17, 33, 100}) {
+      for (size_t groups : {1, 3, 65}) {
+        for (size_t m : {1, 2, 3, 7, 8, 9, 13}) {
+          const size_t cols = groups * kGroup - (rows % 2 == 0 ? 0 : 7);
+          SCOPED_TRACE(testing::Message() << "case " << static_cast<int>(&c - cases) << " rows="
+                                          << rows << " groups=" << groups << " m=" << m);
+          Weights w = MakeWeights(rows, cols, c.weights, rng);
+          const std::vector<int8_t> cb = MakeCodebook(c.codebook, rng);
+          const Acts a = MakeActs(m, cols, c.acts, rng);
+          std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G,
+                                                        kite::Layout::Q4_R16_G32_CB, rows, cols,
+                                                        kite::kQ4R16GroupSize));
+          k::PackQ4R16Sym(rows, cols, w.u.data(), w.d.data(), packed.data());
+          std::vector<double> want, mag;
+          DoubleCbReference(w, cb, a, &want, &mag);
+          std::vector<float> row(cols);
+          k::DequantizeQ4R16CbRow(cols, packed.data(), cb.data(), rows - 1, row.data());
+          for (size_t j = 0; j < cols; ++j) {
+            ASSERT_EQ(row[j], HalfToFloat(w.d[(rows - 1) * w.groups + j / kGroup]) *
+                                  static_cast<float>(cb[w.u[(rows - 1) * w.padded_cols + j]]));
+          }
+          auto run = [&](k::Qd8Q4r16CbGemmFn fn, std::vector<float>* out) {
+            return RunCanaried(m, rows, [&](float* y, size_t ys) {
+              fn(m, rows, groups, packed.data(), cb.data(), a.q.data(), a.scale.data(),
+                 a.sum.data(), y, ys);
+            }, out);
+          };
+          CheckVariantsAgainstRef(
+              k::qd8_q4r16cb_gemm_ref,
+              [](const k::KernelTable& t) { return t.qd8_q4r16cb_gemm; }, run, want, mag, rows);
+          if (rows > 48) {
+            CheckRowBlockSplit(m, rows, [&](const k::KernelTable& t, size_t block, size_t n,
+                                            float* y, size_t ys) {
+              t.qd8_q4r16cb_gemm(m, n, groups, packed.data() + block * groups * 288, cb.data(),
+                                 a.q.data(), a.scale.data(), a.sum.data(), y, ys);
+            });
+          }
+          if (HasFatalFailure()) return;
+        }
+      }
+    }
+  }
+}
+
+// A uniform codebook (entry i - 8) is the offset-free grid: the same products as
+// Q4_R16_G32_SYM on the same bytes, to float rounding.
+TEST(Qd8Q4r16cbGemm, UniformCodebookIsTheSymmetricLayout) {
+  std::mt19937 rng(99);
+  const std::vector<int8_t> cb = MakeCodebook(CodebookKind::kUniform, rng);
+  for (size_t rows : {17, 64}) {
+    for (size_t m : {1, 5}) {
+      const size_t groups = 4, cols = groups * kGroup;
+      const Weights w = MakeWeights(rows, cols, WeightKind::kSymmetric, rng);
+      const Acts a = MakeActs(m, cols, ActKind::kQuantized, rng);
+      std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_CB,
+                                                    rows, cols, kite::kQ4R16GroupSize));
+      k::PackQ4R16Sym(rows, cols, w.u.data(), w.d.data(), packed.data());
+      std::vector<double> want, mag;
+      DoubleCbReference(w, cb, a, &want, &mag);
+      std::vector<float> y_sym(m * rows), y_cb(m * rows);
+      k::qd8_q4r16sym_gemm_ref(m, rows, groups, packed.data(), a.q.data(), a.scale.data(),
+                               a.sum.data(), y_sym.data(), rows);
+      k::qd8_q4r16cb_gemm_ref(m, rows, groups, packed.data(), cb.data(), a.q.data(),
+                              a.scale.data(), a.sum.data(), y_cb.data(), rows);
+      EXPECT_TRUE(Close(y_sym, want, mag, rows));
+      EXPECT_TRUE(Close(y_cb, ToDouble(y_sym), mag, rows));
+    }
+  }
+}
+
 // The offset-free layout Q4_R16_G32_SYM: with symmetric groups (o = -8 d, exact in f16) every
 // variant must give bit for bit what the same variant gives on Q4_R16_G32, including when
 // the rows are split by 16-row blocks.
@@ -426,10 +554,12 @@ TEST(Dispatch, SelectKernelsRespectsTheCeiling) {
     EXPECT_NE(t.swiglu, nullptr);
     EXPECT_NE(t.qd8_q4r16_gemm, nullptr);
     EXPECT_NE(t.qd8_q4r16sym_gemm, nullptr);
+    EXPECT_NE(t.qd8_q4r16cb_gemm, nullptr);
   }
   EXPECT_EQ(&k::SelectKernels(k::Isa::kBest), tables[n - 1]);
   EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16_gemm, &k::qd8_q4r16_gemm_ref);
   EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16sym_gemm, &k::qd8_q4r16sym_gemm_ref);
+  EXPECT_EQ(k::SelectKernels(k::Isa::kScalar).qd8_q4r16cb_gemm, &k::qd8_q4r16cb_gemm_ref);
   EXPECT_FALSE(k::IsaSupported(k::Isa::kBest));
 }
 

@@ -264,6 +264,30 @@ TEST(BadCompactModelFile, HostileQ4R16SymTensors) {
                     KITE_ERR_INVALID_MODEL, w2);
 }
 
+// The codebook layout (Q4_R16_G32_CB): a tensor without its codebook, with one it must not
+// have, or with an entry outside [-127, 127] is refused, naming the tensor.
+TEST(BadCodebookModelFile, HostileQ4R16CbTensors) {
+  const Bytes cb = ReadModel("stories260K-q4cb.kite");
+  std::string msg;
+  ASSERT_EQ(OpenBytes(cb, true, &msg), KITE_OK) << msg;
+  const char* w2 = "layers.1.feed_forward.w2";
+  // Relabelled as the offset-free layout: the same bytes, but a codebook it must not have.
+  EXPECT_OPEN_FAILS(EditMetadata(cb, [&](kite::schema::Model* m) {
+                      FindTensor(m, w2)->mutate_layout(kite::schema::Layout::Q4_R16_G32_SYM);
+                    }),
+                    KITE_ERR_INVALID_MODEL, w2);
+  EXPECT_OPEN_FAILS(EditMetadata(cb, [&](kite::schema::Model* m) {
+                      FindTensor(m, w2)->mutable_codebook()->Mutate(3, -128);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "codebook entry 3 is -128");
+  // An offset-free tensor relabelled as the codebook layout has no codebook.
+  const Bytes sym = ReadModel("stories260K-q4s.kite");
+  EXPECT_OPEN_FAILS(EditMetadata(sym, [&](kite::schema::Model* m) {
+                      FindTensor(m, w2)->mutate_layout(kite::schema::Layout::Q4_R16_G32_CB);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "needs a codebook of 16 entries, not 0");
+}
+
 TEST_F(BadModelFile, HostileSegmentsAndHeader) {
   EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
                       m->mutable_segments()->GetMutableObject(0)->mutate_size(UINT64_MAX - 1);

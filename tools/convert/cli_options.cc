@@ -30,7 +30,7 @@ namespace {
 
 // --gptq and --q4-groups values, applied to ConvertOptions after parsing.
 enum class Gptq { kOn, kOff, kActOrder };
-enum class Q4Groups { kAsym, kSym, kSymCompact, kSymMaxAbs };
+enum class Q4Groups { kAsym, kSym, kSymCompact, kSymMaxAbs, kCodebook };
 
 // The kite-convert flag table, writing into *o and *gptq, *groups, *keep_named.
 flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep_named) {
@@ -131,18 +131,23 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                                 "store the unpacked Q4_ROW_GROUPS layout. A matrix with\n"
                                 "at most N/2 columns gets the smallest size covering\n"
                                 "its rows (64 columns: groups of 64).")),
-      flags::Enum<Q4Groups>(0, "q4-groups", "asym|sym|sym-compact|sym-maxabs", groups,
+      flags::Enum<Q4Groups>(0, "q4-groups", "asym|sym|sym-compact|sym-maxabs|codebook", groups,
                             {{"asym", Q4Groups::kAsym},
                              {"sym", Q4Groups::kSym},
                              {"sym-compact", Q4Groups::kSymCompact},
-                             {"sym-maxabs", Q4Groups::kSymMaxAbs}},
+                             {"sym-maxabs", Q4Groups::kSymMaxAbs},
+                             {"codebook", Q4Groups::kCodebook}},
                             "With --quant q4: 'asym' stores an f16 scale and an f16\n"
                             "offset per group (5 bits/weight, lower error; default),\n"
                             "'sym' a scale only (stored with o = -8d in the packed\n"
                             "layout, so also 5 bits/weight), both with a searched\n"
                             "scale; 'sym-compact' like sym in the offset-free layout\n"
                             "Q4_R16_G32_SYM (4.5 bits/weight); 'sym-maxabs' the plain\n"
-                            "max-abs scale (the naive baseline, for comparisons)."),
+                            "max-abs scale (the naive baseline, for comparisons);\n"
+                            "'codebook' the layout Q4_R16_G32_CB (4.5 bits/weight):\n"
+                            "a learned 16-entry int8 codebook per matrix (k-means,\n"
+                            "weighted by --calib's input E[x^2] when given, then\n"
+                            "GPTQ codes against it unless --gptq off)."),
       flags::Custom(
           0, "keep-8bit", "LIST",
           [o, keep_named](const std::string& name, const std::string& value) -> std::string {
@@ -365,6 +370,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (parsed.Given("q4-groups")) {
     o.convert.q4_asymmetric = groups == Q4Groups::kAsym;
     o.convert.q4_offset_free = groups == Q4Groups::kSymCompact;
+    o.convert.q4_codebook = groups == Q4Groups::kCodebook;
     o.convert.q4_scale_rule =
         groups == Q4Groups::kSymMaxAbs ? ScaleRule::kMaxAbs : ScaleRule::kSearch;
   }
@@ -475,6 +481,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
                     o.convert.q4_asymmetric                          ? "asym"
                     : o.convert.q4_scale_rule == ScaleRule::kMaxAbs ? "sym-maxabs"
                     : o.convert.q4_offset_free                       ? "sym-compact"
+                    : o.convert.q4_codebook                          ? "codebook"
                                                                       : "sym",
                     " --keep-8bit ",
                     o.convert.keep_8bit.empty() ? "none" : absl::StrJoin(o.convert.keep_8bit, ","));

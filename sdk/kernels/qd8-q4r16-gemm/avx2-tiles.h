@@ -158,4 +158,72 @@ struct Ymm {
   }
 };
 
+// Policy of qd8_q4r16::GemmCb (the codebook layout Q4_R16_G32_CB) built from the codebook
+// dot step C, which provides:
+//   static constexpr size_t kTokenTile;
+//   static __m256i Table(const int8_t* codebook);  // the entries in C's byte form, in both
+//                                                   // 128-bit lanes (for vpshufb)
+//   static __m256i Start(int32_t xsum);            // a chain's start for a group of xsum
+//   static __m256i Add(__m256i s, __m256i w, __m256i x);
+//                                                  // s += entries w (as Table gives them)
+//                                                  // times the 4 bytes x, per row lane, int32
+// A chain's final value is the group's exact sum codebook[u] * xq per row.
+template <class C>
+struct YmmCb {
+  static constexpr size_t kTokenTile = C::kTokenTile;
+
+  // y[t][r] for T tokens and the 8 rows of half `h` of one block; `n` rows (<= 8) stored.
+  // Each group's half block is looked up once for all T tokens.
+  template <size_t T>
+  static void HalfTile(size_t groups, const uint8_t* wb, size_t h, __m256i table,
+                       const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+                       size_t y_stride, size_t n, const uint8_t* next) {
+    const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+    const size_t x_stride = groups * kQ4R16GroupSize;
+    __m256 acc[T];
+#pragma GCC unroll 8
+    for (size_t t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (size_t g = 0; g < groups; ++g) {
+      const uint8_t* blk = wb + g * kQ4R16SymBlockBytes;
+      if (next != nullptr) PrefetchBytesX86(next + g * kQ4R16SymBlockBytes, kQ4R16SymBlockBytes);
+      // Slice p holds per row columns p*4..p*4+3 (low nibbles) and 16+p*4..16+p*4+3 (high).
+      __m256i w[8];
+#pragma GCC unroll 4
+      for (size_t p = 0; p < 4; ++p) {
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+        w[p] = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble_mask));
+        w[4 + p] =
+            _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask));
+      }
+      const __m256 d = HalfScales(blk, h);
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) {
+        const int8_t* x = xq + t * x_stride + g * kQ4R16GroupSize;
+        __m256i s = C::Start(xsum[t * groups + g]);
+#pragma GCC unroll 4
+        for (size_t p = 0; p < 4; ++p) {
+          s = C::Add(s, w[p], Broadcast4Avx2(x + p * 4));
+          s = C::Add(s, w[4 + p], Broadcast4Avx2(x + 16 + p * 4));
+        }
+        const __m256 sx =
+            _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xscale[t * groups + g]));
+        acc[t] = _mm256_fmadd_ps(sx, d, acc[t]);
+      }
+    }
+    for (size_t t = 0; t < T; ++t) StoreLanesAvx2(y + t * y_stride, acc[t], n);
+  }
+
+  template <size_t T>
+  static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+                     const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
+                     size_t n, const uint8_t* next) {
+    const __m256i table = C::Table(codebook);
+    HalfTile<T>(groups, wb, 0, table, xq, xscale, xsum, y, y_stride, n < 8 ? n : 8, next);
+    if (n > 8) {
+      HalfTile<T>(groups, wb, 1, table, xq, xscale, xsum, y + 8, y_stride, n - 8, nullptr);
+    }
+  }
+};
+
 }  // namespace kite::kernels::qd8_q4r16

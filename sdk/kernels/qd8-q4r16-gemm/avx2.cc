@@ -67,8 +67,27 @@ struct Avx2Dot {
 
 using Avx2 = qd8_q4r16::Ymm<Avx2Dot>;
 
+// The codebook layout: vpmaddubsw needs one unsigned operand, so the activations' magnitudes
+// (|xq| <= 128 fits a byte) multiply the entries carrying the activations' signs
+// (|entry| <= 127 by the format): each pair sum is at most 2 * 128 * 127 = 32512 < 32767, and
+// vpmaddwd widens it to int32 at once.
+struct Avx2CbDot {
+  static constexpr size_t kTokenTile = 4;
+  static __m256i Table(const int8_t* codebook) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook)));
+  }
+  static __m256i Start(int32_t /*xsum*/) { return _mm256_setzero_si256(); }
+  static __m256i Add(__m256i s, __m256i w, __m256i x) {
+    const __m256i pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(w, x));
+    return _mm256_add_epi32(s, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+};
+
+using Avx2Cb = qd8_q4r16::YmmCb<Avx2CbDot>;
+
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(avx2, Avx2)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(avx2, Avx2Cb)
 
 }  // namespace kite::kernels

@@ -56,11 +56,13 @@ inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
 
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
 // When `next` is not null, also prefetches that block row (the next one), so its first
-// pass does not wait for memory.
-template <bool kSym, size_t T>
-void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
-               const uint8_t* next) {
+// pass does not wait for memory. kCb (with kSym, the same blocks): the codebook layout
+// Q4_R16_G32_CB, codes looked up in `codebook` (else unused).
+template <bool kSym, bool kCb, size_t T>
+void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+               const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
+               __mmask16 mask, const uint8_t* next) {
+  static_assert(kSym || !kCb, "the codebook layout has the offset-free blocks");
   const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
   const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
   const __m512 magic = _mm512_set1_ps(kF32Magic);
@@ -73,6 +75,16 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   // is already sum (u - 8) * xq (|.| <= 32 * 8 * 128 < 2^22) and no offset term is needed.
   alignas(64) float xsx[T][kGroupChunk];
   alignas(64) int32_t xinit[T][kGroupChunk];
+  // Codebook layout: codebook + 128 (unsigned bytes for vpdpbusd) in every 128-bit lane, so
+  // vpshufb maps each code to its entry + 128; each dot product then starts at
+  // magic - 128 * xsum (|sum (c + 128) x| <= 32 * 255 * 128 < 2^21, within the magic's range).
+  __m512i table = _mm512_setzero_si512();
+  if (kCb) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
+    // (The masked form: GCC 12 warns that the unmasked one reads an undefined register.)
+    const __m128i biased = _mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80)));
+    table = _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
+  }
 
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
@@ -82,7 +94,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
         const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
         if (kSym) {
-          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, _mm512_slli_epi32(c, 3)));
+          const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
+          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
         } else {
           const __m512 s = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
           _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(s, _mm512_cvtepi32_ps(c)));
@@ -104,8 +117,12 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {
         const __m512i v = _mm512_loadu_si512(blk + p * 64);
-        const __m512i lo = _mm512_and_si512(v, nibble_mask);
-        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble_mask);
+        __m512i lo = _mm512_and_si512(v, nibble_mask);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble_mask);
+        if (kCb) {
+          lo = _mm512_shuffle_epi8(table, lo);
+          hi = _mm512_shuffle_epi8(table, hi);
+        }
 #pragma GCC unroll 8
         for (size_t t = 0; t < T; ++t) {
           s[t] = DotBroadcast(s[t], lo, x0 + t * x_stride + p * 4);
@@ -145,12 +162,21 @@ struct Avx512Vnni {
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    BlockTile<kSym, T>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
+    BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride, TailMask16(n),
+                              next);
+  }
+  template <size_t T>
+  static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+                     const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
+                     size_t n, const uint8_t* next) {
+    BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride, TailMask16(n),
+                             next);
   }
 };
 
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(avx512vnni, Avx512Vnni)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(avx512vnni, Avx512Vnni)
 
 }  // namespace kite::kernels

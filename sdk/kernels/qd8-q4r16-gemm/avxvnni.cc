@@ -57,8 +57,23 @@ struct AvxVnniDot {
 
 using AvxVnni = qd8_q4r16::Ymm<AvxVnniDot>;
 
+// The codebook layout: vpdpbusd on entry + 128 (unsigned) from a start of -128 * xsum, so
+// each chain ends at sum entry * xq exactly.
+struct AvxVnniCbDot {
+  static constexpr size_t kTokenTile = 4;
+  static __m256i Table(const int8_t* codebook) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
+    return _mm256_broadcastsi128_si256(_mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80))));
+  }
+  static __m256i Start(int32_t xsum) { return _mm256_set1_epi32(-128 * xsum); }
+  static __m256i Add(__m256i s, __m256i w, __m256i x) { return _mm256_dpbusd_avx_epi32(s, w, x); }
+};
+
+using AvxVnniCb = qd8_q4r16::YmmCb<AvxVnniCbDot>;
+
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(avxvnni, AvxVnni)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(avxvnni, AvxVnniCb)
 
 }  // namespace kite::kernels

@@ -48,6 +48,31 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
       });
 }
 
+// A policy with a codebook layout (Q4_R16_G32_CB) also provides
+//   template <size_t T>
+//   static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook,
+//                      const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+//                      size_t y_stride, size_t n, const uint8_t* next);
+// with the same contract as Tile over Q4_R16_G32_CB blocks (Qd8Q4r16CbGemm).
+
+/// The product of Qd8Q4r16CbGemm (qd8-q4r16-gemm.h) through policy P.
+template <class P>
+void GemmCb(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* codebook,
+            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+            size_t y_stride) {
+  assert(m >= 1 && rows >= 1 && groups >= 1 && codebook != nullptr);
+  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
+  assert(y != nullptr && y_stride >= rows);
+  const size_t x_stride = groups * kQ4R16GroupSize;
+  gemm_driver::ForEachTile<P::kTokenTile, kQ4R16BlockRows>(
+      m, rows, groups * kQ4R16SymBlockBytes, w,
+      [&](auto tokens, const uint8_t* wb, size_t t, size_t r0, size_t n, const uint8_t* next) {
+        P::template TileCb<decltype(tokens)::value>(
+            groups, wb, codebook, xq + t * x_stride, xscale + t * groups, xsum + t * groups,
+            y + r0 + t * y_stride, y_stride, n, next);
+      });
+}
+
 }  // namespace kite::kernels::qd8_q4r16
 
 /// Defines qd8_q4r16_gemm_<isa> and qd8_q4r16sym_gemm_<isa> (qd8-q4r16-gemm.h) through the
@@ -62,4 +87,12 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
                                const int8_t* xq, const float* xscale, const int32_t* xsum,   \
                                float* y, size_t y_stride) {                                  \
     qd8_q4r16::Gemm<P, true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);             \
+  }
+
+/// Defines qd8_q4r16cb_gemm_<isa> (qd8-q4r16-gemm.h) through the policy P (with TileCb).
+#define KITE_QD8_Q4R16CB_GEMM_VARIANT(isa, P)                                                \
+  void qd8_q4r16cb_gemm_##isa(size_t m, size_t rows, size_t groups, const uint8_t* w,        \
+                              const int8_t* codebook, const int8_t* xq, const float* xscale, \
+                              const int32_t* xsum, float* y, size_t y_stride) {              \
+    qd8_q4r16::GemmCb<P>(m, rows, groups, w, codebook, xq, xscale, xsum, y, y_stride);       \
   }

@@ -70,8 +70,10 @@ void Pack(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d, const u
 }
 
 // One row of a Q4_R16_G32 matrix (`offsets`: blocks of kQ4R16BlockBytes, w = d u + o) or
-// of a Q4_R16_G32_SYM one (blocks of kQ4R16SymBlockBytes, w = d u - 8 d).
-void DequantizeRow(size_t cols, const uint8_t* packed, size_t row, bool offsets, float* out) {
+// of a Q4_R16_G32_SYM one (blocks of kQ4R16SymBlockBytes, w = d u - 8 d), or with a
+// `codebook`, of a Q4_R16_G32_CB one (the SYM blocks, w = d codebook[u]).
+void DequantizeRow(size_t cols, const uint8_t* packed, size_t row, bool offsets,
+                   const int8_t* codebook, float* out) {
   const size_t block_bytes = offsets ? kQ4R16BlockBytes : kQ4R16SymBlockBytes;
   const size_t groups = CeilDiv(cols, kQ4R16GroupSize);
   const size_t b = row / kQ4R16BlockRows;
@@ -80,11 +82,13 @@ void DequantizeRow(size_t cols, const uint8_t* packed, size_t row, bool offsets,
     const uint8_t* blk = packed + (b * groups + g) * block_bytes;
     const float d = HalfToFloat(LoadHalf(blk + kQ4R16ScalesOffset + 2 * rr));
     const float o =
-        offsets ? HalfToFloat(LoadHalf(blk + kQ4R16OffsetsOffset + 2 * rr)) : -8.0f * d;
+        offsets ? HalfToFloat(LoadHalf(blk + kQ4R16OffsetsOffset + 2 * rr))
+                : (codebook != nullptr ? 0.0f : -8.0f * d);
     for (size_t c = 0; c < kQ4R16GroupSize; ++c) {
       const size_t col = g * kQ4R16GroupSize + c;
       if (col >= cols) break;
-      out[col] = d * static_cast<float>(NibbleAt(blk, rr, c)) + o;
+      const uint8_t u = NibbleAt(blk, rr, c);
+      out[col] = d * static_cast<float>(codebook != nullptr ? codebook[u] : u) + o;
     }
   }
 }
@@ -104,7 +108,13 @@ void PackQ4R16Sym(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d,
 
 void DequantizeQ4R16SymRow(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
-  DequantizeRow(cols, packed, row, /*offsets=*/false, out);
+  DequantizeRow(cols, packed, row, /*offsets=*/false, nullptr, out);
+}
+
+void DequantizeQ4R16CbRow(size_t cols, const uint8_t* packed, const int8_t* codebook, size_t row,
+                          float* out) {
+  assert(packed != nullptr && codebook != nullptr && out != nullptr);
+  DequantizeRow(cols, packed, row, /*offsets=*/false, codebook, out);
 }
 
 void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, uint16_t* d,
@@ -130,7 +140,7 @@ void UnpackQ4R16(size_t rows, size_t cols, const uint8_t* packed, uint8_t* u, ui
 
 void DequantizeQ4R16Row(size_t cols, const uint8_t* packed, size_t row, float* out) {
   assert(packed != nullptr && out != nullptr);
-  DequantizeRow(cols, packed, row, /*offsets=*/true, out);
+  DequantizeRow(cols, packed, row, /*offsets=*/true, nullptr, out);
 }
 
 }  // namespace kite::kernels

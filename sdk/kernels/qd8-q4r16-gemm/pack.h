@@ -39,4 +39,9 @@ void PackQ4R16Sym(size_t rows, size_t cols, const uint8_t* u, const uint16_t* d,
 /// DequantizeQ4R16Row for Q4_R16_G32_SYM: out[k] = d * u + o with o = -8 d, in f32.
 void DequantizeQ4R16SymRow(size_t cols, const uint8_t* packed, size_t row, float* out);
 
+/// DequantizeQ4R16Row for Q4_R16_G32_CB (packed exactly as PackQ4R16Sym packs the codes):
+/// out[k] = d * codebook[u], in f32; `codebook`: the tensor's kQ4CodebookEntries values.
+void DequantizeQ4R16CbRow(size_t cols, const uint8_t* packed, const int8_t* codebook, size_t row,
+                          float* out);
+
 }  // namespace kite::kernels

@@ -75,4 +75,25 @@ Qd8Q4r16Gemm qd8_q4r16sym_gemm_neon;
 Qd8Q4r16Gemm qd8_q4r16sym_gemm_neondot;
 Qd8Q4r16Gemm qd8_q4r16sym_gemm_i8mm;
 
+/// The same product for the codebook layout Q4_R16_G32_CB (blocks of kQ4R16SymBlockBytes,
+/// W[r][k] = d * codebook[u], o = 0):
+///   y[t][r] = sum_g xscale[t][g] * d[r][g] * sum_{j<32} codebook[u[r][g][j]] * xq[t][g][j]
+/// `codebook`: the tensor's kQ4CodebookEntries int8 values, each in [-127, 127] (borrowed);
+/// other arguments and guarantees as Qd8Q4r16Gemm, with `w` ceil(rows / 16) * groups * 288
+/// bytes. The x86 variants look codes up with a byte shuffle of codebook + 128 (unsigned,
+/// for vpdpbusd) and start each dot product at -128 * xsum, which is exact.
+using Qd8Q4r16CbGemm = void(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                            const int8_t* codebook, const int8_t* xq, const float* xscale,
+                            const int32_t* xsum, float* y, size_t y_stride);
+using Qd8Q4r16CbGemmFn = Qd8Q4r16CbGemm*;
+
+/// Scalar reference (the specification); runs anywhere.
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_ref;
+/// AVX2 + FMA + F16C (vpshufb lookup, vpmaddubsw of |xq| by sign-carrying entries).
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx2;
+/// AVX-VNNI + AVX2 + FMA + F16C (vpshufb lookup + 256-bit vpdpbusd).
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avxvnni;
+/// AVX-512 F/BW/VL/VNNI (vpshufb lookup + vpdpbusd). Only call when the CPU has them.
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx512vnni;
+
 }  // namespace kite::kernels

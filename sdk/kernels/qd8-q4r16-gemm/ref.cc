@@ -9,10 +9,17 @@ namespace kite::kernels {
 
 namespace {
 
-// kSym: the offset-free layout Q4_R16_G32_SYM (288-byte blocks, o = -8 d).
+// kSym: the offset-free layout Q4_R16_G32_SYM (288-byte blocks, o = -8 d); with a
+// `codebook` as well, Q4_R16_G32_CB (the same blocks, weight d * codebook[u], o = 0).
 template <bool kSym>
-void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
+void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* codebook,
+          const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+          size_t y_stride) {
+  assert(codebook == nullptr || kSym);
+  // The value of code u: the codebook's entry, or u itself (the offset adds the rest).
+  const auto value = [codebook](unsigned u) -> int32_t {
+    return codebook != nullptr ? codebook[u] : static_cast<int32_t>(u);
+  };
   constexpr size_t kBlockBytes = kSym ? kQ4R16SymBlockBytes : kQ4R16BlockBytes;
   assert(m >= 1 && rows >= 1 && groups >= 1);
   assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
@@ -30,13 +37,13 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
           for (size_t j = 0; j < 4; ++j) {
             // Low nibble: column p*4+j of the group; high nibble: column 16+p*4+j.
             const uint8_t byte = blk[p * 64 + rr * 4 + j];
-            dot += static_cast<int32_t>(byte & 0x0F) * x[p * 4 + j];
-            dot += static_cast<int32_t>(byte >> 4) * x[16 + p * 4 + j];
+            dot += value(byte & 0x0F) * x[p * 4 + j];
+            dot += value(byte >> 4) * x[16 + p * 4 + j];
           }
         }
         const uint8_t* dp = blk + kQ4R16ScalesOffset + 2 * rr;
         const float d = HalfToFloat(static_cast<uint16_t>(dp[0] | (dp[1] << 8)));
-        float o = -8.0f * d;
+        float o = codebook != nullptr ? 0.0f : -8.0f * d;
         if (!kSym) {
           const uint8_t* op = blk + kQ4R16OffsetsOffset + 2 * rr;
           o = HalfToFloat(static_cast<uint16_t>(op[0] | (op[1] << 8)));
@@ -53,12 +60,19 @@ void Gemm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* 
 
 void qd8_q4r16_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  Gemm<false>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  Gemm<false>(m, rows, groups, w, nullptr, xq, xscale, xsum, y, y_stride);
 }
 
 void qd8_q4r16sym_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
                          const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  Gemm<true>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+  Gemm<true>(m, rows, groups, w, nullptr, xq, xscale, xsum, y, y_stride);
+}
+
+void qd8_q4r16cb_gemm_ref(size_t m, size_t rows, size_t groups, const uint8_t* w,
+                          const int8_t* codebook, const int8_t* xq, const float* xscale,
+                          const int32_t* xsum, float* y, size_t y_stride) {
+  assert(codebook != nullptr);
+  Gemm<true>(m, rows, groups, w, codebook, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -306,6 +306,7 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
   out->scales = nullptr;
   out->scales_size = 0;
   out->mins = nullptr;
+  out->codebook = nullptr;
   // Which dtypes this build computes with; the sizes come from the format's table.
   switch (out->dtype) {
     case DType::F32:
@@ -354,6 +355,24 @@ static Status BindTensor(const Model& model, const char* name, uint32_t rows, ui
     KITE_CHECK_OR_RETURN(enc->mins, Error::kInvalidFormat,
                          "tensor '%s': only q4_g row-group tensors may have mins", name);
     KITE_RETURN_IF_ERROR(ResolveExtent(model, name, "mins", *t->mins(), scale_bytes, &out->mins));
+  }
+  const auto* codebook = t->codebook();
+  if (enc->codebook_entries == 0) {
+    KITE_CHECK_OR_RETURN(codebook == nullptr, Error::kInvalidFormat,
+                         "tensor '%s': layout %s has no codebook, but one is stored", name,
+                         LayoutName(out->layout));
+  } else {
+    KITE_CHECK_OR_RETURN(codebook != nullptr && codebook->size() == enc->codebook_entries,
+                         Error::kInvalidFormat,
+                         "tensor '%s': layout %s needs a codebook of %u entries, not %u", name,
+                         LayoutName(out->layout), enc->codebook_entries,
+                         codebook == nullptr ? 0u : static_cast<unsigned>(codebook->size()));
+    for (uint32_t i = 0; i < enc->codebook_entries; ++i) {
+      KITE_CHECK_OR_RETURN(codebook->Get(i) >= -kQ4CodebookMax, Error::kInvalidFormat,
+                           "tensor '%s': codebook entry %u is %d, outside [-%d, %d]", name, i,
+                           codebook->Get(i), kQ4CodebookMax, kQ4CodebookMax);
+    }
+    out->codebook = codebook->data();
   }
   return Status::Ok();
 }

@@ -29,6 +29,8 @@ struct TensorView {
   const void* scales = nullptr;  ///< Q4_G: f16 [rows][groups]; Q8_C: f32 [rows]
   uint64_t scales_size = 0;
   const void* mins = nullptr;  ///< Q4_G, optional: f16 offsets [rows][groups]; else null
+  /// Q4_R16_G32_CB: its kQ4CodebookEntries int8 values (in the file's metadata); else null.
+  const int8_t* codebook = nullptr;
   /// Dense f32 matrices: the XNNPACK operator computing with them (a
   /// xnnpack::DenseLinear), or null when the kernels run them.
   void* dense = nullptr;

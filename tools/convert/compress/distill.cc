@@ -108,19 +108,19 @@ size_t R16SymScaleOffset(size_t r, size_t g, size_t groups) {
 }
 
 // For layouts whose weights are exactly d * code per group (an f16 scale times a small
-// integer: Q4_R16_G32_SYM with code = u - 8, Q4_SP24_R16_G64 with zeros for pruned weights):
-// appends every group's scale to `scales` and fills `code` (rows * cols), reading each row
-// through `dequantize_row` and the scale of row r, group g at data + scale_offset(r, g,
-// groups). The division is exact.
+// integer: Q4_R16_G32_SYM with code = u - 8, Q4_R16_G32_CB with code = codebook[u],
+// Q4_SP24_R16_G64 with zeros for pruned weights): appends every group's scale to `scales`
+// and fills `code` (rows * cols), reading row r through dequantize_row(r, out) and the scale
+// of row r, group g at data + scale_offset(r, g, groups). The division is exact.
+template <class DequantizeRow>
 void ReadScaledCodes(size_t rows, size_t cols, size_t group, const uint8_t* data,
-                     void (*dequantize_row)(size_t, const uint8_t*, size_t, float*),
-                     size_t (*scale_offset)(size_t, size_t, size_t), std::vector<double>* code,
-                     std::vector<double>* scales) {
+                     DequantizeRow dequantize_row, size_t (*scale_offset)(size_t, size_t, size_t),
+                     std::vector<double>* code, std::vector<double>* scales) {
   const size_t groups = (cols + group - 1) / group;
   code->resize(rows * cols);
   std::vector<float> row(cols);
   for (size_t r = 0; r < rows; ++r) {
-    dequantize_row(cols, data, r, row.data());
+    dequantize_row(r, row.data());
     for (size_t g = 0; g < groups; ++g) {
       uint16_t h;
       std::memcpy(&h, data + scale_offset(r, g, groups), sizeof(h));
@@ -262,7 +262,22 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.kind = Block::kQ4R16Sym;
       b.group = kQ4R16GroupSize;
       b.groups = groups;
-      ReadScaledCodes(rows, cols, kQ4R16GroupSize, t.data.data(), kernels::DequantizeQ4R16SymRow,
+      ReadScaledCodes(
+          rows, cols, kQ4R16GroupSize, t.data.data(),
+          [&](size_t r, float* out) { kernels::DequantizeQ4R16SymRow(cols, t.data.data(), r, out); },
+          R16SymScaleOffset, &b.code, &scales);
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
+               t.layout == Layout::Q4_R16_G32_CB) {
+      // Scales train; the codes and the codebook stay (no latent codes for this layout).
+      const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+      b.kind = Block::kQ4R16Cb;
+      b.group = kQ4R16GroupSize;
+      b.groups = groups;
+      ReadScaledCodes(rows, cols, kQ4R16GroupSize, t.data.data(),
+                      [&](size_t r, float* out) {
+                        kernels::DequantizeQ4R16CbRow(cols, t.data.data(), t.codebook.data(), r,
+                                                      out);
+                      },
                       R16SymScaleOffset, &b.code, &scales);
     } else if (t.dtype == DType::Q4_G_SP24 && t.shape.size() == 2 &&
                t.layout == Layout::Q4_SP24_R16_G64) {
@@ -270,8 +285,10 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.kind = Block::kQ4SP24;
       b.group = kQ4SP24BlockCols;
       b.groups = groups;
-      ReadScaledCodes(rows, cols, kQ4SP24BlockCols, t.data.data(), kernels::DequantizeQ4SP24Row,
-                      SP24ScaleOffset, &b.code, &scales);
+      ReadScaledCodes(
+          rows, cols, kQ4SP24BlockCols, t.data.data(),
+          [&](size_t r, float* out) { kernels::DequantizeQ4SP24Row(cols, t.data.data(), r, out); },
+          SP24ScaleOffset, &b.code, &scales);
     } else {
       return fail(absl::StrFormat("dtype %s with layout %s is not supported", DTypeName(t.dtype),
                                   LayoutName(t.layout)));
@@ -280,7 +297,8 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
                        : b.kind == Block::kQ8  ? options.train_q8
                                                : options.train_q4;
     const bool half = b.kind == Block::kQ4RowGroups || b.kind == Block::kQ4R16 ||
-                      b.kind == Block::kQ4R16Sym || b.kind == Block::kQ4SP24;
+                      b.kind == Block::kQ4R16Sym || b.kind == Block::kQ4R16Cb ||
+                      b.kind == Block::kQ4SP24;
     for (size_t j = 0; j < scales.size(); ++j) {
       m.initial_.push_back(scales[j]);
       m.units_.push_back(train ? scales[j] : 0.0);
@@ -291,7 +309,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
       m.half_.push_back(true);
     }
-    if (options.train_codes && half) {
+    if (options.train_codes && half && b.kind != Block::kQ4R16Cb) {
       // Latent codes, in code units. Fixed at their code: pruned weights (0 in
       // frozen_zeros) and, in the 2:4 layout, every column that holds no stored value.
       const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
@@ -577,6 +595,16 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
         const std::vector<uint8_t> u = Nibbles(b, v, 8.0);
         kernels::PackQ4R16Sym(b.rows, b.cols, u.data(), d.data(), t.data.data());
+        break;
+      }
+      case Block::kQ4R16Cb: {
+        // Only the scales changed: rewrite them in place.
+        for (size_t r = 0; r < b.rows; ++r) {
+          for (size_t g = 0; g < b.groups; ++g) {
+            const uint16_t h = FloatToHalf(static_cast<float>(s[r * b.groups + g]));
+            std::memcpy(t.data.data() + R16SymScaleOffset(r, g, b.groups), &h, sizeof(h));
+          }
+        }
         break;
       }
       case Block::kQ4SP24: {

@@ -208,7 +208,7 @@ class DistillModel {
 
   /// One tunable tensor (internal; public for the implementation's helpers).
   struct Block {
-    enum Kind { kNorm, kDense, kQ4RowGroups, kQ4R16, kQ4R16Sym, kQ4SP24, kQ8 } kind = kNorm;
+    enum Kind { kNorm, kDense, kQ4RowGroups, kQ4R16, kQ4R16Sym, kQ4R16Cb, kQ4SP24, kQ8 } kind = kNorm;
     size_t tensor = 0;          ///< index in the tensors
     std::string name;
     size_t rows = 0, cols = 0;  ///< vectors: rows = 1

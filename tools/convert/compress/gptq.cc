@@ -229,6 +229,30 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
   return m;
 }
 
+absl::Status GptqCodebookCodes(const float* w, uint64_t rows, uint64_t cols, const double* xtx,
+                               double damp, Q4CodebookMatrix* m) {
+  if (xtx == nullptr) return absl::InvalidArgumentError("GPTQ needs calibration statistics");
+  absl::StatusOr<std::vector<double>> u_or = InverseHessianFactor(xtx, cols, damp);
+  if (!u_or.ok()) return u_or.status();
+  const std::vector<double>& u = *u_or;
+  const uint64_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+  const uint64_t padded = groups * kQ4R16GroupSize;
+  std::vector<double> row(cols);
+  for (uint64_t r = 0; r < rows; ++r) {
+    for (uint64_t c = 0; c < cols; ++c) row[c] = w[r * cols + c];
+    for (uint64_t c = 0; c < cols; ++c) {
+      const float d = HalfToFloat(m->scales[r * groups + c / kQ4R16GroupSize]);
+      const uint8_t code =
+          NearestCode(m->codebook, d != 0.0f ? static_cast<float>(row[c]) / d : 0.0f);
+      m->codes[r * padded + c] = code;
+      const double* uc = u.data() + c * cols;
+      const double err = (row[c] - static_cast<double>(d) * m->codebook[code]) / uc[c];
+      for (uint64_t j = c + 1; j < cols; ++j) row[j] -= err * uc[j];
+    }
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 // CompensatePruning's sweep over each row. With `choose_24`, `mask` is written, not read:

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tools/convert/compress/codebook.h"
 #include "tools/convert/compress/quantize.h"
 
 namespace kite::convert {
@@ -46,6 +47,14 @@ struct GptqOptions {
 absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t cols,
                                          const double* xtx, const GptqOptions& options,
                                          std::vector<float>* dequantized = nullptr);
+
+/// GPTQ against a codebook: keeps m's codebook and scales (fitted to the original weights,
+/// like act-order's static groups) and rechooses m's codes for `w` ([rows, cols], as given
+/// to QuantizeQ4Codebook), column by column, each the entry nearest the compensated weight,
+/// its error passed on to the later columns through the inverse Hessian of `xtx` (dampened
+/// by `damp` times its mean diagonal). Fails for a null `xtx` or a singular H.
+absl::Status GptqCodebookCodes(const float* w, uint64_t rows, uint64_t cols, const double* xtx,
+                               double damp, Q4CodebookMatrix* m);
 
 /// SparseGPT-style reconstruction with a fixed mask: sets the weights of `w` ([rows, cols],
 /// row-major) where `pruned` (rows * cols flags) is non-zero to 0 and compensates each

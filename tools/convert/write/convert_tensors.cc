@@ -17,6 +17,7 @@
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "tools/convert/compress/calibration.h"
+#include "tools/convert/compress/codebook.h"
 #include "tools/convert/compress/compress_model.h"
 #include "tools/convert/compress/gptq.h"
 #include "tools/convert/compress/prune.h"
@@ -182,6 +183,41 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
           ? options.calibration->Find(source.name)
           : nullptr;
+  if (options.q4_codebook && options.q4_packed && gs == kQ4R16GroupSize) {
+    const uint64_t rows = source.shape[0], cols = source.shape[1];
+    // The Hessian diagonal of the layer's least-squares objective: E[x_j^2] per input.
+    const LinearInputStats* in =
+        options.calibration != nullptr ? options.calibration->Find(source.name) : nullptr;
+    std::vector<float> h;
+    if (in != nullptr && in->cols == cols && in->tokens > 0) {
+      h.resize(cols);
+      for (uint64_t j = 0; j < cols; ++j) {
+        h[j] = static_cast<float>(in->xtx[j * cols + j] / static_cast<double>(in->tokens));
+      }
+    }
+    absl::StatusOr<Q4CodebookMatrix> cb =
+        QuantizeQ4Codebook(source.data.data(), rows, cols, h.empty() ? nullptr : h.data());
+    if (!cb.ok()) return fail(cb.status().message());
+    if (in != nullptr && !h.empty() && options.gptq) {
+      const absl::Status st = GptqCodebookCodes(source.data.data(), rows, cols, in->xtx.data(),
+                                                GptqOptions().damp, &*cb);
+      if (!st.ok()) return fail(st.message());
+    }
+    out.layout = Layout::Q4_R16_G32_CB;
+    out.group_size = gs;
+    out.data.resize(PackedBytes(DType::Q4_G, Layout::Q4_R16_G32_CB, rows, cols, gs));
+    kernels::PackQ4R16Sym(rows, cols, cb->codes.data(), cb->scales.data(), out.data.data());
+    out.codebook.assign(cb->codebook.begin(), cb->codebook.end());
+    std::vector<float> restored(rows * cols);
+    for (uint64_t r = 0; r < rows; ++r) {
+      kernels::DequantizeQ4R16CbRow(cols, out.data.data(), out.codebook.data(), r,
+                                    restored.data() + r * cols);
+    }
+    out.quant_rel_rms_error = static_cast<float>(
+        RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    if (restored_out != nullptr) *restored_out = std::move(restored);
+    return out;
+  }
   absl::StatusOr<Q4Matrix> q;
   if (stats != nullptr && stats->cols == source.shape[1]) {
     GptqOptions gptq;

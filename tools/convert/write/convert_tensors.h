@@ -53,6 +53,11 @@ struct ConvertOptions {
   /// instead of Q4_R16_G32 with o = -8 d (5 bits/weight). Off by default until every
   /// reader of packed tensors in the tools (distillation) supports it.
   bool q4_offset_free = false;
+  /// q4 mode, packed (group 32): store Q4_G matrices as Q4_R16_G32_CB, each with a learned
+  /// codebook (compress/codebook.h), its k-means weighted by the calibration's input
+  /// E[x^2] when `calibration` has the matrix's statistics; with `gptq` as well, their
+  /// codes are then chosen by GptqCodebookCodes (compress/gptq.h).
+  bool q4_codebook = false;
   /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
   std::vector<std::string> keep_8bit = DefaultKeep8Bit();
   /// q4 mode: (tensor name, group size) pairs overriding `group_size` for those tensors

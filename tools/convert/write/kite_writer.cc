@@ -142,7 +142,8 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
                                              t.layout, t.group_size, &data,
                                              t.scales.empty() ? nullptr : &scales,
                                              t.quant_rel_rms_error,
-                                             t.mins.empty() ? nullptr : &mins));
+                                             t.mins.empty() ? nullptr : &mins,
+                                             t.codebook.empty() ? nullptr : &t.codebook));
   }
   std::vector<flatbuffers::Offset<fb::Segment>> segs;
   segs.reserve(segments.size());
@@ -218,6 +219,16 @@ absl::Status ValidateKiteTensor(const KiteTensor& t) {
   if (!t.mins.empty() && (!e->mins || t.mins.size() != scales)) {
     return fail(e->mins ? absl::StrFormat("mins are %d bytes, expected %d", t.mins.size(), scales)
                         : absl::StrFormat("%s tensors have no mins", LayoutName(t.layout)));
+  }
+  if (t.codebook.size() != e->codebook_entries) {
+    return fail(absl::StrFormat("%s tensors need a codebook of %d entries, not %d",
+                                LayoutName(t.layout), e->codebook_entries, t.codebook.size()));
+  }
+  for (const int8_t c : t.codebook) {
+    if (c < -kQ4CodebookMax) {
+      return fail(absl::StrFormat("codebook entry %d is outside [-%d, %d]", c, kQ4CodebookMax,
+                                  kQ4CodebookMax));
+    }
   }
   return absl::OkStatus();
 }

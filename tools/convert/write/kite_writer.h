@@ -23,6 +23,7 @@ struct KiteTensor {
   std::vector<uint8_t> data;        ///< the data extent, exactly as stored
   std::vector<uint8_t> scales;      ///< the scales extent (Q4_G: f16 LE); empty when none
   std::vector<uint8_t> mins;        ///< Q4_G asymmetric: the mins extent (f16 LE); else empty
+  std::vector<int8_t> codebook;     ///< Q4_R16_G32_CB: its kQ4CodebookEntries values; else empty
   float quant_rel_rms_error = 0.0f; ///< rms(source - stored) / rms(source)
 };
 

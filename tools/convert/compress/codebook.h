@@ -1,0 +1,46 @@
+// Non-uniform 4-bit quantization with a learned per-tensor codebook (layout Q4_R16_G32_CB):
+// w ~= d[r][g] * codebook[u], 16 int8 entries per tensor, one f16 scale per row and group
+// of 32 columns, 4-bit codes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sdk/format/blocks.h"
+
+namespace kite::convert {
+
+/// A matrix quantized against one codebook, unpacked (kernels::PackQ4R16Sym packs the codes
+/// and scales into the Q4_R16_G32_CB blocks; the codebook goes into the tensor's metadata).
+struct Q4CodebookMatrix {
+  uint64_t rows = 0;
+  uint64_t cols = 0;
+  /// rows x padded_cols codes (0..15, one per byte), padded_cols = groups * 32; padding
+  /// columns hold 8.
+  std::vector<uint8_t> codes;
+  /// rows x groups f16 scales (bits), row-major; groups = ceil(cols / 32).
+  std::vector<uint16_t> scales;
+  /// The entries, ascending, each in [-kQ4CodebookMax, kQ4CodebookMax].
+  std::array<int8_t, kQ4CodebookEntries> codebook{};
+};
+
+/// Learns a codebook for the row-major [rows, cols] matrix `w` and quantizes it to it:
+/// scales start at max|group| / 127; then, for a fixed number of rounds, Lloyd's k-means
+/// (fixed iterations, starting from a uniform grid, then from the previous round's entries)
+/// runs on the scale-normalized weights w / d of a deterministic strided sample, each
+/// weighted by d^2 times `col_weight[column]` (the calibration Hessian diagonal, E[x^2] of
+/// the input; null: 1), the entries are rounded to int8, and every group picks the scale
+/// of least weighted error among its current one and those mapping its largest (smallest)
+/// weight to the largest (smallest) entry (in the last round also slightly shrunk), each
+/// also refit once by weighted least squares against
+/// its nearest-entry codes. Deterministic; single-threaded. Fails (naming the row and column) on a
+/// non-finite value or a scale that overflows f16.
+absl::StatusOr<Q4CodebookMatrix> QuantizeQ4Codebook(const float* w, uint64_t rows, uint64_t cols,
+                                                    const float* col_weight);
+
+/// The code of the entry of ascending `codebook` nearest `v` (the lower one on a tie).
+uint8_t NearestCode(const std::array<int8_t, kQ4CodebookEntries>& codebook, float v);
+
+}  // namespace kite::convert
