@@ -83,6 +83,47 @@ TEST(CliOptions, Help) {
   }
 }
 
+TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
+  auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--recipe", "4.5bpw", "--calib", "c.txt"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->recipe, "4.5bpw");
+  EXPECT_EQ(o->convert.quant, QuantMode::kQ4);
+  EXPECT_TRUE(o->convert.q4_offset_free);
+  EXPECT_DOUBLE_EQ(o->bpw, 4.5);
+  EXPECT_EQ(o->calib_tokens, 65536u);
+  EXPECT_TRUE(o->distill);
+  EXPECT_TRUE(o->convert.keep_8bit.empty());  // --bpw decides
+  const std::string provenance = OptionsForProvenance(*o);
+  EXPECT_NE(provenance.find("--q4-groups sym-compact"), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find(" (recipe 4.5bpw)"), std::string::npos) << provenance;
+
+  // The user's own options win, whichever side of --recipe they are on.
+  o = ParseCommandLine({"m.bin", "--distill-steps", "7", "-o", "x.kite", "--recipe=2:4",
+                        "--calib", "c.txt", "--calib-tokens", "1000"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->prune, PruneMethod::k24SparseGpt);
+  EXPECT_TRUE(o->convert.sparse_24);
+  EXPECT_EQ(o->calib_tokens, 1000u);
+  EXPECT_EQ(o->distill_options.steps, 7u);
+
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--recipe", "4.5bpw"}).find("add --calib FILE"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "4bpw", "--calib", "c"}),
+            "--recipe must be one of 4.5bpw, 2:4, 3.5bpw, not '4bpw'");
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--recipe", "3.5bpw", "--calib", "c"})
+                .find("--recipe 3.5bpw is not available: it needs 3-bit groups"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
+            "--recipe is given twice");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw or 2:4)");
+  // After "--" it is an input name, not an option.
+  o = ParseCommandLine({"-o", "x", "--", "--recipe"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->input, "--recipe");
+  EXPECT_EQ(o->recipe, "");
+  EXPECT_NE(HelpText().find("= --quant q4 --q4-groups sym-compact --bpw 4.5"), std::string::npos);
+}
+
 TEST(CliOptions, Distill) {
   auto o = ParseCommandLine({"m.bin", "-o", "x.kite", "--quant", "q4", "--calib", "c.txt",
                              "--distill", "--distill-steps", "50", "--distill-lr=0.004"});

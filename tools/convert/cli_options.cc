@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "tools/convert/tokenizer/chat_detect.h"
 #include "tools/convert/compress/quantize.h"
+#include "tools/convert/recipes.h"
 #include "tools/convert/source/synthetic.h"
 #include "tools/common/flags.h"
 
@@ -31,6 +32,31 @@ namespace {
 // --gptq and --q4-groups values, applied to ConvertOptions after parsing.
 enum class Gptq { kOn, kOff, kActOrder };
 enum class Q4Groups { kAsym, kSym, kSymCompact, kSymMaxAbs, kCodebook };
+
+// The --recipe help: every recipe with what it gives and the options it stands for.
+std::string RecipeHelp() {
+  std::string help =
+      "With --calib: run the documented pipeline for a size\n"
+      "budget (docs/compression.md). Options given as well\n"
+      "override the recipe's.";
+  for (const Recipe& r : Recipes()) {
+    absl::StrAppend(&help, "\n  ", r.name);
+    for (absl::string_view line : absl::StrSplit(r.summary, '\n')) {
+      absl::StrAppend(&help, "\n    ", line);
+    }
+    // The options it stands for, wrapped at the summary's width.
+    std::string line = "    =";
+    for (const std::string& arg : r.args) {
+      if (line.size() + 1 + arg.size() > 56) {
+        absl::StrAppend(&help, "\n", line);
+        line = "     ";
+      }
+      absl::StrAppend(&line, " ", arg);
+    }
+    if (!r.args.empty()) absl::StrAppend(&help, "\n", line);
+  }
+  return help;
+}
 
 // The kite-convert flag table, writing into *o and *gptq, *groups, *keep_named.
 flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep_named) {
@@ -190,6 +216,10 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
           "  These work on every input format. They hold the whole model in f32 in memory\n"
           "  (4 bytes per parameter) and run it in float on the host, which suits\n"
           "  small models.\n"),
+      flags::Custom(0, "recipe", "NAME",
+                    // Expanded by ExpandRecipe before parsing; this row is its help.
+                    [](const std::string&, const std::string&) { return std::string(); },
+                    RecipeHelp()),
       flags::String(0, "calib", "FILE", &o->calib,
                     "Calibration text (UTF-8; documents separated by blank\n"
                     "lines), tokenized with the model's own tokenizer and run\n"
@@ -333,7 +363,11 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   Gptq gptq = Gptq::kOn;
   Q4Groups groups = Q4Groups::kAsym;
   bool keep_named = false;
-  const flags::ParsedArgs parsed = flags::Parse(MakeSpec(&o, &gptq, &groups, &keep_named), args);
+  std::vector<std::string> expanded;
+  const std::string recipe_error = ExpandRecipe(args, &expanded, &o.recipe);
+  if (!recipe_error.empty()) return Usage(recipe_error);
+  const flags::ParsedArgs parsed =
+      flags::Parse(MakeSpec(&o, &gptq, &groups, &keep_named), expanded);
   if (!parsed.ok()) return Usage(parsed.error);
   if (parsed.help) {
     o.help = true;
@@ -345,6 +379,11 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
                               "' (kite-convert converts one model at a time)"));
   }
   if (!parsed.positionals.empty()) o.input = parsed.positionals[0];
+  if (!o.recipe.empty() && o.calib.empty()) {
+    return Usage(absl::StrCat("--recipe ", o.recipe,
+                              " calibrates on text: add --calib FILE (text that is not your "
+                              "evaluation text; tools/make-calib-text.sh makes some)"));
+  }
   // The cross-flag checks below look at what was given, not only at the values.
   const bool quant_set = parsed.Given("quant");
   const bool group_size_set = parsed.Given("group-size");
@@ -530,6 +569,8 @@ std::string OptionsForProvenance(const CliOptions& o) {
     if (o.vocab > 0) absl::StrAppend(&s, " --vocab ", o.vocab);
   }
   if (!o.target.empty()) absl::StrAppend(&s, " --target ", o.target);
+  // The recipe's options are all above; its name says which pipeline they came from.
+  if (!o.recipe.empty()) absl::StrAppend(&s, " (recipe ", o.recipe, ")");
   return s;
 }
 

@@ -32,6 +32,9 @@ struct CliOptions {
   /// --vocab-only: write only the tokenizer of INPUT (a GGUF file, a tokenizer.json or a
   /// folder holding one) into a .kite file with no weights.
   bool vocab_only = false;
+  /// --recipe NAME (recipes.h): the named pipeline whose options were applied before the
+  /// user's own; empty when not given.
+  std::string recipe;
   /// --calib FILE: calibration text (GPTQ, Wanda, --bpw); empty when not given.
   std::string calib;
   size_t calib_tokens = kDefaultCalibTokens;  ///< --calib-tokens N
@@ -75,7 +78,8 @@ std::string HelpText();
 
 /// The options as a canonical command-line fragment, recorded in the file's provenance
 /// (e.g. "--quant q4 --group-size 32 --tokenizer tok512.bin"; a synthetic model adds
-/// " --synthetic NAME --seed S" and, when given, " --vocab N"; " --target NAME" when given).
+/// " --synthetic NAME --seed S" and, when given, " --vocab N"; " --target NAME" when given;
+/// " (recipe NAME)" after a --recipe).
 std::string OptionsForProvenance(const CliOptions& options);
 
 }  // namespace kite::convert

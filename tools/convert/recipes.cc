@@ -1,0 +1,88 @@
+#include "tools/convert/recipes.h"
+
+namespace kite::convert {
+
+const std::vector<Recipe>& Recipes() {
+  // Each row is the pipeline docs/compression.md measured for the budget (stories260K, dev
+  // text, context 256): change them together.
+  static const std::vector<Recipe> recipes = {
+      {"4.5bpw",
+       "4.5 bits/weight: offset-free 4-bit groups, the most\n"
+       "sensitive matrices in groups of 32, the rest in\n"
+       "groups of 64 (--bpw 4.5, GPTQ), then distillation\n"
+       "with code training on 65,536 calibration tokens.\n"
+       "stories260K: KLD 0.041, top-1 90.3%; about 17\n"
+       "minutes on 2 cores (mostly the sensitivity\n"
+       "measurements).",
+       {"--quant", "q4", "--q4-groups", "sym-compact", "--bpw", "4.5", "--calib-tokens", "65536",
+        "--distill"},
+       ""},
+      {"2:4",
+       "2:4 sparse 4-bit (3.25 bits/weight in the layers):\n"
+       "SparseGPT's 2:4 mask with compensation, then 4,000\n"
+       "distillation steps with code training on up to\n"
+       "300,000 calibration tokens. stories260K: KLD 0.24,\n"
+       "top-1 78.7% (this tiny model has no weights to\n"
+       "spare); about 15 minutes on 2 cores.",
+       {"--quant", "q4", "--prune", "2:4-sparsegpt", "--calib-tokens", "300000", "--distill",
+        "--distill-steps", "4000"},
+       ""},
+      {"3.5bpw",
+       "3.5 bits/weight: not available yet (it needs 3-bit\n"
+       "groups).",
+       {},
+       "it needs 3-bit groups for the least sensitive matrices, which kite-convert cannot "
+       "write yet (issue 17); use --recipe 4.5bpw or 2:4"},
+  };
+  return recipes;
+}
+
+const Recipe* FindRecipe(const std::string& name) {
+  for (const Recipe& r : Recipes()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::string ExpandRecipe(const std::vector<std::string>& args, std::vector<std::string>* out,
+                         std::string* recipe) {
+  static const std::string kFlag = "--recipe";
+  recipe->clear();
+  std::vector<std::string> rest;
+  bool found = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+      break;
+    }
+    std::string name;
+    if (args[i] == kFlag) {
+      if (i + 1 == args.size()) return "--recipe needs a value (4.5bpw or 2:4)";
+      name = args[++i];
+    } else if (args[i].rfind(kFlag + "=", 0) == 0) {
+      name = args[i].substr(kFlag.size() + 1);
+    } else {
+      rest.push_back(args[i]);
+      continue;
+    }
+    if (found) return "--recipe is given twice";
+    found = true;
+    const Recipe* r = FindRecipe(name);
+    if (r == nullptr) {
+      std::string names;
+      for (const Recipe& each : Recipes()) names += (names.empty() ? "" : ", ") + each.name;
+      return "--recipe must be one of " + names + ", not '" + name + "'";
+    }
+    if (!r->unavailable.empty()) return "--recipe " + name + " is not available: " + r->unavailable;
+    *recipe = name;
+  }
+  out->clear();
+  if (found) {
+    const Recipe* r = FindRecipe(*recipe);
+    out->insert(out->end(), r->args.begin(), r->args.end());
+  }
+  out->insert(out->end(), rest.begin(), rest.end());
+  return "";
+}
+
+}  // namespace kite::convert
