@@ -247,6 +247,20 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
 
+// Arguments for `tokens` tokens (at position 0) and rows of `cols` written back to back.
+vk::EmbeddingArgs Args(uint32_t tokens, uint32_t cols, uint32_t rows, const vk::Buffer& ids,
+                       const vk::Buffer& table, const vk::Buffer& out) {
+  vk::EmbeddingArgs args;
+  args.max_tokens = tokens;
+  args.cols = cols;
+  args.row_count = rows;
+  args.out_at.stride = cols;
+  args.tokens = &ids;
+  args.table = &table;
+  args.out = &out;
+  return args;
+}
+
 TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   REQUIRE_DEVICE(device);
   kite::Result<vk::Embedding> bad = vk::Embedding::Create(*device, DType::Q4_G, Layout::ROW_MAJOR, 0);
@@ -264,15 +278,9 @@ TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
     vk::Buffer table = Upload(*device, std::vector<uint8_t>(32), "table");   // 2 rows x 64
     vk::Buffer params = Upload(*device, std::vector<uint8_t>(4), "scales");  // 2 f16 scales
     vk::Buffer out = Upload(*device, std::vector<float>(64), "out");
-    vk::EmbeddingArgs args;
-    args.cols = 64;
-    args.row_count = 2;
+    vk::EmbeddingArgs args = Args(1, 64, 2, tokens, table, out);
     args.group = 32;
-    args.out_at.stride = 64;
-    args.tokens = &tokens;
-    args.table = &table;
     args.scales = &params;
-    args.out = &out;
     EXPECT_FALSE(PrepareStatus(*device, *groups, args).ok());  // 2 x 2 groups: 8 bytes of scales
     args.cols = 32;
     EXPECT_TRUE(PrepareStatus(*device, *groups, args).ok());
@@ -290,14 +298,7 @@ TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   vk::Buffer tokens = Upload(*device, std::vector<uint32_t>(2), "tokens");
   vk::Buffer table = Upload(*device, std::vector<uint8_t>(320), "table");  // one block
   vk::Buffer out = Upload(*device, std::vector<float>(32), "out");
-  vk::EmbeddingArgs args;
-  args.max_tokens = 2;
-  args.cols = 16;
-  args.row_count = 16;
-  args.out_at.stride = 16;
-  args.tokens = &tokens;
-  args.table = &table;
-  args.out = &out;
+  vk::EmbeddingArgs args = Args(2, 16, 16, tokens, table, out);
   EXPECT_TRUE(PrepareStatus(*device, *op, args).ok());
   args.row_count = 17;
   EXPECT_STREQ(PrepareStatus(*device, *op, args).message(),
