@@ -12,6 +12,7 @@ Exit status: 0 drawn, 1 gnuplot missing or failed, 2 bad command line or input.
 import argparse
 import json
 import shutil
+import os
 import subprocess
 import sys
 
@@ -21,7 +22,19 @@ def fail(message, status):
     sys.exit(status)
 
 
+def require_regular_file(path, must_exist):
+    """Fails unless `path` is a regular file (or, when not `must_exist`, absent): never blocks
+    on a FIFO, writes to a device or follows a link planted as an output."""
+    if not os.path.lexists(path):
+        if must_exist:
+            fail(f"{path}: no such file", 2)
+        return
+    if os.path.islink(path) or not os.path.isfile(path):
+        fail(f"{path}: not a regular file (a link, FIFO, device or folder)", 2)
+
+
 def load_sweep(path):
+    require_regular_file(path, True)
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -46,6 +59,7 @@ def main():
     args = parser.parse_args()
     if not args.out.endswith((".svg", ".png")):
         fail(f"{args.out}: the output must end in .svg or .png", 2)
+    require_regular_file(args.out, False)
     gnuplot = shutil.which("gnuplot")
     if gnuplot is None:
         fail("gnuplot not found: install it with 'sudo apt-get install gnuplot-nox'", 1)

@@ -50,7 +50,19 @@ def bits_per_weight(inspect):
     return 8.0 * total_bytes / params
 
 
+def require_regular_file(path, must_exist):
+    """Exits with a message unless `path` is a regular file (or, when not `must_exist`, absent):
+    never blocks on a FIFO, writes to a device or follows a link planted as an output."""
+    if not os.path.lexists(path):
+        if must_exist:
+            sys.exit(f"{path}: no such file")
+        return
+    if os.path.islink(path) or not os.path.isfile(path):
+        sys.exit(f"{path}: not a regular file (a link, FIFO, device or folder)")
+
+
 def read_rows(path):
+    require_regular_file(path, True)
     rows = []
     with open(path, encoding="utf-8") as f:
         header = f.readline().rstrip("\n").split("\t")
@@ -67,6 +79,7 @@ def read_rows(path):
 
 
 def measure(args):
+    require_regular_file(args.output, False)
     inspect_bin = os.path.join(args.bin, "tools/inspect/kite-inspect")
     eval_bin = os.path.join(args.bin, "tools/eval/kite-eval")
     for tool in (inspect_bin, eval_bin):
@@ -96,6 +109,7 @@ def gnuplot_quote(text):
 
 
 def plot(args):
+    require_regular_file(args.output, False)
     rows = read_rows(args.results)
     external = read_rows(args.external) if args.external else []
     print("| variant | bits/weight | KLD | top-1 | PPL | file bytes |")
