@@ -242,6 +242,31 @@ TEST(ConvertOutput, SymlinkOutputIsRefusedAndItsTargetKept) {
   EXPECT_EQ(ReadText(dir + "/target"), "precious");
 }
 
+// The --distill-log TSV, written while training: a FIFO or a link there is refused before
+// any work, and neither is touched.
+TEST(ConvertOutput, DistillLogOnAFifoOrLinkIsRefusedBeforeAnyWork) {
+  const std::string dir = NewDir("out_cli_distill_log");
+  WriteText(dir + "/calib.txt", "Once upon a time there was a cat.\n");
+  WriteText(dir + "/target", "precious");
+  const std::string fifo = dir + "/log.fifo";
+  const std::string link = dir + "/log.tsv";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(symlink((dir + "/target").c_str(), link.c_str()), 0);
+  for (const std::string& log : {fifo, link}) {
+    std::vector<std::string> args = Stories(dir + "/model.kite");
+    args.insert(args.end(), {"--calib", dir + "/calib.txt", "--distill", "--distill-steps", "1",
+                             "--distill-log", log});
+    Child c = Start(args);
+    EXPECT_EQ(ExitCode(c.Finish(30)), 1) << c.err;
+    EXPECT_TRUE(Contains(c.err, log)) << c.err;
+    EXPECT_FALSE(Contains(c.err, "reading")) << "work started before the check:\n" << c.err;
+  }
+  EXPECT_EQ(TypeOf(fifo), static_cast<mode_t>(S_IFIFO));
+  EXPECT_EQ(TypeOf(link), static_cast<mode_t>(S_IFLNK));
+  EXPECT_EQ(ReadText(dir + "/target"), "precious");
+  EXPECT_NE(access((dir + "/model.kite").c_str(), F_OK), 0);
+}
+
 TEST(ConvertOutput, SymlinkPlantedAtTheOldTemporaryNameIsNotFollowed) {
   const std::string dir = NewDir("out_cli_planted");
   WriteText(dir + "/victim", "precious");

@@ -34,6 +34,12 @@ int Run(const std::vector<std::string>& args) {
   }
   tools::InstallTemporaryCleanupHandlers();
   if (absl::Status s = tools::CheckOutputReplaceable(options.output); !s.ok()) return Fail(s);
+  // The --distill-log TSV is written as training goes: never through a link, FIFO or device.
+  if (!options.distill_log.empty()) {
+    if (absl::Status s = tools::CheckOutputReplaceable(options.distill_log); !s.ok()) {
+      return Fail(s);
+    }
+  }
   if (const std::string problem = InputUsageProblem(options); !problem.empty()) {
     std::fprintf(stderr, "kite-convert: %s\n", problem.c_str());
     return kExitUsage;
