@@ -38,6 +38,7 @@ struct GroupCase {
   uint32_t workgroup;  // 0: the device's largest
   // y's RowAddress beyond the default (stride rows, or rows + 3 for several tokens).
   uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
+  uint32_t tile = 1;  // tokens per workgroup: > 1 is the tiled GEMM for prefill
 };
 
 std::string Name(const GroupCase& c) {
@@ -45,7 +46,7 @@ std::string Name(const GroupCase& c) {
          " cols=" + std::to_string(c.cols) + " group=" + std::to_string(c.group) +
          (c.mins ? " mins" : "") + " wg=" + std::to_string(c.workgroup) +
          " pos=" + std::to_string(c.pos) + " y_offset=" + std::to_string(c.y_offset) +
-         " y_pos_stride=" + std::to_string(c.y_pos_stride);
+         " y_pos_stride=" + std::to_string(c.y_pos_stride) + " tile=" + std::to_string(c.tile);
 }
 
 void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
@@ -89,7 +90,7 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
                      xsum.data() + t * groups, want.data() + o.start + t * o.stride);
   }
 
-  kite::Result<vk::Q4gMatvec> op = vk::Q4gMatvec::Create(device, c.workgroup);
+  kite::Result<vk::Q4gMatvec> op = vk::Q4gMatvec::Create(device, c.workgroup, c.tile);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4MatvecArgs args;
   args.groups = static_cast<uint32_t>(groups);
@@ -98,6 +99,15 @@ void RunGroupCase(vk::Device& device, const GroupCase& c, std::mt19937& rng) {
   std::vector<float> got;
   ASSERT_TRUE(RunQ4Matvec(device, *op, args, w, params, xq, xscale, o, c.pos, &got));
   ExpectOnlyRowsWritten(got.data(), o.size, o.start, o.stride, c.m, c.rows);
+  if (c.tile > 1) {
+    // Every tile adds in the same order: the tiled GEMM (prefill) equals the matvec (decode,
+    // T = 1) bit for bit, so tokens do not change with the chunking of a prompt.
+    kite::Result<vk::Q4gMatvec> matvec = vk::Q4gMatvec::Create(device, c.workgroup, 1);
+    ASSERT_TRUE(matvec.ok()) << matvec.status().message();
+    std::vector<float> decode;
+    ASSERT_TRUE(RunQ4Matvec(device, *matvec, args, w, params, xq, xscale, o, c.pos, &decode));
+    for (size_t i = 0; i < o.size; ++i) ASSERT_EQ(got[i], decode[i]) << "element " << i;
+  }
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer sums are
   // exact; only the order of the f32 additions differs).
   for (size_t t = 0; t < c.m; ++t) {
@@ -134,6 +144,14 @@ const GroupCase kGroupCases[] = {
     // Rows at position pos of a cache of rows-wide rows (after an offset).
     {3, 40, 128, 64, true, 0, 5, 0, 40},
     {1, 17, 64, 32, false, 32, 9, 11, 17},
+    // The tiled GEMM: one token, fewer tokens than a tile, full and partial tiles, rows not
+    // a multiple of 16, the smallest and largest groups, a KV-cache write at a position.
+    {1, 17, 172, 64, true, 0, 0, 0, 0, 8},
+    {3, 33, 200, 128, false, 32, 0, 0, 0, 8},
+    {17, 19, 130, 64, true, 0, 0, 0, 0, 8},
+    {13, 16, 8, 8, true, 256, 0, 0, 0, 4},
+    {5, 7, 4096, 4096, true, 64, 0, 0, 0, 3},
+    {6, 40, 128, 64, true, 16, 5, 3, 40, 2},
 };
 
 TEST(VulkanQ4gMatvec, MatchesCpuReferenceOnOddShapes) {
@@ -179,6 +197,13 @@ TEST(VulkanQ4gMatvec, RefusesBadShapesAndBuffersTooSmall) {
                                             " is not a multiple of 8 in [8, 4096]");
   }
   EXPECT_FALSE(vk::Q4gMatvec::Create(*device, 8).ok());  // narrower than 16 rows
+  for (uint32_t bad : {0u, vk::kQ4MaxTileTokens + 1}) {
+    kite::Result<vk::Q4gMatvec> tiled = vk::Q4gMatvec::Create(*device, 0, bad);
+    ASSERT_FALSE(tiled.ok());
+    EXPECT_EQ(tiled.status().code(), kite::Error::kInvalidArgument);
+    EXPECT_EQ(std::string(tiled.status().message()),
+              "q4g_matvec: tile of " + std::to_string(bad) + " tokens is not in [1, 8]");
+  }
 }
 
 }  // namespace

@@ -40,13 +40,14 @@ struct Sp24Case {
   uint32_t workgroup;  // 0: the device's largest
   // y's RowAddress beyond the default (stride rows, or rows + 3 for several tokens).
   uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
+  uint32_t tile = 1;  // tokens per workgroup: > 1 is the tiled GEMM for prefill
 };
 
 std::string Name(const Sp24Case& c) {
   return "m=" + std::to_string(c.m) + " rows=" + std::to_string(c.rows) +
          " cols=" + std::to_string(c.cols) + " wg=" + std::to_string(c.workgroup) +
          " pos=" + std::to_string(c.pos) + " y_offset=" + std::to_string(c.y_offset) +
-         " y_pos_stride=" + std::to_string(c.y_pos_stride);
+         " y_pos_stride=" + std::to_string(c.y_pos_stride) + " tile=" + std::to_string(c.tile);
 }
 
 void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
@@ -86,13 +87,22 @@ void RunSp24Case(vk::Device& device, const Sp24Case& c, std::mt19937& rng) {
   k::qd8_q4sp24_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
                          want.data() + o.start, o.stride);
 
-  kite::Result<vk::Q4Sp24Matvec> op = vk::Q4Sp24Matvec::Create(device, c.workgroup);
+  kite::Result<vk::Q4Sp24Matvec> op = vk::Q4Sp24Matvec::Create(device, c.workgroup, c.tile);
   ASSERT_TRUE(op.ok()) << op.status().message();
   vk::Q4MatvecArgs args;
   args.groups = static_cast<uint32_t>(groups);
   std::vector<float> got;
   ASSERT_TRUE(RunQ4Matvec(device, *op, args, packed, {}, xq, xscale, o, c.pos, &got));
   ExpectOnlyRowsWritten(got.data(), o.size, o.start, o.stride, c.m, c.rows);
+  if (c.tile > 1) {
+    // Every tile adds in the same order: the tiled GEMM (prefill) equals the matvec (decode,
+    // T = 1) bit for bit, so tokens do not change with the chunking of a prompt.
+    kite::Result<vk::Q4Sp24Matvec> matvec = vk::Q4Sp24Matvec::Create(device, c.workgroup, 1);
+    ASSERT_TRUE(matvec.ok()) << matvec.status().message();
+    std::vector<float> decode;
+    ASSERT_TRUE(RunQ4Matvec(device, *matvec, args, packed, {}, xq, xscale, o, c.pos, &decode));
+    for (size_t i = 0; i < o.size; ++i) ASSERT_EQ(got[i], decode[i]) << "element " << i;
+  }
   // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot products
   // are exact; only the order of the f32 additions differs).
   std::vector<float> row(c.cols);
@@ -122,6 +132,14 @@ const Sp24Case kSp24Cases[] = {
     // Rows at position pos of a cache of rows-wide rows (after an offset).
     {3, 40, 128, 0, 5, 0, 40},
     {1, 17, 64, 32, 9, 11, 17},
+    // The tiled GEMM: one token, fewer tokens than a tile, full and partial tiles, rows not
+    // a multiple of 16, a KV-cache write at a position.
+    {1, 17, 100, 0, 0, 0, 0, 8},
+    {3, 33, 192, 32, 0, 0, 0, 8},
+    {17, 19, 128, 0, 0, 0, 0, 8},
+    {13, 100, 640, 16, 0, 0, 0, 4},
+    {5, 40, 128, 256, 6, 3, 40, 2},
+    {9, 250, 1024, 64, 0, 0, 0, 3},
 };
 
 TEST(VulkanQ4Sp24Matvec, MatchesCpuReferenceOnOddShapes) {
@@ -151,6 +169,13 @@ TEST(VulkanQ4Sp24Matvec, RefusesBadShapesAndBuffersTooSmall) {
   // The shape and y checks are CheckQ4Matvec's, tested with q4r16_matvec (shaders_test.cc).
   // Workgroups narrower than a row block.
   EXPECT_FALSE(vk::Q4Sp24Matvec::Create(*device, 8).ok());
+  for (uint32_t bad : {0u, vk::kQ4MaxTileTokens + 1}) {
+    kite::Result<vk::Q4Sp24Matvec> tiled = vk::Q4Sp24Matvec::Create(*device, 0, bad);
+    ASSERT_FALSE(tiled.ok());
+    EXPECT_EQ(tiled.status().code(), kite::Error::kInvalidArgument);
+    EXPECT_EQ(std::string(tiled.status().message()),
+              "q4sp24_matvec: tile of " + std::to_string(bad) + " tokens is not in [1, 8]");
+  }
 }
 
 }  // namespace

@@ -28,6 +28,13 @@ Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric) {
   }};
 }
 
+Status CheckTileTokens(const char* name, uint32_t tile_tokens) {
+  KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4MaxTileTokens,
+                       Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", name,
+                       tile_tokens, kQ4MaxTileTokens);
+  return Status();
+}
+
 Status CheckQ4Matvec(const char* name, const Q4MatvecArgs& a, uint32_t act_group) {
   KITE_CHECK_OR_RETURN(
       a.max_tokens >= 1 && a.rows >= 1 && a.groups >= 1 && a.y_at.stride >= a.rows,

@@ -31,6 +31,14 @@ struct Q4R16Spec {
 };
 Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric);
 
+/// Most tokens a workgroup of a tiled 4-bit product (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec
+/// with tile_tokens > 1: the GEMM for prefill) may take: the shaders' kMaxTile.
+inline constexpr uint32_t kQ4MaxTileTokens = 8;
+
+/// kInvalidArgument "NAME: tile of T tokens is not in [1, 8]" unless `tile_tokens` is in
+/// [1, kQ4MaxTileTokens]. Pure.
+Status CheckTileTokens(const char* name, uint32_t tile_tokens);
+
 /// Shape and buffers of a 4-bit matvec y = x W^T for the tokens t < n_tokens of a call
 /// starting at position pos. Output row r of token t goes to float index
 ///   y_at.offset + pos * y_at.pos_stride + t * y_at.stride + r   (RowAddress, rows.h),

@@ -23,13 +23,15 @@ struct Push {
 
 }  // namespace
 
-Result<Q4gMatvec> Q4gMatvec::Create(const Device& device, uint32_t workgroup_size) {
+Result<Q4gMatvec> Q4gMatvec::Create(const Device& device, uint32_t workgroup_size,
+                                    uint32_t tile_tokens) {
+  KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kRowsPerWorkgroup, kName));
-  const uint32_t spec[] = {wg};
+  const uint32_t spec[] = {wg, tile_tokens};  // shaders/q4g_matvec.comp's constants 0, 1
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline, CreateOpPipeline(device, kName, Q4gMatvecShader(), 5,
-                                                            sizeof(Push), spec, 1));
-  return Q4gMatvec(std::move(pipeline), wg);
+                                                            sizeof(Push), spec, 2));
+  return Q4gMatvec(std::move(pipeline), wg, tile_tokens);
 }
 
 Result<Dispatch> Q4gMatvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {

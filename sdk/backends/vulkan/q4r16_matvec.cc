@@ -45,9 +45,7 @@ Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant)
 Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
                                         uint32_t workgroup_size, uint32_t tile_tokens,
                                         Q4R16MatvecVariant variant) {
-  KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4R16MaxTileTokens,
-                       Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", kName,
-                       tile_tokens, kQ4R16MaxTileTokens);
+  KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
   KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));

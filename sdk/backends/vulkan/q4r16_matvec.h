@@ -21,8 +21,8 @@ namespace kite::vulkan {
 /// Q4R16Matvec's arguments (op.h): w holds ceil(rows/16) * groups blocks; xsum is read.
 using Q4R16MatvecArgs = Q4MatvecArgs;
 
-/// Most tokens a Q4R16Matvec workgroup may take (the shader's kMaxTile).
-inline constexpr uint32_t kQ4R16MaxTileTokens = 8;
+/// Most tokens a Q4R16Matvec workgroup may take (the shader's kMaxTile): kQ4MaxTileTokens.
+inline constexpr uint32_t kQ4R16MaxTileTokens = kQ4MaxTileTokens;
 
 /// Which shader a Q4R16Matvec runs. The two give identical outputs (the integer dot products
 /// are exact either way); the integer-dot one (shaders/q4r16_matvec_dot.spvasm) does each

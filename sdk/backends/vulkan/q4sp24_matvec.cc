@@ -21,18 +21,21 @@ struct Push {
 
 }  // namespace
 
-Result<Q4Sp24Matvec> Q4Sp24Matvec::Create(const Device& device, uint32_t workgroup_size) {
+Result<Q4Sp24Matvec> Q4Sp24Matvec::Create(const Device& device, uint32_t workgroup_size,
+                                          uint32_t tile_tokens) {
+  KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4SP24BlockRows, kName));
-  // The block geometry in 32-bit words (shaders/q4sp24_matvec.comp's constants 1..4).
+  // The block geometry in 32-bit words (shaders/q4sp24_matvec.comp's constants 1..4), then
+  // the tile (constant 5).
   const uint32_t spec[] = {wg, static_cast<uint32_t>(kQ4SP24BlockBytes / 4),
                            static_cast<uint32_t>(kQ4SP24SubBlockBytes / 4),
                            static_cast<uint32_t>(kQ4SP24PositionsOffset / 4),
-                           static_cast<uint32_t>(kQ4SP24ScalesOffset / 4)};
+                           static_cast<uint32_t>(kQ4SP24ScalesOffset / 4), tile_tokens};
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                         CreateOpPipeline(device, kName, Q4Sp24MatvecShader(), 4, sizeof(Push),
                                          spec, sizeof(spec) / sizeof(spec[0])));
-  return Q4Sp24Matvec(std::move(pipeline), wg);
+  return Q4Sp24Matvec(std::move(pipeline), wg, tile_tokens);
 }
 
 Result<Dispatch> Q4Sp24Matvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {

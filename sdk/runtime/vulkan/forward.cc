@@ -97,8 +97,10 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
-  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u, 1u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), 0u, vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), 0u, 1u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), 0u, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -242,12 +244,20 @@ struct Output {
 // The product of one part of 4-bit matrix `t` (its layout's op), with arguments `a`.
 Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
                    const vulkan::Q4MatvecArgs& a, When when) {
-  if (t.dtype == DType::Q4_G_SP24) return p.Add(*m.q4sp24_matvec, a, when);  // every call
-  if (t.layout == Layout::Q4_ROW_GROUPS) return p.Add(*m.q4g_matvec, a, when);  // every call
+  // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
+  if (t.dtype == DType::Q4_G_SP24) {
+    if (a.max_tokens == 1) return p.Add(*m.q4sp24_matvec, a, when);
+    KITE_RETURN_IF_ERROR(p.Add(*m.q4sp24_matvec, a, when, Tokens::kOne));
+    return p.Add(*m.q4sp24_gemm, a, when, Tokens::kSeveral);
+  }
+  if (t.layout == Layout::Q4_ROW_GROUPS) {
+    if (a.max_tokens == 1) return p.Add(*m.q4g_matvec, a, when);
+    KITE_RETURN_IF_ERROR(p.Add(*m.q4g_matvec, a, when, Tokens::kOne));
+    return p.Add(*m.q4g_gemm, a, when, Tokens::kSeveral);
+  }
   const bool sym = t.layout == Layout::Q4_R16_G32_SYM;
   const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;
   if (a.max_tokens == 1) return p.Add(matvec, a, when);
-  // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
   KITE_RETURN_IF_ERROR(p.Add(matvec, a, when, Tokens::kOne));
   return p.Add(sym ? *m.q4r16sym_gemm : *m.q4r16_gemm, a, when, Tokens::kSeveral);
 }

@@ -36,11 +36,13 @@ struct VulkanModel::State {
   std::optional<vulkan::RmsNorm> rmsnorm;
   std::optional<vulkan::Q8Quantize> q8_quantize;
   std::optional<vulkan::Q4R16Matvec> q4r16_matvec, q4r16sym_matvec;
-  /// The tiled variants (kQ4R16MaxTileTokens tokens per workgroup) for calls of several
-  /// tokens (prefill).
+  std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64
+  std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS
+  /// The tiled variants of the three (kQ4MaxTileTokens tokens per workgroup) for calls of
+  /// several tokens (prefill); the matvecs above run the decode calls.
   std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;
-  std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64, every call
-  std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS, every call
+  std::optional<vulkan::Q4Sp24Matvec> q4sp24_gemm;
+  std::optional<vulkan::Q4gMatvec> q4g_gemm;
   std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;

@@ -11,11 +11,16 @@
 // words and G / 4 activation words. The group sums of the codes are added here (exact
 // integers, equal to q8_quantize's xsum), so the shader binds 5 buffers.
 //
-// One workgroup per 16 rows (gl_WorkGroupID.x) and token (gl_WorkGroupID.y). Of its WG
-// invocations, invocation i takes row i % 16 and every (WG/16)-th group starting at i / 16;
-// the partial sums are then added across groups in shared memory.
+// One workgroup per 16 rows (gl_WorkGroupID.x) and tile of T tokens: workgroup y takes
+// tokens [y * T, y * T + T) of the call (T = kTileTokens; the dispatch has n_tokens
+// workgroups along y, and those past the call's tokens return at once). T = 1 is the decode
+// matvec; T > 1 (prefill) reads each weight word once for T tokens. Of its WG invocations,
+// invocation i takes row i % 16 and every (WG/16)-th group starting at i / 16; the partial
+// sums are then added across groups in shared memory (WG * T floats), the same order for
+// every T.
 
 layout(local_size_x_id = 0) in;  // WG: 16 x a power of two, <= 256
+layout(constant_id = 1) const uint kTileTokens = 1;  // T: tokens per workgroup, <= 8
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 // rows * groups f16 scales (row-major, 2 per word), then as many f16 mins from half index
@@ -40,7 +45,8 @@ layout(push_constant) uniform Push {
 #include "rows.glsl"
 
 const uint kRowsPerBlock = 16;
-shared float partial[gl_WorkGroupSize.x];
+const uint kMaxTile = 8;
+shared float partial[gl_WorkGroupSize.x * kTileTokens];
 
 float Half(uint index) {
   const vec2 pair = unpackHalf2x16(params[index / 2]);
@@ -51,43 +57,62 @@ void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint lanes = gl_WorkGroupSize.x / kRowsPerBlock;
   const uint r = gl_WorkGroupID.x * kRowsPerBlock + lane % kRowsPerBlock;
-  const uint t = gl_WorkGroupID.y;
+  const uint t0 = gl_WorkGroupID.y * kTileTokens;
+  if (t0 >= p.n_tokens) return;  // the whole workgroup: no tokens left for this tile
+  // Tokens of this tile: tn <= T.
+  const uint tn = min(kTileTokens, p.n_tokens - t0);
 
-  float acc = 0.0;
+  float acc[kMaxTile];
+  for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
   if (r < p.rows) {
     for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
       const uint wbase = (r * p.groups + g) * p.group_words;
-      const uint xbase = (t * p.groups + g) * 2 * p.group_words;
-      int dot = 0, xsum = 0;
-      for (uint k = 0; k < p.group_words; ++k) {
-        // Byte b of weight word k holds elements 8k + 2b (low nibble) and 8k + 2b + 1 (high),
-        // which are bytes 2b % 4 and 2b % 4 + 1 of activation word 2k + b / 2.
-        const uint word = w[wbase + k];
-        const int x0 = int(xq[xbase + 2 * k]), x1 = int(xq[xbase + 2 * k + 1]);
-        for (uint b = 0; b < 4; ++b) {
-          const int xw = b < 2 ? x0 : x1;
-          const int even = bitfieldExtract(xw, int(16 * (b % 2)), 8);
-          const int odd = bitfieldExtract(xw, int(16 * (b % 2) + 8), 8);
-          dot += (int(bitfieldExtract(word, int(8 * b), 4)) - 8) * even +
-                 (int(bitfieldExtract(word, int(8 * b + 4), 4)) - 8) * odd;
-          xsum += even + odd;
+      int dot[kMaxTile], xsum[kMaxTile];
+      for (uint k = 0; k < kTileTokens; ++k) {
+        dot[k] = 0;
+        xsum[k] = 0;
+      }
+      for (uint i = 0; i < p.group_words; ++i) {
+        // Byte b of weight word i holds elements 8i + 2b (low nibble) and 8i + 2b + 1 (high),
+        // which are bytes 2b % 4 and 2b % 4 + 1 of activation word 2i + b / 2.
+        const uint word = w[wbase + i];
+        for (uint k = 0; k < tn; ++k) {
+          const uint xbase = ((t0 + k) * p.groups + g) * 2 * p.group_words;
+          const int x0 = int(xq[xbase + 2 * i]), x1 = int(xq[xbase + 2 * i + 1]);
+          for (uint b = 0; b < 4; ++b) {
+            const int xw = b < 2 ? x0 : x1;
+            const int even = bitfieldExtract(xw, int(16 * (b % 2)), 8);
+            const int odd = bitfieldExtract(xw, int(16 * (b % 2) + 8), 8);
+            dot[k] += (int(bitfieldExtract(word, int(8 * b), 4)) - 8) * even +
+                      (int(bitfieldExtract(word, int(8 * b + 4), 4)) - 8) * odd;
+            xsum[k] += even + odd;
+          }
         }
       }
       const uint rg = r * p.groups + g;
-      float group_sum = Half(rg) * float(dot);
-      if (p.mins_at != 0u) group_sum += Half(p.mins_at + rg) * float(xsum);
-      acc += xscale[t * p.groups + g] * group_sum;
+      const float d = Half(rg);
+      const float m = p.mins_at != 0u ? Half(p.mins_at + rg) : 0.0;
+      for (uint k = 0; k < tn; ++k) {
+        float group_sum = d * float(dot[k]);
+        if (p.mins_at != 0u) group_sum += m * float(xsum[k]);
+        acc[k] += xscale[(t0 + k) * p.groups + g] * group_sum;
+      }
     }
   }
 
   const uint wg = gl_WorkGroupSize.x;
-  partial[lane] = acc;
+  for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] = acc[k];
   barrier();
   for (uint s = wg / 2; s >= kRowsPerBlock; s /= 2) {
-    if (lane < s) partial[lane] += partial[lane + s];
+    if (lane < s) {
+      for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] += partial[k * wg + lane + s];
+    }
     barrier();
   }
   if (lane < kRowsPerBlock && r < p.rows) {
-    y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t) + r] = partial[lane];
+    for (uint k = 0; k < tn; ++k) {
+      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] =
+          partial[k * wg + lane];
+    }
   }
 }
