@@ -152,6 +152,7 @@ const GroupCase kGroupCases[] = {
     {13, 16, 8, 8, true, 256, 0, 0, 0, 4},
     {5, 7, 4096, 4096, true, 64, 0, 0, 0, 3},
     {6, 40, 128, 64, true, 16, 5, 3, 40, 2},
+    {17, 40, 320, 64, true, 64, 0, 0, 0, 8},  // the forward pass's prefill GEMM (64, 8 tokens)
 };
 
 TEST(VulkanQ4gMatvec, MatchesCpuReferenceOnOddShapes) {

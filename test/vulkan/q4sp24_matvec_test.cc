@@ -140,6 +140,7 @@ const Sp24Case kSp24Cases[] = {
     {13, 100, 640, 16, 0, 0, 0, 4},
     {5, 40, 128, 256, 6, 3, 40, 2},
     {9, 250, 1024, 64, 0, 0, 0, 3},
+    {17, 40, 320, 64, 0, 0, 0, 8},  // the forward pass's prefill GEMM: 64 invocations, 8 tokens
 };
 
 TEST(VulkanQ4Sp24Matvec, MatchesCpuReferenceOnOddShapes) {

@@ -59,8 +59,11 @@ void main() {
   const uint r = gl_WorkGroupID.x * kRowsPerBlock + lane % kRowsPerBlock;
   const uint t0 = gl_WorkGroupID.y * kTileTokens;
   if (t0 >= p.n_tokens) return;  // the whole workgroup: no tokens left for this tile
-  // Tokens of this tile: tn <= T.
-  const uint tn = min(kTileTokens, p.n_tokens - t0);
+  // Token k of the tile reads token tk[k]: past the call's last token (a partial tile) it
+  // repeats that token, whose sums are not written, so every loop over the tile has the
+  // constant trip count T (unrolled, the sums kept in registers).
+  uint tk[kMaxTile];
+  for (uint k = 0; k < kTileTokens; ++k) tk[k] = min(t0 + k, p.n_tokens - 1u);
 
   float acc[kMaxTile];
   for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
@@ -76,8 +79,8 @@ void main() {
         // Byte b of weight word i holds elements 8i + 2b (low nibble) and 8i + 2b + 1 (high),
         // which are bytes 2b % 4 and 2b % 4 + 1 of activation word 2i + b / 2.
         const uint word = w[wbase + i];
-        for (uint k = 0; k < tn; ++k) {
-          const uint xbase = ((t0 + k) * p.groups + g) * 2 * p.group_words;
+        for (uint k = 0; k < kTileTokens; ++k) {
+          const uint xbase = (tk[k] * p.groups + g) * 2 * p.group_words;
           const int x0 = int(xq[xbase + 2 * i]), x1 = int(xq[xbase + 2 * i + 1]);
           for (uint b = 0; b < 4; ++b) {
             const int xw = b < 2 ? x0 : x1;
@@ -92,10 +95,10 @@ void main() {
       const uint rg = r * p.groups + g;
       const float d = Half(rg);
       const float m = p.mins_at != 0u ? Half(p.mins_at + rg) : 0.0;
-      for (uint k = 0; k < tn; ++k) {
+      for (uint k = 0; k < kTileTokens; ++k) {
         float group_sum = d * float(dot[k]);
         if (p.mins_at != 0u) group_sum += m * float(xsum[k]);
-        acc[k] += xscale[(t0 + k) * p.groups + g] * group_sum;
+        acc[k] += xscale[tk[k] * p.groups + g] * group_sum;
       }
     }
   }
@@ -110,7 +113,7 @@ void main() {
     barrier();
   }
   if (lane < kRowsPerBlock && r < p.rows) {
-    for (uint k = 0; k < tn; ++k) {
+    for (uint k = 0; k < kTileTokens && t0 + k < p.n_tokens; ++k) {
       y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] =
           partial[k * wg + lane];
     }
