@@ -106,6 +106,17 @@ void QueryIntegerDot(const Functions& vk, VkPhysicalDevice physical, DeviceFacts
       properties.integerDotProduct4x8BitPackedSignedAccelerated == VK_TRUE;
 }
 
+// Fills facts->subgroup_size (VkPhysicalDeviceSubgroupProperties, core in Vulkan 1.1, which
+// the device passed CheckRequirements for).
+void QuerySubgroup(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  auto subgroup = Chained<VkPhysicalDeviceSubgroupProperties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, nullptr);
+  auto properties2 = Chained<VkPhysicalDeviceProperties2>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroup);
+  vk.GetPhysicalDeviceProperties2(physical, &properties2);
+  facts->subgroup_size = subgroup.subgroupSize;
+}
+
 // Appends "; " (after the first note) and a printf-style note to `buf` of capacity `cap`,
 // truncating.
 #if defined(__GNUC__)
@@ -201,6 +212,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   vk.GetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
   d.facts_ = FactsOf(d.properties_, true);
   QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
+  QuerySubgroup(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;

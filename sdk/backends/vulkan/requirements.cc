@@ -73,4 +73,11 @@ uint32_t MaxWorkgroupSize(const DeviceFacts& facts) {
   return size;
 }
 
+uint32_t GemmWorkgroupSize(const DeviceFacts& facts) {
+  const uint32_t max = MaxWorkgroupSize(facts);
+  uint32_t size = kMinWorkgroupSize;
+  while (size < facts.subgroup_size && size < max) size *= 2;
+  return size;
+}
+
 }  // namespace kite::vulkan

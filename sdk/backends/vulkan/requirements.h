@@ -43,6 +43,9 @@ struct DeviceFacts {
   /// integerDotProduct4x8BitPackedSignedAccelerated: the packed signed 4x8-bit dot product
   /// is faster than the plain arithmetic it replaces (lavapipe: false).
   bool integer_dot_accelerated = false;
+  /// VkPhysicalDeviceSubgroupProperties::subgroupSize (Vulkan 1.1 core): invocations that
+  /// run in lockstep (lavapipe: 8). 0 when not read. Read for the chosen device only.
+  uint32_t subgroup_size = 0;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a
@@ -61,5 +64,13 @@ const char* DeviceTypeName(VkPhysicalDeviceType type);
 /// these facts: a power of two in [kMinWorkgroupSize, kMaxWorkgroupSize] within the
 /// device's limits. Requires CheckRequirements(facts) to be ok. Pure.
 uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
+
+/// The workgroup size of the tiled prefill GEMMs of the 2:4 and row-group layouts
+/// (Q4Sp24Matvec, Q4gMatvec with tile_tokens > 1) on a device with these facts: the
+/// smallest power of two that is at least kMinWorkgroupSize and holds a whole subgroup
+/// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
+/// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
+/// Requires CheckRequirements(facts) to be ok. Pure.
+uint32_t GemmWorkgroupSize(const DeviceFacts& facts);
 
 }  // namespace kite::vulkan

@@ -97,15 +97,15 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
-  // The tiled GEMMs of these two layouts run workgroups of the smallest size every device
-  // has (4 invocations per row): on lavapipe their prefill with the device's largest (256)
-  // was slower than the matvec's, with 64 faster (docs/vulkan.md, "Figures").
+  // The tiled GEMMs of these two layouts run small workgroups, from the subgroup size
+  // (GemmWorkgroupSize: 64 on lavapipe, 4 invocations per row): on lavapipe their prefill
+  // with the device's largest (256) was slower than the matvec's, with 64 faster
+  // (docs/vulkan.md, "Figures").
+  const uint32_t gemm_wg = vulkan::GemmWorkgroupSize(d.facts());
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), vulkan::kMinWorkgroupSize,
-                             vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), gemm_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), 0u, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), vulkan::kMinWorkgroupSize,
-                             vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), gemm_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
