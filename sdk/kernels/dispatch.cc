@@ -57,6 +57,7 @@ constexpr KernelTable MakeScalarTable() {
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
   t.attention_q8kv = attention_q8kv_ref;
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_ref;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_ref;  // no optimized variant yet
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
