@@ -41,6 +41,8 @@ using Qd8Q3r16GemmFn = Qd8Q3r16Gemm*;
 
 /// Scalar reference (the specification); runs anywhere.
 Qd8Q3r16Gemm qd8_q3r16_gemm_ref;
+/// AVX2 + FMA + F16C (vpmaddubsw + vpmaddwd). Only call when the CPU has them.
+Qd8Q3r16Gemm qd8_q3r16_gemm_avx2;
 /// AVX-512 F/BW/VL/VNNI (512-bit vpdpbusd) + FMA + F16C. Only call when the CPU has them.
 Qd8Q3r16Gemm qd8_q3r16_gemm_avx512vnni;
 
