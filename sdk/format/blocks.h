@@ -31,6 +31,21 @@ inline constexpr size_t kQ4CodebookEntries = 16;
 /// |entry * activation| pairs fit the int16 sums of AVX2's vpmaddubsw).
 inline constexpr int kQ4CodebookMax = 127;
 
+// Q3_R16_G32 (dtype Q4_G, group_size 32, symmetric 3-bit codes): the block geometry of
+// Q4_R16_G32 (kQ4R16BlockRows x kQ4R16GroupSize), 2-bit plane, 1-bit plane, f16 scales.
+
+/// Bytes of the low-2-bit plane at the start of every Q3_R16_G32 block (16 x 32 x 2 bits).
+inline constexpr size_t kQ3R16LowBitsBytes = 128;
+/// Byte offset of the high-bit plane (16 x 32 x 1 bit) inside a Q3_R16_G32 block.
+inline constexpr size_t kQ3R16HighBitsOffset = 128;
+/// Byte offset of the 16 f16 scales d[r] inside a Q3_R16_G32 block.
+inline constexpr size_t kQ3R16ScalesOffset = 192;
+/// Bytes per Q3_R16_G32 block: the two planes and 16 f16 scales (w = d * (u - kQ3Zero)).
+inline constexpr size_t kQ3R16BlockBytes = 224;
+/// Largest 3-bit code; the code kQ3Zero stands for weight 0 (padding stores it).
+inline constexpr unsigned kQ3MaxCode = 7;
+inline constexpr int kQ3Zero = 4;
+
 // Q4_SP24_R16_G64 (dtype Q4_G_SP24, group_size 64): 2:4 sparse blocks of 16 rows x 64
 // columns, each two 32-column sub-blocks followed by the scales.
 
@@ -55,6 +70,11 @@ static_assert(kQ4R16ScalesOffset == kQ4R16NibbleBytes &&
                   kQ4R16BlockBytes == kQ4R16OffsetsOffset + 2 * kQ4R16BlockRows &&
                   kQ4R16SymBlockBytes == kQ4R16ScalesOffset + 2 * kQ4R16BlockRows,
               "Q4_R16_G32 blocks: nibbles, then f16 scales, then (asymmetric only) f16 offsets");
+static_assert(kQ3R16HighBitsOffset == kQ3R16LowBitsBytes &&
+                  kQ3R16ScalesOffset == kQ3R16HighBitsOffset + kQ4R16BlockRows * kQ4R16GroupSize / 8 &&
+                  kQ3R16BlockBytes == kQ3R16ScalesOffset + 2 * kQ4R16BlockRows &&
+                  kQ3R16LowBitsBytes == kQ4R16BlockRows * kQ4R16GroupSize / 4,
+              "Q3_R16_G32 blocks: 2-bit plane, 1-bit plane, then f16 scales");
 static_assert(kQ4SP24SubBlockBytes == kQ4SP24PositionsOffset + kQ4SP24BlockRows * 4 &&
                   kQ4SP24ScalesOffset == 2 * kQ4SP24SubBlockBytes &&
                   kQ4SP24BlockBytes == kQ4SP24ScalesOffset + 2 * kQ4SP24BlockRows,

@@ -57,6 +57,7 @@ constexpr KernelTable MakeScalarTable() {
   t.qd8_q4r16sym_gemm = qd8_q4r16sym_gemm_ref;
   t.attention_q8kv = attention_q8kv_ref;
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_ref;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_ref;
   return t;
 }
 constexpr KernelTable kScalarTable = MakeScalarTable();
@@ -96,6 +97,7 @@ constexpr KernelTable kAvx2Table = Derive(kScalarTable, Isa::kAvx2, [](KernelTab
   KITE_SET_X86_VECTOR_FAMILIES(t, avx2);
   KITE_SET_X86_Q4_GEMMS(t, avx2);
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx2;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_avx2;  // also the AVX-VNNI table's
 });
 
 #if defined(KITE_KERNELS_AVXVNNI)
@@ -112,6 +114,7 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
   KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
   KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;  // Arm uses the reference so far
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_avx512vnni;  // Arm uses the reference so far
 });
 #endif
 

@@ -9,6 +9,7 @@
 #include "sdk/kernels/q4-matvec/q4-matvec.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
+#include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/qd8-q4sp24-gemm.h"
 #include "sdk/kernels/rmsnorm/rmsnorm.h"
@@ -73,6 +74,7 @@ struct KernelTable {
   Qd8Q4r16GemmFn qd8_q4r16sym_gemm;  ///< offset-free Q4_R16_G32_SYM weights x q8 activations
   AttentionQ8kvFn attention_q8kv;  ///< attention over an int8 KV cache (SessionOptions::kv_type)
   Qd8Q4r16CbGemmFn qd8_q4r16cb_gemm;  ///< codebook Q4_R16_G32_CB weights x q8 activations
+  Qd8Q3r16GemmFn qd8_q3r16_gemm;  ///< 3-bit Q3_R16_G32 weights x q8 activations
 };
 
 /// True when this build has kernels for `isa` and this CPU (and OS) can run them.

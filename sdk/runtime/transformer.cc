@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/rope/rope.h"
@@ -78,9 +79,15 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
       return;
   }
   if (w.layout == Layout::Q4_R16_G32 || w.layout == Layout::Q4_R16_G32_SYM ||
-      w.layout == Layout::Q4_R16_G32_CB) {
+      w.layout == Layout::Q4_R16_G32_CB || w.layout == Layout::Q3_R16_G32) {
     const size_t row0 = begin * part.unit_rows;
     const size_t row_end = end * part.unit_rows < w.rows ? end * part.unit_rows : w.rows;
+    if (w.layout == Layout::Q3_R16_G32) {
+      t.k->qd8_q3r16_gemm(t.n, row_end - row0, t.groups,
+                          static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes, t.xq,
+                          t.xscale, t.xsum, y + row0, ys);
+      return;
+    }
     if (w.layout == Layout::Q4_R16_G32_CB) {
       t.k->qd8_q4r16cb_gemm(t.n, row_end - row0, t.groups,
                             static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes,
@@ -299,6 +306,10 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
       }
       if (t.layout == Layout::Q4_R16_G32_SYM) {
         kernels::DequantizeQ4R16SymRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+        return;
+      }
+      if (t.layout == Layout::Q3_R16_G32) {
+        kernels::DequantizeQ3R16Row(t.cols, static_cast<const uint8_t*>(t.data), row, out);
         return;
       }
       if (t.layout == Layout::Q4_R16_G32_CB) {

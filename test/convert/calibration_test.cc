@@ -266,5 +266,59 @@ TEST(ChooseMixedPrecision, CoarseGroupsFitABudgetBelowAllFourBit) {
   EXPECT_EQ(converted, bytes);
 }
 
+// With bpw_q3, a budget below every 4-bit file (4.0 bits/weight) fits: the least sensitive
+// matrices go to 3 bits, the choice stays within the budget and converts to that many bytes;
+// without it the same budget is refused.
+TEST(ChooseMixedPrecision, ThreeBitGroupsFitBelowEveryFourBitFile) {
+  const SourceModel model = Stories260K();
+  const auto seqs = BudgetSequences();
+  ASSERT_TRUE(seqs.ok());
+  ConvertOptions options = AllFourBit();
+  options.q4_asymmetric = false;
+  options.q4_offset_free = true;
+  options.bpw_q3 = true;
+  uint64_t parameters = 0, fixed = 0;
+  for (const SourceTensor& t : model.tensors) {
+    parameters += t.elements();
+    if (t.shape.size() != 2) fixed += 4 * t.elements();
+  }
+  EXPECT_FALSE(ChooseMixedPrecision(model, options, *seqs, 3.0).ok());  // below all-3-bit
+  auto rows = ChooseMixedPrecision(model, options, *seqs, 4.0, {}, /*threads=*/2);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  uint64_t bytes = fixed;
+  size_t q3 = 0;
+  double kl_q3 = 0.0, kl_q4 = 0.0;
+  for (const TensorSensitivity& r : *rows) {
+    EXPECT_LT(r.bytes_q3, r.bytes_q4) << r.name;
+    kl_q3 += r.kl_q3;
+    kl_q4 += r.kl_q4;
+    bytes += r.bytes(r.chosen);
+    q3 += r.chosen == Precision::kQ3;
+    if (r.chosen == Precision::kQ3) options.q3.push_back(r.name);
+    if (r.chosen == Precision::kQ8) options.keep_8bit.push_back(r.name);
+    if (r.chosen == Precision::kQ4Coarse) {
+      options.group_size_for.emplace_back(r.name, r.coarse_group_size);
+    }
+  }
+  EXPECT_GT(kl_q3, kl_q4);  // 3 bits cost more than 4, summed over the matrices
+  EXPECT_LE(8.0 * static_cast<double>(bytes) / static_cast<double>(parameters), 4.0);
+  EXPECT_GT(q3, 0u);
+  EXPECT_LT(q3, rows->size());
+  EXPECT_GT((*rows)[0].kl_choice_q3_per_byte, 0.0);
+  EXPECT_EQ((*rows)[0].kl_choice_per_byte, 0.0);  // no 4-bit start fits
+  EXPECT_NE(FormatSensitivities(*rows).find("q3"), std::string::npos);
+  SourceModel copy = model;
+  absl::StatusOr<std::vector<KiteTensor>> tensors = ConvertTensors(&copy, options, nullptr);
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
+  uint64_t converted = 0;
+  size_t q3_layout = 0;
+  for (const KiteTensor& t : *tensors) {
+    converted += t.data.size() + t.scales.size() + t.mins.size();
+    q3_layout += t.layout == Layout::Q3_R16_G32;
+  }
+  EXPECT_EQ(converted, bytes);
+  EXPECT_EQ(q3_layout, q3);
+}
+
 }  // namespace
 }  // namespace kite::convert

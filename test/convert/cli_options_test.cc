@@ -111,8 +111,27 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "4bpw", "--calib", "c"}),
             "--recipe must be one of 4.5bpw, 2:4, 3.5bpw, not '4bpw'");
   EXPECT_NE(UsageError({"m.bin", "-o", "x", "--recipe", "3.5bpw", "--calib", "c"})
-                .find("--recipe 3.5bpw is not available: it needs 3-bit groups"),
+                .find("--recipe 3.5bpw is not available: 3-bit groups (--bpw B --bpw-3bit) "
+                      "are 3.5 bits/weight"),
             std::string::npos);
+  // 3-bit groups: --q3 names matrices, --bpw-3bit lets --bpw choose them.
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--q3", "a,b"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.q3, (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(o->convert.bpw_q3);
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4",
+                        "--bpw-3bit"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->convert.bpw_q3);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--bpw-3bit"}),
+            "--bpw-3bit needs --bpw B");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--q3", "a"}), "--q3 only applies to --quant q4");
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--q3", "a,,b"})
+                .find("q3 has an empty name in 'a,,b'"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4",
+                        "--q3", "a"}),
+            "--q3 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
             "--recipe is given twice");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw or 2:4)");

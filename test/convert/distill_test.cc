@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sdk/format/blocks.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/format/tensor_names.h"
@@ -340,6 +341,53 @@ SourceModel PrunedTwoFour(SourceModel model) {
     }
   }
   return model;
+}
+
+// 3-bit matrices (Q3_R16_G32) beside 4-bit ones: their scales train, their code planes
+// (bytes [0, 192) of every 224-byte block) stay even with code training on, and the stored
+// result rebuilds to the reported KL.
+TEST(DistillTest, ThreeBitScalesTrainAndCodesStay) {
+  const SourceModel source = TinySource(4);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_asymmetric = false;
+  options.q4_offset_free = true;
+  options.q3 = {"layers.0.feed_forward.w1", "layers.1.attention.wv", "layers.1.feed_forward.w2"};
+  std::vector<KiteTensor> tensors = Convert(source, options);
+  const std::vector<KiteTensor> original = tensors;
+  size_t q3 = 0;
+  for (const KiteTensor& t : tensors) q3 += t.layout == Layout::Q3_R16_G32;
+  ASSERT_EQ(q3, 3u);
+  const auto sequences = RandomSequences(6, 16, 9);
+  DistillOptions d;
+  d.steps = 60;
+  d.learning_rate = 5e-3;
+  d.train_codes = true;
+  absl::StatusOr<DistillReport> report = DistillStoredTensors(source, sequences, d, &tensors, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_LT(report->kl_after, report->kl_before);
+  absl::StatusOr<DistillModel> tuned = DistillModel::Create(source.config, tensors, DistillOptions{});
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  double total = 0.0;
+  for (const auto& s : sequences) {
+    const std::vector<float> teacher = TeacherLogits(source, s);
+    total += *tuned->LossAndGradient(tuned->initial_values(), s.data(), s.size(), teacher.data(),
+                                     nullptr);
+  }
+  EXPECT_NEAR(total / sequences.size(), report->kl_after, 1e-9);
+  size_t scales_changed = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].layout != Layout::Q3_R16_G32) continue;
+    ASSERT_EQ(tensors[i].data.size(), original[i].data.size());
+    for (size_t b = 0; b < tensors[i].data.size(); b += kQ3R16BlockBytes) {
+      ASSERT_TRUE(std::equal(tensors[i].data.begin() + b,
+                             tensors[i].data.begin() + b + kQ3R16ScalesOffset,
+                             original[i].data.begin() + b))
+          << tensors[i].name;
+    }
+    scales_changed += tensors[i].data != original[i].data;
+  }
+  EXPECT_EQ(scales_changed, 3u);
 }
 
 TEST(DistillTest, CodeTrainingKeepsPrunedCodes) {

@@ -10,7 +10,9 @@
 #include "gtest/gtest.h"
 #include "sdk/format/blocks.h"
 #include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "tools/convert/compress/gptq.h"
 #include "tools/convert/write/convert_tensors.h"
 
 namespace kite::convert {
@@ -380,6 +382,102 @@ TEST(ConvertTensor, CodebookLayoutHoldsItsWeights) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->data, cb->data);
   EXPECT_EQ(again->codebook, cb->codebook);
+}
+
+// 3-bit codes: q in [-4, 3] (nibbles q + 8), the max-abs rule maps the largest magnitude
+// to -4, the scale search never loses to it, and other widths are refused.
+TEST(QuantizeQ4G, ThreeBitCodes) {
+  const SourceTensor t = NormalW1();
+  auto q3 = QuantizeQ4G(t.data.data(), 40, 70, 32, ScaleRule::kSearch, 3);
+  auto q3max = QuantizeQ4G(t.data.data(), 40, 70, 32, ScaleRule::kMaxAbs, 3);
+  auto q4 = QuantizeQ4G(t.data.data(), 40, 70, 32, ScaleRule::kSearch, 4);
+  ASSERT_TRUE(q3.ok() && q3max.ok() && q4.ok());
+  for (uint8_t byte : q3->data) {
+    for (int nibble : {byte & 0x0F, byte >> 4}) {
+      EXPECT_GE(nibble, 4);
+      EXPECT_LE(nibble, 11);
+    }
+  }
+  const std::vector<float> r3 = DequantizeQ4G(*q3), r3max = DequantizeQ4G(*q3max),
+                           r4 = DequantizeQ4G(*q4);
+  const double e3 = RelativeRmsError(t.data.data(), r3.data(), r3.size());
+  const double e3max = RelativeRmsError(t.data.data(), r3max.data(), r3max.size());
+  const double e4 = RelativeRmsError(t.data.data(), r4.data(), r4.size());
+  EXPECT_LE(e3, e3max);
+  EXPECT_GT(e3, e4);   // 3 bits lose to 4
+  EXPECT_LT(e3, 0.25);  // but stay a quantization of the weights
+  const float one[4] = {-1.0f, 0.5f, 0.25f, 0.0f};
+  auto exact = QuantizeQ4G(one, 1, 4, 32, ScaleRule::kMaxAbs, 3);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(HalfToFloat(exact->scales[0]), 0.25f);  // -1 maps to -4
+  EXPECT_FALSE(QuantizeQ4G(one, 1, 4, 32, ScaleRule::kSearch, 2).ok());
+  EXPECT_FALSE(QuantizeQ4G(one, 1, 4, 32, ScaleRule::kSearch, 5).ok());
+}
+
+// GPTQ with 3-bit codes: with an identity Hessian it is round-to-nearest, with a
+// correlated one it lowers the Hessian-weighted error; asymmetric 3-bit is refused.
+TEST(QuantizeQ4GGptq, ThreeBitCodes) {
+  const SourceTensor t = NormalW1();
+  const size_t n = 70;
+  std::vector<double> identity(n * n, 0.0), correlated(n * n, 0.0);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> x(200 * n);
+  for (double& v : x) v = normal(rng);
+  for (size_t s = 0; s < 200; ++s) {
+    for (size_t j = 1; j < n; ++j) x[s * n + j] += 0.8 * x[s * n + j - 1];
+  }
+  for (size_t j = 0; j < n; ++j) {
+    identity[j * n + j] = 1.0;
+    for (size_t k = 0; k < n; ++k) {
+      for (size_t s = 0; s < 200; ++s) correlated[j * n + k] += x[s * n + j] * x[s * n + k];
+    }
+  }
+  GptqOptions o;
+  o.asymmetric = false;
+  o.bits = 3;
+  o.damp = 0.0;
+  auto plain = QuantizeQ4G(t.data.data(), 40, n, 32, ScaleRule::kSearch, 3);
+  auto id = QuantizeQ4GGptq(t.data.data(), 40, n, identity.data(), o);
+  ASSERT_TRUE(plain.ok() && id.ok()) << id.status();
+  EXPECT_EQ(id->data, plain->data);
+  EXPECT_EQ(id->scales, plain->scales);
+  o.damp = 0.01;
+  std::vector<float> gptq_w;
+  auto g = QuantizeQ4GGptq(t.data.data(), 40, n, correlated.data(), o, &gptq_w);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::vector<float> rtn_w = DequantizeQ4G(*plain);
+  EXPECT_LT(HessianWeightedError(t.data.data(), gptq_w.data(), 40, n, correlated.data()),
+            HessianWeightedError(t.data.data(), rtn_w.data(), 40, n, correlated.data()));
+  o.asymmetric = true;
+  EXPECT_FALSE(QuantizeQ4GGptq(t.data.data(), 40, n, correlated.data(), o).ok());
+}
+
+// --q3 NAME: the matrix is stored as Q3_R16_G32 (224-byte blocks) holding exactly the
+// round-to-nearest 3-bit weights; keep_8bit wins over it.
+TEST(ConvertTensor, ThreeBitLayoutHoldsItsWeights) {
+  const SourceTensor t = NormalW1();
+  ConvertOptions options = SymmetricQ4Options();
+  options.q3 = {t.name};
+  std::vector<float> restored;
+  auto q = ConvertTensor(t, options, &restored);
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->dtype, DType::Q4_G);
+  EXPECT_EQ(q->layout, Layout::Q3_R16_G32);
+  EXPECT_EQ(q->group_size, 32u);
+  EXPECT_EQ(q->data.size(), 3u * 3u * 224u);
+  EXPECT_TRUE(q->scales.empty() && q->mins.empty());
+  auto plain = QuantizeQ4G(t.data.data(), 40, 70, 32, options.q4_scale_rule, 3);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(restored, DequantizeQ4G(*plain));
+  std::vector<float> row(70);
+  kernels::DequantizeQ3R16Row(70, q->data.data(), 39, row.data());
+  EXPECT_EQ(std::vector<float>(restored.begin() + 39 * 70, restored.end()), row);
+  EXPECT_GT(q->quant_rel_rms_error, 0.0f);
+  options.keep_8bit = {t.name};
+  auto eight = ConvertTensor(t, options);
+  ASSERT_TRUE(eight.ok());
+  EXPECT_EQ(eight->dtype, DType::Q8_C);
 }
 
 }  // namespace

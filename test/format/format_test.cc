@@ -84,6 +84,9 @@ TEST(PackedBytes, BlockBitsPerWeight) {
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32, 32), 5.0);
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32_SYM, 32), 4.5);
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q4_R16_G32_CB, 32), 4.5);  // + its codebook
+  EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q3_R16_G32, 32), 3.5);
+  EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, 17, 33, 32), 2u * 2 * 224);
+  EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, 16, 32, 64), 0u);  // group 32 only
   // Only the codebook layout requires a codebook, of kQ4CodebookEntries.
   size_t count = 0;
   const Encoding* all = Encodings(&count);
@@ -97,7 +100,7 @@ TEST(PackedBytes, BlockBitsPerWeight) {
 TEST(Encodings, EveryEntryIsFoundAndNamed) {
   size_t n = 0;
   const Encoding* table = Encodings(&n);
-  ASSERT_EQ(n, 8u);
+  ASSERT_EQ(n, 9u);
   for (size_t i = 0; i < n; ++i) {
     EXPECT_EQ(FindEncoding(table[i].dtype, table[i].layout), &table[i]);
     EXPECT_GE(table[i].block_rows, 1u);
@@ -133,6 +136,7 @@ TEST(Names, LowerCaseOfTheSchemaAndStableValues) {
   EXPECT_EQ(static_cast<int>(Layout::Q4_SP24_R16_G64), 3);
   EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_SYM), 4);
   EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_CB), 5);
+  EXPECT_EQ(static_cast<int>(Layout::Q3_R16_G32), 6);
   EXPECT_STREQ(schema::EnumNameDType(DType::Q4_G_SP24), "Q4_G_SP24");
   EXPECT_STREQ(DTypeName(static_cast<DType>(200)), "unknown");
   EXPECT_STREQ(ChatFormatName(static_cast<ChatFormat>(200)), "none");

@@ -288,6 +288,43 @@ TEST(BadCodebookModelFile, HostileQ4R16CbTensors) {
                     KITE_ERR_INVALID_MODEL, "needs a codebook of 16 entries, not 0");
 }
 
+// The 3-bit layout (Q3_R16_G32): its group size and data size are checked, and a 4-bit
+// tensor relabelled as 3-bit (or the reverse) has an extent of the wrong size.
+TEST(BadQ3ModelFile, HostileQ3R16Tensors) {
+  const Bytes good = ReadModel("stories260K-q3mix.kite");
+  std::string msg;
+  ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
+  const char* q3 = "layers.3.feed_forward.w2";
+  const char* q4 = "layers.1.feed_forward.w2";
+  EditMetadata(good, [&](kite::schema::Model* m) {
+    EXPECT_EQ(FindTensor(m, q3)->layout(), kite::schema::Layout::Q3_R16_G32);
+    EXPECT_EQ(FindTensor(m, q4)->layout(), kite::schema::Layout::Q4_R16_G32_SYM);
+  });
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, q3)->mutate_group_size(64);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "group_size 32");
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* data = FindTensor(m, q3)->mutable_data();
+                      data->mutate_size(data->size() - 224);
+                    }),
+                    KITE_ERR_INVALID_MODEL, q3);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, q3)->mutate_layout(kite::schema::Layout::Q4_R16_G32_SYM);
+                    }),
+                    KITE_ERR_INVALID_MODEL, q3);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, q4)->mutate_layout(kite::schema::Layout::Q3_R16_G32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, q4);
+  // Shape: one row more than the extent holds (the rows pad to 16: 2 blocks more).
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* shape = FindTensor(m, q3)->mutable_shape();
+                      shape->Mutate(1, shape->Get(1) + 32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, q3);
+}
+
 TEST_F(BadModelFile, HostileSegmentsAndHeader) {
   EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
                       m->mutable_segments()->GetMutableObject(0)->mutate_size(UINT64_MAX - 1);

@@ -78,6 +78,24 @@ TEST(IsaPaths, Q4CodebookSameTokensOnEveryPath) {
   }
 }
 
+// A mixed 3/4/8-bit file (Q3_R16_G32 for some layer matrices, Q4_R16_G32_SYM for the rest,
+// Q8_C for the embedding and output): the scalar reference and every optimized path give the
+// same greedy tokens, and logits within the 4-bit tolerance above.
+TEST(IsaPaths, Q3MixSameTokensOnEveryPath) {
+  const auto prompt = GoldenIds("prompt_token_ids");
+  const PathRun reference = Generate("stories260K-q3mix.kite", "scalar", 1, 64, prompt, 32);
+  ASSERT_FALSE(reference.generated.empty());
+  for (const char* isa : kIsas) {
+    for (const Config& c : kQ4Configs) {
+      SCOPED_TRACE(std::string(isa) + " threads " + std::to_string(c.threads) + " chunk " +
+                   std::to_string(c.chunk));
+      const PathRun r = Generate("stories260K-q3mix.kite", isa, c.threads, c.chunk, prompt, 32);
+      EXPECT_LE(kite::test::MaxLogitDifference(r, reference), 1e-3);
+      EXPECT_EQ(r.generated, reference.generated);
+    }
+  }
+}
+
 TEST(IsaPaths, UnknownIsaIsRefused) {
   kite_model_options mo;
   kite_model_options_init(&mo);

@@ -192,6 +192,20 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
           "also the classifier when tied; both are the most\n"
           "sensitive weights)."),
       flags::Custom(
+          0, "q3", "LIST",
+          [o](const std::string& name, const std::string& value) -> std::string {
+            o->convert.q3.clear();
+            for (absl::string_view part : absl::StrSplit(value, ',')) {
+              if (part.empty()) return absl::StrCat(name, " has an empty name in '", value, "'");
+              o->convert.q3.emplace_back(part);
+            }
+            return "";
+          },
+          "With --quant q4: comma-separated 2-D tensor names stored\n"
+          "as 3-bit symmetric groups of 32 (Q3_R16_G32, 3.5\n"
+          "bits/weight; GPTQ with --calib). --keep-8bit wins.\n"
+          "--bpw --bpw-3bit chooses them itself."),
+      flags::Custom(
           0, "chat-format", "NAME",
           [o](const std::string&, const std::string& value) -> std::string {
             absl::StatusOr<ChatFormat> format = ParseChatFormatName(value);
@@ -286,6 +300,11 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                             "within B bits per parameter, 0 < B <= 32. Combines with\n"
                             "--keep-8bit (those always stay 8-bit; default none when\n"
                             "--bpw is given). Prints the measurements and the choice."),
+      flags::Switch(0, "bpw-3bit", &o->convert.bpw_q3,
+                    "With --bpw: the budget may also store matrices as\n"
+                    "3-bit groups of 32 (Q3_R16_G32, 3.5 bits/weight): each\n"
+                    "is measured at 3 bits too, and the choice starting\n"
+                    "from all 3-bit is kept when its KL is lower."),
       flags::Switch(0, "distill", &o->distill,
                     "With --calib (q4 or q8): after quantization (and pruning),\n"
                     "tune the RMSNorm weights, the quantization scales and\n"
@@ -501,6 +520,14 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     }
   }
   if (o.bpw > 0.0 && !q4) return Usage("--bpw only applies to --quant q4");
+  if (o.convert.bpw_q3 && !(o.bpw > 0.0)) return Usage("--bpw-3bit needs --bpw B");
+  if (!o.convert.q3.empty() && !q4) return Usage("--q3 only applies to --quant q4");
+  if (!o.convert.q3.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
+    return Usage("--q3 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
+  }
+  if (o.convert.bpw_q3 && o.convert.sparse_24) {
+    return Usage("--bpw-3bit does not combine with --sparse 2:4");
+  }
   if (o.bpw > 0.0 && !has_calib) {
     return Usage("--bpw measures sensitivities on calibration text: add --calib FILE");
   }
@@ -541,6 +568,8 @@ std::string OptionsForProvenance(const CliOptions& o) {
   }
   if (o.convert.sparse_24) absl::StrAppend(&s, " --sparse 2:4");
   if (o.bpw > 0.0) absl::StrAppend(&s, " --bpw ", o.bpw);
+  if (o.convert.bpw_q3) absl::StrAppend(&s, " --bpw-3bit");
+  if (!o.convert.q3.empty()) absl::StrAppend(&s, " --q3 ", absl::StrJoin(o.convert.q3, ","));
   if (o.distill) {
     absl::StrAppend(&s, " --distill --distill-steps ", o.distill_options.steps, " --distill-lr ",
                     o.distill_options.learning_rate, " --distill-codes ",

@@ -233,6 +233,7 @@ absl::Status CompressAndConvert(CliOptions options, SourceModel* source,
     options.convert.keep_8bit.clear();
     for (const TensorSensitivity& t : *chosen) {
       if (t.chosen == Precision::kQ8) options.convert.keep_8bit.push_back(t.name);
+      if (t.chosen == Precision::kQ3) options.convert.q3.push_back(t.name);
       if (t.chosen == Precision::kQ4Coarse) {
         options.convert.group_size_for.emplace_back(t.name, t.coarse_group_size);
       }

@@ -159,7 +159,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   uint64_t parameters = 0, fixed_bytes = 0;
   std::vector<TensorSensitivity> rows;
   // Dequantized weights of each measured tensor, by precision (Precision order).
-  std::vector<std::array<std::vector<float>, 3>> restored;
+  std::vector<std::array<std::vector<float>, 4>> restored;
   // The 2-D tensors, one row each; measured below, on `threads` threads.
   std::vector<const SourceTensor*> matrices;
   for (const SourceTensor& t : model.tensors) {
@@ -184,7 +184,15 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   auto measure_one = [&](size_t i, Precision p) -> absl::Status {
     const SourceTensor& t = *matrices[i];
     TensorSensitivity* row = &rows[i];
-    const ConvertOptions& o = p == Precision::kQ8 ? q8 : p == Precision::kQ4 ? q4 : coarse;
+    ConvertOptions three_bit;
+    if (p == Precision::kQ3) {
+      three_bit = q4;
+      three_bit.q3 = {t.name};
+    }
+    const ConvertOptions& o = p == Precision::kQ8   ? q8
+                              : p == Precision::kQ4 ? q4
+                              : p == Precision::kQ3 ? three_bit
+                                                    : coarse;
     std::vector<float> weights;
     absl::StatusOr<KiteTensor> stored = ConvertTensor(t, o, &weights);
     if (!stored.ok()) return stored.status();
@@ -192,9 +200,13 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     for (const float** slot : WeightSlots(patched, t.name)) *slot = weights.data();
     absl::StatusOr<double> kl = MeanKl(patched, sequences, reference);
     if (!kl.ok()) return kl.status();
-    (p == Precision::kQ8 ? row->kl_q8 : p == Precision::kQ4 ? row->kl_q4 : row->kl_coarse) = *kl;
+    (p == Precision::kQ8   ? row->kl_q8
+     : p == Precision::kQ4 ? row->kl_q4
+     : p == Precision::kQ3 ? row->kl_q3
+                           : row->kl_coarse) = *kl;
     (p == Precision::kQ8   ? row->bytes_q8
      : p == Precision::kQ4 ? row->bytes_q4
+     : p == Precision::kQ3 ? row->bytes_q3
                            : row->bytes_coarse) = StoredBytes(*stored);
     if (p == Precision::kQ4Coarse) row->coarse_group_size = stored->group_size;
     restored[i][static_cast<size_t>(p)] = std::move(weights);
@@ -217,6 +229,11 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     return absl::OkStatus();
   };
   if (absl::Status s = measure_all({Precision::kQ4, Precision::kQ8}); !s.ok()) return s;
+  const bool three_bit = options.bpw_q3 && !options.sparse_24;
+  if (three_bit) {
+    planned += rows.size();
+    if (absl::Status s = measure_all({Precision::kQ3}); !s.ok()) return s;
+  }
 
   const double budget = bits_per_weight * static_cast<double>(parameters) / 8.0;
   auto total_bytes = [&](Precision start) {
@@ -225,6 +242,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     return bytes;
   };
   Precision start = Precision::kQ4;
+  bool four_bit_fits = true;  // today's plans (4-bit or coarse start) fit the budget
   if (static_cast<double>(total_bytes(Precision::kQ4)) > budget) {
     // Too big at 4 bits: measure the coarse groups too and start from them.
     const bool can_coarsen = options.group_size * 2 <= 128 && !options.sparse_24;
@@ -235,24 +253,32 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
       smallest = total_bytes(Precision::kQ4Coarse);
     }
     if (static_cast<double>(smallest) > budget) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--bpw %g is below what the 4-bit layouts need: %.3f bits/weight with every "
-          "tensor at 4 bits%s%s",
-          bits_per_weight, 8.0 * static_cast<double>(smallest) / static_cast<double>(parameters),
-          can_coarsen ? absl::StrCat(" in groups of ", options.group_size * 2) : "",
-          options.keep_8bit.empty() ? "" : " except --keep-8bit"));
+      four_bit_fits = false;
+      const uint64_t smallest_q3 = three_bit ? total_bytes(Precision::kQ3) : smallest;
+      if (!three_bit || static_cast<double>(smallest_q3) > budget) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "--bpw %g is below what the %s layouts need: %.3f bits/weight with every "
+            "tensor at %s%s%s",
+            bits_per_weight, three_bit ? "3-bit" : "4-bit",
+            8.0 * static_cast<double>(three_bit ? smallest_q3 : smallest) /
+                static_cast<double>(parameters),
+            three_bit ? "3 bits" : "4 bits",
+            !three_bit && can_coarsen ? absl::StrCat(" in groups of ", options.group_size * 2)
+                                      : "",
+            options.keep_8bit.empty() ? "" : " except --keep-8bit"));
+      }
     }
     start = Precision::kQ4Coarse;
   }
   // Greedy upgrades in two orders: KL saved per extra byte, and KL saved. Isolated
   // sensitivities do not add up exactly, so both choices are measured together and the
   // better kept.
-  auto greedy = [&](bool per_byte) {
+  auto greedy = [&](bool per_byte, Precision from) {
     std::vector<Precision> chosen(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) {
-      chosen[i] = rows[i].forced_8bit ? Precision::kQ8 : start;
+      chosen[i] = rows[i].forced_8bit ? Precision::kQ8 : from;
     }
-    uint64_t total = total_bytes(start);
+    uint64_t total = total_bytes(from);
     for (;;) {
       size_t best = rows.size();
       Precision best_to = Precision::kQ4;
@@ -287,16 +313,43 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     }
     return MeanKl(patched, sequences, reference);
   };
-  const std::vector<Precision> by_ratio = greedy(true), by_gain = greedy(false);
-  absl::StatusOr<double> kl_ratio = measure(by_ratio);
-  if (!kl_ratio.ok()) return kl_ratio.status();
-  absl::StatusOr<double> kl_gain = by_gain == by_ratio ? kl_ratio : measure(by_gain);
-  if (!kl_gain.ok()) return kl_gain.status();
-  const std::vector<Precision>& best = *kl_gain < *kl_ratio ? by_gain : by_ratio;
+  // The candidate choices (per byte, by gain) from each start, measured once each.
+  std::vector<std::vector<Precision>> candidates;
+  std::vector<double> kls;
+  std::vector<Precision> starts;
+  if (four_bit_fits) starts.push_back(start);
+  if (three_bit) starts.push_back(Precision::kQ3);
+  double kl_ratio = 0.0, kl_gain = 0.0, kl_ratio_q3 = 0.0, kl_gain_q3 = 0.0;
+  for (Precision from : starts) {
+    for (bool per_byte : {true, false}) {
+      std::vector<Precision> c = greedy(per_byte, from);
+      double kl = 0.0;
+      const auto same = std::find(candidates.begin(), candidates.end(), c);
+      if (same != candidates.end()) {
+        kl = kls[static_cast<size_t>(same - candidates.begin())];
+      } else {
+        absl::StatusOr<double> measured = measure(c);
+        if (!measured.ok()) return measured.status();
+        kl = *measured;
+      }
+      (from == Precision::kQ3 ? (per_byte ? kl_ratio_q3 : kl_gain_q3)
+                              : (per_byte ? kl_ratio : kl_gain)) = kl;
+      candidates.push_back(std::move(c));
+      kls.push_back(kl);
+    }
+  }
+  // The lowest KL wins; ties keep the earlier (today's) choice.
+  size_t winner = 0;
+  for (size_t i = 1; i < candidates.size(); ++i) {
+    if (kls[i] < kls[winner]) winner = i;
+  }
+  const std::vector<Precision>& best = candidates[winner];
   for (size_t i = 0; i < rows.size(); ++i) {
     rows[i].chosen = best[i];
-    rows[i].kl_choice_per_byte = *kl_ratio;
-    rows[i].kl_choice_by_gain = *kl_gain;
+    rows[i].kl_choice_per_byte = kl_ratio;
+    rows[i].kl_choice_by_gain = kl_gain;
+    rows[i].kl_choice_q3_per_byte = kl_ratio_q3;
+    rows[i].kl_choice_q3_by_gain = kl_gain_q3;
   }
   return rows;
 }
@@ -308,6 +361,7 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
     return a->kl_q4 - a->kl_q8 > b->kl_q4 - b->kl_q8;
   });
   const bool coarse = !rows.empty() && rows[0].coarse_group_size != 0;
+  const bool q3 = !rows.empty() && rows[0].bytes_q3 != 0;
   size_t width = 6;
   for (const TensorSensitivity& r : rows) width = std::max(width, r.name.size());
   const int w = static_cast<int>(width);
@@ -316,15 +370,19 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
   if (coarse) {
     absl::StrAppendFormat(&out, "%14s  %12s  ", "KL coarse only", "bytes coarse");
   }
+  if (q3) absl::StrAppendFormat(&out, "%12s  %9s  ", "KL q3 only", "bytes q3");
   out += "stored\n";
   for (const TensorSensitivity* r : sorted) {
     absl::StrAppendFormat(&out, "%-*s  %12.6f  %12.6f  %9d  %9d  ", w, r->name, r->kl_q4,
                           r->kl_q8, r->bytes_q4, r->bytes_q8);
     if (coarse) absl::StrAppendFormat(&out, "%14.6f  %12d  ", r->kl_coarse, r->bytes_coarse);
+    if (q3) absl::StrAppendFormat(&out, "%12.6f  %9d  ", r->kl_q3, r->bytes_q3);
     if (r->forced_8bit) {
       out += "q8 (--keep-8bit)";
     } else if (r->chosen == Precision::kQ8) {
       out += "q8";
+    } else if (r->chosen == Precision::kQ3) {
+      out += "q3";
     } else if (r->chosen == Precision::kQ4Coarse) {
       absl::StrAppend(&out, "q4, groups of ", r->coarse_group_size);
     } else {
@@ -332,11 +390,19 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
     }
     out += "\n";
   }
-  if (!rows.empty()) {
+  if (!rows.empty() && !q3) {
     absl::StrAppendFormat(&out,
                           "combined KL on the calibration text: %.6f greedy by KL per byte, "
                           "%.6f greedy by KL; kept the lower\n",
                           rows[0].kl_choice_per_byte, rows[0].kl_choice_by_gain);
+  } else if (!rows.empty()) {
+    // A start that did not fit the budget reads 0 (not tried).
+    absl::StrAppendFormat(&out,
+                          "combined KL on the calibration text, greedy by KL per byte / by KL: "
+                          "from 4 bits %.6f / %.6f, from 3 bits %.6f / %.6f (0: does not fit); "
+                          "kept the lowest\n",
+                          rows[0].kl_choice_per_byte, rows[0].kl_choice_by_gain,
+                          rows[0].kl_choice_q3_per_byte, rows[0].kl_choice_q3_by_gain);
   }
   return out;
 }

@@ -56,6 +56,7 @@ absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float 
 
 /// How --bpw stores one 2-D tensor, from the fewest bytes to the most.
 enum class Precision {
+  kQ3,        ///< 3-bit symmetric groups of 32 (Q3_R16_G32), only with ConvertOptions::bpw_q3
   kQ4Coarse,  ///< 4-bit in groups twice the requested size (Q4_ROW_GROUPS), only to fit a budget
   kQ4,        ///< 4-bit as the options ask
   kQ8,        ///< Q8_C
@@ -70,9 +71,11 @@ struct TensorSensitivity {
   double kl_q4 = 0.0;
   double kl_q8 = 0.0;
   double kl_coarse = 0.0;
+  double kl_q3 = 0.0;     ///< and when only it is stored at 3 bits (with bpw_q3)
   uint64_t bytes_q4 = 0;  ///< stored bytes of this tensor at 4 bits (data + scales + mins)
   uint64_t bytes_q8 = 0;  ///< and at 8 bits
   uint64_t bytes_coarse = 0;  ///< and at 4 bits in coarse groups (0: not measured)
+  uint64_t bytes_q3 = 0;  ///< and at 3 bits (0: not measured)
   uint32_t coarse_group_size = 0;  ///< the coarse group size (0: not measured)
   bool forced_8bit = false;  ///< named in keep_8bit: 8 bits whatever the budget
   Precision chosen = Precision::kQ4;  ///< what the budget stores
@@ -80,14 +83,23 @@ struct TensorSensitivity {
   /// greedy orders tried (the same in every row).
   double kl_choice_per_byte = 0.0;
   double kl_choice_by_gain = 0.0;
+  /// The same two orders started from every matrix at 3 bits (with bpw_q3; 0 otherwise).
+  double kl_choice_q3_per_byte = 0.0;
+  double kl_choice_q3_by_gain = 0.0;
   size_t index = 0;  ///< position among the measured 2-D tensors (internal)
 
   /// Mean KL and bytes at `p`.
   double kl(Precision p) const {
-    return p == Precision::kQ8 ? kl_q8 : p == Precision::kQ4 ? kl_q4 : kl_coarse;
+    return p == Precision::kQ8   ? kl_q8
+           : p == Precision::kQ4 ? kl_q4
+           : p == Precision::kQ3 ? kl_q3
+                                 : kl_coarse;
   }
   uint64_t bytes(Precision p) const {
-    return p == Precision::kQ8 ? bytes_q8 : p == Precision::kQ4 ? bytes_q4 : bytes_coarse;
+    return p == Precision::kQ8   ? bytes_q8
+           : p == Precision::kQ4 ? bytes_q4
+           : p == Precision::kQ3 ? bytes_q3
+                                 : bytes_coarse;
   }
 };
 
@@ -99,8 +111,12 @@ struct TensorSensitivity {
 /// instead. Greedy upgrades (coarse to 4-bit, coarse or 4-bit to 8-bit), in two orders
 /// (by KL saved per extra byte, and by KL saved), are each measured with all tensors
 /// quantized at once, and the one with the lower KL wins. Tensors in `options.keep_8bit`
-/// are always 8-bit. Returns the measurements with the choice; the caller puts the 8-bit
-/// names in keep_8bit and the coarse ones in group_size_for. Fails when even the smallest
+/// are always 8-bit. With options.bpw_q3, every matrix is measured at 3 bits as well, and
+/// the same two greedy orders also start from every matrix at 3 bits (upgrades to 4 and 8
+/// bits); of all the choices that fit, the one with the lowest measured KL wins, so the
+/// 3-bit ones are kept only when they help. Returns the measurements with the choice; the
+/// caller puts the 8-bit names in keep_8bit, the coarse ones in group_size_for and the
+/// 3-bit ones in q3. Fails when even the smallest
 /// file (plus the forced tensors) exceeds the budget; the message gives the minimum.
 /// `progress` (may be empty) is called after each measurement with the tensor's name, the
 /// measurements done and the number planned so far (the coarse ones are added when needed);

@@ -15,6 +15,7 @@
 #include "sdk/format/format.h"
 #include "sdk/format/tensor_names.h"
 #include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
@@ -104,6 +105,12 @@ size_t SP24ScaleOffset(size_t r, size_t g, size_t groups) {
 // Byte offset of the f16 scale of row r, group g in Q4_R16_G32_SYM (sdk/format/blocks.h).
 size_t R16SymScaleOffset(size_t r, size_t g, size_t groups) {
   return ((r / kQ4R16BlockRows) * groups + g) * kQ4R16SymBlockBytes + kQ4R16ScalesOffset +
+         2 * (r % kQ4R16BlockRows);
+}
+
+// Byte offset of the f16 scale of row r, group g in Q3_R16_G32 (sdk/format/blocks.h).
+size_t R16Q3ScaleOffset(size_t r, size_t g, size_t groups) {
+  return ((r / kQ4R16BlockRows) * groups + g) * kQ3R16BlockBytes + kQ3R16ScalesOffset +
          2 * (r % kQ4R16BlockRows);
 }
 
@@ -279,6 +286,17 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
                                                       out);
                       },
                       R16SymScaleOffset, &b.code, &scales);
+    } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
+               t.layout == Layout::Q3_R16_G32) {
+      // Scales train; the 3-bit codes stay (code = u - 4, no latent codes for this layout).
+      const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+      b.kind = Block::kQ3R16;
+      b.group = kQ4R16GroupSize;
+      b.groups = groups;
+      ReadScaledCodes(
+          rows, cols, kQ4R16GroupSize, t.data.data(),
+          [&](size_t r, float* out) { kernels::DequantizeQ3R16Row(cols, t.data.data(), r, out); },
+          R16Q3ScaleOffset, &b.code, &scales);
     } else if (t.dtype == DType::Q4_G_SP24 && t.shape.size() == 2 &&
                t.layout == Layout::Q4_SP24_R16_G64) {
       const size_t groups = (cols + kQ4SP24BlockCols - 1) / kQ4SP24BlockCols;
@@ -298,7 +316,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
                                                : options.train_q4;
     const bool half = b.kind == Block::kQ4RowGroups || b.kind == Block::kQ4R16 ||
                       b.kind == Block::kQ4R16Sym || b.kind == Block::kQ4R16Cb ||
-                      b.kind == Block::kQ4SP24;
+                      b.kind == Block::kQ4SP24 || b.kind == Block::kQ3R16;
     for (size_t j = 0; j < scales.size(); ++j) {
       m.initial_.push_back(scales[j]);
       m.units_.push_back(train ? scales[j] : 0.0);
@@ -309,7 +327,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
       m.half_.push_back(true);
     }
-    if (options.train_codes && half && b.kind != Block::kQ4R16Cb) {
+    if (options.train_codes && half && b.kind != Block::kQ4R16Cb && b.kind != Block::kQ3R16) {
       // Latent codes, in code units. Fixed at their code: pruned weights (0 in
       // frozen_zeros) and, in the 2:4 layout, every column that holds no stored value.
       const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
@@ -603,6 +621,16 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
           for (size_t g = 0; g < b.groups; ++g) {
             const uint16_t h = FloatToHalf(static_cast<float>(s[r * b.groups + g]));
             std::memcpy(t.data.data() + R16SymScaleOffset(r, g, b.groups), &h, sizeof(h));
+          }
+        }
+        break;
+      }
+      case Block::kQ3R16: {
+        // Only the scales changed: rewrite them in place.
+        for (size_t r = 0; r < b.rows; ++r) {
+          for (size_t g = 0; g < b.groups; ++g) {
+            const uint16_t h = FloatToHalf(static_cast<float>(s[r * b.groups + g]));
+            std::memcpy(t.data.data() + R16Q3ScaleOffset(r, g, b.groups), &h, sizeof(h));
           }
         }
         break;

@@ -64,6 +64,7 @@ std::vector<double> InverseUpperCholesky(const std::vector<double>& l, size_t n)
 
 // One group's fitted grid: w = q * d + m for q in [-8, 7] (d = 0: every value is m).
 struct Grid {
+  int half = 8;  // codes in [-half, half - 1]
   float d = 0.0f;
   float m = 0.0f;
   uint16_t d_bits = 0;
@@ -73,7 +74,8 @@ struct Grid {
 int Nearest(float x, const Grid& g) {
   if (g.d == 0.0f) return 0;
   const float q = std::round((x - g.m) / g.d);
-  return q < -8.0f ? -8 : (q > 7.0f ? 7 : static_cast<int>(q));
+  const float lo = static_cast<float>(-g.half), hi = static_cast<float>(g.half - 1);
+  return q < lo ? -g.half : (q > hi ? g.half - 1 : static_cast<int>(q));
 }
 
 float Value(int q, const Grid& g) { return g.d == 0.0f ? g.m : static_cast<float>(q) * g.d + g.m; }
@@ -127,6 +129,11 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
         absl::StrFormat("cannot quantize an empty %dx%d matrix", rows, cols));
   }
   if (xtx == nullptr) return absl::InvalidArgumentError("GPTQ needs calibration statistics");
+  if (options.bits != 4 && !(options.bits == 3 && !options.asymmetric)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "GPTQ stores 4-bit codes, or 3-bit symmetric ones, not %d-bit%s", options.bits,
+        options.asymmetric ? " asymmetric" : ""));
+  }
   const size_t n = cols;
   for (uint64_t i = 0; i < rows * cols; ++i) {
     if (!std::isfinite(w[i])) {
@@ -178,13 +185,14 @@ absl::StatusOr<Q4Matrix> QuantizeQ4GGptq(const float* w, uint64_t rows, uint64_t
     absl::StatusOr<Q4Matrix> fit = options.asymmetric
                                        ? QuantizeQ4GAsymmetric(group.data(), 1, end - begin, gs)
                                        : QuantizeQ4G(group.data(), 1, end - begin, gs,
-                                                     options.scale_rule);
+                                                     options.scale_rule, options.bits);
     if (!fit.ok()) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "row %d, columns %d..%d after compensation: %s", r, begin, end - 1,
           fit.status().message()));
     }
     Grid& grid = grids[g];
+    grid.half = 1 << (options.bits - 1);
     grid.d_bits = fit->scales[0];
     grid.d = HalfToFloat(grid.d_bits);
     grid.m_bits = options.asymmetric ? fit->mins[0] : 0;

@@ -22,6 +22,9 @@ struct GptqOptions {
   /// (scale only, as QuantizeQ4G with `scale_rule`) when false.
   bool asymmetric = true;
   ScaleRule scale_rule = ScaleRule::kSearch;  ///< symmetric groups only
+  /// Code width: 4, or 3 for symmetric groups only (codes in [-4, 3], as QuantizeQ4G
+  /// with bits 3; for Q3_R16_G32).
+  int bits = 4;
   /// Dampening added to H's diagonal, as a fraction of its mean diagonal value.
   double damp = 0.01;
   /// Treat weights that are exactly 0 as pruned: they are stored as the group's value

@@ -36,40 +36,46 @@ absl::StatusOr<Q4Matrix> NewQ4Matrix(uint64_t rows, uint64_t cols, uint32_t grou
   return m;
 }
 
-// Quantizes one value with scale d (d != 0) to [-8, 7].
-int QuantizeNibble(float x, float d) {
+// Quantizes one value with scale d (d != 0) to [-half, half - 1] (half = 8 for 4-bit
+// codes, 4 for 3-bit ones).
+int QuantizeNibble(float x, float d, int half = 8) {
   const float q = std::round(x / d);
-  return q < -8.0f ? -8 : (q > 7.0f ? 7 : static_cast<int>(q));
+  const float lo = static_cast<float>(-half), hi = static_cast<float>(half - 1);
+  return q < lo ? -half : (q > hi ? half - 1 : static_cast<int>(q));
 }
 
 // Squared error of the group `x[0..n)` stored with the f16 scale `d_bits`.
-double GroupError(const float* x, uint64_t n, uint16_t d_bits) {
+double GroupError(const float* x, uint64_t n, uint16_t d_bits, int half) {
   const float d = HalfToFloat(d_bits);
   double err = 0.0;
   for (uint64_t i = 0; i < n; ++i) {
-    const double e = static_cast<double>(x[i]) - (d == 0.0f ? 0.0 : d * QuantizeNibble(x[i], d));
+    const double e =
+        static_cast<double>(x[i]) - (d == 0.0f ? 0.0 : d * QuantizeNibble(x[i], d, half));
     err += e * e;
   }
   return err;
 }
 
-// The f16 scale of one group under `rule`; `max_value` is its value of largest magnitude.
-uint16_t ChooseScale(const float* x, uint64_t n, float max_value, ScaleRule rule) {
-  uint16_t best = FloatToHalf(max_value / -8.0f);
+// The f16 scale of one group under `rule`; `max_value` is its value of largest magnitude;
+// codes span [-half, half - 1].
+uint16_t ChooseScale(const float* x, uint64_t n, float max_value, ScaleRule rule, int half) {
+  const float h = static_cast<float>(half);
+  uint16_t best = FloatToHalf(max_value / -h);
   if (rule == ScaleRule::kMaxAbs || HalfToFloat(best) == 0.0f) return best;
-  double best_err = GroupError(x, n, best);
-  // Divisors from 5.5 to 10 in both orientations: the largest value mapping towards -8
-  // (as the max-abs rule) or towards +7. Smaller divisors clip the largest value to spend
-  // resolution on the rest; larger ones leave headroom.
+  double best_err = GroupError(x, n, best, half);
+  // Divisors from 0.69 to 1.25 times half in both orientations: the largest value mapping
+  // towards -half (as the max-abs rule) or towards half - 1. Smaller divisors clip the
+  // largest value to spend resolution on the rest; larger ones leave headroom.
+  const float step_size = h / 64.0f;
   for (int step = -20; step <= 36; ++step) {
     if (step == 0) continue;
-    const float divisor = step <= 16 ? -8.0f + 0.125f * static_cast<float>(step)
-                                     : 7.0f + 0.125f * static_cast<float>(step - 26);
+    const float divisor = step <= 16 ? -h + step_size * static_cast<float>(step)
+                                     : (h - 1.0f) + step_size * static_cast<float>(step - 26);
     const float inv = divisor / max_value;
     double xq = 0.0, qq = 0.0;
     for (uint64_t i = 0; i < n; ++i) {
       float q = std::round(x[i] * inv);
-      q = q < -8.0f ? -8.0f : (q > 7.0f ? 7.0f : q);
+      q = q < -h ? -h : (q > h - 1.0f ? h - 1.0f : q);
       xq += static_cast<double>(x[i]) * q;
       qq += static_cast<double>(q) * q;
     }
@@ -77,7 +83,7 @@ uint16_t ChooseScale(const float* x, uint64_t n, float max_value, ScaleRule rule
     // Least-squares scale for these q, then requantized with its f16 value.
     const uint16_t candidate = FloatToHalf(static_cast<float>(xq / qq));
     if (HalfToFloat(candidate) == 0.0f || std::isinf(HalfToFloat(candidate))) continue;
-    const double err = GroupError(x, n, candidate);
+    const double err = GroupError(x, n, candidate, half);
     if (err < best_err) {
       best_err = err;
       best = candidate;
@@ -88,9 +94,10 @@ uint16_t ChooseScale(const float* x, uint64_t n, float max_value, ScaleRule rule
 
 // Quantizes the `n` values of one group with scale d and offset mn (d = 0: all q = 0) and
 // writes its nibbles to `out`; elements n..group_size-1 are padding (q = 0).
-void WriteGroup(const float* x, uint64_t n, float d, float mn, uint8_t* out, uint32_t group_size) {
+void WriteGroup(const float* x, uint64_t n, float d, float mn, uint8_t* out, uint32_t group_size,
+                int half = 8) {
   for (uint64_t i = 0; i < group_size; ++i) {
-    const int q = (i < n && d != 0.0f) ? QuantizeNibble(x[i] - mn, d) : 0;
+    const int q = (i < n && d != 0.0f) ? QuantizeNibble(x[i] - mn, d, half) : 0;
     // Element i goes to byte i/2: even elements in the low nibble, odd in the high.
     const uint8_t nibble = static_cast<uint8_t>(q + 8);
     out[i / 2] |= (i % 2 == 0) ? nibble : static_cast<uint8_t>(nibble << 4);
@@ -100,7 +107,11 @@ void WriteGroup(const float* x, uint64_t n, float d, float mn, uint8_t* out, uin
 }  // namespace
 
 absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t cols,
-                                     uint32_t group_size, ScaleRule rule) {
+                                     uint32_t group_size, ScaleRule rule, int bits) {
+  if (bits != 3 && bits != 4) {
+    return absl::InvalidArgumentError(absl::StrFormat("%d-bit codes are not supported", bits));
+  }
+  const int half = 1 << (bits - 1);
   absl::StatusOr<Q4Matrix> made = NewQ4Matrix(rows, cols, group_size, /*asymmetric=*/false);
   if (!made.ok()) return made.status();
   Q4Matrix& m = *made;
@@ -120,7 +131,7 @@ absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t col
         }
         if (std::fabs(row[c]) > std::fabs(max_value)) max_value = row[c];
       }
-      uint16_t d_bits = ChooseScale(row + begin, end - begin, max_value, rule);
+      uint16_t d_bits = ChooseScale(row + begin, end - begin, max_value, rule, half);
       const float d = HalfToFloat(d_bits);
       if (d == 0.0f) d_bits = 0;  // +0, not the -0 that 0 / -8 gives
       if (std::isinf(d)) {
@@ -130,7 +141,7 @@ absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t col
       m.scales[r * groups + g] = d_bits;
 
       WriteGroup(row + begin, end - begin, d, 0.0f,
-                 m.data.data() + (r * groups + g) * (group_size / 2), group_size);
+                 m.data.data() + (r * groups + g) * (group_size / 2), group_size, half);
     }
   }
   return made;

@@ -46,12 +46,15 @@ enum class ScaleRule {
 
 /// Quantizes the row-major [rows, cols] f32 matrix `w` (rows * cols values), symmetric:
 /// per group a scale d chosen by `rule` and rounded to f16, then q = clamp(round(x / d),
-/// -8, 7) with round-half-away-from-zero. A group whose f16 scale is 0 (all zeros, or
+/// -8, 7) with round-half-away-from-zero. With `bits` 3, q = clamp(round(x / d), -4, 3)
+/// instead (the scale rules scaled alike; the codes still stored as q + 8 nibbles; layout
+/// Q3_R16_G32 packs them as u = q + 4); other `bits` fail. A group whose f16 scale is 0 (all zeros, or
 /// values too small for f16) stores d = 0 and q = 0. Columns past `cols` in the last group
 /// are q = 0. Fails for an invalid group size, an empty matrix, a non-finite value, or a
 /// scale that overflows f16 (|m| > 8 * 65504); the error gives the row and column.
 absl::StatusOr<Q4Matrix> QuantizeQ4G(const float* w, uint64_t rows, uint64_t cols,
-                                     uint32_t group_size, ScaleRule rule = ScaleRule::kSearch);
+                                     uint32_t group_size, ScaleRule rule = ScaleRule::kSearch,
+                                     int bits = 4);
 
 /// Like QuantizeQ4G but asymmetric: per group a scale d and an offset m (both f16),
 /// q = clamp(round((x - m) / d), -8, 7), w = q * d + m. The 16 levels start spanning

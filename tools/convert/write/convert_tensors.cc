@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "tools/convert/compress/calibration.h"
@@ -165,6 +166,50 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       kernels::DequantizeQ4SP24Row(cols, out.data.data(), r, restored.data() + r * cols);
     }
     // Against the source: the error counts pruning and quantization.
+    out.quant_rel_rms_error = static_cast<float>(
+        RelativeRmsError(source.data.data(), restored.data(), restored.size()));
+    if (restored_out != nullptr) *restored_out = std::move(restored);
+    return out;
+  }
+
+  if (std::find(options.q3.begin(), options.q3.end(), source.name) != options.q3.end()) {
+    // 3-bit symmetric groups of 32 (Q3_R16_G32), GPTQ when the layer has statistics.
+    const uint64_t rows = source.shape[0], cols = source.shape[1];
+    const LinearInputStats* in =
+        options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
+            ? options.calibration->Find(source.name)
+            : nullptr;
+    absl::StatusOr<Q4Matrix> q;
+    if (in != nullptr && in->cols == cols) {
+      GptqOptions gptq;
+      gptq.group_size = kQ4R16GroupSize;
+      gptq.asymmetric = false;
+      gptq.bits = 3;
+      gptq.scale_rule = options.q4_scale_rule;
+      gptq.keep_zeros = options.gptq_keep_zeros;
+      gptq.act_order = options.gptq_act_order;
+      q = QuantizeQ4GGptq(source.data.data(), rows, cols, in->xtx.data(), gptq);
+    } else {
+      q = QuantizeQ4G(source.data.data(), rows, cols, kQ4R16GroupSize, options.q4_scale_rule,
+                      /*bits=*/3);
+    }
+    if (!q.ok()) return fail(q.status().message());
+    // Row-group nibbles hold q + 8 with q in [-4, 3]; Q3_R16_G32 codes are u = q + 4.
+    const uint64_t padded = q->groups() * kQ4R16GroupSize;
+    std::vector<uint8_t> u(rows * padded);
+    for (uint64_t i = 0; i < rows * padded; ++i) {
+      const uint8_t byte = q->data[i / 2];
+      const int nibble = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
+      u[i] = static_cast<uint8_t>(nibble - 8 + kQ3Zero);
+    }
+    out.layout = Layout::Q3_R16_G32;
+    out.group_size = kQ4R16GroupSize;
+    out.data.resize(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, rows, cols, kQ4R16GroupSize));
+    kernels::PackQ3R16(rows, cols, u.data(), q->scales.data(), out.data.data());
+    std::vector<float> restored(rows * cols);
+    for (uint64_t r = 0; r < rows; ++r) {
+      kernels::DequantizeQ3R16Row(cols, out.data.data(), r, restored.data() + r * cols);
+    }
     out.quant_rel_rms_error = static_cast<float>(
         RelativeRmsError(source.data.data(), restored.data(), restored.size()));
     if (restored_out != nullptr) *restored_out = std::move(restored);

@@ -60,6 +60,13 @@ struct ConvertOptions {
   bool q4_codebook = false;
   /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
   std::vector<std::string> keep_8bit = DefaultKeep8Bit();
+  /// q4 mode: names of 2-D tensors stored as 3-bit symmetric groups of 32 (Q3_R16_G32,
+  /// 3.5 bits/weight; GPTQ with `calibration` and `gptq` as for Q4_G), whatever
+  /// group_size says (--bpw picks them among the least sensitive). keep_8bit wins.
+  std::vector<std::string> q3;
+  /// q4 mode, --bpw: the budget may also store matrices at 3 bits (see q3 and
+  /// ChooseMixedPrecision). Not with sparse_24.
+  bool bpw_q3 = false;
   /// q4 mode: (tensor name, group size) pairs overriding `group_size` for those tensors
   /// (--bpw picks coarser groups for the least sensitive ones).
   std::vector<std::pair<std::string, uint32_t>> group_size_for;
