@@ -113,7 +113,7 @@ constexpr KernelTable kAvxVnniTable = Derive(
 constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, [](KernelTable& t) {
   KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
   KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
-  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;  // Arm uses the reference so far
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;
   t.qd8_q3r16_gemm = qd8_q3r16_gemm_avx512vnni;  // Arm uses the reference so far
 });
 #endif
@@ -133,20 +133,24 @@ constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTab
   t.attention_q8kv = attention_q8kv_neon;
   KITE_SET_DENSE_Q4_GEMMS(t, neon);
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neon;
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_neon;
 });
 
 #if defined(KITE_KERNELS_NEONDOT)
 constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](KernelTable& t) {
   KITE_SET_DENSE_Q4_GEMMS(t, neondot);
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neondot;
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_neondot;
 });
 #endif
 
 #if defined(KITE_KERNELS_I8MM)
 // i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
 // The 2:4 GEMM keeps its dotprod variant (its per-row gather does not fit smmla's 2x8 tiles).
-constexpr KernelTable kNeonI8mmTable = Derive(
-    kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) { KITE_SET_DENSE_Q4_GEMMS(t, i8mm); });
+constexpr KernelTable kNeonI8mmTable = Derive(kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) {
+  KITE_SET_DENSE_Q4_GEMMS(t, i8mm);
+  t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_i8mm;
+});
 #endif
 #endif
 

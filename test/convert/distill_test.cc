@@ -268,6 +268,7 @@ struct CodeLayout {
   bool offset_free;
   bool packed;
   bool sparse = false;  ///< the 2:4 layout (its kept values train; the other columns stay 0)
+  bool codebook = false;  ///< Q4_R16_G32_CB (codes name entries of a learned codebook)
 };
 
 class DistillCodesTest : public ::testing::TestWithParam<CodeLayout> {};
@@ -280,6 +281,7 @@ ConvertOptions CodeLayoutOptions(const CodeLayout& layout) {
   options.q4_offset_free = layout.offset_free;
   options.q4_packed = layout.packed;
   options.sparse_24 = layout.sparse;
+  options.q4_codebook = layout.codebook;
   return options;
 }
 
@@ -330,7 +332,9 @@ INSTANTIATE_TEST_SUITE_P(Layouts, DistillCodesTest,
                          ::testing::Values(CodeLayout{"packed_asym", true, false, true},
                                            CodeLayout{"packed_offset_free", false, true, true},
                                            CodeLayout{"rowgroups_sym", false, false, false},
-                                           CodeLayout{"sparse24", false, false, true, true}),
+                                           CodeLayout{"sparse24", false, false, true, true},
+                                           CodeLayout{"codebook", false, false, true, false,
+                                                      true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 // `model` with every matrix but the embedding pruned 2:4 by magnitude.
@@ -501,30 +505,34 @@ TEST(DistillTest, SourceWeightsRecoverPruningAndKeepTheMask) {
 
 // The threads run a step's sequences at once; the result is the same whatever their number.
 TEST(DistillTest, ThreadsDoNotChangeTheResult) {
-  const SourceModel source = TinySource(8);
-  ConvertOptions options;
-  options.quant = QuantMode::kQ4;
-  const std::vector<KiteTensor> original = Convert(source, options);
-  std::vector<std::vector<KiteTensor>> results;
-  std::vector<double> kl;
-  for (size_t threads : {1, 2, 3}) {
-    std::vector<KiteTensor> tensors = original;
-    DistillOptions d;
-    d.steps = 20;
-    d.sequences_per_step = 3;
-    d.threads = threads;
-    absl::StatusOr<DistillReport> report =
-        DistillStoredTensors(source, RandomSequences(5, 16, 4), d, &tensors, nullptr);
-    ASSERT_TRUE(report.ok()) << report.status();
-    EXPECT_LT(report->kl_after, report->kl_before);
-    kl.push_back(report->kl_after);
-    results.push_back(std::move(tensors));
-  }
-  for (size_t r = 1; r < results.size(); ++r) {
-    EXPECT_EQ(kl[r], kl[0]);
-    for (size_t i = 0; i < original.size(); ++i) {
-      EXPECT_TRUE(results[r][i].data == results[0][i].data) << original[i].name;
-      EXPECT_TRUE(results[r][i].scales == results[0][i].scales) << original[i].name;
+  for (bool codebook : {false, true}) {  // with codebook: its latent codes train too
+    SCOPED_TRACE(codebook ? "codebook" : "Q4_R16_G32");
+    const SourceModel source = TinySource(8);
+    ConvertOptions options;
+    options.quant = QuantMode::kQ4;
+    options.q4_codebook = codebook;
+    const std::vector<KiteTensor> original = Convert(source, options);
+    std::vector<std::vector<KiteTensor>> results;
+    std::vector<double> kl;
+    for (size_t threads : {1, 2, 3}) {
+      std::vector<KiteTensor> tensors = original;
+      DistillOptions d;
+      d.steps = 20;
+      d.sequences_per_step = 3;
+      d.threads = threads;
+      absl::StatusOr<DistillReport> report =
+          DistillStoredTensors(source, RandomSequences(5, 16, 4), d, &tensors, nullptr);
+      ASSERT_TRUE(report.ok()) << report.status();
+      EXPECT_LT(report->kl_after, report->kl_before);
+      kl.push_back(report->kl_after);
+      results.push_back(std::move(tensors));
+    }
+    for (size_t r = 1; r < results.size(); ++r) {
+      EXPECT_EQ(kl[r], kl[0]);
+      for (size_t i = 0; i < original.size(); ++i) {
+        EXPECT_TRUE(results[r][i].data == results[0][i].data) << original[i].name;
+        EXPECT_TRUE(results[r][i].scales == results[0][i].scales) << original[i].name;
+      }
     }
   }
 }

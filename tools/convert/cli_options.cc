@@ -332,7 +332,9 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                                      "place on the grid, rounded in the forward pass,\n"
                                      "straight-through gradient); 'off' keeps the codes as\n"
                                      "quantized. 2:4 sparse matrices train the codes of\n"
-                                     "their kept values (the pattern stays). 8-bit codes and\n"
+                                     "their kept values (the pattern stays); codebook\n"
+                                     "matrices train their codes (the nearest entry), not\n"
+                                     "the codebook. 8-bit codes and\n"
                                      "pruned weights stay fixed. Default: ",
                                      distill_defaults.train_codes ? "on" : "off")),
       flags::Number<double>(0, "distill-code-lr", "X", &o->distill_options.code_learning_rate,

@@ -1,7 +1,8 @@
 // qd8-q4r16-gemm with the int8 matrix multiply (smmla, aarch64 with i8mm). Compiled with
 // -march=armv8.2-a+dotprod+i8mm. Pairs of tokens go through smmla; a single token (decode,
 // or the last of an odd count) goes through the dotprod variant, which dispatch guarantees
-// is available too.
+// is available too. The codebook layout looks its codes up (tbl, neon-tiles.h) before the
+// same tiles.
 //
 // smmla multiplies a 2x8 int8 matrix (two tokens' 8 consecutive activations) by the
 // transpose of another (two rows' 8 weights over the same columns) into a 2x2 int32 tile.
@@ -23,10 +24,14 @@ namespace {
 using qd8_q4r16::kBlockBytesOf;
 
 // y[t][r] for tokens t0 = xq row 0 and t1 = row 1 and the rows of one 16-row block; `n`
-// rows (<= 16) stored.
-template <bool kSym>
-void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
-               const int32_t* xsum, float* y, size_t y_stride, size_t n) {
+// rows (<= 16) stored. With kCb (and kSym), the codebook layout: codes looked up in
+// `codebook` (null otherwise) before the same smmla tiles.
+template <bool kSym, bool kCb>
+void BlockPair(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+               const float* xscale, const int32_t* xsum, float* y, size_t y_stride, size_t n) {
+  static_assert(!kCb || kSym, "the codebook layout has the offset-free blocks");
+  const qd8_q4r16::CodebookTable cb =
+      kCb ? qd8_q4r16::CodebookTable(codebook) : qd8_q4r16::CodebookTable();  // unused unless kCb
   const size_t x_stride = groups * kQ4R16GroupSize;
   float32x4_t acc0[4], acc1[4];  // token 0 / token 1, one vector per quad of rows
   for (size_t q = 0; q < 4; ++q) acc0[q] = acc1[q] = vdupq_n_f32(0.0f);
@@ -41,11 +46,14 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
     const float xsx0 = xs0 * static_cast<float>(xsum[g]);
     const float xsx1 = xs1 * static_cast<float>(xsum[groups + g]);
     // Offset-free: each tile starts at -8 sum x of its token, {t0, t0, t1, t1}.
-    const int32_t s0 = kSym ? -8 * xsum[g] : 0, s1 = kSym ? -8 * xsum[groups + g] : 0;
+    // (The codebook's entries carry no offset.)
+    const bool minus8 = kSym && !kCb;
+    const int32_t s0 = minus8 ? -8 * xsum[g] : 0, s1 = minus8 ? -8 * xsum[groups + g] : 0;
     const int32x4_t start = vcombine_s32(vdup_n_s32(s0), vdup_n_s32(s1));
     for (size_t q = 0; q < 4; ++q) {
       int8x16_t lo[4], hi[4];
       qd8_q4r16::UnpackQuad(blk, q, lo, hi);
+      if (kCb) qd8_q4r16::DecodeQuad(cb, lo, hi);
       // c01 = {t0 r0, t0 r1, t1 r0, t1 r1}, c23 the same for rows 2-3 of the quad.
       int32x4_t c01 = start, c23 = start;
       for (size_t k = 0; k < 2; ++k) {
@@ -88,10 +96,20 @@ struct I8mm {
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* /*next*/) {
     if constexpr (T == 2) {
-      BlockPair<kSym>(groups, wb, xq, xscale, xsum, y, y_stride, n);
+      BlockPair<kSym, false>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride, n);
     } else {
       (kSym ? qd8_q4r16sym_gemm_neondot : qd8_q4r16_gemm_neondot)(1, n, groups, wb, xq, xscale,
                                                                 xsum, y, y_stride);
+    }
+  }
+  template <size_t T>
+  static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+                     const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
+                     size_t n, const uint8_t* /*next*/) {
+    if constexpr (T == 2) {
+      BlockPair<true, true>(groups, wb, codebook, xq, xscale, xsum, y, y_stride, n);
+    } else {
+      qd8_q4r16cb_gemm_neondot(1, n, groups, wb, codebook, xq, xscale, xsum, y, y_stride);
     }
   }
 };
@@ -99,5 +117,6 @@ struct I8mm {
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(i8mm, I8mm)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(i8mm, I8mm)
 
 }  // namespace kite::kernels

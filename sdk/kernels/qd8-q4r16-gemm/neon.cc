@@ -1,6 +1,6 @@
 // qd8-q4r16-gemm with plain NEON (aarch64, and armv7 with NEON + VFPv4): widening
 // multiply-accumulate (vmlal.s8) into int16, then pairwise widening to int32, in the tile of
-// neon-tiles.h.
+// neon-tiles.h (the codebook layout too, through its table lookup).
 //
 // Multiplying the low half of a slice vector (rows 0-1 of the quad) by the 4 matching
 // activations repeated twice gives, per int16 lane, one row's product for one column; the
@@ -48,6 +48,21 @@ struct MlalDot {
     if (kSym) dot = vsubq_s32(dot, vdupq_n_s32(8 * xsum));
     return dot;
   }
+
+  // Codebook entries reach 127 in magnitude, so a lane's int16 sum holds only one low and
+  // one high product (2 * 127 * 128 = 32512) before vpadal widens it into int32.
+  static int32x4_t DotCb(const int8x16_t* lo, const int8x16_t* hi, const Act& x) {
+    int32x4_t d01 = vdupq_n_s32(0), d23 = vdupq_n_s32(0);
+    for (size_t p = 0; p < 4; ++p) {
+      int16x8_t s01 = vmull_s8(vget_low_s8(lo[p]), x.r[p]);
+      s01 = vmlal_s8(s01, vget_low_s8(hi[p]), x.r[4 + p]);
+      int16x8_t s23 = vmull_s8(vget_high_s8(lo[p]), x.r[p]);
+      s23 = vmlal_s8(s23, vget_high_s8(hi[p]), x.r[4 + p]);
+      d01 = vpadalq_s16(d01, s01);
+      d23 = vpadalq_s16(d23, s23);
+    }
+    return PairwiseAddNeon(d01, d23);
+  }
 };
 
 using Neon = qd8_q4r16::NeonTile<MlalDot>;
@@ -55,5 +70,6 @@ using Neon = qd8_q4r16::NeonTile<MlalDot>;
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(neon, Neon)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(neon, Neon)
 
 }  // namespace kite::kernels

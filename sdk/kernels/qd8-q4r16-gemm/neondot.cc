@@ -1,5 +1,5 @@
 // qd8-q4r16-gemm with the NEON dot product (sdot, aarch64 with dotprod), in the tile of
-// neon-tiles.h. Compiled with -march=armv8.2-a+dotprod.
+// neon-tiles.h (the codebook layout too). Compiled with -march=armv8.2-a+dotprod.
 //
 // A slice vector's layout (a quad of rows x 4 bytes) is exactly sdot's shape: one
 // vdotq_laneq_s32 of the low nibbles with the activation vector's 32-bit lane p gives the 4
@@ -39,6 +39,11 @@ struct SdotDot {
     b = vdotq_laneq_s32(b, hi[3], x.x1, 3);
     return vaddq_s32(a, b);
   }
+
+  // Codebook entries are int8 weights like the nibbles: the same sdot chains, no offset.
+  static int32x4_t DotCb(const int8x16_t* lo, const int8x16_t* hi, const Act& x) {
+    return Dot<false>(lo, hi, x, 0);
+  }
 };
 
 using NeonDot = qd8_q4r16::NeonTile<SdotDot>;
@@ -46,5 +51,6 @@ using NeonDot = qd8_q4r16::NeonTile<SdotDot>;
 }  // namespace
 
 KITE_QD8_Q4R16_GEMM_VARIANTS(neondot, NeonDot)
+KITE_QD8_Q4R16CB_GEMM_VARIANT(neondot, NeonDot)
 
 }  // namespace kite::kernels

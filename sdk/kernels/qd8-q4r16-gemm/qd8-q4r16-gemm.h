@@ -81,7 +81,8 @@ Qd8Q4r16Gemm qd8_q4r16sym_gemm_i8mm;
 /// `codebook`: the tensor's kQ4CodebookEntries int8 values, each in [-127, 127] (borrowed);
 /// other arguments and guarantees as Qd8Q4r16Gemm, with `w` ceil(rows / 16) * groups * 288
 /// bytes. The x86 variants look codes up with a byte shuffle of codebook + 128 (unsigned,
-/// for vpdpbusd) and start each dot product at -128 * xsum, which is exact.
+/// for vpdpbusd) and start each dot product at -128 * xsum, which is exact; the Arm ones
+/// look the signed entries up with tbl and use them as int8 weights.
 using Qd8Q4r16CbGemm = void(size_t m, size_t rows, size_t groups, const uint8_t* w,
                             const int8_t* codebook, const int8_t* xq, const float* xscale,
                             const int32_t* xsum, float* y, size_t y_stride);
@@ -95,5 +96,14 @@ Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx2;
 Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avxvnni;
 /// AVX-512 F/BW/VL/VNNI (vpshufb lookup + vpdpbusd). Only call when the CPU has them.
 Qd8Q4r16CbGemm qd8_q4r16cb_gemm_avx512vnni;
+/// NEON (aarch64, or armv7 with NEON + VFPv4): tbl lookup of the entries, vmull.s8 and
+/// vmlal.s8 into int16 (two products per lane), widened into int32. Only call when the CPU
+/// has NEON.
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_neon;
+/// NEON dot product (tbl lookup + sdot; aarch64 with dotprod). Only call when the CPU has it.
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_neondot;
+/// Int8 matrix multiply (tbl lookup + smmla for pairs of tokens, the dotprod variant for a
+/// single or last odd token; aarch64 with i8mm and dotprod). Only call when the CPU has both.
+Qd8Q4r16CbGemm qd8_q4r16cb_gemm_i8mm;
 
 }  // namespace kite::kernels

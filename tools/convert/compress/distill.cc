@@ -154,7 +154,13 @@ const std::vector<float>* DataOf(const SourceModel* model, const std::string& na
 
 double DistillModel::Block::CodeAt(const double* values, size_t i) const {
   if (!has_latent) return code[i];
-  return std::clamp(std::nearbyint(values[latent + i]), code_min, code_max);
+  const double z = values[latent + i];
+  if (entries.empty()) return std::clamp(std::nearbyint(z), code_min, code_max);
+  // The nearest entry; a tie goes to the lower one.
+  const auto above = std::lower_bound(entries.begin(), entries.end(), z);
+  if (above == entries.begin()) return *above;
+  if (above == entries.end()) return entries.back();
+  return z - *(above - 1) <= *above - z ? *(above - 1) : *above;
 }
 
 absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
@@ -275,7 +281,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
           R16SymScaleOffset, &b.code, &scales);
     } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
                t.layout == Layout::Q4_R16_G32_CB) {
-      // Scales train; the codes and the codebook stay (no latent codes for this layout).
+      // Scales train, and with train_codes the codes (below); the codebook stays.
       const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
       b.kind = Block::kQ4R16Cb;
       b.group = kQ4R16GroupSize;
@@ -327,7 +333,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
       m.half_.push_back(true);
     }
-    if (options.train_codes && half && b.kind != Block::kQ4R16Cb && b.kind != Block::kQ3R16) {
+    if (options.train_codes && half && b.kind != Block::kQ3R16) {
       // Latent codes, in code units. Fixed at their code: pruned weights (0 in
       // frozen_zeros) and, in the 2:4 layout, every column that holds no stored value.
       const std::vector<float>* pruned = DataOf(options.frozen_zeros, t.name, rows * cols);
@@ -338,11 +344,20 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
           kernels::Q4SP24StoredColumns(cols, t.data.data(), r, stored.data() + r * cols);
         }
       }
-      const double unit = options.code_learning_rate / options.learning_rate;
       b.has_latent = true;
       b.latent = m.initial_.size();
       b.code_min = b.kind == Block::kQ4R16 ? 0.0 : -8.0;
       b.code_max = b.code_min + 15.0;
+      if (b.kind == Block::kQ4R16Cb) {
+        b.entries.assign(t.codebook.begin(), t.codebook.end());
+        std::sort(b.entries.begin(), b.entries.end());
+        b.entries.erase(std::unique(b.entries.begin(), b.entries.end()), b.entries.end());
+        b.code_min = b.entries.front();
+        b.code_max = b.entries.back();
+        // A one-entry codebook has no gap: its codes cannot change (frozen below).
+        b.code_step = (b.code_max - b.code_min) / 15.0;
+      }
+      const double unit = options.code_learning_rate / options.learning_rate * b.code_step;
       // The weights that were quantized: after pruning the pruned (and tuned) ones.
       const std::vector<float>* reference =
           !options.latent_from_teacher ? nullptr
@@ -356,10 +371,17 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
         if (!fixed && reference != nullptr && scales[g] != 0.0) {
           const double position =
               ((*reference)[j] - (offsets.empty() ? 0.0 : offsets[g])) / scales[g];
-          z += std::clamp(position - z, -0.49, 0.49);
+          // Within 0.49 of the way to the neighbouring codes, so z still rounds to its code.
+          double down = 0.49, up = 0.49;
+          if (!b.entries.empty()) {
+            const auto at = std::lower_bound(b.entries.begin(), b.entries.end(), z);
+            down = 0.49 * (at != b.entries.begin() ? z - *(at - 1) : b.code_step);
+            up = 0.49 * (at + 1 != b.entries.end() ? *(at + 1) - z : b.code_step);
+          }
+          z += std::clamp(position - z, -down, up);
         }
         m.initial_.push_back(z);
-        m.units_.push_back(fixed ? 0.0 : unit);
+        m.units_.push_back(fixed || b.code_step == 0.0 ? 0.0 : unit);
         m.half_.push_back(false);
       }
     }
@@ -548,7 +570,7 @@ void DistillModel::ClampLatents(std::vector<double>* values) const {
     if (!b.has_latent) continue;
     double* z = values->data() + b.latent;
     for (size_t i = 0; i < b.rows * b.cols; ++i) {
-      z[i] = std::clamp(z[i], b.code_min - 0.5, b.code_max + 0.5);
+      z[i] = std::clamp(z[i], b.code_min - 0.5 * b.code_step, b.code_max + 0.5 * b.code_step);
     }
   }
 }
@@ -616,6 +638,24 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         break;
       }
       case Block::kQ4R16Cb: {
+        if (b.has_latent) {
+          // Repack with the trained codes: each entry's index in the codebook (the first
+          // when entries repeat); padding columns 8, as the converter writes them.
+          std::vector<uint16_t> d(n);
+          for (size_t j = 0; j < n; ++j) d[j] = FloatToHalf(static_cast<float>(s[j]));
+          const size_t padded = b.groups * kQ4R16GroupSize;
+          std::vector<uint8_t> u(b.rows * padded, 8);
+          for (size_t r = 0; r < b.rows; ++r) {
+            for (size_t c = 0; c < b.cols; ++c) {
+              const double e = b.CodeAt(v.data(), r * b.cols + c);
+              const auto at = std::find(t.codebook.begin(), t.codebook.end(), e);
+              assert(at != t.codebook.end());
+              u[r * padded + c] = static_cast<uint8_t>(at - t.codebook.begin());
+            }
+          }
+          kernels::PackQ4R16Sym(b.rows, b.cols, u.data(), d.data(), t.data.data());
+          break;
+        }
         // Only the scales changed: rewrite them in place.
         for (size_t r = 0; r < b.rows; ++r) {
           for (size_t g = 0; g < b.groups; ++g) {

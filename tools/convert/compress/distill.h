@@ -25,6 +25,10 @@
 //   dL/dw * d to z as if the rounding were the identity (straight-through estimator), and
 //   z moves in code units (its step size is code_learning_rate). The final rounding gives
 //   the stored codes. 2:4 sparse codes (Q4_SP24_R16_G64) and Q8_C codes stay fixed.
+// - with train_codes, every code of a codebook matrix (Q4_R16_G32_CB: w = d codebook[u])
+//   the same way, z in entry units: the forward pass uses the entry nearest z (the
+//   codebook itself stays), the straight-through gradient is dL/dw * d, and z's step is
+//   code_learning_rate times the codebook's mean gap, (max entry - min entry) / 15.
 // The tuned values are rounded to the stored precision (f16 for Q4, f32 otherwise) and
 // written back into the tensors' bytes, repacking Q4 blocks with their (possibly trained)
 // codes.
@@ -224,10 +228,14 @@ class DistillModel {
     std::vector<uint8_t> nibbles;  ///< Q4_R16_G32: rows * groups * 32 unsigned codes, for repacking
     size_t first = 0;           ///< index of its first value; scales, then offsets
     /// With train_codes: rows * cols latent codes start at value `latent`, and the
-    /// effective code is clamp(round(z), code_min, code_max).
+    /// effective code is clamp(round(z), code_min, code_max), or for a codebook matrix the
+    /// entry of `entries` nearest z.
     bool has_latent = false;
     size_t latent = 0;
     double code_min = 0.0, code_max = 0.0;
+    double code_step = 1.0;  ///< latent units per code step (codebook: the mean entry gap)
+    /// Q4_R16_G32_CB with train_codes: the codebook's distinct entries, ascending.
+    std::vector<double> entries;
 
     /// The code of element `i` (r * cols + c) under `values`.
     double CodeAt(const double* values, size_t i) const;
