@@ -5,6 +5,10 @@ byte-level BPE pre-tokenizers use for \\p{L}, \\p{N} and \\s; and the general ca
 every code point (kCategoryRuns, and kLatin1Categories for code points below 256, for the
 split-pattern engine's \\p{..} classes).
 
+The Han script (\\p{Han}, for split patterns such as Kimi K2's) is the `regex` module's \\p{Han}
+restricted to the code points assigned in unicodedata's version, so all tables share one
+Unicode version.
+
 Letters and numbers come from Python's unicodedata (its Unicode version is recorded in the
 output). White_Space is not exposed by unicodedata; its 25 code points (Unicode PropList.txt,
 stable since Unicode 6.3) are listed below.
@@ -14,6 +18,8 @@ The output is committed; builds and CI never run this script.
 """
 import sys
 import unicodedata
+
+import regex
 
 WHITE_SPACE = [(0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680),
                (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F),
@@ -81,6 +87,9 @@ def main():
     emit("Letter", letters, f)
     emit("Number", numbers, f)
     emit("Whitespace", WHITE_SPACE, f)
+    han = regex.compile(r"\p{Han}")
+    emit("Han", ranges(lambda cp: unicodedata.category(chr(cp)) != "Cn"
+                       and han.match(chr(cp)) is not None), f)
     emit_category_runs(f)
     f.write("}  // namespace kite::unicode\n")
 

@@ -474,13 +474,28 @@ TEST(GgufTokenizerTest, RejectsUnknownModelsPreTokenizersAndIds) {
   absl::StatusOr<GgufFile> g = ParseGguf(vocab("bert", "").Finish());
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(TokenizerFromGguf(*g).status().code(), absl::StatusCode::kUnimplemented);
-  // A name outside the table (its llama.cpp splitter is custom code, not a pattern).
-  g = ParseGguf(vocab("gpt2", "kimi-k2").Finish());
+  // A name outside the table.
+  g = ParseGguf(vocab("gpt2", "no-such-pre").Finish());
   ASSERT_TRUE(g.ok());
   absl::StatusOr<TokenizerTables> t = TokenizerFromGguf(*g);
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("'kimi-k2' is not supported"), std::string::npos)
+  EXPECT_NE(t.status().message().find("'no-such-pre' is not supported"), std::string::npos)
       << t.status();
+  // The names llama.cpp splits with custom code: Kimi K2 (\p{Han}, class intersection),
+  // SuperBPE and AFMoE (run lookaheads; AFMoE's digits merged with the text before them).
+  const std::pair<const char*, size_t> custom[] = {{"kimi-k2", 1}, {"superbpe", 2}, {"afmoe", 3}};
+  for (const auto& [pre, n_stages] : custom) {
+    g = ParseGguf(vocab("gpt2", pre).Finish());
+    ASSERT_TRUE(g.ok());
+    t = TokenizerFromGguf(*g);
+    ASSERT_TRUE(t.ok()) << pre << ": " << t.status();
+    EXPECT_EQ(t->pretokenizer, PreTokenizerType::SPLIT) << pre;
+    ASSERT_EQ(t->split_rules.size(), n_stages) << pre;
+    EXPECT_EQ(t->split_rules[0].behavior, std::string(pre) == "afmoe"
+                                              ? SplitBehavior::MERGED_WITH_PREVIOUS
+                                              : SplitBehavior::ISOLATED)
+        << pre;
+  }
   // Names whose patterns no built-in splitter implements become compiled stages.
   g = ParseGguf(vocab("gpt2", "deepseek-coder").Finish());
   ASSERT_TRUE(g.ok());

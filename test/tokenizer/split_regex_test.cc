@@ -111,6 +111,21 @@ TEST(SplitRegexTest, Constructs) {
   EXPECT_EQ(First("\\x{4E00}|\\u00e9|\\x41", "\xC3\xA9"), "\xC3\xA9");
   EXPECT_EQ(First("[\\x{4E00}-\\x{9FA5}]+", "a\xE4\xB8\x80\xE4\xB8\x81"),
             "\xE4\xB8\x80\xE4\xB8\x81");
+  // The Han script (U+4E2D U+6587; U+3005 is Lm and Han; U+3006 is Lo, not Han).
+  EXPECT_EQ(First("\\p{Han}+", "ab\xE4\xB8\xAD\xE6\x96\x87" "c"), "\xE4\xB8\xAD\xE6\x96\x87");
+  EXPECT_EQ(First("[\\p{Han}]+", "\xE3\x80\x86\xE3\x80\x85"), "\xE3\x80\x85");
+  EXPECT_EQ(First("\\P{Han}+", "\xE4\xB8\xAD" "ab\xE4\xB8\xAD"), "ab");
+  EXPECT_EQ(First("\\p{Script=Han}", "a\xE4\xB8\xAD"), "\xE4\xB8\xAD");
+  // Class intersection: [A&&B] holds what both hold.
+  EXPECT_EQ(First("[\\p{L}&&[^a-z]]+", "abCDe"), "CD");
+  EXPECT_EQ(First("[a-z&&[^aeiou]]+", "aebcdi"), "bcd");
+  EXPECT_EQ(First("[a-z&&b-y&&[^c]]+", "abcd"), "b");
+  EXPECT_EQ(First("[\\p{Lo}&&[^\\p{Han}]]+", "\xE4\xB8\xAD\xE3\x80\x86\xE3\x81\x82\xE4\xB8\xAD"),
+            "\xE3\x80\x86\xE3\x81\x82");  // U+3006 and hiragana U+3042, not U+4E2D
+  EXPECT_EQ(First("(?i)[a-z&&[^b]]+", "xBAC"), "x");
+  EXPECT_EQ(First("(?i)[a-z&&[^b]]+", "BAC"), "AC");
+  EXPECT_EQ(First("x[a-c&&[^b]]*y", "xacay"), "xacay");
+  EXPECT_EQ(First("x[a-c&&[^b]]*y", "xaby"), "<none>");
 }
 
 // Perl/Oniguruma semantics: the first alternative that matches wins, not the longest.
@@ -130,7 +145,10 @@ TEST(SplitRegexTest, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error("(a)\\1").find("the escape \\1"), std::string::npos) << error("(a)\\1");
   EXPECT_NE(error("a++").find("possessive"), std::string::npos);
   EXPECT_NE(error("(?<=a)b").find("group syntax"), std::string::npos);
-  EXPECT_NE(error("\\p{Han}").find("\\p{Han}"), std::string::npos);
+  EXPECT_NE(error("\\p{Greek}").find("\\p{Greek}"), std::string::npos);
+  EXPECT_NE(error("[^a-z&&[^b]]").find("negated class intersection"), std::string::npos);
+  EXPECT_NE(error("a(?=[a-z&&[^b]])").find("intersection in a lookahead"), std::string::npos);
+  EXPECT_NE(error("[a[b]]").find("nested class"), std::string::npos);
   EXPECT_NE(error("(?!ab)").find("more than one character"), std::string::npos);
   EXPECT_NE(error("[a").find("unterminated"), std::string::npos);
   EXPECT_NE(error("a{1000}").find("repetition count"), std::string::npos);
@@ -181,7 +199,14 @@ TEST(SplitRegexTest, Behaviors) {
   // invert: the pattern names the pieces to keep whole; the rest is the delimiter.
   EXPECT_EQ(Split1("[a-z]+", t, SplitBehavior::REMOVED, /*invert=*/true),
             (Pieces{"the", "final", "countdown"}));
-  EXPECT_EQ(Split1("x*", "ab"), (Pieces{"ab"}));  // empty matches are ignored
+  // Empty matches are boundaries (Hugging Face's Split; its empty pieces are dropped).
+  EXPECT_EQ(Split1("x*", "ab"), (Pieces{"a", "b"}));
+  EXPECT_EQ(Split1("(?=b)", "abab"), (Pieces{"a", "ba", "b"}));
+  EXPECT_EQ(Split1("(?=b)", "abab", SplitBehavior::MERGED_WITH_NEXT), (Pieces{"a", "ba", "b"}));
+  EXPECT_EQ(Split1("(?=b)", "abab", SplitBehavior::REMOVED), (Pieces{"a", "ba", "b"}));
+  // ... but not an empty match right where a match ended: "a" then the gap "c" join.
+  EXPECT_EQ(Split1("a|(?=c)", "ac", SplitBehavior::MERGED_WITH_NEXT), (Pieces{"ac"}));
+  EXPECT_EQ(Split1("a|(?=c)", "bc", SplitBehavior::MERGED_WITH_NEXT), (Pieces{"b", "c"}));
   // Stages apply in order, each to the pieces of the one before.
   EXPECT_EQ(Split({{Compile("\\p{N}"), SplitBehavior::ISOLATED, false},
                    {Compile(convert::kGpt2SplitRegex), SplitBehavior::ISOLATED, false}},
@@ -260,9 +285,10 @@ TEST(SplitRegexTest, EveryGgufNameCompiles) {
     absl::StatusOr<convert::PreTokenizerChoice> choice = convert::ChoosePreTokenizer(named->stages);
     EXPECT_TRUE(choice.ok()) << name << ": " << choice.status().message();
   }
-  absl::StatusOr<convert::GgufPreTokenizer> unknown = convert::GgufPreTokenizerStages("kimi-k2");
+  absl::StatusOr<convert::GgufPreTokenizer> unknown =
+      convert::GgufPreTokenizerStages("no-such-pre");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(std::string(unknown.status().message()).find("'kimi-k2' is not supported"),
+  EXPECT_NE(std::string(unknown.status().message()).find("'no-such-pre' is not supported"),
             std::string::npos)
       << unknown.status().message();
   EXPECT_NE(std::string(unknown.status().message()).find("deepseek-llm"), std::string::npos);
@@ -273,15 +299,105 @@ TEST(SplitRegexTest, EveryGgufNameCompiles) {
             PreTokenizerType::SPLIT);
 }
 
+// Kimi K2: Han runs are pieces of their own; letters otherwise split as GPT-4o's pattern does
+// (pieces read off the pattern: an optional non-letter prefix, upper then lower non-Han
+// letters, an optional contraction; digits in threes; trailing space alone).
+TEST(SplitRegexTest, KimiK2Pieces) {
+  const std::vector<Stage> stages = StagesOf("kimi-k2");
+  ASSERT_EQ(stages.size(), 1u);
+  const std::string zhong = "\xE4\xB8\xAD", wen = "\xE6\x96\x87", shi = "\xE4\xB8\x96",
+                    jie = "\xE7\x95\x8C", odoriji = "\xE3\x80\x85";
+  EXPECT_EQ(Split(stages, "Hello" + shi + jie + " World" + zhong + wen + "ABCdef's 12345\n\n"),
+            (Pieces{"Hello", shi + jie, " World", zhong + wen, "ABCdef's", " ", "123", "45",
+                    "\n\n"}));
+  EXPECT_EQ(Split(stages, "ab" + zhong + "c"), (Pieces{"ab", zhong, "c"}));
+  EXPECT_EQ(Split(stages, "!" + zhong), (Pieces{"!", zhong}));
+  EXPECT_EQ(Split(stages, "a" + odoriji + "b"), (Pieces{"a", odoriji, "b"}));
+  EXPECT_EQ(Split(stages, "I'M here  now"), (Pieces{"I'M", " here", " ", " now"}));
+  // GPT-4o's split keeps Han inside a letter run: the difference Kimi K2 makes.
+  EXPECT_EQ(Split(StagesOf("gpt-4o"), "ab" + zhong + "c"), (Pieces{"ab" + zhong + "c"}));
+}
+
+// Run lookaheads (?=(?:X{k})*(?!X)): the run of X here is a multiple of k long.
+TEST(SplitRegexTest, RunLookahead) {
+  EXPECT_EQ(First("(?=(\\d{3})+(?!\\d))\\d", "x1234"), "2");
+  EXPECT_EQ(First("(?=(?:\\d{3})*(?!\\d))\\d", "1234"), "2");
+  EXPECT_EQ(First("(?=(?:\\d{3})*(?!\\d)).", "a1"), "a");  // an empty run: zero groups
+  EXPECT_EQ(First("(?=(?:\\d{3})+(?!\\d)).", "a1"), "<none>");
+  EXPECT_EQ(First("a(?=(\\d{3})+(?!\\d))\\d+", "a12a123"), "a123");
+  EXPECT_EQ(First("x(?=(\\d{3})+(?!\\d))\\d+", "x12x1234x123456"), "x123456");
+  EXPECT_EQ(First("x(?=(?:[ab]{2})+(?![ab]))", "xabax"), "<none>");
+  EXPECT_EQ(First("x(?=(?:[ab]{2})+(?![ab]))", "xabaxabab"), "x");
+  EXPECT_EQ(Split1("\\d{1,3}(?=(?:\\d{3})*(?!\\d))", "1234567 12"),
+            (Pieces{"1", "234", "567", " ", "12"}));
+  // Other lookaheads stay one character; a second run lookahead is refused.
+  const auto error = [](const std::string& p) {
+    absl::StatusOr<std::vector<uint32_t>> r = CompileSplitPattern(p);
+    return r.ok() ? std::string("ok") : std::string(r.status().message());
+  };
+  EXPECT_NE(error("(?=(\\d{3})+(?!\\w))").find("not one character"), std::string::npos);
+  EXPECT_NE(error("(?=(\\d{3})+(?!\\d))(?=(\\d{2})+(?!\\d))").find("more than one run"),
+            std::string::npos);
+  EXPECT_NE(error("(?=(\\d{0})+(?!\\d))").find("group length"), std::string::npos);
+  EXPECT_NE(error("(?=(\\d{3})+(?!\\d))+").find("quantifier on an assertion"),
+            std::string::npos);
+}
+
+// The run cache does not outlive a SplitText call: the same buffer with new text splits anew.
+TEST(SplitRegexTest, RunCacheForgetsChangedText) {
+  const std::vector<uint32_t> words = Compile("(?=(\\d{3})+(?!\\d))");
+  const SplitStage stage{{words.data(), static_cast<uint32_t>(words.size())},
+                         SplitBehavior::ISOLATED, false};
+  SplitScratch scratch;
+  std::string text = "123456";
+  Pieces pieces;
+  const auto emit = [&](size_t b, size_t e) {
+    pieces.push_back(text.substr(b, e - b));
+    return Status::Ok();
+  };
+  ASSERT_TRUE(SplitText(&stage, 1, text.data(), 0, text.size(), &scratch, emit).ok());
+  EXPECT_EQ(pieces, (Pieces{"123", "456"}));
+  text[2] = 'a';
+  pieces.clear();
+  ASSERT_TRUE(SplitText(&stage, 1, text.data(), 0, text.size(), &scratch, emit).ok());
+  EXPECT_EQ(pieces, (Pieces{"12a", "456"}));
+}
+
+// SuperBPE: number runs, then cuts before each multiple of three digits that ends a run.
+TEST(SplitRegexTest, SuperBpePieces) {
+  const std::vector<Stage> stages = StagesOf("superbpe");
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_EQ(Split(stages, "a1234567b 12 123"),
+            (Pieces{"a", "1", "234", "567", "b ", "12", " ", "123"}));
+  EXPECT_EQ(Split(stages, "123456"), (Pieces{"123", "456"}));
+  EXPECT_EQ(Split(stages, "no digits"), (Pieces{"no digits"}));
+}
+
+// AFMoE: number runs cut into groups of three from the right, the text before a run joining
+// its first group (llama.cpp's splitter); then Asian-script runs; then DeepSeek V3's words.
+TEST(SplitRegexTest, AfmoePieces) {
+  const std::vector<Stage> stages = StagesOf("afmoe");
+  ASSERT_EQ(stages.size(), 3u);
+  EXPECT_EQ(Split({stages[0]}, "x12345678 y123"), (Pieces{"x12", "345", "678", " y123"}));
+  EXPECT_EQ(Split(stages, "x12345678"), (Pieces{"x", "12", "345", "678"}));
+  EXPECT_EQ(Split(stages, "ab1234 cd"), (Pieces{"ab", "1", "234", " cd"}));
+  const std::string zhong = "\xE4\xB8\xAD", wen = "\xE6\x96\x87", ga = "\xEA\xB0\x80";
+  EXPECT_EQ(Split(stages, "ab" + zhong + wen + "cd " + ga), (Pieces{"ab", zhong + wen, "cd", " ", ga}));
+}
+
 // 1 MB of adversarial text: the engine's own step count stays linear in the input.
 TEST(SplitRegexTest, LinearOnOneMegabyte) {
   const size_t n = 1 << 20;
   std::string alternating;
   while (alternating.size() < n) alternating += "a1 !\xC3\xA9\t";
+  const std::string han = "\xE4\xB8\xAD";
+  std::string han_mix;
+  while (han_mix.size() < n) han_mix += "a" + han + "B'" + han + "1";
   const std::string inputs[] = {std::string(n, ' '), std::string(n, 'a'), std::string(n, '1'),
                                 std::string(n, '\''), std::string(n, '\n'), alternating,
-                                std::string(n - 1, ' ') + "x"};
-  for (const char* name : {"gpt-2", "llama3", "deepseek-llm", "gpt-4o"}) {
+                                std::string(n - 1, ' ') + "x", han_mix};
+  for (const char* name :
+       {"gpt-2", "llama3", "deepseek-llm", "gpt-4o", "kimi-k2", "superbpe", "afmoe"}) {
     const std::vector<Stage> stages = StagesOf(name);
     std::vector<SplitStage> s;
     uint32_t longest = 0;

@@ -6,7 +6,7 @@
 namespace kite {
 namespace {
 
-constexpr uint32_t kOpCount = 9;
+constexpr uint32_t kOpCount = 10;
 
 SplitOp OpOf(const uint32_t* words, uint32_t pc) {
   return static_cast<SplitOp>(words[1 + 2 * pc] & 0xFF);
@@ -68,6 +68,57 @@ bool Consumes(const uint32_t* words, uint32_t pc, const Char& c) {
   }
 }
 
+// The number of characters of class `cls` from pos to the end of their run (at most `end`),
+// through the scratch's run cache (see SplitRunCache). Counts scanned characters in *steps.
+size_t RunLength(const uint32_t* words, uint32_t cls, SplitScratch* s, const char* text,
+                 size_t pos, size_t end, uint64_t* steps) {
+  SplitRunCache* c = nullptr;
+  for (SplitRunCache& r : s->runs) {
+    if (r.words == words && r.class_offset == cls && r.end == end) c = &r;
+  }
+  // Characters of the class from `from`, stopping at `stop` or the first one outside it.
+  const auto scan = [&](size_t from, size_t stop, size_t* count) {
+    size_t p = from;
+    while (p < stop) {
+      const Char ch = DecodeAt(text, p, end);
+      if (!ClassHas(words, cls, ch)) break;
+      p += ch.len;
+      ++*count;
+    }
+    if (steps != nullptr) *steps += *count;
+    return p;
+  };
+  if (c != nullptr && c->pos <= pos && pos <= c->run_end) {
+    size_t passed = 0;
+    if (scan(c->pos, pos, &passed) == pos && passed <= c->count) {  // inside the run, as known
+      c->pos = pos;
+      c->count -= passed;
+      return c->count;
+    }
+  }
+  if (c != nullptr && pos < c->pos && c->pos <= c->run_end) {
+    size_t k = 0;
+    const size_t p = scan(pos, c->pos, &k);
+    if (p == c->pos) {
+      c->pos = pos;
+      c->count += k;
+      return c->count;
+    }
+    c->pos = pos;
+    c->run_end = p;
+    c->count = k;
+    return k;
+  }
+  if (c == nullptr) {
+    c = &s->runs[s->next_run];
+    s->next_run = (s->next_run + 1) % kMaxSplitStages;
+  }
+  size_t k = 0;
+  *c = SplitRunCache{words, cls, end, pos, scan(pos, end, &k), 0};
+  c->count = k;
+  return k;
+}
+
 // The thread list of one position: consuming instructions in priority order.
 struct List {
   uint16_t* pcs;
@@ -112,6 +163,13 @@ void AddThread(const uint32_t* words, SplitScratch* s, uint32_t stamp, List* lis
         const bool in = pos < end && ClassHas(words, BOf(words, pc), next);
         const bool negative = AOf(words, pc) != 0;
         if (in != negative) s->stack[top++] = static_cast<uint16_t>(pc + 1);
+        break;
+      }
+      case SplitOp::kAssertRun: {
+        const uint32_t k = AOf(words, pc) >> 1;
+        const bool plus = (AOf(words, pc) & 1) != 0;
+        const size_t n = RunLength(words, BOf(words, pc), s, text, pos, end, steps);
+        if (n % k == 0 && (!plus || n > 0)) s->stack[top++] = static_cast<uint16_t>(pc + 1);
         break;
       }
       default:  // kChar, kAny, kClass, kMatch wait for the next character (or end)
@@ -182,6 +240,9 @@ Status ValidateSplitProgram(const uint32_t* words, uint32_t n_words, const char*
         break;
       case SplitOp::kAssertNext:
         ok = class_ok(b) && a <= 1 && pc + 1 < n;
+        break;
+      case SplitOp::kAssertRun:
+        ok = class_ok(b) && (a >> 1) >= 1 && (a >> 1) <= kMaxSplitRunGroup && pc + 1 < n;
         break;
       case SplitOp::kAssertBegin:
       case SplitOp::kAssertEnd:

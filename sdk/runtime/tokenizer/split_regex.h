@@ -17,7 +17,10 @@
 // offset), kSplit (try pc a first, then pc b), kJmp (to b), kMatch, kAssertNext (b = class;
 // holds when the next character is in the class, or with a = 1 when it is not or there is
 // none: (?=[..]) and (?![..])), kAssertBegin (^: start of the subject), kAssertEnd ($: end of
-// the subject). A byte that does not start valid UTF-8 is one character of code point
+// the subject), kAssertRun (b = class, a = k << 1 | plus; holds when the run of characters in
+// the class starting here, up to the end of the subject, has a length that is a multiple of k,
+// at least k when plus: (?=(?:[..]{k})*(?![..])) and (?=(?:[..]{k})+(?![..])), as SuperBPE's
+// digit groups use; 1 <= k <= kMaxSplitRunGroup). A byte that does not start valid UTF-8 is one character of code point
 // kInvalidCodepoint (0xFFFFFFFF) and category Cn: \S and \P{L} hold it, \s and \p{L} do not.
 #pragma once
 
@@ -40,12 +43,15 @@ enum class SplitOp : uint8_t {
   kAssertNext = 6,
   kAssertBegin = 7,
   kAssertEnd = 8,
+  kAssertRun = 9,
 };
 
 /// Longest program the matcher runs (instructions); the compiler refuses longer patterns.
 inline constexpr uint32_t kMaxSplitInstructions = 256;
 /// Most split stages one tokenizer applies in sequence.
 inline constexpr uint32_t kMaxSplitStages = 8;
+/// Largest group length k of a kAssertRun.
+inline constexpr uint32_t kMaxSplitRunGroup = 100;
 
 // SplitBehavior (sdk/format/format.h, from the schema) says how a stage keeps the pieces its
 // matches and the gaps between them make: ISOLATED (each its own piece), REMOVED (matches
@@ -66,15 +72,39 @@ struct SplitStage {
   bool invert = false;
 };
 
-/// Working memory of searches: thread lists, the closure stack and visit stamps, sized for
-/// kMaxSplitInstructions (about 5 KB). Owned by the caller, one per thread; construct it
-/// (value-initialized: marks and stamp zero) and reuse it for any number of searches.
+/// What a kAssertRun last learned about one run: from `pos`, `count` characters of the class
+/// reach `run_end` (the run's end) in the subject ending at `end`. Searches move forward, so
+/// the next question usually advances `pos` a little: the run is scanned once, not once per
+/// position. Empty while `words` is null.
+struct SplitRunCache {
+  const uint32_t* words = nullptr;
+  uint32_t class_offset = 0;
+  size_t end = 0;
+  size_t pos = 0;
+  size_t run_end = 0;
+  size_t count = 0;
+};
+
+/// Working memory of searches: thread lists, the closure stack, visit stamps (sized for
+/// kMaxSplitInstructions) and one run cache per stage (about 5 KB). Owned by the caller, one
+/// per thread; construct it (value-initialized: marks and stamp zero) and reuse it for any
+/// number of searches.
 struct SplitScratch {
   uint32_t stamp = 0;
   uint32_t mark[kMaxSplitInstructions] = {};
   uint16_t pcs[2][kMaxSplitInstructions];
   uint32_t starts[2][kMaxSplitInstructions];
   uint16_t stack[2 * kMaxSplitInstructions + 1];
+  SplitRunCache runs[kMaxSplitStages] = {};
+  uint32_t next_run = 0;  // the cache entry to reuse next
+
+  /// Forgets what the run caches learned about `words` (every program when null). SplitText
+  /// does this for its stages on entry, keeping what an enclosing SplitText learned.
+  void ClearRuns(const uint32_t* words = nullptr) {
+    for (SplitRunCache& r : runs) {
+      if (words == nullptr || r.words == words) r = SplitRunCache{};
+    }
+  }
 };
 
 /// Checks that words[0..n_words) is a well-formed program: instruction count in range, every
@@ -86,15 +116,20 @@ Status ValidateSplitProgram(const uint32_t* words, uint32_t n_words, const char*
 /// text[begin, end) (begin <= from <= end; ^ and $ refer to begin and end, and lookahead stops
 /// at end). On a match, stores its bounds in *match_begin / *match_end and returns true.
 /// Adds the number of thread steps taken to *steps when steps is not null (for tests that
-/// bound the work). Offsets must fit in 32 bits relative to `begin`. No heap.
+/// bound the work). Offsets must fit in 32 bits relative to `begin`. No heap. The scratch's run
+/// caches (kAssertRun) trust that the text is unchanged since the last search with the same
+/// program and `end`: call scratch->ClearRuns(program.words) after changing it.
 bool FindSplitMatch(const SplitProgram& program, const char* text, size_t begin, size_t end,
                     size_t from, SplitScratch* scratch, size_t* match_begin, size_t* match_end,
                     uint64_t* steps = nullptr);
 
 /// Splits text[begin, end) by stages[0..n_stages) in sequence (each stage splits every piece
 /// of the one before) and calls emit(piece_begin, piece_end) for each final, non-empty piece
-/// in text order. Empty matches are ignored. Stops at and returns the first error emit
-/// returns. Recursion depth is n_stages (at most kMaxSplitStages). No heap.
+/// in text order. An empty match is a boundary, as in Hugging Face's Split (which drops the
+/// empty pieces): (?=(\d{3})+(?!\d)) cuts "1234567" into "1", "234", "567". As there, the
+/// search after an empty match starts one character on, and an empty match right where the
+/// previous match ended is skipped. Stops at and returns the first error emit returns.
+/// Recursion depth is n_stages (at most kMaxSplitStages). No heap.
 template <typename Emit>
 Status SplitText(const SplitStage* stages, uint32_t n_stages, const char* text, size_t begin,
                  size_t end, SplitScratch* scratch, Emit& emit, uint64_t* steps = nullptr);
@@ -132,9 +167,10 @@ Status SplitStageRange(const SplitStage* stages, uint32_t n_stages, uint32_t sta
   size_t piece_end = begin;
   bool have_prev = false;
   bool prev_match = false;
-  // One segment: [a, b) is a gap (match == false) or a match, after inversion.
-  const auto segment = [&](size_t a, size_t b, bool match) -> Status {
-    if (a == b) return Status::Ok();
+  // One segment: [a, b) is a gap (match == false) or a match, after inversion. An empty
+  // segment counts only when it is an empty match (`empty_match`): a boundary.
+  const auto segment = [&](size_t a, size_t b, bool match, bool empty_match) -> Status {
+    if (a == b && !empty_match) return Status::Ok();
     if (s.behavior == SplitBehavior::REMOVED && match) {
       KITE_RETURN_IF_ERROR(SplitStageRange(stages, n_stages, stage + 1, text, piece_begin,
                                            piece_end, scratch, emit, steps));
@@ -152,30 +188,29 @@ Status SplitStageRange(const SplitStage* stages, uint32_t n_stages, uint32_t sta
     prev_match = match;
     return Status::Ok();
   };
-  size_t pos = begin;
-  while (pos < end) {
+  size_t pos = begin;              // end of the segments so far
+  size_t from = begin;             // where the next search starts
+  size_t last_match_end = SIZE_MAX;  // end of the previous match
+  while (from < end) {  // an empty match at the end would cut nothing
     size_t mb = end;
     size_t me = end;
-    size_t from = pos;
-    // Skip empty matches: search again one character further.
-    while (true) {
-      if (!FindSplitMatch(s.program, text, begin, end, from, scratch, &mb, &me, steps)) {
-        mb = me = end;
-        break;
-      }
-      if (me > mb) break;
-      if (mb >= end) {
-        mb = me = end;
-        break;
-      }
-      from = mb + 1;
-      while (from < end && (static_cast<uint8_t>(text[from]) & 0xC0) == 0x80) ++from;
+    if (!FindSplitMatch(s.program, text, begin, end, from, scratch, &mb, &me, steps)) break;
+    const bool empty = me == mb;
+    if (!(empty && mb == last_match_end)) {
+      KITE_RETURN_IF_ERROR(segment(pos, mb, s.invert, false));
+      KITE_RETURN_IF_ERROR(segment(mb, me, !s.invert, empty));
+      pos = me;
     }
-    KITE_RETURN_IF_ERROR(segment(pos, mb, s.invert));
-    KITE_RETURN_IF_ERROR(segment(mb, me, !s.invert));
-    if (me == pos) break;  // no progress possible (no match left)
-    pos = me;
+    last_match_end = me;
+    if (!empty) {
+      from = me;
+      continue;
+    }
+    if (mb >= end) break;
+    from = mb + 1;  // one character on
+    while (from < end && (static_cast<uint8_t>(text[from]) & 0xC0) == 0x80) ++from;
   }
+  KITE_RETURN_IF_ERROR(segment(pos, end, s.invert, false));
   return SplitStageRange(stages, n_stages, stage + 1, text, piece_begin, piece_end, scratch, emit,
                          steps);
 }
@@ -185,6 +220,7 @@ Status SplitStageRange(const SplitStage* stages, uint32_t n_stages, uint32_t sta
 template <typename Emit>
 Status SplitText(const SplitStage* stages, uint32_t n_stages, const char* text, size_t begin,
                  size_t end, SplitScratch* scratch, Emit& emit, uint64_t* steps) {
+  for (uint32_t i = 0; i < n_stages; ++i) scratch->ClearRuns(stages[i].program.words);
   return split_internal::SplitStageRange(stages, n_stages, 0, text, begin, end, scratch, emit,
                                          steps);
 }

@@ -21,11 +21,13 @@ constexpr uint32_t kMaxRepeat = 100;
 
 uint32_t Bit(GeneralCategory c) { return 1u << static_cast<uint32_t>(c); }
 
-// A set of code points: explicit ranges plus whole general categories.
+// A set of code points: explicit ranges plus whole general categories, intersected with every
+// set in `conjuncts` (a class intersection [A&&B]; the emitter checks those with lookaheads).
 struct CharSet {
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   uint32_t categories = 0;
   bool negated = false;
+  std::vector<CharSet> conjuncts;
 
   void Add(uint32_t a, uint32_t b) { ranges.emplace_back(a, b); }
 
@@ -54,14 +56,16 @@ struct CharSet {
       const uint32_t up_a = std::max<uint32_t>(a, 'A'), up_b = std::min<uint32_t>(b, 'Z');
       if (up_a <= up_b) Add(up_a + 32, up_b + 32);
     }
+    for (CharSet& c : conjuncts) c.FoldAsciiCase();
   }
 };
 
-// The White_Space ranges as a set, or their complement.
-void AddWhitespace(CharSet* set, bool complement) {
+// Table ranges (sorted, disjoint) as a set, or their complement.
+void AddRanges(CharSet* set, const unicode::CodepointRange* ranges, uint32_t count,
+               bool complement) {
   uint32_t next = 0;
-  for (uint32_t i = 0; i < unicode::kWhitespaceRangeCount; ++i) {
-    const unicode::CodepointRange& r = unicode::kWhitespaceRanges[i];
+  for (uint32_t i = 0; i < count; ++i) {
+    const unicode::CodepointRange& r = ranges[i];
     if (complement) {
       if (r.first > next) set->Add(next, r.first - 1);
       next = r.last + 1;
@@ -77,7 +81,9 @@ struct Node;
 using NodePtr = std::unique_ptr<Node>;
 
 struct Node {
-  enum Kind { kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd };
+  enum Kind {
+    kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd, kAssertRun
+  };
   Kind kind = kEmpty;
   uint32_t cp = 0;
   CharSet set;
@@ -86,6 +92,7 @@ struct Node {
   uint32_t max = 0;  // kRepeat; UINT32_MAX for no bound
   bool greedy = true;
   bool negative = false;  // kAssertNext
+  bool plus = false;      // kAssertRun: at least one group (min is the group length)
 };
 
 NodePtr MakeNode(Node::Kind kind) {
@@ -189,7 +196,7 @@ class Parser {
         break;
       }
       if (atom->kind == Node::kAssertNext || atom->kind == Node::kBegin ||
-          atom->kind == Node::kEnd) {
+          atom->kind == Node::kEnd || atom->kind == Node::kAssertRun) {
         i_ = at;
         return Error("a quantifier on an assertion");
       }
@@ -224,9 +231,7 @@ class Parser {
     if (c == '[') {
       absl::StatusOr<CharSet> set = Class(fold);
       if (!set.ok()) return set.status();
-      NodePtr n = MakeNode(Node::kSet);
-      n->set = *std::move(set);
-      return n;
+      return SetNode(*std::move(set));
     }
     if (c == '.') {
       ++i_;
@@ -255,6 +260,31 @@ class Parser {
     }
     CharSet none;
     return Literal(none, NextCodepoint(), fold);
+  }
+
+  // One character of `set`. An intersection becomes lookaheads that check the conjuncts on the
+  // character, then the set itself consuming it: [A&&B] is (?=B)A.
+  static NodePtr SetNode(CharSet set) {
+    NodePtr n = MakeNode(Node::kSet);
+    if (set.conjuncts.empty()) {
+      n->set = std::move(set);
+      return n;
+    }
+    NodePtr seq = MakeNode(Node::kConcat);
+    std::vector<CharSet> pending = std::move(set.conjuncts);
+    set.conjuncts.clear();
+    while (!pending.empty()) {
+      CharSet c = std::move(pending.back());
+      pending.pop_back();
+      for (CharSet& inner : c.conjuncts) pending.push_back(std::move(inner));
+      c.conjuncts.clear();
+      NodePtr a = MakeNode(Node::kAssertNext);
+      a->set = std::move(c);
+      seq->children.push_back(std::move(a));
+    }
+    n->set = std::move(set);
+    seq->children.push_back(std::move(n));
+    return seq;
   }
 
   // A literal code point (cp != UINT32_MAX) or a set from an escape.
@@ -287,6 +317,10 @@ class Parser {
       } else if (p_.compare(i_, 2, "?=") == 0 || p_.compare(i_, 2, "?!") == 0) {
         const bool negative = p_[i_ + 1] == '!';
         i_ += 2;
+        if (!negative) {
+          absl::StatusOr<NodePtr> run = RunLookahead(fold);
+          if (!run.ok() || *run != nullptr) return run;
+        }
         NodePtr a = MakeNode(Node::kAssertNext);
         a->negative = negative;
         absl::StatusOr<CharSet> one = OneCharacter(fold);
@@ -309,10 +343,61 @@ class Parser {
     return inner;
   }
 
+  // After "(?=": the rest of (?=(?:X{k})*(?!X)) or (?=(?:X{k})+(?!X)) (the group may capture),
+  // X one character written the same both times: the run of X here has a length that is a
+  // multiple of k (at least k with +). Returns null, consuming nothing, for other lookaheads.
+  absl::StatusOr<NodePtr> RunLookahead(bool fold) {
+    const size_t save = i_;
+    const auto other = [&]() -> absl::StatusOr<NodePtr> {
+      i_ = save;
+      return NodePtr();
+    };
+    if (!More() || Peek() != '(') return other();
+    ++i_;
+    if (p_.compare(i_, 2, "?:") == 0) {
+      i_ += 2;
+    } else if (More() && Peek() == '?') {
+      return other();
+    }
+    const size_t x_begin = i_;
+    absl::StatusOr<CharSet> x = OneCharacter(fold);
+    if (!x.ok()) return other();
+    const std::string x_text = p_.substr(x_begin, i_ - x_begin);
+    uint32_t k = 0;
+    if (!More() || Peek() != '{') return other();
+    ++i_;
+    if (!ParseNumber(&k) || !More() || Peek() != '}') return other();
+    ++i_;
+    if (!More() || Peek() != ')') return other();
+    ++i_;
+    if (!More() || (Peek() != '*' && Peek() != '+')) return other();
+    const bool plus = Peek() == '+';
+    ++i_;
+    if (p_.compare(i_, 3, "(?!") != 0) return other();
+    i_ += 3;
+    if (p_.compare(i_, x_text.size(), x_text) != 0) return other();
+    i_ += x_text.size();
+    if (p_.compare(i_, 2, "))") != 0) return other();
+    i_ += 2;
+    if (k < 1 || k > kMaxSplitRunGroup) {
+      i_ = save;
+      return Error(absl::StrCat("a run lookahead group length outside 1..", kMaxSplitRunGroup));
+    }
+    NodePtr n = MakeNode(Node::kAssertRun);
+    n->set = *std::move(x);
+    n->min = k;
+    n->plus = plus;
+    return n;
+  }
+
   // One character of a lookahead, as a set.
   absl::StatusOr<CharSet> OneCharacter(bool fold) {
     if (!More()) return Error("an empty lookahead");
-    if (Peek() == '[') return Class(fold);
+    if (Peek() == '[') {
+      absl::StatusOr<CharSet> set = Class(fold);
+      if (set.ok() && !set->conjuncts.empty()) return Error("a class intersection in a lookahead");
+      return set;
+    }
     CharSet set;
     if (Peek() == '.') {
       ++i_;
@@ -334,8 +419,8 @@ class Parser {
     return set;
   }
 
-  // A category name after \p or \P: its mask.
-  absl::StatusOr<uint32_t> Category() {
+  // A property name after \p or \P: its category mask, or 0 with *han set for the Han script.
+  absl::StatusOr<uint32_t> Category(bool* han) {
     std::string name;
     if (More() && Peek() == '{') {
       const size_t close = p_.find('}', i_);
@@ -349,6 +434,9 @@ class Parser {
                                          "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi",
                                          "Pf", "Po", "Sm", "Sc", "Sk", "So", "Zs", "Zl",
                                          "Zp", "Cc", "Cf", "Cs", "Co", "Cn"};
+    *han = name == "Han" || name == "Hani" || name == "Script=Han" || name == "sc=Han" ||
+           name == "Script=Hani" || name == "sc=Hani";
+    if (*han) return 0u;
     if (name == "L&" || name == "LC") {
       return Bit(GeneralCategory::kLu) | Bit(GeneralCategory::kLl) | Bit(GeneralCategory::kLt);
     }
@@ -396,7 +484,7 @@ class Parser {
       }
       case 's':
       case 'S':
-        AddWhitespace(set, c == 'S');
+        AddRanges(set, unicode::kWhitespaceRanges, unicode::kWhitespaceRangeCount, c == 'S');
         return absl::OkStatus();
       case 'd':
         set->categories |= Bit(GeneralCategory::kNd);
@@ -416,8 +504,13 @@ class Parser {
       }
       case 'p':
       case 'P': {
-        absl::StatusOr<uint32_t> mask = Category();
+        bool han = false;
+        absl::StatusOr<uint32_t> mask = Category(&han);
         if (!mask.ok()) return mask.status();
+        if (han) {
+          AddRanges(set, unicode::kHanRanges, unicode::kHanRangeCount, c == 'P');
+          return absl::OkStatus();
+        }
         set->categories |= c == 'p' ? *mask : kAll & ~*mask;
         return absl::OkStatus();
       }
@@ -437,6 +530,8 @@ class Parser {
     return absl::OkStatus();
   }
 
+  // A bracketed class. Intersections [A&&B&&..] (as in Kimi K2's [\p{L}&&[^\p{Han}]]) keep
+  // A as the set and B.. as conjuncts; each operand is items or one nested class.
   absl::StatusOr<CharSet> Class(bool fold) {
     const size_t open = i_;
     ++i_;  // '['
@@ -445,22 +540,49 @@ class Parser {
       set.negated = true;
       ++i_;
     }
-    bool first = true;
+    absl::Status s = ClassItems(&set, open, /*first=*/true);
+    if (!s.ok()) return s;
+    while (p_.compare(i_, 2, "&&") == 0) {
+      i_ += 2;
+      CharSet operand;
+      if (More() && Peek() == '[') {
+        absl::StatusOr<CharSet> nested = Class(fold);
+        if (!nested.ok()) return nested.status();
+        operand = *std::move(nested);
+      } else {
+        s = ClassItems(&operand, open, /*first=*/false);
+        if (!s.ok()) return s;
+      }
+      set.conjuncts.push_back(std::move(operand));
+    }
+    if (!More() || Peek() != ']') {
+      i_ = open;
+      return Error("an unterminated '['");
+    }
+    ++i_;
+    if (set.negated && !set.conjuncts.empty()) {
+      i_ = open;
+      return Error("a negated class intersection [^..&&..]");
+    }
+    if (fold) set.FoldAsciiCase();
+    return set;
+  }
+
+  // Class items up to (not including) the closing ']' or a "&&". A ']' right after the
+  // opening bracket is a literal when `first`.
+  absl::Status ClassItems(CharSet* set, size_t open, bool first) {
     while (true) {
       if (!More()) {
         i_ = open;
         return Error("an unterminated '['");
       }
-      if (Peek() == ']' && !first) {
-        ++i_;
-        break;
-      }
-      if (Peek() == '[') return Error("a nested class or class operation");
-      if (p_.compare(i_, 2, "&&") == 0) return Error("a class intersection &&");
+      if (Peek() == ']' && !first) return absl::OkStatus();
+      if (p_.compare(i_, 2, "&&") == 0) return absl::OkStatus();
+      if (Peek() == '[') return Error("a nested class other than an intersection operand");
       first = false;
       uint32_t lo = UINT32_MAX;
       if (Peek() == '\\') {
-        absl::Status s = Escape(&set, &lo, /*in_class=*/true);
+        absl::Status s = Escape(set, &lo, /*in_class=*/true);
         if (!s.ok()) return s;
         if (lo == UINT32_MAX) continue;
       } else {
@@ -479,10 +601,8 @@ class Parser {
         }
         if (hi < lo) return Error("a reversed range");
       }
-      set.Add(lo, hi);
+      set->Add(lo, hi);
     }
-    if (fold) set.FoldAsciiCase();
-    return set;
   }
 
   const std::string& p_;
@@ -507,6 +627,14 @@ class Emitter {
         return absl::OkStatus();
       case Node::kAssertNext:
         Add(SplitOp::kAssertNext, n.negative ? 1 : 0, AddClass(n.set));
+        return absl::OkStatus();
+      case Node::kAssertRun:
+        // One per pattern: the matcher keeps one run cache per stage.
+        if (++run_asserts_ > 1) {
+          return absl::InvalidArgumentError(
+              "split pattern: more than one run lookahead (?=(?:X{k})*(?!X)) is not supported");
+        }
+        Add(SplitOp::kAssertRun, n.min << 1 | (n.plus ? 1 : 0), AddClass(n.set));
         return absl::OkStatus();
       case Node::kBegin:
         Add(SplitOp::kAssertBegin, 0, 0);
@@ -558,7 +686,9 @@ class Emitter {
     for (size_t pc = 0; pc < n; ++pc) {
       uint32_t b = inst_[2 * pc + 1];
       const SplitOp op = static_cast<SplitOp>(inst_[2 * pc] & 0xFF);
-      if (op == SplitOp::kClass || op == SplitOp::kAssertNext) b += pool_base;
+      if (op == SplitOp::kClass || op == SplitOp::kAssertNext || op == SplitOp::kAssertRun) {
+        b += pool_base;
+      }
       out.push_back(inst_[2 * pc]);
       out.push_back(b);
     }
@@ -634,6 +764,7 @@ class Emitter {
     return offset;
   }
 
+  int run_asserts_ = 0;
   std::vector<uint32_t> inst_;  // pairs of words, class offsets relative to the pool
   std::vector<uint32_t> pool_;
 };

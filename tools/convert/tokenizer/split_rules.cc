@@ -69,14 +69,44 @@ constexpr char kGpt4o[] =
 constexpr char kSeedCoder[] =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1})"
     R"(| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Kimi K2 (tokenization_kimi.py): Han runs alone, and letter classes that exclude Han by
+// class intersection; otherwise GPT-4o's split.
+constexpr char kKimiK2[] =
+    R"([\p{Han}]+)"
+    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*)"
+    R"([\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+    R"(|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]+)"
+    R"([\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?)"
+    R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Bailing MoE's tokenizer.json has possessive quantifiers; like llama.cpp, greedy ones.
 constexpr char kBailing[] =
     R"('(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*)"
     R"(|\s*[\r\n]|\s+(?!\S)|\s+)";
 
+// SuperBPE (tokenizer.json, llama.cpp's list): number runs, then cuts where a multiple of three
+// digits ends the run: "1234567" -> "1", "234", "567" (empty matches are boundaries).
+constexpr char kSuperBpeGroups[] = R"((?=(\d{3})+(?!\d)))";
+// AFMoE: llama.cpp's custom digit splitter cuts each number run into groups of three from the
+// right, the text before the run joining the first group ("ab1234" -> "ab1", "234"); as a
+// pattern, right-aligned groups merged with what precedes them.
+constexpr char kAfmoeDigits[] = R"(\p{N}{1,3}(?=(?:\p{N}{3})*(?!\p{N})))";
+// AFMoE's runs of CJK, kana, Thai (from U+0E40, as llama.cpp writes it), Lao, Khmer, Myanmar
+// and Hangul.
+constexpr char kAfmoeAsian[] =
+    R"([\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff\uff65-\uff9f)"
+    R"(\u2f00-\u2fdf\u0e40-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f\uaa60-\uaa7f)"
+    R"(\ua9e0-\ua9ff\uac00-\ud7af\u1100-\u11ff]+)";
+
+// One stage of a table entry: a pattern and its behavior (Isolated unless given).
+struct TableStage {
+  TableStage(const char* p, SplitBehavior b = SplitBehavior::ISOLATED) : pattern(p), behavior(b) {}
+  const char* pattern;
+  SplitBehavior behavior;
+};
+
 struct TableEntry {
   std::vector<const char*> names;
-  std::vector<const char*> patterns;  // Isolated stages, in order
+  std::vector<TableStage> patterns;  // stages, in order
   bool ignore_merges;
 };
 
@@ -119,6 +149,11 @@ const std::vector<TableEntry>& Table() {
        false},
       {{"seed-coder"}, {kSeedCoder}, false},
       {{"bailingmoe", "bailingmoe2", "llada-moe"}, {kBailing}, false},
+      {{"kimi-k2"}, {kKimiK2}, false},
+      {{"superbpe"}, {kDigits, kSuperBpeGroups}, false},
+      {{"afmoe"},
+       {{kAfmoeDigits, SplitBehavior::MERGED_WITH_PREVIOUS}, kAfmoeAsian, kDeepSeekV3Words},
+       false},
   };
   return table;
 }
@@ -126,6 +161,12 @@ const std::vector<TableEntry>& Table() {
 std::vector<SplitStageSource> Isolated(const std::vector<const char*>& patterns) {
   std::vector<SplitStageSource> stages;
   for (const char* p : patterns) stages.push_back({p, SplitBehavior::ISOLATED, false});
+  return stages;
+}
+
+std::vector<SplitStageSource> Stages(const std::vector<TableStage>& patterns) {
+  std::vector<SplitStageSource> stages;
+  for (const TableStage& p : patterns) stages.push_back({p.pattern, p.behavior, false});
   return stages;
 }
 
@@ -178,7 +219,7 @@ absl::StatusOr<PreTokenizerChoice> ChoosePreTokenizer(
 absl::StatusOr<GgufPreTokenizer> GgufPreTokenizerStages(const std::string& name) {
   for (const TableEntry& e : Table()) {
     for (const char* n : e.names) {
-      if (name == n) return GgufPreTokenizer{Isolated(e.patterns), e.ignore_merges};
+      if (name == n) return GgufPreTokenizer{Stages(e.patterns), e.ignore_merges};
     }
   }
   return absl::UnimplementedError(absl::StrCat("tokenizer.ggml.pre ", tools::QuoteName(name),
