@@ -254,6 +254,9 @@ class Player {
     std::lock_guard<std::mutex> l(mu_);
     queue_.clear();
     abort_ = true;
+    // Sentences queued but not yet taken by the player thread are gone: nothing will set
+    // idle_ after them (WaitIdle would wait forever).
+    if (!playing_) idle_ = true;
     cv_.notify_all();
   }
   // True while sentences are queued or playing.
@@ -276,10 +279,12 @@ class Player {
       Pcm pcm = std::move(queue_.front());
       queue_.pop_front();
       abort_ = false;
+      playing_ = true;
       l.unlock();
       absl::Status s = device_->Play(pcm, &abort_);
       if (!s.ok()) std::fprintf(stderr, "%s: %s\n", kProgram, std::string(s.message()).c_str());
       l.lock();
+      playing_ = false;
       if (queue_.empty()) {
         l.unlock();
         if (!abort_.load()) device_->Drain();
@@ -297,6 +302,7 @@ class Player {
   std::deque<Pcm> queue_;
   std::atomic<bool> abort_{false};
   bool idle_ = true;
+  bool playing_ = false;  // the player thread has taken a sentence and plays it
   bool quit_ = false;
   std::thread thread_;
 };
