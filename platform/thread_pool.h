@@ -1,6 +1,12 @@
 // The runtime's one thread pool: parallel loops over an index range, with no allocation
-// per call. On hosts it wraps pthreadpool (the pool XNNPACK uses); a single-threaded
-// build runs every loop inline.
+// per call. On hosts it runs its own workers, which spin for the next loop for a short
+// while (kWorkerSpinNs in posix/thread_pool.cc, 200 us) before they sleep: a decode step
+// runs about five loops per layer with microseconds of serial work between them, and a
+// wake-up through the kernel costs more than that. Starting a loop writes one cache line
+// and makes no system call while the workers spin. Each thread owns a contiguous, even
+// share of a loop's tiles and then takes tiles left in the others' shares. A
+// pthreadpool of the same size is kept for libraries that want one (XNNPACK, native()).
+// A single-threaded build runs every loop inline.
 //
 // Busy machines: a parallel loop returns only when every thread has finished its part, so
 // a worker that another process keeps off its core (a scheduler time slice: milliseconds)
@@ -55,8 +61,14 @@ class ThreadPool {
   /// null for a single-threaded pool.
   void* native() const { return pool_; }
 
+  struct Shared;  // state shared with the workers (posix/thread_pool.cc)
+
  private:
+  static void* WorkerMain(void* arg);
+  void Destroy();
+
   void* pool_ = nullptr;
+  Shared* shared_ = nullptr;
   size_t threads_ = 1;
   unsigned stalled_streak_ = 0;     // consecutive stalled parallel loops
   unsigned inline_left_ = 0;        // loops still to run on the caller alone

@@ -40,6 +40,39 @@ TEST(ThreadPool, EveryItemRunsOnce) {
   }
 }
 
+// Workers that have stopped spinning and sleep are woken for the next loop, and a pool
+// destroyed while its workers spin or sleep joins them (the test would hang otherwise).
+TEST(ThreadPool, WakesSleepingWorkersAndJoinsThem) {
+  for (int pause_us : {0, 5000}) {
+    Result<ThreadPool> pool = ThreadPool::Create(3);
+    ASSERT_TRUE(pool.ok()) << pool.status().message();
+    for (int round = 0; round < 20; ++round) {
+      std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
+      Coverage c(257);
+      pool->ParallelFor(257, 2, CountItems, &c);
+      for (size_t i = 0; i < c.hits.size(); ++i) {
+        ASSERT_EQ(c.hits[i].load(), 1) << "pause " << pause_us << " round " << round << " item " << i;
+      }
+    }
+  }
+}
+
+// A moved-to pool runs loops on its threads; the moved-from pool runs them inline.
+TEST(ThreadPool, MovedPoolKeepsItsThreads) {
+  Result<ThreadPool> made = ThreadPool::Create(2);
+  ASSERT_TRUE(made.ok());
+  ThreadPool a = static_cast<ThreadPool&&>(*made);
+  ThreadPool b;
+  b = static_cast<ThreadPool&&>(a);
+  EXPECT_EQ(b.threads(), 2u);
+  EXPECT_EQ(a.threads(), 1u);
+  for (ThreadPool* p : {&a, &b}) {
+    Coverage c(100);
+    p->ParallelFor(100, 3, CountItems, &c);
+    for (auto& h : c.hits) ASSERT_EQ(h.load(), 1);
+  }
+}
+
 TEST(ThreadPool, RejectsZeroThreads) { EXPECT_FALSE(ThreadPool::Create(0).ok()); }
 
 // Tiles on the caller spin for `caller_us`; tiles on a worker sleep for `worker_us` (a
