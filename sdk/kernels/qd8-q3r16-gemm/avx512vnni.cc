@@ -14,10 +14,10 @@
 #include <cassert>
 #include <cstring>
 
+#include "sdk/kernels/qd8-q3r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 #include "sdk/kernels/simd/avx512-util.h"
-#include "sdk/kernels/simd/gemm-driver.h"
 
 namespace kite::kernels {
 namespace {
@@ -100,22 +100,22 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
+struct Policy {
+  static constexpr size_t kTokenTile = kTile;
+  template <size_t T>
+  static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
+                   const int32_t* xsum, float* y, size_t y_stride, size_t n,
+                   const uint8_t* next) {
+    BlockTile<T>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
+  }
+};
+
 }  // namespace
 
 void qd8_q3r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
                                const int8_t* xq, const float* xscale, const int32_t* xsum,
                                float* y, size_t y_stride) {
-  assert(m >= 1 && rows >= 1 && groups >= 1);
-  assert(w != nullptr && xq != nullptr && xscale != nullptr && xsum != nullptr);
-  assert(y != nullptr && y_stride >= rows);
-  const size_t x_stride = groups * kQ4R16GroupSize;
-  gemm_driver::ForEachTile<kTile, kQ4R16BlockRows>(
-      m, rows, groups * kQ3R16BlockBytes, w,
-      [&](auto tokens, const uint8_t* wb, size_t t, size_t r0, size_t n, const uint8_t* next) {
-        BlockTile<decltype(tokens)::value>(groups, wb, xq + t * x_stride, xscale + t * groups,
-                                           xsum + t * groups, y + r0 + t * y_stride, y_stride,
-                                           TailMask16(n), next);
-      });
+  qd8_q3r16::Gemm<Policy>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels
