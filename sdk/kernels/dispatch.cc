@@ -114,13 +114,14 @@ constexpr KernelTable kAvx512VnniTable = Derive(kAvx2Table, Isa::kAvx512Vnni, []
   KITE_SET_X86_VECTOR_FAMILIES(t, avx512);
   KITE_SET_X86_Q4_GEMMS(t, avx512vnni);
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_avx512vnni;
-  t.qd8_q3r16_gemm = qd8_q3r16_gemm_avx512vnni;  // Arm uses the reference so far
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_avx512vnni;
 });
 #endif
 
 #if defined(KITE_KERNELS_ARM)
 // Every family but rope_freqs (see above) has one NEON variant, shared by the
-// three Arm tables; the 4-bit GEMMs use dotprod (dense and 2:4) and i8mm (dense only).
+// three Arm tables; the 4-bit GEMMs use dotprod (dense and 2:4) and i8mm (dense only), the
+// 3-bit GEMM dotprod and i8mm.
 constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTable& t) {
   t.f32_matvec = f32_matvec_neon;
   t.q8_quantize = q8_quantize_neon;
@@ -134,6 +135,7 @@ constexpr KernelTable kNeonTable = Derive(kScalarTable, Isa::kNeon, [](KernelTab
   KITE_SET_DENSE_Q4_GEMMS(t, neon);
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neon;
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_neon;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_neon;
 });
 
 #if defined(KITE_KERNELS_NEONDOT)
@@ -141,6 +143,7 @@ constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](Kerne
   KITE_SET_DENSE_Q4_GEMMS(t, neondot);
   t.qd8_q4sp24_gemm = qd8_q4sp24_gemm_neondot;
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_neondot;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_neondot;
 });
 #endif
 
@@ -150,6 +153,7 @@ constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](Kerne
 constexpr KernelTable kNeonI8mmTable = Derive(kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) {
   KITE_SET_DENSE_Q4_GEMMS(t, i8mm);
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_i8mm;
+  t.qd8_q3r16_gemm = qd8_q3r16_gemm_i8mm;
 });
 #endif
 #endif

@@ -45,5 +45,12 @@ Qd8Q3r16Gemm qd8_q3r16_gemm_ref;
 Qd8Q3r16Gemm qd8_q3r16_gemm_avx2;
 /// AVX-512 F/BW/VL/VNNI (512-bit vpdpbusd) + FMA + F16C. Only call when the CPU has them.
 Qd8Q3r16Gemm qd8_q3r16_gemm_avx512vnni;
+/// NEON (vmlal.s8; aarch64, and armv7 with NEON + VFPv4). Only call when the CPU has NEON.
+Qd8Q3r16Gemm qd8_q3r16_gemm_neon;
+/// NEON dot product (sdot; aarch64 with dotprod). Only call when the CPU has dotprod.
+Qd8Q3r16Gemm qd8_q3r16_gemm_neondot;
+/// Int8 matrix multiply (smmla, two tokens at a time; aarch64 with i8mm) plus dotprod for a
+/// single or last odd token. Only call when the CPU has both i8mm and dotprod.
+Qd8Q3r16Gemm qd8_q3r16_gemm_i8mm;
 
 }  // namespace kite::kernels
