@@ -149,7 +149,9 @@ constexpr KernelTable kNeonDotTable = Derive(kNeonTable, Isa::kNeonDot, [](Kerne
 
 #if defined(KITE_KERNELS_I8MM)
 // i8mm needs dotprod (see Isa) and its GEMMs call the dotprod ones for an odd last token.
-// The 2:4 GEMM keeps its dotprod variant (its per-row gather does not fit smmla's 2x8 tiles).
+// The 2:4 GEMM keeps its dotprod variant (its per-row gather does not fit smmla's 2x8 tiles;
+// expanded to dense weights, smmla would issue as many multiplies per token as the sparse
+// sdot does, plus the expansion).
 constexpr KernelTable kNeonI8mmTable = Derive(kNeonDotTable, Isa::kNeonI8mm, [](KernelTable& t) {
   KITE_SET_DENSE_Q4_GEMMS(t, i8mm);
   t.qd8_q4r16cb_gemm = qd8_q4r16cb_gemm_i8mm;
