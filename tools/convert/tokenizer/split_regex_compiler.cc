@@ -82,7 +82,8 @@ using NodePtr = std::unique_ptr<Node>;
 
 struct Node {
   enum Kind {
-    kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd, kAssertRun
+    kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd, kAssertRun,
+    kWordBoundary
   };
   Kind kind = kEmpty;
   uint32_t cp = 0;
@@ -91,8 +92,9 @@ struct Node {
   uint32_t min = 0;
   uint32_t max = 0;  // kRepeat; UINT32_MAX for no bound
   bool greedy = true;
-  bool negative = false;  // kAssertNext
+  bool negative = false;  // kAssertNext; kWordBoundary: \B
   bool plus = false;      // kAssertRun: at least one group (min is the group length)
+  bool boundary = false;  // kAssertRun: the groups end at \b, not at (?!X)
 };
 
 NodePtr MakeNode(Node::Kind kind) {
@@ -196,7 +198,8 @@ class Parser {
         break;
       }
       if (atom->kind == Node::kAssertNext || atom->kind == Node::kBegin ||
-          atom->kind == Node::kEnd || atom->kind == Node::kAssertRun) {
+          atom->kind == Node::kEnd || atom->kind == Node::kAssertRun ||
+          atom->kind == Node::kWordBoundary) {
         i_ = at;
         return Error("a quantifier on an assertion");
       }
@@ -251,6 +254,12 @@ class Parser {
         const bool begin = p_[i_ + 1] == 'A';
         i_ += 2;
         return MakeNode(begin ? Node::kBegin : Node::kEnd);
+      }
+      if (i_ + 1 < p_.size() && (p_[i_ + 1] == 'b' || p_[i_ + 1] == 'B')) {
+        NodePtr n = MakeNode(Node::kWordBoundary);
+        n->negative = p_[i_ + 1] == 'B';
+        i_ += 2;
+        return n;
       }
       CharSet set;
       uint32_t cp;
@@ -345,7 +354,9 @@ class Parser {
 
   // After "(?=": the rest of (?=(?:X{k})*(?!X)) or (?=(?:X{k})+(?!X)) (the group may capture),
   // X one character written the same both times: the run of X here has a length that is a
-  // multiple of k (at least k with +). Returns null, consuming nothing, for other lookaheads.
+  // multiple of k (at least k with +). Or (?=(?:X{k})*\b) / (?=(?:X{k})+\b), X of word
+  // characters only (Tiny Aya's digit groups). Returns null, consuming nothing, for other
+  // lookaheads.
   absl::StatusOr<NodePtr> RunLookahead(bool fold) {
     const size_t save = i_;
     const auto other = [&]() -> absl::StatusOr<NodePtr> {
@@ -373,6 +384,24 @@ class Parser {
     if (!More() || (Peek() != '*' && Peek() != '+')) return other();
     const bool plus = Peek() == '+';
     ++i_;
+    if (p_.compare(i_, 3, "\\b)") == 0) {
+      i_ += 3;
+      if (k < 1 || k > kMaxSplitRunGroup) {
+        i_ = save;
+        return Error(absl::StrCat("a run lookahead group length outside 1..", kMaxSplitRunGroup));
+      }
+      if (!OnlyWordCharacters(*x)) {
+        i_ = save;
+        return Error("a run lookahead ending in \\b over characters that are not all word "
+                     "characters");
+      }
+      NodePtr n = MakeNode(Node::kAssertRun);
+      n->set = *std::move(x);
+      n->min = k;
+      n->plus = plus;
+      n->boundary = true;
+      return n;
+    }
     if (p_.compare(i_, 3, "(?!") != 0) return other();
     i_ += 3;
     if (p_.compare(i_, x_text.size(), x_text) != 0) return other();
@@ -388,6 +417,25 @@ class Parser {
     n->min = k;
     n->plus = plus;
     return n;
+  }
+
+  // Whether every character of `set` is a word character (kWordCategories); ranges are
+  // checked code point by code point up to a bound, refusing larger ones.
+  static bool OnlyWordCharacters(const CharSet& set) {
+    if (set.negated || !set.conjuncts.empty() || (set.categories & ~kWordCategories) != 0) {
+      return false;
+    }
+    uint64_t budget = 1u << 17;
+    for (const auto& [lo, hi] : set.ranges) {
+      if (hi - lo >= budget) return false;
+      budget -= hi - lo + 1;
+      for (uint32_t cp = lo; cp <= hi; ++cp) {
+        if ((kWordCategories & (1u << static_cast<uint32_t>(unicode::CategoryOf(cp)))) == 0) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   // One character of a lookahead, as a set.
@@ -493,15 +541,9 @@ class Parser {
         set->categories |= kAll & ~Bit(GeneralCategory::kNd);
         return absl::OkStatus();
       case 'w':
-      case 'W': {
-        const uint32_t word = Bit(GeneralCategory::kLu) | Bit(GeneralCategory::kLl) |
-                              Bit(GeneralCategory::kLt) | Bit(GeneralCategory::kLm) |
-                              Bit(GeneralCategory::kLo) | Bit(GeneralCategory::kMn) |
-                              Bit(GeneralCategory::kMc) | Bit(GeneralCategory::kMe) |
-                              Bit(GeneralCategory::kNd) | Bit(GeneralCategory::kPc);
-        set->categories |= c == 'w' ? word : kAll & ~word;
+      case 'W':
+        set->categories |= c == 'w' ? kWordCategories : kAll & ~kWordCategories;
         return absl::OkStatus();
-      }
       case 'p':
       case 'P': {
         bool han = false;
@@ -634,7 +676,28 @@ class Emitter {
           return absl::InvalidArgumentError(
               "split pattern: more than one run lookahead (?=(?:X{k})*(?!X)) is not supported");
         }
-        Add(SplitOp::kAssertRun, n.min << 1 | (n.plus ? 1 : 0), AddClass(n.set));
+        if (!n.boundary) {
+          Add(SplitOp::kAssertRun, n.min << 1 | (n.plus ? 1 : 0), AddClass(n.set));
+          return absl::OkStatus();
+        }
+        if (n.plus) {
+          Add(SplitOp::kAssertRunBoundary, n.min, AddClass(n.set));
+          return absl::OkStatus();
+        }
+        {
+          // (?:X{k})*\b with X of word characters: zero groups need \b here; otherwise the
+          // only boundary the groups can reach is the end of the run.
+          const size_t split = Add(SplitOp::kSplit, 0, 0);
+          SetA(split, Here());
+          Add(SplitOp::kAssertWordBoundary, 0, 0);
+          const size_t jump = Add(SplitOp::kJmp, 0, 0);
+          SetB(split, Here());
+          Add(SplitOp::kAssertRunBoundary, n.min, AddClass(n.set));
+          SetB(jump, Here());
+        }
+        return absl::OkStatus();
+      case Node::kWordBoundary:
+        Add(SplitOp::kAssertWordBoundary, n.negative ? 1 : 0, 0);
         return absl::OkStatus();
       case Node::kBegin:
         Add(SplitOp::kAssertBegin, 0, 0);
@@ -686,7 +749,8 @@ class Emitter {
     for (size_t pc = 0; pc < n; ++pc) {
       uint32_t b = inst_[2 * pc + 1];
       const SplitOp op = static_cast<SplitOp>(inst_[2 * pc] & 0xFF);
-      if (op == SplitOp::kClass || op == SplitOp::kAssertNext || op == SplitOp::kAssertRun) {
+      if (op == SplitOp::kClass || op == SplitOp::kAssertNext || op == SplitOp::kAssertRun ||
+          op == SplitOp::kAssertRunBoundary) {
         b += pool_base;
       }
       out.push_back(inst_[2 * pc]);
