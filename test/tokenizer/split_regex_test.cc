@@ -412,6 +412,28 @@ TEST(SplitRegexTest, WordBoundary) {
   EXPECT_NE(error("(?=(?:[a!]{2})*\\b)").find("not all word characters"), std::string::npos);
 }
 
+// (?i) folds by Unicode simple case folding (CaseFolding.txt C and S), as Oniguruma and
+// Rust's regex do: the Kelvin sign is a k, the long s an s, final sigma a sigma; the dotless
+// i and the dotted capital I are not an i. Categories are not folded.
+TEST(SplitRegexTest, CaseInsensitiveIsUnicode) {
+  const std::string kelvin = "\xE2\x84\xAA", long_s = "\xC5\xBF", sigma = "\xCF\x83",
+                    final_sigma = "\xCF\x82", capital_sigma = "\xCE\xA3",
+                    dotless_i = "\xC4\xB1", dotted_capital_i = "\xC4\xB0",
+                    sharp_s = "\xC3\x9F", capital_sharp_s = "\xE1\xBA\x9E";
+  EXPECT_EQ(First("(?i)k", "a" + kelvin), kelvin);
+  EXPECT_EQ(First("(?i:'s|'t)", "x'" + long_s), "'" + long_s);
+  EXPECT_EQ(First("(?i)[a-z]+", "1" + kelvin + long_s + "Ab"), kelvin + long_s + "Ab");
+  EXPECT_EQ(First("(?i)" + sigma + "+", "a" + final_sigma + capital_sigma + sigma),
+            final_sigma + capital_sigma + sigma);
+  EXPECT_EQ(First("(?i)" + capital_sigma, final_sigma), final_sigma);
+  EXPECT_EQ(First("(?i)i", dotless_i + dotted_capital_i), "<none>");
+  EXPECT_EQ(First("(?i)I", dotless_i + "i"), "i");
+  EXPECT_EQ(First("(?i)" + sharp_s, capital_sharp_s), capital_sharp_s);
+  EXPECT_EQ(First("(?i)[^k]", kelvin + "K" + "x"), "x");
+  EXPECT_EQ(First("k", kelvin), "<none>");  // without (?i), only itself
+  EXPECT_EQ(First("(?i)\\p{Lu}", "aB"), "B");
+}
+
 // \d is Unicode's Nd (decimal digits of every script), as in Hugging Face's tokenizers
 // (Oniguruma) and Rust's regex; not other numbers (No: ², ½) that \p{N} holds.
 TEST(SplitRegexTest, DigitIsUnicodeDecimal) {

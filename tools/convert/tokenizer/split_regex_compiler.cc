@@ -10,6 +10,7 @@
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 #include "sdk/runtime/tokenizer/split_regex.h"
 #include "sdk/runtime/tokenizer/unicode_tables.h"
+#include "tools/convert/tokenizer/case_folding_table.h"
 
 namespace kite::convert {
 namespace {
@@ -46,19 +47,40 @@ struct CharSet {
     ranges = std::move(merged);
   }
 
-  // Adds the other ASCII case of every ASCII letter in the ranges.
-  void FoldAsciiCase() {
-    const size_t n = ranges.size();
-    for (size_t i = 0; i < n; ++i) {
-      const auto [a, b] = ranges[i];
-      const uint32_t lo_a = std::max<uint32_t>(a, 'a'), lo_b = std::min<uint32_t>(b, 'z');
-      if (lo_a <= lo_b) Add(lo_a - 32, lo_b - 32);
-      const uint32_t up_a = std::max<uint32_t>(a, 'A'), up_b = std::min<uint32_t>(b, 'Z');
-      if (up_a <= up_b) Add(up_a + 32, up_b + 32);
+  // Adds every code point with the same simple case fold as one in the ranges (Unicode
+  // simple case folding, as (?i) matches in Oniguruma and Rust's regex: k also matches K and
+  // the Kelvin sign, s the long s; i not the dotless i). Categories are left as they are.
+  void FoldCase() {
+    // The folds of the code points in the ranges, then the whole class of each: the fold
+    // itself and every code point folding to it.
+    std::vector<uint32_t> folds;
+    for (const auto& [a, b] : ranges) {
+      for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+        const CaseFold& f = kCaseFolds[k];
+        if ((f.code_point >= a && f.code_point <= b) || (f.fold >= a && f.fold <= b)) {
+          folds.push_back(f.fold);
+        }
+      }
     }
-    for (CharSet& c : conjuncts) c.FoldAsciiCase();
+    std::sort(folds.begin(), folds.end());
+    folds.erase(std::unique(folds.begin(), folds.end()), folds.end());
+    for (uint32_t f : folds) Add(f, f);
+    for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+      if (std::binary_search(folds.begin(), folds.end(), kCaseFolds[k].fold)) {
+        Add(kCaseFolds[k].code_point, kCaseFolds[k].code_point);
+      }
+    }
+    for (CharSet& c : conjuncts) c.FoldCase();
   }
 };
+
+// Whether some other code point has the same simple case fold as `cp`.
+bool HasCaseVariants(uint32_t cp) {
+  for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+    if (kCaseFolds[k].code_point == cp || kCaseFolds[k].fold == cp) return true;
+  }
+  return false;
+}
 
 // Table ranges (sorted, disjoint) as a set, or their complement.
 void AddRanges(CharSet* set, const unicode::CodepointRange* ranges, uint32_t count,
@@ -299,15 +321,14 @@ class Parser {
   // A literal code point (cp != UINT32_MAX) or a set from an escape.
   NodePtr Literal(CharSet set, uint32_t cp, bool fold) {
     if (cp != UINT32_MAX) {
-      const bool letter = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
-      if (!(fold && letter)) {
+      if (!(fold && HasCaseVariants(cp))) {
         NodePtr n = MakeNode(Node::kChar);
         n->cp = cp;
         return n;
       }
       set.Add(cp, cp);
     }
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     NodePtr n = MakeNode(Node::kSet);
     n->set = std::move(set);
     return n;
@@ -463,7 +484,7 @@ class Parser {
       cp = NextCodepoint();
     }
     if (cp != UINT32_MAX) set.Add(cp, cp);
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     return set;
   }
 
@@ -606,7 +627,7 @@ class Parser {
       i_ = open;
       return Error("a negated class intersection [^..&&..]");
     }
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     return set;
   }
 
