@@ -339,6 +339,89 @@ TEST(HfTokenizerTest, NormalizersAreApplied) {
   EXPECT_NE(std::string(nfd.status().message()).find("NFD"), std::string::npos);
 }
 
+// Added tokens are matched in the normalized text: one that the normalizer changes is refused
+// naming it (it would never match), one it keeps converts.
+TEST(HfTokenizerTest, AddedTokensChangedByTheNormalizerAreRefused) {
+  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+      "use_regex": true},)";
+  const auto with_token = [&](const std::string& normalizer, const std::string& content) {
+    std::string text = Gpt2Text(R"("normalizer": )" + normalizer + ", " + pre, false);
+    const size_t added = text.find("\"added_tokens\": [") + 17;
+    text.insert(added, R"({"id": 50257, "content": ")" + content + R"(", "special": false, )" +
+                           R"("normalized": false}, )");
+    return FromText(text);
+  };
+  const absl::StatusOr<TokenizerTables> decomposed =
+      with_token(R"({"type": "NFC"})", "<e\xCC\x81>");
+  ASSERT_FALSE(decomposed.ok());
+  EXPECT_NE(std::string(decomposed.status().message())
+                .find("the added token '<e\xCC\x81>' changes under the NFC normalizer"),
+            std::string::npos)
+      << decomposed.status().message();
+  const absl::StatusOr<TokenizerTables> ligature =
+      with_token(R"({"type": "NFKC"})", "<\xEF\xAC\x81>");
+  ASSERT_FALSE(ligature.ok());
+  EXPECT_NE(std::string(ligature.status().message()).find("NFKC"), std::string::npos);
+  EXPECT_TRUE(with_token(R"({"type": "NFC"})", "<\xEF\xAC\x81>").ok());  // NFC keeps ﬁ
+  EXPECT_TRUE(with_token(R"({"type": "NFKC"})", "<x>").ok());
+  EXPECT_TRUE(with_token("null", "<e\xCC\x81>").ok());
+}
+
+// A Sequence of NFC / NFKC normalizers (nested or empty) comes to one normalization; any
+// other normalizer, alone or inside a Sequence, is refused naming it and its JSON path.
+TEST(HfTokenizerTest, NormalizerSequences) {
+  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+      "use_regex": true},)";
+  const auto normalizer = [&](const std::string& json) {
+    return FromText(Gpt2Text(R"("normalizer": )" + json + ", " + pre, false));
+  };
+  const struct {
+    const char* json;
+    NormalizerType want;
+  } kAccepted[] = {
+      {R"({"type": "Sequence", "normalizers": []})", NormalizerType::NONE},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFC"}]})", NormalizerType::NFC},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "NFC"}]})",
+       NormalizerType::NFKC},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFC"},
+          {"type": "Sequence", "normalizers": [{"type": "NFKC"}]}]})",
+       NormalizerType::NFKC},
+  };
+  for (const auto& c : kAccepted) {
+    absl::StatusOr<TokenizerTables> t = normalizer(c.json);
+    ASSERT_TRUE(t.ok()) << c.json << ": " << t.status();
+    EXPECT_EQ(t->normalizer, c.want) << c.json;
+  }
+  // The Sequence's NFKC is applied: the ligature folds.
+  const TokenizerTables none = Gpt2With(R"("normalizer": null, )" + pre);
+  const TokenizerTables seq =
+      Gpt2With(R"("normalizer": {"type": "Sequence", "normalizers": [{"type": "NFKC"}]}, )" + pre);
+  EXPECT_EQ(Encode(seq, " \xEF\xAC\x81"), Encode(none, " fi"));
+  const struct {
+    const char* json;
+    const char* message;
+  } kRefused[] = {
+      {R"({"type": "Lowercase"})", "normalizer: a normalizer with byte-level BPE is not "
+                                   "supported ('Lowercase'; supported: NFC, NFKC, and Sequence"},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Strip",
+          "strip_left": true, "strip_right": true}]})",
+       "normalizer.normalizers[1]: a normalizer with byte-level BPE is not supported ('Strip'"},
+      {R"({"type": "Sequence", "normalizers": [{"type": "Sequence", "normalizers": [
+          {"type": "Replace", "pattern": {"String": "a"}, "content": "b"}]}]})",
+       "normalizer.normalizers[0].normalizers[0]: a normalizer with byte-level BPE is not "
+       "supported ('Replace'"},
+      {R"({"type": "Prepend", "prepend": "x"})", "('Prepend'"},
+      {R"({"type": "Sequence"})", "normalizer: a Sequence normalizer without a normalizers"},
+      {R"({"kind": "NFC"})", "('(no type)'"},
+  };
+  for (const auto& c : kRefused) {
+    absl::StatusOr<TokenizerTables> t = normalizer(c.json);
+    ASSERT_FALSE(t.ok()) << c.json;
+    EXPECT_NE(std::string(t.status().message()).find(c.message), std::string::npos)
+        << t.status().message();
+  }
+}
+
 TEST(HfTokenizerTest, RejectsUnsupportedFiles) {
   const auto code = [](const std::string& text) {
     absl::StatusOr<TokenizerTables> t = FromText(text);

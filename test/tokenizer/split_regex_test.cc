@@ -153,7 +153,7 @@ TEST(SplitRegexTest, UnsupportedConstructsAreNamed) {
   EXPECT_NE(error("[a").find("unterminated"), std::string::npos);
   EXPECT_NE(error("a{1000}").find("repetition count"), std::string::npos);
   EXPECT_NE(error("(?:abcdefghij){90}").find("instructions"), std::string::npos);
-  EXPECT_NE(error("\\bx").find("the escape \\b"), std::string::npos);
+  EXPECT_NE(error("\\Gx").find("the escape \\G"), std::string::npos);
 }
 
 // The loader's check of a stored program: every corruption is refused, naming the problem.
@@ -385,6 +385,116 @@ TEST(SplitRegexTest, AfmoePieces) {
   EXPECT_EQ(Split(stages, "ab" + zhong + wen + "cd " + ga), (Pieces{"ab", zhong + wen, "cd", " ", ga}));
 }
 
+// \b and \B: Oniguruma's word boundary (word characters: letters, marks, numbers, connector
+// punctuation), inside the subject; an invalid byte is not a word character.
+TEST(SplitRegexTest, WordBoundary) {
+  EXPECT_EQ(Split1("\\b", "ab cd"), (Pieces{"ab", " ", "cd"}));
+  EXPECT_EQ(Split1("\\B", "ab"), (Pieces{"a", "b"}));
+  EXPECT_EQ(Split1("a\\b", "ab a"), (Pieces{"ab ", "a"}));
+  EXPECT_EQ(Split1("1\\b", "1\xC2\xB2 1!"), (Pieces{"1\xC2\xB2 ", "1", "!"}));  // ² is a word char
+  EXPECT_EQ(Split1("x\\b", "x\xFFx"), (Pieces{"x", "\xFF", "x"}));
+  EXPECT_EQ(Split1("\\w+", "a_1\xC2\xB2!\xC3\xA9"), (Pieces{"a_1\xC2\xB2", "!", "\xC3\xA9"}));
+  // The subject's edges are boundaries only by what is inside it.
+  const std::vector<uint32_t> words = Compile("\\bb");
+  SplitScratch scratch;
+  size_t b = 0, e = 0;
+  const std::string text = "ab";
+  EXPECT_TRUE(FindSplitMatch({words.data(), static_cast<uint32_t>(words.size())}, text.data(),
+                             1, 2, 1, &scratch, &b, &e));
+  EXPECT_EQ(b, 1u);
+  EXPECT_FALSE(FindSplitMatch({words.data(), static_cast<uint32_t>(words.size())}, text.data(),
+                              0, 2, 1, &scratch, &b, &e));
+  const auto error = [](const std::string& p) {
+    absl::StatusOr<std::vector<uint32_t>> r = CompileSplitPattern(p);
+    return r.ok() ? std::string("ok") : std::string(r.status().message());
+  };
+  EXPECT_NE(error("\\b+").find("quantifier on an assertion"), std::string::npos);
+  EXPECT_NE(error("(?=(?:[a!]{2})*\\b)").find("not all word characters"), std::string::npos);
+}
+
+// (?i) folds by Unicode simple case folding (CaseFolding.txt C and S), as Oniguruma and
+// Rust's regex do: the Kelvin sign is a k, the long s an s, final sigma a sigma; the dotless
+// i and the dotted capital I are not an i. Categories are not folded.
+TEST(SplitRegexTest, CaseInsensitiveIsUnicode) {
+  const std::string kelvin = "\xE2\x84\xAA", long_s = "\xC5\xBF", sigma = "\xCF\x83",
+                    final_sigma = "\xCF\x82", capital_sigma = "\xCE\xA3",
+                    dotless_i = "\xC4\xB1", dotted_capital_i = "\xC4\xB0",
+                    sharp_s = "\xC3\x9F", capital_sharp_s = "\xE1\xBA\x9E";
+  EXPECT_EQ(First("(?i)k", "a" + kelvin), kelvin);
+  EXPECT_EQ(First("(?i:'s|'t)", "x'" + long_s), "'" + long_s);
+  EXPECT_EQ(First("(?i)[a-z]+", "1" + kelvin + long_s + "Ab"), kelvin + long_s + "Ab");
+  EXPECT_EQ(First("(?i)" + sigma + "+", "a" + final_sigma + capital_sigma + sigma),
+            final_sigma + capital_sigma + sigma);
+  EXPECT_EQ(First("(?i)" + capital_sigma, final_sigma), final_sigma);
+  EXPECT_EQ(First("(?i)i", dotless_i + dotted_capital_i), "<none>");
+  EXPECT_EQ(First("(?i)I", dotless_i + "i"), "i");
+  EXPECT_EQ(First("(?i)" + sharp_s, capital_sharp_s), capital_sharp_s);
+  EXPECT_EQ(First("(?i)[^k]", kelvin + "K" + "x"), "x");
+  EXPECT_EQ(First("k", kelvin), "<none>");  // without (?i), only itself
+  EXPECT_EQ(First("(?i)\\p{Lu}", "aB"), "B");
+}
+
+// \d is Unicode's Nd (decimal digits of every script), as in Hugging Face's tokenizers
+// (Oniguruma) and Rust's regex; not other numbers (No: ², ½) that \p{N} holds.
+TEST(SplitRegexTest, DigitIsUnicodeDecimal) {
+  const std::string arabic_3 = "\xD9\xA3", devanagari_7 = "\xE0\xA5\xAD", sup2 = "\xC2\xB2";
+  EXPECT_EQ(First("\\d+", "x" + sup2 + arabic_3 + devanagari_7 + "4"),
+            arabic_3 + devanagari_7 + "4");
+  EXPECT_EQ(First("\\d+", "\xC2\xBD" + sup2), "<none>");
+  EXPECT_EQ(First("\\p{N}+", "\xC2\xBD" + sup2), "\xC2\xBD" + sup2);
+  EXPECT_EQ(First("[^\\d]+", arabic_3 + "a" + sup2), "a" + sup2);
+}
+
+// Run lookaheads ending in \b, (?=(?:X{k})*\b): zero groups when here is a boundary, else the
+// run of X ends here plus a multiple of k and no word character follows it.
+TEST(SplitRegexTest, RunLookaheadToWordBoundary) {
+  const char* p = "\\d{1,3}(?=(?:\\d{3})*\\b)";
+  EXPECT_EQ(Split1(p, "1234567 x"), (Pieces{"1", "234", "567", " x"}));
+  EXPECT_EQ(Split1(p, "12,345"), (Pieces{"12", ",", "345"}));
+  EXPECT_EQ(Split1(p, "1234abc"), (Pieces{"1234abc"}));  // a letter follows: no boundary
+  EXPECT_EQ(Split1(p, "12\xC2\xB2"), (Pieces{"12\xC2\xB2"}));
+  EXPECT_EQ(First("(?=(?:\\d{3})*\\b).", "ab 1"), "a");  // zero groups at the start
+  EXPECT_EQ(First("(?=(?:\\d{3})+\\b).", "ab 1"), "<none>");
+  EXPECT_EQ(First("(?=(?:\\d{3})+\\b)\\d+", "1 12a 123456"), "123456");
+}
+
+// The names llama.cpp added after the first table, each split as its patterns read.
+TEST(SplitRegexTest, NewerGgufNames) {
+  const std::string acute = "\xCC\x81", zwnj = "\xE2\x80\x8C";
+  // Qwen3.5 keeps combining marks in words; Qwen2 (and solar-open) split them off.
+  EXPECT_EQ(Split(StagesOf("qwen35"), "Cafe" + acute + " ok I'M 12"),
+            (Pieces{"Cafe" + acute, " ok", " I", "'M", " ", "1", "2"}));
+  EXPECT_EQ(Split(StagesOf("solar-open"), "Cafe" + acute + " ok"),
+            (Pieces{"Cafe", acute, " ok"}));
+  // Laguna cuts lines first, so spaces before a line break stay with the line.
+  EXPECT_EQ(Split(StagesOf("laguna"), "a  \nb"), (Pieces{"a", "  ", "\n", "b"}));
+  EXPECT_EQ(Split(StagesOf("qwen2"), "a  \nb"), (Pieces{"a", "  \n", "b"}));
+  // K2-Horizon keeps zero-width non-joiners in words; digits in threes.
+  EXPECT_EQ(Split(StagesOf("k2-horizon"), "a" + zwnj + "b 12345 I'M"),
+            (Pieces{"a" + zwnj + "b", " ", "123", "45", " I", "'M"}));
+  EXPECT_EQ(Split(StagesOf("llama3"), "a" + zwnj + "b"), (Pieces{"a", zwnj + "b"}));
+  // EXAONE MoE joins words separated by single spaces; one break or '/' after punctuation.
+  EXPECT_EQ(Split(StagesOf("exaone-moe"), "Hello big world, ok/\n12"),
+            (Pieces{"Hello big world", ",", " ok", "/\n", "1", "2"}));
+  EXPECT_EQ(Split(StagesOf("exaone-moe"), "a  b"), (Pieces{"a", " ", " b"}));
+  // Tiny Aya (and cohere2moe): digit groups from the right when the number ends at a word
+  // boundary, then GPT-4o's split.
+  for (const char* name : {"tiny_aya", "cohere2moe"}) {
+    const std::vector<Stage> stages = StagesOf(name);
+    ASSERT_EQ(stages.size(), 2u);
+    EXPECT_EQ(Split(stages, "1234567 x"), (Pieces{"1", "234", "567", " x"}));
+    EXPECT_EQ(Split(stages, "1234abc"), (Pieces{"123", "4", "abc"}));
+    EXPECT_EQ(Split(stages, "\xD9\xA1\xD9\xA2\xD9\xA3\xD9\xA4."),  // Arabic-Indic 1234
+              (Pieces{"\xD9\xA1", "\xD9\xA2\xD9\xA3\xD9\xA4", "."}));
+  }
+  // joyai-llm is DeepSeek V3's split, mellum2 StarCoder's (the built-in SMOLLM splitter).
+  const Pieces v3 = Split(StagesOf("deepseek-v3"), "1234 ab!cd\n");
+  EXPECT_EQ(v3, (Pieces{"123", "4", " ab", "!cd", "\n"}));
+  EXPECT_EQ(Split(StagesOf("joyai-llm"), "1234 ab!cd\n"), v3);
+  EXPECT_EQ(convert::ChoosePreTokenizer(convert::GgufPreTokenizerStages("mellum2")->stages)->kind,
+            PreTokenizerType::SMOLLM);
+}
+
 // 1 MB of adversarial text: the engine's own step count stays linear in the input.
 TEST(SplitRegexTest, LinearOnOneMegabyte) {
   const size_t n = 1 << 20;
@@ -397,7 +507,8 @@ TEST(SplitRegexTest, LinearOnOneMegabyte) {
                                 std::string(n, '\''), std::string(n, '\n'), alternating,
                                 std::string(n - 1, ' ') + "x", han_mix};
   for (const char* name :
-       {"gpt-2", "llama3", "deepseek-llm", "gpt-4o", "kimi-k2", "superbpe", "afmoe"}) {
+       {"gpt-2", "llama3", "deepseek-llm", "gpt-4o", "kimi-k2", "superbpe", "afmoe", "tiny_aya",
+        "exaone-moe", "k2-horizon", "laguna", "qwen35"}) {
     const std::vector<Stage> stages = StagesOf(name);
     std::vector<SplitStage> s;
     uint32_t longest = 0;

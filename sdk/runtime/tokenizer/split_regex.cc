@@ -6,7 +6,7 @@
 namespace kite {
 namespace {
 
-constexpr uint32_t kOpCount = 10;
+constexpr uint32_t kOpCount = 12;
 
 SplitOp OpOf(const uint32_t* words, uint32_t pc) {
   return static_cast<SplitOp>(words[1 + 2 * pc] & 0xFF);
@@ -68,10 +68,25 @@ bool Consumes(const uint32_t* words, uint32_t pc, const Char& c) {
   }
 }
 
+bool IsWord(const Char& c) { return (c.category_bit & kWordCategories) != 0; }
+
+// Whether the character that ends at `pos` (after `begin`) is a word character. A byte that
+// does not end a valid UTF-8 sequence there is an invalid character: not a word character.
+bool WordBefore(const char* text, size_t begin, size_t pos) {
+  if (pos <= begin) return false;
+  size_t start = pos - 1;
+  while (start > begin && pos - start < 4 && (static_cast<uint8_t>(text[start]) & 0xC0) == 0x80) {
+    --start;
+  }
+  const Char c = DecodeAt(text, start, pos);
+  return start + c.len == pos && IsWord(c);
+}
+
 // The number of characters of class `cls` from pos to the end of their run (at most `end`),
-// through the scratch's run cache (see SplitRunCache). Counts scanned characters in *steps.
+// through the scratch's run cache (see SplitRunCache); the run's end offset in *run_end.
+// Counts scanned characters in *steps.
 size_t RunLength(const uint32_t* words, uint32_t cls, SplitScratch* s, const char* text,
-                 size_t pos, size_t end, uint64_t* steps) {
+                 size_t pos, size_t end, uint64_t* steps, size_t* run_end) {
   SplitRunCache* c = nullptr;
   for (SplitRunCache& r : s->runs) {
     if (r.words == words && r.class_offset == cls && r.end == end) c = &r;
@@ -93,6 +108,7 @@ size_t RunLength(const uint32_t* words, uint32_t cls, SplitScratch* s, const cha
     if (scan(c->pos, pos, &passed) == pos && passed <= c->count) {  // inside the run, as known
       c->pos = pos;
       c->count -= passed;
+      *run_end = c->run_end;
       return c->count;
     }
   }
@@ -102,11 +118,13 @@ size_t RunLength(const uint32_t* words, uint32_t cls, SplitScratch* s, const cha
     if (p == c->pos) {
       c->pos = pos;
       c->count += k;
+      *run_end = c->run_end;
       return c->count;
     }
     c->pos = pos;
     c->run_end = p;
     c->count = k;
+    *run_end = p;
     return k;
   }
   if (c == nullptr) {
@@ -116,6 +134,7 @@ size_t RunLength(const uint32_t* words, uint32_t cls, SplitScratch* s, const cha
   size_t k = 0;
   *c = SplitRunCache{words, cls, end, pos, scan(pos, end, &k), 0};
   c->count = k;
+  *run_end = c->run_end;
   return k;
 }
 
@@ -168,8 +187,28 @@ void AddThread(const uint32_t* words, SplitScratch* s, uint32_t stamp, List* lis
       case SplitOp::kAssertRun: {
         const uint32_t k = AOf(words, pc) >> 1;
         const bool plus = (AOf(words, pc) & 1) != 0;
-        const size_t n = RunLength(words, BOf(words, pc), s, text, pos, end, steps);
+        size_t run_end = pos;
+        const size_t n = RunLength(words, BOf(words, pc), s, text, pos, end, steps, &run_end);
         if (n % k == 0 && (!plus || n > 0)) s->stack[top++] = static_cast<uint16_t>(pc + 1);
+        break;
+      }
+      case SplitOp::kAssertWordBoundary: {
+        if (!have_next && pos < end) {
+          next = DecodeAt(text, pos, end);
+          have_next = true;
+        }
+        const bool boundary = WordBefore(text, begin, pos) != (pos < end && IsWord(next));
+        if (boundary != (AOf(words, pc) != 0)) s->stack[top++] = static_cast<uint16_t>(pc + 1);
+        break;
+      }
+      case SplitOp::kAssertRunBoundary: {
+        const uint32_t k = AOf(words, pc);
+        size_t run_end = pos;
+        const size_t n = RunLength(words, BOf(words, pc), s, text, pos, end, steps, &run_end);
+        if (n > 0 && n % k == 0 &&
+            (run_end >= end || !IsWord(DecodeAt(text, run_end, end)))) {
+          s->stack[top++] = static_cast<uint16_t>(pc + 1);
+        }
         break;
       }
       default:  // kChar, kAny, kClass, kMatch wait for the next character (or end)
@@ -243,6 +282,12 @@ Status ValidateSplitProgram(const uint32_t* words, uint32_t n_words, const char*
         break;
       case SplitOp::kAssertRun:
         ok = class_ok(b) && (a >> 1) >= 1 && (a >> 1) <= kMaxSplitRunGroup && pc + 1 < n;
+        break;
+      case SplitOp::kAssertRunBoundary:
+        ok = class_ok(b) && a >= 1 && a <= kMaxSplitRunGroup && pc + 1 < n;
+        break;
+      case SplitOp::kAssertWordBoundary:
+        ok = a <= 1 && pc + 1 < n;
         break;
       case SplitOp::kAssertBegin:
       case SplitOp::kAssertEnd:

@@ -20,15 +20,22 @@
 // the subject), kAssertRun (b = class, a = k << 1 | plus; holds when the run of characters in
 // the class starting here, up to the end of the subject, has a length that is a multiple of k,
 // at least k when plus: (?=(?:[..]{k})*(?![..])) and (?=(?:[..]{k})+(?![..])), as SuperBPE's
-// digit groups use; 1 <= k <= kMaxSplitRunGroup). A byte that does not start valid UTF-8 is one character of code point
-// kInvalidCodepoint (0xFFFFFFFF) and category Cn: \S and \P{L} hold it, \s and \p{L} do not.
+// digit groups use; 1 <= k <= kMaxSplitRunGroup), kAssertWordBoundary (\b, or \B with a = 1:
+// whether the characters before and after here, inside the subject, differ in being word
+// characters, kWordCategories), kAssertRunBoundary (b = class of word characters only, a = k:
+// holds when the run of the class starting here is n > 0 characters long, n a multiple of k,
+// and no word character follows it: with \b, what (?=(?:\d{3})*\b) asks). A byte that does
+// not start valid UTF-8 is one character of code point kInvalidCodepoint (0xFFFFFFFF) and
+// category Cn: \S and \P{L} hold it, \s and \p{L} do not.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 #include "sdk/base/status.h"
 #include "sdk/format/format.h"
+#include "sdk/runtime/tokenizer/unicode_tables.h"
 
 namespace kite {
 
@@ -44,7 +51,22 @@ enum class SplitOp : uint8_t {
   kAssertBegin = 7,
   kAssertEnd = 8,
   kAssertRun = 9,
+  kAssertWordBoundary = 10,
+  kAssertRunBoundary = 11,
 };
+
+/// The general categories (bits by unicode::GeneralCategory) of word characters, \w and \b:
+/// letters, marks, numbers and connector punctuation, as Oniguruma (the engine of Hugging
+/// Face's tokenizers) has them for Unicode text.
+inline constexpr uint32_t kWordCategories = [] {
+  using C = unicode::GeneralCategory;
+  uint32_t mask = 0;
+  for (C c : {C::kLu, C::kLl, C::kLt, C::kLm, C::kLo, C::kMn, C::kMc, C::kMe, C::kNd, C::kNl,
+              C::kNo, C::kPc}) {
+    mask |= 1u << static_cast<uint32_t>(c);
+  }
+  return mask;
+}();
 
 /// Longest program the matcher runs (instructions); the compiler refuses longer patterns.
 inline constexpr uint32_t kMaxSplitInstructions = 256;

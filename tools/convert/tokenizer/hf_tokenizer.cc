@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "sdk/runtime/tokenizer/normalize.h"
 #include "tools/common/quote_name.h"
 #include "tools/convert/tokenizer/byte_level.h"
 #include "tools/convert/tokenizer/split_rules.h"
@@ -184,6 +185,39 @@ absl::StatusOr<PreTokenizerChoice> ByteLevelSplit(const json::Value& pre, const 
   return choice;
 }
 
+// The normalization a byte-level tokenizer's `normalizer` (at JSON path `path`) asks for: null,
+// NFC, NFKC, or a Sequence (nested or not) of them, which comes to NFKC when it holds one
+// (NFKC's output is already NFC) and NFC otherwise. Refuses any other normalizer naming it
+// and its path.
+absl::StatusOr<NormalizerType> ByteLevelNormalizer(const json::Value* n, const std::string& path) {
+  if (n == nullptr || n->is_null()) return NormalizerType::NONE;
+  const std::string type = TypeOf(n);
+  if (type == "NFC") return NormalizerType::NFC;
+  if (type == "NFKC") return NormalizerType::NFKC;
+  if (type == "Sequence") {
+    const json::Value* list = n->Find("normalizers");
+    if (list == nullptr || !list->is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a Sequence normalizer without a normalizers array"));
+    }
+    NormalizerType result = NormalizerType::NONE;
+    for (size_t i = 0; i < list->array().size(); ++i) {
+      absl::StatusOr<NormalizerType> inner =
+          ByteLevelNormalizer(&list->array()[i], absl::StrCat(path, ".normalizers[", i, "]"));
+      if (!inner.ok()) return inner;
+      if (*inner == NormalizerType::NFKC ||
+          (*inner == NormalizerType::NFC && result == NormalizerType::NONE)) {
+        result = *inner;
+      }
+    }
+    return result;
+  }
+  return absl::UnimplementedError(absl::StrCat(
+      path, ": a normalizer with byte-level BPE is not supported (",
+      tools::QuoteName(type.empty() ? std::string("(no type)") : type),
+      "; supported: NFC, NFKC, and Sequence of them)"));
+}
+
 // True when the normalizer / pre_tokenizer spell spaces as U+2581 (SentencePiece style),
 // and whether a U+2581 is prepended to the text.
 bool IsMetaspaceStyle(const json::Value* normalizer, const json::Value* pre, bool* prepend) {
@@ -296,6 +330,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     }
   }
   std::vector<std::pair<std::string, int32_t>> special_tokens;
+  std::vector<std::string> user_tokens;  // non-special added tokens, matched in the text
   if (const json::Value* added = doc.Find("added_tokens"); added != nullptr && added->is_array()) {
     for (const json::Value& a : added->array()) {
       const json::Value* content = a.Find("content");
@@ -305,6 +340,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
             absl::StrCat(where, ": an added_tokens entry lacks content or id"));
       }
       const bool special = BoolField(a, "special", false);
+      if (!special) user_tokens.push_back(content->str());
       const uint8_t type =
           static_cast<uint8_t>(special ? TokenType::CONTROL : TokenType::USER_DEFINED);
       if (absl::Status s = place(content->str(), *id, type, "added token"); !s.ok()) return s;
@@ -403,15 +439,24 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
           where, ": no pre_tokenizer: neither byte-level nor SentencePiece-style BPE"));
     }
     // The runtime applies NFC (Qwen2 asks for it) and NFKC before splitting.
-    NormalizerType normalization = NormalizerType::NONE;
-    if (TypeOf(normalizer) == "NFC") {
-      normalization = NormalizerType::NFC;
-    } else if (TypeOf(normalizer) == "NFKC") {
-      normalization = NormalizerType::NFKC;
-    } else if (normalizer != nullptr && !normalizer->is_null()) {
-      return absl::UnimplementedError(absl::StrCat(
-          where, ": a normalizer with byte-level BPE is not supported (",
-          tools::QuoteName(TypeOf(normalizer)), "; supported: NFC, NFKC)"));
+    absl::StatusOr<NormalizerType> normalization =
+        ByteLevelNormalizer(normalizer, absl::StrCat(where, ": normalizer"));
+    if (!normalization.ok()) return normalization.status();
+    // Added tokens are matched in the normalized text; one that normalization changes would
+    // never match there (Hugging Face matches it in the raw text, or normalizes it too).
+    for (const std::string& content : user_tokens) {
+      if (*normalization == NormalizerType::NONE) break;
+      std::string normalized(NormalizedLength(*normalization, content.data(), content.size()),
+                             '\0');
+      NormalizeText(*normalization, content.data(), content.size(), normalized.data(),
+                    normalized.size());
+      if (normalized != content) {
+        return absl::UnimplementedError(absl::StrCat(
+            where, ": the added token ", tools::QuoteName(content), " changes under the ",
+            *normalization == NormalizerType::NFC ? "NFC" : "NFKC",
+            " normalizer; Kite matches added tokens in the normalized text, so it would "
+            "never match"));
+      }
     }
     int prefix_stage = -1;
     absl::StatusOr<PreTokenizerChoice> kind = ByteLevelSplit(*pre, where, &prefix_stage);
@@ -424,7 +469,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     src.split_rules = std::move(kind->rules);
     src.ignore_merges = BoolField(*model, "ignore_merges", false);
     src.prefix_space_stage = static_cast<int8_t>(prefix_stage);
-    src.normalizer = normalization;
+    src.normalizer = *normalization;
     src.bos_id = bos;
     src.eos_id = eos;
     src.unk_id = unk;

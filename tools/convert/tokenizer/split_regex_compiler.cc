@@ -10,6 +10,7 @@
 #include "sdk/runtime/tokenizer/pretokenizer.h"
 #include "sdk/runtime/tokenizer/split_regex.h"
 #include "sdk/runtime/tokenizer/unicode_tables.h"
+#include "tools/convert/tokenizer/case_folding_table.h"
 
 namespace kite::convert {
 namespace {
@@ -46,19 +47,40 @@ struct CharSet {
     ranges = std::move(merged);
   }
 
-  // Adds the other ASCII case of every ASCII letter in the ranges.
-  void FoldAsciiCase() {
-    const size_t n = ranges.size();
-    for (size_t i = 0; i < n; ++i) {
-      const auto [a, b] = ranges[i];
-      const uint32_t lo_a = std::max<uint32_t>(a, 'a'), lo_b = std::min<uint32_t>(b, 'z');
-      if (lo_a <= lo_b) Add(lo_a - 32, lo_b - 32);
-      const uint32_t up_a = std::max<uint32_t>(a, 'A'), up_b = std::min<uint32_t>(b, 'Z');
-      if (up_a <= up_b) Add(up_a + 32, up_b + 32);
+  // Adds every code point with the same simple case fold as one in the ranges (Unicode
+  // simple case folding, as (?i) matches in Oniguruma and Rust's regex: k also matches K and
+  // the Kelvin sign, s the long s; i not the dotless i). Categories are left as they are.
+  void FoldCase() {
+    // The folds of the code points in the ranges, then the whole class of each: the fold
+    // itself and every code point folding to it.
+    std::vector<uint32_t> folds;
+    for (const auto& [a, b] : ranges) {
+      for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+        const CaseFold& f = kCaseFolds[k];
+        if ((f.code_point >= a && f.code_point <= b) || (f.fold >= a && f.fold <= b)) {
+          folds.push_back(f.fold);
+        }
+      }
     }
-    for (CharSet& c : conjuncts) c.FoldAsciiCase();
+    std::sort(folds.begin(), folds.end());
+    folds.erase(std::unique(folds.begin(), folds.end()), folds.end());
+    for (uint32_t f : folds) Add(f, f);
+    for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+      if (std::binary_search(folds.begin(), folds.end(), kCaseFolds[k].fold)) {
+        Add(kCaseFolds[k].code_point, kCaseFolds[k].code_point);
+      }
+    }
+    for (CharSet& c : conjuncts) c.FoldCase();
   }
 };
+
+// Whether some other code point has the same simple case fold as `cp`.
+bool HasCaseVariants(uint32_t cp) {
+  for (uint32_t k = 0; k < kCaseFoldCount; ++k) {
+    if (kCaseFolds[k].code_point == cp || kCaseFolds[k].fold == cp) return true;
+  }
+  return false;
+}
 
 // Table ranges (sorted, disjoint) as a set, or their complement.
 void AddRanges(CharSet* set, const unicode::CodepointRange* ranges, uint32_t count,
@@ -82,7 +104,8 @@ using NodePtr = std::unique_ptr<Node>;
 
 struct Node {
   enum Kind {
-    kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd, kAssertRun
+    kEmpty, kChar, kSet, kAny, kConcat, kAlt, kRepeat, kAssertNext, kBegin, kEnd, kAssertRun,
+    kWordBoundary
   };
   Kind kind = kEmpty;
   uint32_t cp = 0;
@@ -91,8 +114,9 @@ struct Node {
   uint32_t min = 0;
   uint32_t max = 0;  // kRepeat; UINT32_MAX for no bound
   bool greedy = true;
-  bool negative = false;  // kAssertNext
+  bool negative = false;  // kAssertNext; kWordBoundary: \B
   bool plus = false;      // kAssertRun: at least one group (min is the group length)
+  bool boundary = false;  // kAssertRun: the groups end at \b, not at (?!X)
 };
 
 NodePtr MakeNode(Node::Kind kind) {
@@ -196,7 +220,8 @@ class Parser {
         break;
       }
       if (atom->kind == Node::kAssertNext || atom->kind == Node::kBegin ||
-          atom->kind == Node::kEnd || atom->kind == Node::kAssertRun) {
+          atom->kind == Node::kEnd || atom->kind == Node::kAssertRun ||
+          atom->kind == Node::kWordBoundary) {
         i_ = at;
         return Error("a quantifier on an assertion");
       }
@@ -252,6 +277,12 @@ class Parser {
         i_ += 2;
         return MakeNode(begin ? Node::kBegin : Node::kEnd);
       }
+      if (i_ + 1 < p_.size() && (p_[i_ + 1] == 'b' || p_[i_ + 1] == 'B')) {
+        NodePtr n = MakeNode(Node::kWordBoundary);
+        n->negative = p_[i_ + 1] == 'B';
+        i_ += 2;
+        return n;
+      }
       CharSet set;
       uint32_t cp;
       absl::Status s = Escape(&set, &cp, /*in_class=*/false);
@@ -290,15 +321,14 @@ class Parser {
   // A literal code point (cp != UINT32_MAX) or a set from an escape.
   NodePtr Literal(CharSet set, uint32_t cp, bool fold) {
     if (cp != UINT32_MAX) {
-      const bool letter = (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
-      if (!(fold && letter)) {
+      if (!(fold && HasCaseVariants(cp))) {
         NodePtr n = MakeNode(Node::kChar);
         n->cp = cp;
         return n;
       }
       set.Add(cp, cp);
     }
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     NodePtr n = MakeNode(Node::kSet);
     n->set = std::move(set);
     return n;
@@ -345,7 +375,9 @@ class Parser {
 
   // After "(?=": the rest of (?=(?:X{k})*(?!X)) or (?=(?:X{k})+(?!X)) (the group may capture),
   // X one character written the same both times: the run of X here has a length that is a
-  // multiple of k (at least k with +). Returns null, consuming nothing, for other lookaheads.
+  // multiple of k (at least k with +). Or (?=(?:X{k})*\b) / (?=(?:X{k})+\b), X of word
+  // characters only (Tiny Aya's digit groups). Returns null, consuming nothing, for other
+  // lookaheads.
   absl::StatusOr<NodePtr> RunLookahead(bool fold) {
     const size_t save = i_;
     const auto other = [&]() -> absl::StatusOr<NodePtr> {
@@ -373,6 +405,24 @@ class Parser {
     if (!More() || (Peek() != '*' && Peek() != '+')) return other();
     const bool plus = Peek() == '+';
     ++i_;
+    if (p_.compare(i_, 3, "\\b)") == 0) {
+      i_ += 3;
+      if (k < 1 || k > kMaxSplitRunGroup) {
+        i_ = save;
+        return Error(absl::StrCat("a run lookahead group length outside 1..", kMaxSplitRunGroup));
+      }
+      if (!OnlyWordCharacters(*x)) {
+        i_ = save;
+        return Error("a run lookahead ending in \\b over characters that are not all word "
+                     "characters");
+      }
+      NodePtr n = MakeNode(Node::kAssertRun);
+      n->set = *std::move(x);
+      n->min = k;
+      n->plus = plus;
+      n->boundary = true;
+      return n;
+    }
     if (p_.compare(i_, 3, "(?!") != 0) return other();
     i_ += 3;
     if (p_.compare(i_, x_text.size(), x_text) != 0) return other();
@@ -388,6 +438,25 @@ class Parser {
     n->min = k;
     n->plus = plus;
     return n;
+  }
+
+  // Whether every character of `set` is a word character (kWordCategories); ranges are
+  // checked code point by code point up to a bound, refusing larger ones.
+  static bool OnlyWordCharacters(const CharSet& set) {
+    if (set.negated || !set.conjuncts.empty() || (set.categories & ~kWordCategories) != 0) {
+      return false;
+    }
+    uint64_t budget = 1u << 17;
+    for (const auto& [lo, hi] : set.ranges) {
+      if (hi - lo >= budget) return false;
+      budget -= hi - lo + 1;
+      for (uint32_t cp = lo; cp <= hi; ++cp) {
+        if ((kWordCategories & (1u << static_cast<uint32_t>(unicode::CategoryOf(cp)))) == 0) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   // One character of a lookahead, as a set.
@@ -415,7 +484,7 @@ class Parser {
       cp = NextCodepoint();
     }
     if (cp != UINT32_MAX) set.Add(cp, cp);
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     return set;
   }
 
@@ -493,15 +562,9 @@ class Parser {
         set->categories |= kAll & ~Bit(GeneralCategory::kNd);
         return absl::OkStatus();
       case 'w':
-      case 'W': {
-        const uint32_t word = Bit(GeneralCategory::kLu) | Bit(GeneralCategory::kLl) |
-                              Bit(GeneralCategory::kLt) | Bit(GeneralCategory::kLm) |
-                              Bit(GeneralCategory::kLo) | Bit(GeneralCategory::kMn) |
-                              Bit(GeneralCategory::kMc) | Bit(GeneralCategory::kMe) |
-                              Bit(GeneralCategory::kNd) | Bit(GeneralCategory::kPc);
-        set->categories |= c == 'w' ? word : kAll & ~word;
+      case 'W':
+        set->categories |= c == 'w' ? kWordCategories : kAll & ~kWordCategories;
         return absl::OkStatus();
-      }
       case 'p':
       case 'P': {
         bool han = false;
@@ -564,7 +627,7 @@ class Parser {
       i_ = open;
       return Error("a negated class intersection [^..&&..]");
     }
-    if (fold) set.FoldAsciiCase();
+    if (fold) set.FoldCase();
     return set;
   }
 
@@ -634,7 +697,28 @@ class Emitter {
           return absl::InvalidArgumentError(
               "split pattern: more than one run lookahead (?=(?:X{k})*(?!X)) is not supported");
         }
-        Add(SplitOp::kAssertRun, n.min << 1 | (n.plus ? 1 : 0), AddClass(n.set));
+        if (!n.boundary) {
+          Add(SplitOp::kAssertRun, n.min << 1 | (n.plus ? 1 : 0), AddClass(n.set));
+          return absl::OkStatus();
+        }
+        if (n.plus) {
+          Add(SplitOp::kAssertRunBoundary, n.min, AddClass(n.set));
+          return absl::OkStatus();
+        }
+        {
+          // (?:X{k})*\b with X of word characters: zero groups need \b here; otherwise the
+          // only boundary the groups can reach is the end of the run.
+          const size_t split = Add(SplitOp::kSplit, 0, 0);
+          SetA(split, Here());
+          Add(SplitOp::kAssertWordBoundary, 0, 0);
+          const size_t jump = Add(SplitOp::kJmp, 0, 0);
+          SetB(split, Here());
+          Add(SplitOp::kAssertRunBoundary, n.min, AddClass(n.set));
+          SetB(jump, Here());
+        }
+        return absl::OkStatus();
+      case Node::kWordBoundary:
+        Add(SplitOp::kAssertWordBoundary, n.negative ? 1 : 0, 0);
         return absl::OkStatus();
       case Node::kBegin:
         Add(SplitOp::kAssertBegin, 0, 0);
@@ -686,7 +770,8 @@ class Emitter {
     for (size_t pc = 0; pc < n; ++pc) {
       uint32_t b = inst_[2 * pc + 1];
       const SplitOp op = static_cast<SplitOp>(inst_[2 * pc] & 0xFF);
-      if (op == SplitOp::kClass || op == SplitOp::kAssertNext || op == SplitOp::kAssertRun) {
+      if (op == SplitOp::kClass || op == SplitOp::kAssertNext || op == SplitOp::kAssertRun ||
+          op == SplitOp::kAssertRunBoundary) {
         b += pool_base;
       }
       out.push_back(inst_[2 * pc]);

@@ -23,6 +23,25 @@ constexpr char kLlama3Regex[] =
 constexpr char kQwen2Regex[] =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N})"
     R"(| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Qwen3.5: Qwen2's split with combining marks (\p{M}) inside words, not punctuation.
+constexpr char kQwen35Regex[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N})"
+    R"(| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// K2-Horizon (the MBZUAI-IFM llama.cpp fork's pre-tokenizer): Llama 3's split with marks and
+// the zero-width (non-)joiners U+200C/U+200D inside words.
+constexpr char kK2HorizonRegex[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}|\p{M}|\x{200C}|\x{200D})+)"
+    R"(|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// EXAONE MoE: words with their marks, runs of words joined by single spaces forming one piece,
+// one optional line break or '/' after punctuation, one line break per piece.
+constexpr char kExaoneMoeRegex[] =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+)"
+    R"(|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)";
+// Tiny Aya: digit runs cut into groups of three from the right, when no word character follows
+// the run (\d is Unicode Nd, \b Oniguruma's word boundary, as in Hugging Face's tokenizers).
+constexpr char kTinyAyaDigits[] = R"(\d{1,3}(?=(?:\d{3})*\b))";
+// Laguna: lines and runs of line breaks first, then Qwen2's split.
+constexpr char kLines[] = R"([^\n]+|[\n]+)";
 constexpr char kDigit[] = R"(\p{N})";
 constexpr char kDigits[] = R"(\p{N}+)";
 // DeepSeek LLM: line breaks, cased-letter words, ASCII/full-width punctuation, trailing
@@ -122,10 +141,16 @@ const std::vector<TableEntry>& Table() {
        {kLlama3Regex},
        true},
       {{"dbrx", "smaug-bpe", "chatglm-bpe", "glm4"}, {kLlama3Regex}, false},
-      {{"qwen2", "deepseek-r1-qwen", "kormo", "stablelm2", "hunyuan", "megrez", "grok-2"},
+      {{"qwen2", "deepseek-r1-qwen", "kormo", "stablelm2", "hunyuan", "megrez", "grok-2",
+        "solar-open"},
        {kQwen2Regex},
        false},
-      {{"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"},
+      {{"qwen35"}, {kQwen35Regex}, false},
+      {{"laguna"}, {kLines, kQwen2Regex}, false},
+      {{"k2-horizon"}, {kK2HorizonRegex}, false},
+      {{"exaone-moe"}, {kExaoneMoeRegex}, false},
+      {{"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b",
+        "mellum2"},
        {kDigit, kGpt2SplitRegex},
        false},
       {{"deepseek-llm"},
@@ -134,7 +159,7 @@ const std::vector<TableEntry>& Table() {
       {{"deepseek-coder"},
        {kLineBreak, R"(\s?\p{L}+)", R"(\s?\p{P}+)", kCjkHangul, kDigit},
        false},
-      {{"deepseek-v3", "hunyuan-dense"},
+      {{"deepseek-v3", "hunyuan-dense", "joyai-llm"},
        {R"(\p{N}{1,3})", R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
         kDeepSeekV3Words},
        false},
@@ -143,6 +168,7 @@ const std::vector<TableEntry>& Table() {
       {{"viking"}, {kBloom, kDigit}, false},
       {{"tekken"}, {kTekken}, true},
       {{"gpt-4o", "llama4", "minimax-m2"}, {kGpt4o}, false},
+      {{"tiny_aya", "cohere2moe"}, {kTinyAyaDigits, kGpt4o}, false},
       {{"chameleon"},
        {R"(<sentinel:[0-9]+>)", R"((IMGIMG)((A|B|C|D|E|F|G|H|I){1,4})Z)",
         R"(([\t\n]|    |  ))", kDigit, R"([\p{P}!-/:-@\[-`{-~])", kGpt2SplitRegex},
