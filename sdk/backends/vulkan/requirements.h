@@ -46,6 +46,14 @@ struct DeviceFacts {
   /// VkPhysicalDeviceSubgroupProperties::subgroupSize (Vulkan 1.1 core): invocations that
   /// run in lockstep (lavapipe: 8). 0 when not read. Read for the chosen device only.
   uint32_t subgroup_size = 0;
+  /// Optional: VK_EXT_external_memory_host is present (Device::Create then enables it):
+  /// host memory, such as the mapped model file, can be imported as device memory
+  /// (host_import.h). Read for the chosen device only.
+  bool external_memory_host = false;
+  /// VkPhysicalDeviceExternalMemoryHostPropertiesEXT::minImportedHostPointerAlignment: an
+  /// imported range's start and size are multiples of it (lavapipe: 4096). 0 without the
+  /// extension.
+  uint64_t min_imported_host_pointer_alignment = 0;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a

@@ -71,6 +71,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   vk_runtime::WeightOptions wo;
   wo.max_binding_bytes = options.max_binding_bytes;
   wo.force_staging = options.force_staging;
+  wo.placement = options.weights == vk_runtime::WeightPlacement::kAuto
+                     ? vk_runtime::WeightPlacementFromEnvironment(options.weights)
+                     : options.weights;
   KITE_ASSIGN_OR_RETURN(vk_runtime::DeviceWeights weights,
                         vk_runtime::DeviceWeights::Upload(d, model, wo));
   s->weights.emplace(std::move(weights));
@@ -125,6 +128,7 @@ bool VulkanModel::is_cpu_device() const {
   return vulkan::IsCpuDevice(state_->device->properties().deviceType);
 }
 bool VulkanModel::integer_dot() const { return state_->q4r16_matvec->integer_dot(); }
+bool VulkanModel::weights_imported() const { return state_->weights->imported(); }
 
 // ---------------------------------------------------------------------------------------
 // VulkanForward
