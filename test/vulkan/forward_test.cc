@@ -443,6 +443,22 @@ TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
   }
 }
 
+// Every 4-bit product (decode matvec and prefill GEMM, each layout) runs workgroups of
+// Q4WorkgroupSize (64 on lavapipe), not the device's largest.
+TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
+  const kite::VulkanModel::State& st = vm_->state();
+  const uint32_t wg = kite::vulkan::Q4WorkgroupSize(st.device->facts());
+  EXPECT_LE(wg, st.device->max_workgroup_size());
+  for (const auto* op : {&*st.q4r16_matvec, &*st.q4r16sym_matvec, &*st.q4r16_gemm,
+                         &*st.q4r16sym_gemm}) {
+    EXPECT_EQ(op->workgroup_size(), wg);
+  }
+  EXPECT_EQ(st.q4sp24_matvec->workgroup_size(), wg);
+  EXPECT_EQ(st.q4sp24_gemm->workgroup_size(), wg);
+  EXPECT_EQ(st.q4g_matvec->workgroup_size(), wg);
+  EXPECT_EQ(st.q4g_gemm->workgroup_size(), wg);
+}
+
 // Two sessions of one model on two threads: each gives the single-threaded result.
 TEST_P(VulkanForwardTest, TwoSessionsOnTwoThreads) {
   const Golden g[2] = {LoadGolden(kGoldens[0]), LoadGolden(kGoldens[1])};

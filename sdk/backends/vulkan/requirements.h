@@ -73,12 +73,14 @@ const char* DeviceTypeName(VkPhysicalDeviceType type);
 /// device's limits. Requires CheckRequirements(facts) to be ok. Pure.
 uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
 
-/// The workgroup size of the tiled prefill GEMMs of the 2:4 and row-group layouts
-/// (Q4Sp24Matvec, Q4gMatvec with tile_tokens > 1) on a device with these facts: the
-/// smallest power of two that is at least kMinWorkgroupSize and holds a whole subgroup
+/// The workgroup size of the 4-bit products (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec: the
+/// decode matvecs and the tiled prefill GEMMs) on a device with these facts: the smallest
+/// power of two that is at least kMinWorkgroupSize and holds a whole subgroup
 /// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
 /// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
-/// Requires CheckRequirements(facts) to be ok. Pure.
-uint32_t GemmWorkgroupSize(const DeviceFacts& facts);
+/// Their invocations split a row's groups (16 rows per workgroup), so a wider workgroup
+/// leaves most of them idle on narrow models. Requires CheckRequirements(facts) to be ok.
+/// Pure.
+uint32_t Q4WorkgroupSize(const DeviceFacts& facts);
 
 }  // namespace kite::vulkan
