@@ -150,7 +150,7 @@ void Cover(const void* p, uint64_t bytes, vulkan::HostRange* range) {
 
 // Makes the buffer for `c` (c.dst is ignored): bound inside `host` where its bytes are
 // contiguous there and its offset aligned, else device-local with `c` queued in *copies.
-// Adds the bytes to *imported or *copied.
+// Adds an imported buffer's size to *imported (copies are counted when they are made).
 Status Place(const vulkan::Device& device, const vulkan::HostMemory* host, Copy c,
              const char* what, std::vector<vulkan::Buffer>* buffers, std::vector<Copy>* copies,
              uint64_t* imported) {
