@@ -101,23 +101,23 @@ TEST(VulkanRequirements, WorkgroupSizeWithinDeviceLimits) {
   EXPECT_EQ(vk::MaxWorkgroupSize(f), 64u);
 }
 
-TEST(VulkanRequirements, GemmWorkgroupSizeFromTheSubgroupSize) {
+TEST(VulkanRequirements, Q4WorkgroupSizeFromTheSubgroupSize) {
   vk::DeviceFacts f = GoodFacts();
   f.max_workgroup_invocations = 1024;
   f.max_workgroup_size_x = 1024;
   // Unknown, smaller than the least workgroup, or equal to it: 64.
   for (uint32_t subgroup : {0u, 1u, 8u, 32u, 64u}) {
     f.subgroup_size = subgroup;
-    EXPECT_EQ(vk::GemmWorkgroupSize(f), 64u) << subgroup;
+    EXPECT_EQ(vk::Q4WorkgroupSize(f), 64u) << subgroup;
   }
   f.subgroup_size = 128;  // a whole subgroup per workgroup
-  EXPECT_EQ(vk::GemmWorkgroupSize(f), 128u);
+  EXPECT_EQ(vk::Q4WorkgroupSize(f), 128u);
   f.subgroup_size = 100;  // not a power of two: the next one
-  EXPECT_EQ(vk::GemmWorkgroupSize(f), 128u);
+  EXPECT_EQ(vk::Q4WorkgroupSize(f), 128u);
   f.subgroup_size = 1024;  // within the shaders' and the device's limits
-  EXPECT_EQ(vk::GemmWorkgroupSize(f), 256u);
+  EXPECT_EQ(vk::Q4WorkgroupSize(f), 256u);
   f.max_workgroup_invocations = 128;
-  EXPECT_EQ(vk::GemmWorkgroupSize(f), 128u);
+  EXPECT_EQ(vk::Q4WorkgroupSize(f), 128u);
 }
 
 TEST(VulkanStatus, ResultsMapToErrorKinds) {
@@ -161,7 +161,7 @@ TEST(VulkanDevice, CpuDeviceChosenWhenAllowed) {
   // The subgroup size is read (Vulkan 1.1 core): a power of two (lavapipe: 8).
   const uint32_t subgroup = d->facts().subgroup_size;
   EXPECT_TRUE(subgroup >= 1 && (subgroup & (subgroup - 1)) == 0) << subgroup;
-  EXPECT_EQ(vk::GemmWorkgroupSize(d->facts()), subgroup <= 64 ? 64u : subgroup);
+  EXPECT_EQ(vk::Q4WorkgroupSize(d->facts()), subgroup <= 64 ? 64u : subgroup);
   // A command buffer with no work submits and completes.
   kite::Result<VkCommandBuffer> commands = d->Begin();
   ASSERT_TRUE(commands.ok()) << commands.status().message();

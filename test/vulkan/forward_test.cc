@@ -391,6 +391,74 @@ TEST_P(VulkanForwardTest, SplitTensorsGiveTheSameTokens) {
   EXPECT_LE(MaxDiff(a.logits.back(), b.logits.back()), 1e-5f);
 }
 
+// The weights read from the imported model file and copied into device memory give the
+// same logits bit for bit (the same shaders on the same bytes), whole and split into 2 KiB
+// parts (parts at odd offsets of the file: those whose offset misses the buffer alignment
+// are copied). The fixture's model follows the automatic choice: imported on lavapipe (a
+// CPU device with VK_EXT_external_memory_host) unless KITE_VULKAN_IMPORT_WEIGHTS forces it.
+TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
+  using kite::vk_runtime::WeightPlacement;
+  const kite::vulkan::DeviceFacts& facts = vm_->state().device->facts();
+  const WeightPlacement forced = kite::vk_runtime::WeightPlacementFromEnvironment(
+      WeightPlacement::kAuto);
+  EXPECT_EQ(vm_->weights_imported(),
+            forced == WeightPlacement::kAuto ? kite::vulkan::PreferHostImport(facts)
+                                             : forced == WeightPlacement::kImport);
+  if (!facts.external_memory_host) GTEST_SKIP() << "the device cannot import host memory";
+  const Golden g = LoadGolden(kGoldens[0]);
+  std::vector<Greedy> runs;
+  for (uint64_t limit : {uint64_t{0}, uint64_t{2048}}) {
+    for (WeightPlacement placement : {WeightPlacement::kCopy, WeightPlacement::kImport}) {
+      SCOPED_TRACE(limit);
+      kite::VulkanModelOptions o = Options(limit);
+      o.weights = placement;
+      auto vm = kite::VulkanModel::Create(*model_, o);
+      ASSERT_TRUE(vm.ok()) << vm.status().message();
+      const kite::vk_runtime::DeviceWeights& w = *(*vm)->state().weights;
+      if (placement == WeightPlacement::kImport) {
+        EXPECT_TRUE((*vm)->weights_imported());
+        EXPECT_GT(w.imported_bytes(), w.bytes());
+      } else {
+        EXPECT_FALSE((*vm)->weights_imported());
+        EXPECT_EQ(w.imported_bytes(), 0u);
+      }
+      std::printf("%s limit %llu %s: %llu bytes imported, %llu copied\n", GetParam().file,
+                  static_cast<unsigned long long>(limit),
+                  placement == WeightPlacement::kImport ? "import" : "copy",
+                  static_cast<unsigned long long>(w.imported_bytes()),
+                  static_cast<unsigned long long>(w.bytes()));
+      auto f = kite::VulkanForward::Create(**vm, kMaxBatch, kMaxContext, false);
+      ASSERT_TRUE(f.ok()) << f.status().message();
+      runs.push_back(RunVulkan(**f, vocab_, g.prompt, kMaxBatch, kShortRun));
+    }
+  }
+  // Copied and imported, at each limit.
+  for (size_t r = 0; r + 1 < runs.size(); r += 2) {
+    ASSERT_EQ(runs[r + 1].logits.size(), runs[r].logits.size());
+    for (size_t i = 0; i < runs[r].logits.size(); ++i) {
+      EXPECT_EQ(std::memcmp(runs[r + 1].logits[i].data(), runs[r].logits[i].data(), vocab_ * 4),
+                0)
+          << "runs " << r << ", " << r + 1 << " step " << i;
+    }
+  }
+}
+
+// Every 4-bit product (decode matvec and prefill GEMM, each layout) runs workgroups of
+// Q4WorkgroupSize (64 on lavapipe), not the device's largest.
+TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
+  const kite::VulkanModel::State& st = vm_->state();
+  const uint32_t wg = kite::vulkan::Q4WorkgroupSize(st.device->facts());
+  EXPECT_LE(wg, st.device->max_workgroup_size());
+  for (const auto* op : {&*st.q4r16_matvec, &*st.q4r16sym_matvec, &*st.q4r16_gemm,
+                         &*st.q4r16sym_gemm}) {
+    EXPECT_EQ(op->workgroup_size(), wg);
+  }
+  EXPECT_EQ(st.q4sp24_matvec->workgroup_size(), wg);
+  EXPECT_EQ(st.q4sp24_gemm->workgroup_size(), wg);
+  EXPECT_EQ(st.q4g_matvec->workgroup_size(), wg);
+  EXPECT_EQ(st.q4g_gemm->workgroup_size(), wg);
+}
+
 // Two sessions of one model on two threads: each gives the single-threaded result.
 TEST_P(VulkanForwardTest, TwoSessionsOnTwoThreads) {
   const Golden g[2] = {LoadGolden(kGoldens[0]), LoadGolden(kGoldens[1])};

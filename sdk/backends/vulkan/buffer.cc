@@ -58,13 +58,61 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
   return Result<Buffer>(std::move(b));
 }
 
+Result<Buffer> Buffer::CreateIn(const Device& device, const HostMemory& memory,
+                                uint64_t offset, uint64_t bytes, const char* what) {
+  KITE_CHECK_OR_RETURN(bytes > 0, Error::kInvalidArgument, "Vulkan buffer '%s' of 0 bytes",
+                       what);
+  const uint64_t size = (bytes + 3) / 4 * 4;
+  const uint64_t range = device.properties().limits.maxStorageBufferRange;
+  KITE_CHECK_OR_RETURN(size <= range, Error::kUnsupported,
+                       "Vulkan buffer '%s' needs %llu bytes, more than the device's "
+                       "maxStorageBufferRange (%llu bytes)",
+                       what, static_cast<unsigned long long>(size),
+                       static_cast<unsigned long long>(range));
+  Buffer b;
+  b.vk_ = &device.vk();
+  b.device_ = device.handle();
+  b.size_ = size;
+  b.owns_memory_ = false;
+  VkExternalMemoryBufferCreateInfo external = {};
+  external.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO;
+  external.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+  VkBufferCreateInfo info = {};
+  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  info.pNext = &external;
+  info.size = size;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  KITE_RETURN_IF_ERROR(
+      VkCheck(b.vk_->CreateBuffer(b.device_, &info, nullptr, &b.buffer_), "vkCreateBuffer"));
+  VkMemoryRequirements req;
+  b.vk_->GetBufferMemoryRequirements(b.device_, b.buffer_, &req);
+  const uint64_t held = memory.range().size();
+  KITE_CHECK_OR_RETURN(
+      (req.memoryTypeBits & (1u << memory.type_index())) != 0 &&
+          (req.alignment == 0 || offset % req.alignment == 0) && offset <= held &&
+          req.size <= held - offset,
+      Error::kUnsupported,
+      "Vulkan buffer '%s' cannot be bound at offset %llu of imported host memory of %llu "
+      "bytes (needs %llu bytes aligned to %llu, memory types 0x%x)",
+      what, static_cast<unsigned long long>(offset), static_cast<unsigned long long>(held),
+      static_cast<unsigned long long>(req.size), static_cast<unsigned long long>(req.alignment),
+      req.memoryTypeBits);
+  KITE_RETURN_IF_ERROR(VkCheck(b.vk_->BindBufferMemory(b.device_, b.buffer_, memory.handle(),
+                                                       offset),
+                               "vkBindBufferMemory (imported host memory)"));
+  b.mapped_ = reinterpret_cast<void*>(memory.range().begin + offset);
+  return Result<Buffer>(std::move(b));
+}
+
 Buffer::Buffer(Buffer&& other)
     : vk_(other.vk_),
       device_(other.device_),
       buffer_(other.buffer_),
       memory_(other.memory_),
       mapped_(other.mapped_),
-      size_(other.size_) {
+      size_(other.size_),
+      owns_memory_(other.owns_memory_) {
   other.buffer_ = VK_NULL_HANDLE;
   other.memory_ = VK_NULL_HANDLE;
   other.mapped_ = nullptr;
@@ -72,7 +120,8 @@ Buffer::Buffer(Buffer&& other)
 
 Buffer::~Buffer() {
   if (buffer_ != VK_NULL_HANDLE) vk_->DestroyBuffer(device_, buffer_, nullptr);
-  if (memory_ != VK_NULL_HANDLE) vk_->FreeMemory(device_, memory_, nullptr);  // unmaps too
+  // Unmaps too. A buffer in imported memory has none of its own.
+  if (memory_ != VK_NULL_HANDLE) vk_->FreeMemory(device_, memory_, nullptr);
 }
 
 Status CheckBufferSize(const char* shader, const Buffer* buffer, uint64_t bytes,

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/host_import.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
@@ -35,6 +36,16 @@ class Buffer {
   static Result<Buffer> Create(const Device& device, uint64_t bytes, const char* what,
                                Memory memory = Memory::kHostVisible);
 
+  /// A buffer of `bytes` bytes (rounded up to a multiple of 4) bound at `offset` inside
+  /// imported host memory (HostMemory): no memory of its own, data() is the host bytes. For
+  /// reading only (the host memory is the caller's, e.g. the model file). `what` as in
+  /// Create. Errors (kUnsupported, naming `what`): the size is above maxStorageBufferRange,
+  /// `offset` is not a multiple of the buffer's required alignment, the buffer does not fit
+  /// in the import, or the import's memory type is not allowed for it; Vulkan failures per
+  /// VkCheck. The HostMemory must outlive the buffer.
+  static Result<Buffer> CreateIn(const Device& device, const HostMemory& memory,
+                                 uint64_t offset, uint64_t bytes, const char* what);
+
   Buffer(Buffer&& other);
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -47,6 +58,8 @@ class Buffer {
   /// The mapped bytes, size() of them, valid while the buffer lives; null for device-local
   /// memory the host cannot map.
   void* data() const { return mapped_; }
+  /// True when the buffer is bound in imported host memory (CreateIn).
+  bool imported() const { return !owns_memory_; }
 
  private:
   Buffer() = default;
@@ -57,6 +70,7 @@ class Buffer {
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   void* mapped_ = nullptr;
   uint64_t size_ = 0;
+  bool owns_memory_ = true;  // false: bound in a HostMemory (CreateIn)
 };
 
 /// Ok when `buffer` is not null and holds at least `bytes`; else kInvalidArgument naming

@@ -117,6 +117,39 @@ void QuerySubgroup(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* 
   facts->subgroup_size = subgroup.subgroupSize;
 }
 
+// Fills facts->external_memory_host and min_imported_host_pointer_alignment
+// (VK_EXT_external_memory_host; its property struct through the Vulkan 1.1 *2 query).
+void QueryExternalMemoryHost(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  uint32_t count = 0;
+  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
+    return;
+  }
+  std::vector<VkExtensionProperties> extensions(count);
+  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
+      VK_SUCCESS) {
+    return;
+  }
+  bool present = false;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (std::strcmp(extensions[i].extensionName, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) ==
+        0) {
+      present = true;
+      break;
+    }
+  }
+  if (!present) return;
+  auto host = Chained<VkPhysicalDeviceExternalMemoryHostPropertiesEXT>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT, nullptr);
+  auto properties2 = Chained<VkPhysicalDeviceProperties2>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &host);
+  vk.GetPhysicalDeviceProperties2(physical, &properties2);
+  const uint64_t align = host.minImportedHostPointerAlignment;
+  // The import arithmetic needs a power of two (the specification guarantees one).
+  if (align == 0 || (align & (align - 1)) != 0) return;
+  facts->external_memory_host = true;
+  facts->min_imported_host_pointer_alignment = align;
+}
+
 // Appends "; " (after the first note) and a printf-style note to `buf` of capacity `cap`,
 // truncating.
 #if defined(__GNUC__)
@@ -213,6 +246,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   d.facts_ = FactsOf(d.properties_, true);
   QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
   QuerySubgroup(*d.vk_, d.physical_, &d.facts_);
+  QueryExternalMemoryHost(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;
@@ -225,20 +259,27 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   device_info.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   device_info.queueCreateInfoCount = 1;
   device_info.pQueueCreateInfos = &queue_info;
-  // The optional integer-dot extension and feature, enabled where present (the integer-dot
-  // Q4R16Matvec needs them).
-  const char* const extensions[] = {VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME};
+  // The optional extensions, enabled where present: integer dot products with their feature
+  // (the integer-dot Q4R16Matvec needs them) and host memory import (host_import.h).
+  const char* extensions[2];
+  uint32_t extension_count = 0;
   auto integer_dot = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
   integer_dot.shaderIntegerDotProduct = VK_TRUE;
   if (d.facts_.integer_dot_product) {
-    device_info.enabledExtensionCount = 1;
-    device_info.ppEnabledExtensionNames = extensions;
+    extensions[extension_count++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
     device_info.pNext = &integer_dot;
   }
+  if (d.facts_.external_memory_host) {
+    extensions[extension_count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+  }
+  device_info.enabledExtensionCount = extension_count;
+  device_info.ppEnabledExtensionNames = extension_count != 0 ? extensions : nullptr;
   KITE_RETURN_IF_ERROR(
       VkCheck(vk.CreateDevice(d.physical_, &device_info, nullptr, &d.device_), "vkCreateDevice"));
   KITE_RETURN_IF_ERROR(LoadDeviceFunctions(d.device_, &vk));
+  // Without the entry point the extension is of no use.
+  if (vk.GetMemoryHostPointerPropertiesEXT == nullptr) d.facts_.external_memory_host = false;
   vk.GetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);
   KITE_ASSIGN_OR_RETURN(CommandStream stream, CommandStream::Create(d));
   d.stream_.reset(new CommandStream(std::move(stream)));

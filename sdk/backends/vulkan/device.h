@@ -58,7 +58,8 @@ class Device {
   /// a discrete GPU, then integrated, virtual, other, and a CPU device last (only with
   /// options.allow_cpu), among those passing CheckRequirements. Where the device has
   /// VK_KHR_shader_integer_dot_product (facts().integer_dot_product) it is enabled with its
-  /// feature. Without one: a Status
+  /// feature, and VK_EXT_external_memory_host (facts().external_memory_host) likewise.
+  /// Without one: a Status
   /// (Error::kUnsupported) naming every device seen and why it was skipped, or saying that
   /// no Vulkan driver is installed. Never aborts.
   static Result<Device> Create(const DeviceOptions& options);

@@ -83,6 +83,10 @@ Status LoadInstanceFunctions(VkInstance instance, Functions* vk) {
 }
 
 Status LoadDeviceFunctions(VkDevice device, Functions* vk) {
+#define KITE_VK_LOAD_OPTIONAL(name) \
+  vk->name = reinterpret_cast<PFN_vk##name>(vk->GetDeviceProcAddr(device, "vk" #name));
+  KITE_VK_OPTIONAL_DEVICE_FUNCTIONS(KITE_VK_LOAD_OPTIONAL)
+#undef KITE_VK_LOAD_OPTIONAL
   KITE_VK_LOAD_LIST(KITE_VK_DEVICE_FUNCTIONS, vk->GetDeviceProcAddr, device, "the Vulkan device")
 }
 

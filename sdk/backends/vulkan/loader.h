@@ -48,6 +48,9 @@ inline constexpr char kLoaderEnv[] = "KITE_VULKAN_LOADER";
   X(CmdBindPipeline) X(CmdBindDescriptorSets) X(CmdPushConstants) X(CmdDispatch)             \
   X(CmdPipelineBarrier) X(CmdCopyBuffer) X(CmdFillBuffer) X(CmdWaitEvents)                   \
   X(CmdResetQueryPool) X(CmdWriteTimestamp)
+// Device-level, of optional extensions: null when the driver does not give them (the
+// extension is absent); callers check. VK_EXT_external_memory_host (host_import.h).
+#define KITE_VK_OPTIONAL_DEVICE_FUNCTIONS(X) X(GetMemoryHostPointerPropertiesEXT)
 
 /// The entry points: member Name is vkName (null until resolved). A Device fills its own
 /// (the instance and device functions are valid for that instance and device only).
@@ -57,6 +60,7 @@ struct Functions {
   KITE_VK_GLOBAL_FUNCTIONS(KITE_VK_MEMBER)
   KITE_VK_INSTANCE_FUNCTIONS(KITE_VK_MEMBER)
   KITE_VK_DEVICE_FUNCTIONS(KITE_VK_MEMBER)
+  KITE_VK_OPTIONAL_DEVICE_FUNCTIONS(KITE_VK_MEMBER)
 #undef KITE_VK_MEMBER
 };
 
@@ -73,7 +77,8 @@ Status LoadGlobalFunctions(Functions* vk);
 Status LoadInstanceFunctions(VkInstance instance, Functions* vk);
 
 /// Fills the device-level functions of `vk` for `device` (vk's instance functions are
-/// loaded). Errors: a function the driver does not give (kUnsupported, naming it).
+/// loaded), and the optional ones the driver gives (the others stay null). Errors: a
+/// required function the driver does not give (kUnsupported, naming it).
 Status LoadDeviceFunctions(VkDevice device, Functions* vk);
 
 }  // namespace kite::vulkan

@@ -73,7 +73,7 @@ uint32_t MaxWorkgroupSize(const DeviceFacts& facts) {
   return size;
 }
 
-uint32_t GemmWorkgroupSize(const DeviceFacts& facts) {
+uint32_t Q4WorkgroupSize(const DeviceFacts& facts) {
   const uint32_t max = MaxWorkgroupSize(facts);
   uint32_t size = kMinWorkgroupSize;
   while (size < facts.subgroup_size && size < max) size *= 2;

@@ -46,6 +46,14 @@ struct DeviceFacts {
   /// VkPhysicalDeviceSubgroupProperties::subgroupSize (Vulkan 1.1 core): invocations that
   /// run in lockstep (lavapipe: 8). 0 when not read. Read for the chosen device only.
   uint32_t subgroup_size = 0;
+  /// Optional: VK_EXT_external_memory_host is present (Device::Create then enables it):
+  /// host memory, such as the mapped model file, can be imported as device memory
+  /// (host_import.h). Read for the chosen device only.
+  bool external_memory_host = false;
+  /// VkPhysicalDeviceExternalMemoryHostPropertiesEXT::minImportedHostPointerAlignment: an
+  /// imported range's start and size are multiples of it (lavapipe: 4096). 0 without the
+  /// extension.
+  uint64_t min_imported_host_pointer_alignment = 0;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a
@@ -65,12 +73,14 @@ const char* DeviceTypeName(VkPhysicalDeviceType type);
 /// device's limits. Requires CheckRequirements(facts) to be ok. Pure.
 uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
 
-/// The workgroup size of the tiled prefill GEMMs of the 2:4 and row-group layouts
-/// (Q4Sp24Matvec, Q4gMatvec with tile_tokens > 1) on a device with these facts: the
-/// smallest power of two that is at least kMinWorkgroupSize and holds a whole subgroup
+/// The workgroup size of the 4-bit products (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec: the
+/// decode matvecs and the tiled prefill GEMMs) on a device with these facts: the smallest
+/// power of two that is at least kMinWorkgroupSize and holds a whole subgroup
 /// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
 /// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
-/// Requires CheckRequirements(facts) to be ok. Pure.
-uint32_t GemmWorkgroupSize(const DeviceFacts& facts);
+/// Their invocations split a row's groups (16 rows per workgroup), so a wider workgroup
+/// leaves most of them idle on narrow models. Requires CheckRequirements(facts) to be ok.
+/// Pure.
+uint32_t Q4WorkgroupSize(const DeviceFacts& facts);
 
 }  // namespace kite::vulkan

@@ -71,6 +71,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   vk_runtime::WeightOptions wo;
   wo.max_binding_bytes = options.max_binding_bytes;
   wo.force_staging = options.force_staging;
+  wo.placement = options.weights == vk_runtime::WeightPlacement::kAuto
+                     ? vk_runtime::WeightPlacementFromEnvironment(options.weights)
+                     : options.weights;
   KITE_ASSIGN_OR_RETURN(vk_runtime::DeviceWeights weights,
                         vk_runtime::DeviceWeights::Upload(d, model, wo));
   s->weights.emplace(std::move(weights));
@@ -91,21 +94,21 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
   // kAuto (integer dot where accelerated) unless KITE_VULKAN_INTEGER_DOT=1 forces it.
   const vulkan::Q4R16MatvecVariant variant = vulkan::Q4R16MatvecVariantFromEnvironment();
-  KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, 0u, 1u, variant));
-  KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, 0u, 1u, variant));
+  // Every 4-bit product, decode matvec and prefill GEMM, runs small workgroups, from the
+  // subgroup size (Q4WorkgroupSize: 64 on lavapipe, 4 invocations per row). With the
+  // device's largest (256) most of the 16 invocations per row have no group to take on
+  // narrow models: on lavapipe prefill was about twice as slow (docs/vulkan.md, "Figures").
+  const uint32_t q4_wg = vulkan::Q4WorkgroupSize(d.facts());
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, q4_wg, 1u, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, q4_wg, 1u, variant));
   KITE_RETURN_IF_ERROR(
-      Build(&s->q4r16_gemm, std::cref(d), false, 0u, vulkan::kQ4R16MaxTileTokens, variant));
+      Build(&s->q4r16_gemm, std::cref(d), false, q4_wg, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
-      Build(&s->q4r16sym_gemm, std::cref(d), true, 0u, vulkan::kQ4R16MaxTileTokens, variant));
-  // The tiled GEMMs of these two layouts run small workgroups, from the subgroup size
-  // (GemmWorkgroupSize: 64 on lavapipe, 4 invocations per row): on lavapipe their prefill
-  // with the device's largest (256) was slower than the matvec's, with 64 faster
-  // (docs/vulkan.md, "Figures").
-  const uint32_t gemm_wg = vulkan::GemmWorkgroupSize(d.facts());
-  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), 0u, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), gemm_wg, vulkan::kQ4MaxTileTokens));
-  KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), 0u, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), gemm_wg, vulkan::kQ4MaxTileTokens));
+      Build(&s->q4r16sym_gemm, std::cref(d), true, q4_wg, vulkan::kQ4R16MaxTileTokens, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), q4_wg, 1u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), q4_wg, 1u));
+  KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -125,6 +128,7 @@ bool VulkanModel::is_cpu_device() const {
   return vulkan::IsCpuDevice(state_->device->properties().deviceType);
 }
 bool VulkanModel::integer_dot() const { return state_->q4r16_matvec->integer_dot(); }
+bool VulkanModel::weights_imported() const { return state_->weights->imported(); }
 
 // ---------------------------------------------------------------------------------------
 // VulkanForward

@@ -15,6 +15,7 @@
 #include "sdk/base/status.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/memory_plan.h"
+#include "sdk/runtime/vulkan/weights.h"
 
 namespace kite {
 
@@ -30,6 +31,10 @@ struct VulkanModelOptions {
   /// Upload through a staging buffer even where device-local memory is host-visible
   /// (unified memory, lavapipe): the path of discrete GPUs, for tests.
   bool force_staging = false;
+  /// Copy the weights into device memory or import the mapped file's pages
+  /// (vk_runtime::WeightPlacement). kAuto: KITE_VULKAN_IMPORT_WEIGHTS=0/1 when set, else
+  /// import on integrated GPUs and CPU devices that have VK_EXT_external_memory_host.
+  vk_runtime::WeightPlacement weights = vk_runtime::WeightPlacement::kAuto;
 };
 
 /// A model's weights on a Vulkan device, uploaded once. Immutable after Create and shared
@@ -52,6 +57,9 @@ class VulkanModel {
   /// True when the Q4_R16 products run the integer-dot shader (Q4R16MatvecVariant: kAuto,
   /// or kIntegerDot forced by KITE_VULKAN_INTEGER_DOT=1, read at Create).
   bool integer_dot() const;
+  /// True when the weights are read from the imported model file (WeightPlacement), false
+  /// when they were copied into device memory.
+  bool weights_imported() const;
 
   /// The device, the uploaded weights and the pipelines (sdk/runtime/vulkan/model_state.h).
   struct State;

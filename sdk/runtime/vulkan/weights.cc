@@ -1,5 +1,6 @@
 #include "sdk/runtime/vulkan/weights.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -134,7 +135,58 @@ Status Stage(const vulkan::Device& device, const std::vector<Copy>& copies) {
   return Status::Ok();
 }
 
+// Widens *range to cover `bytes` bytes at `p` (nothing when p is null).
+void Cover(const void* p, uint64_t bytes, vulkan::HostRange* range) {
+  if (p == nullptr || bytes == 0) return;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t end = begin + bytes;
+  if (range->empty()) {
+    *range = {begin, end};
+    return;
+  }
+  if (begin < range->begin) range->begin = begin;
+  if (end > range->end) range->end = end;
+}
+
+// Makes the buffer for `c` (c.dst is ignored): bound inside `host` where its bytes are
+// contiguous there and its offset aligned, else device-local with `c` queued in *copies.
+// Adds an imported buffer's size to *imported (copies are counted when they are made).
+Status Place(const vulkan::Device& device, const vulkan::HostMemory* host, Copy c,
+             const char* what, std::vector<vulkan::Buffer>* buffers, std::vector<Copy>* copies,
+             uint64_t* imported) {
+  const uint64_t total = c.bytes + c.bytes2;
+  const bool contiguous =
+      c.src2 == nullptr || static_cast<const char*>(c.src) + c.bytes == c.src2;
+  uint64_t offset = 0;
+  // The buffer's alignment is checked by CreateIn; minStorageBufferOffsetAlignment is a
+  // cheap first filter.
+  if (host != nullptr && contiguous &&
+      vulkan::ImportOffset(host->range(), reinterpret_cast<uintptr_t>(c.src), total,
+                           device.properties().limits.minStorageBufferOffsetAlignment,
+                           &offset)) {
+    Result<vulkan::Buffer> in = vulkan::Buffer::CreateIn(device, *host, offset, total, what);
+    if (in.ok()) {
+      buffers->push_back(std::move(in.value()));
+      *imported += buffers->back().size();
+      return Status::Ok();
+    }
+  }
+  KITE_ASSIGN_OR_RETURN(vulkan::Buffer data, vulkan::Buffer::Create(device, total, what,
+                                                                    vulkan::Memory::kDeviceLocal));
+  buffers->push_back(std::move(data));
+  c.dst = &buffers->back();
+  copies->push_back(c);
+  return Status::Ok();
+}
+
 }  // namespace
+
+WeightPlacement WeightPlacementFromEnvironment(WeightPlacement fallback) {
+  const char* v = std::getenv(kWeightImportEnv);
+  if (v != nullptr && std::strcmp(v, "0") == 0) return WeightPlacement::kCopy;
+  if (v != nullptr && std::strcmp(v, "1") == 0) return WeightPlacement::kImport;
+  return fallback;
+}
 
 bool MatrixEncodingSupported(const TensorView& t) {
   switch (t.dtype) {
@@ -188,6 +240,35 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     }
   }
 
+  // The placement, decided once for the model: import the pages of the file that hold the
+  // weights, or copy.
+  WeightPlacement placement = options.placement;
+  if (options.force_staging) placement = WeightPlacement::kCopy;
+  if (placement == WeightPlacement::kAuto) {
+    placement = vulkan::PreferHostImport(device.facts()) ? WeightPlacement::kImport
+                                                         : WeightPlacement::kCopy;
+  }
+  if (placement == WeightPlacement::kImport) {
+    vulkan::HostRange want;
+    for (const Planned& p : plan) {
+      const TensorView& t = *p.view;
+      Cover(t.data, t.data_size, &want);
+      Cover(t.scales, t.scales_size, &want);
+      if (t.mins != nullptr) Cover(t.mins, t.scales_size, &want);
+    }
+    const FileMap& file = model.bytes();
+    const uintptr_t base = reinterpret_cast<uintptr_t>(file.data());
+    const vulkan::HostRange range = vulkan::ImportRange(
+        {base, base + file.size()}, want, device.facts().min_imported_host_pointer_alignment);
+    Result<vulkan::HostMemory> host = vulkan::HostMemory::Import(device, range, "model weights");
+    if (host.ok()) {
+      w.host_.emplace(std::move(host.value()));
+    } else if (options.placement == WeightPlacement::kImport) {
+      return host.status();
+    }
+  }
+  const vulkan::HostMemory* host = w.host_.has_value() ? &*w.host_ : nullptr;
+
   size_t parts = 0, buffers = 0;
   for (const Planned& p : plan) {
     parts += p.parts;
@@ -213,35 +294,28 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
       const uint64_t offset = part.row_begin / enc.block_rows * block_bytes;
       uint64_t bytes = (part.row_count + enc.block_rows - 1) / enc.block_rows * block_bytes;
       if (offset + bytes > t.data_size) bytes = t.data_size - offset;
-      KITE_ASSIGN_OR_RETURN(vulkan::Buffer data,
-                            vulkan::Buffer::Create(device, bytes, t.name,
-                                                   vulkan::Memory::kDeviceLocal));
-      w.buffers_.push_back(std::move(data));
+      KITE_RETURN_IF_ERROR(Place(device, host,
+                                 {nullptr, static_cast<const char*>(t.data) + offset, bytes},
+                                 t.name, &w.buffers_, &copies, &w.imported_bytes_));
       part.data = &w.buffers_.back();
-      copies.push_back({&w.buffers_.back(), static_cast<const char*>(t.data) + offset, bytes});
       if (t.dtype == DType::Q8_C) {
-        KITE_ASSIGN_OR_RETURN(vulkan::Buffer scales,
-                              vulkan::Buffer::Create(device, part.row_count * 4ull, t.name,
-                                                     vulkan::Memory::kDeviceLocal));
-        w.buffers_.push_back(std::move(scales));
+        KITE_RETURN_IF_ERROR(Place(device, host,
+                                   {nullptr, static_cast<const float*>(t.scales) + part.row_begin,
+                                    part.row_count * 4ull},
+                                   t.name, &w.buffers_, &copies, &w.imported_bytes_));
         part.scales = &w.buffers_.back();
-        copies.push_back({&w.buffers_.back(),
-                          static_cast<const float*>(t.scales) + part.row_begin,
-                          part.row_count * 4ull});
       } else if (HasParams(t)) {
-        // Q4_ROW_GROUPS: the part's f16 scales, then its mins, in one buffer.
+        // Q4_ROW_GROUPS: the part's f16 scales, then its mins, in one buffer (imported only
+        // where the mins follow the scales in the file).
         const uint64_t cells = uint64_t{part.row_count} * t.groups();
         const uint64_t first = uint64_t{part.row_begin} * t.groups();
-        KITE_ASSIGN_OR_RETURN(
-            vulkan::Buffer params,
-            vulkan::Buffer::Create(device, cells * 2 * (t.mins != nullptr ? 2 : 1), t.name,
-                                   vulkan::Memory::kDeviceLocal));
-        w.buffers_.push_back(std::move(params));
-        part.scales = &w.buffers_.back();
         const uint16_t* mins = static_cast<const uint16_t*>(t.mins);
-        copies.push_back({&w.buffers_.back(), static_cast<const uint16_t*>(t.scales) + first,
-                          cells * 2, mins != nullptr ? mins + first : nullptr,
-                          mins != nullptr ? cells * 2 : 0});
+        KITE_RETURN_IF_ERROR(Place(device, host,
+                                   {nullptr, static_cast<const uint16_t*>(t.scales) + first,
+                                    cells * 2, mins != nullptr ? mins + first : nullptr,
+                                    mins != nullptr ? cells * 2 : 0},
+                                   t.name, &w.buffers_, &copies, &w.imported_bytes_));
+        part.scales = &w.buffers_.back();
       }
       w.parts_.push_back(part);
     }

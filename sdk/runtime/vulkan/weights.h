@@ -1,13 +1,16 @@
 // A model's tensors in device memory (internal to the runtime's Vulkan path): every tensor
-// the forward pass reads, uploaded once, and split by whole row blocks into parts no larger
-// than the binding limit.
+// the forward pass reads, placed once, and split by whole row blocks into parts no larger
+// than the binding limit. Placed by copying into device memory, or, where the device can
+// import host memory, by binding the parts inside the mapped model file itself.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
+#include "sdk/backends/vulkan/host_import.h"
 #include "sdk/base/status.h"
 #include "sdk/runtime/loader/model.h"
 
@@ -42,12 +45,34 @@ struct LayerTensors {
   DeviceTensor attention_norm, wq, wk, wv, wo, ffn_norm, w1, w2, w3, bq, bk, bv;
 };
 
+/// Where the weights' bytes live on the device.
+enum class WeightPlacement : uint8_t {
+  /// Import where vulkan::PreferHostImport says so (VK_EXT_external_memory_host on an
+  /// integrated GPU or CPU device), else copy.
+  kAuto,
+  /// Copy into device memory (always possible).
+  kCopy,
+  /// Import the mapped file's pages (an error where the device cannot import them).
+  kImport,
+};
+
+/// Environment variable forcing the placement: "0" kCopy, "1" kImport; anything else (or
+/// unset) leaves the choice to the caller's options. For tests and measurements.
+inline constexpr char kWeightImportEnv[] = "KITE_VULKAN_IMPORT_WEIGHTS";
+
+/// kCopy or kImport when kWeightImportEnv is "0" or "1", else `fallback`. Reads the
+/// environment: not thread-safe against concurrent setenv.
+WeightPlacement WeightPlacementFromEnvironment(WeightPlacement fallback);
+
 /// How weights are placed.
 struct WeightOptions {
+  /// Copy or import (see WeightPlacement; force_staging implies kCopy).
+  WeightPlacement placement = WeightPlacement::kAuto;
   /// Largest buffer of one part, in bytes (0: the device's maxStorageBufferRange).
   uint64_t max_binding_bytes = 0;
   /// Copy through a staging buffer even where the device-local memory is mappable (the
   /// path of discrete GPUs; tests force it on unified-memory devices such as lavapipe).
+  /// Implies copying (no import).
   bool force_staging = false;
 };
 
@@ -56,11 +81,18 @@ struct WeightOptions {
 class DeviceWeights {
  public:
   /// Checks that every tensor's encoding is one the shaders run (else kUnsupported naming
-  /// the tensor and its dtype/layout), splits matrices into parts (a row block above the
-  /// limit: kUnsupported naming the tensor), creates device-local buffers and copies the
-  /// file's bytes into them, directly when the memory is mappable (and not
-  /// options.force_staging), else through a staging buffer. Tied embeddings are uploaded
-  /// once. Errors: the above; out of device memory; device failures.
+  /// the tensor and its dtype/layout) and splits matrices into parts (a row block above the
+  /// limit: kUnsupported naming the tensor). When importing (options.placement, decided
+  /// once here), imports the page-aligned range of the model's bytes that covers the
+  /// weights (vulkan::ImportRange within model.bytes()) and binds each part's buffer inside
+  /// it where its bytes are contiguous and its offset meets the buffer's alignment; the
+  /// other buffers (and every buffer when copying) are device-local and get the file's
+  /// bytes, directly when the memory is mappable (and not options.force_staging), else
+  /// through a staging buffer. Tied embeddings are placed once. The model's bytes must stay
+  /// mapped while the weights live (the Model owns them and outlives its VulkanModel).
+  /// Errors: the above; kImport on a device that cannot import (kUnsupported naming the
+  /// device); out of device memory; device failures. A failed import under kAuto falls
+  /// back to copying.
   static Result<DeviceWeights> Upload(const vulkan::Device& device, const Model& model,
                                       const WeightOptions& options);
 
@@ -73,8 +105,13 @@ class DeviceWeights {
   /// The classifier head (the embedding's parts when tied).
   const DeviceTensor& output() const { return output_; }
   const LayerTensors& layer(uint32_t i) const { return layers_[i]; }
-  /// Bytes of device memory the weights occupy.
+  /// Bytes of device memory the copied weights occupy (0 when every part is imported).
   uint64_t bytes() const { return bytes_; }
+  /// Bytes of the weights read in place from imported host memory (the model file).
+  uint64_t imported_bytes() const { return imported_bytes_; }
+  /// True when the model's bytes were imported (some parts may still be copies: those not
+  /// aligned, or outside the imported pages).
+  bool imported() const { return host_.has_value(); }
   /// Number of buffers (parts' data and scales).
   size_t buffer_count() const { return buffers_.size(); }
   /// True when the bytes went through a staging buffer.
@@ -83,11 +120,13 @@ class DeviceWeights {
  private:
   DeviceWeights() = default;
 
-  std::vector<vulkan::Buffer> buffers_;  // reserved once: parts point into it
+  std::optional<vulkan::HostMemory> host_;  // before buffers_: outlives the buffers in it
+  std::vector<vulkan::Buffer> buffers_;    // reserved once: parts point into it
   std::vector<TensorPart> parts_;        // reserved once: tensors point into it
   DeviceTensor embedding_, norm_, output_;
   std::vector<LayerTensors> layers_;
   uint64_t bytes_ = 0;
+  uint64_t imported_bytes_ = 0;
   bool staged_ = false;
 };
 

@@ -1,0 +1,163 @@
+// Imported host memory (sdk/backends/vulkan/host_import.h): the range and offset arithmetic
+// on odd addresses and sizes, the placement rule, and on the device (lavapipe has
+// VK_EXT_external_memory_host) an import whose bytes the device copies out unchanged, with
+// the refusals.
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "sdk/backends/vulkan/buffer.h"
+#include "sdk/backends/vulkan/host_import.h"
+#include "test/vulkan/vulkan_test_util.h"
+
+namespace kite::vulkan {
+namespace {
+
+constexpr uint64_t kPage = 0x1000;
+
+TEST(HostImportRange, WidensToWholeBlocksInsideTheReadableMemory) {
+  // A mapping of 5 pages and a bit (the last page partial), weights from an odd offset.
+  const HostRange mapping{0x10000, 0x10000 + 5 * kPage + 123};
+  HostRange r = ImportRange(mapping, {0x10000 + 0x4000 - 17, 0x10000 + 0x2 + 3 * kPage}, kPage);
+  // want.begin > want.end: empty.
+  EXPECT_TRUE(r.empty());
+  r = ImportRange(mapping, {0x10000 + 0x1234, 0x10000 + 0x3001}, kPage);
+  EXPECT_EQ(r.begin, 0x11000u);
+  EXPECT_EQ(r.end, 0x14000u);
+  // Weights reaching into the partial last page: that page cannot be imported.
+  r = ImportRange(mapping, {0x10000 + 0x4000, 0x10000 + 5 * kPage + 100}, kPage);
+  EXPECT_EQ(r.begin, 0x14000u);
+  EXPECT_EQ(r.end, 0x15000u);
+  // Caller memory starting inside a page: the first whole page inside it.
+  const HostRange borrowed{0x20010, 0x20010 + 3 * kPage};
+  r = ImportRange(borrowed, {0x20010, 0x20010 + 3 * kPage}, kPage);
+  EXPECT_EQ(r.begin, 0x21000u);
+  EXPECT_EQ(r.end, 0x23000u);
+  // Less than a whole page inside: nothing.
+  EXPECT_TRUE(ImportRange({0x20010, 0x20ff0}, {0x20010, 0x20ff0}, kPage).empty());
+  // A larger alignment than the page (64 KiB).
+  r = ImportRange({0x0, 0x40000}, {0x12345, 0x23456}, 0x10000);
+  EXPECT_EQ(r.begin, 0x10000u);
+  EXPECT_EQ(r.end, 0x30000u);
+  EXPECT_TRUE(ImportRange(mapping, {}, kPage).empty());
+  EXPECT_TRUE(ImportRange({}, {0x1000, 0x2000}, kPage).empty());
+  EXPECT_TRUE(ImportRange(mapping, {0x11000, 0x12000}, 0).empty());
+}
+
+TEST(HostImportRange, OffsetsOfBuffersInsideTheImport) {
+  const HostRange range{0x11000, 0x14000};
+  uint64_t offset = 1;
+  EXPECT_TRUE(ImportOffset(range, 0x11000, 64, 16, &offset));
+  EXPECT_EQ(offset, 0u);
+  EXPECT_TRUE(ImportOffset(range, 0x11040, 1920, 64, &offset));
+  EXPECT_EQ(offset, 0x40u);
+  // An offset that misses the buffer alignment.
+  EXPECT_FALSE(ImportOffset(range, 0x11008, 64, 16, &offset));
+  EXPECT_TRUE(ImportOffset(range, 0x11008, 64, 8, &offset));
+  EXPECT_EQ(offset, 8u);
+  // The size rounded up to 4 must fit: 3 bytes at the last 4 do, 5 bytes at the last 4 do
+  // not; 1 byte at the very end rounds to 4 and sticks out.
+  EXPECT_TRUE(ImportOffset(range, 0x14000 - 4, 3, 4, &offset));
+  EXPECT_EQ(offset, 0x3000u - 4);
+  EXPECT_FALSE(ImportOffset(range, 0x14000 - 4, 5, 4, &offset));
+  EXPECT_FALSE(ImportOffset(range, 0x14000 - 2, 1, 1, &offset));
+  // Outside the range, or nothing.
+  EXPECT_FALSE(ImportOffset(range, 0x10ff0, 16, 16, &offset));
+  EXPECT_FALSE(ImportOffset(range, 0x14000, 16, 16, &offset));
+  EXPECT_FALSE(ImportOffset(range, 0x11000, 0, 16, &offset));
+  EXPECT_FALSE(ImportOffset(range, 0x11000, UINT64_MAX, 16, &offset));
+  EXPECT_FALSE(ImportOffset(HostRange{}, 0x11000, 16, 16, &offset));
+}
+
+TEST(HostImportRange, ImportOnlyOnDevicesSharingTheHostsMemory) {
+  DeviceFacts f;
+  f.external_memory_host = true;
+  f.type = VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU;
+  EXPECT_TRUE(PreferHostImport(f));
+  f.type = VK_PHYSICAL_DEVICE_TYPE_CPU;
+  EXPECT_TRUE(PreferHostImport(f));
+  f.type = VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  EXPECT_FALSE(PreferHostImport(f));
+  f.type = VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU;
+  EXPECT_FALSE(PreferHostImport(f));
+  f.type = VK_PHYSICAL_DEVICE_TYPE_CPU;
+  f.external_memory_host = false;
+  EXPECT_FALSE(PreferHostImport(f));
+}
+
+// Read-only pages of known bytes, as a model file's mapping is.
+struct Pages {
+  explicit Pages(size_t n) : size(n * kPage) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(p, MAP_FAILED);
+    base = static_cast<uint8_t*>(p);
+    for (size_t i = 0; i < size; ++i) base[i] = static_cast<uint8_t>(i * 7 + i / 251);
+    mprotect(base, size, PROT_READ);
+  }
+  ~Pages() { munmap(base, size); }
+  HostRange range() const {
+    return {reinterpret_cast<uintptr_t>(base), reinterpret_cast<uintptr_t>(base) + size};
+  }
+  uint8_t* base = nullptr;
+  size_t size = 0;
+};
+
+TEST(HostImportDevice, TheDeviceReadsTheImportedBytes) {
+  Device* device = test::TheDevice();
+  ASSERT_NE(device, nullptr);
+  if (!device->facts().external_memory_host) {
+    // lavapipe has it: the test must not skip there.
+    ASSERT_FALSE(IsCpuDevice(device->properties().deviceType))
+        << "lavapipe should report VK_EXT_external_memory_host";
+    GTEST_SKIP() << "the device cannot import host memory";
+  }
+  const uint64_t align = device->facts().min_imported_host_pointer_alignment;
+  ASSERT_NE(align, 0u);
+  ASSERT_EQ(align & (align - 1), 0u);
+  Pages pages(4 * (align > kPage ? align / kPage : 1));
+  const HostRange range = ImportRange(pages.range(), pages.range(), align);
+  ASSERT_FALSE(range.empty());
+  Result<HostMemory> host = HostMemory::Import(*device, range, "test pages");
+  ASSERT_TRUE(host.ok()) << host.status().message();
+  // A buffer of an odd size at an aligned offset past the start: the device copies it out.
+  const uint64_t offset = 256, bytes = 1001;
+  Result<Buffer> in = Buffer::CreateIn(*device, *host, offset, bytes, "imported");
+  ASSERT_TRUE(in.ok()) << in.status().message();
+  EXPECT_TRUE(in->imported());
+  EXPECT_EQ(in->size(), 1004u);
+  EXPECT_EQ(in->data(), reinterpret_cast<void*>(range.begin + offset));
+  Result<Buffer> out = Buffer::Create(*device, bytes, "out");
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_FALSE(out->imported());
+  std::memset(out->data(), 0, out->size());
+  Result<VkCommandBuffer> cmd = device->Begin();
+  ASSERT_TRUE(cmd.ok());
+  VkBufferCopy region = {};
+  region.srcOffset = 0;
+  region.size = in->size();
+  device->vk().CmdCopyBuffer(*cmd, in->handle(), out->handle(), 1, &region);
+  ASSERT_TRUE(device->SubmitAndWait(test::kTimeoutNs).ok());
+  EXPECT_EQ(std::memcmp(out->data(), reinterpret_cast<const void*>(range.begin + offset), bytes),
+            0);
+
+  // Refusals: a misaligned range, a buffer sticking out of the import, a misaligned offset.
+  Result<HostMemory> odd = HostMemory::Import(*device, {range.begin + 16, range.end}, "odd");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.status().code(), Error::kUnsupported);
+  EXPECT_NE(std::strstr(odd.status().message(), "minImportedHostPointerAlignment"), nullptr)
+      << odd.status().message();
+  Result<Buffer> past = Buffer::CreateIn(*device, *host, range.size() - 64, 128, "past");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(std::strstr(past.status().message(), "'past'"), nullptr) << past.status().message();
+  Result<Buffer> misaligned = Buffer::CreateIn(*device, *host, 1, 64, "misaligned");
+  ASSERT_FALSE(misaligned.ok());
+  EXPECT_NE(std::strstr(misaligned.status().message(), "'misaligned'"), nullptr)
+      << misaligned.status().message();
+}
+
+}  // namespace
+}  // namespace kite::vulkan
