@@ -4,6 +4,8 @@
 //          copies, as a real model's 0.6 GB per token would); reported as bytes/s of
 //          weights. "m1_cached" repeats one copy (L2/L3-resident) for comparison.
 //   m = 64 (prefill): reported as int8 ops/s, 2 * m * rows * cols ops per call.
+//   prefill_m<m>: the offset-free layout at m = 8, 16, 64, 128 tokens on cache-resident
+//          weights at k = 576 (smollm-135m) and 2048, also as int8 ops/s.
 // Two roofline probes run first: a streaming read of 1 GiB (bytes/s) and a vpdpbusd loop
 // (int8 ops/s). Not a test: run by hand, e.g.
 //   qd8_q4r16_gemm_bench --benchmark_counters_tabular=true
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -76,6 +79,22 @@ void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, Mode mo
     fn(m, shape.rows, a.groups, w, a.q.data(), a.scale.data(), a.sum.data(), y, shape.rows);
   });
 }
+
+// Prefill at other token counts (the offset-free layout, cache-resident weights): m tokens
+// of the shape, so tile widths and the narrower last tile show at smollm (k = 576) and
+// tinyllama (k = 2048) widths.
+void BM_GemmPrefill(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m) {
+  const WeightPool* pool = GetPackedPool(shape.rows, shape.cols, false, true);
+  const Acts a(m, shape.cols);
+  TimeCalls(state, *pool, m, [&](const uint8_t* w, float* y) {
+    fn(m, shape.rows, a.groups, w, a.q.data(), a.scale.data(), a.sum.data(), y, shape.rows);
+  });
+}
+constexpr Shape kPrefillShapes[] = {
+    {1536, 576, "smollm ffn_gate/up"},
+    {2048, 2048, "tinyllama attn_q/o"},
+};
+constexpr size_t kPrefillTokens[] = {8, 16, 64, 128};
 
 // The codebook layout Q4_R16_G32_CB: the offset-free pool's bytes (the same blocks) read
 // through a non-uniform codebook.
@@ -164,6 +183,19 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < n; ++i) {
         Register(BenchName("qd8_q4r16cb_gemm", tables[i]->isa, mode, shape.rows, shape.cols),
                  mode, BM_GemmCb, tables[i]->qd8_q4r16cb_gemm, shape, mode);
+      }
+    }
+  }
+  for (const Shape& shape : kPrefillShapes) {
+    for (const size_t m : kPrefillTokens) {
+      for (size_t i = 0; i < n; ++i) {
+        benchmark::RegisterBenchmark((std::string("qd8_q4r16sym_gemm/") +
+                                      k::IsaName(tables[i]->isa) + "/prefill_m" +
+                                      std::to_string(m) + "/" + std::to_string(shape.rows) +
+                                      "x" + std::to_string(shape.cols))
+                                         .c_str(),
+                                     BM_GemmPrefill, tables[i]->qd8_q4r16sym_gemm, shape, m)
+            ->Unit(benchmark::kMicrosecond);
       }
     }
   }

@@ -21,11 +21,11 @@ namespace {
 
 using qd8_q4r16::kBlockBytesOf;
 
-// Tokens sharing one pass over a row block's weights: each 64-byte weight slice is
-// unpacked once for all of them (prefill), and their 8 dot-product chains interleave.
-// 8 accumulators + 8 dot products + weights and constants fit the 32 zmm registers
-// (12 measured no faster).
-constexpr size_t kTile = 8;
+// Tokens sharing one pass over the weights of BlockTile (one 16-row block) and PairTile
+// (two): each 64-byte weight slice is unpacked once for all of them (prefill), and their
+// dot-product chains interleave. PairTile's 2 x 6 accumulators + 2 x 6 dot products +
+// weights and constants fit the 32 zmm registers.
+constexpr size_t kPairTile = 6;
 // Groups whose xscale * xsum products are computed at once into a stack buffer (so the
 // inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
@@ -155,22 +155,179 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
-// The driver's policy: tiles of up to kTokenTile tokens over whole 16-row blocks.
+// Prefill: y[t][r] for T tokens and the 16 + n1 rows of two adjacent 16-row blocks (wb0,
+// and wb1 whose first n1 rows are stored, 1 <= n1 <= 16), in one pass.
+// Each activation broadcast feeds both blocks' vpdpbusd, so a product costs half a load
+// instead of one (BlockTile's embedded broadcast is a load per vpdpbusd, 85 loads per 64;
+// here 70 per 96: 1.1-1.3x faster at 8-128 tokens on Zen 5, docs/performance.md). Per token
+// and group the integer and float work is
+// that of BlockTile<kSym, kCb, T>, in the same order, so the results are bit-identical.
+// 2 x T accumulators + 2 x T dot products + 4 unpacked slices, the mask, the broadcast and
+// (codebook) the table fit the 32 zmm registers for T <= 6. When `next` is not null, also
+// prefetches that block row pair's two blocks (the second may lie past the matrix:
+// prefetch never faults).
+template <bool kSym, bool kCb, size_t T>
+void PairTile(size_t groups, const uint8_t* wb0, const uint8_t* wb1, const int8_t* codebook,
+              const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
+              size_t y_stride, __mmask16 mask1, const uint8_t* next) {
+  static_assert(kSym || !kCb, "the codebook layout has the offset-free blocks");
+  constexpr size_t kBlock = kBlockBytesOf<kSym>;
+  const __m512i nibble_mask = _mm512_set1_epi8(0x0F);
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
+  const size_t x_stride = groups * kQ4R16GroupSize;
+  __m512 acc0[T], acc1[T];
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  // As in BlockTile: xscale * xsum (with offsets), or each dot product's start,
+  // magic - 8 * xsum (offset-free) or magic - 128 * xsum (codebook, with its table).
+  alignas(64) float xsx[T][kGroupChunk];
+  alignas(64) int32_t xinit[T][kGroupChunk];
+  __m512i table = _mm512_setzero_si512();
+  if (kCb) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
+    const __m128i biased = _mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80)));
+    table = _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
+  }
+
+  for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
+    const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
+    for (size_t t = 0; t < T; ++t) {
+      for (size_t g = 0; g < gn; g += 16) {
+        const size_t n = gn - g < 16 ? gn - g : 16;
+        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+        const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
+        if (kSym) {
+          const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
+          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
+        } else {
+          const __m512 sc = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
+          _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(sc, _mm512_cvtepi32_ps(c)));
+        }
+      }
+    }
+    for (size_t g = 0; g < gn; ++g) {
+      const uint8_t* b0 = wb0 + (g0 + g) * kBlock;
+      const uint8_t* b1 = wb1 + (g0 + g) * kBlock;
+      if (next != nullptr) {
+        PrefetchBytesX86(next + (g0 + g) * kBlock, kBlock);
+        PrefetchBytesX86(next + (groups + g0 + g) * kBlock, kBlock);
+      }
+      const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
+      __m512i s0[T], s1[T];
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) {
+        s0[t] = s1[t] = kSym ? _mm512_set1_epi32(xinit[t][g]) : magic_bits;
+      }
+#pragma GCC unroll 4
+      for (size_t p = 0; p < 4; ++p) {
+        const __m512i v0 = _mm512_loadu_si512(b0 + p * 64);
+        const __m512i v1 = _mm512_loadu_si512(b1 + p * 64);
+        __m512i lo0 = _mm512_and_si512(v0, nibble_mask);
+        __m512i hi0 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), nibble_mask);
+        __m512i lo1 = _mm512_and_si512(v1, nibble_mask);
+        __m512i hi1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), nibble_mask);
+        if (kCb) {
+          lo0 = _mm512_shuffle_epi8(table, lo0);
+          hi0 = _mm512_shuffle_epi8(table, hi0);
+          lo1 = _mm512_shuffle_epi8(table, lo1);
+          hi1 = _mm512_shuffle_epi8(table, hi1);
+        }
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          int32_t a, b;
+          std::memcpy(&a, x0 + t * x_stride + p * 4, sizeof(a));
+          std::memcpy(&b, x0 + t * x_stride + 16 + p * 4, sizeof(b));
+          const __m512i xl = _mm512_set1_epi32(a);
+          const __m512i xh = _mm512_set1_epi32(b);
+          s0[t] = _mm512_dpbusd_epi32(s0[t], lo0, xl);
+          s1[t] = _mm512_dpbusd_epi32(s1[t], lo1, xl);
+          s0[t] = _mm512_dpbusd_epi32(s0[t], hi0, xh);
+          s1[t] = _mm512_dpbusd_epi32(s1[t], hi1, xh);
+        }
+      }
+      const __m512 d0 = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + kQ4R16ScalesOffset)));
+      const __m512 d1 = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + kQ4R16ScalesOffset)));
+#pragma GCC unroll 8
+      for (size_t t = 0; t < T; ++t) {
+        const __m512 xs = _mm512_set1_ps(xscale[t * groups + g0 + g]);
+        const __m512 dot0 = _mm512_sub_ps(_mm512_castsi512_ps(s0[t]), magic);
+        const __m512 dot1 = _mm512_sub_ps(_mm512_castsi512_ps(s1[t]), magic);
+        acc0[t] = _mm512_fmadd_ps(_mm512_mul_ps(dot0, xs), d0, acc0[t]);
+        acc1[t] = _mm512_fmadd_ps(_mm512_mul_ps(dot1, xs), d1, acc1[t]);
+      }
+      if (!kSym) {
+        const __m512 o0 = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + kQ4R16OffsetsOffset)));
+        const __m512 o1 = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + kQ4R16OffsetsOffset)));
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 sx = _mm512_set1_ps(xsx[t][g]);
+          acc0[t] = _mm512_fmadd_ps(o0, sx, acc0[t]);
+          acc1[t] = _mm512_fmadd_ps(o1, sx, acc1[t]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (size_t t = 0; t < T; ++t) {
+    _mm512_storeu_ps(y + t * y_stride, acc0[t]);
+    _mm512_mask_storeu_ps(y + t * y_stride + kQ4R16BlockRows, mask1, acc1[t]);
+  }
+}
+
+// The driver's policy: tiles of up to kTokenTile tokens over pairs of 16-row blocks (32
+// rows; the driver's last block row may hold only one). Tiles of T >= 2 tokens over two
+// blocks run PairTile; a single token (decode, memory-bound) and a lone last block run
+// BlockTile on each block in turn, each prefetching the block after it.
 struct Avx512Vnni {
-  static constexpr size_t kTokenTile = kTile;
+  static constexpr size_t kTokenTile = kPairTile;
+  static constexpr size_t kTileRows = 2 * kQ4R16BlockRows;
   template <bool kSym, size_t T>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride, TailMask16(n),
-                              next);
+    const uint8_t* wb1 = wb + groups * kBlockBytesOf<kSym>;
+    if (T >= 2 && n > kQ4R16BlockRows) {
+      PairTile<kSym, false, T>(groups, wb, wb1, nullptr, xq, xscale, xsum, y, y_stride,
+                               TailMask16(n - kQ4R16BlockRows), next);
+      return;
+    }
+    if (n <= kQ4R16BlockRows) {
+      BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride,
+                                TailMask16(n), next);
+      return;
+    }
+    // A single token's pass always prefetches the next block (as with 16-row driver rows).
+    BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride,
+                              TailMask16(kQ4R16BlockRows),
+                              T == 1 || next != nullptr ? wb1 : nullptr);
+    BlockTile<kSym, false, T>(groups, wb1, nullptr, xq, xscale, xsum, y + kQ4R16BlockRows,
+                              y_stride, TailMask16(n - kQ4R16BlockRows), next);
   }
   template <size_t T>
   static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
                      const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
                      size_t n, const uint8_t* next) {
-    BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride, TailMask16(n),
-                             next);
+    const uint8_t* wb1 = wb + groups * kQ4R16SymBlockBytes;
+    if (T >= 2 && n > kQ4R16BlockRows) {
+      PairTile<true, true, T>(groups, wb, wb1, codebook, xq, xscale, xsum, y, y_stride,
+                              TailMask16(n - kQ4R16BlockRows), next);
+      return;
+    }
+    if (n <= kQ4R16BlockRows) {
+      BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
+                               TailMask16(n), next);
+      return;
+    }
+    BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
+                             TailMask16(kQ4R16BlockRows),
+                             T == 1 || next != nullptr ? wb1 : nullptr);
+    BlockTile<true, true, T>(groups, wb1, codebook, xq, xscale, xsum, y + kQ4R16BlockRows,
+                             y_stride, TailMask16(n - kQ4R16BlockRows), next);
   }
 };
 
