@@ -4,7 +4,8 @@
 // runs about five loops per layer with microseconds of serial work between them, and a
 // wake-up through the kernel costs more than that. Starting a loop writes one cache line
 // and makes no system call while the workers spin. Each thread owns a contiguous, even
-// share of a loop's tiles and then takes tiles left in the others' shares. A
+// share of a loop's tiles, claims half of what is left of it per call (single tiles at
+// the end), and then takes single tiles left in the others' shares. A
 // pthreadpool of the same size is kept for libraries that want one (XNNPACK, native()).
 // A single-threaded build runs every loop inline.
 //
@@ -41,9 +42,10 @@ class ThreadPool {
   /// creates no thread). Fails with kOutOfMemory when threads cannot be started.
   static Result<ThreadPool> Create(size_t threads);
 
-  /// Calls fn(context, begin, end) over [0, n) in tiles of `tile` items (the last may be
-  /// shorter), spread over the pool's threads; returns when all are done. While the pool
-  /// has fallen back to the caller (see above), one call fn(context, 0, n) instead.
+  /// Calls fn(context, begin, end) over [0, n), each call over one or more whole tiles of
+  /// `tile` items (begin a multiple of `tile`; end one too, or n), spread over the pool's
+  /// threads; returns when all are done. While the pool has fallen back to the caller (see
+  /// above), one call fn(context, 0, n) instead.
   void ParallelFor(size_t n, size_t tile, RangeFn fn, void* context);
 
   /// Consecutive stalled loops that make the pool fall back to the caller alone.

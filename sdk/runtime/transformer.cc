@@ -16,6 +16,9 @@
 namespace kite {
 namespace {
 
+// Tiles per thread in a parallel Linear loop (see RowTile).
+constexpr size_t kTasksPerThread = 16;
+
 // One matrix of a Linear call: y = W x, with its first work unit in the call's range.
 struct LinearPart {
   const TensorView* w;
@@ -40,6 +43,12 @@ struct LinearTask {
   const int32_t* xsum;
   size_t padded;
   size_t groups;
+  // Fusions (Transformer::LinearFusion): with `swiglu`, parts[0] (gate) and parts[1] (up)
+  // cover the same units and a task runs both; with `residual`, one part whose rows a task
+  // adds into residual.
+  bool swiglu;
+  float* residual;
+  size_t residual_stride;
 };
 
 // Units [begin, end) of one part, for every token.
@@ -110,9 +119,39 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
   }
 }
 
-// Units [begin, end) of the whole call, across its parts.
+// Output rows [row0, row_end) of a part's units [begin, end).
+void UnitRows(const LinearPart& part, size_t begin, size_t end, size_t* row0, size_t* row_end) {
+  const size_t rows = part.w->rows;
+  *row0 = begin * part.unit_rows;
+  *row_end = end * part.unit_rows < rows ? end * part.unit_rows : rows;
+}
+
+// Units [begin, end) of the whole call, across its parts, then the fused element-wise work
+// on the rows they wrote.
 void LinearRange(void* context, size_t begin, size_t end) {
   const LinearTask& t = *static_cast<const LinearTask*>(context);
+  if (t.swiglu) {
+    PartRange(t, t.parts[0], begin, end);
+    PartRange(t, t.parts[1], begin, end);
+    size_t row0, row_end;
+    UnitRows(t.parts[0], begin, end, &row0, &row_end);
+    for (uint32_t i = 0; i < t.n; ++i) {
+      t.k->swiglu(row_end - row0, t.parts[0].y + i * t.parts[0].y_stride + row0,
+                  t.parts[1].y + i * t.parts[1].y_stride + row0);
+    }
+    return;
+  }
+  if (t.residual != nullptr) {
+    PartRange(t, t.parts[0], begin, end);
+    size_t row0, row_end;
+    UnitRows(t.parts[0], begin, end, &row0, &row_end);
+    for (uint32_t i = 0; i < t.n; ++i) {
+      float* x = t.residual + i * t.residual_stride;
+      const float* d = t.parts[0].y + i * t.parts[0].y_stride;
+      for (size_t r = row0; r < row_end; ++r) x[r] += d[r];
+    }
+    return;
+  }
   for (size_t p = 0; p < t.n_parts; ++p) {
     const LinearPart& part = t.parts[p];
     const size_t lo = begin > part.first_unit ? begin : part.first_unit;
@@ -176,13 +215,14 @@ bool SameInputFormat(const Transformer::LinearOutput* outs, size_t count) {
   return true;
 }
 
-// Tile of rows (or 16-row blocks) per task: a few tasks per thread to even out the load.
-// Prefill (tokens > 1) takes finer tiles: its tiles are long, so the uneven end of a loop
-// costs more than the extra tasks. Its tiles of more than one unit hold an even number, so
-// a kernel that computes two 16-row blocks per pass (qd8-q4r16-gemm on AVX-512 VNNI) is
-// not left a lone block at the end of each task.
+// Tile of rows (or 16-row blocks) per task: the pool's finest split. Each thread claims
+// several tiles per call early in a loop and single tiles at its end (platform/
+// thread_pool.h), so fine tiles even out the end of a loop without a call per tile.
+// Prefill (tokens > 1) tiles of more than one unit hold an even number, so a kernel that
+// computes two 16-row blocks per pass (qd8-q4r16-gemm on AVX-512 VNNI) is not left a lone
+// block at the end of each call.
 size_t RowTile(size_t units, size_t threads, uint32_t tokens) {
-  const size_t tasks = threads * (tokens > 1 ? 16 : 4);
+  const size_t tasks = threads * kTasksPerThread;
   const size_t tile = units <= tasks ? 1 : (units + tasks - 1) / tasks;
   return tokens > 1 && tile > 1 ? (tile + 1) / 2 * 2 : tile;
 }
@@ -220,22 +260,29 @@ void AddBias(const TensorView& bias, float* y) {
 // more than it saves.
 constexpr size_t kMinParallelWork = 1 << 14;
 
+// Fused SwiGLU runs on whole blocks of this many rows (a multiple of every SIMD width), so
+// each element takes the same path (vector body or tail) as in one call over the vector.
+constexpr size_t kSwigluRowMultiple = 16;
+
 }  // namespace
 
 void Transformer::Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
-                         size_t y_stride) {
+                         size_t y_stride, const LinearFusion& fusion) {
   const LinearOutput out{&w, y, y_stride};
-  Linears(&out, 1, n, x, x_stride);
+  Linears(&out, 1, n, x, x_stride, fusion);
 }
 
 void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, const float* x,
-                          size_t x_stride) {
+                          size_t x_stride, const LinearFusion& fusion) {
   assert(count >= 1 && count <= 3);
+  assert(!fusion.swiglu || count == 2);
+  assert(fusion.residual == nullptr || count == 1);
 #if KITE_WITH_XNNPACK
   if (outs[0].w->dense != nullptr) {
     for (size_t i = 0; i < count; ++i) {
       static_cast<xnnpack::DenseLinear*>(outs[i].w->dense)->Run(n, x, outs[i].y, pool_->native());
     }
+    ApplyFusion(outs, n, fusion);
     return;
   }
 #endif
@@ -276,11 +323,36 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
     units += u;
     work += static_cast<size_t>(n) * w.rows * w.cols;
   }
+  // Fused SwiGLU: both matrices' block u in task unit u (a task needs its rows of both),
+  // and its vector lanes must start where a whole-vector call's would (block rows: 16).
+  const bool fuse_swiglu = fusion.swiglu && t.parts[0].units == t.parts[1].units &&
+                           t.parts[0].unit_rows % kSwigluRowMultiple == 0;
+  if (fuse_swiglu) {
+    t.swiglu = true;
+    units = t.parts[0].units;
+    t.parts[1].first_unit = 0;
+  }
+  t.residual = fusion.residual;
+  t.residual_stride = fusion.residual_stride;
   if (work < kMinParallelWork) {
     LinearRange(&t, 0, units);
-    return;
+  } else {
+    pool_->ParallelFor(units, RowTile(units, pool_->threads(), n), LinearRange, &t);
   }
-  pool_->ParallelFor(units, RowTile(units, pool_->threads(), n), LinearRange, &t);
+  if (fusion.swiglu && !fuse_swiglu) ApplyFusion(outs, n, fusion);
+}
+
+void Transformer::ApplyFusion(const LinearOutput* outs, uint32_t n, const LinearFusion& fusion) {
+  for (uint32_t i = 0; i < n; ++i) {
+    if (fusion.swiglu) {
+      k_->swiglu(outs[0].w->rows, outs[0].y + i * outs[0].y_stride, outs[1].y + i * outs[1].y_stride);
+    }
+    if (fusion.residual != nullptr) {
+      float* x = fusion.residual + i * fusion.residual_stride;
+      const float* d = outs[0].y + i * outs[0].y_stride;
+      for (uint32_t j = 0; j < outs[0].w->rows; ++j) x[j] += d[j];
+    }
+  }
 }
 
 void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
@@ -399,25 +471,21 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       }
     }
     Attention(l, n, pos);
-    Linear(w.wo, n, b_.xb, xb_stride, b_.xb2, dim);
-    for (uint32_t i = 0; i < n * dim; ++i) b_.x[i] += b_.xb2[i];
+    Linear(w.wo, n, b_.xb, xb_stride, b_.xb2, dim, LinearFusion{false, b_.x, dim});
 
     for (uint32_t i = 0; i < n; ++i) {
       k_->rmsnorm(dim, b_.x + i * dim, static_cast<const float*>(w.ffn_norm.data), c.norm_eps,
                   b_.xb + i * xb_stride);
     }
     const LinearOutput gate_up[] = {{&w.w1, b_.hb, c.hidden_dim}, {&w.w3, b_.hb2, c.hidden_dim}};
-    Linears(gate_up, SameInputFormat(gate_up, 2) ? 2 : 1, n, b_.xb, xb_stride);
-    if (!SameInputFormat(gate_up, 2)) Linear(w.w3, n, b_.xb, xb_stride, b_.hb2, c.hidden_dim);
-    for (uint32_t i = 0; i < n; ++i) {
-      k_->swiglu(c.hidden_dim, b_.hb + i * c.hidden_dim, b_.hb2 + i * c.hidden_dim);
+    if (SameInputFormat(gate_up, 2)) {
+      Linears(gate_up, 2, n, b_.xb, xb_stride, LinearFusion{true, nullptr, 0});
+    } else {
+      Linear(w.w1, n, b_.xb, xb_stride, b_.hb, c.hidden_dim);
+      Linear(w.w3, n, b_.xb, xb_stride, b_.hb2, c.hidden_dim);
+      ApplyFusion(gate_up, n, LinearFusion{true, nullptr, 0});
     }
-    Linear(w.w2, n, b_.hb, c.hidden_dim, b_.xb, xb_stride);
-    for (uint32_t i = 0; i < n; ++i) {
-      float* x = b_.x + i * dim;
-      const float* d = b_.xb + i * xb_stride;
-      for (uint32_t j = 0; j < dim; ++j) x[j] += d[j];
-    }
+    Linear(w.w2, n, b_.hb, c.hidden_dim, b_.xb, xb_stride, LinearFusion{false, b_.x, dim});
   }
   if (!want_logits) return;
   float* last = b_.x + (n - 1) * dim;

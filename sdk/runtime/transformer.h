@@ -68,12 +68,26 @@ class Transformer {
   };
 
  private:
+  // Element-wise work a Linears() call does on the rows each task has just written, inside
+  // the parallel loop (so the other threads are not idle while the caller does it alone).
+  // Results are the same as doing it after the call. LinearFusion{} (all zero): nothing.
+  struct LinearFusion {
+    // Two outputs (gate, up) of the same rows: gate rows = silu(gate) * up (k_->swiglu).
+    // Each task computes the same block of both matrices.
+    bool swiglu;
+    // One output: residual[t][r] += y[t][r] for its rows (token rows residual_stride apart).
+    float* residual;
+    size_t residual_stride;
+  };
   // y[t] = W x[t] for t < n; x rows are `x_stride` floats apart, y rows `y_stride`.
   void Linear(const TensorView& w, uint32_t n, const float* x, size_t x_stride, float* y,
-              size_t y_stride);
+              size_t y_stride, const LinearFusion& fusion = LinearFusion{});
   // Several matrices over the same input (q/k/v, gate/up) in one parallel loop, with the
   // input quantized once. All must share dtype, layout, group size and cols.
-  void Linears(const LinearOutput* outs, size_t count, uint32_t n, const float* x, size_t x_stride);
+  void Linears(const LinearOutput* outs, size_t count, uint32_t n, const float* x, size_t x_stride,
+               const LinearFusion& fusion = LinearFusion{});
+  // The fusion's work done after a call on all rows (a dense or a split call).
+  void ApplyFusion(const LinearOutput* outs, uint32_t n, const LinearFusion& fusion);
   // Writes row `row` of an embedding-shaped tensor to `out` as f32.
   void EmbeddingRow(const TensorView& t, uint32_t row, float* out);
   // Causal attention of the chunk's queries over the cache of `layer` (positions up to

@@ -40,6 +40,46 @@ TEST(ThreadPool, EveryItemRunsOnce) {
   }
 }
 
+// Every call covers whole tiles (begin a multiple of the tile; end one too, or n): callers
+// rely on it for block-aligned work. Calls over several tiles happen (a thread claims half
+// of its remaining share at a time), and the calls partition [0, n).
+struct Calls {
+  size_t n, tile;
+  std::atomic<int> misaligned{0}, multi_tile{0};
+  Coverage covered;
+  Calls(size_t n_, size_t tile_) : n(n_), tile(tile_), covered(n_) {}
+};
+
+void CheckCall(void* context, size_t begin, size_t end) {
+  auto* c = static_cast<Calls*>(context);
+  if (begin % c->tile != 0 || (end % c->tile != 0 && end != c->n) || end <= begin) {
+    c->misaligned.fetch_add(1);
+  }
+  if (end - begin > c->tile) c->multi_tile.fetch_add(1);
+  CountItems(&c->covered, begin, end);
+}
+
+TEST(ThreadPool, CallsCoverWholeTiles) {
+  for (size_t threads : {2, 3}) {
+    Result<ThreadPool> pool = ThreadPool::Create(threads);
+    ASSERT_TRUE(pool.ok()) << pool.status().message();
+    int multi = 0;
+    for (size_t n : {5, 64, 97, 1000}) {
+      for (size_t tile : {1, 2, 7}) {
+        Calls c(n, tile);
+        pool->ParallelFor(n, tile, CheckCall, &c);
+        EXPECT_EQ(c.misaligned.load(), 0) << "threads " << threads << " n " << n << " tile " << tile;
+        for (size_t i = 0; i < n; ++i) {
+          ASSERT_EQ(c.covered.hits[i].load(), 1) << "n " << n << " tile " << tile << " item " << i;
+        }
+        multi += c.multi_tile.load();
+      }
+    }
+    // 1000 items in tiles of 1 over 3 threads: a share of 333 tiles is claimed in halves.
+    EXPECT_GT(multi, 0) << "threads " << threads;
+  }
+}
+
 // Workers that have stopped spinning and sleep are woken for the next loop, and a pool
 // destroyed while its workers spin or sleep joins them (the test would hang otherwise).
 TEST(ThreadPool, WakesSleepingWorkersAndJoinsThem) {
