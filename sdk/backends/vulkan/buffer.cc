@@ -6,8 +6,11 @@
 
 namespace kite::vulkan {
 
-Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* what,
-                              Memory memory) {
+namespace {
+
+// `bytes` rounded up to whole 32-bit words: the size of a storage buffer that holds them;
+// an error naming the buffer `what` when that is 0 or above maxStorageBufferRange.
+Result<uint64_t> BufferSize(const Device& device, uint64_t bytes, const char* what) {
   KITE_CHECK_OR_RETURN(bytes > 0, Error::kInvalidArgument, "Vulkan buffer '%s' of 0 bytes",
                        what);
   const uint64_t size = (bytes + 3) / 4 * 4;
@@ -17,6 +20,14 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
                        "maxStorageBufferRange (%llu bytes)",
                        what, static_cast<unsigned long long>(size),
                        static_cast<unsigned long long>(range));
+  return Result<uint64_t>(size);
+}
+
+}  // namespace
+
+Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* what,
+                              Memory memory) {
+  KITE_ASSIGN_OR_RETURN(const uint64_t size, BufferSize(device, bytes, what));
   Buffer b;
   b.vk_ = &device.vk();
   b.device_ = device.handle();
@@ -60,15 +71,7 @@ Result<Buffer> Buffer::Create(const Device& device, uint64_t bytes, const char* 
 
 Result<Buffer> Buffer::CreateIn(const Device& device, const HostMemory& memory,
                                 uint64_t offset, uint64_t bytes, const char* what) {
-  KITE_CHECK_OR_RETURN(bytes > 0, Error::kInvalidArgument, "Vulkan buffer '%s' of 0 bytes",
-                       what);
-  const uint64_t size = (bytes + 3) / 4 * 4;
-  const uint64_t range = device.properties().limits.maxStorageBufferRange;
-  KITE_CHECK_OR_RETURN(size <= range, Error::kUnsupported,
-                       "Vulkan buffer '%s' needs %llu bytes, more than the device's "
-                       "maxStorageBufferRange (%llu bytes)",
-                       what, static_cast<unsigned long long>(size),
-                       static_cast<unsigned long long>(range));
+  KITE_ASSIGN_OR_RETURN(const uint64_t size, BufferSize(device, bytes, what));
   Buffer b;
   b.vk_ = &device.vk();
   b.device_ = device.handle();

@@ -68,28 +68,28 @@ T Chained(VkStructureType type, void* next) {
   return t;
 }
 
-// Fills facts->integer_dot_product and integer_dot_accelerated
-// (VK_KHR_shader_integer_dot_product; its feature and property structs are read through the
-// Vulkan 1.1 *2 queries).
-void QueryIntegerDot(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+// True when the device lists the extension `name` (false when the query fails).
+bool HasExtension(const Functions& vk, VkPhysicalDevice physical, const char* name) {
   uint32_t count = 0;
   if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
-    return;
+    return false;
   }
   std::vector<VkExtensionProperties> extensions(count);
   if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
       VK_SUCCESS) {
-    return;
+    return false;
   }
-  bool present = false;
   for (uint32_t i = 0; i < count; ++i) {
-    if (std::strcmp(extensions[i].extensionName,
-                    VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME) == 0) {
-      present = true;
-      break;
-    }
+    if (std::strcmp(extensions[i].extensionName, name) == 0) return true;
   }
-  if (!present) return;
+  return false;
+}
+
+// Fills facts->integer_dot_product and integer_dot_accelerated
+// (VK_KHR_shader_integer_dot_product; its feature and property structs are read through the
+// Vulkan 1.1 *2 queries).
+void QueryIntegerDot(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  if (!HasExtension(vk, physical, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME)) return;
   auto features = Chained<VkPhysicalDeviceShaderIntegerDotProductFeatures>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, nullptr);
   auto features2 =
@@ -120,24 +120,7 @@ void QuerySubgroup(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* 
 // Fills facts->external_memory_host and min_imported_host_pointer_alignment
 // (VK_EXT_external_memory_host; its property struct through the Vulkan 1.1 *2 query).
 void QueryExternalMemoryHost(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
-  uint32_t count = 0;
-  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr) != VK_SUCCESS) {
-    return;
-  }
-  std::vector<VkExtensionProperties> extensions(count);
-  if (vk.EnumerateDeviceExtensionProperties(physical, nullptr, &count, extensions.data()) !=
-      VK_SUCCESS) {
-    return;
-  }
-  bool present = false;
-  for (uint32_t i = 0; i < count; ++i) {
-    if (std::strcmp(extensions[i].extensionName, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) ==
-        0) {
-      present = true;
-      break;
-    }
-  }
-  if (!present) return;
+  if (!HasExtension(vk, physical, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME)) return;
   auto host = Chained<VkPhysicalDeviceExternalMemoryHostPropertiesEXT>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT, nullptr);
   auto properties2 = Chained<VkPhysicalDeviceProperties2>(

@@ -54,6 +54,40 @@ inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
 #endif
 }
 
+// The codebook + 128 (unsigned bytes for vpdpbusd) in every 128-bit lane, so vpshufb maps
+// each 4-bit code to its entry + 128.
+inline __m512i CodebookTable(const int8_t* codebook) {
+  const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
+  // (The masked form: GCC 12 warns that the unmasked one reads an undefined register.)
+  const __m128i biased = _mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80)));
+  return _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
+}
+
+// The per-token terms of groups [g0, g0 + gn) (gn <= kGroupChunk) of T tokens: with offsets,
+// xsx = xscale * xsum (the offset term); offset-free, xinit = each dot product's starting
+// bits, magic - 8 * xsum (magic - 128 * xsum for the codebook's entries + 128), so the
+// accumulated integer is already the signed dot product.
+template <bool kSym, bool kCb, size_t T>
+inline void ChunkTerms(size_t groups, size_t g0, size_t gn, const float* xscale,
+                       const int32_t* xsum, float (*xsx)[kGroupChunk],
+                       int32_t (*xinit)[kGroupChunk]) {
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t g = 0; g < gn; g += 16) {
+      const size_t n = gn - g < 16 ? gn - g : 16;
+      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+      const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
+      if (kSym) {
+        const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
+        _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
+      } else {
+        const __m512 sc = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
+        _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(sc, _mm512_cvtepi32_ps(c)));
+      }
+    }
+  }
+}
+
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
 // When `next` is not null, also prefetches that block row (the next one), so its first
 // pass does not wait for memory. kCb (with kSym, the same blocks): the codebook layout
@@ -70,38 +104,16 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
   __m512 acc[T];
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  // Asymmetric layout: xscale * xsum per token and group, for the offset term. Offset-free
-  // layout: each dot product's starting bits, magic - 8 * xsum, so the accumulated integer
-  // is already sum (u - 8) * xq (|.| <= 32 * 8 * 128 < 2^22) and no offset term is needed.
+  // A chunk's per-token terms (ChunkTerms). The offset-free integer sum (u - 8) * xq has
+  // |.| <= 32 * 8 * 128 < 2^22, the codebook's sum (c + 128) * xq <= 32 * 255 * 128 < 2^21:
+  // both within the magic's exact range.
   alignas(64) float xsx[T][kGroupChunk];
   alignas(64) int32_t xinit[T][kGroupChunk];
-  // Codebook layout: codebook + 128 (unsigned bytes for vpdpbusd) in every 128-bit lane, so
-  // vpshufb maps each code to its entry + 128; each dot product then starts at
-  // magic - 128 * xsum (|sum (c + 128) x| <= 32 * 255 * 128 < 2^21, within the magic's range).
-  __m512i table = _mm512_setzero_si512();
-  if (kCb) {
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
-    // (The masked form: GCC 12 warns that the unmasked one reads an undefined register.)
-    const __m128i biased = _mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80)));
-    table = _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
-  }
+  const __m512i table = kCb ? CodebookTable(codebook) : _mm512_setzero_si512();
 
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
-    for (size_t t = 0; t < T; ++t) {
-      for (size_t g = 0; g < gn; g += 16) {
-        const size_t n = gn - g < 16 ? gn - g : 16;
-        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-        const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
-        if (kSym) {
-          const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
-          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
-        } else {
-          const __m512 s = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
-          _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(s, _mm512_cvtepi32_ps(c)));
-        }
-      }
-    }
+    ChunkTerms<kSym, kCb, T>(groups, g0, gn, xscale, xsum, xsx, xinit);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
       if (next != nullptr) {
@@ -179,33 +191,14 @@ void PairTile(size_t groups, const uint8_t* wb0, const uint8_t* wb1, const int8_
   __m512 acc0[T], acc1[T];
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc0[t] = acc1[t] = _mm512_setzero_ps();
-  // As in BlockTile: xscale * xsum (with offsets), or each dot product's start,
-  // magic - 8 * xsum (offset-free) or magic - 128 * xsum (codebook, with its table).
+  // A chunk's per-token terms (ChunkTerms), as in BlockTile.
   alignas(64) float xsx[T][kGroupChunk];
   alignas(64) int32_t xinit[T][kGroupChunk];
-  __m512i table = _mm512_setzero_si512();
-  if (kCb) {
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codebook));
-    const __m128i biased = _mm_xor_si128(c, _mm_set1_epi8(static_cast<char>(0x80)));
-    table = _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
-  }
+  const __m512i table = kCb ? CodebookTable(codebook) : _mm512_setzero_si512();
 
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
-    for (size_t t = 0; t < T; ++t) {
-      for (size_t g = 0; g < gn; g += 16) {
-        const size_t n = gn - g < 16 ? gn - g : 16;
-        const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
-        const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
-        if (kSym) {
-          const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
-          _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
-        } else {
-          const __m512 sc = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
-          _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(sc, _mm512_cvtepi32_ps(c)));
-        }
-      }
-    }
+    ChunkTerms<kSym, kCb, T>(groups, g0, gn, xscale, xsum, xsx, xinit);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* b0 = wb0 + (g0 + g) * kBlock;
       const uint8_t* b1 = wb1 + (g0 + g) * kBlock;
@@ -290,44 +283,38 @@ struct Avx512Vnni {
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    const uint8_t* wb1 = wb + groups * kBlockBytesOf<kSym>;
-    if (T >= 2 && n > kQ4R16BlockRows) {
-      PairTile<kSym, false, T>(groups, wb, wb1, nullptr, xq, xscale, xsum, y, y_stride,
-                               TailMask16(n - kQ4R16BlockRows), next);
-      return;
-    }
-    if (n <= kQ4R16BlockRows) {
-      BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride,
-                                TailMask16(n), next);
-      return;
-    }
-    // A single token's pass always prefetches the next block (as with 16-row driver rows).
-    BlockTile<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride,
-                              TailMask16(kQ4R16BlockRows),
-                              T == 1 || next != nullptr ? wb1 : nullptr);
-    BlockTile<kSym, false, T>(groups, wb1, nullptr, xq, xscale, xsum, y + kQ4R16BlockRows,
-                              y_stride, TailMask16(n - kQ4R16BlockRows), next);
+    Rows<kSym, false, T>(groups, wb, nullptr, xq, xscale, xsum, y, y_stride, n, next);
   }
   template <size_t T>
   static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
                      const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
                      size_t n, const uint8_t* next) {
-    const uint8_t* wb1 = wb + groups * kQ4R16SymBlockBytes;
+    Rows<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride, n, next);
+  }
+
+ private:
+  // The n <= 32 rows from wb (see the struct's comment).
+  template <bool kSym, bool kCb, size_t T>
+  static void Rows(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+                   const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
+                   size_t n, const uint8_t* next) {
+    const uint8_t* wb1 = wb + groups * kBlockBytesOf<kSym>;
     if (T >= 2 && n > kQ4R16BlockRows) {
-      PairTile<true, true, T>(groups, wb, wb1, codebook, xq, xscale, xsum, y, y_stride,
-                              TailMask16(n - kQ4R16BlockRows), next);
+      PairTile<kSym, kCb, T>(groups, wb, wb1, codebook, xq, xscale, xsum, y, y_stride,
+                             TailMask16(n - kQ4R16BlockRows), next);
       return;
     }
     if (n <= kQ4R16BlockRows) {
-      BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
-                               TailMask16(n), next);
+      BlockTile<kSym, kCb, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
+                              TailMask16(n), next);
       return;
     }
-    BlockTile<true, true, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
-                             TailMask16(kQ4R16BlockRows),
-                             T == 1 || next != nullptr ? wb1 : nullptr);
-    BlockTile<true, true, T>(groups, wb1, codebook, xq, xscale, xsum, y + kQ4R16BlockRows,
-                             y_stride, TailMask16(n - kQ4R16BlockRows), next);
+    // A single token's pass always prefetches the next block (as with 16-row driver rows).
+    BlockTile<kSym, kCb, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
+                            TailMask16(kQ4R16BlockRows),
+                            T == 1 || next != nullptr ? wb1 : nullptr);
+    BlockTile<kSym, kCb, T>(groups, wb1, codebook, xq, xscale, xsum, y + kQ4R16BlockRows,
+                            y_stride, TailMask16(n - kQ4R16BlockRows), next);
   }
 };
 
