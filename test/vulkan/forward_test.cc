@@ -443,8 +443,9 @@ TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
   }
 }
 
-// Every 4-bit product (decode matvec and prefill GEMM, each layout) runs workgroups of
-// Q4WorkgroupSize (64 on lavapipe), not the device's largest.
+// Every 4-bit product (decode matvec and prefill GEMM, each layout), the activation and KV
+// quantization and RoPE run workgroups of Q4WorkgroupSize (64 on lavapipe), not the
+// device's largest.
 TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
   const kite::VulkanModel::State& st = vm_->state();
   const uint32_t wg = kite::vulkan::Q4WorkgroupSize(st.device->facts());
@@ -457,6 +458,10 @@ TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
   EXPECT_EQ(st.q4sp24_gemm->workgroup_size(), wg);
   EXPECT_EQ(st.q4g_matvec->workgroup_size(), wg);
   EXPECT_EQ(st.q4g_gemm->workgroup_size(), wg);
+  // One invocation per activation group, KV head or RoPE pair: the same small size.
+  EXPECT_EQ(st.q8_quantize->workgroup_size(), wg);
+  EXPECT_EQ(st.q8kv_quantize->workgroup_size(), wg);
+  EXPECT_EQ(st.rope->workgroup_size(), wg);
 }
 
 // Two sessions of one model on two threads: each gives the single-threaded result.

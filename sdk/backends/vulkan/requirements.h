@@ -79,8 +79,9 @@ uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
 /// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
 /// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
 /// Their invocations split a row's groups (16 rows per workgroup), so a wider workgroup
-/// leaves most of them idle on narrow models. Requires CheckRequirements(facts) to be ok.
-/// Pure.
+/// leaves most of them idle on narrow models. The forward pass also gives it to the ops
+/// with one invocation per activation group, KV head or RoPE pair (Q8Quantize,
+/// Q8KvQuantize, Rope). Requires CheckRequirements(facts) to be ok. Pure.
 uint32_t Q4WorkgroupSize(const DeviceFacts& facts);
 
 }  // namespace kite::vulkan

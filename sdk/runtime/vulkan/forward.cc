@@ -91,14 +91,16 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->embedding, std::cref(d), emb.dtype, emb.layout, 0u));
   const uint32_t row_wg = RowWorkgroup(d, c.dim);
   KITE_RETURN_IF_ERROR(Build(&s->rmsnorm, std::cref(d), row_wg));
-  KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), 0u));
   // kAuto (integer dot where accelerated) unless KITE_VULKAN_INTEGER_DOT=1 forces it.
   const vulkan::Q4R16MatvecVariant variant = vulkan::Q4R16MatvecVariantFromEnvironment();
   // Every 4-bit product, decode matvec and prefill GEMM, runs small workgroups, from the
   // subgroup size (Q4WorkgroupSize: 64 on lavapipe, 4 invocations per row). With the
   // device's largest (256) most of the 16 invocations per row have no group to take on
   // narrow models: on lavapipe prefill was about twice as slow (docs/vulkan.md, "Figures").
+  // The ops with one invocation per activation group, KV head or RoPE pair (a few dozen per
+  // token on small models) take the same size.
   const uint32_t q4_wg = vulkan::Q4WorkgroupSize(d.facts());
+  KITE_RETURN_IF_ERROR(Build(&s->q8_quantize, std::cref(d), q4_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16_matvec, std::cref(d), false, q4_wg, 1u, variant));
   KITE_RETURN_IF_ERROR(Build(&s->q4r16sym_matvec, std::cref(d), true, q4_wg, 1u, variant));
   KITE_RETURN_IF_ERROR(
@@ -113,10 +115,10 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), q4_wg));
   KITE_RETURN_IF_ERROR(Build(&s->attention, std::cref(d), vulkan::KvCacheType::kF32, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->attention_q8, std::cref(d), vulkan::KvCacheType::kInt8, 0u));
-  KITE_RETURN_IF_ERROR(Build(&s->q8kv_quantize, std::cref(d), 0u));
+  KITE_RETURN_IF_ERROR(Build(&s->q8kv_quantize, std::cref(d), q4_wg));
   return std::unique_ptr<VulkanModel>(new VulkanModel(std::move(s)));
 }
 
