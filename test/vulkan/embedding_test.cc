@@ -1,6 +1,7 @@
 // Embedding (shaders/embedding_*.comp) against the CPU's row dequantization of each table
 // encoding (Transformer::EmbeddingRow: memcpy for F32, q8_row_dequant_ref,
-// q4r16_row_dequant_ref, DequantizeQ4R16SymRow, q4_row_dequant_ref, DequantizeQ4SP24Row),
+// q4r16_row_dequant_ref, DequantizeQ4R16SymRow, q4_row_dequant_ref, DequantizeQ4SP24Row,
+// DequantizeQ3R16Row),
 // compared exactly: tables split into two
 // parts by rows (one dispatch each), token ids in either part, repeated, and past the
 // table (never written), rows written through a RowAddress at a position with an offset and
@@ -17,6 +18,7 @@
 #include "sdk/backends/vulkan/embedding.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
+#include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
@@ -125,6 +127,21 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     for (uint32_t r = 0; r < kRows; ++r) {
       k::DequantizeQ4SP24Row(cols, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
+  } else if (layout == Layout::Q3_R16_G32) {
+    // Random 3-bit codes (padding columns too: the packer writes the zero code there) and
+    // f16 scales of both signs.
+    const size_t groups = (cols + 31) / 32;
+    std::uniform_int_distribution<int> code(0, 7);
+    std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+    std::vector<uint8_t> u(size_t{kRows} * groups * 32);
+    for (uint8_t& v : u) v = static_cast<uint8_t>(code(rng));
+    std::vector<uint16_t> d(kRows * groups);
+    for (uint16_t& v : d) v = kite::FloatToHalf(scale(rng));
+    bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, 32));
+    k::PackQ3R16(kRows, cols, u.data(), d.data(), bytes.data());
+    for (uint32_t r = 0; r < kRows; ++r) {
+      k::DequantizeQ3R16Row(cols, bytes.data(), r, t.rows.data() + size_t{r} * cols);
+    }
   } else {
     const bool sym = layout == Layout::Q4_R16_G32_SYM;
     const size_t groups = (cols + 31) / 32;
@@ -230,7 +247,8 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
   const DType f32 = DType::F32, q8 = DType::Q8_C, q4 = DType::Q4_G;
   const DType sp24 = DType::Q4_G_SP24;
   const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM,
-               rg = Layout::Q4_ROW_GROUPS, sp = Layout::Q4_SP24_R16_G64;
+               rg = Layout::Q4_ROW_GROUPS, sp = Layout::Q4_SP24_R16_G64,
+               q3 = Layout::Q3_R16_G32;
   const Case cases[] = {
       {f32, rm, 1, 0, 0, {}},           {f32, rm, 100, 32, 3, {5, 100, 100}},
       {q8, rm, 1, 1, 0, {}},            {q8, rm, 5, 0, 0, {0, 0, 8}},  // rows inside words
@@ -243,6 +261,9 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
       {q4, rg, 100, 32, 0, {}, 32, true}, {q4, rg, 200, 0, 1, {0, 200, 200}, 128, false},
       {sp24, sp, 1, 0, 0, {}},          {sp24, sp, 70, 16, 3, {2, 80, 80}},
       {sp24, sp, 192, 0, 0, {}},
+      // 3-bit: one column, a partial group, several groups at a position with gaps.
+      {q4, q3, 1, 0, 0, {}},            {q4, q3, 50, 16, 0, {0, 0, 53}},
+      {q4, q3, 288, 64, 4, {7, 300, 300}},
   };
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
@@ -318,6 +339,24 @@ TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   args.out_at.pos_stride = 16;
   EXPECT_STREQ(PrepareStatus(*device, *op, args).message(),
                "embedding: buffer 'out' holds 128 bytes, the shape needs 192");
+
+  // 3-bit tables: 224-byte blocks of 16 rows, parts on a block.
+  kite::Result<vk::Embedding> q3 =
+      vk::Embedding::Create(*device, DType::Q4_G, Layout::Q3_R16_G32, 0);
+  ASSERT_TRUE(q3.ok()) << q3.status().message();
+  vk::Buffer q3_table = Upload(*device, std::vector<uint8_t>(224), "table");  // one block
+  vk::EmbeddingArgs q3_args = Args(2, 16, 16, tokens, q3_table, out);
+  EXPECT_TRUE(PrepareStatus(*device, *q3, q3_args).ok());
+  q3_args.cols = 33;  // two groups
+  EXPECT_STREQ(PrepareStatus(*device, *q3, q3_args).message(),
+               "embedding: buffer 'table' holds 224 bytes, the shape needs 448");
+  q3_args.cols = 16;
+  q3_args.row_begin = 8;
+  s = PrepareStatus(*device, *q3, q3_args);
+  EXPECT_EQ(s.code(), kite::Error::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("q3_r16_g32: parts start on a 16-row block"),
+            std::string::npos)
+      << s.message();
 }
 
 }  // namespace

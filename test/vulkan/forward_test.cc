@@ -142,6 +142,7 @@ TEST(VulkanWeights, SplitByRowBlocks) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 1024, true);
   ExpectWeightsOnDevice("stories260K-q4.kite", 2048, false);
   ExpectWeightsOnDevice("stories260K-q4g64.kite", 1024, true);
+  ExpectWeightsOnDevice("stories260K-q3emb.kite", 1024, true);
 }
 
 TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
@@ -168,6 +169,22 @@ TEST(VulkanWeights, RowGroupFixturesHaveMinsAndMixedGroups) {
   EXPECT_EQ(b.wq.mins, nullptr);
   EXPECT_EQ(b.wq.group_size, 64u);
   EXPECT_EQ(b.w2.group_size, 128u);
+}
+
+// The 3-bit fixtures hold what the forward tests below count on: 3-bit layer matrices next
+// to 4-bit ones (q3mix, Q8_C table), and a 3-bit tied embedding table and head (q3emb).
+TEST(VulkanWeights, ThreeBitFixturesMixLayouts) {
+  auto mix = OpenModel("stories260K-q3mix.kite");
+  auto emb = OpenModel("stories260K-q3emb.kite");
+  ASSERT_TRUE(mix != nullptr && emb != nullptr);
+  EXPECT_EQ(mix->layer(0).w1.layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(mix->layer(0).w2.layout, kite::Layout::Q4_R16_G32_SYM);
+  EXPECT_EQ(mix->layer(3).w2.layout, kite::Layout::Q3_R16_G32);  // 172 columns: a partial group
+  EXPECT_EQ(mix->tok_embeddings().dtype, kite::DType::Q8_C);
+  EXPECT_EQ(emb->tok_embeddings().layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(emb->output().layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(emb->layer(0).wq.layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(emb->layer(0).wk.layout, kite::Layout::Q4_R16_G32_SYM);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -458,6 +475,8 @@ TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
   EXPECT_EQ(st.q4sp24_gemm->workgroup_size(), wg);
   EXPECT_EQ(st.q4g_matvec->workgroup_size(), wg);
   EXPECT_EQ(st.q4g_gemm->workgroup_size(), wg);
+  EXPECT_EQ(st.q3r16_matvec->workgroup_size(), wg);
+  EXPECT_EQ(st.q3r16_gemm->workgroup_size(), wg);
   // One invocation per activation group, KV head or RoPE pair: the same small size.
   EXPECT_EQ(st.q8_quantize->workgroup_size(), wg);
   EXPECT_EQ(st.q8kv_quantize->workgroup_size(), wg);
@@ -625,7 +644,10 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 // f32, 0.73 q4, 0.04 q4s, 0.42 q4sp24, 0.6 q4g64, 0.06 q4g128s). The 2:4 sparse model
 // (Q4_SP24_R16_G64 layers) has a near-tie on the first golden prompt: at step 3 the CPU's
 // int8-cache run prefers its token by 0.24 while the logits differ by 0.34, so its int8
-// test allows near-ties; so does q4g64all's (a flip at step 23, logits 0.5 apart).
+// test allows near-ties; so does q4g64all's (a flip at step 23, logits 0.5 apart). The
+// mixed 3/4/8-bit models (q3mix: five layer matrices Q3_R16_G32, the rest Q4_R16_G32_SYM,
+// Q8_C embedding and head; q3emb: the tied embedding table and head Q3_R16_G32 too) take
+// the 4-bit tolerances.
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false},
@@ -635,7 +657,9 @@ INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                                            ForwardCase{"stories260K-q4g64.kite", 0.5f, 1.0f, false},
                                            ForwardCase{"stories260K-q4g128s.kite", 0.5f, 1.0f, false},
                                            ForwardCase{"stories260K-q4g64all.kite", 0.5f, 1.0f, false,
-                                                       true}),
+                                                       true},
+                                           ForwardCase{"stories260K-q3mix.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false}),
                          [](const ::testing::TestParamInfo<ForwardCase>& info) {
                            std::string name = info.param.file;
                            name = name.substr(12, name.size() - 12 - 5);  // "f32", "q4", ...

@@ -26,6 +26,10 @@ bool IsQ4R16(DType dtype, Layout layout) {
   return dtype == DType::Q4_G && (layout == Layout::Q4_R16_G32 || layout == Layout::Q4_R16_G32_SYM);
 }
 
+bool IsQ3R16(DType dtype, Layout layout) {
+  return dtype == DType::Q4_G && layout == Layout::Q3_R16_G32;
+}
+
 bool IsQ4RowGroups(DType dtype, Layout layout) {
   return dtype == DType::Q4_G && layout == Layout::Q4_ROW_GROUPS;
 }
@@ -36,7 +40,9 @@ bool IsQ4Sp24(DType dtype, Layout layout) {
 
 // Rows per block of the layout: parts start on a block.
 uint32_t BlockRows(DType dtype, Layout layout) {
-  if (IsQ4R16(dtype, layout)) return static_cast<uint32_t>(kQ4R16BlockRows);
+  if (IsQ4R16(dtype, layout) || IsQ3R16(dtype, layout)) {
+    return static_cast<uint32_t>(kQ4R16BlockRows);
+  }
   if (IsQ4Sp24(dtype, layout)) return static_cast<uint32_t>(kQ4SP24BlockRows);
   return 1;
 }
@@ -48,10 +54,10 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
   const bool row_major = layout == Layout::ROW_MAJOR;
   KITE_CHECK_OR_RETURN((row_major && (dtype == DType::F32 || dtype == DType::Q8_C)) ||
                            IsQ4R16(dtype, layout) || IsQ4RowGroups(dtype, layout) ||
-                           IsQ4Sp24(dtype, layout),
+                           IsQ4Sp24(dtype, layout) || IsQ3R16(dtype, layout),
                        Error::kUnsupported,
                        "%s: no shader for %s tables in layout %s (f32, q8_c, q4_g in "
-                       "q4_r16_g32, q4_r16_g32_sym or q4_row_groups, q4_g_sp24 in "
+                       "q4_r16_g32, q4_r16_g32_sym, q4_row_groups or q3_r16_g32, q4_g_sp24 in "
                        "q4_sp24_r16_g64)",
                        kName, DTypeName(dtype), LayoutName(layout));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
@@ -60,6 +66,13 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
     const Q4R16Spec spec = MakeQ4R16Spec(wg, layout == Layout::Q4_R16_G32_SYM);
     KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                           CreateOpPipeline(device, kName, EmbeddingQ4R16Shader(), 3,
+                                           sizeof(Push), spec.values, 5));
+    return Embedding(std::move(pipeline), dtype, layout, wg);
+  }
+  if (IsQ3R16(dtype, layout)) {
+    const Q3R16Spec spec = MakeQ3R16Spec(wg);
+    KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
+                          CreateOpPipeline(device, kName, EmbeddingQ3R16Shader(), 3,
                                            sizeof(Push), spec.values, 5));
     return Embedding(std::move(pipeline), dtype, layout, wg);
   }
@@ -85,7 +98,7 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
 }
 
 Result<Dispatch> Embedding::Prepare(DescriptorPool& pool, const EmbeddingArgs& a) const {
-  const bool q4 = IsQ4R16(dtype_, layout_);
+  const bool q4 = IsQ4R16(dtype_, layout_) || IsQ3R16(dtype_, layout_);  // groups of 32
   const bool row_groups = IsQ4RowGroups(dtype_, layout_);
   const uint32_t block_rows = BlockRows(dtype_, layout_);
   KITE_CHECK_OR_RETURN(

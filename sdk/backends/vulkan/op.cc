@@ -28,6 +28,16 @@ Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric) {
   }};
 }
 
+Q3R16Spec MakeQ3R16Spec(uint32_t workgroup_size) {
+  return {{
+      workgroup_size,
+      static_cast<uint32_t>(kQ3R16BlockBytes / 4),
+      static_cast<uint32_t>(kQ3R16HighBitsOffset / 4),
+      static_cast<uint32_t>(kQ3R16ScalesOffset / 4),
+      static_cast<uint32_t>(kQ3Zero),
+  }};
+}
+
 Status CheckTileTokens(const char* name, uint32_t tile_tokens) {
   KITE_CHECK_OR_RETURN(tile_tokens >= 1 && tile_tokens <= kQ4MaxTileTokens,
                        Error::kInvalidArgument, "%s: tile of %u tokens is not in [1, %u]", name,

@@ -1,6 +1,6 @@
 // What the ops share: the pipeline of one shader built by the conventions of pipeline.h, the
 // specialization constants of shaders that read Q4_R16 blocks, and the arguments and shape
-// checks of the 4-bit matvecs (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec).
+// checks of the 4-bit and 3-bit matvecs (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec, Q3R16Matvec).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +30,15 @@ struct Q4R16Spec {
   uint32_t values[5];
 };
 Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric);
+
+/// Specialization constants 0..4 of a shader reading Q3_R16_G32 blocks
+/// (shaders/q3r16_matvec.comp, embedding_q3r16.comp): the workgroup size, then the block
+/// geometry from the format (sdk/format/blocks.h) in 32-bit words (words per block, word
+/// offsets of the high-bit plane and of the scales), then the zero code kQ3Zero. Pure.
+struct Q3R16Spec {
+  uint32_t values[5];
+};
+Q3R16Spec MakeQ3R16Spec(uint32_t workgroup_size);
 
 /// Most tokens a workgroup of a tiled 4-bit product (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec
 /// with tile_tokens > 1: the GEMM for prefill) may take: the shaders' kMaxTile.

@@ -12,6 +12,12 @@ constexpr uint32_t kQ4R16Matvec[] = {
 constexpr uint32_t kQ4R16MatvecDot[] = {
 #include "sdk/backends/vulkan/shaders/q4r16_matvec_dot.spv.inc"
 };
+constexpr uint32_t kQ3R16Matvec[] = {
+#include "sdk/backends/vulkan/shaders/q3r16_matvec.spv.inc"
+};
+constexpr uint32_t kEmbeddingQ3R16[] = {
+#include "sdk/backends/vulkan/shaders/embedding_q3r16.spv.inc"
+};
 constexpr uint32_t kRmsNorm[] = {
 #include "sdk/backends/vulkan/shaders/rmsnorm.spv.inc"
 };
@@ -65,6 +71,8 @@ constexpr uint32_t kEmbeddingQ4Sp24[] = {
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode Q4R16MatvecDotShader() { return {kQ4R16MatvecDot, sizeof(kQ4R16MatvecDot) / 4}; }
+ShaderCode Q3R16MatvecShader() { return {kQ3R16Matvec, sizeof(kQ3R16Matvec) / 4}; }
+ShaderCode EmbeddingQ3R16Shader() { return {kEmbeddingQ3R16, sizeof(kEmbeddingQ3R16) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }
 
 // Matrix and input ops (vkmat).

@@ -19,6 +19,8 @@ ShaderCode Q4R16MatvecShader();
 /// shaders/q4r16_matvec_dot.spvasm: the same with packed 4x8-bit integer dot products
 /// (OpSDot; Q4R16Matvec's kIntegerDot variant). Needs VK_KHR_shader_integer_dot_product.
 ShaderCode Q4R16MatvecDotShader();
+/// shaders/q3r16_matvec.comp: Q3_R16_G32 x int8 matvec and tiled GEMM (Q3R16Matvec).
+ShaderCode Q3R16MatvecShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 
@@ -30,12 +32,13 @@ ShaderCode F32MatvecShader();
 /// shaders/q8c_matvec.comp: Q8_C matrix (int8 rows, f32 row scales) times f32 rows
 /// (DenseMatvec, Q8_C).
 ShaderCode Q8CMatvecShader();
-/// shaders/embedding_{f32,q8c,q4r16,q4g,q4sp24}.comp: table rows to f32 (Embedding).
+/// shaders/embedding_{f32,q8c,q4r16,q4g,q4sp24,q3r16}.comp: table rows to f32 (Embedding).
 ShaderCode EmbeddingF32Shader();
 ShaderCode EmbeddingQ8CShader();
 ShaderCode EmbeddingQ4R16Shader();
 ShaderCode EmbeddingQ4gShader();
 ShaderCode EmbeddingQ4Sp24Shader();
+ShaderCode EmbeddingQ3R16Shader();
 // Element-wise ops, RoPE and attention.
 /// shaders/elementwise.comp: add and SwiGLU (Elementwise).
 ShaderCode ElementwiseShader();

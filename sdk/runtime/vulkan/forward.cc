@@ -111,6 +111,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), q4_wg, 1u));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q3r16_matvec, std::cref(d), q4_wg, 1u));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -252,7 +255,8 @@ struct Output {
   RowAddress y_at;
 };
 
-// The product of one part of 4-bit matrix `t` (its layout's op), with arguments `a`.
+// The product of one part of 4-bit (or 3-bit) matrix `t` (its layout's op), with
+// arguments `a`.
 Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
                    const vulkan::Q4MatvecArgs& a, When when) {
   // Decode calls run the matvec; prefill calls the tiled GEMM (same sums).
@@ -265,6 +269,11 @@ Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
     if (a.max_tokens == 1) return p.Add(*m.q4g_matvec, a, when);
     KITE_RETURN_IF_ERROR(p.Add(*m.q4g_matvec, a, when, Tokens::kOne));
     return p.Add(*m.q4g_gemm, a, when, Tokens::kSeveral);
+  }
+  if (t.layout == Layout::Q3_R16_G32) {
+    if (a.max_tokens == 1) return p.Add(*m.q3r16_matvec, a, when);
+    KITE_RETURN_IF_ERROR(p.Add(*m.q3r16_matvec, a, when, Tokens::kOne));
+    return p.Add(*m.q3r16_gemm, a, when, Tokens::kSeveral);
   }
   const bool sym = t.layout == Layout::Q4_R16_G32_SYM;
   const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;

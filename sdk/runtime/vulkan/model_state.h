@@ -12,6 +12,7 @@
 #include "sdk/backends/vulkan/elementwise.h"
 #include "sdk/backends/vulkan/embedding.h"
 #include "sdk/backends/vulkan/dense_matvec.h"
+#include "sdk/backends/vulkan/q3r16_matvec.h"
 #include "sdk/backends/vulkan/q4r16_matvec.h"
 #include "sdk/backends/vulkan/q4g_matvec.h"
 #include "sdk/backends/vulkan/q4sp24_matvec.h"
@@ -38,11 +39,13 @@ struct VulkanModel::State {
   std::optional<vulkan::Q4R16Matvec> q4r16_matvec, q4r16sym_matvec;
   std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64
   std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS
-  /// The tiled variants of the three (kQ4MaxTileTokens tokens per workgroup) for calls of
+  std::optional<vulkan::Q3R16Matvec> q3r16_matvec;    // Q3_R16_G32
+  /// The tiled variants of the four (kQ4MaxTileTokens tokens per workgroup) for calls of
   /// several tokens (prefill); the matvecs above run the decode calls.
   std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;
   std::optional<vulkan::Q4Sp24Matvec> q4sp24_gemm;
   std::optional<vulkan::Q4gMatvec> q4g_gemm;
+  std::optional<vulkan::Q3R16Matvec> q3r16_gemm;
   std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;
