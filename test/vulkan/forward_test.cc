@@ -142,7 +142,7 @@ TEST(VulkanWeights, SplitByRowBlocks) {
   ExpectWeightsOnDevice("stories260K-f32.kite", 1024, true);
   ExpectWeightsOnDevice("stories260K-q4.kite", 2048, false);
   ExpectWeightsOnDevice("stories260K-q4g64.kite", 1024, true);
-  ExpectWeightsOnDevice("stories260K-q3emb.kite", 1024, true);
+  ExpectWeightsOnDevice("stories260K-q3emb.kite", 2048, true);
 }
 
 TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
@@ -153,6 +153,21 @@ TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
   ASSERT_FALSE(vm.ok());
   EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
   EXPECT_NE(std::strstr(vm.status().message(), "binding limit"), nullptr) << vm.status().message();
+}
+
+// The codebook layout (Q4_R16_G32_CB, --q4-groups codebook) has no shader: refused, naming
+// the first such tensor and its layout.
+TEST(VulkanWeights, CodebookLayoutIsRefusedByName) {
+  auto model = OpenModel("stories260K-q4cb.kite");
+  ASSERT_NE(model, nullptr);
+  ASSERT_EQ(model->layer(0).wq.layout, kite::Layout::Q4_R16_G32_CB);
+  auto vm = kite::VulkanModel::Create(*model, Options());
+  ASSERT_FALSE(vm.ok());
+  EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
+  EXPECT_NE(std::strstr(vm.status().message(), "tensor 'layers.0.attention.wq' (q4_g, "
+                                                 "q4_r16_g32_cb)"),
+            nullptr)
+      << vm.status().message();
 }
 
 // The Q4_ROW_GROUPS fixtures cover what the forward tests below rely on: mins (the

@@ -73,8 +73,8 @@ const char* DeviceTypeName(VkPhysicalDeviceType type);
 /// device's limits. Requires CheckRequirements(facts) to be ok. Pure.
 uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
 
-/// The workgroup size of the 4-bit products (Q4R16Matvec, Q4Sp24Matvec, Q4gMatvec: the
-/// decode matvecs and the tiled prefill GEMMs) on a device with these facts: the smallest
+/// The workgroup size of the 4-bit and 3-bit products (Q4R16Matvec, Q4Sp24Matvec,
+/// Q4gMatvec, Q3R16Matvec: the decode matvecs and the tiled prefill GEMMs) on a device with these facts: the smallest
 /// power of two that is at least kMinWorkgroupSize and holds a whole subgroup
 /// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
 /// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
