@@ -74,9 +74,10 @@ const char* DeviceTypeName(VkPhysicalDeviceType type);
 uint32_t MaxWorkgroupSize(const DeviceFacts& facts);
 
 /// The workgroup size of the 4-bit and 3-bit products (Q4R16Matvec, Q4Sp24Matvec,
-/// Q4gMatvec, Q3R16Matvec: the decode matvecs and the tiled prefill GEMMs) on a device with these facts: the smallest
-/// power of two that is at least kMinWorkgroupSize and holds a whole subgroup
-/// (facts.subgroup_size; 0 counts as none), within MaxWorkgroupSize(facts). 64 on lavapipe
+/// Q4gMatvec, Q3R16Matvec: the decode matvecs and the tiled prefill GEMMs) on a device
+/// with these facts: the smallest power of two that is at least kMinWorkgroupSize and
+/// holds a whole subgroup (facts.subgroup_size; 0 counts as none), within
+/// MaxWorkgroupSize(facts). 64 on lavapipe
 /// (subgroup 8) and on devices with subgroups of 32 or 64; 128 with subgroups of 128.
 /// Their invocations split a row's groups (16 rows per workgroup), so a wider workgroup
 /// leaves most of them idle on narrow models. The forward pass also gives it to the ops
