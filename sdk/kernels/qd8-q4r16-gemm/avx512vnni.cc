@@ -167,6 +167,76 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
   for (size_t t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * y_stride, mask, acc[t]);
 }
 
+// Decode (one token, memory-bound): y[r] for the 16 rows of one block (rows outside `mask`
+// not stored). The values are those of BlockTile with one token: the same int32 sums and,
+// per group, the same float operations in the same order, so the results are bit-identical.
+// What differs (docs/performance.md, "Decode at the memory roof"):
+// - no software prefetch: on Zen 5 the hardware prefetchers alone stream the block rows
+//   (consecutive in memory) at the rate of a plain read loop; prefetching the next block
+//   row made the loop about 15% slower from DRAM;
+// - each group's dot product runs as two chains of 4 vpdpbusd (low and high nibbles)
+//   instead of one of 8, and the uniform layouts take the high nibbles as v & 0xF0 (16 u,
+//   no shift): that chain's sum is exactly 16 times the high-nibble dot product, and
+//   shifting it right by 4 and adding it to the low chain gives the single chain's int32;
+// - each 64-byte slice is loaded once.
+template <bool kSym, bool kCb>
+void DecodeBlock(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
+                 const float* xscale, const int32_t* xsum, float* y, __mmask16 mask) {
+  static_assert(kSym || !kCb, "the codebook layout has the offset-free blocks");
+  const __m512i lo_mask = _mm512_set1_epi8(0x0F);
+  const __m512i hi_mask = _mm512_set1_epi8(static_cast<char>(0xF0));
+  const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
+  const __m512 magic = _mm512_set1_ps(kF32Magic);
+  __m512 acc = _mm512_setzero_ps();
+  alignas(64) float xsx[1][kGroupChunk];
+  alignas(64) int32_t xinit[1][kGroupChunk];
+  const __m512i table = kCb ? CodebookTable(codebook) : _mm512_setzero_si512();
+
+  for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
+    const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
+    ChunkTerms<kSym, kCb, 1>(groups, g0, gn, xscale, xsum, xsx, xinit);
+    for (size_t g = 0; g < gn; ++g) {
+      const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
+      const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
+      __m512i s = kSym ? _mm512_set1_epi32(xinit[0][g]) : magic_bits;
+      __m512i h = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (size_t p = 0; p < 4; ++p) {
+        __m512i v = _mm512_loadu_si512(blk + p * 64);
+#if defined(__GNUC__)
+        // One 64-byte load per slice: GCC would fold it into both vpandd and load it twice
+        // (slower in cache on Zen 5).
+        __asm__("" : "+v"(v));
+#endif
+        if (kCb) {
+          const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(v, lo_mask));
+          const __m512i hi =
+              _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(v, 4), lo_mask));
+          s = DotBroadcast(s, lo, x0 + p * 4);
+          h = DotBroadcast(h, hi, x0 + 16 + p * 4);
+        } else {
+          s = DotBroadcast(s, _mm512_and_si512(v, lo_mask), x0 + p * 4);
+          h = DotBroadcast(h, _mm512_and_si512(v, hi_mask), x0 + 16 + p * 4);
+        }
+      }
+      // Exact: without the codebook h is 16 times the high nibbles' dot product (|.| <
+      // 16 * 15 * 128), so the shift drops only zero bits.
+      s = _mm512_add_epi32(s, kCb ? h : _mm512_srai_epi32(h, 4));
+      const __m512 d = _mm512_cvtph_ps(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
+      const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s), magic);
+      const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[g0 + g]));
+      acc = _mm512_fmadd_ps(sx, d, acc);
+      if (!kSym) {
+        const __m512 o = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+        acc = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[0][g]), acc);
+      }
+    }
+  }
+  _mm512_mask_storeu_ps(y, mask, acc);
+}
+
 // Prefill: y[t][r] for T tokens and the 16 + n1 rows of two adjacent 16-row blocks (wb0,
 // and wb1 whose first n1 rows are stored, 1 <= n1 <= 16), in one pass.
 // Each activation broadcast feeds both blocks' vpdpbusd, so a product costs half a load
@@ -273,9 +343,9 @@ void PairTile(size_t groups, const uint8_t* wb0, const uint8_t* wb1, const int8_
 }
 
 // The driver's policy: tiles of up to kTokenTile tokens over pairs of 16-row blocks (32
-// rows; the driver's last block row may hold only one). Tiles of T >= 2 tokens over two
-// blocks run PairTile; a single token (decode, memory-bound) and a lone last block run
-// BlockTile on each block in turn, each prefetching the block after it.
+// rows; the driver's last block row may hold only one). A single token (decode, memory-bound)
+// runs DecodeBlock on each block in turn, without prefetching; tiles of T >= 2 tokens run
+// PairTile over two blocks, or BlockTile over a lone last block.
 struct Avx512Vnni {
   static constexpr size_t kTokenTile = kPairTile;
   static constexpr size_t kTileRows = 2 * kQ4R16BlockRows;
@@ -299,22 +369,20 @@ struct Avx512Vnni {
                    const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
                    size_t n, const uint8_t* next) {
     const uint8_t* wb1 = wb + groups * kBlockBytesOf<kSym>;
-    if (T >= 2 && n > kQ4R16BlockRows) {
+    if constexpr (T == 1) {
+      DecodeBlock<kSym, kCb>(groups, wb, codebook, xq, xscale, xsum, y,
+                             TailMask16(n < kQ4R16BlockRows ? n : kQ4R16BlockRows));
+      if (n > kQ4R16BlockRows) {
+        DecodeBlock<kSym, kCb>(groups, wb1, codebook, xq, xscale, xsum, y + kQ4R16BlockRows,
+                               TailMask16(n - kQ4R16BlockRows));
+      }
+    } else if (n > kQ4R16BlockRows) {
       PairTile<kSym, kCb, T>(groups, wb, wb1, codebook, xq, xscale, xsum, y, y_stride,
                              TailMask16(n - kQ4R16BlockRows), next);
-      return;
-    }
-    if (n <= kQ4R16BlockRows) {
+    } else {
       BlockTile<kSym, kCb, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
                               TailMask16(n), next);
-      return;
     }
-    // A single token's pass always prefetches the next block (as with 16-row driver rows).
-    BlockTile<kSym, kCb, T>(groups, wb, codebook, xq, xscale, xsum, y, y_stride,
-                            TailMask16(kQ4R16BlockRows),
-                            T == 1 || next != nullptr ? wb1 : nullptr);
-    BlockTile<kSym, kCb, T>(groups, wb1, codebook, xq, xscale, xsum, y + kQ4R16BlockRows,
-                            y_stride, TailMask16(n - kQ4R16BlockRows), next);
   }
 };
 
