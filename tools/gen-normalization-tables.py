@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Generates sdk/runtime/tokenizer/normalization_tables.cc: the Unicode data the runtime
-tokenizer's NFC and NFKC normalizers need (sdk/runtime/tokenizer/normalization_tables.h):
+tokenizer's normalizers (NFC, NFKC, NFD, NFKD, Lowercase) need (sdk/runtime/tokenizer/normalization_tables.h):
 
   - canonical combining classes, as runs over all code points;
   - the full canonical decomposition (NFD) of every code point that has one, and the full
     compatibility decomposition (NFKD) of those where it differs from NFD, except the
     Hangul syllables (decomposed arithmetically), as UTF-8 strings in one shared,
     deduplicated pool;
+  - the full lowercase mapping of every code point that has one (Python's one-character
+    lower(), i.e. UnicodeData's simple mapping plus SpecialCasing's unconditional ones:
+    U+0130 -> "i" U+0307), in the same pool;
   - the canonical composition pairs (primary composites: two-character canonical
     mappings that NFC recomposes, i.e. not composition exclusions), Hangul excluded;
   - per form, the code points that may change in a normalized text ("unstable"): those the
@@ -92,8 +95,9 @@ def main():
             pool.extend(b)
         return pool_at[b], len(b)
 
-    tables = {"NFD": [], "NFKD": []}
+    tables = {"NFD": [], "NFKD": [], "Lowercase": []}
     unstable = {"NFC": set(), "NFKC": set()}
+    lowercase = []
     for cp, c in chars():
         nfd = unicodedata.normalize("NFD", c)
         nfkd = unicodedata.normalize("NFKD", c)
@@ -102,6 +106,11 @@ def main():
                 tables["NFD"].append((cp,) + intern(nfd))
             if nfkd != nfd:
                 tables["NFKD"].append((cp,) + intern(nfkd))
+        # Python's lower() of one code point is its full lowercase mapping, as Rust's
+        # char::to_lowercase (a lone sigma has no final-sigma context).
+        lower = c.lower()
+        if lower != c:
+            lowercase.append((cp,) + intern(lower))
         for form in ("NFC", "NFKC"):
             if (unicodedata.normalize(form, c) != c or unicodedata.combining(c) != 0
                     or cp in seconds):
@@ -131,6 +140,12 @@ def main():
             f.write("    " + ", ".join(f"{{0x{cp:X}, {off}, {n}}}" for cp, off, n in rows[i:i + 4])
                     + ",\n")
         f.write(f"}};\nconst uint32_t k{name}DecompositionCount = {len(rows)};\n\n")
+
+    f.write("const Decomposition kLowercaseMappings[] = {\n")
+    for i in range(0, len(lowercase), 4):
+        f.write("    " + ", ".join(f"{{0x{cp:X}, {off}, {n}}}" for cp, off, n in lowercase[i:i + 4])
+                + ",\n")
+    f.write(f"}};\nconst uint32_t kLowercaseMappingCount = {len(lowercase)};\n\n")
 
     f.write("const Composition kCompositions[] = {\n")
     for i in range(0, len(pairs), 4):

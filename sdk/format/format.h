@@ -27,6 +27,8 @@ using PreTokenizerType = schema::PreTokenizer;
 using SplitBehavior = schema::SplitBehavior;
 using TokenType = schema::TokenType;
 using NormalizerType = schema::Normalizer;
+using NormalizerStepKind = schema::NormalizerStepKind;
+using AddedTokenFlag = schema::AddedTokenFlag;
 /// One byte-level BPE merge as the file stores it (kite.fbs struct BpeMerge: four
 /// little-endian uint32, read through left(), right(), rank(), result()). The runtime
 /// tokenizer reads the file's array in place; the converter builds and writes the same type.

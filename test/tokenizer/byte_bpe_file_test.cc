@@ -98,6 +98,79 @@ TEST(ByteBpeFileTest, LoaderRefusesInconsistentMerges) {
   expect_refused(t, "needs byte_ids");
 }
 
+// A normalizer pipeline and RAW added tokens survive the file; the loader refuses a step
+// kind it does not know (naming the step), bad step strings and a short flag table.
+TEST(ByteBpeFileTest, NormalizerPipelineAndAddedTokenFlags) {
+  ByteBpeSource src = SmallSource();
+  src.tokens.push_back("<MiXeD>");  // 259, matched in the raw text
+  src.types.push_back(static_cast<uint8_t>(TokenType::USER_DEFINED));
+  absl::StatusOr<TokenizerTables> good = BuildByteBpeTables(src, nullptr);
+  ASSERT_TRUE(good.ok()) << good.status();
+  good->normalizer = NormalizerType::PIPELINE;
+  NormalizerStepTables lower;
+  lower.kind = NormalizerStepKind::LOWERCASE;
+  lower.name = "Lowercase";
+  NormalizerStepTables replace;
+  replace.kind = NormalizerStepKind::REPLACE;
+  replace.name = "Replace";
+  replace.pattern = "q";
+  replace.content = "he";
+  good->normalizer_steps = {lower, replace};
+  good->added_token_flags.assign(good->pieces.size(), 0);
+  good->added_token_flags[259] = static_cast<uint8_t>(AddedTokenFlag::RAW);
+  {
+    Result<std::unique_ptr<Model>> model = WriteAndOpen(*good);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    const Tokenizer& tok = model.value()->tokenizer();
+    ASSERT_EQ(tok.view().n_normalizer_steps, 2u);
+    int32_t ids[32];
+    size_t n = 0;
+    // "QL" -> "ql" -> "hel"; the raw "<MiXeD>" is its token, "<mixed>" is plain text.
+    ASSERT_TRUE(tok.Encode("QL<MiXeD>", 9, false, ids, 32, &n).ok());
+    EXPECT_EQ(std::vector<int32_t>(ids, ids + n), (std::vector<int32_t>{257, 259}));
+    ASSERT_TRUE(tok.Encode("<mixed>", 7, false, ids, 32, &n).ok());
+    EXPECT_EQ(n, 7u);
+    ASSERT_TRUE(tok.Encode("<MIXED>", 7, false, ids, 32, &n).ok());
+    EXPECT_EQ(std::vector<int32_t>(ids, ids + n),
+              (std::vector<int32_t>{'<', 'm', 'i', 'x', 'e', 'd', '>'}));
+  }
+  const auto expect_refused = [](const TokenizerTables& t, Error code, const char* needle) {
+    Result<std::unique_ptr<Model>> model = WriteAndOpen(t);
+    ASSERT_FALSE(model.ok()) << needle;
+    EXPECT_EQ(model.status().code(), code) << needle;
+    EXPECT_NE(std::strstr(model.status().message(), needle), nullptr) << model.status().message();
+  };
+  TokenizerTables t = *good;
+  t.normalizer_steps[1].kind = static_cast<NormalizerStepKind>(200);
+  t.normalizer_steps[1].name = "Future";
+  expect_refused(t, Error::kUnsupported,
+                 "normalizer step 1 is 'Future' (kind 200), which this runtime does not know");
+  t = *good;
+  t.normalizer_steps[1].pattern.clear();  // an empty Replace pattern
+  expect_refused(t, Error::kInvalidFormat, "normalizer step 1 ('Replace') has a pattern of 0");
+  t = *good;
+  t.normalizer_steps[1].kind = NormalizerStepKind::PREPEND;
+  t.normalizer_steps[1].name = "Prepend";
+  t.normalizer_steps[1].pattern.clear();
+  t.normalizer_steps[1].content.assign(100000, 'x');  // absurd Prepend length
+  expect_refused(t, Error::kInvalidFormat, "has content of 100000 bytes");
+  t = *good;
+  t.normalizer_steps.clear();  // PIPELINE without steps
+  expect_refused(t, Error::kInvalidFormat, "the normalizer pipeline has 0 steps");
+  t = *good;
+  t.normalizer = NormalizerType::NFC;  // steps without PIPELINE
+  expect_refused(t, Error::kInvalidFormat, "normalizer_steps given for normalizer 1");
+  t = *good;
+  t.added_token_flags.pop_back();  // a truncated flag table
+  expect_refused(t, Error::kInvalidFormat, "added_token_flags has 259 entries, expected 260");
+  t = *good;
+  t.added_token_flags[258] = static_cast<uint8_t>(AddedTokenFlag::RAW);  // a CONTROL token
+  expect_refused(t, Error::kInvalidFormat, "added_token_flags[258] = 0x01");
+  t = *good;
+  t.added_token_flags[259] = 0x80;  // an unknown bit
+  expect_refused(t, Error::kInvalidFormat, "added_token_flags[259] = 0x80");
+}
+
 TEST(ByteBpeFileTest, WriterRefusesVocabOnlyFilesWithTensors) {
   absl::StatusOr<TokenizerTables> t = BuildByteBpeTables(SmallSource(), nullptr);
   ASSERT_TRUE(t.ok());

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes test/tokenizer/normalization_vectors.txt: NFC and NFKC of hand-picked and random
-strings by Python's unicodedata, for normalize_test.cc. One vector a line:
+"""Writes test/tokenizer/normalization_vectors.txt: NFC, NFKC, NFD and NFKD of hand-picked
+and random strings by Python's unicodedata, and their LOWER (Python's lower() of each
+character alone, i.e. Rust's char::to_lowercase), for normalize_test.cc. One vector a line:
 FORM <tab> input as UTF-8 hex <tab> expected output as UTF-8 hex. Lines starting with '#'
 are comments. The random strings come from a fixed seed, so the output is reproducible for
 a given Unicode version (recorded in the first line).
@@ -24,6 +25,7 @@ CASES = [
     "\u05d0\u05b7\u05bc", "\u0928\u093c", "\ud834\udd5e".encode("utf-16", "surrogatepass")
     .decode("utf-16"), "\U0001d15e\U0001d165", "\u2000\u2001", "\u00a8\u0301",
     "\u03d3", "\u03d2\u0301", "\u1fc1", "\u212a\u0301", "\u2fa1d", "\U0002fa1d",
+    "HELLO \u0130stanbul \u03a3\u039f\u03a3", "\u1e9e\u023a\u2c6f\U00010400\u1f88",
 ]
 
 POOLS = [
@@ -59,6 +61,10 @@ def main():
     for s in strings:
         for form in ("NFC", "NFKC"):
             print(f"{form}\t{hexs(s)}\t{hexs(unicodedata.normalize(form, s))}")
+    for s in strings:
+        for form in ("NFD", "NFKD"):
+            print(f"{form}\t{hexs(s)}\t{hexs(unicodedata.normalize(form, s))}")
+        print(f"LOWER\t{hexs(s)}\t{hexs(''.join(c.lower() for c in s))}")
 
 
 if __name__ == "__main__":

@@ -332,43 +332,140 @@ TEST(HfTokenizerTest, NormalizersAreApplied) {
   // NFKC also folds compatibility forms: ﬁ, ①, full-width Ａ.
   EXPECT_EQ(Encode(nfkc, " \xEF\xAC\x81 \xE2\x91\xA0 \xEF\xBC\xA1"), Encode(none, " fi 1 A"));
   EXPECT_EQ(Encode(nfc, " \xEF\xAC\x81"), Encode(none, " \xEF\xAC\x81"));
+  // NFD decomposes (a pipeline step; the legacy field holds only NFC / NFKC).
+  const TokenizerTables nfd = Gpt2With(R"("normalizer": {"type": "NFD"}, )" + pre);
+  EXPECT_EQ(nfd.normalizer, NormalizerType::PIPELINE);
+  EXPECT_EQ(Encode(nfd, composed), Encode(none, decomposed));
   // A normalizer Kite does not apply is refused naming it.
-  absl::StatusOr<TokenizerTables> nfd =
-      FromText(Gpt2Text(R"("normalizer": {"type": "NFD"}, )" + pre, false));
-  ASSERT_FALSE(nfd.ok());
-  EXPECT_NE(std::string(nfd.status().message()).find("NFD"), std::string::npos);
+  absl::StatusOr<TokenizerTables> bert =
+      FromText(Gpt2Text(R"("normalizer": {"type": "BertNormalizer"}, )" + pre, false));
+  ASSERT_FALSE(bert.ok());
+  EXPECT_NE(std::string(bert.status().message()).find("BertNormalizer"), std::string::npos);
 }
 
-// Added tokens are matched in the normalized text: one that the normalizer changes is refused
-// naming it (it would never match), one it keeps converts.
-TEST(HfTokenizerTest, AddedTokensChangedByTheNormalizerAreRefused) {
+// Added tokens with "normalized": true are matched in the normalized text: one that the
+// normalizer changes is refused naming it (it would never match). Those with false are
+// matched in the raw text, whatever the normalizer does to it.
+TEST(HfTokenizerTest, AddedTokensNormalizedOrRaw) {
   const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
       "use_regex": true},)";
-  const auto with_token = [&](const std::string& normalizer, const std::string& content) {
+  const auto with_token = [&](const std::string& normalizer, const std::string& content,
+                              bool normalized) {
     std::string text = Gpt2Text(R"("normalizer": )" + normalizer + ", " + pre, false);
     const size_t added = text.find("\"added_tokens\": [") + 17;
     text.insert(added, R"({"id": 50257, "content": ")" + content + R"(", "special": false, )" +
-                           R"("normalized": false}, )");
+                           R"("normalized": )" + (normalized ? "true" : "false") + "}, ");
     return FromText(text);
   };
   const absl::StatusOr<TokenizerTables> decomposed =
-      with_token(R"({"type": "NFC"})", "<e\xCC\x81>");
+      with_token(R"({"type": "NFC"})", "<e\xCC\x81>", true);
   ASSERT_FALSE(decomposed.ok());
   EXPECT_NE(std::string(decomposed.status().message())
                 .find("the added token '<e\xCC\x81>' changes under the NFC normalizer"),
             std::string::npos)
       << decomposed.status().message();
   const absl::StatusOr<TokenizerTables> ligature =
-      with_token(R"({"type": "NFKC"})", "<\xEF\xAC\x81>");
+      with_token(R"({"type": "NFKC"})", "<\xEF\xAC\x81>", true);
   ASSERT_FALSE(ligature.ok());
   EXPECT_NE(std::string(ligature.status().message()).find("NFKC"), std::string::npos);
-  EXPECT_TRUE(with_token(R"({"type": "NFC"})", "<\xEF\xAC\x81>").ok());  // NFC keeps ﬁ
-  EXPECT_TRUE(with_token(R"({"type": "NFKC"})", "<x>").ok());
-  EXPECT_TRUE(with_token("null", "<e\xCC\x81>").ok());
+  EXPECT_TRUE(with_token(R"({"type": "NFC"})", "<\xEF\xAC\x81>", true).ok());  // NFC keeps ﬁ
+  EXPECT_TRUE(with_token(R"({"type": "NFKC"})", "<x>", true).ok());
+  EXPECT_TRUE(with_token("null", "<e\xCC\x81>", true).ok());
+
+  // normalized: false under NFC: the decomposed spelling matches in the raw text.
+  const absl::StatusOr<TokenizerTables> raw_nfc =
+      with_token(R"({"type": "NFC"})", "<e\xCC\x81>", false);
+  ASSERT_TRUE(raw_nfc.ok()) << raw_nfc.status();
+  EXPECT_EQ(raw_nfc->added_token_flags.at(50257), static_cast<uint8_t>(AddedTokenFlag::RAW));
+  EXPECT_EQ(Encode(*raw_nfc, "a<e\xCC\x81>"), (std::vector<int32_t>{64, 50257}));
+
+  // A Lowercase normalizer: "<MiXeD>" normalized: false matches only its raw spelling;
+  // "<mixed>" normalized: true matches any spelling that lowercases to it.
+  const std::string lower = R"({"type": "Lowercase"})";
+  const absl::StatusOr<TokenizerTables> raw = with_token(lower, "<MiXeD>", false);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  const TokenizerTables none = Gpt2With(R"("normalizer": null, )" + pre);
+  EXPECT_EQ(Encode(*raw, "Hi<MiXeD>"), (std::vector<int32_t>{5303, 50257}));  // "hi"
+  EXPECT_EQ(Encode(*raw, "hi<mixed>"), Encode(none, "hi<mixed>"));
+  EXPECT_EQ(Encode(*raw, "hi<MIXED>"), Encode(none, "hi<mixed>"));
+  // Text on each side of a raw token is normalized on its own (Prepend shows it).
+  const absl::StatusOr<TokenizerTables> prepend = with_token(
+      R"({"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": " "}]})",
+      "<MiXeD>", false);
+  ASSERT_TRUE(prepend.ok()) << prepend.status();
+  EXPECT_EQ(Encode(*prepend, "hi<MiXeD>hi"), (std::vector<int32_t>{23105, 50257, 23105}));
+  const absl::StatusOr<TokenizerTables> normalized = with_token(lower, "<mixed>", true);
+  ASSERT_TRUE(normalized.ok()) << normalized.status();
+  EXPECT_TRUE(normalized->added_token_flags.empty());
+  EXPECT_EQ(Encode(*normalized, "hi<MiXeD>"), (std::vector<int32_t>{5303, 50257}));
+  EXPECT_EQ(Encode(*normalized, "hi<mixed>"), (std::vector<int32_t>{5303, 50257}));
+  const absl::StatusOr<TokenizerTables> changed = with_token(lower, "<MiXeD>", true);
+  ASSERT_FALSE(changed.ok());
+  EXPECT_NE(std::string(changed.status().message())
+                .find("the added token '<MiXeD>' changes under the normalizer"),
+            std::string::npos)
+      << changed.status().message();
 }
 
-// A Sequence of NFC / NFKC normalizers (nested or empty) comes to one normalization; any
-// other normalizer, alone or inside a Sequence, is refused naming it and its JSON path.
+// Lowercase, Strip, Replace and Prepend steps are applied in order (expected ids: the same
+// text normalized by hand, through the plain GPT-2 tokenizer).
+TEST(HfTokenizerTest, NormalizerPipelineSteps) {
+  const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
+      "use_regex": true},)";
+  const TokenizerTables none = Gpt2With(R"("normalizer": null, )" + pre);
+  const auto with = [&](const std::string& steps) {
+    return Gpt2With(R"("normalizer": {"type": "Sequence", "normalizers": [)" + steps + "]}, " +
+                    pre);
+  };
+  const TokenizerTables lower = with(R"({"type": "Lowercase"})");
+  EXPECT_EQ(lower.normalizer, NormalizerType::PIPELINE);
+  EXPECT_EQ(Encode(lower, "Hello WORLD \xC3\x89T\xC3\x89"), Encode(none, "hello world \xC3\xA9t\xC3\xA9"));
+  // U+0130 has a two-code-point lowercase (Rust's to_lowercase), the Kelvin sign a one-byte one.
+  EXPECT_EQ(Encode(lower, "\xC4\xB0 \xE2\x84\xAA"), Encode(none, "i\xCC\x87 k"));
+  const TokenizerTables strip =
+      with(R"({"type": "Strip", "strip_left": true, "strip_right": true})");
+  EXPECT_EQ(Encode(strip, " \t hello world \xE3\x80\x80\n"), Encode(none, "hello world"));
+  EXPECT_EQ(Encode(strip, " \n "), (std::vector<int32_t>{}));
+  const TokenizerTables left = with(R"({"type": "Strip", "strip_left": true, "strip_right": false})");
+  EXPECT_EQ(Encode(left, "  hi  "), Encode(none, "hi  "));
+  const TokenizerTables replace =
+      with(R"({"type": "Replace", "pattern": {"String": "aa"}, "content": "b-"})");
+  EXPECT_EQ(Encode(replace, "aaaaa"), Encode(none, "b-b-a"));
+  const TokenizerTables regex =
+      with(R"({"type": "Replace", "pattern": {"Regex": "\\."}, "content": " dot "})");
+  EXPECT_EQ(Encode(regex, "a.b"), Encode(none, "a dot b"));
+  const TokenizerTables prepend = with(R"({"type": "Prepend", "prepend": "\u2581"})");
+  EXPECT_EQ(Encode(prepend, "hi"), Encode(none, "\xE2\x96\x81hi"));
+  EXPECT_EQ(Encode(prepend, ""), (std::vector<int32_t>{}));
+  // Order matters: Lowercase then Replace "X" never replaces; Replace then Lowercase does.
+  const TokenizerTables lr = with(R"({"type": "Lowercase"},
+      {"type": "Replace", "pattern": {"String": "X"}, "content": "y"})");
+  const TokenizerTables rl = with(R"({"type": "Replace", "pattern": {"String": "X"},
+      "content": "y"}, {"type": "Lowercase"})");
+  EXPECT_EQ(Encode(lr, "aXb"), Encode(none, "axb"));
+  EXPECT_EQ(Encode(rl, "aXb"), Encode(none, "ayb"));
+  // NFKC, Lowercase, Strip and Prepend together; CapacityFor always suffices.
+  const TokenizerTables all = with(R"({"type": "NFKC"}, {"type": "Lowercase"},
+      {"type": "Strip", "strip_left": true, "strip_right": true},
+      {"type": "Prepend", "prepend": " "})");
+  const std::string text = "  \xEF\xAC\x81 \xEF\xBC\xA1" "BC\xEF\xB7\xBA ";
+  EXPECT_EQ(Encode(all, text), Encode(none, " fi abc" + std::string("\xD8\xB5\xD9\x84\xD9\x89 "
+      "\xD8\xA7\xD9\x84\xD9\x84\xD9\x87 \xD8\xB9\xD9\x84\xD9\x8A\xD9\x87 \xD9\x88\xD8\xB3\xD9\x84"
+      "\xD9\x85")));
+  const Tokenizer tok(all.View());
+  std::vector<int32_t> ids(tok.CapacityFor(text.size()));
+  size_t n = 0;
+  EXPECT_TRUE(tok.Encode(text.data(), text.size(), true, ids.data(), ids.size(), &n).ok());
+  // Too little room for the pipeline's text names the shortfall.
+  const Status small = tok.Encode(text.data(), text.size(), false, ids.data(), 8, &n);
+  EXPECT_EQ(small.code(), Error::kOutOfMemory);
+  EXPECT_NE(std::string(small.message()).find("token slots"), std::string::npos)
+      << small.message();
+}
+
+// A Sequence of NFC / NFKC normalizers (nested or empty) comes to one normalization (the
+// legacy field); a normalizer Kite does not apply, alone or inside a Sequence, or a step it
+// cannot store, is refused naming it and its JSON path.
 TEST(HfTokenizerTest, NormalizerSequences) {
   const std::string pre = R"("pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false,
       "use_regex": true},)";
@@ -401,16 +498,30 @@ TEST(HfTokenizerTest, NormalizerSequences) {
     const char* json;
     const char* message;
   } kRefused[] = {
-      {R"({"type": "Lowercase"})", "normalizer: a normalizer with byte-level BPE is not "
-                                   "supported ('Lowercase'; supported: NFC, NFKC, and Sequence"},
-      {R"({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Strip",
-          "strip_left": true, "strip_right": true}]})",
-       "normalizer.normalizers[1]: a normalizer with byte-level BPE is not supported ('Strip'"},
+      {R"({"type": "BertNormalizer"})",
+       "normalizer: a normalizer with byte-level BPE is not supported ('BertNormalizer'; "
+       "supported: NFC, NFKC, NFD, NFKD, Lowercase, Strip, Replace, Prepend, and Sequence"},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Precompiled"}]})",
+       "normalizer.normalizers[1]: a normalizer with byte-level BPE is not supported "
+       "('Precompiled'"},
       {R"({"type": "Sequence", "normalizers": [{"type": "Sequence", "normalizers": [
-          {"type": "Replace", "pattern": {"String": "a"}, "content": "b"}]}]})",
-       "normalizer.normalizers[0].normalizers[0]: a normalizer with byte-level BPE is not "
-       "supported ('Replace'"},
-      {R"({"type": "Prepend", "prepend": "x"})", "('Prepend'"},
+          {"type": "Replace", "pattern": {"Regex": "a+"}, "content": "b"}]}]})",
+       "normalizer.normalizers[0].normalizers[0].pattern: a Replace with the Regex 'a+' is "
+       "not supported (only literal patterns; '+' at byte 1)"},
+      {R"({"type": "Replace", "pattern": {"String": ""}, "content": "b"})",
+       "normalizer.pattern: a Replace with an empty pattern"},
+      {R"({"type": "Replace", "pattern": {"String": "a"}})",
+       "normalizer.content: a Replace needs a string"},
+      {R"({"type": "Prepend", "prepend": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})",
+       "normalizer.prepend: 69 bytes, more than the 64 Kite stores"},
+      {R"({"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Replace",
+          "pattern": {"String": "a"}, "content": "bbbbbbbbbb"}]})",
+       "normalizer: the normalizer can grow a text more than 64 times (bound: 110x)"},
+      {R"({"type": "Sequence", "normalizers": [{"type": "Lowercase"}, {"type": "Lowercase"},
+          {"type": "Lowercase"}, {"type": "Lowercase"}, {"type": "Lowercase"},
+          {"type": "Lowercase"}, {"type": "Lowercase"}, {"type": "Lowercase"},
+          {"type": "Lowercase"}]})",
+       "normalizer: 9 normalizer steps, more than the 8 Kite applies"},
       {R"({"type": "Sequence"})", "normalizer: a Sequence normalizer without a normalizers"},
       {R"({"kind": "NFC"})", "('(no type)'"},
   };

@@ -1,6 +1,7 @@
-// NFC and NFKC (sdk/runtime/tokenizer/normalize.h) against Python's unicodedata.normalize
-// on the vectors of normalization_vectors.txt (written by gen_normalization_vectors.py):
-// Hangul, reordered combining marks, singletons, exclusions, compatibility forms.
+// NFC, NFKC, NFD, NFKD and Lowercase (sdk/runtime/tokenizer/normalize.h) against Python's
+// unicodedata.normalize and lower() on the vectors of normalization_vectors.txt (written by
+// gen_normalization_vectors.py): Hangul, reordered combining marks, singletons, exclusions,
+// compatibility forms, special casings; the other pipeline steps and the growth bounds.
 #include "sdk/runtime/tokenizer/normalize.h"
 
 #include <gtest/gtest.h>
@@ -30,10 +31,26 @@ std::string Normalize(NormalizerType form, const std::string& text) {
 }
 
 struct Vector {
-  NormalizerType form;
+  NormalizerType form;  // NFC, NFKC, or NONE for a step of `step`'s kind
   std::string input;
   std::string expected;
+  NormalizerStepKind step = NormalizerStepKind::NFC;
+  std::string name;
 };
+
+std::string Apply(const NormalizerStep& step, const std::string& text) {
+  const size_t n = ApplyNormalizerStep(step, text.data(), text.size(), nullptr, 0);
+  std::string out(n, '\0');
+  EXPECT_EQ(ApplyNormalizerStep(step, text.data(), text.size(), out.data(), out.size()), n);
+  EXPECT_LE(n, NormalizerStepBound(step, text.size()));
+  return out;
+}
+
+NormalizerStep Step(NormalizerStepKind kind) {
+  NormalizerStep s;
+  s.kind = kind;
+  return s;
+}
 
 std::vector<Vector> ReadVectors() {
   std::vector<Vector> out;
@@ -48,8 +65,17 @@ std::vector<Vector> ReadVectors() {
     const size_t a = s.find('\t');
     const size_t b = s.find('\t', a + 1);
     const std::string form = s.substr(0, a);
-    out.push_back({form == "NFKC" ? NormalizerType::NFKC : NormalizerType::NFC,
-                   Unhex(s.substr(a + 1, b - a - 1)), Unhex(s.substr(b + 1))});
+    Vector v{form == "NFKC" ? NormalizerType::NFKC
+             : form == "NFC" ? NormalizerType::NFC
+                             : NormalizerType::NONE,
+             Unhex(s.substr(a + 1, b - a - 1)), Unhex(s.substr(b + 1))};
+    v.name = form;
+    v.step = form == "NFD"    ? NormalizerStepKind::NFD
+             : form == "NFKD" ? NormalizerStepKind::NFKD
+             : form == "NFKC" ? NormalizerStepKind::NFKC
+             : form == "LOWER" ? NormalizerStepKind::LOWERCASE
+                               : NormalizerStepKind::NFC;
+    out.push_back(v);
   }
   std::fclose(f);
   return out;
@@ -58,7 +84,14 @@ std::vector<Vector> ReadVectors() {
 TEST(NormalizeTest, MatchesPythonUnicodedata) {
   const std::vector<Vector> vectors = ReadVectors();
   ASSERT_GT(vectors.size(), 800u);
+  size_t steps = 0;
   for (const Vector& v : vectors) {
+    // Every vector also through the pipeline step of its kind.
+    EXPECT_EQ(Apply(Step(v.step), v.input), v.expected) << v.name << " of " << v.input;
+    if (v.form == NormalizerType::NONE) {
+      ++steps;
+      continue;
+    }
     const std::string got = Normalize(v.form, v.input);
     EXPECT_EQ(got, v.expected) << (v.form == NormalizerType::NFC ? "NFC" : "NFKC") << " of "
                                << v.input;
@@ -69,6 +102,76 @@ TEST(NormalizeTest, MatchesPythonUnicodedata) {
     }
     EXPECT_TRUE(IsNormalizedQuick(v.form, "plain ascii", 11));
   }
+  EXPECT_GT(steps, 1200u);
+}
+
+// The growth constants of normalize.h hold for every code point (one code point's
+// decomposition or lowercase is the worst case: composition only shortens).
+TEST(NormalizeTest, GrowthBoundsHoldForEveryCodePoint) {
+  size_t worst[3] = {0, 0, 0};  // NFD, NFKD, Lowercase: most output bytes per input byte x 2
+  for (uint32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (cp >= 0xD800 && cp < 0xE000) continue;
+    char in[4];
+    const size_t len = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (len == 1) {
+      in[0] = static_cast<char>(cp);
+    } else {
+      for (size_t i = len - 1; i > 0; --i) in[i] = static_cast<char>(0x80 | ((cp >> (6 * (len - 1 - i))) & 0x3F));
+      in[0] = static_cast<char>((0xF00 >> len) | (cp >> (6 * (len - 1))));
+    }
+    const NormalizerStepKind kinds[3] = {NormalizerStepKind::NFD, NormalizerStepKind::NFKD,
+                                         NormalizerStepKind::LOWERCASE};
+    for (int k = 0; k < 3; ++k) {
+      const size_t out = ApplyNormalizerStep(Step(kinds[k]), in, len, nullptr, 0);
+      const size_t ratio2 = (2 * out + len - 1) / len;
+      worst[k] = ratio2 > worst[k] ? ratio2 : worst[k];
+    }
+  }
+  EXPECT_EQ(worst[0], 2 * kNfcGrowth);
+  EXPECT_EQ(worst[1], 2 * kNfkcGrowth);
+  EXPECT_EQ(worst[2], 3u);  // x 3/2
+}
+
+TEST(NormalizeTest, PipelineSteps) {
+  NormalizerStep strip = Step(NormalizerStepKind::STRIP);
+  strip.strip_left = strip.strip_right = true;
+  EXPECT_EQ(Apply(strip, " \t\xE3\x80\x80" "a b\xC2\xA0\n"), "a b");  // U+3000, U+00A0
+  EXPECT_EQ(Apply(strip, "\xFF "), "\xFF");  // an invalid byte is not White_Space
+  strip.strip_left = false;
+  EXPECT_EQ(Apply(strip, " a "), " a");
+  NormalizerStep replace = Step(NormalizerStepKind::REPLACE);
+  replace.pattern = "aba";
+  replace.pattern_size = 3;
+  replace.content = "X";
+  replace.content_size = 1;
+  EXPECT_EQ(Apply(replace, "ababab aba"), "Xbab X");  // leftmost, not overlapping
+  replace.content = "";
+  replace.content_size = 0;
+  EXPECT_EQ(Apply(replace, "abaab"), "ab");
+  NormalizerStep prepend = Step(NormalizerStepKind::PREPEND);
+  prepend.content = "\xE2\x96\x81";
+  prepend.content_size = 3;
+  EXPECT_EQ(Apply(prepend, "a"), "\xE2\x96\x81" "a");
+  EXPECT_EQ(Apply(prepend, ""), "");
+  EXPECT_EQ(Apply(Step(NormalizerStepKind::LOWERCASE), "\xC3\x89\xFF" "A"), "\xC3\xA9\xFF" "a");
+
+  // The pipeline: results right-aligned in scratch, a short scratch reported.
+  const NormalizerStep steps[3] = {Step(NormalizerStepKind::NFKC),
+                                   Step(NormalizerStepKind::LOWERCASE), prepend};
+  const std::string text = "\xEF\xBC\xA1\xEF\xAC\x81";  // ＡﬁA
+  char scratch[64];
+  NormalizedText r;
+  ASSERT_TRUE(ApplyNormalizerPipeline(steps, 3, text.data(), text.size(), scratch,
+                                      sizeof scratch, &r));
+  EXPECT_EQ(std::string(r.text, r.size), "\xE2\x96\x81" "afi");
+  EXPECT_EQ(r.text + r.size, scratch + sizeof scratch);
+  EXPECT_FALSE(ApplyNormalizerPipeline(steps, 3, text.data(), text.size(), scratch, 4, &r));
+  EXPECT_EQ(r.scratch_needed, 3u + 3u);  // "afi" held while its lowercase is written
+  // Nothing to change: the caller's text, no scratch.
+  ASSERT_TRUE(ApplyNormalizerPipeline(steps, 1, "abc", 3, scratch, 0, &r));
+  EXPECT_EQ(r.scratch_needed, 0u);
+  EXPECT_EQ(std::string(r.text, r.size), "abc");
+  EXPECT_EQ(NormalizerPipelineBound(steps, 3, 10), 10u * 11 * 3 / 2 + 3);
 }
 
 TEST(NormalizeTest, SpotChecks) {

@@ -107,372 +107,488 @@ const uint32_t kCombiningClassRuns[] = {
 const uint32_t kCombiningClassRunCount = 571;
 
 const char kDecompositionPool[] =
-    "\x20\x20\xCC\x88\x61\x20\xCC\x84\x32\x33\x20\xCC\x81\xCE\xBC\x20\xCC\xA7\x31\x6F\x31\xE2\x81\x84"
-    "\x34\x31\xE2\x81\x84\x32\x33\xE2\x81\x84\x34\x41\xCC\x80\x41\xCC\x81\x41\xCC\x82\x41\xCC\x83\x41"
-    "\xCC\x88\x41\xCC\x8A\x43\xCC\xA7\x45\xCC\x80\x45\xCC\x81\x45\xCC\x82\x45\xCC\x88\x49\xCC\x80\x49"
-    "\xCC\x81\x49\xCC\x82\x49\xCC\x88\x4E\xCC\x83\x4F\xCC\x80\x4F\xCC\x81\x4F\xCC\x82\x4F\xCC\x83\x4F"
-    "\xCC\x88\x55\xCC\x80\x55\xCC\x81\x55\xCC\x82\x55\xCC\x88\x59\xCC\x81\x61\xCC\x80\x61\xCC\x81\x61"
-    "\xCC\x82\x61\xCC\x83\x61\xCC\x88\x61\xCC\x8A\x63\xCC\xA7\x65\xCC\x80\x65\xCC\x81\x65\xCC\x82\x65"
-    "\xCC\x88\x69\xCC\x80\x69\xCC\x81\x69\xCC\x82\x69\xCC\x88\x6E\xCC\x83\x6F\xCC\x80\x6F\xCC\x81\x6F"
-    "\xCC\x82\x6F\xCC\x83\x6F\xCC\x88\x75\xCC\x80\x75\xCC\x81\x75\xCC\x82\x75\xCC\x88\x79\xCC\x81\x79"
-    "\xCC\x88\x41\xCC\x84\x61\xCC\x84\x41\xCC\x86\x61\xCC\x86\x41\xCC\xA8\x61\xCC\xA8\x43\xCC\x81\x63"
-    "\xCC\x81\x43\xCC\x82\x63\xCC\x82\x43\xCC\x87\x63\xCC\x87\x43\xCC\x8C\x63\xCC\x8C\x44\xCC\x8C\x64"
-    "\xCC\x8C\x45\xCC\x84\x65\xCC\x84\x45\xCC\x86\x65\xCC\x86\x45\xCC\x87\x65\xCC\x87\x45\xCC\xA8\x65"
-    "\xCC\xA8\x45\xCC\x8C\x65\xCC\x8C\x47\xCC\x82\x67\xCC\x82\x47\xCC\x86\x67\xCC\x86\x47\xCC\x87\x67"
-    "\xCC\x87\x47\xCC\xA7\x67\xCC\xA7\x48\xCC\x82\x68\xCC\x82\x49\xCC\x83\x69\xCC\x83\x49\xCC\x84\x69"
-    "\xCC\x84\x49\xCC\x86\x69\xCC\x86\x49\xCC\xA8\x69\xCC\xA8\x49\xCC\x87\x49\x4A\x69\x6A\x4A\xCC\x82"
-    "\x6A\xCC\x82\x4B\xCC\xA7\x6B\xCC\xA7\x4C\xCC\x81\x6C\xCC\x81\x4C\xCC\xA7\x6C\xCC\xA7\x4C\xCC\x8C"
-    "\x6C\xCC\x8C\x4C\xC2\xB7\x6C\xC2\xB7\x4E\xCC\x81\x6E\xCC\x81\x4E\xCC\xA7\x6E\xCC\xA7\x4E\xCC\x8C"
-    "\x6E\xCC\x8C\xCA\xBC\x6E\x4F\xCC\x84\x6F\xCC\x84\x4F\xCC\x86\x6F\xCC\x86\x4F\xCC\x8B\x6F\xCC\x8B"
-    "\x52\xCC\x81\x72\xCC\x81\x52\xCC\xA7\x72\xCC\xA7\x52\xCC\x8C\x72\xCC\x8C\x53\xCC\x81\x73\xCC\x81"
-    "\x53\xCC\x82\x73\xCC\x82\x53\xCC\xA7\x73\xCC\xA7\x53\xCC\x8C\x73\xCC\x8C\x54\xCC\xA7\x74\xCC\xA7"
-    "\x54\xCC\x8C\x74\xCC\x8C\x55\xCC\x83\x75\xCC\x83\x55\xCC\x84\x75\xCC\x84\x55\xCC\x86\x75\xCC\x86"
-    "\x55\xCC\x8A\x75\xCC\x8A\x55\xCC\x8B\x75\xCC\x8B\x55\xCC\xA8\x75\xCC\xA8\x57\xCC\x82\x77\xCC\x82"
-    "\x59\xCC\x82\x79\xCC\x82\x59\xCC\x88\x5A\xCC\x81\x7A\xCC\x81\x5A\xCC\x87\x7A\xCC\x87\x5A\xCC\x8C"
-    "\x7A\xCC\x8C\x73\x4F\xCC\x9B\x6F\xCC\x9B\x55\xCC\x9B\x75\xCC\x9B\x44\x5A\xCC\x8C\x44\x7A\xCC\x8C"
-    "\x64\x7A\xCC\x8C\x4C\x4A\x4C\x6A\x6C\x6A\x4E\x4A\x4E\x6A\x6E\x6A\x41\xCC\x8C\x61\xCC\x8C\x49\xCC"
-    "\x8C\x69\xCC\x8C\x4F\xCC\x8C\x6F\xCC\x8C\x55\xCC\x8C\x75\xCC\x8C\x55\xCC\x88\xCC\x84\x75\xCC\x88"
-    "\xCC\x84\x55\xCC\x88\xCC\x81\x75\xCC\x88\xCC\x81\x55\xCC\x88\xCC\x8C\x75\xCC\x88\xCC\x8C\x55\xCC"
-    "\x88\xCC\x80\x75\xCC\x88\xCC\x80\x41\xCC\x88\xCC\x84\x61\xCC\x88\xCC\x84\x41\xCC\x87\xCC\x84\x61"
-    "\xCC\x87\xCC\x84\xC3\x86\xCC\x84\xC3\xA6\xCC\x84\x47\xCC\x8C\x67\xCC\x8C\x4B\xCC\x8C\x6B\xCC\x8C"
-    "\x4F\xCC\xA8\x6F\xCC\xA8\x4F\xCC\xA8\xCC\x84\x6F\xCC\xA8\xCC\x84\xC6\xB7\xCC\x8C\xCA\x92\xCC\x8C"
-    "\x6A\xCC\x8C\x44\x5A\x44\x7A\x64\x7A\x47\xCC\x81\x67\xCC\x81\x4E\xCC\x80\x6E\xCC\x80\x41\xCC\x8A"
-    "\xCC\x81\x61\xCC\x8A\xCC\x81\xC3\x86\xCC\x81\xC3\xA6\xCC\x81\xC3\x98\xCC\x81\xC3\xB8\xCC\x81\x41"
-    "\xCC\x8F\x61\xCC\x8F\x41\xCC\x91\x61\xCC\x91\x45\xCC\x8F\x65\xCC\x8F\x45\xCC\x91\x65\xCC\x91\x49"
-    "\xCC\x8F\x69\xCC\x8F\x49\xCC\x91\x69\xCC\x91\x4F\xCC\x8F\x6F\xCC\x8F\x4F\xCC\x91\x6F\xCC\x91\x52"
-    "\xCC\x8F\x72\xCC\x8F\x52\xCC\x91\x72\xCC\x91\x55\xCC\x8F\x75\xCC\x8F\x55\xCC\x91\x75\xCC\x91\x53"
-    "\xCC\xA6\x73\xCC\xA6\x54\xCC\xA6\x74\xCC\xA6\x48\xCC\x8C\x68\xCC\x8C\x41\xCC\x87\x61\xCC\x87\x45"
-    "\xCC\xA7\x65\xCC\xA7\x4F\xCC\x88\xCC\x84\x6F\xCC\x88\xCC\x84\x4F\xCC\x83\xCC\x84\x6F\xCC\x83\xCC"
-    "\x84\x4F\xCC\x87\x6F\xCC\x87\x4F\xCC\x87\xCC\x84\x6F\xCC\x87\xCC\x84\x59\xCC\x84\x79\xCC\x84\x68"
-    "\xC9\xA6\x6A\x72\xC9\xB9\xC9\xBB\xCA\x81\x77\x79\x20\xCC\x86\x20\xCC\x87\x20\xCC\x8A\x20\xCC\xA8"
-    "\x20\xCC\x83\x20\xCC\x8B\xC9\xA3\x6C\x78\xCA\x95\xCC\x80\xCC\x81\xCC\x93\xCC\x88\xCC\x81\xCA\xB9"
-    "\x20\xCD\x85\x3B\xC2\xA8\xCC\x81\x20\xCC\x88\xCC\x81\xCE\x91\xCC\x81\xC2\xB7\xCE\x95\xCC\x81\xCE"
-    "\x97\xCC\x81\xCE\x99\xCC\x81\xCE\x9F\xCC\x81\xCE\xA5\xCC\x81\xCE\xA9\xCC\x81\xCE\xB9\xCC\x88\xCC"
-    "\x81\xCE\x99\xCC\x88\xCE\xA5\xCC\x88\xCE\xB1\xCC\x81\xCE\xB5\xCC\x81\xCE\xB7\xCC\x81\xCE\xB9\xCC"
-    "\x81\xCF\x85\xCC\x88\xCC\x81\xCE\xB9\xCC\x88\xCF\x85\xCC\x88\xCE\xBF\xCC\x81\xCF\x85\xCC\x81\xCF"
-    "\x89\xCC\x81\xCE\xB2\xCE\xB8\xCE\xA5\xCF\x92\xCC\x81\xCF\x92\xCC\x88\xCF\x86\xCF\x80\xCE\xBA\xCF"
-    "\x81\xCF\x82\xCE\x98\xCE\xB5\xCE\xA3\xD0\x95\xCC\x80\xD0\x95\xCC\x88\xD0\x93\xCC\x81\xD0\x86\xCC"
-    "\x88\xD0\x9A\xCC\x81\xD0\x98\xCC\x80\xD0\xA3\xCC\x86\xD0\x98\xCC\x86\xD0\xB8\xCC\x86\xD0\xB5\xCC"
-    "\x80\xD0\xB5\xCC\x88\xD0\xB3\xCC\x81\xD1\x96\xCC\x88\xD0\xBA\xCC\x81\xD0\xB8\xCC\x80\xD1\x83\xCC"
-    "\x86\xD1\xB4\xCC\x8F\xD1\xB5\xCC\x8F\xD0\x96\xCC\x86\xD0\xB6\xCC\x86\xD0\x90\xCC\x86\xD0\xB0\xCC"
-    "\x86\xD0\x90\xCC\x88\xD0\xB0\xCC\x88\xD0\x95\xCC\x86\xD0\xB5\xCC\x86\xD3\x98\xCC\x88\xD3\x99\xCC"
-    "\x88\xD0\x96\xCC\x88\xD0\xB6\xCC\x88\xD0\x97\xCC\x88\xD0\xB7\xCC\x88\xD0\x98\xCC\x84\xD0\xB8\xCC"
-    "\x84\xD0\x98\xCC\x88\xD0\xB8\xCC\x88\xD0\x9E\xCC\x88\xD0\xBE\xCC\x88\xD3\xA8\xCC\x88\xD3\xA9\xCC"
-    "\x88\xD0\xAD\xCC\x88\xD1\x8D\xCC\x88\xD0\xA3\xCC\x84\xD1\x83\xCC\x84\xD0\xA3\xCC\x88\xD1\x83\xCC"
-    "\x88\xD0\xA3\xCC\x8B\xD1\x83\xCC\x8B\xD0\xA7\xCC\x88\xD1\x87\xCC\x88\xD0\xAB\xCC\x88\xD1\x8B\xCC"
-    "\x88\xD5\xA5\xD6\x82\xD8\xA7\xD9\x93\xD8\xA7\xD9\x94\xD9\x88\xD9\x94\xD8\xA7\xD9\x95\xD9\x8A\xD9"
-    "\x94\xD8\xA7\xD9\xB4\xD9\x88\xD9\xB4\xDB\x87\xD9\xB4\xD9\x8A\xD9\xB4\xDB\x95\xD9\x94\xDB\x81\xD9"
-    "\x94\xDB\x92\xD9\x94\xE0\xA4\xA8\xE0\xA4\xBC\xE0\xA4\xB0\xE0\xA4\xBC\xE0\xA4\xB3\xE0\xA4\xBC\xE0"
-    "\xA4\x95\xE0\xA4\xBC\xE0\xA4\x96\xE0\xA4\xBC\xE0\xA4\x97\xE0\xA4\xBC\xE0\xA4\x9C\xE0\xA4\xBC\xE0"
-    "\xA4\xA1\xE0\xA4\xBC\xE0\xA4\xA2\xE0\xA4\xBC\xE0\xA4\xAB\xE0\xA4\xBC\xE0\xA4\xAF\xE0\xA4\xBC\xE0"
-    "\xA7\x87\xE0\xA6\xBE\xE0\xA7\x87\xE0\xA7\x97\xE0\xA6\xA1\xE0\xA6\xBC\xE0\xA6\xA2\xE0\xA6\xBC\xE0"
-    "\xA6\xAF\xE0\xA6\xBC\xE0\xA8\xB2\xE0\xA8\xBC\xE0\xA8\xB8\xE0\xA8\xBC\xE0\xA8\x96\xE0\xA8\xBC\xE0"
-    "\xA8\x97\xE0\xA8\xBC\xE0\xA8\x9C\xE0\xA8\xBC\xE0\xA8\xAB\xE0\xA8\xBC\xE0\xAD\x87\xE0\xAD\x96\xE0"
-    "\xAD\x87\xE0\xAC\xBE\xE0\xAD\x87\xE0\xAD\x97\xE0\xAC\xA1\xE0\xAC\xBC\xE0\xAC\xA2\xE0\xAC\xBC\xE0"
-    "\xAE\x92\xE0\xAF\x97\xE0\xAF\x86\xE0\xAE\xBE\xE0\xAF\x87\xE0\xAE\xBE\xE0\xAF\x86\xE0\xAF\x97\xE0"
-    "\xB1\x86\xE0\xB1\x96\xE0\xB2\xBF\xE0\xB3\x95\xE0\xB3\x86\xE0\xB3\x95\xE0\xB3\x86\xE0\xB3\x96\xE0"
-    "\xB3\x86\xE0\xB3\x82\xE0\xB3\x86\xE0\xB3\x82\xE0\xB3\x95\xE0\xB5\x86\xE0\xB4\xBE\xE0\xB5\x87\xE0"
-    "\xB4\xBE\xE0\xB5\x86\xE0\xB5\x97\xE0\xB7\x99\xE0\xB7\x8A\xE0\xB7\x99\xE0\xB7\x8F\xE0\xB7\x99\xE0"
-    "\xB7\x8F\xE0\xB7\x8A\xE0\xB7\x99\xE0\xB7\x9F\xE0\xB9\x8D\xE0\xB8\xB2\xE0\xBB\x8D\xE0\xBA\xB2\xE0"
-    "\xBA\xAB\xE0\xBA\x99\xE0\xBA\xAB\xE0\xBA\xA1\xE0\xBC\x8B\xE0\xBD\x82\xE0\xBE\xB7\xE0\xBD\x8C\xE0"
-    "\xBE\xB7\xE0\xBD\x91\xE0\xBE\xB7\xE0\xBD\x96\xE0\xBE\xB7\xE0\xBD\x9B\xE0\xBE\xB7\xE0\xBD\x80\xE0"
-    "\xBE\xB5\xE0\xBD\xB1\xE0\xBD\xB2\xE0\xBD\xB1\xE0\xBD\xB4\xE0\xBE\xB2\xE0\xBE\x80\xE0\xBE\xB2\xE0"
-    "\xBD\xB1\xE0\xBE\x80\xE0\xBE\xB3\xE0\xBE\x80\xE0\xBE\xB3\xE0\xBD\xB1\xE0\xBE\x80\xE0\xBD\xB1\xE0"
-    "\xBE\x80\xE0\xBE\x92\xE0\xBE\xB7\xE0\xBE\x9C\xE0\xBE\xB7\xE0\xBE\xA1\xE0\xBE\xB7\xE0\xBE\xA6\xE0"
-    "\xBE\xB7\xE0\xBE\xAB\xE0\xBE\xB7\xE0\xBE\x90\xE0\xBE\xB5\xE1\x80\xA5\xE1\x80\xAE\xE1\x83\x9C\xE1"
-    "\xAC\x85\xE1\xAC\xB5\xE1\xAC\x87\xE1\xAC\xB5\xE1\xAC\x89\xE1\xAC\xB5\xE1\xAC\x8B\xE1\xAC\xB5\xE1"
-    "\xAC\x8D\xE1\xAC\xB5\xE1\xAC\x91\xE1\xAC\xB5\xE1\xAC\xBA\xE1\xAC\xB5\xE1\xAC\xBC\xE1\xAC\xB5\xE1"
-    "\xAC\xBE\xE1\xAC\xB5\xE1\xAC\xBF\xE1\xAC\xB5\xE1\xAD\x82\xE1\xAC\xB5\x41\xC3\x86\x42\x44\x45\xC6"
-    "\x8E\x47\x48\x49\x4A\x4B\x4C\x4D\x4E\x4F\xC8\xA2\x50\x52\x54\x55\x57\xC9\x90\xC9\x91\xE1\xB4\x82"
-    "\x62\x64\x65\xC9\x99\xC9\x9B\xC9\x9C\x67\x6B\x6D\xC5\x8B\xC9\x94\xE1\xB4\x96\xE1\xB4\x97\x70\x74"
-    "\x75\xE1\xB4\x9D\xC9\xAF\x76\xE1\xB4\xA5\xCE\xB3\xCE\xB4\xCF\x87\x69\xD0\xBD\xC9\x92\x63\xC9\x95"
-    "\xC3\xB0\x66\xC9\x9F\xC9\xA1\xC9\xA5\xC9\xA8\xC9\xA9\xC9\xAA\xE1\xB5\xBB\xCA\x9D\xC9\xAD\xE1\xB6"
-    "\x85\xCA\x9F\xC9\xB1\xC9\xB0\xC9\xB2\xC9\xB3\xC9\xB4\xC9\xB5\xC9\xB8\xCA\x82\xCA\x83\xC6\xAB\xCA"
-    "\x89\xCA\x8A\xE1\xB4\x9C\xCA\x8B\xCA\x8C\x7A\xCA\x90\xCA\x91\xCA\x92\x41\xCC\xA5\x61\xCC\xA5\x42"
-    "\xCC\x87\x62\xCC\x87\x42\xCC\xA3\x62\xCC\xA3\x42\xCC\xB1\x62\xCC\xB1\x43\xCC\xA7\xCC\x81\x63\xCC"
-    "\xA7\xCC\x81\x44\xCC\x87\x64\xCC\x87\x44\xCC\xA3\x64\xCC\xA3\x44\xCC\xB1\x64\xCC\xB1\x44\xCC\xA7"
-    "\x64\xCC\xA7\x44\xCC\xAD\x64\xCC\xAD\x45\xCC\x84\xCC\x80\x65\xCC\x84\xCC\x80\x45\xCC\x84\xCC\x81"
-    "\x65\xCC\x84\xCC\x81\x45\xCC\xAD\x65\xCC\xAD\x45\xCC\xB0\x65\xCC\xB0\x45\xCC\xA7\xCC\x86\x65\xCC"
-    "\xA7\xCC\x86\x46\xCC\x87\x66\xCC\x87\x47\xCC\x84\x67\xCC\x84\x48\xCC\x87\x68\xCC\x87\x48\xCC\xA3"
-    "\x68\xCC\xA3\x48\xCC\x88\x68\xCC\x88\x48\xCC\xA7\x68\xCC\xA7\x48\xCC\xAE\x68\xCC\xAE\x49\xCC\xB0"
-    "\x69\xCC\xB0\x49\xCC\x88\xCC\x81\x69\xCC\x88\xCC\x81\x4B\xCC\x81\x6B\xCC\x81\x4B\xCC\xA3\x6B\xCC"
-    "\xA3\x4B\xCC\xB1\x6B\xCC\xB1\x4C\xCC\xA3\x6C\xCC\xA3\x4C\xCC\xA3\xCC\x84\x6C\xCC\xA3\xCC\x84\x4C"
-    "\xCC\xB1\x6C\xCC\xB1\x4C\xCC\xAD\x6C\xCC\xAD\x4D\xCC\x81\x6D\xCC\x81\x4D\xCC\x87\x6D\xCC\x87\x4D"
-    "\xCC\xA3\x6D\xCC\xA3\x4E\xCC\x87\x6E\xCC\x87\x4E\xCC\xA3\x6E\xCC\xA3\x4E\xCC\xB1\x6E\xCC\xB1\x4E"
-    "\xCC\xAD\x6E\xCC\xAD\x4F\xCC\x83\xCC\x81\x6F\xCC\x83\xCC\x81\x4F\xCC\x83\xCC\x88\x6F\xCC\x83\xCC"
-    "\x88\x4F\xCC\x84\xCC\x80\x6F\xCC\x84\xCC\x80\x4F\xCC\x84\xCC\x81\x6F\xCC\x84\xCC\x81\x50\xCC\x81"
-    "\x70\xCC\x81\x50\xCC\x87\x70\xCC\x87\x52\xCC\x87\x72\xCC\x87\x52\xCC\xA3\x72\xCC\xA3\x52\xCC\xA3"
-    "\xCC\x84\x72\xCC\xA3\xCC\x84\x52\xCC\xB1\x72\xCC\xB1\x53\xCC\x87\x73\xCC\x87\x53\xCC\xA3\x73\xCC"
-    "\xA3\x53\xCC\x81\xCC\x87\x73\xCC\x81\xCC\x87\x53\xCC\x8C\xCC\x87\x73\xCC\x8C\xCC\x87\x53\xCC\xA3"
-    "\xCC\x87\x73\xCC\xA3\xCC\x87\x54\xCC\x87\x74\xCC\x87\x54\xCC\xA3\x74\xCC\xA3\x54\xCC\xB1\x74\xCC"
-    "\xB1\x54\xCC\xAD\x74\xCC\xAD\x55\xCC\xA4\x75\xCC\xA4\x55\xCC\xB0\x75\xCC\xB0\x55\xCC\xAD\x75\xCC"
-    "\xAD\x55\xCC\x83\xCC\x81\x75\xCC\x83\xCC\x81\x55\xCC\x84\xCC\x88\x75\xCC\x84\xCC\x88\x56\xCC\x83"
-    "\x76\xCC\x83\x56\xCC\xA3\x76\xCC\xA3\x57\xCC\x80\x77\xCC\x80\x57\xCC\x81\x77\xCC\x81\x57\xCC\x88"
-    "\x77\xCC\x88\x57\xCC\x87\x77\xCC\x87\x57\xCC\xA3\x77\xCC\xA3\x58\xCC\x87\x78\xCC\x87\x58\xCC\x88"
-    "\x78\xCC\x88\x59\xCC\x87\x79\xCC\x87\x5A\xCC\x82\x7A\xCC\x82\x5A\xCC\xA3\x7A\xCC\xA3\x5A\xCC\xB1"
-    "\x7A\xCC\xB1\x68\xCC\xB1\x74\xCC\x88\x77\xCC\x8A\x79\xCC\x8A\x61\xCA\xBE\xC5\xBF\xCC\x87\x41\xCC"
-    "\xA3\x61\xCC\xA3\x41\xCC\x89\x61\xCC\x89\x41\xCC\x82\xCC\x81\x61\xCC\x82\xCC\x81\x41\xCC\x82\xCC"
-    "\x80\x61\xCC\x82\xCC\x80\x41\xCC\x82\xCC\x89\x61\xCC\x82\xCC\x89\x41\xCC\x82\xCC\x83\x61\xCC\x82"
-    "\xCC\x83\x41\xCC\xA3\xCC\x82\x61\xCC\xA3\xCC\x82\x41\xCC\x86\xCC\x81\x61\xCC\x86\xCC\x81\x41\xCC"
-    "\x86\xCC\x80\x61\xCC\x86\xCC\x80\x41\xCC\x86\xCC\x89\x61\xCC\x86\xCC\x89\x41\xCC\x86\xCC\x83\x61"
-    "\xCC\x86\xCC\x83\x41\xCC\xA3\xCC\x86\x61\xCC\xA3\xCC\x86\x45\xCC\xA3\x65\xCC\xA3\x45\xCC\x89\x65"
-    "\xCC\x89\x45\xCC\x83\x65\xCC\x83\x45\xCC\x82\xCC\x81\x65\xCC\x82\xCC\x81\x45\xCC\x82\xCC\x80\x65"
-    "\xCC\x82\xCC\x80\x45\xCC\x82\xCC\x89\x65\xCC\x82\xCC\x89\x45\xCC\x82\xCC\x83\x65\xCC\x82\xCC\x83"
-    "\x45\xCC\xA3\xCC\x82\x65\xCC\xA3\xCC\x82\x49\xCC\x89\x69\xCC\x89\x49\xCC\xA3\x69\xCC\xA3\x4F\xCC"
-    "\xA3\x6F\xCC\xA3\x4F\xCC\x89\x6F\xCC\x89\x4F\xCC\x82\xCC\x81\x6F\xCC\x82\xCC\x81\x4F\xCC\x82\xCC"
-    "\x80\x6F\xCC\x82\xCC\x80\x4F\xCC\x82\xCC\x89\x6F\xCC\x82\xCC\x89\x4F\xCC\x82\xCC\x83\x6F\xCC\x82"
-    "\xCC\x83\x4F\xCC\xA3\xCC\x82\x6F\xCC\xA3\xCC\x82\x4F\xCC\x9B\xCC\x81\x6F\xCC\x9B\xCC\x81\x4F\xCC"
-    "\x9B\xCC\x80\x6F\xCC\x9B\xCC\x80\x4F\xCC\x9B\xCC\x89\x6F\xCC\x9B\xCC\x89\x4F\xCC\x9B\xCC\x83\x6F"
-    "\xCC\x9B\xCC\x83\x4F\xCC\x9B\xCC\xA3\x6F\xCC\x9B\xCC\xA3\x55\xCC\xA3\x75\xCC\xA3\x55\xCC\x89\x75"
-    "\xCC\x89\x55\xCC\x9B\xCC\x81\x75\xCC\x9B\xCC\x81\x55\xCC\x9B\xCC\x80\x75\xCC\x9B\xCC\x80\x55\xCC"
-    "\x9B\xCC\x89\x75\xCC\x9B\xCC\x89\x55\xCC\x9B\xCC\x83\x75\xCC\x9B\xCC\x83\x55\xCC\x9B\xCC\xA3\x75"
-    "\xCC\x9B\xCC\xA3\x59\xCC\x80\x79\xCC\x80\x59\xCC\xA3\x79\xCC\xA3\x59\xCC\x89\x79\xCC\x89\x59\xCC"
-    "\x83\x79\xCC\x83\xCE\xB1\xCC\x93\xCE\xB1\xCC\x94\xCE\xB1\xCC\x93\xCC\x80\xCE\xB1\xCC\x94\xCC\x80"
-    "\xCE\xB1\xCC\x93\xCC\x81\xCE\xB1\xCC\x94\xCC\x81\xCE\xB1\xCC\x93\xCD\x82\xCE\xB1\xCC\x94\xCD\x82"
-    "\xCE\x91\xCC\x93\xCE\x91\xCC\x94\xCE\x91\xCC\x93\xCC\x80\xCE\x91\xCC\x94\xCC\x80\xCE\x91\xCC\x93"
-    "\xCC\x81\xCE\x91\xCC\x94\xCC\x81\xCE\x91\xCC\x93\xCD\x82\xCE\x91\xCC\x94\xCD\x82\xCE\xB5\xCC\x93"
-    "\xCE\xB5\xCC\x94\xCE\xB5\xCC\x93\xCC\x80\xCE\xB5\xCC\x94\xCC\x80\xCE\xB5\xCC\x93\xCC\x81\xCE\xB5"
-    "\xCC\x94\xCC\x81\xCE\x95\xCC\x93\xCE\x95\xCC\x94\xCE\x95\xCC\x93\xCC\x80\xCE\x95\xCC\x94\xCC\x80"
-    "\xCE\x95\xCC\x93\xCC\x81\xCE\x95\xCC\x94\xCC\x81\xCE\xB7\xCC\x93\xCE\xB7\xCC\x94\xCE\xB7\xCC\x93"
-    "\xCC\x80\xCE\xB7\xCC\x94\xCC\x80\xCE\xB7\xCC\x93\xCC\x81\xCE\xB7\xCC\x94\xCC\x81\xCE\xB7\xCC\x93"
-    "\xCD\x82\xCE\xB7\xCC\x94\xCD\x82\xCE\x97\xCC\x93\xCE\x97\xCC\x94\xCE\x97\xCC\x93\xCC\x80\xCE\x97"
-    "\xCC\x94\xCC\x80\xCE\x97\xCC\x93\xCC\x81\xCE\x97\xCC\x94\xCC\x81\xCE\x97\xCC\x93\xCD\x82\xCE\x97"
-    "\xCC\x94\xCD\x82\xCE\xB9\xCC\x93\xCE\xB9\xCC\x94\xCE\xB9\xCC\x93\xCC\x80\xCE\xB9\xCC\x94\xCC\x80"
-    "\xCE\xB9\xCC\x93\xCC\x81\xCE\xB9\xCC\x94\xCC\x81\xCE\xB9\xCC\x93\xCD\x82\xCE\xB9\xCC\x94\xCD\x82"
-    "\xCE\x99\xCC\x93\xCE\x99\xCC\x94\xCE\x99\xCC\x93\xCC\x80\xCE\x99\xCC\x94\xCC\x80\xCE\x99\xCC\x93"
-    "\xCC\x81\xCE\x99\xCC\x94\xCC\x81\xCE\x99\xCC\x93\xCD\x82\xCE\x99\xCC\x94\xCD\x82\xCE\xBF\xCC\x93"
-    "\xCE\xBF\xCC\x94\xCE\xBF\xCC\x93\xCC\x80\xCE\xBF\xCC\x94\xCC\x80\xCE\xBF\xCC\x93\xCC\x81\xCE\xBF"
-    "\xCC\x94\xCC\x81\xCE\x9F\xCC\x93\xCE\x9F\xCC\x94\xCE\x9F\xCC\x93\xCC\x80\xCE\x9F\xCC\x94\xCC\x80"
-    "\xCE\x9F\xCC\x93\xCC\x81\xCE\x9F\xCC\x94\xCC\x81\xCF\x85\xCC\x93\xCF\x85\xCC\x94\xCF\x85\xCC\x93"
-    "\xCC\x80\xCF\x85\xCC\x94\xCC\x80\xCF\x85\xCC\x93\xCC\x81\xCF\x85\xCC\x94\xCC\x81\xCF\x85\xCC\x93"
-    "\xCD\x82\xCF\x85\xCC\x94\xCD\x82\xCE\xA5\xCC\x94\xCE\xA5\xCC\x94\xCC\x80\xCE\xA5\xCC\x94\xCC\x81"
-    "\xCE\xA5\xCC\x94\xCD\x82\xCF\x89\xCC\x93\xCF\x89\xCC\x94\xCF\x89\xCC\x93\xCC\x80\xCF\x89\xCC\x94"
-    "\xCC\x80\xCF\x89\xCC\x93\xCC\x81\xCF\x89\xCC\x94\xCC\x81\xCF\x89\xCC\x93\xCD\x82\xCF\x89\xCC\x94"
-    "\xCD\x82\xCE\xA9\xCC\x93\xCE\xA9\xCC\x94\xCE\xA9\xCC\x93\xCC\x80\xCE\xA9\xCC\x94\xCC\x80\xCE\xA9"
-    "\xCC\x93\xCC\x81\xCE\xA9\xCC\x94\xCC\x81\xCE\xA9\xCC\x93\xCD\x82\xCE\xA9\xCC\x94\xCD\x82\xCE\xB1"
-    "\xCC\x80\xCE\xB5\xCC\x80\xCE\xB7\xCC\x80\xCE\xB9\xCC\x80\xCE\xBF\xCC\x80\xCF\x85\xCC\x80\xCF\x89"
-    "\xCC\x80\xCE\xB1\xCC\x93\xCD\x85\xCE\xB1\xCC\x94\xCD\x85\xCE\xB1\xCC\x93\xCC\x80\xCD\x85\xCE\xB1"
-    "\xCC\x94\xCC\x80\xCD\x85\xCE\xB1\xCC\x93\xCC\x81\xCD\x85\xCE\xB1\xCC\x94\xCC\x81\xCD\x85\xCE\xB1"
-    "\xCC\x93\xCD\x82\xCD\x85\xCE\xB1\xCC\x94\xCD\x82\xCD\x85\xCE\x91\xCC\x93\xCD\x85\xCE\x91\xCC\x94"
-    "\xCD\x85\xCE\x91\xCC\x93\xCC\x80\xCD\x85\xCE\x91\xCC\x94\xCC\x80\xCD\x85\xCE\x91\xCC\x93\xCC\x81"
-    "\xCD\x85\xCE\x91\xCC\x94\xCC\x81\xCD\x85\xCE\x91\xCC\x93\xCD\x82\xCD\x85\xCE\x91\xCC\x94\xCD\x82"
-    "\xCD\x85\xCE\xB7\xCC\x93\xCD\x85\xCE\xB7\xCC\x94\xCD\x85\xCE\xB7\xCC\x93\xCC\x80\xCD\x85\xCE\xB7"
-    "\xCC\x94\xCC\x80\xCD\x85\xCE\xB7\xCC\x93\xCC\x81\xCD\x85\xCE\xB7\xCC\x94\xCC\x81\xCD\x85\xCE\xB7"
-    "\xCC\x93\xCD\x82\xCD\x85\xCE\xB7\xCC\x94\xCD\x82\xCD\x85\xCE\x97\xCC\x93\xCD\x85\xCE\x97\xCC\x94"
-    "\xCD\x85\xCE\x97\xCC\x93\xCC\x80\xCD\x85\xCE\x97\xCC\x94\xCC\x80\xCD\x85\xCE\x97\xCC\x93\xCC\x81"
-    "\xCD\x85\xCE\x97\xCC\x94\xCC\x81\xCD\x85\xCE\x97\xCC\x93\xCD\x82\xCD\x85\xCE\x97\xCC\x94\xCD\x82"
-    "\xCD\x85\xCF\x89\xCC\x93\xCD\x85\xCF\x89\xCC\x94\xCD\x85\xCF\x89\xCC\x93\xCC\x80\xCD\x85\xCF\x89"
-    "\xCC\x94\xCC\x80\xCD\x85\xCF\x89\xCC\x93\xCC\x81\xCD\x85\xCF\x89\xCC\x94\xCC\x81\xCD\x85\xCF\x89"
-    "\xCC\x93\xCD\x82\xCD\x85\xCF\x89\xCC\x94\xCD\x82\xCD\x85\xCE\xA9\xCC\x93\xCD\x85\xCE\xA9\xCC\x94"
-    "\xCD\x85\xCE\xA9\xCC\x93\xCC\x80\xCD\x85\xCE\xA9\xCC\x94\xCC\x80\xCD\x85\xCE\xA9\xCC\x93\xCC\x81"
-    "\xCD\x85\xCE\xA9\xCC\x94\xCC\x81\xCD\x85\xCE\xA9\xCC\x93\xCD\x82\xCD\x85\xCE\xA9\xCC\x94\xCD\x82"
-    "\xCD\x85\xCE\xB1\xCC\x86\xCE\xB1\xCC\x84\xCE\xB1\xCC\x80\xCD\x85\xCE\xB1\xCD\x85\xCE\xB1\xCC\x81"
-    "\xCD\x85\xCE\xB1\xCD\x82\xCE\xB1\xCD\x82\xCD\x85\xCE\x91\xCC\x86\xCE\x91\xCC\x84\xCE\x91\xCC\x80"
-    "\xCE\x91\xCD\x85\x20\xCC\x93\xCE\xB9\x20\xCD\x82\xC2\xA8\xCD\x82\x20\xCC\x88\xCD\x82\xCE\xB7\xCC"
-    "\x80\xCD\x85\xCE\xB7\xCD\x85\xCE\xB7\xCC\x81\xCD\x85\xCE\xB7\xCD\x82\xCE\xB7\xCD\x82\xCD\x85\xCE"
-    "\x95\xCC\x80\xCE\x97\xCC\x80\xCE\x97\xCD\x85\xE1\xBE\xBF\xCC\x80\x20\xCC\x93\xCC\x80\xE1\xBE\xBF"
-    "\xCC\x81\x20\xCC\x93\xCC\x81\xE1\xBE\xBF\xCD\x82\x20\xCC\x93\xCD\x82\xCE\xB9\xCC\x86\xCE\xB9\xCC"
-    "\x84\xCE\xB9\xCC\x88\xCC\x80\xCE\xB9\xCD\x82\xCE\xB9\xCC\x88\xCD\x82\xCE\x99\xCC\x86\xCE\x99\xCC"
-    "\x84\xCE\x99\xCC\x80\xE1\xBF\xBE\xCC\x80\x20\xCC\x94\xCC\x80\xE1\xBF\xBE\xCC\x81\x20\xCC\x94\xCC"
-    "\x81\xE1\xBF\xBE\xCD\x82\x20\xCC\x94\xCD\x82\xCF\x85\xCC\x86\xCF\x85\xCC\x84\xCF\x85\xCC\x88\xCC"
-    "\x80\xCF\x81\xCC\x93\xCF\x81\xCC\x94\xCF\x85\xCD\x82\xCF\x85\xCC\x88\xCD\x82\xCE\xA5\xCC\x86\xCE"
-    "\xA5\xCC\x84\xCE\xA5\xCC\x80\xCE\xA1\xCC\x94\xC2\xA8\xCC\x80\x20\xCC\x88\xCC\x80\x60\xCF\x89\xCC"
-    "\x80\xCD\x85\xCF\x89\xCD\x85\xCF\x89\xCC\x81\xCD\x85\xCF\x89\xCD\x82\xCF\x89\xCD\x82\xCD\x85\xCE"
-    "\x9F\xCC\x80\xCE\xA9\xCC\x80\xCE\xA9\xCD\x85\xC2\xB4\x20\xCC\x94\xE2\x80\x82\xE2\x80\x83\xE2\x80"
-    "\x90\x20\xCC\xB3\x2E\x2E\x2E\x2E\x2E\x2E\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2\x80"
-    "\xB2\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\x21\x21\x20\xCC\x85\x3F\x3F\x3F"
-    "\x21\x21\x3F\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\x30\x34\x35\x36\x37\x38\x39\x2B\xE2"
-    "\x88\x92\x3D\x28\x29\x6E\x52\x73\x61\x2F\x63\x61\x2F\x73\x43\xC2\xB0\x43\x63\x2F\x6F\x63\x2F\x75"
-    "\xC6\x90\xC2\xB0\x46\xC4\xA7\x4E\x6F\x51\x53\x4D\x54\x45\x4C\x54\x4D\x5A\xCE\xA9\x46\xD7\x90\xD7"
-    "\x91\xD7\x92\xD7\x93\x46\x41\x58\xCE\x93\xCE\xA0\xE2\x88\x91\x31\xE2\x81\x84\x37\x31\xE2\x81\x84"
-    "\x39\x31\xE2\x81\x84\x31\x30\x31\xE2\x81\x84\x33\x32\xE2\x81\x84\x33\x31\xE2\x81\x84\x35\x32\xE2"
-    "\x81\x84\x35\x33\xE2\x81\x84\x35\x34\xE2\x81\x84\x35\x31\xE2\x81\x84\x36\x35\xE2\x81\x84\x36\x31"
-    "\xE2\x81\x84\x38\x33\xE2\x81\x84\x38\x35\xE2\x81\x84\x38\x37\xE2\x81\x84\x38\x31\xE2\x81\x84\x49"
-    "\x49\x49\x49\x49\x49\x56\x56\x56\x49\x56\x49\x49\x56\x49\x49\x49\x49\x58\x58\x58\x49\x58\x49\x49"
-    "\x69\x69\x69\x69\x69\x69\x76\x76\x69\x76\x69\x69\x76\x69\x69\x69\x69\x78\x78\x69\x78\x69\x69\x30"
-    "\xE2\x81\x84\x33\xE2\x86\x90\xCC\xB8\xE2\x86\x92\xCC\xB8\xE2\x86\x94\xCC\xB8\xE2\x87\x90\xCC\xB8"
-    "\xE2\x87\x94\xCC\xB8\xE2\x87\x92\xCC\xB8\xE2\x88\x83\xCC\xB8\xE2\x88\x88\xCC\xB8\xE2\x88\x8B\xCC"
-    "\xB8\xE2\x88\xA3\xCC\xB8\xE2\x88\xA5\xCC\xB8\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\xE2"
-    "\x88\xAB\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xBC\xCC\xB8\xE2\x89"
-    "\x83\xCC\xB8\xE2\x89\x85\xCC\xB8\xE2\x89\x88\xCC\xB8\x3D\xCC\xB8\xE2\x89\xA1\xCC\xB8\xE2\x89\x8D"
-    "\xCC\xB8\x3C\xCC\xB8\x3E\xCC\xB8\xE2\x89\xA4\xCC\xB8\xE2\x89\xA5\xCC\xB8\xE2\x89\xB2\xCC\xB8\xE2"
-    "\x89\xB3\xCC\xB8\xE2\x89\xB6\xCC\xB8\xE2\x89\xB7\xCC\xB8\xE2\x89\xBA\xCC\xB8\xE2\x89\xBB\xCC\xB8"
-    "\xE2\x8A\x82\xCC\xB8\xE2\x8A\x83\xCC\xB8\xE2\x8A\x86\xCC\xB8\xE2\x8A\x87\xCC\xB8\xE2\x8A\xA2\xCC"
-    "\xB8\xE2\x8A\xA8\xCC\xB8\xE2\x8A\xA9\xCC\xB8\xE2\x8A\xAB\xCC\xB8\xE2\x89\xBC\xCC\xB8\xE2\x89\xBD"
-    "\xCC\xB8\xE2\x8A\x91\xCC\xB8\xE2\x8A\x92\xCC\xB8\xE2\x8A\xB2\xCC\xB8\xE2\x8A\xB3\xCC\xB8\xE2\x8A"
-    "\xB4\xCC\xB8\xE2\x8A\xB5\xCC\xB8\xE3\x80\x88\xE3\x80\x89\x31\x30\x31\x31\x31\x32\x31\x33\x31\x34"
-    "\x31\x35\x31\x36\x31\x37\x31\x38\x31\x39\x32\x30\x28\x31\x29\x28\x32\x29\x28\x33\x29\x28\x34\x29"
-    "\x28\x35\x29\x28\x36\x29\x28\x37\x29\x28\x38\x29\x28\x39\x29\x28\x31\x30\x29\x28\x31\x31\x29\x28"
-    "\x31\x32\x29\x28\x31\x33\x29\x28\x31\x34\x29\x28\x31\x35\x29\x28\x31\x36\x29\x28\x31\x37\x29\x28"
-    "\x31\x38\x29\x28\x31\x39\x29\x28\x32\x30\x29\x31\x2E\x32\x2E\x33\x2E\x34\x2E\x35\x2E\x36\x2E\x37"
-    "\x2E\x38\x2E\x39\x2E\x31\x30\x2E\x31\x31\x2E\x31\x32\x2E\x31\x33\x2E\x31\x34\x2E\x31\x35\x2E\x31"
-    "\x36\x2E\x31\x37\x2E\x31\x38\x2E\x31\x39\x2E\x32\x30\x2E\x28\x61\x29\x28\x62\x29\x28\x63\x29\x28"
-    "\x64\x29\x28\x65\x29\x28\x66\x29\x28\x67\x29\x28\x68\x29\x28\x69\x29\x28\x6A\x29\x28\x6B\x29\x28"
-    "\x6C\x29\x28\x6D\x29\x28\x6E\x29\x28\x6F\x29\x28\x70\x29\x28\x71\x29\x28\x72\x29\x28\x73\x29\x28"
-    "\x74\x29\x28\x75\x29\x28\x76\x29\x28\x77\x29\x28\x78\x29\x28\x79\x29\x28\x7A\x29\x53\x59\x71\xE2"
-    "\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\x3A\x3A\x3D\x3D\x3D\x3D\x3D\x3D\xE2\xAB\x9D\xCC\xB8"
-    "\xE2\xB5\xA1\xE6\xAF\x8D\xE9\xBE\x9F\xE4\xB8\x80\xE4\xB8\xA8\xE4\xB8\xB6\xE4\xB8\xBF\xE4\xB9\x99"
-    "\xE4\xBA\x85\xE4\xBA\x8C\xE4\xBA\xA0\xE4\xBA\xBA\xE5\x84\xBF\xE5\x85\xA5\xE5\x85\xAB\xE5\x86\x82"
-    "\xE5\x86\x96\xE5\x86\xAB\xE5\x87\xA0\xE5\x87\xB5\xE5\x88\x80\xE5\x8A\x9B\xE5\x8B\xB9\xE5\x8C\x95"
-    "\xE5\x8C\x9A\xE5\x8C\xB8\xE5\x8D\x81\xE5\x8D\x9C\xE5\x8D\xA9\xE5\x8E\x82\xE5\x8E\xB6\xE5\x8F\x88"
-    "\xE5\x8F\xA3\xE5\x9B\x97\xE5\x9C\x9F\xE5\xA3\xAB\xE5\xA4\x82\xE5\xA4\x8A\xE5\xA4\x95\xE5\xA4\xA7"
-    "\xE5\xA5\xB3\xE5\xAD\x90\xE5\xAE\x80\xE5\xAF\xB8\xE5\xB0\x8F\xE5\xB0\xA2\xE5\xB0\xB8\xE5\xB1\xAE"
-    "\xE5\xB1\xB1\xE5\xB7\x9B\xE5\xB7\xA5\xE5\xB7\xB1\xE5\xB7\xBE\xE5\xB9\xB2\xE5\xB9\xBA\xE5\xB9\xBF"
-    "\xE5\xBB\xB4\xE5\xBB\xBE\xE5\xBC\x8B\xE5\xBC\x93\xE5\xBD\x90\xE5\xBD\xA1\xE5\xBD\xB3\xE5\xBF\x83"
-    "\xE6\x88\x88\xE6\x88\xB6\xE6\x89\x8B\xE6\x94\xAF\xE6\x94\xB4\xE6\x96\x87\xE6\x96\x97\xE6\x96\xA4"
-    "\xE6\x96\xB9\xE6\x97\xA0\xE6\x97\xA5\xE6\x9B\xB0\xE6\x9C\x88\xE6\x9C\xA8\xE6\xAC\xA0\xE6\xAD\xA2"
-    "\xE6\xAD\xB9\xE6\xAE\xB3\xE6\xAF\x8B\xE6\xAF\x94\xE6\xAF\x9B\xE6\xB0\x8F\xE6\xB0\x94\xE6\xB0\xB4"
-    "\xE7\x81\xAB\xE7\x88\xAA\xE7\x88\xB6\xE7\x88\xBB\xE7\x88\xBF\xE7\x89\x87\xE7\x89\x99\xE7\x89\x9B"
-    "\xE7\x8A\xAC\xE7\x8E\x84\xE7\x8E\x89\xE7\x93\x9C\xE7\x93\xA6\xE7\x94\x98\xE7\x94\x9F\xE7\x94\xA8"
-    "\xE7\x94\xB0\xE7\x96\x8B\xE7\x96\x92\xE7\x99\xB6\xE7\x99\xBD\xE7\x9A\xAE\xE7\x9A\xBF\xE7\x9B\xAE"
-    "\xE7\x9F\x9B\xE7\x9F\xA2\xE7\x9F\xB3\xE7\xA4\xBA\xE7\xA6\xB8\xE7\xA6\xBE\xE7\xA9\xB4\xE7\xAB\x8B"
-    "\xE7\xAB\xB9\xE7\xB1\xB3\xE7\xB3\xB8\xE7\xBC\xB6\xE7\xBD\x91\xE7\xBE\x8A\xE7\xBE\xBD\xE8\x80\x81"
-    "\xE8\x80\x8C\xE8\x80\x92\xE8\x80\xB3\xE8\x81\xBF\xE8\x82\x89\xE8\x87\xA3\xE8\x87\xAA\xE8\x87\xB3"
-    "\xE8\x87\xBC\xE8\x88\x8C\xE8\x88\x9B\xE8\x88\x9F\xE8\x89\xAE\xE8\x89\xB2\xE8\x89\xB8\xE8\x99\x8D"
-    "\xE8\x99\xAB\xE8\xA1\x80\xE8\xA1\x8C\xE8\xA1\xA3\xE8\xA5\xBE\xE8\xA6\x8B\xE8\xA7\x92\xE8\xA8\x80"
-    "\xE8\xB0\xB7\xE8\xB1\x86\xE8\xB1\x95\xE8\xB1\xB8\xE8\xB2\x9D\xE8\xB5\xA4\xE8\xB5\xB0\xE8\xB6\xB3"
-    "\xE8\xBA\xAB\xE8\xBB\x8A\xE8\xBE\x9B\xE8\xBE\xB0\xE8\xBE\xB5\xE9\x82\x91\xE9\x85\x89\xE9\x87\x86"
-    "\xE9\x87\x8C\xE9\x87\x91\xE9\x95\xB7\xE9\x96\x80\xE9\x98\x9C\xE9\x9A\xB6\xE9\x9A\xB9\xE9\x9B\xA8"
-    "\xE9\x9D\x91\xE9\x9D\x9E\xE9\x9D\xA2\xE9\x9D\xA9\xE9\x9F\x8B\xE9\x9F\xAD\xE9\x9F\xB3\xE9\xA0\x81"
-    "\xE9\xA2\xA8\xE9\xA3\x9B\xE9\xA3\x9F\xE9\xA6\x96\xE9\xA6\x99\xE9\xA6\xAC\xE9\xAA\xA8\xE9\xAB\x98"
-    "\xE9\xAB\x9F\xE9\xAC\xA5\xE9\xAC\xAF\xE9\xAC\xB2\xE9\xAC\xBC\xE9\xAD\x9A\xE9\xB3\xA5\xE9\xB9\xB5"
-    "\xE9\xB9\xBF\xE9\xBA\xA5\xE9\xBA\xBB\xE9\xBB\x83\xE9\xBB\x8D\xE9\xBB\x91\xE9\xBB\xB9\xE9\xBB\xBD"
-    "\xE9\xBC\x8E\xE9\xBC\x93\xE9\xBC\xA0\xE9\xBC\xBB\xE9\xBD\x8A\xE9\xBD\x92\xE9\xBE\x8D\xE9\xBE\x9C"
-    "\xE9\xBE\xA0\xE3\x80\x92\xE5\x8D\x84\xE5\x8D\x85\xE3\x81\x8B\xE3\x82\x99\xE3\x81\x8D\xE3\x82\x99"
-    "\xE3\x81\x8F\xE3\x82\x99\xE3\x81\x91\xE3\x82\x99\xE3\x81\x93\xE3\x82\x99\xE3\x81\x95\xE3\x82\x99"
-    "\xE3\x81\x97\xE3\x82\x99\xE3\x81\x99\xE3\x82\x99\xE3\x81\x9B\xE3\x82\x99\xE3\x81\x9D\xE3\x82\x99"
-    "\xE3\x81\x9F\xE3\x82\x99\xE3\x81\xA1\xE3\x82\x99\xE3\x81\xA4\xE3\x82\x99\xE3\x81\xA6\xE3\x82\x99"
-    "\xE3\x81\xA8\xE3\x82\x99\xE3\x81\xAF\xE3\x82\x99\xE3\x81\xAF\xE3\x82\x9A\xE3\x81\xB2\xE3\x82\x99"
-    "\xE3\x81\xB2\xE3\x82\x9A\xE3\x81\xB5\xE3\x82\x99\xE3\x81\xB5\xE3\x82\x9A\xE3\x81\xB8\xE3\x82\x99"
-    "\xE3\x81\xB8\xE3\x82\x9A\xE3\x81\xBB\xE3\x82\x99\xE3\x81\xBB\xE3\x82\x9A\xE3\x81\x86\xE3\x82\x99"
-    "\x20\xE3\x82\x99\x20\xE3\x82\x9A\xE3\x82\x9D\xE3\x82\x99\xE3\x82\x88\xE3\x82\x8A\xE3\x82\xAB\xE3"
-    "\x82\x99\xE3\x82\xAD\xE3\x82\x99\xE3\x82\xAF\xE3\x82\x99\xE3\x82\xB1\xE3\x82\x99\xE3\x82\xB3\xE3"
-    "\x82\x99\xE3\x82\xB5\xE3\x82\x99\xE3\x82\xB7\xE3\x82\x99\xE3\x82\xB9\xE3\x82\x99\xE3\x82\xBB\xE3"
-    "\x82\x99\xE3\x82\xBD\xE3\x82\x99\xE3\x82\xBF\xE3\x82\x99\xE3\x83\x81\xE3\x82\x99\xE3\x83\x84\xE3"
-    "\x82\x99\xE3\x83\x86\xE3\x82\x99\xE3\x83\x88\xE3\x82\x99\xE3\x83\x8F\xE3\x82\x99\xE3\x83\x8F\xE3"
-    "\x82\x9A\xE3\x83\x92\xE3\x82\x99\xE3\x83\x92\xE3\x82\x9A\xE3\x83\x95\xE3\x82\x99\xE3\x83\x95\xE3"
-    "\x82\x9A\xE3\x83\x98\xE3\x82\x99\xE3\x83\x98\xE3\x82\x9A\xE3\x83\x9B\xE3\x82\x99\xE3\x83\x9B\xE3"
-    "\x82\x9A\xE3\x82\xA6\xE3\x82\x99\xE3\x83\xAF\xE3\x82\x99\xE3\x83\xB0\xE3\x82\x99\xE3\x83\xB1\xE3"
-    "\x82\x99\xE3\x83\xB2\xE3\x82\x99\xE3\x83\xBD\xE3\x82\x99\xE3\x82\xB3\xE3\x83\x88\xE1\x84\x80\xE1"
-    "\x84\x81\xE1\x86\xAA\xE1\x84\x82\xE1\x86\xAC\xE1\x86\xAD\xE1\x84\x83\xE1\x84\x84\xE1\x84\x85\xE1"
-    "\x86\xB0\xE1\x86\xB1\xE1\x86\xB2\xE1\x86\xB3\xE1\x86\xB4\xE1\x86\xB5\xE1\x84\x9A\xE1\x84\x86\xE1"
-    "\x84\x87\xE1\x84\x88\xE1\x84\xA1\xE1\x84\x89\xE1\x84\x8A\xE1\x84\x8B\xE1\x84\x8C\xE1\x84\x8D\xE1"
-    "\x84\x8E\xE1\x84\x8F\xE1\x84\x90\xE1\x84\x91\xE1\x84\x92\xE1\x85\xA1\xE1\x85\xA2\xE1\x85\xA3\xE1"
-    "\x85\xA4\xE1\x85\xA5\xE1\x85\xA6\xE1\x85\xA7\xE1\x85\xA8\xE1\x85\xA9\xE1\x85\xAA\xE1\x85\xAB\xE1"
-    "\x85\xAC\xE1\x85\xAD\xE1\x85\xAE\xE1\x85\xAF\xE1\x85\xB0\xE1\x85\xB1\xE1\x85\xB2\xE1\x85\xB3\xE1"
-    "\x85\xB4\xE1\x85\xB5\xE1\x85\xA0\xE1\x84\x94\xE1\x84\x95\xE1\x87\x87\xE1\x87\x88\xE1\x87\x8C\xE1"
-    "\x87\x8E\xE1\x87\x93\xE1\x87\x97\xE1\x87\x99\xE1\x84\x9C\xE1\x87\x9D\xE1\x87\x9F\xE1\x84\x9D\xE1"
-    "\x84\x9E\xE1\x84\xA0\xE1\x84\xA2\xE1\x84\xA3\xE1\x84\xA7\xE1\x84\xA9\xE1\x84\xAB\xE1\x84\xAC\xE1"
-    "\x84\xAD\xE1\x84\xAE\xE1\x84\xAF\xE1\x84\xB2\xE1\x84\xB6\xE1\x85\x80\xE1\x85\x87\xE1\x85\x8C\xE1"
-    "\x87\xB1\xE1\x87\xB2\xE1\x85\x97\xE1\x85\x98\xE1\x85\x99\xE1\x86\x84\xE1\x86\x85\xE1\x86\x88\xE1"
-    "\x86\x91\xE1\x86\x92\xE1\x86\x94\xE1\x86\x9E\xE1\x86\xA1\xE4\xB8\x89\xE5\x9B\x9B\xE4\xB8\x8A\xE4"
-    "\xB8\xAD\xE4\xB8\x8B\xE7\x94\xB2\xE4\xB8\x99\xE4\xB8\x81\xE5\xA4\xA9\xE5\x9C\xB0\x28\xE1\x84\x80"
-    "\x29\x28\xE1\x84\x82\x29\x28\xE1\x84\x83\x29\x28\xE1\x84\x85\x29\x28\xE1\x84\x86\x29\x28\xE1\x84"
-    "\x87\x29\x28\xE1\x84\x89\x29\x28\xE1\x84\x8B\x29\x28\xE1\x84\x8C\x29\x28\xE1\x84\x8E\x29\x28\xE1"
-    "\x84\x8F\x29\x28\xE1\x84\x90\x29\x28\xE1\x84\x91\x29\x28\xE1\x84\x92\x29\x28\xE1\x84\x80\xE1\x85"
-    "\xA1\x29\x28\xE1\x84\x82\xE1\x85\xA1\x29\x28\xE1\x84\x83\xE1\x85\xA1\x29\x28\xE1\x84\x85\xE1\x85"
-    "\xA1\x29\x28\xE1\x84\x86\xE1\x85\xA1\x29\x28\xE1\x84\x87\xE1\x85\xA1\x29\x28\xE1\x84\x89\xE1\x85"
-    "\xA1\x29\x28\xE1\x84\x8B\xE1\x85\xA1\x29\x28\xE1\x84\x8C\xE1\x85\xA1\x29\x28\xE1\x84\x8E\xE1\x85"
-    "\xA1\x29\x28\xE1\x84\x8F\xE1\x85\xA1\x29\x28\xE1\x84\x90\xE1\x85\xA1\x29\x28\xE1\x84\x91\xE1\x85"
-    "\xA1\x29\x28\xE1\x84\x92\xE1\x85\xA1\x29\x28\xE1\x84\x8C\xE1\x85\xAE\x29\x28\xE1\x84\x8B\xE1\x85"
-    "\xA9\xE1\x84\x8C\xE1\x85\xA5\xE1\x86\xAB\x29\x28\xE1\x84\x8B\xE1\x85\xA9\xE1\x84\x92\xE1\x85\xAE"
-    "\x29\x28\xE4\xB8\x80\x29\x28\xE4\xBA\x8C\x29\x28\xE4\xB8\x89\x29\x28\xE5\x9B\x9B\x29\x28\xE4\xBA"
-    "\x94\x29\x28\xE5\x85\xAD\x29\x28\xE4\xB8\x83\x29\x28\xE5\x85\xAB\x29\x28\xE4\xB9\x9D\x29\x28\xE5"
-    "\x8D\x81\x29\x28\xE6\x9C\x88\x29\x28\xE7\x81\xAB\x29\x28\xE6\xB0\xB4\x29\x28\xE6\x9C\xA8\x29\x28"
-    "\xE9\x87\x91\x29\x28\xE5\x9C\x9F\x29\x28\xE6\x97\xA5\x29\x28\xE6\xA0\xAA\x29\x28\xE6\x9C\x89\x29"
-    "\x28\xE7\xA4\xBE\x29\x28\xE5\x90\x8D\x29\x28\xE7\x89\xB9\x29\x28\xE8\xB2\xA1\x29\x28\xE7\xA5\x9D"
-    "\x29\x28\xE5\x8A\xB4\x29\x28\xE4\xBB\xA3\x29\x28\xE5\x91\xBC\x29\x28\xE5\xAD\xA6\x29\x28\xE7\x9B"
-    "\xA3\x29\x28\xE4\xBC\x81\x29\x28\xE8\xB3\x87\x29\x28\xE5\x8D\x94\x29\x28\xE7\xA5\xAD\x29\x28\xE4"
-    "\xBC\x91\x29\x28\xE8\x87\xAA\x29\x28\xE8\x87\xB3\x29\xE5\x95\x8F\xE5\xB9\xBC\xE7\xAE\x8F\x50\x54"
-    "\x45\x32\x31\x32\x32\x32\x33\x32\x34\x32\x35\x32\x36\x32\x37\x32\x38\x32\x39\x33\x30\x33\x31\x33"
-    "\x32\x33\x33\x33\x34\x33\x35\xE1\x84\x80\xE1\x85\xA1\xE1\x84\x82\xE1\x85\xA1\xE1\x84\x83\xE1\x85"
-    "\xA1\xE1\x84\x85\xE1\x85\xA1\xE1\x84\x86\xE1\x85\xA1\xE1\x84\x87\xE1\x85\xA1\xE1\x84\x89\xE1\x85"
-    "\xA1\xE1\x84\x8B\xE1\x85\xA1\xE1\x84\x8C\xE1\x85\xA1\xE1\x84\x8E\xE1\x85\xA1\xE1\x84\x8F\xE1\x85"
-    "\xA1\xE1\x84\x90\xE1\x85\xA1\xE1\x84\x91\xE1\x85\xA1\xE1\x84\x92\xE1\x85\xA1\xE1\x84\x8E\xE1\x85"
-    "\xA1\xE1\x86\xB7\xE1\x84\x80\xE1\x85\xA9\xE1\x84\x8C\xE1\x85\xAE\xE1\x84\x8B\xE1\x85\xB4\xE1\x84"
-    "\x8B\xE1\x85\xAE\xE4\xBA\x94\xE5\x85\xAD\xE4\xB8\x83\xE4\xB9\x9D\xE6\xA0\xAA\xE6\x9C\x89\xE7\xA4"
-    "\xBE\xE5\x90\x8D\xE7\x89\xB9\xE8\xB2\xA1\xE7\xA5\x9D\xE5\x8A\xB4\xE7\xA7\x98\xE7\x94\xB7\xE9\x81"
-    "\xA9\xE5\x84\xAA\xE5\x8D\xB0\xE6\xB3\xA8\xE9\xA0\x85\xE4\xBC\x91\xE5\x86\x99\xE6\xAD\xA3\xE5\xB7"
-    "\xA6\xE5\x8F\xB3\xE5\x8C\xBB\xE5\xAE\x97\xE5\xAD\xA6\xE7\x9B\xA3\xE4\xBC\x81\xE8\xB3\x87\xE5\x8D"
-    "\x94\xE5\xA4\x9C\x33\x36\x33\x37\x33\x38\x33\x39\x34\x30\x34\x31\x34\x32\x34\x33\x34\x34\x34\x35"
-    "\x34\x36\x34\x37\x34\x38\x34\x39\x35\x30\x31\xE6\x9C\x88\x32\xE6\x9C\x88\x33\xE6\x9C\x88\x34\xE6"
-    "\x9C\x88\x35\xE6\x9C\x88\x36\xE6\x9C\x88\x37\xE6\x9C\x88\x38\xE6\x9C\x88\x39\xE6\x9C\x88\x31\x30"
-    "\xE6\x9C\x88\x31\x31\xE6\x9C\x88\x31\x32\xE6\x9C\x88\x48\x67\x65\x72\x67\x65\x56\x4C\x54\x44\xE3"
-    "\x82\xA2\xE3\x82\xA4\xE3\x82\xA6\xE3\x82\xA8\xE3\x82\xAA\xE3\x82\xAB\xE3\x82\xAD\xE3\x82\xAF\xE3"
-    "\x82\xB1\xE3\x82\xB3\xE3\x82\xB5\xE3\x82\xB7\xE3\x82\xB9\xE3\x82\xBB\xE3\x82\xBD\xE3\x82\xBF\xE3"
-    "\x83\x81\xE3\x83\x84\xE3\x83\x86\xE3\x83\x88\xE3\x83\x8A\xE3\x83\x8B\xE3\x83\x8C\xE3\x83\x8D\xE3"
-    "\x83\x8E\xE3\x83\x8F\xE3\x83\x92\xE3\x83\x95\xE3\x83\x98\xE3\x83\x9B\xE3\x83\x9E\xE3\x83\x9F\xE3"
-    "\x83\xA0\xE3\x83\xA1\xE3\x83\xA2\xE3\x83\xA4\xE3\x83\xA6\xE3\x83\xA8\xE3\x83\xA9\xE3\x83\xAA\xE3"
-    "\x83\xAB\xE3\x83\xAC\xE3\x83\xAD\xE3\x83\xAF\xE3\x83\xB0\xE3\x83\xB1\xE3\x83\xB2\xE4\xBB\xA4\xE5"
-    "\x92\x8C\xE3\x82\xA2\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\x88\xE3\x82\xA2\xE3\x83\xAB\xE3"
-    "\x83\x95\xE3\x82\xA1\xE3\x82\xA2\xE3\x83\xB3\xE3\x83\x98\xE3\x82\x9A\xE3\x82\xA2\xE3\x82\xA2\xE3"
-    "\x83\xBC\xE3\x83\xAB\xE3\x82\xA4\xE3\x83\x8B\xE3\x83\xB3\xE3\x82\xAF\xE3\x82\x99\xE3\x82\xA4\xE3"
-    "\x83\xB3\xE3\x83\x81\xE3\x82\xA6\xE3\x82\xA9\xE3\x83\xB3\xE3\x82\xA8\xE3\x82\xB9\xE3\x82\xAF\xE3"
-    "\x83\xBC\xE3\x83\x88\xE3\x82\x99\xE3\x82\xA8\xE3\x83\xBC\xE3\x82\xAB\xE3\x83\xBC\xE3\x82\xAA\xE3"
-    "\x83\xB3\xE3\x82\xB9\xE3\x82\xAA\xE3\x83\xBC\xE3\x83\xA0\xE3\x82\xAB\xE3\x82\xA4\xE3\x83\xAA\xE3"
-    "\x82\xAB\xE3\x83\xA9\xE3\x83\x83\xE3\x83\x88\xE3\x82\xAB\xE3\x83\xAD\xE3\x83\xAA\xE3\x83\xBC\xE3"
-    "\x82\xAB\xE3\x82\x99\xE3\x83\xAD\xE3\x83\xB3\xE3\x82\xAB\xE3\x82\x99\xE3\x83\xB3\xE3\x83\x9E\xE3"
-    "\x82\xAD\xE3\x82\x99\xE3\x82\xAB\xE3\x82\x99\xE3\x82\xAD\xE3\x82\x99\xE3\x83\x8B\xE3\x83\xBC\xE3"
-    "\x82\xAD\xE3\x83\xA5\xE3\x83\xAA\xE3\x83\xBC\xE3\x82\xAD\xE3\x82\x99\xE3\x83\xAB\xE3\x82\xBF\xE3"
-    "\x82\x99\xE3\x83\xBC\xE3\x82\xAD\xE3\x83\xAD\xE3\x82\xAD\xE3\x83\xAD\xE3\x82\xAF\xE3\x82\x99\xE3"
-    "\x83\xA9\xE3\x83\xA0\xE3\x82\xAD\xE3\x83\xAD\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\x88\xE3\x83\xAB\xE3"
-    "\x82\xAD\xE3\x83\xAD\xE3\x83\xAF\xE3\x83\x83\xE3\x83\x88\xE3\x82\xAF\xE3\x82\x99\xE3\x83\xA9\xE3"
-    "\x83\xA0\xE3\x82\xAF\xE3\x82\x99\xE3\x83\xA9\xE3\x83\xA0\xE3\x83\x88\xE3\x83\xB3\xE3\x82\xAF\xE3"
-    "\x83\xAB\xE3\x82\xBB\xE3\x82\x99\xE3\x82\xA4\xE3\x83\xAD\xE3\x82\xAF\xE3\x83\xAD\xE3\x83\xBC\xE3"
-    "\x83\x8D\xE3\x82\xB1\xE3\x83\xBC\xE3\x82\xB9\xE3\x82\xB3\xE3\x83\xAB\xE3\x83\x8A\xE3\x82\xB3\xE3"
-    "\x83\xBC\xE3\x83\x9B\xE3\x82\x9A\xE3\x82\xB5\xE3\x82\xA4\xE3\x82\xAF\xE3\x83\xAB\xE3\x82\xB5\xE3"
-    "\x83\xB3\xE3\x83\x81\xE3\x83\xBC\xE3\x83\xA0\xE3\x82\xB7\xE3\x83\xAA\xE3\x83\xB3\xE3\x82\xAF\xE3"
-    "\x82\x99\xE3\x82\xBB\xE3\x83\xB3\xE3\x83\x81\xE3\x82\xBB\xE3\x83\xB3\xE3\x83\x88\xE3\x82\xBF\xE3"
-    "\x82\x99\xE3\x83\xBC\xE3\x82\xB9\xE3\x83\x86\xE3\x82\x99\xE3\x82\xB7\xE3\x83\x88\xE3\x82\x99\xE3"
-    "\x83\xAB\xE3\x83\x88\xE3\x83\xB3\xE3\x83\x8A\xE3\x83\x8E\xE3\x83\x8E\xE3\x83\x83\xE3\x83\x88\xE3"
-    "\x83\x8F\xE3\x82\xA4\xE3\x83\x84\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x82\xBB\xE3\x83\xB3\xE3"
-    "\x83\x88\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\x84\xE3\x83\x8F\xE3\x82\x99\xE3\x83\xBC\xE3"
-    "\x83\xAC\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x82\xA2\xE3\x82\xB9\xE3\x83\x88\xE3\x83\xAB\xE3"
-    "\x83\x92\xE3\x82\x9A\xE3\x82\xAF\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x82\xB3\xE3\x83\x92\xE3"
-    "\x82\x99\xE3\x83\xAB\xE3\x83\x95\xE3\x82\xA1\xE3\x83\xA9\xE3\x83\x83\xE3\x83\x88\xE3\x82\x99\xE3"
-    "\x83\x95\xE3\x82\xA3\xE3\x83\xBC\xE3\x83\x88\xE3\x83\x95\xE3\x82\x99\xE3\x83\x83\xE3\x82\xB7\xE3"
-    "\x82\xA7\xE3\x83\xAB\xE3\x83\x95\xE3\x83\xA9\xE3\x83\xB3\xE3\x83\x98\xE3\x82\xAF\xE3\x82\xBF\xE3"
-    "\x83\xBC\xE3\x83\xAB\xE3\x83\x98\xE3\x82\x9A\xE3\x82\xBD\xE3\x83\x98\xE3\x82\x9A\xE3\x83\x8B\xE3"
-    "\x83\x92\xE3\x83\x98\xE3\x83\xAB\xE3\x83\x84\xE3\x83\x98\xE3\x82\x9A\xE3\x83\xB3\xE3\x82\xB9\xE3"
-    "\x83\x98\xE3\x82\x9A\xE3\x83\xBC\xE3\x82\xB7\xE3\x82\x99\xE3\x83\x98\xE3\x82\x99\xE3\x83\xBC\xE3"
-    "\x82\xBF\xE3\x83\x9B\xE3\x82\x9A\xE3\x82\xA4\xE3\x83\xB3\xE3\x83\x88\xE3\x83\x9B\xE3\x82\x99\xE3"
-    "\x83\xAB\xE3\x83\x88\xE3\x83\x9B\xE3\x83\xB3\xE3\x83\x9B\xE3\x82\x9A\xE3\x83\xB3\xE3\x83\x88\xE3"
-    "\x82\x99\xE3\x83\x9B\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\x9B\xE3\x83\xBC\xE3\x83\xB3\xE3\x83\x9E\xE3"
-    "\x82\xA4\xE3\x82\xAF\xE3\x83\xAD\xE3\x83\x9E\xE3\x82\xA4\xE3\x83\xAB\xE3\x83\x9E\xE3\x83\x83\xE3"
-    "\x83\x8F\xE3\x83\x9E\xE3\x83\xAB\xE3\x82\xAF\xE3\x83\x9E\xE3\x83\xB3\xE3\x82\xB7\xE3\x83\xA7\xE3"
-    "\x83\xB3\xE3\x83\x9F\xE3\x82\xAF\xE3\x83\xAD\xE3\x83\xB3\xE3\x83\x9F\xE3\x83\xAA\xE3\x83\x9F\xE3"
-    "\x83\xAA\xE3\x83\x8F\xE3\x82\x99\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\xA1\xE3\x82\xAB\xE3\x82\x99\xE3"
-    "\x83\xA1\xE3\x82\xAB\xE3\x82\x99\xE3\x83\x88\xE3\x83\xB3\xE3\x83\xA1\xE3\x83\xBC\xE3\x83\x88\xE3"
-    "\x83\xAB\xE3\x83\xA4\xE3\x83\xBC\xE3\x83\x88\xE3\x82\x99\xE3\x83\xA4\xE3\x83\xBC\xE3\x83\xAB\xE3"
-    "\x83\xA6\xE3\x82\xA2\xE3\x83\xB3\xE3\x83\xAA\xE3\x83\x83\xE3\x83\x88\xE3\x83\xAB\xE3\x83\xAA\xE3"
-    "\x83\xA9\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\xBC\xE3\x83\x95\xE3"
-    "\x82\x99\xE3\x83\xAB\xE3\x83\xAC\xE3\x83\xA0\xE3\x83\xAC\xE3\x83\xB3\xE3\x83\x88\xE3\x82\xB1\xE3"
-    "\x82\x99\xE3\x83\xB3\xE3\x83\xAF\xE3\x83\x83\xE3\x83\x88\x30\xE7\x82\xB9\x31\xE7\x82\xB9\x32\xE7"
-    "\x82\xB9\x33\xE7\x82\xB9\x34\xE7\x82\xB9\x35\xE7\x82\xB9\x36\xE7\x82\xB9\x37\xE7\x82\xB9\x38\xE7"
-    "\x82\xB9\x39\xE7\x82\xB9\x31\x30\xE7\x82\xB9\x31\x31\xE7\x82\xB9\x31\x32\xE7\x82\xB9\x31\x33\xE7"
-    "\x82\xB9\x31\x34\xE7\x82\xB9\x31\x35\xE7\x82\xB9\x31\x36\xE7\x82\xB9\x31\x37\xE7\x82\xB9\x31\x38"
-    "\xE7\x82\xB9\x31\x39\xE7\x82\xB9\x32\x30\xE7\x82\xB9\x32\x31\xE7\x82\xB9\x32\x32\xE7\x82\xB9\x32"
-    "\x33\xE7\x82\xB9\x32\x34\xE7\x82\xB9\x68\x50\x61\x64\x61\x41\x55\x62\x61\x72\x6F\x56\x70\x63\x64"
-    "\x6D\x64\x6D\x32\x64\x6D\x33\x49\x55\xE5\xB9\xB3\xE6\x88\x90\xE6\x98\xAD\xE5\x92\x8C\xE5\xA4\xA7"
-    "\xE6\xAD\xA3\xE6\x98\x8E\xE6\xB2\xBB\xE6\xA0\xAA\xE5\xBC\x8F\xE4\xBC\x9A\xE7\xA4\xBE\x70\x41\x6E"
-    "\x41\xCE\xBC\x41\x6D\x41\x6B\x41\x4B\x42\x4D\x42\x47\x42\x63\x61\x6C\x6B\x63\x61\x6C\x70\x46\x6E"
-    "\x46\xCE\xBC\x46\xCE\xBC\x67\x6D\x67\x6B\x67\x48\x7A\x6B\x48\x7A\x4D\x48\x7A\x47\x48\x7A\x54\x48"
-    "\x7A\xCE\xBC\x6C\x6D\x6C\x64\x6C\x6B\x6C\x66\x6D\x6E\x6D\xCE\xBC\x6D\x6D\x6D\x63\x6D\x6B\x6D\x6D"
-    "\x6D\x32\x63\x6D\x32\x6D\x32\x6B\x6D\x32\x6D\x6D\x33\x63\x6D\x33\x6D\x33\x6B\x6D\x33\x6D\xE2\x88"
-    "\x95\x73\x6D\xE2\x88\x95\x73\x32\x50\x61\x6B\x50\x61\x4D\x50\x61\x47\x50\x61\x72\x61\x64\x72\x61"
-    "\x64\xE2\x88\x95\x73\x72\x61\x64\xE2\x88\x95\x73\x32\x70\x73\x6E\x73\xCE\xBC\x73\x6D\x73\x70\x56"
-    "\x6E\x56\xCE\xBC\x56\x6D\x56\x6B\x56\x4D\x56\x70\x57\x6E\x57\xCE\xBC\x57\x6D\x57\x6B\x57\x4D\x57"
-    "\x6B\xCE\xA9\x4D\xCE\xA9\x61\x2E\x6D\x2E\x42\x71\x63\x63\x63\x64\x43\xE2\x88\x95\x6B\x67\x43\x6F"
-    "\x2E\x64\x42\x47\x79\x68\x61\x48\x50\x69\x6E\x4B\x4B\x4B\x4D\x6B\x74\x6C\x6D\x6C\x6E\x6C\x6F\x67"
-    "\x6C\x78\x6D\x62\x6D\x69\x6C\x6D\x6F\x6C\x50\x48\x70\x2E\x6D\x2E\x50\x50\x4D\x50\x52\x73\x72\x53"
-    "\x76\x57\x62\x56\xE2\x88\x95\x6D\x41\xE2\x88\x95\x6D\x31\xE6\x97\xA5\x32\xE6\x97\xA5\x33\xE6\x97"
-    "\xA5\x34\xE6\x97\xA5\x35\xE6\x97\xA5\x36\xE6\x97\xA5\x37\xE6\x97\xA5\x38\xE6\x97\xA5\x39\xE6\x97"
-    "\xA5\x31\x30\xE6\x97\xA5\x31\x31\xE6\x97\xA5\x31\x32\xE6\x97\xA5\x31\x33\xE6\x97\xA5\x31\x34\xE6"
-    "\x97\xA5\x31\x35\xE6\x97\xA5\x31\x36\xE6\x97\xA5\x31\x37\xE6\x97\xA5\x31\x38\xE6\x97\xA5\x31\x39"
-    "\xE6\x97\xA5\x32\x30\xE6\x97\xA5\x32\x31\xE6\x97\xA5\x32\x32\xE6\x97\xA5\x32\x33\xE6\x97\xA5\x32"
-    "\x34\xE6\x97\xA5\x32\x35\xE6\x97\xA5\x32\x36\xE6\x97\xA5\x32\x37\xE6\x97\xA5\x32\x38\xE6\x97\xA5"
-    "\x32\x39\xE6\x97\xA5\x33\x30\xE6\x97\xA5\x33\x31\xE6\x97\xA5\x67\x61\x6C\xD1\x8A\xD1\x8C\xEA\x9D"
-    "\xAF\xC4\xA6\xC5\x93\xEA\x9C\xA7\xEA\xAC\xB7\xC9\xAB\xEA\xAD\x92\xCA\x8D\xE8\xB1\x88\xE6\x9B\xB4"
+    "\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6A\x6B\x6C\x6D\x6E\x6F\x70\x71\x72\x73\x74\x75\x76\x77\x78"
+    "\x79\x7A\x20\x20\xCC\x88\x20\xCC\x84\x32\x33\x20\xCC\x81\xCE\xBC\x20\xCC\xA7\x31\x31\xE2\x81\x84"
+    "\x34\x31\xE2\x81\x84\x32\x33\xE2\x81\x84\x34\x41\xCC\x80\xC3\xA0\x41\xCC\x81\xC3\xA1\x41\xCC\x82"
+    "\xC3\xA2\x41\xCC\x83\xC3\xA3\x41\xCC\x88\xC3\xA4\x41\xCC\x8A\xC3\xA5\xC3\xA6\x43\xCC\xA7\xC3\xA7"
+    "\x45\xCC\x80\xC3\xA8\x45\xCC\x81\xC3\xA9\x45\xCC\x82\xC3\xAA\x45\xCC\x88\xC3\xAB\x49\xCC\x80\xC3"
+    "\xAC\x49\xCC\x81\xC3\xAD\x49\xCC\x82\xC3\xAE\x49\xCC\x88\xC3\xAF\xC3\xB0\x4E\xCC\x83\xC3\xB1\x4F"
+    "\xCC\x80\xC3\xB2\x4F\xCC\x81\xC3\xB3\x4F\xCC\x82\xC3\xB4\x4F\xCC\x83\xC3\xB5\x4F\xCC\x88\xC3\xB6"
+    "\xC3\xB8\x55\xCC\x80\xC3\xB9\x55\xCC\x81\xC3\xBA\x55\xCC\x82\xC3\xBB\x55\xCC\x88\xC3\xBC\x59\xCC"
+    "\x81\xC3\xBD\xC3\xBE\x61\xCC\x80\x61\xCC\x81\x61\xCC\x82\x61\xCC\x83\x61\xCC\x88\x61\xCC\x8A\x63"
+    "\xCC\xA7\x65\xCC\x80\x65\xCC\x81\x65\xCC\x82\x65\xCC\x88\x69\xCC\x80\x69\xCC\x81\x69\xCC\x82\x69"
+    "\xCC\x88\x6E\xCC\x83\x6F\xCC\x80\x6F\xCC\x81\x6F\xCC\x82\x6F\xCC\x83\x6F\xCC\x88\x75\xCC\x80\x75"
+    "\xCC\x81\x75\xCC\x82\x75\xCC\x88\x79\xCC\x81\x79\xCC\x88\x41\xCC\x84\xC4\x81\x61\xCC\x84\x41\xCC"
+    "\x86\xC4\x83\x61\xCC\x86\x41\xCC\xA8\xC4\x85\x61\xCC\xA8\x43\xCC\x81\xC4\x87\x63\xCC\x81\x43\xCC"
+    "\x82\xC4\x89\x63\xCC\x82\x43\xCC\x87\xC4\x8B\x63\xCC\x87\x43\xCC\x8C\xC4\x8D\x63\xCC\x8C\x44\xCC"
+    "\x8C\xC4\x8F\x64\xCC\x8C\xC4\x91\x45\xCC\x84\xC4\x93\x65\xCC\x84\x45\xCC\x86\xC4\x95\x65\xCC\x86"
+    "\x45\xCC\x87\xC4\x97\x65\xCC\x87\x45\xCC\xA8\xC4\x99\x65\xCC\xA8\x45\xCC\x8C\xC4\x9B\x65\xCC\x8C"
+    "\x47\xCC\x82\xC4\x9D\x67\xCC\x82\x47\xCC\x86\xC4\x9F\x67\xCC\x86\x47\xCC\x87\xC4\xA1\x67\xCC\x87"
+    "\x47\xCC\xA7\xC4\xA3\x67\xCC\xA7\x48\xCC\x82\xC4\xA5\x68\xCC\x82\xC4\xA7\x49\xCC\x83\xC4\xA9\x69"
+    "\xCC\x83\x49\xCC\x84\xC4\xAB\x69\xCC\x84\x49\xCC\x86\xC4\xAD\x69\xCC\x86\x49\xCC\xA8\xC4\xAF\x69"
+    "\xCC\xA8\x49\xCC\x87\x69\xCC\x87\x49\x4A\xC4\xB3\x69\x6A\x4A\xCC\x82\xC4\xB5\x6A\xCC\x82\x4B\xCC"
+    "\xA7\xC4\xB7\x6B\xCC\xA7\x4C\xCC\x81\xC4\xBA\x6C\xCC\x81\x4C\xCC\xA7\xC4\xBC\x6C\xCC\xA7\x4C\xCC"
+    "\x8C\xC4\xBE\x6C\xCC\x8C\x4C\xC2\xB7\xC5\x80\x6C\xC2\xB7\xC5\x82\x4E\xCC\x81\xC5\x84\x6E\xCC\x81"
+    "\x4E\xCC\xA7\xC5\x86\x6E\xCC\xA7\x4E\xCC\x8C\xC5\x88\x6E\xCC\x8C\xCA\xBC\x6E\xC5\x8B\x4F\xCC\x84"
+    "\xC5\x8D\x6F\xCC\x84\x4F\xCC\x86\xC5\x8F\x6F\xCC\x86\x4F\xCC\x8B\xC5\x91\x6F\xCC\x8B\xC5\x93\x52"
+    "\xCC\x81\xC5\x95\x72\xCC\x81\x52\xCC\xA7\xC5\x97\x72\xCC\xA7\x52\xCC\x8C\xC5\x99\x72\xCC\x8C\x53"
+    "\xCC\x81\xC5\x9B\x73\xCC\x81\x53\xCC\x82\xC5\x9D\x73\xCC\x82\x53\xCC\xA7\xC5\x9F\x73\xCC\xA7\x53"
+    "\xCC\x8C\xC5\xA1\x73\xCC\x8C\x54\xCC\xA7\xC5\xA3\x74\xCC\xA7\x54\xCC\x8C\xC5\xA5\x74\xCC\x8C\xC5"
+    "\xA7\x55\xCC\x83\xC5\xA9\x75\xCC\x83\x55\xCC\x84\xC5\xAB\x75\xCC\x84\x55\xCC\x86\xC5\xAD\x75\xCC"
+    "\x86\x55\xCC\x8A\xC5\xAF\x75\xCC\x8A\x55\xCC\x8B\xC5\xB1\x75\xCC\x8B\x55\xCC\xA8\xC5\xB3\x75\xCC"
+    "\xA8\x57\xCC\x82\xC5\xB5\x77\xCC\x82\x59\xCC\x82\xC5\xB7\x79\xCC\x82\x59\xCC\x88\xC3\xBF\x5A\xCC"
+    "\x81\xC5\xBA\x7A\xCC\x81\x5A\xCC\x87\xC5\xBC\x7A\xCC\x87\x5A\xCC\x8C\xC5\xBE\x7A\xCC\x8C\xC9\x93"
+    "\xC6\x83\xC6\x85\xC9\x94\xC6\x88\xC9\x96\xC9\x97\xC6\x8C\xC7\x9D\xC9\x99\xC9\x9B\xC6\x92\xC9\xA0"
+    "\xC9\xA3\xC9\xA9\xC9\xA8\xC6\x99\xC9\xAF\xC9\xB2\xC9\xB5\x4F\xCC\x9B\xC6\xA1\x6F\xCC\x9B\xC6\xA3"
+    "\xC6\xA5\xCA\x80\xC6\xA8\xCA\x83\xC6\xAD\xCA\x88\x55\xCC\x9B\xC6\xB0\x75\xCC\x9B\xCA\x8A\xCA\x8B"
+    "\xC6\xB4\xC6\xB6\xCA\x92\xC6\xB9\xC6\xBD\x44\x5A\xCC\x8C\xC7\x86\x44\x7A\xCC\x8C\x64\x7A\xCC\x8C"
+    "\x4C\x4A\xC7\x89\x4C\x6A\x6C\x6A\x4E\x4A\xC7\x8C\x4E\x6A\x6E\x6A\x41\xCC\x8C\xC7\x8E\x61\xCC\x8C"
+    "\x49\xCC\x8C\xC7\x90\x69\xCC\x8C\x4F\xCC\x8C\xC7\x92\x6F\xCC\x8C\x55\xCC\x8C\xC7\x94\x75\xCC\x8C"
+    "\x55\xCC\x88\xCC\x84\xC7\x96\x75\xCC\x88\xCC\x84\x55\xCC\x88\xCC\x81\xC7\x98\x75\xCC\x88\xCC\x81"
+    "\x55\xCC\x88\xCC\x8C\xC7\x9A\x75\xCC\x88\xCC\x8C\x55\xCC\x88\xCC\x80\xC7\x9C\x75\xCC\x88\xCC\x80"
+    "\x41\xCC\x88\xCC\x84\xC7\x9F\x61\xCC\x88\xCC\x84\x41\xCC\x87\xCC\x84\xC7\xA1\x61\xCC\x87\xCC\x84"
+    "\xC3\x86\xCC\x84\xC7\xA3\xC3\xA6\xCC\x84\xC7\xA5\x47\xCC\x8C\xC7\xA7\x67\xCC\x8C\x4B\xCC\x8C\xC7"
+    "\xA9\x6B\xCC\x8C\x4F\xCC\xA8\xC7\xAB\x6F\xCC\xA8\x4F\xCC\xA8\xCC\x84\xC7\xAD\x6F\xCC\xA8\xCC\x84"
+    "\xC6\xB7\xCC\x8C\xC7\xAF\xCA\x92\xCC\x8C\x6A\xCC\x8C\x44\x5A\xC7\xB3\x44\x7A\x64\x7A\x47\xCC\x81"
+    "\xC7\xB5\x67\xCC\x81\xC6\x95\xC6\xBF\x4E\xCC\x80\xC7\xB9\x6E\xCC\x80\x41\xCC\x8A\xCC\x81\xC7\xBB"
+    "\x61\xCC\x8A\xCC\x81\xC3\x86\xCC\x81\xC7\xBD\xC3\xA6\xCC\x81\xC3\x98\xCC\x81\xC7\xBF\xC3\xB8\xCC"
+    "\x81\x41\xCC\x8F\xC8\x81\x61\xCC\x8F\x41\xCC\x91\xC8\x83\x61\xCC\x91\x45\xCC\x8F\xC8\x85\x65\xCC"
+    "\x8F\x45\xCC\x91\xC8\x87\x65\xCC\x91\x49\xCC\x8F\xC8\x89\x69\xCC\x8F\x49\xCC\x91\xC8\x8B\x69\xCC"
+    "\x91\x4F\xCC\x8F\xC8\x8D\x6F\xCC\x8F\x4F\xCC\x91\xC8\x8F\x6F\xCC\x91\x52\xCC\x8F\xC8\x91\x72\xCC"
+    "\x8F\x52\xCC\x91\xC8\x93\x72\xCC\x91\x55\xCC\x8F\xC8\x95\x75\xCC\x8F\x55\xCC\x91\xC8\x97\x75\xCC"
+    "\x91\x53\xCC\xA6\xC8\x99\x73\xCC\xA6\x54\xCC\xA6\xC8\x9B\x74\xCC\xA6\xC8\x9D\x48\xCC\x8C\xC8\x9F"
+    "\x68\xCC\x8C\xC6\x9E\xC8\xA3\xC8\xA5\x41\xCC\x87\xC8\xA7\x61\xCC\x87\x45\xCC\xA7\xC8\xA9\x65\xCC"
+    "\xA7\x4F\xCC\x88\xCC\x84\xC8\xAB\x6F\xCC\x88\xCC\x84\x4F\xCC\x83\xCC\x84\xC8\xAD\x6F\xCC\x83\xCC"
+    "\x84\x4F\xCC\x87\xC8\xAF\x6F\xCC\x87\x4F\xCC\x87\xCC\x84\xC8\xB1\x6F\xCC\x87\xCC\x84\x59\xCC\x84"
+    "\xC8\xB3\x79\xCC\x84\xE2\xB1\xA5\xC8\xBC\xC6\x9A\xE2\xB1\xA6\xC9\x82\xC6\x80\xCA\x89\xCA\x8C\xC9"
+    "\x87\xC9\x89\xC9\x8B\xC9\x8D\xC9\x8F\xC9\xA6\xC9\xB9\xC9\xBB\xCA\x81\x20\xCC\x86\x20\xCC\x87\x20"
+    "\xCC\x8A\x20\xCC\xA8\x20\xCC\x83\x20\xCC\x8B\xCA\x95\xCC\x80\xCC\x81\xCC\x93\xCC\x88\xCC\x81\xCD"
+    "\xB1\xCD\xB3\xCA\xB9\xCD\xB7\x20\xCD\x85\x3B\xCF\xB3\xC2\xA8\xCC\x81\x20\xCC\x88\xCC\x81\xCE\x91"
+    "\xCC\x81\xCE\xAC\xC2\xB7\xCE\x95\xCC\x81\xCE\xAD\xCE\x97\xCC\x81\xCE\xAE\xCE\x99\xCC\x81\xCE\xAF"
+    "\xCE\x9F\xCC\x81\xCF\x8C\xCE\xA5\xCC\x81\xCF\x8D\xCE\xA9\xCC\x81\xCF\x8E\xCE\xB9\xCC\x88\xCC\x81"
+    "\xCE\xB1\xCE\xB2\xCE\xB3\xCE\xB4\xCE\xB5\xCE\xB6\xCE\xB7\xCE\xB8\xCE\xB9\xCE\xBA\xCE\xBB\xCE\xBD"
+    "\xCE\xBE\xCE\xBF\xCF\x80\xCF\x81\xCF\x83\xCF\x84\xCF\x85\xCF\x86\xCF\x87\xCF\x88\xCF\x89\xCE\x99"
+    "\xCC\x88\xCF\x8A\xCE\xA5\xCC\x88\xCF\x8B\xCE\xB1\xCC\x81\xCE\xB5\xCC\x81\xCE\xB7\xCC\x81\xCE\xB9"
+    "\xCC\x81\xCF\x85\xCC\x88\xCC\x81\xCE\xB9\xCC\x88\xCF\x85\xCC\x88\xCE\xBF\xCC\x81\xCF\x85\xCC\x81"
+    "\xCF\x89\xCC\x81\xCF\x97\xCE\xA5\xCF\x92\xCC\x81\xCF\x92\xCC\x88\xCF\x99\xCF\x9B\xCF\x9D\xCF\x9F"
+    "\xCF\xA1\xCF\xA3\xCF\xA5\xCF\xA7\xCF\xA9\xCF\xAB\xCF\xAD\xCF\xAF\xCF\x82\xCE\x98\xCF\xB8\xCE\xA3"
+    "\xCF\xB2\xCF\xBB\xCD\xBB\xCD\xBC\xCD\xBD\xD0\x95\xCC\x80\xD1\x90\xD0\x95\xCC\x88\xD1\x91\xD1\x92"
+    "\xD0\x93\xCC\x81\xD1\x93\xD1\x94\xD1\x95\xD1\x96\xD0\x86\xCC\x88\xD1\x97\xD1\x98\xD1\x99\xD1\x9A"
+    "\xD1\x9B\xD0\x9A\xCC\x81\xD1\x9C\xD0\x98\xCC\x80\xD1\x9D\xD0\xA3\xCC\x86\xD1\x9E\xD1\x9F\xD0\xB0"
+    "\xD0\xB1\xD0\xB2\xD0\xB3\xD0\xB4\xD0\xB5\xD0\xB6\xD0\xB7\xD0\xB8\xD0\x98\xCC\x86\xD0\xB9\xD0\xBA"
+    "\xD0\xBB\xD0\xBC\xD0\xBD\xD0\xBE\xD0\xBF\xD1\x80\xD1\x81\xD1\x82\xD1\x83\xD1\x84\xD1\x85\xD1\x86"
+    "\xD1\x87\xD1\x88\xD1\x89\xD1\x8A\xD1\x8B\xD1\x8C\xD1\x8D\xD1\x8E\xD1\x8F\xD0\xB8\xCC\x86\xD0\xB5"
+    "\xCC\x80\xD0\xB5\xCC\x88\xD0\xB3\xCC\x81\xD1\x96\xCC\x88\xD0\xBA\xCC\x81\xD0\xB8\xCC\x80\xD1\x83"
+    "\xCC\x86\xD1\xA1\xD1\xA3\xD1\xA5\xD1\xA7\xD1\xA9\xD1\xAB\xD1\xAD\xD1\xAF\xD1\xB1\xD1\xB3\xD1\xB5"
+    "\xD1\xB4\xCC\x8F\xD1\xB7\xD1\xB5\xCC\x8F\xD1\xB9\xD1\xBB\xD1\xBD\xD1\xBF\xD2\x81\xD2\x8B\xD2\x8D"
+    "\xD2\x8F\xD2\x91\xD2\x93\xD2\x95\xD2\x97\xD2\x99\xD2\x9B\xD2\x9D\xD2\x9F\xD2\xA1\xD2\xA3\xD2\xA5"
+    "\xD2\xA7\xD2\xA9\xD2\xAB\xD2\xAD\xD2\xAF\xD2\xB1\xD2\xB3\xD2\xB5\xD2\xB7\xD2\xB9\xD2\xBB\xD2\xBD"
+    "\xD2\xBF\xD3\x8F\xD0\x96\xCC\x86\xD3\x82\xD0\xB6\xCC\x86\xD3\x84\xD3\x86\xD3\x88\xD3\x8A\xD3\x8C"
+    "\xD3\x8E\xD0\x90\xCC\x86\xD3\x91\xD0\xB0\xCC\x86\xD0\x90\xCC\x88\xD3\x93\xD0\xB0\xCC\x88\xD3\x95"
+    "\xD0\x95\xCC\x86\xD3\x97\xD0\xB5\xCC\x86\xD3\x99\xD3\x98\xCC\x88\xD3\x9B\xD3\x99\xCC\x88\xD0\x96"
+    "\xCC\x88\xD3\x9D\xD0\xB6\xCC\x88\xD0\x97\xCC\x88\xD3\x9F\xD0\xB7\xCC\x88\xD3\xA1\xD0\x98\xCC\x84"
+    "\xD3\xA3\xD0\xB8\xCC\x84\xD0\x98\xCC\x88\xD3\xA5\xD0\xB8\xCC\x88\xD0\x9E\xCC\x88\xD3\xA7\xD0\xBE"
+    "\xCC\x88\xD3\xA9\xD3\xA8\xCC\x88\xD3\xAB\xD3\xA9\xCC\x88\xD0\xAD\xCC\x88\xD3\xAD\xD1\x8D\xCC\x88"
+    "\xD0\xA3\xCC\x84\xD3\xAF\xD1\x83\xCC\x84\xD0\xA3\xCC\x88\xD3\xB1\xD1\x83\xCC\x88\xD0\xA3\xCC\x8B"
+    "\xD3\xB3\xD1\x83\xCC\x8B\xD0\xA7\xCC\x88\xD3\xB5\xD1\x87\xCC\x88\xD3\xB7\xD0\xAB\xCC\x88\xD3\xB9"
+    "\xD1\x8B\xCC\x88\xD3\xBB\xD3\xBD\xD3\xBF\xD4\x81\xD4\x83\xD4\x85\xD4\x87\xD4\x89\xD4\x8B\xD4\x8D"
+    "\xD4\x8F\xD4\x91\xD4\x93\xD4\x95\xD4\x97\xD4\x99\xD4\x9B\xD4\x9D\xD4\x9F\xD4\xA1\xD4\xA3\xD4\xA5"
+    "\xD4\xA7\xD4\xA9\xD4\xAB\xD4\xAD\xD4\xAF\xD5\xA1\xD5\xA2\xD5\xA3\xD5\xA4\xD5\xA5\xD5\xA6\xD5\xA7"
+    "\xD5\xA8\xD5\xA9\xD5\xAA\xD5\xAB\xD5\xAC\xD5\xAD\xD5\xAE\xD5\xAF\xD5\xB0\xD5\xB1\xD5\xB2\xD5\xB3"
+    "\xD5\xB4\xD5\xB5\xD5\xB6\xD5\xB7\xD5\xB8\xD5\xB9\xD5\xBA\xD5\xBB\xD5\xBC\xD5\xBD\xD5\xBE\xD5\xBF"
+    "\xD6\x80\xD6\x81\xD6\x82\xD6\x83\xD6\x84\xD6\x85\xD6\x86\xD5\xA5\xD6\x82\xD8\xA7\xD9\x93\xD8\xA7"
+    "\xD9\x94\xD9\x88\xD9\x94\xD8\xA7\xD9\x95\xD9\x8A\xD9\x94\xD8\xA7\xD9\xB4\xD9\x88\xD9\xB4\xDB\x87"
+    "\xD9\xB4\xD9\x8A\xD9\xB4\xDB\x95\xD9\x94\xDB\x81\xD9\x94\xDB\x92\xD9\x94\xE0\xA4\xA8\xE0\xA4\xBC"
+    "\xE0\xA4\xB0\xE0\xA4\xBC\xE0\xA4\xB3\xE0\xA4\xBC\xE0\xA4\x95\xE0\xA4\xBC\xE0\xA4\x96\xE0\xA4\xBC"
+    "\xE0\xA4\x97\xE0\xA4\xBC\xE0\xA4\x9C\xE0\xA4\xBC\xE0\xA4\xA1\xE0\xA4\xBC\xE0\xA4\xA2\xE0\xA4\xBC"
+    "\xE0\xA4\xAB\xE0\xA4\xBC\xE0\xA4\xAF\xE0\xA4\xBC\xE0\xA7\x87\xE0\xA6\xBE\xE0\xA7\x87\xE0\xA7\x97"
+    "\xE0\xA6\xA1\xE0\xA6\xBC\xE0\xA6\xA2\xE0\xA6\xBC\xE0\xA6\xAF\xE0\xA6\xBC\xE0\xA8\xB2\xE0\xA8\xBC"
+    "\xE0\xA8\xB8\xE0\xA8\xBC\xE0\xA8\x96\xE0\xA8\xBC\xE0\xA8\x97\xE0\xA8\xBC\xE0\xA8\x9C\xE0\xA8\xBC"
+    "\xE0\xA8\xAB\xE0\xA8\xBC\xE0\xAD\x87\xE0\xAD\x96\xE0\xAD\x87\xE0\xAC\xBE\xE0\xAD\x87\xE0\xAD\x97"
+    "\xE0\xAC\xA1\xE0\xAC\xBC\xE0\xAC\xA2\xE0\xAC\xBC\xE0\xAE\x92\xE0\xAF\x97\xE0\xAF\x86\xE0\xAE\xBE"
+    "\xE0\xAF\x87\xE0\xAE\xBE\xE0\xAF\x86\xE0\xAF\x97\xE0\xB1\x86\xE0\xB1\x96\xE0\xB2\xBF\xE0\xB3\x95"
+    "\xE0\xB3\x86\xE0\xB3\x95\xE0\xB3\x86\xE0\xB3\x96\xE0\xB3\x86\xE0\xB3\x82\xE0\xB3\x86\xE0\xB3\x82"
+    "\xE0\xB3\x95\xE0\xB5\x86\xE0\xB4\xBE\xE0\xB5\x87\xE0\xB4\xBE\xE0\xB5\x86\xE0\xB5\x97\xE0\xB7\x99"
+    "\xE0\xB7\x8A\xE0\xB7\x99\xE0\xB7\x8F\xE0\xB7\x99\xE0\xB7\x8F\xE0\xB7\x8A\xE0\xB7\x99\xE0\xB7\x9F"
+    "\xE0\xB9\x8D\xE0\xB8\xB2\xE0\xBB\x8D\xE0\xBA\xB2\xE0\xBA\xAB\xE0\xBA\x99\xE0\xBA\xAB\xE0\xBA\xA1"
+    "\xE0\xBC\x8B\xE0\xBD\x82\xE0\xBE\xB7\xE0\xBD\x8C\xE0\xBE\xB7\xE0\xBD\x91\xE0\xBE\xB7\xE0\xBD\x96"
+    "\xE0\xBE\xB7\xE0\xBD\x9B\xE0\xBE\xB7\xE0\xBD\x80\xE0\xBE\xB5\xE0\xBD\xB1\xE0\xBD\xB2\xE0\xBD\xB1"
+    "\xE0\xBD\xB4\xE0\xBE\xB2\xE0\xBE\x80\xE0\xBE\xB2\xE0\xBD\xB1\xE0\xBE\x80\xE0\xBE\xB3\xE0\xBE\x80"
+    "\xE0\xBE\xB3\xE0\xBD\xB1\xE0\xBE\x80\xE0\xBD\xB1\xE0\xBE\x80\xE0\xBE\x92\xE0\xBE\xB7\xE0\xBE\x9C"
+    "\xE0\xBE\xB7\xE0\xBE\xA1\xE0\xBE\xB7\xE0\xBE\xA6\xE0\xBE\xB7\xE0\xBE\xAB\xE0\xBE\xB7\xE0\xBE\x90"
+    "\xE0\xBE\xB5\xE1\x80\xA5\xE1\x80\xAE\xE2\xB4\x80\xE2\xB4\x81\xE2\xB4\x82\xE2\xB4\x83\xE2\xB4\x84"
+    "\xE2\xB4\x85\xE2\xB4\x86\xE2\xB4\x87\xE2\xB4\x88\xE2\xB4\x89\xE2\xB4\x8A\xE2\xB4\x8B\xE2\xB4\x8C"
+    "\xE2\xB4\x8D\xE2\xB4\x8E\xE2\xB4\x8F\xE2\xB4\x90\xE2\xB4\x91\xE2\xB4\x92\xE2\xB4\x93\xE2\xB4\x94"
+    "\xE2\xB4\x95\xE2\xB4\x96\xE2\xB4\x97\xE2\xB4\x98\xE2\xB4\x99\xE2\xB4\x9A\xE2\xB4\x9B\xE2\xB4\x9C"
+    "\xE2\xB4\x9D\xE2\xB4\x9E\xE2\xB4\x9F\xE2\xB4\xA0\xE2\xB4\xA1\xE2\xB4\xA2\xE2\xB4\xA3\xE2\xB4\xA4"
+    "\xE2\xB4\xA5\xE2\xB4\xA7\xE2\xB4\xAD\xE1\x83\x9C\xEA\xAD\xB0\xEA\xAD\xB1\xEA\xAD\xB2\xEA\xAD\xB3"
+    "\xEA\xAD\xB4\xEA\xAD\xB5\xEA\xAD\xB6\xEA\xAD\xB7\xEA\xAD\xB8\xEA\xAD\xB9\xEA\xAD\xBA\xEA\xAD\xBB"
+    "\xEA\xAD\xBC\xEA\xAD\xBD\xEA\xAD\xBE\xEA\xAD\xBF\xEA\xAE\x80\xEA\xAE\x81\xEA\xAE\x82\xEA\xAE\x83"
+    "\xEA\xAE\x84\xEA\xAE\x85\xEA\xAE\x86\xEA\xAE\x87\xEA\xAE\x88\xEA\xAE\x89\xEA\xAE\x8A\xEA\xAE\x8B"
+    "\xEA\xAE\x8C\xEA\xAE\x8D\xEA\xAE\x8E\xEA\xAE\x8F\xEA\xAE\x90\xEA\xAE\x91\xEA\xAE\x92\xEA\xAE\x93"
+    "\xEA\xAE\x94\xEA\xAE\x95\xEA\xAE\x96\xEA\xAE\x97\xEA\xAE\x98\xEA\xAE\x99\xEA\xAE\x9A\xEA\xAE\x9B"
+    "\xEA\xAE\x9C\xEA\xAE\x9D\xEA\xAE\x9E\xEA\xAE\x9F\xEA\xAE\xA0\xEA\xAE\xA1\xEA\xAE\xA2\xEA\xAE\xA3"
+    "\xEA\xAE\xA4\xEA\xAE\xA5\xEA\xAE\xA6\xEA\xAE\xA7\xEA\xAE\xA8\xEA\xAE\xA9\xEA\xAE\xAA\xEA\xAE\xAB"
+    "\xEA\xAE\xAC\xEA\xAE\xAD\xEA\xAE\xAE\xEA\xAE\xAF\xEA\xAE\xB0\xEA\xAE\xB1\xEA\xAE\xB2\xEA\xAE\xB3"
+    "\xEA\xAE\xB4\xEA\xAE\xB5\xEA\xAE\xB6\xEA\xAE\xB7\xEA\xAE\xB8\xEA\xAE\xB9\xEA\xAE\xBA\xEA\xAE\xBB"
+    "\xEA\xAE\xBC\xEA\xAE\xBD\xEA\xAE\xBE\xEA\xAE\xBF\xE1\x8F\xB8\xE1\x8F\xB9\xE1\x8F\xBA\xE1\x8F\xBB"
+    "\xE1\x8F\xBC\xE1\x8F\xBD\xE1\xAC\x85\xE1\xAC\xB5\xE1\xAC\x87\xE1\xAC\xB5\xE1\xAC\x89\xE1\xAC\xB5"
+    "\xE1\xAC\x8B\xE1\xAC\xB5\xE1\xAC\x8D\xE1\xAC\xB5\xE1\xAC\x91\xE1\xAC\xB5\xE1\xAC\xBA\xE1\xAC\xB5"
+    "\xE1\xAC\xBC\xE1\xAC\xB5\xE1\xAC\xBE\xE1\xAC\xB5\xE1\xAC\xBF\xE1\xAC\xB5\xE1\xAD\x82\xE1\xAC\xB5"
+    "\xE1\x83\x90\xE1\x83\x91\xE1\x83\x92\xE1\x83\x93\xE1\x83\x94\xE1\x83\x95\xE1\x83\x96\xE1\x83\x97"
+    "\xE1\x83\x98\xE1\x83\x99\xE1\x83\x9A\xE1\x83\x9B\xE1\x83\x9D\xE1\x83\x9E\xE1\x83\x9F\xE1\x83\xA0"
+    "\xE1\x83\xA1\xE1\x83\xA2\xE1\x83\xA3\xE1\x83\xA4\xE1\x83\xA5\xE1\x83\xA6\xE1\x83\xA7\xE1\x83\xA8"
+    "\xE1\x83\xA9\xE1\x83\xAA\xE1\x83\xAB\xE1\x83\xAC\xE1\x83\xAD\xE1\x83\xAE\xE1\x83\xAF\xE1\x83\xB0"
+    "\xE1\x83\xB1\xE1\x83\xB2\xE1\x83\xB3\xE1\x83\xB4\xE1\x83\xB5\xE1\x83\xB6\xE1\x83\xB7\xE1\x83\xB8"
+    "\xE1\x83\xB9\xE1\x83\xBA\xE1\x83\xBD\xE1\x83\xBE\xE1\x83\xBF\x41\xC3\x86\x42\x44\x45\xC6\x8E\x47"
+    "\x48\x49\x4A\x4B\x4C\x4D\x4E\x4F\xC8\xA2\x50\x52\x54\x55\x57\xC9\x90\xC9\x91\xE1\xB4\x82\xC9\x9C"
+    "\xE1\xB4\x96\xE1\xB4\x97\xE1\xB4\x9D\xE1\xB4\xA5\xC9\x92\xC9\x95\xC9\x9F\xC9\xA1\xC9\xA5\xC9\xAA"
+    "\xE1\xB5\xBB\xCA\x9D\xC9\xAD\xE1\xB6\x85\xCA\x9F\xC9\xB1\xC9\xB0\xC9\xB3\xC9\xB4\xC9\xB8\xCA\x82"
+    "\xC6\xAB\xE1\xB4\x9C\xCA\x90\xCA\x91\x41\xCC\xA5\xE1\xB8\x81\x61\xCC\xA5\x42\xCC\x87\xE1\xB8\x83"
+    "\x62\xCC\x87\x42\xCC\xA3\xE1\xB8\x85\x62\xCC\xA3\x42\xCC\xB1\xE1\xB8\x87\x62\xCC\xB1\x43\xCC\xA7"
+    "\xCC\x81\xE1\xB8\x89\x63\xCC\xA7\xCC\x81\x44\xCC\x87\xE1\xB8\x8B\x64\xCC\x87\x44\xCC\xA3\xE1\xB8"
+    "\x8D\x64\xCC\xA3\x44\xCC\xB1\xE1\xB8\x8F\x64\xCC\xB1\x44\xCC\xA7\xE1\xB8\x91\x64\xCC\xA7\x44\xCC"
+    "\xAD\xE1\xB8\x93\x64\xCC\xAD\x45\xCC\x84\xCC\x80\xE1\xB8\x95\x65\xCC\x84\xCC\x80\x45\xCC\x84\xCC"
+    "\x81\xE1\xB8\x97\x65\xCC\x84\xCC\x81\x45\xCC\xAD\xE1\xB8\x99\x65\xCC\xAD\x45\xCC\xB0\xE1\xB8\x9B"
+    "\x65\xCC\xB0\x45\xCC\xA7\xCC\x86\xE1\xB8\x9D\x65\xCC\xA7\xCC\x86\x46\xCC\x87\xE1\xB8\x9F\x66\xCC"
+    "\x87\x47\xCC\x84\xE1\xB8\xA1\x67\xCC\x84\x48\xCC\x87\xE1\xB8\xA3\x68\xCC\x87\x48\xCC\xA3\xE1\xB8"
+    "\xA5\x68\xCC\xA3\x48\xCC\x88\xE1\xB8\xA7\x68\xCC\x88\x48\xCC\xA7\xE1\xB8\xA9\x68\xCC\xA7\x48\xCC"
+    "\xAE\xE1\xB8\xAB\x68\xCC\xAE\x49\xCC\xB0\xE1\xB8\xAD\x69\xCC\xB0\x49\xCC\x88\xCC\x81\xE1\xB8\xAF"
+    "\x69\xCC\x88\xCC\x81\x4B\xCC\x81\xE1\xB8\xB1\x6B\xCC\x81\x4B\xCC\xA3\xE1\xB8\xB3\x6B\xCC\xA3\x4B"
+    "\xCC\xB1\xE1\xB8\xB5\x6B\xCC\xB1\x4C\xCC\xA3\xE1\xB8\xB7\x6C\xCC\xA3\x4C\xCC\xA3\xCC\x84\xE1\xB8"
+    "\xB9\x6C\xCC\xA3\xCC\x84\x4C\xCC\xB1\xE1\xB8\xBB\x6C\xCC\xB1\x4C\xCC\xAD\xE1\xB8\xBD\x6C\xCC\xAD"
+    "\x4D\xCC\x81\xE1\xB8\xBF\x6D\xCC\x81\x4D\xCC\x87\xE1\xB9\x81\x6D\xCC\x87\x4D\xCC\xA3\xE1\xB9\x83"
+    "\x6D\xCC\xA3\x4E\xCC\x87\xE1\xB9\x85\x6E\xCC\x87\x4E\xCC\xA3\xE1\xB9\x87\x6E\xCC\xA3\x4E\xCC\xB1"
+    "\xE1\xB9\x89\x6E\xCC\xB1\x4E\xCC\xAD\xE1\xB9\x8B\x6E\xCC\xAD\x4F\xCC\x83\xCC\x81\xE1\xB9\x8D\x6F"
+    "\xCC\x83\xCC\x81\x4F\xCC\x83\xCC\x88\xE1\xB9\x8F\x6F\xCC\x83\xCC\x88\x4F\xCC\x84\xCC\x80\xE1\xB9"
+    "\x91\x6F\xCC\x84\xCC\x80\x4F\xCC\x84\xCC\x81\xE1\xB9\x93\x6F\xCC\x84\xCC\x81\x50\xCC\x81\xE1\xB9"
+    "\x95\x70\xCC\x81\x50\xCC\x87\xE1\xB9\x97\x70\xCC\x87\x52\xCC\x87\xE1\xB9\x99\x72\xCC\x87\x52\xCC"
+    "\xA3\xE1\xB9\x9B\x72\xCC\xA3\x52\xCC\xA3\xCC\x84\xE1\xB9\x9D\x72\xCC\xA3\xCC\x84\x52\xCC\xB1\xE1"
+    "\xB9\x9F\x72\xCC\xB1\x53\xCC\x87\xE1\xB9\xA1\x73\xCC\x87\x53\xCC\xA3\xE1\xB9\xA3\x73\xCC\xA3\x53"
+    "\xCC\x81\xCC\x87\xE1\xB9\xA5\x73\xCC\x81\xCC\x87\x53\xCC\x8C\xCC\x87\xE1\xB9\xA7\x73\xCC\x8C\xCC"
+    "\x87\x53\xCC\xA3\xCC\x87\xE1\xB9\xA9\x73\xCC\xA3\xCC\x87\x54\xCC\x87\xE1\xB9\xAB\x74\xCC\x87\x54"
+    "\xCC\xA3\xE1\xB9\xAD\x74\xCC\xA3\x54\xCC\xB1\xE1\xB9\xAF\x74\xCC\xB1\x54\xCC\xAD\xE1\xB9\xB1\x74"
+    "\xCC\xAD\x55\xCC\xA4\xE1\xB9\xB3\x75\xCC\xA4\x55\xCC\xB0\xE1\xB9\xB5\x75\xCC\xB0\x55\xCC\xAD\xE1"
+    "\xB9\xB7\x75\xCC\xAD\x55\xCC\x83\xCC\x81\xE1\xB9\xB9\x75\xCC\x83\xCC\x81\x55\xCC\x84\xCC\x88\xE1"
+    "\xB9\xBB\x75\xCC\x84\xCC\x88\x56\xCC\x83\xE1\xB9\xBD\x76\xCC\x83\x56\xCC\xA3\xE1\xB9\xBF\x76\xCC"
+    "\xA3\x57\xCC\x80\xE1\xBA\x81\x77\xCC\x80\x57\xCC\x81\xE1\xBA\x83\x77\xCC\x81\x57\xCC\x88\xE1\xBA"
+    "\x85\x77\xCC\x88\x57\xCC\x87\xE1\xBA\x87\x77\xCC\x87\x57\xCC\xA3\xE1\xBA\x89\x77\xCC\xA3\x58\xCC"
+    "\x87\xE1\xBA\x8B\x78\xCC\x87\x58\xCC\x88\xE1\xBA\x8D\x78\xCC\x88\x59\xCC\x87\xE1\xBA\x8F\x79\xCC"
+    "\x87\x5A\xCC\x82\xE1\xBA\x91\x7A\xCC\x82\x5A\xCC\xA3\xE1\xBA\x93\x7A\xCC\xA3\x5A\xCC\xB1\xE1\xBA"
+    "\x95\x7A\xCC\xB1\x68\xCC\xB1\x74\xCC\x88\x77\xCC\x8A\x79\xCC\x8A\x61\xCA\xBE\xC5\xBF\xCC\x87\xC3"
+    "\x9F\x41\xCC\xA3\xE1\xBA\xA1\x61\xCC\xA3\x41\xCC\x89\xE1\xBA\xA3\x61\xCC\x89\x41\xCC\x82\xCC\x81"
+    "\xE1\xBA\xA5\x61\xCC\x82\xCC\x81\x41\xCC\x82\xCC\x80\xE1\xBA\xA7\x61\xCC\x82\xCC\x80\x41\xCC\x82"
+    "\xCC\x89\xE1\xBA\xA9\x61\xCC\x82\xCC\x89\x41\xCC\x82\xCC\x83\xE1\xBA\xAB\x61\xCC\x82\xCC\x83\x41"
+    "\xCC\xA3\xCC\x82\xE1\xBA\xAD\x61\xCC\xA3\xCC\x82\x41\xCC\x86\xCC\x81\xE1\xBA\xAF\x61\xCC\x86\xCC"
+    "\x81\x41\xCC\x86\xCC\x80\xE1\xBA\xB1\x61\xCC\x86\xCC\x80\x41\xCC\x86\xCC\x89\xE1\xBA\xB3\x61\xCC"
+    "\x86\xCC\x89\x41\xCC\x86\xCC\x83\xE1\xBA\xB5\x61\xCC\x86\xCC\x83\x41\xCC\xA3\xCC\x86\xE1\xBA\xB7"
+    "\x61\xCC\xA3\xCC\x86\x45\xCC\xA3\xE1\xBA\xB9\x65\xCC\xA3\x45\xCC\x89\xE1\xBA\xBB\x65\xCC\x89\x45"
+    "\xCC\x83\xE1\xBA\xBD\x65\xCC\x83\x45\xCC\x82\xCC\x81\xE1\xBA\xBF\x65\xCC\x82\xCC\x81\x45\xCC\x82"
+    "\xCC\x80\xE1\xBB\x81\x65\xCC\x82\xCC\x80\x45\xCC\x82\xCC\x89\xE1\xBB\x83\x65\xCC\x82\xCC\x89\x45"
+    "\xCC\x82\xCC\x83\xE1\xBB\x85\x65\xCC\x82\xCC\x83\x45\xCC\xA3\xCC\x82\xE1\xBB\x87\x65\xCC\xA3\xCC"
+    "\x82\x49\xCC\x89\xE1\xBB\x89\x69\xCC\x89\x49\xCC\xA3\xE1\xBB\x8B\x69\xCC\xA3\x4F\xCC\xA3\xE1\xBB"
+    "\x8D\x6F\xCC\xA3\x4F\xCC\x89\xE1\xBB\x8F\x6F\xCC\x89\x4F\xCC\x82\xCC\x81\xE1\xBB\x91\x6F\xCC\x82"
+    "\xCC\x81\x4F\xCC\x82\xCC\x80\xE1\xBB\x93\x6F\xCC\x82\xCC\x80\x4F\xCC\x82\xCC\x89\xE1\xBB\x95\x6F"
+    "\xCC\x82\xCC\x89\x4F\xCC\x82\xCC\x83\xE1\xBB\x97\x6F\xCC\x82\xCC\x83\x4F\xCC\xA3\xCC\x82\xE1\xBB"
+    "\x99\x6F\xCC\xA3\xCC\x82\x4F\xCC\x9B\xCC\x81\xE1\xBB\x9B\x6F\xCC\x9B\xCC\x81\x4F\xCC\x9B\xCC\x80"
+    "\xE1\xBB\x9D\x6F\xCC\x9B\xCC\x80\x4F\xCC\x9B\xCC\x89\xE1\xBB\x9F\x6F\xCC\x9B\xCC\x89\x4F\xCC\x9B"
+    "\xCC\x83\xE1\xBB\xA1\x6F\xCC\x9B\xCC\x83\x4F\xCC\x9B\xCC\xA3\xE1\xBB\xA3\x6F\xCC\x9B\xCC\xA3\x55"
+    "\xCC\xA3\xE1\xBB\xA5\x75\xCC\xA3\x55\xCC\x89\xE1\xBB\xA7\x75\xCC\x89\x55\xCC\x9B\xCC\x81\xE1\xBB"
+    "\xA9\x75\xCC\x9B\xCC\x81\x55\xCC\x9B\xCC\x80\xE1\xBB\xAB\x75\xCC\x9B\xCC\x80\x55\xCC\x9B\xCC\x89"
+    "\xE1\xBB\xAD\x75\xCC\x9B\xCC\x89\x55\xCC\x9B\xCC\x83\xE1\xBB\xAF\x75\xCC\x9B\xCC\x83\x55\xCC\x9B"
+    "\xCC\xA3\xE1\xBB\xB1\x75\xCC\x9B\xCC\xA3\x59\xCC\x80\xE1\xBB\xB3\x79\xCC\x80\x59\xCC\xA3\xE1\xBB"
+    "\xB5\x79\xCC\xA3\x59\xCC\x89\xE1\xBB\xB7\x79\xCC\x89\x59\xCC\x83\xE1\xBB\xB9\x79\xCC\x83\xE1\xBB"
+    "\xBB\xE1\xBB\xBD\xE1\xBB\xBF\xCE\xB1\xCC\x93\xCE\xB1\xCC\x94\xCE\xB1\xCC\x93\xCC\x80\xCE\xB1\xCC"
+    "\x94\xCC\x80\xCE\xB1\xCC\x93\xCC\x81\xCE\xB1\xCC\x94\xCC\x81\xCE\xB1\xCC\x93\xCD\x82\xCE\xB1\xCC"
+    "\x94\xCD\x82\xCE\x91\xCC\x93\xE1\xBC\x80\xCE\x91\xCC\x94\xE1\xBC\x81\xCE\x91\xCC\x93\xCC\x80\xE1"
+    "\xBC\x82\xCE\x91\xCC\x94\xCC\x80\xE1\xBC\x83\xCE\x91\xCC\x93\xCC\x81\xE1\xBC\x84\xCE\x91\xCC\x94"
+    "\xCC\x81\xE1\xBC\x85\xCE\x91\xCC\x93\xCD\x82\xE1\xBC\x86\xCE\x91\xCC\x94\xCD\x82\xE1\xBC\x87\xCE"
+    "\xB5\xCC\x93\xCE\xB5\xCC\x94\xCE\xB5\xCC\x93\xCC\x80\xCE\xB5\xCC\x94\xCC\x80\xCE\xB5\xCC\x93\xCC"
+    "\x81\xCE\xB5\xCC\x94\xCC\x81\xCE\x95\xCC\x93\xE1\xBC\x90\xCE\x95\xCC\x94\xE1\xBC\x91\xCE\x95\xCC"
+    "\x93\xCC\x80\xE1\xBC\x92\xCE\x95\xCC\x94\xCC\x80\xE1\xBC\x93\xCE\x95\xCC\x93\xCC\x81\xE1\xBC\x94"
+    "\xCE\x95\xCC\x94\xCC\x81\xE1\xBC\x95\xCE\xB7\xCC\x93\xCE\xB7\xCC\x94\xCE\xB7\xCC\x93\xCC\x80\xCE"
+    "\xB7\xCC\x94\xCC\x80\xCE\xB7\xCC\x93\xCC\x81\xCE\xB7\xCC\x94\xCC\x81\xCE\xB7\xCC\x93\xCD\x82\xCE"
+    "\xB7\xCC\x94\xCD\x82\xCE\x97\xCC\x93\xE1\xBC\xA0\xCE\x97\xCC\x94\xE1\xBC\xA1\xCE\x97\xCC\x93\xCC"
+    "\x80\xE1\xBC\xA2\xCE\x97\xCC\x94\xCC\x80\xE1\xBC\xA3\xCE\x97\xCC\x93\xCC\x81\xE1\xBC\xA4\xCE\x97"
+    "\xCC\x94\xCC\x81\xE1\xBC\xA5\xCE\x97\xCC\x93\xCD\x82\xE1\xBC\xA6\xCE\x97\xCC\x94\xCD\x82\xE1\xBC"
+    "\xA7\xCE\xB9\xCC\x93\xCE\xB9\xCC\x94\xCE\xB9\xCC\x93\xCC\x80\xCE\xB9\xCC\x94\xCC\x80\xCE\xB9\xCC"
+    "\x93\xCC\x81\xCE\xB9\xCC\x94\xCC\x81\xCE\xB9\xCC\x93\xCD\x82\xCE\xB9\xCC\x94\xCD\x82\xCE\x99\xCC"
+    "\x93\xE1\xBC\xB0\xCE\x99\xCC\x94\xE1\xBC\xB1\xCE\x99\xCC\x93\xCC\x80\xE1\xBC\xB2\xCE\x99\xCC\x94"
+    "\xCC\x80\xE1\xBC\xB3\xCE\x99\xCC\x93\xCC\x81\xE1\xBC\xB4\xCE\x99\xCC\x94\xCC\x81\xE1\xBC\xB5\xCE"
+    "\x99\xCC\x93\xCD\x82\xE1\xBC\xB6\xCE\x99\xCC\x94\xCD\x82\xE1\xBC\xB7\xCE\xBF\xCC\x93\xCE\xBF\xCC"
+    "\x94\xCE\xBF\xCC\x93\xCC\x80\xCE\xBF\xCC\x94\xCC\x80\xCE\xBF\xCC\x93\xCC\x81\xCE\xBF\xCC\x94\xCC"
+    "\x81\xCE\x9F\xCC\x93\xE1\xBD\x80\xCE\x9F\xCC\x94\xE1\xBD\x81\xCE\x9F\xCC\x93\xCC\x80\xE1\xBD\x82"
+    "\xCE\x9F\xCC\x94\xCC\x80\xE1\xBD\x83\xCE\x9F\xCC\x93\xCC\x81\xE1\xBD\x84\xCE\x9F\xCC\x94\xCC\x81"
+    "\xE1\xBD\x85\xCF\x85\xCC\x93\xCF\x85\xCC\x94\xCF\x85\xCC\x93\xCC\x80\xCF\x85\xCC\x94\xCC\x80\xCF"
+    "\x85\xCC\x93\xCC\x81\xCF\x85\xCC\x94\xCC\x81\xCF\x85\xCC\x93\xCD\x82\xCF\x85\xCC\x94\xCD\x82\xCE"
+    "\xA5\xCC\x94\xE1\xBD\x91\xCE\xA5\xCC\x94\xCC\x80\xE1\xBD\x93\xCE\xA5\xCC\x94\xCC\x81\xE1\xBD\x95"
+    "\xCE\xA5\xCC\x94\xCD\x82\xE1\xBD\x97\xCF\x89\xCC\x93\xCF\x89\xCC\x94\xCF\x89\xCC\x93\xCC\x80\xCF"
+    "\x89\xCC\x94\xCC\x80\xCF\x89\xCC\x93\xCC\x81\xCF\x89\xCC\x94\xCC\x81\xCF\x89\xCC\x93\xCD\x82\xCF"
+    "\x89\xCC\x94\xCD\x82\xCE\xA9\xCC\x93\xE1\xBD\xA0\xCE\xA9\xCC\x94\xE1\xBD\xA1\xCE\xA9\xCC\x93\xCC"
+    "\x80\xE1\xBD\xA2\xCE\xA9\xCC\x94\xCC\x80\xE1\xBD\xA3\xCE\xA9\xCC\x93\xCC\x81\xE1\xBD\xA4\xCE\xA9"
+    "\xCC\x94\xCC\x81\xE1\xBD\xA5\xCE\xA9\xCC\x93\xCD\x82\xE1\xBD\xA6\xCE\xA9\xCC\x94\xCD\x82\xE1\xBD"
+    "\xA7\xCE\xB1\xCC\x80\xCE\xB5\xCC\x80\xCE\xB7\xCC\x80\xCE\xB9\xCC\x80\xCE\xBF\xCC\x80\xCF\x85\xCC"
+    "\x80\xCF\x89\xCC\x80\xCE\xB1\xCC\x93\xCD\x85\xCE\xB1\xCC\x94\xCD\x85\xCE\xB1\xCC\x93\xCC\x80\xCD"
+    "\x85\xCE\xB1\xCC\x94\xCC\x80\xCD\x85\xCE\xB1\xCC\x93\xCC\x81\xCD\x85\xCE\xB1\xCC\x94\xCC\x81\xCD"
+    "\x85\xCE\xB1\xCC\x93\xCD\x82\xCD\x85\xCE\xB1\xCC\x94\xCD\x82\xCD\x85\xCE\x91\xCC\x93\xCD\x85\xE1"
+    "\xBE\x80\xCE\x91\xCC\x94\xCD\x85\xE1\xBE\x81\xCE\x91\xCC\x93\xCC\x80\xCD\x85\xE1\xBE\x82\xCE\x91"
+    "\xCC\x94\xCC\x80\xCD\x85\xE1\xBE\x83\xCE\x91\xCC\x93\xCC\x81\xCD\x85\xE1\xBE\x84\xCE\x91\xCC\x94"
+    "\xCC\x81\xCD\x85\xE1\xBE\x85\xCE\x91\xCC\x93\xCD\x82\xCD\x85\xE1\xBE\x86\xCE\x91\xCC\x94\xCD\x82"
+    "\xCD\x85\xE1\xBE\x87\xCE\xB7\xCC\x93\xCD\x85\xCE\xB7\xCC\x94\xCD\x85\xCE\xB7\xCC\x93\xCC\x80\xCD"
+    "\x85\xCE\xB7\xCC\x94\xCC\x80\xCD\x85\xCE\xB7\xCC\x93\xCC\x81\xCD\x85\xCE\xB7\xCC\x94\xCC\x81\xCD"
+    "\x85\xCE\xB7\xCC\x93\xCD\x82\xCD\x85\xCE\xB7\xCC\x94\xCD\x82\xCD\x85\xCE\x97\xCC\x93\xCD\x85\xE1"
+    "\xBE\x90\xCE\x97\xCC\x94\xCD\x85\xE1\xBE\x91\xCE\x97\xCC\x93\xCC\x80\xCD\x85\xE1\xBE\x92\xCE\x97"
+    "\xCC\x94\xCC\x80\xCD\x85\xE1\xBE\x93\xCE\x97\xCC\x93\xCC\x81\xCD\x85\xE1\xBE\x94\xCE\x97\xCC\x94"
+    "\xCC\x81\xCD\x85\xE1\xBE\x95\xCE\x97\xCC\x93\xCD\x82\xCD\x85\xE1\xBE\x96\xCE\x97\xCC\x94\xCD\x82"
+    "\xCD\x85\xE1\xBE\x97\xCF\x89\xCC\x93\xCD\x85\xCF\x89\xCC\x94\xCD\x85\xCF\x89\xCC\x93\xCC\x80\xCD"
+    "\x85\xCF\x89\xCC\x94\xCC\x80\xCD\x85\xCF\x89\xCC\x93\xCC\x81\xCD\x85\xCF\x89\xCC\x94\xCC\x81\xCD"
+    "\x85\xCF\x89\xCC\x93\xCD\x82\xCD\x85\xCF\x89\xCC\x94\xCD\x82\xCD\x85\xCE\xA9\xCC\x93\xCD\x85\xE1"
+    "\xBE\xA0\xCE\xA9\xCC\x94\xCD\x85\xE1\xBE\xA1\xCE\xA9\xCC\x93\xCC\x80\xCD\x85\xE1\xBE\xA2\xCE\xA9"
+    "\xCC\x94\xCC\x80\xCD\x85\xE1\xBE\xA3\xCE\xA9\xCC\x93\xCC\x81\xCD\x85\xE1\xBE\xA4\xCE\xA9\xCC\x94"
+    "\xCC\x81\xCD\x85\xE1\xBE\xA5\xCE\xA9\xCC\x93\xCD\x82\xCD\x85\xE1\xBE\xA6\xCE\xA9\xCC\x94\xCD\x82"
+    "\xCD\x85\xE1\xBE\xA7\xCE\xB1\xCC\x86\xCE\xB1\xCC\x84\xCE\xB1\xCC\x80\xCD\x85\xCE\xB1\xCD\x85\xCE"
+    "\xB1\xCC\x81\xCD\x85\xCE\xB1\xCD\x82\xCE\xB1\xCD\x82\xCD\x85\xCE\x91\xCC\x86\xE1\xBE\xB0\xCE\x91"
+    "\xCC\x84\xE1\xBE\xB1\xCE\x91\xCC\x80\xE1\xBD\xB0\xE1\xBD\xB1\xCE\x91\xCD\x85\xE1\xBE\xB3\x20\xCC"
+    "\x93\x20\xCD\x82\xC2\xA8\xCD\x82\x20\xCC\x88\xCD\x82\xCE\xB7\xCC\x80\xCD\x85\xCE\xB7\xCD\x85\xCE"
+    "\xB7\xCC\x81\xCD\x85\xCE\xB7\xCD\x82\xCE\xB7\xCD\x82\xCD\x85\xCE\x95\xCC\x80\xE1\xBD\xB2\xE1\xBD"
+    "\xB3\xCE\x97\xCC\x80\xE1\xBD\xB4\xE1\xBD\xB5\xCE\x97\xCD\x85\xE1\xBF\x83\xE1\xBE\xBF\xCC\x80\x20"
+    "\xCC\x93\xCC\x80\xE1\xBE\xBF\xCC\x81\x20\xCC\x93\xCC\x81\xE1\xBE\xBF\xCD\x82\x20\xCC\x93\xCD\x82"
+    "\xCE\xB9\xCC\x86\xCE\xB9\xCC\x84\xCE\xB9\xCC\x88\xCC\x80\xCE\xB9\xCD\x82\xCE\xB9\xCC\x88\xCD\x82"
+    "\xCE\x99\xCC\x86\xE1\xBF\x90\xCE\x99\xCC\x84\xE1\xBF\x91\xCE\x99\xCC\x80\xE1\xBD\xB6\xE1\xBD\xB7"
+    "\xE1\xBF\xBE\xCC\x80\x20\xCC\x94\xCC\x80\xE1\xBF\xBE\xCC\x81\x20\xCC\x94\xCC\x81\xE1\xBF\xBE\xCD"
+    "\x82\x20\xCC\x94\xCD\x82\xCF\x85\xCC\x86\xCF\x85\xCC\x84\xCF\x85\xCC\x88\xCC\x80\xCF\x81\xCC\x93"
+    "\xCF\x81\xCC\x94\xCF\x85\xCD\x82\xCF\x85\xCC\x88\xCD\x82\xCE\xA5\xCC\x86\xE1\xBF\xA0\xCE\xA5\xCC"
+    "\x84\xE1\xBF\xA1\xCE\xA5\xCC\x80\xE1\xBD\xBA\xE1\xBD\xBB\xCE\xA1\xCC\x94\xE1\xBF\xA5\xC2\xA8\xCC"
+    "\x80\x20\xCC\x88\xCC\x80\x60\xCF\x89\xCC\x80\xCD\x85\xCF\x89\xCD\x85\xCF\x89\xCC\x81\xCD\x85\xCF"
+    "\x89\xCD\x82\xCF\x89\xCD\x82\xCD\x85\xCE\x9F\xCC\x80\xE1\xBD\xB8\xE1\xBD\xB9\xCE\xA9\xCC\x80\xE1"
+    "\xBD\xBC\xE1\xBD\xBD\xCE\xA9\xCD\x85\xE1\xBF\xB3\xC2\xB4\x20\xCC\x94\xE2\x80\x82\xE2\x80\x83\xE2"
+    "\x80\x90\x20\xCC\xB3\x2E\x2E\x2E\x2E\x2E\x2E\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2"
+    "\x80\xB2\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\xE2\x80\xB5\x21\x21\x20\xCC\x85\x3F\x3F"
+    "\x3F\x21\x21\x3F\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\xE2\x80\xB2\x30\x34\x35\x36\x37\x38\x39\x2B"
+    "\xE2\x88\x92\x3D\x28\x29\x52\x73\x61\x2F\x63\x61\x2F\x73\x43\xC2\xB0\x43\x63\x2F\x6F\x63\x2F\x75"
+    "\xC6\x90\xC2\xB0\x46\x4E\x6F\x51\x53\x4D\x54\x45\x4C\x54\x4D\x5A\xCE\xA9\x46\xE2\x85\x8E\xD7\x90"
+    "\xD7\x91\xD7\x92\xD7\x93\x46\x41\x58\xCE\x93\xCE\xA0\xE2\x88\x91\x31\xE2\x81\x84\x37\x31\xE2\x81"
+    "\x84\x39\x31\xE2\x81\x84\x31\x30\x31\xE2\x81\x84\x33\x32\xE2\x81\x84\x33\x31\xE2\x81\x84\x35\x32"
+    "\xE2\x81\x84\x35\x33\xE2\x81\x84\x35\x34\xE2\x81\x84\x35\x31\xE2\x81\x84\x36\x35\xE2\x81\x84\x36"
+    "\x31\xE2\x81\x84\x38\x33\xE2\x81\x84\x38\x35\xE2\x81\x84\x38\x37\xE2\x81\x84\x38\x31\xE2\x81\x84"
+    "\xE2\x85\xB0\x49\x49\xE2\x85\xB1\x49\x49\x49\xE2\x85\xB2\x49\x56\xE2\x85\xB3\x56\xE2\x85\xB4\x56"
+    "\x49\xE2\x85\xB5\x56\x49\x49\xE2\x85\xB6\x56\x49\x49\x49\xE2\x85\xB7\x49\x58\xE2\x85\xB8\x58\xE2"
+    "\x85\xB9\x58\x49\xE2\x85\xBA\x58\x49\x49\xE2\x85\xBB\xE2\x85\xBC\xE2\x85\xBD\xE2\x85\xBE\xE2\x85"
+    "\xBF\x69\x69\x69\x69\x69\x69\x76\x76\x69\x76\x69\x69\x76\x69\x69\x69\x69\x78\x78\x69\x78\x69\x69"
+    "\xE2\x86\x84\x30\xE2\x81\x84\x33\xE2\x86\x90\xCC\xB8\xE2\x86\x92\xCC\xB8\xE2\x86\x94\xCC\xB8\xE2"
+    "\x87\x90\xCC\xB8\xE2\x87\x94\xCC\xB8\xE2\x87\x92\xCC\xB8\xE2\x88\x83\xCC\xB8\xE2\x88\x88\xCC\xB8"
+    "\xE2\x88\x8B\xCC\xB8\xE2\x88\xA3\xCC\xB8\xE2\x88\xA5\xCC\xB8\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB"
+    "\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xAE\xE2\x88\xBC"
+    "\xCC\xB8\xE2\x89\x83\xCC\xB8\xE2\x89\x85\xCC\xB8\xE2\x89\x88\xCC\xB8\x3D\xCC\xB8\xE2\x89\xA1\xCC"
+    "\xB8\xE2\x89\x8D\xCC\xB8\x3C\xCC\xB8\x3E\xCC\xB8\xE2\x89\xA4\xCC\xB8\xE2\x89\xA5\xCC\xB8\xE2\x89"
+    "\xB2\xCC\xB8\xE2\x89\xB3\xCC\xB8\xE2\x89\xB6\xCC\xB8\xE2\x89\xB7\xCC\xB8\xE2\x89\xBA\xCC\xB8\xE2"
+    "\x89\xBB\xCC\xB8\xE2\x8A\x82\xCC\xB8\xE2\x8A\x83\xCC\xB8\xE2\x8A\x86\xCC\xB8\xE2\x8A\x87\xCC\xB8"
+    "\xE2\x8A\xA2\xCC\xB8\xE2\x8A\xA8\xCC\xB8\xE2\x8A\xA9\xCC\xB8\xE2\x8A\xAB\xCC\xB8\xE2\x89\xBC\xCC"
+    "\xB8\xE2\x89\xBD\xCC\xB8\xE2\x8A\x91\xCC\xB8\xE2\x8A\x92\xCC\xB8\xE2\x8A\xB2\xCC\xB8\xE2\x8A\xB3"
+    "\xCC\xB8\xE2\x8A\xB4\xCC\xB8\xE2\x8A\xB5\xCC\xB8\xE3\x80\x88\xE3\x80\x89\x31\x30\x31\x31\x31\x32"
+    "\x31\x33\x31\x34\x31\x35\x31\x36\x31\x37\x31\x38\x31\x39\x32\x30\x28\x31\x29\x28\x32\x29\x28\x33"
+    "\x29\x28\x34\x29\x28\x35\x29\x28\x36\x29\x28\x37\x29\x28\x38\x29\x28\x39\x29\x28\x31\x30\x29\x28"
+    "\x31\x31\x29\x28\x31\x32\x29\x28\x31\x33\x29\x28\x31\x34\x29\x28\x31\x35\x29\x28\x31\x36\x29\x28"
+    "\x31\x37\x29\x28\x31\x38\x29\x28\x31\x39\x29\x28\x32\x30\x29\x31\x2E\x32\x2E\x33\x2E\x34\x2E\x35"
+    "\x2E\x36\x2E\x37\x2E\x38\x2E\x39\x2E\x31\x30\x2E\x31\x31\x2E\x31\x32\x2E\x31\x33\x2E\x31\x34\x2E"
+    "\x31\x35\x2E\x31\x36\x2E\x31\x37\x2E\x31\x38\x2E\x31\x39\x2E\x32\x30\x2E\x28\x61\x29\x28\x62\x29"
+    "\x28\x63\x29\x28\x64\x29\x28\x65\x29\x28\x66\x29\x28\x67\x29\x28\x68\x29\x28\x69\x29\x28\x6A\x29"
+    "\x28\x6B\x29\x28\x6C\x29\x28\x6D\x29\x28\x6E\x29\x28\x6F\x29\x28\x70\x29\x28\x71\x29\x28\x72\x29"
+    "\x28\x73\x29\x28\x74\x29\x28\x75\x29\x28\x76\x29\x28\x77\x29\x28\x78\x29\x28\x79\x29\x28\x7A\x29"
+    "\xE2\x93\x90\xE2\x93\x91\xE2\x93\x92\xE2\x93\x93\xE2\x93\x94\xE2\x93\x95\xE2\x93\x96\xE2\x93\x97"
+    "\xE2\x93\x98\xE2\x93\x99\xE2\x93\x9A\xE2\x93\x9B\xE2\x93\x9C\xE2\x93\x9D\xE2\x93\x9E\xE2\x93\x9F"
+    "\xE2\x93\xA0\xE2\x93\xA1\x53\xE2\x93\xA2\xE2\x93\xA3\xE2\x93\xA4\xE2\x93\xA5\xE2\x93\xA6\xE2\x93"
+    "\xA7\x59\xE2\x93\xA8\xE2\x93\xA9\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\xE2\x88\xAB\x3A\x3A\x3D\x3D"
+    "\x3D\x3D\x3D\x3D\xE2\xAB\x9D\xCC\xB8\xE2\xB0\xB0\xE2\xB0\xB1\xE2\xB0\xB2\xE2\xB0\xB3\xE2\xB0\xB4"
+    "\xE2\xB0\xB5\xE2\xB0\xB6\xE2\xB0\xB7\xE2\xB0\xB8\xE2\xB0\xB9\xE2\xB0\xBA\xE2\xB0\xBB\xE2\xB0\xBC"
+    "\xE2\xB0\xBD\xE2\xB0\xBE\xE2\xB0\xBF\xE2\xB1\x80\xE2\xB1\x81\xE2\xB1\x82\xE2\xB1\x83\xE2\xB1\x84"
+    "\xE2\xB1\x85\xE2\xB1\x86\xE2\xB1\x87\xE2\xB1\x88\xE2\xB1\x89\xE2\xB1\x8A\xE2\xB1\x8B\xE2\xB1\x8C"
+    "\xE2\xB1\x8D\xE2\xB1\x8E\xE2\xB1\x8F\xE2\xB1\x90\xE2\xB1\x91\xE2\xB1\x92\xE2\xB1\x93\xE2\xB1\x94"
+    "\xE2\xB1\x95\xE2\xB1\x96\xE2\xB1\x97\xE2\xB1\x98\xE2\xB1\x99\xE2\xB1\x9A\xE2\xB1\x9B\xE2\xB1\x9C"
+    "\xE2\xB1\x9D\xE2\xB1\x9E\xE2\xB1\x9F\xE2\xB1\xA1\xC9\xAB\xE1\xB5\xBD\xC9\xBD\xE2\xB1\xA8\xE2\xB1"
+    "\xAA\xE2\xB1\xAC\xE2\xB1\xB3\xE2\xB1\xB6\xC8\xBF\xC9\x80\xE2\xB2\x81\xE2\xB2\x83\xE2\xB2\x85\xE2"
+    "\xB2\x87\xE2\xB2\x89\xE2\xB2\x8B\xE2\xB2\x8D\xE2\xB2\x8F\xE2\xB2\x91\xE2\xB2\x93\xE2\xB2\x95\xE2"
+    "\xB2\x97\xE2\xB2\x99\xE2\xB2\x9B\xE2\xB2\x9D\xE2\xB2\x9F\xE2\xB2\xA1\xE2\xB2\xA3\xE2\xB2\xA5\xE2"
+    "\xB2\xA7\xE2\xB2\xA9\xE2\xB2\xAB\xE2\xB2\xAD\xE2\xB2\xAF\xE2\xB2\xB1\xE2\xB2\xB3\xE2\xB2\xB5\xE2"
+    "\xB2\xB7\xE2\xB2\xB9\xE2\xB2\xBB\xE2\xB2\xBD\xE2\xB2\xBF\xE2\xB3\x81\xE2\xB3\x83\xE2\xB3\x85\xE2"
+    "\xB3\x87\xE2\xB3\x89\xE2\xB3\x8B\xE2\xB3\x8D\xE2\xB3\x8F\xE2\xB3\x91\xE2\xB3\x93\xE2\xB3\x95\xE2"
+    "\xB3\x97\xE2\xB3\x99\xE2\xB3\x9B\xE2\xB3\x9D\xE2\xB3\x9F\xE2\xB3\xA1\xE2\xB3\xA3\xE2\xB3\xAC\xE2"
+    "\xB3\xAE\xE2\xB3\xB3\xE2\xB5\xA1\xE6\xAF\x8D\xE9\xBE\x9F\xE4\xB8\x80\xE4\xB8\xA8\xE4\xB8\xB6\xE4"
+    "\xB8\xBF\xE4\xB9\x99\xE4\xBA\x85\xE4\xBA\x8C\xE4\xBA\xA0\xE4\xBA\xBA\xE5\x84\xBF\xE5\x85\xA5\xE5"
+    "\x85\xAB\xE5\x86\x82\xE5\x86\x96\xE5\x86\xAB\xE5\x87\xA0\xE5\x87\xB5\xE5\x88\x80\xE5\x8A\x9B\xE5"
+    "\x8B\xB9\xE5\x8C\x95\xE5\x8C\x9A\xE5\x8C\xB8\xE5\x8D\x81\xE5\x8D\x9C\xE5\x8D\xA9\xE5\x8E\x82\xE5"
+    "\x8E\xB6\xE5\x8F\x88\xE5\x8F\xA3\xE5\x9B\x97\xE5\x9C\x9F\xE5\xA3\xAB\xE5\xA4\x82\xE5\xA4\x8A\xE5"
+    "\xA4\x95\xE5\xA4\xA7\xE5\xA5\xB3\xE5\xAD\x90\xE5\xAE\x80\xE5\xAF\xB8\xE5\xB0\x8F\xE5\xB0\xA2\xE5"
+    "\xB0\xB8\xE5\xB1\xAE\xE5\xB1\xB1\xE5\xB7\x9B\xE5\xB7\xA5\xE5\xB7\xB1\xE5\xB7\xBE\xE5\xB9\xB2\xE5"
+    "\xB9\xBA\xE5\xB9\xBF\xE5\xBB\xB4\xE5\xBB\xBE\xE5\xBC\x8B\xE5\xBC\x93\xE5\xBD\x90\xE5\xBD\xA1\xE5"
+    "\xBD\xB3\xE5\xBF\x83\xE6\x88\x88\xE6\x88\xB6\xE6\x89\x8B\xE6\x94\xAF\xE6\x94\xB4\xE6\x96\x87\xE6"
+    "\x96\x97\xE6\x96\xA4\xE6\x96\xB9\xE6\x97\xA0\xE6\x97\xA5\xE6\x9B\xB0\xE6\x9C\x88\xE6\x9C\xA8\xE6"
+    "\xAC\xA0\xE6\xAD\xA2\xE6\xAD\xB9\xE6\xAE\xB3\xE6\xAF\x8B\xE6\xAF\x94\xE6\xAF\x9B\xE6\xB0\x8F\xE6"
+    "\xB0\x94\xE6\xB0\xB4\xE7\x81\xAB\xE7\x88\xAA\xE7\x88\xB6\xE7\x88\xBB\xE7\x88\xBF\xE7\x89\x87\xE7"
+    "\x89\x99\xE7\x89\x9B\xE7\x8A\xAC\xE7\x8E\x84\xE7\x8E\x89\xE7\x93\x9C\xE7\x93\xA6\xE7\x94\x98\xE7"
+    "\x94\x9F\xE7\x94\xA8\xE7\x94\xB0\xE7\x96\x8B\xE7\x96\x92\xE7\x99\xB6\xE7\x99\xBD\xE7\x9A\xAE\xE7"
+    "\x9A\xBF\xE7\x9B\xAE\xE7\x9F\x9B\xE7\x9F\xA2\xE7\x9F\xB3\xE7\xA4\xBA\xE7\xA6\xB8\xE7\xA6\xBE\xE7"
+    "\xA9\xB4\xE7\xAB\x8B\xE7\xAB\xB9\xE7\xB1\xB3\xE7\xB3\xB8\xE7\xBC\xB6\xE7\xBD\x91\xE7\xBE\x8A\xE7"
+    "\xBE\xBD\xE8\x80\x81\xE8\x80\x8C\xE8\x80\x92\xE8\x80\xB3\xE8\x81\xBF\xE8\x82\x89\xE8\x87\xA3\xE8"
+    "\x87\xAA\xE8\x87\xB3\xE8\x87\xBC\xE8\x88\x8C\xE8\x88\x9B\xE8\x88\x9F\xE8\x89\xAE\xE8\x89\xB2\xE8"
+    "\x89\xB8\xE8\x99\x8D\xE8\x99\xAB\xE8\xA1\x80\xE8\xA1\x8C\xE8\xA1\xA3\xE8\xA5\xBE\xE8\xA6\x8B\xE8"
+    "\xA7\x92\xE8\xA8\x80\xE8\xB0\xB7\xE8\xB1\x86\xE8\xB1\x95\xE8\xB1\xB8\xE8\xB2\x9D\xE8\xB5\xA4\xE8"
+    "\xB5\xB0\xE8\xB6\xB3\xE8\xBA\xAB\xE8\xBB\x8A\xE8\xBE\x9B\xE8\xBE\xB0\xE8\xBE\xB5\xE9\x82\x91\xE9"
+    "\x85\x89\xE9\x87\x86\xE9\x87\x8C\xE9\x87\x91\xE9\x95\xB7\xE9\x96\x80\xE9\x98\x9C\xE9\x9A\xB6\xE9"
+    "\x9A\xB9\xE9\x9B\xA8\xE9\x9D\x91\xE9\x9D\x9E\xE9\x9D\xA2\xE9\x9D\xA9\xE9\x9F\x8B\xE9\x9F\xAD\xE9"
+    "\x9F\xB3\xE9\xA0\x81\xE9\xA2\xA8\xE9\xA3\x9B\xE9\xA3\x9F\xE9\xA6\x96\xE9\xA6\x99\xE9\xA6\xAC\xE9"
+    "\xAA\xA8\xE9\xAB\x98\xE9\xAB\x9F\xE9\xAC\xA5\xE9\xAC\xAF\xE9\xAC\xB2\xE9\xAC\xBC\xE9\xAD\x9A\xE9"
+    "\xB3\xA5\xE9\xB9\xB5\xE9\xB9\xBF\xE9\xBA\xA5\xE9\xBA\xBB\xE9\xBB\x83\xE9\xBB\x8D\xE9\xBB\x91\xE9"
+    "\xBB\xB9\xE9\xBB\xBD\xE9\xBC\x8E\xE9\xBC\x93\xE9\xBC\xA0\xE9\xBC\xBB\xE9\xBD\x8A\xE9\xBD\x92\xE9"
+    "\xBE\x8D\xE9\xBE\x9C\xE9\xBE\xA0\xE3\x80\x92\xE5\x8D\x84\xE5\x8D\x85\xE3\x81\x8B\xE3\x82\x99\xE3"
+    "\x81\x8D\xE3\x82\x99\xE3\x81\x8F\xE3\x82\x99\xE3\x81\x91\xE3\x82\x99\xE3\x81\x93\xE3\x82\x99\xE3"
+    "\x81\x95\xE3\x82\x99\xE3\x81\x97\xE3\x82\x99\xE3\x81\x99\xE3\x82\x99\xE3\x81\x9B\xE3\x82\x99\xE3"
+    "\x81\x9D\xE3\x82\x99\xE3\x81\x9F\xE3\x82\x99\xE3\x81\xA1\xE3\x82\x99\xE3\x81\xA4\xE3\x82\x99\xE3"
+    "\x81\xA6\xE3\x82\x99\xE3\x81\xA8\xE3\x82\x99\xE3\x81\xAF\xE3\x82\x99\xE3\x81\xAF\xE3\x82\x9A\xE3"
+    "\x81\xB2\xE3\x82\x99\xE3\x81\xB2\xE3\x82\x9A\xE3\x81\xB5\xE3\x82\x99\xE3\x81\xB5\xE3\x82\x9A\xE3"
+    "\x81\xB8\xE3\x82\x99\xE3\x81\xB8\xE3\x82\x9A\xE3\x81\xBB\xE3\x82\x99\xE3\x81\xBB\xE3\x82\x9A\xE3"
+    "\x81\x86\xE3\x82\x99\x20\xE3\x82\x99\x20\xE3\x82\x9A\xE3\x82\x9D\xE3\x82\x99\xE3\x82\x88\xE3\x82"
+    "\x8A\xE3\x82\xAB\xE3\x82\x99\xE3\x82\xAD\xE3\x82\x99\xE3\x82\xAF\xE3\x82\x99\xE3\x82\xB1\xE3\x82"
+    "\x99\xE3\x82\xB3\xE3\x82\x99\xE3\x82\xB5\xE3\x82\x99\xE3\x82\xB7\xE3\x82\x99\xE3\x82\xB9\xE3\x82"
+    "\x99\xE3\x82\xBB\xE3\x82\x99\xE3\x82\xBD\xE3\x82\x99\xE3\x82\xBF\xE3\x82\x99\xE3\x83\x81\xE3\x82"
+    "\x99\xE3\x83\x84\xE3\x82\x99\xE3\x83\x86\xE3\x82\x99\xE3\x83\x88\xE3\x82\x99\xE3\x83\x8F\xE3\x82"
+    "\x99\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\x92\xE3\x82\x99\xE3\x83\x92\xE3\x82\x9A\xE3\x83\x95\xE3\x82"
+    "\x99\xE3\x83\x95\xE3\x82\x9A\xE3\x83\x98\xE3\x82\x99\xE3\x83\x98\xE3\x82\x9A\xE3\x83\x9B\xE3\x82"
+    "\x99\xE3\x83\x9B\xE3\x82\x9A\xE3\x82\xA6\xE3\x82\x99\xE3\x83\xAF\xE3\x82\x99\xE3\x83\xB0\xE3\x82"
+    "\x99\xE3\x83\xB1\xE3\x82\x99\xE3\x83\xB2\xE3\x82\x99\xE3\x83\xBD\xE3\x82\x99\xE3\x82\xB3\xE3\x83"
+    "\x88\xE1\x84\x80\xE1\x84\x81\xE1\x86\xAA\xE1\x84\x82\xE1\x86\xAC\xE1\x86\xAD\xE1\x84\x83\xE1\x84"
+    "\x84\xE1\x84\x85\xE1\x86\xB0\xE1\x86\xB1\xE1\x86\xB2\xE1\x86\xB3\xE1\x86\xB4\xE1\x86\xB5\xE1\x84"
+    "\x9A\xE1\x84\x86\xE1\x84\x87\xE1\x84\x88\xE1\x84\xA1\xE1\x84\x89\xE1\x84\x8A\xE1\x84\x8B\xE1\x84"
+    "\x8C\xE1\x84\x8D\xE1\x84\x8E\xE1\x84\x8F\xE1\x84\x90\xE1\x84\x91\xE1\x84\x92\xE1\x85\xA1\xE1\x85"
+    "\xA2\xE1\x85\xA3\xE1\x85\xA4\xE1\x85\xA5\xE1\x85\xA6\xE1\x85\xA7\xE1\x85\xA8\xE1\x85\xA9\xE1\x85"
+    "\xAA\xE1\x85\xAB\xE1\x85\xAC\xE1\x85\xAD\xE1\x85\xAE\xE1\x85\xAF\xE1\x85\xB0\xE1\x85\xB1\xE1\x85"
+    "\xB2\xE1\x85\xB3\xE1\x85\xB4\xE1\x85\xB5\xE1\x85\xA0\xE1\x84\x94\xE1\x84\x95\xE1\x87\x87\xE1\x87"
+    "\x88\xE1\x87\x8C\xE1\x87\x8E\xE1\x87\x93\xE1\x87\x97\xE1\x87\x99\xE1\x84\x9C\xE1\x87\x9D\xE1\x87"
+    "\x9F\xE1\x84\x9D\xE1\x84\x9E\xE1\x84\xA0\xE1\x84\xA2\xE1\x84\xA3\xE1\x84\xA7\xE1\x84\xA9\xE1\x84"
+    "\xAB\xE1\x84\xAC\xE1\x84\xAD\xE1\x84\xAE\xE1\x84\xAF\xE1\x84\xB2\xE1\x84\xB6\xE1\x85\x80\xE1\x85"
+    "\x87\xE1\x85\x8C\xE1\x87\xB1\xE1\x87\xB2\xE1\x85\x97\xE1\x85\x98\xE1\x85\x99\xE1\x86\x84\xE1\x86"
+    "\x85\xE1\x86\x88\xE1\x86\x91\xE1\x86\x92\xE1\x86\x94\xE1\x86\x9E\xE1\x86\xA1\xE4\xB8\x89\xE5\x9B"
+    "\x9B\xE4\xB8\x8A\xE4\xB8\xAD\xE4\xB8\x8B\xE7\x94\xB2\xE4\xB8\x99\xE4\xB8\x81\xE5\xA4\xA9\xE5\x9C"
+    "\xB0\x28\xE1\x84\x80\x29\x28\xE1\x84\x82\x29\x28\xE1\x84\x83\x29\x28\xE1\x84\x85\x29\x28\xE1\x84"
+    "\x86\x29\x28\xE1\x84\x87\x29\x28\xE1\x84\x89\x29\x28\xE1\x84\x8B\x29\x28\xE1\x84\x8C\x29\x28\xE1"
+    "\x84\x8E\x29\x28\xE1\x84\x8F\x29\x28\xE1\x84\x90\x29\x28\xE1\x84\x91\x29\x28\xE1\x84\x92\x29\x28"
+    "\xE1\x84\x80\xE1\x85\xA1\x29\x28\xE1\x84\x82\xE1\x85\xA1\x29\x28\xE1\x84\x83\xE1\x85\xA1\x29\x28"
+    "\xE1\x84\x85\xE1\x85\xA1\x29\x28\xE1\x84\x86\xE1\x85\xA1\x29\x28\xE1\x84\x87\xE1\x85\xA1\x29\x28"
+    "\xE1\x84\x89\xE1\x85\xA1\x29\x28\xE1\x84\x8B\xE1\x85\xA1\x29\x28\xE1\x84\x8C\xE1\x85\xA1\x29\x28"
+    "\xE1\x84\x8E\xE1\x85\xA1\x29\x28\xE1\x84\x8F\xE1\x85\xA1\x29\x28\xE1\x84\x90\xE1\x85\xA1\x29\x28"
+    "\xE1\x84\x91\xE1\x85\xA1\x29\x28\xE1\x84\x92\xE1\x85\xA1\x29\x28\xE1\x84\x8C\xE1\x85\xAE\x29\x28"
+    "\xE1\x84\x8B\xE1\x85\xA9\xE1\x84\x8C\xE1\x85\xA5\xE1\x86\xAB\x29\x28\xE1\x84\x8B\xE1\x85\xA9\xE1"
+    "\x84\x92\xE1\x85\xAE\x29\x28\xE4\xB8\x80\x29\x28\xE4\xBA\x8C\x29\x28\xE4\xB8\x89\x29\x28\xE5\x9B"
+    "\x9B\x29\x28\xE4\xBA\x94\x29\x28\xE5\x85\xAD\x29\x28\xE4\xB8\x83\x29\x28\xE5\x85\xAB\x29\x28\xE4"
+    "\xB9\x9D\x29\x28\xE5\x8D\x81\x29\x28\xE6\x9C\x88\x29\x28\xE7\x81\xAB\x29\x28\xE6\xB0\xB4\x29\x28"
+    "\xE6\x9C\xA8\x29\x28\xE9\x87\x91\x29\x28\xE5\x9C\x9F\x29\x28\xE6\x97\xA5\x29\x28\xE6\xA0\xAA\x29"
+    "\x28\xE6\x9C\x89\x29\x28\xE7\xA4\xBE\x29\x28\xE5\x90\x8D\x29\x28\xE7\x89\xB9\x29\x28\xE8\xB2\xA1"
+    "\x29\x28\xE7\xA5\x9D\x29\x28\xE5\x8A\xB4\x29\x28\xE4\xBB\xA3\x29\x28\xE5\x91\xBC\x29\x28\xE5\xAD"
+    "\xA6\x29\x28\xE7\x9B\xA3\x29\x28\xE4\xBC\x81\x29\x28\xE8\xB3\x87\x29\x28\xE5\x8D\x94\x29\x28\xE7"
+    "\xA5\xAD\x29\x28\xE4\xBC\x91\x29\x28\xE8\x87\xAA\x29\x28\xE8\x87\xB3\x29\xE5\x95\x8F\xE5\xB9\xBC"
+    "\xE7\xAE\x8F\x50\x54\x45\x32\x31\x32\x32\x32\x33\x32\x34\x32\x35\x32\x36\x32\x37\x32\x38\x32\x39"
+    "\x33\x30\x33\x31\x33\x32\x33\x33\x33\x34\x33\x35\xE1\x84\x80\xE1\x85\xA1\xE1\x84\x82\xE1\x85\xA1"
+    "\xE1\x84\x83\xE1\x85\xA1\xE1\x84\x85\xE1\x85\xA1\xE1\x84\x86\xE1\x85\xA1\xE1\x84\x87\xE1\x85\xA1"
+    "\xE1\x84\x89\xE1\x85\xA1\xE1\x84\x8B\xE1\x85\xA1\xE1\x84\x8C\xE1\x85\xA1\xE1\x84\x8E\xE1\x85\xA1"
+    "\xE1\x84\x8F\xE1\x85\xA1\xE1\x84\x90\xE1\x85\xA1\xE1\x84\x91\xE1\x85\xA1\xE1\x84\x92\xE1\x85\xA1"
+    "\xE1\x84\x8E\xE1\x85\xA1\xE1\x86\xB7\xE1\x84\x80\xE1\x85\xA9\xE1\x84\x8C\xE1\x85\xAE\xE1\x84\x8B"
+    "\xE1\x85\xB4\xE1\x84\x8B\xE1\x85\xAE\xE4\xBA\x94\xE5\x85\xAD\xE4\xB8\x83\xE4\xB9\x9D\xE6\xA0\xAA"
+    "\xE6\x9C\x89\xE7\xA4\xBE\xE5\x90\x8D\xE7\x89\xB9\xE8\xB2\xA1\xE7\xA5\x9D\xE5\x8A\xB4\xE7\xA7\x98"
+    "\xE7\x94\xB7\xE9\x81\xA9\xE5\x84\xAA\xE5\x8D\xB0\xE6\xB3\xA8\xE9\xA0\x85\xE4\xBC\x91\xE5\x86\x99"
+    "\xE6\xAD\xA3\xE5\xB7\xA6\xE5\x8F\xB3\xE5\x8C\xBB\xE5\xAE\x97\xE5\xAD\xA6\xE7\x9B\xA3\xE4\xBC\x81"
+    "\xE8\xB3\x87\xE5\x8D\x94\xE5\xA4\x9C\x33\x36\x33\x37\x33\x38\x33\x39\x34\x30\x34\x31\x34\x32\x34"
+    "\x33\x34\x34\x34\x35\x34\x36\x34\x37\x34\x38\x34\x39\x35\x30\x31\xE6\x9C\x88\x32\xE6\x9C\x88\x33"
+    "\xE6\x9C\x88\x34\xE6\x9C\x88\x35\xE6\x9C\x88\x36\xE6\x9C\x88\x37\xE6\x9C\x88\x38\xE6\x9C\x88\x39"
+    "\xE6\x9C\x88\x31\x30\xE6\x9C\x88\x31\x31\xE6\x9C\x88\x31\x32\xE6\x9C\x88\x48\x67\x65\x72\x67\x65"
+    "\x56\x4C\x54\x44\xE3\x82\xA2\xE3\x82\xA4\xE3\x82\xA6\xE3\x82\xA8\xE3\x82\xAA\xE3\x82\xAB\xE3\x82"
+    "\xAD\xE3\x82\xAF\xE3\x82\xB1\xE3\x82\xB3\xE3\x82\xB5\xE3\x82\xB7\xE3\x82\xB9\xE3\x82\xBB\xE3\x82"
+    "\xBD\xE3\x82\xBF\xE3\x83\x81\xE3\x83\x84\xE3\x83\x86\xE3\x83\x88\xE3\x83\x8A\xE3\x83\x8B\xE3\x83"
+    "\x8C\xE3\x83\x8D\xE3\x83\x8E\xE3\x83\x8F\xE3\x83\x92\xE3\x83\x95\xE3\x83\x98\xE3\x83\x9B\xE3\x83"
+    "\x9E\xE3\x83\x9F\xE3\x83\xA0\xE3\x83\xA1\xE3\x83\xA2\xE3\x83\xA4\xE3\x83\xA6\xE3\x83\xA8\xE3\x83"
+    "\xA9\xE3\x83\xAA\xE3\x83\xAB\xE3\x83\xAC\xE3\x83\xAD\xE3\x83\xAF\xE3\x83\xB0\xE3\x83\xB1\xE3\x83"
+    "\xB2\xE4\xBB\xA4\xE5\x92\x8C\xE3\x82\xA2\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\x88\xE3\x82"
+    "\xA2\xE3\x83\xAB\xE3\x83\x95\xE3\x82\xA1\xE3\x82\xA2\xE3\x83\xB3\xE3\x83\x98\xE3\x82\x9A\xE3\x82"
+    "\xA2\xE3\x82\xA2\xE3\x83\xBC\xE3\x83\xAB\xE3\x82\xA4\xE3\x83\x8B\xE3\x83\xB3\xE3\x82\xAF\xE3\x82"
+    "\x99\xE3\x82\xA4\xE3\x83\xB3\xE3\x83\x81\xE3\x82\xA6\xE3\x82\xA9\xE3\x83\xB3\xE3\x82\xA8\xE3\x82"
+    "\xB9\xE3\x82\xAF\xE3\x83\xBC\xE3\x83\x88\xE3\x82\x99\xE3\x82\xA8\xE3\x83\xBC\xE3\x82\xAB\xE3\x83"
+    "\xBC\xE3\x82\xAA\xE3\x83\xB3\xE3\x82\xB9\xE3\x82\xAA\xE3\x83\xBC\xE3\x83\xA0\xE3\x82\xAB\xE3\x82"
+    "\xA4\xE3\x83\xAA\xE3\x82\xAB\xE3\x83\xA9\xE3\x83\x83\xE3\x83\x88\xE3\x82\xAB\xE3\x83\xAD\xE3\x83"
+    "\xAA\xE3\x83\xBC\xE3\x82\xAB\xE3\x82\x99\xE3\x83\xAD\xE3\x83\xB3\xE3\x82\xAB\xE3\x82\x99\xE3\x83"
+    "\xB3\xE3\x83\x9E\xE3\x82\xAD\xE3\x82\x99\xE3\x82\xAB\xE3\x82\x99\xE3\x82\xAD\xE3\x82\x99\xE3\x83"
+    "\x8B\xE3\x83\xBC\xE3\x82\xAD\xE3\x83\xA5\xE3\x83\xAA\xE3\x83\xBC\xE3\x82\xAD\xE3\x82\x99\xE3\x83"
+    "\xAB\xE3\x82\xBF\xE3\x82\x99\xE3\x83\xBC\xE3\x82\xAD\xE3\x83\xAD\xE3\x82\xAD\xE3\x83\xAD\xE3\x82"
+    "\xAF\xE3\x82\x99\xE3\x83\xA9\xE3\x83\xA0\xE3\x82\xAD\xE3\x83\xAD\xE3\x83\xA1\xE3\x83\xBC\xE3\x83"
+    "\x88\xE3\x83\xAB\xE3\x82\xAD\xE3\x83\xAD\xE3\x83\xAF\xE3\x83\x83\xE3\x83\x88\xE3\x82\xAF\xE3\x82"
+    "\x99\xE3\x83\xA9\xE3\x83\xA0\xE3\x82\xAF\xE3\x82\x99\xE3\x83\xA9\xE3\x83\xA0\xE3\x83\x88\xE3\x83"
+    "\xB3\xE3\x82\xAF\xE3\x83\xAB\xE3\x82\xBB\xE3\x82\x99\xE3\x82\xA4\xE3\x83\xAD\xE3\x82\xAF\xE3\x83"
+    "\xAD\xE3\x83\xBC\xE3\x83\x8D\xE3\x82\xB1\xE3\x83\xBC\xE3\x82\xB9\xE3\x82\xB3\xE3\x83\xAB\xE3\x83"
+    "\x8A\xE3\x82\xB3\xE3\x83\xBC\xE3\x83\x9B\xE3\x82\x9A\xE3\x82\xB5\xE3\x82\xA4\xE3\x82\xAF\xE3\x83"
+    "\xAB\xE3\x82\xB5\xE3\x83\xB3\xE3\x83\x81\xE3\x83\xBC\xE3\x83\xA0\xE3\x82\xB7\xE3\x83\xAA\xE3\x83"
+    "\xB3\xE3\x82\xAF\xE3\x82\x99\xE3\x82\xBB\xE3\x83\xB3\xE3\x83\x81\xE3\x82\xBB\xE3\x83\xB3\xE3\x83"
+    "\x88\xE3\x82\xBF\xE3\x82\x99\xE3\x83\xBC\xE3\x82\xB9\xE3\x83\x86\xE3\x82\x99\xE3\x82\xB7\xE3\x83"
+    "\x88\xE3\x82\x99\xE3\x83\xAB\xE3\x83\x88\xE3\x83\xB3\xE3\x83\x8A\xE3\x83\x8E\xE3\x83\x8E\xE3\x83"
+    "\x83\xE3\x83\x88\xE3\x83\x8F\xE3\x82\xA4\xE3\x83\x84\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x82"
+    "\xBB\xE3\x83\xB3\xE3\x83\x88\xE3\x83\x8F\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\x84\xE3\x83\x8F\xE3\x82"
+    "\x99\xE3\x83\xBC\xE3\x83\xAC\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x82\xA2\xE3\x82\xB9\xE3\x83"
+    "\x88\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x82\xAF\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x82"
+    "\xB3\xE3\x83\x92\xE3\x82\x99\xE3\x83\xAB\xE3\x83\x95\xE3\x82\xA1\xE3\x83\xA9\xE3\x83\x83\xE3\x83"
+    "\x88\xE3\x82\x99\xE3\x83\x95\xE3\x82\xA3\xE3\x83\xBC\xE3\x83\x88\xE3\x83\x95\xE3\x82\x99\xE3\x83"
+    "\x83\xE3\x82\xB7\xE3\x82\xA7\xE3\x83\xAB\xE3\x83\x95\xE3\x83\xA9\xE3\x83\xB3\xE3\x83\x98\xE3\x82"
+    "\xAF\xE3\x82\xBF\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\x98\xE3\x82\x9A\xE3\x82\xBD\xE3\x83\x98\xE3\x82"
+    "\x9A\xE3\x83\x8B\xE3\x83\x92\xE3\x83\x98\xE3\x83\xAB\xE3\x83\x84\xE3\x83\x98\xE3\x82\x9A\xE3\x83"
+    "\xB3\xE3\x82\xB9\xE3\x83\x98\xE3\x82\x9A\xE3\x83\xBC\xE3\x82\xB7\xE3\x82\x99\xE3\x83\x98\xE3\x82"
+    "\x99\xE3\x83\xBC\xE3\x82\xBF\xE3\x83\x9B\xE3\x82\x9A\xE3\x82\xA4\xE3\x83\xB3\xE3\x83\x88\xE3\x83"
+    "\x9B\xE3\x82\x99\xE3\x83\xAB\xE3\x83\x88\xE3\x83\x9B\xE3\x83\xB3\xE3\x83\x9B\xE3\x82\x9A\xE3\x83"
+    "\xB3\xE3\x83\x88\xE3\x82\x99\xE3\x83\x9B\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\x9B\xE3\x83\xBC\xE3\x83"
+    "\xB3\xE3\x83\x9E\xE3\x82\xA4\xE3\x82\xAF\xE3\x83\xAD\xE3\x83\x9E\xE3\x82\xA4\xE3\x83\xAB\xE3\x83"
+    "\x9E\xE3\x83\x83\xE3\x83\x8F\xE3\x83\x9E\xE3\x83\xAB\xE3\x82\xAF\xE3\x83\x9E\xE3\x83\xB3\xE3\x82"
+    "\xB7\xE3\x83\xA7\xE3\x83\xB3\xE3\x83\x9F\xE3\x82\xAF\xE3\x83\xAD\xE3\x83\xB3\xE3\x83\x9F\xE3\x83"
+    "\xAA\xE3\x83\x9F\xE3\x83\xAA\xE3\x83\x8F\xE3\x82\x99\xE3\x83\xBC\xE3\x83\xAB\xE3\x83\xA1\xE3\x82"
+    "\xAB\xE3\x82\x99\xE3\x83\xA1\xE3\x82\xAB\xE3\x82\x99\xE3\x83\x88\xE3\x83\xB3\xE3\x83\xA1\xE3\x83"
+    "\xBC\xE3\x83\x88\xE3\x83\xAB\xE3\x83\xA4\xE3\x83\xBC\xE3\x83\x88\xE3\x82\x99\xE3\x83\xA4\xE3\x83"
+    "\xBC\xE3\x83\xAB\xE3\x83\xA6\xE3\x82\xA2\xE3\x83\xB3\xE3\x83\xAA\xE3\x83\x83\xE3\x83\x88\xE3\x83"
+    "\xAB\xE3\x83\xAA\xE3\x83\xA9\xE3\x83\xAB\xE3\x83\x92\xE3\x82\x9A\xE3\x83\xBC\xE3\x83\xAB\xE3\x83"
+    "\xBC\xE3\x83\x95\xE3\x82\x99\xE3\x83\xAB\xE3\x83\xAC\xE3\x83\xA0\xE3\x83\xAC\xE3\x83\xB3\xE3\x83"
+    "\x88\xE3\x82\xB1\xE3\x82\x99\xE3\x83\xB3\xE3\x83\xAF\xE3\x83\x83\xE3\x83\x88\x30\xE7\x82\xB9\x31"
+    "\xE7\x82\xB9\x32\xE7\x82\xB9\x33\xE7\x82\xB9\x34\xE7\x82\xB9\x35\xE7\x82\xB9\x36\xE7\x82\xB9\x37"
+    "\xE7\x82\xB9\x38\xE7\x82\xB9\x39\xE7\x82\xB9\x31\x30\xE7\x82\xB9\x31\x31\xE7\x82\xB9\x31\x32\xE7"
+    "\x82\xB9\x31\x33\xE7\x82\xB9\x31\x34\xE7\x82\xB9\x31\x35\xE7\x82\xB9\x31\x36\xE7\x82\xB9\x31\x37"
+    "\xE7\x82\xB9\x31\x38\xE7\x82\xB9\x31\x39\xE7\x82\xB9\x32\x30\xE7\x82\xB9\x32\x31\xE7\x82\xB9\x32"
+    "\x32\xE7\x82\xB9\x32\x33\xE7\x82\xB9\x32\x34\xE7\x82\xB9\x68\x50\x61\x64\x61\x41\x55\x62\x61\x72"
+    "\x6F\x56\x70\x63\x64\x6D\x64\x6D\x32\x64\x6D\x33\x49\x55\xE5\xB9\xB3\xE6\x88\x90\xE6\x98\xAD\xE5"
+    "\x92\x8C\xE5\xA4\xA7\xE6\xAD\xA3\xE6\x98\x8E\xE6\xB2\xBB\xE6\xA0\xAA\xE5\xBC\x8F\xE4\xBC\x9A\xE7"
+    "\xA4\xBE\x70\x41\x6E\x41\xCE\xBC\x41\x6D\x41\x6B\x41\x4B\x42\x4D\x42\x47\x42\x63\x61\x6C\x6B\x63"
+    "\x61\x6C\x70\x46\x6E\x46\xCE\xBC\x46\xCE\xBC\x67\x6D\x67\x6B\x67\x48\x7A\x6B\x48\x7A\x4D\x48\x7A"
+    "\x47\x48\x7A\x54\x48\x7A\xCE\xBC\x6C\x6D\x6C\x64\x6C\x6B\x6C\x66\x6D\x6E\x6D\xCE\xBC\x6D\x6D\x6D"
+    "\x63\x6D\x6B\x6D\x6D\x6D\x32\x63\x6D\x32\x6D\x32\x6B\x6D\x32\x6D\x6D\x33\x63\x6D\x33\x6D\x33\x6B"
+    "\x6D\x33\x6D\xE2\x88\x95\x73\x6D\xE2\x88\x95\x73\x32\x50\x61\x6B\x50\x61\x4D\x50\x61\x47\x50\x61"
+    "\x72\x61\x64\x72\x61\x64\xE2\x88\x95\x73\x72\x61\x64\xE2\x88\x95\x73\x32\x70\x73\x6E\x73\xCE\xBC"
+    "\x73\x6D\x73\x70\x56\x6E\x56\xCE\xBC\x56\x6D\x56\x6B\x56\x4D\x56\x70\x57\x6E\x57\xCE\xBC\x57\x6D"
+    "\x57\x6B\x57\x4D\x57\x6B\xCE\xA9\x4D\xCE\xA9\x61\x2E\x6D\x2E\x42\x71\x63\x63\x63\x64\x43\xE2\x88"
+    "\x95\x6B\x67\x43\x6F\x2E\x64\x42\x47\x79\x68\x61\x48\x50\x69\x6E\x4B\x4B\x4B\x4D\x6B\x74\x6C\x6D"
+    "\x6C\x6E\x6C\x6F\x67\x6C\x78\x6D\x62\x6D\x69\x6C\x6D\x6F\x6C\x50\x48\x70\x2E\x6D\x2E\x50\x50\x4D"
+    "\x50\x52\x73\x72\x53\x76\x57\x62\x56\xE2\x88\x95\x6D\x41\xE2\x88\x95\x6D\x31\xE6\x97\xA5\x32\xE6"
+    "\x97\xA5\x33\xE6\x97\xA5\x34\xE6\x97\xA5\x35\xE6\x97\xA5\x36\xE6\x97\xA5\x37\xE6\x97\xA5\x38\xE6"
+    "\x97\xA5\x39\xE6\x97\xA5\x31\x30\xE6\x97\xA5\x31\x31\xE6\x97\xA5\x31\x32\xE6\x97\xA5\x31\x33\xE6"
+    "\x97\xA5\x31\x34\xE6\x97\xA5\x31\x35\xE6\x97\xA5\x31\x36\xE6\x97\xA5\x31\x37\xE6\x97\xA5\x31\x38"
+    "\xE6\x97\xA5\x31\x39\xE6\x97\xA5\x32\x30\xE6\x97\xA5\x32\x31\xE6\x97\xA5\x32\x32\xE6\x97\xA5\x32"
+    "\x33\xE6\x97\xA5\x32\x34\xE6\x97\xA5\x32\x35\xE6\x97\xA5\x32\x36\xE6\x97\xA5\x32\x37\xE6\x97\xA5"
+    "\x32\x38\xE6\x97\xA5\x32\x39\xE6\x97\xA5\x33\x30\xE6\x97\xA5\x33\x31\xE6\x97\xA5\x67\x61\x6C\xEA"
+    "\x99\x81\xEA\x99\x83\xEA\x99\x85\xEA\x99\x87\xEA\x99\x89\xEA\x99\x8B\xEA\x99\x8D\xEA\x99\x8F\xEA"
+    "\x99\x91\xEA\x99\x93\xEA\x99\x95\xEA\x99\x97\xEA\x99\x99\xEA\x99\x9B\xEA\x99\x9D\xEA\x99\x9F\xEA"
+    "\x99\xA1\xEA\x99\xA3\xEA\x99\xA5\xEA\x99\xA7\xEA\x99\xA9\xEA\x99\xAB\xEA\x99\xAD\xEA\x9A\x81\xEA"
+    "\x9A\x83\xEA\x9A\x85\xEA\x9A\x87\xEA\x9A\x89\xEA\x9A\x8B\xEA\x9A\x8D\xEA\x9A\x8F\xEA\x9A\x91\xEA"
+    "\x9A\x93\xEA\x9A\x95\xEA\x9A\x97\xEA\x9A\x99\xEA\x9A\x9B\xEA\x9C\xA3\xEA\x9C\xA5\xEA\x9C\xA7\xEA"
+    "\x9C\xA9\xEA\x9C\xAB\xEA\x9C\xAD\xEA\x9C\xAF\xEA\x9C\xB3\xEA\x9C\xB5\xEA\x9C\xB7\xEA\x9C\xB9\xEA"
+    "\x9C\xBB\xEA\x9C\xBD\xEA\x9C\xBF\xEA\x9D\x81\xEA\x9D\x83\xEA\x9D\x85\xEA\x9D\x87\xEA\x9D\x89\xEA"
+    "\x9D\x8B\xEA\x9D\x8D\xEA\x9D\x8F\xEA\x9D\x91\xEA\x9D\x93\xEA\x9D\x95\xEA\x9D\x97\xEA\x9D\x99\xEA"
+    "\x9D\x9B\xEA\x9D\x9D\xEA\x9D\x9F\xEA\x9D\xA1\xEA\x9D\xA3\xEA\x9D\xA5\xEA\x9D\xA7\xEA\x9D\xA9\xEA"
+    "\x9D\xAB\xEA\x9D\xAD\xEA\x9D\xAF\xEA\x9D\xBA\xEA\x9D\xBC\xE1\xB5\xB9\xEA\x9D\xBF\xEA\x9E\x81\xEA"
+    "\x9E\x83\xEA\x9E\x85\xEA\x9E\x87\xEA\x9E\x8C\xEA\x9E\x91\xEA\x9E\x93\xEA\x9E\x97\xEA\x9E\x99\xEA"
+    "\x9E\x9B\xEA\x9E\x9D\xEA\x9E\x9F\xEA\x9E\xA1\xEA\x9E\xA3\xEA\x9E\xA5\xEA\x9E\xA7\xEA\x9E\xA9\xC9"
+    "\xAC\xCA\x9E\xCA\x87\xEA\xAD\x93\xEA\x9E\xB5\xEA\x9E\xB7\xEA\x9E\xB9\xEA\x9E\xBB\xEA\x9E\xBD\xEA"
+    "\x9E\xBF\xEA\x9F\x81\xEA\x9F\x83\xEA\x9E\x94\xE1\xB6\x8E\xEA\x9F\x88\xEA\x9F\x8A\xEA\x9F\x91\xEA"
+    "\x9F\x97\xEA\x9F\x99\xEA\x9F\xB6\xC4\xA6\xEA\xAC\xB7\xEA\xAD\x92\xCA\x8D\xE8\xB1\x88\xE6\x9B\xB4"
     "\xE8\xB3\x88\xE6\xBB\x91\xE4\xB8\xB2\xE5\x8F\xA5\xE5\xA5\x91\xE5\x96\x87\xE5\xA5\x88\xE6\x87\xB6"
     "\xE7\x99\xA9\xE7\xBE\x85\xE8\x98\xBF\xE8\x9E\xBA\xE8\xA3\xB8\xE9\x82\x8F\xE6\xA8\x82\xE6\xB4\x9B"
     "\xE7\x83\x99\xE7\x8F\x9E\xE8\x90\xBD\xE9\x85\xAA\xE9\xA7\xB1\xE4\xBA\x82\xE5\x8D\xB5\xE6\xAC\x84"
@@ -602,1568 +718,1976 @@ const char kDecompositionPool[] =
     "\xD8\xA7\xD8\xA8\xD8\xA9\xD8\xAA\xD8\xAB\xD8\xAC\xD8\xAD\xD8\xAE\xD8\xAF\xD8\xB0\xD8\xB1\xD8\xB2"
     "\xD8\xB3\xD8\xB4\xD8\xB5\xD8\xB6\xD8\xB7\xD8\xB8\xD8\xB9\xD8\xBA\xD9\x81\xD9\x82\xD9\x83\xD9\x84"
     "\xD9\x85\xD9\x86\xD9\x87\xD9\x88\xD9\x8A\xD9\x84\xD8\xA7\xD9\x93\xD9\x84\xD8\xA7\xD9\x94\xD9\x84"
-    "\xD8\xA7\xD9\x95\xD9\x84\xD8\xA7\x22\x27\x2F\x5E\x7C\x7E\xE2\xA6\x85\xE2\xA6\x86\xE3\x83\xBB\xE3"
-    "\x82\xA1\xE3\x82\xA3\xE3\x82\xA5\xE3\x82\xA7\xE3\x82\xA9\xE3\x83\xA3\xE3\x83\xA5\xE3\x83\xA7\xE3"
-    "\x83\x83\xE3\x83\xBC\xE3\x83\xB3\xE3\x82\x99\xE3\x82\x9A\xC2\xA2\xC2\xA3\xC2\xAC\xC2\xA6\xC2\xA5"
-    "\xE2\x82\xA9\xE2\x94\x82\xE2\x86\x90\xE2\x86\x91\xE2\x86\x92\xE2\x86\x93\xE2\x96\xA0\xE2\x97\x8B"
-    "\xCB\x90\xCB\x91\xC3\xA6\xCA\x99\xC9\x93\xCA\xA3\xEA\xAD\xA6\xCA\xA5\xCA\xA4\xC9\x96\xC9\x97\xE1"
-    "\xB6\x91\xC9\x98\xC9\x9E\xCA\xA9\xC9\xA4\xC9\xA2\xC9\xA0\xCA\x9B\xCA\x9C\xC9\xA7\xCA\x84\xCA\xAA"
-    "\xCA\xAB\xC9\xAC\xF0\x9D\xBC\x84\xEA\x9E\x8E\xC9\xAE\xF0\x9D\xBC\x85\xCA\x8E\xF0\x9D\xBC\x86\xC3"
-    "\xB8\xC9\xB6\xC9\xB7\xC9\xBA\xF0\x9D\xBC\x88\xC9\xBD\xC9\xBE\xCA\x80\xCA\xA8\xCA\xA6\xEA\xAD\xA7"
-    "\xCA\xA7\xCA\x88\xE2\xB1\xB1\xCA\x8F\xCA\xA1\xCA\xA2\xCA\x98\xC7\x80\xC7\x81\xC7\x82\xF0\x9D\xBC"
-    "\x8A\xF0\x9D\xBC\x9E\xF0\x91\x82\x99\xF0\x91\x82\xBA\xF0\x91\x82\x9B\xF0\x91\x82\xBA\xF0\x91\x82"
-    "\xA5\xF0\x91\x82\xBA\xF0\x91\x84\xB1\xF0\x91\x84\xA7\xF0\x91\x84\xB2\xF0\x91\x84\xA7\xF0\x91\x8D"
-    "\x87\xF0\x91\x8C\xBE\xF0\x91\x8D\x87\xF0\x91\x8D\x97\xF0\x91\x92\xB9\xF0\x91\x92\xBA\xF0\x91\x92"
-    "\xB9\xF0\x91\x92\xB0\xF0\x91\x92\xB9\xF0\x91\x92\xBD\xF0\x91\x96\xB8\xF0\x91\x96\xAF\xF0\x91\x96"
-    "\xB9\xF0\x91\x96\xAF\xF0\x91\xA4\xB5\xF0\x91\xA4\xB0\xF0\x9D\x85\x97\xF0\x9D\x85\xA5\xF0\x9D\x85"
-    "\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0\x9D\x85\x98\xF0\x9D\x85"
-    "\xA5\xF0\x9D\x85\xAF\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xB0\xF0\x9D\x85\x98\xF0\x9D\x85"
-    "\xA5\xF0\x9D\x85\xB1\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xB2\xF0\x9D\x86\xB9\xF0\x9D\x85"
-    "\xA5\xF0\x9D\x86\xBA\xF0\x9D\x85\xA5\xF0\x9D\x86\xB9\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0\x9D\x86"
-    "\xBA\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0\x9D\x86\xB9\xF0\x9D\x85\xA5\xF0\x9D\x85\xAF\xF0\x9D\x86"
-    "\xBA\xF0\x9D\x85\xA5\xF0\x9D\x85\xAF\xC4\xB1\xC8\xB7\xCE\x91\xCE\x92\xCE\x94\xCE\x95\xCE\x96\xCE"
-    "\x97\xCE\x99\xCE\x9A\xCE\x9B\xCE\x9C\xCE\x9D\xCE\x9E\xCE\x9F\xCE\xA1\xCE\xA4\xCE\xA6\xCE\xA7\xCE"
-    "\xA8\xE2\x88\x87\xCE\xB1\xCE\xB6\xCE\xB7\xCE\xBB\xCE\xBD\xCE\xBE\xCE\xBF\xCF\x83\xCF\x84\xCF\x85"
-    "\xCF\x88\xCF\x89\xE2\x88\x82\xCF\x9C\xCF\x9D\xD9\xAE\xDA\xA1\xD9\xAF\x30\x2E\x30\x2C\x31\x2C\x32"
-    "\x2C\x33\x2C\x34\x2C\x35\x2C\x36\x2C\x37\x2C\x38\x2C\x39\x2C\x28\x41\x29\x28\x42\x29\x28\x43\x29"
-    "\x28\x44\x29\x28\x45\x29\x28\x46\x29\x28\x47\x29\x28\x48\x29\x28\x49\x29\x28\x4A\x29\x28\x4B\x29"
-    "\x28\x4C\x29\x28\x4D\x29\x28\x4E\x29\x28\x4F\x29\x28\x50\x29\x28\x51\x29\x28\x52\x29\x28\x53\x29"
-    "\x28\x54\x29\x28\x55\x29\x28\x56\x29\x28\x57\x29\x28\x58\x29\x28\x59\x29\x28\x5A\x29\xE3\x80\x94"
-    "\x53\xE3\x80\x95\x43\x44\x57\x5A\x48\x56\x53\x44\x53\x53\x50\x50\x56\x57\x43\x4D\x43\x4D\x44\x4D"
-    "\x52\x44\x4A\xE3\x81\xBB\xE3\x81\x8B\xE3\x82\xB3\xE3\x82\xB3\xE5\xAD\x97\xE5\x8F\x8C\xE5\xA4\x9A"
-    "\xE8\xA7\xA3\xE4\xBA\xA4\xE6\x98\xA0\xE7\x84\xA1\xE5\x89\x8D\xE5\xBE\x8C\xE5\x86\x8D\xE6\x96\xB0"
-    "\xE5\x88\x9D\xE7\xB5\x82\xE8\xB2\xA9\xE5\xA3\xB0\xE5\x90\xB9\xE6\xBC\x94\xE6\x8A\x95\xE6\x8D\x95"
-    "\xE9\x81\x8A\xE6\x8C\x87\xE6\x89\x93\xE7\xA6\x81\xE7\xA9\xBA\xE5\x90\x88\xE6\xBA\x80\xE7\x94\xB3"
-    "\xE5\x89\xB2\xE5\x96\xB6\xE9\x85\x8D\xE3\x80\x94\xE6\x9C\xAC\xE3\x80\x95\xE3\x80\x94\xE4\xB8\x89"
-    "\xE3\x80\x95\xE3\x80\x94\xE4\xBA\x8C\xE3\x80\x95\xE3\x80\x94\xE5\xAE\x89\xE3\x80\x95\xE3\x80\x94"
-    "\xE7\x82\xB9\xE3\x80\x95\xE3\x80\x94\xE6\x89\x93\xE3\x80\x95\xE3\x80\x94\xE7\x9B\x97\xE3\x80\x95"
-    "\xE3\x80\x94\xE5\x8B\x9D\xE3\x80\x95\xE3\x80\x94\xE6\x95\x97\xE3\x80\x95\xE5\xBE\x97\xE5\x8F\xAF"
-    "\xE4\xB8\xBD\xE4\xB8\xB8\xE4\xB9\x81\xF0\xA0\x84\xA2\xE4\xBD\xA0\xE4\xBE\xBB\xE5\x80\x82\xE5\x81"
-    "\xBA\xE5\x82\x99\xE5\x83\x8F\xE3\x92\x9E\xF0\xA0\x98\xBA\xE5\x85\x94\xE5\x85\xA4\xE5\x85\xB7\xF0"
-    "\xA0\x94\x9C\xE3\x92\xB9\xE5\x85\xA7\xF0\xA0\x95\x8B\xE5\x86\x97\xE5\x86\xA4\xE4\xBB\x8C\xE5\x86"
-    "\xAC\xF0\xA9\x87\x9F\xE5\x88\x83\xE3\x93\x9F\xE5\x88\xBB\xE5\x89\x86\xE5\x89\xB7\xE3\x94\x95\xE5"
-    "\x8C\x85\xE5\x8C\x86\xE5\x8D\x89\xE5\x8D\x9A\xE5\x8D\xB3\xE5\x8D\xBD\xE5\x8D\xBF\xF0\xA0\xA8\xAC"
-    "\xE7\x81\xB0\xE5\x8F\x8A\xE5\x8F\x9F\xF0\xA0\xAD\xA3\xE5\x8F\xAB\xE5\x8F\xB1\xE5\x90\x86\xE5\x92"
-    "\x9E\xE5\x90\xB8\xE5\x91\x88\xE5\x91\xA8\xE5\x92\xA2\xE5\x93\xB6\xE5\x94\x90\xE5\x95\x93\xE5\x95"
-    "\xA3\xE5\x96\x84\xE5\x96\xAB\xE5\x96\xB3\xE5\x97\x82\xE5\x9C\x96\xE5\x9C\x97\xE5\x99\x91\xE5\x99"
-    "\xB4\xE5\xA3\xAE\xE5\x9F\x8E\xE5\x9F\xB4\xE5\xA0\x8D\xE5\x9E\x8B\xE5\xA0\xB2\xE5\xA0\xB1\xE5\xA2"
-    "\xAC\xF0\xA1\x93\xA4\xE5\xA3\xB2\xE5\xA3\xB7\xE5\xA4\x86\xE5\xA4\xA2\xE5\xA5\xA2\xF0\xA1\x9A\xA8"
-    "\xF0\xA1\x9B\xAA\xE5\xA7\xAC\xE5\xA8\x9B\xE5\xA8\xA7\xE5\xA7\x98\xE5\xA9\xA6\xE3\x9B\xAE\xE3\x9B"
-    "\xBC\xE5\xAC\x88\xE5\xAC\xBE\xF0\xA1\xA7\x88\xE5\xAF\x83\xE5\xAF\x98\xE5\xAF\xB3\xF0\xA1\xAC\x98"
-    "\xE5\xAF\xBF\xE5\xB0\x86\xE5\xBD\x93\xE3\x9E\x81\xE5\xB1\xA0\xE5\xB3\x80\xE5\xB2\x8D\xF0\xA1\xB7"
-    "\xA4\xE5\xB5\x83\xF0\xA1\xB7\xA6\xE5\xB5\xAE\xE5\xB5\xAB\xE5\xB5\xBC\xE5\xB7\xA1\xE5\xB7\xA2\xE3"
-    "\xA0\xAF\xE5\xB7\xBD\xE5\xB8\xA8\xE5\xB8\xBD\xE5\xB9\xA9\xE3\xA1\xA2\xF0\xA2\x86\x83\xE3\xA1\xBC"
-    "\xE5\xBA\xB0\xE5\xBA\xB3\xE5\xBA\xB6\xF0\xAA\x8E\x92\xF0\xA2\x8C\xB1\xE8\x88\x81\xE5\xBC\xA2\xE3"
-    "\xA3\x87\xF0\xA3\x8A\xB8\xF0\xA6\x87\x9A\xE5\xBD\xA2\xE5\xBD\xAB\xE3\xA3\xA3\xE5\xBE\x9A\xE5\xBF"
-    "\x8D\xE5\xBF\x97\xE5\xBF\xB9\xE6\x82\x81\xE3\xA4\xBA\xE3\xA4\x9C\xF0\xA2\x9B\x94\xE6\x83\x87\xE6"
-    "\x85\x88\xE6\x85\x8C\xE6\x85\xBA\xE6\x86\xB2\xE6\x86\xA4\xE6\x86\xAF\xE6\x87\x9E\xE6\x88\x90\xE6"
-    "\x88\x9B\xE6\x89\x9D\xE6\x8A\xB1\xE6\x8B\x94\xE6\x8D\x90\xF0\xA2\xAC\x8C\xE6\x8C\xBD\xE6\x8B\xBC"
-    "\xE6\x8D\xA8\xE6\x8E\x83\xE6\x8F\xA4\xF0\xA2\xAF\xB1\xE6\x90\xA2\xE6\x8F\x85\xE6\x8E\xA9\xE3\xA8"
-    "\xAE\xE6\x91\xA9\xE6\x91\xBE\xE6\x92\x9D\xE6\x91\xB7\xE3\xA9\xAC\xE6\x95\xAC\xF0\xA3\x80\x8A\xE6"
-    "\x97\xA3\xE6\x9B\xB8\xE6\x99\x89\xE3\xAC\x99\xE3\xAC\x88\xE3\xAB\xA4\xE5\x86\x92\xE5\x86\x95\xE6"
-    "\x9C\x80\xE6\x9A\x9C\xE8\x82\xAD\xE4\x8F\x99\xE6\x9C\xA1\xE6\x9D\x9E\xE6\x9D\x93\xF0\xA3\x8F\x83"
-    "\xE3\xAD\x89\xE6\x9F\xBA\xE6\x9E\x85\xE6\xA1\x92\xF0\xA3\x91\xAD\xE6\xA2\x8E\xE6\xA0\x9F\xE6\xA4"
-    "\x94\xE6\xA5\x82\xE6\xA6\xA3\xE6\xA7\xAA\xE6\xAA\xA8\xF0\xA3\x9A\xA3\xE6\xAB\x9B\xE3\xB0\x98\xE6"
-    "\xAC\xA1\xF0\xA3\xA2\xA7\xE6\xAD\x94\xE3\xB1\x8E\xE6\xAD\xB2\xE6\xAE\x9F\xE6\xAE\xBB\xF0\xA3\xAA"
-    "\x8D\xF0\xA1\xB4\x8B\xF0\xA3\xAB\xBA\xE6\xB1\x8E\xF0\xA3\xB2\xBC\xE6\xB2\xBF\xE6\xB3\x8D\xE6\xB1"
-    "\xA7\xE6\xB4\x96\xE6\xB4\xBE\xE6\xB5\xA9\xE6\xB5\xB8\xE6\xB6\x85\xF0\xA3\xB4\x9E\xE6\xB4\xB4\xE6"
-    "\xB8\xAF\xE6\xB9\xAE\xE3\xB4\xB3\xE6\xBB\x87\xF0\xA3\xBB\x91\xE6\xB7\xB9\xE6\xBD\xAE\xF0\xA3\xBD"
-    "\x9E\xF0\xA3\xBE\x8E\xE6\xBF\x86\xE7\x80\xB9\xE7\x80\x9B\xE3\xB6\x96\xE7\x81\x8A\xE7\x81\xBD\xE7"
-    "\x81\xB7\xE7\x82\xAD\xF0\xA0\x94\xA5\xE7\x85\x85\xF0\xA4\x89\xA3\xE7\x86\x9C\xF0\xA4\x8E\xAB\xE7"
-    "\x88\xA8\xE7\x89\x90\xF0\xA4\x98\x88\xE7\x8A\x80\xE7\x8A\x95\xF0\xA4\x9C\xB5\xF0\xA4\xA0\x94\xE7"
-    "\x8D\xBA\xE7\x8E\x8B\xE3\xBA\xAC\xE7\x8E\xA5\xE3\xBA\xB8\xE7\x91\x87\xE7\x91\x9C\xE7\x92\x85\xE7"
-    "\x93\x8A\xE3\xBC\x9B\xE7\x94\xA4\xF0\xA4\xB0\xB6\xE7\x94\xBE\xF0\xA4\xB2\x92\xF0\xA2\x86\x9F\xE7"
-    "\x98\x90\xF0\xA4\xBE\xA1\xF0\xA4\xBE\xB8\xF0\xA5\x81\x84\xE3\xBF\xBC\xE4\x80\x88\xF0\xA5\x83\xB3"
-    "\xF0\xA5\x83\xB2\xF0\xA5\x84\x99\xF0\xA5\x84\xB3\xE7\x9C\x9E\xE7\x9C\x9F\xE7\x9E\x8B\xE4\x81\x86"
-    "\xE4\x82\x96\xF0\xA5\x90\x9D\xE7\xA1\x8E\xE4\x83\xA3\xF0\xA5\x98\xA6\xF0\xA5\x9A\x9A\xF0\xA5\x9B"
-    "\x85\xE7\xA7\xAB\xE4\x84\xAF\xE7\xA9\x8A\xE7\xA9\x8F\xF0\xA5\xA5\xBC\xF0\xA5\xAA\xA7\xE7\xAB\xAE"
-    "\xE4\x88\x82\xF0\xA5\xAE\xAB\xE7\xAF\x86\xE7\xAF\x89\xE4\x88\xA7\xF0\xA5\xB2\x80\xE7\xB3\x92\xE4"
-    "\x8A\xA0\xE7\xB3\xA8\xE7\xB3\xA3\xE7\xB4\x80\xF0\xA5\xBE\x86\xE7\xB5\xA3\xE4\x8C\x81\xE7\xB7\x87"
-    "\xE7\xB8\x82\xE7\xB9\x85\xE4\x8C\xB4\xF0\xA6\x88\xA8\xF0\xA6\x89\x87\xE4\x8D\x99\xF0\xA6\x8B\x99"
-    "\xE7\xBD\xBA\xF0\xA6\x8C\xBE\xE7\xBE\x95\xE7\xBF\xBA\xF0\xA6\x93\x9A\xF0\xA6\x94\xA3\xE8\x81\xA0"
-    "\xF0\xA6\x96\xA8\xE8\x81\xB0\xF0\xA3\x8D\x9F\xE4\x8F\x95\xE8\x82\xB2\xE8\x84\x83\xE4\x90\x8B\xE8"
-    "\x84\xBE\xE5\xAA\xB5\xF0\xA6\x9E\xA7\xF0\xA6\x9E\xB5\xF0\xA3\x8E\x93\xF0\xA3\x8E\x9C\xE8\x88\x84"
-    "\xE8\xBE\x9E\xE4\x91\xAB\xE8\x8A\x91\xE8\x8A\x8B\xE8\x8A\x9D\xE5\x8A\xB3\xE8\x8A\xB1\xE8\x8A\xB3"
-    "\xE8\x8A\xBD\xE8\x8B\xA6\xF0\xA6\xAC\xBC\xE8\x8C\x9D\xE8\x8D\xA3\xE8\x8E\xAD\xE8\x8C\xA3\xE8\x8E"
-    "\xBD\xE8\x8F\xA7\xE8\x8D\x93\xE8\x8F\x8A\xE8\x8F\x8C\xE8\x8F\x9C\xF0\xA6\xB0\xB6\xF0\xA6\xB5\xAB"
-    "\xF0\xA6\xB3\x95\xE4\x94\xAB\xE8\x93\xB1\xE8\x93\xB3\xE8\x94\x96\xF0\xA7\x8F\x8A\xE8\x95\xA4\xF0"
-    "\xA6\xBC\xAC\xE4\x95\x9D\xE4\x95\xA1\xF0\xA6\xBE\xB1\xF0\xA7\x83\x92\xE4\x95\xAB\xE8\x99\x90\xE8"
-    "\x99\xA7\xE8\x99\xA9\xE8\x9A\xA9\xE8\x9A\x88\xE8\x9C\x8E\xE8\x9B\xA2\xE8\x9C\xA8\xE8\x9D\xAB\xE8"
-    "\x9E\x86\xE4\x97\x97\xE8\x9F\xA1\xE8\xA0\x81\xE4\x97\xB9\xE8\xA1\xA0\xF0\xA7\x99\xA7\xE8\xA3\x97"
-    "\xE8\xA3\x9E\xE4\x98\xB5\xE8\xA3\xBA\xE3\x92\xBB\xF0\xA7\xA2\xAE\xF0\xA7\xA5\xA6\xE4\x9A\xBE\xE4"
-    "\x9B\x87\xE8\xAA\xA0\xF0\xA7\xB2\xA8\xE8\xB2\xAB\xE8\xB3\x81\xE8\xB4\x9B\xE8\xB5\xB7\xF0\xA7\xBC"
-    "\xAF\xF0\xA0\xA0\x84\xE8\xB7\x8B\xE8\xB6\xBC\xE8\xB7\xB0\xF0\xA0\xA3\x9E\xE8\xBB\x94\xF0\xA8\x97"
-    "\x92\xF0\xA8\x97\xAD\xE9\x82\x94\xE9\x83\xB1\xE9\x84\x91\xF0\xA8\x9C\xAE\xE9\x84\x9B\xE9\x88\xB8"
-    "\xE9\x8B\x97\xE9\x8B\x98\xE9\x89\xBC\xE9\x8F\xB9\xE9\x90\x95\xF0\xA8\xAF\xBA\xE9\x96\x8B\xE4\xA6"
-    "\x95\xE9\x96\xB7\xF0\xA8\xB5\xB7\xE4\xA7\xA6\xE9\x9B\x83\xE5\xB6\xB2\xE9\x9C\xA3\xF0\xA9\x85\x85"
-    "\xF0\xA9\x88\x9A\xE4\xA9\xAE\xE4\xA9\xB6\xE9\x9F\xA0\xF0\xA9\x90\x8A\xE4\xAA\xB2\xF0\xA9\x92\x96"
-    "\xE9\xA0\xA9\xF0\xA9\x96\xB6\xE9\xA3\xA2\xE4\xAC\xB3\xE9\xA4\xA9\xE9\xA6\xA7\xE9\xA7\x82\xE9\xA7"
-    "\xBE\xE4\xAF\x8E\xF0\xA9\xAC\xB0\xE9\xB1\x80\xE9\xB3\xBD\xE4\xB3\x8E\xE4\xB3\xAD\xE9\xB5\xA7\xF0"
-    "\xAA\x83\x8E\xE4\xB3\xB8\xF0\xAA\x84\x85\xF0\xAA\x88\x8E\xF0\xAA\x8A\x91\xE4\xB5\x96\xE9\xBB\xBE"
-    "\xE9\xBC\x85\xE9\xBC\x8F\xE9\xBC\x96\xF0\xAA\x98\x80"
+    "\xD8\xA7\xD9\x95\xD9\x84\xD8\xA7\x22\x27\x2F\xEF\xBD\x81\xEF\xBD\x82\xEF\xBD\x83\xEF\xBD\x84\xEF"
+    "\xBD\x85\xEF\xBD\x86\xEF\xBD\x87\xEF\xBD\x88\xEF\xBD\x89\xEF\xBD\x8A\xEF\xBD\x8B\xEF\xBD\x8C\xEF"
+    "\xBD\x8D\xEF\xBD\x8E\xEF\xBD\x8F\xEF\xBD\x90\xEF\xBD\x91\xEF\xBD\x92\xEF\xBD\x93\xEF\xBD\x94\xEF"
+    "\xBD\x95\xEF\xBD\x96\xEF\xBD\x97\xEF\xBD\x98\xEF\xBD\x99\xEF\xBD\x9A\x5E\x7C\x7E\xE2\xA6\x85\xE2"
+    "\xA6\x86\xE3\x83\xBB\xE3\x82\xA1\xE3\x82\xA3\xE3\x82\xA5\xE3\x82\xA7\xE3\x82\xA9\xE3\x83\xA3\xE3"
+    "\x83\xA5\xE3\x83\xA7\xE3\x83\x83\xE3\x83\xBC\xE3\x83\xB3\xE3\x82\x99\xE3\x82\x9A\xC2\xA2\xC2\xA3"
+    "\xC2\xAC\xC2\xA6\xC2\xA5\xE2\x82\xA9\xE2\x94\x82\xE2\x86\x90\xE2\x86\x91\xE2\x86\x92\xE2\x86\x93"
+    "\xE2\x96\xA0\xE2\x97\x8B\xF0\x90\x90\xA8\xF0\x90\x90\xA9\xF0\x90\x90\xAA\xF0\x90\x90\xAB\xF0\x90"
+    "\x90\xAC\xF0\x90\x90\xAD\xF0\x90\x90\xAE\xF0\x90\x90\xAF\xF0\x90\x90\xB0\xF0\x90\x90\xB1\xF0\x90"
+    "\x90\xB2\xF0\x90\x90\xB3\xF0\x90\x90\xB4\xF0\x90\x90\xB5\xF0\x90\x90\xB6\xF0\x90\x90\xB7\xF0\x90"
+    "\x90\xB8\xF0\x90\x90\xB9\xF0\x90\x90\xBA\xF0\x90\x90\xBB\xF0\x90\x90\xBC\xF0\x90\x90\xBD\xF0\x90"
+    "\x90\xBE\xF0\x90\x90\xBF\xF0\x90\x91\x80\xF0\x90\x91\x81\xF0\x90\x91\x82\xF0\x90\x91\x83\xF0\x90"
+    "\x91\x84\xF0\x90\x91\x85\xF0\x90\x91\x86\xF0\x90\x91\x87\xF0\x90\x91\x88\xF0\x90\x91\x89\xF0\x90"
+    "\x91\x8A\xF0\x90\x91\x8B\xF0\x90\x91\x8C\xF0\x90\x91\x8D\xF0\x90\x91\x8E\xF0\x90\x91\x8F\xF0\x90"
+    "\x93\x98\xF0\x90\x93\x99\xF0\x90\x93\x9A\xF0\x90\x93\x9B\xF0\x90\x93\x9C\xF0\x90\x93\x9D\xF0\x90"
+    "\x93\x9E\xF0\x90\x93\x9F\xF0\x90\x93\xA0\xF0\x90\x93\xA1\xF0\x90\x93\xA2\xF0\x90\x93\xA3\xF0\x90"
+    "\x93\xA4\xF0\x90\x93\xA5\xF0\x90\x93\xA6\xF0\x90\x93\xA7\xF0\x90\x93\xA8\xF0\x90\x93\xA9\xF0\x90"
+    "\x93\xAA\xF0\x90\x93\xAB\xF0\x90\x93\xAC\xF0\x90\x93\xAD\xF0\x90\x93\xAE\xF0\x90\x93\xAF\xF0\x90"
+    "\x93\xB0\xF0\x90\x93\xB1\xF0\x90\x93\xB2\xF0\x90\x93\xB3\xF0\x90\x93\xB4\xF0\x90\x93\xB5\xF0\x90"
+    "\x93\xB6\xF0\x90\x93\xB7\xF0\x90\x93\xB8\xF0\x90\x93\xB9\xF0\x90\x93\xBA\xF0\x90\x93\xBB\xF0\x90"
+    "\x96\x97\xF0\x90\x96\x98\xF0\x90\x96\x99\xF0\x90\x96\x9A\xF0\x90\x96\x9B\xF0\x90\x96\x9C\xF0\x90"
+    "\x96\x9D\xF0\x90\x96\x9E\xF0\x90\x96\x9F\xF0\x90\x96\xA0\xF0\x90\x96\xA1\xF0\x90\x96\xA3\xF0\x90"
+    "\x96\xA4\xF0\x90\x96\xA5\xF0\x90\x96\xA6\xF0\x90\x96\xA7\xF0\x90\x96\xA8\xF0\x90\x96\xA9\xF0\x90"
+    "\x96\xAA\xF0\x90\x96\xAB\xF0\x90\x96\xAC\xF0\x90\x96\xAD\xF0\x90\x96\xAE\xF0\x90\x96\xAF\xF0\x90"
+    "\x96\xB0\xF0\x90\x96\xB1\xF0\x90\x96\xB3\xF0\x90\x96\xB4\xF0\x90\x96\xB5\xF0\x90\x96\xB6\xF0\x90"
+    "\x96\xB7\xF0\x90\x96\xB8\xF0\x90\x96\xB9\xF0\x90\x96\xBB\xF0\x90\x96\xBC\xCB\x90\xCB\x91\xCA\x99"
+    "\xCA\xA3\xEA\xAD\xA6\xCA\xA5\xCA\xA4\xE1\xB6\x91\xC9\x98\xC9\x9E\xCA\xA9\xC9\xA4\xC9\xA2\xCA\x9B"
+    "\xCA\x9C\xC9\xA7\xCA\x84\xCA\xAA\xCA\xAB\xF0\x9D\xBC\x84\xEA\x9E\x8E\xC9\xAE\xF0\x9D\xBC\x85\xCA"
+    "\x8E\xF0\x9D\xBC\x86\xC9\xB6\xC9\xB7\xC9\xBA\xF0\x9D\xBC\x88\xC9\xBE\xCA\xA8\xCA\xA6\xEA\xAD\xA7"
+    "\xCA\xA7\xE2\xB1\xB1\xCA\x8F\xCA\xA1\xCA\xA2\xCA\x98\xC7\x80\xC7\x81\xC7\x82\xF0\x9D\xBC\x8A\xF0"
+    "\x9D\xBC\x9E\xF0\x90\xB3\x80\xF0\x90\xB3\x81\xF0\x90\xB3\x82\xF0\x90\xB3\x83\xF0\x90\xB3\x84\xF0"
+    "\x90\xB3\x85\xF0\x90\xB3\x86\xF0\x90\xB3\x87\xF0\x90\xB3\x88\xF0\x90\xB3\x89\xF0\x90\xB3\x8A\xF0"
+    "\x90\xB3\x8B\xF0\x90\xB3\x8C\xF0\x90\xB3\x8D\xF0\x90\xB3\x8E\xF0\x90\xB3\x8F\xF0\x90\xB3\x90\xF0"
+    "\x90\xB3\x91\xF0\x90\xB3\x92\xF0\x90\xB3\x93\xF0\x90\xB3\x94\xF0\x90\xB3\x95\xF0\x90\xB3\x96\xF0"
+    "\x90\xB3\x97\xF0\x90\xB3\x98\xF0\x90\xB3\x99\xF0\x90\xB3\x9A\xF0\x90\xB3\x9B\xF0\x90\xB3\x9C\xF0"
+    "\x90\xB3\x9D\xF0\x90\xB3\x9E\xF0\x90\xB3\x9F\xF0\x90\xB3\xA0\xF0\x90\xB3\xA1\xF0\x90\xB3\xA2\xF0"
+    "\x90\xB3\xA3\xF0\x90\xB3\xA4\xF0\x90\xB3\xA5\xF0\x90\xB3\xA6\xF0\x90\xB3\xA7\xF0\x90\xB3\xA8\xF0"
+    "\x90\xB3\xA9\xF0\x90\xB3\xAA\xF0\x90\xB3\xAB\xF0\x90\xB3\xAC\xF0\x90\xB3\xAD\xF0\x90\xB3\xAE\xF0"
+    "\x90\xB3\xAF\xF0\x90\xB3\xB0\xF0\x90\xB3\xB1\xF0\x90\xB3\xB2\xF0\x91\x82\x99\xF0\x91\x82\xBA\xF0"
+    "\x91\x82\x9B\xF0\x91\x82\xBA\xF0\x91\x82\xA5\xF0\x91\x82\xBA\xF0\x91\x84\xB1\xF0\x91\x84\xA7\xF0"
+    "\x91\x84\xB2\xF0\x91\x84\xA7\xF0\x91\x8D\x87\xF0\x91\x8C\xBE\xF0\x91\x8D\x87\xF0\x91\x8D\x97\xF0"
+    "\x91\x92\xB9\xF0\x91\x92\xBA\xF0\x91\x92\xB9\xF0\x91\x92\xB0\xF0\x91\x92\xB9\xF0\x91\x92\xBD\xF0"
+    "\x91\x96\xB8\xF0\x91\x96\xAF\xF0\x91\x96\xB9\xF0\x91\x96\xAF\xF0\x91\xA3\x80\xF0\x91\xA3\x81\xF0"
+    "\x91\xA3\x82\xF0\x91\xA3\x83\xF0\x91\xA3\x84\xF0\x91\xA3\x85\xF0\x91\xA3\x86\xF0\x91\xA3\x87\xF0"
+    "\x91\xA3\x88\xF0\x91\xA3\x89\xF0\x91\xA3\x8A\xF0\x91\xA3\x8B\xF0\x91\xA3\x8C\xF0\x91\xA3\x8D\xF0"
+    "\x91\xA3\x8E\xF0\x91\xA3\x8F\xF0\x91\xA3\x90\xF0\x91\xA3\x91\xF0\x91\xA3\x92\xF0\x91\xA3\x93\xF0"
+    "\x91\xA3\x94\xF0\x91\xA3\x95\xF0\x91\xA3\x96\xF0\x91\xA3\x97\xF0\x91\xA3\x98\xF0\x91\xA3\x99\xF0"
+    "\x91\xA3\x9A\xF0\x91\xA3\x9B\xF0\x91\xA3\x9C\xF0\x91\xA3\x9D\xF0\x91\xA3\x9E\xF0\x91\xA3\x9F\xF0"
+    "\x91\xA4\xB5\xF0\x91\xA4\xB0\xF0\x96\xB9\xA0\xF0\x96\xB9\xA1\xF0\x96\xB9\xA2\xF0\x96\xB9\xA3\xF0"
+    "\x96\xB9\xA4\xF0\x96\xB9\xA5\xF0\x96\xB9\xA6\xF0\x96\xB9\xA7\xF0\x96\xB9\xA8\xF0\x96\xB9\xA9\xF0"
+    "\x96\xB9\xAA\xF0\x96\xB9\xAB\xF0\x96\xB9\xAC\xF0\x96\xB9\xAD\xF0\x96\xB9\xAE\xF0\x96\xB9\xAF\xF0"
+    "\x96\xB9\xB0\xF0\x96\xB9\xB1\xF0\x96\xB9\xB2\xF0\x96\xB9\xB3\xF0\x96\xB9\xB4\xF0\x96\xB9\xB5\xF0"
+    "\x96\xB9\xB6\xF0\x96\xB9\xB7\xF0\x96\xB9\xB8\xF0\x96\xB9\xB9\xF0\x96\xB9\xBA\xF0\x96\xB9\xBB\xF0"
+    "\x96\xB9\xBC\xF0\x96\xB9\xBD\xF0\x96\xB9\xBE\xF0\x96\xB9\xBF\xF0\x9D\x85\x97\xF0\x9D\x85\xA5\xF0"
+    "\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0\x9D\x85\x98\xF0"
+    "\x9D\x85\xA5\xF0\x9D\x85\xAF\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xB0\xF0\x9D\x85\x98\xF0"
+    "\x9D\x85\xA5\xF0\x9D\x85\xB1\xF0\x9D\x85\x98\xF0\x9D\x85\xA5\xF0\x9D\x85\xB2\xF0\x9D\x86\xB9\xF0"
+    "\x9D\x85\xA5\xF0\x9D\x86\xBA\xF0\x9D\x85\xA5\xF0\x9D\x86\xB9\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0"
+    "\x9D\x86\xBA\xF0\x9D\x85\xA5\xF0\x9D\x85\xAE\xF0\x9D\x86\xB9\xF0\x9D\x85\xA5\xF0\x9D\x85\xAF\xF0"
+    "\x9D\x86\xBA\xF0\x9D\x85\xA5\xF0\x9D\x85\xAF\xC4\xB1\xC8\xB7\xCE\x91\xCE\x92\xCE\x94\xCE\x95\xCE"
+    "\x96\xCE\x97\xCE\x99\xCE\x9A\xCE\x9B\xCE\x9C\xCE\x9D\xCE\x9E\xCE\x9F\xCE\xA1\xCE\xA4\xCE\xA6\xCE"
+    "\xA7\xCE\xA8\xE2\x88\x87\xE2\x88\x82\xCF\x9C\xF0\x9E\xA4\xA2\xF0\x9E\xA4\xA3\xF0\x9E\xA4\xA4\xF0"
+    "\x9E\xA4\xA5\xF0\x9E\xA4\xA6\xF0\x9E\xA4\xA7\xF0\x9E\xA4\xA8\xF0\x9E\xA4\xA9\xF0\x9E\xA4\xAA\xF0"
+    "\x9E\xA4\xAB\xF0\x9E\xA4\xAC\xF0\x9E\xA4\xAD\xF0\x9E\xA4\xAE\xF0\x9E\xA4\xAF\xF0\x9E\xA4\xB0\xF0"
+    "\x9E\xA4\xB1\xF0\x9E\xA4\xB2\xF0\x9E\xA4\xB3\xF0\x9E\xA4\xB4\xF0\x9E\xA4\xB5\xF0\x9E\xA4\xB6\xF0"
+    "\x9E\xA4\xB7\xF0\x9E\xA4\xB8\xF0\x9E\xA4\xB9\xF0\x9E\xA4\xBA\xF0\x9E\xA4\xBB\xF0\x9E\xA4\xBC\xF0"
+    "\x9E\xA4\xBD\xF0\x9E\xA4\xBE\xF0\x9E\xA4\xBF\xF0\x9E\xA5\x80\xF0\x9E\xA5\x81\xF0\x9E\xA5\x82\xF0"
+    "\x9E\xA5\x83\xD9\xAE\xDA\xA1\xD9\xAF\x30\x2E\x30\x2C\x31\x2C\x32\x2C\x33\x2C\x34\x2C\x35\x2C\x36"
+    "\x2C\x37\x2C\x38\x2C\x39\x2C\x28\x41\x29\x28\x42\x29\x28\x43\x29\x28\x44\x29\x28\x45\x29\x28\x46"
+    "\x29\x28\x47\x29\x28\x48\x29\x28\x49\x29\x28\x4A\x29\x28\x4B\x29\x28\x4C\x29\x28\x4D\x29\x28\x4E"
+    "\x29\x28\x4F\x29\x28\x50\x29\x28\x51\x29\x28\x52\x29\x28\x53\x29\x28\x54\x29\x28\x55\x29\x28\x56"
+    "\x29\x28\x57\x29\x28\x58\x29\x28\x59\x29\x28\x5A\x29\xE3\x80\x94\x53\xE3\x80\x95\x43\x44\x57\x5A"
+    "\x48\x56\x53\x44\x53\x53\x50\x50\x56\x57\x43\x4D\x43\x4D\x44\x4D\x52\x44\x4A\xE3\x81\xBB\xE3\x81"
+    "\x8B\xE3\x82\xB3\xE3\x82\xB3\xE5\xAD\x97\xE5\x8F\x8C\xE5\xA4\x9A\xE8\xA7\xA3\xE4\xBA\xA4\xE6\x98"
+    "\xA0\xE7\x84\xA1\xE5\x89\x8D\xE5\xBE\x8C\xE5\x86\x8D\xE6\x96\xB0\xE5\x88\x9D\xE7\xB5\x82\xE8\xB2"
+    "\xA9\xE5\xA3\xB0\xE5\x90\xB9\xE6\xBC\x94\xE6\x8A\x95\xE6\x8D\x95\xE9\x81\x8A\xE6\x8C\x87\xE6\x89"
+    "\x93\xE7\xA6\x81\xE7\xA9\xBA\xE5\x90\x88\xE6\xBA\x80\xE7\x94\xB3\xE5\x89\xB2\xE5\x96\xB6\xE9\x85"
+    "\x8D\xE3\x80\x94\xE6\x9C\xAC\xE3\x80\x95\xE3\x80\x94\xE4\xB8\x89\xE3\x80\x95\xE3\x80\x94\xE4\xBA"
+    "\x8C\xE3\x80\x95\xE3\x80\x94\xE5\xAE\x89\xE3\x80\x95\xE3\x80\x94\xE7\x82\xB9\xE3\x80\x95\xE3\x80"
+    "\x94\xE6\x89\x93\xE3\x80\x95\xE3\x80\x94\xE7\x9B\x97\xE3\x80\x95\xE3\x80\x94\xE5\x8B\x9D\xE3\x80"
+    "\x95\xE3\x80\x94\xE6\x95\x97\xE3\x80\x95\xE5\xBE\x97\xE5\x8F\xAF\xE4\xB8\xBD\xE4\xB8\xB8\xE4\xB9"
+    "\x81\xF0\xA0\x84\xA2\xE4\xBD\xA0\xE4\xBE\xBB\xE5\x80\x82\xE5\x81\xBA\xE5\x82\x99\xE5\x83\x8F\xE3"
+    "\x92\x9E\xF0\xA0\x98\xBA\xE5\x85\x94\xE5\x85\xA4\xE5\x85\xB7\xF0\xA0\x94\x9C\xE3\x92\xB9\xE5\x85"
+    "\xA7\xF0\xA0\x95\x8B\xE5\x86\x97\xE5\x86\xA4\xE4\xBB\x8C\xE5\x86\xAC\xF0\xA9\x87\x9F\xE5\x88\x83"
+    "\xE3\x93\x9F\xE5\x88\xBB\xE5\x89\x86\xE5\x89\xB7\xE3\x94\x95\xE5\x8C\x85\xE5\x8C\x86\xE5\x8D\x89"
+    "\xE5\x8D\x9A\xE5\x8D\xB3\xE5\x8D\xBD\xE5\x8D\xBF\xF0\xA0\xA8\xAC\xE7\x81\xB0\xE5\x8F\x8A\xE5\x8F"
+    "\x9F\xF0\xA0\xAD\xA3\xE5\x8F\xAB\xE5\x8F\xB1\xE5\x90\x86\xE5\x92\x9E\xE5\x90\xB8\xE5\x91\x88\xE5"
+    "\x91\xA8\xE5\x92\xA2\xE5\x93\xB6\xE5\x94\x90\xE5\x95\x93\xE5\x95\xA3\xE5\x96\x84\xE5\x96\xAB\xE5"
+    "\x96\xB3\xE5\x97\x82\xE5\x9C\x96\xE5\x9C\x97\xE5\x99\x91\xE5\x99\xB4\xE5\xA3\xAE\xE5\x9F\x8E\xE5"
+    "\x9F\xB4\xE5\xA0\x8D\xE5\x9E\x8B\xE5\xA0\xB2\xE5\xA0\xB1\xE5\xA2\xAC\xF0\xA1\x93\xA4\xE5\xA3\xB2"
+    "\xE5\xA3\xB7\xE5\xA4\x86\xE5\xA4\xA2\xE5\xA5\xA2\xF0\xA1\x9A\xA8\xF0\xA1\x9B\xAA\xE5\xA7\xAC\xE5"
+    "\xA8\x9B\xE5\xA8\xA7\xE5\xA7\x98\xE5\xA9\xA6\xE3\x9B\xAE\xE3\x9B\xBC\xE5\xAC\x88\xE5\xAC\xBE\xF0"
+    "\xA1\xA7\x88\xE5\xAF\x83\xE5\xAF\x98\xE5\xAF\xB3\xF0\xA1\xAC\x98\xE5\xAF\xBF\xE5\xB0\x86\xE5\xBD"
+    "\x93\xE3\x9E\x81\xE5\xB1\xA0\xE5\xB3\x80\xE5\xB2\x8D\xF0\xA1\xB7\xA4\xE5\xB5\x83\xF0\xA1\xB7\xA6"
+    "\xE5\xB5\xAE\xE5\xB5\xAB\xE5\xB5\xBC\xE5\xB7\xA1\xE5\xB7\xA2\xE3\xA0\xAF\xE5\xB7\xBD\xE5\xB8\xA8"
+    "\xE5\xB8\xBD\xE5\xB9\xA9\xE3\xA1\xA2\xF0\xA2\x86\x83\xE3\xA1\xBC\xE5\xBA\xB0\xE5\xBA\xB3\xE5\xBA"
+    "\xB6\xF0\xAA\x8E\x92\xF0\xA2\x8C\xB1\xE8\x88\x81\xE5\xBC\xA2\xE3\xA3\x87\xF0\xA3\x8A\xB8\xF0\xA6"
+    "\x87\x9A\xE5\xBD\xA2\xE5\xBD\xAB\xE3\xA3\xA3\xE5\xBE\x9A\xE5\xBF\x8D\xE5\xBF\x97\xE5\xBF\xB9\xE6"
+    "\x82\x81\xE3\xA4\xBA\xE3\xA4\x9C\xF0\xA2\x9B\x94\xE6\x83\x87\xE6\x85\x88\xE6\x85\x8C\xE6\x85\xBA"
+    "\xE6\x86\xB2\xE6\x86\xA4\xE6\x86\xAF\xE6\x87\x9E\xE6\x88\x90\xE6\x88\x9B\xE6\x89\x9D\xE6\x8A\xB1"
+    "\xE6\x8B\x94\xE6\x8D\x90\xF0\xA2\xAC\x8C\xE6\x8C\xBD\xE6\x8B\xBC\xE6\x8D\xA8\xE6\x8E\x83\xE6\x8F"
+    "\xA4\xF0\xA2\xAF\xB1\xE6\x90\xA2\xE6\x8F\x85\xE6\x8E\xA9\xE3\xA8\xAE\xE6\x91\xA9\xE6\x91\xBE\xE6"
+    "\x92\x9D\xE6\x91\xB7\xE3\xA9\xAC\xE6\x95\xAC\xF0\xA3\x80\x8A\xE6\x97\xA3\xE6\x9B\xB8\xE6\x99\x89"
+    "\xE3\xAC\x99\xE3\xAC\x88\xE3\xAB\xA4\xE5\x86\x92\xE5\x86\x95\xE6\x9C\x80\xE6\x9A\x9C\xE8\x82\xAD"
+    "\xE4\x8F\x99\xE6\x9C\xA1\xE6\x9D\x9E\xE6\x9D\x93\xF0\xA3\x8F\x83\xE3\xAD\x89\xE6\x9F\xBA\xE6\x9E"
+    "\x85\xE6\xA1\x92\xF0\xA3\x91\xAD\xE6\xA2\x8E\xE6\xA0\x9F\xE6\xA4\x94\xE6\xA5\x82\xE6\xA6\xA3\xE6"
+    "\xA7\xAA\xE6\xAA\xA8\xF0\xA3\x9A\xA3\xE6\xAB\x9B\xE3\xB0\x98\xE6\xAC\xA1\xF0\xA3\xA2\xA7\xE6\xAD"
+    "\x94\xE3\xB1\x8E\xE6\xAD\xB2\xE6\xAE\x9F\xE6\xAE\xBB\xF0\xA3\xAA\x8D\xF0\xA1\xB4\x8B\xF0\xA3\xAB"
+    "\xBA\xE6\xB1\x8E\xF0\xA3\xB2\xBC\xE6\xB2\xBF\xE6\xB3\x8D\xE6\xB1\xA7\xE6\xB4\x96\xE6\xB4\xBE\xE6"
+    "\xB5\xA9\xE6\xB5\xB8\xE6\xB6\x85\xF0\xA3\xB4\x9E\xE6\xB4\xB4\xE6\xB8\xAF\xE6\xB9\xAE\xE3\xB4\xB3"
+    "\xE6\xBB\x87\xF0\xA3\xBB\x91\xE6\xB7\xB9\xE6\xBD\xAE\xF0\xA3\xBD\x9E\xF0\xA3\xBE\x8E\xE6\xBF\x86"
+    "\xE7\x80\xB9\xE7\x80\x9B\xE3\xB6\x96\xE7\x81\x8A\xE7\x81\xBD\xE7\x81\xB7\xE7\x82\xAD\xF0\xA0\x94"
+    "\xA5\xE7\x85\x85\xF0\xA4\x89\xA3\xE7\x86\x9C\xF0\xA4\x8E\xAB\xE7\x88\xA8\xE7\x89\x90\xF0\xA4\x98"
+    "\x88\xE7\x8A\x80\xE7\x8A\x95\xF0\xA4\x9C\xB5\xF0\xA4\xA0\x94\xE7\x8D\xBA\xE7\x8E\x8B\xE3\xBA\xAC"
+    "\xE7\x8E\xA5\xE3\xBA\xB8\xE7\x91\x87\xE7\x91\x9C\xE7\x92\x85\xE7\x93\x8A\xE3\xBC\x9B\xE7\x94\xA4"
+    "\xF0\xA4\xB0\xB6\xE7\x94\xBE\xF0\xA4\xB2\x92\xF0\xA2\x86\x9F\xE7\x98\x90\xF0\xA4\xBE\xA1\xF0\xA4"
+    "\xBE\xB8\xF0\xA5\x81\x84\xE3\xBF\xBC\xE4\x80\x88\xF0\xA5\x83\xB3\xF0\xA5\x83\xB2\xF0\xA5\x84\x99"
+    "\xF0\xA5\x84\xB3\xE7\x9C\x9E\xE7\x9C\x9F\xE7\x9E\x8B\xE4\x81\x86\xE4\x82\x96\xF0\xA5\x90\x9D\xE7"
+    "\xA1\x8E\xE4\x83\xA3\xF0\xA5\x98\xA6\xF0\xA5\x9A\x9A\xF0\xA5\x9B\x85\xE7\xA7\xAB\xE4\x84\xAF\xE7"
+    "\xA9\x8A\xE7\xA9\x8F\xF0\xA5\xA5\xBC\xF0\xA5\xAA\xA7\xE7\xAB\xAE\xE4\x88\x82\xF0\xA5\xAE\xAB\xE7"
+    "\xAF\x86\xE7\xAF\x89\xE4\x88\xA7\xF0\xA5\xB2\x80\xE7\xB3\x92\xE4\x8A\xA0\xE7\xB3\xA8\xE7\xB3\xA3"
+    "\xE7\xB4\x80\xF0\xA5\xBE\x86\xE7\xB5\xA3\xE4\x8C\x81\xE7\xB7\x87\xE7\xB8\x82\xE7\xB9\x85\xE4\x8C"
+    "\xB4\xF0\xA6\x88\xA8\xF0\xA6\x89\x87\xE4\x8D\x99\xF0\xA6\x8B\x99\xE7\xBD\xBA\xF0\xA6\x8C\xBE\xE7"
+    "\xBE\x95\xE7\xBF\xBA\xF0\xA6\x93\x9A\xF0\xA6\x94\xA3\xE8\x81\xA0\xF0\xA6\x96\xA8\xE8\x81\xB0\xF0"
+    "\xA3\x8D\x9F\xE4\x8F\x95\xE8\x82\xB2\xE8\x84\x83\xE4\x90\x8B\xE8\x84\xBE\xE5\xAA\xB5\xF0\xA6\x9E"
+    "\xA7\xF0\xA6\x9E\xB5\xF0\xA3\x8E\x93\xF0\xA3\x8E\x9C\xE8\x88\x84\xE8\xBE\x9E\xE4\x91\xAB\xE8\x8A"
+    "\x91\xE8\x8A\x8B\xE8\x8A\x9D\xE5\x8A\xB3\xE8\x8A\xB1\xE8\x8A\xB3\xE8\x8A\xBD\xE8\x8B\xA6\xF0\xA6"
+    "\xAC\xBC\xE8\x8C\x9D\xE8\x8D\xA3\xE8\x8E\xAD\xE8\x8C\xA3\xE8\x8E\xBD\xE8\x8F\xA7\xE8\x8D\x93\xE8"
+    "\x8F\x8A\xE8\x8F\x8C\xE8\x8F\x9C\xF0\xA6\xB0\xB6\xF0\xA6\xB5\xAB\xF0\xA6\xB3\x95\xE4\x94\xAB\xE8"
+    "\x93\xB1\xE8\x93\xB3\xE8\x94\x96\xF0\xA7\x8F\x8A\xE8\x95\xA4\xF0\xA6\xBC\xAC\xE4\x95\x9D\xE4\x95"
+    "\xA1\xF0\xA6\xBE\xB1\xF0\xA7\x83\x92\xE4\x95\xAB\xE8\x99\x90\xE8\x99\xA7\xE8\x99\xA9\xE8\x9A\xA9"
+    "\xE8\x9A\x88\xE8\x9C\x8E\xE8\x9B\xA2\xE8\x9C\xA8\xE8\x9D\xAB\xE8\x9E\x86\xE4\x97\x97\xE8\x9F\xA1"
+    "\xE8\xA0\x81\xE4\x97\xB9\xE8\xA1\xA0\xF0\xA7\x99\xA7\xE8\xA3\x97\xE8\xA3\x9E\xE4\x98\xB5\xE8\xA3"
+    "\xBA\xE3\x92\xBB\xF0\xA7\xA2\xAE\xF0\xA7\xA5\xA6\xE4\x9A\xBE\xE4\x9B\x87\xE8\xAA\xA0\xF0\xA7\xB2"
+    "\xA8\xE8\xB2\xAB\xE8\xB3\x81\xE8\xB4\x9B\xE8\xB5\xB7\xF0\xA7\xBC\xAF\xF0\xA0\xA0\x84\xE8\xB7\x8B"
+    "\xE8\xB6\xBC\xE8\xB7\xB0\xF0\xA0\xA3\x9E\xE8\xBB\x94\xF0\xA8\x97\x92\xF0\xA8\x97\xAD\xE9\x82\x94"
+    "\xE9\x83\xB1\xE9\x84\x91\xF0\xA8\x9C\xAE\xE9\x84\x9B\xE9\x88\xB8\xE9\x8B\x97\xE9\x8B\x98\xE9\x89"
+    "\xBC\xE9\x8F\xB9\xE9\x90\x95\xF0\xA8\xAF\xBA\xE9\x96\x8B\xE4\xA6\x95\xE9\x96\xB7\xF0\xA8\xB5\xB7"
+    "\xE4\xA7\xA6\xE9\x9B\x83\xE5\xB6\xB2\xE9\x9C\xA3\xF0\xA9\x85\x85\xF0\xA9\x88\x9A\xE4\xA9\xAE\xE4"
+    "\xA9\xB6\xE9\x9F\xA0\xF0\xA9\x90\x8A\xE4\xAA\xB2\xF0\xA9\x92\x96\xE9\xA0\xA9\xF0\xA9\x96\xB6\xE9"
+    "\xA3\xA2\xE4\xAC\xB3\xE9\xA4\xA9\xE9\xA6\xA7\xE9\xA7\x82\xE9\xA7\xBE\xE4\xAF\x8E\xF0\xA9\xAC\xB0"
+    "\xE9\xB1\x80\xE9\xB3\xBD\xE4\xB3\x8E\xE4\xB3\xAD\xE9\xB5\xA7\xF0\xAA\x83\x8E\xE4\xB3\xB8\xF0\xAA"
+    "\x84\x85\xF0\xAA\x88\x8E\xF0\xAA\x8A\x91\xE4\xB5\x96\xE9\xBB\xBE\xE9\xBC\x85\xE9\xBC\x8F\xE9\xBC"
+    "\x96\xF0\xAA\x98\x80"
 ;
 
 const Decomposition kCanonicalDecompositions[] = {
-    {0xC0, 35, 3}, {0xC1, 38, 3}, {0xC2, 41, 3}, {0xC3, 44, 3},
-    {0xC4, 47, 3}, {0xC5, 50, 3}, {0xC7, 53, 3}, {0xC8, 56, 3},
-    {0xC9, 59, 3}, {0xCA, 62, 3}, {0xCB, 65, 3}, {0xCC, 68, 3},
-    {0xCD, 71, 3}, {0xCE, 74, 3}, {0xCF, 77, 3}, {0xD1, 80, 3},
-    {0xD2, 83, 3}, {0xD3, 86, 3}, {0xD4, 89, 3}, {0xD5, 92, 3},
-    {0xD6, 95, 3}, {0xD9, 98, 3}, {0xDA, 101, 3}, {0xDB, 104, 3},
-    {0xDC, 107, 3}, {0xDD, 110, 3}, {0xE0, 113, 3}, {0xE1, 116, 3},
-    {0xE2, 119, 3}, {0xE3, 122, 3}, {0xE4, 125, 3}, {0xE5, 128, 3},
-    {0xE7, 131, 3}, {0xE8, 134, 3}, {0xE9, 137, 3}, {0xEA, 140, 3},
-    {0xEB, 143, 3}, {0xEC, 146, 3}, {0xED, 149, 3}, {0xEE, 152, 3},
-    {0xEF, 155, 3}, {0xF1, 158, 3}, {0xF2, 161, 3}, {0xF3, 164, 3},
-    {0xF4, 167, 3}, {0xF5, 170, 3}, {0xF6, 173, 3}, {0xF9, 176, 3},
-    {0xFA, 179, 3}, {0xFB, 182, 3}, {0xFC, 185, 3}, {0xFD, 188, 3},
-    {0xFF, 191, 3}, {0x100, 194, 3}, {0x101, 197, 3}, {0x102, 200, 3},
-    {0x103, 203, 3}, {0x104, 206, 3}, {0x105, 209, 3}, {0x106, 212, 3},
-    {0x107, 215, 3}, {0x108, 218, 3}, {0x109, 221, 3}, {0x10A, 224, 3},
-    {0x10B, 227, 3}, {0x10C, 230, 3}, {0x10D, 233, 3}, {0x10E, 236, 3},
-    {0x10F, 239, 3}, {0x112, 242, 3}, {0x113, 245, 3}, {0x114, 248, 3},
-    {0x115, 251, 3}, {0x116, 254, 3}, {0x117, 257, 3}, {0x118, 260, 3},
-    {0x119, 263, 3}, {0x11A, 266, 3}, {0x11B, 269, 3}, {0x11C, 272, 3},
-    {0x11D, 275, 3}, {0x11E, 278, 3}, {0x11F, 281, 3}, {0x120, 284, 3},
-    {0x121, 287, 3}, {0x122, 290, 3}, {0x123, 293, 3}, {0x124, 296, 3},
-    {0x125, 299, 3}, {0x128, 302, 3}, {0x129, 305, 3}, {0x12A, 308, 3},
-    {0x12B, 311, 3}, {0x12C, 314, 3}, {0x12D, 317, 3}, {0x12E, 320, 3},
-    {0x12F, 323, 3}, {0x130, 326, 3}, {0x134, 333, 3}, {0x135, 336, 3},
-    {0x136, 339, 3}, {0x137, 342, 3}, {0x139, 345, 3}, {0x13A, 348, 3},
-    {0x13B, 351, 3}, {0x13C, 354, 3}, {0x13D, 357, 3}, {0x13E, 360, 3},
-    {0x143, 369, 3}, {0x144, 372, 3}, {0x145, 375, 3}, {0x146, 378, 3},
-    {0x147, 381, 3}, {0x148, 384, 3}, {0x14C, 390, 3}, {0x14D, 393, 3},
-    {0x14E, 396, 3}, {0x14F, 399, 3}, {0x150, 402, 3}, {0x151, 405, 3},
-    {0x154, 408, 3}, {0x155, 411, 3}, {0x156, 414, 3}, {0x157, 417, 3},
-    {0x158, 420, 3}, {0x159, 423, 3}, {0x15A, 426, 3}, {0x15B, 429, 3},
-    {0x15C, 432, 3}, {0x15D, 435, 3}, {0x15E, 438, 3}, {0x15F, 441, 3},
-    {0x160, 444, 3}, {0x161, 447, 3}, {0x162, 450, 3}, {0x163, 453, 3},
-    {0x164, 456, 3}, {0x165, 459, 3}, {0x168, 462, 3}, {0x169, 465, 3},
-    {0x16A, 468, 3}, {0x16B, 471, 3}, {0x16C, 474, 3}, {0x16D, 477, 3},
-    {0x16E, 480, 3}, {0x16F, 483, 3}, {0x170, 486, 3}, {0x171, 489, 3},
-    {0x172, 492, 3}, {0x173, 495, 3}, {0x174, 498, 3}, {0x175, 501, 3},
-    {0x176, 504, 3}, {0x177, 507, 3}, {0x178, 510, 3}, {0x179, 513, 3},
-    {0x17A, 516, 3}, {0x17B, 519, 3}, {0x17C, 522, 3}, {0x17D, 525, 3},
-    {0x17E, 528, 3}, {0x1A0, 532, 3}, {0x1A1, 535, 3}, {0x1AF, 538, 3},
-    {0x1B0, 541, 3}, {0x1CD, 568, 3}, {0x1CE, 571, 3}, {0x1CF, 574, 3},
-    {0x1D0, 577, 3}, {0x1D1, 580, 3}, {0x1D2, 583, 3}, {0x1D3, 586, 3},
-    {0x1D4, 589, 3}, {0x1D5, 592, 5}, {0x1D6, 597, 5}, {0x1D7, 602, 5},
-    {0x1D8, 607, 5}, {0x1D9, 612, 5}, {0x1DA, 617, 5}, {0x1DB, 622, 5},
-    {0x1DC, 627, 5}, {0x1DE, 632, 5}, {0x1DF, 637, 5}, {0x1E0, 642, 5},
-    {0x1E1, 647, 5}, {0x1E2, 652, 4}, {0x1E3, 656, 4}, {0x1E6, 660, 3},
-    {0x1E7, 663, 3}, {0x1E8, 666, 3}, {0x1E9, 669, 3}, {0x1EA, 672, 3},
-    {0x1EB, 675, 3}, {0x1EC, 678, 5}, {0x1ED, 683, 5}, {0x1EE, 688, 4},
-    {0x1EF, 692, 4}, {0x1F0, 696, 3}, {0x1F4, 705, 3}, {0x1F5, 708, 3},
-    {0x1F8, 711, 3}, {0x1F9, 714, 3}, {0x1FA, 717, 5}, {0x1FB, 722, 5},
-    {0x1FC, 727, 4}, {0x1FD, 731, 4}, {0x1FE, 735, 4}, {0x1FF, 739, 4},
-    {0x200, 743, 3}, {0x201, 746, 3}, {0x202, 749, 3}, {0x203, 752, 3},
-    {0x204, 755, 3}, {0x205, 758, 3}, {0x206, 761, 3}, {0x207, 764, 3},
-    {0x208, 767, 3}, {0x209, 770, 3}, {0x20A, 773, 3}, {0x20B, 776, 3},
-    {0x20C, 779, 3}, {0x20D, 782, 3}, {0x20E, 785, 3}, {0x20F, 788, 3},
-    {0x210, 791, 3}, {0x211, 794, 3}, {0x212, 797, 3}, {0x213, 800, 3},
-    {0x214, 803, 3}, {0x215, 806, 3}, {0x216, 809, 3}, {0x217, 812, 3},
-    {0x218, 815, 3}, {0x219, 818, 3}, {0x21A, 821, 3}, {0x21B, 824, 3},
-    {0x21E, 827, 3}, {0x21F, 830, 3}, {0x226, 833, 3}, {0x227, 836, 3},
-    {0x228, 839, 3}, {0x229, 842, 3}, {0x22A, 845, 5}, {0x22B, 850, 5},
-    {0x22C, 855, 5}, {0x22D, 860, 5}, {0x22E, 865, 3}, {0x22F, 868, 3},
-    {0x230, 871, 5}, {0x231, 876, 5}, {0x232, 881, 3}, {0x233, 884, 3},
-    {0x340, 924, 2}, {0x341, 926, 2}, {0x343, 928, 2}, {0x344, 930, 4},
-    {0x374, 934, 2}, {0x37E, 939, 1}, {0x385, 940, 4}, {0x386, 949, 4},
-    {0x387, 953, 2}, {0x388, 955, 4}, {0x389, 959, 4}, {0x38A, 963, 4},
-    {0x38C, 967, 4}, {0x38E, 971, 4}, {0x38F, 975, 4}, {0x390, 979, 6},
-    {0x3AA, 985, 4}, {0x3AB, 989, 4}, {0x3AC, 993, 4}, {0x3AD, 997, 4},
-    {0x3AE, 1001, 4}, {0x3AF, 1005, 4}, {0x3B0, 1009, 6}, {0x3CA, 1015, 4},
-    {0x3CB, 1019, 4}, {0x3CC, 1023, 4}, {0x3CD, 1027, 4}, {0x3CE, 1031, 4},
-    {0x3D3, 1041, 4}, {0x3D4, 1045, 4}, {0x400, 1065, 4}, {0x401, 1069, 4},
-    {0x403, 1073, 4}, {0x407, 1077, 4}, {0x40C, 1081, 4}, {0x40D, 1085, 4},
-    {0x40E, 1089, 4}, {0x419, 1093, 4}, {0x439, 1097, 4}, {0x450, 1101, 4},
-    {0x451, 1105, 4}, {0x453, 1109, 4}, {0x457, 1113, 4}, {0x45C, 1117, 4},
-    {0x45D, 1121, 4}, {0x45E, 1125, 4}, {0x476, 1129, 4}, {0x477, 1133, 4},
-    {0x4C1, 1137, 4}, {0x4C2, 1141, 4}, {0x4D0, 1145, 4}, {0x4D1, 1149, 4},
-    {0x4D2, 1153, 4}, {0x4D3, 1157, 4}, {0x4D6, 1161, 4}, {0x4D7, 1165, 4},
-    {0x4DA, 1169, 4}, {0x4DB, 1173, 4}, {0x4DC, 1177, 4}, {0x4DD, 1181, 4},
-    {0x4DE, 1185, 4}, {0x4DF, 1189, 4}, {0x4E2, 1193, 4}, {0x4E3, 1197, 4},
-    {0x4E4, 1201, 4}, {0x4E5, 1205, 4}, {0x4E6, 1209, 4}, {0x4E7, 1213, 4},
-    {0x4EA, 1217, 4}, {0x4EB, 1221, 4}, {0x4EC, 1225, 4}, {0x4ED, 1229, 4},
-    {0x4EE, 1233, 4}, {0x4EF, 1237, 4}, {0x4F0, 1241, 4}, {0x4F1, 1245, 4},
-    {0x4F2, 1249, 4}, {0x4F3, 1253, 4}, {0x4F4, 1257, 4}, {0x4F5, 1261, 4},
-    {0x4F8, 1265, 4}, {0x4F9, 1269, 4}, {0x622, 1277, 4}, {0x623, 1281, 4},
-    {0x624, 1285, 4}, {0x625, 1289, 4}, {0x626, 1293, 4}, {0x6C0, 1313, 4},
-    {0x6C2, 1317, 4}, {0x6D3, 1321, 4}, {0x929, 1325, 6}, {0x931, 1331, 6},
-    {0x934, 1337, 6}, {0x958, 1343, 6}, {0x959, 1349, 6}, {0x95A, 1355, 6},
-    {0x95B, 1361, 6}, {0x95C, 1367, 6}, {0x95D, 1373, 6}, {0x95E, 1379, 6},
-    {0x95F, 1385, 6}, {0x9CB, 1391, 6}, {0x9CC, 1397, 6}, {0x9DC, 1403, 6},
-    {0x9DD, 1409, 6}, {0x9DF, 1415, 6}, {0xA33, 1421, 6}, {0xA36, 1427, 6},
-    {0xA59, 1433, 6}, {0xA5A, 1439, 6}, {0xA5B, 1445, 6}, {0xA5E, 1451, 6},
-    {0xB48, 1457, 6}, {0xB4B, 1463, 6}, {0xB4C, 1469, 6}, {0xB5C, 1475, 6},
-    {0xB5D, 1481, 6}, {0xB94, 1487, 6}, {0xBCA, 1493, 6}, {0xBCB, 1499, 6},
-    {0xBCC, 1505, 6}, {0xC48, 1511, 6}, {0xCC0, 1517, 6}, {0xCC7, 1523, 6},
-    {0xCC8, 1529, 6}, {0xCCA, 1535, 6}, {0xCCB, 1541, 9}, {0xD4A, 1550, 6},
-    {0xD4B, 1556, 6}, {0xD4C, 1562, 6}, {0xDDA, 1568, 6}, {0xDDC, 1574, 6},
-    {0xDDD, 1580, 9}, {0xDDE, 1589, 6}, {0xF43, 1622, 6}, {0xF4D, 1628, 6},
-    {0xF52, 1634, 6}, {0xF57, 1640, 6}, {0xF5C, 1646, 6}, {0xF69, 1652, 6},
-    {0xF73, 1658, 6}, {0xF75, 1664, 6}, {0xF76, 1670, 6}, {0xF78, 1685, 6},
-    {0xF81, 1700, 6}, {0xF93, 1706, 6}, {0xF9D, 1712, 6}, {0xFA2, 1718, 6},
-    {0xFA7, 1724, 6}, {0xFAC, 1730, 6}, {0xFB9, 1736, 6}, {0x1026, 1742, 6},
-    {0x1B06, 1751, 6}, {0x1B08, 1757, 6}, {0x1B0A, 1763, 6}, {0x1B0C, 1769, 6},
-    {0x1B0E, 1775, 6}, {0x1B12, 1781, 6}, {0x1B3B, 1787, 6}, {0x1B3D, 1793, 6},
-    {0x1B40, 1799, 6}, {0x1B41, 1805, 6}, {0x1B43, 1811, 6}, {0x1E00, 1961, 3},
-    {0x1E01, 1964, 3}, {0x1E02, 1967, 3}, {0x1E03, 1970, 3}, {0x1E04, 1973, 3},
-    {0x1E05, 1976, 3}, {0x1E06, 1979, 3}, {0x1E07, 1982, 3}, {0x1E08, 1985, 5},
-    {0x1E09, 1990, 5}, {0x1E0A, 1995, 3}, {0x1E0B, 1998, 3}, {0x1E0C, 2001, 3},
-    {0x1E0D, 2004, 3}, {0x1E0E, 2007, 3}, {0x1E0F, 2010, 3}, {0x1E10, 2013, 3},
-    {0x1E11, 2016, 3}, {0x1E12, 2019, 3}, {0x1E13, 2022, 3}, {0x1E14, 2025, 5},
-    {0x1E15, 2030, 5}, {0x1E16, 2035, 5}, {0x1E17, 2040, 5}, {0x1E18, 2045, 3},
-    {0x1E19, 2048, 3}, {0x1E1A, 2051, 3}, {0x1E1B, 2054, 3}, {0x1E1C, 2057, 5},
-    {0x1E1D, 2062, 5}, {0x1E1E, 2067, 3}, {0x1E1F, 2070, 3}, {0x1E20, 2073, 3},
-    {0x1E21, 2076, 3}, {0x1E22, 2079, 3}, {0x1E23, 2082, 3}, {0x1E24, 2085, 3},
-    {0x1E25, 2088, 3}, {0x1E26, 2091, 3}, {0x1E27, 2094, 3}, {0x1E28, 2097, 3},
-    {0x1E29, 2100, 3}, {0x1E2A, 2103, 3}, {0x1E2B, 2106, 3}, {0x1E2C, 2109, 3},
-    {0x1E2D, 2112, 3}, {0x1E2E, 2115, 5}, {0x1E2F, 2120, 5}, {0x1E30, 2125, 3},
-    {0x1E31, 2128, 3}, {0x1E32, 2131, 3}, {0x1E33, 2134, 3}, {0x1E34, 2137, 3},
-    {0x1E35, 2140, 3}, {0x1E36, 2143, 3}, {0x1E37, 2146, 3}, {0x1E38, 2149, 5},
-    {0x1E39, 2154, 5}, {0x1E3A, 2159, 3}, {0x1E3B, 2162, 3}, {0x1E3C, 2165, 3},
-    {0x1E3D, 2168, 3}, {0x1E3E, 2171, 3}, {0x1E3F, 2174, 3}, {0x1E40, 2177, 3},
-    {0x1E41, 2180, 3}, {0x1E42, 2183, 3}, {0x1E43, 2186, 3}, {0x1E44, 2189, 3},
-    {0x1E45, 2192, 3}, {0x1E46, 2195, 3}, {0x1E47, 2198, 3}, {0x1E48, 2201, 3},
-    {0x1E49, 2204, 3}, {0x1E4A, 2207, 3}, {0x1E4B, 2210, 3}, {0x1E4C, 2213, 5},
-    {0x1E4D, 2218, 5}, {0x1E4E, 2223, 5}, {0x1E4F, 2228, 5}, {0x1E50, 2233, 5},
-    {0x1E51, 2238, 5}, {0x1E52, 2243, 5}, {0x1E53, 2248, 5}, {0x1E54, 2253, 3},
-    {0x1E55, 2256, 3}, {0x1E56, 2259, 3}, {0x1E57, 2262, 3}, {0x1E58, 2265, 3},
-    {0x1E59, 2268, 3}, {0x1E5A, 2271, 3}, {0x1E5B, 2274, 3}, {0x1E5C, 2277, 5},
-    {0x1E5D, 2282, 5}, {0x1E5E, 2287, 3}, {0x1E5F, 2290, 3}, {0x1E60, 2293, 3},
-    {0x1E61, 2296, 3}, {0x1E62, 2299, 3}, {0x1E63, 2302, 3}, {0x1E64, 2305, 5},
-    {0x1E65, 2310, 5}, {0x1E66, 2315, 5}, {0x1E67, 2320, 5}, {0x1E68, 2325, 5},
-    {0x1E69, 2330, 5}, {0x1E6A, 2335, 3}, {0x1E6B, 2338, 3}, {0x1E6C, 2341, 3},
-    {0x1E6D, 2344, 3}, {0x1E6E, 2347, 3}, {0x1E6F, 2350, 3}, {0x1E70, 2353, 3},
-    {0x1E71, 2356, 3}, {0x1E72, 2359, 3}, {0x1E73, 2362, 3}, {0x1E74, 2365, 3},
-    {0x1E75, 2368, 3}, {0x1E76, 2371, 3}, {0x1E77, 2374, 3}, {0x1E78, 2377, 5},
-    {0x1E79, 2382, 5}, {0x1E7A, 2387, 5}, {0x1E7B, 2392, 5}, {0x1E7C, 2397, 3},
-    {0x1E7D, 2400, 3}, {0x1E7E, 2403, 3}, {0x1E7F, 2406, 3}, {0x1E80, 2409, 3},
-    {0x1E81, 2412, 3}, {0x1E82, 2415, 3}, {0x1E83, 2418, 3}, {0x1E84, 2421, 3},
-    {0x1E85, 2424, 3}, {0x1E86, 2427, 3}, {0x1E87, 2430, 3}, {0x1E88, 2433, 3},
-    {0x1E89, 2436, 3}, {0x1E8A, 2439, 3}, {0x1E8B, 2442, 3}, {0x1E8C, 2445, 3},
-    {0x1E8D, 2448, 3}, {0x1E8E, 2451, 3}, {0x1E8F, 2454, 3}, {0x1E90, 2457, 3},
-    {0x1E91, 2460, 3}, {0x1E92, 2463, 3}, {0x1E93, 2466, 3}, {0x1E94, 2469, 3},
-    {0x1E95, 2472, 3}, {0x1E96, 2475, 3}, {0x1E97, 2478, 3}, {0x1E98, 2481, 3},
-    {0x1E99, 2484, 3}, {0x1E9B, 2490, 4}, {0x1EA0, 2494, 3}, {0x1EA1, 2497, 3},
-    {0x1EA2, 2500, 3}, {0x1EA3, 2503, 3}, {0x1EA4, 2506, 5}, {0x1EA5, 2511, 5},
-    {0x1EA6, 2516, 5}, {0x1EA7, 2521, 5}, {0x1EA8, 2526, 5}, {0x1EA9, 2531, 5},
-    {0x1EAA, 2536, 5}, {0x1EAB, 2541, 5}, {0x1EAC, 2546, 5}, {0x1EAD, 2551, 5},
-    {0x1EAE, 2556, 5}, {0x1EAF, 2561, 5}, {0x1EB0, 2566, 5}, {0x1EB1, 2571, 5},
-    {0x1EB2, 2576, 5}, {0x1EB3, 2581, 5}, {0x1EB4, 2586, 5}, {0x1EB5, 2591, 5},
-    {0x1EB6, 2596, 5}, {0x1EB7, 2601, 5}, {0x1EB8, 2606, 3}, {0x1EB9, 2609, 3},
-    {0x1EBA, 2612, 3}, {0x1EBB, 2615, 3}, {0x1EBC, 2618, 3}, {0x1EBD, 2621, 3},
-    {0x1EBE, 2624, 5}, {0x1EBF, 2629, 5}, {0x1EC0, 2634, 5}, {0x1EC1, 2639, 5},
-    {0x1EC2, 2644, 5}, {0x1EC3, 2649, 5}, {0x1EC4, 2654, 5}, {0x1EC5, 2659, 5},
-    {0x1EC6, 2664, 5}, {0x1EC7, 2669, 5}, {0x1EC8, 2674, 3}, {0x1EC9, 2677, 3},
-    {0x1ECA, 2680, 3}, {0x1ECB, 2683, 3}, {0x1ECC, 2686, 3}, {0x1ECD, 2689, 3},
-    {0x1ECE, 2692, 3}, {0x1ECF, 2695, 3}, {0x1ED0, 2698, 5}, {0x1ED1, 2703, 5},
-    {0x1ED2, 2708, 5}, {0x1ED3, 2713, 5}, {0x1ED4, 2718, 5}, {0x1ED5, 2723, 5},
-    {0x1ED6, 2728, 5}, {0x1ED7, 2733, 5}, {0x1ED8, 2738, 5}, {0x1ED9, 2743, 5},
-    {0x1EDA, 2748, 5}, {0x1EDB, 2753, 5}, {0x1EDC, 2758, 5}, {0x1EDD, 2763, 5},
-    {0x1EDE, 2768, 5}, {0x1EDF, 2773, 5}, {0x1EE0, 2778, 5}, {0x1EE1, 2783, 5},
-    {0x1EE2, 2788, 5}, {0x1EE3, 2793, 5}, {0x1EE4, 2798, 3}, {0x1EE5, 2801, 3},
-    {0x1EE6, 2804, 3}, {0x1EE7, 2807, 3}, {0x1EE8, 2810, 5}, {0x1EE9, 2815, 5},
-    {0x1EEA, 2820, 5}, {0x1EEB, 2825, 5}, {0x1EEC, 2830, 5}, {0x1EED, 2835, 5},
-    {0x1EEE, 2840, 5}, {0x1EEF, 2845, 5}, {0x1EF0, 2850, 5}, {0x1EF1, 2855, 5},
-    {0x1EF2, 2860, 3}, {0x1EF3, 2863, 3}, {0x1EF4, 2866, 3}, {0x1EF5, 2869, 3},
-    {0x1EF6, 2872, 3}, {0x1EF7, 2875, 3}, {0x1EF8, 2878, 3}, {0x1EF9, 2881, 3},
-    {0x1F00, 2884, 4}, {0x1F01, 2888, 4}, {0x1F02, 2892, 6}, {0x1F03, 2898, 6},
-    {0x1F04, 2904, 6}, {0x1F05, 2910, 6}, {0x1F06, 2916, 6}, {0x1F07, 2922, 6},
-    {0x1F08, 2928, 4}, {0x1F09, 2932, 4}, {0x1F0A, 2936, 6}, {0x1F0B, 2942, 6},
-    {0x1F0C, 2948, 6}, {0x1F0D, 2954, 6}, {0x1F0E, 2960, 6}, {0x1F0F, 2966, 6},
-    {0x1F10, 2972, 4}, {0x1F11, 2976, 4}, {0x1F12, 2980, 6}, {0x1F13, 2986, 6},
-    {0x1F14, 2992, 6}, {0x1F15, 2998, 6}, {0x1F18, 3004, 4}, {0x1F19, 3008, 4},
-    {0x1F1A, 3012, 6}, {0x1F1B, 3018, 6}, {0x1F1C, 3024, 6}, {0x1F1D, 3030, 6},
-    {0x1F20, 3036, 4}, {0x1F21, 3040, 4}, {0x1F22, 3044, 6}, {0x1F23, 3050, 6},
-    {0x1F24, 3056, 6}, {0x1F25, 3062, 6}, {0x1F26, 3068, 6}, {0x1F27, 3074, 6},
-    {0x1F28, 3080, 4}, {0x1F29, 3084, 4}, {0x1F2A, 3088, 6}, {0x1F2B, 3094, 6},
-    {0x1F2C, 3100, 6}, {0x1F2D, 3106, 6}, {0x1F2E, 3112, 6}, {0x1F2F, 3118, 6},
-    {0x1F30, 3124, 4}, {0x1F31, 3128, 4}, {0x1F32, 3132, 6}, {0x1F33, 3138, 6},
-    {0x1F34, 3144, 6}, {0x1F35, 3150, 6}, {0x1F36, 3156, 6}, {0x1F37, 3162, 6},
-    {0x1F38, 3168, 4}, {0x1F39, 3172, 4}, {0x1F3A, 3176, 6}, {0x1F3B, 3182, 6},
-    {0x1F3C, 3188, 6}, {0x1F3D, 3194, 6}, {0x1F3E, 3200, 6}, {0x1F3F, 3206, 6},
-    {0x1F40, 3212, 4}, {0x1F41, 3216, 4}, {0x1F42, 3220, 6}, {0x1F43, 3226, 6},
-    {0x1F44, 3232, 6}, {0x1F45, 3238, 6}, {0x1F48, 3244, 4}, {0x1F49, 3248, 4},
-    {0x1F4A, 3252, 6}, {0x1F4B, 3258, 6}, {0x1F4C, 3264, 6}, {0x1F4D, 3270, 6},
-    {0x1F50, 3276, 4}, {0x1F51, 3280, 4}, {0x1F52, 3284, 6}, {0x1F53, 3290, 6},
-    {0x1F54, 3296, 6}, {0x1F55, 3302, 6}, {0x1F56, 3308, 6}, {0x1F57, 3314, 6},
-    {0x1F59, 3320, 4}, {0x1F5B, 3324, 6}, {0x1F5D, 3330, 6}, {0x1F5F, 3336, 6},
-    {0x1F60, 3342, 4}, {0x1F61, 3346, 4}, {0x1F62, 3350, 6}, {0x1F63, 3356, 6},
-    {0x1F64, 3362, 6}, {0x1F65, 3368, 6}, {0x1F66, 3374, 6}, {0x1F67, 3380, 6},
-    {0x1F68, 3386, 4}, {0x1F69, 3390, 4}, {0x1F6A, 3394, 6}, {0x1F6B, 3400, 6},
-    {0x1F6C, 3406, 6}, {0x1F6D, 3412, 6}, {0x1F6E, 3418, 6}, {0x1F6F, 3424, 6},
-    {0x1F70, 3430, 4}, {0x1F71, 993, 4}, {0x1F72, 3434, 4}, {0x1F73, 997, 4},
-    {0x1F74, 3438, 4}, {0x1F75, 1001, 4}, {0x1F76, 3442, 4}, {0x1F77, 1005, 4},
-    {0x1F78, 3446, 4}, {0x1F79, 1023, 4}, {0x1F7A, 3450, 4}, {0x1F7B, 1027, 4},
-    {0x1F7C, 3454, 4}, {0x1F7D, 1031, 4}, {0x1F80, 3458, 6}, {0x1F81, 3464, 6},
-    {0x1F82, 3470, 8}, {0x1F83, 3478, 8}, {0x1F84, 3486, 8}, {0x1F85, 3494, 8},
-    {0x1F86, 3502, 8}, {0x1F87, 3510, 8}, {0x1F88, 3518, 6}, {0x1F89, 3524, 6},
-    {0x1F8A, 3530, 8}, {0x1F8B, 3538, 8}, {0x1F8C, 3546, 8}, {0x1F8D, 3554, 8},
-    {0x1F8E, 3562, 8}, {0x1F8F, 3570, 8}, {0x1F90, 3578, 6}, {0x1F91, 3584, 6},
-    {0x1F92, 3590, 8}, {0x1F93, 3598, 8}, {0x1F94, 3606, 8}, {0x1F95, 3614, 8},
-    {0x1F96, 3622, 8}, {0x1F97, 3630, 8}, {0x1F98, 3638, 6}, {0x1F99, 3644, 6},
-    {0x1F9A, 3650, 8}, {0x1F9B, 3658, 8}, {0x1F9C, 3666, 8}, {0x1F9D, 3674, 8},
-    {0x1F9E, 3682, 8}, {0x1F9F, 3690, 8}, {0x1FA0, 3698, 6}, {0x1FA1, 3704, 6},
-    {0x1FA2, 3710, 8}, {0x1FA3, 3718, 8}, {0x1FA4, 3726, 8}, {0x1FA5, 3734, 8},
-    {0x1FA6, 3742, 8}, {0x1FA7, 3750, 8}, {0x1FA8, 3758, 6}, {0x1FA9, 3764, 6},
-    {0x1FAA, 3770, 8}, {0x1FAB, 3778, 8}, {0x1FAC, 3786, 8}, {0x1FAD, 3794, 8},
-    {0x1FAE, 3802, 8}, {0x1FAF, 3810, 8}, {0x1FB0, 3818, 4}, {0x1FB1, 3822, 4},
-    {0x1FB2, 3826, 6}, {0x1FB3, 3832, 4}, {0x1FB4, 3836, 6}, {0x1FB6, 3842, 4},
-    {0x1FB7, 3846, 6}, {0x1FB8, 3852, 4}, {0x1FB9, 3856, 4}, {0x1FBA, 3860, 4},
-    {0x1FBB, 949, 4}, {0x1FBC, 3864, 4}, {0x1FBE, 3871, 2}, {0x1FC1, 3876, 4},
-    {0x1FC2, 3885, 6}, {0x1FC3, 3891, 4}, {0x1FC4, 3895, 6}, {0x1FC6, 3901, 4},
-    {0x1FC7, 3905, 6}, {0x1FC8, 3911, 4}, {0x1FC9, 955, 4}, {0x1FCA, 3915, 4},
-    {0x1FCB, 959, 4}, {0x1FCC, 3919, 4}, {0x1FCD, 3923, 5}, {0x1FCE, 3933, 5},
-    {0x1FCF, 3943, 5}, {0x1FD0, 3953, 4}, {0x1FD1, 3957, 4}, {0x1FD2, 3961, 6},
-    {0x1FD3, 979, 6}, {0x1FD6, 3967, 4}, {0x1FD7, 3971, 6}, {0x1FD8, 3977, 4},
-    {0x1FD9, 3981, 4}, {0x1FDA, 3985, 4}, {0x1FDB, 963, 4}, {0x1FDD, 3989, 5},
-    {0x1FDE, 3999, 5}, {0x1FDF, 4009, 5}, {0x1FE0, 4019, 4}, {0x1FE1, 4023, 4},
-    {0x1FE2, 4027, 6}, {0x1FE3, 1009, 6}, {0x1FE4, 4033, 4}, {0x1FE5, 4037, 4},
-    {0x1FE6, 4041, 4}, {0x1FE7, 4045, 6}, {0x1FE8, 4051, 4}, {0x1FE9, 4055, 4},
-    {0x1FEA, 4059, 4}, {0x1FEB, 971, 4}, {0x1FEC, 4063, 4}, {0x1FED, 4067, 4},
-    {0x1FEE, 940, 4}, {0x1FEF, 4076, 1}, {0x1FF2, 4077, 6}, {0x1FF3, 4083, 4},
-    {0x1FF4, 4087, 6}, {0x1FF6, 4093, 4}, {0x1FF7, 4097, 6}, {0x1FF8, 4103, 4},
-    {0x1FF9, 967, 4}, {0x1FFA, 4107, 4}, {0x1FFB, 975, 4}, {0x1FFC, 4111, 4},
-    {0x1FFD, 4115, 2}, {0x2000, 4120, 3}, {0x2001, 4123, 3}, {0x2126, 4242, 2},
-    {0x212A, 1829, 1}, {0x212B, 50, 3}, {0x219A, 4396, 5}, {0x219B, 4401, 5},
-    {0x21AE, 4406, 5}, {0x21CD, 4411, 5}, {0x21CE, 4416, 5}, {0x21CF, 4421, 5},
-    {0x2204, 4426, 5}, {0x2209, 4431, 5}, {0x220C, 4436, 5}, {0x2224, 4441, 5},
-    {0x2226, 4446, 5}, {0x2241, 4481, 5}, {0x2244, 4486, 5}, {0x2247, 4491, 5},
-    {0x2249, 4496, 5}, {0x2260, 4501, 3}, {0x2262, 4504, 5}, {0x226D, 4509, 5},
-    {0x226E, 4514, 3}, {0x226F, 4517, 3}, {0x2270, 4520, 5}, {0x2271, 4525, 5},
-    {0x2274, 4530, 5}, {0x2275, 4535, 5}, {0x2278, 4540, 5}, {0x2279, 4545, 5},
-    {0x2280, 4550, 5}, {0x2281, 4555, 5}, {0x2284, 4560, 5}, {0x2285, 4565, 5},
-    {0x2288, 4570, 5}, {0x2289, 4575, 5}, {0x22AC, 4580, 5}, {0x22AD, 4585, 5},
-    {0x22AE, 4590, 5}, {0x22AF, 4595, 5}, {0x22E0, 4600, 5}, {0x22E1, 4605, 5},
-    {0x22E2, 4610, 5}, {0x22E3, 4615, 5}, {0x22EA, 4620, 5}, {0x22EB, 4625, 5},
-    {0x22EC, 4630, 5}, {0x22ED, 4635, 5}, {0x2329, 4640, 3}, {0x232A, 4643, 3},
-    {0x2ADC, 4891, 5}, {0x304C, 5556, 6}, {0x304E, 5562, 6}, {0x3050, 5568, 6},
-    {0x3052, 5574, 6}, {0x3054, 5580, 6}, {0x3056, 5586, 6}, {0x3058, 5592, 6},
-    {0x305A, 5598, 6}, {0x305C, 5604, 6}, {0x305E, 5610, 6}, {0x3060, 5616, 6},
-    {0x3062, 5622, 6}, {0x3065, 5628, 6}, {0x3067, 5634, 6}, {0x3069, 5640, 6},
-    {0x3070, 5646, 6}, {0x3071, 5652, 6}, {0x3073, 5658, 6}, {0x3074, 5664, 6},
-    {0x3076, 5670, 6}, {0x3077, 5676, 6}, {0x3079, 5682, 6}, {0x307A, 5688, 6},
-    {0x307C, 5694, 6}, {0x307D, 5700, 6}, {0x3094, 5706, 6}, {0x309E, 5720, 6},
-    {0x30AC, 5732, 6}, {0x30AE, 5738, 6}, {0x30B0, 5744, 6}, {0x30B2, 5750, 6},
-    {0x30B4, 5756, 6}, {0x30B6, 5762, 6}, {0x30B8, 5768, 6}, {0x30BA, 5774, 6},
-    {0x30BC, 5780, 6}, {0x30BE, 5786, 6}, {0x30C0, 5792, 6}, {0x30C2, 5798, 6},
-    {0x30C5, 5804, 6}, {0x30C7, 5810, 6}, {0x30C9, 5816, 6}, {0x30D0, 5822, 6},
-    {0x30D1, 5828, 6}, {0x30D3, 5834, 6}, {0x30D4, 5840, 6}, {0x30D6, 5846, 6},
-    {0x30D7, 5852, 6}, {0x30D9, 5858, 6}, {0x30DA, 5864, 6}, {0x30DC, 5870, 6},
-    {0x30DD, 5876, 6}, {0x30F4, 5882, 6}, {0x30F7, 5888, 6}, {0x30F8, 5894, 6},
-    {0x30F9, 5900, 6}, {0x30FA, 5906, 6}, {0x30FE, 5912, 6}, {0xF900, 8778, 3},
-    {0xF901, 8781, 3}, {0xF902, 5379, 3}, {0xF903, 8784, 3}, {0xF904, 8787, 3},
-    {0xF905, 8790, 3}, {0xF906, 8793, 3}, {0xF907, 5541, 3}, {0xF908, 5541, 3},
-    {0xF909, 8796, 3}, {0xF90A, 5403, 3}, {0xF90B, 8799, 3}, {0xF90C, 8802, 3},
-    {0xF90D, 8805, 3}, {0xF90E, 8808, 3}, {0xF90F, 8811, 3}, {0xF910, 8814, 3},
-    {0xF911, 8817, 3}, {0xF912, 8820, 3}, {0xF913, 8823, 3}, {0xF914, 8826, 3},
-    {0xF915, 8829, 3}, {0xF916, 8832, 3}, {0xF917, 8835, 3}, {0xF918, 8838, 3},
-    {0xF919, 8841, 3}, {0xF91A, 8844, 3}, {0xF91B, 8847, 3}, {0xF91C, 8850, 3},
-    {0xF91D, 8853, 3}, {0xF91E, 8856, 3}, {0xF91F, 8859, 3}, {0xF920, 8862, 3},
-    {0xF921, 8865, 3}, {0xF922, 8868, 3}, {0xF923, 8871, 3}, {0xF924, 8874, 3},
-    {0xF925, 8877, 3}, {0xF926, 8880, 3}, {0xF927, 8883, 3}, {0xF928, 8886, 3},
-    {0xF929, 8889, 3}, {0xF92A, 8892, 3}, {0xF92B, 8895, 3}, {0xF92C, 8898, 3},
-    {0xF92D, 8901, 3}, {0xF92E, 8904, 3}, {0xF92F, 8907, 3}, {0xF930, 8910, 3},
-    {0xF931, 8913, 3}, {0xF932, 8916, 3}, {0xF933, 8919, 3}, {0xF934, 5277, 3},
-    {0xF935, 8922, 3}, {0xF936, 8925, 3}, {0xF937, 8928, 3}, {0xF938, 8931, 3},
-    {0xF939, 8934, 3}, {0xF93A, 8937, 3}, {0xF93B, 8940, 3}, {0xF93C, 8943, 3},
-    {0xF93D, 8946, 3}, {0xF93E, 8949, 3}, {0xF93F, 8952, 3}, {0xF940, 5496, 3},
-    {0xF941, 8955, 3}, {0xF942, 8958, 3}, {0xF943, 8961, 3}, {0xF944, 8964, 3},
-    {0xF945, 8967, 3}, {0xF946, 8970, 3}, {0xF947, 8973, 3}, {0xF948, 8976, 3},
-    {0xF949, 8979, 3}, {0xF94A, 8982, 3}, {0xF94B, 8985, 3}, {0xF94C, 8988, 3},
-    {0xF94D, 8991, 3}, {0xF94E, 8994, 3}, {0xF94F, 8997, 3}, {0xF950, 9000, 3},
-    {0xF951, 9003, 3}, {0xF952, 9006, 3}, {0xF953, 9009, 3}, {0xF954, 9012, 3},
-    {0xF955, 9015, 3}, {0xF956, 9018, 3}, {0xF957, 9021, 3}, {0xF958, 9024, 3},
-    {0xF959, 9027, 3}, {0xF95A, 9030, 3}, {0xF95B, 9033, 3}, {0xF95C, 8826, 3},
-    {0xF95D, 9036, 3}, {0xF95E, 9039, 3}, {0xF95F, 9042, 3}, {0xF960, 9045, 3},
-    {0xF961, 9048, 3}, {0xF962, 9051, 3}, {0xF963, 9054, 3}, {0xF964, 9057, 3},
-    {0xF965, 9060, 3}, {0xF966, 9063, 3}, {0xF967, 9066, 3}, {0xF968, 9069, 3},
-    {0xF969, 9072, 3}, {0xF96A, 9075, 3}, {0xF96B, 9078, 3}, {0xF96C, 9081, 3},
-    {0xF96D, 9084, 3}, {0xF96E, 9087, 3}, {0xF96F, 9090, 3}, {0xF970, 9093, 3},
-    {0xF971, 5385, 3}, {0xF972, 9096, 3}, {0xF973, 9099, 3}, {0xF974, 9102, 3},
-    {0xF975, 9105, 3}, {0xF976, 9108, 3}, {0xF977, 9111, 3}, {0xF978, 9114, 3},
-    {0xF979, 9117, 3}, {0xF97A, 9120, 3}, {0xF97B, 9123, 3}, {0xF97C, 9126, 3},
-    {0xF97D, 9129, 3}, {0xF97E, 9132, 3}, {0xF97F, 9135, 3}, {0xF980, 9138, 3},
-    {0xF981, 5016, 3}, {0xF982, 9141, 3}, {0xF983, 9144, 3}, {0xF984, 9147, 3},
-    {0xF985, 9150, 3}, {0xF986, 9153, 3}, {0xF987, 9156, 3}, {0xF988, 9159, 3},
-    {0xF989, 9162, 3}, {0xF98A, 4959, 3}, {0xF98B, 9165, 3}, {0xF98C, 9168, 3},
-    {0xF98D, 9171, 3}, {0xF98E, 9174, 3}, {0xF98F, 9177, 3}, {0xF990, 9180, 3},
-    {0xF991, 9183, 3}, {0xF992, 9186, 3}, {0xF993, 9189, 3}, {0xF994, 9192, 3},
-    {0xF995, 9195, 3}, {0xF996, 9198, 3}, {0xF997, 9201, 3}, {0xF998, 9204, 3},
-    {0xF999, 9207, 3}, {0xF99A, 9210, 3}, {0xF99B, 9213, 3}, {0xF99C, 9216, 3},
-    {0xF99D, 9219, 3}, {0xF99E, 9222, 3}, {0xF99F, 9225, 3}, {0xF9A0, 9228, 3},
-    {0xF9A1, 9090, 3}, {0xF9A2, 9231, 3}, {0xF9A3, 9234, 3}, {0xF9A4, 9237, 3},
-    {0xF9A5, 9240, 3}, {0xF9A6, 9243, 3}, {0xF9A7, 9246, 3}, {0xF9A8, 9249, 3},
-    {0xF9A9, 9252, 3}, {0xF9AA, 9042, 3}, {0xF9AB, 9255, 3}, {0xF9AC, 9258, 3},
-    {0xF9AD, 9261, 3}, {0xF9AE, 9264, 3}, {0xF9AF, 9267, 3}, {0xF9B0, 9270, 3},
-    {0xF9B1, 9273, 3}, {0xF9B2, 9276, 3}, {0xF9B3, 9279, 3}, {0xF9B4, 9282, 3},
-    {0xF9B5, 9285, 3}, {0xF9B6, 9288, 3}, {0xF9B7, 9291, 3}, {0xF9B8, 9294, 3},
-    {0xF9B9, 9297, 3}, {0xF9BA, 9300, 3}, {0xF9BB, 9303, 3}, {0xF9BC, 9306, 3},
-    {0xF9BD, 9309, 3}, {0xF9BE, 9312, 3}, {0xF9BF, 8826, 3}, {0xF9C0, 9315, 3},
-    {0xF9C1, 9318, 3}, {0xF9C2, 9321, 3}, {0xF9C3, 9324, 3}, {0xF9C4, 5538, 3},
-    {0xF9C5, 9327, 3}, {0xF9C6, 9330, 3}, {0xF9C7, 9333, 3}, {0xF9C8, 9336, 3},
-    {0xF9C9, 9339, 3}, {0xF9CA, 9342, 3}, {0xF9CB, 9345, 3}, {0xF9CC, 9348, 3},
-    {0xF9CD, 9351, 3}, {0xF9CE, 9354, 3}, {0xF9CF, 9357, 3}, {0xF9D0, 9360, 3},
-    {0xF9D1, 6799, 3}, {0xF9D2, 9363, 3}, {0xF9D3, 9366, 3}, {0xF9D4, 9369, 3},
-    {0xF9D5, 9372, 3}, {0xF9D6, 9375, 3}, {0xF9D7, 9378, 3}, {0xF9D8, 9381, 3},
-    {0xF9D9, 9384, 3}, {0xF9DA, 9387, 3}, {0xF9DB, 9048, 3}, {0xF9DC, 9390, 3},
-    {0xF9DD, 9393, 3}, {0xF9DE, 9396, 3}, {0xF9DF, 9399, 3}, {0xF9E0, 9402, 3},
-    {0xF9E1, 9405, 3}, {0xF9E2, 9408, 3}, {0xF9E3, 9411, 3}, {0xF9E4, 9414, 3},
-    {0xF9E5, 9417, 3}, {0xF9E6, 9420, 3}, {0xF9E7, 9423, 3}, {0xF9E8, 9426, 3},
-    {0xF9E9, 5400, 3}, {0xF9EA, 9429, 3}, {0xF9EB, 9432, 3}, {0xF9EC, 9435, 3},
-    {0xF9ED, 9438, 3}, {0xF9EE, 9441, 3}, {0xF9EF, 9444, 3}, {0xF9F0, 9447, 3},
-    {0xF9F1, 9450, 3}, {0xF9F2, 9453, 3}, {0xF9F3, 9456, 3}, {0xF9F4, 9459, 3},
-    {0xF9F5, 9462, 3}, {0xF9F6, 9465, 3}, {0xF9F7, 5253, 3}, {0xF9F8, 9468, 3},
-    {0xF9F9, 9471, 3}, {0xF9FA, 9474, 3}, {0xF9FB, 9477, 3}, {0xF9FC, 9480, 3},
-    {0xF9FD, 9483, 3}, {0xF9FE, 9486, 3}, {0xF9FF, 9489, 3}, {0xFA00, 9492, 3},
-    {0xFA01, 9495, 3}, {0xFA02, 9498, 3}, {0xFA03, 9501, 3}, {0xFA04, 9504, 3},
-    {0xFA05, 9507, 3}, {0xFA06, 9510, 3}, {0xFA07, 9513, 3}, {0xFA08, 5334, 3},
-    {0xFA09, 9516, 3}, {0xFA0A, 5343, 3}, {0xFA0B, 9519, 3}, {0xFA0C, 9522, 3},
-    {0xFA0D, 9525, 3}, {0xFA10, 9528, 3}, {0xFA12, 9531, 3}, {0xFA15, 9534, 3},
-    {0xFA16, 9537, 3}, {0xFA17, 9540, 3}, {0xFA18, 9543, 3}, {0xFA19, 9546, 3},
-    {0xFA1A, 9549, 3}, {0xFA1B, 9552, 3}, {0xFA1C, 9555, 3}, {0xFA1D, 9558, 3},
-    {0xFA1E, 5274, 3}, {0xFA20, 9561, 3}, {0xFA22, 9564, 3}, {0xFA25, 9567, 3},
-    {0xFA26, 9570, 3}, {0xFA2A, 9573, 3}, {0xFA2B, 9576, 3}, {0xFA2C, 9579, 3},
-    {0xFA2D, 9582, 3}, {0xFA2E, 9585, 3}, {0xFA2F, 9588, 3}, {0xFA30, 9591, 3},
-    {0xFA31, 9594, 3}, {0xFA32, 9597, 3}, {0xFA33, 9600, 3}, {0xFA34, 9603, 3},
-    {0xFA35, 9606, 3}, {0xFA36, 9609, 3}, {0xFA37, 9612, 3}, {0xFA38, 9615, 3},
-    {0xFA39, 9618, 3}, {0xFA3A, 9621, 3}, {0xFA3B, 9624, 3}, {0xFA3C, 5037, 3},
-    {0xFA3D, 9627, 3}, {0xFA3E, 9630, 3}, {0xFA3F, 9633, 3}, {0xFA40, 9636, 3},
-    {0xFA41, 9639, 3}, {0xFA42, 9642, 3}, {0xFA43, 9645, 3}, {0xFA44, 9648, 3},
-    {0xFA45, 9651, 3}, {0xFA46, 9654, 3}, {0xFA47, 9657, 3}, {0xFA48, 9660, 3},
-    {0xFA49, 9663, 3}, {0xFA4A, 9666, 3}, {0xFA4B, 9669, 3}, {0xFA4C, 6814, 3},
-    {0xFA4D, 9672, 3}, {0xFA4E, 9675, 3}, {0xFA4F, 9678, 3}, {0xFA50, 9681, 3},
-    {0xFA51, 6826, 3}, {0xFA52, 9684, 3}, {0xFA53, 9687, 3}, {0xFA54, 9690, 3},
-    {0xFA55, 9693, 3}, {0xFA56, 9696, 3}, {0xFA57, 9198, 3}, {0xFA58, 9699, 3},
-    {0xFA59, 9702, 3}, {0xFA5A, 9705, 3}, {0xFA5B, 9708, 3}, {0xFA5C, 9711, 3},
-    {0xFA5D, 9714, 3}, {0xFA5E, 9714, 3}, {0xFA5F, 9717, 3}, {0xFA60, 9720, 3},
-    {0xFA61, 9723, 3}, {0xFA62, 9726, 3}, {0xFA63, 9729, 3}, {0xFA64, 9732, 3},
-    {0xFA65, 9735, 3}, {0xFA66, 9738, 3}, {0xFA67, 9567, 3}, {0xFA68, 9741, 3},
-    {0xFA69, 9744, 3}, {0xFA6A, 9747, 3}, {0xFA6B, 9750, 3}, {0xFA6C, 9753, 4},
-    {0xFA6D, 9757, 3}, {0xFA70, 9760, 3}, {0xFA71, 9763, 3}, {0xFA72, 9766, 3},
-    {0xFA73, 9769, 3}, {0xFA74, 9772, 3}, {0xFA75, 9775, 3}, {0xFA76, 9778, 3},
-    {0xFA77, 9781, 3}, {0xFA78, 9609, 3}, {0xFA79, 9784, 3}, {0xFA7A, 9787, 3},
-    {0xFA7B, 9790, 3}, {0xFA7C, 9528, 3}, {0xFA7D, 9793, 3}, {0xFA7E, 9796, 3},
-    {0xFA7F, 9799, 3}, {0xFA80, 9802, 3}, {0xFA81, 9805, 3}, {0xFA82, 9808, 3},
-    {0xFA83, 9811, 3}, {0xFA84, 9814, 3}, {0xFA85, 9817, 3}, {0xFA86, 9820, 3},
-    {0xFA87, 9823, 3}, {0xFA88, 9826, 3}, {0xFA89, 9633, 3}, {0xFA8A, 9829, 3},
-    {0xFA8B, 9636, 3}, {0xFA8C, 9832, 3}, {0xFA8D, 9835, 3}, {0xFA8E, 9838, 3},
-    {0xFA8F, 9841, 3}, {0xFA90, 9844, 3}, {0xFA91, 9531, 3}, {0xFA92, 8889, 3},
-    {0xFA93, 9847, 3}, {0xFA94, 9850, 3}, {0xFA95, 5136, 3}, {0xFA96, 9093, 3},
-    {0xFA97, 9342, 3}, {0xFA98, 9853, 3}, {0xFA99, 9856, 3}, {0xFA9A, 9657, 3},
-    {0xFA9B, 9859, 3}, {0xFA9C, 9660, 3}, {0xFA9D, 9862, 3}, {0xFA9E, 9865, 3},
-    {0xFA9F, 9868, 3}, {0xFAA0, 9537, 3}, {0xFAA1, 9871, 3}, {0xFAA2, 9874, 3},
-    {0xFAA3, 9877, 3}, {0xFAA4, 9880, 3}, {0xFAA5, 9883, 3}, {0xFAA6, 9540, 3},
-    {0xFAA7, 9886, 3}, {0xFAA8, 9889, 3}, {0xFAA9, 9892, 3}, {0xFAAA, 9895, 3},
-    {0xFAAB, 9898, 3}, {0xFAAC, 9901, 3}, {0xFAAD, 9696, 3}, {0xFAAE, 9904, 3},
-    {0xFAAF, 9907, 3}, {0xFAB0, 9198, 3}, {0xFAB1, 9910, 3}, {0xFAB2, 9708, 3},
-    {0xFAB3, 9913, 3}, {0xFAB4, 9916, 3}, {0xFAB5, 9919, 3}, {0xFAB6, 9922, 3},
-    {0xFAB7, 9925, 3}, {0xFAB8, 9723, 3}, {0xFAB9, 9928, 3}, {0xFABA, 9564, 3},
-    {0xFABB, 9931, 3}, {0xFABC, 9726, 3}, {0xFABD, 9036, 3}, {0xFABE, 9934, 3},
-    {0xFABF, 9729, 3}, {0xFAC0, 9937, 3}, {0xFAC1, 9735, 3}, {0xFAC2, 9940, 3},
-    {0xFAC3, 9943, 3}, {0xFAC4, 9946, 3}, {0xFAC5, 9949, 3}, {0xFAC6, 9952, 3},
-    {0xFAC7, 9741, 3}, {0xFAC8, 9555, 3}, {0xFAC9, 9955, 3}, {0xFACA, 9744, 3},
-    {0xFACB, 9958, 3}, {0xFACC, 9747, 3}, {0xFACD, 9961, 3}, {0xFACE, 5541, 3},
-    {0xFACF, 9964, 4}, {0xFAD0, 9968, 4}, {0xFAD1, 9972, 4}, {0xFAD2, 9976, 3},
-    {0xFAD3, 9979, 3}, {0xFAD4, 9982, 3}, {0xFAD5, 9985, 4}, {0xFAD6, 9989, 4},
-    {0xFAD7, 9993, 4}, {0xFAD8, 9997, 3}, {0xFAD9, 10000, 3}, {0xFB1D, 10037, 4},
-    {0xFB1F, 10041, 4}, {0xFB2A, 10059, 4}, {0xFB2B, 10063, 4}, {0xFB2C, 10067, 6},
-    {0xFB2D, 10073, 6}, {0xFB2E, 10079, 4}, {0xFB2F, 10083, 4}, {0xFB30, 10087, 4},
-    {0xFB31, 10091, 4}, {0xFB32, 10095, 4}, {0xFB33, 10099, 4}, {0xFB34, 10103, 4},
-    {0xFB35, 10107, 4}, {0xFB36, 10111, 4}, {0xFB38, 10115, 4}, {0xFB39, 10119, 4},
-    {0xFB3A, 10123, 4}, {0xFB3B, 10127, 4}, {0xFB3C, 10131, 4}, {0xFB3E, 10135, 4},
-    {0xFB40, 10139, 4}, {0xFB41, 10143, 4}, {0xFB43, 10147, 4}, {0xFB44, 10151, 4},
-    {0xFB46, 10155, 4}, {0xFB47, 10159, 4}, {0xFB48, 10163, 4}, {0xFB49, 10167, 4},
-    {0xFB4A, 10171, 4}, {0xFB4B, 10175, 4}, {0xFB4C, 10179, 4}, {0xFB4D, 10183, 4},
-    {0xFB4E, 10187, 4}, {0x1109A, 12101, 8}, {0x1109C, 12109, 8}, {0x110AB, 12117, 8},
-    {0x1112E, 12125, 8}, {0x1112F, 12133, 8}, {0x1134B, 12141, 8}, {0x1134C, 12149, 8},
-    {0x114BB, 12157, 8}, {0x114BC, 12165, 8}, {0x114BE, 12173, 8}, {0x115BA, 12181, 8},
-    {0x115BB, 12189, 8}, {0x11938, 12197, 8}, {0x1D15E, 12205, 8}, {0x1D15F, 12213, 8},
-    {0x1D160, 12221, 12}, {0x1D161, 12233, 12}, {0x1D162, 12245, 12}, {0x1D163, 12257, 12},
-    {0x1D164, 12269, 12}, {0x1D1BB, 12281, 8}, {0x1D1BC, 12289, 8}, {0x1D1BD, 12297, 12},
-    {0x1D1BE, 12309, 12}, {0x1D1BF, 12321, 12}, {0x1D1C0, 12333, 12}, {0x2F800, 12744, 3},
-    {0x2F801, 12747, 3}, {0x2F802, 12750, 3}, {0x2F803, 12753, 4}, {0x2F804, 12757, 3},
-    {0x2F805, 9591, 3}, {0x2F806, 12760, 3}, {0x2F807, 12763, 3}, {0x2F808, 12766, 3},
-    {0x2F809, 12769, 3}, {0x2F80A, 9594, 3}, {0x2F80B, 12772, 3}, {0x2F80C, 12775, 3},
-    {0x2F80D, 12778, 4}, {0x2F80E, 9597, 3}, {0x2F80F, 12782, 3}, {0x2F810, 12785, 3},
-    {0x2F811, 12788, 3}, {0x2F812, 12791, 4}, {0x2F813, 12795, 3}, {0x2F814, 12798, 3},
-    {0x2F815, 12594, 3}, {0x2F816, 12801, 4}, {0x2F817, 12805, 3}, {0x2F818, 12808, 3},
-    {0x2F819, 12811, 3}, {0x2F81A, 12814, 3}, {0x2F81B, 9763, 3}, {0x2F81C, 12817, 4},
-    {0x2F81D, 4953, 3}, {0x2F81E, 12821, 3}, {0x2F81F, 12824, 3}, {0x2F820, 12827, 3},
-    {0x2F821, 12830, 3}, {0x2F822, 12648, 3}, {0x2F823, 12833, 3}, {0x2F824, 12836, 3},
-    {0x2F825, 9778, 3}, {0x2F826, 9600, 3}, {0x2F827, 9603, 3}, {0x2F828, 9781, 3},
-    {0x2F829, 12839, 3}, {0x2F82A, 12842, 3}, {0x2F82B, 9054, 3}, {0x2F82C, 12845, 3},
-    {0x2F82D, 9606, 3}, {0x2F82E, 12848, 3}, {0x2F82F, 12851, 3}, {0x2F830, 12854, 3},
-    {0x2F831, 12857, 3}, {0x2F832, 12857, 3}, {0x2F833, 12857, 3}, {0x2F834, 12860, 4},
-    {0x2F835, 12864, 3}, {0x2F836, 12867, 3}, {0x2F837, 12870, 3}, {0x2F838, 12873, 4},
-    {0x2F839, 12877, 3}, {0x2F83A, 12880, 3}, {0x2F83B, 12883, 3}, {0x2F83C, 12886, 3},
-    {0x2F83D, 12889, 3}, {0x2F83E, 12892, 3}, {0x2F83F, 12895, 3}, {0x2F840, 12898, 3},
-    {0x2F841, 12901, 3}, {0x2F842, 12904, 3}, {0x2F843, 12907, 3}, {0x2F844, 12910, 3},
-    {0x2F845, 12913, 3}, {0x2F846, 12913, 3}, {0x2F847, 9787, 3}, {0x2F848, 12916, 3},
-    {0x2F849, 12919, 3}, {0x2F84A, 12922, 3}, {0x2F84B, 12925, 3}, {0x2F84C, 9612, 3},
-    {0x2F84D, 12928, 3}, {0x2F84E, 12931, 3}, {0x2F84F, 12934, 3}, {0x2F850, 9492, 3},
-    {0x2F851, 12937, 3}, {0x2F852, 12940, 3}, {0x2F853, 12943, 3}, {0x2F854, 12946, 3},
-    {0x2F855, 12949, 3}, {0x2F856, 12952, 3}, {0x2F857, 12955, 3}, {0x2F858, 12958, 3},
-    {0x2F859, 12961, 4}, {0x2F85A, 12965, 3}, {0x2F85B, 12968, 3}, {0x2F85C, 12971, 3},
-    {0x2F85D, 12573, 3}, {0x2F85E, 12974, 3}, {0x2F85F, 12977, 3}, {0x2F860, 12980, 4},
-    {0x2F861, 12984, 4}, {0x2F862, 12988, 3}, {0x2F863, 12991, 3}, {0x2F864, 12994, 3},
-    {0x2F865, 12997, 3}, {0x2F866, 13000, 3}, {0x2F867, 13003, 3}, {0x2F868, 13006, 3},
-    {0x2F869, 13009, 3}, {0x2F86A, 13012, 3}, {0x2F86B, 13012, 3}, {0x2F86C, 13015, 4},
-    {0x2F86D, 13019, 3}, {0x2F86E, 13022, 3}, {0x2F86F, 9042, 3}, {0x2F870, 13025, 3},
-    {0x2F871, 13028, 4}, {0x2F872, 13032, 3}, {0x2F873, 13035, 3}, {0x2F874, 13038, 3},
-    {0x2F875, 5031, 3}, {0x2F876, 13041, 3}, {0x2F877, 13044, 3}, {0x2F878, 5037, 3},
-    {0x2F879, 13047, 3}, {0x2F87A, 13050, 3}, {0x2F87B, 13053, 4}, {0x2F87C, 13057, 3},
-    {0x2F87D, 13060, 4}, {0x2F87E, 13064, 3}, {0x2F87F, 13067, 3}, {0x2F880, 13070, 3},
-    {0x2F881, 13073, 3}, {0x2F882, 13076, 3}, {0x2F883, 13079, 3}, {0x2F884, 13082, 3},
-    {0x2F885, 13085, 3}, {0x2F886, 13088, 3}, {0x2F887, 13091, 3}, {0x2F888, 13094, 3},
-    {0x2F889, 13097, 4}, {0x2F88A, 13101, 3}, {0x2F88B, 13104, 3}, {0x2F88C, 13107, 3},
-    {0x2F88D, 13110, 3}, {0x2F88E, 8886, 3}, {0x2F88F, 13113, 4}, {0x2F890, 5067, 3},
-    {0x2F891, 13117, 4}, {0x2F892, 13117, 4}, {0x2F893, 13121, 3}, {0x2F894, 13124, 3},
-    {0x2F895, 13124, 3}, {0x2F896, 13127, 3}, {0x2F897, 13130, 4}, {0x2F898, 13134, 4},
-    {0x2F899, 13138, 3}, {0x2F89A, 13141, 3}, {0x2F89B, 13144, 3}, {0x2F89C, 13147, 3},
-    {0x2F89D, 13150, 3}, {0x2F89E, 13153, 3}, {0x2F89F, 13156, 3}, {0x2F8A0, 13159, 3},
-    {0x2F8A1, 13162, 3}, {0x2F8A2, 13165, 3}, {0x2F8A3, 9627, 3}, {0x2F8A4, 13168, 4},
-    {0x2F8A5, 13172, 3}, {0x2F8A6, 13175, 3}, {0x2F8A7, 13178, 3}, {0x2F8A8, 9823, 3},
-    {0x2F8A9, 13178, 3}, {0x2F8AA, 13181, 3}, {0x2F8AB, 9633, 3}, {0x2F8AC, 13184, 3},
-    {0x2F8AD, 13187, 3}, {0x2F8AE, 13190, 3}, {0x2F8AF, 13193, 3}, {0x2F8B0, 9636, 3},
-    {0x2F8B1, 8805, 3}, {0x2F8B2, 13196, 3}, {0x2F8B3, 13199, 3}, {0x2F8B4, 13202, 3},
-    {0x2F8B5, 13205, 3}, {0x2F8B6, 13208, 3}, {0x2F8B7, 13211, 3}, {0x2F8B8, 13214, 4},
-    {0x2F8B9, 13218, 3}, {0x2F8BA, 13221, 3}, {0x2F8BB, 13224, 3}, {0x2F8BC, 13227, 3},
-    {0x2F8BD, 13230, 3}, {0x2F8BE, 13233, 4}, {0x2F8BF, 13237, 3}, {0x2F8C0, 13240, 3},
-    {0x2F8C1, 13243, 3}, {0x2F8C2, 13246, 3}, {0x2F8C3, 13249, 3}, {0x2F8C4, 13252, 3},
-    {0x2F8C5, 13255, 3}, {0x2F8C6, 13258, 3}, {0x2F8C7, 13261, 3}, {0x2F8C8, 9639, 3},
-    {0x2F8C9, 13264, 3}, {0x2F8CA, 13267, 4}, {0x2F8CB, 13271, 3}, {0x2F8CC, 13274, 3},
-    {0x2F8CD, 13277, 3}, {0x2F8CE, 13280, 3}, {0x2F8CF, 9645, 3}, {0x2F8D0, 13283, 3},
-    {0x2F8D1, 13286, 3}, {0x2F8D2, 13289, 3}, {0x2F8D3, 13292, 3}, {0x2F8D4, 13295, 3},
-    {0x2F8D5, 13298, 3}, {0x2F8D6, 13301, 3}, {0x2F8D7, 13304, 3}, {0x2F8D8, 8889, 3},
-    {0x2F8D9, 9847, 3}, {0x2F8DA, 13307, 3}, {0x2F8DB, 13310, 3}, {0x2F8DC, 13313, 3},
-    {0x2F8DD, 13316, 4}, {0x2F8DE, 13320, 3}, {0x2F8DF, 13323, 3}, {0x2F8E0, 13326, 3},
-    {0x2F8E1, 13329, 3}, {0x2F8E2, 9648, 3}, {0x2F8E3, 13332, 4}, {0x2F8E4, 13336, 3},
-    {0x2F8E5, 13339, 3}, {0x2F8E6, 13342, 3}, {0x2F8E7, 9976, 3}, {0x2F8E8, 13345, 3},
-    {0x2F8E9, 13348, 3}, {0x2F8EA, 13351, 3}, {0x2F8EB, 13354, 3}, {0x2F8EC, 13357, 4},
-    {0x2F8ED, 13361, 3}, {0x2F8EE, 13364, 3}, {0x2F8EF, 13367, 3}, {0x2F8F0, 13370, 4},
-    {0x2F8F1, 13374, 3}, {0x2F8F2, 13377, 3}, {0x2F8F3, 13380, 3}, {0x2F8F4, 13383, 3},
-    {0x2F8F5, 9093, 3}, {0x2F8F6, 13386, 3}, {0x2F8F7, 13389, 4}, {0x2F8F8, 13393, 4},
-    {0x2F8F9, 13397, 4}, {0x2F8FA, 13401, 3}, {0x2F8FB, 13404, 4}, {0x2F8FC, 13408, 3},
-    {0x2F8FD, 13411, 3}, {0x2F8FE, 13414, 3}, {0x2F8FF, 13417, 3}, {0x2F900, 13420, 3},
-    {0x2F901, 9651, 3}, {0x2F902, 9342, 3}, {0x2F903, 13423, 3}, {0x2F904, 13426, 3},
-    {0x2F905, 13429, 3}, {0x2F906, 13432, 4}, {0x2F907, 13436, 3}, {0x2F908, 13439, 3},
-    {0x2F909, 13442, 3}, {0x2F90A, 13445, 3}, {0x2F90B, 9856, 3}, {0x2F90C, 13448, 3},
-    {0x2F90D, 13451, 4}, {0x2F90E, 13455, 3}, {0x2F90F, 13458, 3}, {0x2F910, 13461, 4},
-    {0x2F911, 13465, 4}, {0x2F912, 13469, 3}, {0x2F913, 13472, 3}, {0x2F914, 9859, 3},
-    {0x2F915, 13475, 3}, {0x2F916, 13478, 3}, {0x2F917, 13481, 3}, {0x2F918, 13484, 3},
-    {0x2F919, 13487, 3}, {0x2F91A, 13490, 3}, {0x2F91B, 13493, 4}, {0x2F91C, 13497, 3},
-    {0x2F91D, 13500, 4}, {0x2F91E, 13504, 3}, {0x2F91F, 13507, 4}, {0x2F920, 13511, 3},
-    {0x2F921, 9865, 3}, {0x2F922, 13514, 3}, {0x2F923, 13517, 4}, {0x2F924, 13521, 3},
-    {0x2F925, 13524, 3}, {0x2F926, 13527, 4}, {0x2F927, 13531, 4}, {0x2F928, 13535, 3},
-    {0x2F929, 13538, 3}, {0x2F92A, 13541, 3}, {0x2F92B, 13544, 3}, {0x2F92C, 13547, 3},
-    {0x2F92D, 13547, 3}, {0x2F92E, 13550, 3}, {0x2F92F, 13553, 3}, {0x2F930, 9871, 3},
-    {0x2F931, 13556, 3}, {0x2F932, 13559, 3}, {0x2F933, 13562, 3}, {0x2F934, 13565, 3},
-    {0x2F935, 13568, 4}, {0x2F936, 13572, 3}, {0x2F937, 13575, 4}, {0x2F938, 9051, 3},
-    {0x2F939, 13579, 4}, {0x2F93A, 13583, 3}, {0x2F93B, 13586, 4}, {0x2F93C, 13590, 4},
-    {0x2F93D, 13594, 4}, {0x2F93E, 13598, 3}, {0x2F93F, 13601, 3}, {0x2F940, 9889, 3},
-    {0x2F941, 13604, 4}, {0x2F942, 13608, 4}, {0x2F943, 13612, 4}, {0x2F944, 13616, 4},
-    {0x2F945, 13620, 3}, {0x2F946, 13623, 3}, {0x2F947, 13623, 3}, {0x2F948, 9892, 3},
-    {0x2F949, 9982, 3}, {0x2F94A, 13626, 3}, {0x2F94B, 13629, 3}, {0x2F94C, 13632, 3},
-    {0x2F94D, 13635, 4}, {0x2F94E, 13639, 3}, {0x2F94F, 8940, 3}, {0x2F950, 9898, 3},
-    {0x2F951, 13642, 3}, {0x2F952, 13645, 4}, {0x2F953, 9681, 3}, {0x2F954, 13649, 4},
-    {0x2F955, 13653, 4}, {0x2F956, 9552, 3}, {0x2F957, 13657, 3}, {0x2F958, 13660, 3},
-    {0x2F959, 9690, 3}, {0x2F95A, 13663, 3}, {0x2F95B, 13666, 3}, {0x2F95C, 13669, 4},
-    {0x2F95D, 13673, 4}, {0x2F95E, 13673, 4}, {0x2F95F, 13677, 3}, {0x2F960, 13680, 3},
-    {0x2F961, 13683, 4}, {0x2F962, 13687, 3}, {0x2F963, 13690, 3}, {0x2F964, 13693, 3},
-    {0x2F965, 13696, 4}, {0x2F966, 13700, 3}, {0x2F967, 13703, 3}, {0x2F968, 13706, 3},
-    {0x2F969, 13709, 3}, {0x2F96A, 13712, 3}, {0x2F96B, 13715, 4}, {0x2F96C, 13719, 3},
-    {0x2F96D, 13722, 3}, {0x2F96E, 13725, 3}, {0x2F96F, 13728, 3}, {0x2F970, 13731, 3},
-    {0x2F971, 13734, 3}, {0x2F972, 13737, 4}, {0x2F973, 13741, 4}, {0x2F974, 13745, 3},
-    {0x2F975, 13748, 4}, {0x2F976, 13752, 3}, {0x2F977, 13755, 4}, {0x2F978, 13759, 3},
-    {0x2F979, 13762, 3}, {0x2F97A, 9708, 3}, {0x2F97B, 13765, 4}, {0x2F97C, 13769, 4},
-    {0x2F97D, 13773, 3}, {0x2F97E, 13776, 4}, {0x2F97F, 13780, 3}, {0x2F980, 13783, 4},
-    {0x2F981, 13787, 3}, {0x2F982, 13790, 3}, {0x2F983, 13793, 3}, {0x2F984, 13796, 3},
-    {0x2F985, 13799, 3}, {0x2F986, 13802, 3}, {0x2F987, 13805, 4}, {0x2F988, 13809, 4},
-    {0x2F989, 13813, 4}, {0x2F98A, 13817, 4}, {0x2F98B, 13121, 3}, {0x2F98C, 13821, 3},
-    {0x2F98D, 13824, 3}, {0x2F98E, 13827, 3}, {0x2F98F, 13830, 3}, {0x2F990, 13833, 3},
-    {0x2F991, 13836, 3}, {0x2F992, 13839, 3}, {0x2F993, 13842, 3}, {0x2F994, 13845, 3},
-    {0x2F995, 13848, 3}, {0x2F996, 13851, 3}, {0x2F997, 13854, 4}, {0x2F998, 9102, 3},
-    {0x2F999, 13858, 3}, {0x2F99A, 13861, 3}, {0x2F99B, 13864, 3}, {0x2F99C, 13867, 3},
-    {0x2F99D, 13870, 3}, {0x2F99E, 13873, 3}, {0x2F99F, 9717, 3}, {0x2F9A0, 13876, 3},
-    {0x2F9A1, 13879, 3}, {0x2F9A2, 13882, 3}, {0x2F9A3, 13885, 3}, {0x2F9A4, 13888, 4},
-    {0x2F9A5, 13892, 4}, {0x2F9A6, 13896, 4}, {0x2F9A7, 13900, 3}, {0x2F9A8, 13903, 3},
-    {0x2F9A9, 13906, 3}, {0x2F9AA, 13909, 3}, {0x2F9AB, 13912, 4}, {0x2F9AC, 13916, 3},
-    {0x2F9AD, 13919, 4}, {0x2F9AE, 13923, 3}, {0x2F9AF, 13926, 3}, {0x2F9B0, 13929, 4},
-    {0x2F9B1, 13933, 4}, {0x2F9B2, 13937, 3}, {0x2F9B3, 13940, 3}, {0x2F9B4, 8925, 3},
-    {0x2F9B5, 13943, 3}, {0x2F9B6, 13946, 3}, {0x2F9B7, 13949, 3}, {0x2F9B8, 13952, 3},
-    {0x2F9B9, 13955, 3}, {0x2F9BA, 13958, 3}, {0x2F9BB, 9919, 3}, {0x2F9BC, 13961, 3},
-    {0x2F9BD, 13964, 3}, {0x2F9BE, 13967, 3}, {0x2F9BF, 13970, 3}, {0x2F9C0, 13973, 3},
-    {0x2F9C1, 13976, 3}, {0x2F9C2, 13979, 3}, {0x2F9C3, 13982, 3}, {0x2F9C4, 5337, 3},
-    {0x2F9C5, 13985, 4}, {0x2F9C6, 13989, 3}, {0x2F9C7, 13992, 3}, {0x2F9C8, 13995, 3},
-    {0x2F9C9, 13998, 3}, {0x2F9CA, 14001, 3}, {0x2F9CB, 14004, 4}, {0x2F9CC, 14008, 4},
-    {0x2F9CD, 14012, 3}, {0x2F9CE, 14015, 3}, {0x2F9CF, 14018, 3}, {0x2F9D0, 9934, 3},
-    {0x2F9D1, 9937, 3}, {0x2F9D2, 5358, 3}, {0x2F9D3, 14021, 4}, {0x2F9D4, 14025, 3},
-    {0x2F9D5, 14028, 3}, {0x2F9D6, 14031, 3}, {0x2F9D7, 14034, 3}, {0x2F9D8, 14037, 4},
-    {0x2F9D9, 14041, 4}, {0x2F9DA, 14045, 3}, {0x2F9DB, 14048, 3}, {0x2F9DC, 14051, 3},
-    {0x2F9DD, 14054, 4}, {0x2F9DE, 14058, 3}, {0x2F9DF, 9940, 3}, {0x2F9E0, 14061, 4},
-    {0x2F9E1, 14065, 4}, {0x2F9E2, 14069, 3}, {0x2F9E3, 14072, 3}, {0x2F9E4, 14075, 3},
-    {0x2F9E5, 14078, 4}, {0x2F9E6, 14082, 3}, {0x2F9E7, 14085, 3}, {0x2F9E8, 14088, 3},
-    {0x2F9E9, 14091, 3}, {0x2F9EA, 14094, 3}, {0x2F9EB, 14097, 3}, {0x2F9EC, 14100, 3},
-    {0x2F9ED, 14103, 4}, {0x2F9EE, 14107, 3}, {0x2F9EF, 14110, 3}, {0x2F9F0, 14113, 3},
-    {0x2F9F1, 14116, 4}, {0x2F9F2, 14120, 3}, {0x2F9F3, 14123, 3}, {0x2F9F4, 14126, 3},
-    {0x2F9F5, 14129, 3}, {0x2F9F6, 14132, 4}, {0x2F9F7, 14136, 4}, {0x2F9F8, 14140, 3},
-    {0x2F9F9, 14143, 3}, {0x2F9FA, 14146, 3}, {0x2F9FB, 14149, 4}, {0x2F9FC, 14153, 3},
-    {0x2F9FD, 14156, 4}, {0x2F9FE, 9958, 3}, {0x2F9FF, 9958, 3}, {0x2FA00, 14160, 3},
-    {0x2FA01, 14163, 4}, {0x2FA02, 14167, 3}, {0x2FA03, 14170, 3}, {0x2FA04, 14173, 3},
-    {0x2FA05, 14176, 3}, {0x2FA06, 14179, 3}, {0x2FA07, 14182, 3}, {0x2FA08, 14185, 3},
-    {0x2FA09, 14188, 4}, {0x2FA0A, 9961, 3}, {0x2FA0B, 14192, 3}, {0x2FA0C, 14195, 3},
-    {0x2FA0D, 14198, 3}, {0x2FA0E, 14201, 3}, {0x2FA0F, 14204, 3}, {0x2FA10, 14207, 4},
-    {0x2FA11, 14211, 3}, {0x2FA12, 14214, 4}, {0x2FA13, 14218, 4}, {0x2FA14, 14222, 4},
-    {0x2FA15, 5502, 3}, {0x2FA16, 14226, 3}, {0x2FA17, 5514, 3}, {0x2FA18, 14229, 3},
-    {0x2FA19, 14232, 3}, {0x2FA1A, 14235, 3}, {0x2FA1B, 14238, 3}, {0x2FA1C, 5529, 3},
-    {0x2FA1D, 14241, 4},
+    {0xC0, 59, 3}, {0xC1, 64, 3}, {0xC2, 69, 3}, {0xC3, 74, 3},
+    {0xC4, 79, 3}, {0xC5, 84, 3}, {0xC7, 91, 3}, {0xC8, 96, 3},
+    {0xC9, 101, 3}, {0xCA, 106, 3}, {0xCB, 111, 3}, {0xCC, 116, 3},
+    {0xCD, 121, 3}, {0xCE, 126, 3}, {0xCF, 131, 3}, {0xD1, 138, 3},
+    {0xD2, 143, 3}, {0xD3, 148, 3}, {0xD4, 153, 3}, {0xD5, 158, 3},
+    {0xD6, 163, 3}, {0xD9, 170, 3}, {0xDA, 175, 3}, {0xDB, 180, 3},
+    {0xDC, 185, 3}, {0xDD, 190, 3}, {0xE0, 197, 3}, {0xE1, 200, 3},
+    {0xE2, 203, 3}, {0xE3, 206, 3}, {0xE4, 209, 3}, {0xE5, 212, 3},
+    {0xE7, 215, 3}, {0xE8, 218, 3}, {0xE9, 221, 3}, {0xEA, 224, 3},
+    {0xEB, 227, 3}, {0xEC, 230, 3}, {0xED, 233, 3}, {0xEE, 236, 3},
+    {0xEF, 239, 3}, {0xF1, 242, 3}, {0xF2, 245, 3}, {0xF3, 248, 3},
+    {0xF4, 251, 3}, {0xF5, 254, 3}, {0xF6, 257, 3}, {0xF9, 260, 3},
+    {0xFA, 263, 3}, {0xFB, 266, 3}, {0xFC, 269, 3}, {0xFD, 272, 3},
+    {0xFF, 275, 3}, {0x100, 278, 3}, {0x101, 283, 3}, {0x102, 286, 3},
+    {0x103, 291, 3}, {0x104, 294, 3}, {0x105, 299, 3}, {0x106, 302, 3},
+    {0x107, 307, 3}, {0x108, 310, 3}, {0x109, 315, 3}, {0x10A, 318, 3},
+    {0x10B, 323, 3}, {0x10C, 326, 3}, {0x10D, 331, 3}, {0x10E, 334, 3},
+    {0x10F, 339, 3}, {0x112, 344, 3}, {0x113, 349, 3}, {0x114, 352, 3},
+    {0x115, 357, 3}, {0x116, 360, 3}, {0x117, 365, 3}, {0x118, 368, 3},
+    {0x119, 373, 3}, {0x11A, 376, 3}, {0x11B, 381, 3}, {0x11C, 384, 3},
+    {0x11D, 389, 3}, {0x11E, 392, 3}, {0x11F, 397, 3}, {0x120, 400, 3},
+    {0x121, 405, 3}, {0x122, 408, 3}, {0x123, 413, 3}, {0x124, 416, 3},
+    {0x125, 421, 3}, {0x128, 426, 3}, {0x129, 431, 3}, {0x12A, 434, 3},
+    {0x12B, 439, 3}, {0x12C, 442, 3}, {0x12D, 447, 3}, {0x12E, 450, 3},
+    {0x12F, 455, 3}, {0x130, 458, 3}, {0x134, 470, 3}, {0x135, 475, 3},
+    {0x136, 478, 3}, {0x137, 483, 3}, {0x139, 486, 3}, {0x13A, 491, 3},
+    {0x13B, 494, 3}, {0x13C, 499, 3}, {0x13D, 502, 3}, {0x13E, 507, 3},
+    {0x143, 520, 3}, {0x144, 525, 3}, {0x145, 528, 3}, {0x146, 533, 3},
+    {0x147, 536, 3}, {0x148, 541, 3}, {0x14C, 549, 3}, {0x14D, 554, 3},
+    {0x14E, 557, 3}, {0x14F, 562, 3}, {0x150, 565, 3}, {0x151, 570, 3},
+    {0x154, 575, 3}, {0x155, 580, 3}, {0x156, 583, 3}, {0x157, 588, 3},
+    {0x158, 591, 3}, {0x159, 596, 3}, {0x15A, 599, 3}, {0x15B, 604, 3},
+    {0x15C, 607, 3}, {0x15D, 612, 3}, {0x15E, 615, 3}, {0x15F, 620, 3},
+    {0x160, 623, 3}, {0x161, 628, 3}, {0x162, 631, 3}, {0x163, 636, 3},
+    {0x164, 639, 3}, {0x165, 644, 3}, {0x168, 649, 3}, {0x169, 654, 3},
+    {0x16A, 657, 3}, {0x16B, 662, 3}, {0x16C, 665, 3}, {0x16D, 670, 3},
+    {0x16E, 673, 3}, {0x16F, 678, 3}, {0x170, 681, 3}, {0x171, 686, 3},
+    {0x172, 689, 3}, {0x173, 694, 3}, {0x174, 697, 3}, {0x175, 702, 3},
+    {0x176, 705, 3}, {0x177, 710, 3}, {0x178, 713, 3}, {0x179, 718, 3},
+    {0x17A, 723, 3}, {0x17B, 726, 3}, {0x17C, 731, 3}, {0x17D, 734, 3},
+    {0x17E, 739, 3}, {0x1A0, 782, 3}, {0x1A1, 787, 3}, {0x1AF, 804, 3},
+    {0x1B0, 809, 3}, {0x1CD, 856, 3}, {0x1CE, 861, 3}, {0x1CF, 864, 3},
+    {0x1D0, 869, 3}, {0x1D1, 872, 3}, {0x1D2, 877, 3}, {0x1D3, 880, 3},
+    {0x1D4, 885, 3}, {0x1D5, 888, 5}, {0x1D6, 895, 5}, {0x1D7, 900, 5},
+    {0x1D8, 907, 5}, {0x1D9, 912, 5}, {0x1DA, 919, 5}, {0x1DB, 924, 5},
+    {0x1DC, 931, 5}, {0x1DE, 936, 5}, {0x1DF, 943, 5}, {0x1E0, 948, 5},
+    {0x1E1, 955, 5}, {0x1E2, 960, 4}, {0x1E3, 966, 4}, {0x1E6, 972, 3},
+    {0x1E7, 977, 3}, {0x1E8, 980, 3}, {0x1E9, 985, 3}, {0x1EA, 988, 3},
+    {0x1EB, 993, 3}, {0x1EC, 996, 5}, {0x1ED, 1003, 5}, {0x1EE, 1008, 4},
+    {0x1EF, 1014, 4}, {0x1F0, 1018, 3}, {0x1F4, 1029, 3}, {0x1F5, 1034, 3},
+    {0x1F8, 1041, 3}, {0x1F9, 1046, 3}, {0x1FA, 1049, 5}, {0x1FB, 1056, 5},
+    {0x1FC, 1061, 4}, {0x1FD, 1067, 4}, {0x1FE, 1071, 4}, {0x1FF, 1077, 4},
+    {0x200, 1081, 3}, {0x201, 1086, 3}, {0x202, 1089, 3}, {0x203, 1094, 3},
+    {0x204, 1097, 3}, {0x205, 1102, 3}, {0x206, 1105, 3}, {0x207, 1110, 3},
+    {0x208, 1113, 3}, {0x209, 1118, 3}, {0x20A, 1121, 3}, {0x20B, 1126, 3},
+    {0x20C, 1129, 3}, {0x20D, 1134, 3}, {0x20E, 1137, 3}, {0x20F, 1142, 3},
+    {0x210, 1145, 3}, {0x211, 1150, 3}, {0x212, 1153, 3}, {0x213, 1158, 3},
+    {0x214, 1161, 3}, {0x215, 1166, 3}, {0x216, 1169, 3}, {0x217, 1174, 3},
+    {0x218, 1177, 3}, {0x219, 1182, 3}, {0x21A, 1185, 3}, {0x21B, 1190, 3},
+    {0x21E, 1195, 3}, {0x21F, 1200, 3}, {0x226, 1209, 3}, {0x227, 1214, 3},
+    {0x228, 1217, 3}, {0x229, 1222, 3}, {0x22A, 1225, 5}, {0x22B, 1232, 5},
+    {0x22C, 1237, 5}, {0x22D, 1244, 5}, {0x22E, 1249, 3}, {0x22F, 1254, 3},
+    {0x230, 1257, 5}, {0x231, 1264, 5}, {0x232, 1269, 3}, {0x233, 1274, 3},
+    {0x340, 1333, 2}, {0x341, 1335, 2}, {0x343, 1337, 2}, {0x344, 1339, 4},
+    {0x374, 1347, 2}, {0x37E, 1354, 1}, {0x385, 1357, 4}, {0x386, 1366, 4},
+    {0x387, 1372, 2}, {0x388, 1374, 4}, {0x389, 1380, 4}, {0x38A, 1386, 4},
+    {0x38C, 1392, 4}, {0x38E, 1398, 4}, {0x38F, 1404, 4}, {0x390, 1410, 6},
+    {0x3AA, 1462, 4}, {0x3AB, 1468, 4}, {0x3AC, 1474, 4}, {0x3AD, 1478, 4},
+    {0x3AE, 1482, 4}, {0x3AF, 1486, 4}, {0x3B0, 1490, 6}, {0x3CA, 1496, 4},
+    {0x3CB, 1500, 4}, {0x3CC, 1504, 4}, {0x3CD, 1508, 4}, {0x3CE, 1512, 4},
+    {0x3D3, 1520, 4}, {0x3D4, 1524, 4}, {0x400, 1570, 4}, {0x401, 1576, 4},
+    {0x403, 1584, 4}, {0x407, 1596, 4}, {0x40C, 1610, 4}, {0x40D, 1616, 4},
+    {0x40E, 1622, 4}, {0x419, 1648, 4}, {0x439, 1698, 4}, {0x450, 1702, 4},
+    {0x451, 1706, 4}, {0x453, 1710, 4}, {0x457, 1714, 4}, {0x45C, 1718, 4},
+    {0x45D, 1722, 4}, {0x45E, 1726, 4}, {0x476, 1752, 4}, {0x477, 1758, 4},
+    {0x4C1, 1828, 4}, {0x4C2, 1834, 4}, {0x4D0, 1850, 4}, {0x4D1, 1856, 4},
+    {0x4D2, 1860, 4}, {0x4D3, 1866, 4}, {0x4D6, 1872, 4}, {0x4D7, 1878, 4},
+    {0x4DA, 1884, 4}, {0x4DB, 1890, 4}, {0x4DC, 1894, 4}, {0x4DD, 1900, 4},
+    {0x4DE, 1904, 4}, {0x4DF, 1910, 4}, {0x4E2, 1916, 4}, {0x4E3, 1922, 4},
+    {0x4E4, 1926, 4}, {0x4E5, 1932, 4}, {0x4E6, 1936, 4}, {0x4E7, 1942, 4},
+    {0x4EA, 1948, 4}, {0x4EB, 1954, 4}, {0x4EC, 1958, 4}, {0x4ED, 1964, 4},
+    {0x4EE, 1968, 4}, {0x4EF, 1974, 4}, {0x4F0, 1978, 4}, {0x4F1, 1984, 4},
+    {0x4F2, 1988, 4}, {0x4F3, 1994, 4}, {0x4F4, 1998, 4}, {0x4F5, 2004, 4},
+    {0x4F8, 2010, 4}, {0x4F9, 2016, 4}, {0x622, 2154, 4}, {0x623, 2158, 4},
+    {0x624, 2162, 4}, {0x625, 2166, 4}, {0x626, 2170, 4}, {0x6C0, 2190, 4},
+    {0x6C2, 2194, 4}, {0x6D3, 2198, 4}, {0x929, 2202, 6}, {0x931, 2208, 6},
+    {0x934, 2214, 6}, {0x958, 2220, 6}, {0x959, 2226, 6}, {0x95A, 2232, 6},
+    {0x95B, 2238, 6}, {0x95C, 2244, 6}, {0x95D, 2250, 6}, {0x95E, 2256, 6},
+    {0x95F, 2262, 6}, {0x9CB, 2268, 6}, {0x9CC, 2274, 6}, {0x9DC, 2280, 6},
+    {0x9DD, 2286, 6}, {0x9DF, 2292, 6}, {0xA33, 2298, 6}, {0xA36, 2304, 6},
+    {0xA59, 2310, 6}, {0xA5A, 2316, 6}, {0xA5B, 2322, 6}, {0xA5E, 2328, 6},
+    {0xB48, 2334, 6}, {0xB4B, 2340, 6}, {0xB4C, 2346, 6}, {0xB5C, 2352, 6},
+    {0xB5D, 2358, 6}, {0xB94, 2364, 6}, {0xBCA, 2370, 6}, {0xBCB, 2376, 6},
+    {0xBCC, 2382, 6}, {0xC48, 2388, 6}, {0xCC0, 2394, 6}, {0xCC7, 2400, 6},
+    {0xCC8, 2406, 6}, {0xCCA, 2412, 6}, {0xCCB, 2418, 9}, {0xD4A, 2427, 6},
+    {0xD4B, 2433, 6}, {0xD4C, 2439, 6}, {0xDDA, 2445, 6}, {0xDDC, 2451, 6},
+    {0xDDD, 2457, 9}, {0xDDE, 2466, 6}, {0xF43, 2499, 6}, {0xF4D, 2505, 6},
+    {0xF52, 2511, 6}, {0xF57, 2517, 6}, {0xF5C, 2523, 6}, {0xF69, 2529, 6},
+    {0xF73, 2535, 6}, {0xF75, 2541, 6}, {0xF76, 2547, 6}, {0xF78, 2562, 6},
+    {0xF81, 2577, 6}, {0xF93, 2583, 6}, {0xF9D, 2589, 6}, {0xFA2, 2595, 6},
+    {0xFA7, 2601, 6}, {0xFAC, 2607, 6}, {0xFB9, 2613, 6}, {0x1026, 2619, 6},
+    {0x1B06, 3006, 6}, {0x1B08, 3012, 6}, {0x1B0A, 3018, 6}, {0x1B0C, 3024, 6},
+    {0x1B0E, 3030, 6}, {0x1B12, 3036, 6}, {0x1B3B, 3042, 6}, {0x1B3D, 3048, 6},
+    {0x1B40, 3054, 6}, {0x1B41, 3060, 6}, {0x1B43, 3066, 6}, {0x1E00, 3297, 3},
+    {0x1E01, 3303, 3}, {0x1E02, 3306, 3}, {0x1E03, 3312, 3}, {0x1E04, 3315, 3},
+    {0x1E05, 3321, 3}, {0x1E06, 3324, 3}, {0x1E07, 3330, 3}, {0x1E08, 3333, 5},
+    {0x1E09, 3341, 5}, {0x1E0A, 3346, 3}, {0x1E0B, 3352, 3}, {0x1E0C, 3355, 3},
+    {0x1E0D, 3361, 3}, {0x1E0E, 3364, 3}, {0x1E0F, 3370, 3}, {0x1E10, 3373, 3},
+    {0x1E11, 3379, 3}, {0x1E12, 3382, 3}, {0x1E13, 3388, 3}, {0x1E14, 3391, 5},
+    {0x1E15, 3399, 5}, {0x1E16, 3404, 5}, {0x1E17, 3412, 5}, {0x1E18, 3417, 3},
+    {0x1E19, 3423, 3}, {0x1E1A, 3426, 3}, {0x1E1B, 3432, 3}, {0x1E1C, 3435, 5},
+    {0x1E1D, 3443, 5}, {0x1E1E, 3448, 3}, {0x1E1F, 3454, 3}, {0x1E20, 3457, 3},
+    {0x1E21, 3463, 3}, {0x1E22, 3466, 3}, {0x1E23, 3472, 3}, {0x1E24, 3475, 3},
+    {0x1E25, 3481, 3}, {0x1E26, 3484, 3}, {0x1E27, 3490, 3}, {0x1E28, 3493, 3},
+    {0x1E29, 3499, 3}, {0x1E2A, 3502, 3}, {0x1E2B, 3508, 3}, {0x1E2C, 3511, 3},
+    {0x1E2D, 3517, 3}, {0x1E2E, 3520, 5}, {0x1E2F, 3528, 5}, {0x1E30, 3533, 3},
+    {0x1E31, 3539, 3}, {0x1E32, 3542, 3}, {0x1E33, 3548, 3}, {0x1E34, 3551, 3},
+    {0x1E35, 3557, 3}, {0x1E36, 3560, 3}, {0x1E37, 3566, 3}, {0x1E38, 3569, 5},
+    {0x1E39, 3577, 5}, {0x1E3A, 3582, 3}, {0x1E3B, 3588, 3}, {0x1E3C, 3591, 3},
+    {0x1E3D, 3597, 3}, {0x1E3E, 3600, 3}, {0x1E3F, 3606, 3}, {0x1E40, 3609, 3},
+    {0x1E41, 3615, 3}, {0x1E42, 3618, 3}, {0x1E43, 3624, 3}, {0x1E44, 3627, 3},
+    {0x1E45, 3633, 3}, {0x1E46, 3636, 3}, {0x1E47, 3642, 3}, {0x1E48, 3645, 3},
+    {0x1E49, 3651, 3}, {0x1E4A, 3654, 3}, {0x1E4B, 3660, 3}, {0x1E4C, 3663, 5},
+    {0x1E4D, 3671, 5}, {0x1E4E, 3676, 5}, {0x1E4F, 3684, 5}, {0x1E50, 3689, 5},
+    {0x1E51, 3697, 5}, {0x1E52, 3702, 5}, {0x1E53, 3710, 5}, {0x1E54, 3715, 3},
+    {0x1E55, 3721, 3}, {0x1E56, 3724, 3}, {0x1E57, 3730, 3}, {0x1E58, 3733, 3},
+    {0x1E59, 3739, 3}, {0x1E5A, 3742, 3}, {0x1E5B, 3748, 3}, {0x1E5C, 3751, 5},
+    {0x1E5D, 3759, 5}, {0x1E5E, 3764, 3}, {0x1E5F, 3770, 3}, {0x1E60, 3773, 3},
+    {0x1E61, 3779, 3}, {0x1E62, 3782, 3}, {0x1E63, 3788, 3}, {0x1E64, 3791, 5},
+    {0x1E65, 3799, 5}, {0x1E66, 3804, 5}, {0x1E67, 3812, 5}, {0x1E68, 3817, 5},
+    {0x1E69, 3825, 5}, {0x1E6A, 3830, 3}, {0x1E6B, 3836, 3}, {0x1E6C, 3839, 3},
+    {0x1E6D, 3845, 3}, {0x1E6E, 3848, 3}, {0x1E6F, 3854, 3}, {0x1E70, 3857, 3},
+    {0x1E71, 3863, 3}, {0x1E72, 3866, 3}, {0x1E73, 3872, 3}, {0x1E74, 3875, 3},
+    {0x1E75, 3881, 3}, {0x1E76, 3884, 3}, {0x1E77, 3890, 3}, {0x1E78, 3893, 5},
+    {0x1E79, 3901, 5}, {0x1E7A, 3906, 5}, {0x1E7B, 3914, 5}, {0x1E7C, 3919, 3},
+    {0x1E7D, 3925, 3}, {0x1E7E, 3928, 3}, {0x1E7F, 3934, 3}, {0x1E80, 3937, 3},
+    {0x1E81, 3943, 3}, {0x1E82, 3946, 3}, {0x1E83, 3952, 3}, {0x1E84, 3955, 3},
+    {0x1E85, 3961, 3}, {0x1E86, 3964, 3}, {0x1E87, 3970, 3}, {0x1E88, 3973, 3},
+    {0x1E89, 3979, 3}, {0x1E8A, 3982, 3}, {0x1E8B, 3988, 3}, {0x1E8C, 3991, 3},
+    {0x1E8D, 3997, 3}, {0x1E8E, 4000, 3}, {0x1E8F, 4006, 3}, {0x1E90, 4009, 3},
+    {0x1E91, 4015, 3}, {0x1E92, 4018, 3}, {0x1E93, 4024, 3}, {0x1E94, 4027, 3},
+    {0x1E95, 4033, 3}, {0x1E96, 4036, 3}, {0x1E97, 4039, 3}, {0x1E98, 4042, 3},
+    {0x1E99, 4045, 3}, {0x1E9B, 4051, 4}, {0x1EA0, 4057, 3}, {0x1EA1, 4063, 3},
+    {0x1EA2, 4066, 3}, {0x1EA3, 4072, 3}, {0x1EA4, 4075, 5}, {0x1EA5, 4083, 5},
+    {0x1EA6, 4088, 5}, {0x1EA7, 4096, 5}, {0x1EA8, 4101, 5}, {0x1EA9, 4109, 5},
+    {0x1EAA, 4114, 5}, {0x1EAB, 4122, 5}, {0x1EAC, 4127, 5}, {0x1EAD, 4135, 5},
+    {0x1EAE, 4140, 5}, {0x1EAF, 4148, 5}, {0x1EB0, 4153, 5}, {0x1EB1, 4161, 5},
+    {0x1EB2, 4166, 5}, {0x1EB3, 4174, 5}, {0x1EB4, 4179, 5}, {0x1EB5, 4187, 5},
+    {0x1EB6, 4192, 5}, {0x1EB7, 4200, 5}, {0x1EB8, 4205, 3}, {0x1EB9, 4211, 3},
+    {0x1EBA, 4214, 3}, {0x1EBB, 4220, 3}, {0x1EBC, 4223, 3}, {0x1EBD, 4229, 3},
+    {0x1EBE, 4232, 5}, {0x1EBF, 4240, 5}, {0x1EC0, 4245, 5}, {0x1EC1, 4253, 5},
+    {0x1EC2, 4258, 5}, {0x1EC3, 4266, 5}, {0x1EC4, 4271, 5}, {0x1EC5, 4279, 5},
+    {0x1EC6, 4284, 5}, {0x1EC7, 4292, 5}, {0x1EC8, 4297, 3}, {0x1EC9, 4303, 3},
+    {0x1ECA, 4306, 3}, {0x1ECB, 4312, 3}, {0x1ECC, 4315, 3}, {0x1ECD, 4321, 3},
+    {0x1ECE, 4324, 3}, {0x1ECF, 4330, 3}, {0x1ED0, 4333, 5}, {0x1ED1, 4341, 5},
+    {0x1ED2, 4346, 5}, {0x1ED3, 4354, 5}, {0x1ED4, 4359, 5}, {0x1ED5, 4367, 5},
+    {0x1ED6, 4372, 5}, {0x1ED7, 4380, 5}, {0x1ED8, 4385, 5}, {0x1ED9, 4393, 5},
+    {0x1EDA, 4398, 5}, {0x1EDB, 4406, 5}, {0x1EDC, 4411, 5}, {0x1EDD, 4419, 5},
+    {0x1EDE, 4424, 5}, {0x1EDF, 4432, 5}, {0x1EE0, 4437, 5}, {0x1EE1, 4445, 5},
+    {0x1EE2, 4450, 5}, {0x1EE3, 4458, 5}, {0x1EE4, 4463, 3}, {0x1EE5, 4469, 3},
+    {0x1EE6, 4472, 3}, {0x1EE7, 4478, 3}, {0x1EE8, 4481, 5}, {0x1EE9, 4489, 5},
+    {0x1EEA, 4494, 5}, {0x1EEB, 4502, 5}, {0x1EEC, 4507, 5}, {0x1EED, 4515, 5},
+    {0x1EEE, 4520, 5}, {0x1EEF, 4528, 5}, {0x1EF0, 4533, 5}, {0x1EF1, 4541, 5},
+    {0x1EF2, 4546, 3}, {0x1EF3, 4552, 3}, {0x1EF4, 4555, 3}, {0x1EF5, 4561, 3},
+    {0x1EF6, 4564, 3}, {0x1EF7, 4570, 3}, {0x1EF8, 4573, 3}, {0x1EF9, 4579, 3},
+    {0x1F00, 4591, 4}, {0x1F01, 4595, 4}, {0x1F02, 4599, 6}, {0x1F03, 4605, 6},
+    {0x1F04, 4611, 6}, {0x1F05, 4617, 6}, {0x1F06, 4623, 6}, {0x1F07, 4629, 6},
+    {0x1F08, 4635, 4}, {0x1F09, 4642, 4}, {0x1F0A, 4649, 6}, {0x1F0B, 4658, 6},
+    {0x1F0C, 4667, 6}, {0x1F0D, 4676, 6}, {0x1F0E, 4685, 6}, {0x1F0F, 4694, 6},
+    {0x1F10, 4703, 4}, {0x1F11, 4707, 4}, {0x1F12, 4711, 6}, {0x1F13, 4717, 6},
+    {0x1F14, 4723, 6}, {0x1F15, 4729, 6}, {0x1F18, 4735, 4}, {0x1F19, 4742, 4},
+    {0x1F1A, 4749, 6}, {0x1F1B, 4758, 6}, {0x1F1C, 4767, 6}, {0x1F1D, 4776, 6},
+    {0x1F20, 4785, 4}, {0x1F21, 4789, 4}, {0x1F22, 4793, 6}, {0x1F23, 4799, 6},
+    {0x1F24, 4805, 6}, {0x1F25, 4811, 6}, {0x1F26, 4817, 6}, {0x1F27, 4823, 6},
+    {0x1F28, 4829, 4}, {0x1F29, 4836, 4}, {0x1F2A, 4843, 6}, {0x1F2B, 4852, 6},
+    {0x1F2C, 4861, 6}, {0x1F2D, 4870, 6}, {0x1F2E, 4879, 6}, {0x1F2F, 4888, 6},
+    {0x1F30, 4897, 4}, {0x1F31, 4901, 4}, {0x1F32, 4905, 6}, {0x1F33, 4911, 6},
+    {0x1F34, 4917, 6}, {0x1F35, 4923, 6}, {0x1F36, 4929, 6}, {0x1F37, 4935, 6},
+    {0x1F38, 4941, 4}, {0x1F39, 4948, 4}, {0x1F3A, 4955, 6}, {0x1F3B, 4964, 6},
+    {0x1F3C, 4973, 6}, {0x1F3D, 4982, 6}, {0x1F3E, 4991, 6}, {0x1F3F, 5000, 6},
+    {0x1F40, 5009, 4}, {0x1F41, 5013, 4}, {0x1F42, 5017, 6}, {0x1F43, 5023, 6},
+    {0x1F44, 5029, 6}, {0x1F45, 5035, 6}, {0x1F48, 5041, 4}, {0x1F49, 5048, 4},
+    {0x1F4A, 5055, 6}, {0x1F4B, 5064, 6}, {0x1F4C, 5073, 6}, {0x1F4D, 5082, 6},
+    {0x1F50, 5091, 4}, {0x1F51, 5095, 4}, {0x1F52, 5099, 6}, {0x1F53, 5105, 6},
+    {0x1F54, 5111, 6}, {0x1F55, 5117, 6}, {0x1F56, 5123, 6}, {0x1F57, 5129, 6},
+    {0x1F59, 5135, 4}, {0x1F5B, 5142, 6}, {0x1F5D, 5151, 6}, {0x1F5F, 5160, 6},
+    {0x1F60, 5169, 4}, {0x1F61, 5173, 4}, {0x1F62, 5177, 6}, {0x1F63, 5183, 6},
+    {0x1F64, 5189, 6}, {0x1F65, 5195, 6}, {0x1F66, 5201, 6}, {0x1F67, 5207, 6},
+    {0x1F68, 5213, 4}, {0x1F69, 5220, 4}, {0x1F6A, 5227, 6}, {0x1F6B, 5236, 6},
+    {0x1F6C, 5245, 6}, {0x1F6D, 5254, 6}, {0x1F6E, 5263, 6}, {0x1F6F, 5272, 6},
+    {0x1F70, 5281, 4}, {0x1F71, 1474, 4}, {0x1F72, 5285, 4}, {0x1F73, 1478, 4},
+    {0x1F74, 5289, 4}, {0x1F75, 1482, 4}, {0x1F76, 5293, 4}, {0x1F77, 1486, 4},
+    {0x1F78, 5297, 4}, {0x1F79, 1504, 4}, {0x1F7A, 5301, 4}, {0x1F7B, 1508, 4},
+    {0x1F7C, 5305, 4}, {0x1F7D, 1512, 4}, {0x1F80, 5309, 6}, {0x1F81, 5315, 6},
+    {0x1F82, 5321, 8}, {0x1F83, 5329, 8}, {0x1F84, 5337, 8}, {0x1F85, 5345, 8},
+    {0x1F86, 5353, 8}, {0x1F87, 5361, 8}, {0x1F88, 5369, 6}, {0x1F89, 5378, 6},
+    {0x1F8A, 5387, 8}, {0x1F8B, 5398, 8}, {0x1F8C, 5409, 8}, {0x1F8D, 5420, 8},
+    {0x1F8E, 5431, 8}, {0x1F8F, 5442, 8}, {0x1F90, 5453, 6}, {0x1F91, 5459, 6},
+    {0x1F92, 5465, 8}, {0x1F93, 5473, 8}, {0x1F94, 5481, 8}, {0x1F95, 5489, 8},
+    {0x1F96, 5497, 8}, {0x1F97, 5505, 8}, {0x1F98, 5513, 6}, {0x1F99, 5522, 6},
+    {0x1F9A, 5531, 8}, {0x1F9B, 5542, 8}, {0x1F9C, 5553, 8}, {0x1F9D, 5564, 8},
+    {0x1F9E, 5575, 8}, {0x1F9F, 5586, 8}, {0x1FA0, 5597, 6}, {0x1FA1, 5603, 6},
+    {0x1FA2, 5609, 8}, {0x1FA3, 5617, 8}, {0x1FA4, 5625, 8}, {0x1FA5, 5633, 8},
+    {0x1FA6, 5641, 8}, {0x1FA7, 5649, 8}, {0x1FA8, 5657, 6}, {0x1FA9, 5666, 6},
+    {0x1FAA, 5675, 8}, {0x1FAB, 5686, 8}, {0x1FAC, 5697, 8}, {0x1FAD, 5708, 8},
+    {0x1FAE, 5719, 8}, {0x1FAF, 5730, 8}, {0x1FB0, 5741, 4}, {0x1FB1, 5745, 4},
+    {0x1FB2, 5749, 6}, {0x1FB3, 5755, 4}, {0x1FB4, 5759, 6}, {0x1FB6, 5765, 4},
+    {0x1FB7, 5769, 6}, {0x1FB8, 5775, 4}, {0x1FB9, 5782, 4}, {0x1FBA, 5789, 4},
+    {0x1FBB, 1366, 4}, {0x1FBC, 5799, 4}, {0x1FBE, 1432, 2}, {0x1FC1, 5812, 4},
+    {0x1FC2, 5821, 6}, {0x1FC3, 5827, 4}, {0x1FC4, 5831, 6}, {0x1FC6, 5837, 4},
+    {0x1FC7, 5841, 6}, {0x1FC8, 5847, 4}, {0x1FC9, 1374, 4}, {0x1FCA, 5857, 4},
+    {0x1FCB, 1380, 4}, {0x1FCC, 5867, 4}, {0x1FCD, 5874, 5}, {0x1FCE, 5884, 5},
+    {0x1FCF, 5894, 5}, {0x1FD0, 5904, 4}, {0x1FD1, 5908, 4}, {0x1FD2, 5912, 6},
+    {0x1FD3, 1410, 6}, {0x1FD6, 5918, 4}, {0x1FD7, 5922, 6}, {0x1FD8, 5928, 4},
+    {0x1FD9, 5935, 4}, {0x1FDA, 5942, 4}, {0x1FDB, 1386, 4}, {0x1FDD, 5952, 5},
+    {0x1FDE, 5962, 5}, {0x1FDF, 5972, 5}, {0x1FE0, 5982, 4}, {0x1FE1, 5986, 4},
+    {0x1FE2, 5990, 6}, {0x1FE3, 1490, 6}, {0x1FE4, 5996, 4}, {0x1FE5, 6000, 4},
+    {0x1FE6, 6004, 4}, {0x1FE7, 6008, 6}, {0x1FE8, 6014, 4}, {0x1FE9, 6021, 4},
+    {0x1FEA, 6028, 4}, {0x1FEB, 1398, 4}, {0x1FEC, 6038, 4}, {0x1FED, 6045, 4},
+    {0x1FEE, 1357, 4}, {0x1FEF, 6054, 1}, {0x1FF2, 6055, 6}, {0x1FF3, 6061, 4},
+    {0x1FF4, 6065, 6}, {0x1FF6, 6071, 4}, {0x1FF7, 6075, 6}, {0x1FF8, 6081, 4},
+    {0x1FF9, 1392, 4}, {0x1FFA, 6091, 4}, {0x1FFB, 1404, 4}, {0x1FFC, 6101, 4},
+    {0x1FFD, 6108, 2}, {0x2000, 6113, 3}, {0x2001, 6116, 3}, {0x2126, 6232, 2},
+    {0x212A, 3219, 1}, {0x212B, 84, 3}, {0x219A, 6440, 5}, {0x219B, 6445, 5},
+    {0x21AE, 6450, 5}, {0x21CD, 6455, 5}, {0x21CE, 6460, 5}, {0x21CF, 6465, 5},
+    {0x2204, 6470, 5}, {0x2209, 6475, 5}, {0x220C, 6480, 5}, {0x2224, 6485, 5},
+    {0x2226, 6490, 5}, {0x2241, 6525, 5}, {0x2244, 6530, 5}, {0x2247, 6535, 5},
+    {0x2249, 6540, 5}, {0x2260, 6545, 3}, {0x2262, 6548, 5}, {0x226D, 6553, 5},
+    {0x226E, 6558, 3}, {0x226F, 6561, 3}, {0x2270, 6564, 5}, {0x2271, 6569, 5},
+    {0x2274, 6574, 5}, {0x2275, 6579, 5}, {0x2278, 6584, 5}, {0x2279, 6589, 5},
+    {0x2280, 6594, 5}, {0x2281, 6599, 5}, {0x2284, 6604, 5}, {0x2285, 6609, 5},
+    {0x2288, 6614, 5}, {0x2289, 6619, 5}, {0x22AC, 6624, 5}, {0x22AD, 6629, 5},
+    {0x22AE, 6634, 5}, {0x22AF, 6639, 5}, {0x22E0, 6644, 5}, {0x22E1, 6649, 5},
+    {0x22E2, 6654, 5}, {0x22E3, 6659, 5}, {0x22EA, 6664, 5}, {0x22EB, 6669, 5},
+    {0x22EC, 6674, 5}, {0x22ED, 6679, 5}, {0x2329, 6684, 3}, {0x232A, 6687, 3},
+    {0x2ADC, 7012, 5}, {0x304C, 8009, 6}, {0x304E, 8015, 6}, {0x3050, 8021, 6},
+    {0x3052, 8027, 6}, {0x3054, 8033, 6}, {0x3056, 8039, 6}, {0x3058, 8045, 6},
+    {0x305A, 8051, 6}, {0x305C, 8057, 6}, {0x305E, 8063, 6}, {0x3060, 8069, 6},
+    {0x3062, 8075, 6}, {0x3065, 8081, 6}, {0x3067, 8087, 6}, {0x3069, 8093, 6},
+    {0x3070, 8099, 6}, {0x3071, 8105, 6}, {0x3073, 8111, 6}, {0x3074, 8117, 6},
+    {0x3076, 8123, 6}, {0x3077, 8129, 6}, {0x3079, 8135, 6}, {0x307A, 8141, 6},
+    {0x307C, 8147, 6}, {0x307D, 8153, 6}, {0x3094, 8159, 6}, {0x309E, 8173, 6},
+    {0x30AC, 8185, 6}, {0x30AE, 8191, 6}, {0x30B0, 8197, 6}, {0x30B2, 8203, 6},
+    {0x30B4, 8209, 6}, {0x30B6, 8215, 6}, {0x30B8, 8221, 6}, {0x30BA, 8227, 6},
+    {0x30BC, 8233, 6}, {0x30BE, 8239, 6}, {0x30C0, 8245, 6}, {0x30C2, 8251, 6},
+    {0x30C5, 8257, 6}, {0x30C7, 8263, 6}, {0x30C9, 8269, 6}, {0x30D0, 8275, 6},
+    {0x30D1, 8281, 6}, {0x30D3, 8287, 6}, {0x30D4, 8293, 6}, {0x30D6, 8299, 6},
+    {0x30D7, 8305, 6}, {0x30D9, 8311, 6}, {0x30DA, 8317, 6}, {0x30DC, 8323, 6},
+    {0x30DD, 8329, 6}, {0x30F4, 8335, 6}, {0x30F7, 8341, 6}, {0x30F8, 8347, 6},
+    {0x30F9, 8353, 6}, {0x30FA, 8359, 6}, {0x30FE, 8365, 6}, {0xF900, 11562, 3},
+    {0xF901, 11565, 3}, {0xF902, 7832, 3}, {0xF903, 11568, 3}, {0xF904, 11571, 3},
+    {0xF905, 11574, 3}, {0xF906, 11577, 3}, {0xF907, 7994, 3}, {0xF908, 7994, 3},
+    {0xF909, 11580, 3}, {0xF90A, 7856, 3}, {0xF90B, 11583, 3}, {0xF90C, 11586, 3},
+    {0xF90D, 11589, 3}, {0xF90E, 11592, 3}, {0xF90F, 11595, 3}, {0xF910, 11598, 3},
+    {0xF911, 11601, 3}, {0xF912, 11604, 3}, {0xF913, 11607, 3}, {0xF914, 11610, 3},
+    {0xF915, 11613, 3}, {0xF916, 11616, 3}, {0xF917, 11619, 3}, {0xF918, 11622, 3},
+    {0xF919, 11625, 3}, {0xF91A, 11628, 3}, {0xF91B, 11631, 3}, {0xF91C, 11634, 3},
+    {0xF91D, 11637, 3}, {0xF91E, 11640, 3}, {0xF91F, 11643, 3}, {0xF920, 11646, 3},
+    {0xF921, 11649, 3}, {0xF922, 11652, 3}, {0xF923, 11655, 3}, {0xF924, 11658, 3},
+    {0xF925, 11661, 3}, {0xF926, 11664, 3}, {0xF927, 11667, 3}, {0xF928, 11670, 3},
+    {0xF929, 11673, 3}, {0xF92A, 11676, 3}, {0xF92B, 11679, 3}, {0xF92C, 11682, 3},
+    {0xF92D, 11685, 3}, {0xF92E, 11688, 3}, {0xF92F, 11691, 3}, {0xF930, 11694, 3},
+    {0xF931, 11697, 3}, {0xF932, 11700, 3}, {0xF933, 11703, 3}, {0xF934, 7730, 3},
+    {0xF935, 11706, 3}, {0xF936, 11709, 3}, {0xF937, 11712, 3}, {0xF938, 11715, 3},
+    {0xF939, 11718, 3}, {0xF93A, 11721, 3}, {0xF93B, 11724, 3}, {0xF93C, 11727, 3},
+    {0xF93D, 11730, 3}, {0xF93E, 11733, 3}, {0xF93F, 11736, 3}, {0xF940, 7949, 3},
+    {0xF941, 11739, 3}, {0xF942, 11742, 3}, {0xF943, 11745, 3}, {0xF944, 11748, 3},
+    {0xF945, 11751, 3}, {0xF946, 11754, 3}, {0xF947, 11757, 3}, {0xF948, 11760, 3},
+    {0xF949, 11763, 3}, {0xF94A, 11766, 3}, {0xF94B, 11769, 3}, {0xF94C, 11772, 3},
+    {0xF94D, 11775, 3}, {0xF94E, 11778, 3}, {0xF94F, 11781, 3}, {0xF950, 11784, 3},
+    {0xF951, 11787, 3}, {0xF952, 11790, 3}, {0xF953, 11793, 3}, {0xF954, 11796, 3},
+    {0xF955, 11799, 3}, {0xF956, 11802, 3}, {0xF957, 11805, 3}, {0xF958, 11808, 3},
+    {0xF959, 11811, 3}, {0xF95A, 11814, 3}, {0xF95B, 11817, 3}, {0xF95C, 11610, 3},
+    {0xF95D, 11820, 3}, {0xF95E, 11823, 3}, {0xF95F, 11826, 3}, {0xF960, 11829, 3},
+    {0xF961, 11832, 3}, {0xF962, 11835, 3}, {0xF963, 11838, 3}, {0xF964, 11841, 3},
+    {0xF965, 11844, 3}, {0xF966, 11847, 3}, {0xF967, 11850, 3}, {0xF968, 11853, 3},
+    {0xF969, 11856, 3}, {0xF96A, 11859, 3}, {0xF96B, 11862, 3}, {0xF96C, 11865, 3},
+    {0xF96D, 11868, 3}, {0xF96E, 11871, 3}, {0xF96F, 11874, 3}, {0xF970, 11877, 3},
+    {0xF971, 7838, 3}, {0xF972, 11880, 3}, {0xF973, 11883, 3}, {0xF974, 11886, 3},
+    {0xF975, 11889, 3}, {0xF976, 11892, 3}, {0xF977, 11895, 3}, {0xF978, 11898, 3},
+    {0xF979, 11901, 3}, {0xF97A, 11904, 3}, {0xF97B, 11907, 3}, {0xF97C, 11910, 3},
+    {0xF97D, 11913, 3}, {0xF97E, 11916, 3}, {0xF97F, 11919, 3}, {0xF980, 11922, 3},
+    {0xF981, 7469, 3}, {0xF982, 11925, 3}, {0xF983, 11928, 3}, {0xF984, 11931, 3},
+    {0xF985, 11934, 3}, {0xF986, 11937, 3}, {0xF987, 11940, 3}, {0xF988, 11943, 3},
+    {0xF989, 11946, 3}, {0xF98A, 7412, 3}, {0xF98B, 11949, 3}, {0xF98C, 11952, 3},
+    {0xF98D, 11955, 3}, {0xF98E, 11958, 3}, {0xF98F, 11961, 3}, {0xF990, 11964, 3},
+    {0xF991, 11967, 3}, {0xF992, 11970, 3}, {0xF993, 11973, 3}, {0xF994, 11976, 3},
+    {0xF995, 11979, 3}, {0xF996, 11982, 3}, {0xF997, 11985, 3}, {0xF998, 11988, 3},
+    {0xF999, 11991, 3}, {0xF99A, 11994, 3}, {0xF99B, 11997, 3}, {0xF99C, 12000, 3},
+    {0xF99D, 12003, 3}, {0xF99E, 12006, 3}, {0xF99F, 12009, 3}, {0xF9A0, 12012, 3},
+    {0xF9A1, 11874, 3}, {0xF9A2, 12015, 3}, {0xF9A3, 12018, 3}, {0xF9A4, 12021, 3},
+    {0xF9A5, 12024, 3}, {0xF9A6, 12027, 3}, {0xF9A7, 12030, 3}, {0xF9A8, 12033, 3},
+    {0xF9A9, 12036, 3}, {0xF9AA, 11826, 3}, {0xF9AB, 12039, 3}, {0xF9AC, 12042, 3},
+    {0xF9AD, 12045, 3}, {0xF9AE, 12048, 3}, {0xF9AF, 12051, 3}, {0xF9B0, 12054, 3},
+    {0xF9B1, 12057, 3}, {0xF9B2, 12060, 3}, {0xF9B3, 12063, 3}, {0xF9B4, 12066, 3},
+    {0xF9B5, 12069, 3}, {0xF9B6, 12072, 3}, {0xF9B7, 12075, 3}, {0xF9B8, 12078, 3},
+    {0xF9B9, 12081, 3}, {0xF9BA, 12084, 3}, {0xF9BB, 12087, 3}, {0xF9BC, 12090, 3},
+    {0xF9BD, 12093, 3}, {0xF9BE, 12096, 3}, {0xF9BF, 11610, 3}, {0xF9C0, 12099, 3},
+    {0xF9C1, 12102, 3}, {0xF9C2, 12105, 3}, {0xF9C3, 12108, 3}, {0xF9C4, 7991, 3},
+    {0xF9C5, 12111, 3}, {0xF9C6, 12114, 3}, {0xF9C7, 12117, 3}, {0xF9C8, 12120, 3},
+    {0xF9C9, 12123, 3}, {0xF9CA, 12126, 3}, {0xF9CB, 12129, 3}, {0xF9CC, 12132, 3},
+    {0xF9CD, 12135, 3}, {0xF9CE, 12138, 3}, {0xF9CF, 12141, 3}, {0xF9D0, 12144, 3},
+    {0xF9D1, 9252, 3}, {0xF9D2, 12147, 3}, {0xF9D3, 12150, 3}, {0xF9D4, 12153, 3},
+    {0xF9D5, 12156, 3}, {0xF9D6, 12159, 3}, {0xF9D7, 12162, 3}, {0xF9D8, 12165, 3},
+    {0xF9D9, 12168, 3}, {0xF9DA, 12171, 3}, {0xF9DB, 11832, 3}, {0xF9DC, 12174, 3},
+    {0xF9DD, 12177, 3}, {0xF9DE, 12180, 3}, {0xF9DF, 12183, 3}, {0xF9E0, 12186, 3},
+    {0xF9E1, 12189, 3}, {0xF9E2, 12192, 3}, {0xF9E3, 12195, 3}, {0xF9E4, 12198, 3},
+    {0xF9E5, 12201, 3}, {0xF9E6, 12204, 3}, {0xF9E7, 12207, 3}, {0xF9E8, 12210, 3},
+    {0xF9E9, 7853, 3}, {0xF9EA, 12213, 3}, {0xF9EB, 12216, 3}, {0xF9EC, 12219, 3},
+    {0xF9ED, 12222, 3}, {0xF9EE, 12225, 3}, {0xF9EF, 12228, 3}, {0xF9F0, 12231, 3},
+    {0xF9F1, 12234, 3}, {0xF9F2, 12237, 3}, {0xF9F3, 12240, 3}, {0xF9F4, 12243, 3},
+    {0xF9F5, 12246, 3}, {0xF9F6, 12249, 3}, {0xF9F7, 7706, 3}, {0xF9F8, 12252, 3},
+    {0xF9F9, 12255, 3}, {0xF9FA, 12258, 3}, {0xF9FB, 12261, 3}, {0xF9FC, 12264, 3},
+    {0xF9FD, 12267, 3}, {0xF9FE, 12270, 3}, {0xF9FF, 12273, 3}, {0xFA00, 12276, 3},
+    {0xFA01, 12279, 3}, {0xFA02, 12282, 3}, {0xFA03, 12285, 3}, {0xFA04, 12288, 3},
+    {0xFA05, 12291, 3}, {0xFA06, 12294, 3}, {0xFA07, 12297, 3}, {0xFA08, 7787, 3},
+    {0xFA09, 12300, 3}, {0xFA0A, 7796, 3}, {0xFA0B, 12303, 3}, {0xFA0C, 12306, 3},
+    {0xFA0D, 12309, 3}, {0xFA10, 12312, 3}, {0xFA12, 12315, 3}, {0xFA15, 12318, 3},
+    {0xFA16, 12321, 3}, {0xFA17, 12324, 3}, {0xFA18, 12327, 3}, {0xFA19, 12330, 3},
+    {0xFA1A, 12333, 3}, {0xFA1B, 12336, 3}, {0xFA1C, 12339, 3}, {0xFA1D, 12342, 3},
+    {0xFA1E, 7727, 3}, {0xFA20, 12345, 3}, {0xFA22, 12348, 3}, {0xFA25, 12351, 3},
+    {0xFA26, 12354, 3}, {0xFA2A, 12357, 3}, {0xFA2B, 12360, 3}, {0xFA2C, 12363, 3},
+    {0xFA2D, 12366, 3}, {0xFA2E, 12369, 3}, {0xFA2F, 12372, 3}, {0xFA30, 12375, 3},
+    {0xFA31, 12378, 3}, {0xFA32, 12381, 3}, {0xFA33, 12384, 3}, {0xFA34, 12387, 3},
+    {0xFA35, 12390, 3}, {0xFA36, 12393, 3}, {0xFA37, 12396, 3}, {0xFA38, 12399, 3},
+    {0xFA39, 12402, 3}, {0xFA3A, 12405, 3}, {0xFA3B, 12408, 3}, {0xFA3C, 7490, 3},
+    {0xFA3D, 12411, 3}, {0xFA3E, 12414, 3}, {0xFA3F, 12417, 3}, {0xFA40, 12420, 3},
+    {0xFA41, 12423, 3}, {0xFA42, 12426, 3}, {0xFA43, 12429, 3}, {0xFA44, 12432, 3},
+    {0xFA45, 12435, 3}, {0xFA46, 12438, 3}, {0xFA47, 12441, 3}, {0xFA48, 12444, 3},
+    {0xFA49, 12447, 3}, {0xFA4A, 12450, 3}, {0xFA4B, 12453, 3}, {0xFA4C, 9267, 3},
+    {0xFA4D, 12456, 3}, {0xFA4E, 12459, 3}, {0xFA4F, 12462, 3}, {0xFA50, 12465, 3},
+    {0xFA51, 9279, 3}, {0xFA52, 12468, 3}, {0xFA53, 12471, 3}, {0xFA54, 12474, 3},
+    {0xFA55, 12477, 3}, {0xFA56, 12480, 3}, {0xFA57, 11982, 3}, {0xFA58, 12483, 3},
+    {0xFA59, 12486, 3}, {0xFA5A, 12489, 3}, {0xFA5B, 12492, 3}, {0xFA5C, 12495, 3},
+    {0xFA5D, 12498, 3}, {0xFA5E, 12498, 3}, {0xFA5F, 12501, 3}, {0xFA60, 12504, 3},
+    {0xFA61, 12507, 3}, {0xFA62, 12510, 3}, {0xFA63, 12513, 3}, {0xFA64, 12516, 3},
+    {0xFA65, 12519, 3}, {0xFA66, 12522, 3}, {0xFA67, 12351, 3}, {0xFA68, 12525, 3},
+    {0xFA69, 12528, 3}, {0xFA6A, 12531, 3}, {0xFA6B, 12534, 3}, {0xFA6C, 12537, 4},
+    {0xFA6D, 12541, 3}, {0xFA70, 12544, 3}, {0xFA71, 12547, 3}, {0xFA72, 12550, 3},
+    {0xFA73, 12553, 3}, {0xFA74, 12556, 3}, {0xFA75, 12559, 3}, {0xFA76, 12562, 3},
+    {0xFA77, 12565, 3}, {0xFA78, 12393, 3}, {0xFA79, 12568, 3}, {0xFA7A, 12571, 3},
+    {0xFA7B, 12574, 3}, {0xFA7C, 12312, 3}, {0xFA7D, 12577, 3}, {0xFA7E, 12580, 3},
+    {0xFA7F, 12583, 3}, {0xFA80, 12586, 3}, {0xFA81, 12589, 3}, {0xFA82, 12592, 3},
+    {0xFA83, 12595, 3}, {0xFA84, 12598, 3}, {0xFA85, 12601, 3}, {0xFA86, 12604, 3},
+    {0xFA87, 12607, 3}, {0xFA88, 12610, 3}, {0xFA89, 12417, 3}, {0xFA8A, 12613, 3},
+    {0xFA8B, 12420, 3}, {0xFA8C, 12616, 3}, {0xFA8D, 12619, 3}, {0xFA8E, 12622, 3},
+    {0xFA8F, 12625, 3}, {0xFA90, 12628, 3}, {0xFA91, 12315, 3}, {0xFA92, 11673, 3},
+    {0xFA93, 12631, 3}, {0xFA94, 12634, 3}, {0xFA95, 7589, 3}, {0xFA96, 11877, 3},
+    {0xFA97, 12126, 3}, {0xFA98, 12637, 3}, {0xFA99, 12640, 3}, {0xFA9A, 12441, 3},
+    {0xFA9B, 12643, 3}, {0xFA9C, 12444, 3}, {0xFA9D, 12646, 3}, {0xFA9E, 12649, 3},
+    {0xFA9F, 12652, 3}, {0xFAA0, 12321, 3}, {0xFAA1, 12655, 3}, {0xFAA2, 12658, 3},
+    {0xFAA3, 12661, 3}, {0xFAA4, 12664, 3}, {0xFAA5, 12667, 3}, {0xFAA6, 12324, 3},
+    {0xFAA7, 12670, 3}, {0xFAA8, 12673, 3}, {0xFAA9, 12676, 3}, {0xFAAA, 12679, 3},
+    {0xFAAB, 12682, 3}, {0xFAAC, 12685, 3}, {0xFAAD, 12480, 3}, {0xFAAE, 12688, 3},
+    {0xFAAF, 12691, 3}, {0xFAB0, 11982, 3}, {0xFAB1, 12694, 3}, {0xFAB2, 12492, 3},
+    {0xFAB3, 12697, 3}, {0xFAB4, 12700, 3}, {0xFAB5, 12703, 3}, {0xFAB6, 12706, 3},
+    {0xFAB7, 12709, 3}, {0xFAB8, 12507, 3}, {0xFAB9, 12712, 3}, {0xFABA, 12348, 3},
+    {0xFABB, 12715, 3}, {0xFABC, 12510, 3}, {0xFABD, 11820, 3}, {0xFABE, 12718, 3},
+    {0xFABF, 12513, 3}, {0xFAC0, 12721, 3}, {0xFAC1, 12519, 3}, {0xFAC2, 12724, 3},
+    {0xFAC3, 12727, 3}, {0xFAC4, 12730, 3}, {0xFAC5, 12733, 3}, {0xFAC6, 12736, 3},
+    {0xFAC7, 12525, 3}, {0xFAC8, 12339, 3}, {0xFAC9, 12739, 3}, {0xFACA, 12528, 3},
+    {0xFACB, 12742, 3}, {0xFACC, 12531, 3}, {0xFACD, 12745, 3}, {0xFACE, 7994, 3},
+    {0xFACF, 12748, 4}, {0xFAD0, 12752, 4}, {0xFAD1, 12756, 4}, {0xFAD2, 12760, 3},
+    {0xFAD3, 12763, 3}, {0xFAD4, 12766, 3}, {0xFAD5, 12769, 4}, {0xFAD6, 12773, 4},
+    {0xFAD7, 12777, 4}, {0xFAD8, 12781, 3}, {0xFAD9, 12784, 3}, {0xFB1D, 12821, 4},
+    {0xFB1F, 12825, 4}, {0xFB2A, 12843, 4}, {0xFB2B, 12847, 4}, {0xFB2C, 12851, 6},
+    {0xFB2D, 12857, 6}, {0xFB2E, 12863, 4}, {0xFB2F, 12867, 4}, {0xFB30, 12871, 4},
+    {0xFB31, 12875, 4}, {0xFB32, 12879, 4}, {0xFB33, 12883, 4}, {0xFB34, 12887, 4},
+    {0xFB35, 12891, 4}, {0xFB36, 12895, 4}, {0xFB38, 12899, 4}, {0xFB39, 12903, 4},
+    {0xFB3A, 12907, 4}, {0xFB3B, 12911, 4}, {0xFB3C, 12915, 4}, {0xFB3E, 12919, 4},
+    {0xFB40, 12923, 4}, {0xFB41, 12927, 4}, {0xFB43, 12931, 4}, {0xFB44, 12935, 4},
+    {0xFB46, 12939, 4}, {0xFB47, 12943, 4}, {0xFB48, 12947, 4}, {0xFB49, 12951, 4},
+    {0xFB4A, 12955, 4}, {0xFB4B, 12959, 4}, {0xFB4C, 12963, 4}, {0xFB4D, 12967, 4},
+    {0xFB4E, 12971, 4}, {0x1109A, 15591, 8}, {0x1109C, 15599, 8}, {0x110AB, 15607, 8},
+    {0x1112E, 15615, 8}, {0x1112F, 15623, 8}, {0x1134B, 15631, 8}, {0x1134C, 15639, 8},
+    {0x114BB, 15647, 8}, {0x114BC, 15655, 8}, {0x114BE, 15663, 8}, {0x115BA, 15671, 8},
+    {0x115BB, 15679, 8}, {0x11938, 15815, 8}, {0x1D15E, 15951, 8}, {0x1D15F, 15959, 8},
+    {0x1D160, 15967, 12}, {0x1D161, 15979, 12}, {0x1D162, 15991, 12}, {0x1D163, 16003, 12},
+    {0x1D164, 16015, 12}, {0x1D1BB, 16027, 8}, {0x1D1BC, 16035, 8}, {0x1D1BD, 16043, 12},
+    {0x1D1BE, 16055, 12}, {0x1D1BF, 16067, 12}, {0x1D1C0, 16079, 12}, {0x2F800, 16600, 3},
+    {0x2F801, 16603, 3}, {0x2F802, 16606, 3}, {0x2F803, 16609, 4}, {0x2F804, 16613, 3},
+    {0x2F805, 12375, 3}, {0x2F806, 16616, 3}, {0x2F807, 16619, 3}, {0x2F808, 16622, 3},
+    {0x2F809, 16625, 3}, {0x2F80A, 12378, 3}, {0x2F80B, 16628, 3}, {0x2F80C, 16631, 3},
+    {0x2F80D, 16634, 4}, {0x2F80E, 12381, 3}, {0x2F80F, 16638, 3}, {0x2F810, 16641, 3},
+    {0x2F811, 16644, 3}, {0x2F812, 16647, 4}, {0x2F813, 16651, 3}, {0x2F814, 16654, 3},
+    {0x2F815, 16450, 3}, {0x2F816, 16657, 4}, {0x2F817, 16661, 3}, {0x2F818, 16664, 3},
+    {0x2F819, 16667, 3}, {0x2F81A, 16670, 3}, {0x2F81B, 12547, 3}, {0x2F81C, 16673, 4},
+    {0x2F81D, 7406, 3}, {0x2F81E, 16677, 3}, {0x2F81F, 16680, 3}, {0x2F820, 16683, 3},
+    {0x2F821, 16686, 3}, {0x2F822, 16504, 3}, {0x2F823, 16689, 3}, {0x2F824, 16692, 3},
+    {0x2F825, 12562, 3}, {0x2F826, 12384, 3}, {0x2F827, 12387, 3}, {0x2F828, 12565, 3},
+    {0x2F829, 16695, 3}, {0x2F82A, 16698, 3}, {0x2F82B, 11838, 3}, {0x2F82C, 16701, 3},
+    {0x2F82D, 12390, 3}, {0x2F82E, 16704, 3}, {0x2F82F, 16707, 3}, {0x2F830, 16710, 3},
+    {0x2F831, 16713, 3}, {0x2F832, 16713, 3}, {0x2F833, 16713, 3}, {0x2F834, 16716, 4},
+    {0x2F835, 16720, 3}, {0x2F836, 16723, 3}, {0x2F837, 16726, 3}, {0x2F838, 16729, 4},
+    {0x2F839, 16733, 3}, {0x2F83A, 16736, 3}, {0x2F83B, 16739, 3}, {0x2F83C, 16742, 3},
+    {0x2F83D, 16745, 3}, {0x2F83E, 16748, 3}, {0x2F83F, 16751, 3}, {0x2F840, 16754, 3},
+    {0x2F841, 16757, 3}, {0x2F842, 16760, 3}, {0x2F843, 16763, 3}, {0x2F844, 16766, 3},
+    {0x2F845, 16769, 3}, {0x2F846, 16769, 3}, {0x2F847, 12571, 3}, {0x2F848, 16772, 3},
+    {0x2F849, 16775, 3}, {0x2F84A, 16778, 3}, {0x2F84B, 16781, 3}, {0x2F84C, 12396, 3},
+    {0x2F84D, 16784, 3}, {0x2F84E, 16787, 3}, {0x2F84F, 16790, 3}, {0x2F850, 12276, 3},
+    {0x2F851, 16793, 3}, {0x2F852, 16796, 3}, {0x2F853, 16799, 3}, {0x2F854, 16802, 3},
+    {0x2F855, 16805, 3}, {0x2F856, 16808, 3}, {0x2F857, 16811, 3}, {0x2F858, 16814, 3},
+    {0x2F859, 16817, 4}, {0x2F85A, 16821, 3}, {0x2F85B, 16824, 3}, {0x2F85C, 16827, 3},
+    {0x2F85D, 16429, 3}, {0x2F85E, 16830, 3}, {0x2F85F, 16833, 3}, {0x2F860, 16836, 4},
+    {0x2F861, 16840, 4}, {0x2F862, 16844, 3}, {0x2F863, 16847, 3}, {0x2F864, 16850, 3},
+    {0x2F865, 16853, 3}, {0x2F866, 16856, 3}, {0x2F867, 16859, 3}, {0x2F868, 16862, 3},
+    {0x2F869, 16865, 3}, {0x2F86A, 16868, 3}, {0x2F86B, 16868, 3}, {0x2F86C, 16871, 4},
+    {0x2F86D, 16875, 3}, {0x2F86E, 16878, 3}, {0x2F86F, 11826, 3}, {0x2F870, 16881, 3},
+    {0x2F871, 16884, 4}, {0x2F872, 16888, 3}, {0x2F873, 16891, 3}, {0x2F874, 16894, 3},
+    {0x2F875, 7484, 3}, {0x2F876, 16897, 3}, {0x2F877, 16900, 3}, {0x2F878, 7490, 3},
+    {0x2F879, 16903, 3}, {0x2F87A, 16906, 3}, {0x2F87B, 16909, 4}, {0x2F87C, 16913, 3},
+    {0x2F87D, 16916, 4}, {0x2F87E, 16920, 3}, {0x2F87F, 16923, 3}, {0x2F880, 16926, 3},
+    {0x2F881, 16929, 3}, {0x2F882, 16932, 3}, {0x2F883, 16935, 3}, {0x2F884, 16938, 3},
+    {0x2F885, 16941, 3}, {0x2F886, 16944, 3}, {0x2F887, 16947, 3}, {0x2F888, 16950, 3},
+    {0x2F889, 16953, 4}, {0x2F88A, 16957, 3}, {0x2F88B, 16960, 3}, {0x2F88C, 16963, 3},
+    {0x2F88D, 16966, 3}, {0x2F88E, 11670, 3}, {0x2F88F, 16969, 4}, {0x2F890, 7520, 3},
+    {0x2F891, 16973, 4}, {0x2F892, 16973, 4}, {0x2F893, 16977, 3}, {0x2F894, 16980, 3},
+    {0x2F895, 16980, 3}, {0x2F896, 16983, 3}, {0x2F897, 16986, 4}, {0x2F898, 16990, 4},
+    {0x2F899, 16994, 3}, {0x2F89A, 16997, 3}, {0x2F89B, 17000, 3}, {0x2F89C, 17003, 3},
+    {0x2F89D, 17006, 3}, {0x2F89E, 17009, 3}, {0x2F89F, 17012, 3}, {0x2F8A0, 17015, 3},
+    {0x2F8A1, 17018, 3}, {0x2F8A2, 17021, 3}, {0x2F8A3, 12411, 3}, {0x2F8A4, 17024, 4},
+    {0x2F8A5, 17028, 3}, {0x2F8A6, 17031, 3}, {0x2F8A7, 17034, 3}, {0x2F8A8, 12607, 3},
+    {0x2F8A9, 17034, 3}, {0x2F8AA, 17037, 3}, {0x2F8AB, 12417, 3}, {0x2F8AC, 17040, 3},
+    {0x2F8AD, 17043, 3}, {0x2F8AE, 17046, 3}, {0x2F8AF, 17049, 3}, {0x2F8B0, 12420, 3},
+    {0x2F8B1, 11589, 3}, {0x2F8B2, 17052, 3}, {0x2F8B3, 17055, 3}, {0x2F8B4, 17058, 3},
+    {0x2F8B5, 17061, 3}, {0x2F8B6, 17064, 3}, {0x2F8B7, 17067, 3}, {0x2F8B8, 17070, 4},
+    {0x2F8B9, 17074, 3}, {0x2F8BA, 17077, 3}, {0x2F8BB, 17080, 3}, {0x2F8BC, 17083, 3},
+    {0x2F8BD, 17086, 3}, {0x2F8BE, 17089, 4}, {0x2F8BF, 17093, 3}, {0x2F8C0, 17096, 3},
+    {0x2F8C1, 17099, 3}, {0x2F8C2, 17102, 3}, {0x2F8C3, 17105, 3}, {0x2F8C4, 17108, 3},
+    {0x2F8C5, 17111, 3}, {0x2F8C6, 17114, 3}, {0x2F8C7, 17117, 3}, {0x2F8C8, 12423, 3},
+    {0x2F8C9, 17120, 3}, {0x2F8CA, 17123, 4}, {0x2F8CB, 17127, 3}, {0x2F8CC, 17130, 3},
+    {0x2F8CD, 17133, 3}, {0x2F8CE, 17136, 3}, {0x2F8CF, 12429, 3}, {0x2F8D0, 17139, 3},
+    {0x2F8D1, 17142, 3}, {0x2F8D2, 17145, 3}, {0x2F8D3, 17148, 3}, {0x2F8D4, 17151, 3},
+    {0x2F8D5, 17154, 3}, {0x2F8D6, 17157, 3}, {0x2F8D7, 17160, 3}, {0x2F8D8, 11673, 3},
+    {0x2F8D9, 12631, 3}, {0x2F8DA, 17163, 3}, {0x2F8DB, 17166, 3}, {0x2F8DC, 17169, 3},
+    {0x2F8DD, 17172, 4}, {0x2F8DE, 17176, 3}, {0x2F8DF, 17179, 3}, {0x2F8E0, 17182, 3},
+    {0x2F8E1, 17185, 3}, {0x2F8E2, 12432, 3}, {0x2F8E3, 17188, 4}, {0x2F8E4, 17192, 3},
+    {0x2F8E5, 17195, 3}, {0x2F8E6, 17198, 3}, {0x2F8E7, 12760, 3}, {0x2F8E8, 17201, 3},
+    {0x2F8E9, 17204, 3}, {0x2F8EA, 17207, 3}, {0x2F8EB, 17210, 3}, {0x2F8EC, 17213, 4},
+    {0x2F8ED, 17217, 3}, {0x2F8EE, 17220, 3}, {0x2F8EF, 17223, 3}, {0x2F8F0, 17226, 4},
+    {0x2F8F1, 17230, 3}, {0x2F8F2, 17233, 3}, {0x2F8F3, 17236, 3}, {0x2F8F4, 17239, 3},
+    {0x2F8F5, 11877, 3}, {0x2F8F6, 17242, 3}, {0x2F8F7, 17245, 4}, {0x2F8F8, 17249, 4},
+    {0x2F8F9, 17253, 4}, {0x2F8FA, 17257, 3}, {0x2F8FB, 17260, 4}, {0x2F8FC, 17264, 3},
+    {0x2F8FD, 17267, 3}, {0x2F8FE, 17270, 3}, {0x2F8FF, 17273, 3}, {0x2F900, 17276, 3},
+    {0x2F901, 12435, 3}, {0x2F902, 12126, 3}, {0x2F903, 17279, 3}, {0x2F904, 17282, 3},
+    {0x2F905, 17285, 3}, {0x2F906, 17288, 4}, {0x2F907, 17292, 3}, {0x2F908, 17295, 3},
+    {0x2F909, 17298, 3}, {0x2F90A, 17301, 3}, {0x2F90B, 12640, 3}, {0x2F90C, 17304, 3},
+    {0x2F90D, 17307, 4}, {0x2F90E, 17311, 3}, {0x2F90F, 17314, 3}, {0x2F910, 17317, 4},
+    {0x2F911, 17321, 4}, {0x2F912, 17325, 3}, {0x2F913, 17328, 3}, {0x2F914, 12643, 3},
+    {0x2F915, 17331, 3}, {0x2F916, 17334, 3}, {0x2F917, 17337, 3}, {0x2F918, 17340, 3},
+    {0x2F919, 17343, 3}, {0x2F91A, 17346, 3}, {0x2F91B, 17349, 4}, {0x2F91C, 17353, 3},
+    {0x2F91D, 17356, 4}, {0x2F91E, 17360, 3}, {0x2F91F, 17363, 4}, {0x2F920, 17367, 3},
+    {0x2F921, 12649, 3}, {0x2F922, 17370, 3}, {0x2F923, 17373, 4}, {0x2F924, 17377, 3},
+    {0x2F925, 17380, 3}, {0x2F926, 17383, 4}, {0x2F927, 17387, 4}, {0x2F928, 17391, 3},
+    {0x2F929, 17394, 3}, {0x2F92A, 17397, 3}, {0x2F92B, 17400, 3}, {0x2F92C, 17403, 3},
+    {0x2F92D, 17403, 3}, {0x2F92E, 17406, 3}, {0x2F92F, 17409, 3}, {0x2F930, 12655, 3},
+    {0x2F931, 17412, 3}, {0x2F932, 17415, 3}, {0x2F933, 17418, 3}, {0x2F934, 17421, 3},
+    {0x2F935, 17424, 4}, {0x2F936, 17428, 3}, {0x2F937, 17431, 4}, {0x2F938, 11835, 3},
+    {0x2F939, 17435, 4}, {0x2F93A, 17439, 3}, {0x2F93B, 17442, 4}, {0x2F93C, 17446, 4},
+    {0x2F93D, 17450, 4}, {0x2F93E, 17454, 3}, {0x2F93F, 17457, 3}, {0x2F940, 12673, 3},
+    {0x2F941, 17460, 4}, {0x2F942, 17464, 4}, {0x2F943, 17468, 4}, {0x2F944, 17472, 4},
+    {0x2F945, 17476, 3}, {0x2F946, 17479, 3}, {0x2F947, 17479, 3}, {0x2F948, 12676, 3},
+    {0x2F949, 12766, 3}, {0x2F94A, 17482, 3}, {0x2F94B, 17485, 3}, {0x2F94C, 17488, 3},
+    {0x2F94D, 17491, 4}, {0x2F94E, 17495, 3}, {0x2F94F, 11724, 3}, {0x2F950, 12682, 3},
+    {0x2F951, 17498, 3}, {0x2F952, 17501, 4}, {0x2F953, 12465, 3}, {0x2F954, 17505, 4},
+    {0x2F955, 17509, 4}, {0x2F956, 12336, 3}, {0x2F957, 17513, 3}, {0x2F958, 17516, 3},
+    {0x2F959, 12474, 3}, {0x2F95A, 17519, 3}, {0x2F95B, 17522, 3}, {0x2F95C, 17525, 4},
+    {0x2F95D, 17529, 4}, {0x2F95E, 17529, 4}, {0x2F95F, 17533, 3}, {0x2F960, 17536, 3},
+    {0x2F961, 17539, 4}, {0x2F962, 17543, 3}, {0x2F963, 17546, 3}, {0x2F964, 17549, 3},
+    {0x2F965, 17552, 4}, {0x2F966, 17556, 3}, {0x2F967, 17559, 3}, {0x2F968, 17562, 3},
+    {0x2F969, 17565, 3}, {0x2F96A, 17568, 3}, {0x2F96B, 17571, 4}, {0x2F96C, 17575, 3},
+    {0x2F96D, 17578, 3}, {0x2F96E, 17581, 3}, {0x2F96F, 17584, 3}, {0x2F970, 17587, 3},
+    {0x2F971, 17590, 3}, {0x2F972, 17593, 4}, {0x2F973, 17597, 4}, {0x2F974, 17601, 3},
+    {0x2F975, 17604, 4}, {0x2F976, 17608, 3}, {0x2F977, 17611, 4}, {0x2F978, 17615, 3},
+    {0x2F979, 17618, 3}, {0x2F97A, 12492, 3}, {0x2F97B, 17621, 4}, {0x2F97C, 17625, 4},
+    {0x2F97D, 17629, 3}, {0x2F97E, 17632, 4}, {0x2F97F, 17636, 3}, {0x2F980, 17639, 4},
+    {0x2F981, 17643, 3}, {0x2F982, 17646, 3}, {0x2F983, 17649, 3}, {0x2F984, 17652, 3},
+    {0x2F985, 17655, 3}, {0x2F986, 17658, 3}, {0x2F987, 17661, 4}, {0x2F988, 17665, 4},
+    {0x2F989, 17669, 4}, {0x2F98A, 17673, 4}, {0x2F98B, 16977, 3}, {0x2F98C, 17677, 3},
+    {0x2F98D, 17680, 3}, {0x2F98E, 17683, 3}, {0x2F98F, 17686, 3}, {0x2F990, 17689, 3},
+    {0x2F991, 17692, 3}, {0x2F992, 17695, 3}, {0x2F993, 17698, 3}, {0x2F994, 17701, 3},
+    {0x2F995, 17704, 3}, {0x2F996, 17707, 3}, {0x2F997, 17710, 4}, {0x2F998, 11886, 3},
+    {0x2F999, 17714, 3}, {0x2F99A, 17717, 3}, {0x2F99B, 17720, 3}, {0x2F99C, 17723, 3},
+    {0x2F99D, 17726, 3}, {0x2F99E, 17729, 3}, {0x2F99F, 12501, 3}, {0x2F9A0, 17732, 3},
+    {0x2F9A1, 17735, 3}, {0x2F9A2, 17738, 3}, {0x2F9A3, 17741, 3}, {0x2F9A4, 17744, 4},
+    {0x2F9A5, 17748, 4}, {0x2F9A6, 17752, 4}, {0x2F9A7, 17756, 3}, {0x2F9A8, 17759, 3},
+    {0x2F9A9, 17762, 3}, {0x2F9AA, 17765, 3}, {0x2F9AB, 17768, 4}, {0x2F9AC, 17772, 3},
+    {0x2F9AD, 17775, 4}, {0x2F9AE, 17779, 3}, {0x2F9AF, 17782, 3}, {0x2F9B0, 17785, 4},
+    {0x2F9B1, 17789, 4}, {0x2F9B2, 17793, 3}, {0x2F9B3, 17796, 3}, {0x2F9B4, 11709, 3},
+    {0x2F9B5, 17799, 3}, {0x2F9B6, 17802, 3}, {0x2F9B7, 17805, 3}, {0x2F9B8, 17808, 3},
+    {0x2F9B9, 17811, 3}, {0x2F9BA, 17814, 3}, {0x2F9BB, 12703, 3}, {0x2F9BC, 17817, 3},
+    {0x2F9BD, 17820, 3}, {0x2F9BE, 17823, 3}, {0x2F9BF, 17826, 3}, {0x2F9C0, 17829, 3},
+    {0x2F9C1, 17832, 3}, {0x2F9C2, 17835, 3}, {0x2F9C3, 17838, 3}, {0x2F9C4, 7790, 3},
+    {0x2F9C5, 17841, 4}, {0x2F9C6, 17845, 3}, {0x2F9C7, 17848, 3}, {0x2F9C8, 17851, 3},
+    {0x2F9C9, 17854, 3}, {0x2F9CA, 17857, 3}, {0x2F9CB, 17860, 4}, {0x2F9CC, 17864, 4},
+    {0x2F9CD, 17868, 3}, {0x2F9CE, 17871, 3}, {0x2F9CF, 17874, 3}, {0x2F9D0, 12718, 3},
+    {0x2F9D1, 12721, 3}, {0x2F9D2, 7811, 3}, {0x2F9D3, 17877, 4}, {0x2F9D4, 17881, 3},
+    {0x2F9D5, 17884, 3}, {0x2F9D6, 17887, 3}, {0x2F9D7, 17890, 3}, {0x2F9D8, 17893, 4},
+    {0x2F9D9, 17897, 4}, {0x2F9DA, 17901, 3}, {0x2F9DB, 17904, 3}, {0x2F9DC, 17907, 3},
+    {0x2F9DD, 17910, 4}, {0x2F9DE, 17914, 3}, {0x2F9DF, 12724, 3}, {0x2F9E0, 17917, 4},
+    {0x2F9E1, 17921, 4}, {0x2F9E2, 17925, 3}, {0x2F9E3, 17928, 3}, {0x2F9E4, 17931, 3},
+    {0x2F9E5, 17934, 4}, {0x2F9E6, 17938, 3}, {0x2F9E7, 17941, 3}, {0x2F9E8, 17944, 3},
+    {0x2F9E9, 17947, 3}, {0x2F9EA, 17950, 3}, {0x2F9EB, 17953, 3}, {0x2F9EC, 17956, 3},
+    {0x2F9ED, 17959, 4}, {0x2F9EE, 17963, 3}, {0x2F9EF, 17966, 3}, {0x2F9F0, 17969, 3},
+    {0x2F9F1, 17972, 4}, {0x2F9F2, 17976, 3}, {0x2F9F3, 17979, 3}, {0x2F9F4, 17982, 3},
+    {0x2F9F5, 17985, 3}, {0x2F9F6, 17988, 4}, {0x2F9F7, 17992, 4}, {0x2F9F8, 17996, 3},
+    {0x2F9F9, 17999, 3}, {0x2F9FA, 18002, 3}, {0x2F9FB, 18005, 4}, {0x2F9FC, 18009, 3},
+    {0x2F9FD, 18012, 4}, {0x2F9FE, 12742, 3}, {0x2F9FF, 12742, 3}, {0x2FA00, 18016, 3},
+    {0x2FA01, 18019, 4}, {0x2FA02, 18023, 3}, {0x2FA03, 18026, 3}, {0x2FA04, 18029, 3},
+    {0x2FA05, 18032, 3}, {0x2FA06, 18035, 3}, {0x2FA07, 18038, 3}, {0x2FA08, 18041, 3},
+    {0x2FA09, 18044, 4}, {0x2FA0A, 12745, 3}, {0x2FA0B, 18048, 3}, {0x2FA0C, 18051, 3},
+    {0x2FA0D, 18054, 3}, {0x2FA0E, 18057, 3}, {0x2FA0F, 18060, 3}, {0x2FA10, 18063, 4},
+    {0x2FA11, 18067, 3}, {0x2FA12, 18070, 4}, {0x2FA13, 18074, 4}, {0x2FA14, 18078, 4},
+    {0x2FA15, 7955, 3}, {0x2FA16, 18082, 3}, {0x2FA17, 7967, 3}, {0x2FA18, 18085, 3},
+    {0x2FA19, 18088, 3}, {0x2FA1A, 18091, 3}, {0x2FA1B, 18094, 3}, {0x2FA1C, 7982, 3},
+    {0x2FA1D, 18097, 4},
 };
 const uint32_t kCanonicalDecompositionCount = 2061;
 
 const Decomposition kCompatibilityDecompositions[] = {
-    {0xA0, 0, 1}, {0xA8, 1, 3}, {0xAA, 4, 1}, {0xAF, 5, 3},
-    {0xB2, 8, 1}, {0xB3, 9, 1}, {0xB4, 10, 3}, {0xB5, 13, 2},
-    {0xB8, 15, 3}, {0xB9, 18, 1}, {0xBA, 19, 1}, {0xBC, 20, 5},
-    {0xBD, 25, 5}, {0xBE, 30, 5}, {0x132, 329, 2}, {0x133, 331, 2},
-    {0x13F, 363, 3}, {0x140, 366, 3}, {0x149, 387, 3}, {0x17F, 531, 1},
-    {0x1C4, 544, 4}, {0x1C5, 548, 4}, {0x1C6, 552, 4}, {0x1C7, 556, 2},
-    {0x1C8, 558, 2}, {0x1C9, 560, 2}, {0x1CA, 562, 2}, {0x1CB, 564, 2},
-    {0x1CC, 566, 2}, {0x1F1, 699, 2}, {0x1F2, 701, 2}, {0x1F3, 703, 2},
-    {0x2B0, 887, 1}, {0x2B1, 888, 2}, {0x2B2, 890, 1}, {0x2B3, 891, 1},
-    {0x2B4, 892, 2}, {0x2B5, 894, 2}, {0x2B6, 896, 2}, {0x2B7, 898, 1},
-    {0x2B8, 899, 1}, {0x2D8, 900, 3}, {0x2D9, 903, 3}, {0x2DA, 906, 3},
-    {0x2DB, 909, 3}, {0x2DC, 912, 3}, {0x2DD, 915, 3}, {0x2E0, 918, 2},
-    {0x2E1, 920, 1}, {0x2E2, 531, 1}, {0x2E3, 921, 1}, {0x2E4, 922, 2},
-    {0x37A, 936, 3}, {0x384, 10, 3}, {0x385, 944, 5}, {0x3D0, 1035, 2},
-    {0x3D1, 1037, 2}, {0x3D2, 1039, 2}, {0x3D3, 971, 4}, {0x3D4, 989, 4},
-    {0x3D5, 1049, 2}, {0x3D6, 1051, 2}, {0x3F0, 1053, 2}, {0x3F1, 1055, 2},
-    {0x3F2, 1057, 2}, {0x3F4, 1059, 2}, {0x3F5, 1061, 2}, {0x3F9, 1063, 2},
-    {0x587, 1273, 4}, {0x675, 1297, 4}, {0x676, 1301, 4}, {0x677, 1305, 4},
-    {0x678, 1309, 4}, {0xE33, 1595, 6}, {0xEB3, 1601, 6}, {0xEDC, 1607, 6},
-    {0xEDD, 1613, 6}, {0xF0C, 1619, 3}, {0xF77, 1676, 9}, {0xF79, 1691, 9},
-    {0x10FC, 1748, 3}, {0x1D2C, 1817, 1}, {0x1D2D, 1818, 2}, {0x1D2E, 1820, 1},
-    {0x1D30, 1821, 1}, {0x1D31, 1822, 1}, {0x1D32, 1823, 2}, {0x1D33, 1825, 1},
-    {0x1D34, 1826, 1}, {0x1D35, 1827, 1}, {0x1D36, 1828, 1}, {0x1D37, 1829, 1},
-    {0x1D38, 1830, 1}, {0x1D39, 1831, 1}, {0x1D3A, 1832, 1}, {0x1D3C, 1833, 1},
-    {0x1D3D, 1834, 2}, {0x1D3E, 1836, 1}, {0x1D3F, 1837, 1}, {0x1D40, 1838, 1},
-    {0x1D41, 1839, 1}, {0x1D42, 1840, 1}, {0x1D43, 4, 1}, {0x1D44, 1841, 2},
-    {0x1D45, 1843, 2}, {0x1D46, 1845, 3}, {0x1D47, 1848, 1}, {0x1D48, 1849, 1},
-    {0x1D49, 1850, 1}, {0x1D4A, 1851, 2}, {0x1D4B, 1853, 2}, {0x1D4C, 1855, 2},
-    {0x1D4D, 1857, 1}, {0x1D4F, 1858, 1}, {0x1D50, 1859, 1}, {0x1D51, 1860, 2},
-    {0x1D52, 19, 1}, {0x1D53, 1862, 2}, {0x1D54, 1864, 3}, {0x1D55, 1867, 3},
-    {0x1D56, 1870, 1}, {0x1D57, 1871, 1}, {0x1D58, 1872, 1}, {0x1D59, 1873, 3},
-    {0x1D5A, 1876, 2}, {0x1D5B, 1878, 1}, {0x1D5C, 1879, 3}, {0x1D5D, 1035, 2},
-    {0x1D5E, 1882, 2}, {0x1D5F, 1884, 2}, {0x1D60, 1049, 2}, {0x1D61, 1886, 2},
-    {0x1D62, 1888, 1}, {0x1D63, 891, 1}, {0x1D64, 1872, 1}, {0x1D65, 1878, 1},
-    {0x1D66, 1035, 2}, {0x1D67, 1882, 2}, {0x1D68, 1055, 2}, {0x1D69, 1049, 2},
-    {0x1D6A, 1886, 2}, {0x1D78, 1889, 2}, {0x1D9B, 1891, 2}, {0x1D9C, 1893, 1},
-    {0x1D9D, 1894, 2}, {0x1D9E, 1896, 2}, {0x1D9F, 1855, 2}, {0x1DA0, 1898, 1},
-    {0x1DA1, 1899, 2}, {0x1DA2, 1901, 2}, {0x1DA3, 1903, 2}, {0x1DA4, 1905, 2},
-    {0x1DA5, 1907, 2}, {0x1DA6, 1909, 2}, {0x1DA7, 1911, 3}, {0x1DA8, 1914, 2},
-    {0x1DA9, 1916, 2}, {0x1DAA, 1918, 3}, {0x1DAB, 1921, 2}, {0x1DAC, 1923, 2},
-    {0x1DAD, 1925, 2}, {0x1DAE, 1927, 2}, {0x1DAF, 1929, 2}, {0x1DB0, 1931, 2},
-    {0x1DB1, 1933, 2}, {0x1DB2, 1935, 2}, {0x1DB3, 1937, 2}, {0x1DB4, 1939, 2},
-    {0x1DB5, 1941, 2}, {0x1DB6, 1943, 2}, {0x1DB7, 1945, 2}, {0x1DB8, 1947, 3},
-    {0x1DB9, 1950, 2}, {0x1DBA, 1952, 2}, {0x1DBB, 1954, 1}, {0x1DBC, 1955, 2},
-    {0x1DBD, 1957, 2}, {0x1DBE, 1959, 2}, {0x1DBF, 1037, 2}, {0x1E9A, 2487, 3},
-    {0x1E9B, 2296, 3}, {0x1FBD, 3868, 3}, {0x1FBF, 3868, 3}, {0x1FC0, 3873, 3},
-    {0x1FC1, 3880, 5}, {0x1FCD, 3928, 5}, {0x1FCE, 3938, 5}, {0x1FCF, 3948, 5},
-    {0x1FDD, 3994, 5}, {0x1FDE, 4004, 5}, {0x1FDF, 4014, 5}, {0x1FED, 4071, 5},
-    {0x1FEE, 944, 5}, {0x1FFD, 10, 3}, {0x1FFE, 4117, 3}, {0x2000, 0, 1},
-    {0x2001, 0, 1}, {0x2002, 0, 1}, {0x2003, 0, 1}, {0x2004, 0, 1},
-    {0x2005, 0, 1}, {0x2006, 0, 1}, {0x2007, 0, 1}, {0x2008, 0, 1},
-    {0x2009, 0, 1}, {0x200A, 0, 1}, {0x2011, 4126, 3}, {0x2017, 4129, 3},
-    {0x2024, 4132, 1}, {0x2025, 4133, 2}, {0x2026, 4135, 3}, {0x202F, 0, 1},
-    {0x2033, 4138, 6}, {0x2034, 4144, 9}, {0x2036, 4153, 6}, {0x2037, 4159, 9},
-    {0x203C, 4168, 2}, {0x203E, 4170, 3}, {0x2047, 4173, 2}, {0x2048, 4175, 2},
-    {0x2049, 4177, 2}, {0x2057, 4179, 12}, {0x205F, 0, 1}, {0x2070, 4191, 1},
-    {0x2071, 1888, 1}, {0x2074, 4192, 1}, {0x2075, 4193, 1}, {0x2076, 4194, 1},
-    {0x2077, 4195, 1}, {0x2078, 4196, 1}, {0x2079, 4197, 1}, {0x207A, 4198, 1},
-    {0x207B, 4199, 3}, {0x207C, 4202, 1}, {0x207D, 4203, 1}, {0x207E, 4204, 1},
-    {0x207F, 4205, 1}, {0x2080, 4191, 1}, {0x2081, 18, 1}, {0x2082, 8, 1},
-    {0x2083, 9, 1}, {0x2084, 4192, 1}, {0x2085, 4193, 1}, {0x2086, 4194, 1},
-    {0x2087, 4195, 1}, {0x2088, 4196, 1}, {0x2089, 4197, 1}, {0x208A, 4198, 1},
-    {0x208B, 4199, 3}, {0x208C, 4202, 1}, {0x208D, 4203, 1}, {0x208E, 4204, 1},
-    {0x2090, 4, 1}, {0x2091, 1850, 1}, {0x2092, 19, 1}, {0x2093, 921, 1},
-    {0x2094, 1851, 2}, {0x2095, 887, 1}, {0x2096, 1858, 1}, {0x2097, 920, 1},
-    {0x2098, 1859, 1}, {0x2099, 4205, 1}, {0x209A, 1870, 1}, {0x209B, 531, 1},
-    {0x209C, 1871, 1}, {0x20A8, 4206, 2}, {0x2100, 4208, 3}, {0x2101, 4211, 3},
-    {0x2102, 4214, 1}, {0x2103, 4215, 3}, {0x2105, 4218, 3}, {0x2106, 4221, 3},
-    {0x2107, 4224, 2}, {0x2109, 4226, 3}, {0x210A, 1857, 1}, {0x210B, 1826, 1},
-    {0x210C, 1826, 1}, {0x210D, 1826, 1}, {0x210E, 887, 1}, {0x210F, 4229, 2},
-    {0x2110, 1827, 1}, {0x2111, 1827, 1}, {0x2112, 1830, 1}, {0x2113, 920, 1},
-    {0x2115, 1832, 1}, {0x2116, 4231, 2}, {0x2119, 1836, 1}, {0x211A, 4233, 1},
-    {0x211B, 1837, 1}, {0x211C, 1837, 1}, {0x211D, 1837, 1}, {0x2120, 4234, 2},
-    {0x2121, 4236, 3}, {0x2122, 4239, 2}, {0x2124, 4241, 1}, {0x2128, 4241, 1},
-    {0x212C, 1820, 1}, {0x212D, 4214, 1}, {0x212F, 1850, 1}, {0x2130, 1822, 1},
-    {0x2131, 4244, 1}, {0x2133, 1831, 1}, {0x2134, 19, 1}, {0x2135, 4245, 2},
-    {0x2136, 4247, 2}, {0x2137, 4249, 2}, {0x2138, 4251, 2}, {0x2139, 1888, 1},
-    {0x213B, 4253, 3}, {0x213C, 1051, 2}, {0x213D, 1882, 2}, {0x213E, 4256, 2},
-    {0x213F, 4258, 2}, {0x2140, 4260, 3}, {0x2145, 1821, 1}, {0x2146, 1849, 1},
-    {0x2147, 1850, 1}, {0x2148, 1888, 1}, {0x2149, 890, 1}, {0x2150, 4263, 5},
-    {0x2151, 4268, 5}, {0x2152, 4273, 6}, {0x2153, 4279, 5}, {0x2154, 4284, 5},
-    {0x2155, 4289, 5}, {0x2156, 4294, 5}, {0x2157, 4299, 5}, {0x2158, 4304, 5},
-    {0x2159, 4309, 5}, {0x215A, 4314, 5}, {0x215B, 4319, 5}, {0x215C, 4324, 5},
-    {0x215D, 4329, 5}, {0x215E, 4334, 5}, {0x215F, 4339, 4}, {0x2160, 1827, 1},
-    {0x2161, 4343, 2}, {0x2162, 4345, 3}, {0x2163, 4348, 2}, {0x2164, 4350, 1},
-    {0x2165, 4351, 2}, {0x2166, 4353, 3}, {0x2167, 4356, 4}, {0x2168, 4360, 2},
-    {0x2169, 4362, 1}, {0x216A, 4363, 2}, {0x216B, 4365, 3}, {0x216C, 1830, 1},
-    {0x216D, 4214, 1}, {0x216E, 1821, 1}, {0x216F, 1831, 1}, {0x2170, 1888, 1},
-    {0x2171, 4368, 2}, {0x2172, 4370, 3}, {0x2173, 4373, 2}, {0x2174, 1878, 1},
-    {0x2175, 4375, 2}, {0x2176, 4377, 3}, {0x2177, 4380, 4}, {0x2178, 4384, 2},
-    {0x2179, 921, 1}, {0x217A, 4386, 2}, {0x217B, 4388, 3}, {0x217C, 920, 1},
-    {0x217D, 1893, 1}, {0x217E, 1849, 1}, {0x217F, 1859, 1}, {0x2189, 4391, 5},
-    {0x222C, 4451, 6}, {0x222D, 4457, 9}, {0x222F, 4466, 6}, {0x2230, 4472, 9},
-    {0x2460, 18, 1}, {0x2461, 8, 1}, {0x2462, 9, 1}, {0x2463, 4192, 1},
-    {0x2464, 4193, 1}, {0x2465, 4194, 1}, {0x2466, 4195, 1}, {0x2467, 4196, 1},
-    {0x2468, 4197, 1}, {0x2469, 4646, 2}, {0x246A, 4648, 2}, {0x246B, 4650, 2},
-    {0x246C, 4652, 2}, {0x246D, 4654, 2}, {0x246E, 4656, 2}, {0x246F, 4658, 2},
-    {0x2470, 4660, 2}, {0x2471, 4662, 2}, {0x2472, 4664, 2}, {0x2473, 4666, 2},
-    {0x2474, 4668, 3}, {0x2475, 4671, 3}, {0x2476, 4674, 3}, {0x2477, 4677, 3},
-    {0x2478, 4680, 3}, {0x2479, 4683, 3}, {0x247A, 4686, 3}, {0x247B, 4689, 3},
-    {0x247C, 4692, 3}, {0x247D, 4695, 4}, {0x247E, 4699, 4}, {0x247F, 4703, 4},
-    {0x2480, 4707, 4}, {0x2481, 4711, 4}, {0x2482, 4715, 4}, {0x2483, 4719, 4},
-    {0x2484, 4723, 4}, {0x2485, 4727, 4}, {0x2486, 4731, 4}, {0x2487, 4735, 4},
-    {0x2488, 4739, 2}, {0x2489, 4741, 2}, {0x248A, 4743, 2}, {0x248B, 4745, 2},
-    {0x248C, 4747, 2}, {0x248D, 4749, 2}, {0x248E, 4751, 2}, {0x248F, 4753, 2},
-    {0x2490, 4755, 2}, {0x2491, 4757, 3}, {0x2492, 4760, 3}, {0x2493, 4763, 3},
-    {0x2494, 4766, 3}, {0x2495, 4769, 3}, {0x2496, 4772, 3}, {0x2497, 4775, 3},
-    {0x2498, 4778, 3}, {0x2499, 4781, 3}, {0x249A, 4784, 3}, {0x249B, 4787, 3},
-    {0x249C, 4790, 3}, {0x249D, 4793, 3}, {0x249E, 4796, 3}, {0x249F, 4799, 3},
-    {0x24A0, 4802, 3}, {0x24A1, 4805, 3}, {0x24A2, 4808, 3}, {0x24A3, 4811, 3},
-    {0x24A4, 4814, 3}, {0x24A5, 4817, 3}, {0x24A6, 4820, 3}, {0x24A7, 4823, 3},
-    {0x24A8, 4826, 3}, {0x24A9, 4829, 3}, {0x24AA, 4832, 3}, {0x24AB, 4835, 3},
-    {0x24AC, 4838, 3}, {0x24AD, 4841, 3}, {0x24AE, 4844, 3}, {0x24AF, 4847, 3},
-    {0x24B0, 4850, 3}, {0x24B1, 4853, 3}, {0x24B2, 4856, 3}, {0x24B3, 4859, 3},
-    {0x24B4, 4862, 3}, {0x24B5, 4865, 3}, {0x24B6, 1817, 1}, {0x24B7, 1820, 1},
-    {0x24B8, 4214, 1}, {0x24B9, 1821, 1}, {0x24BA, 1822, 1}, {0x24BB, 4244, 1},
-    {0x24BC, 1825, 1}, {0x24BD, 1826, 1}, {0x24BE, 1827, 1}, {0x24BF, 1828, 1},
-    {0x24C0, 1829, 1}, {0x24C1, 1830, 1}, {0x24C2, 1831, 1}, {0x24C3, 1832, 1},
-    {0x24C4, 1833, 1}, {0x24C5, 1836, 1}, {0x24C6, 4233, 1}, {0x24C7, 1837, 1},
-    {0x24C8, 4868, 1}, {0x24C9, 1838, 1}, {0x24CA, 1839, 1}, {0x24CB, 4350, 1},
-    {0x24CC, 1840, 1}, {0x24CD, 4362, 1}, {0x24CE, 4869, 1}, {0x24CF, 4241, 1},
-    {0x24D0, 4, 1}, {0x24D1, 1848, 1}, {0x24D2, 1893, 1}, {0x24D3, 1849, 1},
-    {0x24D4, 1850, 1}, {0x24D5, 1898, 1}, {0x24D6, 1857, 1}, {0x24D7, 887, 1},
-    {0x24D8, 1888, 1}, {0x24D9, 890, 1}, {0x24DA, 1858, 1}, {0x24DB, 920, 1},
-    {0x24DC, 1859, 1}, {0x24DD, 4205, 1}, {0x24DE, 19, 1}, {0x24DF, 1870, 1},
-    {0x24E0, 4870, 1}, {0x24E1, 891, 1}, {0x24E2, 531, 1}, {0x24E3, 1871, 1},
-    {0x24E4, 1872, 1}, {0x24E5, 1878, 1}, {0x24E6, 898, 1}, {0x24E7, 921, 1},
-    {0x24E8, 899, 1}, {0x24E9, 1954, 1}, {0x24EA, 4191, 1}, {0x2A0C, 4871, 12},
-    {0x2A74, 4883, 3}, {0x2A75, 4886, 2}, {0x2A76, 4888, 3}, {0x2C7C, 890, 1},
-    {0x2C7D, 4350, 1}, {0x2D6F, 4896, 3}, {0x2E9F, 4899, 3}, {0x2EF3, 4902, 3},
-    {0x2F00, 4905, 3}, {0x2F01, 4908, 3}, {0x2F02, 4911, 3}, {0x2F03, 4914, 3},
-    {0x2F04, 4917, 3}, {0x2F05, 4920, 3}, {0x2F06, 4923, 3}, {0x2F07, 4926, 3},
-    {0x2F08, 4929, 3}, {0x2F09, 4932, 3}, {0x2F0A, 4935, 3}, {0x2F0B, 4938, 3},
-    {0x2F0C, 4941, 3}, {0x2F0D, 4944, 3}, {0x2F0E, 4947, 3}, {0x2F0F, 4950, 3},
-    {0x2F10, 4953, 3}, {0x2F11, 4956, 3}, {0x2F12, 4959, 3}, {0x2F13, 4962, 3},
-    {0x2F14, 4965, 3}, {0x2F15, 4968, 3}, {0x2F16, 4971, 3}, {0x2F17, 4974, 3},
-    {0x2F18, 4977, 3}, {0x2F19, 4980, 3}, {0x2F1A, 4983, 3}, {0x2F1B, 4986, 3},
-    {0x2F1C, 4989, 3}, {0x2F1D, 4992, 3}, {0x2F1E, 4995, 3}, {0x2F1F, 4998, 3},
-    {0x2F20, 5001, 3}, {0x2F21, 5004, 3}, {0x2F22, 5007, 3}, {0x2F23, 5010, 3},
-    {0x2F24, 5013, 3}, {0x2F25, 5016, 3}, {0x2F26, 5019, 3}, {0x2F27, 5022, 3},
-    {0x2F28, 5025, 3}, {0x2F29, 5028, 3}, {0x2F2A, 5031, 3}, {0x2F2B, 5034, 3},
-    {0x2F2C, 5037, 3}, {0x2F2D, 5040, 3}, {0x2F2E, 5043, 3}, {0x2F2F, 5046, 3},
-    {0x2F30, 5049, 3}, {0x2F31, 5052, 3}, {0x2F32, 5055, 3}, {0x2F33, 5058, 3},
-    {0x2F34, 5061, 3}, {0x2F35, 5064, 3}, {0x2F36, 5067, 3}, {0x2F37, 5070, 3},
-    {0x2F38, 5073, 3}, {0x2F39, 5076, 3}, {0x2F3A, 5079, 3}, {0x2F3B, 5082, 3},
-    {0x2F3C, 5085, 3}, {0x2F3D, 5088, 3}, {0x2F3E, 5091, 3}, {0x2F3F, 5094, 3},
-    {0x2F40, 5097, 3}, {0x2F41, 5100, 3}, {0x2F42, 5103, 3}, {0x2F43, 5106, 3},
-    {0x2F44, 5109, 3}, {0x2F45, 5112, 3}, {0x2F46, 5115, 3}, {0x2F47, 5118, 3},
-    {0x2F48, 5121, 3}, {0x2F49, 5124, 3}, {0x2F4A, 5127, 3}, {0x2F4B, 5130, 3},
-    {0x2F4C, 5133, 3}, {0x2F4D, 5136, 3}, {0x2F4E, 5139, 3}, {0x2F4F, 5142, 3},
-    {0x2F50, 5145, 3}, {0x2F51, 5148, 3}, {0x2F52, 5151, 3}, {0x2F53, 5154, 3},
-    {0x2F54, 5157, 3}, {0x2F55, 5160, 3}, {0x2F56, 5163, 3}, {0x2F57, 5166, 3},
-    {0x2F58, 5169, 3}, {0x2F59, 5172, 3}, {0x2F5A, 5175, 3}, {0x2F5B, 5178, 3},
-    {0x2F5C, 5181, 3}, {0x2F5D, 5184, 3}, {0x2F5E, 5187, 3}, {0x2F5F, 5190, 3},
-    {0x2F60, 5193, 3}, {0x2F61, 5196, 3}, {0x2F62, 5199, 3}, {0x2F63, 5202, 3},
-    {0x2F64, 5205, 3}, {0x2F65, 5208, 3}, {0x2F66, 5211, 3}, {0x2F67, 5214, 3},
-    {0x2F68, 5217, 3}, {0x2F69, 5220, 3}, {0x2F6A, 5223, 3}, {0x2F6B, 5226, 3},
-    {0x2F6C, 5229, 3}, {0x2F6D, 5232, 3}, {0x2F6E, 5235, 3}, {0x2F6F, 5238, 3},
-    {0x2F70, 5241, 3}, {0x2F71, 5244, 3}, {0x2F72, 5247, 3}, {0x2F73, 5250, 3},
-    {0x2F74, 5253, 3}, {0x2F75, 5256, 3}, {0x2F76, 5259, 3}, {0x2F77, 5262, 3},
-    {0x2F78, 5265, 3}, {0x2F79, 5268, 3}, {0x2F7A, 5271, 3}, {0x2F7B, 5274, 3},
-    {0x2F7C, 5277, 3}, {0x2F7D, 5280, 3}, {0x2F7E, 5283, 3}, {0x2F7F, 5286, 3},
-    {0x2F80, 5289, 3}, {0x2F81, 5292, 3}, {0x2F82, 5295, 3}, {0x2F83, 5298, 3},
-    {0x2F84, 5301, 3}, {0x2F85, 5304, 3}, {0x2F86, 5307, 3}, {0x2F87, 5310, 3},
-    {0x2F88, 5313, 3}, {0x2F89, 5316, 3}, {0x2F8A, 5319, 3}, {0x2F8B, 5322, 3},
-    {0x2F8C, 5325, 3}, {0x2F8D, 5328, 3}, {0x2F8E, 5331, 3}, {0x2F8F, 5334, 3},
-    {0x2F90, 5337, 3}, {0x2F91, 5340, 3}, {0x2F92, 5343, 3}, {0x2F93, 5346, 3},
-    {0x2F94, 5349, 3}, {0x2F95, 5352, 3}, {0x2F96, 5355, 3}, {0x2F97, 5358, 3},
-    {0x2F98, 5361, 3}, {0x2F99, 5364, 3}, {0x2F9A, 5367, 3}, {0x2F9B, 5370, 3},
-    {0x2F9C, 5373, 3}, {0x2F9D, 5376, 3}, {0x2F9E, 5379, 3}, {0x2F9F, 5382, 3},
-    {0x2FA0, 5385, 3}, {0x2FA1, 5388, 3}, {0x2FA2, 5391, 3}, {0x2FA3, 5394, 3},
-    {0x2FA4, 5397, 3}, {0x2FA5, 5400, 3}, {0x2FA6, 5403, 3}, {0x2FA7, 5406, 3},
-    {0x2FA8, 5409, 3}, {0x2FA9, 5412, 3}, {0x2FAA, 5415, 3}, {0x2FAB, 5418, 3},
-    {0x2FAC, 5421, 3}, {0x2FAD, 5424, 3}, {0x2FAE, 5427, 3}, {0x2FAF, 5430, 3},
-    {0x2FB0, 5433, 3}, {0x2FB1, 5436, 3}, {0x2FB2, 5439, 3}, {0x2FB3, 5442, 3},
-    {0x2FB4, 5445, 3}, {0x2FB5, 5448, 3}, {0x2FB6, 5451, 3}, {0x2FB7, 5454, 3},
-    {0x2FB8, 5457, 3}, {0x2FB9, 5460, 3}, {0x2FBA, 5463, 3}, {0x2FBB, 5466, 3},
-    {0x2FBC, 5469, 3}, {0x2FBD, 5472, 3}, {0x2FBE, 5475, 3}, {0x2FBF, 5478, 3},
-    {0x2FC0, 5481, 3}, {0x2FC1, 5484, 3}, {0x2FC2, 5487, 3}, {0x2FC3, 5490, 3},
-    {0x2FC4, 5493, 3}, {0x2FC5, 5496, 3}, {0x2FC6, 5499, 3}, {0x2FC7, 5502, 3},
-    {0x2FC8, 5505, 3}, {0x2FC9, 5508, 3}, {0x2FCA, 5511, 3}, {0x2FCB, 5514, 3},
-    {0x2FCC, 5517, 3}, {0x2FCD, 5520, 3}, {0x2FCE, 5523, 3}, {0x2FCF, 5526, 3},
-    {0x2FD0, 5529, 3}, {0x2FD1, 5532, 3}, {0x2FD2, 5535, 3}, {0x2FD3, 5538, 3},
-    {0x2FD4, 5541, 3}, {0x2FD5, 5544, 3}, {0x3000, 0, 1}, {0x3036, 5547, 3},
-    {0x3038, 4974, 3}, {0x3039, 5550, 3}, {0x303A, 5553, 3}, {0x309B, 5712, 4},
-    {0x309C, 5716, 4}, {0x309F, 5726, 6}, {0x30FF, 5918, 6}, {0x3131, 5924, 3},
-    {0x3132, 5927, 3}, {0x3133, 5930, 3}, {0x3134, 5933, 3}, {0x3135, 5936, 3},
-    {0x3136, 5939, 3}, {0x3137, 5942, 3}, {0x3138, 5945, 3}, {0x3139, 5948, 3},
-    {0x313A, 5951, 3}, {0x313B, 5954, 3}, {0x313C, 5957, 3}, {0x313D, 5960, 3},
-    {0x313E, 5963, 3}, {0x313F, 5966, 3}, {0x3140, 5969, 3}, {0x3141, 5972, 3},
-    {0x3142, 5975, 3}, {0x3143, 5978, 3}, {0x3144, 5981, 3}, {0x3145, 5984, 3},
-    {0x3146, 5987, 3}, {0x3147, 5990, 3}, {0x3148, 5993, 3}, {0x3149, 5996, 3},
-    {0x314A, 5999, 3}, {0x314B, 6002, 3}, {0x314C, 6005, 3}, {0x314D, 6008, 3},
-    {0x314E, 6011, 3}, {0x314F, 6014, 3}, {0x3150, 6017, 3}, {0x3151, 6020, 3},
-    {0x3152, 6023, 3}, {0x3153, 6026, 3}, {0x3154, 6029, 3}, {0x3155, 6032, 3},
-    {0x3156, 6035, 3}, {0x3157, 6038, 3}, {0x3158, 6041, 3}, {0x3159, 6044, 3},
-    {0x315A, 6047, 3}, {0x315B, 6050, 3}, {0x315C, 6053, 3}, {0x315D, 6056, 3},
-    {0x315E, 6059, 3}, {0x315F, 6062, 3}, {0x3160, 6065, 3}, {0x3161, 6068, 3},
-    {0x3162, 6071, 3}, {0x3163, 6074, 3}, {0x3164, 6077, 3}, {0x3165, 6080, 3},
-    {0x3166, 6083, 3}, {0x3167, 6086, 3}, {0x3168, 6089, 3}, {0x3169, 6092, 3},
-    {0x316A, 6095, 3}, {0x316B, 6098, 3}, {0x316C, 6101, 3}, {0x316D, 6104, 3},
-    {0x316E, 6107, 3}, {0x316F, 6110, 3}, {0x3170, 6113, 3}, {0x3171, 6116, 3},
-    {0x3172, 6119, 3}, {0x3173, 6122, 3}, {0x3174, 6125, 3}, {0x3175, 6128, 3},
-    {0x3176, 6131, 3}, {0x3177, 6134, 3}, {0x3178, 6137, 3}, {0x3179, 6140, 3},
-    {0x317A, 6143, 3}, {0x317B, 6146, 3}, {0x317C, 6149, 3}, {0x317D, 6152, 3},
-    {0x317E, 6155, 3}, {0x317F, 6158, 3}, {0x3180, 6161, 3}, {0x3181, 6164, 3},
-    {0x3182, 6167, 3}, {0x3183, 6170, 3}, {0x3184, 6173, 3}, {0x3185, 6176, 3},
-    {0x3186, 6179, 3}, {0x3187, 6182, 3}, {0x3188, 6185, 3}, {0x3189, 6188, 3},
-    {0x318A, 6191, 3}, {0x318B, 6194, 3}, {0x318C, 6197, 3}, {0x318D, 6200, 3},
-    {0x318E, 6203, 3}, {0x3192, 4905, 3}, {0x3193, 4923, 3}, {0x3194, 6206, 3},
-    {0x3195, 6209, 3}, {0x3196, 6212, 3}, {0x3197, 6215, 3}, {0x3198, 6218, 3},
-    {0x3199, 6221, 3}, {0x319A, 4917, 3}, {0x319B, 6224, 3}, {0x319C, 6227, 3},
-    {0x319D, 6230, 3}, {0x319E, 6233, 3}, {0x319F, 4929, 3}, {0x3200, 6236, 5},
-    {0x3201, 6241, 5}, {0x3202, 6246, 5}, {0x3203, 6251, 5}, {0x3204, 6256, 5},
-    {0x3205, 6261, 5}, {0x3206, 6266, 5}, {0x3207, 6271, 5}, {0x3208, 6276, 5},
-    {0x3209, 6281, 5}, {0x320A, 6286, 5}, {0x320B, 6291, 5}, {0x320C, 6296, 5},
-    {0x320D, 6301, 5}, {0x320E, 6306, 8}, {0x320F, 6314, 8}, {0x3210, 6322, 8},
-    {0x3211, 6330, 8}, {0x3212, 6338, 8}, {0x3213, 6346, 8}, {0x3214, 6354, 8},
-    {0x3215, 6362, 8}, {0x3216, 6370, 8}, {0x3217, 6378, 8}, {0x3218, 6386, 8},
-    {0x3219, 6394, 8}, {0x321A, 6402, 8}, {0x321B, 6410, 8}, {0x321C, 6418, 8},
-    {0x321D, 6426, 17}, {0x321E, 6443, 14}, {0x3220, 6457, 5}, {0x3221, 6462, 5},
-    {0x3222, 6467, 5}, {0x3223, 6472, 5}, {0x3224, 6477, 5}, {0x3225, 6482, 5},
-    {0x3226, 6487, 5}, {0x3227, 6492, 5}, {0x3228, 6497, 5}, {0x3229, 6502, 5},
-    {0x322A, 6507, 5}, {0x322B, 6512, 5}, {0x322C, 6517, 5}, {0x322D, 6522, 5},
-    {0x322E, 6527, 5}, {0x322F, 6532, 5}, {0x3230, 6537, 5}, {0x3231, 6542, 5},
-    {0x3232, 6547, 5}, {0x3233, 6552, 5}, {0x3234, 6557, 5}, {0x3235, 6562, 5},
-    {0x3236, 6567, 5}, {0x3237, 6572, 5}, {0x3238, 6577, 5}, {0x3239, 6582, 5},
-    {0x323A, 6587, 5}, {0x323B, 6592, 5}, {0x323C, 6597, 5}, {0x323D, 6602, 5},
-    {0x323E, 6607, 5}, {0x323F, 6612, 5}, {0x3240, 6617, 5}, {0x3241, 6622, 5},
-    {0x3242, 6627, 5}, {0x3243, 6632, 5}, {0x3244, 6637, 3}, {0x3245, 6640, 3},
-    {0x3246, 5103, 3}, {0x3247, 6643, 3}, {0x3250, 6646, 3}, {0x3251, 6649, 2},
-    {0x3252, 6651, 2}, {0x3253, 6653, 2}, {0x3254, 6655, 2}, {0x3255, 6657, 2},
-    {0x3256, 6659, 2}, {0x3257, 6661, 2}, {0x3258, 6663, 2}, {0x3259, 6665, 2},
-    {0x325A, 6667, 2}, {0x325B, 6669, 2}, {0x325C, 6671, 2}, {0x325D, 6673, 2},
-    {0x325E, 6675, 2}, {0x325F, 6677, 2}, {0x3260, 5924, 3}, {0x3261, 5933, 3},
-    {0x3262, 5942, 3}, {0x3263, 5948, 3}, {0x3264, 5972, 3}, {0x3265, 5975, 3},
-    {0x3266, 5984, 3}, {0x3267, 5990, 3}, {0x3268, 5993, 3}, {0x3269, 5999, 3},
-    {0x326A, 6002, 3}, {0x326B, 6005, 3}, {0x326C, 6008, 3}, {0x326D, 6011, 3},
-    {0x326E, 6679, 6}, {0x326F, 6685, 6}, {0x3270, 6691, 6}, {0x3271, 6697, 6},
-    {0x3272, 6703, 6}, {0x3273, 6709, 6}, {0x3274, 6715, 6}, {0x3275, 6721, 6},
-    {0x3276, 6727, 6}, {0x3277, 6733, 6}, {0x3278, 6739, 6}, {0x3279, 6745, 6},
-    {0x327A, 6751, 6}, {0x327B, 6757, 6}, {0x327C, 6763, 15}, {0x327D, 6778, 12},
-    {0x327E, 6790, 6}, {0x3280, 4905, 3}, {0x3281, 4923, 3}, {0x3282, 6206, 3},
-    {0x3283, 6209, 3}, {0x3284, 6796, 3}, {0x3285, 6799, 3}, {0x3286, 6802, 3},
-    {0x3287, 4938, 3}, {0x3288, 6805, 3}, {0x3289, 4974, 3}, {0x328A, 5124, 3},
-    {0x328B, 5160, 3}, {0x328C, 5157, 3}, {0x328D, 5127, 3}, {0x328E, 5403, 3},
-    {0x328F, 4998, 3}, {0x3290, 5118, 3}, {0x3291, 6808, 3}, {0x3292, 6811, 3},
-    {0x3293, 6814, 3}, {0x3294, 6817, 3}, {0x3295, 6820, 3}, {0x3296, 6823, 3},
-    {0x3297, 6826, 3}, {0x3298, 6829, 3}, {0x3299, 6832, 3}, {0x329A, 6835, 3},
-    {0x329B, 5016, 3}, {0x329C, 6838, 3}, {0x329D, 6841, 3}, {0x329E, 6844, 3},
-    {0x329F, 6847, 3}, {0x32A0, 6850, 3}, {0x32A1, 6853, 3}, {0x32A2, 6856, 3},
-    {0x32A3, 6859, 3}, {0x32A4, 6212, 3}, {0x32A5, 6215, 3}, {0x32A6, 6218, 3},
-    {0x32A7, 6862, 3}, {0x32A8, 6865, 3}, {0x32A9, 6868, 3}, {0x32AA, 6871, 3},
-    {0x32AB, 6874, 3}, {0x32AC, 6877, 3}, {0x32AD, 6880, 3}, {0x32AE, 6883, 3},
-    {0x32AF, 6886, 3}, {0x32B0, 6889, 3}, {0x32B1, 6892, 2}, {0x32B2, 6894, 2},
-    {0x32B3, 6896, 2}, {0x32B4, 6898, 2}, {0x32B5, 6900, 2}, {0x32B6, 6902, 2},
-    {0x32B7, 6904, 2}, {0x32B8, 6906, 2}, {0x32B9, 6908, 2}, {0x32BA, 6910, 2},
-    {0x32BB, 6912, 2}, {0x32BC, 6914, 2}, {0x32BD, 6916, 2}, {0x32BE, 6918, 2},
-    {0x32BF, 6920, 2}, {0x32C0, 6922, 4}, {0x32C1, 6926, 4}, {0x32C2, 6930, 4},
-    {0x32C3, 6934, 4}, {0x32C4, 6938, 4}, {0x32C5, 6942, 4}, {0x32C6, 6946, 4},
-    {0x32C7, 6950, 4}, {0x32C8, 6954, 4}, {0x32C9, 6958, 5}, {0x32CA, 6963, 5},
-    {0x32CB, 6968, 5}, {0x32CC, 6973, 2}, {0x32CD, 6975, 3}, {0x32CE, 6978, 2},
-    {0x32CF, 6980, 3}, {0x32D0, 6983, 3}, {0x32D1, 6986, 3}, {0x32D2, 6989, 3},
-    {0x32D3, 6992, 3}, {0x32D4, 6995, 3}, {0x32D5, 6998, 3}, {0x32D6, 7001, 3},
-    {0x32D7, 7004, 3}, {0x32D8, 7007, 3}, {0x32D9, 7010, 3}, {0x32DA, 7013, 3},
-    {0x32DB, 7016, 3}, {0x32DC, 7019, 3}, {0x32DD, 7022, 3}, {0x32DE, 7025, 3},
-    {0x32DF, 7028, 3}, {0x32E0, 7031, 3}, {0x32E1, 7034, 3}, {0x32E2, 7037, 3},
-    {0x32E3, 7040, 3}, {0x32E4, 7043, 3}, {0x32E5, 7046, 3}, {0x32E6, 7049, 3},
-    {0x32E7, 7052, 3}, {0x32E8, 7055, 3}, {0x32E9, 7058, 3}, {0x32EA, 7061, 3},
-    {0x32EB, 7064, 3}, {0x32EC, 7067, 3}, {0x32ED, 7070, 3}, {0x32EE, 7073, 3},
-    {0x32EF, 7076, 3}, {0x32F0, 7079, 3}, {0x32F1, 7082, 3}, {0x32F2, 7085, 3},
-    {0x32F3, 7088, 3}, {0x32F4, 7091, 3}, {0x32F5, 7094, 3}, {0x32F6, 7097, 3},
-    {0x32F7, 7100, 3}, {0x32F8, 7103, 3}, {0x32F9, 7106, 3}, {0x32FA, 7109, 3},
-    {0x32FB, 7112, 3}, {0x32FC, 7115, 3}, {0x32FD, 7118, 3}, {0x32FE, 7121, 3},
-    {0x32FF, 7124, 6}, {0x3300, 7130, 15}, {0x3301, 7145, 12}, {0x3302, 7157, 15},
-    {0x3303, 7172, 9}, {0x3304, 7181, 15}, {0x3305, 7196, 9}, {0x3306, 7205, 9},
-    {0x3307, 7214, 18}, {0x3308, 7232, 12}, {0x3309, 7244, 9}, {0x330A, 7253, 9},
-    {0x330B, 7262, 9}, {0x330C, 7271, 12}, {0x330D, 7283, 12}, {0x330E, 7295, 12},
-    {0x330F, 7307, 12}, {0x3310, 7319, 12}, {0x3311, 7331, 12}, {0x3312, 7343, 12},
-    {0x3313, 7355, 18}, {0x3314, 7373, 6}, {0x3315, 7379, 18}, {0x3316, 7397, 18},
-    {0x3317, 7415, 15}, {0x3318, 7430, 12}, {0x3319, 7442, 18}, {0x331A, 7460, 18},
-    {0x331B, 7478, 12}, {0x331C, 7490, 9}, {0x331D, 7499, 9}, {0x331E, 7508, 12},
-    {0x331F, 7520, 12}, {0x3320, 7532, 15}, {0x3321, 7547, 15}, {0x3322, 7562, 9},
-    {0x3323, 7571, 9}, {0x3324, 7580, 12}, {0x3325, 7592, 9}, {0x3326, 7601, 9},
-    {0x3327, 7610, 6}, {0x3328, 7616, 6}, {0x3329, 7622, 9}, {0x332A, 7631, 9},
-    {0x332B, 7640, 18}, {0x332C, 7658, 12}, {0x332D, 7670, 15}, {0x332E, 7685, 18},
-    {0x332F, 7703, 12}, {0x3330, 7715, 9}, {0x3331, 7724, 9}, {0x3332, 7733, 18},
-    {0x3333, 7751, 12}, {0x3334, 7763, 18}, {0x3335, 7781, 9}, {0x3336, 7790, 15},
-    {0x3337, 7805, 9}, {0x3338, 7814, 12}, {0x3339, 7826, 9}, {0x333A, 7835, 12},
-    {0x333B, 7847, 15}, {0x333C, 7862, 12}, {0x333D, 7874, 15}, {0x333E, 7889, 12},
-    {0x333F, 7901, 6}, {0x3340, 7907, 15}, {0x3341, 7922, 9}, {0x3342, 7931, 9},
-    {0x3343, 7940, 12}, {0x3344, 7952, 9}, {0x3345, 7961, 9}, {0x3346, 7970, 9},
-    {0x3347, 7979, 15}, {0x3348, 7994, 12}, {0x3349, 8006, 6}, {0x334A, 8012, 18},
-    {0x334B, 8030, 9}, {0x334C, 8039, 15}, {0x334D, 8054, 12}, {0x334E, 8066, 12},
-    {0x334F, 8078, 9}, {0x3350, 8087, 9}, {0x3351, 8096, 12}, {0x3352, 8108, 6},
-    {0x3353, 8114, 12}, {0x3354, 8126, 15}, {0x3355, 8141, 6}, {0x3356, 8147, 18},
-    {0x3357, 8165, 9}, {0x3358, 8174, 4}, {0x3359, 8178, 4}, {0x335A, 8182, 4},
-    {0x335B, 8186, 4}, {0x335C, 8190, 4}, {0x335D, 8194, 4}, {0x335E, 8198, 4},
-    {0x335F, 8202, 4}, {0x3360, 8206, 4}, {0x3361, 8210, 4}, {0x3362, 8214, 5},
-    {0x3363, 8219, 5}, {0x3364, 8224, 5}, {0x3365, 8229, 5}, {0x3366, 8234, 5},
-    {0x3367, 8239, 5}, {0x3368, 8244, 5}, {0x3369, 8249, 5}, {0x336A, 8254, 5},
-    {0x336B, 8259, 5}, {0x336C, 8264, 5}, {0x336D, 8269, 5}, {0x336E, 8274, 5},
-    {0x336F, 8279, 5}, {0x3370, 8284, 5}, {0x3371, 8289, 3}, {0x3372, 8292, 2},
-    {0x3373, 8294, 2}, {0x3374, 8296, 3}, {0x3375, 8299, 2}, {0x3376, 8301, 2},
-    {0x3377, 8303, 2}, {0x3378, 8305, 3}, {0x3379, 8308, 3}, {0x337A, 8311, 2},
-    {0x337B, 8313, 6}, {0x337C, 8319, 6}, {0x337D, 8325, 6}, {0x337E, 8331, 6},
-    {0x337F, 8337, 12}, {0x3380, 8349, 2}, {0x3381, 8351, 2}, {0x3382, 8353, 3},
-    {0x3383, 8356, 2}, {0x3384, 8358, 2}, {0x3385, 8360, 2}, {0x3386, 8362, 2},
-    {0x3387, 8364, 2}, {0x3388, 8366, 3}, {0x3389, 8369, 4}, {0x338A, 8373, 2},
-    {0x338B, 8375, 2}, {0x338C, 8377, 3}, {0x338D, 8380, 3}, {0x338E, 8383, 2},
-    {0x338F, 8385, 2}, {0x3390, 8387, 2}, {0x3391, 8389, 3}, {0x3392, 8392, 3},
-    {0x3393, 8395, 3}, {0x3394, 8398, 3}, {0x3395, 8401, 3}, {0x3396, 8404, 2},
-    {0x3397, 8406, 2}, {0x3398, 8408, 2}, {0x3399, 8410, 2}, {0x339A, 8412, 2},
-    {0x339B, 8414, 3}, {0x339C, 8417, 2}, {0x339D, 8419, 2}, {0x339E, 8421, 2},
-    {0x339F, 8423, 3}, {0x33A0, 8426, 3}, {0x33A1, 8429, 2}, {0x33A2, 8431, 3},
-    {0x33A3, 8434, 3}, {0x33A4, 8437, 3}, {0x33A5, 8440, 2}, {0x33A6, 8442, 3},
-    {0x33A7, 8445, 5}, {0x33A8, 8450, 6}, {0x33A9, 8456, 2}, {0x33AA, 8458, 3},
-    {0x33AB, 8461, 3}, {0x33AC, 8464, 3}, {0x33AD, 8467, 3}, {0x33AE, 8470, 7},
-    {0x33AF, 8477, 8}, {0x33B0, 8485, 2}, {0x33B1, 8487, 2}, {0x33B2, 8489, 3},
-    {0x33B3, 8492, 2}, {0x33B4, 8494, 2}, {0x33B5, 8496, 2}, {0x33B6, 8498, 3},
-    {0x33B7, 8501, 2}, {0x33B8, 8503, 2}, {0x33B9, 8505, 2}, {0x33BA, 8507, 2},
-    {0x33BB, 8509, 2}, {0x33BC, 8511, 3}, {0x33BD, 8514, 2}, {0x33BE, 8516, 2},
-    {0x33BF, 8518, 2}, {0x33C0, 8520, 3}, {0x33C1, 8523, 3}, {0x33C2, 8526, 4},
-    {0x33C3, 8530, 2}, {0x33C4, 8532, 2}, {0x33C5, 8534, 2}, {0x33C6, 8536, 6},
-    {0x33C7, 8542, 3}, {0x33C8, 8545, 2}, {0x33C9, 8547, 2}, {0x33CA, 8549, 2},
-    {0x33CB, 8551, 2}, {0x33CC, 8553, 2}, {0x33CD, 8555, 2}, {0x33CE, 8557, 2},
-    {0x33CF, 8559, 2}, {0x33D0, 8561, 2}, {0x33D1, 8563, 2}, {0x33D2, 8565, 3},
-    {0x33D3, 8568, 2}, {0x33D4, 8570, 2}, {0x33D5, 8572, 3}, {0x33D6, 8575, 3},
-    {0x33D7, 8578, 2}, {0x33D8, 8580, 4}, {0x33D9, 8584, 3}, {0x33DA, 8587, 2},
-    {0x33DB, 8589, 2}, {0x33DC, 8591, 2}, {0x33DD, 8593, 2}, {0x33DE, 8595, 5},
-    {0x33DF, 8600, 5}, {0x33E0, 8605, 4}, {0x33E1, 8609, 4}, {0x33E2, 8613, 4},
-    {0x33E3, 8617, 4}, {0x33E4, 8621, 4}, {0x33E5, 8625, 4}, {0x33E6, 8629, 4},
-    {0x33E7, 8633, 4}, {0x33E8, 8637, 4}, {0x33E9, 8641, 5}, {0x33EA, 8646, 5},
-    {0x33EB, 8651, 5}, {0x33EC, 8656, 5}, {0x33ED, 8661, 5}, {0x33EE, 8666, 5},
-    {0x33EF, 8671, 5}, {0x33F0, 8676, 5}, {0x33F1, 8681, 5}, {0x33F2, 8686, 5},
-    {0x33F3, 8691, 5}, {0x33F4, 8696, 5}, {0x33F5, 8701, 5}, {0x33F6, 8706, 5},
-    {0x33F7, 8711, 5}, {0x33F8, 8716, 5}, {0x33F9, 8721, 5}, {0x33FA, 8726, 5},
-    {0x33FB, 8731, 5}, {0x33FC, 8736, 5}, {0x33FD, 8741, 5}, {0x33FE, 8746, 5},
-    {0x33FF, 8751, 3}, {0xA69C, 8754, 2}, {0xA69D, 8756, 2}, {0xA770, 8758, 3},
-    {0xA7F2, 4214, 1}, {0xA7F3, 4244, 1}, {0xA7F4, 4233, 1}, {0xA7F8, 8761, 2},
-    {0xA7F9, 8763, 2}, {0xAB5C, 8765, 3}, {0xAB5D, 8768, 3}, {0xAB5E, 8771, 2},
-    {0xAB5F, 8773, 3}, {0xAB69, 8776, 2}, {0xFB00, 10003, 2}, {0xFB01, 10005, 2},
-    {0xFB02, 10007, 2}, {0xFB03, 10009, 3}, {0xFB04, 10012, 3}, {0xFB05, 10015, 2},
-    {0xFB06, 10015, 2}, {0xFB13, 10017, 4}, {0xFB14, 10021, 4}, {0xFB15, 10025, 4},
-    {0xFB16, 10029, 4}, {0xFB17, 10033, 4}, {0xFB20, 10045, 2}, {0xFB21, 4245, 2},
-    {0xFB22, 4251, 2}, {0xFB23, 10047, 2}, {0xFB24, 10049, 2}, {0xFB25, 10051, 2},
-    {0xFB26, 10053, 2}, {0xFB27, 10055, 2}, {0xFB28, 10057, 2}, {0xFB29, 4198, 1},
-    {0xFB4F, 10191, 4}, {0xFB50, 10195, 2}, {0xFB51, 10195, 2}, {0xFB52, 10197, 2},
-    {0xFB53, 10197, 2}, {0xFB54, 10197, 2}, {0xFB55, 10197, 2}, {0xFB56, 10199, 2},
-    {0xFB57, 10199, 2}, {0xFB58, 10199, 2}, {0xFB59, 10199, 2}, {0xFB5A, 10201, 2},
-    {0xFB5B, 10201, 2}, {0xFB5C, 10201, 2}, {0xFB5D, 10201, 2}, {0xFB5E, 10203, 2},
-    {0xFB5F, 10203, 2}, {0xFB60, 10203, 2}, {0xFB61, 10203, 2}, {0xFB62, 10205, 2},
-    {0xFB63, 10205, 2}, {0xFB64, 10205, 2}, {0xFB65, 10205, 2}, {0xFB66, 10207, 2},
-    {0xFB67, 10207, 2}, {0xFB68, 10207, 2}, {0xFB69, 10207, 2}, {0xFB6A, 10209, 2},
-    {0xFB6B, 10209, 2}, {0xFB6C, 10209, 2}, {0xFB6D, 10209, 2}, {0xFB6E, 10211, 2},
-    {0xFB6F, 10211, 2}, {0xFB70, 10211, 2}, {0xFB71, 10211, 2}, {0xFB72, 10213, 2},
-    {0xFB73, 10213, 2}, {0xFB74, 10213, 2}, {0xFB75, 10213, 2}, {0xFB76, 10215, 2},
-    {0xFB77, 10215, 2}, {0xFB78, 10215, 2}, {0xFB79, 10215, 2}, {0xFB7A, 10217, 2},
-    {0xFB7B, 10217, 2}, {0xFB7C, 10217, 2}, {0xFB7D, 10217, 2}, {0xFB7E, 10219, 2},
-    {0xFB7F, 10219, 2}, {0xFB80, 10219, 2}, {0xFB81, 10219, 2}, {0xFB82, 10221, 2},
-    {0xFB83, 10221, 2}, {0xFB84, 10223, 2}, {0xFB85, 10223, 2}, {0xFB86, 10225, 2},
-    {0xFB87, 10225, 2}, {0xFB88, 10227, 2}, {0xFB89, 10227, 2}, {0xFB8A, 10229, 2},
-    {0xFB8B, 10229, 2}, {0xFB8C, 10231, 2}, {0xFB8D, 10231, 2}, {0xFB8E, 10233, 2},
-    {0xFB8F, 10233, 2}, {0xFB90, 10233, 2}, {0xFB91, 10233, 2}, {0xFB92, 10235, 2},
-    {0xFB93, 10235, 2}, {0xFB94, 10235, 2}, {0xFB95, 10235, 2}, {0xFB96, 10237, 2},
-    {0xFB97, 10237, 2}, {0xFB98, 10237, 2}, {0xFB99, 10237, 2}, {0xFB9A, 10239, 2},
-    {0xFB9B, 10239, 2}, {0xFB9C, 10239, 2}, {0xFB9D, 10239, 2}, {0xFB9E, 10241, 2},
-    {0xFB9F, 10241, 2}, {0xFBA0, 10243, 2}, {0xFBA1, 10243, 2}, {0xFBA2, 10243, 2},
-    {0xFBA3, 10243, 2}, {0xFBA4, 1313, 4}, {0xFBA5, 1313, 4}, {0xFBA6, 10245, 2},
-    {0xFBA7, 10245, 2}, {0xFBA8, 10245, 2}, {0xFBA9, 10245, 2}, {0xFBAA, 10247, 2},
-    {0xFBAB, 10247, 2}, {0xFBAC, 10247, 2}, {0xFBAD, 10247, 2}, {0xFBAE, 10249, 2},
-    {0xFBAF, 10249, 2}, {0xFBB0, 1321, 4}, {0xFBB1, 1321, 4}, {0xFBD3, 10251, 2},
-    {0xFBD4, 10251, 2}, {0xFBD5, 10251, 2}, {0xFBD6, 10251, 2}, {0xFBD7, 10253, 2},
-    {0xFBD8, 10253, 2}, {0xFBD9, 10255, 2}, {0xFBDA, 10255, 2}, {0xFBDB, 10257, 2},
-    {0xFBDC, 10257, 2}, {0xFBDD, 1305, 4}, {0xFBDE, 10259, 2}, {0xFBDF, 10259, 2},
-    {0xFBE0, 10261, 2}, {0xFBE1, 10261, 2}, {0xFBE2, 10263, 2}, {0xFBE3, 10263, 2},
-    {0xFBE4, 10265, 2}, {0xFBE5, 10265, 2}, {0xFBE6, 10265, 2}, {0xFBE7, 10265, 2},
-    {0xFBE8, 10267, 2}, {0xFBE9, 10267, 2}, {0xFBEA, 10269, 6}, {0xFBEB, 10269, 6},
-    {0xFBEC, 10275, 6}, {0xFBED, 10275, 6}, {0xFBEE, 10281, 6}, {0xFBEF, 10281, 6},
-    {0xFBF0, 10287, 6}, {0xFBF1, 10287, 6}, {0xFBF2, 10293, 6}, {0xFBF3, 10293, 6},
-    {0xFBF4, 10299, 6}, {0xFBF5, 10299, 6}, {0xFBF6, 10305, 6}, {0xFBF7, 10305, 6},
-    {0xFBF8, 10305, 6}, {0xFBF9, 10311, 6}, {0xFBFA, 10311, 6}, {0xFBFB, 10311, 6},
-    {0xFBFC, 10317, 2}, {0xFBFD, 10317, 2}, {0xFBFE, 10317, 2}, {0xFBFF, 10317, 2},
-    {0xFC00, 10319, 6}, {0xFC01, 10325, 6}, {0xFC02, 10331, 6}, {0xFC03, 10311, 6},
-    {0xFC04, 10337, 6}, {0xFC05, 10343, 4}, {0xFC06, 10347, 4}, {0xFC07, 10351, 4},
-    {0xFC08, 10355, 4}, {0xFC09, 10359, 4}, {0xFC0A, 10363, 4}, {0xFC0B, 10367, 4},
-    {0xFC0C, 10371, 4}, {0xFC0D, 10375, 4}, {0xFC0E, 10379, 4}, {0xFC0F, 10383, 4},
-    {0xFC10, 10387, 4}, {0xFC11, 10391, 4}, {0xFC12, 10395, 4}, {0xFC13, 10399, 4},
-    {0xFC14, 10403, 4}, {0xFC15, 10407, 4}, {0xFC16, 10411, 4}, {0xFC17, 10415, 4},
-    {0xFC18, 10419, 4}, {0xFC19, 10423, 4}, {0xFC1A, 10427, 4}, {0xFC1B, 10431, 4},
-    {0xFC1C, 10435, 4}, {0xFC1D, 10439, 4}, {0xFC1E, 10443, 4}, {0xFC1F, 10447, 4},
-    {0xFC20, 10451, 4}, {0xFC21, 10455, 4}, {0xFC22, 10459, 4}, {0xFC23, 10463, 4},
-    {0xFC24, 10467, 4}, {0xFC25, 10471, 4}, {0xFC26, 10475, 4}, {0xFC27, 10479, 4},
-    {0xFC28, 10483, 4}, {0xFC29, 10487, 4}, {0xFC2A, 10491, 4}, {0xFC2B, 10495, 4},
-    {0xFC2C, 10499, 4}, {0xFC2D, 10503, 4}, {0xFC2E, 10507, 4}, {0xFC2F, 10511, 4},
-    {0xFC30, 10515, 4}, {0xFC31, 10519, 4}, {0xFC32, 10523, 4}, {0xFC33, 10527, 4},
-    {0xFC34, 10531, 4}, {0xFC35, 10535, 4}, {0xFC36, 10539, 4}, {0xFC37, 10543, 4},
-    {0xFC38, 10547, 4}, {0xFC39, 10551, 4}, {0xFC3A, 10555, 4}, {0xFC3B, 10559, 4},
-    {0xFC3C, 10563, 4}, {0xFC3D, 10567, 4}, {0xFC3E, 10571, 4}, {0xFC3F, 10575, 4},
-    {0xFC40, 10579, 4}, {0xFC41, 10583, 4}, {0xFC42, 10587, 4}, {0xFC43, 10591, 4},
-    {0xFC44, 10595, 4}, {0xFC45, 10599, 4}, {0xFC46, 10603, 4}, {0xFC47, 10607, 4},
-    {0xFC48, 10611, 4}, {0xFC49, 10615, 4}, {0xFC4A, 10619, 4}, {0xFC4B, 10623, 4},
-    {0xFC4C, 10627, 4}, {0xFC4D, 10631, 4}, {0xFC4E, 10635, 4}, {0xFC4F, 10639, 4},
-    {0xFC50, 10643, 4}, {0xFC51, 10647, 4}, {0xFC52, 10651, 4}, {0xFC53, 10655, 4},
-    {0xFC54, 10659, 4}, {0xFC55, 10663, 4}, {0xFC56, 10667, 4}, {0xFC57, 10671, 4},
-    {0xFC58, 10675, 4}, {0xFC59, 10679, 4}, {0xFC5A, 10683, 4}, {0xFC5B, 10687, 4},
-    {0xFC5C, 10691, 4}, {0xFC5D, 10695, 4}, {0xFC5E, 10699, 5}, {0xFC5F, 10704, 5},
-    {0xFC60, 10709, 5}, {0xFC61, 10714, 5}, {0xFC62, 10719, 5}, {0xFC63, 10724, 5},
-    {0xFC64, 10729, 6}, {0xFC65, 10735, 6}, {0xFC66, 10331, 6}, {0xFC67, 10741, 6},
-    {0xFC68, 10311, 6}, {0xFC69, 10337, 6}, {0xFC6A, 10747, 4}, {0xFC6B, 10751, 4},
-    {0xFC6C, 10355, 4}, {0xFC6D, 10755, 4}, {0xFC6E, 10359, 4}, {0xFC6F, 10363, 4},
-    {0xFC70, 10759, 4}, {0xFC71, 10763, 4}, {0xFC72, 10379, 4}, {0xFC73, 10767, 4},
-    {0xFC74, 10383, 4}, {0xFC75, 10387, 4}, {0xFC76, 10771, 4}, {0xFC77, 10775, 4},
-    {0xFC78, 10395, 4}, {0xFC79, 10779, 4}, {0xFC7A, 10399, 4}, {0xFC7B, 10403, 4},
-    {0xFC7C, 10519, 4}, {0xFC7D, 10523, 4}, {0xFC7E, 10535, 4}, {0xFC7F, 10539, 4},
-    {0xFC80, 10543, 4}, {0xFC81, 10559, 4}, {0xFC82, 10563, 4}, {0xFC83, 10567, 4},
-    {0xFC84, 10571, 4}, {0xFC85, 10587, 4}, {0xFC86, 10591, 4}, {0xFC87, 10595, 4},
-    {0xFC88, 10783, 4}, {0xFC89, 10611, 4}, {0xFC8A, 10787, 4}, {0xFC8B, 10791, 4},
-    {0xFC8C, 10635, 4}, {0xFC8D, 10795, 4}, {0xFC8E, 10639, 4}, {0xFC8F, 10643, 4},
-    {0xFC90, 10695, 4}, {0xFC91, 10799, 4}, {0xFC92, 10803, 4}, {0xFC93, 10675, 4},
-    {0xFC94, 10807, 4}, {0xFC95, 10679, 4}, {0xFC96, 10683, 4}, {0xFC97, 10319, 6},
-    {0xFC98, 10325, 6}, {0xFC99, 10811, 6}, {0xFC9A, 10331, 6}, {0xFC9B, 10817, 6},
-    {0xFC9C, 10343, 4}, {0xFC9D, 10347, 4}, {0xFC9E, 10351, 4}, {0xFC9F, 10355, 4},
-    {0xFCA0, 10823, 4}, {0xFCA1, 10367, 4}, {0xFCA2, 10371, 4}, {0xFCA3, 10375, 4},
-    {0xFCA4, 10379, 4}, {0xFCA5, 10827, 4}, {0xFCA6, 10395, 4}, {0xFCA7, 10407, 4},
-    {0xFCA8, 10411, 4}, {0xFCA9, 10415, 4}, {0xFCAA, 10419, 4}, {0xFCAB, 10423, 4},
-    {0xFCAC, 10431, 4}, {0xFCAD, 10435, 4}, {0xFCAE, 10439, 4}, {0xFCAF, 10443, 4},
-    {0xFCB0, 10447, 4}, {0xFCB1, 10451, 4}, {0xFCB2, 10831, 4}, {0xFCB3, 10455, 4},
-    {0xFCB4, 10459, 4}, {0xFCB5, 10463, 4}, {0xFCB6, 10467, 4}, {0xFCB7, 10471, 4},
-    {0xFCB8, 10475, 4}, {0xFCB9, 10483, 4}, {0xFCBA, 10487, 4}, {0xFCBB, 10491, 4},
-    {0xFCBC, 10495, 4}, {0xFCBD, 10499, 4}, {0xFCBE, 10503, 4}, {0xFCBF, 10507, 4},
-    {0xFCC0, 10511, 4}, {0xFCC1, 10515, 4}, {0xFCC2, 10527, 4}, {0xFCC3, 10531, 4},
-    {0xFCC4, 10547, 4}, {0xFCC5, 10551, 4}, {0xFCC6, 10555, 4}, {0xFCC7, 10559, 4},
-    {0xFCC8, 10563, 4}, {0xFCC9, 10575, 4}, {0xFCCA, 10579, 4}, {0xFCCB, 10583, 4},
-    {0xFCCC, 10587, 4}, {0xFCCD, 10835, 4}, {0xFCCE, 10599, 4}, {0xFCCF, 10603, 4},
-    {0xFCD0, 10607, 4}, {0xFCD1, 10611, 4}, {0xFCD2, 10623, 4}, {0xFCD3, 10627, 4},
-    {0xFCD4, 10631, 4}, {0xFCD5, 10635, 4}, {0xFCD6, 10839, 4}, {0xFCD7, 10647, 4},
-    {0xFCD8, 10651, 4}, {0xFCD9, 10843, 4}, {0xFCDA, 10663, 4}, {0xFCDB, 10667, 4},
-    {0xFCDC, 10671, 4}, {0xFCDD, 10675, 4}, {0xFCDE, 10847, 4}, {0xFCDF, 10331, 6},
-    {0xFCE0, 10817, 6}, {0xFCE1, 10355, 4}, {0xFCE2, 10823, 4}, {0xFCE3, 10379, 4},
-    {0xFCE4, 10827, 4}, {0xFCE5, 10395, 4}, {0xFCE6, 10851, 4}, {0xFCE7, 10447, 4},
-    {0xFCE8, 10855, 4}, {0xFCE9, 10859, 4}, {0xFCEA, 10863, 4}, {0xFCEB, 10559, 4},
-    {0xFCEC, 10563, 4}, {0xFCED, 10587, 4}, {0xFCEE, 10635, 4}, {0xFCEF, 10839, 4},
-    {0xFCF0, 10675, 4}, {0xFCF1, 10847, 4}, {0xFCF2, 10867, 6}, {0xFCF3, 10873, 6},
-    {0xFCF4, 10879, 6}, {0xFCF5, 10885, 4}, {0xFCF6, 10889, 4}, {0xFCF7, 10893, 4},
-    {0xFCF8, 10897, 4}, {0xFCF9, 10901, 4}, {0xFCFA, 10905, 4}, {0xFCFB, 10909, 4},
-    {0xFCFC, 10913, 4}, {0xFCFD, 10917, 4}, {0xFCFE, 10921, 4}, {0xFCFF, 10925, 4},
-    {0xFD00, 10929, 4}, {0xFD01, 10933, 4}, {0xFD02, 10937, 4}, {0xFD03, 10941, 4},
-    {0xFD04, 10945, 4}, {0xFD05, 10949, 4}, {0xFD06, 10953, 4}, {0xFD07, 10957, 4},
-    {0xFD08, 10961, 4}, {0xFD09, 10965, 4}, {0xFD0A, 10969, 4}, {0xFD0B, 10973, 4},
-    {0xFD0C, 10859, 4}, {0xFD0D, 10977, 4}, {0xFD0E, 10981, 4}, {0xFD0F, 10985, 4},
-    {0xFD10, 10989, 4}, {0xFD11, 10885, 4}, {0xFD12, 10889, 4}, {0xFD13, 10893, 4},
-    {0xFD14, 10897, 4}, {0xFD15, 10901, 4}, {0xFD16, 10905, 4}, {0xFD17, 10909, 4},
-    {0xFD18, 10913, 4}, {0xFD19, 10917, 4}, {0xFD1A, 10921, 4}, {0xFD1B, 10925, 4},
-    {0xFD1C, 10929, 4}, {0xFD1D, 10933, 4}, {0xFD1E, 10937, 4}, {0xFD1F, 10941, 4},
-    {0xFD20, 10945, 4}, {0xFD21, 10949, 4}, {0xFD22, 10953, 4}, {0xFD23, 10957, 4},
-    {0xFD24, 10961, 4}, {0xFD25, 10965, 4}, {0xFD26, 10969, 4}, {0xFD27, 10973, 4},
-    {0xFD28, 10859, 4}, {0xFD29, 10977, 4}, {0xFD2A, 10981, 4}, {0xFD2B, 10985, 4},
-    {0xFD2C, 10989, 4}, {0xFD2D, 10965, 4}, {0xFD2E, 10969, 4}, {0xFD2F, 10973, 4},
-    {0xFD30, 10859, 4}, {0xFD31, 10855, 4}, {0xFD32, 10863, 4}, {0xFD33, 10479, 4},
-    {0xFD34, 10435, 4}, {0xFD35, 10439, 4}, {0xFD36, 10443, 4}, {0xFD37, 10965, 4},
-    {0xFD38, 10969, 4}, {0xFD39, 10973, 4}, {0xFD3A, 10479, 4}, {0xFD3B, 10483, 4},
-    {0xFD3C, 10993, 4}, {0xFD3D, 10993, 4}, {0xFD50, 10997, 6}, {0xFD51, 11003, 6},
-    {0xFD52, 11003, 6}, {0xFD53, 11009, 6}, {0xFD54, 11015, 6}, {0xFD55, 11021, 6},
-    {0xFD56, 11027, 6}, {0xFD57, 11033, 6}, {0xFD58, 11039, 6}, {0xFD59, 11039, 6},
-    {0xFD5A, 11045, 6}, {0xFD5B, 11051, 6}, {0xFD5C, 11057, 6}, {0xFD5D, 11063, 6},
-    {0xFD5E, 11069, 6}, {0xFD5F, 11075, 6}, {0xFD60, 11075, 6}, {0xFD61, 11081, 6},
-    {0xFD62, 11087, 6}, {0xFD63, 11087, 6}, {0xFD64, 11093, 6}, {0xFD65, 11093, 6},
-    {0xFD66, 11099, 6}, {0xFD67, 11105, 6}, {0xFD68, 11105, 6}, {0xFD69, 11111, 6},
-    {0xFD6A, 11117, 6}, {0xFD6B, 11117, 6}, {0xFD6C, 11123, 6}, {0xFD6D, 11123, 6},
-    {0xFD6E, 11129, 6}, {0xFD6F, 11135, 6}, {0xFD70, 11135, 6}, {0xFD71, 11141, 6},
-    {0xFD72, 11141, 6}, {0xFD73, 11147, 6}, {0xFD74, 11153, 6}, {0xFD75, 11159, 6},
-    {0xFD76, 11165, 6}, {0xFD77, 11165, 6}, {0xFD78, 11171, 6}, {0xFD79, 11177, 6},
-    {0xFD7A, 11183, 6}, {0xFD7B, 11189, 6}, {0xFD7C, 11195, 6}, {0xFD7D, 11195, 6},
-    {0xFD7E, 11201, 6}, {0xFD7F, 11207, 6}, {0xFD80, 11213, 6}, {0xFD81, 11219, 6},
-    {0xFD82, 11225, 6}, {0xFD83, 11231, 6}, {0xFD84, 11231, 6}, {0xFD85, 11237, 6},
-    {0xFD86, 11237, 6}, {0xFD87, 11243, 6}, {0xFD88, 11243, 6}, {0xFD89, 11249, 6},
-    {0xFD8A, 11255, 6}, {0xFD8B, 11261, 6}, {0xFD8C, 11267, 6}, {0xFD8D, 11273, 6},
-    {0xFD8E, 11279, 6}, {0xFD8F, 11285, 6}, {0xFD92, 11291, 6}, {0xFD93, 11297, 6},
-    {0xFD94, 11303, 6}, {0xFD95, 11309, 6}, {0xFD96, 11315, 6}, {0xFD97, 11321, 6},
-    {0xFD98, 11321, 6}, {0xFD99, 11327, 6}, {0xFD9A, 11333, 6}, {0xFD9B, 11339, 6},
-    {0xFD9C, 11345, 6}, {0xFD9D, 11345, 6}, {0xFD9E, 11351, 6}, {0xFD9F, 11357, 6},
-    {0xFDA0, 11363, 6}, {0xFDA1, 11369, 6}, {0xFDA2, 11375, 6}, {0xFDA3, 11381, 6},
-    {0xFDA4, 11387, 6}, {0xFDA5, 11393, 6}, {0xFDA6, 11399, 6}, {0xFDA7, 11405, 6},
-    {0xFDA8, 11411, 6}, {0xFDA9, 11417, 6}, {0xFDAA, 11423, 6}, {0xFDAB, 11429, 6},
-    {0xFDAC, 11435, 6}, {0xFDAD, 11441, 6}, {0xFDAE, 11447, 6}, {0xFDAF, 11453, 6},
-    {0xFDB0, 11459, 6}, {0xFDB1, 11465, 6}, {0xFDB2, 11471, 6}, {0xFDB3, 11477, 6},
-    {0xFDB4, 11201, 6}, {0xFDB5, 11213, 6}, {0xFDB6, 11483, 6}, {0xFDB7, 11489, 6},
-    {0xFDB8, 11495, 6}, {0xFDB9, 11501, 6}, {0xFDBA, 11507, 6}, {0xFDBB, 11513, 6},
-    {0xFDBC, 11507, 6}, {0xFDBD, 11495, 6}, {0xFDBE, 11519, 6}, {0xFDBF, 11525, 6},
-    {0xFDC0, 11531, 6}, {0xFDC1, 11537, 6}, {0xFDC2, 11543, 6}, {0xFDC3, 11513, 6},
-    {0xFDC4, 11159, 6}, {0xFDC5, 11099, 6}, {0xFDC6, 11549, 6}, {0xFDC7, 11555, 6},
-    {0xFDF0, 11561, 6}, {0xFDF1, 11567, 6}, {0xFDF2, 11573, 8}, {0xFDF3, 11581, 8},
-    {0xFDF4, 11589, 8}, {0xFDF5, 11597, 8}, {0xFDF6, 11605, 8}, {0xFDF7, 11613, 8},
-    {0xFDF8, 11621, 8}, {0xFDF9, 11629, 6}, {0xFDFA, 11635, 33}, {0xFDFB, 11668, 15},
-    {0xFDFC, 11683, 8}, {0xFE10, 11691, 1}, {0xFE11, 11692, 3}, {0xFE12, 11695, 3},
-    {0xFE13, 11698, 1}, {0xFE14, 939, 1}, {0xFE15, 11699, 1}, {0xFE16, 11700, 1},
-    {0xFE17, 11701, 3}, {0xFE18, 11704, 3}, {0xFE19, 4135, 3}, {0xFE30, 4133, 2},
-    {0xFE31, 11707, 3}, {0xFE32, 11710, 3}, {0xFE33, 11713, 1}, {0xFE34, 11713, 1},
-    {0xFE35, 4203, 1}, {0xFE36, 4204, 1}, {0xFE37, 11714, 1}, {0xFE38, 11715, 1},
-    {0xFE39, 11716, 3}, {0xFE3A, 11719, 3}, {0xFE3B, 11722, 3}, {0xFE3C, 11725, 3},
-    {0xFE3D, 11728, 3}, {0xFE3E, 11731, 3}, {0xFE3F, 4640, 3}, {0xFE40, 4643, 3},
-    {0xFE41, 11734, 3}, {0xFE42, 11737, 3}, {0xFE43, 11740, 3}, {0xFE44, 11743, 3},
-    {0xFE47, 11746, 1}, {0xFE48, 11747, 1}, {0xFE49, 4170, 3}, {0xFE4A, 4170, 3},
-    {0xFE4B, 4170, 3}, {0xFE4C, 4170, 3}, {0xFE4D, 11713, 1}, {0xFE4E, 11713, 1},
-    {0xFE4F, 11713, 1}, {0xFE50, 11691, 1}, {0xFE51, 11692, 3}, {0xFE52, 4132, 1},
-    {0xFE54, 939, 1}, {0xFE55, 11698, 1}, {0xFE56, 11700, 1}, {0xFE57, 11699, 1},
-    {0xFE58, 11707, 3}, {0xFE59, 4203, 1}, {0xFE5A, 4204, 1}, {0xFE5B, 11714, 1},
-    {0xFE5C, 11715, 1}, {0xFE5D, 11716, 3}, {0xFE5E, 11719, 3}, {0xFE5F, 11748, 1},
-    {0xFE60, 11749, 1}, {0xFE61, 11750, 1}, {0xFE62, 4198, 1}, {0xFE63, 11751, 1},
-    {0xFE64, 11752, 1}, {0xFE65, 11753, 1}, {0xFE66, 4202, 1}, {0xFE68, 11754, 1},
-    {0xFE69, 11755, 1}, {0xFE6A, 11756, 1}, {0xFE6B, 11757, 1}, {0xFE70, 11758, 3},
-    {0xFE71, 11761, 4}, {0xFE72, 11765, 3}, {0xFE74, 11768, 3}, {0xFE76, 11771, 3},
-    {0xFE77, 11774, 4}, {0xFE78, 11778, 3}, {0xFE79, 11781, 4}, {0xFE7A, 11785, 3},
-    {0xFE7B, 11788, 4}, {0xFE7C, 11792, 3}, {0xFE7D, 11795, 4}, {0xFE7E, 11799, 3},
-    {0xFE7F, 11802, 4}, {0xFE80, 11806, 2}, {0xFE81, 1277, 4}, {0xFE82, 1277, 4},
-    {0xFE83, 1281, 4}, {0xFE84, 1281, 4}, {0xFE85, 1285, 4}, {0xFE86, 1285, 4},
-    {0xFE87, 1289, 4}, {0xFE88, 1289, 4}, {0xFE89, 1293, 4}, {0xFE8A, 1293, 4},
-    {0xFE8B, 1293, 4}, {0xFE8C, 1293, 4}, {0xFE8D, 11808, 2}, {0xFE8E, 11808, 2},
-    {0xFE8F, 11810, 2}, {0xFE90, 11810, 2}, {0xFE91, 11810, 2}, {0xFE92, 11810, 2},
-    {0xFE93, 11812, 2}, {0xFE94, 11812, 2}, {0xFE95, 11814, 2}, {0xFE96, 11814, 2},
-    {0xFE97, 11814, 2}, {0xFE98, 11814, 2}, {0xFE99, 11816, 2}, {0xFE9A, 11816, 2},
-    {0xFE9B, 11816, 2}, {0xFE9C, 11816, 2}, {0xFE9D, 11818, 2}, {0xFE9E, 11818, 2},
-    {0xFE9F, 11818, 2}, {0xFEA0, 11818, 2}, {0xFEA1, 11820, 2}, {0xFEA2, 11820, 2},
-    {0xFEA3, 11820, 2}, {0xFEA4, 11820, 2}, {0xFEA5, 11822, 2}, {0xFEA6, 11822, 2},
-    {0xFEA7, 11822, 2}, {0xFEA8, 11822, 2}, {0xFEA9, 11824, 2}, {0xFEAA, 11824, 2},
-    {0xFEAB, 11826, 2}, {0xFEAC, 11826, 2}, {0xFEAD, 11828, 2}, {0xFEAE, 11828, 2},
-    {0xFEAF, 11830, 2}, {0xFEB0, 11830, 2}, {0xFEB1, 11832, 2}, {0xFEB2, 11832, 2},
-    {0xFEB3, 11832, 2}, {0xFEB4, 11832, 2}, {0xFEB5, 11834, 2}, {0xFEB6, 11834, 2},
-    {0xFEB7, 11834, 2}, {0xFEB8, 11834, 2}, {0xFEB9, 11836, 2}, {0xFEBA, 11836, 2},
-    {0xFEBB, 11836, 2}, {0xFEBC, 11836, 2}, {0xFEBD, 11838, 2}, {0xFEBE, 11838, 2},
-    {0xFEBF, 11838, 2}, {0xFEC0, 11838, 2}, {0xFEC1, 11840, 2}, {0xFEC2, 11840, 2},
-    {0xFEC3, 11840, 2}, {0xFEC4, 11840, 2}, {0xFEC5, 11842, 2}, {0xFEC6, 11842, 2},
-    {0xFEC7, 11842, 2}, {0xFEC8, 11842, 2}, {0xFEC9, 11844, 2}, {0xFECA, 11844, 2},
-    {0xFECB, 11844, 2}, {0xFECC, 11844, 2}, {0xFECD, 11846, 2}, {0xFECE, 11846, 2},
-    {0xFECF, 11846, 2}, {0xFED0, 11846, 2}, {0xFED1, 11848, 2}, {0xFED2, 11848, 2},
-    {0xFED3, 11848, 2}, {0xFED4, 11848, 2}, {0xFED5, 11850, 2}, {0xFED6, 11850, 2},
-    {0xFED7, 11850, 2}, {0xFED8, 11850, 2}, {0xFED9, 11852, 2}, {0xFEDA, 11852, 2},
-    {0xFEDB, 11852, 2}, {0xFEDC, 11852, 2}, {0xFEDD, 11854, 2}, {0xFEDE, 11854, 2},
-    {0xFEDF, 11854, 2}, {0xFEE0, 11854, 2}, {0xFEE1, 11856, 2}, {0xFEE2, 11856, 2},
-    {0xFEE3, 11856, 2}, {0xFEE4, 11856, 2}, {0xFEE5, 11858, 2}, {0xFEE6, 11858, 2},
-    {0xFEE7, 11858, 2}, {0xFEE8, 11858, 2}, {0xFEE9, 11860, 2}, {0xFEEA, 11860, 2},
-    {0xFEEB, 11860, 2}, {0xFEEC, 11860, 2}, {0xFEED, 11862, 2}, {0xFEEE, 11862, 2},
-    {0xFEEF, 10267, 2}, {0xFEF0, 10267, 2}, {0xFEF1, 11864, 2}, {0xFEF2, 11864, 2},
-    {0xFEF3, 11864, 2}, {0xFEF4, 11864, 2}, {0xFEF5, 11866, 6}, {0xFEF6, 11866, 6},
-    {0xFEF7, 11872, 6}, {0xFEF8, 11872, 6}, {0xFEF9, 11878, 6}, {0xFEFA, 11878, 6},
-    {0xFEFB, 11884, 4}, {0xFEFC, 11884, 4}, {0xFF01, 11699, 1}, {0xFF02, 11888, 1},
-    {0xFF03, 11748, 1}, {0xFF04, 11755, 1}, {0xFF05, 11756, 1}, {0xFF06, 11749, 1},
-    {0xFF07, 11889, 1}, {0xFF08, 4203, 1}, {0xFF09, 4204, 1}, {0xFF0A, 11750, 1},
-    {0xFF0B, 4198, 1}, {0xFF0C, 11691, 1}, {0xFF0D, 11751, 1}, {0xFF0E, 4132, 1},
-    {0xFF0F, 11890, 1}, {0xFF10, 4191, 1}, {0xFF11, 18, 1}, {0xFF12, 8, 1},
-    {0xFF13, 9, 1}, {0xFF14, 4192, 1}, {0xFF15, 4193, 1}, {0xFF16, 4194, 1},
-    {0xFF17, 4195, 1}, {0xFF18, 4196, 1}, {0xFF19, 4197, 1}, {0xFF1A, 11698, 1},
-    {0xFF1B, 939, 1}, {0xFF1C, 11752, 1}, {0xFF1D, 4202, 1}, {0xFF1E, 11753, 1},
-    {0xFF1F, 11700, 1}, {0xFF20, 11757, 1}, {0xFF21, 1817, 1}, {0xFF22, 1820, 1},
-    {0xFF23, 4214, 1}, {0xFF24, 1821, 1}, {0xFF25, 1822, 1}, {0xFF26, 4244, 1},
-    {0xFF27, 1825, 1}, {0xFF28, 1826, 1}, {0xFF29, 1827, 1}, {0xFF2A, 1828, 1},
-    {0xFF2B, 1829, 1}, {0xFF2C, 1830, 1}, {0xFF2D, 1831, 1}, {0xFF2E, 1832, 1},
-    {0xFF2F, 1833, 1}, {0xFF30, 1836, 1}, {0xFF31, 4233, 1}, {0xFF32, 1837, 1},
-    {0xFF33, 4868, 1}, {0xFF34, 1838, 1}, {0xFF35, 1839, 1}, {0xFF36, 4350, 1},
-    {0xFF37, 1840, 1}, {0xFF38, 4362, 1}, {0xFF39, 4869, 1}, {0xFF3A, 4241, 1},
-    {0xFF3B, 11746, 1}, {0xFF3C, 11754, 1}, {0xFF3D, 11747, 1}, {0xFF3E, 11891, 1},
-    {0xFF3F, 11713, 1}, {0xFF40, 4076, 1}, {0xFF41, 4, 1}, {0xFF42, 1848, 1},
-    {0xFF43, 1893, 1}, {0xFF44, 1849, 1}, {0xFF45, 1850, 1}, {0xFF46, 1898, 1},
-    {0xFF47, 1857, 1}, {0xFF48, 887, 1}, {0xFF49, 1888, 1}, {0xFF4A, 890, 1},
-    {0xFF4B, 1858, 1}, {0xFF4C, 920, 1}, {0xFF4D, 1859, 1}, {0xFF4E, 4205, 1},
-    {0xFF4F, 19, 1}, {0xFF50, 1870, 1}, {0xFF51, 4870, 1}, {0xFF52, 891, 1},
-    {0xFF53, 531, 1}, {0xFF54, 1871, 1}, {0xFF55, 1872, 1}, {0xFF56, 1878, 1},
-    {0xFF57, 898, 1}, {0xFF58, 921, 1}, {0xFF59, 899, 1}, {0xFF5A, 1954, 1},
-    {0xFF5B, 11714, 1}, {0xFF5C, 11892, 1}, {0xFF5D, 11715, 1}, {0xFF5E, 11893, 1},
-    {0xFF5F, 11894, 3}, {0xFF60, 11897, 3}, {0xFF61, 11695, 3}, {0xFF62, 11734, 3},
-    {0xFF63, 11737, 3}, {0xFF64, 11692, 3}, {0xFF65, 11900, 3}, {0xFF66, 7121, 3},
-    {0xFF67, 11903, 3}, {0xFF68, 11906, 3}, {0xFF69, 11909, 3}, {0xFF6A, 11912, 3},
-    {0xFF6B, 11915, 3}, {0xFF6C, 11918, 3}, {0xFF6D, 11921, 3}, {0xFF6E, 11924, 3},
-    {0xFF6F, 11927, 3}, {0xFF70, 11930, 3}, {0xFF71, 6983, 3}, {0xFF72, 6986, 3},
-    {0xFF73, 6989, 3}, {0xFF74, 6992, 3}, {0xFF75, 6995, 3}, {0xFF76, 6998, 3},
-    {0xFF77, 7001, 3}, {0xFF78, 7004, 3}, {0xFF79, 7007, 3}, {0xFF7A, 7010, 3},
-    {0xFF7B, 7013, 3}, {0xFF7C, 7016, 3}, {0xFF7D, 7019, 3}, {0xFF7E, 7022, 3},
-    {0xFF7F, 7025, 3}, {0xFF80, 7028, 3}, {0xFF81, 7031, 3}, {0xFF82, 7034, 3},
-    {0xFF83, 7037, 3}, {0xFF84, 7040, 3}, {0xFF85, 7043, 3}, {0xFF86, 7046, 3},
-    {0xFF87, 7049, 3}, {0xFF88, 7052, 3}, {0xFF89, 7055, 3}, {0xFF8A, 7058, 3},
-    {0xFF8B, 7061, 3}, {0xFF8C, 7064, 3}, {0xFF8D, 7067, 3}, {0xFF8E, 7070, 3},
-    {0xFF8F, 7073, 3}, {0xFF90, 7076, 3}, {0xFF91, 7079, 3}, {0xFF92, 7082, 3},
-    {0xFF93, 7085, 3}, {0xFF94, 7088, 3}, {0xFF95, 7091, 3}, {0xFF96, 7094, 3},
-    {0xFF97, 7097, 3}, {0xFF98, 7100, 3}, {0xFF99, 7103, 3}, {0xFF9A, 7106, 3},
-    {0xFF9B, 7109, 3}, {0xFF9C, 7112, 3}, {0xFF9D, 11933, 3}, {0xFF9E, 11936, 3},
-    {0xFF9F, 11939, 3}, {0xFFA0, 6077, 3}, {0xFFA1, 5924, 3}, {0xFFA2, 5927, 3},
-    {0xFFA3, 5930, 3}, {0xFFA4, 5933, 3}, {0xFFA5, 5936, 3}, {0xFFA6, 5939, 3},
-    {0xFFA7, 5942, 3}, {0xFFA8, 5945, 3}, {0xFFA9, 5948, 3}, {0xFFAA, 5951, 3},
-    {0xFFAB, 5954, 3}, {0xFFAC, 5957, 3}, {0xFFAD, 5960, 3}, {0xFFAE, 5963, 3},
-    {0xFFAF, 5966, 3}, {0xFFB0, 5969, 3}, {0xFFB1, 5972, 3}, {0xFFB2, 5975, 3},
-    {0xFFB3, 5978, 3}, {0xFFB4, 5981, 3}, {0xFFB5, 5984, 3}, {0xFFB6, 5987, 3},
-    {0xFFB7, 5990, 3}, {0xFFB8, 5993, 3}, {0xFFB9, 5996, 3}, {0xFFBA, 5999, 3},
-    {0xFFBB, 6002, 3}, {0xFFBC, 6005, 3}, {0xFFBD, 6008, 3}, {0xFFBE, 6011, 3},
-    {0xFFC2, 6014, 3}, {0xFFC3, 6017, 3}, {0xFFC4, 6020, 3}, {0xFFC5, 6023, 3},
-    {0xFFC6, 6026, 3}, {0xFFC7, 6029, 3}, {0xFFCA, 6032, 3}, {0xFFCB, 6035, 3},
-    {0xFFCC, 6038, 3}, {0xFFCD, 6041, 3}, {0xFFCE, 6044, 3}, {0xFFCF, 6047, 3},
-    {0xFFD2, 6050, 3}, {0xFFD3, 6053, 3}, {0xFFD4, 6056, 3}, {0xFFD5, 6059, 3},
-    {0xFFD6, 6062, 3}, {0xFFD7, 6065, 3}, {0xFFDA, 6068, 3}, {0xFFDB, 6071, 3},
-    {0xFFDC, 6074, 3}, {0xFFE0, 11942, 2}, {0xFFE1, 11944, 2}, {0xFFE2, 11946, 2},
-    {0xFFE3, 5, 3}, {0xFFE4, 11948, 2}, {0xFFE5, 11950, 2}, {0xFFE6, 11952, 3},
-    {0xFFE8, 11955, 3}, {0xFFE9, 11958, 3}, {0xFFEA, 11961, 3}, {0xFFEB, 11964, 3},
-    {0xFFEC, 11967, 3}, {0xFFED, 11970, 3}, {0xFFEE, 11973, 3}, {0x10781, 11976, 2},
-    {0x10782, 11978, 2}, {0x10783, 11980, 2}, {0x10784, 11982, 2}, {0x10785, 11984, 2},
-    {0x10787, 11986, 2}, {0x10788, 11988, 3}, {0x10789, 11991, 2}, {0x1078A, 11993, 2},
-    {0x1078B, 11995, 2}, {0x1078C, 11997, 2}, {0x1078D, 11999, 3}, {0x1078E, 12002, 2},
-    {0x1078F, 12004, 2}, {0x10790, 12006, 2}, {0x10791, 12008, 2}, {0x10792, 12010, 2},
-    {0x10793, 12012, 2}, {0x10794, 12014, 2}, {0x10795, 4229, 2}, {0x10796, 12016, 2},
-    {0x10797, 12018, 2}, {0x10798, 12020, 2}, {0x10799, 12022, 2}, {0x1079A, 12024, 2},
-    {0x1079B, 12026, 2}, {0x1079C, 12028, 4}, {0x1079D, 12032, 3}, {0x1079E, 12035, 2},
-    {0x1079F, 12037, 4}, {0x107A0, 12041, 2}, {0x107A1, 12043, 4}, {0x107A2, 12047, 2},
-    {0x107A3, 12049, 2}, {0x107A4, 12051, 2}, {0x107A5, 4870, 1}, {0x107A6, 12053, 2},
-    {0x107A7, 12055, 4}, {0x107A8, 12059, 2}, {0x107A9, 12061, 2}, {0x107AA, 12063, 2},
-    {0x107AB, 12065, 2}, {0x107AC, 12067, 2}, {0x107AD, 12069, 3}, {0x107AE, 12072, 2},
-    {0x107AF, 12074, 2}, {0x107B0, 12076, 3}, {0x107B2, 12079, 2}, {0x107B3, 12081, 2},
-    {0x107B4, 12083, 2}, {0x107B5, 12085, 2}, {0x107B6, 12087, 2}, {0x107B7, 12089, 2},
-    {0x107B8, 12091, 2}, {0x107B9, 12093, 4}, {0x107BA, 12097, 4}, {0x1D400, 1817, 1},
-    {0x1D401, 1820, 1}, {0x1D402, 4214, 1}, {0x1D403, 1821, 1}, {0x1D404, 1822, 1},
-    {0x1D405, 4244, 1}, {0x1D406, 1825, 1}, {0x1D407, 1826, 1}, {0x1D408, 1827, 1},
-    {0x1D409, 1828, 1}, {0x1D40A, 1829, 1}, {0x1D40B, 1830, 1}, {0x1D40C, 1831, 1},
-    {0x1D40D, 1832, 1}, {0x1D40E, 1833, 1}, {0x1D40F, 1836, 1}, {0x1D410, 4233, 1},
-    {0x1D411, 1837, 1}, {0x1D412, 4868, 1}, {0x1D413, 1838, 1}, {0x1D414, 1839, 1},
-    {0x1D415, 4350, 1}, {0x1D416, 1840, 1}, {0x1D417, 4362, 1}, {0x1D418, 4869, 1},
-    {0x1D419, 4241, 1}, {0x1D41A, 4, 1}, {0x1D41B, 1848, 1}, {0x1D41C, 1893, 1},
-    {0x1D41D, 1849, 1}, {0x1D41E, 1850, 1}, {0x1D41F, 1898, 1}, {0x1D420, 1857, 1},
-    {0x1D421, 887, 1}, {0x1D422, 1888, 1}, {0x1D423, 890, 1}, {0x1D424, 1858, 1},
-    {0x1D425, 920, 1}, {0x1D426, 1859, 1}, {0x1D427, 4205, 1}, {0x1D428, 19, 1},
-    {0x1D429, 1870, 1}, {0x1D42A, 4870, 1}, {0x1D42B, 891, 1}, {0x1D42C, 531, 1},
-    {0x1D42D, 1871, 1}, {0x1D42E, 1872, 1}, {0x1D42F, 1878, 1}, {0x1D430, 898, 1},
-    {0x1D431, 921, 1}, {0x1D432, 899, 1}, {0x1D433, 1954, 1}, {0x1D434, 1817, 1},
-    {0x1D435, 1820, 1}, {0x1D436, 4214, 1}, {0x1D437, 1821, 1}, {0x1D438, 1822, 1},
-    {0x1D439, 4244, 1}, {0x1D43A, 1825, 1}, {0x1D43B, 1826, 1}, {0x1D43C, 1827, 1},
-    {0x1D43D, 1828, 1}, {0x1D43E, 1829, 1}, {0x1D43F, 1830, 1}, {0x1D440, 1831, 1},
-    {0x1D441, 1832, 1}, {0x1D442, 1833, 1}, {0x1D443, 1836, 1}, {0x1D444, 4233, 1},
-    {0x1D445, 1837, 1}, {0x1D446, 4868, 1}, {0x1D447, 1838, 1}, {0x1D448, 1839, 1},
-    {0x1D449, 4350, 1}, {0x1D44A, 1840, 1}, {0x1D44B, 4362, 1}, {0x1D44C, 4869, 1},
-    {0x1D44D, 4241, 1}, {0x1D44E, 4, 1}, {0x1D44F, 1848, 1}, {0x1D450, 1893, 1},
-    {0x1D451, 1849, 1}, {0x1D452, 1850, 1}, {0x1D453, 1898, 1}, {0x1D454, 1857, 1},
-    {0x1D456, 1888, 1}, {0x1D457, 890, 1}, {0x1D458, 1858, 1}, {0x1D459, 920, 1},
-    {0x1D45A, 1859, 1}, {0x1D45B, 4205, 1}, {0x1D45C, 19, 1}, {0x1D45D, 1870, 1},
-    {0x1D45E, 4870, 1}, {0x1D45F, 891, 1}, {0x1D460, 531, 1}, {0x1D461, 1871, 1},
-    {0x1D462, 1872, 1}, {0x1D463, 1878, 1}, {0x1D464, 898, 1}, {0x1D465, 921, 1},
-    {0x1D466, 899, 1}, {0x1D467, 1954, 1}, {0x1D468, 1817, 1}, {0x1D469, 1820, 1},
-    {0x1D46A, 4214, 1}, {0x1D46B, 1821, 1}, {0x1D46C, 1822, 1}, {0x1D46D, 4244, 1},
-    {0x1D46E, 1825, 1}, {0x1D46F, 1826, 1}, {0x1D470, 1827, 1}, {0x1D471, 1828, 1},
-    {0x1D472, 1829, 1}, {0x1D473, 1830, 1}, {0x1D474, 1831, 1}, {0x1D475, 1832, 1},
-    {0x1D476, 1833, 1}, {0x1D477, 1836, 1}, {0x1D478, 4233, 1}, {0x1D479, 1837, 1},
-    {0x1D47A, 4868, 1}, {0x1D47B, 1838, 1}, {0x1D47C, 1839, 1}, {0x1D47D, 4350, 1},
-    {0x1D47E, 1840, 1}, {0x1D47F, 4362, 1}, {0x1D480, 4869, 1}, {0x1D481, 4241, 1},
-    {0x1D482, 4, 1}, {0x1D483, 1848, 1}, {0x1D484, 1893, 1}, {0x1D485, 1849, 1},
-    {0x1D486, 1850, 1}, {0x1D487, 1898, 1}, {0x1D488, 1857, 1}, {0x1D489, 887, 1},
-    {0x1D48A, 1888, 1}, {0x1D48B, 890, 1}, {0x1D48C, 1858, 1}, {0x1D48D, 920, 1},
-    {0x1D48E, 1859, 1}, {0x1D48F, 4205, 1}, {0x1D490, 19, 1}, {0x1D491, 1870, 1},
-    {0x1D492, 4870, 1}, {0x1D493, 891, 1}, {0x1D494, 531, 1}, {0x1D495, 1871, 1},
-    {0x1D496, 1872, 1}, {0x1D497, 1878, 1}, {0x1D498, 898, 1}, {0x1D499, 921, 1},
-    {0x1D49A, 899, 1}, {0x1D49B, 1954, 1}, {0x1D49C, 1817, 1}, {0x1D49E, 4214, 1},
-    {0x1D49F, 1821, 1}, {0x1D4A2, 1825, 1}, {0x1D4A5, 1828, 1}, {0x1D4A6, 1829, 1},
-    {0x1D4A9, 1832, 1}, {0x1D4AA, 1833, 1}, {0x1D4AB, 1836, 1}, {0x1D4AC, 4233, 1},
-    {0x1D4AE, 4868, 1}, {0x1D4AF, 1838, 1}, {0x1D4B0, 1839, 1}, {0x1D4B1, 4350, 1},
-    {0x1D4B2, 1840, 1}, {0x1D4B3, 4362, 1}, {0x1D4B4, 4869, 1}, {0x1D4B5, 4241, 1},
-    {0x1D4B6, 4, 1}, {0x1D4B7, 1848, 1}, {0x1D4B8, 1893, 1}, {0x1D4B9, 1849, 1},
-    {0x1D4BB, 1898, 1}, {0x1D4BD, 887, 1}, {0x1D4BE, 1888, 1}, {0x1D4BF, 890, 1},
-    {0x1D4C0, 1858, 1}, {0x1D4C1, 920, 1}, {0x1D4C2, 1859, 1}, {0x1D4C3, 4205, 1},
-    {0x1D4C5, 1870, 1}, {0x1D4C6, 4870, 1}, {0x1D4C7, 891, 1}, {0x1D4C8, 531, 1},
-    {0x1D4C9, 1871, 1}, {0x1D4CA, 1872, 1}, {0x1D4CB, 1878, 1}, {0x1D4CC, 898, 1},
-    {0x1D4CD, 921, 1}, {0x1D4CE, 899, 1}, {0x1D4CF, 1954, 1}, {0x1D4D0, 1817, 1},
-    {0x1D4D1, 1820, 1}, {0x1D4D2, 4214, 1}, {0x1D4D3, 1821, 1}, {0x1D4D4, 1822, 1},
-    {0x1D4D5, 4244, 1}, {0x1D4D6, 1825, 1}, {0x1D4D7, 1826, 1}, {0x1D4D8, 1827, 1},
-    {0x1D4D9, 1828, 1}, {0x1D4DA, 1829, 1}, {0x1D4DB, 1830, 1}, {0x1D4DC, 1831, 1},
-    {0x1D4DD, 1832, 1}, {0x1D4DE, 1833, 1}, {0x1D4DF, 1836, 1}, {0x1D4E0, 4233, 1},
-    {0x1D4E1, 1837, 1}, {0x1D4E2, 4868, 1}, {0x1D4E3, 1838, 1}, {0x1D4E4, 1839, 1},
-    {0x1D4E5, 4350, 1}, {0x1D4E6, 1840, 1}, {0x1D4E7, 4362, 1}, {0x1D4E8, 4869, 1},
-    {0x1D4E9, 4241, 1}, {0x1D4EA, 4, 1}, {0x1D4EB, 1848, 1}, {0x1D4EC, 1893, 1},
-    {0x1D4ED, 1849, 1}, {0x1D4EE, 1850, 1}, {0x1D4EF, 1898, 1}, {0x1D4F0, 1857, 1},
-    {0x1D4F1, 887, 1}, {0x1D4F2, 1888, 1}, {0x1D4F3, 890, 1}, {0x1D4F4, 1858, 1},
-    {0x1D4F5, 920, 1}, {0x1D4F6, 1859, 1}, {0x1D4F7, 4205, 1}, {0x1D4F8, 19, 1},
-    {0x1D4F9, 1870, 1}, {0x1D4FA, 4870, 1}, {0x1D4FB, 891, 1}, {0x1D4FC, 531, 1},
-    {0x1D4FD, 1871, 1}, {0x1D4FE, 1872, 1}, {0x1D4FF, 1878, 1}, {0x1D500, 898, 1},
-    {0x1D501, 921, 1}, {0x1D502, 899, 1}, {0x1D503, 1954, 1}, {0x1D504, 1817, 1},
-    {0x1D505, 1820, 1}, {0x1D507, 1821, 1}, {0x1D508, 1822, 1}, {0x1D509, 4244, 1},
-    {0x1D50A, 1825, 1}, {0x1D50D, 1828, 1}, {0x1D50E, 1829, 1}, {0x1D50F, 1830, 1},
-    {0x1D510, 1831, 1}, {0x1D511, 1832, 1}, {0x1D512, 1833, 1}, {0x1D513, 1836, 1},
-    {0x1D514, 4233, 1}, {0x1D516, 4868, 1}, {0x1D517, 1838, 1}, {0x1D518, 1839, 1},
-    {0x1D519, 4350, 1}, {0x1D51A, 1840, 1}, {0x1D51B, 4362, 1}, {0x1D51C, 4869, 1},
-    {0x1D51E, 4, 1}, {0x1D51F, 1848, 1}, {0x1D520, 1893, 1}, {0x1D521, 1849, 1},
-    {0x1D522, 1850, 1}, {0x1D523, 1898, 1}, {0x1D524, 1857, 1}, {0x1D525, 887, 1},
-    {0x1D526, 1888, 1}, {0x1D527, 890, 1}, {0x1D528, 1858, 1}, {0x1D529, 920, 1},
-    {0x1D52A, 1859, 1}, {0x1D52B, 4205, 1}, {0x1D52C, 19, 1}, {0x1D52D, 1870, 1},
-    {0x1D52E, 4870, 1}, {0x1D52F, 891, 1}, {0x1D530, 531, 1}, {0x1D531, 1871, 1},
-    {0x1D532, 1872, 1}, {0x1D533, 1878, 1}, {0x1D534, 898, 1}, {0x1D535, 921, 1},
-    {0x1D536, 899, 1}, {0x1D537, 1954, 1}, {0x1D538, 1817, 1}, {0x1D539, 1820, 1},
-    {0x1D53B, 1821, 1}, {0x1D53C, 1822, 1}, {0x1D53D, 4244, 1}, {0x1D53E, 1825, 1},
-    {0x1D540, 1827, 1}, {0x1D541, 1828, 1}, {0x1D542, 1829, 1}, {0x1D543, 1830, 1},
-    {0x1D544, 1831, 1}, {0x1D546, 1833, 1}, {0x1D54A, 4868, 1}, {0x1D54B, 1838, 1},
-    {0x1D54C, 1839, 1}, {0x1D54D, 4350, 1}, {0x1D54E, 1840, 1}, {0x1D54F, 4362, 1},
-    {0x1D550, 4869, 1}, {0x1D552, 4, 1}, {0x1D553, 1848, 1}, {0x1D554, 1893, 1},
-    {0x1D555, 1849, 1}, {0x1D556, 1850, 1}, {0x1D557, 1898, 1}, {0x1D558, 1857, 1},
-    {0x1D559, 887, 1}, {0x1D55A, 1888, 1}, {0x1D55B, 890, 1}, {0x1D55C, 1858, 1},
-    {0x1D55D, 920, 1}, {0x1D55E, 1859, 1}, {0x1D55F, 4205, 1}, {0x1D560, 19, 1},
-    {0x1D561, 1870, 1}, {0x1D562, 4870, 1}, {0x1D563, 891, 1}, {0x1D564, 531, 1},
-    {0x1D565, 1871, 1}, {0x1D566, 1872, 1}, {0x1D567, 1878, 1}, {0x1D568, 898, 1},
-    {0x1D569, 921, 1}, {0x1D56A, 899, 1}, {0x1D56B, 1954, 1}, {0x1D56C, 1817, 1},
-    {0x1D56D, 1820, 1}, {0x1D56E, 4214, 1}, {0x1D56F, 1821, 1}, {0x1D570, 1822, 1},
-    {0x1D571, 4244, 1}, {0x1D572, 1825, 1}, {0x1D573, 1826, 1}, {0x1D574, 1827, 1},
-    {0x1D575, 1828, 1}, {0x1D576, 1829, 1}, {0x1D577, 1830, 1}, {0x1D578, 1831, 1},
-    {0x1D579, 1832, 1}, {0x1D57A, 1833, 1}, {0x1D57B, 1836, 1}, {0x1D57C, 4233, 1},
-    {0x1D57D, 1837, 1}, {0x1D57E, 4868, 1}, {0x1D57F, 1838, 1}, {0x1D580, 1839, 1},
-    {0x1D581, 4350, 1}, {0x1D582, 1840, 1}, {0x1D583, 4362, 1}, {0x1D584, 4869, 1},
-    {0x1D585, 4241, 1}, {0x1D586, 4, 1}, {0x1D587, 1848, 1}, {0x1D588, 1893, 1},
-    {0x1D589, 1849, 1}, {0x1D58A, 1850, 1}, {0x1D58B, 1898, 1}, {0x1D58C, 1857, 1},
-    {0x1D58D, 887, 1}, {0x1D58E, 1888, 1}, {0x1D58F, 890, 1}, {0x1D590, 1858, 1},
-    {0x1D591, 920, 1}, {0x1D592, 1859, 1}, {0x1D593, 4205, 1}, {0x1D594, 19, 1},
-    {0x1D595, 1870, 1}, {0x1D596, 4870, 1}, {0x1D597, 891, 1}, {0x1D598, 531, 1},
-    {0x1D599, 1871, 1}, {0x1D59A, 1872, 1}, {0x1D59B, 1878, 1}, {0x1D59C, 898, 1},
-    {0x1D59D, 921, 1}, {0x1D59E, 899, 1}, {0x1D59F, 1954, 1}, {0x1D5A0, 1817, 1},
-    {0x1D5A1, 1820, 1}, {0x1D5A2, 4214, 1}, {0x1D5A3, 1821, 1}, {0x1D5A4, 1822, 1},
-    {0x1D5A5, 4244, 1}, {0x1D5A6, 1825, 1}, {0x1D5A7, 1826, 1}, {0x1D5A8, 1827, 1},
-    {0x1D5A9, 1828, 1}, {0x1D5AA, 1829, 1}, {0x1D5AB, 1830, 1}, {0x1D5AC, 1831, 1},
-    {0x1D5AD, 1832, 1}, {0x1D5AE, 1833, 1}, {0x1D5AF, 1836, 1}, {0x1D5B0, 4233, 1},
-    {0x1D5B1, 1837, 1}, {0x1D5B2, 4868, 1}, {0x1D5B3, 1838, 1}, {0x1D5B4, 1839, 1},
-    {0x1D5B5, 4350, 1}, {0x1D5B6, 1840, 1}, {0x1D5B7, 4362, 1}, {0x1D5B8, 4869, 1},
-    {0x1D5B9, 4241, 1}, {0x1D5BA, 4, 1}, {0x1D5BB, 1848, 1}, {0x1D5BC, 1893, 1},
-    {0x1D5BD, 1849, 1}, {0x1D5BE, 1850, 1}, {0x1D5BF, 1898, 1}, {0x1D5C0, 1857, 1},
-    {0x1D5C1, 887, 1}, {0x1D5C2, 1888, 1}, {0x1D5C3, 890, 1}, {0x1D5C4, 1858, 1},
-    {0x1D5C5, 920, 1}, {0x1D5C6, 1859, 1}, {0x1D5C7, 4205, 1}, {0x1D5C8, 19, 1},
-    {0x1D5C9, 1870, 1}, {0x1D5CA, 4870, 1}, {0x1D5CB, 891, 1}, {0x1D5CC, 531, 1},
-    {0x1D5CD, 1871, 1}, {0x1D5CE, 1872, 1}, {0x1D5CF, 1878, 1}, {0x1D5D0, 898, 1},
-    {0x1D5D1, 921, 1}, {0x1D5D2, 899, 1}, {0x1D5D3, 1954, 1}, {0x1D5D4, 1817, 1},
-    {0x1D5D5, 1820, 1}, {0x1D5D6, 4214, 1}, {0x1D5D7, 1821, 1}, {0x1D5D8, 1822, 1},
-    {0x1D5D9, 4244, 1}, {0x1D5DA, 1825, 1}, {0x1D5DB, 1826, 1}, {0x1D5DC, 1827, 1},
-    {0x1D5DD, 1828, 1}, {0x1D5DE, 1829, 1}, {0x1D5DF, 1830, 1}, {0x1D5E0, 1831, 1},
-    {0x1D5E1, 1832, 1}, {0x1D5E2, 1833, 1}, {0x1D5E3, 1836, 1}, {0x1D5E4, 4233, 1},
-    {0x1D5E5, 1837, 1}, {0x1D5E6, 4868, 1}, {0x1D5E7, 1838, 1}, {0x1D5E8, 1839, 1},
-    {0x1D5E9, 4350, 1}, {0x1D5EA, 1840, 1}, {0x1D5EB, 4362, 1}, {0x1D5EC, 4869, 1},
-    {0x1D5ED, 4241, 1}, {0x1D5EE, 4, 1}, {0x1D5EF, 1848, 1}, {0x1D5F0, 1893, 1},
-    {0x1D5F1, 1849, 1}, {0x1D5F2, 1850, 1}, {0x1D5F3, 1898, 1}, {0x1D5F4, 1857, 1},
-    {0x1D5F5, 887, 1}, {0x1D5F6, 1888, 1}, {0x1D5F7, 890, 1}, {0x1D5F8, 1858, 1},
-    {0x1D5F9, 920, 1}, {0x1D5FA, 1859, 1}, {0x1D5FB, 4205, 1}, {0x1D5FC, 19, 1},
-    {0x1D5FD, 1870, 1}, {0x1D5FE, 4870, 1}, {0x1D5FF, 891, 1}, {0x1D600, 531, 1},
-    {0x1D601, 1871, 1}, {0x1D602, 1872, 1}, {0x1D603, 1878, 1}, {0x1D604, 898, 1},
-    {0x1D605, 921, 1}, {0x1D606, 899, 1}, {0x1D607, 1954, 1}, {0x1D608, 1817, 1},
-    {0x1D609, 1820, 1}, {0x1D60A, 4214, 1}, {0x1D60B, 1821, 1}, {0x1D60C, 1822, 1},
-    {0x1D60D, 4244, 1}, {0x1D60E, 1825, 1}, {0x1D60F, 1826, 1}, {0x1D610, 1827, 1},
-    {0x1D611, 1828, 1}, {0x1D612, 1829, 1}, {0x1D613, 1830, 1}, {0x1D614, 1831, 1},
-    {0x1D615, 1832, 1}, {0x1D616, 1833, 1}, {0x1D617, 1836, 1}, {0x1D618, 4233, 1},
-    {0x1D619, 1837, 1}, {0x1D61A, 4868, 1}, {0x1D61B, 1838, 1}, {0x1D61C, 1839, 1},
-    {0x1D61D, 4350, 1}, {0x1D61E, 1840, 1}, {0x1D61F, 4362, 1}, {0x1D620, 4869, 1},
-    {0x1D621, 4241, 1}, {0x1D622, 4, 1}, {0x1D623, 1848, 1}, {0x1D624, 1893, 1},
-    {0x1D625, 1849, 1}, {0x1D626, 1850, 1}, {0x1D627, 1898, 1}, {0x1D628, 1857, 1},
-    {0x1D629, 887, 1}, {0x1D62A, 1888, 1}, {0x1D62B, 890, 1}, {0x1D62C, 1858, 1},
-    {0x1D62D, 920, 1}, {0x1D62E, 1859, 1}, {0x1D62F, 4205, 1}, {0x1D630, 19, 1},
-    {0x1D631, 1870, 1}, {0x1D632, 4870, 1}, {0x1D633, 891, 1}, {0x1D634, 531, 1},
-    {0x1D635, 1871, 1}, {0x1D636, 1872, 1}, {0x1D637, 1878, 1}, {0x1D638, 898, 1},
-    {0x1D639, 921, 1}, {0x1D63A, 899, 1}, {0x1D63B, 1954, 1}, {0x1D63C, 1817, 1},
-    {0x1D63D, 1820, 1}, {0x1D63E, 4214, 1}, {0x1D63F, 1821, 1}, {0x1D640, 1822, 1},
-    {0x1D641, 4244, 1}, {0x1D642, 1825, 1}, {0x1D643, 1826, 1}, {0x1D644, 1827, 1},
-    {0x1D645, 1828, 1}, {0x1D646, 1829, 1}, {0x1D647, 1830, 1}, {0x1D648, 1831, 1},
-    {0x1D649, 1832, 1}, {0x1D64A, 1833, 1}, {0x1D64B, 1836, 1}, {0x1D64C, 4233, 1},
-    {0x1D64D, 1837, 1}, {0x1D64E, 4868, 1}, {0x1D64F, 1838, 1}, {0x1D650, 1839, 1},
-    {0x1D651, 4350, 1}, {0x1D652, 1840, 1}, {0x1D653, 4362, 1}, {0x1D654, 4869, 1},
-    {0x1D655, 4241, 1}, {0x1D656, 4, 1}, {0x1D657, 1848, 1}, {0x1D658, 1893, 1},
-    {0x1D659, 1849, 1}, {0x1D65A, 1850, 1}, {0x1D65B, 1898, 1}, {0x1D65C, 1857, 1},
-    {0x1D65D, 887, 1}, {0x1D65E, 1888, 1}, {0x1D65F, 890, 1}, {0x1D660, 1858, 1},
-    {0x1D661, 920, 1}, {0x1D662, 1859, 1}, {0x1D663, 4205, 1}, {0x1D664, 19, 1},
-    {0x1D665, 1870, 1}, {0x1D666, 4870, 1}, {0x1D667, 891, 1}, {0x1D668, 531, 1},
-    {0x1D669, 1871, 1}, {0x1D66A, 1872, 1}, {0x1D66B, 1878, 1}, {0x1D66C, 898, 1},
-    {0x1D66D, 921, 1}, {0x1D66E, 899, 1}, {0x1D66F, 1954, 1}, {0x1D670, 1817, 1},
-    {0x1D671, 1820, 1}, {0x1D672, 4214, 1}, {0x1D673, 1821, 1}, {0x1D674, 1822, 1},
-    {0x1D675, 4244, 1}, {0x1D676, 1825, 1}, {0x1D677, 1826, 1}, {0x1D678, 1827, 1},
-    {0x1D679, 1828, 1}, {0x1D67A, 1829, 1}, {0x1D67B, 1830, 1}, {0x1D67C, 1831, 1},
-    {0x1D67D, 1832, 1}, {0x1D67E, 1833, 1}, {0x1D67F, 1836, 1}, {0x1D680, 4233, 1},
-    {0x1D681, 1837, 1}, {0x1D682, 4868, 1}, {0x1D683, 1838, 1}, {0x1D684, 1839, 1},
-    {0x1D685, 4350, 1}, {0x1D686, 1840, 1}, {0x1D687, 4362, 1}, {0x1D688, 4869, 1},
-    {0x1D689, 4241, 1}, {0x1D68A, 4, 1}, {0x1D68B, 1848, 1}, {0x1D68C, 1893, 1},
-    {0x1D68D, 1849, 1}, {0x1D68E, 1850, 1}, {0x1D68F, 1898, 1}, {0x1D690, 1857, 1},
-    {0x1D691, 887, 1}, {0x1D692, 1888, 1}, {0x1D693, 890, 1}, {0x1D694, 1858, 1},
-    {0x1D695, 920, 1}, {0x1D696, 1859, 1}, {0x1D697, 4205, 1}, {0x1D698, 19, 1},
-    {0x1D699, 1870, 1}, {0x1D69A, 4870, 1}, {0x1D69B, 891, 1}, {0x1D69C, 531, 1},
-    {0x1D69D, 1871, 1}, {0x1D69E, 1872, 1}, {0x1D69F, 1878, 1}, {0x1D6A0, 898, 1},
-    {0x1D6A1, 921, 1}, {0x1D6A2, 899, 1}, {0x1D6A3, 1954, 1}, {0x1D6A4, 12345, 2},
-    {0x1D6A5, 12347, 2}, {0x1D6A8, 12349, 2}, {0x1D6A9, 12351, 2}, {0x1D6AA, 4256, 2},
-    {0x1D6AB, 12353, 2}, {0x1D6AC, 12355, 2}, {0x1D6AD, 12357, 2}, {0x1D6AE, 12359, 2},
-    {0x1D6AF, 1059, 2}, {0x1D6B0, 12361, 2}, {0x1D6B1, 12363, 2}, {0x1D6B2, 12365, 2},
-    {0x1D6B3, 12367, 2}, {0x1D6B4, 12369, 2}, {0x1D6B5, 12371, 2}, {0x1D6B6, 12373, 2},
-    {0x1D6B7, 4258, 2}, {0x1D6B8, 12375, 2}, {0x1D6B9, 1059, 2}, {0x1D6BA, 1063, 2},
-    {0x1D6BB, 12377, 2}, {0x1D6BC, 1039, 2}, {0x1D6BD, 12379, 2}, {0x1D6BE, 12381, 2},
-    {0x1D6BF, 12383, 2}, {0x1D6C0, 4242, 2}, {0x1D6C1, 12385, 3}, {0x1D6C2, 12388, 2},
-    {0x1D6C3, 1035, 2}, {0x1D6C4, 1882, 2}, {0x1D6C5, 1884, 2}, {0x1D6C6, 1061, 2},
-    {0x1D6C7, 12390, 2}, {0x1D6C8, 12392, 2}, {0x1D6C9, 1037, 2}, {0x1D6CA, 3871, 2},
-    {0x1D6CB, 1053, 2}, {0x1D6CC, 12394, 2}, {0x1D6CD, 13, 2}, {0x1D6CE, 12396, 2},
-    {0x1D6CF, 12398, 2}, {0x1D6D0, 12400, 2}, {0x1D6D1, 1051, 2}, {0x1D6D2, 1055, 2},
-    {0x1D6D3, 1057, 2}, {0x1D6D4, 12402, 2}, {0x1D6D5, 12404, 2}, {0x1D6D6, 12406, 2},
-    {0x1D6D7, 1049, 2}, {0x1D6D8, 1886, 2}, {0x1D6D9, 12408, 2}, {0x1D6DA, 12410, 2},
-    {0x1D6DB, 12412, 3}, {0x1D6DC, 1061, 2}, {0x1D6DD, 1037, 2}, {0x1D6DE, 1053, 2},
-    {0x1D6DF, 1049, 2}, {0x1D6E0, 1055, 2}, {0x1D6E1, 1051, 2}, {0x1D6E2, 12349, 2},
-    {0x1D6E3, 12351, 2}, {0x1D6E4, 4256, 2}, {0x1D6E5, 12353, 2}, {0x1D6E6, 12355, 2},
-    {0x1D6E7, 12357, 2}, {0x1D6E8, 12359, 2}, {0x1D6E9, 1059, 2}, {0x1D6EA, 12361, 2},
-    {0x1D6EB, 12363, 2}, {0x1D6EC, 12365, 2}, {0x1D6ED, 12367, 2}, {0x1D6EE, 12369, 2},
-    {0x1D6EF, 12371, 2}, {0x1D6F0, 12373, 2}, {0x1D6F1, 4258, 2}, {0x1D6F2, 12375, 2},
-    {0x1D6F3, 1059, 2}, {0x1D6F4, 1063, 2}, {0x1D6F5, 12377, 2}, {0x1D6F6, 1039, 2},
-    {0x1D6F7, 12379, 2}, {0x1D6F8, 12381, 2}, {0x1D6F9, 12383, 2}, {0x1D6FA, 4242, 2},
-    {0x1D6FB, 12385, 3}, {0x1D6FC, 12388, 2}, {0x1D6FD, 1035, 2}, {0x1D6FE, 1882, 2},
-    {0x1D6FF, 1884, 2}, {0x1D700, 1061, 2}, {0x1D701, 12390, 2}, {0x1D702, 12392, 2},
-    {0x1D703, 1037, 2}, {0x1D704, 3871, 2}, {0x1D705, 1053, 2}, {0x1D706, 12394, 2},
-    {0x1D707, 13, 2}, {0x1D708, 12396, 2}, {0x1D709, 12398, 2}, {0x1D70A, 12400, 2},
-    {0x1D70B, 1051, 2}, {0x1D70C, 1055, 2}, {0x1D70D, 1057, 2}, {0x1D70E, 12402, 2},
-    {0x1D70F, 12404, 2}, {0x1D710, 12406, 2}, {0x1D711, 1049, 2}, {0x1D712, 1886, 2},
-    {0x1D713, 12408, 2}, {0x1D714, 12410, 2}, {0x1D715, 12412, 3}, {0x1D716, 1061, 2},
-    {0x1D717, 1037, 2}, {0x1D718, 1053, 2}, {0x1D719, 1049, 2}, {0x1D71A, 1055, 2},
-    {0x1D71B, 1051, 2}, {0x1D71C, 12349, 2}, {0x1D71D, 12351, 2}, {0x1D71E, 4256, 2},
-    {0x1D71F, 12353, 2}, {0x1D720, 12355, 2}, {0x1D721, 12357, 2}, {0x1D722, 12359, 2},
-    {0x1D723, 1059, 2}, {0x1D724, 12361, 2}, {0x1D725, 12363, 2}, {0x1D726, 12365, 2},
-    {0x1D727, 12367, 2}, {0x1D728, 12369, 2}, {0x1D729, 12371, 2}, {0x1D72A, 12373, 2},
-    {0x1D72B, 4258, 2}, {0x1D72C, 12375, 2}, {0x1D72D, 1059, 2}, {0x1D72E, 1063, 2},
-    {0x1D72F, 12377, 2}, {0x1D730, 1039, 2}, {0x1D731, 12379, 2}, {0x1D732, 12381, 2},
-    {0x1D733, 12383, 2}, {0x1D734, 4242, 2}, {0x1D735, 12385, 3}, {0x1D736, 12388, 2},
-    {0x1D737, 1035, 2}, {0x1D738, 1882, 2}, {0x1D739, 1884, 2}, {0x1D73A, 1061, 2},
-    {0x1D73B, 12390, 2}, {0x1D73C, 12392, 2}, {0x1D73D, 1037, 2}, {0x1D73E, 3871, 2},
-    {0x1D73F, 1053, 2}, {0x1D740, 12394, 2}, {0x1D741, 13, 2}, {0x1D742, 12396, 2},
-    {0x1D743, 12398, 2}, {0x1D744, 12400, 2}, {0x1D745, 1051, 2}, {0x1D746, 1055, 2},
-    {0x1D747, 1057, 2}, {0x1D748, 12402, 2}, {0x1D749, 12404, 2}, {0x1D74A, 12406, 2},
-    {0x1D74B, 1049, 2}, {0x1D74C, 1886, 2}, {0x1D74D, 12408, 2}, {0x1D74E, 12410, 2},
-    {0x1D74F, 12412, 3}, {0x1D750, 1061, 2}, {0x1D751, 1037, 2}, {0x1D752, 1053, 2},
-    {0x1D753, 1049, 2}, {0x1D754, 1055, 2}, {0x1D755, 1051, 2}, {0x1D756, 12349, 2},
-    {0x1D757, 12351, 2}, {0x1D758, 4256, 2}, {0x1D759, 12353, 2}, {0x1D75A, 12355, 2},
-    {0x1D75B, 12357, 2}, {0x1D75C, 12359, 2}, {0x1D75D, 1059, 2}, {0x1D75E, 12361, 2},
-    {0x1D75F, 12363, 2}, {0x1D760, 12365, 2}, {0x1D761, 12367, 2}, {0x1D762, 12369, 2},
-    {0x1D763, 12371, 2}, {0x1D764, 12373, 2}, {0x1D765, 4258, 2}, {0x1D766, 12375, 2},
-    {0x1D767, 1059, 2}, {0x1D768, 1063, 2}, {0x1D769, 12377, 2}, {0x1D76A, 1039, 2},
-    {0x1D76B, 12379, 2}, {0x1D76C, 12381, 2}, {0x1D76D, 12383, 2}, {0x1D76E, 4242, 2},
-    {0x1D76F, 12385, 3}, {0x1D770, 12388, 2}, {0x1D771, 1035, 2}, {0x1D772, 1882, 2},
-    {0x1D773, 1884, 2}, {0x1D774, 1061, 2}, {0x1D775, 12390, 2}, {0x1D776, 12392, 2},
-    {0x1D777, 1037, 2}, {0x1D778, 3871, 2}, {0x1D779, 1053, 2}, {0x1D77A, 12394, 2},
-    {0x1D77B, 13, 2}, {0x1D77C, 12396, 2}, {0x1D77D, 12398, 2}, {0x1D77E, 12400, 2},
-    {0x1D77F, 1051, 2}, {0x1D780, 1055, 2}, {0x1D781, 1057, 2}, {0x1D782, 12402, 2},
-    {0x1D783, 12404, 2}, {0x1D784, 12406, 2}, {0x1D785, 1049, 2}, {0x1D786, 1886, 2},
-    {0x1D787, 12408, 2}, {0x1D788, 12410, 2}, {0x1D789, 12412, 3}, {0x1D78A, 1061, 2},
-    {0x1D78B, 1037, 2}, {0x1D78C, 1053, 2}, {0x1D78D, 1049, 2}, {0x1D78E, 1055, 2},
-    {0x1D78F, 1051, 2}, {0x1D790, 12349, 2}, {0x1D791, 12351, 2}, {0x1D792, 4256, 2},
-    {0x1D793, 12353, 2}, {0x1D794, 12355, 2}, {0x1D795, 12357, 2}, {0x1D796, 12359, 2},
-    {0x1D797, 1059, 2}, {0x1D798, 12361, 2}, {0x1D799, 12363, 2}, {0x1D79A, 12365, 2},
-    {0x1D79B, 12367, 2}, {0x1D79C, 12369, 2}, {0x1D79D, 12371, 2}, {0x1D79E, 12373, 2},
-    {0x1D79F, 4258, 2}, {0x1D7A0, 12375, 2}, {0x1D7A1, 1059, 2}, {0x1D7A2, 1063, 2},
-    {0x1D7A3, 12377, 2}, {0x1D7A4, 1039, 2}, {0x1D7A5, 12379, 2}, {0x1D7A6, 12381, 2},
-    {0x1D7A7, 12383, 2}, {0x1D7A8, 4242, 2}, {0x1D7A9, 12385, 3}, {0x1D7AA, 12388, 2},
-    {0x1D7AB, 1035, 2}, {0x1D7AC, 1882, 2}, {0x1D7AD, 1884, 2}, {0x1D7AE, 1061, 2},
-    {0x1D7AF, 12390, 2}, {0x1D7B0, 12392, 2}, {0x1D7B1, 1037, 2}, {0x1D7B2, 3871, 2},
-    {0x1D7B3, 1053, 2}, {0x1D7B4, 12394, 2}, {0x1D7B5, 13, 2}, {0x1D7B6, 12396, 2},
-    {0x1D7B7, 12398, 2}, {0x1D7B8, 12400, 2}, {0x1D7B9, 1051, 2}, {0x1D7BA, 1055, 2},
-    {0x1D7BB, 1057, 2}, {0x1D7BC, 12402, 2}, {0x1D7BD, 12404, 2}, {0x1D7BE, 12406, 2},
-    {0x1D7BF, 1049, 2}, {0x1D7C0, 1886, 2}, {0x1D7C1, 12408, 2}, {0x1D7C2, 12410, 2},
-    {0x1D7C3, 12412, 3}, {0x1D7C4, 1061, 2}, {0x1D7C5, 1037, 2}, {0x1D7C6, 1053, 2},
-    {0x1D7C7, 1049, 2}, {0x1D7C8, 1055, 2}, {0x1D7C9, 1051, 2}, {0x1D7CA, 12415, 2},
-    {0x1D7CB, 12417, 2}, {0x1D7CE, 4191, 1}, {0x1D7CF, 18, 1}, {0x1D7D0, 8, 1},
-    {0x1D7D1, 9, 1}, {0x1D7D2, 4192, 1}, {0x1D7D3, 4193, 1}, {0x1D7D4, 4194, 1},
-    {0x1D7D5, 4195, 1}, {0x1D7D6, 4196, 1}, {0x1D7D7, 4197, 1}, {0x1D7D8, 4191, 1},
-    {0x1D7D9, 18, 1}, {0x1D7DA, 8, 1}, {0x1D7DB, 9, 1}, {0x1D7DC, 4192, 1},
-    {0x1D7DD, 4193, 1}, {0x1D7DE, 4194, 1}, {0x1D7DF, 4195, 1}, {0x1D7E0, 4196, 1},
-    {0x1D7E1, 4197, 1}, {0x1D7E2, 4191, 1}, {0x1D7E3, 18, 1}, {0x1D7E4, 8, 1},
-    {0x1D7E5, 9, 1}, {0x1D7E6, 4192, 1}, {0x1D7E7, 4193, 1}, {0x1D7E8, 4194, 1},
-    {0x1D7E9, 4195, 1}, {0x1D7EA, 4196, 1}, {0x1D7EB, 4197, 1}, {0x1D7EC, 4191, 1},
-    {0x1D7ED, 18, 1}, {0x1D7EE, 8, 1}, {0x1D7EF, 9, 1}, {0x1D7F0, 4192, 1},
-    {0x1D7F1, 4193, 1}, {0x1D7F2, 4194, 1}, {0x1D7F3, 4195, 1}, {0x1D7F4, 4196, 1},
-    {0x1D7F5, 4197, 1}, {0x1D7F6, 4191, 1}, {0x1D7F7, 18, 1}, {0x1D7F8, 8, 1},
-    {0x1D7F9, 9, 1}, {0x1D7FA, 4192, 1}, {0x1D7FB, 4193, 1}, {0x1D7FC, 4194, 1},
-    {0x1D7FD, 4195, 1}, {0x1D7FE, 4196, 1}, {0x1D7FF, 4197, 1}, {0x1EE00, 11808, 2},
-    {0x1EE01, 11810, 2}, {0x1EE02, 11818, 2}, {0x1EE03, 11824, 2}, {0x1EE05, 11862, 2},
-    {0x1EE06, 11830, 2}, {0x1EE07, 11820, 2}, {0x1EE08, 11840, 2}, {0x1EE09, 11864, 2},
-    {0x1EE0A, 11852, 2}, {0x1EE0B, 11854, 2}, {0x1EE0C, 11856, 2}, {0x1EE0D, 11858, 2},
-    {0x1EE0E, 11832, 2}, {0x1EE0F, 11844, 2}, {0x1EE10, 11848, 2}, {0x1EE11, 11836, 2},
-    {0x1EE12, 11850, 2}, {0x1EE13, 11828, 2}, {0x1EE14, 11834, 2}, {0x1EE15, 11814, 2},
-    {0x1EE16, 11816, 2}, {0x1EE17, 11822, 2}, {0x1EE18, 11826, 2}, {0x1EE19, 11838, 2},
-    {0x1EE1A, 11842, 2}, {0x1EE1B, 11846, 2}, {0x1EE1C, 12419, 2}, {0x1EE1D, 10241, 2},
-    {0x1EE1E, 12421, 2}, {0x1EE1F, 12423, 2}, {0x1EE21, 11810, 2}, {0x1EE22, 11818, 2},
-    {0x1EE24, 11860, 2}, {0x1EE27, 11820, 2}, {0x1EE29, 11864, 2}, {0x1EE2A, 11852, 2},
-    {0x1EE2B, 11854, 2}, {0x1EE2C, 11856, 2}, {0x1EE2D, 11858, 2}, {0x1EE2E, 11832, 2},
-    {0x1EE2F, 11844, 2}, {0x1EE30, 11848, 2}, {0x1EE31, 11836, 2}, {0x1EE32, 11850, 2},
-    {0x1EE34, 11834, 2}, {0x1EE35, 11814, 2}, {0x1EE36, 11816, 2}, {0x1EE37, 11822, 2},
-    {0x1EE39, 11838, 2}, {0x1EE3B, 11846, 2}, {0x1EE42, 11818, 2}, {0x1EE47, 11820, 2},
-    {0x1EE49, 11864, 2}, {0x1EE4B, 11854, 2}, {0x1EE4D, 11858, 2}, {0x1EE4E, 11832, 2},
-    {0x1EE4F, 11844, 2}, {0x1EE51, 11836, 2}, {0x1EE52, 11850, 2}, {0x1EE54, 11834, 2},
-    {0x1EE57, 11822, 2}, {0x1EE59, 11838, 2}, {0x1EE5B, 11846, 2}, {0x1EE5D, 10241, 2},
-    {0x1EE5F, 12423, 2}, {0x1EE61, 11810, 2}, {0x1EE62, 11818, 2}, {0x1EE64, 11860, 2},
-    {0x1EE67, 11820, 2}, {0x1EE68, 11840, 2}, {0x1EE69, 11864, 2}, {0x1EE6A, 11852, 2},
-    {0x1EE6C, 11856, 2}, {0x1EE6D, 11858, 2}, {0x1EE6E, 11832, 2}, {0x1EE6F, 11844, 2},
-    {0x1EE70, 11848, 2}, {0x1EE71, 11836, 2}, {0x1EE72, 11850, 2}, {0x1EE74, 11834, 2},
-    {0x1EE75, 11814, 2}, {0x1EE76, 11816, 2}, {0x1EE77, 11822, 2}, {0x1EE79, 11838, 2},
-    {0x1EE7A, 11842, 2}, {0x1EE7B, 11846, 2}, {0x1EE7C, 12419, 2}, {0x1EE7E, 12421, 2},
-    {0x1EE80, 11808, 2}, {0x1EE81, 11810, 2}, {0x1EE82, 11818, 2}, {0x1EE83, 11824, 2},
-    {0x1EE84, 11860, 2}, {0x1EE85, 11862, 2}, {0x1EE86, 11830, 2}, {0x1EE87, 11820, 2},
-    {0x1EE88, 11840, 2}, {0x1EE89, 11864, 2}, {0x1EE8B, 11854, 2}, {0x1EE8C, 11856, 2},
-    {0x1EE8D, 11858, 2}, {0x1EE8E, 11832, 2}, {0x1EE8F, 11844, 2}, {0x1EE90, 11848, 2},
-    {0x1EE91, 11836, 2}, {0x1EE92, 11850, 2}, {0x1EE93, 11828, 2}, {0x1EE94, 11834, 2},
-    {0x1EE95, 11814, 2}, {0x1EE96, 11816, 2}, {0x1EE97, 11822, 2}, {0x1EE98, 11826, 2},
-    {0x1EE99, 11838, 2}, {0x1EE9A, 11842, 2}, {0x1EE9B, 11846, 2}, {0x1EEA1, 11810, 2},
-    {0x1EEA2, 11818, 2}, {0x1EEA3, 11824, 2}, {0x1EEA5, 11862, 2}, {0x1EEA6, 11830, 2},
-    {0x1EEA7, 11820, 2}, {0x1EEA8, 11840, 2}, {0x1EEA9, 11864, 2}, {0x1EEAB, 11854, 2},
-    {0x1EEAC, 11856, 2}, {0x1EEAD, 11858, 2}, {0x1EEAE, 11832, 2}, {0x1EEAF, 11844, 2},
-    {0x1EEB0, 11848, 2}, {0x1EEB1, 11836, 2}, {0x1EEB2, 11850, 2}, {0x1EEB3, 11828, 2},
-    {0x1EEB4, 11834, 2}, {0x1EEB5, 11814, 2}, {0x1EEB6, 11816, 2}, {0x1EEB7, 11822, 2},
-    {0x1EEB8, 11826, 2}, {0x1EEB9, 11838, 2}, {0x1EEBA, 11842, 2}, {0x1EEBB, 11846, 2},
-    {0x1F100, 12425, 2}, {0x1F101, 12427, 2}, {0x1F102, 12429, 2}, {0x1F103, 12431, 2},
-    {0x1F104, 12433, 2}, {0x1F105, 12435, 2}, {0x1F106, 12437, 2}, {0x1F107, 12439, 2},
-    {0x1F108, 12441, 2}, {0x1F109, 12443, 2}, {0x1F10A, 12445, 2}, {0x1F110, 12447, 3},
-    {0x1F111, 12450, 3}, {0x1F112, 12453, 3}, {0x1F113, 12456, 3}, {0x1F114, 12459, 3},
-    {0x1F115, 12462, 3}, {0x1F116, 12465, 3}, {0x1F117, 12468, 3}, {0x1F118, 12471, 3},
-    {0x1F119, 12474, 3}, {0x1F11A, 12477, 3}, {0x1F11B, 12480, 3}, {0x1F11C, 12483, 3},
-    {0x1F11D, 12486, 3}, {0x1F11E, 12489, 3}, {0x1F11F, 12492, 3}, {0x1F120, 12495, 3},
-    {0x1F121, 12498, 3}, {0x1F122, 12501, 3}, {0x1F123, 12504, 3}, {0x1F124, 12507, 3},
-    {0x1F125, 12510, 3}, {0x1F126, 12513, 3}, {0x1F127, 12516, 3}, {0x1F128, 12519, 3},
-    {0x1F129, 12522, 3}, {0x1F12A, 12525, 7}, {0x1F12B, 4214, 1}, {0x1F12C, 1837, 1},
-    {0x1F12D, 12532, 2}, {0x1F12E, 12534, 2}, {0x1F130, 1817, 1}, {0x1F131, 1820, 1},
-    {0x1F132, 4214, 1}, {0x1F133, 1821, 1}, {0x1F134, 1822, 1}, {0x1F135, 4244, 1},
-    {0x1F136, 1825, 1}, {0x1F137, 1826, 1}, {0x1F138, 1827, 1}, {0x1F139, 1828, 1},
-    {0x1F13A, 1829, 1}, {0x1F13B, 1830, 1}, {0x1F13C, 1831, 1}, {0x1F13D, 1832, 1},
-    {0x1F13E, 1833, 1}, {0x1F13F, 1836, 1}, {0x1F140, 4233, 1}, {0x1F141, 1837, 1},
-    {0x1F142, 4868, 1}, {0x1F143, 1838, 1}, {0x1F144, 1839, 1}, {0x1F145, 4350, 1},
-    {0x1F146, 1840, 1}, {0x1F147, 4362, 1}, {0x1F148, 4869, 1}, {0x1F149, 4241, 1},
-    {0x1F14A, 12536, 2}, {0x1F14B, 8505, 2}, {0x1F14C, 12538, 2}, {0x1F14D, 12540, 2},
-    {0x1F14E, 12542, 3}, {0x1F14F, 12545, 2}, {0x1F16A, 12547, 2}, {0x1F16B, 12549, 2},
-    {0x1F16C, 12551, 2}, {0x1F190, 12553, 2}, {0x1F200, 12555, 6}, {0x1F201, 12561, 6},
-    {0x1F202, 7013, 3}, {0x1F210, 5094, 3}, {0x1F211, 12567, 3}, {0x1F212, 12570, 3},
-    {0x1F213, 5810, 6}, {0x1F214, 4923, 3}, {0x1F215, 12573, 3}, {0x1F216, 12576, 3},
-    {0x1F217, 6230, 3}, {0x1F218, 12579, 3}, {0x1F219, 12582, 3}, {0x1F21A, 12585, 3},
-    {0x1F21B, 9312, 3}, {0x1F21C, 12588, 3}, {0x1F21D, 12591, 3}, {0x1F21E, 12594, 3},
-    {0x1F21F, 12597, 3}, {0x1F220, 12600, 3}, {0x1F221, 12603, 3}, {0x1F222, 5202, 3},
-    {0x1F223, 12606, 3}, {0x1F224, 12609, 3}, {0x1F225, 12612, 3}, {0x1F226, 12615, 3},
-    {0x1F227, 12618, 3}, {0x1F228, 12621, 3}, {0x1F229, 4905, 3}, {0x1F22A, 6206, 3},
-    {0x1F22B, 12624, 3}, {0x1F22C, 6862, 3}, {0x1F22D, 6215, 3}, {0x1F22E, 6865, 3},
-    {0x1F22F, 12627, 3}, {0x1F230, 5370, 3}, {0x1F231, 12630, 3}, {0x1F232, 12633, 3},
-    {0x1F233, 12636, 3}, {0x1F234, 12639, 3}, {0x1F235, 12642, 3}, {0x1F236, 6811, 3},
-    {0x1F237, 5124, 3}, {0x1F238, 12645, 3}, {0x1F239, 12648, 3}, {0x1F23A, 12651, 3},
-    {0x1F23B, 12654, 3}, {0x1F240, 12657, 9}, {0x1F241, 12666, 9}, {0x1F242, 12675, 9},
-    {0x1F243, 12684, 9}, {0x1F244, 12693, 9}, {0x1F245, 12702, 9}, {0x1F246, 12711, 9},
-    {0x1F247, 12720, 9}, {0x1F248, 12729, 9}, {0x1F250, 12738, 3}, {0x1F251, 12741, 3},
-    {0x1FBF0, 4191, 1}, {0x1FBF1, 18, 1}, {0x1FBF2, 8, 1}, {0x1FBF3, 9, 1},
-    {0x1FBF4, 4192, 1}, {0x1FBF5, 4193, 1}, {0x1FBF6, 4194, 1}, {0x1FBF7, 4195, 1},
-    {0x1FBF8, 4196, 1}, {0x1FBF9, 4197, 1},
+    {0xA0, 26, 1}, {0xA8, 27, 3}, {0xAA, 0, 1}, {0xAF, 30, 3},
+    {0xB2, 33, 1}, {0xB3, 34, 1}, {0xB4, 35, 3}, {0xB5, 38, 2},
+    {0xB8, 40, 3}, {0xB9, 43, 1}, {0xBA, 14, 1}, {0xBC, 44, 5},
+    {0xBD, 49, 5}, {0xBE, 54, 5}, {0x132, 464, 2}, {0x133, 468, 2},
+    {0x13F, 510, 3}, {0x140, 515, 3}, {0x149, 544, 3}, {0x17F, 18, 1},
+    {0x1C4, 826, 4}, {0x1C5, 832, 4}, {0x1C6, 836, 4}, {0x1C7, 840, 2},
+    {0x1C8, 844, 2}, {0x1C9, 846, 2}, {0x1CA, 848, 2}, {0x1CB, 852, 2},
+    {0x1CC, 854, 2}, {0x1F1, 1021, 2}, {0x1F2, 1025, 2}, {0x1F3, 1027, 2},
+    {0x2B0, 7, 1}, {0x2B1, 1305, 2}, {0x2B2, 9, 1}, {0x2B3, 17, 1},
+    {0x2B4, 1307, 2}, {0x2B5, 1309, 2}, {0x2B6, 1311, 2}, {0x2B7, 22, 1},
+    {0x2B8, 24, 1}, {0x2D8, 1313, 3}, {0x2D9, 1316, 3}, {0x2DA, 1319, 3},
+    {0x2DB, 1322, 3}, {0x2DC, 1325, 3}, {0x2DD, 1328, 3}, {0x2E0, 768, 2},
+    {0x2E1, 11, 1}, {0x2E2, 18, 1}, {0x2E3, 23, 1}, {0x2E4, 1331, 2},
+    {0x37A, 1351, 3}, {0x384, 35, 3}, {0x385, 1361, 5}, {0x3D0, 1418, 2},
+    {0x3D1, 1430, 2}, {0x3D2, 1518, 2}, {0x3D3, 1398, 4}, {0x3D4, 1468, 4},
+    {0x3D5, 1454, 2}, {0x3D6, 1444, 2}, {0x3F0, 1434, 2}, {0x3F1, 1446, 2},
+    {0x3F2, 1552, 2}, {0x3F4, 1554, 2}, {0x3F5, 1424, 2}, {0x3F9, 1558, 2},
+    {0x587, 2150, 4}, {0x675, 2174, 4}, {0x676, 2178, 4}, {0x677, 2182, 4},
+    {0x678, 2186, 4}, {0xE33, 2472, 6}, {0xEB3, 2478, 6}, {0xEDC, 2484, 6},
+    {0xEDD, 2490, 6}, {0xF0C, 2496, 3}, {0xF77, 2553, 9}, {0xF79, 2568, 9},
+    {0x10FC, 2745, 3}, {0x1D2C, 3207, 1}, {0x1D2D, 3208, 2}, {0x1D2E, 3210, 1},
+    {0x1D30, 3211, 1}, {0x1D31, 3212, 1}, {0x1D32, 3213, 2}, {0x1D33, 3215, 1},
+    {0x1D34, 3216, 1}, {0x1D35, 3217, 1}, {0x1D36, 3218, 1}, {0x1D37, 3219, 1},
+    {0x1D38, 3220, 1}, {0x1D39, 3221, 1}, {0x1D3A, 3222, 1}, {0x1D3C, 3223, 1},
+    {0x1D3D, 3224, 2}, {0x1D3E, 3226, 1}, {0x1D3F, 3227, 1}, {0x1D40, 3228, 1},
+    {0x1D41, 3229, 1}, {0x1D42, 3230, 1}, {0x1D43, 0, 1}, {0x1D44, 3231, 2},
+    {0x1D45, 3233, 2}, {0x1D46, 3235, 3}, {0x1D47, 1, 1}, {0x1D48, 3, 1},
+    {0x1D49, 4, 1}, {0x1D4A, 760, 2}, {0x1D4B, 762, 2}, {0x1D4C, 3238, 2},
+    {0x1D4D, 6, 1}, {0x1D4F, 10, 1}, {0x1D50, 12, 1}, {0x1D51, 547, 2},
+    {0x1D52, 14, 1}, {0x1D53, 748, 2}, {0x1D54, 3240, 3}, {0x1D55, 3243, 3},
+    {0x1D56, 15, 1}, {0x1D57, 19, 1}, {0x1D58, 20, 1}, {0x1D59, 3246, 3},
+    {0x1D5A, 776, 2}, {0x1D5B, 21, 1}, {0x1D5C, 3249, 3}, {0x1D5D, 1418, 2},
+    {0x1D5E, 1420, 2}, {0x1D5F, 1422, 2}, {0x1D60, 1454, 2}, {0x1D61, 1456, 2},
+    {0x1D62, 8, 1}, {0x1D63, 17, 1}, {0x1D64, 20, 1}, {0x1D65, 21, 1},
+    {0x1D66, 1418, 2}, {0x1D67, 1420, 2}, {0x1D68, 1446, 2}, {0x1D69, 1454, 2},
+    {0x1D6A, 1456, 2}, {0x1D78, 1660, 2}, {0x1D9B, 3252, 2}, {0x1D9C, 2, 1},
+    {0x1D9D, 3254, 2}, {0x1D9E, 136, 2}, {0x1D9F, 3238, 2}, {0x1DA0, 5, 1},
+    {0x1DA1, 3256, 2}, {0x1DA2, 3258, 2}, {0x1DA3, 3260, 2}, {0x1DA4, 772, 2},
+    {0x1DA5, 770, 2}, {0x1DA6, 3262, 2}, {0x1DA7, 3264, 3}, {0x1DA8, 3267, 2},
+    {0x1DA9, 3269, 2}, {0x1DAA, 3271, 3}, {0x1DAB, 3274, 2}, {0x1DAC, 3276, 2},
+    {0x1DAD, 3278, 2}, {0x1DAE, 778, 2}, {0x1DAF, 3280, 2}, {0x1DB0, 3282, 2},
+    {0x1DB1, 780, 2}, {0x1DB2, 3284, 2}, {0x1DB3, 3286, 2}, {0x1DB4, 798, 2},
+    {0x1DB5, 3288, 2}, {0x1DB6, 1291, 2}, {0x1DB7, 812, 2}, {0x1DB8, 3290, 3},
+    {0x1DB9, 814, 2}, {0x1DBA, 1293, 2}, {0x1DBB, 25, 1}, {0x1DBC, 3293, 2},
+    {0x1DBD, 3295, 2}, {0x1DBE, 820, 2}, {0x1DBF, 1430, 2}, {0x1E9A, 4048, 3},
+    {0x1E9B, 3779, 3}, {0x1FBD, 5806, 3}, {0x1FBF, 5806, 3}, {0x1FC0, 5809, 3},
+    {0x1FC1, 5816, 5}, {0x1FCD, 5879, 5}, {0x1FCE, 5889, 5}, {0x1FCF, 5899, 5},
+    {0x1FDD, 5957, 5}, {0x1FDE, 5967, 5}, {0x1FDF, 5977, 5}, {0x1FED, 6049, 5},
+    {0x1FEE, 1361, 5}, {0x1FFD, 35, 3}, {0x1FFE, 6110, 3}, {0x2000, 26, 1},
+    {0x2001, 26, 1}, {0x2002, 26, 1}, {0x2003, 26, 1}, {0x2004, 26, 1},
+    {0x2005, 26, 1}, {0x2006, 26, 1}, {0x2007, 26, 1}, {0x2008, 26, 1},
+    {0x2009, 26, 1}, {0x200A, 26, 1}, {0x2011, 6119, 3}, {0x2017, 6122, 3},
+    {0x2024, 6125, 1}, {0x2025, 6126, 2}, {0x2026, 6128, 3}, {0x202F, 26, 1},
+    {0x2033, 6131, 6}, {0x2034, 6137, 9}, {0x2036, 6146, 6}, {0x2037, 6152, 9},
+    {0x203C, 6161, 2}, {0x203E, 6163, 3}, {0x2047, 6166, 2}, {0x2048, 6168, 2},
+    {0x2049, 6170, 2}, {0x2057, 6172, 12}, {0x205F, 26, 1}, {0x2070, 6184, 1},
+    {0x2071, 8, 1}, {0x2074, 6185, 1}, {0x2075, 6186, 1}, {0x2076, 6187, 1},
+    {0x2077, 6188, 1}, {0x2078, 6189, 1}, {0x2079, 6190, 1}, {0x207A, 6191, 1},
+    {0x207B, 6192, 3}, {0x207C, 6195, 1}, {0x207D, 6196, 1}, {0x207E, 6197, 1},
+    {0x207F, 13, 1}, {0x2080, 6184, 1}, {0x2081, 43, 1}, {0x2082, 33, 1},
+    {0x2083, 34, 1}, {0x2084, 6185, 1}, {0x2085, 6186, 1}, {0x2086, 6187, 1},
+    {0x2087, 6188, 1}, {0x2088, 6189, 1}, {0x2089, 6190, 1}, {0x208A, 6191, 1},
+    {0x208B, 6192, 3}, {0x208C, 6195, 1}, {0x208D, 6196, 1}, {0x208E, 6197, 1},
+    {0x2090, 0, 1}, {0x2091, 4, 1}, {0x2092, 14, 1}, {0x2093, 23, 1},
+    {0x2094, 760, 2}, {0x2095, 7, 1}, {0x2096, 10, 1}, {0x2097, 11, 1},
+    {0x2098, 12, 1}, {0x2099, 13, 1}, {0x209A, 15, 1}, {0x209B, 18, 1},
+    {0x209C, 19, 1}, {0x20A8, 6198, 2}, {0x2100, 6200, 3}, {0x2101, 6203, 3},
+    {0x2102, 6206, 1}, {0x2103, 6207, 3}, {0x2105, 6210, 3}, {0x2106, 6213, 3},
+    {0x2107, 6216, 2}, {0x2109, 6218, 3}, {0x210A, 6, 1}, {0x210B, 3216, 1},
+    {0x210C, 3216, 1}, {0x210D, 3216, 1}, {0x210E, 7, 1}, {0x210F, 424, 2},
+    {0x2110, 3217, 1}, {0x2111, 3217, 1}, {0x2112, 3220, 1}, {0x2113, 11, 1},
+    {0x2115, 3222, 1}, {0x2116, 6221, 2}, {0x2119, 3226, 1}, {0x211A, 6223, 1},
+    {0x211B, 3227, 1}, {0x211C, 3227, 1}, {0x211D, 3227, 1}, {0x2120, 6224, 2},
+    {0x2121, 6226, 3}, {0x2122, 6229, 2}, {0x2124, 6231, 1}, {0x2128, 6231, 1},
+    {0x212C, 3210, 1}, {0x212D, 6206, 1}, {0x212F, 4, 1}, {0x2130, 3212, 1},
+    {0x2131, 6234, 1}, {0x2133, 3221, 1}, {0x2134, 14, 1}, {0x2135, 6238, 2},
+    {0x2136, 6240, 2}, {0x2137, 6242, 2}, {0x2138, 6244, 2}, {0x2139, 8, 1},
+    {0x213B, 6246, 3}, {0x213C, 1444, 2}, {0x213D, 1420, 2}, {0x213E, 6249, 2},
+    {0x213F, 6251, 2}, {0x2140, 6253, 3}, {0x2145, 3211, 1}, {0x2146, 3, 1},
+    {0x2147, 4, 1}, {0x2148, 8, 1}, {0x2149, 9, 1}, {0x2150, 6256, 5},
+    {0x2151, 6261, 5}, {0x2152, 6266, 6}, {0x2153, 6272, 5}, {0x2154, 6277, 5},
+    {0x2155, 6282, 5}, {0x2156, 6287, 5}, {0x2157, 6292, 5}, {0x2158, 6297, 5},
+    {0x2159, 6302, 5}, {0x215A, 6307, 5}, {0x215B, 6312, 5}, {0x215C, 6317, 5},
+    {0x215D, 6322, 5}, {0x215E, 6327, 5}, {0x215F, 6332, 4}, {0x2160, 3217, 1},
+    {0x2161, 6339, 2}, {0x2162, 6344, 3}, {0x2163, 6350, 2}, {0x2164, 6355, 1},
+    {0x2165, 6359, 2}, {0x2166, 6364, 3}, {0x2167, 6370, 4}, {0x2168, 6377, 2},
+    {0x2169, 6382, 1}, {0x216A, 6386, 2}, {0x216B, 6391, 3}, {0x216C, 3220, 1},
+    {0x216D, 6206, 1}, {0x216E, 3211, 1}, {0x216F, 3221, 1}, {0x2170, 8, 1},
+    {0x2171, 6409, 2}, {0x2172, 6411, 3}, {0x2173, 6414, 2}, {0x2174, 21, 1},
+    {0x2175, 6416, 2}, {0x2176, 6418, 3}, {0x2177, 6421, 4}, {0x2178, 6425, 2},
+    {0x2179, 23, 1}, {0x217A, 6427, 2}, {0x217B, 6429, 3}, {0x217C, 11, 1},
+    {0x217D, 2, 1}, {0x217E, 3, 1}, {0x217F, 12, 1}, {0x2189, 6435, 5},
+    {0x222C, 6495, 6}, {0x222D, 6501, 9}, {0x222F, 6510, 6}, {0x2230, 6516, 9},
+    {0x2460, 43, 1}, {0x2461, 33, 1}, {0x2462, 34, 1}, {0x2463, 6185, 1},
+    {0x2464, 6186, 1}, {0x2465, 6187, 1}, {0x2466, 6188, 1}, {0x2467, 6189, 1},
+    {0x2468, 6190, 1}, {0x2469, 6690, 2}, {0x246A, 6692, 2}, {0x246B, 6694, 2},
+    {0x246C, 6696, 2}, {0x246D, 6698, 2}, {0x246E, 6700, 2}, {0x246F, 6702, 2},
+    {0x2470, 6704, 2}, {0x2471, 6706, 2}, {0x2472, 6708, 2}, {0x2473, 6710, 2},
+    {0x2474, 6712, 3}, {0x2475, 6715, 3}, {0x2476, 6718, 3}, {0x2477, 6721, 3},
+    {0x2478, 6724, 3}, {0x2479, 6727, 3}, {0x247A, 6730, 3}, {0x247B, 6733, 3},
+    {0x247C, 6736, 3}, {0x247D, 6739, 4}, {0x247E, 6743, 4}, {0x247F, 6747, 4},
+    {0x2480, 6751, 4}, {0x2481, 6755, 4}, {0x2482, 6759, 4}, {0x2483, 6763, 4},
+    {0x2484, 6767, 4}, {0x2485, 6771, 4}, {0x2486, 6775, 4}, {0x2487, 6779, 4},
+    {0x2488, 6783, 2}, {0x2489, 6785, 2}, {0x248A, 6787, 2}, {0x248B, 6789, 2},
+    {0x248C, 6791, 2}, {0x248D, 6793, 2}, {0x248E, 6795, 2}, {0x248F, 6797, 2},
+    {0x2490, 6799, 2}, {0x2491, 6801, 3}, {0x2492, 6804, 3}, {0x2493, 6807, 3},
+    {0x2494, 6810, 3}, {0x2495, 6813, 3}, {0x2496, 6816, 3}, {0x2497, 6819, 3},
+    {0x2498, 6822, 3}, {0x2499, 6825, 3}, {0x249A, 6828, 3}, {0x249B, 6831, 3},
+    {0x249C, 6834, 3}, {0x249D, 6837, 3}, {0x249E, 6840, 3}, {0x249F, 6843, 3},
+    {0x24A0, 6846, 3}, {0x24A1, 6849, 3}, {0x24A2, 6852, 3}, {0x24A3, 6855, 3},
+    {0x24A4, 6858, 3}, {0x24A5, 6861, 3}, {0x24A6, 6864, 3}, {0x24A7, 6867, 3},
+    {0x24A8, 6870, 3}, {0x24A9, 6873, 3}, {0x24AA, 6876, 3}, {0x24AB, 6879, 3},
+    {0x24AC, 6882, 3}, {0x24AD, 6885, 3}, {0x24AE, 6888, 3}, {0x24AF, 6891, 3},
+    {0x24B0, 6894, 3}, {0x24B1, 6897, 3}, {0x24B2, 6900, 3}, {0x24B3, 6903, 3},
+    {0x24B4, 6906, 3}, {0x24B5, 6909, 3}, {0x24B6, 3207, 1}, {0x24B7, 3210, 1},
+    {0x24B8, 6206, 1}, {0x24B9, 3211, 1}, {0x24BA, 3212, 1}, {0x24BB, 6234, 1},
+    {0x24BC, 3215, 1}, {0x24BD, 3216, 1}, {0x24BE, 3217, 1}, {0x24BF, 3218, 1},
+    {0x24C0, 3219, 1}, {0x24C1, 3220, 1}, {0x24C2, 3221, 1}, {0x24C3, 3222, 1},
+    {0x24C4, 3223, 1}, {0x24C5, 3226, 1}, {0x24C6, 6223, 1}, {0x24C7, 3227, 1},
+    {0x24C8, 6966, 1}, {0x24C9, 3228, 1}, {0x24CA, 3229, 1}, {0x24CB, 6355, 1},
+    {0x24CC, 3230, 1}, {0x24CD, 6382, 1}, {0x24CE, 6985, 1}, {0x24CF, 6231, 1},
+    {0x24D0, 0, 1}, {0x24D1, 1, 1}, {0x24D2, 2, 1}, {0x24D3, 3, 1},
+    {0x24D4, 4, 1}, {0x24D5, 5, 1}, {0x24D6, 6, 1}, {0x24D7, 7, 1},
+    {0x24D8, 8, 1}, {0x24D9, 9, 1}, {0x24DA, 10, 1}, {0x24DB, 11, 1},
+    {0x24DC, 12, 1}, {0x24DD, 13, 1}, {0x24DE, 14, 1}, {0x24DF, 15, 1},
+    {0x24E0, 16, 1}, {0x24E1, 17, 1}, {0x24E2, 18, 1}, {0x24E3, 19, 1},
+    {0x24E4, 20, 1}, {0x24E5, 21, 1}, {0x24E6, 22, 1}, {0x24E7, 23, 1},
+    {0x24E8, 24, 1}, {0x24E9, 25, 1}, {0x24EA, 6184, 1}, {0x2A0C, 6992, 12},
+    {0x2A74, 7004, 3}, {0x2A75, 7007, 2}, {0x2A76, 7009, 3}, {0x2C7C, 9, 1},
+    {0x2C7D, 6355, 1}, {0x2D6F, 7349, 3}, {0x2E9F, 7352, 3}, {0x2EF3, 7355, 3},
+    {0x2F00, 7358, 3}, {0x2F01, 7361, 3}, {0x2F02, 7364, 3}, {0x2F03, 7367, 3},
+    {0x2F04, 7370, 3}, {0x2F05, 7373, 3}, {0x2F06, 7376, 3}, {0x2F07, 7379, 3},
+    {0x2F08, 7382, 3}, {0x2F09, 7385, 3}, {0x2F0A, 7388, 3}, {0x2F0B, 7391, 3},
+    {0x2F0C, 7394, 3}, {0x2F0D, 7397, 3}, {0x2F0E, 7400, 3}, {0x2F0F, 7403, 3},
+    {0x2F10, 7406, 3}, {0x2F11, 7409, 3}, {0x2F12, 7412, 3}, {0x2F13, 7415, 3},
+    {0x2F14, 7418, 3}, {0x2F15, 7421, 3}, {0x2F16, 7424, 3}, {0x2F17, 7427, 3},
+    {0x2F18, 7430, 3}, {0x2F19, 7433, 3}, {0x2F1A, 7436, 3}, {0x2F1B, 7439, 3},
+    {0x2F1C, 7442, 3}, {0x2F1D, 7445, 3}, {0x2F1E, 7448, 3}, {0x2F1F, 7451, 3},
+    {0x2F20, 7454, 3}, {0x2F21, 7457, 3}, {0x2F22, 7460, 3}, {0x2F23, 7463, 3},
+    {0x2F24, 7466, 3}, {0x2F25, 7469, 3}, {0x2F26, 7472, 3}, {0x2F27, 7475, 3},
+    {0x2F28, 7478, 3}, {0x2F29, 7481, 3}, {0x2F2A, 7484, 3}, {0x2F2B, 7487, 3},
+    {0x2F2C, 7490, 3}, {0x2F2D, 7493, 3}, {0x2F2E, 7496, 3}, {0x2F2F, 7499, 3},
+    {0x2F30, 7502, 3}, {0x2F31, 7505, 3}, {0x2F32, 7508, 3}, {0x2F33, 7511, 3},
+    {0x2F34, 7514, 3}, {0x2F35, 7517, 3}, {0x2F36, 7520, 3}, {0x2F37, 7523, 3},
+    {0x2F38, 7526, 3}, {0x2F39, 7529, 3}, {0x2F3A, 7532, 3}, {0x2F3B, 7535, 3},
+    {0x2F3C, 7538, 3}, {0x2F3D, 7541, 3}, {0x2F3E, 7544, 3}, {0x2F3F, 7547, 3},
+    {0x2F40, 7550, 3}, {0x2F41, 7553, 3}, {0x2F42, 7556, 3}, {0x2F43, 7559, 3},
+    {0x2F44, 7562, 3}, {0x2F45, 7565, 3}, {0x2F46, 7568, 3}, {0x2F47, 7571, 3},
+    {0x2F48, 7574, 3}, {0x2F49, 7577, 3}, {0x2F4A, 7580, 3}, {0x2F4B, 7583, 3},
+    {0x2F4C, 7586, 3}, {0x2F4D, 7589, 3}, {0x2F4E, 7592, 3}, {0x2F4F, 7595, 3},
+    {0x2F50, 7598, 3}, {0x2F51, 7601, 3}, {0x2F52, 7604, 3}, {0x2F53, 7607, 3},
+    {0x2F54, 7610, 3}, {0x2F55, 7613, 3}, {0x2F56, 7616, 3}, {0x2F57, 7619, 3},
+    {0x2F58, 7622, 3}, {0x2F59, 7625, 3}, {0x2F5A, 7628, 3}, {0x2F5B, 7631, 3},
+    {0x2F5C, 7634, 3}, {0x2F5D, 7637, 3}, {0x2F5E, 7640, 3}, {0x2F5F, 7643, 3},
+    {0x2F60, 7646, 3}, {0x2F61, 7649, 3}, {0x2F62, 7652, 3}, {0x2F63, 7655, 3},
+    {0x2F64, 7658, 3}, {0x2F65, 7661, 3}, {0x2F66, 7664, 3}, {0x2F67, 7667, 3},
+    {0x2F68, 7670, 3}, {0x2F69, 7673, 3}, {0x2F6A, 7676, 3}, {0x2F6B, 7679, 3},
+    {0x2F6C, 7682, 3}, {0x2F6D, 7685, 3}, {0x2F6E, 7688, 3}, {0x2F6F, 7691, 3},
+    {0x2F70, 7694, 3}, {0x2F71, 7697, 3}, {0x2F72, 7700, 3}, {0x2F73, 7703, 3},
+    {0x2F74, 7706, 3}, {0x2F75, 7709, 3}, {0x2F76, 7712, 3}, {0x2F77, 7715, 3},
+    {0x2F78, 7718, 3}, {0x2F79, 7721, 3}, {0x2F7A, 7724, 3}, {0x2F7B, 7727, 3},
+    {0x2F7C, 7730, 3}, {0x2F7D, 7733, 3}, {0x2F7E, 7736, 3}, {0x2F7F, 7739, 3},
+    {0x2F80, 7742, 3}, {0x2F81, 7745, 3}, {0x2F82, 7748, 3}, {0x2F83, 7751, 3},
+    {0x2F84, 7754, 3}, {0x2F85, 7757, 3}, {0x2F86, 7760, 3}, {0x2F87, 7763, 3},
+    {0x2F88, 7766, 3}, {0x2F89, 7769, 3}, {0x2F8A, 7772, 3}, {0x2F8B, 7775, 3},
+    {0x2F8C, 7778, 3}, {0x2F8D, 7781, 3}, {0x2F8E, 7784, 3}, {0x2F8F, 7787, 3},
+    {0x2F90, 7790, 3}, {0x2F91, 7793, 3}, {0x2F92, 7796, 3}, {0x2F93, 7799, 3},
+    {0x2F94, 7802, 3}, {0x2F95, 7805, 3}, {0x2F96, 7808, 3}, {0x2F97, 7811, 3},
+    {0x2F98, 7814, 3}, {0x2F99, 7817, 3}, {0x2F9A, 7820, 3}, {0x2F9B, 7823, 3},
+    {0x2F9C, 7826, 3}, {0x2F9D, 7829, 3}, {0x2F9E, 7832, 3}, {0x2F9F, 7835, 3},
+    {0x2FA0, 7838, 3}, {0x2FA1, 7841, 3}, {0x2FA2, 7844, 3}, {0x2FA3, 7847, 3},
+    {0x2FA4, 7850, 3}, {0x2FA5, 7853, 3}, {0x2FA6, 7856, 3}, {0x2FA7, 7859, 3},
+    {0x2FA8, 7862, 3}, {0x2FA9, 7865, 3}, {0x2FAA, 7868, 3}, {0x2FAB, 7871, 3},
+    {0x2FAC, 7874, 3}, {0x2FAD, 7877, 3}, {0x2FAE, 7880, 3}, {0x2FAF, 7883, 3},
+    {0x2FB0, 7886, 3}, {0x2FB1, 7889, 3}, {0x2FB2, 7892, 3}, {0x2FB3, 7895, 3},
+    {0x2FB4, 7898, 3}, {0x2FB5, 7901, 3}, {0x2FB6, 7904, 3}, {0x2FB7, 7907, 3},
+    {0x2FB8, 7910, 3}, {0x2FB9, 7913, 3}, {0x2FBA, 7916, 3}, {0x2FBB, 7919, 3},
+    {0x2FBC, 7922, 3}, {0x2FBD, 7925, 3}, {0x2FBE, 7928, 3}, {0x2FBF, 7931, 3},
+    {0x2FC0, 7934, 3}, {0x2FC1, 7937, 3}, {0x2FC2, 7940, 3}, {0x2FC3, 7943, 3},
+    {0x2FC4, 7946, 3}, {0x2FC5, 7949, 3}, {0x2FC6, 7952, 3}, {0x2FC7, 7955, 3},
+    {0x2FC8, 7958, 3}, {0x2FC9, 7961, 3}, {0x2FCA, 7964, 3}, {0x2FCB, 7967, 3},
+    {0x2FCC, 7970, 3}, {0x2FCD, 7973, 3}, {0x2FCE, 7976, 3}, {0x2FCF, 7979, 3},
+    {0x2FD0, 7982, 3}, {0x2FD1, 7985, 3}, {0x2FD2, 7988, 3}, {0x2FD3, 7991, 3},
+    {0x2FD4, 7994, 3}, {0x2FD5, 7997, 3}, {0x3000, 26, 1}, {0x3036, 8000, 3},
+    {0x3038, 7427, 3}, {0x3039, 8003, 3}, {0x303A, 8006, 3}, {0x309B, 8165, 4},
+    {0x309C, 8169, 4}, {0x309F, 8179, 6}, {0x30FF, 8371, 6}, {0x3131, 8377, 3},
+    {0x3132, 8380, 3}, {0x3133, 8383, 3}, {0x3134, 8386, 3}, {0x3135, 8389, 3},
+    {0x3136, 8392, 3}, {0x3137, 8395, 3}, {0x3138, 8398, 3}, {0x3139, 8401, 3},
+    {0x313A, 8404, 3}, {0x313B, 8407, 3}, {0x313C, 8410, 3}, {0x313D, 8413, 3},
+    {0x313E, 8416, 3}, {0x313F, 8419, 3}, {0x3140, 8422, 3}, {0x3141, 8425, 3},
+    {0x3142, 8428, 3}, {0x3143, 8431, 3}, {0x3144, 8434, 3}, {0x3145, 8437, 3},
+    {0x3146, 8440, 3}, {0x3147, 8443, 3}, {0x3148, 8446, 3}, {0x3149, 8449, 3},
+    {0x314A, 8452, 3}, {0x314B, 8455, 3}, {0x314C, 8458, 3}, {0x314D, 8461, 3},
+    {0x314E, 8464, 3}, {0x314F, 8467, 3}, {0x3150, 8470, 3}, {0x3151, 8473, 3},
+    {0x3152, 8476, 3}, {0x3153, 8479, 3}, {0x3154, 8482, 3}, {0x3155, 8485, 3},
+    {0x3156, 8488, 3}, {0x3157, 8491, 3}, {0x3158, 8494, 3}, {0x3159, 8497, 3},
+    {0x315A, 8500, 3}, {0x315B, 8503, 3}, {0x315C, 8506, 3}, {0x315D, 8509, 3},
+    {0x315E, 8512, 3}, {0x315F, 8515, 3}, {0x3160, 8518, 3}, {0x3161, 8521, 3},
+    {0x3162, 8524, 3}, {0x3163, 8527, 3}, {0x3164, 8530, 3}, {0x3165, 8533, 3},
+    {0x3166, 8536, 3}, {0x3167, 8539, 3}, {0x3168, 8542, 3}, {0x3169, 8545, 3},
+    {0x316A, 8548, 3}, {0x316B, 8551, 3}, {0x316C, 8554, 3}, {0x316D, 8557, 3},
+    {0x316E, 8560, 3}, {0x316F, 8563, 3}, {0x3170, 8566, 3}, {0x3171, 8569, 3},
+    {0x3172, 8572, 3}, {0x3173, 8575, 3}, {0x3174, 8578, 3}, {0x3175, 8581, 3},
+    {0x3176, 8584, 3}, {0x3177, 8587, 3}, {0x3178, 8590, 3}, {0x3179, 8593, 3},
+    {0x317A, 8596, 3}, {0x317B, 8599, 3}, {0x317C, 8602, 3}, {0x317D, 8605, 3},
+    {0x317E, 8608, 3}, {0x317F, 8611, 3}, {0x3180, 8614, 3}, {0x3181, 8617, 3},
+    {0x3182, 8620, 3}, {0x3183, 8623, 3}, {0x3184, 8626, 3}, {0x3185, 8629, 3},
+    {0x3186, 8632, 3}, {0x3187, 8635, 3}, {0x3188, 8638, 3}, {0x3189, 8641, 3},
+    {0x318A, 8644, 3}, {0x318B, 8647, 3}, {0x318C, 8650, 3}, {0x318D, 8653, 3},
+    {0x318E, 8656, 3}, {0x3192, 7358, 3}, {0x3193, 7376, 3}, {0x3194, 8659, 3},
+    {0x3195, 8662, 3}, {0x3196, 8665, 3}, {0x3197, 8668, 3}, {0x3198, 8671, 3},
+    {0x3199, 8674, 3}, {0x319A, 7370, 3}, {0x319B, 8677, 3}, {0x319C, 8680, 3},
+    {0x319D, 8683, 3}, {0x319E, 8686, 3}, {0x319F, 7382, 3}, {0x3200, 8689, 5},
+    {0x3201, 8694, 5}, {0x3202, 8699, 5}, {0x3203, 8704, 5}, {0x3204, 8709, 5},
+    {0x3205, 8714, 5}, {0x3206, 8719, 5}, {0x3207, 8724, 5}, {0x3208, 8729, 5},
+    {0x3209, 8734, 5}, {0x320A, 8739, 5}, {0x320B, 8744, 5}, {0x320C, 8749, 5},
+    {0x320D, 8754, 5}, {0x320E, 8759, 8}, {0x320F, 8767, 8}, {0x3210, 8775, 8},
+    {0x3211, 8783, 8}, {0x3212, 8791, 8}, {0x3213, 8799, 8}, {0x3214, 8807, 8},
+    {0x3215, 8815, 8}, {0x3216, 8823, 8}, {0x3217, 8831, 8}, {0x3218, 8839, 8},
+    {0x3219, 8847, 8}, {0x321A, 8855, 8}, {0x321B, 8863, 8}, {0x321C, 8871, 8},
+    {0x321D, 8879, 17}, {0x321E, 8896, 14}, {0x3220, 8910, 5}, {0x3221, 8915, 5},
+    {0x3222, 8920, 5}, {0x3223, 8925, 5}, {0x3224, 8930, 5}, {0x3225, 8935, 5},
+    {0x3226, 8940, 5}, {0x3227, 8945, 5}, {0x3228, 8950, 5}, {0x3229, 8955, 5},
+    {0x322A, 8960, 5}, {0x322B, 8965, 5}, {0x322C, 8970, 5}, {0x322D, 8975, 5},
+    {0x322E, 8980, 5}, {0x322F, 8985, 5}, {0x3230, 8990, 5}, {0x3231, 8995, 5},
+    {0x3232, 9000, 5}, {0x3233, 9005, 5}, {0x3234, 9010, 5}, {0x3235, 9015, 5},
+    {0x3236, 9020, 5}, {0x3237, 9025, 5}, {0x3238, 9030, 5}, {0x3239, 9035, 5},
+    {0x323A, 9040, 5}, {0x323B, 9045, 5}, {0x323C, 9050, 5}, {0x323D, 9055, 5},
+    {0x323E, 9060, 5}, {0x323F, 9065, 5}, {0x3240, 9070, 5}, {0x3241, 9075, 5},
+    {0x3242, 9080, 5}, {0x3243, 9085, 5}, {0x3244, 9090, 3}, {0x3245, 9093, 3},
+    {0x3246, 7556, 3}, {0x3247, 9096, 3}, {0x3250, 9099, 3}, {0x3251, 9102, 2},
+    {0x3252, 9104, 2}, {0x3253, 9106, 2}, {0x3254, 9108, 2}, {0x3255, 9110, 2},
+    {0x3256, 9112, 2}, {0x3257, 9114, 2}, {0x3258, 9116, 2}, {0x3259, 9118, 2},
+    {0x325A, 9120, 2}, {0x325B, 9122, 2}, {0x325C, 9124, 2}, {0x325D, 9126, 2},
+    {0x325E, 9128, 2}, {0x325F, 9130, 2}, {0x3260, 8377, 3}, {0x3261, 8386, 3},
+    {0x3262, 8395, 3}, {0x3263, 8401, 3}, {0x3264, 8425, 3}, {0x3265, 8428, 3},
+    {0x3266, 8437, 3}, {0x3267, 8443, 3}, {0x3268, 8446, 3}, {0x3269, 8452, 3},
+    {0x326A, 8455, 3}, {0x326B, 8458, 3}, {0x326C, 8461, 3}, {0x326D, 8464, 3},
+    {0x326E, 9132, 6}, {0x326F, 9138, 6}, {0x3270, 9144, 6}, {0x3271, 9150, 6},
+    {0x3272, 9156, 6}, {0x3273, 9162, 6}, {0x3274, 9168, 6}, {0x3275, 9174, 6},
+    {0x3276, 9180, 6}, {0x3277, 9186, 6}, {0x3278, 9192, 6}, {0x3279, 9198, 6},
+    {0x327A, 9204, 6}, {0x327B, 9210, 6}, {0x327C, 9216, 15}, {0x327D, 9231, 12},
+    {0x327E, 9243, 6}, {0x3280, 7358, 3}, {0x3281, 7376, 3}, {0x3282, 8659, 3},
+    {0x3283, 8662, 3}, {0x3284, 9249, 3}, {0x3285, 9252, 3}, {0x3286, 9255, 3},
+    {0x3287, 7391, 3}, {0x3288, 9258, 3}, {0x3289, 7427, 3}, {0x328A, 7577, 3},
+    {0x328B, 7613, 3}, {0x328C, 7610, 3}, {0x328D, 7580, 3}, {0x328E, 7856, 3},
+    {0x328F, 7451, 3}, {0x3290, 7571, 3}, {0x3291, 9261, 3}, {0x3292, 9264, 3},
+    {0x3293, 9267, 3}, {0x3294, 9270, 3}, {0x3295, 9273, 3}, {0x3296, 9276, 3},
+    {0x3297, 9279, 3}, {0x3298, 9282, 3}, {0x3299, 9285, 3}, {0x329A, 9288, 3},
+    {0x329B, 7469, 3}, {0x329C, 9291, 3}, {0x329D, 9294, 3}, {0x329E, 9297, 3},
+    {0x329F, 9300, 3}, {0x32A0, 9303, 3}, {0x32A1, 9306, 3}, {0x32A2, 9309, 3},
+    {0x32A3, 9312, 3}, {0x32A4, 8665, 3}, {0x32A5, 8668, 3}, {0x32A6, 8671, 3},
+    {0x32A7, 9315, 3}, {0x32A8, 9318, 3}, {0x32A9, 9321, 3}, {0x32AA, 9324, 3},
+    {0x32AB, 9327, 3}, {0x32AC, 9330, 3}, {0x32AD, 9333, 3}, {0x32AE, 9336, 3},
+    {0x32AF, 9339, 3}, {0x32B0, 9342, 3}, {0x32B1, 9345, 2}, {0x32B2, 9347, 2},
+    {0x32B3, 9349, 2}, {0x32B4, 9351, 2}, {0x32B5, 9353, 2}, {0x32B6, 9355, 2},
+    {0x32B7, 9357, 2}, {0x32B8, 9359, 2}, {0x32B9, 9361, 2}, {0x32BA, 9363, 2},
+    {0x32BB, 9365, 2}, {0x32BC, 9367, 2}, {0x32BD, 9369, 2}, {0x32BE, 9371, 2},
+    {0x32BF, 9373, 2}, {0x32C0, 9375, 4}, {0x32C1, 9379, 4}, {0x32C2, 9383, 4},
+    {0x32C3, 9387, 4}, {0x32C4, 9391, 4}, {0x32C5, 9395, 4}, {0x32C6, 9399, 4},
+    {0x32C7, 9403, 4}, {0x32C8, 9407, 4}, {0x32C9, 9411, 5}, {0x32CA, 9416, 5},
+    {0x32CB, 9421, 5}, {0x32CC, 9426, 2}, {0x32CD, 9428, 3}, {0x32CE, 9431, 2},
+    {0x32CF, 9433, 3}, {0x32D0, 9436, 3}, {0x32D1, 9439, 3}, {0x32D2, 9442, 3},
+    {0x32D3, 9445, 3}, {0x32D4, 9448, 3}, {0x32D5, 9451, 3}, {0x32D6, 9454, 3},
+    {0x32D7, 9457, 3}, {0x32D8, 9460, 3}, {0x32D9, 9463, 3}, {0x32DA, 9466, 3},
+    {0x32DB, 9469, 3}, {0x32DC, 9472, 3}, {0x32DD, 9475, 3}, {0x32DE, 9478, 3},
+    {0x32DF, 9481, 3}, {0x32E0, 9484, 3}, {0x32E1, 9487, 3}, {0x32E2, 9490, 3},
+    {0x32E3, 9493, 3}, {0x32E4, 9496, 3}, {0x32E5, 9499, 3}, {0x32E6, 9502, 3},
+    {0x32E7, 9505, 3}, {0x32E8, 9508, 3}, {0x32E9, 9511, 3}, {0x32EA, 9514, 3},
+    {0x32EB, 9517, 3}, {0x32EC, 9520, 3}, {0x32ED, 9523, 3}, {0x32EE, 9526, 3},
+    {0x32EF, 9529, 3}, {0x32F0, 9532, 3}, {0x32F1, 9535, 3}, {0x32F2, 9538, 3},
+    {0x32F3, 9541, 3}, {0x32F4, 9544, 3}, {0x32F5, 9547, 3}, {0x32F6, 9550, 3},
+    {0x32F7, 9553, 3}, {0x32F8, 9556, 3}, {0x32F9, 9559, 3}, {0x32FA, 9562, 3},
+    {0x32FB, 9565, 3}, {0x32FC, 9568, 3}, {0x32FD, 9571, 3}, {0x32FE, 9574, 3},
+    {0x32FF, 9577, 6}, {0x3300, 9583, 15}, {0x3301, 9598, 12}, {0x3302, 9610, 15},
+    {0x3303, 9625, 9}, {0x3304, 9634, 15}, {0x3305, 9649, 9}, {0x3306, 9658, 9},
+    {0x3307, 9667, 18}, {0x3308, 9685, 12}, {0x3309, 9697, 9}, {0x330A, 9706, 9},
+    {0x330B, 9715, 9}, {0x330C, 9724, 12}, {0x330D, 9736, 12}, {0x330E, 9748, 12},
+    {0x330F, 9760, 12}, {0x3310, 9772, 12}, {0x3311, 9784, 12}, {0x3312, 9796, 12},
+    {0x3313, 9808, 18}, {0x3314, 9826, 6}, {0x3315, 9832, 18}, {0x3316, 9850, 18},
+    {0x3317, 9868, 15}, {0x3318, 9883, 12}, {0x3319, 9895, 18}, {0x331A, 9913, 18},
+    {0x331B, 9931, 12}, {0x331C, 9943, 9}, {0x331D, 9952, 9}, {0x331E, 9961, 12},
+    {0x331F, 9973, 12}, {0x3320, 9985, 15}, {0x3321, 10000, 15}, {0x3322, 10015, 9},
+    {0x3323, 10024, 9}, {0x3324, 10033, 12}, {0x3325, 10045, 9}, {0x3326, 10054, 9},
+    {0x3327, 10063, 6}, {0x3328, 10069, 6}, {0x3329, 10075, 9}, {0x332A, 10084, 9},
+    {0x332B, 10093, 18}, {0x332C, 10111, 12}, {0x332D, 10123, 15}, {0x332E, 10138, 18},
+    {0x332F, 10156, 12}, {0x3330, 10168, 9}, {0x3331, 10177, 9}, {0x3332, 10186, 18},
+    {0x3333, 10204, 12}, {0x3334, 10216, 18}, {0x3335, 10234, 9}, {0x3336, 10243, 15},
+    {0x3337, 10258, 9}, {0x3338, 10267, 12}, {0x3339, 10279, 9}, {0x333A, 10288, 12},
+    {0x333B, 10300, 15}, {0x333C, 10315, 12}, {0x333D, 10327, 15}, {0x333E, 10342, 12},
+    {0x333F, 10354, 6}, {0x3340, 10360, 15}, {0x3341, 10375, 9}, {0x3342, 10384, 9},
+    {0x3343, 10393, 12}, {0x3344, 10405, 9}, {0x3345, 10414, 9}, {0x3346, 10423, 9},
+    {0x3347, 10432, 15}, {0x3348, 10447, 12}, {0x3349, 10459, 6}, {0x334A, 10465, 18},
+    {0x334B, 10483, 9}, {0x334C, 10492, 15}, {0x334D, 10507, 12}, {0x334E, 10519, 12},
+    {0x334F, 10531, 9}, {0x3350, 10540, 9}, {0x3351, 10549, 12}, {0x3352, 10561, 6},
+    {0x3353, 10567, 12}, {0x3354, 10579, 15}, {0x3355, 10594, 6}, {0x3356, 10600, 18},
+    {0x3357, 10618, 9}, {0x3358, 10627, 4}, {0x3359, 10631, 4}, {0x335A, 10635, 4},
+    {0x335B, 10639, 4}, {0x335C, 10643, 4}, {0x335D, 10647, 4}, {0x335E, 10651, 4},
+    {0x335F, 10655, 4}, {0x3360, 10659, 4}, {0x3361, 10663, 4}, {0x3362, 10667, 5},
+    {0x3363, 10672, 5}, {0x3364, 10677, 5}, {0x3365, 10682, 5}, {0x3366, 10687, 5},
+    {0x3367, 10692, 5}, {0x3368, 10697, 5}, {0x3369, 10702, 5}, {0x336A, 10707, 5},
+    {0x336B, 10712, 5}, {0x336C, 10717, 5}, {0x336D, 10722, 5}, {0x336E, 10727, 5},
+    {0x336F, 10732, 5}, {0x3370, 10737, 5}, {0x3371, 10742, 3}, {0x3372, 10745, 2},
+    {0x3373, 10747, 2}, {0x3374, 10749, 3}, {0x3375, 10752, 2}, {0x3376, 10754, 2},
+    {0x3377, 10756, 2}, {0x3378, 10758, 3}, {0x3379, 10761, 3}, {0x337A, 10764, 2},
+    {0x337B, 10766, 6}, {0x337C, 10772, 6}, {0x337D, 10778, 6}, {0x337E, 10784, 6},
+    {0x337F, 10790, 12}, {0x3380, 10802, 2}, {0x3381, 10804, 2}, {0x3382, 10806, 3},
+    {0x3383, 10809, 2}, {0x3384, 10811, 2}, {0x3385, 10813, 2}, {0x3386, 10815, 2},
+    {0x3387, 10817, 2}, {0x3388, 10819, 3}, {0x3389, 10822, 4}, {0x338A, 10826, 2},
+    {0x338B, 10828, 2}, {0x338C, 10830, 3}, {0x338D, 10833, 3}, {0x338E, 10836, 2},
+    {0x338F, 10838, 2}, {0x3390, 10840, 2}, {0x3391, 10842, 3}, {0x3392, 10845, 3},
+    {0x3393, 10848, 3}, {0x3394, 10851, 3}, {0x3395, 10854, 3}, {0x3396, 10857, 2},
+    {0x3397, 10859, 2}, {0x3398, 10861, 2}, {0x3399, 10863, 2}, {0x339A, 10865, 2},
+    {0x339B, 10867, 3}, {0x339C, 10870, 2}, {0x339D, 10872, 2}, {0x339E, 10874, 2},
+    {0x339F, 10876, 3}, {0x33A0, 10879, 3}, {0x33A1, 10882, 2}, {0x33A2, 10884, 3},
+    {0x33A3, 10887, 3}, {0x33A4, 10890, 3}, {0x33A5, 10893, 2}, {0x33A6, 10895, 3},
+    {0x33A7, 10898, 5}, {0x33A8, 10903, 6}, {0x33A9, 10909, 2}, {0x33AA, 10911, 3},
+    {0x33AB, 10914, 3}, {0x33AC, 10917, 3}, {0x33AD, 10920, 3}, {0x33AE, 10923, 7},
+    {0x33AF, 10930, 8}, {0x33B0, 10938, 2}, {0x33B1, 10940, 2}, {0x33B2, 10942, 3},
+    {0x33B3, 10945, 2}, {0x33B4, 10947, 2}, {0x33B5, 10949, 2}, {0x33B6, 10951, 3},
+    {0x33B7, 10954, 2}, {0x33B8, 10956, 2}, {0x33B9, 10958, 2}, {0x33BA, 10960, 2},
+    {0x33BB, 10962, 2}, {0x33BC, 10964, 3}, {0x33BD, 10967, 2}, {0x33BE, 10969, 2},
+    {0x33BF, 10971, 2}, {0x33C0, 10973, 3}, {0x33C1, 10976, 3}, {0x33C2, 10979, 4},
+    {0x33C3, 10983, 2}, {0x33C4, 10985, 2}, {0x33C5, 10987, 2}, {0x33C6, 10989, 6},
+    {0x33C7, 10995, 3}, {0x33C8, 10998, 2}, {0x33C9, 11000, 2}, {0x33CA, 11002, 2},
+    {0x33CB, 11004, 2}, {0x33CC, 11006, 2}, {0x33CD, 11008, 2}, {0x33CE, 11010, 2},
+    {0x33CF, 11012, 2}, {0x33D0, 11014, 2}, {0x33D1, 11016, 2}, {0x33D2, 11018, 3},
+    {0x33D3, 11021, 2}, {0x33D4, 11023, 2}, {0x33D5, 11025, 3}, {0x33D6, 11028, 3},
+    {0x33D7, 11031, 2}, {0x33D8, 11033, 4}, {0x33D9, 11037, 3}, {0x33DA, 11040, 2},
+    {0x33DB, 11042, 2}, {0x33DC, 11044, 2}, {0x33DD, 11046, 2}, {0x33DE, 11048, 5},
+    {0x33DF, 11053, 5}, {0x33E0, 11058, 4}, {0x33E1, 11062, 4}, {0x33E2, 11066, 4},
+    {0x33E3, 11070, 4}, {0x33E4, 11074, 4}, {0x33E5, 11078, 4}, {0x33E6, 11082, 4},
+    {0x33E7, 11086, 4}, {0x33E8, 11090, 4}, {0x33E9, 11094, 5}, {0x33EA, 11099, 5},
+    {0x33EB, 11104, 5}, {0x33EC, 11109, 5}, {0x33ED, 11114, 5}, {0x33EE, 11119, 5},
+    {0x33EF, 11124, 5}, {0x33F0, 11129, 5}, {0x33F1, 11134, 5}, {0x33F2, 11139, 5},
+    {0x33F3, 11144, 5}, {0x33F4, 11149, 5}, {0x33F5, 11154, 5}, {0x33F6, 11159, 5},
+    {0x33F7, 11164, 5}, {0x33F8, 11169, 5}, {0x33F9, 11174, 5}, {0x33FA, 11179, 5},
+    {0x33FB, 11184, 5}, {0x33FC, 11189, 5}, {0x33FD, 11194, 5}, {0x33FE, 11199, 5},
+    {0x33FF, 11204, 3}, {0xA69C, 1686, 2}, {0xA69D, 1690, 2}, {0xA770, 11429, 3},
+    {0xA7F2, 6206, 1}, {0xA7F3, 6234, 1}, {0xA7F4, 6223, 1}, {0xA7F8, 11552, 2},
+    {0xA7F9, 573, 2}, {0xAB5C, 11324, 3}, {0xAB5D, 11554, 3}, {0xAB5E, 7164, 2},
+    {0xAB5F, 11557, 3}, {0xAB69, 11560, 2}, {0xFB00, 12787, 2}, {0xFB01, 12789, 2},
+    {0xFB02, 12791, 2}, {0xFB03, 12793, 3}, {0xFB04, 12796, 3}, {0xFB05, 12799, 2},
+    {0xFB06, 12799, 2}, {0xFB13, 12801, 4}, {0xFB14, 12805, 4}, {0xFB15, 12809, 4},
+    {0xFB16, 12813, 4}, {0xFB17, 12817, 4}, {0xFB20, 12829, 2}, {0xFB21, 6238, 2},
+    {0xFB22, 6244, 2}, {0xFB23, 12831, 2}, {0xFB24, 12833, 2}, {0xFB25, 12835, 2},
+    {0xFB26, 12837, 2}, {0xFB27, 12839, 2}, {0xFB28, 12841, 2}, {0xFB29, 6191, 1},
+    {0xFB4F, 12975, 4}, {0xFB50, 12979, 2}, {0xFB51, 12979, 2}, {0xFB52, 12981, 2},
+    {0xFB53, 12981, 2}, {0xFB54, 12981, 2}, {0xFB55, 12981, 2}, {0xFB56, 12983, 2},
+    {0xFB57, 12983, 2}, {0xFB58, 12983, 2}, {0xFB59, 12983, 2}, {0xFB5A, 12985, 2},
+    {0xFB5B, 12985, 2}, {0xFB5C, 12985, 2}, {0xFB5D, 12985, 2}, {0xFB5E, 12987, 2},
+    {0xFB5F, 12987, 2}, {0xFB60, 12987, 2}, {0xFB61, 12987, 2}, {0xFB62, 12989, 2},
+    {0xFB63, 12989, 2}, {0xFB64, 12989, 2}, {0xFB65, 12989, 2}, {0xFB66, 12991, 2},
+    {0xFB67, 12991, 2}, {0xFB68, 12991, 2}, {0xFB69, 12991, 2}, {0xFB6A, 12993, 2},
+    {0xFB6B, 12993, 2}, {0xFB6C, 12993, 2}, {0xFB6D, 12993, 2}, {0xFB6E, 12995, 2},
+    {0xFB6F, 12995, 2}, {0xFB70, 12995, 2}, {0xFB71, 12995, 2}, {0xFB72, 12997, 2},
+    {0xFB73, 12997, 2}, {0xFB74, 12997, 2}, {0xFB75, 12997, 2}, {0xFB76, 12999, 2},
+    {0xFB77, 12999, 2}, {0xFB78, 12999, 2}, {0xFB79, 12999, 2}, {0xFB7A, 13001, 2},
+    {0xFB7B, 13001, 2}, {0xFB7C, 13001, 2}, {0xFB7D, 13001, 2}, {0xFB7E, 13003, 2},
+    {0xFB7F, 13003, 2}, {0xFB80, 13003, 2}, {0xFB81, 13003, 2}, {0xFB82, 13005, 2},
+    {0xFB83, 13005, 2}, {0xFB84, 13007, 2}, {0xFB85, 13007, 2}, {0xFB86, 13009, 2},
+    {0xFB87, 13009, 2}, {0xFB88, 13011, 2}, {0xFB89, 13011, 2}, {0xFB8A, 13013, 2},
+    {0xFB8B, 13013, 2}, {0xFB8C, 13015, 2}, {0xFB8D, 13015, 2}, {0xFB8E, 13017, 2},
+    {0xFB8F, 13017, 2}, {0xFB90, 13017, 2}, {0xFB91, 13017, 2}, {0xFB92, 13019, 2},
+    {0xFB93, 13019, 2}, {0xFB94, 13019, 2}, {0xFB95, 13019, 2}, {0xFB96, 13021, 2},
+    {0xFB97, 13021, 2}, {0xFB98, 13021, 2}, {0xFB99, 13021, 2}, {0xFB9A, 13023, 2},
+    {0xFB9B, 13023, 2}, {0xFB9C, 13023, 2}, {0xFB9D, 13023, 2}, {0xFB9E, 13025, 2},
+    {0xFB9F, 13025, 2}, {0xFBA0, 13027, 2}, {0xFBA1, 13027, 2}, {0xFBA2, 13027, 2},
+    {0xFBA3, 13027, 2}, {0xFBA4, 2190, 4}, {0xFBA5, 2190, 4}, {0xFBA6, 13029, 2},
+    {0xFBA7, 13029, 2}, {0xFBA8, 13029, 2}, {0xFBA9, 13029, 2}, {0xFBAA, 13031, 2},
+    {0xFBAB, 13031, 2}, {0xFBAC, 13031, 2}, {0xFBAD, 13031, 2}, {0xFBAE, 13033, 2},
+    {0xFBAF, 13033, 2}, {0xFBB0, 2198, 4}, {0xFBB1, 2198, 4}, {0xFBD3, 13035, 2},
+    {0xFBD4, 13035, 2}, {0xFBD5, 13035, 2}, {0xFBD6, 13035, 2}, {0xFBD7, 13037, 2},
+    {0xFBD8, 13037, 2}, {0xFBD9, 13039, 2}, {0xFBDA, 13039, 2}, {0xFBDB, 13041, 2},
+    {0xFBDC, 13041, 2}, {0xFBDD, 2182, 4}, {0xFBDE, 13043, 2}, {0xFBDF, 13043, 2},
+    {0xFBE0, 13045, 2}, {0xFBE1, 13045, 2}, {0xFBE2, 13047, 2}, {0xFBE3, 13047, 2},
+    {0xFBE4, 13049, 2}, {0xFBE5, 13049, 2}, {0xFBE6, 13049, 2}, {0xFBE7, 13049, 2},
+    {0xFBE8, 13051, 2}, {0xFBE9, 13051, 2}, {0xFBEA, 13053, 6}, {0xFBEB, 13053, 6},
+    {0xFBEC, 13059, 6}, {0xFBED, 13059, 6}, {0xFBEE, 13065, 6}, {0xFBEF, 13065, 6},
+    {0xFBF0, 13071, 6}, {0xFBF1, 13071, 6}, {0xFBF2, 13077, 6}, {0xFBF3, 13077, 6},
+    {0xFBF4, 13083, 6}, {0xFBF5, 13083, 6}, {0xFBF6, 13089, 6}, {0xFBF7, 13089, 6},
+    {0xFBF8, 13089, 6}, {0xFBF9, 13095, 6}, {0xFBFA, 13095, 6}, {0xFBFB, 13095, 6},
+    {0xFBFC, 13101, 2}, {0xFBFD, 13101, 2}, {0xFBFE, 13101, 2}, {0xFBFF, 13101, 2},
+    {0xFC00, 13103, 6}, {0xFC01, 13109, 6}, {0xFC02, 13115, 6}, {0xFC03, 13095, 6},
+    {0xFC04, 13121, 6}, {0xFC05, 13127, 4}, {0xFC06, 13131, 4}, {0xFC07, 13135, 4},
+    {0xFC08, 13139, 4}, {0xFC09, 13143, 4}, {0xFC0A, 13147, 4}, {0xFC0B, 13151, 4},
+    {0xFC0C, 13155, 4}, {0xFC0D, 13159, 4}, {0xFC0E, 13163, 4}, {0xFC0F, 13167, 4},
+    {0xFC10, 13171, 4}, {0xFC11, 13175, 4}, {0xFC12, 13179, 4}, {0xFC13, 13183, 4},
+    {0xFC14, 13187, 4}, {0xFC15, 13191, 4}, {0xFC16, 13195, 4}, {0xFC17, 13199, 4},
+    {0xFC18, 13203, 4}, {0xFC19, 13207, 4}, {0xFC1A, 13211, 4}, {0xFC1B, 13215, 4},
+    {0xFC1C, 13219, 4}, {0xFC1D, 13223, 4}, {0xFC1E, 13227, 4}, {0xFC1F, 13231, 4},
+    {0xFC20, 13235, 4}, {0xFC21, 13239, 4}, {0xFC22, 13243, 4}, {0xFC23, 13247, 4},
+    {0xFC24, 13251, 4}, {0xFC25, 13255, 4}, {0xFC26, 13259, 4}, {0xFC27, 13263, 4},
+    {0xFC28, 13267, 4}, {0xFC29, 13271, 4}, {0xFC2A, 13275, 4}, {0xFC2B, 13279, 4},
+    {0xFC2C, 13283, 4}, {0xFC2D, 13287, 4}, {0xFC2E, 13291, 4}, {0xFC2F, 13295, 4},
+    {0xFC30, 13299, 4}, {0xFC31, 13303, 4}, {0xFC32, 13307, 4}, {0xFC33, 13311, 4},
+    {0xFC34, 13315, 4}, {0xFC35, 13319, 4}, {0xFC36, 13323, 4}, {0xFC37, 13327, 4},
+    {0xFC38, 13331, 4}, {0xFC39, 13335, 4}, {0xFC3A, 13339, 4}, {0xFC3B, 13343, 4},
+    {0xFC3C, 13347, 4}, {0xFC3D, 13351, 4}, {0xFC3E, 13355, 4}, {0xFC3F, 13359, 4},
+    {0xFC40, 13363, 4}, {0xFC41, 13367, 4}, {0xFC42, 13371, 4}, {0xFC43, 13375, 4},
+    {0xFC44, 13379, 4}, {0xFC45, 13383, 4}, {0xFC46, 13387, 4}, {0xFC47, 13391, 4},
+    {0xFC48, 13395, 4}, {0xFC49, 13399, 4}, {0xFC4A, 13403, 4}, {0xFC4B, 13407, 4},
+    {0xFC4C, 13411, 4}, {0xFC4D, 13415, 4}, {0xFC4E, 13419, 4}, {0xFC4F, 13423, 4},
+    {0xFC50, 13427, 4}, {0xFC51, 13431, 4}, {0xFC52, 13435, 4}, {0xFC53, 13439, 4},
+    {0xFC54, 13443, 4}, {0xFC55, 13447, 4}, {0xFC56, 13451, 4}, {0xFC57, 13455, 4},
+    {0xFC58, 13459, 4}, {0xFC59, 13463, 4}, {0xFC5A, 13467, 4}, {0xFC5B, 13471, 4},
+    {0xFC5C, 13475, 4}, {0xFC5D, 13479, 4}, {0xFC5E, 13483, 5}, {0xFC5F, 13488, 5},
+    {0xFC60, 13493, 5}, {0xFC61, 13498, 5}, {0xFC62, 13503, 5}, {0xFC63, 13508, 5},
+    {0xFC64, 13513, 6}, {0xFC65, 13519, 6}, {0xFC66, 13115, 6}, {0xFC67, 13525, 6},
+    {0xFC68, 13095, 6}, {0xFC69, 13121, 6}, {0xFC6A, 13531, 4}, {0xFC6B, 13535, 4},
+    {0xFC6C, 13139, 4}, {0xFC6D, 13539, 4}, {0xFC6E, 13143, 4}, {0xFC6F, 13147, 4},
+    {0xFC70, 13543, 4}, {0xFC71, 13547, 4}, {0xFC72, 13163, 4}, {0xFC73, 13551, 4},
+    {0xFC74, 13167, 4}, {0xFC75, 13171, 4}, {0xFC76, 13555, 4}, {0xFC77, 13559, 4},
+    {0xFC78, 13179, 4}, {0xFC79, 13563, 4}, {0xFC7A, 13183, 4}, {0xFC7B, 13187, 4},
+    {0xFC7C, 13303, 4}, {0xFC7D, 13307, 4}, {0xFC7E, 13319, 4}, {0xFC7F, 13323, 4},
+    {0xFC80, 13327, 4}, {0xFC81, 13343, 4}, {0xFC82, 13347, 4}, {0xFC83, 13351, 4},
+    {0xFC84, 13355, 4}, {0xFC85, 13371, 4}, {0xFC86, 13375, 4}, {0xFC87, 13379, 4},
+    {0xFC88, 13567, 4}, {0xFC89, 13395, 4}, {0xFC8A, 13571, 4}, {0xFC8B, 13575, 4},
+    {0xFC8C, 13419, 4}, {0xFC8D, 13579, 4}, {0xFC8E, 13423, 4}, {0xFC8F, 13427, 4},
+    {0xFC90, 13479, 4}, {0xFC91, 13583, 4}, {0xFC92, 13587, 4}, {0xFC93, 13459, 4},
+    {0xFC94, 13591, 4}, {0xFC95, 13463, 4}, {0xFC96, 13467, 4}, {0xFC97, 13103, 6},
+    {0xFC98, 13109, 6}, {0xFC99, 13595, 6}, {0xFC9A, 13115, 6}, {0xFC9B, 13601, 6},
+    {0xFC9C, 13127, 4}, {0xFC9D, 13131, 4}, {0xFC9E, 13135, 4}, {0xFC9F, 13139, 4},
+    {0xFCA0, 13607, 4}, {0xFCA1, 13151, 4}, {0xFCA2, 13155, 4}, {0xFCA3, 13159, 4},
+    {0xFCA4, 13163, 4}, {0xFCA5, 13611, 4}, {0xFCA6, 13179, 4}, {0xFCA7, 13191, 4},
+    {0xFCA8, 13195, 4}, {0xFCA9, 13199, 4}, {0xFCAA, 13203, 4}, {0xFCAB, 13207, 4},
+    {0xFCAC, 13215, 4}, {0xFCAD, 13219, 4}, {0xFCAE, 13223, 4}, {0xFCAF, 13227, 4},
+    {0xFCB0, 13231, 4}, {0xFCB1, 13235, 4}, {0xFCB2, 13615, 4}, {0xFCB3, 13239, 4},
+    {0xFCB4, 13243, 4}, {0xFCB5, 13247, 4}, {0xFCB6, 13251, 4}, {0xFCB7, 13255, 4},
+    {0xFCB8, 13259, 4}, {0xFCB9, 13267, 4}, {0xFCBA, 13271, 4}, {0xFCBB, 13275, 4},
+    {0xFCBC, 13279, 4}, {0xFCBD, 13283, 4}, {0xFCBE, 13287, 4}, {0xFCBF, 13291, 4},
+    {0xFCC0, 13295, 4}, {0xFCC1, 13299, 4}, {0xFCC2, 13311, 4}, {0xFCC3, 13315, 4},
+    {0xFCC4, 13331, 4}, {0xFCC5, 13335, 4}, {0xFCC6, 13339, 4}, {0xFCC7, 13343, 4},
+    {0xFCC8, 13347, 4}, {0xFCC9, 13359, 4}, {0xFCCA, 13363, 4}, {0xFCCB, 13367, 4},
+    {0xFCCC, 13371, 4}, {0xFCCD, 13619, 4}, {0xFCCE, 13383, 4}, {0xFCCF, 13387, 4},
+    {0xFCD0, 13391, 4}, {0xFCD1, 13395, 4}, {0xFCD2, 13407, 4}, {0xFCD3, 13411, 4},
+    {0xFCD4, 13415, 4}, {0xFCD5, 13419, 4}, {0xFCD6, 13623, 4}, {0xFCD7, 13431, 4},
+    {0xFCD8, 13435, 4}, {0xFCD9, 13627, 4}, {0xFCDA, 13447, 4}, {0xFCDB, 13451, 4},
+    {0xFCDC, 13455, 4}, {0xFCDD, 13459, 4}, {0xFCDE, 13631, 4}, {0xFCDF, 13115, 6},
+    {0xFCE0, 13601, 6}, {0xFCE1, 13139, 4}, {0xFCE2, 13607, 4}, {0xFCE3, 13163, 4},
+    {0xFCE4, 13611, 4}, {0xFCE5, 13179, 4}, {0xFCE6, 13635, 4}, {0xFCE7, 13231, 4},
+    {0xFCE8, 13639, 4}, {0xFCE9, 13643, 4}, {0xFCEA, 13647, 4}, {0xFCEB, 13343, 4},
+    {0xFCEC, 13347, 4}, {0xFCED, 13371, 4}, {0xFCEE, 13419, 4}, {0xFCEF, 13623, 4},
+    {0xFCF0, 13459, 4}, {0xFCF1, 13631, 4}, {0xFCF2, 13651, 6}, {0xFCF3, 13657, 6},
+    {0xFCF4, 13663, 6}, {0xFCF5, 13669, 4}, {0xFCF6, 13673, 4}, {0xFCF7, 13677, 4},
+    {0xFCF8, 13681, 4}, {0xFCF9, 13685, 4}, {0xFCFA, 13689, 4}, {0xFCFB, 13693, 4},
+    {0xFCFC, 13697, 4}, {0xFCFD, 13701, 4}, {0xFCFE, 13705, 4}, {0xFCFF, 13709, 4},
+    {0xFD00, 13713, 4}, {0xFD01, 13717, 4}, {0xFD02, 13721, 4}, {0xFD03, 13725, 4},
+    {0xFD04, 13729, 4}, {0xFD05, 13733, 4}, {0xFD06, 13737, 4}, {0xFD07, 13741, 4},
+    {0xFD08, 13745, 4}, {0xFD09, 13749, 4}, {0xFD0A, 13753, 4}, {0xFD0B, 13757, 4},
+    {0xFD0C, 13643, 4}, {0xFD0D, 13761, 4}, {0xFD0E, 13765, 4}, {0xFD0F, 13769, 4},
+    {0xFD10, 13773, 4}, {0xFD11, 13669, 4}, {0xFD12, 13673, 4}, {0xFD13, 13677, 4},
+    {0xFD14, 13681, 4}, {0xFD15, 13685, 4}, {0xFD16, 13689, 4}, {0xFD17, 13693, 4},
+    {0xFD18, 13697, 4}, {0xFD19, 13701, 4}, {0xFD1A, 13705, 4}, {0xFD1B, 13709, 4},
+    {0xFD1C, 13713, 4}, {0xFD1D, 13717, 4}, {0xFD1E, 13721, 4}, {0xFD1F, 13725, 4},
+    {0xFD20, 13729, 4}, {0xFD21, 13733, 4}, {0xFD22, 13737, 4}, {0xFD23, 13741, 4},
+    {0xFD24, 13745, 4}, {0xFD25, 13749, 4}, {0xFD26, 13753, 4}, {0xFD27, 13757, 4},
+    {0xFD28, 13643, 4}, {0xFD29, 13761, 4}, {0xFD2A, 13765, 4}, {0xFD2B, 13769, 4},
+    {0xFD2C, 13773, 4}, {0xFD2D, 13749, 4}, {0xFD2E, 13753, 4}, {0xFD2F, 13757, 4},
+    {0xFD30, 13643, 4}, {0xFD31, 13639, 4}, {0xFD32, 13647, 4}, {0xFD33, 13263, 4},
+    {0xFD34, 13219, 4}, {0xFD35, 13223, 4}, {0xFD36, 13227, 4}, {0xFD37, 13749, 4},
+    {0xFD38, 13753, 4}, {0xFD39, 13757, 4}, {0xFD3A, 13263, 4}, {0xFD3B, 13267, 4},
+    {0xFD3C, 13777, 4}, {0xFD3D, 13777, 4}, {0xFD50, 13781, 6}, {0xFD51, 13787, 6},
+    {0xFD52, 13787, 6}, {0xFD53, 13793, 6}, {0xFD54, 13799, 6}, {0xFD55, 13805, 6},
+    {0xFD56, 13811, 6}, {0xFD57, 13817, 6}, {0xFD58, 13823, 6}, {0xFD59, 13823, 6},
+    {0xFD5A, 13829, 6}, {0xFD5B, 13835, 6}, {0xFD5C, 13841, 6}, {0xFD5D, 13847, 6},
+    {0xFD5E, 13853, 6}, {0xFD5F, 13859, 6}, {0xFD60, 13859, 6}, {0xFD61, 13865, 6},
+    {0xFD62, 13871, 6}, {0xFD63, 13871, 6}, {0xFD64, 13877, 6}, {0xFD65, 13877, 6},
+    {0xFD66, 13883, 6}, {0xFD67, 13889, 6}, {0xFD68, 13889, 6}, {0xFD69, 13895, 6},
+    {0xFD6A, 13901, 6}, {0xFD6B, 13901, 6}, {0xFD6C, 13907, 6}, {0xFD6D, 13907, 6},
+    {0xFD6E, 13913, 6}, {0xFD6F, 13919, 6}, {0xFD70, 13919, 6}, {0xFD71, 13925, 6},
+    {0xFD72, 13925, 6}, {0xFD73, 13931, 6}, {0xFD74, 13937, 6}, {0xFD75, 13943, 6},
+    {0xFD76, 13949, 6}, {0xFD77, 13949, 6}, {0xFD78, 13955, 6}, {0xFD79, 13961, 6},
+    {0xFD7A, 13967, 6}, {0xFD7B, 13973, 6}, {0xFD7C, 13979, 6}, {0xFD7D, 13979, 6},
+    {0xFD7E, 13985, 6}, {0xFD7F, 13991, 6}, {0xFD80, 13997, 6}, {0xFD81, 14003, 6},
+    {0xFD82, 14009, 6}, {0xFD83, 14015, 6}, {0xFD84, 14015, 6}, {0xFD85, 14021, 6},
+    {0xFD86, 14021, 6}, {0xFD87, 14027, 6}, {0xFD88, 14027, 6}, {0xFD89, 14033, 6},
+    {0xFD8A, 14039, 6}, {0xFD8B, 14045, 6}, {0xFD8C, 14051, 6}, {0xFD8D, 14057, 6},
+    {0xFD8E, 14063, 6}, {0xFD8F, 14069, 6}, {0xFD92, 14075, 6}, {0xFD93, 14081, 6},
+    {0xFD94, 14087, 6}, {0xFD95, 14093, 6}, {0xFD96, 14099, 6}, {0xFD97, 14105, 6},
+    {0xFD98, 14105, 6}, {0xFD99, 14111, 6}, {0xFD9A, 14117, 6}, {0xFD9B, 14123, 6},
+    {0xFD9C, 14129, 6}, {0xFD9D, 14129, 6}, {0xFD9E, 14135, 6}, {0xFD9F, 14141, 6},
+    {0xFDA0, 14147, 6}, {0xFDA1, 14153, 6}, {0xFDA2, 14159, 6}, {0xFDA3, 14165, 6},
+    {0xFDA4, 14171, 6}, {0xFDA5, 14177, 6}, {0xFDA6, 14183, 6}, {0xFDA7, 14189, 6},
+    {0xFDA8, 14195, 6}, {0xFDA9, 14201, 6}, {0xFDAA, 14207, 6}, {0xFDAB, 14213, 6},
+    {0xFDAC, 14219, 6}, {0xFDAD, 14225, 6}, {0xFDAE, 14231, 6}, {0xFDAF, 14237, 6},
+    {0xFDB0, 14243, 6}, {0xFDB1, 14249, 6}, {0xFDB2, 14255, 6}, {0xFDB3, 14261, 6},
+    {0xFDB4, 13985, 6}, {0xFDB5, 13997, 6}, {0xFDB6, 14267, 6}, {0xFDB7, 14273, 6},
+    {0xFDB8, 14279, 6}, {0xFDB9, 14285, 6}, {0xFDBA, 14291, 6}, {0xFDBB, 14297, 6},
+    {0xFDBC, 14291, 6}, {0xFDBD, 14279, 6}, {0xFDBE, 14303, 6}, {0xFDBF, 14309, 6},
+    {0xFDC0, 14315, 6}, {0xFDC1, 14321, 6}, {0xFDC2, 14327, 6}, {0xFDC3, 14297, 6},
+    {0xFDC4, 13943, 6}, {0xFDC5, 13883, 6}, {0xFDC6, 14333, 6}, {0xFDC7, 14339, 6},
+    {0xFDF0, 14345, 6}, {0xFDF1, 14351, 6}, {0xFDF2, 14357, 8}, {0xFDF3, 14365, 8},
+    {0xFDF4, 14373, 8}, {0xFDF5, 14381, 8}, {0xFDF6, 14389, 8}, {0xFDF7, 14397, 8},
+    {0xFDF8, 14405, 8}, {0xFDF9, 14413, 6}, {0xFDFA, 14419, 33}, {0xFDFB, 14452, 15},
+    {0xFDFC, 14467, 8}, {0xFE10, 14475, 1}, {0xFE11, 14476, 3}, {0xFE12, 14479, 3},
+    {0xFE13, 14482, 1}, {0xFE14, 1354, 1}, {0xFE15, 14483, 1}, {0xFE16, 14484, 1},
+    {0xFE17, 14485, 3}, {0xFE18, 14488, 3}, {0xFE19, 6128, 3}, {0xFE30, 6126, 2},
+    {0xFE31, 14491, 3}, {0xFE32, 14494, 3}, {0xFE33, 14497, 1}, {0xFE34, 14497, 1},
+    {0xFE35, 6196, 1}, {0xFE36, 6197, 1}, {0xFE37, 14498, 1}, {0xFE38, 14499, 1},
+    {0xFE39, 14500, 3}, {0xFE3A, 14503, 3}, {0xFE3B, 14506, 3}, {0xFE3C, 14509, 3},
+    {0xFE3D, 14512, 3}, {0xFE3E, 14515, 3}, {0xFE3F, 6684, 3}, {0xFE40, 6687, 3},
+    {0xFE41, 14518, 3}, {0xFE42, 14521, 3}, {0xFE43, 14524, 3}, {0xFE44, 14527, 3},
+    {0xFE47, 14530, 1}, {0xFE48, 14531, 1}, {0xFE49, 6163, 3}, {0xFE4A, 6163, 3},
+    {0xFE4B, 6163, 3}, {0xFE4C, 6163, 3}, {0xFE4D, 14497, 1}, {0xFE4E, 14497, 1},
+    {0xFE4F, 14497, 1}, {0xFE50, 14475, 1}, {0xFE51, 14476, 3}, {0xFE52, 6125, 1},
+    {0xFE54, 1354, 1}, {0xFE55, 14482, 1}, {0xFE56, 14484, 1}, {0xFE57, 14483, 1},
+    {0xFE58, 14491, 3}, {0xFE59, 6196, 1}, {0xFE5A, 6197, 1}, {0xFE5B, 14498, 1},
+    {0xFE5C, 14499, 1}, {0xFE5D, 14500, 3}, {0xFE5E, 14503, 3}, {0xFE5F, 14532, 1},
+    {0xFE60, 14533, 1}, {0xFE61, 14534, 1}, {0xFE62, 6191, 1}, {0xFE63, 14535, 1},
+    {0xFE64, 14536, 1}, {0xFE65, 14537, 1}, {0xFE66, 6195, 1}, {0xFE68, 14538, 1},
+    {0xFE69, 14539, 1}, {0xFE6A, 14540, 1}, {0xFE6B, 14541, 1}, {0xFE70, 14542, 3},
+    {0xFE71, 14545, 4}, {0xFE72, 14549, 3}, {0xFE74, 14552, 3}, {0xFE76, 14555, 3},
+    {0xFE77, 14558, 4}, {0xFE78, 14562, 3}, {0xFE79, 14565, 4}, {0xFE7A, 14569, 3},
+    {0xFE7B, 14572, 4}, {0xFE7C, 14576, 3}, {0xFE7D, 14579, 4}, {0xFE7E, 14583, 3},
+    {0xFE7F, 14586, 4}, {0xFE80, 14590, 2}, {0xFE81, 2154, 4}, {0xFE82, 2154, 4},
+    {0xFE83, 2158, 4}, {0xFE84, 2158, 4}, {0xFE85, 2162, 4}, {0xFE86, 2162, 4},
+    {0xFE87, 2166, 4}, {0xFE88, 2166, 4}, {0xFE89, 2170, 4}, {0xFE8A, 2170, 4},
+    {0xFE8B, 2170, 4}, {0xFE8C, 2170, 4}, {0xFE8D, 14592, 2}, {0xFE8E, 14592, 2},
+    {0xFE8F, 14594, 2}, {0xFE90, 14594, 2}, {0xFE91, 14594, 2}, {0xFE92, 14594, 2},
+    {0xFE93, 14596, 2}, {0xFE94, 14596, 2}, {0xFE95, 14598, 2}, {0xFE96, 14598, 2},
+    {0xFE97, 14598, 2}, {0xFE98, 14598, 2}, {0xFE99, 14600, 2}, {0xFE9A, 14600, 2},
+    {0xFE9B, 14600, 2}, {0xFE9C, 14600, 2}, {0xFE9D, 14602, 2}, {0xFE9E, 14602, 2},
+    {0xFE9F, 14602, 2}, {0xFEA0, 14602, 2}, {0xFEA1, 14604, 2}, {0xFEA2, 14604, 2},
+    {0xFEA3, 14604, 2}, {0xFEA4, 14604, 2}, {0xFEA5, 14606, 2}, {0xFEA6, 14606, 2},
+    {0xFEA7, 14606, 2}, {0xFEA8, 14606, 2}, {0xFEA9, 14608, 2}, {0xFEAA, 14608, 2},
+    {0xFEAB, 14610, 2}, {0xFEAC, 14610, 2}, {0xFEAD, 14612, 2}, {0xFEAE, 14612, 2},
+    {0xFEAF, 14614, 2}, {0xFEB0, 14614, 2}, {0xFEB1, 14616, 2}, {0xFEB2, 14616, 2},
+    {0xFEB3, 14616, 2}, {0xFEB4, 14616, 2}, {0xFEB5, 14618, 2}, {0xFEB6, 14618, 2},
+    {0xFEB7, 14618, 2}, {0xFEB8, 14618, 2}, {0xFEB9, 14620, 2}, {0xFEBA, 14620, 2},
+    {0xFEBB, 14620, 2}, {0xFEBC, 14620, 2}, {0xFEBD, 14622, 2}, {0xFEBE, 14622, 2},
+    {0xFEBF, 14622, 2}, {0xFEC0, 14622, 2}, {0xFEC1, 14624, 2}, {0xFEC2, 14624, 2},
+    {0xFEC3, 14624, 2}, {0xFEC4, 14624, 2}, {0xFEC5, 14626, 2}, {0xFEC6, 14626, 2},
+    {0xFEC7, 14626, 2}, {0xFEC8, 14626, 2}, {0xFEC9, 14628, 2}, {0xFECA, 14628, 2},
+    {0xFECB, 14628, 2}, {0xFECC, 14628, 2}, {0xFECD, 14630, 2}, {0xFECE, 14630, 2},
+    {0xFECF, 14630, 2}, {0xFED0, 14630, 2}, {0xFED1, 14632, 2}, {0xFED2, 14632, 2},
+    {0xFED3, 14632, 2}, {0xFED4, 14632, 2}, {0xFED5, 14634, 2}, {0xFED6, 14634, 2},
+    {0xFED7, 14634, 2}, {0xFED8, 14634, 2}, {0xFED9, 14636, 2}, {0xFEDA, 14636, 2},
+    {0xFEDB, 14636, 2}, {0xFEDC, 14636, 2}, {0xFEDD, 14638, 2}, {0xFEDE, 14638, 2},
+    {0xFEDF, 14638, 2}, {0xFEE0, 14638, 2}, {0xFEE1, 14640, 2}, {0xFEE2, 14640, 2},
+    {0xFEE3, 14640, 2}, {0xFEE4, 14640, 2}, {0xFEE5, 14642, 2}, {0xFEE6, 14642, 2},
+    {0xFEE7, 14642, 2}, {0xFEE8, 14642, 2}, {0xFEE9, 14644, 2}, {0xFEEA, 14644, 2},
+    {0xFEEB, 14644, 2}, {0xFEEC, 14644, 2}, {0xFEED, 14646, 2}, {0xFEEE, 14646, 2},
+    {0xFEEF, 13051, 2}, {0xFEF0, 13051, 2}, {0xFEF1, 14648, 2}, {0xFEF2, 14648, 2},
+    {0xFEF3, 14648, 2}, {0xFEF4, 14648, 2}, {0xFEF5, 14650, 6}, {0xFEF6, 14650, 6},
+    {0xFEF7, 14656, 6}, {0xFEF8, 14656, 6}, {0xFEF9, 14662, 6}, {0xFEFA, 14662, 6},
+    {0xFEFB, 14668, 4}, {0xFEFC, 14668, 4}, {0xFF01, 14483, 1}, {0xFF02, 14672, 1},
+    {0xFF03, 14532, 1}, {0xFF04, 14539, 1}, {0xFF05, 14540, 1}, {0xFF06, 14533, 1},
+    {0xFF07, 14673, 1}, {0xFF08, 6196, 1}, {0xFF09, 6197, 1}, {0xFF0A, 14534, 1},
+    {0xFF0B, 6191, 1}, {0xFF0C, 14475, 1}, {0xFF0D, 14535, 1}, {0xFF0E, 6125, 1},
+    {0xFF0F, 14674, 1}, {0xFF10, 6184, 1}, {0xFF11, 43, 1}, {0xFF12, 33, 1},
+    {0xFF13, 34, 1}, {0xFF14, 6185, 1}, {0xFF15, 6186, 1}, {0xFF16, 6187, 1},
+    {0xFF17, 6188, 1}, {0xFF18, 6189, 1}, {0xFF19, 6190, 1}, {0xFF1A, 14482, 1},
+    {0xFF1B, 1354, 1}, {0xFF1C, 14536, 1}, {0xFF1D, 6195, 1}, {0xFF1E, 14537, 1},
+    {0xFF1F, 14484, 1}, {0xFF20, 14541, 1}, {0xFF21, 3207, 1}, {0xFF22, 3210, 1},
+    {0xFF23, 6206, 1}, {0xFF24, 3211, 1}, {0xFF25, 3212, 1}, {0xFF26, 6234, 1},
+    {0xFF27, 3215, 1}, {0xFF28, 3216, 1}, {0xFF29, 3217, 1}, {0xFF2A, 3218, 1},
+    {0xFF2B, 3219, 1}, {0xFF2C, 3220, 1}, {0xFF2D, 3221, 1}, {0xFF2E, 3222, 1},
+    {0xFF2F, 3223, 1}, {0xFF30, 3226, 1}, {0xFF31, 6223, 1}, {0xFF32, 3227, 1},
+    {0xFF33, 6966, 1}, {0xFF34, 3228, 1}, {0xFF35, 3229, 1}, {0xFF36, 6355, 1},
+    {0xFF37, 3230, 1}, {0xFF38, 6382, 1}, {0xFF39, 6985, 1}, {0xFF3A, 6231, 1},
+    {0xFF3B, 14530, 1}, {0xFF3C, 14538, 1}, {0xFF3D, 14531, 1}, {0xFF3E, 14753, 1},
+    {0xFF3F, 14497, 1}, {0xFF40, 6054, 1}, {0xFF41, 0, 1}, {0xFF42, 1, 1},
+    {0xFF43, 2, 1}, {0xFF44, 3, 1}, {0xFF45, 4, 1}, {0xFF46, 5, 1},
+    {0xFF47, 6, 1}, {0xFF48, 7, 1}, {0xFF49, 8, 1}, {0xFF4A, 9, 1},
+    {0xFF4B, 10, 1}, {0xFF4C, 11, 1}, {0xFF4D, 12, 1}, {0xFF4E, 13, 1},
+    {0xFF4F, 14, 1}, {0xFF50, 15, 1}, {0xFF51, 16, 1}, {0xFF52, 17, 1},
+    {0xFF53, 18, 1}, {0xFF54, 19, 1}, {0xFF55, 20, 1}, {0xFF56, 21, 1},
+    {0xFF57, 22, 1}, {0xFF58, 23, 1}, {0xFF59, 24, 1}, {0xFF5A, 25, 1},
+    {0xFF5B, 14498, 1}, {0xFF5C, 14754, 1}, {0xFF5D, 14499, 1}, {0xFF5E, 14755, 1},
+    {0xFF5F, 14756, 3}, {0xFF60, 14759, 3}, {0xFF61, 14479, 3}, {0xFF62, 14518, 3},
+    {0xFF63, 14521, 3}, {0xFF64, 14476, 3}, {0xFF65, 14762, 3}, {0xFF66, 9574, 3},
+    {0xFF67, 14765, 3}, {0xFF68, 14768, 3}, {0xFF69, 14771, 3}, {0xFF6A, 14774, 3},
+    {0xFF6B, 14777, 3}, {0xFF6C, 14780, 3}, {0xFF6D, 14783, 3}, {0xFF6E, 14786, 3},
+    {0xFF6F, 14789, 3}, {0xFF70, 14792, 3}, {0xFF71, 9436, 3}, {0xFF72, 9439, 3},
+    {0xFF73, 9442, 3}, {0xFF74, 9445, 3}, {0xFF75, 9448, 3}, {0xFF76, 9451, 3},
+    {0xFF77, 9454, 3}, {0xFF78, 9457, 3}, {0xFF79, 9460, 3}, {0xFF7A, 9463, 3},
+    {0xFF7B, 9466, 3}, {0xFF7C, 9469, 3}, {0xFF7D, 9472, 3}, {0xFF7E, 9475, 3},
+    {0xFF7F, 9478, 3}, {0xFF80, 9481, 3}, {0xFF81, 9484, 3}, {0xFF82, 9487, 3},
+    {0xFF83, 9490, 3}, {0xFF84, 9493, 3}, {0xFF85, 9496, 3}, {0xFF86, 9499, 3},
+    {0xFF87, 9502, 3}, {0xFF88, 9505, 3}, {0xFF89, 9508, 3}, {0xFF8A, 9511, 3},
+    {0xFF8B, 9514, 3}, {0xFF8C, 9517, 3}, {0xFF8D, 9520, 3}, {0xFF8E, 9523, 3},
+    {0xFF8F, 9526, 3}, {0xFF90, 9529, 3}, {0xFF91, 9532, 3}, {0xFF92, 9535, 3},
+    {0xFF93, 9538, 3}, {0xFF94, 9541, 3}, {0xFF95, 9544, 3}, {0xFF96, 9547, 3},
+    {0xFF97, 9550, 3}, {0xFF98, 9553, 3}, {0xFF99, 9556, 3}, {0xFF9A, 9559, 3},
+    {0xFF9B, 9562, 3}, {0xFF9C, 9565, 3}, {0xFF9D, 14795, 3}, {0xFF9E, 14798, 3},
+    {0xFF9F, 14801, 3}, {0xFFA0, 8530, 3}, {0xFFA1, 8377, 3}, {0xFFA2, 8380, 3},
+    {0xFFA3, 8383, 3}, {0xFFA4, 8386, 3}, {0xFFA5, 8389, 3}, {0xFFA6, 8392, 3},
+    {0xFFA7, 8395, 3}, {0xFFA8, 8398, 3}, {0xFFA9, 8401, 3}, {0xFFAA, 8404, 3},
+    {0xFFAB, 8407, 3}, {0xFFAC, 8410, 3}, {0xFFAD, 8413, 3}, {0xFFAE, 8416, 3},
+    {0xFFAF, 8419, 3}, {0xFFB0, 8422, 3}, {0xFFB1, 8425, 3}, {0xFFB2, 8428, 3},
+    {0xFFB3, 8431, 3}, {0xFFB4, 8434, 3}, {0xFFB5, 8437, 3}, {0xFFB6, 8440, 3},
+    {0xFFB7, 8443, 3}, {0xFFB8, 8446, 3}, {0xFFB9, 8449, 3}, {0xFFBA, 8452, 3},
+    {0xFFBB, 8455, 3}, {0xFFBC, 8458, 3}, {0xFFBD, 8461, 3}, {0xFFBE, 8464, 3},
+    {0xFFC2, 8467, 3}, {0xFFC3, 8470, 3}, {0xFFC4, 8473, 3}, {0xFFC5, 8476, 3},
+    {0xFFC6, 8479, 3}, {0xFFC7, 8482, 3}, {0xFFCA, 8485, 3}, {0xFFCB, 8488, 3},
+    {0xFFCC, 8491, 3}, {0xFFCD, 8494, 3}, {0xFFCE, 8497, 3}, {0xFFCF, 8500, 3},
+    {0xFFD2, 8503, 3}, {0xFFD3, 8506, 3}, {0xFFD4, 8509, 3}, {0xFFD5, 8512, 3},
+    {0xFFD6, 8515, 3}, {0xFFD7, 8518, 3}, {0xFFDA, 8521, 3}, {0xFFDB, 8524, 3},
+    {0xFFDC, 8527, 3}, {0xFFE0, 14804, 2}, {0xFFE1, 14806, 2}, {0xFFE2, 14808, 2},
+    {0xFFE3, 30, 3}, {0xFFE4, 14810, 2}, {0xFFE5, 14812, 2}, {0xFFE6, 14814, 3},
+    {0xFFE8, 14817, 3}, {0xFFE9, 14820, 3}, {0xFFEA, 14823, 3}, {0xFFEB, 14826, 3},
+    {0xFFEC, 14829, 3}, {0xFFED, 14832, 3}, {0xFFEE, 14835, 3}, {0x10781, 15282, 2},
+    {0x10782, 15284, 2}, {0x10783, 89, 2}, {0x10784, 15286, 2}, {0x10785, 742, 2},
+    {0x10787, 15288, 2}, {0x10788, 15290, 3}, {0x10789, 15293, 2}, {0x1078A, 15295, 2},
+    {0x1078B, 752, 2}, {0x1078C, 754, 2}, {0x1078D, 15297, 3}, {0x1078E, 15300, 2},
+    {0x1078F, 15302, 2}, {0x10790, 15304, 2}, {0x10791, 15306, 2}, {0x10792, 15308, 2},
+    {0x10793, 766, 2}, {0x10794, 15310, 2}, {0x10795, 424, 2}, {0x10796, 15312, 2},
+    {0x10797, 15314, 2}, {0x10798, 15316, 2}, {0x10799, 15318, 2}, {0x1079A, 15320, 2},
+    {0x1079B, 11495, 2}, {0x1079C, 15322, 4}, {0x1079D, 15326, 3}, {0x1079E, 15329, 2},
+    {0x1079F, 15331, 4}, {0x107A0, 15335, 2}, {0x107A1, 15337, 4}, {0x107A2, 168, 2},
+    {0x107A3, 15341, 2}, {0x107A4, 15343, 2}, {0x107A5, 16, 1}, {0x107A6, 15345, 2},
+    {0x107A7, 15347, 4}, {0x107A8, 7169, 2}, {0x107A9, 15351, 2}, {0x107AA, 794, 2},
+    {0x107AB, 15353, 2}, {0x107AC, 15355, 2}, {0x107AD, 15357, 3}, {0x107AE, 15360, 2},
+    {0x107AF, 802, 2}, {0x107B0, 15362, 3}, {0x107B2, 15365, 2}, {0x107B3, 15367, 2},
+    {0x107B4, 15369, 2}, {0x107B5, 15371, 2}, {0x107B6, 15373, 2}, {0x107B7, 15375, 2},
+    {0x107B8, 15377, 2}, {0x107B9, 15379, 4}, {0x107BA, 15383, 4}, {0x1D400, 3207, 1},
+    {0x1D401, 3210, 1}, {0x1D402, 6206, 1}, {0x1D403, 3211, 1}, {0x1D404, 3212, 1},
+    {0x1D405, 6234, 1}, {0x1D406, 3215, 1}, {0x1D407, 3216, 1}, {0x1D408, 3217, 1},
+    {0x1D409, 3218, 1}, {0x1D40A, 3219, 1}, {0x1D40B, 3220, 1}, {0x1D40C, 3221, 1},
+    {0x1D40D, 3222, 1}, {0x1D40E, 3223, 1}, {0x1D40F, 3226, 1}, {0x1D410, 6223, 1},
+    {0x1D411, 3227, 1}, {0x1D412, 6966, 1}, {0x1D413, 3228, 1}, {0x1D414, 3229, 1},
+    {0x1D415, 6355, 1}, {0x1D416, 3230, 1}, {0x1D417, 6382, 1}, {0x1D418, 6985, 1},
+    {0x1D419, 6231, 1}, {0x1D41A, 0, 1}, {0x1D41B, 1, 1}, {0x1D41C, 2, 1},
+    {0x1D41D, 3, 1}, {0x1D41E, 4, 1}, {0x1D41F, 5, 1}, {0x1D420, 6, 1},
+    {0x1D421, 7, 1}, {0x1D422, 8, 1}, {0x1D423, 9, 1}, {0x1D424, 10, 1},
+    {0x1D425, 11, 1}, {0x1D426, 12, 1}, {0x1D427, 13, 1}, {0x1D428, 14, 1},
+    {0x1D429, 15, 1}, {0x1D42A, 16, 1}, {0x1D42B, 17, 1}, {0x1D42C, 18, 1},
+    {0x1D42D, 19, 1}, {0x1D42E, 20, 1}, {0x1D42F, 21, 1}, {0x1D430, 22, 1},
+    {0x1D431, 23, 1}, {0x1D432, 24, 1}, {0x1D433, 25, 1}, {0x1D434, 3207, 1},
+    {0x1D435, 3210, 1}, {0x1D436, 6206, 1}, {0x1D437, 3211, 1}, {0x1D438, 3212, 1},
+    {0x1D439, 6234, 1}, {0x1D43A, 3215, 1}, {0x1D43B, 3216, 1}, {0x1D43C, 3217, 1},
+    {0x1D43D, 3218, 1}, {0x1D43E, 3219, 1}, {0x1D43F, 3220, 1}, {0x1D440, 3221, 1},
+    {0x1D441, 3222, 1}, {0x1D442, 3223, 1}, {0x1D443, 3226, 1}, {0x1D444, 6223, 1},
+    {0x1D445, 3227, 1}, {0x1D446, 6966, 1}, {0x1D447, 3228, 1}, {0x1D448, 3229, 1},
+    {0x1D449, 6355, 1}, {0x1D44A, 3230, 1}, {0x1D44B, 6382, 1}, {0x1D44C, 6985, 1},
+    {0x1D44D, 6231, 1}, {0x1D44E, 0, 1}, {0x1D44F, 1, 1}, {0x1D450, 2, 1},
+    {0x1D451, 3, 1}, {0x1D452, 4, 1}, {0x1D453, 5, 1}, {0x1D454, 6, 1},
+    {0x1D456, 8, 1}, {0x1D457, 9, 1}, {0x1D458, 10, 1}, {0x1D459, 11, 1},
+    {0x1D45A, 12, 1}, {0x1D45B, 13, 1}, {0x1D45C, 14, 1}, {0x1D45D, 15, 1},
+    {0x1D45E, 16, 1}, {0x1D45F, 17, 1}, {0x1D460, 18, 1}, {0x1D461, 19, 1},
+    {0x1D462, 20, 1}, {0x1D463, 21, 1}, {0x1D464, 22, 1}, {0x1D465, 23, 1},
+    {0x1D466, 24, 1}, {0x1D467, 25, 1}, {0x1D468, 3207, 1}, {0x1D469, 3210, 1},
+    {0x1D46A, 6206, 1}, {0x1D46B, 3211, 1}, {0x1D46C, 3212, 1}, {0x1D46D, 6234, 1},
+    {0x1D46E, 3215, 1}, {0x1D46F, 3216, 1}, {0x1D470, 3217, 1}, {0x1D471, 3218, 1},
+    {0x1D472, 3219, 1}, {0x1D473, 3220, 1}, {0x1D474, 3221, 1}, {0x1D475, 3222, 1},
+    {0x1D476, 3223, 1}, {0x1D477, 3226, 1}, {0x1D478, 6223, 1}, {0x1D479, 3227, 1},
+    {0x1D47A, 6966, 1}, {0x1D47B, 3228, 1}, {0x1D47C, 3229, 1}, {0x1D47D, 6355, 1},
+    {0x1D47E, 3230, 1}, {0x1D47F, 6382, 1}, {0x1D480, 6985, 1}, {0x1D481, 6231, 1},
+    {0x1D482, 0, 1}, {0x1D483, 1, 1}, {0x1D484, 2, 1}, {0x1D485, 3, 1},
+    {0x1D486, 4, 1}, {0x1D487, 5, 1}, {0x1D488, 6, 1}, {0x1D489, 7, 1},
+    {0x1D48A, 8, 1}, {0x1D48B, 9, 1}, {0x1D48C, 10, 1}, {0x1D48D, 11, 1},
+    {0x1D48E, 12, 1}, {0x1D48F, 13, 1}, {0x1D490, 14, 1}, {0x1D491, 15, 1},
+    {0x1D492, 16, 1}, {0x1D493, 17, 1}, {0x1D494, 18, 1}, {0x1D495, 19, 1},
+    {0x1D496, 20, 1}, {0x1D497, 21, 1}, {0x1D498, 22, 1}, {0x1D499, 23, 1},
+    {0x1D49A, 24, 1}, {0x1D49B, 25, 1}, {0x1D49C, 3207, 1}, {0x1D49E, 6206, 1},
+    {0x1D49F, 3211, 1}, {0x1D4A2, 3215, 1}, {0x1D4A5, 3218, 1}, {0x1D4A6, 3219, 1},
+    {0x1D4A9, 3222, 1}, {0x1D4AA, 3223, 1}, {0x1D4AB, 3226, 1}, {0x1D4AC, 6223, 1},
+    {0x1D4AE, 6966, 1}, {0x1D4AF, 3228, 1}, {0x1D4B0, 3229, 1}, {0x1D4B1, 6355, 1},
+    {0x1D4B2, 3230, 1}, {0x1D4B3, 6382, 1}, {0x1D4B4, 6985, 1}, {0x1D4B5, 6231, 1},
+    {0x1D4B6, 0, 1}, {0x1D4B7, 1, 1}, {0x1D4B8, 2, 1}, {0x1D4B9, 3, 1},
+    {0x1D4BB, 5, 1}, {0x1D4BD, 7, 1}, {0x1D4BE, 8, 1}, {0x1D4BF, 9, 1},
+    {0x1D4C0, 10, 1}, {0x1D4C1, 11, 1}, {0x1D4C2, 12, 1}, {0x1D4C3, 13, 1},
+    {0x1D4C5, 15, 1}, {0x1D4C6, 16, 1}, {0x1D4C7, 17, 1}, {0x1D4C8, 18, 1},
+    {0x1D4C9, 19, 1}, {0x1D4CA, 20, 1}, {0x1D4CB, 21, 1}, {0x1D4CC, 22, 1},
+    {0x1D4CD, 23, 1}, {0x1D4CE, 24, 1}, {0x1D4CF, 25, 1}, {0x1D4D0, 3207, 1},
+    {0x1D4D1, 3210, 1}, {0x1D4D2, 6206, 1}, {0x1D4D3, 3211, 1}, {0x1D4D4, 3212, 1},
+    {0x1D4D5, 6234, 1}, {0x1D4D6, 3215, 1}, {0x1D4D7, 3216, 1}, {0x1D4D8, 3217, 1},
+    {0x1D4D9, 3218, 1}, {0x1D4DA, 3219, 1}, {0x1D4DB, 3220, 1}, {0x1D4DC, 3221, 1},
+    {0x1D4DD, 3222, 1}, {0x1D4DE, 3223, 1}, {0x1D4DF, 3226, 1}, {0x1D4E0, 6223, 1},
+    {0x1D4E1, 3227, 1}, {0x1D4E2, 6966, 1}, {0x1D4E3, 3228, 1}, {0x1D4E4, 3229, 1},
+    {0x1D4E5, 6355, 1}, {0x1D4E6, 3230, 1}, {0x1D4E7, 6382, 1}, {0x1D4E8, 6985, 1},
+    {0x1D4E9, 6231, 1}, {0x1D4EA, 0, 1}, {0x1D4EB, 1, 1}, {0x1D4EC, 2, 1},
+    {0x1D4ED, 3, 1}, {0x1D4EE, 4, 1}, {0x1D4EF, 5, 1}, {0x1D4F0, 6, 1},
+    {0x1D4F1, 7, 1}, {0x1D4F2, 8, 1}, {0x1D4F3, 9, 1}, {0x1D4F4, 10, 1},
+    {0x1D4F5, 11, 1}, {0x1D4F6, 12, 1}, {0x1D4F7, 13, 1}, {0x1D4F8, 14, 1},
+    {0x1D4F9, 15, 1}, {0x1D4FA, 16, 1}, {0x1D4FB, 17, 1}, {0x1D4FC, 18, 1},
+    {0x1D4FD, 19, 1}, {0x1D4FE, 20, 1}, {0x1D4FF, 21, 1}, {0x1D500, 22, 1},
+    {0x1D501, 23, 1}, {0x1D502, 24, 1}, {0x1D503, 25, 1}, {0x1D504, 3207, 1},
+    {0x1D505, 3210, 1}, {0x1D507, 3211, 1}, {0x1D508, 3212, 1}, {0x1D509, 6234, 1},
+    {0x1D50A, 3215, 1}, {0x1D50D, 3218, 1}, {0x1D50E, 3219, 1}, {0x1D50F, 3220, 1},
+    {0x1D510, 3221, 1}, {0x1D511, 3222, 1}, {0x1D512, 3223, 1}, {0x1D513, 3226, 1},
+    {0x1D514, 6223, 1}, {0x1D516, 6966, 1}, {0x1D517, 3228, 1}, {0x1D518, 3229, 1},
+    {0x1D519, 6355, 1}, {0x1D51A, 3230, 1}, {0x1D51B, 6382, 1}, {0x1D51C, 6985, 1},
+    {0x1D51E, 0, 1}, {0x1D51F, 1, 1}, {0x1D520, 2, 1}, {0x1D521, 3, 1},
+    {0x1D522, 4, 1}, {0x1D523, 5, 1}, {0x1D524, 6, 1}, {0x1D525, 7, 1},
+    {0x1D526, 8, 1}, {0x1D527, 9, 1}, {0x1D528, 10, 1}, {0x1D529, 11, 1},
+    {0x1D52A, 12, 1}, {0x1D52B, 13, 1}, {0x1D52C, 14, 1}, {0x1D52D, 15, 1},
+    {0x1D52E, 16, 1}, {0x1D52F, 17, 1}, {0x1D530, 18, 1}, {0x1D531, 19, 1},
+    {0x1D532, 20, 1}, {0x1D533, 21, 1}, {0x1D534, 22, 1}, {0x1D535, 23, 1},
+    {0x1D536, 24, 1}, {0x1D537, 25, 1}, {0x1D538, 3207, 1}, {0x1D539, 3210, 1},
+    {0x1D53B, 3211, 1}, {0x1D53C, 3212, 1}, {0x1D53D, 6234, 1}, {0x1D53E, 3215, 1},
+    {0x1D540, 3217, 1}, {0x1D541, 3218, 1}, {0x1D542, 3219, 1}, {0x1D543, 3220, 1},
+    {0x1D544, 3221, 1}, {0x1D546, 3223, 1}, {0x1D54A, 6966, 1}, {0x1D54B, 3228, 1},
+    {0x1D54C, 3229, 1}, {0x1D54D, 6355, 1}, {0x1D54E, 3230, 1}, {0x1D54F, 6382, 1},
+    {0x1D550, 6985, 1}, {0x1D552, 0, 1}, {0x1D553, 1, 1}, {0x1D554, 2, 1},
+    {0x1D555, 3, 1}, {0x1D556, 4, 1}, {0x1D557, 5, 1}, {0x1D558, 6, 1},
+    {0x1D559, 7, 1}, {0x1D55A, 8, 1}, {0x1D55B, 9, 1}, {0x1D55C, 10, 1},
+    {0x1D55D, 11, 1}, {0x1D55E, 12, 1}, {0x1D55F, 13, 1}, {0x1D560, 14, 1},
+    {0x1D561, 15, 1}, {0x1D562, 16, 1}, {0x1D563, 17, 1}, {0x1D564, 18, 1},
+    {0x1D565, 19, 1}, {0x1D566, 20, 1}, {0x1D567, 21, 1}, {0x1D568, 22, 1},
+    {0x1D569, 23, 1}, {0x1D56A, 24, 1}, {0x1D56B, 25, 1}, {0x1D56C, 3207, 1},
+    {0x1D56D, 3210, 1}, {0x1D56E, 6206, 1}, {0x1D56F, 3211, 1}, {0x1D570, 3212, 1},
+    {0x1D571, 6234, 1}, {0x1D572, 3215, 1}, {0x1D573, 3216, 1}, {0x1D574, 3217, 1},
+    {0x1D575, 3218, 1}, {0x1D576, 3219, 1}, {0x1D577, 3220, 1}, {0x1D578, 3221, 1},
+    {0x1D579, 3222, 1}, {0x1D57A, 3223, 1}, {0x1D57B, 3226, 1}, {0x1D57C, 6223, 1},
+    {0x1D57D, 3227, 1}, {0x1D57E, 6966, 1}, {0x1D57F, 3228, 1}, {0x1D580, 3229, 1},
+    {0x1D581, 6355, 1}, {0x1D582, 3230, 1}, {0x1D583, 6382, 1}, {0x1D584, 6985, 1},
+    {0x1D585, 6231, 1}, {0x1D586, 0, 1}, {0x1D587, 1, 1}, {0x1D588, 2, 1},
+    {0x1D589, 3, 1}, {0x1D58A, 4, 1}, {0x1D58B, 5, 1}, {0x1D58C, 6, 1},
+    {0x1D58D, 7, 1}, {0x1D58E, 8, 1}, {0x1D58F, 9, 1}, {0x1D590, 10, 1},
+    {0x1D591, 11, 1}, {0x1D592, 12, 1}, {0x1D593, 13, 1}, {0x1D594, 14, 1},
+    {0x1D595, 15, 1}, {0x1D596, 16, 1}, {0x1D597, 17, 1}, {0x1D598, 18, 1},
+    {0x1D599, 19, 1}, {0x1D59A, 20, 1}, {0x1D59B, 21, 1}, {0x1D59C, 22, 1},
+    {0x1D59D, 23, 1}, {0x1D59E, 24, 1}, {0x1D59F, 25, 1}, {0x1D5A0, 3207, 1},
+    {0x1D5A1, 3210, 1}, {0x1D5A2, 6206, 1}, {0x1D5A3, 3211, 1}, {0x1D5A4, 3212, 1},
+    {0x1D5A5, 6234, 1}, {0x1D5A6, 3215, 1}, {0x1D5A7, 3216, 1}, {0x1D5A8, 3217, 1},
+    {0x1D5A9, 3218, 1}, {0x1D5AA, 3219, 1}, {0x1D5AB, 3220, 1}, {0x1D5AC, 3221, 1},
+    {0x1D5AD, 3222, 1}, {0x1D5AE, 3223, 1}, {0x1D5AF, 3226, 1}, {0x1D5B0, 6223, 1},
+    {0x1D5B1, 3227, 1}, {0x1D5B2, 6966, 1}, {0x1D5B3, 3228, 1}, {0x1D5B4, 3229, 1},
+    {0x1D5B5, 6355, 1}, {0x1D5B6, 3230, 1}, {0x1D5B7, 6382, 1}, {0x1D5B8, 6985, 1},
+    {0x1D5B9, 6231, 1}, {0x1D5BA, 0, 1}, {0x1D5BB, 1, 1}, {0x1D5BC, 2, 1},
+    {0x1D5BD, 3, 1}, {0x1D5BE, 4, 1}, {0x1D5BF, 5, 1}, {0x1D5C0, 6, 1},
+    {0x1D5C1, 7, 1}, {0x1D5C2, 8, 1}, {0x1D5C3, 9, 1}, {0x1D5C4, 10, 1},
+    {0x1D5C5, 11, 1}, {0x1D5C6, 12, 1}, {0x1D5C7, 13, 1}, {0x1D5C8, 14, 1},
+    {0x1D5C9, 15, 1}, {0x1D5CA, 16, 1}, {0x1D5CB, 17, 1}, {0x1D5CC, 18, 1},
+    {0x1D5CD, 19, 1}, {0x1D5CE, 20, 1}, {0x1D5CF, 21, 1}, {0x1D5D0, 22, 1},
+    {0x1D5D1, 23, 1}, {0x1D5D2, 24, 1}, {0x1D5D3, 25, 1}, {0x1D5D4, 3207, 1},
+    {0x1D5D5, 3210, 1}, {0x1D5D6, 6206, 1}, {0x1D5D7, 3211, 1}, {0x1D5D8, 3212, 1},
+    {0x1D5D9, 6234, 1}, {0x1D5DA, 3215, 1}, {0x1D5DB, 3216, 1}, {0x1D5DC, 3217, 1},
+    {0x1D5DD, 3218, 1}, {0x1D5DE, 3219, 1}, {0x1D5DF, 3220, 1}, {0x1D5E0, 3221, 1},
+    {0x1D5E1, 3222, 1}, {0x1D5E2, 3223, 1}, {0x1D5E3, 3226, 1}, {0x1D5E4, 6223, 1},
+    {0x1D5E5, 3227, 1}, {0x1D5E6, 6966, 1}, {0x1D5E7, 3228, 1}, {0x1D5E8, 3229, 1},
+    {0x1D5E9, 6355, 1}, {0x1D5EA, 3230, 1}, {0x1D5EB, 6382, 1}, {0x1D5EC, 6985, 1},
+    {0x1D5ED, 6231, 1}, {0x1D5EE, 0, 1}, {0x1D5EF, 1, 1}, {0x1D5F0, 2, 1},
+    {0x1D5F1, 3, 1}, {0x1D5F2, 4, 1}, {0x1D5F3, 5, 1}, {0x1D5F4, 6, 1},
+    {0x1D5F5, 7, 1}, {0x1D5F6, 8, 1}, {0x1D5F7, 9, 1}, {0x1D5F8, 10, 1},
+    {0x1D5F9, 11, 1}, {0x1D5FA, 12, 1}, {0x1D5FB, 13, 1}, {0x1D5FC, 14, 1},
+    {0x1D5FD, 15, 1}, {0x1D5FE, 16, 1}, {0x1D5FF, 17, 1}, {0x1D600, 18, 1},
+    {0x1D601, 19, 1}, {0x1D602, 20, 1}, {0x1D603, 21, 1}, {0x1D604, 22, 1},
+    {0x1D605, 23, 1}, {0x1D606, 24, 1}, {0x1D607, 25, 1}, {0x1D608, 3207, 1},
+    {0x1D609, 3210, 1}, {0x1D60A, 6206, 1}, {0x1D60B, 3211, 1}, {0x1D60C, 3212, 1},
+    {0x1D60D, 6234, 1}, {0x1D60E, 3215, 1}, {0x1D60F, 3216, 1}, {0x1D610, 3217, 1},
+    {0x1D611, 3218, 1}, {0x1D612, 3219, 1}, {0x1D613, 3220, 1}, {0x1D614, 3221, 1},
+    {0x1D615, 3222, 1}, {0x1D616, 3223, 1}, {0x1D617, 3226, 1}, {0x1D618, 6223, 1},
+    {0x1D619, 3227, 1}, {0x1D61A, 6966, 1}, {0x1D61B, 3228, 1}, {0x1D61C, 3229, 1},
+    {0x1D61D, 6355, 1}, {0x1D61E, 3230, 1}, {0x1D61F, 6382, 1}, {0x1D620, 6985, 1},
+    {0x1D621, 6231, 1}, {0x1D622, 0, 1}, {0x1D623, 1, 1}, {0x1D624, 2, 1},
+    {0x1D625, 3, 1}, {0x1D626, 4, 1}, {0x1D627, 5, 1}, {0x1D628, 6, 1},
+    {0x1D629, 7, 1}, {0x1D62A, 8, 1}, {0x1D62B, 9, 1}, {0x1D62C, 10, 1},
+    {0x1D62D, 11, 1}, {0x1D62E, 12, 1}, {0x1D62F, 13, 1}, {0x1D630, 14, 1},
+    {0x1D631, 15, 1}, {0x1D632, 16, 1}, {0x1D633, 17, 1}, {0x1D634, 18, 1},
+    {0x1D635, 19, 1}, {0x1D636, 20, 1}, {0x1D637, 21, 1}, {0x1D638, 22, 1},
+    {0x1D639, 23, 1}, {0x1D63A, 24, 1}, {0x1D63B, 25, 1}, {0x1D63C, 3207, 1},
+    {0x1D63D, 3210, 1}, {0x1D63E, 6206, 1}, {0x1D63F, 3211, 1}, {0x1D640, 3212, 1},
+    {0x1D641, 6234, 1}, {0x1D642, 3215, 1}, {0x1D643, 3216, 1}, {0x1D644, 3217, 1},
+    {0x1D645, 3218, 1}, {0x1D646, 3219, 1}, {0x1D647, 3220, 1}, {0x1D648, 3221, 1},
+    {0x1D649, 3222, 1}, {0x1D64A, 3223, 1}, {0x1D64B, 3226, 1}, {0x1D64C, 6223, 1},
+    {0x1D64D, 3227, 1}, {0x1D64E, 6966, 1}, {0x1D64F, 3228, 1}, {0x1D650, 3229, 1},
+    {0x1D651, 6355, 1}, {0x1D652, 3230, 1}, {0x1D653, 6382, 1}, {0x1D654, 6985, 1},
+    {0x1D655, 6231, 1}, {0x1D656, 0, 1}, {0x1D657, 1, 1}, {0x1D658, 2, 1},
+    {0x1D659, 3, 1}, {0x1D65A, 4, 1}, {0x1D65B, 5, 1}, {0x1D65C, 6, 1},
+    {0x1D65D, 7, 1}, {0x1D65E, 8, 1}, {0x1D65F, 9, 1}, {0x1D660, 10, 1},
+    {0x1D661, 11, 1}, {0x1D662, 12, 1}, {0x1D663, 13, 1}, {0x1D664, 14, 1},
+    {0x1D665, 15, 1}, {0x1D666, 16, 1}, {0x1D667, 17, 1}, {0x1D668, 18, 1},
+    {0x1D669, 19, 1}, {0x1D66A, 20, 1}, {0x1D66B, 21, 1}, {0x1D66C, 22, 1},
+    {0x1D66D, 23, 1}, {0x1D66E, 24, 1}, {0x1D66F, 25, 1}, {0x1D670, 3207, 1},
+    {0x1D671, 3210, 1}, {0x1D672, 6206, 1}, {0x1D673, 3211, 1}, {0x1D674, 3212, 1},
+    {0x1D675, 6234, 1}, {0x1D676, 3215, 1}, {0x1D677, 3216, 1}, {0x1D678, 3217, 1},
+    {0x1D679, 3218, 1}, {0x1D67A, 3219, 1}, {0x1D67B, 3220, 1}, {0x1D67C, 3221, 1},
+    {0x1D67D, 3222, 1}, {0x1D67E, 3223, 1}, {0x1D67F, 3226, 1}, {0x1D680, 6223, 1},
+    {0x1D681, 3227, 1}, {0x1D682, 6966, 1}, {0x1D683, 3228, 1}, {0x1D684, 3229, 1},
+    {0x1D685, 6355, 1}, {0x1D686, 3230, 1}, {0x1D687, 6382, 1}, {0x1D688, 6985, 1},
+    {0x1D689, 6231, 1}, {0x1D68A, 0, 1}, {0x1D68B, 1, 1}, {0x1D68C, 2, 1},
+    {0x1D68D, 3, 1}, {0x1D68E, 4, 1}, {0x1D68F, 5, 1}, {0x1D690, 6, 1},
+    {0x1D691, 7, 1}, {0x1D692, 8, 1}, {0x1D693, 9, 1}, {0x1D694, 10, 1},
+    {0x1D695, 11, 1}, {0x1D696, 12, 1}, {0x1D697, 13, 1}, {0x1D698, 14, 1},
+    {0x1D699, 15, 1}, {0x1D69A, 16, 1}, {0x1D69B, 17, 1}, {0x1D69C, 18, 1},
+    {0x1D69D, 19, 1}, {0x1D69E, 20, 1}, {0x1D69F, 21, 1}, {0x1D6A0, 22, 1},
+    {0x1D6A1, 23, 1}, {0x1D6A2, 24, 1}, {0x1D6A3, 25, 1}, {0x1D6A4, 16091, 2},
+    {0x1D6A5, 16093, 2}, {0x1D6A8, 16095, 2}, {0x1D6A9, 16097, 2}, {0x1D6AA, 6249, 2},
+    {0x1D6AB, 16099, 2}, {0x1D6AC, 16101, 2}, {0x1D6AD, 16103, 2}, {0x1D6AE, 16105, 2},
+    {0x1D6AF, 1554, 2}, {0x1D6B0, 16107, 2}, {0x1D6B1, 16109, 2}, {0x1D6B2, 16111, 2},
+    {0x1D6B3, 16113, 2}, {0x1D6B4, 16115, 2}, {0x1D6B5, 16117, 2}, {0x1D6B6, 16119, 2},
+    {0x1D6B7, 6251, 2}, {0x1D6B8, 16121, 2}, {0x1D6B9, 1554, 2}, {0x1D6BA, 1558, 2},
+    {0x1D6BB, 16123, 2}, {0x1D6BC, 1518, 2}, {0x1D6BD, 16125, 2}, {0x1D6BE, 16127, 2},
+    {0x1D6BF, 16129, 2}, {0x1D6C0, 6232, 2}, {0x1D6C1, 16131, 3}, {0x1D6C2, 1416, 2},
+    {0x1D6C3, 1418, 2}, {0x1D6C4, 1420, 2}, {0x1D6C5, 1422, 2}, {0x1D6C6, 1424, 2},
+    {0x1D6C7, 1426, 2}, {0x1D6C8, 1428, 2}, {0x1D6C9, 1430, 2}, {0x1D6CA, 1432, 2},
+    {0x1D6CB, 1434, 2}, {0x1D6CC, 1436, 2}, {0x1D6CD, 38, 2}, {0x1D6CE, 1438, 2},
+    {0x1D6CF, 1440, 2}, {0x1D6D0, 1442, 2}, {0x1D6D1, 1444, 2}, {0x1D6D2, 1446, 2},
+    {0x1D6D3, 1552, 2}, {0x1D6D4, 1448, 2}, {0x1D6D5, 1450, 2}, {0x1D6D6, 1452, 2},
+    {0x1D6D7, 1454, 2}, {0x1D6D8, 1456, 2}, {0x1D6D9, 1458, 2}, {0x1D6DA, 1460, 2},
+    {0x1D6DB, 16134, 3}, {0x1D6DC, 1424, 2}, {0x1D6DD, 1430, 2}, {0x1D6DE, 1434, 2},
+    {0x1D6DF, 1454, 2}, {0x1D6E0, 1446, 2}, {0x1D6E1, 1444, 2}, {0x1D6E2, 16095, 2},
+    {0x1D6E3, 16097, 2}, {0x1D6E4, 6249, 2}, {0x1D6E5, 16099, 2}, {0x1D6E6, 16101, 2},
+    {0x1D6E7, 16103, 2}, {0x1D6E8, 16105, 2}, {0x1D6E9, 1554, 2}, {0x1D6EA, 16107, 2},
+    {0x1D6EB, 16109, 2}, {0x1D6EC, 16111, 2}, {0x1D6ED, 16113, 2}, {0x1D6EE, 16115, 2},
+    {0x1D6EF, 16117, 2}, {0x1D6F0, 16119, 2}, {0x1D6F1, 6251, 2}, {0x1D6F2, 16121, 2},
+    {0x1D6F3, 1554, 2}, {0x1D6F4, 1558, 2}, {0x1D6F5, 16123, 2}, {0x1D6F6, 1518, 2},
+    {0x1D6F7, 16125, 2}, {0x1D6F8, 16127, 2}, {0x1D6F9, 16129, 2}, {0x1D6FA, 6232, 2},
+    {0x1D6FB, 16131, 3}, {0x1D6FC, 1416, 2}, {0x1D6FD, 1418, 2}, {0x1D6FE, 1420, 2},
+    {0x1D6FF, 1422, 2}, {0x1D700, 1424, 2}, {0x1D701, 1426, 2}, {0x1D702, 1428, 2},
+    {0x1D703, 1430, 2}, {0x1D704, 1432, 2}, {0x1D705, 1434, 2}, {0x1D706, 1436, 2},
+    {0x1D707, 38, 2}, {0x1D708, 1438, 2}, {0x1D709, 1440, 2}, {0x1D70A, 1442, 2},
+    {0x1D70B, 1444, 2}, {0x1D70C, 1446, 2}, {0x1D70D, 1552, 2}, {0x1D70E, 1448, 2},
+    {0x1D70F, 1450, 2}, {0x1D710, 1452, 2}, {0x1D711, 1454, 2}, {0x1D712, 1456, 2},
+    {0x1D713, 1458, 2}, {0x1D714, 1460, 2}, {0x1D715, 16134, 3}, {0x1D716, 1424, 2},
+    {0x1D717, 1430, 2}, {0x1D718, 1434, 2}, {0x1D719, 1454, 2}, {0x1D71A, 1446, 2},
+    {0x1D71B, 1444, 2}, {0x1D71C, 16095, 2}, {0x1D71D, 16097, 2}, {0x1D71E, 6249, 2},
+    {0x1D71F, 16099, 2}, {0x1D720, 16101, 2}, {0x1D721, 16103, 2}, {0x1D722, 16105, 2},
+    {0x1D723, 1554, 2}, {0x1D724, 16107, 2}, {0x1D725, 16109, 2}, {0x1D726, 16111, 2},
+    {0x1D727, 16113, 2}, {0x1D728, 16115, 2}, {0x1D729, 16117, 2}, {0x1D72A, 16119, 2},
+    {0x1D72B, 6251, 2}, {0x1D72C, 16121, 2}, {0x1D72D, 1554, 2}, {0x1D72E, 1558, 2},
+    {0x1D72F, 16123, 2}, {0x1D730, 1518, 2}, {0x1D731, 16125, 2}, {0x1D732, 16127, 2},
+    {0x1D733, 16129, 2}, {0x1D734, 6232, 2}, {0x1D735, 16131, 3}, {0x1D736, 1416, 2},
+    {0x1D737, 1418, 2}, {0x1D738, 1420, 2}, {0x1D739, 1422, 2}, {0x1D73A, 1424, 2},
+    {0x1D73B, 1426, 2}, {0x1D73C, 1428, 2}, {0x1D73D, 1430, 2}, {0x1D73E, 1432, 2},
+    {0x1D73F, 1434, 2}, {0x1D740, 1436, 2}, {0x1D741, 38, 2}, {0x1D742, 1438, 2},
+    {0x1D743, 1440, 2}, {0x1D744, 1442, 2}, {0x1D745, 1444, 2}, {0x1D746, 1446, 2},
+    {0x1D747, 1552, 2}, {0x1D748, 1448, 2}, {0x1D749, 1450, 2}, {0x1D74A, 1452, 2},
+    {0x1D74B, 1454, 2}, {0x1D74C, 1456, 2}, {0x1D74D, 1458, 2}, {0x1D74E, 1460, 2},
+    {0x1D74F, 16134, 3}, {0x1D750, 1424, 2}, {0x1D751, 1430, 2}, {0x1D752, 1434, 2},
+    {0x1D753, 1454, 2}, {0x1D754, 1446, 2}, {0x1D755, 1444, 2}, {0x1D756, 16095, 2},
+    {0x1D757, 16097, 2}, {0x1D758, 6249, 2}, {0x1D759, 16099, 2}, {0x1D75A, 16101, 2},
+    {0x1D75B, 16103, 2}, {0x1D75C, 16105, 2}, {0x1D75D, 1554, 2}, {0x1D75E, 16107, 2},
+    {0x1D75F, 16109, 2}, {0x1D760, 16111, 2}, {0x1D761, 16113, 2}, {0x1D762, 16115, 2},
+    {0x1D763, 16117, 2}, {0x1D764, 16119, 2}, {0x1D765, 6251, 2}, {0x1D766, 16121, 2},
+    {0x1D767, 1554, 2}, {0x1D768, 1558, 2}, {0x1D769, 16123, 2}, {0x1D76A, 1518, 2},
+    {0x1D76B, 16125, 2}, {0x1D76C, 16127, 2}, {0x1D76D, 16129, 2}, {0x1D76E, 6232, 2},
+    {0x1D76F, 16131, 3}, {0x1D770, 1416, 2}, {0x1D771, 1418, 2}, {0x1D772, 1420, 2},
+    {0x1D773, 1422, 2}, {0x1D774, 1424, 2}, {0x1D775, 1426, 2}, {0x1D776, 1428, 2},
+    {0x1D777, 1430, 2}, {0x1D778, 1432, 2}, {0x1D779, 1434, 2}, {0x1D77A, 1436, 2},
+    {0x1D77B, 38, 2}, {0x1D77C, 1438, 2}, {0x1D77D, 1440, 2}, {0x1D77E, 1442, 2},
+    {0x1D77F, 1444, 2}, {0x1D780, 1446, 2}, {0x1D781, 1552, 2}, {0x1D782, 1448, 2},
+    {0x1D783, 1450, 2}, {0x1D784, 1452, 2}, {0x1D785, 1454, 2}, {0x1D786, 1456, 2},
+    {0x1D787, 1458, 2}, {0x1D788, 1460, 2}, {0x1D789, 16134, 3}, {0x1D78A, 1424, 2},
+    {0x1D78B, 1430, 2}, {0x1D78C, 1434, 2}, {0x1D78D, 1454, 2}, {0x1D78E, 1446, 2},
+    {0x1D78F, 1444, 2}, {0x1D790, 16095, 2}, {0x1D791, 16097, 2}, {0x1D792, 6249, 2},
+    {0x1D793, 16099, 2}, {0x1D794, 16101, 2}, {0x1D795, 16103, 2}, {0x1D796, 16105, 2},
+    {0x1D797, 1554, 2}, {0x1D798, 16107, 2}, {0x1D799, 16109, 2}, {0x1D79A, 16111, 2},
+    {0x1D79B, 16113, 2}, {0x1D79C, 16115, 2}, {0x1D79D, 16117, 2}, {0x1D79E, 16119, 2},
+    {0x1D79F, 6251, 2}, {0x1D7A0, 16121, 2}, {0x1D7A1, 1554, 2}, {0x1D7A2, 1558, 2},
+    {0x1D7A3, 16123, 2}, {0x1D7A4, 1518, 2}, {0x1D7A5, 16125, 2}, {0x1D7A6, 16127, 2},
+    {0x1D7A7, 16129, 2}, {0x1D7A8, 6232, 2}, {0x1D7A9, 16131, 3}, {0x1D7AA, 1416, 2},
+    {0x1D7AB, 1418, 2}, {0x1D7AC, 1420, 2}, {0x1D7AD, 1422, 2}, {0x1D7AE, 1424, 2},
+    {0x1D7AF, 1426, 2}, {0x1D7B0, 1428, 2}, {0x1D7B1, 1430, 2}, {0x1D7B2, 1432, 2},
+    {0x1D7B3, 1434, 2}, {0x1D7B4, 1436, 2}, {0x1D7B5, 38, 2}, {0x1D7B6, 1438, 2},
+    {0x1D7B7, 1440, 2}, {0x1D7B8, 1442, 2}, {0x1D7B9, 1444, 2}, {0x1D7BA, 1446, 2},
+    {0x1D7BB, 1552, 2}, {0x1D7BC, 1448, 2}, {0x1D7BD, 1450, 2}, {0x1D7BE, 1452, 2},
+    {0x1D7BF, 1454, 2}, {0x1D7C0, 1456, 2}, {0x1D7C1, 1458, 2}, {0x1D7C2, 1460, 2},
+    {0x1D7C3, 16134, 3}, {0x1D7C4, 1424, 2}, {0x1D7C5, 1430, 2}, {0x1D7C6, 1434, 2},
+    {0x1D7C7, 1454, 2}, {0x1D7C8, 1446, 2}, {0x1D7C9, 1444, 2}, {0x1D7CA, 16137, 2},
+    {0x1D7CB, 1532, 2}, {0x1D7CE, 6184, 1}, {0x1D7CF, 43, 1}, {0x1D7D0, 33, 1},
+    {0x1D7D1, 34, 1}, {0x1D7D2, 6185, 1}, {0x1D7D3, 6186, 1}, {0x1D7D4, 6187, 1},
+    {0x1D7D5, 6188, 1}, {0x1D7D6, 6189, 1}, {0x1D7D7, 6190, 1}, {0x1D7D8, 6184, 1},
+    {0x1D7D9, 43, 1}, {0x1D7DA, 33, 1}, {0x1D7DB, 34, 1}, {0x1D7DC, 6185, 1},
+    {0x1D7DD, 6186, 1}, {0x1D7DE, 6187, 1}, {0x1D7DF, 6188, 1}, {0x1D7E0, 6189, 1},
+    {0x1D7E1, 6190, 1}, {0x1D7E2, 6184, 1}, {0x1D7E3, 43, 1}, {0x1D7E4, 33, 1},
+    {0x1D7E5, 34, 1}, {0x1D7E6, 6185, 1}, {0x1D7E7, 6186, 1}, {0x1D7E8, 6187, 1},
+    {0x1D7E9, 6188, 1}, {0x1D7EA, 6189, 1}, {0x1D7EB, 6190, 1}, {0x1D7EC, 6184, 1},
+    {0x1D7ED, 43, 1}, {0x1D7EE, 33, 1}, {0x1D7EF, 34, 1}, {0x1D7F0, 6185, 1},
+    {0x1D7F1, 6186, 1}, {0x1D7F2, 6187, 1}, {0x1D7F3, 6188, 1}, {0x1D7F4, 6189, 1},
+    {0x1D7F5, 6190, 1}, {0x1D7F6, 6184, 1}, {0x1D7F7, 43, 1}, {0x1D7F8, 33, 1},
+    {0x1D7F9, 34, 1}, {0x1D7FA, 6185, 1}, {0x1D7FB, 6186, 1}, {0x1D7FC, 6187, 1},
+    {0x1D7FD, 6188, 1}, {0x1D7FE, 6189, 1}, {0x1D7FF, 6190, 1}, {0x1EE00, 14592, 2},
+    {0x1EE01, 14594, 2}, {0x1EE02, 14602, 2}, {0x1EE03, 14608, 2}, {0x1EE05, 14646, 2},
+    {0x1EE06, 14614, 2}, {0x1EE07, 14604, 2}, {0x1EE08, 14624, 2}, {0x1EE09, 14648, 2},
+    {0x1EE0A, 14636, 2}, {0x1EE0B, 14638, 2}, {0x1EE0C, 14640, 2}, {0x1EE0D, 14642, 2},
+    {0x1EE0E, 14616, 2}, {0x1EE0F, 14628, 2}, {0x1EE10, 14632, 2}, {0x1EE11, 14620, 2},
+    {0x1EE12, 14634, 2}, {0x1EE13, 14612, 2}, {0x1EE14, 14618, 2}, {0x1EE15, 14598, 2},
+    {0x1EE16, 14600, 2}, {0x1EE17, 14606, 2}, {0x1EE18, 14610, 2}, {0x1EE19, 14622, 2},
+    {0x1EE1A, 14626, 2}, {0x1EE1B, 14630, 2}, {0x1EE1C, 16275, 2}, {0x1EE1D, 13025, 2},
+    {0x1EE1E, 16277, 2}, {0x1EE1F, 16279, 2}, {0x1EE21, 14594, 2}, {0x1EE22, 14602, 2},
+    {0x1EE24, 14644, 2}, {0x1EE27, 14604, 2}, {0x1EE29, 14648, 2}, {0x1EE2A, 14636, 2},
+    {0x1EE2B, 14638, 2}, {0x1EE2C, 14640, 2}, {0x1EE2D, 14642, 2}, {0x1EE2E, 14616, 2},
+    {0x1EE2F, 14628, 2}, {0x1EE30, 14632, 2}, {0x1EE31, 14620, 2}, {0x1EE32, 14634, 2},
+    {0x1EE34, 14618, 2}, {0x1EE35, 14598, 2}, {0x1EE36, 14600, 2}, {0x1EE37, 14606, 2},
+    {0x1EE39, 14622, 2}, {0x1EE3B, 14630, 2}, {0x1EE42, 14602, 2}, {0x1EE47, 14604, 2},
+    {0x1EE49, 14648, 2}, {0x1EE4B, 14638, 2}, {0x1EE4D, 14642, 2}, {0x1EE4E, 14616, 2},
+    {0x1EE4F, 14628, 2}, {0x1EE51, 14620, 2}, {0x1EE52, 14634, 2}, {0x1EE54, 14618, 2},
+    {0x1EE57, 14606, 2}, {0x1EE59, 14622, 2}, {0x1EE5B, 14630, 2}, {0x1EE5D, 13025, 2},
+    {0x1EE5F, 16279, 2}, {0x1EE61, 14594, 2}, {0x1EE62, 14602, 2}, {0x1EE64, 14644, 2},
+    {0x1EE67, 14604, 2}, {0x1EE68, 14624, 2}, {0x1EE69, 14648, 2}, {0x1EE6A, 14636, 2},
+    {0x1EE6C, 14640, 2}, {0x1EE6D, 14642, 2}, {0x1EE6E, 14616, 2}, {0x1EE6F, 14628, 2},
+    {0x1EE70, 14632, 2}, {0x1EE71, 14620, 2}, {0x1EE72, 14634, 2}, {0x1EE74, 14618, 2},
+    {0x1EE75, 14598, 2}, {0x1EE76, 14600, 2}, {0x1EE77, 14606, 2}, {0x1EE79, 14622, 2},
+    {0x1EE7A, 14626, 2}, {0x1EE7B, 14630, 2}, {0x1EE7C, 16275, 2}, {0x1EE7E, 16277, 2},
+    {0x1EE80, 14592, 2}, {0x1EE81, 14594, 2}, {0x1EE82, 14602, 2}, {0x1EE83, 14608, 2},
+    {0x1EE84, 14644, 2}, {0x1EE85, 14646, 2}, {0x1EE86, 14614, 2}, {0x1EE87, 14604, 2},
+    {0x1EE88, 14624, 2}, {0x1EE89, 14648, 2}, {0x1EE8B, 14638, 2}, {0x1EE8C, 14640, 2},
+    {0x1EE8D, 14642, 2}, {0x1EE8E, 14616, 2}, {0x1EE8F, 14628, 2}, {0x1EE90, 14632, 2},
+    {0x1EE91, 14620, 2}, {0x1EE92, 14634, 2}, {0x1EE93, 14612, 2}, {0x1EE94, 14618, 2},
+    {0x1EE95, 14598, 2}, {0x1EE96, 14600, 2}, {0x1EE97, 14606, 2}, {0x1EE98, 14610, 2},
+    {0x1EE99, 14622, 2}, {0x1EE9A, 14626, 2}, {0x1EE9B, 14630, 2}, {0x1EEA1, 14594, 2},
+    {0x1EEA2, 14602, 2}, {0x1EEA3, 14608, 2}, {0x1EEA5, 14646, 2}, {0x1EEA6, 14614, 2},
+    {0x1EEA7, 14604, 2}, {0x1EEA8, 14624, 2}, {0x1EEA9, 14648, 2}, {0x1EEAB, 14638, 2},
+    {0x1EEAC, 14640, 2}, {0x1EEAD, 14642, 2}, {0x1EEAE, 14616, 2}, {0x1EEAF, 14628, 2},
+    {0x1EEB0, 14632, 2}, {0x1EEB1, 14620, 2}, {0x1EEB2, 14634, 2}, {0x1EEB3, 14612, 2},
+    {0x1EEB4, 14618, 2}, {0x1EEB5, 14598, 2}, {0x1EEB6, 14600, 2}, {0x1EEB7, 14606, 2},
+    {0x1EEB8, 14610, 2}, {0x1EEB9, 14622, 2}, {0x1EEBA, 14626, 2}, {0x1EEBB, 14630, 2},
+    {0x1F100, 16281, 2}, {0x1F101, 16283, 2}, {0x1F102, 16285, 2}, {0x1F103, 16287, 2},
+    {0x1F104, 16289, 2}, {0x1F105, 16291, 2}, {0x1F106, 16293, 2}, {0x1F107, 16295, 2},
+    {0x1F108, 16297, 2}, {0x1F109, 16299, 2}, {0x1F10A, 16301, 2}, {0x1F110, 16303, 3},
+    {0x1F111, 16306, 3}, {0x1F112, 16309, 3}, {0x1F113, 16312, 3}, {0x1F114, 16315, 3},
+    {0x1F115, 16318, 3}, {0x1F116, 16321, 3}, {0x1F117, 16324, 3}, {0x1F118, 16327, 3},
+    {0x1F119, 16330, 3}, {0x1F11A, 16333, 3}, {0x1F11B, 16336, 3}, {0x1F11C, 16339, 3},
+    {0x1F11D, 16342, 3}, {0x1F11E, 16345, 3}, {0x1F11F, 16348, 3}, {0x1F120, 16351, 3},
+    {0x1F121, 16354, 3}, {0x1F122, 16357, 3}, {0x1F123, 16360, 3}, {0x1F124, 16363, 3},
+    {0x1F125, 16366, 3}, {0x1F126, 16369, 3}, {0x1F127, 16372, 3}, {0x1F128, 16375, 3},
+    {0x1F129, 16378, 3}, {0x1F12A, 16381, 7}, {0x1F12B, 6206, 1}, {0x1F12C, 3227, 1},
+    {0x1F12D, 16388, 2}, {0x1F12E, 16390, 2}, {0x1F130, 3207, 1}, {0x1F131, 3210, 1},
+    {0x1F132, 6206, 1}, {0x1F133, 3211, 1}, {0x1F134, 3212, 1}, {0x1F135, 6234, 1},
+    {0x1F136, 3215, 1}, {0x1F137, 3216, 1}, {0x1F138, 3217, 1}, {0x1F139, 3218, 1},
+    {0x1F13A, 3219, 1}, {0x1F13B, 3220, 1}, {0x1F13C, 3221, 1}, {0x1F13D, 3222, 1},
+    {0x1F13E, 3223, 1}, {0x1F13F, 3226, 1}, {0x1F140, 6223, 1}, {0x1F141, 3227, 1},
+    {0x1F142, 6966, 1}, {0x1F143, 3228, 1}, {0x1F144, 3229, 1}, {0x1F145, 6355, 1},
+    {0x1F146, 3230, 1}, {0x1F147, 6382, 1}, {0x1F148, 6985, 1}, {0x1F149, 6231, 1},
+    {0x1F14A, 16392, 2}, {0x1F14B, 10958, 2}, {0x1F14C, 16394, 2}, {0x1F14D, 16396, 2},
+    {0x1F14E, 16398, 3}, {0x1F14F, 16401, 2}, {0x1F16A, 16403, 2}, {0x1F16B, 16405, 2},
+    {0x1F16C, 16407, 2}, {0x1F190, 16409, 2}, {0x1F200, 16411, 6}, {0x1F201, 16417, 6},
+    {0x1F202, 9466, 3}, {0x1F210, 7547, 3}, {0x1F211, 16423, 3}, {0x1F212, 16426, 3},
+    {0x1F213, 8263, 6}, {0x1F214, 7376, 3}, {0x1F215, 16429, 3}, {0x1F216, 16432, 3},
+    {0x1F217, 8683, 3}, {0x1F218, 16435, 3}, {0x1F219, 16438, 3}, {0x1F21A, 16441, 3},
+    {0x1F21B, 12096, 3}, {0x1F21C, 16444, 3}, {0x1F21D, 16447, 3}, {0x1F21E, 16450, 3},
+    {0x1F21F, 16453, 3}, {0x1F220, 16456, 3}, {0x1F221, 16459, 3}, {0x1F222, 7655, 3},
+    {0x1F223, 16462, 3}, {0x1F224, 16465, 3}, {0x1F225, 16468, 3}, {0x1F226, 16471, 3},
+    {0x1F227, 16474, 3}, {0x1F228, 16477, 3}, {0x1F229, 7358, 3}, {0x1F22A, 8659, 3},
+    {0x1F22B, 16480, 3}, {0x1F22C, 9315, 3}, {0x1F22D, 8668, 3}, {0x1F22E, 9318, 3},
+    {0x1F22F, 16483, 3}, {0x1F230, 7823, 3}, {0x1F231, 16486, 3}, {0x1F232, 16489, 3},
+    {0x1F233, 16492, 3}, {0x1F234, 16495, 3}, {0x1F235, 16498, 3}, {0x1F236, 9264, 3},
+    {0x1F237, 7577, 3}, {0x1F238, 16501, 3}, {0x1F239, 16504, 3}, {0x1F23A, 16507, 3},
+    {0x1F23B, 16510, 3}, {0x1F240, 16513, 9}, {0x1F241, 16522, 9}, {0x1F242, 16531, 9},
+    {0x1F243, 16540, 9}, {0x1F244, 16549, 9}, {0x1F245, 16558, 9}, {0x1F246, 16567, 9},
+    {0x1F247, 16576, 9}, {0x1F248, 16585, 9}, {0x1F250, 16594, 3}, {0x1F251, 16597, 3},
+    {0x1FBF0, 6184, 1}, {0x1FBF1, 43, 1}, {0x1FBF2, 33, 1}, {0x1FBF3, 34, 1},
+    {0x1FBF4, 6185, 1}, {0x1FBF5, 6186, 1}, {0x1FBF6, 6187, 1}, {0x1FBF7, 6188, 1},
+    {0x1FBF8, 6189, 1}, {0x1FBF9, 6190, 1},
 };
 const uint32_t kCompatibilityDecompositionCount = 3750;
+
+const Decomposition kLowercaseMappings[] = {
+    {0x41, 0, 1}, {0x42, 1, 1}, {0x43, 2, 1}, {0x44, 3, 1},
+    {0x45, 4, 1}, {0x46, 5, 1}, {0x47, 6, 1}, {0x48, 7, 1},
+    {0x49, 8, 1}, {0x4A, 9, 1}, {0x4B, 10, 1}, {0x4C, 11, 1},
+    {0x4D, 12, 1}, {0x4E, 13, 1}, {0x4F, 14, 1}, {0x50, 15, 1},
+    {0x51, 16, 1}, {0x52, 17, 1}, {0x53, 18, 1}, {0x54, 19, 1},
+    {0x55, 20, 1}, {0x56, 21, 1}, {0x57, 22, 1}, {0x58, 23, 1},
+    {0x59, 24, 1}, {0x5A, 25, 1}, {0xC0, 62, 2}, {0xC1, 67, 2},
+    {0xC2, 72, 2}, {0xC3, 77, 2}, {0xC4, 82, 2}, {0xC5, 87, 2},
+    {0xC6, 89, 2}, {0xC7, 94, 2}, {0xC8, 99, 2}, {0xC9, 104, 2},
+    {0xCA, 109, 2}, {0xCB, 114, 2}, {0xCC, 119, 2}, {0xCD, 124, 2},
+    {0xCE, 129, 2}, {0xCF, 134, 2}, {0xD0, 136, 2}, {0xD1, 141, 2},
+    {0xD2, 146, 2}, {0xD3, 151, 2}, {0xD4, 156, 2}, {0xD5, 161, 2},
+    {0xD6, 166, 2}, {0xD8, 168, 2}, {0xD9, 173, 2}, {0xDA, 178, 2},
+    {0xDB, 183, 2}, {0xDC, 188, 2}, {0xDD, 193, 2}, {0xDE, 195, 2},
+    {0x100, 281, 2}, {0x102, 289, 2}, {0x104, 297, 2}, {0x106, 305, 2},
+    {0x108, 313, 2}, {0x10A, 321, 2}, {0x10C, 329, 2}, {0x10E, 337, 2},
+    {0x110, 342, 2}, {0x112, 347, 2}, {0x114, 355, 2}, {0x116, 363, 2},
+    {0x118, 371, 2}, {0x11A, 379, 2}, {0x11C, 387, 2}, {0x11E, 395, 2},
+    {0x120, 403, 2}, {0x122, 411, 2}, {0x124, 419, 2}, {0x126, 424, 2},
+    {0x128, 429, 2}, {0x12A, 437, 2}, {0x12C, 445, 2}, {0x12E, 453, 2},
+    {0x130, 461, 3}, {0x132, 466, 2}, {0x134, 473, 2}, {0x136, 481, 2},
+    {0x139, 489, 2}, {0x13B, 497, 2}, {0x13D, 505, 2}, {0x13F, 513, 2},
+    {0x141, 518, 2}, {0x143, 523, 2}, {0x145, 531, 2}, {0x147, 539, 2},
+    {0x14A, 547, 2}, {0x14C, 552, 2}, {0x14E, 560, 2}, {0x150, 568, 2},
+    {0x152, 573, 2}, {0x154, 578, 2}, {0x156, 586, 2}, {0x158, 594, 2},
+    {0x15A, 602, 2}, {0x15C, 610, 2}, {0x15E, 618, 2}, {0x160, 626, 2},
+    {0x162, 634, 2}, {0x164, 642, 2}, {0x166, 647, 2}, {0x168, 652, 2},
+    {0x16A, 660, 2}, {0x16C, 668, 2}, {0x16E, 676, 2}, {0x170, 684, 2},
+    {0x172, 692, 2}, {0x174, 700, 2}, {0x176, 708, 2}, {0x178, 716, 2},
+    {0x179, 721, 2}, {0x17B, 729, 2}, {0x17D, 737, 2}, {0x181, 742, 2},
+    {0x182, 744, 2}, {0x184, 746, 2}, {0x186, 748, 2}, {0x187, 750, 2},
+    {0x189, 752, 2}, {0x18A, 754, 2}, {0x18B, 756, 2}, {0x18E, 758, 2},
+    {0x18F, 760, 2}, {0x190, 762, 2}, {0x191, 764, 2}, {0x193, 766, 2},
+    {0x194, 768, 2}, {0x196, 770, 2}, {0x197, 772, 2}, {0x198, 774, 2},
+    {0x19C, 776, 2}, {0x19D, 778, 2}, {0x19F, 780, 2}, {0x1A0, 785, 2},
+    {0x1A2, 790, 2}, {0x1A4, 792, 2}, {0x1A6, 794, 2}, {0x1A7, 796, 2},
+    {0x1A9, 798, 2}, {0x1AC, 800, 2}, {0x1AE, 802, 2}, {0x1AF, 807, 2},
+    {0x1B1, 812, 2}, {0x1B2, 814, 2}, {0x1B3, 816, 2}, {0x1B5, 818, 2},
+    {0x1B7, 820, 2}, {0x1B8, 822, 2}, {0x1BC, 824, 2}, {0x1C4, 830, 2},
+    {0x1C5, 830, 2}, {0x1C7, 842, 2}, {0x1C8, 842, 2}, {0x1CA, 850, 2},
+    {0x1CB, 850, 2}, {0x1CD, 859, 2}, {0x1CF, 867, 2}, {0x1D1, 875, 2},
+    {0x1D3, 883, 2}, {0x1D5, 893, 2}, {0x1D7, 905, 2}, {0x1D9, 917, 2},
+    {0x1DB, 929, 2}, {0x1DE, 941, 2}, {0x1E0, 953, 2}, {0x1E2, 964, 2},
+    {0x1E4, 970, 2}, {0x1E6, 975, 2}, {0x1E8, 983, 2}, {0x1EA, 991, 2},
+    {0x1EC, 1001, 2}, {0x1EE, 1012, 2}, {0x1F1, 1023, 2}, {0x1F2, 1023, 2},
+    {0x1F4, 1032, 2}, {0x1F6, 1037, 2}, {0x1F7, 1039, 2}, {0x1F8, 1044, 2},
+    {0x1FA, 1054, 2}, {0x1FC, 1065, 2}, {0x1FE, 1075, 2}, {0x200, 1084, 2},
+    {0x202, 1092, 2}, {0x204, 1100, 2}, {0x206, 1108, 2}, {0x208, 1116, 2},
+    {0x20A, 1124, 2}, {0x20C, 1132, 2}, {0x20E, 1140, 2}, {0x210, 1148, 2},
+    {0x212, 1156, 2}, {0x214, 1164, 2}, {0x216, 1172, 2}, {0x218, 1180, 2},
+    {0x21A, 1188, 2}, {0x21C, 1193, 2}, {0x21E, 1198, 2}, {0x220, 1203, 2},
+    {0x222, 1205, 2}, {0x224, 1207, 2}, {0x226, 1212, 2}, {0x228, 1220, 2},
+    {0x22A, 1230, 2}, {0x22C, 1242, 2}, {0x22E, 1252, 2}, {0x230, 1262, 2},
+    {0x232, 1272, 2}, {0x23A, 1277, 3}, {0x23B, 1280, 2}, {0x23D, 1282, 2},
+    {0x23E, 1284, 3}, {0x241, 1287, 2}, {0x243, 1289, 2}, {0x244, 1291, 2},
+    {0x245, 1293, 2}, {0x246, 1295, 2}, {0x248, 1297, 2}, {0x24A, 1299, 2},
+    {0x24C, 1301, 2}, {0x24E, 1303, 2}, {0x370, 1343, 2}, {0x372, 1345, 2},
+    {0x376, 1349, 2}, {0x37F, 1355, 2}, {0x386, 1370, 2}, {0x388, 1378, 2},
+    {0x389, 1384, 2}, {0x38A, 1390, 2}, {0x38C, 1396, 2}, {0x38E, 1402, 2},
+    {0x38F, 1408, 2}, {0x391, 1416, 2}, {0x392, 1418, 2}, {0x393, 1420, 2},
+    {0x394, 1422, 2}, {0x395, 1424, 2}, {0x396, 1426, 2}, {0x397, 1428, 2},
+    {0x398, 1430, 2}, {0x399, 1432, 2}, {0x39A, 1434, 2}, {0x39B, 1436, 2},
+    {0x39C, 38, 2}, {0x39D, 1438, 2}, {0x39E, 1440, 2}, {0x39F, 1442, 2},
+    {0x3A0, 1444, 2}, {0x3A1, 1446, 2}, {0x3A3, 1448, 2}, {0x3A4, 1450, 2},
+    {0x3A5, 1452, 2}, {0x3A6, 1454, 2}, {0x3A7, 1456, 2}, {0x3A8, 1458, 2},
+    {0x3A9, 1460, 2}, {0x3AA, 1466, 2}, {0x3AB, 1472, 2}, {0x3CF, 1516, 2},
+    {0x3D8, 1528, 2}, {0x3DA, 1530, 2}, {0x3DC, 1532, 2}, {0x3DE, 1534, 2},
+    {0x3E0, 1536, 2}, {0x3E2, 1538, 2}, {0x3E4, 1540, 2}, {0x3E6, 1542, 2},
+    {0x3E8, 1544, 2}, {0x3EA, 1546, 2}, {0x3EC, 1548, 2}, {0x3EE, 1550, 2},
+    {0x3F4, 1430, 2}, {0x3F7, 1556, 2}, {0x3F9, 1560, 2}, {0x3FA, 1562, 2},
+    {0x3FD, 1564, 2}, {0x3FE, 1566, 2}, {0x3FF, 1568, 2}, {0x400, 1574, 2},
+    {0x401, 1580, 2}, {0x402, 1582, 2}, {0x403, 1588, 2}, {0x404, 1590, 2},
+    {0x405, 1592, 2}, {0x406, 1594, 2}, {0x407, 1600, 2}, {0x408, 1602, 2},
+    {0x409, 1604, 2}, {0x40A, 1606, 2}, {0x40B, 1608, 2}, {0x40C, 1614, 2},
+    {0x40D, 1620, 2}, {0x40E, 1626, 2}, {0x40F, 1628, 2}, {0x410, 1630, 2},
+    {0x411, 1632, 2}, {0x412, 1634, 2}, {0x413, 1636, 2}, {0x414, 1638, 2},
+    {0x415, 1640, 2}, {0x416, 1642, 2}, {0x417, 1644, 2}, {0x418, 1646, 2},
+    {0x419, 1652, 2}, {0x41A, 1654, 2}, {0x41B, 1656, 2}, {0x41C, 1658, 2},
+    {0x41D, 1660, 2}, {0x41E, 1662, 2}, {0x41F, 1664, 2}, {0x420, 1666, 2},
+    {0x421, 1668, 2}, {0x422, 1670, 2}, {0x423, 1672, 2}, {0x424, 1674, 2},
+    {0x425, 1676, 2}, {0x426, 1678, 2}, {0x427, 1680, 2}, {0x428, 1682, 2},
+    {0x429, 1684, 2}, {0x42A, 1686, 2}, {0x42B, 1688, 2}, {0x42C, 1690, 2},
+    {0x42D, 1692, 2}, {0x42E, 1694, 2}, {0x42F, 1696, 2}, {0x460, 1730, 2},
+    {0x462, 1732, 2}, {0x464, 1734, 2}, {0x466, 1736, 2}, {0x468, 1738, 2},
+    {0x46A, 1740, 2}, {0x46C, 1742, 2}, {0x46E, 1744, 2}, {0x470, 1746, 2},
+    {0x472, 1748, 2}, {0x474, 1750, 2}, {0x476, 1756, 2}, {0x478, 1762, 2},
+    {0x47A, 1764, 2}, {0x47C, 1766, 2}, {0x47E, 1768, 2}, {0x480, 1770, 2},
+    {0x48A, 1772, 2}, {0x48C, 1774, 2}, {0x48E, 1776, 2}, {0x490, 1778, 2},
+    {0x492, 1780, 2}, {0x494, 1782, 2}, {0x496, 1784, 2}, {0x498, 1786, 2},
+    {0x49A, 1788, 2}, {0x49C, 1790, 2}, {0x49E, 1792, 2}, {0x4A0, 1794, 2},
+    {0x4A2, 1796, 2}, {0x4A4, 1798, 2}, {0x4A6, 1800, 2}, {0x4A8, 1802, 2},
+    {0x4AA, 1804, 2}, {0x4AC, 1806, 2}, {0x4AE, 1808, 2}, {0x4B0, 1810, 2},
+    {0x4B2, 1812, 2}, {0x4B4, 1814, 2}, {0x4B6, 1816, 2}, {0x4B8, 1818, 2},
+    {0x4BA, 1820, 2}, {0x4BC, 1822, 2}, {0x4BE, 1824, 2}, {0x4C0, 1826, 2},
+    {0x4C1, 1832, 2}, {0x4C3, 1838, 2}, {0x4C5, 1840, 2}, {0x4C7, 1842, 2},
+    {0x4C9, 1844, 2}, {0x4CB, 1846, 2}, {0x4CD, 1848, 2}, {0x4D0, 1854, 2},
+    {0x4D2, 1864, 2}, {0x4D4, 1870, 2}, {0x4D6, 1876, 2}, {0x4D8, 1882, 2},
+    {0x4DA, 1888, 2}, {0x4DC, 1898, 2}, {0x4DE, 1908, 2}, {0x4E0, 1914, 2},
+    {0x4E2, 1920, 2}, {0x4E4, 1930, 2}, {0x4E6, 1940, 2}, {0x4E8, 1946, 2},
+    {0x4EA, 1952, 2}, {0x4EC, 1962, 2}, {0x4EE, 1972, 2}, {0x4F0, 1982, 2},
+    {0x4F2, 1992, 2}, {0x4F4, 2002, 2}, {0x4F6, 2008, 2}, {0x4F8, 2014, 2},
+    {0x4FA, 2020, 2}, {0x4FC, 2022, 2}, {0x4FE, 2024, 2}, {0x500, 2026, 2},
+    {0x502, 2028, 2}, {0x504, 2030, 2}, {0x506, 2032, 2}, {0x508, 2034, 2},
+    {0x50A, 2036, 2}, {0x50C, 2038, 2}, {0x50E, 2040, 2}, {0x510, 2042, 2},
+    {0x512, 2044, 2}, {0x514, 2046, 2}, {0x516, 2048, 2}, {0x518, 2050, 2},
+    {0x51A, 2052, 2}, {0x51C, 2054, 2}, {0x51E, 2056, 2}, {0x520, 2058, 2},
+    {0x522, 2060, 2}, {0x524, 2062, 2}, {0x526, 2064, 2}, {0x528, 2066, 2},
+    {0x52A, 2068, 2}, {0x52C, 2070, 2}, {0x52E, 2072, 2}, {0x531, 2074, 2},
+    {0x532, 2076, 2}, {0x533, 2078, 2}, {0x534, 2080, 2}, {0x535, 2082, 2},
+    {0x536, 2084, 2}, {0x537, 2086, 2}, {0x538, 2088, 2}, {0x539, 2090, 2},
+    {0x53A, 2092, 2}, {0x53B, 2094, 2}, {0x53C, 2096, 2}, {0x53D, 2098, 2},
+    {0x53E, 2100, 2}, {0x53F, 2102, 2}, {0x540, 2104, 2}, {0x541, 2106, 2},
+    {0x542, 2108, 2}, {0x543, 2110, 2}, {0x544, 2112, 2}, {0x545, 2114, 2},
+    {0x546, 2116, 2}, {0x547, 2118, 2}, {0x548, 2120, 2}, {0x549, 2122, 2},
+    {0x54A, 2124, 2}, {0x54B, 2126, 2}, {0x54C, 2128, 2}, {0x54D, 2130, 2},
+    {0x54E, 2132, 2}, {0x54F, 2134, 2}, {0x550, 2136, 2}, {0x551, 2138, 2},
+    {0x552, 2140, 2}, {0x553, 2142, 2}, {0x554, 2144, 2}, {0x555, 2146, 2},
+    {0x556, 2148, 2}, {0x10A0, 2625, 3}, {0x10A1, 2628, 3}, {0x10A2, 2631, 3},
+    {0x10A3, 2634, 3}, {0x10A4, 2637, 3}, {0x10A5, 2640, 3}, {0x10A6, 2643, 3},
+    {0x10A7, 2646, 3}, {0x10A8, 2649, 3}, {0x10A9, 2652, 3}, {0x10AA, 2655, 3},
+    {0x10AB, 2658, 3}, {0x10AC, 2661, 3}, {0x10AD, 2664, 3}, {0x10AE, 2667, 3},
+    {0x10AF, 2670, 3}, {0x10B0, 2673, 3}, {0x10B1, 2676, 3}, {0x10B2, 2679, 3},
+    {0x10B3, 2682, 3}, {0x10B4, 2685, 3}, {0x10B5, 2688, 3}, {0x10B6, 2691, 3},
+    {0x10B7, 2694, 3}, {0x10B8, 2697, 3}, {0x10B9, 2700, 3}, {0x10BA, 2703, 3},
+    {0x10BB, 2706, 3}, {0x10BC, 2709, 3}, {0x10BD, 2712, 3}, {0x10BE, 2715, 3},
+    {0x10BF, 2718, 3}, {0x10C0, 2721, 3}, {0x10C1, 2724, 3}, {0x10C2, 2727, 3},
+    {0x10C3, 2730, 3}, {0x10C4, 2733, 3}, {0x10C5, 2736, 3}, {0x10C7, 2739, 3},
+    {0x10CD, 2742, 3}, {0x13A0, 2748, 3}, {0x13A1, 2751, 3}, {0x13A2, 2754, 3},
+    {0x13A3, 2757, 3}, {0x13A4, 2760, 3}, {0x13A5, 2763, 3}, {0x13A6, 2766, 3},
+    {0x13A7, 2769, 3}, {0x13A8, 2772, 3}, {0x13A9, 2775, 3}, {0x13AA, 2778, 3},
+    {0x13AB, 2781, 3}, {0x13AC, 2784, 3}, {0x13AD, 2787, 3}, {0x13AE, 2790, 3},
+    {0x13AF, 2793, 3}, {0x13B0, 2796, 3}, {0x13B1, 2799, 3}, {0x13B2, 2802, 3},
+    {0x13B3, 2805, 3}, {0x13B4, 2808, 3}, {0x13B5, 2811, 3}, {0x13B6, 2814, 3},
+    {0x13B7, 2817, 3}, {0x13B8, 2820, 3}, {0x13B9, 2823, 3}, {0x13BA, 2826, 3},
+    {0x13BB, 2829, 3}, {0x13BC, 2832, 3}, {0x13BD, 2835, 3}, {0x13BE, 2838, 3},
+    {0x13BF, 2841, 3}, {0x13C0, 2844, 3}, {0x13C1, 2847, 3}, {0x13C2, 2850, 3},
+    {0x13C3, 2853, 3}, {0x13C4, 2856, 3}, {0x13C5, 2859, 3}, {0x13C6, 2862, 3},
+    {0x13C7, 2865, 3}, {0x13C8, 2868, 3}, {0x13C9, 2871, 3}, {0x13CA, 2874, 3},
+    {0x13CB, 2877, 3}, {0x13CC, 2880, 3}, {0x13CD, 2883, 3}, {0x13CE, 2886, 3},
+    {0x13CF, 2889, 3}, {0x13D0, 2892, 3}, {0x13D1, 2895, 3}, {0x13D2, 2898, 3},
+    {0x13D3, 2901, 3}, {0x13D4, 2904, 3}, {0x13D5, 2907, 3}, {0x13D6, 2910, 3},
+    {0x13D7, 2913, 3}, {0x13D8, 2916, 3}, {0x13D9, 2919, 3}, {0x13DA, 2922, 3},
+    {0x13DB, 2925, 3}, {0x13DC, 2928, 3}, {0x13DD, 2931, 3}, {0x13DE, 2934, 3},
+    {0x13DF, 2937, 3}, {0x13E0, 2940, 3}, {0x13E1, 2943, 3}, {0x13E2, 2946, 3},
+    {0x13E3, 2949, 3}, {0x13E4, 2952, 3}, {0x13E5, 2955, 3}, {0x13E6, 2958, 3},
+    {0x13E7, 2961, 3}, {0x13E8, 2964, 3}, {0x13E9, 2967, 3}, {0x13EA, 2970, 3},
+    {0x13EB, 2973, 3}, {0x13EC, 2976, 3}, {0x13ED, 2979, 3}, {0x13EE, 2982, 3},
+    {0x13EF, 2985, 3}, {0x13F0, 2988, 3}, {0x13F1, 2991, 3}, {0x13F2, 2994, 3},
+    {0x13F3, 2997, 3}, {0x13F4, 3000, 3}, {0x13F5, 3003, 3}, {0x1C90, 3072, 3},
+    {0x1C91, 3075, 3}, {0x1C92, 3078, 3}, {0x1C93, 3081, 3}, {0x1C94, 3084, 3},
+    {0x1C95, 3087, 3}, {0x1C96, 3090, 3}, {0x1C97, 3093, 3}, {0x1C98, 3096, 3},
+    {0x1C99, 3099, 3}, {0x1C9A, 3102, 3}, {0x1C9B, 3105, 3}, {0x1C9C, 2745, 3},
+    {0x1C9D, 3108, 3}, {0x1C9E, 3111, 3}, {0x1C9F, 3114, 3}, {0x1CA0, 3117, 3},
+    {0x1CA1, 3120, 3}, {0x1CA2, 3123, 3}, {0x1CA3, 3126, 3}, {0x1CA4, 3129, 3},
+    {0x1CA5, 3132, 3}, {0x1CA6, 3135, 3}, {0x1CA7, 3138, 3}, {0x1CA8, 3141, 3},
+    {0x1CA9, 3144, 3}, {0x1CAA, 3147, 3}, {0x1CAB, 3150, 3}, {0x1CAC, 3153, 3},
+    {0x1CAD, 3156, 3}, {0x1CAE, 3159, 3}, {0x1CAF, 3162, 3}, {0x1CB0, 3165, 3},
+    {0x1CB1, 3168, 3}, {0x1CB2, 3171, 3}, {0x1CB3, 3174, 3}, {0x1CB4, 3177, 3},
+    {0x1CB5, 3180, 3}, {0x1CB6, 3183, 3}, {0x1CB7, 3186, 3}, {0x1CB8, 3189, 3},
+    {0x1CB9, 3192, 3}, {0x1CBA, 3195, 3}, {0x1CBD, 3198, 3}, {0x1CBE, 3201, 3},
+    {0x1CBF, 3204, 3}, {0x1E00, 3300, 3}, {0x1E02, 3309, 3}, {0x1E04, 3318, 3},
+    {0x1E06, 3327, 3}, {0x1E08, 3338, 3}, {0x1E0A, 3349, 3}, {0x1E0C, 3358, 3},
+    {0x1E0E, 3367, 3}, {0x1E10, 3376, 3}, {0x1E12, 3385, 3}, {0x1E14, 3396, 3},
+    {0x1E16, 3409, 3}, {0x1E18, 3420, 3}, {0x1E1A, 3429, 3}, {0x1E1C, 3440, 3},
+    {0x1E1E, 3451, 3}, {0x1E20, 3460, 3}, {0x1E22, 3469, 3}, {0x1E24, 3478, 3},
+    {0x1E26, 3487, 3}, {0x1E28, 3496, 3}, {0x1E2A, 3505, 3}, {0x1E2C, 3514, 3},
+    {0x1E2E, 3525, 3}, {0x1E30, 3536, 3}, {0x1E32, 3545, 3}, {0x1E34, 3554, 3},
+    {0x1E36, 3563, 3}, {0x1E38, 3574, 3}, {0x1E3A, 3585, 3}, {0x1E3C, 3594, 3},
+    {0x1E3E, 3603, 3}, {0x1E40, 3612, 3}, {0x1E42, 3621, 3}, {0x1E44, 3630, 3},
+    {0x1E46, 3639, 3}, {0x1E48, 3648, 3}, {0x1E4A, 3657, 3}, {0x1E4C, 3668, 3},
+    {0x1E4E, 3681, 3}, {0x1E50, 3694, 3}, {0x1E52, 3707, 3}, {0x1E54, 3718, 3},
+    {0x1E56, 3727, 3}, {0x1E58, 3736, 3}, {0x1E5A, 3745, 3}, {0x1E5C, 3756, 3},
+    {0x1E5E, 3767, 3}, {0x1E60, 3776, 3}, {0x1E62, 3785, 3}, {0x1E64, 3796, 3},
+    {0x1E66, 3809, 3}, {0x1E68, 3822, 3}, {0x1E6A, 3833, 3}, {0x1E6C, 3842, 3},
+    {0x1E6E, 3851, 3}, {0x1E70, 3860, 3}, {0x1E72, 3869, 3}, {0x1E74, 3878, 3},
+    {0x1E76, 3887, 3}, {0x1E78, 3898, 3}, {0x1E7A, 3911, 3}, {0x1E7C, 3922, 3},
+    {0x1E7E, 3931, 3}, {0x1E80, 3940, 3}, {0x1E82, 3949, 3}, {0x1E84, 3958, 3},
+    {0x1E86, 3967, 3}, {0x1E88, 3976, 3}, {0x1E8A, 3985, 3}, {0x1E8C, 3994, 3},
+    {0x1E8E, 4003, 3}, {0x1E90, 4012, 3}, {0x1E92, 4021, 3}, {0x1E94, 4030, 3},
+    {0x1E9E, 4055, 2}, {0x1EA0, 4060, 3}, {0x1EA2, 4069, 3}, {0x1EA4, 4080, 3},
+    {0x1EA6, 4093, 3}, {0x1EA8, 4106, 3}, {0x1EAA, 4119, 3}, {0x1EAC, 4132, 3},
+    {0x1EAE, 4145, 3}, {0x1EB0, 4158, 3}, {0x1EB2, 4171, 3}, {0x1EB4, 4184, 3},
+    {0x1EB6, 4197, 3}, {0x1EB8, 4208, 3}, {0x1EBA, 4217, 3}, {0x1EBC, 4226, 3},
+    {0x1EBE, 4237, 3}, {0x1EC0, 4250, 3}, {0x1EC2, 4263, 3}, {0x1EC4, 4276, 3},
+    {0x1EC6, 4289, 3}, {0x1EC8, 4300, 3}, {0x1ECA, 4309, 3}, {0x1ECC, 4318, 3},
+    {0x1ECE, 4327, 3}, {0x1ED0, 4338, 3}, {0x1ED2, 4351, 3}, {0x1ED4, 4364, 3},
+    {0x1ED6, 4377, 3}, {0x1ED8, 4390, 3}, {0x1EDA, 4403, 3}, {0x1EDC, 4416, 3},
+    {0x1EDE, 4429, 3}, {0x1EE0, 4442, 3}, {0x1EE2, 4455, 3}, {0x1EE4, 4466, 3},
+    {0x1EE6, 4475, 3}, {0x1EE8, 4486, 3}, {0x1EEA, 4499, 3}, {0x1EEC, 4512, 3},
+    {0x1EEE, 4525, 3}, {0x1EF0, 4538, 3}, {0x1EF2, 4549, 3}, {0x1EF4, 4558, 3},
+    {0x1EF6, 4567, 3}, {0x1EF8, 4576, 3}, {0x1EFA, 4582, 3}, {0x1EFC, 4585, 3},
+    {0x1EFE, 4588, 3}, {0x1F08, 4639, 3}, {0x1F09, 4646, 3}, {0x1F0A, 4655, 3},
+    {0x1F0B, 4664, 3}, {0x1F0C, 4673, 3}, {0x1F0D, 4682, 3}, {0x1F0E, 4691, 3},
+    {0x1F0F, 4700, 3}, {0x1F18, 4739, 3}, {0x1F19, 4746, 3}, {0x1F1A, 4755, 3},
+    {0x1F1B, 4764, 3}, {0x1F1C, 4773, 3}, {0x1F1D, 4782, 3}, {0x1F28, 4833, 3},
+    {0x1F29, 4840, 3}, {0x1F2A, 4849, 3}, {0x1F2B, 4858, 3}, {0x1F2C, 4867, 3},
+    {0x1F2D, 4876, 3}, {0x1F2E, 4885, 3}, {0x1F2F, 4894, 3}, {0x1F38, 4945, 3},
+    {0x1F39, 4952, 3}, {0x1F3A, 4961, 3}, {0x1F3B, 4970, 3}, {0x1F3C, 4979, 3},
+    {0x1F3D, 4988, 3}, {0x1F3E, 4997, 3}, {0x1F3F, 5006, 3}, {0x1F48, 5045, 3},
+    {0x1F49, 5052, 3}, {0x1F4A, 5061, 3}, {0x1F4B, 5070, 3}, {0x1F4C, 5079, 3},
+    {0x1F4D, 5088, 3}, {0x1F59, 5139, 3}, {0x1F5B, 5148, 3}, {0x1F5D, 5157, 3},
+    {0x1F5F, 5166, 3}, {0x1F68, 5217, 3}, {0x1F69, 5224, 3}, {0x1F6A, 5233, 3},
+    {0x1F6B, 5242, 3}, {0x1F6C, 5251, 3}, {0x1F6D, 5260, 3}, {0x1F6E, 5269, 3},
+    {0x1F6F, 5278, 3}, {0x1F88, 5375, 3}, {0x1F89, 5384, 3}, {0x1F8A, 5395, 3},
+    {0x1F8B, 5406, 3}, {0x1F8C, 5417, 3}, {0x1F8D, 5428, 3}, {0x1F8E, 5439, 3},
+    {0x1F8F, 5450, 3}, {0x1F98, 5519, 3}, {0x1F99, 5528, 3}, {0x1F9A, 5539, 3},
+    {0x1F9B, 5550, 3}, {0x1F9C, 5561, 3}, {0x1F9D, 5572, 3}, {0x1F9E, 5583, 3},
+    {0x1F9F, 5594, 3}, {0x1FA8, 5663, 3}, {0x1FA9, 5672, 3}, {0x1FAA, 5683, 3},
+    {0x1FAB, 5694, 3}, {0x1FAC, 5705, 3}, {0x1FAD, 5716, 3}, {0x1FAE, 5727, 3},
+    {0x1FAF, 5738, 3}, {0x1FB8, 5779, 3}, {0x1FB9, 5786, 3}, {0x1FBA, 5793, 3},
+    {0x1FBB, 5796, 3}, {0x1FBC, 5803, 3}, {0x1FC8, 5851, 3}, {0x1FC9, 5854, 3},
+    {0x1FCA, 5861, 3}, {0x1FCB, 5864, 3}, {0x1FCC, 5871, 3}, {0x1FD8, 5932, 3},
+    {0x1FD9, 5939, 3}, {0x1FDA, 5946, 3}, {0x1FDB, 5949, 3}, {0x1FE8, 6018, 3},
+    {0x1FE9, 6025, 3}, {0x1FEA, 6032, 3}, {0x1FEB, 6035, 3}, {0x1FEC, 6042, 3},
+    {0x1FF8, 6085, 3}, {0x1FF9, 6088, 3}, {0x1FFA, 6095, 3}, {0x1FFB, 6098, 3},
+    {0x1FFC, 6105, 3}, {0x2126, 1460, 2}, {0x212A, 10, 1}, {0x212B, 87, 2},
+    {0x2132, 6235, 3}, {0x2160, 6336, 3}, {0x2161, 6341, 3}, {0x2162, 6347, 3},
+    {0x2163, 6352, 3}, {0x2164, 6356, 3}, {0x2165, 6361, 3}, {0x2166, 6367, 3},
+    {0x2167, 6374, 3}, {0x2168, 6379, 3}, {0x2169, 6383, 3}, {0x216A, 6388, 3},
+    {0x216B, 6394, 3}, {0x216C, 6397, 3}, {0x216D, 6400, 3}, {0x216E, 6403, 3},
+    {0x216F, 6406, 3}, {0x2183, 6432, 3}, {0x24B6, 6912, 3}, {0x24B7, 6915, 3},
+    {0x24B8, 6918, 3}, {0x24B9, 6921, 3}, {0x24BA, 6924, 3}, {0x24BB, 6927, 3},
+    {0x24BC, 6930, 3}, {0x24BD, 6933, 3}, {0x24BE, 6936, 3}, {0x24BF, 6939, 3},
+    {0x24C0, 6942, 3}, {0x24C1, 6945, 3}, {0x24C2, 6948, 3}, {0x24C3, 6951, 3},
+    {0x24C4, 6954, 3}, {0x24C5, 6957, 3}, {0x24C6, 6960, 3}, {0x24C7, 6963, 3},
+    {0x24C8, 6967, 3}, {0x24C9, 6970, 3}, {0x24CA, 6973, 3}, {0x24CB, 6976, 3},
+    {0x24CC, 6979, 3}, {0x24CD, 6982, 3}, {0x24CE, 6986, 3}, {0x24CF, 6989, 3},
+    {0x2C00, 7017, 3}, {0x2C01, 7020, 3}, {0x2C02, 7023, 3}, {0x2C03, 7026, 3},
+    {0x2C04, 7029, 3}, {0x2C05, 7032, 3}, {0x2C06, 7035, 3}, {0x2C07, 7038, 3},
+    {0x2C08, 7041, 3}, {0x2C09, 7044, 3}, {0x2C0A, 7047, 3}, {0x2C0B, 7050, 3},
+    {0x2C0C, 7053, 3}, {0x2C0D, 7056, 3}, {0x2C0E, 7059, 3}, {0x2C0F, 7062, 3},
+    {0x2C10, 7065, 3}, {0x2C11, 7068, 3}, {0x2C12, 7071, 3}, {0x2C13, 7074, 3},
+    {0x2C14, 7077, 3}, {0x2C15, 7080, 3}, {0x2C16, 7083, 3}, {0x2C17, 7086, 3},
+    {0x2C18, 7089, 3}, {0x2C19, 7092, 3}, {0x2C1A, 7095, 3}, {0x2C1B, 7098, 3},
+    {0x2C1C, 7101, 3}, {0x2C1D, 7104, 3}, {0x2C1E, 7107, 3}, {0x2C1F, 7110, 3},
+    {0x2C20, 7113, 3}, {0x2C21, 7116, 3}, {0x2C22, 7119, 3}, {0x2C23, 7122, 3},
+    {0x2C24, 7125, 3}, {0x2C25, 7128, 3}, {0x2C26, 7131, 3}, {0x2C27, 7134, 3},
+    {0x2C28, 7137, 3}, {0x2C29, 7140, 3}, {0x2C2A, 7143, 3}, {0x2C2B, 7146, 3},
+    {0x2C2C, 7149, 3}, {0x2C2D, 7152, 3}, {0x2C2E, 7155, 3}, {0x2C2F, 7158, 3},
+    {0x2C60, 7161, 3}, {0x2C62, 7164, 2}, {0x2C63, 7166, 3}, {0x2C64, 7169, 2},
+    {0x2C67, 7171, 3}, {0x2C69, 7174, 3}, {0x2C6B, 7177, 3}, {0x2C6D, 3233, 2},
+    {0x2C6E, 3276, 2}, {0x2C6F, 3231, 2}, {0x2C70, 3252, 2}, {0x2C72, 7180, 3},
+    {0x2C75, 7183, 3}, {0x2C7E, 7186, 2}, {0x2C7F, 7188, 2}, {0x2C80, 7190, 3},
+    {0x2C82, 7193, 3}, {0x2C84, 7196, 3}, {0x2C86, 7199, 3}, {0x2C88, 7202, 3},
+    {0x2C8A, 7205, 3}, {0x2C8C, 7208, 3}, {0x2C8E, 7211, 3}, {0x2C90, 7214, 3},
+    {0x2C92, 7217, 3}, {0x2C94, 7220, 3}, {0x2C96, 7223, 3}, {0x2C98, 7226, 3},
+    {0x2C9A, 7229, 3}, {0x2C9C, 7232, 3}, {0x2C9E, 7235, 3}, {0x2CA0, 7238, 3},
+    {0x2CA2, 7241, 3}, {0x2CA4, 7244, 3}, {0x2CA6, 7247, 3}, {0x2CA8, 7250, 3},
+    {0x2CAA, 7253, 3}, {0x2CAC, 7256, 3}, {0x2CAE, 7259, 3}, {0x2CB0, 7262, 3},
+    {0x2CB2, 7265, 3}, {0x2CB4, 7268, 3}, {0x2CB6, 7271, 3}, {0x2CB8, 7274, 3},
+    {0x2CBA, 7277, 3}, {0x2CBC, 7280, 3}, {0x2CBE, 7283, 3}, {0x2CC0, 7286, 3},
+    {0x2CC2, 7289, 3}, {0x2CC4, 7292, 3}, {0x2CC6, 7295, 3}, {0x2CC8, 7298, 3},
+    {0x2CCA, 7301, 3}, {0x2CCC, 7304, 3}, {0x2CCE, 7307, 3}, {0x2CD0, 7310, 3},
+    {0x2CD2, 7313, 3}, {0x2CD4, 7316, 3}, {0x2CD6, 7319, 3}, {0x2CD8, 7322, 3},
+    {0x2CDA, 7325, 3}, {0x2CDC, 7328, 3}, {0x2CDE, 7331, 3}, {0x2CE0, 7334, 3},
+    {0x2CE2, 7337, 3}, {0x2CEB, 7340, 3}, {0x2CED, 7343, 3}, {0x2CF2, 7346, 3},
+    {0xA640, 11207, 3}, {0xA642, 11210, 3}, {0xA644, 11213, 3}, {0xA646, 11216, 3},
+    {0xA648, 11219, 3}, {0xA64A, 11222, 3}, {0xA64C, 11225, 3}, {0xA64E, 11228, 3},
+    {0xA650, 11231, 3}, {0xA652, 11234, 3}, {0xA654, 11237, 3}, {0xA656, 11240, 3},
+    {0xA658, 11243, 3}, {0xA65A, 11246, 3}, {0xA65C, 11249, 3}, {0xA65E, 11252, 3},
+    {0xA660, 11255, 3}, {0xA662, 11258, 3}, {0xA664, 11261, 3}, {0xA666, 11264, 3},
+    {0xA668, 11267, 3}, {0xA66A, 11270, 3}, {0xA66C, 11273, 3}, {0xA680, 11276, 3},
+    {0xA682, 11279, 3}, {0xA684, 11282, 3}, {0xA686, 11285, 3}, {0xA688, 11288, 3},
+    {0xA68A, 11291, 3}, {0xA68C, 11294, 3}, {0xA68E, 11297, 3}, {0xA690, 11300, 3},
+    {0xA692, 11303, 3}, {0xA694, 11306, 3}, {0xA696, 11309, 3}, {0xA698, 11312, 3},
+    {0xA69A, 11315, 3}, {0xA722, 11318, 3}, {0xA724, 11321, 3}, {0xA726, 11324, 3},
+    {0xA728, 11327, 3}, {0xA72A, 11330, 3}, {0xA72C, 11333, 3}, {0xA72E, 11336, 3},
+    {0xA732, 11339, 3}, {0xA734, 11342, 3}, {0xA736, 11345, 3}, {0xA738, 11348, 3},
+    {0xA73A, 11351, 3}, {0xA73C, 11354, 3}, {0xA73E, 11357, 3}, {0xA740, 11360, 3},
+    {0xA742, 11363, 3}, {0xA744, 11366, 3}, {0xA746, 11369, 3}, {0xA748, 11372, 3},
+    {0xA74A, 11375, 3}, {0xA74C, 11378, 3}, {0xA74E, 11381, 3}, {0xA750, 11384, 3},
+    {0xA752, 11387, 3}, {0xA754, 11390, 3}, {0xA756, 11393, 3}, {0xA758, 11396, 3},
+    {0xA75A, 11399, 3}, {0xA75C, 11402, 3}, {0xA75E, 11405, 3}, {0xA760, 11408, 3},
+    {0xA762, 11411, 3}, {0xA764, 11414, 3}, {0xA766, 11417, 3}, {0xA768, 11420, 3},
+    {0xA76A, 11423, 3}, {0xA76C, 11426, 3}, {0xA76E, 11429, 3}, {0xA779, 11432, 3},
+    {0xA77B, 11435, 3}, {0xA77D, 11438, 3}, {0xA77E, 11441, 3}, {0xA780, 11444, 3},
+    {0xA782, 11447, 3}, {0xA784, 11450, 3}, {0xA786, 11453, 3}, {0xA78B, 11456, 3},
+    {0xA78D, 3260, 2}, {0xA790, 11459, 3}, {0xA792, 11462, 3}, {0xA796, 11465, 3},
+    {0xA798, 11468, 3}, {0xA79A, 11471, 3}, {0xA79C, 11474, 3}, {0xA79E, 11477, 3},
+    {0xA7A0, 11480, 3}, {0xA7A2, 11483, 3}, {0xA7A4, 11486, 3}, {0xA7A6, 11489, 3},
+    {0xA7A8, 11492, 3}, {0xA7AA, 1305, 2}, {0xA7AB, 3238, 2}, {0xA7AC, 3258, 2},
+    {0xA7AD, 11495, 2}, {0xA7AE, 3262, 2}, {0xA7B0, 11497, 2}, {0xA7B1, 11499, 2},
+    {0xA7B2, 3267, 2}, {0xA7B3, 11501, 3}, {0xA7B4, 11504, 3}, {0xA7B6, 11507, 3},
+    {0xA7B8, 11510, 3}, {0xA7BA, 11513, 3}, {0xA7BC, 11516, 3}, {0xA7BE, 11519, 3},
+    {0xA7C0, 11522, 3}, {0xA7C2, 11525, 3}, {0xA7C4, 11528, 3}, {0xA7C5, 3286, 2},
+    {0xA7C6, 11531, 3}, {0xA7C7, 11534, 3}, {0xA7C9, 11537, 3}, {0xA7D0, 11540, 3},
+    {0xA7D6, 11543, 3}, {0xA7D8, 11546, 3}, {0xA7F5, 11549, 3}, {0xFF21, 14675, 3},
+    {0xFF22, 14678, 3}, {0xFF23, 14681, 3}, {0xFF24, 14684, 3}, {0xFF25, 14687, 3},
+    {0xFF26, 14690, 3}, {0xFF27, 14693, 3}, {0xFF28, 14696, 3}, {0xFF29, 14699, 3},
+    {0xFF2A, 14702, 3}, {0xFF2B, 14705, 3}, {0xFF2C, 14708, 3}, {0xFF2D, 14711, 3},
+    {0xFF2E, 14714, 3}, {0xFF2F, 14717, 3}, {0xFF30, 14720, 3}, {0xFF31, 14723, 3},
+    {0xFF32, 14726, 3}, {0xFF33, 14729, 3}, {0xFF34, 14732, 3}, {0xFF35, 14735, 3},
+    {0xFF36, 14738, 3}, {0xFF37, 14741, 3}, {0xFF38, 14744, 3}, {0xFF39, 14747, 3},
+    {0xFF3A, 14750, 3}, {0x10400, 14838, 4}, {0x10401, 14842, 4}, {0x10402, 14846, 4},
+    {0x10403, 14850, 4}, {0x10404, 14854, 4}, {0x10405, 14858, 4}, {0x10406, 14862, 4},
+    {0x10407, 14866, 4}, {0x10408, 14870, 4}, {0x10409, 14874, 4}, {0x1040A, 14878, 4},
+    {0x1040B, 14882, 4}, {0x1040C, 14886, 4}, {0x1040D, 14890, 4}, {0x1040E, 14894, 4},
+    {0x1040F, 14898, 4}, {0x10410, 14902, 4}, {0x10411, 14906, 4}, {0x10412, 14910, 4},
+    {0x10413, 14914, 4}, {0x10414, 14918, 4}, {0x10415, 14922, 4}, {0x10416, 14926, 4},
+    {0x10417, 14930, 4}, {0x10418, 14934, 4}, {0x10419, 14938, 4}, {0x1041A, 14942, 4},
+    {0x1041B, 14946, 4}, {0x1041C, 14950, 4}, {0x1041D, 14954, 4}, {0x1041E, 14958, 4},
+    {0x1041F, 14962, 4}, {0x10420, 14966, 4}, {0x10421, 14970, 4}, {0x10422, 14974, 4},
+    {0x10423, 14978, 4}, {0x10424, 14982, 4}, {0x10425, 14986, 4}, {0x10426, 14990, 4},
+    {0x10427, 14994, 4}, {0x104B0, 14998, 4}, {0x104B1, 15002, 4}, {0x104B2, 15006, 4},
+    {0x104B3, 15010, 4}, {0x104B4, 15014, 4}, {0x104B5, 15018, 4}, {0x104B6, 15022, 4},
+    {0x104B7, 15026, 4}, {0x104B8, 15030, 4}, {0x104B9, 15034, 4}, {0x104BA, 15038, 4},
+    {0x104BB, 15042, 4}, {0x104BC, 15046, 4}, {0x104BD, 15050, 4}, {0x104BE, 15054, 4},
+    {0x104BF, 15058, 4}, {0x104C0, 15062, 4}, {0x104C1, 15066, 4}, {0x104C2, 15070, 4},
+    {0x104C3, 15074, 4}, {0x104C4, 15078, 4}, {0x104C5, 15082, 4}, {0x104C6, 15086, 4},
+    {0x104C7, 15090, 4}, {0x104C8, 15094, 4}, {0x104C9, 15098, 4}, {0x104CA, 15102, 4},
+    {0x104CB, 15106, 4}, {0x104CC, 15110, 4}, {0x104CD, 15114, 4}, {0x104CE, 15118, 4},
+    {0x104CF, 15122, 4}, {0x104D0, 15126, 4}, {0x104D1, 15130, 4}, {0x104D2, 15134, 4},
+    {0x104D3, 15138, 4}, {0x10570, 15142, 4}, {0x10571, 15146, 4}, {0x10572, 15150, 4},
+    {0x10573, 15154, 4}, {0x10574, 15158, 4}, {0x10575, 15162, 4}, {0x10576, 15166, 4},
+    {0x10577, 15170, 4}, {0x10578, 15174, 4}, {0x10579, 15178, 4}, {0x1057A, 15182, 4},
+    {0x1057C, 15186, 4}, {0x1057D, 15190, 4}, {0x1057E, 15194, 4}, {0x1057F, 15198, 4},
+    {0x10580, 15202, 4}, {0x10581, 15206, 4}, {0x10582, 15210, 4}, {0x10583, 15214, 4},
+    {0x10584, 15218, 4}, {0x10585, 15222, 4}, {0x10586, 15226, 4}, {0x10587, 15230, 4},
+    {0x10588, 15234, 4}, {0x10589, 15238, 4}, {0x1058A, 15242, 4}, {0x1058C, 15246, 4},
+    {0x1058D, 15250, 4}, {0x1058E, 15254, 4}, {0x1058F, 15258, 4}, {0x10590, 15262, 4},
+    {0x10591, 15266, 4}, {0x10592, 15270, 4}, {0x10594, 15274, 4}, {0x10595, 15278, 4},
+    {0x10C80, 15387, 4}, {0x10C81, 15391, 4}, {0x10C82, 15395, 4}, {0x10C83, 15399, 4},
+    {0x10C84, 15403, 4}, {0x10C85, 15407, 4}, {0x10C86, 15411, 4}, {0x10C87, 15415, 4},
+    {0x10C88, 15419, 4}, {0x10C89, 15423, 4}, {0x10C8A, 15427, 4}, {0x10C8B, 15431, 4},
+    {0x10C8C, 15435, 4}, {0x10C8D, 15439, 4}, {0x10C8E, 15443, 4}, {0x10C8F, 15447, 4},
+    {0x10C90, 15451, 4}, {0x10C91, 15455, 4}, {0x10C92, 15459, 4}, {0x10C93, 15463, 4},
+    {0x10C94, 15467, 4}, {0x10C95, 15471, 4}, {0x10C96, 15475, 4}, {0x10C97, 15479, 4},
+    {0x10C98, 15483, 4}, {0x10C99, 15487, 4}, {0x10C9A, 15491, 4}, {0x10C9B, 15495, 4},
+    {0x10C9C, 15499, 4}, {0x10C9D, 15503, 4}, {0x10C9E, 15507, 4}, {0x10C9F, 15511, 4},
+    {0x10CA0, 15515, 4}, {0x10CA1, 15519, 4}, {0x10CA2, 15523, 4}, {0x10CA3, 15527, 4},
+    {0x10CA4, 15531, 4}, {0x10CA5, 15535, 4}, {0x10CA6, 15539, 4}, {0x10CA7, 15543, 4},
+    {0x10CA8, 15547, 4}, {0x10CA9, 15551, 4}, {0x10CAA, 15555, 4}, {0x10CAB, 15559, 4},
+    {0x10CAC, 15563, 4}, {0x10CAD, 15567, 4}, {0x10CAE, 15571, 4}, {0x10CAF, 15575, 4},
+    {0x10CB0, 15579, 4}, {0x10CB1, 15583, 4}, {0x10CB2, 15587, 4}, {0x118A0, 15687, 4},
+    {0x118A1, 15691, 4}, {0x118A2, 15695, 4}, {0x118A3, 15699, 4}, {0x118A4, 15703, 4},
+    {0x118A5, 15707, 4}, {0x118A6, 15711, 4}, {0x118A7, 15715, 4}, {0x118A8, 15719, 4},
+    {0x118A9, 15723, 4}, {0x118AA, 15727, 4}, {0x118AB, 15731, 4}, {0x118AC, 15735, 4},
+    {0x118AD, 15739, 4}, {0x118AE, 15743, 4}, {0x118AF, 15747, 4}, {0x118B0, 15751, 4},
+    {0x118B1, 15755, 4}, {0x118B2, 15759, 4}, {0x118B3, 15763, 4}, {0x118B4, 15767, 4},
+    {0x118B5, 15771, 4}, {0x118B6, 15775, 4}, {0x118B7, 15779, 4}, {0x118B8, 15783, 4},
+    {0x118B9, 15787, 4}, {0x118BA, 15791, 4}, {0x118BB, 15795, 4}, {0x118BC, 15799, 4},
+    {0x118BD, 15803, 4}, {0x118BE, 15807, 4}, {0x118BF, 15811, 4}, {0x16E40, 15823, 4},
+    {0x16E41, 15827, 4}, {0x16E42, 15831, 4}, {0x16E43, 15835, 4}, {0x16E44, 15839, 4},
+    {0x16E45, 15843, 4}, {0x16E46, 15847, 4}, {0x16E47, 15851, 4}, {0x16E48, 15855, 4},
+    {0x16E49, 15859, 4}, {0x16E4A, 15863, 4}, {0x16E4B, 15867, 4}, {0x16E4C, 15871, 4},
+    {0x16E4D, 15875, 4}, {0x16E4E, 15879, 4}, {0x16E4F, 15883, 4}, {0x16E50, 15887, 4},
+    {0x16E51, 15891, 4}, {0x16E52, 15895, 4}, {0x16E53, 15899, 4}, {0x16E54, 15903, 4},
+    {0x16E55, 15907, 4}, {0x16E56, 15911, 4}, {0x16E57, 15915, 4}, {0x16E58, 15919, 4},
+    {0x16E59, 15923, 4}, {0x16E5A, 15927, 4}, {0x16E5B, 15931, 4}, {0x16E5C, 15935, 4},
+    {0x16E5D, 15939, 4}, {0x16E5E, 15943, 4}, {0x16E5F, 15947, 4}, {0x1E900, 16139, 4},
+    {0x1E901, 16143, 4}, {0x1E902, 16147, 4}, {0x1E903, 16151, 4}, {0x1E904, 16155, 4},
+    {0x1E905, 16159, 4}, {0x1E906, 16163, 4}, {0x1E907, 16167, 4}, {0x1E908, 16171, 4},
+    {0x1E909, 16175, 4}, {0x1E90A, 16179, 4}, {0x1E90B, 16183, 4}, {0x1E90C, 16187, 4},
+    {0x1E90D, 16191, 4}, {0x1E90E, 16195, 4}, {0x1E90F, 16199, 4}, {0x1E910, 16203, 4},
+    {0x1E911, 16207, 4}, {0x1E912, 16211, 4}, {0x1E913, 16215, 4}, {0x1E914, 16219, 4},
+    {0x1E915, 16223, 4}, {0x1E916, 16227, 4}, {0x1E917, 16231, 4}, {0x1E918, 16235, 4},
+    {0x1E919, 16239, 4}, {0x1E91A, 16243, 4}, {0x1E91B, 16247, 4}, {0x1E91C, 16251, 4},
+    {0x1E91D, 16255, 4}, {0x1E91E, 16259, 4}, {0x1E91F, 16263, 4}, {0x1E920, 16267, 4},
+    {0x1E921, 16271, 4},
+};
+const uint32_t kLowercaseMappingCount = 1433;
 
 const Composition kCompositions[] = {
     {0x3C, 0x338, 0x226E}, {0x3D, 0x338, 0x2260}, {0x3E, 0x338, 0x226F}, {0x41, 0x300, 0xC0},

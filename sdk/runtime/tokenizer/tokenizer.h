@@ -7,6 +7,7 @@
 
 #include "sdk/base/status.h"
 #include "sdk/format/format.h"
+#include "sdk/runtime/tokenizer/normalize.h"
 #include "sdk/runtime/tokenizer/split_regex.h"
 
 namespace kite {
@@ -46,10 +47,16 @@ struct TokenizerView {
   uint32_t n_split_stages = 0;
   /// USER_DEFINED pieces (Hugging Face's non-special added tokens) are matched in the text
   /// before the split, longest first: bit b of user_first_bytes is set when one starts with
-  /// byte b; max_user_length is the longest one's length (0: none). IndexUserDefinedTokens
-  /// (tokenizer_bpe.h) fills both.
+  /// byte b; max_user_length is the longest one's length (0: none). Those flagged
+  /// AddedTokenFlag::RAW are matched first, in the text before normalization (raw_first_bytes,
+  /// max_raw_length), the others in the normalized text between them.
+  /// IndexUserDefinedTokens (tokenizer_bpe.h) fills all four.
   uint8_t user_first_bytes[32] = {};
   uint32_t max_user_length = 0;
+  uint8_t raw_first_bytes[32] = {};
+  uint32_t max_raw_length = 0;
+  /// vocab_size AddedTokenFlag bit sets, or null (no token is RAW).
+  const uint8_t* added_token_flags = nullptr;
   /// A pre-token that is itself a normal piece is taken whole (Hugging Face ignore_merges).
   bool ignore_merges = false;
   /// Hugging Face ByteLevel add_prefix_space: each piece reaching split stage
@@ -57,8 +64,12 @@ struct TokenizerView {
   /// n_split_stages: the final pieces) gets a space prepended unless it starts with one.
   /// -1: never.
   int32_t prefix_space_stage = -1;
-  /// Normalization of the text before anything else (normalize.h).
+  /// Normalization of the text before anything else (normalize.h): NFC or NFKC, or
+  /// PIPELINE, whose steps follow.
   NormalizerType normalizer = NormalizerType::NONE;
+  /// normalizer PIPELINE: the steps, applied in order (strings borrowed from the file).
+  NormalizerStep normalizer_steps[kMaxNormalizerSteps];
+  uint32_t n_normalizer_steps = 0;
   /// Whether prompts of this model start with BOS (sessions honour it; Encode's add_bos
   /// argument is not affected).
   bool add_bos = true;
@@ -79,6 +90,13 @@ class Tokenizer {
   /// except for byte-level tokenizers with a normalizer or add_prefix_space (see Encode).
   static size_t MaxTokensFor(size_t len) { return len + 2; }
 
+  /// A capacity with which Encode() never fails for lack of room on `len` bytes of text,
+  /// whatever the normalizer (its growth bound, normalize.h) and add_prefix_space: three
+  /// entries per byte of the longest normalized text, plus room for that text and the
+  /// pipeline's intermediate text (with RAW added tokens, each piece between them may get
+  /// a Prepend). SIZE_MAX when it overflows.
+  size_t CapacityFor(size_t len) const;
+
   /// Encodes `len` bytes of UTF-8 `text` (BOS first when `add_bos` and the model has one).
   /// Writes the ids to out[0..*n_out). `out` doubles as working space: if the text needs
   /// more than `capacity` ids before merging, returns kOutOfMemory naming the capacity
@@ -88,12 +106,15 @@ class Tokenizer {
   /// rescanning. Special-token text (e.g. "<|endoftext|>", CONTROL pieces) is encoded as
   /// plain text; byte-level BPE matches USER_DEFINED pieces (added tokens) before the split.
   /// A SPLIT pre-tokenizer's matcher state (SplitScratch, about 5 KB) is on the stack.
-  /// Byte-level tokenizers with a normalizer (NFC/NFKC) normalize the text first unless the
-  /// quick check finds nothing to change; the normalized text (n bytes) then takes n / 4 + 1
+  /// Byte-level tokenizers with a normalizer normalize the text first unless the quick check
+  /// finds nothing to change (with RAW added tokens, each piece of text between them
+  /// separately, as Hugging Face does); the normalized text (n bytes) then takes n / 4 + 1
   /// entries at the end of `out`, and add_prefix_space another n / 4 + 1 for one piece with
   /// its space, beside one id per normalized byte and per prefix space: kOutOfMemory names
   /// the capacity needed (3 * MaxTokensFor(len) is enough unless normalization grows the
-  /// text by more than half or most pieces get a space).
+  /// text by more than half or most pieces get a space; CapacityFor(len) always is).
+  /// A pipeline of several steps also needs, while it runs, room after the ids for one
+  /// step's input and output at once; when that is short, kOutOfMemory names a lower bound.
   Status Encode(const char* text, size_t len, bool add_bos, int32_t* out, size_t capacity,
                 size_t* n_out) const;
 

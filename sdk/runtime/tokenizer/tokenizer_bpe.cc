@@ -71,7 +71,8 @@ size_t MergeRanked(const TokenizerView& v, int32_t* tokens, size_t n, size_t spa
 
 namespace {
 
-// The lowest id of a piece spelled exactly bytes[0..n) whose type passes `accept`, or -1.
+// The lowest id of a piece spelled exactly bytes[0..n) that passes `accept` (given its id),
+// or -1.
 template <typename Accept>
 int32_t FindPieceBytes(const TokenizerView& v, const char* bytes, size_t n, Accept accept) {
   if (n > v.max_piece_length) return -1;
@@ -91,42 +92,94 @@ int32_t FindPieceBytes(const TokenizerView& v, const char* bytes, size_t n, Acce
     }
   }
   for (; lo < v.vocab_size && compare(v.sorted_ids[lo]) == 0; ++lo) {
-    if (accept(v.types[v.sorted_ids[lo]])) return static_cast<int32_t>(v.sorted_ids[lo]);
+    if (accept(v.sorted_ids[lo])) return static_cast<int32_t>(v.sorted_ids[lo]);
   }
   return -1;
 }
 
 bool IsUserDefined(uint8_t type) { return type == static_cast<uint8_t>(TokenType::USER_DEFINED); }
 
-// The length of the longest USER_DEFINED piece starting at text[0..n) (its id in *id), or 0.
-size_t LongestUserToken(const TokenizerView& v, const char* text, size_t n, int32_t* id) {
+// Whether USER_DEFINED token `id` is matched in the raw text (else in the normalized text).
+bool IsRaw(const TokenizerView& v, uint32_t id) {
+  return v.added_token_flags != nullptr &&
+         (v.added_token_flags[id] & static_cast<uint8_t>(AddedTokenFlag::RAW)) != 0;
+}
+
+// The length of the longest USER_DEFINED piece of the group `raw` starting at text[0..n)
+// (its id in *id), or 0.
+size_t LongestUserToken(const TokenizerView& v, bool raw, const char* text, size_t n,
+                        int32_t* id) {
   const uint8_t b = static_cast<uint8_t>(text[0]);
-  if ((v.user_first_bytes[b >> 3] & (1u << (b & 7))) == 0) return 0;
-  for (size_t l = n < v.max_user_length ? n : v.max_user_length; l > 0; --l) {
-    *id = FindPieceBytes(v, text, l, IsUserDefined);
+  const uint8_t* first = raw ? v.raw_first_bytes : v.user_first_bytes;
+  if ((first[b >> 3] & (1u << (b & 7))) == 0) return 0;
+  const size_t longest = raw ? v.max_raw_length : v.max_user_length;
+  const auto accept = [&](uint32_t i) { return IsUserDefined(v.types[i]) && IsRaw(v, i) == raw; };
+  for (size_t l = n < longest ? n : longest; l > 0; --l) {
+    *id = FindPieceBytes(v, text, l, accept);
     if (*id >= 0) return l;
   }
   return 0;
 }
 
+// The normalizer as pipeline steps (a file's single NFC / NFKC becomes one step in *legacy).
+uint32_t NormalizerSteps(const TokenizerView& v, NormalizerStep* legacy,
+                         const NormalizerStep** steps) {
+  *steps = v.normalizer_steps;
+  if (v.normalizer == NormalizerType::PIPELINE) return v.n_normalizer_steps;
+  if (v.normalizer == NormalizerType::NFC || v.normalizer == NormalizerType::NFKC) {
+    legacy->kind = v.normalizer == NormalizerType::NFC ? NormalizerStepKind::NFC
+                                                         : NormalizerStepKind::NFKC;
+    *steps = legacy;
+    return 1;
+  }
+  return 0;
+}
+
+size_t AddSat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+size_t MulSat(size_t a, size_t b) { return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
 }  // namespace
+
+size_t Tokenizer::CapacityFor(size_t len) const {
+  NormalizerStep legacy;
+  const NormalizerStep* steps = nullptr;
+  const uint32_t n_steps = v_.kind == TokenizerType::BYTE_BPE ? NormalizerSteps(v_, &legacy, &steps) : 0;
+  // The longest text at any point of the pipeline, and the result's bound.
+  size_t longest = len;
+  size_t n = len;
+  for (uint32_t i = 0; i < n_steps; ++i) {
+    // RAW added tokens cut the text into pieces normalized apart: each may get a Prepend.
+    const bool per_piece = v_.max_raw_length > 0 && steps[i].kind == NormalizerStepKind::PREPEND;
+    n = per_piece ? MulSat(n, 1 + steps[i].content_size) : NormalizerStepBound(steps[i], n);
+    longest = n > longest ? n : longest;
+  }
+  const size_t ids = MulSat(3, AddSat(n, 2));
+  const size_t texts = AddSat(MulSat(2, n / 4 + 1), MulSat(2, longest / 4 + 1));
+  return AddSat(ids, texts);
+}
 
 void IndexUserDefinedTokens(TokenizerView* v) {
   for (uint8_t& b : v->user_first_bytes) b = 0;
+  for (uint8_t& b : v->raw_first_bytes) b = 0;
   v->max_user_length = 0;
+  v->max_raw_length = 0;
   if (v->kind != TokenizerType::BYTE_BPE) return;
   for (uint32_t id = 0; id < v->vocab_size; ++id) {
     const uint32_t begin = v->piece_offsets[id];
     const uint32_t n = v->piece_offsets[id + 1] - begin - 1;
     if (!IsUserDefined(v->types[id]) || n == 0) continue;
+    const bool raw = IsRaw(*v, id);
+    uint8_t* first = raw ? v->raw_first_bytes : v->user_first_bytes;
+    uint32_t& longest = raw ? v->max_raw_length : v->max_user_length;
     const uint8_t b = static_cast<uint8_t>(v->pieces[begin]);
-    v->user_first_bytes[b >> 3] = static_cast<uint8_t>(v->user_first_bytes[b >> 3] | (1u << (b & 7)));
-    if (n > v->max_user_length) v->max_user_length = n;
+    first[b >> 3] = static_cast<uint8_t>(first[b >> 3] | (1u << (b & 7)));
+    if (n > longest) longest = n;
   }
 }
 
 int32_t FindTextPieceBytes(const TokenizerView& v, const char* bytes, size_t n) {
-  return FindPieceBytes(v, bytes, n, tokenizer_internal::IsTextKind);
+  return FindPieceBytes(v, bytes, n,
+                        [&](uint32_t id) { return tokenizer_internal::IsTextKind(v.types[id]); });
 }
 
 Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool add_bos,
@@ -134,36 +187,23 @@ Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool 
   const bool bos = add_bos && v.bos_id >= 0 && static_cast<uint32_t>(v.bos_id) < v.vocab_size;
   KITE_CHECK_OR_RETURN(v.byte_ids != nullptr, Error::kInvalidFormat,
                        "Encode: the byte-level tokenizer has no byte table");
-  // The tail of `out` holds text when the tokenizer rewrites it: the normalized text (A, at
-  // the very end) and one piece with its prefix space (B, before A). Ids fill the front.
-  const char* src = text;
-  size_t n = len;
-  size_t words_a = 0;
-  if (v.normalizer != NormalizerType::NONE && !IsNormalizedQuick(v.normalizer, text, len)) {
-    n = NormalizedLength(v.normalizer, text, len);
-    words_a = n / 4 + 1;
-  }
+  NormalizerStep legacy;
+  const NormalizerStep* steps = nullptr;
+  const uint32_t n_steps = NormalizerSteps(v, &legacy, &steps);
   const bool prefix = v.prefix_space_stage >= 0;
-  const size_t words_b = prefix ? n / 4 + 1 : 0;
-  const size_t needed = n + (bos ? 1 : 0) + (prefix ? 1 : 0) + words_a + words_b;
-  KITE_CHECK_OR_RETURN(needed >= n && capacity >= needed, Error::kOutOfMemory,
-                       "Encode: %zu bytes of text need %zu token slots before merging, "
-                       "capacity is %zu",
-                       len, needed, capacity);
-  const size_t ids_capacity = capacity - words_a - words_b;
-  char* const prefixed_piece = prefix ? reinterpret_cast<char*>(out + ids_capacity) : nullptr;
-  if (words_a > 0) {
-    char* normalized = reinterpret_cast<char*>(out + ids_capacity + words_b);
-    NormalizeText(v.normalizer, text, len, normalized, n);
-    src = normalized;
-  }
   size_t count = 0;
-  if (bos) out[count++] = v.bos_id;
+  // Per piece of text between RAW added tokens (the whole text without them): `src` is its
+  // normalized text. The tail of `out` holds text when the tokenizer rewrites it: the
+  // normalized text (A, right-aligned at the very end) and one piece with its prefix space
+  // (B, before A); ids fill the front up to ids_capacity.
+  const char* src = text;
+  size_t ids_capacity = capacity;
+  char* prefixed_piece = nullptr;
   // Merges the pre-token base[pos, end) into out[count..).
   const auto encode_piece = [&](const char* base, size_t pos, size_t end) -> Status {
     const size_t m = end - pos;
-    // Prefix spaces add one id per piece beyond the text's bytes, which `needed` covers
-    // only once.
+    // Prefix spaces add one id per piece beyond the text's bytes, which the segment's
+    // check covers only once.
     KITE_CHECK_OR_RETURN(ids_capacity - count >= m, Error::kOutOfMemory,
                          "Encode: the prefix spaces of %zu bytes of text need more than %zu "
                          "token slots",
@@ -184,7 +224,7 @@ Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool 
       out[count + i] = id;
     }
     // Entries after this pre-token's ids are free up to ids_capacity: the rest of the text
-    // needs at most one per remaining byte, which `needed` reserved.
+    // needs at most one per remaining byte, which the segment's check reserved.
     count += MergeRanked(v, out + count, m, ids_capacity - count - m);
     return Status::Ok();
   };
@@ -219,31 +259,93 @@ Status EncodeByteBpe(const TokenizerView& v, const char* text, size_t len, bool 
     if (prefix_stage == 0) return prefix_piece(a, b);
     return SplitText(v.split_stages, prefix_stage, src, a, b, &scratch, prefix_piece);
   };
-  KITE_CHECK_OR_RETURN(v.pretokenizer != PreTokenizerType::SPLIT || n < UINT32_MAX,
-                       Error::kInvalidArgument,
-                       "Encode: %zu bytes of text are more than a split pre-tokenizer takes "
-                       "at once (4 GiB)",
-                       n);
+  const auto push_id = [&](int32_t id) -> Status {
+    KITE_CHECK_OR_RETURN(count < ids_capacity, Error::kOutOfMemory,
+                         "Encode: the prefix spaces of %zu bytes of text need more than %zu "
+                         "token slots",
+                         len, capacity);
+    out[count++] = id;
+    return Status::Ok();
+  };
+  // Normalizes seg[0..seg_len) into the tail, then encodes it with the normalized added
+  // tokens matched first.
+  const auto encode_segment = [&](const char* seg, size_t seg_len) -> Status {
+    if (seg_len == 0) return Status::Ok();
+    src = seg;
+    size_t n = seg_len;
+    size_t words_a = 0;
+    if (n_steps > 0) {
+      NormalizedText r;
+      if (!ApplyNormalizerPipeline(steps, n_steps, seg, seg_len,
+                                   reinterpret_cast<char*>(out + count),
+                                   (capacity - count) * sizeof(int32_t), &r)) {
+        // One step: the text is known, so the figure is exact.
+        const size_t m = r.scratch_needed;
+        const size_t at_least =
+            n_steps == 1 ? count + m + (prefix ? 1 + m / 4 + 1 : 0) + m / 4 + 1
+                         : count + (m + sizeof(int32_t) - 1) / sizeof(int32_t);
+        return Status::Make(Error::kOutOfMemory,
+                            "Encode: %zu bytes of text need %s%zu token slots to normalize, "
+                            "capacity is %zu",
+                            len, n_steps == 1 ? "" : "at least ", at_least, capacity);
+      }
+      src = r.text;
+      n = r.size;
+      if (r.scratch_needed > 0) words_a = n / 4 + 1;
+    }
+    const size_t words_b = prefix ? n / 4 + 1 : 0;
+    const size_t needed = count + n + (prefix ? 1 : 0) + words_a + words_b;
+    KITE_CHECK_OR_RETURN(needed >= n && capacity >= needed, Error::kOutOfMemory,
+                         "Encode: %zu bytes of text need %zu token slots before merging, "
+                         "capacity is %zu",
+                         len, needed, capacity);
+    KITE_CHECK_OR_RETURN(v.pretokenizer != PreTokenizerType::SPLIT || n < UINT32_MAX,
+                         Error::kInvalidArgument,
+                         "Encode: %zu bytes of text are more than a split pre-tokenizer takes "
+                         "at once (4 GiB)",
+                         n);
+    ids_capacity = capacity - words_a - words_b;
+    prefixed_piece = prefix ? reinterpret_cast<char*>(out + ids_capacity) : nullptr;
+    size_t segment = 0;
+    if (v.max_user_length > 0) {
+      for (size_t pos = 0; pos < n;) {
+        int32_t id = -1;
+        const size_t l = LongestUserToken(v, false, src + pos, n - pos, &id);
+        if (l == 0) {
+          ++pos;
+          continue;
+        }
+        KITE_RETURN_IF_ERROR(encode_text(segment, pos));
+        KITE_RETURN_IF_ERROR(push_id(id));
+        pos += l;
+        segment = pos;
+      }
+    }
+    return encode_text(segment, n);
+  };
+  KITE_CHECK_OR_RETURN(!bos || capacity >= 1, Error::kOutOfMemory,
+                       "Encode: %zu bytes of text need %zu token slots before merging, "
+                       "capacity is %zu",
+                       len, len + 1, capacity);
+  if (bos) out[count++] = v.bos_id;
+  // RAW added tokens split the text before normalization (Hugging Face's `normalized: false`).
   size_t segment = 0;
-  if (v.max_user_length > 0) {
-    for (size_t pos = 0; pos < n;) {
+  if (v.max_raw_length > 0) {
+    for (size_t pos = 0; pos < len;) {
       int32_t id = -1;
-      const size_t l = LongestUserToken(v, src + pos, n - pos, &id);
+      const size_t l = LongestUserToken(v, true, text + pos, len - pos, &id);
       if (l == 0) {
         ++pos;
         continue;
       }
-      KITE_RETURN_IF_ERROR(encode_text(segment, pos));
-      KITE_CHECK_OR_RETURN(count < ids_capacity, Error::kOutOfMemory,
-                           "Encode: the prefix spaces of %zu bytes of text need more than %zu "
-                           "token slots",
-                           len, capacity);
-      out[count++] = id;
+      KITE_RETURN_IF_ERROR(encode_segment(text + segment, pos - segment));
+      ids_capacity = capacity;
+      KITE_RETURN_IF_ERROR(push_id(id));
       pos += l;
       segment = pos;
     }
   }
-  KITE_RETURN_IF_ERROR(encode_text(segment, n));
+  KITE_RETURN_IF_ERROR(encode_segment(text + segment, len - segment));
   *n_out = count;
   return Status::Ok();
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "sdk/base/quote.h"
 #include "sdk/runtime/tokenizer/tokenizer_bpe.h"
 #include "sdk/schema/kite_generated.h"
 
@@ -40,6 +41,69 @@ Status LoadSplitStages(const schema::Tokenizer* t, TokenizerView* v) {
     s.invert = r->invert();
   }
   v->n_split_stages = n;
+  return Status::Ok();
+}
+
+// The PIPELINE normalizer's steps into v->normalizer_steps (none for the other normalizers).
+Status LoadNormalizerSteps(const schema::Tokenizer* t, TokenizerView* v) {
+  v->n_normalizer_steps = 0;
+  const auto* steps = t->normalizer_steps();
+  const uint32_t n = steps != nullptr ? steps->size() : 0;
+  if (t->normalizer() != NormalizerType::PIPELINE) {
+    KITE_CHECK_OR_RETURN(n == 0, Error::kInvalidFormat,
+                         "tokenizer: normalizer_steps given for normalizer %u",
+                         static_cast<unsigned>(t->normalizer()));
+    return Status::Ok();
+  }
+  KITE_CHECK_OR_RETURN(n >= 1 && n <= kMaxNormalizerSteps, Error::kInvalidFormat,
+                       "tokenizer: the normalizer pipeline has %u steps (1..%u)", n,
+                       kMaxNormalizerSteps);
+  for (uint32_t i = 0; i < n; ++i) {
+    const schema::NormalizerStep* s = steps->Get(i);
+    KITE_CHECK_OR_RETURN(s != nullptr, Error::kInvalidFormat, "tokenizer: normalizer step %u is null",
+                         i);
+    const char* name = s->name() != nullptr ? s->name()->c_str() : "";
+    const size_t name_size = s->name() != nullptr ? s->name()->size() : 0;
+    KITE_CHECK_OR_RETURN(
+        static_cast<uint8_t>(s->kind()) <= static_cast<uint8_t>(NormalizerStepKind::MAX),
+        Error::kUnsupported,
+        "tokenizer: normalizer step %u is %s (kind %u), which this runtime does not know", i,
+        Quoted(name, name_size).c_str(), static_cast<unsigned>(s->kind()));
+    NormalizerStep& step = v->normalizer_steps[i];
+    step = NormalizerStep{};
+    step.kind = s->kind();
+    step.strip_left = s->strip_left();
+    step.strip_right = s->strip_right();
+    const size_t pattern = s->pattern() != nullptr ? s->pattern()->size() : 0;
+    const size_t content = s->content() != nullptr ? s->content()->size() : 0;
+    const bool replace = step.kind == NormalizerStepKind::REPLACE;
+    const bool prepend = step.kind == NormalizerStepKind::PREPEND;
+    KITE_CHECK_OR_RETURN(replace ? pattern >= 1 && pattern <= kMaxNormalizerText : pattern == 0,
+                         Error::kInvalidFormat,
+                         "tokenizer: normalizer step %u (%s) has a pattern of %zu bytes (%s)", i,
+                         Quoted(name, name_size).c_str(), pattern,
+                         replace ? "Replace: 1..64" : "only Replace has one");
+    KITE_CHECK_OR_RETURN(
+        replace ? content <= kMaxNormalizerText
+                : prepend ? content >= 1 && content <= kMaxNormalizerText : content == 0,
+        Error::kInvalidFormat, "tokenizer: normalizer step %u (%s) has content of %zu bytes (%s)",
+        i, Quoted(name, name_size).c_str(), content,
+        replace ? "Replace: 0..64" : prepend ? "Prepend: 1..64" : "only Replace and Prepend have it");
+    KITE_CHECK_OR_RETURN(step.kind == NormalizerStepKind::STRIP ||
+                             (!step.strip_left && !step.strip_right),
+                         Error::kInvalidFormat,
+                         "tokenizer: normalizer step %u (%s) sets strip flags", i,
+                         Quoted(name, name_size).c_str());
+    if (pattern > 0) {
+      step.pattern = reinterpret_cast<const char*>(s->pattern()->data());
+      step.pattern_size = pattern;
+    }
+    if (content > 0) {
+      step.content = reinterpret_cast<const char*>(s->content()->data());
+      step.content_size = content;
+    }
+  }
+  v->n_normalizer_steps = n;
   return Status::Ok();
 }
 
@@ -136,6 +200,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
                              static_cast<uint8_t>(NormalizerType::MAX),
                          Error::kInvalidFormat, "tokenizer: unknown normalizer %u",
                          static_cast<unsigned>(t->normalizer()));
+    KITE_RETURN_IF_ERROR(LoadNormalizerSteps(t, v));
     if (t->merges() != nullptr && t->merges()->size() != 0) {
       merges = t->merges()->Get(0);
       n_merges = t->merges()->size();
@@ -171,6 +236,24 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
           "tokenizer: byte_ids[%u] = %d is not the one-byte piece of that byte", b, id);
     }
   }
+  const uint8_t* added_flags = nullptr;
+  if (t->added_token_flags() != nullptr && t->added_token_flags()->size() != 0) {
+    KITE_CHECK_OR_RETURN(byte_level && t->added_token_flags()->size() == vocab,
+                         Error::kInvalidFormat,
+                         "tokenizer: added_token_flags has %u entries, expected %u (byte-level "
+                         "BPE only)",
+                         t->added_token_flags()->size(), vocab);
+    added_flags = t->added_token_flags()->data();
+    for (uint32_t i = 0; i < vocab; ++i) {
+      const uint8_t f = added_flags[i];
+      KITE_CHECK_OR_RETURN(
+          (f & ~static_cast<uint8_t>(AddedTokenFlag::ANY)) == 0 &&
+              (f == 0 || t->types()->Get(i) == TokenType::USER_DEFINED),
+          Error::kInvalidFormat,
+          "tokenizer: added_token_flags[%u] = 0x%02X (unknown bits, or not an added token)", i,
+          static_cast<unsigned>(f));
+    }
+  }
   const int32_t ids[3] = {t->bos_id(), t->eos_id(), t->unk_id()};
   for (int32_t id : ids) {
     KITE_CHECK_OR_RETURN(id >= -1 && id < static_cast<int32_t>(vocab), Error::kInvalidFormat,
@@ -204,6 +287,7 @@ Status BuildTokenizer(const schema::Tokenizer* t, uint32_t vocab, TokenizerView*
   v->ignore_merges = t->ignore_merges();
   v->prefix_space_stage = t->prefix_space_stage();
   v->normalizer = t->normalizer();
+  v->added_token_flags = added_flags;
   v->add_bos = t->add_bos();
   IndexUserDefinedTokens(v);
   return Status::Ok();

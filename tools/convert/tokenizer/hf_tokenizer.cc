@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <cstdio>
 #include <limits>
@@ -185,37 +186,196 @@ absl::StatusOr<PreTokenizerChoice> ByteLevelSplit(const json::Value& pre, const 
   return choice;
 }
 
-// The normalization a byte-level tokenizer's `normalizer` (at JSON path `path`) asks for: null,
-// NFC, NFKC, or a Sequence (nested or not) of them, which comes to NFKC when it holds one
-// (NFKC's output is already NFC) and NFC otherwise. Refuses any other normalizer naming it
-// and its path.
-absl::StatusOr<NormalizerType> ByteLevelNormalizer(const json::Value* n, const std::string& path) {
-  if (n == nullptr || n->is_null()) return NormalizerType::NONE;
+// The literal text a Replace `pattern` ({"String": ...} or {"Regex": ...}) stands for: a
+// String as it is, a Regex only when it is literal (no metacharacter; "\." and the like
+// are escaped punctuation). Refuses anything else naming it.
+absl::StatusOr<std::string> ReplacePattern(const json::Value& step, const std::string& path) {
+  const json::Value* pattern = step.Find("pattern");
+  const json::Value* literal = pattern != nullptr ? pattern->Find("String") : nullptr;
+  const json::Value* regex = pattern != nullptr ? pattern->Find("Regex") : nullptr;
+  if (literal != nullptr && literal->is_string()) return literal->str();
+  if (regex == nullptr || !regex->is_string()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".pattern: a Replace needs a String or a Regex"));
+  }
+  std::string out;
+  const std::string& r = regex->str();
+  for (size_t i = 0; i < r.size(); ++i) {
+    const char c = r[i];
+    if (c == '\\' && i + 1 < r.size() && std::ispunct(static_cast<unsigned char>(r[i + 1]))) {
+      out.push_back(r[++i]);
+    } else if (std::strchr("\\^$.|?*+()[]{}", c) != nullptr) {
+      return absl::UnimplementedError(absl::StrCat(
+          path, ".pattern: a Replace with the Regex ", tools::QuoteName(r),
+          " is not supported (only literal patterns; '", std::string(1, c), "' at byte ", i,
+          ")"));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Appends the steps of a byte-level tokenizer's `normalizer` (at JSON path `path`) to *steps,
+// flattening Sequences. Refuses any other normalizer, or a step's bad field, naming it and
+// its path.
+absl::Status AddNormalizerSteps(const json::Value* n, const std::string& path,
+                                std::vector<NormalizerStepTables>* steps) {
+  if (n == nullptr || n->is_null()) return absl::OkStatus();
   const std::string type = TypeOf(n);
-  if (type == "NFC") return NormalizerType::NFC;
-  if (type == "NFKC") return NormalizerType::NFKC;
   if (type == "Sequence") {
     const json::Value* list = n->Find("normalizers");
     if (list == nullptr || !list->is_array()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": a Sequence normalizer without a normalizers array"));
     }
-    NormalizerType result = NormalizerType::NONE;
     for (size_t i = 0; i < list->array().size(); ++i) {
-      absl::StatusOr<NormalizerType> inner =
-          ByteLevelNormalizer(&list->array()[i], absl::StrCat(path, ".normalizers[", i, "]"));
-      if (!inner.ok()) return inner;
-      if (*inner == NormalizerType::NFKC ||
-          (*inner == NormalizerType::NFC && result == NormalizerType::NONE)) {
-        result = *inner;
-      }
+      absl::Status s = AddNormalizerSteps(&list->array()[i],
+                                          absl::StrCat(path, ".normalizers[", i, "]"), steps);
+      if (!s.ok()) return s;
     }
-    return result;
+    return absl::OkStatus();
   }
-  return absl::UnimplementedError(absl::StrCat(
-      path, ": a normalizer with byte-level BPE is not supported (",
-      tools::QuoteName(type.empty() ? std::string("(no type)") : type),
-      "; supported: NFC, NFKC, and Sequence of them)"));
+  const std::pair<const char*, NormalizerStepKind> kinds[] = {
+      {"NFC", NormalizerStepKind::NFC},           {"NFKC", NormalizerStepKind::NFKC},
+      {"NFD", NormalizerStepKind::NFD},           {"NFKD", NormalizerStepKind::NFKD},
+      {"Lowercase", NormalizerStepKind::LOWERCASE}, {"Strip", NormalizerStepKind::STRIP},
+      {"Replace", NormalizerStepKind::REPLACE},   {"Prepend", NormalizerStepKind::PREPEND}};
+  NormalizerStepTables step;
+  bool known = false;
+  for (const auto& [name, kind] : kinds) {
+    if (type == name) {
+      step.kind = kind;
+      known = true;
+    }
+  }
+  if (!known) {
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": a normalizer with byte-level BPE is not supported (",
+        tools::QuoteName(type.empty() ? std::string("(no type)") : type),
+        "; supported: NFC, NFKC, NFD, NFKD, Lowercase, Strip, Replace, Prepend, and Sequence "
+        "of them)"));
+  }
+  step.name = type;
+  const auto too_long = [&](const char* field, const std::string& text) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ".", field, ": ", text.size(), " bytes, more than the ", kMaxNormalizerText,
+        " Kite stores"));
+  };
+  if (step.kind == NormalizerStepKind::STRIP) {
+    step.strip_left = BoolField(*n, "strip_left", false);
+    step.strip_right = BoolField(*n, "strip_right", false);
+    if (!step.strip_left && !step.strip_right) return absl::OkStatus();  // does nothing
+  } else if (step.kind == NormalizerStepKind::REPLACE) {
+    absl::StatusOr<std::string> pattern = ReplacePattern(*n, path);
+    if (!pattern.ok()) return pattern.status();
+    const json::Value* content = n->Find("content");
+    if (content == nullptr || !content->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".content: a Replace needs a string"));
+    }
+    if (pattern->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ".pattern: a Replace with an empty pattern"));
+    }
+    if (pattern->size() > kMaxNormalizerText) return too_long("pattern", *pattern);
+    if (content->str().size() > kMaxNormalizerText) return too_long("content", content->str());
+    step.pattern = *pattern;
+    step.content = content->str();
+  } else if (step.kind == NormalizerStepKind::PREPEND) {
+    const json::Value* prepend = n->Find("prepend");
+    if (prepend == nullptr || !prepend->is_string()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ".prepend: a Prepend needs a string"));
+    }
+    if (prepend->str().empty()) return absl::OkStatus();  // does nothing
+    if (prepend->str().size() > kMaxNormalizerText) return too_long("prepend", prepend->str());
+    step.content = prepend->str();
+  }
+  steps->push_back(std::move(step));
+  return absl::OkStatus();
+}
+
+// The normalization of a byte-level tokenizer: `legacy` NFC / NFKC alone when every step is
+// NFC or NFKC (NFKC's output is already NFC, so a sequence of them is one form; files stay
+// readable by runtimes without pipelines), else PIPELINE with the steps.
+struct ByteLevelNormalization {
+  NormalizerType legacy = NormalizerType::NONE;
+  std::vector<NormalizerStepTables> steps;
+};
+
+// Most a pipeline may grow a text: a larger bound (e.g. Replace "a" by 64 bytes after NFKC)
+// would make the id buffers Kite sizes from it (Tokenizer::CapacityFor) absurd.
+constexpr size_t kMaxPipelineGrowth = 64;
+
+absl::StatusOr<ByteLevelNormalization> ByteLevelNormalizer(const json::Value* n,
+                                                           const std::string& path) {
+  ByteLevelNormalization out;
+  absl::Status s = AddNormalizerSteps(n, path, &out.steps);
+  if (!s.ok()) return s;
+  bool forms_only = true;
+  for (const NormalizerStepTables& step : out.steps) {
+    if (step.kind == NormalizerStepKind::NFKC) {
+      out.legacy = NormalizerType::NFKC;
+    } else if (step.kind == NormalizerStepKind::NFC) {
+      if (out.legacy == NormalizerType::NONE) out.legacy = NormalizerType::NFC;
+    } else {
+      forms_only = false;
+    }
+  }
+  if (forms_only) {
+    out.steps.clear();
+    return out;
+  }
+  out.legacy = NormalizerType::PIPELINE;
+  if (out.steps.size() > kMaxNormalizerSteps) {
+    return absl::UnimplementedError(absl::StrCat(path, ": ", out.steps.size(),
+                                                 " normalizer steps, more than the ",
+                                                 kMaxNormalizerSteps, " Kite applies"));
+  }
+  // The growth bound, for a large text (Prepend adds a constant).
+  std::vector<NormalizerStep> view(out.steps.size());
+  for (size_t i = 0; i < view.size(); ++i) {
+    view[i].kind = out.steps[i].kind;
+    view[i].pattern_size = out.steps[i].pattern.size();
+    view[i].content_size = out.steps[i].content.size();
+  }
+  constexpr size_t kProbe = size_t{1} << 20;
+  const size_t bound =
+      NormalizerPipelineBound(view.data(), static_cast<uint32_t>(view.size()), kProbe);
+  if (bound > kMaxPipelineGrowth * kProbe) {
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": the normalizer can grow a text more than ", kMaxPipelineGrowth,
+        " times (bound: ", bound / kProbe, "x), which Kite refuses"));
+  }
+  return out;
+}
+
+// The normalization of `text` by `norm`, as the runtime applies it.
+std::string NormalizeForCheck(const ByteLevelNormalization& norm, const std::string& text) {
+  std::vector<NormalizerStep> steps;
+  if (norm.legacy == NormalizerType::NFC || norm.legacy == NormalizerType::NFKC) {
+    NormalizerStep s;
+    s.kind = norm.legacy == NormalizerType::NFC ? NormalizerStepKind::NFC
+                                                 : NormalizerStepKind::NFKC;
+    steps.push_back(s);
+  }
+  for (const NormalizerStepTables& from : norm.steps) {
+    NormalizerStep s;
+    s.kind = from.kind;
+    s.strip_left = from.strip_left;
+    s.strip_right = from.strip_right;
+    s.pattern = from.pattern.data();
+    s.pattern_size = from.pattern.size();
+    s.content = from.content.data();
+    s.content_size = from.content.size();
+    steps.push_back(s);
+  }
+  std::string cur = text;
+  for (const NormalizerStep& s : steps) {
+    std::string next(ApplyNormalizerStep(s, cur.data(), cur.size(), nullptr, 0), '\0');
+    ApplyNormalizerStep(s, cur.data(), cur.size(), next.data(), next.size());
+    cur = std::move(next);
+  }
+  return cur;
 }
 
 // True when the normalizer / pre_tokenizer spell spaces as U+2581 (SentencePiece style),
@@ -330,7 +490,14 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     }
   }
   std::vector<std::pair<std::string, int32_t>> special_tokens;
-  std::vector<std::string> user_tokens;  // non-special added tokens, matched in the text
+  // Non-special added tokens, matched in the text: content, id, and Hugging Face's
+  // `normalized` (true: matched in the normalized text, false: in the raw text).
+  struct UserToken {
+    std::string content;
+    int32_t id;
+    bool normalized;
+  };
+  std::vector<UserToken> user_tokens;
   if (const json::Value* added = doc.Find("added_tokens"); added != nullptr && added->is_array()) {
     for (const json::Value& a : added->array()) {
       const json::Value* content = a.Find("content");
@@ -340,13 +507,16 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
             absl::StrCat(where, ": an added_tokens entry lacks content or id"));
       }
       const bool special = BoolField(a, "special", false);
-      if (!special) user_tokens.push_back(content->str());
       const uint8_t type =
           static_cast<uint8_t>(special ? TokenType::CONTROL : TokenType::USER_DEFINED);
       if (absl::Status s = place(content->str(), *id, type, "added token"); !s.ok()) return s;
       int64_t v = 0;
       id->GetInt64(&v);
       special_tokens.emplace_back(content->str(), static_cast<int32_t>(v));
+      if (!special) {
+        user_tokens.push_back(
+            {content->str(), static_cast<int32_t>(v), BoolField(a, "normalized", true)});
+      }
     }
   }
   if (pieces.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": empty vocabulary"));
@@ -438,24 +608,30 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
       return absl::UnimplementedError(absl::StrCat(
           where, ": no pre_tokenizer: neither byte-level nor SentencePiece-style BPE"));
     }
-    // The runtime applies NFC (Qwen2 asks for it) and NFKC before splitting.
-    absl::StatusOr<NormalizerType> normalization =
+    // The runtime applies the normalizer (NFC for Qwen2) before splitting.
+    absl::StatusOr<ByteLevelNormalization> normalization =
         ByteLevelNormalizer(normalizer, absl::StrCat(where, ": normalizer"));
     if (!normalization.ok()) return normalization.status();
-    // Added tokens are matched in the normalized text; one that normalization changes would
-    // never match there (Hugging Face matches it in the raw text, or normalizes it too).
-    for (const std::string& content : user_tokens) {
-      if (*normalization == NormalizerType::NONE) break;
-      std::string normalized(NormalizedLength(*normalization, content.data(), content.size()),
-                             '\0');
-      NormalizeText(*normalization, content.data(), content.size(), normalized.data(),
-                    normalized.size());
-      if (normalized != content) {
+    // Added tokens with `normalized` are matched in the normalized text; one that
+    // normalization changes would never match there (Hugging Face normalizes it too).
+    // The others are matched in the raw text.
+    std::vector<uint8_t> added_flags;
+    for (const UserToken& u : user_tokens) {
+      if (!u.normalized) {
+        added_flags.resize(pieces.size(), 0);
+        added_flags[u.id] = static_cast<uint8_t>(AddedTokenFlag::RAW);
+        continue;
+      }
+      if (normalization->legacy == NormalizerType::NONE) continue;
+      if (NormalizeForCheck(*normalization, u.content) != u.content) {
         return absl::UnimplementedError(absl::StrCat(
-            where, ": the added token ", tools::QuoteName(content), " changes under the ",
-            *normalization == NormalizerType::NFC ? "NFC" : "NFKC",
-            " normalizer; Kite matches added tokens in the normalized text, so it would "
-            "never match"));
+            where, ": the added token ", tools::QuoteName(u.content), " changes under the ",
+            normalization->legacy == NormalizerType::NFC    ? "NFC"
+            : normalization->legacy == NormalizerType::NFKC ? "NFKC"
+                                                           : "",
+            normalization->legacy == NormalizerType::PIPELINE ? "" : " ",
+            "normalizer; Kite matches added tokens with \"normalized\": true in the normalized "
+            "text, so it would never match"));
       }
     }
     int prefix_stage = -1;
@@ -469,7 +645,7 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     src.split_rules = std::move(kind->rules);
     src.ignore_merges = BoolField(*model, "ignore_merges", false);
     src.prefix_space_stage = static_cast<int8_t>(prefix_stage);
-    src.normalizer = *normalization;
+    src.normalizer = normalization->legacy;
     src.bos_id = bos;
     src.eos_id = eos;
     src.unk_id = unk;
@@ -480,6 +656,8 @@ absl::StatusOr<TokenizerTables> HfTokenizerFromJson(const json::Value& doc,
     if (!t.ok()) {
       return absl::Status(t.status().code(), absl::StrCat(where, ": ", t.status().message()));
     }
+    t->normalizer_steps = std::move(normalization->steps);
+    t->added_token_flags = std::move(added_flags);
     if (dropped > 0) {
       std::fprintf(stderr,
                    "warning: %s: %zu of %zu merges were dropped (a piece missing or special, "

@@ -11,11 +11,13 @@
 //     Metaspace pre-tokenizer, or Prepend/Replace "▁" normalizers). Becomes SCORE_BPE with
 //     score = -(rank of the merge that makes the piece), so the highest score is the first
 //     merge; pieces no merge makes never merge.
-// added_tokens become CONTROL ("special": true) or USER_DEFINED pieces; they are never
-// produced from plain text. Merges may be "left right" strings or [left, right] pairs.
-// NFC (Qwen2) and NFKC normalizers are recorded and applied by the runtime encoder. Anything
-// else (WordPiece, Unigram, an unsupported regex, two ByteLevels with add_prefix_space,
-// other normalizers with byte-level BPE) is a clear error.
+// added_tokens become CONTROL ("special": true) or USER_DEFINED pieces (byte-level: matched
+// in the text, in the raw text when "normalized": false). Merges may be "left right" strings
+// or [left, right] pairs. Byte-level normalizers (NFC, NFKC, NFD, NFKD, Lowercase, Strip,
+// literal Replace, Prepend, Sequences) are recorded and applied by the runtime encoder.
+// Anything else (WordPiece, Unigram, an unsupported regex, two ByteLevels with
+// add_prefix_space, other normalizers or a regex Replace with byte-level BPE) is a clear
+// error.
 #pragma once
 
 #include <string>

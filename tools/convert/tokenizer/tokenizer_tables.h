@@ -22,6 +22,16 @@ struct SplitRuleTables {
   bool invert = false;
 };
 
+/// One step of a PIPELINE normalizer (sdk/schema/kite.fbs table NormalizerStep).
+struct NormalizerStepTables {
+  NormalizerStepKind kind = NormalizerStepKind::NFC;
+  std::string name;  ///< the source's name (tokenizer.json "type"), for messages
+  bool strip_left = false;
+  bool strip_right = false;
+  std::string pattern;  ///< REPLACE
+  std::string content;  ///< REPLACE, PREPEND
+};
+
 /// The tokenizer of a model, with every derived table filled by Finalize().
 struct TokenizerTables {
   TokenizerType kind = TokenizerType::SCORE_BPE;
@@ -44,6 +54,10 @@ struct TokenizerTables {
   /// (kite.fbs Tokenizer.prefix_space_stage), or -1.
   int8_t prefix_space_stage = -1;
   NormalizerType normalizer = NormalizerType::NONE;  ///< applied to the text first
+  /// normalizer PIPELINE: its steps, in order (at most kMaxNormalizerSteps).
+  std::vector<NormalizerStepTables> normalizer_steps;
+  /// Byte-level BPE: AddedTokenFlag bits per piece, or empty (no RAW added token).
+  std::vector<uint8_t> added_token_flags;
 
   // Derived by Finalize():
   std::string blob;                     ///< pieces, each followed by NUL

@@ -122,12 +122,31 @@ void BuildMetadata(const KiteModel& model, const std::vector<SegmentPlan>& segme
       }
       rules_vec = fbb->CreateVector(rules);
     }
+    // Absent unless a PIPELINE normalizer / a RAW added token, as for split_rules.
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::NormalizerStep>>> steps_vec =
+        0;
+    if (!t.normalizer_steps.empty()) {
+      std::vector<flatbuffers::Offset<fb::NormalizerStep>> steps;
+      const auto bytes = [&](const std::string& s) {
+        return s.empty() ? 0
+                         : fbb->CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+      };
+      for (const NormalizerStepTables& s : t.normalizer_steps) {
+        const auto name = fbb->CreateString(s.name);
+        const auto pattern = bytes(s.pattern);
+        const auto content = bytes(s.content);
+        steps.push_back(fb::CreateNormalizerStep(*fbb, s.kind, name, s.strip_left, s.strip_right,
+                                                 pattern, content));
+      }
+      steps_vec = fbb->CreateVector(steps);
+    }
+    const auto flags_vec = t.added_token_flags.empty() ? 0 : fbb->CreateVector(t.added_token_flags);
     tokenizer = fb::CreateTokenizer(*fbb, t.kind, pieces, offsets,
                                     scores, types_vec, sorted, byte_ids, t.bos_id, t.eos_id,
                                     t.unk_id, stop_ids, t.add_dummy_prefix, t.max_piece_length,
                                     merges_vec, t.pretokenizer,
                                     t.ignore_merges, t.add_bos, rules_vec,
-                                    t.prefix_space_stage, t.normalizer);
+                                    t.prefix_space_stage, t.normalizer, steps_vec, flags_vec);
   }
 
   std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
