@@ -169,7 +169,9 @@ class DistillModel {
   const std::vector<double>& initial_values() const { return initial_; }
   /// Per value, the unit of its relative parameterization (g0, d0, |d0| or s0; see the top
   /// of this file); 0 for a value that is frozen (a zero scale). A latent code's unit is
-  /// code_learning_rate / learning_rate, so that Adam's steps are code_learning_rate.
+  /// code_learning_rate / learning_rate, so that Adam's steps are code_learning_rate; a
+  /// codebook entry's is codebook_learning_rate / learning_rate times its codebook's mean
+  /// gap.
   const std::vector<double>& units() const { return units_; }
 
   /// Mean KL(teacher || model) over the T positions of `tokens` with the tunable values
