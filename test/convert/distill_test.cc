@@ -2,7 +2,8 @@
 // offsets and Q8_C row scales agree with central finite differences; tuning lowers the KL
 // and writes values that the stored tensors then hold; training the codes (straight-through)
 // moves them, lowers the KL even when they train alone, stores exactly the trained codes, and
-// keeps the codes of pruned weights.
+// keeps the codes of pruned weights; codebook entries train towards the levels the teacher
+// was made of and stay a valid codebook.
 #include "tools/convert/compress/distill.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "sdk/format/blocks.h"
+#include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/format/tensor_names.h"
@@ -93,6 +95,7 @@ struct Layouts {
   bool asymmetric;
   bool sparse_24 = false;
   bool offset_free = false;
+  bool codebook = false;  ///< Q4_R16_G32_CB: its scales and entries (codes fixed)
 };
 
 class DistillGradientTest : public ::testing::TestWithParam<Layouts> {};
@@ -105,7 +108,11 @@ TEST_P(DistillGradientTest, MatchesFiniteDifferences) {
   options.q4_asymmetric = GetParam().asymmetric;
   options.sparse_24 = GetParam().sparse_24;
   options.q4_offset_free = GetParam().offset_free;
+  options.q4_codebook = GetParam().codebook;
   const std::vector<KiteTensor> tensors = Convert(source, options);
+  if (options.q4_codebook) {
+    ASSERT_EQ(tensors[2].layout, Layout::Q4_R16_G32_CB);  // layers.0.attention.wq
+  }
   if (options.q4_offset_free) {
     ASSERT_EQ(tensors[2].layout, Layout::Q4_R16_G32_SYM);  // layers.0.attention.wq
   }
@@ -174,7 +181,8 @@ INSTANTIATE_TEST_SUITE_P(Layouts, DistillGradientTest,
                                            Layouts{"rowgroups_asym", false, true},
                                            Layouts{"rowgroups_sym", false, false},
                                            Layouts{"sparse24", true, false, true},
-                                           Layouts{"packed_offset_free", true, false, false, true}),
+                                           Layouts{"packed_offset_free", true, false, false, true},
+                                           Layouts{"codebook", true, false, false, false, true}),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DistillTest, TuningLowersKlAndIsStored) {
@@ -244,7 +252,7 @@ DistillReport DistillFor(const SourceModel& source, bool train_codes,
   d.train_codes = train_codes;
   d.code_learning_rate = 0.01;
   d.frozen_zeros = frozen;
-  if (codes_only) d.train_norms = d.train_q4 = d.train_q8 = false;
+  if (codes_only) d.train_norms = d.train_q4 = d.train_q8 = d.train_codebook = false;
   absl::StatusOr<DistillReport> report =
       DistillStoredTensors(source, RandomSequences(6, 16, 9), d, tensors, nullptr);
   EXPECT_TRUE(report.ok()) << report.status();
@@ -505,7 +513,7 @@ TEST(DistillTest, SourceWeightsRecoverPruningAndKeepTheMask) {
 
 // The threads run a step's sequences at once; the result is the same whatever their number.
 TEST(DistillTest, ThreadsDoNotChangeTheResult) {
-  for (bool codebook : {false, true}) {  // with codebook: its latent codes train too
+  for (bool codebook : {false, true}) {  // with codebook: its latent codes and entries train too
     SCOPED_TRACE(codebook ? "codebook" : "Q4_R16_G32");
     const SourceModel source = TinySource(8);
     ConvertOptions options;
@@ -520,6 +528,7 @@ TEST(DistillTest, ThreadsDoNotChangeTheResult) {
       d.steps = 20;
       d.sequences_per_step = 3;
       d.threads = threads;
+      d.train_codebook = codebook;
       absl::StatusOr<DistillReport> report =
           DistillStoredTensors(source, RandomSequences(5, 16, 4), d, &tensors, nullptr);
       ASSERT_TRUE(report.ok()) << report.status();
@@ -531,9 +540,112 @@ TEST(DistillTest, ThreadsDoNotChangeTheResult) {
       EXPECT_EQ(kl[r], kl[0]);
       for (size_t i = 0; i < original.size(); ++i) {
         EXPECT_TRUE(results[r][i].data == results[0][i].data) << original[i].name;
+        EXPECT_TRUE(results[r][i].codebook == results[0][i].codebook) << original[i].name;
         EXPECT_TRUE(results[r][i].scales == results[0][i].scales) << original[i].name;
       }
     }
+  }
+}
+
+// Every matrix of the teacher (all 4-bit) is exactly d * kLevels[u]; the student stores the same
+// scales d and codes u with each entry of its codebook off by 2 or 3. Training the entries
+// alone moves them towards kLevels and lowers the KL; the codes stay, and the codebooks
+// stay ascending int8 in [-127, 127]. With code training too, the result stays valid.
+TEST(DistillTest, CodebookEntriesMoveTowardsTheBestLevels) {
+  static constexpr int8_t kLevels[kQ4CodebookEntries] = {-120, -90, -66, -47, -32, -20, -10, -3,
+                                                         3,    10,  20,  32,  47,  66,  90,  120};
+  SourceModel teacher = TinySource(11);
+  ConvertOptions options;
+  options.quant = QuantMode::kQ4;
+  options.q4_codebook = true;
+  options.keep_8bit.clear();  // an 8-bit embedding's error would pull the entries off
+  std::vector<KiteTensor> tensors = Convert(teacher, options);
+  ASSERT_EQ(tensors.size(), teacher.tensors.size());
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> code(0, 15);
+  std::uniform_real_distribution<float> spread(1.0f, 1.5f);
+  size_t matrices = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    KiteTensor& t = tensors[i];
+    if (t.layout != Layout::Q4_R16_G32_CB) continue;
+    SourceTensor& src = teacher.tensors[i];
+    ASSERT_EQ(src.name, t.name);
+    const size_t rows = src.shape[0], cols = src.shape[1];
+    const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+    std::vector<uint8_t> u(rows * groups * kQ4R16GroupSize, 8);
+    std::vector<uint16_t> d(rows * groups);
+    for (uint16_t& h : d) h = FloatToHalf(0.0012f * spread(rng));
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t c = 0; c < cols; ++c) {
+        const uint8_t k = static_cast<uint8_t>(code(rng));
+        u[r * groups * kQ4R16GroupSize + c] = k;
+        src.data[r * cols + c] = HalfToFloat(d[r * groups + c / kQ4R16GroupSize]) * kLevels[k];
+      }
+    }
+    kernels::PackQ4R16Sym(rows, cols, u.data(), d.data(), t.data.data());
+    for (size_t k = 0; k < kQ4CodebookEntries; ++k) {
+      t.codebook[k] = static_cast<int8_t>(kLevels[k] + (k % 2 == 0 ? 3 : -2));
+    }
+    ++matrices;
+  }
+  ASSERT_EQ(matrices, 15u);
+  // Sum over the codebooks of |entry - level|.
+  auto distance = [&](const std::vector<KiteTensor>& ts) {
+    double sum = 0.0;
+    for (const KiteTensor& t : ts) {
+      if (t.layout != Layout::Q4_R16_G32_CB) continue;
+      for (size_t k = 0; k < kQ4CodebookEntries; ++k) sum += std::abs(t.codebook[k] - kLevels[k]);
+    }
+    return sum;
+  };
+  const double before = distance(tensors);
+  EXPECT_EQ(before, 15.0 * 8 * (3 + 2));
+  const auto sequences = RandomSequences(6, 16, 9);
+  for (const bool codes : {false, true}) {
+    SCOPED_TRACE(codes ? "entries and codes" : "entries only");
+    std::vector<KiteTensor> trained = tensors;
+    DistillOptions d;
+    d.steps = 60;
+    d.learning_rate = 5e-3;
+    d.sequences_per_step = sequences.size();  // the full gradient: no noise to follow
+    d.train_norms = d.train_q4 = d.train_q8 = false;
+    d.train_codes = codes;
+    d.train_codebook = true;
+    d.codebook_learning_rate = 0.03;
+    absl::StatusOr<DistillReport> report = DistillStoredTensors(teacher, sequences, d, &trained, {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_LT(report->kl_after, 0.5 * report->kl_before)
+        << report->kl_before << " -> " << report->kl_after;
+    for (size_t i = 0; i < trained.size(); ++i) {
+      if (trained[i].layout != Layout::Q4_R16_G32_CB) continue;
+      ASSERT_EQ(trained[i].codebook.size(), kQ4CodebookEntries);
+      for (size_t k = 0; k < kQ4CodebookEntries; ++k) {
+        EXPECT_GE(trained[i].codebook[k], -kQ4CodebookMax) << trained[i].name;
+        if (k > 0) EXPECT_LE(trained[i].codebook[k - 1], trained[i].codebook[k]) << trained[i].name;
+      }
+      if (codes) continue;
+      // Without code training the nibbles (bytes [0, 256) of every 288-byte block) stay.
+      for (size_t b = 0; b < trained[i].data.size(); b += kQ4R16SymBlockBytes) {
+        ASSERT_TRUE(std::equal(trained[i].data.begin() + b,
+                               trained[i].data.begin() + b + kQ4R16ScalesOffset,
+                               tensors[i].data.begin() + b))
+            << trained[i].name;
+      }
+    }
+    if (!codes) {
+      EXPECT_EQ(report->parameters, 15u * kQ4CodebookEntries);
+      EXPECT_LT(distance(trained), 0.1 * before) << distance(trained);
+    }
+    // The stored file gives kl_after.
+    absl::StatusOr<DistillModel> tuned = DistillModel::Create(teacher.config, trained, DistillOptions{});
+    ASSERT_TRUE(tuned.ok()) << tuned.status();
+    double total = 0.0;
+    for (const auto& s : sequences) {
+      const std::vector<float> logits = TeacherLogits(teacher, s);
+      total += *tuned->LossAndGradient(tuned->initial_values(), s.data(), s.size(), logits.data(),
+                                       nullptr);
+    }
+    EXPECT_NEAR(total / sequences.size(), report->kl_after, 1e-9);
   }
 }
 

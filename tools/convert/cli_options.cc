@@ -333,8 +333,8 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                                      "straight-through gradient); 'off' keeps the codes as\n"
                                      "quantized. 2:4 sparse matrices train the codes of\n"
                                      "their kept values (the pattern stays); codebook\n"
-                                     "matrices train their codes (the nearest entry), not\n"
-                                     "the codebook. 8-bit codes and\n"
+                                     "matrices train their codes (the nearest entry; see\n"
+                                     "--distill-codebook for the entries). 8-bit codes and\n"
                                      "pruned weights stay fixed. Default: ",
                                      distill_defaults.train_codes ? "on" : "off")),
       flags::Number<double>(0, "distill-code-lr", "X", &o->distill_options.code_learning_rate,
@@ -342,6 +342,21 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                             absl::StrCat("With --distill-codes on: peak step of a latent code per\n"
                                          "Adam step, in code units, 0 < X <= 1. Default: ",
                                          distill_defaults.code_learning_rate)),
+      flags::Enum<bool>(0, "distill-codebook", "on|off", &o->distill_options.train_codebook,
+                        {{"on", true}, {"off", false}},
+                        absl::StrCat("With --distill and --q4-groups codebook: 'on' also\n"
+                                     "trains the 16 entries of every codebook (a real copy\n"
+                                     "of each, kept in [-127, 127] and ascending, rounded\n"
+                                     "to int8 at the end); 'off' keeps them as k-means\n"
+                                     "found them. Default: ",
+                                     distill_defaults.train_codebook ? "on" : "off")),
+      flags::Number<double>(0, "distill-codebook-lr", "X",
+                            &o->distill_options.codebook_learning_rate, 0.0, 1.0,
+                            flags::Ends::kOpenLow,
+                            absl::StrCat("With --distill-codebook on: peak step of an entry\n"
+                                         "per Adam step, in units of the codebook's mean gap\n"
+                                         "(max - min) / 15, 0 < X <= 1. Default: ",
+                                         distill_defaults.codebook_learning_rate)),
       flags::Int<size_t>(0, "distill-batch", "N", &o->distill_options.sequences_per_step, 1,
                          1024,
                          absl::StrCat("Calibration windows (of 256 tokens) per Adam step, run\n"
@@ -417,6 +432,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   const bool sparsity_set = parsed.Given("sparsity");
   const bool distill_set = parsed.Given("distill-steps") || parsed.Given("distill-lr") ||
                            parsed.Given("distill-codes") || parsed.Given("distill-code-lr") ||
+                           parsed.Given("distill-codebook") ||
+                           parsed.Given("distill-codebook-lr") ||
                            parsed.Given("distill-batch") || parsed.Given("distill-warmup") ||
                            parsed.Given("distill-log") || parsed.Given("distill-heldout") ||
                            parsed.Given("distill-log-every");
@@ -584,6 +601,12 @@ std::string OptionsForProvenance(const CliOptions& o) {
     const DistillOptions defaults;
     if (o.distill_options.sequences_per_step != defaults.sequences_per_step) {
       absl::StrAppend(&s, " --distill-batch ", o.distill_options.sequences_per_step);
+    }
+    if (o.convert.q4_codebook) {
+      absl::StrAppend(&s, " --distill-codebook ", o.distill_options.train_codebook ? "on" : "off");
+      if (o.distill_options.train_codebook) {
+        absl::StrAppend(&s, " --distill-codebook-lr ", o.distill_options.codebook_learning_rate);
+      }
     }
     if (o.distill_options.warmup_steps != defaults.warmup_steps) {
       absl::StrAppend(&s, " --distill-warmup ", o.distill_options.warmup_steps);

@@ -48,6 +48,7 @@ struct CliOptions {
   /// 4-bit codes towards the f32 model on the --calib text (distill.h).
   bool distill = false;
   /// --distill-steps N, --distill-lr X, --distill-codes on|off, --distill-code-lr X,
+  /// --distill-codebook on|off, --distill-codebook-lr X,
   /// --distill-batch N, --distill-warmup N, --distill-heldout K, --distill-log-every N
   DistillOptions distill_options;
   /// --distill-log FILE: the KL curve as TSV (see pipeline.cc); empty when not given.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
 #include "sdk/format/tensor_names.h"
 #include "sdk/kernels/fp16.h"
@@ -153,14 +154,23 @@ const std::vector<float>* DataOf(const SourceModel* model, const std::string& na
 }  // namespace
 
 double DistillModel::Block::CodeAt(const double* values, size_t i) const {
-  if (!has_latent) return code[i];
+  if (!has_latent && !train_entries) return code[i];
+  if (entries.empty()) return std::clamp(std::nearbyint(values[latent + i]), code_min, code_max);
+  const size_t k = EntryIndexAt(values, i);
+  return train_entries ? values[entry_first + k] : entries[k];
+}
+
+size_t DistillModel::Block::EntryIndexAt(const double* values, size_t i) const {
+  if (!has_latent) return entry_index[i];
+  // The nearest of the stored entries (not the trained ones, so that moving an entry does
+  // not move codes across its boundaries); a tie goes to the lower one.
+  const double* e = entries.data();
+  const size_t n = entries.size();
   const double z = values[latent + i];
-  if (entries.empty()) return std::clamp(std::nearbyint(z), code_min, code_max);
-  // The nearest entry; a tie goes to the lower one.
-  const auto above = std::lower_bound(entries.begin(), entries.end(), z);
-  if (above == entries.begin()) return *above;
-  if (above == entries.end()) return entries.back();
-  return z - *(above - 1) <= *above - z ? *(above - 1) : *above;
+  const size_t above = static_cast<size_t>(std::lower_bound(e, e + n, z) - e);
+  if (above == 0) return 0;
+  if (above == n) return n - 1;
+  return z - e[above - 1] <= e[above] - z ? above - 1 : above;
 }
 
 absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
@@ -219,7 +229,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
         for (float x : v) {
           m.initial_.push_back(x);
           m.units_.push_back(x != 0.0f ? rms : 0.0);
-          m.half_.push_back(false);
+          m.precision_.push_back(Precision::kF32);
         }
         m.dense_[i].resize(rows * cols);
         m.blocks_.push_back(std::move(b));
@@ -326,12 +336,33 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
     for (size_t j = 0; j < scales.size(); ++j) {
       m.initial_.push_back(scales[j]);
       m.units_.push_back(train ? scales[j] : 0.0);
-      m.half_.push_back(half);
+      m.precision_.push_back(half ? Precision::kF16 : Precision::kF32);
     }
     for (size_t j = 0; j < offsets.size(); ++j) {
       m.initial_.push_back(offsets[j]);
       m.units_.push_back(train ? std::fabs(scales[j]) : 0.0);
-      m.half_.push_back(true);
+      m.precision_.push_back(Precision::kF16);
+    }
+    if (b.kind == Block::kQ4R16Cb) {
+      b.entries.assign(t.codebook.begin(), t.codebook.end());
+      std::sort(b.entries.begin(), b.entries.end());
+      b.entries.erase(std::unique(b.entries.begin(), b.entries.end()), b.entries.end());
+      b.entry_index.resize(rows * cols);
+      for (size_t j = 0; j < rows * cols; ++j) {
+        b.entry_index[j] = static_cast<uint8_t>(
+            std::lower_bound(b.entries.begin(), b.entries.end(), b.code[j]) - b.entries.begin());
+      }
+      // A one-entry codebook has no gap to scale its steps by: it stays.
+      const double gap = (b.entries.back() - b.entries.front()) / 15.0;
+      if (options.train_codebook && gap > 0.0) {
+        b.train_entries = true;
+        b.entry_first = m.initial_.size();
+        for (double e : b.entries) {
+          m.initial_.push_back(e);
+          m.units_.push_back(options.codebook_learning_rate / options.learning_rate * gap);
+          m.precision_.push_back(Precision::kInt8);
+        }
+      }
     }
     if (options.train_codes && half && b.kind != Block::kQ3R16) {
       // Latent codes, in code units. Fixed at their code: pruned weights (0 in
@@ -349,9 +380,6 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
       b.code_min = b.kind == Block::kQ4R16 ? 0.0 : -8.0;
       b.code_max = b.code_min + 15.0;
       if (b.kind == Block::kQ4R16Cb) {
-        b.entries.assign(t.codebook.begin(), t.codebook.end());
-        std::sort(b.entries.begin(), b.entries.end());
-        b.entries.erase(std::unique(b.entries.begin(), b.entries.end()), b.entries.end());
         b.code_min = b.entries.front();
         b.code_max = b.entries.back();
         // A one-entry codebook has no gap: its codes cannot change (frozen below).
@@ -382,7 +410,7 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
         }
         m.initial_.push_back(z);
         m.units_.push_back(fixed || b.code_step == 0.0 ? 0.0 : unit);
-        m.half_.push_back(false);
+        m.precision_.push_back(Precision::kF32);
       }
     }
     m.dense_[i].resize(rows * cols);
@@ -525,6 +553,21 @@ absl::StatusOr<double> DistillModel::Pass(const std::vector<double>& values,
     // (straight-through) dL/dz = dL/dw * s for a latent code z.
     const double* scale = values.data() + b.first;
     double* dz = b.has_latent ? grad->data() + b.latent : nullptr;
+    if (b.train_entries) {
+      // w = s e[k]: dL/de[k] adds dL/dw * s over the weights coded with entry k.
+      double* de = grad->data() + b.entry_first;
+      for (size_t r = 0; r < b.rows; ++r) {
+        for (size_t c = 0; c < b.cols; ++c) {
+          const size_t i = r * b.cols + c, gi = r * b.groups + c / b.group;
+          const double d = dw[i];
+          const size_t k = b.EntryIndexAt(values.data(), i);
+          ds[gi] += d * values[b.entry_first + k];
+          de[k] += d * scale[gi];
+          if (dz) dz[i] = d * scale[gi];
+        }
+      }
+      continue;
+    }
     for (size_t r = 0; r < b.rows; ++r) {
       for (size_t c = 0; c < b.cols; ++c) {
         const size_t i = r * b.cols + c, gi = r * b.groups + c / b.group;
@@ -541,7 +584,17 @@ absl::StatusOr<double> DistillModel::Pass(const std::vector<double>& values,
 std::vector<double> DistillModel::Round(const std::vector<double>& values) const {
   std::vector<double> out(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
-    out[i] = half_[i] ? RoundHalf(values[i]) : static_cast<double>(static_cast<float>(values[i]));
+    switch (precision_[i]) {
+      case Precision::kF32:
+        out[i] = static_cast<double>(static_cast<float>(values[i]));
+        break;
+      case Precision::kF16:
+        out[i] = RoundHalf(values[i]);
+        break;
+      case Precision::kInt8:
+        out[i] = std::clamp(std::nearbyint(values[i]), -1.0 * kQ4CodebookMax, 1.0 * kQ4CodebookMax);
+        break;
+    }
   }
   return out;
 }
@@ -567,6 +620,13 @@ std::vector<uint8_t> Nibbles(const DistillModel::Block& b, const std::vector<dou
 
 void DistillModel::ClampLatents(std::vector<double>* values) const {
   for (const Block& b : blocks_) {
+    if (b.train_entries) {
+      double* e = values->data() + b.entry_first;
+      for (size_t k = 0; k < b.entries.size(); ++k) {
+        e[k] = std::clamp(e[k], -1.0 * kQ4CodebookMax, 1.0 * kQ4CodebookMax);
+        if (k > 0) e[k] = std::max(e[k], e[k - 1]);
+      }
+    }
     if (!b.has_latent) continue;
     double* z = values->data() + b.latent;
     for (size_t i = 0; i < b.rows * b.cols; ++i) {
@@ -579,7 +639,10 @@ size_t DistillModel::ChangedCodes(const std::vector<double>& values) const {
   size_t changed = 0;
   for (const Block& b : blocks_) {
     if (!b.has_latent) continue;
-    for (size_t i = 0; i < b.rows * b.cols; ++i) changed += b.CodeAt(values.data(), i) != b.code[i];
+    for (size_t i = 0; i < b.rows * b.cols; ++i) {
+      changed += b.entries.empty() ? b.CodeAt(values.data(), i) != b.code[i]
+                                   : b.EntryIndexAt(values.data(), i) != b.entry_index[i];
+    }
   }
   return changed;
 }
@@ -638,6 +701,16 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         break;
       }
       case Block::kQ4R16Cb: {
+        if (b.train_entries) {
+          // Each stored entry takes its distinct entry's trained (rounded) value: the codebook
+          // stays ascending, and codes without latents keep naming the same entries.
+          for (int8_t& c : t.codebook) {
+            const size_t k = static_cast<size_t>(
+                std::lower_bound(b.entries.begin(), b.entries.end(), static_cast<double>(c)) -
+                b.entries.begin());
+            c = static_cast<int8_t>(v[b.entry_first + k]);
+          }
+        }
         if (b.has_latent) {
           // Repack with the trained codes: each entry's index in the codebook (the first
           // when entries repeat); padding columns 8, as the converter writes them.

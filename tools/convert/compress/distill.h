@@ -26,9 +26,18 @@
 //   z moves in code units (its step size is code_learning_rate). The final rounding gives
 //   the stored codes. 2:4 sparse codes (Q4_SP24_R16_G64) and Q8_C codes stay fixed.
 // - with train_codes, every code of a codebook matrix (Q4_R16_G32_CB: w = d codebook[u])
-//   the same way, z in entry units: the forward pass uses the entry nearest z (the
-//   codebook itself stays), the straight-through gradient is dL/dw * d, and z's step is
-//   code_learning_rate times the codebook's mean gap, (max entry - min entry) / 15.
+//   the same way, z in entry units: the forward pass uses the entry nearest z, the
+//   straight-through gradient is dL/dw * d, and z's step is code_learning_rate times the
+//   codebook's mean gap, (max entry - min entry) / 15;
+// - with train_codebook, the distinct entries of every codebook (Q4_R16_G32_CB): a real
+//   shadow e of each, dL/de = sum over the weights coded with it of dL/dw * d, moving in
+//   units of the mean gap (its step size is codebook_learning_rate). After every step the
+//   entries are clamped to [-kQ4CodebookMax, kQ4CodebookMax] and made non-decreasing in
+//   index order (each at least its predecessor), so the codebook stays ascending and valid;
+//   they are rounded to int8 at the end. With train_codes, a latent z still picks the
+//   stored entry nearest it (the grid the codes were quantized on), and the weight takes
+//   that entry's trained value: moving an entry changes its weights' values, never which
+//   entry a weight uses.
 // The tuned values are rounded to the stored precision (f16 for Q4, f32 otherwise) and
 // written back into the tensors' bytes, repacking Q4 blocks with their (possibly trained)
 // codes.
@@ -81,6 +90,13 @@ struct DistillOptions {
   /// With train_codes: peak step of a latent code per Adam step, in code units (cosine
   /// decay to 10% like learning_rate).
   double code_learning_rate = 0.003;
+  /// Also train the entries of every codebook (Q4_R16_G32_CB; see the top of this file);
+  /// independent of train_codes and train_q4. Off by default: on stories260K it did not
+  /// lower the dev KLD (docs/compression.md, "Codebook 4-bit groups").
+  bool train_codebook = false;
+  /// With train_codebook: peak step of an entry per Adam step, in units of its codebook's
+  /// mean gap (cosine decay to 10% like learning_rate).
+  double codebook_learning_rate = 0.01;
   /// With train_codes: start each latent code at the f32 teacher weight's position on its
   /// group's grid, clamped to within 0.49 of the stored code (so the start rounds to the
   /// stored codes, but codes that were close to a rounding boundary are close to it again,
@@ -153,7 +169,9 @@ class DistillModel {
   const std::vector<double>& initial_values() const { return initial_; }
   /// Per value, the unit of its relative parameterization (g0, d0, |d0| or s0; see the top
   /// of this file); 0 for a value that is frozen (a zero scale). A latent code's unit is
-  /// code_learning_rate / learning_rate, so that Adam's steps are code_learning_rate.
+  /// code_learning_rate / learning_rate, so that Adam's steps are code_learning_rate; a
+  /// codebook entry's is codebook_learning_rate / learning_rate times its codebook's mean
+  /// gap.
   const std::vector<double>& units() const { return units_; }
 
   /// Mean KL(teacher || model) over the T positions of `tokens` with the tunable values
@@ -195,15 +213,18 @@ class DistillModel {
   /// full step size).
   const std::vector<size_t>& moment_groups() const { return moment_group_; }
 
-  /// `values` rounded to their stored precision (f16 for Q4, f32 otherwise).
+  /// `values` rounded to their stored precision (f16 for Q4 scales, int8 for codebook
+  /// entries, f32 otherwise).
   std::vector<double> Round(const std::vector<double>& values) const;
 
   /// Keeps every latent code of `values` within half a step of its code range, so that
-  /// Adam's momentum cannot carry it far past the clamp. No-op without train_codes.
+  /// Adam's momentum cannot carry it far past the clamp, and every trained codebook within
+  /// [-kQ4CodebookMax, kQ4CodebookMax] and non-decreasing. No-op without train_codes and
+  /// train_codebook.
   void ClampLatents(std::vector<double>* values) const;
 
-  /// The number of codes that `values` (latent codes) round to a value other than the
-  /// stored one. 0 without train_codes.
+  /// The number of codes that `values` (latent codes) round to a code other than the
+  /// stored one (for a codebook matrix: an entry of another index). 0 without train_codes.
   size_t ChangedCodes(const std::vector<double>& values) const;
 
   /// Writes `values` (rounded) into the bytes of `tensors`, which must be the tensors this
@@ -234,11 +255,21 @@ class DistillModel {
     size_t latent = 0;
     double code_min = 0.0, code_max = 0.0;
     double code_step = 1.0;  ///< latent units per code step (codebook: the mean entry gap)
-    /// Q4_R16_G32_CB with train_codes: the codebook's distinct entries, ascending.
+    /// Q4_R16_G32_CB: the codebook's distinct entries as stored, ascending, and per
+    /// element (r * cols + c) the index of its stored entry among them.
     std::vector<double> entries;
+    std::vector<uint8_t> entry_index;
+    /// Q4_R16_G32_CB with train_codebook: the current entries (as many as `entries`, in the
+    /// same order) are the values from `entry_first`.
+    bool train_entries = false;
+    size_t entry_first = 0;
 
-    /// The code of element `i` (r * cols + c) under `values`.
+    /// The code of element `i` (r * cols + c) under `values`; for a codebook matrix the
+    /// value of its entry.
     double CodeAt(const double* values, size_t i) const;
+    /// Q4_R16_G32_CB: the index (into `entries`) of the entry element `i` uses under
+    /// `values`.
+    size_t EntryIndexAt(const double* values, size_t i) const;
   };
 
  private:
@@ -255,7 +286,9 @@ class DistillModel {
   SourceConfig config_;
   std::vector<Block> blocks_;
   std::vector<double> initial_, units_;
-  std::vector<bool> half_;  // per value: stored as f16
+  // Per value, the precision it is stored in (see Round).
+  enum class Precision : uint8_t { kF32, kF16, kInt8 };
+  std::vector<Precision> precision_;
   std::vector<size_t> moment_group_;
   // Dense weights by tensor name (in double or float, see double_precision), rebuilt
   // from the values before each pass.
