@@ -160,15 +160,23 @@ void LinearRange(void* context, size_t begin, size_t end) {
   }
 }
 
-// One attention call, split over heads.
+// One attention call, split into tasks of (head, range of the chunk's query tokens). Task
+// h * ranges + r is head h's queries [bounds[r], bounds[r + 1]), with its own score row of
+// att_stride floats. Every query's scores, softmax and weighted sum are one kernel call, so
+// the split changes no value.
+constexpr uint32_t kMaxAttentionRanges = 4;
+
 struct AttentionTask {
   const kernels::KernelTable* k;
   const ModelConfig* c;
   const ForwardBuffers* b;
   uint32_t layer, n, pos;
+  uint32_t ranges;
+  size_t att_stride;
+  uint32_t bounds[kMaxAttentionRanges + 1];
 };
 
-void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
+void AttentionRanges(void* context, size_t task_begin, size_t task_end) {
   const AttentionTask& t = *static_cast<const AttentionTask*>(context);
   const ModelConfig& c = *t.c;
   const ForwardBuffers& b = *t.b;
@@ -178,14 +186,16 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
   const size_t xb_stride = c.dim > c.q_dim() ? c.dim : c.q_dim();
   const size_t layer_off = static_cast<size_t>(t.layer) * b.max_context * kv_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (size_t h = head_begin; h < head_end; ++h) {
-    float* att = b.att + h * b.max_context;
+  for (size_t task = task_begin; task < task_end; ++task) {
+    const size_t h = task / t.ranges;
+    const size_t r = task % t.ranges;
+    float* att = b.att + task * t.att_stride;
     const size_t kv_head = h / q_per_kv;
     const size_t kv_off = layer_off + kv_head * hd;
     // int8 KV: the head's scale and offset, 2 n_kv_heads apart per position.
     const size_t param_off =
         (static_cast<size_t>(t.layer) * b.max_context * c.n_kv_heads + kv_head) * 2;
-    for (uint32_t i = 0; i < t.n; ++i) {
+    for (uint32_t i = t.bounds[r]; i < t.bounds[r + 1]; ++i) {
       // Causal: token i sees positions 0..pos + i.
       const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
       float* out = b.xb + i * xb_stride + h * hd;
@@ -458,13 +468,41 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
 
 void Transformer::Attention(uint32_t layer, uint32_t n, uint32_t pos) {
   const ModelConfig& c = model_->config();
-  AttentionTask t{k_, &c, &b_, layer, n, pos};
+  AttentionTask t{k_, &c, &b_, layer, n, pos, 1, b_.max_context, {0, n}};
   const size_t work = static_cast<size_t>(n) * (pos + n) * c.q_dim();
   if (work < kMinParallelWork) {
-    AttentionHeads(&t, 0, c.n_heads);
+    AttentionRanges(&t, 0, c.n_heads);
     return;
   }
-  pool_->ParallelFor(c.n_heads, 1, AttentionHeads, &t);
+  // Several query ranges per head when their score rows (pos + n floats, rounded up to 16)
+  // fit in att's n_heads rows of max_context: a prefill chunk then splits into finer tasks
+  // than its heads (smollm's 9 heads on 2 threads were a 5/4 split).
+  const size_t row = (static_cast<size_t>(pos) + n + 15) / 16 * 16;
+  size_t ranges = b_.max_context / row;
+  if (ranges > kMaxAttentionRanges) ranges = kMaxAttentionRanges;
+  if (ranges > n) ranges = n;
+  if (ranges > 1) {
+    // Bounds that give each range about the same number of scores: query i has pos + i + 1.
+    t.ranges = static_cast<uint32_t>(ranges);
+    t.att_stride = row;
+    const uint64_t total = static_cast<uint64_t>(n) * pos + static_cast<uint64_t>(n) * (n + 1) / 2;
+    uint64_t done = 0;
+    uint32_t i = 0;
+    for (uint32_t r = 1; r < t.ranges; ++r) {
+      // Each range keeps at least one query.
+      while (i < n - (t.ranges - r) && (done + pos + i + 1) * t.ranges <= total * r) {
+        done += pos + i + 1;
+        ++i;
+      }
+      if (i <= t.bounds[r - 1]) {
+        done += pos + i + 1;
+        ++i;
+      }
+      t.bounds[r] = i;
+    }
+    t.bounds[t.ranges] = n;
+  }
+  pool_->ParallelFor(static_cast<size_t>(c.n_heads) * t.ranges, 1, AttentionRanges, &t);
 }
 
 void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits) {
