@@ -160,15 +160,23 @@ void LinearRange(void* context, size_t begin, size_t end) {
   }
 }
 
-// One attention call, split over heads.
+// One attention call, split into tasks of (head, range of the chunk's query tokens). Task
+// h * ranges + r is head h's queries [bounds[r], bounds[r + 1]), with its own score row of
+// att_stride floats. Every query's scores, softmax and weighted sum are one kernel call, so
+// the split changes no value.
+constexpr uint32_t kMaxAttentionRanges = 4;
+
 struct AttentionTask {
   const kernels::KernelTable* k;
   const ModelConfig* c;
   const ForwardBuffers* b;
   uint32_t layer, n, pos;
+  uint32_t ranges;
+  size_t att_stride;
+  uint32_t bounds[kMaxAttentionRanges + 1];
 };
 
-void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
+void AttentionRanges(void* context, size_t task_begin, size_t task_end) {
   const AttentionTask& t = *static_cast<const AttentionTask*>(context);
   const ModelConfig& c = *t.c;
   const ForwardBuffers& b = *t.b;
@@ -178,14 +186,16 @@ void AttentionHeads(void* context, size_t head_begin, size_t head_end) {
   const size_t xb_stride = c.dim > c.q_dim() ? c.dim : c.q_dim();
   const size_t layer_off = static_cast<size_t>(t.layer) * b.max_context * kv_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (size_t h = head_begin; h < head_end; ++h) {
-    float* att = b.att + h * b.max_context;
+  for (size_t task = task_begin; task < task_end; ++task) {
+    const size_t h = task / t.ranges;
+    const size_t r = task % t.ranges;
+    float* att = b.att + task * t.att_stride;
     const size_t kv_head = h / q_per_kv;
     const size_t kv_off = layer_off + kv_head * hd;
     // int8 KV: the head's scale and offset, 2 n_kv_heads apart per position.
     const size_t param_off =
         (static_cast<size_t>(t.layer) * b.max_context * c.n_kv_heads + kv_head) * 2;
-    for (uint32_t i = 0; i < t.n; ++i) {
+    for (uint32_t i = t.bounds[r]; i < t.bounds[r + 1]; ++i) {
       // Causal: token i sees positions 0..pos + i.
       const float* q = b.q + static_cast<size_t>(i) * c.q_dim() + h * hd;
       float* out = b.xb + i * xb_stride + h * hd;
@@ -216,15 +226,18 @@ bool SameInputFormat(const Transformer::LinearOutput* outs, size_t count) {
 }
 
 // Tile of rows (or 16-row blocks) per task: the pool's finest split. Each thread claims
-// several tiles per call early in a loop and single tiles at its end (platform/
-// thread_pool.h), so fine tiles even out the end of a loop without a call per tile.
-// Prefill (tokens > 1) tiles of more than one unit hold an even number, so a kernel that
-// computes two 16-row blocks per pass (qd8-q4r16-gemm on AVX-512 VNNI) is not left a lone
-// block at the end of each call.
-size_t RowTile(size_t units, size_t threads, uint32_t tokens) {
+// half of what is left of its share at a time and single tiles at the end of a loop
+// (platform/thread_pool.h), so fine tiles even out the end of a loop without a call per
+// tile. Decode, and layouts of single rows, split into about kTasksPerThread tiles per
+// thread. Prefill over 16-row blocks (`prefill_blocks`) uses pairs of blocks: the finest
+// split that does not leave a kernel computing two blocks per pass (qd8-q4r16-gemm on
+// AVX-512 VNNI) a lone block. A prefill tile is tens of microseconds of work, so the
+// coarser split (up to 6 blocks at tinyllama-1.1b's widths) left one thread that much
+// idle at the end of each loop.
+size_t RowTile(size_t units, size_t threads, bool prefill_blocks) {
+  if (prefill_blocks) return units >= 4 * threads ? 2 : 1;
   const size_t tasks = threads * kTasksPerThread;
-  const size_t tile = units <= tasks ? 1 : (units + tasks - 1) / tasks;
-  return tokens > 1 && tile > 1 ? (tile + 1) / 2 * 2 : tile;
+  return units <= tasks ? 1 : (units + tasks - 1) / tasks;
 }
 
 // Quantizes token rows [begin, end) of a Linear call's input (one parallel loop over the
@@ -255,6 +268,57 @@ void AddBias(const TensorView& bias, float* y) {
   const float* b = static_cast<const float*>(bias.data);
   for (uint32_t j = 0; j < bias.cols; ++j) y[j] += b[j];
 }
+
+// The per-token work between the QKV products and attention, token rows [begin, end) of a
+// chunk: biases, RoPE of q and k (each call computes its angles with libm: serial, it was
+// ~5% of a smollm-135m prefill on one thread), and the int8 KV cache's quantization. Each
+// token's rows are independent, so a parallel loop over tokens gives the same bits.
+struct PositionTask {
+  const kernels::KernelTable* k;
+  const ModelConfig* c;
+  const LayerWeights* w;
+  const ForwardBuffers* b;
+  float* k_rows;
+  float* v_rows;
+  size_t cache_row;  // the cache row of the chunk's first position (layer * max_context + pos)
+  uint32_t pos;      // the chunk's first position
+};
+
+void PositionRows(void* context, size_t begin, size_t end) {
+  const PositionTask& t = *static_cast<const PositionTask*>(context);
+  const ModelConfig& c = *t.c;
+  const ForwardBuffers& b = *t.b;
+  const uint32_t kv_dim = c.kv_dim();
+  for (size_t i = begin; i < end; ++i) {
+    float* q = b.q + i * c.q_dim();
+    float* k = t.k_rows + i * kv_dim;
+    float* v = t.v_rows + i * kv_dim;
+    if (c.attention_bias) {
+      AddBias(t.w->bq, q);
+      AddBias(t.w->bk, k);
+      AddBias(t.w->bv, v);
+    }
+    const size_t p = t.pos + i;
+    if (c.rope_inv_freq != nullptr) {
+      t.k->rope_freqs(c.n_heads, c.head_dim, p, c.rope_inv_freq, q);
+      t.k->rope_freqs(c.n_kv_heads, c.head_dim, p, c.rope_inv_freq, k);
+    } else {
+      t.k->rope(c.n_heads, c.head_dim, p, c.rope_theta, q);
+      t.k->rope(c.n_kv_heads, c.head_dim, p, c.rope_theta, k);
+    }
+    if (b.key_cache_q8 != nullptr) {
+      // Per head: int8 codes over the head's own [min, max], f16 scale and offset.
+      const size_t row = t.cache_row + i;
+      kernels::q8kv_quantize(kv_dim, c.head_dim, k, b.key_cache_q8 + row * kv_dim,
+                             b.key_params + row * c.n_kv_heads * 2);
+      kernels::q8kv_quantize(kv_dim, c.head_dim, v, b.value_cache_q8 + row * kv_dim,
+                             b.value_params + row * c.n_kv_heads * 2);
+    }
+  }
+}
+
+// Token rows per task of PositionRows; below 2 tasks' worth the caller runs them alone.
+constexpr size_t kPositionRowsPerTask = 4;
 
 // Below this many multiply-adds a loop runs on the calling thread: waking the pool costs
 // more than it saves.
@@ -337,7 +401,7 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   if (work < kMinParallelWork) {
     LinearRange(&t, 0, units);
   } else {
-    pool_->ParallelFor(units, RowTile(units, pool_->threads(), n), LinearRange, &t);
+    pool_->ParallelFor(units, RowTile(units, pool_->threads(), n > 1 && t.parts[0].unit_rows > 1), LinearRange, &t);
   }
   if (fusion.swiglu && !fuse_swiglu) ApplyFusion(outs, n, fusion);
 }
@@ -404,13 +468,41 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
 
 void Transformer::Attention(uint32_t layer, uint32_t n, uint32_t pos) {
   const ModelConfig& c = model_->config();
-  AttentionTask t{k_, &c, &b_, layer, n, pos};
+  AttentionTask t{k_, &c, &b_, layer, n, pos, 1, b_.max_context, {0, n}};
   const size_t work = static_cast<size_t>(n) * (pos + n) * c.q_dim();
   if (work < kMinParallelWork) {
-    AttentionHeads(&t, 0, c.n_heads);
+    AttentionRanges(&t, 0, c.n_heads);
     return;
   }
-  pool_->ParallelFor(c.n_heads, 1, AttentionHeads, &t);
+  // Several query ranges per head when their score rows (pos + n floats, rounded up to 16)
+  // fit in att's n_heads rows of max_context: a prefill chunk then splits into finer tasks
+  // than its heads (smollm's 9 heads on 2 threads were a 5/4 split).
+  const size_t row = (static_cast<size_t>(pos) + n + 15) / 16 * 16;
+  size_t ranges = b_.max_context / row;
+  if (ranges > kMaxAttentionRanges) ranges = kMaxAttentionRanges;
+  if (ranges > n) ranges = n;
+  if (ranges > 1) {
+    // Bounds that give each range about the same number of scores: query i has pos + i + 1.
+    t.ranges = static_cast<uint32_t>(ranges);
+    t.att_stride = row;
+    const uint64_t total = static_cast<uint64_t>(n) * pos + static_cast<uint64_t>(n) * (n + 1) / 2;
+    uint64_t done = 0;
+    uint32_t i = 0;
+    for (uint32_t r = 1; r < t.ranges; ++r) {
+      // Each range keeps at least one query.
+      while (i < n - (t.ranges - r) && (done + pos + i + 1) * t.ranges <= total * r) {
+        done += pos + i + 1;
+        ++i;
+      }
+      if (i <= t.bounds[r - 1]) {
+        done += pos + i + 1;
+        ++i;
+      }
+      t.bounds[r] = i;
+    }
+    t.bounds[t.ranges] = n;
+  }
+  pool_->ParallelFor(static_cast<size_t>(c.n_heads) * t.ranges, 1, AttentionRanges, &t);
 }
 
 void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool want_logits) {
@@ -442,33 +534,11 @@ void Transformer::Forward(const int32_t* tokens, uint32_t n, uint32_t pos, bool 
       Linear(w.wk, n, b_.xb, xb_stride, k_rows, kv_dim);
       Linear(w.wv, n, b_.xb, xb_stride, v_rows, kv_dim);
     }
-    if (c.attention_bias) {
-      for (uint32_t i = 0; i < n; ++i) {
-        AddBias(w.bq, b_.q + i * c.q_dim());
-        AddBias(w.bk, k_rows + i * kv_dim);
-        AddBias(w.bv, v_rows + i * kv_dim);
-      }
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      if (c.rope_inv_freq != nullptr) {
-        k_->rope_freqs(c.n_heads, c.head_dim, pos + i, c.rope_inv_freq, b_.q + i * c.q_dim());
-        k_->rope_freqs(c.n_kv_heads, c.head_dim, pos + i, c.rope_inv_freq, k_rows + i * kv_dim);
-      } else {
-        k_->rope(c.n_heads, c.head_dim, pos + i, c.rope_theta, b_.q + i * c.q_dim());
-        k_->rope(c.n_kv_heads, c.head_dim, pos + i, c.rope_theta, k_rows + i * kv_dim);
-      }
-    }
-    if (int8_kv) {
-      // Per head: int8 codes over the head's own [min, max], f16 scale and offset.
-      for (uint32_t i = 0; i < n; ++i) {
-        const size_t row = cache_row + i;
-        kernels::q8kv_quantize(kv_dim, c.head_dim, k_rows + i * kv_dim,
-                               b_.key_cache_q8 + row * kv_dim,
-                               b_.key_params + row * c.n_kv_heads * 2);
-        kernels::q8kv_quantize(kv_dim, c.head_dim, v_rows + i * kv_dim,
-                               b_.value_cache_q8 + row * kv_dim,
-                               b_.value_params + row * c.n_kv_heads * 2);
-      }
+    PositionTask pt{k_, &c, &w, &b_, k_rows, v_rows, cache_row, pos};
+    if (n >= 2 * kPositionRowsPerTask) {
+      pool_->ParallelFor(n, kPositionRowsPerTask, PositionRows, &pt);
+    } else {
+      PositionRows(&pt, 0, n);
     }
     Attention(l, n, pos);
     Linear(w.wo, n, b_.xb, xb_stride, b_.xb2, dim, LinearFusion{false, b_.x, dim});

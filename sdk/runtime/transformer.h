@@ -23,7 +23,8 @@ struct ForwardBuffers {
   float* hb;           ///< [max_batch][hidden_dim]
   float* hb2;          ///< [max_batch][hidden_dim]
   float* q;            ///< [max_batch][q_dim]
-  float* att;          ///< [n_heads][max_context] attention scores, one row per head
+  float* att;          ///< [n_heads * max_context] attention scores: one row per task
+                       ///< (head or head and query range; transformer.cc)
   float* logits;       ///< [vocab_size], for the last token of a chunk
   float* key_cache;    ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)
   float* value_cache;  ///< [n_layers][max_context][kv_dim] (f32 KV; null for int8)

@@ -145,6 +145,28 @@ INSTANTIATE_TEST_SUITE_P(Stories260K, Int8KvTest,
                                       : std::string("f32");
                          });
 
+// A prompt long enough for a chunk's attention to split into (head, query range) tasks (the
+// golden prompt and its continuation, 69 tokens) gives the same logits fed at once as token
+// by token (f32 weights, so the products do not depend on the chunk).
+TEST(Int8KvChunked, SplitAttentionMatchesTokenByToken) {
+  std::vector<int32_t> prompt = GoldenPrompt("stories260K-greedy-once_upon_a_time.json");
+  std::vector<int64_t> more;
+  ASSERT_TRUE(kite::test::JsonIntArray(
+      kite::test::LoadJson(
+          kite::test::SharedModel("goldens/stories260K-greedy-once_upon_a_time.json")),
+      "generated_token_ids", &more));
+  prompt.insert(prompt.end(), more.begin(), more.end());
+  for (const char* isa : {"scalar", "best"}) {
+    Runner chunked("stories260K-f32.kite", KITE_KV_INT8, isa);
+    Runner single("stories260K-f32.kite", KITE_KV_INT8, isa);
+    ASSERT_TRUE(chunked.ok() && single.ok());
+    const std::vector<float> want = chunked.Feed(prompt);
+    std::vector<float> got;
+    for (int32_t id : prompt) got = single.Feed({id});
+    EXPECT_EQ(got, want) << isa;
+  }
+}
+
 // kite_session_options of struct version 1 (before kv_type) is accepted and means f32 KV;
 // an unknown kv_type is rejected, naming it.
 TEST(Int8KvOptions, VersionOneStructAndBadValue) {

@@ -96,6 +96,31 @@ TEST(IsaPaths, Q3MixSameTokensOnEveryPath) {
   }
 }
 
+// A prompt long enough for a prefill chunk's attention to run as (head, query range) tasks
+// (the golden prompt alone is too short to be split): the golden prompt and its continuation,
+// 69 tokens, so a 64-token chunk at position 0 and a 5-token chunk at 64. Token by token
+// (one query per call) is the reference; chunked prefill on 1 and 2 threads must match it
+// bit for bit (f32 weights: the q4 model's chunked products differ from its per-token ones on
+// some paths by design).
+TEST(IsaPaths, ChunkedAttentionSplitsIdenticallyOnEveryPath) {
+  std::vector<int32_t> prompt = GoldenIds("prompt_token_ids");
+  const auto more = GoldenIds("generated_token_ids");
+  prompt.insert(prompt.end(), more.begin(), more.end());
+  for (const char* model : {"stories260K-f32.kite"}) {
+    for (const char* isa : kIsas) {
+      const PathRun reference = Generate(model, isa, 1, 1, prompt, 8);
+      for (const Config& c : kQ4Configs) {
+        if (c.chunk == 1) continue;
+        SCOPED_TRACE(std::string(model) + " " + isa + " threads " + std::to_string(c.threads) +
+                     " chunk " + std::to_string(c.chunk));
+        const PathRun r = Generate(model, isa, c.threads, c.chunk, prompt, 8);
+        EXPECT_EQ(r.first_logits, reference.first_logits);
+        EXPECT_EQ(r.generated, reference.generated);
+      }
+    }
+  }
+}
+
 TEST(IsaPaths, UnknownIsaIsRefused) {
   kite_model_options mo;
   kite_model_options_init(&mo);
