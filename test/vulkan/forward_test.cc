@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "platform/file_map.h"
+#include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
 #include "sdk/runtime/loader/model.h"
 #include "sdk/runtime/session.h"
@@ -155,19 +156,24 @@ TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
   EXPECT_NE(std::strstr(vm.status().message(), "binding limit"), nullptr) << vm.status().message();
 }
 
-// The codebook layout (Q4_R16_G32_CB, --q4-groups codebook) has no shader: refused, naming
-// the first such tensor and its layout.
-TEST(VulkanWeights, CodebookLayoutIsRefusedByName) {
+// The codebook layout (Q4_R16_G32_CB, --q4-groups codebook) runs on the GPU: the fixture
+// has codebook layers (each its own codebook), and the model is placed on the device with
+// its codebook ops (its forward pass is a VulkanForwardTest case below).
+TEST(VulkanWeights, CodebookLayoutRuns) {
   auto model = OpenModel("stories260K-q4cb.kite");
   ASSERT_NE(model, nullptr);
-  ASSERT_EQ(model->layer(0).wq.layout, kite::Layout::Q4_R16_G32_CB);
+  const kite::TensorView& wq = model->layer(0).wq;
+  const kite::TensorView& wk = model->layer(0).wk;
+  ASSERT_EQ(wq.layout, kite::Layout::Q4_R16_G32_CB);
+  ASSERT_TRUE(wq.codebook != nullptr && wk.codebook != nullptr);
+  EXPECT_NE(std::memcmp(wq.codebook, wk.codebook, kite::kQ4CodebookEntries), 0);
+  EXPECT_TRUE(kite::vk_runtime::MatrixEncodingSupported(wq));
   auto vm = kite::VulkanModel::Create(*model, Options());
-  ASSERT_FALSE(vm.ok());
-  EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
-  EXPECT_NE(std::strstr(vm.status().message(), "tensor 'layers.0.attention.wq' (q4_g, "
-                                                 "q4_r16_g32_cb)"),
-            nullptr)
-      << vm.status().message();
+  ASSERT_TRUE(vm.ok()) << vm.status().message();
+  const kite::VulkanModel::State& st = (*vm)->state();
+  EXPECT_TRUE(st.q4r16cb_matvec->codebook());
+  EXPECT_TRUE(st.q4r16cb_gemm->codebook());
+  EXPECT_FALSE(st.q4r16cb_matvec->integer_dot());
 }
 
 // The Q4_ROW_GROUPS fixtures cover what the forward tests below rely on: mins (the
@@ -483,7 +489,7 @@ TEST_P(VulkanForwardTest, Q4ProductsRunSubgroupSizedWorkgroups) {
   const uint32_t wg = kite::vulkan::Q4WorkgroupSize(st.device->facts());
   EXPECT_LE(wg, st.device->max_workgroup_size());
   for (const auto* op : {&*st.q4r16_matvec, &*st.q4r16sym_matvec, &*st.q4r16_gemm,
-                         &*st.q4r16sym_gemm}) {
+                         &*st.q4r16sym_gemm, &*st.q4r16cb_matvec, &*st.q4r16cb_gemm}) {
     EXPECT_EQ(op->workgroup_size(), wg);
   }
   EXPECT_EQ(st.q4sp24_matvec->workgroup_size(), wg);
@@ -661,8 +667,9 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 // int8-cache run prefers its token by 0.24 while the logits differ by 0.34, so its int8
 // test allows near-ties; so does q4g64all's (a flip at step 23, logits 0.5 apart). The
 // mixed 3/4/8-bit models (q3mix: five layer matrices Q3_R16_G32, the rest Q4_R16_G32_SYM,
-// Q8_C embedding and head; q3emb: the tied embedding table and head Q3_R16_G32 too) take
-// the 4-bit tolerances.
+// Q8_C embedding and head; q3emb: the tied embedding table and head Q3_R16_G32 too) and the
+// codebook model (q4cb: Q4_R16_G32_CB layers, Q8_C embedding and head) take the 4-bit
+// tolerances.
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false},
@@ -674,7 +681,8 @@ INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                                            ForwardCase{"stories260K-q4g64all.kite", 0.5f, 1.0f, false,
                                                        true},
                                            ForwardCase{"stories260K-q3mix.kite", 0.5f, 1.0f, false},
-                                           ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false}),
+                                           ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q4cb.kite", 0.5f, 1.0f, false}),
                          [](const ::testing::TestParamInfo<ForwardCase>& info) {
                            std::string name = info.param.file;
                            name = name.substr(12, name.size() - 12 - 5);  // "f32", "q4", ...

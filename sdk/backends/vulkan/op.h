@@ -72,6 +72,9 @@ struct Q4MatvecArgs {
   const Buffer* xscale = nullptr;  ///< max_tokens * groups f32
   const Buffer* xsum = nullptr;    ///< Q4_R16: max_tokens * groups int32
   const Buffer* y = nullptr;       ///< f32 outputs, addressed as above
+  /// Q4_R16_G32_CB: the tensor's kQ4CodebookEntries int8 entries (host memory, read at
+  /// Prepare into the dispatch's push constants; not kept). Ignored by the other layouts.
+  const int8_t* codebook = nullptr;
 };
 
 /// The checks every 4-bit matvec's Prepare makes, for op `name` with activation group

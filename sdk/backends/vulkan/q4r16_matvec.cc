@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "sdk/backends/vulkan/op.h"
+#include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
 
 namespace kite::vulkan {
@@ -18,6 +19,7 @@ struct Push {
   uint32_t rows;
   uint32_t groups;
   RowAddress y;
+  uint32_t codebook[kQ4CodebookEntries / 4];  // the codebook op's entries, 4 per word
 };
 
 }  // namespace
@@ -44,26 +46,37 @@ Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant)
 
 Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
                                         uint32_t workgroup_size, uint32_t tile_tokens,
-                                        Q4R16MatvecVariant variant) {
+                                        Q4R16MatvecVariant variant, bool codebook) {
   KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
-  KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant));
+  KITE_CHECK_OR_RETURN(!codebook || symmetric, Error::kInvalidArgument,
+                       "%s: the codebook layout Q4_R16_G32_CB has the symmetric blocks", kName);
+  // The integer-dot shader has no codebook specialization.
+  KITE_ASSIGN_OR_RETURN(const bool integer_dot,
+                        UseIntegerDot(device.facts(),
+                                      codebook ? Q4R16MatvecVariant::kPlain : variant));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
   const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
-  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5).
+  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5) and, in the plain
+  // shader, the codebook switch (constant 6).
   const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
-                           tile_tokens};
+                           tile_tokens, codebook ? 1u : 0u};
+  const uint32_t spec_count = integer_dot ? 6 : 7;
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                         CreateOpPipeline(device, kName,
                                          integer_dot ? Q4R16MatvecDotShader() : Q4R16MatvecShader(),
-                                         5, sizeof(Push), spec, sizeof(spec) / sizeof(spec[0])));
-  return Q4R16Matvec(std::move(pipeline), symmetric, wg, tile_tokens, integer_dot);
+                                         5, sizeof(Push), spec, spec_count));
+  return Q4R16Matvec(std::move(pipeline), symmetric, codebook, wg, tile_tokens, integer_dot);
 }
 
 Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& a) const {
   KITE_RETURN_IF_ERROR(CheckQ4Matvec(kName, a, kQ4R16GroupSize));
+  KITE_CHECK_OR_RETURN(!codebook_ || a.codebook != nullptr, Error::kInvalidArgument,
+                       "%s: the codebook layout needs the tensor's codebook", kName);
   const uint64_t m = a.max_tokens, groups = a.groups;
-  const Layout layout = symmetric_ ? Layout::Q4_R16_G32_SYM : Layout::Q4_R16_G32;
+  const Layout layout = codebook_    ? Layout::Q4_R16_G32_CB
+                        : symmetric_ ? Layout::Q4_R16_G32_SYM
+                                     : Layout::Q4_R16_G32;
   KITE_RETURN_IF_ERROR(CheckBufferSize(
       kName, a.w, PackedBytes(DType::Q4_G, layout, a.rows, groups * kQ4R16GroupSize, kQ4R16GroupSize),
       "w"));
@@ -72,7 +85,13 @@ Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArg
   // maxStorageBufferRange (< 4 GiB), which Buffer::Create enforces.
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
-  const Push push = {a.rows, a.groups, a.y_at};
+  Push push = {a.rows, a.groups, a.y_at, {}};
+  if (codebook_) {
+    for (uint32_t u = 0; u < kQ4CodebookEntries; ++u) {
+      push.codebook[u / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(a.codebook[u]))
+                              << (8 * (u % 4));
+    }
+  }
   return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 

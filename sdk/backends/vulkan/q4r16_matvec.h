@@ -60,28 +60,37 @@ class Q4R16Matvec {
   /// memory (8 KiB at 256 x 8). Every tile size adds in the same order: the outputs are
   /// identical. `variant`: the shader (UseIntegerDot decides). Errors: a tile size out of
   /// range (kInvalidArgument); kIntegerDot on a device without integer dot products
-  /// (kUnsupported, UseIntegerDot's message).
+  /// (kUnsupported, UseIntegerDot's message). `codebook`: Q4_R16_G32_CB (w = d *
+  /// codebook[u], the SYM blocks; needs `symmetric`, else kInvalidArgument), whose Prepare
+  /// takes the tensor's entries from Q4MatvecArgs::codebook; it always runs the plain shader
+  /// (its kCodebook specialization), whatever `variant` says.
   static Result<Q4R16Matvec> Create(const Device& device, bool symmetric,
                                     uint32_t workgroup_size, uint32_t tile_tokens = 1,
-                                    Q4R16MatvecVariant variant = Q4R16MatvecVariant::kAuto);
+                                    Q4R16MatvecVariant variant = Q4R16MatvecVariant::kAuto,
+                                    bool codebook = false);
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
   /// (kInvalidArgument / kUnsupported naming the buffer or limit) and prepares the
-  /// dispatch (a descriptor set from `pool`).
+  /// dispatch (a descriptor set from `pool`). A codebook op refuses a null args.codebook
+  /// (kInvalidArgument).
   Result<Dispatch> Prepare(DescriptorPool& pool, const Q4R16MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }
   uint32_t tile_tokens() const { return tile_tokens_; }
   /// True when it runs the integer-dot shader.
   bool integer_dot() const { return integer_dot_; }
+  /// True for the Q4_R16_G32_CB op.
+  bool codebook() const { return codebook_; }
 
  private:
-  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, uint32_t wg, uint32_t tile, bool integer_dot)
-      : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), workgroup_size_(wg),
-        tile_tokens_(tile), integer_dot_(integer_dot) {}
+  Q4R16Matvec(Pipeline&& pipeline, bool symmetric, bool codebook, uint32_t wg, uint32_t tile,
+              bool integer_dot)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), symmetric_(symmetric), codebook_(codebook),
+        workgroup_size_(wg), tile_tokens_(tile), integer_dot_(integer_dot) {}
 
   Pipeline pipeline_;
   bool symmetric_;
+  bool codebook_;
   uint32_t workgroup_size_;
   uint32_t tile_tokens_;
   bool integer_dot_;

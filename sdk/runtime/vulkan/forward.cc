@@ -107,6 +107,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q4r16_gemm, std::cref(d), false, q4_wg, vulkan::kQ4R16MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(
       Build(&s->q4r16sym_gemm, std::cref(d), true, q4_wg, vulkan::kQ4R16MaxTileTokens, variant));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16cb_matvec, std::cref(d), true, q4_wg, 1u, variant, true));
+  KITE_RETURN_IF_ERROR(Build(&s->q4r16cb_gemm, std::cref(d), true, q4_wg,
+                             vulkan::kQ4R16MaxTileTokens, variant, true));
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_matvec, std::cref(d), q4_wg, 1u));
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), q4_wg, 1u));
@@ -273,6 +276,13 @@ Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
     if (a.max_tokens == 1) return p.Add(*m.q3r16_matvec, a, when);
     KITE_RETURN_IF_ERROR(p.Add(*m.q3r16_matvec, a, when, Tokens::kOne));
     return p.Add(*m.q3r16_gemm, a, when, Tokens::kSeveral);
+  }
+  if (t.layout == Layout::Q4_R16_G32_CB) {
+    vulkan::Q4MatvecArgs cb = a;
+    cb.codebook = t.codebook;
+    if (a.max_tokens == 1) return p.Add(*m.q4r16cb_matvec, cb, when);
+    KITE_RETURN_IF_ERROR(p.Add(*m.q4r16cb_matvec, cb, when, Tokens::kOne));
+    return p.Add(*m.q4r16cb_gemm, cb, when, Tokens::kSeveral);
   }
   const bool sym = t.layout == Layout::Q4_R16_G32_SYM;
   const vulkan::Q4R16Matvec& matvec = sym ? *m.q4r16sym_matvec : *m.q4r16_matvec;

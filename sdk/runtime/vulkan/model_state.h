@@ -37,6 +37,7 @@ struct VulkanModel::State {
   std::optional<vulkan::RmsNorm> rmsnorm;
   std::optional<vulkan::Q8Quantize> q8_quantize;
   std::optional<vulkan::Q4R16Matvec> q4r16_matvec, q4r16sym_matvec;
+  std::optional<vulkan::Q4R16Matvec> q4r16cb_matvec, q4r16cb_gemm;  // Q4_R16_G32_CB
   std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64
   std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS
   std::optional<vulkan::Q3R16Matvec> q3r16_matvec;    // Q3_R16_G32

@@ -66,7 +66,7 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
   }
   if (!MatrixEncodingSupported(t)) {
     return Unsupported(t,
-                       "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM), "
+                       "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM, _CB), "
                        "Q3_R16_G32 or Q4_ROW_GROUPS (groups a multiple of 8) and q4_g_sp24");
   }
   const Encoding& enc = *FindEncoding(t.dtype, t.layout);
@@ -195,7 +195,7 @@ bool MatrixEncodingSupported(const TensorView& t) {
       return t.layout == Layout::ROW_MAJOR;
     case DType::Q4_G:
       return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM ||
-             t.layout == Layout::Q3_R16_G32 ||
+             t.layout == Layout::Q4_R16_G32_CB || t.layout == Layout::Q3_R16_G32 ||
              (t.layout == Layout::Q4_ROW_GROUPS && t.group_size % 8 == 0 &&
               t.group_size <= vulkan::kQ4gMaxGroup);
     case DType::Q4_G_SP24:

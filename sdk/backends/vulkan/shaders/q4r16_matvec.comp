@@ -1,9 +1,12 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// 4-bit weights in the Q4_R16_G32 (or Q4_R16_G32_SYM) layout times int8 activations, the
-// decode matvec: the same contract as qd8_q4r16_gemm_ref (sdk/kernels/qd8-q4r16-gemm/),
+// 4-bit weights in the Q4_R16_G32 (or Q4_R16_G32_SYM, or Q4_R16_G32_CB) layout times int8
+// activations, the decode matvec: the same contract as qd8_q4r16_gemm_ref
+// (sdk/kernels/qd8-q4r16-gemm/),
 //   y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_j u[r][g][j] * xq[t][g][j]
 //                                   + o[r][g] * xsum[t][g]),
+// and with kCodebook (qd8_q4r16cb_gemm_ref, the SYM blocks) u is replaced by the tensor's
+// int8 codebook entry codebook[u] and o = 0: the integer sum is the reference's, exactly.
 // reading the converter's bytes as stored (sdk/schema/kite.fbs, docs/file-format.md).
 // Baseline: 32-bit storage and fp32 arithmetic only (bytes are unpacked from uint words).
 //
@@ -22,6 +25,9 @@ layout(constant_id = 2) const uint kScalesWord = 64;    // word offset of the 16
 layout(constant_id = 3) const uint kOffsetsWord = 72;   // word offset of the 16 f16 offsets
 layout(constant_id = 4) const bool kSymmetric = false;  // no offsets: o = -8 d
 layout(constant_id = 5) const uint kTileTokens = 1;     // T: tokens per workgroup, <= 8
+// Q4_R16_G32_CB (with kSymmetric). q4r16_matvec_dot.spvasm has neither this constant nor
+// the codebook words of the push block: Q4R16Matvec runs a codebook op on this shader only.
+layout(constant_id = 6) const bool kCodebook = false;
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint w[]; };
 layout(set = 0, binding = 1) readonly buffer Activations { uint xq[]; };  // 4 int8 per word
@@ -37,6 +43,7 @@ layout(push_constant) uniform Push {
   uint y_offset;      // y's RowAddress (rows.glsl)
   uint y_pos_stride;
   uint y_stride;
+  uint codebook[4];   // kCodebook: the 16 int8 entries, entry u in byte u % 4 of word u / 4
 } p;
 
 #include "rows.glsl"
@@ -56,6 +63,24 @@ int PackedDot(uint a, uint b) {
   return sum;
 }
 
+// Codebook entry u (kCodebook), sign-extended.
+int Entry(uint u) { return bitfieldExtract(int(p.codebook[u >> 2]), int(8u * (u & 3u)), 8); }
+
+// kCodebook: the integer sum of one group, sum_j codebook[u[j]] * xq[j] (the order does not
+// matter: integer sums are exact). `wq` as in main; `xbase`: the group's first xq word.
+int CodebookDot(uint wq[4], uint xbase) {
+  int dot = 0;
+  for (uint q = 0; q < 4; ++q) {
+    const uint lo = xq[xbase + q], hi = xq[xbase + 4 + q];
+    for (int j = 0; j < 4; ++j) {
+      const uint byte = (wq[q] >> (8 * j)) & 0xFFu;
+      dot += Entry(byte & 0x0Fu) * bitfieldExtract(int(lo), 8 * j, 8);
+      dot += Entry(byte >> 4) * bitfieldExtract(int(hi), 8 * j, 8);
+    }
+  }
+  return dot;
+}
+
 void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint rr = lane % kRowsPerBlock;
@@ -73,7 +98,7 @@ void main() {
     for (uint q = 0; q < 4; ++q) wq[q] = w[base + q * 16 + rr];
     const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
     const float d = (rr & 1u) == 0u ? d2.x : d2.y;
-    float o = -8.0 * d;
+    float o = kCodebook ? 0.0 : -8.0 * d;
     if (!kSymmetric) {
       const vec2 o2 = unpackHalf2x16(w[base + kOffsetsWord + rr / 2]);
       o = (rr & 1u) == 0u ? o2.x : o2.y;
@@ -85,9 +110,13 @@ void main() {
       // The low nibbles of word q pair with activation word q, the high ones with word 4 + q;
       // masked to 0x0F per byte, each is 4 int8 in [0, 15].
       int dot = 0;
-      for (uint q = 0; q < 4; ++q) {
-        dot += PackedDot(wq[q] & 0x0F0F0F0Fu, xq[xbase + q]);
-        dot += PackedDot((wq[q] >> 4) & 0x0F0F0F0Fu, xq[xbase + 4 + q]);
+      if (kCodebook) {
+        dot = CodebookDot(wq, xbase);
+      } else {
+        for (uint q = 0; q < 4; ++q) {
+          dot += PackedDot(wq[q] & 0x0F0F0F0Fu, xq[xbase + q]);
+          dot += PackedDot((wq[q] >> 4) & 0x0F0F0F0Fu, xq[xbase + 4 + q]);
+        }
       }
       const uint tg = t * p.groups + g;
       acc[k] += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
