@@ -248,8 +248,11 @@ kite_status kite_model_get_info(const kite_model* model, kite_model_info* info);
 /**
  * Encodes `len` bytes of UTF-8 `text` into `tokens` (room for `capacity` ids), BOS first
  * when `add_bos` is nonzero. *n_tokens receives the count. The buffer is also the encoder's
- * working space: it needs one id per byte of text plus 2 before merging; a smaller buffer
- * fails with KITE_ERR_OUT_OF_MEMORY. Thread-safe; allocates nothing.
+ * working space: it needs one id per byte of text plus 2 before merging, and more when the
+ * model's tokenizer normalizes text into longer text (NFKC, Lowercase, Prepend): a smaller
+ * buffer fails with KITE_ERR_OUT_OF_MEMORY, and kite_last_error() names the capacity needed
+ * (a lower bound for a pipeline of several normalizer steps).
+ * Thread-safe; allocates nothing.
  * @param model an open model
  * @param text UTF-8 text (need not be NUL-terminated)
  * @param len bytes of `text`
