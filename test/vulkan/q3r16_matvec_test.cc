@@ -5,7 +5,6 @@
 // rows written at a position, several workgroup sizes and tiles; and the refusals.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -14,10 +13,9 @@
 #include "sdk/backends/vulkan/q3r16_matvec.h"
 #include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
-#include "sdk/kernels/fp16.h"
-#include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
+#include "test/vulkan/int8_matvec_case.h"
 #include "test/vulkan/vulkan_test_util.h"
 
 namespace {
@@ -27,147 +25,46 @@ namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
 using kite::vulkan::test::kUntouched;
-using kite::vulkan::test::ExpectOnlyRowsWritten;
+using kite::vulkan::test::CaseName;
+using kite::vulkan::test::CheckCase;
 using kite::vulkan::test::MakeOutputRows;
 using kite::vulkan::test::MakeQ4MatvecArgs;
+using kite::vulkan::test::MatvecCase;
+using kite::vulkan::test::OddShapeCases;
 using kite::vulkan::test::OutputRows;
 using kite::vulkan::test::PrepareStatus;
-using kite::vulkan::test::RunOp;
+using kite::vulkan::test::QuantizedActivations;
+using kite::vulkan::test::RandomActivations;
+using kite::vulkan::test::RandomCodesAndScales;
 using kite::vulkan::test::Upload;
 
-struct Q3Case {
-  size_t m, rows, cols;
-  uint32_t workgroup;  // 0: the device's largest
-  uint32_t tile = 1;   // tokens per workgroup: > 1 is the tiled GEMM for prefill
-  // y's RowAddress beyond the default (stride rows, or rows + 3 for several tokens).
-  uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
-};
-
-std::string Name(const Q3Case& c) {
-  return "m=" + std::to_string(c.m) + " rows=" + std::to_string(c.rows) +
-         " cols=" + std::to_string(c.cols) + " wg=" + std::to_string(c.workgroup) +
-         " tile=" + std::to_string(c.tile) + " pos=" + std::to_string(c.pos) +
-         " y_offset=" + std::to_string(c.y_offset) +
-         " y_pos_stride=" + std::to_string(c.y_pos_stride);
-}
-
-// Runs `op` on the case's buffers; the output buffer's floats in *got.
-::testing::AssertionResult Run(vk::Device& device, const vk::Q3R16Matvec& op, const Q3Case& c,
-                               size_t groups, const std::vector<uint8_t>& packed,
-                               const std::vector<int8_t>& xq, const std::vector<float>& xscale,
-                               const std::vector<int32_t>& xsum, const OutputRows& o,
-                               std::vector<float>* got) {
-  vk::Buffer bw = Upload(device, packed, "w");
-  vk::Buffer bxq = Upload(device, xq, "xq");
-  vk::Buffer bxs = Upload(device, xscale, "xscale");
-  vk::Buffer bsum = Upload(device, xsum, "xsum");
-  vk::Buffer by = Upload(device, std::vector<float>(o.size, kUntouched), "y");
-  vk::Q4MatvecArgs args = MakeQ4MatvecArgs(
-      static_cast<uint32_t>(c.m), static_cast<uint32_t>(c.rows), static_cast<uint32_t>(groups),
-      {o.y_offset, o.y_pos_stride, static_cast<uint32_t>(o.stride)}, &bw, &bxq, &bxs, &bsum, &by);
-  args.max_pos = c.pos;
-  ::testing::AssertionResult ran = RunOp(device, op, args, static_cast<uint32_t>(c.m), c.pos);
-  const float* y = static_cast<const float*>(by.data());
-  got->assign(y, y + o.size);
-  return ran;
-}
-
-void RunQ3Case(vk::Device& device, const Q3Case& c, std::mt19937& rng) {
-  SCOPED_TRACE(Name(c));
+void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
+  SCOPED_TRACE(CaseName(c));
   const size_t groups = (c.cols + kGroup - 1) / kGroup;
-  const size_t padded = groups * kGroup;
   // Weights: random 3-bit codes, f16 scales of both signs over orders of magnitude.
-  std::uniform_int_distribution<int> code(0, 7);
-  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
-  std::bernoulli_distribution coin(0.5);
-  std::vector<uint8_t> u(c.rows * padded, static_cast<uint8_t>(kite::kQ3Zero));
-  std::vector<uint16_t> d(c.rows * groups);
-  for (size_t r = 0; r < c.rows; ++r) {
-    for (size_t col = 0; col < c.cols; ++col) u[r * padded + col] = static_cast<uint8_t>(code(rng));
-    for (size_t g = 0; g < groups; ++g) {
-      const float s = std::ldexp(scale(rng), static_cast<int>(r % 5) - 2);
-      d[r * groups + g] = kite::FloatToHalf(coin(rng) ? s : -s);
-    }
-  }
+  std::vector<uint8_t> u;
+  std::vector<uint16_t> d;
+  RandomCodesAndScales(c.rows, c.cols, kGroup, 7, static_cast<uint8_t>(kite::kQ3Zero), rng, &u, &d);
   std::vector<uint8_t> packed(
       kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q3_R16_G32, c.rows, c.cols, kGroup));
   k::PackQ3R16(c.rows, c.cols, u.data(), d.data(), packed.data());
-  // Activations quantized as the runtime does (zeros past cols).
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<int8_t> xq(c.m * padded);
-  std::vector<float> xscale(c.m * groups);
-  std::vector<int32_t> xsum(c.m * groups);
-  for (size_t t = 0; t < c.m; ++t) {
-    std::vector<float> x(c.cols);
-    for (float& v : x) v = normal(rng);
-    k::q8_quantize_ref(c.cols, kGroup, x.data(), xq.data() + t * padded,
-                       xscale.data() + t * groups, xsum.data() + t * groups);
-  }
+  const QuantizedActivations x = RandomActivations(c.m, c.cols, kGroup, rng);
   const OutputRows o = MakeOutputRows(c.m, c.rows, c.pos, c.y_offset, c.y_pos_stride);
   std::vector<float> want(o.size, kUntouched);
-  k::qd8_q3r16_gemm_ref(c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(),
-                        xsum.data(), want.data() + o.start, o.stride);
-
-  kite::Result<vk::Q3R16Matvec> op = vk::Q3R16Matvec::Create(device, c.workgroup, c.tile);
-  ASSERT_TRUE(op.ok()) << op.status().message();
-  std::vector<float> got;
-  ASSERT_TRUE(Run(device, *op, c, groups, packed, xq, xscale, xsum, o, &got));
-  ExpectOnlyRowsWritten(got.data(), o.size, o.start, o.stride, c.m, c.rows);
-  if (c.tile > 1) {
-    // Every tile adds in the same order: the tiled GEMM (prefill) equals the matvec (decode,
-    // T = 1) bit for bit, so tokens do not change with the chunking of a prompt.
-    kite::Result<vk::Q3R16Matvec> matvec = vk::Q3R16Matvec::Create(device, c.workgroup, 1);
-    ASSERT_TRUE(matvec.ok()) << matvec.status().message();
-    std::vector<float> decode;
-    ASSERT_TRUE(Run(device, *matvec, c, groups, packed, xq, xscale, xsum, o, &decode));
-    for (size_t i = 0; i < o.size; ++i) ASSERT_EQ(got[i], decode[i]) << "element " << i;
-  }
-  // Tolerance: float rounding of the sum of the terms' magnitudes (the integer dot products
-  // are exact; only the order of the f32 additions differs).
-  std::vector<float> row(c.cols);
-  for (size_t r = 0; r < c.rows; ++r) {
-    k::DequantizeQ3R16Row(c.cols, packed.data(), r, row.data());
-    for (size_t t = 0; t < c.m; ++t) {
-      double magnitude = 0.0;
-      for (size_t col = 0; col < c.cols; ++col) {
-        magnitude += std::fabs(static_cast<double>(row[col]) * xq[t * padded + col] *
-                               xscale[t * groups + col / kGroup]);
-      }
-      const size_t i = o.start + t * o.stride + r;
-      ASSERT_NEAR(got[i], want[i], 4e-6 * magnitude + 1e-30) << "token " << t << " row " << r;
-    }
-  }
+  k::qd8_q3r16_gemm_ref(c.m, c.rows, groups, packed.data(), x.xq.data(), x.xscale.data(),
+                        x.xsum.data(), want.data() + o.start, o.stride);
+  CheckCase(
+      device, c, kGroup, packed, x, nullptr, o, want,
+      [&](uint32_t workgroup, uint32_t tile) {
+        return vk::Q3R16Matvec::Create(device, workgroup, tile);
+      },
+      [&](size_t r, float* row) { k::DequantizeQ3R16Row(c.cols, packed.data(), r, row); });
 }
-
-const Q3Case kQ3Cases[] = {
-    {1, 1, 32, 0},        // one row, one group
-    {1, 16, 32, 16},      // one row block, smallest workgroup
-    {1, 17, 96, 0},       // a partial row block
-    {1, 33, 224, 32},     // seven groups: an odd count
-    {1, 100, 640, 128},
-    {1, 250, 1024, 256},  // more groups than lanes
-    {1, 19, 4992, 64},    // the widest: 156 groups
-    {7, 16, 32, 64},      // 7 tokens with a gap between rows
-    {7, 45, 2048, 0},
-    {64, 17, 160, 64},    // a prefill chunk, as decode calls
-    // Rows at position pos of a cache of rows-wide rows (after an offset).
-    {3, 40, 128, 0, 1, 5, 0, 40},
-    {1, 17, 64, 32, 1, 9, 11, 17},
-    // The tiled GEMM: one token, fewer tokens than a tile, full and partial tiles, rows not
-    // a multiple of 16, a KV-cache write at a position.
-    {1, 17, 96, 0, 8},
-    {7, 33, 224, 32, 8},
-    {7, 16, 4992, 64, 8},
-    {64, 17, 160, 64, 8},  // the forward pass's prefill GEMM: 64 invocations, 8 tokens
-    {64, 250, 1024, 16, 4},
-    {13, 100, 640, 16, 3},
-    {5, 40, 128, 256, 2, 6, 3, 40},
-};
 
 TEST(VulkanQ3R16Matvec, MatchesCpuReferenceOnOddShapes) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(333);
-  for (const Q3Case& c : kQ3Cases) RunQ3Case(*device, c, rng);
+  for (const MatvecCase& c : OddShapeCases()) RunQ3Case(*device, c, rng);
 }
 
 TEST(VulkanQ3R16Matvec, RefusesBadShapesAndBuffersTooSmall) {
