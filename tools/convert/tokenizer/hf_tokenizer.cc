@@ -358,17 +358,7 @@ std::string NormalizeForCheck(const ByteLevelNormalization& norm, const std::str
                                                  : NormalizerStepKind::NFKC;
     steps.push_back(s);
   }
-  for (const NormalizerStepTables& from : norm.steps) {
-    NormalizerStep s;
-    s.kind = from.kind;
-    s.strip_left = from.strip_left;
-    s.strip_right = from.strip_right;
-    s.pattern = from.pattern.data();
-    s.pattern_size = from.pattern.size();
-    s.content = from.content.data();
-    s.content_size = from.content.size();
-    steps.push_back(s);
-  }
+  for (const NormalizerStepTables& from : norm.steps) steps.push_back(from.View());
   std::string cur = text;
   for (const NormalizerStep& s : steps) {
     std::string next(ApplyNormalizerStep(s, cur.data(), cur.size(), nullptr, 0), '\0');

@@ -115,15 +115,7 @@ TokenizerView TokenizerTables::View() const {
   v.n_normalizer_steps =
       static_cast<uint32_t>(std::min<size_t>(normalizer_steps.size(), kMaxNormalizerSteps));
   for (uint32_t i = 0; i < v.n_normalizer_steps; ++i) {
-    const NormalizerStepTables& from = normalizer_steps[i];
-    NormalizerStep& to = v.normalizer_steps[i];
-    to.kind = from.kind;
-    to.strip_left = from.strip_left;
-    to.strip_right = from.strip_right;
-    to.pattern = from.pattern.data();
-    to.pattern_size = from.pattern.size();
-    to.content = from.content.data();
-    to.content_size = from.content.size();
+    v.normalizer_steps[i] = normalizer_steps[i].View();
   }
   v.added_token_flags = added_token_flags.size() == pieces.size() && !pieces.empty()
                             ? added_token_flags.data()

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sdk/format/format.h"
+#include "sdk/runtime/tokenizer/normalize.h"
 #include "sdk/runtime/tokenizer/split_regex.h"
 
 namespace kite {
@@ -30,6 +31,20 @@ struct NormalizerStepTables {
   bool strip_right = false;
   std::string pattern;  ///< REPLACE
   std::string content;  ///< REPLACE, PREPEND
+
+  /// The runtime's view of this step: its strings point into this object, which must
+  /// outlive the view and not change.
+  NormalizerStep View() const {
+    NormalizerStep s;
+    s.kind = kind;
+    s.strip_left = strip_left;
+    s.strip_right = strip_right;
+    s.pattern = pattern.data();
+    s.pattern_size = pattern.size();
+    s.content = content.data();
+    s.content_size = content.size();
+    return s;
+  }
 };
 
 /// The tokenizer of a model, with every derived table filled by Finalize().
