@@ -5,9 +5,11 @@
 //          weights. "m1_cached" repeats one copy (L2/L3-resident) for comparison.
 //   m = 64 (prefill): reported as int8 ops/s, 2 * m * rows * cols ops per call.
 //   prefill_m<m>: the offset-free layout at m = 8, 16, 64, 128 tokens on cache-resident
-//          weights at k = 576 (smollm-135m) and 2048, also as int8 ops/s.
-// Two roofline probes run first: a streaming read of 1 GiB (bytes/s) and a vpdpbusd loop
-// (int8 ops/s). Not a test: run by hand, e.g.
+//          weights at k = 576 (smollm-135m) and 2048, also as int8 ops/s;
+//          prefill_cold_m<m>: m = 64, 128 with the weights streaming from DRAM.
+// Roofline probes run first: a streaming read of 1 GiB (bytes/s), a vpdpbusd loop (int8
+// ops/s) and tile_mix_avx512vnni/*, loops with the prefill tile's instruction mix (what this
+// CPU allows a 4-bit tile: see BM_TileMix). Not a test: run by hand, e.g.
 //   qd8_q4r16_gemm_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
 
@@ -83,8 +85,11 @@ void BM_Gemm(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, Mode mo
 // Prefill at other token counts (the offset-free layout, cache-resident weights): m tokens
 // of the shape, so tile widths and the narrower last tile show at smollm (k = 576) and
 // tinyllama (k = 2048) widths.
-void BM_GemmPrefill(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m) {
-  const WeightPool* pool = GetPackedPool(shape.rows, shape.cols, false, true);
+// `cold`: the weights stream from DRAM (copies of the matrix filling kColdPoolBytes), as a
+// real model's 0.6 GB do once per prefill chunk.
+void BM_GemmPrefill(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, size_t m,
+                    bool cold) {
+  const WeightPool* pool = GetPackedPool(shape.rows, shape.cols, cold, true);
   const Acts a(m, shape.cols);
   TimeCalls(state, *pool, m, [&](const uint8_t* w, float* y) {
     fn(m, shape.rows, a.groups, w, a.q.data(), a.scale.data(), a.sum.data(), y, shape.rows);
@@ -92,9 +97,14 @@ void BM_GemmPrefill(benchmark::State& state, k::Qd8Q4r16GemmFn fn, Shape shape, 
 }
 constexpr Shape kPrefillShapes[] = {
     {1536, 576, "smollm ffn_gate/up"},
+    {512, 2048, "L2-resident at k = 2048 (0.6 MB)"},
     {2048, 2048, "tinyllama attn_q/o"},
 };
 constexpr size_t kPrefillTokens[] = {8, 16, 64, 128};
+// Prefill from DRAM ("prefill_cold_m<m>"): tinyllama's ffn_gate/up at a prefill chunk's
+// token counts.
+constexpr Shape kPrefillColdShape = {5632, 2048, "tinyllama ffn_gate/up"};
+constexpr size_t kPrefillColdTokens[] = {64, 128};
 
 // The codebook layout Q4_R16_G32_CB: the offset-free pool's bytes (the same blocks) read
 // through a non-uniform codebook.
@@ -155,6 +165,161 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void BM_Int8PeakAvx512Vnn
       benchmark::Counter(static_cast<double>(state.iterations()) * kSteps * kChains * 128.0,
                          benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
+
+// The instruction mix of the prefill tile (PairTile<true, false, 6> in
+// sdk/kernels/qd8-q4r16-gemm/avx512vnni.cc: 6 tokens, two 16-row blocks, one group of 32
+// per step) on L1-resident data, to tell what the machine allows such a tile from what the
+// kernel does. One step is 96 vpdpbusd into 12 dot-product chains (zmm0-11) from 4 weight
+// slices (zmm12-15) and 2 activation broadcasts (zmm16-17), plus, by probe:
+//   dp_only:     nothing (the int8 peak with this loop's structure);
+//   dp_mulfma:   the float work that cannot shrink bit-identically (docs/performance.md):
+//                6 restarts of the chains (vpbroadcastd + copy), 12 vsubps (magic off),
+//                6 vbroadcastss (xscale), 12 vmulps, 12 vfmadd231ps into zmm18-29, 2 vcvtph2ps;
+//   dp_fma:      dp_mulfma without the 6 vbroadcastss and 12 vmulps: the float work if the
+//                activations had one scale per token instead of one per group of 32 (a
+//                different rounding, not what the kernels compute);
+//   pair_tile:   dp_mulfma + the tile's memory and integer work: 8 weight loads unpacked by
+//                16 vpandd + 8 vpsrlw, 48 activation vpbroadcastd from memory;
+//   unpacked:    pair_tile with the nibbles unpacked beforehand (16 int8 weight loads, no
+//                vpandd/vpsrlw): what "unpack once, reuse for many tokens" could reach.
+// Registers: rsi weights (1088 bytes), rdx activations (6 tokens 2048 bytes apart), rcx
+// the constants (restart values, xscale, nibble mask, magic), rax the step count.
+#define KITE_MIX_X(t, p)                                     \
+  "vpbroadcastd " #t "*2048+" #p "*4(%%rdx), %%zmm16\n\t" \
+  "vpbroadcastd " #t "*2048+16+" #p "*4(%%rdx), %%zmm17\n\t"
+#define KITE_MIX_DP(a, b)                      \
+  "vpdpbusd %%zmm16, %%zmm12, %%zmm" #a "\n\t" \
+  "vpdpbusd %%zmm16, %%zmm14, %%zmm" #b "\n\t" \
+  "vpdpbusd %%zmm17, %%zmm13, %%zmm" #a "\n\t" \
+  "vpdpbusd %%zmm17, %%zmm15, %%zmm" #b "\n\t"
+#define KITE_MIX_DP6 \
+  KITE_MIX_DP(0, 6) KITE_MIX_DP(1, 7) KITE_MIX_DP(2, 8) KITE_MIX_DP(3, 9) KITE_MIX_DP(4, 10) \
+  KITE_MIX_DP(5, 11)
+#define KITE_MIX_XDP6(p)                                                                 \
+  KITE_MIX_X(0, p) KITE_MIX_DP(0, 6) KITE_MIX_X(1, p) KITE_MIX_DP(1, 7) KITE_MIX_X(2, p) \
+  KITE_MIX_DP(2, 8) KITE_MIX_X(3, p) KITE_MIX_DP(3, 9) KITE_MIX_X(4, p)                  \
+  KITE_MIX_DP(4, 10) KITE_MIX_X(5, p) KITE_MIX_DP(5, 11)
+#define KITE_MIX_UNPACK(p)                            \
+  "vmovdqu64 " #p "*64(%%rsi), %%zmm12\n\t"           \
+  "vmovdqu64 256+" #p "*64(%%rsi), %%zmm14\n\t"       \
+  "vpsrlw $4, %%zmm12, %%zmm13\n\t"                   \
+  "vpsrlw $4, %%zmm14, %%zmm15\n\t"                   \
+  "vpandd %%zmm30, %%zmm12, %%zmm12\n\t"              \
+  "vpandd %%zmm30, %%zmm13, %%zmm13\n\t"              \
+  "vpandd %%zmm30, %%zmm14, %%zmm14\n\t"              \
+  "vpandd %%zmm30, %%zmm15, %%zmm15\n\t"
+#define KITE_MIX_LOAD(p)                              \
+  "vmovdqu64 " #p "*256(%%rsi), %%zmm12\n\t"          \
+  "vmovdqu64 " #p "*256+64(%%rsi), %%zmm13\n\t"       \
+  "vmovdqu64 " #p "*256+128(%%rsi), %%zmm14\n\t"      \
+  "vmovdqu64 " #p "*256+192(%%rsi), %%zmm15\n\t"
+#define KITE_MIX_RESTART(a, b)                         \
+  "vpbroadcastd " #a "*4(%%rcx), %%zmm" #a "\n\t"      \
+  "vmovdqa64 %%zmm" #a ", %%zmm" #b "\n\t"
+#define KITE_MIX_RESTART6                                                              \
+  KITE_MIX_RESTART(0, 6) KITE_MIX_RESTART(1, 7) KITE_MIX_RESTART(2, 8)                \
+  KITE_MIX_RESTART(3, 9) KITE_MIX_RESTART(4, 10) KITE_MIX_RESTART(5, 11)
+#define KITE_MIX_FLOAT(a, b, f0, f1)                             \
+  "vbroadcastss 64+" #a "*4(%%rcx), %%zmm14\n\t"                 \
+  "vsubps %%zmm31, %%zmm" #a ", %%zmm" #a "\n\t"                 \
+  "vsubps %%zmm31, %%zmm" #b ", %%zmm" #b "\n\t"                 \
+  "vmulps %%zmm14, %%zmm" #a ", %%zmm" #a "\n\t"                 \
+  "vmulps %%zmm14, %%zmm" #b ", %%zmm" #b "\n\t"                 \
+  "vfmadd231ps %%zmm12, %%zmm" #a ", %%zmm" #f0 "\n\t"           \
+  "vfmadd231ps %%zmm13, %%zmm" #b ", %%zmm" #f1 "\n\t"
+// The same without the multiply by xscale (one FMA per token, block and group).
+#define KITE_MIX_FMA(a, b, f0, f1)                               \
+  "vsubps %%zmm31, %%zmm" #a ", %%zmm" #a "\n\t"                 \
+  "vsubps %%zmm31, %%zmm" #b ", %%zmm" #b "\n\t"                 \
+  "vfmadd231ps %%zmm12, %%zmm" #a ", %%zmm" #f0 "\n\t"           \
+  "vfmadd231ps %%zmm13, %%zmm" #b ", %%zmm" #f1 "\n\t"
+#define KITE_MIX_FMA6                                                                    \
+  "vcvtph2ps 1024(%%rsi), %%zmm12\n\t"                                                   \
+  "vcvtph2ps 1056(%%rsi), %%zmm13\n\t" KITE_MIX_FMA(0, 6, 18, 24)                        \
+  KITE_MIX_FMA(1, 7, 19, 25) KITE_MIX_FMA(2, 8, 20, 26) KITE_MIX_FMA(3, 9, 21, 27)       \
+  KITE_MIX_FMA(4, 10, 22, 28) KITE_MIX_FMA(5, 11, 23, 29)
+#define KITE_MIX_FLOAT6                                                                  \
+  "vcvtph2ps 1024(%%rsi), %%zmm12\n\t"                                                   \
+  "vcvtph2ps 1056(%%rsi), %%zmm13\n\t" KITE_MIX_FLOAT(0, 6, 18, 24)                      \
+  KITE_MIX_FLOAT(1, 7, 19, 25) KITE_MIX_FLOAT(2, 8, 20, 26) KITE_MIX_FLOAT(3, 9, 21, 27) \
+  KITE_MIX_FLOAT(4, 10, 22, 28) KITE_MIX_FLOAT(5, 11, 23, 29)
+#define KITE_MIX_ZERO(k) "vpxord %%zmm" #k ", %%zmm" #k ", %%zmm" #k "\n\t"
+// The float accumulators zmm18-29 start at 0.
+#define KITE_MIX_ZERO_ACC                                                                  \
+  KITE_MIX_ZERO(18) KITE_MIX_ZERO(19) KITE_MIX_ZERO(20) KITE_MIX_ZERO(21) KITE_MIX_ZERO(22) \
+  KITE_MIX_ZERO(23) KITE_MIX_ZERO(24) KITE_MIX_ZERO(25) KITE_MIX_ZERO(26) KITE_MIX_ZERO(27) \
+  KITE_MIX_ZERO(28) KITE_MIX_ZERO(29)
+#define KITE_MIX_LOOP(step)                                                        \
+  asm volatile(                                                                    \
+      "vpbroadcastd 128(%%rcx), %%zmm30\n\t"                                       \
+      "vbroadcastss 132(%%rcx), %%zmm31\n\t"                                       \
+      "vmovdqu64 (%%rsi), %%zmm12\n\t"                                             \
+      "vmovdqu64 64(%%rsi), %%zmm13\n\t"                                           \
+      "vmovdqu64 128(%%rsi), %%zmm14\n\t"                                          \
+      "vmovdqu64 192(%%rsi), %%zmm15\n\t"                                          \
+      "vpbroadcastd (%%rdx), %%zmm16\n\t"                                          \
+      "vpbroadcastd 4(%%rdx), %%zmm17\n\t" KITE_MIX_RESTART6 KITE_MIX_ZERO_ACC              \
+      ".p2align 6\n\t"                                                             \
+      "1:\n\t" step                                                                \
+      "dec %%rax\n\t"                                                              \
+      "jnz 1b\n\t"                                                                 \
+      "vzeroupper\n\t"                                                             \
+      : "+a"(n)                                                                    \
+      : "S"(w), "d"(x), "c"(c)                                                     \
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",    \
+        "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16",     \
+        "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",    \
+        "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "cc", "memory")
+
+enum class Mix { kDpOnly, kDpMulFma, kDpFma, kPairTile, kUnpacked };
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void MixLoop(Mix mix, uint64_t n,
+                                                                      const uint8_t* w,
+                                                                      const int8_t* x,
+                                                                      const uint32_t* c) {
+  switch (mix) {
+    case Mix::kDpOnly:
+      KITE_MIX_LOOP(KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6);
+      break;
+    case Mix::kDpMulFma:
+      KITE_MIX_LOOP(KITE_MIX_RESTART6 KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6
+                        KITE_MIX_FLOAT6);
+      break;
+    case Mix::kDpFma:
+      KITE_MIX_LOOP(KITE_MIX_RESTART6 KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6 KITE_MIX_DP6
+                        KITE_MIX_FMA6);
+      break;
+    case Mix::kPairTile:
+      KITE_MIX_LOOP(KITE_MIX_RESTART6 KITE_MIX_UNPACK(0) KITE_MIX_XDP6(0) KITE_MIX_UNPACK(1)
+                        KITE_MIX_XDP6(1) KITE_MIX_UNPACK(2) KITE_MIX_XDP6(2) KITE_MIX_UNPACK(3)
+                            KITE_MIX_XDP6(3) KITE_MIX_FLOAT6);
+      break;
+    case Mix::kUnpacked:
+      KITE_MIX_LOOP(KITE_MIX_RESTART6 KITE_MIX_LOAD(0) KITE_MIX_XDP6(0) KITE_MIX_LOAD(1)
+                        KITE_MIX_XDP6(1) KITE_MIX_LOAD(2) KITE_MIX_XDP6(2) KITE_MIX_LOAD(3)
+                            KITE_MIX_XDP6(3) KITE_MIX_FLOAT6);
+      break;
+  }
+}
+
+void BM_TileMix(benchmark::State& state, Mix mix) {
+  constexpr uint64_t kSteps = 1 << 18;
+  alignas(64) static uint8_t w[1088];
+  alignas(64) static int8_t x[6 * 2048];
+  alignas(64) static uint32_t c[34];
+  std::mt19937 rng(3);
+  for (uint8_t& v : w) v = static_cast<uint8_t>(rng() & 0x3F);  // no f16 Inf/NaN scales
+  for (int8_t& v : x) v = static_cast<int8_t>(rng() % 64);
+  // Finite float bits for the restart values, xscale and the subtracted constant (only the
+  // timing matters); the nibble mask.
+  const float one = 1.0f;
+  for (int i = 0; i < 34; ++i) std::memcpy(&c[i], &one, sizeof(one));
+  c[32] = 0x0F0F0F0F;
+  for (auto _ : state) MixLoop(mix, kSteps, w, x, c);
+  state.counters["int8_ops"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kSteps * 96 * 128.0,
+      benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
 #endif
 
 }  // namespace
@@ -166,6 +331,16 @@ int main(int argc, char** argv) {
   if (kite::GetCpuFeatures().avx512_vnni) {
     benchmark::RegisterBenchmark("roofline/int8_peak_avx512vnni", BM_Int8PeakAvx512Vnni)
         ->Unit(benchmark::kMillisecond);
+    const std::pair<const char*, Mix> mixes[] = {{"dp_only", Mix::kDpOnly},
+                                                 {"dp_mulfma", Mix::kDpMulFma},
+                                                 {"dp_fma", Mix::kDpFma},
+                                                 {"pair_tile", Mix::kPairTile},
+                                                 {"unpacked", Mix::kUnpacked}};
+    for (const auto& [name, mix] : mixes) {
+      benchmark::RegisterBenchmark((std::string("tile_mix_avx512vnni/") + name).c_str(),
+                                   BM_TileMix, mix)
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 #endif
   size_t n = 0;
@@ -194,9 +369,22 @@ int main(int argc, char** argv) {
                                       std::to_string(m) + "/" + std::to_string(shape.rows) +
                                       "x" + std::to_string(shape.cols))
                                          .c_str(),
-                                     BM_GemmPrefill, tables[i]->qd8_q4r16sym_gemm, shape, m)
+                                     BM_GemmPrefill, tables[i]->qd8_q4r16sym_gemm, shape, m,
+                                     false)
             ->Unit(benchmark::kMicrosecond);
       }
+    }
+  }
+  for (const size_t m : kPrefillColdTokens) {
+    for (size_t i = 0; i < n; ++i) {
+      const Shape& shape = kPrefillColdShape;
+      benchmark::RegisterBenchmark((std::string("qd8_q4r16sym_gemm/") +
+                                    k::IsaName(tables[i]->isa) + "/prefill_cold_m" +
+                                    std::to_string(m) + "/" + std::to_string(shape.rows) + "x" +
+                                    std::to_string(shape.cols))
+                                       .c_str(),
+                                   BM_GemmPrefill, tables[i]->qd8_q4r16sym_gemm, shape, m, true)
+          ->Unit(benchmark::kMicrosecond);
     }
   }
   benchmark::Initialize(&argc, argv);
