@@ -65,9 +65,9 @@ std::vector<uint32_t> DefaultSweepThreads(unsigned cpus);
 uint32_t LongContextPosition(uint32_t context);
 
 /// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
-/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad value, no model
-/// (or --kernel), a context
-/// smaller than prompt + generate or, with --sweep, than the longest sweep prompt + generate;
+/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad
+/// value, no model and no --kernel, a context smaller than prompt + generate or, with
+/// --sweep, than the longest sweep prompt + generate;
 /// --sweep-prompts / --sweep-threads without --sweep; --kernel-shapes without --kernel) is
 /// an InvalidArgument error meant for the user; callers exit with 2.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "sdk/format/blocks.h"
+#include "sdk/format/format.h"
 #include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
@@ -111,14 +111,21 @@ const char* LayoutName(KernelLayout layout) {
   return "?";
 }
 
-// Bytes of one 16-row block row of a matrix of `groups` groups of 32 columns.
-size_t RowBlockBytes(KernelLayout layout, size_t groups) {
+// Bytes of one 16-row block row of a matrix with `cols` columns in `layout`, from the
+// format's table.
+size_t RowBlockBytes(KernelLayout layout, size_t cols) {
   switch (layout) {
-    case KernelLayout::kQ4: return groups * kQ4R16BlockBytes;
+    case KernelLayout::kQ4:
+      return PackedBytes(DType::Q4_G, Layout::Q4_R16_G32, kQ4R16BlockRows, cols, 32);
     case KernelLayout::kQ4Sym:
-    case KernelLayout::kQ4Cb: return groups * kQ4R16SymBlockBytes;
-    case KernelLayout::kQ3: return groups * kQ3R16BlockBytes;
-    case KernelLayout::kQ4Sp24: return (groups + 1) / 2 * kQ4SP24BlockBytes;
+      return PackedBytes(DType::Q4_G, Layout::Q4_R16_G32_SYM, kQ4R16BlockRows, cols, 32);
+    case KernelLayout::kQ4Cb:
+      return PackedBytes(DType::Q4_G, Layout::Q4_R16_G32_CB, kQ4R16BlockRows, cols, 32);
+    case KernelLayout::kQ3:
+      return PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, kQ4R16BlockRows, cols, 32);
+    case KernelLayout::kQ4Sp24:
+      return PackedBytes(DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, kQ4R16BlockRows, cols,
+                         kQ4SP24BlockCols);
   }
   return 0;
 }
@@ -200,7 +207,7 @@ int RunKernelBench(const KernelBenchOptions& options) {
   for (const KernelShape& shape : shapes) {
     const size_t rows = shape.rows, cols = shape.cols;
     const size_t groups = (cols + 31) / 32;
-    const size_t row_block = RowBlockBytes(options.layout, groups);
+    const size_t row_block = RowBlockBytes(options.layout, cols);
     const size_t blocks = (rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
     const size_t matrix_bytes = blocks * row_block;
     const size_t stride = (matrix_bytes + 4095) / 4096 * 4096;
