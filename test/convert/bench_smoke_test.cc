@@ -119,6 +119,28 @@ TEST(BenchSmoke, HumanTable) {
   }
 }
 
+// --kernel: every layout's m = 1 kernel on two small shapes (a tail block, an odd group count),
+// a row per shape and thread count; bad layouts and shapes are usage errors.
+TEST(BenchKernel, EveryLayoutPrintsItsRows) {
+  for (const char* layout : {"q4", "q4sym", "q4cb", "q3", "q4sp24"}) {
+    const ToolRun r = Bench({"--kernel", layout, "--kernel-shapes", "40x96,16x2048", "-t", "2",
+                             "-r", "1", "--bw-mib", "1"});
+    ASSERT_EQ(r.exit_code, 0) << layout << ": " << r.err;
+    EXPECT_TRUE(Contains(r.out, std::string("kernel alone, m = 1: ") + layout)) << r.out;
+    for (const char* row : {"\n40x96         1 ", "\n40x96         2 ", "\n16x2048       1 "}) {
+      EXPECT_TRUE(Contains(r.out, row)) << layout << ": " << row << " in " << r.out;
+    }
+  }
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--kernel", "q5"},
+        std::vector<std::string>{"--kernel", "q4", "--kernel-shapes", "2048"},
+        std::vector<std::string>{"--kernel", "q4", "--kernel-shapes", "0x64"},
+        std::vector<std::string>{"--kernel-shapes", "64x64", "-m", "x.kite"}}) {
+    const ToolRun e = Bench(bad);
+    EXPECT_EQ(e.exit_code, 2) << bad.back() << ": " << e.err;
+  }
+}
+
 // -t above the online CPUs is capped at their count, with a warning on stderr.
 TEST(BenchSmoke, ThreadsAboveTheCpusAreCapped) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);

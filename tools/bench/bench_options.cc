@@ -53,6 +53,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "                  [--roofline [--bw-mib 1024]] [--long-context]\n"
       "       kite-bench -m MODEL.kite --sweep [--sweep-prompts 1,8,32,128,512,2048]\n"
       "                  [--sweep-threads 1,2] [-n 64] [-r 5] [--roofline] [--json]\n"
+      "       kite-bench --kernel q4|q4sym|q4cb|q3|q4sp24 [--kernel-shapes RxC,...]\n"
+      "                  [-t 2] [-r 5] [--bw-mib 1024] [--huge-pages]\n"
       "\n"
       "Measures how fast a .kite model loads, reads a prompt (prefill) and generates\n"
       "(decode) on this machine, through the public C API.\n"
@@ -111,6 +113,23 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "  decode roof counts those KV bytes. A row of the sweep, or a section of the\n"
       "  table (\"long_context\" in --json).\n"
       "\n"
+      "Kernel alone (--kernel LAYOUT)\n"
+      "  No model: the layout's m = 1 kernel (the decode matrix-vector product, as\n"
+      "  the dispatcher picks it; KITE_ISA=avx2 etc. caps the ISA) on random weights\n"
+      "  of each --kernel-shapes matrix, with 1 thread and with -t threads (rows split\n"
+      "  in 16-row blocks as the runtime splits a Linear). Each matrix is copied to\n"
+      "  fill --bw-mib MiB (use >= 256 so the weights come from DRAM); -r passes walk\n"
+      "  the copies, each kernel call alternating with the read loop of --roofline\n"
+      "  over the same bytes of another copy. Every call is timed in thread CPU time\n"
+      "  (the slowest thread), so waits for a busy CPU do not count. Columns: kernel\n"
+      "  and read GB/s (medians), frac = median of the per-pair kernel / read ratios\n"
+      "  and its 10th-90th percentile range; then the same on one copy called again\n"
+      "  and again (in cache when it fits). Layouts: q4 (Q4_R16_G32), q4sym\n"
+      "  (Q4_R16_G32_SYM), q4cb (Q4_R16_G32_CB), q3 (Q3_R16_G32), q4sp24\n"
+      "  (Q4_SP24_R16_G64). Default shapes: tinyllama-1.1b's 2048x2048, 5632x2048,\n"
+      "  2048x5632 and 256x2048. With --huge-pages the copies are madvise'd for\n"
+      "  transparent huge pages (2 MiB) instead of 4 KiB pages.\n"
+      "\n"
       "The model is memory-mapped: replace a .kite file by writing a new one and\n"
       "renaming it over the old one, never by rewriting it in place (a file truncated\n"
       "while mapped kills the process with SIGBUS).\n"
@@ -119,7 +138,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "Example\n"
       "  kite-bench -m tinyllama-q4.kite -p 128 -n 32 -t 2 -r 3 --roofline\n"
       "  kite-bench -m tinyllama-q4.kite --sweep --sweep-threads 1,2 --long-context \\\n"
-      "             -r 3 --roofline --json > sweep.json\n";
+      "             -r 3 --roofline --json > sweep.json\n"
+      "  KITE_ISA=avx2 kite-bench --kernel q4sym -t 2 -r 5\n";
   spec.flags = {
       flags::String('m', "model", "PATH", &o->model, "The .kite file (required)."),
       flags::Int<uint32_t>('p', "prompt", "N", &o->prompt, 1, 1u << 20,
@@ -172,6 +192,21 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       flags::Switch(0, "long-context", &o->long_context,
                     "Also measure decode at position 1800 of a 2048 context\n"
                     "(below)."),
+      flags::Enum<KernelLayout>(0, "kernel", "LAYOUT", &o->kernel_layout,
+                                {{"q4", KernelLayout::kQ4},
+                                 {"q4sym", KernelLayout::kQ4Sym},
+                                 {"q4cb", KernelLayout::kQ4Cb},
+                                 {"q3", KernelLayout::kQ3},
+                                 {"q4sp24", KernelLayout::kQ4Sp24}},
+                                "Time this layout's m = 1 kernel alone against a\n"
+                                "read loop over the same bytes (below); no model."),
+      flags::Custom(
+          0, "kernel-shapes", "RxC,...",
+          [o](const std::string& name, const std::string& value) {
+            return ParseKernelShapes(value, &o->kernel_shapes);
+          },
+          "The matrices of --kernel (rows x cols). Default:\n"
+          "2048x2048,5632x2048,2048x5632,256x2048."),
   };
   return spec;
 }
@@ -195,7 +230,10 @@ absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args
     return Usage(absl::StrCat("unexpected argument '", parsed.positionals[0],
                               "' (the model is given with -m)"));
   }
-  if (o.model.empty()) return Usage("no model given: add -m MODEL.kite");
+  o.kernel = parsed.Given("kernel");
+  if (parsed.Given("kernel-shapes") && !o.kernel) return Usage("--kernel-shapes needs --kernel");
+  if (o.kernel) return o;
+  if (o.model.empty()) return Usage("no model given: add -m MODEL.kite (or --kernel LAYOUT)");
   for (const char* list : {"sweep-prompts", "sweep-threads"}) {
     if (parsed.Given(list) && !o.sweep) {
       return Usage(absl::StrCat("--", list, " needs --sweep"));

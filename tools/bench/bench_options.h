@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/bench/kernel_bench.h"
 
 namespace kite::bench {
 
@@ -40,6 +41,12 @@ struct BenchOptions {
   /// session of C positions (C: -c, else min(2048, max_seq_len)), so that attention reads
   /// that many real KV entries.
   bool long_context = false;
+  /// --kernel LAYOUT: time that layout's m = 1 kernel alone against a read loop over the
+  /// same bytes (RunKernelBench) instead of a model; -m is then not needed.
+  bool kernel = false;
+  KernelLayout kernel_layout = KernelLayout::kQ4Sym;  ///< the --kernel LAYOUT
+  /// --kernel-shapes: the matrices of --kernel; empty means DefaultKernelShapes().
+  std::vector<KernelShape> kernel_shapes;
 
   /// The context the session is created with.
   uint32_t effective_context() const { return context ? context : prompt + generate; }
@@ -58,10 +65,11 @@ std::vector<uint32_t> DefaultSweepThreads(unsigned cpus);
 uint32_t LongContextPosition(uint32_t context);
 
 /// Parses the arguments after the program name with the shared parser (tools/common/flags.h:
-/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad value, no model, a context
-/// smaller than prompt + generate or, with --sweep, than the longest sweep prompt + generate;
-/// --sweep-prompts / --sweep-threads without --sweep) is an InvalidArgument error meant for the user;
-/// callers exit with 2.
+/// "--opt VALUE", "--opt=VALUE", "-x VALUE"). Any problem (unknown option, missing or bad
+/// value, no model and no --kernel, a context smaller than prompt + generate or, with
+/// --sweep, than the longest sweep prompt + generate;
+/// --sweep-prompts / --sweep-threads without --sweep; --kernel-shapes without --kernel) is
+/// an InvalidArgument error meant for the user; callers exit with 2.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
 
 /// The --help text: usage, each option with its default, and what each metric means.

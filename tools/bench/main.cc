@@ -651,6 +651,17 @@ int Run(const std::vector<std::string>& args) {
   if (!capped.empty() && !o.sweep) {
     std::fprintf(stderr, "kite-bench: warning: %s\n", capped.c_str());
   }
+  if (o.kernel) {
+    KernelBenchOptions k;
+    k.layout = o.kernel_layout;
+    k.shapes = o.kernel_shapes;
+    k.threads = {1};
+    if (o.threads > 1) k.threads.push_back(o.threads);
+    k.pool_bytes = uint64_t{o.bandwidth_mib} << 20;
+    k.passes = o.repetitions;
+    k.huge_pages = o.huge_pages;
+    return RunKernelBench(k);
+  }
 
   Results r;
   double load[1];

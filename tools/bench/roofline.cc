@@ -69,6 +69,23 @@ Isa BestIsa() {
 
 }  // namespace
 
+ReadSumFn BestReadSum(std::string* isa) {
+  const Isa best = BestIsa();
+  ReadSumFn sum = ReadSumPortable;
+  const char* name = "portable";
+#if defined(__x86_64__) || defined(_M_X64)
+  if (best == Isa::kAvx512 || best == Isa::kAvx512Vnni) {
+    sum = ReadSumAvx512;
+    name = "avx512";
+  } else if (best == Isa::kAvx2) {
+    sum = ReadSumAvx2;
+    name = "avx2";
+  }
+#endif
+  if (isa != nullptr) *isa = name;
+  return sum;
+}
+
 Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) {
   Bandwidth result;
   threads = std::max(1u, threads);
@@ -92,18 +109,7 @@ Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) 
     for (size_t w = 0; w < count; ++w) buffer[begin + w] = begin + w;
   });
 
-  const Isa isa = BestIsa();
-  uint64_t (*sum)(const uint64_t*, size_t) = ReadSumPortable;
-  result.isa = "portable";
-#if defined(__x86_64__) || defined(_M_X64)
-  if (isa == Isa::kAvx512 || isa == Isa::kAvx512Vnni) {
-    sum = ReadSumAvx512;
-    result.isa = "avx512";
-  } else if (isa == Isa::kAvx2) {
-    sum = ReadSumAvx2;
-    result.isa = "avx2";
-  }
-#endif
+  const ReadSumFn sum = BestReadSum(&result.isa);
   double best = 0;
   for (unsigned r = 0; r < runs; ++r) {
     const double seconds = RunTogether(threads, [&](unsigned i) {

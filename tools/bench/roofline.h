@@ -2,6 +2,7 @@
 // given number of threads. Host tools only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -23,6 +24,13 @@ struct Int8Peak {
   unsigned runs = 0;
   std::string isa;   ///< "avx512-vnni", "avx2", or "none" when no int8 dot loop fits this CPU
 };
+
+/// A streaming read loop: sums `n` 64-bit words at `p` (64-byte aligned).
+using ReadSumFn = uint64_t (*)(const uint64_t* p, size_t n);
+
+/// The read loop of MeasureReadBandwidth on this CPU (the widest loads it has); stores its
+/// name ("avx512", "avx2" or "portable") in *isa when not null.
+ReadSumFn BestReadSum(std::string* isa);
 
 /// Allocates and fills a `bytes` buffer (rounded up to 4 KiB), then `runs` times lets
 /// `threads` threads sum equal slices of it at once; returns the best rate. Frees the buffer.

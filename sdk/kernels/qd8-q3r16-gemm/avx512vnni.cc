@@ -24,6 +24,8 @@ namespace {
 
 // Tokens sharing one pass over a row block's weights (as qd8-q4r16-gemm's AVX-512 tile).
 constexpr size_t kTile = 8;
+// vpternlogd immediate: (a & b) | c.
+constexpr int kAndOr = 0xEA;
 // Groups whose dot-product starting bits are computed at once into a stack buffer.
 constexpr size_t kGroupChunk = 64;
 
@@ -44,7 +46,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
                const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
                const uint8_t* next) {
   const __m512i two_bits = _mm512_set1_epi8(0x03);
-  const __m512i one_bit = _mm512_set1_epi8(0x01);
+  const __m512i bit2 = _mm512_set1_epi8(0x04);
   const __m512i magic_bits = _mm512_set1_epi32(kF32MagicBits);
   const __m512 magic = _mm512_set1_ps(kF32Magic);
   const size_t x_stride = groups * kQ4R16GroupSize;
@@ -69,23 +71,40 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       __m512i s[T];
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) s[t] = _mm512_set1_epi32(xinit[t][g]);
-      const __m512i high = _mm512_loadu_si512(blk + kQ3R16HighBitsOffset);
+      // A single token's quads 4..7 run as a second chain (an exact integer sum), so its
+      // group is two chains of 4 vpdpbusd instead of one of 8.
+      __m512i s1 = _mm512_setzero_si512();
+      __m512i high = _mm512_loadu_si512(blk + kQ3R16HighBitsOffset);
+#if defined(__GNUC__)
+      // One load per slice: GCC would fold it into every shift below (8 loads of each).
+      __asm__("" : "+v"(high));
+#endif
       // Quad k = 4h + q: low 2 bits at bits [2q, 2q + 2) of slice h, high bit at bit k.
 #pragma GCC unroll 2
       for (size_t h = 0; h < 2; ++h) {
-        const __m512i low = _mm512_loadu_si512(blk + h * 64);
+        __m512i low = _mm512_loadu_si512(blk + h * 64);
+#if defined(__GNUC__)
+        __asm__("" : "+v"(low));
+#endif
 #pragma GCC unroll 4
         for (size_t q = 0; q < 4; ++q) {
           const size_t k = 4 * h + q;
-          const __m512i lo =
-              _mm512_and_si512(_mm512_srli_epi16(low, static_cast<unsigned>(2 * q)), two_bits);
-          const __m512i hi = _mm512_slli_epi16(
-              _mm512_and_si512(_mm512_srli_epi16(high, static_cast<unsigned>(k)), one_bit), 2);
-          const __m512i u = _mm512_or_si512(lo, hi);
+          // u = (low >> 2q & 3) | (bit k of high, moved to bit 2): a 16-bit shift by at
+          // most 6 moves no neighbouring byte's bit into a byte's bits 0..2.
+          const __m512i hb = k >= 2 ? _mm512_srli_epi16(high, static_cast<unsigned>(k - 2))
+                                    : _mm512_slli_epi16(high, static_cast<unsigned>(2 - k));
+          const __m512i lb = q == 0 ? low : _mm512_srli_epi16(low, static_cast<unsigned>(2 * q));
+          const __m512i u = _mm512_ternarylogic_epi32(lb, two_bits, _mm512_and_si512(hb, bit2),
+                                                      kAndOr);
+          if (T == 1 && h == 1) {
+            s1 = DotBroadcast(s1, u, x0 + 4 * k);
+          } else {
 #pragma GCC unroll 8
-          for (size_t t = 0; t < T; ++t) s[t] = DotBroadcast(s[t], u, x0 + t * x_stride + 4 * k);
+            for (size_t t = 0; t < T; ++t) s[t] = DotBroadcast(s[t], u, x0 + t * x_stride + 4 * k);
+          }
         }
       }
+      if (T == 1) s[0] = _mm512_add_epi32(s[0], s1);
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ3R16ScalesOffset)));
 #pragma GCC unroll 8

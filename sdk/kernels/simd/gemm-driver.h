@@ -35,7 +35,8 @@ inline void NarrowTile(size_t r, Tile& tile, Args... args) {
 /// tokens, calls tile(std::integral_constant<size_t, T>{}, wb, t, r0, n, next): T tokens from
 /// token t (T = kTokenTile, or the m % kTokenTile tokens left as one narrower tile) on the
 /// first n rows of the block row at wb, whose first row is r0; `next` is the next block row
-/// for the first tile of a block row to prefetch (null otherwise, and after the last).
+/// for the first tile of a block row to prefetch (null otherwise, after the last, and
+/// whenever m = 1).
 template <size_t kTokenTile, size_t kBlockRows, class Tile>
 inline void ForEachTile(size_t m, size_t rows, size_t row_block_bytes, const uint8_t* w,
                         Tile tile) {
@@ -44,8 +45,12 @@ inline void ForEachTile(size_t m, size_t rows, size_t row_block_bytes, const uin
     const uint8_t* wb = w + b * row_block_bytes;
     const size_t r0 = b * kBlockRows;
     const size_t n = rows - r0 < kBlockRows ? rows - r0 : kBlockRows;
-    // The first pass over this block row prefetches the next one.
-    const uint8_t* next = b + 1 < blocks ? wb + row_block_bytes : nullptr;
+    // The first pass over this block row prefetches the next one, when there are several
+    // tokens. A single token (decode) reads the block rows back to back, one stream the
+    // hardware prefetchers keep up with: prefetching the next block row (tens of KiB
+    // ahead) made m = 1 10-15% slower from DRAM (docs/performance.md, "Decode at the
+    // memory roof").
+    const uint8_t* next = m > 1 && b + 1 < blocks ? wb + row_block_bytes : nullptr;
     size_t t = 0;
     for (; t + kTokenTile <= m; t += kTokenTile) {
       tile(std::integral_constant<size_t, kTokenTile>{}, wb, t, r0, n, t == 0 ? next : nullptr);
