@@ -22,7 +22,7 @@ constexpr size_t kTile = 4;
 
 // y[t][r] for T tokens and the first n rows (1 <= n <= 16) of one block row; when `next`
 // is not null, also prefetches that block row.
-template <size_t T>
+template <size_t T, size_t S>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n, const uint8_t* next) {
   const __m256i two_bits = _mm256_set1_epi8(0x03);
@@ -32,8 +32,10 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   __m256 acc[T][2];
   for (size_t t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ3R16BlockBytes;
-    if (next != nullptr) PrefetchBytesX86(next + g * kQ3R16BlockBytes, kQ3R16BlockBytes);
+    const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
+    const uint8_t* scales = qd8_q3r16::ScalesOf<S>(wb, g);
+    constexpr size_t kGroupBytes = qd8_q3r16::kBytesPerGroup<S>;
+    if (next != nullptr) PrefetchBytesX86(next + g * kGroupBytes, kGroupBytes);
     const int8_t* x0 = xq + g * kQ4R16GroupSize;
     for (size_t half = 0; half < 2; ++half) {
       __m256i s[T];
@@ -58,7 +60,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         }
       }
       const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ3R16ScalesOffset + half * 16)));
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + half * 16)));
       for (size_t t = 0; t < T; ++t) {
         // sum (u - 4) x = sum u x - 4 xsum, exact in int32.
         const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones16),
@@ -77,19 +79,20 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 
 struct Policy {
   static constexpr size_t kTokenTile = kTile;
-  template <size_t T>
+  template <size_t T, size_t S>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    BlockTile<T>(groups, wb, xq, xscale, xsum, y, y_stride, n, next);
+    BlockTile<T, S>(groups, wb, xq, xscale, xsum, y, y_stride, n, next);
   }
 };
 
 }  // namespace
 
-void qd8_q3r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  qd8_q3r16::Gemm<Policy>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+void qd8_q3r16_gemm_avx2(size_t m, size_t rows, size_t groups, size_t groups_per_scale,
+                         const uint8_t* w, const int8_t* xq, const float* xscale,
+                         const int32_t* xsum, float* y, size_t y_stride) {
+  qd8_q3r16::Gemm<Policy>(m, rows, groups, groups_per_scale, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels
