@@ -333,7 +333,7 @@ TEST(BadQ3ModelFile, HostileQ3R16G64Tensors) {
   std::string msg;
   ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
   const char* g64 = "layers.3.feed_forward.w2";  // 172 columns: 3 blocks of 64
-  const char* g32 = "layers.1.attention.wv";
+  const char* g32 = "layers.2.attention.wv";
   EditMetadata(good, [&](kite::schema::Model* m) {
     EXPECT_EQ(FindTensor(m, g64)->layout(), kite::schema::Layout::Q3_R16_G64);
     EXPECT_EQ(FindTensor(m, g32)->layout(), kite::schema::Layout::Q3_R16_G32);

@@ -32,8 +32,9 @@ const std::vector<Recipe>& Recipes() {
        "measured at 3 bits in groups of 32 and 64; from all\n"
        "3-bit groups of 64 the most sensitive are upgraded\n"
        "(--bpw 3.5 --bpw-3bit, GPTQ), then distillation.\n"
-       "stories260K: KLD XXKLD, top-1 XXTOP; about XXMIN\n"
-       "minutes on 2 cores. Far from issue 17's KLD 0.018.",
+       "stories260K: 3.50 bits/weight, KLD 0.373, top-1 72.8%\n"
+       "(far from issue 17's KLD 0.018); about 13 minutes on\n"
+       "2 loaded cores (half of it distillation).",
        {"--quant", "q4", "--q4-groups", "sym-compact", "--bpw", "3.5", "--bpw-3bit", "--distill"},
        ""},
   };
