@@ -1,4 +1,4 @@
-// Block geometry of the packed 4-bit layouts (sdk/schema/kite.fbs has the byte-exact text,
+// Block geometry of the packed 4-bit (and 3-bit) layouts (sdk/schema/kite.fbs has the byte-exact text,
 // docs/file-format.md the table). The format table (sdk/format/format.cc), the kernels that
 // read the blocks and the packers that write them all take their numbers from here.
 // Constants only: safe to include from any layer at or above sdk/format.
@@ -45,6 +45,27 @@ inline constexpr size_t kQ3R16BlockBytes = 224;
 /// Largest 3-bit code; the code kQ3Zero stands for weight 0 (padding stores it).
 inline constexpr unsigned kQ3MaxCode = 7;
 inline constexpr int kQ3Zero = 4;
+/// Bytes of the codes of 16 rows x 32 columns (the low-bit plane, then the high-bit plane):
+/// the first kQ3R16CodeBytes of a Q3_R16_G32 block, and each half of a Q3_R16_G64 block's
+/// codes.
+inline constexpr size_t kQ3R16CodeBytes = 192;
+
+// Q3_R16_G64 (dtype Q4_G, group_size 64, symmetric 3-bit codes): blocks of 16 rows x 64
+// columns, each two 32-column code parts laid out as in Q3_R16_G32 (columns 0..31, then
+// 32..63), then 16 f16 scales shared by both (activations stay in groups of 32).
+
+/// Columns per Q3_R16_G64 block = the columns one scale covers (the tensor's group_size).
+inline constexpr size_t kQ3R16G64BlockCols = 64;
+/// Byte offset of the 16 f16 scales d[r] inside a Q3_R16_G64 block.
+inline constexpr size_t kQ3R16G64ScalesOffset = 384;
+/// Bytes per Q3_R16_G64 block: two code parts and 16 f16 scales (3.25 bits per weight).
+inline constexpr size_t kQ3R16G64BlockBytes = 416;
+
+/// Bytes per block of the 3-bit layout whose scales cover `parts` 32-column code parts
+/// (1: Q3_R16_G32, 2: Q3_R16_G64); the scales start at parts * kQ3R16CodeBytes.
+constexpr size_t Q3R16BlockBytes(size_t parts) {
+  return parts * kQ3R16CodeBytes + 2 * kQ4R16BlockRows;
+}
 
 // Q4_SP24_R16_G64 (dtype Q4_G_SP24, group_size 64): 2:4 sparse blocks of 16 rows x 64
 // columns, each two 32-column sub-blocks followed by the scales.
@@ -75,6 +96,11 @@ static_assert(kQ3R16HighBitsOffset == kQ3R16LowBitsBytes &&
                   kQ3R16BlockBytes == kQ3R16ScalesOffset + 2 * kQ4R16BlockRows &&
                   kQ3R16LowBitsBytes == kQ4R16BlockRows * kQ4R16GroupSize / 4,
               "Q3_R16_G32 blocks: 2-bit plane, 1-bit plane, then f16 scales");
+static_assert(kQ3R16CodeBytes == kQ3R16ScalesOffset && Q3R16BlockBytes(1) == kQ3R16BlockBytes &&
+                  kQ3R16G64ScalesOffset == 2 * kQ3R16CodeBytes &&
+                  Q3R16BlockBytes(2) == kQ3R16G64BlockBytes &&
+                  kQ3R16G64BlockCols == 2 * kQ4R16GroupSize,
+              "Q3_R16_G64 blocks: two Q3_R16_G32 code parts, then f16 scales");
 static_assert(kQ4SP24SubBlockBytes == kQ4SP24PositionsOffset + kQ4SP24BlockRows * 4 &&
                   kQ4SP24ScalesOffset == 2 * kQ4SP24SubBlockBytes &&
                   kQ4SP24BlockBytes == kQ4SP24ScalesOffset + 2 * kQ4SP24BlockRows,

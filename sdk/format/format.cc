@@ -20,6 +20,8 @@ constexpr Encoding kEncodings[] = {
      kQ4R16GroupSize, kQ4R16SymBlockBytes, 0, false, false, kQ4CodebookEntries},
     {DType::Q4_G, Layout::Q3_R16_G32, kQ4R16GroupSize, kQ4R16BlockRows,
      kQ4R16GroupSize, kQ3R16BlockBytes, 0, false, false},
+    {DType::Q4_G, Layout::Q3_R16_G64, kQ3R16G64BlockCols, kQ4R16BlockRows,
+     kQ3R16G64BlockCols, kQ3R16G64BlockBytes, 0, false, false},
     {DType::Q4_G_SP24, Layout::Q4_SP24_R16_G64, kQ4SP24BlockCols,
      kQ4SP24BlockRows, kQ4SP24BlockCols, kQ4SP24BlockBytes, 0, false, false},
 };
@@ -94,6 +96,7 @@ const char* LayoutName(Layout layout) {
     case Layout::Q4_R16_G32_SYM: return "q4_r16_g32_sym";
     case Layout::Q4_R16_G32_CB: return "q4_r16_g32_cb";
     case Layout::Q3_R16_G32: return "q3_r16_g32";
+    case Layout::Q3_R16_G64: return "q3_r16_g64";
   }
   return "unknown";
 }

@@ -74,7 +74,7 @@ struct KernelTable {
   Qd8Q4r16GemmFn qd8_q4r16sym_gemm;  ///< offset-free Q4_R16_G32_SYM weights x q8 activations
   AttentionQ8kvFn attention_q8kv;  ///< attention over an int8 KV cache (SessionOptions::kv_type)
   Qd8Q4r16CbGemmFn qd8_q4r16cb_gemm;  ///< codebook Q4_R16_G32_CB weights x q8 activations
-  Qd8Q3r16GemmFn qd8_q3r16_gemm;  ///< 3-bit Q3_R16_G32 weights x q8 activations
+  Qd8Q3r16GemmFn qd8_q3r16_gemm;  ///< 3-bit Q3_R16_G32 / Q3_R16_G64 weights x q8 activations
 };
 
 /// True when this build has kernels for `isa` and this CPU (and OS) can run them.

@@ -17,8 +17,17 @@ size_t Take(size_t* cursor, uint64_t bytes) {
 }  // namespace
 
 uint32_t ActivationGroupSize(const TensorView& t) {
-  // Q4_G_SP24 activations are quantized in groups of 32 (its scale groups are 64 wide).
-  return t.dtype == DType::Q4_G_SP24 ? static_cast<uint32_t>(kQ4SP24GroupSize) : t.group_size;
+  // Q4_G_SP24 and Q3_R16_G64 activations are quantized in groups of 32 (their scale groups
+  // are 64 wide).
+  if (t.dtype == DType::Q4_G_SP24) return static_cast<uint32_t>(kQ4SP24GroupSize);
+  if (t.layout == Layout::Q3_R16_G64) return static_cast<uint32_t>(kQ4R16GroupSize);
+  return t.group_size;
+}
+
+uint64_t ActivationGroups(const TensorView& t) {
+  const uint64_t size = ActivationGroupSize(t);
+  const uint64_t groups = (t.cols + size - 1) / size;
+  return t.layout == Layout::Q3_R16_G64 ? (groups + 1) / 2 * 2 : groups;
 }
 
 void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) {
@@ -27,7 +36,7 @@ void QuantScratchSize(const Model& model, uint64_t* elements, uint64_t* groups) 
   const auto visit = [&](const TensorView& t) {
     if (t.dtype != DType::Q4_G && t.dtype != DType::Q4_G_SP24) return;
     const uint64_t size = ActivationGroupSize(t);
-    const uint64_t g = (t.cols + size - 1) / size;
+    const uint64_t g = ActivationGroups(t);
     if (g * size > *elements) *elements = g * size;
     if (g > *groups) *groups = g;
   };

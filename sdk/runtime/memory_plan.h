@@ -97,9 +97,14 @@ struct MemoryPlan {
 Result<MemoryPlan> PlanSessionMemory(const Model& model, const SessionOptions& options);
 
 /// Elements per group of the int8 activations a 4-bit matrix `t` multiplies (q8_quantize's
-/// group): 32 for Q4_G_SP24, else t.group_size (32 for the Q4_R16 layouts, the matrix's
-/// group for Q4_ROW_GROUPS). Pure.
+/// group): 32 for Q4_G_SP24 and Q3_R16_G64, else t.group_size (32 for the Q4_R16 layouts
+/// and Q3_R16_G32, the matrix's group for Q4_ROW_GROUPS). Pure.
 uint32_t ActivationGroupSize(const TensorView& t);
+
+/// Activation groups (of ActivationGroupSize) in one quantized input row of `t`: its
+/// columns in whole groups, and for Q3_R16_G64 in whole 64-column blocks (an even count,
+/// as its kernels read both halves of a block). Pure.
+uint64_t ActivationGroups(const TensorView& t);
 
 /// Over the model's 4-bit matrices (the layers' and the head): the widest quantized
 /// activation row, padded to whole groups of its ActivationGroupSize (`elements`, int8

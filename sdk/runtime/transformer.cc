@@ -9,6 +9,7 @@
 #include "sdk/kernels/qd8-q4sp24-gemm/pack.h"
 #include "sdk/kernels/rope/rope.h"
 #include "sdk/kernels/row-dequant/row-dequant.h"
+#include "sdk/runtime/memory_plan.h"
 #if KITE_WITH_XNNPACK
 #include "sdk/backends/xnnpack/dense_linear.h"
 #endif
@@ -88,11 +89,12 @@ void PartRange(const LinearTask& t, const LinearPart& part, size_t begin, size_t
       return;
   }
   if (w.layout == Layout::Q4_R16_G32 || w.layout == Layout::Q4_R16_G32_SYM ||
-      w.layout == Layout::Q4_R16_G32_CB || w.layout == Layout::Q3_R16_G32) {
+      w.layout == Layout::Q4_R16_G32_CB || w.layout == Layout::Q3_R16_G32 ||
+      w.layout == Layout::Q3_R16_G64) {
     const size_t row0 = begin * part.unit_rows;
     const size_t row_end = end * part.unit_rows < w.rows ? end * part.unit_rows : w.rows;
-    if (w.layout == Layout::Q3_R16_G32) {
-      t.k->qd8_q3r16_gemm(t.n, row_end - row0, t.groups,
+    if (w.layout == Layout::Q3_R16_G32 || w.layout == Layout::Q3_R16_G64) {
+      t.k->qd8_q3r16_gemm(t.n, row_end - row0, t.groups, w.group_size / kQ4R16GroupSize,
                           static_cast<const uint8_t*>(w.data) + begin * part.unit_bytes, t.xq,
                           t.xscale, t.xsum, y + row0, ys);
       return;
@@ -256,6 +258,12 @@ void QuantizeRows(void* context, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     q.k->q8_quantize(q.cols, q.act_group, q.x + i * q.x_stride, q.xq + i * q.padded,
                      q.xscale + i * q.groups, q.xsum + i * q.groups);
+    // Groups past the columns (Q3_R16_G64 reads whole 64-column blocks) hold zeros.
+    for (size_t g = (q.cols + q.act_group - 1) / q.act_group; g < q.groups; ++g) {
+      std::memset(q.xq + i * q.padded + g * q.act_group, 0, q.act_group);
+      q.xscale[i * q.groups + g] = 0.0f;
+      q.xsum[i * q.groups + g] = 0;
+    }
   }
 }
 
@@ -361,9 +369,10 @@ void Transformer::Linears(const LinearOutput* outs, size_t count, uint32_t n, co
   t.xsum = b_.xq_sums;
   const TensorView& first = *outs[0].w;
   if (first.dtype == DType::Q4_G || first.dtype == DType::Q4_G_SP24) {
-    // Q4_G_SP24 quantizes activations in groups of 32 (its scales cover 64 columns).
-    const size_t act_group = first.dtype == DType::Q4_G_SP24 ? kQ4SP24GroupSize : first.group_size;
-    t.groups = (first.cols + act_group - 1) / act_group;
+    // Q4_G_SP24 and Q3_R16_G64 quantize activations in groups of 32 (their scales cover 64
+    // columns).
+    const size_t act_group = ActivationGroupSize(first);
+    t.groups = static_cast<size_t>(ActivationGroups(first));
     t.padded = t.groups * act_group;
     // Activations are quantized once per call (the parts share x), each token row
     // `padded` values long.
@@ -447,8 +456,9 @@ void Transformer::EmbeddingRow(const TensorView& t, uint32_t row, float* out) {
         kernels::DequantizeQ4R16SymRow(t.cols, static_cast<const uint8_t*>(t.data), row, out);
         return;
       }
-      if (t.layout == Layout::Q3_R16_G32) {
-        kernels::DequantizeQ3R16Row(t.cols, static_cast<const uint8_t*>(t.data), row, out);
+      if (t.layout == Layout::Q3_R16_G32 || t.layout == Layout::Q3_R16_G64) {
+        kernels::DequantizeQ3R16Row(t.cols, t.group_size, static_cast<const uint8_t*>(t.data),
+                                    row, out);
         return;
       }
       if (t.layout == Layout::Q4_R16_G32_CB) {

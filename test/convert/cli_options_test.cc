@@ -110,10 +110,15 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
             std::string::npos);
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "4bpw", "--calib", "c"}),
             "--recipe must be one of 4.5bpw, 2:4, 3.5bpw, not '4bpw'");
-  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--recipe", "3.5bpw", "--calib", "c"})
-                .find("--recipe 3.5bpw is not available: 3-bit groups (--bpw B --bpw-3bit) "
-                      "are 3.5 bits/weight"),
-            std::string::npos);
+  // 3.5bpw: 3-bit groups chosen by the budget, then distillation.
+  o = ParseCommandLine({"m.bin", "-o", "x.kite", "--recipe", "3.5bpw", "--calib", "c.txt"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->bpw, 3.5);
+  EXPECT_TRUE(o->convert.bpw_q3);
+  EXPECT_TRUE(o->distill);
+  EXPECT_FALSE(o->convert.q4_asymmetric);
+  EXPECT_TRUE(o->convert.q4_offset_free);
+  EXPECT_NE(OptionsForProvenance(*o).find(" (recipe 3.5bpw)"), std::string::npos);
   // 3-bit groups: --q3 names matrices, --bpw-3bit lets --bpw choose them.
   o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--q3", "a,b"});
   ASSERT_TRUE(o.ok()) << o.status();
@@ -132,9 +137,23 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4",
                         "--q3", "a"}),
             "--q3 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
+  // --q3-g64 names matrices for 3-bit groups of 64, under the same rules.
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--q3-g64", "c,d", "--q3", "a"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.q3_g64, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(o->convert.q3, (std::vector<std::string>{"a"}));
+  EXPECT_NE(OptionsForProvenance(*o).find(" --q3 a --q3-g64 c,d"), std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--q3-g64", "a"}),
+            "--q3-g64 only applies to --quant q4");
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--q3-g64", ",a"})
+                .find("q3-g64 has an empty name in ',a'"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "3",
+                        "--q3-g64", "a"}),
+            "--q3-g64 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
             "--recipe is given twice");
-  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw or 2:4)");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw, 2:4 or 3.5bpw)");
   // After "--" it is an input name, not an option.
   o = ParseCommandLine({"-o", "x", "--", "--recipe"});
   ASSERT_TRUE(o.ok()) << o.status();

@@ -471,7 +471,7 @@ TEST(ConvertTensor, ThreeBitLayoutHoldsItsWeights) {
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(restored, DequantizeQ4G(*plain));
   std::vector<float> row(70);
-  kernels::DequantizeQ3R16Row(70, q->data.data(), 39, row.data());
+  kernels::DequantizeQ3R16Row(70, 32, q->data.data(), 39, row.data());
   EXPECT_EQ(std::vector<float>(restored.begin() + 39 * 70, restored.end()), row);
   EXPECT_GT(q->quant_rel_rms_error, 0.0f);
   options.keep_8bit = {t.name};

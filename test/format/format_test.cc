@@ -87,6 +87,10 @@ TEST(PackedBytes, BlockBitsPerWeight) {
   EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q3_R16_G32, 32), 3.5);
   EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, 17, 33, 32), 2u * 2 * 224);
   EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, 16, 32, 64), 0u);  // group 32 only
+  EXPECT_DOUBLE_EQ(bits(DType::Q4_G, Layout::Q3_R16_G64, 64), 3.25);
+  // 17 rows: 2 row blocks; 65 columns: 2 blocks of 64.
+  EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G64, 17, 65, 64), 2u * 2 * 416);
+  EXPECT_EQ(PackedBytes(DType::Q4_G, Layout::Q3_R16_G64, 16, 64, 32), 0u);  // group 64 only
   // Only the codebook layout requires a codebook, of kQ4CodebookEntries.
   size_t count = 0;
   const Encoding* all = Encodings(&count);
@@ -100,7 +104,7 @@ TEST(PackedBytes, BlockBitsPerWeight) {
 TEST(Encodings, EveryEntryIsFoundAndNamed) {
   size_t n = 0;
   const Encoding* table = Encodings(&n);
-  ASSERT_EQ(n, 9u);
+  ASSERT_EQ(n, 10u);
   for (size_t i = 0; i < n; ++i) {
     EXPECT_EQ(FindEncoding(table[i].dtype, table[i].layout), &table[i]);
     EXPECT_GE(table[i].block_rows, 1u);
@@ -137,6 +141,7 @@ TEST(Names, LowerCaseOfTheSchemaAndStableValues) {
   EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_SYM), 4);
   EXPECT_EQ(static_cast<int>(Layout::Q4_R16_G32_CB), 5);
   EXPECT_EQ(static_cast<int>(Layout::Q3_R16_G32), 6);
+  EXPECT_EQ(static_cast<int>(Layout::Q3_R16_G64), 7);
   EXPECT_STREQ(schema::EnumNameDType(DType::Q4_G_SP24), "Q4_G_SP24");
   EXPECT_STREQ(DTypeName(static_cast<DType>(200)), "unknown");
   EXPECT_STREQ(ChatFormatName(static_cast<ChatFormat>(200)), "none");

@@ -325,6 +325,46 @@ TEST(BadQ3ModelFile, HostileQ3R16Tensors) {
                     KITE_ERR_INVALID_MODEL, q3);
 }
 
+// The 3-bit layout with groups of 64 (Q3_R16_G64): its group size and data size are
+// checked (416-byte blocks of 64 columns), and relabelling it as Q3_R16_G32 (or the
+// reverse) gives an extent of the wrong size.
+TEST(BadQ3ModelFile, HostileQ3R16G64Tensors) {
+  const Bytes good = ReadModel("stories260K-q3g64mix.kite");
+  std::string msg;
+  ASSERT_EQ(OpenBytes(good, true, &msg), KITE_OK) << msg;
+  const char* g64 = "layers.3.feed_forward.w2";  // 172 columns: 3 blocks of 64
+  const char* g32 = "layers.2.attention.wv";
+  EditMetadata(good, [&](kite::schema::Model* m) {
+    EXPECT_EQ(FindTensor(m, g64)->layout(), kite::schema::Layout::Q3_R16_G64);
+    EXPECT_EQ(FindTensor(m, g32)->layout(), kite::schema::Layout::Q3_R16_G32);
+  });
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, g64)->mutate_group_size(32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, "group_size 64");
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* data = FindTensor(m, g64)->mutable_data();
+                      data->mutate_size(data->size() - 416);
+                    }),
+                    KITE_ERR_INVALID_MODEL, g64);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, g64)->mutate_layout(kite::schema::Layout::Q3_R16_G32);
+                      FindTensor(m, g64)->mutate_group_size(32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, g64);
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      FindTensor(m, g32)->mutate_layout(kite::schema::Layout::Q3_R16_G64);
+                      FindTensor(m, g32)->mutate_group_size(64);
+                    }),
+                    KITE_ERR_INVALID_MODEL, g32);
+  // Columns: 172 + 32 is 204, 4 blocks of 64 instead of 3.
+  EXPECT_OPEN_FAILS(EditMetadata(good, [&](kite::schema::Model* m) {
+                      auto* shape = FindTensor(m, g64)->mutable_shape();
+                      shape->Mutate(1, shape->Get(1) + 32);
+                    }),
+                    KITE_ERR_INVALID_MODEL, g64);
+}
+
 TEST_F(BadModelFile, HostileSegmentsAndHeader) {
   EXPECT_OPEN_FAILS(EditMetadata(good_, [](kite::schema::Model* m) {
                       m->mutable_segments()->GetMutableObject(0)->mutate_size(UINT64_MAX - 1);

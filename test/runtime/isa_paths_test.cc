@@ -96,6 +96,25 @@ TEST(IsaPaths, Q3MixSameTokensOnEveryPath) {
   }
 }
 
+// 3-bit groups of 64 (Q3_R16_G64 for some layer matrices, beside Q3_R16_G32 and
+// Q4_R16_G32_SYM): the scalar reference and every optimized path give the same greedy
+// tokens, and logits within the 4-bit tolerance above.
+TEST(IsaPaths, Q3G64MixSameTokensOnEveryPath) {
+  const auto prompt = GoldenIds("prompt_token_ids");
+  const PathRun reference = Generate("stories260K-q3g64mix.kite", "scalar", 1, 64, prompt, 32);
+  ASSERT_FALSE(reference.generated.empty());
+  for (const char* isa : kIsas) {
+    for (const Config& c : kQ4Configs) {
+      SCOPED_TRACE(std::string(isa) + " threads " + std::to_string(c.threads) + " chunk " +
+                   std::to_string(c.chunk));
+      const PathRun r =
+          Generate("stories260K-q3g64mix.kite", isa, c.threads, c.chunk, prompt, 32);
+      EXPECT_LE(kite::test::MaxLogitDifference(r, reference), 1e-3);
+      EXPECT_EQ(r.generated, reference.generated);
+    }
+  }
+}
+
 // A prompt long enough for a prefill chunk's attention to run as (head, query range) tasks
 // (the golden prompt alone is too short to be split): the golden prompt and its continuation,
 // 69 tokens, so a 64-token chunk at position 0 and a 5-token chunk at 64. Token by token

@@ -138,9 +138,9 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     std::vector<uint16_t> d(kRows * groups);
     for (uint16_t& v : d) v = kite::FloatToHalf(scale(rng));
     bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, 32));
-    k::PackQ3R16(kRows, cols, u.data(), d.data(), bytes.data());
+    k::PackQ3R16(kRows, cols, 32, u.data(), d.data(), bytes.data());
     for (uint32_t r = 0; r < kRows; ++r) {
-      k::DequantizeQ3R16Row(cols, bytes.data(), r, t.rows.data() + size_t{r} * cols);
+      k::DequantizeQ3R16Row(cols, 32, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
   } else {
     const bool sym = layout == Layout::Q4_R16_G32_SYM;

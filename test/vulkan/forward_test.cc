@@ -208,6 +208,20 @@ TEST(VulkanWeights, ThreeBitFixturesMixLayouts) {
   EXPECT_EQ(emb->layer(0).wk.layout, kite::Layout::Q4_R16_G32_SYM);
 }
 
+// 3-bit groups of 64 (Q3_R16_G64) have no shader yet: the model is refused with an error
+// naming the first such tensor and its layout (the CPU runs it).
+TEST(VulkanWeights, ThreeBitGroupsOf64AreRefusedByName) {
+  auto model = OpenModel("stories260K-q3g64mix.kite");
+  ASSERT_NE(model, nullptr);
+  ASSERT_EQ(model->layer(0).w1.layout, kite::Layout::Q3_R16_G64);
+  auto vm = kite::VulkanModel::Create(*model, Options(0, false));
+  ASSERT_FALSE(vm.ok());
+  EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
+  EXPECT_NE(std::strstr(vm.status().message(), "q3_r16_g64"), nullptr) << vm.status().message();
+  EXPECT_NE(std::strstr(vm.status().message(), "tensor 'layers."), nullptr)
+      << vm.status().message();
+}
+
 // ---------------------------------------------------------------------------------------
 // The forward pass against the CPU.
 

@@ -47,18 +47,18 @@ void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   RandomCodesAndScales(c.rows, c.cols, kGroup, 7, static_cast<uint8_t>(kite::kQ3Zero), rng, &u, &d);
   std::vector<uint8_t> packed(
       kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q3_R16_G32, c.rows, c.cols, kGroup));
-  k::PackQ3R16(c.rows, c.cols, u.data(), d.data(), packed.data());
+  k::PackQ3R16(c.rows, c.cols, kGroup, u.data(), d.data(), packed.data());
   const QuantizedActivations x = RandomActivations(c.m, c.cols, kGroup, rng);
   const OutputRows o = MakeOutputRows(c.m, c.rows, c.pos, c.y_offset, c.y_pos_stride);
   std::vector<float> want(o.size, kUntouched);
-  k::qd8_q3r16_gemm_ref(c.m, c.rows, groups, packed.data(), x.xq.data(), x.xscale.data(),
+  k::qd8_q3r16_gemm_ref(c.m, c.rows, groups, 1, packed.data(), x.xq.data(), x.xscale.data(),
                         x.xsum.data(), want.data() + o.start, o.stride);
   CheckCase(
       device, c, kGroup, packed, x, nullptr, o, want,
       [&](uint32_t workgroup, uint32_t tile) {
         return vk::Q3R16Matvec::Create(device, workgroup, tile);
       },
-      [&](size_t r, float* row) { k::DequantizeQ3R16Row(c.cols, packed.data(), r, row); });
+      [&](size_t r, float* row) { k::DequantizeQ3R16Row(c.cols, kGroup, packed.data(), r, row); });
 }
 
 TEST(VulkanQ3R16Matvec, MatchesCpuReferenceOnOddShapes) {

@@ -144,7 +144,9 @@ void PackRandom(KernelLayout layout, size_t rows, size_t cols, uint8_t* out) {
     case KernelLayout::kQ4: kernels::PackQ4R16(rows, cols, u.data(), d.data(), o.data(), out); return;
     case KernelLayout::kQ4Sym:
     case KernelLayout::kQ4Cb: kernels::PackQ4R16Sym(rows, cols, u.data(), d.data(), out); return;
-    case KernelLayout::kQ3: kernels::PackQ3R16(rows, cols, u.data(), d.data(), out); return;
+    case KernelLayout::kQ3:
+      kernels::PackQ3R16(rows, cols, kQ4R16GroupSize, u.data(), d.data(), out);
+      return;
     case KernelLayout::kQ4Sp24: {
       // Two kept values in every quad of 4 columns, at random positions.
       std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -262,8 +264,8 @@ int RunKernelBench(const KernelBenchOptions& options) {
                                    xsum.data(), y.data() + r0, nr);
                 break;
               case KernelLayout::kQ3:
-                k.qd8_q3r16_gemm(1, nr, groups, wb, xq.data(), xscale.data(), xsum.data(),
-                                 y.data() + r0, nr);
+                k.qd8_q3r16_gemm(1, nr, groups, /*groups_per_scale=*/1, wb, xq.data(),
+                                 xscale.data(), xsum.data(), y.data() + r0, nr);
                 break;
               case KernelLayout::kQ4Sp24:
                 k.qd8_q4sp24_gemm(1, nr, groups, wb, xq.data(), xscale.data(), y.data() + r0,

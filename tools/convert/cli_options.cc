@@ -33,6 +33,18 @@ namespace {
 enum class Gptq { kOn, kOff, kActOrder };
 enum class Q4Groups { kAsym, kSym, kSymCompact, kSymMaxAbs, kCodebook };
 
+// Fills `out` from the comma-separated tensor names of flag `name`; an error message, or ""
+// when every name is non-empty.
+std::string ParseNames(const std::string& name, const std::string& value,
+                       std::vector<std::string>* out) {
+  out->clear();
+  for (absl::string_view part : absl::StrSplit(value, ',')) {
+    if (part.empty()) return absl::StrCat(name, " has an empty name in '", value, "'");
+    out->emplace_back(part);
+  }
+  return "";
+}
+
 // The --recipe help: every recipe with what it gives and the options it stands for.
 std::string RecipeHelp() {
   std::string help =
@@ -180,11 +192,7 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
             *keep_named = true;
             o->convert.keep_8bit.clear();
             if (value == "none") return "";
-            for (absl::string_view part : absl::StrSplit(value, ',')) {
-              if (part.empty()) return absl::StrCat(name, " has an empty name in '", value, "'");
-              o->convert.keep_8bit.emplace_back(part);
-            }
-            return "";
+            return ParseNames(name, value, &o->convert.keep_8bit);
           },
           "With --quant q4: comma-separated tensor names stored as\n"
           "8-bit (int8, one f32 scale per row) instead of 4-bit, or\n"
@@ -194,17 +202,22 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
       flags::Custom(
           0, "q3", "LIST",
           [o](const std::string& name, const std::string& value) -> std::string {
-            o->convert.q3.clear();
-            for (absl::string_view part : absl::StrSplit(value, ',')) {
-              if (part.empty()) return absl::StrCat(name, " has an empty name in '", value, "'");
-              o->convert.q3.emplace_back(part);
-            }
-            return "";
+            return ParseNames(name, value, &o->convert.q3);
           },
           "With --quant q4: comma-separated 2-D tensor names stored\n"
           "as 3-bit symmetric groups of 32 (Q3_R16_G32, 3.5\n"
           "bits/weight; GPTQ with --calib). --keep-8bit wins.\n"
           "--bpw --bpw-3bit chooses them itself."),
+      flags::Custom(
+          0, "q3-g64", "LIST",
+          [o](const std::string& name, const std::string& value) -> std::string {
+            return ParseNames(name, value, &o->convert.q3_g64);
+          },
+          "With --quant q4: comma-separated 2-D tensor names stored\n"
+          "as 3-bit symmetric groups of 64 (Q3_R16_G64, 3.25\n"
+          "bits/weight; GPTQ with --calib). Wins over --q3;\n"
+          "--keep-8bit wins over both. --bpw --bpw-3bit chooses\n"
+          "them itself when 3.5 bits/weight do not fit."),
       flags::Custom(
           0, "chat-format", "NAME",
           [o](const std::string&, const std::string& value) -> std::string {
@@ -304,7 +317,10 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                     "With --bpw: the budget may also store matrices as\n"
                     "3-bit groups of 32 (Q3_R16_G32, 3.5 bits/weight): each\n"
                     "is measured at 3 bits too, and the choice starting\n"
-                    "from all 3-bit is kept when its KL is lower."),
+                    "from all 3-bit is kept when its KL is lower. When even\n"
+                    "all 3-bit does not fit, every matrix is also measured\n"
+                    "in 3-bit groups of 64 (Q3_R16_G64, 3.25 bits/weight)\n"
+                    "and the choice starts from those."),
       flags::Switch(0, "distill", &o->distill,
                     "With --calib (q4 or q8): after quantization (and pruning),\n"
                     "tune the RMSNorm weights, the quantization scales and\n"
@@ -544,6 +560,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (!o.convert.q3.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
     return Usage("--q3 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
   }
+  if (!o.convert.q3_g64.empty() && !q4) return Usage("--q3-g64 only applies to --quant q4");
+  if (!o.convert.q3_g64.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
+    return Usage("--q3-g64 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
+  }
   if (o.convert.bpw_q3 && o.convert.sparse_24) {
     return Usage("--bpw-3bit does not combine with --sparse 2:4");
   }
@@ -589,6 +609,9 @@ std::string OptionsForProvenance(const CliOptions& o) {
   if (o.bpw > 0.0) absl::StrAppend(&s, " --bpw ", o.bpw);
   if (o.convert.bpw_q3) absl::StrAppend(&s, " --bpw-3bit");
   if (!o.convert.q3.empty()) absl::StrAppend(&s, " --q3 ", absl::StrJoin(o.convert.q3, ","));
+  if (!o.convert.q3_g64.empty()) {
+    absl::StrAppend(&s, " --q3-g64 ", absl::StrJoin(o.convert.q3_g64, ","));
+  }
   if (o.distill) {
     absl::StrAppend(&s, " --distill --distill-steps ", o.distill_options.steps, " --distill-lr ",
                     o.distill_options.learning_rate, " --distill-codes ",

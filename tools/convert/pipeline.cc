@@ -234,6 +234,7 @@ absl::Status CompressAndConvert(CliOptions options, SourceModel* source,
     for (const TensorSensitivity& t : *chosen) {
       if (t.chosen == Precision::kQ8) options.convert.keep_8bit.push_back(t.name);
       if (t.chosen == Precision::kQ3) options.convert.q3.push_back(t.name);
+      if (t.chosen == Precision::kQ3G64) options.convert.q3_g64.push_back(t.name);
       if (t.chosen == Precision::kQ4Coarse) {
         options.convert.group_size_for.emplace_back(t.name, t.coarse_group_size);
       }

@@ -34,7 +34,7 @@ inline __m256i Codes(__m256i low, __m256i high, size_t q, size_t k) {
 
 // y[t][r] for T tokens and the first n rows (1 <= n <= 16) of one block row; when `next`
 // is not null, also prefetches that block row.
-template <size_t T>
+template <size_t T, size_t S>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n, const uint8_t* next) {
   const __m256i ones16 = _mm256_set1_epi16(1);
@@ -42,8 +42,10 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
   __m256 acc[T][2];
   for (size_t t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ3R16BlockBytes;
-    if (next != nullptr) PrefetchBytesX86(next + g * kQ3R16BlockBytes, kQ3R16BlockBytes);
+    const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
+    const uint8_t* scales = qd8_q3r16::ScalesOf<S>(wb, g);
+    constexpr size_t kGroupBytes = qd8_q3r16::kBytesPerGroup<S>;
+    if (next != nullptr) PrefetchBytesX86(next + g * kGroupBytes, kGroupBytes);
     const int8_t* x0 = xq + g * kQ4R16GroupSize;
     for (size_t half = 0; half < 2; ++half) {
       __m256i s[T];
@@ -64,7 +66,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         }
       }
       const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ3R16ScalesOffset + half * 16)));
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + half * 16)));
       for (size_t t = 0; t < T; ++t) {
         // sum (u - 4) x = sum u x - 4 xsum, exact in int32.
         const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s[t], ones16),
@@ -84,12 +86,14 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 // One token (decode): BlockTile<1>'s sums, with both halves of a group in the same pass so
 // they share the 8 activation broadcasts. Each half's int16 sums and the float operations
 // after them are BlockTile<1>'s, in the same order, so the results are bit-identical.
+template <size_t S>
 void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
               const int32_t* xsum, float* y, size_t n) {
   const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ3R16BlockBytes;
+    const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
+    const uint8_t* scales = qd8_q3r16::ScalesOf<S>(wb, g);
     const int8_t* x0 = x + g * kQ4R16GroupSize;
     __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     __m256i high[2];
@@ -117,7 +121,7 @@ void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xs
 #pragma GCC unroll 2
     for (size_t half = 0; half < 2; ++half) {
       const __m256 d = _mm256_cvtph_ps(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + kQ3R16ScalesOffset + half * 16)));
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + half * 16)));
       const __m256i dot =
           _mm256_sub_epi32(_mm256_madd_epi16(s[half], ones16), _mm256_set1_epi32(4 * xsum[g]));
       const __m256 sx = _mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(xscale[g]));
@@ -130,23 +134,24 @@ void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xs
 
 struct Policy {
   static constexpr size_t kTokenTile = kTile;
-  template <size_t T>
+  template <size_t T, size_t S>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
     if constexpr (T == 1) {
-      OneToken(groups, wb, xq, xscale, xsum, y, n);
+      OneToken<S>(groups, wb, xq, xscale, xsum, y, n);
     } else {
-      BlockTile<T>(groups, wb, xq, xscale, xsum, y, y_stride, n, next);
+      BlockTile<T, S>(groups, wb, xq, xscale, xsum, y, y_stride, n, next);
     }
   }
 };
 
 }  // namespace
 
-void qd8_q3r16_gemm_avx2(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  qd8_q3r16::Gemm<Policy>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+void qd8_q3r16_gemm_avx2(size_t m, size_t rows, size_t groups, size_t groups_per_scale,
+                         const uint8_t* w, const int8_t* xq, const float* xscale,
+                         const int32_t* xsum, float* y, size_t y_stride) {
+  qd8_q3r16::Gemm<Policy>(m, rows, groups, groups_per_scale, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

@@ -41,7 +41,7 @@ inline __m512i DotBroadcast(__m512i acc, __m512i u, const int8_t* x) {
 // `next` is not null, also prefetches that block row. Each dot product starts from
 // kF32MagicBits - 4 * xsum (simd/avx2-util.h), so the accumulated integer is
 // sum (u - 4) * xq (|.| <= 32 * 4 * 128 < 2^22) and its bits minus the magic are that float.
-template <size_t T>
+template <size_t T, size_t S>
 void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, __mmask16 mask,
                const uint8_t* next) {
@@ -65,8 +65,9 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
     }
     for (size_t g = 0; g < gn; ++g) {
-      const uint8_t* blk = wb + (g0 + g) * kQ3R16BlockBytes;
-      if (next != nullptr) PrefetchBytesX86(next + (g0 + g) * kQ3R16BlockBytes, kQ3R16BlockBytes);
+      const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g0 + g);
+      constexpr size_t kGroupBytes = qd8_q3r16::kBytesPerGroup<S>;
+      if (next != nullptr) PrefetchBytesX86(next + (g0 + g) * kGroupBytes, kGroupBytes);
       const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
       __m512i s[T];
 #pragma GCC unroll 8
@@ -106,7 +107,8 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       }
       if (T == 1) s[0] = _mm512_add_epi32(s[0], s1);
       const __m512 d = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ3R16ScalesOffset)));
+          _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(qd8_q3r16::ScalesOf<S>(wb, g0 + g))));
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
         const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
@@ -121,20 +123,20 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 
 struct Policy {
   static constexpr size_t kTokenTile = kTile;
-  template <size_t T>
+  template <size_t T, size_t S>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* next) {
-    BlockTile<T>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
+    BlockTile<T, S>(groups, wb, xq, xscale, xsum, y, y_stride, TailMask16(n), next);
   }
 };
 
 }  // namespace
 
-void qd8_q3r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                               const int8_t* xq, const float* xscale, const int32_t* xsum,
-                               float* y, size_t y_stride) {
-  qd8_q3r16::Gemm<Policy>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+void qd8_q3r16_gemm_avx512vnni(size_t m, size_t rows, size_t groups, size_t groups_per_scale,
+                               const uint8_t* w, const int8_t* xq, const float* xscale,
+                               const int32_t* xsum, float* y, size_t y_stride) {
+  qd8_q3r16::Gemm<Policy>(m, rows, groups, groups_per_scale, w, xq, xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

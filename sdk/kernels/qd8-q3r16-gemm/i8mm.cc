@@ -21,13 +21,14 @@ namespace {
 
 // y[t][r] for tokens t0 = xq row 0 and t1 = row 1 and the rows of one 16-row block; `n`
 // rows (<= 16) stored.
+template <size_t S>
 void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                const int32_t* xsum, float* y, size_t y_stride, size_t n) {
   const size_t x_stride = groups * kQ4R16GroupSize;
   float32x4_t acc0[4], acc1[4];  // token 0 / token 1, one vector per quad of rows
   for (size_t q = 0; q < 4; ++q) acc0[q] = acc1[q] = vdupq_n_f32(0.0f);
   for (size_t g = 0; g < groups; ++g) {
-    const uint8_t* blk = wb + g * kQ3R16BlockBytes;
+    const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
     const int8_t* x0 = xq + g * kQ4R16GroupSize;
     const int8_t* x1 = x0 + x_stride;
     // a[j]: both tokens' columns j*8..j*8+7.
@@ -53,7 +54,7 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
       const int64x2_t c23_64 = vreinterpretq_s64_s32(c23);
       const float32x4_t dot0 = vcvtq_f32_s32(vreinterpretq_s32_s64(vzip1q_s64(c01_64, c23_64)));
       const float32x4_t dot1 = vcvtq_f32_s32(vreinterpretq_s32_s64(vzip2q_s64(c01_64, c23_64)));
-      const float32x4_t d = LoadHalf4Neon(blk + kQ3R16ScalesOffset + q * 8);
+      const float32x4_t d = LoadHalf4Neon(qd8_q3r16::ScalesOf<S>(wb, g) + q * 8);
       acc0[q] = vfmaq_f32(acc0[q], vmulq_n_f32(dot0, xs0), d);
       acc1[q] = vfmaq_f32(acc1[q], vmulq_n_f32(dot1, xs1), d);
     }
@@ -68,23 +69,25 @@ void BlockPair(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
 // of an odd count) through the dotprod variant, one block row at a time.
 struct I8mm {
   static constexpr size_t kTokenTile = 2;
-  template <size_t T>
+  template <size_t T, size_t S>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* /*next*/) {
     if constexpr (T == 2) {
-      BlockPair(groups, wb, xq, xscale, xsum, y, y_stride, n);
+      BlockPair<S>(groups, wb, xq, xscale, xsum, y, y_stride, n);
     } else {
-      qd8_q3r16_gemm_neondot(1, n, groups, wb, xq, xscale, xsum, y, y_stride);
+      qd8_q3r16_gemm_neondot(1, n, groups, S, wb, xq, xscale, xsum, y, y_stride);
     }
   }
 };
 
 }  // namespace
 
-void qd8_q3r16_gemm_i8mm(size_t m, size_t rows, size_t groups, const uint8_t* w, const int8_t* xq,
-                         const float* xscale, const int32_t* xsum, float* y, size_t y_stride) {
-  qd8_q3r16::Gemm<I8mm>(m, rows, groups, w, xq, xscale, xsum, y, y_stride);
+void qd8_q3r16_gemm_i8mm(size_t m, size_t rows, size_t groups, size_t groups_per_scale,
+                         const uint8_t* w, const int8_t* xq, const float* xscale,
+                         const int32_t* xsum, float* y, size_t y_stride) {
+  qd8_q3r16::Gemm<I8mm>(m, rows, groups, groups_per_scale, w, xq, xscale, xsum, y,
+                        y_stride);
 }
 
 }  // namespace kite::kernels

@@ -78,7 +78,7 @@ struct NeonTile {
 
   // y[t][r] for T tokens and the rows of one 16-row block; `n` rows (<= 16) stored. Does not
   // prefetch (`next` is ignored).
-  template <size_t T>
+  template <size_t T, size_t S>
   static void Tile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* xscale,
                    const int32_t* xsum, float* y, size_t y_stride, size_t n,
                    const uint8_t* /*next*/) {
@@ -88,7 +88,8 @@ struct NeonTile {
       for (size_t q = 0; q < 4; ++q) acc[t][q] = vdupq_n_f32(0.0f);
     }
     for (size_t g = 0; g < groups; ++g) {
-      const uint8_t* blk = wb + g * kQ3R16BlockBytes;
+      const uint8_t* blk = CodesOf<S>(wb, g);
+      const uint8_t* scales = ScalesOf<S>(wb, g);
       typename D::Act xa[T];
       float xs[T];
       int32_t xsg[T];
@@ -100,7 +101,7 @@ struct NeonTile {
       for (size_t q = 0; q < 4; ++q) {
         int8x16_t codes[8];
         DecodeQuad(blk, q, codes);
-        const float32x4_t d = LoadHalf4Neon(blk + kQ3R16ScalesOffset + q * 8);
+        const float32x4_t d = LoadHalf4Neon(scales + q * 8);
         for (size_t t = 0; t < T; ++t) {
           const float32x4_t dot = vcvtq_f32_s32(D::Dot(codes, xa[t], xsg[t]));
           acc[t][q] = vfmaq_f32(acc[t][q], vmulq_n_f32(dot, xs[t]), d);

@@ -41,11 +41,11 @@ struct SdotDot {
 
 }  // namespace
 
-void qd8_q3r16_gemm_neondot(size_t m, size_t rows, size_t groups, const uint8_t* w,
-                            const int8_t* xq, const float* xscale, const int32_t* xsum, float* y,
-                            size_t y_stride) {
-  qd8_q3r16::Gemm<qd8_q3r16::NeonTile<SdotDot>>(m, rows, groups, w, xq, xscale, xsum, y,
-                                                y_stride);
+void qd8_q3r16_gemm_neondot(size_t m, size_t rows, size_t groups, size_t groups_per_scale,
+                            const uint8_t* w, const int8_t* xq, const float* xscale,
+                            const int32_t* xsum, float* y, size_t y_stride) {
+  qd8_q3r16::Gemm<qd8_q3r16::NeonTile<SdotDot>>(m, rows, groups, groups_per_scale, w, xq,
+                                                xscale, xsum, y, y_stride);
 }
 
 }  // namespace kite::kernels

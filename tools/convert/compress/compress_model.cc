@@ -159,7 +159,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   uint64_t parameters = 0, fixed_bytes = 0;
   std::vector<TensorSensitivity> rows;
   // Dequantized weights of each measured tensor, by precision (Precision order).
-  std::vector<std::array<std::vector<float>, 4>> restored;
+  std::vector<std::array<std::vector<float>, 5>> restored;
   // The 2-D tensors, one row each; measured below, on `threads` threads.
   std::vector<const SourceTensor*> matrices;
   for (const SourceTensor& t : model.tensors) {
@@ -185,14 +185,14 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     const SourceTensor& t = *matrices[i];
     TensorSensitivity* row = &rows[i];
     ConvertOptions three_bit;
-    if (p == Precision::kQ3) {
+    if (p == Precision::kQ3 || p == Precision::kQ3G64) {
       three_bit = q4;
-      three_bit.q3 = {t.name};
+      (p == Precision::kQ3 ? three_bit.q3 : three_bit.q3_g64) = {t.name};
     }
     const ConvertOptions& o = p == Precision::kQ8   ? q8
                               : p == Precision::kQ4 ? q4
-                              : p == Precision::kQ3 ? three_bit
-                                                    : coarse;
+                              : p == Precision::kQ4Coarse ? coarse
+                                                          : three_bit;
     std::vector<float> weights;
     absl::StatusOr<KiteTensor> stored = ConvertTensor(t, o, &weights);
     if (!stored.ok()) return stored.status();
@@ -200,14 +200,16 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     for (const float** slot : WeightSlots(patched, t.name)) *slot = weights.data();
     absl::StatusOr<double> kl = MeanKl(patched, sequences, reference);
     if (!kl.ok()) return kl.status();
-    (p == Precision::kQ8   ? row->kl_q8
-     : p == Precision::kQ4 ? row->kl_q4
-     : p == Precision::kQ3 ? row->kl_q3
-                           : row->kl_coarse) = *kl;
-    (p == Precision::kQ8   ? row->bytes_q8
-     : p == Precision::kQ4 ? row->bytes_q4
-     : p == Precision::kQ3 ? row->bytes_q3
-                           : row->bytes_coarse) = StoredBytes(*stored);
+    (p == Precision::kQ8      ? row->kl_q8
+     : p == Precision::kQ4    ? row->kl_q4
+     : p == Precision::kQ3    ? row->kl_q3
+     : p == Precision::kQ3G64 ? row->kl_q3g64
+                              : row->kl_coarse) = *kl;
+    (p == Precision::kQ8      ? row->bytes_q8
+     : p == Precision::kQ4    ? row->bytes_q4
+     : p == Precision::kQ3    ? row->bytes_q3
+     : p == Precision::kQ3G64 ? row->bytes_q3g64
+                              : row->bytes_coarse) = StoredBytes(*stored);
     if (p == Precision::kQ4Coarse) row->coarse_group_size = stored->group_size;
     restored[i][static_cast<size_t>(p)] = std::move(weights);
     if (progress) {
@@ -242,6 +244,8 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     return bytes;
   };
   Precision start = Precision::kQ4;
+  // Where the 3-bit choices start: groups of 32, or of 64 when those do not fit.
+  Precision three_bit_start = Precision::kQ3;
   bool four_bit_fits = true;  // today's plans (4-bit or coarse start) fit the budget
   if (static_cast<double>(total_bytes(Precision::kQ4)) > budget) {
     // Too big at 4 bits: measure the coarse groups too and start from them.
@@ -254,7 +258,14 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
     }
     if (static_cast<double>(smallest) > budget) {
       four_bit_fits = false;
-      const uint64_t smallest_q3 = three_bit ? total_bytes(Precision::kQ3) : smallest;
+      uint64_t smallest_q3 = three_bit ? total_bytes(Precision::kQ3) : smallest;
+      if (three_bit && static_cast<double>(smallest_q3) > budget) {
+        // Even all 3-bit is too big: measure 3-bit groups of 64 and start from them.
+        planned += rows.size();
+        if (absl::Status s = measure_all({Precision::kQ3G64}); !s.ok()) return s;
+        three_bit_start = Precision::kQ3G64;
+        smallest_q3 = total_bytes(Precision::kQ3G64);
+      }
       if (!three_bit || static_cast<double>(smallest_q3) > budget) {
         return absl::InvalidArgumentError(absl::StrFormat(
             "--bpw %g is below what the %s layouts need: %.3f bits/weight with every "
@@ -262,7 +273,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
             bits_per_weight, three_bit ? "3-bit" : "4-bit",
             8.0 * static_cast<double>(three_bit ? smallest_q3 : smallest) /
                 static_cast<double>(parameters),
-            three_bit ? "3 bits" : "4 bits",
+            three_bit ? "3 bits in groups of 64" : "4 bits",
             !three_bit && can_coarsen ? absl::StrCat(" in groups of ", options.group_size * 2)
                                       : "",
             options.keep_8bit.empty() ? "" : " except --keep-8bit"));
@@ -285,7 +296,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
       double best_score = 0.0;
       for (size_t i = 0; i < rows.size(); ++i) {
         if (rows[i].forced_8bit) continue;
-        for (Precision to : {Precision::kQ4, Precision::kQ8}) {
+        for (Precision to : {Precision::kQ3, Precision::kQ4, Precision::kQ8}) {
           const TensorSensitivity& r = rows[i];
           if (to <= chosen[i] || r.bytes(to) <= r.bytes(chosen[i])) continue;
           const uint64_t extra = r.bytes(to) - r.bytes(chosen[i]);
@@ -318,7 +329,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
   std::vector<double> kls;
   std::vector<Precision> starts;
   if (four_bit_fits) starts.push_back(start);
-  if (three_bit) starts.push_back(Precision::kQ3);
+  if (three_bit) starts.push_back(three_bit_start);
   double kl_ratio = 0.0, kl_gain = 0.0, kl_ratio_q3 = 0.0, kl_gain_q3 = 0.0;
   for (Precision from : starts) {
     for (bool per_byte : {true, false}) {
@@ -332,7 +343,7 @@ absl::StatusOr<std::vector<TensorSensitivity>> ChooseMixedPrecision(
         if (!measured.ok()) return measured.status();
         kl = *measured;
       }
-      (from == Precision::kQ3 ? (per_byte ? kl_ratio_q3 : kl_gain_q3)
+      (from == three_bit_start && three_bit ? (per_byte ? kl_ratio_q3 : kl_gain_q3)
                               : (per_byte ? kl_ratio : kl_gain)) = kl;
       candidates.push_back(std::move(c));
       kls.push_back(kl);
@@ -370,19 +381,24 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
   if (coarse) {
     absl::StrAppendFormat(&out, "%14s  %12s  ", "KL coarse only", "bytes coarse");
   }
+  const bool q3g64 = !rows.empty() && rows[0].bytes_q3g64 != 0;
   if (q3) absl::StrAppendFormat(&out, "%12s  %9s  ", "KL q3 only", "bytes q3");
+  if (q3g64) absl::StrAppendFormat(&out, "%14s  %11s  ", "KL q3g64 only", "bytes q3g64");
   out += "stored\n";
   for (const TensorSensitivity* r : sorted) {
     absl::StrAppendFormat(&out, "%-*s  %12.6f  %12.6f  %9d  %9d  ", w, r->name, r->kl_q4,
                           r->kl_q8, r->bytes_q4, r->bytes_q8);
     if (coarse) absl::StrAppendFormat(&out, "%14.6f  %12d  ", r->kl_coarse, r->bytes_coarse);
     if (q3) absl::StrAppendFormat(&out, "%12.6f  %9d  ", r->kl_q3, r->bytes_q3);
+    if (q3g64) absl::StrAppendFormat(&out, "%14.6f  %11d  ", r->kl_q3g64, r->bytes_q3g64);
     if (r->forced_8bit) {
       out += "q8 (--keep-8bit)";
     } else if (r->chosen == Precision::kQ8) {
       out += "q8";
     } else if (r->chosen == Precision::kQ3) {
       out += "q3";
+    } else if (r->chosen == Precision::kQ3G64) {
+      out += "q3, groups of 64";
     } else if (r->chosen == Precision::kQ4Coarse) {
       absl::StrAppend(&out, "q4, groups of ", r->coarse_group_size);
     } else {
@@ -399,9 +415,10 @@ std::string FormatSensitivities(const std::vector<TensorSensitivity>& rows) {
     // A start that did not fit the budget reads 0 (not tried).
     absl::StrAppendFormat(&out,
                           "combined KL on the calibration text, greedy by KL per byte / by KL: "
-                          "from 4 bits %.6f / %.6f, from 3 bits %.6f / %.6f (0: does not fit); "
-                          "kept the lowest\n",
+                          "from 4 bits %.6f / %.6f, from 3 bits%s %.6f / %.6f (0: does not "
+                          "fit); kept the lowest\n",
                           rows[0].kl_choice_per_byte, rows[0].kl_choice_by_gain,
+                          q3g64 ? " in groups of 64" : "",
                           rows[0].kl_choice_q3_per_byte, rows[0].kl_choice_q3_by_gain);
   }
   return out;

@@ -56,6 +56,8 @@ absl::StatusOr<double> PruneModel(SourceModel* model, PruneMethod method, float 
 
 /// How --bpw stores one 2-D tensor, from the fewest bytes to the most.
 enum class Precision {
+  kQ3G64,     ///< 3-bit symmetric groups of 64 (Q3_R16_G64), only with bpw_q3 when kQ3 does
+              ///< not fit
   kQ3,        ///< 3-bit symmetric groups of 32 (Q3_R16_G32), only with ConvertOptions::bpw_q3
   kQ4Coarse,  ///< 4-bit in groups twice the requested size (Q4_ROW_GROUPS), only to fit a budget
   kQ4,        ///< 4-bit as the options ask
@@ -72,10 +74,12 @@ struct TensorSensitivity {
   double kl_q8 = 0.0;
   double kl_coarse = 0.0;
   double kl_q3 = 0.0;     ///< and when only it is stored at 3 bits (with bpw_q3)
+  double kl_q3g64 = 0.0;  ///< and at 3 bits in groups of 64 (when all 3-bit does not fit)
   uint64_t bytes_q4 = 0;  ///< stored bytes of this tensor at 4 bits (data + scales + mins)
   uint64_t bytes_q8 = 0;  ///< and at 8 bits
   uint64_t bytes_coarse = 0;  ///< and at 4 bits in coarse groups (0: not measured)
   uint64_t bytes_q3 = 0;  ///< and at 3 bits (0: not measured)
+  uint64_t bytes_q3g64 = 0;  ///< and at 3 bits in groups of 64 (0: not measured)
   uint32_t coarse_group_size = 0;  ///< the coarse group size (0: not measured)
   bool forced_8bit = false;  ///< named in keep_8bit: 8 bits whatever the budget
   Precision chosen = Precision::kQ4;  ///< what the budget stores
@@ -83,7 +87,8 @@ struct TensorSensitivity {
   /// greedy orders tried (the same in every row).
   double kl_choice_per_byte = 0.0;
   double kl_choice_by_gain = 0.0;
-  /// The same two orders started from every matrix at 3 bits (with bpw_q3; 0 otherwise).
+  /// The same two orders started from every matrix at 3 bits (with bpw_q3; 0 otherwise),
+  /// in groups of 64 when groups of 32 do not fit.
   double kl_choice_q3_per_byte = 0.0;
   double kl_choice_q3_by_gain = 0.0;
   size_t index = 0;  ///< position among the measured 2-D tensors (internal)
@@ -93,12 +98,14 @@ struct TensorSensitivity {
     return p == Precision::kQ8   ? kl_q8
            : p == Precision::kQ4 ? kl_q4
            : p == Precision::kQ3 ? kl_q3
+           : p == Precision::kQ3G64 ? kl_q3g64
                                  : kl_coarse;
   }
   uint64_t bytes(Precision p) const {
     return p == Precision::kQ8   ? bytes_q8
            : p == Precision::kQ4 ? bytes_q4
            : p == Precision::kQ3 ? bytes_q3
+           : p == Precision::kQ3G64 ? bytes_q3g64
                                  : bytes_coarse;
   }
 };
@@ -114,9 +121,11 @@ struct TensorSensitivity {
 /// are always 8-bit. With options.bpw_q3, every matrix is measured at 3 bits as well, and
 /// the same two greedy orders also start from every matrix at 3 bits (upgrades to 4 and 8
 /// bits); of all the choices that fit, the one with the lowest measured KL wins, so the
-/// 3-bit ones are kept only when they help. Returns the measurements with the choice; the
-/// caller puts the 8-bit names in keep_8bit, the coarse ones in group_size_for and the
-/// 3-bit ones in q3. Fails when even the smallest
+/// 3-bit ones are kept only when they help. When even every matrix at 3 bits exceeds the
+/// budget, every matrix is also measured in 3-bit groups of 64, and the 3-bit choices start
+/// from those instead (upgrades to 3-bit groups of 32, 4 and 8 bits). Returns the
+/// measurements with the choice; the caller puts the 8-bit names in keep_8bit, the coarse
+/// ones in group_size_for and the 3-bit ones in q3 or q3_g64. Fails when even the smallest
 /// file (plus the forced tensors) exceeds the budget; the message gives the minimum.
 /// `progress` (may be empty) is called after each measurement with the tensor's name, the
 /// measurements done and the number planned so far (the coarse ones are added when needed);

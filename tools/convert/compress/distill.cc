@@ -109,10 +109,17 @@ size_t R16SymScaleOffset(size_t r, size_t g, size_t groups) {
          2 * (r % kQ4R16BlockRows);
 }
 
-// Byte offset of the f16 scale of row r, group g in Q3_R16_G32 (sdk/format/blocks.h).
+// Byte offset of the f16 scale of row r, group g in Q3_R16_G32 (kParts 1) or Q3_R16_G64
+// (kParts 2; g counts 64-column groups) (sdk/format/blocks.h).
+template <size_t kParts>
 size_t R16Q3ScaleOffset(size_t r, size_t g, size_t groups) {
-  return ((r / kQ4R16BlockRows) * groups + g) * kQ3R16BlockBytes + kQ3R16ScalesOffset +
-         2 * (r % kQ4R16BlockRows);
+  return ((r / kQ4R16BlockRows) * groups + g) * Q3R16BlockBytes(kParts) +
+         kParts * kQ3R16CodeBytes + 2 * (r % kQ4R16BlockRows);
+}
+
+// The scale offset function of the 3-bit layout with `group` columns per scale.
+size_t (*R16Q3ScaleOffsetOf(size_t group))(size_t, size_t, size_t) {
+  return group == kQ3R16G64BlockCols ? R16Q3ScaleOffset<2> : R16Q3ScaleOffset<1>;
 }
 
 // For layouts whose weights are exactly d * code per group (an f16 scale times a small
@@ -303,16 +310,20 @@ absl::StatusOr<DistillModel> DistillModel::Create(const SourceConfig& config,
                       },
                       R16SymScaleOffset, &b.code, &scales);
     } else if (t.dtype == DType::Q4_G && t.shape.size() == 2 &&
-               t.layout == Layout::Q3_R16_G32) {
-      // Scales train; the 3-bit codes stay (code = u - 4, no latent codes for this layout).
-      const size_t groups = (cols + kQ4R16GroupSize - 1) / kQ4R16GroupSize;
+               (t.layout == Layout::Q3_R16_G32 || t.layout == Layout::Q3_R16_G64)) {
+      // Scales train; the 3-bit codes stay (code = u - 4, no latent codes for these layouts).
+      const size_t group =
+          t.layout == Layout::Q3_R16_G64 ? kQ3R16G64BlockCols : kQ4R16GroupSize;
+      const size_t groups = (cols + group - 1) / group;
       b.kind = Block::kQ3R16;
-      b.group = kQ4R16GroupSize;
+      b.group = group;
       b.groups = groups;
       ReadScaledCodes(
-          rows, cols, kQ4R16GroupSize, t.data.data(),
-          [&](size_t r, float* out) { kernels::DequantizeQ3R16Row(cols, t.data.data(), r, out); },
-          R16Q3ScaleOffset, &b.code, &scales);
+          rows, cols, group, t.data.data(),
+          [&](size_t r, float* out) {
+            kernels::DequantizeQ3R16Row(cols, group, t.data.data(), r, out);
+          },
+          R16Q3ScaleOffsetOf(group), &b.code, &scales);
     } else if (t.dtype == DType::Q4_G_SP24 && t.shape.size() == 2 &&
                t.layout == Layout::Q4_SP24_R16_G64) {
       const size_t groups = (cols + kQ4SP24BlockCols - 1) / kQ4SP24BlockCols;
@@ -743,7 +754,8 @@ void DistillModel::WriteBack(const std::vector<double>& values, const SourceMode
         for (size_t r = 0; r < b.rows; ++r) {
           for (size_t g = 0; g < b.groups; ++g) {
             const uint16_t h = FloatToHalf(static_cast<float>(s[r * b.groups + g]));
-            std::memcpy(t.data.data() + R16Q3ScaleOffset(r, g, b.groups), &h, sizeof(h));
+            std::memcpy(t.data.data() + R16Q3ScaleOffsetOf(b.group)(r, g, b.groups), &h,
+                        sizeof(h));
           }
         }
         break;

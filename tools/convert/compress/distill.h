@@ -15,8 +15,8 @@
 //   trained independently of d;
 // - a 2:4 sparse group (Q4_SP24_R16_G64: w = d (u - 8) at its kept columns, 0 elsewhere):
 //   d = d0 (1 + b); the kept positions and codes stay, so pruned weights stay zero;
-// - a 3-bit group (Q3_R16_G32: w = d (u - 4)): d = d0 (1 + b); its codes stay (no latent
-//   codes for this layout);
+// - a 3-bit group (Q3_R16_G32 or Q3_R16_G64: w = d (u - 4)): d = d0 (1 + b); its codes stay
+//   (no latent codes for these layouts);
 // - a Q8_C row scale s = s0 (1 + e);
 // - with train_codes, every code of a dense Q4 matrix (Q4_R16_G32, Q4_R16_G32_SYM,
 //   Q4_ROW_GROUPS) through a latent real copy z that starts near the stored code (see
@@ -237,7 +237,7 @@ class DistillModel {
   struct Block {
     enum Kind {
       kNorm, kDense, kQ4RowGroups, kQ4R16, kQ4R16Sym, kQ4R16Cb, kQ4SP24, kQ8,
-      kQ3R16,  ///< Q3_R16_G32: its scales train, its 3-bit codes stay
+      kQ3R16,  ///< Q3_R16_G32 or Q3_R16_G64: its scales train, its 3-bit codes stay
     } kind = kNorm;
     size_t tensor = 0;          ///< index in the tensors
     std::string name;
@@ -299,8 +299,8 @@ class DistillModel {
 };
 
 /// Tunes `tensors` (the converted model: F32 norms and matrices, Q8_C, Q4_G in
-/// Q4_R16_G32, Q4_R16_G32_SYM, Q4_R16_G32_CB, Q3_R16_G32 or Q4_ROW_GROUPS, Q4_G_SP24 in
-/// Q4_SP24_R16_G64) towards the f32
+/// Q4_R16_G32, Q4_R16_G32_SYM, Q4_R16_G32_CB, Q3_R16_G32, Q3_R16_G64 or Q4_ROW_GROUPS,
+/// Q4_G_SP24 in Q4_SP24_R16_G64) towards the f32
 /// `teacher` (same names and config, data present) on the calibration `sequences` (token
 /// ids; cut into options.window tokens, pieces shorter than 2 tokens dropped), and writes
 /// the tuned values (and, with train_codes, codes) back into their bytes. Tensors of other

@@ -172,9 +172,15 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     return out;
   }
 
-  if (std::find(options.q3.begin(), options.q3.end(), source.name) != options.q3.end()) {
-    // 3-bit symmetric groups of 32 (Q3_R16_G32), GPTQ when the layer has statistics.
+  const bool q3_g64 = std::find(options.q3_g64.begin(), options.q3_g64.end(), source.name) !=
+                      options.q3_g64.end();
+  if (q3_g64 ||
+      std::find(options.q3.begin(), options.q3.end(), source.name) != options.q3.end()) {
+    // 3-bit symmetric groups of 32 (Q3_R16_G32) or 64 (Q3_R16_G64), GPTQ when the layer has
+    // statistics.
     const uint64_t rows = source.shape[0], cols = source.shape[1];
+    const uint32_t group = q3_g64 ? kQ3R16G64BlockCols : kQ4R16GroupSize;
+    const Layout layout = q3_g64 ? Layout::Q3_R16_G64 : Layout::Q3_R16_G32;
     const LinearInputStats* in =
         options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
             ? options.calibration->Find(source.name)
@@ -182,7 +188,7 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     absl::StatusOr<Q4Matrix> q;
     if (in != nullptr && in->cols == cols) {
       GptqOptions gptq;
-      gptq.group_size = kQ4R16GroupSize;
+      gptq.group_size = group;
       gptq.asymmetric = false;
       gptq.bits = 3;
       gptq.scale_rule = options.q4_scale_rule;
@@ -190,25 +196,24 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
       gptq.act_order = options.gptq_act_order;
       q = QuantizeQ4GGptq(source.data.data(), rows, cols, in->xtx.data(), gptq);
     } else {
-      q = QuantizeQ4G(source.data.data(), rows, cols, kQ4R16GroupSize, options.q4_scale_rule,
-                      /*bits=*/3);
+      q = QuantizeQ4G(source.data.data(), rows, cols, group, options.q4_scale_rule, /*bits=*/3);
     }
     if (!q.ok()) return fail(q.status().message());
-    // Row-group nibbles hold q + 8 with q in [-4, 3]; Q3_R16_G32 codes are u = q + 4.
-    const uint64_t padded = q->groups() * kQ4R16GroupSize;
+    // Row-group nibbles hold q + 8 with q in [-4, 3]; the 3-bit codes are u = q + 4.
+    const uint64_t padded = q->groups() * group;
     std::vector<uint8_t> u(rows * padded);
     for (uint64_t i = 0; i < rows * padded; ++i) {
       const uint8_t byte = q->data[i / 2];
       const int nibble = (i % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
       u[i] = static_cast<uint8_t>(nibble - 8 + kQ3Zero);
     }
-    out.layout = Layout::Q3_R16_G32;
-    out.group_size = kQ4R16GroupSize;
-    out.data.resize(PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, rows, cols, kQ4R16GroupSize));
-    kernels::PackQ3R16(rows, cols, u.data(), q->scales.data(), out.data.data());
+    out.layout = layout;
+    out.group_size = group;
+    out.data.resize(PackedBytes(DType::Q4_G, layout, rows, cols, group));
+    kernels::PackQ3R16(rows, cols, group, u.data(), q->scales.data(), out.data.data());
     std::vector<float> restored(rows * cols);
     for (uint64_t r = 0; r < rows; ++r) {
-      kernels::DequantizeQ3R16Row(cols, out.data.data(), r, restored.data() + r * cols);
+      kernels::DequantizeQ3R16Row(cols, group, out.data.data(), r, restored.data() + r * cols);
     }
     out.quant_rel_rms_error = static_cast<float>(
         RelativeRmsError(source.data.data(), restored.data(), restored.size()));

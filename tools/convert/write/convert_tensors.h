@@ -64,6 +64,11 @@ struct ConvertOptions {
   /// 3.5 bits/weight; GPTQ with `calibration` and `gptq` as for Q4_G), whatever
   /// group_size says (--bpw picks them among the least sensitive). keep_8bit wins.
   std::vector<std::string> q3;
+  /// q4 mode: names of 2-D tensors stored as 3-bit symmetric groups of 64 (Q3_R16_G64,
+  /// 3.25 bits/weight; GPTQ as for q3), whatever group_size says (--bpw --bpw-3bit picks
+  /// them among the least sensitive when 3.5 bits/weight do not fit). Wins over q3;
+  /// keep_8bit wins over both.
+  std::vector<std::string> q3_g64;
   /// q4 mode, --bpw: the budget may also store matrices at 3 bits (see q3 and
   /// ChooseMixedPrecision). Not with sparse_24.
   bool bpw_q3 = false;
