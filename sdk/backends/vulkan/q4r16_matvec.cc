@@ -19,7 +19,7 @@ struct Push {
   uint32_t rows;
   uint32_t groups;
   RowAddress y;
-  uint32_t codebook[kQ4CodebookEntries / 4];  // the codebook op's entries, 4 per word
+  CodebookWords codebook;  // the codebook op's entries, 4 per word
 };
 
 }  // namespace
@@ -86,12 +86,7 @@ Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArg
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
   Push push = {a.rows, a.groups, a.y_at, {}};
-  if (codebook_) {
-    for (uint32_t u = 0; u < kQ4CodebookEntries; ++u) {
-      push.codebook[u / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(a.codebook[u]))
-                              << (8 * (u % 4));
-    }
-  }
+  if (codebook_) push.codebook = PackCodebook(a.codebook);
   return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 

@@ -446,6 +446,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     a.table = part.data;
     a.scales = part.scales;
     a.out = s.x;
+    a.codebook = w.embedding().view->codebook;  // Q4_R16_G32_CB only
     KITE_RETURN_IF_ERROR(p.Add(*m.embedding, a, When::kChunk));
   }
 

@@ -216,9 +216,6 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   w.layers_.resize(c.n_layers);
   std::vector<Planned> plan;
   const TensorView& emb = model.tok_embeddings();
-  if (emb.layout == Layout::Q4_R16_G32_CB) {
-    return Unsupported(emb, "the Vulkan backend has no shader for codebook tables yet");
-  }
   KITE_RETURN_IF_ERROR(Plan(emb, &w.embedding_, false, limit, &plan));
   KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
   const bool tied = &model.output() == &model.tok_embeddings() ||

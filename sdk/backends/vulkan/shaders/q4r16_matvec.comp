@@ -63,8 +63,7 @@ int PackedDot(uint a, uint b) {
   return sum;
 }
 
-// Codebook entry u (kCodebook), sign-extended.
-int Entry(uint u) { return bitfieldExtract(int(p.codebook[u >> 2]), int(8u * (u & 3u)), 8); }
+#include "codebook.glsl"
 
 // kCodebook: the integer sum of one group, sum_j codebook[u[j]] * xq[j] (the order does not
 // matter: integer sums are exact). `wq` as in main; `xbase`: the group's first xq word.
@@ -74,8 +73,8 @@ int CodebookDot(uint wq[4], uint xbase) {
     const uint lo = xq[xbase + q], hi = xq[xbase + 4 + q];
     for (int j = 0; j < 4; ++j) {
       const uint byte = (wq[q] >> (8 * j)) & 0xFFu;
-      dot += Entry(byte & 0x0Fu) * bitfieldExtract(int(lo), 8 * j, 8);
-      dot += Entry(byte >> 4) * bitfieldExtract(int(hi), 8 * j, 8);
+      dot += CodebookEntry(byte & 0x0Fu) * bitfieldExtract(int(lo), 8 * j, 8);
+      dot += CodebookEntry(byte >> 4) * bitfieldExtract(int(hi), 8 * j, 8);
     }
   }
   return dot;
