@@ -173,7 +173,9 @@ TEST(VulkanWeights, CodebookLayoutRuns) {
   const kite::VulkanModel::State& st = (*vm)->state();
   EXPECT_TRUE(st.q4r16cb_matvec->codebook());
   EXPECT_TRUE(st.q4r16cb_gemm->codebook());
-  EXPECT_FALSE(st.q4r16cb_matvec->integer_dot());
+  // kAuto: the integer-dot shader only where the device accelerates it (not lavapipe).
+  const kite::vulkan::DeviceFacts& f = st.device->facts();
+  EXPECT_EQ(st.q4r16cb_matvec->integer_dot(), f.integer_dot_product && f.integer_dot_accelerated);
 }
 
 // A codebook embedding table (--q4-groups codebook --keep-8bit none: the tied table and head
@@ -644,35 +646,42 @@ TEST_P(VulkanForwardTest, IndependentDispatchesShareABarrier) {
   }
 }
 
-// The integer-dot Q4_R16 shader, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe,
-// where it is not accelerated, on the plain one): the CPU's greedy tokens on a golden prompt
-// for the 4-bit model, and the plain shader's logits (the integer sums are exact either way).
+// The integer-dot shaders, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe, where
+// they are not accelerated, on the plain ones): Q4_R16 (q4), Q3_R16 (q3mix, with
+// Q4_R16_G32_SYM) and the codebook layout (q4cb). The CPU's greedy tokens on a golden prompt,
+// and the plain shaders' logits (the integer sums are exact either way).
 TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
-  auto model = OpenModel("stories260K-q4.kite", true);
-  ASSERT_NE(model, nullptr);
-  const uint32_t vocab = model->config().vocab_size;
-  unsetenv(kite::vulkan::kIntegerDotEnv);
-  auto plain = kite::VulkanModel::Create(*model, Options());
-  ASSERT_TRUE(plain.ok()) << plain.status().message();
-  const kite::vulkan::DeviceFacts& facts = (*plain)->state().device->facts();
-  EXPECT_EQ((*plain)->integer_dot(), facts.integer_dot_product && facts.integer_dot_accelerated);
-  if (!facts.integer_dot_product) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
-  setenv(kite::vulkan::kIntegerDotEnv, "1", 1);
-  auto dot = kite::VulkanModel::Create(*model, Options());
-  unsetenv(kite::vulkan::kIntegerDotEnv);
-  ASSERT_TRUE(dot.ok()) << dot.status().message();
-  EXPECT_TRUE((*dot)->integer_dot());
+  for (const char* file : {"stories260K-q4.kite", "stories260K-q3mix.kite", "stories260K-q4cb.kite"}) {
+    SCOPED_TRACE(file);
+    auto model = OpenModel(file, true);
+    ASSERT_NE(model, nullptr);
+    const uint32_t vocab = model->config().vocab_size;
+    unsetenv(kite::vulkan::kIntegerDotEnv);
+    auto plain = kite::VulkanModel::Create(*model, Options());
+    ASSERT_TRUE(plain.ok()) << plain.status().message();
+    const kite::vulkan::DeviceFacts& facts = (*plain)->state().device->facts();
+    EXPECT_EQ((*plain)->integer_dot(), facts.integer_dot_product && facts.integer_dot_accelerated);
+    if (!facts.integer_dot_product) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
+    setenv(kite::vulkan::kIntegerDotEnv, "1", 1);
+    auto dot = kite::VulkanModel::Create(*model, Options());
+    unsetenv(kite::vulkan::kIntegerDotEnv);
+    ASSERT_TRUE(dot.ok()) << dot.status().message();
+    EXPECT_TRUE((*dot)->integer_dot());
+    const kite::VulkanModel::State& st = (*dot)->state();
+    EXPECT_TRUE(st.q3r16_matvec->integer_dot() && st.q3r16_gemm->integer_dot());
+    EXPECT_TRUE(st.q4r16cb_matvec->integer_dot() && st.q4r16cb_gemm->integer_dot());
 
-  const Golden g = LoadGolden(kGoldens[0]);
-  const Greedy cpu = RunCpu(*model, g.prompt);
-  auto fd = kite::VulkanForward::Create(**dot, kMaxBatch, kMaxContext, false);
-  auto fp = kite::VulkanForward::Create(**plain, kMaxBatch, kMaxContext, false);
-  ASSERT_TRUE(fd.ok() && fp.ok());
-  const Greedy gdot = RunVulkan(**fd, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
-  const Greedy gplain = RunVulkan(**fp, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
-  EXPECT_EQ(gdot.tokens, cpu.tokens);
-  EXPECT_LE(WorstStep(gdot, cpu), 0.5f);  // the q4 model's tolerance, below
-  EXPECT_LE(WorstStep(gdot, gplain), 1e-5f);
+    const Golden g = LoadGolden(kGoldens[0]);
+    const Greedy cpu = RunCpu(*model, g.prompt);
+    auto fd = kite::VulkanForward::Create(**dot, kMaxBatch, kMaxContext, false);
+    auto fp = kite::VulkanForward::Create(**plain, kMaxBatch, kMaxContext, false);
+    ASSERT_TRUE(fd.ok() && fp.ok());
+    const Greedy gdot = RunVulkan(**fd, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
+    const Greedy gplain = RunVulkan(**fp, vocab, g.prompt, kMaxBatch, kGenerated, &cpu.tokens);
+    EXPECT_EQ(gdot.tokens, cpu.tokens);
+    EXPECT_LE(WorstStep(gdot, cpu), 0.5f);  // the 4-bit models' tolerance, below
+    EXPECT_LE(WorstStep(gdot, gplain), 1e-5f);
+  }
 }
 
 // f32: llama2.c's tokens; 4-bit (Q4_R16_G32 layers, Q8_C embedding and head; and the

@@ -30,7 +30,8 @@ Q4R16MatvecVariant Q4R16MatvecVariantFromEnvironment() {
                                                           : Q4R16MatvecVariant::kAuto;
 }
 
-Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant) {
+Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant,
+                           const char* name) {
   switch (variant) {
     case Q4R16MatvecVariant::kPlain: return false;
     case Q4R16MatvecVariant::kAuto:
@@ -40,7 +41,7 @@ Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant)
   KITE_CHECK_OR_RETURN(facts.integer_dot_product, Error::kUnsupported,
                        "%s: Vulkan device '%s' lacks integer dot products "
                        "(VK_KHR_shader_integer_dot_product, shaderIntegerDotProduct)",
-                       kName, facts.name);
+                       name, facts.name);
   return true;
 }
 
@@ -50,18 +51,15 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
   KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
   KITE_CHECK_OR_RETURN(!codebook || symmetric, Error::kInvalidArgument,
                        "%s: the codebook layout Q4_R16_G32_CB has the symmetric blocks", kName);
-  // The integer-dot shader has no codebook specialization.
-  KITE_ASSIGN_OR_RETURN(const bool integer_dot,
-                        UseIntegerDot(device.facts(),
-                                      codebook ? Q4R16MatvecVariant::kPlain : variant));
+  KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant, kName));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
   const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
-  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5) and, in the plain
-  // shader, the codebook switch (constant 6).
+  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5) and the codebook
+  // switch (constant 6), in both shaders.
   const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
                            tile_tokens, codebook ? 1u : 0u};
-  const uint32_t spec_count = integer_dot ? 6 : 7;
+  const uint32_t spec_count = sizeof(spec) / sizeof(spec[0]);
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                         CreateOpPipeline(device, kName,
                                          integer_dot ? Q4R16MatvecDotShader() : Q4R16MatvecShader(),

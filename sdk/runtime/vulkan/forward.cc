@@ -114,8 +114,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), q4_wg, 1u));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
-  KITE_RETURN_IF_ERROR(Build(&s->q3r16_matvec, std::cref(d), q4_wg, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q3r16_matvec, std::cref(d), q4_wg, 1u, variant));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
