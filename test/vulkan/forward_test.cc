@@ -191,6 +191,39 @@ TEST(VulkanWeights, CodebookEmbeddingTableRuns) {
   ExpectWeightsOnDevice("stories260K-q4cbemb.kite", 2048, true);
 }
 
+// Weights whose import would exceed the largest allocation (a synthetic limit of one page
+// here; maxMemoryAllocationSize on a device) are not imported in parts: kAuto copies them
+// (the same logits as the import), kImport fails naming both sizes.
+TEST(VulkanWeights, ImportAboveTheAllocationLimitIsCopiedOrRefused) {
+  auto model = OpenModel("stories260K-q4.kite");
+  ASSERT_NE(model, nullptr);
+  auto probe = kite::VulkanModel::Create(*model, Options());
+  ASSERT_TRUE(probe.ok()) << probe.status().message();
+  const kite::vulkan::DeviceFacts& facts = (*probe)->state().device->facts();
+  if (!facts.external_memory_host) GTEST_SKIP() << "the device cannot import host memory";
+  EXPECT_GT(facts.max_memory_allocation_size, 0u);
+  kite::VulkanModelOptions o = Options();
+  o.max_import_bytes = facts.min_imported_host_pointer_alignment;  // the weights span more
+  o.weights = kite::vk_runtime::WeightPlacement::kImport;
+  auto refused = kite::VulkanModel::Create(*model, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), kite::Error::kUnsupported);
+  const std::string limit = "exceed the largest allocation of " +
+                            std::to_string(o.max_import_bytes) + " bytes";
+  EXPECT_NE(std::strstr(refused.status().message(), limit.c_str()), nullptr)
+      << refused.status().message();
+  // kAuto, whatever KITE_VULKAN_IMPORT_WEIGHTS says for the rest of this process.
+  const char* env = std::getenv(kite::vk_runtime::kWeightImportEnv);
+  const std::string saved = env != nullptr ? env : "";
+  unsetenv(kite::vk_runtime::kWeightImportEnv);
+  o.weights = kite::vk_runtime::WeightPlacement::kAuto;
+  auto copied = kite::VulkanModel::Create(*model, o);
+  if (env != nullptr) setenv(kite::vk_runtime::kWeightImportEnv, saved.c_str(), 1);
+  ASSERT_TRUE(copied.ok()) << copied.status().message();
+  EXPECT_FALSE((*copied)->weights_imported());
+  EXPECT_EQ((*copied)->state().weights->imported_bytes(), 0u);
+}
+
 // The Q4_ROW_GROUPS fixtures cover what the forward tests below rely on: mins (the
 // asymmetric default) in groups of 64, and no mins with groups of 64 and 128 in one model.
 TEST(VulkanWeights, RowGroupFixturesHaveMinsAndMixedGroups) {

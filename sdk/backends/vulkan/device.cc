@@ -117,6 +117,17 @@ void QuerySubgroup(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* 
   facts->subgroup_size = subgroup.subgroupSize;
 }
 
+// Fills facts->max_memory_allocation_size (VkPhysicalDeviceMaintenance3Properties, core in
+// Vulkan 1.1).
+void QueryMaxAllocation(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  auto maintenance3 = Chained<VkPhysicalDeviceMaintenance3Properties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES, nullptr);
+  auto properties2 = Chained<VkPhysicalDeviceProperties2>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &maintenance3);
+  vk.GetPhysicalDeviceProperties2(physical, &properties2);
+  facts->max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
+}
+
 // Fills facts->external_memory_host and min_imported_host_pointer_alignment
 // (VK_EXT_external_memory_host; its property struct through the Vulkan 1.1 *2 query).
 void QueryExternalMemoryHost(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
@@ -230,6 +241,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
   QuerySubgroup(*d.vk_, d.physical_, &d.facts_);
   QueryExternalMemoryHost(*d.vk_, d.physical_, &d.facts_);
+  QueryMaxAllocation(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;

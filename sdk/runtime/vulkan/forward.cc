@@ -71,6 +71,7 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   vk_runtime::WeightOptions wo;
   wo.max_binding_bytes = options.max_binding_bytes;
   wo.force_staging = options.force_staging;
+  wo.max_import_bytes = options.max_import_bytes;
   wo.placement = options.weights == vk_runtime::WeightPlacement::kAuto
                      ? vk_runtime::WeightPlacementFromEnvironment(options.weights)
                      : options.weights;

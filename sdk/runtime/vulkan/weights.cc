@@ -258,7 +258,8 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     const uintptr_t base = reinterpret_cast<uintptr_t>(file.data());
     const vulkan::HostRange range = vulkan::ImportRange(
         {base, base + file.size()}, want, device.facts().min_imported_host_pointer_alignment);
-    Result<vulkan::HostMemory> host = vulkan::HostMemory::Import(device, range, "model weights");
+    Result<vulkan::HostMemory> host =
+        vulkan::HostMemory::Import(device, range, "model weights", options.max_import_bytes);
     if (host.ok()) {
       w.host_.emplace(std::move(host.value()));
     } else if (options.placement == WeightPlacement::kImport) {
