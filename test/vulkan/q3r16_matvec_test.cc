@@ -65,7 +65,8 @@ void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
       },
       [&](size_t r, float* row) { k::DequantizeQ3R16Row(c.cols, packed.data(), r, row); });
   if (variant == vk::Q4R16MatvecVariant::kIntegerDot) {
-    auto plain = vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, vk::Q4R16MatvecVariant::kPlain);
+    auto plain =
+        vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, vk::Q4R16MatvecVariant::kPlain);
     auto dot = vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, variant);
     ASSERT_TRUE(plain.ok() && dot.ok());
     ExpectIntegerDotEqualsPlain(device, c, packed, x, nullptr, o, *plain, *dot);

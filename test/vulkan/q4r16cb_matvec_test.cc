@@ -42,9 +42,9 @@ using kite::vulkan::test::RandomCodesAndScales;
 using kite::vulkan::test::Upload;
 
 // The codebook op (symmetric blocks), the plain shader or its integer-dot variant.
-kite::Result<vk::Q4R16Matvec> Create(const vk::Device& device, uint32_t workgroup,
-                                     uint32_t tile,
-                                     vk::Q4R16MatvecVariant variant = vk::Q4R16MatvecVariant::kPlain) {
+kite::Result<vk::Q4R16Matvec> Create(
+    const vk::Device& device, uint32_t workgroup, uint32_t tile,
+    vk::Q4R16MatvecVariant variant = vk::Q4R16MatvecVariant::kPlain) {
   return vk::Q4R16Matvec::Create(device, true, workgroup, tile, variant, true);
 }
 

@@ -25,8 +25,9 @@ struct Push {
 
 // Q4_R16_G32, _SYM and the codebook _CB (the SYM blocks): embedding_q4r16.comp.
 bool IsQ4R16(DType dtype, Layout layout) {
-  return dtype == DType::Q4_G && (layout == Layout::Q4_R16_G32 || layout == Layout::Q4_R16_G32_SYM ||
-                                  layout == Layout::Q4_R16_G32_CB);
+  return dtype == DType::Q4_G &&
+         (layout == Layout::Q4_R16_G32 || layout == Layout::Q4_R16_G32_SYM ||
+          layout == Layout::Q4_R16_G32_CB);
 }
 
 bool IsQ3R16(DType dtype, Layout layout) {

@@ -1,8 +1,9 @@
 // Embedding lookup on the GPU: each token's row of the table, dequantized to f32, the
 // contract of Transformer::EmbeddingRow (sdk/runtime/transformer.cc) for F32, Q8_C
 // (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref), Q4_R16_G32_SYM
-// (DequantizeQ4R16SymRow), Q4_R16_G32_CB (DequantizeQ4R16CbRow), Q4_ROW_GROUPS (q4_row_dequant_ref), Q4_SP24_R16_G64
-// (DequantizeQ4SP24Row) and Q3_R16_G32 (DequantizeQ3R16Row) tables, bit for bit (no fused
+// (DequantizeQ4R16SymRow), Q4_R16_G32_CB (DequantizeQ4R16CbRow), Q4_ROW_GROUPS
+// (q4_row_dequant_ref), Q4_SP24_R16_G64 (DequantizeQ4SP24Row) and Q3_R16_G32
+// (DequantizeQ3R16Row) tables, bit for bit (no fused
 // multiply-add). A table may be split by rows into parts (one Buffer each, e.g. to stay
 // within maxStorageBufferRange): one dispatch per part writes the tokens whose rows it holds
 // and skips the others.
@@ -52,8 +53,8 @@ struct EmbeddingArgs {
 class Embedding {
  public:
   /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32, Q4_R16_G32_SYM,
-  /// Q4_R16_G32_CB, Q4_ROW_GROUPS or Q3_R16_G32, Q4_G_SP24 in Q4_SP24_R16_G64; others are kUnsupported
-  /// naming them. `workgroup_size`: a power of two in [1,
+  /// Q4_R16_G32_CB, Q4_ROW_GROUPS or Q3_R16_G32, Q4_G_SP24 in Q4_SP24_R16_G64; others are
+  /// kUnsupported naming them. `workgroup_size`: a power of two in [1,
   /// device.max_workgroup_size()], or 0 for the device's largest (an invocation per column).
   static Result<Embedding> Create(const Device& device, DType dtype, Layout layout,
                                   uint32_t workgroup_size);
