@@ -1,7 +1,7 @@
 // Embedding (shaders/embedding_*.comp) against the CPU's row dequantization of each table
 // encoding (Transformer::EmbeddingRow: memcpy for F32, q8_row_dequant_ref,
-// q4r16_row_dequant_ref, DequantizeQ4R16SymRow, q4_row_dequant_ref, DequantizeQ4SP24Row,
-// DequantizeQ3R16Row),
+// q4r16_row_dequant_ref, DequantizeQ4R16SymRow, DequantizeQ4R16CbRow, q4_row_dequant_ref,
+// DequantizeQ4SP24Row, DequantizeQ3R16Row),
 // compared exactly: tables split into two
 // parts by rows (one dispatch each), token ids in either part, repeated, and past the
 // table (never written), rows written through a RowAddress at a position with an offset and
@@ -16,6 +16,7 @@
 
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/embedding.h"
+#include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
@@ -46,6 +47,7 @@ struct Table {
   std::vector<uint8_t> part_bytes[2];
   std::vector<uint8_t> part_scales[2];
   std::vector<float> rows;  // kRows x cols, the CPU's dequantization
+  std::vector<int8_t> codebook;  // Q4_R16_G32_CB: its kQ4CodebookEntries entries
 };
 
 template <typename T>
@@ -143,7 +145,18 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
       k::DequantizeQ3R16Row(cols, 32, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
   } else {
-    const bool sym = layout == Layout::Q4_R16_G32_SYM;
+    // Q4_R16_G32, or the symmetric blocks of _SYM and of the codebook layout _CB (a random
+    // codebook with both ends of the format's range [-127, 127], and 0).
+    const bool cb = layout == Layout::Q4_R16_G32_CB;
+    const bool sym = layout == Layout::Q4_R16_G32_SYM || cb;
+    if (cb) {
+      std::uniform_int_distribution<int> entry(-127, 127);
+      t.codebook.resize(kite::kQ4CodebookEntries);
+      for (int8_t& e : t.codebook) e = static_cast<int8_t>(entry(rng));
+      t.codebook[0] = -127;
+      t.codebook[1] = 127;
+      t.codebook[2] = 0;
+    }
     const size_t groups = (cols + 31) / 32;
     std::uniform_int_distribution<int> nibble(0, 15);
     std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
@@ -160,7 +173,9 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     }
     for (uint32_t r = 0; r < kRows; ++r) {
       float* out = t.rows.data() + size_t{r} * cols;
-      if (sym) {
+      if (cb) {
+        k::DequantizeQ4R16CbRow(cols, bytes.data(), t.codebook.data(), r, out);
+      } else if (sym) {
         k::DequantizeQ4R16SymRow(cols, bytes.data(), r, out);
       } else {
         k::q4r16_row_dequant_ref(cols, groups, bytes.data(), r, out);
@@ -233,6 +248,7 @@ void RunCase(vk::Device& device, const Case& c, std::mt19937& rng) {
     args.table = &bytes;
     args.scales = table.part_scales[part].empty() ? nullptr : &scales;
     args.out = &out;
+    args.codebook = table.codebook.empty() ? nullptr : table.codebook.data();
     ASSERT_TRUE(RunOp(device, *op, args, m, c.pos)) << "part " << part;
   }
   const float* got = static_cast<const float*>(out.data());
@@ -248,7 +264,7 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
   const DType sp24 = DType::Q4_G_SP24;
   const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM,
                rg = Layout::Q4_ROW_GROUPS, sp = Layout::Q4_SP24_R16_G64,
-               q3 = Layout::Q3_R16_G32;
+               q3 = Layout::Q3_R16_G32, cb = Layout::Q4_R16_G32_CB;
   const Case cases[] = {
       {f32, rm, 1, 0, 0, {}},           {f32, rm, 100, 32, 3, {5, 100, 100}},
       {q8, rm, 1, 1, 0, {}},            {q8, rm, 5, 0, 0, {0, 0, 8}},  // rows inside words
@@ -264,6 +280,9 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
       // 3-bit: one column, a partial group, several groups at a position with gaps.
       {q4, q3, 1, 0, 0, {}},            {q4, q3, 50, 16, 0, {0, 0, 53}},
       {q4, q3, 288, 64, 4, {7, 300, 300}},
+      // Codebook: one column, a partial group, several groups at a position with gaps.
+      {q4, cb, 1, 0, 0, {}},            {q4, cb, 50, 16, 0, {0, 0, 53}},
+      {q4, cb, 288, 64, 4, {7, 300, 300}},  {q4, cb, 172, 256, 1, {0, 180, 180}},
   };
   for (const Case& c : cases) RunCase(*device, c, rng);
 }
@@ -357,6 +376,21 @@ TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   EXPECT_NE(std::string(s.message()).find("q3_r16_g32: parts start on a 16-row block"),
             std::string::npos)
       << s.message();
+
+  // Codebook tables (the 288-byte symmetric blocks) need the tensor's codebook.
+  kite::Result<vk::Embedding> cbop =
+      vk::Embedding::Create(*device, DType::Q4_G, Layout::Q4_R16_G32_CB, 0);
+  ASSERT_TRUE(cbop.ok()) << cbop.status().message();
+  vk::Buffer cb_table = Upload(*device, std::vector<uint8_t>(288), "table");  // one block
+  vk::EmbeddingArgs cb_args = Args(2, 16, 16, tokens, cb_table, out);
+  EXPECT_STREQ(PrepareStatus(*device, *cbop, cb_args).message(),
+               "embedding: a q4_r16_g32_cb table needs the tensor's codebook");
+  const int8_t entries[kite::kQ4CodebookEntries] = {};
+  cb_args.codebook = entries;
+  EXPECT_TRUE(PrepareStatus(*device, *cbop, cb_args).ok());
+  cb_args.cols = 33;  // two groups
+  EXPECT_STREQ(PrepareStatus(*device, *cbop, cb_args).message(),
+               "embedding: buffer 'table' holds 288 bytes, the shape needs 576");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "sdk/backends/vulkan/buffer.h"
@@ -157,6 +158,19 @@ TEST(HostImportDevice, TheDeviceReadsTheImportedBytes) {
   ASSERT_FALSE(misaligned.ok());
   EXPECT_NE(std::strstr(misaligned.status().message(), "'misaligned'"), nullptr)
       << misaligned.status().message();
+
+  // One import is one allocation: a range above maxMemoryAllocationSize (read from the
+  // device) or a caller's lower limit is refused naming both sizes; at the limit it imports.
+  EXPECT_GE(device->facts().max_memory_allocation_size, range.size());
+  const uint64_t half = range.size() / 2;
+  Result<HostMemory> big = HostMemory::Import(*device, range, "big", half);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Error::kUnsupported);
+  const std::string want = "big: " + std::to_string(range.size()) +
+                           " bytes to import exceed the largest allocation of " +
+                           std::to_string(half) + " bytes";
+  EXPECT_EQ(std::string(big.status().message()).rfind(want, 0), 0u) << big.status().message();
+  EXPECT_TRUE(HostMemory::Import(*device, range, "at the limit", range.size()).ok());
 }
 
 }  // namespace

@@ -143,6 +143,22 @@ template <class Op>
   return ran;
 }
 
+/// Runs case `c` with `plain` and `dot` (the plain shader and the integer-dot variant of one
+/// op, same workgroup and tile) and expects their outputs equal bit for bit: the integer dot
+/// products are exact either way and the f32 sums are added in the same order.
+template <class Op>
+void ExpectIntegerDotEqualsPlain(Device& device, const MatvecCase& c,
+                                 const std::vector<uint8_t>& packed, const QuantizedActivations& x,
+                                 const int8_t* codebook, const OutputRows& o, const Op& plain,
+                                 const Op& dot) {
+  ASSERT_FALSE(plain.integer_dot());
+  ASSERT_TRUE(dot.integer_dot());
+  std::vector<float> want, got;
+  ASSERT_TRUE(RunCase(device, plain, c, packed, x, codebook, o, &want));
+  ASSERT_TRUE(RunCase(device, dot, c, packed, x, codebook, o, &got));
+  for (size_t i = 0; i < o.size; ++i) ASSERT_EQ(got[i], want[i]) << "element " << i;
+}
+
 /// Runs case `c` with the op `make_op(c.workgroup, c.tile)` gives and checks it: only the
 /// call's rows written; a tiled GEMM equal to the matvec (tile 1) bit for bit; every output
 /// within float rounding of `want` (the CPU reference's output in a buffer laid out as `o`),

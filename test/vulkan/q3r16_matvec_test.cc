@@ -2,7 +2,9 @@
 // (KITE_VULKAN_ALLOW_CPU=1 is set by vulkan_test_util.h), on weights packed by PackQ3R16
 // (the converter's packer, so the shader reads the bytes a .kite file holds): one row block,
 // rows not a multiple of 16, widths from one group to 4992 columns, 1, 7 and 64 tokens,
-// rows written at a position, several workgroup sizes and tiles; and the refusals.
+// rows written at a position, several workgroup sizes and tiles; the same on the
+// integer-dot variant (q3r16_matvec_dot.spvasm), which must also equal the plain shader bit
+// for bit; and the refusals.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -27,6 +29,8 @@ constexpr size_t kGroup = kite::kQ4R16GroupSize;
 using kite::vulkan::test::kUntouched;
 using kite::vulkan::test::CaseName;
 using kite::vulkan::test::CheckCase;
+using kite::vulkan::test::ExpectIntegerDotEqualsPlain;
+using kite::vulkan::test::HasIntegerDot;
 using kite::vulkan::test::MakeOutputRows;
 using kite::vulkan::test::MakeQ4MatvecArgs;
 using kite::vulkan::test::MatvecCase;
@@ -38,7 +42,8 @@ using kite::vulkan::test::RandomActivations;
 using kite::vulkan::test::RandomCodesAndScales;
 using kite::vulkan::test::Upload;
 
-void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
+void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
+               vk::Q4R16MatvecVariant variant = vk::Q4R16MatvecVariant::kPlain) {
   SCOPED_TRACE(CaseName(c));
   const size_t groups = (c.cols + kGroup - 1) / kGroup;
   // Weights: random 3-bit codes, f16 scales of both signs over orders of magnitude.
@@ -56,15 +61,49 @@ void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
   CheckCase(
       device, c, kGroup, packed, x, nullptr, o, want,
       [&](uint32_t workgroup, uint32_t tile) {
-        return vk::Q3R16Matvec::Create(device, workgroup, tile);
+        return vk::Q3R16Matvec::Create(device, workgroup, tile, variant);
       },
       [&](size_t r, float* row) { k::DequantizeQ3R16Row(c.cols, kGroup, packed.data(), r, row); });
+  if (variant == vk::Q4R16MatvecVariant::kIntegerDot) {
+    auto plain =
+        vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, vk::Q4R16MatvecVariant::kPlain);
+    auto dot = vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, variant);
+    ASSERT_TRUE(plain.ok() && dot.ok());
+    ExpectIntegerDotEqualsPlain(device, c, packed, x, nullptr, o, *plain, *dot);
+  }
 }
 
 TEST(VulkanQ3R16Matvec, MatchesCpuReferenceOnOddShapes) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(333);
   for (const MatvecCase& c : OddShapeCases()) RunQ3Case(*device, c, rng);
+}
+
+TEST(VulkanQ3R16Matvec, IntegerDotVariantMatchesCpuReferenceAndPlainShader) {
+  REQUIRE_DEVICE(device);
+  if (!HasIntegerDot(*device)) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
+  std::mt19937 rng(334);
+  for (const MatvecCase& c : OddShapeCases()) {
+    RunQ3Case(*device, c, rng, vk::Q4R16MatvecVariant::kIntegerDot);
+  }
+}
+
+// The variant follows UseIntegerDot: kAuto plain where integer dot is not accelerated
+// (lavapipe), kIntegerDot refused naming the op on a device without the feature.
+TEST(VulkanQ3R16Matvec, VariantChoice) {
+  REQUIRE_DEVICE(device);
+  const vk::DeviceFacts& f = device->facts();
+  auto automatic = vk::Q3R16Matvec::Create(*device, 0, 1, vk::Q4R16MatvecVariant::kAuto);
+  ASSERT_TRUE(automatic.ok()) << automatic.status().message();
+  EXPECT_EQ(automatic->integer_dot(), f.integer_dot_product && f.integer_dot_accelerated);
+  vk::DeviceFacts none = f;
+  none.integer_dot_product = false;
+  kite::Result<bool> refused =
+      vk::UseIntegerDot(none, vk::Q4R16MatvecVariant::kIntegerDot, "q3r16_matvec");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), kite::Error::kUnsupported);
+  EXPECT_EQ(std::string(refused.status().message()).rfind("q3r16_matvec: Vulkan device '", 0), 0u)
+      << refused.status().message();
 }
 
 TEST(VulkanQ3R16Matvec, RefusesBadShapesAndBuffersTooSmall) {

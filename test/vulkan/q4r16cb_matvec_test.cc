@@ -28,6 +28,8 @@ constexpr size_t kGroup = kite::kQ4R16GroupSize;
 using kite::vulkan::test::kUntouched;
 using kite::vulkan::test::CaseName;
 using kite::vulkan::test::CheckCase;
+using kite::vulkan::test::ExpectIntegerDotEqualsPlain;
+using kite::vulkan::test::HasIntegerDot;
 using kite::vulkan::test::MakeOutputRows;
 using kite::vulkan::test::MakeQ4MatvecArgs;
 using kite::vulkan::test::MatvecCase;
@@ -39,14 +41,15 @@ using kite::vulkan::test::RandomActivations;
 using kite::vulkan::test::RandomCodesAndScales;
 using kite::vulkan::test::Upload;
 
-// The codebook op (symmetric blocks), plain shader whatever the environment asks.
-kite::Result<vk::Q4R16Matvec> Create(const vk::Device& device, uint32_t workgroup,
-                                     uint32_t tile) {
-  return vk::Q4R16Matvec::Create(device, true, workgroup, tile,
-                                 vk::Q4R16MatvecVariant::kAuto, true);
+// The codebook op (symmetric blocks), the plain shader or its integer-dot variant.
+kite::Result<vk::Q4R16Matvec> Create(
+    const vk::Device& device, uint32_t workgroup, uint32_t tile,
+    vk::Q4R16MatvecVariant variant = vk::Q4R16MatvecVariant::kPlain) {
+  return vk::Q4R16Matvec::Create(device, true, workgroup, tile, variant, true);
 }
 
-void RunCbCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
+void RunCbCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
+               vk::Q4R16MatvecVariant variant = vk::Q4R16MatvecVariant::kPlain) {
   SCOPED_TRACE(CaseName(c));
   const size_t groups = (c.cols + kGroup - 1) / kGroup;
   // Weights: random 4-bit codes, f16 scales of both signs over orders of magnitude, a
@@ -69,16 +72,34 @@ void RunCbCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng) {
                           x.xscale.data(), x.xsum.data(), want.data() + o.start, o.stride);
   CheckCase(
       device, c, kGroup, packed, x, codebook, o, want,
-      [&](uint32_t workgroup, uint32_t tile) { return Create(device, workgroup, tile); },
+      [&](uint32_t workgroup, uint32_t tile) { return Create(device, workgroup, tile, variant); },
       [&](size_t r, float* row) {
         k::DequantizeQ4R16CbRow(c.cols, packed.data(), codebook, r, row);
       });
+  if (variant == vk::Q4R16MatvecVariant::kIntegerDot) {
+    auto plain = Create(device, c.workgroup, c.tile);
+    auto dot = Create(device, c.workgroup, c.tile, variant);
+    ASSERT_TRUE(plain.ok() && dot.ok());
+    EXPECT_TRUE(dot->codebook());
+    ExpectIntegerDotEqualsPlain(device, c, packed, x, codebook, o, *plain, *dot);
+  }
 }
 
 TEST(VulkanQ4R16CbMatvec, MatchesCpuReferenceOnOddShapes) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(416);
   for (const MatvecCase& c : OddShapeCases()) RunCbCase(*device, c, rng);
+}
+
+// The codebook specialization of the integer-dot shader (q4r16_matvec_dot.spvasm: 4
+// looked-up entries per OpSDot) against the reference, and bit for bit against the plain one.
+TEST(VulkanQ4R16CbMatvec, IntegerDotVariantMatchesCpuReferenceAndPlainShader) {
+  REQUIRE_DEVICE(device);
+  if (!HasIntegerDot(*device)) GTEST_SKIP() << "no VK_KHR_shader_integer_dot_product";
+  std::mt19937 rng(417);
+  for (const MatvecCase& c : OddShapeCases()) {
+    RunCbCase(*device, c, rng, vk::Q4R16MatvecVariant::kIntegerDot);
+  }
 }
 
 TEST(VulkanQ4R16CbMatvec, RefusesBadShapesBuffersTooSmallAndNoCodebook) {

@@ -33,6 +33,7 @@ namespace k = kite::kernels;
 
 constexpr size_t kGroup = kite::kQ4R16GroupSize;
 using kite::vulkan::test::ExpectOnlyRowsWritten;
+using kite::vulkan::test::HasIntegerDot;
 using kite::vulkan::test::MakeQ4MatvecArgs;
 using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::RunOp;
@@ -178,16 +179,6 @@ TEST(VulkanQ4R16Matvec, MatchesCpuReferenceOnOddShapes) {
   for (const MatvecCase& c : kMatvecCases) {
     RunMatvecCase(*device, c, rng, vk::Q4R16MatvecVariant::kPlain);
   }
-}
-
-// True when the device runs the integer-dot shader; lavapipe (llvmpipe) must, so that the
-// integer-dot tests do not skip silently where CI runs them.
-bool HasIntegerDot(const vk::Device& device) {
-  const vk::DeviceFacts& f = device.facts();
-  if (vk::IsCpuDevice(f.type) && std::strstr(f.name, "llvmpipe") != nullptr) {
-    EXPECT_TRUE(f.integer_dot_product) << f.name << " reports no integer dot products";
-  }
-  return f.integer_dot_product;
 }
 
 TEST(VulkanQ4R16Matvec, IntegerDotVariantMatchesCpuReferenceOnOddShapes) {

@@ -155,6 +155,17 @@ inline void ExpectOnlyRowsWritten(const float* got, size_t size, size_t start, s
   }
 }
 
+/// True when the device runs the integer-dot shaders (VK_KHR_shader_integer_dot_product);
+/// lavapipe (llvmpipe) must, so that the integer-dot tests do not skip silently where CI
+/// runs them (a failed expectation there).
+inline bool HasIntegerDot(const Device& device) {
+  const DeviceFacts& f = device.facts();
+  if (IsCpuDevice(f.type) && std::strstr(f.name, "llvmpipe") != nullptr) {
+    EXPECT_TRUE(f.integer_dot_product) << f.name << " reports no integer dot products";
+  }
+  return f.integer_dot_product;
+}
+
 }  // namespace kite::vulkan::test
 
 /// Declares `Device* d` = TheDevice() and fails the test (with the reason) when null.

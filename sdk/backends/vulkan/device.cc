@@ -106,15 +106,19 @@ void QueryIntegerDot(const Functions& vk, VkPhysicalDevice physical, DeviceFacts
       properties.integerDotProduct4x8BitPackedSignedAccelerated == VK_TRUE;
 }
 
-// Fills facts->subgroup_size (VkPhysicalDeviceSubgroupProperties, core in Vulkan 1.1, which
-// the device passed CheckRequirements for).
-void QuerySubgroup(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+// Fills facts->subgroup_size (VkPhysicalDeviceSubgroupProperties) and
+// max_memory_allocation_size (VkPhysicalDeviceMaintenance3Properties), both core in Vulkan
+// 1.1, which the device passed CheckRequirements for.
+void QueryCoreProperties(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  auto maintenance3 = Chained<VkPhysicalDeviceMaintenance3Properties>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES, nullptr);
   auto subgroup = Chained<VkPhysicalDeviceSubgroupProperties>(
-      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, nullptr);
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, &maintenance3);
   auto properties2 = Chained<VkPhysicalDeviceProperties2>(
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroup);
   vk.GetPhysicalDeviceProperties2(physical, &properties2);
   facts->subgroup_size = subgroup.subgroupSize;
+  facts->max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
 }
 
 // Fills facts->external_memory_host and min_imported_host_pointer_alignment
@@ -228,7 +232,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   vk.GetPhysicalDeviceMemoryProperties(d.physical_, &d.memory_);
   d.facts_ = FactsOf(d.properties_, true);
   QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
-  QuerySubgroup(*d.vk_, d.physical_, &d.facts_);
+  QueryCoreProperties(*d.vk_, d.physical_, &d.facts_);
   QueryExternalMemoryHost(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 

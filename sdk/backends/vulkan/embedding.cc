@@ -20,10 +20,14 @@ struct Push {
   uint32_t group;
   uint32_t mins_at;
   RowAddress out;
+  CodebookWords codebook;  // Q4_R16_G32_CB only
 };
 
+// Q4_R16_G32, _SYM and the codebook _CB (the SYM blocks): embedding_q4r16.comp.
 bool IsQ4R16(DType dtype, Layout layout) {
-  return dtype == DType::Q4_G && (layout == Layout::Q4_R16_G32 || layout == Layout::Q4_R16_G32_SYM);
+  return dtype == DType::Q4_G &&
+         (layout == Layout::Q4_R16_G32 || layout == Layout::Q4_R16_G32_SYM ||
+          layout == Layout::Q4_R16_G32_CB);
 }
 
 bool IsQ3R16(DType dtype, Layout layout) {
@@ -57,16 +61,20 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
                            IsQ4Sp24(dtype, layout) || IsQ3R16(dtype, layout),
                        Error::kUnsupported,
                        "%s: no shader for %s tables in layout %s (f32, q8_c, q4_g in "
-                       "q4_r16_g32, q4_r16_g32_sym, q4_row_groups or q3_r16_g32, q4_g_sp24 in "
-                       "q4_sp24_r16_g64)",
+                       "q4_r16_g32, q4_r16_g32_sym, q4_r16_g32_cb, q4_row_groups or q3_r16_g32, "
+                       "q4_g_sp24 in q4_sp24_r16_g64)",
                        kName, DTypeName(dtype), LayoutName(layout));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
   if (IsQ4R16(dtype, layout)) {
-    // Q4_R16 shaders take the block geometry as specialization constants 1..4.
-    const Q4R16Spec spec = MakeQ4R16Spec(wg, layout == Layout::Q4_R16_G32_SYM);
+    // Q4_R16 shaders take the block geometry as specialization constants 1..4; constant 5
+    // is the codebook switch (the codebook layout has the symmetric blocks).
+    const bool codebook = layout == Layout::Q4_R16_G32_CB;
+    const Q4R16Spec q4 = MakeQ4R16Spec(wg, codebook || layout == Layout::Q4_R16_G32_SYM);
+    const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3],
+                             q4.values[4], codebook ? 1u : 0u};
     KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                           CreateOpPipeline(device, kName, EmbeddingQ4R16Shader(), 3,
-                                           sizeof(Push), spec.values, 5));
+                                           sizeof(Push), spec, sizeof(spec) / sizeof(spec[0])));
     return Embedding(std::move(pipeline), dtype, layout, wg);
   }
   if (IsQ3R16(dtype, layout)) {
@@ -109,6 +117,9 @@ Result<Dispatch> Embedding::Prepare(DescriptorPool& pool, const EmbeddingArgs& a
       kName, a.max_tokens, a.cols, a.row_begin, a.row_count, LayoutName(layout_), block_rows);
   KITE_CHECK_OR_RETURN(!row_groups || (a.group >= 2 && a.group % 2 == 0), Error::kInvalidArgument,
                        "%s: group of %u is not even and >= 2 (q4_row_groups)", kName, a.group);
+  const bool codebook = layout_ == Layout::Q4_R16_G32_CB;
+  KITE_CHECK_OR_RETURN(!codebook || a.codebook != nullptr, Error::kInvalidArgument,
+                       "%s: a q4_r16_g32_cb table needs the tensor's codebook", kName);
   const uint32_t group = q4 ? static_cast<uint32_t>(kQ4R16GroupSize) : row_groups ? a.group : 0;
   KITE_RETURN_IF_ERROR(
       CheckBufferSize(kName, a.tokens, static_cast<uint64_t>(a.max_tokens) * 4, "tokens"));
@@ -127,7 +138,8 @@ Result<Dispatch> Embedding::Prepare(DescriptorPool& pool, const EmbeddingArgs& a
   const Buffer* buffers[] = {a.tokens, a.out, a.table, a.scales};
   // Half indices fit in 32 bits: buffers are within maxStorageBufferRange (< 4 GiB).
   const Push push = {a.cols, a.row_begin, a.row_count, groups, group,
-                     row_groups && a.mins ? static_cast<uint32_t>(cells) : 0u, a.out_at};
+                     row_groups && a.mins ? static_cast<uint32_t>(cells) : 0u, a.out_at,
+                     codebook ? PackCodebook(a.codebook) : CodebookWords{}};
   return pipeline_.Prepare(pool, buffers, &push, (a.cols + workgroup_size_ - 1) / workgroup_size_,
                            a.max_tokens, a.max_pos);
 }

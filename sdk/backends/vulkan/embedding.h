@@ -1,8 +1,9 @@
 // Embedding lookup on the GPU: each token's row of the table, dequantized to f32, the
 // contract of Transformer::EmbeddingRow (sdk/runtime/transformer.cc) for F32, Q8_C
 // (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref), Q4_R16_G32_SYM
-// (DequantizeQ4R16SymRow), Q4_ROW_GROUPS (q4_row_dequant_ref), Q4_SP24_R16_G64
-// (DequantizeQ4SP24Row) and Q3_R16_G32 (DequantizeQ3R16Row) tables, bit for bit (no fused
+// (DequantizeQ4R16SymRow), Q4_R16_G32_CB (DequantizeQ4R16CbRow), Q4_ROW_GROUPS
+// (q4_row_dequant_ref), Q4_SP24_R16_G64 (DequantizeQ4SP24Row) and Q3_R16_G32
+// (DequantizeQ3R16Row) tables, bit for bit (no fused
 // multiply-add). A table may be split by rows into parts (one Buffer each, e.g. to stay
 // within maxStorageBufferRange): one dispatch per part writes the tokens whose rows it holds
 // and skips the others.
@@ -42,6 +43,9 @@ struct EmbeddingArgs {
   /// f16 scales (row-major), then as many f16 mins when `mins`. Else unused.
   const Buffer* scales = nullptr;
   const Buffer* out = nullptr;     ///< f32 written, addressed by out_at
+  /// Q4_R16_G32_CB: the tensor's kQ4CodebookEntries int8 entries (host memory, read at
+  /// Prepare into the dispatch's push constants; not kept). Else unused.
+  const int8_t* codebook = nullptr;
 };
 
 /// The compiled shader for one table encoding and workgroup size. Move-only; the Device
@@ -49,14 +53,15 @@ struct EmbeddingArgs {
 class Embedding {
  public:
   /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32, Q4_R16_G32_SYM,
-  /// Q4_ROW_GROUPS or Q3_R16_G32, Q4_G_SP24 in Q4_SP24_R16_G64; others are kUnsupported
-  /// naming them. `workgroup_size`: a power of two in [1,
+  /// Q4_R16_G32_CB, Q4_ROW_GROUPS or Q3_R16_G32, Q4_G_SP24 in Q4_SP24_R16_G64; others are
+  /// kUnsupported naming them. `workgroup_size`: a power of two in [1,
   /// device.max_workgroup_size()], or 0 for the device's largest (an invocation per column).
   static Result<Embedding> Create(const Device& device, DType dtype, Layout layout,
                                   uint32_t workgroup_size);
 
-  /// Checks the shape against the buffers (kInvalidArgument naming the buffer) and
-  /// prepares the dispatch with a descriptor set from `pool`.
+  /// Checks the shape against the buffers (kInvalidArgument naming the buffer; a
+  /// Q4_R16_G32_CB table without args.codebook) and prepares the dispatch with a
+  /// descriptor set from `pool`.
   Result<Dispatch> Prepare(DescriptorPool& pool, const EmbeddingArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }

@@ -39,7 +39,8 @@ bool PreferHostImport(const DeviceFacts& facts) {
                                         facts.type == VK_PHYSICAL_DEVICE_TYPE_CPU);
 }
 
-Result<HostMemory> HostMemory::Import(const Device& device, HostRange range, const char* what) {
+Result<HostMemory> HostMemory::Import(const Device& device, HostRange range, const char* what,
+                                      uint64_t max_bytes) {
   const DeviceFacts& facts = device.facts();
   KITE_CHECK_OR_RETURN(facts.external_memory_host, Error::kUnsupported,
                        "Vulkan device '%s' cannot import host memory for %s (no "
@@ -53,6 +54,16 @@ Result<HostMemory> HostMemory::Import(const Device& device, HostRange range, con
                        what, static_cast<unsigned long long>(range.size()),
                        static_cast<unsigned long long>(range.begin),
                        static_cast<unsigned long long>(align));
+  // One import is one allocation: not above maxMemoryAllocationSize (or the caller's lower
+  // limit). Not split: the caller copies instead (DeviceWeights under kAuto).
+  uint64_t limit = facts.max_memory_allocation_size;
+  if (max_bytes != 0 && (limit == 0 || max_bytes < limit)) limit = max_bytes;
+  KITE_CHECK_OR_RETURN(limit == 0 || range.size() <= limit, Error::kUnsupported,
+                       "%s: %llu bytes to import exceed the largest allocation of %llu bytes "
+                       "(Vulkan device '%s', maxMemoryAllocationSize%s); imports are not split",
+                       what, static_cast<unsigned long long>(range.size()),
+                       static_cast<unsigned long long>(limit), device.properties().deviceName,
+                       limit == facts.max_memory_allocation_size ? "" : " or the caller's limit");
   HostMemory m;
   m.vk_ = &device.vk();
   m.device_ = device.handle();

@@ -49,10 +49,13 @@ class HostMemory {
   /// Imports `range` (start and size multiples of the device's
   /// minImportedHostPointerAlignment, see ImportRange) into a host-visible memory type that
   /// vkGetMemoryHostPointerPropertiesEXT allows for it (device-local too where possible).
-  /// `what` names it in messages (static storage). Errors (kUnsupported): the device lacks
-  /// VK_EXT_external_memory_host, the range is empty or misaligned, no host-visible type
-  /// allows it; Vulkan failures per VkCheck.
-  static Result<HostMemory> Import(const Device& device, HostRange range, const char* what);
+  /// `what` names it in messages (static storage). `max_bytes`: the largest range to
+  /// import, 0 for the device's maxMemoryAllocationSize (a lower one: tests). Errors
+  /// (kUnsupported): the device lacks VK_EXT_external_memory_host, the range is empty or
+  /// misaligned, larger than the limit (both sizes named; one import is one allocation and
+  /// is not split), no host-visible type allows it; Vulkan failures per VkCheck.
+  static Result<HostMemory> Import(const Device& device, HostRange range, const char* what,
+                                   uint64_t max_bytes = 0);
 
   HostMemory(HostMemory&& other);
   HostMemory(const HostMemory&) = delete;

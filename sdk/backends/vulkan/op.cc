@@ -28,6 +28,15 @@ Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric) {
   }};
 }
 
+CodebookWords PackCodebook(const int8_t* entries) {
+  static_assert(sizeof(CodebookWords) == kQ4CodebookEntries, "one byte per entry");
+  CodebookWords c = {};
+  for (uint32_t u = 0; u < kQ4CodebookEntries; ++u) {
+    c.words[u / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(entries[u])) << (8 * (u % 4));
+  }
+  return c;
+}
+
 Q3R16Spec MakeQ3R16Spec(uint32_t workgroup_size) {
   return {{
       workgroup_size,

@@ -31,6 +31,13 @@ struct Q4R16Spec {
 };
 Q4R16Spec MakeQ4R16Spec(uint32_t workgroup_size, bool symmetric);
 
+/// The push words of a Q4_R16_G32_CB tensor's int8 codebook (kQ4CodebookEntries entries):
+/// entry u in byte u % 4 of word u / 4, the layout shaders/codebook.glsl reads. Pure.
+struct CodebookWords {
+  uint32_t words[4];
+};
+CodebookWords PackCodebook(const int8_t* entries);
+
 /// Specialization constants 0..4 of a shader reading Q3_R16_G32 blocks
 /// (shaders/q3r16_matvec.comp, embedding_q3r16.comp): the workgroup size, then the block
 /// geometry from the format (sdk/format/blocks.h) in 32-bit words (words per block, word

@@ -22,8 +22,9 @@ struct Push {
 }  // namespace
 
 Result<Q3R16Matvec> Q3R16Matvec::Create(const Device& device, uint32_t workgroup_size,
-                                        uint32_t tile_tokens) {
+                                        uint32_t tile_tokens, Q4R16MatvecVariant variant) {
   KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
+  KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant, kName));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
   // Constants 0..4 as every Q3_R16 shader, then the tile (constant 5).
@@ -31,9 +32,10 @@ Result<Q3R16Matvec> Q3R16Matvec::Create(const Device& device, uint32_t workgroup
   const uint32_t spec[] = {q3.values[0], q3.values[1], q3.values[2], q3.values[3], q3.values[4],
                            tile_tokens};
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
-                        CreateOpPipeline(device, kName, Q3R16MatvecShader(), 5, sizeof(Push),
-                                         spec, sizeof(spec) / sizeof(spec[0])));
-  return Q3R16Matvec(std::move(pipeline), wg, tile_tokens);
+                        CreateOpPipeline(device, kName,
+                                         integer_dot ? Q3R16MatvecDotShader() : Q3R16MatvecShader(),
+                                         5, sizeof(Push), spec, sizeof(spec) / sizeof(spec[0])));
+  return Q3R16Matvec(std::move(pipeline), wg, tile_tokens, integer_dot);
 }
 
 Result<Dispatch> Q3R16Matvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {

@@ -12,6 +12,7 @@
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/op.h"
 #include "sdk/backends/vulkan/pipeline.h"
+#include "sdk/backends/vulkan/q4r16_matvec.h"
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
@@ -27,9 +28,14 @@ class Q3R16Matvec {
   /// kInvalidArgument). 1 is the decode matvec; more is the tiled GEMM for prefill (calls of
   /// several tokens), which reads each weight word once per tile and uses workgroup_size *
   /// tile_tokens floats of shared memory (8 KiB at 256 x 8). Every tile size adds in the
-  /// same order: the outputs are identical.
+  /// same order: the outputs are identical. `variant`: the plain shader
+  /// (shaders/q3r16_matvec.comp) or its integer-dot variant (q3r16_matvec_dot.spvasm, each
+  /// column quad's 4 codes times 4 int8 activations as one OpSDot), chosen as for
+  /// Q4R16Matvec (UseIntegerDot); the outputs are identical bit for bit. kIntegerDot on a
+  /// device without integer dot products is kUnsupported (UseIntegerDot's message).
   static Result<Q3R16Matvec> Create(const Device& device, uint32_t workgroup_size,
-                                    uint32_t tile_tokens = 1);
+                                    uint32_t tile_tokens = 1,
+                                    Q4R16MatvecVariant variant = Q4R16MatvecVariant::kAuto);
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
   /// (kInvalidArgument / kUnsupported naming the op and the buffer or limit) and prepares
@@ -39,14 +45,18 @@ class Q3R16Matvec {
 
   uint32_t workgroup_size() const { return workgroup_size_; }
   uint32_t tile_tokens() const { return tile_tokens_; }
+  /// True when it runs the integer-dot shader.
+  bool integer_dot() const { return integer_dot_; }
 
  private:
-  Q3R16Matvec(Pipeline&& pipeline, uint32_t wg, uint32_t tile)
-      : pipeline_(static_cast<Pipeline&&>(pipeline)), workgroup_size_(wg), tile_tokens_(tile) {}
+  Q3R16Matvec(Pipeline&& pipeline, uint32_t wg, uint32_t tile, bool integer_dot)
+      : pipeline_(static_cast<Pipeline&&>(pipeline)), workgroup_size_(wg), tile_tokens_(tile),
+        integer_dot_(integer_dot) {}
 
   Pipeline pipeline_;
   uint32_t workgroup_size_;
   uint32_t tile_tokens_;
+  bool integer_dot_;
 };
 
 }  // namespace kite::vulkan

@@ -19,7 +19,7 @@ struct Push {
   uint32_t rows;
   uint32_t groups;
   RowAddress y;
-  uint32_t codebook[kQ4CodebookEntries / 4];  // the codebook op's entries, 4 per word
+  CodebookWords codebook;  // the codebook op's entries, 4 per word
 };
 
 }  // namespace
@@ -30,7 +30,8 @@ Q4R16MatvecVariant Q4R16MatvecVariantFromEnvironment() {
                                                           : Q4R16MatvecVariant::kAuto;
 }
 
-Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant) {
+Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant,
+                           const char* name) {
   switch (variant) {
     case Q4R16MatvecVariant::kPlain: return false;
     case Q4R16MatvecVariant::kAuto:
@@ -40,7 +41,7 @@ Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant)
   KITE_CHECK_OR_RETURN(facts.integer_dot_product, Error::kUnsupported,
                        "%s: Vulkan device '%s' lacks integer dot products "
                        "(VK_KHR_shader_integer_dot_product, shaderIntegerDotProduct)",
-                       kName, facts.name);
+                       name, facts.name);
   return true;
 }
 
@@ -50,18 +51,15 @@ Result<Q4R16Matvec> Q4R16Matvec::Create(const Device& device, bool symmetric,
   KITE_RETURN_IF_ERROR(CheckTileTokens(kName, tile_tokens));
   KITE_CHECK_OR_RETURN(!codebook || symmetric, Error::kInvalidArgument,
                        "%s: the codebook layout Q4_R16_G32_CB has the symmetric blocks", kName);
-  // The integer-dot shader has no codebook specialization.
-  KITE_ASSIGN_OR_RETURN(const bool integer_dot,
-                        UseIntegerDot(device.facts(),
-                                      codebook ? Q4R16MatvecVariant::kPlain : variant));
+  KITE_ASSIGN_OR_RETURN(const bool integer_dot, UseIntegerDot(device.facts(), variant, kName));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg,
                         ChooseWorkgroupSize(device, workgroup_size, kQ4R16BlockRows, kName));
   const Q4R16Spec q4 = MakeQ4R16Spec(wg, symmetric);
-  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5) and, in the plain
-  // shader, the codebook switch (constant 6).
+  // Constants 0..4 as every Q4_R16 shader, then the tile (constant 5) and the codebook
+  // switch (constant 6), in both shaders.
   const uint32_t spec[] = {q4.values[0], q4.values[1], q4.values[2], q4.values[3], q4.values[4],
                            tile_tokens, codebook ? 1u : 0u};
-  const uint32_t spec_count = integer_dot ? 6 : 7;
+  const uint32_t spec_count = sizeof(spec) / sizeof(spec[0]);
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
                         CreateOpPipeline(device, kName,
                                          integer_dot ? Q4R16MatvecDotShader() : Q4R16MatvecShader(),
@@ -86,12 +84,7 @@ Result<Dispatch> Q4R16Matvec::Prepare(DescriptorPool& pool, const Q4R16MatvecArg
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
   Push push = {a.rows, a.groups, a.y_at, {}};
-  if (codebook_) {
-    for (uint32_t u = 0; u < kQ4CodebookEntries; ++u) {
-      push.codebook[u / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(a.codebook[u]))
-                              << (8 * (u % 4));
-    }
-  }
+  if (codebook_) push.codebook = PackCodebook(a.codebook);
   return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 

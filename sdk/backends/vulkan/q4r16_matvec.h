@@ -43,9 +43,11 @@ Q4R16MatvecVariant Q4R16MatvecVariantFromEnvironment();
 
 /// Whether `variant` runs the integer-dot shader on a device with `facts`: kAuto when
 /// facts.integer_dot_product and facts.integer_dot_accelerated, kPlain never, kIntegerDot
-/// always, but Error::kUnsupported naming the device and the missing feature when the
-/// device lacks it. Pure; thread-safe.
-Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant);
+/// always, but Error::kUnsupported naming op `name`, the device and the missing feature
+/// when the device lacks it. The rule of every op with an integer-dot variant (Q4R16Matvec,
+/// Q3R16Matvec). Pure; thread-safe.
+Result<bool> UseIntegerDot(const DeviceFacts& facts, Q4R16MatvecVariant variant,
+                           const char* name = "q4r16_matvec");
 
 /// The compiled shader for one layout, workgroup size and token tile. Move-only; the Device must
 /// outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
@@ -62,8 +64,8 @@ class Q4R16Matvec {
   /// range (kInvalidArgument); kIntegerDot on a device without integer dot products
   /// (kUnsupported, UseIntegerDot's message). `codebook`: Q4_R16_G32_CB (w = d *
   /// codebook[u], the SYM blocks; needs `symmetric`, else kInvalidArgument), whose Prepare
-  /// takes the tensor's entries from Q4MatvecArgs::codebook; it always runs the plain shader
-  /// (its kCodebook specialization), whatever `variant` says.
+  /// takes the tensor's entries from Q4MatvecArgs::codebook; either shader has the codebook
+  /// specialization (constant 6), so `variant` chooses as for the other layouts.
   static Result<Q4R16Matvec> Create(const Device& device, bool symmetric,
                                     uint32_t workgroup_size, uint32_t tile_tokens = 1,
                                     Q4R16MatvecVariant variant = Q4R16MatvecVariant::kAuto,

@@ -54,6 +54,9 @@ struct DeviceFacts {
   /// imported range's start and size are multiples of it (lavapipe: 4096). 0 without the
   /// extension.
   uint64_t min_imported_host_pointer_alignment = 0;
+  /// VkPhysicalDeviceMaintenance3Properties::maxMemoryAllocationSize (Vulkan 1.1 core): the
+  /// largest single allocation or import; 0 when not read (no limit assumed).
+  uint64_t max_memory_allocation_size = 0;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a

@@ -12,6 +12,9 @@ constexpr uint32_t kQ4R16Matvec[] = {
 constexpr uint32_t kQ4R16MatvecDot[] = {
 #include "sdk/backends/vulkan/shaders/q4r16_matvec_dot.spv.inc"
 };
+constexpr uint32_t kQ3R16MatvecDot[] = {
+#include "sdk/backends/vulkan/shaders/q3r16_matvec_dot.spv.inc"
+};
 constexpr uint32_t kQ3R16Matvec[] = {
 #include "sdk/backends/vulkan/shaders/q3r16_matvec.spv.inc"
 };
@@ -71,6 +74,7 @@ constexpr uint32_t kEmbeddingQ4Sp24[] = {
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
 ShaderCode Q4R16MatvecDotShader() { return {kQ4R16MatvecDot, sizeof(kQ4R16MatvecDot) / 4}; }
+ShaderCode Q3R16MatvecDotShader() { return {kQ3R16MatvecDot, sizeof(kQ3R16MatvecDot) / 4}; }
 ShaderCode Q3R16MatvecShader() { return {kQ3R16Matvec, sizeof(kQ3R16Matvec) / 4}; }
 ShaderCode EmbeddingQ3R16Shader() { return {kEmbeddingQ3R16, sizeof(kEmbeddingQ3R16) / 4}; }
 ShaderCode RmsNormShader() { return {kRmsNorm, sizeof(kRmsNorm) / 4}; }

@@ -21,6 +21,9 @@ ShaderCode Q4R16MatvecShader();
 ShaderCode Q4R16MatvecDotShader();
 /// shaders/q3r16_matvec.comp: Q3_R16_G32 x int8 matvec and tiled GEMM (Q3R16Matvec).
 ShaderCode Q3R16MatvecShader();
+/// shaders/q3r16_matvec_dot.spvasm: the same with packed 4x8-bit integer dot products
+/// (OpSDot), made by tools/gen-dot-shader.py.
+ShaderCode Q3R16MatvecDotShader();
 /// shaders/rmsnorm.comp: RMS normalisation (RmsNorm).
 ShaderCode RmsNormShader();
 

@@ -71,6 +71,7 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   vk_runtime::WeightOptions wo;
   wo.max_binding_bytes = options.max_binding_bytes;
   wo.force_staging = options.force_staging;
+  wo.max_import_bytes = options.max_import_bytes;
   wo.placement = options.weights == vk_runtime::WeightPlacement::kAuto
                      ? vk_runtime::WeightPlacementFromEnvironment(options.weights)
                      : options.weights;
@@ -114,8 +115,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   KITE_RETURN_IF_ERROR(Build(&s->q4sp24_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_matvec, std::cref(d), q4_wg, 1u));
   KITE_RETURN_IF_ERROR(Build(&s->q4g_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
-  KITE_RETURN_IF_ERROR(Build(&s->q3r16_matvec, std::cref(d), q4_wg, 1u));
-  KITE_RETURN_IF_ERROR(Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens));
+  KITE_RETURN_IF_ERROR(Build(&s->q3r16_matvec, std::cref(d), q4_wg, 1u, variant));
+  KITE_RETURN_IF_ERROR(
+      Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
@@ -446,6 +448,7 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
     a.table = part.data;
     a.scales = part.scales;
     a.out = s.x;
+    a.codebook = w.embedding().view->codebook;  // Q4_R16_G32_CB only
     KITE_RETURN_IF_ERROR(p.Add(*m.embedding, a, When::kChunk));
   }
 

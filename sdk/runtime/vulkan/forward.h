@@ -35,6 +35,9 @@ struct VulkanModelOptions {
   /// (vk_runtime::WeightPlacement). kAuto: KITE_VULKAN_IMPORT_WEIGHTS=0/1 when set, else
   /// import on integrated GPUs and CPU devices that have VK_EXT_external_memory_host.
   vk_runtime::WeightPlacement weights = vk_runtime::WeightPlacement::kAuto;
+  /// Largest import of the file's pages, in bytes; 0: the device's maxMemoryAllocationSize
+  /// (vk_runtime::WeightOptions::max_import_bytes; tests lower it).
+  uint64_t max_import_bytes = 0;
 };
 
 /// A model's weights on a Vulkan device, uploaded once. Immutable after Create and shared

@@ -216,9 +216,6 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   w.layers_.resize(c.n_layers);
   std::vector<Planned> plan;
   const TensorView& emb = model.tok_embeddings();
-  if (emb.layout == Layout::Q4_R16_G32_CB) {
-    return Unsupported(emb, "the Vulkan backend has no shader for codebook tables yet");
-  }
   KITE_RETURN_IF_ERROR(Plan(emb, &w.embedding_, false, limit, &plan));
   KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
   const bool tied = &model.output() == &model.tok_embeddings() ||
@@ -261,7 +258,8 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     const uintptr_t base = reinterpret_cast<uintptr_t>(file.data());
     const vulkan::HostRange range = vulkan::ImportRange(
         {base, base + file.size()}, want, device.facts().min_imported_host_pointer_alignment);
-    Result<vulkan::HostMemory> host = vulkan::HostMemory::Import(device, range, "model weights");
+    Result<vulkan::HostMemory> host =
+        vulkan::HostMemory::Import(device, range, "model weights", options.max_import_bytes);
     if (host.ok()) {
       w.host_.emplace(std::move(host.value()));
     } else if (options.placement == WeightPlacement::kImport) {

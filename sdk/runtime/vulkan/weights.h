@@ -74,6 +74,10 @@ struct WeightOptions {
   /// path of discrete GPUs; tests force it on unified-memory devices such as lavapipe).
   /// Implies copying (no import).
   bool force_staging = false;
+  /// Largest import of the model's pages, in bytes (0: the device's
+  /// maxMemoryAllocationSize). A larger range is not imported: kImport fails naming both
+  /// sizes, kAuto copies (tests lower it).
+  uint64_t max_import_bytes = 0;
 };
 
 /// The uploaded tensors of a model. Immutable after Upload; shared by the sessions

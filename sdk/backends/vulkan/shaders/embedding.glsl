@@ -19,6 +19,7 @@ layout(push_constant) uniform Push {
   uint out_offset;  // out's RowAddress (rows.glsl)
   uint out_pos_stride;
   uint out_stride;
+  uint codebook[4];  // Q4_R16_G32_CB: the 16 int8 entries (codebook.glsl); else unused
 } p;
 
 #include "rows.glsl"

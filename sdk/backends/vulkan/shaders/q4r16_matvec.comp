@@ -25,8 +25,7 @@ layout(constant_id = 2) const uint kScalesWord = 64;    // word offset of the 16
 layout(constant_id = 3) const uint kOffsetsWord = 72;   // word offset of the 16 f16 offsets
 layout(constant_id = 4) const bool kSymmetric = false;  // no offsets: o = -8 d
 layout(constant_id = 5) const uint kTileTokens = 1;     // T: tokens per workgroup, <= 8
-// Q4_R16_G32_CB (with kSymmetric). q4r16_matvec_dot.spvasm has neither this constant nor
-// the codebook words of the push block: Q4R16Matvec runs a codebook op on this shader only.
+// Q4_R16_G32_CB (with kSymmetric), in this shader and its integer-dot variant alike.
 layout(constant_id = 6) const bool kCodebook = false;
 
 layout(set = 0, binding = 0) readonly buffer Weights { uint w[]; };
@@ -63,20 +62,24 @@ int PackedDot(uint a, uint b) {
   return sum;
 }
 
-// Codebook entry u (kCodebook), sign-extended.
-int Entry(uint u) { return bitfieldExtract(int(p.codebook[u >> 2]), int(8u * (u & 3u)), 8); }
+#include "codebook.glsl"
 
 // kCodebook: the integer sum of one group, sum_j codebook[u[j]] * xq[j] (the order does not
-// matter: integer sums are exact). `wq` as in main; `xbase`: the group's first xq word.
+// matter: integer sums are exact). Each weight word's 4 low (and 4 high) nibbles are looked
+// up and their entries packed into a word, 4 int8, multiplied with the activation word by
+// PackedDot (so the integer-dot variant does them with OpSDot too). `wq` as in main;
+// `xbase`: the group's first xq word.
 int CodebookDot(uint wq[4], uint xbase) {
   int dot = 0;
   for (uint q = 0; q < 4; ++q) {
-    const uint lo = xq[xbase + q], hi = xq[xbase + 4 + q];
-    for (int j = 0; j < 4; ++j) {
+    uint lo = 0u, hi = 0u;
+    for (uint j = 0; j < 4; ++j) {
       const uint byte = (wq[q] >> (8 * j)) & 0xFFu;
-      dot += Entry(byte & 0x0Fu) * bitfieldExtract(int(lo), 8 * j, 8);
-      dot += Entry(byte >> 4) * bitfieldExtract(int(hi), 8 * j, 8);
+      lo |= (uint(CodebookEntry(byte & 0x0Fu)) & 0xFFu) << (8 * j);
+      hi |= (uint(CodebookEntry(byte >> 4)) & 0xFFu) << (8 * j);
     }
+    dot += PackedDot(lo, xq[xbase + q]);
+    dot += PackedDot(hi, xq[xbase + 4 + q]);
   }
   return dot;
 }
