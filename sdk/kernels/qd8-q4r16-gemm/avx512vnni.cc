@@ -26,8 +26,8 @@ using qd8_q4r16::kBlockBytesOf;
 // dot-product chains interleave. PairTile's 2 x 6 accumulators + 2 x 6 dot products +
 // weights and constants fit the 32 zmm registers.
 constexpr size_t kPairTile = 6;
-// Groups whose xsum (as floats) and starting bits are computed at once into a stack buffer (so the
-// inner loop reads them with a broadcast memory operand).
+// Groups whose xsum (as floats) and starting bits are computed at once into a stack buffer
+// (so the inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
 
 // Dot products start from kF32MagicBits (simd/avx2-util.h) instead of 0: |dot| <= 32 * 15 *
@@ -113,9 +113,9 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
   __m512 acc[T];
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  // A chunk's per-token terms (ChunkTerms). The offset-free integer sum (u - 8) * xq has
-  // |.| <= 32 * 8 * 128 < 2^22, the codebook's sum (c + 128) * xq <= 32 * 255 * 128 < 2^21:
-  // both within the magic's exact range.
+  // A chunk's per-token terms (ChunkTerms). The integer sum u * xq has |.| <= 32 * 15 * 128
+  // < 2^22, the codebook's sum (c + 128) * xq <= 32 * 255 * 128 < 2^21: both within the
+  // magic's exact range.
   alignas(64) float xsx[T][kGroupChunk];
   alignas(64) int32_t xinit[T][kGroupChunk];
   const __m512i table = kCb ? CodebookTable(codebook) : _mm512_setzero_si512();
