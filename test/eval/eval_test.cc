@@ -222,6 +222,30 @@ TEST(EvalCli, TokenFileIsParsedStrictly) {
   std::remove(path.c_str());
 }
 
+#if defined(KITE_EVAL_VULKAN)
+// Issue 13's bound: the 4-bit model on Vulkan (lavapipe here) against the CPU's best ISA,
+// teacher-forced on the first 4 dev stories (dev4.tokens.json, 1,024 positions), KLD <= 1e-4
+// (seen: 7.6e-5 on AVX-512; on the first 10 stories 1.0e-4, 1.9e-4 before the GEMM and
+// RMSNorm changes). The int8 activation codes are the CPU's except where attention's and
+// SwiGLU's float results differ (docs/vulkan.md, "Agreement with the CPU"), and each code
+// that rounds the other way costs ~1e-4 on this tiny model: a guard against drift, not
+// proof of the bound on the whole dev set.
+TEST(EvalCli, VulkanAgreesWithTheCpu) {
+  setenv("KITE_VULKAN_ALLOW_CPU", "1", 1);
+  std::string out, err;
+  ASSERT_EQ(RunEval("-m " + Q4() + " --backend vulkan --reference " + Q4() + " --tokens " +
+                        KITE_EVAL_DEV4 + " --json",
+                    &out, &err),
+            0)
+      << err;
+  const double kld = JsonNumber(out, "kld");
+  std::printf("stories260K q4, Vulkan vs CPU, first 4 dev stories: KLD %.3g, top-1 %.4f\n", kld,
+              JsonNumber(out, "top1"));
+  EXPECT_EQ(JsonNumber(out, "tokens"), 1024);
+  EXPECT_LE(kld, 1e-4);
+}
+#endif
+
 // -t above the online CPUs is capped at their count, with a warning on stderr.
 TEST(EvalCli, ThreadsAboveTheCpusAreCapped) {
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
