@@ -324,49 +324,6 @@ TEST(Qd8Q4r16cbGemm, UniformCodebookIsTheSymmetricLayout) {
   }
 }
 
-// The AVX-512 VNNI variants compute each group's term with the reference's float operations
-// in its order (xs * (d * dot + o * xsum), no fused multiply-add), so the int8 codes the next
-// layer quantizes from their outputs are the reference's (docs/vulkan.md, "Agreement with the
-// CPU"): bit for bit on all three layouts, for decode (m = 1) and the prefill tiles.
-TEST(Qd8Q4r16Gemm, Avx512VnniEqualsTheReferenceBitForBit) {
-  if (!k::IsaSupported(k::Isa::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI here";
-  const k::KernelTable& t = k::SelectKernels(k::Isa::kAvx512Vnni);
-  ASSERT_EQ(t.isa, k::Isa::kAvx512Vnni);
-  std::mt19937 rng(2026);
-  const std::vector<int8_t> cb = MakeCodebook(CodebookKind::kRandom, rng);
-  for (size_t rows : {1, 17, 33, 100}) {
-    for (size_t groups : {1, 3, 65}) {
-      for (size_t m : {1, 2, 7, 13}) {
-        const size_t cols = groups * kGroup - (rows % 2 == 0 ? 0 : 5);
-        SCOPED_TRACE(testing::Message() << "rows=" << rows << " groups=" << groups << " m=" << m);
-        const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
-        const Weights ws = MakeWeights(rows, cols, WeightKind::kSymmetric, rng);
-        const Acts a = MakeActs(m, cols, ActKind::kFullRange, rng);
-        std::vector<uint8_t> packed_s(kite::PackedBytes(
-            kite::DType::Q4_G, kite::Layout::Q4_R16_G32_SYM, rows, cols, kite::kQ4R16GroupSize));
-        k::PackQ4R16Sym(rows, cols, ws.u.data(), ws.d.data(), packed_s.data());
-        std::vector<float> want(m * rows), got(m * rows);
-        k::qd8_q4r16_gemm_ref(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(),
-                              a.sum.data(), want.data(), rows);
-        t.qd8_q4r16_gemm(m, rows, groups, w.packed.data(), a.q.data(), a.scale.data(),
-                         a.sum.data(), got.data(), rows);
-        EXPECT_EQ(want, got) << "Q4_R16_G32";
-        k::qd8_q4r16sym_gemm_ref(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(),
-                                 a.sum.data(), want.data(), rows);
-        t.qd8_q4r16sym_gemm(m, rows, groups, packed_s.data(), a.q.data(), a.scale.data(),
-                            a.sum.data(), got.data(), rows);
-        EXPECT_EQ(want, got) << "Q4_R16_G32_SYM";
-        k::qd8_q4r16cb_gemm_ref(m, rows, groups, packed_s.data(), cb.data(), a.q.data(),
-                                a.scale.data(), a.sum.data(), want.data(), rows);
-        t.qd8_q4r16cb_gemm(m, rows, groups, packed_s.data(), cb.data(), a.q.data(),
-                           a.scale.data(), a.sum.data(), got.data(), rows);
-        EXPECT_EQ(want, got) << "Q4_R16_G32_CB";
-        if (HasFailure()) return;
-      }
-    }
-  }
-}
-
 // The offset-free layout Q4_R16_G32_SYM: with symmetric groups (o = -8 d, exact in f16) every
 // variant must give bit for bit what the same variant gives on Q4_R16_G32, including when
 // the rows are split by 16-row blocks.

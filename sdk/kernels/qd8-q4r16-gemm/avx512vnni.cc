@@ -26,8 +26,8 @@ using qd8_q4r16::kBlockBytesOf;
 // dot-product chains interleave. PairTile's 2 x 6 accumulators + 2 x 6 dot products +
 // weights and constants fit the 32 zmm registers.
 constexpr size_t kPairTile = 6;
-// Groups whose xsum (as floats) and starting bits are computed at once into a stack buffer
-// (so the inner loop reads them with a broadcast memory operand).
+// Groups whose xscale * xsum products are computed at once into a stack buffer (so the
+// inner loop reads them with a broadcast memory operand).
 constexpr size_t kGroupChunk = 64;
 
 // Dot products start from kF32MagicBits (simd/avx2-util.h) instead of 0: |dot| <= 32 * 15 *
@@ -63,10 +63,10 @@ inline __m512i CodebookTable(const int8_t* codebook) {
   return _mm512_maskz_broadcast_i32x4(0xFFFF, biased);
 }
 
-// The per-token terms of groups [g0, g0 + gn) (gn <= kGroupChunk) of T tokens: xsx =
-// float(xsum) (the offset term's factor; unused by the codebook), and xinit = each dot
-// product's starting bits: magic, so the accumulated integer is sum u x as in the reference
-// (magic - 128 * xsum for the codebook's entries + 128: the signed sum of entry x).
+// The per-token terms of groups [g0, g0 + gn) (gn <= kGroupChunk) of T tokens: with offsets,
+// xsx = xscale * xsum (the offset term); offset-free, xinit = each dot product's starting
+// bits, magic - 8 * xsum (magic - 128 * xsum for the codebook's entries + 128), so the
+// accumulated integer is already the signed dot product.
 template <bool kSym, bool kCb, size_t T>
 inline void ChunkTerms(size_t groups, size_t g0, size_t gn, const float* xscale,
                        const int32_t* xsum, float (*xsx)[kGroupChunk],
@@ -77,24 +77,15 @@ inline void ChunkTerms(size_t groups, size_t g0, size_t gn, const float* xscale,
       const size_t n = gn - g < 16 ? gn - g : 16;
       const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
       const __m512i c = _mm512_maskz_loadu_epi32(m, xsum + t * groups + g0 + g);
-      const __m512i shifted = kCb ? _mm512_slli_epi32(c, 7) : _mm512_setzero_si512();
-      _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
-      _mm512_store_ps(&xsx[t][g], _mm512_cvtepi32_ps(c));
+      if (kSym) {
+        const __m512i shifted = _mm512_slli_epi32(c, kCb ? 7 : 3);
+        _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, shifted));
+      } else {
+        const __m512 sc = _mm512_maskz_loadu_ps(m, xscale + t * groups + g0 + g);
+        _mm512_store_ps(&xsx[t][g], _mm512_mul_ps(sc, _mm512_cvtepi32_ps(c)));
+      }
     }
   }
-}
-
-// One group's term of the reference's sum for 16 rows, in its float operations and order
-// (no fused multiply-add): xs * (d * dot + o * xsumf), with o = -8 d offset-free and no
-// offset term for the codebook. `dot`: the integer sum as a float (exact).
-template <bool kSym, bool kCb>
-inline __m512 GroupTerm(__m512 dot, __m512 d, __m512 o, float xs, float xsumf) {
-  __m512 inner = _mm512_mul_ps(d, dot);
-  if (!kCb) {
-    const __m512 off = kSym ? _mm512_mul_ps(_mm512_set1_ps(-8.0f), d) : o;
-    inner = _mm512_add_ps(inner, _mm512_mul_ps(off, _mm512_set1_ps(xsumf)));
-  }
-  return _mm512_mul_ps(_mm512_set1_ps(xs), inner);
 }
 
 // y[t][r] for T tokens and the 16 rows of one block (rows outside `mask` not stored).
@@ -113,9 +104,9 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
   __m512 acc[T];
 #pragma GCC unroll 8
   for (size_t t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  // A chunk's per-token terms (ChunkTerms). The integer sum u * xq has |.| <= 32 * 15 * 128
-  // < 2^22, the codebook's sum (c + 128) * xq <= 32 * 255 * 128 < 2^21: both within the
-  // magic's exact range.
+  // A chunk's per-token terms (ChunkTerms). The offset-free integer sum (u - 8) * xq has
+  // |.| <= 32 * 8 * 128 < 2^22, the codebook's sum (c + 128) * xq <= 32 * 255 * 128 < 2^21:
+  // both within the magic's exact range.
   alignas(64) float xsx[T][kGroupChunk];
   alignas(64) int32_t xinit[T][kGroupChunk];
   const __m512i table = kCb ? CodebookTable(codebook) : _mm512_setzero_si512();
@@ -152,14 +143,23 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* codebook, const i
       }
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
-      const __m512 o = kSym ? _mm512_setzero_ps()
-                            : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                  reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+      if (kSym) {
 #pragma GCC unroll 8
-      for (size_t t = 0; t < T; ++t) {
-        const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
-        acc[t] = _mm512_add_ps(
-            acc[t], GroupTerm<kSym, kCb>(dot, d, o, xscale[t * groups + g0 + g], xsx[t][g]));
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
+          const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
+          acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
+        }
+      } else {
+        const __m512 o = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic);
+          const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[t * groups + g0 + g]));
+          acc[t] = _mm512_fmadd_ps(sx, d, acc[t]);
+          acc[t] = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[t][g]), acc[t]);
+        }
       }
     }
   }
@@ -225,10 +225,13 @@ void DecodeBlock(size_t groups, const uint8_t* wb, const int8_t* codebook, const
       const __m512 d = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16ScalesOffset)));
       const __m512 dot = _mm512_sub_ps(_mm512_castsi512_ps(s), magic);
-      const __m512 o = kSym ? _mm512_setzero_ps()
-                            : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                  reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
-      acc = _mm512_add_ps(acc, GroupTerm<kSym, kCb>(dot, d, o, xscale[g0 + g], xsx[0][g]));
+      const __m512 sx = _mm512_mul_ps(dot, _mm512_set1_ps(xscale[g0 + g]));
+      acc = _mm512_fmadd_ps(sx, d, acc);
+      if (!kSym) {
+        const __m512 o = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + kQ4R16OffsetsOffset)));
+        acc = _mm512_fmadd_ps(o, _mm512_set1_ps(xsx[0][g]), acc);
+      }
     }
   }
   _mm512_mask_storeu_ps(y, mask, acc);
@@ -310,19 +313,25 @@ void PairTile(size_t groups, const uint8_t* wb0, const uint8_t* wb1, const int8_
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + kQ4R16ScalesOffset)));
       const __m512 d1 = _mm512_cvtph_ps(
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + kQ4R16ScalesOffset)));
-      const __m512 o0 = kSym ? _mm512_setzero_ps()
-                             : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                   reinterpret_cast<const __m256i*>(b0 + kQ4R16OffsetsOffset)));
-      const __m512 o1 = kSym ? _mm512_setzero_ps()
-                             : _mm512_cvtph_ps(_mm256_loadu_si256(
-                                   reinterpret_cast<const __m256i*>(b1 + kQ4R16OffsetsOffset)));
 #pragma GCC unroll 8
       for (size_t t = 0; t < T; ++t) {
-        const float xs = xscale[t * groups + g0 + g];
+        const __m512 xs = _mm512_set1_ps(xscale[t * groups + g0 + g]);
         const __m512 dot0 = _mm512_sub_ps(_mm512_castsi512_ps(s0[t]), magic);
         const __m512 dot1 = _mm512_sub_ps(_mm512_castsi512_ps(s1[t]), magic);
-        acc0[t] = _mm512_add_ps(acc0[t], GroupTerm<kSym, kCb>(dot0, d0, o0, xs, xsx[t][g]));
-        acc1[t] = _mm512_add_ps(acc1[t], GroupTerm<kSym, kCb>(dot1, d1, o1, xs, xsx[t][g]));
+        acc0[t] = _mm512_fmadd_ps(_mm512_mul_ps(dot0, xs), d0, acc0[t]);
+        acc1[t] = _mm512_fmadd_ps(_mm512_mul_ps(dot1, xs), d1, acc1[t]);
+      }
+      if (!kSym) {
+        const __m512 o0 = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b0 + kQ4R16OffsetsOffset)));
+        const __m512 o1 = _mm512_cvtph_ps(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b1 + kQ4R16OffsetsOffset)));
+#pragma GCC unroll 8
+        for (size_t t = 0; t < T; ++t) {
+          const __m512 sx = _mm512_set1_ps(xsx[t][g]);
+          acc0[t] = _mm512_fmadd_ps(o0, sx, acc0[t]);
+          acc1[t] = _mm512_fmadd_ps(o1, sx, acc1[t]);
+        }
       }
     }
   }
