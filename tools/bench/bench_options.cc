@@ -84,6 +84,8 @@ flags::FlagSpec MakeSpec(BenchOptions* o) {
       "Roofline (--roofline)\n"
       "  bandwidth   best of 5 runs of N threads summing a --bw-mib buffer with the\n"
       "              widest vector loads the CPU has (AVX-512 or AVX2), GB/s (1e9).\n"
+      "              The buffer asks for 2 MiB pages (MADV_HUGEPAGE), as a mapped\n"
+      "              model gets them; the line says how much the kernel granted.\n"
       "  int8 peak   best of 3 runs of N threads each running register-resident\n"
       "              int8 dot products: vpdpbusd (AVX512-VNNI), or vpmaddubsw +\n"
       "              vpmaddwd + vpaddd (AVX2); Gops/s, one multiply-add = 2 ops.\n"

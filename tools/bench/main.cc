@@ -17,6 +17,7 @@
 #include "kite/kite.h"
 #include "tools/bench/bench_options.h"
 #include "tools/bench/model_costs.h"
+#include "tools/bench/proc_memory.h"
 #include "tools/bench/roofline.h"
 #include "tools/common/flags.h"
 #include "tools/common/json.h"
@@ -69,23 +70,6 @@ uint64_t PeakRssBytes() {
   struct rusage usage;
   if (getrusage(RUSAGE_SELF, &usage) == 0) return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
   return 0;
-}
-
-// Bytes of this process's memory mapped with 2 MiB pages: file pages (FilePmdMapped, the
-// mapped model when the page cache holds it in 2 MiB folios) plus anonymous ones
-// (AnonHugePages: --huge-pages). 0 where /proc/self/smaps_rollup is missing.
-uint64_t HugeMappedBytes() {
-  std::ifstream smaps("/proc/self/smaps_rollup");
-  std::string line;
-  uint64_t total = 0;
-  while (std::getline(smaps, line)) {
-    unsigned long long kib = 0;
-    if (std::sscanf(line.c_str(), "FilePmdMapped: %llu kB", &kib) == 1 ||
-        std::sscanf(line.c_str(), "AnonHugePages: %llu kB", &kib) == 1) {
-      total += kib * 1024;
-    }
-  }
-  return total;
 }
 
 // Deterministic pseudo-random ids in [3, vocab) (past the usual control tokens).
@@ -233,6 +217,7 @@ void AddRoofFields(json::Value* j, const Roofs& roofs) {
   j->Add("bandwidth_gb_s", Value::Rounded(roofs.bandwidth.gb_per_s, 6));
   j->Add("bandwidth_buffer_bytes", Value::Uint(roofs.bandwidth.buffer_bytes));
   j->Add("bandwidth_isa", Value::String(roofs.bandwidth.isa));
+  j->Add("bandwidth_huge_bytes", Value::Uint(roofs.bandwidth.huge_bytes));
   j->Add("int8_gops", Value::Rounded(roofs.int8.gops, 6));
   j->Add("int8_isa", Value::String(roofs.int8.isa));
 }
@@ -411,9 +396,10 @@ void PrintTable(const Results& r) {
     const Bandwidth& bw = r.roofs.bandwidth;
     const Int8Peak& int8 = r.roofs.int8;
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
-    absl::StrAppendFormat(&s, "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer)\n",
-                          bw.gb_per_s, bw.isa, bw.runs,
-                          Mb(static_cast<double>(bw.buffer_bytes)));
+    absl::StrAppendFormat(&s,
+                          "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer, %s in 2 MiB pages)\n",
+                          bw.gb_per_s, bw.isa, bw.runs, Mb(static_cast<double>(bw.buffer_bytes)),
+                          Mb(static_cast<double>(bw.huge_bytes)));
     if (int8.gops > 0) {
       absl::StrAppendFormat(&s, "  int8 peak       %8.1f Gops/s (%s, best of %u)\n", int8.gops,
                             int8.isa, int8.runs);

@@ -1,5 +1,7 @@
 #include "tools/bench/roofline.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/proc_memory.h"
 #include "tools/bench/roofline_kernels.h"
 
 namespace kite::bench {
@@ -91,10 +94,17 @@ Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) 
   threads = std::max(1u, threads);
   result.threads = threads;
   result.runs = runs;
-  bytes = (bytes + 4095) / 4096 * 4096;
+  constexpr uint64_t kHuge = uint64_t{2} << 20;
+  bytes = (bytes + kHuge - 1) / kHuge * kHuge;
   result.buffer_bytes = bytes;
-  auto* buffer = static_cast<uint64_t*>(std::aligned_alloc(4096, bytes));
-  if (buffer == nullptr) return result;
+  // One extra huge page so the buffer can start on a 2 MiB boundary.
+  const size_t mapped = bytes + kHuge;
+  void* map = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (map == MAP_FAILED) return result;
+  const uintptr_t aligned = (reinterpret_cast<uintptr_t>(map) + kHuge - 1) / kHuge * kHuge;
+  auto* buffer = reinterpret_cast<uint64_t*>(aligned);
+  const uint64_t huge_before = AnonHugeBytes();
+  madvise(buffer, bytes, MADV_HUGEPAGE);
   const size_t words = bytes / sizeof(uint64_t);
   // Each slice is a multiple of 64 words (512 bytes) so every thread's loads stay aligned.
   const size_t slice = (words / threads) / 64 * 64;
@@ -108,6 +118,8 @@ Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) 
     range(i, &begin, &count);
     for (size_t w = 0; w < count; ++w) buffer[begin + w] = begin + w;
   });
+  const uint64_t huge_after = AnonHugeBytes();
+  result.huge_bytes = huge_after > huge_before ? std::min<uint64_t>(huge_after - huge_before, bytes) : 0;
 
   const ReadSumFn sum = BestReadSum(&result.isa);
   double best = 0;
@@ -119,7 +131,7 @@ Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) 
     });
     if (seconds > 0) best = std::max(best, static_cast<double>(bytes) / seconds / 1e9);
   }
-  std::free(buffer);
+  munmap(map, mapped);
   result.gb_per_s = best;
   return result;
 }

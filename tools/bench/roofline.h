@@ -15,6 +15,7 @@ struct Bandwidth {
   unsigned threads = 0;
   unsigned runs = 0;
   std::string isa;            ///< "avx512", "avx2" or "portable": the loads used
+  uint64_t huge_bytes = 0;    ///< of buffer_bytes, how many the kernel backed with 2 MiB pages
 };
 
 /// Result of MeasureInt8Peak.
@@ -32,8 +33,11 @@ using ReadSumFn = uint64_t (*)(const uint64_t* p, size_t n);
 /// name ("avx512", "avx2" or "portable") in *isa when not null.
 ReadSumFn BestReadSum(std::string* isa);
 
-/// Allocates and fills a `bytes` buffer (rounded up to 4 KiB), then `runs` times lets
+/// Allocates and fills a `bytes` buffer (rounded up to 2 MiB), then `runs` times lets
 /// `threads` threads sum equal slices of it at once; returns the best rate. Frees the buffer.
+/// The buffer asks for transparent huge pages (MADV_HUGEPAGE), as a mapped model gets 2 MiB
+/// pages: with 4 KiB pages the page walks cost the read loop up to ~40% on some machines,
+/// which would make the decode roof too low. `huge_bytes` says how much the kernel granted.
 Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs);
 
 /// `runs` times lets `threads` threads run a register-resident int8 dot loop for about

@@ -12,6 +12,7 @@
 #include "sdk/kernels/qd8-q3r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/touch.h"
 
 namespace kite::kernels {
 namespace {
@@ -95,6 +96,10 @@ void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xs
     const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
     const uint8_t* scales = qd8_q3r16::ScalesOf<S>(wb, g);
     const int8_t* x0 = x + g * kQ4R16GroupSize;
+    if (g * kQ4R16GroupSize % kTouchChunkBytes == 0) {
+      const size_t left = (groups - g) * kQ4R16GroupSize;
+      TouchL1(x0, left < kTouchChunkBytes ? left : kTouchChunkBytes);
+    }
     __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     __m256i high[2];
     for (size_t half = 0; half < 2; ++half) {

@@ -18,6 +18,7 @@
 #include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 #include "sdk/kernels/simd/avx512-util.h"
+#include "sdk/kernels/simd/touch.h"
 
 namespace kite::kernels {
 namespace {
@@ -64,6 +65,7 @@ void BlockTile(size_t groups, const uint8_t* wb, const int8_t* xq, const float* 
         _mm512_store_si512(&xinit[t][g], _mm512_sub_epi32(magic_bits, _mm512_slli_epi32(c, 2)));
       }
     }
+    if (T == 1) TouchL1(xq + g0 * kQ4R16GroupSize, gn * kQ4R16GroupSize);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g0 + g);
       constexpr size_t kGroupBytes = qd8_q3r16::kBytesPerGroup<S>;

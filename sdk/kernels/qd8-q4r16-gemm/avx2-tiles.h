@@ -15,6 +15,7 @@
 #include "sdk/kernels/qd8-q4r16-gemm/driver.h"
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
+#include "sdk/kernels/simd/touch.h"
 
 namespace kite::kernels::qd8_q4r16 {
 
@@ -82,6 +83,10 @@ struct Ymm {
       const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
       if (next != nullptr) PrefetchBytesX86(next + g * kBlockBytesOf<kSym>, kQ4R16BlockBytes);
       const int8_t* xg = x + g * kQ4R16GroupSize;
+      if (g * kQ4R16GroupSize % kTouchChunkBytes == 0) {
+        const size_t left = (groups - g) * kQ4R16GroupSize;
+        TouchL1(xg, left < kTouchChunkBytes ? left : kTouchChunkBytes);
+      }
       __m256i s[2] = {D::Start(), D::Start()};
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {

@@ -15,6 +15,7 @@
 #include "sdk/kernels/qd8-q4r16-gemm/qd8-q4r16-gemm.h"
 #include "sdk/kernels/simd/avx2-util.h"
 #include "sdk/kernels/simd/avx512-util.h"
+#include "sdk/kernels/simd/touch.h"
 
 namespace kite::kernels {
 namespace {
@@ -195,6 +196,7 @@ void DecodeBlock(size_t groups, const uint8_t* wb, const int8_t* codebook, const
   for (size_t g0 = 0; g0 < groups; g0 += kGroupChunk) {
     const size_t gn = groups - g0 < kGroupChunk ? groups - g0 : kGroupChunk;
     ChunkTerms<kSym, kCb, 1>(groups, g0, gn, xscale, xsum, xsx, xinit);
+    TouchL1(xq + g0 * kQ4R16GroupSize, gn * kQ4R16GroupSize);
     for (size_t g = 0; g < gn; ++g) {
       const uint8_t* blk = wb + (g0 + g) * kBlockBytesOf<kSym>;
       const int8_t* x0 = xq + (g0 + g) * kQ4R16GroupSize;
