@@ -67,7 +67,8 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
   if (!MatrixEncodingSupported(t)) {
     return Unsupported(t,
                        "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM, _CB), "
-                       "Q3_R16_G32 or Q4_ROW_GROUPS (groups a multiple of 8) and q4_g_sp24");
+                       "Q3_R16_G32, Q3_R16_G64 or Q4_ROW_GROUPS (groups a multiple of 8) and "
+                       "q4_g_sp24");
   }
   const Encoding& enc = *FindEncoding(t.dtype, t.layout);
   const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
@@ -196,6 +197,7 @@ bool MatrixEncodingSupported(const TensorView& t) {
     case DType::Q4_G:
       return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM ||
              t.layout == Layout::Q4_R16_G32_CB || t.layout == Layout::Q3_R16_G32 ||
+             t.layout == Layout::Q3_R16_G64 ||
              (t.layout == Layout::Q4_ROW_GROUPS && t.group_size % 8 == 0 &&
               t.group_size <= vulkan::kQ4gMaxGroup);
     case DType::Q4_G_SP24:
