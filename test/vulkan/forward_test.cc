@@ -192,10 +192,11 @@ TEST(VulkanWeights, CodebookEmbeddingTableRuns) {
   ExpectWeightsOnDevice("stories260K-q4cbemb.kite", 2048, true);
 }
 
-// Weights whose import would exceed the largest allocation (a synthetic limit of one page
-// here; maxMemoryAllocationSize on a device) are not imported in parts: kAuto copies them
-// (the same logits as the import), kImport fails naming both sizes.
-TEST(VulkanWeights, ImportAboveTheAllocationLimitIsCopiedOrRefused) {
+// Weights whose import would exceed the largest allocation (a synthetic limit of 4 pages
+// here; maxMemoryAllocationSize on a device) are imported in several parts, none above the
+// limit (their logits: ImportedAndCopiedWeightsGiveIdenticalLogits). Below one page nothing
+// can be imported: kImport fails naming both sizes, kAuto copies.
+TEST(VulkanWeights, ImportAboveTheAllocationLimitIsSplitCopiedOrRefused) {
   auto model = OpenModel("stories260K-q4.kite");
   ASSERT_NE(model, nullptr);
   auto probe = kite::VulkanModel::Create(*model, Options());
@@ -204,8 +205,15 @@ TEST(VulkanWeights, ImportAboveTheAllocationLimitIsCopiedOrRefused) {
   if (!facts.external_memory_host) GTEST_SKIP() << "the device cannot import host memory";
   EXPECT_GT(facts.max_memory_allocation_size, 0u);
   kite::VulkanModelOptions o = Options();
-  o.max_import_bytes = facts.min_imported_host_pointer_alignment;  // the weights span more
+  o.max_import_bytes = 4 * facts.min_imported_host_pointer_alignment;  // the weights span more
   o.weights = kite::vk_runtime::WeightPlacement::kImport;
+  auto split = kite::VulkanModel::Create(*model, o);
+  ASSERT_TRUE(split.ok()) << split.status().message();
+  EXPECT_TRUE((*split)->weights_imported());
+  const kite::vk_runtime::DeviceWeights& w = *(*split)->state().weights;
+  EXPECT_GT(w.import_count(), 1u);
+  EXPECT_GT(w.imported_bytes(), w.bytes());
+  o.max_import_bytes = 64;  // below one page
   auto refused = kite::VulkanModel::Create(*model, o);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), kite::Error::kUnsupported);
@@ -510,7 +518,9 @@ TEST_P(VulkanForwardTest, SplitTensorsGiveTheSameTokens) {
 // The weights read from the imported model file and copied into device memory give the
 // same logits bit for bit (the same shaders on the same bytes), whole and split into 2 KiB
 // parts (parts at odd offsets of the file: those whose offset misses the buffer alignment
-// are copied). The fixture's model follows the automatic choice: imported on lavapipe (a
+// are copied), and imported in several parts of at most 4 pages (a synthetic allocation
+// limit: a part starting in the page where the previous import ends, or larger than the
+// limit, is copied). The fixture's model follows the automatic choice: imported on lavapipe (a
 // CPU device with VK_EXT_external_memory_host) unless KITE_VULKAN_IMPORT_WEIGHTS forces it.
 TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
   using kite::vk_runtime::WeightPlacement;
@@ -547,6 +557,25 @@ TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
       ASSERT_TRUE(f.ok()) << f.status().message();
       runs.push_back(RunVulkan(**f, vocab_, g.prompt, kMaxBatch, kShortRun));
     }
+  }
+  kite::VulkanModelOptions o = Options();
+  o.weights = WeightPlacement::kImport;
+  o.max_import_bytes = 4 * facts.min_imported_host_pointer_alignment;
+  auto vm = kite::VulkanModel::Create(*model_, o);
+  ASSERT_TRUE(vm.ok()) << vm.status().message();
+  const kite::vk_runtime::DeviceWeights& w = *(*vm)->state().weights;
+  EXPECT_GT(w.import_count(), 1u);
+  std::printf("%s imports of <= %llu bytes: %zu imports, %llu bytes imported, %llu copied\n",
+              GetParam().file, static_cast<unsigned long long>(o.max_import_bytes),
+              w.import_count(), static_cast<unsigned long long>(w.imported_bytes()),
+              static_cast<unsigned long long>(w.bytes()));
+  auto f = kite::VulkanForward::Create(**vm, kMaxBatch, kMaxContext, false);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  const Greedy split = RunVulkan(**f, vocab_, g.prompt, kMaxBatch, kShortRun);
+  ASSERT_EQ(split.logits.size(), runs[0].logits.size());
+  for (size_t i = 0; i < split.logits.size(); ++i) {
+    EXPECT_EQ(std::memcmp(split.logits[i].data(), runs[0].logits[i].data(), vocab_ * 4), 0)
+        << "split import, step " << i;
   }
   // Copied and imported, at each limit.
   for (size_t r = 0; r + 1 < runs.size(); r += 2) {
