@@ -731,8 +731,9 @@ TEST_P(VulkanForwardTest, IndependentDispatchesShareABarrier) {
 
 // The integer-dot shaders, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe, where
 // they are not accelerated, on the plain ones): Q4_R16 (q4), Q3_R16 (q3mix, with
-// Q4_R16_G32_SYM; q3g64mix, groups of 64 and 32) and the codebook layout (q4cb). The CPU's greedy tokens on a golden prompt,
-// and the plain shaders' logits (the integer sums are exact either way).
+// Q4_R16_G32_SYM; q3g64mix, groups of 64 and 32) and the codebook layout (q4cb). The CPU's
+// greedy tokens on a golden prompt, and the plain shaders' logits (the integer sums are
+// exact either way).
 TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
   for (const char* file :
        {"stories260K-q4.kite", "stories260K-q3mix.kite", "stories260K-q3g64mix.kite",

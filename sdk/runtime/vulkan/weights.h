@@ -140,8 +140,8 @@ class DeviceWeights {
 
 /// True when the Vulkan forward pass runs matrices of `t`'s encoding: F32, Q8_C, Q4_G in
 /// Q4_R16_G32, Q4_R16_G32_SYM, Q4_R16_G32_CB, Q3_R16_G32, Q3_R16_G64 or Q4_ROW_GROUPS (groups
-/// a multiple of 8, up to 4096), Q4_G_SP24 in Q4_SP24_R16_G64. Embedding tables take the encodings Embedding
-/// takes (sdk/backends/vulkan/embedding.h). Pure.
+/// a multiple of 8, up to 4096), Q4_G_SP24 in Q4_SP24_R16_G64. Embedding tables take the
+/// encodings Embedding takes (sdk/backends/vulkan/embedding.h). Pure.
 bool MatrixEncodingSupported(const TensorView& t);
 
 }  // namespace kite::vk_runtime
