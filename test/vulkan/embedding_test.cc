@@ -129,20 +129,21 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     for (uint32_t r = 0; r < kRows; ++r) {
       k::DequantizeQ4SP24Row(cols, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
-  } else if (layout == Layout::Q3_R16_G32) {
+  } else if (layout == Layout::Q3_R16_G32 || layout == Layout::Q3_R16_G64) {
     // Random 3-bit codes (padding columns too: the packer writes the zero code there) and
-    // f16 scales of both signs.
-    const size_t groups = (cols + 31) / 32;
+    // f16 scales of both signs, one per group of 32 or 64 columns.
+    const size_t group = layout == Layout::Q3_R16_G64 ? 64 : 32;
+    const size_t groups = (cols + group - 1) / group;
     std::uniform_int_distribution<int> code(0, 7);
     std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-    std::vector<uint8_t> u(size_t{kRows} * groups * 32);
+    std::vector<uint8_t> u(size_t{kRows} * groups * group);
     for (uint8_t& v : u) v = static_cast<uint8_t>(code(rng));
     std::vector<uint16_t> d(kRows * groups);
     for (uint16_t& v : d) v = kite::FloatToHalf(scale(rng));
-    bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, 32));
-    k::PackQ3R16(kRows, cols, 32, u.data(), d.data(), bytes.data());
+    bytes.resize(kite::PackedBytes(dtype, layout, kRows, cols, static_cast<uint32_t>(group)));
+    k::PackQ3R16(kRows, cols, group, u.data(), d.data(), bytes.data());
     for (uint32_t r = 0; r < kRows; ++r) {
-      k::DequantizeQ3R16Row(cols, 32, bytes.data(), r, t.rows.data() + size_t{r} * cols);
+      k::DequantizeQ3R16Row(cols, group, bytes.data(), r, t.rows.data() + size_t{r} * cols);
     }
   } else {
     // Q4_R16_G32, or the symmetric blocks of _SYM and of the codebook layout _CB (a random
@@ -183,10 +184,11 @@ Table MakeTable(DType dtype, Layout layout, uint32_t cols, std::mt19937& rng) {
     }
   }
   // Parts: the data extent of rows [0, kSplit) comes first (kSplit is a block boundary).
-  const size_t split = kite::PackedBytes(dtype, layout, kSplit, cols,
-                                         dtype == DType::Q4_G      ? 32
-                                         : dtype == DType::Q4_G_SP24 ? 64
-                                                                     : 0);
+  const size_t split = kite::PackedBytes(
+      dtype, layout, kSplit, cols,
+      layout == Layout::Q3_R16_G64 || dtype == DType::Q4_G_SP24 ? 64
+      : dtype == DType::Q4_G                                   ? 32
+                                                               : 0);
   t.part_bytes[0].assign(bytes.begin(), bytes.begin() + split);
   t.part_bytes[1].assign(bytes.begin() + split, bytes.end());
   if (!scales.empty()) {
@@ -264,7 +266,8 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
   const DType sp24 = DType::Q4_G_SP24;
   const Layout rm = Layout::ROW_MAJOR, r16 = Layout::Q4_R16_G32, sym = Layout::Q4_R16_G32_SYM,
                rg = Layout::Q4_ROW_GROUPS, sp = Layout::Q4_SP24_R16_G64,
-               q3 = Layout::Q3_R16_G32, cb = Layout::Q4_R16_G32_CB;
+               q3 = Layout::Q3_R16_G32, q3g64 = Layout::Q3_R16_G64,
+               cb = Layout::Q4_R16_G32_CB;
   const Case cases[] = {
       {f32, rm, 1, 0, 0, {}},           {f32, rm, 100, 32, 3, {5, 100, 100}},
       {q8, rm, 1, 1, 0, {}},            {q8, rm, 5, 0, 0, {0, 0, 8}},  // rows inside words
@@ -280,6 +283,10 @@ TEST(VulkanEmbedding, MatchesCpuRowsExactly) {
       // 3-bit: one column, a partial group, several groups at a position with gaps.
       {q4, q3, 1, 0, 0, {}},            {q4, q3, 50, 16, 0, {0, 0, 53}},
       {q4, q3, 288, 64, 4, {7, 300, 300}},
+      // 3-bit groups of 64: one column, half a block (one code part), a partial second
+      // part, several blocks at a position with gaps.
+      {q4, q3g64, 1, 0, 0, {}},         {q4, q3g64, 32, 16, 0, {0, 0, 35}},
+      {q4, q3g64, 50, 16, 1, {}},       {q4, q3g64, 288, 64, 4, {7, 300, 300}},
       // Codebook: one column, a partial group, several groups at a position with gaps.
       {q4, cb, 1, 0, 0, {}},            {q4, cb, 50, 16, 0, {0, 0, 53}},
       {q4, cb, 288, 64, 4, {7, 300, 300}},  {q4, cb, 172, 256, 1, {0, 180, 180}},
@@ -376,6 +383,20 @@ TEST(VulkanEmbedding, RefusesOtherEncodingsAndBadShapes) {
   EXPECT_NE(std::string(s.message()).find("q3_r16_g32: parts start on a 16-row block"),
             std::string::npos)
       << s.message();
+
+  // Groups of 64: 416-byte blocks of 16 rows x 64 columns.
+  kite::Result<vk::Embedding> q3g64 =
+      vk::Embedding::Create(*device, DType::Q4_G, Layout::Q3_R16_G64, 0);
+  ASSERT_TRUE(q3g64.ok()) << q3g64.status().message();
+  vk::Buffer g64_table = Upload(*device, std::vector<uint8_t>(416), "table");  // one block
+  vk::EmbeddingArgs g64_args = Args(2, 64, 16, tokens, g64_table, out);
+  vk::Buffer wide_out = Upload(*device, std::vector<float>(2 * 65), "out");
+  g64_args.out = &wide_out;
+  EXPECT_TRUE(PrepareStatus(*device, *q3g64, g64_args).ok());
+  g64_args.cols = 65;  // two blocks
+  g64_args.out_at.stride = 65;
+  EXPECT_STREQ(PrepareStatus(*device, *q3g64, g64_args).message(),
+               "embedding: buffer 'table' holds 416 bytes, the shape needs 832");
 
   // Codebook tables (the 288-byte symmetric blocks) need the tensor's codebook.
   kite::Result<vk::Embedding> cbop =

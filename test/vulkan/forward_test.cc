@@ -144,6 +144,7 @@ TEST(VulkanWeights, SplitByRowBlocks) {
   ExpectWeightsOnDevice("stories260K-q4.kite", 2048, false);
   ExpectWeightsOnDevice("stories260K-q4g64.kite", 1024, true);
   ExpectWeightsOnDevice("stories260K-q3emb.kite", 2048, true);
+  ExpectWeightsOnDevice("stories260K-q3g64emb.kite", 2048, false);
 }
 
 TEST(VulkanWeights, RowBlockAboveTheLimitIsRefused) {
@@ -191,10 +192,11 @@ TEST(VulkanWeights, CodebookEmbeddingTableRuns) {
   ExpectWeightsOnDevice("stories260K-q4cbemb.kite", 2048, true);
 }
 
-// Weights whose import would exceed the largest allocation (a synthetic limit of one page
-// here; maxMemoryAllocationSize on a device) are not imported in parts: kAuto copies them
-// (the same logits as the import), kImport fails naming both sizes.
-TEST(VulkanWeights, ImportAboveTheAllocationLimitIsCopiedOrRefused) {
+// Weights whose import would exceed the largest allocation (a synthetic limit of 4 pages
+// here; maxMemoryAllocationSize on a device) are imported in several parts, none above the
+// limit (their logits: ImportedAndCopiedWeightsGiveIdenticalLogits). Below one page nothing
+// can be imported: kImport fails naming both sizes, kAuto copies.
+TEST(VulkanWeights, ImportAboveTheAllocationLimitIsSplitCopiedOrRefused) {
   auto model = OpenModel("stories260K-q4.kite");
   ASSERT_NE(model, nullptr);
   auto probe = kite::VulkanModel::Create(*model, Options());
@@ -203,8 +205,15 @@ TEST(VulkanWeights, ImportAboveTheAllocationLimitIsCopiedOrRefused) {
   if (!facts.external_memory_host) GTEST_SKIP() << "the device cannot import host memory";
   EXPECT_GT(facts.max_memory_allocation_size, 0u);
   kite::VulkanModelOptions o = Options();
-  o.max_import_bytes = facts.min_imported_host_pointer_alignment;  // the weights span more
+  o.max_import_bytes = 4 * facts.min_imported_host_pointer_alignment;  // the weights span more
   o.weights = kite::vk_runtime::WeightPlacement::kImport;
+  auto split = kite::VulkanModel::Create(*model, o);
+  ASSERT_TRUE(split.ok()) << split.status().message();
+  EXPECT_TRUE((*split)->weights_imported());
+  const kite::vk_runtime::DeviceWeights& w = *(*split)->state().weights;
+  EXPECT_GT(w.import_count(), 1u);
+  EXPECT_GT(w.imported_bytes(), w.bytes());
+  o.max_import_bytes = 64;  // below one page
   auto refused = kite::VulkanModel::Create(*model, o);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), kite::Error::kUnsupported);
@@ -256,18 +265,24 @@ TEST(VulkanWeights, ThreeBitFixturesMixLayouts) {
   EXPECT_EQ(emb->layer(0).wk.layout, kite::Layout::Q4_R16_G32_SYM);
 }
 
-// 3-bit groups of 64 (Q3_R16_G64) have no shader yet: the model is refused with an error
-// naming the first such tensor and its layout (the CPU runs it).
-TEST(VulkanWeights, ThreeBitGroupsOf64AreRefusedByName) {
-  auto model = OpenModel("stories260K-q3g64mix.kite");
-  ASSERT_NE(model, nullptr);
-  ASSERT_EQ(model->layer(0).w1.layout, kite::Layout::Q3_R16_G64);
-  auto vm = kite::VulkanModel::Create(*model, Options(0, false));
-  ASSERT_FALSE(vm.ok());
-  EXPECT_EQ(vm.status().code(), kite::Error::kUnsupported);
-  EXPECT_NE(std::strstr(vm.status().message(), "q3_r16_g64"), nullptr) << vm.status().message();
-  EXPECT_NE(std::strstr(vm.status().message(), "tensor 'layers."), nullptr)
-      << vm.status().message();
+// The 3-bit groups-of-64 fixtures hold what the forward tests below count on: Q3_R16_G64
+// layer matrices next to Q3_R16_G32 and 4-bit ones, one of 172 columns (an odd number of
+// activation groups: half a column block) and a qkv call mixing both 3-bit layouts
+// (q3g64mix), and a Q3_R16_G64 tied embedding table and head (q3g64emb).
+TEST(VulkanWeights, ThreeBitGroupsOf64FixturesMixLayouts) {
+  auto mix = OpenModel("stories260K-q3g64mix.kite");
+  auto emb = OpenModel("stories260K-q3g64emb.kite");
+  ASSERT_TRUE(mix != nullptr && emb != nullptr);
+  EXPECT_EQ(mix->layer(0).w1.layout, kite::Layout::Q3_R16_G64);
+  EXPECT_EQ(mix->layer(3).w2.layout, kite::Layout::Q3_R16_G64);
+  EXPECT_EQ(mix->layer(3).w2.cols, 172u);
+  EXPECT_EQ(mix->layer(2).wq.layout, kite::Layout::Q3_R16_G64);
+  EXPECT_EQ(mix->layer(2).wv.layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(mix->layer(2).wk.layout, kite::Layout::Q4_R16_G32_SYM);
+  EXPECT_EQ(emb->tok_embeddings().layout, kite::Layout::Q3_R16_G64);
+  EXPECT_EQ(emb->output().layout, kite::Layout::Q3_R16_G64);
+  EXPECT_EQ(emb->layer(2).wo.layout, kite::Layout::Q3_R16_G32);
+  EXPECT_EQ(emb->layer(0).wq.layout, kite::Layout::Q4_R16_G32_SYM);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,7 +518,9 @@ TEST_P(VulkanForwardTest, SplitTensorsGiveTheSameTokens) {
 // The weights read from the imported model file and copied into device memory give the
 // same logits bit for bit (the same shaders on the same bytes), whole and split into 2 KiB
 // parts (parts at odd offsets of the file: those whose offset misses the buffer alignment
-// are copied). The fixture's model follows the automatic choice: imported on lavapipe (a
+// are copied), and imported in several parts of at most 4 pages (a synthetic allocation
+// limit: a part starting in the page where the previous import ends, or larger than the
+// limit, is copied). The fixture's model follows the automatic choice: imported on lavapipe (a
 // CPU device with VK_EXT_external_memory_host) unless KITE_VULKAN_IMPORT_WEIGHTS forces it.
 TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
   using kite::vk_runtime::WeightPlacement;
@@ -540,6 +557,25 @@ TEST_P(VulkanForwardTest, ImportedAndCopiedWeightsGiveIdenticalLogits) {
       ASSERT_TRUE(f.ok()) << f.status().message();
       runs.push_back(RunVulkan(**f, vocab_, g.prompt, kMaxBatch, kShortRun));
     }
+  }
+  kite::VulkanModelOptions o = Options();
+  o.weights = WeightPlacement::kImport;
+  o.max_import_bytes = 4 * facts.min_imported_host_pointer_alignment;
+  auto vm = kite::VulkanModel::Create(*model_, o);
+  ASSERT_TRUE(vm.ok()) << vm.status().message();
+  const kite::vk_runtime::DeviceWeights& w = *(*vm)->state().weights;
+  EXPECT_GT(w.import_count(), 1u);
+  std::printf("%s imports of <= %llu bytes: %zu imports, %llu bytes imported, %llu copied\n",
+              GetParam().file, static_cast<unsigned long long>(o.max_import_bytes),
+              w.import_count(), static_cast<unsigned long long>(w.imported_bytes()),
+              static_cast<unsigned long long>(w.bytes()));
+  auto f = kite::VulkanForward::Create(**vm, kMaxBatch, kMaxContext, false);
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  const Greedy split = RunVulkan(**f, vocab_, g.prompt, kMaxBatch, kShortRun);
+  ASSERT_EQ(split.logits.size(), runs[0].logits.size());
+  for (size_t i = 0; i < split.logits.size(); ++i) {
+    EXPECT_EQ(std::memcmp(split.logits[i].data(), runs[0].logits[i].data(), vocab_ * 4), 0)
+        << "split import, step " << i;
   }
   // Copied and imported, at each limit.
   for (size_t r = 0; r + 1 < runs.size(); r += 2) {
@@ -695,11 +731,13 @@ TEST_P(VulkanForwardTest, IndependentDispatchesShareABarrier) {
 
 // The integer-dot shaders, forced by KITE_VULKAN_INTEGER_DOT=1 (kAuto keeps lavapipe, where
 // they are not accelerated, on the plain ones): Q4_R16 (q4), Q3_R16 (q3mix, with
-// Q4_R16_G32_SYM) and the codebook layout (q4cb). The CPU's greedy tokens on a golden prompt,
-// and the plain shaders' logits (the integer sums are exact either way).
+// Q4_R16_G32_SYM; q3g64mix, groups of 64 and 32) and the codebook layout (q4cb). The CPU's
+// greedy tokens on a golden prompt, and the plain shaders' logits (the integer sums are
+// exact either way).
 TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
   for (const char* file :
-       {"stories260K-q4.kite", "stories260K-q3mix.kite", "stories260K-q4cb.kite"}) {
+       {"stories260K-q4.kite", "stories260K-q3mix.kite", "stories260K-q3g64mix.kite",
+        "stories260K-q4cb.kite"}) {
     SCOPED_TRACE(file);
     auto model = OpenModel(file, true);
     ASSERT_NE(model, nullptr);
@@ -746,7 +784,8 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 // int8-cache run prefers its token by 0.24 while the logits differ by 0.34, so its int8
 // test allows near-ties; so does q4g64all's (a flip at step 23, logits 0.5 apart). The
 // mixed 3/4/8-bit models (q3mix: five layer matrices Q3_R16_G32, the rest Q4_R16_G32_SYM,
-// Q8_C embedding and head; q3emb: the tied embedding table and head Q3_R16_G32 too) and the
+// Q8_C embedding and head; q3emb: the tied embedding table and head Q3_R16_G32 too; q3g64mix
+// and q3g64emb the same with Q3_R16_G64, above) and the
 // codebook models (q4cb: Q4_R16_G32_CB layers, Q8_C embedding and head; q4cbemb: the tied
 // embedding table and head Q4_R16_G32_CB too) take the 4-bit tolerances. q4cbemb has a
 // near-tie on the second golden prompt: at step 28 the CPU prefers its token by 0.051 while
@@ -764,6 +803,10 @@ INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                                                        true},
                                            ForwardCase{"stories260K-q3mix.kite", 0.5f, 1.0f, false},
                                            ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q3g64mix.kite", 0.5f, 1.0f,
+                                                       false},
+                                           ForwardCase{"stories260K-q3g64emb.kite", 0.5f, 1.0f,
+                                                       false},
                                            ForwardCase{"stories260K-q4cb.kite", 0.5f, 1.0f, false},
                                            ForwardCase{"stories260K-q4cbemb.kite", 0.5f, 1.0f,
                                                        false, false, true}),

@@ -20,6 +20,46 @@ namespace {
 
 constexpr uint64_t kPage = 0x1000;
 
+// Weights spanning more than one import may hold are imported in runs of whole buffers,
+// each within the limit, no two sharing a page; what fits no run is left to be copied.
+TEST(HostImportSplit, RunsOfBuffersWithinTheLimitSharingNoPage) {
+  const HostRange file{0x100000, 0x100000 + 64 * kPage + 100};  // last page partial
+  const uintptr_t b = file.begin;
+  const HostRange spans[] = {
+      {b + 0x10, b + 0x800},                   // page 0
+      {b + 0x800, b + 0x1800},                 // pages 0..1
+      {b + 0x1800, b + 0x2c00},                // pages 1..2: a run of 3 pages
+      {b + 0x2c00, b + 0x3100},                // starts in the run's last page: left out
+      {b + 0x3100, b + 0x3200},                // page 3: a new run
+      {b + 0x5000, b + 0x5000 + 8 * kPage},    // 8 pages alone: above the limit, left out
+      {b + 0xd000, b + 0xe000},                // page 13
+      {b + 0xe000, b + 0xf000},                // page 14: joins page 13
+      {b + 64 * kPage, b + 64 * kPage + 50},   // in the partial last page: left out
+  };
+  std::vector<HostRange> runs;
+  SplitImports(file, spans, sizeof(spans) / sizeof(spans[0]), kPage, 3 * kPage, &runs);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].begin, b);
+  EXPECT_EQ(runs[0].end, b + 3 * kPage);
+  EXPECT_EQ(runs[1].begin, b + 3 * kPage);
+  EXPECT_EQ(runs[1].end, b + 4 * kPage);
+  EXPECT_EQ(runs[2].begin, b + 13 * kPage);
+  EXPECT_EQ(runs[2].end, b + 15 * kPage);
+  // Without a limit: one run from the first page to the last whole one a span reaches.
+  SplitImports(file, spans, sizeof(spans) / sizeof(spans[0]), kPage, 0, &runs);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].begin, b);
+  EXPECT_EQ(runs[0].end, b + 15 * kPage);
+  // A limit of one page: every span of one page is a run of its own unless its page is
+  // taken (the second span shares page 0 with the first).
+  SplitImports(file, spans, 3, kPage, kPage, &runs);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].begin, b);
+  EXPECT_EQ(runs[0].end, b + kPage);
+  SplitImports(file, spans, 0, kPage, kPage, &runs);
+  EXPECT_TRUE(runs.empty());
+}
+
 TEST(HostImportRange, WidensToWholeBlocksInsideTheReadableMemory) {
   // A mapping of 5 pages and a bit (the last page partial), weights from an odd offset.
   const HostRange mapping{0x10000, 0x10000 + 5 * kPage + 123};

@@ -26,6 +26,8 @@ struct MatvecCase {
   uint32_t workgroup;
   uint32_t tile = 1;
   uint32_t pos = 0, y_offset = 0, y_pos_stride = 0;
+  /// Q3_R16: activation groups per scale (Q4MatvecArgs::groups_per_scale; 2: Q3_R16_G64).
+  uint32_t groups_per_scale = 1;
 };
 
 /// One row, one row block, partial row blocks, odd group counts, widths up to 4992 columns,
@@ -64,7 +66,8 @@ inline std::string CaseName(const MatvecCase& c) {
          " cols=" + std::to_string(c.cols) + " wg=" + std::to_string(c.workgroup) +
          " tile=" + std::to_string(c.tile) + " pos=" + std::to_string(c.pos) +
          " y_offset=" + std::to_string(c.y_offset) +
-         " y_pos_stride=" + std::to_string(c.y_pos_stride);
+         " y_pos_stride=" + std::to_string(c.y_pos_stride) +
+         " groups_per_scale=" + std::to_string(c.groups_per_scale);
 }
 
 /// Random weights of a row-block layout before packing: per row, codes in [0, max_code] for
@@ -137,6 +140,7 @@ template <class Op>
       &by);
   args.max_pos = c.pos;
   args.codebook = codebook;
+  args.groups_per_scale = c.groups_per_scale;
   ::testing::AssertionResult ran = RunOp(device, op, args, static_cast<uint32_t>(c.m), c.pos);
   const float* y = static_cast<const float*>(by.data());
   got->assign(y, y + o.size);

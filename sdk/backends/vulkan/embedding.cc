@@ -30,8 +30,9 @@ bool IsQ4R16(DType dtype, Layout layout) {
           layout == Layout::Q4_R16_G32_CB);
 }
 
+// Q3_R16_G32 and Q3_R16_G64: embedding_q3r16.comp.
 bool IsQ3R16(DType dtype, Layout layout) {
-  return dtype == DType::Q4_G && layout == Layout::Q3_R16_G32;
+  return dtype == DType::Q4_G && (layout == Layout::Q3_R16_G32 || layout == Layout::Q3_R16_G64);
 }
 
 bool IsQ4RowGroups(DType dtype, Layout layout) {
@@ -61,7 +62,8 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
                            IsQ4Sp24(dtype, layout) || IsQ3R16(dtype, layout),
                        Error::kUnsupported,
                        "%s: no shader for %s tables in layout %s (f32, q8_c, q4_g in "
-                       "q4_r16_g32, q4_r16_g32_sym, q4_r16_g32_cb, q4_row_groups or q3_r16_g32, "
+                       "q4_r16_g32, q4_r16_g32_sym, q4_r16_g32_cb, q4_row_groups, q3_r16_g32 or "
+                       "q3_r16_g64, "
                        "q4_g_sp24 in q4_sp24_r16_g64)",
                        kName, DTypeName(dtype), LayoutName(layout));
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, kName));
@@ -106,7 +108,8 @@ Result<Embedding> Embedding::Create(const Device& device, DType dtype, Layout la
 }
 
 Result<Dispatch> Embedding::Prepare(DescriptorPool& pool, const EmbeddingArgs& a) const {
-  const bool q4 = IsQ4R16(dtype_, layout_) || IsQ3R16(dtype_, layout_);  // groups of 32
+  const bool q4 = IsQ4R16(dtype_, layout_);  // groups of 32
+  const bool q3 = IsQ3R16(dtype_, layout_);
   const bool row_groups = IsQ4RowGroups(dtype_, layout_);
   const uint32_t block_rows = BlockRows(dtype_, layout_);
   KITE_CHECK_OR_RETURN(
@@ -120,7 +123,11 @@ Result<Dispatch> Embedding::Prepare(DescriptorPool& pool, const EmbeddingArgs& a
   const bool codebook = layout_ == Layout::Q4_R16_G32_CB;
   KITE_CHECK_OR_RETURN(!codebook || a.codebook != nullptr, Error::kInvalidArgument,
                        "%s: a q4_r16_g32_cb table needs the tensor's codebook", kName);
-  const uint32_t group = q4 ? static_cast<uint32_t>(kQ4R16GroupSize) : row_groups ? a.group : 0;
+  // Q3_R16: the columns one scale covers, the layout's group (its blocks' columns).
+  const uint32_t group = q4   ? static_cast<uint32_t>(kQ4R16GroupSize)
+                         : q3 ? FindEncoding(dtype_, layout_)->group_size
+                         : row_groups ? a.group
+                                      : 0;
   KITE_RETURN_IF_ERROR(
       CheckBufferSize(kName, a.tokens, static_cast<uint64_t>(a.max_tokens) * 4, "tokens"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(

@@ -2,7 +2,7 @@
 // contract of Transformer::EmbeddingRow (sdk/runtime/transformer.cc) for F32, Q8_C
 // (q8_row_dequant_ref), Q4_R16_G32 (q4r16_row_dequant_ref), Q4_R16_G32_SYM
 // (DequantizeQ4R16SymRow), Q4_R16_G32_CB (DequantizeQ4R16CbRow), Q4_ROW_GROUPS
-// (q4_row_dequant_ref), Q4_SP24_R16_G64 (DequantizeQ4SP24Row) and Q3_R16_G32
+// (q4_row_dequant_ref), Q4_SP24_R16_G64 (DequantizeQ4SP24Row), Q3_R16_G32 and Q3_R16_G64
 // (DequantizeQ3R16Row) tables, bit for bit (no fused
 // multiply-add). A table may be split by rows into parts (one Buffer each, e.g. to stay
 // within maxStorageBufferRange): one dispatch per part writes the tokens whose rows it holds
@@ -29,7 +29,7 @@ struct EmbeddingArgs {
   uint32_t max_tokens = 1;  ///< most tokens a call may have, >= 1
   uint32_t max_pos = 0;     ///< largest starting position a call may have
   uint32_t cols = 0;        ///< floats per row (the table's columns), >= 1
-  /// The part's first table row (the 16-row block layouts Q4_R16_*, Q3_R16_G32 and
+  /// The part's first table row (the 16-row block layouts Q4_R16_*, Q3_R16_* and
   /// Q4_SP24_R16_G64:
   /// a multiple of 16).
   uint32_t row_begin = 0;
@@ -53,8 +53,8 @@ struct EmbeddingArgs {
 class Embedding {
  public:
   /// `dtype`/`layout`: F32 or Q8_C row-major, Q4_G in Q4_R16_G32, Q4_R16_G32_SYM,
-  /// Q4_R16_G32_CB, Q4_ROW_GROUPS or Q3_R16_G32, Q4_G_SP24 in Q4_SP24_R16_G64; others are
-  /// kUnsupported naming them. `workgroup_size`: a power of two in [1,
+  /// Q4_R16_G32_CB, Q4_ROW_GROUPS, Q3_R16_G32 or Q3_R16_G64, Q4_G_SP24 in Q4_SP24_R16_G64;
+  /// others are kUnsupported naming them. `workgroup_size`: a power of two in [1,
   /// device.max_workgroup_size()], or 0 for the device's largest (an invocation per column).
   static Result<Embedding> Create(const Device& device, DType dtype, Layout layout,
                                   uint32_t workgroup_size);

@@ -34,6 +34,33 @@ bool ImportOffset(HostRange range, uintptr_t addr, uint64_t bytes, uint64_t offs
   return true;
 }
 
+void SplitImports(HostRange readable, const HostRange* spans, size_t count, uint64_t alignment,
+                  uint64_t max_bytes, std::vector<HostRange>* out) {
+  out->clear();
+  const uint64_t limit = max_bytes != 0 ? max_bytes : UINT64_MAX;
+  HostRange run;                      // the open run's range
+  uintptr_t floor = readable.begin;   // where the next run may start: after the last one
+  for (size_t i = 0; i < count; ++i) {
+    const HostRange s = spans[i];
+    HostRange r = ImportRange(readable, s, alignment);
+    if (s.empty() || r.begin > s.begin || r.end < s.end) continue;  // not all importable
+    if (!run.empty()) {
+      const HostRange joined = {run.begin, r.end > run.end ? r.end : run.end};
+      if (joined.size() <= limit) {
+        run = joined;
+        continue;
+      }
+      out->push_back(run);
+      floor = run.end;
+      run = HostRange{};
+    }
+    if (r.begin < floor) r.begin = floor;
+    if (r.begin > s.begin || r.size() > limit) continue;
+    run = r;
+  }
+  if (!run.empty()) out->push_back(run);
+}
+
 bool PreferHostImport(const DeviceFacts& facts) {
   return facts.external_memory_host && (facts.type == VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU ||
                                         facts.type == VK_PHYSICAL_DEVICE_TYPE_CPU);
@@ -55,12 +82,12 @@ Result<HostMemory> HostMemory::Import(const Device& device, HostRange range, con
                        static_cast<unsigned long long>(range.begin),
                        static_cast<unsigned long long>(align));
   // One import is one allocation: not above maxMemoryAllocationSize (or the caller's lower
-  // limit). Not split: the caller copies instead (DeviceWeights under kAuto).
+  // limit; SplitImports chooses ranges within it).
   uint64_t limit = facts.max_memory_allocation_size;
   if (max_bytes != 0 && (limit == 0 || max_bytes < limit)) limit = max_bytes;
   KITE_CHECK_OR_RETURN(limit == 0 || range.size() <= limit, Error::kUnsupported,
                        "%s: %llu bytes to import exceed the largest allocation of %llu bytes "
-                       "(Vulkan device '%s', maxMemoryAllocationSize%s); imports are not split",
+                       "(Vulkan device '%s', maxMemoryAllocationSize%s)",
                        what, static_cast<unsigned long long>(range.size()),
                        static_cast<unsigned long long>(limit), device.properties().deviceName,
                        limit == facts.max_memory_allocation_size ? "" : " or the caller's limit");

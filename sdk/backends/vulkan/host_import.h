@@ -4,7 +4,9 @@
 // offsets); HostMemory owns the import.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/base/status.h"
@@ -34,6 +36,17 @@ HostRange ImportRange(HostRange readable, HostRange want, uint64_t alignment);
 bool ImportOffset(HostRange range, uintptr_t addr, uint64_t bytes, uint64_t offset_alignment,
                   uint64_t* offset);
 
+/// The imports that cover the buffers `spans` (each one buffer's host bytes, sorted by
+/// begin) when one import may hold at most `max_bytes` (maxMemoryAllocationSize; 0: no
+/// limit): runs of consecutive spans, each run's range as ImportRange gives it within
+/// `readable`, at most max_bytes and not sharing an aligned block with another run (an
+/// implementation may refuse to import the same pages twice). A span that fits no run is
+/// left out (its buffer is copied): one larger than max_bytes alone, one with bytes outside
+/// `readable`, or one starting in the last block of the previous run when the run cannot
+/// take it. Replaces *out (load time: it allocates). Pure.
+void SplitImports(HostRange readable, const HostRange* spans, size_t count, uint64_t alignment,
+                  uint64_t max_bytes, std::vector<HostRange>* out);
+
 /// Whether weights should be read from imported host memory on a device with these facts
 /// when nothing forces a choice: the device has VK_EXT_external_memory_host and shares
 /// the host's memory (an integrated GPU or a CPU device). A discrete GPU reads imported
@@ -52,8 +65,9 @@ class HostMemory {
   /// `what` names it in messages (static storage). `max_bytes`: the largest range to
   /// import, 0 for the device's maxMemoryAllocationSize (a lower one: tests). Errors
   /// (kUnsupported): the device lacks VK_EXT_external_memory_host, the range is empty or
-  /// misaligned, larger than the limit (both sizes named; one import is one allocation and
-  /// is not split), no host-visible type allows it; Vulkan failures per VkCheck.
+  /// misaligned, larger than the limit (both sizes named; one import is one allocation:
+  /// SplitImports chooses ranges within it), no host-visible type allows it; Vulkan
+  /// failures per VkCheck.
   static Result<HostMemory> Import(const Device& device, HostRange range, const char* what,
                                    uint64_t max_bytes = 0);
 

@@ -40,9 +40,9 @@ CodebookWords PackCodebook(const int8_t* entries) {
 Q3R16Spec MakeQ3R16Spec(uint32_t workgroup_size) {
   return {{
       workgroup_size,
-      static_cast<uint32_t>(kQ3R16BlockBytes / 4),
+      static_cast<uint32_t>(kQ3R16CodeBytes / 4),
       static_cast<uint32_t>(kQ3R16HighBitsOffset / 4),
-      static_cast<uint32_t>(kQ3R16ScalesOffset / 4),
+      static_cast<uint32_t>((Q3R16BlockBytes(1) - kQ3R16CodeBytes) / 4),
       static_cast<uint32_t>(kQ3Zero),
   }};
 }

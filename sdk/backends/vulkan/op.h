@@ -38,10 +38,11 @@ struct CodebookWords {
 };
 CodebookWords PackCodebook(const int8_t* entries);
 
-/// Specialization constants 0..4 of a shader reading Q3_R16_G32 blocks
+/// Specialization constants 0..4 of a shader reading Q3_R16_G32 or Q3_R16_G64 blocks
 /// (shaders/q3r16_matvec.comp, embedding_q3r16.comp): the workgroup size, then the block
-/// geometry from the format (sdk/format/blocks.h) in 32-bit words (words per block, word
-/// offsets of the high-bit plane and of the scales), then the zero code kQ3Zero. Pure.
+/// geometry from the format (sdk/format/blocks.h) in 32-bit words (words per 32-column code
+/// part, word offset of a part's high-bit plane, words of the scales after the parts), then
+/// the zero code kQ3Zero. A block is its layout's parts (1 or 2), then the scales. Pure.
 struct Q3R16Spec {
   uint32_t values[5];
 };
@@ -82,6 +83,9 @@ struct Q4MatvecArgs {
   /// Q4_R16_G32_CB: the tensor's kQ4CodebookEntries int8 entries (host memory, read at
   /// Prepare into the dispatch's push constants; not kept). Ignored by the other layouts.
   const int8_t* codebook = nullptr;
+  /// Q3_R16: activation groups (of 32) one scale covers: 1 (Q3_R16_G32) or 2 (Q3_R16_G64,
+  /// whose column blocks hold two groups; `groups` may be odd). Ignored by the other layouts.
+  uint32_t groups_per_scale = 1;
 };
 
 /// The checks every 4-bit matvec's Prepare makes, for op `name` with activation group

@@ -16,6 +16,7 @@ constexpr char kName[] = "q3r16_matvec";
 struct Push {
   uint32_t rows;
   uint32_t groups;
+  uint32_t groups_per_scale;
   RowAddress y;
 };
 
@@ -40,17 +41,21 @@ Result<Q3R16Matvec> Q3R16Matvec::Create(const Device& device, uint32_t workgroup
 
 Result<Dispatch> Q3R16Matvec::Prepare(DescriptorPool& pool, const Q4MatvecArgs& a) const {
   KITE_RETURN_IF_ERROR(CheckQ4Matvec(kName, a, kQ4R16GroupSize));
+  const uint32_t s = a.groups_per_scale;
+  KITE_CHECK_OR_RETURN(s == 1 || s == 2, Error::kInvalidArgument,
+                       "%s: groups_per_scale of %u is not 1 (q3_r16_g32) or 2 (q3_r16_g64)",
+                       kName, s);
   const uint64_t m = a.max_tokens, groups = a.groups;
   KITE_RETURN_IF_ERROR(CheckBufferSize(
       kName, a.w,
-      PackedBytes(DType::Q4_G, Layout::Q3_R16_G32, a.rows, groups * kQ4R16GroupSize,
-                  kQ4R16GroupSize),
+      PackedBytes(DType::Q4_G, s == 1 ? Layout::Q3_R16_G32 : Layout::Q3_R16_G64, a.rows,
+                  groups * kQ4R16GroupSize, s * static_cast<uint32_t>(kQ4R16GroupSize)),
       "w"));
   KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.xsum, m * groups * 4, "xsum"));
   // Word indices fit in 32 bits: buffers are within maxStorageBufferRange (< 4 GiB).
   const uint32_t blocks = (a.rows + kQ4R16BlockRows - 1) / kQ4R16BlockRows;
   const Buffer* buffers[] = {a.w, a.xq, a.xscale, a.xsum, a.y};
-  const Push push = {a.rows, a.groups, a.y_at};
+  const Push push = {a.rows, a.groups, s, a.y_at};
   return pipeline_.Prepare(pool, buffers, &push, blocks, a.max_tokens, a.max_pos);
 }
 

@@ -1,5 +1,6 @@
-// The matvec on 3-bit weights (Q3_R16_G32, `kite-convert --q3` or `--bpw B --bpw-3bit`), as
-// the converter stores them, times int8 activations from q8_quantize (group 32). Same
+// The matvec on 3-bit weights (Q3_R16_G32, `kite-convert --q3` or `--bpw B --bpw-3bit`, and
+// Q3_R16_G64, `--q3-g64`), as the converter stores them, times int8 activations from
+// q8_quantize (group 32). One pipeline runs both layouts (Q4MatvecArgs::groups_per_scale). Same
 // contract and arithmetic as qd8_q3r16_gemm_ref (sdk/kernels/qd8-q3r16-gemm/ref.cc): integer
 // dot products are exact; the f32 sums across groups are added in another order (agreement
 // to float rounding of the terms' magnitudes). With tile_tokens > 1 it is the tiled GEMM for
@@ -39,8 +40,10 @@ class Q3R16Matvec {
 
   /// Checks the shape against the buffers' sizes and the device's dispatch limits
   /// (kInvalidArgument / kUnsupported naming the op and the buffer or limit) and prepares
-  /// the dispatch (a descriptor set from `pool`). Reads w (ceil(rows / 16) * groups blocks
-  /// of 224 bytes), xq, xscale and xsum (group 32), writes y.
+  /// the dispatch (a descriptor set from `pool`). Reads w (Q3_R16_G32 when
+  /// args.groups_per_scale is 1: ceil(rows / 16) * groups blocks of 224 bytes; Q3_R16_G64
+  /// when 2: ceil(rows / 16) * ceil(groups / 2) blocks of 416 bytes; else
+  /// kInvalidArgument), xq, xscale and xsum (group 32), writes y.
   Result<Dispatch> Prepare(DescriptorPool& pool, const Q4MatvecArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }

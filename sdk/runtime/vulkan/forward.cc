@@ -274,10 +274,12 @@ Status AddQ4Matvec(Planner& p, const VulkanModel::State& m, const TensorView& t,
     KITE_RETURN_IF_ERROR(p.Add(*m.q4g_matvec, a, when, Tokens::kOne));
     return p.Add(*m.q4g_gemm, a, when, Tokens::kSeveral);
   }
-  if (t.layout == Layout::Q3_R16_G32) {
-    if (a.max_tokens == 1) return p.Add(*m.q3r16_matvec, a, when);
-    KITE_RETURN_IF_ERROR(p.Add(*m.q3r16_matvec, a, when, Tokens::kOne));
-    return p.Add(*m.q3r16_gemm, a, when, Tokens::kSeveral);
+  if (t.layout == Layout::Q3_R16_G32 || t.layout == Layout::Q3_R16_G64) {
+    vulkan::Q4MatvecArgs q3 = a;
+    q3.groups_per_scale = t.group_size / static_cast<uint32_t>(kQ4R16GroupSize);
+    if (a.max_tokens == 1) return p.Add(*m.q3r16_matvec, q3, when);
+    KITE_RETURN_IF_ERROR(p.Add(*m.q3r16_matvec, q3, when, Tokens::kOne));
+    return p.Add(*m.q3r16_gemm, q3, when, Tokens::kSeveral);
   }
   if (t.layout == Layout::Q4_R16_G32_CB) {
     vulkan::Q4MatvecArgs cb = a;

@@ -40,7 +40,7 @@ struct VulkanModel::State {
   std::optional<vulkan::Q4R16Matvec> q4r16cb_matvec, q4r16cb_gemm;  // Q4_R16_G32_CB
   std::optional<vulkan::Q4Sp24Matvec> q4sp24_matvec;  // Q4_SP24_R16_G64
   std::optional<vulkan::Q4gMatvec> q4g_matvec;        // Q4_ROW_GROUPS
-  std::optional<vulkan::Q3R16Matvec> q3r16_matvec;    // Q3_R16_G32
+  std::optional<vulkan::Q3R16Matvec> q3r16_matvec;    // Q3_R16_G32, Q3_R16_G64
   /// The tiled variants of the four (kQ4MaxTileTokens tokens per workgroup) for calls of
   /// several tokens (prefill); the matvecs above run the decode calls.
   std::optional<vulkan::Q4R16Matvec> q4r16_gemm, q4r16sym_gemm;

@@ -1,5 +1,6 @@
 #include "sdk/runtime/vulkan/weights.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -67,7 +68,8 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
   if (!MatrixEncodingSupported(t)) {
     return Unsupported(t,
                        "the Vulkan backend runs f32, q8_c, q4_g in Q4_R16_G32(_SYM, _CB), "
-                       "Q3_R16_G32 or Q4_ROW_GROUPS (groups a multiple of 8) and q4_g_sp24");
+                       "Q3_R16_G32, Q3_R16_G64 or Q4_ROW_GROUPS (groups a multiple of 8) and "
+                       "q4_g_sp24");
   }
   const Encoding& enc = *FindEncoding(t.dtype, t.layout);
   const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
@@ -135,41 +137,122 @@ Status Stage(const vulkan::Device& device, const std::vector<Copy>& copies) {
   return Status::Ok();
 }
 
-// Widens *range to cover `bytes` bytes at `p` (nothing when p is null).
-void Cover(const void* p, uint64_t bytes, vulkan::HostRange* range) {
-  if (p == nullptr || bytes == 0) return;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(p);
-  const uintptr_t end = begin + bytes;
-  if (range->empty()) {
-    *range = {begin, end};
-    return;
-  }
-  if (begin < range->begin) range->begin = begin;
-  if (end > range->end) range->end = end;
+// Whether `c`'s bytes are one run of host memory (importable as one buffer).
+bool Contiguous(const Copy& c) {
+  return c.src2 == nullptr || static_cast<const char*>(c.src) + c.bytes == c.src2;
 }
 
-// Makes the buffer for `c` (c.dst is ignored): bound inside `host` where its bytes are
-// contiguous there and its offset aligned, else device-local with `c` queued in *copies.
-// Adds an imported buffer's size to *imported (copies are counted when they are made).
-Status Place(const vulkan::Device& device, const vulkan::HostMemory* host, Copy c,
+// Rows of part i of planned tensor `p` (no buffers yet).
+TensorPart PartRows(const Planned& p, uint32_t i) {
+  TensorPart part;
+  part.row_begin = i * p.part_rows;
+  part.row_count = p.view->rows - part.row_begin < p.part_rows ? p.view->rows - part.row_begin
+                                                              : p.part_rows;
+  return part;
+}
+
+// Calls f(copy) for each buffer of planned tensor `p` (copy.dst null), in order: per part,
+// its data bytes, then (HasParams) its Q8_C row scales, or its Q4_ROW_GROUPS f16 scales
+// followed by its mins (contiguous only where the mins follow the scales in the file).
+template <class F>
+void ForEachBuffer(const Planned& p, F f) {
+  const TensorView& t = *p.view;
+  const Encoding& enc = *FindEncoding(t.dtype, t.layout);
+  const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
+  for (uint32_t i = 0; i < p.parts; ++i) {
+    const TensorPart part = PartRows(p, i);
+    const uint64_t offset = part.row_begin / enc.block_rows * block_bytes;
+    uint64_t bytes = (part.row_count + enc.block_rows - 1) / enc.block_rows * block_bytes;
+    if (offset + bytes > t.data_size) bytes = t.data_size - offset;
+    f(Copy{nullptr, static_cast<const char*>(t.data) + offset, bytes});
+    if (t.dtype == DType::Q8_C) {
+      f(Copy{nullptr, static_cast<const float*>(t.scales) + part.row_begin,
+             part.row_count * 4ull});
+    } else if (HasParams(t)) {
+      const uint64_t cells = uint64_t{part.row_count} * t.groups();
+      const uint64_t first = uint64_t{part.row_begin} * t.groups();
+      const uint16_t* mins = static_cast<const uint16_t*>(t.mins);
+      f(Copy{nullptr, static_cast<const uint16_t*>(t.scales) + first, cells * 2,
+             mins != nullptr ? mins + first : nullptr, mins != nullptr ? cells * 2 : 0});
+    }
+  }
+}
+
+// Imports the pages of the model file that hold the `wanted` buffers' bytes, in as many
+// imports as the allocation limit needs (vulkan::SplitImports), into *hosts. An import
+// that fails is skipped under kAuto (its buffers are copied); under kImport, when nothing
+// can be imported or an import fails, the error is returned.
+Status Import(const vulkan::Device& device, const Model& model, const std::vector<Copy>& wanted,
+              const WeightOptions& options, std::vector<vulkan::HostMemory>* hosts) {
+  std::vector<vulkan::HostRange> spans;
+  spans.reserve(wanted.size());
+  for (const Copy& c : wanted) {
+    // Buffers are whole 32-bit words (Buffer's rule): the span a buffer would bind.
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(c.src);
+    if (Contiguous(c)) spans.push_back({begin, begin + (c.bytes + c.bytes2 + 3) / 4 * 4});
+  }
+  std::sort(spans.begin(), spans.end(),
+            [](const vulkan::HostRange& a, const vulkan::HostRange& b) {
+              return a.begin < b.begin;
+            });
+  const vulkan::DeviceFacts& facts = device.facts();
+  uint64_t limit = facts.max_memory_allocation_size;
+  if (options.max_import_bytes != 0 && (limit == 0 || options.max_import_bytes < limit)) {
+    limit = options.max_import_bytes;
+  }
+  const FileMap& file = model.bytes();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(file.data());
+  std::vector<vulkan::HostRange> ranges;
+  vulkan::SplitImports({base, base + file.size()}, spans.data(), spans.size(),
+                       facts.min_imported_host_pointer_alignment, limit, &ranges);
+  const bool forced = options.placement == WeightPlacement::kImport;
+  if (ranges.empty() && forced) {
+    // Nothing fits: HostMemory::Import names the reason (no extension, the limit, ...).
+    vulkan::HostRange all = spans.empty() ? vulkan::HostRange{} : spans.front();
+    for (const vulkan::HostRange& r : spans) all.end = r.end > all.end ? r.end : all.end;
+    return vulkan::HostMemory::Import(
+               device, vulkan::ImportRange({base, base + file.size()}, all,
+                                           facts.min_imported_host_pointer_alignment),
+               "model weights", limit)
+        .status();
+  }
+  hosts->reserve(ranges.size());
+  for (const vulkan::HostRange& r : ranges) {
+    Result<vulkan::HostMemory> host = vulkan::HostMemory::Import(device, r, "model weights", limit);
+    if (host.ok()) {
+      hosts->push_back(std::move(host.value()));
+    } else if (forced) {
+      return host.status();
+    }
+  }
+  return Status::Ok();
+}
+
+// Makes the buffer for `c` (c.dst is ignored): bound inside the import of `hosts` that holds
+// its bytes where they are contiguous there and its offset aligned, else device-local with
+// `c` queued in *copies. Adds an imported buffer's size to *imported (copies are counted
+// when they are made).
+Status Place(const vulkan::Device& device, const std::vector<vulkan::HostMemory>& hosts, Copy c,
              const char* what, std::vector<vulkan::Buffer>* buffers, std::vector<Copy>* copies,
              uint64_t* imported) {
   const uint64_t total = c.bytes + c.bytes2;
-  const bool contiguous =
-      c.src2 == nullptr || static_cast<const char*>(c.src) + c.bytes == c.src2;
   uint64_t offset = 0;
   // The buffer's alignment is checked by CreateIn; minStorageBufferOffsetAlignment is a
   // cheap first filter.
-  if (host != nullptr && contiguous &&
-      vulkan::ImportOffset(host->range(), reinterpret_cast<uintptr_t>(c.src), total,
-                           device.properties().limits.minStorageBufferOffsetAlignment,
-                           &offset)) {
-    Result<vulkan::Buffer> in = vulkan::Buffer::CreateIn(device, *host, offset, total, what);
+  for (const vulkan::HostMemory& host : hosts) {
+    if (!Contiguous(c) ||
+        !vulkan::ImportOffset(host.range(), reinterpret_cast<uintptr_t>(c.src), total,
+                              device.properties().limits.minStorageBufferOffsetAlignment,
+                              &offset)) {
+      continue;
+    }
+    Result<vulkan::Buffer> in = vulkan::Buffer::CreateIn(device, host, offset, total, what);
     if (in.ok()) {
       buffers->push_back(std::move(in.value()));
       *imported += buffers->back().size();
       return Status::Ok();
     }
+    break;
   }
   KITE_ASSIGN_OR_RETURN(vulkan::Buffer data, vulkan::Buffer::Create(device, total, what,
                                                                     vulkan::Memory::kDeviceLocal));
@@ -196,6 +279,7 @@ bool MatrixEncodingSupported(const TensorView& t) {
     case DType::Q4_G:
       return t.layout == Layout::Q4_R16_G32 || t.layout == Layout::Q4_R16_G32_SYM ||
              t.layout == Layout::Q4_R16_G32_CB || t.layout == Layout::Q3_R16_G32 ||
+             t.layout == Layout::Q3_R16_G64 ||
              (t.layout == Layout::Q4_ROW_GROUPS && t.group_size % 8 == 0 &&
               t.group_size <= vulkan::kQ4gMaxGroup);
     case DType::Q4_G_SP24:
@@ -246,74 +330,38 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     placement = vulkan::PreferHostImport(device.facts()) ? WeightPlacement::kImport
                                                          : WeightPlacement::kCopy;
   }
-  if (placement == WeightPlacement::kImport) {
-    vulkan::HostRange want;
-    for (const Planned& p : plan) {
-      const TensorView& t = *p.view;
-      Cover(t.data, t.data_size, &want);
-      Cover(t.scales, t.scales_size, &want);
-      if (t.mins != nullptr) Cover(t.mins, t.scales_size, &want);
-    }
-    const FileMap& file = model.bytes();
-    const uintptr_t base = reinterpret_cast<uintptr_t>(file.data());
-    const vulkan::HostRange range = vulkan::ImportRange(
-        {base, base + file.size()}, want, device.facts().min_imported_host_pointer_alignment);
-    Result<vulkan::HostMemory> host =
-        vulkan::HostMemory::Import(device, range, "model weights", options.max_import_bytes);
-    if (host.ok()) {
-      w.host_.emplace(std::move(host.value()));
-    } else if (options.placement == WeightPlacement::kImport) {
-      return host.status();
-    }
-  }
-  const vulkan::HostMemory* host = w.host_.has_value() ? &*w.host_ : nullptr;
-
   size_t parts = 0, buffers = 0;
   for (const Planned& p : plan) {
     parts += p.parts;
     buffers += p.parts * (HasParams(*p.view) ? 2 : 1);
   }
+  // Every buffer's bytes, in the order of the placement below.
+  std::vector<Copy> wanted;
+  wanted.reserve(buffers);
+  for (const Planned& p : plan) ForEachBuffer(p, [&](const Copy& c) { wanted.push_back(c); });
+  if (placement == WeightPlacement::kImport) {
+    KITE_RETURN_IF_ERROR(Import(device, model, wanted, options, &w.hosts_));
+  }
+
   // Parts and tensors point into these: no reallocation after this.
   w.parts_.reserve(parts);
   w.buffers_.reserve(buffers);
   std::vector<Copy> copies;
   copies.reserve(buffers);
+  size_t next = 0;  // into wanted
   for (const Planned& p : plan) {
     const TensorView& t = *p.view;
-    const Encoding& enc = *FindEncoding(t.dtype, t.layout);
-    const uint64_t block_bytes = RowBlockBytes(enc, t.cols, t.group_size);
     p.out->view = &t;
     p.out->parts = w.parts_.data() + w.parts_.size();
     p.out->part_count = p.parts;
     for (uint32_t i = 0; i < p.parts; ++i) {
-      TensorPart part;
-      part.row_begin = i * p.part_rows;
-      part.row_count = t.rows - part.row_begin < p.part_rows ? t.rows - part.row_begin
-                                                             : p.part_rows;
-      const uint64_t offset = part.row_begin / enc.block_rows * block_bytes;
-      uint64_t bytes = (part.row_count + enc.block_rows - 1) / enc.block_rows * block_bytes;
-      if (offset + bytes > t.data_size) bytes = t.data_size - offset;
-      KITE_RETURN_IF_ERROR(Place(device, host,
-                                 {nullptr, static_cast<const char*>(t.data) + offset, bytes},
-                                 t.name, &w.buffers_, &copies, &w.imported_bytes_));
+      TensorPart part = PartRows(p, i);
+      KITE_RETURN_IF_ERROR(Place(device, w.hosts_, wanted[next++], t.name, &w.buffers_, &copies,
+                                 &w.imported_bytes_));
       part.data = &w.buffers_.back();
-      if (t.dtype == DType::Q8_C) {
-        KITE_RETURN_IF_ERROR(Place(device, host,
-                                   {nullptr, static_cast<const float*>(t.scales) + part.row_begin,
-                                    part.row_count * 4ull},
-                                   t.name, &w.buffers_, &copies, &w.imported_bytes_));
-        part.scales = &w.buffers_.back();
-      } else if (HasParams(t)) {
-        // Q4_ROW_GROUPS: the part's f16 scales, then its mins, in one buffer (imported only
-        // where the mins follow the scales in the file).
-        const uint64_t cells = uint64_t{part.row_count} * t.groups();
-        const uint64_t first = uint64_t{part.row_begin} * t.groups();
-        const uint16_t* mins = static_cast<const uint16_t*>(t.mins);
-        KITE_RETURN_IF_ERROR(Place(device, host,
-                                   {nullptr, static_cast<const uint16_t*>(t.scales) + first,
-                                    cells * 2, mins != nullptr ? mins + first : nullptr,
-                                    mins != nullptr ? cells * 2 : 0},
-                                   t.name, &w.buffers_, &copies, &w.imported_bytes_));
+      if (HasParams(t)) {
+        KITE_RETURN_IF_ERROR(Place(device, w.hosts_, wanted[next++], t.name, &w.buffers_,
+                                   &copies, &w.imported_bytes_));
         part.scales = &w.buffers_.back();
       }
       w.parts_.push_back(part);

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <vector>
 
 #include "sdk/backends/vulkan/buffer.h"
@@ -75,8 +74,9 @@ struct WeightOptions {
   /// Implies copying (no import).
   bool force_staging = false;
   /// Largest import of the model's pages, in bytes (0: the device's
-  /// maxMemoryAllocationSize). A larger range is not imported: kImport fails naming both
-  /// sizes, kAuto copies (tests lower it).
+  /// maxMemoryAllocationSize). Weights spanning more are imported in several ranges of runs
+  /// of parts (vulkan::SplitImports); a buffer that fits none is copied, and when none fits
+  /// kImport fails naming both sizes (tests lower it).
   uint64_t max_import_bytes = 0;
 };
 
@@ -87,9 +87,10 @@ class DeviceWeights {
   /// Checks that every tensor's encoding is one the shaders run (else kUnsupported naming
   /// the tensor and its dtype/layout) and splits matrices into parts (a row block above the
   /// limit: kUnsupported naming the tensor). When importing (options.placement, decided
-  /// once here), imports the page-aligned range of the model's bytes that covers the
-  /// weights (vulkan::ImportRange within model.bytes()) and binds each part's buffer inside
-  /// it where its bytes are contiguous and its offset meets the buffer's alignment; the
+  /// once here), imports the page-aligned ranges of the model's bytes that cover the
+  /// weights (vulkan::SplitImports within model.bytes(), each within the allocation limit)
+  /// and binds each part's buffer inside the one holding it where its bytes are contiguous
+  /// and its offset meets the buffer's alignment; the
   /// other buffers (and every buffer when copying) are device-local and get the file's
   /// bytes, directly when the memory is mappable (and not options.force_staging), else
   /// through a staging buffer. Tied embeddings are placed once. The model's bytes must stay
@@ -113,9 +114,12 @@ class DeviceWeights {
   uint64_t bytes() const { return bytes_; }
   /// Bytes of the weights read in place from imported host memory (the model file).
   uint64_t imported_bytes() const { return imported_bytes_; }
-  /// True when the model's bytes were imported (some parts may still be copies: those not
-  /// aligned, or outside the imported pages).
-  bool imported() const { return host_.has_value(); }
+  /// True when some of the model's bytes were imported (some parts may still be copies:
+  /// those not aligned, or outside the imported pages).
+  bool imported() const { return !hosts_.empty(); }
+  /// Imports of the model's pages (each within maxMemoryAllocationSize or the caller's
+  /// max_import_bytes); 0 when copying.
+  size_t import_count() const { return hosts_.size(); }
   /// Number of buffers (parts' data and scales).
   size_t buffer_count() const { return buffers_.size(); }
   /// True when the bytes went through a staging buffer.
@@ -124,7 +128,7 @@ class DeviceWeights {
  private:
   DeviceWeights() = default;
 
-  std::optional<vulkan::HostMemory> host_;  // before buffers_: outlives the buffers in it
+  std::vector<vulkan::HostMemory> hosts_;  // before buffers_: outlive the buffers in them
   std::vector<vulkan::Buffer> buffers_;    // reserved once: parts point into it
   std::vector<TensorPart> parts_;        // reserved once: tensors point into it
   DeviceTensor embedding_, norm_, output_;
@@ -135,9 +139,9 @@ class DeviceWeights {
 };
 
 /// True when the Vulkan forward pass runs matrices of `t`'s encoding: F32, Q8_C, Q4_G in
-/// Q4_R16_G32, Q4_R16_G32_SYM, Q4_R16_G32_CB, Q3_R16_G32 or Q4_ROW_GROUPS (groups a multiple
-/// of 8, up to 4096), Q4_G_SP24 in Q4_SP24_R16_G64. Embedding tables take the encodings Embedding
-/// takes (sdk/backends/vulkan/embedding.h). Pure.
+/// Q4_R16_G32, Q4_R16_G32_SYM, Q4_R16_G32_CB, Q3_R16_G32, Q3_R16_G64 or Q4_ROW_GROUPS (groups
+/// a multiple of 8, up to 4096), Q4_G_SP24 in Q4_SP24_R16_G64. Embedding tables take the
+/// encodings Embedding takes (sdk/backends/vulkan/embedding.h). Pure.
 bool MatrixEncodingSupported(const TensorView& t);
 
 }  // namespace kite::vk_runtime

@@ -13,8 +13,8 @@ layout(push_constant) uniform Push {
   uint cols;       // floats per row
   uint row_begin;  // the part's first table row
   uint row_count;  // the part's rows
-  uint groups;     // groups per row (Q4_R16 layouts: of 32; Q4_ROW_GROUPS: of p.group)
-  uint group;      // Q4_ROW_GROUPS: the group size G (even); else unused
+  uint groups;     // groups per row (Q4_R16 layouts: of 32; Q4_ROW_GROUPS, Q3_R16: of p.group)
+  uint group;      // Q4_ROW_GROUPS: the group size G (even); Q3_R16: 32 or 64; else unused
   uint mins_at;    // Q4_ROW_GROUPS: half index of the first min in the params; 0: none
   uint out_offset;  // out's RowAddress (rows.glsl)
   uint out_pos_stride;

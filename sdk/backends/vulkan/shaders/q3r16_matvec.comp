@@ -1,28 +1,32 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// 3-bit weights in the Q3_R16_G32 layout times int8 activations, the decode matvec and (with a
-// tile of several tokens) the prefill GEMM: the same contract as qd8_q3r16_gemm_ref
-// (sdk/kernels/qd8-q3r16-gemm/ref.cc, the spec),
-//   y[t][r] = sum_g xscale[t][g] * (d[r][g] * sum_j (u[r][g][j] - Z) * xq[t][g][j]),
-// reading the converter's bytes as stored (sdk/schema/kite.fbs, docs/file-format.md). The
-// integer sum is formed as sum_j u * xq - Z * xsum[t][g] (exact in int32, so equal to the
-// reference's per-weight subtraction). Baseline: 32-bit storage and fp32 arithmetic only.
+// 3-bit weights in the Q3_R16_G32 or Q3_R16_G64 layout times int8 activations, the decode
+// matvec and (with a tile of several tokens) the prefill GEMM: the same contract as
+// qd8_q3r16_gemm_ref (sdk/kernels/qd8-q3r16-gemm/ref.cc, the spec),
+//   y[t][r] = sum_g xscale[t][g] * (d[r][g / S] * sum_j (u[r][g][j] - Z) * xq[t][g][j]),
+// S = groups_per_scale (1: Q3_R16_G32, 2: Q3_R16_G64; a push constant, so one pipeline runs
+// both), reading the converter's bytes as stored (sdk/schema/kite.fbs, docs/file-format.md).
+// The integer sum is formed as sum_j u * xq - Z * xsum[t][g] (exact in int32, so equal to
+// the reference's per-weight subtraction). Baseline: 32-bit storage and fp32 arithmetic only.
 //
 // The work split is q4r16_matvec.comp's: one workgroup per 16-row block (gl_WorkGroupID.x)
 // and tile of T tokens (gl_WorkGroupID.y; T = kTileTokens, 1 for decode); invocation i takes
-// row i % 16 of the block and every (WG/16)-th group starting at i / 16; the partial sums
-// are added across groups in shared memory (WG * T floats), the same order for every T.
+// row i % 16 of the block and every (WG/16)-th activation group (of 32 columns) starting at
+// i / 16; the partial sums are added across groups in shared memory (WG * T floats), the
+// same order for every T.
 //
-// A block is 56 words: words 0..31 the low-2-bit plane (word (k / 4) * 16 + r, byte j,
-// bits 2 (k % 4) .. +1: code bits 0..1 of row r, column 4k + j), words 32..47 the high-bit
-// plane (word 32 + r, byte j, bit k: code bit 2 of row r, column 4k + j), words 48..55 the
-// 16 f16 scales.
+// A block (16 rows x 32 S columns) is S code parts of 48 words, then 8 words of 16 f16
+// scales. Part h holds columns 32 h .. 32 h + 31: words 0..31 the low-2-bit plane (word
+// (k / 4) * 16 + r, byte j, bits 2 (k % 4) .. +1: code bits 0..1 of row r, column 4k + j),
+// words 32..47 the high-bit plane (word 32 + r, byte j, bit k: code bit 2 of row r, column
+// 4k + j). Activation group g is part g % S of column block g / S. With S = 2 the call may
+// have an odd number of groups: the last block's second part (padding) is not read.
 
 // Specialization constants (set by q3r16_matvec.cc from sdk/format/blocks.h):
 layout(local_size_x_id = 0) in;  // WG: 16 x a power of two, <= 256
-layout(constant_id = 1) const uint kBlockWords = 56;  // words per 16 x 32 block
-layout(constant_id = 2) const uint kHighWord = 32;    // word offset of the high-bit plane
-layout(constant_id = 3) const uint kScalesWord = 48;  // word offset of the 16 f16 scales
+layout(constant_id = 1) const uint kPartWords = 48;   // words per 16 x 32 code part
+layout(constant_id = 2) const uint kHighWord = 32;    // word offset of a part's high-bit plane
+layout(constant_id = 3) const uint kScaleWords = 8;   // words of the 16 f16 scales
 layout(constant_id = 4) const int kZero = 4;          // the code of weight 0
 layout(constant_id = 5) const uint kTileTokens = 1;   // T: tokens per workgroup, <= 8
 
@@ -36,7 +40,8 @@ layout(push_constant) uniform Push {
   uint n_tokens;      // the call's tokens (= the workgroups along y)
   uint pos;           // position of the call's first token
   uint rows;          // output rows to write
-  uint groups;        // K / 32
+  uint groups;        // activation groups: ceil(K / 32)
+  uint groups_per_scale;  // S: 1 (Q3_R16_G32) or 2 (Q3_R16_G64)
   uint y_offset;      // y's RowAddress (rows.glsl)
   uint y_pos_stride;
   uint y_stride;
@@ -67,8 +72,13 @@ void main() {
 
   float acc[kMaxTile];
   for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
+  const uint parts = p.groups_per_scale;
+  const uint block_words = parts * kPartWords + kScaleWords;
+  const uint col_blocks = (p.groups + parts - 1) / parts;
   for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
-    const uint base = (block * p.groups + g) * kBlockWords;
+    const uint col_block = g / parts;
+    const uint start = (block * col_blocks + col_block) * block_words;
+    const uint base = start + (g - col_block * parts) * kPartWords;
     // The codes of column quad q (columns 4q .. 4q + 3), one per byte, each in [0, 7].
     uint u[8];
     const uint low0 = w[base + rr], low1 = w[base + 16 + rr];
@@ -77,7 +87,7 @@ void main() {
       const uint low = q < 4 ? low0 : low1;
       u[q] = ((low >> (2 * (q % 4))) & 0x03030303u) | (((high >> q) & 0x01010101u) << 2);
     }
-    const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
+    const vec2 d2 = unpackHalf2x16(w[start + parts * kPartWords + rr / 2]);
     const float d = (rr & 1u) == 0u ? d2.x : d2.y;
     for (uint k = 0; k < kTileTokens; ++k) {
       const uint t = t0 + k;
