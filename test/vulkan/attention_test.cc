@@ -1,14 +1,16 @@
 // The attention shader against attention_ref (f32 cache) and attention_q8kv_ref (int8 cache
 // written by q8kv_quantize): head_dim 8 (stories260K), 48 (odd) and 64 to 256, grouped
-// queries 1:1 to 7:1, contexts of 1 to ~700 positions (several tiles of the online
-// softmax), several tokens per call at pos > 0, q and out rows addressed with gaps (out's
+// queries 1:1 to 7:1, contexts of 1 to ~700 positions (several tiles of the shader's
+// passes), several tokens per call at pos > 0, q and out rows addressed with gaps (out's
 // stride is max(dim, q_dim) in the forward pass) that must stay untouched, a cache offset
-// (one layer of a cache of all layers) and several workgroup sizes. And the KV-cache
+// (one layer of a cache of all layers) and several workgroup sizes; on an AVX-512 machine
+// with lavapipe, also the AVX-512 variant bit for bit. And the KV-cache
 // quantization shader against q8kv_quantize, bit for bit.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,8 +19,10 @@
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/q8kv_quantize.h"
+#include "sdk/backends/vulkan/requirements.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/attention/attention.h"
+#include "sdk/kernels/dispatch.h"
 #include "test/vulkan/vulkan_test_util.h"
 
 namespace {
@@ -78,6 +82,11 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
   std::vector<float> magnitude(want.size(), 0.0f);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   std::vector<float> scores(rows);
+  // On an AVX-512 machine with a CPU device (lavapipe, which fuses fma()): the AVX-512
+  // variant's outputs bit for bit, the shader computing in its order.
+  const k::KernelTable& best = k::SelectKernels(k::Isa::kBest);
+  const bool exact = best.isa == k::Isa::kAvx512Vnni && vk::IsCpuDevice(device.facts().type);
+  std::vector<float> exact_want(want.size(), vt::kUntouched);
   for (uint32_t t = 0; t < c.n_tokens; ++t) {
     for (uint32_t h = 0; h < c.n_heads; ++h) {
       const uint32_t kv_head = h / (c.n_heads / c.n_kv_heads);
@@ -91,9 +100,15 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
                               key_params.data() + params, value_codes.data() + kv,
                               value_params.data() + params, kv_dim, 2 * c.n_kv_heads, scale,
                               scores.data(), want.data() + o);
+        best.attention_q8kv(c.head_dim, n_pos, qh, key_codes.data() + kv,
+                            key_params.data() + params, value_codes.data() + kv,
+                            value_params.data() + params, kv_dim, 2 * c.n_kv_heads, scale,
+                            scores.data(), exact_want.data() + o);
       } else {
         k::attention_ref(c.head_dim, n_pos, qh, keys.data() + kv, values.data() + kv, kv_dim,
                          scale, scores.data(), want.data() + o);
+        best.attention(c.head_dim, n_pos, qh, keys.data() + kv, values.data() + kv, kv_dim,
+                       scale, scores.data(), exact_want.data() + o);
       }
       for (uint32_t j = 0; j < c.head_dim; ++j) {
         double m = 0.0;
@@ -142,11 +157,15 @@ double RunCase(vk::Device& device, const Case& c, vk::KvCacheType type, std::mt1
     const double err = std::fabs(static_cast<double>(got[i]) - want[i]) /
                        (0x1p-24 * magnitude[i] + 1e-30);
     worst = err > worst ? err : worst;
-    // Tolerance: 64 half-ulps of the output's magnitude sum_p w_p |v_p[j]|. The scores are
-    // the CPU's (same order, no fused multiply-add); Vulkan's exp may be off by 3 + 2|x| ulps
-    // (x = s_p - max, small for the weights that matter), and the online softmax rescales
-    // and adds the weighted values in another order (a few ulps per tile).
+    // Tolerance: 64 half-ulps of the output's magnitude sum_p w_p |v_p[j]|. The shader
+    // computes as the AVX-512 variant does (16-lane sums, the polynomial exp within 1 ulp,
+    // two chains per output element), the reference in order with libm's exp: a few ulps
+    // of each sum apart.
     EXPECT_LE(err, 64.0) << "element " << i << " got " << got[i] << " want " << want[i];
+    if (exact) {
+      EXPECT_EQ(std::memcmp(&got[i], &exact_want[i], sizeof(float)), 0)
+          << "element " << i << " got " << got[i] << " AVX-512 " << exact_want[i];
+    }
   }
   return worst;
 }

@@ -26,17 +26,13 @@ namespace {
 
 using kite::vk_runtime::DeviceTensor;
 
-// `scalar`: the CPU runs its reference kernels (the spec the shaders follow).
-std::unique_ptr<kite::Model> OpenModel(const std::string& name, bool scalar = false) {
+// The model with the default options: the CPU runs its best kernels for this machine, what
+// a user runs (on an AVX-512 machine the variants whose float order the shaders follow).
+std::unique_ptr<kite::Model> OpenModel(const std::string& name) {
   kite::Result<kite::FileMap> bytes = kite::FileMap::OpenPath(kite::test::TestModel(name).c_str());
   EXPECT_TRUE(bytes.ok()) << name << ": " << bytes.status().message();
   if (!bytes.ok()) return nullptr;
-  kite::ModelOptions options;
-  if (scalar) {
-    options.max_isa = kite::kernels::Isa::kScalar;
-    options.use_xnnpack = false;
-  }
-  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), options);
+  auto model = kite::Model::Open(static_cast<kite::FileMap&&>(bytes.value()), kite::ModelOptions{});
   EXPECT_TRUE(model.ok()) << name << ": " << model.status().message();
   if (!model.ok()) return nullptr;
   return std::move(model.value());
@@ -421,11 +417,11 @@ void ExpectCpuTokens(const Greedy& cpu, const Greedy& gpu, bool near_ties) {
   }
 }
 
-// Each test's model (the CPU on its reference kernels) and its weights on the device.
+// Each test's model (the CPU on its best kernels) and its weights on the device.
 class VulkanForwardTest : public ::testing::TestWithParam<ForwardCase> {
  protected:
   void SetUp() override {
-    model_ = OpenModel(GetParam().file, true);
+    model_ = OpenModel(GetParam().file);
     ASSERT_NE(model_, nullptr);
     vocab_ = model_->config().vocab_size;
     auto vm = kite::VulkanModel::Create(*model_, Options());
@@ -444,7 +440,7 @@ class VulkanForwardTest : public ::testing::TestWithParam<ForwardCase> {
   uint32_t vocab_ = 0;
 };
 
-// Greedy tokens equal the CPU's reference kernels' (and llama2.c's for f32); logits within
+// Greedy tokens equal the CPU's best kernels' (and llama2.c's for f32); logits within
 // the tolerance at every step. The Vulkan run is fed the CPU's tokens and must pick the
 // same one at every step, so its own greedy run would give the same tokens.
 TEST_P(VulkanForwardTest, GoldenPromptsMatchTheCpu) {
@@ -739,7 +735,7 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
        {"stories260K-q4.kite", "stories260K-q3mix.kite", "stories260K-q3g64mix.kite",
         "stories260K-q4cb.kite"}) {
     SCOPED_TRACE(file);
-    auto model = OpenModel(file, true);
+    auto model = OpenModel(file);
     ASSERT_NE(model, nullptr);
     const uint32_t vocab = model->config().vocab_size;
     unsetenv(kite::vulkan::kIntegerDotEnv);
@@ -790,7 +786,12 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 // embedding table and head Q4_R16_G32_CB too) take the 4-bit tolerances. q4cbemb has a
 // near-tie on the second golden prompt: at step 28 the CPU prefers its token by 0.051 while
 // the logits differ by 0.30 (an activation code flipped earlier), so it allows near-ties
-// there.
+// there; q3emb with the int8 cache has one against the AVX-512 CPU (its 3-bit GEMM's float
+// order is not the shader's; logits 0.475 apart), so it allows them there. Since the
+// shaders follow the AVX-512 variants (docs/vulkan.md, "Agreement with the CPU"), most
+// 4-bit cases agree with an AVX-512 CPU to ~1e-5 (seen: q4 6.7e-6 on the first golden
+// prompt, 0.056 on the second: a flip from an op not followed yet, RoPE's sin/cos by
+// that analysis).
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false},
@@ -802,7 +803,8 @@ INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                                            ForwardCase{"stories260K-q4g64all.kite", 0.5f, 1.0f, false,
                                                        true},
                                            ForwardCase{"stories260K-q3mix.kite", 0.5f, 1.0f, false},
-                                           ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false},
+                                           ForwardCase{"stories260K-q3emb.kite", 0.5f, 1.0f, false,
+                                                       true},
                                            ForwardCase{"stories260K-q3g64mix.kite", 0.5f, 1.0f,
                                                        false},
                                            ForwardCase{"stories260K-q3g64emb.kite", 0.5f, 1.0f,

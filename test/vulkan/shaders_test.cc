@@ -17,8 +17,10 @@
 #include "sdk/backends/vulkan/buffer.h"
 #include "sdk/backends/vulkan/device.h"
 #include "sdk/backends/vulkan/q4r16_matvec.h"
+#include "sdk/backends/vulkan/requirements.h"
 #include "sdk/backends/vulkan/rmsnorm.h"
 #include "sdk/format/format.h"
+#include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8-quantize/q8-quantize.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
@@ -110,6 +112,15 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
                           xsum.data(), want.data() + y_start, y_stride);
   }
 
+  // On an AVX-512 machine with a CPU device (lavapipe, which fuses fma()): the AVX-512
+  // variant's outputs bit for bit, the shader adding each row's terms in its order.
+  const k::KernelTable& best = k::SelectKernels(k::Isa::kBest);
+  const bool exact = best.isa == k::Isa::kAvx512Vnni && vk::IsCpuDevice(device.facts().type);
+  std::vector<float> exact_want(want.size(), kUntouched);
+  (c.symmetric ? best.qd8_q4r16sym_gemm : best.qd8_q4r16_gemm)(
+      c.m, c.rows, groups, packed.data(), xq.data(), xscale.data(), xsum.data(),
+      exact_want.data() + y_start, y_stride);
+
   vk::Buffer bw = Upload(device, packed, "w");
   vk::Buffer bxq = Upload(device, xq, "xq");
   vk::Buffer bxs = Upload(device, xscale, "xscale");
@@ -146,6 +157,10 @@ void RunMatvecCase(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
       }
       ASSERT_NEAR(got[i], want[i], 4e-6 * magnitude + 1e-30)
           << "token " << t << " row " << r;
+      if (exact) {
+        ASSERT_EQ(std::memcmp(&got[i], &exact_want[i], sizeof(float)), 0)
+            << "token " << t << " row " << r << ": " << got[i] << ", AVX-512 " << exact_want[i];
+      }
     }
   }
 }

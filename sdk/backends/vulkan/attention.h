@@ -3,10 +3,12 @@
 // and offset per KV head and position, as q8kv_quantize and Q8kvQuantize write them;
 // sdk/kernels/attention/) for every query head of every token of a call. Token t of a call
 // starting at position pos attends to positions 0 .. pos + t of the cache (the call's own
-// K/V rows are written there first). The softmax is computed
-// online over tiles of positions (shaders/attention.comp), so the shared memory does not
-// grow with the context; the scores are added in the CPU's order, the exponentials and the
-// weighted sums differ by float rounding (the tests state the tolerance).
+// K/V rows are written there first). The shader makes three
+// passes over tiles of positions (shaders/attention.comp: the maximum score, the softmax's
+// sum, the weighted sum), recomputing the scores, so the shared memory does not grow with
+// the context; every float operation is the CPU's AVX-512 variant's in its order (bit for
+// bit where the device fuses fma()), and differs from the reference's by float rounding
+// (the tests state the tolerance).
 #pragma once
 
 #include <cstdint>

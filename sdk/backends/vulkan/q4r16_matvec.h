@@ -58,7 +58,7 @@ class Q4R16Matvec {
   /// device.max_workgroup_size()], or 0 for device.max_workgroup_size().
   /// `tile_tokens`: tokens per workgroup, in [1, kQ4R16MaxTileTokens]. 1 is the decode
   /// matvec; more is the tiled GEMM for prefill (calls of several tokens), which reads each
-  /// weight word once per tile and uses workgroup_size * tile_tokens floats of shared
+  /// weight word once per tile and uses workgroup_size * tile_tokens int32 of shared
   /// memory (8 KiB at 256 x 8). Every tile size adds in the same order: the outputs are
   /// identical. `variant`: the shader (UseIntegerDot decides). Errors: a tile size out of
   /// range (kInvalidArgument); kIntegerDot on a device without integer dot products

@@ -11,14 +11,24 @@
 //     contract of attention_q8kv_ref:
 //     s_p = (scale d_p) (q . c_p) + (scale m_p) sum_j q[j]; out = sum_p (w_p d_p) c_p
 //     + sum_p w_p m_p.
-// Scores are added as the CPU adds them (in order j, then the products; `precise`: no fused
-// multiply-add), so they are the CPU's. The rest differs by float rounding.
+// Every float operation is the CPU's AVX-512 variant's as GCC builds it (attention/driver.h
+// over 16 lanes, softmax/simd.h, the polynomial e^x of exp_cpu.glsl), in its order, so the
+// outputs are its bit for bit (the fused multiply-adds by FmaExact, fma_exact.glsl): each
+// score is 16 lane sums of fused products (lane k: elements k, k + 16, ...), added as
+// ReduceAdd4Avx512 does for the positions in whole groups of 4 and as _mm512_reduce_add_ps
+// does for the rest, times the scale (int8 keys: fused with the offset term, as GCC
+// contracts it); softmax takes the maximum, sums e^(s - max) in 32 chains (position p in
+// chain p % 32 below the last whole block of 32 positions, p % 16 after it) added as the
+// two 16-lane sums are, and multiplies by the exact 1 / sum; each output element adds its
+// even positions' and odd positions' fused products in two chains, then the two (int8
+// values: plus the offsets' sum, fused products in 4 chains by p % 4, as GCC contracts
+// them). The reference adds in other orders (float rounding apart).
 //
-// One workgroup per (head: gl_WorkGroupID.x, token: gl_WorkGroupID.y). The positions are
-// taken in tiles of WG, one per invocation, with an online softmax: a running maximum m
-// and sum l, the output accumulators rescaled by exp(m_old - m_new) when the maximum grows,
-// and out = acc / l at the end. So the shared memory does not grow with the context:
-// q and the accumulators (kMaxHeadDim floats each) and three arrays of WG floats: 5 KiB at
+// One workgroup per (head: gl_WorkGroupID.x, token: gl_WorkGroupID.y), in three passes
+// over the positions in tiles of WG, one position per invocation, the scores recomputed
+// in each (the same operations: the same values): the maximum; the sum; the weighted sum.
+// So the shared memory does not grow with the context: q (kMaxHeadDim floats), the two
+// accumulator sets (2 kMaxHeadDim), two arrays of WG floats and 36 more: 5.1 KiB at
 // WG = 256, within the 16 KiB baseline. fp32 arithmetic, 32-bit storage.
 #extension GL_GOOGLE_include_directive : require
 
@@ -48,16 +58,20 @@ layout(push_constant) uniform Push {
   uint out_offset, out_pos_stride, out_stride;  // out's RowAddress
 } p;
 
+#include "div_exact.glsl"
+#include "exp_cpu.glsl"
 #include "rows.glsl"
-#include "workgroup_sum.glsl"
 
 const uint WG = gl_WorkGroupSize.x;
 const float kLowest = -3.402823466e38;
+const uint kLanes = 16;  // the AVX-512 variant's
 
 shared float q_s[kMaxHeadDim];
-shared float acc[kMaxHeadDim];
-shared float weight[WG];   // the tile's exp(s_p - m) (times d_p for int8 values)
-shared float partial[WG];  // the tile's maximum; then the value pass's partial sums
+shared float acc[2 * kMaxHeadDim];  // element j: even positions at j, odd ones at hd + j
+shared float weight[WG];            // the tile's softmax weights (times d_p for int8 values)
+shared float partial[WG];           // the tile's maximum; then (kQ8) its softmax weights
+shared float chain[2 * kLanes];     // the softmax's 32 partial sums
+shared float offset_chain[4];       // kQ8: sum_p w_p m_p in 4 chains
 
 // Element e (an element index into the cache) of an int8 cache, as a float.
 float Code(uint e, bool key) {
@@ -66,6 +80,54 @@ float Code(uint e, bool key) {
 }
 float Key(uint e) { return kQ8 ? Code(e, true) : keys[e]; }
 float Value(uint e) { return kQ8 ? Code(e, false) : values[e]; }
+
+// kQ8: the offset m_pp of the values at position pp.
+float ValueOffset(uint pp, uint kv_head, uint n_kv_heads) {
+  return unpackHalf2x16(params[p.value_param_offset + pp * n_kv_heads + kv_head]).y;
+}
+
+// The sum of 16 lanes as _mm512_reduce_add_ps adds them (strides 8, 4, 2, 1), or with
+// `four` as ReduceAdd4Avx512 (simd/avx512-util.h) does: the 4-lane fold, then pairwise.
+float Reduce16(float v[kLanes], bool four) {
+  precise float f[4];
+  for (uint k = 0; k < 4; ++k) f[k] = (v[k] + v[k + 8]) + (v[k + 4] + v[k + 12]);
+  precise float r = four ? (f[0] + f[1]) + (f[2] + f[3]) : (f[0] + f[2]) + (f[1] + f[3]);
+  return r;
+}
+
+// The score of position pp (< n_pos): q . k_pp in the CPU's lanes, times the scale (int8
+// keys: times scale d, plus (scale m) q_sum).
+float Score(uint pp, uint n_pos, uint kv_base, uint kv_head, uint n_kv_heads, float q_sum) {
+  const uint k = kv_base + pp * p.kv_dim;
+  precise float a[kLanes];
+  for (uint i = 0; i < kLanes; ++i) a[i] = 0.0;
+  for (uint j0 = 0; j0 < p.head_dim; j0 += kLanes) {
+    for (uint i = 0; i < kLanes; ++i) {
+      if (j0 + i < p.head_dim) a[i] = FmaExact(q_s[j0 + i], Key(k + j0 + i), a[i]);
+    }
+  }
+  // Positions in whole groups of 4 are reduced 4 at a time (Reduce4), the rest one by one.
+  const bool four = pp < n_pos / 4 * 4;
+  precise float dot = Reduce16(a, four);
+  precise float s;
+  if (kQ8) {
+    // dot (scale d) + (scale m) q_sum with one product fused, the one GCC 12 fuses when it
+    // contracts the CPU's code: the offset term's in Reduce4, the dot product's alone.
+    const vec2 dm = unpackHalf2x16(params[p.key_param_offset + pp * n_kv_heads + kv_head]);
+    precise float sd = p.scale * dm.x;
+    precise float sm = p.scale * dm.y;
+    if (four) {
+      precise float scaled = dot * sd;
+      s = FmaExact(sm, q_sum, scaled);
+    } else {
+      precise float offset_term = sm * q_sum;
+      s = FmaExact(dot, sd, offset_term);
+    }
+  } else {
+    s = dot * p.scale;
+  }
+  return s;
+}
 
 void main() {
   const uint lane = gl_LocalInvocationID.x;
@@ -77,79 +139,117 @@ void main() {
   const uint n_kv_heads = p.kv_dim / hd;
   const uint kv_base = p.cache_offset + kv_head * hd;
   const uint q_base = RowStart(p.q_offset, p.q_pos_stride, p.q_stride, p.pos, t) + head * hd;
-  for (uint j = lane; j < hd; j += WG) {
-    q_s[j] = q[q_base + j];
-    acc[j] = 0.0;
-  }
-  // The value pass splits a tile's positions in `parts` interleaved parts when a head is
-  // narrower than the workgroup: invocation (part, j) = (lane / hd, lane % hd).
-  const uint parts = max(1u, WG / hd);
+  for (uint j = lane; j < hd; j += WG) q_s[j] = q[q_base + j];
+  for (uint j = lane; j < 2 * hd; j += WG) acc[j] = 0.0;
+  for (uint c = lane; c < 2 * kLanes; c += WG) chain[c] = 0.0;
+  for (uint c = lane; c < 4; c += WG) offset_chain[c] = 0.0;
   barrier();
   precise float q_sum = 0.0;  // kQ8: the sum of q in order, as the CPU adds it
   if (kQ8) {
     for (uint j = 0; j < hd; ++j) q_sum += q_s[j];
   }
 
-  float m = kLowest;  // running maximum of the scores (the same in every invocation)
-  float l = 0.0;      // running sum of exp(s_p - m)
-  float offset = 0.0; // kQ8: running sum of exp(s_p - m) m_p of the values
+  // Pass 1: the maximum score (exact in any order).
+  float m = kLowest;
   for (uint start = 0; start < n_pos; start += WG) {
-    const uint count = min(WG, n_pos - start);
-    const uint p_lane = start + lane;  // this invocation's position
-    precise float s = kLowest;
-    if (lane < count) {
-      const uint k = kv_base + p_lane * p.kv_dim;
-      precise float dot = 0.0;
-      for (uint j = 0; j < hd; ++j) dot += q_s[j] * Key(k + j);
-      if (kQ8) {
-        const vec2 dm = unpackHalf2x16(params[p.key_param_offset + p_lane * n_kv_heads + kv_head]);
-        s = dot * (p.scale * dm.x) + (p.scale * dm.y) * q_sum;
-      } else {
-        s = dot * p.scale;
-      }
-    }
-    partial[lane] = s;
+    const uint pp = start + lane;
+    partial[lane] = pp < n_pos ? Score(pp, n_pos, kv_base, kv_head, n_kv_heads, q_sum) : kLowest;
     barrier();
     for (uint half_ = WG / 2; half_ > 0; half_ /= 2) {
       if (lane < half_) partial[lane] = max(partial[lane], partial[lane + half_]);
       barrier();
     }
-    const float m_new = max(m, partial[0]);
-    const float e = lane < count ? exp(s - m_new) : 0.0;
-    vec2 value_dm = vec2(1.0, 0.0);
-    if (kQ8 && lane < count) {
-      value_dm = unpackHalf2x16(params[p.value_param_offset + p_lane * n_kv_heads + kv_head]);
+    m = max(m, partial[0]);
+    barrier();  // partial[] is rewritten by the next tile
+  }
+
+  // Pass 2: the sum of e^(s - m) in softmax/simd.h's chains.
+  const uint whole32 = n_pos / (2 * kLanes) * (2 * kLanes);
+  for (uint start = 0; start < n_pos; start += WG) {
+    const uint pp = start + lane;
+    const uint end = min(start + WG, n_pos);
+    if (pp < n_pos) {
+      precise float x = Score(pp, n_pos, kv_base, kv_head, n_kv_heads, q_sum) - m;
+      weight[lane] = ExpLikeCpu(x);
     }
-    weight[lane] = e * value_dm.x;
-    const float alpha = start == 0 ? 0.0 : exp(m - m_new);  // rescales the old sums
-    l = l * alpha + WorkgroupSum(e);  // its barriers also publish weight[] and partial[0]
-    if (kQ8) offset = offset * alpha + WorkgroupSum(e * value_dm.y);
-    m = m_new;
-    if (parts == 1) {
-      for (uint j = lane; j < hd; j += WG) {
-        float a = acc[j] * alpha;
-        const uint v = kv_base + start * p.kv_dim + j;
-        for (uint i = 0; i < count; ++i) a += weight[i] * Value(v + i * p.kv_dim);
-        acc[j] = a;
+    barrier();
+    for (uint c = lane; c < 2 * kLanes; c += WG) {
+      precise float s = chain[c];
+      // Below whole32: the positions of chain c (p % 32 == c), in order.
+      for (uint pq = start + (c + 2 * kLanes - start % (2 * kLanes)) % (2 * kLanes);
+           pq < min(end, whole32); pq += 2 * kLanes) {
+        s += weight[pq - start];
       }
-    } else {
-      const uint part = lane / hd, j = lane % hd;
-      float a = 0.0;
-      if (part < parts) {
-        const uint v = kv_base + start * p.kv_dim + j;
-        for (uint i = part; i < count; i += parts) a += weight[i] * Value(v + i * p.kv_dim);
+      // From whole32: lanes 0-15 take p % 16 == c, in order.
+      if (c < kLanes) {
+        const uint from = max(start, whole32);
+        for (uint pq = from + (c + kLanes - from % kLanes) % kLanes; pq < end; pq += kLanes) {
+          s += weight[pq - start];
+        }
       }
-      partial[lane] = a;  // every invocation has read partial[0] (WorkgroupSum's barriers)
-      barrier();
-      if (lane < hd) {
-        float sum = acc[lane] * alpha;
-        for (uint k = 0; k < parts; ++k) sum += partial[k * hd + lane];
-        acc[lane] = sum;
+      chain[c] = s;
+    }
+    barrier();
+  }
+  float total;
+  {
+    precise float v[kLanes];
+    for (uint k = 0; k < kLanes; ++k) v[k] = chain[k] + chain[kLanes + k];
+    total = Reduce16(v, false);
+  }
+  const float inv = DivExact(1.0, total);  // total >= 1: the maximum's e^0
+
+  // Pass 3: the weights and the weighted sum of the values.
+  for (uint start = 0; start < n_pos; start += WG) {
+    const uint pp = start + lane;
+    const uint end = min(start + WG, n_pos);
+    float w = 0.0;
+    if (pp < n_pos) {
+      precise float x = Score(pp, n_pos, kv_base, kv_head, n_kv_heads, q_sum) - m;
+      precise float wp = ExpLikeCpu(x) * inv;
+      w = wp;
+      if (kQ8) {
+        const vec2 dm = unpackHalf2x16(params[p.value_param_offset + pp * n_kv_heads + kv_head]);
+        precise float wd = wp * dm.x;
+        w = wd;
+        partial[lane] = wp;
+      }
+    }
+    weight[lane] = w;
+    barrier();
+    for (uint idx = lane; idx < 2 * hd; idx += WG) {
+      const uint j = idx % hd, parity = idx / hd;
+      precise float a = acc[idx];
+      const uint v = kv_base + j;
+      for (uint pq = start + (parity + 2 - start % 2) % 2; pq < end; pq += 2) {
+        a = FmaExact(weight[pq - start], Value(v + pq * p.kv_dim), a);
+      }
+      acc[idx] = a;
+    }
+    if (kQ8) {
+      // Positions in whole groups of 4 in chain p % 4, the rest in chain 0.
+      const uint whole4 = n_pos / 4 * 4;
+      for (uint c = lane; c < 4; c += WG) {
+        precise float o = offset_chain[c];
+        for (uint pq = start + (c + 4 - start % 4) % 4; pq < min(end, whole4); pq += 4) {
+          o = FmaExact(partial[pq - start], ValueOffset(pq, kv_head, n_kv_heads), o);
+        }
+        if (c == 0) {
+          for (uint pq = max(start, whole4); pq < end; ++pq) {
+            o = FmaExact(partial[pq - start], ValueOffset(pq, kv_head, n_kv_heads), o);
+          }
+        }
+        offset_chain[c] = o;
       }
     }
     barrier();  // weight[] and partial[] are rewritten by the next tile
   }
-  const float inv = 1.0 / l;
+  precise float offset = 0.0;
+  if (kQ8) offset = (offset_chain[0] + offset_chain[1]) + (offset_chain[2] + offset_chain[3]);
   const uint o = RowStart(p.out_offset, p.out_pos_stride, p.out_stride, p.pos, t) + head * hd;
-  for (uint j = lane; j < hd; j += WG) out_[o + j] = (acc[j] + offset) * inv;
+  for (uint j = lane; j < hd; j += WG) {
+    precise float y = acc[j] + acc[hd + j];
+    if (kQ8) y += offset;
+    out_[o + j] = y;
+  }
 }

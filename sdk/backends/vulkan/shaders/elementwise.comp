@@ -1,7 +1,8 @@
 #version 450
 // Element-wise ops on n floats per token, one element per invocation:
 //   kOp 0 (add):    a[i] += b[i];
-//   kOp 1 (swiglu): a[i] = silu(a[i]) * b[i] with silu(g) = g / (1 + exp(-g)), the contract
+//   kOp 1 (swiglu): a[i] = silu(a[i]) * b[i] with silu(g) = g / (1 + exp(-g)) (exp as the
+//                   CPU's vector variants compute it, exp_cpu.glsl), the contract
 //                   of swiglu_ref (sdk/kernels/swiglu/).
 // Workgroups: ceil(n / WG) along x, the call's tokens along y. fp32 only.
 #extension GL_GOOGLE_include_directive : require
@@ -20,8 +21,9 @@ layout(push_constant) uniform Push {
   uint b_offset, b_pos_stride, b_stride;  // b's RowAddress
 } p;
 
+#include "div_exact.glsl"
+#include "exp_cpu.glsl"
 #include "rows.glsl"
-
 
 void main() {
   const uint i = gl_GlobalInvocationID.x;
@@ -33,6 +35,10 @@ void main() {
     a[ai] += y;
   } else {
     const float g = a[ai];
-    a[ai] = g / (1.0 + exp(-g)) * y;
+    // g / (1 + e^-g), the division exact (DivExact, for finite g) as the CPU's.
+    precise float den = 1.0 + ExpLikeCpu(-g);
+    const float mag = isinf(g) || isnan(g) ? abs(g) / den : DivExact(abs(g), den);
+    precise float silu = g < 0.0 ? -mag : mag;
+    a[ai] = silu * y;
   }
 }

@@ -13,10 +13,19 @@
 // One workgroup per 16-row block (gl_WorkGroupID.x) and tile of T tokens: workgroup y
 // takes tokens [y * T, y * T + T) of the call (T = kTileTokens; the dispatch has n_tokens
 // workgroups along y, and those past the call's tokens return at once). T = 1 is the decode
-// matvec; T > 1 (prefill) reads each weight word once for T tokens. Of its WG invocations,
-// invocation i takes row i % 16 of the block and every (WG/16)-th group starting at i / 16,
-// so 16 neighbouring invocations read 16 neighbouring words of a block. The partial sums are
-// then added across groups in shared memory (WG * T floats), the same order for every T.
+// matvec; T > 1 (prefill) reads each weight word once for T tokens. The groups are taken in
+// chunks of WG/16: in a chunk, invocation i computes the integer sums of row i % 16 and
+// group i / 16 (16 neighbouring invocations read 16 neighbouring words of a block) into
+// shared memory (WG * T ints); then invocation r < 16 adds the chunk's groups of row r to
+// the row's sums in group order.
+//
+// The float work per row and token is the CPU's AVX-512 variant's (qd8-q4r16-gemm/
+// avx512vnni.cc), operation for operation, so the outputs (and the int8 codes quantized
+// from them) are its bit for bit: one sum from 0, each group in order adding
+// fma(float(dot) * xscale, d, acc) (FmaExact, fma_exact.glsl: rounded once on any device),
+// with the offset-free layouts' -8 (not the codebook's) folded into the integer sum
+// (dot - 8 xsum), and the layout with offsets then fma(o, xscale * float(xsum), acc). The reference's other float
+// form, xscale * (d * dot + o * xsum) per group, differs from it by roundings.
 
 // Specialization constants (set by q4r16_matvec.cc from sdk/format/blocks.h):
 layout(local_size_x_id = 0) in;  // WG: 16 x a power of two, <= 256
@@ -45,11 +54,12 @@ layout(push_constant) uniform Push {
   uint codebook[4];   // kCodebook: the 16 int8 entries, entry u in byte u % 4 of word u / 4
 } p;
 
+#include "fma_exact.glsl"
 #include "rows.glsl"
 
 const uint kRowsPerBlock = 16;
 const uint kMaxTile = 8;
-shared float partial[gl_WorkGroupSize.x * kTileTokens];
+shared int dots[gl_WorkGroupSize.x * kTileTokens];
 
 // The signed dot product of two words of 4 packed int8 each (sum over bytes j of a_j * b_j).
 // q4r16_matvec_dot.spvasm, the integer-dot variant, is this shader with this function's body
@@ -87,59 +97,73 @@ int CodebookDot(uint wq[4], uint xbase) {
 void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint rr = lane % kRowsPerBlock;
-  const uint lanes = gl_WorkGroupSize.x / kRowsPerBlock;
+  const uint wg = gl_WorkGroupSize.x;
+  const uint lanes = wg / kRowsPerBlock;
   const uint block = gl_WorkGroupID.x;
   const uint t0 = gl_WorkGroupID.y * kTileTokens;
   if (t0 >= p.n_tokens) return;  // the whole workgroup: no tokens left for this tile
 
-  float acc[kMaxTile];
+  precise float acc[kMaxTile];
   for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
-  for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
-    const uint base = (block * p.groups + g) * kBlockWords;
-    // Word q*16 + rr: byte j holds u[rr][4q+j] (low nibble) and u[rr][16+4q+j] (high).
-    uint wq[4];
-    for (uint q = 0; q < 4; ++q) wq[q] = w[base + q * 16 + rr];
-    const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
-    const float d = (rr & 1u) == 0u ? d2.x : d2.y;
-    float o = kCodebook ? 0.0 : -8.0 * d;
-    if (!kSymmetric) {
-      const vec2 o2 = unpackHalf2x16(w[base + kOffsetsWord + rr / 2]);
-      o = (rr & 1u) == 0u ? o2.x : o2.y;
-    }
-    for (uint k = 0; k < kTileTokens; ++k) {
-      const uint t = t0 + k;
-      if (t >= p.n_tokens) break;
-      const uint xbase = (t * p.groups + g) * 8;
-      // The low nibbles of word q pair with activation word q, the high ones with word 4 + q;
-      // masked to 0x0F per byte, each is 4 int8 in [0, 15].
-      int dot = 0;
-      if (kCodebook) {
-        dot = CodebookDot(wq, xbase);
-      } else {
-        for (uint q = 0; q < 4; ++q) {
-          dot += PackedDot(wq[q] & 0x0F0F0F0Fu, xq[xbase + q]);
-          dot += PackedDot((wq[q] >> 4) & 0x0F0F0F0Fu, xq[xbase + 4 + q]);
+  for (uint g0 = 0; g0 < p.groups; g0 += lanes) {
+    const uint g = g0 + lane / kRowsPerBlock;
+    if (g < p.groups) {
+      const uint base = (block * p.groups + g) * kBlockWords;
+      // Word q*16 + rr: byte j holds u[rr][4q+j] (low nibble) and u[rr][16+4q+j] (high).
+      uint wq[4];
+      for (uint q = 0; q < 4; ++q) wq[q] = w[base + q * 16 + rr];
+      for (uint k = 0; k < kTileTokens; ++k) {
+        const uint t = t0 + k;
+        if (t >= p.n_tokens) break;
+        const uint xbase = (t * p.groups + g) * 8;
+        // The low nibbles of word q pair with activation word q, the high ones with word
+        // 4 + q; masked to 0x0F per byte, each is 4 int8 in [0, 15].
+        int dot = 0;
+        if (kCodebook) {
+          dot = CodebookDot(wq, xbase);
+        } else {
+          for (uint q = 0; q < 4; ++q) {
+            dot += PackedDot(wq[q] & 0x0F0F0F0Fu, xq[xbase + q]);
+            dot += PackedDot((wq[q] >> 4) & 0x0F0F0F0Fu, xq[xbase + 4 + q]);
+          }
+          if (kSymmetric) dot -= 8 * xsum[t * p.groups + g];
         }
+        dots[k * wg + lane] = dot;
       }
-      const uint tg = t * p.groups + g;
-      acc[k] += xscale[tg] * (d * float(dot) + o * float(xsum[tg]));
-    }
-  }
-
-  const uint wg = gl_WorkGroupSize.x;
-  for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] = acc[k];
-  barrier();
-  for (uint s = wg / 2; s >= kRowsPerBlock; s /= 2) {
-    if (lane < s) {
-      for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] += partial[k * wg + lane + s];
     }
     barrier();
+    if (lane < kRowsPerBlock) {
+      const uint gn = min(lanes, p.groups - g0);
+      for (uint j = 0; j < gn; ++j) {
+        const uint gj = g0 + j;
+        const uint base = (block * p.groups + gj) * kBlockWords;
+        const vec2 d2 = unpackHalf2x16(w[base + kScalesWord + rr / 2]);
+        const float d = (rr & 1u) == 0u ? d2.x : d2.y;
+        float o = 0.0;
+        if (!kSymmetric) {
+          const vec2 o2 = unpackHalf2x16(w[base + kOffsetsWord + rr / 2]);
+          o = (rr & 1u) == 0u ? o2.x : o2.y;
+        }
+        for (uint k = 0; k < kTileTokens; ++k) {
+          const uint t = t0 + k;
+          if (t >= p.n_tokens) break;
+          const uint tg = t * p.groups + gj;
+          precise float sx = float(dots[k * wg + j * kRowsPerBlock + lane]) * xscale[tg];
+          acc[k] = FmaExact(sx, d, acc[k]);
+          if (!kSymmetric) {
+            precise float xsx = xscale[tg] * float(xsum[tg]);
+            acc[k] = FmaExact(o, xsx, acc[k]);
+          }
+        }
+      }
+    }
+    barrier();  // the next chunk overwrites dots
   }
+
   const uint r = block * kRowsPerBlock + lane;
   if (lane < kRowsPerBlock && r < p.rows) {
     for (uint k = 0; k < kTileTokens && t0 + k < p.n_tokens; ++k) {
-      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] =
-          partial[k * wg + lane];
+      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] = acc[k];
     }
   }
 }

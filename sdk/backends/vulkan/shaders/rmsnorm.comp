@@ -5,11 +5,12 @@
 // Rows at RowAddresses (rows.glsl). One workgroup per token (gl_WorkGroupID.y). The sum of
 // squares is the CPU's AVX-512 variant's (rmsnorm/simd.h with 16 lanes), bit for bit, so
 // the int8 codes quantized from the output are the CPU's: 16 lanes, lane k adding with
-// fused multiply-adds x[32b + k]^2 to s0[k] and x[32b + 16 + k]^2 to s1[k] over the whole
-// blocks of 32, then the last n % 32 elements in steps of 16 into s0; the lanes' s0 + s1
-// are then added as _mm512_reduce_add_ps does (strides 8, 4, 2, 1). Invocation i takes the
-// lanes i, i + WG, ... below 16; the divisions are exact (DivExact), Vulkan's sqrt is
-// assumed correctly rounded (lavapipe's is). Each invocation then scales every WG-th element.
+// fused multiply-adds (FmaExact, rounded once on any device) x[32b + k]^2 to s0[k] and
+// x[32b + 16 + k]^2 to s1[k] over the whole blocks of 32, then the last n % 32 elements in
+// steps of 16 into s0; the lanes' s0 + s1 are then added as _mm512_reduce_add_ps does
+// (strides 8, 4, 2, 1). Invocation i takes the lanes i, i + WG, ... below 16; the divisions
+// are exact (DivExact), Vulkan's sqrt is assumed correctly rounded (lavapipe's is). Each
+// invocation then scales every WG-th element.
 
 layout(local_size_x_id = 0) in;  // WG: a power of two, <= 256
 
@@ -31,6 +32,7 @@ layout(push_constant) uniform Push {
 } p;
 
 #include "div_exact.glsl"
+#include "fma_exact.glsl"
 #include "rows.glsl"
 
 const uint kLanes = 16;  // the AVX-512 variant's lanes
@@ -46,10 +48,10 @@ void main() {
     precise float s0 = 0.0, s1 = 0.0;
     for (uint i = 0; i < whole; i += 2 * kLanes) {
       const float v0 = x[base + i + k], v1 = x[base + i + kLanes + k];
-      s0 = fma(v0, v0, s0);
-      s1 = fma(v1, v1, s1);
+      s0 = FmaExact(v0, v0, s0);
+      s1 = FmaExact(v1, v1, s1);
     }
-    for (uint i = whole + k; i < p.n; i += kLanes) s0 = fma(x[base + i], x[base + i], s0);
+    for (uint i = whole + k; i < p.n; i += kLanes) s0 = FmaExact(x[base + i], x[base + i], s0);
     lane_sum[k] = s0 + s1;
   }
   barrier();
