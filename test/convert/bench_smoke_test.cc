@@ -106,6 +106,11 @@ TEST(BenchSmoke, RooflineFields) {
   EXPECT_GT(Number(r.out, "decode_roof_fraction"), 0) << r.out;
   EXPECT_GE(Number(r.out, "int8_gops"), 0) << r.out;  // 0 on CPUs without an int8 dot loop
   EXPECT_GE(Number(r.out, "prefill_roof_fraction"), 0) << r.out;
+  // The read buffer is whole 2 MiB pages (8 MiB here); the kernel may grant fewer of them
+  // than asked (transparent huge pages off, or memory fragmented), never more.
+  EXPECT_EQ(Number(r.out, "bandwidth_buffer_bytes"), 8.0 * 1024 * 1024) << r.out;
+  EXPECT_GE(Number(r.out, "bandwidth_huge_bytes"), 0) << r.out;
+  EXPECT_LE(Number(r.out, "bandwidth_huge_bytes"), 8.0 * 1024 * 1024) << r.out;
   std::string isa;
   EXPECT_TRUE(kite::test::JsonString(kite::test::ParseJson(r.out), "int8_isa", &isa)) << r.out;
 }
