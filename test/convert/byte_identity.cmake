@@ -43,7 +43,11 @@ set(cases
   "gpt2vocab|--vocab-only ${S}/tokenizers/ggml-vocab-gpt-2.gguf"
   "gpt2json|--vocab-only ${S}/tokenizers/gpt2-tokenizer.json"
   "synth|--synthetic stories260k --quant q4 --seed 3"
-  "synthsp24|--synthetic smollm-135m --vocab 300 --quant q4 --sparse 2:4")
+  "synthsp24|--synthetic smollm-135m --vocab 300 --quant q4 --sparse 2:4"
+  "q4cb|${L} --quant q4 --q4-groups codebook"
+  # The same sum twice: the codebook converter's file does not depend on --threads.
+  "synthcb1|--synthetic stories260k --quant q4 --q4-groups codebook --seed 3 --threads 1"
+  "synthcb2|--synthetic stories260k --quant q4 --q4-groups codebook --seed 3 --threads 2")
 
 file(STRINGS "${SUMS}" expected_lines REGEX "^[0-9a-f]+ +[a-z0-9]+$")
 set(failures "")

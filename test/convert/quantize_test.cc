@@ -2,6 +2,7 @@
 #include "tools/convert/compress/quantize.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -12,6 +13,7 @@
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "tools/convert/compress/codebook.h"
 #include "tools/convert/compress/gptq.h"
 #include "tools/convert/write/convert_tensors.h"
 
@@ -382,6 +384,41 @@ TEST(ConvertTensor, CodebookLayoutHoldsItsWeights) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->data, cb->data);
   EXPECT_EQ(again->codebook, cb->codebook);
+}
+
+// The codebook's nearest-entry lookup table agrees with NearestCode everywhere, including
+// the midpoints between entries (the lower entry wins), repeated entries, values beyond the
+// extremes and infinities; and NearestCode picks a nearest entry.
+TEST(Q4CodeTable, AgreesWithNearestCode) {
+  const std::array<int8_t, kQ4CodebookEntries> books[] = {
+      {-127, -103, -83, -64, -46, -31, -18, -6, 6, 18, 31, 47, 64, 83, 104, 127},
+      {-90, -40, -40, -40, -7, -6, -5, 0, 0, 1, 2, 3, 50, 51, 126, 127},
+      {-127, -127, -127, -127, -127, -127, -127, -127, 127, 127, 127, 127, 127, 127, 127, 127}};
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> wide(-300.0f, 300.0f);
+  for (const auto& book : books) {
+    const Q4CodeTable table(book);
+    std::vector<float> probes = {0.0f, -0.0f, 1e30f, -1e30f,
+                                 std::numeric_limits<float>::infinity(),
+                                 -std::numeric_limits<float>::infinity()};
+    for (int half = -600; half <= 600; ++half) {
+      const float m = 0.5f * static_cast<float>(half);
+      probes.insert(probes.end(), {m, std::nextafter(m, -1e9f), std::nextafter(m, 1e9f)});
+    }
+    for (int i = 0; i < 20000; ++i) probes.push_back(wide(rng));
+    for (const float v : probes) {
+      const uint8_t code = NearestCode(book, v);
+      ASSERT_EQ(table.Code(v), code) << "v = " << v;
+      if (std::isfinite(v)) {
+        for (const int8_t e : book) {
+          ASSERT_LE(std::fabs(v - book[code]), std::fabs(v - e)) << "v = " << v;
+        }
+      }
+    }
+  }
+  const std::array<int8_t, kQ4CodebookEntries> grid = books[0];
+  EXPECT_EQ(NearestCode(grid, 0.0f), 7);  // -6 and 6 tie: the lower
+  EXPECT_EQ(NearestCode(grid, 1e-6f), 8);
 }
 
 // 3-bit codes: q in [-4, 3] (nibbles q + 8), the max-abs rule maps the largest magnitude

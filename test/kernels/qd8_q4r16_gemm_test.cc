@@ -298,6 +298,35 @@ TEST(Qd8Q4r16cbGemm, EveryVariantMatchesTheReference) {
   }
 }
 
+// The 256-bit codebook variants (avx2, avxvnni) compute one token (decode) in their own
+// tile, both row halves in one pass; its results must be bit for bit those of the prefill
+// tile's token, which the other tokens of a tile do not change. Other ISAs' one-token paths
+// may order their float operations differently, so only these two are held to it.
+TEST(Qd8Q4r16cbGemm, OneTokenTileEqualsThePrefillTileBitForBit) {
+  std::mt19937 rng(31);
+  size_t n_tables = 0;
+  const k::KernelTable* const* tables = k::AllSupportedKernelTables(&n_tables);
+  for (size_t i = 0; i < n_tables; ++i) {
+    if (tables[i]->isa != k::Isa::kAvx2 && tables[i]->isa != k::Isa::kAvxVnni) continue;
+    SCOPED_TRACE(k::IsaName(tables[i]->isa));
+    for (size_t rows : {9, 16, 100}) {
+      const size_t groups = 65, cols = groups * kGroup - 5;
+      const Weights w = MakeWeights(rows, cols, WeightKind::kRandom, rng);
+      const std::vector<int8_t> cb = MakeCodebook(CodebookKind::kRandom, rng);
+      const Acts a = MakeActs(3, cols, ActKind::kFullRange, rng);
+      std::vector<uint8_t> packed(kite::PackedBytes(kite::DType::Q4_G, kite::Layout::Q4_R16_G32_CB,
+                                                    rows, cols, kite::kQ4R16GroupSize));
+      k::PackQ4R16Sym(rows, cols, w.u.data(), w.d.data(), packed.data());
+      std::vector<float> y1(rows), y3(3 * rows);
+      tables[i]->qd8_q4r16cb_gemm(1, rows, groups, packed.data(), cb.data(), a.q.data(),
+                                  a.scale.data(), a.sum.data(), y1.data(), rows);
+      tables[i]->qd8_q4r16cb_gemm(3, rows, groups, packed.data(), cb.data(), a.q.data(),
+                                  a.scale.data(), a.sum.data(), y3.data(), rows);
+      EXPECT_EQ(0, std::memcmp(y1.data(), y3.data(), rows * sizeof(float))) << rows << " rows";
+    }
+  }
+}
+
 // A uniform codebook (entry i - 8) is the offset-free grid: the same products as
 // Q4_R16_G32_SYM on the same bytes, to float rounding.
 TEST(Qd8Q4r16cbGemm, UniformCodebookIsTheSymmetricLayout) {

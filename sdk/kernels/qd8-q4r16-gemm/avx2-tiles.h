@@ -219,14 +219,59 @@ struct YmmCb {
     for (size_t t = 0; t < T; ++t) StoreLanesAvx2(y + t * y_stride, acc[t], n);
   }
 
+  // One token (decode): both 8-row halves of a group in the same pass, so they share the 8
+  // activation broadcasts (and whatever C derives from them, e.g. their magnitudes), and
+  // every block is read once. Each half's chain and the float operations after it are
+  // HalfTile<1>'s, in the same order, so the results are bit-identical.
+  static void OneToken(size_t groups, const uint8_t* wb, __m256i table, const int8_t* x,
+                       const float* xscale, const int32_t* xsum, float* y, size_t n,
+                       const uint8_t* next) {
+    const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (size_t g = 0; g < groups; ++g) {
+      const uint8_t* blk = wb + g * kQ4R16SymBlockBytes;
+      if (next != nullptr) PrefetchBytesX86(next + g * kQ4R16SymBlockBytes, kQ4R16SymBlockBytes);
+      const int8_t* xg = x + g * kQ4R16GroupSize;
+      __m256i s[2] = {C::Start(xsum[g]), C::Start(xsum[g])};
+#pragma GCC unroll 4
+      for (size_t p = 0; p < 4; ++p) {
+        const __m256i x_lo = Broadcast4Avx2(xg + p * 4);
+        const __m256i x_hi = Broadcast4Avx2(xg + 16 + p * 4);
+#pragma GCC unroll 2
+        for (size_t h = 0; h < 2; ++h) {
+          const __m256i v =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+          s[h] = C::Add(s[h], _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble_mask)),
+                        x_lo);
+          s[h] = C::Add(
+              s[h],
+              _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask)),
+              x_hi);
+        }
+      }
+      const __m256 xs = _mm256_set1_ps(xscale[g]);
+#pragma GCC unroll 2
+      for (size_t h = 0; h < 2; ++h) {
+        const __m256 sx = _mm256_mul_ps(_mm256_cvtepi32_ps(s[h]), xs);
+        acc[h] = _mm256_fmadd_ps(sx, HalfScales(blk, h), acc[h]);
+      }
+    }
+    StoreLanesAvx2(y, acc[0], n < 8 ? n : 8);
+    if (n > 8) StoreLanesAvx2(y + 8, acc[1], n - 8);
+  }
+
   template <size_t T>
   static void TileCb(size_t groups, const uint8_t* wb, const int8_t* codebook, const int8_t* xq,
                      const float* xscale, const int32_t* xsum, float* y, size_t y_stride,
                      size_t n, const uint8_t* next) {
     const __m256i table = C::Table(codebook);
-    HalfTile<T>(groups, wb, 0, table, xq, xscale, xsum, y, y_stride, n < 8 ? n : 8, next);
-    if (n > 8) {
-      HalfTile<T>(groups, wb, 1, table, xq, xscale, xsum, y + 8, y_stride, n - 8, nullptr);
+    if constexpr (T == 1) {
+      OneToken(groups, wb, table, xq, xscale, xsum, y, n, next);
+    } else {
+      HalfTile<T>(groups, wb, 0, table, xq, xscale, xsum, y, y_stride, n < 8 ? n : 8, next);
+      if (n > 8) {
+        HalfTile<T>(groups, wb, 1, table, xq, xscale, xsum, y + 8, y_stride, n - 8, nullptr);
+      }
     }
   }
 };
