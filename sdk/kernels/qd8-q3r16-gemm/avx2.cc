@@ -96,10 +96,7 @@ void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xs
     const uint8_t* blk = qd8_q3r16::CodesOf<S>(wb, g);
     const uint8_t* scales = qd8_q3r16::ScalesOf<S>(wb, g);
     const int8_t* x0 = x + g * kQ4R16GroupSize;
-    if (g * kQ4R16GroupSize % kTouchChunkBytes == 0) {
-      const size_t left = (groups - g) * kQ4R16GroupSize;
-      TouchL1(x0, left < kTouchChunkBytes ? left : kTouchChunkBytes);
-    }
+    TouchChunkAt(x, g * kQ4R16GroupSize, groups * kQ4R16GroupSize);
     __m256i s[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     __m256i high[2];
     for (size_t half = 0; half < 2; ++half) {

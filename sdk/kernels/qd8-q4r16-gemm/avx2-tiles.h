@@ -83,10 +83,7 @@ struct Ymm {
       const uint8_t* blk = wb + g * kBlockBytesOf<kSym>;
       if (next != nullptr) PrefetchBytesX86(next + g * kBlockBytesOf<kSym>, kQ4R16BlockBytes);
       const int8_t* xg = x + g * kQ4R16GroupSize;
-      if (g * kQ4R16GroupSize % kTouchChunkBytes == 0) {
-        const size_t left = (groups - g) * kQ4R16GroupSize;
-        TouchL1(xg, left < kTouchChunkBytes ? left : kTouchChunkBytes);
-      }
+      TouchChunkAt(x, g * kQ4R16GroupSize, groups * kQ4R16GroupSize);
       __m256i s[2] = {D::Start(), D::Start()};
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {
@@ -232,6 +229,7 @@ struct YmmCb {
       const uint8_t* blk = wb + g * kQ4R16SymBlockBytes;
       if (next != nullptr) PrefetchBytesX86(next + g * kQ4R16SymBlockBytes, kQ4R16SymBlockBytes);
       const int8_t* xg = x + g * kQ4R16GroupSize;
+      TouchChunkAt(x, g * kQ4R16GroupSize, groups * kQ4R16GroupSize);
       __m256i s[2] = {C::Start(xsum[g]), C::Start(xsum[g])};
 #pragma GCC unroll 4
       for (size_t p = 0; p < 4; ++p) {

@@ -32,4 +32,13 @@ inline void TouchL1(const void* p, size_t bytes) {
 #endif
 }
 
+/// For a decode loop walking the activations [x, x + total) in order: at every multiple of
+/// kTouchChunkBytes (`offset` bytes in), touches the chunk that starts there.
+inline void TouchChunkAt(const void* x, size_t offset, size_t total) {
+  if (offset % kTouchChunkBytes != 0 || offset >= total) return;
+  const size_t left = total - offset;
+  TouchL1(static_cast<const unsigned char*>(x) + offset,
+          left < kTouchChunkBytes ? left : kTouchChunkBytes);
+}
+
 }  // namespace kite::kernels
