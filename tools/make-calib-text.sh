@@ -18,7 +18,7 @@ seed=${4:-1001}
 i=0
 while [ "$i" -lt "$n" ]; do
   [ "$i" -gt 0 ] && printf '\n\n'
-  "$gen" -m "$model" -n 256 --temp 1 --top-p 1 --seed $((seed + i)) 2>/dev/null
+  "$gen" -m "$model" -n 256 --temp 1 --top-p 1 --seed $((seed + i)) -t 1 2>/dev/null
   i=$((i + 1))
 done
 printf '\n'

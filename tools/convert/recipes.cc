@@ -16,7 +16,8 @@ const std::vector<Recipe>& Recipes() {
        "measurements).",
        {"--quant", "q4", "--q4-groups", "sym-compact", "--bpw", "4.5", "--calib-tokens", "65536",
         "--distill"},
-       ""},
+       "",
+       17},
       {"2:4",
        "2:4 sparse 4-bit (3.25 bits/weight in the layers):\n"
        "SparseGPT's 2:4 mask with compensation, then 4,000\n"
@@ -26,7 +27,8 @@ const std::vector<Recipe>& Recipes() {
        "spare); about 15 minutes on 2 cores.",
        {"--quant", "q4", "--prune", "2:4-sparsegpt", "--calib-tokens", "300000", "--distill",
         "--distill-steps", "4000"},
-       ""},
+       "",
+       15},
       {"3.5bpw",
        "3.5 bits/weight: offset-free groups, every matrix\n"
        "measured at 3 bits in groups of 32 and 64; from all\n"
@@ -36,7 +38,8 @@ const std::vector<Recipe>& Recipes() {
        "(far from issue 17's KLD 0.018); about 13 minutes on\n"
        "2 loaded cores (half of it distillation).",
        {"--quant", "q4", "--q4-groups", "sym-compact", "--bpw", "3.5", "--bpw-3bit", "--distill"},
-       ""},
+       "",
+       13},
   };
   return recipes;
 }
@@ -46,6 +49,14 @@ const Recipe* FindRecipe(const std::string& name) {
     if (r.name == name) return &r;
   }
   return nullptr;
+}
+
+std::string RecipeStartLine(const Recipe& r) {
+  std::string line = "recipe " + r.name + ":";
+  for (const std::string& a : r.args) line += " " + a;
+  line += r.minutes > 10 ? "; takes over 10 minutes: about " : "; about ";
+  line += std::to_string(r.minutes) + " minutes on 2 cores for stories260K, longer for larger models";
+  return line;
 }
 
 std::string ExpandRecipe(const std::vector<std::string>& args, std::vector<std::string>* out,
