@@ -90,12 +90,16 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(o->recipe, "4.5bpw");
   EXPECT_EQ(o->convert.quant, QuantMode::kQ4);
   EXPECT_TRUE(o->convert.q4_offset_free);
-  EXPECT_DOUBLE_EQ(o->bpw, 4.5);
+  EXPECT_EQ(o->convert.group_size, 64u);
+  EXPECT_EQ(o->convert.group_size_for,
+            (std::vector<std::pair<std::string, uint32_t>>{{"tok_embeddings", 32},
+                                                           {"output", 32}}));
   EXPECT_EQ(o->calib_tokens, 65536u);
   EXPECT_TRUE(o->distill);
-  EXPECT_TRUE(o->convert.keep_8bit.empty());  // --bpw decides
+  EXPECT_TRUE(o->convert.keep_8bit.empty());
   const std::string provenance = OptionsForProvenance(*o);
   EXPECT_NE(provenance.find("--q4-groups sym-compact"), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("--q4-g32 tok_embeddings,output"), std::string::npos) << provenance;
   EXPECT_NE(provenance.find(" (recipe 4.5bpw)"), std::string::npos) << provenance;
 
   // The user's own options win, whichever side of --recipe they are on.
@@ -114,7 +118,8 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   // The progress line names the options and warns when the recipe took over 10 minutes.
   const std::string start = RecipeStartLine(*FindRecipe("4.5bpw"));
   EXPECT_EQ(start.rfind("recipe 4.5bpw: --quant q4 ", 0), 0u) << start;
-  EXPECT_NE(start.find("takes over 10 minutes"), std::string::npos) << start;
+  EXPECT_NE(RecipeStartLine(*FindRecipe("2:4")).find("takes over 10 minutes"),
+            std::string::npos);
   Recipe quick{"quick", "", {"--quant", "q8"}, "", 2};
   EXPECT_EQ(RecipeStartLine(quick),
             "recipe quick: --quant q8; about 2 minutes on 2 cores for stories260K, longer for "
@@ -186,7 +191,8 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->input, "--recipe");
   EXPECT_EQ(o->recipe, "");
-  EXPECT_NE(HelpText().find("= --quant q4 --q4-groups sym-compact --bpw 4.5"), std::string::npos);
+  EXPECT_NE(HelpText().find("= --quant q4 --q4-groups sym-compact --group-size 64"),
+            std::string::npos);
 }
 
 TEST(CliOptions, Distill) {
