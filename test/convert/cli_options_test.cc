@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tools/convert/recipes.h"
 #include "tools/convert/source/input_files.h"
 
 namespace kite::convert {
@@ -89,12 +90,16 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(o->recipe, "4.5bpw");
   EXPECT_EQ(o->convert.quant, QuantMode::kQ4);
   EXPECT_TRUE(o->convert.q4_offset_free);
-  EXPECT_DOUBLE_EQ(o->bpw, 4.5);
+  EXPECT_EQ(o->convert.group_size, 64u);
+  EXPECT_EQ(o->convert.group_size_for,
+            (std::vector<std::pair<std::string, uint32_t>>{{"tok_embeddings", 32},
+                                                           {"output", 32}}));
   EXPECT_EQ(o->calib_tokens, 65536u);
   EXPECT_TRUE(o->distill);
-  EXPECT_TRUE(o->convert.keep_8bit.empty());  // --bpw decides
+  EXPECT_TRUE(o->convert.keep_8bit.empty());
   const std::string provenance = OptionsForProvenance(*o);
   EXPECT_NE(provenance.find("--q4-groups sym-compact"), std::string::npos) << provenance;
+  EXPECT_NE(provenance.find("--q4-g32 tok_embeddings,output"), std::string::npos) << provenance;
   EXPECT_NE(provenance.find(" (recipe 4.5bpw)"), std::string::npos) << provenance;
 
   // The user's own options win, whichever side of --recipe they are on.
@@ -110,6 +115,15 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
             std::string::npos);
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "4bpw", "--calib", "c"}),
             "--recipe must be one of 4.5bpw, 2:4, 3.5bpw, not '4bpw'");
+  // The progress line names the options and warns when the recipe took over 10 minutes.
+  const std::string start = RecipeStartLine(*FindRecipe("4.5bpw"));
+  EXPECT_EQ(start.rfind("recipe 4.5bpw: --quant q4 ", 0), 0u) << start;
+  EXPECT_NE(RecipeStartLine(*FindRecipe("2:4")).find("takes over 10 minutes"),
+            std::string::npos);
+  Recipe quick{"quick", "", {"--quant", "q8"}, "", 2};
+  EXPECT_EQ(RecipeStartLine(quick),
+            "recipe quick: --quant q8; about 2 minutes on 2 cores for stories260K, longer for "
+            "larger models");
   // 3.5bpw: 3-bit groups chosen by the budget, then distillation.
   o = ParseCommandLine({"m.bin", "-o", "x.kite", "--recipe", "3.5bpw", "--calib", "c.txt"});
   ASSERT_TRUE(o.ok()) << o.status();
@@ -151,6 +165,24 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "3",
                         "--q3-g64", "a"}),
             "--q3-g64 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
+  // --q4-g32 and --q4-g64 name matrices for 4-bit groups of 32 or 64 whatever --group-size
+  // says (a --bpw choice converted again; the embedding finer than the rest).
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--group-size", "64", "--q4-g64",
+                        "a", "--q4-g32", "g", "--q4-g64", "e,f"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.group_size_for,
+            (std::vector<std::pair<std::string, uint32_t>>{{"g", 32}, {"e", 64}, {"f", 64}}));
+  EXPECT_NE(OptionsForProvenance(*o).find(" --q4-g32 g --q4-g64 e,f"), std::string::npos)
+      << OptionsForProvenance(*o);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--q4-g64", "a"}),
+            "--q4-g32 and --q4-g64 only apply to --quant q4");
+  EXPECT_NE(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--q4-g32", "a,"})
+                .find("q4-g32 has an empty name in 'a,'"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4.5",
+                        "--q4-g64", "a"}),
+            "--q4-g32 and --q4-g64 do not combine with --sparse 2:4 or --bpw (--bpw chooses "
+            "them)");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
             "--recipe is given twice");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw, 2:4 or 3.5bpw)");
@@ -159,7 +191,8 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->input, "--recipe");
   EXPECT_EQ(o->recipe, "");
-  EXPECT_NE(HelpText().find("= --quant q4 --q4-groups sym-compact --bpw 4.5"), std::string::npos);
+  EXPECT_NE(HelpText().find("= --quant q4 --q4-groups sym-compact --group-size 64"),
+            std::string::npos);
 }
 
 TEST(CliOptions, Distill) {

@@ -45,6 +45,19 @@ std::string ParseNames(const std::string& name, const std::string& value,
   return "";
 }
 
+// Parses a --q4-g32/--q4-g64 LIST into (name, group) pairs of `out`, replacing the pairs of
+// that group size an earlier use of the option gave.
+std::string ParseGroupNames(const std::string& name, const std::string& value, uint32_t group,
+                            std::vector<std::pair<std::string, uint32_t>>* out) {
+  std::vector<std::string> names;
+  const std::string error = ParseNames(name, value, &names);
+  out->erase(std::remove_if(out->begin(), out->end(),
+                            [group](const auto& p) { return p.second == group; }),
+             out->end());
+  for (const std::string& n : names) out->emplace_back(n, group);
+  return error;
+}
+
 // The --recipe help: every recipe with what it gives and the options it stands for.
 std::string RecipeHelp() {
   std::string help =
@@ -218,6 +231,26 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
           "bits/weight; GPTQ with --calib). Wins over --q3;\n"
           "--keep-8bit wins over both. --bpw --bpw-3bit chooses\n"
           "them itself when 3.5 bits/weight do not fit."),
+      flags::Custom(
+          0, "q4-g32", "LIST",
+          [o](const std::string& name, const std::string& value) -> std::string {
+            return ParseGroupNames(name, value, 32, &o->convert.group_size_for);
+          },
+          "With --quant q4: comma-separated 2-D tensor names stored\n"
+          "in 4-bit groups of 32 (the --q4-groups layout) whatever\n"
+          "--group-size says, e.g. the embedding with --group-size 64.\n"
+          "--q3, --q3-g64 and --keep-8bit win."),
+      flags::Custom(
+          0, "q4-g64", "LIST",
+          [o](const std::string& name, const std::string& value) -> std::string {
+            return ParseGroupNames(name, value, 64, &o->convert.group_size_for);
+          },
+          "With --quant q4: comma-separated 2-D tensor names stored\n"
+          "in 4-bit groups of 64 (Q4_ROW_GROUPS, 4.25 bits/weight)\n"
+          "whatever --group-size says: what --bpw chooses for the\n"
+          "least sensitive matrices, so that a choice it printed\n"
+          "can be converted again without measuring. --q3,\n"
+          "--q3-g64 and --keep-8bit win."),
       flags::Custom(
           0, "chat-format", "NAME",
           [o](const std::string&, const std::string& value) -> std::string {
@@ -560,6 +593,13 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (!o.convert.q3.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
     return Usage("--q3 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
   }
+  if (!o.convert.group_size_for.empty() && !q4) {
+    return Usage("--q4-g32 and --q4-g64 only apply to --quant q4");
+  }
+  if (!o.convert.group_size_for.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
+    return Usage(
+        "--q4-g32 and --q4-g64 do not combine with --sparse 2:4 or --bpw (--bpw chooses them)");
+  }
   if (!o.convert.q3_g64.empty() && !q4) return Usage("--q3-g64 only applies to --quant q4");
   if (!o.convert.q3_g64.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
     return Usage("--q3-g64 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
@@ -611,6 +651,13 @@ std::string OptionsForProvenance(const CliOptions& o) {
   if (!o.convert.q3.empty()) absl::StrAppend(&s, " --q3 ", absl::StrJoin(o.convert.q3, ","));
   if (!o.convert.q3_g64.empty()) {
     absl::StrAppend(&s, " --q3-g64 ", absl::StrJoin(o.convert.q3_g64, ","));
+  }
+  for (const uint32_t group : {32u, 64u}) {
+    std::vector<std::string> names;
+    for (const auto& [name, size] : o.convert.group_size_for) {
+      if (size == group) names.push_back(name);
+    }
+    if (!names.empty()) absl::StrAppend(&s, " --q4-g", group, " ", absl::StrJoin(names, ","));
   }
   if (o.distill) {
     absl::StrAppend(&s, " --distill --distill-steps ", o.distill_options.steps, " --distill-lr ",

@@ -15,6 +15,7 @@
 #include "tools/convert/compress/calibration.h"
 #include "tools/convert/compress/compress_model.h"
 #include "tools/convert/compress/distill.h"
+#include "tools/convert/recipes.h"
 #include "tools/convert/tokenizer/chat_detect.h"
 #include "tools/convert/write/convert_tensors.h"
 #include "tools/convert/write/kite_writer.h"
@@ -381,6 +382,9 @@ int RunConversion(const CliOptions& options, SourceReader* source) {
 
   if (!d.vocab_only) {
     PrintConfig(d.config);
+    if (const Recipe* r = FindRecipe(options.recipe); r != nullptr) {
+      std::fprintf(stderr, "%s\n", RecipeStartLine(*r).c_str());
+    }
     if (absl::Status s = ReadAndConvert(options, source, &model.tensors); !s.ok()) return fail(s);
     std::fprintf(stderr, "writing %s\n", options.output.c_str());
   }
