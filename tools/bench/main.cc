@@ -397,7 +397,8 @@ void PrintTable(const Results& r) {
     const Int8Peak& int8 = r.roofs.int8;
     absl::StrAppendFormat(&s, "\nroofline (%u thread%s)\n", o.threads, o.threads == 1 ? "" : "s");
     absl::StrAppendFormat(&s,
-                          "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer, %s in 2 MiB pages)\n",
+                          "  read bandwidth  %8.1f GB/s   (%s loads, best of %u, %s buffer, "
+                          "%s in 2 MiB pages)\n",
                           bw.gb_per_s, bw.isa, bw.runs, Mb(static_cast<double>(bw.buffer_bytes)),
                           Mb(static_cast<double>(bw.huge_bytes)));
     if (int8.gops > 0) {

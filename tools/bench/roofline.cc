@@ -119,7 +119,8 @@ Bandwidth MeasureReadBandwidth(unsigned threads, uint64_t bytes, unsigned runs) 
     for (size_t w = 0; w < count; ++w) buffer[begin + w] = begin + w;
   });
   const uint64_t huge_after = AnonHugeBytes();
-  result.huge_bytes = huge_after > huge_before ? std::min<uint64_t>(huge_after - huge_before, bytes) : 0;
+  result.huge_bytes =
+      huge_after > huge_before ? std::min<uint64_t>(huge_after - huge_before, bytes) : 0;
 
   const ReadSumFn sum = BestReadSum(&result.isa);
   double best = 0;
