@@ -65,6 +65,29 @@ inline __m256 HalfOffsets(const uint8_t* blk, size_t h, __m256 d) {
                     reinterpret_cast<const __m128i*>(blk + kQ4R16OffsetsOffset + h * 16)));
 }
 
+// One token's two 8-row halves of one group block: for each 64-byte slice p and half h,
+// s[h] = add(s[h], map(low nibbles), x_lo) then add(s[h], map(high nibbles), x_hi), where
+// x_lo / x_hi broadcast the token's bytes p*4.. and 16+p*4.. (the order of HalfBlockTile's
+// and HalfTile's chains). `map` turns masked nibbles into the dot step's operand (identity
+// for the uniform layouts, the codebook lookup for Q4_R16_G32_CB).
+template <class Map, class Add>
+inline void BothHalvesChains(const uint8_t* blk, const int8_t* xg, Map map, Add add,
+                             __m256i s[2]) {
+  const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
+#pragma GCC unroll 4
+  for (size_t p = 0; p < 4; ++p) {
+    const __m256i x_lo = Broadcast4Avx2(xg + p * 4);
+    const __m256i x_hi = Broadcast4Avx2(xg + 16 + p * 4);
+#pragma GCC unroll 2
+    for (size_t h = 0; h < 2; ++h) {
+      const __m256i v =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
+      s[h] = add(s[h], map(_mm256_and_si256(v, nibble_mask)), x_lo);
+      s[h] = add(s[h], map(_mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask)), x_hi);
+    }
+  }
+}
+
 // Policy of qd8_q4r16::Gemm built from the dot step D.
 template <class D>
 struct Ymm {
@@ -75,7 +98,6 @@ struct Ymm {
   template <bool kSym>
   static void OneToken(size_t groups, const uint8_t* wb, const int8_t* x, const float* xscale,
                        const int32_t* xsum, float* y, size_t n, const uint8_t* next) {
-    const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
     constexpr bool kOffsetTerm = !kSym || D::kSymOffsetTerm;
     __m256 acc_d[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     __m256 acc_o[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -85,18 +107,9 @@ struct Ymm {
       const int8_t* xg = x + g * kQ4R16GroupSize;
       TouchChunkAt(x, g * kQ4R16GroupSize, groups * kQ4R16GroupSize);
       __m256i s[2] = {D::Start(), D::Start()};
-#pragma GCC unroll 4
-      for (size_t p = 0; p < 4; ++p) {
-        const __m256i x_lo = Broadcast4Avx2(xg + p * 4);
-        const __m256i x_hi = Broadcast4Avx2(xg + 16 + p * 4);
-#pragma GCC unroll 2
-        for (size_t h = 0; h < 2; ++h) {
-          const __m256i v =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
-          s[h] = D::Add(s[h], _mm256_and_si256(v, nibble_mask), x_lo);
-          s[h] = D::Add(s[h], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask), x_hi);
-        }
-      }
+      BothHalvesChains(
+          blk, xg, [](__m256i u) { return u; },
+          [](__m256i a, __m256i u, __m256i xb) { return D::Add(a, u, xb); }, s);
       const __m256 xs = _mm256_set1_ps(xscale[g]);
       const __m256 xsx = _mm256_set1_ps(xscale[g] * static_cast<float>(xsum[g]));
 #pragma GCC unroll 2
@@ -223,7 +236,6 @@ struct YmmCb {
   static void OneToken(size_t groups, const uint8_t* wb, __m256i table, const int8_t* x,
                        const float* xscale, const int32_t* xsum, float* y, size_t n,
                        const uint8_t* next) {
-    const __m256i nibble_mask = _mm256_set1_epi8(0x0F);
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (size_t g = 0; g < groups; ++g) {
       const uint8_t* blk = wb + g * kQ4R16SymBlockBytes;
@@ -231,22 +243,9 @@ struct YmmCb {
       const int8_t* xg = x + g * kQ4R16GroupSize;
       TouchChunkAt(x, g * kQ4R16GroupSize, groups * kQ4R16GroupSize);
       __m256i s[2] = {C::Start(xsum[g]), C::Start(xsum[g])};
-#pragma GCC unroll 4
-      for (size_t p = 0; p < 4; ++p) {
-        const __m256i x_lo = Broadcast4Avx2(xg + p * 4);
-        const __m256i x_hi = Broadcast4Avx2(xg + 16 + p * 4);
-#pragma GCC unroll 2
-        for (size_t h = 0; h < 2; ++h) {
-          const __m256i v =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + p * 64 + h * 32));
-          s[h] = C::Add(s[h], _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble_mask)),
-                        x_lo);
-          s[h] = C::Add(
-              s[h],
-              _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble_mask)),
-              x_hi);
-        }
-      }
+      BothHalvesChains(
+          blk, xg, [table](__m256i u) { return _mm256_shuffle_epi8(table, u); },
+          [](__m256i a, __m256i w, __m256i xb) { return C::Add(a, w, xb); }, s);
       const __m256 xs = _mm256_set1_ps(xscale[g]);
 #pragma GCC unroll 2
       for (size_t h = 0; h < 2; ++h) {
