@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "sdk/kernels/dispatch.h"
 #include "test/common/json_fixture.h"
 #include "test/common/test_paths.h"
 
@@ -226,10 +227,10 @@ TEST(EvalCli, TokenFileIsParsedStrictly) {
 // The 4-bit model on Vulkan (lavapipe here) against the CPU's best ISA, teacher-forced on
 // the first 4 dev stories (dev4.tokens.json, 1,024 positions): a guard against drift (a
 // wrong shader gives a KLD in the tenths). On AVX-512 the shaders follow the CPU's
-// variants bit for bit but for RoPE's sin/cos (seen: 1.0e-4 here; on the first 10 stories
-// 7.8e-5, within issue 13's bound of 1e-4); the bound stays at 3e-4 for CPUs whose
-// variants (AVX2, NEON) add in other orders (seen before the shaders followed AVX-512:
-// 1.7e-4). docs/vulkan.md, "Agreement with the CPU".
+// variants bit for bit, RoPE's cosines and sines included (the CPU's, from a table): seen
+// KLD 0 and top-1 100% here and on the first 10 stories, so the bound is issue 13's 1e-4.
+// It stays at 3e-4 for CPUs whose variants (AVX2, NEON) add in other orders (seen before
+// the shaders followed AVX-512: 1.7e-4). docs/vulkan.md, "Agreement with the CPU".
 TEST(EvalCli, VulkanAgreesWithTheCpu) {
   setenv("KITE_VULKAN_ALLOW_CPU", "1", 1);
   std::string out, err;
@@ -242,7 +243,9 @@ TEST(EvalCli, VulkanAgreesWithTheCpu) {
   std::printf("stories260K q4, Vulkan vs CPU, first 4 dev stories: KLD %.3g, top-1 %.4f\n", kld,
               JsonNumber(out, "top1"));
   EXPECT_EQ(JsonNumber(out, "tokens"), 1024);
-  EXPECT_LE(kld, 3e-4);
+  namespace k = kite::kernels;
+  const bool avx512 = k::SelectKernels(k::Isa::kBest).isa == k::Isa::kAvx512Vnni;
+  EXPECT_LE(kld, avx512 ? 1e-4 : 3e-4);
 }
 #endif
 

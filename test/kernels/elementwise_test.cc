@@ -511,6 +511,34 @@ TEST_P(RopeTest, BitIdenticalToRef) {
   }
 }
 
+// RopeCosSinTable (the Vulkan RoPE's table) holds the cosines and sines rope_ref and
+// rope_freqs_ref rotate by: rotating (1, 0) gives (c, s) exactly (products by 1 and 0).
+TEST(RopeCosSinTable, HoldsTheReferencesCosinesAndSines) {
+  for (size_t head_dim : {2, 8, 64}) {
+    const size_t pairs = head_dim / 2;
+    std::vector<float> inv_freq(pairs);
+    k::RopeInverseFrequencies(head_dim, 10000.0f, inv_freq.data());
+    std::vector<float> scaled = inv_freq;
+    k::ScaleRopeLlama3(scaled.data(), static_cast<uint32_t>(pairs), 8.0f, 1.0f, 4.0f, 64);
+    const size_t n_pos = 300;
+    std::vector<float> table(n_pos * head_dim), table_scaled(n_pos * head_dim);
+    k::RopeCosSinTable(pairs, inv_freq.data(), n_pos, table.data());
+    k::RopeCosSinTable(pairs, scaled.data(), n_pos, table_scaled.data());
+    for (size_t pos = 0; pos < n_pos; ++pos) {
+      std::vector<float> x(head_dim), xs(head_dim);
+      for (size_t i = 0; i < head_dim; i += 2) x[i] = xs[i] = 1.0f;
+      k::rope_ref(1, head_dim, pos, 10000.0f, x.data());
+      k::rope_freqs_ref(1, head_dim, pos, scaled.data(), xs.data());
+      for (size_t i = 0; i < head_dim; ++i) {
+        ASSERT_EQ(Bits(table[pos * head_dim + i]), Bits(x[i]))
+            << "head_dim " << head_dim << " pos " << pos << " [" << i << "]";
+        ASSERT_EQ(Bits(table_scaled[pos * head_dim + i]), Bits(xs[i]))
+            << "scaled, head_dim " << head_dim << " pos " << pos << " [" << i << "]";
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // attention: scores differ from ref by summation order, |d score| <= e_p = 1e-6 * scale *
 // sum_j |q_j k_pj|; weights then differ relatively by at most 2 max_p e_p, plus 1e-5 for the

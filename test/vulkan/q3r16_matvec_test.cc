@@ -5,7 +5,9 @@
 // at the end): one row block, rows not a multiple of 16, widths from one group to 4992
 // columns, 1, 7 and 64 tokens, rows written at a position, several workgroup sizes and
 // tiles; the same on the integer-dot variant (q3r16_matvec_dot.spvasm), which must also
-// equal the plain shader bit for bit; and the refusals.
+// equal the plain shader bit for bit; on an AVX-512 machine with a CPU device (lavapipe),
+// both equal to the AVX-512 variant bit for bit (the shader adds each row's terms in its
+// order and operations); and the refusals.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "sdk/backends/vulkan/q3r16_matvec.h"
 #include "sdk/format/blocks.h"
 #include "sdk/format/format.h"
+#include "sdk/kernels/dispatch.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q3r16-gemm/qd8-q3r16-gemm.h"
 #include "test/vulkan/int8_matvec_case.h"
@@ -42,6 +45,7 @@ using kite::vulkan::test::PrepareStatus;
 using kite::vulkan::test::QuantizedActivations;
 using kite::vulkan::test::RandomActivations;
 using kite::vulkan::test::RandomCodesAndScales;
+using kite::vulkan::test::RunCase;
 using kite::vulkan::test::Upload;
 
 // `x` with its groups padded to a multiple of `s` (zero codes, scales and sums), what
@@ -91,6 +95,22 @@ void RunQ3Case(vk::Device& device, const MatvecCase& c, std::mt19937& rng,
       [&](size_t r, float* row) {
         k::DequantizeQ3R16Row(c.cols, scale_group, packed.data(), r, row);
       });
+  // On an AVX-512 machine with a CPU device: the AVX-512 variant's outputs bit for bit (on
+  // the activations padded as the runtime's CPU path pads them; compared as floats: a
+  // padding group adds a zero, which may turn an exact -0 into +0).
+  const k::KernelTable& best = k::SelectKernels(k::Isa::kBest);
+  if (best.isa == k::Isa::kAvx512Vnni && vk::IsCpuDevice(device.facts().type)) {
+    std::vector<float> exact(o.size, kUntouched);
+    best.qd8_q3r16_gemm(c.m, c.rows, xr.groups, s, packed.data(), xr.xq.data(),
+                        xr.xscale.data(), xr.xsum.data(), exact.data() + o.start, o.stride);
+    auto op = vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, variant);
+    ASSERT_TRUE(op.ok()) << op.status().message();
+    std::vector<float> got;
+    ASSERT_TRUE(RunCase(device, *op, c, packed, x, nullptr, o, &got));
+    for (size_t i = 0; i < o.size; ++i) {
+      ASSERT_EQ(got[i], exact[i]) << "element " << i << " (AVX-512 variant)";
+    }
+  }
   if (variant == vk::Q4R16MatvecVariant::kIntegerDot) {
     auto plain =
         vk::Q3R16Matvec::Create(device, c.workgroup, c.tile, vk::Q4R16MatvecVariant::kPlain);

@@ -33,15 +33,12 @@ Result<Dispatch> Rope::Prepare(DescriptorPool& pool, const RopeArgs& a) const {
   KITE_CHECK_OR_RETURN(a.max_tokens >= 1 && a.heads >= 1 && a.head_dim >= 2 && a.head_dim % 2 == 0,
                        Error::kInvalidArgument, "%s: bad shape max_tokens=%u heads=%u head_dim=%u",
                        kName, a.max_tokens, a.heads, a.head_dim);
-  const uint64_t last_pos = static_cast<uint64_t>(a.max_pos) + a.max_tokens - 1;
-  KITE_CHECK_OR_RETURN(last_pos <= kRopeMaxPosition, Error::kUnsupported,
-                       "%s: position %llu is beyond the %u the shader rotates accurately", kName,
-                       static_cast<unsigned long long>(last_pos), kRopeMaxPosition);
   const uint32_t row = a.heads * a.head_dim;
   KITE_RETURN_IF_ERROR(CheckRows(kName, a.x, a.x_at, a.max_pos, a.max_tokens, row, 4, "x"));
-  KITE_RETURN_IF_ERROR(
-      CheckBufferSize(kName, a.inv_freq, static_cast<uint64_t>(a.head_dim / 2) * 4, "inv_freq"));
-  const Buffer* buffers[] = {a.x, a.inv_freq};
+  // One row of head_dim floats (head_dim / 2 cos, sin pairs) per position.
+  const uint64_t positions = static_cast<uint64_t>(a.max_pos) + a.max_tokens;
+  KITE_RETURN_IF_ERROR(CheckBufferSize(kName, a.cos_sin, positions * a.head_dim * 4, "cos_sin"));
+  const Buffer* buffers[] = {a.x, a.cos_sin};
   const Push push = {a.heads, a.head_dim, a.x_at};
   const uint32_t pairs = row / 2;
   return pipeline_.Prepare(pool, buffers, &push, (pairs + workgroup_size_ - 1) / workgroup_size_,

@@ -1,11 +1,9 @@
 // Rotary position embedding on the GPU, in place on token rows: the contract of
-// rope_freqs_ref (sdk/kernels/rope/), pair i of every head of token t rotated by
-// float(pos + t) * inv_freq[i]. One shader for both of the CPU's forms: for rope_ref (theta)
-// the table is kernels::RopeInverseFrequencies(head_dim, theta), which computes rope_ref's
-// frequencies exactly; for Llama 3 scaling it is the model's scaled table. The angle is the
-// CPU's float product; sine and cosine are the shader's own (argument reduction by pi/2 in
-// four parts, exact for angles below ~205800 radians, then polynomials), within a few f32
-// ulps of libm's.
+// rope_freqs_ref (sdk/kernels/rope/), pair i of every head of token t rotated by the angle
+// float(pos + t) * inv_freq[i], bit for bit. The cosines and sines come from a table the
+// host fills with kernels::RopeCosSinTable (the CPU kernels' own libm calls), so one shader
+// serves both of the CPU's forms: for rope_ref (theta) the frequencies are
+// kernels::RopeInverseFrequencies(head_dim, theta), for Llama 3 scaling the model's table.
 #pragma once
 
 #include <cstdint>
@@ -19,10 +17,6 @@
 
 namespace kite::vulkan {
 
-/// Largest position RoPE rotates (the angle of pair 0 is the position: inverse frequencies
-/// are at most 1): the shader's argument reduction is exact below ~205800 radians.
-inline constexpr uint32_t kRopeMaxPosition = 205000;
-
 /// Shape and buffers of one RoPE call: `heads` heads of `head_dim` floats at the start of
 /// each token row of x. Buffers are borrowed.
 struct RopeArgs {
@@ -31,8 +25,10 @@ struct RopeArgs {
   uint32_t heads = 0;       ///< heads per row, >= 1
   uint32_t head_dim = 0;    ///< floats per head, even, >= 2
   RowAddress x_at;          ///< where token rows are in x (e.g. q rows, or K rows in a cache)
-  const Buffer* x = nullptr;         ///< f32, rotated in place
-  const Buffer* inv_freq = nullptr;  ///< head_dim / 2 f32: radians per position of pair i
+  const Buffer* x = nullptr;        ///< f32, rotated in place
+  /// f32 (cos, sin) of every pair at positions 0 .. max_pos + max_tokens - 1 (at least):
+  /// kernels::RopeCosSinTable(head_dim / 2, inv_freq, positions, ...).
+  const Buffer* cos_sin = nullptr;
 };
 
 /// The compiled shader for one workgroup size. Move-only; the Device must outlive it, and
@@ -43,9 +39,9 @@ class Rope {
   /// device's largest.
   static Result<Rope> Create(const Device& device, uint32_t workgroup_size);
 
-  /// Checks the shape against the buffers (kInvalidArgument naming the buffer) and the
-  /// positions against kRopeMaxPosition (kUnsupported), and prepares the dispatch: one
-  /// invocation per pair, ceil(heads * head_dim / 2 / workgroup_size) workgroups per token.
+  /// Checks the shape and positions against the buffers (kInvalidArgument naming the
+  /// buffer) and prepares the dispatch: one invocation per pair,
+  /// ceil(heads * head_dim / 2 / workgroup_size) workgroups per token.
   Result<Dispatch> Prepare(DescriptorPool& pool, const RopeArgs& args) const;
 
   uint32_t workgroup_size() const { return workgroup_size_; }

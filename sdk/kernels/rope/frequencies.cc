@@ -1,13 +1,19 @@
-#include <cmath>
+#include <cassert>
 
+#include "sdk/kernels/rope/angle.h"
 #include "sdk/kernels/rope/rope.h"
 
 namespace kite::kernels {
 
 void RopeInverseFrequencies(size_t head_dim, float theta, float* inv_freq) {
-  for (size_t i = 0; i < head_dim / 2; ++i) {
-    // The same float expression as rope_ref's angles.
-    inv_freq[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(head_dim));
+  for (size_t i = 0; i < head_dim / 2; ++i) inv_freq[i] = RopeFrequency(i, head_dim, theta);
+}
+
+void RopeCosSinTable(size_t pairs, const float* inv_freq, size_t n_pos, float* cos_sin) {
+  assert(pairs == 0 || n_pos == 0 || (inv_freq != nullptr && cos_sin != nullptr));
+  for (size_t pos = 0; pos < n_pos; ++pos) {
+    float* row = cos_sin + 2 * pos * pairs;
+    for (size_t i = 0; i < pairs; ++i) RopeCosSin(pos, inv_freq[i], &row[2 * i], &row[2 * i + 1]);
   }
 }
 

@@ -3,9 +3,9 @@
 // (-ffp-contract=off, like the reference).
 #pragma once
 
-#include <math.h>
-
 #include <cstddef>
+
+#include "sdk/kernels/rope/angle.h"
 
 namespace kite::kernels {
 
@@ -17,11 +17,8 @@ namespace kite::kernels {
 static inline void RopeLaneTable(size_t head_dim, size_t pos, float theta, size_t d0, size_t len,
                                  size_t width, float* cos_lane, float* sin_lane) {
   for (size_t i = 0; i < len; i += 2) {
-    const float freq =
-        1.0f / powf(theta, static_cast<float>(d0 + i) / static_cast<float>(head_dim));
-    const float angle = static_cast<float>(pos) * freq;
-    const float c = cosf(angle);
-    const float s = sinf(angle);
+    float c, s;
+    RopeCosSin(pos, RopeFrequency((d0 + i) / 2, head_dim, theta), &c, &s);
     cos_lane[i] = c;
     cos_lane[i + 1] = c;
     sin_lane[i] = -s;

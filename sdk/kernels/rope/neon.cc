@@ -3,10 +3,10 @@
 // elements). Compiled with -ffp-contract=off: separate multiplies and adds, the
 // reference's arithmetic exactly.
 #include <arm_neon.h>
-#include <math.h>
 
 #include <cassert>
 
+#include "sdk/kernels/rope/angle.h"
 #include "sdk/kernels/rope/rope.h"
 
 namespace kite::kernels {
@@ -21,11 +21,7 @@ void rope_neon(size_t n_heads, size_t head_dim, size_t pos, float theta, float* 
   for (size_t p0 = 0; p0 < pairs; p0 += kChunk) {
     const size_t len = pairs - p0 < kChunk ? pairs - p0 : kChunk;
     for (size_t i = 0; i < len; ++i) {
-      const float freq =
-          1.0f / powf(theta, static_cast<float>(2 * (p0 + i)) / static_cast<float>(head_dim));
-      const float angle = static_cast<float>(pos) * freq;
-      cos_t[i] = cosf(angle);
-      sin_t[i] = sinf(angle);
+      RopeCosSin(pos, RopeFrequency(p0 + i, head_dim, theta), &cos_t[i], &sin_t[i]);
     }
     for (size_t h = 0; h < n_heads; ++h) {
       float* v = x + h * head_dim + 2 * p0;

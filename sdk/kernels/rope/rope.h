@@ -27,6 +27,14 @@ using RopeFreqsFn = void (*)(size_t n_heads, size_t head_dim, size_t pos, const 
 /// `head_dim` is even. Pure; used at load (a scaled model's table) and by the converter.
 void RopeInverseFrequencies(size_t head_dim, float theta, float* inv_freq);
 
+/// The rotations of every pair at positions 0 .. n_pos - 1, for a backend that cannot call
+/// libm (the Vulkan RoPE's table): cos_sin[2 (pos pairs + i)] and [2 (pos pairs + i) + 1]
+/// are the cosine and sine of pair i's angle float(pos) * inv_freq[i], computed as the CPU
+/// kernels compute them (RopeCosSin, sdk/kernels/rope/angle.h), so a rotation by them is
+/// rope_freqs_ref's bit for bit (and rope_ref's with RopeInverseFrequencies' table).
+/// `pairs` = head_dim / 2; cos_sin holds 2 n_pos pairs floats. Pure.
+void RopeCosSinTable(size_t pairs, const float* inv_freq, size_t n_pos, float* cos_sin);
+
 /// Llama 3 RoPE frequency scaling (kite.schema.RopeScaling.LLAMA3): rescales the
 /// n = head_dim / 2 base inverse frequencies `inv_freq` (radians per position) in place.
 /// `original_max_seq_len` is the context length the base frequencies were trained for.

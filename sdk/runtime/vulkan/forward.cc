@@ -79,14 +79,12 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
                         vk_runtime::DeviceWeights::Upload(d, model, wo));
   s->weights.emplace(std::move(weights));
 
-  KITE_ASSIGN_OR_RETURN(Buffer freqs, Buffer::Create(d, c.head_dim / 2 * 4, "rope_freqs"));
-  float* inv_freq = static_cast<float*>(freqs.data());
+  s->rope_inv_freq.resize(c.head_dim / 2);
   if (c.rope_inv_freq != nullptr) {
-    std::memcpy(inv_freq, c.rope_inv_freq, c.head_dim / 2 * sizeof(float));
+    std::memcpy(s->rope_inv_freq.data(), c.rope_inv_freq, c.head_dim / 2 * sizeof(float));
   } else {
-    kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, inv_freq);
+    kernels::RopeInverseFrequencies(c.head_dim, c.rope_theta, s->rope_inv_freq.data());
   }
-  s->rope_freqs.emplace(std::move(freqs));
 
   const TensorView& emb = model.tok_embeddings();
   KITE_RETURN_IF_ERROR(Build(&s->embedding, std::cref(d), emb.dtype, emb.layout, 0u));
@@ -174,6 +172,9 @@ struct VulkanForward::State {
   const Buffer *tokens = nullptr, *logits = nullptr, *x = nullptr, *xb = nullptr,
                *xb2 = nullptr, *q = nullptr, *hb = nullptr, *hb2 = nullptr, *xq = nullptr,
                *xscale = nullptr, *xsum = nullptr;
+  // RoPE's (cos, sin) pairs for positions 0 .. max_context + max_batch - 2 (the positions a
+  // dispatch is checked for), host-visible, filled once at Create.
+  const Buffer* rope_cos_sin = nullptr;
   // Per layer: the K and V caches (f32 rows, or int8 codes), and for int8 the f16
   // (scale, offset) pairs, keys' then values' (kv_params_values words in).
   std::vector<const Buffer*> key_cache, value_cache, kv_params;
@@ -413,8 +414,8 @@ Status AddAdd(Planner& p, const vulkan::Elementwise& op, uint32_t n, const Buffe
   return p.Add(op, e, When::kChunk);
 }
 
-Status AddRope(Planner& p, const VulkanModel::State& m, uint32_t heads, const Buffer* x,
-               RowAddress x_at) {
+Status AddRope(Planner& p, const VulkanModel::State& m, const VulkanForward::State& s,
+               uint32_t heads, const Buffer* x, RowAddress x_at) {
   vulkan::RopeArgs a;
   a.max_tokens = p.MaxTokens(When::kChunk);
   a.max_pos = p.MaxPos(When::kChunk);
@@ -422,7 +423,7 @@ Status AddRope(Planner& p, const VulkanModel::State& m, uint32_t heads, const Bu
   a.head_dim = m.model->config().head_dim;
   a.x_at = x_at;
   a.x = x;
-  a.inv_freq = &*m.rope_freqs;
+  a.cos_sin = s.rope_cos_sin;
   return p.Add(*m.rope, a, When::kChunk);
 }
 
@@ -475,8 +476,8 @@ Status PlanForward(Planner& p, const VulkanModel::State& m, const VulkanForward:
       p.EndGroup();
     }
     p.BeginGroup();
-    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_heads, s.q, q_rows));
-    KITE_RETURN_IF_ERROR(AddRope(p, m, c.n_kv_heads, k_dst, kv_at));
+    KITE_RETURN_IF_ERROR(AddRope(p, m, s, c.n_heads, s.q, q_rows));
+    KITE_RETURN_IF_ERROR(AddRope(p, m, s, c.n_kv_heads, k_dst, kv_at));
     p.EndGroup();
     if (s.int8_kv) {
       // K and V: their own rows, codes and (scale, offset) words.
@@ -619,7 +620,7 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
                        c.head_dim);
   const uint64_t cache_bytes = cache_rows * kv_dim * (s->int8_kv ? 1 : 4);
   s->kv_params_values = static_cast<uint32_t>(cache_rows * c.n_kv_heads);
-  s->buffers.reserve(14 + 3 * c.n_layers);
+  s->buffers.reserve(15 + 3 * c.n_layers);
   auto make = [&](uint64_t bytes, const char* what, vulkan::Memory memory,
                   const Buffer** out) -> Status {
     KITE_ASSIGN_OR_RETURN(Buffer b, Buffer::Create(d, bytes, what, memory));
@@ -661,10 +662,19 @@ Result<std::unique_ptr<VulkanForward>> VulkanForward::Create(const VulkanModel& 
   const uint64_t keys_bytes = static_cast<uint64_t>(max_context) * kv_dim * (s->int8_kv ? 1 : 4);
   staging = staging < keys_bytes ? staging : keys_bytes;
   KITE_RETURN_IF_ERROR(make(staging, "session state staging", kHost, &s->staging));
+  // RoPE's cosines and sines, the CPU's values (the shader cannot call libm): written here,
+  // read only by the shader, so not zeroed below.
+  const size_t pairs = c.head_dim / 2;
+  KITE_RETURN_IF_ERROR(make(cache_rows * pairs * 8, "RoPE cos/sin table", kHost,
+                            &s->rope_cos_sin));
+  kernels::RopeCosSinTable(pairs, m.rope_inv_freq.data(), static_cast<size_t>(cache_rows),
+                           static_cast<float*>(s->rope_cos_sin->data()));
 
   // Zero every device buffer once (no stale bits in padding that a shader might read).
   KITE_ASSIGN_OR_RETURN(VkCommandBuffer cmd, s->stream->Begin());
-  for (const Buffer& b : s->buffers) s->vk->CmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
+  for (const Buffer& b : s->buffers) {
+    if (&b != s->rope_cos_sin) s->vk->CmdFillBuffer(cmd, b.handle(), 0, VK_WHOLE_SIZE, 0);
+  }
   RecordBarrier(d.vk(), cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);

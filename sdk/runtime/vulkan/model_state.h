@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "sdk/backends/vulkan/attention.h"
 #include "sdk/backends/vulkan/buffer.h"
@@ -29,8 +30,9 @@ struct VulkanModel::State {
   const Model* model = nullptr;
   std::unique_ptr<vulkan::Device> device;  // declared first: destroyed last
   std::optional<vk_runtime::DeviceWeights> weights;
-  /// RoPE's head_dim / 2 inverse frequencies (the model's scaled table, or theta's).
-  std::optional<vulkan::Buffer> rope_freqs;
+  /// RoPE's head_dim / 2 inverse frequencies (the model's scaled table, or theta's), from
+  /// which each session fills its cos/sin table (kernels::RopeCosSinTable).
+  std::vector<float> rope_inv_freq;
   // Pipelines, made once (std::optional: the ops have no empty state). Every op the
   // forward pass may record is built; the embedding's for its table's encoding only.
   std::optional<vulkan::Embedding> embedding;

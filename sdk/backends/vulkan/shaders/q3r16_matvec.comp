@@ -10,10 +10,16 @@
 // the reference's per-weight subtraction). Baseline: 32-bit storage and fp32 arithmetic only.
 //
 // The work split is q4r16_matvec.comp's: one workgroup per 16-row block (gl_WorkGroupID.x)
-// and tile of T tokens (gl_WorkGroupID.y; T = kTileTokens, 1 for decode); invocation i takes
-// row i % 16 of the block and every (WG/16)-th activation group (of 32 columns) starting at
-// i / 16; the partial sums are added across groups in shared memory (WG * T floats), the
-// same order for every T.
+// and tile of T tokens (gl_WorkGroupID.y; T = kTileTokens, 1 for decode). The groups (of 32
+// columns) are taken in chunks of WG/16: in a chunk, invocation i computes the integer sums
+// of row i % 16 and group i / 16 into shared memory (WG * T ints); then invocation r < 16
+// adds the chunk's groups of row r to the row's sums in group order.
+//
+// The float work per row and token is the CPU's AVX-512 variant's (qd8-q3r16-gemm/
+// avx512vnni.cc), operation for operation, so the outputs (and the int8 codes quantized
+// from them) are its bit for bit: one sum from 0, each group in order adding
+// fma(float(dot) * xscale, d, acc) (FmaExact, fma_exact.glsl: rounded once on any device).
+// The reference's form, xscale * (d * dot) per group, differs from it by roundings.
 //
 // A block (16 rows x 32 S columns) is S code parts of 48 words, then 8 words of 16 f16
 // scales. Part h holds columns 32 h .. 32 h + 31: words 0..31 the low-2-bit plane (word
@@ -47,11 +53,12 @@ layout(push_constant) uniform Push {
   uint y_stride;
 } p;
 
+#include "fma_exact.glsl"
 #include "rows.glsl"
 
 const uint kRowsPerBlock = 16;
 const uint kMaxTile = 8;
-shared float partial[gl_WorkGroupSize.x * kTileTokens];
+shared int dots[gl_WorkGroupSize.x * kTileTokens];
 
 // The signed dot product of two words of 4 packed int8 each (sum over bytes j of a_j * b_j).
 int PackedDot(uint a, uint b) {
@@ -65,55 +72,64 @@ int PackedDot(uint a, uint b) {
 void main() {
   const uint lane = gl_LocalInvocationID.x;
   const uint rr = lane % kRowsPerBlock;
-  const uint lanes = gl_WorkGroupSize.x / kRowsPerBlock;
+  const uint wg = gl_WorkGroupSize.x;
+  const uint lanes = wg / kRowsPerBlock;
   const uint block = gl_WorkGroupID.x;
   const uint t0 = gl_WorkGroupID.y * kTileTokens;
   if (t0 >= p.n_tokens) return;  // the whole workgroup: no tokens left for this tile
 
-  float acc[kMaxTile];
+  precise float acc[kMaxTile];
   for (uint k = 0; k < kTileTokens; ++k) acc[k] = 0.0;
   const uint parts = p.groups_per_scale;
   const uint block_words = parts * kPartWords + kScaleWords;
   const uint col_blocks = (p.groups + parts - 1) / parts;
-  for (uint g = lane / kRowsPerBlock; g < p.groups; g += lanes) {
-    const uint col_block = g / parts;
-    const uint start = (block * col_blocks + col_block) * block_words;
-    const uint base = start + (g - col_block * parts) * kPartWords;
-    // The codes of column quad q (columns 4q .. 4q + 3), one per byte, each in [0, 7].
-    uint u[8];
-    const uint low0 = w[base + rr], low1 = w[base + 16 + rr];
-    const uint high = w[base + kHighWord + rr];
-    for (uint q = 0; q < 8; ++q) {
-      const uint low = q < 4 ? low0 : low1;
-      u[q] = ((low >> (2 * (q % 4))) & 0x03030303u) | (((high >> q) & 0x01010101u) << 2);
-    }
-    const vec2 d2 = unpackHalf2x16(w[start + parts * kPartWords + rr / 2]);
-    const float d = (rr & 1u) == 0u ? d2.x : d2.y;
-    for (uint k = 0; k < kTileTokens; ++k) {
-      const uint t = t0 + k;
-      if (t >= p.n_tokens) break;
-      const uint xbase = (t * p.groups + g) * 8;
-      const uint tg = t * p.groups + g;
-      int dot = -kZero * xsum[tg];
-      for (uint q = 0; q < 8; ++q) dot += PackedDot(u[q], xq[xbase + q]);
-      acc[k] += xscale[tg] * (d * float(dot));
-    }
-  }
-
-  const uint wg = gl_WorkGroupSize.x;
-  for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] = acc[k];
-  barrier();
-  for (uint s = wg / 2; s >= kRowsPerBlock; s /= 2) {
-    if (lane < s) {
-      for (uint k = 0; k < kTileTokens; ++k) partial[k * wg + lane] += partial[k * wg + lane + s];
+  for (uint g0 = 0; g0 < p.groups; g0 += lanes) {
+    const uint g = g0 + lane / kRowsPerBlock;
+    if (g < p.groups) {
+      const uint col_block = g / parts;
+      const uint base = (block * col_blocks + col_block) * block_words +
+                        (g - col_block * parts) * kPartWords;
+      // The codes of column quad q (columns 4q .. 4q + 3), one per byte, each in [0, 7].
+      uint u[8];
+      const uint low0 = w[base + rr], low1 = w[base + 16 + rr];
+      const uint high = w[base + kHighWord + rr];
+      for (uint q = 0; q < 8; ++q) {
+        const uint low = q < 4 ? low0 : low1;
+        u[q] = ((low >> (2 * (q % 4))) & 0x03030303u) | (((high >> q) & 0x01010101u) << 2);
+      }
+      for (uint k = 0; k < kTileTokens; ++k) {
+        const uint t = t0 + k;
+        if (t >= p.n_tokens) break;
+        const uint tg = t * p.groups + g;
+        int dot = -kZero * xsum[tg];
+        for (uint q = 0; q < 8; ++q) dot += PackedDot(u[q], xq[tg * 8 + q]);
+        dots[k * wg + lane] = dot;
+      }
     }
     barrier();
+    if (lane < kRowsPerBlock) {
+      const uint gn = min(lanes, p.groups - g0);
+      for (uint j = 0; j < gn; ++j) {
+        const uint gj = g0 + j;
+        const uint start = (block * col_blocks + gj / parts) * block_words;
+        const vec2 d2 = unpackHalf2x16(w[start + parts * kPartWords + rr / 2]);
+        const float d = (rr & 1u) == 0u ? d2.x : d2.y;
+        for (uint k = 0; k < kTileTokens; ++k) {
+          const uint t = t0 + k;
+          if (t >= p.n_tokens) break;
+          precise float sx = float(dots[k * wg + j * kRowsPerBlock + lane]) *
+                             xscale[t * p.groups + gj];
+          acc[k] = FmaExact(sx, d, acc[k]);
+        }
+      }
+    }
+    barrier();  // the next chunk overwrites dots
   }
+
   const uint r = block * kRowsPerBlock + lane;
   if (lane < kRowsPerBlock && r < p.rows) {
     for (uint k = 0; k < kTileTokens && t0 + k < p.n_tokens; ++k) {
-      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] =
-          partial[k * wg + lane];
+      y[RowStart(p.y_offset, p.y_pos_stride, p.y_stride, p.pos, t0 + k) + r] = acc[k];
     }
   }
 }
