@@ -1,5 +1,6 @@
-// DenseMatvec for F32 and Q8_C weights (shaders/f32_matvec.comp, q8c_matvec.comp) against
-// f32_matvec_ref and q8c_matvec_ref: one row, widths that are not a multiple of 4 (int8
+// DenseMatvec for F32, F16 and Q8_C weights (shaders/f32_matvec.comp, f16_matvec.comp,
+// q8c_matvec.comp) against f32_matvec_ref (F16: of the weights' f16 values) and
+// q8c_matvec_ref: one row, widths that are not a multiple of 4 (int8
 // rows starting inside a word) or of the workgroup, more rows than 65535 workgroups
 // (several rows per workgroup), several tokens read and written through RowAddresses with
 // a position, offsets and gaps that must stay untouched, and workgroup sizes 1 to 256.
@@ -16,6 +17,7 @@
 #include "sdk/backends/vulkan/dense_matvec.h"
 #include "sdk/format/format.h"
 #include "sdk/kernels/f32-matvec/f32-matvec.h"
+#include "sdk/kernels/fp16.h"
 #include "sdk/kernels/q8c-matvec/q8c-matvec.h"
 #include "test/vulkan/vulkan_test_util.h"
 
@@ -105,18 +107,25 @@ void Check(const Case& c, const Io& io, const std::vector<float>& w,
   }
 }
 
-// One case for weights of `dtype` (F32: normal floats; Q8_C: random codes and row scales).
+// One case for weights of `dtype` (F32: normal floats; F16: the same rounded to f16; Q8_C:
+// random codes and row scales).
 void RunCase(vk::Device& device, DType dtype, const Case& c, std::mt19937& rng) {
   SCOPED_TRACE(std::string(kite::DTypeName(dtype)) + " " + Name(c));
   const bool q8 = dtype == DType::Q8_C;
+  const bool f16 = dtype == DType::F16;
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> code(-128, 127);
   std::uniform_real_distribution<float> scale(0.0005f, 0.05f);
   std::vector<float> w(static_cast<size_t>(c.rows) * c.cols), scales(c.rows, 1.0f);
   std::vector<int8_t> codes(q8 ? w.size() : 0);
+  std::vector<uint16_t> halves(f16 ? w.size() : 0);
   for (size_t i = 0; i < w.size(); ++i) {
     if (q8) codes[i] = static_cast<int8_t>(code(rng));
     w[i] = q8 ? codes[i] : normal(rng);
+    if (f16) {
+      halves[i] = kite::FloatToHalf(w[i]);
+      w[i] = kite::HalfToFloat(halves[i]);
+    }
   }
   if (q8) {
     for (float& s : scales) s = scale(rng);
@@ -131,7 +140,8 @@ void RunCase(vk::Device& device, DType dtype, const Case& c, std::mt19937& rng) 
       k::f32_matvec_ref(c.rows, c.cols, w.data(), x, y);
     }
   }
-  vk::Buffer bw = q8 ? Upload(device, codes, "w") : Upload(device, w, "w");
+  vk::Buffer bw = q8 ? Upload(device, codes, "w") : f16 ? Upload(device, halves, "w")
+                                                         : Upload(device, w, "w");
   vk::Buffer bs = Upload(device, scales, "scales");
   vk::Buffer bx = Upload(device, io.x, "x");
   vk::Buffer by = Upload(device, std::vector<float>(io.want.size(), kUntouched), "y");
@@ -158,6 +168,13 @@ TEST(VulkanDenseMatvec, F32MatchesCpuReference) {
   for (const Case& c : kCases) RunCase(*device, DType::F32, c, rng);
 }
 
+TEST(VulkanDenseMatvec, F16MatchesCpuReference) {
+  REQUIRE_DEVICE(device);
+  if (!device->facts().storage_buffer_16bit) GTEST_SKIP() << "no storageBuffer16BitAccess";
+  std::mt19937 rng(9);
+  for (const Case& c : kCases) RunCase(*device, DType::F16, c, rng);
+}
+
 TEST(VulkanDenseMatvec, Q8CMatchesCpuReference) {
   REQUIRE_DEVICE(device);
   std::mt19937 rng(8);
@@ -170,9 +187,10 @@ TEST(VulkanDenseMatvec, RefusesBuffersTooSmallForTheShape) {
   kite::Result<vk::F32Matvec> f32 = vk::F32Matvec::Create(*device, 0);
   kite::Result<vk::Q8CMatvec> q8c = vk::Q8CMatvec::Create(*device, 0);
   ASSERT_TRUE(f32.ok() && q8c.ok());
-  kite::Result<vk::DenseMatvec> f16 = vk::DenseMatvec::Create(*device, DType::F16, 0);
-  EXPECT_EQ(f16.status().code(), kite::Error::kUnsupported);
-  EXPECT_STREQ(f16.status().message(), "dense matvec: no shader for f16 weights (f32, q8_c)");
+  kite::Result<vk::DenseMatvec> q4 = vk::DenseMatvec::Create(*device, DType::Q4_G, 0);
+  EXPECT_EQ(q4.status().code(), kite::Error::kUnsupported);
+  EXPECT_STREQ(q4.status().message(),
+               "dense matvec: no shader for q4_g weights (f32, f16, q8_c)");
   vk::Buffer w = Upload(*device, std::vector<float>(3 * 5), "w");  // 60 bytes
   vk::Buffer s = Upload(*device, std::vector<float>(2), "scales");
   vk::Buffer x = Upload(*device, std::vector<float>(5), "x");

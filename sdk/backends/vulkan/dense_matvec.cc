@@ -3,12 +3,18 @@
 #include <utility>
 
 #include "sdk/backends/vulkan/op.h"
+#include "sdk/backends/vulkan/shaders.h"
 
 namespace kite::vulkan {
 
 namespace {
 
-// The shaders' push fields after the n_tokens/pos header (f32_matvec.comp, q8c_matvec.comp).
+// Bytes per weight of the dense dtypes.
+uint64_t DTypeBytes(DType dtype) {
+  return dtype == DType::Q8_C ? 1 : dtype == DType::F16 ? 2 : 4;
+}
+
+// The shaders' push fields after the n_tokens/pos header (dense_matvec.glsl, q8c_matvec.comp).
 struct Push {
   uint32_t rows;
   uint32_t cols;
@@ -21,15 +27,20 @@ struct Push {
 
 Result<DenseMatvec> DenseMatvec::Create(const Device& device, DType dtype,
                                         uint32_t workgroup_size) {
-  KITE_CHECK_OR_RETURN(dtype == DType::F32 || dtype == DType::Q8_C, Error::kUnsupported,
-                       "dense matvec: no shader for %s weights (f32, q8_c)", DTypeName(dtype));
+  KITE_CHECK_OR_RETURN(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::Q8_C,
+                       Error::kUnsupported,
+                       "dense matvec: no shader for %s weights (f32, f16, q8_c)", DTypeName(dtype));
   const bool q8 = dtype == DType::Q8_C;
-  const char* name = q8 ? "q8c_matvec" : "f32_matvec";
+  const bool f16 = dtype == DType::F16;
+  const char* name = q8 ? "q8c_matvec" : f16 ? "f16_matvec" : "f32_matvec";
+  KITE_CHECK_OR_RETURN(!f16 || device.facts().storage_buffer_16bit, Error::kUnsupported,
+                       "f16_matvec: device '%s' lacks storageBuffer16BitAccess",
+                       device.properties().deviceName);
   KITE_ASSIGN_OR_RETURN(const uint32_t wg, ChooseWorkgroupSize(device, workgroup_size, 1, name));
   const uint32_t spec[] = {wg};
+  const ShaderCode code = q8 ? Q8CMatvecShader() : f16 ? F16MatvecShader() : F32MatvecShader();
   KITE_ASSIGN_OR_RETURN(Pipeline pipeline,
-                        CreateOpPipeline(device, name, q8 ? Q8CMatvecShader() : F32MatvecShader(),
-                                         q8 ? 4 : 3, sizeof(Push), spec, 1));
+                        CreateOpPipeline(device, name, code, q8 ? 4 : 3, sizeof(Push), spec, 1));
   return DenseMatvec(std::move(pipeline), dtype, wg);
 }
 
@@ -42,7 +53,7 @@ Result<Dispatch> DenseMatvec::Prepare(DescriptorPool& pool, const DenseMatvecArg
                        "%s: 'y' must be another buffer than 'x'", name);
   const bool q8 = dtype_ == DType::Q8_C;
   KITE_RETURN_IF_ERROR(
-      CheckBufferSize(name, a.w, static_cast<uint64_t>(a.rows) * a.cols * (q8 ? 1 : 4), "w"));
+      CheckBufferSize(name, a.w, static_cast<uint64_t>(a.rows) * a.cols * DTypeBytes(dtype_), "w"));
   if (q8) {
     KITE_RETURN_IF_ERROR(
         CheckBufferSize(name, a.scales, static_cast<uint64_t>(a.rows) * 4, "scales"));

@@ -1,6 +1,9 @@
 // The matvecs on dense weights on the GPU, per token of a call:
 // - F32 (shaders/f32_matvec.comp): y = W x for f32 row-major W [rows][cols], the contract
 //   of f32_matvec_ref (sdk/kernels/f32-matvec/); f32 models and any F32 matrix.
+// - F16 (shaders/f16_matvec.comp): the same for W stored as f16 (an f32 model's matrices
+//   converted at upload where the device reads f16 from storage buffers: the CPU's
+//   products of the f16-rounded weights, in f32).
 // - Q8_C (shaders/q8c_matvec.comp): y = (W x) * scale[r] for int8 row-major W [rows][cols]
 //   and an f32 scale per row (TensorView in sdk/runtime/loader/model.h), the contract of
 //   q8c_matvec_ref (sdk/kernels/q8c-matvec/); the classifier head of 4-bit models.
@@ -30,7 +33,7 @@ struct DenseMatvecArgs {
   uint32_t cols = 0;        ///< input width, >= 1 (Q8_C: rows need not start on a word)
   RowAddress x_at;          ///< the input rows
   RowAddress y_at;          ///< the output rows (stride >= rows for several tokens)
-  const Buffer* w = nullptr;       ///< rows * cols f32 or int8, row-major, from offset 0
+  const Buffer* w = nullptr;       ///< rows * cols f32, f16 or int8, row-major, from offset 0
   const Buffer* scales = nullptr;  ///< Q8_C: rows f32; F32: unused
   const Buffer* x = nullptr;       ///< f32, addressed by x_at
   const Buffer* y = nullptr;       ///< f32 written, addressed by y_at
@@ -40,7 +43,8 @@ struct DenseMatvecArgs {
 /// outlive it, and it must outlive its Dispatches. Thread-compatible (see Pipeline).
 class DenseMatvec {
  public:
-  /// `dtype`: F32 or Q8_C (row-major); others are kUnsupported. `workgroup_size`: a power
+  /// `dtype`: F32, F16 or Q8_C (row-major); others are kUnsupported, and F16 on a device
+  /// without DeviceFacts::storage_buffer_16bit too. `workgroup_size`: a power
   /// of two in [1, device.max_workgroup_size()], or 0 for the device's largest. A
   /// workgroup computes whole rows (its invocations split the row).
   static Result<DenseMatvec> Create(const Device& device, DType dtype, uint32_t workgroup_size);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sdk/backends/vulkan/command_stream.h"
+#include "sdk/backends/vulkan/fma_probe.h"
 #include "sdk/backends/vulkan/vk_status.h"
 
 namespace kite::vulkan {
@@ -121,6 +122,16 @@ void QueryCoreProperties(const Functions& vk, VkPhysicalDevice physical, DeviceF
   facts->max_memory_allocation_size = maintenance3.maxMemoryAllocationSize;
 }
 
+// Fills facts->storage_buffer_16bit (VkPhysicalDevice16BitStorageFeatures, Vulkan 1.1 core).
+void QueryStorage16(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
+  auto storage16 = Chained<VkPhysicalDevice16BitStorageFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES, nullptr);
+  auto features2 =
+      Chained<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &storage16);
+  vk.GetPhysicalDeviceFeatures2(physical, &features2);
+  facts->storage_buffer_16bit = storage16.storageBuffer16BitAccess == VK_TRUE;
+}
+
 // Fills facts->external_memory_host and min_imported_host_pointer_alignment
 // (VK_EXT_external_memory_host; its property struct through the Vulkan 1.1 *2 query).
 void QueryExternalMemoryHost(const Functions& vk, VkPhysicalDevice physical, DeviceFacts* facts) {
@@ -158,14 +169,31 @@ void AppendNote(char* buf, size_t cap, const char* format, ...) {
 
 }  // namespace
 
+bool ParseFmaMode(const char* text, FmaMode* mode) {
+  if (text == nullptr || std::strcmp(text, "auto") == 0) {
+    *mode = FmaMode::kAuto;
+  } else if (std::strcmp(text, "emulate") == 0) {
+    *mode = FmaMode::kEmulate;
+  } else if (std::strcmp(text, "native") == 0) {
+    *mode = FmaMode::kNative;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 DeviceOptions DeviceOptionsFromEnvironment() {
   DeviceOptions options;
   const char* allow = std::getenv(kAllowCpuEnv);
   options.allow_cpu = allow != nullptr && std::strcmp(allow, "1") == 0;
+  const char* fma = std::getenv(kFmaEnv);
+  if (!ParseFmaMode(fma, &options.fma)) options.bad_fma = fma;
   return options;
 }
 
 Result<Device> Device::Create(const DeviceOptions& options) {
+  KITE_CHECK_OR_RETURN(options.bad_fma == nullptr, Error::kInvalidArgument,
+                       "%s='%s': expected auto, emulate or native", kFmaEnv, options.bad_fma);
   Device d;
   Functions& vk = *d.vk_;
   KITE_RETURN_IF_ERROR(LoadGlobalFunctions(&vk));
@@ -234,6 +262,7 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   QueryIntegerDot(*d.vk_, d.physical_, &d.facts_);
   QueryCoreProperties(*d.vk_, d.physical_, &d.facts_);
   QueryExternalMemoryHost(*d.vk_, d.physical_, &d.facts_);
+  QueryStorage16(*d.vk_, d.physical_, &d.facts_);
   std::memcpy(d.queue_->device_name, d.properties_.deviceName, sizeof(d.queue_->device_name));
 
   const float priority = 1.0f;
@@ -257,6 +286,12 @@ Result<Device> Device::Create(const DeviceOptions& options) {
     extensions[extension_count++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
     device_info.pNext = &integer_dot;
   }
+  // f16 reads from storage buffers (the f16 weights' matvec), a core feature.
+  auto storage16 = Chained<VkPhysicalDevice16BitStorageFeatures>(
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+      const_cast<void*>(device_info.pNext));
+  storage16.storageBuffer16BitAccess = VK_TRUE;
+  if (d.facts_.storage_buffer_16bit) device_info.pNext = &storage16;
   if (d.facts_.external_memory_host) {
     extensions[extension_count++] = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
   }
@@ -270,6 +305,13 @@ Result<Device> Device::Create(const DeviceOptions& options) {
   vk.GetDeviceQueue(d.device_, d.queue_->family, 0, &d.queue_->queue);
   KITE_ASSIGN_OR_RETURN(CommandStream stream, CommandStream::Create(d));
   d.stream_.reset(new CommandStream(std::move(stream)));
+  if (options.fma == FmaMode::kAuto) {
+    // An inconsistent answer keeps the emulation, exact everywhere.
+    KITE_ASSIGN_OR_RETURN(const FmaProbeAnswer fma, ProbeFma(d));
+    d.fma_native_ = fma == FmaProbeAnswer::kFused;
+  } else {
+    d.fma_native_ = options.fma == FmaMode::kNative;
+  }
   return Result<Device>(std::move(d));
 }
 
@@ -284,7 +326,8 @@ Device::Device(Device&& other)
       stream_(std::move(other.stream_)),
       properties_(other.properties_),
       memory_(other.memory_),
-      facts_(other.facts_) {
+      facts_(other.facts_),
+      fma_native_(other.fma_native_) {
   facts_.name = properties_.deviceName;
   other.instance_ = VK_NULL_HANDLE;
   other.device_ = VK_NULL_HANDLE;

@@ -17,14 +17,41 @@ namespace kite::vulkan {
 /// "1" allows it. The tests set it; users set it to try the backend without a GPU.
 inline constexpr char kAllowCpuEnv[] = "KITE_VULKAN_ALLOW_CPU";
 
+/// Name of the environment variable that chooses how the shaders compute a fused
+/// multiply-add (FmaMode): "auto", "emulate" or "native"; unset is auto.
+inline constexpr char kFmaEnv[] = "KITE_VULKAN_FMA";
+
+/// How the shaders' FmaExact (shaders/fma_exact.glsl) computes a * b + c rounded once.
+enum class FmaMode {
+  /// Probe the device at creation (fma_probe.h): GLSL's fma() where it is fused, the
+  /// emulation otherwise (and when the probe's answer is inconsistent).
+  kAuto,
+  /// Always the emulation from single-rounding fp32 operations (~20 of them): exact on
+  /// every device.
+  kEmulate,
+  /// Always GLSL's fma(), fused or not: where the device rounds it twice (lavapipe), the
+  /// results differ from the CPU's in the last bits (for tests of that path).
+  kNative,
+};
+
 /// How Device::Create chooses.
 struct DeviceOptions {
   /// Also accept a CPU device (VK_PHYSICAL_DEVICE_TYPE_CPU, e.g. lavapipe), ranked below
   /// every GPU. Off: only GPUs (discrete, integrated, virtual, other) are considered.
   bool allow_cpu = false;
+  /// How FmaExact is computed (FmaMode).
+  FmaMode fma = FmaMode::kAuto;
+  /// Set by DeviceOptionsFromEnvironment to kFmaEnv's value when it is none of the
+  /// accepted ones (static storage of the environment): Device::Create then refuses.
+  const char* bad_fma = nullptr;
 };
 
-/// DeviceOptions with allow_cpu set when the environment variable kAllowCpuEnv is "1".
+/// The FmaMode named `text` ("auto", "emulate", "native"; null is kAuto); false when
+/// `text` names none. Pure.
+bool ParseFmaMode(const char* text, FmaMode* mode);
+
+/// DeviceOptions with allow_cpu set when the environment variable kAllowCpuEnv is "1",
+/// and fma from kFmaEnv (ParseFmaMode; an unknown value goes to bad_fma).
 /// Reads the environment: not thread-safe against concurrent setenv.
 DeviceOptions DeviceOptionsFromEnvironment();
 
@@ -61,7 +88,10 @@ class Device {
   /// feature, and VK_EXT_external_memory_host (facts().external_memory_host) likewise.
   /// Without one: a Status
   /// (Error::kUnsupported) naming every device seen and why it was skipped, or saying that
-  /// no Vulkan driver is installed. Never aborts.
+  /// no Vulkan driver is installed. Then, with options.fma kAuto, runs the fma probe
+  /// (ProbeFma: one tiny dispatch) to set fma_native(); a probe that fails to run is a
+  /// status naming it (a lost device or a timeout, never a hang). options.bad_fma set:
+  /// kInvalidArgument naming kFmaEnv and the value. Never aborts.
   static Result<Device> Create(const DeviceOptions& options);
 
   Device(Device&& other);
@@ -79,6 +109,10 @@ class Device {
   const VkPhysicalDeviceProperties& properties() const { return properties_; }
   /// The facts CheckRequirements passed on, and the optional features found.
   const DeviceFacts& facts() const { return facts_; }
+  /// True when the shaders' FmaExact is GLSL's fma() (specialization constant
+  /// kFmaNativeConstantId of every pipeline, pipeline.h): options.fma kNative, or kAuto on
+  /// a device whose fma() the probe found fused.
+  bool fma_native() const { return fma_native_; }
   /// Largest workgroup size the shaders may use here (MaxWorkgroupSize of facts()).
   uint32_t max_workgroup_size() const { return MaxWorkgroupSize(facts_); }
 
@@ -112,6 +146,7 @@ class Device {
   VkPhysicalDeviceProperties properties_ = {};
   VkPhysicalDeviceMemoryProperties memory_ = {};
   DeviceFacts facts_;
+  bool fma_native_ = false;
 };
 
 }  // namespace kite::vulkan

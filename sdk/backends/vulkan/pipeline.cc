@@ -90,24 +90,31 @@ Result<Pipeline> Pipeline::Create(const Device& device, const PipelineDesc& desc
       Check(p.vk_->CreatePipelineLayout(p.device_, &layout_info, nullptr, &p.layout_),
             "vkCreatePipelineLayout", desc.name));
 
-  VkSpecializationMapEntry entries[kMaxSpecConstants] = {};
+  // The shader's constants, then the fma mode (a VkBool32).
+  VkSpecializationMapEntry entries[kMaxSpecConstants + 1] = {};
+  uint32_t values[kMaxSpecConstants + 1] = {};
   for (uint32_t i = 0; i < desc.spec_count; ++i) {
     entries[i].constantID = i;
     entries[i].offset = i * 4;
     entries[i].size = 4;
+    values[i] = desc.spec[i];
   }
+  entries[desc.spec_count].constantID = kFmaNativeConstantId;
+  entries[desc.spec_count].offset = desc.spec_count * 4;
+  entries[desc.spec_count].size = 4;
+  values[desc.spec_count] = device.fma_native() ? VK_TRUE : VK_FALSE;
   VkSpecializationInfo spec = {};
-  spec.mapEntryCount = desc.spec_count;
+  spec.mapEntryCount = desc.spec_count + 1;
   spec.pMapEntries = entries;
-  spec.dataSize = desc.spec_count * 4;
-  spec.pData = desc.spec;
+  spec.dataSize = (desc.spec_count + 1) * 4;
+  spec.pData = values;
   VkComputePipelineCreateInfo pipeline_info = {};
   pipeline_info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
   pipeline_info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
   pipeline_info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
   pipeline_info.stage.module = p.module_;
   pipeline_info.stage.pName = "main";
-  pipeline_info.stage.pSpecializationInfo = desc.spec_count > 0 ? &spec : nullptr;
+  pipeline_info.stage.pSpecializationInfo = &spec;
   pipeline_info.layout = p.layout_;
   KITE_RETURN_IF_ERROR(Check(p.vk_->CreateComputePipelines(p.device_, VK_NULL_HANDLE, 1,
                                                            &pipeline_info, nullptr, &p.pipeline_),

@@ -3,7 +3,8 @@
 // Every Kite shader follows one convention, so a forward pass can be recorded the same way
 // for any op:
 //   - N storage buffers at bindings 0..N-1 of set 0, bound whole;
-//   - specialization constant 0 is the workgroup size along x; others are per shader;
+//   - specialization constant 0 is the workgroup size along x; others are per shader,
+//     and kFmaNativeConstantId is the device's fma_native() in every pipeline;
 //   - the push-constant block starts with `uint n_tokens; uint pos;` (the call's tokens and
 //     the position of its first token), followed by the op's own fields, fixed when the
 //     dispatch is prepared;
@@ -20,6 +21,11 @@
 #include "sdk/base/status.h"
 
 namespace kite::vulkan {
+
+/// Specialization constant every pipeline gets besides 0..spec_count-1: 1 (true) when the
+/// Device's fma_native(), making FmaExact (shaders/fma_exact.glsl) GLSL's fma(). Shaders
+/// without it ignore it.
+inline constexpr uint32_t kFmaNativeConstantId = 100;
 
 /// Most bindings and specialization constants a pipeline may have.
 inline constexpr uint32_t kMaxBindings = 8;

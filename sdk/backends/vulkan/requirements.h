@@ -57,6 +57,11 @@ struct DeviceFacts {
   /// VkPhysicalDeviceMaintenance3Properties::maxMemoryAllocationSize (Vulkan 1.1 core): the
   /// largest single allocation or import; 0 when not read (no limit assumed).
   uint64_t max_memory_allocation_size = 0;
+  /// Optional: VkPhysicalDevice16BitStorageFeatures::storageBuffer16BitAccess (Vulkan 1.1
+  /// core, optional; Device::Create then enables it): shaders may read f16 values from
+  /// storage buffers (f16_matvec.comp). lavapipe: yes; the Pi 5's V3DV: no. Read for the
+  /// chosen device only.
+  bool storage_buffer_16bit = false;
 };
 
 /// Ok when the device can run the baseline shaders; otherwise Error::kUnsupported with a

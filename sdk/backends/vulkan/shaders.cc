@@ -70,6 +70,14 @@ constexpr uint32_t kEmbeddingQ4Sp24[] = {
 #include "sdk/backends/vulkan/shaders/embedding_q4sp24.spv.inc"
 };
 
+// The fma probe and the f16 weights' matvec (vkfp16).
+constexpr uint32_t kFmaProbe[] = {
+#include "sdk/backends/vulkan/shaders/fma_probe.spv.inc"
+};
+constexpr uint32_t kF16Matvec[] = {
+#include "sdk/backends/vulkan/shaders/f16_matvec.spv.inc"
+};
+
 }  // namespace
 
 ShaderCode Q4R16MatvecShader() { return {kQ4R16Matvec, sizeof(kQ4R16Matvec) / 4}; }
@@ -96,5 +104,8 @@ ShaderCode Q8kvQuantizeShader() { return {kQ8kvQuantize, sizeof(kQ8kvQuantize) /
 // The other 4-bit layouts.
 ShaderCode Q4Sp24MatvecShader() { return {kQ4Sp24Matvec, sizeof(kQ4Sp24Matvec) / 4}; }
 ShaderCode Q4gMatvecShader() { return {kQ4gMatvec, sizeof(kQ4gMatvec) / 4}; }
+// The fma probe and the f16 weights' matvec.
+ShaderCode FmaProbeShader() { return {kFmaProbe, sizeof(kFmaProbe) / 4}; }
+ShaderCode F16MatvecShader() { return {kF16Matvec, sizeof(kF16Matvec) / 4}; }
 
 }  // namespace kite::vulkan

@@ -56,5 +56,11 @@ ShaderCode Q8kvQuantizeShader();
 ShaderCode Q4Sp24MatvecShader();
 /// shaders/q4g_matvec.comp: Q4_ROW_GROUPS x int8 matvec (Q4gMatvec).
 ShaderCode Q4gMatvecShader();
+// The fma probe and the f16 weights' matvec (vkfp16).
+/// shaders/fma_probe.comp: GLSL's fma() of operand triples (ProbeFma, fma_probe.h).
+ShaderCode FmaProbeShader();
+/// shaders/f16_matvec.comp: f16 row-major matrix times f32 rows (DenseMatvec, F16). Needs
+/// DeviceFacts::storage_buffer_16bit.
+ShaderCode F16MatvecShader();
 
 }  // namespace kite::vulkan

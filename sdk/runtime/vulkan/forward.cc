@@ -72,6 +72,11 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
   wo.max_binding_bytes = options.max_binding_bytes;
   wo.force_staging = options.force_staging;
   wo.max_import_bytes = options.max_import_bytes;
+  const vk_runtime::F16Matrices f16 =
+      options.f16_matrices == vk_runtime::F16Matrices::kAuto
+          ? vk_runtime::F16MatricesFromEnvironment(options.f16_matrices)
+          : options.f16_matrices;
+  KITE_ASSIGN_OR_RETURN(wo.f16_matrices, vk_runtime::ChooseF16Matrices(d.facts(), f16));
   wo.placement = options.weights == vk_runtime::WeightPlacement::kAuto
                      ? vk_runtime::WeightPlacementFromEnvironment(options.weights)
                      : options.weights;
@@ -118,6 +123,9 @@ Result<std::unique_ptr<VulkanModel>> VulkanModel::Create(const Model& model,
       Build(&s->q3r16_gemm, std::cref(d), q4_wg, vulkan::kQ4MaxTileTokens, variant));
   KITE_RETURN_IF_ERROR(Build(&s->f32_matvec, std::cref(d), DType::F32, row_wg));
   KITE_RETURN_IF_ERROR(Build(&s->q8c_matvec, std::cref(d), DType::Q8_C, row_wg));
+  if (wo.f16_matrices) {
+    KITE_RETURN_IF_ERROR(Build(&s->f16_matvec, std::cref(d), DType::F16, row_wg));
+  }
   KITE_RETURN_IF_ERROR(Build(&s->add, std::cref(d), vulkan::ElementwiseOp::kAdd, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->swiglu, std::cref(d), vulkan::ElementwiseOp::kSwiGlu, 0u));
   KITE_RETURN_IF_ERROR(Build(&s->rope, std::cref(d), q4_wg));
@@ -136,6 +144,7 @@ bool VulkanModel::is_cpu_device() const {
 }
 bool VulkanModel::integer_dot() const { return state_->q4r16_matvec->integer_dot(); }
 bool VulkanModel::weights_imported() const { return state_->weights->imported(); }
+bool VulkanModel::f16_matrices() const { return state_->f16_matvec.has_value(); }
 
 // ---------------------------------------------------------------------------------------
 // VulkanForward
@@ -346,7 +355,7 @@ Status AddLinearsOfGroup(Planner& p, const VulkanModel::State& m, const VulkanFo
         KITE_RETURN_IF_ERROR(AddQ4Matvec(p, m, *w.view, a, when));
         continue;
       }
-      // F32 or Q8_C (DeviceWeights accepted nothing else).
+      // F32 (stored as f32 or f16) or Q8_C (DeviceWeights accepted nothing else).
       vulkan::DenseMatvecArgs a;
       a.max_tokens = max_tokens;
       a.max_pos = max_pos;
@@ -359,7 +368,8 @@ Status AddLinearsOfGroup(Planner& p, const VulkanModel::State& m, const VulkanFo
       a.x = x;
       a.y = outs[i].y;
       const bool q8 = w.view->dtype == DType::Q8_C;
-      KITE_RETURN_IF_ERROR(p.Add(q8 ? *m.q8c_matvec : *m.f32_matvec, a, when));
+      const vulkan::DenseMatvec& op = q8 ? *m.q8c_matvec : w.f16 ? *m.f16_matvec : *m.f32_matvec;
+      KITE_RETURN_IF_ERROR(p.Add(op, a, when));
     }
   }
   p.EndGroup();

@@ -38,6 +38,10 @@ struct VulkanModelOptions {
   /// Largest import of the file's pages, in bytes; 0: the device's maxMemoryAllocationSize
   /// (vk_runtime::WeightOptions::max_import_bytes; tests lower it).
   uint64_t max_import_bytes = 0;
+  /// Store an f32 model's matrices as f16 (vk_runtime::F16Matrices). kAuto:
+  /// KITE_VULKAN_F16_WEIGHTS=0/1 when set, else f16 on GPUs with storageBuffer16BitAccess
+  /// and f32 on CPU devices (lavapipe) and GPUs without it.
+  vk_runtime::F16Matrices f16_matrices = vk_runtime::F16Matrices::kAuto;
 };
 
 /// A model's weights on a Vulkan device, uploaded once. Immutable after Create and shared
@@ -63,6 +67,9 @@ class VulkanModel {
   /// True when the weights are read from the imported model file (WeightPlacement), false
   /// when they were copied into device memory.
   bool weights_imported() const;
+  /// True when the f32 matrices are stored as f16 on the device (F16Matrices, decided at
+  /// Create).
+  bool f16_matrices() const;
 
   /// The device, the uploaded weights and the pipelines (sdk/runtime/vulkan/model_state.h).
   struct State;

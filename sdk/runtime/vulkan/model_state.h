@@ -50,6 +50,8 @@ struct VulkanModel::State {
   std::optional<vulkan::Q4gMatvec> q4g_gemm;
   std::optional<vulkan::Q3R16Matvec> q3r16_gemm;
   std::optional<vulkan::DenseMatvec> f32_matvec, q8c_matvec;
+  /// The F16 matvec, made only when the weights hold f16 matrices (DeviceTensor::f16).
+  std::optional<vulkan::DenseMatvec> f16_matvec;
   std::optional<vulkan::Elementwise> add, swiglu;
   std::optional<vulkan::Rope> rope;
   std::optional<vulkan::Attention> attention, attention_q8;  // f32 and int8 KV caches

@@ -7,7 +7,9 @@
 
 #include "sdk/backends/vulkan/command_stream.h"
 #include "sdk/backends/vulkan/q4g_matvec.h"
+#include "sdk/backends/vulkan/requirements.h"
 #include "sdk/format/format.h"
+#include "sdk/kernels/fp16.h"
 
 namespace kite::vk_runtime {
 
@@ -23,6 +25,7 @@ struct Planned {
   const TensorView* view;
   DeviceTensor* out;
   bool vector;        // one f32 part, read whole (norms, biases)
+  bool f16;           // stored as f16 (WeightOptions::f16_matrices)
   uint32_t part_rows;  // rows per part (whole row blocks)
   uint32_t parts;
 };
@@ -35,6 +38,7 @@ struct Copy {
   uint64_t bytes;
   const void* src2 = nullptr;
   uint64_t bytes2 = 0;
+  bool to_f16 = false;  // src holds bytes / 4 floats, written as f16 (the buffer: bytes / 2)
 };
 
 // Whether a matrix part has a second buffer: Q8_C row scales, Q4_ROW_GROUPS scales (and
@@ -51,8 +55,8 @@ Status Unsupported(const TensorView& t, const char* why) {
 
 // Plans `t`'s parts within `limit` bytes per buffer.
 Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
-            std::vector<Planned>* plan) {
-  Planned p{&t, out, vector, t.rows, 1};
+            std::vector<Planned>* plan, bool f16 = false) {
+  Planned p{&t, out, vector, f16 && !vector && t.dtype == DType::F32, t.rows, 1};
   if (vector) {
     if (t.dtype != DType::F32) return Unsupported(t, "vectors must be f32 on Vulkan");
     if (t.data_size > limit) {
@@ -91,8 +95,18 @@ Status Plan(const TensorView& t, DeviceTensor* out, bool vector, uint64_t limit,
   return Status::Ok();
 }
 
+// Bytes of the buffer holding `c`.
+uint64_t BufferBytes(const Copy& c) { return (c.to_f16 ? c.bytes / 2 : c.bytes) + c.bytes2; }
+
 // Writes `c`'s bytes at `dst` (its buffer's size), zeroing the rounding tail.
 void Fill(const Copy& c, void* dst) {
+  if (c.to_f16) {
+    const float* src = static_cast<const float*>(c.src);
+    uint16_t* out = static_cast<uint16_t*>(dst);
+    for (uint64_t i = 0; i < c.bytes / 4; ++i) out[i] = FloatToHalf(src[i]);
+    std::memset(static_cast<char*>(dst) + c.bytes / 2, 0, c.dst->size() - c.bytes / 2);
+    return;
+  }
   std::memcpy(dst, c.src, c.bytes);
   if (c.bytes2 != 0) std::memcpy(static_cast<char*>(dst) + c.bytes, c.src2, c.bytes2);
   std::memset(static_cast<char*>(dst) + c.bytes + c.bytes2, 0,
@@ -189,7 +203,9 @@ Status Import(const vulkan::Device& device, const Model& model, const std::vecto
   for (const Copy& c : wanted) {
     // Buffers are whole 32-bit words (Buffer's rule): the span a buffer would bind.
     const uintptr_t begin = reinterpret_cast<uintptr_t>(c.src);
-    if (Contiguous(c)) spans.push_back({begin, begin + (c.bytes + c.bytes2 + 3) / 4 * 4});
+    if (Contiguous(c) && !c.to_f16) {
+      spans.push_back({begin, begin + (c.bytes + c.bytes2 + 3) / 4 * 4});
+    }
   }
   std::sort(spans.begin(), spans.end(),
             [](const vulkan::HostRange& a, const vulkan::HostRange& b) {
@@ -235,12 +251,12 @@ Status Import(const vulkan::Device& device, const Model& model, const std::vecto
 Status Place(const vulkan::Device& device, const std::vector<vulkan::HostMemory>& hosts, Copy c,
              const char* what, std::vector<vulkan::Buffer>* buffers, std::vector<Copy>* copies,
              uint64_t* imported) {
-  const uint64_t total = c.bytes + c.bytes2;
+  const uint64_t total = BufferBytes(c);
   uint64_t offset = 0;
   // The buffer's alignment is checked by CreateIn; minStorageBufferOffsetAlignment is a
   // cheap first filter.
   for (const vulkan::HostMemory& host : hosts) {
-    if (!Contiguous(c) ||
+    if (!Contiguous(c) || c.to_f16 ||
         !vulkan::ImportOffset(host.range(), reinterpret_cast<uintptr_t>(c.src), total,
                               device.properties().limits.minStorageBufferOffsetAlignment,
                               &offset)) {
@@ -263,6 +279,24 @@ Status Place(const vulkan::Device& device, const std::vector<vulkan::HostMemory>
 }
 
 }  // namespace
+
+F16Matrices F16MatricesFromEnvironment(F16Matrices fallback) {
+  const char* v = std::getenv(kF16WeightsEnv);
+  if (v != nullptr && std::strcmp(v, "0") == 0) return F16Matrices::kOff;
+  if (v != nullptr && std::strcmp(v, "1") == 0) return F16Matrices::kOn;
+  return fallback;
+}
+
+Result<bool> ChooseF16Matrices(const vulkan::DeviceFacts& facts, F16Matrices mode) {
+  if (mode == F16Matrices::kOff) return false;
+  if (mode == F16Matrices::kAuto) {
+    return !vulkan::IsCpuDevice(facts.type) && facts.storage_buffer_16bit;
+  }
+  KITE_CHECK_OR_RETURN(facts.storage_buffer_16bit, Error::kUnsupported,
+                       "f16 weights: Vulkan device '%s' lacks storageBuffer16BitAccess",
+                       facts.name);
+  return true;
+}
 
 WeightPlacement WeightPlacementFromEnvironment(WeightPlacement fallback) {
   const char* v = std::getenv(kWeightImportEnv);
@@ -304,7 +338,10 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   KITE_RETURN_IF_ERROR(Plan(model.norm(), &w.norm_, true, limit, &plan));
   const bool tied = &model.output() == &model.tok_embeddings() ||
                     model.output().data == model.tok_embeddings().data;
-  if (!tied) KITE_RETURN_IF_ERROR(Plan(model.output(), &w.output_, false, limit, &plan));
+  const bool f16 = options.f16_matrices;
+  if (!tied) {
+    KITE_RETURN_IF_ERROR(Plan(model.output(), &w.output_, false, limit, &plan, f16));
+  }
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = model.layer(l);
     LayerTensors& lt = w.layers_[l];
@@ -313,7 +350,7 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     const TensorView* matrices[] = {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w1, &lw.w2, &lw.w3};
     DeviceTensor* outs[] = {&lt.wq, &lt.wk, &lt.wv, &lt.wo, &lt.w1, &lt.w2, &lt.w3};
     for (size_t i = 0; i < 7; ++i) {
-      KITE_RETURN_IF_ERROR(Plan(*matrices[i], outs[i], false, limit, &plan));
+      KITE_RETURN_IF_ERROR(Plan(*matrices[i], outs[i], false, limit, &plan, f16));
     }
     if (c.attention_bias) {
       KITE_RETURN_IF_ERROR(Plan(lw.bq, &lt.bq, true, limit, &plan));
@@ -338,7 +375,12 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
   // Every buffer's bytes, in the order of the placement below.
   std::vector<Copy> wanted;
   wanted.reserve(buffers);
-  for (const Planned& p : plan) ForEachBuffer(p, [&](const Copy& c) { wanted.push_back(c); });
+  for (const Planned& p : plan) {
+    ForEachBuffer(p, [&](Copy c) {
+      c.to_f16 = p.f16;
+      wanted.push_back(c);
+    });
+  }
   if (placement == WeightPlacement::kImport) {
     KITE_RETURN_IF_ERROR(Import(device, model, wanted, options, &w.hosts_));
   }
@@ -354,6 +396,7 @@ Result<DeviceWeights> DeviceWeights::Upload(const vulkan::Device& device, const 
     p.out->view = &t;
     p.out->parts = w.parts_.data() + w.parts_.size();
     p.out->part_count = p.parts;
+    p.out->f16 = p.f16;
     for (uint32_t i = 0; i < p.parts; ++i) {
       TensorPart part = PartRows(p, i);
       KITE_RETURN_IF_ERROR(Place(device, w.hosts_, wanted[next++], t.name, &w.buffers_, &copies,

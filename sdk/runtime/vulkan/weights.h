@@ -37,6 +37,9 @@ struct DeviceTensor {
   const TensorView* view = nullptr;
   const TensorPart* parts = nullptr;
   uint32_t part_count = 0;
+  /// The parts' data buffers hold the f32 rows converted to f16 (WeightOptions::
+  /// f16_matrices): read them with the F16 DenseMatvec.
+  bool f16 = false;
 };
 
 /// The device tensors of one decoder layer.
@@ -63,6 +66,32 @@ inline constexpr char kWeightImportEnv[] = "KITE_VULKAN_IMPORT_WEIGHTS";
 /// environment: not thread-safe against concurrent setenv.
 WeightPlacement WeightPlacementFromEnvironment(WeightPlacement fallback);
 
+/// Environment variable choosing how an f32 model's matrices are stored on the device:
+/// "1" as f16, "0" as f32; anything else (or unset) leaves the choice to the caller's
+/// options. For tests and measurements.
+inline constexpr char kF16WeightsEnv[] = "KITE_VULKAN_F16_WEIGHTS";
+
+/// How the F32 matrices are stored on the device (WeightOptions::f16_matrices).
+enum class F16Matrices : uint8_t {
+  /// f16 on a GPU that reads f16 from storage buffers (ChooseF16Matrices); f32 on CPU
+  /// devices (lavapipe), where the CPU's results are the reference, and on GPUs without it
+  /// (the Raspberry Pi 5's V3DV).
+  kAuto,
+  /// f32, as in the file.
+  kOff,
+  /// f16 (an error on a device without storageBuffer16BitAccess).
+  kOn,
+};
+
+/// kOff or kOn when kF16WeightsEnv is "0" or "1", else `fallback`. Reads the environment:
+/// not thread-safe against concurrent setenv.
+F16Matrices F16MatricesFromEnvironment(F16Matrices fallback);
+
+/// Whether to store the f32 matrices as f16 on a device with `facts`: kAuto, on a device
+/// that is not a CPU device and has storage_buffer_16bit; kOn, where it has
+/// storage_buffer_16bit (else kUnsupported naming the device and the feature). Pure.
+Result<bool> ChooseF16Matrices(const vulkan::DeviceFacts& facts, F16Matrices mode);
+
 /// How weights are placed.
 struct WeightOptions {
   /// Copy or import (see WeightPlacement; force_staging implies kCopy).
@@ -78,6 +107,11 @@ struct WeightOptions {
   /// of parts (vulkan::SplitImports); a buffer that fits none is copied, and when none fits
   /// kImport fails naming both sizes (tests lower it).
   uint64_t max_import_bytes = 0;
+  /// Store the F32 matrices (not the vectors, and not the embedding table, read row by row,
+  /// nor the head tied to it) as f16, converted at upload (those are copied, never
+  /// imported): half their memory and bandwidth, their products those of the weights
+  /// rounded to f16. The device must have storage_buffer_16bit (ChooseF16Matrices).
+  bool f16_matrices = false;
 };
 
 /// The uploaded tensors of a model. Immutable after Upload; shared by the sessions

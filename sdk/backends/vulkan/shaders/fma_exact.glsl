@@ -9,6 +9,11 @@
 // (Knuth's two-sum), v = tl + ul rounded to odd, result th + v rounded to nearest. Exact for
 // finite operands whose product's parts and the sums stay normal (|a|, |b| < 2^100 or so,
 // no result below 2^-100): the values of the kernels that call it.
+//
+// kFmaNative (specialization constant 100, kFmaNativeConstantId in pipeline.h) makes
+// FmaExact plain fma(): the device sets it where its probe found fma() fused (fma_probe.h),
+// giving the same results at a fraction of the cost; KITE_VULKAN_FMA=native forces it.
+layout(constant_id = 100) const bool kFmaNative = false;
 
 // s + e == a + b exactly, s = a + b rounded (Knuth's two-sum).
 void TwoSum(float a, float b, out float s, out float e) {
@@ -44,6 +49,10 @@ float SumRoundedToOdd(float a, float b) {
 }
 
 float FmaExact(float a, float b, float c) {
+  if (kFmaNative) {
+    precise float f = fma(a, b, c);
+    return f;
+  }
   float uh, ul, th, tl;
   TwoProduct(a, b, uh, ul);
   TwoSum(c, uh, th, tl);
