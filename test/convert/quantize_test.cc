@@ -517,5 +517,24 @@ TEST(ConvertTensor, ThreeBitLayoutHoldsItsWeights) {
   EXPECT_EQ(eight->dtype, DType::Q8_C);
 }
 
+// keep_f32 stores the named matrix exactly as f32 in q4 mode, whatever else names it.
+TEST(ConvertTensor, KeepF32WinsOverEveryOtherPrecision) {
+  const SourceTensor t = NormalW1();
+  ConvertOptions options = SymmetricQ4Options();
+  options.keep_8bit = {t.name};
+  options.q3 = {t.name};
+  options.group_size_for = {{t.name, 64}};
+  EXPECT_EQ(StoredDType(t, options), DType::Q8_C);
+  options.keep_f32 = {t.name};
+  EXPECT_EQ(StoredDType(t, options), DType::F32);
+  std::vector<float> restored;
+  auto f = ConvertTensor(t, options, &restored);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->dtype, DType::F32);
+  EXPECT_EQ(restored, t.data);
+  options.keep_f32 = {"another"};
+  EXPECT_EQ(StoredDType(t, options), DType::Q8_C);
+}
+
 }  // namespace
 }  // namespace kite::convert

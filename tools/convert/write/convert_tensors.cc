@@ -37,6 +37,11 @@ const char* QuantModeName(QuantMode mode) {
 
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
   if (options.quant == QuantMode::kF32 || source.shape.size() != 2) return DType::F32;
+  if (options.quant == QuantMode::kQ4 &&
+      std::find(options.keep_f32.begin(), options.keep_f32.end(), source.name) !=
+          options.keep_f32.end()) {
+    return DType::F32;
+  }
   if (options.quant == QuantMode::kQ8) return DType::Q8_C;
   for (const std::string& name : options.keep_8bit) {
     if (name == source.name) return DType::Q8_C;
