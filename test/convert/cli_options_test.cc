@@ -197,6 +197,18 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4.5",
                         "--keep-f32", "a"}),
             "--keep-f32 does not combine with --bpw (--bpw chooses the precisions)");
+  // --gptq-embedding on: GPTQ for the tied embedding too.
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--gptq-embedding",
+                        "on"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->convert.gptq_tied_embedding);
+  EXPECT_NE(OptionsForProvenance(*o).find(" --gptq on --gptq-embedding on"), std::string::npos)
+      << OptionsForProvenance(*o);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--gptq-embedding", "on"}),
+            "--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--gptq", "off",
+                        "--gptq-embedding", "on"}),
+            "--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
             "--recipe is given twice");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw, 2:4 or 3.5bpw)");

@@ -13,6 +13,7 @@
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "tools/convert/compress/calibration.h"
 #include "tools/convert/compress/codebook.h"
 #include "tools/convert/compress/gptq.h"
 #include "tools/convert/write/convert_tensors.h"
@@ -534,6 +535,36 @@ TEST(ConvertTensor, KeepF32WinsOverEveryOtherPrecision) {
   EXPECT_EQ(restored, t.data);
   options.keep_f32 = {"another"};
   EXPECT_EQ(StoredDType(t, options), DType::Q8_C);
+}
+
+// The tied embedding is quantized without GPTQ even when calibration statistics exist (they
+// are its classifier's), unless gptq_tied_embedding asks for it, which lowers the
+// classifier's output error.
+TEST(ConvertTensor, GptqForTheTiedEmbeddingOnlyWhenAsked) {
+  SourceTensor t = NormalW1();
+  t.name = "tok_embeddings";
+  const size_t n = 70, tokens = 200;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(tokens * n);
+  for (float& v : x) v = normal(rng);
+  for (size_t s = 0; s < tokens; ++s) {
+    for (size_t j = 1; j < n; ++j) x[s * n + j] += 0.8f * x[s * n + j - 1];
+  }
+  CalibrationStats stats;
+  stats.OnLinearInput("tok_embeddings", x.data(), tokens, n);
+  ConvertOptions options = SymmetricQ4Options();
+  options.keep_8bit.clear();
+  std::vector<float> plain, with_stats, gptq;
+  ASSERT_TRUE(ConvertTensor(t, options, &plain).ok());
+  options.calibration = &stats;
+  ASSERT_TRUE(ConvertTensor(t, options, &with_stats).ok());
+  EXPECT_EQ(with_stats, plain);
+  options.gptq_tied_embedding = true;
+  ASSERT_TRUE(ConvertTensor(t, options, &gptq).ok());
+  const std::vector<double>& h = stats.Find("tok_embeddings")->xtx;
+  EXPECT_LT(HessianWeightedError(t.data.data(), gptq.data(), 40, n, h.data()),
+            0.9 * HessianWeightedError(t.data.data(), plain.data(), 40, n, h.data()));
 }
 
 }  // namespace

@@ -307,6 +307,11 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                         "the mask --prune chose). Default: on with --calib.\n"
                         "'act-order' quantizes columns by decreasing input\n"
                         "energy, with group scales fitted before compensation."),
+      flags::Enum<bool>(0, "gptq-embedding", "on|off", &o->convert.gptq_tied_embedding,
+                        {{"on", true}, {"off", false}},
+                        "With --calib and GPTQ on: quantize a tied token embedding\n"
+                        "with GPTQ too, against the classifier's input statistics\n"
+                        "(the lookup has none). Default: off."),
       flags::Enum<bool>(0, "awq", "on|off", &o->awq, {{"on", true}, {"off", false}},
                         "With --quant q4 and --calib: activation-aware scaling\n"
                         "(AWQ-style) before GPTQ. Each layer's input channels get\n"
@@ -564,6 +569,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (gptq_set && o.convert.gptq && !has_calib) {
     return Usage("--gptq on needs calibration data: add --calib FILE");
   }
+  if (o.convert.gptq_tied_embedding && !(q4 && has_calib && o.convert.gptq)) {
+    return Usage("--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
+  }
   if (o.awq && !q4) return Usage("--awq only applies to --quant q4");
   if (o.awq && !has_calib) {
     return Usage("--awq searches its scales on calibration text: add --calib FILE");
@@ -651,6 +659,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
                       !o.convert.gptq ? "off" : o.convert.gptq_act_order ? "act-order" : "on");
     }
   }
+  if (o.convert.gptq_tied_embedding) absl::StrAppend(&s, " --gptq-embedding on");
   if (o.awq) absl::StrAppend(&s, " --awq on");
   if (o.prune != PruneMethod::kNone) {
     absl::StrAppend(&s, " --prune ", PruneMethodName(o.prune));

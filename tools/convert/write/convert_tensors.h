@@ -83,6 +83,9 @@ struct ConvertOptions {
   /// statistics, except the token embedding, is quantized with GPTQ (gptq.h).
   const CalibrationStats* calibration = nullptr;
   bool gptq = true;  ///< see `calibration`
+  /// GPTQ also for the tied token embedding, against the statistics of its use as the
+  /// classifier (its lookup has none, so the lookup rows take whatever error that adds).
+  bool gptq_tied_embedding = false;
   /// GPTQ: weights that are exactly 0 are pruned ones and stay at the group's value
   /// nearest 0 (set after pruning; see GptqOptions::keep_zeros).
   bool gptq_keep_zeros = false;
