@@ -183,6 +183,32 @@ TEST(CliOptions, RecipesExpandToTheirOptionsAndYieldToTheUsers) {
                         "--q4-g64", "a"}),
             "--q4-g32 and --q4-g64 do not combine with --sparse 2:4 or --bpw (--bpw chooses "
             "them)");
+  // --keep-f32 leaves the named matrices unquantized (sensitivity tables).
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--keep-f32", "a,b"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->convert.keep_f32, (std::vector<std::string>{"a", "b"}));
+  EXPECT_NE(OptionsForProvenance(*o).find(" --keep-f32 a,b"), std::string::npos)
+      << OptionsForProvenance(*o);
+  EXPECT_EQ(OptionsForProvenance(*ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4"}))
+                .find("keep-f32"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--keep-f32", "a"}),
+            "--keep-f32 only applies to --quant q4");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--bpw", "4.5",
+                        "--keep-f32", "a"}),
+            "--keep-f32 does not combine with --bpw (--bpw chooses the precisions)");
+  // --gptq-embedding on: GPTQ for the tied embedding too.
+  o = ParseCommandLine({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--gptq-embedding",
+                        "on"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->convert.gptq_tied_embedding);
+  EXPECT_NE(OptionsForProvenance(*o).find(" --gptq on --gptq-embedding on"), std::string::npos)
+      << OptionsForProvenance(*o);
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--gptq-embedding", "on"}),
+            "--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
+  EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--quant", "q4", "--calib", "c", "--gptq", "off",
+                        "--gptq-embedding", "on"}),
+            "--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe", "2:4", "--recipe", "2:4"}),
             "--recipe is given twice");
   EXPECT_EQ(UsageError({"m.bin", "-o", "x", "--recipe"}), "--recipe needs a value (4.5bpw, 2:4 or 3.5bpw)");

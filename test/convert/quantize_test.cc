@@ -13,6 +13,7 @@
 #include "sdk/kernels/fp16.h"
 #include "sdk/kernels/qd8-q3r16-gemm/pack.h"
 #include "sdk/kernels/qd8-q4r16-gemm/pack.h"
+#include "tools/convert/compress/calibration.h"
 #include "tools/convert/compress/codebook.h"
 #include "tools/convert/compress/gptq.h"
 #include "tools/convert/write/convert_tensors.h"
@@ -515,6 +516,55 @@ TEST(ConvertTensor, ThreeBitLayoutHoldsItsWeights) {
   auto eight = ConvertTensor(t, options);
   ASSERT_TRUE(eight.ok());
   EXPECT_EQ(eight->dtype, DType::Q8_C);
+}
+
+// keep_f32 stores the named matrix exactly as f32 in q4 mode, whatever else names it.
+TEST(ConvertTensor, KeepF32WinsOverEveryOtherPrecision) {
+  const SourceTensor t = NormalW1();
+  ConvertOptions options = SymmetricQ4Options();
+  options.keep_8bit = {t.name};
+  options.q3 = {t.name};
+  options.group_size_for = {{t.name, 64}};
+  EXPECT_EQ(StoredDType(t, options), DType::Q8_C);
+  options.keep_f32 = {t.name};
+  EXPECT_EQ(StoredDType(t, options), DType::F32);
+  std::vector<float> restored;
+  auto f = ConvertTensor(t, options, &restored);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->dtype, DType::F32);
+  EXPECT_EQ(restored, t.data);
+  options.keep_f32 = {"another"};
+  EXPECT_EQ(StoredDType(t, options), DType::Q8_C);
+}
+
+// The tied embedding is quantized without GPTQ even when calibration statistics exist (they
+// are its classifier's), unless gptq_tied_embedding asks for it, which lowers the
+// classifier's output error.
+TEST(ConvertTensor, GptqForTheTiedEmbeddingOnlyWhenAsked) {
+  SourceTensor t = NormalW1();
+  t.name = "tok_embeddings";
+  const size_t n = 70, tokens = 200;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(tokens * n);
+  for (float& v : x) v = normal(rng);
+  for (size_t s = 0; s < tokens; ++s) {
+    for (size_t j = 1; j < n; ++j) x[s * n + j] += 0.8f * x[s * n + j - 1];
+  }
+  CalibrationStats stats;
+  stats.OnLinearInput("tok_embeddings", x.data(), tokens, n);
+  ConvertOptions options = SymmetricQ4Options();
+  options.keep_8bit.clear();
+  std::vector<float> plain, with_stats, gptq;
+  ASSERT_TRUE(ConvertTensor(t, options, &plain).ok());
+  options.calibration = &stats;
+  ASSERT_TRUE(ConvertTensor(t, options, &with_stats).ok());
+  EXPECT_EQ(with_stats, plain);
+  options.gptq_tied_embedding = true;
+  ASSERT_TRUE(ConvertTensor(t, options, &gptq).ok());
+  const std::vector<double>& h = stats.Find("tok_embeddings")->xtx;
+  EXPECT_LT(HessianWeightedError(t.data.data(), gptq.data(), 40, n, h.data()),
+            0.9 * HessianWeightedError(t.data.data(), plain.data(), 40, n, h.data()));
 }
 
 }  // namespace

@@ -213,6 +213,15 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
           "also the classifier when tied; both are the most\n"
           "sensitive weights)."),
       flags::Custom(
+          0, "keep-f32", "LIST",
+          [o](const std::string& name, const std::string& value) -> std::string {
+            return ParseNames(name, value, &o->convert.keep_f32);
+          },
+          "With --quant q4: comma-separated 2-D tensor names stored\n"
+          "as f32, unquantized; wins over every other precision\n"
+          "option. For sensitivity tables: quantize one tensor\n"
+          "with all others f32, or all but one."),
+      flags::Custom(
           0, "q3", "LIST",
           [o](const std::string& name, const std::string& value) -> std::string {
             return ParseNames(name, value, &o->convert.q3);
@@ -298,6 +307,11 @@ flags::FlagSpec MakeSpec(CliOptions* o, Gptq* gptq, Q4Groups* groups, bool* keep
                         "the mask --prune chose). Default: on with --calib.\n"
                         "'act-order' quantizes columns by decreasing input\n"
                         "energy, with group scales fitted before compensation."),
+      flags::Enum<bool>(0, "gptq-embedding", "on|off", &o->convert.gptq_tied_embedding,
+                        {{"on", true}, {"off", false}},
+                        "With --calib and GPTQ on: quantize a tied token embedding\n"
+                        "with GPTQ too, against the classifier's input statistics\n"
+                        "(the lookup has none). Default: off."),
       flags::Enum<bool>(0, "awq", "on|off", &o->awq, {{"on", true}, {"off", false}},
                         "With --quant q4 and --calib: activation-aware scaling\n"
                         "(AWQ-style) before GPTQ. Each layer's input channels get\n"
@@ -555,6 +569,9 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
   if (gptq_set && o.convert.gptq && !has_calib) {
     return Usage("--gptq on needs calibration data: add --calib FILE");
   }
+  if (o.convert.gptq_tied_embedding && !(q4 && has_calib && o.convert.gptq)) {
+    return Usage("--gptq-embedding needs --quant q4, --calib FILE and GPTQ on");
+  }
   if (o.awq && !q4) return Usage("--awq only applies to --quant q4");
   if (o.awq && !has_calib) {
     return Usage("--awq searches its scales on calibration text: add --calib FILE");
@@ -600,6 +617,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(const std::vector<std::string>& args
     return Usage(
         "--q4-g32 and --q4-g64 do not combine with --sparse 2:4 or --bpw (--bpw chooses them)");
   }
+  if (!o.convert.keep_f32.empty() && !q4) return Usage("--keep-f32 only applies to --quant q4");
+  if (!o.convert.keep_f32.empty() && o.bpw > 0.0) {
+    return Usage("--keep-f32 does not combine with --bpw (--bpw chooses the precisions)");
+  }
   if (!o.convert.q3_g64.empty() && !q4) return Usage("--q3-g64 only applies to --quant q4");
   if (!o.convert.q3_g64.empty() && (o.convert.sparse_24 || o.bpw > 0.0)) {
     return Usage("--q3-g64 does not combine with --sparse 2:4 or --bpw (use --bpw-3bit)");
@@ -638,6 +659,7 @@ std::string OptionsForProvenance(const CliOptions& o) {
                       !o.convert.gptq ? "off" : o.convert.gptq_act_order ? "act-order" : "on");
     }
   }
+  if (o.convert.gptq_tied_embedding) absl::StrAppend(&s, " --gptq-embedding on");
   if (o.awq) absl::StrAppend(&s, " --awq on");
   if (o.prune != PruneMethod::kNone) {
     absl::StrAppend(&s, " --prune ", PruneMethodName(o.prune));
@@ -648,6 +670,9 @@ std::string OptionsForProvenance(const CliOptions& o) {
   if (o.convert.sparse_24) absl::StrAppend(&s, " --sparse 2:4");
   if (o.bpw > 0.0) absl::StrAppend(&s, " --bpw ", o.bpw);
   if (o.convert.bpw_q3) absl::StrAppend(&s, " --bpw-3bit");
+  if (!o.convert.keep_f32.empty()) {
+    absl::StrAppend(&s, " --keep-f32 ", absl::StrJoin(o.convert.keep_f32, ","));
+  }
   if (!o.convert.q3.empty()) absl::StrAppend(&s, " --q3 ", absl::StrJoin(o.convert.q3, ","));
   if (!o.convert.q3_g64.empty()) {
     absl::StrAppend(&s, " --q3-g64 ", absl::StrJoin(o.convert.q3_g64, ","));

@@ -37,6 +37,11 @@ const char* QuantModeName(QuantMode mode) {
 
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options) {
   if (options.quant == QuantMode::kF32 || source.shape.size() != 2) return DType::F32;
+  if (options.quant == QuantMode::kQ4 &&
+      std::find(options.keep_f32.begin(), options.keep_f32.end(), source.name) !=
+          options.keep_f32.end()) {
+    return DType::F32;
+  }
   if (options.quant == QuantMode::kQ8) return DType::Q8_C;
   for (const std::string& name : options.keep_8bit) {
     if (name == source.name) return DType::Q8_C;
@@ -182,7 +187,8 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
     const uint32_t group = q3_g64 ? kQ3R16G64BlockCols : kQ4R16GroupSize;
     const Layout layout = q3_g64 ? Layout::Q3_R16_G64 : Layout::Q3_R16_G32;
     const LinearInputStats* in =
-        options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
+        options.calibration != nullptr && options.gptq &&
+                (source.name != "tok_embeddings" || options.gptq_tied_embedding)
             ? options.calibration->Find(source.name)
             : nullptr;
     absl::StatusOr<Q4Matrix> q;
@@ -230,7 +236,8 @@ absl::StatusOr<KiteTensor> ConvertTensor(const SourceTensor& source,
   if (absl::Status s = ValidateGroupSize(gs); !s.ok()) return fail(s.message());
   while (gs > 32 && gs / 2 >= source.shape[1]) gs /= 2;
   const LinearInputStats* stats =
-      options.calibration != nullptr && options.gptq && source.name != "tok_embeddings"
+      options.calibration != nullptr && options.gptq &&
+                (source.name != "tok_embeddings" || options.gptq_tied_embedding)
           ? options.calibration->Find(source.name)
           : nullptr;
   if (options.q4_codebook && options.q4_packed && gs == kQ4R16GroupSize) {

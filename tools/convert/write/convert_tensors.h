@@ -60,6 +60,9 @@ struct ConvertOptions {
   bool q4_codebook = false;
   /// q4 mode: names of 2-D tensors stored as Q8_C (int8, per-row f32 scale) instead.
   std::vector<std::string> keep_8bit = DefaultKeep8Bit();
+  /// q4 mode: names of 2-D tensors stored as f32 instead (for sensitivity measurements:
+  /// one tensor quantized, the rest exact). Wins over every other precision option.
+  std::vector<std::string> keep_f32;
   /// q4 mode: names of 2-D tensors stored as 3-bit symmetric groups of 32 (Q3_R16_G32,
   /// 3.5 bits/weight; GPTQ with `calibration` and `gptq` as for Q4_G), whatever
   /// group_size says (--bpw picks them among the least sensitive). keep_8bit wins.
@@ -80,6 +83,9 @@ struct ConvertOptions {
   /// statistics, except the token embedding, is quantized with GPTQ (gptq.h).
   const CalibrationStats* calibration = nullptr;
   bool gptq = true;  ///< see `calibration`
+  /// GPTQ also for the tied token embedding, against the statistics of its use as the
+  /// classifier (its lookup has none, so the lookup rows take whatever error that adds).
+  bool gptq_tied_embedding = false;
   /// GPTQ: weights that are exactly 0 are pruned ones and stay at the group's value
   /// nearest 0 (set after pruning; see GptqOptions::keep_zeros).
   bool gptq_keep_zeros = false;
@@ -102,8 +108,8 @@ class ConvertProgress {
   virtual void End(size_t index, size_t total, const KiteTensor& stored) {}
 };
 
-/// The dtype `source` gets under `options`: F32 for vectors and in f32 mode, Q8_C in q8
-/// mode and for names in keep_8bit, Q4_G_SP24 for the layers' matrices with sparse_24, else
+/// The dtype `source` gets under `options`: F32 for vectors, in f32 mode and for names in
+/// keep_f32, Q8_C in q8 mode and for names in keep_8bit, Q4_G_SP24 for the layers' matrices with sparse_24, else
 /// Q4_G.
 DType StoredDType(const SourceTensor& source, const ConvertOptions& options);
 
