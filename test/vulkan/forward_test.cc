@@ -789,10 +789,12 @@ TEST(VulkanForward, IntegerDotVariantMatchesTheCpu) {
 // there; q3emb with the int8 cache had one against the AVX-512 CPU (logits 0.475 apart,
 // before its 3-bit GEMM followed the AVX-512 order), so it allows them there. Since the
 // shaders follow the AVX-512 variants and RoPE rotates by the CPU's cos/sin
-// (docs/vulkan.md, "Agreement with the CPU"), the 4-bit and 3-bit f32-cache cases agree
-// with an AVX-512 CPU to ~1e-5 on both golden prompts (no int8 code flips: teacher-forced
-// KLD 1e-13); the tolerances stay for CPUs without AVX-512, whose variants add in other
-// orders.
+// (docs/vulkan.md, "Agreement with the CPU"), the Q4_R16 (with offsets, offset-free,
+// codebook) and 3-bit cases agree with an AVX-512 CPU to <= 4e-6 on both golden prompts,
+// int8 caches included (no int8 code flips; seen 0 for the 3-bit and codebook embedding
+// models); Q4_ROW_GROUPS and 2:4, whose products do not follow the AVX-512 order yet, may
+// still flip (q4sp24, q4g64, q4g64all: seen 0.04 to 0.39). The tolerances stay for those
+// and for CPUs without AVX-512.
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTest,
                          ::testing::Values(ForwardCase{"stories260K-f32.kite", 1e-4f, 0.05f, true},
                                            ForwardCase{"stories260K-q4.kite", 0.5f, 1.0f, false,
